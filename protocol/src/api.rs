@@ -1,0 +1,249 @@
+//! The HTTP API's JSON bodies and the messages for displays (`…/calls`, `…/board`).
+//!
+//! These need `std`: they carry Arabic and English names of any length and are only used by the
+//! hub and the desktop apps. Timestamps are RFC 3339 in UTC; clients show them in the branch's
+//! local time.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use crate::device::{CounterState, ErrorCode, Outcome};
+
+/// A text in both of the branch's languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Names {
+    pub ar: String,
+    pub en: String,
+}
+
+/// A visitor's priority class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// A walk-in visitor.
+    #[default]
+    Normal,
+    /// Elderly, disabled or otherwise needing assistance: served ahead, with its own ageing.
+    Assisted,
+    /// A booked visit checked in at the kiosk: served close to its slot.
+    Appointment,
+}
+
+/// How a visit entered the branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    WalkIn,
+    Appointment,
+}
+
+/// Where a ticket is in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    Waiting,
+    Called,
+    Serving,
+    Done,
+    NoShow,
+    Cancelled,
+}
+
+impl TicketStatus {
+    /// True for the states a visit never leaves.
+    pub fn is_final(self) -> bool {
+        matches!(self, TicketStatus::Done | TicketStatus::NoShow | TicketStatus::Cancelled)
+    }
+}
+
+/// `GET /api/v1/services`: one service as a kiosk shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSummary {
+    /// The ticket letter, e.g. `A`.
+    pub code: String,
+    pub name: Names,
+    /// False when no open counter serves it right now.
+    pub open: bool,
+    pub waiting: u32,
+    /// Expected wait for a ticket taken now.
+    pub estimated_wait_s: u32,
+    /// A likely range for that wait, `[low, high]`, for kiosks that print a range.
+    pub estimated_wait_range_s: [u32; 2],
+    /// The service's target wait (its SLA).
+    pub target_wait_s: u32,
+}
+
+/// `POST /api/v1/tickets`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssueTicket {
+    pub service: String,
+    #[serde(default)]
+    pub priority: Priority,
+    /// Required with priority `appointment`: the booked slot's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment_at: Option<DateTime<Utc>>,
+}
+
+/// A ticket as the API returns it (`POST /api/v1/tickets` → 201, `GET /api/v1/tickets/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: u64,
+    /// As printed and called, e.g. `A017`.
+    pub number: String,
+    /// The service whose queue the ticket is in now (it changes on transfer).
+    pub service: String,
+    pub service_name: Names,
+    pub priority: Priority,
+    pub source: Source,
+    pub status: TicketStatus,
+    /// 1 = next to be called. Only while waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+    /// Only while waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_wait_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_wait_range_s: Option<[u32; 2]>,
+    /// The counter the visitor is called to (while called or serving) or was served at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// The CRM case reference, e.g. `DMM-20261123-000123`; printed on the ticket.
+    pub case_ref: String,
+    /// Secret part of the live ticket page's address.
+    pub token: String,
+    /// The live ticket page, e.g. `http://127.0.0.1:8080/t/{token}`.
+    pub status_url: String,
+    pub issued_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub called_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    pub recalls: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+}
+
+/// `POST /api/v1/counters/{counter}/{action}`: the fields of a [`crate::device::Command`] other
+/// than the action, which is in the path. Without an `id` the hub makes one (no de-duplication).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CounterActionRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_counter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `GET /api/v1/counters`: a counter's configuration beside its live state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CounterSummary {
+    pub name: Names,
+    /// Services in this counter's preference order.
+    pub services: Vec<String>,
+    #[serde(flatten)]
+    pub state: CounterState,
+}
+
+/// One call or recall (`…/calls`, and the history in `…/board`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// Unique per call; a display that receives the same id twice shows and speaks it once.
+    pub id: u64,
+    pub ticket: String,
+    pub counter: String,
+    pub service: String,
+    pub recall: bool,
+    pub at: DateTime<Utc>,
+    pub service_name: Names,
+    pub counter_name: Names,
+}
+
+/// The retained summary a display shows on start (`…/board`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Board {
+    pub branch: String,
+    pub name: Names,
+    pub updated_at: DateTime<Utc>,
+    /// Newest first, at most [`Board::HISTORY`].
+    pub calls: Vec<Call>,
+    pub services: Vec<ServiceSummary>,
+}
+
+impl Board {
+    /// How many recent calls a board message carries.
+    pub const HISTORY: usize = 10;
+}
+
+/// Every HTTP error body: `{"error": "<code>", "message": "<text>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: String,
+    pub message: String,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub branch: String,
+    pub mqtt_connected: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issue_request_defaults_to_normal_priority() {
+        let req: IssueTicket = serde_json::from_str(r#"{"service":"A"}"#).unwrap();
+        assert_eq!(req.priority, Priority::Normal);
+        let req: IssueTicket = serde_json::from_str(
+            r#"{"service":"B","priority":"appointment","appointment_at":"2026-11-23T10:30:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(req.priority, Priority::Appointment);
+        assert_eq!(serde_json::from_str::<IssueTicket>(&serde_json::to_string(&req).unwrap()).unwrap(), req);
+        assert!(serde_json::from_str::<IssueTicket>(r#"{"service":"A","priority":"vip"}"#).is_err());
+    }
+
+    #[test]
+    fn a_call_round_trips_with_both_names() {
+        let call = Call {
+            id: 42,
+            ticket: "A017".into(),
+            counter: "3".into(),
+            service: "A".into(),
+            recall: false,
+            at: "2026-11-23T09:15:00Z".parse().unwrap(),
+            service_name: Names { ar: "الوكالات".into(), en: "Power of attorney".into() },
+            counter_name: Names { ar: "شباك ٣".into(), en: "Counter 3".into() },
+        };
+        let json = serde_json::to_string(&call).unwrap();
+        assert!(json.contains(r#""at":"2026-11-23T09:15:00Z""#), "{json}");
+        assert_eq!(serde_json::from_str::<Call>(&json).unwrap(), call);
+    }
+
+    #[test]
+    fn a_counter_summary_flattens_the_device_state() {
+        let json = r#"{"name":{"ar":"شباك ١","en":"Counter 1"},"services":["A","B"],
+            "counter":"1","status":"paused","waiting":3,"updated_at":"2026-11-23T09:00:00Z"}"#;
+        let summary: CounterSummary = serde_json::from_str(json).unwrap();
+        assert_eq!(summary.state.counter.as_str(), "1");
+        assert_eq!(summary.state.waiting, 3);
+        let again: CounterSummary =
+            serde_json::from_str(&serde_json::to_string(&summary).unwrap()).unwrap();
+        assert_eq!(again, summary);
+    }
+}

@@ -1,0 +1,284 @@
+//! Messages between the hub and counter devices (buttons, satisfaction terminals, counter apps).
+//!
+//! These types use bounded `heapless` strings so that the same definitions serve the hub (with
+//! `serde_json`) and the microcontroller firmware (with `serde-json-core`, no allocator). A string
+//! longer than its bound is rejected when the message is read, which the hub reports as
+//! `malformed`. Unknown fields are ignored by both sides, so a newer hub can add fields.
+use serde::{Deserialize, Serialize};
+
+/// A command id chosen by the device; unique per counter (a boot counter plus a sequence works).
+pub type CommandId = heapless::String<48>;
+/// A ticket number as printed, e.g. `A017`.
+pub type TicketNumber = heapless::String<12>;
+/// A counter, service or device identifier (see [`crate::topics::is_valid_id`]).
+pub type Code = heapless::String<32>;
+/// A free-text note or reason typed by staff.
+pub type Note = heapless::String<256>;
+/// An RFC 3339 UTC timestamp, e.g. `2026-11-23T09:15:00Z`.
+pub type Timestamp = heapless::String<32>;
+/// A short human-readable explanation accompanying an error code (English).
+pub type Message = heapless::String<160>;
+
+/// What a counter asks the hub to do (`…/counters/{counter}/command`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Finish the visitor at the counter (if any) and call the next one the hub's routing picks.
+    Next,
+    /// Call the waiting ticket named in `ticket` out of order (`reason` is logged).
+    Call,
+    /// Announce the current visitor again.
+    Recall,
+    /// The called visitor has arrived: service starts.
+    Start,
+    /// Service is finished (`outcome` optional).
+    Complete,
+    /// The called visitor did not come.
+    NoShow,
+    /// Send the current visitor back to the queue of `to_service` or to counter `to_counter`,
+    /// keeping the original arrival time.
+    Transfer,
+    /// Stop receiving visitors (a break); `reason` is logged.
+    Pause,
+    /// Receive visitors again after a pause.
+    Resume,
+}
+
+/// How a visit ended, as recorded on its CRM case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The visitor's request was handled at the counter.
+    Resolved,
+    /// The case stays open for back-office follow-up.
+    FollowUp,
+    /// The visitor was referred to another department.
+    Referred,
+}
+
+/// A command from a counter device or app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Unique per counter; a repeated id is answered again but never acted on twice.
+    pub id: CommandId,
+    pub action: Action,
+    /// With `call`: the waiting ticket to call, e.g. `A017`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketNumber>,
+    /// With `transfer`: the service whose queue receives the visitor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_service: Option<Code>,
+    /// With `transfer`: the counter that should call the visitor next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_counter: Option<Code>,
+    /// With `complete` (or `next`, for the visitor being finished).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// With `transfer`: a note for the next counter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Note>,
+    /// With `call` (why out of order) or `pause` (why the break).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Note>,
+}
+
+impl Command {
+    /// A command with only an id and an action.
+    pub fn new(id: CommandId, action: Action) -> Self {
+        Command {
+            id,
+            action,
+            ticket: None,
+            to_service: None,
+            to_counter: None,
+            outcome: None,
+            note: None,
+            reason: None,
+        }
+    }
+}
+
+/// Why the hub refused a command. Devices show a fixed text per code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The payload is not a valid command (bad JSON, missing or over-long field).
+    Malformed,
+    /// No such counter in this branch.
+    UnknownCounter,
+    /// No such service in this branch.
+    UnknownService,
+    /// No such ticket (or it is not in today's queue).
+    UnknownTicket,
+    /// The ticket exists but is not waiting (already called, served or cancelled).
+    NotWaiting,
+    /// This counter does not serve the ticket's service.
+    NotServedHere,
+    /// The action needs a visitor at the counter and there is none.
+    NoCurrentVisitor,
+    /// The action needs an empty counter (e.g. `pause` while serving).
+    VisitorAtCounter,
+    /// The visitor is not in a state that allows this action (e.g. `no_show` while serving).
+    WrongState,
+    /// The counter is paused: `resume` first.
+    CounterPaused,
+    /// The counter is not paused (for `resume`).
+    NotPaused,
+    /// The hub could not store the change; nothing was done. Retry with the same id.
+    StorageUnavailable,
+}
+
+/// The hub's answer to one command (`…/counters/{counter}/reply`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The command's id (empty when the command was too malformed to read one).
+    pub id: CommandId,
+    pub ok: bool,
+    /// The ticket now called at the counter (after `next`, `call`, `recall`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketNumber>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+}
+
+/// Whether a counter is receiving visitors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterStatus {
+    Open,
+    Paused,
+    Closed,
+}
+
+/// Where the visitor at a counter is in the visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CurrentStatus {
+    Called,
+    Serving,
+}
+
+/// The visitor currently at (or called to) a counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentVisit {
+    pub ticket: TicketNumber,
+    pub service: Code,
+    pub status: CurrentStatus,
+    /// When the visitor was called (status `called`) or service started (`serving`).
+    pub since: Timestamp,
+    pub recalls: u16,
+}
+
+/// A counter's state (`…/counters/{counter}/state`, retained).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterState {
+    pub counter: Code,
+    pub status: CounterStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<CurrentVisit>,
+    /// Visitors waiting whom this counter may call.
+    pub waiting: u32,
+    pub updated_at: Timestamp,
+}
+
+/// Online or offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    Online,
+    Offline,
+}
+
+/// A client's presence (`…/devices/{device}/status`, retained; `offline` is its last will).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    pub status: PresenceStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s<const N: usize>(text: &str) -> heapless::String<N> {
+        heapless::String::try_from(text).unwrap()
+    }
+
+    #[test]
+    fn a_command_round_trips_with_std_and_without() {
+        let mut cmd = Command::new(s("b7-00042"), Action::Transfer);
+        cmd.to_service = Some(s("B"));
+        cmd.note = Some(s("يحتاج توقيع الكاتب"));
+        let json = serde_json::to_string(&cmd).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"b7-00042","action":"transfer","to_service":"B","note":"يحتاج توقيع الكاتب"}"#
+        );
+        assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), cmd);
+        let (back, _) = serde_json_core::from_str::<Command>(&json).unwrap();
+        assert_eq!(back, cmd);
+        let mut buf = [0u8; 256];
+        let n = serde_json_core::to_slice(&cmd, &mut buf).unwrap();
+        assert_eq!(&buf[..n], json.as_bytes());
+    }
+
+    #[test]
+    fn a_minimal_button_command_is_read() {
+        let cmd: Command = serde_json::from_str(r#"{"id":"1","action":"next"}"#).unwrap();
+        assert_eq!(cmd, Command::new(s("1"), Action::Next));
+        let cmd: Command = serde_json::from_str(r#"{"id":"2","action":"no_show"}"#).unwrap();
+        assert_eq!(cmd.action, Action::NoShow);
+    }
+
+    #[test]
+    fn bad_commands_are_rejected_when_read() {
+        assert!(serde_json::from_str::<Command>(r#"{"id":"1","action":"explode"}"#).is_err());
+        assert!(serde_json::from_str::<Command>(r#"{"action":"next"}"#).is_err());
+        let long_id = format!(r#"{{"id":"{}","action":"next"}}"#, "x".repeat(49));
+        assert!(serde_json::from_str::<Command>(&long_id).is_err());
+    }
+
+    #[test]
+    fn replies_and_states_are_read_by_a_device_that_ignores_unknown_fields() {
+        let reply = Reply {
+            id: s("b7-1"),
+            ok: false,
+            ticket: None,
+            error: Some(ErrorCode::CounterPaused),
+            message: Some(s("counter 3 is paused")),
+        };
+        let json = serde_json::to_string(&reply).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"b7-1","ok":false,"error":"counter_paused","message":"counter 3 is paused"}"#
+        );
+        let with_extra = json.replace("\"ok\"", "\"future\":[1,{\"a\":2}],\"ok\"");
+        let (back, _) = serde_json_core::from_str::<Reply>(&with_extra).unwrap();
+        assert_eq!(back, reply);
+
+        let state = CounterState {
+            counter: s("3"),
+            status: CounterStatus::Open,
+            current: Some(CurrentVisit {
+                ticket: s("A017"),
+                service: s("A"),
+                status: CurrentStatus::Serving,
+                since: s("2026-11-23T09:15:00Z"),
+                recalls: 1,
+            }),
+            waiting: 4,
+            updated_at: s("2026-11-23T09:15:01Z"),
+        };
+        let json = serde_json::to_string(&state).unwrap();
+        let (back, _) = serde_json_core::from_str::<CounterState>(&json).unwrap();
+        assert_eq!(back, state);
+        assert_eq!(serde_json::from_str::<CounterState>(&json).unwrap(), state);
+    }
+
+    #[test]
+    fn presence_is_a_small_json_object() {
+        let p = Presence { status: PresenceStatus::Offline };
+        assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"status":"offline"}"#);
+    }
+}

@@ -1,0 +1,20 @@
+//! Dawr's public wire contract.
+//!
+//! Everything a device, display or app exchanges with a branch hub is defined here, once:
+//!
+//! - [`topics`]: the MQTT topic tree under `dawr/v1/{branch}`, with builders and a parser;
+//! - [`device`]: the small JSON messages a counter button or satisfaction terminal sends and
+//!   receives (bounded strings, so they also work without `std` on a microcontroller);
+//! - [`api`] (feature `std`): the HTTP API's bodies and the display messages (`calls`, `board`).
+//!
+//! `docs/PROTOCOL.md` is the prose version of this crate; other vendors implement it, so a change
+//! here is a change of a public contract and must be written down there.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+#[cfg(feature = "std")]
+pub mod api;
+pub mod device;
+pub mod topics;
+
+/// The version segment of every topic and of the HTTP API path (`/api/v1`).
+pub const VERSION: &str = "v1";
