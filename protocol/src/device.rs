@@ -122,8 +122,10 @@ pub enum ErrorCode {
     WrongState,
     /// The counter is paused: `resume` first.
     CounterPaused,
-    /// The counter is not paused (for `resume`).
-    NotPaused,
+    /// The counter is closed (nobody signed in): `resume` opens it.
+    CounterClosed,
+    /// No open counter serves this service now, so no ticket can be taken for it.
+    ServiceClosed,
     /// The hub could not store the change; nothing was done. Retry with the same id.
     StorageUnavailable,
 }

@@ -1,0 +1,127 @@
+//! How long a visitor will wait: the figure printed on the ticket and shown on the live page.
+//!
+//! With `c` counters working on a service, each finishing a visitor every `mean` seconds on
+//! average, the `(k+1)`-th person in line is called when `k+1` visitors ahead have finished, which
+//! takes `(k+1) × mean / c` on average (for exponential service times the number of departures is
+//! a Poisson process of rate `c / mean`, so the spread is `√(k+1) × mean / c`). Idle counters call
+//! the first people in line at once. Counters shared between services contribute the share of
+//! their attention the service's queue gets, in proportion to waiting visitors.
+//!
+//! The mean service time is learned from completed visits (an exponentially weighted average),
+//! starting from the configured figure.
+
+/// The estimate for one waiting visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    /// 1 = next to be called.
+    pub position: u32,
+    pub wait_s: u32,
+    /// A likely range: one standard deviation either side, for kiosks that print a range.
+    pub low_s: u32,
+    pub high_s: u32,
+}
+
+/// The counters working on one service right now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Capacity {
+    /// Open counters serving it, each weighted by the share of its attention the service gets.
+    pub counters: f64,
+    /// Open counters serving it that have nobody at the desk.
+    pub idle: u32,
+}
+
+/// Expected wait of a visitor with `ahead` people before them.
+///
+/// Returns `None` when no counter works on the service.
+pub fn expected_wait(ahead: u32, capacity: Capacity, mean_service_s: f64) -> Option<Estimate> {
+    if capacity.counters <= 0.0 {
+        return None;
+    }
+    let position = ahead + 1;
+    if ahead < capacity.idle {
+        return Some(Estimate { position, wait_s: 0, low_s: 0, high_s: 0 });
+    }
+    let departures = f64::from(ahead - capacity.idle + 1);
+    let per_departure = mean_service_s / capacity.counters;
+    let wait = departures * per_departure;
+    let spread = departures.sqrt() * per_departure;
+    Some(Estimate {
+        position,
+        wait_s: seconds(wait),
+        low_s: seconds((wait - spread).max(0.0)),
+        high_s: seconds(wait + spread),
+    })
+}
+
+fn seconds(x: f64) -> u32 {
+    x.round().clamp(0.0, f64::from(u32::MAX)) as u32
+}
+
+/// A learned mean service time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServiceTime {
+    mean_s: f64,
+}
+
+impl ServiceTime {
+    /// Weight of the newest observation.
+    const ALPHA: f64 = 0.03;
+    /// Longer visits are ignored (a counter left "serving" over lunch says nothing).
+    const MAX_S: f64 = 4.0 * 3600.0;
+
+    pub fn new(initial_s: u32) -> Self {
+        ServiceTime { mean_s: f64::from(initial_s.max(1)) }
+    }
+
+    pub fn mean_s(&self) -> f64 {
+        self.mean_s
+    }
+
+    /// Takes one completed visit's duration into account.
+    pub fn observe(&mut self, duration_s: f64) {
+        if duration_s.is_finite() && duration_s > 0.0 && duration_s <= Self::MAX_S {
+            self.mean_s += Self::ALPHA * (duration_s - self.mean_s);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_counters_mean_no_wait() {
+        let cap = Capacity { counters: 3.0, idle: 2 };
+        assert_eq!(expected_wait(0, cap, 600.0).unwrap().wait_s, 0);
+        assert_eq!(expected_wait(1, cap, 600.0).unwrap().wait_s, 0);
+        assert_eq!(expected_wait(1, cap, 600.0).unwrap().position, 2);
+    }
+
+    #[test]
+    fn busy_counters_share_the_line() {
+        let cap = Capacity { counters: 4.0, idle: 0 };
+        let e = expected_wait(7, cap, 480.0).unwrap();
+        assert_eq!(e.position, 8);
+        assert_eq!(e.wait_s, 960); // 8 departures × 480 s / 4 counters
+        assert!(e.low_s < e.wait_s && e.wait_s < e.high_s);
+        assert_eq!(e.high_s - e.wait_s, e.wait_s - e.low_s);
+    }
+
+    #[test]
+    fn a_service_nobody_works_on_has_no_estimate() {
+        assert_eq!(expected_wait(0, Capacity { counters: 0.0, idle: 0 }, 480.0), None);
+    }
+
+    #[test]
+    fn the_service_time_learns_and_ignores_nonsense() {
+        let mut t = ServiceTime::new(600);
+        for _ in 0..500 {
+            t.observe(300.0);
+        }
+        assert!((t.mean_s() - 300.0).abs() < 1.0, "{}", t.mean_s());
+        t.observe(f64::NAN);
+        t.observe(-5.0);
+        t.observe(10.0 * 3600.0);
+        assert!((t.mean_s() - 300.0).abs() < 1.0);
+    }
+}

@@ -1,0 +1,86 @@
+//! What happened: every change to the queue is one of these, stored in order.
+//!
+//! The event log is the history reports are computed from; the `visits` and `counters` tables
+//! hold the current state so the hub starts without replaying years of events.
+use chrono::{DateTime, Utc};
+use dawr_protocol::api::Outcome;
+use serde::{Deserialize, Serialize};
+
+use super::visit::{Visit, VisitId};
+
+/// One change, as stored in the `events` table (`kind` column plus JSON payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    Issued { visit: Box<Visit> },
+    Called { visit: VisitId, counter: String, out_of_order_reason: Option<String> },
+    Recalled { visit: VisitId, counter: String },
+    Started { visit: VisitId, counter: String },
+    Completed { visit: VisitId, counter: String, outcome: Option<Outcome> },
+    NoShow { visit: VisitId, counter: String },
+    Transferred {
+        visit: VisitId,
+        from_counter: String,
+        to_service: Option<String>,
+        to_counter: Option<String>,
+        note: Option<String>,
+    },
+    Cancelled { visit: VisitId },
+    CounterPaused { counter: String, reason: Option<String> },
+    CounterResumed { counter: String },
+}
+
+impl Event {
+    /// The `kind` column's value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Issued { .. } => "issued",
+            Event::Called { .. } => "called",
+            Event::Recalled { .. } => "recalled",
+            Event::Started { .. } => "started",
+            Event::Completed { .. } => "completed",
+            Event::NoShow { .. } => "no_show",
+            Event::Transferred { .. } => "transferred",
+            Event::Cancelled { .. } => "cancelled",
+            Event::CounterPaused { .. } => "counter_paused",
+            Event::CounterResumed { .. } => "counter_resumed",
+        }
+    }
+
+    /// The visit the event is about, if any.
+    pub fn visit(&self) -> Option<VisitId> {
+        match self {
+            Event::Issued { visit } => Some(visit.id),
+            Event::Called { visit, .. }
+            | Event::Recalled { visit, .. }
+            | Event::Started { visit, .. }
+            | Event::Completed { visit, .. }
+            | Event::NoShow { visit, .. }
+            | Event::Transferred { visit, .. }
+            | Event::Cancelled { visit } => Some(*visit),
+            Event::CounterPaused { .. } | Event::CounterResumed { .. } => None,
+        }
+    }
+
+    /// The counter the event happened at, if any.
+    pub fn counter(&self) -> Option<&str> {
+        match self {
+            Event::Called { counter, .. }
+            | Event::Recalled { counter, .. }
+            | Event::Started { counter, .. }
+            | Event::Completed { counter, .. }
+            | Event::NoShow { counter, .. }
+            | Event::CounterPaused { counter, .. }
+            | Event::CounterResumed { counter } => Some(counter),
+            Event::Transferred { from_counter, .. } => Some(from_counter),
+            Event::Issued { .. } | Event::Cancelled { .. } => None,
+        }
+    }
+}
+
+/// An event with the time it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub at: DateTime<Utc>,
+    pub event: Event,
+}

@@ -1,0 +1,452 @@
+//! Unit and property tests of the queue: numbering, life cycle, routing and estimates.
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use dawr_protocol::api::{Outcome, Priority, TicketStatus};
+use dawr_protocol::device::{CounterStatus, ErrorCode};
+use proptest::prelude::*;
+
+use super::branch::tests::small_branch;
+use super::event::Event;
+use super::queue::{CounterAction, IssueRequest, Queue, QueueError, Snapshot};
+use super::routing::LaneKey;
+use super::visit::VisitId;
+
+fn t0() -> DateTime<Utc> {
+    // 08:00 in Riyadh.
+    Utc.with_ymd_and_hms(2026, 11, 23, 5, 0, 0).unwrap()
+}
+
+fn queue() -> Queue {
+    Queue::new(Arc::new(small_branch()), t0())
+}
+
+fn issue(q: &mut Queue, service: &str, priority: Priority, at: DateTime<Utc>) -> VisitId {
+    let req = IssueRequest { service: service.into(), priority, appointment_at: None, token: format!("tok-{}", at.timestamp_millis()) };
+    q.issue(req, at).expect("issue").1
+}
+
+fn next(q: &mut Queue, counter: &str, at: DateTime<Utc>) -> Option<String> {
+    let done = q.counter_action(counter, CounterAction::Next { outcome: None }, at).expect("next");
+    done.called.map(|id| done.visits.iter().find(|v| v.id == id).unwrap().number.clone())
+}
+
+fn mins(m: i64) -> Duration {
+    Duration::minutes(m)
+}
+
+#[test]
+fn numbers_count_per_service_and_restart_each_local_day() {
+    let mut q = queue();
+    let a1 = issue(&mut q, "A", Priority::Normal, t0());
+    let b1 = issue(&mut q, "B", Priority::Normal, t0());
+    let a2 = issue(&mut q, "A", Priority::Normal, t0());
+    assert_eq!(q.visit(a1).unwrap().number, "A001");
+    assert_eq!(q.visit(b1).unwrap().number, "B001");
+    assert_eq!(q.visit(a2).unwrap().number, "A002");
+    assert_eq!(q.visit(a1).unwrap().case_ref, "TST-20261123-000001");
+    assert_eq!(q.visit(a2).unwrap().case_ref, "TST-20261123-000003");
+    // 21:00 UTC is midnight in Riyadh: a new local day.
+    let midnight = Utc.with_ymd_and_hms(2026, 11, 23, 21, 0, 0).unwrap();
+    let late = issue(&mut q, "A", Priority::Normal, midnight - Duration::seconds(1));
+    let new_day = issue(&mut q, "A", Priority::Normal, midnight);
+    assert_eq!(q.visit(late).unwrap().number, "A003");
+    assert_eq!(q.visit(new_day).unwrap().number, "A001");
+    assert_eq!(q.visit(new_day).unwrap().case_ref, "TST-20261124-000001");
+}
+
+#[test]
+fn a_counter_calls_first_come_first_served_within_its_services() {
+    let mut q = queue();
+    issue(&mut q, "A", Priority::Normal, t0());
+    issue(&mut q, "C", Priority::Normal, t0() + mins(1));
+    issue(&mut q, "A", Priority::Normal, t0() + mins(2));
+    let now = t0() + mins(3);
+    assert_eq!(next(&mut q, "2", now).as_deref(), Some("A001"));
+    assert_eq!(next(&mut q, "2", now).as_deref(), Some("A002"));
+    // Counter 2 serves A and B only: the C visitor is not its to call.
+    assert_eq!(next(&mut q, "2", now), None);
+    assert_eq!(next(&mut q, "3", now).as_deref(), Some("C001"));
+}
+
+#[test]
+fn a_counter_prefers_its_first_service_until_others_have_waited_longer() {
+    let mut q = queue();
+    issue(&mut q, "B", Priority::Normal, t0());
+    issue(&mut q, "A", Priority::Normal, t0() + mins(2));
+    // Counter 2 lists A before B: B's 2 extra minutes are less than the 5-minute step.
+    assert_eq!(next(&mut q, "2", t0() + mins(3)).as_deref(), Some("A001"));
+    issue(&mut q, "A", Priority::Normal, t0() + mins(9));
+    // B has now waited 10 minutes, A002 one: B001 goes first.
+    assert_eq!(next(&mut q, "2", t0() + mins(10)).as_deref(), Some("B001"));
+}
+
+#[test]
+fn assisted_visitors_go_ahead_but_not_forever() {
+    let mut q = queue();
+    issue(&mut q, "A", Priority::Normal, t0());
+    issue(&mut q, "A", Priority::Assisted, t0() + mins(5));
+    assert_eq!(next(&mut q, "2", t0() + mins(6)).as_deref(), Some("A002"));
+    issue(&mut q, "A", Priority::Assisted, t0() + mins(11));
+    // A001 has waited 12 minutes; the new assisted visitor 1 minute plus a 10-minute head start.
+    assert_eq!(next(&mut q, "2", t0() + mins(12)).as_deref(), Some("A001"));
+}
+
+#[test]
+fn appointments_are_called_near_their_slot_not_when_they_check_in() {
+    let mut q = queue();
+    let slot = t0() + mins(30);
+    let req = IssueRequest { service: "A".into(), priority: Priority::Appointment, appointment_at: Some(slot), token: "appt".into() };
+    let (_, appt) = q.issue(req, t0()).unwrap();
+    issue(&mut q, "A", Priority::Normal, t0() + mins(1));
+    issue(&mut q, "A", Priority::Normal, t0() + mins(29));
+    // Checked in half an hour early: walk-ins are called first.
+    assert_eq!(next(&mut q, "2", t0() + mins(2)).as_deref(), Some("A002"));
+    // At the slot the appointment goes ahead of the walk-in who came a minute before.
+    assert_eq!(next(&mut q, "2", slot).as_deref(), Some(q.visit(appt).unwrap().number.as_str()));
+    let bad = IssueRequest { service: "A".into(), priority: Priority::Appointment, appointment_at: None, token: "x".into() };
+    assert_eq!(q.issue(bad, t0()).unwrap_err().code(), ErrorCode::Malformed);
+}
+
+#[test]
+fn a_visit_goes_through_its_life_cycle() {
+    let mut q = queue();
+    let id = issue(&mut q, "A", Priority::Normal, t0());
+    next(&mut q, "1", t0() + mins(1));
+    assert_eq!(q.visit(id).unwrap().status, TicketStatus::Called);
+    let done = q.counter_action("1", CounterAction::Recall, t0() + mins(2)).unwrap();
+    assert_eq!(done.called, Some(id));
+    assert_eq!(q.visit(id).unwrap().recalls, 1);
+    q.counter_action("1", CounterAction::Start, t0() + mins(3)).unwrap();
+    assert_eq!(q.visit(id).unwrap().status, TicketStatus::Serving);
+    let err = q.counter_action("1", CounterAction::NoShow, t0() + mins(4)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::WrongState);
+    let done = q.counter_action("1", CounterAction::Complete { outcome: Some(Outcome::Resolved) }, t0() + mins(9)).unwrap();
+    let v = &done.visits[0];
+    assert_eq!((v.status, v.outcome, v.ended_at), (TicketStatus::Done, Some(Outcome::Resolved), Some(t0() + mins(9))));
+    assert!(q.visit(id).is_none(), "a finished visit leaves the live queue");
+    assert_eq!(q.counter(0).current, None);
+}
+
+#[test]
+fn next_finishes_the_visitor_at_the_counter_and_no_show_needs_a_called_visitor() {
+    let mut q = queue();
+    issue(&mut q, "A", Priority::Normal, t0());
+    issue(&mut q, "A", Priority::Normal, t0());
+    next(&mut q, "1", t0());
+    let done = q.counter_action("1", CounterAction::Next { outcome: None }, t0() + mins(8)).unwrap();
+    let kinds: Vec<_> = done.events.iter().map(|e| e.event.kind()).collect();
+    assert_eq!(kinds, ["completed", "called"]);
+    q.counter_action("1", CounterAction::NoShow, t0() + mins(10)).unwrap();
+    let err = q.counter_action("1", CounterAction::NoShow, t0() + mins(10)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NoCurrentVisitor);
+}
+
+#[test]
+fn a_transferred_visitor_keeps_their_arrival_time() {
+    let mut q = queue();
+    let first = issue(&mut q, "A", Priority::Normal, t0());
+    issue(&mut q, "B", Priority::Normal, t0() + mins(5));
+    next(&mut q, "2", t0() + mins(6));
+    let to_b = CounterAction::Transfer { to_service: Some("B".into()), to_counter: None, note: Some("needs a deed".into()) };
+    q.counter_action("2", to_b, t0() + mins(10)).unwrap();
+    let v = q.visit(first).unwrap();
+    assert_eq!((v.status, v.service.as_str(), v.issued_at, v.number.as_str()), (TicketStatus::Waiting, "B", t0(), "A001"));
+    // Counter 1 serves A, B, C; A001 (arrived 08:00) goes before B001 (08:05).
+    assert_eq!(next(&mut q, "1", t0() + mins(11)).as_deref(), Some("A001"));
+}
+
+#[test]
+fn a_visitor_transferred_to_a_counter_is_called_only_there() {
+    let mut q = queue();
+    let id = issue(&mut q, "A", Priority::Normal, t0());
+    next(&mut q, "1", t0());
+    let to_2 = CounterAction::Transfer { to_service: None, to_counter: Some("2".into()), note: None };
+    q.counter_action("1", to_2, t0() + mins(1)).unwrap();
+    issue(&mut q, "A", Priority::Normal, t0() + mins(1));
+    // Counter 1 gets the other A visitor, counter 2 the transferred one.
+    assert_eq!(next(&mut q, "1", t0() + mins(2)).as_deref(), Some("A002"));
+    assert_eq!(next(&mut q, "2", t0() + mins(2)).as_deref(), Some(q.visit(id).unwrap().number.as_str()));
+}
+
+#[test]
+fn out_of_order_calls_and_refusals_say_why() {
+    let mut q = queue();
+    issue(&mut q, "A", Priority::Normal, t0());
+    issue(&mut q, "A", Priority::Normal, t0());
+    issue(&mut q, "C", Priority::Normal, t0());
+    let call = |ticket: &str| CounterAction::Call { ticket: ticket.into(), reason: Some("urgent".into()), outcome: None };
+    let done = q.counter_action("2", call("A002"), t0()).unwrap();
+    match &done.events[0].event {
+        Event::Called { out_of_order_reason, .. } => assert_eq!(out_of_order_reason.as_deref(), Some("urgent")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(q.counter_action("2", call("A002"), t0()).unwrap_err().code(), ErrorCode::NotWaiting);
+    assert_eq!(q.counter_action("2", call("C001"), t0()).unwrap_err().code(), ErrorCode::NotServedHere);
+    assert_eq!(q.counter_action("2", call("Z999"), t0()).unwrap_err().code(), ErrorCode::UnknownTicket);
+    assert_eq!(q.counter_action("9", CounterAction::Recall, t0()).unwrap_err(), QueueError::UnknownCounter("9".into()));
+    let pause = CounterAction::Pause { reason: Some("prayer".into()) };
+    assert_eq!(q.counter_action("2", pause.clone(), t0()).unwrap_err().code(), ErrorCode::VisitorAtCounter);
+    q.counter_action("2", CounterAction::Complete { outcome: None }, t0()).unwrap();
+    q.counter_action("2", pause, t0()).unwrap();
+    assert_eq!(q.counter(1).status, CounterStatus::Paused);
+    let next_err = q.counter_action("2", CounterAction::Next { outcome: None }, t0()).unwrap_err();
+    assert_eq!(next_err.code(), ErrorCode::CounterPaused);
+    q.counter_action("2", CounterAction::Resume, t0()).unwrap();
+    assert_eq!(next(&mut q, "2", t0()).as_deref(), Some("A001"));
+}
+
+#[test]
+fn a_service_without_an_open_counter_issues_no_tickets() {
+    let mut q = queue();
+    q.counter_action("3", CounterAction::Pause { reason: None }, t0()).unwrap();
+    // C is still served by counter 1.
+    issue(&mut q, "C", Priority::Normal, t0());
+    q.counter_action("1", CounterAction::Pause { reason: None }, t0()).unwrap();
+    let req = IssueRequest { service: "C".into(), priority: Priority::Normal, appointment_at: None, token: "t".into() };
+    assert_eq!(q.issue(req.clone(), t0()).unwrap_err().code(), ErrorCode::ServiceClosed);
+    assert!(!q.service_summaries(t0())[2].open);
+    let unknown = IssueRequest { service: "Q".into(), ..req };
+    assert_eq!(q.issue(unknown, t0()).unwrap_err().code(), ErrorCode::UnknownService);
+}
+
+#[test]
+fn cancel_removes_a_waiting_ticket_only() {
+    let mut q = queue();
+    let a = issue(&mut q, "A", Priority::Normal, t0());
+    let b = issue(&mut q, "A", Priority::Normal, t0());
+    q.cancel(b, t0()).unwrap();
+    assert!(q.visit(b).is_none());
+    next(&mut q, "2", t0());
+    assert_eq!(q.cancel(a, t0()).unwrap_err().code(), ErrorCode::NotWaiting);
+    assert_eq!(next(&mut q, "2", t0()), None);
+}
+
+#[test]
+fn estimates_count_the_people_ahead_and_the_counters_working() {
+    let mut q = queue();
+    // Counter 3 serves only C; counters 1 and 2 are paused: one counter, 480 s per visitor.
+    for c in ["1", "2"] {
+        q.counter_action(c, CounterAction::Pause { reason: None }, t0()).unwrap();
+    }
+    let e = q.estimate_new(2, Priority::Normal, t0()).unwrap();
+    assert_eq!((e.position, e.wait_s), (1, 0), "an idle counter calls at once");
+    let ids: Vec<_> = (0..4).map(|i| issue(&mut q, "C", Priority::Normal, t0() + Duration::seconds(i))).collect();
+    next(&mut q, "3", t0() + mins(1));
+    // Three waiting, the counter busy: the 4th in line waits for 4 departures.
+    let e = q.estimate_new(2, Priority::Normal, t0() + mins(1)).unwrap();
+    assert_eq!((e.position, e.wait_s), (4, 4 * 480));
+    let e = q.estimate_for(ids[2], t0() + mins(1)).unwrap();
+    assert_eq!((e.position, e.wait_s), (2, 2 * 480));
+    // An assisted visitor goes ahead of walk-ins who arrived less than 10 minutes earlier.
+    let e = q.estimate_new(2, Priority::Assisted, t0() + mins(1)).unwrap();
+    assert_eq!(e.position, 1);
+}
+
+#[test]
+fn a_restored_queue_makes_the_same_decisions() {
+    let mut q = queue();
+    for (i, s) in ["A", "B", "A", "C", "B"].iter().enumerate() {
+        issue(&mut q, s, if i == 3 { Priority::Assisted } else { Priority::Normal }, t0() + mins(i as i64));
+    }
+    next(&mut q, "1", t0() + mins(6));
+    q.counter_action("3", CounterAction::Pause { reason: None }, t0() + mins(6)).unwrap();
+    let snapshot = Snapshot {
+        visits: q.visits().cloned().collect(),
+        counters: (0..3).map(|i| (q.branch().counters[i].id.clone(), q.counter(i).clone())).collect(),
+        numbers: vec![(t0().date_naive(), "A".into(), 2), (t0().date_naive(), "B".into(), 2), (t0().date_naive(), "C".into(), 1)],
+        case_seqs: vec![(t0().date_naive(), 5)],
+        next_id: 6,
+    };
+    let (mut restored, orphans) = Queue::restore(q.branch().clone(), snapshot, t0() + mins(7));
+    assert!(orphans.is_empty());
+    for c in ["2", "1", "2", "1"] {
+        assert_eq!(next(&mut restored, c, t0() + mins(8)), next(&mut q, c, t0() + mins(8)));
+    }
+    assert_eq!(restored.counter(2).status, CounterStatus::Paused);
+    let id = issue(&mut restored, "A", Priority::Normal, t0() + mins(9));
+    assert_eq!(restored.visit(id).unwrap().number, "A003");
+    assert_eq!(restored.visit(id).unwrap().case_ref, "TST-20261123-000006");
+}
+
+// ----- Property tests ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Op {
+    Issue { service: usize, class: usize },
+    Next { counter: usize },
+    Start { counter: usize },
+    Complete { counter: usize },
+    NoShow { counter: usize },
+    Recall { counter: usize },
+    Transfer { counter: usize, service: usize },
+    CallAny { counter: usize, pick: usize },
+    Cancel { pick: usize },
+    Pause { counter: usize },
+    Resume { counter: usize },
+    Wait { seconds: u16 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..3usize, 0..3usize).prop_map(|(service, class)| Op::Issue { service, class }),
+        4 => (0..3usize).prop_map(|counter| Op::Next { counter }),
+        1 => (0..3usize).prop_map(|counter| Op::Start { counter }),
+        1 => (0..3usize).prop_map(|counter| Op::Complete { counter }),
+        1 => (0..3usize).prop_map(|counter| Op::NoShow { counter }),
+        1 => (0..3usize).prop_map(|counter| Op::Recall { counter }),
+        1 => (0..3usize, 0..3usize).prop_map(|(counter, service)| Op::Transfer { counter, service }),
+        1 => (0..3usize, 0..50usize).prop_map(|(counter, pick)| Op::CallAny { counter, pick }),
+        1 => (0..50usize).prop_map(|pick| Op::Cancel { pick }),
+        1 => (0..3usize).prop_map(|counter| Op::Pause { counter }),
+        1 => (0..3usize).prop_map(|counter| Op::Resume { counter }),
+        3 => (0..1200u16).prop_map(|seconds| Op::Wait { seconds }),
+    ]
+}
+
+/// Checks the invariants that must hold between any two operations.
+fn check_invariants(q: &Queue) {
+    let mut at_counters = HashSet::new();
+    for (i, counter) in q.branch().counters.iter().enumerate() {
+        if let Some(id) = q.counter(i).current {
+            assert!(at_counters.insert(id), "visit {id} at two counters");
+            let v = q.visit(id).expect("a counter's visitor is live");
+            assert!(matches!(v.status, TicketStatus::Called | TicketStatus::Serving));
+            assert_eq!(v.counter.as_deref(), Some(counter.id.as_str()));
+        }
+    }
+    for v in q.visits() {
+        match v.status {
+            TicketStatus::Waiting => assert!(!at_counters.contains(&v.id)),
+            TicketStatus::Called | TicketStatus::Serving => assert!(at_counters.contains(&v.id), "{} is called but at no counter", v.number),
+            _ => panic!("finished visit {} still live", v.number),
+        }
+    }
+    let waiting = q.visits().filter(|v| v.status == TicketStatus::Waiting).count();
+    let in_lanes: usize = (0..3).map(|s| q.waiting_in_service(s)).sum::<usize>()
+        + q.visits().filter(|v| v.status == TicketStatus::Waiting && v.target_counter.is_some()).count();
+    assert_eq!(waiting, in_lanes, "every waiting visitor is in exactly one lane");
+}
+
+fn run_ops(ops: &[Op]) -> (Queue, DateTime<Utc>) {
+    let mut q = queue();
+    let mut now = t0();
+    let mut tokens = 0u64;
+    let mut called_ever: HashMap<VisitId, usize> = HashMap::new();
+    let mut transfers: HashMap<VisitId, usize> = HashMap::new();
+    let mut case_refs = HashSet::new();
+    let counter_id = |c: usize| q_counter_id(c);
+    for op in ops {
+        let waiting_before: Vec<(VisitId, LaneKey, String)> = q
+            .visits()
+            .filter(|v| v.status == TicketStatus::Waiting)
+            .map(|v| (v.id, LaneKey { ranking_ms: v.ranking_time().timestamp_millis(), visit: v.id }, v.service.clone()))
+            .collect();
+        let targets: HashMap<VisitId, Option<String>> = q.visits().map(|v| (v.id, v.target_counter.clone())).collect();
+        let result = match op {
+            Op::Issue { service, class } => {
+                tokens += 1;
+                let priority = [Priority::Normal, Priority::Assisted, Priority::Appointment][*class];
+                let appointment_at = (priority == Priority::Appointment).then(|| now + Duration::seconds((tokens as i64 % 7 - 3) * 300));
+                let req = IssueRequest { service: ["A", "B", "C"][*service].into(), priority, appointment_at, token: tokens.to_string() };
+                q.issue(req, now).map(|(done, _)| done)
+            }
+            Op::Next { counter } => q.counter_action(&counter_id(*counter), CounterAction::Next { outcome: None }, now),
+            Op::Start { counter } => q.counter_action(&counter_id(*counter), CounterAction::Start, now),
+            Op::Complete { counter } => q.counter_action(&counter_id(*counter), CounterAction::Complete { outcome: None }, now),
+            Op::NoShow { counter } => q.counter_action(&counter_id(*counter), CounterAction::NoShow, now),
+            Op::Recall { counter } => q.counter_action(&counter_id(*counter), CounterAction::Recall, now),
+            Op::Transfer { counter, service } => {
+                let action = CounterAction::Transfer { to_service: Some(["A", "B", "C"][*service].into()), to_counter: None, note: None };
+                q.counter_action(&counter_id(*counter), action, now)
+            }
+            Op::CallAny { counter, pick } => {
+                let Some((id, _, _)) = waiting_before.get(pick % waiting_before.len().max(1)) else { continue };
+                let ticket = q.visit(*id).unwrap().number.clone();
+                q.counter_action(&counter_id(*counter), CounterAction::Call { ticket, reason: None, outcome: None }, now)
+            }
+            Op::Cancel { pick } => {
+                let Some((id, _, _)) = waiting_before.get(pick % waiting_before.len().max(1)) else { continue };
+                q.cancel(*id, now)
+            }
+            Op::Pause { counter } => q.counter_action(&counter_id(*counter), CounterAction::Pause { reason: None }, now),
+            Op::Resume { counter } => q.counter_action(&counter_id(*counter), CounterAction::Resume, now),
+            Op::Wait { seconds } => {
+                now += Duration::seconds(i64::from(*seconds));
+                continue;
+            }
+        };
+        let Ok(done) = result else { continue };
+        for recorded in &done.events {
+            match &recorded.event {
+                Event::Issued { visit } => assert!(case_refs.insert(visit.case_ref.clone()), "case ref reused"),
+                Event::Called { visit, counter, out_of_order_reason } => {
+                    let (_, key, service) = waiting_before.iter().find(|(id, ..)| id == visit).expect("only a waiting visitor is called");
+                    let count = called_ever.entry(*visit).or_default();
+                    *count += 1;
+                    assert!(*count <= 1 + transfers.get(visit).copied().unwrap_or(0), "visit {visit} called twice");
+                    if out_of_order_reason.is_none() {
+                        let c = q.branch().counter_index(counter).unwrap();
+                        let eligible = |id: &VisitId, service: &str| match &targets[id] {
+                            Some(t) => t == counter,
+                            None => q.branch().counters[c].services.iter().any(|s| s == service),
+                        };
+                        let bound_ms = q.branch().routing.overtaking_bound_s(q.branch().counters[c].services.len()) * 1000;
+                        for (other, other_key, other_service) in &waiting_before {
+                            if other == visit || !eligible(other, other_service) {
+                                continue;
+                            }
+                            // Nobody is overtaken by someone who came more than the bound later.
+                            assert!(key.ranking_ms <= other_key.ranking_ms + bound_ms, "starvation: {visit} called before {other}");
+                            // FIFO within a lane: same service, same class, no counter target.
+                            let same_lane = other_service == service
+                                && q.visit(*other).map(|o| o.priority) == done.visits.iter().find(|v| v.id == *visit).map(|v| v.priority)
+                                && targets[other].is_none() && targets[visit].is_none();
+                            if same_lane {
+                                assert!(key < other_key, "FIFO broken: {visit} before {other}");
+                            }
+                        }
+                    }
+                }
+                Event::Transferred { visit, .. } => *transfers.entry(*visit).or_default() += 1,
+                _ => {}
+            }
+        }
+        check_invariants(&q);
+    }
+    (q, now)
+}
+
+fn q_counter_id(c: usize) -> String {
+    ["1", "2", "3"][c].to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn routing_keeps_its_invariants(ops in prop::collection::vec(op(), 1..120)) {
+        run_ops(&ops);
+    }
+
+    #[test]
+    fn every_waiting_visitor_is_eventually_served(ops in prop::collection::vec(op(), 1..120)) {
+        let (mut q, mut now) = run_ops(&ops);
+        for c in 0..3 {
+            let _ = q.counter_action(&q_counter_id(c), CounterAction::Resume, now);
+        }
+        let live = q.visits().count();
+        // Each round every counter finishes its visitor and calls the next: bounded by the queue.
+        for _ in 0..=live {
+            now += Duration::minutes(1);
+            for c in 0..3 {
+                q.counter_action(&q_counter_id(c), CounterAction::Next { outcome: None }, now).unwrap();
+            }
+        }
+        for c in 0..3 {
+            q.counter_action(&q_counter_id(c), CounterAction::Complete { outcome: None }, now).ok();
+        }
+        prop_assert_eq!(q.visits().count(), 0, "someone was never called");
+    }
+}

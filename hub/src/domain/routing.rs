@@ -1,0 +1,170 @@
+//! Who a counter calls next.
+//!
+//! Waiting visitors sit in *lanes*: one per (service, priority class), plus one per
+//! (counter, class) for visitors transferred to a named counter. Each lane is ordered by ranking
+//! time (arrival, or appointment slot) and then visit id, so a lane is FIFO and its head is its
+//! best candidate. "Next" at a counter compares only the heads of the lanes it may call, which
+//! keeps a call cheap however long the queue is.
+//!
+//! The score of a candidate at a counter is
+//! `(now - ranking time) + head start of its class - preference step × rank of its service`;
+//! the highest score wins, ties go to the earlier ranking time, then the lower visit id.
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use dawr_protocol::api::Priority;
+
+use super::branch::{Branch, RoutingPolicy};
+use super::visit::VisitId;
+
+/// The priority classes, in the order lanes are visited.
+pub const CLASSES: [Priority; 3] = [Priority::Normal, Priority::Assisted, Priority::Appointment];
+
+/// A waiting line inside the branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Lane {
+    /// Visitors of a service (by index in [`Branch::services`]) in one priority class.
+    Service { service: usize, class: Priority },
+    /// Visitors transferred to one counter (by index in [`Branch::counters`]).
+    Counter { counter: usize, class: Priority },
+}
+
+impl Lane {
+    pub fn class(self) -> Priority {
+        match self {
+            Lane::Service { class, .. } | Lane::Counter { class, .. } => class,
+        }
+    }
+}
+
+/// A visitor's place in a lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LaneKey {
+    /// Ranking time in milliseconds since the Unix epoch.
+    pub ranking_ms: i64,
+    pub visit: VisitId,
+}
+
+/// All lanes of a branch.
+#[derive(Debug, Clone, Default)]
+pub struct Lanes {
+    lanes: HashMap<Lane, BTreeSet<LaneKey>>,
+}
+
+/// A candidate for a call, with its score at one counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    pub lane: Lane,
+    pub key: LaneKey,
+    pub score_ms: i64,
+}
+
+impl Candidate {
+    /// Orders candidates best first: higher score, then earlier ranking time, then lower id.
+    pub fn best_first(a: &Candidate, b: &Candidate) -> Ordering {
+        b.score_ms
+            .cmp(&a.score_ms)
+            .then(a.key.ranking_ms.cmp(&b.key.ranking_ms))
+            .then(a.key.visit.cmp(&b.key.visit))
+    }
+}
+
+impl Lanes {
+    pub fn insert(&mut self, lane: Lane, key: LaneKey) {
+        self.lanes.entry(lane).or_default().insert(key);
+    }
+
+    pub fn remove(&mut self, lane: Lane, key: LaneKey) -> bool {
+        self.lanes.get_mut(&lane).is_some_and(|l| l.remove(&key))
+    }
+
+    pub fn len(&self, lane: Lane) -> usize {
+        self.lanes.get(&lane).map_or(0, BTreeSet::len)
+    }
+
+    pub fn lane(&self, lane: Lane) -> impl Iterator<Item = &LaneKey> {
+        self.lanes.get(&lane).into_iter().flatten()
+    }
+
+    /// How many keys in `lane` rank strictly before `ranking_ms` (any visit id).
+    pub fn count_before(&self, lane: Lane, ranking_ms: i64) -> usize {
+        let Some(set) = self.lanes.get(&lane) else { return 0 };
+        match set.last() {
+            None => 0,
+            Some(last) if last.ranking_ms < ranking_ms => set.len(),
+            Some(_) => set
+                .range(..LaneKey { ranking_ms, visit: 0 })
+                .count(),
+        }
+    }
+
+    /// The lanes counter `counter` may call from, with the preference rank of each.
+    pub fn lanes_for_counter(branch: &Branch, counter: usize) -> impl Iterator<Item = (Lane, usize)> + '_ {
+        let services = branch.counters[counter].services.iter().enumerate();
+        let by_service = services.filter_map(move |(rank, code)| {
+            branch.service_index(code).map(|service| (service, rank))
+        });
+        let service_lanes = by_service.flat_map(|(service, rank)| {
+            CLASSES.into_iter().map(move |class| (Lane::Service { service, class }, rank))
+        });
+        let counter_lanes = CLASSES.into_iter().map(move |class| (Lane::Counter { counter, class }, 0));
+        counter_lanes.chain(service_lanes)
+    }
+
+    /// The visitor counter `counter` should call now, if anyone is waiting for it.
+    pub fn best_for_counter(&self, branch: &Branch, counter: usize, now: DateTime<Utc>) -> Option<Candidate> {
+        let mut best: Option<Candidate> = None;
+        for (lane, rank) in Self::lanes_for_counter(branch, counter) {
+            let Some(key) = self.lanes.get(&lane).and_then(BTreeSet::first) else { continue };
+            let candidate = Candidate { lane, key: *key, score_ms: score_ms(&branch.routing, lane, *key, rank, now) };
+            if best.is_none_or(|b| Candidate::best_first(&candidate, &b) == Ordering::Less) {
+                best = Some(candidate);
+            }
+        }
+        best
+    }
+
+    /// Everyone counter `counter` may call, best first (what the counter app lists).
+    pub fn ordered_for_counter(&self, branch: &Branch, counter: usize, now: DateTime<Utc>) -> Vec<Candidate> {
+        let mut all: Vec<Candidate> = Self::lanes_for_counter(branch, counter)
+            .flat_map(|(lane, rank)| {
+                self.lane(lane).map(move |key| Candidate {
+                    lane,
+                    key: *key,
+                    score_ms: score_ms(&branch.routing, lane, *key, rank, now),
+                })
+            })
+            .collect();
+        all.sort_by(Candidate::best_first);
+        all
+    }
+
+    /// Number of visitors waiting in lanes `counter` may call.
+    pub fn waiting_for_counter(&self, branch: &Branch, counter: usize) -> usize {
+        Self::lanes_for_counter(branch, counter).map(|(lane, _)| self.len(lane)).sum()
+    }
+}
+
+/// The head start a key in `lane` has at `now`, in milliseconds.
+pub fn head_start_ms(policy: &RoutingPolicy, lane: Lane, key: LaneKey, now: DateTime<Utc>) -> i64 {
+    let class = match lane.class() {
+        Priority::Normal => 0,
+        Priority::Assisted => policy.assisted_head_start_s,
+        Priority::Appointment => {
+            let near_slot = now.timestamp_millis() >= key.ranking_ms - policy.appointment_early_s * 1000;
+            if near_slot { policy.appointment_head_start_s } else { 0 }
+        }
+    };
+    let transfer = match lane {
+        Lane::Counter { .. } => policy.transfer_head_start_s,
+        Lane::Service { .. } => 0,
+    };
+    class.max(transfer) * 1000
+}
+
+/// A candidate's score at a counter where its service has preference `rank` (0 = first).
+pub fn score_ms(policy: &RoutingPolicy, lane: Lane, key: LaneKey, rank: usize, now: DateTime<Utc>) -> i64 {
+    let waited = now.timestamp_millis() - key.ranking_ms;
+    waited + head_start_ms(policy, lane, key, now) - policy.preference_step_s * 1000 * rank as i64
+}
