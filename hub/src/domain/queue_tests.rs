@@ -8,6 +8,7 @@ use dawr_protocol::device::{CounterStatus, ErrorCode};
 use proptest::prelude::*;
 
 use super::branch::tests::small_branch;
+use super::estimate::{Capacity, expected_wait};
 use super::event::Event;
 use super::queue::{CounterAction, IssueRequest, Queue, QueueError, Snapshot};
 use super::routing::LaneKey;
@@ -235,10 +236,12 @@ fn estimates_count_the_people_ahead_and_the_counters_working() {
     let ids: Vec<_> = (0..4).map(|i| issue(&mut q, "C", Priority::Normal, t0() + Duration::seconds(i))).collect();
     next(&mut q, "3", t0() + mins(1));
     // Three waiting, the counter busy: the 4th in line waits for 4 departures.
+    let one_busy_counter = Capacity { counters: 1.0, idle: 0 };
     let e = q.estimate_new(2, Priority::Normal, t0() + mins(1)).unwrap();
-    assert_eq!((e.position, e.wait_s), (4, 4 * 480));
+    assert_eq!(e, expected_wait(3, one_busy_counter, 480.0).unwrap());
+    assert_eq!(e.position, 4);
     let e = q.estimate_for(ids[2], t0() + mins(1)).unwrap();
-    assert_eq!((e.position, e.wait_s), (2, 2 * 480));
+    assert_eq!(e, expected_wait(1, one_busy_counter, 480.0).unwrap());
     // An assisted visitor goes ahead of walk-ins who arrived less than 10 minutes earlier.
     let e = q.estimate_new(2, Priority::Assisted, t0() + mins(1)).unwrap();
     assert_eq!(e.position, 1);
