@@ -7,3 +7,5 @@
 //! [`run`] wires them together; `ARCHITECTURE.md` has the map.
 pub mod domain;
 pub mod simulation;
+pub mod config;
+pub mod store;

@@ -427,13 +427,11 @@ impl Queue {
         let counter_index = recorded.event.counter().and_then(|c| self.branch.counter_index(c));
         match &recorded.event {
             Event::Issued { visit } => {
-                let seq = visit.number.trim_start_matches(|ch: char| ch.is_ascii_alphabetic());
-                let number_seq = seq.parse().unwrap_or(0);
-                let entry = self.numbers.entry((visit.local_day, visit.service.clone())).or_default();
+                let (letters, number_seq) = visit.number_parts();
+                let entry = self.numbers.entry((visit.local_day, letters.to_string())).or_default();
                 *entry = (*entry).max(number_seq);
-                let case_seq = visit.case_ref.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(0);
                 let entry = self.case_seqs.entry(visit.local_day).or_default();
-                *entry = (*entry).max(case_seq);
+                *entry = (*entry).max(visit.case_seq());
                 self.next_id = self.next_id.max(visit.id + 1);
                 if let Some((lane, key)) = self.lane_of(visit) {
                     self.lanes.insert(lane, key);

@@ -40,6 +40,19 @@ pub struct Visit {
 }
 
 impl Visit {
+    /// The letters and the number of the ticket number: `A017` → `("A", 17)`. The letters are the
+    /// code of the service the ticket was issued for.
+    pub fn number_parts(&self) -> (&str, u32) {
+        let split = self.number.find(|c: char| c.is_ascii_digit()).unwrap_or(self.number.len());
+        let (letters, digits) = self.number.split_at(split);
+        (letters, digits.parse().unwrap_or(0))
+    }
+
+    /// The day's sequence number in the case reference: `DMM-20261123-000123` → 123.
+    pub fn case_seq(&self) -> u32 {
+        self.case_ref.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(0)
+    }
+
     /// The time routing ranks this visitor by: arrival, or for an appointment its slot if that is
     /// later (checking in early does not jump the queue).
     pub fn ranking_time(&self) -> DateTime<Utc> {

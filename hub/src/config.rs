@@ -1,0 +1,248 @@
+//! The branch's TOML configuration file, and the demo branch used when none is given.
+//!
+//! `demo-branch.toml` (beside this crate's `Cargo.toml`) is both the built-in demo and the
+//! documented example of every setting.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::FixedOffset;
+use dawr_protocol::api::Names;
+use serde::Deserialize;
+
+use crate::domain::{Branch, BranchError, Counter, RoutingPolicy, Service, Staff};
+
+/// The demo branch's configuration, built into the binary.
+pub const DEMO_TOML: &str = include_str!("../demo-branch.toml");
+
+/// A configuration file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("utc_offset {0:?} is not like +03:00")]
+    BadOffset(String),
+    #[error("{0}")]
+    Branch(#[from] BranchError),
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub hub: HubSettings,
+    pub branch: BranchSection,
+    #[serde(default)]
+    pub routing: RoutingSection,
+    pub services: Vec<ServiceSection>,
+    pub counters: Vec<CounterSection>,
+    #[serde(default)]
+    pub staff: Vec<StaffSection>,
+}
+
+/// `[hub]`: where the hub listens and keeps its data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HubSettings {
+    pub http: SocketAddr,
+    pub mqtt_listen: SocketAddr,
+    pub mqtt_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub public_url: Option<String>,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        HubSettings {
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            mqtt_listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            mqtt_url: None,
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BranchSection {
+    pub id: String,
+    pub case_prefix: String,
+    pub name: Names,
+    #[serde(default = "default_offset")]
+    pub utc_offset: String,
+}
+
+fn default_offset() -> String {
+    "+03:00".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingSection {
+    pub assisted_head_start_min: f64,
+    pub appointment_head_start_min: f64,
+    pub appointment_early_min: f64,
+    pub transfer_head_start_min: f64,
+    pub preference_step_min: f64,
+}
+
+impl Default for RoutingSection {
+    fn default() -> Self {
+        let p = RoutingPolicy::default();
+        let min = |s: i64| s as f64 / 60.0;
+        RoutingSection {
+            assisted_head_start_min: min(p.assisted_head_start_s),
+            appointment_head_start_min: min(p.appointment_head_start_s),
+            appointment_early_min: min(p.appointment_early_s),
+            transfer_head_start_min: min(p.transfer_head_start_s),
+            preference_step_min: min(p.preference_step_s),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSection {
+    pub code: String,
+    pub name: Names,
+    pub target_wait_min: f64,
+    pub mean_service_min: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterSection {
+    pub id: String,
+    pub name: Names,
+    pub services: Vec<String>,
+    #[serde(default = "yes")]
+    pub open: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSection {
+    pub id: String,
+    pub name: Names,
+    #[serde(default)]
+    pub counters: Vec<String>,
+}
+
+impl Config {
+    /// Reads a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// The built-in demo branch.
+    pub fn demo() -> Config {
+        Self::parse(DEMO_TOML, Path::new("demo-branch.toml")).expect("the built-in demo configuration is valid")
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        config.branch()?;
+        Ok(config)
+    }
+
+    /// The branch this file describes, validated.
+    pub fn branch(&self) -> Result<Branch, ConfigError> {
+        let seconds = |min: f64| (min * 60.0).round().max(0.0) as i64;
+        let b = &self.branch;
+        let branch = Branch {
+            id: b.id.clone(),
+            case_prefix: b.case_prefix.clone(),
+            name: b.name.clone(),
+            utc_offset: parse_offset(&b.utc_offset)?,
+            services: self
+                .services
+                .iter()
+                .map(|s| Service {
+                    code: s.code.clone(),
+                    name: s.name.clone(),
+                    target_wait_s: seconds(s.target_wait_min) as u32,
+                    mean_service_s: seconds(s.mean_service_min) as u32,
+                })
+                .collect(),
+            counters: self
+                .counters
+                .iter()
+                .map(|c| Counter {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    services: c.services.clone(),
+                    open_at_start: c.open,
+                })
+                .collect(),
+            staff: self
+                .staff
+                .iter()
+                .map(|s| Staff { id: s.id.clone(), name: s.name.clone(), counters: s.counters.clone() })
+                .collect(),
+            routing: RoutingPolicy {
+                assisted_head_start_s: seconds(self.routing.assisted_head_start_min),
+                appointment_head_start_s: seconds(self.routing.appointment_head_start_min),
+                appointment_early_s: seconds(self.routing.appointment_early_min),
+                transfer_head_start_s: seconds(self.routing.transfer_head_start_min),
+                preference_step_s: seconds(self.routing.preference_step_min),
+            },
+        };
+        branch.validate()?;
+        Ok(branch)
+    }
+}
+
+/// Reads `+03:00` / `-05:30`.
+fn parse_offset(text: &str) -> Result<FixedOffset, ConfigError> {
+    let bad = || ConfigError::BadOffset(text.to_string());
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 14 || m > 59 {
+        return Err(bad());
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_branch_is_a_justice_ministry_center() {
+        let branch = Config::demo().branch().unwrap();
+        assert_eq!(branch.id, "demo");
+        assert!(branch.services.len() >= 3);
+        assert_eq!(&branch.services[..3].iter().map(|s| s.code.as_str()).collect::<Vec<_>>(), &["A", "B", "C"]);
+        assert_eq!(branch.services[0].name.ar, "الوكالات");
+        let ids: Vec<_> = branch.counters.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3", "4", "5", "6", "7", "8"]);
+        assert_eq!(branch.counters[0].services.len(), branch.services.len(), "counter 1 serves everything");
+        assert_eq!(branch.utc_offset.local_minus_utc(), 3 * 3600);
+        assert_eq!(branch.routing, RoutingPolicy::default());
+    }
+
+    #[test]
+    fn mistakes_in_a_file_are_reported_with_their_place() {
+        let broken = DEMO_TOML.replace("mean_service_min = 8", "mean_service_mins = 8");
+        let err = Config::parse(&broken, Path::new("b.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("b.toml:") && err.contains("mean_service_mins"), "{err}");
+        let broken = DEMO_TOML.replace(r#"services = ["A", "D"]"#, r#"services = ["A", "Q"]"#);
+        let err = Config::parse(&broken, Path::new("b.toml")).unwrap_err().to_string();
+        assert!(err.contains("unknown service \"Q\""), "{err}");
+        assert!(parse_offset("03:00").is_err());
+        assert_eq!(parse_offset("-05:30").unwrap().local_minus_utc(), -(5 * 3600 + 1800));
+    }
+}

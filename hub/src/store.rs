@@ -1,0 +1,455 @@
+//! SQLite storage: the event log, the current state, and the group-committing writer.
+//!
+//! One database file per hub (`{data_dir}/dawr.db`), in WAL mode with `synchronous=FULL`, so a
+//! committed transaction survives `kill -9` and power loss. All writes go through one writer
+//! thread ([`spawn_writer`]): it takes every change waiting in its channel, writes them in one
+//! transaction, and only after the commit runs each change's continuation (which answers the
+//! HTTP request or publishes the MQTT reply). That is what "acknowledged means durable" rests on,
+//! and batching is what makes thousands of durable changes per second possible.
+//!
+//! If a transaction fails, every change of that *epoch* is refused and the engine rebuilds its
+//! queue from the database before going on (see [`crate::engine`]); nothing half-done survives.
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use dawr_protocol::device::CounterStatus;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite_migration::{M, Migrations};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+
+use crate::domain::queue::CounterRuntime;
+use crate::domain::{Recorded, Snapshot, Visit, VisitId};
+
+/// The database file's name inside the data directory.
+pub const FILE_NAME: &str = "dawr.db";
+
+/// How many changes one transaction takes at most.
+const MAX_BATCH: usize = 1024;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database schema: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("stored value {value:?} in column {column} cannot be read")]
+    Corrupt { column: &'static str, value: String },
+}
+
+/// Why a change was not stored (cheap to copy to every waiting caller).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct WriteFailed(pub Arc<str>);
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("store/001_initial.sql"))])
+}
+
+/// Opens (creating and migrating if needed) the database at `path`.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Formats a time the way every column stores it (sortable text, milliseconds, UTC).
+pub fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_ts(column: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt { column, value: text.into() })
+}
+
+fn parse_opt_ts(column: &'static str, text: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    text.map(|t| parse_ts(column, &t)).transpose()
+}
+
+/// A serde enum as its snake_case name.
+fn enum_text<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => unreachable!("not a unit enum: {other:?}"),
+    }
+}
+
+fn parse_enum<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.into())).map_err(|_| StoreError::Corrupt { column, value: text.into() })
+}
+
+fn parse_day(text: &str) -> Result<NaiveDate, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt { column: "local_day", value: text.into() })
+}
+
+const VISIT_COLUMNS: &str = "id, number, local_day, service, priority, source, status, case_ref, token, issued_at, \
+     appointment_at, counter, target_counter, called_at, started_at, ended_at, recalls, transfers, outcome, transfer_note";
+
+fn visit_from_row(row: &Row<'_>) -> Result<Visit, StoreError> {
+    Ok(Visit {
+        id: row.get::<_, i64>(0)? as VisitId,
+        number: row.get(1)?,
+        local_day: parse_day(&row.get::<_, String>(2)?)?,
+        service: row.get(3)?,
+        priority: parse_enum("priority", &row.get::<_, String>(4)?)?,
+        source: parse_enum("source", &row.get::<_, String>(5)?)?,
+        status: parse_enum("status", &row.get::<_, String>(6)?)?,
+        case_ref: row.get(7)?,
+        token: row.get(8)?,
+        issued_at: parse_ts("issued_at", &row.get::<_, String>(9)?)?,
+        appointment_at: parse_opt_ts("appointment_at", row.get(10)?)?,
+        counter: row.get(11)?,
+        target_counter: row.get(12)?,
+        called_at: parse_opt_ts("called_at", row.get(13)?)?,
+        started_at: parse_opt_ts("started_at", row.get(14)?)?,
+        ended_at: parse_opt_ts("ended_at", row.get(15)?)?,
+        recalls: row.get(16)?,
+        transfers: row.get(17)?,
+        outcome: row.get::<_, Option<String>>(18)?.map(|o| parse_enum("outcome", &o)).transpose()?,
+        transfer_note: row.get(19)?,
+    })
+}
+
+/// Reads everything the engine needs to rebuild the live queue.
+pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {VISIT_COLUMNS} FROM visits WHERE status IN ('waiting', 'called', 'serving') ORDER BY id"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut visits = Vec::new();
+    while let Some(row) = rows.next()? {
+        visits.push(visit_from_row(row)?);
+    }
+    let mut stmt = conn.prepare("SELECT id, status, current_visit, pause_reason, changed_at FROM counters")?;
+    let mut rows = stmt.query([])?;
+    let mut counters = Vec::new();
+    while let Some(row) = rows.next()? {
+        let status: CounterStatus = parse_enum("counters.status", &row.get::<_, String>(1)?)?;
+        counters.push((
+            row.get(0)?,
+            CounterRuntime {
+                status,
+                current: row.get::<_, Option<i64>>(2)?.map(|v| v as VisitId),
+                pause_reason: row.get(3)?,
+                changed_at: parse_ts("changed_at", &row.get::<_, String>(4)?)?,
+            },
+        ));
+    }
+    let mut stmt = conn.prepare("SELECT local_day, service, last FROM ticket_numbers")?;
+    let mut rows = stmt.query([])?;
+    let mut numbers = Vec::new();
+    while let Some(row) = rows.next()? {
+        numbers.push((parse_day(&row.get::<_, String>(0)?)?, row.get(1)?, row.get(2)?));
+    }
+    let mut stmt = conn.prepare("SELECT local_day, last FROM case_sequences")?;
+    let mut rows = stmt.query([])?;
+    let mut case_seqs = Vec::new();
+    while let Some(row) = rows.next()? {
+        case_seqs.push((parse_day(&row.get::<_, String>(0)?)?, row.get(1)?));
+    }
+    let max_id: Option<i64> = conn.query_row("SELECT MAX(id) FROM visits", [], |r| r.get(0))?;
+    Ok(Snapshot { visits, counters, numbers, case_seqs, next_id: max_id.unwrap_or(0) as VisitId + 1 })
+}
+
+/// One more than the highest event sequence number stored.
+pub fn next_event_seq(conn: &Connection) -> Result<i64, StoreError> {
+    let max: Option<i64> = conn.query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0))?;
+    Ok(max.unwrap_or(0) + 1)
+}
+
+/// A visit by id, live or finished.
+pub fn read_visit(conn: &Connection, id: VisitId) -> Result<Option<Visit>, StoreError> {
+    let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE id = ?1");
+    conn.query_row(&sql, [id as i64], |row| Ok(visit_from_row(row))).optional()?.transpose()
+}
+
+/// Command replies stored since `since`: `(counter, command id, reply JSON)`.
+pub fn load_command_log(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<(String, String, String)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT counter, command_id, reply FROM command_log WHERE at >= ?1")?;
+    let rows = stmt.query_map([ts(since)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A stored call for the board's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCall {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub recall: bool,
+    pub counter: String,
+    pub number: String,
+    pub service: String,
+}
+
+/// The newest `limit` calls and recalls, newest first.
+pub fn recent_calls(conn: &Connection, limit: usize) -> Result<Vec<StoredCall>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT e.seq, e.at, e.kind, e.counter, v.number, v.service FROM events e JOIN visits v ON v.id = e.visit_id \
+         WHERE e.kind IN ('called', 'recalled') ORDER BY e.seq DESC LIMIT ?1",
+    )?;
+    let mut rows = stmt.query([limit as i64])?;
+    let mut calls = Vec::new();
+    while let Some(r) = rows.next()? {
+        calls.push(StoredCall {
+            seq: r.get(0)?,
+            at: parse_ts("events.at", &r.get::<_, String>(1)?)?,
+            recall: r.get::<_, String>(2)? == "recalled",
+            counter: r.get(3)?,
+            number: r.get(4)?,
+            service: r.get(5)?,
+        });
+    }
+    Ok(calls)
+}
+
+// ----- The writer ---------------------------------------------------------------------------------
+
+/// A command's reply, kept so a repeated command id is answered the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedCommand {
+    pub counter: String,
+    pub id: String,
+    pub reply_json: String,
+}
+
+/// Everything one accepted operation changes, written in one go.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    /// Events with the sequence numbers the engine gave them.
+    pub events: Vec<(i64, Recorded)>,
+    /// Visits as they are after the operation.
+    pub visits: Vec<Visit>,
+    /// Counters as they are after the operation.
+    pub counters: Vec<(String, CounterRuntime)>,
+    pub command: Option<LoggedCommand>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// Runs after the change is durable (or has failed): answers, publishes.
+pub type Continuation = Box<dyn FnOnce(Result<(), WriteFailed>) + Send>;
+
+/// A change on its way to the disk.
+pub struct Write {
+    /// The engine's epoch when it made the change (see the module documentation).
+    pub epoch: u64,
+    pub change: Change,
+    pub then: Continuation,
+}
+
+/// The newest epoch whose writes failed (0: none).
+pub type FailedEpoch = Arc<AtomicU64>;
+
+/// Starts the writer thread. It ends when every sender of `writes` is dropped, after writing
+/// what was sent.
+pub fn spawn_writer(mut conn: Connection, mut writes: mpsc::Receiver<Write>, failed: FailedEpoch) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("dawr-writer".into()).spawn(move || {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = writes.blocking_recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match writes.try_recv() {
+                    Ok(w) => batch.push(w),
+                    Err(_) => break,
+                }
+            }
+            let failed_epoch = failed.load(Ordering::Acquire);
+            let (stale, fresh): (Vec<_>, Vec<_>) = batch.drain(..).partition(|w| w.epoch <= failed_epoch);
+            for w in stale {
+                (w.then)(Err(WriteFailed("an earlier write failed; the hub reloaded its state".into())));
+            }
+            let result = write_batch(&mut conn, &fresh).map_err(|e| {
+                tracing::error!(error = %e, changes = fresh.len(), "writing to the database failed");
+                if let Some(max) = fresh.iter().map(|w| w.epoch).max() {
+                    failed.fetch_max(max, Ordering::AcqRel);
+                }
+                WriteFailed(e.to_string().into())
+            });
+            for w in fresh {
+                (w.then)(result.clone());
+            }
+        }
+        tracing::debug!("writer finished");
+    })
+}
+
+fn write_batch(conn: &mut Connection, batch: &[Write]) -> Result<(), StoreError> {
+    if batch.iter().all(|w| is_empty(&w.change)) {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for w in batch {
+        write_change(&tx, &w.change)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn is_empty(change: &Change) -> bool {
+    change.events.is_empty() && change.visits.is_empty() && change.counters.is_empty() && change.command.is_none()
+}
+
+fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), StoreError> {
+    for (seq, recorded) in &change.events {
+        let payload = serde_json::to_string(&recorded.event).expect("events serialise");
+        tx.prepare_cached("INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![
+                seq,
+                ts(recorded.at),
+                recorded.event.kind(),
+                recorded.event.visit().map(|v| v as i64),
+                recorded.event.counter(),
+                payload
+            ])?;
+        if let crate::domain::Event::Issued { visit } = &recorded.event {
+            let (service, number) = visit.number_parts();
+            tx.prepare_cached(
+                "INSERT INTO ticket_numbers (local_day, service, last) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (local_day, service) DO UPDATE SET last = max(last, excluded.last)",
+            )?
+            .execute(params![visit.local_day.to_string(), service, number])?;
+            tx.prepare_cached(
+                "INSERT INTO case_sequences (local_day, last) VALUES (?1, ?2) \
+                 ON CONFLICT (local_day) DO UPDATE SET last = max(last, excluded.last)",
+            )?
+            .execute(params![visit.local_day.to_string(), visit.case_seq()])?;
+        }
+    }
+    for v in &change.visits {
+        tx.prepare_cached(&format!(
+            "INSERT INTO visits ({VISIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) \
+             ON CONFLICT (id) DO UPDATE SET service = excluded.service, status = excluded.status, counter = excluded.counter, \
+             target_counter = excluded.target_counter, called_at = excluded.called_at, started_at = excluded.started_at, \
+             ended_at = excluded.ended_at, recalls = excluded.recalls, transfers = excluded.transfers, outcome = excluded.outcome, \
+             transfer_note = excluded.transfer_note"
+        ))?
+        .execute(params![
+            v.id as i64,
+            v.number,
+            v.local_day.to_string(),
+            v.service,
+            enum_text(&v.priority),
+            enum_text(&v.source),
+            enum_text(&v.status),
+            v.case_ref,
+            v.token,
+            ts(v.issued_at),
+            v.appointment_at.map(ts),
+            v.counter,
+            v.target_counter,
+            v.called_at.map(ts),
+            v.started_at.map(ts),
+            v.ended_at.map(ts),
+            v.recalls,
+            v.transfers,
+            v.outcome.as_ref().map(enum_text),
+            v.transfer_note,
+        ])?;
+    }
+    for (id, rt) in &change.counters {
+        tx.prepare_cached(
+            "INSERT INTO counters (id, status, current_visit, pause_reason, changed_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, current_visit = excluded.current_visit, \
+             pause_reason = excluded.pause_reason, changed_at = excluded.changed_at",
+        )?
+        .execute(params![id, enum_text(&rt.status), rt.current.map(|v| v as i64), rt.pause_reason, ts(rt.changed_at)])?;
+    }
+    if let Some(cmd) = &change.command {
+        tx.prepare_cached("INSERT OR IGNORE INTO command_log (counter, command_id, reply, at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![cmd.counter, cmd.id, cmd.reply_json, ts(change.at.unwrap_or_else(Utc::now))])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::branch::tests::small_branch;
+    use crate::domain::{CounterAction, IssueRequest, Queue};
+    use dawr_protocol::api::Priority;
+
+    fn write_now(conn: &mut Connection, change: Change) {
+        let w = Write { epoch: 1, change, then: Box::new(|r| r.unwrap()) };
+        write_batch(conn, &[w]).unwrap();
+    }
+
+    #[test]
+    fn a_stored_queue_is_read_back_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut conn = open(&path).unwrap();
+        let branch = Arc::new(small_branch());
+        // The hub's clock keeps milliseconds, as the columns do.
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
+        let mut q = Queue::new(branch.clone(), now);
+        let mut seq = 1;
+        let mut store = |conn: &mut Connection, q: &Queue, done: crate::domain::queue::Done| {
+            let counters = done.counters.iter().map(|&c| (branch.counters[c].id.clone(), q.counter(c).clone())).collect();
+            let events = done.events.into_iter().map(|e| { seq += 1; (seq, e) }).collect();
+            write_now(conn, Change { events, visits: done.visits, counters, command: None, at: Some(now) });
+        };
+        for (i, s) in ["A", "B", "A"].into_iter().enumerate() {
+            let req = IssueRequest { service: s.into(), priority: Priority::Normal, appointment_at: None, token: format!("t{i}") };
+            let (done, _) = q.issue(req, now).unwrap();
+            store(&mut conn, &q, done);
+        }
+        let done = q.counter_action("2", CounterAction::Next { outcome: None }, now).unwrap();
+        store(&mut conn, &q, done);
+        drop(conn);
+
+        let conn = open(&path).unwrap();
+        let snapshot = load_snapshot(&conn).unwrap();
+        let mut live: Vec<_> = q.visits().cloned().collect();
+        live.sort_by_key(|v| v.id);
+        assert_eq!(snapshot.visits, live);
+        assert_eq!(snapshot.next_id, 4);
+        assert_eq!(snapshot.case_seqs, vec![(live[0].local_day, 3)]);
+        let mut numbers = snapshot.numbers.clone();
+        numbers.sort();
+        assert_eq!(numbers.iter().map(|(_, s, n)| (s.as_str(), *n)).collect::<Vec<_>>(), [("A", 2), ("B", 1)]);
+        assert_eq!(snapshot.counters.len(), 1);
+        let calls = recent_calls(&conn, 10).unwrap();
+        assert_eq!((calls[0].number.as_str(), calls[0].counter.as_str()), ("A001", "2"));
+        assert_eq!(next_event_seq(&conn).unwrap(), 6);
+    }
+
+    #[test]
+    fn a_failed_write_refuses_the_rest_of_its_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join(FILE_NAME)).unwrap();
+        let failed = FailedEpoch::default();
+        let (tx, rx) = mpsc::channel(16);
+        let writer = spawn_writer(conn, rx, failed.clone()).unwrap();
+        let (results_tx, results_rx) = std::sync::mpsc::channel();
+        let send = |epoch: u64, change: Change, label: &'static str| {
+            let results_tx = results_tx.clone();
+            tx.blocking_send(Write { epoch, change, then: Box::new(move |r| results_tx.send((label, r.is_ok())).unwrap()) }).unwrap();
+        };
+        let event = |seq: i64| {
+            let recorded = Recorded { at: Utc::now(), event: crate::domain::Event::CounterResumed { counter: "1".into() } };
+            Change { events: vec![(seq, recorded)], ..Change::default() }
+        };
+        send(1, event(1), "first");
+        assert_eq!(results_rx.recv().unwrap(), ("first", true));
+        // The same sequence number again violates the primary key: the write fails.
+        send(1, event(1), "duplicate");
+        assert_eq!(results_rx.recv().unwrap(), ("duplicate", false));
+        assert_eq!(failed.load(Ordering::Acquire), 1);
+        send(1, event(2), "stale");
+        assert_eq!(results_rx.recv().unwrap(), ("stale", false));
+        send(2, event(2), "next epoch");
+        assert_eq!(results_rx.recv().unwrap(), ("next epoch", true));
+        drop(tx);
+        writer.join().unwrap();
+    }
+}
