@@ -9,3 +9,10 @@ pub mod domain;
 pub mod simulation;
 pub mod config;
 pub mod store;
+pub mod engine;
+pub mod mqtt;
+#[cfg(feature = "embedded-broker")]
+pub mod broker;
+pub mod http;
+pub mod app;
+pub mod cli;

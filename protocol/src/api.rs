@@ -186,6 +186,42 @@ impl Board {
     pub const HISTORY: usize = 10;
 }
 
+/// `GET /api/v1/branch`: the branch as configured, for apps that draw its services and counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchInfo {
+    pub id: String,
+    pub name: Names,
+    /// The branch's local time offset, e.g. `+03:00`.
+    pub utc_offset: String,
+    pub services: Vec<ServiceInfo>,
+    pub counters: Vec<CounterInfo>,
+}
+
+/// A configured service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    pub code: String,
+    pub name: Names,
+    pub target_wait_s: u32,
+}
+
+/// A configured counter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CounterInfo {
+    pub id: String,
+    pub name: Names,
+    pub services: Vec<String>,
+}
+
+/// `GET /api/v1/devices`: a device's last known presence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub device: String,
+    pub status: crate::device::PresenceStatus,
+    /// When the hub last heard its presence message.
+    pub seen_at: DateTime<Utc>,
+}
+
 /// Every HTTP error body: `{"error": "<code>", "message": "<text>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {

@@ -1,0 +1,147 @@
+//! Wiring: starts the broker, the store, the engine, MQTT and HTTP, and stops them in order.
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::domain::Branch;
+use crate::engine::{self, EngineHandle, EngineSetup, Request};
+use crate::http::{self, AppState};
+use crate::mqtt::{self, BrokerAddress, MqttStatus};
+use crate::store::{self, FailedEpoch, StoreError};
+
+/// How the hub reaches MQTT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MqttMode {
+    /// Run the embedded broker on this address and connect to it.
+    Embedded(SocketAddr),
+    /// Connect to an external broker (e.g. Mosquitto).
+    External(BrokerAddress),
+}
+
+/// Everything `run` needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub http: SocketAddr,
+    pub mqtt: MqttMode,
+    pub data_dir: PathBuf,
+    /// Base of the live ticket page links printed on tickets.
+    pub public_url: String,
+    pub branch: Branch,
+}
+
+/// The hub could not start (or its HTTP server failed).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen for HTTP on {addr}: {source}")]
+    Http { addr: SocketAddr, source: std::io::Error },
+    #[error("the embedded MQTT broker is not built in; start the hub with --mqtt-url")]
+    NoEmbeddedBroker,
+    #[cfg(feature = "embedded-broker")]
+    #[error(transparent)]
+    Broker(#[from] crate::broker::BrokerError),
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// How often coalesced updates (board, waiting counts) are published.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Runs the hub until `shutdown` completes, then stops cleanly: HTTP stops taking requests, the
+/// engine and the writer finish what they hold, and the hub marks itself offline on MQTT.
+pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
+    let data_dir = settings.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).map_err(|source| RunError::DataDir { path: data_dir.clone(), source })?;
+    let db = data_dir.join(store::FILE_NAME);
+    let write_conn = store::open(&db)?;
+    let read = Arc::new(Mutex::new(store::open(&db)?));
+    tracing::info!(database = %db.display(), "database open");
+
+    let broker = broker_address(&settings.mqtt)?;
+    let branch = Arc::new(settings.branch);
+    let (writes, writes_rx) = mpsc::channel(8192);
+    let failed = FailedEpoch::default();
+    let writer = store::spawn_writer(write_conn, writes_rx, failed.clone()).map_err(RunError::Thread)?;
+    let (publications, publications_rx) = mpsc::unbounded_channel();
+    let setup = EngineSetup {
+        branch: branch.clone(),
+        read: read.clone(),
+        writes,
+        failed,
+        publications,
+        public_url: settings.public_url.clone(),
+    };
+    let (engine, engine_thread) = engine::start(setup)?;
+
+    let status = MqttStatus::default();
+    let mqtt = mqtt::start(&broker, &branch.id, engine.clone(), publications_rx, status.clone());
+    let ticker = tokio::spawn(tick(engine.clone()));
+
+    let listener = tokio::net::TcpListener::bind(settings.http)
+        .await
+        .map_err(|source| RunError::Http { addr: settings.http, source })?;
+    let state = AppState { engine, read, branch: branch.clone(), public_url: settings.public_url, mqtt: status };
+    tracing::info!(
+        http = %settings.http,
+        mqtt = %format!("{}:{}", broker.host, broker.port),
+        branch = %branch.id,
+        "Dawr hub ready"
+    );
+    let served = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown).await;
+    tracing::info!("shutting down");
+
+    // Whoever still holds an engine handle lets go, so the engine and then the writer finish.
+    ticker.abort();
+    let _ = ticker.await;
+    let _ = mqtt.stop_intake.send(true);
+    let joined = tokio::task::spawn_blocking(move || {
+        let _ = engine_thread.join();
+        let _ = writer.join();
+    });
+    if tokio::time::timeout(Duration::from_secs(10), joined).await.is_err() {
+        tracing::warn!("the engine did not stop within 10 s");
+    }
+    if tokio::time::timeout(Duration::from_secs(5), mqtt.publisher).await.is_err() {
+        tracing::warn!("MQTT messages were still unsent at shutdown");
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), mqtt.intake).await;
+    tracing::info!("stopped");
+    served.map_err(|source| RunError::Http { addr: settings.http, source })
+}
+
+fn broker_address(mode: &MqttMode) -> Result<BrokerAddress, RunError> {
+    match mode {
+        MqttMode::External(address) => Ok(address.clone()),
+        MqttMode::Embedded(listen) => {
+            #[cfg(feature = "embedded-broker")]
+            {
+                crate::broker::start(*listen)?;
+                let host = if listen.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { listen.ip() };
+                Ok(BrokerAddress { host: host.to_string(), port: listen.port() })
+            }
+            #[cfg(not(feature = "embedded-broker"))]
+            {
+                let _ = (listen, IpAddr::V4(Ipv4Addr::LOCALHOST));
+                Err(RunError::NoEmbeddedBroker)
+            }
+        }
+    }
+}
+
+async fn tick(engine: EngineHandle) {
+    let mut interval = tokio::time::interval(TICK);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        interval.tick().await;
+        if engine.send(Request::Tick).await.is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The `dawr-hub` command line: flags, the configuration file, logging, signals.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::app::{self, MqttMode, Settings};
+use crate::config::Config;
+use crate::mqtt::BrokerAddress;
+
+/// Dawr branch hub: tickets, routing, devices over MQTT, the HTTP API.
+///
+/// Without --config it runs the built-in demo branch. Flags override the file's [hub] settings.
+#[derive(Debug, Parser)]
+#[command(name = "dawr-hub", version)]
+pub struct Args {
+    /// Address for the HTTP API [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+    /// Address for the embedded MQTT broker [default: 127.0.0.1:1883]
+    #[arg(long, value_name = "ADDR", conflicts_with = "mqtt_url")]
+    pub mqtt_listen: Option<SocketAddr>,
+    /// Use an external MQTT broker instead of the embedded one, e.g. mqtt://127.0.0.1:1883
+    #[arg(long, value_name = "URL")]
+    pub mqtt_url: Option<String>,
+    /// Where the SQLite database is kept [default: data]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The branch configuration (TOML); see hub/demo-branch.toml
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Base URL of the live ticket page links [default: http://<http address>]
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// Reads the flags and the configuration into settings.
+pub fn settings(args: Args) -> Result<Settings, String> {
+    let config = match &args.config {
+        Some(path) => Config::load(path).map_err(|e| e.to_string())?,
+        None => Config::demo(),
+    };
+    let branch = config.branch().map_err(|e| e.to_string())?;
+    let hub = config.hub;
+    let http = args.http.unwrap_or(hub.http);
+    let mqtt = match (args.mqtt_url, args.mqtt_listen) {
+        (Some(url), _) => MqttMode::External(BrokerAddress::parse(&url).map_err(|e| e.to_string())?),
+        (None, Some(listen)) => MqttMode::Embedded(listen),
+        (None, None) => match hub.mqtt_url {
+            Some(url) => MqttMode::External(BrokerAddress::parse(&url).map_err(|e| e.to_string())?),
+            None => MqttMode::Embedded(hub.mqtt_listen),
+        },
+    };
+    let public_url = args.public_url.or(hub.public_url).unwrap_or_else(|| format!("http://{http}"));
+    Ok(Settings { http, mqtt, data_dir: args.data_dir.unwrap_or(hub.data_dir), public_url, branch })
+}
+
+/// `dawr-hub`'s main function.
+pub fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        // rumqttd logs every client disconnect as an error; the hub reports broker trouble itself.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rumqttd=off,rumqttc=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let settings = match settings(Args::parse()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("dawr-hub: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dawr-hub: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(app::run(settings, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dawr-hub: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_an_external_broker_replaces_the_embedded_one() {
+        let args = Args::try_parse_from(["dawr-hub", "--http", "127.0.0.1:9000", "--mqtt-url", "mqtt://127.0.0.1:1999", "--data-dir", "/tmp/x"]).unwrap();
+        let s = settings(args).unwrap();
+        assert_eq!(s.http.port(), 9000);
+        assert_eq!(s.mqtt, MqttMode::External(BrokerAddress { host: "127.0.0.1".into(), port: 1999 }));
+        assert_eq!(s.public_url, "http://127.0.0.1:9000");
+        assert_eq!(s.branch.id, "demo");
+        let s = settings(Args::try_parse_from(["dawr-hub"]).unwrap()).unwrap();
+        assert_eq!(s.mqtt, MqttMode::Embedded("127.0.0.1:1883".parse().unwrap()));
+        assert!(Args::try_parse_from(["dawr-hub", "--mqtt-url", "mqtt://a", "--mqtt-listen", "127.0.0.1:1"]).is_err());
+        let bad = Args::try_parse_from(["dawr-hub", "--mqtt-url", "http://a"]).unwrap();
+        assert!(settings(bad).unwrap_err().contains("not an MQTT URL"));
+    }
+}

@@ -1,0 +1,576 @@
+//! The engine: the one thread that owns the branch's [`Queue`] and serialises every command.
+//!
+//! HTTP handlers and the MQTT intake send [`Request`]s through an [`EngineHandle`]. The engine
+//! applies each to the queue (pure, microseconds), hands the resulting [`Change`] to the store's
+//! writer, and attaches a continuation that — only once the change is committed — answers the
+//! caller and queues the MQTT messages that follow (reply, counter state, call, board).
+//!
+//! Messages that only summarise (the board's waiting counts, counters' waiting numbers) are
+//! coalesced: a [`Request::Tick`] a few times a second publishes what changed. They also go
+//! through the writer, so nothing is published ahead of the change it reflects.
+//!
+//! If the writer reports a failed transaction, the engine rebuilds the queue from the database
+//! before taking the next request (see [`crate::store`] for the epoch rule).
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use dawr_protocol::api::{Board, Call, CounterSummary, IssueTicket, Names, ServiceSummary, Ticket, TicketStatus};
+use dawr_protocol::device::{Action, CounterState, ErrorCode, Presence, PresenceStatus, Reply};
+use dawr_protocol::topics::Topic;
+use rand::RngCore;
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::queue::{Done, bounded};
+use crate::domain::{Branch, CounterAction, Estimate, Event, IssueRequest, Queue, QueueError, Visit, VisitId};
+use crate::store::{self, Change, FailedEpoch, LoggedCommand, StoreError, Write};
+
+/// How long command ids are remembered for de-duplication after a restart.
+const COMMAND_MEMORY: Duration = Duration::hours(48);
+
+/// A refusal, as HTTP and MQTT report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<QueueError> for Failure {
+    fn from(e: QueueError) -> Self {
+        Failure { code: e.code(), message: e.to_string() }
+    }
+}
+
+impl Failure {
+    fn storage(e: impl std::fmt::Display) -> Self {
+        Failure { code: ErrorCode::StorageUnavailable, message: format!("the change was not stored: {e}") }
+    }
+}
+
+/// A counter command, from a device (MQTT) or the counter app (HTTP).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CounterCommand {
+    /// The de-duplication id; `None` for HTTP calls that gave none.
+    pub id: Option<String>,
+    pub action: Action,
+    pub ticket: Option<String>,
+    pub to_service: Option<String>,
+    pub to_counter: Option<String>,
+    pub outcome: Option<dawr_protocol::api::Outcome>,
+    pub note: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl CounterCommand {
+    fn to_action(&self) -> Result<CounterAction, QueueError> {
+        Ok(match self.action {
+            Action::Next => CounterAction::Next { outcome: self.outcome },
+            Action::Call => CounterAction::Call {
+                ticket: self.ticket.clone().ok_or(QueueError::Invalid("call needs a ticket"))?,
+                reason: self.reason.clone(),
+                outcome: self.outcome,
+            },
+            Action::Recall => CounterAction::Recall,
+            Action::Start => CounterAction::Start,
+            Action::Complete => CounterAction::Complete { outcome: self.outcome },
+            Action::NoShow => CounterAction::NoShow,
+            Action::Transfer => CounterAction::Transfer {
+                to_service: self.to_service.clone(),
+                to_counter: self.to_counter.clone(),
+                note: self.note.clone(),
+            },
+            Action::Pause => CounterAction::Pause { reason: self.reason.clone() },
+            Action::Resume => CounterAction::Resume,
+        })
+    }
+}
+
+/// Where a counter command's reply goes.
+#[derive(Debug)]
+pub enum ReplyTo {
+    /// Back to an HTTP handler.
+    Http(oneshot::Sender<Reply>),
+    /// Published on `…/counters/{counter}/reply`.
+    Mqtt,
+}
+
+/// One message to the broker (always QoS 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publication {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub retain: bool,
+}
+
+/// What can be asked of the engine.
+#[derive(Debug)]
+pub enum Request {
+    Issue { request: IssueTicket, reply: oneshot::Sender<Result<Ticket, Failure>> },
+    Cancel { id: VisitId, reply: oneshot::Sender<Result<Ticket, Failure>> },
+    Counter { counter: String, command: CounterCommand, reply: ReplyTo },
+    /// A live ticket (`None` if it is not in the queue: look in the database).
+    Ticket { id: VisitId, reply: oneshot::Sender<Option<Ticket>> },
+    Services { reply: oneshot::Sender<Vec<ServiceSummary>> },
+    Counters { reply: oneshot::Sender<Vec<CounterSummary>> },
+    /// Waiting tickets, best first, for one counter or (without one) the whole branch.
+    Waiting { counter: Option<String>, reply: oneshot::Sender<Result<Vec<Ticket>, Failure>> },
+    /// The broker connection is (re)established: publish every retained message again.
+    PublishAll,
+    /// Publish coalesced updates.
+    Tick,
+}
+
+/// A cloneable way to talk to the engine.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    tx: mpsc::Sender<Request>,
+}
+
+/// The engine is gone (the hub is shutting down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the hub is shutting down")]
+pub struct EngineGone;
+
+impl EngineHandle {
+    pub async fn send(&self, request: Request) -> Result<(), EngineGone> {
+        self.tx.send(request).await.map_err(|_| EngineGone)
+    }
+
+    /// Sends a request built around a reply channel and waits for the answer.
+    pub async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Result<T, EngineGone> {
+        let (tx, rx) = oneshot::channel();
+        self.send(make(tx)).await?;
+        rx.await.map_err(|_| EngineGone)
+    }
+}
+
+/// Everything the engine needs to start.
+pub struct EngineSetup {
+    pub branch: Arc<Branch>,
+    /// A read connection (shared with HTTP handlers reading finished visits).
+    pub read: Arc<Mutex<Connection>>,
+    pub writes: mpsc::Sender<Write>,
+    pub failed: FailedEpoch,
+    pub publications: mpsc::UnboundedSender<Publication>,
+    /// Base of the live ticket page links, e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
+}
+
+/// Loads the queue from the database and starts the engine thread. The thread ends when every
+/// [`EngineHandle`] is dropped.
+pub fn start(setup: EngineSetup) -> Result<(EngineHandle, JoinHandle<()>), StoreError> {
+    let mut engine = Engine::load(setup)?;
+    let (tx, mut rx) = mpsc::channel(4096);
+    let thread = std::thread::Builder::new()
+        .name("dawr-engine".into())
+        .spawn(move || {
+            while let Some(request) = rx.blocking_recv() {
+                engine.handle(request);
+            }
+            tracing::debug!("engine finished");
+        })
+        .expect("spawn the engine thread");
+    Ok((EngineHandle { tx }, thread))
+}
+
+struct Engine {
+    setup: EngineSetup,
+    queue: Queue,
+    epoch: u64,
+    next_seq: i64,
+    replies: HashMap<(String, String), Reply>,
+    calls: VecDeque<Call>,
+    summaries_dirty: bool,
+    published_states: Vec<Option<CounterState>>,
+}
+
+/// The hub's clock, at the milliseconds the database keeps.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+impl Engine {
+    fn load(setup: EngineSetup) -> Result<Engine, StoreError> {
+        let mut engine = Engine {
+            queue: Queue::new(setup.branch.clone(), now()),
+            setup,
+            epoch: 0,
+            next_seq: 1,
+            replies: HashMap::new(),
+            calls: VecDeque::new(),
+            summaries_dirty: true,
+            published_states: Vec::new(),
+        };
+        engine.reload()?;
+        Ok(engine)
+    }
+
+    /// (Re)builds all state from the database.
+    fn reload(&mut self) -> Result<(), StoreError> {
+        let now = now();
+        let conn = self.setup.read.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = store::load_snapshot(&conn)?;
+        let (queue, orphans) = Queue::restore(self.setup.branch.clone(), snapshot, now);
+        for id in orphans {
+            tracing::warn!(visit = id, "a live visit's service or counter is no longer configured; it cannot be called");
+        }
+        self.queue = queue;
+        self.next_seq = store::next_event_seq(&conn)?;
+        self.replies.clear();
+        for (counter, id, reply) in store::load_command_log(&conn, now - COMMAND_MEMORY)? {
+            match serde_json::from_str(&reply) {
+                Ok(reply) => {
+                    self.replies.insert((counter, id), reply);
+                }
+                Err(e) => tracing::warn!(error = %e, "unreadable stored reply"),
+            }
+        }
+        self.calls = store::recent_calls(&conn, Board::HISTORY)?
+            .into_iter()
+            .map(|c| self.call(c.seq, c.at, c.recall, &c.counter, &c.number, &c.service))
+            .collect();
+        drop(conn);
+        self.epoch += 1;
+        self.summaries_dirty = true;
+        self.published_states = vec![None; self.setup.branch.counters.len()];
+        tracing::info!(live = self.queue.visits().count(), epoch = self.epoch, "queue loaded from the database");
+        Ok(())
+    }
+
+    fn handle(&mut self, request: Request) {
+        if self.setup.failed.load(Ordering::Acquire) >= self.epoch {
+            if let Err(e) = self.reload() {
+                tracing::error!(error = %e, "cannot reload the queue after a failed write");
+                refuse(request, Failure::storage(e));
+                return;
+            }
+        }
+        let now = now();
+        match request {
+            Request::Issue { request, reply } => {
+                let result = self.issue(request, now);
+                match result {
+                    Ok((change, ticket)) => self.write(change, Vec::new(), move |stored| {
+                        let _ = reply.send(stored.map(|()| ticket).map_err(Failure::storage));
+                    }),
+                    Err(failure) => {
+                        let _ = reply.send(Err(failure));
+                    }
+                }
+            }
+            Request::Cancel { id, reply } => match self.queue.cancel(id, now) {
+                Ok(done) => {
+                    let ticket = self.ticket(&done.visits[0], now);
+                    let change = self.change(done, now).0;
+                    self.write(change, Vec::new(), move |stored| {
+                        let _ = reply.send(stored.map(|()| ticket).map_err(Failure::storage));
+                    });
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e.into()));
+                }
+            },
+            Request::Counter { counter, command, reply } => self.counter_command(counter, command, reply, now),
+            Request::Ticket { id, reply } => {
+                let _ = reply.send(self.queue.visit(id).map(|v| self.ticket(v, now)));
+            }
+            Request::Services { reply } => {
+                let _ = reply.send(self.queue.service_summaries(now));
+            }
+            Request::Counters { reply } => {
+                let _ = reply.send(self.counter_summaries(now));
+            }
+            Request::Waiting { counter, reply } => {
+                let _ = reply.send(self.waiting(counter.as_deref(), now));
+            }
+            Request::PublishAll => {
+                self.published_states.iter_mut().for_each(|s| *s = None);
+                self.summaries_dirty = true;
+                self.publish_summaries(now);
+            }
+            Request::Tick => {
+                if self.summaries_dirty {
+                    self.publish_summaries(now);
+                }
+            }
+        }
+    }
+
+    fn issue(&mut self, request: IssueTicket, now: DateTime<Utc>) -> Result<(Change, Ticket), Failure> {
+        let mut token = [0u8; 16];
+        rand::rng().fill_bytes(&mut token);
+        let token = token.iter().map(|b| format!("{b:02x}")).collect();
+        let req = IssueRequest { service: request.service, priority: request.priority, appointment_at: request.appointment_at, token };
+        let (done, id) = self.queue.issue(req, now)?;
+        let ticket = self.ticket(self.queue.visit(id).expect("just issued"), now);
+        Ok((self.change(done, now).0, ticket))
+    }
+
+    fn counter_command(&mut self, counter: String, command: CounterCommand, reply_to: ReplyTo, now: DateTime<Utc>) {
+        let key = command.id.clone().map(|id| (counter.clone(), id));
+        if let Some(stored) = key.as_ref().and_then(|k| self.replies.get(k)) {
+            // A repeated id: answer as before, after anything still on its way to the disk.
+            tracing::debug!(counter, id = ?command.id, "repeated command answered again");
+            let publications = reply_publication(&self.setup.branch.id, &counter, stored, &reply_to);
+            let stored = stored.clone();
+            self.write(Change::default(), publications, move |_| answer(reply_to, stored));
+            return;
+        }
+        let id = bounded(command.id.as_deref().unwrap_or(""));
+        let result = command.to_action().and_then(|action| self.queue.counter_action(&counter, action, now));
+        let (change, calls, reply) = match result {
+            Ok(done) => {
+                let ticket = done.called.and_then(|id| done.visits.iter().find(|v| v.id == id)).map(|v| bounded(&v.number));
+                let reply = Reply { id, ok: true, ticket, error: None, message: None };
+                let (change, calls) = self.change(done, now);
+                (change, calls, reply)
+            }
+            Err(e) => {
+                tracing::info!(counter, error = %e, "counter command refused");
+                let reply = Reply { id, ok: false, ticket: None, error: Some(e.code()), message: Some(bounded(&e.to_string())) };
+                (Change { at: Some(now), ..Change::default() }, Vec::new(), reply)
+            }
+        };
+        let mut change = change;
+        if let Some(key) = key {
+            change.command = Some(LoggedCommand {
+                counter: key.0.clone(),
+                id: key.1.clone(),
+                reply_json: serde_json::to_string(&reply).expect("replies serialise"),
+            });
+            self.replies.insert(key, reply.clone());
+        }
+        let branch = self.setup.branch.clone();
+        let branch = branch.id.as_str();
+        let mut publications = reply_publication(branch, &counter, &reply, &reply_to);
+        if reply.ok {
+            publications.extend(self.counter_state_publications(now));
+            for call in &calls {
+                publications.push(json_publication(Topic::Calls { branch }, call, false));
+            }
+            if !calls.is_empty() {
+                publications.push(self.board_publication(now));
+            }
+        }
+        self.write(change, publications, move |stored| {
+            let reply = match stored {
+                Ok(()) => reply,
+                Err(e) => {
+                    let failure = Failure::storage(e);
+                    Reply { ok: false, ticket: None, error: Some(failure.code), message: Some(bounded(&failure.message)), ..reply }
+                }
+            };
+            answer(reply_to, reply);
+        });
+    }
+
+    /// Turns a queue result into a storable change, numbering its events; returns the calls it made.
+    fn change(&mut self, done: Done, now: DateTime<Utc>) -> (Change, Vec<Call>) {
+        let branch = self.setup.branch.clone();
+        let mut calls = Vec::new();
+        let mut events = Vec::with_capacity(done.events.len());
+        for recorded in done.events {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            if let Event::Called { visit, counter, .. } | Event::Recalled { visit, counter } = &recorded.event {
+                if let Some(v) = done.visits.iter().find(|v| v.id == *visit) {
+                    let recall = matches!(recorded.event, Event::Recalled { .. });
+                    let call = self.call(seq, recorded.at, recall, counter, &v.number, &v.service);
+                    self.calls.push_front(call.clone());
+                    self.calls.truncate(Board::HISTORY);
+                    calls.push(call);
+                }
+            }
+            events.push((seq, recorded));
+        }
+        self.summaries_dirty = true;
+        let counters = done.counters.iter().map(|&c| (branch.counters[c].id.clone(), self.queue.counter(c).clone())).collect();
+        (Change { events, visits: done.visits, counters, command: None, at: Some(now) }, calls)
+    }
+
+    /// Sends a change to the writer; `then` runs once it is durable (or failed), after which the
+    /// publications go out (only if it was stored).
+    fn write(&mut self, change: Change, publications: Vec<Publication>, then: impl FnOnce(Result<(), store::WriteFailed>) + Send + 'static) {
+        let outbox = self.setup.publications.clone();
+        let continuation = Box::new(move |stored: Result<(), store::WriteFailed>| {
+            if stored.is_ok() {
+                for p in publications {
+                    let _ = outbox.send(p);
+                }
+            }
+            then(stored);
+        });
+        let write = Write { epoch: self.epoch, change, then: continuation };
+        if let Err(mpsc::error::SendError(write)) = self.setup.writes.blocking_send(write) {
+            (write.then)(Err(store::WriteFailed("the writer has stopped".into())));
+        }
+    }
+
+    fn publish_summaries(&mut self, now: DateTime<Utc>) {
+        let mut publications = self.counter_state_publications(now);
+        publications.push(self.board_publication(now));
+        let branch = &self.setup.branch.id;
+        let hub_online = Presence { status: PresenceStatus::Online };
+        publications.push(json_publication(Topic::DeviceStatus { branch, device: "hub" }, &hub_online, true));
+        self.summaries_dirty = false;
+        self.write(Change::default(), publications, |_| ());
+    }
+
+    /// Counter states that differ from what was last published.
+    fn counter_state_publications(&mut self, now: DateTime<Utc>) -> Vec<Publication> {
+        let branch = self.setup.branch.clone();
+        let mut out = Vec::new();
+        for (i, counter) in branch.counters.iter().enumerate() {
+            let state = self.queue.counter_state(i, now);
+            if self.published_states[i].as_ref().is_some_and(|old| same_state(old, &state)) {
+                continue;
+            }
+            out.push(json_publication(Topic::CounterState { branch: &branch.id, counter: &counter.id }, &state, true));
+            self.published_states[i] = Some(state);
+        }
+        out
+    }
+
+    fn board_publication(&self, now: DateTime<Utc>) -> Publication {
+        let branch = &self.setup.branch;
+        let board = Board {
+            branch: branch.id.clone(),
+            name: branch.name.clone(),
+            updated_at: now,
+            calls: self.calls.iter().cloned().collect(),
+            services: self.queue.service_summaries(now),
+        };
+        json_publication(Topic::Board { branch: &branch.id }, &board, true)
+    }
+
+    fn call(&self, seq: i64, at: DateTime<Utc>, recall: bool, counter: &str, number: &str, service: &str) -> Call {
+        let branch = &self.setup.branch;
+        let counter_name = branch.counter_index(counter).map_or_else(|| same_names(counter), |c| branch.counters[c].name.clone());
+        Call {
+            id: seq as u64,
+            ticket: number.to_string(),
+            counter: counter.to_string(),
+            service: service.to_string(),
+            recall,
+            at,
+            service_name: service_names(branch, service),
+            counter_name,
+        }
+    }
+
+    fn ticket(&self, visit: &Visit, now: DateTime<Utc>) -> Ticket {
+        let estimate = self.queue.estimate_for(visit.id, now);
+        ticket_view(&self.setup.branch, &self.setup.public_url, visit, estimate)
+    }
+
+    fn counter_summaries(&self, now: DateTime<Utc>) -> Vec<CounterSummary> {
+        let branch = &self.setup.branch;
+        (0..branch.counters.len())
+            .map(|i| CounterSummary {
+                name: branch.counters[i].name.clone(),
+                services: branch.counters[i].services.clone(),
+                state: self.queue.counter_state(i, now),
+            })
+            .collect()
+    }
+
+    fn waiting(&self, counter: Option<&str>, now: DateTime<Utc>) -> Result<Vec<Ticket>, Failure> {
+        let visits: Vec<&Visit> = match counter {
+            Some(id) => {
+                let c = self.setup.branch.counter_index(id).ok_or_else(|| Failure::from(QueueError::UnknownCounter(id.into())))?;
+                self.queue.waiting_for_counter(c, now)
+            }
+            None => {
+                let mut all: Vec<&Visit> = self.queue.visits().filter(|v| v.status == TicketStatus::Waiting).collect();
+                all.sort_by_key(|v| (v.ranking_time(), v.id));
+                all
+            }
+        };
+        Ok(visits.into_iter().map(|v| self.ticket(v, now)).collect())
+    }
+}
+
+/// Two states are the same for publishing if only the timestamp differs.
+fn same_state(a: &CounterState, b: &CounterState) -> bool {
+    a.status == b.status && a.current == b.current && a.waiting == b.waiting
+}
+
+fn answer(reply_to: ReplyTo, reply: Reply) {
+    if let ReplyTo::Http(tx) = reply_to {
+        let _ = tx.send(reply);
+    }
+}
+
+fn reply_publication(branch: &str, counter: &str, reply: &Reply, reply_to: &ReplyTo) -> Vec<Publication> {
+    match reply_to {
+        ReplyTo::Mqtt => vec![json_publication(Topic::CounterReply { branch, counter }, reply, false)],
+        ReplyTo::Http(_) => Vec::new(),
+    }
+}
+
+/// A JSON message for a topic.
+pub fn json_publication(topic: Topic<'_>, payload: &impl serde::Serialize, retain: bool) -> Publication {
+    Publication { topic: topic.to_string(), payload: serde_json::to_vec(payload).expect("messages serialise"), retain }
+}
+
+/// Answers a request that could not be handled at all.
+fn refuse(request: Request, failure: Failure) {
+    match request {
+        Request::Issue { reply, .. } | Request::Cancel { reply, .. } => {
+            let _ = reply.send(Err(failure));
+        }
+        Request::Counter { command, reply, .. } => {
+            let reply_msg = Reply {
+                id: bounded(command.id.as_deref().unwrap_or("")),
+                ok: false,
+                ticket: None,
+                error: Some(failure.code),
+                message: Some(bounded(&failure.message)),
+            };
+            answer(reply, reply_msg);
+        }
+        Request::Waiting { reply, .. } => {
+            let _ = reply.send(Err(failure));
+        }
+        // Dropping the reply channel tells the caller the engine could not answer.
+        Request::Ticket { .. } | Request::Services { .. } | Request::Counters { .. } | Request::PublishAll | Request::Tick => {}
+    }
+}
+
+fn same_names(text: &str) -> Names {
+    Names { ar: text.to_string(), en: text.to_string() }
+}
+
+fn service_names(branch: &Branch, code: &str) -> Names {
+    branch.service_index(code).map_or_else(|| same_names(code), |s| branch.services[s].name.clone())
+}
+
+/// A visit as the API shows it.
+pub fn ticket_view(branch: &Branch, public_url: &str, v: &Visit, estimate: Option<Estimate>) -> Ticket {
+    Ticket {
+        id: v.id,
+        number: v.number.clone(),
+        service: v.service.clone(),
+        service_name: service_names(branch, &v.service),
+        priority: v.priority,
+        source: v.source,
+        status: v.status,
+        position: estimate.map(|e| e.position),
+        estimated_wait_s: estimate.map(|e| e.wait_s),
+        estimated_wait_range_s: estimate.map(|e| [e.low_s, e.high_s]),
+        counter: v.counter.clone(),
+        case_ref: v.case_ref.clone(),
+        token: v.token.clone(),
+        status_url: format!("{}/t/{}", public_url.trim_end_matches('/'), v.token),
+        issued_at: v.issued_at,
+        appointment_at: v.appointment_at,
+        called_at: v.called_at,
+        started_at: v.started_at,
+        ended_at: v.ended_at,
+        recalls: v.recalls,
+        outcome: v.outcome,
+    }
+}

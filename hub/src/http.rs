@@ -1,0 +1,317 @@
+//! The HTTP API (axum): kiosks, counter apps and other systems talk to the hub here.
+//!
+//! Every handler is thin: it validates the request, asks the [`engine`](crate::engine) and turns
+//! the answer into JSON. Every error is a 4xx or 503 with `{"error": "<code>", "message": "…"}`;
+//! the codes are [`ErrorCode`]'s, plus `not_found` and `method_not_allowed` for unknown routes.
+//! The routes are described in `openapi.json` beside this file, served at `/api/openapi.json`.
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use dawr_protocol::api::{
+    ApiError, BranchInfo, CounterActionRequest, CounterInfo, DeviceInfo, Health, IssueTicket, ServiceInfo,
+};
+use dawr_protocol::device::{Action, ErrorCode, Reply};
+use rusqlite::Connection;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::{Branch, VisitId};
+use crate::engine::{self, CounterCommand, EngineGone, EngineHandle, Failure, ReplyTo, Request};
+use crate::mqtt::MqttStatus;
+use crate::store;
+
+/// The OpenAPI description of this API.
+pub const OPENAPI_JSON: &str = include_str!("http/openapi.json");
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: EngineHandle,
+    pub read: Arc<Mutex<Connection>>,
+    pub branch: Arc<Branch>,
+    pub public_url: String,
+    pub mqtt: MqttStatus,
+}
+
+/// The API's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/branch", get(branch))
+        .route("/api/v1/services", get(services))
+        .route("/api/v1/tickets", post(issue_ticket))
+        .route("/api/v1/tickets/{id}", get(ticket))
+        .route("/api/v1/tickets/{id}/cancel", post(cancel_ticket))
+        .route("/api/v1/counters", get(counters))
+        .route("/api/v1/counters/{counter}/{action}", post(counter_action))
+        .route("/api/v1/queue", get(waiting))
+        .route("/api/v1/devices", get(devices))
+        .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiFailure::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+        })
+        .with_state(state)
+}
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiFailure(StatusCode, ApiError);
+
+impl ApiFailure {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        ApiFailure(status, ApiError { error: code.into(), message: message.into() })
+    }
+
+    fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed", message)
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+impl From<Failure> for ApiFailure {
+    fn from(f: Failure) -> Self {
+        ApiFailure(status_for(f.code), ApiError { error: code_name(f.code), message: f.message })
+    }
+}
+
+impl From<EngineGone> for ApiFailure {
+    fn from(e: EngineGone) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string())
+    }
+}
+
+/// The HTTP status for a refusal.
+pub fn status_for(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::Malformed => StatusCode::BAD_REQUEST,
+        ErrorCode::UnknownCounter | ErrorCode::UnknownService | ErrorCode::UnknownTicket => StatusCode::NOT_FOUND,
+        ErrorCode::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::NotWaiting
+        | ErrorCode::NotServedHere
+        | ErrorCode::NoCurrentVisitor
+        | ErrorCode::VisitorAtCounter
+        | ErrorCode::WrongState
+        | ErrorCode::CounterPaused
+        | ErrorCode::CounterClosed
+        | ErrorCode::ServiceClosed => StatusCode::CONFLICT,
+    }
+}
+
+fn code_name(code: ErrorCode) -> String {
+    serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+type ApiResult<T> = Result<T, ApiFailure>;
+
+fn is_blank(body: &Bytes) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Reads a JSON body.
+fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+    if is_blank(body) {
+        return Err(ApiFailure::malformed("a JSON body is required"));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiFailure::malformed(format!("invalid JSON body: {e}")))
+}
+
+fn visit_id(text: &str) -> ApiResult<VisitId> {
+    text.parse().map_err(|_| ApiFailure::malformed(format!("ticket id {text:?} is not a number")))
+}
+
+async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        branch: state.branch.id.clone(),
+        mqtt_connected: state.mqtt.connected.load(std::sync::atomic::Ordering::Acquire),
+    })
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+async fn branch(State(state): State<AppState>) -> Json<BranchInfo> {
+    let b = &state.branch;
+    Json(BranchInfo {
+        id: b.id.clone(),
+        name: b.name.clone(),
+        utc_offset: b.utc_offset.to_string(),
+        services: b
+            .services
+            .iter()
+            .map(|s| ServiceInfo { code: s.code.clone(), name: s.name.clone(), target_wait_s: s.target_wait_s })
+            .collect(),
+        counters: b
+            .counters
+            .iter()
+            .map(|c| CounterInfo { id: c.id.clone(), name: c.name.clone(), services: c.services.clone() })
+            .collect(),
+    })
+}
+
+async fn services(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    Ok(Json(state.engine.ask(|reply| Request::Services { reply }).await?))
+}
+
+async fn issue_ticket(State(state): State<AppState>, body: Bytes) -> ApiResult<impl IntoResponse> {
+    let request: IssueTicket = json_body(&body)?;
+    let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
+    Ok((StatusCode::CREATED, Json(ticket)))
+}
+
+async fn ticket(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+    let id = visit_id(&id)?;
+    if let Some(ticket) = state.engine.ask(|reply| Request::Ticket { id, reply }).await? {
+        return Ok(Json(ticket));
+    }
+    // Not in the live queue: a finished (or unknown) visit, read from the database.
+    let read = state.read.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        let conn = read.lock().unwrap_or_else(|e| e.into_inner());
+        store::read_visit(&conn, id)
+    })
+    .await
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
+    let visit = stored.ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "unknown_ticket", format!("no ticket {id}")))?;
+    Ok(Json(engine::ticket_view(&state.branch, &state.public_url, &visit, None)))
+}
+
+async fn cancel_ticket(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+    let id = visit_id(&id)?;
+    Ok(Json(state.engine.ask(|reply| Request::Cancel { id, reply }).await??))
+}
+
+async fn counters(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    Ok(Json(state.engine.ask(|reply| Request::Counters { reply }).await?))
+}
+
+/// Field limits shared with the MQTT messages (see `dawr_protocol::device`).
+fn check_lengths(body: &CounterActionRequest) -> ApiResult<()> {
+    let checks = [
+        ("id", body.id.as_deref(), 48),
+        ("ticket", body.ticket.as_deref(), 12),
+        ("to_service", body.to_service.as_deref(), 32),
+        ("to_counter", body.to_counter.as_deref(), 32),
+        ("note", body.note.as_deref(), 256),
+        ("reason", body.reason.as_deref(), 256),
+    ];
+    for (field, value, max) in checks {
+        if value.is_some_and(|v| v.len() > max) {
+            return Err(ApiFailure::malformed(format!("{field} is longer than {max} bytes")));
+        }
+    }
+    if body.id.as_deref() == Some("") {
+        return Err(ApiFailure::malformed("id must not be empty"));
+    }
+    Ok(())
+}
+
+async fn counter_action(
+    State(state): State<AppState>,
+    Path((counter, action)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Json<Reply>> {
+    let action: Action = serde_json::from_value(serde_json::Value::String(action.clone())).map_err(|_| {
+        ApiFailure::malformed(format!(
+            "unknown action {action:?}; one of next, call, recall, start, complete, no_show, transfer, pause, resume"
+        ))
+    })?;
+    let body: CounterActionRequest = if is_blank(&body) { CounterActionRequest::default() } else { json_body(&body)? };
+    check_lengths(&body)?;
+    let command = CounterCommand {
+        id: body.id,
+        action,
+        ticket: body.ticket,
+        to_service: body.to_service,
+        to_counter: body.to_counter,
+        outcome: body.outcome,
+        note: body.note,
+        reason: body.reason,
+    };
+    let reply = state
+        .engine
+        .ask(|tx| Request::Counter { counter, command, reply: ReplyTo::Http(tx) })
+        .await?;
+    match reply.error {
+        Some(code) if !reply.ok => Err(ApiFailure::from(Failure {
+            code,
+            message: reply.message.map(|m| m.to_string()).unwrap_or_default(),
+        })),
+        _ => Ok(Json(reply)),
+    }
+}
+
+#[derive(Deserialize)]
+struct WaitingQuery {
+    counter: Option<String>,
+}
+
+async fn waiting(State(state): State<AppState>, Query(query): Query<WaitingQuery>) -> ApiResult<impl IntoResponse> {
+    let counter = query.counter;
+    Ok(Json(state.engine.ask(|reply| Request::Waiting { counter, reply }).await??))
+}
+
+async fn devices(State(state): State<AppState>) -> Json<Vec<DeviceInfo>> {
+    let presence = state.mqtt.presence.lock().unwrap_or_else(|e| e.into_inner());
+    let mut devices: Vec<DeviceInfo> = presence
+        .iter()
+        .map(|(device, (status, seen_at))| DeviceInfo { device: device.clone(), status: *status, seen_at: *seen_at })
+        .collect();
+    devices.sort_by(|a, b| a.device.cmp(&b.device));
+    Json(devices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_has_a_client_or_unavailable_status() {
+        for code in [
+            ErrorCode::Malformed,
+            ErrorCode::UnknownCounter,
+            ErrorCode::NotWaiting,
+            ErrorCode::ServiceClosed,
+            ErrorCode::StorageUnavailable,
+        ] {
+            let status = status_for(code);
+            assert!(status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE, "{code:?}");
+        }
+        assert_eq!(code_name(ErrorCode::NoCurrentVisitor), "no_current_visitor");
+    }
+
+    #[test]
+    fn the_openapi_document_is_json_and_lists_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        for path in [
+            "/healthz",
+            "/api/openapi.json",
+            "/api/v1/branch",
+            "/api/v1/services",
+            "/api/v1/tickets",
+            "/api/v1/tickets/{id}",
+            "/api/v1/tickets/{id}/cancel",
+            "/api/v1/counters",
+            "/api/v1/counters/{counter}/{action}",
+            "/api/v1/queue",
+            "/api/v1/devices",
+        ] {
+            assert!(paths.contains_key(path), "{path} is not documented");
+        }
+        assert_eq!(paths.len(), 11, "a documented path is not served");
+    }
+}

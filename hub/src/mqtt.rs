@@ -1,0 +1,246 @@
+//! The hub's MQTT client: commands in, replies, states, calls and the board out.
+//!
+//! Two tasks share one `rumqttc` connection:
+//! - the *intake* polls the event loop (which is what keeps the connection alive and reconnects),
+//!   subscribes after every connect, turns counter commands into engine requests and tracks the
+//!   presence of devices;
+//! - the *publisher* sends what the engine queued, in order, and when the engine has stopped
+//!   marks the hub offline and disconnects.
+//!
+//! Malformed commands are answered with `ok: false` and reason `malformed` when an id can be read
+//! from them, and otherwise logged and dropped; the hub never panics on a payload.
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use dawr_protocol::device::{Command, ErrorCode, Presence, PresenceStatus, Reply};
+use dawr_protocol::topics::{Filter, Topic};
+use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::domain::queue::bounded;
+use crate::engine::{CounterCommand, EngineHandle, Publication, ReplyTo, Request, json_publication};
+
+/// Where the broker is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAddress {
+    pub host: String,
+    pub port: u16,
+}
+
+/// A broker URL that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an MQTT URL like mqtt://127.0.0.1:1883")]
+pub struct BadUrl(pub String);
+
+impl BrokerAddress {
+    /// Reads `mqtt://host[:port]` (also `tcp://`); the port defaults to 1883.
+    pub fn parse(url: &str) -> Result<Self, BadUrl> {
+        let bad = || BadUrl(url.to_string());
+        let rest = url.strip_prefix("mqtt://").or_else(|| url.strip_prefix("tcp://")).ok_or_else(bad)?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse().map_err(|_| bad())?),
+            None => (rest, 1883),
+        };
+        if host.is_empty() || host.contains('/') {
+            return Err(bad());
+        }
+        Ok(BrokerAddress { host: host.trim_start_matches('[').trim_end_matches(']').to_string(), port })
+    }
+}
+
+/// Who is online: device id → last presence and when it was seen.
+pub type PresenceMap = Arc<Mutex<HashMap<String, (PresenceStatus, DateTime<Utc>)>>>;
+
+/// The running MQTT tasks.
+pub struct MqttTasks {
+    pub intake: JoinHandle<()>,
+    pub publisher: JoinHandle<()>,
+    /// Set to true to stop forwarding commands (the intake then drops its engine handle).
+    pub stop_intake: watch::Sender<bool>,
+}
+
+/// Shared state the HTTP side reads.
+#[derive(Clone, Default)]
+pub struct MqttStatus {
+    pub connected: Arc<AtomicBool>,
+    pub presence: PresenceMap,
+}
+
+/// Connects to the broker and starts the intake and publisher tasks.
+pub fn start(
+    address: &BrokerAddress,
+    branch: &str,
+    engine: EngineHandle,
+    publications: mpsc::UnboundedReceiver<Publication>,
+    status: MqttStatus,
+) -> MqttTasks {
+    let hub_status = Topic::DeviceStatus { branch, device: "hub" }.to_string();
+    let mut options = MqttOptions::new(format!("dawr-hub-{branch}"), address.host.clone(), address.port);
+    options.set_keep_alive(Duration::from_secs(15));
+    options.set_clean_session(true);
+    options.set_max_packet_size(256 * 1024, 256 * 1024);
+    options.set_inflight(100);
+    let offline = serde_json::to_vec(&Presence { status: PresenceStatus::Offline }).expect("serialise");
+    options.set_last_will(LastWill::new(hub_status.clone(), offline.clone(), QoS::AtLeastOnce, true));
+    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    network.set_connection_timeout(5);
+    eventloop.set_network_options(network);
+
+    let (stop_intake, stop_rx) = watch::channel(false);
+    let intake = tokio::spawn(intake(eventloop, client.clone(), branch.to_string(), engine, stop_rx, status));
+    let publisher = tokio::spawn(publisher(client, publications, hub_status, offline));
+    MqttTasks { intake, publisher, stop_intake }
+}
+
+async fn intake(
+    mut eventloop: EventLoop,
+    client: AsyncClient,
+    branch: String,
+    engine: EngineHandle,
+    mut stop: watch::Receiver<bool>,
+    status: MqttStatus,
+) {
+    let mut engine = Some(engine);
+    let mut failures = 0u32;
+    loop {
+        let event = tokio::select! {
+            event = eventloop.poll() => event,
+            _ = stop.changed(), if engine.is_some() => {
+                // Shutting down: stop taking commands, keep polling so the publisher can flush.
+                engine = None;
+                continue;
+            }
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                failures = 0;
+                status.connected.store(true, Ordering::Release);
+                tracing::info!("connected to the MQTT broker");
+                for filter in [Filter::AllCounterCommands { branch: &branch }, Filter::AllDeviceStatus { branch: &branch }] {
+                    if let Err(e) = client.try_subscribe(filter.to_string(), QoS::AtLeastOnce) {
+                        tracing::error!(error = %e, "cannot subscribe");
+                    }
+                }
+                // The broker may have lost retained messages (the embedded one keeps none across
+                // restarts): publish the current state again.
+                if let Some(engine) = &engine {
+                    let _ = engine.send(Request::PublishAll).await;
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                let Some(engine) = &engine else { continue };
+                handle_publish(&client, engine, &branch, &publish.topic, &publish.payload, &status).await;
+            }
+            Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => {
+                status.connected.store(false, Ordering::Release);
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                status.connected.store(false, Ordering::Release);
+                if engine.is_none() {
+                    break;
+                }
+                failures += 1;
+                if failures == 1 || failures.is_power_of_two() {
+                    tracing::warn!(error = %e, attempts = failures, "MQTT connection failed; retrying");
+                }
+                tokio::time::sleep(Duration::from_millis(if failures < 10 { 200 } else { 1000 })).await;
+            }
+        }
+    }
+    tracing::debug!("MQTT intake finished");
+}
+
+async fn handle_publish(client: &AsyncClient, engine: &EngineHandle, branch: &str, topic: &str, payload: &[u8], status: &MqttStatus) {
+    match Topic::parse(topic) {
+        Ok(Topic::CounterCommand { branch: b, counter }) if b == branch => match serde_json::from_slice::<Command>(payload) {
+            Ok(cmd) => {
+                let command = CounterCommand {
+                    id: Some(cmd.id.to_string()),
+                    action: cmd.action,
+                    ticket: cmd.ticket.map(|t| t.to_string()),
+                    to_service: cmd.to_service.map(|s| s.to_string()),
+                    to_counter: cmd.to_counter.map(|s| s.to_string()),
+                    outcome: cmd.outcome,
+                    note: cmd.note.map(|s| s.to_string()),
+                    reason: cmd.reason.map(|s| s.to_string()),
+                };
+                let request = Request::Counter { counter: counter.to_string(), command, reply: ReplyTo::Mqtt };
+                if engine.send(request).await.is_err() {
+                    tracing::debug!("command dropped: shutting down");
+                }
+            }
+            Err(e) => {
+                // Answer if we can tell who asked; the id must be a short string.
+                let id = serde_json::from_slice::<serde_json::Value>(payload)
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
+                    .filter(|id| !id.is_empty() && id.len() <= 48);
+                tracing::info!(counter, error = %e, answered = id.is_some(), "malformed command");
+                if let Some(id) = id {
+                    let reply = Reply {
+                        id: bounded(&id),
+                        ok: false,
+                        ticket: None,
+                        error: Some(ErrorCode::Malformed),
+                        message: Some(bounded(&format!("malformed command: {e}"))),
+                    };
+                    let p = json_publication(Topic::CounterReply { branch, counter }, &reply, false);
+                    if let Err(e) = client.try_publish(p.topic, QoS::AtLeastOnce, false, p.payload) {
+                        tracing::warn!(error = %e, "cannot answer a malformed command");
+                    }
+                }
+            }
+        },
+        Ok(Topic::DeviceStatus { device, .. }) => {
+            let mut presence = status.presence.lock().unwrap_or_else(|e| e.into_inner());
+            if payload.is_empty() {
+                presence.remove(device);
+            } else {
+                match serde_json::from_slice::<Presence>(payload) {
+                    Ok(p) => {
+                        presence.insert(device.to_string(), (p.status, Utc::now()));
+                    }
+                    Err(e) => tracing::info!(device, error = %e, "unreadable presence message"),
+                }
+            }
+        }
+        Ok(other) => tracing::debug!(?other, "ignored message"),
+        Err(e) => tracing::info!(topic, error = %e, "message on an unknown topic"),
+    }
+}
+
+async fn publisher(client: AsyncClient, mut publications: mpsc::UnboundedReceiver<Publication>, hub_status: String, offline: Vec<u8>) {
+    while let Some(p) = publications.recv().await {
+        if let Err(e) = client.publish(p.topic, QoS::AtLeastOnce, p.retain, p.payload).await {
+            tracing::warn!(error = %e, "cannot queue an MQTT message");
+        }
+    }
+    // The engine and the writer have finished: say goodbye.
+    let _ = client.publish(hub_status, QoS::AtLeastOnce, true, offline).await;
+    let _ = client.disconnect().await;
+    tracing::debug!("MQTT publisher finished");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_urls_are_read() {
+        assert_eq!(BrokerAddress::parse("mqtt://127.0.0.1:1884").unwrap(), BrokerAddress { host: "127.0.0.1".into(), port: 1884 });
+        assert_eq!(BrokerAddress::parse("mqtt://broker.local").unwrap().port, 1883);
+        assert_eq!(BrokerAddress::parse("tcp://[::1]:1883").unwrap().host, "::1");
+        assert!(BrokerAddress::parse("http://x:1").is_err());
+        assert!(BrokerAddress::parse("mqtt://:1883").is_err());
+        assert!(BrokerAddress::parse("mqtt://x:notaport").is_err());
+    }
+}
