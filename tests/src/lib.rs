@@ -1,1 +1,334 @@
+//! The end-to-end harness: real hub processes, real brokers, real SQLite files.
+//!
+//! [`Hub`] starts the hub binary (`dawr-e2e-hub`, the same code as `dawr-hub`) on free loopback
+//! ports with a temporary data directory, and can `kill -9` and restart it on the same data.
+//! [`Mosquitto`] starts Debian's broker the same way. [`MqttProbe`] is a raw MQTT client, the way
+//! a third-party button or display would talk to the hub.
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
+use anyhow::{Context, Result, bail};
+use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// The hub binary built beside the running test or bench binary.
+pub fn hub_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("DAWR_HUB_BIN") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("dawr-e2e-hub")
+}
+
+/// Which broker the hub uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerChoice {
+    /// The hub's embedded rumqttd on this port.
+    Embedded { port: u16 },
+    /// An external broker on this port.
+    External { port: u16 },
+}
+
+/// A running hub process.
+pub struct Hub {
+    child: Option<Child>,
+    pub http: SocketAddr,
+    pub broker: BrokerChoice,
+    pub data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    pub client: reqwest::Client,
+}
+
+impl Hub {
+    /// Starts a hub with its embedded broker.
+    pub async fn start_embedded() -> Result<Hub> {
+        Self::start(BrokerChoice::Embedded { port: free_port() }).await
+    }
+
+    /// Starts a hub against an external broker on `port`.
+    pub async fn start_external(port: u16) -> Result<Hub> {
+        Self::start(BrokerChoice::External { port }).await
+    }
+
+    async fn start(broker: BrokerChoice) -> Result<Hub> {
+        let temp = tempfile::tempdir()?;
+        let mut hub = Hub {
+            child: None,
+            http: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            broker,
+            data_dir: temp.path().to_path_buf(),
+            _temp: Some(temp),
+            client: reqwest::Client::new(),
+        };
+        hub.spawn().await?;
+        Ok(hub)
+    }
+
+    /// The MQTT port devices use.
+    pub fn mqtt_port(&self) -> u16 {
+        match self.broker {
+            BrokerChoice::Embedded { port } | BrokerChoice::External { port } => port,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    /// The hub's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("hub.log")).unwrap_or_default()
+    }
+
+    async fn spawn(&mut self) -> Result<()> {
+        let log = File::options().create(true).append(true).open(self.data_dir.join("hub.log"))?;
+        let mut cmd = Command::new(hub_binary());
+        cmd.arg("--http").arg(self.http.to_string()).arg("--data-dir").arg(&self.data_dir);
+        match &self.broker {
+            BrokerChoice::Embedded { port } => cmd.arg("--mqtt-listen").arg(format!("127.0.0.1:{port}")),
+            BrokerChoice::External { port } => cmd.arg("--mqtt-url").arg(format!("mqtt://127.0.0.1:{port}")),
+        };
+        cmd.env("RUST_LOG", "info,rumqttd=off").stdout(Stdio::null()).stderr(log);
+        let child = cmd.spawn().with_context(|| format!("starting {}", hub_binary().display()))?;
+        self.child = Some(child);
+        self.wait_ready().await
+    }
+
+    /// Waits until the hub answers and is connected to its broker.
+    pub async fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                bail!("the hub exited with {status}:\n{}", self.log());
+            }
+            if let Ok(resp) = self.client.get(self.url("/healthz")).send().await {
+                let health: serde_json::Value = resp.json().await.unwrap_or_default();
+                if health["mqtt_connected"] == true {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("the hub did not become ready within 30 s:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `kill -9`: no chance to flush or say goodbye.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> Result<bool> {
+        let Some(mut child) = self.child.take() else { return Ok(false) };
+        Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status.success());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                bail!("the hub did not stop within 20 s after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the hub again on the same ports and data directory.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.kill9();
+        self.spawn().await
+    }
+
+    pub async fn get(&self, path: &str) -> Result<(u16, serde_json::Value)> {
+        let resp = self.client.get(self.url(path)).send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> Result<(u16, serde_json::Value)> {
+        let resp = self.client.post(self.url(path)).json(&body).send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Debian's Mosquitto on a free loopback port, as the brief's "real broker".
+pub struct Mosquitto {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    /// Starts Mosquitto. Fails (does not skip) if it is not installed: `.ci/run` installs it.
+    pub fn start() -> Result<Mosquitto> {
+        let dir = tempfile::tempdir()?;
+        let port = free_port();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nlog_dest stderr\n"),
+        )?;
+        let log = File::create(dir.path().join("mosquitto.log"))?;
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("mosquitto is not installed (apt-get install mosquitto); .ci/run installs it")?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("mosquitto did not listen on {port}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Mosquitto { child, port, _dir: dir })
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A message a probe received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub retain: bool,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.payload).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A raw MQTT client, as another vendor's device would be.
+pub struct MqttProbe {
+    pub client: AsyncClient,
+    messages: mpsc::UnboundedReceiver<Received>,
+    acks: mpsc::UnboundedReceiver<()>,
+    task: JoinHandle<()>,
+}
+
+impl MqttProbe {
+    pub async fn connect(port: u16, client_id: &str) -> Result<MqttProbe> {
+        Self::connect_with_will(port, client_id, None).await
+    }
+
+    /// Connects with a last will `(topic, payload)` (retained, QoS 1).
+    pub async fn connect_with_will(port: u16, client_id: &str, will: Option<(&str, &str)>) -> Result<MqttProbe> {
+        let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
+        options.set_keep_alive(Duration::from_secs(5));
+        options.set_max_packet_size(1024 * 1024, 1024 * 1024);
+        if let Some((topic, payload)) = will {
+            options.set_last_will(LastWill::new(topic, payload.as_bytes().to_vec(), QoS::AtLeastOnce, true));
+        }
+        let (client, mut eventloop) = AsyncClient::new(options, 256);
+        let (tx, messages) = mpsc::unbounded_channel();
+        let (ack_tx, acks) = mpsc::unbounded_channel();
+        let (connected_tx, mut connected) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = connected_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let _ = tx.send(Received { topic: p.topic.clone(), payload: p.payload.to_vec(), retain: p.retain });
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ack_tx.send(());
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(10), connected.recv()).await.context("no CONNACK within 10 s")?;
+        Ok(MqttProbe { client, messages, acks, task })
+    }
+
+    /// Subscribes and waits for the broker's SUBACK.
+    pub async fn subscribe(&mut self, filter: &str) -> Result<()> {
+        self.client.subscribe(filter, QoS::AtLeastOnce).await?;
+        tokio::time::timeout(Duration::from_secs(10), self.acks.recv()).await.context("no SUBACK within 10 s")?;
+        Ok(())
+    }
+
+    pub async fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) -> Result<()> {
+        self.client.publish(topic, QoS::AtLeastOnce, false, payload.into()).await?;
+        Ok(())
+    }
+
+    /// The next message on `topic`, skipping others, within `within`.
+    pub async fn next_on(&mut self, topic: &str, within: Duration) -> Option<Received> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.messages.recv()).await.ok()??;
+            if msg.topic == topic {
+                return Some(msg);
+            }
+        }
+    }
+
+    /// The next message on `topic` whose JSON satisfies `pred`, within `within`.
+    pub async fn next_matching(&mut self, topic: &str, within: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> Option<Received> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let msg = self.next_on(topic, left).await?;
+            if pred(&msg.json()) {
+                return Some(msg);
+            }
+        }
+    }
+
+    /// Drops the TCP connection without a DISCONNECT packet, so the broker sends the last will.
+    pub fn vanish(self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for MqttProbe {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Path helper for tests that inspect the database directly.
+pub fn database(data_dir: &Path) -> PathBuf {
+    data_dir.join("dawr.db")
+}
