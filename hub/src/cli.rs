@@ -80,8 +80,13 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(app::run(settings, shutdown_signal())) {
-        Ok(()) => ExitCode::SUCCESS,
+    // Spawned, so the server's accept loop runs on the worker threads like everything else.
+    match runtime.block_on(async { tokio::spawn(app::run(settings, shutdown_signal())).await }) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("dawr-hub: {e}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("dawr-hub: {e}");
             ExitCode::FAILURE
@@ -116,7 +121,16 @@ mod tests {
 
     #[test]
     fn flags_override_the_file_and_an_external_broker_replaces_the_embedded_one() {
-        let args = Args::try_parse_from(["dawr-hub", "--http", "127.0.0.1:9000", "--mqtt-url", "mqtt://127.0.0.1:1999", "--data-dir", "/tmp/x"]).unwrap();
+        let args = Args::try_parse_from([
+            "dawr-hub",
+            "--http",
+            "127.0.0.1:9000",
+            "--mqtt-url",
+            "mqtt://127.0.0.1:1999",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .unwrap();
         let s = settings(args).unwrap();
         assert_eq!(s.http.port(), 9000);
         assert_eq!(s.mqtt, MqttMode::External(BrokerAddress { host: "127.0.0.1".into(), port: 1999 }));

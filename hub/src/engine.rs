@@ -108,15 +108,35 @@ pub struct Publication {
 /// What can be asked of the engine.
 #[derive(Debug)]
 pub enum Request {
-    Issue { request: IssueTicket, reply: oneshot::Sender<Result<Ticket, Failure>> },
-    Cancel { id: VisitId, reply: oneshot::Sender<Result<Ticket, Failure>> },
-    Counter { counter: String, command: CounterCommand, reply: ReplyTo },
+    Issue {
+        request: IssueTicket,
+        reply: oneshot::Sender<Result<Ticket, Failure>>,
+    },
+    Cancel {
+        id: VisitId,
+        reply: oneshot::Sender<Result<Ticket, Failure>>,
+    },
+    Counter {
+        counter: String,
+        command: CounterCommand,
+        reply: ReplyTo,
+    },
     /// A live ticket (`None` if it is not in the queue: look in the database).
-    Ticket { id: VisitId, reply: oneshot::Sender<Option<Ticket>> },
-    Services { reply: oneshot::Sender<Vec<ServiceSummary>> },
-    Counters { reply: oneshot::Sender<Vec<CounterSummary>> },
+    Ticket {
+        id: VisitId,
+        reply: oneshot::Sender<Option<Ticket>>,
+    },
+    Services {
+        reply: oneshot::Sender<Vec<ServiceSummary>>,
+    },
+    Counters {
+        reply: oneshot::Sender<Vec<CounterSummary>>,
+    },
     /// Waiting tickets, best first, for one counter or (without one) the whole branch.
-    Waiting { counter: Option<String>, reply: oneshot::Sender<Result<Vec<Ticket>, Failure>> },
+    Waiting {
+        counter: Option<String>,
+        reply: oneshot::Sender<Result<Vec<Ticket>, Failure>>,
+    },
     /// The broker connection is (re)established: publish every retained message again.
     PublishAll,
     /// Publish coalesced updates.
@@ -215,7 +235,10 @@ impl Engine {
         let snapshot = store::load_snapshot(&conn)?;
         let (queue, orphans) = Queue::restore(self.setup.branch.clone(), snapshot, now);
         for id in orphans {
-            tracing::warn!(visit = id, "a live visit's service or counter is no longer configured; it cannot be called");
+            tracing::warn!(
+                visit = id,
+                "a live visit's service or counter is no longer configured; it cannot be called"
+            );
         }
         self.queue = queue;
         self.next_seq = store::next_event_seq(&conn)?;
@@ -241,12 +264,12 @@ impl Engine {
     }
 
     fn handle(&mut self, request: Request) {
-        if self.setup.failed.load(Ordering::Acquire) >= self.epoch {
-            if let Err(e) = self.reload() {
-                tracing::error!(error = %e, "cannot reload the queue after a failed write");
-                refuse(request, Failure::storage(e));
-                return;
-            }
+        if self.setup.failed.load(Ordering::Acquire) >= self.epoch
+            && let Err(e) = self.reload()
+        {
+            tracing::error!(error = %e, "cannot reload the queue after a failed write");
+            refuse(request, Failure::storage(e));
+            return;
         }
         let now = now();
         match request {
@@ -288,7 +311,10 @@ impl Engine {
             }
             Request::PublishAll => {
                 self.published_states.iter_mut().for_each(|s| *s = None);
-                self.summaries_dirty = true;
+                let branch = &self.setup.branch.id;
+                let online = Presence { status: PresenceStatus::Online };
+                let presence = json_publication(Topic::DeviceStatus { branch, device: "hub" }, &online, true);
+                self.write(Change::default(), vec![presence], |_| ());
                 self.publish_summaries(now);
             }
             Request::Tick => {
@@ -303,7 +329,12 @@ impl Engine {
         let mut token = [0u8; 16];
         rand::rng().fill_bytes(&mut token);
         let token = token.iter().map(|b| format!("{b:02x}")).collect();
-        let req = IssueRequest { service: request.service, priority: request.priority, appointment_at: request.appointment_at, token };
+        let req = IssueRequest {
+            service: request.service,
+            priority: request.priority,
+            appointment_at: request.appointment_at,
+            token,
+        };
         let (done, id) = self.queue.issue(req, now)?;
         let ticket = self.ticket(self.queue.visit(id).expect("just issued"), now);
         Ok((self.change(done, now).0, ticket))
@@ -323,14 +354,21 @@ impl Engine {
         let result = command.to_action().and_then(|action| self.queue.counter_action(&counter, action, now));
         let (change, calls, reply) = match result {
             Ok(done) => {
-                let ticket = done.called.and_then(|id| done.visits.iter().find(|v| v.id == id)).map(|v| bounded(&v.number));
+                let ticket =
+                    done.called.and_then(|id| done.visits.iter().find(|v| v.id == id)).map(|v| bounded(&v.number));
                 let reply = Reply { id, ok: true, ticket, error: None, message: None };
                 let (change, calls) = self.change(done, now);
                 (change, calls, reply)
             }
             Err(e) => {
                 tracing::info!(counter, error = %e, "counter command refused");
-                let reply = Reply { id, ok: false, ticket: None, error: Some(e.code()), message: Some(bounded(&e.to_string())) };
+                let reply = Reply {
+                    id,
+                    ok: false,
+                    ticket: None,
+                    error: Some(e.code()),
+                    message: Some(bounded(&e.to_string())),
+                };
                 (Change { at: Some(now), ..Change::default() }, Vec::new(), reply)
             }
         };
@@ -360,7 +398,13 @@ impl Engine {
                 Ok(()) => reply,
                 Err(e) => {
                     let failure = Failure::storage(e);
-                    Reply { ok: false, ticket: None, error: Some(failure.code), message: Some(bounded(&failure.message)), ..reply }
+                    Reply {
+                        ok: false,
+                        ticket: None,
+                        error: Some(failure.code),
+                        message: Some(bounded(&failure.message)),
+                        ..reply
+                    }
                 }
             };
             answer(reply_to, reply);
@@ -375,25 +419,31 @@ impl Engine {
         for recorded in done.events {
             let seq = self.next_seq;
             self.next_seq += 1;
-            if let Event::Called { visit, counter, .. } | Event::Recalled { visit, counter } = &recorded.event {
-                if let Some(v) = done.visits.iter().find(|v| v.id == *visit) {
-                    let recall = matches!(recorded.event, Event::Recalled { .. });
-                    let call = self.call(seq, recorded.at, recall, counter, &v.number, &v.service);
-                    self.calls.push_front(call.clone());
-                    self.calls.truncate(Board::HISTORY);
-                    calls.push(call);
-                }
+            if let Event::Called { visit, counter, .. } | Event::Recalled { visit, counter } = &recorded.event
+                && let Some(v) = done.visits.iter().find(|v| v.id == *visit)
+            {
+                let recall = matches!(recorded.event, Event::Recalled { .. });
+                let call = self.call(seq, recorded.at, recall, counter, &v.number, &v.service);
+                self.calls.push_front(call.clone());
+                self.calls.truncate(Board::HISTORY);
+                calls.push(call);
             }
             events.push((seq, recorded));
         }
         self.summaries_dirty = true;
-        let counters = done.counters.iter().map(|&c| (branch.counters[c].id.clone(), self.queue.counter(c).clone())).collect();
+        let counters =
+            done.counters.iter().map(|&c| (branch.counters[c].id.clone(), self.queue.counter(c).clone())).collect();
         (Change { events, visits: done.visits, counters, command: None, at: Some(now) }, calls)
     }
 
     /// Sends a change to the writer; `then` runs once it is durable (or failed), after which the
     /// publications go out (only if it was stored).
-    fn write(&mut self, change: Change, publications: Vec<Publication>, then: impl FnOnce(Result<(), store::WriteFailed>) + Send + 'static) {
+    fn write(
+        &mut self,
+        change: Change,
+        publications: Vec<Publication>,
+        then: impl FnOnce(Result<(), store::WriteFailed>) + Send + 'static,
+    ) {
         let outbox = self.setup.publications.clone();
         let continuation = Box::new(move |stored: Result<(), store::WriteFailed>| {
             if stored.is_ok() {
@@ -412,9 +462,6 @@ impl Engine {
     fn publish_summaries(&mut self, now: DateTime<Utc>) {
         let mut publications = self.counter_state_publications(now);
         publications.push(self.board_publication(now));
-        let branch = &self.setup.branch.id;
-        let hub_online = Presence { status: PresenceStatus::Online };
-        publications.push(json_publication(Topic::DeviceStatus { branch, device: "hub" }, &hub_online, true));
         self.summaries_dirty = false;
         self.write(Change::default(), publications, |_| ());
     }
@@ -448,7 +495,8 @@ impl Engine {
 
     fn call(&self, seq: i64, at: DateTime<Utc>, recall: bool, counter: &str, number: &str, service: &str) -> Call {
         let branch = &self.setup.branch;
-        let counter_name = branch.counter_index(counter).map_or_else(|| same_names(counter), |c| branch.counters[c].name.clone());
+        let counter_name =
+            branch.counter_index(counter).map_or_else(|| same_names(counter), |c| branch.counters[c].name.clone());
         Call {
             id: seq as u64,
             ticket: number.to_string(),
@@ -480,7 +528,11 @@ impl Engine {
     fn waiting(&self, counter: Option<&str>, now: DateTime<Utc>) -> Result<Vec<Ticket>, Failure> {
         let visits: Vec<&Visit> = match counter {
             Some(id) => {
-                let c = self.setup.branch.counter_index(id).ok_or_else(|| Failure::from(QueueError::UnknownCounter(id.into())))?;
+                let c = self
+                    .setup
+                    .branch
+                    .counter_index(id)
+                    .ok_or_else(|| Failure::from(QueueError::UnknownCounter(id.into())))?;
                 self.queue.waiting_for_counter(c, now)
             }
             None => {
@@ -536,7 +588,11 @@ fn refuse(request: Request, failure: Failure) {
             let _ = reply.send(Err(failure));
         }
         // Dropping the reply channel tells the caller the engine could not answer.
-        Request::Ticket { .. } | Request::Services { .. } | Request::Counters { .. } | Request::PublishAll | Request::Tick => {}
+        Request::Ticket { .. }
+        | Request::Services { .. }
+        | Request::Counters { .. }
+        | Request::PublishAll
+        | Request::Tick => {}
     }
 }
 

@@ -54,7 +54,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/devices", get(devices))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiFailure::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+            ApiFailure::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
         })
         .with_state(state)
 }
@@ -185,7 +189,8 @@ async fn ticket(State(state): State<AppState>, Path(id): Path<String>) -> ApiRes
     .await
     .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?
     .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
-    let visit = stored.ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "unknown_ticket", format!("no ticket {id}")))?;
+    let visit =
+        stored.ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "unknown_ticket", format!("no ticket {id}")))?;
     Ok(Json(engine::ticket_view(&state.branch, &state.public_url, &visit, None)))
 }
 
@@ -241,15 +246,11 @@ async fn counter_action(
         note: body.note,
         reason: body.reason,
     };
-    let reply = state
-        .engine
-        .ask(|tx| Request::Counter { counter, command, reply: ReplyTo::Http(tx) })
-        .await?;
+    let reply = state.engine.ask(|tx| Request::Counter { counter, command, reply: ReplyTo::Http(tx) }).await?;
     match reply.error {
-        Some(code) if !reply.ok => Err(ApiFailure::from(Failure {
-            code,
-            message: reply.message.map(|m| m.to_string()).unwrap_or_default(),
-        })),
+        Some(code) if !reply.ok => {
+            Err(ApiFailure::from(Failure { code, message: reply.message.map(|m| m.to_string()).unwrap_or_default() }))
+        }
         _ => Ok(Json(reply)),
     }
 }

@@ -5,14 +5,14 @@
 //! change durable in SQLite before anyone hears of it, [`mqtt`] and [`http`] are the doors to
 //! devices and apps, and [`broker`] optionally runs the MQTT broker in-process.
 //! [`run`] wires them together; `ARCHITECTURE.md` has the map.
-pub mod domain;
-pub mod simulation;
-pub mod config;
-pub mod store;
-pub mod engine;
-pub mod mqtt;
+pub mod app;
 #[cfg(feature = "embedded-broker")]
 pub mod broker;
-pub mod http;
-pub mod app;
 pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod http;
+pub mod mqtt;
+pub mod simulation;
+pub mod store;

@@ -123,7 +123,9 @@ async fn intake(
                 failures = 0;
                 status.connected.store(true, Ordering::Release);
                 tracing::info!("connected to the MQTT broker");
-                for filter in [Filter::AllCounterCommands { branch: &branch }, Filter::AllDeviceStatus { branch: &branch }] {
+                for filter in
+                    [Filter::AllCounterCommands { branch: &branch }, Filter::AllDeviceStatus { branch: &branch }]
+                {
                     if let Err(e) = client.try_subscribe(filter.to_string(), QoS::AtLeastOnce) {
                         tracing::error!(error = %e, "cannot subscribe");
                     }
@@ -159,47 +161,56 @@ async fn intake(
     tracing::debug!("MQTT intake finished");
 }
 
-async fn handle_publish(client: &AsyncClient, engine: &EngineHandle, branch: &str, topic: &str, payload: &[u8], status: &MqttStatus) {
+async fn handle_publish(
+    client: &AsyncClient,
+    engine: &EngineHandle,
+    branch: &str,
+    topic: &str,
+    payload: &[u8],
+    status: &MqttStatus,
+) {
     match Topic::parse(topic) {
-        Ok(Topic::CounterCommand { branch: b, counter }) if b == branch => match serde_json::from_slice::<Command>(payload) {
-            Ok(cmd) => {
-                let command = CounterCommand {
-                    id: Some(cmd.id.to_string()),
-                    action: cmd.action,
-                    ticket: cmd.ticket.map(|t| t.to_string()),
-                    to_service: cmd.to_service.map(|s| s.to_string()),
-                    to_counter: cmd.to_counter.map(|s| s.to_string()),
-                    outcome: cmd.outcome,
-                    note: cmd.note.map(|s| s.to_string()),
-                    reason: cmd.reason.map(|s| s.to_string()),
-                };
-                let request = Request::Counter { counter: counter.to_string(), command, reply: ReplyTo::Mqtt };
-                if engine.send(request).await.is_err() {
-                    tracing::debug!("command dropped: shutting down");
-                }
-            }
-            Err(e) => {
-                // Answer if we can tell who asked; the id must be a short string.
-                let id = serde_json::from_slice::<serde_json::Value>(payload)
-                    .ok()
-                    .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
-                    .filter(|id| !id.is_empty() && id.len() <= 48);
-                tracing::info!(counter, error = %e, answered = id.is_some(), "malformed command");
-                if let Some(id) = id {
-                    let reply = Reply {
-                        id: bounded(&id),
-                        ok: false,
-                        ticket: None,
-                        error: Some(ErrorCode::Malformed),
-                        message: Some(bounded(&format!("malformed command: {e}"))),
+        Ok(Topic::CounterCommand { branch: b, counter }) if b == branch => {
+            match serde_json::from_slice::<Command>(payload) {
+                Ok(cmd) => {
+                    let command = CounterCommand {
+                        id: Some(cmd.id.to_string()),
+                        action: cmd.action,
+                        ticket: cmd.ticket.map(|t| t.to_string()),
+                        to_service: cmd.to_service.map(|s| s.to_string()),
+                        to_counter: cmd.to_counter.map(|s| s.to_string()),
+                        outcome: cmd.outcome,
+                        note: cmd.note.map(|s| s.to_string()),
+                        reason: cmd.reason.map(|s| s.to_string()),
                     };
-                    let p = json_publication(Topic::CounterReply { branch, counter }, &reply, false);
-                    if let Err(e) = client.try_publish(p.topic, QoS::AtLeastOnce, false, p.payload) {
-                        tracing::warn!(error = %e, "cannot answer a malformed command");
+                    let request = Request::Counter { counter: counter.to_string(), command, reply: ReplyTo::Mqtt };
+                    if engine.send(request).await.is_err() {
+                        tracing::debug!("command dropped: shutting down");
+                    }
+                }
+                Err(e) => {
+                    // Answer if we can tell who asked; the id must be a short string.
+                    let id = serde_json::from_slice::<serde_json::Value>(payload)
+                        .ok()
+                        .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
+                        .filter(|id| !id.is_empty() && id.len() <= 48);
+                    tracing::info!(counter, error = %e, answered = id.is_some(), "malformed command");
+                    if let Some(id) = id {
+                        let reply = Reply {
+                            id: bounded(&id),
+                            ok: false,
+                            ticket: None,
+                            error: Some(ErrorCode::Malformed),
+                            message: Some(bounded(&format!("malformed command: {e}"))),
+                        };
+                        let p = json_publication(Topic::CounterReply { branch, counter }, &reply, false);
+                        if let Err(e) = client.try_publish(p.topic, QoS::AtLeastOnce, false, p.payload) {
+                            tracing::warn!(error = %e, "cannot answer a malformed command");
+                        }
                     }
                 }
             }
-        },
+        }
         Ok(Topic::DeviceStatus { device, .. }) => {
             let mut presence = status.presence.lock().unwrap_or_else(|e| e.into_inner());
             if payload.is_empty() {
@@ -218,7 +229,12 @@ async fn handle_publish(client: &AsyncClient, engine: &EngineHandle, branch: &st
     }
 }
 
-async fn publisher(client: AsyncClient, mut publications: mpsc::UnboundedReceiver<Publication>, hub_status: String, offline: Vec<u8>) {
+async fn publisher(
+    client: AsyncClient,
+    mut publications: mpsc::UnboundedReceiver<Publication>,
+    hub_status: String,
+    offline: Vec<u8>,
+) {
     while let Some(p) = publications.recv().await {
         if let Err(e) = client.publish(p.topic, QoS::AtLeastOnce, p.retain, p.payload).await {
             tracing::warn!(error = %e, "cannot queue an MQTT message");
@@ -236,7 +252,10 @@ mod tests {
 
     #[test]
     fn broker_urls_are_read() {
-        assert_eq!(BrokerAddress::parse("mqtt://127.0.0.1:1884").unwrap(), BrokerAddress { host: "127.0.0.1".into(), port: 1884 });
+        assert_eq!(
+            BrokerAddress::parse("mqtt://127.0.0.1:1884").unwrap(),
+            BrokerAddress { host: "127.0.0.1".into(), port: 1884 }
+        );
         assert_eq!(BrokerAddress::parse("mqtt://broker.local").unwrap().port, 1883);
         assert_eq!(BrokerAddress::parse("tcp://[::1]:1883").unwrap().host, "::1");
         assert!(BrokerAddress::parse("http://x:1").is_err());

@@ -234,15 +234,21 @@ fn run_day(scenario: &Scenario, branch: &Arc<Branch>, rng: &mut SmallRng, day_st
                     let rate = scenario.arrivals_per_hour[(now_s / 3600.0) as usize];
                     // Thinning: accept with probability rate / max_rate.
                     if rng.random::<f64>() * max_rate < rate {
-                        let req = IssueRequest { service: "A".into(), priority: Priority::Normal, appointment_at: None, token: String::new() };
+                        let req = IssueRequest {
+                            service: "A".into(),
+                            priority: Priority::Normal,
+                            appointment_at: None,
+                            token: String::new(),
+                        };
                         if let Ok((_, id)) = queue.issue(req, now) {
                             let e = queue.estimate_for(id, now).expect("an open service has an estimate");
                             let idx = id as usize;
                             if printed.len() <= idx {
                                 printed.resize(idx + 1, None);
                             }
-                            let known = estimate::expected_wait(e.position - 1, queue.capacity(0), scenario.mean_service_s)
-                                .expect("an open service has an estimate");
+                            let known =
+                                estimate::expected_wait(e.position - 1, queue.capacity(0), scenario.mean_service_s)
+                                    .expect("an open service has an estimate");
                             printed[idx] = Some(Printed {
                                 estimate: f64::from(e.wait_s),
                                 low: f64::from(e.low_s),
@@ -272,7 +278,9 @@ fn run_day(scenario: &Scenario, branch: &Arc<Branch>, rng: &mut SmallRng, day_st
                 if let Some(c) = (0..closing.len()).rev().find(|&c| !closing[c]) {
                     closing[c] = true;
                     if queue.counter(c).current.is_none() {
-                        queue.counter_action(&branch.counters[c].id, CounterAction::Pause { reason: None }, now).expect("pause");
+                        queue
+                            .counter_action(&branch.counters[c].id, CounterAction::Pause { reason: None }, now)
+                            .expect("pause");
                         stats.open_s += now_s - open_since[c].take().unwrap_or(now_s);
                     }
                 }
@@ -282,7 +290,8 @@ fn run_day(scenario: &Scenario, branch: &Arc<Branch>, rng: &mut SmallRng, day_st
             if closing[c] {
                 continue;
             }
-            let done = queue.counter_action(&branch.counters[c].id, CounterAction::Next { outcome: None }, now).expect("next");
+            let done =
+                queue.counter_action(&branch.counters[c].id, CounterAction::Next { outcome: None }, now).expect("next");
             if let Some(id) = done.called {
                 if let Some(p) = printed.get(id as usize).copied().flatten() {
                     stats.tickets.push(Printed { wait: now_s - p.wait, ..p });

@@ -9,6 +9,7 @@
 //!
 //! If a transaction fails, every change of that *epoch* is refused and the engine rebuilds its
 //! queue from the database before going on (see [`crate::engine`]); nothing half-done survives.
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,7 +87,8 @@ fn enum_text<T: Serialize>(value: &T) -> String {
 }
 
 fn parse_enum<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
-    serde_json::from_value(serde_json::Value::String(text.into())).map_err(|_| StoreError::Corrupt { column, value: text.into() })
+    serde_json::from_value(serde_json::Value::String(text.into()))
+        .map_err(|_| StoreError::Corrupt { column, value: text.into() })
 }
 
 fn parse_day(text: &str) -> Result<NaiveDate, StoreError> {
@@ -252,7 +254,11 @@ pub type FailedEpoch = Arc<AtomicU64>;
 
 /// Starts the writer thread. It ends when every sender of `writes` is dropped, after writing
 /// what was sent.
-pub fn spawn_writer(mut conn: Connection, mut writes: mpsc::Receiver<Write>, failed: FailedEpoch) -> std::io::Result<JoinHandle<()>> {
+pub fn spawn_writer(
+    mut conn: Connection,
+    mut writes: mpsc::Receiver<Write>,
+    failed: FailedEpoch,
+) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("dawr-writer".into()).spawn(move || {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while let Some(first) = writes.blocking_recv() {
@@ -288,8 +294,35 @@ fn write_batch(conn: &mut Connection, batch: &[Write]) -> Result<(), StoreError>
         return Ok(());
     }
     let tx = conn.transaction()?;
+    // The last number used per (day, service) and the last case sequence per day: only the
+    // highest in the batch needs writing.
+    let mut numbers: HashMap<(NaiveDate, &str), u32> = HashMap::new();
+    let mut case_seqs: HashMap<NaiveDate, u32> = HashMap::new();
     for w in batch {
         write_change(&tx, &w.change)?;
+        for (_, recorded) in &w.change.events {
+            if let crate::domain::Event::Issued { visit } = &recorded.event {
+                let (service, number) = visit.number_parts();
+                let last = numbers.entry((visit.local_day, service)).or_default();
+                *last = (*last).max(number);
+                let last = case_seqs.entry(visit.local_day).or_default();
+                *last = (*last).max(visit.case_seq());
+            }
+        }
+    }
+    for ((day, service), last) in numbers {
+        tx.prepare_cached(
+            "INSERT INTO ticket_numbers (local_day, service, last) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (local_day, service) DO UPDATE SET last = max(last, excluded.last)",
+        )?
+        .execute(params![day.to_string(), service, last])?;
+    }
+    for (day, last) in case_seqs {
+        tx.prepare_cached(
+            "INSERT INTO case_sequences (local_day, last) VALUES (?1, ?2) \
+             ON CONFLICT (local_day) DO UPDATE SET last = max(last, excluded.last)",
+        )?
+        .execute(params![day.to_string(), last])?;
     }
     tx.commit()?;
     Ok(())
@@ -302,28 +335,17 @@ fn is_empty(change: &Change) -> bool {
 fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), StoreError> {
     for (seq, recorded) in &change.events {
         let payload = serde_json::to_string(&recorded.event).expect("events serialise");
-        tx.prepare_cached("INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![
-                seq,
-                ts(recorded.at),
-                recorded.event.kind(),
-                recorded.event.visit().map(|v| v as i64),
-                recorded.event.counter(),
-                payload
-            ])?;
-        if let crate::domain::Event::Issued { visit } = &recorded.event {
-            let (service, number) = visit.number_parts();
-            tx.prepare_cached(
-                "INSERT INTO ticket_numbers (local_day, service, last) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (local_day, service) DO UPDATE SET last = max(last, excluded.last)",
-            )?
-            .execute(params![visit.local_day.to_string(), service, number])?;
-            tx.prepare_cached(
-                "INSERT INTO case_sequences (local_day, last) VALUES (?1, ?2) \
-                 ON CONFLICT (local_day) DO UPDATE SET last = max(last, excluded.last)",
-            )?
-            .execute(params![visit.local_day.to_string(), visit.case_seq()])?;
-        }
+        tx.prepare_cached(
+            "INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            seq,
+            ts(recorded.at),
+            recorded.event.kind(),
+            recorded.event.visit().map(|v| v as i64),
+            recorded.event.counter(),
+            payload
+        ])?;
     }
     for v in &change.visits {
         tx.prepare_cached(&format!(
@@ -362,11 +384,19 @@ fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), S
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, current_visit = excluded.current_visit, \
              pause_reason = excluded.pause_reason, changed_at = excluded.changed_at",
         )?
-        .execute(params![id, enum_text(&rt.status), rt.current.map(|v| v as i64), rt.pause_reason, ts(rt.changed_at)])?;
+        .execute(params![
+            id,
+            enum_text(&rt.status),
+            rt.current.map(|v| v as i64),
+            rt.pause_reason,
+            ts(rt.changed_at)
+        ])?;
     }
     if let Some(cmd) = &change.command {
-        tx.prepare_cached("INSERT OR IGNORE INTO command_log (counter, command_id, reply, at) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![cmd.counter, cmd.id, cmd.reply_json, ts(change.at.unwrap_or_else(Utc::now))])?;
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO command_log (counter, command_id, reply, at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![cmd.counter, cmd.id, cmd.reply_json, ts(change.at.unwrap_or_else(Utc::now))])?;
     }
     Ok(())
 }
@@ -394,12 +424,25 @@ mod tests {
         let mut q = Queue::new(branch.clone(), now);
         let mut seq = 1;
         let mut store = |conn: &mut Connection, q: &Queue, done: crate::domain::queue::Done| {
-            let counters = done.counters.iter().map(|&c| (branch.counters[c].id.clone(), q.counter(c).clone())).collect();
-            let events = done.events.into_iter().map(|e| { seq += 1; (seq, e) }).collect();
+            let counters =
+                done.counters.iter().map(|&c| (branch.counters[c].id.clone(), q.counter(c).clone())).collect();
+            let events = done
+                .events
+                .into_iter()
+                .map(|e| {
+                    seq += 1;
+                    (seq, e)
+                })
+                .collect();
             write_now(conn, Change { events, visits: done.visits, counters, command: None, at: Some(now) });
         };
         for (i, s) in ["A", "B", "A"].into_iter().enumerate() {
-            let req = IssueRequest { service: s.into(), priority: Priority::Normal, appointment_at: None, token: format!("t{i}") };
+            let req = IssueRequest {
+                service: s.into(),
+                priority: Priority::Normal,
+                appointment_at: None,
+                token: format!("t{i}"),
+            };
             let (done, _) = q.issue(req, now).unwrap();
             store(&mut conn, &q, done);
         }
@@ -433,10 +476,16 @@ mod tests {
         let (results_tx, results_rx) = std::sync::mpsc::channel();
         let send = |epoch: u64, change: Change, label: &'static str| {
             let results_tx = results_tx.clone();
-            tx.blocking_send(Write { epoch, change, then: Box::new(move |r| results_tx.send((label, r.is_ok())).unwrap()) }).unwrap();
+            tx.blocking_send(Write {
+                epoch,
+                change,
+                then: Box::new(move |r| results_tx.send((label, r.is_ok())).unwrap()),
+            })
+            .unwrap();
         };
         let event = |seq: i64| {
-            let recorded = Recorded { at: Utc::now(), event: crate::domain::Event::CounterResumed { counter: "1".into() } };
+            let recorded =
+                Recorded { at: Utc::now(), event: crate::domain::Event::CounterResumed { counter: "1".into() } };
             Change { events: vec![(seq, recorded)], ..Change::default() }
         };
         send(1, event(1), "first");

@@ -245,10 +245,9 @@ mod tests {
     fn an_issue_request_defaults_to_normal_priority() {
         let req: IssueTicket = serde_json::from_str(r#"{"service":"A"}"#).unwrap();
         assert_eq!(req.priority, Priority::Normal);
-        let req: IssueTicket = serde_json::from_str(
-            r#"{"service":"B","priority":"appointment","appointment_at":"2026-11-23T10:30:00Z"}"#,
-        )
-        .unwrap();
+        let req: IssueTicket =
+            serde_json::from_str(r#"{"service":"B","priority":"appointment","appointment_at":"2026-11-23T10:30:00Z"}"#)
+                .unwrap();
         assert_eq!(req.priority, Priority::Appointment);
         assert_eq!(serde_json::from_str::<IssueTicket>(&serde_json::to_string(&req).unwrap()).unwrap(), req);
         assert!(serde_json::from_str::<IssueTicket>(r#"{"service":"A","priority":"vip"}"#).is_err());
@@ -278,8 +277,7 @@ mod tests {
         let summary: CounterSummary = serde_json::from_str(json).unwrap();
         assert_eq!(summary.state.counter.as_str(), "1");
         assert_eq!(summary.state.waiting, 3);
-        let again: CounterSummary =
-            serde_json::from_str(&serde_json::to_string(&summary).unwrap()).unwrap();
+        let again: CounterSummary = serde_json::from_str(&serde_json::to_string(&summary).unwrap()).unwrap();
         assert_eq!(again, summary);
     }
 }

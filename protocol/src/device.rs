@@ -213,10 +213,7 @@ mod tests {
         cmd.to_service = Some(s("B"));
         cmd.note = Some(s("يحتاج توقيع الكاتب"));
         let json = serde_json::to_string(&cmd).unwrap();
-        assert_eq!(
-            json,
-            r#"{"id":"b7-00042","action":"transfer","to_service":"B","note":"يحتاج توقيع الكاتب"}"#
-        );
+        assert_eq!(json, r#"{"id":"b7-00042","action":"transfer","to_service":"B","note":"يحتاج توقيع الكاتب"}"#);
         assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), cmd);
         let (back, _) = serde_json_core::from_str::<Command>(&json).unwrap();
         assert_eq!(back, cmd);
@@ -251,10 +248,7 @@ mod tests {
             message: Some(s("counter 3 is paused")),
         };
         let json = serde_json::to_string(&reply).unwrap();
-        assert_eq!(
-            json,
-            r#"{"id":"b7-1","ok":false,"error":"counter_paused","message":"counter 3 is paused"}"#
-        );
+        assert_eq!(json, r#"{"id":"b7-1","ok":false,"error":"counter_paused","message":"counter 3 is paused"}"#);
         let with_extra = json.replace("\"ok\"", "\"future\":[1,{\"a\":2}],\"ok\"");
         let (back, _) = serde_json_core::from_str::<Reply>(&with_extra).unwrap();
         assert_eq!(back, reply);

@@ -64,11 +64,7 @@ impl std::error::Error for TopicError {}
 
 /// True when `id` may be used as a branch, counter, device or service identifier.
 pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl<'a> Topic<'a> {
@@ -92,10 +88,9 @@ impl<'a> Topic<'a> {
                     _ => return Err(TopicError::UnknownTopic),
                 }
             }
-            (Some("devices"), Some(device), Some("status"), None) => Topic::DeviceStatus {
-                branch,
-                device: id(Some(device))?,
-            },
+            (Some("devices"), Some(device), Some("status"), None) => {
+                Topic::DeviceStatus { branch, device: id(Some(device))? }
+            }
             _ => return Err(TopicError::UnknownTopic),
         };
         Ok(parsed)

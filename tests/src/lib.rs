@@ -193,7 +193,9 @@ impl Mosquitto {
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nlog_dest stderr\n"),
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nlog_dest stderr\n"
+            ),
         )?;
         let log = File::create(dir.path().join("mosquitto.log"))?;
         let child = Command::new("mosquitto")
@@ -267,7 +269,8 @@ impl MqttProbe {
                         let _ = connected_tx.send(());
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) => {
-                        let _ = tx.send(Received { topic: p.topic.clone(), payload: p.payload.to_vec(), retain: p.retain });
+                        let _ =
+                            tx.send(Received { topic: p.topic.clone(), payload: p.payload.to_vec(), retain: p.retain });
                     }
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
                         let _ = ack_tx.send(());
@@ -305,7 +308,12 @@ impl MqttProbe {
     }
 
     /// The next message on `topic` whose JSON satisfies `pred`, within `within`.
-    pub async fn next_matching(&mut self, topic: &str, within: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> Option<Received> {
+    pub async fn next_matching(
+        &mut self,
+        topic: &str,
+        within: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> Option<Received> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());

@@ -42,7 +42,10 @@ async fn button_scenario(mut hub: Hub) -> Result<()> {
     let reply = button.next_on(&topic("counters/2/reply"), WAIT).await.expect("a reply").json();
     assert_eq!(reply, json!({"id": "b2-0001", "ok": true, "ticket": "A001"}));
     let call = display.next_on(&topic("calls"), WAIT).await.expect("a call").json();
-    assert_eq!((call["ticket"].as_str(), call["counter"].as_str(), call["recall"].as_bool()), (Some("A001"), Some("2"), Some(false)));
+    assert_eq!(
+        (call["ticket"].as_str(), call["counter"].as_str(), call["recall"].as_bool()),
+        (Some("A001"), Some("2"), Some(false))
+    );
     assert_eq!(call["counter_name"]["en"], "Counter 2");
     button
         .next_matching(&topic("counters/2/state"), WAIT, |s| s["current"]["ticket"] == "A001")
@@ -60,7 +63,10 @@ async fn button_scenario(mut hub: Hub) -> Result<()> {
     // Malformed commands: answered when an id can be read, never a crash.
     button.publish(&topic("counters/2/command"), r#"{"id":"b2-bad","action":"explode"}"#).await?;
     let bad = button.next_on(&topic("counters/2/reply"), WAIT).await.expect("a refusal").json();
-    assert_eq!((bad["id"].as_str(), bad["ok"].as_bool(), bad["error"].as_str()), (Some("b2-bad"), Some(false), Some("malformed")));
+    assert_eq!(
+        (bad["id"].as_str(), bad["ok"].as_bool(), bad["error"].as_str()),
+        (Some("b2-bad"), Some(false), Some("malformed"))
+    );
     button.publish(&topic("counters/2/command"), b"{not json at all".to_vec()).await?;
     button.publish(&topic("counters/2/command"), vec![0xff, 0xfe, 0x00]).await?;
     button.publish(&topic("counters/2/command"), r#"{"id":"b2-0002","action":"recall"}"#).await?;
@@ -146,7 +152,9 @@ async fn every_acknowledged_ticket_survives_kill_9_under_load() -> Result<()> {
             for i in 0..10_000 {
                 let service = ["A", "B", "C", "D"][(k + i) % 4];
                 match client.post(&url).json(&json!({"service": service})).send().await {
-                    Ok(resp) if resp.status() == 201 => acknowledged.push(resp.json::<Value>().await.expect("ticket json")),
+                    Ok(resp) if resp.status() == 201 => {
+                        acknowledged.push(resp.json::<Value>().await.expect("ticket json"))
+                    }
                     _ => break, // the hub is gone
                 }
             }
@@ -167,7 +175,11 @@ async fn every_acknowledged_ticket_survives_kill_9_under_load() -> Result<()> {
         assert_eq!(code, 200, "acknowledged ticket {} lost", ticket["number"]);
         assert_eq!(stored["number"], ticket["number"]);
         assert_eq!(stored["case_ref"], ticket["case_ref"]);
-        assert!(numbers.insert(ticket["number"].as_str().unwrap().to_string()), "number {} issued twice", ticket["number"]);
+        assert!(
+            numbers.insert(ticket["number"].as_str().unwrap().to_string()),
+            "number {} issued twice",
+            ticket["number"]
+        );
     }
     // Numbering goes on after the highest number ever handed out, even the unacknowledged ones.
     let next = issue(&hub, "A").await?;
@@ -238,7 +250,8 @@ async fn counter_actions_over_http_follow_the_rules() -> Result<()> {
     let (_, reply) = hub.post("/api/v1/counters/5/next", json!({})).await?;
     assert_eq!(reply["ticket"], "A001");
 
-    let (code, reply) = hub.post("/api/v1/counters/3/call", json!({"ticket": "A002", "reason": "elderly visitor"})).await?;
+    let (code, reply) =
+        hub.post("/api/v1/counters/3/call", json!({"ticket": "A002", "reason": "elderly visitor"})).await?;
     assert_eq!((code, reply["ticket"].as_str()), (200, Some("A002")));
     let (code, err) = hub.post("/api/v1/counters/3/pause", json!({"reason": "prayer"})).await?;
     assert_eq!((code, err["error"].as_str()), (409, Some("visitor_at_counter")));
@@ -264,9 +277,13 @@ async fn counter_actions_over_http_follow_the_rules() -> Result<()> {
 async fn device_presence_follows_the_last_will() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let status_topic = topic("devices/button-2/status");
-    let device = MqttProbe::connect_with_will(hub.mqtt_port(), "button-2", Some((&status_topic, r#"{"status":"offline"}"#))).await?;
+    let device =
+        MqttProbe::connect_with_will(hub.mqtt_port(), "button-2", Some((&status_topic, r#"{"status":"offline"}"#)))
+            .await?;
     device.client.publish(&status_topic, rumqttc::QoS::AtLeastOnce, true, br#"{"status":"online"}"#.to_vec()).await?;
-    let find = |devices: &Value| devices.as_array().unwrap().iter().find(|d| d["device"] == "button-2").map(|d| d["status"].clone());
+    let find = |devices: &Value| {
+        devices.as_array().unwrap().iter().find(|d| d["device"] == "button-2").map(|d| d["status"].clone())
+    };
     let mut seen = None;
     for _ in 0..100 {
         let (_, devices) = hub.get("/api/v1/devices").await?;

@@ -86,10 +86,7 @@ impl Default for RoutingPolicy {
 impl RoutingPolicy {
     /// The largest head start any class can have.
     pub fn max_head_start_s(&self) -> i64 {
-        self.assisted_head_start_s
-            .max(self.appointment_head_start_s)
-            .max(self.transfer_head_start_s)
-            .max(0)
+        self.assisted_head_start_s.max(self.appointment_head_start_s).max(self.transfer_head_start_s).max(0)
     }
 
     /// A waiting visitor is never called after someone whose ranking time (arrival, or slot for
@@ -129,8 +126,8 @@ impl Branch {
         if !is_valid_id(&self.id) {
             return Err(BranchError::BadBranchId(self.id.clone()));
         }
-        let prefix_ok = (1..=8).contains(&self.case_prefix.len())
-            && self.case_prefix.bytes().all(|b| b.is_ascii_alphanumeric());
+        let prefix_ok =
+            (1..=8).contains(&self.case_prefix.len()) && self.case_prefix.bytes().all(|b| b.is_ascii_alphanumeric());
         if !prefix_ok {
             return Err(BranchError::BadCasePrefix(self.case_prefix.clone()));
         }
@@ -158,10 +155,7 @@ impl Branch {
             }
             for s in &c.services {
                 if self.service_index(s).is_none() {
-                    return Err(BranchError::UnknownService {
-                        counter: c.id.clone(),
-                        service: s.clone(),
-                    });
+                    return Err(BranchError::UnknownService { counter: c.id.clone(), service: s.clone() });
                 }
             }
         }
@@ -171,10 +165,7 @@ impl Branch {
             }
             for c in &st.counters {
                 if self.counter_index(c).is_none() {
-                    return Err(BranchError::UnknownCounter {
-                        staff: st.id.clone(),
-                        counter: c.clone(),
-                    });
+                    return Err(BranchError::UnknownCounter { staff: st.id.clone(), counter: c.clone() });
                 }
             }
         }
@@ -201,12 +192,8 @@ pub(crate) mod tests {
     /// A small branch for unit tests: services A, B, C; counter 1 serves all, 2 serves A then B,
     /// 3 serves C.
     pub(crate) fn small_branch() -> Branch {
-        let service = |code: &str| Service {
-            code: code.into(),
-            name: names(code),
-            target_wait_s: 900,
-            mean_service_s: 480,
-        };
+        let service =
+            |code: &str| Service { code: code.into(), name: names(code), target_wait_s: 900, mean_service_s: 480 };
         let counter = |id: &str, services: &[&str]| Counter {
             id: id.into(),
             name: names(id),
@@ -234,10 +221,7 @@ pub(crate) mod tests {
     fn broken_configurations_are_named() {
         let mut b = small_branch();
         b.counters[1].services.push("Z".into());
-        assert_eq!(
-            b.validate(),
-            Err(BranchError::UnknownService { counter: "2".into(), service: "Z".into() })
-        );
+        assert_eq!(b.validate(), Err(BranchError::UnknownService { counter: "2".into(), service: "Z".into() }));
         let mut b = small_branch();
         b.services[1].code = "A".into();
         assert_eq!(b.validate(), Err(BranchError::Duplicate { kind: "service", id: "A".into() }));

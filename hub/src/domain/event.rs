@@ -12,12 +12,31 @@ use super::visit::{Visit, VisitId};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
-    Issued { visit: Box<Visit> },
-    Called { visit: VisitId, counter: String, out_of_order_reason: Option<String> },
-    Recalled { visit: VisitId, counter: String },
-    Started { visit: VisitId, counter: String },
-    Completed { visit: VisitId, counter: String, outcome: Option<Outcome> },
-    NoShow { visit: VisitId, counter: String },
+    Issued {
+        visit: Box<Visit>,
+    },
+    Called {
+        visit: VisitId,
+        counter: String,
+        out_of_order_reason: Option<String>,
+    },
+    Recalled {
+        visit: VisitId,
+        counter: String,
+    },
+    Started {
+        visit: VisitId,
+        counter: String,
+    },
+    Completed {
+        visit: VisitId,
+        counter: String,
+        outcome: Option<Outcome>,
+    },
+    NoShow {
+        visit: VisitId,
+        counter: String,
+    },
     Transferred {
         visit: VisitId,
         from_counter: String,
@@ -25,9 +44,16 @@ pub enum Event {
         to_counter: Option<String>,
         note: Option<String>,
     },
-    Cancelled { visit: VisitId },
-    CounterPaused { counter: String, reason: Option<String> },
-    CounterResumed { counter: String },
+    Cancelled {
+        visit: VisitId,
+    },
+    CounterPaused {
+        counter: String,
+        reason: Option<String>,
+    },
+    CounterResumed {
+        counter: String,
+    },
 }
 
 impl Event {

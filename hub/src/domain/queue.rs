@@ -82,15 +82,29 @@ pub struct IssueRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CounterAction {
     /// Finish the visitor at the counter, if any, and call the best waiting visitor.
-    Next { outcome: Option<Outcome> },
+    Next {
+        outcome: Option<Outcome>,
+    },
     /// Finish the visitor at the counter, if any, and call `ticket` out of order.
-    Call { ticket: String, reason: Option<String>, outcome: Option<Outcome> },
+    Call {
+        ticket: String,
+        reason: Option<String>,
+        outcome: Option<Outcome>,
+    },
     Recall,
     Start,
-    Complete { outcome: Option<Outcome> },
+    Complete {
+        outcome: Option<Outcome>,
+    },
     NoShow,
-    Transfer { to_service: Option<String>, to_counter: Option<String>, note: Option<String> },
-    Pause { reason: Option<String> },
+    Transfer {
+        to_service: Option<String>,
+        to_counter: Option<String>,
+        note: Option<String>,
+    },
+    Pause {
+        reason: Option<String>,
+    },
     Resume,
 }
 
@@ -185,7 +199,9 @@ impl Queue {
             let id = visit.id;
             queue.next_id = queue.next_id.max(id + 1);
             let placed = match visit.status {
-                TicketStatus::Waiting => queue.lane_of(&visit).map(|(lane, key)| queue.lanes.insert(lane, key)).is_some(),
+                TicketStatus::Waiting => {
+                    queue.lane_of(&visit).map(|(lane, key)| queue.lanes.insert(lane, key)).is_some()
+                }
                 TicketStatus::Called | TicketStatus::Serving => {
                     match visit.counter.as_deref().and_then(|c| queue.branch.counter_index(c)) {
                         Some(c) if queue.counters[c].current.is_none() => {
@@ -232,10 +248,8 @@ impl Queue {
 
     /// Issues a ticket.
     pub fn issue(&mut self, req: IssueRequest, now: DateTime<Utc>) -> Result<(Done, VisitId), QueueError> {
-        let service = self
-            .branch
-            .service_index(&req.service)
-            .ok_or_else(|| QueueError::UnknownService(req.service.clone()))?;
+        let service =
+            self.branch.service_index(&req.service).ok_or_else(|| QueueError::UnknownService(req.service.clone()))?;
         if self.capacity(service).counters <= 0.0 {
             return Err(QueueError::ServiceClosed(req.service));
         }
@@ -288,11 +302,14 @@ impl Queue {
     }
 
     /// Carries out a counter action.
-    pub fn counter_action(&mut self, counter_id: &str, action: CounterAction, now: DateTime<Utc>) -> Result<Done, QueueError> {
-        let c = self
-            .branch
-            .counter_index(counter_id)
-            .ok_or_else(|| QueueError::UnknownCounter(counter_id.to_string()))?;
+    pub fn counter_action(
+        &mut self,
+        counter_id: &str,
+        action: CounterAction,
+        now: DateTime<Utc>,
+    ) -> Result<Done, QueueError> {
+        let c =
+            self.branch.counter_index(counter_id).ok_or_else(|| QueueError::UnknownCounter(counter_id.to_string()))?;
         let counter = counter_id.to_string();
         let rt = &self.counters[c];
         let current = rt.current.and_then(|id| self.visits.get(&id));
@@ -317,7 +334,11 @@ impl Queue {
                 let mut events: Vec<Event> = finish_current(outcome).into_iter().collect();
                 let best = self.lanes.best_for_counter(&self.branch, c, now);
                 if let Some(best) = best {
-                    events.push(Event::Called { visit: best.key.visit, counter: counter.clone(), out_of_order_reason: None });
+                    events.push(Event::Called {
+                        visit: best.key.visit,
+                        counter: counter.clone(),
+                        out_of_order_reason: None,
+                    });
                 }
                 (events, best.map(|b| b.key.visit))
             }
@@ -371,17 +392,14 @@ impl Queue {
                 if to_service.is_none() && to_counter.is_none() {
                     return Err(QueueError::Invalid("transfer needs to_service or to_counter"));
                 }
-                if let Some(s) = &to_service {
-                    if self.branch.service_index(s).is_none() {
-                        return Err(QueueError::UnknownService(s.clone()));
-                    }
+                if let Some(s) = to_service.as_ref().filter(|s| self.branch.service_index(s).is_none()) {
+                    return Err(QueueError::UnknownService(s.clone()));
                 }
-                if let Some(t) = &to_counter {
-                    if self.branch.counter_index(t).is_none() {
-                        return Err(QueueError::UnknownCounter(t.clone()));
-                    }
+                if let Some(t) = to_counter.as_ref().filter(|t| self.branch.counter_index(t).is_none()) {
+                    return Err(QueueError::UnknownCounter(t.clone()));
                 }
-                let event = Event::Transferred { visit: v.id, from_counter: counter.clone(), to_service, to_counter, note };
+                let event =
+                    Event::Transferred { visit: v.id, from_counter: counter.clone(), to_service, to_counter, note };
                 (vec![event], None)
             }
             CounterAction::Pause { reason } => {
@@ -609,7 +627,14 @@ impl Queue {
 
     /// How many visitors of `service` would be called before one of class `class` ranked at
     /// `ranking_ms` (`own` is the visitor's key if already waiting).
-    fn ahead(&self, service: usize, class: Priority, ranking_ms: i64, own: Option<LaneKey>, now: DateTime<Utc>) -> usize {
+    fn ahead(
+        &self,
+        service: usize,
+        class: Priority,
+        ranking_ms: i64,
+        own: Option<LaneKey>,
+        now: DateTime<Utc>,
+    ) -> usize {
         let policy = &self.branch.routing;
         let me = own.unwrap_or(LaneKey { ranking_ms, visit: self.next_id });
         let my_head_start = routing::head_start_ms(policy, Lane::Service { service, class }, me, now);
@@ -618,18 +643,20 @@ impl Queue {
             let lane = Lane::Service { service, class: other };
             if other == class {
                 ahead += match own {
-                    Some(key) => self.lanes.lane(lane).take_while(|k| **k < key).count(),
+                    Some(key) => self.lanes.rank(lane, key),
                     None => self.lanes.len(lane),
                 };
                 continue;
             }
             // Keys ahead score higher: ranking < mine + their head start - my head start.
-            let count_below = |head_start_ms: i64| self.lanes.count_before(lane, me.ranking_ms + head_start_ms - my_head_start + 1);
+            let count_below =
+                |head_start_ms: i64| self.lanes.count_before(lane, me.ranking_ms + head_start_ms - my_head_start + 1);
             ahead += match other {
                 Priority::Appointment => {
                     // Appointments get their head start only near their slot.
                     let near = now.timestamp_millis() + policy.appointment_early_s * 1000 + 1;
-                    let with_head_start = count_below(policy.appointment_head_start_s * 1000).min(self.lanes.count_before(lane, near));
+                    let with_head_start =
+                        count_below(policy.appointment_head_start_s * 1000).min(self.lanes.count_before(lane, near));
                     let without = count_below(0).saturating_sub(self.lanes.count_before(lane, near));
                     with_head_start + without
                 }
@@ -653,7 +680,7 @@ impl Queue {
             Lane::Service { service, .. } => service,
             // Transferred to one counter: only that counter's line is ahead.
             Lane::Counter { counter, class } => {
-                let ahead = self.lanes.lane(Lane::Counter { counter, class }).take_while(|k| **k < key).count();
+                let ahead = self.lanes.rank(Lane::Counter { counter, class }, key);
                 let busy = self.counters[counter].current.is_some() as u32;
                 let capacity = Capacity { counters: 1.0, idle: 1 - busy };
                 let mean = self.branch.service_index(&visit.service).map_or(600.0, |s| self.mean_service_s(s));

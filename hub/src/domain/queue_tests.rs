@@ -24,7 +24,12 @@ fn queue() -> Queue {
 }
 
 fn issue(q: &mut Queue, service: &str, priority: Priority, at: DateTime<Utc>) -> VisitId {
-    let req = IssueRequest { service: service.into(), priority, appointment_at: None, token: format!("tok-{}", at.timestamp_millis()) };
+    let req = IssueRequest {
+        service: service.into(),
+        priority,
+        appointment_at: None,
+        token: format!("tok-{}", at.timestamp_millis()),
+    };
     q.issue(req, at).expect("issue").1
 }
 
@@ -98,7 +103,12 @@ fn assisted_visitors_go_ahead_but_not_forever() {
 fn appointments_are_called_near_their_slot_not_when_they_check_in() {
     let mut q = queue();
     let slot = t0() + mins(30);
-    let req = IssueRequest { service: "A".into(), priority: Priority::Appointment, appointment_at: Some(slot), token: "appt".into() };
+    let req = IssueRequest {
+        service: "A".into(),
+        priority: Priority::Appointment,
+        appointment_at: Some(slot),
+        token: "appt".into(),
+    };
     let (_, appt) = q.issue(req, t0()).unwrap();
     issue(&mut q, "A", Priority::Normal, t0() + mins(1));
     issue(&mut q, "A", Priority::Normal, t0() + mins(29));
@@ -106,7 +116,8 @@ fn appointments_are_called_near_their_slot_not_when_they_check_in() {
     assert_eq!(next(&mut q, "2", t0() + mins(2)).as_deref(), Some("A002"));
     // At the slot the appointment goes ahead of the walk-in who came a minute before.
     assert_eq!(next(&mut q, "2", slot).as_deref(), Some(q.visit(appt).unwrap().number.as_str()));
-    let bad = IssueRequest { service: "A".into(), priority: Priority::Appointment, appointment_at: None, token: "x".into() };
+    let bad =
+        IssueRequest { service: "A".into(), priority: Priority::Appointment, appointment_at: None, token: "x".into() };
     assert_eq!(q.issue(bad, t0()).unwrap_err().code(), ErrorCode::Malformed);
 }
 
@@ -123,7 +134,8 @@ fn a_visit_goes_through_its_life_cycle() {
     assert_eq!(q.visit(id).unwrap().status, TicketStatus::Serving);
     let err = q.counter_action("1", CounterAction::NoShow, t0() + mins(4)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::WrongState);
-    let done = q.counter_action("1", CounterAction::Complete { outcome: Some(Outcome::Resolved) }, t0() + mins(9)).unwrap();
+    let done =
+        q.counter_action("1", CounterAction::Complete { outcome: Some(Outcome::Resolved) }, t0() + mins(9)).unwrap();
     let v = &done.visits[0];
     assert_eq!((v.status, v.outcome, v.ended_at), (TicketStatus::Done, Some(Outcome::Resolved), Some(t0() + mins(9))));
     assert!(q.visit(id).is_none(), "a finished visit leaves the live queue");
@@ -150,10 +162,14 @@ fn a_transferred_visitor_keeps_their_arrival_time() {
     let first = issue(&mut q, "A", Priority::Normal, t0());
     issue(&mut q, "B", Priority::Normal, t0() + mins(5));
     next(&mut q, "2", t0() + mins(6));
-    let to_b = CounterAction::Transfer { to_service: Some("B".into()), to_counter: None, note: Some("needs a deed".into()) };
+    let to_b =
+        CounterAction::Transfer { to_service: Some("B".into()), to_counter: None, note: Some("needs a deed".into()) };
     q.counter_action("2", to_b, t0() + mins(10)).unwrap();
     let v = q.visit(first).unwrap();
-    assert_eq!((v.status, v.service.as_str(), v.issued_at, v.number.as_str()), (TicketStatus::Waiting, "B", t0(), "A001"));
+    assert_eq!(
+        (v.status, v.service.as_str(), v.issued_at, v.number.as_str()),
+        (TicketStatus::Waiting, "B", t0(), "A001")
+    );
     // Counter 1 serves A, B, C; A001 (arrived 08:00) goes before B001 (08:05).
     assert_eq!(next(&mut q, "1", t0() + mins(11)).as_deref(), Some("A001"));
 }
@@ -177,7 +193,8 @@ fn out_of_order_calls_and_refusals_say_why() {
     issue(&mut q, "A", Priority::Normal, t0());
     issue(&mut q, "A", Priority::Normal, t0());
     issue(&mut q, "C", Priority::Normal, t0());
-    let call = |ticket: &str| CounterAction::Call { ticket: ticket.into(), reason: Some("urgent".into()), outcome: None };
+    let call =
+        |ticket: &str| CounterAction::Call { ticket: ticket.into(), reason: Some("urgent".into()), outcome: None };
     let done = q.counter_action("2", call("A002"), t0()).unwrap();
     match &done.events[0].event {
         Event::Called { out_of_order_reason, .. } => assert_eq!(out_of_order_reason.as_deref(), Some("urgent")),
@@ -258,7 +275,11 @@ fn a_restored_queue_makes_the_same_decisions() {
     let snapshot = Snapshot {
         visits: q.visits().cloned().collect(),
         counters: (0..3).map(|i| (q.branch().counters[i].id.clone(), q.counter(i).clone())).collect(),
-        numbers: vec![(t0().date_naive(), "A".into(), 2), (t0().date_naive(), "B".into(), 2), (t0().date_naive(), "C".into(), 1)],
+        numbers: vec![
+            (t0().date_naive(), "A".into(), 2),
+            (t0().date_naive(), "B".into(), 2),
+            (t0().date_naive(), "C".into(), 1),
+        ],
         case_seqs: vec![(t0().date_naive(), 5)],
         next_id: 6,
     };
@@ -322,7 +343,9 @@ fn check_invariants(q: &Queue) {
     for v in q.visits() {
         match v.status {
             TicketStatus::Waiting => assert!(!at_counters.contains(&v.id)),
-            TicketStatus::Called | TicketStatus::Serving => assert!(at_counters.contains(&v.id), "{} is called but at no counter", v.number),
+            TicketStatus::Called | TicketStatus::Serving => {
+                assert!(at_counters.contains(&v.id), "{} is called but at no counter", v.number)
+            }
             _ => panic!("finished visit {} still live", v.number),
         }
     }
@@ -344,36 +367,56 @@ fn run_ops(ops: &[Op]) -> (Queue, DateTime<Utc>) {
         let waiting_before: Vec<(VisitId, LaneKey, String)> = q
             .visits()
             .filter(|v| v.status == TicketStatus::Waiting)
-            .map(|v| (v.id, LaneKey { ranking_ms: v.ranking_time().timestamp_millis(), visit: v.id }, v.service.clone()))
+            .map(|v| {
+                (v.id, LaneKey { ranking_ms: v.ranking_time().timestamp_millis(), visit: v.id }, v.service.clone())
+            })
             .collect();
         let targets: HashMap<VisitId, Option<String>> = q.visits().map(|v| (v.id, v.target_counter.clone())).collect();
         let result = match op {
             Op::Issue { service, class } => {
                 tokens += 1;
                 let priority = [Priority::Normal, Priority::Assisted, Priority::Appointment][*class];
-                let appointment_at = (priority == Priority::Appointment).then(|| now + Duration::seconds((tokens as i64 % 7 - 3) * 300));
-                let req = IssueRequest { service: ["A", "B", "C"][*service].into(), priority, appointment_at, token: tokens.to_string() };
+                let appointment_at =
+                    (priority == Priority::Appointment).then(|| now + Duration::seconds((tokens as i64 % 7 - 3) * 300));
+                let req = IssueRequest {
+                    service: ["A", "B", "C"][*service].into(),
+                    priority,
+                    appointment_at,
+                    token: tokens.to_string(),
+                };
                 q.issue(req, now).map(|(done, _)| done)
             }
             Op::Next { counter } => q.counter_action(&counter_id(*counter), CounterAction::Next { outcome: None }, now),
             Op::Start { counter } => q.counter_action(&counter_id(*counter), CounterAction::Start, now),
-            Op::Complete { counter } => q.counter_action(&counter_id(*counter), CounterAction::Complete { outcome: None }, now),
+            Op::Complete { counter } => {
+                q.counter_action(&counter_id(*counter), CounterAction::Complete { outcome: None }, now)
+            }
             Op::NoShow { counter } => q.counter_action(&counter_id(*counter), CounterAction::NoShow, now),
             Op::Recall { counter } => q.counter_action(&counter_id(*counter), CounterAction::Recall, now),
             Op::Transfer { counter, service } => {
-                let action = CounterAction::Transfer { to_service: Some(["A", "B", "C"][*service].into()), to_counter: None, note: None };
+                let action = CounterAction::Transfer {
+                    to_service: Some(["A", "B", "C"][*service].into()),
+                    to_counter: None,
+                    note: None,
+                };
                 q.counter_action(&counter_id(*counter), action, now)
             }
             Op::CallAny { counter, pick } => {
                 let Some((id, _, _)) = waiting_before.get(pick % waiting_before.len().max(1)) else { continue };
                 let ticket = q.visit(*id).unwrap().number.clone();
-                q.counter_action(&counter_id(*counter), CounterAction::Call { ticket, reason: None, outcome: None }, now)
+                q.counter_action(
+                    &counter_id(*counter),
+                    CounterAction::Call { ticket, reason: None, outcome: None },
+                    now,
+                )
             }
             Op::Cancel { pick } => {
                 let Some((id, _, _)) = waiting_before.get(pick % waiting_before.len().max(1)) else { continue };
                 q.cancel(*id, now)
             }
-            Op::Pause { counter } => q.counter_action(&counter_id(*counter), CounterAction::Pause { reason: None }, now),
+            Op::Pause { counter } => {
+                q.counter_action(&counter_id(*counter), CounterAction::Pause { reason: None }, now)
+            }
             Op::Resume { counter } => q.counter_action(&counter_id(*counter), CounterAction::Resume, now),
             Op::Wait { seconds } => {
                 now += Duration::seconds(i64::from(*seconds));
@@ -385,7 +428,8 @@ fn run_ops(ops: &[Op]) -> (Queue, DateTime<Utc>) {
             match &recorded.event {
                 Event::Issued { visit } => assert!(case_refs.insert(visit.case_ref.clone()), "case ref reused"),
                 Event::Called { visit, counter, out_of_order_reason } => {
-                    let (_, key, service) = waiting_before.iter().find(|(id, ..)| id == visit).expect("only a waiting visitor is called");
+                    let (_, key, service) =
+                        waiting_before.iter().find(|(id, ..)| id == visit).expect("only a waiting visitor is called");
                     let count = called_ever.entry(*visit).or_default();
                     *count += 1;
                     assert!(*count <= 1 + transfers.get(visit).copied().unwrap_or(0), "visit {visit} called twice");
@@ -395,17 +439,23 @@ fn run_ops(ops: &[Op]) -> (Queue, DateTime<Utc>) {
                             Some(t) => t == counter,
                             None => q.branch().counters[c].services.iter().any(|s| s == service),
                         };
-                        let bound_ms = q.branch().routing.overtaking_bound_s(q.branch().counters[c].services.len()) * 1000;
+                        let bound_ms =
+                            q.branch().routing.overtaking_bound_s(q.branch().counters[c].services.len()) * 1000;
                         for (other, other_key, other_service) in &waiting_before {
                             if other == visit || !eligible(other, other_service) {
                                 continue;
                             }
                             // Nobody is overtaken by someone who came more than the bound later.
-                            assert!(key.ranking_ms <= other_key.ranking_ms + bound_ms, "starvation: {visit} called before {other}");
+                            assert!(
+                                key.ranking_ms <= other_key.ranking_ms + bound_ms,
+                                "starvation: {visit} called before {other}"
+                            );
                             // FIFO within a lane: same service, same class, no counter target.
                             let same_lane = other_service == service
-                                && q.visit(*other).map(|o| o.priority) == done.visits.iter().find(|v| v.id == *visit).map(|v| v.priority)
-                                && targets[other].is_none() && targets[visit].is_none();
+                                && q.visit(*other).map(|o| o.priority)
+                                    == done.visits.iter().find(|v| v.id == *visit).map(|v| v.priority)
+                                && targets[other].is_none()
+                                && targets[visit].is_none();
                             if same_lane {
                                 assert!(key < other_key, "FIFO broken: {visit} before {other}");
                             }

@@ -63,10 +63,7 @@ pub struct Candidate {
 impl Candidate {
     /// Orders candidates best first: higher score, then earlier ranking time, then lower id.
     pub fn best_first(a: &Candidate, b: &Candidate) -> Ordering {
-        b.score_ms
-            .cmp(&a.score_ms)
-            .then(a.key.ranking_ms.cmp(&b.key.ranking_ms))
-            .then(a.key.visit.cmp(&b.key.visit))
+        b.score_ms.cmp(&a.score_ms).then(a.key.ranking_ms.cmp(&b.key.ranking_ms)).then(a.key.visit.cmp(&b.key.visit))
     }
 }
 
@@ -89,25 +86,35 @@ impl Lanes {
 
     /// How many keys in `lane` rank strictly before `ranking_ms` (any visit id).
     pub fn count_before(&self, lane: Lane, ranking_ms: i64) -> usize {
+        self.rank(lane, LaneKey { ranking_ms, visit: 0 })
+    }
+
+    /// How many keys in `lane` are smaller than `key`: a visitor's place in line.
+    ///
+    /// Counts from both ends at once, so it costs the distance to the nearer end: a new ticket
+    /// (at the back) or one about to be called (at the front) is cheap however long the line.
+    pub fn rank(&self, lane: Lane, key: LaneKey) -> usize {
         let Some(set) = self.lanes.get(&lane) else { return 0 };
-        match set.last() {
-            None => 0,
-            Some(last) if last.ranking_ms < ranking_ms => set.len(),
-            Some(_) => set
-                .range(..LaneKey { ranking_ms, visit: 0 })
-                .count(),
+        let (mut before, mut from) = (set.range(..key), set.range(key..));
+        let mut counted = 0;
+        loop {
+            if before.next().is_none() {
+                return counted;
+            }
+            if from.next().is_none() {
+                return set.len() - counted;
+            }
+            counted += 1;
         }
     }
 
     /// The lanes counter `counter` may call from, with the preference rank of each.
     pub fn lanes_for_counter(branch: &Branch, counter: usize) -> impl Iterator<Item = (Lane, usize)> + '_ {
         let services = branch.counters[counter].services.iter().enumerate();
-        let by_service = services.filter_map(move |(rank, code)| {
-            branch.service_index(code).map(|service| (service, rank))
-        });
-        let service_lanes = by_service.flat_map(|(service, rank)| {
-            CLASSES.into_iter().map(move |class| (Lane::Service { service, class }, rank))
-        });
+        let by_service =
+            services.filter_map(move |(rank, code)| branch.service_index(code).map(|service| (service, rank)));
+        let service_lanes = by_service
+            .flat_map(|(service, rank)| CLASSES.into_iter().map(move |class| (Lane::Service { service, class }, rank)));
         let counter_lanes = CLASSES.into_iter().map(move |class| (Lane::Counter { counter, class }, 0));
         counter_lanes.chain(service_lanes)
     }
@@ -167,4 +174,27 @@ pub fn head_start_ms(policy: &RoutingPolicy, lane: Lane, key: LaneKey, now: Date
 pub fn score_ms(policy: &RoutingPolicy, lane: Lane, key: LaneKey, rank: usize, now: DateTime<Utc>) -> i64 {
     let waited = now.timestamp_millis() - key.ranking_ms;
     waited + head_start_ms(policy, lane, key, now) - policy.preference_step_s * 1000 * rank as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rank_counts_the_keys_before_from_either_end() {
+        let lane = Lane::Service { service: 0, class: Priority::Normal };
+        let mut lanes = Lanes::default();
+        let key = |i: i64| LaneKey { ranking_ms: i * 10, visit: i as u64 };
+        for i in 1..=9 {
+            lanes.insert(lane, key(i));
+        }
+        for i in 1..=9 {
+            assert_eq!(lanes.rank(lane, key(i)), (i - 1) as usize);
+        }
+        assert_eq!(lanes.count_before(lane, 0), 0);
+        assert_eq!(lanes.count_before(lane, 55), 5);
+        assert_eq!(lanes.count_before(lane, 1000), 9);
+        let other = Lane::Counter { counter: 0, class: Priority::Normal };
+        assert_eq!(lanes.rank(other, key(3)), 0);
+    }
 }
