@@ -1,0 +1,407 @@
+//! The counter button's behaviour, without hardware: a state machine fed with presses, MQTT
+//! messages, link changes and the time, which answers with messages to publish and a [`View`]
+//! for the screen.
+//!
+//! Rules it keeps:
+//! - A press while the hub is unreachable is refused on screen ("offline"), never queued.
+//! - One command at a time: a press while a command awaits its reply shows "busy" and sends
+//!   nothing, so a nervous double press never calls two visitors.
+//! - A command without a reply after [`REPLY_TIMEOUT_MS`] is sent again with the **same** id (the
+//!   hub acts on an id once), up to [`MAX_ATTEMPTS`] times; a command still pending when the link
+//!   comes back is sent again the same way if it is recent ([`RESEND_WINDOW_MS`]).
+//! - What the screen shows about the counter comes from the hub's retained `…/state`, so a device
+//!   that (re)connects shows the truth at once.
+use core::fmt::Write;
+
+use dawr_protocol::device::{
+    Action, Command, CommandId, CounterState, CounterStatus, CurrentStatus, ErrorCode, Presence, PresenceStatus, Reply,
+};
+use dawr_protocol::topics::Topic;
+
+use crate::button::Press;
+use crate::ids::CommandIds;
+
+/// How long to wait for a reply before sending the command again.
+pub const REPLY_TIMEOUT_MS: u64 = 3_000;
+/// How many times a command is sent at most (the first time included).
+pub const MAX_ATTEMPTS: u8 = 3;
+/// A command pending when the link drops is sent again after reconnecting only this soon after
+/// it was first sent; older ones are dropped with "no reply".
+pub const RESEND_WINDOW_MS: u64 = 20_000;
+/// How long a notice stays on screen.
+pub const NOTICE_MS: u64 = 3_000;
+
+/// A topic, sized for the longest Dawr topic with 32-character identifiers.
+pub type TopicBuf = heapless::String<112>;
+/// A message payload.
+pub type PayloadBuf = heapless::Vec<u8, 768>;
+
+/// The device's buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// The big button: short = next, long = no-show.
+    Next,
+    /// Short = recall.
+    Recall,
+}
+
+/// Who this device is.
+#[derive(Debug, Clone, Copy)]
+pub struct Config<'a> {
+    pub branch: &'a str,
+    pub counter: &'a str,
+    /// Its id in `…/devices/{device}/status`.
+    pub device: &'a str,
+}
+
+/// The connection to the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Connecting,
+    Online,
+    Offline,
+}
+
+/// A short message shown for a few seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// A press while the hub is unreachable.
+    Offline,
+    /// A press while a command awaits its reply.
+    Busy,
+    /// No reply in time; `retrying` while attempts remain.
+    NoReply { retrying: bool },
+    /// The hub refused the command.
+    Refused(ErrorCode),
+    /// `next` found nobody waiting.
+    NobodyWaiting,
+}
+
+/// A message to publish (QoS 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub topic: TopicBuf,
+    pub payload: PayloadBuf,
+    pub retain: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    id: CommandId,
+    action: Action,
+    message: Outgoing,
+    first_sent_ms: u64,
+    last_sent_ms: u64,
+    attempts: u8,
+}
+
+/// What the screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View<'a> {
+    pub counter: &'a str,
+    pub link: Link,
+    /// `None` until the hub's state has been received.
+    pub status: Option<CounterStatus>,
+    pub ticket: Option<&'a str>,
+    pub serving: bool,
+    pub waiting: Option<u32>,
+    /// A command is on its way.
+    pub pending: bool,
+    pub notice: Option<Notice>,
+}
+
+/// The device. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct Device<'a> {
+    config: Config<'a>,
+    ids: CommandIds,
+    link: Link,
+    state: Option<CounterState>,
+    pending: Option<Pending>,
+    notice: Option<(Notice, u64)>,
+}
+
+fn topic(t: Topic<'_>) -> TopicBuf {
+    let mut s = TopicBuf::new();
+    let _ = write!(s, "{t}");
+    s
+}
+
+fn json<T: serde::Serialize>(value: &T) -> PayloadBuf {
+    let mut buf = [0u8; 768];
+    let n = serde_json_core::to_slice(value, &mut buf).unwrap_or(0);
+    PayloadBuf::from_slice(&buf[..n]).unwrap_or_default()
+}
+
+impl<'a> Device<'a> {
+    /// A device starting up; `boot` must differ from every earlier boot (see [`CommandIds`]).
+    pub fn new(config: Config<'a>, boot: u32) -> Self {
+        Device { config, ids: CommandIds::new(boot), link: Link::Connecting, state: None, pending: None, notice: None }
+    }
+
+    /// The topics to subscribe to after every connect.
+    pub fn subscriptions(&self) -> [TopicBuf; 2] {
+        let (branch, counter) = (self.config.branch, self.config.counter);
+        [topic(Topic::CounterReply { branch, counter }), topic(Topic::CounterState { branch, counter })]
+    }
+
+    /// The retained presence message (`online` after connecting; `offline` is the last will).
+    pub fn presence(&self, status: PresenceStatus) -> Outgoing {
+        let t = Topic::DeviceStatus { branch: self.config.branch, device: self.config.device };
+        Outgoing { topic: topic(t), payload: json(&Presence { status }), retain: true }
+    }
+
+    /// The broker connection is up (and subscribed). Returns a pending command to send again.
+    pub fn connected(&mut self, now_ms: u64) -> Option<Outgoing> {
+        self.link = Link::Online;
+        let pending = self.pending.as_mut()?;
+        if now_ms.saturating_sub(pending.first_sent_ms) > RESEND_WINDOW_MS {
+            self.pending = None;
+            self.notify(Notice::NoReply { retrying: false }, now_ms);
+            return None;
+        }
+        pending.attempts = pending.attempts.saturating_add(1);
+        pending.last_sent_ms = now_ms;
+        Some(pending.message.clone())
+    }
+
+    /// The broker connection is lost.
+    pub fn disconnected(&mut self, _now_ms: u64) {
+        self.link = Link::Offline;
+    }
+
+    /// A debounced press. Returns the command to publish, if any.
+    pub fn press(&mut self, key: Key, press: Press, now_ms: u64) -> Option<Outgoing> {
+        let action = match (key, press) {
+            (Key::Next, Press::Short) => Action::Next,
+            (Key::Next, Press::Long) => Action::NoShow,
+            (Key::Recall, Press::Short) => Action::Recall,
+            (Key::Recall, Press::Long) => return None,
+        };
+        if self.link != Link::Online {
+            self.notify(Notice::Offline, now_ms);
+            return None;
+        }
+        if self.pending.is_some() {
+            self.notify(Notice::Busy, now_ms);
+            return None;
+        }
+        let id = self.ids.next_id();
+        let t = Topic::CounterCommand { branch: self.config.branch, counter: self.config.counter };
+        let message = Outgoing { topic: topic(t), payload: json(&Command::new(id.clone(), action)), retain: false };
+        self.notice = None;
+        self.pending = Some(Pending {
+            id,
+            action,
+            message: message.clone(),
+            first_sent_ms: now_ms,
+            last_sent_ms: now_ms,
+            attempts: 1,
+        });
+        Some(message)
+    }
+
+    /// A message from the broker. Unreadable or unrelated messages are ignored.
+    pub fn received(&mut self, topic_name: &str, payload: &[u8], now_ms: u64) {
+        let ours = |branch: &str, counter: &str| branch == self.config.branch && counter == self.config.counter;
+        match Topic::parse(topic_name) {
+            Ok(Topic::CounterReply { branch, counter }) if ours(branch, counter) => {
+                if let Ok((reply, _)) = serde_json_core::from_slice::<Reply>(payload) {
+                    self.on_reply(reply, now_ms);
+                }
+            }
+            Ok(Topic::CounterState { branch, counter }) if ours(branch, counter) => {
+                if let Ok((state, _)) = serde_json_core::from_slice::<CounterState>(payload) {
+                    self.state = Some(state);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_reply(&mut self, reply: Reply, now_ms: u64) {
+        let Some(pending) = self.pending.as_ref().filter(|p| p.id == reply.id) else { return };
+        let action = pending.action;
+        self.pending = None;
+        if !reply.ok {
+            self.notify(Notice::Refused(reply.error.unwrap_or(ErrorCode::Malformed)), now_ms);
+        } else if action == Action::Next && reply.ticket.is_none() {
+            self.notify(Notice::NobodyWaiting, now_ms);
+        } else {
+            self.notice = None;
+        }
+    }
+
+    /// Time passes: expires notices, and returns a command to send again if its reply is late.
+    pub fn tick(&mut self, now_ms: u64) -> Option<Outgoing> {
+        if self.notice.is_some_and(|(_, until)| now_ms >= until) {
+            self.notice = None;
+        }
+        let pending = self.pending.as_mut()?;
+        if self.link != Link::Online {
+            if now_ms.saturating_sub(pending.first_sent_ms) > RESEND_WINDOW_MS {
+                self.pending = None;
+                self.notify(Notice::NoReply { retrying: false }, now_ms);
+            }
+            return None;
+        }
+        if now_ms.saturating_sub(pending.last_sent_ms) < REPLY_TIMEOUT_MS {
+            return None;
+        }
+        if pending.attempts >= MAX_ATTEMPTS {
+            self.pending = None;
+            self.notify(Notice::NoReply { retrying: false }, now_ms);
+            return None;
+        }
+        pending.attempts += 1;
+        pending.last_sent_ms = now_ms;
+        let message = pending.message.clone();
+        self.notify(Notice::NoReply { retrying: true }, now_ms);
+        Some(message)
+    }
+
+    fn notify(&mut self, notice: Notice, now_ms: u64) {
+        self.notice = Some((notice, now_ms + NOTICE_MS));
+    }
+
+    /// What the screen should show now.
+    pub fn view(&self) -> View<'_> {
+        let current = self.state.as_ref().and_then(|s| s.current.as_ref());
+        View {
+            counter: self.config.counter,
+            link: self.link,
+            status: self.state.as_ref().map(|s| s.status),
+            ticket: current.map(|c| c.ticket.as_str()),
+            serving: current.is_some_and(|c| c.status == CurrentStatus::Serving),
+            waiting: self.state.as_ref().map(|s| s.waiting),
+            pending: self.pending.is_some(),
+            notice: self.notice.map(|(n, _)| n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "button-3" };
+
+    fn online(now: u64) -> Device<'static> {
+        let mut d = Device::new(CONFIG, 7);
+        assert_eq!(d.connected(now), None);
+        d
+    }
+
+    fn command(out: &Outgoing) -> Command {
+        assert_eq!(out.topic.as_str(), "dawr/v1/demo/counters/3/command");
+        serde_json_core::from_slice::<Command>(&out.payload).unwrap().0
+    }
+
+    fn reply(d: &mut Device<'_>, json: &str, now: u64) {
+        d.received("dawr/v1/demo/counters/3/reply", json.as_bytes(), now);
+    }
+
+    #[test]
+    fn next_sends_a_command_and_the_reply_and_state_update_the_screen() {
+        let mut d = online(0);
+        let out = d.press(Key::Next, Press::Short, 10).expect("a command");
+        let cmd = command(&out);
+        assert_eq!((cmd.id.as_str(), cmd.action), ("7-1", Action::Next));
+        assert!(d.view().pending);
+        reply(&mut d, r#"{"id":"7-1","ok":true,"ticket":"A017"}"#, 50);
+        d.received(
+            "dawr/v1/demo/counters/3/state",
+            br#"{"counter":"3","status":"open","current":{"ticket":"A017","service":"A","status":"called","since":"2026-11-23T09:00:00Z","recalls":0},"waiting":4,"updated_at":"2026-11-23T09:00:00Z"}"#,
+            55,
+        );
+        let v = d.view();
+        assert_eq!((v.ticket, v.waiting, v.pending, v.notice), (Some("A017"), Some(4), false, None));
+        assert_eq!(v.status, Some(CounterStatus::Open));
+    }
+
+    #[test]
+    fn a_press_while_offline_is_refused_and_not_queued() {
+        let mut d = Device::new(CONFIG, 7);
+        assert_eq!(d.press(Key::Next, Press::Short, 0), None);
+        assert_eq!(d.view().notice, Some(Notice::Offline));
+        d.connected(100);
+        assert_eq!(d.tick(200), None, "nothing was queued for later");
+        assert!(!d.view().pending);
+    }
+
+    #[test]
+    fn a_double_press_sends_one_command() {
+        let mut d = online(0);
+        assert!(d.press(Key::Next, Press::Short, 0).is_some());
+        assert_eq!(d.press(Key::Next, Press::Short, 150), None);
+        assert_eq!(d.view().notice, Some(Notice::Busy));
+    }
+
+    #[test]
+    fn a_late_reply_means_the_same_id_again_then_an_error() {
+        let mut d = online(0);
+        let first = d.press(Key::Next, Press::Short, 0).unwrap();
+        assert_eq!(d.tick(REPLY_TIMEOUT_MS - 1), None);
+        let second = d.tick(REPLY_TIMEOUT_MS).expect("a retry");
+        assert_eq!(second, first, "the retry is the same message, same id");
+        assert_eq!(d.view().notice, Some(Notice::NoReply { retrying: true }));
+        let third = d.tick(2 * REPLY_TIMEOUT_MS).expect("another retry");
+        assert_eq!(command(&third).id, command(&first).id);
+        assert_eq!(d.tick(3 * REPLY_TIMEOUT_MS), None);
+        assert_eq!(d.view().notice, Some(Notice::NoReply { retrying: false }));
+        assert!(!d.view().pending);
+        // The next press is a new command with a new id.
+        let next = d.press(Key::Next, Press::Short, 3 * REPLY_TIMEOUT_MS + 10).unwrap();
+        assert_eq!(command(&next).id.as_str(), "7-2");
+    }
+
+    #[test]
+    fn a_command_pending_across_a_disconnect_is_sent_again_with_its_id() {
+        let mut d = online(0);
+        let first = d.press(Key::Recall, Press::Short, 0).unwrap();
+        d.disconnected(100);
+        assert_eq!(d.view().link, Link::Offline);
+        assert_eq!(d.tick(5_000), None, "nothing is sent while offline");
+        let again = d.connected(6_000).expect("resent after reconnecting");
+        assert_eq!(again, first);
+        // Too long offline: dropped instead.
+        let mut d = online(0);
+        d.press(Key::Next, Press::Short, 0).unwrap();
+        d.disconnected(100);
+        assert_eq!(d.connected(RESEND_WINDOW_MS + 1), None);
+        assert_eq!(d.view().notice, Some(Notice::NoReply { retrying: false }));
+    }
+
+    #[test]
+    fn refusals_and_empty_queues_are_shown_and_other_replies_ignored() {
+        let mut d = online(0);
+        d.press(Key::Next, Press::Short, 0).unwrap();
+        reply(&mut d, r#"{"id":"someone-else","ok":true,"ticket":"B001"}"#, 10);
+        assert!(d.view().pending, "a reply to another id is not ours");
+        reply(&mut d, r#"{"id":"7-1","ok":true}"#, 20);
+        assert_eq!(d.view().notice, Some(Notice::NobodyWaiting));
+        d.press(Key::Next, Press::Long, 30).unwrap();
+        reply(&mut d, r#"{"id":"7-2","ok":false,"error":"no_current_visitor","message":"nobody is at counter 3"}"#, 40);
+        assert_eq!(d.view().notice, Some(Notice::Refused(ErrorCode::NoCurrentVisitor)));
+        assert_eq!(d.tick(40 + NOTICE_MS), None);
+        assert_eq!(d.view().notice, None, "notices expire");
+        // Garbage never breaks the device.
+        d.received("dawr/v1/demo/counters/3/state", b"\xff\x00{", 50);
+        reply(&mut d, "{not json", 60);
+        d.received("not/a/dawr/topic", b"{}", 70);
+        assert_eq!(d.view().status, None);
+    }
+
+    #[test]
+    fn long_press_is_no_show_and_presence_is_retained() {
+        let mut d = online(0);
+        let out = d.press(Key::Next, Press::Long, 0).unwrap();
+        assert_eq!(command(&out).action, Action::NoShow);
+        assert_eq!(d.press(Key::Recall, Press::Long, 10), None);
+        let p = d.presence(PresenceStatus::Offline);
+        assert_eq!(p.topic.as_str(), "dawr/v1/demo/devices/button-3/status");
+        assert_eq!(p.payload.as_slice(), br#"{"status":"offline"}"#);
+        assert!(p.retain);
+        assert_eq!(d.subscriptions()[1].as_str(), "dawr/v1/demo/counters/3/state");
+    }
+}

@@ -1,0 +1,23 @@
+//! Everything the counter button does that is not hardware.
+//!
+//! The firmware (`firmware/`, for the Raspberry Pi Pico W) is a thin shell: it reads the buttons,
+//! keeps the Wi-Fi and MQTT connection, and draws on the OLED. All decisions are made here, in
+//! `no_std` code that the host tests with a fake clock:
+//!
+//! - [`button`]: debouncing and long presses;
+//! - [`ids`]: command ids that stay unique across reboots;
+//! - [`device`]: the state machine — presses to commands, replies and retained state to what
+//!   the screen shows, retries with the same id, nothing queued while offline;
+//! - [`screen`]: the 128×64 screen drawn with embedded-graphics.
+//!
+//! The host simulator (`dawr-button-sim` in the `tests` crate) runs this same logic against a
+//! real hub over MQTT.
+#![cfg_attr(not(test), no_std)]
+
+pub mod button;
+pub mod device;
+pub mod ids;
+pub mod screen;
+
+pub use button::{Button, Press};
+pub use device::{Config, Device, Key, Link, Notice, Outgoing, View};

@@ -1,0 +1,171 @@
+//! The 128×64 monochrome screen, drawn with embedded-graphics into any `DrawTarget`.
+//!
+//! ```text
+//! COUNTER 3        ONLINE
+//! ───────────────────────
+//!          A017              ← the current ticket, big
+//! WAITING 4        CALLED    ← or a notice, for a few seconds
+//! ```
+use core::fmt::Write;
+
+use dawr_protocol::device::{CounterStatus, ErrorCode};
+use embedded_graphics::mono_font::MonoTextStyle;
+use embedded_graphics::mono_font::ascii::FONT_6X10;
+use embedded_graphics::pixelcolor::BinaryColor;
+use embedded_graphics::prelude::*;
+use embedded_graphics::primitives::{Line, PrimitiveStyle};
+use embedded_graphics::text::{Alignment, Baseline, Text, TextStyleBuilder};
+use profont::PROFONT_24_POINT;
+
+use crate::device::{Link, Notice, View};
+
+/// Screen size in pixels.
+pub const WIDTH: u32 = 128;
+pub const HEIGHT: u32 = 64;
+
+/// The text of a notice (the screen has room for 21 characters).
+pub fn notice_text(notice: Notice) -> &'static str {
+    match notice {
+        Notice::Offline => "OFFLINE - NOT SENT",
+        Notice::Busy => "WAIT FOR THE REPLY",
+        Notice::NoReply { retrying: true } => "NO REPLY - RETRYING",
+        Notice::NoReply { retrying: false } => "NO REPLY FROM HUB",
+        Notice::NobodyWaiting => "NOBODY WAITING",
+        Notice::Refused(code) => match code {
+            ErrorCode::CounterPaused => "COUNTER IS PAUSED",
+            ErrorCode::CounterClosed => "COUNTER IS CLOSED",
+            ErrorCode::NoCurrentVisitor => "NOBODY AT COUNTER",
+            ErrorCode::WrongState => "NOT NOW",
+            ErrorCode::UnknownCounter => "UNKNOWN COUNTER",
+            ErrorCode::StorageUnavailable => "HUB ERROR - RETRY",
+            _ => "REFUSED",
+        },
+    }
+}
+
+/// Draws a whole frame.
+pub fn draw<D: DrawTarget<Color = BinaryColor>>(view: &View<'_>, display: &mut D) -> Result<(), D::Error> {
+    display.clear(BinaryColor::Off)?;
+    let small = MonoTextStyle::new(&FONT_6X10, BinaryColor::On);
+    let left = TextStyleBuilder::new().baseline(Baseline::Top).alignment(Alignment::Left).build();
+    let right = TextStyleBuilder::new().baseline(Baseline::Top).alignment(Alignment::Right).build();
+    let center = TextStyleBuilder::new().baseline(Baseline::Middle).alignment(Alignment::Center).build();
+    let right_edge = WIDTH as i32 - 1;
+
+    let mut title: heapless::String<24> = heapless::String::new();
+    let _ = write!(title, "COUNTER {}", view.counter);
+    Text::with_text_style(&title, Point::new(0, 0), small, left).draw(display)?;
+    let link = match view.link {
+        Link::Online => "ONLINE",
+        Link::Offline => "OFFLINE",
+        Link::Connecting => "...",
+    };
+    Text::with_text_style(link, Point::new(right_edge, 0), small, right).draw(display)?;
+    Line::new(Point::new(0, 11), Point::new(right_edge, 11))
+        .into_styled(PrimitiveStyle::with_stroke(BinaryColor::On, 1))
+        .draw(display)?;
+
+    let big = MonoTextStyle::new(&PROFONT_24_POINT, BinaryColor::On);
+    let middle = match (view.status, view.ticket) {
+        (None, _) => "....",
+        (Some(CounterStatus::Paused), None) => "PAUSE",
+        (Some(CounterStatus::Closed), None) => "CLOSED",
+        (_, Some(ticket)) => ticket,
+        (_, None) => "----",
+    };
+    Text::with_text_style(middle, Point::new(WIDTH as i32 / 2, 32), big, center).draw(display)?;
+
+    let bottom = Point::new(0, 54);
+    if let Some(notice) = view.notice {
+        Text::with_text_style(notice_text(notice), bottom, small, left).draw(display)?;
+    } else if view.pending {
+        Text::with_text_style("SENDING...", bottom, small, left).draw(display)?;
+    } else {
+        if let Some(waiting) = view.waiting {
+            let mut line: heapless::String<24> = heapless::String::new();
+            let _ = write!(line, "WAITING {waiting}");
+            Text::with_text_style(&line, bottom, small, left).draw(display)?;
+        }
+        if view.ticket.is_some() {
+            let state = if view.serving { "SERVING" } else { "CALLED" };
+            Text::with_text_style(state, Point::new(right_edge, 54), small, right).draw(display)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embedded_graphics_simulator::{BinaryColorTheme, OutputSettingsBuilder, SimulatorDisplay};
+
+    fn view() -> View<'static> {
+        View {
+            counter: "3",
+            link: Link::Online,
+            status: Some(CounterStatus::Open),
+            ticket: Some("A017"),
+            serving: false,
+            waiting: Some(4),
+            pending: false,
+            notice: None,
+        }
+    }
+
+    fn render(view: &View<'_>) -> SimulatorDisplay<BinaryColor> {
+        let mut display = SimulatorDisplay::new(Size::new(WIDTH, HEIGHT));
+        draw(view, &mut display).unwrap();
+        display
+    }
+
+    fn lit(d: &SimulatorDisplay<BinaryColor>, x: core::ops::Range<i32>, y: core::ops::Range<i32>) -> usize {
+        x.flat_map(|x| y.clone().map(move |y| Point::new(x, y))).filter(|p| d.get_pixel(*p) == BinaryColor::On).count()
+    }
+
+    /// Renders the screens a staff member sees and saves them for docs/screenshots/.
+    #[test]
+    fn screens_render_and_are_saved_as_png() {
+        let screens = [
+            ("called", view()),
+            ("serving", View { serving: true, ticket: Some("B104"), waiting: Some(0), ..view() }),
+            ("offline", View { link: Link::Offline, notice: Some(Notice::Offline), ..view() }),
+            ("no-reply", View { notice: Some(Notice::NoReply { retrying: true }), pending: true, ..view() }),
+            ("paused", View { status: Some(CounterStatus::Paused), ticket: None, waiting: Some(12), ..view() }),
+            ("nobody-waiting", View { ticket: None, waiting: Some(0), notice: Some(Notice::NobodyWaiting), ..view() }),
+        ];
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&out).unwrap();
+        let settings = OutputSettingsBuilder::new().scale(4).theme(BinaryColorTheme::OledBlue).build();
+        let mut frames = Vec::new();
+        for (name, v) in &screens {
+            let d = render(v);
+            // The big ticket area and both text rows have ink.
+            assert!(lit(&d, 0..128, 14..50) > 80, "{name}: the big line is empty");
+            assert!(lit(&d, 0..128, 0..10) > 20, "{name}: the title is empty");
+            assert!(lit(&d, 0..128, 54..64) > 10, "{name}: the bottom line is empty");
+            d.to_rgb_output_image(&settings).save_png(out.join(format!("button-{name}.png"))).unwrap();
+            frames.push(
+                (0..128)
+                    .flat_map(|x| (0..64).map(move |y| (x, y)))
+                    .map(|(x, y)| d.get_pixel(Point::new(x, y)) == BinaryColor::On)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        for i in 0..frames.len() {
+            for j in i + 1..frames.len() {
+                assert_ne!(frames[i], frames[j], "{} and {} look the same", screens[i].0, screens[j].0);
+            }
+        }
+    }
+
+    #[test]
+    fn the_ticket_is_centred_and_big() {
+        let d = render(&view());
+        let columns: Vec<i32> = (0..128).filter(|&x| lit(&d, x..x + 1, 14..50) > 0).collect();
+        let (first, last) = (columns[0], *columns.last().unwrap());
+        assert!(last - first >= 50, "four big characters span at least 50 px: {first}..{last}");
+        assert!(((first + last) / 2 - 64).abs() <= 3, "centred: {first}..{last}");
+        let rows: Vec<i32> = (12..54).filter(|&y| lit(&d, 0..128, y..y + 1) > 0).collect();
+        assert!(rows.last().unwrap() - rows[0] >= 15, "at least 16 px tall");
+    }
+}

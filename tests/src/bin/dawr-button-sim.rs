@@ -1,0 +1,51 @@
+//! A counter button on the desktop: the firmware's logic over real MQTT.
+//!
+//! ```text
+//! dawr-button-sim [--mqtt-url mqtt://127.0.0.1:1883] [--branch demo] [--counter 1] [--boot N]
+//! ```
+//! Then type, one per line: `n` (next), `l` (long press: no-show), `r` (recall), `drop` (lose the
+//! next reply), `wait MS`, `q`. The screen is printed whenever it changes. Input can be piped in,
+//! so a script is a file of such lines.
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use dawr_e2e::button::SimButton;
+use dawr_firmware_logic::{Key, Press};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+fn flag(args: &[String], name: &str, default: &str) -> String {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| default.to_string())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let url = flag(&args, "--mqtt-url", "mqtt://127.0.0.1:1883");
+    let rest = url.strip_prefix("mqtt://").context("--mqtt-url must start with mqtt://")?;
+    let (host, port) = rest.rsplit_once(':').map_or((rest, "1883"), |(h, p)| (h, p));
+    let boot = flag(&args, "--boot", "").parse().unwrap_or_else(|_| std::process::id());
+    let mut button =
+        SimButton::start(host, port.parse()?, &flag(&args, "--branch", "demo"), &flag(&args, "--counter", "1"), boot);
+    let mut screen = button.screen.clone();
+    tokio::spawn(async move {
+        while screen.changed().await.is_ok() {
+            println!("{}", *screen.borrow());
+        }
+    });
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["n" | "next"] => button.press(Key::Next, Press::Short),
+            ["l" | "long" | "no-show"] => button.press(Key::Next, Press::Long),
+            ["r" | "recall"] => button.press(Key::Recall, Press::Short),
+            ["drop"] => button.drop_next_reply(),
+            ["wait", ms] => tokio::time::sleep(Duration::from_millis(ms.parse()?)).await,
+            ["q" | "quit"] => break,
+            [] => {}
+            other => bail!("unknown input {other:?}: n, l, r, drop, wait MS, q"),
+        }
+    }
+    // Give the last reply a moment to arrive before leaving.
+    let _ = button.wait_for(Duration::from_millis(500), |s| !s.pending).await;
+    Ok(())
+}

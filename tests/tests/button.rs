@@ -1,0 +1,111 @@
+//! End-to-end: the counter button's firmware logic (simulated on the host) against a real hub.
+use std::time::Duration;
+
+use anyhow::Result;
+use dawr_e2e::button::SimButton;
+use dawr_e2e::{Hub, MqttProbe};
+use dawr_firmware_logic::device::REPLY_TIMEOUT_MS;
+use dawr_firmware_logic::{Key, Press};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn issue(hub: &Hub, service: &str) -> Result<Value> {
+    let (status, ticket) = hub.post("/api/v1/tickets", json!({"service": service})).await?;
+    assert_eq!(status, 201);
+    Ok(ticket)
+}
+
+async fn status(hub: &Hub, ticket: &Value) -> Result<(String, Option<String>)> {
+    let (_, t) = hub.get(&format!("/api/v1/tickets/{}", ticket["id"])).await?;
+    Ok((t["status"].as_str().unwrap_or_default().to_string(), t["counter"].as_str().map(str::to_owned)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pressing_next_on_the_button_calls_the_visitor() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    let ticket = issue(&hub, "A").await?;
+    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", 1);
+    button.wait_for(WAIT, |s| s.online && s.waiting == Some(1)).await.expect("the button shows one waiting");
+    button.press(Key::Next, Press::Short);
+    let screen = button.wait_for(WAIT, |s| s.ticket.as_deref() == Some("A001") && !s.pending).await;
+    assert!(screen.is_some(), "the screen shows the called ticket: {:?}", *button.screen.borrow());
+    assert_eq!(status(&hub, &ticket).await?, ("called".to_string(), Some("3".to_string())));
+    // A long press is a no-show.
+    button.press(Key::Next, Press::Long);
+    button.wait_for(WAIT, |s| s.ticket.is_none() && !s.pending).await.expect("the counter is free again");
+    assert_eq!(status(&hub, &ticket).await?.0, "no_show");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_press_repeated_after_a_lost_reply_calls_nobody_twice() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    let first = issue(&hub, "A").await?;
+    let second = issue(&hub, "A").await?;
+    let mut display = MqttProbe::connect(hub.mqtt_port(), "test-display").await?;
+    display.subscribe("dawr/v1/demo/calls").await?;
+    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", 2);
+    button.wait_for(WAIT, |s| s.online && s.waiting.is_some()).await.expect("online");
+
+    button.drop_next_reply();
+    button.press(Key::Next, Press::Short);
+    let call = display.next_on("dawr/v1/demo/calls", WAIT).await.expect("one call");
+    assert_eq!(call.json()["ticket"], "A001");
+    // The reply was lost: the button retries with the same id after its timeout and the hub
+    // answers again without calling anyone else.
+    let retrying = button.wait_for(WAIT, |s| s.notice.as_deref() == Some("NO REPLY - RETRYING")).await;
+    assert!(retrying.is_some(), "the button says it retries");
+    // Answered before a further retry would be due: the retry got its reply (a button that gave
+    // up would only stop being pending after three attempts).
+    let settled = button.wait_for(Duration::from_millis(2_000), |s| !s.pending && s.notice.is_none()).await;
+    assert!(settled.is_some(), "{:?}", *button.screen.borrow());
+    assert_eq!(button.screen.borrow().ticket.as_deref(), Some("A001"));
+    assert!(
+        display.next_on("dawr/v1/demo/calls", Duration::from_millis(REPLY_TIMEOUT_MS / 2)).await.is_none(),
+        "a second call"
+    );
+    assert_eq!(status(&hub, &first).await?.0, "called");
+    assert_eq!(status(&hub, &second).await?.0, "waiting");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
+    let mut hub = Hub::start_embedded().await?;
+    let first = issue(&hub, "A").await?;
+    let second = issue(&hub, "A").await?;
+    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", 3);
+    button.wait_for(WAIT, |s| s.online && s.waiting == Some(2)).await.expect("online");
+
+    // The press reaches the hub, which calls A001, but the hub dies before the reply arrives.
+    button.drop_next_reply();
+    button.press(Key::Next, Press::Short);
+    for _ in 0..100 {
+        if status(&hub, &first).await?.0 == "called" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status(&hub, &first).await?.0, "called");
+    hub.kill9();
+    button.wait_for(WAIT, |s| !s.online).await.expect("the button notices the hub is gone");
+    // A press while the hub is down is refused on screen, not queued.
+    button.press(Key::Recall, Press::Short);
+    button.wait_for(WAIT, |s| s.notice.as_deref() == Some("OFFLINE - NOT SENT")).await.expect("offline notice");
+
+    hub.restart().await?;
+    // Back online, the button sends its pending command again with the same id; the hub
+    // remembers the id and answers with the first reply.
+    // Answered at once, not after timeouts and retries (which would take 6 s and more).
+    let settled = button
+        .wait_for(Duration::from_millis(2_500), |s| s.online && !s.pending && s.ticket.as_deref() == Some("A001"))
+        .await;
+    assert!(settled.is_some(), "{:?}\n{}", *button.screen.borrow(), hub.log());
+    assert_eq!(status(&hub, &first).await?.0, "called");
+    assert_eq!(status(&hub, &second).await?.0, "waiting", "the repeated press called nobody else");
+    // The recall typed while offline was not sent later.
+    let (_, counters) = hub.get("/api/v1/counters").await?;
+    assert_eq!(counters[2]["current"]["recalls"], 0);
+    Ok(())
+}
