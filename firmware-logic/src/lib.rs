@@ -8,7 +8,8 @@
 //! - [`ids`]: command ids that stay unique across reboots;
 //! - [`device`]: the state machine — presses to commands, replies and retained state to what
 //!   the screen shows, retries with the same id, nothing queued while offline;
-//! - [`screen`]: the 128×64 screen drawn with embedded-graphics.
+//! - [`screen`]: the 128×64 screen drawn with embedded-graphics;
+//! - [`mqtt`]: the MQTT 3.1.1 session (CONNECT with last will, SUBSCRIBE, QoS 1, keep-alive).
 //!
 //! The host simulator (`dawr-button-sim` in the `tests` crate) runs this same logic against a
 //! real hub over MQTT.
@@ -17,6 +18,7 @@
 pub mod button;
 pub mod device;
 pub mod ids;
+pub mod mqtt;
 pub mod screen;
 
 pub use button::{Button, Press};

@@ -1,0 +1,157 @@
+//! The firmware's own MQTT session code (`dawr_firmware_logic::mqtt`) over a real TCP socket to
+//! real brokers: the embedded one in the hub, and Mosquitto. Together with the device logic this
+//! is exactly what runs on the Pico W, minus Wi-Fi.
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use dawr_e2e::{Hub, Mosquitto, MqttProbe};
+use dawr_firmware_logic::mqtt::{Incoming, Session};
+use dawr_firmware_logic::{Config, Device, Key, Press};
+use dawr_protocol::device::PresenceStatus;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A socket plus the bytes received but not yet read as packets.
+struct Wire {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    session: Session,
+    started: Instant,
+}
+
+/// What one packet brought: the event, with a message's topic and payload copied out.
+#[derive(Debug, Clone, PartialEq)]
+enum Got {
+    Connected,
+    Subscribed,
+    Acknowledged,
+    Message(String, Vec<u8>),
+}
+
+impl Wire {
+    async fn connect(port: u16) -> Result<Wire> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+        Ok(Wire { stream, buffer: Vec::new(), session: Session::new(10), started: Instant::now() })
+    }
+
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.stream.write_all(bytes).await?;
+        Ok(())
+    }
+
+    /// The next packet that means something, within `within`.
+    async fn next(&mut self, within: Duration) -> Result<Got> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let mut reply = [0u8; 64];
+            let now = self.now();
+            let received = self.session.receive(&self.buffer, now, &mut reply).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            if received.consumed > 0 {
+                let got = match received.incoming {
+                    Incoming::Connected => Some(Got::Connected),
+                    Incoming::Subscribed => Some(Got::Subscribed),
+                    Incoming::Acknowledged => Some(Got::Acknowledged),
+                    Incoming::Message { topic, payload } => Some(Got::Message(topic.to_string(), payload.to_vec())),
+                    Incoming::Nothing => None,
+                };
+                let reply_len = received.reply;
+                self.buffer.drain(..received.consumed);
+                if reply_len > 0 {
+                    self.send(&reply[..reply_len]).await?;
+                }
+                if let Some(got) = got {
+                    return Ok(got);
+                }
+                continue;
+            }
+            let mut chunk = [0u8; 2048];
+            let n = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))
+                .await
+                .context("no packet in time")??;
+            if n == 0 {
+                bail!("the broker closed the connection");
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "fw-button-3" };
+
+/// Connects like the firmware does and presses "next" on counter 3.
+async fn firmware_presses_next(port: u16, hub: &Hub) -> Result<()> {
+    let (status, _) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
+    assert_eq!(status, 201);
+    let mut watcher = MqttProbe::connect(port, "test-watcher").await?;
+    watcher.subscribe("dawr/v1/demo/devices/fw-button-3/status").await?;
+
+    let mut device = Device::new(CONFIG, 0xb007);
+    let mut wire = Wire::connect(port).await?;
+    let mut out = [0u8; 1024];
+    let will = device.presence(PresenceStatus::Offline);
+    let n = wire.session.connect(CONFIG.device, (will.topic.as_str(), &will.payload), wire.now(), &mut out).unwrap();
+    wire.send(&out[..n]).await?;
+    assert_eq!(wire.next(Duration::from_secs(5)).await?, Got::Connected);
+    let topics = device.subscriptions();
+    let n = wire.session.subscribe(&[topics[0].as_str(), topics[1].as_str()], wire.now(), &mut out).unwrap();
+    wire.send(&out[..n]).await?;
+    let online = device.presence(PresenceStatus::Online);
+    let n = wire.session.publish(&online.topic, &online.payload, true, wire.now(), &mut out).unwrap();
+    wire.send(&out[..n]).await?;
+    let now = wire.now();
+    assert_eq!(device.connected(now), None);
+
+    // The retained counter state arrives; then the press goes out and its reply comes back.
+    let mut pressed = false;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Got::Message(topic, payload) = wire.next(Duration::from_secs(5)).await? {
+            let now = wire.now();
+            device.received(&topic, &payload, now);
+        }
+        if !pressed && device.view().waiting == Some(1) {
+            let now = wire.now();
+            let command = device.press(Key::Next, Press::Short, now).expect("a command");
+            let n = wire.session.publish(&command.topic, &command.payload, false, now, &mut out).unwrap();
+            wire.send(&out[..n]).await?;
+            pressed = true;
+        }
+        if pressed && !device.view().pending && device.view().ticket == Some("A001") {
+            break;
+        }
+    }
+    assert_eq!(device.view().ticket, Some("A001"), "{:?}", device.view());
+    assert!(!device.view().pending);
+    let (_, ticket) = hub.get("/api/v1/tickets/1").await?;
+    assert_eq!(ticket["counter"], "3");
+
+    // The device vanishes without a goodbye: the broker publishes its last will.
+    watcher
+        .next_matching("dawr/v1/demo/devices/fw-button-3/status", Duration::from_secs(5), |p| p["status"] == "online")
+        .await
+        .expect("online");
+    drop(wire);
+    let will = watcher
+        .next_matching("dawr/v1/demo/devices/fw-button-3/status", Duration::from_secs(10), |p| p["status"] == "offline")
+        .await;
+    assert!(will.is_some(), "the last will was published");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_firmware_session_works_with_the_embedded_broker() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    firmware_presses_next(hub.mqtt_port(), &hub).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_firmware_session_works_with_mosquitto() -> Result<()> {
+    let mosquitto = Mosquitto::start()?;
+    let hub = Hub::start_external(mosquitto.port).await?;
+    firmware_presses_next(mosquitto.port, &hub).await
+}
