@@ -1,0 +1,102 @@
+//! Build script: linker setup for the RP2040, and the device's settings compiled in.
+//!
+//! Settings come from `device.toml` (see `device.example.toml`), overridden by `DAWR_*`
+//! environment variables; without either, placeholders are used and a warning says so.
+use std::env;
+use std::fs;
+use std::net::SocketAddrV4;
+use std::path::{Path, PathBuf};
+
+#[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceFile {
+    wifi_ssid: Option<String>,
+    wifi_password: Option<String>,
+    broker: Option<String>,
+    branch: Option<String>,
+    counter: Option<String>,
+    device_id: Option<String>,
+    cyw43_nvram: Option<String>,
+}
+
+fn setting(env_name: &str, file: &Option<String>, default: &str) -> String {
+    println!("cargo:rerun-if-env-changed={env_name}");
+    env::var(env_name).ok().or_else(|| file.clone()).unwrap_or_else(|| default.to_string())
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn main() {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+    // Linker: our memory map, cortex-m-rt's link.x, embassy-rp's boot2 placement (without
+    // -Tlink-rp.x the binary still links but the board never boots), and defmt's sections.
+    fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x");
+    for arg in ["--nmagic", "-Tlink.x", "-Tlink-rp.x", "-Tdefmt.x"] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+
+    let device_toml = manifest.join("device.toml");
+    println!("cargo:rerun-if-changed={}", device_toml.display());
+    let file: DeviceFile = match fs::read_to_string(&device_toml) {
+        Ok(text) => toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", device_toml.display())),
+        Err(_) => DeviceFile::default(),
+    };
+    if !device_toml.exists() && env::var("DAWR_WIFI_SSID").is_err() {
+        println!("cargo:warning=no device.toml: building with placeholder Wi-Fi and broker settings");
+    }
+    let ssid = setting("DAWR_WIFI_SSID", &file.wifi_ssid, "branch-devices");
+    let password = setting("DAWR_WIFI_PASSWORD", &file.wifi_password, "");
+    let broker = setting("DAWR_BROKER", &file.broker, "192.168.10.2:1883");
+    let branch = setting("DAWR_BRANCH", &file.branch, "demo");
+    let counter = setting("DAWR_COUNTER", &file.counter, "1");
+    let device_id = setting("DAWR_DEVICE_ID", &file.device_id, &format!("button-{counter}"));
+    let broker: SocketAddrV4 = broker.parse().unwrap_or_else(|_| panic!("broker {broker:?} must be IPv4:port"));
+    for (name, id) in [("branch", &branch), ("counter", &counter), ("device_id", &device_id)] {
+        assert!(valid_id(id), "{name} {id:?} must be 1-32 characters of A-Z a-z 0-9 _ -");
+    }
+    let [a, b, c, d] = broker.ip().octets();
+    let config = format!(
+        "pub const WIFI_SSID: &str = {ssid:?};\n\
+         pub const WIFI_PASSWORD: &str = {password:?};\n\
+         pub const BROKER_IP: [u8; 4] = [{a}, {b}, {c}, {d}];\n\
+         pub const BROKER_PORT: u16 = {};\n\
+         pub const BRANCH: &str = {branch:?};\n\
+         pub const COUNTER: &str = {counter:?};\n\
+         pub const DEVICE_ID: &str = {device_id:?};\n",
+        broker.port()
+    );
+    fs::write(out.join("device_config.rs"), config).expect("write device_config.rs");
+
+    // The CYW43439 NVRAM (board calibration) file: not on crates.io, so provided at build time.
+    let candidates = [
+        env::var("DAWR_CYW43_NVRAM").ok().map(PathBuf::from),
+        file.cyw43_nvram.as_ref().map(|p| manifest.join(p)),
+        Some(manifest.join("blobs/nvram_rp2040.bin")),
+        Some(manifest.join("../../shared/firmware/nvram_rp2040.bin")),
+    ];
+    println!("cargo:rerun-if-env-changed=DAWR_CYW43_NVRAM");
+    let nvram = candidates.into_iter().flatten().find(|p: &PathBuf| p.is_file()).unwrap_or_else(|| {
+        panic!(
+            "the CYW43439 NVRAM file nvram_rp2040.bin was not found: put it in firmware/blobs/ or set \
+             DAWR_CYW43_NVRAM (see firmware/README.md, \"Wi-Fi blobs\")"
+        )
+    });
+    println!("cargo:rerun-if-changed={}", nvram.display());
+    copy_checked(&nvram, &out.join("nvram.bin"));
+}
+
+fn copy_checked(from: &Path, to: &Path) {
+    let bytes = fs::read(from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    assert!(
+        bytes.len() < 4096 && bytes.starts_with(b"NVRAMRev"),
+        "{} does not look like a CYW43 NVRAM file",
+        from.display()
+    );
+    fs::write(to, bytes).expect("write nvram.bin");
+}
