@@ -109,6 +109,8 @@ async fn intake(
 ) {
     let mut engine = Some(engine);
     let mut failures = 0u32;
+    let filters = [Filter::AllCounterCommands { branch: &branch }, Filter::AllDeviceStatus { branch: &branch }];
+    let mut subscribed = 0;
     loop {
         let event = tokio::select! {
             event = eventloop.poll() => event,
