@@ -123,19 +123,24 @@ async fn intake(
         match event {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 failures = 0;
-                status.connected.store(true, Ordering::Release);
+                subscribed = 0;
                 tracing::info!("connected to the MQTT broker");
-                for filter in
-                    [Filter::AllCounterCommands { branch: &branch }, Filter::AllDeviceStatus { branch: &branch }]
-                {
+                for filter in &filters {
                     if let Err(e) = client.try_subscribe(filter.to_string(), QoS::AtLeastOnce) {
                         tracing::error!(error = %e, "cannot subscribe");
                     }
                 }
-                // The broker may have lost retained messages (the embedded one keeps none across
-                // restarts): publish the current state again.
-                if let Some(engine) = &engine {
-                    let _ = engine.send(Request::PublishAll).await;
+            }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                subscribed += 1;
+                if subscribed == filters.len() {
+                    // Only now are commands heard: that is what "connected" means to /healthz.
+                    status.connected.store(true, Ordering::Release);
+                    // The broker may have lost retained messages (the embedded one keeps none
+                    // across restarts): publish the current state again.
+                    if let Some(engine) = &engine {
+                        let _ = engine.send(Request::PublishAll).await;
+                    }
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
