@@ -16,6 +16,7 @@ struct DeviceFile {
     branch: Option<String>,
     counter: Option<String>,
     device_id: Option<String>,
+    mode: Option<String>,
     cyw43_nvram: Option<String>,
 }
 
@@ -55,7 +56,14 @@ fn main() {
     let broker = setting("DAWR_BROKER", &file.broker, "192.168.10.2:1883");
     let branch = setting("DAWR_BRANCH", &file.branch, "demo");
     let counter = setting("DAWR_COUNTER", &file.counter, "1");
-    let device_id = setting("DAWR_DEVICE_ID", &file.device_id, &format!("button-{counter}"));
+    let mode = setting("DAWR_MODE", &file.mode, "counter");
+    let rating_mode = match mode.as_str() {
+        "counter" => false,
+        "rating" => true,
+        other => panic!("mode {other:?} must be \"counter\" or \"rating\""),
+    };
+    let kind = if rating_mode { "rating" } else { "button" };
+    let device_id = setting("DAWR_DEVICE_ID", &file.device_id, &format!("{kind}-{counter}"));
     let broker: SocketAddrV4 = broker.parse().unwrap_or_else(|_| panic!("broker {broker:?} must be IPv4:port"));
     for (name, id) in [("branch", &branch), ("counter", &counter), ("device_id", &device_id)] {
         assert!(valid_id(id), "{name} {id:?} must be 1-32 characters of A-Z a-z 0-9 _ -");
@@ -68,7 +76,8 @@ fn main() {
          pub const BROKER_PORT: u16 = {};\n\
          pub const BRANCH: &str = {branch:?};\n\
          pub const COUNTER: &str = {counter:?};\n\
-         pub const DEVICE_ID: &str = {device_id:?};\n",
+         pub const DEVICE_ID: &str = {device_id:?};\n\
+         pub const RATING_MODE: bool = {rating_mode};\n",
         broker.port()
     );
     fs::write(out.join("device_config.rs"), config).expect("write device_config.rs");

@@ -14,7 +14,8 @@
 use core::fmt::Write;
 
 use dawr_protocol::device::{
-    Action, Command, CommandId, CounterState, CounterStatus, CurrentStatus, ErrorCode, Presence, PresenceStatus, Reply,
+    Action, Command, CommandId, CounterState, CounterStatus, CurrentStatus, ErrorCode, Presence, PresenceStatus,
+    Rating, Reply, TicketNumber,
 };
 use dawr_protocol::topics::Topic;
 
@@ -30,6 +31,10 @@ pub const MAX_ATTEMPTS: u8 = 3;
 pub const RESEND_WINDOW_MS: u64 = 20_000;
 /// How long a notice stays on screen.
 pub const NOTICE_MS: u64 = 3_000;
+/// In rating mode: how long after a visit ends its rating is asked for.
+pub const RATING_WINDOW_MS: u64 = 120_000;
+/// In rating mode: how long "thank you" stays.
+pub const THANKS_MS: u64 = 5_000;
 
 /// A topic, sized for the longest Dawr topic with 32-character identifiers.
 pub type TopicBuf = heapless::String<112>;
@@ -39,10 +44,21 @@ pub type PayloadBuf = heapless::Vec<u8, 768>;
 /// The device's buttons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
-    /// The big button: short = next, long = no-show.
+    /// Counter mode, the big button: short = next, long = no-show.
     Next,
-    /// Short = recall.
+    /// Counter mode: short = recall.
     Recall,
+    /// Rating mode: one of the five faces, 1 (very unhappy) to 5 (very happy).
+    Score(u8),
+}
+
+/// What the device is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// On the counter, for staff: next, recall, no-show.
+    Counter,
+    /// At the exit, for visitors: rate the visit just completed at the counter.
+    Rating,
 }
 
 /// Who this device is.
@@ -52,6 +68,18 @@ pub struct Config<'a> {
     pub counter: &'a str,
     /// Its id in `…/devices/{device}/status`.
     pub device: &'a str,
+    pub mode: Mode,
+}
+
+/// Where a rating terminal is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RatingPhase {
+    /// No visit to rate.
+    Idle,
+    /// The visit `ticket` just ended: asking for a rating until `until_ms`.
+    Open { ticket: TicketNumber, until_ms: u64 },
+    /// Rated; thanking until `until_ms`, then idle (further presses are ignored).
+    Thanks { until_ms: u64 },
 }
 
 /// The connection to the broker.
@@ -88,7 +116,8 @@ pub struct Outgoing {
 #[derive(Debug, Clone)]
 struct Pending {
     id: CommandId,
-    action: Action,
+    /// `None` for a rating.
+    action: Option<Action>,
     message: Outgoing,
     first_sent_ms: u64,
     last_sent_ms: u64,
@@ -98,6 +127,8 @@ struct Pending {
 /// What the screen shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View<'a> {
+    pub mode: Mode,
+    pub rating: &'a RatingPhase,
     pub counter: &'a str,
     pub link: Link,
     /// `None` until the hub's state has been received.
@@ -119,6 +150,7 @@ pub struct Device<'a> {
     state: Option<CounterState>,
     pending: Option<Pending>,
     notice: Option<(Notice, u64)>,
+    rating: RatingPhase,
 }
 
 fn topic(t: Topic<'_>) -> TopicBuf {
@@ -136,7 +168,15 @@ fn json<T: serde::Serialize>(value: &T) -> PayloadBuf {
 impl<'a> Device<'a> {
     /// A device starting up; `boot` must differ from every earlier boot (see [`CommandIds`]).
     pub fn new(config: Config<'a>, boot: u32) -> Self {
-        Device { config, ids: CommandIds::new(boot), link: Link::Connecting, state: None, pending: None, notice: None }
+        Device {
+            config,
+            ids: CommandIds::new(boot),
+            link: Link::Connecting,
+            state: None,
+            pending: None,
+            notice: None,
+            rating: RatingPhase::Idle,
+        }
     }
 
     /// The topics to subscribe to after every connect.
@@ -172,11 +212,13 @@ impl<'a> Device<'a> {
 
     /// A debounced press. Returns the command to publish, if any.
     pub fn press(&mut self, key: Key, press: Press, now_ms: u64) -> Option<Outgoing> {
-        let action = match (key, press) {
-            (Key::Next, Press::Short) => Action::Next,
-            (Key::Next, Press::Long) => Action::NoShow,
-            (Key::Recall, Press::Short) => Action::Recall,
-            (Key::Recall, Press::Long) => return None,
+        let action = match (self.config.mode, key, press) {
+            (Mode::Counter, Key::Next, Press::Short) => Some(Action::Next),
+            (Mode::Counter, Key::Next, Press::Long) => Some(Action::NoShow),
+            (Mode::Counter, Key::Recall, Press::Short) => Some(Action::Recall),
+            // Only a visit that just ended can be rated, and only once.
+            (Mode::Rating, Key::Score(1..=5), _) if matches!(self.rating, RatingPhase::Open { .. }) => None,
+            _ => return None,
         };
         if self.link != Link::Online {
             self.notify(Notice::Offline, now_ms);
@@ -187,8 +229,19 @@ impl<'a> Device<'a> {
             return None;
         }
         let id = self.ids.next_id();
-        let t = Topic::CounterCommand { branch: self.config.branch, counter: self.config.counter };
-        let message = Outgoing { topic: topic(t), payload: json(&Command::new(id.clone(), action)), retain: false };
+        let (branch, counter) = (self.config.branch, self.config.counter);
+        let message = match (action, key) {
+            (Some(action), _) => {
+                let payload = json(&Command::new(id.clone(), action));
+                Outgoing { topic: topic(Topic::CounterCommand { branch, counter }), payload, retain: false }
+            }
+            (None, Key::Score(score)) => {
+                self.rating = RatingPhase::Thanks { until_ms: now_ms + THANKS_MS };
+                let payload = json(&Rating { id: id.clone(), score, reason: None });
+                Outgoing { topic: topic(Topic::CounterRating { branch, counter }), payload, retain: false }
+            }
+            (None, _) => return None,
+        };
         self.notice = None;
         self.pending = Some(Pending {
             id,
@@ -212,20 +265,37 @@ impl<'a> Device<'a> {
             }
             Ok(Topic::CounterState { branch, counter }) if ours(branch, counter) => {
                 if let Ok((state, _)) = serde_json_core::from_slice::<CounterState>(payload) {
-                    self.state = Some(state);
+                    self.on_state(state, now_ms);
                 }
             }
             _ => {}
         }
     }
 
+    fn on_state(&mut self, state: CounterState, now_ms: u64) {
+        let before = self.state.as_ref().and_then(|s| s.current.as_ref()).map(|c| c.ticket.clone());
+        let after = state.current.as_ref().map(|c| &c.ticket);
+        // A rating terminal asks about a visit as soon as it leaves the counter.
+        if self.config.mode == Mode::Rating
+            && let Some(ended) = before.filter(|b| Some(b) != after)
+        {
+            self.rating = RatingPhase::Open { ticket: ended, until_ms: now_ms + RATING_WINDOW_MS };
+        }
+        self.state = Some(state);
+    }
+
     fn on_reply(&mut self, reply: Reply, now_ms: u64) {
         let Some(pending) = self.pending.as_ref().filter(|p| p.id == reply.id) else { return };
         let action = pending.action;
         self.pending = None;
+        if action.is_none() {
+            // A rating: the visitor was already thanked; a refusal (window closed at the hub)
+            // is not the visitor's business.
+            return;
+        }
         if !reply.ok {
             self.notify(Notice::Refused(reply.error.unwrap_or(ErrorCode::Malformed)), now_ms);
-        } else if action == Action::Next && reply.ticket.is_none() {
+        } else if action == Some(Action::Next) && reply.ticket.is_none() {
             self.notify(Notice::NobodyWaiting, now_ms);
         } else {
             self.notice = None;
@@ -236,6 +306,11 @@ impl<'a> Device<'a> {
     pub fn tick(&mut self, now_ms: u64) -> Option<Outgoing> {
         if self.notice.is_some_and(|(_, until)| now_ms >= until) {
             self.notice = None;
+        }
+        if let RatingPhase::Open { until_ms, .. } | RatingPhase::Thanks { until_ms } = self.rating
+            && now_ms >= until_ms
+        {
+            self.rating = RatingPhase::Idle;
         }
         let pending = self.pending.as_mut()?;
         if self.link != Link::Online {
@@ -268,6 +343,8 @@ impl<'a> Device<'a> {
     pub fn view(&self) -> View<'_> {
         let current = self.state.as_ref().and_then(|s| s.current.as_ref());
         View {
+            mode: self.config.mode,
+            rating: &self.rating,
             counter: self.config.counter,
             link: self.link,
             status: self.state.as_ref().map(|s| s.status),
@@ -284,7 +361,48 @@ impl<'a> Device<'a> {
 mod tests {
     use super::*;
 
-    const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "button-3" };
+    const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "button-3", mode: Mode::Counter };
+    const RATING: Config<'static> = Config { device: "rating-3", mode: Mode::Rating, ..CONFIG };
+
+    fn state(current: Option<&str>) -> String {
+        let current = current.map_or(String::new(), |t| {
+            format!(r#","current":{{"ticket":"{t}","service":"A","status":"serving","since":"2026-11-23T09:00:00Z","recalls":0}}"#)
+        });
+        format!(r#"{{"counter":"3","status":"open"{current},"waiting":2,"updated_at":"2026-11-23T09:00:00Z"}}"#)
+    }
+
+    #[test]
+    fn a_rating_terminal_asks_once_per_visit_and_thanks() {
+        let mut d = Device::new(RATING, 9);
+        d.connected(0);
+        assert_eq!(d.press(Key::Score(5), Press::Short, 10), None, "nothing to rate yet");
+        d.received("dawr/v1/demo/counters/3/state", state(Some("A017")).as_bytes(), 100);
+        assert_eq!(d.view().rating, &RatingPhase::Idle, "the visit is still at the counter");
+        d.received("dawr/v1/demo/counters/3/state", state(None).as_bytes(), 200);
+        assert!(matches!(d.view().rating, RatingPhase::Open { ticket, .. } if ticket.as_str() == "A017"));
+        let out = d.press(Key::Score(2), Press::Short, 300).expect("a rating");
+        assert_eq!(out.topic.as_str(), "dawr/v1/demo/counters/3/rating");
+        let rating = serde_json_core::from_slice::<Rating>(&out.payload).unwrap().0;
+        assert_eq!((rating.id.as_str(), rating.score, rating.reason), ("9-1", 2, None));
+        assert!(matches!(d.view().rating, RatingPhase::Thanks { .. }));
+        reply(&mut d, r#"{"id":"9-1","ok":true}"#, 350);
+        // A second press is ignored until the next visit ends.
+        assert_eq!(d.press(Key::Score(5), Press::Short, 400), None);
+        assert_eq!(d.tick(300 + THANKS_MS), None);
+        assert_eq!(d.view().rating, &RatingPhase::Idle);
+        assert_eq!(d.press(Key::Score(5), Press::Short, 400 + THANKS_MS), None);
+        // The next visit: called, then gone.
+        d.received("dawr/v1/demo/counters/3/state", state(Some("A018")).as_bytes(), 10_000);
+        d.received("dawr/v1/demo/counters/3/state", state(Some("A019")).as_bytes(), 20_000);
+        assert!(matches!(d.view().rating, RatingPhase::Open { ticket, .. } if ticket.as_str() == "A018"));
+        // Unrated, the question goes away after the window.
+        d.tick(20_000 + RATING_WINDOW_MS);
+        assert_eq!(d.view().rating, &RatingPhase::Idle);
+        // Counter keys do nothing on a rating terminal, and faces nothing on a counter.
+        assert_eq!(d.press(Key::Next, Press::Short, 200_000), None);
+        let mut counter = online(0);
+        assert_eq!(counter.press(Key::Score(3), Press::Short, 10), None);
+    }
 
     fn online(now: u64) -> Device<'static> {
         let mut d = Device::new(CONFIG, 7);

@@ -22,4 +22,4 @@ pub mod mqtt;
 pub mod screen;
 
 pub use button::{Button, Press};
-pub use device::{Config, Device, Key, Link, Notice, Outgoing, View};
+pub use device::{Config, Device, Key, Link, Mode, Notice, Outgoing, RatingPhase, View};

@@ -13,11 +13,11 @@ use embedded_graphics::mono_font::MonoTextStyle;
 use embedded_graphics::mono_font::ascii::FONT_6X10;
 use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::*;
-use embedded_graphics::primitives::{Line, PrimitiveStyle};
+use embedded_graphics::primitives::{Arc, Circle, Line, PrimitiveStyle};
 use embedded_graphics::text::{Alignment, Baseline, Text, TextStyleBuilder};
 use profont::PROFONT_24_POINT;
 
-use crate::device::{Link, Notice, View};
+use crate::device::{Link, Mode, Notice, RatingPhase, View};
 
 /// Screen size in pixels.
 pub const WIDTH: u32 = 128;
@@ -46,6 +46,9 @@ pub fn notice_text(notice: Notice) -> &'static str {
 /// Draws a whole frame.
 pub fn draw<D: DrawTarget<Color = BinaryColor>>(view: &View<'_>, display: &mut D) -> Result<(), D::Error> {
     display.clear(BinaryColor::Off)?;
+    if view.mode == Mode::Rating {
+        return draw_rating(view, display);
+    }
     let small = MonoTextStyle::new(&FONT_6X10, BinaryColor::On);
     let left = TextStyleBuilder::new().baseline(Baseline::Top).alignment(Alignment::Left).build();
     let right = TextStyleBuilder::new().baseline(Baseline::Top).alignment(Alignment::Right).build();
@@ -94,13 +97,75 @@ pub fn draw<D: DrawTarget<Color = BinaryColor>>(view: &View<'_>, display: &mut D
     Ok(())
 }
 
+/// The exit terminal: five faces to rate the visit that just ended, then thanks.
+fn draw_rating<D: DrawTarget<Color = BinaryColor>>(view: &View<'_>, display: &mut D) -> Result<(), D::Error> {
+    let small = MonoTextStyle::new(&FONT_6X10, BinaryColor::On);
+    let center_top = TextStyleBuilder::new().baseline(Baseline::Top).alignment(Alignment::Center).build();
+    let center = TextStyleBuilder::new().baseline(Baseline::Middle).alignment(Alignment::Center).build();
+    let mid = WIDTH as i32 / 2;
+    match view.rating {
+        RatingPhase::Open { ticket, .. } => {
+            let mut title: heapless::String<24> = heapless::String::new();
+            let _ = write!(title, "RATE VISIT {ticket}");
+            Text::with_text_style(&title, Point::new(mid, 0), small, center_top).draw(display)?;
+            Text::with_text_style("PRESS A FACE", Point::new(mid, 12), small, center_top).draw(display)?;
+            for score in 1..=5u8 {
+                face(score, Point::new(13 + (i32::from(score) - 1) * 25, 46), display)?;
+            }
+        }
+        RatingPhase::Thanks { .. } => {
+            let big = MonoTextStyle::new(&PROFONT_24_POINT, BinaryColor::On);
+            Text::with_text_style("THANK", Point::new(mid, 18), big, center).draw(display)?;
+            Text::with_text_style("YOU", Point::new(mid, 46), big, center).draw(display)?;
+        }
+        RatingPhase::Idle => {
+            let mut title: heapless::String<24> = heapless::String::new();
+            let _ = write!(title, "COUNTER {}", view.counter);
+            Text::with_text_style(&title, Point::new(mid, 0), small, center_top).draw(display)?;
+            Text::with_text_style("RATE YOUR VISIT", Point::new(mid, 22), small, center_top).draw(display)?;
+            Text::with_text_style("WHEN YOU LEAVE", Point::new(mid, 34), small, center_top).draw(display)?;
+        }
+    }
+    if let Some(notice) = view.notice {
+        Text::with_text_style(notice_text(notice), Point::new(mid, 54), small, center_top).draw(display)?;
+    } else if view.link != Link::Online {
+        Text::with_text_style("OFFLINE", Point::new(mid, 54), small, center_top).draw(display)?;
+    }
+    Ok(())
+}
+
+/// A face 21 px wide centred on `center`: 1 frowns, 3 is neutral, 5 smiles.
+fn face<D: DrawTarget<Color = BinaryColor>>(score: u8, center: Point, display: &mut D) -> Result<(), D::Error> {
+    let line = PrimitiveStyle::with_stroke(BinaryColor::On, 1);
+    let fill = PrimitiveStyle::with_fill(BinaryColor::On);
+    Circle::with_center(center, 21).into_styled(line).draw(display)?;
+    for dx in [-4, 4] {
+        Circle::with_center(center + Point::new(dx, -3), 3).into_styled(fill).draw(display)?;
+    }
+    let mouth = match score {
+        // Angles run clockwise from three o'clock: a smile is the bottom of a circle, a frown its top.
+        1 => Arc::with_center(center + Point::new(0, 10), 12, 200.0.deg(), 140.0.deg()),
+        2 => Arc::with_center(center + Point::new(0, 11), 14, 235.0.deg(), 70.0.deg()),
+        4 => Arc::with_center(center + Point::new(0, -2), 14, 55.0.deg(), 70.0.deg()),
+        5 => Arc::with_center(center + Point::new(0, -1), 12, 20.0.deg(), 140.0.deg()),
+        _ => {
+            return Line::new(center + Point::new(-4, 5), center + Point::new(4, 5)).into_styled(line).draw(display);
+        }
+    };
+    mouth.into_styled(line).draw(display)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use embedded_graphics_simulator::{BinaryColorTheme, OutputSettingsBuilder, SimulatorDisplay};
 
+    static IDLE: RatingPhase = RatingPhase::Idle;
+
     fn view() -> View<'static> {
         View {
+            mode: Mode::Counter,
+            rating: &IDLE,
             counter: "3",
             link: Link::Online,
             status: Some(CounterStatus::Open),
@@ -110,6 +175,35 @@ mod tests {
             pending: false,
             notice: None,
         }
+    }
+
+    /// The rating terminal's screens, saved beside the counter's.
+    #[test]
+    fn rating_screens_render_and_are_saved_as_png() {
+        let open = RatingPhase::Open { ticket: heapless::String::try_from("A017").unwrap(), until_ms: 0 };
+        let thanks = RatingPhase::Thanks { until_ms: 0 };
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&out).unwrap();
+        let settings = OutputSettingsBuilder::new().scale(4).theme(BinaryColorTheme::OledBlue).build();
+        for (name, phase) in [("rating-ask", &open), ("rating-thanks", &thanks), ("rating-idle", &IDLE)] {
+            let d = render(&View { mode: Mode::Rating, rating: phase, ..view() });
+            assert!(lit(&d, 0..128, 0..64) > 150, "{name} is nearly empty");
+            d.to_rgb_output_image(&settings).save_png(out.join(format!("button-{name}.png"))).unwrap();
+        }
+        // Five faces side by side, each with ink of its own; the happiest differs from the saddest.
+        let d = render(&View { mode: Mode::Rating, rating: &open, ..view() });
+        let faces: Vec<Vec<bool>> = (0..5)
+            .map(|i| {
+                let x0 = 13 + i * 25 - 10;
+                (x0..x0 + 21)
+                    .flat_map(|x| (36..57).map(move |y| (x, y)))
+                    .map(|(x, y)| d.get_pixel(Point::new(x, y)) == BinaryColor::On)
+                    .collect()
+            })
+            .collect();
+        assert!(faces.iter().all(|f| f.iter().filter(|p| **p).count() > 40), "a face is missing");
+        assert_ne!(faces[0], faces[4]);
+        assert_ne!(faces[1], faces[3]);
     }
 
     fn render(view: &View<'_>) -> SimulatorDisplay<BinaryColor> {

@@ -2,10 +2,19 @@
 //!
 //! Wiring:
 //!
+//! | Pico W pin | counter mode | rating mode |
+//! |---|---|---|
+//! | GP10 | – | face 1, very unhappy |
+//! | GP11 | – | face 2 |
+//! | GP12 | – | face 3 |
+//! | GP13 | – | face 4 |
+//! | GP14 | "next" button | face 5, very happy |
+//! | GP15 | "recall" button | – |
+//!
+//! Buttons connect the pin to GND (internal pull-ups). Both modes share:
+//!
 //! | Pico W pin | connected to |
 //! |---|---|
-//! | GP14 | "next" button, other side to GND (internal pull-up) |
-//! | GP15 | "recall" button, other side to GND (internal pull-up) |
 //! | GP4 (I²C0 SDA) | SSD1306 128×64 OLED, SDA |
 //! | GP5 (I²C0 SCL) | SSD1306 128×64 OLED, SCL |
 //! | 3V3, GND | OLED power |
@@ -20,7 +29,7 @@
 use cyw43::{JoinOptions, aligned_bytes};
 use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, PioSpi};
 use dawr_firmware_logic::mqtt::{Incoming, Session};
-use dawr_firmware_logic::{Button, Device, Key, Press, screen};
+use dawr_firmware_logic::{Button, Device, Key, Mode, Press, screen};
 use dawr_protocol::device::PresenceStatus;
 use defmt::{info, unwrap, warn};
 use embassy_executor::Spawner;
@@ -54,6 +63,9 @@ bind_interrupts!(struct Irqs {
     I2C0_IRQ => i2c::InterruptHandler<I2C0>;
 });
 
+/// Counter button or exit rating terminal, as built.
+const MODE: Mode = if config::RATING_MODE { Mode::Rating } else { Mode::Counter };
+
 /// MQTT keep-alive: the broker publishes the last will this long after the device goes silent.
 const KEEP_ALIVE_S: u16 = 15;
 
@@ -80,13 +92,18 @@ async fn net_task(mut runner: embassy_net::Runner<'static, cyw43::NetDriver<'sta
     runner.run().await
 }
 
-/// Samples both buttons every 5 ms.
+/// Samples the buttons on GP10–GP15 every 5 ms; what each means depends on the mode.
 #[embassy_executor::task]
-async fn buttons_task(next: Input<'static>, recall: Input<'static>) -> ! {
-    let mut debouncers = [(Key::Next, Button::new()), (Key::Recall, Button::new())];
+async fn buttons_task(inputs: [Input<'static>; 6]) -> ! {
+    let keys: [Option<Key>; 6] = match MODE {
+        Mode::Counter => [None, None, None, None, Some(Key::Next), Some(Key::Recall)],
+        Mode::Rating => [1, 2, 3, 4, 5, 0].map(|score| (score > 0).then_some(Key::Score(score))),
+    };
+    let mut debouncers = [const { Button::new() }; 6];
     loop {
         let now = now_ms();
-        for ((key, button), input) in debouncers.iter_mut().zip([&next, &recall]) {
+        for ((key, button), input) in keys.iter().zip(&mut debouncers).zip(&inputs) {
+            let Some(key) = key else { continue };
             if let Some(press) = button.sample(input.is_low(), now) {
                 // A full queue means the main loop is stuck; dropping a press is the safe choice.
                 let _ = PRESSES.try_send((*key, press));
@@ -119,12 +136,24 @@ async fn main(spawner: Spawner) {
 
     // Every boot picks a random value, so command ids never repeat across reboots.
     let boot = RoscRng.next_u32();
-    let settings =
-        dawr_firmware_logic::Config { branch: config::BRANCH, counter: config::COUNTER, device: config::DEVICE_ID };
+    let settings = dawr_firmware_logic::Config {
+        branch: config::BRANCH,
+        counter: config::COUNTER,
+        device: config::DEVICE_ID,
+        mode: MODE,
+    };
     let mut device = Device::new(settings, boot);
     draw(&mut display, &device).await;
 
-    spawner.spawn(unwrap!(buttons_task(Input::new(p.PIN_14, Pull::Up), Input::new(p.PIN_15, Pull::Up))));
+    let buttons = [
+        Input::new(p.PIN_10, Pull::Up),
+        Input::new(p.PIN_11, Pull::Up),
+        Input::new(p.PIN_12, Pull::Up),
+        Input::new(p.PIN_13, Pull::Up),
+        Input::new(p.PIN_14, Pull::Up),
+        Input::new(p.PIN_15, Pull::Up),
+    ];
+    spawner.spawn(unwrap!(buttons_task(buttons)));
 
     // Wi-Fi: firmware and country table from the cyw43-firmware crate, NVRAM from build.rs.
     static FIRMWARE: cyw43::Aligned<cyw43::A4, [u8; cyw43_firmware::CYW43_43439A0.len()]> =

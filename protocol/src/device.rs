@@ -185,6 +185,29 @@ pub struct CounterState {
     pub updated_at: Timestamp,
 }
 
+/// Why a visitor was dissatisfied (asked after a score of 1 or 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingReason {
+    WaitedTooLong,
+    StaffConduct,
+    NotResolved,
+    UnclearProcedure,
+    Other,
+}
+
+/// A visitor's satisfaction with the visit just completed at a counter
+/// (`…/counters/{counter}/rating`, answered with a [`Reply`] on `…/reply`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    /// Unique per counter, like a command id; a repeated id is not counted twice.
+    pub id: CommandId,
+    /// 1 (very unhappy) to 5 (very happy).
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RatingReason>,
+}
+
 /// Online or offline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -270,6 +293,14 @@ mod tests {
         let (back, _) = serde_json_core::from_str::<CounterState>(&json).unwrap();
         assert_eq!(back, state);
         assert_eq!(serde_json::from_str::<CounterState>(&json).unwrap(), state);
+    }
+
+    #[test]
+    fn a_rating_round_trips() {
+        let rating = Rating { id: s("9-1"), score: 2, reason: Some(RatingReason::WaitedTooLong) };
+        let json = serde_json::to_string(&rating).unwrap();
+        assert_eq!(json, r#"{"id":"9-1","score":2,"reason":"waited_too_long"}"#);
+        assert_eq!(serde_json_core::from_str::<Rating>(&json).unwrap().0, rating);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub enum Topic<'a> {
     CounterReply { branch: &'a str, counter: &'a str },
     /// `…/counters/{counter}/state` — hub → devices, retained.
     CounterState { branch: &'a str, counter: &'a str },
+    /// `…/counters/{counter}/rating` — satisfaction terminal → hub, answered on `…/reply` (QoS 1).
+    CounterRating { branch: &'a str, counter: &'a str },
     /// `…/calls` — hub → displays, one message per call or recall (QoS 1).
     Calls { branch: &'a str },
     /// `…/board` — hub → displays, retained summary of recent calls and waiting counts.
@@ -85,6 +87,7 @@ impl<'a> Topic<'a> {
                     "command" => Topic::CounterCommand { branch, counter },
                     "reply" => Topic::CounterReply { branch, counter },
                     "state" => Topic::CounterState { branch, counter },
+                    "rating" => Topic::CounterRating { branch, counter },
                     _ => return Err(TopicError::UnknownTopic),
                 }
             }
@@ -102,6 +105,7 @@ impl<'a> Topic<'a> {
             Topic::CounterCommand { branch, .. }
             | Topic::CounterReply { branch, .. }
             | Topic::CounterState { branch, .. }
+            | Topic::CounterRating { branch, .. }
             | Topic::Calls { branch }
             | Topic::Board { branch }
             | Topic::DeviceStatus { branch, .. } => branch,
@@ -129,6 +133,9 @@ impl fmt::Display for Topic<'_> {
             Topic::CounterState { branch, counter } => {
                 write!(f, "{ROOT}/{v}/{branch}/counters/{counter}/state")
             }
+            Topic::CounterRating { branch, counter } => {
+                write!(f, "{ROOT}/{v}/{branch}/counters/{counter}/rating")
+            }
             Topic::Calls { branch } => write!(f, "{ROOT}/{v}/{branch}/calls"),
             Topic::Board { branch } => write!(f, "{ROOT}/{v}/{branch}/board"),
             Topic::DeviceStatus { branch, device } => {
@@ -154,9 +161,10 @@ impl fmt::Display for Filter<'_> {
 mod tests {
     use super::*;
 
-    fn all(branch: &'static str) -> [Topic<'static>; 6] {
+    fn all(branch: &'static str) -> [Topic<'static>; 7] {
         [
             Topic::CounterCommand { branch, counter: "3" },
+            Topic::CounterRating { branch, counter: "3" },
             Topic::CounterReply { branch, counter: "3" },
             Topic::CounterState { branch, counter: "12" },
             Topic::Calls { branch },

@@ -4,7 +4,7 @@
 //! simulator can drop the next reply it receives, to play a reply lost on Wi-Fi.
 use std::time::{Duration, Instant};
 
-use dawr_firmware_logic::{Config, Device, Key, Notice, Press, screen};
+use dawr_firmware_logic::{Config, Device, Key, Mode, Notice, Press, screen};
 use dawr_protocol::device::PresenceStatus;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, watch};
@@ -57,7 +57,7 @@ impl SimButton {
         let (host, branch, counter) = (host.to_string(), branch.to_string(), counter.to_string());
         let task = tokio::spawn(async move {
             let device_id = format!("button-{counter}");
-            let config = Config { branch: &branch, counter: &counter, device: &device_id };
+            let config = Config { branch: &branch, counter: &counter, device: &device_id, mode: Mode::Counter };
             run(Device::new(config, boot), &host, port, &device_id, inputs, screen_tx).await;
         });
         SimButton { input, screen, task }

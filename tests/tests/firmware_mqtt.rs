@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use dawr_e2e::{Hub, Mosquitto, MqttProbe};
 use dawr_firmware_logic::mqtt::{Incoming, Session};
-use dawr_firmware_logic::{Config, Device, Key, Press};
+use dawr_firmware_logic::{Config, Device, Key, Mode, Press};
 use dawr_protocol::device::PresenceStatus;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -81,7 +81,7 @@ impl Wire {
     }
 }
 
-const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "fw-button-3" };
+const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "fw-button-3", mode: Mode::Counter };
 
 /// Connects like the firmware does and presses "next" on counter 3.
 async fn firmware_presses_next(port: u16, hub: &Hub) -> Result<()> {
