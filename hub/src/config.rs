@@ -40,6 +40,22 @@ pub struct Config {
     pub counters: Vec<CounterSection>,
     #[serde(default)]
     pub staff: Vec<StaffSection>,
+    #[serde(default)]
+    pub satisfaction: SatisfactionSection,
+}
+
+/// `[satisfaction]`: exit ratings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SatisfactionSection {
+    /// How long after a visit ends its exit rating is accepted.
+    pub rating_window_min: f64,
+}
+
+impl Default for SatisfactionSection {
+    fn default() -> Self {
+        SatisfactionSection { rating_window_min: 10.0 }
+    }
 }
 
 /// `[hub]`: where the hub listens and keeps its data.
@@ -194,6 +210,7 @@ impl Config {
                 transfer_head_start_s: seconds(self.routing.transfer_head_start_min),
                 preference_step_s: seconds(self.routing.preference_step_min),
             },
+            rating_window_s: seconds(self.satisfaction.rating_window_min) as u32,
         };
         branch.validate()?;
         Ok(branch)

@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use dawr_protocol::api::{Board, Call, CounterSummary, IssueTicket, Names, ServiceSummary, Ticket, TicketStatus};
+use dawr_protocol::api::{
+    Board, Call, CounterSummary, IssueTicket, Names, RatingReason, ServiceSummary, Ticket, TicketStatus,
+};
 use dawr_protocol::device::{Action, CounterState, ErrorCode, Presence, PresenceStatus, Reply};
 use dawr_protocol::topics::Topic;
 use rand::RngCore;
@@ -50,11 +52,27 @@ impl Failure {
     }
 }
 
-/// A counter command, from a device (MQTT) or the counter app (HTTP).
+/// Something asked of a counter, from a device (MQTT) or an app (HTTP). Ids are shared: a
+/// repeated id is answered again, never acted on twice.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CounterCommand {
     /// The de-duplication id; `None` for HTTP calls that gave none.
     pub id: Option<String>,
+    pub operation: Operation,
+}
+
+/// What a counter command does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    /// A staff action (`…/command`, `POST /api/v1/counters/{c}/{action}`).
+    Act(ActionRequest),
+    /// An exit rating of the visit that last ended here (`…/rating`, `POST /api/v1/ratings`).
+    Rate { score: u8, reason: Option<RatingReason> },
+}
+
+/// A staff action with its optional fields, as the wire carries them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRequest {
     pub action: Action,
     pub ticket: Option<String>,
     pub to_service: Option<String>,
@@ -64,7 +82,7 @@ pub struct CounterCommand {
     pub reason: Option<String>,
 }
 
-impl CounterCommand {
+impl ActionRequest {
     fn to_action(&self) -> Result<CounterAction, QueueError> {
         Ok(match self.action {
             Action::Next => CounterAction::Next { outcome: self.outcome },
@@ -351,12 +369,21 @@ impl Engine {
             return;
         }
         let id = bounded(command.id.as_deref().unwrap_or(""));
-        let result = command.to_action().and_then(|action| self.queue.counter_action(&counter, action, now));
+        let result = match &command.operation {
+            Operation::Act(request) => {
+                request.to_action().and_then(|action| self.queue.counter_action(&counter, action, now)).map(|done| {
+                    let called = done.called.and_then(|id| done.visits.iter().find(|v| v.id == id));
+                    let ticket = called.map(|v| v.number.clone());
+                    (done, ticket)
+                })
+            }
+            Operation::Rate { score, reason } => {
+                self.queue.rate(&counter, *score, *reason, now).map(|(done, number)| (done, Some(number)))
+            }
+        };
         let (change, calls, reply) = match result {
-            Ok(done) => {
-                let ticket =
-                    done.called.and_then(|id| done.visits.iter().find(|v| v.id == id)).map(|v| bounded(&v.number));
-                let reply = Reply { id, ok: true, ticket, error: None, message: None };
+            Ok((done, ticket)) => {
+                let reply = Reply { id, ok: true, ticket: ticket.as_deref().map(bounded), error: None, message: None };
                 let (change, calls) = self.change(done, now);
                 (change, calls, reply)
             }
@@ -628,5 +655,7 @@ pub fn ticket_view(branch: &Branch, public_url: &str, v: &Visit, estimate: Optio
         ended_at: v.ended_at,
         recalls: v.recalls,
         outcome: v.outcome,
+        rating: v.rating,
+        rating_reason: v.rating_reason,
     }
 }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use dawr_protocol::api::{
-    ApiError, BranchInfo, CounterActionRequest, CounterInfo, DeviceInfo, Health, IssueTicket, ServiceInfo,
+    ApiError, BranchInfo, CounterActionRequest, CounterInfo, DeviceInfo, Health, IssueTicket, RateVisit, ServiceInfo,
 };
 use dawr_protocol::device::{Action, ErrorCode, Reply};
 use rusqlite::Connection;
@@ -21,7 +21,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::domain::{Branch, VisitId};
-use crate::engine::{self, CounterCommand, EngineGone, EngineHandle, Failure, ReplyTo, Request};
+use crate::engine::{
+    self, ActionRequest, CounterCommand, EngineGone, EngineHandle, Failure, Operation, ReplyTo, Request,
+};
 use crate::mqtt::MqttStatus;
 use crate::store;
 
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/counters", get(counters))
         .route("/api/v1/counters/{counter}/{action}", post(counter_action))
         .route("/api/v1/queue", get(waiting))
+        .route("/api/v1/ratings", post(rate_visit))
         .route("/api/v1/devices", get(devices))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
@@ -108,7 +111,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::WrongState
         | ErrorCode::CounterPaused
         | ErrorCode::CounterClosed
-        | ErrorCode::ServiceClosed => StatusCode::CONFLICT,
+        | ErrorCode::ServiceClosed
+        | ErrorCode::NothingToRate
+        | ErrorCode::AlreadyRated => StatusCode::CONFLICT,
     }
 }
 
@@ -236,8 +241,7 @@ async fn counter_action(
     })?;
     let body: CounterActionRequest = if is_blank(&body) { CounterActionRequest::default() } else { json_body(&body)? };
     check_lengths(&body)?;
-    let command = CounterCommand {
-        id: body.id,
+    let operation = Operation::Act(ActionRequest {
         action,
         ticket: body.ticket,
         to_service: body.to_service,
@@ -245,7 +249,12 @@ async fn counter_action(
         outcome: body.outcome,
         note: body.note,
         reason: body.reason,
-    };
+    });
+    counter_command(&state, counter, CounterCommand { id: body.id, operation }).await
+}
+
+/// Sends a counter command and turns a refusal into an error response.
+async fn counter_command(state: &AppState, counter: String, command: CounterCommand) -> ApiResult<Json<Reply>> {
     let reply = state.engine.ask(|tx| Request::Counter { counter, command, reply: ReplyTo::Http(tx) }).await?;
     match reply.error {
         Some(code) if !reply.ok => {
@@ -253,6 +262,16 @@ async fn counter_action(
         }
         _ => Ok(Json(reply)),
     }
+}
+
+async fn rate_visit(State(state): State<AppState>, body: Bytes) -> ApiResult<impl IntoResponse> {
+    let body: RateVisit = json_body(&body)?;
+    if body.id.as_deref().is_some_and(|id| id.is_empty() || id.len() > 48) {
+        return Err(ApiFailure::malformed("id must be 1 to 48 bytes"));
+    }
+    let command = CounterCommand { id: body.id, operation: Operation::Rate { score: body.score, reason: body.reason } };
+    let reply = counter_command(&state, body.counter, command).await?;
+    Ok((StatusCode::CREATED, reply))
 }
 
 #[derive(Deserialize)]
@@ -309,10 +328,11 @@ mod tests {
             "/api/v1/counters",
             "/api/v1/counters/{counter}/{action}",
             "/api/v1/queue",
+            "/api/v1/ratings",
             "/api/v1/devices",
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }
-        assert_eq!(paths.len(), 11, "a documented path is not served");
+        assert_eq!(paths.len(), 12, "a documented path is not served");
     }
 }

@@ -15,14 +15,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use dawr_protocol::device::{Command, ErrorCode, Presence, PresenceStatus, Reply};
+use dawr_protocol::device::{Command, ErrorCode, Presence, PresenceStatus, Rating, Reply};
 use dawr_protocol::topics::{Filter, Topic};
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::domain::queue::bounded;
-use crate::engine::{CounterCommand, EngineHandle, Publication, ReplyTo, Request, json_publication};
+use crate::engine::{
+    ActionRequest, CounterCommand, EngineHandle, Operation, Publication, ReplyTo, Request, json_publication,
+};
 
 /// Where the broker is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +111,11 @@ async fn intake(
 ) {
     let mut engine = Some(engine);
     let mut failures = 0u32;
-    let filters = [Filter::AllCounterCommands { branch: &branch }, Filter::AllDeviceStatus { branch: &branch }];
+    let filters = [
+        Filter::AllCounterCommands { branch: &branch },
+        Filter::AllCounterRatings { branch: &branch },
+        Filter::AllDeviceStatus { branch: &branch },
+    ];
     let mut subscribed = 0;
     loop {
         let event = tokio::select! {
@@ -176,48 +182,30 @@ async fn handle_publish(
     payload: &[u8],
     status: &MqttStatus,
 ) {
-    match Topic::parse(topic) {
+    let counter_message = match Topic::parse(topic) {
         Ok(Topic::CounterCommand { branch: b, counter }) if b == branch => {
-            match serde_json::from_slice::<Command>(payload) {
-                Ok(cmd) => {
-                    let command = CounterCommand {
-                        id: Some(cmd.id.to_string()),
-                        action: cmd.action,
-                        ticket: cmd.ticket.map(|t| t.to_string()),
-                        to_service: cmd.to_service.map(|s| s.to_string()),
-                        to_counter: cmd.to_counter.map(|s| s.to_string()),
-                        outcome: cmd.outcome,
-                        note: cmd.note.map(|s| s.to_string()),
-                        reason: cmd.reason.map(|s| s.to_string()),
-                    };
-                    let request = Request::Counter { counter: counter.to_string(), command, reply: ReplyTo::Mqtt };
-                    if engine.send(request).await.is_err() {
-                        tracing::debug!("command dropped: shutting down");
-                    }
-                }
-                Err(e) => {
-                    // Answer if we can tell who asked; the id must be a short string.
-                    let id = serde_json::from_slice::<serde_json::Value>(payload)
-                        .ok()
-                        .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
-                        .filter(|id| !id.is_empty() && id.len() <= 48);
-                    tracing::info!(counter, error = %e, answered = id.is_some(), "malformed command");
-                    if let Some(id) = id {
-                        let reply = Reply {
-                            id: bounded(&id),
-                            ok: false,
-                            ticket: None,
-                            error: Some(ErrorCode::Malformed),
-                            message: Some(bounded(&format!("malformed command: {e}"))),
-                        };
-                        let p = json_publication(Topic::CounterReply { branch, counter }, &reply, false);
-                        if let Err(e) = client.try_publish(p.topic, QoS::AtLeastOnce, false, p.payload) {
-                            tracing::warn!(error = %e, "cannot answer a malformed command");
-                        }
-                    }
-                }
-            }
+            Some((counter, serde_json::from_slice::<Command>(payload).map(command_from_wire)))
         }
+        Ok(Topic::CounterRating { branch: b, counter }) if b == branch => {
+            Some((counter, serde_json::from_slice::<Rating>(payload).map(rating_from_wire)))
+        }
+        _ => None,
+    };
+    match counter_message {
+        Some((counter, Ok(command))) => {
+            let request = Request::Counter { counter: counter.to_string(), command, reply: ReplyTo::Mqtt };
+            if engine.send(request).await.is_err() {
+                tracing::debug!("command dropped: shutting down");
+            }
+            return;
+        }
+        Some((counter, Err(e))) => {
+            refuse_malformed(client, branch, counter, payload, &e);
+            return;
+        }
+        None => {}
+    }
+    match Topic::parse(topic) {
         Ok(Topic::DeviceStatus { device, .. }) => {
             let mut presence = status.presence.lock().unwrap_or_else(|e| e.into_inner());
             if payload.is_empty() {
@@ -233,6 +221,49 @@ async fn handle_publish(
         }
         Ok(other) => tracing::debug!(?other, "ignored message"),
         Err(e) => tracing::info!(topic, error = %e, "message on an unknown topic"),
+    }
+}
+
+fn command_from_wire(cmd: Command) -> CounterCommand {
+    CounterCommand {
+        id: Some(cmd.id.to_string()),
+        operation: Operation::Act(ActionRequest {
+            action: cmd.action,
+            ticket: cmd.ticket.map(|t| t.to_string()),
+            to_service: cmd.to_service.map(|s| s.to_string()),
+            to_counter: cmd.to_counter.map(|s| s.to_string()),
+            outcome: cmd.outcome,
+            note: cmd.note.map(|s| s.to_string()),
+            reason: cmd.reason.map(|s| s.to_string()),
+        }),
+    }
+}
+
+fn rating_from_wire(rating: Rating) -> CounterCommand {
+    CounterCommand {
+        id: Some(rating.id.to_string()),
+        operation: Operation::Rate { score: rating.score, reason: rating.reason },
+    }
+}
+
+/// Answers an unreadable command or rating, if an id can be read from it.
+fn refuse_malformed(client: &AsyncClient, branch: &str, counter: &str, payload: &[u8], error: &serde_json::Error) {
+    let id = serde_json::from_slice::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
+        .filter(|id| !id.is_empty() && id.len() <= 48);
+    tracing::info!(counter, %error, answered = id.is_some(), "malformed message from a counter device");
+    let Some(id) = id else { return };
+    let reply = Reply {
+        id: bounded(&id),
+        ok: false,
+        ticket: None,
+        error: Some(ErrorCode::Malformed),
+        message: Some(bounded(&format!("malformed message: {error}"))),
+    };
+    let p = json_publication(Topic::CounterReply { branch, counter }, &reply, false);
+    if let Err(e) = client.try_publish(p.topic, QoS::AtLeastOnce, false, p.payload) {
+        tracing::warn!(error = %e, "cannot answer a malformed message");
     }
 }
 

@@ -143,6 +143,7 @@ fn branch(scenario: &Scenario) -> Branch {
             .collect(),
         staff: vec![],
         routing: RoutingPolicy::default(),
+        rating_window_s: 600,
     }
 }
 

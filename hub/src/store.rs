@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use crate::domain::queue::CounterRuntime;
+use crate::domain::queue::{CounterRuntime, LastCompleted};
 use crate::domain::{Recorded, Snapshot, Visit, VisitId};
 
 /// The database file's name inside the data directory.
@@ -96,7 +96,8 @@ fn parse_day(text: &str) -> Result<NaiveDate, StoreError> {
 }
 
 const VISIT_COLUMNS: &str = "id, number, local_day, service, priority, source, status, case_ref, token, issued_at, \
-     appointment_at, counter, target_counter, called_at, started_at, ended_at, recalls, transfers, outcome, transfer_note";
+     appointment_at, counter, target_counter, called_at, started_at, ended_at, recalls, transfers, outcome, transfer_note, \
+     rating, rating_reason";
 
 fn visit_from_row(row: &Row<'_>) -> Result<Visit, StoreError> {
     Ok(Visit {
@@ -120,6 +121,8 @@ fn visit_from_row(row: &Row<'_>) -> Result<Visit, StoreError> {
         transfers: row.get(17)?,
         outcome: row.get::<_, Option<String>>(18)?.map(|o| parse_enum("outcome", &o)).transpose()?,
         transfer_note: row.get(19)?,
+        rating: row.get(20)?,
+        rating_reason: row.get::<_, Option<String>>(21)?.map(|r| parse_enum("rating_reason", &r)).transpose()?,
     })
 }
 
@@ -133,7 +136,10 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
     while let Some(row) = rows.next()? {
         visits.push(visit_from_row(row)?);
     }
-    let mut stmt = conn.prepare("SELECT id, status, current_visit, pause_reason, changed_at FROM counters")?;
+    let mut stmt = conn.prepare(
+        "SELECT id, status, current_visit, pause_reason, changed_at, last_visit, last_number, last_ended_at, last_rated \
+         FROM counters",
+    )?;
     let mut rows = stmt.query([])?;
     let mut counters = Vec::new();
     while let Some(row) = rows.next()? {
@@ -145,6 +151,19 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
                 current: row.get::<_, Option<i64>>(2)?.map(|v| v as VisitId),
                 pause_reason: row.get(3)?,
                 changed_at: parse_ts("changed_at", &row.get::<_, String>(4)?)?,
+                last_completed: match (
+                    row.get::<_, Option<i64>>(5)?,
+                    row.get::<_, Option<String>>(6)?,
+                    row.get::<_, Option<String>>(7)?,
+                ) {
+                    (Some(visit), Some(number), Some(ended_at)) => Some(LastCompleted {
+                        visit: visit as VisitId,
+                        number,
+                        ended_at: parse_ts("last_ended_at", &ended_at)?,
+                        rated: row.get(8)?,
+                    }),
+                    _ => None,
+                },
             },
         ));
     }
@@ -346,10 +365,18 @@ fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), S
             recorded.event.counter(),
             payload
         ])?;
+        // A rating changes a visit that has already left the live queue.
+        if let crate::domain::Event::Rated { visit, score, reason, .. } = &recorded.event {
+            tx.prepare_cached("UPDATE visits SET rating = ?1, rating_reason = ?2 WHERE id = ?3")?.execute(params![
+                score,
+                reason.as_ref().map(enum_text),
+                *visit as i64
+            ])?;
+        }
     }
     for v in &change.visits {
         tx.prepare_cached(&format!(
-            "INSERT INTO visits ({VISIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) \
+            "INSERT INTO visits ({VISIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) \
              ON CONFLICT (id) DO UPDATE SET service = excluded.service, status = excluded.status, counter = excluded.counter, \
              target_counter = excluded.target_counter, called_at = excluded.called_at, started_at = excluded.started_at, \
              ended_at = excluded.ended_at, recalls = excluded.recalls, transfers = excluded.transfers, outcome = excluded.outcome, \
@@ -376,20 +403,28 @@ fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), S
             v.transfers,
             v.outcome.as_ref().map(enum_text),
             v.transfer_note,
+            v.rating,
+            v.rating_reason.as_ref().map(enum_text),
         ])?;
     }
     for (id, rt) in &change.counters {
         tx.prepare_cached(
-            "INSERT INTO counters (id, status, current_visit, pause_reason, changed_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+            "INSERT INTO counters (id, status, current_visit, pause_reason, changed_at, last_visit, last_number, \
+             last_ended_at, last_rated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, current_visit = excluded.current_visit, \
-             pause_reason = excluded.pause_reason, changed_at = excluded.changed_at",
+             pause_reason = excluded.pause_reason, changed_at = excluded.changed_at, last_visit = excluded.last_visit, \
+             last_number = excluded.last_number, last_ended_at = excluded.last_ended_at, last_rated = excluded.last_rated",
         )?
         .execute(params![
             id,
             enum_text(&rt.status),
             rt.current.map(|v| v as i64),
             rt.pause_reason,
-            ts(rt.changed_at)
+            ts(rt.changed_at),
+            rt.last_completed.as_ref().map(|l| l.visit as i64),
+            rt.last_completed.as_ref().map(|l| l.number.as_str()),
+            rt.last_completed.as_ref().map(|l| ts(l.ended_at)),
+            rt.last_completed.as_ref().is_some_and(|l| l.rated),
         ])?;
     }
     if let Some(cmd) = &change.command {

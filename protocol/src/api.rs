@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use crate::device::{CounterState, ErrorCode, Outcome};
+pub use crate::device::{CounterState, ErrorCode, Outcome, RatingReason};
 
 /// A text in both of the branch's languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +124,24 @@ pub struct Ticket {
     pub recalls: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// The visitor's exit rating, 1–5, once given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating_reason: Option<RatingReason>,
+}
+
+/// `POST /api/v1/ratings`: a web or kiosk exit rating for the visit last completed at `counter`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateVisit {
+    pub counter: String,
+    /// 1 (very unhappy) to 5 (very happy).
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RatingReason>,
+    /// Optional de-duplication id, shared with the counter's MQTT ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// `POST /api/v1/counters/{counter}/{action}`: the fields of a [`crate::device::Command`] other

@@ -126,6 +126,10 @@ pub enum ErrorCode {
     CounterClosed,
     /// No open counter serves this service now, so no ticket can be taken for it.
     ServiceClosed,
+    /// A rating, but no visit ended at this counter within the rating window.
+    NothingToRate,
+    /// A rating for a visit that was already rated.
+    AlreadyRated,
     /// The hub could not store the change; nothing was done. Retry with the same id.
     StorageUnavailable,
 }

@@ -36,6 +36,8 @@ pub enum Topic<'a> {
 pub enum Filter<'a> {
     /// `dawr/v1/{branch}/counters/+/command`
     AllCounterCommands { branch: &'a str },
+    /// `dawr/v1/{branch}/counters/+/rating`
+    AllCounterRatings { branch: &'a str },
     /// `dawr/v1/{branch}/devices/+/status`
     AllDeviceStatus { branch: &'a str },
 }
@@ -152,6 +154,7 @@ impl fmt::Display for Filter<'_> {
             Filter::AllCounterCommands { branch } => {
                 write!(f, "{ROOT}/{v}/{branch}/counters/+/command")
             }
+            Filter::AllCounterRatings { branch } => write!(f, "{ROOT}/{v}/{branch}/counters/+/rating"),
             Filter::AllDeviceStatus { branch } => write!(f, "{ROOT}/{v}/{branch}/devices/+/status"),
         }
     }

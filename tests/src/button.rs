@@ -4,7 +4,7 @@
 //! simulator can drop the next reply it receives, to play a reply lost on Wi-Fi.
 use std::time::{Duration, Instant};
 
-use dawr_firmware_logic::{Config, Device, Key, Mode, Notice, Press, screen};
+use dawr_firmware_logic::{Config, Device, Key, Mode, Notice, Press, RatingPhase, screen};
 use dawr_protocol::device::PresenceStatus;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, watch};
@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
     Press(Key, Press),
-    /// Ignore the next message on the reply topic, as if Wi-Fi lost it.
+    /// Ignore the next message on the reply topic if it comes within a second, as if Wi-Fi
+    /// lost it.
     DropNextReply,
 }
 
@@ -22,6 +23,8 @@ pub enum Input {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Screen {
     pub online: bool,
+    /// Rating mode: the visit being asked about, or "THANK YOU".
+    pub rating: Option<String>,
     pub ticket: Option<String>,
     pub waiting: Option<u32>,
     pub pending: bool,
@@ -32,8 +35,9 @@ impl std::fmt::Display for Screen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "[{}] ticket {} | waiting {} | {}",
+            "[{}] {}ticket {} | waiting {} | {}",
             if self.online { "online" } else { "offline" },
+            self.rating.as_deref().map_or(String::new(), |r| format!("{r} | ")),
             self.ticket.as_deref().unwrap_or("----"),
             self.waiting.map_or("?".to_string(), |w| w.to_string()),
             self.notice.as_deref().unwrap_or(if self.pending { "SENDING..." } else { "" })
@@ -51,13 +55,14 @@ pub struct SimButton {
 impl SimButton {
     /// Connects a button for `counter` of `branch` to the broker on `port`; `boot` plays the
     /// boot counter (use a new value for every simulated reboot).
-    pub fn start(host: &str, port: u16, branch: &str, counter: &str, boot: u32) -> SimButton {
+    pub fn start(host: &str, port: u16, branch: &str, counter: &str, mode: Mode, boot: u32) -> SimButton {
         let (input, inputs) = mpsc::unbounded_channel();
         let (screen_tx, screen) = watch::channel(Screen::default());
         let (host, branch, counter) = (host.to_string(), branch.to_string(), counter.to_string());
         let task = tokio::spawn(async move {
-            let device_id = format!("button-{counter}");
-            let config = Config { branch: &branch, counter: &counter, device: &device_id, mode: Mode::Counter };
+            let kind = if mode == Mode::Rating { "rating" } else { "button" };
+            let device_id = format!("{kind}-{counter}");
+            let config = Config { branch: &branch, counter: &counter, device: &device_id, mode };
             run(Device::new(config, boot), &host, port, &device_id, inputs, screen_tx).await;
         });
         SimButton { input, screen, task }
@@ -88,6 +93,11 @@ fn snapshot(device: &Device<'_>) -> Screen {
     let v = device.view();
     Screen {
         online: v.link == dawr_firmware_logic::Link::Online,
+        rating: match v.rating {
+            RatingPhase::Idle => None,
+            RatingPhase::Open { ticket, .. } => Some(format!("RATE {ticket}")),
+            RatingPhase::Thanks { .. } => Some("THANK YOU".to_string()),
+        },
         ticket: v.ticket.map(str::to_owned),
         waiting: v.waiting,
         pending: v.pending,
@@ -117,7 +127,7 @@ async fn run(
         }
     };
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
-    let mut drop_reply = false;
+    let mut drop_reply_until: Option<Instant> = None;
     let mut subacks = 0;
     loop {
         tokio::select! {
@@ -138,8 +148,9 @@ async fn run(
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if drop_reply && p.topic.ends_with("/reply") {
-                        drop_reply = false;
+                    let dropping = drop_reply_until.is_some_and(|until| Instant::now() < until);
+                    if dropping && p.topic.ends_with("/reply") {
+                        drop_reply_until = None;
                     } else {
                         device.received(&p.topic, &p.payload, now());
                     }
@@ -162,7 +173,7 @@ async fn run(
                         publish(out).await;
                     }
                 }
-                Some(Input::DropNextReply) => drop_reply = true,
+                Some(Input::DropNextReply) => drop_reply_until = Some(Instant::now() + Duration::from_secs(1)),
                 None => break,
             },
         }

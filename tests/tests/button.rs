@@ -5,7 +5,7 @@ use anyhow::Result;
 use dawr_e2e::button::SimButton;
 use dawr_e2e::{Hub, MqttProbe};
 use dawr_firmware_logic::device::REPLY_TIMEOUT_MS;
-use dawr_firmware_logic::{Key, Press};
+use dawr_firmware_logic::{Key, Mode, Press};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -25,7 +25,7 @@ async fn status(hub: &Hub, ticket: &Value) -> Result<(String, Option<String>)> {
 async fn pressing_next_on_the_button_calls_the_visitor() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let ticket = issue(&hub, "A").await?;
-    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", 1);
+    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", Mode::Counter, 1);
     button.wait_for(WAIT, |s| s.online && s.waiting == Some(1)).await.expect("the button shows one waiting");
     button.press(Key::Next, Press::Short);
     let screen = button.wait_for(WAIT, |s| s.ticket.as_deref() == Some("A001") && !s.pending).await;
@@ -45,7 +45,7 @@ async fn a_press_repeated_after_a_lost_reply_calls_nobody_twice() -> Result<()> 
     let second = issue(&hub, "A").await?;
     let mut display = MqttProbe::connect(hub.mqtt_port(), "test-display").await?;
     display.subscribe("dawr/v1/demo/calls").await?;
-    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", 2);
+    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", Mode::Counter, 2);
     button.wait_for(WAIT, |s| s.online && s.waiting.is_some()).await.expect("online");
 
     button.drop_next_reply();
@@ -75,7 +75,7 @@ async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
     let mut hub = Hub::start_embedded().await?;
     let first = issue(&hub, "A").await?;
     let second = issue(&hub, "A").await?;
-    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", 3);
+    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", Mode::Counter, 3);
     button.wait_for(WAIT, |s| s.online && s.waiting == Some(2)).await.expect("online");
 
     // The press reaches the hub, which calls A001, but the hub dies before the reply arrives.
@@ -97,9 +97,13 @@ async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
     hub.restart().await?;
     // Back online, the button sends its pending command again with the same id; the hub
     // remembers the id and answers with the first reply.
-    // Answered at once, not after timeouts and retries (which would take 6 s and more).
+    // Answered on reconnecting, or by the retry after it if the button came back before the hub
+    // had subscribed; a button that gave up would only say so after 6 s.
+    let gave_up = dawr_firmware_logic::screen::notice_text(dawr_firmware_logic::Notice::NoReply { retrying: false });
     let settled = button
-        .wait_for(Duration::from_millis(2_500), |s| s.online && !s.pending && s.ticket.as_deref() == Some("A001"))
+        .wait_for(Duration::from_millis(REPLY_TIMEOUT_MS + 2_500), |s| {
+            s.online && !s.pending && s.ticket.as_deref() == Some("A001") && s.notice.as_deref() != Some(gave_up)
+        })
         .await;
     assert!(settled.is_some(), "{:?}\n{}", *button.screen.borrow(), hub.log());
     assert_eq!(status(&hub, &first).await?.0, "called");
@@ -107,5 +111,29 @@ async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
     // The recall typed while offline was not sent later.
     let (_, counters) = hub.get("/api/v1/counters").await?;
     assert_eq!(counters[2]["current"]["recalls"], 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exit_terminal_rates_the_visit_that_just_ended() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    let ticket = issue(&hub, "A").await?;
+    let mut terminal = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "2", Mode::Rating, 4);
+    terminal.wait_for(WAIT, |s| s.online).await.expect("online");
+    hub.post("/api/v1/counters/2/next", json!({})).await?;
+    terminal.wait_for(WAIT, |s| s.ticket.as_deref() == Some("A001")).await.expect("the visit is at the counter");
+    assert_eq!(terminal.screen.borrow().rating, None, "nothing to rate while the visit goes on");
+    hub.post("/api/v1/counters/2/complete", json!({"outcome": "resolved"})).await?;
+    terminal.wait_for(WAIT, |s| s.rating.as_deref() == Some("RATE A001")).await.expect("the terminal asks");
+    terminal.press(Key::Score(4), Press::Short);
+    terminal.wait_for(WAIT, |s| s.rating.as_deref() == Some("THANK YOU") && !s.pending).await.expect("thanks");
+    let (_, rated) = hub.get(&format!("/api/v1/tickets/{}", ticket["id"])).await?;
+    assert_eq!(rated["rating"], 4);
+    // A second press is ignored by the terminal; a second rating over HTTP is refused.
+    terminal.press(Key::Score(1), Press::Short);
+    let (code, err) = hub.post("/api/v1/ratings", json!({"counter": "2", "score": 1})).await?;
+    assert_eq!((code, err["error"].as_str()), (409, Some("already_rated")));
+    let (_, still) = hub.get(&format!("/api/v1/tickets/{}", ticket["id"])).await?;
+    assert_eq!(still["rating"], 4);
     Ok(())
 }

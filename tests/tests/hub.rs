@@ -322,3 +322,49 @@ async fn every_documented_route_is_served() -> Result<()> {
     }
     Ok(())
 }
+
+/// Exit ratings over MQTT and HTTP: the visit last completed at the counter, once, within the
+/// window; a repeated id is answered again; all of it survives kill -9.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exit_rating_is_counted_once_and_survives_kill_9() -> Result<()> {
+    let mut hub = Hub::start_embedded().await?;
+    let (code, err) = hub.post("/api/v1/ratings", json!({"counter": "4", "score": 5})).await?;
+    assert_eq!((code, err["error"].as_str()), (409, Some("nothing_to_rate")));
+    let first = issue(&hub, "B").await?;
+    hub.post("/api/v1/counters/4/next", json!({})).await?;
+    hub.post("/api/v1/counters/4/complete", json!({})).await?;
+
+    let mut terminal = MqttProbe::connect(hub.mqtt_port(), "test-rating-4").await?;
+    terminal.subscribe(&topic("counters/4/reply")).await?;
+    let rating = r#"{"id":"r4-1","score":2,"reason":"waited_too_long"}"#;
+    terminal.publish(&topic("counters/4/rating"), rating).await?;
+    let reply = terminal.next_on(&topic("counters/4/reply"), WAIT).await.expect("a reply").json();
+    assert_eq!(reply, json!({"id": "r4-1", "ok": true, "ticket": "B001"}));
+    terminal.publish(&topic("counters/4/rating"), rating).await?;
+    let again = terminal.next_on(&topic("counters/4/reply"), WAIT).await.expect("answered again").json();
+    assert_eq!(again, reply, "a repeated id is answered again, not refused or counted twice");
+    terminal.publish(&topic("counters/4/rating"), r#"{"id":"r4-2","score":5}"#).await?;
+    let second = terminal.next_on(&topic("counters/4/reply"), WAIT).await.expect("a refusal").json();
+    assert_eq!(second["error"], "already_rated");
+    terminal.publish(&topic("counters/4/rating"), r#"{"id":"r4-3","score":9}"#).await?;
+    let bad = terminal.next_on(&topic("counters/4/reply"), WAIT).await.expect("a refusal").json();
+    assert_eq!(bad["error"], "malformed");
+
+    let (_, rated) = hub.get(&format!("/api/v1/tickets/{}", first["id"])).await?;
+    assert_eq!((rated["rating"].as_u64(), rated["rating_reason"].as_str()), (Some(2), Some("waited_too_long")));
+    drop(terminal);
+    hub.restart().await?;
+    let (_, rated) = hub.get(&format!("/api/v1/tickets/{}", first["id"])).await?;
+    assert_eq!(rated["rating"], 2, "the rating survived kill -9");
+    let (code, err) = hub.post("/api/v1/ratings", json!({"counter": "4", "score": 5})).await?;
+    assert_eq!((code, err["error"].as_str()), (409, Some("already_rated")), "still rated after the restart");
+    // The web form (HTTP) rates another counter's visit.
+    let other = issue(&hub, "C").await?;
+    hub.post("/api/v1/counters/6/next", json!({})).await?;
+    hub.post("/api/v1/counters/6/complete", json!({})).await?;
+    let (code, reply) = hub.post("/api/v1/ratings", json!({"counter": "6", "score": 5, "id": "web-1"})).await?;
+    assert_eq!((code, reply["ticket"].as_str()), (201, Some("C001")));
+    let (_, rated) = hub.get(&format!("/api/v1/tickets/{}", other["id"])).await?;
+    assert_eq!(rated["rating"], 5);
+    Ok(())
+}

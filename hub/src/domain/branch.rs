@@ -17,6 +17,8 @@ pub struct Branch {
     pub counters: Vec<Counter>,
     pub staff: Vec<Staff>,
     pub routing: RoutingPolicy,
+    /// How long after a visit ends at a counter the exit rating is accepted for it.
+    pub rating_window_s: u32,
 }
 
 /// A service visitors take a ticket for.
@@ -209,6 +211,7 @@ pub(crate) mod tests {
             counters: vec![counter("1", &["A", "B", "C"]), counter("2", &["A", "B"]), counter("3", &["C"])],
             staff: vec![],
             routing: RoutingPolicy::default(),
+            rating_window_s: 600,
         }
     }
 

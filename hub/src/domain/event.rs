@@ -3,7 +3,7 @@
 //! The event log is the history reports are computed from; the `visits` and `counters` tables
 //! hold the current state so the hub starts without replaying years of events.
 use chrono::{DateTime, Utc};
-use dawr_protocol::api::Outcome;
+use dawr_protocol::api::{Outcome, RatingReason};
 use serde::{Deserialize, Serialize};
 
 use super::visit::{Visit, VisitId};
@@ -54,6 +54,13 @@ pub enum Event {
     CounterResumed {
         counter: String,
     },
+    /// The visitor rated the visit that had just ended at `counter`.
+    Rated {
+        visit: VisitId,
+        counter: String,
+        score: u8,
+        reason: Option<RatingReason>,
+    },
 }
 
 impl Event {
@@ -70,6 +77,7 @@ impl Event {
             Event::Cancelled { .. } => "cancelled",
             Event::CounterPaused { .. } => "counter_paused",
             Event::CounterResumed { .. } => "counter_resumed",
+            Event::Rated { .. } => "rated",
         }
     }
 
@@ -83,6 +91,7 @@ impl Event {
             | Event::Completed { visit, .. }
             | Event::NoShow { visit, .. }
             | Event::Transferred { visit, .. }
+            | Event::Rated { visit, .. }
             | Event::Cancelled { visit } => Some(*visit),
             Event::CounterPaused { .. } | Event::CounterResumed { .. } => None,
         }
@@ -97,6 +106,7 @@ impl Event {
             | Event::Completed { counter, .. }
             | Event::NoShow { counter, .. }
             | Event::CounterPaused { counter, .. }
+            | Event::Rated { counter, .. }
             | Event::CounterResumed { counter } => Some(counter),
             Event::Transferred { from_counter, .. } => Some(from_counter),
             Event::Issued { .. } | Event::Cancelled { .. } => None,

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use dawr_protocol::api::{Outcome, Priority, ServiceSummary, Source, TicketStatus};
+use dawr_protocol::api::{Outcome, Priority, RatingReason, ServiceSummary, Source, TicketStatus};
 use dawr_protocol::device::{self, CounterStatus, CurrentStatus, CurrentVisit, ErrorCode};
 
 use super::branch::Branch;
@@ -45,6 +45,10 @@ pub enum QueueError {
     CounterPaused(String),
     #[error("counter {0} is closed; resume it to open it")]
     CounterClosed(String),
+    #[error("no visit ended at counter {0} recently enough to be rated")]
+    NothingToRate(String),
+    #[error("visit {0} is already rated")]
+    AlreadyRated(String),
     #[error("{0}")]
     Invalid(&'static str),
 }
@@ -64,6 +68,8 @@ impl QueueError {
             QueueError::WrongState { .. } => ErrorCode::WrongState,
             QueueError::CounterPaused(_) => ErrorCode::CounterPaused,
             QueueError::CounterClosed(_) => ErrorCode::CounterClosed,
+            QueueError::NothingToRate(_) => ErrorCode::NothingToRate,
+            QueueError::AlreadyRated(_) => ErrorCode::AlreadyRated,
             QueueError::Invalid(_) => ErrorCode::Malformed,
         }
     }
@@ -115,6 +121,17 @@ pub struct CounterRuntime {
     pub current: Option<VisitId>,
     pub pause_reason: Option<String>,
     pub changed_at: DateTime<Utc>,
+    /// The visit that last ended (completed) here: the one an exit rating is for.
+    pub last_completed: Option<LastCompleted>,
+}
+
+/// The visit that last ended at a counter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastCompleted {
+    pub visit: VisitId,
+    pub number: String,
+    pub ended_at: DateTime<Utc>,
+    pub rated: bool,
 }
 
 /// The result of an accepted operation.
@@ -176,6 +193,7 @@ impl Queue {
                     current: None,
                     pause_reason: None,
                     changed_at: now,
+                    last_completed: None,
                 })
             })
             .collect();
@@ -287,6 +305,8 @@ impl Queue {
             transfers: 0,
             outcome: None,
             transfer_note: None,
+            rating: None,
+            rating_reason: None,
         };
         let done = self.commit(vec![Event::Issued { visit: Box::new(visit) }], now, None);
         Ok((done, id))
@@ -299,6 +319,34 @@ impl Queue {
             return Err(QueueError::NotWaiting(visit.number.clone()));
         }
         Ok(self.commit(vec![Event::Cancelled { visit: id }], now, None))
+    }
+
+    /// Records an exit rating for the visit that last ended at `counter_id`, if it ended within
+    /// the branch's rating window and is not rated yet. Returns the rated ticket's number.
+    pub fn rate(
+        &mut self,
+        counter_id: &str,
+        score: u8,
+        reason: Option<RatingReason>,
+        now: DateTime<Utc>,
+    ) -> Result<(Done, String), QueueError> {
+        let c =
+            self.branch.counter_index(counter_id).ok_or_else(|| QueueError::UnknownCounter(counter_id.to_string()))?;
+        if !(1..=5).contains(&score) {
+            return Err(QueueError::Invalid("score must be 1 to 5"));
+        }
+        let window = chrono::Duration::seconds(i64::from(self.branch.rating_window_s));
+        let last = self.counters[c]
+            .last_completed
+            .as_ref()
+            .filter(|l| now - l.ended_at <= window)
+            .ok_or_else(|| QueueError::NothingToRate(counter_id.to_string()))?;
+        if last.rated {
+            return Err(QueueError::AlreadyRated(last.number.clone()));
+        }
+        let number = last.number.clone();
+        let event = Event::Rated { visit: last.visit, counter: counter_id.to_string(), score, reason };
+        Ok((self.commit(vec![event], now, None), number))
     }
 
     /// Carries out a counter action.
@@ -491,7 +539,11 @@ impl Queue {
                     v.ended_at = Some(at);
                     v.outcome = *outcome;
                 });
-                self.set_counter(counter_index, at, |rt| rt.current = None);
+                let number = self.visits.get(visit).map(|v| v.number.clone()).unwrap_or_default();
+                self.set_counter(counter_index, at, |rt| {
+                    rt.current = None;
+                    rt.last_completed = Some(LastCompleted { visit: *visit, number, ended_at: at, rated: false });
+                });
             }
             Event::NoShow { visit, .. } => {
                 self.update(*visit, |v| {
@@ -537,6 +589,11 @@ impl Queue {
                     rt.status = CounterStatus::Open;
                     rt.pause_reason = None;
                 });
+            }
+            Event::Rated { visit, .. } => {
+                if let Some(last) = counter_index.and_then(|c| self.counters[c].last_completed.as_mut()) {
+                    last.rated |= last.visit == *visit;
+                }
             }
         }
         let visit = recorded.event.visit().and_then(|id| {

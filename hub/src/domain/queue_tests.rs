@@ -3,7 +3,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use dawr_protocol::api::{Outcome, Priority, TicketStatus};
+use dawr_protocol::api::{Outcome, Priority, RatingReason, TicketStatus};
 use dawr_protocol::device::{CounterStatus, ErrorCode};
 use proptest::prelude::*;
 
@@ -502,4 +502,33 @@ proptest! {
         }
         prop_assert_eq!(q.visits().count(), 0, "someone was never called");
     }
+}
+
+#[test]
+fn the_visit_that_just_ended_can_be_rated_once_within_the_window() {
+    let mut q = queue();
+    let a = issue(&mut q, "A", Priority::Normal, t0());
+    issue(&mut q, "A", Priority::Normal, t0());
+    assert_eq!(q.rate("2", 4, None, t0()).unwrap_err().code(), ErrorCode::NothingToRate);
+    next(&mut q, "2", t0());
+    q.counter_action("2", CounterAction::Complete { outcome: None }, t0() + mins(5)).unwrap();
+    let (done, number) = q.rate("2", 2, Some(RatingReason::WaitedTooLong), t0() + mins(6)).unwrap();
+    assert_eq!(number, "A001");
+    assert_eq!(
+        done.events[0].event,
+        Event::Rated { visit: a, counter: "2".into(), score: 2, reason: Some(RatingReason::WaitedTooLong) }
+    );
+    assert_eq!(q.rate("2", 5, None, t0() + mins(7)).unwrap_err().code(), ErrorCode::AlreadyRated);
+    // The next visit ends as a no-show: there is nothing new to rate.
+    next(&mut q, "2", t0() + mins(8));
+    q.counter_action("2", CounterAction::NoShow, t0() + mins(9)).unwrap();
+    assert_eq!(q.rate("2", 5, None, t0() + mins(9)).unwrap_err().code(), ErrorCode::AlreadyRated);
+    // Another counter's visit, rated too late.
+    issue(&mut q, "C", Priority::Normal, t0() + mins(10));
+    next(&mut q, "3", t0() + mins(10));
+    q.counter_action("3", CounterAction::Complete { outcome: None }, t0() + mins(12)).unwrap();
+    let late = t0() + mins(12) + Duration::seconds(i64::from(q.branch().rating_window_s) + 1);
+    assert_eq!(q.rate("3", 5, None, late).unwrap_err().code(), ErrorCode::NothingToRate);
+    assert_eq!(q.rate("3", 9, None, t0() + mins(12)).unwrap_err().code(), ErrorCode::Malformed);
+    assert_eq!(q.rate("99", 3, None, t0()).unwrap_err().code(), ErrorCode::UnknownCounter);
 }

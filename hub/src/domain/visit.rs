@@ -1,6 +1,6 @@
 //! A visit: one ticket, from issue to done, no-show or cancel.
 use chrono::{DateTime, NaiveDate, Utc};
-use dawr_protocol::api::{Outcome, Priority, Source, TicketStatus};
+use dawr_protocol::api::{Outcome, Priority, RatingReason, Source, TicketStatus};
 use serde::{Deserialize, Serialize};
 
 /// A visit's number in this hub's database; never reused.
@@ -37,6 +37,9 @@ pub struct Visit {
     pub outcome: Option<Outcome>,
     /// The note left by the counter that transferred the visitor.
     pub transfer_note: Option<String>,
+    /// The exit rating, 1–5, and why if it was low.
+    pub rating: Option<u8>,
+    pub rating_reason: Option<RatingReason>,
 }
 
 impl Visit {

@@ -35,7 +35,9 @@ CREATE TABLE visits (
     recalls        INTEGER NOT NULL,
     transfers      INTEGER NOT NULL,
     outcome        TEXT,
-    transfer_note  TEXT
+    transfer_note  TEXT,
+    rating         INTEGER,         -- the exit rating, 1-5
+    rating_reason  TEXT
 );
 CREATE INDEX visits_live ON visits (status) WHERE status IN ('waiting', 'called', 'serving');
 CREATE INDEX visits_day ON visits (local_day, service);
@@ -46,7 +48,12 @@ CREATE TABLE counters (
     status        TEXT NOT NULL,
     current_visit INTEGER,
     pause_reason  TEXT,
-    changed_at    TEXT NOT NULL
+    changed_at    TEXT NOT NULL,
+    -- The visit that last ended here: the one an exit rating is for.
+    last_visit    INTEGER,
+    last_number   TEXT,
+    last_ended_at TEXT,
+    last_rated    INTEGER NOT NULL DEFAULT 0
 );
 
 -- The last ticket number used per local day and service letter.

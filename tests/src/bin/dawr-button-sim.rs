@@ -1,16 +1,17 @@
 //! A counter button on the desktop: the firmware's logic over real MQTT.
 //!
 //! ```text
-//! dawr-button-sim [--mqtt-url mqtt://127.0.0.1:1883] [--branch demo] [--counter 1] [--boot N]
+//! dawr-button-sim [--mqtt-url mqtt://127.0.0.1:1883] [--branch demo] [--counter 1]
+//!                 [--mode counter|rating] [--boot N]
 //! ```
-//! Then type, one per line: `n` (next), `l` (long press: no-show), `r` (recall), `drop` (lose the
-//! next reply), `wait MS`, `q`. The screen is printed whenever it changes. Input can be piped in,
+//! Then type, one per line: `n` (next), `l` (long press: no-show), `r` (recall), `1`…`5` (a face,
+//! in rating mode), `drop` (lose the next reply), `wait MS`, `q`. The screen is printed whenever it changes. Input can be piped in,
 //! so a script is a file of such lines.
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use dawr_e2e::button::SimButton;
-use dawr_firmware_logic::{Key, Press};
+use dawr_firmware_logic::{Key, Mode, Press};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn flag(args: &[String], name: &str, default: &str) -> String {
@@ -24,8 +25,13 @@ async fn main() -> Result<()> {
     let rest = url.strip_prefix("mqtt://").context("--mqtt-url must start with mqtt://")?;
     let (host, port) = rest.rsplit_once(':').map_or((rest, "1883"), |(h, p)| (h, p));
     let boot = flag(&args, "--boot", "").parse().unwrap_or_else(|_| std::process::id());
-    let mut button =
-        SimButton::start(host, port.parse()?, &flag(&args, "--branch", "demo"), &flag(&args, "--counter", "1"), boot);
+    let mode = match flag(&args, "--mode", "counter").as_str() {
+        "counter" => Mode::Counter,
+        "rating" => Mode::Rating,
+        other => bail!("--mode {other:?}: counter or rating"),
+    };
+    let (branch, counter) = (flag(&args, "--branch", "demo"), flag(&args, "--counter", "1"));
+    let mut button = SimButton::start(host, port.parse()?, &branch, &counter, mode, boot);
     let mut screen = button.screen.clone();
     tokio::spawn(async move {
         while screen.changed().await.is_ok() {
@@ -38,11 +44,12 @@ async fn main() -> Result<()> {
             ["n" | "next"] => button.press(Key::Next, Press::Short),
             ["l" | "long" | "no-show"] => button.press(Key::Next, Press::Long),
             ["r" | "recall"] => button.press(Key::Recall, Press::Short),
+            [score @ ("1" | "2" | "3" | "4" | "5")] => button.press(Key::Score(score.parse()?), Press::Short),
             ["drop"] => button.drop_next_reply(),
             ["wait", ms] => tokio::time::sleep(Duration::from_millis(ms.parse()?)).await,
             ["q" | "quit"] => break,
             [] => {}
-            other => bail!("unknown input {other:?}: n, l, r, drop, wait MS, q"),
+            other => bail!("unknown input {other:?}: n, l, r, 1-5, drop, wait MS, q"),
         }
     }
     // Give the last reply a moment to arrive before leaving.
