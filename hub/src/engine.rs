@@ -223,6 +223,8 @@ struct Engine {
     calls: VecDeque<Call>,
     summaries_dirty: bool,
     published_states: Vec<Option<CounterState>>,
+    /// The local day whose earlier days are known to be closed.
+    day_checked: Option<chrono::NaiveDate>,
 }
 
 /// The hub's clock, at the milliseconds the database keeps.
@@ -241,6 +243,7 @@ impl Engine {
             calls: VecDeque::new(),
             summaries_dirty: true,
             published_states: Vec::new(),
+            day_checked: None,
         };
         engine.reload()?;
         Ok(engine)
@@ -277,6 +280,7 @@ impl Engine {
         self.epoch += 1;
         self.summaries_dirty = true;
         self.published_states = vec![None; self.setup.branch.counters.len()];
+        self.day_checked = None;
         tracing::info!(live = self.queue.visits().count(), epoch = self.epoch, "queue loaded from the database");
         Ok(())
     }
@@ -336,10 +340,31 @@ impl Engine {
                 self.publish_summaries(now);
             }
             Request::Tick => {
+                self.close_past_days(now);
                 if self.summaries_dirty {
                     self.publish_summaries(now);
                 }
             }
+        }
+    }
+
+    /// At the first tick of a new local day (and the first after start-up), cancels the tickets
+    /// earlier days left waiting.
+    fn close_past_days(&mut self, now: DateTime<Utc>) {
+        let today = self.queue.local_day(now);
+        if self.day_checked == Some(today) {
+            return;
+        }
+        self.day_checked = Some(today);
+        let done = self.queue.close_days_before(today, now);
+        if !done.events.is_empty() {
+            tracing::info!(tickets = done.events.len(), %today, "closed earlier days: unserved tickets cancelled");
+            let change = self.change(done, now).0;
+            self.write(change, Vec::new(), |stored| {
+                if let Err(e) = stored {
+                    tracing::error!(error = %e, "could not store the closing of earlier days");
+                }
+            });
         }
     }
 

@@ -368,3 +368,31 @@ async fn an_exit_rating_is_counted_once_and_survives_kill_9() -> Result<()> {
     assert_eq!(rated["rating"], 5);
     Ok(())
 }
+
+/// Tickets an earlier day left waiting are cancelled when the hub sees a new day (here: after a
+/// restart on a database whose waiting ticket is dated yesterday).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_left_waiting_by_an_earlier_day_are_closed() -> Result<()> {
+    let mut hub = Hub::start_embedded().await?;
+    let old = issue(&hub, "A").await?;
+    hub.kill9();
+    let db = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
+    let changed =
+        db.execute("UPDATE visits SET local_day = date(local_day, '-1 day') WHERE id = ?1", [old["id"].as_i64()])?;
+    assert_eq!(changed, 1);
+    drop(db);
+    hub.restart().await?;
+    let today = issue(&hub, "A").await?;
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = hub.get(&format!("/api/v1/tickets/{}", old["id"])).await?.1["status"].clone();
+        if status == "cancelled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "cancelled", "yesterday's ticket was closed");
+    let (_, fresh) = hub.get(&format!("/api/v1/tickets/{}", today["id"])).await?;
+    assert_eq!(fresh["status"], "waiting", "today's ticket is untouched");
+    Ok(())
+}

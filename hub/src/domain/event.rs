@@ -44,8 +44,12 @@ pub enum Event {
         to_counter: Option<String>,
         note: Option<String>,
     },
+    /// A waiting ticket withdrawn: by the visitor or kiosk (`reason` none), or left unserved when
+    /// the day closed (`reason` "day_closed").
     Cancelled {
         visit: VisitId,
+        #[serde(default)]
+        reason: Option<String>,
     },
     CounterPaused {
         counter: String,
@@ -92,7 +96,7 @@ impl Event {
             | Event::NoShow { visit, .. }
             | Event::Transferred { visit, .. }
             | Event::Rated { visit, .. }
-            | Event::Cancelled { visit } => Some(*visit),
+            | Event::Cancelled { visit, .. } => Some(*visit),
             Event::CounterPaused { .. } | Event::CounterResumed { .. } => None,
         }
     }

@@ -279,7 +279,7 @@ impl Queue {
             (_, Some(_)) => return Err(QueueError::Invalid("appointment_at needs priority appointment")),
             (_, None) => (Source::WalkIn, None),
         };
-        let local_day = now.with_timezone(&self.branch.utc_offset).date_naive();
+        let local_day = self.local_day(now);
         let code = &self.branch.services[service].code;
         let number_seq = self.numbers.get(&(local_day, code.clone())).copied().unwrap_or(0) + 1;
         let case_seq = self.case_seqs.get(&local_day).copied().unwrap_or(0) + 1;
@@ -318,7 +318,24 @@ impl Queue {
         if visit.status != TicketStatus::Waiting {
             return Err(QueueError::NotWaiting(visit.number.clone()));
         }
-        Ok(self.commit(vec![Event::Cancelled { visit: id }], now, None))
+        Ok(self.commit(vec![Event::Cancelled { visit: id, reason: None }], now, None))
+    }
+
+    /// Closes the days before `today` (branch local time): tickets of those days still waiting
+    /// were not served and are cancelled with reason `day_closed`. Visitors at counters are left
+    /// to their counters.
+    pub fn close_days_before(&mut self, today: NaiveDate, now: DateTime<Utc>) -> Done {
+        let mut stale: Vec<&Visit> =
+            self.visits.values().filter(|v| v.status == TicketStatus::Waiting && v.local_day < today).collect();
+        stale.sort_by_key(|v| v.id);
+        let events =
+            stale.iter().map(|v| Event::Cancelled { visit: v.id, reason: Some("day_closed".into()) }).collect();
+        self.commit(events, now, None)
+    }
+
+    /// The branch's local date at `now`.
+    pub fn local_day(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.branch.utc_offset).date_naive()
     }
 
     /// Records an exit rating for the visit that last ended at `counter_id`, if it ended within
@@ -571,7 +588,7 @@ impl Queue {
                 }
                 self.set_counter(counter_index, at, |rt| rt.current = None);
             }
-            Event::Cancelled { visit } => {
+            Event::Cancelled { visit, .. } => {
                 self.leave_lane(*visit);
                 self.update(*visit, |v| {
                     v.status = TicketStatus::Cancelled;

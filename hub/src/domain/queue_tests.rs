@@ -532,3 +532,26 @@ fn the_visit_that_just_ended_can_be_rated_once_within_the_window() {
     assert_eq!(q.rate("3", 9, None, t0() + mins(12)).unwrap_err().code(), ErrorCode::Malformed);
     assert_eq!(q.rate("99", 3, None, t0()).unwrap_err().code(), ErrorCode::UnknownCounter);
 }
+
+#[test]
+fn closing_a_day_cancels_the_tickets_it_left_waiting() {
+    let mut q = queue();
+    let called = issue(&mut q, "A", Priority::Normal, t0());
+    let waiting = issue(&mut q, "A", Priority::Normal, t0());
+    next(&mut q, "2", t0());
+    let next_morning = t0() + Duration::hours(24);
+    let today = issue(&mut q, "A", Priority::Normal, next_morning);
+    // Nothing to close on the same day.
+    assert!(q.close_days_before(q.local_day(t0()), t0()).events.is_empty());
+    let done = q.close_days_before(q.local_day(next_morning), next_morning);
+    assert_eq!(done.events.len(), 1);
+    assert_eq!(done.events[0].event, Event::Cancelled { visit: waiting, reason: Some("day_closed".into()) });
+    assert_eq!(done.visits[0].status, TicketStatus::Cancelled);
+    assert!(q.visit(waiting).is_none());
+    assert_eq!(q.visit(called).unwrap().status, TicketStatus::Called, "the counter finishes its visitor");
+    assert_eq!(q.visit(today).unwrap().status, TicketStatus::Waiting);
+    assert!(
+        q.close_days_before(q.local_day(next_morning), next_morning).events.is_empty(),
+        "closing twice does nothing"
+    );
+}
