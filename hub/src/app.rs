@@ -87,7 +87,8 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let listener = tokio::net::TcpListener::bind(settings.http)
         .await
         .map_err(|source| RunError::Http { addr: settings.http, source })?;
-    let state = AppState { engine, read, branch: branch.clone(), public_url: settings.public_url, mqtt: status };
+    let texts = Arc::new(dawr_i18n::Texts::new());
+    let state = AppState { engine, read, branch: branch.clone(), public_url: settings.public_url, mqtt: status, texts };
     tracing::info!(
         http = %settings.http,
         mqtt = %format!("{}:{}", broker.host, broker.port),

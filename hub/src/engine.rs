@@ -144,6 +144,11 @@ pub enum Request {
         id: VisitId,
         reply: oneshot::Sender<Option<Ticket>>,
     },
+    /// A live ticket by its page token (`None` if not in the queue: look in the database).
+    TicketByToken {
+        token: String,
+        reply: oneshot::Sender<Option<Ticket>>,
+    },
     Services {
         reply: oneshot::Sender<Vec<ServiceSummary>>,
     },
@@ -321,6 +326,9 @@ impl Engine {
             Request::Counter { counter, command, reply } => self.counter_command(counter, command, reply, now),
             Request::Ticket { id, reply } => {
                 let _ = reply.send(self.queue.visit(id).map(|v| self.ticket(v, now)));
+            }
+            Request::TicketByToken { token, reply } => {
+                let _ = reply.send(self.queue.visits().find(|v| v.token == token).map(|v| self.ticket(v, now)));
             }
             Request::Services { reply } => {
                 let _ = reply.send(self.queue.service_summaries(now));
@@ -641,6 +649,7 @@ fn refuse(request: Request, failure: Failure) {
         }
         // Dropping the reply channel tells the caller the engine could not answer.
         Request::Ticket { .. }
+        | Request::TicketByToken { .. }
         | Request::Services { .. }
         | Request::Counters { .. }
         | Request::PublishAll

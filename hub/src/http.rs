@@ -38,6 +38,7 @@ pub struct AppState {
     pub branch: Arc<Branch>,
     pub public_url: String,
     pub mqtt: MqttStatus,
+    pub texts: Arc<dawr_i18n::Texts>,
 }
 
 /// The API's routes.
@@ -55,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/queue", get(waiting))
         .route("/api/v1/ratings", post(rate_visit))
         .route("/api/v1/devices", get(devices))
+        .route("/t/{token}", get(crate::ticket_page::page))
+        .route("/t/{token}/status", get(crate::ticket_page::status))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiFailure::new(

@@ -16,3 +16,4 @@ pub mod http;
 pub mod mqtt;
 pub mod simulation;
 pub mod store;
+pub mod ticket_page;

@@ -195,6 +195,12 @@ pub fn read_visit(conn: &Connection, id: VisitId) -> Result<Option<Visit>, Store
     conn.query_row(&sql, [id as i64], |row| Ok(visit_from_row(row))).optional()?.transpose()
 }
 
+/// A visit by its live page token.
+pub fn read_visit_by_token(conn: &Connection, token: &str) -> Result<Option<Visit>, StoreError> {
+    let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE token = ?1");
+    conn.query_row(&sql, [token], |row| Ok(visit_from_row(row))).optional()?.transpose()
+}
+
 /// Command replies stored since `since`: `(counter, command id, reply JSON)`.
 pub fn load_command_log(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<(String, String, String)>, StoreError> {
     let mut stmt = conn.prepare("SELECT counter, command_id, reply FROM command_log WHERE at >= ?1")?;

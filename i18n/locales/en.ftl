@@ -1,0 +1,25 @@
+# Dawr's English texts. Every key here must exist in ar.ftl too (a test checks).
+
+## The live ticket page (/t/{token})
+
+ticket-page-title = Your ticket { $number }
+ticket-your-number = Your number
+ticket-case-ref = Request number: { $case_ref }
+ticket-issued-at = Taken at { $time }
+ticket-status-waiting =
+    { $ahead ->
+        [0] You are next in line.
+        [one] One person is ahead of you.
+       *[other] { $ahead } people are ahead of you.
+    }
+ticket-estimate-range = Expected wait: { $low }–{ $high } min
+ticket-estimate-now = You will be called in a moment.
+ticket-status-called = Please go to { $counter }.
+ticket-status-serving = You are being served at { $counter }.
+ticket-status-done = Your visit is complete. Thank you.
+ticket-status-no-show = Your number was called but you did not come to the counter.
+ticket-status-cancelled = This ticket was cancelled.
+ticket-live-note = This page updates by itself.
+ticket-not-found-title = Ticket not found
+ticket-not-found = This ticket link is not valid. Please check the QR code on your ticket.
+switch-language = العربية

@@ -1,0 +1,103 @@
+//! Headless Chromium driven over WebDriver (Debian's `chromium` and `chromium-driver`), with
+//! nothing but HTTP: start a session, open a page, run a script, take a screenshot.
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::free_port;
+
+/// A chromedriver process with one headless Chromium session.
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+impl Browser {
+    /// Starts chromedriver and a phone-sized headless Chromium. Fails (does not skip) when they
+    /// are not installed: `.ci/run` installs them.
+    pub async fn start(width: u32, height: u32) -> Result<Browser> {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("chromedriver is not installed (apt-get install chromium chromium-driver); .ci/run installs it")?;
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            if Instant::now() > deadline {
+                bail!("chromedriver did not start");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            &format!("--window-size={width},{height}"),
+        ];
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+        }}});
+        let mut browser = Browser { driver, base, session: String::new(), http };
+        let created = browser.call(reqwest::Method::POST, "/session", capabilities).await?;
+        browser.session = created["sessionId"].as_str().context("no session id")?.to_string();
+        Ok(browser)
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Result<Value> {
+        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let value: Value = response.json().await?;
+        if !status.is_success() {
+            bail!("WebDriver {path}: {status} {value}");
+        }
+        Ok(value["value"].clone())
+    }
+
+    /// Opens `url` and waits for it to load.
+    pub async fn goto(&self, url: &str) -> Result<()> {
+        self.call(reqwest::Method::POST, &format!("/session/{}/url", self.session), json!({"url": url})).await?;
+        Ok(())
+    }
+
+    /// Runs JavaScript in the page and returns its result.
+    pub async fn eval(&self, script: &str) -> Result<Value> {
+        let body = json!({"script": script, "args": []});
+        self.call(reqwest::Method::POST, &format!("/session/{}/execute/sync", self.session), body).await
+    }
+
+    /// Saves a PNG of the viewport.
+    pub async fn screenshot(&self, path: &Path) -> Result<()> {
+        let shot =
+            self.call(reqwest::Method::GET, &format!("/session/{}/screenshot", self.session), Value::Null).await?;
+        let png = base64::engine::general_purpose::STANDARD.decode(shot.as_str().context("no screenshot")?)?;
+        std::fs::write(path, png)?;
+        Ok(())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
