@@ -282,7 +282,7 @@ mod tests {
         assert!(html.contains("<html lang=\"ar\" dir=\"rtl\">"));
         assert!(html.contains(">A017<"));
         assert!(html.contains("أمامك 3 أشخاص."), "{html}");
-        assert!(html.contains("الانتظار المتوقع: 5–21 دقيقة"), "{html}");
+        assert!(html.contains("الانتظار المتوقع: من 5 إلى 21 دقيقة"), "{html}");
         assert!(html.contains("وقت الإصدار 09:05"), "local time in Riyadh");
         assert!(html.contains("href=\"?lang=en\""));
         let en = plain(&render_page(&texts, &branch, &ticket(TicketStatus::Waiting), Lang::En));

@@ -15,7 +15,7 @@ ticket-status-waiting =
         [many] أمامك { $ahead } شخصًا.
        *[other] أمامك { $ahead } شخص.
     }
-ticket-estimate-range = الانتظار المتوقع: { $low }–{ $high } دقيقة
+ticket-estimate-range = الانتظار المتوقع: من { $low } إلى { $high } دقيقة
 ticket-estimate-now = سيتم نداؤك خلال لحظات.
 ticket-status-called = تفضل إلى { $counter }.
 ticket-status-serving = تتم خدمتك الآن في { $counter }.
@@ -26,3 +26,9 @@ ticket-live-note = تتحدث هذه الصفحة تلقائيًا.
 ticket-not-found-title = التذكرة غير موجودة
 ticket-not-found = رابط التذكرة غير صالح. يرجى التحقق من رمز QR على تذكرتك.
 switch-language = English
+
+## التذكرة المطبوعة
+
+print-your-number = رقمك
+print-scan-to-follow = امسح الرمز لمتابعة دورك من جوالك
+print-estimate-range = الانتظار المتوقع: من { $low } إلى { $high } دقيقة

@@ -23,3 +23,9 @@ ticket-live-note = This page updates by itself.
 ticket-not-found-title = Ticket not found
 ticket-not-found = This ticket link is not valid. Please check the QR code on your ticket.
 switch-language = العربية
+
+## The printed ticket (the printer's own font prints English: keep it ASCII)
+
+print-your-number = Your number
+print-scan-to-follow = Scan to follow your turn on your phone
+print-estimate-range = Expected wait: { $low }-{ $high } min

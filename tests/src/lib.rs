@@ -339,6 +339,103 @@ impl Drop for MqttProbe {
     }
 }
 
+/// The emupos printer simulator (PyPI `emupos`, an Epson TM-T20III on TCP) with its control API.
+pub struct Emupos {
+    child: Child,
+    pub printer_port: u16,
+    pub api: String,
+    dir: tempfile::TempDir,
+}
+
+impl Emupos {
+    /// The emupos command: `$EMUPOS`, else pyenv's Python 3.13 install, else `emupos` on PATH.
+    pub fn command() -> PathBuf {
+        if let Some(path) = std::env::var_os("EMUPOS") {
+            return path.into();
+        }
+        let root = std::env::var_os("PYENV_ROOT")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")));
+        match root.map(|r| r.join("versions/3.13.0/bin/emupos")) {
+            Some(path) if path.exists() => path,
+            _ => PathBuf::from("emupos"),
+        }
+    }
+
+    /// Starts the simulator. Fails (does not skip) when emupos is missing: `.ci/run` installs it.
+    pub fn start() -> Result<Emupos> {
+        let dir = tempfile::tempdir()?;
+        let (printer_port, api_port) = (free_port(), free_port());
+        let config = dir.path().join("emupos.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "schema: 1\napi: {{ host: 127.0.0.1, port: {api_port} }}\ndevices:\n  - id: front\n    type: printer\n    \
+                 profile: epson-tm-t20iii\n    connections:\n      - tcp: {{ port: {printer_port} }}\n    \
+                 job_idle_timeout_ms: 300\n    receipts_dir: {}\n",
+                dir.path().join("receipts").display()
+            ),
+        )?;
+        let log = File::create(dir.path().join("emupos.log"))?;
+        let child = Command::new(Self::command())
+            .arg("run")
+            .arg("--config")
+            .arg(&config)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("emupos is not installed (pip install emupos, Python >= 3.13); .ci/run installs it")?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", api_port)).is_err()
+            || std::net::TcpStream::connect(("127.0.0.1", printer_port)).is_err()
+        {
+            if Instant::now() > deadline {
+                bail!(
+                    "emupos did not start: {}",
+                    std::fs::read_to_string(dir.path().join("emupos.log")).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Emupos { child, printer_port, api: format!("http://127.0.0.1:{api_port}"), dir })
+    }
+
+    /// The last completed receipt as text, with its image saved at `png`.
+    pub fn last_receipt(&self, png: &Path) -> Result<String> {
+        let output = Command::new(Self::command())
+            .arg("--api")
+            .arg(&self.api)
+            .args(["receipt", "show", "--save"])
+            .arg(png)
+            .output()?;
+        if !output.status.success() {
+            bail!("emupos receipt show: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Emupos {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Decodes the QR codes in a picture with zbarimg (Debian `zbar-tools`).
+pub fn decode_qr(png: &Path) -> Result<String> {
+    let output = Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(png)
+        .output()
+        .context("zbarimg is not installed (apt-get install zbar-tools); .ci/run installs it")?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
 /// Path helper for tests that inspect the database directly.
 pub fn database(data_dir: &Path) -> PathBuf {
     data_dir.join("dawr.db")

@@ -1,0 +1,73 @@
+//! `dawr-kiosk`: for now, one command — take a ticket from the hub and print it.
+//!
+//! ```text
+//! dawr-kiosk print-ticket --service A [--priority assisted] [--hub http://127.0.0.1:8080]
+//!                         [--printer tcp:192.168.1.50:9100 | file:ticket.bin] [--paper 80|58]
+//! ```
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use dawr_i18n::Texts;
+use dawr_kiosk::printer::{PrinterTarget, print_ticket};
+use dawr_kiosk::ticket::{Paper, TicketContext};
+use dawr_protocol::api::{BranchInfo, IssueTicket, Priority, Ticket};
+
+#[derive(Parser)]
+#[command(name = "dawr-kiosk", version, about = "Dawr's entrance kiosk")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Takes a ticket for a service from the hub and prints it.
+    PrintTicket {
+        #[arg(long)]
+        service: String,
+        /// normal or assisted (elderly, disabled)
+        #[arg(long, default_value = "normal")]
+        priority: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        hub: String,
+        #[arg(long, default_value = "tcp:127.0.0.1:9100")]
+        printer: String,
+        /// Paper width in millimetres: 80 or 58.
+        #[arg(long, default_value_t = 80)]
+        paper: u32,
+    },
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let Command::PrintTicket { service, priority, hub, printer, paper } = Args::parse().command;
+    let target: PrinterTarget = printer.parse()?;
+    let paper = match paper {
+        80 => Paper::Mm80,
+        58 => Paper::Mm58,
+        other => bail!("--paper {other}: 80 or 58"),
+    };
+    let priority: Priority = serde_json::from_value(serde_json::Value::String(priority.clone()))
+        .with_context(|| format!("--priority {priority:?}: normal or assisted"))?;
+    let client = reqwest::Client::new();
+    let hub = hub.trim_end_matches('/');
+    let branch: BranchInfo =
+        client.get(format!("{hub}/api/v1/branch")).send().await?.error_for_status()?.json().await?;
+    let request = IssueTicket { service, priority, appointment_at: None };
+    let response = client.post(format!("{hub}/api/v1/tickets")).json(&request).send().await?;
+    if !response.status().is_success() {
+        let error: serde_json::Value = response.json().await.unwrap_or_default();
+        bail!("the hub refused the ticket: {}", error["message"].as_str().unwrap_or("unknown error"));
+    }
+    let ticket: Ticket = response.json().await?;
+    let offset = parse_offset(&branch.utc_offset).context("the hub's utc_offset")?;
+    let texts = Texts::new();
+    let ctx = TicketContext { branch_name: &branch.name, utc_offset: offset, texts: &texts };
+    print_ticket(&target, &ctx, paper, &ticket).context("printing")?;
+    println!("{} printed ({})", ticket.number, ticket.status_url);
+    Ok(())
+}
+
+/// Reads `+03:00`.
+fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{text}")).ok().map(|d| *d.offset())
+}
