@@ -1,8 +1,9 @@
-//! `dawr-kiosk`: for now, one command — take a ticket from the hub and print it.
+//! `dawr-kiosk`: for now, the printing commands (the touch screen is to come).
 //!
 //! ```text
-//! dawr-kiosk print-ticket --service A [--priority assisted] [--hub http://127.0.0.1:8080]
-//!                         [--printer tcp:192.168.1.50:9100 | file:ticket.bin] [--paper 80|58]
+//! dawr-kiosk issue --service A [--priority assisted] [--hub http://127.0.0.1:8080]
+//!                  [--printer tcp:192.168.1.50:9100 | file:ticket.bin] [--paper 80|58]
+//! dawr-kiosk test-print [--printer …] [--paper 80|58]      # a sample ticket, no hub needed
 //! ```
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -18,10 +19,32 @@ struct Args {
     command: Command,
 }
 
+/// Where and on what to print.
+#[derive(clap::Args)]
+struct PrintOptions {
+    /// file:PATH or tcp:HOST:PORT
+    #[arg(long, default_value = "tcp:127.0.0.1:9100")]
+    printer: String,
+    /// Paper width in millimetres: 80 or 58.
+    #[arg(long, default_value_t = 80)]
+    paper: u32,
+}
+
+impl PrintOptions {
+    fn read(&self) -> Result<(PrinterTarget, Paper)> {
+        let paper = match self.paper {
+            80 => Paper::Mm80,
+            58 => Paper::Mm58,
+            other => bail!("--paper {other}: 80 or 58"),
+        };
+        Ok((self.printer.parse()?, paper))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Takes a ticket for a service from the hub and prints it.
-    PrintTicket {
+    Issue {
         #[arg(long)]
         service: String,
         /// normal or assisted (elderly, disabled)
@@ -29,23 +52,32 @@ enum Command {
         priority: String,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         hub: String,
-        #[arg(long, default_value = "tcp:127.0.0.1:9100")]
-        printer: String,
-        /// Paper width in millimetres: 80 or 58.
-        #[arg(long, default_value_t = 80)]
-        paper: u32,
+        #[command(flatten)]
+        print: PrintOptions,
+    },
+    /// Prints a sample ticket, to check a printer (no hub needed).
+    TestPrint {
+        #[command(flatten)]
+        print: PrintOptions,
     },
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    let Command::PrintTicket { service, priority, hub, printer, paper } = Args::parse().command;
-    let target: PrinterTarget = printer.parse()?;
-    let paper = match paper {
-        80 => Paper::Mm80,
-        58 => Paper::Mm58,
-        other => bail!("--paper {other}: 80 or 58"),
+    let (service, priority, hub, print) = match Args::parse().command {
+        Command::Issue { service, priority, hub, print } => (service, priority, hub, print),
+        Command::TestPrint { print } => {
+            let (target, paper) = print.read()?;
+            let texts = Texts::new();
+            let (branch_name, ticket) = dawr_kiosk::ticket::sample();
+            let offset = chrono::FixedOffset::east_opt(3 * 3600).expect("valid offset");
+            let ctx = TicketContext { branch_name: &branch_name, utc_offset: offset, texts: &texts };
+            print_ticket(&target, &ctx, paper, &ticket).context("printing")?;
+            println!("sample ticket printed");
+            return Ok(());
+        }
     };
+    let (target, paper) = print.read()?;
     let priority: Priority = serde_json::from_value(serde_json::Value::String(priority.clone()))
         .with_context(|| format!("--priority {priority:?}: normal or assisted"))?;
     let client = reqwest::Client::new();

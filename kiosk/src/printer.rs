@@ -50,7 +50,10 @@ pub fn print_ticket(
 ) -> escpos::errors::Result<()> {
     let mut renderer = TextRenderer::new();
     match target {
-        PrinterTarget::File(path) => ticket::print(FileDriver::open(path)?, ctx, &mut renderer, paper, ticket),
+        PrinterTarget::File(path) => {
+            let options = std::fs::OpenOptions::new().create(true).write(true).truncate(true).clone();
+            ticket::print(FileDriver::open_with_options(path, &options)?, ctx, &mut renderer, paper, ticket)
+        }
         PrinterTarget::Tcp { host, port } => {
             let driver = NetworkDriver::open(host, *port, Some(Duration::from_secs(5)))?;
             ticket::print(driver, ctx, &mut renderer, paper, ticket)

@@ -414,6 +414,15 @@ impl Emupos {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// How many receipts the printer has completed.
+    pub fn receipt_count(&self) -> Result<usize> {
+        let output = Command::new(Self::command()).arg("--api").arg(&self.api).args(["receipt", "list"]).output()?;
+        if !output.status.success() {
+            bail!("emupos receipt list: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).lines().filter(|l| l.starts_with("front-")).count())
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

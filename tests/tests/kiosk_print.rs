@@ -1,6 +1,6 @@
-//! A ticket from the hub printed as ESC/POS on a simulated Epson printer (emupos): the receipt
-//! has the number and both languages, and its QR code — read back from the printed image by
-//! zbarimg — is the ticket's live page.
+//! A ticket from the hub printed as ESC/POS on a simulated Epson printer (emupos), on 80 and
+//! 58 mm paper: the receipt has the number and both languages, and its QR code — read back from
+//! the printed image by zbarimg — is the ticket's live page.
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -26,43 +26,53 @@ async fn a_printed_ticket_carries_its_number_texts_and_a_readable_qr_code() -> R
     let ticket: Ticket = serde_json::from_value(ticket)?;
     let (_, branch) = hub.get("/api/v1/branch").await?;
     let branch: BranchInfo = serde_json::from_value(branch)?;
-
     let texts = Texts::new();
     let ctx = TicketContext {
         branch_name: &branch.name,
         utc_offset: FixedOffset::east_opt(3 * 3600).unwrap(),
         texts: &texts,
     };
-    let target = PrinterTarget::Tcp { host: "127.0.0.1".into(), port: printer.printer_port };
-    print_ticket(&target, &ctx, Paper::Mm80, &ticket)?;
-
-    // The printer completes the job after a moment of silence on the line.
-    let png = printer.dir().join("ticket.png");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let receipt = loop {
-        match printer.last_receipt(&png) {
-            Ok(text) if text.contains(&ticket.number) => break text,
-            _ if Instant::now() > deadline => bail!("no receipt printed"),
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+    let mut printed = 0;
+    for (paper, name) in [(Paper::Mm80, "printed-ticket.png"), (Paper::Mm58, "printed-ticket-58mm.png")] {
+        let target = PrinterTarget::Tcp { host: "127.0.0.1".into(), port: printer.printer_port };
+        print_ticket(&target, &ctx, paper, &ticket)?;
+        printed += 1;
+        let png = printer.dir().join(name);
+        let receipt = wait_for_receipt(&printer, &png, printed).await?;
+        for line in [
+            ticket.number.as_str(),
+            "Customer Care Center - Dammam Branch",
+            "Your number",
+            "Power of attorney",
+            "One person is ahead of you.",
+            &format!("Request number: {}", ticket.case_ref),
+            "Scan to follow your turn on your phone",
+        ] {
+            assert!(receipt.contains(line), "{line:?} not printed:\n{receipt}");
         }
-    };
-    for line in [
-        ticket.number.as_str(),
-        "Customer Care Center - Dammam Branch",
-        "Your number",
-        "Power of attorney",
-        "One person is ahead of you.",
-        &format!("Request number: {}", ticket.case_ref),
-        "Scan to follow your turn on your phone",
-    ] {
-        assert!(receipt.contains(line), "{line:?} not printed:\n{receipt}");
+        assert!(receipt.contains("Expected wait: "), "the wait estimate:\n{receipt}");
+        let raster = format!("[image {}x", paper.dots());
+        assert!(receipt.contains(&raster), "Arabic lines print as full-width images:\n{receipt}");
+        assert!(receipt.contains(&format!("[qr {}]", ticket.status_url)), "{receipt}");
+        assert_eq!(decode_qr(&png)?, ticket.status_url, "the printed QR code reads back as the live page");
+        let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&shots)?;
+        std::fs::copy(&png, shots.join(name))?;
     }
-    assert!(receipt.contains("Expected wait: "), "the wait estimate:\n{receipt}");
-    assert!(receipt.contains("[image 576x"), "Arabic lines print as full-width images:\n{receipt}");
-    assert!(receipt.contains(&format!("[qr {}]", ticket.status_url)), "{receipt}");
-    assert_eq!(decode_qr(&png)?, ticket.status_url, "the printed QR code reads back as the live page");
-    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-    std::fs::create_dir_all(&shots)?;
-    std::fs::copy(&png, shots.join("printed-ticket.png"))?;
     Ok(())
+}
+
+/// Waits until the printer has completed its `count`-th receipt (after a moment of silence on
+/// the line) and returns it as text, its image saved at `png`.
+async fn wait_for_receipt(printer: &Emupos, png: &std::path::Path, count: usize) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if printer.receipt_count()? >= count {
+            return printer.last_receipt(png);
+        }
+        if Instant::now() > deadline {
+            bail!("receipt {count} was not printed");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
