@@ -33,6 +33,9 @@ use crate::store::{self, Change, FailedEpoch, LoggedCommand, StoreError, Write};
 /// How long command ids are remembered for de-duplication after a restart.
 const COMMAND_MEMORY: Duration = Duration::hours(48);
 
+/// The `command_log` namespace of ticket requests' idempotency keys (`#` is never in a counter id).
+const TICKET_REQUESTS: &str = "#tickets";
+
 /// A refusal, as HTTP and MQTT report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -225,6 +228,8 @@ struct Engine {
     epoch: u64,
     next_seq: i64,
     replies: HashMap<(String, String), Reply>,
+    /// Ticket requests' idempotency keys and the visit each one issued.
+    issued_requests: HashMap<String, VisitId>,
     calls: VecDeque<Call>,
     summaries_dirty: bool,
     published_states: Vec<Option<CounterState>>,
@@ -245,6 +250,7 @@ impl Engine {
             epoch: 0,
             next_seq: 1,
             replies: HashMap::new(),
+            issued_requests: HashMap::new(),
             calls: VecDeque::new(),
             summaries_dirty: true,
             published_states: Vec::new(),
@@ -269,7 +275,17 @@ impl Engine {
         self.queue = queue;
         self.next_seq = store::next_event_seq(&conn)?;
         self.replies.clear();
+        self.issued_requests.clear();
         for (counter, id, reply) in store::load_command_log(&conn, now - COMMAND_MEMORY)? {
+            if counter == TICKET_REQUESTS {
+                match serde_json::from_str::<IssuedRequest>(&reply) {
+                    Ok(issued) => {
+                        self.issued_requests.insert(id, issued.visit);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "unreadable stored ticket request"),
+                }
+                continue;
+            }
             match serde_json::from_str(&reply) {
                 Ok(reply) => {
                     self.replies.insert((counter, id), reply);
@@ -301,6 +317,14 @@ impl Engine {
         let now = now();
         match request {
             Request::Issue { request, reply } => {
+                if let Some(&visit) = request.request_id.as_ref().and_then(|k| self.issued_requests.get(k)) {
+                    // A retried request: the same ticket, once the first answer is durable.
+                    let ticket = self.existing_ticket(visit, now);
+                    self.write(Change::default(), Vec::new(), move |stored| {
+                        let _ = reply.send(stored.map_err(Failure::storage).and(ticket));
+                    });
+                    return;
+                }
                 let result = self.issue(request, now);
                 match result {
                     Ok((change, ticket)) => self.write(change, Vec::new(), move |stored| {
@@ -376,7 +400,21 @@ impl Engine {
         }
     }
 
+    /// A ticket already issued, live or finished.
+    fn existing_ticket(&self, visit: VisitId, now: DateTime<Utc>) -> Result<Ticket, Failure> {
+        if let Some(v) = self.queue.visit(visit) {
+            return Ok(self.ticket(v, now));
+        }
+        let conn = self.setup.read.lock().unwrap_or_else(|e| e.into_inner());
+        match store::read_visit(&conn, visit) {
+            Ok(Some(v)) => Ok(ticket_view(&self.setup.branch, &self.setup.public_url, &v, None)),
+            Ok(None) => Err(Failure { code: ErrorCode::UnknownTicket, message: format!("no ticket {visit}") }),
+            Err(e) => Err(Failure::storage(e)),
+        }
+    }
+
     fn issue(&mut self, request: IssueTicket, now: DateTime<Utc>) -> Result<(Change, Ticket), Failure> {
+        let request_id = request.request_id.clone();
         let mut token = [0u8; 16];
         rand::rng().fill_bytes(&mut token);
         let token = token.iter().map(|b| format!("{b:02x}")).collect();
@@ -388,7 +426,13 @@ impl Engine {
         };
         let (done, id) = self.queue.issue(req, now)?;
         let ticket = self.ticket(self.queue.visit(id).expect("just issued"), now);
-        Ok((self.change(done, now).0, ticket))
+        let mut change = self.change(done, now).0;
+        if let Some(key) = request_id {
+            let reply_json = serde_json::to_string(&IssuedRequest { visit: id }).expect("serialise");
+            change.command = Some(LoggedCommand { counter: TICKET_REQUESTS.into(), id: key.clone(), reply_json });
+            self.issued_requests.insert(key, id);
+        }
+        Ok((change, ticket))
     }
 
     fn counter_command(&mut self, counter: String, command: CounterCommand, reply_to: ReplyTo, now: DateTime<Utc>) {
@@ -603,6 +647,12 @@ impl Engine {
         };
         Ok(visits.into_iter().map(|v| self.ticket(v, now)).collect())
     }
+}
+
+/// What `command_log` keeps for a ticket request's idempotency key.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct IssuedRequest {
+    visit: VisitId,
 }
 
 /// Two states are the same for publishing if only the timestamp differs.

@@ -179,6 +179,9 @@ async fn services(State(state): State<AppState>) -> ApiResult<impl IntoResponse>
 
 async fn issue_ticket(State(state): State<AppState>, body: Bytes) -> ApiResult<impl IntoResponse> {
     let request: IssueTicket = json_body(&body)?;
+    if request.request_id.as_deref().is_some_and(|k| k.is_empty() || k.len() > 48) {
+        return Err(ApiFailure::malformed("request_id must be 1 to 48 bytes"));
+    }
     let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
     Ok((StatusCode::CREATED, Json(ticket)))
 }

@@ -84,7 +84,11 @@ async fn main() -> Result<()> {
     let hub = hub.trim_end_matches('/');
     let branch: BranchInfo =
         client.get(format!("{hub}/api/v1/branch")).send().await?.error_for_status()?.json().await?;
-    let request = IssueTicket { service, priority, appointment_at: None };
+    // One key per touch: if the answer is lost and the request is sent again, the hub returns the
+    // same ticket instead of issuing a second one.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let request_id = format!("kiosk-{}-{nanos:x}", std::process::id());
+    let request = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
     let response = client.post(format!("{hub}/api/v1/tickets")).json(&request).send().await?;
     if !response.status().is_success() {
         let error: serde_json::Value = response.json().await.unwrap_or_default();

@@ -81,6 +81,10 @@ pub struct IssueTicket {
     /// Required with priority `appointment`: the booked slot's start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment_at: Option<DateTime<Utc>>,
+    /// An idempotency key (1–48 bytes): a retried request with the same key gets the same ticket
+    /// back, never a second one. Kiosks send one per touch. Remembered for 48 hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// A ticket as the API returns it (`POST /api/v1/tickets` → 201, `GET /api/v1/tickets/{id}`).

@@ -396,3 +396,26 @@ async fn tickets_left_waiting_by_an_earlier_day_are_closed() -> Result<()> {
     assert_eq!(fresh["status"], "waiting", "today's ticket is untouched");
     Ok(())
 }
+
+/// A kiosk that retries a ticket request (the answer got lost) gets the same ticket back, before
+/// and after a kill -9, and never a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_ticket_request_gets_the_same_ticket() -> Result<()> {
+    let mut hub = Hub::start_embedded().await?;
+    let request = json!({"service": "B", "request_id": "kiosk-1-touch-42"});
+    let (code, first) = hub.post("/api/v1/tickets", request.clone()).await?;
+    assert_eq!(code, 201);
+    let (code, again) = hub.post("/api/v1/tickets", request.clone()).await?;
+    assert_eq!(code, 201);
+    assert_eq!((again["id"].clone(), again["number"].clone()), (first["id"].clone(), first["number"].clone()));
+    hub.restart().await?;
+    let (_, after) = hub.post("/api/v1/tickets", request).await?;
+    assert_eq!(after["id"], first["id"], "remembered across kill -9");
+    let (_, queue) = hub.get("/api/v1/queue").await?;
+    assert_eq!(queue.as_array().unwrap().len(), 1, "one ticket, not three: {queue}");
+    let (_, other) = hub.post("/api/v1/tickets", json!({"service": "B", "request_id": "kiosk-1-touch-43"})).await?;
+    assert_eq!(other["number"], "B002");
+    let (code, err) = hub.post("/api/v1/tickets", json!({"service": "B", "request_id": ""})).await?;
+    assert_eq!((code, err["error"].as_str()), (400, Some("malformed")));
+    Ok(())
+}
