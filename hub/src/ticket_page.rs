@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use dawr_i18n::{Arg, Lang, Texts};
+use dawr_i18n::{Arg, HijriDate, Lang, Texts};
 use dawr_protocol::api::{Names, Ticket, TicketStatus};
 use serde::Deserialize;
 
@@ -115,6 +115,17 @@ fn local_time(branch: &Branch, at: DateTime<Utc>) -> String {
     at.with_timezone(&branch.utc_offset).format("%H:%M").to_string()
 }
 
+/// The day in Hijri (Umm al-Qura) and Gregorian: `2 جمادى الآخرة 1448 هـ · 2026-11-23`.
+fn dates(texts: &Texts, branch: &Branch, at: DateTime<Utc>, lang: Lang) -> String {
+    use chrono::Datelike;
+    let local = at.with_timezone(&branch.utc_offset);
+    let gregorian = local.format("%Y-%m-%d").to_string();
+    match HijriDate::from_gregorian(local.year(), local.month() as u8, local.day() as u8) {
+        Some(hijri) => format!("{} · {gregorian}", texts.hijri_date(lang, hijri)),
+        None => gregorian,
+    }
+}
+
 fn counter_name(branch: &Branch, counter: Option<&str>, lang: Lang) -> String {
     let counter = counter.unwrap_or_default();
     branch
@@ -192,7 +203,7 @@ pub fn render_page(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) 
         "{head}<body>\n<header>{branch}</header>\n<main>\n<section class=\"card\" aria-live=\"polite\">\n\
          <p class=\"label\">{your_number}</p>\n<p class=\"number\" id=\"number\">{number}</p>\n\
          <p class=\"service\">{service}</p>\n<div id=\"live\">{status}</div>\n\
-         <p class=\"meta\">{case_ref}</p>\n<p class=\"meta\">{issued}</p>\n<p class=\"meta\">{live_note}</p>\n\
+         <p class=\"meta\">{case_ref}</p>\n<p class=\"meta\">{date}</p>\n<p class=\"meta\">{issued}</p>\n<p class=\"meta\">{live_note}</p>\n\
          </section>\n<a class=\"switch\" href=\"{switch_href}\" lang=\"{other}\">{switch}</a>\n</main>\n\
          <noscript><meta http-equiv=\"refresh\" content=\"30\"></noscript>\n<script>{script}</script>\n</body>\n</html>\n",
         head = head(lang, &title),
@@ -202,6 +213,7 @@ pub fn render_page(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) 
         service = esc(name(&ticket.service_name, lang)),
         case_ref = t("ticket-case-ref", &[("case_ref", Arg::Text(&ticket.case_ref))]),
         issued = t("ticket-issued-at", &[("time", Arg::Text(&local_time(branch, ticket.issued_at)))]),
+        date = esc(&dates(texts, branch, ticket.issued_at, lang)),
         live_note = t("ticket-live-note", &[]),
         other = lang.other().code(),
         switch = t("switch-language", &[]),
@@ -284,6 +296,7 @@ mod tests {
         assert!(html.contains("أمامك 3 أشخاص."), "{html}");
         assert!(html.contains("الانتظار المتوقع: من 5 إلى 21 دقيقة"), "{html}");
         assert!(html.contains("وقت الإصدار 09:05"), "local time in Riyadh");
+        assert!(html.contains(">13 جمادى الآخرة 1448 هـ · 2026-11-23<"), "Hijri and Gregorian dates");
         assert!(html.contains("href=\"?lang=en\""));
         let en = plain(&render_page(&texts, &branch, &ticket(TicketStatus::Waiting), Lang::En));
         assert!(en.contains("<html lang=\"en\" dir=\"ltr\">"));

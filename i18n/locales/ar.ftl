@@ -32,3 +32,19 @@ switch-language = English
 print-your-number = رقمك
 print-scan-to-follow = امسح الرمز لمتابعة دورك من جوالك
 print-estimate-range = الانتظار المتوقع: من { $low } إلى { $high } دقيقة
+
+## التواريخ
+
+hijri-date = { $day } { $month } { $year } هـ
+hijri-month-1 = محرم
+hijri-month-2 = صفر
+hijri-month-3 = ربيع الأول
+hijri-month-4 = ربيع الآخر
+hijri-month-5 = جمادى الأولى
+hijri-month-6 = جمادى الآخرة
+hijri-month-7 = رجب
+hijri-month-8 = شعبان
+hijri-month-9 = رمضان
+hijri-month-10 = شوال
+hijri-month-11 = ذو القعدة
+hijri-month-12 = ذو الحجة

@@ -29,3 +29,19 @@ switch-language = العربية
 print-your-number = Your number
 print-scan-to-follow = Scan to follow your turn on your phone
 print-estimate-range = Expected wait: { $low }-{ $high } min
+
+## Dates
+
+hijri-date = { $day } { $month } { $year } AH
+hijri-month-1 = Muharram
+hijri-month-2 = Safar
+hijri-month-3 = Rabi al-Awwal
+hijri-month-4 = Rabi al-Akhir
+hijri-month-5 = Jumada al-Ula
+hijri-month-6 = Jumada al-Akhirah
+hijri-month-7 = Rajab
+hijri-month-8 = Shaban
+hijri-month-9 = Ramadan
+hijri-month-10 = Shawwal
+hijri-month-11 = Dhu al-Qadah
+hijri-month-12 = Dhu al-Hijjah

@@ -154,6 +154,42 @@ impl Texts {
     }
 }
 
+/// A date in the Umm al-Qura Hijri calendar, the one Saudi government services use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HijriDate {
+    pub year: i32,
+    /// 1 = Muharram … 12 = Dhu al-Hijjah.
+    pub month: u8,
+    pub day: u8,
+}
+
+impl HijriDate {
+    /// The Hijri date of a Gregorian date (by ICU4X's Umm al-Qura tables); `None` for an invalid
+    /// Gregorian date.
+    pub fn from_gregorian(year: i32, month: u8, day: u8) -> Option<HijriDate> {
+        let iso = icu_calendar::Date::try_new_iso(year, month, day).ok()?;
+        let hijri = iso.to_calendar(icu_calendar::cal::Hijri::new_umm_al_qura());
+        Some(HijriDate {
+            year: hijri.year().era_year_or_related_iso(),
+            month: hijri.month().ordinal,
+            day: hijri.day_of_month().0,
+        })
+    }
+}
+
+impl Texts {
+    /// A Hijri date in words: `4 جمادى الآخرة 1448 هـ` / `4 Jumada al-Akhirah 1448 AH`.
+    pub fn hijri_date(&self, lang: Lang, date: HijriDate) -> String {
+        let month = self.get(lang, &format!("hijri-month-{}", date.month), &[]);
+        let args = [
+            ("day", Arg::Number(f64::from(date.day))),
+            ("month", Arg::Text(&month)),
+            ("year", Arg::Text(&date.year.to_string())),
+        ];
+        self.get(lang, "hijri-date", &args)
+    }
+}
+
 /// A value for a placeable.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Arg<'a> {
@@ -197,6 +233,23 @@ mod tests {
         assert_eq!(ahead(Lang::Ar, 11.0), "أمامك 11 شخصًا.");
         assert_eq!(ahead(Lang::Ar, 100.0), "أمامك 100 شخص.");
         assert_eq!(t.get(Lang::En, "no-such-key", &[]), "no-such-key");
+    }
+
+    /// Dates Saudi Arabia observed by the Umm al-Qura calendar.
+    #[test]
+    fn hijri_dates_follow_umm_al_qura() {
+        let h = |y, m, d| HijriDate::from_gregorian(y, m, d).unwrap();
+        assert_eq!(h(2025, 6, 26), HijriDate { year: 1447, month: 1, day: 1 }, "Islamic new year 1447");
+        assert_eq!(h(2024, 7, 7), HijriDate { year: 1446, month: 1, day: 1 }, "Islamic new year 1446");
+        assert_eq!(h(2025, 3, 1), HijriDate { year: 1446, month: 9, day: 1 }, "Ramadan 1446 began");
+        assert_eq!(h(2024, 3, 11), HijriDate { year: 1445, month: 9, day: 1 }, "Ramadan 1445 began");
+        assert_eq!(h(2024, 6, 16), HijriDate { year: 1445, month: 12, day: 10 }, "Eid al-Adha 1445");
+        assert_eq!(HijriDate::from_gregorian(2025, 2, 30), None);
+        assert_eq!(h(2026, 11, 23), HijriDate { year: 1448, month: 6, day: 13 }, "the day this was written");
+        let t = Texts::new();
+        let date = HijriDate { year: 1446, month: 9, day: 1 };
+        assert_eq!(plain(&t.hijri_date(Lang::Ar, date)), "1 رمضان 1446 هـ");
+        assert_eq!(plain(&t.hijri_date(Lang::En, date)), "1 Ramadan 1446 AH");
     }
 
     #[test]

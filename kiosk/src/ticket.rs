@@ -3,8 +3,8 @@
 //!
 //! Arabic lines are raster images (see [`crate::raster`]); English lines use the printer's own
 //! font; the QR code is the printer's own (model 2), so it stays sharp at any size.
-use chrono::FixedOffset;
-use dawr_i18n::{Arg, Lang, Texts};
+use chrono::{Datelike, FixedOffset};
+use dawr_i18n::{Arg, HijriDate, Lang, Texts};
 use dawr_protocol::api::{Names, Ticket, TicketStatus};
 use escpos::driver::Driver;
 use escpos::errors::Result;
@@ -91,8 +91,12 @@ pub fn print<D: Driver>(
         p.feed()?;
     }
 
-    let issued = ticket.issued_at.with_timezone(&ctx.utc_offset).format("%Y-%m-%d %H:%M").to_string();
-    p.writeln(&issued)?;
+    let local = ticket.issued_at.with_timezone(&ctx.utc_offset);
+    p.writeln(&local.format("%Y-%m-%d %H:%M").to_string())?;
+    if let Some(hijri) = HijriDate::from_gregorian(local.year(), local.month() as u8, local.day() as u8) {
+        arabic(&mut p, &ctx.texts.hijri_date(Lang::Ar, hijri), 24.0)?;
+        p.writeln(&printable(&ctx.texts.hijri_date(Lang::En, hijri)))?;
+    }
     p.writeln(&printable(&t(Lang::En, "ticket-case-ref", &[("case_ref", Arg::Text(&ticket.case_ref))])))?.feed()?;
 
     p.qrcode_option(&ticket.status_url, QRCodeOption::new(QRCodeModel::Model2, 6, QRCodeCorrectionLevel::M))?.feed()?;
