@@ -1,0 +1,185 @@
+//! What the board shows, as plain data: the current call (highlighted for a while when new),
+//! the recent calls, the waiting counts per service, and whether the board is offline.
+//!
+//! Fed by the hub's retained `…/board` message (on start and on every reconnect, so a board is
+//! current at once) and by each `…/calls` message; the screen only draws [`BoardState::view`].
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use dawr_protocol::api::{Board, Call, ServiceSummary};
+
+/// Which services and counters this board shows (empty = all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BoardFilter {
+    pub services: HashSet<String>,
+    pub counters: HashSet<String>,
+}
+
+impl BoardFilter {
+    fn shows_call(&self, call: &Call) -> bool {
+        (self.services.is_empty() || self.services.contains(&call.service))
+            && (self.counters.is_empty() || self.counters.contains(&call.counter))
+    }
+
+    fn shows_service(&self, service: &ServiceSummary) -> bool {
+        self.services.is_empty() || self.services.contains(&service.code)
+    }
+}
+
+/// The board's state.
+#[derive(Debug, Clone)]
+pub struct BoardState {
+    filter: BoardFilter,
+    highlight: Duration,
+    history_len: usize,
+    /// Newest first.
+    calls: Vec<Call>,
+    services: Vec<ServiceSummary>,
+    online: bool,
+    /// When each shown call reached this board (highlighting runs from then, not from the hub's
+    /// clock, so a call that arrives late still blinks).
+    first_seen: Vec<(u64, DateTime<Utc>)>,
+}
+
+/// One frame's content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardView {
+    pub current: Option<Call>,
+    /// The current call arrived less than the highlight time ago.
+    pub highlighted: bool,
+    pub history: Vec<Call>,
+    pub services: Vec<ServiceSummary>,
+    pub online: bool,
+}
+
+impl BoardState {
+    pub fn new(filter: BoardFilter, highlight: Duration, history_len: usize) -> Self {
+        BoardState {
+            filter,
+            highlight,
+            history_len,
+            calls: Vec::new(),
+            services: Vec::new(),
+            online: false,
+            first_seen: Vec::new(),
+        }
+    }
+
+    /// The retained summary: replaces calls and services (it is always complete).
+    pub fn apply_board(&mut self, board: Board, now: DateTime<Utc>) {
+        self.calls = board.calls.into_iter().filter(|c| self.filter.shows_call(c)).collect();
+        self.services = board.services.into_iter().filter(|s| self.filter.shows_service(s)).collect();
+        for call in &self.calls {
+            if !self.first_seen.iter().any(|(id, _)| *id == call.id) {
+                // Calls already on the board when it (re)starts are not new to anyone.
+                self.first_seen.push((call.id, now - self.highlight));
+            }
+        }
+        self.trim();
+    }
+
+    /// A new call. Returns true if it is news for this board (not filtered out, not seen before).
+    pub fn apply_call(&mut self, call: Call, now: DateTime<Utc>) -> bool {
+        if !self.filter.shows_call(&call) || self.calls.iter().any(|c| c.id == call.id) {
+            return false;
+        }
+        self.first_seen.push((call.id, now));
+        self.calls.insert(0, call);
+        self.trim();
+        true
+    }
+
+    pub fn set_online(&mut self, online: bool) {
+        self.online = online;
+    }
+
+    fn trim(&mut self) {
+        self.calls.sort_by_key(|c| std::cmp::Reverse(c.id));
+        self.calls.truncate(self.history_len + 1);
+        let ids: HashSet<u64> = self.calls.iter().map(|c| c.id).collect();
+        self.first_seen.retain(|(id, _)| ids.contains(id));
+    }
+
+    pub fn view(&self, now: DateTime<Utc>) -> BoardView {
+        let current = self.calls.first().cloned();
+        let highlighted = current
+            .as_ref()
+            .is_some_and(|c| self.first_seen.iter().any(|(id, seen)| *id == c.id && now - *seen < self.highlight));
+        BoardView {
+            current,
+            highlighted,
+            history: self.calls.iter().skip(1).cloned().collect(),
+            services: self.services.clone(),
+            online: self.online,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dawr_protocol::api::Names;
+
+    fn names(s: &str) -> Names {
+        Names { ar: s.into(), en: s.into() }
+    }
+
+    fn call(id: u64, ticket: &str, counter: &str, service: &str) -> Call {
+        Call {
+            id,
+            ticket: ticket.into(),
+            counter: counter.into(),
+            service: service.into(),
+            recall: false,
+            at: "2026-11-23T09:00:00Z".parse().unwrap(),
+            service_name: names(service),
+            counter_name: names(counter),
+        }
+    }
+
+    fn t(s: i64) -> DateTime<Utc> {
+        "2026-11-23T09:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::seconds(s)
+    }
+
+    #[test]
+    fn a_new_call_is_highlighted_for_a_while_and_history_keeps_the_rest() {
+        let mut b = BoardState::new(BoardFilter::default(), Duration::seconds(8), 3);
+        assert_eq!(b.view(t(0)).current, None);
+        assert!(b.apply_call(call(1, "A001", "1", "A"), t(0)));
+        assert!(b.view(t(1)).highlighted);
+        assert!(!b.view(t(9)).highlighted, "not forever");
+        for (i, ticket) in ["A002", "B001", "A003", "C001"].iter().enumerate() {
+            b.apply_call(call(2 + i as u64, ticket, "2", "A"), t(10 + i as i64));
+        }
+        let v = b.view(t(14));
+        assert_eq!(v.current.unwrap().ticket, "C001");
+        assert_eq!(v.history.iter().map(|c| c.ticket.as_str()).collect::<Vec<_>>(), ["A003", "B001", "A002"]);
+        assert!(!b.apply_call(call(5, "C001", "2", "A"), t(15)), "a repeated call is not news");
+    }
+
+    #[test]
+    fn a_board_that_starts_shows_the_retained_state_without_blinking() {
+        let mut b = BoardState::new(BoardFilter::default(), Duration::seconds(8), 5);
+        let board = Board {
+            branch: "demo".into(),
+            name: names("demo"),
+            updated_at: t(0),
+            calls: (1..=5).rev().map(|i| call(i, &format!("A00{i}"), "1", "A")).collect(),
+            services: vec![],
+        };
+        b.apply_board(board, t(100));
+        let v = b.view(t(100));
+        assert_eq!(v.current.unwrap().ticket, "A005");
+        assert_eq!(v.history.len(), 4, "all five calls from the retained state");
+        assert!(!v.highlighted, "old calls do not blink on start");
+    }
+
+    #[test]
+    fn a_board_for_some_counters_ignores_the_others() {
+        let filter = BoardFilter { counters: ["7".to_string(), "8".to_string()].into(), ..BoardFilter::default() };
+        let mut b = BoardState::new(filter, Duration::seconds(8), 3);
+        assert!(!b.apply_call(call(1, "A001", "1", "A"), t(0)));
+        assert!(b.apply_call(call(2, "F001", "7", "F"), t(1)));
+        assert_eq!(b.view(t(1)).current.unwrap().ticket, "F001");
+    }
+}
