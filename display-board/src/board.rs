@@ -36,6 +36,8 @@ pub struct BoardState {
     calls: Vec<Call>,
     services: Vec<ServiceSummary>,
     online: bool,
+    /// Whether the retained board has been received since the last (re)connect.
+    synced: bool,
     /// When each shown call reached this board (highlighting runs from then, not from the hub's
     /// clock, so a call that arrives late still blinks).
     first_seen: Vec<(u64, DateTime<Utc>)>,
@@ -61,26 +63,37 @@ impl BoardState {
             calls: Vec::new(),
             services: Vec::new(),
             online: false,
+            synced: false,
             first_seen: Vec::new(),
         }
     }
 
-    /// The retained summary: replaces calls and services (it is always complete).
-    pub fn apply_board(&mut self, board: Board, now: DateTime<Utc>) {
-        self.calls = board.calls.into_iter().filter(|c| self.filter.shows_call(c)).collect();
+    /// The summary (retained, and re-sent after changes): replaces calls and services, and returns
+    /// the calls this board had not seen yet. The broker does not order `…/board` and `…/calls`
+    /// against each other, so a summary can bring a call first; but the first summary after a
+    /// (re)connect only brings history, which is neither highlighted nor returned.
+    pub fn apply_board(&mut self, board: Board, now: DateTime<Utc>) -> Vec<Call> {
+        let calls: Vec<Call> = board.calls.into_iter().filter(|c| self.filter.shows_call(c)).collect();
         self.services = board.services.into_iter().filter(|s| self.filter.shows_service(s)).collect();
-        for call in &self.calls {
+        let seen_at = if self.synced { now } else { now - self.highlight };
+        let mut new = Vec::new();
+        for call in &calls {
             if !self.first_seen.iter().any(|(id, _)| *id == call.id) {
-                // Calls already on the board when it (re)starts are not new to anyone.
-                self.first_seen.push((call.id, now - self.highlight));
+                self.first_seen.push((call.id, seen_at));
+                if self.synced {
+                    new.push(call.clone());
+                }
             }
         }
+        self.synced = true;
+        self.calls = calls;
         self.trim();
+        new
     }
 
     /// A new call. Returns true if it is news for this board (not filtered out, not seen before).
     pub fn apply_call(&mut self, call: Call, now: DateTime<Utc>) -> bool {
-        if !self.filter.shows_call(&call) || self.calls.iter().any(|c| c.id == call.id) {
+        if !self.filter.shows_call(&call) || self.first_seen.iter().any(|(id, _)| *id == call.id) {
             return false;
         }
         self.first_seen.push((call.id, now));
@@ -89,7 +102,11 @@ impl BoardState {
         true
     }
 
+    /// The link came up or went down; after coming back, the next summary is history again.
     pub fn set_online(&mut self, online: bool) {
+        if !online {
+            self.synced = false;
+        }
         self.online = online;
     }
 
@@ -167,11 +184,18 @@ mod tests {
             calls: (1..=5).rev().map(|i| call(i, &format!("A00{i}"), "1", "A")).collect(),
             services: vec![],
         };
-        b.apply_board(board, t(100));
+        assert!(b.apply_board(board.clone(), t(100)).is_empty(), "the first summary is history");
         let v = b.view(t(100));
         assert_eq!(v.current.unwrap().ticket, "A005");
         assert_eq!(v.history.len(), 4, "all five calls from the retained state");
         assert!(!v.highlighted, "old calls do not blink on start");
+        // A later summary that brings a call before `…/calls` does: it is news.
+        let mut later = board;
+        later.calls.insert(0, call(6, "A006", "2", "A"));
+        let new = b.apply_board(later, t(101));
+        assert_eq!(new.iter().map(|c| c.id).collect::<Vec<_>>(), [6]);
+        assert!(b.view(t(102)).highlighted);
+        assert!(!b.apply_call(call(6, "A006", "2", "A"), t(102)), "and not news twice");
     }
 
     #[test]
