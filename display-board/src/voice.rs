@@ -225,6 +225,10 @@ pub fn make_pack(root: &Path, keys: Option<&[&str]>) -> Result<(), VoiceError> {
             if !output.status.success() {
                 return Err(VoiceError::Speech { text, message: String::from_utf8_lossy(&output.stderr).into_owned() });
             }
+            // espeak-ng pads its speech with silence; joined clips would drag.
+            let path = dir.join(&file);
+            let samples = read_wav(&path, sample_rate)?;
+            write_wav(&path, trim_silence(&samples, sample_rate), sample_rate)?;
             clips.insert(key, file);
         }
         let manifest = Manifest { language: lang.code().into(), sample_rate, clips };
@@ -234,6 +238,17 @@ pub fn make_pack(root: &Path, keys: Option<&[&str]>) -> Result<(), VoiceError> {
         std::fs::write(&path, text).map_err(io(&path))?;
     }
     Ok(())
+}
+
+/// Cuts leading and trailing silence, keeping 20 ms either side of the sound.
+pub fn trim_silence(samples: &[i16], sample_rate: u32) -> &[i16] {
+    const THRESHOLD: i16 = 400;
+    let margin = (sample_rate / 50) as usize;
+    let loud = |s: &i16| s.unsigned_abs() > THRESHOLD as u16;
+    match (samples.iter().position(loud), samples.iter().rposition(loud)) {
+        (Some(first), Some(last)) => &samples[first.saturating_sub(margin)..(last + margin + 1).min(samples.len())],
+        _ => samples,
+    }
 }
 
 /// "Ding-dong": two soft sine tones with a fade out.
@@ -298,6 +313,18 @@ mod tests {
         // A pack missing a clip says which.
         let err = voice.clip(Lang::Ar, "n-999").unwrap_err().to_string();
         assert!(err.contains("n-999"), "{err}");
+    }
+
+    #[test]
+    fn silence_around_a_clip_is_trimmed_to_a_small_margin() {
+        let rate = 1000;
+        let mut samples = vec![0i16; 500];
+        samples.extend([2000, -3000, 2500]);
+        samples.extend(vec![10i16; 400]);
+        let trimmed = trim_silence(&samples, rate);
+        assert_eq!(trimmed.len(), 20 + 3 + 20);
+        assert_eq!(&trimmed[20..23], &[2000, -3000, 2500]);
+        assert_eq!(trim_silence(&[0; 10], rate).len(), 10, "all silence stays as it is");
     }
 
     #[test]
