@@ -7,7 +7,11 @@
 //!
 //! Messages that only summarise (the board's waiting counts, counters' waiting numbers) are
 //! coalesced: a [`Request::Tick`] a few times a second publishes what changed. They also go
-//! through the writer, so nothing is published ahead of the change it reflects.
+//! through the writer, so nothing is published ahead of the change it reflects. The first tick
+//! of a new local day also closes the earlier days (their waiting tickets are cancelled).
+//!
+//! Repeated requests are recognised: counter commands and ratings by (counter, id), ticket
+//! requests by their `request_id`; they are answered again, never acted on twice.
 //!
 //! If the writer reports a failed transaction, the engine rebuilds the queue from the database
 //! before taking the next request (see [`crate::store`] for the epoch rule).
