@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
-use dawr_protocol::api::{Board, Call, ServiceSummary};
+use dawr_protocol::api::{Board, Call, Names, ServiceSummary};
 
 /// Which services and counters this board shows (empty = all).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,6 +35,7 @@ pub struct BoardState {
     /// Newest first.
     calls: Vec<Call>,
     services: Vec<ServiceSummary>,
+    branch_name: Names,
     online: bool,
     /// Whether the retained board has been received since the last (re)connect.
     synced: bool,
@@ -47,11 +48,21 @@ pub struct BoardState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoardView {
     pub current: Option<Call>,
-    /// The current call arrived less than the highlight time ago.
-    pub highlighted: bool,
+    /// Until when the current call is highlighted (it arrived less than the highlight time
+    /// before); `None` when it is not.
+    pub highlight_until: Option<DateTime<Utc>>,
     pub history: Vec<Call>,
     pub services: Vec<ServiceSummary>,
+    /// The branch's name, from its board message (empty until the first arrives).
+    pub branch_name: Names,
     pub online: bool,
+}
+
+impl BoardView {
+    /// Whether the current call is highlighted at `now`.
+    pub fn highlighted(&self, now: DateTime<Utc>) -> bool {
+        self.highlight_until.is_some_and(|until| now < until)
+    }
 }
 
 impl BoardState {
@@ -62,6 +73,7 @@ impl BoardState {
             history_len,
             calls: Vec::new(),
             services: Vec::new(),
+            branch_name: Names { ar: String::new(), en: String::new() },
             online: false,
             synced: false,
             first_seen: Vec::new(),
@@ -75,6 +87,7 @@ impl BoardState {
     pub fn apply_board(&mut self, board: Board, now: DateTime<Utc>) -> Vec<Call> {
         let calls: Vec<Call> = board.calls.into_iter().filter(|c| self.filter.shows_call(c)).collect();
         self.services = board.services.into_iter().filter(|s| self.filter.shows_service(s)).collect();
+        self.branch_name = board.name;
         let seen_at = if self.synced { now } else { now - self.highlight };
         let mut new = Vec::new();
         for call in &calls {
@@ -110,8 +123,11 @@ impl BoardState {
         self.online = online;
     }
 
+    /// Newest first; a ticket called again (a recall) shows once, at its latest call.
     fn trim(&mut self) {
         self.calls.sort_by_key(|c| std::cmp::Reverse(c.id));
+        let mut tickets = HashSet::new();
+        self.calls.retain(|c| tickets.insert(c.ticket.clone()));
         self.calls.truncate(self.history_len + 1);
         let ids: HashSet<u64> = self.calls.iter().map(|c| c.id).collect();
         self.first_seen.retain(|(id, _)| ids.contains(id));
@@ -119,14 +135,17 @@ impl BoardState {
 
     pub fn view(&self, now: DateTime<Utc>) -> BoardView {
         let current = self.calls.first().cloned();
-        let highlighted = current
+        let highlight_until = current
             .as_ref()
-            .is_some_and(|c| self.first_seen.iter().any(|(id, seen)| *id == c.id && now - *seen < self.highlight));
+            .and_then(|c| self.first_seen.iter().find(|(id, _)| *id == c.id))
+            .map(|(_, seen)| *seen + self.highlight)
+            .filter(|until| now < *until);
         BoardView {
             current,
-            highlighted,
+            highlight_until,
             history: self.calls.iter().skip(1).cloned().collect(),
             services: self.services.clone(),
+            branch_name: self.branch_name.clone(),
             online: self.online,
         }
     }
@@ -135,7 +154,6 @@ impl BoardState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dawr_protocol::api::Names;
 
     fn names(s: &str) -> Names {
         Names { ar: s.into(), en: s.into() }
@@ -163,8 +181,9 @@ mod tests {
         let mut b = BoardState::new(BoardFilter::default(), Duration::seconds(8), 3);
         assert_eq!(b.view(t(0)).current, None);
         assert!(b.apply_call(call(1, "A001", "1", "A"), t(0)));
-        assert!(b.view(t(1)).highlighted);
-        assert!(!b.view(t(9)).highlighted, "not forever");
+        assert!(b.view(t(1)).highlighted(t(1)));
+        assert!(!b.view(t(1)).highlighted(t(9)), "a view made while new stops highlighting in time");
+        assert!(!b.view(t(9)).highlighted(t(9)), "not forever");
         for (i, ticket) in ["A002", "B001", "A003", "C001"].iter().enumerate() {
             b.apply_call(call(2 + i as u64, ticket, "2", "A"), t(10 + i as i64));
         }
@@ -172,6 +191,14 @@ mod tests {
         assert_eq!(v.current.unwrap().ticket, "C001");
         assert_eq!(v.history.iter().map(|c| c.ticket.as_str()).collect::<Vec<_>>(), ["A003", "B001", "A002"]);
         assert!(!b.apply_call(call(5, "C001", "2", "A"), t(15)), "a repeated call is not news");
+        // A recall is news, and the ticket moves to the top instead of showing twice.
+        let mut recall = call(6, "A003", "2", "A");
+        recall.recall = true;
+        assert!(b.apply_call(recall, t(16)));
+        let v = b.view(t(16));
+        assert!(v.current.as_ref().unwrap().recall);
+        assert_eq!(v.current.unwrap().ticket, "A003");
+        assert_eq!(v.history.iter().map(|c| c.ticket.as_str()).collect::<Vec<_>>(), ["C001", "B001", "A002"]);
     }
 
     #[test]
@@ -186,15 +213,15 @@ mod tests {
         };
         assert!(b.apply_board(board.clone(), t(100)).is_empty(), "the first summary is history");
         let v = b.view(t(100));
-        assert_eq!(v.current.unwrap().ticket, "A005");
+        assert_eq!(v.current.as_ref().unwrap().ticket, "A005");
         assert_eq!(v.history.len(), 4, "all five calls from the retained state");
-        assert!(!v.highlighted, "old calls do not blink on start");
+        assert!(!v.highlighted(t(100)), "old calls do not blink on start");
         // A later summary that brings a call before `…/calls` does: it is news.
         let mut later = board;
         later.calls.insert(0, call(6, "A006", "2", "A"));
         let new = b.apply_board(later, t(101));
         assert_eq!(new.iter().map(|c| c.id).collect::<Vec<_>>(), [6]);
-        assert!(b.view(t(102)).highlighted);
+        assert!(b.view(t(102)).highlighted(t(102)));
         assert!(!b.apply_call(call(6, "A006", "2", "A"), t(102)), "and not news twice");
     }
 

@@ -1,5 +1,6 @@
 //! The board's MQTT link: subscribes to the branch's retained `…/board` and its `…/calls`,
-//! keeps a [`BoardState`] and an [`Announcer`] up to date, and announces its own presence
+//! keeps a [`BoardState`] up to date, hands each call that is news to whoever speaks calls
+//! ([`crate::speaker`]), and announces its own presence
 //! (`…/devices/{id}/status`, `offline` as last will). A board that starts or reconnects gets the
 //! retained board at once; while the broker is away the view says offline and the link retries.
 //! Malformed messages are logged and ignored.
@@ -13,7 +14,6 @@ use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::announce::{Announcement, Announcer};
 use crate::board::{BoardFilter, BoardState, BoardView};
 
 /// Where the board connects and what it shows.
@@ -27,16 +27,17 @@ pub struct LinkConfig {
     pub filter: BoardFilter,
     /// How long a new call stays highlighted.
     pub highlight: chrono::Duration,
-    /// Calls older than this when their turn comes are not spoken.
-    pub max_announce_age: chrono::Duration,
+    /// How many calls before the current one the view keeps.
+    pub history: usize,
 }
 
 /// A running link.
 pub struct BoardLink {
     /// The latest frame content.
     pub view: watch::Receiver<BoardView>,
-    /// Announcements to speak, in order.
-    pub announcements: mpsc::UnboundedReceiver<Announcement>,
+    /// Calls that are news for this board, in arrival order (not those of the retained state a
+    /// board starts with).
+    pub new_calls: mpsc::UnboundedReceiver<Call>,
     task: JoinHandle<()>,
 }
 
@@ -52,9 +53,9 @@ fn presence(status: PresenceStatus) -> Vec<u8> {
 
 impl BoardLink {
     pub fn start(config: LinkConfig) -> BoardLink {
-        let mut state = BoardState::new(config.filter.clone(), config.highlight, 8);
+        let mut state = BoardState::new(config.filter.clone(), config.highlight, config.history);
         let (view_tx, view) = watch::channel(state.view(Utc::now()));
-        let (announce_tx, announcements) = mpsc::unbounded_channel();
+        let (new_calls_tx, new_calls) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             let branch = config.branch.as_str();
             let status_topic = Topic::DeviceStatus { branch, device: &config.device }.to_string();
@@ -70,7 +71,6 @@ impl BoardLink {
                 true,
             ));
             let (client, mut eventloop) = AsyncClient::new(options, 64);
-            let mut announcer = Announcer::new(config.max_announce_age);
             loop {
                 let now = Utc::now();
                 match eventloop.poll().await {
@@ -86,7 +86,7 @@ impl BoardLink {
                         match serde_json::from_slice::<Board>(&p.payload) {
                             Ok(board) => {
                                 for call in state.apply_board(board, now) {
-                                    announcer.push(call);
+                                    let _ = new_calls_tx.send(call);
                                 }
                             }
                             Err(e) => tracing::warn!(error = %e, "ignored a malformed board message"),
@@ -96,7 +96,7 @@ impl BoardLink {
                         match serde_json::from_slice::<Call>(&p.payload) {
                             Ok(call) => {
                                 if state.apply_call(call.clone(), now) {
-                                    announcer.push(call);
+                                    let _ = new_calls_tx.send(call);
                                 }
                             }
                             Err(e) => tracing::warn!(error = %e, "ignored a malformed call message"),
@@ -113,9 +113,6 @@ impl BoardLink {
                         continue;
                     }
                 }
-                while let Some(announcement) = announcer.next(now) {
-                    let _ = announce_tx.send(announcement);
-                }
                 view_tx.send_if_modified(|v| {
                     let new = state.view(now);
                     let changed = *v != new;
@@ -124,6 +121,6 @@ impl BoardLink {
                 });
             }
         });
-        BoardLink { view, announcements, task }
+        BoardLink { view, new_calls, task }
     }
 }

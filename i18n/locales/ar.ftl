@@ -33,6 +33,33 @@ print-your-number = رقمك
 print-scan-to-follow = امسح الرمز لمتابعة دورك من جوالك
 print-estimate-range = الانتظار المتوقع: من { $low } إلى { $high } دقيقة
 
+## لوحة العرض العلوية
+
+board-ticket = التذكرة
+board-counter = الشباك
+board-recent = آخر النداءات
+board-recall = نداء متكرر
+board-offline = غير متصل، جارٍ إعادة الاتصال
+board-no-calls = أهلًا بكم. تفضلوا بأخذ تذكرة من الجهاز.
+board-waiting =
+    { $count ->
+        [0] لا أحد في الانتظار
+        [1] شخص واحد في الانتظار
+        [2] شخصان في الانتظار
+        [few] { $count } أشخاص في الانتظار
+        [many] { $count } شخصًا في الانتظار
+       *[other] { $count } شخص في الانتظار
+    }
+board-wait =
+    { $minutes ->
+        [0] بلا انتظار
+        [1] نحو دقيقة واحدة
+        [2] نحو دقيقتين
+        [few] نحو { $minutes } دقائق
+       *[other] نحو { $minutes } دقيقة
+    }
+board-closed = مغلقة الآن
+
 ## التواريخ
 
 hijri-date = { $day } { $month } { $year } هـ
@@ -48,3 +75,24 @@ hijri-month-9 = رمضان
 hijri-month-10 = شوال
 hijri-month-11 = ذو القعدة
 hijri-month-12 = ذو الحجة
+
+gregorian-date = { $weekday } { $day } { $month } { $year } م
+month-1 = يناير
+month-2 = فبراير
+month-3 = مارس
+month-4 = أبريل
+month-5 = مايو
+month-6 = يونيو
+month-7 = يوليو
+month-8 = أغسطس
+month-9 = سبتمبر
+month-10 = أكتوبر
+month-11 = نوفمبر
+month-12 = ديسمبر
+weekday-1 = الاثنين
+weekday-2 = الثلاثاء
+weekday-3 = الأربعاء
+weekday-4 = الخميس
+weekday-5 = الجمعة
+weekday-6 = السبت
+weekday-7 = الأحد

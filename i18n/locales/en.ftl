@@ -30,6 +30,27 @@ print-your-number = Your number
 print-scan-to-follow = Scan to follow your turn on your phone
 print-estimate-range = Expected wait: { $low }-{ $high } min
 
+## The overhead display board
+
+board-ticket = Ticket
+board-counter = Counter
+board-recent = Recent calls
+board-recall = Called again
+board-offline = Offline, reconnecting
+board-no-calls = Welcome. Please take a ticket at the kiosk.
+board-waiting =
+    { $count ->
+        [0] Nobody waiting
+       *[other] { $count } waiting
+    }
+board-wait =
+    { $minutes ->
+        [0] No wait
+        [one] About 1 min
+       *[other] About { $minutes } min
+    }
+board-closed = Closed now
+
 ## Dates
 
 hijri-date = { $day } { $month } { $year } AH
@@ -45,3 +66,24 @@ hijri-month-9 = Ramadan
 hijri-month-10 = Shawwal
 hijri-month-11 = Dhu al-Qadah
 hijri-month-12 = Dhu al-Hijjah
+
+gregorian-date = { $weekday } { $day } { $month } { $year }
+month-1 = January
+month-2 = February
+month-3 = March
+month-4 = April
+month-5 = May
+month-6 = June
+month-7 = July
+month-8 = August
+month-9 = September
+month-10 = October
+month-11 = November
+month-12 = December
+weekday-1 = Monday
+weekday-2 = Tuesday
+weekday-3 = Wednesday
+weekday-4 = Thursday
+weekday-5 = Friday
+weekday-6 = Saturday
+weekday-7 = Sunday

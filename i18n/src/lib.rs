@@ -188,6 +188,20 @@ impl Texts {
         ];
         self.get(lang, "hijri-date", &args)
     }
+
+    /// A Gregorian date in words: `الاثنين 23 نوفمبر 2026 م` / `Monday 23 November 2026`.
+    /// `weekday` counts from Monday = 1 to Sunday = 7 (ISO 8601).
+    pub fn gregorian_date(&self, lang: Lang, year: i32, month: u8, day: u8, weekday: u8) -> String {
+        let month = self.get(lang, &format!("month-{month}"), &[]);
+        let weekday = self.get(lang, &format!("weekday-{weekday}"), &[]);
+        let args = [
+            ("weekday", Arg::Text(&weekday)),
+            ("day", Arg::Number(f64::from(day))),
+            ("month", Arg::Text(&month)),
+            ("year", Arg::Text(&year.to_string())),
+        ];
+        self.get(lang, "gregorian-date", &args)
+    }
 }
 
 /// A value for a placeable.
@@ -250,6 +264,8 @@ mod tests {
         let date = HijriDate { year: 1446, month: 9, day: 1 };
         assert_eq!(plain(&t.hijri_date(Lang::Ar, date)), "1 رمضان 1446 هـ");
         assert_eq!(plain(&t.hijri_date(Lang::En, date)), "1 Ramadan 1446 AH");
+        assert_eq!(plain(&t.gregorian_date(Lang::Ar, 2026, 11, 23, 1)), "الاثنين 23 نوفمبر 2026 م");
+        assert_eq!(plain(&t.gregorian_date(Lang::En, 2026, 11, 23, 1)), "Monday 23 November 2026");
     }
 
     #[test]

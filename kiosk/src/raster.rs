@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use cosmic_text::{Align, Attrs, Buffer, Color, Family, FontSystem, Metrics, Shaping, SwashCache};
 
-const NOTO_SANS_ARABIC: &[u8] = include_bytes!("../assets/fonts/NotoSansArabic-Regular.ttf");
-const NOTO_SANS: &[u8] = include_bytes!("../assets/fonts/NotoSans-Regular.ttf");
+use dawr_ui::fonts::{NOTO_SANS, NOTO_SANS_ARABIC};
 
 /// A black-and-white picture, one `bool` per dot (true = black).
 #[derive(Debug, Clone, PartialEq, Eq)]

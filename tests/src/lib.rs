@@ -23,17 +23,34 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
-/// The hub binary built beside the running test or bench binary.
-pub fn hub_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("DAWR_HUB_BIN") {
-        return path.into();
-    }
+/// A binary of this crate, built beside the running test or bench binary.
+fn sibling_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let mut dir = exe.parent().expect("exe dir").to_path_buf();
     if dir.ends_with("deps") {
         dir.pop();
     }
-    dir.join("dawr-e2e-hub")
+    dir.join(name)
+}
+
+/// The hub binary built beside the running test or bench binary (or `DAWR_HUB_BIN`).
+pub fn hub_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("DAWR_HUB_BIN") {
+        return path.into();
+    }
+    sibling_binary("dawr-e2e-hub")
+}
+
+/// The display board's binary (`dawr-display-board`, built here as `dawr-e2e-board`).
+pub fn board_binary() -> PathBuf {
+    sibling_binary("dawr-e2e-board")
+}
+
+/// `docs/screenshots/`, where tests leave the pictures the documentation shows.
+pub fn screenshots_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&dir).expect("docs/screenshots");
+    dir
 }
 
 /// Which broker the hub uses.

@@ -1,8 +1,11 @@
-//! The display board's link against a real hub and broker: it follows calls within moments,
-//! starts from the retained state, queues announcements, and shrugs off malformed messages.
+//! The display board against a real hub and broker: its link follows calls within moments,
+//! starts from the retained state, passes each new call on to be spoken once, and shrugs off
+//! malformed messages; its screen, drawn headless from the hub's own board message, shows the
+//! call, the history and the waiting counts in both languages.
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use dawr_display_board::announce::Announcement;
 use dawr_display_board::board::{BoardFilter, BoardView};
 use dawr_display_board::link::{BoardLink, LinkConfig};
 use dawr_e2e::{Hub, MqttProbe};
@@ -16,7 +19,7 @@ fn link(hub: &Hub, device: &str) -> BoardLink {
         device: device.into(),
         filter: BoardFilter::default(),
         highlight: chrono::Duration::seconds(8),
-        max_announce_age: chrono::Duration::seconds(30),
+        history: 6,
     })
 }
 
@@ -42,11 +45,12 @@ async fn the_board_shows_a_call_within_moments_and_announces_it() -> Result<()> 
     let view = view.expect("the board shows the call");
     println!("press -> board view: {:.2} ms", latency.as_secs_f64() * 1000.0);
     assert!(latency < Duration::from_millis(1000), "took {latency:?}");
-    assert!(view.highlighted, "a new call is highlighted");
+    assert!(view.highlighted(chrono::Utc::now()), "a new call is highlighted");
     assert_eq!(view.current.unwrap().counter_name.en, "Counter 2");
-    let announcement =
-        tokio::time::timeout(Duration::from_secs(2), board.announcements.recv()).await?.expect("announced");
+    let call = tokio::time::timeout(Duration::from_secs(2), board.new_calls.recv()).await?.expect("passed on");
+    let announcement = Announcement::for_call(&call);
     assert_eq!(announcement.parts[1].1, ["ticket", "letter-a", "n-1", "to-counter", "n-2"]);
+    assert!(board.new_calls.try_recv().is_err(), "once");
 
     // The board lists itself as a device.
     let mut listed = false;
@@ -75,12 +79,106 @@ async fn a_board_started_after_five_calls_shows_them_all() -> Result<()> {
     let view = wait(&mut board, Duration::from_secs(10), |v| v.current.is_some() && v.history.len() >= 4).await;
     let view = view.expect("the retained board arrives");
     let mut shown: Vec<String> = view.history.iter().map(|c| c.ticket.clone()).collect();
-    shown.insert(0, view.current.unwrap().ticket);
+    shown.insert(0, view.current.clone().unwrap().ticket);
     assert_eq!(shown, ["A005", "A004", "A003", "A002", "A001"]);
-    assert!(!view.highlighted, "old calls do not blink when a board starts");
+    assert!(!view.highlighted(chrono::Utc::now()), "old calls do not blink when a board starts");
     assert!(
-        tokio::time::timeout(Duration::from_millis(500), board.announcements.recv()).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(500), board.new_calls.recv()).await.is_err(),
         "no backlog is spoken"
     );
+    Ok(())
+}
+
+/// Counts the pixels of `image` inside `(x, y, width, height)` that `pred` accepts.
+fn count(image: &image::RgbaImage, (x0, y0, w, h): (u32, u32, u32, u32), pred: impl Fn([u8; 4]) -> bool) -> u32 {
+    let mut n = 0;
+    for y in y0..y0 + h {
+        for x in x0..x0 + w {
+            if pred(image.get_pixel(x, y).0) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn near(a: [u8; 4], b: [u8; 3]) -> bool {
+    (0..3).all(|i| a[i].abs_diff(b[i]) < 40)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_screen_shows_the_call_history_and_waits_in_both_languages() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    for service in ["A", "B", "C", "E", "F", "A", "A", "A", "A", "A", "C", "B"] {
+        hub.post("/api/v1/tickets", json!({"service": service})).await?;
+    }
+    // Six counters call (counter 4 twice: a recall), then counter 1 calls the newest.
+    for (counter, action) in [
+        ("6", "next"),
+        ("5", "next"),
+        ("8", "next"),
+        ("7", "next"),
+        ("2", "next"),
+        ("4", "next"),
+        ("4", "recall"),
+        ("1", "next"),
+    ] {
+        let (status, reply) = hub.post(&format!("/api/v1/counters/{counter}/{action}"), json!({})).await?;
+        assert_eq!(status, 200, "{counter} {action}: {reply}");
+    }
+    let mut probe = MqttProbe::connect(hub.mqtt_port(), "test-board-shot").await?;
+    probe.subscribe("dawr/v1/demo/board").await?;
+    let board = probe
+        .next_matching("dawr/v1/demo/board", Duration::from_secs(5), |b| {
+            b["calls"].as_array().is_some_and(|c| c.len() == 8)
+        })
+        .await
+        .expect("the retained board with every call");
+    let dir = tempfile::tempdir()?;
+    let state = dir.path().join("board.json");
+    std::fs::write(&state, &board.payload)?;
+
+    let shot = |out: std::path::PathBuf, extra: &[&str]| -> Result<image::RgbaImage> {
+        let status = std::process::Command::new(dawr_e2e::board_binary())
+            .args(["screenshot", "--state"])
+            .arg(&state)
+            .arg("--out")
+            .arg(&out)
+            // A fixed clock keeps the picture in docs/ unchanged from run to run.
+            .args(["--now", "2026-11-23T07:09:30Z"])
+            .args(["--message-ar", "ساعات العمل من الأحد إلى الخميس، ٨ صباحًا – ٢:٣٠ مساءً"])
+            .args(["--message-en", "Open Sunday to Thursday, 8:00 am – 2:30 pm"])
+            .args(extra)
+            .status()?;
+        assert!(status.success(), "screenshot {extra:?}");
+        Ok(image::open(&out)?.to_rgba8())
+    };
+    let fresh = shot(dawr_e2e::screenshots_dir().join("display-board.png"), &["--fresh"])?;
+    let offline = shot(dir.path().join("offline.png"), &["--offline"])?;
+    assert_eq!(fresh.dimensions(), (1920, 1080));
+
+    // The fresh call blinks: its panel (right of the recent calls) is amber, with the ticket
+    // number drawn over it in dark ink; the offline board's panel is not lit.
+    const AMBER: [u8; 3] = [0xf2, 0xb7, 0x05];
+    const INK: [u8; 3] = [0x0b, 0x25, 0x45];
+    let panel = (800, 170, 1080, 560);
+    let amber = count(&fresh, panel, |p| near(p, AMBER));
+    assert!(amber > 1080 * 560 / 2, "the new call's panel is lit: {amber} amber pixels");
+    let ink = count(&fresh, panel, |p| near(p, INK));
+    assert!(ink > 1080 * 560 / 20, "the ticket and counter are drawn on it: {ink} ink pixels");
+    assert_eq!(count(&offline, panel, |p| near(p, AMBER)), 0, "not lit when not fresh");
+
+    // Both languages are drawn: text in the header's left (English) and right (Arabic) parts.
+    // With a missing Arabic font the right part would be blank.
+    let white = |p: [u8; 4]| p[0] > 200 && p[1] > 200 && p[2] > 200;
+    let english = count(&fresh, (30, 30, 600, 60), white);
+    let arabic = count(&fresh, (1300, 30, 590, 60), white);
+    assert!(english > 2000 && arabic > 2000, "branch name in English ({english}) and Arabic ({arabic})");
+
+    // Offline shows a red mark under the clock; online does not.
+    const RED: [u8; 3] = [0xc0, 0x39, 0x2b];
+    let mark = (700, 110, 520, 60);
+    assert!(count(&offline, mark, |p| near(p, RED)) > 5000, "offline mark");
+    assert_eq!(count(&fresh, mark, |p| near(p, RED)), 0, "no offline mark when online");
     Ok(())
 }

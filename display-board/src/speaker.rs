@@ -1,0 +1,206 @@
+//! Speaking calls aloud: a thread that takes the board's new calls, keeps them in an
+//! [`Announcer`] (in order, each once, none when stale), renders each with the [`Voice`] pack and
+//! plays it to the end before the next, so two calls are never spoken over each other.
+//!
+//! Where the sound goes is an [`AudioOut`]: [`Speakers`] (the machine's default output, through
+//! rodio) on a real board, a recorder in tests. A board without a voice pack or without an
+//! audio device logs it once and goes on showing calls.
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use chrono::{Duration, Utc};
+use dawr_protocol::api::Call;
+
+use crate::announce::{Announcement, Announcer};
+use crate::voice::Voice;
+
+/// One announcement's sound.
+#[derive(Debug, Clone)]
+pub struct Audio {
+    pub call_id: u64,
+    /// Mono, 16-bit.
+    pub samples: Vec<i16>,
+    pub sample_rate: u32,
+}
+
+/// Where announcements are played. `play` returns when the sound has finished.
+pub trait AudioOut {
+    fn play(&mut self, audio: &Audio);
+}
+
+/// The speaking thread; dropping it lets the thread finish what it is saying and stop.
+pub struct Speaker {
+    calls: Option<mpsc::Sender<Call>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Speaker {
+    /// Starts speaking with `voice` (none: calls are only shown) on the output that `open`
+    /// makes (on the speaking thread: audio streams stay on their thread); calls older than
+    /// `max_age` when their turn comes are skipped.
+    pub fn start<O: AudioOut>(
+        voice: Option<Voice>,
+        open: impl FnOnce() -> O + Send + 'static,
+        max_age: Duration,
+    ) -> Speaker {
+        let (tx, rx) = mpsc::channel::<Call>();
+        let thread = std::thread::spawn(move || {
+            let mut out = open();
+            let mut announcer = Announcer::new(max_age);
+            let mut warned = false;
+            // Wait for a call; take every call that came meanwhile; speak what is due; repeat.
+            while let Ok(call) = rx.recv() {
+                announcer.push(call);
+                loop {
+                    while let Ok(call) = rx.try_recv() {
+                        announcer.push(call);
+                    }
+                    let Some(announcement) = announcer.next(Utc::now()) else { break };
+                    match render(voice.as_ref(), &announcement) {
+                        Ok(audio) => out.play(&audio),
+                        Err(reason) if !warned => {
+                            warned = true;
+                            tracing::warn!(%reason, "calls are shown but not spoken");
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+        });
+        Speaker { calls: Some(tx), thread: Some(thread) }
+    }
+
+    /// A new call to speak.
+    pub fn say(&self, call: Call) {
+        if let Some(calls) = &self.calls {
+            let _ = calls.send(call);
+        }
+    }
+}
+
+impl Drop for Speaker {
+    fn drop(&mut self) {
+        self.calls.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn render(voice: Option<&Voice>, announcement: &Announcement) -> Result<Audio, String> {
+    let voice = voice.ok_or("no voice pack (run `dawr-display-board make-voice-pack`)")?;
+    let samples = voice.render(announcement, None).map_err(|e| e.to_string())?;
+    Ok(Audio { call_id: announcement.call_id, samples, sample_rate: voice.sample_rate() })
+}
+
+/// The machine's default audio output. Opened when the first announcement plays (and again
+/// after a failure); without a device, it logs once and stays silent.
+#[derive(Default)]
+pub struct Speakers {
+    stream: Option<rodio::OutputStream>,
+    warned: bool,
+}
+
+impl AudioOut for Speakers {
+    fn play(&mut self, audio: &Audio) {
+        if self.stream.is_none() {
+            match rodio::OutputStreamBuilder::open_default_stream() {
+                Ok(mut stream) => {
+                    stream.log_on_drop(false);
+                    self.stream = Some(stream);
+                }
+                Err(e) => {
+                    if !self.warned {
+                        self.warned = true;
+                        tracing::warn!(error = %e, "no audio output: calls are shown but not heard");
+                    }
+                    return;
+                }
+            }
+        }
+        let Some(stream) = &self.stream else { return };
+        let samples: Vec<f32> = audio.samples.iter().map(|s| f32::from(*s) / 32768.0).collect();
+        let sink = rodio::Sink::connect_new(stream.mixer());
+        sink.append(rodio::buffer::SamplesBuffer::new(1, audio.sample_rate, samples));
+        sink.sleep_until_end();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use super::*;
+    use crate::announce::clips;
+    use crate::voice::make_pack;
+    use dawr_i18n::Lang;
+    use dawr_protocol::api::Names;
+
+    /// Records what was played and when, taking 150 ms per announcement like a (fast) speaker.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<(u64, Instant, Instant)>>>);
+
+    impl AudioOut for Recorder {
+        fn play(&mut self, audio: &Audio) {
+            let start = Instant::now();
+            assert!(!audio.samples.is_empty());
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            self.0.lock().unwrap().push((audio.call_id, start, Instant::now()));
+        }
+    }
+
+    fn call(id: u64, ticket: &str, counter: &str, age_s: i64) -> Call {
+        let names = Names { ar: String::new(), en: String::new() };
+        Call {
+            id,
+            ticket: ticket.into(),
+            counter: counter.into(),
+            service: "A".into(),
+            recall: false,
+            at: Utc::now() - Duration::seconds(age_s),
+            service_name: names.clone(),
+            counter_name: names,
+        }
+    }
+
+    #[test]
+    fn simultaneous_calls_are_spoken_one_after_the_other_and_stale_ones_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut keys: Vec<String> = Vec::new();
+        for (ticket, counter) in [("A017", "3"), ("B004", "5"), ("C001", "7")] {
+            for lang in Lang::ALL {
+                keys.extend(clips(lang, ticket, counter));
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        make_pack(dir.path(), Some(&keys)).expect("espeak-ng speaks the pack (apt-get install espeak-ng)");
+        let recorder = Recorder::default();
+        let speaker = {
+            let recorder = recorder.clone();
+            Speaker::start(Some(Voice::load(dir.path()).unwrap()), move || recorder, Duration::seconds(30))
+        };
+        speaker.say(call(1, "A017", "3", 0));
+        speaker.say(call(2, "B004", "5", 0));
+        speaker.say(call(3, "C001", "7", 600));
+        speaker.say(call(1, "A017", "3", 0));
+        drop(speaker);
+        let played = recorder.0.lock().unwrap().clone();
+        assert_eq!(played.iter().map(|p| p.0).collect::<Vec<_>>(), [1, 2], "in order, once, the stale call skipped");
+        assert!(played[1].1 >= played[0].2, "the second starts after the first has finished");
+    }
+
+    #[test]
+    fn without_a_voice_pack_calls_are_only_shown() {
+        let recorder = Recorder::default();
+        let speaker = {
+            let recorder = recorder.clone();
+            Speaker::start(None, move || recorder, Duration::seconds(30))
+        };
+        speaker.say(call(1, "A017", "3", 0));
+        drop(speaker);
+        assert!(recorder.0.lock().unwrap().is_empty());
+    }
+}
