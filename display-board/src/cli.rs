@@ -76,7 +76,8 @@ enum Command {
         branch: String,
         #[arg(long, default_value = "board-1")]
         id: String,
-        /// The voice pack (see make-voice-pack); without one, calls are shown but not spoken.
+        /// The voice pack (see make-voice-pack; the default pack is made here on first start when
+        /// espeak-ng is installed); without one, calls are shown but not spoken.
         #[arg(long, default_value = "voice")]
         voice: PathBuf,
         /// Calls older than this many seconds when their turn to be spoken comes are not spoken.
@@ -149,6 +150,12 @@ pub fn main() -> Result<()> {
                 highlight: chrono::Duration::seconds(look.highlight_s),
                 history: HISTORY_ROWS,
             };
+            if !voice.join("ar").join("manifest.toml").exists() {
+                tracing::info!(dir = %voice.display(), "no voice pack yet: speaking the default one with espeak-ng");
+                if let Err(e) = make_pack(&voice, None) {
+                    tracing::warn!(error = %e, "could not make the default voice pack");
+                }
+            }
             let voice = match Voice::load(&voice) {
                 Ok(voice) => Some(voice),
                 Err(e) => {

@@ -193,6 +193,15 @@ mod tests {
     }
 
     #[test]
+    fn the_speakers_play_or_say_once_that_there_is_no_audio_device() {
+        let mut speakers = Speakers::default();
+        let audio = Audio { call_id: 1, samples: vec![0; 800], sample_rate: 16_000 };
+        speakers.play(&audio);
+        speakers.play(&audio);
+        assert!(speakers.stream.is_some() || speakers.warned, "either it played or it logged why not");
+    }
+
+    #[test]
     fn without_a_voice_pack_calls_are_only_shown() {
         let recorder = Recorder::default();
         let speaker = {

@@ -1,5 +1,6 @@
 //! Measures the hub: durable ticket issues per second over HTTP, and the latency from a counter
-//! button's press to the call on `…/calls`, beside the raw broker's own latency.
+//! button's press to the call on `…/calls`, beside the raw broker's own latency; then the
+//! display board: press → the board's view, and the time to draw a 1920×1080 frame.
 //!
 //! ```text
 //! cargo build --release -p dawr-e2e --bins && target/release/dawr-bench [--seconds N]
@@ -13,7 +14,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use dawr_display_board::board::{BoardFilter, BoardState};
+use dawr_display_board::link::{BoardLink, LinkConfig};
+use dawr_display_board::screen::{BoardWindow, Frame, Message, fit};
 use dawr_e2e::{Hub, Mosquitto, MqttProbe, hub_binary};
+use dawr_i18n::Texts;
+use dawr_protocol::api::{Call, Names};
 use serde_json::json;
 
 #[derive(Debug, Clone)]
@@ -111,6 +117,78 @@ async fn press_to_call_latency(port: u16, rounds: usize) -> Result<Stats> {
     Ok(stats(samples, start.elapsed()))
 }
 
+/// A button's `next` → the display board's link shows the new call (what its screen draws from).
+async fn press_to_board_latency(port: u16, rounds: usize) -> Result<Stats> {
+    let mut board = BoardLink::start(LinkConfig {
+        host: "127.0.0.1".into(),
+        port,
+        branch: "demo".into(),
+        device: "bench-board".into(),
+        filter: BoardFilter::default(),
+        highlight: chrono::Duration::seconds(8),
+        history: 6,
+    });
+    tokio::time::timeout(Duration::from_secs(10), board.view.wait_for(|v| v.online)).await??;
+    let button = MqttProbe::connect(port, "bench-button-2").await?;
+    let mut samples = Vec::with_capacity(rounds);
+    let start = Instant::now();
+    for i in 0..rounds {
+        let before = board.view.borrow().current.as_ref().map(|c| c.id);
+        let t = Instant::now();
+        button.publish("dawr/v1/demo/counters/2/command", format!(r#"{{"id":"board-{i}","action":"next"}}"#)).await?;
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            board.view.wait_for(|v| v.current.as_ref().map(|c| c.id) != before),
+        )
+        .await
+        .context("the board did not change: is anyone waiting for counter 2?")??;
+        samples.push(t.elapsed());
+    }
+    Ok(stats(samples, start.elapsed()))
+}
+
+/// Turning a view into pixels: the frame's texts, then the software renderer on a full
+/// 1920×1080 board (as the screen redraws when a call arrives). On this thread, once per process.
+fn frame_render_time(rounds: usize) -> Result<Stats> {
+    dawr_ui::headless::install()?;
+    let window = BoardWindow::new()?;
+    fit(&window, 1920.0, 1080.0);
+    let texts = Texts::new();
+    let names = |ar: &str, en: &str| Names { ar: ar.into(), en: en.into() };
+    let mut state = BoardState::new(BoardFilter::default(), chrono::Duration::seconds(8), 6);
+    state.set_online(true);
+    let mut samples = Vec::with_capacity(rounds);
+    let start = Instant::now();
+    for i in 0..rounds as u64 {
+        let now = chrono::Utc::now();
+        state.apply_call(
+            Call {
+                id: i + 1,
+                ticket: format!("A{:03}", i % 1000),
+                counter: format!("{}", 1 + i % 8),
+                service: "A".into(),
+                recall: false,
+                at: now,
+                service_name: names("الوكالات", "Power of attorney"),
+                counter_name: names("شباك", "Counter"),
+            },
+            now,
+        );
+        let t = Instant::now();
+        Frame::new(
+            &state.view(now),
+            &Message::default(),
+            now,
+            chrono::FixedOffset::east_opt(3 * 3600).unwrap(),
+            &texts,
+        )
+        .show(&window);
+        dawr_ui::headless::snapshot(&window, 1920, 1080)?;
+        samples.push(t.elapsed());
+    }
+    Ok(stats(samples, start.elapsed()))
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -166,6 +244,20 @@ async fn main() -> Result<()> {
         "  the hub adds                                  p50 {:>6.3} ms   p99 {:>6.3} ms",
         ms(press.p50.saturating_sub(raw.p50)),
         ms(press.p99.saturating_sub(raw.p99))
+    );
+    let board = press_to_board_latency(mosquitto.port, 500).await?;
+    println!(
+        "  button next -> display board's view (500)     p50 {:>6.3} ms   p99 {:>6.3} ms",
+        ms(board.p50),
+        ms(board.p99)
+    );
+    println!();
+    let frame = frame_render_time(30)?;
+    println!("Display board (software renderer)");
+    println!(
+        "  view -> 1920x1080 frame drawn (30 frames)     p50 {:>6.1} ms   p99 {:>6.1} ms",
+        ms(frame.p50),
+        ms(frame.p99)
     );
     Ok(())
 }
