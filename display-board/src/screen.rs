@@ -58,13 +58,17 @@ fn service_row(texts: &Texts, service: &ServiceSummary) -> ServiceRow {
     let count = [("count", Arg::Number(f64::from(service.waiting)))];
     let minutes = [("minutes", Arg::Number(f64::from(service.estimated_wait_s.div_ceil(60))))];
     let wait = |lang| {
-        if service.open { text(texts, lang, "board-wait", &minutes) } else { text(texts, lang, "board-closed", &[]) }
+        if service.open {
+            text(texts, lang, "service-wait", &minutes)
+        } else {
+            text(texts, lang, "service-closed", &[])
+        }
     };
     ServiceRow {
         name_ar: service.name.ar.as_str().into(),
         name_en: service.name.en.as_str().into(),
-        waiting_ar: text(texts, Lang::Ar, "board-waiting", &count),
-        waiting_en: text(texts, Lang::En, "board-waiting", &count),
+        waiting_ar: text(texts, Lang::Ar, "service-waiting", &count),
+        waiting_en: text(texts, Lang::En, "service-waiting", &count),
         wait_ar: wait(Lang::Ar),
         wait_en: wait(Lang::En),
         open: service.open,

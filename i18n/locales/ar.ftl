@@ -41,7 +41,7 @@ board-recent = آخر النداءات
 board-recall = نداء متكرر
 board-offline = غير متصل، جارٍ إعادة الاتصال
 board-no-calls = أهلًا بكم. تفضلوا بأخذ تذكرة من الجهاز.
-board-waiting =
+service-waiting =
     { $count ->
         [0] لا أحد في الانتظار
         [1] شخص واحد في الانتظار
@@ -50,7 +50,7 @@ board-waiting =
         [many] { $count } شخصًا في الانتظار
        *[other] { $count } شخص في الانتظار
     }
-board-wait =
+service-wait =
     { $minutes ->
         [0] بلا انتظار
         [1] نحو دقيقة واحدة
@@ -58,7 +58,32 @@ board-wait =
         [few] نحو { $minutes } دقائق
        *[other] نحو { $minutes } دقيقة
     }
-board-closed = مغلقة الآن
+service-closed = مغلقة الآن
+
+## جهاز الخدمة الذاتية
+
+kiosk-welcome = أهلًا بكم
+kiosk-choose-service = اختر الخدمة
+kiosk-assisted = كبار السن وذوو الإعاقة: أولوية في الخدمة
+kiosk-checkin = لدي موعد
+kiosk-checkin-title = اكتب رمز الحجز أو امسحه
+kiosk-checkin-submit = تسجيل الحضور
+kiosk-back = رجوع
+kiosk-done = تم
+kiosk-large-text = خط كبير
+kiosk-high-contrast = تباين عالٍ
+kiosk-hub-down = يرجى الانتظار قليلًا: جارٍ إعادة الاتصال بالنظام.
+kiosk-service-closed = هذه الخدمة مغلقة الآن.
+kiosk-code-unknown = لم يُعثر على رمز الحجز هذا. يرجى التحقق منه.
+kiosk-code-used = سُجّل الحضور لهذا الحجز من قبل.
+kiosk-code-early = حضرت مبكرًا عن موعدك. يرجى العودة قرب وقته.
+kiosk-code-late = فات وقت هذا الحجز. يرجى أخذ تذكرة بدلًا منه.
+kiosk-refused = عذرًا، تعذّر إصدار تذكرة.
+kiosk-issuing = جارٍ إصدار تذكرتك…
+kiosk-printing = جارٍ طباعة تذكرتك…
+kiosk-printed = تفضل بأخذ تذكرتك من الأسفل.
+kiosk-print-failed = الطابعة غير متاحة. امسح هذا الرمز بجوالك لتحتفظ بتذكرتك.
+kiosk-eticket = امسح الرمز لمتابعة دورك من جوالك
 
 ## التواريخ
 

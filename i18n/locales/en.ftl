@@ -38,18 +38,43 @@ board-recent = Recent calls
 board-recall = Called again
 board-offline = Offline, reconnecting
 board-no-calls = Welcome. Please take a ticket at the kiosk.
-board-waiting =
+service-waiting =
     { $count ->
         [0] Nobody waiting
        *[other] { $count } waiting
     }
-board-wait =
+service-wait =
     { $minutes ->
         [0] No wait
         [one] About 1 min
        *[other] About { $minutes } min
     }
-board-closed = Closed now
+service-closed = Closed now
+
+## The kiosk
+
+kiosk-welcome = Welcome
+kiosk-choose-service = Choose a service
+kiosk-assisted = Elderly or disabled: served first
+kiosk-checkin = I have an appointment
+kiosk-checkin-title = Type or scan your booking code
+kiosk-checkin-submit = Check in
+kiosk-back = Back
+kiosk-done = Done
+kiosk-large-text = Large text
+kiosk-high-contrast = High contrast
+kiosk-hub-down = Please wait a moment: the system is reconnecting.
+kiosk-service-closed = This service is closed now.
+kiosk-code-unknown = This booking code was not found. Please check it.
+kiosk-code-used = This booking has already been checked in.
+kiosk-code-early = You are early for this booking. Please come back closer to its time.
+kiosk-code-late = This booking's time has passed. Please take a ticket instead.
+kiosk-refused = Sorry, no ticket could be issued.
+kiosk-issuing = Issuing your ticket…
+kiosk-printing = Printing your ticket…
+kiosk-printed = Please take your ticket below.
+kiosk-print-failed = The printer is not available. Scan this code with your phone to keep your ticket.
+kiosk-eticket = Scan to follow your turn on your phone
 
 ## Dates
 

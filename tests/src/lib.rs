@@ -46,6 +46,11 @@ pub fn board_binary() -> PathBuf {
     sibling_binary("dawr-e2e-board")
 }
 
+/// The kiosk's binary (`dawr-kiosk`, built here as `dawr-e2e-kiosk`).
+pub fn kiosk_binary() -> PathBuf {
+    sibling_binary("dawr-e2e-kiosk")
+}
+
 /// `docs/screenshots/`, where tests leave the pictures the documentation shows.
 pub fn screenshots_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");

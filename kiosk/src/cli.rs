@@ -1,0 +1,293 @@
+//! The `dawr-kiosk` command line (the binary's `main` is [`main`]).
+//!
+//! ```text
+//! dawr-kiosk run [--hub http://127.0.0.1:8080] [--printer tcp:…|file:…] [--paper 80|58] [--windowed]
+//! dawr-kiosk screenshot --lang ar|en --screen welcome|services|ticket|checkin --out FILE.png
+//!                       [--hub URL] [--printer-failed] [--large-text] [--high-contrast]
+//! dawr-kiosk issue --service A [--priority assisted] [--hub http://127.0.0.1:8080]
+//!                  [--printer tcp:192.168.1.50:9100 | file:ticket.bin] [--paper 80|58]
+//! dawr-kiosk test-print [--printer …] [--paper 80|58]      # a sample ticket, no hub needed
+//! ```
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use dawr_i18n::Texts;
+use std::path::PathBuf;
+
+use crate::app::KioskConfig;
+use crate::flow::{Input, Kiosk, Printing, Screen};
+use crate::printer::{PrinterTarget, print_ticket};
+use crate::screen::KioskWindow;
+use crate::ticket::{Paper, TicketContext};
+use chrono::Utc;
+use dawr_i18n::Lang;
+use dawr_protocol::api::{BranchInfo, IssueTicket, Priority, Ticket};
+use dawr_protocol::api::{Names, ServiceSummary};
+
+#[derive(Parser)]
+#[command(name = "dawr-kiosk", version, about = "Dawr's entrance kiosk")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where and on what to print.
+#[derive(clap::Args)]
+struct PrintOptions {
+    /// file:PATH or tcp:HOST:PORT
+    #[arg(long, default_value = "tcp:127.0.0.1:9100")]
+    printer: String,
+    /// Paper width in millimetres: 80 or 58.
+    #[arg(long, default_value_t = 80)]
+    paper: u32,
+}
+
+impl PrintOptions {
+    fn read(&self) -> Result<(PrinterTarget, Paper)> {
+        let paper = match self.paper {
+            80 => Paper::Mm80,
+            58 => Paper::Mm58,
+            other => bail!("--paper {other}: 80 or 58"),
+        };
+        Ok((self.printer.parse()?, paper))
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The touch screen: takes tickets from the hub and prints them.
+    Run {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        hub: String,
+        #[arg(long, default_value = "kiosk-1")]
+        id: String,
+        /// A window instead of the full screen.
+        #[arg(long)]
+        windowed: bool,
+        #[command(flatten)]
+        print: PrintOptions,
+    },
+    /// Draws one screen into a PNG without a display, from a running hub or sample data.
+    Screenshot {
+        #[arg(long, default_value = "ar")]
+        lang: Lang,
+        /// welcome, services, ticket or checkin
+        #[arg(long, default_value = "services")]
+        screen: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Take the branch and services from this hub (and, for the ticket screen, a real ticket).
+        #[arg(long)]
+        hub: Option<String>,
+        /// Show the ticket as the e-ticket a failed printer leaves.
+        #[arg(long)]
+        printer_failed: bool,
+        #[arg(long)]
+        large_text: bool,
+        #[arg(long)]
+        high_contrast: bool,
+        #[arg(long, default_value_t = 1080)]
+        width: u32,
+        #[arg(long, default_value_t = 1920)]
+        height: u32,
+    },
+    /// Takes a ticket for a service from the hub and prints it.
+    Issue {
+        #[arg(long)]
+        service: String,
+        /// normal or assisted (elderly, disabled)
+        #[arg(long, default_value = "normal")]
+        priority: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        hub: String,
+        #[command(flatten)]
+        print: PrintOptions,
+    },
+    /// Prints a sample ticket, to check a printer (no hub needed).
+    TestPrint {
+        #[command(flatten)]
+        print: PrintOptions,
+    },
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    match Args::parse().command {
+        Command::Run { hub, id, windowed, print } => {
+            let (printer, paper) = print.read()?;
+            crate::app::run(KioskConfig {
+                hub: hub.trim_end_matches('/').to_string(),
+                printer,
+                paper,
+                device: id,
+                fullscreen: !windowed,
+            })
+        }
+        Command::Screenshot { lang, screen, out, hub, printer_failed, large_text, high_contrast, width, height } => {
+            screenshot(ScreenshotOptions {
+                lang,
+                screen,
+                out,
+                hub,
+                printer_failed,
+                large_text,
+                high_contrast,
+                width,
+                height,
+            })
+        }
+        command => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(print_command(command)),
+    }
+}
+
+struct ScreenshotOptions {
+    lang: Lang,
+    screen: String,
+    out: PathBuf,
+    hub: Option<String>,
+    printer_failed: bool,
+    large_text: bool,
+    high_contrast: bool,
+    width: u32,
+    height: u32,
+}
+
+/// The demo branch's services with made-up waits, for screenshots without a hub.
+fn sample_services() -> Vec<ServiceSummary> {
+    let service = |code: &str, ar: &str, en: &str, open, waiting, wait_s| ServiceSummary {
+        code: code.into(),
+        name: Names { ar: ar.into(), en: en.into() },
+        open,
+        waiting,
+        estimated_wait_s: wait_s,
+        estimated_wait_range_s: [wait_s / 2, wait_s * 2],
+        target_wait_s: 900,
+    };
+    vec![
+        service("A", "الوكالات", "Power of attorney", true, 5, 540),
+        service("B", "الإفراغ العقاري", "Real-estate title transfer", true, 2, 300),
+        service("C", "التنفيذ", "Enforcement requests", true, 11, 1500),
+        service("D", "استفسارات القضايا", "Case inquiries", true, 0, 0),
+        service("E", "عقود النكاح", "Marriage contracts", false, 0, 0),
+        service("F", "الشكاوى والمقترحات", "Complaints and suggestions", true, 1, 120),
+    ]
+}
+
+fn screenshot(o: ScreenshotOptions) -> Result<()> {
+    let (branch, mut ticket) = crate::ticket::sample();
+    let mut services = sample_services();
+    let mut branch_name = branch;
+    if let Some(hub) = &o.hub {
+        let hub = hub.trim_end_matches('/').to_string();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let client = reqwest::Client::new();
+        let (info, live, issued) = runtime.block_on(async {
+            let info: BranchInfo =
+                client.get(format!("{hub}/api/v1/branch")).send().await?.error_for_status()?.json().await?;
+            let live: Vec<ServiceSummary> =
+                client.get(format!("{hub}/api/v1/services")).send().await?.error_for_status()?.json().await?;
+            let issued = if o.screen == "ticket" {
+                let open = live.iter().find(|s| s.open).context("no open service to take a ticket for")?;
+                let request = IssueTicket {
+                    service: open.code.clone(),
+                    priority: Priority::Normal,
+                    appointment_at: None,
+                    request_id: None,
+                };
+                let response = client.post(format!("{hub}/api/v1/tickets")).json(&request).send().await?;
+                Some(response.error_for_status()?.json::<Ticket>().await?)
+            } else {
+                None
+            };
+            anyhow::Ok((info, live, issued))
+        })?;
+        branch_name = info.name;
+        services = live;
+        if let Some(issued) = issued {
+            ticket = issued;
+        }
+    }
+    let now = Utc::now();
+    let mut kiosk = Kiosk::new("screenshot", now);
+    kiosk.handle(Input::Services(Some(services)), now);
+    if o.screen != "welcome" {
+        kiosk.handle(Input::ChooseLanguage(o.lang), now);
+    }
+    if o.large_text {
+        kiosk.handle(Input::ToggleLargeText, now);
+    }
+    if o.high_contrast {
+        kiosk.handle(Input::ToggleHighContrast, now);
+    }
+    match o.screen.as_str() {
+        "welcome" | "services" => {}
+        "checkin" => {
+            kiosk.handle(Input::OpenCheckIn, now);
+            for c in "BK7Q2".chars() {
+                kiosk.handle(Input::Key(c), now + chrono::Duration::seconds(1));
+            }
+        }
+        "ticket" => {
+            kiosk.screen = Screen::Issuing;
+            kiosk.handle(Input::Issued(Ok(Box::new(ticket))), now);
+            kiosk.handle(Input::Printed(!o.printer_failed), now);
+            debug_assert!(kiosk.printing != Printing::Printing);
+        }
+        other => bail!("--screen {other}: welcome, services, ticket or checkin"),
+    }
+    dawr_ui::headless::install()?;
+    let window = KioskWindow::new()?;
+    crate::screen::show(&window, &kiosk, &branch_name, &Texts::new());
+    dawr_ui::headless::snapshot_png(&window, o.width, o.height, &o.out)?;
+    println!("{}", o.out.display());
+    Ok(())
+}
+
+/// `issue` and `test-print`.
+async fn print_command(command: Command) -> Result<()> {
+    let (service, priority, hub, print) = match command {
+        Command::Issue { service, priority, hub, print } => (service, priority, hub, print),
+        Command::TestPrint { print } => {
+            let (target, paper) = print.read()?;
+            let texts = Texts::new();
+            let (branch_name, ticket) = crate::ticket::sample();
+            let offset = chrono::FixedOffset::east_opt(3 * 3600).expect("valid offset");
+            let ctx = TicketContext { branch_name: &branch_name, utc_offset: offset, texts: &texts };
+            print_ticket(&target, &ctx, paper, &ticket).context("printing")?;
+            println!("sample ticket printed");
+            return Ok(());
+        }
+        Command::Run { .. } | Command::Screenshot { .. } => unreachable!("handled in main"),
+    };
+    let (target, paper) = print.read()?;
+    let priority: Priority = serde_json::from_value(serde_json::Value::String(priority.clone()))
+        .with_context(|| format!("--priority {priority:?}: normal or assisted"))?;
+    let client = reqwest::Client::new();
+    let hub = hub.trim_end_matches('/');
+    let branch: BranchInfo =
+        client.get(format!("{hub}/api/v1/branch")).send().await?.error_for_status()?.json().await?;
+    // One key per touch: if the answer is lost and the request is sent again, the hub returns the
+    // same ticket instead of issuing a second one.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let request_id = format!("kiosk-{}-{nanos:x}", std::process::id());
+    let request = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
+    let response = client.post(format!("{hub}/api/v1/tickets")).json(&request).send().await?;
+    if !response.status().is_success() {
+        let error: serde_json::Value = response.json().await.unwrap_or_default();
+        bail!("the hub refused the ticket: {}", error["message"].as_str().unwrap_or("unknown error"));
+    }
+    let ticket: Ticket = response.json().await?;
+    let offset = parse_offset(&branch.utc_offset).context("the hub's utc_offset")?;
+    let texts = Texts::new();
+    let ctx = TicketContext { branch_name: &branch.name, utc_offset: offset, texts: &texts };
+    print_ticket(&target, &ctx, paper, &ticket).context("printing")?;
+    println!("{} printed ({})", ticket.number, ticket.status_url);
+    Ok(())
+}
+
+/// Reads `+03:00`.
+fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{text}")).ok().map(|d| *d.offset())
+}
