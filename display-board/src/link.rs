@@ -48,7 +48,7 @@ impl Drop for BoardLink {
 }
 
 fn presence(status: PresenceStatus) -> Vec<u8> {
-    serde_json::to_vec(&Presence { status }).expect("serialise")
+    serde_json::to_vec(&Presence::new(status)).expect("serialise")
 }
 
 impl BoardLink {

@@ -188,7 +188,7 @@ impl<'a> Device<'a> {
     /// The retained presence message (`online` after connecting; `offline` is the last will).
     pub fn presence(&self, status: PresenceStatus) -> Outgoing {
         let t = Topic::DeviceStatus { branch: self.config.branch, device: self.config.device };
-        Outgoing { topic: topic(t), payload: json(&Presence { status }), retain: true }
+        Outgoing { topic: topic(t), payload: json(&Presence::new(status)), retain: true }
     }
 
     /// The broker connection is up (and subscribed). Returns a pending command to send again.

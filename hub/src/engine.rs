@@ -370,7 +370,7 @@ impl Engine {
             Request::PublishAll => {
                 self.published_states.iter_mut().for_each(|s| *s = None);
                 let branch = &self.setup.branch.id;
-                let online = Presence { status: PresenceStatus::Online };
+                let online = Presence::new(PresenceStatus::Online);
                 let presence = json_publication(Topic::DeviceStatus { branch, device: "hub" }, &online, true);
                 self.write(Change::default(), vec![presence], |_| ());
                 self.publish_summaries(now);

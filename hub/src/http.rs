@@ -294,7 +294,12 @@ async fn devices(State(state): State<AppState>) -> Json<Vec<DeviceInfo>> {
     let presence = state.mqtt.presence.lock().unwrap_or_else(|e| e.into_inner());
     let mut devices: Vec<DeviceInfo> = presence
         .iter()
-        .map(|(device, (status, seen_at))| DeviceInfo { device: device.clone(), status: *status, seen_at: *seen_at })
+        .map(|(device, (presence, seen_at))| DeviceInfo {
+            device: device.clone(),
+            status: presence.status,
+            printer: presence.printer,
+            seen_at: *seen_at,
+        })
         .collect();
     devices.sort_by(|a, b| a.device.cmp(&b.device));
     Json(devices)

@@ -56,7 +56,7 @@ impl BrokerAddress {
 }
 
 /// Who is online: device id → last presence and when it was seen.
-pub type PresenceMap = Arc<Mutex<HashMap<String, (PresenceStatus, DateTime<Utc>)>>>;
+pub type PresenceMap = Arc<Mutex<HashMap<String, (Presence, DateTime<Utc>)>>>;
 
 /// The running MQTT tasks.
 pub struct MqttTasks {
@@ -87,7 +87,7 @@ pub fn start(
     options.set_clean_session(true);
     options.set_max_packet_size(256 * 1024, 256 * 1024);
     options.set_inflight(100);
-    let offline = serde_json::to_vec(&Presence { status: PresenceStatus::Offline }).expect("serialise");
+    let offline = serde_json::to_vec(&Presence::new(PresenceStatus::Offline)).expect("serialise");
     options.set_last_will(LastWill::new(hub_status.clone(), offline.clone(), QoS::AtLeastOnce, true));
     let (client, mut eventloop) = AsyncClient::new(options, 1024);
     let mut network = rumqttc::NetworkOptions::new();
@@ -213,7 +213,7 @@ async fn handle_publish(
             } else {
                 match serde_json::from_slice::<Presence>(payload) {
                     Ok(p) => {
-                        presence.insert(device.to_string(), (p.status, Utc::now()));
+                        presence.insert(device.to_string(), (p, Utc::now()));
                     }
                     Err(e) => tracing::info!(device, error = %e, "unreadable presence message"),
                 }

@@ -7,14 +7,18 @@
 //! [`flow::Kiosk`]: crate::flow::Kiosk
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use anyhow::Result;
-use chrono::Utc;
+use chrono::{FixedOffset, Utc};
 use dawr_i18n::{Lang, Texts};
 use dawr_protocol::api::{BranchInfo, IssueTicket, Names, ServiceSummary, Ticket};
+use dawr_protocol::device::{Presence, PresenceStatus, PrinterHealth};
+use dawr_protocol::topics::Topic;
+use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use slint::ComponentHandle;
+use tokio::sync::watch;
 
 use crate::flow::{Effect, Input, Kiosk, Refusal};
 use crate::printer::{PrinterTarget, print_ticket};
@@ -28,8 +32,12 @@ pub struct KioskConfig {
     pub hub: String,
     pub printer: PrinterTarget,
     pub paper: Paper,
-    /// Its device id: request ids start with it.
+    /// Its device id: request ids start with it, and its presence is published under it.
     pub device: String,
+    pub branch: String,
+    /// The branch's MQTT broker (the hub's embedded one by default).
+    pub mqtt_host: String,
+    pub mqtt_port: u16,
     pub fullscreen: bool,
 }
 
@@ -65,92 +73,180 @@ async fn get<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str
     response.error_for_status().ok()?.json().await.ok()
 }
 
-/// What the UI thread learns from the background.
-enum Event {
-    Input(Input),
-    Branch(BranchInfo),
+/// The kiosk's connections: the hub over HTTP, the printer, and its presence over MQTT. It
+/// performs the flow's effects; the window does not take part, so tests drive it directly.
+#[derive(Clone)]
+pub struct Effector {
+    client: reqwest::Client,
+    hub: String,
+    printer: PrinterTarget,
+    paper: Paper,
+    /// The branch's name and offset for the printed ticket (from the hub once it answers).
+    branch: Arc<Mutex<(Names, FixedOffset)>>,
+    printer_health: watch::Sender<Option<PrinterHealth>>,
+}
+
+impl Effector {
+    pub fn new(hub: &str, printer: PrinterTarget, paper: Paper) -> Effector {
+        Effector {
+            client: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("an HTTP client"),
+            hub: hub.trim_end_matches('/').to_string(),
+            printer,
+            paper,
+            branch: Arc::new(Mutex::new((
+                Names { ar: String::new(), en: String::new() },
+                FixedOffset::east_opt(3 * 3600).expect("a valid offset"),
+            ))),
+            printer_health: watch::channel(None).0,
+        }
+    }
+
+    /// The printer's health as last seen (for the presence message).
+    pub fn printer_health(&self) -> watch::Receiver<Option<PrinterHealth>> {
+        self.printer_health.subscribe()
+    }
+
+    /// Performs one effect; the input it returns goes back to the flow.
+    pub async fn perform(&self, effect: Effect) -> Input {
+        let hub = &self.hub;
+        match effect {
+            Effect::Issue { service, priority, request_id } => {
+                let body = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
+                let body = serde_json::to_value(body).expect("a ticket request serialises");
+                Input::Issued(post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/tickets"), &body).await)
+            }
+            Effect::CheckIn { code, request_id } => {
+                let body = serde_json::json!({"code": code, "request_id": request_id});
+                Input::Issued(post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/checkins"), &body).await)
+            }
+            Effect::Print(ticket) => {
+                let (printer, paper) = (self.printer.clone(), self.paper);
+                let (name, utc_offset) = self.branch.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let printed = tokio::task::spawn_blocking(move || {
+                    let texts = Texts::new();
+                    let ctx = TicketContext { branch_name: &name, utc_offset, texts: &texts };
+                    print_ticket(&printer, &ctx, paper, &ticket).map_err(|e| (e, ticket.number.clone()))
+                })
+                .await;
+                let ok = match printed {
+                    Ok(Ok(())) => true,
+                    Ok(Err((e, number))) => {
+                        tracing::warn!(error = %e, ticket = %number, "printing failed: showing the e-ticket");
+                        false
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the printing task failed");
+                        false
+                    }
+                };
+                self.printer_health.send_replace(Some(if ok { PrinterHealth::Ok } else { PrinterHealth::Offline }));
+                Input::Printed(ok)
+            }
+        }
+    }
+
+    /// The hub's services now (`None` while it cannot be reached); learns the branch's name
+    /// and time offset the first time the hub answers.
+    pub async fn services(&self) -> Option<Vec<ServiceSummary>> {
+        let hub = &self.hub;
+        let unnamed = self.branch.lock().unwrap_or_else(|e| e.into_inner()).0.en.is_empty();
+        if unnamed && let Some(branch) = get::<BranchInfo>(&self.client, &format!("{hub}/api/v1/branch")).await {
+            let offset = chrono::DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{}", branch.utc_offset))
+                .map(|d| *d.offset())
+                .unwrap_or_else(|_| FixedOffset::east_opt(3 * 3600).expect("a valid offset"));
+            *self.branch.lock().unwrap_or_else(|e| e.into_inner()) = (branch.name, offset);
+        }
+        get::<Vec<ServiceSummary>>(&self.client, &format!("{hub}/api/v1/services")).await
+    }
+
+    /// The branch's name, once known.
+    pub fn branch_name(&self) -> Names {
+        self.branch.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+}
+
+/// Announces the kiosk on MQTT (`…/devices/{device}/status`, retained, `offline` as last will)
+/// with its printer's health, again whenever that changes; reconnects by itself.
+pub async fn announce_presence(
+    host: String,
+    port: u16,
+    branch: String,
+    device: String,
+    mut printer: watch::Receiver<Option<PrinterHealth>>,
+) {
+    let topic = Topic::DeviceStatus { branch: &branch, device: &device }.to_string();
+    let payload =
+        |printer| serde_json::to_vec(&Presence { status: PresenceStatus::Online, printer }).expect("serialise");
+    let mut options = MqttOptions::new(device.clone(), host, port);
+    options.set_keep_alive(Duration::from_secs(10));
+    let offline = serde_json::to_vec(&Presence::new(PresenceStatus::Offline)).expect("serialise");
+    options.set_last_will(LastWill::new(&topic, offline, QoS::AtLeastOnce, true));
+    let (client, mut eventloop) = AsyncClient::new(options, 16);
+    loop {
+        tokio::select! {
+            event = eventloop.poll() => match event {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client.try_publish(&topic, QoS::AtLeastOnce, true, payload(*printer.borrow()));
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            },
+            changed = printer.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let _ = client.try_publish(&topic, QoS::AtLeastOnce, true, payload(*printer.borrow_and_update()));
+            }
+        }
+    }
 }
 
 /// Runs the kiosk until its window closes.
 pub fn run(config: KioskConfig) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
-    let (events, inbox) = mpsc::channel::<Event>();
+    let effector = Effector::new(&config.hub, config.printer.clone(), config.paper);
+    let (inputs, inbox) = mpsc::channel::<Input>();
 
-    // The hub's branch (once) and services (every two seconds; `None` while it is away).
+    // The hub's services every two seconds (`None` while it is away), and the presence.
     {
-        let (client, hub, events) = (client.clone(), config.hub.clone(), events.clone());
+        let (effector, inputs) = (effector.clone(), inputs.clone());
         runtime.spawn(async move {
-            let mut have_branch = false;
             loop {
-                if !have_branch && let Some(branch) = get::<BranchInfo>(&client, &format!("{hub}/api/v1/branch")).await
-                {
-                    have_branch = true;
-                    let _ = events.send(Event::Branch(branch));
-                }
-                let services = get::<Vec<ServiceSummary>>(&client, &format!("{hub}/api/v1/services")).await;
-                if events.send(Event::Input(Input::Services(services))).is_err() {
+                if inputs.send(Input::Services(effector.services().await)).is_err() {
                     break;
                 }
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
         });
     }
+    runtime.spawn(announce_presence(
+        config.mqtt_host.clone(),
+        config.mqtt_port,
+        config.branch.clone(),
+        config.device.clone(),
+        effector.printer_health(),
+    ));
 
     dawr_ui::fonts::register_with_slint();
     let window = KioskWindow::new()?;
     window.window().set_fullscreen(config.fullscreen);
-    let texts = Rc::new(Texts::new());
+    let texts = Texts::new();
     let kiosk = Rc::new(RefCell::new(Kiosk::new(&config.device, Utc::now())));
-    let branch_name = Rc::new(RefCell::new(Names { ar: String::new(), en: String::new() }));
-    let offset = Rc::new(RefCell::new(chrono::FixedOffset::east_opt(3 * 3600).expect("valid offset")));
 
+    // Applies an input on the UI thread, starts its effects, redraws.
     let dispatch: Rc<dyn Fn(Input)> = {
-        let (kiosk, texts, branch_name, offset) = (kiosk.clone(), texts.clone(), branch_name.clone(), offset.clone());
-        let (weak, handle, config, events) = (window.as_weak(), runtime.handle().clone(), config.clone(), events);
+        let (kiosk, weak, handle, effector) =
+            (kiosk.clone(), window.as_weak(), runtime.handle().clone(), effector.clone());
         Rc::new(move |input: Input| {
             let effects = kiosk.borrow_mut().handle(input, Utc::now());
             if let Some(window) = weak.upgrade() {
-                show(&window, &kiosk.borrow(), &branch_name.borrow(), &texts);
+                show(&window, &kiosk.borrow(), &effector.branch_name(), &texts);
             }
             for effect in effects {
-                let (client, hub, events) = (client.clone(), config.hub.clone(), events.clone());
-                let reply = move |input| {
-                    let _ = events.send(Event::Input(input));
-                };
-                match effect {
-                    Effect::Issue { service, priority, request_id } => {
-                        let body =
-                            IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
-                        let body = serde_json::to_value(body).expect("a ticket request serialises");
-                        handle.spawn(async move {
-                            reply(Input::Issued(
-                                post::<Box<Ticket>>(&client, &format!("{hub}/api/v1/tickets"), &body).await,
-                            ));
-                        });
-                    }
-                    Effect::CheckIn { code, request_id } => {
-                        let body = serde_json::json!({"code": code, "request_id": request_id});
-                        handle.spawn(async move {
-                            reply(Input::Issued(
-                                post::<Box<Ticket>>(&client, &format!("{hub}/api/v1/checkins"), &body).await,
-                            ));
-                        });
-                    }
-                    Effect::Print(ticket) => {
-                        let (printer, paper) = (config.printer.clone(), config.paper);
-                        let (name, utc_offset) = (branch_name.borrow().clone(), *offset.borrow());
-                        handle.spawn_blocking(move || {
-                            let texts = Texts::new();
-                            let ctx = TicketContext { branch_name: &name, utc_offset, texts: &texts };
-                            let result = print_ticket(&printer, &ctx, paper, &ticket);
-                            if let Err(e) = &result {
-                                tracing::warn!(error = %e, ticket = %ticket.number, "printing failed: showing the e-ticket");
-                            }
-                            reply(Input::Printed(result.is_ok()));
-                        });
-                    }
-                }
+                let (effector, inputs) = (effector.clone(), inputs.clone());
+                handle.spawn(async move {
+                    let _ = inputs.send(effector.perform(effect).await);
+                });
             }
         })
     };
@@ -180,25 +276,11 @@ pub fn run(config: KioskConfig) -> Result<()> {
     window.on_back(move || d(Input::Back));
 
     // Answers from the background, and the clock (for the idle timeout).
-    let inbox_timer = slint::Timer::default();
+    let answers = slint::Timer::default();
     let d = dispatch.clone();
-    let (weak, texts_for_branch, kiosk_for_branch) = (window.as_weak(), texts.clone(), kiosk.clone());
-    inbox_timer.start(slint::TimerMode::Repeated, Duration::from_millis(30), move || {
-        while let Ok(event) = inbox.try_recv() {
-            match event {
-                Event::Input(input) => d(input),
-                Event::Branch(branch) => {
-                    if let Ok(parsed) =
-                        chrono::DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{}", branch.utc_offset))
-                    {
-                        *offset.borrow_mut() = *parsed.offset();
-                    }
-                    *branch_name.borrow_mut() = branch.name;
-                    if let Some(window) = weak.upgrade() {
-                        show(&window, &kiosk_for_branch.borrow(), &branch_name.borrow(), &texts_for_branch);
-                    }
-                }
-            }
+    answers.start(slint::TimerMode::Repeated, Duration::from_millis(30), move || {
+        while let Ok(input) = inbox.try_recv() {
+            d(input);
         }
     });
     let clock = slint::Timer::default();

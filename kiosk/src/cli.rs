@@ -58,6 +58,11 @@ enum Command {
     Run {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         hub: String,
+        /// The branch's MQTT broker, for the kiosk's presence and printer health.
+        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        mqtt_url: String,
+        #[arg(long, default_value = "demo")]
+        branch: String,
         #[arg(long, default_value = "kiosk-1")]
         id: String,
         /// A window instead of the full screen.
@@ -115,13 +120,18 @@ pub fn main() -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     match Args::parse().command {
-        Command::Run { hub, id, windowed, print } => {
+        Command::Run { hub, mqtt_url, branch, id, windowed, print } => {
             let (printer, paper) = print.read()?;
+            let rest = mqtt_url.strip_prefix("mqtt://").context("--mqtt-url must start with mqtt://")?;
+            let (host, port) = rest.rsplit_once(':').map_or((rest, "1883"), |(h, p)| (h, p));
             crate::app::run(KioskConfig {
                 hub: hub.trim_end_matches('/').to_string(),
                 printer,
                 paper,
                 device: id,
+                branch,
+                mqtt_host: host.to_string(),
+                mqtt_port: port.parse().context("--mqtt-url's port")?,
                 fullscreen: !windowed,
             })
         }

@@ -109,10 +109,7 @@ mod tests {
             "serial:/dev/ttyUSB0@9600".parse(),
             Ok(PrinterTarget::Serial { path: "/dev/ttyUSB0".into(), baud: 9600 })
         );
-        assert_eq!(
-            "serial:/dev/ttyS0".parse(),
-            Ok(PrinterTarget::Serial { path: "/dev/ttyS0".into(), baud: 115_200 })
-        );
+        assert_eq!("serial:/dev/ttyS0".parse(), Ok(PrinterTarget::Serial { path: "/dev/ttyS0".into(), baud: 115_200 }));
         assert!("usb:epson".parse::<PrinterTarget>().is_err());
         assert!("tcp:printer".parse::<PrinterTarget>().is_err());
         assert!("file:".parse::<PrinterTarget>().is_err());

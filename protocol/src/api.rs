@@ -240,6 +240,9 @@ pub struct CounterInfo {
 pub struct DeviceInfo {
     pub device: String,
     pub status: crate::device::PresenceStatus,
+    /// A kiosk's printer, as its presence last said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printer: Option<crate::device::PrinterHealth>,
     /// When the hub last heard its presence message.
     pub seen_at: DateTime<Utc>,
 }

@@ -220,10 +220,31 @@ pub enum PresenceStatus {
     Offline,
 }
 
+/// How a kiosk's ticket printer is, as its presence reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrinterHealth {
+    /// The last ticket printed.
+    Ok,
+    /// The last ticket could not be printed (unreachable, paper out, cover open…): the kiosk
+    /// shows e-tickets until a print succeeds again.
+    Offline,
+}
+
 /// A client's presence (`…/devices/{device}/status`, retained; `offline` is its last will).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Presence {
     pub status: PresenceStatus,
+    /// Devices with a printer (kiosks) say how it is; others leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printer: Option<PrinterHealth>,
+}
+
+impl Presence {
+    /// A presence without a printer.
+    pub const fn new(status: PresenceStatus) -> Presence {
+        Presence { status, printer: None }
+    }
 }
 
 #[cfg(test)]
@@ -309,7 +330,7 @@ mod tests {
 
     #[test]
     fn presence_is_a_small_json_object() {
-        let p = Presence { status: PresenceStatus::Offline };
+        let p = Presence::new(PresenceStatus::Offline);
         assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"status":"offline"}"#);
     }
 }
