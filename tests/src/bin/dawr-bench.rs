@@ -1,6 +1,7 @@
 //! Measures the hub: durable ticket issues per second over HTTP, and the latency from a counter
 //! button's press to the call on `…/calls`, beside the raw broker's own latency; then the
-//! display board: press → the board's view, and the time to draw a 1920×1080 frame.
+//! display board: press → the board's view, and the time to draw a 1920×1080 frame; and the
+//! kiosk's cold start to its first screen.
 //!
 //! ```text
 //! cargo build --release -p dawr-e2e --bins && target/release/dawr-bench [--seconds N]
@@ -17,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use dawr_display_board::board::{BoardFilter, BoardState};
 use dawr_display_board::link::{BoardLink, LinkConfig};
 use dawr_display_board::screen::{BoardWindow, Frame, Message, fit};
-use dawr_e2e::{Hub, Mosquitto, MqttProbe, hub_binary};
+use dawr_e2e::{Hub, Mosquitto, MqttProbe, hub_binary, kiosk_binary};
 use dawr_i18n::Texts;
 use dawr_protocol::api::{Call, Names};
 use serde_json::json;
@@ -147,6 +148,29 @@ async fn press_to_board_latency(port: u16, rounds: usize) -> Result<Stats> {
     Ok(stats(samples, start.elapsed()))
 }
 
+/// The kiosk from a cold process start to its services screen drawn with the hub's live
+/// services (`dawr-kiosk screenshot`: start, fonts, fetch branch and services, lay out, draw,
+/// write the PNG), a few times.
+fn kiosk_cold_start(hub: &Hub, rounds: usize) -> Result<Stats> {
+    let dir = tempfile::tempdir()?;
+    let mut samples = Vec::with_capacity(rounds);
+    let start = Instant::now();
+    for i in 0..rounds {
+        let t = Instant::now();
+        let status = std::process::Command::new(kiosk_binary())
+            .args(["screenshot", "--screen", "services", "--hub", &hub.url("")])
+            .arg("--out")
+            .arg(dir.path().join(format!("{i}.png")))
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("dawr-kiosk screenshot failed");
+        }
+        samples.push(t.elapsed());
+    }
+    Ok(stats(samples, start.elapsed()))
+}
+
 /// Turning a view into pixels: the frame's texts, then the software renderer on a full
 /// 1920×1080 board (as the screen redraws when a call arrives). On this thread, once per process.
 fn frame_render_time(rounds: usize) -> Result<Stats> {
@@ -250,6 +274,14 @@ async fn main() -> Result<()> {
         "  button next -> display board's view (500)     p50 {:>6.3} ms   p99 {:>6.3} ms",
         ms(board.p50),
         ms(board.p99)
+    );
+    println!();
+    let kiosk = kiosk_cold_start(&hub, 5)?;
+    println!("Kiosk");
+    println!(
+        "  cold start -> services screen drawn (5 runs)  p50 {:>6.0} ms   max {:>6.0} ms",
+        ms(kiosk.p50),
+        ms(kiosk.p99)
     );
     println!();
     let frame = frame_render_time(30)?;
