@@ -69,7 +69,12 @@ impl Look {
 #[derive(Subcommand)]
 enum Command {
     /// Shows the branch's calls on the screen and speaks them.
+    #[command(args_override_self = true)]
     Run {
+        /// A settings file (TOML): its keys are these flags' names (`mqtt_url = "…"`), read
+        /// first, so flags typed here win.
+        #[arg(long = "config", value_name = "FILE")]
+        _config: Option<PathBuf>,
         #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
         mqtt_url: String,
         #[arg(long, default_value = "demo")]
@@ -137,8 +142,9 @@ pub fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    match Args::parse().command {
-        Command::Run { mqtt_url, branch, id, voice, max_announce_age_s, windowed, look } => {
+    let args = dawr_ui::settings::expand_config(std::env::args_os().collect())?;
+    match Args::parse_from(args).command {
+        Command::Run { mqtt_url, branch, id, voice, max_announce_age_s, windowed, look, _config } => {
             let rest = mqtt_url.strip_prefix("mqtt://").context("--mqtt-url must start with mqtt://")?;
             let (host, port) = rest.rsplit_once(':').map_or((rest, "1883"), |(h, p)| (h, p));
             let config = LinkConfig {
@@ -251,4 +257,22 @@ fn run(
     drop(link);
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_settings_file_is_read() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/board.example.toml");
+        let args = ["dawr-display-board", "run", "--config", example, "--id", "board-2"].map(std::ffi::OsString::from);
+        let args = dawr_ui::settings::expand_config(args.to_vec()).unwrap();
+        let Command::Run { id, branch, look, max_announce_age_s, .. } = Args::try_parse_from(args).unwrap().command
+        else {
+            panic!("run")
+        };
+        assert_eq!((id.as_str(), branch.as_str(), max_announce_age_s), ("board-2", "demo", 30));
+        assert_eq!(look.message_en, "Open Sunday to Thursday");
+    }
 }

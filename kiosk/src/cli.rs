@@ -55,7 +55,12 @@ impl PrintOptions {
 #[derive(Subcommand)]
 enum Command {
     /// The touch screen: takes tickets from the hub and prints them.
+    #[command(args_override_self = true)]
     Run {
+        /// A settings file (TOML): its keys are these flags' names (`mqtt_url = "…"`), read
+        /// first, so flags typed here win.
+        #[arg(long = "config", value_name = "FILE")]
+        _config: Option<PathBuf>,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         hub: String,
         /// The branch's MQTT broker, for the kiosk's presence and printer health.
@@ -119,8 +124,9 @@ pub fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    match Args::parse().command {
-        Command::Run { hub, mqtt_url, branch, id, windowed, print } => {
+    let args = dawr_ui::settings::expand_config(std::env::args_os().collect())?;
+    match Args::parse_from(args).command {
+        Command::Run { hub, mqtt_url, branch, id, windowed, print, _config } => {
             let (printer, paper) = print.read()?;
             let rest = mqtt_url.strip_prefix("mqtt://").context("--mqtt-url must start with mqtt://")?;
             let (host, port) = rest.rsplit_once(':').map_or((rest, "1883"), |(h, p)| (h, p));
@@ -300,4 +306,19 @@ async fn print_command(command: Command) -> Result<()> {
 /// Reads `+03:00`.
 fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
     chrono::DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{text}")).ok().map(|d| *d.offset())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_settings_file_is_read() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/kiosk.example.toml");
+        let args = ["dawr-kiosk", "run", "--config", example, "--paper", "58"].map(std::ffi::OsString::from);
+        let args = dawr_ui::settings::expand_config(args.to_vec()).unwrap();
+        let Command::Run { id, print, .. } = Args::try_parse_from(args).unwrap().command else { panic!("run") };
+        assert_eq!(id, "kiosk-entrance");
+        assert_eq!((print.printer.as_str(), print.paper), ("tcp:192.168.1.50:9100", 58), "the command line wins");
+    }
 }

@@ -5,8 +5,10 @@
 //!   looks the same on any machine and Arabic never falls back to a missing glyph.
 //! - [`headless`]: a Slint platform with the software renderer and no window, for the
 //!   `screenshot` commands and the UI tests: build a component, then [`headless::snapshot_png`].
+//! - [`settings`]: a device's settings file (`--config FILE`), read as the flags it stands for.
 //!
 //! The apps (kiosk, display board, counter app) keep their UI in `.slint` files and their state
 //! in Rust; this crate holds only what they would otherwise each write again.
 pub mod fonts;
 pub mod headless;
+pub mod settings;
