@@ -14,6 +14,7 @@ pub mod domain;
 pub mod engine;
 pub mod http;
 pub mod mqtt;
+pub mod reports;
 pub mod simulation;
 pub mod store;
 pub mod ticket_page;
