@@ -88,7 +88,15 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         .await
         .map_err(|source| RunError::Http { addr: settings.http, source })?;
     let texts = Arc::new(dawr_i18n::Texts::new());
-    let state = AppState { engine, read, branch: branch.clone(), public_url: settings.public_url, mqtt: status, texts };
+    let state = AppState {
+        engine,
+        read,
+        branch: branch.clone(),
+        public_url: settings.public_url,
+        mqtt: status,
+        texts,
+        sessions: Arc::new(crate::auth::Sessions::default()),
+    };
     tracing::info!(
         http = %settings.http,
         mqtt = %format!("{}:{}", broker.host, broker.port),

@@ -33,6 +33,9 @@ pub struct Args {
     /// Base URL of the live ticket page links [default: http://<http address>]
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Print the argon2 hash of a PIN for a `pin_hash` in the branch file, and exit
+    #[arg(long, value_name = "PIN")]
+    pub hash_pin: Option<String>,
 }
 
 /// Reads the flags and the configuration into settings.
@@ -66,7 +69,12 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let settings = match settings(Args::parse()) {
+    let args = Args::parse();
+    if let Some(pin) = &args.hash_pin {
+        println!("{}", crate::auth::hash_pin(pin));
+        return ExitCode::SUCCESS;
+    }
+    let settings = match settings(args) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("dawr-hub: {e}");

@@ -9,7 +9,7 @@ use chrono::FixedOffset;
 use dawr_protocol::api::Names;
 use serde::Deserialize;
 
-use crate::domain::{Branch, BranchError, Counter, RoutingPolicy, Service, Staff};
+use crate::domain::{Branch, BranchError, Counter, Role, RoutingPolicy, Service, Staff};
 
 /// The demo branch's configuration, built into the binary.
 pub const DEMO_TOML: &str = include_str!("../demo-branch.toml");
@@ -147,6 +147,12 @@ fn yes() -> bool {
 pub struct StaffSection {
     pub id: String,
     pub name: Names,
+    /// `staff` (the default) or `manager`.
+    #[serde(default)]
+    pub role: Role,
+    /// The PIN's argon2 hash, from `dawr-hub --hash-pin PIN`.
+    #[serde(default)]
+    pub pin_hash: Option<String>,
     #[serde(default)]
     pub counters: Vec<String>,
 }
@@ -201,7 +207,13 @@ impl Config {
             staff: self
                 .staff
                 .iter()
-                .map(|s| Staff { id: s.id.clone(), name: s.name.clone(), counters: s.counters.clone() })
+                .map(|s| Staff {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    role: s.role,
+                    pin_hash: s.pin_hash.clone(),
+                    counters: s.counters.clone(),
+                })
                 .collect(),
             routing: RoutingPolicy {
                 assisted_head_start_s: seconds(self.routing.assisted_head_start_min),

@@ -2,13 +2,14 @@
 //!
 //! Every handler is thin: it validates the request, asks the [`engine`](crate::engine) and turns
 //! the answer into JSON. Every error is a 4xx or 503 with `{"error": "<code>", "message": "…"}`;
-//! the codes are [`ErrorCode`]'s, plus `not_found` and `method_not_allowed` for unknown routes.
+//! the codes are [`ErrorCode`]'s, plus `not_found` and `method_not_allowed` for unknown routes and
+//! the sign-in codes (`wrong_credentials`, `unauthenticated`, `not_assigned`, `forbidden`).
 //! The routes are described in `openapi.json` beside this file, served at `/api/openapi.json`.
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -20,11 +21,13 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::auth::AuthError;
 use crate::domain::{Branch, VisitId};
 use crate::engine::{
     self, ActionRequest, CounterCommand, EngineGone, EngineHandle, Failure, Operation, ReplyTo, Request,
 };
 use crate::mqtt::MqttStatus;
+use crate::reports::{ReportFilter, VisitFacts};
 use crate::store;
 
 /// The OpenAPI description of this API.
@@ -39,6 +42,7 @@ pub struct AppState {
     pub public_url: String,
     pub mqtt: MqttStatus,
     pub texts: Arc<dawr_i18n::Texts>,
+    pub sessions: Arc<crate::auth::Sessions>,
 }
 
 /// The API's routes.
@@ -56,6 +60,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/queue", get(waiting))
         .route("/api/v1/ratings", post(rate_visit))
         .route("/api/v1/devices", get(devices))
+        .route("/api/v1/sessions", post(sign_in).delete(sign_out))
+        .route("/api/v1/reports/summary", get(report_summary))
+        .route("/api/v1/reports/visits.csv", get(report_visits_csv))
         .route("/t/{token}", get(crate::ticket_page::page))
         .route("/t/{token}/status", get(crate::ticket_page::status))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
@@ -305,6 +312,125 @@ async fn devices(State(state): State<AppState>) -> Json<Vec<DeviceInfo>> {
     Json(devices)
 }
 
+impl From<AuthError> for ApiFailure {
+    fn from(e: AuthError) -> Self {
+        let (status, code) = match &e {
+            AuthError::WrongCredentials => (StatusCode::UNAUTHORIZED, "wrong_credentials"),
+            AuthError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            AuthError::NotAssigned { .. } => (StatusCode::FORBIDDEN, "not_assigned"),
+            AuthError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+        };
+        Self::new(status, code, e.to_string())
+    }
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    staff: String,
+    pin: String,
+    #[serde(default)]
+    counter: Option<String>,
+}
+
+/// `POST /api/v1/sessions`: staff id and PIN (and the counter to open) → a session token.
+async fn sign_in(State(state): State<AppState>, body: Bytes) -> ApiResult<impl IntoResponse> {
+    let request: SignIn = serde_json::from_slice(&body).map_err(|e| ApiFailure::malformed(e.to_string()))?;
+    if let Some(counter) = &request.counter
+        && !state.branch.counters.iter().any(|c| &c.id == counter)
+    {
+        return Err(ApiFailure::new(StatusCode::NOT_FOUND, "unknown_counter", format!("no counter {counter}")));
+    }
+    // Hashing is slow on purpose: off the async workers.
+    let (sessions, branch) = (state.sessions.clone(), state.branch.clone());
+    let session = tokio::task::spawn_blocking(move || {
+        sessions.sign_in(&branch.staff, &request.staff, &request.pin, request.counter.as_deref(), chrono::Utc::now())
+    })
+    .await
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))??;
+    let name = state.branch.staff.iter().find(|s| s.id == session.staff).map(|s| s.name.clone());
+    let mut body = serde_json::to_value(&session).expect("a session serialises");
+    body["name"] = serde_json::to_value(name).expect("names serialise");
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `DELETE /api/v1/sessions`: signs the bearer out.
+async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
+    let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
+    state.sessions.sign_out(&session.token);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    from: String,
+    to: String,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    counter: Option<String>,
+}
+
+impl ReportQuery {
+    fn filter(self) -> ApiResult<ReportFilter> {
+        let day = |name: &str, text: &str| {
+            text.parse::<chrono::NaiveDate>()
+                .map_err(|_| ApiFailure::malformed(format!("{name} must be a date like 2026-11-23, not {text:?}")))
+        };
+        let (from, to) = (day("from", &self.from)?, day("to", &self.to)?);
+        if to < from || (to - from).num_days() > 366 {
+            return Err(ApiFailure::malformed("from..to must be a range of at most a year, from first"));
+        }
+        Ok(ReportFilter { from, to, service: self.service, counter: self.counter })
+    }
+}
+
+/// Reads the visits of a report off the async workers (a year is a few hundred thousand rows).
+async fn report_visits(state: &AppState, filter: ReportFilter) -> ApiResult<(ReportFilter, Vec<VisitFacts>)> {
+    let read = state.read.clone();
+    tokio::task::spawn_blocking(move || {
+        let conn = read.lock().unwrap_or_else(|e| e.into_inner());
+        let visits = crate::reports::visit_facts(&conn, &filter);
+        visits.map(|v| (filter, v))
+    })
+    .await
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))?
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))
+}
+
+/// `GET /api/v1/reports/summary?from=&to=&service=&counter=` (managers).
+async fn report_summary(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ReportQuery>,
+) -> ApiResult<impl IntoResponse> {
+    state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
+    let (filter, visits) = report_visits(&state, query.filter()?).await?;
+    let branch = state.branch.clone();
+    let target = move |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
+    Ok(Json(crate::reports::summarise(&filter, &visits, &target, state.branch.utc_offset)))
+}
+
+/// `GET /api/v1/reports/visits.csv?from=&to=` (managers).
+async fn report_visits_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ReportQuery>,
+) -> ApiResult<impl IntoResponse> {
+    state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
+    let (filter, visits) = report_visits(&state, query.filter()?).await?;
+    let name = format!("attachment; filename=\"dawr-visits-{}-{}.csv\"", filter.from, filter.to);
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)],
+        crate::reports::visits_csv(&visits),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,9 +467,12 @@ mod tests {
             "/api/v1/queue",
             "/api/v1/ratings",
             "/api/v1/devices",
+            "/api/v1/sessions",
+            "/api/v1/reports/summary",
+            "/api/v1/reports/visits.csv",
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }
-        assert_eq!(paths.len(), 12, "a documented path is not served");
+        assert_eq!(paths.len(), 15, "a documented path is not served");
     }
 }

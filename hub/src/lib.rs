@@ -6,6 +6,7 @@
 //! devices and apps ([`ticket_page`] is the visitor's page), and `broker` optionally runs the
 //! MQTT broker in-process. [`app::run`] wires them together; `ARCHITECTURE.md` has the map.
 pub mod app;
+pub mod auth;
 #[cfg(feature = "embedded-broker")]
 pub mod broker;
 pub mod cli;

@@ -212,7 +212,10 @@ pub fn summarise(
         total: figures(visits.iter(), target_s),
         per_service: services
             .into_iter()
-            .map(|s| ServiceFigures { service: s.into(), figures: figures(visits.iter().filter(|v| v.service == s), target_s) })
+            .map(|s| ServiceFigures {
+                service: s.into(),
+                figures: figures(visits.iter().filter(|v| v.service == s), target_s),
+            })
             .collect(),
         per_counter: counters
             .into_iter()
@@ -270,32 +273,29 @@ fn time(column: &'static str, text: Option<String>) -> rusqlite::Result<Option<D
 /// Reads the visits of `filter` from the event log.
 pub fn visit_facts(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result<Vec<VisitFacts>> {
     let mut statement = conn.prepare_cached(VISIT_FACTS)?;
-    let rows = statement.query_map(
-        params![filter.from.to_string(), filter.to.to_string(), filter.service],
-        |row| {
-            let ending: String = row.get(8)?;
-            Ok(VisitFacts {
-                id: row.get(0)?,
-                number: row.get(1)?,
-                service: row.get(2)?,
-                local_day: row.get(3)?,
-                issued_at: time("issued_at", Some(row.get(4)?))?.expect("given"),
-                first_called_at: time("first_called_at", row.get(5)?)?,
-                started_at: time("started_at", row.get(6)?)?,
-                ended_at: time("ended_at", row.get(7)?)?,
-                ending: match ending.as_str() {
-                    "served" => Ending::Served,
-                    "no_show" => Ending::NoShow,
-                    "cancelled" => Ending::Cancelled,
-                    _ => Ending::Open,
-                },
-                counter: row.get(9)?,
-                outcome: row.get(10)?,
-                rating: row.get(11)?,
-                rating_reason: row.get(12)?,
-            })
-        },
-    )?;
+    let rows = statement.query_map(params![filter.from.to_string(), filter.to.to_string(), filter.service], |row| {
+        let ending: String = row.get(8)?;
+        Ok(VisitFacts {
+            id: row.get(0)?,
+            number: row.get(1)?,
+            service: row.get(2)?,
+            local_day: row.get(3)?,
+            issued_at: time("issued_at", Some(row.get(4)?))?.expect("given"),
+            first_called_at: time("first_called_at", row.get(5)?)?,
+            started_at: time("started_at", row.get(6)?)?,
+            ended_at: time("ended_at", row.get(7)?)?,
+            ending: match ending.as_str() {
+                "served" => Ending::Served,
+                "no_show" => Ending::NoShow,
+                "cancelled" => Ending::Cancelled,
+                _ => Ending::Open,
+            },
+            counter: row.get(9)?,
+            outcome: row.get(10)?,
+            rating: row.get(11)?,
+            rating_reason: row.get(12)?,
+        })
+    })?;
     let mut visits = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     if let Some(counter) = &filter.counter {
         visits.retain(|v| v.counter.as_deref() == Some(counter.as_str()));
@@ -416,7 +416,8 @@ mod tests {
     }
 
     fn report(conn: &Connection, service: Option<&str>, counter: Option<&str>) -> Summary {
-        let filter = ReportFilter { from: day(), to: day(), service: service.map(Into::into), counter: counter.map(Into::into) };
+        let filter =
+            ReportFilter { from: day(), to: day(), service: service.map(Into::into), counter: counter.map(Into::into) };
         let visits = visit_facts(conn, &filter).unwrap();
         summarise(&filter, &visits, &target, FixedOffset::east_opt(3 * 3600).unwrap())
     }
@@ -438,7 +439,8 @@ mod tests {
         let a = &s.per_service[0];
         assert_eq!((a.service.as_str(), a.figures.visits, a.figures.served, a.figures.open), ("A", 3, 2, 1));
         assert_eq!(a.figures.within_target_pct.map(|p| (p * 100.0).round() / 100.0), Some(66.67));
-        let counters: Vec<(&str, usize)> = s.per_counter.iter().map(|c| (c.counter.as_str(), c.figures.visits)).collect();
+        let counters: Vec<(&str, usize)> =
+            s.per_counter.iter().map(|c| (c.counter.as_str(), c.figures.visits)).collect();
         assert_eq!(counters, [("1", 2), ("2", 2)]);
 
         let b = report(&conn, Some("B"), None);

@@ -44,13 +44,27 @@ pub struct Counter {
     pub open_at_start: bool,
 }
 
-/// A staff member (sign-in comes with the counter app).
+/// A staff member or manager, who signs in with a PIN (see `crate::auth`).
 #[derive(Debug, Clone)]
 pub struct Staff {
     pub id: String,
     pub name: Names,
+    pub role: Role,
+    /// The PIN's argon2 hash (PHC string); without one, this person cannot sign in.
+    pub pin_hash: Option<String>,
     /// Counters this person may open.
     pub counters: Vec<String>,
+}
+
+/// What a signed-in person may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Serves at the counters assigned to them.
+    #[default]
+    Staff,
+    /// Also reads the branch's reports.
+    Manager,
 }
 
 /// How routing trades waiting time against priority and preference; all in seconds.
