@@ -393,7 +393,7 @@ fn slot_picker(
             let (class, state, note) = if s.available == 0 {
                 (" full", " disabled", t.get("appt-slot-full"))
             } else {
-                let checked = if value == chosen { " checked" } else { "" };
+                let checked = if crate::service::parse_start(chosen) == Some(s.start) { " checked" } else { "" };
                 ("", checked, t.args("appt-available", &[("count", Arg::Number(f64::from(s.available)))]))
             };
             let id = if Some(i) == first_free { " id=\"slots\"" } else { "" };
