@@ -626,7 +626,7 @@ fn render_booking(core: &Core, booking: &Booking, lang: Lang, new: bool) -> Stri
     };
     let body = format!(
         "<h1>{title}</h1>\n<section class=\"card\" aria-labelledby=\"code-label\">\n\
-         <p class=\"center note\" id=\"code-label\">{code_label}</p>\n<p class=\"code ltr\" id=\"code\">{code}</p>\n{qr}\
+         <p class=\"center note\" id=\"code-label\">{code_label}</p>\n<p class=\"code\" id=\"code\" dir=\"ltr\">{code}</p>\n{qr}\
          <dl>\n<dt>{l_service}</dt><dd id=\"service\">{service}</dd>\n<dt>{l_branch}</dt><dd>{branch_name}</dd>\n\
          <dt>{l_date}</dt><dd id=\"date\">{date}</dd>\n<dt>{l_time}</dt><dd id=\"time\">{time}</dd>\n\
          <dt>{l_name}</dt><dd>{name}</dd>\n<dt>{l_status}</dt><dd id=\"status\">{status}</dd>\n</dl>\n</section>\n\
