@@ -174,7 +174,7 @@ async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> 
     // A desktop-width view of the Arabic booking page.
     let desktop = Browser::start(1280, 900).await?;
     let url = browser.eval("return location.href").await?;
-    desktop.goto(&format!("{}", url.as_str().unwrap().replace("lang=en", "lang=ar"))).await?;
+    desktop.goto(&url.as_str().unwrap().replace("lang=en", "lang=ar")).await?;
     wait_for(&desktop, "document.getElementById('code')").await?;
     assert_eq!(desktop.eval("return document.documentElement.dir").await?, "rtl");
     desktop.screenshot(&screenshots().join("appointments-ar-booked-desktop.png")).await?;
