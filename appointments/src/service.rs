@@ -22,8 +22,8 @@ use crate::validate::{self, FieldError};
 const CODE_ALPHABET: &[u8] = b"ACDEFHJKMNPRTUVWXY3479";
 /// Characters in a booking code.
 pub const CODE_LEN: usize = 8;
-/// Connections in the pool (SQLite serialises writers itself; readers run alongside in WAL).
-const POOL_SIZE: usize = 4;
+/// Reading connections (they run alongside the writer in WAL mode).
+const POOL_SIZE: usize = 3;
 
 /// A form field a problem belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,9 +190,12 @@ pub struct SlotView {
     pub available: u32,
 }
 
-/// A few SQLite connections to the same file, taken in turn.
+/// SQLite connections to the same file: one for writing (changes queue for it here rather than
+/// in SQLite's busy handler, which sleeps), a few for reading, taken in turn. The capacity rule
+/// does not rest on this: it holds inside each transaction whichever connection runs it.
 struct Pool {
-    conns: Vec<Mutex<Connection>>,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
 }
 
@@ -211,25 +214,40 @@ impl Core {
     /// Opens the database in `data_dir`.
     pub fn open(site: Site, public_url: String) -> Result<Core, StoreError> {
         let path = site.data_dir.join(store::FILE_NAME);
-        let conns = (0..POOL_SIZE).map(|_| store::open(&path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
+        let writer = Mutex::new(store::open(&path)?);
+        let readers = (0..POOL_SIZE).map(|_| store::open(&path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
         Ok(Core {
             limiter: Arc::new(crate::ratelimit::RateLimiter::new(site.limits)),
             site: Arc::new(site),
             texts: Arc::new(dawr_i18n::Texts::new()),
             public_url: public_url.trim_end_matches('/').to_string(),
-            pool: Arc::new(Pool { conns, next: AtomicUsize::new(0) }),
+            pool: Arc::new(Pool { writer, readers, next: AtomicUsize::new(0) }),
         })
     }
 
-    /// Runs `f` on a pooled connection on a blocking thread.
+    /// Runs `f` on a reading connection on a blocking thread.
     async fn db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, Refusal> + Send + 'static,
     ) -> Result<T, Refusal> {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let i = pool.next.fetch_add(1, Ordering::Relaxed) % pool.conns.len();
-            let mut conn = pool.conns[i].lock().unwrap_or_else(|e| e.into_inner());
+            let i = pool.next.fetch_add(1, Ordering::Relaxed) % pool.readers.len();
+            let mut conn = pool.readers[i].lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Refusal::Storage(e.to_string()))?
+    }
+
+    /// Runs `f` on the writing connection on a blocking thread.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, Refusal> + Send + 'static,
+    ) -> Result<T, Refusal> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.writer.lock().unwrap_or_else(|e| e.into_inner());
             f(&mut conn)
         })
         .await
@@ -271,7 +289,7 @@ impl Core {
         let now = Utc::now();
         let checked = check_booking(&self.site, input, now)?;
         let lang = lang.code().to_string();
-        self.db(move |conn| {
+        self.write(move |conn| {
             // A random code can collide with an earlier one; draw again.
             for _ in 0..8 {
                 let new = NewBooking {
@@ -321,7 +339,7 @@ impl Core {
 
     pub async fn cancel(&self, booking: &Booking) -> Result<Booking, Refusal> {
         let code = booking.code.clone();
-        self.db(move |c| Ok(store::cancel(c, &code, Utc::now())?)).await
+        self.write(move |c| Ok(store::cancel(c, &code, Utc::now())?)).await
     }
 
     /// Moves a booking to another slot of its service.
@@ -340,7 +358,7 @@ impl Core {
         let day = slots::check_bookable(branch, self.site.horizon_days, now, start)
             .map_err(|e| Refusal::Fields(vec![e.into()]))?;
         let code = booking.code.clone();
-        self.db(move |c| Ok(store::reschedule(c, &code, start, day, capacity, now)?)).await
+        self.write(move |c| Ok(store::reschedule(c, &code, start, day, capacity, now)?)).await
     }
 
     /// A branch's bookings on a day, for its hub.
@@ -358,7 +376,7 @@ impl Core {
         at: DateTime<Utc>,
     ) -> Result<Booking, Refusal> {
         let (branch, code) = (branch.to_string(), normalize_code(code));
-        self.db(move |c| Ok(store::report(c, &branch, &code, status, at, Utc::now())?)).await
+        self.write(move |c| Ok(store::report(c, &branch, &code, status, at, Utc::now())?)).await
     }
 }
 
