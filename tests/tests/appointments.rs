@@ -238,7 +238,7 @@ async fn forms_work_without_javascript_and_say_what_is_wrong_in_the_page_languag
     assert!(page.starts_with("/c/") && page.ends_with("lang=en&new=1"), "{page}");
     let html = site.client.get(site.url(&page)).send().await?.text().await?;
     assert!(html.contains("Your appointment is booked") && html.contains("<svg role=\"img\""));
-    let code = html.split("id=\"code\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_string();
+    let code = html.split("id=\"code\" dir=\"ltr\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_string();
     // Find it again with the code and the ID number.
     let resp = site
         .client
