@@ -236,7 +236,10 @@ async fn forms_work_without_javascript_and_say_what_is_wrong_in_the_page_languag
     assert_eq!(resp.status(), 303);
     let page = resp.headers()["location"].to_str()?.to_string();
     assert!(page.starts_with("/c/") && page.ends_with("lang=en&new=1"), "{page}");
-    let html = site.client.get(site.url(&page)).send().await?.text().await?;
+    let resp = site.client.get(site.url(&page)).send().await?;
+    assert_eq!(resp.headers()["cache-control"], "no-store", "a booking page is private");
+    assert!(resp.headers()["content-security-policy"].to_str()?.contains("default-src 'none'"));
+    let html = resp.text().await?;
     assert!(html.contains("Your appointment is booked") && html.contains("<svg role=\"img\""));
     let code = html.split("id=\"code\" dir=\"ltr\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_string();
     // Find it again with the code and the ID number.

@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use dawr_appointments::validate::national_id_from;
 use dawr_e2e::appointments::{Site, test_site};
 use dawr_e2e::browser::Browser;
+use dawr_e2e::decode_qr;
 use serde_json::Value;
 
 fn screenshots() -> std::path::PathBuf {
@@ -99,6 +100,11 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
     assert!(text(&booked["qrName"]).contains(&code));
     assert_eq!(booked["status"], "محجوز");
     browser.screenshot(&screenshots().join("appointments-ar-booked.png")).await?;
+    assert_eq!(
+        decode_qr(&screenshots().join("appointments-ar-booked.png"))?,
+        code,
+        "the QR on screen scans as the code"
+    );
 
     // The calendar file.
     let ics = site.client.get(booked["ics"].as_str().unwrap()).send().await?.text().await?;
@@ -153,6 +159,7 @@ async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> 
     assert_eq!((booked["qr"].as_bool(), booked["dir"].as_str()), (Some(true), Some("ltr")));
     browser.screenshot(&screenshots().join("appointments-en-booked.png")).await?;
     let code = booked["code"].as_str().unwrap().to_string();
+    assert_eq!(decode_qr(&screenshots().join("appointments-en-booked.png"))?, code);
 
     // Later: find it with the code and the ID number.
     browser.goto(&site.url("/manage?lang=en")).await?;
