@@ -113,8 +113,9 @@ fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| ApiFailure::malformed(format!("invalid JSON body: {e}")))
 }
 
-fn check_rate(core: &Core, addr: SocketAddr) -> ApiResult<()> {
-    if core.limiter.allow(addr.ip(), std::time::Instant::now()) { Ok(()) } else { Err(ApiFailure::rate_limited()) }
+fn check_rate(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> ApiResult<()> {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    if core.allow(addr, forwarded) { Ok(()) } else { Err(ApiFailure::rate_limited()) }
 }
 
 /// A branch as listed.
@@ -272,9 +273,10 @@ struct BookRequest {
 pub async fn book(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<BookingOut>)> {
-    check_rate(&core, addr)?;
+    check_rate(&core, addr, &headers)?;
     let r: BookRequest = json_body(&body)?;
     let lang: Lang = match r.lang.as_deref() {
         None => Lang::default(),
@@ -300,8 +302,14 @@ struct ByCitizen {
     start: Option<String>,
 }
 
-async fn citizen_booking(core: &Core, addr: SocketAddr, code: &str, body: &Bytes) -> ApiResult<(Booking, ByCitizen)> {
-    check_rate(core, addr)?;
+async fn citizen_booking(
+    core: &Core,
+    addr: SocketAddr,
+    headers: &HeaderMap,
+    code: &str,
+    body: &Bytes,
+) -> ApiResult<(Booking, ByCitizen)> {
+    check_rate(core, addr, headers)?;
     let r: ByCitizen = json_body(body)?;
     let booking = core.find(code, &r.national_id).await?;
     Ok((booking, r))
@@ -311,9 +319,10 @@ pub async fn lookup(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(code): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<BookingOut>> {
-    let (booking, _) = citizen_booking(&core, addr, &code, &body).await?;
+    let (booking, _) = citizen_booking(&core, addr, &headers, &code, &body).await?;
     Ok(Json(booking_out(&core, &booking)))
 }
 
@@ -321,9 +330,10 @@ pub async fn cancel(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(code): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<BookingOut>> {
-    let (booking, _) = citizen_booking(&core, addr, &code, &body).await?;
+    let (booking, _) = citizen_booking(&core, addr, &headers, &code, &body).await?;
     let booking = core.cancel(&booking).await?;
     Ok(Json(booking_out(&core, &booking)))
 }
@@ -332,9 +342,10 @@ pub async fn reschedule(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(code): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<BookingOut>> {
-    let (booking, r) = citizen_booking(&core, addr, &code, &body).await?;
+    let (booking, r) = citizen_booking(&core, addr, &headers, &code, &body).await?;
     let start = r.start.ok_or_else(|| ApiFailure::malformed("start is required"))?;
     let booking = core.reschedule(&booking, &start).await?;
     Ok(Json(booking_out(&core, &booking)))

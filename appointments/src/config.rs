@@ -63,11 +63,13 @@ impl Default for SiteSection {
 pub struct Limits {
     pub burst: u32,
     pub per_minute: u32,
+    /// Behind a reverse proxy: count clients by the last `X-Forwarded-For` address it adds.
+    pub trust_proxy: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { burst: 10, per_minute: 10 }
+        Limits { burst: 10, per_minute: 10, trust_proxy: false }
     }
 }
 

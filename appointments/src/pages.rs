@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use dawr_i18n::{Arg, HijriDate, Lang, Texts};
@@ -526,8 +526,8 @@ pub struct BookPost {
     phone: String,
 }
 
-fn limited(core: &Core, addr: SocketAddr) -> bool {
-    !core.limiter.allow(addr.ip(), std::time::Instant::now())
+fn limited(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> bool {
+    !core.allow(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
 }
 
 /// `POST /b/{branch}/{service}`: book, then go to the booking page; or the form again.
@@ -535,6 +535,7 @@ pub async fn book(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((branch, service)): Path<(String, String)>,
+    headers: HeaderMap,
     form: Result<Form<BookPost>, FormRejection>,
 ) -> Response {
     let post = form.map(|Form(f)| f).unwrap_or_default();
@@ -549,7 +550,7 @@ pub async fn book(
         national_id: post.national_id,
         phone: post.phone,
     };
-    let (status, problems) = if limited(&core, addr) {
+    let (status, problems) = if limited(&core, addr, &headers) {
         (StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]))
     } else {
         match core.book(&input, lang).await {
@@ -877,11 +878,12 @@ pub struct ManagePost {
 pub async fn manage(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     form: Result<Form<ManagePost>, FormRejection>,
 ) -> Response {
     let post = form.map(|Form(f)| f).unwrap_or_default();
     let lang = parse_lang(post.lang.as_deref()).unwrap_or_default();
-    let (status, problems) = if limited(&core, addr) {
+    let (status, problems) = if limited(&core, addr, &headers) {
         (StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]))
     } else {
         match core.find(&post.code, &post.national_id).await {

@@ -55,14 +55,33 @@ impl RateLimiter {
     }
 }
 
+/// The client's address: the peer's, or — behind a reverse proxy the site is told to trust — the
+/// last address in `X-Forwarded-For` (the one that proxy saw; earlier ones are the client's word).
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trust_proxy: bool) -> IpAddr {
+    if !trust_proxy {
+        return peer;
+    }
+    forwarded_for.and_then(|v| v.rsplit(',').next()).and_then(|last| last.trim().parse().ok()).unwrap_or(peer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
 
     #[test]
+    fn the_forwarded_address_counts_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let header = Some("203.0.113.9, 198.51.100.7");
+        assert_eq!(client_ip(proxy, header, false), proxy);
+        assert_eq!(client_ip(proxy, header, true), "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(client_ip(proxy, Some("garbage"), true), proxy);
+        assert_eq!(client_ip(proxy, None, true), proxy);
+    }
+
+    #[test]
     fn an_address_gets_its_burst_then_its_rate_and_others_are_not_affected() {
-        let limiter = RateLimiter::new(Limits { burst: 3, per_minute: 6 });
+        let limiter = RateLimiter::new(Limits { burst: 3, per_minute: 6, trust_proxy: false });
         let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
         let t0 = Instant::now();
         assert!((0..3).all(|_| limiter.allow(a, t0)));

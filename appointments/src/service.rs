@@ -254,6 +254,12 @@ impl Core {
         .map_err(|e| Refusal::Storage(e.to_string()))?
     }
 
+    /// Spends a rate-limit token of the client behind `peer` (see [`crate::ratelimit`]).
+    pub fn allow(&self, peer: std::net::SocketAddr, forwarded_for: Option<&str>) -> bool {
+        let ip = crate::ratelimit::client_ip(peer.ip(), forwarded_for, self.site.limits.trust_proxy);
+        self.limiter.allow(ip, std::time::Instant::now())
+    }
+
     pub fn branch(&self, id: &str) -> Result<&Branch, Refusal> {
         self.site.branch(id).ok_or(Refusal::UnknownBranch)
     }

@@ -71,6 +71,12 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         return Err(format!("the appointments poll interval {poll_s} s is not between 0.05 and 3600"));
     }
     let link = match (args.appointments_url.or(a.url), args.appointments_key.or(a.api_key)) {
+        (Some(url), Some(_)) if !url.starts_with("http://") => {
+            // reqwest is built without TLS; reach an https:// site through a local TLS proxy.
+            return Err(format!(
+                "appointments URL {url:?}: the hub speaks plain http:// to the site (use a TLS-terminating proxy or VPN for https)"
+            ));
+        }
         (Some(url), Some(api_key)) => Some(Link { url, api_key, poll: std::time::Duration::from_secs_f64(poll_s) }),
         (None, None) => None,
         _ => return Err("the appointments site needs both a URL and the branch's API key".into()),
@@ -186,5 +192,8 @@ mod tests {
         assert_eq!(s.checkin_window, Window { early_s: 1800, late_s: 900 });
         let half = Args::try_parse_from(["dawr-hub", "--appointments-url", "http://127.0.0.1:8090"]).unwrap();
         assert!(settings(half).unwrap_err().contains("API key"));
+        let tls =
+            Args::try_parse_from(["dawr-hub", "--appointments-url", "https://x", "--appointments-key", "k"]).unwrap();
+        assert!(settings(tls).unwrap_err().contains("plain http://"));
     }
 }
