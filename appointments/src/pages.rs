@@ -87,7 +87,7 @@ const STYLE: &str = "\
 :root{color-scheme:light;--ink:#10231d;--brand:#0b6e4f;--muted:#4a5a54;--line:#c9d3cf;--bad:#b3261e;--soft:#e6f2ec}\
 *{box-sizing:border-box}\
 body{margin:0;font-family:'Noto Sans Arabic','Noto Sans','Segoe UI',Tahoma,sans-serif;color:var(--ink);background:#f4f7f5;line-height:1.5;font-size:1.05rem}\
-header{background:var(--brand);color:#fff;padding:12px 16px}\
+header{background:var(--brand);color:#fff;padding:12px max(16px,calc(50% - 18rem + 16px))}\
 header a{color:#fff;text-decoration:none;font-weight:700}\
 header p{margin:0;font-size:.95rem}\
 main{max-width:36rem;margin:0 auto;padding:16px}\

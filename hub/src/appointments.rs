@@ -238,6 +238,11 @@ pub fn mark_no_shows(conn: &mut Connection, now: DateTime<Utc>, window: Window) 
     Ok(codes.len())
 }
 
+/// Forgets bookings of days before `day` (their reports stay in the outbox until delivered).
+pub fn prune(conn: &Connection, day: NaiveDate) -> Result<usize, StoreError> {
+    Ok(conn.execute("DELETE FROM bookings WHERE local_day < ?1", [day.to_string()])?)
+}
+
 /// A report waiting for the site's acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -365,6 +370,10 @@ pub fn spawn_link(link: Link, branch: Arc<Branch>, shared: Appointments) -> toki
                 }
             }
             let window = shared.window;
+            let week_ago = now.with_timezone(&branch.utc_offset).date_naive() - chrono::Duration::days(7);
+            if let Err(e) = shared.with(move |c| prune(c, week_ago)).await {
+                tracing::warn!(error = %e, "cannot forget old bookings");
+            }
             match shared.with(move |c| mark_no_shows(c, Utc::now(), window)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(bookings = n, "appointments not checked in marked as no-shows"),
@@ -522,5 +531,8 @@ mod tests {
         assert_eq!(outbox(&conn, 10).unwrap()[0].code, "BBBB");
         let listed = day(&conn, "2026-11-23".parse().unwrap()).unwrap();
         assert_eq!(listed.iter().map(|h| h.status.as_str()).collect::<Vec<_>>(), ["checked_in", "no_show"]);
+        assert_eq!(prune(&conn, "2026-11-23".parse().unwrap()).unwrap(), 0);
+        assert_eq!(prune(&conn, "2026-11-24".parse().unwrap()).unwrap(), 2);
+        assert_eq!(outbox(&conn, 10).unwrap().len(), 1, "an undelivered report outlives its booking");
     }
 }
