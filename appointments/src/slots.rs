@@ -186,6 +186,21 @@ mod tests {
         assert_eq!(bookable_days(&b, 0, evening), Vec::<NaiveDate>::new());
     }
 
+    proptest::proptest! {
+        /// Whatever the time, every slot offered can be booked, in the future, on the day shown.
+        #[test]
+        fn every_slot_offered_can_be_booked(minutes in 0i64..60 * 24 * 45, horizon in 0u32..35) {
+            let b = demo();
+            let now = utc("2026-11-20T00:00:00Z") + Duration::minutes(minutes);
+            for day in bookable_days(&b, horizon, now) {
+                for start in bookable_starts(&b, horizon, now, day) {
+                    proptest::prop_assert!(start > now);
+                    proptest::prop_assert_eq!(check_bookable(&b, horizon, now, start), Ok(day));
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_local_day_begins_at_local_midnight() {
         let b = demo();

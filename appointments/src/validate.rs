@@ -133,10 +133,10 @@ pub fn phone(input: &str) -> Result<String, FieldError> {
     }
 }
 
-/// An ID number with all but its last four digits hidden, for pages and logs.
+/// An ID number with all but its last four characters hidden, for pages and logs.
 pub fn masked_id(id: &str) -> String {
-    let keep = id.len().saturating_sub(4);
-    format!("{}{}", "•".repeat(keep), &id[keep..])
+    let hidden = id.chars().count().saturating_sub(4);
+    id.chars().enumerate().map(|(i, c)| if i < hidden { '•' } else { c }).collect()
 }
 
 #[cfg(test)]
@@ -195,5 +195,33 @@ mod tests {
         assert_eq!(name(&"م".repeat(101)), Err(FieldError::NameTooLong));
         assert_eq!(name(&"م".repeat(100)).map(|n| n.chars().count()), Ok(100));
         assert_eq!(masked_id("1000000008"), "••••••0008");
+        assert_eq!(masked_id("١٢"), "١٢");
+    }
+
+    proptest::proptest! {
+        /// Whatever is typed, the checks answer (never panic), and what they accept is canonical.
+        #[test]
+        fn any_input_is_answered_and_accepted_values_are_canonical(
+            input in proptest::prop_oneof!["\\PC{0,40}", "[0-9٠-٩ +()-]{0,16}", "(05|\\+9665)[0-9]{8}", "[12][0-9]{9}"]
+        ) {
+            if let Ok(id) = national_id(&input) {
+                proptest::prop_assert!(id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit()));
+                proptest::prop_assert_eq!(national_id(&id), Ok(id.clone()));
+            }
+            if let Ok(p) = phone(&input) {
+                proptest::prop_assert!(p.starts_with("+9665") && p.len() == 13);
+                proptest::prop_assert_eq!(phone(&p), Ok(p.clone()));
+            }
+            if let Ok(n) = name(&input) {
+                proptest::prop_assert_eq!(name(&n), Ok(n.clone()));
+            }
+            let _ = masked_id(&input);
+        }
+
+        #[test]
+        fn every_generated_id_is_valid(prefix in 0u32..100_000_000, resident: bool) {
+            let id = national_id_from(prefix, resident);
+            proptest::prop_assert_eq!(national_id(&id), Ok(id.clone()));
+        }
     }
 }
