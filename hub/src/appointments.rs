@@ -97,9 +97,9 @@ impl Refusal {
     /// The API's error code.
     pub fn code(&self) -> &'static str {
         match self {
-            Refusal::Unknown => "unknown_booking",
+            Refusal::Unknown => "booking_not_found",
             Refusal::Cancelled => "booking_cancelled",
-            Refusal::AlreadyCheckedIn { .. } => "already_checked_in",
+            Refusal::AlreadyCheckedIn { .. } => "booking_used",
             Refusal::NotToday { .. } => "not_today",
             Refusal::TooEarly { .. } => "too_early",
             Refusal::TooLate { .. } => "too_late",
