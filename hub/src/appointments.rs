@@ -116,11 +116,13 @@ pub fn check(held: Option<&Held>, now: DateTime<Utc>, today: NaiveDate, window: 
     if held.remote_status == "cancelled" {
         return Err(Refusal::Cancelled);
     }
-    if held.local_day != today {
-        return Err(Refusal::NotToday { day: held.local_day });
-    }
     let opens = held.start - chrono::Duration::seconds(window.early_s);
     let closes = held.start + chrono::Duration::seconds(window.late_s);
+    // The window decides; the day only explains a refusal (a window may cross midnight).
+    let in_window = opens <= now && now <= closes;
+    if !in_window && held.local_day != today {
+        return Err(Refusal::NotToday { day: held.local_day });
+    }
     if now < opens {
         return Err(Refusal::TooEarly { opens });
     }
@@ -482,8 +484,11 @@ mod tests {
         assert_eq!(check(Some(&h), at("2026-11-23T07:15:00Z"), today, w), Ok(()), "15 minutes late");
         assert!(matches!(check(Some(&h), at("2026-11-23T06:29:00Z"), today, w), Err(Refusal::TooEarly { .. })));
         assert!(matches!(check(Some(&h), at("2026-11-23T07:16:00Z"), today, w), Err(Refusal::TooLate { .. })));
-        let tomorrow = "2026-11-24".parse().unwrap();
-        assert!(matches!(check(Some(&h), at("2026-11-23T07:00:00Z"), tomorrow, w), Err(Refusal::NotToday { .. })));
+        let day_after = Held { local_day: "2026-11-25".parse().unwrap(), ..held("2026-11-25T07:00:00Z") };
+        assert!(matches!(check(Some(&day_after), at("2026-11-23T07:00:00Z"), today, w), Err(Refusal::NotToday { .. })));
+        // A slot at midnight can be checked in at 23:45 the evening before.
+        let midnight = Held { local_day: "2026-11-24".parse().unwrap(), ..held("2026-11-23T21:00:00Z") };
+        assert_eq!(check(Some(&midnight), at("2026-11-23T20:45:00Z"), today, w), Ok(()));
         assert_eq!(check(None, at("2026-11-23T07:00:00Z"), today, w), Err(Refusal::Unknown));
         let used = Held { checked_in_at: Some(at("2026-11-23T06:50:00Z")), visit_id: Some(4), ..h.clone() };
         assert_eq!(

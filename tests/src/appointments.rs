@@ -149,14 +149,23 @@ impl Site {
         Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
     }
 
-    /// The first slot of service `service` with a free place, from today on: `(start, available)`.
+    /// The first slot of service `service` with a free place starting at least a minute from
+    /// now (so it is still bookable when the test books it): `(start, available)`.
     pub async fn first_free_slot(&self, service: &str) -> Result<(String, u64)> {
+        let soon = chrono::Utc::now() + chrono::Duration::minutes(1);
         let today = chrono::Utc::now().date_naive();
         for d in 0..31 {
             let date = today + chrono::Duration::days(d);
             let (_, slots) = self.get(&format!("/api/v1/branches/demo/services/{service}/slots?date={date}")).await?;
-            if let Some(slot) =
-                slots["slots"].as_array().into_iter().flatten().find(|s| s["available"].as_u64() > Some(0))
+            let later = |s: &&serde_json::Value| {
+                s["start"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).is_some_and(|t| t > soon)
+            };
+            if let Some(slot) = slots["slots"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(later)
+                .find(|s| s["available"].as_u64() > Some(0))
             {
                 return Ok((
                     slot["start"].as_str().unwrap_or_default().to_string(),

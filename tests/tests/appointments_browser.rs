@@ -71,7 +71,7 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
     browser.screenshot(&screenshots().join("appointments-ar-form.png")).await?;
 
     // A wrong ID number and a wrong mobile: the form again, with both errors in Arabic.
-    fill_and_book(&browser, 0, "نورة الشمري", "1000000009", "0451234567").await?;
+    fill_and_book(&browser, 1, "نورة الشمري", "1000000009", "0451234567").await?;
     let errors = browser
         .eval("return {summary: document.getElementById('errors').textContent, focused: document.activeElement.id, id: document.getElementById('national_id-error').textContent, phone: document.getElementById('phone-error').textContent, kept: document.getElementById('name').value, invalid: document.getElementById('phone').getAttribute('aria-invalid')}")
         .await?;
@@ -87,7 +87,7 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
 
     // Corrected: booked. The page shows the code and its QR.
     let id = national_id_from(31_415_926, false);
-    fill_and_book(&browser, 0, "نورة الشمري", &id, "٠٥٥١٢٣٤٥٦٧").await?;
+    fill_and_book(&browser, 1, "نورة الشمري", &id, "٠٥٥١٢٣٤٥٦٧").await?;
     wait_for(&browser, "document.getElementById('code')").await?;
     let booked = browser
         .eval("return {lang: document.documentElement.lang, dir: document.documentElement.dir, h1: document.querySelector('h1').textContent, code: document.getElementById('code').textContent, qr: !!document.querySelector('#qr svg'), qrName: document.querySelector('#qr svg').getAttribute('aria-label'), ics: document.getElementById('ics').href, time: document.getElementById('time').textContent, status: document.getElementById('status').textContent}")
