@@ -220,6 +220,32 @@ pub fn record_checkin(conn: &mut Connection, code: &str, visit: VisitId, at: Dat
     Ok(())
 }
 
+/// The idempotency key a check-in issues its ticket with.
+pub fn request_id(code: &str) -> String {
+    format!("appt-{code}")
+}
+
+/// Records check-ins whose ticket was issued but not recorded here (the hub stopped in between
+/// and the kiosk did not retry): the ticket request's entry in `command_log` proves it. Returns
+/// how many.
+pub fn recover_checkins(conn: &mut Connection) -> Result<usize, StoreError> {
+    let found: Vec<(String, String, String)> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT b.code, c.reply, c.at FROM bookings b JOIN command_log c \
+             ON c.counter = '#tickets' AND c.command_id = 'appt-' || b.code WHERE b.checked_in_at IS NULL",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?
+    };
+    let mut recovered = 0;
+    for (code, reply, at) in found {
+        let visit = serde_json::from_str::<serde_json::Value>(&reply).ok().and_then(|v| v["visit"].as_u64());
+        let (Some(visit), Ok(at)) = (visit, parse_ts("command_log.at", &at)) else { continue };
+        record_checkin(conn, &code, visit as VisitId, at)?;
+        recovered += 1;
+    }
+    Ok(recovered)
+}
+
 /// Marks the bookings whose check-in window has closed without a check-in as no-shows, and
 /// queues their reports. Returns how many.
 pub fn mark_no_shows(conn: &mut Connection, now: DateTime<Utc>, window: Window) -> Result<usize, StoreError> {
@@ -376,6 +402,11 @@ pub fn spawn_link(link: Link, branch: Arc<Branch>, shared: Appointments) -> toki
             if let Err(e) = shared.with(move |c| prune(c, week_ago)).await {
                 tracing::warn!(error = %e, "cannot forget old bookings");
             }
+            match shared.with(recover_checkins).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(bookings = n, "check-ins recovered from issued tickets"),
+                Err(e) => tracing::warn!(error = %e, "cannot recover check-ins"),
+            }
             match shared.with(move |c| mark_no_shows(c, Utc::now(), window)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(bookings = n, "appointments not checked in marked as no-shows"),
@@ -523,21 +554,32 @@ mod tests {
         upsert(&mut conn, &branch, &[pulled("AAAA", "booked")], start).unwrap();
         let a = find(&conn, "AAAA").unwrap().unwrap();
         assert_eq!((a.visit_id, a.local_day.to_string().as_str()), (Some(7), "2026-11-23"));
+        // A ticket issued for CCCC whose check-in was not recorded (a stop in between) is found.
+        upsert(&mut conn, &branch, &[pulled("CCCC", "booked")], start).unwrap();
+        conn.execute(
+            "INSERT INTO command_log (counter, command_id, reply, at) VALUES ('#tickets', ?1, '{\"visit\":9}', ?2)",
+            params![request_id("CCCC"), ts(start)],
+        )
+        .unwrap();
+        assert_eq!(recover_checkins(&mut conn).unwrap(), 1);
+        assert_eq!(recover_checkins(&mut conn).unwrap(), 0);
+        assert_eq!(find(&conn, "CCCC").unwrap().unwrap().visit_id, Some(9));
         // After the window, BBBB becomes a no-show, once.
         let later = start + chrono::Duration::minutes(16);
         assert_eq!(mark_no_shows(&mut conn, later, Window::default()).unwrap(), 1);
         assert_eq!(mark_no_shows(&mut conn, later, Window::default()).unwrap(), 0);
         let queued = outbox(&conn, 10).unwrap();
         let what: Vec<_> = queued.iter().map(|o| (o.code.as_str(), o.status.as_str())).collect();
-        assert_eq!(what, [("AAAA", "checked_in"), ("BBBB", "no_show")]);
+        assert_eq!(what, [("AAAA", "checked_in"), ("CCCC", "checked_in"), ("BBBB", "no_show")]);
         failed(&conn, queued[0].id, "offline").unwrap();
-        assert_eq!(outbox(&conn, 10).unwrap().len(), 2, "kept until acknowledged");
+        assert_eq!(outbox(&conn, 10).unwrap().len(), 3, "kept until acknowledged");
         acknowledged(&conn, queued[0].id).unwrap();
-        assert_eq!(outbox(&conn, 10).unwrap()[0].code, "BBBB");
+        assert_eq!(outbox(&conn, 10).unwrap()[0].code, "CCCC");
         let listed = day(&conn, "2026-11-23".parse().unwrap()).unwrap();
-        assert_eq!(listed.iter().map(|h| h.status.as_str()).collect::<Vec<_>>(), ["checked_in", "no_show"]);
+        let statuses: Vec<_> = listed.iter().map(|h| (h.code.as_str(), h.status.as_str())).collect();
+        assert_eq!(statuses, [("AAAA", "checked_in"), ("BBBB", "no_show"), ("CCCC", "checked_in")]);
         assert_eq!(prune(&conn, "2026-11-23".parse().unwrap()).unwrap(), 0);
-        assert_eq!(prune(&conn, "2026-11-24".parse().unwrap()).unwrap(), 2);
-        assert_eq!(outbox(&conn, 10).unwrap().len(), 1, "an undelivered report outlives its booking");
+        assert_eq!(prune(&conn, "2026-11-24".parse().unwrap()).unwrap(), 3);
+        assert_eq!(outbox(&conn, 10).unwrap().len(), 2, "undelivered reports outlive their bookings");
     }
 }

@@ -329,7 +329,21 @@ async fn checkin(State(state): State<AppState>, body: Bytes) -> ApiResult<impl I
     if let Err(refusal) = appointments::check(booking.as_ref(), now, today, held.window) {
         let status =
             if refusal == appointments::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
-        return Err(ApiFailure::new(status, refusal.code(), refusal.to_string()));
+        let mut message = refusal.to_string();
+        if let appointments::Refusal::AlreadyCheckedIn { visit: Some(id) } = refusal {
+            // Tell the staff which ticket it got.
+            let read = state.read.clone();
+            let visit = tokio::task::spawn_blocking(move || {
+                store::read_visit(&read.lock().unwrap_or_else(|e| e.into_inner()), id).ok().flatten()
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(v) = visit {
+                message = format!("{message} (ticket {})", v.number);
+            }
+        }
+        return Err(ApiFailure::new(status, refusal.code(), message));
     }
     let booking = booking.expect("checked");
     let request = IssueTicket {
@@ -337,7 +351,7 @@ async fn checkin(State(state): State<AppState>, body: Bytes) -> ApiResult<impl I
         priority: Priority::Appointment,
         appointment_at: Some(booking.start),
         // A retried check-in (or two kiosks at once) gets the same ticket, never a second one.
-        request_id: Some(format!("appt-{code}")),
+        request_id: Some(appointments::request_id(&code)),
     };
     let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
     let visit = ticket.id;

@@ -73,6 +73,7 @@ async fn bookings_are_checked_in_at_the_hub_online_and_offline_and_reported_back
     assert_eq!(chrono::DateTime::parse_from_rfc3339(ticket["appointment_at"].as_str().unwrap())?, slot);
     let (status, again) = hub.post("/api/v1/checkins", json!({"code": code})).await?;
     assert_eq!((status, again["error"].as_str()), (409, Some("booking_used")));
+    assert!(again["message"].as_str().unwrap().contains(ticket["number"].as_str().unwrap()), "{again}");
     let (status, unknown) = hub.post("/api/v1/checkins", json!({"code": "ZZZZZZZZ"})).await?;
     assert_eq!((status, unknown["error"].as_str()), (404, Some("booking_not_found")));
     let (status, bad) = hub.post("/api/v1/checkins", json!({"code": "'; --"})).await?;
