@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::appointments::{self, Appointments, Link, Window};
 use crate::domain::Branch;
 use crate::engine::{self, EngineHandle, EngineSetup, Request};
 use crate::http::{self, AppState};
@@ -31,6 +32,9 @@ pub struct Settings {
     /// Base of the live ticket page links printed on tickets.
     pub public_url: String,
     pub branch: Branch,
+    /// The appointments site to hold this branch's bookings from, if any.
+    pub appointments: Option<Link>,
+    pub checkin_window: Window,
 }
 
 /// The hub could not start (or its HTTP server failed).
@@ -83,6 +87,15 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let status = MqttStatus::default();
     let mqtt = mqtt::start(&broker, &branch.id, engine.clone(), publications_rx, status.clone());
     let ticker = tokio::spawn(tick(engine.clone()));
+    let held = Appointments {
+        conn: Arc::new(Mutex::new(store::open(&db)?)),
+        window: settings.checkin_window,
+        wake: Arc::default(),
+    };
+    let link = settings.appointments.map(|link| {
+        tracing::info!(url = %link.url, "holding this branch's bookings from the appointments site");
+        appointments::spawn_link(link, branch.clone(), held.clone())
+    });
 
     let listener = tokio::net::TcpListener::bind(settings.http)
         .await
@@ -96,6 +109,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         mqtt: status,
         texts,
         sessions: Arc::new(crate::auth::Sessions::default()),
+        appointments: held,
     };
     tracing::info!(
         http = %settings.http,
@@ -109,6 +123,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     // Whoever still holds an engine handle lets go, so the engine and then the writer finish.
     ticker.abort();
     let _ = ticker.await;
+    if let Some(link) = link {
+        link.abort();
+        let _ = link.await;
+    }
     let _ = mqtt.stop_intake.send(true);
     let joined = tokio::task::spawn_blocking(move || {
         let _ = engine_thread.join();

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::app::{self, MqttMode, Settings};
+use crate::appointments::{Link, Window};
 use crate::config::Config;
 use crate::mqtt::BrokerAddress;
 
@@ -36,6 +37,15 @@ pub struct Args {
     /// Print the argon2 hash of a PIN for a `pin_hash` in the branch file, and exit
     #[arg(long, value_name = "PIN")]
     pub hash_pin: Option<String>,
+    /// The appointments site to pull this branch's bookings from, e.g. http://127.0.0.1:8090
+    #[arg(long, value_name = "URL")]
+    pub appointments_url: Option<String>,
+    /// This branch's API key on the appointments site
+    #[arg(long, value_name = "KEY", env = "DAWR_APPOINTMENTS_KEY")]
+    pub appointments_key: Option<String>,
+    /// How often to pull bookings and retry reports, in seconds [default: 5]
+    #[arg(long, value_name = "SECONDS")]
+    pub appointments_poll_s: Option<f64>,
 }
 
 /// Reads the flags and the configuration into settings.
@@ -56,7 +66,33 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         },
     };
     let public_url = args.public_url.or(hub.public_url).unwrap_or_else(|| format!("http://{http}"));
-    Ok(Settings { http, mqtt, data_dir: args.data_dir.unwrap_or(hub.data_dir), public_url, branch })
+    let a = config.appointments;
+    let minutes = |m: f64| (m * 60.0).round().max(0.0) as i64;
+    let window = Window { early_s: minutes(a.checkin_early_min), late_s: minutes(a.checkin_late_min) };
+    let poll_s = args.appointments_poll_s.unwrap_or(a.poll_s);
+    if !(0.05..=3600.0).contains(&poll_s) {
+        return Err(format!("the appointments poll interval {poll_s} s is not between 0.05 and 3600"));
+    }
+    let link = match (args.appointments_url.or(a.url), args.appointments_key.or(a.api_key)) {
+        (Some(url), Some(_)) if !url.starts_with("http://") => {
+            // reqwest is built without TLS; reach an https:// site through a local TLS proxy.
+            return Err(format!(
+                "appointments URL {url:?}: the hub speaks plain http:// to the site (use a TLS-terminating proxy or VPN for https)"
+            ));
+        }
+        (Some(url), Some(api_key)) => Some(Link { url, api_key, poll: std::time::Duration::from_secs_f64(poll_s) }),
+        (None, None) => None,
+        _ => return Err("the appointments site needs both a URL and the branch's API key".into()),
+    };
+    Ok(Settings {
+        http,
+        mqtt,
+        data_dir: args.data_dir.unwrap_or(hub.data_dir),
+        public_url,
+        branch,
+        appointments: link,
+        checkin_window: window,
+    })
 }
 
 /// `dawr-hub`'s main function.
@@ -149,5 +185,23 @@ mod tests {
         assert!(Args::try_parse_from(["dawr-hub", "--mqtt-url", "mqtt://a", "--mqtt-listen", "127.0.0.1:1"]).is_err());
         let bad = Args::try_parse_from(["dawr-hub", "--mqtt-url", "http://a"]).unwrap();
         assert!(settings(bad).unwrap_err().contains("not an MQTT URL"));
+        let linked = Args::try_parse_from([
+            "dawr-hub",
+            "--appointments-url",
+            "http://127.0.0.1:8090",
+            "--appointments-key",
+            "k",
+            "--appointments-poll-s",
+            "1",
+        ])
+        .unwrap();
+        let s = settings(linked).unwrap();
+        assert_eq!(s.appointments.unwrap().poll, std::time::Duration::from_secs(1));
+        assert_eq!(s.checkin_window, Window { early_s: 1800, late_s: 900 });
+        let half = Args::try_parse_from(["dawr-hub", "--appointments-url", "http://127.0.0.1:8090"]).unwrap();
+        assert!(settings(half).unwrap_err().contains("API key"));
+        let tls =
+            Args::try_parse_from(["dawr-hub", "--appointments-url", "https://x", "--appointments-key", "k"]).unwrap();
+        assert!(settings(tls).unwrap_err().contains("plain http://"));
     }
 }

@@ -42,6 +42,30 @@ pub struct Config {
     pub staff: Vec<StaffSection>,
     #[serde(default)]
     pub satisfaction: SatisfactionSection,
+    #[serde(default)]
+    pub appointments: AppointmentsSection,
+}
+
+/// `[appointments]`: the appointments site this branch's bookings come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppointmentsSection {
+    /// The site's base URL; without it the hub holds no bookings (check-ins are refused).
+    pub url: Option<String>,
+    /// This branch's API key on the site.
+    pub api_key: Option<String>,
+    /// How often bookings are pulled and reports retried, in seconds.
+    pub poll_s: f64,
+    /// A booking may be checked in from this long before its slot…
+    pub checkin_early_min: f64,
+    /// …to this long after its start.
+    pub checkin_late_min: f64,
+}
+
+impl Default for AppointmentsSection {
+    fn default() -> Self {
+        AppointmentsSection { url: None, api_key: None, poll_s: 5.0, checkin_early_min: 30.0, checkin_late_min: 15.0 }
+    }
 }
 
 /// `[satisfaction]`: exit ratings.

@@ -14,13 +14,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use dawr_protocol::api::{
-    ApiError, BranchInfo, CounterActionRequest, CounterInfo, DeviceInfo, Health, IssueTicket, RateVisit, ServiceInfo,
+    ApiError, BranchInfo, CounterActionRequest, CounterInfo, DeviceInfo, Health, IssueTicket, Priority, RateVisit,
+    ServiceInfo,
 };
 use dawr_protocol::device::{Action, ErrorCode, Reply};
 use rusqlite::Connection;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::appointments::{self, Appointments};
 use crate::auth::AuthError;
 use crate::domain::{Branch, VisitId};
 use crate::engine::{
@@ -43,6 +45,8 @@ pub struct AppState {
     pub mqtt: MqttStatus,
     pub texts: Arc<dawr_i18n::Texts>,
     pub sessions: Arc<crate::auth::Sessions>,
+    /// Bookings from the appointments site, for check-in.
+    pub appointments: Appointments,
 }
 
 /// The API's routes.
@@ -63,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sessions", post(sign_in).delete(sign_out))
         .route("/api/v1/reports/summary", get(report_summary))
         .route("/api/v1/reports/visits.csv", get(report_visits_csv))
+        .route("/api/v1/checkins", post(checkin))
+        .route("/api/v1/appointments", get(held_appointments))
         .route("/t/{token}", get(crate::ticket_page::page))
         .route("/t/{token}/status", get(crate::ticket_page::status))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
@@ -431,6 +437,78 @@ async fn report_visits_csv(
     ))
 }
 
+#[derive(Deserialize)]
+struct CheckinRequest {
+    code: String,
+}
+
+fn storage_failure(e: impl std::fmt::Display) -> ApiFailure {
+    ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string())
+}
+
+/// `POST /api/v1/checkins`: a kiosk checks a booking in by its code; the visitor gets a ticket in
+/// the appointment class, ranked by the slot. Works from the bookings held here, offline too.
+async fn checkin(State(state): State<AppState>, body: Bytes) -> ApiResult<impl IntoResponse> {
+    let request: CheckinRequest = json_body(&body)?;
+    let code = appointments::normalize_code(&request.code)
+        .ok_or_else(|| ApiFailure::malformed("code must be 1 to 16 letters or digits"))?;
+    let held = state.appointments.clone();
+    let lookup = code.clone();
+    let booking = held.with(move |c| appointments::find(c, &lookup)).await.map_err(storage_failure)?;
+    let now = chrono::Utc::now();
+    let today = now.with_timezone(&state.branch.utc_offset).date_naive();
+    if let Err(refusal) = appointments::check(booking.as_ref(), now, today, held.window) {
+        let status =
+            if refusal == appointments::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
+        let mut message = refusal.to_string();
+        if let appointments::Refusal::AlreadyCheckedIn { visit: Some(id) } = refusal {
+            // Tell the staff which ticket it got.
+            let read = state.read.clone();
+            let visit = tokio::task::spawn_blocking(move || {
+                store::read_visit(&read.lock().unwrap_or_else(|e| e.into_inner()), id).ok().flatten()
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(v) = visit {
+                message = format!("{message} (ticket {})", v.number);
+            }
+        }
+        return Err(ApiFailure::new(status, refusal.code(), message));
+    }
+    let booking = booking.expect("checked");
+    let request = IssueTicket {
+        service: booking.service.clone(),
+        priority: Priority::Appointment,
+        appointment_at: Some(booking.start),
+        // A retried check-in (or two kiosks at once) gets the same ticket, never a second one.
+        request_id: Some(appointments::request_id(&code)),
+    };
+    let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
+    let visit = ticket.id;
+    held.with(move |c| appointments::record_checkin(c, &code, visit, now)).await.map_err(storage_failure)?;
+    held.wake.notify_one();
+    tracing::info!(code = %booking.code, ticket = %ticket.number, "appointment checked in");
+    Ok((StatusCode::CREATED, Json(ticket)))
+}
+
+#[derive(Deserialize)]
+struct DayQuery {
+    date: Option<String>,
+}
+
+/// `GET /api/v1/appointments?date=`: the bookings held for a day (default today).
+async fn held_appointments(State(state): State<AppState>, Query(q): Query<DayQuery>) -> ApiResult<impl IntoResponse> {
+    let day = match q.date.as_deref() {
+        Some(text) => {
+            text.parse().map_err(|_| ApiFailure::malformed(format!("date {text:?} is not like 2026-11-24")))?
+        }
+        None => chrono::Utc::now().with_timezone(&state.branch.utc_offset).date_naive(),
+    };
+    let list = state.appointments.with(move |c| appointments::day(c, day)).await.map_err(storage_failure)?;
+    Ok(Json(list))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,9 +548,11 @@ mod tests {
             "/api/v1/sessions",
             "/api/v1/reports/summary",
             "/api/v1/reports/visits.csv",
+            "/api/v1/checkins",
+            "/api/v1/appointments",
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }
-        assert_eq!(paths.len(), 15, "a documented path is not served");
+        assert_eq!(paths.len(), 17, "a documented path is not served");
     }
 }

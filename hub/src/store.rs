@@ -49,7 +49,10 @@ pub enum StoreError {
 pub struct WriteFailed(pub Arc<str>);
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("store/001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("store/001_initial.sql")),
+        M::up(include_str!("store/002_appointments.sql")),
+    ])
 }
 
 /// Opens (creating and migrating if needed) the database at `path`.

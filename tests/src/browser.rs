@@ -20,8 +20,20 @@ pub struct Browser {
 
 impl Browser {
     /// Starts chromedriver and a phone-sized headless Chromium. Fails (does not skip) when they
-    /// are not installed: `.ci/run` installs them.
+    /// are not installed: `.ci/run` installs them. Headless windows are at least 500 px wide;
+    /// [`Browser::start_phone`] goes narrower.
     pub async fn start(width: u32, height: u32) -> Result<Browser> {
+        Self::start_with(width, height, Value::Null).await
+    }
+
+    /// Like [`Browser::start`], with Chromium's device emulation giving the page a viewport of
+    /// exactly `width` × `height` CSS pixels (a phone's 390 px, say) and a touch screen.
+    pub async fn start_phone(width: u32, height: u32) -> Result<Browser> {
+        let metrics = json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": true}});
+        Self::start_with(width.max(500), height, metrics).await
+    }
+
+    async fn start_with(width: u32, height: u32, mobile_emulation: Value) -> Result<Browser> {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -49,9 +61,13 @@ impl Browser {
             "--hide-scrollbars",
             &format!("--window-size={width},{height}"),
         ];
+        let mut options = json!({"binary": "/usr/bin/chromium", "args": args});
+        if !mobile_emulation.is_null() {
+            options["mobileEmulation"] = mobile_emulation;
+        }
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+            "goog:chromeOptions": options
         }}});
         let mut browser = Browser { driver, base, session: String::new(), http };
         let created = browser.call(reqwest::Method::POST, "/session", capabilities).await?;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod appointments;
 pub mod browser;
 pub mod button;
 
@@ -75,20 +76,27 @@ pub struct Hub {
     pub data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     pub client: reqwest::Client,
+    /// More flags for every start (e.g. the appointments site's address).
+    extra_args: Vec<String>,
 }
 
 impl Hub {
     /// Starts a hub with its embedded broker.
     pub async fn start_embedded() -> Result<Hub> {
-        Self::start(BrokerChoice::Embedded { port: free_port() }).await
+        Self::start(BrokerChoice::Embedded { port: free_port() }, Vec::new()).await
+    }
+
+    /// Starts a hub with its embedded broker and these extra flags (kept for restarts).
+    pub async fn start_embedded_with(args: &[&str]) -> Result<Hub> {
+        Self::start(BrokerChoice::Embedded { port: free_port() }, args.iter().map(|a| a.to_string()).collect()).await
     }
 
     /// Starts a hub against an external broker on `port`.
     pub async fn start_external(port: u16) -> Result<Hub> {
-        Self::start(BrokerChoice::External { port }).await
+        Self::start(BrokerChoice::External { port }, Vec::new()).await
     }
 
-    async fn start(broker: BrokerChoice) -> Result<Hub> {
+    async fn start(broker: BrokerChoice, extra_args: Vec<String>) -> Result<Hub> {
         let temp = tempfile::tempdir()?;
         let mut hub = Hub {
             child: None,
@@ -97,6 +105,7 @@ impl Hub {
             data_dir: temp.path().to_path_buf(),
             _temp: Some(temp),
             client: reqwest::Client::new(),
+            extra_args,
         };
         hub.spawn().await?;
         Ok(hub)
@@ -127,6 +136,7 @@ impl Hub {
             BrokerChoice::Embedded { port } => cmd.arg("--mqtt-listen").arg(format!("127.0.0.1:{port}")),
             BrokerChoice::External { port } => cmd.arg("--mqtt-url").arg(format!("mqtt://127.0.0.1:{port}")),
         };
+        cmd.args(&self.extra_args);
         cmd.env("RUST_LOG", "info,rumqttd=off").stdout(Stdio::null()).stderr(log);
         let child = cmd.spawn().with_context(|| format!("starting {}", hub_binary().display()))?;
         self.child = Some(child);

@@ -1,0 +1,446 @@
+//! The JSON API under `/api/v1`, described in `openapi.json` beside this file.
+//!
+//! For citizens' apps: branches, services, slots, booking, and lookup / cancel / reschedule with
+//! the booking code plus the ID number. For branch hubs (with the branch's API key as a bearer
+//! token): the day's bookings and reports of check-ins and no-shows. Every error is a 4xx or 503
+//! with `{"error": "<code>", "message": "…"}` (plus `field` for a bad field), never a 500.
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use dawr_i18n::Lang;
+use dawr_protocol::api::Names;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::service::{BookingInput, Core, Refusal, SlotView};
+use crate::slots;
+use crate::store::{Booking, Status};
+use crate::validate;
+
+/// The OpenAPI description of this API.
+pub const OPENAPI_JSON: &str = include_str!("api/openapi.json");
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiFailure {
+    status: StatusCode,
+    error: &'static str,
+    message: String,
+    field: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiFailure {
+    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
+        ApiFailure { status, error, message: message.into(), field: None }
+    }
+
+    fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed", message)
+    }
+
+    pub fn rate_limited() -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from this address; wait a minute")
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: self.error, message: &self.message, field: self.field };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<Refusal> for ApiFailure {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::UnknownBranch => Self::new(StatusCode::NOT_FOUND, "unknown_branch", "no such branch"),
+            Refusal::UnknownService => Self::new(StatusCode::NOT_FOUND, "unknown_service", "no such service"),
+            Refusal::Fields(issues) => {
+                let first = &issues[0];
+                let error = match first.key {
+                    "appt-error-not-a-slot" => "not_a_slot",
+                    "appt-error-slot-past" => "slot_past",
+                    "appt-error-beyond-horizon" => "beyond_horizon",
+                    _ => "invalid_field",
+                };
+                let message = issues.iter().map(|i| format!("{}: {}", i.field.name(), i.message)).collect::<Vec<_>>();
+                ApiFailure {
+                    status: StatusCode::BAD_REQUEST,
+                    error,
+                    message: message.join("; "),
+                    field: Some(first.field.name()),
+                }
+            }
+            Refusal::Full => Self::new(StatusCode::CONFLICT, "slot_full", "that slot has no place left"),
+            Refusal::AlreadyBooked => Self::new(
+                StatusCode::CONFLICT,
+                "already_booked",
+                "this ID number already has an active booking for this service on that day",
+            ),
+            Refusal::NotFound => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_booking", "no booking matches this code and ID number")
+            }
+            Refusal::NotActive(s) => {
+                Self::new(StatusCode::CONFLICT, "not_active", format!("the booking is {}", s.as_str()))
+            }
+            Refusal::Storage(e) => {
+                tracing::error!(error = %e, "storage");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the database is not available")
+            }
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiFailure>;
+
+fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiFailure::malformed("a JSON body is required"));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiFailure::malformed(format!("invalid JSON body: {e}")))
+}
+
+fn check_rate(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> ApiResult<()> {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    if core.allow(addr, forwarded) { Ok(()) } else { Err(ApiFailure::rate_limited()) }
+}
+
+/// A branch as listed.
+#[derive(Serialize)]
+pub struct BranchOut {
+    pub id: String,
+    pub name: Names,
+    pub utc_offset: String,
+    pub slot_min: u32,
+    pub horizon_days: u32,
+}
+
+/// A service as listed.
+#[derive(Serialize)]
+pub struct ServiceOut {
+    pub code: String,
+    pub name: Names,
+    /// Places per slot.
+    pub capacity: u32,
+}
+
+/// A booking as a citizen sees it (the ID number masked).
+#[derive(Serialize)]
+pub struct BookingOut {
+    pub code: String,
+    pub branch: String,
+    pub service: String,
+    pub service_name: Names,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub name: String,
+    pub national_id: String,
+    pub phone: String,
+    pub lang: String,
+    pub status: Status,
+    /// The booking's page (with its QR code); whoever has this link can see and change it.
+    pub page_url: String,
+    pub ics_url: String,
+}
+
+/// A booking as its branch hub sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubBooking {
+    pub code: String,
+    pub service: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub status: Status,
+}
+
+/// The link and calendar-file addresses of a booking.
+pub fn page_url(core: &Core, booking: &Booking) -> String {
+    format!("{}/c/{}", core.public_url, booking.token)
+}
+
+fn booking_out(core: &Core, b: &Booking) -> BookingOut {
+    let branch = core.site.branch(&b.branch);
+    let service_name = branch
+        .and_then(|br| br.service(&b.service))
+        .map(|s| s.name.clone())
+        .unwrap_or_else(|| Names { ar: b.service.clone(), en: b.service.clone() });
+    let end = branch.map_or(b.start, |br| slots::slot_end(br, b.start));
+    let page = page_url(core, b);
+    BookingOut {
+        code: b.code.clone(),
+        branch: b.branch.clone(),
+        service: b.service.clone(),
+        service_name,
+        start: b.start,
+        end,
+        name: b.name.clone(),
+        national_id: validate::masked_id(&b.national_id),
+        phone: b.phone.clone(),
+        lang: b.lang.clone(),
+        status: b.status,
+        ics_url: format!("{page}/booking.ics"),
+        page_url: page,
+    }
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+pub async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+pub async fn branches(State(core): State<Core>) -> Json<Vec<BranchOut>> {
+    Json(
+        core.site
+            .branches
+            .iter()
+            .map(|b| BranchOut {
+                id: b.id.clone(),
+                name: b.name.clone(),
+                utc_offset: b.utc_offset.to_string(),
+                slot_min: b.slot_min,
+                horizon_days: core.site.horizon_days,
+            })
+            .collect(),
+    )
+}
+
+pub async fn services(State(core): State<Core>, Path(branch): Path<String>) -> ApiResult<Json<Vec<ServiceOut>>> {
+    let b = core.branch(&branch)?;
+    Ok(Json(
+        b.services
+            .iter()
+            .map(|s| ServiceOut { code: s.code.clone(), name: s.name.clone(), capacity: s.capacity })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct DateQuery {
+    date: Option<String>,
+}
+
+fn parse_date(q: &DateQuery) -> ApiResult<NaiveDate> {
+    let text = q.date.as_deref().ok_or_else(|| ApiFailure::malformed("the date parameter is required"))?;
+    text.parse().map_err(|_| ApiFailure::malformed(format!("date {text:?} is not like 2026-11-24")))
+}
+
+#[derive(Serialize)]
+pub struct SlotsOut {
+    pub branch: String,
+    pub service: String,
+    pub date: NaiveDate,
+    pub slots: Vec<SlotView>,
+}
+
+pub async fn slots(
+    State(core): State<Core>,
+    Path((branch, service)): Path<(String, String)>,
+    Query(q): Query<DateQuery>,
+) -> ApiResult<Json<SlotsOut>> {
+    let date = parse_date(&q)?;
+    let slots = core.slots(&branch, &service, date).await?;
+    Ok(Json(SlotsOut { branch, service, date, slots }))
+}
+
+#[derive(Deserialize)]
+struct BookRequest {
+    branch: String,
+    service: String,
+    start: String,
+    name: String,
+    national_id: String,
+    phone: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+pub async fn book(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<BookingOut>)> {
+    check_rate(&core, addr, &headers)?;
+    let r: BookRequest = json_body(&body)?;
+    let lang: Lang = match r.lang.as_deref() {
+        None => Lang::default(),
+        Some(l) => l.parse().map_err(|e: dawr_i18n::UnknownLang| ApiFailure::malformed(e.to_string()))?,
+    };
+    let input = BookingInput {
+        branch: r.branch,
+        service: r.service,
+        start: r.start,
+        name: r.name,
+        national_id: r.national_id,
+        phone: r.phone,
+    };
+    let booking = core.book(&input, lang).await?;
+    tracing::info!(code = %booking.code, branch = %booking.branch, service = %booking.service, start = %booking.start, "booked");
+    Ok((StatusCode::CREATED, Json(booking_out(&core, &booking))))
+}
+
+#[derive(Deserialize)]
+struct ByCitizen {
+    national_id: String,
+    #[serde(default)]
+    start: Option<String>,
+}
+
+async fn citizen_booking(
+    core: &Core,
+    addr: SocketAddr,
+    headers: &HeaderMap,
+    code: &str,
+    body: &Bytes,
+) -> ApiResult<(Booking, ByCitizen)> {
+    check_rate(core, addr, headers)?;
+    let r: ByCitizen = json_body(body)?;
+    let booking = core.find(code, &r.national_id).await?;
+    Ok((booking, r))
+}
+
+pub async fn lookup(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<BookingOut>> {
+    let (booking, _) = citizen_booking(&core, addr, &headers, &code, &body).await?;
+    Ok(Json(booking_out(&core, &booking)))
+}
+
+pub async fn cancel(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<BookingOut>> {
+    let (booking, _) = citizen_booking(&core, addr, &headers, &code, &body).await?;
+    let booking = core.cancel(&booking).await?;
+    Ok(Json(booking_out(&core, &booking)))
+}
+
+pub async fn reschedule(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<BookingOut>> {
+    let (booking, r) = citizen_booking(&core, addr, &headers, &code, &body).await?;
+    let start = r.start.ok_or_else(|| ApiFailure::malformed("start is required"))?;
+    let booking = core.reschedule(&booking, &start).await?;
+    Ok(Json(booking_out(&core, &booking)))
+}
+
+/// The branch named in the path, if the request carries its API key.
+fn hub_branch(core: &Core, branch: &str, headers: &HeaderMap) -> ApiResult<()> {
+    let b = core.branch(branch)?;
+    let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match sent {
+        Some(key) if constant_time_eq(key.as_bytes(), b.api_key.as_bytes()) => Ok(()),
+        _ => Err(ApiFailure::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the branch's API key as a bearer token",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub async fn hub_bookings(
+    State(core): State<Core>,
+    Path(branch): Path<String>,
+    Query(q): Query<DateQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<HubBooking>>> {
+    hub_branch(&core, &branch, &headers)?;
+    let date = parse_date(&q)?;
+    let b = core.branch(&branch)?.clone();
+    let bookings = core.day_bookings(&branch, date).await?;
+    Ok(Json(
+        bookings
+            .iter()
+            .map(|x| HubBooking {
+                code: x.code.clone(),
+                service: x.service.clone(),
+                start: x.start,
+                end: slots::slot_end(&b, x.start),
+                status: x.status,
+            })
+            .collect(),
+    ))
+}
+
+/// `POST …/bookings/{code}/report`: what happened at the branch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub status: Status,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn hub_report(
+    State(core): State<Core>,
+    Path((branch, code)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<HubBooking>> {
+    hub_branch(&core, &branch, &headers)?;
+    let report: Report = json_body(&body)?;
+    if !matches!(report.status, Status::CheckedIn | Status::NoShow) {
+        return Err(ApiFailure::malformed("status must be checked_in or no_show"));
+    }
+    let b = core.branch(&branch)?.clone();
+    let x = core.report(&branch, &code, report.status, report.at).await?;
+    tracing::info!(code = %x.code, status = x.status.as_str(), "reported by the branch");
+    Ok(Json(HubBooking {
+        code: x.code.clone(),
+        service: x.service.clone(),
+        start: x.start,
+        end: slots::slot_end(&b, x.start),
+        status: x.status,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_is_json_and_lists_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        for path in crate::app::API_PATHS {
+            assert!(paths.contains_key(*path), "{path} is not documented");
+        }
+        assert_eq!(paths.len(), crate::app::API_PATHS.len(), "a documented path is not served");
+    }
+
+    #[test]
+    fn keys_are_compared_in_full() {
+        assert!(constant_time_eq(b"demo-branch-key", b"demo-branch-key"));
+        assert!(!constant_time_eq(b"demo-branch-key", b"demo-branch-kez"));
+        assert!(!constant_time_eq(b"demo", b"demo-branch-key"));
+    }
+}

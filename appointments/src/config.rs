@@ -1,0 +1,351 @@
+//! The site's TOML configuration, and the demo site used when none is given.
+//!
+//! `demo-site.toml` (beside this crate's `Cargo.toml`) is both the built-in demo and the
+//! documented example of every setting. [`SiteConfig::site`] turns a file into the validated
+//! [`Site`] the rest of the crate works with.
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::{FixedOffset, NaiveDate, Weekday};
+use dawr_protocol::api::Names;
+use serde::Deserialize;
+
+/// The demo site's configuration, built into the binary.
+pub const DEMO_TOML: &str = include_str!("../demo-site.toml");
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("branch {branch}: {problem}")]
+    Branch { branch: String, problem: String },
+    #[error("{0}")]
+    Site(String),
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    #[serde(default)]
+    pub site: SiteSection,
+    #[serde(default)]
+    pub limits: Limits,
+    pub branches: Vec<BranchSection>,
+}
+
+/// `[site]`: where the site listens and keeps its data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteSection {
+    pub http: SocketAddr,
+    pub data_dir: PathBuf,
+    pub horizon_days: u32,
+}
+
+impl Default for SiteSection {
+    fn default() -> Self {
+        SiteSection {
+            http: SocketAddr::from(([127, 0, 0, 1], 8090)),
+            data_dir: PathBuf::from("data-appointments"),
+            horizon_days: 30,
+        }
+    }
+}
+
+/// `[limits]`: the per-address token bucket on booking and lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub burst: u32,
+    pub per_minute: u32,
+    /// Behind a reverse proxy: count clients by the last `X-Forwarded-For` address it adds.
+    pub trust_proxy: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { burst: 10, per_minute: 10, trust_proxy: false }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BranchSection {
+    pub id: String,
+    pub name: Names,
+    #[serde(default = "default_offset")]
+    pub utc_offset: String,
+    pub api_key: String,
+    pub days: Vec<String>,
+    pub opens: String,
+    pub closes: String,
+    pub slot_min: u32,
+    #[serde(default)]
+    pub closed_dates: Vec<NaiveDate>,
+    #[serde(default)]
+    pub closures: Vec<ClosureSection>,
+    pub services: Vec<ServiceSection>,
+}
+
+fn default_offset() -> String {
+    "+03:00".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureSection {
+    pub date: NaiveDate,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSection {
+    pub code: String,
+    pub name: Names,
+    pub capacity: u32,
+}
+
+/// The validated site.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub http: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Citizens may book from today up to this many days ahead.
+    pub horizon_days: u32,
+    pub limits: Limits,
+    pub branches: Vec<Branch>,
+}
+
+impl Site {
+    pub fn branch(&self, id: &str) -> Option<&Branch> {
+        self.branches.iter().find(|b| b.id == id)
+    }
+}
+
+/// A branch's opening hours and bookable services.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    pub id: String,
+    pub name: Names,
+    pub utc_offset: FixedOffset,
+    pub api_key: String,
+    pub days: BTreeSet<u8>,
+    /// Minutes after local midnight.
+    pub opens_min: u32,
+    pub closes_min: u32,
+    pub slot_min: u32,
+    pub closed_dates: BTreeSet<NaiveDate>,
+    pub closures: Vec<Closure>,
+    pub services: Vec<Service>,
+}
+
+impl Branch {
+    pub fn service(&self, code: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.code == code)
+    }
+
+    /// Whether the branch opens on this weekday.
+    pub fn opens_on(&self, day: Weekday) -> bool {
+        self.days.contains(&(day.num_days_from_sunday() as u8))
+    }
+}
+
+/// A part of one day when nobody can be booked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closure {
+    pub date: NaiveDate,
+    pub from_min: u32,
+    pub to_min: u32,
+}
+
+/// A service citizens can book.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub code: String,
+    pub name: Names,
+    /// Citizens per slot.
+    pub capacity: u32,
+}
+
+impl SiteConfig {
+    /// Reads a configuration file.
+    pub fn load(path: &Path) -> Result<SiteConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// The built-in demo site.
+    pub fn demo() -> SiteConfig {
+        Self::parse(DEMO_TOML, Path::new("demo-site.toml")).expect("the built-in demo configuration is valid")
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<SiteConfig, ConfigError> {
+        let config: SiteConfig =
+            toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        config.site()?;
+        Ok(config)
+    }
+
+    /// The site this file describes, validated.
+    pub fn site(&self) -> Result<Site, ConfigError> {
+        if self.branches.is_empty() {
+            return Err(ConfigError::Site("no [[branches]]".into()));
+        }
+        if self.limits.burst == 0 || self.limits.per_minute == 0 {
+            return Err(ConfigError::Site("[limits] burst and per_minute must be at least 1".into()));
+        }
+        let mut ids = BTreeSet::new();
+        let branches = self
+            .branches
+            .iter()
+            .map(|b| {
+                if !ids.insert(b.id.clone()) {
+                    return Err(ConfigError::Site(format!("branch {:?} is listed twice", b.id)));
+                }
+                branch(b)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Site {
+            http: self.site.http,
+            data_dir: self.site.data_dir.clone(),
+            horizon_days: self.site.horizon_days,
+            limits: self.limits,
+            branches,
+        })
+    }
+}
+
+fn branch(b: &BranchSection) -> Result<Branch, ConfigError> {
+    let problem = |problem: String| ConfigError::Branch { branch: b.id.clone(), problem };
+    let id_ok =
+        |id: &str| !id.is_empty() && id.len() <= 32 && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-');
+    if !id_ok(&b.id) {
+        return Err(problem("the id must be 1-32 letters, digits or dashes".into()));
+    }
+    if b.api_key.len() < 8 {
+        return Err(problem("api_key must be at least 8 characters".into()));
+    }
+    let days = b
+        .days
+        .iter()
+        .map(|d| d.parse::<Weekday>().map(|w| w.num_days_from_sunday() as u8))
+        .collect::<Result<BTreeSet<_>, _>>()
+        .map_err(|_| problem(format!("days {:?}: use sun, mon, tue, wed, thu, fri, sat", b.days)))?;
+    let opens_min = minutes(&b.opens).ok_or_else(|| problem(format!("opens {:?} is not like 08:00", b.opens)))?;
+    let closes_min = minutes(&b.closes).ok_or_else(|| problem(format!("closes {:?} is not like 14:30", b.closes)))?;
+    if b.slot_min == 0 || b.slot_min > 240 {
+        return Err(problem("slot_min must be 1 to 240".into()));
+    }
+    if opens_min + b.slot_min > closes_min {
+        return Err(problem("no slot fits between opens and closes".into()));
+    }
+    let closures = b
+        .closures
+        .iter()
+        .map(|c| match (minutes(&c.from), minutes(&c.to)) {
+            (Some(from_min), Some(to_min)) if from_min < to_min => Ok(Closure { date: c.date, from_min, to_min }),
+            _ => Err(problem(format!("closure on {}: from {:?} to {:?}", c.date, c.from, c.to))),
+        })
+        .collect::<Result<_, _>>()?;
+    if b.services.is_empty() {
+        return Err(problem("no [[branches.services]]".into()));
+    }
+    let mut codes = BTreeSet::new();
+    for s in &b.services {
+        if !id_ok(&s.code) || !codes.insert(s.code.clone()) {
+            return Err(problem(format!("service code {:?} is invalid or repeated", s.code)));
+        }
+        if s.capacity == 0 {
+            return Err(problem(format!("service {}: capacity must be at least 1", s.code)));
+        }
+    }
+    Ok(Branch {
+        id: b.id.clone(),
+        name: b.name.clone(),
+        utc_offset: parse_offset(&b.utc_offset)
+            .ok_or_else(|| problem(format!("utc_offset {:?} is not like +03:00", b.utc_offset)))?,
+        api_key: b.api_key.clone(),
+        days,
+        opens_min,
+        closes_min,
+        slot_min: b.slot_min,
+        closed_dates: b.closed_dates.iter().copied().collect(),
+        closures,
+        services: b
+            .services
+            .iter()
+            .map(|s| Service { code: s.code.clone(), name: s.name.clone(), capacity: s.capacity })
+            .collect(),
+    })
+}
+
+/// `08:00` → 480; `24:00` is the end of the day.
+pub fn minutes(text: &str) -> Option<u32> {
+    let (h, m) = text.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    let total = h * 60 + m;
+    (m < 60 && total <= 24 * 60).then_some(total)
+}
+
+/// `+03:00` / `-05:30`.
+fn parse_offset(text: &str) -> Option<FixedOffset> {
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if h > 14 || m > 59 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_site_serves_the_demo_branch_sunday_to_thursday() {
+        let site = SiteConfig::demo().site().unwrap();
+        let demo = site.branch("demo").unwrap();
+        assert_eq!(demo.name.en, "Customer Care Center - Dammam Branch");
+        let codes: Vec<_> = demo.services.iter().map(|s| s.code.as_str()).collect();
+        assert_eq!(codes, ["A", "B", "C", "D", "E", "F"], "the hub's demo services");
+        assert_eq!(demo.service("A").unwrap().name.ar, "الوكالات");
+        assert!(demo.opens_on(Weekday::Sun) && demo.opens_on(Weekday::Thu));
+        assert!(!demo.opens_on(Weekday::Fri) && !demo.opens_on(Weekday::Sat));
+        assert_eq!((demo.opens_min, demo.closes_min, demo.slot_min), (480, 870, 15));
+        assert_eq!(demo.utc_offset.local_minus_utc(), 3 * 3600);
+        assert_eq!(site.horizon_days, 30);
+        assert_eq!(site.http.port(), 8090);
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_their_place() {
+        let bad = |from: &str, to: &str| {
+            let text = DEMO_TOML.replacen(from, to, 1);
+            SiteConfig::parse(&text, Path::new("s.toml")).unwrap_err().to_string()
+        };
+        assert!(bad("capacity = 3", "capacity = 0").contains("capacity must be at least 1"));
+        assert!(bad("capacity = 3", "capacty = 3").starts_with("s.toml:"));
+        assert!(bad(r#"opens = "08:00""#, r#"opens = "8am""#).contains("opens"));
+        assert!(bad(r#""sun", "mon""#, r#""funday", "mon""#).contains("days"));
+        assert!(bad(r#"from = "12:00""#, r#"from = "15:00""#).contains("closure"));
+        assert!(bad(r#"code = "B""#, r#"code = "A""#).contains("repeated"));
+        assert_eq!(minutes("24:00"), Some(1440));
+        assert_eq!(minutes("24:01"), None);
+        assert_eq!(minutes("7:00"), None);
+    }
+}

@@ -1,0 +1,20 @@
+//! Dawr's appointment site: citizens book a slot at a branch on the web; the branch's hub pulls
+//! the day's bookings and reports check-ins back.
+//!
+//! A functional core — [`validate`] (ID numbers, mobiles, names), [`slots`] (opening hours,
+//! holidays, horizon), [`ics`], [`qr`], [`ratelimit`] and `service::check_booking` — inside an
+//! imperative shell: [`store`] (SQLite, the capacity rule inside the transaction), [`service`]
+//! (clock, random codes, the pool), [`api`] (JSON under `/api/v1`) and [`pages`] (the HTML),
+//! wired by [`app`] and started by [`cli`]. [`config`] reads the site's TOML file.
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod ics;
+pub mod pages;
+pub mod qr;
+pub mod ratelimit;
+pub mod service;
+pub mod slots;
+pub mod store;
+pub mod validate;

@@ -1,0 +1,934 @@
+//! The citizen's pages: choose a branch, a service, a day and a time, give name, ID number and
+//! mobile, get the booking page (code, QR, calendar file), find, change or cancel a booking.
+//!
+//! Server-rendered HTML in Arabic (default, right to left) or English (`?lang=en`, or the form's
+//! `lang` field), plain forms and links that work without JavaScript, one small inline style
+//! sheet. A refused form comes back with the values kept, a summary of the problems at the top
+//! (focused, each linking to its field) and each field's message beside it, in the page's
+//! language. Every text comes from `dawr-i18n`; every value put into a page is HTML-escaped.
+//! Whoever holds a booking page's address (`/c/{token}`) may see and change that booking: it is
+//! given out only after booking, or after the booking code *and* the ID number were typed.
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use dawr_i18n::{Arg, HijriDate, Lang, Texts};
+use dawr_protocol::api::Names;
+use serde::Deserialize;
+
+use crate::config::{Branch, Service};
+use crate::ics;
+use crate::service::{BookingInput, Core, Field, FieldIssue, Refusal, SlotView};
+use crate::slots;
+use crate::store::{Booking, Status};
+
+/// Escapes text for HTML element content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn name(names: &Names, lang: Lang) -> &str {
+    match lang {
+        Lang::Ar => &names.ar,
+        Lang::En => &names.en,
+    }
+}
+
+fn parse_lang(text: Option<&str>) -> Option<Lang> {
+    text.and_then(|l| l.parse().ok())
+}
+
+/// `?lang=` and `?date=`.
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    lang: Option<String>,
+    date: Option<String>,
+    new: Option<String>,
+}
+
+impl PageQuery {
+    fn lang(&self) -> Lang {
+        parse_lang(self.lang.as_deref()).unwrap_or_default()
+    }
+}
+
+/// A text, HTML-escaped.
+struct T<'a> {
+    texts: &'a Texts,
+    lang: Lang,
+}
+
+impl T<'_> {
+    fn get(&self, key: &str) -> String {
+        esc(&self.texts.get(self.lang, key, &[]))
+    }
+
+    fn args(&self, key: &str, args: &[(&str, Arg<'_>)]) -> String {
+        esc(&self.texts.get(self.lang, key, args))
+    }
+}
+
+const STYLE: &str = "\
+:root{color-scheme:light;--ink:#10231d;--brand:#0b6e4f;--muted:#4a5a54;--line:#c9d3cf;--bad:#b3261e;--soft:#e6f2ec}\
+*{box-sizing:border-box}\
+body{margin:0;font-family:'Noto Sans Arabic','Noto Sans','Segoe UI',Tahoma,sans-serif;color:var(--ink);background:#f4f7f5;line-height:1.5;font-size:1.05rem}\
+header{background:var(--brand);color:#fff;padding:12px max(16px,calc(50% - 18rem + 16px))}\
+header a{color:#fff;text-decoration:none;font-weight:700}\
+header p{margin:0;font-size:.95rem}\
+main{max-width:36rem;margin:0 auto;padding:16px}\
+h1{font-size:1.4rem;margin:8px 0 16px}\
+h2{font-size:1.15rem;margin:20px 0 8px}\
+a{color:var(--brand)}\
+:focus-visible{outline:3px solid #f2a900;outline-offset:2px}\
+.card{background:#fff;border-radius:12px;padding:16px;box-shadow:0 1px 3px rgba(0,0,0,.12);margin-bottom:16px}\
+ul.choices{list-style:none;padding:0;margin:0}\
+ul.choices li{margin:0 0 8px}\
+ul.choices a{display:block;background:#fff;border:1px solid var(--line);border-radius:10px;padding:14px 16px;font-weight:600;text-decoration:none}\
+nav.days{display:flex;gap:8px;overflow-x:auto;padding-bottom:6px}\
+nav.days a{flex:0 0 auto;text-align:center;border:1px solid var(--line);background:#fff;border-radius:10px;padding:6px 10px;text-decoration:none;color:var(--ink);min-width:5.5rem}\
+nav.days a[aria-current]{background:var(--brand);color:#fff;border-color:var(--brand)}\
+nav.days small{display:block;font-size:.8rem}\
+fieldset{border:0;padding:0;margin:0 0 12px}\
+legend{font-weight:700;font-size:1.15rem;padding:0;margin:16px 0 8px}\
+.slots{display:grid;grid-template-columns:repeat(auto-fill,minmax(6.5rem,1fr));gap:8px}\
+.slot{display:flex;align-items:center;gap:6px;background:#fff;border:1px solid var(--line);border-radius:10px;padding:8px 10px;cursor:pointer}\
+.slot.full{color:var(--muted);background:#eceff1;cursor:not-allowed}\
+.slot small{display:block;font-size:.8rem;color:var(--muted)}\
+.slot:has(input:checked){border:2px solid var(--brand);background:var(--soft)}\
+label.field{display:block;font-weight:600;margin:12px 0 4px}\
+.hint{display:block;font-weight:400;color:var(--muted);font-size:.9rem}\
+input[type=text],input[type=tel]{width:100%;font:inherit;padding:10px 12px;border:1px solid #6b7b75;border-radius:8px;background:#fff}\
+input[aria-invalid=true]{border:2px solid var(--bad)}\
+.error{color:var(--bad);font-weight:600;margin:4px 0 0}\
+.errors{border:2px solid var(--bad);border-radius:10px;background:#fff;padding:8px 16px;margin-bottom:16px}\
+.errors h2{color:var(--bad);margin:8px 0}\
+.errors a{color:var(--bad)}\
+button{font:inherit;font-weight:700;background:var(--brand);color:#fff;border:0;border-radius:10px;padding:12px 20px;margin-top:16px;cursor:pointer;width:100%}\
+button.secondary{background:#fff;color:var(--bad);border:2px solid var(--bad)}\
+.code{font-size:2.2rem;font-weight:700;letter-spacing:.12em;text-align:center;margin:0}\
+.qr{display:flex;justify-content:center;margin:8px 0}\
+.qr svg{width:200px;height:200px}\
+.center{text-align:center}\
+dl{display:grid;grid-template-columns:auto 1fr;gap:6px 12px;margin:0}\
+dt{color:var(--muted)}\
+dd{margin:0;font-weight:600}\
+.ltr{direction:ltr;unicode-bidi:isolate;display:inline-block}\
+.note{color:var(--muted);font-size:.95rem}\
+.status-cancelled{color:var(--bad)}\
+footer{max-width:36rem;margin:0 auto;padding:0 16px 24px;display:flex;flex-wrap:wrap;gap:16px}\
+footer a{font-weight:600;padding:8px 0}\
+";
+
+/// The whole page around `body`.
+fn layout(t: &T<'_>, title: &str, branch: Option<&Branch>, body: &str, switch_href: &str) -> String {
+    let lang = t.lang;
+    let branch_line = branch.map_or(String::new(), |b| format!("<p>{}</p>", esc(name(&b.name, lang))));
+    format!(
+        "<!doctype html>\n<html lang=\"{code}\" dir=\"{dir}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n<header><a href=\"/?lang={code}\">{site}</a>{branch_line}</header>\n\
+         <main id=\"main\">\n{body}\n</main>\n<footer><a href=\"{switch_href}\" lang=\"{other}\" hreflang=\"{other}\">{switch}</a>\
+         <a href=\"/manage?lang={code}\">{manage}</a></footer>\n</body>\n</html>\n",
+        code = lang.code(),
+        dir = lang.dir(),
+        site = t.get("appt-site-title"),
+        other = lang.other().code(),
+        switch = t.get("switch-language"),
+        manage = t.get("appt-manage-link"),
+    )
+}
+
+/// Headers for pages with personal data or a secret address.
+fn private(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    response
+}
+
+fn not_found(core: &Core, lang: Lang) -> Response {
+    let t = T { texts: &core.texts, lang };
+    let title = t.get("appt-not-found-title");
+    let body = format!(
+        "<h1>{title}</h1>\n<p>{}</p>\n<p><a href=\"/?lang={}\">{}</a></p>",
+        t.get("appt-not-found"),
+        lang.code(),
+        t.get("appt-new-booking")
+    );
+    let html = layout(&t, &title, None, &body, &format!("?lang={}", lang.other().code()));
+    (StatusCode::NOT_FOUND, Html(html)).into_response()
+}
+
+fn unavailable(core: &Core, lang: Lang) -> Response {
+    let mut response = not_found(core, lang);
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response
+}
+
+/// A refusal that has no form to go back to.
+fn refusal_page(core: &Core, lang: Lang, refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Storage(e) => {
+            tracing::error!(error = %e, "storage");
+            unavailable(core, lang)
+        }
+        _ => not_found(core, lang),
+    }
+}
+
+fn weekday(t: &T<'_>, day: NaiveDate) -> String {
+    t.get(&format!("appt-weekday-{}", day.weekday().num_days_from_sunday()))
+}
+
+/// `الثلاثاء 14 جمادى الآخرة 1448 هـ · 2026-11-24`.
+fn long_date(t: &T<'_>, day: NaiveDate) -> String {
+    let hijri = HijriDate::from_gregorian(day.year(), day.month() as u8, day.day() as u8)
+        .map(|h| format!("{} · ", esc(&t.texts.hijri_date(t.lang, h))))
+        .unwrap_or_default();
+    format!("{} {hijri}<span class=\"ltr\">{day}</span>", weekday(t, day))
+}
+
+fn time_range(branch: &Branch, start: DateTime<Utc>) -> String {
+    format!(
+        "<span class=\"ltr\">{}–{}</span>",
+        slots::local_time(branch, start),
+        slots::local_time(branch, slots::slot_end(branch, start))
+    )
+}
+
+/// `GET /`: the branches.
+pub async fn home(State(core): State<Core>, Query(q): Query<PageQuery>) -> Response {
+    let lang = q.lang();
+    let t = T { texts: &core.texts, lang };
+    let items: String = core
+        .site
+        .branches
+        .iter()
+        .map(|b| {
+            format!("<li><a href=\"/b/{}?lang={}\">{}</a></li>", esc(&b.id), lang.code(), esc(name(&b.name, lang)))
+        })
+        .collect();
+    let title = t.get("appt-choose-branch");
+    let body = format!("<h1>{title}</h1>\n<ul class=\"choices\">{items}</ul>");
+    Html(layout(&t, &title, None, &body, &format!("?lang={}", lang.other().code()))).into_response()
+}
+
+/// `GET /b/{branch}`: its services.
+pub async fn branch(State(core): State<Core>, Path(branch): Path<String>, Query(q): Query<PageQuery>) -> Response {
+    let lang = q.lang();
+    let Some(b) = core.site.branch(&branch) else { return not_found(&core, lang) };
+    let t = T { texts: &core.texts, lang };
+    let items: String = b
+        .services
+        .iter()
+        .map(|s| {
+            format!(
+                "<li><a href=\"/b/{}/{}?lang={}\">{}</a></li>",
+                esc(&b.id),
+                esc(&s.code),
+                lang.code(),
+                esc(name(&s.name, lang))
+            )
+        })
+        .collect();
+    let title = t.get("appt-choose-service");
+    let body = format!("<h1>{title}</h1>\n<ul class=\"choices\">{items}</ul>");
+    Html(layout(&t, &title, Some(b), &body, &format!("?lang={}", lang.other().code()))).into_response()
+}
+
+/// The problems of a refused form, by field.
+#[derive(Default)]
+struct Problems(Vec<(Option<Field>, &'static str)>);
+
+impl Problems {
+    fn for_field(&self, field: Field) -> Option<&'static str> {
+        self.0.iter().find(|(f, _)| *f == Some(field)).map(|(_, k)| *k)
+    }
+
+    fn from_refusal(refusal: &Refusal) -> Option<Problems> {
+        let one = |field, key| Some(Problems(vec![(field, key)]));
+        match refusal {
+            Refusal::Fields(issues) => {
+                Some(Problems(issues.iter().map(|i: &FieldIssue| (Some(i.field), i.key)).collect()))
+            }
+            Refusal::Full => one(Some(Field::Start), "appt-error-slot-full"),
+            Refusal::AlreadyBooked => one(Some(Field::NationalId), "appt-error-already-booked"),
+            Refusal::NotFound => one(Some(Field::Code), "appt-error-not-found"),
+            Refusal::NotActive(_) => one(None, "appt-error-not-active"),
+            _ => None,
+        }
+    }
+
+    /// The summary at the top of the form: focused on load, each problem links to its field.
+    fn summary(&self, t: &T<'_>) -> String {
+        if self.0.is_empty() {
+            return String::new();
+        }
+        let items: String = self
+            .0
+            .iter()
+            .map(|(field, key)| match field {
+                Some(f) => format!("<li><a href=\"#{}\">{}</a></li>", input_id(*f), t.get(key)),
+                None => format!("<li>{}</li>", t.get(key)),
+            })
+            .collect();
+        format!(
+            "<div class=\"errors\" id=\"errors\" role=\"alert\" tabindex=\"-1\" autofocus>\n<h2>{}</h2>\n<ul>{items}</ul>\n</div>\n",
+            t.get("appt-errors-title")
+        )
+    }
+}
+
+fn input_id(field: Field) -> &'static str {
+    match field {
+        Field::Start => "slots",
+        Field::Name => "name",
+        Field::NationalId => "national_id",
+        Field::Phone => "phone",
+        Field::Code => "code",
+    }
+}
+
+/// A labelled text input with its hint and its error.
+fn text_input(
+    t: &T<'_>,
+    field: Field,
+    label: &str,
+    hint: Option<&str>,
+    value: &str,
+    extra: &str,
+    problems: &Problems,
+) -> String {
+    let id = input_id(field);
+    let error = problems.for_field(field);
+    let mut described = Vec::new();
+    let hint_html = hint.map_or(String::new(), |h| {
+        described.push(format!("{id}-hint"));
+        format!("<span class=\"hint\" id=\"{id}-hint\">{}</span>", t.get(h))
+    });
+    let error_html = error.map_or(String::new(), |k| {
+        described.push(format!("{id}-error"));
+        format!("<p class=\"error\" id=\"{id}-error\">{}</p>", t.get(k))
+    });
+    let aria =
+        if described.is_empty() { String::new() } else { format!(" aria-describedby=\"{}\"", described.join(" ")) };
+    let invalid = if error.is_some() { " aria-invalid=\"true\"" } else { "" };
+    format!(
+        "<label class=\"field\" for=\"{id}\">{label}{hint_html}</label>\n\
+         <input type=\"text\" id=\"{id}\" name=\"{name}\" value=\"{value}\" required{extra}{aria}{invalid}>\n{error_html}\n",
+        label = t.get(label),
+        name = field.name(),
+        value = esc(value),
+    )
+}
+
+/// The days offered, the day shown and its slots.
+struct DayChoice<'a> {
+    days: &'a [NaiveDate],
+    day: Option<NaiveDate>,
+    slots: &'a [SlotView],
+}
+
+/// The day links and the times of the chosen day.
+fn slot_picker(
+    t: &T<'_>,
+    base: &str,
+    choice: DayChoice<'_>,
+    branch: &Branch,
+    chosen: &str,
+    problems: &Problems,
+) -> String {
+    let DayChoice { days, day, slots } = choice;
+    let lang = t.lang;
+    if days.is_empty() {
+        return format!("<p>{}</p>", t.get("appt-no-days"));
+    }
+    let links: String = days
+        .iter()
+        .map(|d| {
+            let current = if Some(*d) == day { " aria-current=\"date\"" } else { "" };
+            format!(
+                "<a href=\"{base}?date={d}&amp;lang={code}\"{current}>{wd}<small class=\"ltr\">{dm}</small></a>",
+                code = lang.code(),
+                wd = weekday(t, *d),
+                dm = d.format("%d/%m"),
+            )
+        })
+        .collect();
+    let mut out = format!(
+        "<h2 id=\"days-title\">{}</h2>\n<nav class=\"days\" aria-labelledby=\"days-title\">{links}</nav>\n",
+        t.get("appt-choose-day")
+    );
+    let Some(day) = day else { return out };
+    let error = problems.for_field(Field::Start);
+    let error_html = error.map_or(String::new(), |k| format!("<p class=\"error\" id=\"slots-error\">{}</p>", t.get(k)));
+    let described = if error.is_some() { " aria-describedby=\"slots-error\"" } else { "" };
+    if slots.is_empty() {
+        out.push_str(&format!("<p>{}</p>\n{error_html}", t.get("appt-no-slots")));
+        return out;
+    }
+    let first_free = slots.iter().position(|s| s.available > 0);
+    let radios: String = slots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let value = s.start.to_rfc3339();
+            let time = slots::local_time(branch, s.start);
+            let (class, state, note) = if s.available == 0 {
+                (" full", " disabled", t.get("appt-slot-full"))
+            } else {
+                let checked = if crate::service::parse_start(chosen) == Some(s.start) { " checked" } else { "" };
+                ("", checked, t.args("appt-available", &[("count", Arg::Number(f64::from(s.available)))]))
+            };
+            let id = if Some(i) == first_free { " id=\"slots\"" } else { "" };
+            format!(
+                "<label class=\"slot{class}\"><input type=\"radio\" name=\"start\" value=\"{value}\"{id}{state} required>\
+                 <span><span class=\"ltr\">{time}</span><small>{note}</small></span></label>"
+            )
+        })
+        .collect();
+    out.push_str(&format!(
+        "<fieldset{described}>\n<legend>{} — {}</legend>\n{error_html}<div class=\"slots\">{radios}</div>\n</fieldset>\n",
+        t.get("appt-choose-time"),
+        long_date(t, day),
+    ));
+    out
+}
+
+/// The day to show: the asked one if bookable, else the first bookable one.
+fn pick_day(days: &[NaiveDate], asked: Option<&str>) -> Option<NaiveDate> {
+    asked.and_then(|d| d.parse().ok()).filter(|d| days.contains(d)).or_else(|| days.first().copied())
+}
+
+struct BookForm<'a> {
+    branch: &'a Branch,
+    service: &'a Service,
+    lang: Lang,
+    date: Option<String>,
+    input: BookingInput,
+    problems: Problems,
+}
+
+async fn render_book_form(core: &Core, form: BookForm<'_>) -> Result<String, Refusal> {
+    let BookForm { branch, service, lang, date, input, problems } = form;
+    let t = T { texts: &core.texts, lang };
+    let days = core.days(branch);
+    let day = pick_day(&days, date.as_deref());
+    let slots = match day {
+        Some(d) => core.slots(&branch.id, &service.code, d).await?,
+        None => Vec::new(),
+    };
+    let base = format!("/b/{}/{}", esc(&branch.id), esc(&service.code));
+    let picker = slot_picker(&t, &base, DayChoice { days: &days, day, slots: &slots }, branch, &input.start, &problems);
+    let fields = if slots.iter().any(|s| s.available > 0) {
+        format!(
+            "<h2>{details}</h2>\n{name}{id}{phone}<button type=\"submit\">{book}</button>\n",
+            details = t.get("appt-your-details"),
+            name = text_input(
+                &t,
+                Field::Name,
+                "appt-field-name",
+                None,
+                &input.name,
+                " autocomplete=\"name\" maxlength=\"100\"",
+                &problems
+            ),
+            id = text_input(
+                &t,
+                Field::NationalId,
+                "appt-field-id",
+                Some("appt-field-id-hint"),
+                &input.national_id,
+                " inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"20\"",
+                &problems
+            ),
+            phone = text_input(
+                &t,
+                Field::Phone,
+                "appt-field-phone",
+                Some("appt-field-phone-hint"),
+                &input.phone,
+                " inputmode=\"tel\" autocomplete=\"tel\" maxlength=\"20\" dir=\"ltr\"",
+                &problems
+            )
+            .replacen("type=\"text\"", "type=\"tel\"", 1),
+            book = t.get("appt-book-button"),
+        )
+    } else {
+        String::new()
+    };
+    let date_field = day.map_or(String::new(), |d| format!("<input type=\"hidden\" name=\"date\" value=\"{d}\">"));
+    let title = esc(name(&service.name, lang));
+    let body = format!(
+        "<h1>{title}</h1>\n{summary}<form method=\"post\" action=\"{base}\" novalidate>\n\
+         <input type=\"hidden\" name=\"lang\" value=\"{code}\">{date_field}\n{picker}{fields}</form>",
+        summary = problems.summary(&t),
+        code = lang.code(),
+    );
+    let switch =
+        format!("{base}?lang={}{}", lang.other().code(), day.map_or(String::new(), |d| format!("&amp;date={d}")));
+    Ok(layout(&t, &title, Some(branch), &body, &switch))
+}
+
+/// `GET /b/{branch}/{service}`: days, times and the details form.
+pub async fn service_page(
+    State(core): State<Core>,
+    Path((branch, service)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let lang = q.lang();
+    let Some(b) = core.site.branch(&branch) else { return not_found(&core, lang) };
+    let Some(s) = b.service(&service) else { return not_found(&core, lang) };
+    let form = BookForm {
+        branch: b,
+        service: s,
+        lang,
+        date: q.date,
+        input: BookingInput::default(),
+        problems: Problems::default(),
+    };
+    match render_book_form(&core, form).await {
+        Ok(html) => Html(html).into_response(),
+        Err(r) => refusal_page(&core, lang, r),
+    }
+}
+
+/// The booking form as posted.
+#[derive(Deserialize, Default)]
+pub struct BookPost {
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    national_id: String,
+    #[serde(default)]
+    phone: String,
+}
+
+fn limited(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> bool {
+    !core.allow(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+}
+
+/// `POST /b/{branch}/{service}`: book, then go to the booking page; or the form again.
+pub async fn book(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((branch, service)): Path<(String, String)>,
+    headers: HeaderMap,
+    form: Result<Form<BookPost>, FormRejection>,
+) -> Response {
+    let post = form.map(|Form(f)| f).unwrap_or_default();
+    let lang = parse_lang(post.lang.as_deref()).unwrap_or_default();
+    let Some(b) = core.site.branch(&branch) else { return not_found(&core, lang) };
+    let Some(s) = b.service(&service) else { return not_found(&core, lang) };
+    let input = BookingInput {
+        branch: branch.clone(),
+        service: service.clone(),
+        start: post.start,
+        name: post.name,
+        national_id: post.national_id,
+        phone: post.phone,
+    };
+    let (status, problems) = if limited(&core, addr, &headers) {
+        (StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]))
+    } else {
+        match core.book(&input, lang).await {
+            Ok(booking) => {
+                tracing::info!(code = %booking.code, branch = %booking.branch, service = %booking.service, start = %booking.start, "booked");
+                return Redirect::to(&format!("/c/{}?lang={}&new=1", booking.token, lang.code())).into_response();
+            }
+            Err(r) => match Problems::from_refusal(&r) {
+                Some(p) => (
+                    if r == Refusal::Full || r == Refusal::AlreadyBooked {
+                        StatusCode::CONFLICT
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    },
+                    p,
+                ),
+                None => return refusal_page(&core, lang, r),
+            },
+        }
+    };
+    // The day of the chosen time, so the form shows the times around it.
+    let date = crate::service::parse_start(&input.start).map(|s| slots::local_day(b, s).to_string()).or(post.date);
+    let form = BookForm { branch: b, service: s, lang, date, input, problems };
+    match render_book_form(&core, form).await {
+        Ok(html) => private((status, Html(html)).into_response()),
+        Err(r) => refusal_page(&core, lang, r),
+    }
+}
+
+fn status_key(status: Status) -> &'static str {
+    match status {
+        Status::Booked => "appt-status-booked",
+        Status::Cancelled => "appt-status-cancelled",
+        Status::CheckedIn => "appt-status-checked-in",
+        Status::NoShow => "appt-status-no-show",
+    }
+}
+
+fn render_booking(core: &Core, booking: &Booking, lang: Lang, new: bool) -> String {
+    let t = T { texts: &core.texts, lang };
+    let Some(branch) = core.site.branch(&booking.branch) else { return String::new() };
+    let service = branch.service(&booking.service).map_or(booking.service.clone(), |s| name(&s.name, lang).to_string());
+    let title = if new { t.get("appt-confirmed-title") } else { t.get("appt-booking-title") };
+    let active = booking.status == Status::Booked;
+    let base = format!("/c/{}", booking.token);
+    let qr = if active {
+        let label = core.texts.get(lang, "appt-qr-label", &[("code", Arg::Text(&booking.code))]);
+        format!(
+            "<div class=\"qr\" id=\"qr\">{}</div>\n<p class=\"center note\">{}</p>\n",
+            crate::qr::svg(&booking.code, 200, &label),
+            t.get("appt-qr-hint")
+        )
+    } else {
+        String::new()
+    };
+    let actions = if active {
+        format!(
+            "<p><a href=\"{base}/booking.ics\" id=\"ics\" download=\"dawr-{code}.ics\">{ics}</a></p>\n\
+             <p class=\"note\">{keep}</p>\n\
+             <p><a href=\"{base}/reschedule?lang={lc}\" id=\"reschedule\">{resched}</a></p>\n\
+             <form method=\"post\" action=\"{base}/cancel\"><input type=\"hidden\" name=\"lang\" value=\"{lc}\">\
+             <button type=\"submit\" class=\"secondary\" id=\"cancel\">{cancel}</button></form>\n",
+            code = esc(&booking.code),
+            ics = t.get("appt-add-to-calendar"),
+            keep = t.get("appt-keep-code"),
+            resched = t.get("appt-reschedule-link"),
+            cancel = t.get("appt-cancel-button"),
+            lc = lang.code(),
+        )
+    } else if booking.status == Status::Cancelled {
+        format!("<p class=\"status-cancelled\" id=\"cancelled\">{}</p>\n", t.get("appt-cancelled-note"))
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<h1>{title}</h1>\n<section class=\"card\" aria-labelledby=\"code-label\">\n\
+         <p class=\"center note\" id=\"code-label\">{code_label}</p>\n<p class=\"code\" id=\"code\" dir=\"ltr\">{code}</p>\n{qr}\
+         <dl>\n<dt>{l_service}</dt><dd id=\"service\">{service}</dd>\n<dt>{l_branch}</dt><dd>{branch_name}</dd>\n\
+         <dt>{l_date}</dt><dd id=\"date\">{date}</dd>\n<dt>{l_time}</dt><dd id=\"time\">{time}</dd>\n\
+         <dt>{l_name}</dt><dd>{name}</dd>\n<dt>{l_status}</dt><dd id=\"status\">{status}</dd>\n</dl>\n</section>\n\
+         {actions}<p><a href=\"/?lang={lc}\">{again}</a></p>",
+        code_label = t.get("appt-code-label"),
+        code = esc(&booking.code),
+        l_service = t.get("appt-detail-service"),
+        service = esc(&service),
+        l_branch = t.get("appt-detail-branch"),
+        branch_name = esc(name(&branch.name, lang)),
+        l_date = t.get("appt-detail-date"),
+        date = long_date(&t, booking.local_day),
+        l_time = t.get("appt-detail-time"),
+        time = time_range(branch, booking.start),
+        l_name = t.get("appt-detail-name"),
+        name = esc(&booking.name),
+        l_status = t.get("appt-detail-status"),
+        status = t.get(status_key(booking.status)),
+        again = t.get("appt-new-booking"),
+        lc = lang.code(),
+    );
+    layout(&t, &title, Some(branch), &body, &format!("{base}?lang={}", lang.other().code()))
+}
+
+fn booking_lang(q: &PageQuery, booking: &Booking) -> Lang {
+    parse_lang(q.lang.as_deref()).or_else(|| parse_lang(Some(&booking.lang))).unwrap_or_default()
+}
+
+/// `GET /c/{token}`: the booking page.
+pub async fn booking(State(core): State<Core>, Path(token): Path<String>, Query(q): Query<PageQuery>) -> Response {
+    let response = match core.by_token(&token).await {
+        Ok(b) => {
+            let lang = booking_lang(&q, &b);
+            Html(render_booking(&core, &b, lang, q.new.is_some())).into_response()
+        }
+        Err(r) => refusal_page(&core, q.lang(), r),
+    };
+    private(response)
+}
+
+/// `GET /c/{token}/booking.ics`: the calendar file.
+pub async fn booking_ics(State(core): State<Core>, Path(token): Path<String>) -> Response {
+    let booking = match core.by_token(&token).await {
+        Ok(b) => b,
+        Err(r) => return private(refusal_page(&core, Lang::default(), r)),
+    };
+    let lang = parse_lang(Some(&booking.lang)).unwrap_or_default();
+    let Some(branch) = core.site.branch(&booking.branch) else { return private(not_found(&core, lang)) };
+    let service = branch.service(&booking.service).map_or(booking.service.as_str(), |s| name(&s.name, lang));
+    let description = core.texts.get(lang, "appt-ics-description", &[("code", Arg::Text(&booking.code))]);
+    let description = description.replace(['\u{2068}', '\u{2069}'], "");
+    let uid = format!("{}@dawr-appointments", booking.code);
+    let body = ics::calendar(&ics::Event {
+        uid: &uid,
+        start: booking.start,
+        end: slots::slot_end(branch, booking.start),
+        stamp: booking.updated_at,
+        summary: service,
+        location: name(&branch.name, lang),
+        description: &description,
+        cancelled: booking.status == Status::Cancelled,
+    });
+    let disposition = format!("attachment; filename=\"dawr-{}.ics\"", booking.code);
+    private(
+        (
+            [
+                (header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            body,
+        )
+            .into_response(),
+    )
+}
+
+/// A form that only says its language.
+#[derive(Deserialize, Default)]
+pub struct LangPost {
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    start: String,
+}
+
+/// `POST /c/{token}/cancel`.
+pub async fn cancel(
+    State(core): State<Core>,
+    Path(token): Path<String>,
+    form: Result<Form<LangPost>, FormRejection>,
+) -> Response {
+    let post = form.map(|Form(f)| f).unwrap_or_default();
+    let lang = parse_lang(post.lang.as_deref()).unwrap_or_default();
+    let booking = match core.by_token(&token).await {
+        Ok(b) => b,
+        Err(r) => return private(refusal_page(&core, lang, r)),
+    };
+    match core.cancel(&booking).await {
+        Ok(b) => {
+            tracing::info!(code = %b.code, "cancelled");
+            Redirect::to(&format!("/c/{token}?lang={}", lang.code())).into_response()
+        }
+        Err(Refusal::NotActive(_)) => Redirect::to(&format!("/c/{token}?lang={}", lang.code())).into_response(),
+        Err(r) => private(refusal_page(&core, lang, r)),
+    }
+}
+
+async fn render_reschedule(
+    core: &Core,
+    booking: &Booking,
+    lang: Lang,
+    date: Option<String>,
+    chosen: &str,
+    problems: Problems,
+) -> Result<String, Refusal> {
+    let t = T { texts: &core.texts, lang };
+    let branch = core.branch(&booking.branch)?;
+    let days = core.days(branch);
+    let day = pick_day(&days, date.as_deref()).or(Some(booking.local_day)).filter(|d| days.contains(d));
+    let slots = match day {
+        Some(d) => core.slots(&booking.branch, &booking.service, d).await?,
+        None => Vec::new(),
+    };
+    let base = format!("/c/{}/reschedule", booking.token);
+    let picker = slot_picker(&t, &base, DayChoice { days: &days, day, slots: &slots }, branch, chosen, &problems);
+    let button = if slots.iter().any(|s| s.available > 0) {
+        format!("<button type=\"submit\">{}</button>", t.get("appt-reschedule-button"))
+    } else {
+        String::new()
+    };
+    let title = t.get("appt-reschedule-title");
+    let current = format!(
+        "<p>{}: <strong>{}</strong> · {}</p>",
+        t.get("appt-code-label"),
+        esc(&booking.code),
+        time_range(branch, booking.start)
+    );
+    let body = format!(
+        "<h1>{title}</h1>\n{current}\n{summary}<form method=\"post\" action=\"{base}\" novalidate>\n\
+         <input type=\"hidden\" name=\"lang\" value=\"{code}\">\n{picker}{button}</form>\n\
+         <p><a href=\"/c/{token}?lang={code}\">{back}</a></p>",
+        summary = problems.summary(&t),
+        code = lang.code(),
+        token = booking.token,
+        back = t.get("appt-back"),
+    );
+    Ok(layout(&t, &title, Some(branch), &body, &format!("{base}?lang={}", lang.other().code())))
+}
+
+/// `GET /c/{token}/reschedule`: pick another time.
+pub async fn reschedule_page(
+    State(core): State<Core>,
+    Path(token): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let booking = match core.by_token(&token).await {
+        Ok(b) => b,
+        Err(r) => return private(refusal_page(&core, q.lang(), r)),
+    };
+    let lang = booking_lang(&q, &booking);
+    let response = match render_reschedule(&core, &booking, lang, q.date, "", Problems::default()).await {
+        Ok(html) => Html(html).into_response(),
+        Err(r) => refusal_page(&core, lang, r),
+    };
+    private(response)
+}
+
+/// `POST /c/{token}/reschedule`: move the booking, or the choice again with the reason.
+pub async fn reschedule(
+    State(core): State<Core>,
+    Path(token): Path<String>,
+    form: Result<Form<LangPost>, FormRejection>,
+) -> Response {
+    let post = form.map(|Form(f)| f).unwrap_or_default();
+    let lang = parse_lang(post.lang.as_deref()).unwrap_or_default();
+    let booking = match core.by_token(&token).await {
+        Ok(b) => b,
+        Err(r) => return private(refusal_page(&core, lang, r)),
+    };
+    let refusal = match core.reschedule(&booking, &post.start).await {
+        Ok(b) => {
+            tracing::info!(code = %b.code, start = %b.start, "rescheduled");
+            return Redirect::to(&format!("/c/{token}?lang={}", lang.code())).into_response();
+        }
+        Err(r) => r,
+    };
+    let Some(problems) = Problems::from_refusal(&refusal) else { return private(refusal_page(&core, lang, refusal)) };
+    let branch = core.site.branch(&booking.branch);
+    let date = crate::service::parse_start(&post.start)
+        .zip(branch)
+        .map(|(s, b)| slots::local_day(b, s).to_string())
+        .or(post.date);
+    let status = if refusal == Refusal::Full { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST };
+    match render_reschedule(&core, &booking, lang, date, &post.start, problems).await {
+        Ok(html) => private((status, Html(html)).into_response()),
+        Err(r) => private(refusal_page(&core, lang, r)),
+    }
+}
+
+fn render_manage(core: &Core, lang: Lang, code: &str, id: &str, problems: &Problems) -> String {
+    let t = T { texts: &core.texts, lang };
+    let title = t.get("appt-manage-title");
+    let body = format!(
+        "<h1>{title}</h1>\n{summary}<form method=\"post\" action=\"/manage\" novalidate>\n\
+         <input type=\"hidden\" name=\"lang\" value=\"{code_lang}\">\n{code}{id}<button type=\"submit\">{find}</button>\n</form>",
+        summary = problems.summary(&t),
+        code_lang = lang.code(),
+        code = text_input(
+            &t,
+            Field::Code,
+            "appt-field-code",
+            None,
+            code,
+            " autocomplete=\"off\" maxlength=\"20\" dir=\"ltr\" autocapitalize=\"characters\"",
+            problems
+        ),
+        id = text_input(
+            &t,
+            Field::NationalId,
+            "appt-field-id",
+            Some("appt-field-id-hint"),
+            id,
+            " inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"20\"",
+            problems
+        ),
+        find = t.get("appt-find-button"),
+    );
+    layout(&t, &title, None, &body, &format!("/manage?lang={}", lang.other().code()))
+}
+
+/// `GET /manage`: the lookup form.
+pub async fn manage_page(State(core): State<Core>, Query(q): Query<PageQuery>) -> Response {
+    private(Html(render_manage(&core, q.lang(), "", "", &Problems::default())).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct ManagePost {
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    national_id: String,
+}
+
+/// `POST /manage`: code + ID number → the booking page.
+pub async fn manage(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<ManagePost>, FormRejection>,
+) -> Response {
+    let post = form.map(|Form(f)| f).unwrap_or_default();
+    let lang = parse_lang(post.lang.as_deref()).unwrap_or_default();
+    let (status, problems) = if limited(&core, addr, &headers) {
+        (StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]))
+    } else {
+        match core.find(&post.code, &post.national_id).await {
+            Ok(b) => return Redirect::to(&format!("/c/{}?lang={}", b.token, lang.code())).into_response(),
+            Err(Refusal::NotFound) => {
+                (StatusCode::NOT_FOUND, Problems(vec![(Some(Field::Code), "appt-error-not-found")]))
+            }
+            Err(r) => return private(refusal_page(&core, lang, r)),
+        }
+    };
+    private((status, Html(render_manage(&core, lang, &post.code, &post.national_id, &problems))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_escaped_and_days_fall_back_to_the_first_bookable() {
+        assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        let days: Vec<NaiveDate> = vec!["2026-11-24".parse().unwrap(), "2026-11-25".parse().unwrap()];
+        assert_eq!(pick_day(&days, Some("2026-11-25")), Some(days[1]));
+        assert_eq!(pick_day(&days, Some("2026-11-27")), Some(days[0]), "not bookable");
+        assert_eq!(pick_day(&days, Some("garbage")), Some(days[0]));
+        assert_eq!(pick_day(&[], None), None);
+    }
+
+    #[test]
+    fn a_refused_form_lists_each_problem_linked_to_its_field_in_the_page_language() {
+        let texts = Texts::new();
+        let refusal = Refusal::Fields(vec![
+            FieldIssue { field: Field::NationalId, key: "appt-error-id-check", message: String::new() },
+            FieldIssue { field: Field::Phone, key: "appt-error-phone", message: String::new() },
+        ]);
+        let problems = Problems::from_refusal(&refusal).unwrap();
+        let ar = problems.summary(&T { texts: &texts, lang: Lang::Ar });
+        assert!(ar.contains("<a href=\"#national_id\">رقم الهوية غير صحيح."), "{ar}");
+        assert!(ar.contains("role=\"alert\""));
+        let t = T { texts: &texts, lang: Lang::En };
+        let input =
+            text_input(&t, Field::Phone, "appt-field-phone", Some("appt-field-phone-hint"), "12<3", "", &problems);
+        assert!(input.contains("aria-invalid=\"true\""));
+        assert!(input.contains("aria-describedby=\"phone-hint phone-error\""));
+        assert!(input.contains("value=\"12&lt;3\""));
+        assert!(input.contains("Enter a Saudi mobile number"));
+        assert!(Problems::from_refusal(&Refusal::UnknownBranch).is_none());
+    }
+}

@@ -1,0 +1,453 @@
+//! What the site does, shared by the JSON API and the HTML pages: list slots, book, find,
+//! cancel, reschedule, and serve a branch hub its day.
+//!
+//! [`check_booking`] is the pure part (every field checked, every error collected, in a form
+//! both the API and the pages can show); [`Core`] is the shell around it: the clock, random
+//! codes and the database, whose calls run on blocking threads over a small connection pool.
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use dawr_i18n::Lang;
+use rand::Rng;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::config::{Branch, Site};
+use crate::slots::{self, SlotError};
+use crate::store::{self, BookError, Booking, NewBooking, Status, StoreError};
+use crate::validate::{self, FieldError};
+
+/// Letters and digits that cannot be mistaken for each other when read aloud or typed.
+const CODE_ALPHABET: &[u8] = b"ACDEFHJKMNPRTUVWXY3479";
+/// Characters in a booking code.
+pub const CODE_LEN: usize = 8;
+/// Reading connections (they run alongside the writer in WAL mode).
+const POOL_SIZE: usize = 3;
+
+/// A form field a problem belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Name,
+    NationalId,
+    Phone,
+    Start,
+    Code,
+}
+
+impl Field {
+    /// Its name in forms and JSON bodies.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::NationalId => "national_id",
+            Field::Phone => "phone",
+            Field::Start => "start",
+            Field::Code => "code",
+        }
+    }
+}
+
+/// A problem with one field: the `dawr-i18n` key for the page and an English message for the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldIssue {
+    pub field: Field,
+    pub key: &'static str,
+    pub message: String,
+}
+
+impl FieldIssue {
+    fn new(field: Field, key: &'static str, message: impl ToString) -> Self {
+        FieldIssue { field, key, message: message.to_string() }
+    }
+}
+
+impl From<(Field, FieldError)> for FieldIssue {
+    fn from((field, e): (Field, FieldError)) -> Self {
+        FieldIssue::new(field, e.key(), e)
+    }
+}
+
+impl From<SlotError> for FieldIssue {
+    fn from(e: SlotError) -> Self {
+        FieldIssue::new(Field::Start, e.key(), e)
+    }
+}
+
+/// Why a request was not done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    UnknownBranch,
+    UnknownService,
+    /// One or more fields are wrong; the first is the one to focus.
+    Fields(Vec<FieldIssue>),
+    Full,
+    AlreadyBooked,
+    NotFound,
+    NotActive(Status),
+    Storage(String),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Storage(e.to_string())
+    }
+}
+
+impl From<BookError> for Refusal {
+    fn from(e: BookError) -> Self {
+        match e {
+            BookError::Full => Refusal::Full,
+            BookError::AlreadyBooked => Refusal::AlreadyBooked,
+            BookError::NotFound => Refusal::NotFound,
+            BookError::NotActive(s) => Refusal::NotActive(s),
+            BookError::CodeTaken => Refusal::Storage("no free booking code".into()),
+            BookError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// What a citizen sends to book (from the form or the API), unchecked.
+#[derive(Debug, Clone, Default)]
+pub struct BookingInput {
+    pub branch: String,
+    pub service: String,
+    /// RFC 3339.
+    pub start: String,
+    pub name: String,
+    pub national_id: String,
+    pub phone: String,
+}
+
+/// A booking request that passed every check but the places left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedBooking {
+    pub branch: String,
+    pub service: String,
+    pub capacity: u32,
+    pub start: DateTime<Utc>,
+    pub local_day: NaiveDate,
+    pub name: String,
+    pub national_id: String,
+    pub phone: String,
+}
+
+/// Reads a slot start.
+pub fn parse_start(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text.trim()).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// Checks a booking request against the site's rules at `now`, collecting every field's problem.
+pub fn check_booking(site: &Site, input: &BookingInput, now: DateTime<Utc>) -> Result<CheckedBooking, Refusal> {
+    let branch = site.branch(&input.branch).ok_or(Refusal::UnknownBranch)?;
+    let service = branch.service(&input.service).ok_or(Refusal::UnknownService)?;
+    let mut issues = Vec::new();
+    let slot = if input.start.trim().is_empty() {
+        Err(FieldIssue::new(Field::Start, "appt-error-choose-slot", "start is required"))
+    } else {
+        match parse_start(&input.start) {
+            Some(start) => slots::check_bookable(branch, site.horizon_days, now, start)
+                .map(|day| (start, day))
+                .map_err(FieldIssue::from),
+            None => Err(FieldIssue::from(SlotError::NotASlot)),
+        }
+    };
+    let name = validate::name(&input.name).map_err(|e| FieldIssue::from((Field::Name, e)));
+    let id = validate::national_id(&input.national_id).map_err(|e| FieldIssue::from((Field::NationalId, e)));
+    let phone = validate::phone(&input.phone).map_err(|e| FieldIssue::from((Field::Phone, e)));
+    // In the form's order, so the first problem is the first field to fix.
+    for issue in
+        [slot.as_ref().err(), name.as_ref().err(), id.as_ref().err(), phone.as_ref().err()].into_iter().flatten()
+    {
+        issues.push(issue.clone());
+    }
+    match (slot, name, id, phone) {
+        (Ok((start, local_day)), Ok(name), Ok(national_id), Ok(phone)) => Ok(CheckedBooking {
+            branch: branch.id.clone(),
+            service: service.code.clone(),
+            capacity: service.capacity,
+            start,
+            local_day,
+            name,
+            national_id,
+            phone,
+        }),
+        _ => Err(Refusal::Fields(issues)),
+    }
+}
+
+/// A booking code as typed: upper-cased, spaces and dashes dropped.
+pub fn normalize_code(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_ascii_uppercase()
+}
+
+/// A slot as lists show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SlotView {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub capacity: u32,
+    pub available: u32,
+}
+
+/// SQLite connections to the same file: one for writing (changes queue for it here rather than
+/// in SQLite's busy handler, which sleeps), a few for reading, taken in turn. The capacity rule
+/// does not rest on this: it holds inside each transaction whichever connection runs it.
+struct Pool {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+/// The site's shell: configuration, texts, database, rate limiter.
+#[derive(Clone)]
+pub struct Core {
+    pub site: Arc<Site>,
+    pub texts: Arc<dawr_i18n::Texts>,
+    pub limiter: Arc<crate::ratelimit::RateLimiter>,
+    /// Base of the links the site gives out (booking pages, calendar files).
+    pub public_url: String,
+    pool: Arc<Pool>,
+}
+
+impl Core {
+    /// Opens the database in `data_dir`.
+    pub fn open(site: Site, public_url: String) -> Result<Core, StoreError> {
+        let path = site.data_dir.join(store::FILE_NAME);
+        let writer = Mutex::new(store::open(&path)?);
+        let readers = (0..POOL_SIZE).map(|_| store::open(&path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Core {
+            limiter: Arc::new(crate::ratelimit::RateLimiter::new(site.limits)),
+            site: Arc::new(site),
+            texts: Arc::new(dawr_i18n::Texts::new()),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            pool: Arc::new(Pool { writer, readers, next: AtomicUsize::new(0) }),
+        })
+    }
+
+    /// Runs `f` on a reading connection on a blocking thread.
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, Refusal> + Send + 'static,
+    ) -> Result<T, Refusal> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = pool.next.fetch_add(1, Ordering::Relaxed) % pool.readers.len();
+            let mut conn = pool.readers[i].lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Refusal::Storage(e.to_string()))?
+    }
+
+    /// Runs `f` on the writing connection on a blocking thread.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, Refusal> + Send + 'static,
+    ) -> Result<T, Refusal> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.writer.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Refusal::Storage(e.to_string()))?
+    }
+
+    /// Spends a rate-limit token of the client behind `peer` (see [`crate::ratelimit`]).
+    pub fn allow(&self, peer: std::net::SocketAddr, forwarded_for: Option<&str>) -> bool {
+        let ip = crate::ratelimit::client_ip(peer.ip(), forwarded_for, self.site.limits.trust_proxy);
+        self.limiter.allow(ip, std::time::Instant::now())
+    }
+
+    pub fn branch(&self, id: &str) -> Result<&Branch, Refusal> {
+        self.site.branch(id).ok_or(Refusal::UnknownBranch)
+    }
+
+    /// The days that can still be booked at a branch.
+    pub fn days(&self, branch: &Branch) -> Vec<NaiveDate> {
+        slots::bookable_days(branch, self.site.horizon_days, Utc::now())
+    }
+
+    /// A service's bookable slots on `day` with the places left (empty outside the horizon).
+    pub async fn slots(&self, branch: &str, service: &str, day: NaiveDate) -> Result<Vec<SlotView>, Refusal> {
+        let b = self.branch(branch)?.clone();
+        let capacity = b.service(service).ok_or(Refusal::UnknownService)?.capacity;
+        let starts = slots::bookable_starts(&b, self.site.horizon_days, Utc::now(), day);
+        if starts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (branch, service) = (branch.to_string(), service.to_string());
+        let taken = self.db(move |c| Ok(store::taken_on_day(c, &branch, &service, day)?)).await?;
+        Ok(starts
+            .into_iter()
+            .map(|start| SlotView {
+                start,
+                end: slots::slot_end(&b, start),
+                capacity,
+                available: capacity.saturating_sub(taken.get(&start).copied().unwrap_or(0)),
+            })
+            .collect())
+    }
+
+    /// Books a place, or says why not.
+    pub async fn book(&self, input: &BookingInput, lang: Lang) -> Result<Booking, Refusal> {
+        let now = Utc::now();
+        let checked = check_booking(&self.site, input, now)?;
+        let lang = lang.code().to_string();
+        self.write(move |conn| {
+            // A random code can collide with an earlier one; draw again.
+            for _ in 0..8 {
+                let new = NewBooking {
+                    code: new_code(),
+                    token: new_token(),
+                    branch: checked.branch.clone(),
+                    service: checked.service.clone(),
+                    start: checked.start,
+                    local_day: checked.local_day,
+                    name: checked.name.clone(),
+                    national_id: checked.national_id.clone(),
+                    phone: checked.phone.clone(),
+                    lang: lang.clone(),
+                    capacity: checked.capacity,
+                    now,
+                };
+                match store::book(conn, &new) {
+                    Err(BookError::CodeTaken) => continue,
+                    other => return other.map_err(Refusal::from),
+                }
+            }
+            Err(BookError::CodeTaken.into())
+        })
+        .await
+    }
+
+    /// The booking with this code, if the ID number is its own (else `NotFound`, the same
+    /// answer as for an unknown code).
+    pub async fn find(&self, code: &str, national_id: &str) -> Result<Booking, Refusal> {
+        let code = normalize_code(code);
+        let id = validate::national_id(national_id).map_err(|_| Refusal::NotFound)?;
+        if code.len() != CODE_LEN {
+            return Err(Refusal::NotFound);
+        }
+        let found = self.db(move |c| Ok(store::by_code(c, &code)?)).await?;
+        found.filter(|b| b.national_id == id).ok_or(Refusal::NotFound)
+    }
+
+    /// The booking behind a page token.
+    pub async fn by_token(&self, token: &str) -> Result<Booking, Refusal> {
+        if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Refusal::NotFound);
+        }
+        let token = token.to_string();
+        self.db(move |c| Ok(store::by_token(c, &token)?)).await?.ok_or(Refusal::NotFound)
+    }
+
+    pub async fn cancel(&self, booking: &Booking) -> Result<Booking, Refusal> {
+        let code = booking.code.clone();
+        self.write(move |c| Ok(store::cancel(c, &code, Utc::now())?)).await
+    }
+
+    /// Moves a booking to another slot of its service.
+    pub async fn reschedule(&self, booking: &Booking, start: &str) -> Result<Booking, Refusal> {
+        let now = Utc::now();
+        let branch = self.branch(&booking.branch)?;
+        let capacity = branch.service(&booking.service).ok_or(Refusal::UnknownService)?.capacity;
+        let start = match parse_start(start) {
+            Some(s) => s,
+            None if start.trim().is_empty() => {
+                let issue = FieldIssue::new(Field::Start, "appt-error-choose-slot", "start is required");
+                return Err(Refusal::Fields(vec![issue]));
+            }
+            None => return Err(Refusal::Fields(vec![SlotError::NotASlot.into()])),
+        };
+        let day = slots::check_bookable(branch, self.site.horizon_days, now, start)
+            .map_err(|e| Refusal::Fields(vec![e.into()]))?;
+        let code = booking.code.clone();
+        self.write(move |c| Ok(store::reschedule(c, &code, start, day, capacity, now)?)).await
+    }
+
+    /// A branch's bookings on a day, for its hub.
+    pub async fn day_bookings(&self, branch: &str, day: NaiveDate) -> Result<Vec<Booking>, Refusal> {
+        let branch = branch.to_string();
+        self.db(move |c| Ok(store::day_bookings(c, &branch, day)?)).await
+    }
+
+    /// Records a hub's report of a check-in or a no-show.
+    pub async fn report(
+        &self,
+        branch: &str,
+        code: &str,
+        status: Status,
+        at: DateTime<Utc>,
+    ) -> Result<Booking, Refusal> {
+        let (branch, code) = (branch.to_string(), normalize_code(code));
+        self.write(move |c| Ok(store::report(c, &branch, &code, status, at, Utc::now())?)).await
+    }
+}
+
+/// A new random booking code.
+pub fn new_code() -> String {
+    let mut rng = rand::rng();
+    (0..CODE_LEN).map(|_| char::from(CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())])).collect()
+}
+
+/// A new random page token: 32 hex digits.
+fn new_token() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SiteConfig;
+
+    fn input(start: &str) -> BookingInput {
+        BookingInput {
+            branch: "demo".into(),
+            service: "A".into(),
+            start: start.into(),
+            name: "Noura".into(),
+            national_id: "1000000008".into(),
+            phone: "0551234567".into(),
+        }
+    }
+
+    #[test]
+    fn a_good_request_is_normalised_and_every_bad_field_is_reported_in_form_order() {
+        let site = SiteConfig::demo().site().unwrap();
+        let now: DateTime<Utc> = "2026-11-23T07:05:00Z".parse().unwrap();
+        let ok = check_booking(&site, &input("2026-11-24T08:15:00+03:00"), now).unwrap();
+        assert_eq!(ok.start, "2026-11-24T05:15:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!((ok.phone.as_str(), ok.capacity), ("+966551234567", 3));
+        let bad = BookingInput { national_id: "1000000009".into(), phone: "12345".into(), ..input("") };
+        let Err(Refusal::Fields(issues)) = check_booking(&site, &bad, now) else { panic!() };
+        let fields: Vec<_> = issues.iter().map(|i| (i.field, i.key)).collect();
+        assert_eq!(
+            fields,
+            [
+                (Field::Start, "appt-error-choose-slot"),
+                (Field::NationalId, "appt-error-id-check"),
+                (Field::Phone, "appt-error-phone")
+            ]
+        );
+        let past = check_booking(&site, &input("2026-11-23T07:00:00Z"), now);
+        assert_eq!(past, Err(Refusal::Fields(vec![SlotError::Past.into()])));
+        let nonsense = check_booking(&site, &input("tomorrow"), now);
+        assert_eq!(nonsense, Err(Refusal::Fields(vec![SlotError::NotASlot.into()])));
+        let unknown = BookingInput { service: "Z".into(), ..input("") };
+        assert_eq!(check_booking(&site, &unknown, now), Err(Refusal::UnknownService));
+    }
+
+    #[test]
+    fn codes_use_an_unambiguous_alphabet_and_are_normalised_when_typed() {
+        let code = new_code();
+        assert_eq!(code.len(), CODE_LEN);
+        assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code}");
+        assert!(!CODE_ALPHABET.iter().any(|b| b"0O1IL5S8B".contains(b)));
+        assert_ne!(new_code(), new_code());
+        assert_eq!(normalize_code(" k7m3-px9a "), "K7M3PX9A");
+        assert_eq!(new_token().len(), 32);
+    }
+}

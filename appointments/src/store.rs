@@ -1,0 +1,523 @@
+//! SQLite storage of bookings, with the capacity rule enforced inside the transaction.
+//!
+//! One database file (`{data_dir}/appointments.db`), WAL, `synchronous=FULL`: a booking the
+//! citizen was told about survives a crash. Booking and rescheduling run in a `BEGIN IMMEDIATE`
+//! transaction that takes the database's write lock *before* it counts the places taken, so two
+//! requests for the last place are serialised and the second one sees the first one's row: the
+//! count and the insert can never interleave, even across processes. A partial unique index
+//! keeps one active booking per ID number per service per day.
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
+use serde::{Deserialize, Serialize};
+
+/// The database file's name inside the data directory.
+pub const FILE_NAME: &str = "appointments.db";
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database schema: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("stored value {value:?} in column {column} cannot be read")]
+    Corrupt { column: &'static str, value: String },
+}
+
+/// Why a booking or a change of slot was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BookError {
+    #[error("that slot is full")]
+    Full,
+    #[error("this ID number already has a booking for this service on that day")]
+    AlreadyBooked,
+    #[error("the booking code is taken")]
+    CodeTaken,
+    #[error("no such booking")]
+    NotFound,
+    #[error("the booking is {0:?}, so it cannot be changed")]
+    NotActive(Status),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for BookError {
+    fn from(e: rusqlite::Error) -> Self {
+        BookError::Store(StoreError::Sqlite(e))
+    }
+}
+
+/// Where a booking is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Booked,
+    Cancelled,
+    CheckedIn,
+    NoShow,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Booked => "booked",
+            Status::Cancelled => "cancelled",
+            Status::CheckedIn => "checked_in",
+            Status::NoShow => "no_show",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Status, StoreError> {
+        Ok(match text {
+            "booked" => Status::Booked,
+            "cancelled" => Status::Cancelled,
+            "checked_in" => Status::CheckedIn,
+            "no_show" => Status::NoShow,
+            other => return Err(StoreError::Corrupt { column: "status", value: other.into() }),
+        })
+    }
+}
+
+/// A stored booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub code: String,
+    pub token: String,
+    pub branch: String,
+    pub service: String,
+    pub start: DateTime<Utc>,
+    pub local_day: NaiveDate,
+    pub name: String,
+    pub national_id: String,
+    pub phone: String,
+    pub lang: String,
+    pub status: Status,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A booking to make: everything but its status, checked by the caller against the slot rules.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub code: String,
+    pub token: String,
+    pub branch: String,
+    pub service: String,
+    pub start: DateTime<Utc>,
+    pub local_day: NaiveDate,
+    pub name: String,
+    pub national_id: String,
+    pub phone: String,
+    pub lang: String,
+    /// Places in the slot.
+    pub capacity: u32,
+    pub now: DateTime<Utc>,
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("store/001_initial.sql"))])
+}
+
+/// Opens (creating and migrating if needed) the database at `path`.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// A time as every column stores it.
+pub fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_ts(column: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt { column, value: text.into() })
+}
+
+const COLUMNS: &str = "code, token, branch, service, start, local_day, name, national_id, phone, lang, status, \
+                       created_at, updated_at";
+
+fn from_row(row: &Row<'_>) -> Result<Booking, StoreError> {
+    let day: String = row.get(5)?;
+    Ok(Booking {
+        code: row.get(0)?,
+        token: row.get(1)?,
+        branch: row.get(2)?,
+        service: row.get(3)?,
+        start: parse_ts("start", &row.get::<_, String>(4)?)?,
+        local_day: day.parse().map_err(|_| StoreError::Corrupt { column: "local_day", value: day.clone() })?,
+        name: row.get(6)?,
+        national_id: row.get(7)?,
+        phone: row.get(8)?,
+        lang: row.get(9)?,
+        status: Status::parse(&row.get::<_, String>(10)?)?,
+        created_at: parse_ts("created_at", &row.get::<_, String>(11)?)?,
+        updated_at: parse_ts("updated_at", &row.get::<_, String>(12)?)?,
+    })
+}
+
+fn is_unique_violation(e: &rusqlite::Error, index_or_column: &str) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, Some(msg))
+        if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains(index_or_column))
+}
+
+/// Places taken in a slot (everything but cancelled bookings), optionally not counting one code.
+fn taken_in_slot(
+    conn: &Connection,
+    branch: &str,
+    service: &str,
+    start: DateTime<Utc>,
+    except: &str,
+) -> rusqlite::Result<u32> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM bookings WHERE branch = ?1 AND service = ?2 AND start = ?3 \
+         AND status <> 'cancelled' AND code <> ?4",
+        params![branch, service, ts(start), except],
+        |r| r.get(0),
+    )
+}
+
+fn has_active_that_day(
+    conn: &Connection,
+    branch: &str,
+    service: &str,
+    day: NaiveDate,
+    national_id: &str,
+    except: &str,
+) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM bookings WHERE branch = ?1 AND service = ?2 AND local_day = ?3 \
+         AND national_id = ?4 AND status IN ('booked', 'checked_in') AND code <> ?5)",
+        params![branch, service, day.to_string(), national_id, except],
+        |r| r.get(0),
+    )
+}
+
+/// Books a place: in one immediate transaction, counts the places taken and inserts only if
+/// one is left.
+pub fn book(conn: &mut Connection, new: &NewBooking) -> Result<Booking, BookError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if taken_in_slot(&tx, &new.branch, &new.service, new.start, "")? >= new.capacity {
+        return Err(BookError::Full);
+    }
+    if has_active_that_day(&tx, &new.branch, &new.service, new.local_day, &new.national_id, "")? {
+        return Err(BookError::AlreadyBooked);
+    }
+    let now = ts(new.now);
+    let inserted = tx.execute(
+        &format!(
+            "INSERT INTO bookings ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'booked', ?11, ?11)"
+        ),
+        params![
+            new.code,
+            new.token,
+            new.branch,
+            new.service,
+            ts(new.start),
+            new.local_day.to_string(),
+            new.name,
+            new.national_id,
+            new.phone,
+            new.lang,
+            now
+        ],
+    );
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e, "bookings.code") || is_unique_violation(&e, "bookings.token") => {
+            return Err(BookError::CodeTaken);
+        }
+        Err(e) if is_unique_violation(&e, "national_id") => return Err(BookError::AlreadyBooked),
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit()?;
+    Ok(Booking {
+        code: new.code.clone(),
+        token: new.token.clone(),
+        branch: new.branch.clone(),
+        service: new.service.clone(),
+        start: new.start,
+        local_day: new.local_day,
+        name: new.name.clone(),
+        national_id: new.national_id.clone(),
+        phone: new.phone.clone(),
+        lang: new.lang.clone(),
+        status: Status::Booked,
+        created_at: new.now,
+        updated_at: new.now,
+    })
+}
+
+/// Moves an active booking to another slot of the same service, under the same rules.
+pub fn reschedule(
+    conn: &mut Connection,
+    code: &str,
+    start: DateTime<Utc>,
+    local_day: NaiveDate,
+    capacity: u32,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let booking = by_code(&tx, code)?.ok_or(BookError::NotFound)?;
+    if booking.status != Status::Booked {
+        return Err(BookError::NotActive(booking.status));
+    }
+    if taken_in_slot(&tx, &booking.branch, &booking.service, start, code)? >= capacity {
+        return Err(BookError::Full);
+    }
+    if has_active_that_day(&tx, &booking.branch, &booking.service, local_day, &booking.national_id, code)? {
+        return Err(BookError::AlreadyBooked);
+    }
+    tx.execute(
+        "UPDATE bookings SET start = ?2, local_day = ?3, updated_at = ?4 WHERE code = ?1",
+        params![code, ts(start), local_day.to_string(), ts(now)],
+    )?;
+    tx.commit()?;
+    Ok(Booking { start, local_day, updated_at: now, ..booking })
+}
+
+/// Cancels an active booking; cancelling a cancelled one again changes nothing.
+pub fn cancel(conn: &mut Connection, code: &str, now: DateTime<Utc>) -> Result<Booking, BookError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let booking = by_code(&tx, code)?.ok_or(BookError::NotFound)?;
+    match booking.status {
+        Status::Cancelled => return Ok(booking),
+        Status::Booked => {}
+        other => return Err(BookError::NotActive(other)),
+    }
+    tx.execute("UPDATE bookings SET status = 'cancelled', updated_at = ?2 WHERE code = ?1", params![code, ts(now)])?;
+    tx.commit()?;
+    Ok(Booking { status: Status::Cancelled, updated_at: now, ..booking })
+}
+
+/// Records what the branch hub reports: checked in or no-show. Repeating a report is harmless;
+/// a check-in wins over a no-show (the hub saw the citizen). Returns the booking as it is now.
+pub fn report(
+    conn: &mut Connection,
+    branch: &str,
+    code: &str,
+    status: Status,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let booking = by_code(&tx, code)?.filter(|b| b.branch == branch).ok_or(BookError::NotFound)?;
+    let apply = matches!(
+        (booking.status, status),
+        (Status::Booked, Status::CheckedIn | Status::NoShow) | (Status::NoShow | Status::Cancelled, Status::CheckedIn)
+    );
+    if !apply {
+        return Ok(booking);
+    }
+    tx.execute(
+        "UPDATE bookings SET status = ?2, updated_at = ?3, reported_at = ?4 WHERE code = ?1",
+        params![code, status.as_str(), ts(now), ts(at)],
+    )?;
+    tx.commit()?;
+    Ok(Booking { status, updated_at: now, ..booking })
+}
+
+/// A booking by its code.
+pub fn by_code(conn: &Connection, code: &str) -> Result<Option<Booking>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM bookings WHERE code = ?1");
+    conn.query_row(&sql, [code], |row| Ok(from_row(row))).optional()?.transpose()
+}
+
+/// A booking by its page token.
+pub fn by_token(conn: &Connection, token: &str) -> Result<Option<Booking>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM bookings WHERE token = ?1");
+    conn.query_row(&sql, [token], |row| Ok(from_row(row))).optional()?.transpose()
+}
+
+/// Places taken per slot start for a service on a day.
+pub fn taken_on_day(
+    conn: &Connection,
+    branch: &str,
+    service: &str,
+    day: NaiveDate,
+) -> Result<HashMap<DateTime<Utc>, u32>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT start, COUNT(*) FROM bookings WHERE branch = ?1 AND service = ?2 AND local_day = ?3 \
+         AND status <> 'cancelled' GROUP BY start",
+    )?;
+    let mut rows = stmt.query(params![branch, service, day.to_string()])?;
+    let mut taken = HashMap::new();
+    while let Some(row) = rows.next()? {
+        taken.insert(parse_ts("start", &row.get::<_, String>(0)?)?, row.get(1)?);
+    }
+    Ok(taken)
+}
+
+/// Every booking of a branch on a day (all statuses), by start then code.
+pub fn day_bookings(conn: &Connection, branch: &str, day: NaiveDate) -> Result<Vec<Booking>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM bookings WHERE branch = ?1 AND local_day = ?2 ORDER BY start, code"
+    ))?;
+    let mut rows = stmt.query(params![branch, day.to_string()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(from_row(row)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join(FILE_NAME)).unwrap();
+        (dir, conn)
+    }
+
+    fn new(code: &str, id: &str, start: &str, capacity: u32) -> NewBooking {
+        let start: DateTime<Utc> = start.parse().unwrap();
+        NewBooking {
+            code: code.into(),
+            token: format!("tok-{code}"),
+            branch: "demo".into(),
+            service: "A".into(),
+            start,
+            local_day: start.date_naive(),
+            name: "نورة".into(),
+            national_id: id.into(),
+            phone: "+966551234567".into(),
+            lang: "ar".into(),
+            capacity,
+            now: "2026-11-22T10:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_slot_takes_as_many_as_its_capacity_and_cancelling_frees_a_place() {
+        let (_dir, mut conn) = db();
+        let at = "2026-11-23T05:00:00Z";
+        book(&mut conn, &new("AAAA1", "1000000008", at, 2)).unwrap();
+        book(&mut conn, &new("AAAA2", "1000000016", at, 2)).unwrap();
+        assert!(matches!(book(&mut conn, &new("AAAA3", "1000000024", at, 2)), Err(BookError::Full)));
+        let day = "2026-11-23".parse().unwrap();
+        assert_eq!(taken_on_day(&conn, "demo", "A", day).unwrap()[&at.parse().unwrap()], 2);
+        let now = "2026-11-22T11:00:00Z".parse().unwrap();
+        assert_eq!(cancel(&mut conn, "AAAA1", now).unwrap().status, Status::Cancelled);
+        assert_eq!(cancel(&mut conn, "AAAA1", now).unwrap().status, Status::Cancelled, "twice is harmless");
+        book(&mut conn, &new("AAAA3", "1000000024", at, 2)).unwrap();
+        assert_eq!(day_bookings(&conn, "demo", day).unwrap().len(), 3, "the cancelled one is kept");
+    }
+
+    #[test]
+    fn one_active_booking_per_id_per_service_per_day_and_codes_are_unique() {
+        let (_dir, mut conn) = db();
+        book(&mut conn, &new("B1", "1000000008", "2026-11-23T05:00:00Z", 5)).unwrap();
+        let again = book(&mut conn, &new("B2", "1000000008", "2026-11-23T06:00:00Z", 5));
+        assert!(matches!(again, Err(BookError::AlreadyBooked)), "{again:?}");
+        book(&mut conn, &new("B3", "1000000008", "2026-11-24T06:00:00Z", 5)).expect("another day is fine");
+        let taken = book(&mut conn, &new("B1", "1000000016", "2026-11-23T05:00:00Z", 5));
+        assert!(matches!(taken, Err(BookError::CodeTaken)), "{taken:?}");
+        // Moving the second day's booking onto the first day would make two.
+        let moved = reschedule(
+            &mut conn,
+            "B3",
+            "2026-11-23T07:00:00Z".parse().unwrap(),
+            "2026-11-23".parse().unwrap(),
+            5,
+            Utc::now(),
+        );
+        assert!(matches!(moved, Err(BookError::AlreadyBooked)), "{moved:?}");
+    }
+
+    #[test]
+    fn rescheduling_needs_a_free_place_and_an_active_booking() {
+        let (_dir, mut conn) = db();
+        book(&mut conn, &new("C1", "1000000008", "2026-11-23T05:00:00Z", 1)).unwrap();
+        book(&mut conn, &new("C2", "1000000016", "2026-11-23T05:15:00Z", 1)).unwrap();
+        let day = "2026-11-23".parse().unwrap();
+        let now = "2026-11-22T12:00:00Z".parse().unwrap();
+        let full = reschedule(&mut conn, "C1", "2026-11-23T05:15:00Z".parse().unwrap(), day, 1, now);
+        assert!(matches!(full, Err(BookError::Full)));
+        let same = reschedule(&mut conn, "C1", "2026-11-23T05:00:00Z".parse().unwrap(), day, 1, now);
+        assert!(same.is_ok(), "its own place does not count against it");
+        let moved = reschedule(&mut conn, "C1", "2026-11-23T05:30:00Z".parse().unwrap(), day, 1, now).unwrap();
+        assert_eq!(by_code(&conn, "C1").unwrap().unwrap(), moved);
+        book(&mut conn, &new("C3", "1000000024", "2026-11-23T05:00:00Z", 1)).expect("the old place is free");
+        cancel(&mut conn, "C2", now).unwrap();
+        let gone = reschedule(&mut conn, "C2", "2026-11-23T06:00:00Z".parse().unwrap(), day, 1, now);
+        assert!(matches!(gone, Err(BookError::NotActive(Status::Cancelled))));
+        assert!(matches!(reschedule(&mut conn, "ZZ", moved.start, day, 1, now), Err(BookError::NotFound)));
+    }
+
+    #[test]
+    fn the_hub_reports_check_ins_and_no_shows_once() {
+        let (_dir, mut conn) = db();
+        book(&mut conn, &new("D1", "1000000008", "2026-11-23T05:00:00Z", 1)).unwrap();
+        let at = "2026-11-23T04:55:00Z".parse().unwrap();
+        let now = Utc::now();
+        assert!(matches!(report(&mut conn, "other", "D1", Status::CheckedIn, at, now), Err(BookError::NotFound)));
+        assert_eq!(report(&mut conn, "demo", "D1", Status::CheckedIn, at, now).unwrap().status, Status::CheckedIn);
+        assert_eq!(report(&mut conn, "demo", "D1", Status::NoShow, at, now).unwrap().status, Status::CheckedIn);
+        assert_eq!(report(&mut conn, "demo", "D1", Status::CheckedIn, at, now).unwrap().status, Status::CheckedIn);
+        assert!(matches!(cancel(&mut conn, "D1", now), Err(BookError::NotActive(Status::CheckedIn))));
+    }
+}
+
+#[cfg(test)]
+mod race_tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    /// Many connections (as many processes would be) race for the last place of a slot.
+    #[test]
+    fn separate_connections_racing_for_the_last_place_get_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let start: DateTime<Utc> = "2026-11-23T05:00:00Z".parse().unwrap();
+        fn booking(code: String, id: String, conn: &mut Connection) -> Result<Booking, BookError> {
+            let start: DateTime<Utc> = "2026-11-23T05:00:00Z".parse().unwrap();
+            book(
+                conn,
+                &NewBooking {
+                    token: format!("t-{code}"),
+                    code,
+                    branch: "demo".into(),
+                    service: "A".into(),
+                    start,
+                    local_day: start.date_naive(),
+                    name: "x".into(),
+                    national_id: id,
+                    phone: "+966551234567".into(),
+                    lang: "en".into(),
+                    capacity: 3,
+                    now: start,
+                },
+            )
+        }
+        let mut first = open(&path).unwrap();
+        booking("PRE1".into(), "1".into(), &mut first).unwrap();
+        booking("PRE2".into(), "2".into(), &mut first).unwrap();
+        let barrier = Arc::new(Barrier::new(12));
+        let threads: Vec<_> = (0..12)
+            .map(|i| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let mut conn = open(&path).unwrap();
+                    barrier.wait();
+                    booking(format!("R{i}"), format!("id{i}"), &mut conn)
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+        assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(BookError::Full))), "{results:?}");
+        let taken = taken_on_day(&first, "demo", "A", start.date_naive()).unwrap();
+        assert_eq!(taken[&start], 3);
+    }
+}

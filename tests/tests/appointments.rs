@@ -1,0 +1,284 @@
+//! The appointments site as a real process: the JSON API as documented, the capacity rule under
+//! 50 concurrent requests, the forms without JavaScript, rate limiting, and the branch feed.
+use anyhow::Result;
+use dawr_appointments::validate::national_id_from;
+use dawr_e2e::appointments::{Site, TEST_KEY, test_site};
+use serde_json::{Value, json};
+
+fn booking(start: &str, service: &str, n: u32) -> Value {
+    json!({
+        "branch": "demo", "service": service, "start": start, "name": format!("Citizen {n}"),
+        "national_id": national_id_from(n, n % 2 == 1), "phone": "0551234567", "lang": "en"
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_books_finds_moves_and_cancels_with_code_and_id() -> Result<()> {
+    let site = Site::start(Some(&test_site(1, 1000))).await?;
+    let (status, branches) = site.get("/api/v1/branches").await?;
+    assert_eq!((status, branches[0]["id"].as_str()), (200, Some("demo")));
+    let (_, services) = site.get("/api/v1/branches/demo/services").await?;
+    assert_eq!(services[1]["code"], "E");
+    assert_eq!(services[1]["capacity"], 1);
+
+    let (start, available) = site.first_free_slot("E").await?;
+    assert_eq!(available, 1);
+    let (status, booked) = site.post("/api/v1/bookings", booking(&start, "E", 7)).await?;
+    assert_eq!(status, 201, "{booked}");
+    let code = booked["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 8);
+    assert_eq!(booked["phone"], "+966551234567");
+    let id = national_id_from(7, true);
+    assert_eq!(booked["national_id"].as_str(), Some(format!("••••••{}", &id[6..]).as_str()), "masked");
+    assert_eq!(booked["status"], "booked");
+
+    // The slot now shows no place left, and another booking for it is refused.
+    let date = &start[..10];
+    let (_, slots) = site.get(&format!("/api/v1/branches/demo/services/E/slots?date={date}")).await?;
+    let slot = slots["slots"].as_array().unwrap().iter().find(|s| s["start"] == start.as_str()).unwrap().clone();
+    assert_eq!((slot["capacity"].as_u64(), slot["available"].as_u64()), (Some(1), Some(0)));
+    let (status, full) = site.post("/api/v1/bookings", booking(&start, "E", 8)).await?;
+    assert_eq!((status, full["error"].as_str()), (409, Some("slot_full")));
+
+    // Lookup needs the code and the ID number it was made with.
+    let (status, wrong) = site
+        .post(&format!("/api/v1/bookings/{code}/lookup"), json!({"national_id": national_id_from(8, false)}))
+        .await?;
+    assert_eq!((status, wrong["error"].as_str()), (404, Some("unknown_booking")));
+    let (status, found) =
+        site.post(&format!("/api/v1/bookings/{}/lookup", code.to_lowercase()), json!({"national_id": id})).await?;
+    assert_eq!((status, found["code"].as_str()), (200, Some(code.as_str())), "codes are case-insensitive");
+
+    // The calendar file.
+    let ics = site.client.get(found["ics_url"].as_str().unwrap()).send().await?;
+    assert_eq!(ics.headers()["content-type"], "text/calendar; charset=utf-8");
+    let ics = ics.text().await?;
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.contains("DTSTART:"), "{ics}");
+
+    // Reschedule to the next slot, then the old one is free again.
+    let next = (chrono::DateTime::parse_from_rfc3339(&start)? + chrono::Duration::minutes(15)).to_rfc3339();
+    let (status, moved) =
+        site.post(&format!("/api/v1/bookings/{code}/reschedule"), json!({"national_id": id, "start": next})).await?;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(moved["start"].as_str().unwrap())?,
+        chrono::DateTime::parse_from_rfc3339(&next)?
+    );
+    let (status, _) = site.post("/api/v1/bookings", booking(&start, "E", 8)).await?;
+    assert_eq!(status, 201, "the old place is free");
+    let (status, taken) =
+        site.post(&format!("/api/v1/bookings/{code}/reschedule"), json!({"national_id": id, "start": start})).await?;
+    assert_eq!((status, taken["error"].as_str()), (409, Some("slot_full")));
+
+    // Cancel; twice is harmless; a cancelled booking cannot be moved.
+    for _ in 0..2 {
+        let (status, cancelled) =
+            site.post(&format!("/api/v1/bookings/{code}/cancel"), json!({"national_id": id})).await?;
+        assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")));
+    }
+    let (status, refused) =
+        site.post(&format!("/api/v1/bookings/{code}/reschedule"), json!({"national_id": id, "start": next})).await?;
+    assert_eq!((status, refused["error"].as_str()), (409, Some("not_active")));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_4xx_json_never_a_server_error() -> Result<()> {
+    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let (start, _) = site.first_free_slot("A").await?;
+    let mut bad_id = booking(&start, "A", 1);
+    bad_id["national_id"] = json!("1000000009");
+    let (status, e) = site.post("/api/v1/bookings", bad_id).await?;
+    assert_eq!((status, e["error"].as_str(), e["field"].as_str()), (400, Some("invalid_field"), Some("national_id")));
+    let mut bad_phone = booking(&start, "A", 1);
+    bad_phone["phone"] = json!("0451234567");
+    let (status, e) = site.post("/api/v1/bookings", bad_phone).await?;
+    assert_eq!((status, e["field"].as_str()), (400, Some("phone")));
+    let (status, e) = site.post("/api/v1/bookings", booking("2020-01-01T05:00:00Z", "A", 1)).await?;
+    assert_eq!((status, e["error"].as_str()), (400, Some("slot_past")));
+    let (status, e) = site.post("/api/v1/bookings", booking("2026-13-45T99:00:00Z", "A", 1)).await?;
+    assert_eq!((status, e["error"].as_str()), (400, Some("not_a_slot")));
+    let far = (chrono::Utc::now() + chrono::Duration::days(40)).format("%Y-%m-%dT06:00:00Z").to_string();
+    let (status, e) = site.post("/api/v1/bookings", booking(&far, "A", 1)).await?;
+    assert_eq!((status, e["error"].as_str()), (400, Some("beyond_horizon")));
+    let (status, e) = site.post("/api/v1/bookings", booking(&start, "Z", 1)).await?;
+    assert_eq!((status, e["error"].as_str()), (404, Some("unknown_service")));
+    // One active booking per ID number per service per day.
+    assert_eq!(site.post("/api/v1/bookings", booking(&start, "A", 1)).await?.0, 201);
+    let later = (chrono::DateTime::parse_from_rfc3339(&start)? + chrono::Duration::minutes(15)).to_rfc3339();
+    let (status, e) = site.post("/api/v1/bookings", booking(&later, "A", 1)).await?;
+    let riyadh_day =
+        |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| (t + chrono::Duration::hours(3)).date_naive());
+    if riyadh_day(&start)? == riyadh_day(&later)? {
+        assert_eq!((status, e["error"].as_str()), (409, Some("already_booked")));
+    }
+    for (method, path, body) in [
+        ("POST", "/api/v1/bookings", "not json"),
+        ("POST", "/api/v1/bookings", ""),
+        ("POST", "/api/v1/bookings", "{\"branch\": 5}"),
+        ("GET", "/api/v1/branches/demo/services/A/slots?date=yesterday", ""),
+        ("GET", "/api/v1/branches/demo/services/A/slots", ""),
+        ("GET", "/api/v1/branches/nowhere/services", ""),
+        ("POST", "/api/v1/bookings/%00%FF/lookup", "{\"national_id\": \"x\"}"),
+        ("POST", "/api/v1/bookings/ABC/cancel", "[]"),
+        ("GET", "/api/v1/bookings", ""),
+        ("GET", "/c/not-a-token", ""),
+        ("GET", "/c/0123456789abcdef0123456789abcdef/booking.ics", ""),
+        ("POST", "/b/demo/A", "%%%=&&"),
+        ("POST", "/manage", ""),
+        ("GET", "/b/nowhere/A", ""),
+    ] {
+        let request = match method {
+            "GET" => site.client.get(site.url(path)),
+            _ => site
+                .client
+                .post(site.url(path))
+                .header(
+                    "content-type",
+                    if path.starts_with("/api") { "application/json" } else { "application/x-www-form-urlencoded" },
+                )
+                .body(body),
+        };
+        let status = request.send().await?.status();
+        assert!(status.is_client_error(), "{method} {path} {body:?}: {status}");
+    }
+    // The branch feed needs the branch's key.
+    let url = site.url(&format!("/api/v1/branches/demo/bookings?date={}", &start[..10]));
+    let (status, e) = site.get(&format!("/api/v1/branches/demo/bookings?date={}", &start[..10])).await?;
+    assert_eq!((status, e["error"].as_str()), (401, Some("unauthorized")));
+    let wrong = site.client.get(&url).bearer_auth("nope-nope").send().await?;
+    assert_eq!(wrong.status(), 401);
+    let feed: Value = site.client.get(&url).bearer_auth(TEST_KEY).send().await?.json().await?;
+    assert_eq!(feed.as_array().map(Vec::len), Some(1), "{feed}");
+    assert!(feed[0].get("national_id").is_none(), "the branch gets no personal data");
+    let doc: Value = site.client.get(site.url("/api/openapi.json")).send().await?.json().await?;
+    assert!(doc["paths"]["/api/v1/bookings"]["post"].is_object());
+    assert!(!site.log().contains("panicked"), "{}", site.log());
+    Ok(())
+}
+
+/// 50 citizens press "book" at the same moment for a slot with one place left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_requests_for_the_last_place_make_exactly_one_booking() -> Result<()> {
+    let site = Site::start(Some(&test_site(3, 1000))).await?;
+    let (start, available) = site.first_free_slot("E").await?;
+    assert_eq!(available, 3);
+    for n in 0..2 {
+        assert_eq!(site.post("/api/v1/bookings", booking(&start, "E", 1000 + n)).await?.0, 201);
+    }
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(50));
+    let tasks: Vec<_> = (0..50)
+        .map(|n| {
+            let (client, url, body, barrier) =
+                (site.client.clone(), site.url("/api/v1/bookings"), booking(&start, "E", 2000 + n), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let resp = client.post(url).json(&body).send().await?;
+                let status = resp.status().as_u16();
+                let body: Value = resp.json().await?;
+                anyhow::Ok((status, body["error"].as_str().unwrap_or_default().to_string()))
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await??);
+    }
+    let created = results.iter().filter(|(s, _)| *s == 201).count();
+    let full = results.iter().filter(|(s, e)| *s == 409 && e == "slot_full").count();
+    assert_eq!((created, full), (1, 49), "{results:?}");
+    let date = &start[..10];
+    let (_, slots) = site.get(&format!("/api/v1/branches/demo/services/E/slots?date={date}")).await?;
+    let slot = slots["slots"].as_array().unwrap().iter().find(|s| s["start"] == start.as_str()).unwrap().clone();
+    assert_eq!(slot["available"], 0);
+    let feed: Value = site
+        .client
+        .get(site.url(&format!("/api/v1/branches/demo/bookings?date={date}")))
+        .bearer_auth(TEST_KEY)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let in_slot = feed.as_array().unwrap().iter().filter(|b| b["start"] == start.as_str()).count();
+    assert_eq!(in_slot, 3, "exactly the capacity is stored");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_work_without_javascript_and_say_what_is_wrong_in_the_page_language() -> Result<()> {
+    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let (start, _) = site.first_free_slot("A").await?;
+    let form = |lang: &str, id: &str, phone: &str| {
+        vec![
+            ("lang", lang.to_string()),
+            ("start", start.clone()),
+            ("name", "نورة الشمري".to_string()),
+            ("national_id", id.to_string()),
+            ("phone", phone.to_string()),
+        ]
+    };
+    let resp = site.client.post(site.url("/b/demo/A")).form(&form("ar", "1000000009", "0451234567")).send().await?;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await?;
+    assert!(html.contains("<html lang=\"ar\" dir=\"rtl\">"));
+    assert!(html.contains("رقم الهوية غير صحيح"), "the ID's error in Arabic");
+    assert!(html.contains("أدخل رقم جوال سعوديًا"), "the phone's error in Arabic");
+    assert!(html.contains("value=\"نورة الشمري\""), "what was typed is kept");
+    let radio = chrono::DateTime::parse_from_rfc3339(&start)?.with_timezone(&chrono::Utc).to_rfc3339();
+    let chosen = html.split(&format!("value=\"{radio}\"")).nth(1).and_then(|s| s.split('>').next()).unwrap_or_default();
+    assert!(chosen.contains("checked"), "the chosen time is kept: {chosen}");
+    let resp = site.client.post(site.url("/b/demo/A")).form(&form("en", "1000000008", "0451234567")).send().await?;
+    let html = resp.text().await?;
+    assert!(html.contains("Enter a Saudi mobile number") && !html.contains("This ID number is not valid"));
+
+    let id = national_id_from(42, false);
+    let resp = site.client.post(site.url("/b/demo/A")).form(&form("en", &id, "+966 55 123 4567")).send().await?;
+    assert_eq!(resp.status(), 303);
+    let page = resp.headers()["location"].to_str()?.to_string();
+    assert!(page.starts_with("/c/") && page.ends_with("lang=en&new=1"), "{page}");
+    let resp = site.client.get(site.url(&page)).send().await?;
+    assert_eq!(resp.headers()["cache-control"], "no-store", "a booking page is private");
+    assert!(resp.headers()["content-security-policy"].to_str()?.contains("default-src 'none'"));
+    let html = resp.text().await?;
+    assert!(html.contains("Your appointment is booked") && html.contains("<svg role=\"img\""));
+    let code = html.split("id=\"code\" dir=\"ltr\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_string();
+    // Find it again with the code and the ID number.
+    let resp = site
+        .client
+        .post(site.url("/manage"))
+        .form(&[("lang", "en"), ("code", &code), ("national_id", &id)])
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"].to_str()?, page.replace("&new=1", ""));
+    let resp = site
+        .client
+        .post(site.url("/manage"))
+        .form(&[("lang", "ar"), ("code", &code), ("national_id", "1000000008")])
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().await?.contains("لا يوجد حجز بهذا الرمز ورقم الهوية"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_is_slowed_down_after_its_burst() -> Result<()> {
+    let site = Site::start(Some(&test_site(2, 3))).await?;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let resp = site
+            .client
+            .post(site.url("/manage"))
+            // Not behind a trusted proxy: a made-up forwarded address changes nothing.
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .form(&[("lang", "ar"), ("code", "AAAAAAAA"), ("national_id", "1000000008")])
+            .send()
+            .await?;
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(statuses, [404, 404, 404, 429, 429]);
+    let (status, e) = site.post("/api/v1/bookings/AAAAAAAA/lookup", json!({"national_id": "1000000008"})).await?;
+    assert_eq!((status, e["error"].as_str()), (429, Some("rate_limited")));
+    Ok(())
+}

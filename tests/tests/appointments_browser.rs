@@ -1,0 +1,189 @@
+//! The appointments site in headless Chromium at phone width: booking in Arabic (right to left)
+//! and in English, the code and its QR, the calendar file, the form's errors, rescheduling and
+//! cancelling. Screenshots of the pages go to `docs/screenshots/appointments-*.png`.
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use dawr_appointments::validate::national_id_from;
+use dawr_e2e::appointments::{Site, test_site};
+use dawr_e2e::browser::Browser;
+use dawr_e2e::decode_qr;
+use serde_json::Value;
+
+fn screenshots() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshots folder");
+    dir
+}
+
+/// Waits until `condition` (a JavaScript expression) is true in the page.
+async fn wait_for(browser: &Browser, condition: &str) -> Result<()> {
+    for _ in 0..100 {
+        let ok = browser
+            .eval(&format!("return document.readyState === 'complete' && !!({condition})"))
+            .await
+            .unwrap_or(Value::Bool(false));
+        if ok == Value::Bool(true) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("the page never satisfied {condition}")
+}
+
+/// Fills the booking form (choosing the `nth` free time) and submits it.
+async fn fill_and_book(browser: &Browser, nth: usize, name: &str, id: &str, phone: &str) -> Result<()> {
+    browser
+        .eval(&format!(
+            "var free = document.querySelectorAll('input[name=start]:not([disabled])'); free[{nth}].click();\
+             document.getElementById('name').value = {name:?};\
+             document.getElementById('national_id').value = {id:?};\
+             document.getElementById('phone').value = {phone:?};\
+             window.dawrOld = true; document.querySelector('button[type=submit]').click(); return true;"
+        ))
+        .await?;
+    wait_for(browser, "!window.dawrOld").await
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().replace(['\u{2068}', '\u{2069}'], "")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> Result<()> {
+    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let browser = Browser::start_phone(390, 844).await?;
+
+    // From the first page to the service's page, by its links.
+    browser.goto(&site.url("/")).await?;
+    let home = browser.eval("return [document.documentElement.lang, document.documentElement.dir]").await?;
+    assert_eq!(home, serde_json::json!(["ar", "rtl"]), "Arabic, right to left, by default");
+    browser.eval("document.querySelector('ul.choices a').click(); return true").await?;
+    wait_for(&browser, "location.pathname === '/b/demo'").await?;
+    browser.eval("document.querySelectorAll('ul.choices a')[1].click(); return true").await?;
+    wait_for(&browser, "location.pathname === '/b/demo/E'").await?;
+    let form = browser
+        .eval("return {h1: document.querySelector('h1').textContent, times: document.querySelectorAll('input[name=start]').length, labels: [...document.querySelectorAll('label[for]')].map(l => l.htmlFor)}")
+        .await?;
+    assert_eq!(form["h1"], "عقود النكاح");
+    assert!(form["times"].as_u64() > Some(0));
+    assert_eq!(form["labels"], serde_json::json!(["name", "national_id", "phone"]), "every field has its label");
+    browser.screenshot(&screenshots().join("appointments-ar-form.png")).await?;
+
+    // A wrong ID number and a wrong mobile: the form again, with both errors in Arabic.
+    fill_and_book(&browser, 1, "نورة الشمري", "1000000009", "0451234567").await?;
+    let errors = browser
+        .eval("return {summary: document.getElementById('errors').textContent, focused: document.activeElement.id, id: document.getElementById('national_id-error').textContent, phone: document.getElementById('phone-error').textContent, kept: document.getElementById('name').value, invalid: document.getElementById('phone').getAttribute('aria-invalid')}")
+        .await?;
+    assert!(text(&errors["id"]).contains("رقم الهوية غير صحيح"), "{errors}");
+    assert!(text(&errors["phone"]).contains("أدخل رقم جوال سعوديًا"), "{errors}");
+    assert!(text(&errors["summary"]).contains("يرجى تصحيح ما يلي"));
+    assert_eq!(errors["focused"], "errors", "the summary takes the focus");
+    assert_eq!(errors["kept"], "نورة الشمري");
+    assert_eq!(errors["invalid"], "true");
+    browser.screenshot(&screenshots().join("appointments-ar-errors.png")).await?;
+    browser.eval("document.getElementById('national_id').scrollIntoView({block: 'center'}); return true").await?;
+    browser.screenshot(&screenshots().join("appointments-ar-errors-fields.png")).await?;
+
+    // Corrected: booked. The page shows the code and its QR.
+    let id = national_id_from(31_415_926, false);
+    fill_and_book(&browser, 1, "نورة الشمري", &id, "٠٥٥١٢٣٤٥٦٧").await?;
+    wait_for(&browser, "document.getElementById('code')").await?;
+    let booked = browser
+        .eval("return {lang: document.documentElement.lang, dir: document.documentElement.dir, h1: document.querySelector('h1').textContent, code: document.getElementById('code').textContent, qr: !!document.querySelector('#qr svg'), qrName: document.querySelector('#qr svg').getAttribute('aria-label'), ics: document.getElementById('ics').href, time: document.getElementById('time').textContent, status: document.getElementById('status').textContent}")
+        .await?;
+    assert_eq!((booked["lang"].as_str(), booked["dir"].as_str()), (Some("ar"), Some("rtl")));
+    assert_eq!(booked["h1"], "تم حجز موعدك");
+    let code = booked["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 8);
+    assert_eq!(booked["qr"], true);
+    assert!(text(&booked["qrName"]).contains(&code));
+    assert_eq!(booked["status"], "محجوز");
+    browser.screenshot(&screenshots().join("appointments-ar-booked.png")).await?;
+    assert_eq!(
+        decode_qr(&screenshots().join("appointments-ar-booked.png"))?,
+        code,
+        "the QR on screen scans as the code"
+    );
+
+    // The calendar file.
+    let ics = site.client.get(booked["ics"].as_str().unwrap()).send().await?.text().await?;
+    assert!(ics.contains("BEGIN:VCALENDAR") && ics.contains("DTSTART:") && ics.contains(&code), "{ics}");
+
+    // Reschedule to another time.
+    let old_time = booked["time"].clone();
+    browser.eval("document.getElementById('reschedule').click(); return true").await?;
+    wait_for(&browser, "location.pathname.endsWith('/reschedule')").await?;
+    browser
+        .eval("window.dawrOld = true; document.querySelectorAll('input[name=start]:not([disabled])')[2].click(); document.querySelector('button[type=submit]').click(); return true")
+        .await?;
+    wait_for(&browser, "!window.dawrOld && document.getElementById('time')").await?;
+    let new_time = browser.eval("return document.getElementById('time').textContent").await?;
+    assert_ne!(new_time, old_time, "the booking moved");
+    assert_eq!(browser.eval("return document.getElementById('code').textContent").await?, code.as_str());
+
+    // Cancel.
+    browser.eval("window.dawrOld = true; document.getElementById('cancel').click(); return true").await?;
+    wait_for(&browser, "!window.dawrOld && document.getElementById('cancelled')").await?;
+    let cancelled = browser
+        .eval("return {status: document.getElementById('status').textContent, qr: !!document.querySelector('#qr')}")
+        .await?;
+    assert_eq!(cancelled["status"], "ملغى");
+    assert_eq!(cancelled["qr"], false, "no QR for a cancelled booking");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> {
+    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let browser = Browser::start_phone(390, 844).await?;
+    browser.goto(&site.url("/b/demo/A?lang=en")).await?;
+    wait_for(&browser, "document.getElementById('name')").await?;
+    let page = browser.eval("return [document.documentElement.lang, document.documentElement.dir]").await?;
+    assert_eq!(page, serde_json::json!(["en", "ltr"]));
+    browser.screenshot(&screenshots().join("appointments-en-form.png")).await?;
+
+    fill_and_book(&browser, 1, "Noura Alshammari", "2000000000", "+966 55 123 4567").await?;
+    let error = browser.eval("return document.getElementById('national_id-error').textContent").await?;
+    assert_eq!(error, "This ID number is not valid. Please check its digits.");
+    assert_eq!(browser.eval("return document.getElementById('phone-error')").await?, Value::Null, "the phone was fine");
+    browser.screenshot(&screenshots().join("appointments-en-errors.png")).await?;
+
+    let id = national_id_from(27_182_818, true);
+    fill_and_book(&browser, 1, "Noura Alshammari", &id, "+966 55 123 4567").await?;
+    wait_for(&browser, "document.getElementById('code')").await?;
+    let booked = browser
+        .eval("return {h1: document.querySelector('h1').textContent, code: document.getElementById('code').textContent, qr: !!document.querySelector('#qr svg'), dir: document.documentElement.dir}")
+        .await?;
+    assert_eq!(booked["h1"], "Your appointment is booked");
+    assert_eq!((booked["qr"].as_bool(), booked["dir"].as_str()), (Some(true), Some("ltr")));
+    browser.screenshot(&screenshots().join("appointments-en-booked.png")).await?;
+    let code = booked["code"].as_str().unwrap().to_string();
+    assert_eq!(decode_qr(&screenshots().join("appointments-en-booked.png"))?, code);
+
+    // Later: find it with the code and the ID number.
+    browser.goto(&site.url("/manage?lang=en")).await?;
+    browser
+        .eval(&format!(
+            "document.getElementById('code').value = {:?}; document.getElementById('national_id').value = {id:?};\
+             window.dawrOld = true; document.querySelector('button[type=submit]').click(); return true",
+            code.to_lowercase()
+        ))
+        .await?;
+    wait_for(
+        &browser,
+        "!window.dawrOld && document.getElementById('code') && document.getElementById('code').tagName === 'P'",
+    )
+    .await?;
+    assert_eq!(browser.eval("return document.getElementById('code').textContent").await?, code.as_str());
+    assert_eq!(browser.eval("return document.querySelector('h1').textContent").await?, "Your appointment");
+
+    // A desktop-width view of the Arabic booking page.
+    let desktop = Browser::start(1280, 900).await?;
+    let url = browser.eval("return location.href").await?;
+    desktop.goto(&url.as_str().unwrap().replace("lang=en", "lang=ar")).await?;
+    wait_for(&desktop, "document.getElementById('code')").await?;
+    assert_eq!(desktop.eval("return document.documentElement.dir").await?, "rtl");
+    desktop.screenshot(&screenshots().join("appointments-ar-booked-desktop.png")).await?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! A booking made on the appointments site is checked in at the branch hub; with the site
+//! stopped the hub still checks in the bookings it holds, and the check-in reaches the site once
+//! it is back — even when the hub was killed in between.
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use dawr_appointments::validate::national_id_from;
+use dawr_e2e::Hub;
+use dawr_e2e::appointments::{Site, TEST_KEY, test_site};
+use serde_json::{Value, json};
+
+async fn book(site: &Site, service: &str, n: u32) -> Result<(String, String, String)> {
+    let (start, _) = site.first_free_slot(service).await?;
+    let id = national_id_from(n, false);
+    let body = json!({"branch": "demo", "service": service, "start": start, "name": format!("Citizen {n}"),
+        "national_id": id, "phone": "0551234567", "lang": "ar"});
+    let (status, booked) = site.post("/api/v1/bookings", body).await?;
+    assert_eq!(status, 201, "{booked}");
+    Ok((booked["code"].as_str().unwrap().to_string(), id, start))
+}
+
+/// Waits until the hub holds `code` (it pulls every second here).
+async fn held(hub: &Hub, code: &str) -> Result<Value> {
+    for _ in 0..100 {
+        let (_, list) = hub.get("/api/v1/appointments").await?;
+        if let Some(b) = list.as_array().into_iter().flatten().find(|b| b["code"] == code) {
+            return Ok(b.clone());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("the hub never pulled {code}:\n{}", hub.log())
+}
+
+/// Waits until the site says the booking is `status`.
+async fn site_status(site: &Site, code: &str, id: &str, status: &str) -> Result<()> {
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        let (_, booking) = site.post(&format!("/api/v1/bookings/{code}/lookup"), json!({"national_id": id})).await?;
+        if booking["status"] == status {
+            return Ok(());
+        }
+        last = booking;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("the site never saw {code} {status}: {last}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookings_are_checked_in_at_the_hub_online_and_offline_and_reported_back() -> Result<()> {
+    let mut site = Site::start(Some(&test_site(2, 1000))).await?;
+    let url = site.url("");
+    let mut hub = Hub::start_embedded_with(&[
+        "--appointments-url",
+        &url,
+        "--appointments-key",
+        TEST_KEY,
+        "--appointments-poll-s",
+        "0.5",
+    ])
+    .await?;
+
+    // Online: booked on the site, checked in at the hub's kiosk endpoint.
+    let (code, id, start) = book(&site, "E", 1).await?;
+    assert_eq!(held(&hub, &code).await?["status"], "booked");
+    // As the kiosk sends it (with its own request id).
+    let (status, ticket) =
+        hub.post("/api/v1/checkins", json!({"code": code.to_lowercase(), "request_id": "kiosk-1-17"})).await?;
+    assert_eq!(status, 201, "{ticket}");
+    assert_eq!((ticket["priority"].as_str(), ticket["source"].as_str()), (Some("appointment"), Some("appointment")));
+    assert_eq!(ticket["service"], "E");
+    assert!(ticket["number"].as_str().unwrap().starts_with('E'));
+    let slot = chrono::DateTime::parse_from_rfc3339(&start)?;
+    assert_eq!(chrono::DateTime::parse_from_rfc3339(ticket["appointment_at"].as_str().unwrap())?, slot);
+    let (status, again) = hub.post("/api/v1/checkins", json!({"code": code})).await?;
+    assert_eq!((status, again["error"].as_str()), (409, Some("booking_used")));
+    assert!(again["message"].as_str().unwrap().contains(ticket["number"].as_str().unwrap()), "{again}");
+    let (status, unknown) = hub.post("/api/v1/checkins", json!({"code": "ZZZZZZZZ"})).await?;
+    assert_eq!((status, unknown["error"].as_str()), (404, Some("booking_not_found")));
+    let (status, bad) = hub.post("/api/v1/checkins", json!({"code": "'; --"})).await?;
+    assert_eq!((status, bad["error"].as_str()), (400, Some("malformed")));
+    site_status(&site, &code, &id, "checked_in").await?;
+
+    // A cancelled booking is refused at the kiosk once the hub has heard of the cancellation.
+    let (cancelled, cancelled_id, _) = book(&site, "A", 2).await?;
+    held(&hub, &cancelled).await?;
+    site.post(&format!("/api/v1/bookings/{cancelled}/cancel"), json!({"national_id": cancelled_id})).await?;
+    for _ in 0..100 {
+        if held(&hub, &cancelled).await?["status"] == "cancelled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(held(&hub, &cancelled).await?["status"], "cancelled", "the next pull brings the cancellation");
+    let (status, refusal) = hub.post("/api/v1/checkins", json!({"code": cancelled})).await?;
+    assert_eq!(status, 409);
+    assert_eq!(refusal["error"], "booking_cancelled");
+
+    // Offline: the site stops; the hub checks in what it holds and keeps the report.
+    let (code2, id2, _) = book(&site, "A", 3).await?;
+    held(&hub, &code2).await?;
+    site.stop();
+    let (status, ticket2) = hub.post("/api/v1/checkins", json!({"code": code2})).await?;
+    assert_eq!(status, 201, "{ticket2}");
+    assert_eq!(ticket2["priority"], "appointment");
+    // The hub is killed before it could report; the report survives in its outbox.
+    hub.restart().await?;
+    let (_, list) = hub.get("/api/v1/appointments").await?;
+    let entry = list.as_array().unwrap().iter().find(|b| b["code"] == code2.as_str()).unwrap().clone();
+    assert_eq!(entry["status"], "checked_in");
+    assert_eq!(entry["ticket"], ticket2["id"]);
+    let (status, _) = hub.get(&format!("/api/v1/tickets/{}", ticket2["id"])).await?;
+    assert_eq!(status, 200, "the ticket survived the restart");
+
+    // The site comes back: the check-in reaches it.
+    site.start_again().await?;
+    site_status(&site, &code2, &id2, "checked_in").await?;
+    assert!(!hub.log().contains("panicked"), "{}", hub.log());
+    Ok(())
+}
