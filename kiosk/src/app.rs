@@ -128,18 +128,19 @@ impl Effector {
                     print_ticket(&printer, &ctx, paper, &ticket).map_err(|e| (e, ticket.number.clone()))
                 })
                 .await;
-                let ok = match printed {
-                    Ok(Ok(())) => true,
+                let health = match printed {
+                    Ok(Ok(())) => PrinterHealth::Ok,
                     Ok(Err((e, number))) => {
                         tracing::warn!(error = %e, ticket = %number, "printing failed: showing the e-ticket");
-                        false
+                        e.health()
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "the printing task failed");
-                        false
+                        PrinterHealth::Offline
                     }
                 };
-                self.printer_health.send_replace(Some(if ok { PrinterHealth::Ok } else { PrinterHealth::Offline }));
+                let ok = health == PrinterHealth::Ok;
+                self.printer_health.send_replace(Some(health));
                 Input::Printed(ok)
             }
         }

@@ -280,6 +280,8 @@ fn refusal_key(error: &str) -> &'static str {
         "service_closed" => "kiosk-service-closed",
         "booking_not_found" | "not_found" => "kiosk-code-unknown",
         "booking_used" => "kiosk-code-used",
+        "booking_cancelled" => "kiosk-code-cancelled",
+        "not_today" => "kiosk-code-not-today",
         "too_early" => "kiosk-code-early",
         "too_late" => "kiosk-code-late",
         _ => "kiosk-refused",

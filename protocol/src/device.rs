@@ -226,9 +226,13 @@ pub enum PresenceStatus {
 pub enum PrinterHealth {
     /// The last ticket printed.
     Ok,
-    /// The last ticket could not be printed (unreachable, paper out, cover open…): the kiosk
-    /// shows e-tickets until a print succeeds again.
+    /// The last ticket could not be printed: the printer is unreachable or says it is offline.
+    /// The kiosk shows e-tickets until a print succeeds again (so for the faults below too).
     Offline,
+    /// The printer says it is out of paper.
+    PaperOut,
+    /// The printer says its cover is open.
+    CoverOpen,
 }
 
 /// A client's presence (`…/devices/{device}/status`, retained; `offline` is its last will).

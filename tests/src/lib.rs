@@ -455,6 +455,19 @@ impl Emupos {
         Ok(String::from_utf8_lossy(&output.stdout).lines().filter(|l| l.starts_with("front-")).count())
     }
 
+    /// Sets (`set`) or clears (`clear`) a fault of the printer: `paper-out`, `cover-open`, `offline`.
+    pub fn fault(&self, action: &str, fault: &str) -> Result<()> {
+        let output = Command::new(Self::command())
+            .arg("--api")
+            .arg(&self.api)
+            .args(["fault", action, "front", fault])
+            .output()?;
+        if !output.status.success() {
+            bail!("emupos fault {action} {fault}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(())
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

@@ -1,12 +1,13 @@
 //! The kiosk's flow and its real connections (hub over HTTP, printer over TCP, presence over
 //! MQTT), without the window: a printer that cannot be reached leaves the visitor an e-ticket and
 //! tells staff through the device status; a hub that restarts under the kiosk is followed, and a
-//! touch made while it was away gives exactly one ticket.
+//! touch made while it was away gives exactly one ticket; a printer out of paper says so
+//! (`DLE EOT`), and the kiosk tells staff exactly that.
 use std::time::Duration;
 
 use anyhow::Result;
 use chrono::Utc;
-use dawr_e2e::{Hub, free_port};
+use dawr_e2e::{Emupos, Hub, free_port};
 use dawr_i18n::Lang;
 use dawr_kiosk::app::{Effector, announce_presence};
 use dawr_kiosk::flow::{Effect, Input, Kiosk, Printing, Screen};
@@ -107,5 +108,52 @@ async fn a_hub_restart_is_followed_and_a_touch_meanwhile_gives_one_ticket() -> R
     let (_, queue) = hub.get("/api/v1/queue").await?;
     let b_tickets = queue.as_array().unwrap().iter().filter(|t| t["service"] == "B").count();
     assert_eq!(b_tickets, 1, "exactly one ticket for one touch: {queue}");
+    Ok(())
+}
+
+/// The hub's view of the kiosk's printer, once it is `expected` (or the last one seen).
+async fn printer_reported(hub: &Hub, device: &str, expected: &str) -> Result<serde_json::Value> {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..100 {
+        let (_, devices) = hub.get("/api/v1/devices").await?;
+        if let Some(d) = devices.as_array().unwrap().iter().find(|d| d["device"] == device) {
+            last = d["printer"].clone();
+            if last == expected {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(last)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printer_out_of_paper_says_so_and_the_kiosk_reports_it() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    let printer = Emupos::start()?;
+    let effector = Effector::new(&hub.url(""), format!("tcp:127.0.0.1:{}", printer.printer_port).parse()?, Paper::Mm80);
+    let presence = tokio::spawn(announce_presence(
+        "127.0.0.1".into(),
+        hub.mqtt_port(),
+        "demo".into(),
+        "kiosk-paper".into(),
+        effector.printer_health(),
+    ));
+    let mut kiosk = Kiosk::new("kiosk-paper", Utc::now());
+    drive(&mut kiosk, &effector, Input::Services(effector.services().await)).await;
+    drive(&mut kiosk, &effector, Input::ChooseLanguage(Lang::Ar)).await;
+
+    printer.fault("set", "paper-out")?;
+    drive(&mut kiosk, &effector, Input::ChooseService("A".into())).await;
+    assert_eq!((kiosk.screen, kiosk.printing), (Screen::Ticket, Printing::Failed), "the e-ticket instead");
+    assert_eq!(printer_reported(&hub, "kiosk-paper", "paper_out").await?, "paper_out");
+
+    // Paper loaded: the next visitor's ticket prints, and staff see the printer is fine again.
+    printer.fault("clear", "paper-out")?;
+    drive(&mut kiosk, &effector, Input::Back).await;
+    drive(&mut kiosk, &effector, Input::ChooseService("A".into())).await;
+    assert_eq!(kiosk.printing, Printing::Printed);
+    assert_eq!(printer_reported(&hub, "kiosk-paper", "ok").await?, "ok");
+    presence.abort();
     Ok(())
 }
