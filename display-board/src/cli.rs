@@ -139,17 +139,13 @@ enum Command {
 
 /// Parses the command line and runs the command.
 pub fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
-    let args = dawr_ui::settings::expand_config(std::env::args_os().collect())?;
+    let args = dawr_ui::settings::device_command_line()?;
     match Args::parse_from(args).command {
         Command::Run { mqtt_url, branch, id, voice, max_announce_age_s, windowed, look, _config } => {
-            let rest = mqtt_url.strip_prefix("mqtt://").context("--mqtt-url must start with mqtt://")?;
-            let (host, port) = rest.rsplit_once(':').map_or((rest, "1883"), |(h, p)| (h, p));
+            let (host, port) = dawr_ui::settings::broker_address(&mqtt_url)?;
             let config = LinkConfig {
-                host: host.to_string(),
-                port: port.parse().context("--mqtt-url's port")?,
+                host,
+                port,
                 branch,
                 device: id,
                 filter: look.filter(),

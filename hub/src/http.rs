@@ -396,8 +396,15 @@ impl ReportQuery {
     }
 }
 
-/// Reads the visits of a report off the async workers (a year is a few hundred thousand rows).
-async fn report_visits(state: &AppState, filter: ReportFilter) -> ApiResult<(ReportFilter, Vec<VisitFacts>)> {
+/// Checks that a manager asks, then reads the visits of a report off the async workers (a year
+/// is a few hundred thousand rows).
+async fn report_visits(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: ReportQuery,
+) -> ApiResult<(ReportFilter, Vec<VisitFacts>)> {
+    state.sessions.check_manager(authorization(headers), chrono::Utc::now())?;
+    let filter = query.filter()?;
     let read = state.read.clone();
     tokio::task::spawn_blocking(move || {
         let conn = read.lock().unwrap_or_else(|e| e.into_inner());
@@ -415,8 +422,7 @@ async fn report_summary(
     headers: HeaderMap,
     Query(query): Query<ReportQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
-    let (filter, visits) = report_visits(&state, query.filter()?).await?;
+    let (filter, visits) = report_visits(&state, &headers, query).await?;
     let branch = state.branch.clone();
     let target = move |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
     Ok(Json(crate::reports::summarise(&filter, &visits, &target, state.branch.utc_offset)))
@@ -428,8 +434,7 @@ async fn report_visits_csv(
     headers: HeaderMap,
     Query(query): Query<ReportQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
-    let (filter, visits) = report_visits(&state, query.filter()?).await?;
+    let (filter, visits) = report_visits(&state, &headers, query).await?;
     let name = format!("attachment; filename=\"dawr-visits-{}-{}.csv\"", filter.from, filter.to);
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)],

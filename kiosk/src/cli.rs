@@ -121,23 +121,19 @@ enum Command {
 
 /// Parses the command line and runs the command.
 pub fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
-    let args = dawr_ui::settings::expand_config(std::env::args_os().collect())?;
+    let args = dawr_ui::settings::device_command_line()?;
     match Args::parse_from(args).command {
         Command::Run { hub, mqtt_url, branch, id, windowed, print, _config } => {
             let (printer, paper) = print.read()?;
-            let rest = mqtt_url.strip_prefix("mqtt://").context("--mqtt-url must start with mqtt://")?;
-            let (host, port) = rest.rsplit_once(':').map_or((rest, "1883"), |(h, p)| (h, p));
+            let (host, port) = dawr_ui::settings::broker_address(&mqtt_url)?;
             crate::app::run(KioskConfig {
                 hub: hub.trim_end_matches('/').to_string(),
                 printer,
                 paper,
                 device: id,
                 branch,
-                mqtt_host: host.to_string(),
-                mqtt_port: port.parse().context("--mqtt-url's port")?,
+                mqtt_host: host,
+                mqtt_port: port,
                 fullscreen: !windowed,
             })
         }

@@ -15,6 +15,28 @@ pub enum SettingsError {
     Value { path: String, key: String },
     #[error("--config needs a file")]
     MissingFile,
+    #[error("{0:?} is not an MQTT address like mqtt://127.0.0.1:1883")]
+    BrokerAddress(String),
+}
+
+/// A device app's start: logging (`RUST_LOG`, default `info`) and its command line with
+/// `--config FILE` expanded (see [`expand_config`]).
+pub fn device_command_line() -> Result<Vec<OsString>, SettingsError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    expand_config(std::env::args_os().collect())
+}
+
+/// `mqtt://HOST[:PORT]` as host and port (1883 when left out).
+pub fn broker_address(url: &str) -> Result<(String, u16), SettingsError> {
+    let bad = || SettingsError::BrokerAddress(url.to_string());
+    let rest = url.strip_prefix("mqtt://").filter(|r| !r.is_empty()).ok_or_else(bad)?;
+    match rest.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() => Ok((host.to_string(), port.parse().map_err(|_| bad())?)),
+        Some(_) => Err(bad()),
+        None => Ok((rest.to_string(), 1883)),
+    }
 }
 
 fn flag_value(value: &toml::Value) -> Option<String> {
@@ -68,6 +90,15 @@ pub fn expand_config(args: Vec<OsString>) -> Result<Vec<OsString>, SettingsError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broker_addresses_are_read() {
+        assert_eq!(broker_address("mqtt://10.0.0.5:1884").unwrap(), ("10.0.0.5".to_string(), 1884));
+        assert_eq!(broker_address("mqtt://hub.local").unwrap(), ("hub.local".to_string(), 1883));
+        assert!(broker_address("http://hub:1883").is_err());
+        assert!(broker_address("mqtt://hub:port").is_err());
+        assert!(broker_address("mqtt://").is_err());
+    }
 
     #[test]
     fn a_settings_file_becomes_flags_that_the_command_line_overrides() {
