@@ -87,6 +87,62 @@ kiosk-printed = تفضل بأخذ تذكرتك من الأسفل.
 kiosk-print-failed = الطابعة غير متاحة. امسح هذا الرمز بجوالك لتحتفظ بتذكرتك.
 kiosk-eticket = امسح الرمز لمتابعة دورك من جوالك
 
+## تطبيق الشباك
+
+counter-title = تسجيل الدخول إلى الشباك { $counter }
+counter-staff-id = الرقم الوظيفي
+counter-pin = الرمز السري
+counter-sign-in = دخول
+counter-sign-out = خروج
+counter-header = الشباك { $counter } · { $name }
+counter-current = المراجع الحالي
+counter-nobody = لا يوجد مراجع عند الشباك
+counter-waiting = المنتظرون لهذا الشباك
+counter-nobody-waiting = لا أحد في الانتظار.
+counter-served = خدمتَ منذ الدخول: { $count }
+counter-next = التالي
+counter-recall = إعادة النداء
+counter-start = بدء الخدمة
+counter-complete = إنهاء
+counter-no-show = لم يحضر
+counter-transfer = تحويل
+counter-pause = استراحة
+counter-resume = استئناف
+counter-cancel = إلغاء
+counter-call-hint = انقر على تذكرة لندائها خارج الترتيب.
+counter-status-open = مفتوح
+counter-status-paused = في استراحة
+counter-status-closed = مغلق
+counter-visit-called = تم النداء: بانتظار المراجع
+counter-visit-serving = قيد الخدمة
+counter-waited = { $minutes } د
+counter-assisted = أولوية
+counter-appointment = موعد { $time }
+counter-ask-outcome = كيف انتهت الزيارة؟
+counter-ask-call-reason = لماذا تنادي { $ticket } خارج الترتيب؟
+counter-ask-pause-reason = ما سبب الاستراحة؟
+counter-ask-transfer = إلى أي خدمة يُحوَّل المراجع؟
+outcome-resolved = تم الحل
+outcome-follow-up = يحتاج متابعة
+outcome-referred = أُحيل إلى إدارة أخرى
+reason-elderly = مراجع من كبار السن أو ذوي الإعاقة
+reason-returning = عائد من شباك آخر
+reason-prayer = صلاة
+reason-break = استراحة
+reason-meeting = اجتماع
+reason-other = سبب آخر
+counter-hub-down = تعذّر الوصول إلى النظام. لم يُرسل شيء؛ أعد المحاولة عند عودته.
+counter-no-answer = لم يرد النظام. تحقق من المراجع الحالي قبل إعادة المحاولة.
+counter-wrong-pin = الرقم الوظيفي أو الرمز السري غير صحيح.
+counter-not-assigned = لست مكلّفًا بهذا الشباك.
+counter-refused = رفض النظام هذا الإجراء.
+counter-no-visitor = لا يوجد مراجع عند الشباك.
+counter-visitor-here = أنهِ خدمة المراجع الحالي أولًا.
+counter-wrong-state = غير ممكن في حالة المراجع الحالية.
+counter-paused = الشباك في استراحة: استأنف أولًا.
+counter-not-waiting = هذه التذكرة لم تعد في الانتظار.
+counter-nobody-called = لا أحد ينتظر هذا الشباك.
+
 ## التواريخ
 
 hijri-date = { $day } { $month } { $year } هـ

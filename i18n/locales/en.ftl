@@ -78,6 +78,62 @@ kiosk-printed = Please take your ticket below.
 kiosk-print-failed = The printer is not available. Scan this code with your phone to keep your ticket.
 kiosk-eticket = Scan to follow your turn on your phone
 
+## The counter app
+
+counter-title = Sign in to counter { $counter }
+counter-staff-id = Staff ID
+counter-pin = PIN
+counter-sign-in = Sign in
+counter-sign-out = Sign out
+counter-header = Counter { $counter } · { $name }
+counter-current = Current visitor
+counter-nobody = Nobody at the counter
+counter-waiting = Waiting for this counter
+counter-nobody-waiting = Nobody is waiting.
+counter-served = Served since signing in: { $count }
+counter-next = Next
+counter-recall = Recall
+counter-start = Start
+counter-complete = Complete
+counter-no-show = No-show
+counter-transfer = Transfer
+counter-pause = Pause
+counter-resume = Resume
+counter-cancel = Cancel
+counter-call-hint = Click a ticket to call it out of order.
+counter-status-open = Open
+counter-status-paused = On a break
+counter-status-closed = Closed
+counter-visit-called = Called: waiting for the visitor
+counter-visit-serving = Being served
+counter-waited = { $minutes } min
+counter-assisted = Assisted
+counter-appointment = Appointment { $time }
+counter-ask-outcome = How did the visit end?
+counter-ask-call-reason = Why call { $ticket } out of order?
+counter-ask-pause-reason = Why pause?
+counter-ask-transfer = Send the visitor to which service?
+outcome-resolved = Resolved
+outcome-follow-up = Needs follow-up
+outcome-referred = Referred to a department
+reason-elderly = Elderly or disabled visitor
+reason-returning = Returning from another counter
+reason-prayer = Prayer
+reason-break = Break
+reason-meeting = Meeting
+reason-other = Other
+counter-hub-down = The hub cannot be reached. Nothing was sent; try again when it is back.
+counter-no-answer = The hub did not answer. Check the current visitor before trying again.
+counter-wrong-pin = Wrong staff ID or PIN.
+counter-not-assigned = You are not assigned to this counter.
+counter-refused = The hub refused the action.
+counter-no-visitor = There is no visitor at the counter.
+counter-visitor-here = Finish with the visitor at the counter first.
+counter-wrong-state = Not possible for the visitor's current state.
+counter-paused = The counter is on a break: resume it first.
+counter-not-waiting = That ticket is no longer waiting.
+counter-nobody-called = Nobody is waiting for this counter.
+
 ## Dates
 
 hijri-date = { $day } { $month } { $year } AH

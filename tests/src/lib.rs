@@ -52,6 +52,11 @@ pub fn kiosk_binary() -> PathBuf {
     sibling_binary("dawr-e2e-kiosk")
 }
 
+/// The counter app's binary (`dawr-counter`, built here as `dawr-e2e-counter`).
+pub fn counter_binary() -> PathBuf {
+    sibling_binary("dawr-e2e-counter")
+}
+
 /// `docs/screenshots/`, where tests leave the pictures the documentation shows.
 pub fn screenshots_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
