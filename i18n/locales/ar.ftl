@@ -143,6 +143,50 @@ counter-paused = الشباك في استراحة: استأنف أولًا.
 counter-not-waiting = هذه التذكرة لم تعد في الانتظار.
 counter-nobody-called = لا أحد ينتظر هذا الشباك.
 
+## لوحة المدير
+
+dash-title = لوحة الفرع
+dash-sign-in-title = دخول المديرين
+dash-managers-only = لوحة الفرع للمديرين فقط.
+dash-bad-dates = يجب أن تكون الفترة سنة على الأكثر، وتاريخ البداية قبل النهاية.
+dash-now = الآن
+dash-waiting-now = المنتظرون
+dash-longest-wait = أطول انتظار الآن (د)
+dash-counters-open = الشبابيك المفتوحة
+dash-alert-over-target = { $service }: الانتظار المتوقع { $minutes } د، أعلى من المستهدف { $target } د.
+dash-from = من
+dash-to = إلى
+dash-service = الخدمة
+dash-counter = الشباك
+dash-month = الشهر
+dash-all = الكل
+dash-show = عرض
+dash-csv = تنزيل CSV
+dash-range = من { $from } إلى { $to }
+dash-visits = الزيارات
+dash-served = المخدومون
+dash-no-shows = لم يحضروا
+dash-wait-mean = متوسط الانتظار (د)
+dash-wait-median = وسيط الانتظار (د)
+dash-wait-p90 = انتظر 90% أقل من (د)
+dash-service-mean = متوسط الخدمة (د)
+dash-within-target = النداء ضمن المستهدف
+dash-csat = الرضا
+dash-satisfied = الراضون (4–5)
+dash-chart-hour = الزيارات حسب الساعة
+dash-chart-service = الزيارات حسب الخدمة
+dash-chart-wait = الانتظار (المئين 90) حسب الخدمة
+dash-chart-csat = الرضا حسب الخدمة (1–5)
+dash-min-unit = د
+dash-per-service = حسب الخدمة
+dash-per-counter = حسب الشباك
+dash-monthly = التقرير الشهري
+dash-reasons = أسباب التقييمات المنخفضة
+reason-waited-too-long = انتظار طويل
+reason-staff-conduct = تعامل الموظف
+reason-not-resolved = لم تُحل المعاملة
+reason-unclear-procedure = إجراءات غير واضحة
+
 ## التواريخ
 
 hijri-date = { $day } { $month } { $year } هـ

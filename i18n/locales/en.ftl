@@ -134,6 +134,50 @@ counter-paused = The counter is on a break: resume it first.
 counter-not-waiting = That ticket is no longer waiting.
 counter-nobody-called = Nobody is waiting for this counter.
 
+## The managers' dashboard
+
+dash-title = Branch dashboard
+dash-sign-in-title = Managers' sign-in
+dash-managers-only = Only managers can see the dashboard.
+dash-bad-dates = The dates must be a range of at most a year, the first before the last.
+dash-now = Now
+dash-waiting-now = Visitors waiting
+dash-longest-wait = Longest wait now (min)
+dash-counters-open = Counters open
+dash-alert-over-target = { $service }: expected wait { $minutes } min, over its { $target } min target.
+dash-from = From
+dash-to = To
+dash-service = Service
+dash-counter = Counter
+dash-month = Month
+dash-all = All
+dash-show = Show
+dash-csv = Download CSV
+dash-range = { $from } to { $to }
+dash-visits = Visits
+dash-served = Served
+dash-no-shows = No-shows
+dash-wait-mean = Mean wait (min)
+dash-wait-median = Median wait (min)
+dash-wait-p90 = 90% waited under (min)
+dash-service-mean = Mean service (min)
+dash-within-target = Called within target
+dash-csat = Satisfaction
+dash-satisfied = Satisfied (4–5)
+dash-chart-hour = Visits by hour
+dash-chart-service = Visits by service
+dash-chart-wait = 90th percentile wait by service
+dash-chart-csat = Satisfaction by service (1–5)
+dash-min-unit = min
+dash-per-service = By service
+dash-per-counter = By counter
+dash-monthly = Monthly report
+dash-reasons = Reasons given for low ratings
+reason-waited-too-long = Waited too long
+reason-staff-conduct = Staff conduct
+reason-not-resolved = Not resolved
+reason-unclear-procedure = Unclear procedure
+
 ## Dates
 
 hijri-date = { $day } { $month } { $year } AH

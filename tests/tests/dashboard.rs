@@ -1,0 +1,103 @@
+//! The managers' dashboard in headless Chromium against a real hub: staff are turned away, a
+//! manager signs in and sees the day's figures, a live alert for a service over its target, the
+//! CSV, in Arabic (right to left) and English; without the session cookie nothing is shown.
+use std::time::Duration;
+
+use anyhow::Result;
+use dawr_e2e::browser::Browser;
+use dawr_e2e::{Hub, screenshots_dir};
+use serde_json::json;
+
+async fn sign_in(browser: &Browser, staff: &str, pin: &str) -> Result<()> {
+    browser
+        .eval(&format!(
+            "document.getElementById('staff').value = '{staff}'; document.getElementById('pin').value = '{pin}'; \
+             document.querySelector('form').submit(); return true;"
+        ))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    Ok(())
+}
+
+fn text(value: &serde_json::Value) -> String {
+    value.as_str().unwrap_or_default().replace(['\u{2068}', '\u{2069}'], "")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    // The day: two served at counter 2 (one rated 2, waited too long), one no-show at counter 3,
+    // and a long queue for complaints (F), served by two counters only: over its target.
+    for service in ["A", "A", "A"] {
+        hub.post("/api/v1/tickets", json!({"service": service})).await?;
+    }
+    for action in ["next", "complete", "next", "complete"] {
+        hub.post(&format!("/api/v1/counters/2/{action}"), json!({"outcome": "resolved"})).await?;
+    }
+    hub.post("/api/v1/ratings", json!({"counter": "2", "score": 2, "reason": "waited_too_long"})).await?;
+    hub.post("/api/v1/counters/3/next", json!({})).await?;
+    hub.post("/api/v1/counters/3/no_show", json!({})).await?;
+    for _ in 0..12 {
+        hub.post("/api/v1/tickets", json!({"service": "F"})).await?;
+    }
+
+    // Without signing in: the form, no figures, no CSV.
+    let (status, page) = {
+        let response = hub.client.get(hub.url("/dashboard")).send().await?;
+        (response.status().as_u16(), response.text().await?)
+    };
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"pin\"") && !page.contains("dash-visits"), "a sign-in form only");
+    let csv = hub.client.get(hub.url("/dashboard/visits.csv")).send().await?;
+    assert!(!csv.text().await?.contains("number,service"), "no CSV without a session");
+
+    let browser = Browser::start(1280, 2400).await?;
+    browser.goto(&hub.url("/dashboard")).await?;
+    let lang = browser.eval("return [document.documentElement.lang, document.documentElement.dir]").await?;
+    assert_eq!(lang, json!(["ar", "rtl"]));
+    sign_in(&browser, "s101", "1111").await?;
+    let refused = browser.eval("return document.body.innerText").await?;
+    assert!(text(&refused).contains("للمديرين فقط"), "staff are turned away: {refused}");
+
+    sign_in(&browser, "m001", "2468").await?;
+    let cards = browser
+        .eval("return Array.from(document.querySelectorAll('.card')).map(c => [c.querySelector('.k').textContent, c.querySelector('.v').textContent])")
+        .await?;
+    let card = |label: &str| -> String {
+        cards
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| text(&c[0]) == label)
+            .map(|c| text(&c[1]))
+            .unwrap_or_else(|| panic!("no card {label}: {cards}"))
+    };
+    assert_eq!(card("المنتظرون"), "12");
+    assert_eq!(card("الزيارات"), "15");
+    assert_eq!(card("المخدومون"), "2");
+    assert_eq!(card("لم يحضروا"), "1");
+    assert_eq!(card("الرضا"), "2.00 / 5");
+    let alert = browser.eval("return Array.from(document.querySelectorAll('.alert')).map(a => a.textContent)").await?;
+    assert!(text(&alert[0]).contains("الشكاوى والمقترحات"), "complaints are over target: {alert}");
+    let reasons = browser.eval("return document.body.innerText").await?;
+    assert!(text(&reasons).contains("انتظار طويل"), "the low rating's reason");
+    browser.screenshot(&screenshots_dir().join("dashboard-ar.png")).await?;
+
+    // The CSV with the manager's session.
+    let csv = browser
+        .eval("var x = new XMLHttpRequest(); x.open('GET', document.querySelector('a[href^=\"/dashboard/visits.csv\"]').href, false); x.send(); return [x.status, x.responseText];")
+        .await?;
+    assert_eq!(csv[0], 200);
+    assert_eq!(csv[1].as_str().unwrap().lines().count(), 16, "a header and 15 visits");
+
+    // English, same figures, left to right.
+    browser.eval("document.querySelector('a[lang=\"en\"]').click(); return true;").await?;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let page = browser.eval("return [document.documentElement.dir, document.body.innerText]").await?;
+    assert_eq!(page[0], "ltr");
+    let body = text(&page[1]);
+    assert!(body.contains("Visits") && body.contains("Complaints and suggestions"), "{body}");
+    assert!(body.contains("Monthly report"));
+    browser.screenshot(&screenshots_dir().join("dashboard-en.png")).await?;
+    Ok(())
+}
