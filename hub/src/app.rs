@@ -109,6 +109,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         mqtt: status,
         texts,
         sessions: Arc::new(crate::auth::Sessions::default()),
+        cases: Arc::new(Mutex::new(store::open(&db)?)),
         appointments: held,
     };
     tracing::info!(

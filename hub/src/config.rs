@@ -9,7 +9,7 @@ use chrono::FixedOffset;
 use dawr_protocol::api::Names;
 use serde::Deserialize;
 
-use crate::domain::{Branch, BranchError, Counter, Role, RoutingPolicy, Service, Staff};
+use crate::domain::{Branch, BranchError, CasePolicy, Counter, Role, RoutingPolicy, Service, Staff};
 
 /// The demo branch's configuration, built into the binary.
 pub const DEMO_TOML: &str = include_str!("../demo-branch.toml");
@@ -43,6 +43,8 @@ pub struct Config {
     #[serde(default)]
     pub satisfaction: SatisfactionSection,
     #[serde(default)]
+    pub cases: CasesSection,
+    #[serde(default)]
     pub appointments: AppointmentsSection,
 }
 
@@ -74,6 +76,22 @@ impl Default for AppointmentsSection {
 pub struct SatisfactionSection {
     /// How long after a visit ends its exit rating is accepted.
     pub rating_window_min: f64,
+}
+
+/// `[cases]`: service levels of CRM cases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasesSection {
+    /// A case left open after its visit (outcome follow-up or referred) is due this long after.
+    pub resolution_target_h: f64,
+    /// An escalation (exit rating 1 or 2) is due this long after the rating.
+    pub escalation_target_h: f64,
+}
+
+impl Default for CasesSection {
+    fn default() -> Self {
+        CasesSection { resolution_target_h: 72.0, escalation_target_h: 24.0 }
+    }
 }
 
 impl Default for SatisfactionSection {
@@ -247,6 +265,10 @@ impl Config {
                 preference_step_s: seconds(self.routing.preference_step_min),
             },
             rating_window_s: seconds(self.satisfaction.rating_window_min) as u32,
+            cases: CasePolicy {
+                resolution_target_s: (self.cases.resolution_target_h * 3600.0).round() as u32,
+                escalation_target_s: (self.cases.escalation_target_h * 3600.0).round() as u32,
+            },
         };
         branch.validate()?;
         Ok(branch)

@@ -18,6 +18,7 @@ use dawr_protocol::api::{Names, ServiceSummary, Ticket};
 use serde::Deserialize;
 
 use crate::auth::{AuthError, Session};
+use crate::cases::Case;
 use crate::domain::Role;
 use crate::engine::Request;
 use crate::http::AppState;
@@ -250,10 +251,12 @@ pub async fn dashboard(
     let branch = state.branch.clone();
     let months = months_in(filter.from, filter.to);
     let filter_for_task = filter.clone();
-    let computed = tokio::task::spawn_blocking(move || -> rusqlite::Result<(Summary, Vec<(NaiveDate, Figures)>)> {
+    let computed = tokio::task::spawn_blocking(move || -> rusqlite::Result<Computed> {
         let conn = read.lock().unwrap_or_else(|e| e.into_inner());
         let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
         let visits = visit_facts(&conn, &filter_for_task)?;
+        let notes = crate::cases::notes_for_days(&conn, filter_for_task.from, filter_for_task.to)?;
+        let cases = crate::cases::cases_of(&visits, &notes, branch.cases, Utc::now());
         let summary = summarise(&filter_for_task, &visits, &target, branch.utc_offset);
         let monthly = months
             .into_iter()
@@ -270,10 +273,10 @@ pub async fn dashboard(
                 (start, summarise(&month, &part, &target, branch.utc_offset).total)
             })
             .collect();
-        Ok((summary, monthly))
+        Ok((summary, monthly, cases))
     })
     .await;
-    let Ok(Ok((summary, monthly))) = computed else {
+    let Ok(Ok((summary, monthly, cases))) = computed else {
         return (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable").into_response();
     };
     let manager_name =
@@ -283,6 +286,7 @@ pub async fn dashboard(
         &filter,
         &summary,
         &monthly,
+        &cases,
         &services,
         &queue,
         open,
@@ -292,6 +296,9 @@ pub async fn dashboard(
     response.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("valid"));
     response
 }
+
+/// A range's figures, each month's, and its cases.
+type Computed = (Summary, Vec<(NaiveDate, Figures)>, Vec<Case>);
 
 /// The first and last day of each month that `from..=to` touches.
 fn months_in(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
@@ -431,6 +438,7 @@ impl View<'_> {
         filter: &ReportFilter,
         summary: &Summary,
         monthly: &[(NaiveDate, Figures)],
+        cases: &[Case],
         services: &[ServiceSummary],
         queue: &[Ticket],
         counters_open: usize,
@@ -545,6 +553,51 @@ impl View<'_> {
             ),
             self.cards(&summary.total),
         );
+
+        // CRM cases: counts, and the escalations still to answer.
+        let counts = crate::cases::count(cases);
+        let _ = write!(
+            out,
+            "<section aria-labelledby=\"cases\"><h2 id=\"cases\">{}</h2><div class=\"cards\">{}{}{}{}{}{}</div>",
+            self.t("dash-cases", &[]),
+            self.card("dash-cases-in-progress", counts.in_progress.to_string()),
+            self.card("dash-cases-open", counts.open.to_string()),
+            self.card("dash-cases-closed", counts.closed.to_string()),
+            self.card("dash-cases-overdue", counts.overdue.to_string()),
+            self.card("dash-escalations-open", counts.escalations_open.to_string()),
+            self.card("dash-escalations-overdue", counts.escalations_overdue.to_string()),
+        );
+        let escalations: String = cases
+            .iter()
+            .filter_map(|c| c.escalation.as_ref().filter(|e| e.open).map(|e| (c, e)))
+            .map(|(c, e)| {
+                let reason = e.reason.as_deref().map(|r| self.t(&format!("reason-{}", r.replace('_', "-")), &[])).unwrap_or_default();
+                let due = e.due_at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M").to_string();
+                let flag = if e.overdue { format!(" <strong class=\"error\">{}</strong>", self.t("dash-overdue", &[])) } else { String::new() };
+                format!(
+                    "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{reason}</td><td class=\"n\">{due}</td><td>{flag}</td></tr>",
+                    esc(&c.case_ref),
+                    esc(&c.ticket),
+                    esc(&self.service_name(&c.service)),
+                    e.score,
+                )
+            })
+            .collect();
+        if !escalations.is_empty() {
+            let heads: String =
+                ["dash-case", "dash-ticket", "dash-service", "dash-score", "dash-reason", "dash-due", ""]
+                    .iter()
+                    .map(|k| {
+                        format!("<th scope=\"col\">{}</th>", if k.is_empty() { String::new() } else { self.t(k, &[]) })
+                    })
+                    .collect();
+            let _ = write!(
+                out,
+                "<h3>{}</h3><table><thead><tr>{heads}</tr></thead><tbody>{escalations}</tbody></table>",
+                self.t("dash-escalations", &[])
+            );
+        }
+        out.push_str("</section>\n");
 
         // Charts.
         let per_hour: Vec<(String, f64)> =

@@ -45,6 +45,8 @@ pub struct AppState {
     pub mqtt: MqttStatus,
     pub texts: Arc<dawr_i18n::Texts>,
     pub sessions: Arc<crate::auth::Sessions>,
+    /// The connection that writes what staff note on cases (not queue state).
+    pub cases: Arc<Mutex<Connection>>,
     /// Bookings from the appointments site, for check-in.
     pub appointments: Appointments,
 }
@@ -67,6 +69,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sessions", post(sign_in).delete(sign_out))
         .route("/api/v1/reports/summary", get(report_summary))
         .route("/api/v1/reports/visits.csv", get(report_visits_csv))
+        .route("/api/v1/cases", get(list_cases))
+        .route("/api/v1/cases/{case_ref}", get(get_case).patch(update_case))
         .route("/api/v1/checkins", post(checkin))
         .route("/api/v1/appointments", get(held_appointments))
         .route("/dashboard", get(crate::dashboard::dashboard))
@@ -446,6 +450,95 @@ async fn report_visits_csv(
     ))
 }
 
+/// `GET /api/v1/cases/{ref}` (signed-in staff or managers): a visit's CRM case.
+async fn get_case(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    state.sessions.check(authorization(&headers), chrono::Utc::now())?;
+    let (read, policy) = (state.read.clone(), state.branch.cases);
+    let lookup = case_ref.clone();
+    let case = tokio::task::spawn_blocking(move || -> rusqlite::Result<Option<crate::cases::Case>> {
+        let conn = read.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(visit) = crate::reports::case_facts(&conn, &lookup)? else { return Ok(None) };
+        let notes = crate::cases::read_notes(&conn, &lookup)?;
+        Ok(Some(crate::cases::Case::of(&visit, notes.as_ref(), policy, chrono::Utc::now())))
+    })
+    .await
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))?
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
+    case.map(Json).ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "not_found", format!("no case {case_ref}")))
+}
+
+/// `PATCH /api/v1/cases/{ref}` (signed-in staff or managers): category, notes, close.
+async fn update_case(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    body: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
+    let change: crate::cases::CaseUpdate = json_body(&body)?;
+    let (conn, policy) = (state.cases.clone(), state.branch.cases);
+    let result = tokio::task::spawn_blocking(move || {
+        let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+        crate::cases::update(&mut conn, &case_ref, &change, &session.staff, policy, chrono::Utc::now())
+    })
+    .await
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))?;
+    match result {
+        Ok(case) => Ok(Json(case)),
+        Err(e @ crate::cases::CaseError::Unknown(_)) => {
+            Err(ApiFailure::new(StatusCode::NOT_FOUND, "not_found", e.to_string()))
+        }
+        Err(e @ crate::cases::CaseError::Invalid(_)) => Err(ApiFailure::malformed(e.to_string())),
+        Err(e @ crate::cases::CaseError::Storage(_)) => {
+            Err(ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseListQuery {
+    from: String,
+    to: String,
+    /// `open`, `overdue`, `escalated` (escalations still open) or `all` (the default).
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// `GET /api/v1/cases?from=&to=&status=` (managers): the cases of the visits of those days.
+async fn list_cases(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<CaseListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let wanted = query.status.clone().unwrap_or_else(|| "all".into());
+    if !["all", "open", "overdue", "escalated"].contains(&wanted.as_str()) {
+        return Err(ApiFailure::malformed("status must be all, open, overdue or escalated"));
+    }
+    let report = ReportQuery { from: query.from, to: query.to, service: None, counter: None };
+    let (filter, visits) = report_visits(&state, &headers, report).await?;
+    let (read, policy) = (state.read.clone(), state.branch.cases);
+    let notes = tokio::task::spawn_blocking(move || {
+        let conn = read.lock().unwrap_or_else(|e| e.into_inner());
+        crate::cases::notes_for_days(&conn, filter.from, filter.to)
+    })
+    .await
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))?
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
+    let cases = crate::cases::cases_of(&visits, &notes, policy, chrono::Utc::now());
+    let keep = |c: &crate::cases::Case| match wanted.as_str() {
+        "open" => c.status == crate::cases::CaseStatus::Open,
+        "overdue" => c.overdue || c.escalation.as_ref().is_some_and(|e| e.overdue),
+        "escalated" => c.escalation.as_ref().is_some_and(|e| e.open),
+        _ => true,
+    };
+    Ok(Json(cases.into_iter().filter(keep).collect::<Vec<_>>()))
+}
+
 #[derive(Deserialize)]
 struct CheckinRequest {
     code: String,
@@ -559,9 +652,11 @@ mod tests {
             "/api/v1/reports/visits.csv",
             "/api/v1/checkins",
             "/api/v1/appointments",
+            "/api/v1/cases",
+            "/api/v1/cases/{case_ref}",
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }
-        assert_eq!(paths.len(), 17, "a documented path is not served");
+        assert_eq!(paths.len(), 19, "a documented path is not served");
     }
 }

@@ -11,6 +11,7 @@ pub mod appointments;
 pub mod auth;
 #[cfg(feature = "embedded-broker")]
 pub mod broker;
+pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod dashboard;

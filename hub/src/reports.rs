@@ -39,6 +39,7 @@ pub enum Ending {
 pub struct VisitFacts {
     pub id: i64,
     pub number: String,
+    pub case_ref: String,
     pub service: String,
     pub local_day: String,
     pub issued_at: DateTime<Utc>,
@@ -50,6 +51,7 @@ pub struct VisitFacts {
     pub outcome: Option<String>,
     pub rating: Option<u8>,
     pub rating_reason: Option<String>,
+    pub rated_at: Option<DateTime<Utc>>,
 }
 
 impl VisitFacts {
@@ -229,11 +231,21 @@ pub fn summarise(
 }
 
 /// One row per visit issued in the filter's days, from the event log.
-const VISIT_FACTS: &str = "
+/// The visits issued in a range of local days (`?1..=?2`), optionally of one service (`?3`).
+const CHOSEN_BY_DAYS: &str = "
 WITH chosen AS (
-    SELECT id, number, service, local_day, issued_at FROM visits
+    SELECT id, number, case_ref, service, local_day, issued_at FROM visits
     WHERE local_day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR service = ?3)
-), steps AS (
+)";
+
+/// The visit of one case (`?1`).
+const CHOSEN_BY_CASE: &str = "
+WITH chosen AS (
+    SELECT id, number, case_ref, service, local_day, issued_at FROM visits WHERE case_ref = ?1
+)";
+
+/// One row per chosen visit, from the event log (follows one of the `CHOSEN_…` heads).
+const VISIT_FACTS: &str = ", steps AS (
     SELECT e.visit_id,
         MIN(CASE WHEN e.kind = 'called' THEN e.at END) AS first_called_at,
         MAX(CASE WHEN e.kind = 'started' THEN e.at END) AS started_at,
@@ -244,7 +256,8 @@ WITH chosen AS (
         MAX(CASE WHEN e.kind IN ('called', 'recalled', 'started', 'completed', 'no_show') THEN e.seq END) AS last_counter_seq,
         MAX(CASE WHEN e.kind = 'completed' THEN json_extract(e.payload, '$.outcome') END) AS outcome,
         MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.score') END) AS rating,
-        MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.reason') END) AS rating_reason
+        MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.reason') END) AS rating_reason,
+        MAX(CASE WHEN e.kind = 'rated' THEN e.at END) AS rated_at
     FROM events e JOIN chosen c ON c.id = e.visit_id
     GROUP BY e.visit_id
 )
@@ -257,7 +270,7 @@ SELECT c.id, c.number, c.service, c.local_day, c.issued_at,
         ELSE 'open'
     END AS ending,
     (SELECT counter FROM events WHERE seq = s.last_counter_seq) AS counter,
-    s.outcome, s.rating, s.rating_reason
+    s.outcome, s.rating, s.rating_reason, s.rated_at, c.case_ref
 FROM chosen c LEFT JOIN steps s ON s.visit_id = c.id
 ORDER BY c.id";
 
@@ -270,37 +283,49 @@ fn time(column: &'static str, text: Option<String>) -> rusqlite::Result<Option<D
     .transpose()
 }
 
+fn read_facts(row: &rusqlite::Row<'_>) -> rusqlite::Result<VisitFacts> {
+    let ending: String = row.get(8)?;
+    Ok(VisitFacts {
+        id: row.get(0)?,
+        number: row.get(1)?,
+        case_ref: row.get(14)?,
+        service: row.get(2)?,
+        local_day: row.get(3)?,
+        issued_at: time("issued_at", Some(row.get(4)?))?.expect("given"),
+        first_called_at: time("first_called_at", row.get(5)?)?,
+        started_at: time("started_at", row.get(6)?)?,
+        ended_at: time("ended_at", row.get(7)?)?,
+        ending: match ending.as_str() {
+            "served" => Ending::Served,
+            "no_show" => Ending::NoShow,
+            "cancelled" => Ending::Cancelled,
+            _ => Ending::Open,
+        },
+        counter: row.get(9)?,
+        outcome: row.get(10)?,
+        rating: row.get(11)?,
+        rating_reason: row.get(12)?,
+        rated_at: time("rated_at", row.get(13)?)?,
+    })
+}
+
 /// Reads the visits of `filter` from the event log.
 pub fn visit_facts(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result<Vec<VisitFacts>> {
-    let mut statement = conn.prepare_cached(VISIT_FACTS)?;
-    let rows = statement.query_map(params![filter.from.to_string(), filter.to.to_string(), filter.service], |row| {
-        let ending: String = row.get(8)?;
-        Ok(VisitFacts {
-            id: row.get(0)?,
-            number: row.get(1)?,
-            service: row.get(2)?,
-            local_day: row.get(3)?,
-            issued_at: time("issued_at", Some(row.get(4)?))?.expect("given"),
-            first_called_at: time("first_called_at", row.get(5)?)?,
-            started_at: time("started_at", row.get(6)?)?,
-            ended_at: time("ended_at", row.get(7)?)?,
-            ending: match ending.as_str() {
-                "served" => Ending::Served,
-                "no_show" => Ending::NoShow,
-                "cancelled" => Ending::Cancelled,
-                _ => Ending::Open,
-            },
-            counter: row.get(9)?,
-            outcome: row.get(10)?,
-            rating: row.get(11)?,
-            rating_reason: row.get(12)?,
-        })
-    })?;
+    let mut statement = conn.prepare_cached(&format!("{CHOSEN_BY_DAYS}{VISIT_FACTS}"))?;
+    let rows =
+        statement.query_map(params![filter.from.to_string(), filter.to.to_string(), filter.service], read_facts)?;
     let mut visits = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     if let Some(counter) = &filter.counter {
         visits.retain(|v| v.counter.as_deref() == Some(counter.as_str()));
     }
     Ok(visits)
+}
+
+/// Reads the visit of one CRM case from the event log.
+pub fn case_facts(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<VisitFacts>> {
+    let mut statement = conn.prepare_cached(&format!("{CHOSEN_BY_CASE}{VISIT_FACTS}"))?;
+    let mut rows = statement.query_map(params![case_ref], read_facts)?;
+    rows.next().transpose()
 }
 
 fn csv_field(text: &str) -> String {

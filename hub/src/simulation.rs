@@ -144,6 +144,7 @@ fn branch(scenario: &Scenario) -> Branch {
         staff: vec![],
         routing: RoutingPolicy::default(),
         rating_window_s: 600,
+        cases: crate::domain::CasePolicy::default(),
     }
 }
 

@@ -52,6 +52,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("store/001_initial.sql")),
         M::up(include_str!("store/002_appointments.sql")),
+        M::up(include_str!("store/003_cases.sql")),
     ])
 }
 

@@ -91,3 +91,75 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     assert!(body.contains("from must be a date"));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answered() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    let (_, ticket) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
+    let case_ref = ticket["case_ref"].as_str().unwrap().to_string();
+    for action in ["next", "start"] {
+        hub.post(&format!("/api/v1/counters/2/{action}"), json!({})).await?;
+    }
+    let (status, _) = hub.post("/api/v1/counters/2/complete", json!({"outcome": "follow_up"})).await?;
+    assert_eq!(status, 200);
+    let (status, rated) =
+        hub.post("/api/v1/ratings", json!({"counter": "2", "score": 2, "reason": "not_resolved"})).await?;
+    assert_eq!(status, 201, "{rated}");
+    let (status, again) = hub.post("/api/v1/ratings", json!({"counter": "2", "score": 1})).await?;
+    assert_eq!((status, again["error"].as_str()), (409, Some("already_rated")), "one rating per visit");
+
+    let (_, staff) = sign_in(&hub, json!({"staff": "s101", "pin": "1111", "counter": "2"})).await?;
+    let staff_token = staff["token"].as_str().unwrap().to_string();
+    let (status, body) = get_as(&hub, None, &format!("/api/v1/cases/{case_ref}")).await?;
+    assert_eq!(status, 401, "cases are not public: {body}");
+    let (status, body) = get_as(&hub, Some(&staff_token), &format!("/api/v1/cases/{case_ref}")).await?;
+    assert_eq!(status, 200, "{body}");
+    let case: Value = serde_json::from_str(&body)?;
+    assert_eq!((case["status"].as_str(), case["outcome"].as_str()), (Some("open"), Some("follow_up")), "{case}");
+    assert!(case["due_at"].is_string(), "an open case has an SLA due time");
+    assert_eq!(case["escalation"]["score"], 2);
+    assert_eq!(
+        (case["escalation"]["reason"].as_str(), case["escalation"]["open"].as_bool()),
+        (Some("not_resolved"), Some(true))
+    );
+
+    // Staff note the case; the manager sees the escalation in the API and on the dashboard.
+    let patch = |body: Value| {
+        hub.client.patch(hub.url(&format!("/api/v1/cases/{case_ref}"))).bearer_auth(&staff_token).json(&body).send()
+    };
+    let noted: Value =
+        patch(json!({"category": "title deeds", "notes": "needs the court's letter"})).await?.json().await?;
+    assert_eq!((noted["category"].as_str(), noted["updated_by"].as_str()), (Some("title deeds"), Some("s101")));
+    let bad = patch(json!({"colour": "red"})).await?;
+    assert_eq!(bad.status().as_u16(), 400, "unknown fields are refused");
+
+    let (_, manager) = sign_in(&hub, json!({"staff": "m001", "pin": "2468"})).await?;
+    let manager_token = manager["token"].as_str().unwrap().to_string();
+    let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap()).date_naive();
+    let escalated = format!("/api/v1/cases?from={today}&to={today}&status=escalated");
+    let (_, list) = get_as(&hub, Some(&manager_token), &escalated).await?;
+    let list: Value = serde_json::from_str(&list)?;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["notes"], "needs the court's letter");
+
+    let cookie_client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let signed = cookie_client
+        .post(hub.url("/dashboard/sign-in?lang=en"))
+        .form(&[("staff", "m001"), ("pin", "2468")])
+        .send()
+        .await?;
+    assert_eq!(signed.status().as_u16(), 303);
+    let cookie = signed.headers()["set-cookie"].to_str()?.split(';').next().unwrap().to_string();
+    let page = cookie_client.get(hub.url("/dashboard?lang=en")).header("cookie", &cookie).send().await?.text().await?;
+    assert!(
+        page.contains("Escalations (exit ratings of 1 or 2)") && page.contains(&case_ref),
+        "the escalation is on the dashboard"
+    );
+
+    // Closing the case answers the escalation.
+    let closed: Value = patch(json!({"close": true})).await?.json().await?;
+    assert_eq!((closed["status"].as_str(), closed["escalation"]["open"].as_bool()), (Some("closed"), Some(false)));
+    let (_, list) = get_as(&hub, Some(&manager_token), &escalated).await?;
+    assert_eq!(serde_json::from_str::<Value>(&list)?, json!([]));
+    Ok(())
+}

@@ -19,6 +19,23 @@ pub struct Branch {
     pub routing: RoutingPolicy,
     /// How long after a visit ends at a counter the exit rating is accepted for it.
     pub rating_window_s: u32,
+    /// How long cases left open and escalations may stay unresolved.
+    pub cases: CasePolicy,
+}
+
+/// The service levels of CRM cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CasePolicy {
+    /// A case left open after its visit (follow-up, referred) is due this long after the visit.
+    pub resolution_target_s: u32,
+    /// An escalation (an exit rating of 1 or 2) is due this long after the rating.
+    pub escalation_target_s: u32,
+}
+
+impl Default for CasePolicy {
+    fn default() -> Self {
+        CasePolicy { resolution_target_s: 72 * 3600, escalation_target_s: 24 * 3600 }
+    }
 }
 
 /// A service visitors take a ticket for.
@@ -226,6 +243,7 @@ pub(crate) mod tests {
             staff: vec![],
             routing: RoutingPolicy::default(),
             rating_window_s: 600,
+            cases: CasePolicy::default(),
         }
     }
 

@@ -13,7 +13,7 @@ pub mod queue;
 pub mod routing;
 pub mod visit;
 
-pub use branch::{Branch, BranchError, Counter, Role, RoutingPolicy, Service, Staff};
+pub use branch::{Branch, BranchError, CasePolicy, Counter, Role, RoutingPolicy, Service, Staff};
 pub use estimate::Estimate;
 pub use event::{Event, Recorded};
 pub use queue::{CounterAction, IssueRequest, Queue, QueueError, Snapshot};

@@ -1,0 +1,352 @@
+//! CRM cases: every ticket opens one (its reference is printed on the ticket), and the case
+//! follows the visit.
+//!
+//! What happened — the steps, the counter, the outcome, the exit rating — comes from the event
+//! log ([`crate::reports::case_facts`]); what staff write — a category, notes, and closing a case
+//! that was left open — is kept in `case_notes`. [`Case::of`] combines the two (pure):
+//! - a visit still in the queue or at a counter is a case `in_progress`;
+//! - a visit completed with the outcome `follow_up` or `referred` leaves the case `open`, due
+//!   `[cases] resolution_target_h` after the visit, until staff close it;
+//! - anything else (resolved, no-show, cancelled) is `closed`;
+//! - an exit rating of 1 or 2 opens an **escalation** on the case, due
+//!   `[cases] escalation_target_h` after the rating, until the case is closed by staff.
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::CasePolicy;
+use crate::reports::{Ending, VisitFacts};
+use crate::store::ts;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    InProgress,
+    Open,
+    Closed,
+}
+
+/// What staff wrote on a case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseNotes {
+    pub category: Option<String>,
+    pub notes: String,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub updated_by: Option<String>,
+}
+
+/// A low exit rating, to be answered by a manager.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Escalation {
+    pub at: DateTime<Utc>,
+    pub score: u8,
+    pub reason: Option<String>,
+    pub due_at: DateTime<Utc>,
+    /// Still unanswered (the case is not closed).
+    pub open: bool,
+    pub overdue: bool,
+}
+
+/// One visit's case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Case {
+    pub case_ref: String,
+    pub ticket: String,
+    pub service: String,
+    pub issued_at: DateTime<Utc>,
+    pub first_called_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub counter: Option<String>,
+    pub outcome: Option<String>,
+    pub status: CaseStatus,
+    /// When an open case is due (absent for other cases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
+    pub rating: Option<u8>,
+    #[serde(flatten)]
+    pub notes: CaseNotes,
+}
+
+impl Case {
+    /// The case of a visit, at `now`.
+    pub fn of(visit: &VisitFacts, notes: Option<&CaseNotes>, policy: CasePolicy, now: DateTime<Utc>) -> Case {
+        let notes = notes.cloned().unwrap_or_default();
+        let closed_by_staff = notes.closed_at.is_some();
+        let left_open = matches!(visit.outcome.as_deref(), Some("follow_up" | "referred"));
+        let status = match visit.ending {
+            Ending::Open => CaseStatus::InProgress,
+            Ending::Served if left_open && !closed_by_staff => CaseStatus::Open,
+            _ => CaseStatus::Closed,
+        };
+        let due_at = (status == CaseStatus::Open)
+            .then(|| visit.ended_at.map(|e| e + chrono::Duration::seconds(i64::from(policy.resolution_target_s))))
+            .flatten();
+        let escalation = match (visit.rating, visit.rated_at) {
+            (Some(score), Some(at)) if score <= 2 => {
+                let due_at = at + chrono::Duration::seconds(i64::from(policy.escalation_target_s));
+                let open = !closed_by_staff;
+                Some(Escalation {
+                    at,
+                    score,
+                    reason: visit.rating_reason.clone(),
+                    due_at,
+                    open,
+                    overdue: open && now > due_at,
+                })
+            }
+            _ => None,
+        };
+        Case {
+            case_ref: visit.case_ref.clone(),
+            ticket: visit.number.clone(),
+            service: visit.service.clone(),
+            issued_at: visit.issued_at,
+            first_called_at: visit.first_called_at,
+            started_at: visit.started_at,
+            ended_at: visit.ended_at,
+            counter: visit.counter.clone(),
+            outcome: visit.outcome.clone(),
+            status,
+            overdue: due_at.is_some_and(|d| now > d),
+            due_at,
+            escalation,
+            rating: visit.rating,
+            notes,
+        }
+    }
+}
+
+/// How many cases are in each state (for the dashboard).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CaseCounts {
+    pub in_progress: usize,
+    pub open: usize,
+    pub closed: usize,
+    pub overdue: usize,
+    pub escalations_open: usize,
+    pub escalations_overdue: usize,
+}
+
+pub fn count(cases: &[Case]) -> CaseCounts {
+    let mut counts = CaseCounts::default();
+    for case in cases {
+        match case.status {
+            CaseStatus::InProgress => counts.in_progress += 1,
+            CaseStatus::Open => counts.open += 1,
+            CaseStatus::Closed => counts.closed += 1,
+        }
+        counts.overdue += usize::from(case.overdue);
+        if let Some(e) = &case.escalation {
+            counts.escalations_open += usize::from(e.open);
+            counts.escalations_overdue += usize::from(e.overdue);
+        }
+    }
+    counts
+}
+
+fn time(text: Option<String>) -> Option<DateTime<Utc>> {
+    text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|d| d.with_timezone(&Utc))
+}
+
+/// What staff wrote on one case.
+pub fn read_notes(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<CaseNotes>> {
+    conn.prepare_cached(
+        "SELECT category, notes, closed_at, closed_by, updated_at, updated_by FROM case_notes WHERE case_ref = ?1",
+    )?
+    .query_row(params![case_ref], |row| {
+        Ok(CaseNotes {
+            category: row.get(0)?,
+            notes: row.get(1)?,
+            closed_at: time(row.get(2)?),
+            closed_by: row.get(3)?,
+            updated_at: time(row.get(4)?),
+            updated_by: row.get(5)?,
+        })
+    })
+    .optional()
+}
+
+/// What staff wrote on the cases of the visits issued on local days `from..=to`.
+pub fn notes_for_days(
+    conn: &Connection,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> rusqlite::Result<std::collections::HashMap<String, CaseNotes>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT n.case_ref, n.category, n.notes, n.closed_at, n.closed_by, n.updated_at, n.updated_by
+         FROM case_notes n JOIN visits v ON v.case_ref = n.case_ref WHERE v.local_day BETWEEN ?1 AND ?2",
+    )?;
+    let rows = statement.query_map(params![from.to_string(), to.to_string()], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            CaseNotes {
+                category: row.get(1)?,
+                notes: row.get(2)?,
+                closed_at: time(row.get(3)?),
+                closed_by: row.get(4)?,
+                updated_at: time(row.get(5)?),
+                updated_by: row.get(6)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
+/// The cases of some visits, with what staff wrote on them.
+pub fn cases_of(
+    visits: &[VisitFacts],
+    notes: &std::collections::HashMap<String, CaseNotes>,
+    policy: CasePolicy,
+    now: DateTime<Utc>,
+) -> Vec<Case> {
+    visits.iter().map(|v| Case::of(v, notes.get(&v.case_ref), policy, now)).collect()
+}
+
+/// A change staff make to a case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseUpdate {
+    pub category: Option<String>,
+    pub notes: Option<String>,
+    /// Close a case left open (and answer its escalation).
+    #[serde(default)]
+    pub close: bool,
+}
+
+/// Why a case could not be changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseError {
+    #[error("no case {0}")]
+    Unknown(String),
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("the database: {0}")]
+    Storage(String),
+}
+
+/// Applies a staff member's change to a case, in one transaction; returns the case after it.
+pub fn update(
+    conn: &mut Connection,
+    case_ref: &str,
+    change: &CaseUpdate,
+    staff: &str,
+    policy: CasePolicy,
+    now: DateTime<Utc>,
+) -> Result<Case, CaseError> {
+    if change.category.as_ref().is_some_and(|c| c.chars().count() > 64) {
+        return Err(CaseError::Invalid("category is at most 64 characters"));
+    }
+    if change.notes.as_ref().is_some_and(|n| n.chars().count() > 4000) {
+        return Err(CaseError::Invalid("notes are at most 4000 characters"));
+    }
+    let storage = |e: rusqlite::Error| CaseError::Storage(e.to_string());
+    let tx = conn.transaction().map_err(storage)?;
+    let visit = crate::reports::case_facts(&tx, case_ref)
+        .map_err(storage)?
+        .ok_or_else(|| CaseError::Unknown(case_ref.into()))?;
+    let mut notes = read_notes(&tx, case_ref).map_err(storage)?.unwrap_or_default();
+    if let Some(category) = &change.category {
+        notes.category = Some(category.trim().to_string()).filter(|c| !c.is_empty());
+    }
+    if let Some(text) = &change.notes {
+        notes.notes = text.clone();
+    }
+    if change.close && notes.closed_at.is_none() {
+        if visit.ending == Ending::Open {
+            return Err(CaseError::Invalid("the visit is still in progress: complete it first"));
+        }
+        notes.closed_at = Some(now);
+        notes.closed_by = Some(staff.to_string());
+    }
+    notes.updated_at = Some(now);
+    notes.updated_by = Some(staff.to_string());
+    tx.execute(
+        "INSERT INTO case_notes (case_ref, category, notes, closed_at, closed_by, updated_at, updated_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (case_ref) DO UPDATE SET category = ?2, notes = ?3, closed_at = ?4, closed_by = ?5,
+             updated_at = ?6, updated_by = ?7",
+        params![case_ref, notes.category, notes.notes, notes.closed_at.map(ts), notes.closed_by, ts(now), staff],
+    )
+    .map_err(storage)?;
+    tx.commit().map_err(storage)?;
+    Ok(Case::of(&visit, Some(&notes), policy, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn visit(ending: Ending, outcome: Option<&str>, rating: Option<u8>) -> VisitFacts {
+        VisitFacts {
+            id: 1,
+            number: "A001".into(),
+            case_ref: "DMM-20261123-000001".into(),
+            service: "A".into(),
+            local_day: "2026-11-23".into(),
+            issued_at: at("2026-11-23T05:00:00Z"),
+            first_called_at: Some(at("2026-11-23T05:10:00Z")),
+            started_at: Some(at("2026-11-23T05:11:00Z")),
+            ended_at: (ending != Ending::Open).then(|| at("2026-11-23T05:20:00Z")),
+            ending,
+            counter: Some("2".into()),
+            outcome: outcome.map(Into::into),
+            rating,
+            rating_reason: rating.filter(|r| *r <= 2).map(|_| "not_resolved".into()),
+            rated_at: rating.map(|_| at("2026-11-23T05:21:00Z")),
+        }
+    }
+
+    #[test]
+    fn a_case_follows_its_visit_and_an_open_one_falls_due() {
+        let policy = CasePolicy { resolution_target_s: 72 * 3600, escalation_target_s: 24 * 3600 };
+        let now = at("2026-11-24T05:00:00Z");
+        assert_eq!(Case::of(&visit(Ending::Open, None, None), None, policy, now).status, CaseStatus::InProgress);
+        assert_eq!(
+            Case::of(&visit(Ending::Served, Some("resolved"), None), None, policy, now).status,
+            CaseStatus::Closed
+        );
+        assert_eq!(Case::of(&visit(Ending::NoShow, None, None), None, policy, now).status, CaseStatus::Closed);
+        let open = Case::of(&visit(Ending::Served, Some("follow_up"), None), None, policy, now);
+        assert_eq!((open.status, open.due_at), (CaseStatus::Open, Some(at("2026-11-26T05:20:00Z"))));
+        assert!(!open.overdue);
+        let later = Case::of(&visit(Ending::Served, Some("referred"), None), None, policy, at("2026-11-27T00:00:00Z"));
+        assert!(later.overdue, "past its resolution target");
+        let closed_by_staff = CaseNotes { closed_at: Some(now), ..CaseNotes::default() };
+        let closed = Case::of(&visit(Ending::Served, Some("follow_up"), None), Some(&closed_by_staff), policy, now);
+        assert_eq!((closed.status, closed.overdue), (CaseStatus::Closed, false));
+    }
+
+    #[test]
+    fn a_low_rating_escalates_until_the_case_is_closed() {
+        let policy = CasePolicy::default();
+        let happy =
+            Case::of(&visit(Ending::Served, Some("resolved"), Some(4)), None, policy, at("2026-11-23T06:00:00Z"));
+        assert_eq!(happy.escalation, None);
+        let unhappy =
+            Case::of(&visit(Ending::Served, Some("resolved"), Some(2)), None, policy, at("2026-11-24T06:00:00Z"));
+        let e = unhappy.escalation.clone().unwrap();
+        assert_eq!((e.score, e.reason.as_deref(), e.open, e.overdue), (2, Some("not_resolved"), true, true));
+        assert_eq!(e.due_at, at("2026-11-24T05:21:00Z"));
+        let answered = CaseNotes { closed_at: Some(at("2026-11-23T09:00:00Z")), ..CaseNotes::default() };
+        let done = Case::of(
+            &visit(Ending::Served, Some("resolved"), Some(1)),
+            Some(&answered),
+            policy,
+            at("2026-11-25T00:00:00Z"),
+        );
+        let e = done.escalation.unwrap();
+        assert!(!e.open && !e.overdue);
+        let counts = count(&[unhappy, happy]);
+        assert_eq!((counts.closed, counts.escalations_open, counts.escalations_overdue), (2, 1, 1));
+    }
+}

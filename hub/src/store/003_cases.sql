@@ -1,0 +1,12 @@
+-- Dawr hub schema, version 3: what staff write on a visit's CRM case.
+-- A case's steps, outcome, rating and escalation come from the event log (see cases.rs); this
+-- table holds only what people type: a category, notes, and closing a case left open.
+CREATE TABLE case_notes (
+    case_ref   TEXT PRIMARY KEY,
+    category   TEXT,
+    notes      TEXT NOT NULL DEFAULT '',
+    closed_at  TEXT,               -- a follow-up case closed by staff
+    closed_by  TEXT,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) WITHOUT ROWID;
