@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use crate::flow::{Effect, Input, Kiosk, Refusal};
 use crate::printer::{PrinterTarget, print_ticket};
 use crate::screen::{KioskWindow, show};
-use crate::ticket::{Paper, TicketContext};
+use crate::ticket::{Paper, QrMode, TicketContext};
 
 /// How the kiosk reaches the hub and its printer.
 #[derive(Debug, Clone)]
@@ -32,6 +32,7 @@ pub struct KioskConfig {
     pub hub: String,
     pub printer: PrinterTarget,
     pub paper: Paper,
+    pub qr: QrMode,
     /// Its device id: request ids start with it, and its presence is published under it.
     pub device: String,
     pub branch: String,
@@ -81,6 +82,7 @@ pub struct Effector {
     hub: String,
     printer: PrinterTarget,
     paper: Paper,
+    qr: QrMode,
     /// The branch's name and offset for the printed ticket (from the hub once it answers).
     branch: Arc<Mutex<(Names, FixedOffset)>>,
     printer_health: watch::Sender<Option<PrinterHealth>>,
@@ -88,11 +90,17 @@ pub struct Effector {
 
 impl Effector {
     pub fn new(hub: &str, printer: PrinterTarget, paper: Paper) -> Effector {
+        Self::with_qr(hub, printer, paper, QrMode::Native)
+    }
+
+    /// Like [`Effector::new`], printing the QR code as `qr` says.
+    pub fn with_qr(hub: &str, printer: PrinterTarget, paper: Paper, qr: QrMode) -> Effector {
         Effector {
             client: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("an HTTP client"),
             hub: hub.trim_end_matches('/').to_string(),
             printer,
             paper,
+            qr,
             branch: Arc::new(Mutex::new((
                 Names { ar: String::new(), en: String::new() },
                 FixedOffset::east_opt(3 * 3600).expect("a valid offset"),
@@ -120,11 +128,11 @@ impl Effector {
                 Input::Issued(post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/checkins"), &body).await)
             }
             Effect::Print(ticket) => {
-                let (printer, paper) = (self.printer.clone(), self.paper);
+                let (printer, paper, qr) = (self.printer.clone(), self.paper, self.qr);
                 let (name, utc_offset) = self.branch.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let printed = tokio::task::spawn_blocking(move || {
                     let texts = Texts::new();
-                    let ctx = TicketContext { branch_name: &name, utc_offset, texts: &texts };
+                    let ctx = TicketContext { branch_name: &name, utc_offset, texts: &texts, qr };
                     print_ticket(&printer, &ctx, paper, &ticket).map_err(|e| (e, ticket.number.clone()))
                 })
                 .await;
@@ -205,7 +213,7 @@ pub async fn announce_presence(
 /// Runs the kiosk until its window closes.
 pub fn run(config: KioskConfig) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let effector = Effector::new(&config.hub, config.printer.clone(), config.paper);
+    let effector = Effector::with_qr(&config.hub, config.printer.clone(), config.paper, config.qr);
     let (inputs, inbox) = mpsc::channel::<Input>();
 
     // The hub's services every two seconds (`None` while it is away), and the presence.

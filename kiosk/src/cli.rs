@@ -17,7 +17,7 @@ use crate::app::KioskConfig;
 use crate::flow::{Input, Kiosk, Printing, Screen};
 use crate::printer::{PrinterTarget, print_ticket};
 use crate::screen::KioskWindow;
-use crate::ticket::{Paper, TicketContext};
+use crate::ticket::{Paper, QrMode, TicketContext};
 use chrono::Utc;
 use dawr_i18n::Lang;
 use dawr_protocol::api::{BranchInfo, IssueTicket, Priority, Ticket};
@@ -39,6 +39,10 @@ struct PrintOptions {
     /// Paper width in millimetres: 80 or 58.
     #[arg(long, default_value_t = 80)]
     paper: u32,
+    /// The QR code: `native` (the printer's own command) or `raster` (an image, for printers
+    /// without QR support).
+    #[arg(long, default_value = "native")]
+    qr: QrMode,
 }
 
 impl PrintOptions {
@@ -130,6 +134,7 @@ pub fn main() -> Result<()> {
                 hub: hub.trim_end_matches('/').to_string(),
                 printer,
                 paper,
+                qr: print.qr,
                 device: id,
                 branch,
                 mqtt_host: host,
@@ -266,7 +271,7 @@ async fn print_command(command: Command) -> Result<()> {
             let texts = Texts::new();
             let (branch_name, ticket) = crate::ticket::sample();
             let offset = chrono::FixedOffset::east_opt(3 * 3600).expect("valid offset");
-            let ctx = TicketContext { branch_name: &branch_name, utc_offset: offset, texts: &texts };
+            let ctx = TicketContext { branch_name: &branch_name, utc_offset: offset, texts: &texts, qr: print.qr };
             print_ticket(&target, &ctx, paper, &ticket).context("printing")?;
             println!("sample ticket printed");
             return Ok(());
@@ -293,7 +298,7 @@ async fn print_command(command: Command) -> Result<()> {
     let ticket: Ticket = response.json().await?;
     let offset = parse_offset(&branch.utc_offset).context("the hub's utc_offset")?;
     let texts = Texts::new();
-    let ctx = TicketContext { branch_name: &branch.name, utc_offset: offset, texts: &texts };
+    let ctx = TicketContext { branch_name: &branch.name, utc_offset: offset, texts: &texts, qr: print.qr };
     print_ticket(&target, &ctx, paper, &ticket).context("printing")?;
     println!("{} printed ({})", ticket.number, ticket.status_url);
     Ok(())

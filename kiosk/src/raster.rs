@@ -43,6 +43,29 @@ impl Bitmap {
     }
 }
 
+/// A QR code of `text` as a bitmap `width` dots wide, the code centred and about `size` dots
+/// square (with its quiet zone), for printers without a native QR command.
+pub fn qr_bitmap(text: &str, width: usize, size: usize) -> Option<Bitmap> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
+    let modules = code.width();
+    let quiet = 4;
+    let scale = (size / (modules + 2 * quiet)).max(1);
+    let side = (modules + 2 * quiet) * scale;
+    let left = width.saturating_sub(side) / 2;
+    let colors = code.to_colors();
+    let mut dots = vec![false; width * side];
+    for y in 0..side {
+        for x in 0..side.min(width) {
+            let (mx, my) = ((x / scale) as isize - quiet as isize, (y / scale) as isize - quiet as isize);
+            let inside = mx >= 0 && my >= 0 && (mx as usize) < modules && (my as usize) < modules;
+            if inside && colors[my as usize * modules + mx as usize] == qrcode::Color::Dark {
+                dots[y * width + left + x] = true;
+            }
+        }
+    }
+    Some(Bitmap { width, height: side, dots })
+}
+
 /// Renders lines of text centred in a given width. Build once; rendering reuses the glyph cache.
 pub struct TextRenderer {
     fonts: FontSystem,

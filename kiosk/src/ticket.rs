@@ -30,11 +30,34 @@ impl Paper {
     }
 }
 
+/// How the QR code is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QrMode {
+    /// The printer's own QR command (model 2, error correction M): sharp at any size.
+    #[default]
+    Native,
+    /// A raster image, for printers without a QR command.
+    Raster,
+}
+
+impl std::str::FromStr for QrMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "native" => Ok(QrMode::Native),
+            "raster" => Ok(QrMode::Raster),
+            other => Err(format!("{other:?}: native or raster")),
+        }
+    }
+}
+
 /// Everything a ticket shows besides the ticket itself.
 pub struct TicketContext<'a> {
     pub branch_name: &'a Names,
     pub utc_offset: FixedOffset,
     pub texts: &'a Texts,
+    pub qr: QrMode,
 }
 
 /// Text the printer's own font can print: ASCII only, bidi isolates removed.
@@ -99,7 +122,21 @@ pub fn print<D: Driver>(
     }
     p.writeln(&printable(&t(Lang::En, "ticket-case-ref", &[("case_ref", Arg::Text(&ticket.case_ref))])))?.feed()?;
 
-    p.qrcode_option(&ticket.status_url, QRCodeOption::new(QRCodeModel::Model2, 6, QRCodeCorrectionLevel::M))?.feed()?;
+    match ctx.qr {
+        QrMode::Native => {
+            p.qrcode_option(&ticket.status_url, QRCodeOption::new(QRCodeModel::Model2, 6, QRCodeCorrectionLevel::M))?;
+        }
+        // About 30 mm square at 203 dpi.
+        QrMode::Raster => match crate::raster::qr_bitmap(&ticket.status_url, width, 240) {
+            Some(bitmap) => {
+                p.custom(&bitmap.to_escpos())?;
+            }
+            None => {
+                p.writeln(&printable(&ticket.status_url))?;
+            }
+        },
+    }
+    p.feed()?;
     arabic(&mut p, &t(Lang::Ar, "print-scan-to-follow", &[]), 24.0)?;
     p.writeln(&printable(&t(Lang::En, "print-scan-to-follow", &[])))?;
     p.feeds(3)?.print_cut()?;
@@ -178,8 +215,12 @@ mod tests {
     fn a_ticket_has_its_number_texts_rasters_qr_and_cut() {
         let texts = Texts::new();
         let names = Names { ar: "مركز خدمة العملاء".into(), en: "Customer Care Center".into() };
-        let ctx =
-            TicketContext { branch_name: &names, utc_offset: FixedOffset::east_opt(3 * 3600).unwrap(), texts: &texts };
+        let ctx = TicketContext {
+            branch_name: &names,
+            utc_offset: FixedOffset::east_opt(3 * 3600).unwrap(),
+            texts: &texts,
+            qr: QrMode::Native,
+        };
         let memory = Memory::default();
         print(memory.clone(), &ctx, &mut TextRenderer::new(), Paper::Mm80, &ticket()).unwrap();
         let bytes = memory.0.borrow().clone();
@@ -204,8 +245,12 @@ mod tests {
     fn narrow_paper_gets_narrower_rasters() {
         let texts = Texts::new();
         let names = Names { ar: "فرع".into(), en: "Branch".into() };
-        let ctx =
-            TicketContext { branch_name: &names, utc_offset: FixedOffset::east_opt(3 * 3600).unwrap(), texts: &texts };
+        let ctx = TicketContext {
+            branch_name: &names,
+            utc_offset: FixedOffset::east_opt(3 * 3600).unwrap(),
+            texts: &texts,
+            qr: QrMode::Native,
+        };
         let memory = Memory::default();
         print(memory.clone(), &ctx, &mut TextRenderer::new(), Paper::Mm58, &ticket()).unwrap();
         assert!(contains(&memory.0.borrow(), b"\x1dv0\x00\x30\x00"), "48-byte rows for 384 dots");

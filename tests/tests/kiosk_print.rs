@@ -8,7 +8,7 @@ use chrono::FixedOffset;
 use dawr_e2e::{Emupos, Hub, decode_qr};
 use dawr_i18n::Texts;
 use dawr_kiosk::printer::{PrinterTarget, print_ticket};
-use dawr_kiosk::ticket::{Paper, TicketContext};
+use dawr_kiosk::ticket::{Paper, QrMode, TicketContext};
 use dawr_protocol::api::{BranchInfo, Ticket};
 use serde_json::json;
 
@@ -27,13 +27,18 @@ async fn a_printed_ticket_carries_its_number_texts_and_a_readable_qr_code() -> R
     let (_, branch) = hub.get("/api/v1/branch").await?;
     let branch: BranchInfo = serde_json::from_value(branch)?;
     let texts = Texts::new();
-    let ctx = TicketContext {
-        branch_name: &branch.name,
-        utc_offset: FixedOffset::east_opt(3 * 3600).unwrap(),
-        texts: &texts,
-    };
     let mut printed = 0;
-    for (paper, name) in [(Paper::Mm80, "printed-ticket.png"), (Paper::Mm58, "printed-ticket-58mm.png")] {
+    for (paper, qr, name) in [
+        (Paper::Mm80, QrMode::Native, "printed-ticket.png"),
+        (Paper::Mm58, QrMode::Native, "printed-ticket-58mm.png"),
+        (Paper::Mm80, QrMode::Raster, "printed-ticket-raster-qr.png"),
+    ] {
+        let ctx = TicketContext {
+            branch_name: &branch.name,
+            utc_offset: FixedOffset::east_opt(3 * 3600).unwrap(),
+            texts: &texts,
+            qr,
+        };
         let target = PrinterTarget::Tcp { host: "127.0.0.1".into(), port: printer.printer_port };
         print_ticket(&target, &ctx, paper, &ticket)?;
         printed += 1;
@@ -53,7 +58,8 @@ async fn a_printed_ticket_carries_its_number_texts_and_a_readable_qr_code() -> R
         assert!(receipt.contains("Expected wait: "), "the wait estimate:\n{receipt}");
         let raster = format!("[image {}x", paper.dots());
         assert!(receipt.contains(&raster), "Arabic lines print as full-width images:\n{receipt}");
-        assert!(receipt.contains(&format!("[qr {}]", ticket.status_url)), "{receipt}");
+        let native_qr = receipt.contains(&format!("[qr {}]", ticket.status_url));
+        assert_eq!(native_qr, qr == QrMode::Native, "the printer's own QR, or an image:\n{receipt}");
         assert_eq!(decode_qr(&png)?, ticket.status_url, "the printed QR code reads back as the live page");
         let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
         std::fs::create_dir_all(&shots)?;
