@@ -35,6 +35,8 @@ pub struct Settings {
     /// The appointments site to hold this branch's bookings from, if any.
     pub appointments: Option<Link>,
     pub checkin_window: Window,
+    /// The ministry's CRM to deliver case events to, if any.
+    pub crm: Option<crate::crm::CrmLink>,
 }
 
 /// The hub could not start (or its HTTP server failed).
@@ -97,6 +99,14 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         appointments::spawn_link(link, branch.clone(), held.clone())
     });
 
+    // What staff write on cases, and the CRM outbox, share one connection (not queue state).
+    let cases = Arc::new(Mutex::new(store::open(&db)?));
+    let crm_enabled = settings.crm.is_some();
+    let crm = settings.crm.map(|link| {
+        tracing::info!(url = %link.url, "delivering case events to the CRM");
+        crate::crm::spawn(link, branch.id.clone(), cases.clone())
+    });
+
     let listener = tokio::net::TcpListener::bind(settings.http)
         .await
         .map_err(|source| RunError::Http { addr: settings.http, source })?;
@@ -109,7 +119,8 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         mqtt: status,
         texts,
         sessions: Arc::new(crate::auth::Sessions::default()),
-        cases: Arc::new(Mutex::new(store::open(&db)?)),
+        cases,
+        crm_enabled,
         appointments: held,
     };
     tracing::info!(
@@ -127,6 +138,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     if let Some(link) = link {
         link.abort();
         let _ = link.await;
+    }
+    if let Some(crm) = crm {
+        crm.abort();
+        let _ = crm.await;
     }
     let _ = mqtt.stop_intake.send(true);
     let joined = tokio::task::spawn_blocking(move || {

@@ -230,13 +230,15 @@ pub enum CaseError {
     Storage(String),
 }
 
-/// Applies a staff member's change to a case, in one transaction; returns the case after it.
+/// Applies a staff member's change to a case, in one transaction (with, when the branch has a
+/// CRM connector, the change's entry in its outbox: `outbox` is the branch id); returns the case.
 pub fn update(
     conn: &mut Connection,
     case_ref: &str,
     change: &CaseUpdate,
     staff: &str,
     policy: CasePolicy,
+    outbox: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Case, CaseError> {
     if change.category.as_ref().is_some_and(|c| c.chars().count() > 64) {
@@ -274,6 +276,13 @@ pub fn update(
         params![case_ref, notes.category, notes.notes, notes.closed_at.map(ts), notes.closed_by, ts(now), staff],
     )
     .map_err(storage)?;
+    if let Some(branch) = outbox {
+        let change = serde_json::json!({
+            "category": notes.category, "notes": notes.notes, "closed_at": notes.closed_at,
+            "closed_by": notes.closed_by, "by": staff
+        });
+        crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
+    }
     tx.commit().map_err(storage)?;
     Ok(Case::of(&visit, Some(&notes), policy, now))
 }

@@ -34,6 +34,12 @@ pub struct Args {
     /// Base URL of the live ticket page links [default: http://<http address>]
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Deliver every case event to this CRM webhook URL (signed; see docs/PROTOCOL.md)
+    #[arg(long, value_name = "URL")]
+    pub crm_url: Option<String>,
+    /// The CRM webhook's shared HMAC secret
+    #[arg(long, value_name = "SECRET", env = "DAWR_CRM_SECRET", hide_env_values = true)]
+    pub crm_secret: Option<String>,
     /// Print the argon2 hash of a PIN for a `pin_hash` in the branch file, and exit
     #[arg(long, value_name = "PIN")]
     pub hash_pin: Option<String>,
@@ -84,6 +90,22 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         (None, None) => None,
         _ => return Err("the appointments site needs both a URL and the branch's API key".into()),
     };
+    let c = config.crm;
+    let crm = match (args.crm_url.or(c.webhook_url), args.crm_secret.or(c.secret)) {
+        (Some(url), _) if !url.starts_with("http://") => {
+            return Err(format!(
+                "CRM URL {url:?}: the hub speaks plain http:// (use a TLS-terminating proxy for https)"
+            ));
+        }
+        (Some(url), Some(secret)) if !secret.is_empty() => Some(crate::crm::CrmLink {
+            url,
+            secret,
+            timeout: std::time::Duration::from_secs_f64(c.timeout_s.clamp(0.1, 120.0)),
+            max_backoff: std::time::Duration::from_secs_f64(c.max_backoff_s.clamp(0.1, 3600.0)),
+        }),
+        (Some(_), _) => return Err("the CRM webhook needs a secret ([crm] secret or DAWR_CRM_SECRET)".into()),
+        (None, _) => None,
+    };
     Ok(Settings {
         http,
         mqtt,
@@ -92,6 +114,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         branch,
         appointments: link,
         checkin_window: window,
+        crm,
     })
 }
 

@@ -45,6 +45,8 @@ pub struct Config {
     #[serde(default)]
     pub cases: CasesSection,
     #[serde(default)]
+    pub crm: CrmSection,
+    #[serde(default)]
     pub appointments: AppointmentsSection,
 }
 
@@ -76,6 +78,26 @@ impl Default for AppointmentsSection {
 pub struct SatisfactionSection {
     /// How long after a visit ends its exit rating is accepted.
     pub rating_window_min: f64,
+}
+
+/// `[crm]`: deliver every case event to the ministry's own CRM as signed webhooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrmSection {
+    /// The CRM's webhook URL; without it nothing is delivered (Dawr's own case store only).
+    pub webhook_url: Option<String>,
+    /// The shared HMAC secret (or `DAWR_CRM_SECRET`).
+    pub secret: Option<String>,
+    /// How long one delivery may take.
+    pub timeout_s: f64,
+    /// The longest wait between retries.
+    pub max_backoff_s: f64,
+}
+
+impl Default for CrmSection {
+    fn default() -> Self {
+        CrmSection { webhook_url: None, secret: None, timeout_s: 10.0, max_backoff_s: 60.0 }
+    }
 }
 
 /// `[cases]`: service levels of CRM cases.

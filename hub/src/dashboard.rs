@@ -279,6 +279,15 @@ pub async fn dashboard(
     let Ok(Ok((summary, monthly, cases))) = computed else {
         return (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable").into_response();
     };
+    let crm = if state.crm_enabled {
+        let conn = state.cases.clone();
+        tokio::task::spawn_blocking(move || crate::crm::status(&conn.lock().unwrap_or_else(|e| e.into_inner())).ok())
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
     let manager_name =
         state.branch.staff.iter().find(|s| s.id == session.staff).map(|s| name(&s.name, lang).to_string());
     let view = View { texts: &state.texts, lang, branch: &state.branch, now };
@@ -292,6 +301,10 @@ pub async fn dashboard(
         open,
         manager_name.as_deref().unwrap_or(&session.staff),
     );
+    let body = match crm {
+        Some(crm) => body.replace("</main>\n", &format!("{}</main>\n", view.crm(&crm))),
+        None => body,
+    };
     let mut response = page(lang, &esc(&state.texts.get(lang, "dash-title", &[])), &body).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("valid"));
     response
@@ -375,6 +388,25 @@ impl View<'_> {
             .iter()
             .find(|s| s.code == code)
             .map_or(code.to_string(), |s| name(&s.name, self.lang).to_string())
+    }
+
+    /// The CRM connector's outbox: what is delivered, what waits, why.
+    fn crm(&self, status: &crate::crm::CrmStatus) -> String {
+        let error = match (&status.last_error, status.pending) {
+            (Some(error), pending) if pending > 0 => format!(
+                "<p class=\"alert\" role=\"alert\">{} {}</p>",
+                self.t("dash-crm-failing", &[("attempts", Arg::Number(status.attempts as f64))]),
+                esc(error)
+            ),
+            _ => String::new(),
+        };
+        format!(
+            "<section aria-labelledby=\"crm\"><h2 id=\"crm\">{}</h2><div class=\"cards\">{}{}{}</div>{error}</section>\n",
+            self.t("dash-crm", &[]),
+            self.card("dash-crm-delivered", status.delivered.to_string()),
+            self.card("dash-crm-pending", status.pending.to_string()),
+            self.card("dash-crm-oldest", status.oldest_pending_at.clone().unwrap_or_else(|| "–".into())),
+        )
     }
 
     fn card(&self, key: &str, value: String) -> String {

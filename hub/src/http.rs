@@ -45,8 +45,10 @@ pub struct AppState {
     pub mqtt: MqttStatus,
     pub texts: Arc<dawr_i18n::Texts>,
     pub sessions: Arc<crate::auth::Sessions>,
-    /// The connection that writes what staff note on cases (not queue state).
+    /// The connection that writes what staff note on cases, and the CRM outbox (not queue state).
     pub cases: Arc<Mutex<Connection>>,
+    /// Whether case events go to a CRM (then case changes enter its outbox).
+    pub crm_enabled: bool,
     /// Bookings from the appointments site, for check-in.
     pub appointments: Appointments,
 }
@@ -70,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports/summary", get(report_summary))
         .route("/api/v1/reports/visits.csv", get(report_visits_csv))
         .route("/api/v1/cases", get(list_cases))
+        .route("/api/v1/crm/status", get(crm_status))
         .route("/api/v1/cases/{case_ref}", get(get_case).patch(update_case))
         .route("/api/v1/checkins", post(checkin))
         .route("/api/v1/appointments", get(held_appointments))
@@ -481,9 +484,18 @@ async fn update_case(
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
     let change: crate::cases::CaseUpdate = json_body(&body)?;
     let (conn, policy) = (state.cases.clone(), state.branch.cases);
+    let outbox = state.crm_enabled.then(|| state.branch.id.clone());
     let result = tokio::task::spawn_blocking(move || {
         let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-        crate::cases::update(&mut conn, &case_ref, &change, &session.staff, policy, chrono::Utc::now())
+        crate::cases::update(
+            &mut conn,
+            &case_ref,
+            &change,
+            &session.staff,
+            policy,
+            outbox.as_deref(),
+            chrono::Utc::now(),
+        )
     })
     .await
     .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))?;
@@ -497,6 +509,21 @@ async fn update_case(
             Err(ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))
         }
     }
+}
+
+/// `GET /api/v1/crm/status` (managers): the CRM connector's outbox.
+async fn crm_status(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
+    state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
+    let conn = state.cases.clone();
+    let enabled = state.crm_enabled;
+    let status =
+        tokio::task::spawn_blocking(move || crate::crm::status(&conn.lock().unwrap_or_else(|e| e.into_inner())))
+            .await
+            .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))?
+            .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
+    let mut body = serde_json::to_value(status).expect("serialise");
+    body["enabled"] = enabled.into();
+    Ok(Json(body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -654,9 +681,10 @@ mod tests {
             "/api/v1/appointments",
             "/api/v1/cases",
             "/api/v1/cases/{case_ref}",
+            "/api/v1/crm/status",
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }
-        assert_eq!(paths.len(), 19, "a documented path is not served");
+        assert_eq!(paths.len(), 20, "a documented path is not served");
     }
 }

@@ -14,6 +14,7 @@ pub mod broker;
 pub mod cases;
 pub mod cli;
 pub mod config;
+pub mod crm;
 pub mod dashboard;
 pub mod domain;
 pub mod engine;

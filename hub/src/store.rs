@@ -53,6 +53,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/001_initial.sql")),
         M::up(include_str!("store/002_appointments.sql")),
         M::up(include_str!("store/003_cases.sql")),
+        M::up(include_str!("store/004_crm.sql")),
     ])
 }
 
