@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/sign-in", post(crate::dashboard::sign_in))
         .route("/dashboard/sign-out", post(crate::dashboard::sign_out))
         .route("/dashboard/visits.csv", get(crate::dashboard::csv))
+        .route("/rate/{counter}", get(crate::rate_page::show).post(crate::rate_page::rate))
         .route("/t/{token}", get(crate::ticket_page::page))
         .route("/t/{token}/status", get(crate::ticket_page::status))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })

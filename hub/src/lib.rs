@@ -20,6 +20,7 @@ pub mod domain;
 pub mod engine;
 pub mod http;
 pub mod mqtt;
+pub mod rate_page;
 pub mod reports;
 pub mod simulation;
 pub mod store;

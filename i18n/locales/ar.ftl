@@ -206,6 +206,21 @@ reason-staff-conduct = تعامل الموظف
 reason-not-resolved = لم تُحل المعاملة
 reason-unclear-procedure = إجراءات غير واضحة
 
+## صفحة رضا المراجعين (/rate/{counter})
+
+rate-title = ما رأيك في زيارتك اليوم؟
+rate-score-5 = راضٍ جدًا
+rate-score-4 = راضٍ
+rate-score-3 = محايد
+rate-score-2 = غير راضٍ
+rate-score-1 = غير راضٍ أبدًا
+rate-why = ما الذي لم يكن جيدًا؟
+rate-thanks = شكرًا لك. رأيك يساعدنا على خدمتك بشكل أفضل.
+rate-already = قُيّمت هذه الزيارة من قبل. شكرًا لك.
+rate-nothing = لا توجد زيارة حديثة عند هذا الشباك لتقييمها.
+rate-later = عذرًا، تعذّر حفظ تقييمك. يرجى المحاولة مرة أخرى.
+rate-back = رجوع
+
 ## التواريخ
 
 hijri-date = { $day } { $month } { $year } هـ

@@ -197,6 +197,21 @@ reason-staff-conduct = Staff conduct
 reason-not-resolved = Not resolved
 reason-unclear-procedure = Unclear procedure
 
+## The exit satisfaction page (/rate/{counter})
+
+rate-title = How was your visit today?
+rate-score-5 = Very happy
+rate-score-4 = Happy
+rate-score-3 = Neutral
+rate-score-2 = Unhappy
+rate-score-1 = Very unhappy
+rate-why = What went wrong?
+rate-thanks = Thank you. Your opinion helps us serve you better.
+rate-already = This visit has already been rated. Thank you.
+rate-nothing = There is no recent visit at this counter to rate.
+rate-later = Sorry, your rating could not be saved. Please try again.
+rate-back = Back
+
 ## Dates
 
 hijri-date = { $day } { $month } { $year } AH
