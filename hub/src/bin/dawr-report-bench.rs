@@ -8,12 +8,9 @@
 //! ```
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
-use dawr_hub::reports::{ReportFilter, summarise, visit_facts, visits_csv};
-use dawr_hub::store::{open, ts};
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-use rusqlite::params;
+use chrono::{FixedOffset, NaiveDate};
+use dawr_hub::reports::{ReportFilter, summarise, synthetic, visit_facts, visits_csv};
+use dawr_hub::store::open;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -25,75 +22,11 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let mut conn = open(&dir.join("dawr.db"))?;
     let offset = FixedOffset::east_opt(3 * 3600).expect("valid");
-    let mut rng = SmallRng::seed_from_u64(2026);
-    let services = ["A", "B", "C", "D", "E", "F"];
-
     let started = Instant::now();
-    let tx = conn.transaction()?;
-    let (mut visit_id, mut seq) = (0i64, 0i64);
-    let mut day = NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid");
-    while day.year() == 2025 {
-        if matches!(day.weekday(), Weekday::Fri | Weekday::Sat) {
-            day = day.succ_opt().expect("a next day");
-            continue;
-        }
-        let opening =
-            offset.from_local_datetime(&day.and_hms_opt(8, 0, 0).expect("valid")).unwrap().with_timezone(&Utc);
-        for n in 0..per_day {
-            visit_id += 1;
-            let service = services[rng.random_range(0..services.len())];
-            let issued = opening + chrono::Duration::seconds(rng.random_range(0..6 * 3600));
-            tx.prepare_cached(
-                "INSERT INTO visits (id, number, local_day, service, priority, source, status, case_ref, token,
-                     issued_at, recalls, transfers) VALUES (?1, ?2, ?3, ?4, 'normal', 'walk_in', 'done', ?5, ?6, ?7, 0, 0)",
-            )?
-            .execute(params![
-                visit_id,
-                format!("{service}{n:03}"),
-                day.to_string(),
-                service,
-                format!("DMM-{visit_id}"),
-                format!("t{visit_id}"),
-                ts(issued)
-            ])?;
-            let counter = rng.random_range(1..=8).to_string();
-            let mut event = |at: chrono::DateTime<Utc>, kind: &str, counter: Option<&str>, payload: String| {
-                seq += 1;
-                tx.prepare_cached(
-                    "INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .and_then(|mut s| s.execute(params![seq, ts(at), kind, visit_id, counter, payload]))
-            };
-            event(issued, "issued", None, "{}".into())?;
-            let roll: f64 = rng.random();
-            if roll < 0.03 {
-                event(issued + chrono::Duration::minutes(5), "cancelled", None, "{}".into())?;
-                continue;
-            }
-            let called = issued + chrono::Duration::seconds(rng.random_range(0..1800));
-            event(called, "called", Some(&counter), "{}".into())?;
-            if roll < 0.08 {
-                event(called + chrono::Duration::minutes(3), "no_show", Some(&counter), "{}".into())?;
-                continue;
-            }
-            let start = called + chrono::Duration::seconds(rng.random_range(20..120));
-            let end = start + chrono::Duration::seconds(rng.random_range(120..900));
-            event(start, "started", Some(&counter), "{}".into())?;
-            event(end, "completed", Some(&counter), r#"{"outcome":"resolved"}"#.into())?;
-            if rng.random_bool(0.3) {
-                let score = rng.random_range(1..=5);
-                let reason = if score <= 2 { r#","reason":"waited_too_long""# } else { "" };
-                event(
-                    end + chrono::Duration::minutes(1),
-                    "rated",
-                    Some(&counter),
-                    format!(r#"{{"score":{score}{reason}}}"#),
-                )?;
-            }
-        }
-        day = day.succ_opt().expect("a next day");
-    }
-    tx.commit()?;
+    let year =
+        (NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid"), NaiveDate::from_ymd_opt(2025, 12, 31).expect("valid"));
+    let visit_id = synthetic::write(&mut conn, 2026, year.0, year.1, per_day)?.len();
+    let seq: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
     println!(
         "Reports on one branch's year: {visit_id} visits, {seq} events, written in {:.1} s",
         started.elapsed().as_secs_f64()

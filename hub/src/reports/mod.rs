@@ -6,6 +6,8 @@
 //! times (mean, median, 90th percentile), the share called within the service's target, CSAT —
 //! for the whole range, per service, per counter and per hour of the day. Nothing here is a
 //! hand-kept counter: the log is the only source, so a figure can always be recomputed.
+pub mod synthetic;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Timelike, Utc};
@@ -487,6 +489,68 @@ mod tests {
             "2,A002,A,2026-11-23,2026-11-23T05:05:00.000Z,2026-11-23T05:25:00.000Z,2026-11-23T05:26:00.000Z,2026-11-23T05:36:00.000Z,served,2,1200.0,600.0,follow_up,2,waited_too_long"
         );
         assert!(lines[4].contains(",cancelled,,"), "{}", lines[4]);
+    }
+
+    /// A month of 20,000 made-up visits: every figure of the report equals what the test works
+    /// out on its own from what really happened.
+    #[test]
+    fn a_synthetic_month_gives_the_figures_worked_out_independently() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("dawr.db")).unwrap();
+        let (from, to) = ("2026-03-01".parse().unwrap(), "2026-03-31".parse().unwrap());
+        let truth = synthetic::write(&mut conn, 7, from, to, 910).unwrap();
+        assert_eq!(truth.len(), 20_930, "23 working days (Sunday to Thursday) of 910");
+        let filter = ReportFilter { from, to, service: None, counter: None };
+        let offset = FixedOffset::east_opt(3 * 3600).unwrap();
+        let target = |s: &str| Some(if s == "A" { 600 } else { 900 });
+        let summary = summarise(&filter, &visit_facts(&conn, &filter).unwrap(), &target, offset);
+
+        // Worked out here, from the truth, without the report's code.
+        let t = &summary.total;
+        assert_eq!(t.visits, truth.len());
+        assert_eq!(t.cancelled, truth.iter().filter(|v| v.cancelled).count());
+        assert_eq!(t.no_shows, truth.iter().filter(|v| v.no_show).count());
+        assert_eq!(t.served, truth.iter().filter(|v| v.served.is_some()).count());
+        assert_eq!(t.open, 0);
+        let mut waits: Vec<i64> =
+            truth.iter().filter_map(|v| v.called_at.map(|c| (c - v.issued_at).num_seconds())).collect();
+        waits.sort();
+        let rank = |sorted: &[i64], q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).max(1) - 1] as f64;
+        assert_eq!(t.wait_s.count, waits.len());
+        assert!((t.wait_s.mean.unwrap() - waits.iter().sum::<i64>() as f64 / waits.len() as f64).abs() < 1e-6);
+        assert_eq!(t.wait_s.median, Some(rank(&waits, 0.5)));
+        assert_eq!(t.wait_s.p90, Some(rank(&waits, 0.9)));
+        let mut service: Vec<i64> = truth.iter().filter_map(|v| v.served.map(|(s, e)| (e - s).num_seconds())).collect();
+        service.sort();
+        assert_eq!(t.service_time_s.p90, Some(rank(&service, 0.9)));
+        let within = truth
+            .iter()
+            .filter(|v| {
+                v.called_at.is_some_and(|c| (c - v.issued_at).num_seconds() <= if v.service == "A" { 600 } else { 900 })
+            })
+            .count();
+        assert!((t.within_target_pct.unwrap() - within as f64 * 100.0 / waits.len() as f64).abs() < 1e-9);
+        let scores: Vec<u8> = truth.iter().filter_map(|v| v.rating.map(|(s, _)| s)).collect();
+        assert_eq!(t.csat.ratings, scores.len());
+        let mean = scores.iter().map(|s| f64::from(*s)).sum::<f64>() / scores.len() as f64;
+        assert!((t.csat.mean.unwrap() - mean).abs() < 1e-9);
+        let low = truth.iter().filter(|v| v.rating.is_some_and(|(s, _)| s <= 2)).count();
+        assert_eq!(t.csat.reasons.get("waited_too_long"), Some(&low));
+        for s in &summary.per_service {
+            let mine: Vec<_> = truth.iter().filter(|v| v.service == s.service).collect();
+            assert_eq!(s.figures.visits, mine.len(), "service {}", s.service);
+            assert_eq!(s.figures.served, mine.iter().filter(|v| v.served.is_some()).count());
+        }
+        for c in &summary.per_counter {
+            let mine = truth.iter().filter(|v| v.counter.as_deref() == Some(c.counter.as_str())).count();
+            assert_eq!(c.figures.visits, mine, "counter {}", c.counter);
+        }
+        let by_hour: usize = summary.per_hour.iter().map(|h| h.visits).sum();
+        assert_eq!(by_hour, truth.len());
+        for h in &summary.per_hour {
+            let mine = truth.iter().filter(|v| v.issued_at.with_timezone(&offset).hour() == h.hour).count();
+            assert_eq!(h.visits, mine, "hour {}", h.hour);
+        }
     }
 
     #[test]

@@ -1,0 +1,128 @@
+//! Made-up branch history for checking and measuring the reports: visits with their events,
+//! written straight into a hub database, and the truth about each visit kept beside them so a
+//! test can work out every figure on its own. Seeded: the same seed gives the same history.
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::{Connection, params};
+
+use crate::store::ts;
+
+/// What really happened to one made-up visit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Truth {
+    pub service: &'static str,
+    pub local_day: NaiveDate,
+    pub issued_at: DateTime<Utc>,
+    pub called_at: Option<DateTime<Utc>>,
+    /// Start and end of service, for a served visit.
+    pub served: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub no_show: bool,
+    pub cancelled: bool,
+    pub counter: Option<String>,
+    pub rating: Option<(u8, Option<&'static str>)>,
+}
+
+pub const SERVICES: [&str; 6] = ["A", "B", "C", "D", "E", "F"];
+
+/// Writes `per_day` visits for each working day (Sunday to Thursday) from `from` to `to`, at a
+/// UTC+3 branch open 08:00–14:00: 3 % cancelled while waiting, 5 % no-shows, the rest served, 30 %
+/// of those rated (1–2 with a reason). Returns the truth, in visit id order.
+pub fn write(
+    conn: &mut Connection,
+    seed: u64,
+    from: NaiveDate,
+    to: NaiveDate,
+    per_day: u32,
+) -> rusqlite::Result<Vec<Truth>> {
+    let offset = FixedOffset::east_opt(3 * 3600).expect("a valid offset");
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let tx = conn.transaction()?;
+    let (mut visit_id, mut seq) = (0i64, 0i64);
+    let mut truths = Vec::new();
+    let mut day = from;
+    while day <= to {
+        if matches!(day.weekday(), Weekday::Fri | Weekday::Sat) {
+            day = day.succ_opt().expect("a next day");
+            continue;
+        }
+        let opening =
+            offset.from_local_datetime(&day.and_hms_opt(8, 0, 0).expect("valid")).unwrap().with_timezone(&Utc);
+        for n in 0..per_day {
+            visit_id += 1;
+            let service = SERVICES[rng.random_range(0..SERVICES.len())];
+            let issued = opening + chrono::Duration::seconds(rng.random_range(0..6 * 3600));
+            tx.prepare_cached(
+                "INSERT INTO visits (id, number, local_day, service, priority, source, status, case_ref, token,
+                     issued_at, recalls, transfers) VALUES (?1, ?2, ?3, ?4, 'normal', 'walk_in', 'done', ?5, ?6, ?7, 0, 0)",
+            )?
+            .execute(params![
+                visit_id,
+                format!("{service}{n:03}"),
+                day.to_string(),
+                service,
+                format!("DMM-{visit_id}"),
+                format!("t{visit_id}"),
+                ts(issued)
+            ])?;
+            let counter = rng.random_range(1..=8).to_string();
+            let mut event = |at: DateTime<Utc>, kind: &str, counter: Option<&str>, payload: String| {
+                seq += 1;
+                tx.prepare_cached(
+                    "INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .and_then(|mut s| s.execute(params![seq, ts(at), kind, visit_id, counter, payload]))
+            };
+            let mut truth = Truth {
+                service,
+                local_day: day,
+                issued_at: issued,
+                called_at: None,
+                served: None,
+                no_show: false,
+                cancelled: false,
+                counter: None,
+                rating: None,
+            };
+            event(issued, "issued", None, "{}".into())?;
+            let roll: f64 = rng.random();
+            if roll < 0.03 {
+                event(issued + chrono::Duration::minutes(5), "cancelled", None, "{}".into())?;
+                truth.cancelled = true;
+                truths.push(truth);
+                continue;
+            }
+            let called = issued + chrono::Duration::seconds(rng.random_range(0..1800));
+            event(called, "called", Some(&counter), "{}".into())?;
+            truth.called_at = Some(called);
+            truth.counter = Some(counter.clone());
+            if roll < 0.08 {
+                event(called + chrono::Duration::minutes(3), "no_show", Some(&counter), "{}".into())?;
+                truth.no_show = true;
+                truths.push(truth);
+                continue;
+            }
+            let start = called + chrono::Duration::seconds(rng.random_range(20..120));
+            let end = start + chrono::Duration::seconds(rng.random_range(120..900));
+            event(start, "started", Some(&counter), "{}".into())?;
+            event(end, "completed", Some(&counter), r#"{"outcome":"resolved"}"#.into())?;
+            truth.served = Some((start, end));
+            if rng.random_bool(0.3) {
+                let score: u8 = rng.random_range(1..=5);
+                let reason = (score <= 2).then_some("waited_too_long");
+                let extra = reason.map(|r| format!(r#","reason":"{r}""#)).unwrap_or_default();
+                event(
+                    end + chrono::Duration::minutes(1),
+                    "rated",
+                    Some(&counter),
+                    format!(r#"{{"score":{score}{extra}}}"#),
+                )?;
+                truth.rating = Some((score, reason));
+            }
+            truths.push(truth);
+        }
+        day = day.succ_opt().expect("a next day");
+    }
+    tx.commit()?;
+    Ok(truths)
+}
