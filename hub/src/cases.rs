@@ -122,6 +122,40 @@ impl Case {
     }
 }
 
+impl Case {
+    /// When the case closed: at the end of its visit, or when staff closed a case left open.
+    pub fn closed_at(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            CaseStatus::Closed => self.notes.closed_at.or(self.ended_at),
+            _ => None,
+        }
+    }
+
+    /// Whether the case was still open (in progress or left open) at `at`.
+    pub fn open_at(&self, at: DateTime<Utc>) -> bool {
+        self.issued_at <= at && self.closed_at().is_none_or(|closed| closed > at)
+    }
+}
+
+/// A month's cases, as the ministries' monthly tables count them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MonthCases {
+    pub opened: usize,
+    pub closed: usize,
+    pub open_at_end: usize,
+}
+
+/// Cases opened and closed from `start` to `end` (exclusive), and those open at `end`, among
+/// `cases` (which must include every case opened up to `end` that matters).
+pub fn month(cases: &[Case], start: DateTime<Utc>, end: DateTime<Utc>) -> MonthCases {
+    let within = |t: DateTime<Utc>| start <= t && t < end;
+    MonthCases {
+        opened: cases.iter().filter(|c| within(c.issued_at)).count(),
+        closed: cases.iter().filter(|c| c.closed_at().is_some_and(within)).count(),
+        open_at_end: cases.iter().filter(|c| c.open_at(end)).count(),
+    }
+}
+
 /// How many cases are in each state (for the dashboard).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CaseCounts {
@@ -333,6 +367,22 @@ mod tests {
         let closed_by_staff = CaseNotes { closed_at: Some(now), ..CaseNotes::default() };
         let closed = Case::of(&visit(Ending::Served, Some("follow_up"), None), Some(&closed_by_staff), policy, now);
         assert_eq!((closed.status, closed.overdue), (CaseStatus::Closed, false));
+    }
+
+    #[test]
+    fn a_month_counts_cases_opened_closed_and_still_open_at_its_end() {
+        let policy = CasePolicy::default();
+        let now = at("2026-12-15T00:00:00Z");
+        let resolved = Case::of(&visit(Ending::Served, Some("resolved"), None), None, policy, now);
+        let left_open = Case::of(&visit(Ending::Served, Some("follow_up"), None), None, policy, now);
+        let closed_later = CaseNotes { closed_at: Some(at("2026-12-02T08:00:00Z")), ..CaseNotes::default() };
+        let closed_in_december =
+            Case::of(&visit(Ending::Served, Some("referred"), None), Some(&closed_later), policy, now);
+        let cases = [resolved, left_open, closed_in_december];
+        let november = month(&cases, at("2026-11-01T00:00:00Z"), at("2026-12-01T00:00:00Z"));
+        assert_eq!(november, MonthCases { opened: 3, closed: 1, open_at_end: 2 });
+        let december = month(&cases, at("2026-12-01T00:00:00Z"), at("2027-01-01T00:00:00Z"));
+        assert_eq!(december, MonthCases { opened: 0, closed: 1, open_at_end: 1 });
     }
 
     #[test]

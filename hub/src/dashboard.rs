@@ -686,19 +686,43 @@ impl View<'_> {
             self.t("dash-per-counter", &[]),
             self.table_head("dash-counter")
         );
+        let offset = self.branch.utc_offset;
+        let midnight = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(offset).single()).map(|t| t.with_timezone(&Utc))
+        };
         let rows: String = monthly
             .iter()
             .map(|(month, f)| {
                 let label =
                     format!("{} {}", self.texts.get(lang, &format!("month-{}", month.month()), &[]), month.year());
-                self.figure_row(&label, f)
+                let next = months_in(*month, *month + chrono::Duration::days(40)).get(1).map(|(start, _)| *start);
+                let counts = match (midnight(*month), next.and_then(midnight)) {
+                    (Some(start), Some(end)) => crate::cases::month(cases, start, end.min(self.now)),
+                    _ => crate::cases::MonthCases::default(),
+                };
+                let row = self.figure_row(&label, f);
+                row.replace(
+                    "</tr>",
+                    &format!(
+                        "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                        counts.opened, counts.closed, counts.open_at_end
+                    ),
+                )
             })
             .collect();
         let _ = writeln!(
             out,
             "<section><h2>{}</h2><table>{}<tbody>{rows}</tbody></table></section>",
             self.t("dash-monthly", &[]),
-            self.table_head("dash-month")
+            self.table_head("dash-month").replace(
+                "</tr></thead>",
+                &format!(
+                    "<th scope=\"col\" class=\"n\">{}</th><th scope=\"col\" class=\"n\">{}</th><th scope=\"col\" class=\"n\">{}</th></tr></thead>",
+                    self.t("dash-month-cases-opened", &[]),
+                    self.t("dash-month-cases-closed", &[]),
+                    self.t("dash-month-cases-open-at-end", &[])
+                )
+            )
         );
         let reasons: String = summary
             .total
