@@ -35,6 +35,8 @@ pub struct CaseNotes {
     pub closed_by: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<String>,
+    /// The visitor's second rating (1–5), of how a case left open was resolved.
+    pub resolution_rating: Option<u8>,
 }
 
 /// A low exit rating, to be answered by a manager.
@@ -191,7 +193,8 @@ fn time(text: Option<String>) -> Option<DateTime<Utc>> {
 /// What staff wrote on one case.
 pub fn read_notes(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<CaseNotes>> {
     conn.prepare_cached(
-        "SELECT category, notes, closed_at, closed_by, updated_at, updated_by FROM case_notes WHERE case_ref = ?1",
+        "SELECT category, notes, closed_at, closed_by, updated_at, updated_by, resolution_rating FROM case_notes
+         WHERE case_ref = ?1",
     )?
     .query_row(params![case_ref], |row| {
         Ok(CaseNotes {
@@ -201,6 +204,7 @@ pub fn read_notes(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<
             closed_by: row.get(3)?,
             updated_at: time(row.get(4)?),
             updated_by: row.get(5)?,
+            resolution_rating: row.get(6)?,
         })
     })
     .optional()
@@ -213,7 +217,7 @@ pub fn notes_for_days(
     to: chrono::NaiveDate,
 ) -> rusqlite::Result<std::collections::HashMap<String, CaseNotes>> {
     let mut statement = conn.prepare_cached(
-        "SELECT n.case_ref, n.category, n.notes, n.closed_at, n.closed_by, n.updated_at, n.updated_by
+        "SELECT n.case_ref, n.category, n.notes, n.closed_at, n.closed_by, n.updated_at, n.updated_by, n.resolution_rating
          FROM case_notes n JOIN visits v ON v.case_ref = n.case_ref WHERE v.local_day BETWEEN ?1 AND ?2",
     )?;
     let rows = statement.query_map(params![from.to_string(), to.to_string()], |row| {
@@ -226,6 +230,7 @@ pub fn notes_for_days(
                 closed_by: row.get(4)?,
                 updated_at: time(row.get(5)?),
                 updated_by: row.get(6)?,
+                resolution_rating: row.get(7)?,
             },
         ))
     })?;
@@ -251,6 +256,51 @@ pub struct CaseUpdate {
     /// Close a case left open (and answer its escalation).
     #[serde(default)]
     pub close: bool,
+}
+
+impl Case {
+    /// Whether the visitor may now rate how their case was resolved: it was left open after the
+    /// visit, staff have since closed it, and it has no such rating yet.
+    pub fn asks_resolution_rating(&self) -> bool {
+        matches!(self.outcome.as_deref(), Some("follow_up" | "referred"))
+            && self.notes.closed_at.is_some()
+            && self.notes.resolution_rating.is_none()
+    }
+}
+
+/// Records the visitor's rating of how their case was resolved (once); returns the case.
+pub fn rate_resolution(
+    conn: &mut Connection,
+    case_ref: &str,
+    score: u8,
+    policy: CasePolicy,
+    outbox: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Case, CaseError> {
+    if !(1..=5).contains(&score) {
+        return Err(CaseError::Invalid("the score is 1 to 5"));
+    }
+    let storage = |e: rusqlite::Error| CaseError::Storage(e.to_string());
+    let tx = conn.transaction().map_err(storage)?;
+    let visit = crate::reports::case_facts(&tx, case_ref)
+        .map_err(storage)?
+        .ok_or_else(|| CaseError::Unknown(case_ref.into()))?;
+    let mut notes = read_notes(&tx, case_ref).map_err(storage)?.unwrap_or_default();
+    if !Case::of(&visit, Some(&notes), policy, now).asks_resolution_rating() {
+        return Err(CaseError::Invalid("this case asks no rating now"));
+    }
+    notes.resolution_rating = Some(score);
+    tx.execute(
+        "UPDATE case_notes SET resolution_rating = ?2, resolution_rated_at = ?3 WHERE case_ref = ?1",
+        params![case_ref, score, ts(now)],
+    )
+    .map_err(storage)?;
+    if let Some(branch) = outbox {
+        let change = serde_json::json!({"resolution_rating": score});
+        crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
+    }
+    tx.commit().map_err(storage)?;
+    Ok(Case::of(&visit, Some(&notes), policy, now))
 }
 
 /// Why a case could not be changed.

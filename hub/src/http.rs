@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rate/{counter}", get(crate::rate_page::show).post(crate::rate_page::rate))
         .route("/t/{token}", get(crate::ticket_page::page))
         .route("/t/{token}/status", get(crate::ticket_page::status))
+        .route("/t/{token}/rate", post(crate::ticket_page::rate_resolution))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiFailure::new(

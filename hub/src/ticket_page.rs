@@ -88,12 +88,102 @@ fn private(mut response: Response) -> Response {
     response
 }
 
+/// The ticket's CRM case, when its visit has ended (for the second rating).
+async fn ended_case(state: &AppState, ticket: &Ticket) -> Option<crate::cases::Case> {
+    if ticket.status != TicketStatus::Done {
+        return None;
+    }
+    let (read, case_ref, policy) = (state.read.clone(), ticket.case_ref.clone(), state.branch.cases);
+    tokio::task::spawn_blocking(move || {
+        let conn = read.lock().unwrap_or_else(|e| e.into_inner());
+        let visit = crate::reports::case_facts(&conn, &case_ref).ok()??;
+        let notes = crate::cases::read_notes(&conn, &case_ref).ok()?;
+        Some(crate::cases::Case::of(&visit, notes.as_ref(), policy, Utc::now()))
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// The second rating's form, once staff have resolved a case the visit left open.
+fn render_resolution_rating(texts: &Texts, token: &str, lang: Lang) -> String {
+    let t = |key: &str| esc(&texts.get(lang, key, &[]));
+    let buttons: String = (1..=5)
+        .rev()
+        .map(|score| {
+            format!(
+                "<button type=\"submit\" name=\"score\" value=\"{score}\">{score} · {}</button>",
+                t(&format!("rate-score-{score}"))
+            )
+        })
+        .collect();
+    format!(
+        "<section class=\"card resolution\"><p>{}</p><form method=\"post\" action=\"/t/{}/rate?lang={}\">{buttons}</form></section>\n",
+        t("ticket-rate-resolution"),
+        esc(token),
+        lang.code()
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ScoreForm {
+    score: u8,
+}
+
+/// `POST /t/{token}/rate`: the second rating, of how an open case was resolved.
+pub async fn rate_resolution(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+    axum::Form(form): axum::Form<ScoreForm>,
+) -> Response {
+    let lang = q.lang();
+    let Ok(Some(ticket)) = find(&state, token.clone()).await else {
+        return private(StatusCode::NOT_FOUND.into_response());
+    };
+    let (conn, policy, case_ref) = (state.cases.clone(), state.branch.cases, ticket.case_ref.clone());
+    let outbox = state.crm_enabled.then(|| state.branch.id.clone());
+    let rated = tokio::task::spawn_blocking(move || {
+        let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+        crate::cases::rate_resolution(&mut conn, &case_ref, form.score, policy, outbox.as_deref(), Utc::now())
+    })
+    .await;
+    let status = match rated {
+        Ok(Ok(_)) => StatusCode::SEE_OTHER,
+        Ok(Err(crate::cases::CaseError::Storage(_))) | Err(_) => {
+            return private(StatusCode::SERVICE_UNAVAILABLE.into_response());
+        }
+        Ok(Err(_)) => StatusCode::SEE_OTHER,
+    };
+    let to = format!("/t/{token}?lang={}", lang.code());
+    private(
+        (status, [(header::LOCATION, HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/")))])
+            .into_response(),
+    )
+}
+
 /// `GET /t/{token}`
 pub async fn page(State(state): State<AppState>, Path(token): Path<String>, Query(q): Query<LangQuery>) -> Response {
     let lang = q.lang();
     let texts = &state.texts;
     let response = match find(&state, token.clone()).await {
-        Ok(Some(ticket)) => Html(render_page(texts, &state.branch, &ticket, lang)).into_response(),
+        Ok(Some(ticket)) => {
+            let mut html = render_page(texts, &state.branch, &ticket, lang);
+            if let Some(case) = ended_case(&state, &ticket).await {
+                let extra = if case.asks_resolution_rating() {
+                    render_resolution_rating(texts, &token, lang)
+                } else if case.notes.resolution_rating.is_some() {
+                    format!(
+                        "<section class=\"card\"><p>{}</p></section>\n",
+                        esc(&texts.get(lang, "ticket-resolution-thanks", &[]))
+                    )
+                } else {
+                    String::new()
+                };
+                html = html.replacen("<a class=\"switch\"", &format!("{extra}<a class=\"switch\""), 1);
+            }
+            Html(html).into_response()
+        }
         Ok(None) => (StatusCode::NOT_FOUND, Html(render_not_found(texts, &state.branch, lang))).into_response(),
         Err(status) => status.into_response(),
     };
@@ -191,6 +281,8 @@ main{max-width:32rem;margin:0 auto;padding:16px}\
 .status.final{background:#eceff1}\
 .meta{color:var(--muted);font-size:.95rem;margin:4px 0}\
 .switch{display:inline-block;margin-top:16px;color:var(--brand);font-weight:600;padding:8px}\
+.resolution{margin-top:16px}.resolution form{display:grid;gap:8px}\
+.resolution button{font:inherit;font-size:1.1rem;padding:12px;border-radius:10px;border:1px solid var(--brand);background:#fff;color:var(--ink)}\
 ";
 
 /// The whole page.

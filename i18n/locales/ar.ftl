@@ -25,6 +25,8 @@ ticket-status-cancelled = أُلغيت هذه التذكرة.
 ticket-live-note = تتحدث هذه الصفحة تلقائيًا.
 ticket-not-found-title = التذكرة غير موجودة
 ticket-not-found = رابط التذكرة غير صالح. يرجى التحقق من رمز QR على تذكرتك.
+ticket-rate-resolution = تمت معالجة طلبك. ما مدى رضاك عن النتيجة؟
+ticket-resolution-thanks = شكرًا لتقييمك معالجة طلبك.
 switch-language = English
 
 ## التذكرة المطبوعة

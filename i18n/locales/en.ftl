@@ -22,6 +22,8 @@ ticket-status-cancelled = This ticket was cancelled.
 ticket-live-note = This page updates by itself.
 ticket-not-found-title = Ticket not found
 ticket-not-found = This ticket link is not valid. Please check the QR code on your ticket.
+ticket-rate-resolution = Your request has been resolved. How satisfied are you with the result?
+ticket-resolution-thanks = Thank you for rating how your request was resolved.
 switch-language = العربية
 
 ## The printed ticket (the printer's own font prints English: keep it ASCII)

@@ -161,5 +161,18 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     assert_eq!((closed["status"].as_str(), closed["escalation"]["open"].as_bool()), (Some("closed"), Some(false)));
     let (_, list) = get_as(&hub, Some(&manager_token), &escalated).await?;
     assert_eq!(serde_json::from_str::<Value>(&list)?, json!([]));
+
+    // The visitor's live page now asks how the request was resolved: a second rating, once.
+    let page_url = ticket["status_url"].as_str().unwrap().to_string();
+    let page = cookie_client.get(format!("{page_url}?lang=en")).send().await?.text().await?;
+    assert!(page.contains("Your request has been resolved."), "the second rating is offered");
+    let rate_url = format!("{}/rate?lang=en", page_url.trim_end_matches('/'));
+    let rated = cookie_client.post(&rate_url).form(&[("score", "4")]).send().await?;
+    assert_eq!(rated.status().as_u16(), 303);
+    cookie_client.post(&rate_url).form(&[("score", "1")]).send().await?;
+    let (_, body) = get_as(&hub, Some(&staff_token), &format!("/api/v1/cases/{case_ref}")).await?;
+    assert_eq!(serde_json::from_str::<Value>(&body)?["resolution_rating"], 4, "rated once");
+    let page = cookie_client.get(format!("{page_url}?lang=en")).send().await?.text().await?;
+    assert!(page.contains("Thank you for rating how your request was resolved.") && !page.contains("name=\"score\""));
     Ok(())
 }

@@ -7,6 +7,8 @@ CREATE TABLE case_notes (
     notes      TEXT NOT NULL DEFAULT '',
     closed_at  TEXT,               -- a follow-up case closed by staff
     closed_by  TEXT,
+    resolution_rating   INTEGER,   -- the visitor's second rating, of how the open case was resolved
+    resolution_rated_at TEXT,
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
 ) WITHOUT ROWID;
