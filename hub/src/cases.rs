@@ -62,6 +62,8 @@ pub struct Case {
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub counter: Option<String>,
+    /// The staff member who served the visit, if one was signed in.
+    pub staff: Option<String>,
     pub outcome: Option<String>,
     pub status: CaseStatus,
     /// When an open case is due (absent for other cases).
@@ -113,6 +115,7 @@ impl Case {
             started_at: visit.started_at,
             ended_at: visit.ended_at,
             counter: visit.counter.clone(),
+            staff: visit.staff.clone(),
             outcome: visit.outcome.clone(),
             status,
             overdue: due_at.is_some_and(|d| now > d),
@@ -396,6 +399,7 @@ mod tests {
             rating,
             rating_reason: rating.filter(|r| *r <= 2).map(|_| "not_resolved".into()),
             rated_at: rating.map(|_| at("2026-11-23T05:21:00Z")),
+            staff: Some("s101".into()),
         }
     }
 

@@ -686,6 +686,21 @@ impl View<'_> {
             self.t("dash-per-counter", &[]),
             self.table_head("dash-counter")
         );
+        let staff_name = |id: &str| {
+            self.branch
+                .staff
+                .iter()
+                .find(|s| s.id == id)
+                .map_or(id.to_string(), |s| format!("{} ({id})", name(&s.name, lang)))
+        };
+        let rows: String =
+            summary.per_staff.iter().map(|s| self.figure_row(&staff_name(&s.staff), &s.figures)).collect();
+        let _ = writeln!(
+            out,
+            "<section><h2>{}</h2><table>{}<tbody>{rows}</tbody></table></section>",
+            self.t("dash-per-staff", &[]),
+            self.table_head("dash-staff")
+        );
         let offset = self.branch.utc_offset;
         let midnight = |d: NaiveDate| {
             d.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(offset).single()).map(|t| t.with_timezone(&Utc))

@@ -167,6 +167,11 @@ pub enum Request {
         counter: Option<String>,
         reply: oneshot::Sender<Result<Vec<Ticket>, Failure>>,
     },
+    /// A staff member signed in at a counter (`Some`) or left it (`None`).
+    Staff {
+        counter: String,
+        staff: Option<String>,
+    },
     /// The broker connection is (re)established: publish every retained message again.
     PublishAll,
     /// Publish coalesced updates.
@@ -239,6 +244,8 @@ struct Engine {
     published_states: Vec<Option<CounterState>>,
     /// The local day whose earlier days are known to be closed.
     day_checked: Option<chrono::NaiveDate>,
+    /// Who is signed in at each counter (sessions live in memory, and so does this).
+    staff_at: HashMap<String, String>,
 }
 
 /// The hub's clock, at the milliseconds the database keeps.
@@ -259,6 +266,7 @@ impl Engine {
             summaries_dirty: true,
             published_states: Vec::new(),
             day_checked: None,
+            staff_at: HashMap::new(),
         };
         engine.reload()?;
         Ok(engine)
@@ -367,6 +375,14 @@ impl Engine {
             Request::Waiting { counter, reply } => {
                 let _ = reply.send(self.waiting(counter.as_deref(), now));
             }
+            Request::Staff { counter, staff } => match staff {
+                Some(staff) => {
+                    self.staff_at.insert(counter, staff);
+                }
+                None => {
+                    self.staff_at.remove(&counter);
+                }
+            },
             Request::PublishAll => {
                 self.published_states.iter_mut().for_each(|s| *s = None);
                 let branch = &self.setup.branch.id;
@@ -463,7 +479,15 @@ impl Engine {
             }
         };
         let (change, calls, reply) = match result {
-            Ok((done, ticket)) => {
+            Ok((mut done, ticket)) => {
+                // The events at this counter carry who was signed in there.
+                if let Some(staff) = self.staff_at.get(&counter) {
+                    for recorded in &mut done.events {
+                        if recorded.event.counter() == Some(counter.as_str()) {
+                            recorded.staff = Some(staff.clone());
+                        }
+                    }
+                }
                 let reply = Reply { id, ok: true, ticket: ticket.as_deref().map(bounded), error: None, message: None };
                 let (change, calls) = self.change(done, now);
                 (change, calls, reply)
@@ -706,6 +730,7 @@ fn refuse(request: Request, failure: Failure) {
         | Request::TicketByToken { .. }
         | Request::Services { .. }
         | Request::Counters { .. }
+        | Request::Staff { .. }
         | Request::PublishAll
         | Request::Tick => {}
     }

@@ -371,6 +371,10 @@ async fn sign_in(State(state): State<AppState>, body: Bytes) -> ApiResult<impl I
     })
     .await
     .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))??;
+    if let Some(counter) = &session.counter {
+        let (counter, staff) = (counter.clone(), Some(session.staff.clone()));
+        state.engine.send(Request::Staff { counter, staff }).await?;
+    }
     let name = state.branch.staff.iter().find(|s| s.id == session.staff).map(|s| s.name.clone());
     let mut body = serde_json::to_value(&session).expect("a session serialises");
     body["name"] = serde_json::to_value(name).expect("names serialise");
@@ -381,6 +385,9 @@ async fn sign_in(State(state): State<AppState>, body: Bytes) -> ApiResult<impl I
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
     state.sessions.sign_out(&session.token);
+    if let Some(counter) = session.counter {
+        state.engine.send(Request::Staff { counter, staff: None }).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

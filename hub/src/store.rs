@@ -364,7 +364,15 @@ fn is_empty(change: &Change) -> bool {
 
 fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), StoreError> {
     for (seq, recorded) in &change.events {
-        let payload = serde_json::to_string(&recorded.event).expect("events serialise");
+        let payload = match &recorded.staff {
+            // Who was signed in at the counter travels with the event, for the reports.
+            Some(staff) => {
+                let mut value = serde_json::to_value(&recorded.event).expect("events serialise");
+                value["staff"] = staff.as_str().into();
+                value.to_string()
+            }
+            None => serde_json::to_string(&recorded.event).expect("events serialise"),
+        };
         tx.prepare_cached(
             "INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
@@ -530,8 +538,11 @@ mod tests {
             .unwrap();
         };
         let event = |seq: i64| {
-            let recorded =
-                Recorded { at: Utc::now(), event: crate::domain::Event::CounterResumed { counter: "1".into() } };
+            let recorded = Recorded {
+                at: Utc::now(),
+                event: crate::domain::Event::CounterResumed { counter: "1".into() },
+                staff: None,
+            };
             Change { events: vec![(seq, recorded)], ..Change::default() }
         };
         send(1, event(1), "first");

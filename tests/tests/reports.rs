@@ -75,6 +75,13 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     assert_eq!(report["csat"]["mean"], 2.0);
     assert_eq!(report["csat"]["reasons"]["waited_too_long"], 1);
     assert_eq!(report["within_target_pct"], 100.0, "both called at once");
+    // s101 was signed in at counter 2: the visit served there is theirs; counter 3 had nobody.
+    assert_eq!(report["per_staff"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(
+        (report["per_staff"][0]["staff"].as_str(), report["per_staff"][0]["served"].as_u64()),
+        (Some("s101"), Some(1))
+    );
+    assert_eq!(report["per_staff"][0]["csat"]["mean"], 2.0);
     let per_service: Vec<&str> =
         report["per_service"].as_array().unwrap().iter().map(|s| s["service"].as_str().unwrap()).collect();
     assert_eq!(per_service, ["A", "B"]);

@@ -123,4 +123,7 @@ impl Event {
 pub struct Recorded {
     pub at: DateTime<Utc>,
     pub event: Event,
+    /// The staff member signed in at the event's counter, if any (stored with the event for
+    /// the reports; not part of the queue's state).
+    pub staff: Option<String>,
 }

@@ -54,6 +54,8 @@ pub struct VisitFacts {
     pub rating: Option<u8>,
     pub rating_reason: Option<String>,
     pub rated_at: Option<DateTime<Utc>>,
+    /// The staff member who served (or last called) the visit, when one was signed in.
+    pub staff: Option<String>,
 }
 
 impl VisitFacts {
@@ -140,6 +142,13 @@ pub struct CounterFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StaffFigures {
+    pub staff: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HourFigures {
     /// Local hour of the day the tickets were taken, 0–23.
     pub hour: u32,
@@ -159,6 +168,8 @@ pub struct Summary {
     pub total: Figures,
     pub per_service: Vec<ServiceFigures>,
     pub per_counter: Vec<CounterFigures>,
+    /// Visits served or called by a signed-in staff member.
+    pub per_staff: Vec<StaffFigures>,
     pub per_hour: Vec<HourFigures>,
 }
 
@@ -204,6 +215,9 @@ pub fn summarise(
     let mut counters: Vec<&str> = visits.iter().filter_map(|v| v.counter.as_deref()).collect();
     counters.sort();
     counters.dedup();
+    let mut staff: Vec<&str> = visits.iter().filter_map(|v| v.staff.as_deref()).collect();
+    staff.sort();
+    staff.dedup();
     let mut hours = BTreeMap::new();
     for v in visits {
         *hours.entry(v.issued_at.with_timezone(&offset).hour()).or_insert(0) += 1;
@@ -226,6 +240,13 @@ pub fn summarise(
             .map(|c| CounterFigures {
                 counter: c.into(),
                 figures: figures(visits.iter().filter(|v| v.counter.as_deref() == Some(c)), target_s),
+            })
+            .collect(),
+        per_staff: staff
+            .into_iter()
+            .map(|s| StaffFigures {
+                staff: s.into(),
+                figures: figures(visits.iter().filter(|v| v.staff.as_deref() == Some(s)), target_s),
             })
             .collect(),
         per_hour: hours.into_iter().map(|(hour, visits)| HourFigures { hour, visits }).collect(),
@@ -259,7 +280,9 @@ const VISIT_FACTS: &str = ", steps AS (
         MAX(CASE WHEN e.kind = 'completed' THEN json_extract(e.payload, '$.outcome') END) AS outcome,
         MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.score') END) AS rating,
         MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.reason') END) AS rating_reason,
-        MAX(CASE WHEN e.kind = 'rated' THEN e.at END) AS rated_at
+        MAX(CASE WHEN e.kind = 'rated' THEN e.at END) AS rated_at,
+        COALESCE(MAX(CASE WHEN e.kind IN ('completed', 'no_show') THEN json_extract(e.payload, '$.staff') END),
+                 MAX(CASE WHEN e.kind = 'called' THEN json_extract(e.payload, '$.staff') END)) AS staff
     FROM events e JOIN chosen c ON c.id = e.visit_id
     GROUP BY e.visit_id
 )
@@ -272,7 +295,7 @@ SELECT c.id, c.number, c.service, c.local_day, c.issued_at,
         ELSE 'open'
     END AS ending,
     (SELECT counter FROM events WHERE seq = s.last_counter_seq) AS counter,
-    s.outcome, s.rating, s.rating_reason, s.rated_at, c.case_ref
+    s.outcome, s.rating, s.rating_reason, s.rated_at, c.case_ref, s.staff
 FROM chosen c LEFT JOIN steps s ON s.visit_id = c.id
 ORDER BY c.id";
 
@@ -308,6 +331,7 @@ fn read_facts(row: &rusqlite::Row<'_>) -> rusqlite::Result<VisitFacts> {
         rating: row.get(11)?,
         rating_reason: row.get(12)?,
         rated_at: time("rated_at", row.get(13)?)?,
+        staff: row.get(15)?,
     })
 }
 
