@@ -212,23 +212,42 @@ async fn issue_ticket(State(state): State<AppState>, body: Bytes) -> ApiResult<i
     Ok((StatusCode::CREATED, Json(ticket)))
 }
 
-async fn ticket(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+/// `GET /api/v1/tickets/{id}`. Ids are sequential, so without a staff or manager session the
+/// ticket's keys to its visitor (`token`, `status_url`) and its `case_ref` are left out.
+async fn ticket(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
     let id = visit_id(&id)?;
-    if let Some(ticket) = state.engine.ask(|reply| Request::Ticket { id, reply }).await? {
-        return Ok(Json(ticket));
+    let ticket = match state.engine.ask(|reply| Request::Ticket { id, reply }).await? {
+        Some(ticket) => ticket,
+        None => {
+            // Not in the live queue: a finished (or unknown) visit, read from the database.
+            let read = state.read.clone();
+            let stored = tokio::task::spawn_blocking(move || {
+                let conn = read.lock().unwrap_or_else(|e| e.into_inner());
+                store::read_visit(&conn, id)
+            })
+            .await
+            .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?
+            .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
+            let visit = stored
+                .ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "unknown_ticket", format!("no ticket {id}")))?;
+            engine::ticket_view(&state.branch, &state.public_url, &visit, None)
+        }
+    };
+    if state.sessions.check(authorization(&headers), chrono::Utc::now()).is_ok() {
+        return Ok(Json(ticket).into_response());
     }
-    // Not in the live queue: a finished (or unknown) visit, read from the database.
-    let read = state.read.clone();
-    let stored = tokio::task::spawn_blocking(move || {
-        let conn = read.lock().unwrap_or_else(|e| e.into_inner());
-        store::read_visit(&conn, id)
-    })
-    .await
-    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?
-    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
-    let visit =
-        stored.ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "unknown_ticket", format!("no ticket {id}")))?;
-    Ok(Json(engine::ticket_view(&state.branch, &state.public_url, &visit, None)))
+    Ok(Json(public_view(&ticket)).into_response())
+}
+
+/// A ticket as anyone may see it: without its keys to the visitor's page and case.
+fn public_view(ticket: &dawr_protocol::api::Ticket) -> serde_json::Value {
+    let mut public = serde_json::to_value(ticket).expect("tickets serialise");
+    if let Some(fields) = public.as_object_mut() {
+        for private in ["token", "status_url", "case_ref"] {
+            fields.remove(private);
+        }
+    }
+    public
 }
 
 async fn cancel_ticket(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
@@ -311,9 +330,17 @@ struct WaitingQuery {
     counter: Option<String>,
 }
 
-async fn waiting(State(state): State<AppState>, Query(query): Query<WaitingQuery>) -> ApiResult<impl IntoResponse> {
+async fn waiting(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<WaitingQuery>,
+) -> ApiResult<Response> {
     let counter = query.counter;
-    Ok(Json(state.engine.ask(|reply| Request::Waiting { counter, reply }).await??))
+    let tickets = state.engine.ask(|reply| Request::Waiting { counter, reply }).await??;
+    if state.sessions.check(authorization(&headers), chrono::Utc::now()).is_ok() {
+        return Ok(Json(tickets).into_response());
+    }
+    Ok(Json(tickets.iter().map(public_view).collect::<Vec<_>>()).into_response())
 }
 
 async fn devices(State(state): State<AppState>) -> Json<Vec<DeviceInfo>> {

@@ -110,11 +110,15 @@ pub struct Ticket {
     /// The counter the visitor is called to (while called or serving) or was served at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counter: Option<String>,
-    /// The CRM case reference, e.g. `DMM-20261123-000123`; printed on the ticket.
+    /// The CRM case reference, e.g. `DMM-20261123-000123`; printed on the ticket. (This and the
+    /// two below are left out of tickets read without a staff session; they default to empty.)
+    #[serde(default)]
     pub case_ref: String,
     /// Secret part of the live ticket page's address.
+    #[serde(default)]
     pub token: String,
     /// The live ticket page, e.g. `http://127.0.0.1:8080/t/{token}`.
+    #[serde(default)]
     pub status_url: String,
     pub issued_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

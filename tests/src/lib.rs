@@ -83,6 +83,8 @@ pub struct Hub {
     pub client: reqwest::Client,
     /// More flags for every start (e.g. the appointments site's address).
     extra_args: Vec<String>,
+    /// A staff member's session, for reads that show more to staff (sessions end with the process).
+    staff_token: std::sync::Mutex<Option<String>>,
 }
 
 impl Hub {
@@ -111,6 +113,7 @@ impl Hub {
             _temp: Some(temp),
             client: reqwest::Client::new(),
             extra_args,
+            staff_token: std::sync::Mutex::new(None),
         };
         hub.spawn().await?;
         Ok(hub)
@@ -170,6 +173,7 @@ impl Hub {
 
     /// `kill -9`: no chance to flush or say goodbye.
     pub fn kill9(&mut self) {
+        self.staff_token.lock().unwrap().take();
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -199,8 +203,23 @@ impl Hub {
         self.spawn().await
     }
 
+    /// A staff member's (s101's) session token, signing in when there is none.
+    pub async fn staff_token(&self) -> Result<String> {
+        if let Some(token) = self.staff_token.lock().unwrap().clone() {
+            return Ok(token);
+        }
+        let body = serde_json::json!({"staff": "s101", "pin": "1111"});
+        let session: serde_json::Value =
+            self.client.post(self.url("/api/v1/sessions")).json(&body).send().await?.json().await?;
+        let token = session["token"].as_str().context("no session token")?.to_string();
+        *self.staff_token.lock().unwrap() = Some(token.clone());
+        Ok(token)
+    }
+
+    /// A GET as a signed-in staff member (so tickets show their case and page links).
     pub async fn get(&self, path: &str) -> Result<(u16, serde_json::Value)> {
-        let resp = self.client.get(self.url(path)).send().await?;
+        let token = self.staff_token().await?;
+        let resp = self.client.get(self.url(path)).bearer_auth(token).send().await?;
         let status = resp.status().as_u16();
         Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
     }

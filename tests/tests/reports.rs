@@ -93,6 +93,21 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     assert!(lines[1].contains(",served,2,") && lines[1].ends_with(",resolved,2,waited_too_long"), "{}", lines[1]);
     assert!(lines[2].contains(",no_show,3,"), "{}", lines[2]);
 
+    // Visitors' data: without a session, a ticket read by its (sequential) id has no keys to the
+    // visitor's page or case.
+    let (_, issued) = hub.post("/api/v1/tickets", json!({"service": "C"})).await?;
+    let (_, public) = get_as(&hub, None, &format!("/api/v1/tickets/{}", issued["id"])).await?;
+    let public: Value = serde_json::from_str(&public)?;
+    assert!(
+        public["number"].is_string() && public.get("token").is_none() && public.get("case_ref").is_none(),
+        "{public}"
+    );
+    let (_, queue) = get_as(&hub, None, "/api/v1/queue").await?;
+    assert!(!queue.contains(issued["token"].as_str().unwrap()), "nor does the public queue");
+    let (_, own) = get_as(&hub, staff["token"].as_str(), &format!("/api/v1/tickets/{}", issued["id"])).await?;
+    assert!(own.contains(issued["token"].as_str().unwrap()), "staff see the whole ticket");
+    hub.post(&format!("/api/v1/tickets/{}/cancel", issued["id"]), json!({})).await?;
+
     let (status, body) = get_as(&hub, token, "/api/v1/reports/summary?from=2026-13-01&to=2026-11-30").await?;
     assert_eq!(status, 400, "a bad date is a clear error: {body}");
     assert!(body.contains("from must be a date"));
