@@ -57,6 +57,8 @@ pub struct Case {
     pub case_ref: String,
     pub ticket: String,
     pub service: String,
+    /// `walk_in` or `appointment`.
+    pub source: String,
     pub issued_at: DateTime<Utc>,
     pub first_called_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
@@ -110,6 +112,7 @@ impl Case {
             case_ref: visit.case_ref.clone(),
             ticket: visit.number.clone(),
             service: visit.service.clone(),
+            source: visit.source.clone(),
             issued_at: visit.issued_at,
             first_called_at: visit.first_called_at,
             started_at: visit.started_at,
@@ -400,6 +403,7 @@ mod tests {
             rating_reason: rating.filter(|r| *r <= 2).map(|_| "not_resolved".into()),
             rated_at: rating.map(|_| at("2026-11-23T05:21:00Z")),
             staff: Some("s101".into()),
+            source: "walk_in".into(),
         }
     }
 

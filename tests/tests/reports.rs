@@ -117,6 +117,9 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answered() -> Result<()> {
     let hub = Hub::start_embedded().await?;
+    // The staff member at counter 2 signs in first: the visit is theirs.
+    let (_, staff) = sign_in(&hub, json!({"staff": "s101", "pin": "1111", "counter": "2"})).await?;
+    let staff_token = staff["token"].as_str().unwrap().to_string();
     let (_, ticket) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     let case_ref = ticket["case_ref"].as_str().unwrap().to_string();
     for action in ["next", "start"] {
@@ -130,8 +133,6 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     let (status, again) = hub.post("/api/v1/ratings", json!({"counter": "2", "score": 1})).await?;
     assert_eq!((status, again["error"].as_str()), (409, Some("already_rated")), "one rating per visit");
 
-    let (_, staff) = sign_in(&hub, json!({"staff": "s101", "pin": "1111", "counter": "2"})).await?;
-    let staff_token = staff["token"].as_str().unwrap().to_string();
     let (status, body) = get_as(&hub, None, &format!("/api/v1/cases/{case_ref}")).await?;
     assert_eq!(status, 401, "cases are not public: {body}");
     let (status, body) = get_as(&hub, Some(&staff_token), &format!("/api/v1/cases/{case_ref}")).await?;
@@ -139,6 +140,7 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     let case: Value = serde_json::from_str(&body)?;
     assert_eq!((case["status"].as_str(), case["outcome"].as_str()), (Some("open"), Some("follow_up")), "{case}");
     assert!(case["due_at"].is_string(), "an open case has an SLA due time");
+    assert_eq!((case["source"].as_str(), case["staff"].as_str()), (Some("walk_in"), Some("s101")), "{case}");
     assert_eq!(case["escalation"]["score"], 2);
     assert_eq!(
         (case["escalation"]["reason"].as_str(), case["escalation"]["open"].as_bool()),

@@ -56,6 +56,8 @@ pub struct VisitFacts {
     pub rated_at: Option<DateTime<Utc>>,
     /// The staff member who served (or last called) the visit, when one was signed in.
     pub staff: Option<String>,
+    /// `walk_in` or `appointment`.
+    pub source: String,
 }
 
 impl VisitFacts {
@@ -257,14 +259,14 @@ pub fn summarise(
 /// The visits issued in a range of local days (`?1..=?2`), optionally of one service (`?3`).
 const CHOSEN_BY_DAYS: &str = "
 WITH chosen AS (
-    SELECT id, number, case_ref, service, local_day, issued_at FROM visits
+    SELECT id, number, case_ref, service, source, local_day, issued_at FROM visits
     WHERE local_day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR service = ?3)
 )";
 
 /// The visit of one case (`?1`).
 const CHOSEN_BY_CASE: &str = "
 WITH chosen AS (
-    SELECT id, number, case_ref, service, local_day, issued_at FROM visits WHERE case_ref = ?1
+    SELECT id, number, case_ref, service, source, local_day, issued_at FROM visits WHERE case_ref = ?1
 )";
 
 /// One row per chosen visit, from the event log (follows one of the `CHOSEN_…` heads).
@@ -295,7 +297,7 @@ SELECT c.id, c.number, c.service, c.local_day, c.issued_at,
         ELSE 'open'
     END AS ending,
     (SELECT counter FROM events WHERE seq = s.last_counter_seq) AS counter,
-    s.outcome, s.rating, s.rating_reason, s.rated_at, c.case_ref, s.staff
+    s.outcome, s.rating, s.rating_reason, s.rated_at, c.case_ref, s.staff, c.source
 FROM chosen c LEFT JOIN steps s ON s.visit_id = c.id
 ORDER BY c.id";
 
@@ -332,6 +334,7 @@ fn read_facts(row: &rusqlite::Row<'_>) -> rusqlite::Result<VisitFacts> {
         rating_reason: row.get(12)?,
         rated_at: time("rated_at", row.get(13)?)?,
         staff: row.get(15)?,
+        source: row.get(16)?,
     })
 }
 
