@@ -147,6 +147,21 @@ impl Link {
                 let _ = self.client.delete(format!("{}/api/v1/sessions", self.hub)).bearer_auth(token).send().await;
                 None
             }
+            Effect::SaveCase { token, case_ref, category, notes } => {
+                let body = serde_json::json!({"category": category, "notes": notes});
+                let saved = self
+                    .client
+                    .patch(format!("{}/api/v1/cases/{case_ref}", self.hub))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await;
+                Some(Input::CaseSaved(match saved {
+                    Ok(response) if response.status().is_success() => Ok(()),
+                    Ok(response) => Err(format!("the hub answered {}", response.status())),
+                    Err(e) => Err(e.to_string()),
+                }))
+            }
             Effect::Send(command) => {
                 let payload = serde_json::to_vec(&*command).expect("a command serialises");
                 if let Err(e) = self.mqtt.publish(&self.command_topic, QoS::AtLeastOnce, false, payload).await {
@@ -223,9 +238,17 @@ pub fn run(config: CounterConfig) -> Result<()> {
     let dispatch: Rc<dyn Fn(Input)> = {
         let (desk, weak, handle, link, texts, branch) =
             (desk.clone(), window.as_weak(), runtime.handle().clone(), link.clone(), texts.clone(), branch.clone());
+        let shown_case: RefCell<Option<String>> = RefCell::new(None);
         Rc::new(move |input: Input| {
             let effects = desk.borrow_mut().handle(input, Utc::now());
             if let Some(window) = weak.upgrade() {
+                let case = desk.borrow().case_ref().map(str::to_string);
+                if *shown_case.borrow() != case {
+                    // A new visitor: an empty case form.
+                    window.set_case_category("".into());
+                    window.set_case_notes("".into());
+                    *shown_case.borrow_mut() = case;
+                }
                 show(&window, &desk.borrow(), &branch.borrow(), &texts, Utc::now());
             }
             for effect in effects {
@@ -277,6 +300,10 @@ pub fn run(config: CounterConfig) -> Result<()> {
     });
     let d = dispatch.clone();
     window.on_dismiss(move || d(Input::Dismiss));
+    let d = dispatch.clone();
+    window.on_save_case(move |category, notes| {
+        d(Input::SaveCase { category: category.to_string(), notes: notes.to_string() })
+    });
 
     // Answers from the background, the branch once known, and the clock (timer, resends).
     let answers = slint::Timer::default();

@@ -131,6 +131,7 @@ fn sample(counter: &str) -> (Branch, CounterState, Vec<Ticket>) {
                 &(now - chrono::Duration::seconds(12 * 60 + 5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             ),
             recalls: 0,
+            case_ref: Some(text("DMM-20261123-000017")),
         }),
         waiting: 5,
         updated_at: text(&now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),

@@ -77,6 +77,13 @@ pub enum Input {
     Waiting(Option<Vec<Ticket>>),
     /// The MQTT link came up or went down.
     Link(bool),
+    /// Save the current visitor's case: category and notes as typed.
+    SaveCase {
+        category: String,
+        notes: String,
+    },
+    /// The hub stored the case (or said why not).
+    CaseSaved(Result<(), String>),
     Tick,
 }
 
@@ -85,6 +92,7 @@ pub enum Effect {
     SignIn { staff: String, pin: String, counter: String },
     SignOut { token: String },
     Send(Box<Command>),
+    SaveCase { token: String, case_ref: String, category: String, notes: String },
 }
 
 /// The counter app's state.
@@ -103,6 +111,8 @@ pub struct Desk {
     pending: Option<(Command, DateTime<Utc>, DateTime<Utc>)>,
     /// Visits this staff member completed since signing in.
     pub served: u32,
+    /// What became of the last save of the current case (a localisation key).
+    pub case_saved: Option<&'static str>,
     next_id: u64,
     device: String,
 }
@@ -133,9 +143,15 @@ impl Desk {
             notice: None,
             pending: None,
             served: 0,
+            case_saved: None,
             next_id: 0,
             device: format!("{device}-{boot:x}"),
         }
+    }
+
+    /// The current visitor's CRM case reference.
+    pub fn case_ref(&self) -> Option<&str> {
+        self.state.as_ref()?.current.as_ref()?.case_ref.as_deref()
     }
 
     /// Whether a command is on its way.
@@ -248,8 +264,23 @@ impl Desk {
             }
             Input::State(state) => {
                 if state.counter.as_str() == self.counter {
+                    if self.case_ref() != state.current.as_ref().and_then(|c| c.case_ref.as_deref()) {
+                        self.case_saved = None;
+                    }
                     self.state = Some(state);
                 }
+            }
+            Input::SaveCase { category, notes } => {
+                let (Some(token), Some(case_ref)) =
+                    (self.signed_in.as_ref().map(|s| s.token.clone()), self.case_ref().map(str::to_string))
+                else {
+                    return vec![];
+                };
+                self.case_saved = None;
+                return vec![Effect::SaveCase { token, case_ref, category, notes }];
+            }
+            Input::CaseSaved(result) => {
+                self.case_saved = Some(if result.is_ok() { "counter-case-saved" } else { "counter-case-not-saved" });
             }
             Input::Reply(reply) => {
                 let Some((command, _, _)) = &self.pending else { return vec![] };
@@ -417,6 +448,44 @@ mod tests {
         d.handle(Input::Tick, t(10 + GIVE_UP_AFTER.num_milliseconds()));
         assert!(!d.busy());
         assert_eq!(d.notice.as_ref().unwrap().key, "counter-no-answer");
+    }
+
+    #[test]
+    fn the_current_visitors_case_is_saved_with_the_session() {
+        let mut d = desk();
+        assert!(
+            d.handle(Input::SaveCase { category: "deeds".into(), notes: "n".into() }, t(0)).is_empty(),
+            "no visitor"
+        );
+        d.handle(
+            Input::State(CounterState {
+                counter: text("2"),
+                status: CounterStatus::Open,
+                current: Some(dawr_protocol::device::CurrentVisit {
+                    ticket: text("A001"),
+                    service: text("A"),
+                    status: dawr_protocol::device::CurrentStatus::Serving,
+                    since: text("2026-11-23T07:00:00Z"),
+                    recalls: 0,
+                    case_ref: Some(text("DMM-1")),
+                }),
+                waiting: 0,
+                updated_at: text("2026-11-23T07:00:00Z"),
+            }),
+            t(1),
+        );
+        let effects = d.handle(Input::SaveCase { category: "deeds".into(), notes: "call back".into() }, t(2));
+        assert_eq!(
+            effects,
+            [Effect::SaveCase {
+                token: "tok".into(),
+                case_ref: "DMM-1".into(),
+                category: "deeds".into(),
+                notes: "call back".into()
+            }]
+        );
+        d.handle(Input::CaseSaved(Ok(())), t(3));
+        assert_eq!(d.case_saved, Some("counter-case-saved"));
     }
 
     #[test]

@@ -52,6 +52,10 @@ fn words(texts: &Texts, lang: Lang, counter: &str) -> Words {
         pause: w("counter-pause"),
         cancel: w("counter-cancel"),
         call_hint: w("counter-call-hint"),
+        case: w("counter-case"),
+        category: w("counter-category"),
+        notes: w("counter-notes"),
+        save: w("counter-save-case"),
     }
 }
 
@@ -208,6 +212,8 @@ pub fn show(window: &CounterWindow, desk: &Desk, branch: &Branch, texts: &Texts,
     };
     window.set_question(question.into());
     window.set_choices(ModelRc::new(VecModel::from(answers)));
+    window.set_case_ref(desk.case_ref().unwrap_or_default().into());
+    window.set_case_saved(desk.case_saved.map(|key| t(key, &[])).unwrap_or_default().into());
     let notice = desk.notice.as_ref().map(|n| t(n.key, &[])).unwrap_or_default();
     window.set_notice(notice.into());
 }

@@ -175,6 +175,9 @@ pub struct CurrentVisit {
     /// When the visitor was called (status `called`) or service started (`serving`).
     pub since: Timestamp,
     pub recalls: u16,
+    /// The visit's CRM case reference (for counter apps that work the case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_ref: Option<Code>,
 }
 
 /// A counter's state (`…/counters/{counter}/state`, retained).
@@ -314,6 +317,7 @@ mod tests {
                 status: CurrentStatus::Serving,
                 since: s("2026-11-23T09:15:00Z"),
                 recalls: 1,
+                case_ref: Some(s("DMM-20261123-000017")),
             }),
             waiting: 4,
             updated_at: s("2026-11-23T09:15:01Z"),

@@ -103,6 +103,19 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
     app.act(Input::Act(Action::Recall)).await?;
     assert_eq!(app.desk.state.as_ref().unwrap().current.as_ref().unwrap().recalls, 1);
     app.act(Input::Act(Action::Start)).await?;
+    // The visit's CRM case: category and notes, saved with the staff member's session.
+    let case_ref = app.desk.case_ref().expect("the current visit's case").to_string();
+    app.input(Input::SaveCase { category: "power of attorney".into(), notes: "brought the deed".into() }).await;
+    app.until(|d| d.case_saved.is_some()).await?;
+    assert_eq!(app.desk.case_saved, Some("counter-case-saved"));
+    let token = app.desk.signed_in.as_ref().unwrap().token.clone();
+    let case: serde_json::Value =
+        hub.client.get(hub.url(&format!("/api/v1/cases/{case_ref}"))).bearer_auth(&token).send().await?.json().await?;
+    assert_eq!(
+        (case["category"].as_str(), case["notes"].as_str()),
+        (Some("power of attorney"), Some("brought the deed"))
+    );
+    assert_eq!(case["staff"], "s101", "the case knows who served");
     app.input(Input::Act(Action::Complete)).await;
     app.act(Input::Outcome(Outcome::FollowUp)).await?;
     assert_eq!(app.current(), None);

@@ -795,6 +795,7 @@ impl Queue {
             status: if v.status == TicketStatus::Serving { CurrentStatus::Serving } else { CurrentStatus::Called },
             since: timestamp(v.started_at.or(v.called_at).unwrap_or(now)),
             recalls: v.recalls.min(u32::from(u16::MAX)) as u16,
+            case_ref: Some(bounded(&v.case_ref)),
         });
         device::CounterState {
             counter: bounded(&self.branch.counters[index].id),
