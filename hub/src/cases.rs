@@ -286,12 +286,8 @@ pub fn rate_resolution(
     if !(1..=5).contains(&score) {
         return Err(CaseError::Invalid("the score is 1 to 5"));
     }
-    let storage = |e: rusqlite::Error| CaseError::Storage(e.to_string());
     let tx = conn.transaction().map_err(storage)?;
-    let visit = crate::reports::case_facts(&tx, case_ref)
-        .map_err(storage)?
-        .ok_or_else(|| CaseError::Unknown(case_ref.into()))?;
-    let mut notes = read_notes(&tx, case_ref).map_err(storage)?.unwrap_or_default();
+    let (visit, mut notes) = load(&tx, case_ref)?;
     if !Case::of(&visit, Some(&notes), policy, now).asks_resolution_rating() {
         return Err(CaseError::Invalid("this case asks no rating now"));
     }
@@ -307,6 +303,19 @@ pub fn rate_resolution(
     }
     tx.commit().map_err(storage)?;
     Ok(Case::of(&visit, Some(&notes), policy, now))
+}
+
+fn storage(e: rusqlite::Error) -> CaseError {
+    CaseError::Storage(e.to_string())
+}
+
+/// A case's visit and what staff wrote on it, inside the transaction that changes it.
+fn load(tx: &rusqlite::Transaction<'_>, case_ref: &str) -> Result<(VisitFacts, CaseNotes), CaseError> {
+    let visit = crate::reports::case_facts(tx, case_ref)
+        .map_err(storage)?
+        .ok_or_else(|| CaseError::Unknown(case_ref.into()))?;
+    let notes = read_notes(tx, case_ref).map_err(storage)?.unwrap_or_default();
+    Ok((visit, notes))
 }
 
 /// Why a case could not be changed.
@@ -337,12 +346,8 @@ pub fn update(
     if change.notes.as_ref().is_some_and(|n| n.chars().count() > 4000) {
         return Err(CaseError::Invalid("notes are at most 4000 characters"));
     }
-    let storage = |e: rusqlite::Error| CaseError::Storage(e.to_string());
     let tx = conn.transaction().map_err(storage)?;
-    let visit = crate::reports::case_facts(&tx, case_ref)
-        .map_err(storage)?
-        .ok_or_else(|| CaseError::Unknown(case_ref.into()))?;
-    let mut notes = read_notes(&tx, case_ref).map_err(storage)?.unwrap_or_default();
+    let (visit, mut notes) = load(&tx, case_ref)?;
     if let Some(category) = &change.category {
         notes.category = Some(category.trim().to_string()).filter(|c| !c.is_empty());
     }
