@@ -20,7 +20,7 @@ use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use slint::ComponentHandle;
 use tokio::sync::mpsc;
 
-use crate::flow::{Desk, Effect, Input, SignedIn};
+use crate::flow::{CaseInfo, Desk, Effect, Input, SignedIn};
 use crate::screen::{Branch, CounterWindow, show};
 
 /// Where the app works and how it reaches the hub.
@@ -147,8 +147,8 @@ impl Link {
                 let _ = self.client.delete(format!("{}/api/v1/sessions", self.hub)).bearer_auth(token).send().await;
                 None
             }
-            Effect::SaveCase { token, case_ref, category, notes } => {
-                let body = serde_json::json!({"category": category, "notes": notes});
+            Effect::SaveCase { token, case_ref, category, notes, visitor } => {
+                let body = serde_json::json!({"category": category, "notes": notes, "visitor": visitor});
                 let saved = self
                     .client
                     .patch(format!("{}/api/v1/cases/{case_ref}", self.hub))
@@ -161,6 +161,64 @@ impl Link {
                     Ok(response) => Err(format!("the hub answered {}", response.status())),
                     Err(e) => Err(e.to_string()),
                 }))
+            }
+            Effect::LoadCase { token, case_ref } => {
+                let url = format!("{}/api/v1/cases/{case_ref}", self.hub);
+                let case: serde_json::Value = self
+                    .client
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .ok()?
+                    .error_for_status()
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+                let earlier = case["earlier_visits"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| {
+                        (
+                            text(&e["ticket"]),
+                            text(&e["service"]),
+                            text(&e["issued_at"]).chars().take(10).collect(),
+                            text(&e["outcome"]),
+                        )
+                    })
+                    .collect();
+                Some(Input::CaseLoaded {
+                    case_ref,
+                    case: CaseInfo {
+                        category: text(&case["category"]),
+                        notes: text(&case["notes"]),
+                        visitor: text(&case["visitor"]),
+                        due_at: case["due_at"].as_str().map(str::to_string),
+                        earlier,
+                    },
+                })
+            }
+            Effect::LoadFigures { token } => {
+                let url = format!("{}/api/v1/staff/today", self.hub);
+                let figures: serde_json::Value = self
+                    .client
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .ok()?
+                    .error_for_status()
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+                Some(Input::Figures {
+                    served: figures["served"].as_u64().unwrap_or(0) as u32,
+                    mean_service_s: figures["mean_service_s"].as_f64(),
+                })
             }
             Effect::Send(command) => {
                 let payload = serde_json::to_vec(&*command).expect("a command serialises");
@@ -242,12 +300,15 @@ pub fn run(config: CounterConfig) -> Result<()> {
         Rc::new(move |input: Input| {
             let effects = desk.borrow_mut().handle(input, Utc::now());
             if let Some(window) = weak.upgrade() {
-                let case = desk.borrow().case_ref().map(str::to_string);
-                if *shown_case.borrow() != case {
-                    // A new visitor: an empty case form.
-                    window.set_case_category("".into());
-                    window.set_case_notes("".into());
-                    *shown_case.borrow_mut() = case;
+                // The form shows the case as the hub keeps it, once per case it has read.
+                let loaded = desk.borrow().case.clone().map(|c| (desk.borrow().case_ref().map(str::to_string), c));
+                let key = loaded.as_ref().map(|(r, c)| format!("{r:?}{c:?}"));
+                if *shown_case.borrow() != key {
+                    let case = loaded.map(|(_, c)| c).unwrap_or_default();
+                    window.set_case_category(case.category.as_str().into());
+                    window.set_case_notes(case.notes.as_str().into());
+                    window.set_case_visitor(case.visitor.as_str().into());
+                    *shown_case.borrow_mut() = key;
                 }
                 show(&window, &desk.borrow(), &branch.borrow(), &texts, Utc::now());
             }
@@ -301,8 +362,8 @@ pub fn run(config: CounterConfig) -> Result<()> {
     let d = dispatch.clone();
     window.on_dismiss(move || d(Input::Dismiss));
     let d = dispatch.clone();
-    window.on_save_case(move |category, notes| {
-        d(Input::SaveCase { category: category.to_string(), notes: notes.to_string() })
+    window.on_save_case(move |category, notes, visitor| {
+        d(Input::SaveCase { category: category.to_string(), notes: notes.to_string(), visitor: visitor.to_string() })
     });
 
     // Answers from the background, the branch once known, and the clock (timer, resends).

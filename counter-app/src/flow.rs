@@ -30,6 +30,18 @@ pub struct SignedIn {
     pub counter: String,
 }
 
+/// The current visitor's case as the hub keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseInfo {
+    pub category: String,
+    pub notes: String,
+    pub visitor: String,
+    /// When a case left open is due (RFC 3339), if it is.
+    pub due_at: Option<String>,
+    /// The visitor's earlier cases: ticket, service, day, outcome.
+    pub earlier: Vec<(String, String, String, String)>,
+}
+
 /// A question the screen asks before an action is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Question {
@@ -77,13 +89,24 @@ pub enum Input {
     Waiting(Option<Vec<Ticket>>),
     /// The MQTT link came up or went down.
     Link(bool),
-    /// Save the current visitor's case: category and notes as typed.
+    /// Save the current visitor's case: category, notes and the visitor's ID as typed.
     SaveCase {
         category: String,
         notes: String,
+        visitor: String,
     },
     /// The hub stored the case (or said why not).
     CaseSaved(Result<(), String>),
+    /// The current visitor's case, read from the hub.
+    CaseLoaded {
+        case_ref: String,
+        case: CaseInfo,
+    },
+    /// This staff member's figures today: visits served, mean service time in seconds.
+    Figures {
+        served: u32,
+        mean_service_s: Option<f64>,
+    },
     Tick,
 }
 
@@ -92,7 +115,9 @@ pub enum Effect {
     SignIn { staff: String, pin: String, counter: String },
     SignOut { token: String },
     Send(Box<Command>),
-    SaveCase { token: String, case_ref: String, category: String, notes: String },
+    SaveCase { token: String, case_ref: String, category: String, notes: String, visitor: String },
+    LoadCase { token: String, case_ref: String },
+    LoadFigures { token: String },
 }
 
 /// The counter app's state.
@@ -113,6 +138,10 @@ pub struct Desk {
     pub served: u32,
     /// What became of the last save of the current case (a localisation key).
     pub case_saved: Option<&'static str>,
+    /// The current visitor's case as the hub last said.
+    pub case: Option<CaseInfo>,
+    /// This staff member's figures today (served, mean service seconds).
+    pub figures: Option<(u32, Option<f64>)>,
     next_id: u64,
     device: String,
 }
@@ -144,6 +173,8 @@ impl Desk {
             pending: None,
             served: 0,
             case_saved: None,
+            case: None,
+            figures: None,
             next_id: 0,
             device: format!("{device}-{boot:x}"),
         }
@@ -195,7 +226,13 @@ impl Desk {
             Input::SignedIn(Ok(session)) => {
                 self.signing_in = false;
                 self.served = 0;
+                let token = session.token.clone();
                 self.signed_in = Some(session);
+                let mut effects = vec![Effect::LoadFigures { token: token.clone() }];
+                if let Some(case_ref) = self.case_ref() {
+                    effects.push(Effect::LoadCase { token, case_ref: case_ref.to_string() });
+                }
+                return effects;
             }
             Input::SignedIn(Err((code, message))) => {
                 self.signing_in = false;
@@ -264,29 +301,46 @@ impl Desk {
             }
             Input::State(state) => {
                 if state.counter.as_str() == self.counter {
-                    if self.case_ref() != state.current.as_ref().and_then(|c| c.case_ref.as_deref()) {
-                        self.case_saved = None;
-                    }
+                    let new_case = state.current.as_ref().and_then(|c| c.case_ref.as_deref()).map(str::to_string);
+                    let changed = self.case_ref().map(str::to_string) != new_case;
                     self.state = Some(state);
+                    if changed {
+                        self.case_saved = None;
+                        self.case = None;
+                        if let (Some(session), Some(case_ref)) = (&self.signed_in, new_case) {
+                            return vec![Effect::LoadCase { token: session.token.clone(), case_ref }];
+                        }
+                    }
                 }
             }
-            Input::SaveCase { category, notes } => {
+            Input::CaseLoaded { case_ref, case } => {
+                if self.case_ref() == Some(case_ref.as_str()) {
+                    self.case = Some(case);
+                }
+            }
+            Input::Figures { served, mean_service_s } => self.figures = Some((served, mean_service_s)),
+            Input::SaveCase { category, notes, visitor } => {
                 let (Some(token), Some(case_ref)) =
                     (self.signed_in.as_ref().map(|s| s.token.clone()), self.case_ref().map(str::to_string))
                 else {
                     return vec![];
                 };
                 self.case_saved = None;
-                return vec![Effect::SaveCase { token, case_ref, category, notes }];
+                return vec![Effect::SaveCase { token, case_ref, category, notes, visitor }];
             }
             Input::CaseSaved(result) => {
                 self.case_saved = Some(if result.is_ok() { "counter-case-saved" } else { "counter-case-not-saved" });
+                // Read it back: the visitor's earlier visits follow the ID just given.
+                if let (Ok(()), Some(session), Some(case_ref)) = (result, &self.signed_in, self.case_ref()) {
+                    return vec![Effect::LoadCase { token: session.token.clone(), case_ref: case_ref.to_string() }];
+                }
             }
             Input::Reply(reply) => {
                 let Some((command, _, _)) = &self.pending else { return vec![] };
                 if reply.id != command.id {
                     return vec![];
                 }
+                let finished_one = reply.ok && matches!(command.action, Action::Complete | Action::Next);
                 if reply.ok && command.action == Action::Complete {
                     self.served += 1;
                 }
@@ -300,6 +354,9 @@ impl Desk {
                     self.notice = Some(Notice { key: "counter-nobody-called", detail: None });
                 }
                 self.pending = None;
+                if let (true, Some(session)) = (finished_one, &self.signed_in) {
+                    return vec![Effect::LoadFigures { token: session.token.clone() }];
+                }
             }
             Input::Waiting(Some(tickets)) => self.waiting = tickets,
             Input::Waiting(None) => {}
@@ -454,10 +511,11 @@ mod tests {
     fn the_current_visitors_case_is_saved_with_the_session() {
         let mut d = desk();
         assert!(
-            d.handle(Input::SaveCase { category: "deeds".into(), notes: "n".into() }, t(0)).is_empty(),
+            d.handle(Input::SaveCase { category: "deeds".into(), notes: "n".into(), visitor: String::new() }, t(0))
+                .is_empty(),
             "no visitor"
         );
-        d.handle(
+        let load = d.handle(
             Input::State(CounterState {
                 counter: text("2"),
                 status: CounterStatus::Open,
@@ -474,18 +532,26 @@ mod tests {
             }),
             t(1),
         );
-        let effects = d.handle(Input::SaveCase { category: "deeds".into(), notes: "call back".into() }, t(2));
         assert_eq!(
-            effects,
+            load,
+            [Effect::LoadCase { token: "tok".into(), case_ref: "DMM-1".into() }],
+            "a new visitor's case is read"
+        );
+        let save =
+            Input::SaveCase { category: "deeds".into(), notes: "call back".into(), visitor: "1012345678".into() };
+        assert_eq!(
+            d.handle(save, t(2)),
             [Effect::SaveCase {
                 token: "tok".into(),
                 case_ref: "DMM-1".into(),
                 category: "deeds".into(),
-                notes: "call back".into()
+                notes: "call back".into(),
+                visitor: "1012345678".into()
             }]
         );
-        d.handle(Input::CaseSaved(Ok(())), t(3));
+        let reload = d.handle(Input::CaseSaved(Ok(())), t(3));
         assert_eq!(d.case_saved, Some("counter-case-saved"));
+        assert_eq!(reload, [Effect::LoadCase { token: "tok".into(), case_ref: "DMM-1".into() }], "read back");
     }
 
     #[test]

@@ -56,6 +56,8 @@ fn words(texts: &Texts, lang: Lang, counter: &str) -> Words {
         category: w("counter-category"),
         notes: w("counter-notes"),
         save: w("counter-save-case"),
+        visitor: w("counter-visitor"),
+        earlier: w("counter-earlier"),
     }
 }
 
@@ -128,7 +130,17 @@ pub fn show(window: &CounterWindow, desk: &Desk, branch: &Branch, texts: &Texts,
     if status.is_some_and(|s| s != CounterStatus::Open) {
         words.pause = t("counter-resume", &[]).into();
     }
-    words.served_today = t("counter-served", &[("count", Arg::Number(f64::from(desk.served)))]).into();
+    words.served_today = match desk.figures {
+        Some((served, mean)) => t(
+            "counter-today",
+            &[
+                ("count", Arg::Number(f64::from(served))),
+                ("minutes", Arg::Number(mean.map_or(0.0, |m| (m / 60.0).round()))),
+            ],
+        ),
+        None => t("counter-served", &[("count", Arg::Number(f64::from(desk.served)))]),
+    }
+    .into();
     window.set_served(words.served_today.clone());
     let mut actions: Vec<ActionItem> = [
         ("next", &words.next, "N · F1"),
@@ -213,6 +225,37 @@ pub fn show(window: &CounterWindow, desk: &Desk, branch: &Branch, texts: &Texts,
     window.set_question(question.into());
     window.set_choices(ModelRc::new(VecModel::from(answers)));
     window.set_case_ref(desk.case_ref().unwrap_or_default().into());
+    let case = desk.case.clone().unwrap_or_default();
+    let due = case
+        .due_at
+        .as_deref()
+        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+        .map(|d| {
+            t(
+                "counter-case-due",
+                &[("at", Arg::Text(&d.with_timezone(&branch.utc_offset).format("%Y-%m-%d %H:%M").to_string()))],
+            )
+        })
+        .unwrap_or_default();
+    window.set_case_due(due.into());
+    let earlier: Vec<SharedString> = case
+        .earlier
+        .iter()
+        .map(|(ticket, service, day, outcome)| {
+            let service = branch
+                .services
+                .iter()
+                .find(|(code, _)| code == service)
+                .map_or(service.clone(), |(_, n)| pick(n, lang).to_string());
+            let outcome = if outcome.is_empty() {
+                String::new()
+            } else {
+                format!(" · {}", t(&format!("outcome-{}", outcome.replace('_', "-")), &[]))
+            };
+            format!("{day} · {ticket} · {service}{outcome}").into()
+        })
+        .collect();
+    window.set_case_earlier(ModelRc::new(VecModel::from(earlier)));
     window.set_case_saved(desk.case_saved.map(|key| t(key, &[])).unwrap_or_default().into());
     let notice = desk.notice.as_ref().map(|n| t(n.key, &[])).unwrap_or_default();
     window.set_notice(notice.into());

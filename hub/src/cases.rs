@@ -30,6 +30,8 @@ pub enum CaseStatus {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseNotes {
     pub category: Option<String>,
+    /// The visitor's national ID / iqama number or mobile, when they gave it.
+    pub visitor: Option<String>,
     pub notes: String,
     pub closed_at: Option<DateTime<Utc>>,
     pub closed_by: Option<String>,
@@ -199,7 +201,7 @@ fn time(text: Option<String>) -> Option<DateTime<Utc>> {
 /// What staff wrote on one case.
 pub fn read_notes(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<CaseNotes>> {
     conn.prepare_cached(
-        "SELECT category, notes, closed_at, closed_by, updated_at, updated_by, resolution_rating FROM case_notes
+        "SELECT category, notes, closed_at, closed_by, updated_at, updated_by, resolution_rating, visitor FROM case_notes
          WHERE case_ref = ?1",
     )?
     .query_row(params![case_ref], |row| {
@@ -211,6 +213,7 @@ pub fn read_notes(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<
             updated_at: time(row.get(4)?),
             updated_by: row.get(5)?,
             resolution_rating: row.get(6)?,
+            visitor: row.get(7)?,
         })
     })
     .optional()
@@ -223,7 +226,8 @@ pub fn notes_for_days(
     to: chrono::NaiveDate,
 ) -> rusqlite::Result<std::collections::HashMap<String, CaseNotes>> {
     let mut statement = conn.prepare_cached(
-        "SELECT n.case_ref, n.category, n.notes, n.closed_at, n.closed_by, n.updated_at, n.updated_by, n.resolution_rating
+        "SELECT n.case_ref, n.category, n.notes, n.closed_at, n.closed_by, n.updated_at, n.updated_by, n.resolution_rating,
+                n.visitor
          FROM case_notes n JOIN visits v ON v.case_ref = n.case_ref WHERE v.local_day BETWEEN ?1 AND ?2",
     )?;
     let rows = statement.query_map(params![from.to_string(), to.to_string()], |row| {
@@ -237,6 +241,7 @@ pub fn notes_for_days(
                 updated_at: time(row.get(5)?),
                 updated_by: row.get(6)?,
                 resolution_rating: row.get(7)?,
+                visitor: row.get(8)?,
             },
         ))
     })?;
@@ -258,6 +263,8 @@ pub fn cases_of(
 #[serde(deny_unknown_fields)]
 pub struct CaseUpdate {
     pub category: Option<String>,
+    /// The visitor's national ID / iqama number or mobile (digits, an optional leading `+`).
+    pub visitor: Option<String>,
     pub notes: Option<String>,
     /// Close a case left open (and answer its escalation).
     #[serde(default)]
@@ -305,6 +312,67 @@ pub fn rate_resolution(
     Ok(Case::of(&visit, Some(&notes), policy, now))
 }
 
+/// A visitor's ID or mobile as stored: digits (and a leading `+`), spaces and dashes dropped;
+/// empty clears it.
+fn normalize_visitor(text: &str) -> Result<Option<String>, CaseError> {
+    let kept: String = text.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    let digits = kept.strip_prefix('+').unwrap_or(&kept);
+    if !(9..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CaseError::Invalid("visitor must be an ID number or a mobile number (digits)"));
+    }
+    Ok(Some(kept))
+}
+
+/// A visitor's earlier case, for the counter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EarlierVisit {
+    pub case_ref: String,
+    pub ticket: String,
+    pub service: String,
+    pub issued_at: DateTime<Utc>,
+    pub outcome: Option<String>,
+    pub status: CaseStatus,
+    pub category: Option<String>,
+}
+
+/// The visitor's other cases (newest first, at most `limit`), when the case names its visitor.
+pub fn earlier_visits(
+    conn: &Connection,
+    case: &Case,
+    policy: CasePolicy,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> rusqlite::Result<Vec<EarlierVisit>> {
+    let Some(visitor) = &case.notes.visitor else { return Ok(Vec::new()) };
+    let refs: Vec<String> = conn
+        .prepare_cached(
+            "SELECT n.case_ref FROM case_notes n JOIN visits v ON v.case_ref = n.case_ref
+             WHERE n.visitor = ?1 AND n.case_ref <> ?2 ORDER BY v.id DESC LIMIT ?3",
+        )?
+        .query_map(params![visitor, case.case_ref, limit as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut earlier = Vec::new();
+    for case_ref in refs {
+        if let Some(visit) = crate::reports::case_facts(conn, &case_ref)? {
+            let notes = read_notes(conn, &case_ref)?;
+            let other = Case::of(&visit, notes.as_ref(), policy, now);
+            earlier.push(EarlierVisit {
+                case_ref: other.case_ref,
+                ticket: other.ticket,
+                service: other.service,
+                issued_at: other.issued_at,
+                outcome: other.outcome,
+                status: other.status,
+                category: other.notes.category,
+            });
+        }
+    }
+    Ok(earlier)
+}
+
 fn storage(e: rusqlite::Error) -> CaseError {
     CaseError::Storage(e.to_string())
 }
@@ -346,6 +414,7 @@ pub fn update(
     if change.notes.as_ref().is_some_and(|n| n.chars().count() > 4000) {
         return Err(CaseError::Invalid("notes are at most 4000 characters"));
     }
+    let visitor = change.visitor.as_deref().map(normalize_visitor).transpose()?;
     let tx = conn.transaction().map_err(storage)?;
     let (visit, mut notes) = load(&tx, case_ref)?;
     if let Some(category) = &change.category {
@@ -353,6 +422,9 @@ pub fn update(
     }
     if let Some(text) = &change.notes {
         notes.notes = text.clone();
+    }
+    if let Some(visitor) = visitor {
+        notes.visitor = visitor;
     }
     if change.close && notes.closed_at.is_none() {
         if visit.ending == Ending::Open {
@@ -364,11 +436,20 @@ pub fn update(
     notes.updated_at = Some(now);
     notes.updated_by = Some(staff.to_string());
     tx.execute(
-        "INSERT INTO case_notes (case_ref, category, notes, closed_at, closed_by, updated_at, updated_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO case_notes (case_ref, category, notes, closed_at, closed_by, updated_at, updated_by, visitor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (case_ref) DO UPDATE SET category = ?2, notes = ?3, closed_at = ?4, closed_by = ?5,
-             updated_at = ?6, updated_by = ?7",
-        params![case_ref, notes.category, notes.notes, notes.closed_at.map(ts), notes.closed_by, ts(now), staff],
+             updated_at = ?6, updated_by = ?7, visitor = ?8",
+        params![
+            case_ref,
+            notes.category,
+            notes.notes,
+            notes.closed_at.map(ts),
+            notes.closed_by,
+            ts(now),
+            staff,
+            notes.visitor
+        ],
     )
     .map_err(storage)?;
     if let Some(branch) = outbox {

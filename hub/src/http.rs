@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports/visits.csv", get(report_visits_csv))
         .route("/api/v1/cases", get(list_cases))
         .route("/api/v1/crm/status", get(crm_status))
+        .route("/api/v1/staff/today", get(staff_today))
         .route("/api/v1/cases/{case_ref}", get(get_case).patch(update_case))
         .route("/api/v1/checkins", post(checkin))
         .route("/api/v1/appointments", get(held_appointments))
@@ -498,11 +499,15 @@ async fn get_case(
     state.sessions.check(authorization(&headers), chrono::Utc::now())?;
     let (read, policy) = (state.read.clone(), state.branch.cases);
     let lookup = case_ref.clone();
-    let case = tokio::task::spawn_blocking(move || -> rusqlite::Result<Option<crate::cases::Case>> {
+    let case = tokio::task::spawn_blocking(move || -> rusqlite::Result<Option<serde_json::Value>> {
         let conn = read.lock().unwrap_or_else(|e| e.into_inner());
         let Some(visit) = crate::reports::case_facts(&conn, &lookup)? else { return Ok(None) };
         let notes = crate::cases::read_notes(&conn, &lookup)?;
-        Ok(Some(crate::cases::Case::of(&visit, notes.as_ref(), policy, chrono::Utc::now())))
+        let case = crate::cases::Case::of(&visit, notes.as_ref(), policy, chrono::Utc::now());
+        let earlier = crate::cases::earlier_visits(&conn, &case, policy, chrono::Utc::now(), 10)?;
+        let mut body = serde_json::to_value(&case).expect("cases serialise");
+        body["earlier_visits"] = serde_json::to_value(earlier).expect("serialise");
+        Ok(Some(body))
     })
     .await
     .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))?
@@ -545,6 +550,27 @@ async fn update_case(
             Err(ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))
         }
     }
+}
+
+/// `GET /api/v1/staff/today` (a signed-in staff member): their own figures today.
+async fn staff_today(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
+    let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
+    let today = chrono::Utc::now().with_timezone(&state.branch.utc_offset).date_naive();
+    let filter = ReportFilter { from: today, to: today, service: None, counter: None };
+    let read = state.read.clone();
+    let visits = tokio::task::spawn_blocking(move || {
+        crate::reports::visit_facts(&read.lock().unwrap_or_else(|e| e.into_inner()), &filter)
+    })
+    .await
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))?
+    .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
+    let served: Vec<&crate::reports::VisitFacts> = visits
+        .iter()
+        .filter(|v| v.staff.as_deref() == Some(session.staff.as_str()) && v.ending == crate::reports::Ending::Served)
+        .collect();
+    let times: Vec<f64> = served.iter().filter_map(|v| v.service_s()).collect();
+    let mean = (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64);
+    Ok(Json(serde_json::json!({"staff": session.staff, "date": today, "served": served.len(), "mean_service_s": mean})))
 }
 
 /// `GET /api/v1/crm/status` (managers): the CRM connector's outbox.
@@ -718,9 +744,10 @@ mod tests {
             "/api/v1/cases",
             "/api/v1/cases/{case_ref}",
             "/api/v1/crm/status",
+            "/api/v1/staff/today",
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }
-        assert_eq!(paths.len(), 20, "a documented path is not served");
+        assert_eq!(paths.len(), 21, "a documented path is not served");
     }
 }

@@ -105,7 +105,12 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
     app.act(Input::Act(Action::Start)).await?;
     // The visit's CRM case: category and notes, saved with the staff member's session.
     let case_ref = app.desk.case_ref().expect("the current visit's case").to_string();
-    app.input(Input::SaveCase { category: "power of attorney".into(), notes: "brought the deed".into() }).await;
+    app.input(Input::SaveCase {
+        category: "power of attorney".into(),
+        notes: "brought the deed".into(),
+        visitor: "1012345678".into(),
+    })
+    .await;
     app.until(|d| d.case_saved.is_some()).await?;
     assert_eq!(app.desk.case_saved, Some("counter-case-saved"));
     let token = app.desk.signed_in.as_ref().unwrap().token.clone();
@@ -129,6 +134,14 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
     button.publish("dawr/v1/demo/counters/2/command", r#"{"id":"btn-1","action":"next"}"#).await?;
     app.until(|d| d.state.as_ref().and_then(|s| s.current.as_ref()).is_some_and(|c| c.ticket.as_str() == "A002"))
         .await?;
+    // The same visitor again: the app shows their earlier visit once the ID is given, and the
+    // staff member's own figures today.
+    app.input(Input::SaveCase { category: String::new(), notes: String::new(), visitor: "101 234 5678".into() }).await;
+    app.until(|d| d.case.as_ref().is_some_and(|c| !c.earlier.is_empty())).await?;
+    let earlier = &app.desk.case.as_ref().unwrap().earlier;
+    assert_eq!((earlier[0].0.as_str(), earlier[0].3.as_str()), ("A001", "follow_up"), "{earlier:?}");
+    assert_eq!(app.desk.case.as_ref().unwrap().visitor, "1012345678", "stored without spaces");
+    app.until(|d| d.figures.is_some_and(|(served, mean)| served == 1 && mean.is_some())).await?;
     // The app's double press answers nothing twice: the hub got one command, one visitor called.
     app.input(Input::Act(Action::NoShow)).await;
     app.input(Input::Act(Action::NoShow)).await;

@@ -4,6 +4,8 @@
 CREATE TABLE case_notes (
     case_ref   TEXT PRIMARY KEY,
     category   TEXT,
+    visitor    TEXT,               -- the visitor's national ID / iqama or mobile, when given
+
     notes      TEXT NOT NULL DEFAULT '',
     closed_at  TEXT,               -- a follow-up case closed by staff
     closed_by  TEXT,
@@ -12,3 +14,4 @@ CREATE TABLE case_notes (
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX case_notes_visitor ON case_notes (visitor) WHERE visitor IS NOT NULL;
