@@ -245,7 +245,8 @@ impl Link {
             .map(|d| *d.offset())
             .ok()?;
         let services = info.services.into_iter().map(|s| (s.code, s.name)).collect();
-        Some(Branch { counter_name, services, utc_offset, amber_s, red_s })
+        let counters = info.counters.into_iter().filter(|c| c.id != self.counter).map(|c| (c.id, c.name)).collect();
+        Some(Branch { counter_name, services, counters, utc_offset, amber_s, red_s })
     }
 }
 
@@ -264,6 +265,7 @@ pub fn run(config: CounterConfig) -> Result<()> {
     let placeholder = Branch {
         counter_name: Names { ar: config.counter.clone(), en: config.counter.clone() },
         services: Vec::new(),
+        counters: Vec::new(),
         utc_offset: chrono::FixedOffset::east_opt(3 * 3600).expect("valid offset"),
         amber_s: config.amber_s,
         red_s: config.red_s,
@@ -345,7 +347,7 @@ pub fn run(config: CounterConfig) -> Result<()> {
     });
     let d = dispatch.clone();
     window.on_pick(move |ticket| d(Input::Pick(ticket.to_string())));
-    let (d, desk_for_answer) = (dispatch.clone(), desk.clone());
+    let (d, desk_for_answer, weak_for_answer) = (dispatch.clone(), desk.clone(), window.as_weak());
     window.on_answer(move |id| {
         let question = desk_for_answer.borrow().question.clone();
         match question {
@@ -354,7 +356,13 @@ pub fn run(config: CounterConfig) -> Result<()> {
                     d(Input::Outcome(outcome))
                 }
             }
-            Some(crate::flow::Question::TransferTo) => d(Input::TransferTo(id.to_string())),
+            Some(crate::flow::Question::TransferTo) => {
+                let note = weak_for_answer.upgrade().map(|w| w.get_question_text().to_string()).unwrap_or_default();
+                if let Some(w) = weak_for_answer.upgrade() {
+                    w.set_question_text("".into());
+                }
+                d(Input::TransferTo { to: id.to_string(), note })
+            }
             Some(_) => d(Input::Reason(id.to_string())),
             None => {}
         }

@@ -113,6 +113,7 @@ fn sample(counter: &str) -> (Branch, CounterState, Vec<Ticket>) {
     let branch = Branch {
         counter_name: names("شباك ٢", "Counter 2"),
         services: services.clone(),
+        counters: vec![("3".to_string(), names("شباك ٣", "Counter 3"))],
         utc_offset: chrono::FixedOffset::east_opt(3 * 3600).expect("valid offset"),
         amber_s: 600,
         red_s: 900,

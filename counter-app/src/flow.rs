@@ -80,7 +80,12 @@ pub enum Input {
     /// Answers to the open question.
     Outcome(Outcome),
     Reason(String),
-    TransferTo(String),
+    /// Where to send the visitor: `service:<code>` or `counter:<id>`, with a note for the next
+    /// counter (may be empty).
+    TransferTo {
+        to: String,
+        note: String,
+    },
     Dismiss,
     /// The counter's retained state.
     State(CounterState),
@@ -288,13 +293,18 @@ impl Desk {
                 }
                 other => self.question = other,
             },
-            Input::TransferTo(service) if self.question == Some(Question::TransferTo) => {
+            Input::TransferTo { to, note } if self.question == Some(Question::TransferTo) => {
                 self.question = None;
                 let mut command = self.command(Action::Transfer);
-                command.to_service = Some(text(&service));
+                match to.split_once(':') {
+                    Some(("counter", id)) => command.to_counter = Some(text(id)),
+                    Some((_, code)) => command.to_service = Some(text(code)),
+                    None => command.to_service = Some(text(&to)),
+                }
+                command.note = Some(text(note.trim())).filter(|n: &heapless::String<256>| !n.is_empty());
                 return self.send(command, now);
             }
-            Input::Outcome(_) | Input::TransferTo(_) => {}
+            Input::Outcome(_) | Input::TransferTo { .. } => {}
             Input::Dismiss => {
                 self.question = None;
                 self.notice = None;
@@ -552,6 +562,20 @@ mod tests {
         let reload = d.handle(Input::CaseSaved(Ok(())), t(3));
         assert_eq!(d.case_saved, Some("counter-case-saved"));
         assert_eq!(reload, [Effect::LoadCase { token: "tok".into(), case_ref: "DMM-1".into() }], "read back");
+    }
+
+    #[test]
+    fn a_transfer_goes_to_a_service_or_a_counter_with_its_note() {
+        let mut d = desk();
+        d.handle(Input::Act(Action::Transfer), t(0));
+        let to_counter =
+            sent(&d.handle(Input::TransferTo { to: "counter:3".into(), note: " needs the notary ".into() }, t(1)));
+        assert_eq!((to_counter.to_counter.as_deref(), to_counter.to_service.as_deref()), (Some("3"), None));
+        assert_eq!(to_counter.note.as_deref(), Some("needs the notary"));
+        d.handle(Input::Reply(ok(&to_counter.id, None)), t(2));
+        d.handle(Input::Act(Action::Transfer), t(3));
+        let to_service = sent(&d.handle(Input::TransferTo { to: "service:D".into(), note: String::new() }, t(4)));
+        assert_eq!((to_service.to_service.as_deref(), to_service.note), (Some("D"), None));
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct Branch {
     pub counter_name: Names,
     /// Services by code, for names and the transfer question.
     pub services: Vec<(String, Names)>,
+    /// The other counters by id, for the transfer question.
+    pub counters: Vec<(String, Names)>,
     pub utc_offset: chrono::FixedOffset,
     /// The service timer turns amber, then red, after these many seconds.
     pub amber_s: i64,
@@ -58,6 +60,7 @@ fn words(texts: &Texts, lang: Lang, counter: &str) -> Words {
         save: w("counter-save-case"),
         visitor: w("counter-visitor"),
         earlier: w("counter-earlier"),
+        transfer_note: w("counter-transfer-note"),
     }
 }
 
@@ -87,9 +90,15 @@ pub fn choices(question: &Question, branch: &Branch, lang: Lang, texts: &Texts) 
             .services
             .iter()
             .map(|(code, names)| Choice {
-                id: code.as_str().into(),
+                id: format!("service:{code}").into(),
                 label: format!("{code} · {}", pick(names, lang)).into(),
             })
+            .chain(
+                branch
+                    .counters
+                    .iter()
+                    .map(|(id, names)| Choice { id: format!("counter:{id}").into(), label: pick(names, lang).into() }),
+            )
             .collect(),
     }
 }
@@ -223,6 +232,7 @@ pub fn show(window: &CounterWindow, desk: &Desk, branch: &Branch, texts: &Texts,
         None => (String::new(), Vec::new()),
     };
     window.set_question(question.into());
+    window.set_question_wants_note(desk.question == Some(Question::TransferTo));
     window.set_choices(ModelRc::new(VecModel::from(answers)));
     window.set_case_ref(desk.case_ref().unwrap_or_default().into());
     let case = desk.case.clone().unwrap_or_default();

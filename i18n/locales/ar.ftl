@@ -143,6 +143,7 @@ counter-visitor = هوية المراجع أو جواله
 counter-earlier = زيارات سابقة
 counter-case-due = الموعد النهائي { $at }
 counter-today = خدمتَ اليوم: { $count } · متوسط الخدمة { $minutes } د
+counter-transfer-note = ملاحظة للشباك التالي (اختيارية)
 counter-hub-down = تعذّر الوصول إلى النظام. لم يُرسل شيء؛ أعد المحاولة عند عودته.
 counter-no-answer = لم يرد النظام. تحقق من المراجع الحالي قبل إعادة المحاولة.
 counter-wrong-pin = الرقم الوظيفي أو الرمز السري غير صحيح.

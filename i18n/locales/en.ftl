@@ -134,6 +134,7 @@ counter-visitor = Visitor's ID or mobile
 counter-earlier = Earlier visits
 counter-case-due = due { $at }
 counter-today = Served today: { $count } · mean service { $minutes } min
+counter-transfer-note = A note for the next counter (optional)
 counter-hub-down = The hub cannot be reached. Nothing was sent; try again when it is back.
 counter-no-answer = The hub did not answer. Check the current visitor before trying again.
 counter-wrong-pin = Wrong staff ID or PIN.

@@ -153,7 +153,7 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
     app.act(Input::Act(Action::Next)).await?;
     let called = app.current().unwrap();
     app.input(Input::Act(Action::Transfer)).await;
-    app.act(Input::TransferTo("D".into())).await?;
+    app.act(Input::TransferTo { to: "service:D".into(), note: String::new() }).await?;
     let (_, queue) = hub.get("/api/v1/queue").await?;
     let moved = queue.as_array().unwrap().iter().find(|t| t["number"] == called.as_str()).expect("back in the queue");
     assert_eq!(moved["service"], "D");
@@ -168,8 +168,11 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
     assert_eq!(app.current().as_deref(), Some(last.as_str()), "the chosen ticket is called");
 
     // Pause (with a reason, once the counter is free) and resume with the same key.
-    app.input(Input::Act(Action::Complete)).await;
-    app.act(Input::Outcome(Outcome::Resolved)).await?;
+    // Sent on to counter 3 with a note: first in line there.
+    app.input(Input::Act(Action::Transfer)).await;
+    app.act(Input::TransferTo { to: "counter:3".into(), note: "needs the notary".into() }).await?;
+    let (_, at_three) = hub.get("/api/v1/queue?counter=3").await?;
+    assert_eq!(at_three[0]["number"].as_str(), Some(last.as_str()), "{at_three}");
     app.input(Input::Act(Action::Pause)).await;
     app.act(Input::Reason("prayer".into())).await?;
     assert_eq!(app.desk.state.as_ref().unwrap().status, CounterStatus::Paused);
