@@ -163,19 +163,7 @@ impl Link {
                 }))
             }
             Effect::LoadCase { token, case_ref } => {
-                let url = format!("{}/api/v1/cases/{case_ref}", self.hub);
-                let case: serde_json::Value = self
-                    .client
-                    .get(url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .ok()?
-                    .error_for_status()
-                    .ok()?
-                    .json()
-                    .await
-                    .ok()?;
+                let case: serde_json::Value = self.get(&format!("/api/v1/cases/{case_ref}"), Some(&token)).await?;
                 let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
                 let earlier = case["earlier_visits"]
                     .as_array()
@@ -202,19 +190,7 @@ impl Link {
                 })
             }
             Effect::LoadFigures { token } => {
-                let url = format!("{}/api/v1/staff/today", self.hub);
-                let figures: serde_json::Value = self
-                    .client
-                    .get(url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .ok()?
-                    .error_for_status()
-                    .ok()?
-                    .json()
-                    .await
-                    .ok()?;
+                let figures: serde_json::Value = self.get("/api/v1/staff/today", Some(&token)).await?;
                 Some(Input::Figures {
                     served: figures["served"].as_u64().unwrap_or(0) as u32,
                     mean_service_s: figures["mean_service_s"].as_f64(),
@@ -230,20 +206,25 @@ impl Link {
         }
     }
 
+    /// `GET path` on the hub (with a session's `token`), its JSON answer; `None` on any failure.
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str, token: Option<&str>) -> Option<T> {
+        let mut request = self.client.get(format!("{}{path}", self.hub));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.ok()?.error_for_status().ok()?.json().await.ok()
+    }
+
     /// The tickets this counter may call, in the order it would call them.
     pub async fn waiting(&self) -> Option<Vec<Ticket>> {
-        let url = format!("{}/api/v1/queue?counter={}", self.hub, self.counter);
-        self.client.get(url).send().await.ok()?.error_for_status().ok()?.json().await.ok()
+        self.get(&format!("/api/v1/queue?counter={}", self.counter), None).await
     }
 
     /// The branch's names and services.
     pub async fn branch(&self, amber_s: i64, red_s: i64) -> Option<Branch> {
-        let url = format!("{}/api/v1/branch", self.hub);
-        let info: BranchInfo = self.client.get(url).send().await.ok()?.error_for_status().ok()?.json().await.ok()?;
+        let info: BranchInfo = self.get("/api/v1/branch", None).await?;
         let counter_name = info.counters.iter().find(|c| c.id == self.counter)?.name.clone();
-        let utc_offset = chrono::DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{}", info.utc_offset))
-            .map(|d| *d.offset())
-            .ok()?;
+        let utc_offset = info.offset()?;
         let services = info.services.into_iter().map(|s| (s.code, s.name)).collect();
         let counters = info.counters.into_iter().filter(|c| c.id != self.counter).map(|c| (c.id, c.name)).collect();
         Some(Branch { counter_name, services, counters, utc_offset, amber_s, red_s })

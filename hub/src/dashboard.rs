@@ -318,17 +318,18 @@ fn months_in(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
     let mut months = Vec::new();
     let mut start = from;
     while start <= to {
-        let next = if start.month() == 12 {
-            NaiveDate::from_ymd_opt(start.year() + 1, 1, 1)
-        } else {
-            NaiveDate::from_ymd_opt(start.year(), start.month() + 1, 1)
-        }
-        .expect("a valid month");
+        let next = next_month(start);
         let end = (next - chrono::Duration::days(1)).min(to);
         months.push((start, end));
         start = next;
     }
     months
+}
+
+/// The first day of the month after `day`'s.
+fn next_month(day: NaiveDate) -> NaiveDate {
+    let (year, month) = if day.month() == 12 { (day.year() + 1, 1) } else { (day.year(), day.month() + 1) };
+    NaiveDate::from_ymd_opt(year, month, 1).expect("a valid month")
 }
 
 struct View<'a> {
@@ -710,8 +711,7 @@ impl View<'_> {
             .map(|(month, f)| {
                 let label =
                     format!("{} {}", self.texts.get(lang, &format!("month-{}", month.month()), &[]), month.year());
-                let next = months_in(*month, *month + chrono::Duration::days(40)).get(1).map(|(start, _)| *start);
-                let counts = match (midnight(*month), next.and_then(midnight)) {
+                let counts = match (midnight(*month), midnight(next_month(*month))) {
                     (Some(start), Some(end)) => crate::cases::month(cases, start, end.min(self.now)),
                     _ => crate::cases::MonthCases::default(),
                 };

@@ -160,9 +160,7 @@ impl Effector {
         let hub = &self.hub;
         let unnamed = self.branch.lock().unwrap_or_else(|e| e.into_inner()).0.en.is_empty();
         if unnamed && let Some(branch) = get::<BranchInfo>(&self.client, &format!("{hub}/api/v1/branch")).await {
-            let offset = chrono::DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{}", branch.utc_offset))
-                .map(|d| *d.offset())
-                .unwrap_or_else(|_| FixedOffset::east_opt(3 * 3600).expect("a valid offset"));
+            let offset = branch.offset().unwrap_or_else(|| FixedOffset::east_opt(3 * 3600).expect("a valid offset"));
             *self.branch.lock().unwrap_or_else(|e| e.into_inner()) = (branch.name, offset);
         }
         get::<Vec<ServiceSummary>>(&self.client, &format!("{hub}/api/v1/services")).await

@@ -296,17 +296,12 @@ async fn print_command(command: Command) -> Result<()> {
         bail!("the hub refused the ticket: {}", error["message"].as_str().unwrap_or("unknown error"));
     }
     let ticket: Ticket = response.json().await?;
-    let offset = parse_offset(&branch.utc_offset).context("the hub's utc_offset")?;
+    let offset = branch.offset().context("the hub's utc_offset")?;
     let texts = Texts::new();
     let ctx = TicketContext { branch_name: &branch.name, utc_offset: offset, texts: &texts, qr: print.qr };
     print_ticket(&target, &ctx, paper, &ticket).context("printing")?;
     println!("{} printed ({})", ticket.number, ticket.status_url);
     Ok(())
-}
-
-/// Reads `+03:00`.
-fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
-    chrono::DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{text}")).ok().map(|d| *d.offset())
 }
 
 #[cfg(test)]

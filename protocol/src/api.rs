@@ -223,6 +223,13 @@ pub struct BranchInfo {
     pub counters: Vec<CounterInfo>,
 }
 
+impl BranchInfo {
+    /// `utc_offset` read (`+03:00`), or `None` when it is not an offset.
+    pub fn offset(&self) -> Option<chrono::FixedOffset> {
+        self.utc_offset.parse().ok()
+    }
+}
+
 /// A configured service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceInfo {
