@@ -10,11 +10,12 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
 use dawr_i18n::Lang;
 use dawr_protocol::api::Names;
-use serde::de::DeserializeOwned;
+use dawr_web::error::json_body;
+use dawr_web::{WebError, WebResult};
 use serde::{Deserialize, Serialize};
 
 use crate::service::{BookingInput, Core, Refusal, SlotView};
@@ -25,45 +26,12 @@ use crate::validate;
 /// The OpenAPI description of this API.
 pub const OPENAPI_JSON: &str = include_str!("api/openapi.json");
 
-/// An error response.
-#[derive(Debug)]
-pub struct ApiFailure {
-    status: StatusCode,
-    error: &'static str,
-    message: String,
-    field: Option<&'static str>,
+/// 429: this address asked too often.
+fn rate_limited() -> WebError {
+    WebError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from this address; wait a minute")
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
-}
-
-impl ApiFailure {
-    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
-        ApiFailure { status, error, message: message.into(), field: None }
-    }
-
-    fn malformed(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed", message)
-    }
-
-    pub fn rate_limited() -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from this address; wait a minute")
-    }
-}
-
-impl IntoResponse for ApiFailure {
-    fn into_response(self) -> Response {
-        let body = ErrorBody { error: self.error, message: &self.message, field: self.field };
-        (self.status, Json(body)).into_response()
-    }
-}
-
-impl From<Refusal> for ApiFailure {
+impl From<Refusal> for WebError {
     fn from(r: Refusal) -> Self {
         match r {
             Refusal::UnknownBranch => Self::new(StatusCode::NOT_FOUND, "unknown_branch", "no such branch"),
@@ -77,12 +45,7 @@ impl From<Refusal> for ApiFailure {
                     _ => "invalid_field",
                 };
                 let message = issues.iter().map(|i| format!("{}: {}", i.field.name(), i.message)).collect::<Vec<_>>();
-                ApiFailure {
-                    status: StatusCode::BAD_REQUEST,
-                    error,
-                    message: message.join("; "),
-                    field: Some(first.field.name()),
-                }
+                WebError::new(StatusCode::BAD_REQUEST, error, message.join("; ")).with_field(first.field.name())
             }
             Refusal::Full => Self::new(StatusCode::CONFLICT, "slot_full", "that slot has no place left"),
             Refusal::AlreadyBooked => Self::new(
@@ -104,18 +67,9 @@ impl From<Refusal> for ApiFailure {
     }
 }
 
-type ApiResult<T> = Result<T, ApiFailure>;
-
-fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiFailure::malformed("a JSON body is required"));
-    }
-    serde_json::from_slice(body).map_err(|e| ApiFailure::malformed(format!("invalid JSON body: {e}")))
-}
-
-fn check_rate(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> ApiResult<()> {
+fn check_rate(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> WebResult<()> {
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    if core.allow(addr, forwarded) { Ok(()) } else { Err(ApiFailure::rate_limited()) }
+    if core.allow(addr, forwarded) { Ok(()) } else { Err(rate_limited()) }
 }
 
 /// A branch as listed.
@@ -220,7 +174,7 @@ pub async fn branches(State(core): State<Core>) -> Json<Vec<BranchOut>> {
     )
 }
 
-pub async fn services(State(core): State<Core>, Path(branch): Path<String>) -> ApiResult<Json<Vec<ServiceOut>>> {
+pub async fn services(State(core): State<Core>, Path(branch): Path<String>) -> WebResult<Json<Vec<ServiceOut>>> {
     let b = core.branch(&branch)?;
     Ok(Json(
         b.services
@@ -235,9 +189,9 @@ pub struct DateQuery {
     date: Option<String>,
 }
 
-fn parse_date(q: &DateQuery) -> ApiResult<NaiveDate> {
-    let text = q.date.as_deref().ok_or_else(|| ApiFailure::malformed("the date parameter is required"))?;
-    text.parse().map_err(|_| ApiFailure::malformed(format!("date {text:?} is not like 2026-11-24")))
+fn parse_date(q: &DateQuery) -> WebResult<NaiveDate> {
+    let text = q.date.as_deref().ok_or_else(|| WebError::malformed("the date parameter is required"))?;
+    text.parse().map_err(|_| WebError::malformed(format!("date {text:?} is not like 2026-11-24")))
 }
 
 #[derive(Serialize)]
@@ -252,7 +206,7 @@ pub async fn slots(
     State(core): State<Core>,
     Path((branch, service)): Path<(String, String)>,
     Query(q): Query<DateQuery>,
-) -> ApiResult<Json<SlotsOut>> {
+) -> WebResult<Json<SlotsOut>> {
     let date = parse_date(&q)?;
     let slots = core.slots(&branch, &service, date).await?;
     Ok(Json(SlotsOut { branch, service, date, slots }))
@@ -275,12 +229,12 @@ pub async fn book(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<BookingOut>)> {
+) -> WebResult<(StatusCode, Json<BookingOut>)> {
     check_rate(&core, addr, &headers)?;
     let r: BookRequest = json_body(&body)?;
     let lang: Lang = match r.lang.as_deref() {
         None => Lang::default(),
-        Some(l) => l.parse().map_err(|e: dawr_i18n::UnknownLang| ApiFailure::malformed(e.to_string()))?,
+        Some(l) => l.parse().map_err(|e: dawr_i18n::UnknownLang| WebError::malformed(e.to_string()))?,
     };
     let input = BookingInput {
         branch: r.branch,
@@ -308,7 +262,7 @@ async fn citizen_booking(
     headers: &HeaderMap,
     code: &str,
     body: &Bytes,
-) -> ApiResult<(Booking, ByCitizen)> {
+) -> WebResult<(Booking, ByCitizen)> {
     check_rate(core, addr, headers)?;
     let r: ByCitizen = json_body(body)?;
     let booking = core.find(code, &r.national_id).await?;
@@ -321,7 +275,7 @@ pub async fn lookup(
     Path(code): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<BookingOut>> {
+) -> WebResult<Json<BookingOut>> {
     let (booking, _) = citizen_booking(&core, addr, &headers, &code, &body).await?;
     Ok(Json(booking_out(&core, &booking)))
 }
@@ -332,7 +286,7 @@ pub async fn cancel(
     Path(code): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<BookingOut>> {
+) -> WebResult<Json<BookingOut>> {
     let (booking, _) = citizen_booking(&core, addr, &headers, &code, &body).await?;
     let booking = core.cancel(&booking).await?;
     Ok(Json(booking_out(&core, &booking)))
@@ -344,24 +298,22 @@ pub async fn reschedule(
     Path(code): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<BookingOut>> {
+) -> WebResult<Json<BookingOut>> {
     let (booking, r) = citizen_booking(&core, addr, &headers, &code, &body).await?;
-    let start = r.start.ok_or_else(|| ApiFailure::malformed("start is required"))?;
+    let start = r.start.ok_or_else(|| WebError::malformed("start is required"))?;
     let booking = core.reschedule(&booking, &start).await?;
     Ok(Json(booking_out(&core, &booking)))
 }
 
 /// The branch named in the path, if the request carries its API key.
-fn hub_branch(core: &Core, branch: &str, headers: &HeaderMap) -> ApiResult<()> {
+fn hub_branch(core: &Core, branch: &str, headers: &HeaderMap) -> WebResult<()> {
     let b = core.branch(branch)?;
     let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     match sent {
         Some(key) if constant_time_eq(key.as_bytes(), b.api_key.as_bytes()) => Ok(()),
-        _ => Err(ApiFailure::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send the branch's API key as a bearer token",
-        )),
+        _ => {
+            Err(WebError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send the branch's API key as a bearer token"))
+        }
     }
 }
 
@@ -374,7 +326,7 @@ pub async fn hub_bookings(
     Path(branch): Path<String>,
     Query(q): Query<DateQuery>,
     headers: HeaderMap,
-) -> ApiResult<Json<Vec<HubBooking>>> {
+) -> WebResult<Json<Vec<HubBooking>>> {
     hub_branch(&core, &branch, &headers)?;
     let date = parse_date(&q)?;
     let b = core.branch(&branch)?.clone();
@@ -405,11 +357,11 @@ pub async fn hub_report(
     Path((branch, code)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<HubBooking>> {
+) -> WebResult<Json<HubBooking>> {
     hub_branch(&core, &branch, &headers)?;
     let report: Report = json_body(&body)?;
     if !matches!(report.status, Status::CheckedIn | Status::NoShow) {
-        return Err(ApiFailure::malformed("status must be checked_in or no_show"));
+        return Err(WebError::malformed("status must be checked_in or no_show"));
     }
     let b = core.branch(&branch)?.clone();
     let x = core.report(&branch, &code, report.status, report.at).await?;

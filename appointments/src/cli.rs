@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use dawr_web::start;
 
 use crate::config::{Site, SiteConfig};
 
@@ -46,56 +47,13 @@ pub fn settings(args: Args) -> Result<(Site, String), String> {
 
 /// `dawr-appointments`' main function.
 pub fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let (site, public_url) = match settings(Args::parse()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("dawr-appointments: {e}");
-            return ExitCode::from(2);
+    start::init_tracing("info");
+    match settings(Args::parse()) {
+        Ok((site, public_url)) => {
+            start::run("dawr-appointments", |shutdown| crate::app::run(site, public_url, shutdown))
         }
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("dawr-appointments: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(async { tokio::spawn(crate::app::run(site, public_url, shutdown_signal())).await }) {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(e)) => {
-            eprintln!("dawr-appointments: {e}");
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("dawr-appointments: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => start::usage_error("dawr-appointments", e),
     }
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
-            let _ = ctrl_c.await;
-            return;
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{FixedOffset, NaiveDate, Weekday};
 use dawr_protocol::api::Names;
+use dawr_web::config::{FileError, parse_offset, parse_toml, read_toml};
 use serde::Deserialize;
 
 /// The demo site's configuration, built into the binary.
@@ -17,10 +18,8 @@ pub const DEMO_TOML: &str = include_str!("../demo-site.toml");
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("branch {branch}: {problem}")]
     Branch { branch: String, problem: String },
     #[error("{0}")]
@@ -177,8 +176,9 @@ pub struct Service {
 impl SiteConfig {
     /// Reads a configuration file.
     pub fn load(path: &Path) -> Result<SiteConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        Self::parse(&text, path)
+        let config: Self = read_toml(path)?;
+        config.check()?;
+        Ok(config)
     }
 
     /// The built-in demo site.
@@ -187,10 +187,13 @@ impl SiteConfig {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<SiteConfig, ConfigError> {
-        let config: SiteConfig =
-            toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
-        config.site()?;
+        let config: SiteConfig = parse_toml(text, path)?;
+        config.check()?;
         Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.site().map(drop)
     }
 
     /// The site this file describes, validated.
@@ -295,21 +298,6 @@ pub fn minutes(text: &str) -> Option<u32> {
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     let total = h * 60 + m;
     (m < 60 && total <= 24 * 60).then_some(total)
-}
-
-/// `+03:00` / `-05:30`.
-fn parse_offset(text: &str) -> Option<FixedOffset> {
-    let (sign, rest) = match text.as_bytes().first()? {
-        b'+' => (1, &text[1..]),
-        b'-' => (-1, &text[1..]),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':')?;
-    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
-    if h > 14 || m > 59 {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 #[cfg(test)]

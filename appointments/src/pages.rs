@@ -5,7 +5,8 @@
 //! `lang` field), plain forms and links that work without JavaScript, one small inline style
 //! sheet. A refused form comes back with the values kept, a summary of the problems at the top
 //! (focused, each linking to its field) and each field's message beside it, in the page's
-//! language. Every text comes from `dawr-i18n`; every value put into a page is HTML-escaped.
+//! language. Every text comes from `dawr-i18n`; the pages are maud templates, so every value put
+//! into a page is escaped.
 //! Whoever holds a booking page's address (`/c/{token}`) may see and change that booking: it is
 //! given out only after booking, or after the booking code *and* the ID number were typed.
 use std::net::SocketAddr;
@@ -17,7 +18,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use dawr_i18n::{Arg, HijriDate, Lang, Texts};
-use dawr_protocol::api::Names;
+use dawr_web::html::{Head, name, page, parse_lang};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use crate::config::{Branch, Service};
@@ -25,33 +27,6 @@ use crate::ics;
 use crate::service::{BookingInput, Core, Field, FieldIssue, Refusal, SlotView};
 use crate::slots;
 use crate::store::{Booking, Status};
-
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn name(names: &Names, lang: Lang) -> &str {
-    match lang {
-        Lang::Ar => &names.ar,
-        Lang::En => &names.en,
-    }
-}
-
-fn parse_lang(text: Option<&str>) -> Option<Lang> {
-    text.and_then(|l| l.parse().ok())
-}
 
 /// `?lang=` and `?date=`.
 #[derive(Deserialize, Default)]
@@ -67,7 +42,7 @@ impl PageQuery {
     }
 }
 
-/// A text, HTML-escaped.
+/// The texts in the page's language.
 struct T<'a> {
     texts: &'a Texts,
     lang: Lang,
@@ -75,18 +50,17 @@ struct T<'a> {
 
 impl T<'_> {
     fn get(&self, key: &str) -> String {
-        esc(&self.texts.get(self.lang, key, &[]))
+        self.texts.get(self.lang, key, &[])
     }
 
     fn args(&self, key: &str, args: &[(&str, Arg<'_>)]) -> String {
-        esc(&self.texts.get(self.lang, key, args))
+        self.texts.get(self.lang, key, args)
     }
 }
 
 const STYLE: &str = "\
 :root{color-scheme:light;--ink:#10231d;--brand:#0b6e4f;--muted:#4a5a54;--line:#c9d3cf;--bad:#b3261e;--soft:#e6f2ec}\
-*{box-sizing:border-box}\
-body{margin:0;font-family:'Noto Sans Arabic','Noto Sans','Segoe UI',Tahoma,sans-serif;color:var(--ink);background:#f4f7f5;line-height:1.5;font-size:1.05rem}\
+body{margin:0;color:var(--ink);background:#f4f7f5;line-height:1.5;font-size:1.05rem}\
 header{background:var(--brand);color:#fff;padding:12px max(16px,calc(50% - 18rem + 16px))}\
 header a{color:#fff;text-decoration:none;font-weight:700}\
 header p{margin:0;font-size:.95rem}\
@@ -135,22 +109,21 @@ footer a{font-weight:600;padding:8px 0}\
 ";
 
 /// The whole page around `body`.
-fn layout(t: &T<'_>, title: &str, branch: Option<&Branch>, body: &str, switch_href: &str) -> String {
+fn layout(t: &T<'_>, title: &str, branch: Option<&Branch>, body: Markup, switch_href: &str) -> String {
     let lang = t.lang;
-    let branch_line = branch.map_or(String::new(), |b| format!("<p>{}</p>", esc(name(&b.name, lang))));
-    format!(
-        "<!doctype html>\n<html lang=\"{code}\" dir=\"{dir}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n\
-         <style>{STYLE}</style>\n</head>\n<body>\n<header><a href=\"/?lang={code}\">{site}</a>{branch_line}</header>\n\
-         <main id=\"main\">\n{body}\n</main>\n<footer><a href=\"{switch_href}\" lang=\"{other}\" hreflang=\"{other}\">{switch}</a>\
-         <a href=\"/manage?lang={code}\">{manage}</a></footer>\n</body>\n</html>\n",
-        code = lang.code(),
-        dir = lang.dir(),
-        site = t.get("appt-site-title"),
-        other = lang.other().code(),
-        switch = t.get("switch-language"),
-        manage = t.get("appt-manage-link"),
-    )
+    let other = lang.other().code();
+    let body = html! {
+        header {
+            a href={ "/?lang=" (lang.code()) } { (t.get("appt-site-title")) }
+            @if let Some(b) = branch { p { (name(&b.name, lang)) } }
+        }
+        main id="main" { (body) }
+        footer {
+            a href=(switch_href) lang=(other) hreflang=(other) { (t.get("switch-language")) }
+            a href={ "/manage?lang=" (lang.code()) } { (t.get("appt-manage-link")) }
+        }
+    };
+    page(Head::new(lang, title, STYLE), body).into_string()
 }
 
 /// Headers for pages with personal data or a secret address.
@@ -165,13 +138,12 @@ fn private(mut response: Response) -> Response {
 fn not_found(core: &Core, lang: Lang) -> Response {
     let t = T { texts: &core.texts, lang };
     let title = t.get("appt-not-found-title");
-    let body = format!(
-        "<h1>{title}</h1>\n<p>{}</p>\n<p><a href=\"/?lang={}\">{}</a></p>",
-        t.get("appt-not-found"),
-        lang.code(),
-        t.get("appt-new-booking")
-    );
-    let html = layout(&t, &title, None, &body, &format!("?lang={}", lang.other().code()));
+    let body = html! {
+        h1 { (title) }
+        p { (t.get("appt-not-found")) }
+        p { a href={ "/?lang=" (lang.code()) } { (t.get("appt-new-booking")) } }
+    };
+    let html = layout(&t, &title, None, body, &format!("?lang={}", lang.other().code()));
     (StatusCode::NOT_FOUND, Html(html)).into_response()
 }
 
@@ -197,36 +169,37 @@ fn weekday(t: &T<'_>, day: NaiveDate) -> String {
 }
 
 /// `الثلاثاء 14 جمادى الآخرة 1448 هـ · 2026-11-24`.
-fn long_date(t: &T<'_>, day: NaiveDate) -> String {
-    let hijri = HijriDate::from_gregorian(day.year(), day.month() as u8, day.day() as u8)
-        .map(|h| format!("{} · ", esc(&t.texts.hijri_date(t.lang, h))))
-        .unwrap_or_default();
-    format!("{} {hijri}<span class=\"ltr\">{day}</span>", weekday(t, day))
+fn long_date(t: &T<'_>, day: NaiveDate) -> Markup {
+    let hijri = HijriDate::from_gregorian(day.year(), day.month() as u8, day.day() as u8);
+    html! {
+        (weekday(t, day)) " "
+        @if let Some(h) = hijri { (t.texts.hijri_date(t.lang, h)) " · " }
+        span class="ltr" { (day) }
+    }
 }
 
-fn time_range(branch: &Branch, start: DateTime<Utc>) -> String {
-    format!(
-        "<span class=\"ltr\">{}–{}</span>",
-        slots::local_time(branch, start),
-        slots::local_time(branch, slots::slot_end(branch, start))
-    )
+fn time_range(branch: &Branch, start: DateTime<Utc>) -> Markup {
+    let (from, to) = (slots::local_time(branch, start), slots::local_time(branch, slots::slot_end(branch, start)));
+    html! { span class="ltr" { (from) "–" (to) } }
+}
+
+/// A page that lists links, one a choice.
+fn choices(items: impl Iterator<Item = (String, String)>) -> Markup {
+    html! { ul class="choices" { @for (href, label) in items { li { a href=(href) { (label) } } } } }
 }
 
 /// `GET /`: the branches.
 pub async fn home(State(core): State<Core>, Query(q): Query<PageQuery>) -> Response {
     let lang = q.lang();
     let t = T { texts: &core.texts, lang };
-    let items: String = core
+    let items = core
         .site
         .branches
         .iter()
-        .map(|b| {
-            format!("<li><a href=\"/b/{}?lang={}\">{}</a></li>", esc(&b.id), lang.code(), esc(name(&b.name, lang)))
-        })
-        .collect();
+        .map(|b| (format!("/b/{}?lang={}", b.id, lang.code()), name(&b.name, lang).to_string()));
     let title = t.get("appt-choose-branch");
-    let body = format!("<h1>{title}</h1>\n<ul class=\"choices\">{items}</ul>");
-    Html(layout(&t, &title, None, &body, &format!("?lang={}", lang.other().code()))).into_response()
+    let body = html! { h1 { (title) } (choices(items)) };
+    Html(layout(&t, &title, None, body, &format!("?lang={}", lang.other().code()))).into_response()
 }
 
 /// `GET /b/{branch}`: its services.
@@ -234,22 +207,13 @@ pub async fn branch(State(core): State<Core>, Path(branch): Path<String>, Query(
     let lang = q.lang();
     let Some(b) = core.site.branch(&branch) else { return not_found(&core, lang) };
     let t = T { texts: &core.texts, lang };
-    let items: String = b
+    let items = b
         .services
         .iter()
-        .map(|s| {
-            format!(
-                "<li><a href=\"/b/{}/{}?lang={}\">{}</a></li>",
-                esc(&b.id),
-                esc(&s.code),
-                lang.code(),
-                esc(name(&s.name, lang))
-            )
-        })
-        .collect();
+        .map(|s| (format!("/b/{}/{}?lang={}", b.id, s.code, lang.code()), name(&s.name, lang).to_string()));
     let title = t.get("appt-choose-service");
-    let body = format!("<h1>{title}</h1>\n<ul class=\"choices\">{items}</ul>");
-    Html(layout(&t, &title, Some(b), &body, &format!("?lang={}", lang.other().code()))).into_response()
+    let body = html! { h1 { (title) } (choices(items)) };
+    Html(layout(&t, &title, Some(b), body, &format!("?lang={}", lang.other().code()))).into_response()
 }
 
 /// The problems of a refused form, by field.
@@ -276,22 +240,23 @@ impl Problems {
     }
 
     /// The summary at the top of the form: focused on load, each problem links to its field.
-    fn summary(&self, t: &T<'_>) -> String {
+    fn summary(&self, t: &T<'_>) -> Markup {
         if self.0.is_empty() {
-            return String::new();
+            return html! {};
         }
-        let items: String = self
-            .0
-            .iter()
-            .map(|(field, key)| match field {
-                Some(f) => format!("<li><a href=\"#{}\">{}</a></li>", input_id(*f), t.get(key)),
-                None => format!("<li>{}</li>", t.get(key)),
-            })
-            .collect();
-        format!(
-            "<div class=\"errors\" id=\"errors\" role=\"alert\" tabindex=\"-1\" autofocus>\n<h2>{}</h2>\n<ul>{items}</ul>\n</div>\n",
-            t.get("appt-errors-title")
-        )
+        html! {
+            div class="errors" id="errors" role="alert" tabindex="-1" autofocus {
+                h2 { (t.get("appt-errors-title")) }
+                ul {
+                    @for (field, key) in &self.0 {
+                        @match field {
+                            Some(f) => li { a href={ "#" (input_id(*f)) } { (t.get(key)) } },
+                            None => li { (t.get(key)) },
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -305,37 +270,89 @@ fn input_id(field: Field) -> &'static str {
     }
 }
 
-/// A labelled text input with its hint and its error.
-fn text_input(
-    t: &T<'_>,
+/// A labelled text input: what it asks (its field, label and hint keys) and how phones should
+/// offer to fill it.
+struct TextInput {
     field: Field,
-    label: &str,
-    hint: Option<&str>,
-    value: &str,
-    extra: &str,
-    problems: &Problems,
-) -> String {
-    let id = input_id(field);
-    let error = problems.for_field(field);
-    let mut described = Vec::new();
-    let hint_html = hint.map_or(String::new(), |h| {
-        described.push(format!("{id}-hint"));
-        format!("<span class=\"hint\" id=\"{id}-hint\">{}</span>", t.get(h))
-    });
-    let error_html = error.map_or(String::new(), |k| {
-        described.push(format!("{id}-error"));
-        format!("<p class=\"error\" id=\"{id}-error\">{}</p>", t.get(k))
-    });
-    let aria =
-        if described.is_empty() { String::new() } else { format!(" aria-describedby=\"{}\"", described.join(" ")) };
-    let invalid = if error.is_some() { " aria-invalid=\"true\"" } else { "" };
-    format!(
-        "<label class=\"field\" for=\"{id}\">{label}{hint_html}</label>\n\
-         <input type=\"text\" id=\"{id}\" name=\"{name}\" value=\"{value}\" required{extra}{aria}{invalid}>\n{error_html}\n",
-        label = t.get(label),
-        name = field.name(),
-        value = esc(value),
-    )
+    label: &'static str,
+    hint: Option<&'static str>,
+    /// `text`, or `tel` for a phone number.
+    kind: &'static str,
+    autocomplete: &'static str,
+    inputmode: Option<&'static str>,
+    maxlength: u32,
+    /// `ltr` for numbers and codes typed in Latin digits.
+    dir: Option<&'static str>,
+    autocapitalize: Option<&'static str>,
+}
+
+const NAME_INPUT: TextInput = TextInput {
+    field: Field::Name,
+    label: "appt-field-name",
+    hint: None,
+    kind: "text",
+    autocomplete: "name",
+    inputmode: None,
+    maxlength: 100,
+    dir: None,
+    autocapitalize: None,
+};
+
+const ID_INPUT: TextInput = TextInput {
+    field: Field::NationalId,
+    label: "appt-field-id",
+    hint: Some("appt-field-id-hint"),
+    kind: "text",
+    autocomplete: "off",
+    inputmode: Some("numeric"),
+    maxlength: 20,
+    dir: None,
+    autocapitalize: None,
+};
+
+const PHONE_INPUT: TextInput = TextInput {
+    field: Field::Phone,
+    label: "appt-field-phone",
+    hint: Some("appt-field-phone-hint"),
+    kind: "tel",
+    autocomplete: "tel",
+    inputmode: Some("tel"),
+    maxlength: 20,
+    dir: Some("ltr"),
+    autocapitalize: None,
+};
+
+const CODE_INPUT: TextInput = TextInput {
+    field: Field::Code,
+    label: "appt-field-code",
+    hint: None,
+    kind: "text",
+    autocomplete: "off",
+    inputmode: None,
+    maxlength: 20,
+    dir: Some("ltr"),
+    autocapitalize: Some("characters"),
+};
+
+/// A labelled text input with its hint and its error.
+fn text_input(t: &T<'_>, input: &TextInput, value: &str, problems: &Problems) -> Markup {
+    let id = input_id(input.field);
+    let error = problems.for_field(input.field);
+    let hint_id = input.hint.map(|_| format!("{id}-hint"));
+    let error_id = error.map(|_| format!("{id}-error"));
+    let described: Vec<&str> = hint_id.iter().chain(&error_id).map(String::as_str).collect();
+    let described = (!described.is_empty()).then(|| described.join(" "));
+    html! {
+        label class="field" for=(id) {
+            (t.get(input.label))
+            @if let (Some(hint), Some(hint_id)) = (input.hint, &hint_id) { span class="hint" id=(hint_id) { (t.get(hint)) } }
+        }
+        input type=(input.kind) id=(id) name=(input.field.name()) value=(value) required
+            inputmode=[input.inputmode] autocomplete=(input.autocomplete) maxlength=(input.maxlength)
+            dir=[input.dir] autocapitalize=[input.autocapitalize]
+            aria-describedby=[described] aria-invalid=[error.map(|_| "true")];
+        @if let (Some(key), Some(error_id)) = (error, &error_id) { p class="error" id=(error_id) { (t.get(key)) } }
+    }
 }
 
 /// The days offered, the day shown and its slots.
@@ -353,62 +370,58 @@ fn slot_picker(
     branch: &Branch,
     chosen: &str,
     problems: &Problems,
-) -> String {
+) -> Markup {
     let DayChoice { days, day, slots } = choice;
-    let lang = t.lang;
     if days.is_empty() {
-        return format!("<p>{}</p>", t.get("appt-no-days"));
+        return html! { p { (t.get("appt-no-days")) } };
     }
-    let links: String = days
-        .iter()
-        .map(|d| {
-            let current = if Some(*d) == day { " aria-current=\"date\"" } else { "" };
-            format!(
-                "<a href=\"{base}?date={d}&amp;lang={code}\"{current}>{wd}<small class=\"ltr\">{dm}</small></a>",
-                code = lang.code(),
-                wd = weekday(t, *d),
-                dm = d.format("%d/%m"),
-            )
-        })
-        .collect();
-    let mut out = format!(
-        "<h2 id=\"days-title\">{}</h2>\n<nav class=\"days\" aria-labelledby=\"days-title\">{links}</nav>\n",
-        t.get("appt-choose-day")
-    );
-    let Some(day) = day else { return out };
+    html! {
+        h2 id="days-title" { (t.get("appt-choose-day")) }
+        nav class="days" aria-labelledby="days-title" {
+            @for d in days {
+                a href={ (base) "?date=" (d) "&lang=" (t.lang.code()) } aria-current=[(Some(*d) == day).then_some("date")] {
+                    (weekday(t, *d)) small class="ltr" { (d.format("%d/%m")) }
+                }
+            }
+        }
+        @if let Some(day) = day { (day_slots(t, day, slots, branch, chosen, problems)) }
+    }
+}
+
+/// The times of one day, as radio buttons (full ones disabled).
+fn day_slots(
+    t: &T<'_>,
+    day: NaiveDate,
+    slots: &[SlotView],
+    branch: &Branch,
+    chosen: &str,
+    problems: &Problems,
+) -> Markup {
     let error = problems.for_field(Field::Start);
-    let error_html = error.map_or(String::new(), |k| format!("<p class=\"error\" id=\"slots-error\">{}</p>", t.get(k)));
-    let described = if error.is_some() { " aria-describedby=\"slots-error\"" } else { "" };
+    let error_html = html! { @if let Some(key) = error { p class="error" id="slots-error" { (t.get(key)) } } };
     if slots.is_empty() {
-        out.push_str(&format!("<p>{}</p>\n{error_html}", t.get("appt-no-slots")));
-        return out;
+        return html! { p { (t.get("appt-no-slots")) } (error_html) };
     }
     let first_free = slots.iter().position(|s| s.available > 0);
-    let radios: String = slots
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let value = s.start.to_rfc3339();
-            let time = slots::local_time(branch, s.start);
-            let (class, state, note) = if s.available == 0 {
-                (" full", " disabled", t.get("appt-slot-full"))
-            } else {
-                let checked = if crate::service::parse_start(chosen) == Some(s.start) { " checked" } else { "" };
-                ("", checked, t.args("appt-available", &[("count", Arg::Number(f64::from(s.available)))]))
-            };
-            let id = if Some(i) == first_free { " id=\"slots\"" } else { "" };
-            format!(
-                "<label class=\"slot{class}\"><input type=\"radio\" name=\"start\" value=\"{value}\"{id}{state} required>\
-                 <span><span class=\"ltr\">{time}</span><small>{note}</small></span></label>"
-            )
-        })
-        .collect();
-    out.push_str(&format!(
-        "<fieldset{described}>\n<legend>{} — {}</legend>\n{error_html}<div class=\"slots\">{radios}</div>\n</fieldset>\n",
-        t.get("appt-choose-time"),
-        long_date(t, day),
-    ));
-    out
+    let chosen = crate::service::parse_start(chosen);
+    html! {
+        fieldset aria-describedby=[error.map(|_| "slots-error")] {
+            legend { (t.get("appt-choose-time")) " — " (long_date(t, day)) }
+            (error_html)
+            div class="slots" {
+                @for (i, s) in slots.iter().enumerate() {
+                    @let full = s.available == 0;
+                    @let note = if full { t.get("appt-slot-full") } else { t.args("appt-available", &[("count", Arg::Number(f64::from(s.available)))]) };
+                    label class=(if full { "slot full" } else { "slot" }) {
+                        input type="radio" name="start" value=(s.start.to_rfc3339())
+                            id=[(Some(i) == first_free).then_some("slots")]
+                            checked[!full && chosen == Some(s.start)] disabled[full] required;
+                        span { span class="ltr" { (slots::local_time(branch, s.start)) } small { (note) } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The day to show: the asked one if bookable, else the first bookable one.
@@ -434,56 +447,28 @@ async fn render_book_form(core: &Core, form: BookForm<'_>) -> Result<String, Ref
         Some(d) => core.slots(&branch.id, &service.code, d).await?,
         None => Vec::new(),
     };
-    let base = format!("/b/{}/{}", esc(&branch.id), esc(&service.code));
+    let base = format!("/b/{}/{}", branch.id, service.code);
     let picker = slot_picker(&t, &base, DayChoice { days: &days, day, slots: &slots }, branch, &input.start, &problems);
-    let fields = if slots.iter().any(|s| s.available > 0) {
-        format!(
-            "<h2>{details}</h2>\n{name}{id}{phone}<button type=\"submit\">{book}</button>\n",
-            details = t.get("appt-your-details"),
-            name = text_input(
-                &t,
-                Field::Name,
-                "appt-field-name",
-                None,
-                &input.name,
-                " autocomplete=\"name\" maxlength=\"100\"",
-                &problems
-            ),
-            id = text_input(
-                &t,
-                Field::NationalId,
-                "appt-field-id",
-                Some("appt-field-id-hint"),
-                &input.national_id,
-                " inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"20\"",
-                &problems
-            ),
-            phone = text_input(
-                &t,
-                Field::Phone,
-                "appt-field-phone",
-                Some("appt-field-phone-hint"),
-                &input.phone,
-                " inputmode=\"tel\" autocomplete=\"tel\" maxlength=\"20\" dir=\"ltr\"",
-                &problems
-            )
-            .replacen("type=\"text\"", "type=\"tel\"", 1),
-            book = t.get("appt-book-button"),
-        )
-    } else {
-        String::new()
+    let bookable = slots.iter().any(|s| s.available > 0);
+    let title = name(&service.name, lang);
+    let body = html! {
+        h1 { (title) }
+        (problems.summary(&t))
+        form method="post" action=(base) novalidate {
+            input type="hidden" name="lang" value=(lang.code());
+            @if let Some(d) = day { input type="hidden" name="date" value=(d); }
+            (picker)
+            @if bookable {
+                h2 { (t.get("appt-your-details")) }
+                (text_input(&t, &NAME_INPUT, &input.name, &problems))
+                (text_input(&t, &ID_INPUT, &input.national_id, &problems))
+                (text_input(&t, &PHONE_INPUT, &input.phone, &problems))
+                button type="submit" { (t.get("appt-book-button")) }
+            }
+        }
     };
-    let date_field = day.map_or(String::new(), |d| format!("<input type=\"hidden\" name=\"date\" value=\"{d}\">"));
-    let title = esc(name(&service.name, lang));
-    let body = format!(
-        "<h1>{title}</h1>\n{summary}<form method=\"post\" action=\"{base}\" novalidate>\n\
-         <input type=\"hidden\" name=\"lang\" value=\"{code}\">{date_field}\n{picker}{fields}</form>",
-        summary = problems.summary(&t),
-        code = lang.code(),
-    );
-    let switch =
-        format!("{base}?lang={}{}", lang.other().code(), day.map_or(String::new(), |d| format!("&amp;date={d}")));
-    Ok(layout(&t, &title, Some(branch), &body, &switch))
+    let switch = format!("{base}?lang={}{}", lang.other().code(), day.map_or(String::new(), |d| format!("&date={d}")));
+    Ok(layout(&t, title, Some(branch), body, &switch))
 }
 
 /// `GET /b/{branch}/{service}`: days, times and the details form.
@@ -596,60 +581,41 @@ fn render_booking(core: &Core, booking: &Booking, lang: Lang, new: bool) -> Stri
     let title = if new { t.get("appt-confirmed-title") } else { t.get("appt-booking-title") };
     let active = booking.status == Status::Booked;
     let base = format!("/c/{}", booking.token);
-    let qr = if active {
-        let label = core.texts.get(lang, "appt-qr-label", &[("code", Arg::Text(&booking.code))]);
-        format!(
-            "<div class=\"qr\" id=\"qr\">{}</div>\n<p class=\"center note\">{}</p>\n",
-            crate::qr::svg(&booking.code, 200, &label),
-            t.get("appt-qr-hint")
-        )
-    } else {
-        String::new()
+    let lc = lang.code();
+    let body = html! {
+        h1 { (title) }
+        section class="card" aria-labelledby="code-label" {
+            p class="center note" id="code-label" { (t.get("appt-code-label")) }
+            p class="code" id="code" dir="ltr" { (booking.code) }
+            @if active {
+                @let label = t.args("appt-qr-label", &[("code", Arg::Text(&booking.code))]);
+                // The QR code's SVG is drawn by `qr::svg`, which escapes its label itself.
+                div class="qr" id="qr" { (PreEscaped(crate::qr::svg(&booking.code, 200, &label))) }
+                p class="center note" { (t.get("appt-qr-hint")) }
+            }
+            dl {
+                dt { (t.get("appt-detail-service")) } dd id="service" { (service) }
+                dt { (t.get("appt-detail-branch")) } dd { (name(&branch.name, lang)) }
+                dt { (t.get("appt-detail-date")) } dd id="date" { (long_date(&t, booking.local_day)) }
+                dt { (t.get("appt-detail-time")) } dd id="time" { (time_range(branch, booking.start)) }
+                dt { (t.get("appt-detail-name")) } dd { (booking.name) }
+                dt { (t.get("appt-detail-status")) } dd id="status" { (t.get(status_key(booking.status))) }
+            }
+        }
+        @if active {
+            p { a href={ (base) "/booking.ics" } id="ics" download={ "dawr-" (booking.code) ".ics" } { (t.get("appt-add-to-calendar")) } }
+            p class="note" { (t.get("appt-keep-code")) }
+            p { a href={ (base) "/reschedule?lang=" (lc) } id="reschedule" { (t.get("appt-reschedule-link")) } }
+            form method="post" action={ (base) "/cancel" } {
+                input type="hidden" name="lang" value=(lc);
+                button type="submit" class="secondary" id="cancel" { (t.get("appt-cancel-button")) }
+            }
+        } @else if booking.status == Status::Cancelled {
+            p class="status-cancelled" id="cancelled" { (t.get("appt-cancelled-note")) }
+        }
+        p { a href={ "/?lang=" (lc) } { (t.get("appt-new-booking")) } }
     };
-    let actions = if active {
-        format!(
-            "<p><a href=\"{base}/booking.ics\" id=\"ics\" download=\"dawr-{code}.ics\">{ics}</a></p>\n\
-             <p class=\"note\">{keep}</p>\n\
-             <p><a href=\"{base}/reschedule?lang={lc}\" id=\"reschedule\">{resched}</a></p>\n\
-             <form method=\"post\" action=\"{base}/cancel\"><input type=\"hidden\" name=\"lang\" value=\"{lc}\">\
-             <button type=\"submit\" class=\"secondary\" id=\"cancel\">{cancel}</button></form>\n",
-            code = esc(&booking.code),
-            ics = t.get("appt-add-to-calendar"),
-            keep = t.get("appt-keep-code"),
-            resched = t.get("appt-reschedule-link"),
-            cancel = t.get("appt-cancel-button"),
-            lc = lang.code(),
-        )
-    } else if booking.status == Status::Cancelled {
-        format!("<p class=\"status-cancelled\" id=\"cancelled\">{}</p>\n", t.get("appt-cancelled-note"))
-    } else {
-        String::new()
-    };
-    let body = format!(
-        "<h1>{title}</h1>\n<section class=\"card\" aria-labelledby=\"code-label\">\n\
-         <p class=\"center note\" id=\"code-label\">{code_label}</p>\n<p class=\"code\" id=\"code\" dir=\"ltr\">{code}</p>\n{qr}\
-         <dl>\n<dt>{l_service}</dt><dd id=\"service\">{service}</dd>\n<dt>{l_branch}</dt><dd>{branch_name}</dd>\n\
-         <dt>{l_date}</dt><dd id=\"date\">{date}</dd>\n<dt>{l_time}</dt><dd id=\"time\">{time}</dd>\n\
-         <dt>{l_name}</dt><dd>{name}</dd>\n<dt>{l_status}</dt><dd id=\"status\">{status}</dd>\n</dl>\n</section>\n\
-         {actions}<p><a href=\"/?lang={lc}\">{again}</a></p>",
-        code_label = t.get("appt-code-label"),
-        code = esc(&booking.code),
-        l_service = t.get("appt-detail-service"),
-        service = esc(&service),
-        l_branch = t.get("appt-detail-branch"),
-        branch_name = esc(name(&branch.name, lang)),
-        l_date = t.get("appt-detail-date"),
-        date = long_date(&t, booking.local_day),
-        l_time = t.get("appt-detail-time"),
-        time = time_range(branch, booking.start),
-        l_name = t.get("appt-detail-name"),
-        name = esc(&booking.name),
-        l_status = t.get("appt-detail-status"),
-        status = t.get(status_key(booking.status)),
-        again = t.get("appt-new-booking"),
-        lc = lang.code(),
-    );
-    layout(&t, &title, Some(branch), &body, &format!("{base}?lang={}", lang.other().code()))
+    layout(&t, &title, Some(branch), body, &format!("{base}?lang={}", lang.other().code()))
 }
 
 fn booking_lang(q: &PageQuery, booking: &Booking) -> Lang {
@@ -754,28 +720,19 @@ async fn render_reschedule(
     };
     let base = format!("/c/{}/reschedule", booking.token);
     let picker = slot_picker(&t, &base, DayChoice { days: &days, day, slots: &slots }, branch, chosen, &problems);
-    let button = if slots.iter().any(|s| s.available > 0) {
-        format!("<button type=\"submit\">{}</button>", t.get("appt-reschedule-button"))
-    } else {
-        String::new()
-    };
     let title = t.get("appt-reschedule-title");
-    let current = format!(
-        "<p>{}: <strong>{}</strong> · {}</p>",
-        t.get("appt-code-label"),
-        esc(&booking.code),
-        time_range(branch, booking.start)
-    );
-    let body = format!(
-        "<h1>{title}</h1>\n{current}\n{summary}<form method=\"post\" action=\"{base}\" novalidate>\n\
-         <input type=\"hidden\" name=\"lang\" value=\"{code}\">\n{picker}{button}</form>\n\
-         <p><a href=\"/c/{token}?lang={code}\">{back}</a></p>",
-        summary = problems.summary(&t),
-        code = lang.code(),
-        token = booking.token,
-        back = t.get("appt-back"),
-    );
-    Ok(layout(&t, &title, Some(branch), &body, &format!("{base}?lang={}", lang.other().code())))
+    let body = html! {
+        h1 { (title) }
+        p { (t.get("appt-code-label")) ": " strong { (booking.code) } " · " (time_range(branch, booking.start)) }
+        (problems.summary(&t))
+        form method="post" action=(base) novalidate {
+            input type="hidden" name="lang" value=(lang.code());
+            (picker)
+            @if slots.iter().any(|s| s.available > 0) { button type="submit" { (t.get("appt-reschedule-button")) } }
+        }
+        p { a href={ "/c/" (booking.token) "?lang=" (lang.code()) } { (t.get("appt-back")) } }
+    };
+    Ok(layout(&t, &title, Some(branch), body, &format!("{base}?lang={}", lang.other().code())))
 }
 
 /// `GET /c/{token}/reschedule`: pick another time.
@@ -831,32 +788,17 @@ pub async fn reschedule(
 fn render_manage(core: &Core, lang: Lang, code: &str, id: &str, problems: &Problems) -> String {
     let t = T { texts: &core.texts, lang };
     let title = t.get("appt-manage-title");
-    let body = format!(
-        "<h1>{title}</h1>\n{summary}<form method=\"post\" action=\"/manage\" novalidate>\n\
-         <input type=\"hidden\" name=\"lang\" value=\"{code_lang}\">\n{code}{id}<button type=\"submit\">{find}</button>\n</form>",
-        summary = problems.summary(&t),
-        code_lang = lang.code(),
-        code = text_input(
-            &t,
-            Field::Code,
-            "appt-field-code",
-            None,
-            code,
-            " autocomplete=\"off\" maxlength=\"20\" dir=\"ltr\" autocapitalize=\"characters\"",
-            problems
-        ),
-        id = text_input(
-            &t,
-            Field::NationalId,
-            "appt-field-id",
-            Some("appt-field-id-hint"),
-            id,
-            " inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"20\"",
-            problems
-        ),
-        find = t.get("appt-find-button"),
-    );
-    layout(&t, &title, None, &body, &format!("/manage?lang={}", lang.other().code()))
+    let body = html! {
+        h1 { (title) }
+        (problems.summary(&t))
+        form method="post" action="/manage" novalidate {
+            input type="hidden" name="lang" value=(lang.code());
+            (text_input(&t, &CODE_INPUT, code, problems))
+            (text_input(&t, &ID_INPUT, id, problems))
+            button type="submit" { (t.get("appt-find-button")) }
+        }
+    };
+    layout(&t, &title, None, body, &format!("/manage?lang={}", lang.other().code()))
 }
 
 /// `GET /manage`: the lookup form.
@@ -900,6 +842,7 @@ pub async fn manage(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dawr_web::html::esc;
 
     #[test]
     fn values_are_escaped_and_days_fall_back_to_the_first_bookable() {
@@ -919,12 +862,11 @@ mod tests {
             FieldIssue { field: Field::Phone, key: "appt-error-phone", message: String::new() },
         ]);
         let problems = Problems::from_refusal(&refusal).unwrap();
-        let ar = problems.summary(&T { texts: &texts, lang: Lang::Ar });
+        let ar = problems.summary(&T { texts: &texts, lang: Lang::Ar }).into_string();
         assert!(ar.contains("<a href=\"#national_id\">رقم الهوية غير صحيح."), "{ar}");
         assert!(ar.contains("role=\"alert\""));
         let t = T { texts: &texts, lang: Lang::En };
-        let input =
-            text_input(&t, Field::Phone, "appt-field-phone", Some("appt-field-phone-hint"), "12<3", "", &problems);
+        let input = text_input(&t, &PHONE_INPUT, "12<3", &problems).into_string();
         assert!(input.contains("aria-invalid=\"true\""));
         assert!(input.contains("aria-describedby=\"phone-hint phone-error\""));
         assert!(input.contains("value=\"12&lt;3\""));

@@ -4,11 +4,11 @@
 //! [`check_booking`] is the pure part (every field checked, every error collected, in a form
 //! both the API and the pages can show); [`Core`] is the shell around it: the clock, random
 //! codes and the database, whose calls run on blocking threads over a small connection pool.
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use dawr_i18n::Lang;
+use dawr_web::Db;
 use rand::Rng;
 use rusqlite::Connection;
 use serde::Serialize;
@@ -190,15 +190,6 @@ pub struct SlotView {
     pub available: u32,
 }
 
-/// SQLite connections to the same file: one for writing (changes queue for it here rather than
-/// in SQLite's busy handler, which sleeps), a few for reading, taken in turn. The capacity rule
-/// does not rest on this: it holds inside each transaction whichever connection runs it.
-struct Pool {
-    writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
-    next: AtomicUsize,
-}
-
 /// The site's shell: configuration, texts, database, rate limiter.
 #[derive(Clone)]
 pub struct Core {
@@ -207,37 +198,33 @@ pub struct Core {
     pub limiter: Arc<crate::ratelimit::RateLimiter>,
     /// Base of the links the site gives out (booking pages, calendar files).
     pub public_url: String,
-    pool: Arc<Pool>,
+    /// One connection for writing (changes queue for it here rather than in SQLite's busy
+    /// handler, which sleeps), a few for reading, taken in turn. The capacity rule does not rest
+    /// on this: it holds inside each transaction whichever connection runs it.
+    db: Db,
 }
 
 impl Core {
     /// Opens the database in `data_dir`.
     pub fn open(site: Site, public_url: String) -> Result<Core, StoreError> {
         let path = site.data_dir.join(store::FILE_NAME);
-        let writer = Mutex::new(store::open(&path)?);
-        let readers = (0..POOL_SIZE).map(|_| store::open(&path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
+        let writer = store::open(&path)?;
+        let readers = (0..POOL_SIZE).map(|_| store::open(&path)).collect::<Result<Vec<_>, _>>()?;
         Ok(Core {
             limiter: Arc::new(crate::ratelimit::RateLimiter::new(site.limits)),
             site: Arc::new(site),
             texts: Arc::new(dawr_i18n::Texts::new()),
             public_url: public_url.trim_end_matches('/').to_string(),
-            pool: Arc::new(Pool { writer, readers, next: AtomicUsize::new(0) }),
+            db: Db::new(writer, readers),
         })
     }
 
     /// Runs `f` on a reading connection on a blocking thread.
     async fn db<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, Refusal> + Send + 'static,
+        f: impl FnOnce(&Connection) -> Result<T, Refusal> + Send + 'static,
     ) -> Result<T, Refusal> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let i = pool.next.fetch_add(1, Ordering::Relaxed) % pool.readers.len();
-            let mut conn = pool.readers[i].lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| Refusal::Storage(e.to_string()))?
+        self.db.read(f).await.map_err(|e| Refusal::Storage(e.to_string()))?
     }
 
     /// Runs `f` on the writing connection on a blocking thread.
@@ -245,13 +232,7 @@ impl Core {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, Refusal> + Send + 'static,
     ) -> Result<T, Refusal> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.writer.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| Refusal::Storage(e.to_string()))?
+        self.db.write(f).await.map_err(|e| Refusal::Storage(e.to_string()))?
     }
 
     /// Spends a rate-limit token of the client behind `peer` (see [`crate::ratelimit`]).

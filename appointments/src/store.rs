@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
@@ -17,16 +17,8 @@ use serde::{Deserialize, Serialize};
 /// The database file's name inside the data directory.
 pub const FILE_NAME: &str = "appointments.db";
 
-/// A storage failure.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database schema: {0}")]
-    Migration(#[from] rusqlite_migration::Error),
-    #[error("stored value {value:?} in column {column} cannot be read")]
-    Corrupt { column: &'static str, value: String },
-}
+use dawr_web::db::parse_ts;
+pub use dawr_web::db::{StoreError, ts};
 
 /// Why a booking or a change of slot was refused.
 #[derive(Debug, thiserror::Error)]
@@ -124,23 +116,7 @@ fn migrations() -> Migrations<'static> {
 
 /// Opens (creating and migrating if needed) the database at `path`.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    migrations().to_latest(&mut conn)?;
-    Ok(conn)
-}
-
-/// A time as every column stores it.
-pub fn ts(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn parse_ts(column: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError::Corrupt { column, value: text.into() })
+    dawr_web::db::open(path, &migrations(), std::time::Duration::from_secs(10))
 }
 
 const COLUMNS: &str = "code, token, branch, service, start, local_day, name, national_id, phone, lang, status, \

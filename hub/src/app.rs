@@ -2,17 +2,19 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use dawr_web::Db;
+use dawr_web::start::{self, StartError};
 use tokio::sync::mpsc;
 
 use crate::appointments::{self, Appointments, Link, Window};
 use crate::domain::Branch;
 use crate::engine::{self, EngineHandle, EngineSetup, Request};
-use crate::http::{self, AppState};
 use crate::mqtt::{self, BrokerAddress, MqttStatus};
 use crate::store::{self, FailedEpoch, StoreError};
+use crate::web::{self, AppState};
 
 /// How the hub reaches MQTT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +44,8 @@ pub struct Settings {
 /// The hub could not start (or its HTTP server failed).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
-    #[error("cannot open the database: {0}")]
-    Store(#[from] StoreError),
-    #[error("cannot listen for HTTP on {addr}: {source}")]
-    Http { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Start(#[from] StartError),
     #[error("the embedded MQTT broker is not built in; start the hub with --mqtt-url")]
     NoEmbeddedBroker,
     #[cfg(feature = "embedded-broker")]
@@ -57,18 +55,26 @@ pub enum RunError {
     Thread(std::io::Error),
 }
 
+impl From<StoreError> for RunError {
+    fn from(e: StoreError) -> Self {
+        RunError::Start(StartError::Store(e))
+    }
+}
+
 /// How often coalesced updates (board, waiting counts) are published.
 const TICK: Duration = Duration::from_millis(250);
 
 /// Runs the hub until `shutdown` completes, then stops cleanly: HTTP stops taking requests, the
 /// engine and the writer finish what they hold, and the hub marks itself offline on MQTT.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
-    let data_dir = settings.data_dir.clone();
-    std::fs::create_dir_all(&data_dir).map_err(|source| RunError::DataDir { path: data_dir.clone(), source })?;
-    let db = data_dir.join(store::FILE_NAME);
-    let write_conn = store::open(&db)?;
-    let read = Arc::new(Mutex::new(store::open(&db)?));
-    tracing::info!(database = %db.display(), "database open");
+    start::data_dir(&settings.data_dir)?;
+    let path = settings.data_dir.join(store::FILE_NAME);
+    let open = || store::open(&path).map_err(StartError::Store);
+    let write_conn = open()?;
+    // What staff write on cases and the CRM outbox (not queue state) go through the database's
+    // writing connection; its reading connection is shared by the engine and HTTP handlers.
+    let db = Db::new(open()?, vec![open()?]);
+    tracing::info!(database = %path.display(), "database open");
 
     let broker = broker_address(&settings.mqtt)?;
     let branch = Arc::new(settings.branch);
@@ -78,7 +84,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let (publications, publications_rx) = mpsc::unbounded_channel();
     let setup = EngineSetup {
         branch: branch.clone(),
-        read: read.clone(),
+        db: db.clone(),
         writes,
         failed,
         publications,
@@ -89,37 +95,28 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let status = MqttStatus::default();
     let mqtt = mqtt::start(&broker, &branch.id, engine.clone(), publications_rx, status.clone());
     let ticker = tokio::spawn(tick(engine.clone()));
-    let held = Appointments {
-        conn: Arc::new(Mutex::new(store::open(&db)?)),
-        window: settings.checkin_window,
-        wake: Arc::default(),
-    };
+    let held = Appointments { conn: Db::single(open()?), window: settings.checkin_window, wake: Arc::default() };
     let link = settings.appointments.map(|link| {
         tracing::info!(url = %link.url, "holding this branch's bookings from the appointments site");
         appointments::spawn_link(link, branch.clone(), held.clone())
     });
 
-    // What staff write on cases, and the CRM outbox, share one connection (not queue state).
-    let cases = Arc::new(Mutex::new(store::open(&db)?));
     let crm_enabled = settings.crm.is_some();
     let crm = settings.crm.map(|link| {
         tracing::info!(url = %link.url, "delivering case events to the CRM");
-        crate::crm::spawn(link, branch.id.clone(), cases.clone())
+        crate::crm::spawn(link, branch.id.clone(), db.clone())
     });
 
-    let listener = tokio::net::TcpListener::bind(settings.http)
-        .await
-        .map_err(|source| RunError::Http { addr: settings.http, source })?;
+    let listener = start::listen(settings.http).await?;
     let texts = Arc::new(dawr_i18n::Texts::new());
     let state = AppState {
         engine,
-        read,
+        db,
         branch: branch.clone(),
         public_url: settings.public_url,
         mqtt: status,
         texts,
         sessions: Arc::new(crate::auth::Sessions::default()),
-        cases,
         crm_enabled,
         appointments: held,
     };
@@ -129,7 +126,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         branch = %branch.id,
         "Dawr hub ready"
     );
-    let served = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown).await;
+    let served = web::serve(listener, state, shutdown).await;
     tracing::info!("shutting down");
 
     // Whoever still holds an engine handle lets go, so the engine and then the writer finish.
@@ -156,7 +153,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), mqtt.intake).await;
     tracing::info!("stopped");
-    served.map_err(|source| RunError::Http { addr: settings.http, source })
+    served.map_err(|source| StartError::Http { addr: settings.http, source }.into())
 }
 
 fn broker_address(mode: &MqttMode) -> Result<BrokerAddress, RunError> {

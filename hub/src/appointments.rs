@@ -15,7 +15,7 @@
 //! These two tables are written through the link's own connection, not the queue's writer:
 //! they are not queue state, and SQLite serialises the two writers (both wait on a busy
 //! database rather than fail).
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -347,7 +347,7 @@ pub fn day(conn: &Connection, day: NaiveDate) -> Result<Vec<HeldView>, StoreErro
 #[derive(Clone)]
 pub struct Appointments {
     /// The link's own connection to the hub's database.
-    pub conn: Arc<Mutex<Connection>>,
+    pub conn: dawr_web::Db,
     pub window: Window,
     /// Wakes the link to send a new report at once.
     pub wake: Arc<Notify>,
@@ -359,13 +359,7 @@ impl Appointments {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut conn)
-        })
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Corrupt { column: "task", value: e.to_string() }))
+        self.conn.write(f).await.unwrap_or_else(|e| Err(e.into()))
     }
 }
 

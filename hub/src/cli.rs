@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use dawr_web::start;
 
 use crate::app::{self, MqttMode, Settings};
 use crate::appointments::{Link, Window};
@@ -120,66 +121,17 @@ pub fn settings(args: Args) -> Result<Settings, String> {
 
 /// `dawr-hub`'s main function.
 pub fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        // rumqttd logs every client disconnect as an error; the hub reports broker trouble itself.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rumqttd=off,rumqttc=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    // rumqttd logs every client disconnect as an error; the hub reports broker trouble itself.
+    start::init_tracing("info,rumqttd=off,rumqttc=warn");
     let args = Args::parse();
     if let Some(pin) = &args.hash_pin {
         println!("{}", crate::auth::hash_pin(pin));
         return ExitCode::SUCCESS;
     }
-    let settings = match settings(args) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("dawr-hub: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("dawr-hub: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // Spawned, so the server's accept loop runs on the worker threads like everything else.
-    match runtime.block_on(async { tokio::spawn(app::run(settings, shutdown_signal())).await }) {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(e)) => {
-            eprintln!("dawr-hub: {e}");
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("dawr-hub: {e}");
-            ExitCode::FAILURE
-        }
+    match settings(args) {
+        Ok(settings) => start::run("dawr-hub", |shutdown| app::run(settings, shutdown)),
+        Err(e) => start::usage_error("dawr-hub", e),
     }
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 #[cfg(test)]

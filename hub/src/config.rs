@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::FixedOffset;
 use dawr_protocol::api::Names;
+use dawr_web::config::{FileError, parse_toml, read_toml};
 use serde::Deserialize;
 
 use crate::domain::{Branch, BranchError, CasePolicy, Counter, Role, RoutingPolicy, Service, Staff};
@@ -17,10 +18,8 @@ pub const DEMO_TOML: &str = include_str!("../demo-branch.toml");
 /// A configuration file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("utc_offset {0:?} is not like +03:00")]
     BadOffset(String),
     #[error("{0}")]
@@ -224,8 +223,9 @@ pub struct StaffSection {
 impl Config {
     /// Reads a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        Self::parse(&text, path)
+        let config: Self = read_toml(path)?;
+        config.check()?;
+        Ok(config)
     }
 
     /// The built-in demo branch.
@@ -234,9 +234,13 @@ impl Config {
     }
 
     fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
-        config.branch()?;
+        let config: Config = parse_toml(text, path)?;
+        config.check()?;
         Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.branch().map(drop)
     }
 
     /// The branch this file describes, validated.
@@ -299,18 +303,7 @@ impl Config {
 
 /// Reads `+03:00` / `-05:30`.
 fn parse_offset(text: &str) -> Result<FixedOffset, ConfigError> {
-    let bad = || ConfigError::BadOffset(text.to_string());
-    let (sign, rest) = match text.as_bytes().first() {
-        Some(b'+') => (1, &text[1..]),
-        Some(b'-') => (-1, &text[1..]),
-        _ => return Err(bad()),
-    };
-    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h > 14 || m > 59 {
-        return Err(bad());
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
+    dawr_web::config::parse_offset(text).ok_or_else(|| ConfigError::BadOffset(text.to_string()))
 }
 
 #[cfg(test)]

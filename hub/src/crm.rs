@@ -14,7 +14,6 @@
 //! - **Signed.** `X-Dawr-Signature: sha256=<hex HMAC-SHA256 of the body with the shared secret>`.
 //! - **Visible.** Pending count, the oldest pending event and the last error are shown to
 //!   managers (`status`, on the dashboard).
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -189,7 +188,7 @@ async fn deliver(client: &reqwest::Client, link: &CrmLink, pending: &Pending) ->
 }
 
 /// Feeds and delivers until the hub stops (abort the handle).
-pub fn spawn(link: CrmLink, branch: String, conn: Arc<Mutex<Connection>>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(link: CrmLink, branch: String, db: dawr_web::Db) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = match reqwest::Client::builder().timeout(link.timeout).build() {
             Ok(client) => client,
@@ -200,16 +199,15 @@ pub fn spawn(link: CrmLink, branch: String, conn: Arc<Mutex<Connection>>) -> tok
         };
         let mut backoff = Duration::from_millis(250);
         loop {
-            let db = conn.clone();
             let branch_id = branch.clone();
-            let next = tokio::task::spawn_blocking(move || -> rusqlite::Result<Option<Pending>> {
-                let mut conn = db.lock().unwrap_or_else(|e| e.into_inner());
-                let tx = conn.transaction()?;
-                feed(&tx, &branch_id)?;
-                tx.commit()?;
-                next_pending(&conn)
-            })
-            .await;
+            let next = db
+                .write(move |conn| -> rusqlite::Result<Option<Pending>> {
+                    let tx = conn.transaction()?;
+                    feed(&tx, &branch_id)?;
+                    tx.commit()?;
+                    next_pending(conn)
+                })
+                .await;
             let pending = match next {
                 Ok(Ok(Some(pending))) => pending,
                 Ok(Ok(None)) => {
@@ -224,16 +222,13 @@ pub fn spawn(link: CrmLink, branch: String, conn: Arc<Mutex<Connection>>) -> tok
                 Err(_) => return,
             };
             let outcome = deliver(&client, &link, &pending).await;
-            let db = conn.clone();
             let failed = outcome.clone().err();
-            let _ = tokio::task::spawn_blocking(move || {
-                let conn = db.lock().unwrap_or_else(|e| e.into_inner());
-                match &outcome {
-                    Ok(()) => mark_delivered(&conn, pending.id, Utc::now()),
-                    Err(error) => record_failure(&conn, pending.id, error, Utc::now()),
-                }
-            })
-            .await;
+            let _ = db
+                .write(move |conn| match &outcome {
+                    Ok(()) => mark_delivered(conn, pending.id, Utc::now()),
+                    Err(error) => record_failure(conn, pending.id, error, Utc::now()),
+                })
+                .await;
             match failed {
                 None => backoff = Duration::from_millis(250),
                 Some(error) => {

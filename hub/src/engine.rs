@@ -16,8 +16,8 @@
 //! If the writer reports a failed transaction, the engine rebuilds the queue from the database
 //! before taking the next request (see [`crate::store`] for the epoch rule).
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -27,7 +27,6 @@ use dawr_protocol::api::{
 use dawr_protocol::device::{Action, CounterState, ErrorCode, Presence, PresenceStatus, Reply};
 use dawr_protocol::topics::Topic;
 use rand::RngCore;
-use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::queue::{Done, bounded};
@@ -205,8 +204,8 @@ impl EngineHandle {
 /// Everything the engine needs to start.
 pub struct EngineSetup {
     pub branch: Arc<Branch>,
-    /// A read connection (shared with HTTP handlers reading finished visits).
-    pub read: Arc<Mutex<Connection>>,
+    /// The database; the engine only reads (shared with HTTP handlers reading finished visits).
+    pub db: dawr_web::Db,
     pub writes: mpsc::Sender<Write>,
     pub failed: FailedEpoch,
     pub publications: mpsc::UnboundedSender<Publication>,
@@ -275,7 +274,7 @@ impl Engine {
     /// (Re)builds all state from the database.
     fn reload(&mut self) -> Result<(), StoreError> {
         let now = now();
-        let conn = self.setup.read.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = self.setup.db.reader();
         let snapshot = store::load_snapshot(&conn)?;
         let (queue, orphans) = Queue::restore(self.setup.branch.clone(), snapshot, now);
         for id in orphans {
@@ -425,7 +424,7 @@ impl Engine {
         if let Some(v) = self.queue.visit(visit) {
             return Ok(self.ticket(v, now));
         }
-        let conn = self.setup.read.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = self.setup.db.reader();
         match store::read_visit(&conn, visit) {
             Ok(Some(v)) => Ok(ticket_view(&self.setup.branch, &self.setup.public_url, &v, None)),
             Ok(None) => Err(Failure { code: ErrorCode::UnknownTicket, message: format!("no ticket {visit}") }),

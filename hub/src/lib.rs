@@ -1,11 +1,25 @@
 //! Dawr's branch hub.
 //!
-//! The hub is a functional core ([`domain`]: the queue, routing and estimates, no IO) inside an
-//! imperative shell: [`engine`] owns the queue and serialises every command, [`store`] makes each
-//! change durable in SQLite before anyone hears of it, [`mqtt`] and [`http`] are the doors to
-//! devices and apps ([`ticket_page`] is the visitor's page), [`appointments`] holds the branch's
-//! bookings from the appointments site, and `broker` optionally runs the MQTT broker in-process.
-//! [`app::run`] wires them together; `ARCHITECTURE.md` has the map.
+//! The hub is a functional core inside an imperative shell. The map, from the core outwards:
+//!
+//! - [`domain`]: the queue, routing and wait estimates; pure (no IO, no clock, no randomness).
+//! - [`simulation`]: a discrete-event simulation driving the real queue in virtual time.
+//! - [`reports`]: the managers' figures, recomputed from the event log (one SQL query, pure
+//!   summaries; [`reports::monthly`] cuts a range into months).
+//! - [`cases`]: CRM cases derived from the event log, and what staff note on them.
+//! - [`store`]: SQLite — the event log, the current state and the group-committing writer.
+//! - [`engine`]: the one thread that owns the queue and serialises every command; it answers
+//!   only after the store made the change durable.
+//! - [`auth`]: staff and managers, their PINs and sessions.
+//! - [`appointments`]: the bookings held from the appointments site, check-in and reports back.
+//! - [`crm`]: the CRM connector's outbox and signed webhooks.
+//! - [`mqtt`] and `broker`: the doors to devices (the broker optionally in-process).
+//! - [`web`]: the only part that knows HTTP — the API, the dashboard, the ticket and rating
+//!   pages, on the shared `dawr-web` crate.
+//! - [`config`], [`app`], [`cli`]: the branch file, the wiring and clean shutdown, the flags.
+//!
+//! Imports run inwards only: nothing in `domain`, `engine`, `store`, `reports` or `cases`
+//! imports from `web`. `ARCHITECTURE.md` has the whole map.
 pub mod app;
 pub mod appointments;
 pub mod auth;
@@ -15,13 +29,10 @@ pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod crm;
-pub mod dashboard;
 pub mod domain;
 pub mod engine;
-pub mod http;
 pub mod mqtt;
-pub mod rate_page;
 pub mod reports;
 pub mod simulation;
 pub mod store;
-pub mod ticket_page;
+pub mod web;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use dawr_protocol::device::CounterStatus;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use rusqlite_migration::{M, Migrations};
@@ -32,16 +32,8 @@ pub const FILE_NAME: &str = "dawr.db";
 /// How many changes one transaction takes at most.
 const MAX_BATCH: usize = 1024;
 
-/// A storage failure.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database schema: {0}")]
-    Migration(#[from] rusqlite_migration::Error),
-    #[error("stored value {value:?} in column {column} cannot be read")]
-    Corrupt { column: &'static str, value: String },
-}
+pub use dawr_web::db::{StoreError, ts};
+use dawr_web::db::{parse_opt_ts, parse_ts};
 
 /// Why a change was not stored (cheap to copy to every waiting caller).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,28 +51,7 @@ fn migrations() -> Migrations<'static> {
 
 /// Opens (creating and migrating if needed) the database at `path`.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    migrations().to_latest(&mut conn)?;
-    Ok(conn)
-}
-
-/// Formats a time the way every column stores it (sortable text, milliseconds, UTC).
-pub fn ts(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn parse_ts(column: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError::Corrupt { column, value: text.into() })
-}
-
-fn parse_opt_ts(column: &'static str, text: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
-    text.map(|t| parse_ts(column, &t)).transpose()
+    dawr_web::db::open(path, &migrations(), std::time::Duration::from_secs(5))
 }
 
 /// A serde enum as its snake_case name.

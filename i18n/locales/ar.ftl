@@ -346,3 +346,11 @@ appt-weekday-3 = الأربعاء
 appt-weekday-4 = الخميس
 appt-weekday-5 = الجمعة
 appt-weekday-6 = السبت
+
+## Error pages of the hub and the appointments site (dawr-web).
+web-error-title = تعذّر عرض الصفحة
+web-error-bad-request = لم نتمكن من فهم الطلب. يرجى التحقق مما أدخلته والمحاولة مرة أخرى.
+web-error-forbidden = ليست لديك صلاحية لعرض هذه الصفحة.
+web-error-not-found = هذه الصفحة غير موجودة.
+web-error-conflict = تعذّر إتمام الطلب في حالته الحالية.
+web-error-unavailable = الخدمة غير متاحة الآن. يرجى المحاولة بعد قليل.

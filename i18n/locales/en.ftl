@@ -337,3 +337,11 @@ appt-weekday-3 = Wednesday
 appt-weekday-4 = Thursday
 appt-weekday-5 = Friday
 appt-weekday-6 = Saturday
+
+## Error pages of the hub and the appointments site (dawr-web).
+web-error-title = This page cannot be shown
+web-error-bad-request = We could not understand the request. Please check what you entered and try again.
+web-error-forbidden = You are not allowed to see this page.
+web-error-not-found = This page does not exist.
+web-error-conflict = The request cannot be completed as things stand.
+web-error-unavailable = The service is not available right now. Please try again in a moment.

@@ -6,6 +6,7 @@
 //! times (mean, median, 90th percentile), the share called within the service's target, CSAT —
 //! for the whole range, per service, per counter and per hour of the day. Nothing here is a
 //! hand-kept counter: the log is the only source, so a figure can always be recomputed.
+pub mod monthly;
 pub mod synthetic;
 
 use std::collections::BTreeMap;

@@ -12,9 +12,9 @@ use dawr_protocol::api::RatingReason;
 use dawr_protocol::device::ErrorCode;
 use serde::Deserialize;
 
+use super::AppState;
 use crate::engine::{CounterCommand, Operation, ReplyTo, Request};
-use crate::http::AppState;
-use crate::ticket_page::esc;
+use dawr_web::html::esc;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RateQuery {

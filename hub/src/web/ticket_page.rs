@@ -3,79 +3,46 @@
 //! Server-rendered HTML in Arabic (default, right to left) or English (`?lang=en`), readable on a
 //! cheap phone without JavaScript (it then refreshes itself every 30 s). With JavaScript, the
 //! status part is fetched again every few seconds from `/t/{token}/status` (an HTML fragment
-//! rendered by the same code) and swapped in place, until the visit has ended. Every text comes
-//! from `dawr-i18n`; every value put into the page is HTML-escaped.
+//! rendered by the same code) and swapped in place, until the visit has ended: [`SCRIPT`], the
+//! one script the hub's Content-Security-Policy lets run. Every text comes from `dawr-i18n`;
+//! the page is a maud template, so every value put into it is escaped.
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use dawr_i18n::{Arg, HijriDate, Lang, Texts};
-use dawr_protocol::api::{Names, Ticket, TicketStatus};
+use dawr_protocol::api::{Ticket, TicketStatus};
+use dawr_web::html::{Head, LangQuery, name, page as shell};
+use dawr_web::{WebError, WebResult};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
+use super::AppState;
 use crate::domain::Branch;
 use crate::engine::{self, Request};
-use crate::http::AppState;
 use crate::store;
 
-/// How often the page asks for its status, in milliseconds.
-const REFRESH_MS: u32 = 4_000;
-
-#[derive(Deserialize)]
-pub struct LangQuery {
-    lang: Option<String>,
-}
-
-impl LangQuery {
-    fn lang(&self) -> Lang {
-        self.lang.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default()
-    }
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn name(names: &Names, lang: Lang) -> &str {
-    match lang {
-        Lang::Ar => &names.ar,
-        Lang::En => &names.en,
-    }
-}
+/// Fetches the status fragment every few seconds and swaps it in, until the visit has ended.
+/// The same bytes for every page and language, so the Content-Security-Policy names it by hash.
+pub const SCRIPT: &str = "(function(){var live=document.getElementById('live');\
+window.dawrPageLoadedAt=window.dawrPageLoadedAt||Date.now();\
+var timer=setInterval(function(){\
+if(live.querySelector('[data-final]')){clearInterval(timer);return;}\
+fetch(location.pathname+'/status?lang='+document.documentElement.lang,{cache:'no-store'})\
+.then(function(r){return r.ok?r.text():null;})\
+.then(function(html){if(html!==null&&html!==live.innerHTML){live.innerHTML=html;}})\
+.catch(function(){});},4000);})();";
 
 /// The ticket behind a token: live from the engine, else finished from the database.
-async fn find(state: &AppState, token: String) -> Result<Option<Ticket>, StatusCode> {
+async fn find(state: &AppState, token: String) -> WebResult<Option<Ticket>> {
     if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let live = state
-        .engine
-        .ask(|reply| Request::TicketByToken { token: token.clone(), reply })
-        .await
-        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    let live = state.engine.ask(|reply| Request::TicketByToken { token: token.clone(), reply }).await?;
     if live.is_some() {
         return Ok(live);
     }
-    let read = state.read.clone();
-    let stored = tokio::task::spawn_blocking(move || {
-        let conn = read.lock().unwrap_or_else(|e| e.into_inner());
-        store::read_visit_by_token(&conn, &token)
-    })
-    .await
-    .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
-    .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    let stored = state.db.read(move |conn| store::read_visit_by_token(conn, &token)).await??;
     Ok(stored.map(|v| engine::ticket_view(&state.branch, &state.public_url, &v, None)))
 }
 
@@ -93,36 +60,36 @@ async fn ended_case(state: &AppState, ticket: &Ticket) -> Option<crate::cases::C
     if ticket.status != TicketStatus::Done {
         return None;
     }
-    let (read, case_ref, policy) = (state.read.clone(), ticket.case_ref.clone(), state.branch.cases);
-    tokio::task::spawn_blocking(move || {
-        let conn = read.lock().unwrap_or_else(|e| e.into_inner());
-        let visit = crate::reports::case_facts(&conn, &case_ref).ok()??;
-        let notes = crate::cases::read_notes(&conn, &case_ref).ok()?;
+    let (case_ref, policy) = (ticket.case_ref.clone(), state.branch.cases);
+    let read = state.db.read(move |conn| {
+        let visit = crate::reports::case_facts(conn, &case_ref).ok()??;
+        let notes = crate::cases::read_notes(conn, &case_ref).ok()?;
         Some(crate::cases::Case::of(&visit, notes.as_ref(), policy, Utc::now()))
-    })
-    .await
-    .ok()
-    .flatten()
+    });
+    read.await.ok().flatten()
 }
 
-/// The second rating's form, once staff have resolved a case the visit left open.
-fn render_resolution_rating(texts: &Texts, token: &str, lang: Lang) -> String {
-    let t = |key: &str| esc(&texts.get(lang, key, &[]));
-    let buttons: String = (1..=5)
-        .rev()
-        .map(|score| {
-            format!(
-                "<button type=\"submit\" name=\"score\" value=\"{score}\">{score} · {}</button>",
-                t(&format!("rate-score-{score}"))
-            )
+/// What the page says about a case left open, once its visit has ended: the second rating's
+/// form while staff have resolved it and it is unrated, thanks once rated.
+fn case_part(texts: &Texts, token: &str, lang: Lang, case: &crate::cases::Case) -> Option<Markup> {
+    let t = |key: &str| texts.get(lang, key, &[]);
+    if case.asks_resolution_rating() {
+        let action = format!("/t/{token}/rate?lang={}", lang.code());
+        Some(html! {
+            section class="card resolution" {
+                p { (t("ticket-rate-resolution")) }
+                form method="post" action=(action) {
+                    @for score in (1..=5).rev() {
+                        button type="submit" name="score" value=(score) { (score) " · " (t(&format!("rate-score-{score}"))) }
+                    }
+                }
+            }
         })
-        .collect();
-    format!(
-        "<section class=\"card resolution\"><p>{}</p><form method=\"post\" action=\"/t/{}/rate?lang={}\">{buttons}</form></section>\n",
-        t("ticket-rate-resolution"),
-        esc(token),
-        lang.code()
-    )
+    } else if case.notes.resolution_rating.is_some() {
+        Some(html! { section class="card" { p { (t("ticket-resolution-thanks")) } } })
+    } else {
+        None
+    }
 }
 
 #[derive(Deserialize)]
@@ -136,69 +103,58 @@ pub async fn rate_resolution(
     Path(token): Path<String>,
     Query(q): Query<LangQuery>,
     axum::Form(form): axum::Form<ScoreForm>,
-) -> Response {
+) -> WebResult<Response> {
     let lang = q.lang();
-    let Ok(Some(ticket)) = find(&state, token.clone()).await else {
-        return private(StatusCode::NOT_FOUND.into_response());
+    let Some(ticket) = find(&state, token.clone()).await? else {
+        return Err(WebError::not_found("unknown_ticket", "no ticket with this token"));
     };
-    let (conn, policy, case_ref) = (state.cases.clone(), state.branch.cases, ticket.case_ref.clone());
+    let (policy, case_ref) = (state.branch.cases, ticket.case_ref.clone());
     let outbox = state.crm_enabled.then(|| state.branch.id.clone());
-    let rated = tokio::task::spawn_blocking(move || {
-        let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-        crate::cases::rate_resolution(&mut conn, &case_ref, form.score, policy, outbox.as_deref(), Utc::now())
-    })
-    .await;
-    let status = match rated {
-        Ok(Ok(_)) => StatusCode::SEE_OTHER,
-        Ok(Err(crate::cases::CaseError::Storage(_))) | Err(_) => {
-            return private(StatusCode::SERVICE_UNAVAILABLE.into_response());
-        }
-        Ok(Err(_)) => StatusCode::SEE_OTHER,
-    };
+    let rated = state
+        .db
+        .write(move |conn| {
+            crate::cases::rate_resolution(conn, &case_ref, form.score, policy, outbox.as_deref(), Utc::now())
+        })
+        .await?;
+    match rated {
+        // A rating refused (not asked for, or given already) goes back to the page, which says
+        // what is so.
+        Ok(_) | Err(crate::cases::CaseError::Unknown(_) | crate::cases::CaseError::Invalid(_)) => {}
+        Err(e @ crate::cases::CaseError::Storage(_)) => return Err(e.into()),
+    }
     let to = format!("/t/{token}?lang={}", lang.code());
-    private(
-        (status, [(header::LOCATION, HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/")))])
-            .into_response(),
-    )
+    let location = HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/"));
+    Ok(private((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()))
 }
 
 /// `GET /t/{token}`
-pub async fn page(State(state): State<AppState>, Path(token): Path<String>, Query(q): Query<LangQuery>) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> WebResult<Response> {
     let lang = q.lang();
     let texts = &state.texts;
-    let response = match find(&state, token.clone()).await {
-        Ok(Some(ticket)) => {
-            let mut html = render_page(texts, &state.branch, &ticket, lang);
-            if let Some(case) = ended_case(&state, &ticket).await {
-                let extra = if case.asks_resolution_rating() {
-                    render_resolution_rating(texts, &token, lang)
-                } else if case.notes.resolution_rating.is_some() {
-                    format!(
-                        "<section class=\"card\"><p>{}</p></section>\n",
-                        esc(&texts.get(lang, "ticket-resolution-thanks", &[]))
-                    )
-                } else {
-                    String::new()
-                };
-                html = html.replacen("<a class=\"switch\"", &format!("{extra}<a class=\"switch\""), 1);
-            }
-            Html(html).into_response()
-        }
-        Ok(None) => (StatusCode::NOT_FOUND, Html(render_not_found(texts, &state.branch, lang))).into_response(),
-        Err(status) => status.into_response(),
+    let Some(ticket) = find(&state, token.clone()).await? else {
+        let html = render_not_found(texts, &state.branch, lang);
+        return Ok(private((StatusCode::NOT_FOUND, Html(html)).into_response()));
     };
-    private(response)
+    let case = ended_case(&state, &ticket).await;
+    let part = case.as_ref().and_then(|case| case_part(texts, &token, lang, case));
+    Ok(private(Html(whole_page(texts, &state.branch, &ticket, lang, part)).into_response()))
 }
 
 /// `GET /t/{token}/status`: the live part of the page.
-pub async fn status(State(state): State<AppState>, Path(token): Path<String>, Query(q): Query<LangQuery>) -> Response {
+pub async fn status(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> WebResult<Response> {
     let lang = q.lang();
-    let response = match find(&state, token).await {
-        Ok(Some(ticket)) => Html(render_status(&state.texts, &state.branch, &ticket, lang)).into_response(),
-        Ok(None) => StatusCode::NOT_FOUND.into_response(),
-        Err(status) => status.into_response(),
+    let Some(ticket) = find(&state, token).await? else {
+        return Ok(private(StatusCode::NOT_FOUND.into_response()));
     };
-    private(response)
+    Ok(private(Html(render_status(&state.texts, &state.branch, &ticket, lang)).into_response()))
 }
 
 fn local_time(branch: &Branch, at: DateTime<Utc>) -> String {
@@ -223,12 +179,12 @@ fn counter_name(branch: &Branch, counter: Option<&str>, lang: Lang) -> String {
         .map_or_else(|| counter.to_string(), |c| name(&branch.counters[c].name, lang).to_string())
 }
 
-/// The part of the page that changes: status, place in line, estimate.
-pub fn render_status(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) -> String {
-    let t = |key: &str, args: &[(&str, Arg<'_>)]| esc(&texts.get(lang, key, args));
+/// What the status part says, and its class (`waiting`, `called`, `serving` or `final`).
+fn status_lines(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) -> (&'static str, Vec<String>) {
+    let t = |key: &str, args: &[(&str, Arg<'_>)]| texts.get(lang, key, args);
     let counter = counter_name(branch, ticket.counter.as_deref(), lang);
     let counter_arg = [("counter", Arg::Text(&counter))];
-    let (class, lines) = match ticket.status {
+    match ticket.status {
         TicketStatus::Waiting => {
             let ahead = f64::from(ticket.position.unwrap_or(1).saturating_sub(1));
             let mut lines = vec![t("ticket-status-waiting", &[("ahead", Arg::Number(ahead))])];
@@ -248,26 +204,27 @@ pub fn render_status(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang
         TicketStatus::Done => ("final", vec![t("ticket-status-done", &[])]),
         TicketStatus::NoShow => ("final", vec![t("ticket-status-no-show", &[])]),
         TicketStatus::Cancelled => ("final", vec![t("ticket-status-cancelled", &[])]),
-    };
-    let final_marker = if class == "final" { " data-final=\"1\"" } else { "" };
-    let body: String = lines.iter().map(|l| format!("<p>{l}</p>")).collect();
-    format!("<div class=\"status {class}\" id=\"status\"{final_marker}>{body}</div>")
+    }
 }
 
-fn head(lang: Lang, title: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"{code}\" dir=\"{dir}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"robots\" content=\"noindex\">\n<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n",
-        code = lang.code(),
-        dir = lang.dir(),
-    )
+fn status_part(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) -> Markup {
+    let (class, lines) = status_lines(texts, branch, ticket, lang);
+    let ended = (class == "final").then_some("1");
+    html! {
+        div class={ "status " (class) } id="status" data-final=[ended] {
+            @for line in &lines { p { (line) } }
+        }
+    }
+}
+
+/// The part of the page that changes: status, place in line, estimate.
+pub fn render_status(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) -> String {
+    status_part(texts, branch, ticket, lang).into_string()
 }
 
 const STYLE: &str = "\
 :root{color-scheme:light;--ink:#10231d;--brand:#0b6e4f;--called:#b3261e;--muted:#4a5a54}\
-*{box-sizing:border-box}\
-body{margin:0;font-family:'Noto Sans Arabic','Noto Sans','Segoe UI',Tahoma,sans-serif;color:var(--ink);background:#f4f7f5;line-height:1.5}\
+body{margin:0;color:var(--ink);background:#f4f7f5;line-height:1.5}\
 header{background:var(--brand);color:#fff;padding:12px 16px;font-size:1rem}\
 main{max-width:32rem;margin:0 auto;padding:16px}\
 .card{background:#fff;border-radius:12px;padding:20px;box-shadow:0 1px 3px rgba(0,0,0,.12);text-align:center}\
@@ -287,64 +244,51 @@ main{max-width:32rem;margin:0 auto;padding:16px}\
 
 /// The whole page.
 pub fn render_page(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) -> String {
-    let t = |key: &str, args: &[(&str, Arg<'_>)]| esc(&texts.get(lang, key, args));
-    let title = t("ticket-page-title", &[("number", Arg::Text(&ticket.number))]);
-    let status = render_status(texts, branch, ticket, lang);
-    let switch_href = format!("?lang={}", lang.other().code());
-    format!(
-        "{head}<body>\n<header>{branch}</header>\n<main>\n<section class=\"card\" aria-live=\"polite\">\n\
-         <p class=\"label\">{your_number}</p>\n<p class=\"number\" id=\"number\">{number}</p>\n\
-         <p class=\"service\">{service}</p>\n<div id=\"live\">{status}</div>\n\
-         <p class=\"meta\">{case_ref}</p>\n<p class=\"meta\">{date}</p>\n<p class=\"meta\">{issued}</p>\n<p class=\"meta\">{live_note}</p>\n\
-         </section>\n<a class=\"switch\" href=\"{switch_href}\" lang=\"{other}\">{switch}</a>\n</main>\n\
-         <noscript><meta http-equiv=\"refresh\" content=\"30\"></noscript>\n<script>{script}</script>\n</body>\n</html>\n",
-        head = head(lang, &title),
-        branch = esc(name(&branch.name, lang)),
-        your_number = t("ticket-your-number", &[]),
-        number = esc(&ticket.number),
-        service = esc(name(&ticket.service_name, lang)),
-        case_ref = t("ticket-case-ref", &[("case_ref", Arg::Text(&ticket.case_ref))]),
-        issued = t("ticket-issued-at", &[("time", Arg::Text(&local_time(branch, ticket.issued_at)))]),
-        date = esc(&dates(texts, branch, ticket.issued_at, lang)),
-        live_note = t("ticket-live-note", &[]),
-        other = lang.other().code(),
-        switch = t("switch-language", &[]),
-        script = script(lang),
-    )
+    whole_page(texts, branch, ticket, lang, None)
 }
 
-/// Fetches the status fragment every few seconds and swaps it in, until the visit has ended.
-fn script(lang: Lang) -> String {
-    format!(
-        "(function(){{var live=document.getElementById('live');\
-         window.dawrPageLoadedAt=window.dawrPageLoadedAt||Date.now();\
-         var timer=setInterval(function(){{\
-         if(live.querySelector('[data-final]')){{clearInterval(timer);return;}}\
-         fetch(location.pathname+'/status?lang={code}',{{cache:'no-store'}})\
-         .then(function(r){{return r.ok?r.text():null;}})\
-         .then(function(html){{if(html!==null&&html!==live.innerHTML){{live.innerHTML=html;}}}})\
-         .catch(function(){{}});}},{REFRESH_MS});}})();",
-        code = lang.code()
-    )
+/// The whole page, with what it says about the visit's case (if anything).
+fn whole_page(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang, case: Option<Markup>) -> String {
+    let t = |key: &str, args: &[(&str, Arg<'_>)]| texts.get(lang, key, args);
+    let title = t("ticket-page-title", &[("number", Arg::Text(&ticket.number))]);
+    let other = lang.other().code();
+    let body = html! {
+        header { (name(&branch.name, lang)) }
+        main {
+            section class="card" aria-live="polite" {
+                p class="label" { (t("ticket-your-number", &[])) }
+                p class="number" id="number" { (ticket.number) }
+                p class="service" { (name(&ticket.service_name, lang)) }
+                div id="live" { (status_part(texts, branch, ticket, lang)) }
+                p class="meta" { (t("ticket-case-ref", &[("case_ref", Arg::Text(&ticket.case_ref))])) }
+                p class="meta" { (dates(texts, branch, ticket.issued_at, lang)) }
+                p class="meta" { (t("ticket-issued-at", &[("time", Arg::Text(&local_time(branch, ticket.issued_at)))])) }
+                p class="meta" { (t("ticket-live-note", &[])) }
+            }
+            @if let Some(case) = case { (case) }
+            a class="switch" href={ "?lang=" (other) } lang=(other) { (t("switch-language", &[])) }
+        }
+        noscript { meta http-equiv="refresh" content="30"; }
+        script { (PreEscaped(SCRIPT)) }
+    };
+    shell(Head::new(lang, &title, STYLE).noindex(), body).into_string()
 }
 
 /// The page for an unknown token.
 pub fn render_not_found(texts: &Texts, branch: &Branch, lang: Lang) -> String {
-    let title = esc(&texts.get(lang, "ticket-not-found-title", &[]));
-    format!(
-        "{head}<body>\n<header>{branch}</header>\n<main>\n<section class=\"card\">\n<h1>{title}</h1>\n<p>{text}</p>\n\
-         </section>\n</main>\n</body>\n</html>\n",
-        head = head(lang, &title),
-        branch = esc(name(&branch.name, lang)),
-        text = esc(&texts.get(lang, "ticket-not-found", &[])),
-    )
+    let title = texts.get(lang, "ticket-not-found-title", &[]);
+    let body = html! {
+        header { (name(&branch.name, lang)) }
+        main { section class="card" { h1 { (title) } p { (texts.get(lang, "ticket-not-found", &[])) } } }
+    };
+    shell(Head::new(lang, &title, STYLE).noindex(), body).into_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
-    use dawr_protocol::api::{Priority, Source};
+    use dawr_protocol::api::{Names, Priority, Source};
 
     fn ticket(status: TicketStatus) -> Ticket {
         Ticket {

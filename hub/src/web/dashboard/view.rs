@@ -1,0 +1,470 @@
+//! The dashboard as HTML: the sign-in page, and the page of figures drawn one section at a time
+//! from a [`Dashboard`] (maud templates, every value escaped).
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use dawr_i18n::{Arg, Lang, Texts};
+use dawr_protocol::api::{ServiceSummary, Ticket};
+use dawr_web::html::{Head, name, page};
+use maud::{Markup, html};
+
+use super::charts::bars;
+use crate::cases::Case;
+use crate::crm::CrmStatus;
+use crate::domain::Branch;
+use crate::reports::monthly::next_month;
+use crate::reports::{Figures, ReportFilter, Summary};
+
+/// The branch now, from the engine.
+pub struct Live {
+    pub services: Vec<ServiceSummary>,
+    pub queue: Vec<Ticket>,
+    pub counters_open: usize,
+}
+
+/// A range's figures, each month's, and its cases.
+pub struct Range {
+    pub summary: Summary,
+    pub monthly: Vec<(NaiveDate, Figures)>,
+    pub cases: Vec<Case>,
+}
+
+/// Everything the page shows.
+pub struct Dashboard<'a> {
+    pub texts: &'a Texts,
+    pub lang: Lang,
+    pub branch: &'a Branch,
+    pub now: DateTime<Utc>,
+    /// The signed-in manager's name.
+    pub manager: &'a str,
+    pub filter: &'a ReportFilter,
+    pub live: &'a Live,
+    pub range: &'a Range,
+    /// The CRM connector's outbox, when the branch has one.
+    pub crm: Option<&'a CrmStatus>,
+}
+
+const STYLE: &str = "\
+:root{--ink:#0b2545;--brand:#0b6e4f;--muted:#4a5b73;--bad:#b3261e;--warn:#b7791f;--line:#d5dce6}\
+body{margin:0;color:var(--ink);background:#eef2f7;line-height:1.45}\
+header{background:var(--brand);color:#fff;padding:12px 20px;display:flex;gap:16px;align-items:center;flex-wrap:wrap}\
+header h1{font-size:1.2rem;margin:0;flex:1}\
+header a{color:#fff}\
+main{max-width:72rem;margin:0 auto;padding:16px}\
+section{background:#fff;border-radius:12px;padding:16px 20px;margin:0 0 16px;box-shadow:0 1px 2px rgba(0,0,0,.08)}\
+h2{font-size:1.1rem;margin:0 0 12px}\
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:12px}\
+.card{border:1px solid var(--line);border-radius:10px;padding:10px 12px}\
+.card .v{font-size:1.6rem;font-weight:700;display:block;direction:ltr;unicode-bidi:isolate}\
+.card .k{color:var(--muted);font-size:.9rem}\
+.alert{background:#fdecea;color:var(--bad);border-radius:8px;padding:8px 12px;margin:6px 0;font-weight:600}\
+form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:end}\
+form.filters label{display:flex;flex-direction:column;font-size:.9rem;color:var(--muted)}\
+input,select,button{font:inherit;padding:6px 8px;border:1px solid var(--line);border-radius:6px}\
+button{background:var(--brand);color:#fff;border:0;padding:8px 16px;cursor:pointer}\
+table{border-collapse:collapse;width:100%;font-size:.95rem}\
+th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:start}\
+td.n,th.n{text-align:end;font-variant-numeric:tabular-nums;direction:ltr;unicode-bidi:isolate}\
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:16px}\
+svg text{font-size:14px;fill:var(--ink)}\
+.signin{max-width:24rem;margin:10vh auto}\
+.signin label{display:block;margin:10px 0 4px}\
+.signin input{width:100%}\
+.error{color:var(--bad);font-weight:600}\
+@media print{header a,form.filters,.noprint{display:none}body{background:#fff}section{box-shadow:none;border:1px solid var(--line)}}\
+";
+
+/// The figure columns of every table, after the row's label.
+const FIGURE_COLUMNS: [&str; 8] = [
+    "dash-visits",
+    "dash-served",
+    "dash-no-shows",
+    "dash-wait-mean",
+    "dash-wait-p90",
+    "dash-service-mean",
+    "dash-within-target",
+    "dash-csat",
+];
+
+/// The monthly table's case columns, after the figures.
+const MONTH_CASE_COLUMNS: [&str; 3] =
+    ["dash-month-cases-opened", "dash-month-cases-closed", "dash-month-cases-open-at-end"];
+
+fn minutes(seconds: Option<f64>) -> String {
+    seconds.map_or("–".into(), |s| format!("{:.1}", s / 60.0))
+}
+
+fn percent(p: Option<f64>) -> String {
+    p.map_or("–".into(), |p| format!("{p:.0}%"))
+}
+
+fn reason_key(reason: &str) -> String {
+    format!("reason-{}", reason.replace('_', "-"))
+}
+
+/// The sign-in form, with the reason it is shown again (a key), if any.
+pub fn sign_in_page(texts: &Texts, lang: Lang, error: Option<&str>) -> String {
+    let t = |key: &str| texts.get(lang, key, &[]);
+    let other = lang.other().code();
+    let body = html! {
+        main class="signin" { section {
+            h1 { (t("dash-sign-in-title")) }
+            @if let Some(key) = error { p class="error" role="alert" { (t(key)) } }
+            form method="post" action={ "/dashboard/sign-in?lang=" (lang.code()) } {
+                label for="staff" { (t("counter-staff-id")) }
+                input id="staff" name="staff" autocomplete="username" required;
+                label for="pin" { (t("counter-pin")) }
+                input id="pin" name="pin" type="password" inputmode="numeric" autocomplete="current-password" required;
+                p { button type="submit" { (t("counter-sign-in")) } }
+            }
+            p { a href={ "/dashboard?lang=" (other) } lang=(other) { (t("switch-language")) } }
+        } }
+    };
+    page(Head::new(lang, &t("dash-sign-in-title"), STYLE).noindex(), body).into_string()
+}
+
+/// A page that only says one thing (a key), such as why the dates were refused.
+pub fn message_page(texts: &Texts, lang: Lang, key: &str) -> String {
+    let body = html! { main { p class="error" { (texts.get(lang, key, &[])) } } };
+    page(Head::new(lang, "Dawr", STYLE).noindex(), body).into_string()
+}
+
+impl Dashboard<'_> {
+    fn t(&self, key: &str) -> String {
+        self.texts.get(self.lang, key, &[])
+    }
+
+    fn t_args(&self, key: &str, args: &[(&str, Arg<'_>)]) -> String {
+        self.texts.get(self.lang, key, args)
+    }
+
+    fn service_name(&self, code: &str) -> String {
+        let service = self.branch.services.iter().find(|s| s.code == code);
+        service.map_or(code.to_string(), |s| name(&s.name, self.lang).to_string())
+    }
+
+    fn counter_name(&self, id: &str) -> String {
+        let counter = self.branch.counters.iter().find(|c| c.id == id);
+        counter.map_or(id.to_string(), |c| name(&c.name, self.lang).to_string())
+    }
+
+    fn staff_name(&self, id: &str) -> String {
+        let staff = self.branch.staff.iter().find(|s| s.id == id);
+        staff.map_or(id.to_string(), |s| format!("{} ({id})", name(&s.name, self.lang)))
+    }
+
+    /// The whole page.
+    pub fn page(&self) -> String {
+        let body = html! {
+            (self.header())
+            main {
+                (self.now_section())
+                (self.filters())
+                (self.range_section())
+                (self.cases_section())
+                (self.charts())
+                (self.figure_table("dash-per-service", "dash-service", self.per_service()))
+                (self.figure_table("dash-per-counter", "dash-counter", self.per_counter()))
+                (self.figure_table("dash-per-staff", "dash-staff", self.per_staff()))
+                (self.monthly())
+                (self.reasons())
+                @if let Some(crm) = self.crm { (self.crm_section(crm)) }
+            }
+        };
+        page(Head::new(self.lang, &self.t("dash-title"), STYLE).noindex(), body).into_string()
+    }
+
+    /// The query string of this view in `lang` (for the language switch and the CSV).
+    fn query(&self, lang: Lang) -> String {
+        let f = self.filter;
+        format!(
+            "lang={}&from={}&to={}&service={}&counter={}",
+            lang.code(),
+            f.from,
+            f.to,
+            f.service.as_deref().unwrap_or_default(),
+            f.counter.as_deref().unwrap_or_default()
+        )
+    }
+
+    fn header(&self) -> Markup {
+        let other = self.lang.other();
+        html! {
+            header {
+                h1 { (self.t("dash-title")) " · " (name(&self.branch.name, self.lang)) }
+                span { (self.manager) }
+                a href={ "/dashboard?" (self.query(other)) } lang=(other.code()) { (self.t("switch-language")) }
+                form method="post" action={ "/dashboard/sign-out?lang=" (self.lang.code()) } class="noprint" {
+                    button type="submit" { (self.t("counter-sign-out")) }
+                }
+            }
+        }
+    }
+
+    fn card(&self, key: &str, value: String) -> Markup {
+        html! { div class="card" { span class="v" { (value) } span class="k" { (self.t(key)) } } }
+    }
+
+    /// Now: who waits, for how long, where it is slipping.
+    fn now_section(&self) -> Markup {
+        let Live { services, queue, counters_open } = self.live;
+        let longest = queue.iter().map(|t| (self.now - t.issued_at).num_seconds()).max().unwrap_or(0);
+        let over = services.iter().filter(|s| s.open && s.estimated_wait_s > s.target_wait_s && s.waiting > 0);
+        html! {
+            section aria-labelledby="now" {
+                h2 id="now" { (self.t("dash-now")) }
+                div class="cards" {
+                    (self.card("dash-waiting-now", queue.len().to_string()))
+                    (self.card("dash-longest-wait", minutes(Some(longest as f64))))
+                    (self.card("dash-counters-open", format!("{counters_open} / {}", self.branch.counters.len())))
+                }
+                @for s in over {
+                    p class="alert" role="alert" {
+                        (self.t_args("dash-alert-over-target", &[
+                            ("service", Arg::Text(name(&s.name, self.lang))),
+                            ("minutes", Arg::Number(f64::from(s.estimated_wait_s.div_ceil(60)))),
+                            ("target", Arg::Number(f64::from(s.target_wait_s / 60))),
+                        ]))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The filter form and the CSV link.
+    fn filters(&self) -> Markup {
+        let (f, lang) = (self.filter, self.lang);
+        html! {
+            section { form class="filters" method="get" action="/dashboard" {
+                input type="hidden" name="lang" value=(lang.code());
+                label { (self.t("dash-from")) input type="date" name="from" value=(f.from); }
+                label { (self.t("dash-to")) input type="date" name="to" value=(f.to); }
+                label { (self.t("dash-service")) select name="service" {
+                    option value="" { (self.t("dash-all")) }
+                    @for s in &self.branch.services {
+                        option value=(s.code) selected[f.service.as_deref() == Some(s.code.as_str())] {
+                            (s.code) " · " (name(&s.name, lang))
+                        }
+                    }
+                } }
+                label { (self.t("dash-counter")) select name="counter" {
+                    option value="" { (self.t("dash-all")) }
+                    @for c in &self.branch.counters {
+                        option value=(c.id) selected[f.counter.as_deref() == Some(c.id.as_str())] { (name(&c.name, lang)) }
+                    }
+                } }
+                button type="submit" { (self.t("dash-show")) }
+                a href={ "/dashboard/visits.csv?" (self.query(lang)) } { (self.t("dash-csv")) }
+            } }
+        }
+    }
+
+    /// The range's figures as cards.
+    fn range_section(&self) -> Markup {
+        let (from, to) = (self.filter.from.to_string(), self.filter.to.to_string());
+        let f = &self.range.summary.total;
+        html! {
+            section aria-labelledby="range" {
+                h2 id="range" { (self.t_args("dash-range", &[("from", Arg::Text(&from)), ("to", Arg::Text(&to))])) }
+                div class="cards" {
+                    (self.card("dash-visits", f.visits.to_string()))
+                    (self.card("dash-served", f.served.to_string()))
+                    (self.card("dash-no-shows", f.no_shows.to_string()))
+                    (self.card("dash-wait-mean", minutes(f.wait_s.mean)))
+                    (self.card("dash-wait-median", minutes(f.wait_s.median)))
+                    (self.card("dash-wait-p90", minutes(f.wait_s.p90)))
+                    (self.card("dash-service-mean", minutes(f.service_time_s.mean)))
+                    (self.card("dash-within-target", percent(f.within_target_pct)))
+                    (self.card("dash-csat", f.csat.mean.map_or("–".into(), |m| format!("{m:.2} / 5"))))
+                    (self.card("dash-satisfied", percent(f.csat.satisfied_pct)))
+                }
+            }
+        }
+    }
+
+    /// CRM cases: counts, and the escalations still to answer.
+    fn cases_section(&self) -> Markup {
+        let cases = &self.range.cases;
+        let counts = crate::cases::count(cases);
+        let open: Vec<_> =
+            cases.iter().filter_map(|c| c.escalation.as_ref().filter(|e| e.open).map(|e| (c, e))).collect();
+        let heads = ["dash-case", "dash-ticket", "dash-service", "dash-score", "dash-reason", "dash-due", ""];
+        html! {
+            section aria-labelledby="cases" {
+                h2 id="cases" { (self.t("dash-cases")) }
+                div class="cards" {
+                    (self.card("dash-cases-in-progress", counts.in_progress.to_string()))
+                    (self.card("dash-cases-open", counts.open.to_string()))
+                    (self.card("dash-cases-closed", counts.closed.to_string()))
+                    (self.card("dash-cases-overdue", counts.overdue.to_string()))
+                    (self.card("dash-escalations-open", counts.escalations_open.to_string()))
+                    (self.card("dash-escalations-overdue", counts.escalations_overdue.to_string()))
+                }
+                @if !open.is_empty() {
+                    h3 { (self.t("dash-escalations")) }
+                    table {
+                        thead { tr { @for key in heads { th scope="col" { @if !key.is_empty() { (self.t(key)) } } } } }
+                        tbody { @for (case, escalation) in &open { (self.escalation_row(case, escalation)) } }
+                    }
+                }
+            }
+        }
+    }
+
+    fn escalation_row(&self, case: &Case, e: &crate::cases::Escalation) -> Markup {
+        let due = e.due_at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M").to_string();
+        html! {
+            tr {
+                td class="n" { (case.case_ref) }
+                td class="n" { (case.ticket) }
+                td { (self.service_name(&case.service)) }
+                td class="n" { (e.score) }
+                td { @if let Some(reason) = &e.reason { (self.t(&reason_key(reason))) } }
+                td class="n" { (due) }
+                td { @if e.overdue { " " strong class="error" { (self.t("dash-overdue")) } } }
+            }
+        }
+    }
+
+    /// Visits per hour and per service, waits and satisfaction per service.
+    fn charts(&self) -> Markup {
+        let summary = &self.range.summary;
+        let rtl = self.lang == Lang::Ar;
+        let per_hour: Vec<(String, f64)> =
+            summary.per_hour.iter().map(|h| (format!("{:02}:00", h.hour), h.visits as f64)).collect();
+        let per_service: Vec<(String, f64)> =
+            summary.per_service.iter().map(|s| (self.service_name(&s.service), s.figures.visits as f64)).collect();
+        let wait_service: Vec<(String, f64)> = summary
+            .per_service
+            .iter()
+            .map(|s| {
+                (self.service_name(&s.service), (s.figures.wait_s.p90.unwrap_or(0.0) / 60.0 * 10.0).round() / 10.0)
+            })
+            .collect();
+        let csat_service: Vec<(String, f64)> = summary
+            .per_service
+            .iter()
+            .filter_map(|s| s.figures.csat.mean.map(|m| (self.service_name(&s.service), (m * 100.0).round() / 100.0)))
+            .collect();
+        let minute = format!(" {}", self.t("dash-min-unit"));
+        let chart = |key: &str, svg: Markup| html! { figure { figcaption { h2 { (self.t(key)) } } (svg) } };
+        html! {
+            section { div class="charts" {
+                (chart("dash-chart-hour", bars(&per_hour, "", rtl)))
+                (chart("dash-chart-service", bars(&per_service, "", rtl)))
+                (chart("dash-chart-wait", bars(&wait_service, &minute, rtl)))
+                (chart("dash-chart-csat", bars(&csat_service, "", rtl)))
+            } }
+        }
+    }
+
+    /// A table's head: the label column, the figures, and `extra` columns.
+    fn table_head(&self, first: &str, extra: &[&str]) -> Markup {
+        html! {
+            thead { tr {
+                th scope="col" { (self.t(first)) }
+                @for key in FIGURE_COLUMNS.iter().chain(extra) { th scope="col" class="n" { (self.t(key)) } }
+            } }
+        }
+    }
+
+    /// A row's figure cells.
+    fn figure_cells(f: &Figures) -> Markup {
+        html! {
+            td class="n" { (f.visits) }
+            td class="n" { (f.served) }
+            td class="n" { (f.no_shows) }
+            td class="n" { (minutes(f.wait_s.mean)) }
+            td class="n" { (minutes(f.wait_s.p90)) }
+            td class="n" { (minutes(f.service_time_s.mean)) }
+            td class="n" { (percent(f.within_target_pct)) }
+            td class="n" { (f.csat.mean.map_or("–".into(), |m| format!("{m:.2}"))) }
+        }
+    }
+
+    fn figure_row(label: &str, f: &Figures) -> Markup {
+        html! { tr { th scope="row" { (label) } (Self::figure_cells(f)) } }
+    }
+
+    /// A section with a table of figures, one row a label.
+    fn figure_table(&self, title: &str, first: &str, rows: Vec<(String, &Figures)>) -> Markup {
+        html! {
+            section { h2 { (self.t(title)) } table {
+                (self.table_head(first, &[]))
+                tbody { @for (label, f) in &rows { (Self::figure_row(label, f)) } }
+            } }
+        }
+    }
+
+    fn per_service(&self) -> Vec<(String, &Figures)> {
+        self.range.summary.per_service.iter().map(|s| (self.service_name(&s.service), &s.figures)).collect()
+    }
+
+    fn per_counter(&self) -> Vec<(String, &Figures)> {
+        self.range.summary.per_counter.iter().map(|c| (self.counter_name(&c.counter), &c.figures)).collect()
+    }
+
+    fn per_staff(&self) -> Vec<(String, &Figures)> {
+        self.range.summary.per_staff.iter().map(|s| (self.staff_name(&s.staff), &s.figures)).collect()
+    }
+
+    /// The monthly report: each month's figures, and its cases opened, closed and open at its end.
+    fn monthly(&self) -> Markup {
+        html! {
+            section { h2 { (self.t("dash-monthly")) } table {
+                (self.table_head("dash-month", &MONTH_CASE_COLUMNS))
+                tbody { @for (month, f) in &self.range.monthly { (self.month_row(*month, f)) } }
+            } }
+        }
+    }
+
+    fn month_row(&self, month: NaiveDate, f: &Figures) -> Markup {
+        let offset = self.branch.utc_offset;
+        let midnight = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(offset).single()).map(|t| t.with_timezone(&Utc))
+        };
+        let counts = match (midnight(month), midnight(next_month(month))) {
+            (Some(start), Some(end)) => crate::cases::month(&self.range.cases, start, end.min(self.now)),
+            _ => crate::cases::MonthCases::default(),
+        };
+        let label = format!("{} {}", self.t(&format!("month-{}", month.month())), month.year());
+        html! {
+            tr {
+                th scope="row" { (label) }
+                (Self::figure_cells(f))
+                td class="n" { (counts.opened) }
+                td class="n" { (counts.closed) }
+                td class="n" { (counts.open_at_end) }
+            }
+        }
+    }
+
+    /// Reasons given for low ratings, with how often.
+    fn reasons(&self) -> Markup {
+        html! {
+            section { h2 { (self.t("dash-reasons")) } table { tbody {
+                @for (reason, count) in &self.range.summary.total.csat.reasons {
+                    tr { th scope="row" { (self.t(&reason_key(reason))) } td class="n" { (count) } }
+                }
+            } } }
+        }
+    }
+
+    /// The CRM connector's outbox: what is delivered, what waits, why.
+    fn crm_section(&self, status: &CrmStatus) -> Markup {
+        let failing = status.last_error.as_deref().filter(|_| status.pending > 0);
+        html! {
+            section aria-labelledby="crm" {
+                h2 id="crm" { (self.t("dash-crm")) }
+                div class="cards" {
+                    (self.card("dash-crm-delivered", status.delivered.to_string()))
+                    (self.card("dash-crm-pending", status.pending.to_string()))
+                    (self.card("dash-crm-oldest", status.oldest_pending_at.clone().unwrap_or_else(|| "–".into())))
+                }
+                @if let Some(error) = failing {
+                    p class="alert" role="alert" {
+                        (self.t_args("dash-crm-failing", &[("attempts", Arg::Number(status.attempts as f64))])) " " (error)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! How the hub's own errors become the web's one error type, so handlers use `?`.
+use axum::http::StatusCode;
+use dawr_protocol::device::ErrorCode;
+use dawr_web::WebError;
+
+use crate::auth::AuthError;
+use crate::cases::CaseError;
+use crate::engine::{EngineGone, Failure};
+
+/// The HTTP status for a refusal.
+pub fn status_for(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::Malformed => StatusCode::BAD_REQUEST,
+        ErrorCode::UnknownCounter | ErrorCode::UnknownService | ErrorCode::UnknownTicket => StatusCode::NOT_FOUND,
+        ErrorCode::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::NotWaiting
+        | ErrorCode::NotServedHere
+        | ErrorCode::NoCurrentVisitor
+        | ErrorCode::VisitorAtCounter
+        | ErrorCode::WrongState
+        | ErrorCode::CounterPaused
+        | ErrorCode::CounterClosed
+        | ErrorCode::ServiceClosed
+        | ErrorCode::NothingToRate
+        | ErrorCode::AlreadyRated => StatusCode::CONFLICT,
+    }
+}
+
+/// An error code's name on the wire (`no_current_visitor`).
+pub(super) fn code_name(code: ErrorCode) -> String {
+    serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+impl From<Failure> for WebError {
+    fn from(f: Failure) -> Self {
+        WebError::new(status_for(f.code), code_name(f.code), f.message)
+    }
+}
+
+impl From<EngineGone> for WebError {
+    fn from(e: EngineGone) -> Self {
+        WebError::shutting_down(e)
+    }
+}
+
+impl From<AuthError> for WebError {
+    fn from(e: AuthError) -> Self {
+        let (status, code) = match &e {
+            AuthError::WrongCredentials => (StatusCode::UNAUTHORIZED, "wrong_credentials"),
+            AuthError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            AuthError::NotAssigned { .. } => (StatusCode::FORBIDDEN, "not_assigned"),
+            AuthError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+        };
+        WebError::new(status, code, e.to_string())
+    }
+}
+
+impl From<CaseError> for WebError {
+    fn from(e: CaseError) -> Self {
+        match e {
+            CaseError::Unknown(_) => WebError::not_found("not_found", e.to_string()),
+            CaseError::Invalid(_) => WebError::malformed(e.to_string()),
+            CaseError::Storage(_) => WebError::storage(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_has_a_client_or_unavailable_status() {
+        for code in [
+            ErrorCode::Malformed,
+            ErrorCode::UnknownCounter,
+            ErrorCode::NotWaiting,
+            ErrorCode::ServiceClosed,
+            ErrorCode::StorageUnavailable,
+        ] {
+            let status = status_for(code);
+            assert!(status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE, "{code:?}");
+        }
+        assert_eq!(code_name(ErrorCode::NoCurrentVisitor), "no_current_visitor");
+    }
+}

@@ -1,0 +1,103 @@
+//! The hub's web layer: the only part of the hub that knows HTTP.
+//!
+//! [`AppState`] is what every handler reaches; [`router`] joins the JSON API ([`api`], described
+//! by `openapi.json` beside this file) and the pages — the managers' [`dashboard`], the exit
+//! [`rate_page`] and the visitor's [`ticket_page`] — behind the security headers of
+//! [`dawr_web::headers`]. Handlers return `dawr_web::WebResult`: the hub's own errors convert into a
+//! `WebError` with `From` (see [`errors`]), so they use `?`; on a page route the error is an
+//! HTML page, on the API the JSON error of the contract. Database calls go through
+//! [`AppState::db`] ([`Db::read`] / [`Db::write`]), off the async runtime.
+//!
+//! Nothing below `web` (the domain, the engine, the store, the reports) imports from here.
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{MethodRouter, get, post};
+use dawr_web::Db;
+use dawr_web::error::{html_errors, no_such_route, wrong_method};
+use dawr_web::headers::{self, Policy};
+
+use crate::appointments::Appointments;
+use crate::domain::Branch;
+use crate::engine::EngineHandle;
+use crate::mqtt::MqttStatus;
+
+pub mod api;
+pub mod dashboard;
+mod errors;
+pub mod rate_page;
+pub mod ticket_page;
+
+pub use errors::status_for;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: EngineHandle,
+    /// The hub's database. Reads share the engine's reading connection; writes go through the
+    /// connection for what is not queue state (what staff note on cases, the CRM outbox).
+    pub db: Db,
+    pub branch: Arc<Branch>,
+    pub public_url: String,
+    pub mqtt: MqttStatus,
+    pub texts: Arc<dawr_i18n::Texts>,
+    pub sessions: Arc<crate::auth::Sessions>,
+    /// Whether case events go to a CRM (then case changes enter its outbox).
+    pub crm_enabled: bool,
+    /// Bookings from the appointments site, for check-in.
+    pub appointments: Appointments,
+}
+
+/// A route: its path and its handlers by method.
+pub type Route = (&'static str, MethodRouter<AppState>);
+
+/// The pages (HTML in Arabic or English). The router is built from this list, and the test of
+/// the security headers walks it.
+pub fn pages() -> Vec<Route> {
+    vec![
+        ("/dashboard", get(dashboard::show)),
+        ("/dashboard/sign-in", post(dashboard::sign_in)),
+        ("/dashboard/sign-out", post(dashboard::sign_out)),
+        ("/dashboard/visits.csv", get(dashboard::csv)),
+        ("/rate/{counter}", get(rate_page::show).post(rate_page::rate)),
+        ("/t/{token}", get(ticket_page::page)),
+        ("/t/{token}/status", get(ticket_page::status)),
+        ("/t/{token}/rate", post(ticket_page::rate_resolution)),
+    ]
+}
+
+/// The paths of [`pages`].
+pub fn page_paths() -> Vec<&'static str> {
+    pages().into_iter().map(|(path, _)| path).collect()
+}
+
+/// What the pages' Content-Security-Policy allows: no script but the ticket page's own.
+pub fn policy() -> Policy {
+    Policy::with_scripts(&[ticket_page::SCRIPT])
+}
+
+/// Every route of the hub: the API, the pages (whose errors are HTML pages), the JSON answers
+/// for unknown routes and methods, and the security headers on every answer.
+pub fn router(state: AppState) -> Router {
+    let api = api::routes().into_iter().fold(Router::new(), |router, (path, route)| router.route(path, route));
+    let pages = pages()
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| router.route(path, route))
+        .layer(axum::middleware::from_fn_with_state(state.texts.clone(), html_errors));
+    let app = api.merge(pages).fallback(no_such_route).method_not_allowed_fallback(wrong_method).with_state(state);
+    headers::secure(app, policy())
+}
+
+/// Serves [`router`] on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// The manager's or staff member's bearer token, from `Authorization`.
+fn authorization(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+}

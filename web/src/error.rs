@@ -1,0 +1,234 @@
+//! [`WebError`], the one error type of both services' handlers.
+//!
+//! As a response it is the API's JSON error, `{"error": "<code>", "message": "…"}` (plus
+//! `field` where one form field is at fault), with its status. Page routes are wrapped in
+//! [`html_errors`], which turns that same error into an HTML page in the page's language with
+//! the same status — so a page handler returns `Result<_, WebError>` and uses `?` like an API
+//! handler does.
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use dawr_i18n::{Lang, Texts};
+use maud::html;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::db::{Interrupted, StoreError};
+use crate::html::{Head, page, parse_lang};
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebError {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    message: String,
+    field: Option<&'static str>,
+}
+
+/// What a handler returns.
+pub type WebResult<T> = Result<T, WebError>;
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl WebError {
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        WebError { status, code: code.into(), message: message.into(), field: None }
+    }
+
+    /// A request that cannot be read (400 `malformed`).
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed", message)
+    }
+
+    /// 404 with `code`.
+    pub fn not_found(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// The database failed (503 `storage_unavailable`).
+    pub fn storage(error: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", error.to_string())
+    }
+
+    /// The service is stopping (503 `shutting_down`).
+    pub fn shutting_down(error: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", error.to_string())
+    }
+
+    /// Names the form field at fault.
+    pub fn with_field(self, field: &'static str) -> Self {
+        WebError { field: Some(field), ..self }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for WebError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl std::error::Error for WebError {}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: &self.code, message: &self.message, field: self.field };
+        let mut response = (self.status, Json(body)).into_response();
+        // For `html_errors`, should this answer a page.
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+impl From<Interrupted> for WebError {
+    fn from(e: Interrupted) -> Self {
+        WebError::shutting_down(e)
+    }
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Interrupted(e) => e.into(),
+            e => WebError::storage(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for WebError {
+    fn from(e: rusqlite::Error) -> Self {
+        WebError::storage(e)
+    }
+}
+
+/// Reads a JSON body: present, and of the shape `T`.
+pub fn json_body<T: DeserializeOwned>(body: &Bytes) -> WebResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(WebError::malformed("a JSON body is required"));
+    }
+    serde_json::from_slice(body).map_err(|e| WebError::malformed(format!("invalid JSON body: {e}")))
+}
+
+/// The answer to a path no route has.
+pub async fn no_such_route() -> WebError {
+    WebError::not_found("not_found", "no such route")
+}
+
+/// The answer to a method a route does not take.
+pub async fn wrong_method() -> WebError {
+    WebError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+}
+
+/// Middleware for page routes (`axum::middleware::from_fn_with_state(texts, html_errors)`): a
+/// [`WebError`] answer becomes the HTML error page, in the language of `?lang=`, same status.
+pub async fn html_errors(State(texts): State<Arc<Texts>>, request: Request, next: Next) -> Response {
+    let lang = request_lang(request.uri().query());
+    let response = next.run(request).await;
+    let Some(error) = response.extensions().get::<WebError>().cloned() else { return response };
+    // The handler's headers (no caching, say) stay; the body and its type are the page's.
+    let (mut parts, _) = response.into_parts();
+    let page = error_page(&texts, lang, error.status).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, page.headers()[header::CONTENT_TYPE].clone());
+    parts.headers.entry(header::CACHE_CONTROL).or_insert(header::HeaderValue::from_static("no-store"));
+    Response::from_parts(parts, page.into_body())
+}
+
+fn request_lang(query: Option<&str>) -> Lang {
+    let lang = query.unwrap_or_default().split('&').find_map(|pair| pair.strip_prefix("lang="));
+    parse_lang(lang).unwrap_or_default()
+}
+
+const ERROR_STYLE: &str = "body{margin:0;color:#10231d;background:#f4f7f5;line-height:1.5}\
+main{max-width:32rem;margin:10vh auto;padding:16px}\
+section{background:#fff;border-radius:12px;padding:20px;box-shadow:0 1px 3px rgba(0,0,0,.12)}\
+h1{font-size:1.4rem;margin:0 0 12px}";
+
+/// The page for an error: what went wrong in the visitor's words, nothing technical.
+pub fn error_page(texts: &Texts, lang: Lang, status: StatusCode) -> Html<String> {
+    let key = match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "web-error-forbidden",
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => "web-error-not-found",
+        StatusCode::CONFLICT => "web-error-conflict",
+        s if s.is_client_error() => "web-error-bad-request",
+        _ => "web-error-unavailable",
+    };
+    let title = texts.get(lang, "web-error-title", &[]);
+    let body = html! {
+        main { section { h1 { (title) } p { (texts.get(lang, key, &[])) } } }
+    };
+    Html(page(Head::new(lang, &title, ERROR_STYLE).noindex(), body).into_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::{Body, to_bytes};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn failing() -> WebResult<&'static str> {
+        Err(StoreError::Corrupt { column: "c", value: "v".into() })?
+    }
+
+    #[tokio::test]
+    async fn an_error_is_json_for_the_api_and_a_page_in_the_asked_language_for_pages() {
+        let texts = Arc::new(Texts::new());
+        let pages = Router::new()
+            .route("/page", get(failing))
+            .layer(axum::middleware::from_fn_with_state(texts.clone(), html_errors));
+        let app = Router::new().route("/api", get(failing)).merge(pages);
+
+        let api = app.clone().oneshot(Request::get("/api").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value =
+            serde_json::from_slice(&to_bytes(api.into_body(), 1 << 16).await.unwrap()).unwrap();
+        assert_eq!(body["error"], "storage_unavailable");
+        assert!(body["message"].as_str().unwrap().contains("column c"));
+
+        let page = app.oneshot(Request::get("/page?x=1&lang=en").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(page.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        let html = String::from_utf8(to_bytes(page.into_body(), 1 << 16).await.unwrap().to_vec()).unwrap();
+        assert!(html.contains("<html lang=\"en\" dir=\"ltr\">"), "{html}");
+        assert!(html.contains("not available right now"), "{html}");
+        assert!(!html.contains("column c"), "no technical detail on a page");
+    }
+
+    #[test]
+    fn a_field_error_names_its_field_and_blank_bodies_are_refused() {
+        let e = WebError::malformed("bad").with_field("phone");
+        let response = e.into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            json_body::<serde_json::Value>(&Bytes::from_static(b"  ")).unwrap_err().message(),
+            "a JSON body is required"
+        );
+        assert_eq!(request_lang(Some("lang=en")), Lang::En);
+        assert_eq!(request_lang(Some("lang=xx")), Lang::Ar);
+    }
+}

@@ -1,0 +1,23 @@
+//! What Dawr's two web services — the branch hub and the appointments site — share.
+//!
+//! - [`html`]: escaping, the page shell (head, fonts, language and direction) and localised
+//!   names; pages are [`maud`] templates, which escape every value by default.
+//! - [`headers`]: the one middleware that puts the security headers (Content-Security-Policy,
+//!   `frame-ancestors`, `nosniff`, referrer policy) on every response.
+//! - [`error`]: [`WebError`], the one error type: a JSON `{"error","message"}` for the API, or
+//!   (behind [`error::html_errors`]) an HTML error page with the same status for pages.
+//! - [`db`]: opening SQLite with the pragmas, the timestamp format of every column, and [`Db`],
+//!   which runs a read or a write off the async runtime.
+//! - [`start`]: logging, the runtime, the shutdown signal and the start-up errors; [`config`]:
+//!   reading a TOML file, and UTC offsets.
+//!
+//! Nothing here knows a queue or a booking.
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod headers;
+pub mod html;
+pub mod start;
+
+pub use db::{Db, Interrupted, StoreError};
+pub use error::{WebError, WebResult};
