@@ -46,7 +46,7 @@ fn fill(path: &str, values: &BTreeMap<&str, String>) -> String {
 
 /// Asks every page path with GET and POST (an empty form), once with real parameters and once
 /// with unknown ones; every answer must carry the headers, and every path must answer at least
-/// once with a page.
+/// once with a page (or, for a form's target, a redirect to one).
 async fn walk(
     client: &reqwest::Client,
     base: &str,
@@ -70,7 +70,8 @@ async fn walk(
         for answer in &answers[before..] {
             check_headers(answer)?;
         }
-        ensure!(answers[before..].iter().any(Answer::is_html), "{path}: no page among its answers");
+        let page_or_redirect = |a: &Answer| a.is_html() || (300..400).contains(&a.status);
+        ensure!(answers[before..].iter().any(page_or_redirect), "{path}: no page (or redirect) among its answers");
     }
     Ok(answers)
 }

@@ -143,14 +143,22 @@ pub async fn wrong_method() -> WebError {
 }
 
 /// Middleware for page routes (`axum::middleware::from_fn_with_state(texts, html_errors)`): a
-/// [`WebError`] answer becomes the HTML error page, in the language of `?lang=`, same status.
+/// [`WebError`] answer, or any failure that is not HTML (a rejected form), becomes the HTML
+/// error page in the language of `?lang=`, with the same status.
 pub async fn html_errors(State(texts): State<Arc<Texts>>, request: Request, next: Next) -> Response {
     let lang = request_lang(request.uri().query());
     let response = next.run(request).await;
-    let Some(error) = response.extensions().get::<WebError>().cloned() else { return response };
+    let status = response.status();
+    let is_html = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    // A `WebError`, or any other failure that is not a page already (an extractor's plain-text
+    // rejection of a form, say).
+    if response.extensions().get::<WebError>().is_none() && (is_html || status.is_success() || status.is_redirection())
+    {
+        return response;
+    }
     // The handler's headers (no caching, say) stay; the body and its type are the page's.
     let (mut parts, _) = response.into_parts();
-    let page = error_page(&texts, lang, error.status).into_response();
+    let page = error_page(&texts, lang, status).into_response();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(header::CONTENT_TYPE, page.headers()[header::CONTENT_TYPE].clone());
     parts.headers.entry(header::CACHE_CONTROL).or_insert(header::HeaderValue::from_static("no-store"));
@@ -202,6 +210,23 @@ mod tests {
             .route("/page", get(failing))
             .layer(axum::middleware::from_fn_with_state(texts.clone(), html_errors));
         let app = Router::new().route("/api", get(failing)).merge(pages);
+        let form = Router::new()
+            .route(
+                "/form",
+                axum::routing::post(|axum::Form(_): axum::Form<std::collections::HashMap<u8, u8>>| async {}),
+            )
+            .layer(axum::middleware::from_fn_with_state(texts.clone(), html_errors));
+        let rejected = form
+            .oneshot(
+                Request::post("/form")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from("x=y"))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert!(rejected.status().is_client_error());
+        assert!(rejected.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "a page");
 
         let api = app.clone().oneshot(Request::get("/api").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
