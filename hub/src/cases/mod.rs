@@ -13,8 +13,8 @@
 //!
 //! The parts: [`case`] (what a case is, derived from its visit and notes; the month's and the
 //! dashboard's counts) and [`change`] (what a staff member's change does to the notes) are pure;
-//! [`read`] holds the queries (notes, a visitor's earlier visits) and [`write`] the transactions
-//! that change `case_notes` (with their CRM outbox entry).
+//! [`read`] holds the queries (notes, a visitor's earlier visits) and [`write`](mod@write) the
+//! transactions that change `case_notes` (with their CRM outbox entry).
 pub mod case;
 pub mod change;
 pub mod read;
