@@ -9,7 +9,7 @@ use dawr_web::Db;
 use dawr_web::start::{self, StartError};
 use tokio::sync::mpsc;
 
-use crate::appointments::{self, Appointments, Link, Window};
+use crate::bookings::{self, Appointments, Link, Window};
 use crate::domain::Branch;
 use crate::engine::{self, EngineHandle, EngineSetup, Request};
 use crate::mqtt::{self, BrokerAddress, MqttStatus};
@@ -98,7 +98,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let held = Appointments { conn: Db::single(open()?), window: settings.checkin_window, wake: Arc::default() };
     let link = settings.appointments.map(|link| {
         tracing::info!(url = %link.url, "holding this branch's bookings from the appointments site");
-        appointments::spawn_link(link, branch.clone(), held.clone())
+        bookings::spawn_link(link, branch.clone(), held.clone())
     });
 
     let crm_enabled = settings.crm.is_some();

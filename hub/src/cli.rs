@@ -7,7 +7,7 @@ use clap::Parser;
 use dawr_web::start;
 
 use crate::app::{self, MqttMode, Settings};
-use crate::appointments::{Link, Window};
+use crate::bookings::{Link, Window};
 use crate::config::Config;
 use crate::mqtt::BrokerAddress;
 

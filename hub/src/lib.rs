@@ -4,25 +4,27 @@
 //!
 //! - [`domain`]: the queue, routing and wait estimates; pure (no IO, no clock, no randomness).
 //! - [`simulation`]: a discrete-event simulation driving the real queue in virtual time.
-//! - [`reports`]: the managers' figures, recomputed from the event log (one SQL query, pure
-//!   summaries; [`reports::monthly`] cuts a range into months).
-//! - [`cases`]: CRM cases derived from the event log, and what staff note on them.
+//! - [`reports`]: the managers' figures, recomputed from the event log: one SQL query
+//!   (`facts`), pure summaries per range and per month (`summary`) and the CSV (`csv`).
+//! - [`cases`]: CRM cases derived from the event log (`Case::of`, pure) and what staff note on
+//!   them (`read`, `write`: the SQL).
 //! - [`store`]: SQLite — the event log, the current state and the group-committing writer.
 //! - [`engine`]: the one thread that owns the queue and serialises every command; it answers
 //!   only after the store made the change durable.
 //! - [`auth`]: staff and managers, their PINs and sessions.
-//! - [`appointments`]: the bookings held from the appointments site, check-in and reports back.
+//! - [`bookings`]: the bookings held from the appointments site — the pure check-in rule, their
+//!   SQL, and the task that pulls bookings and reports check-ins.
 //! - [`crm`]: the CRM connector's outbox and signed webhooks.
 //! - [`mqtt`] and `broker`: the doors to devices (the broker optionally in-process).
-//! - [`web`]: the only part that knows HTTP — the API, the dashboard, the ticket and rating
-//!   pages, on the shared `dawr-web` crate.
+//! - [`web`]: the only part that knows HTTP (axum) — the API, the dashboard, the ticket and
+//!   rating pages, on the shared `dawr-web` crate.
 //! - [`config`], [`app`], [`cli`]: the branch file, the wiring and clean shutdown, the flags.
 //!
-//! Imports run inwards only: nothing in `domain`, `engine`, `store`, `reports` or `cases`
-//! imports from `web`. `ARCHITECTURE.md` has the whole map.
+//! Imports run inwards only: nothing in `domain`, `engine`, `store`, `reports`, `cases` or
+//! `bookings` imports from `web`. `ARCHITECTURE.md` has the whole map.
 pub mod app;
-pub mod appointments;
 pub mod auth;
+pub mod bookings;
 #[cfg(feature = "embedded-broker")]
 pub mod broker;
 pub mod cases;

@@ -21,7 +21,7 @@ use dawr_web::{WebError, WebResult};
 use serde::Deserialize;
 
 use super::{AppState, Route, authorization};
-use crate::appointments;
+use crate::bookings;
 use crate::domain::VisitId;
 use crate::engine::{self, ActionRequest, CounterCommand, Failure, Operation, ReplyTo, Request};
 use crate::reports::{ReportFilter, VisitFacts};
@@ -468,18 +468,17 @@ struct CheckinRequest {
 /// the appointment class, ranked by the slot. Works from the bookings held here, offline too.
 async fn checkin(State(state): State<AppState>, body: Bytes) -> WebResult<impl IntoResponse> {
     let request: CheckinRequest = json_body(&body)?;
-    let code = appointments::normalize_code(&request.code)
+    let code = bookings::normalize_code(&request.code)
         .ok_or_else(|| WebError::malformed("code must be 1 to 16 letters or digits"))?;
     let held = state.appointments.clone();
     let lookup = code.clone();
-    let booking = held.with(move |c| appointments::find(c, &lookup)).await?;
+    let booking = held.with(move |c| bookings::find(c, &lookup)).await?;
     let now = chrono::Utc::now();
     let today = now.with_timezone(&state.branch.utc_offset).date_naive();
-    if let Err(refusal) = appointments::check(booking.as_ref(), now, today, held.window) {
-        let status =
-            if refusal == appointments::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
+    if let Err(refusal) = bookings::check(booking.as_ref(), now, today, held.window) {
+        let status = if refusal == bookings::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
         let mut message = refusal.to_string();
-        if let appointments::Refusal::AlreadyCheckedIn { visit: Some(id) } = refusal {
+        if let bookings::Refusal::AlreadyCheckedIn { visit: Some(id) } = refusal {
             // Tell the staff which ticket it got.
             let visit = state.db.read(move |conn| store::read_visit(conn, id).ok().flatten()).await.ok().flatten();
             if let Some(v) = visit {
@@ -494,11 +493,11 @@ async fn checkin(State(state): State<AppState>, body: Bytes) -> WebResult<impl I
         priority: Priority::Appointment,
         appointment_at: Some(booking.start),
         // A retried check-in (or two kiosks at once) gets the same ticket, never a second one.
-        request_id: Some(appointments::request_id(&code)),
+        request_id: Some(bookings::request_id(&code)),
     };
     let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
     let visit = ticket.id;
-    held.with(move |c| appointments::record_checkin(c, &code, visit, now)).await?;
+    held.with(move |c| bookings::record_checkin(c, &code, visit, now)).await?;
     held.wake.notify_one();
     tracing::info!(code = %booking.code, ticket = %ticket.number, "appointment checked in");
     Ok((StatusCode::CREATED, Json(ticket)))
@@ -515,7 +514,7 @@ async fn held_appointments(State(state): State<AppState>, Query(q): Query<DayQue
         Some(text) => text.parse().map_err(|_| WebError::malformed(format!("date {text:?} is not like 2026-11-24")))?,
         None => chrono::Utc::now().with_timezone(&state.branch.utc_offset).date_naive(),
     };
-    let list = state.appointments.with(move |c| appointments::day(c, day)).await?;
+    let list = state.appointments.with(move |c| bookings::day(c, day)).await?;
     Ok(Json(list))
 }
 

@@ -17,7 +17,7 @@ use dawr_web::Db;
 use dawr_web::error::{html_errors, no_such_route, wrong_method};
 use dawr_web::headers::{self, Policy};
 
-use crate::appointments::Appointments;
+use crate::bookings::Appointments;
 use crate::domain::Branch;
 use crate::engine::EngineHandle;
 use crate::mqtt::MqttStatus;

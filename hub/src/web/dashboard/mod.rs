@@ -202,6 +202,6 @@ fn range(conn: &Connection, branch: &Branch, filter: &ReportFilter) -> rusqlite:
     Ok(Range {
         cases: crate::cases::cases_of(&visits, &notes, branch.cases, Utc::now()),
         summary: summarise(filter, &visits, &target, branch.utc_offset),
-        monthly: monthly::monthly(filter, &visits, &target, branch.utc_offset),
+        monthly: monthly(filter, &visits, &target, branch.utc_offset),
     })
 }

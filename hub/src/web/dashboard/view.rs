@@ -10,7 +10,7 @@ use super::charts::bars;
 use crate::cases::Case;
 use crate::crm::CrmStatus;
 use crate::domain::Branch;
-use crate::reports::monthly::next_month;
+use crate::reports::next_month;
 use crate::reports::{Figures, ReportFilter, Summary};
 
 /// The branch now, from the engine.
