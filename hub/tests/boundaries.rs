@@ -71,3 +71,47 @@ fn only_the_sync_task_speaks_http_to_the_appointments_site() {
     }
     assert!(code("bookings/sync.rs").contains("reqwest"), "the rule above checks the right file");
 }
+
+/// Every `.rs` file under `hub/src` (relative to it), recursively.
+fn all_files(dir: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
+        let name = entry.expect("a directory entry").file_name().to_string_lossy().into_owned();
+        let relative = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
+        if path.join(&name).is_dir() {
+            files.extend(all_files(&relative));
+        } else if name.ends_with(".rs") {
+            files.push(relative);
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn the_domain_does_no_io() {
+    let domain: Vec<String> = files_of("domain").into_iter().filter(|f| !f.ends_with("_tests.rs")).collect();
+    assert!(domain.iter().any(|f| f == "domain/queue.rs"), "{domain:?}");
+    for file in domain {
+        let code = code(&file);
+        for word in IMPURE {
+            assert!(!code.contains(word), "{file} is the pure domain but names {word}");
+        }
+    }
+}
+
+#[test]
+fn only_web_knows_axum_and_nothing_below_it_imports_from_it() {
+    // The shell that starts the server (`app`) and the crate root may name `web`; nothing else.
+    let shell = ["app.rs", "lib.rs", "main.rs"];
+    let below: Vec<String> =
+        all_files("").into_iter().filter(|f| !f.starts_with("web/") && !shell.contains(&f.as_str())).collect();
+    assert!(below.iter().any(|f| f == "engine.rs") && below.iter().any(|f| f.starts_with("domain/")), "{below:?}");
+    for file in &below {
+        let code = code(file);
+        assert!(!code.contains("axum"), "{file} names axum: HTTP belongs in web/");
+        assert!(!code.contains("crate::web") && !code.contains("super::web"), "{file} imports from web/");
+    }
+    assert!(code("web/mod.rs").contains("axum"), "the rule above checks the right files");
+}

@@ -5,7 +5,7 @@
 //! The site (`dawr-appointments`) is the source of bookings. A background task
 //! ([`sync::spawn_link`]) pulls today's and tomorrow's bookings of this branch every few seconds
 //! (`GET /api/v1/branches/{branch}/bookings?date=`, with the branch's API key) into the
-//! `bookings` table. `POST /api/v1/checkins` (see [`crate::web::api`]) checks a booking in from
+//! `bookings` table. `POST /api/v1/checkins` (in the web layer's `api`) checks a booking in from
 //! that table alone ([`checkin::check`], pure), issues an appointment ticket through the engine
 //! (with the idempotency key `appt-{code}`, so a retried check-in never gets a second ticket),
 //! and records the check-in together with a row in the `booking_outbox` table. When a booking's
