@@ -13,21 +13,6 @@ use crate::config::Site;
 use crate::pages;
 use crate::service::Core;
 
-/// Every path of the JSON API (the OpenAPI document must list exactly these).
-pub const API_PATHS: &[&str] = &[
-    "/healthz",
-    "/api/openapi.json",
-    "/api/v1/branches",
-    "/api/v1/branches/{branch}/services",
-    "/api/v1/branches/{branch}/services/{service}/slots",
-    "/api/v1/bookings",
-    "/api/v1/bookings/{code}/lookup",
-    "/api/v1/bookings/{code}/cancel",
-    "/api/v1/bookings/{code}/reschedule",
-    "/api/v1/branches/{branch}/bookings",
-    "/api/v1/branches/{branch}/bookings/{code}/report",
-];
-
 /// A route: its path and its handlers by method.
 pub type Route = (&'static str, MethodRouter<Core>);
 
@@ -46,6 +31,23 @@ pub fn pages() -> Vec<Route> {
     ]
 }
 
+/// The JSON API's routes (the OpenAPI document lists exactly these paths).
+pub fn api() -> Vec<Route> {
+    vec![
+        ("/healthz", get(api::health)),
+        ("/api/openapi.json", get(api::openapi)),
+        ("/api/v1/branches", get(api::branches)),
+        ("/api/v1/branches/{branch}/services", get(api::services)),
+        ("/api/v1/branches/{branch}/services/{service}/slots", get(api::slots)),
+        ("/api/v1/bookings", post(api::book)),
+        ("/api/v1/bookings/{code}/lookup", post(api::lookup)),
+        ("/api/v1/bookings/{code}/cancel", post(api::cancel)),
+        ("/api/v1/bookings/{code}/reschedule", post(api::reschedule)),
+        ("/api/v1/branches/{branch}/bookings", get(api::hub_bookings)),
+        ("/api/v1/branches/{branch}/bookings/{code}/report", post(api::hub_report)),
+    ]
+}
+
 /// The paths of [`pages`].
 pub fn page_paths() -> Vec<&'static str> {
     pages().into_iter().map(|(path, _)| path).collect()
@@ -53,21 +55,10 @@ pub fn page_paths() -> Vec<&'static str> {
 
 /// The site's routes: the API and the pages, behind the security headers (no script at all).
 pub fn router(core: Core) -> Router {
-    let api = Router::new()
-        .route("/healthz", get(api::health))
-        .route("/api/openapi.json", get(api::openapi))
-        .route("/api/v1/branches", get(api::branches))
-        .route("/api/v1/branches/{branch}/services", get(api::services))
-        .route("/api/v1/branches/{branch}/services/{service}/slots", get(api::slots))
-        .route("/api/v1/bookings", post(api::book))
-        .route("/api/v1/bookings/{code}/lookup", post(api::lookup))
-        .route("/api/v1/bookings/{code}/cancel", post(api::cancel))
-        .route("/api/v1/bookings/{code}/reschedule", post(api::reschedule))
-        .route("/api/v1/branches/{branch}/bookings", get(api::hub_bookings))
-        .route("/api/v1/branches/{branch}/bookings/{code}/report", post(api::hub_report));
-    let app = pages()
+    let app = api()
         .into_iter()
-        .fold(api, |router, (path, route)| router.route(path, route))
+        .chain(pages())
+        .fold(Router::new(), |router, (path, route)| router.route(path, route))
         .fallback(no_such_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(core);

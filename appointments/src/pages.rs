@@ -14,10 +14,11 @@ use std::net::SocketAddr;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use dawr_i18n::{Arg, HijriDate, Lang, Texts};
+use dawr_web::headers::private;
 use dawr_web::html::{Head, name, page, parse_lang};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
@@ -124,15 +125,6 @@ fn layout(t: &T<'_>, title: &str, branch: Option<&Branch>, body: Markup, switch_
         }
     };
     page(Head::new(lang, title, STYLE), body).into_string()
-}
-
-/// Headers for pages with personal data or a secret address.
-fn private(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
-    response
 }
 
 fn not_found(core: &Core, lang: Lang) -> Response {

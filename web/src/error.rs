@@ -132,6 +132,15 @@ pub fn json_body<T: DeserializeOwned>(body: &Bytes) -> WebResult<T> {
     serde_json::from_slice(body).map_err(|e| WebError::malformed(format!("invalid JSON body: {e}")))
 }
 
+/// The paths an OpenAPI document describes, sorted (to compare with the paths a router serves).
+pub fn openapi_paths(document: &str) -> Result<Vec<String>, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Document {
+        paths: std::collections::BTreeMap<String, serde_json::Value>,
+    }
+    Ok(serde_json::from_str::<Document>(document)?.paths.into_keys().collect())
+}
+
 /// The answer to a path no route has.
 pub async fn no_such_route() -> WebError {
     WebError::not_found("not_found", "no such route")

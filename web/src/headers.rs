@@ -44,6 +44,16 @@ impl Policy {
     }
 }
 
+/// Headers for a page whose address is a secret or that shows personal data: not cached, not
+/// indexed, not leaked onwards.
+pub fn private(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    response
+}
+
 /// `sha256-…`: how a Content-Security-Policy names an inline script.
 pub fn script_hash(script: &str) -> String {
     format!("sha256-{}", base64(&Sha256::digest(script.as_bytes())))

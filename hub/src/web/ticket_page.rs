@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use dawr_i18n::{Arg, HijriDate, Lang, Texts};
 use dawr_protocol::api::{Ticket, TicketStatus};
+use dawr_web::headers::private;
 use dawr_web::html::{Head, LangQuery, name, page as shell};
 use dawr_web::{WebError, WebResult};
 use maud::{Markup, PreEscaped, html};
@@ -44,15 +45,6 @@ async fn find(state: &AppState, token: String) -> WebResult<Option<Ticket>> {
     }
     let stored = state.db.read(move |conn| store::read_visit_by_token(conn, &token)).await??;
     Ok(stored.map(|v| engine::ticket_view(&state.branch, &state.public_url, &v, None)))
-}
-
-/// Headers for a page whose address is a secret: not cached, not indexed, not leaked onwards.
-fn private(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
-    response
 }
 
 /// The ticket's CRM case, when its visit has ended (for the second rating).
