@@ -20,7 +20,7 @@ use dawr_web::error::json_body;
 use dawr_web::{WebError, WebResult};
 use serde::Deserialize;
 
-use super::{AppState, Route, authorization};
+use super::{AppState, Route, authorization, sign_in_with_pin};
 use crate::bookings;
 use crate::domain::VisitId;
 use crate::engine::{self, ActionRequest, CounterCommand, Failure, Operation, ReplyTo, Request};
@@ -264,13 +264,7 @@ async fn sign_in(State(state): State<AppState>, body: Bytes) -> WebResult<impl I
     {
         return Err(WebError::not_found("unknown_counter", format!("no counter {counter}")));
     }
-    // Hashing is slow on purpose: off the async workers.
-    let (sessions, branch) = (state.sessions.clone(), state.branch.clone());
-    let session = tokio::task::spawn_blocking(move || {
-        sessions.sign_in(&branch.staff, &request.staff, &request.pin, request.counter.as_deref(), chrono::Utc::now())
-    })
-    .await
-    .map_err(WebError::shutting_down)??;
+    let session = sign_in_with_pin(&state, request.staff, request.pin, request.counter).await?;
     if let Some(counter) = &session.counter {
         let (counter, staff) = (counter.clone(), Some(session.staff.clone()));
         state.engine.send(Request::Staff { counter, staff }).await?;

@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
-use dawr_web::Db;
 use dawr_web::error::{html_errors, no_such_route, wrong_method};
 use dawr_web::headers::{self, Policy};
+use dawr_web::{Db, WebError, WebResult};
 
 use crate::bookings::Appointments;
 use crate::domain::Branch;
@@ -95,6 +95,21 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Checks a staff id and PIN (and the counter to open) and opens a session. The PIN hash is slow
+/// on purpose, so it is checked off the async workers.
+async fn sign_in_with_pin(
+    state: &AppState,
+    staff: String,
+    pin: String,
+    counter: Option<String>,
+) -> WebResult<crate::auth::Session> {
+    let (sessions, branch) = (state.sessions.clone(), state.branch.clone());
+    let now = chrono::Utc::now();
+    let checked =
+        tokio::task::spawn_blocking(move || sessions.sign_in(&branch.staff, &staff, &pin, counter.as_deref(), now));
+    Ok(checked.await.map_err(WebError::shutting_down)??)
 }
 
 /// The manager's or staff member's bearer token, from `Authorization`.

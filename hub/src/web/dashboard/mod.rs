@@ -20,7 +20,7 @@ use dawr_web::{WebError, WebResult};
 use rusqlite::Connection;
 use serde::Deserialize;
 
-use super::AppState;
+use super::{AppState, sign_in_with_pin};
 use crate::auth::{AuthError, Session};
 use crate::domain::{Branch, Role};
 use crate::engine::Request;
@@ -86,12 +86,7 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let lang = query.lang();
-    let (sessions, branch) = (state.sessions.clone(), state.branch.clone());
-    let result =
-        tokio::task::spawn_blocking(move || sessions.sign_in(&branch.staff, &form.staff, &form.pin, None, Utc::now()))
-            .await
-            .unwrap_or(Err(AuthError::Unauthenticated));
-    match result {
+    match sign_in_with_pin(&state, form.staff, form.pin, None).await {
         Ok(session) if session.role == Role::Manager => {
             let cookie =
                 format!("{COOKIE}={}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=43200", session.token);
