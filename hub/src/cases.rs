@@ -8,8 +8,9 @@
 //! - a visit completed with the outcome `follow_up` or `referred` leaves the case `open`, due
 //!   `[cases] resolution_target_h` after the visit, until staff close it;
 //! - anything else (resolved, no-show, cancelled) is `closed`;
-//! - an exit rating of 1 or 2 opens an **escalation** on the case, due
-//!   `[cases] escalation_target_h` after the rating, until the case is closed by staff.
+//! - an exit rating of 1 or 2 opens an **escalation** on the case at the rating (whether or not
+//!   a reason follows), due `[cases] escalation_target_h` after the rating, until the case is
+//!   closed by staff.
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,8 @@ pub struct CaseNotes {
     pub updated_by: Option<String>,
     /// The visitor's second rating (1–5), of how a case left open was resolved.
     pub resolution_rating: Option<u8>,
+    /// Why, when that rating was low and the visitor said (after the score, which stands alone).
+    pub resolution_reason: Option<String>,
 }
 
 /// A low exit rating, to be answered by a manager.
@@ -46,7 +49,8 @@ pub struct CaseNotes {
 pub struct Escalation {
     pub at: DateTime<Utc>,
     pub score: u8,
-    pub reason: Option<String>,
+    /// Why, or `no_reason_given` (the score is recorded at the tap; the reason may never come).
+    pub reason: String,
     pub due_at: DateTime<Utc>,
     /// Still unanswered (the case is not closed).
     pub open: bool,
@@ -96,13 +100,13 @@ impl Case {
             .then(|| visit.ended_at.map(|e| e + chrono::Duration::seconds(i64::from(policy.resolution_target_s))))
             .flatten();
         let escalation = match (visit.rating, visit.rated_at) {
-            (Some(score), Some(at)) if score <= 2 => {
+            (Some(score), Some(at)) if crate::reports::is_low(score) => {
                 let due_at = at + chrono::Duration::seconds(i64::from(policy.escalation_target_s));
                 let open = !closed_by_staff;
                 Some(Escalation {
                     at,
                     score,
-                    reason: visit.rating_reason.clone(),
+                    reason: visit.rating_reason.clone().unwrap_or_else(|| crate::reports::NO_REASON_GIVEN.into()),
                     due_at,
                     open,
                     overdue: open && now > due_at,
@@ -201,8 +205,9 @@ fn time(text: Option<String>) -> Option<DateTime<Utc>> {
 /// What staff wrote on one case.
 pub fn read_notes(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<CaseNotes>> {
     conn.prepare_cached(
-        "SELECT category, notes, closed_at, closed_by, updated_at, updated_by, resolution_rating, visitor FROM case_notes
-         WHERE case_ref = ?1",
+        "SELECT category, notes, closed_at, closed_by, updated_at, updated_by, resolution_rating, visitor,
+                resolution_reason
+         FROM case_notes WHERE case_ref = ?1",
     )?
     .query_row(params![case_ref], |row| {
         Ok(CaseNotes {
@@ -214,6 +219,7 @@ pub fn read_notes(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<
             updated_by: row.get(5)?,
             resolution_rating: row.get(6)?,
             visitor: row.get(7)?,
+            resolution_reason: row.get(8)?,
         })
     })
     .optional()
@@ -227,7 +233,7 @@ pub fn notes_for_days(
 ) -> rusqlite::Result<std::collections::HashMap<String, CaseNotes>> {
     let mut statement = conn.prepare_cached(
         "SELECT n.case_ref, n.category, n.notes, n.closed_at, n.closed_by, n.updated_at, n.updated_by, n.resolution_rating,
-                n.visitor
+                n.visitor, n.resolution_reason
          FROM case_notes n JOIN visits v ON v.case_ref = n.case_ref WHERE v.local_day BETWEEN ?1 AND ?2",
     )?;
     let rows = statement.query_map(params![from.to_string(), to.to_string()], |row| {
@@ -242,6 +248,7 @@ pub fn notes_for_days(
                 updated_by: row.get(6)?,
                 resolution_rating: row.get(7)?,
                 visitor: row.get(8)?,
+                resolution_reason: row.get(9)?,
             },
         ))
     })?;
@@ -279,6 +286,12 @@ impl Case {
             && self.notes.closed_at.is_some()
             && self.notes.resolution_rating.is_none()
     }
+
+    /// Whether the visitor may now say why their rating of the resolution was low: the score
+    /// was recorded at the tap, and the reason, once, may follow it.
+    pub fn asks_resolution_reason(&self) -> bool {
+        self.notes.resolution_rating.is_some_and(crate::reports::is_low) && self.notes.resolution_reason.is_none()
+    }
 }
 
 /// Records the visitor's rating of how their case was resolved (once); returns the case.
@@ -306,6 +319,36 @@ pub fn rate_resolution(
     .map_err(storage)?;
     if let Some(branch) = outbox {
         let change = serde_json::json!({"resolution_rating": score});
+        crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
+    }
+    tx.commit().map_err(storage)?;
+    Ok(Case::of(&visit, Some(&notes), policy, now))
+}
+
+/// Adds the reason to the visitor's low rating of how their case was resolved (once, after the
+/// score); returns the case.
+pub fn add_resolution_reason(
+    conn: &mut Connection,
+    case_ref: &str,
+    reason: dawr_protocol::api::RatingReason,
+    policy: CasePolicy,
+    outbox: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Case, CaseError> {
+    let tx = conn.transaction().map_err(storage)?;
+    let (visit, mut notes) = load(&tx, case_ref)?;
+    if notes.resolution_reason.is_some() {
+        return Err(CaseError::Invalid("this rating already has a reason"));
+    }
+    if !Case::of(&visit, Some(&notes), policy, now).asks_resolution_reason() {
+        return Err(CaseError::Invalid("this case has no low rating of its resolution to explain"));
+    }
+    let reason = crate::store::enum_text(&reason);
+    notes.resolution_reason = Some(reason.clone());
+    tx.execute("UPDATE case_notes SET resolution_reason = ?2 WHERE case_ref = ?1", params![case_ref, reason])
+        .map_err(storage)?;
+    if let Some(branch) = outbox {
+        let change = serde_json::json!({"resolution_reason": reason});
         crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
     }
     tx.commit().map_err(storage)?;
@@ -538,7 +581,7 @@ mod tests {
         let unhappy =
             Case::of(&visit(Ending::Served, Some("resolved"), Some(2)), None, policy, at("2026-11-24T06:00:00Z"));
         let e = unhappy.escalation.clone().unwrap();
-        assert_eq!((e.score, e.reason.as_deref(), e.open, e.overdue), (2, Some("not_resolved"), true, true));
+        assert_eq!((e.score, e.reason.as_str(), e.open, e.overdue), (2, "not_resolved", true, true));
         assert_eq!(e.due_at, at("2026-11-24T05:21:00Z"));
         let answered = CaseNotes { closed_at: Some(at("2026-11-23T09:00:00Z")), ..CaseNotes::default() };
         let done = Case::of(
@@ -549,6 +592,10 @@ mod tests {
         );
         let e = done.escalation.unwrap();
         assert!(!e.open && !e.overdue);
+        // A score without a reason escalates at the score, and says no reason was given.
+        let walked_away = VisitFacts { rating_reason: None, ..visit(Ending::Served, Some("resolved"), Some(1)) };
+        let e = Case::of(&walked_away, None, policy, at("2026-11-23T06:00:00Z")).escalation.unwrap();
+        assert_eq!((e.at, e.reason.as_str(), e.open), (at("2026-11-23T05:21:00Z"), "no_reason_given", true));
         let counts = count(&[unhappy, happy]);
         assert_eq!((counts.closed, counts.escalations_open, counts.escalations_overdue), (2, 1, 1));
     }

@@ -102,6 +102,15 @@ impl Spread {
     }
 }
 
+/// What reports, cases and the dashboard say for a low rating (1 or 2) given without a reason:
+/// the score stands on its own (the visitor may have walked away before saying why).
+pub const NO_REASON_GIVEN: &str = "no_reason_given";
+
+/// Whether a rating is low (the visitor was dissatisfied: it escalates and asks why).
+pub fn is_low(score: u8) -> bool {
+    score <= 2
+}
+
 /// Exit ratings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Csat {
@@ -110,7 +119,7 @@ pub struct Csat {
     pub mean: Option<f64>,
     /// Share of ratings of 4 or 5, in percent.
     pub satisfied_pct: Option<f64>,
-    /// How many low ratings gave each reason.
+    /// How many low ratings gave each reason (`no_reason_given` for those without one).
     pub reasons: BTreeMap<String, usize>,
 }
 
@@ -182,8 +191,9 @@ fn figures<'a>(visits: impl Iterator<Item = &'a VisitFacts>, target_s: &dyn Fn(&
     let in_target = called.iter().filter(|(w, v)| target_s(&v.service).is_some_and(|t| *w <= f64::from(t))).count();
     let scores: Vec<u8> = visits.iter().filter_map(|v| v.rating).collect();
     let mut reasons = BTreeMap::new();
-    for reason in visits.iter().filter_map(|v| v.rating_reason.clone()) {
-        *reasons.entry(reason).or_insert(0) += 1;
+    for visit in visits.iter().filter(|v| v.rating.is_some_and(is_low) || v.rating_reason.is_some()) {
+        let reason = visit.rating_reason.as_deref().unwrap_or(NO_REASON_GIVEN);
+        *reasons.entry(reason.to_string()).or_insert(0) += 1;
     }
     let pct = |n: usize, of: usize| (of > 0).then(|| n as f64 * 100.0 / of as f64);
     Figures {
@@ -281,7 +291,8 @@ const VISIT_FACTS: &str = ", steps AS (
         MAX(CASE WHEN e.kind IN ('called', 'recalled', 'started', 'completed', 'no_show') THEN e.seq END) AS last_counter_seq,
         MAX(CASE WHEN e.kind = 'completed' THEN json_extract(e.payload, '$.outcome') END) AS outcome,
         MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.score') END) AS rating,
-        MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.reason') END) AS rating_reason,
+        COALESCE(MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.reason') END),
+                 MAX(CASE WHEN e.kind = 'rating_reason_added' THEN json_extract(e.payload, '$.reason') END)) AS rating_reason,
         MAX(CASE WHEN e.kind = 'rated' THEN e.at END) AS rated_at,
         COALESCE(MAX(CASE WHEN e.kind IN ('completed', 'no_show') THEN json_extract(e.payload, '$.staff') END),
                  MAX(CASE WHEN e.kind = 'called' THEN json_extract(e.payload, '$.staff') END)) AS staff
@@ -501,6 +512,36 @@ mod tests {
         assert_eq!((b.total.visits, b.total.wait_s.mean), (2, Some(300.0)));
         let c2 = report(&conn, None, Some("2"));
         assert_eq!((c2.total.visits, c2.total.served, c2.total.csat.mean), (2, 1, Some(2.0)));
+    }
+
+    #[test]
+    fn a_low_score_without_a_reason_counts_as_no_reason_given_until_its_reason_is_added() {
+        let (_dir, conn) = fixture();
+        let event = |seq: i64, at: &str, kind: &str, extra: &str| {
+            let payload = format!(r#"{{"kind":"{kind}","visit":5,"counter":"2"{extra}}}"#);
+            conn.execute(
+                "INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, 5, '2', ?4)",
+                params![seq, at, kind, payload],
+            )
+            .unwrap();
+        };
+        // A003 is served, and its visitor taps 1 and walks away.
+        event(100, "2026-11-23T07:10:00.000Z", "completed", r#","outcome":"resolved""#);
+        event(101, "2026-11-23T07:11:00.000Z", "rated", r#","score":1,"reason":null"#);
+        let t = report(&conn, None, None).total;
+        assert_eq!(t.csat.ratings, 3);
+        assert_eq!(t.csat.reasons.get(NO_REASON_GIVEN), Some(&1), "{:?}", t.csat.reasons);
+        let case = case_facts(&conn, "DMM-5").unwrap().unwrap();
+        assert_eq!((case.rating, case.rating_reason.as_deref()), (Some(1), None));
+        assert_eq!(case.rated_at, Some("2026-11-23T07:11:00Z".parse().unwrap()), "rated at the tap");
+        // The reason follows: the same rating, now with its reason.
+        event(102, "2026-11-23T07:12:00.000Z", "rating_reason_added", r#","reason":"staff_conduct""#);
+        let t = report(&conn, None, None).total;
+        assert_eq!(t.csat.ratings, 3, "still one rating for the visit");
+        assert_eq!((t.csat.reasons.get(NO_REASON_GIVEN), t.csat.reasons.get("staff_conduct")), (None, Some(&1)));
+        let case = case_facts(&conn, "DMM-5").unwrap().unwrap();
+        assert_eq!((case.rating, case.rating_reason.as_deref()), (Some(1), Some("staff_conduct")));
+        assert_eq!(case.rated_at, Some("2026-11-23T07:11:00Z".parse().unwrap()), "the score's time stands");
     }
 
     #[test]
