@@ -6,9 +6,11 @@
 //! the rating's id, and a reason chosen there is added to that same rating
 //! (`POST /rate/{counter}/reason`). A visitor who walks away leaves the score, with no reason;
 //! while that rating can still take one, the faces offer to say why (`GET /rate/{counter}/why`).
-//! Server-rendered forms, Arabic by default (`?lang=en`), no JavaScript; the reason and thank-you
-//! pages return to the faces by themselves after [`RETURN_AFTER_S`] without a touch — which
-//! never drops anything, since the score is already stored.
+//! Server-rendered forms, Arabic by default (`?lang=en`); the reason and thank-you pages return
+//! to the faces by themselves after [`RETURN_AFTER_S`] without a touch — which never drops
+//! anything, since the score is already stored. The return is a small script whose timer starts
+//! again at every touch or key (a `<noscript>` meta refresh does it without JavaScript), so no
+//! timed refresh hurries a slow reader.
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -83,15 +85,27 @@ h1{font-size:2.2rem;margin:0 16px 24px}p{font-size:1.4rem;margin:0 16px 20px}\
 .reasons button{font:inherit;font-size:1.4rem;padding:18px;border-radius:14px;border:0;background:#fff;color:#0b2545}\
 a{color:#fff;margin-top:28px;font-size:1.1rem}a.why{font-size:1.3rem;margin:0 16px 24px}";
 
-/// A whole page; `return_to` adds the timed return to the faces.
+/// Returns to `main[data-return-to]` after `data-return-after` seconds without a touch or key.
+const IDLE_RETURN: &str = "<script>(function(){var m=document.querySelector('main[data-return-to]');if(!m)return;\
+var t;function arm(){clearTimeout(t);t=setTimeout(function(){location.href=m.dataset.returnTo;},\
+1000*Number(m.dataset.returnAfter));}['pointerdown','touchstart','keydown','wheel'].forEach(function(e){\
+addEventListener(e,arm,{passive:true});});arm();})();</script>";
+
+/// A whole page; `return_to` adds the return to the faces after [`RETURN_AFTER_S`] idle.
 fn page(lang: Lang, title: &str, body: &str, return_to: Option<&str>) -> Html<String> {
-    let refresh = return_to
-        .map(|to| format!("<meta http-equiv=\"refresh\" content=\"{RETURN_AFTER_S}; url={to}\">\n"))
-        .unwrap_or_default();
+    let (main, idle) = match return_to {
+        Some(to) => (
+            format!("<main data-return-to=\"{to}\" data-return-after=\"{RETURN_AFTER_S}\">"),
+            format!(
+                "<noscript><meta http-equiv=\"refresh\" content=\"{RETURN_AFTER_S}; url={to}\"></noscript>\n{IDLE_RETURN}\n"
+            ),
+        ),
+        None => ("<main>".to_string(), String::new()),
+    };
     Html(format!(
         "<!doctype html>\n<html lang=\"{}\" dir=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n{refresh}<title>{title}</title>\n\
-         <style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n{main}\n{body}</main>\n{idle}</body>\n</html>\n",
         lang.code(),
         lang.dir()
     ))

@@ -141,7 +141,7 @@ async fn the_ticket_pages_second_rating_keeps_its_score_and_takes_a_reason_after
     let (_, noted) = hub.get(&case).await?;
     assert_eq!((noted["resolution_rating"].as_u64(), &noted["resolution_reason"]), (Some(1), &Value::Null));
     let page = client.get(&page_url).send().await?.text().await?;
-    assert!(page.contains("Your rating is saved.") && page.contains("name=\"reason\""), "the page asks why");
+    assert!(page.contains("Your rating is saved.") && page.contains("name=\"reason\""), "the page asks why: {page}");
 
     let said = client.post(format!("{base}/rate/reason?lang=en")).form(&[("reason", "not_resolved")]).send().await?;
     assert_eq!(said.status().as_u16(), 303);
