@@ -22,8 +22,8 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::appointments::{self, Appointments};
 use crate::auth::AuthError;
+use crate::bookings::{self, Appointments};
 use crate::domain::{Branch, VisitId};
 use crate::engine::{
     self, ActionRequest, CounterCommand, EngineGone, EngineHandle, Failure, Operation, ReplyTo, Request,
@@ -669,18 +669,17 @@ fn storage_failure(e: impl std::fmt::Display) -> ApiFailure {
 /// the appointment class, ranked by the slot. Works from the bookings held here, offline too.
 async fn checkin(State(state): State<AppState>, body: Bytes) -> ApiResult<impl IntoResponse> {
     let request: CheckinRequest = json_body(&body)?;
-    let code = appointments::normalize_code(&request.code)
+    let code = bookings::normalize_code(&request.code)
         .ok_or_else(|| ApiFailure::malformed("code must be 1 to 16 letters or digits"))?;
     let held = state.appointments.clone();
     let lookup = code.clone();
-    let booking = held.with(move |c| appointments::find(c, &lookup)).await.map_err(storage_failure)?;
+    let booking = held.with(move |c| bookings::find(c, &lookup)).await.map_err(storage_failure)?;
     let now = chrono::Utc::now();
     let today = now.with_timezone(&state.branch.utc_offset).date_naive();
-    if let Err(refusal) = appointments::check(booking.as_ref(), now, today, held.window) {
-        let status =
-            if refusal == appointments::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
+    if let Err(refusal) = bookings::check(booking.as_ref(), now, today, held.window) {
+        let status = if refusal == bookings::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
         let mut message = refusal.to_string();
-        if let appointments::Refusal::AlreadyCheckedIn { visit: Some(id) } = refusal {
+        if let bookings::Refusal::AlreadyCheckedIn { visit: Some(id) } = refusal {
             // Tell the staff which ticket it got.
             let read = state.read.clone();
             let visit = tokio::task::spawn_blocking(move || {
@@ -701,11 +700,11 @@ async fn checkin(State(state): State<AppState>, body: Bytes) -> ApiResult<impl I
         priority: Priority::Appointment,
         appointment_at: Some(booking.start),
         // A retried check-in (or two kiosks at once) gets the same ticket, never a second one.
-        request_id: Some(appointments::request_id(&code)),
+        request_id: Some(bookings::request_id(&code)),
     };
     let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
     let visit = ticket.id;
-    held.with(move |c| appointments::record_checkin(c, &code, visit, now)).await.map_err(storage_failure)?;
+    held.with(move |c| bookings::record_checkin(c, &code, visit, now)).await.map_err(storage_failure)?;
     held.wake.notify_one();
     tracing::info!(code = %booking.code, ticket = %ticket.number, "appointment checked in");
     Ok((StatusCode::CREATED, Json(ticket)))
@@ -724,7 +723,7 @@ async fn held_appointments(State(state): State<AppState>, Query(q): Query<DayQue
         }
         None => chrono::Utc::now().with_timezone(&state.branch.utc_offset).date_naive(),
     };
-    let list = state.appointments.with(move |c| appointments::day(c, day)).await.map_err(storage_failure)?;
+    let list = state.appointments.with(move |c| bookings::day(c, day)).await.map_err(storage_failure)?;
     Ok(Json(list))
 }
 
