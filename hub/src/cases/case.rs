@@ -27,6 +27,8 @@ pub struct CaseNotes {
     pub updated_by: Option<String>,
     /// The visitor's second rating (1–5), of how a case left open was resolved.
     pub resolution_rating: Option<u8>,
+    /// Why, when that rating was low and the visitor said (after the score, which stands alone).
+    pub resolution_reason: Option<String>,
 }
 
 /// A low exit rating, to be answered by a manager.
@@ -34,7 +36,8 @@ pub struct CaseNotes {
 pub struct Escalation {
     pub at: DateTime<Utc>,
     pub score: u8,
-    pub reason: Option<String>,
+    /// Why, or `no_reason_given` (the score is recorded at the tap; the reason may never come).
+    pub reason: String,
     pub due_at: DateTime<Utc>,
     /// Still unanswered (the case is not closed).
     pub open: bool,
@@ -84,13 +87,13 @@ impl Case {
             .then(|| visit.ended_at.map(|e| e + chrono::Duration::seconds(i64::from(policy.resolution_target_s))))
             .flatten();
         let escalation = match (visit.rating, visit.rated_at) {
-            (Some(score), Some(at)) if score <= 2 => {
+            (Some(score), Some(at)) if crate::reports::is_low(score) => {
                 let due_at = at + chrono::Duration::seconds(i64::from(policy.escalation_target_s));
                 let open = !closed_by_staff;
                 Some(Escalation {
                     at,
                     score,
-                    reason: visit.rating_reason.clone(),
+                    reason: visit.rating_reason.clone().unwrap_or_else(|| crate::reports::NO_REASON_GIVEN.into()),
                     due_at,
                     open,
                     overdue: open && now > due_at,
@@ -200,6 +203,12 @@ impl Case {
             && self.notes.closed_at.is_some()
             && self.notes.resolution_rating.is_none()
     }
+
+    /// Whether the visitor may now say why their rating of the resolution was low: the score
+    /// was recorded at the tap, and the reason, once, may follow it.
+    pub fn asks_resolution_reason(&self) -> bool {
+        self.notes.resolution_rating.is_some_and(crate::reports::is_low) && self.notes.resolution_reason.is_none()
+    }
 }
 
 /// A visitor's earlier case, for the counter.
@@ -303,7 +312,7 @@ pub(crate) mod tests {
         let unhappy =
             Case::of(&visit(Ending::Served, Some("resolved"), Some(2)), None, policy, at("2026-11-24T06:00:00Z"));
         let e = unhappy.escalation.clone().unwrap();
-        assert_eq!((e.score, e.reason.as_deref(), e.open, e.overdue), (2, Some("not_resolved"), true, true));
+        assert_eq!((e.score, e.reason.as_str(), e.open, e.overdue), (2, "not_resolved", true, true));
         assert_eq!(e.due_at, at("2026-11-24T05:21:00Z"));
         let answered = CaseNotes { closed_at: Some(at("2026-11-23T09:00:00Z")), ..CaseNotes::default() };
         let done = Case::of(
@@ -314,6 +323,10 @@ pub(crate) mod tests {
         );
         let e = done.escalation.unwrap();
         assert!(!e.open && !e.overdue);
+        // A score without a reason escalates at the score, and says no reason was given.
+        let walked_away = VisitFacts { rating_reason: None, ..visit(Ending::Served, Some("resolved"), Some(1)) };
+        let e = Case::of(&walked_away, None, policy, at("2026-11-23T06:00:00Z")).escalation.unwrap();
+        assert_eq!((e.at, e.reason.as_str(), e.open), (at("2026-11-23T05:21:00Z"), "no_reason_given", true));
         let counts = count(&[unhappy, happy]);
         assert_eq!((counts.closed, counts.escalations_open, counts.escalations_overdue), (2, 1, 1));
     }

@@ -8,8 +8,9 @@
 //! - a visit completed with the outcome `follow_up` or `referred` leaves the case `open`, due
 //!   `[cases] resolution_target_h` after the visit, until staff close it;
 //! - anything else (resolved, no-show, cancelled) is `closed`;
-//! - an exit rating of 1 or 2 opens an **escalation** on the case, due
-//!   `[cases] escalation_target_h` after the rating, until the case is closed by staff.
+//! - an exit rating of 1 or 2 opens an **escalation** on the case at the rating (whether or not
+//!   a reason follows), due `[cases] escalation_target_h` after the rating, until the case is
+//!   closed by staff.
 //!
 //! The parts: [`case`] (what a case is, derived from its visit and notes; the month's and the
 //! dashboard's counts) and [`change`] (what a staff member's change does to the notes) are pure;
@@ -23,4 +24,4 @@ pub mod write;
 pub use case::{Case, CaseCounts, CaseNotes, CaseStatus, EarlierVisit, Escalation, MonthCases, cases_of, count, month};
 pub use change::{CaseError, CaseUpdate};
 pub use read::{earlier_visits, notes_for_days, read_notes};
-pub use write::{rate_resolution, update};
+pub use write::{add_resolution_reason, rate_resolution, update};

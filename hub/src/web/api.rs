@@ -44,6 +44,7 @@ pub fn routes() -> Vec<Route> {
         ("/api/v1/counters/{counter}/{action}", post(counter_action)),
         ("/api/v1/queue", get(waiting)),
         ("/api/v1/ratings", post(rate_visit)),
+        ("/api/v1/ratings/{rating}/reason", post(add_rating_reason)),
         ("/api/v1/devices", get(devices)),
         ("/api/v1/sessions", post(sign_in).delete(sign_out)),
         ("/api/v1/reports/summary", get(report_summary)),
@@ -196,6 +197,11 @@ async fn counter_action(
 /// Sends a counter command and turns a refusal into an error response.
 async fn counter_command(state: &AppState, counter: String, command: CounterCommand) -> WebResult<Json<Reply>> {
     let reply = state.engine.ask(|tx| Request::Counter { counter, command, reply: ReplyTo::Http(tx) }).await?;
+    refused_or(reply)
+}
+
+/// A reply, or its refusal as an error response.
+fn refused_or(reply: Reply) -> WebResult<Json<Reply>> {
     match reply.error {
         Some(code) if !reply.ok => {
             Err(WebError::from(Failure { code, message: reply.message.map(|m| m.to_string()).unwrap_or_default() }))
@@ -212,6 +218,23 @@ async fn rate_visit(State(state): State<AppState>, body: Bytes) -> WebResult<imp
     let command = CounterCommand { id: body.id, operation: Operation::Rate { score: body.score, reason: body.reason } };
     let reply = counter_command(&state, body.counter, command).await?;
     Ok((StatusCode::CREATED, reply))
+}
+
+/// `POST /api/v1/ratings/{rating}/reason`: the reason for a rating given earlier without one.
+async fn add_rating_reason(
+    State(state): State<AppState>,
+    Path(rating): Path<String>,
+    body: Bytes,
+) -> WebResult<Json<Reply>> {
+    let rating: VisitId =
+        rating.parse().map_err(|_| WebError::malformed(format!("rating id {rating:?} is not a number")))?;
+    let body: dawr_protocol::api::RatingReasonRequest = json_body(&body)?;
+    if body.id.as_deref().is_some_and(|id| id.is_empty() || id.len() > 48) {
+        return Err(WebError::malformed("id must be 1 to 48 bytes"));
+    }
+    let command = CounterCommand { id: body.id, operation: Operation::AddReason { rating, reason: body.reason } };
+    let reply = state.engine.ask(|reply| Request::RatingReason { rating, command, reply }).await?;
+    refused_or(reply)
 }
 
 #[derive(Deserialize)]

@@ -22,7 +22,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::CounterClosed
         | ErrorCode::ServiceClosed
         | ErrorCode::NothingToRate
-        | ErrorCode::AlreadyRated => StatusCode::CONFLICT,
+        | ErrorCode::AlreadyRated
+        | ErrorCode::ReasonAlreadyGiven => StatusCode::CONFLICT,
+        ErrorCode::UnknownRating => StatusCode::NOT_FOUND,
     }
 }
 
@@ -77,6 +79,8 @@ mod tests {
             ErrorCode::NotWaiting,
             ErrorCode::ServiceClosed,
             ErrorCode::StorageUnavailable,
+            ErrorCode::UnknownRating,
+            ErrorCode::ReasonAlreadyGiven,
         ] {
             let status = status_for(code);
             assert!(status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE, "{code:?}");

@@ -60,9 +60,12 @@ pub fn pages() -> Vec<Route> {
         ("/dashboard/sign-out", post(dashboard::sign_out)),
         ("/dashboard/visits.csv", get(dashboard::csv)),
         ("/rate/{counter}", get(rate_page::show).post(rate_page::rate)),
+        ("/rate/{counter}/why", get(rate_page::why)),
+        ("/rate/{counter}/reason", post(rate_page::add_reason)),
         ("/t/{token}", get(ticket_page::page)),
         ("/t/{token}/status", get(ticket_page::status)),
         ("/t/{token}/rate", post(ticket_page::rate_resolution)),
+        ("/t/{token}/rate/reason", post(ticket_page::rate_resolution_reason)),
     ]
 }
 
@@ -71,9 +74,10 @@ pub fn page_paths() -> Vec<&'static str> {
     pages().into_iter().map(|(path, _)| path).collect()
 }
 
-/// What the pages' Content-Security-Policy allows: no script but the ticket page's own.
+/// What the pages' Content-Security-Policy allows: no script but the ticket page's live refresh
+/// and the rating pages' return to the faces.
 pub fn policy() -> Policy {
-    Policy::with_scripts(&[ticket_page::SCRIPT])
+    Policy::with_scripts(&[ticket_page::SCRIPT, rate_page::IDLE_RETURN])
 }
 
 /// Every route of the hub: the API, the pages (whose errors are HTML pages), the JSON answers

@@ -1,25 +1,40 @@
 //! The exit satisfaction page, `/rate/{counter}`: a tablet by the counter's exit shows five
 //! faces; a touch rates the visit just completed at that counter (the same rule as the MQTT
-//! rating and `POST /api/v1/ratings`: within the rating window, once). A score of 1 or 2 asks one
-//! reason first. Server-rendered forms (maud templates), Arabic by default (`?lang=en`), no
-//! JavaScript; after a rating the page thanks the visitor and returns to the faces by itself.
+//! rating and `POST /api/v1/ratings`: within the rating window, once).
+//!
+//! The score is recorded at the touch. A score of 1 or 2 then asks why: the reason page carries
+//! the rating's id, and a reason chosen there is added to that same rating
+//! (`POST /rate/{counter}/reason`). A visitor who walks away leaves the score, with no reason;
+//! while that rating can still take one, the faces offer to say why (`GET /rate/{counter}/why`).
+//! Server-rendered forms (maud templates), Arabic by default (`?lang=en`); the reason and
+//! thank-you pages return to the faces by themselves after [`RETURN_AFTER_S`] without a touch —
+//! which never drops anything, since the score is already stored. The return is a small script
+//! ([`IDLE_RETURN`], allowed by the hub's Content-Security-Policy by its hash) whose timer starts
+//! again at every touch or key (a `<noscript>` meta refresh does it without JavaScript), so no
+//! timed refresh hurries a slow reader.
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use dawr_i18n::{Lang, Texts};
+use dawr_i18n::{Arg, Lang, Texts};
 use dawr_protocol::api::RatingReason;
-use dawr_protocol::device::ErrorCode;
+use dawr_protocol::device::{ErrorCode, RatingId, Reply};
 use dawr_web::html::{Head, page as shell, parse_lang};
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::AppState;
 use crate::engine::{CounterCommand, Operation, ReplyTo, Request};
 
+/// How long the reason and thank-you pages stay without a touch before returning to the faces
+/// (at least 20 s: a slow reader or a screen reader user must not be hurried).
+pub const RETURN_AFTER_S: u32 = 30;
+
 #[derive(Debug, Default, Deserialize)]
 pub struct RateQuery {
     lang: Option<String>,
+    /// For `GET /rate/{counter}/why`: the rating to explain.
+    rating: Option<RatingId>,
 }
 
 impl RateQuery {
@@ -31,11 +46,20 @@ impl RateQuery {
 #[derive(Debug, Deserialize)]
 pub struct RateForm {
     score: u8,
+    /// A v1 form may send the reason with the score.
     #[serde(default)]
-    reason: Option<String>,
+    reason: Option<RatingReason>,
 }
 
-const FACES: [(u8, &str); 5] = [(5, "#1b7f3b"), (4, "#5a9a2f"), (3, "#b59a00"), (2, "#c46a12"), (1, "#b3261e")];
+#[derive(Debug, Deserialize)]
+pub struct ReasonForm {
+    rating: RatingId,
+    reason: RatingReason,
+}
+
+/// The faces, best first, and their colours: green to red, each dark enough for white text
+/// (contrast at least 4.5:1: 5.1, 5.1, 5.6, 5.4 and 6.5).
+const FACES: [(u8, &str); 5] = [(5, "#1b7f3b"), (4, "#4a7a1c"), (3, "#7d6600"), (2, "#a85200"), (1, "#b3261e")];
 
 /// A face drawn in SVG (no emoji font needed): the mouth curves up for 4–5, down for 1–2.
 fn face(score: u8) -> Markup {
@@ -54,12 +78,12 @@ fn face(score: u8) -> Markup {
 const REASONS: [&str; 5] = ["waited_too_long", "staff_conduct", "not_resolved", "unclear_procedure", "other"];
 
 /// A reason's text key (`reason-waited-too-long`).
-fn reason_key(reason: &str) -> String {
+pub(super) fn reason_key(reason: &str) -> String {
     format!("reason-{}", reason.replace('_', "-"))
 }
 
 /// One button a reason, each submitting `reason`.
-fn reason_buttons(texts: &Texts, lang: Lang) -> Markup {
+pub(super) fn reason_buttons(texts: &Texts, lang: Lang) -> Markup {
     html! {
         @for reason in REASONS {
             button type="submit" name="reason" value=(reason) { (texts.get(lang, &reason_key(reason), &[])) }
@@ -68,24 +92,33 @@ fn reason_buttons(texts: &Texts, lang: Lang) -> Markup {
 }
 
 const STYLE: &str = "\
-body{margin:0;background:#0b2545;color:#fff;\
-min-height:100vh;display:flex;flex-direction:column;align-items:center;justify-content:center;text-align:center}\
-h1{font-size:2.2rem;margin:0 16px 24px}p{font-size:1.4rem}\
+body{margin:0;background:#0b2545;color:#fff}\
+main{min-height:100vh;display:flex;flex-direction:column;align-items:center;justify-content:center;text-align:center}\
+h1{font-size:2.2rem;margin:0 16px 24px}p{font-size:1.4rem;margin:0 16px 20px}\
 .faces{display:flex;gap:16px;flex-wrap:wrap;justify-content:center;padding:0 16px}\
 .faces button{width:9rem;height:11rem;border:0;border-radius:20px;color:#fff;font:inherit;font-size:1.1rem;cursor:pointer}\
 .faces button span{display:block;margin:0 auto 8px}\
 .reasons{display:grid;gap:12px;max-width:36rem;width:100%;padding:0 16px}\
 .reasons button{font:inherit;font-size:1.4rem;padding:18px;border-radius:14px;border:0;background:#fff;color:#0b2545}\
-a{color:#fff;margin-top:28px;font-size:1.1rem}";
+a{color:#fff;margin-top:28px;font-size:1.1rem}a.why{font-size:1.3rem;margin:0 16px 24px}";
 
-/// A whole page; `refresh_to` returns to the faces after a few seconds.
-fn page(lang: Lang, title: &str, body: Markup, refresh_to: Option<&str>) -> Html<String> {
-    let head = Head::new(lang, title, STYLE);
-    let head = match refresh_to {
-        Some(to) => head.refresh(6, to),
-        None => head,
+/// Returns to `main[data-return-to]` after `data-return-after` seconds without a touch or key.
+/// The same bytes on every page, so the Content-Security-Policy names it by hash.
+pub const IDLE_RETURN: &str = "(function(){var m=document.querySelector('main[data-return-to]');if(!m)return;\
+var t;function arm(){clearTimeout(t);t=setTimeout(function(){location.href=m.dataset.returnTo;},\
+1000*Number(m.dataset.returnAfter));}['pointerdown','touchstart','keydown','wheel'].forEach(function(e){\
+addEventListener(e,arm,{passive:true});});arm();})();";
+
+/// A whole page; `return_to` adds the return to the faces after [`RETURN_AFTER_S`] idle.
+fn page(lang: Lang, title: &str, body: Markup, return_to: Option<&str>) -> Html<String> {
+    let body = html! {
+        main data-return-to=[return_to] data-return-after=[return_to.map(|_| RETURN_AFTER_S)] { (body) }
+        @if let Some(to) = return_to {
+            noscript { meta http-equiv="refresh" content={ (RETURN_AFTER_S) "; url=" (to) }; }
+            script { (PreEscaped(IDLE_RETURN)) }
+        }
     };
-    Html(shell(head, body).into_string())
+    Html(shell(Head::new(lang, title, STYLE), body).into_string())
 }
 
 /// The faces page's address (where the other pages return to).
@@ -93,16 +126,21 @@ fn faces_url(counter: &str, lang: Lang) -> String {
     format!("/rate/{counter}?lang={}", lang.code())
 }
 
-fn faces(texts: &Texts, lang: Lang, counter: &str) -> Markup {
+fn faces(texts: &Texts, lang: Lang, counter: &str, awaiting: Option<(RatingId, &str)>) -> Markup {
     let t = |key: &str| texts.get(lang, key, &[]);
     let other = lang.other().code();
     html! {
         h1 { (t("rate-title")) }
+        // The visitor who walked away from the reason page may still say why.
+        @if let Some((rating, ticket)) = awaiting {
+            a class="why" href={ "/rate/" (counter) "/why?rating=" (rating) "&lang=" (lang.code()) } {
+                (texts.get(lang, "rate-why-later", &[("ticket", Arg::Text(ticket))]))
+            }
+        }
         form method="post" action=(faces_url(counter, lang)) class="faces" {
             @for (score, colour) in FACES {
-                @let label = t(&format!("rate-score-{score}"));
-                button type="submit" name="score" value=(score) style={ "background:" (colour) } aria-label=(label) {
-                    span { (face(score)) } (label)
+                button type="submit" name="score" value=(score) style={ "background:" (colour) } {
+                    span { (face(score)) } (t(&format!("rate-score-{score}")))
                 }
             }
         }
@@ -110,16 +148,65 @@ fn faces(texts: &Texts, lang: Lang, counter: &str) -> Markup {
     }
 }
 
+/// The reason page of a rating just recorded: the score is saved; the reason is optional.
+fn reason_page(texts: &Texts, lang: Lang, counter: &str, rating: RatingId) -> Html<String> {
+    let t = |key: &str| texts.get(lang, key, &[]);
+    let back = faces_url(counter, lang);
+    let body = html! {
+        h1 { (t("rate-why")) }
+        p { (t("rate-saved")) }
+        form method="post" action={ "/rate/" (counter) "/reason?lang=" (lang.code()) } class="reasons" {
+            input type="hidden" name="rating" value=(rating);
+            (reason_buttons(texts, lang))
+        }
+        a href=(back) { (t("rate-back")) }
+    };
+    page(lang, &t("rate-why"), body, Some(&back))
+}
+
+/// A one-line answer (thanks, or why not) that returns to the faces.
+fn answer_page(texts: &Texts, lang: Lang, counter: &str, status: StatusCode, key: &str) -> Response {
+    let t = |key: &str| texts.get(lang, key, &[]);
+    let back = faces_url(counter, lang);
+    let body = html! { h1 { (t(key)) } a href=(back) { (t("rate-back")) } };
+    (status, page(lang, &t(key), body, Some(&back))).into_response()
+}
+
+fn known_counter(state: &AppState, counter: &str) -> bool {
+    state.branch.counters.iter().any(|c| c.id == counter)
+}
+
+fn not_found(lang: Lang) -> Response {
+    (StatusCode::NOT_FOUND, page(lang, "Dawr", html! { h1 { "404" } }, None)).into_response()
+}
+
+/// The counter's rating still waiting for a reason, if its score was low.
+async fn awaiting_reason(state: &AppState, counter: &str) -> Option<(RatingId, String)> {
+    let counter = counter.to_string();
+    let awaiting = state.engine.ask(|reply| Request::AwaitingReason { counter, reply }).await.ok()??;
+    let (rated, score) = awaiting;
+    crate::reports::is_low(score).then_some((rated.visit, rated.number))
+}
+
+async fn ask(state: &AppState, counter: &str, operation: Operation) -> Option<Reply> {
+    let command = CounterCommand { id: None, operation };
+    let counter = counter.to_string();
+    state.engine.ask(|tx| Request::Counter { counter, command, reply: ReplyTo::Http(tx) }).await.ok()
+}
+
 /// `GET /rate/{counter}`.
 pub async fn show(State(state): State<AppState>, Path(counter): Path<String>, Query(q): Query<RateQuery>) -> Response {
     let lang = q.lang();
-    if !state.branch.counters.iter().any(|c| c.id == counter) {
-        return (StatusCode::NOT_FOUND, page(lang, "Dawr", html! { h1 { "404" } }, None)).into_response();
+    if !known_counter(&state, &counter) {
+        return not_found(lang);
     }
-    page(lang, &state.texts.get(lang, "rate-title", &[]), faces(&state.texts, lang, &counter), None).into_response()
+    let awaiting = awaiting_reason(&state, &counter).await;
+    let awaiting = awaiting.as_ref().map(|(rating, ticket)| (*rating, ticket.as_str()));
+    let body = faces(&state.texts, lang, &counter, awaiting);
+    page(lang, &state.texts.get(lang, "rate-title", &[]), body, None).into_response()
 }
 
-/// `POST /rate/{counter}`: a face (and, for 1 or 2, its reason).
+/// `POST /rate/{counter}`: a face, recorded at once; a low score then asks why.
 pub async fn rate(
     State(state): State<AppState>,
     Path(counter): Path<String>,
@@ -128,33 +215,66 @@ pub async fn rate(
 ) -> Response {
     let lang = q.lang();
     let texts = &state.texts;
-    let t = |key: &str| texts.get(lang, key, &[]);
-    let back = faces_url(&counter, lang);
-    if !(1..=5).contains(&form.score) || !state.branch.counters.iter().any(|c| c.id == counter) {
-        return (StatusCode::BAD_REQUEST, page(lang, "Dawr", faces(texts, lang, &counter), None)).into_response();
+    if !known_counter(&state, &counter) {
+        return not_found(lang);
     }
-    let reason: Option<RatingReason> =
-        form.reason.as_deref().and_then(|r| serde_json::from_value(serde_json::Value::String(r.to_string())).ok());
-    if form.score <= 2 && reason.is_none() {
-        // Ask why first.
-        let body = html! {
-            h1 { (t("rate-why")) }
-            form method="post" action=(back) class="reasons" {
-                input type="hidden" name="score" value=(form.score);
-                (reason_buttons(texts, lang))
-            }
-        };
-        return page(lang, &t("rate-why"), body, Some(&back)).into_response();
+    if !(1..=5).contains(&form.score) {
+        let body = faces(texts, lang, &counter, None);
+        return (StatusCode::BAD_REQUEST, page(lang, "Dawr", body, None)).into_response();
     }
-    let command = CounterCommand { id: None, operation: Operation::Rate { score: form.score, reason } };
-    let reply =
-        state.engine.ask(|tx| Request::Counter { counter: counter.clone(), command, reply: ReplyTo::Http(tx) }).await;
-    let (status, key) = match reply {
-        Ok(reply) if reply.ok => (StatusCode::OK, "rate-thanks"),
-        Ok(reply) if reply.error == Some(ErrorCode::AlreadyRated) => (StatusCode::CONFLICT, "rate-already"),
-        Ok(reply) if reply.error == Some(ErrorCode::NothingToRate) => (StatusCode::CONFLICT, "rate-nothing"),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "rate-later"),
-    };
-    let body = html! { h1 { (t(key)) } a href=(back) { (t("rate-back")) } };
-    (status, page(lang, &t(key), body, Some(&back))).into_response()
+    let asked_why = form.reason.is_none() && crate::reports::is_low(form.score);
+    let reply = ask(&state, &counter, Operation::Rate { score: form.score, reason: form.reason }).await;
+    match reply {
+        Some(Reply { ok: true, rating: Some(rating), .. }) if asked_why => {
+            reason_page(texts, lang, &counter, rating).into_response()
+        }
+        Some(Reply { ok: true, .. }) => answer_page(texts, lang, &counter, StatusCode::OK, "rate-thanks"),
+        Some(Reply { error: Some(ErrorCode::AlreadyRated), .. }) => {
+            answer_page(texts, lang, &counter, StatusCode::CONFLICT, "rate-already")
+        }
+        Some(Reply { error: Some(ErrorCode::NothingToRate), .. }) => {
+            answer_page(texts, lang, &counter, StatusCode::CONFLICT, "rate-nothing")
+        }
+        _ => answer_page(texts, lang, &counter, StatusCode::SERVICE_UNAVAILABLE, "rate-later"),
+    }
+}
+
+/// `GET /rate/{counter}/why?rating=…`: the reason page again, for the counter's low rating that
+/// has none yet (otherwise back to the faces).
+pub async fn why(State(state): State<AppState>, Path(counter): Path<String>, Query(q): Query<RateQuery>) -> Response {
+    let lang = q.lang();
+    if !known_counter(&state, &counter) {
+        return not_found(lang);
+    }
+    match (awaiting_reason(&state, &counter).await, q.rating) {
+        (Some((awaiting, _)), Some(rating)) if awaiting == rating => {
+            reason_page(&state.texts, lang, &counter, rating).into_response()
+        }
+        _ => (StatusCode::SEE_OTHER, [(header::LOCATION, faces_url(&counter, lang))]).into_response(),
+    }
+}
+
+/// `POST /rate/{counter}/reason`: the reason, added to the rating the form names.
+pub async fn add_reason(
+    State(state): State<AppState>,
+    Path(counter): Path<String>,
+    Query(q): Query<RateQuery>,
+    Form(form): Form<ReasonForm>,
+) -> Response {
+    let lang = q.lang();
+    let texts = &state.texts;
+    if !known_counter(&state, &counter) {
+        return not_found(lang);
+    }
+    let reply = ask(&state, &counter, Operation::AddReason { rating: form.rating, reason: form.reason }).await;
+    match reply {
+        Some(Reply { ok: true, .. }) => answer_page(texts, lang, &counter, StatusCode::OK, "rate-reason-thanks"),
+        Some(Reply { error: Some(ErrorCode::ReasonAlreadyGiven), .. }) => {
+            answer_page(texts, lang, &counter, StatusCode::CONFLICT, "rate-reason-given")
+        }
+        Some(Reply { error: Some(ErrorCode::UnknownRating | ErrorCode::NothingToRate), .. }) => {
+            answer_page(texts, lang, &counter, StatusCode::CONFLICT, "rate-reason-late")
+        }
+        _ => answer_page(texts, lang, &counter, StatusCode::SERVICE_UNAVAILABLE, "rate-later"),
+    }
 }

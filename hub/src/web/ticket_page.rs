@@ -62,7 +62,8 @@ async fn ended_case(state: &AppState, ticket: &Ticket) -> Option<crate::cases::C
 }
 
 /// What the page says about a case left open, once its visit has ended: the second rating's
-/// form while staff have resolved it and it is unrated, thanks once rated.
+/// form while staff have resolved it and it is unrated, then (after a low one) why, and thanks
+/// once rated.
 fn case_part(texts: &Texts, token: &str, lang: Lang, case: &crate::cases::Case) -> Option<Markup> {
     let t = |key: &str| texts.get(lang, key, &[]);
     if case.asks_resolution_rating() {
@@ -77,6 +78,16 @@ fn case_part(texts: &Texts, token: &str, lang: Lang, case: &crate::cases::Case) 
                 }
             }
         })
+    } else if case.asks_resolution_reason() {
+        // After a low second rating (already recorded): why, if the visitor wishes to say.
+        let action = format!("/t/{token}/rate/reason?lang={}", lang.code());
+        Some(html! {
+            section class="card resolution" {
+                p { (t("ticket-resolution-thanks")) }
+                p { (t("rate-saved")) }
+                form method="post" action=(action) { (super::rate_page::reason_buttons(texts, lang)) }
+            }
+        })
     } else if case.notes.resolution_rating.is_some() {
         Some(html! { section class="card" { p { (t("ticket-resolution-thanks")) } } })
     } else {
@@ -87,6 +98,45 @@ fn case_part(texts: &Texts, token: &str, lang: Lang, case: &crate::cases::Case) 
 #[derive(Deserialize)]
 pub struct ScoreForm {
     score: u8,
+}
+
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    reason: dawr_protocol::api::RatingReason,
+}
+
+/// `POST /t/{token}/rate/reason`: why the second rating was low, added to it (the score was
+/// recorded at the tap; the reason, once, may follow).
+pub async fn rate_resolution_reason(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+    axum::Form(form): axum::Form<ReasonForm>,
+) -> WebResult<Response> {
+    let lang = q.lang();
+    let Some(ticket) = find(&state, token.clone()).await? else {
+        return Err(WebError::not_found("unknown_ticket", "no ticket with this token"));
+    };
+    let (policy, case_ref) = (state.branch.cases, ticket.case_ref.clone());
+    let outbox = state.crm_enabled.then(|| state.branch.id.clone());
+    let added = state
+        .db
+        .write(move |conn| {
+            crate::cases::add_resolution_reason(conn, &case_ref, form.reason, policy, outbox.as_deref(), Utc::now())
+        })
+        .await?;
+    if let Err(e @ crate::cases::CaseError::Storage(_)) = added {
+        return Err(e.into());
+    }
+    // Added, or refused (already given): the page shows where the case stands.
+    Ok(back_to_page(&token, lang))
+}
+
+/// The answer to a form on the page: back to the page (not cached, like the page).
+fn back_to_page(token: &str, lang: Lang) -> Response {
+    let to = format!("/t/{token}?lang={}", lang.code());
+    let location = HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/"));
+    private((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
 }
 
 /// `POST /t/{token}/rate`: the second rating, of how an open case was resolved.
@@ -114,9 +164,7 @@ pub async fn rate_resolution(
         Ok(_) | Err(crate::cases::CaseError::Unknown(_) | crate::cases::CaseError::Invalid(_)) => {}
         Err(e @ crate::cases::CaseError::Storage(_)) => return Err(e.into()),
     }
-    let to = format!("/t/{token}?lang={}", lang.code());
-    let location = HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/"));
-    Ok(private((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()))
+    Ok(back_to_page(&token, lang))
 }
 
 /// `GET /t/{token}`

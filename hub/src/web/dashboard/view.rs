@@ -317,7 +317,7 @@ impl Dashboard<'_> {
                 td class="n" { (case.ticket) }
                 td { (self.service_name(&case.service)) }
                 td class="n" { (e.score) }
-                td { @if let Some(reason) = &e.reason { (self.t(&reason_key(reason))) } }
+                td { (self.t(&reason_key(&e.reason))) }
                 td class="n" { (due) }
                 td { @if e.overdue { " " strong class="error" { (self.t("dash-overdue")) } } }
             }
