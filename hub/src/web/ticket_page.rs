@@ -16,10 +16,12 @@ use dawr_web::headers::private;
 use dawr_web::html::{Head, LangQuery, name, page as shell};
 use dawr_web::{WebError, WebResult};
 use maud::{Markup, PreEscaped, html};
+use rusqlite::Connection;
 use serde::Deserialize;
 
 use super::AppState;
-use crate::domain::Branch;
+use crate::cases::CaseError;
+use crate::domain::{Branch, CasePolicy};
 use crate::engine::{self, Request};
 use crate::store;
 
@@ -105,6 +107,19 @@ pub struct ReasonForm {
     reason: dawr_protocol::api::RatingReason,
 }
 
+/// `POST /t/{token}/rate`: the second rating, of how an open case was resolved.
+pub async fn rate_resolution(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+    axum::Form(form): axum::Form<ScoreForm>,
+) -> WebResult<Response> {
+    change_case(&state, token, q.lang(), move |conn, case_ref, policy, outbox| {
+        crate::cases::rate_resolution(conn, case_ref, form.score, policy, outbox, Utc::now())
+    })
+    .await
+}
+
 /// `POST /t/{token}/rate/reason`: why the second rating was low, added to it (the score was
 /// recorded at the tap; the reason, once, may follow).
 pub async fn rate_resolution_reason(
@@ -113,58 +128,45 @@ pub async fn rate_resolution_reason(
     Query(q): Query<LangQuery>,
     axum::Form(form): axum::Form<ReasonForm>,
 ) -> WebResult<Response> {
-    let lang = q.lang();
-    let Some(ticket) = find(&state, token.clone()).await? else {
+    change_case(&state, token, q.lang(), move |conn, case_ref, policy, outbox| {
+        crate::cases::add_resolution_reason(conn, case_ref, form.reason, policy, outbox, Utc::now())
+    })
+    .await
+}
+
+/// What a visitor's form does to the case behind a ticket: given the connection, the case, the
+/// branch's case policy and the CRM outbox (the branch id, if the branch has a CRM).
+trait CaseChange<T>:
+    FnOnce(&mut Connection, &str, CasePolicy, Option<&str>) -> Result<T, CaseError> + Send + 'static
+{
+}
+
+impl<T, F> CaseChange<T> for F where
+    F: FnOnce(&mut Connection, &str, CasePolicy, Option<&str>) -> Result<T, CaseError> + Send + 'static
+{
+}
+
+/// Applies a visitor's change to the case behind `token`, then goes back to the page, which says
+/// where the case stands — also when the change was refused (not asked for, or given already).
+/// Only a storage failure is an error.
+async fn change_case<T: Send + 'static>(
+    state: &AppState,
+    token: String,
+    lang: Lang,
+    change: impl CaseChange<T>,
+) -> WebResult<Response> {
+    let Some(ticket) = find(state, token.clone()).await? else {
         return Err(WebError::not_found("unknown_ticket", "no ticket with this token"));
     };
-    let (policy, case_ref) = (state.branch.cases, ticket.case_ref.clone());
+    let (policy, case_ref) = (state.branch.cases, ticket.case_ref);
     let outbox = state.crm_enabled.then(|| state.branch.id.clone());
-    let added = state
-        .db
-        .write(move |conn| {
-            crate::cases::add_resolution_reason(conn, &case_ref, form.reason, policy, outbox.as_deref(), Utc::now())
-        })
-        .await?;
-    if let Err(e @ crate::cases::CaseError::Storage(_)) = added {
+    let changed = state.db.write(move |conn| change(conn, &case_ref, policy, outbox.as_deref())).await?;
+    if let Err(e @ CaseError::Storage(_)) = changed {
         return Err(e.into());
     }
-    // Added, or refused (already given): the page shows where the case stands.
-    Ok(back_to_page(&token, lang))
-}
-
-/// The answer to a form on the page: back to the page (not cached, like the page).
-fn back_to_page(token: &str, lang: Lang) -> Response {
     let to = format!("/t/{token}?lang={}", lang.code());
     let location = HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/"));
-    private((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
-}
-
-/// `POST /t/{token}/rate`: the second rating, of how an open case was resolved.
-pub async fn rate_resolution(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    Query(q): Query<LangQuery>,
-    axum::Form(form): axum::Form<ScoreForm>,
-) -> WebResult<Response> {
-    let lang = q.lang();
-    let Some(ticket) = find(&state, token.clone()).await? else {
-        return Err(WebError::not_found("unknown_ticket", "no ticket with this token"));
-    };
-    let (policy, case_ref) = (state.branch.cases, ticket.case_ref.clone());
-    let outbox = state.crm_enabled.then(|| state.branch.id.clone());
-    let rated = state
-        .db
-        .write(move |conn| {
-            crate::cases::rate_resolution(conn, &case_ref, form.score, policy, outbox.as_deref(), Utc::now())
-        })
-        .await?;
-    match rated {
-        // A rating refused (not asked for, or given already) goes back to the page, which says
-        // what is so.
-        Ok(_) | Err(crate::cases::CaseError::Unknown(_) | crate::cases::CaseError::Invalid(_)) => {}
-        Err(e @ crate::cases::CaseError::Storage(_)) => return Err(e.into()),
-    }
-    Ok(back_to_page(&token, lang))
+    Ok(private((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()))
 }
 
 /// `GET /t/{token}`
