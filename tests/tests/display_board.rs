@@ -180,5 +180,19 @@ async fn the_screen_shows_the_call_history_and_waits_in_both_languages() -> Resu
     let mark = (700, 110, 520, 60);
     assert!(count(&offline, mark, |p| near(p, RED)) > 5000, "offline mark");
     assert_eq!(count(&fresh, mark, |p| near(p, RED)), 0, "no offline mark when online");
+
+    // A screen (or window) of another shape shows the same 16:9 board, centred, with bands of
+    // the background around it: never stretched.
+    const BACKGROUND: [u8; 4] = [0x0b, 0x25, 0x45, 0xff];
+    for (width, height) in [(1920u32, 1440u32), (2560, 1080)] {
+        let size = ["--fresh", "--width", &width.to_string(), "--height", &height.to_string()];
+        let other = shot(dir.path().join(format!("{width}x{height}.png")), &size)?;
+        let (x0, y0) = ((width - 1920) / 2, (height - 1080) / 2);
+        let board = image::imageops::crop_imm(&other, x0, y0, 1920, 1080).to_image();
+        assert!(board == fresh, "{width}×{height}: the 1920×1080 board, centred and unchanged");
+        let bands = count(&other, (0, 0, width, height), |p| p == BACKGROUND)
+            - count(&fresh, (0, 0, 1920, 1080), |p| p == BACKGROUND);
+        assert_eq!(bands, width * height - 1920 * 1080, "{width}×{height}: plain background around the board");
+    }
     Ok(())
 }
