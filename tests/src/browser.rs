@@ -56,7 +56,7 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .context("chromedriver is not installed (apt-get install chromium chromium-driver); scripts/install-test-deps installs it")?;
+            .context("chromedriver is not installed (scripts/install-test-deps installs chromium-driver)")?;
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -181,8 +181,9 @@ pub struct Violation {
 /// Where `npm ci --prefix tests` puts axe-core (pinned in `tests/package-lock.json`).
 fn axe_source() -> Result<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js");
-    std::fs::read_to_string(&path)
-        .with_context(|| format!("{} is missing: run `npm ci --prefix tests` (scripts/install-test-deps does)", path.display()))
+    std::fs::read_to_string(&path).with_context(|| {
+        format!("{} is missing: run `npm ci --prefix tests` (scripts/install-test-deps does)", path.display())
+    })
 }
 
 impl Browser {

@@ -245,7 +245,7 @@ pub struct Mosquitto {
 }
 
 impl Mosquitto {
-    /// Starts Mosquitto. Fails (does not skip) if it is not installed: `scripts/install-test-deps` installs it.
+    /// Starts Mosquitto. Fails (does not skip) if it is not installed: `.ci/run` installs it.
     pub fn start() -> Result<Mosquitto> {
         let dir = tempfile::tempdir()?;
         let port = free_port();
@@ -263,7 +263,7 @@ impl Mosquitto {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .context("mosquitto is not installed (apt-get install mosquitto); scripts/install-test-deps installs it")?;
+            .context("mosquitto is not installed (apt-get install mosquitto); .ci/run installs it")?;
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {
@@ -418,7 +418,7 @@ impl Emupos {
         }
     }
 
-    /// Starts the simulator. Fails (does not skip) when emupos is missing: `scripts/install-test-deps` installs it.
+    /// Starts the simulator. Fails (does not skip) when emupos is missing: `.ci/run` installs it.
     pub fn start() -> Result<Emupos> {
         let dir = tempfile::tempdir()?;
         let (printer_port, api_port) = (free_port(), free_port());
@@ -440,7 +440,7 @@ impl Emupos {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
-            .context("emupos is not installed (pip install emupos, Python >= 3.13); scripts/install-test-deps installs it")?;
+            .context("emupos is not installed (pip install emupos, Python >= 3.13); .ci/run installs it")?;
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", api_port)).is_err()
             || std::net::TcpStream::connect(("127.0.0.1", printer_port)).is_err()
@@ -510,7 +510,7 @@ pub fn decode_qr(png: &Path) -> Result<String> {
         .args(["-q", "--raw"])
         .arg(png)
         .output()
-        .context("zbarimg is not installed (apt-get install zbar-tools); scripts/install-test-deps installs it")?;
+        .context("zbarimg is not installed (apt-get install zbar-tools); .ci/run installs it")?;
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
