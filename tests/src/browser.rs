@@ -31,8 +31,8 @@ pub struct Browser {
 
 impl Browser {
     /// Starts chromedriver and a phone-sized headless Chromium. Fails (does not skip) when they
-    /// are not installed: `scripts/install-test-deps` installs them. Headless windows are at least 500 px wide;
-    /// [`Browser::start_phone`] goes narrower.
+    /// are not installed: `scripts/install-test-deps` installs them. Headless windows are at
+    /// least 500 px wide; [`Browser::start_phone`] goes narrower.
     pub async fn start(width: u32, height: u32) -> Result<Browser> {
         Self::start_with(width, height, Value::Null).await
     }
