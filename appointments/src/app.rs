@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
-use dawr_web::error::{no_such_route, wrong_method};
+use dawr_web::error::{json_errors, no_such_route, wrong_method};
 use dawr_web::headers::{self, Policy};
 use dawr_web::start::{self, StartError};
 
@@ -53,12 +53,16 @@ pub fn page_paths() -> Vec<&'static str> {
     pages().into_iter().map(|(path, _)| path).collect()
 }
 
-/// The site's routes: the API and the pages, behind the security headers (no script at all).
+/// The site's routes: the API (whose errors, axum's own rejections included, are the JSON error)
+/// and the pages, behind the security headers (no script at all).
 pub fn router(core: Core) -> Router {
-    let app = api()
+    let api = api()
         .into_iter()
-        .chain(pages())
         .fold(Router::new(), |router, (path, route)| router.route(path, route))
+        .layer(axum::middleware::from_fn(json_errors));
+    let app = pages()
+        .into_iter()
+        .fold(api, |router, (path, route)| router.route(path, route))
         .fallback(no_such_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(core);

@@ -124,12 +124,111 @@ impl From<rusqlite::Error> for WebError {
     }
 }
 
-/// Reads a JSON body: present, and of the shape `T`.
+/// Reads a JSON body: present, an object (serde would take an array for a struct too), without
+/// `null` members (no request schema of either service allows one: an optional member is left
+/// out), and of the shape `T`.
 pub fn json_body<T: DeserializeOwned>(body: &Bytes) -> WebResult<T> {
+    let object = json_object(body)?;
+    let known = field_names::<T>();
+    if let Some((name, _)) = object.iter().find(|(name, value)| value.is_null() && known.contains(&name.as_str())) {
+        return Err(WebError::malformed(format!("{name} must not be null: leave it out")));
+    }
+    from_object(object)
+}
+
+/// The member names a struct `T` reads (serde hands them to the deserializer); empty for a
+/// type that is not a plain struct. Members it does not know are ignored, `null` or not.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("only structs are probed"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(serde::de::Error::custom("probed"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
+}
+
+/// [`json_body`] for a body whose schema allows `null` members (one that clears a field).
+pub fn json_body_with_nulls<T: DeserializeOwned>(body: &Bytes) -> WebResult<T> {
+    from_object(json_object(body)?)
+}
+
+fn json_object(body: &Bytes) -> WebResult<serde_json::Map<String, serde_json::Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(WebError::malformed("a JSON body is required"));
     }
-    serde_json::from_slice(body).map_err(|e| WebError::malformed(format!("invalid JSON body: {e}")))
+    match serde_json::from_slice(body) {
+        Ok(serde_json::Value::Object(object)) => Ok(object),
+        Ok(_) => Err(WebError::malformed("the JSON body must be an object")),
+        Err(e) => Err(WebError::malformed(format!("invalid JSON body: {e}"))),
+    }
+}
+
+fn from_object<T: DeserializeOwned>(object: serde_json::Map<String, serde_json::Value>) -> WebResult<T> {
+    let mut value = serde_json::Value::Object(object);
+    whole_numbers_as_integers(&mut value);
+    serde_json::from_value(value).map_err(|e| WebError::malformed(format!("invalid JSON body: {e}")))
+}
+
+/// `1.0` is an integer to JSON Schema (and so to the OpenAPI documents), not to serde: a whole
+/// number written with a fraction becomes the integer it is.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() < 9e15 {
+                *value = serde_json::Value::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        serde_json::Value::Object(members) => members.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
+}
+
+/// Middleware for API routes (`axum::middleware::from_fn(json_errors)`): an error answer that is
+/// not JSON — axum's own plain-text rejection of a query string, a path or a body — becomes the
+/// JSON error of the contract with the same status (`malformed` for a 400).
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_client_error() => "malformed",
+        _ => "unavailable",
+    };
+    let error = WebError::new(status, code, String::from_utf8_lossy(&text).trim().to_string()).into_response();
+    let (error_parts, error_body) = error.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, error_parts.headers[header::CONTENT_TYPE].clone());
+    parts.extensions.extend(error_parts.extensions);
+    Response::from_parts(parts, error_body)
 }
 
 /// The paths an OpenAPI document describes, sorted (to compare with the paths a router serves).
@@ -251,6 +350,47 @@ mod tests {
         assert!(html.contains("<html lang=\"en\" dir=\"ltr\">"), "{html}");
         assert!(html.contains("not available right now"), "{html}");
         assert!(!html.contains("column c"), "no technical detail on a page");
+    }
+
+    #[tokio::test]
+    async fn an_extractor_rejection_on_the_api_is_the_json_error() {
+        #[derive(serde::Deserialize)]
+        struct Day {
+            #[allow(dead_code)]
+            date: Option<String>,
+        }
+        let app = Router::new()
+            .route("/q", get(|axum::extract::Query(_): axum::extract::Query<Day>| async { "ok" }))
+            .layer(axum::middleware::from_fn(json_errors));
+        let response = app.oneshot(Request::get("/q?date=a&date=b").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let body: serde_json::Value =
+            serde_json::from_slice(&to_bytes(response.into_body(), 1 << 16).await.unwrap()).unwrap();
+        assert_eq!(body["error"], "malformed");
+        assert!(body["message"].as_str().unwrap().contains("duplicate field"), "{body}");
+    }
+
+    #[test]
+    fn a_body_must_be_an_object_without_nulls_unless_its_schema_allows_them() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Shape {
+            #[allow(dead_code)]
+            a: Option<String>,
+        }
+        let read = |text: &'static str| json_body::<Shape>(&Bytes::from_static(text.as_bytes()));
+        assert_eq!(read("[null]").unwrap_err().message(), "the JSON body must be an object");
+        assert_eq!(read(r#"{"a": null}"#).unwrap_err().message(), "a must not be null: leave it out");
+        assert!(read(r#"{"a": "x"}"#).is_ok());
+        assert!(read(r#"{"a": "x", "unknown": null}"#).is_ok(), "members it does not read are ignored");
+        #[derive(Debug, serde::Deserialize)]
+        struct Score {
+            score: u8,
+        }
+        assert_eq!(json_body::<Score>(&Bytes::from_static(br#"{"score": 4.0}"#)).unwrap().score, 4);
+        assert!(json_body::<Score>(&Bytes::from_static(br#"{"score": 4.5}"#)).is_err());
+        assert!(json_body_with_nulls::<Shape>(&Bytes::from_static(br#"{"a": null}"#)).is_ok());
+        assert!(json_body_with_nulls::<Shape>(&Bytes::from_static(b"[null]")).is_err());
     }
 
     #[test]

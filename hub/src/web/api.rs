@@ -16,7 +16,7 @@ use dawr_protocol::api::{
     BranchInfo, CounterActionRequest, CounterInfo, DeviceInfo, Health, IssueTicket, Priority, RateVisit, ServiceInfo,
 };
 use dawr_protocol::device::{Action, Reply};
-use dawr_web::error::json_body;
+use dawr_web::error::{json_body, json_body_with_nulls};
 use dawr_web::{WebError, WebResult};
 use serde::Deserialize;
 
@@ -62,6 +62,11 @@ fn is_blank(body: &Bytes) -> bool {
     body.iter().all(u8::is_ascii_whitespace)
 }
 
+/// An idempotency key or request id: 1 to 48 characters.
+fn is_key(text: &str) -> bool {
+    (1..=48).contains(&text.chars().count())
+}
+
 fn visit_id(text: &str) -> WebResult<VisitId> {
     text.parse().map_err(|_| WebError::malformed(format!("ticket id {text:?} is not a number")))
 }
@@ -103,8 +108,8 @@ async fn services(State(state): State<AppState>) -> WebResult<impl IntoResponse>
 
 async fn issue_ticket(State(state): State<AppState>, body: Bytes) -> WebResult<impl IntoResponse> {
     let request: IssueTicket = json_body(&body)?;
-    if request.request_id.as_deref().is_some_and(|k| k.is_empty() || k.len() > 48) {
-        return Err(WebError::malformed("request_id must be 1 to 48 bytes"));
+    if request.request_id.as_deref().is_some_and(|k| !is_key(k)) {
+        return Err(WebError::malformed("request_id must be 1 to 48 characters"));
     }
     let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
     Ok((StatusCode::CREATED, Json(ticket)))
@@ -149,7 +154,8 @@ async fn counters(State(state): State<AppState>) -> WebResult<impl IntoResponse>
     Ok(Json(state.engine.ask(|reply| Request::Counters { reply }).await?))
 }
 
-/// Field limits shared with the MQTT messages (see `dawr_protocol::device`).
+/// Field limits shared with the MQTT messages (see `dawr_protocol::device`), in characters as
+/// the OpenAPI document's `maxLength` counts them.
 fn check_lengths(body: &CounterActionRequest) -> WebResult<()> {
     let checks = [
         ("id", body.id.as_deref(), 48),
@@ -160,8 +166,8 @@ fn check_lengths(body: &CounterActionRequest) -> WebResult<()> {
         ("reason", body.reason.as_deref(), 256),
     ];
     for (field, value, max) in checks {
-        if value.is_some_and(|v| v.len() > max) {
-            return Err(WebError::malformed(format!("{field} is longer than {max} bytes")));
+        if value.is_some_and(|v| v.chars().count() > max) {
+            return Err(WebError::malformed(format!("{field} is longer than {max} characters")));
         }
     }
     if body.id.as_deref() == Some("") {
@@ -212,8 +218,8 @@ fn refused_or(reply: Reply) -> WebResult<Json<Reply>> {
 
 async fn rate_visit(State(state): State<AppState>, body: Bytes) -> WebResult<impl IntoResponse> {
     let body: RateVisit = json_body(&body)?;
-    if body.id.as_deref().is_some_and(|id| id.is_empty() || id.len() > 48) {
-        return Err(WebError::malformed("id must be 1 to 48 bytes"));
+    if body.id.as_deref().is_some_and(|id| !is_key(id)) {
+        return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
     let command = CounterCommand { id: body.id, operation: Operation::Rate { score: body.score, reason: body.reason } };
     let reply = counter_command(&state, body.counter, command).await?;
@@ -229,8 +235,8 @@ async fn add_rating_reason(
     let rating: VisitId =
         rating.parse().map_err(|_| WebError::malformed(format!("rating id {rating:?} is not a number")))?;
     let body: dawr_protocol::api::RatingReasonRequest = json_body(&body)?;
-    if body.id.as_deref().is_some_and(|id| id.is_empty() || id.len() > 48) {
-        return Err(WebError::malformed("id must be 1 to 48 bytes"));
+    if body.id.as_deref().is_some_and(|id| !is_key(id)) {
+        return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
     let command = CounterCommand { id: body.id, operation: Operation::AddReason { rating, reason: body.reason } };
     let reply = state.engine.ask(|reply| Request::RatingReason { rating, command, reply }).await?;
@@ -281,7 +287,7 @@ struct SignIn {
 
 /// `POST /api/v1/sessions`: staff id and PIN (and the counter to open) → a session token.
 async fn sign_in(State(state): State<AppState>, body: Bytes) -> WebResult<impl IntoResponse> {
-    let request: SignIn = serde_json::from_slice(&body).map_err(|e| WebError::malformed(e.to_string()))?;
+    let request: SignIn = json_body(&body)?;
     if let Some(counter) = &request.counter
         && !state.branch.counters.iter().any(|c| &c.id == counter)
     {
@@ -404,7 +410,7 @@ async fn update_case(
     body: Bytes,
 ) -> WebResult<impl IntoResponse> {
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
-    let change: crate::cases::CaseUpdate = json_body(&body)?;
+    let change: crate::cases::CaseUpdate = json_body_with_nulls(&body)?;
     let policy = state.branch.cases;
     let outbox = state.crm_enabled.then(|| state.branch.id.clone());
     let case = state

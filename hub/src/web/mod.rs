@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
-use dawr_web::error::{html_errors, no_such_route, wrong_method};
+use dawr_web::error::{html_errors, json_errors, no_such_route, wrong_method};
 use dawr_web::headers::{self, Policy};
 use dawr_web::{Db, WebError, WebResult};
 
@@ -80,10 +80,14 @@ pub fn policy() -> Policy {
     Policy::with_scripts(&[ticket_page::SCRIPT, rate_page::IDLE_RETURN])
 }
 
-/// Every route of the hub: the API, the pages (whose errors are HTML pages), the JSON answers
+/// Every route of the hub: the API (whose errors, axum's own rejections included, are the JSON
+/// error), the pages (whose errors are HTML pages), the JSON answers
 /// for unknown routes and methods, and the security headers on every answer.
 pub fn router(state: AppState) -> Router {
-    let api = api::routes().into_iter().fold(Router::new(), |router, (path, route)| router.route(path, route));
+    let api = api::routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| router.route(path, route))
+        .layer(axum::middleware::from_fn(json_errors));
     let pages = pages()
         .into_iter()
         .fold(Router::new(), |router, (path, route)| router.route(path, route))
