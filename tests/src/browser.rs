@@ -237,4 +237,13 @@ impl Browser {
         }
         Ok(serde_json::from_value(found)?)
     }
+
+    /// Fails, naming `page`, if axe-core finds a serious or critical violation on the page.
+    pub async fn expect_accessible(&self, page: &str) -> Result<()> {
+        let violations = self.axe().await?;
+        if !violations.is_empty() {
+            bail!("{page}: axe-core finds {violations:#?}");
+        }
+        Ok(())
+    }
 }

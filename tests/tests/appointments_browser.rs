@@ -58,8 +58,10 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
     browser.goto(&site.url("/")).await?;
     let home = browser.eval("return [document.documentElement.lang, document.documentElement.dir]").await?;
     assert_eq!(home, serde_json::json!(["ar", "rtl"]), "Arabic, right to left, by default");
+    browser.expect_accessible("the site's first page in Arabic").await?;
     browser.eval("document.querySelector('ul.choices a').click(); return true").await?;
     wait_for(&browser, "location.pathname === '/b/demo'").await?;
+    browser.expect_accessible("the branch's page in Arabic").await?;
     browser.eval("document.querySelectorAll('ul.choices a')[1].click(); return true").await?;
     wait_for(&browser, "location.pathname === '/b/demo/E'").await?;
     let form = browser
@@ -69,6 +71,7 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
     assert!(form["times"].as_u64() > Some(0));
     assert_eq!(form["labels"], serde_json::json!(["name", "national_id", "phone"]), "every field has its label");
     browser.screenshot(&screenshots().join("appointments-ar-form.png")).await?;
+    browser.expect_accessible("the booking form in Arabic").await?;
 
     // A wrong ID number and a wrong mobile: the form again, with both errors in Arabic.
     fill_and_book(&browser, 1, "نورة الشمري", "1000000009", "0451234567").await?;
@@ -82,6 +85,7 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
     assert_eq!(errors["kept"], "نورة الشمري");
     assert_eq!(errors["invalid"], "true");
     browser.screenshot(&screenshots().join("appointments-ar-errors.png")).await?;
+    browser.expect_accessible("the booking form with errors, in Arabic").await?;
     browser.eval("document.getElementById('national_id').scrollIntoView({block: 'center'}); return true").await?;
     browser.screenshot(&screenshots().join("appointments-ar-errors-fields.png")).await?;
 
@@ -100,6 +104,7 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
     assert!(text(&booked["qrName"]).contains(&code));
     assert_eq!(booked["status"], "محجوز");
     browser.screenshot(&screenshots().join("appointments-ar-booked.png")).await?;
+    browser.expect_accessible("the booked page in Arabic").await?;
     assert_eq!(
         decode_qr(&screenshots().join("appointments-ar-booked.png"))?,
         code,
@@ -114,6 +119,7 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
     let old_time = booked["time"].clone();
     browser.eval("document.getElementById('reschedule').click(); return true").await?;
     wait_for(&browser, "location.pathname.endsWith('/reschedule')").await?;
+    browser.expect_accessible("the reschedule form in Arabic").await?;
     browser
         .eval("window.dawrOld = true; document.querySelectorAll('input[name=start]:not([disabled])')[2].click(); document.querySelector('button[type=submit]').click(); return true")
         .await?;
@@ -130,6 +136,7 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
         .await?;
     assert_eq!(cancelled["status"], "ملغى");
     assert_eq!(cancelled["qr"], false, "no QR for a cancelled booking");
+    browser.expect_accessible("the cancelled booking in Arabic").await?;
     Ok(())
 }
 
@@ -142,12 +149,14 @@ async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> 
     let page = browser.eval("return [document.documentElement.lang, document.documentElement.dir]").await?;
     assert_eq!(page, serde_json::json!(["en", "ltr"]));
     browser.screenshot(&screenshots().join("appointments-en-form.png")).await?;
+    browser.expect_accessible("the booking form in English").await?;
 
     fill_and_book(&browser, 1, "Noura Alshammari", "2000000000", "+966 55 123 4567").await?;
     let error = browser.eval("return document.getElementById('national_id-error').textContent").await?;
     assert_eq!(error, "This ID number is not valid. Please check its digits.");
     assert_eq!(browser.eval("return document.getElementById('phone-error')").await?, Value::Null, "the phone was fine");
     browser.screenshot(&screenshots().join("appointments-en-errors.png")).await?;
+    browser.expect_accessible("the booking form with errors, in English").await?;
 
     let id = national_id_from(27_182_818, true);
     fill_and_book(&browser, 1, "Noura Alshammari", &id, "+966 55 123 4567").await?;
@@ -158,11 +167,13 @@ async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> 
     assert_eq!(booked["h1"], "Your appointment is booked");
     assert_eq!((booked["qr"].as_bool(), booked["dir"].as_str()), (Some(true), Some("ltr")));
     browser.screenshot(&screenshots().join("appointments-en-booked.png")).await?;
+    browser.expect_accessible("the booked page in English").await?;
     let code = booked["code"].as_str().unwrap().to_string();
     assert_eq!(decode_qr(&screenshots().join("appointments-en-booked.png"))?, code);
 
     // Later: find it with the code and the ID number.
     browser.goto(&site.url("/manage?lang=en")).await?;
+    browser.expect_accessible("the find-a-booking form in English").await?;
     browser
         .eval(&format!(
             "document.getElementById('code').value = {:?}; document.getElementById('national_id').value = {id:?};\
@@ -177,6 +188,7 @@ async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> 
     .await?;
     assert_eq!(browser.eval("return document.getElementById('code').textContent").await?, code.as_str());
     assert_eq!(browser.eval("return document.querySelector('h1').textContent").await?, "Your appointment");
+    browser.expect_accessible("the found booking in English").await?;
 
     // A desktop-width view of the Arabic booking page.
     let desktop = Browser::start(1280, 900).await?;

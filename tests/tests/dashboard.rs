@@ -52,12 +52,16 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     assert!(!csv.text().await?.contains("number,service"), "no CSV without a session");
 
     let browser = Browser::start(1280, 2400).await?;
+    browser.goto(&hub.url("/dashboard?lang=en")).await?;
+    browser.expect_accessible("the sign-in form in English").await?;
     browser.goto(&hub.url("/dashboard")).await?;
+    browser.expect_accessible("the sign-in form in Arabic").await?;
     let lang = browser.eval("return [document.documentElement.lang, document.documentElement.dir]").await?;
     assert_eq!(lang, json!(["ar", "rtl"]));
     sign_in(&browser, "s101", "1111").await?;
     let refused = browser.eval("return document.body.innerText").await?;
     assert!(text(&refused).contains("للمديرين فقط"), "staff are turned away: {refused}");
+    browser.expect_accessible("the dashboard turning staff away, in Arabic").await?;
 
     sign_in(&browser, "m001", "2468").await?;
     let cards = browser
@@ -82,6 +86,7 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     let reasons = browser.eval("return document.body.innerText").await?;
     assert!(text(&reasons).contains("انتظار طويل"), "the low rating's reason");
     browser.screenshot(&screenshots_dir().join("dashboard-ar.png")).await?;
+    browser.expect_accessible("the dashboard signed in, in Arabic").await?;
 
     // The CSV with the manager's session.
     let csv = browser
@@ -99,5 +104,6 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     assert!(body.contains("Visits") && body.contains("Complaints and suggestions"), "{body}");
     assert!(body.contains("Monthly report"));
     browser.screenshot(&screenshots_dir().join("dashboard-en.png")).await?;
+    browser.expect_accessible("the dashboard signed in, in English").await?;
     Ok(())
 }

@@ -39,6 +39,7 @@ async fn the_ticket_page_follows_the_visit_without_a_reload() -> Result<()> {
     let status = page["status"].as_str().unwrap().replace(['\u{2068}', '\u{2069}'], "");
     assert!(status.contains("أمامك شخصان."), "{status}");
     browser.screenshot(&screenshots().join("ticket-page-ar.png")).await?;
+    browser.expect_accessible("the ticket page, waiting, in Arabic").await?;
 
     // Counter 1 finishes D001 and calls D002, D003, then D004; the open page follows.
     for _ in 0..3 {
@@ -61,6 +62,7 @@ async fn the_ticket_page_follows_the_visit_without_a_reload() -> Result<()> {
     let loaded_at = browser.eval("return window.dawrPageLoadedAt").await?;
     assert_eq!(loaded_at, page["loadedAt"], "the page changed without reloading");
     browser.screenshot(&screenshots().join("ticket-page-ar-called.png")).await?;
+    browser.expect_accessible("the ticket page, called, in Arabic").await?;
 
     // English, left to right.
     browser.goto(&format!("{url}?lang=en")).await?;
@@ -69,11 +71,15 @@ async fn the_ticket_page_follows_the_visit_without_a_reload() -> Result<()> {
     assert_eq!(en[0], "ltr");
     assert!(en[1].as_str().unwrap().contains("Please go to"), "{en}");
     browser.screenshot(&screenshots().join("ticket-page-en-called.png")).await?;
+    browser.expect_accessible("the ticket page, called, in English").await?;
 
     // A wrong token is a friendly 404 page, not an error dump.
     browser.goto(&hub.url("/t/0000000000000000000000000000000f")).await?;
     let missing = browser.eval("return document.querySelector('h1').textContent").await?;
     assert_eq!(missing, "التذكرة غير موجودة");
+    browser.expect_accessible("the missing ticket's page in Arabic").await?;
+    browser.goto(&hub.url("/t/0000000000000000000000000000000f?lang=en")).await?;
+    browser.expect_accessible("the missing ticket's page in English").await?;
     let resp = hub.client.get(hub.url("/t/not-a-token")).send().await?;
     assert_eq!(resp.status(), 404);
     assert_eq!(resp.headers()["cache-control"], "no-store");

@@ -14,8 +14,11 @@ const BAR_COLOUR: &str = "#0b6e4f";
 pub fn bars(rows: &[(String, f64)], unit: &str, rtl: bool) -> Markup {
     let max = rows.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max).max(1.0);
     let height = rows.len() as f64 * (BAR_H + GAP) + 4.0;
+    // As an image its texts are hidden from screen readers: its name says every bar.
+    let name =
+        rows.iter().map(|(label, value)| format!("{label}: {}{unit}", shown(*value))).collect::<Vec<_>>().join("; ");
     html! {
-        svg role="img" viewBox={ "0 0 " (WIDTH) " " (height) } width="100%"
+        svg role="img" aria-label=(name) viewBox={ "0 0 " (WIDTH) " " (height) } width="100%"
             preserveAspectRatio="xMinYMin meet" style="direction:ltr" {
             @for (i, (label, value)) in rows.iter().enumerate() {
                 (bar(i, label, *value, max, unit, rtl))
@@ -34,7 +37,7 @@ fn bar(i: usize, label: &str, value: f64, max: f64, unit: &str, rtl: bool) -> Ma
         (0.0, "start", LABEL_W, LABEL_W + w + 4.0)
     };
     let text_y = y + 15.0;
-    let shown = if value.fract() == 0.0 { format!("{value}") } else { format!("{value:.1}") };
+    let shown = shown(value);
     html! {
         text x=(label_x) y=(text_y) text-anchor=(anchor) { (label) }
         rect x=(bar_x) y=(y) width=(format!("{w:.1}")) height=(BAR_H) rx="3" fill=(BAR_COLOUR) {
@@ -42,6 +45,11 @@ fn bar(i: usize, label: &str, value: f64, max: f64, unit: &str, rtl: bool) -> Ma
         }
         text x=(value_x) y=(text_y) text-anchor=(anchor) { (shown) (unit) }
     }
+}
+
+/// A value as a bar shows it: whole, or to one decimal.
+fn shown(value: f64) -> String {
+    if value.fract() == 0.0 { format!("{value}") } else { format!("{value:.1}") }
 }
 
 #[cfg(test)]
@@ -57,6 +65,7 @@ mod tests {
         assert!(svg.contains("width=\"115.5\""), "{svg}");
         assert!(svg.contains(">A &lt;b&gt;<"));
         assert!(svg.contains(">5.5 min<"));
+        assert!(svg.contains("aria-label=\"A &lt;b&gt;: 10 min; B: 5.5 min\""), "its name says every bar: {svg}");
         let rtl = bars(&rows, "", true).into_string();
         assert!(rtl.contains("text-anchor=\"end\""));
     }
