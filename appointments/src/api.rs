@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -53,6 +53,21 @@ impl ApiFailure {
 
     pub fn rate_limited() -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from this address; wait a minute")
+    }
+}
+
+/// A path's parameters, whose rejection (a segment that is not UTF-8 once decoded, …) is the
+/// API's JSON error like any other mistake.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiFailure> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(ApiFailure::malformed(rejection.body_text())),
+        }
     }
 }
 
@@ -220,7 +235,7 @@ pub async fn branches(State(core): State<Core>) -> Json<Vec<BranchOut>> {
     )
 }
 
-pub async fn services(State(core): State<Core>, Path(branch): Path<String>) -> ApiResult<Json<Vec<ServiceOut>>> {
+pub async fn services(State(core): State<Core>, ApiPath(branch): ApiPath<String>) -> ApiResult<Json<Vec<ServiceOut>>> {
     let b = core.branch(&branch)?;
     Ok(Json(
         b.services
@@ -250,7 +265,7 @@ pub struct SlotsOut {
 
 pub async fn slots(
     State(core): State<Core>,
-    Path((branch, service)): Path<(String, String)>,
+    ApiPath((branch, service)): ApiPath<(String, String)>,
     Query(q): Query<DateQuery>,
 ) -> ApiResult<Json<SlotsOut>> {
     let date = parse_date(&q)?;
@@ -318,7 +333,7 @@ async fn citizen_booking(
 pub async fn lookup(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<BookingOut>> {
@@ -329,7 +344,7 @@ pub async fn lookup(
 pub async fn cancel(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<BookingOut>> {
@@ -341,7 +356,7 @@ pub async fn cancel(
 pub async fn reschedule(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<BookingOut>> {
@@ -371,7 +386,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 pub async fn hub_bookings(
     State(core): State<Core>,
-    Path(branch): Path<String>,
+    ApiPath(branch): ApiPath<String>,
     Query(q): Query<DateQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<HubBooking>>> {
@@ -402,7 +417,7 @@ pub struct Report {
 
 pub async fn hub_report(
     State(core): State<Core>,
-    Path((branch, code)): Path<(String, String)>,
+    ApiPath((branch, code)): ApiPath<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<HubBooking>> {
