@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::appointments::{self, Appointments, Link, Window};
+use crate::bookings::{self, Appointments, Link, Window};
 use crate::domain::Branch;
 use crate::engine::{self, EngineHandle, EngineSetup, Request};
 use crate::http::{self, AppState};
@@ -96,7 +96,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     };
     let link = settings.appointments.map(|link| {
         tracing::info!(url = %link.url, "holding this branch's bookings from the appointments site");
-        appointments::spawn_link(link, branch.clone(), held.clone())
+        bookings::spawn_link(link, branch.clone(), held.clone())
     });
 
     // What staff write on cases, and the CRM outbox, share one connection (not queue state).

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::app::{self, MqttMode, Settings};
-use crate::appointments::{Link, Window};
+use crate::bookings::{Link, Window};
 use crate::config::Config;
 use crate::mqtt::BrokerAddress;
 

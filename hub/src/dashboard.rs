@@ -22,7 +22,7 @@ use crate::cases::Case;
 use crate::domain::Role;
 use crate::engine::Request;
 use crate::http::AppState;
-use crate::reports::{Figures, ReportFilter, Summary, summarise, visit_facts, visits_csv};
+use crate::reports::{Figures, ReportFilter, Summary, monthly, next_month, summarise, visit_facts, visits_csv};
 use crate::ticket_page::esc;
 
 const COOKIE: &str = "dawr_session";
@@ -249,7 +249,6 @@ pub async fn dashboard(
     // The range, and each month in it for the monthly report.
     let read = state.read.clone();
     let branch = state.branch.clone();
-    let months = months_in(filter.from, filter.to);
     let filter_for_task = filter.clone();
     let computed = tokio::task::spawn_blocking(move || -> rusqlite::Result<Computed> {
         let conn = read.lock().unwrap_or_else(|e| e.into_inner());
@@ -258,21 +257,7 @@ pub async fn dashboard(
         let notes = crate::cases::notes_for_days(&conn, filter_for_task.from, filter_for_task.to)?;
         let cases = crate::cases::cases_of(&visits, &notes, branch.cases, Utc::now());
         let summary = summarise(&filter_for_task, &visits, &target, branch.utc_offset);
-        let monthly = months
-            .into_iter()
-            .map(|(start, end)| {
-                let month = ReportFilter { from: start, to: end, ..filter_for_task.clone() };
-                let part: Vec<_> = visits
-                    .iter()
-                    .filter(|v| {
-                        v.local_day.as_str() >= start.to_string().as_str()
-                            && v.local_day.as_str() <= end.to_string().as_str()
-                    })
-                    .cloned()
-                    .collect();
-                (start, summarise(&month, &part, &target, branch.utc_offset).total)
-            })
-            .collect();
+        let monthly = monthly(&filter_for_task, &visits, &target, branch.utc_offset);
         Ok((summary, monthly, cases))
     })
     .await;
@@ -312,25 +297,6 @@ pub async fn dashboard(
 
 /// A range's figures, each month's, and its cases.
 type Computed = (Summary, Vec<(NaiveDate, Figures)>, Vec<Case>);
-
-/// The first and last day of each month that `from..=to` touches.
-fn months_in(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
-    let mut months = Vec::new();
-    let mut start = from;
-    while start <= to {
-        let next = next_month(start);
-        let end = (next - chrono::Duration::days(1)).min(to);
-        months.push((start, end));
-        start = next;
-    }
-    months
-}
-
-/// The first day of the month after `day`'s.
-fn next_month(day: NaiveDate) -> NaiveDate {
-    let (year, month) = if day.month() == 12 { (day.year() + 1, 1) } else { (day.year(), day.month() + 1) };
-    NaiveDate::from_ymd_opt(year, month, 1).expect("a valid month")
-}
 
 struct View<'a> {
     texts: &'a Texts,
@@ -604,7 +570,7 @@ impl View<'_> {
             .iter()
             .filter_map(|c| c.escalation.as_ref().filter(|e| e.open).map(|e| (c, e)))
             .map(|(c, e)| {
-                let reason = e.reason.as_deref().map(|r| self.t(&format!("reason-{}", r.replace('_', "-")), &[])).unwrap_or_default();
+                let reason = self.t(&format!("reason-{}", e.reason.replace('_', "-")), &[]);
                 let due = e.due_at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M").to_string();
                 let flag = if e.overdue { format!(" <strong class=\"error\">{}</strong>", self.t("dash-overdue", &[])) } else { String::new() };
                 format!(

@@ -22,8 +22,8 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::appointments::{self, Appointments};
 use crate::auth::AuthError;
+use crate::bookings::{self, Appointments};
 use crate::domain::{Branch, VisitId};
 use crate::engine::{
     self, ActionRequest, CounterCommand, EngineGone, EngineHandle, Failure, Operation, ReplyTo, Request,
@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/counters/{counter}/{action}", post(counter_action))
         .route("/api/v1/queue", get(waiting))
         .route("/api/v1/ratings", post(rate_visit))
+        .route("/api/v1/ratings/{rating}/reason", post(add_rating_reason))
         .route("/api/v1/devices", get(devices))
         .route("/api/v1/sessions", post(sign_in).delete(sign_out))
         .route("/api/v1/reports/summary", get(report_summary))
@@ -82,9 +83,12 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/sign-out", post(crate::dashboard::sign_out))
         .route("/dashboard/visits.csv", get(crate::dashboard::csv))
         .route("/rate/{counter}", get(crate::rate_page::show).post(crate::rate_page::rate))
+        .route("/rate/{counter}/why", get(crate::rate_page::why))
+        .route("/rate/{counter}/reason", post(crate::rate_page::add_reason))
         .route("/t/{token}", get(crate::ticket_page::page))
         .route("/t/{token}/status", get(crate::ticket_page::status))
         .route("/t/{token}/rate", post(crate::ticket_page::rate_resolution))
+        .route("/t/{token}/rate/reason", post(crate::ticket_page::rate_resolution_reason))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiFailure::new(
@@ -143,7 +147,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::CounterClosed
         | ErrorCode::ServiceClosed
         | ErrorCode::NothingToRate
-        | ErrorCode::AlreadyRated => StatusCode::CONFLICT,
+        | ErrorCode::AlreadyRated
+        | ErrorCode::ReasonAlreadyGiven => StatusCode::CONFLICT,
+        ErrorCode::UnknownRating => StatusCode::NOT_FOUND,
     }
 }
 
@@ -324,6 +330,28 @@ async fn rate_visit(State(state): State<AppState>, body: Bytes) -> ApiResult<imp
     let command = CounterCommand { id: body.id, operation: Operation::Rate { score: body.score, reason: body.reason } };
     let reply = counter_command(&state, body.counter, command).await?;
     Ok((StatusCode::CREATED, reply))
+}
+
+/// `POST /api/v1/ratings/{rating}/reason`: the reason for a rating given earlier without one.
+async fn add_rating_reason(
+    State(state): State<AppState>,
+    Path(rating): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Reply>> {
+    let rating: VisitId =
+        rating.parse().map_err(|_| ApiFailure::malformed(format!("rating id {rating:?} is not a number")))?;
+    let body: dawr_protocol::api::RatingReasonRequest = json_body(&body)?;
+    if body.id.as_deref().is_some_and(|id| id.is_empty() || id.len() > 48) {
+        return Err(ApiFailure::malformed("id must be 1 to 48 bytes"));
+    }
+    let command = CounterCommand { id: body.id, operation: Operation::AddReason { rating, reason: body.reason } };
+    let reply = state.engine.ask(|reply| Request::RatingReason { rating, command, reply }).await?;
+    match reply.error {
+        Some(code) if !reply.ok => {
+            Err(ApiFailure::from(Failure { code, message: reply.message.map(|m| m.to_string()).unwrap_or_default() }))
+        }
+        _ => Ok(Json(reply)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -641,18 +669,17 @@ fn storage_failure(e: impl std::fmt::Display) -> ApiFailure {
 /// the appointment class, ranked by the slot. Works from the bookings held here, offline too.
 async fn checkin(State(state): State<AppState>, body: Bytes) -> ApiResult<impl IntoResponse> {
     let request: CheckinRequest = json_body(&body)?;
-    let code = appointments::normalize_code(&request.code)
+    let code = bookings::normalize_code(&request.code)
         .ok_or_else(|| ApiFailure::malformed("code must be 1 to 16 letters or digits"))?;
     let held = state.appointments.clone();
     let lookup = code.clone();
-    let booking = held.with(move |c| appointments::find(c, &lookup)).await.map_err(storage_failure)?;
+    let booking = held.with(move |c| bookings::find(c, &lookup)).await.map_err(storage_failure)?;
     let now = crate::clock::now();
     let today = now.with_timezone(&state.branch.utc_offset).date_naive();
-    if let Err(refusal) = appointments::check(booking.as_ref(), now, today, held.window) {
-        let status =
-            if refusal == appointments::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
+    if let Err(refusal) = bookings::check(booking.as_ref(), now, today, held.window) {
+        let status = if refusal == bookings::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
         let mut message = refusal.to_string();
-        if let appointments::Refusal::AlreadyCheckedIn { visit: Some(id) } = refusal {
+        if let bookings::Refusal::AlreadyCheckedIn { visit: Some(id) } = refusal {
             // Tell the staff which ticket it got.
             let read = state.read.clone();
             let visit = tokio::task::spawn_blocking(move || {
@@ -673,11 +700,11 @@ async fn checkin(State(state): State<AppState>, body: Bytes) -> ApiResult<impl I
         priority: Priority::Appointment,
         appointment_at: Some(booking.start),
         // A retried check-in (or two kiosks at once) gets the same ticket, never a second one.
-        request_id: Some(appointments::request_id(&code)),
+        request_id: Some(bookings::request_id(&code)),
     };
     let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
     let visit = ticket.id;
-    held.with(move |c| appointments::record_checkin(c, &code, visit, now)).await.map_err(storage_failure)?;
+    held.with(move |c| bookings::record_checkin(c, &code, visit, now)).await.map_err(storage_failure)?;
     held.wake.notify_one();
     tracing::info!(code = %booking.code, ticket = %ticket.number, "appointment checked in");
     Ok((StatusCode::CREATED, Json(ticket)))
@@ -696,7 +723,7 @@ async fn held_appointments(State(state): State<AppState>, Query(q): Query<DayQue
         }
         None => crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive(),
     };
-    let list = state.appointments.with(move |c| appointments::day(c, day)).await.map_err(storage_failure)?;
+    let list = state.appointments.with(move |c| bookings::day(c, day)).await.map_err(storage_failure)?;
     Ok(Json(list))
 }
 
@@ -736,6 +763,7 @@ mod tests {
             "/api/v1/counters/{counter}/{action}",
             "/api/v1/queue",
             "/api/v1/ratings",
+            "/api/v1/ratings/{rating}/reason",
             "/api/v1/devices",
             "/api/v1/sessions",
             "/api/v1/reports/summary",
@@ -749,6 +777,6 @@ mod tests {
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }
-        assert_eq!(paths.len(), 21, "a documented path is not served");
+        assert_eq!(paths.len(), 22, "a documented path is not served");
     }
 }

@@ -3,13 +3,15 @@
 //! The hub is a functional core ([`domain`]: the queue, routing and estimates, no IO) inside an
 //! imperative shell: [`engine`] owns the queue and serialises every command, [`store`] makes each
 //! change durable in SQLite before anyone hears of it, [`mqtt`] and [`http`] are the doors to
-//! devices and apps ([`ticket_page`] is the visitor's page), [`appointments`] holds the branch's
-//! bookings from the appointments site, `broker` optionally runs the MQTT broker in-process, and [`clock`] is the time of day
-//! everything asks (shiftable for tests).
+//! devices and apps ([`ticket_page`] is the visitor's page), [`bookings`] holds the branch's
+//! bookings from the appointments site, `broker` optionally runs the MQTT broker in-process, and
+//! [`clock`] is the time of day everything asks (shiftable for tests).
+//! [`reports`] and [`cases`] keep their pure parts (summaries, CSV, `Case::of`) in files apart
+//! from their SQL.
 //! [`app::run`] wires them together; `ARCHITECTURE.md` has the map.
 pub mod app;
-pub mod appointments;
 pub mod auth;
+pub mod bookings;
 #[cfg(feature = "embedded-broker")]
 pub mod broker;
 pub mod cases;

@@ -365,7 +365,7 @@ async fn an_exit_rating_is_counted_once_and_survives_kill_9() -> Result<()> {
     let rating = r#"{"id":"r4-1","score":2,"reason":"waited_too_long"}"#;
     terminal.publish(&topic("counters/4/rating"), rating).await?;
     let reply = terminal.next_on(&topic("counters/4/reply"), WAIT).await.expect("a reply").json();
-    assert_eq!(reply, json!({"id": "r4-1", "ok": true, "ticket": "B001"}));
+    assert_eq!(reply, json!({"id": "r4-1", "ok": true, "ticket": "B001", "rating": first["id"]}));
     terminal.publish(&topic("counters/4/rating"), rating).await?;
     let again = terminal.next_on(&topic("counters/4/reply"), WAIT).await.expect("answered again").json();
     assert_eq!(again, reply, "a repeated id is answered again, not refused or counted twice");
@@ -484,8 +484,14 @@ async fn every_error_code_is_answered_over_http() -> Result<()> {
     assert_eq!(hub.post("/api/v1/counters/2/start", json!({})).await?.0, 200);
     expect(hub.post("/api/v1/counters/2/no_show", json!({})).await?, (409, "wrong_state"));
     assert_eq!(hub.post("/api/v1/counters/2/complete", json!({"outcome": "resolved"})).await?.0, 200);
-    assert_eq!(hub.post("/api/v1/ratings", json!({"counter": "2", "score": 4})).await?.0, 201);
+    let (status, rated) = hub.post("/api/v1/ratings", json!({"counter": "2", "score": 2})).await?;
+    assert_eq!(status, 201, "{rated}");
     expect(hub.post("/api/v1/ratings", json!({"counter": "2", "score": 5})).await?, (409, "already_rated"));
+    let reason = format!("/api/v1/ratings/{}/reason", rated["rating"]);
+    assert_eq!(hub.post(&reason, json!({"reason": "waited_too_long"})).await?.0, 200);
+    expect(hub.post(&reason, json!({"reason": "other"})).await?, (409, "reason_already_given"));
+    let elsewhere = format!("/api/v1/ratings/{}/reason", rated["rating"].as_u64().unwrap() + 40);
+    expect(hub.post(&elsewhere, json!({"reason": "other"})).await?, (404, "unknown_rating"));
     expect(hub.post("/api/v1/counters/8/next", json!({})).await?, (409, "counter_closed"));
     // Complaints (F) are served at counters 1, 7 and 8: 8 is closed, 1 and 7 pause.
     for counter in ["1", "7"] {

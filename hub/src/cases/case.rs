@@ -1,22 +1,10 @@
-//! CRM cases: every ticket opens one (its reference is printed on the ticket), and the case
-//! follows the visit.
-//!
-//! What happened — the steps, the counter, the outcome, the exit rating — comes from the event
-//! log ([`crate::reports::case_facts`]); what staff write — a category, notes, and closing a case
-//! that was left open — is kept in `case_notes`. [`Case::of`] combines the two (pure):
-//! - a visit still in the queue or at a counter is a case `in_progress`;
-//! - a visit completed with the outcome `follow_up` or `referred` leaves the case `open`, due
-//!   `[cases] resolution_target_h` after the visit, until staff close it;
-//! - anything else (resolved, no-show, cancelled) is `closed`;
-//! - an exit rating of 1 or 2 opens an **escalation** on the case, due
-//!   `[cases] escalation_target_h` after the rating, until the case is closed by staff.
+//! What a case is, derived from its visit's facts and what staff wrote on it — pure: no IO, the
+//! time is an argument. Also the counts the dashboard shows (per state, per month).
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::CasePolicy;
 use crate::reports::{Ending, VisitFacts};
-use crate::store::ts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -39,6 +27,8 @@ pub struct CaseNotes {
     pub updated_by: Option<String>,
     /// The visitor's second rating (1–5), of how a case left open was resolved.
     pub resolution_rating: Option<u8>,
+    /// Why, when that rating was low and the visitor said (after the score, which stands alone).
+    pub resolution_reason: Option<String>,
 }
 
 /// A low exit rating, to be answered by a manager.
@@ -46,7 +36,8 @@ pub struct CaseNotes {
 pub struct Escalation {
     pub at: DateTime<Utc>,
     pub score: u8,
-    pub reason: Option<String>,
+    /// Why, or `no_reason_given` (the score is recorded at the tap; the reason may never come).
+    pub reason: String,
     pub due_at: DateTime<Utc>,
     /// Still unanswered (the case is not closed).
     pub open: bool,
@@ -96,13 +87,13 @@ impl Case {
             .then(|| visit.ended_at.map(|e| e + chrono::Duration::seconds(i64::from(policy.resolution_target_s))))
             .flatten();
         let escalation = match (visit.rating, visit.rated_at) {
-            (Some(score), Some(at)) if score <= 2 => {
+            (Some(score), Some(at)) if crate::reports::is_low(score) => {
                 let due_at = at + chrono::Duration::seconds(i64::from(policy.escalation_target_s));
                 let open = !closed_by_staff;
                 Some(Escalation {
                     at,
                     score,
-                    reason: visit.rating_reason.clone(),
+                    reason: visit.rating_reason.clone().unwrap_or_else(|| crate::reports::NO_REASON_GIVEN.into()),
                     due_at,
                     open,
                     overdue: open && now > due_at,
@@ -194,60 +185,6 @@ pub fn count(cases: &[Case]) -> CaseCounts {
     counts
 }
 
-fn time(text: Option<String>) -> Option<DateTime<Utc>> {
-    text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|d| d.with_timezone(&Utc))
-}
-
-/// What staff wrote on one case.
-pub fn read_notes(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<CaseNotes>> {
-    conn.prepare_cached(
-        "SELECT category, notes, closed_at, closed_by, updated_at, updated_by, resolution_rating, visitor FROM case_notes
-         WHERE case_ref = ?1",
-    )?
-    .query_row(params![case_ref], |row| {
-        Ok(CaseNotes {
-            category: row.get(0)?,
-            notes: row.get(1)?,
-            closed_at: time(row.get(2)?),
-            closed_by: row.get(3)?,
-            updated_at: time(row.get(4)?),
-            updated_by: row.get(5)?,
-            resolution_rating: row.get(6)?,
-            visitor: row.get(7)?,
-        })
-    })
-    .optional()
-}
-
-/// What staff wrote on the cases of the visits issued on local days `from..=to`.
-pub fn notes_for_days(
-    conn: &Connection,
-    from: chrono::NaiveDate,
-    to: chrono::NaiveDate,
-) -> rusqlite::Result<std::collections::HashMap<String, CaseNotes>> {
-    let mut statement = conn.prepare_cached(
-        "SELECT n.case_ref, n.category, n.notes, n.closed_at, n.closed_by, n.updated_at, n.updated_by, n.resolution_rating,
-                n.visitor
-         FROM case_notes n JOIN visits v ON v.case_ref = n.case_ref WHERE v.local_day BETWEEN ?1 AND ?2",
-    )?;
-    let rows = statement.query_map(params![from.to_string(), to.to_string()], |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            CaseNotes {
-                category: row.get(1)?,
-                notes: row.get(2)?,
-                closed_at: time(row.get(3)?),
-                closed_by: row.get(4)?,
-                updated_at: time(row.get(5)?),
-                updated_by: row.get(6)?,
-                resolution_rating: row.get(7)?,
-                visitor: row.get(8)?,
-            },
-        ))
-    })?;
-    rows.collect()
-}
-
 /// The cases of some visits, with what staff wrote on them.
 pub fn cases_of(
     visits: &[VisitFacts],
@@ -258,19 +195,6 @@ pub fn cases_of(
     visits.iter().map(|v| Case::of(v, notes.get(&v.case_ref), policy, now)).collect()
 }
 
-/// A change staff make to a case.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CaseUpdate {
-    pub category: Option<String>,
-    /// The visitor's national ID / iqama number or mobile (digits, an optional leading `+`).
-    pub visitor: Option<String>,
-    pub notes: Option<String>,
-    /// Close a case left open (and answer its escalation).
-    #[serde(default)]
-    pub close: bool,
-}
-
 impl Case {
     /// Whether the visitor may now rate how their case was resolved: it was left open after the
     /// visit, staff have since closed it, and it has no such rating yet.
@@ -279,51 +203,12 @@ impl Case {
             && self.notes.closed_at.is_some()
             && self.notes.resolution_rating.is_none()
     }
-}
 
-/// Records the visitor's rating of how their case was resolved (once); returns the case.
-pub fn rate_resolution(
-    conn: &mut Connection,
-    case_ref: &str,
-    score: u8,
-    policy: CasePolicy,
-    outbox: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Case, CaseError> {
-    if !(1..=5).contains(&score) {
-        return Err(CaseError::Invalid("the score is 1 to 5"));
+    /// Whether the visitor may now say why their rating of the resolution was low: the score
+    /// was recorded at the tap, and the reason, once, may follow it.
+    pub fn asks_resolution_reason(&self) -> bool {
+        self.notes.resolution_rating.is_some_and(crate::reports::is_low) && self.notes.resolution_reason.is_none()
     }
-    let tx = conn.transaction().map_err(storage)?;
-    let (visit, mut notes) = load(&tx, case_ref)?;
-    if !Case::of(&visit, Some(&notes), policy, now).asks_resolution_rating() {
-        return Err(CaseError::Invalid("this case asks no rating now"));
-    }
-    notes.resolution_rating = Some(score);
-    tx.execute(
-        "UPDATE case_notes SET resolution_rating = ?2, resolution_rated_at = ?3 WHERE case_ref = ?1",
-        params![case_ref, score, ts(now)],
-    )
-    .map_err(storage)?;
-    if let Some(branch) = outbox {
-        let change = serde_json::json!({"resolution_rating": score});
-        crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
-    }
-    tx.commit().map_err(storage)?;
-    Ok(Case::of(&visit, Some(&notes), policy, now))
-}
-
-/// A visitor's ID or mobile as stored: digits (and a leading `+`), spaces and dashes dropped;
-/// empty clears it.
-fn normalize_visitor(text: &str) -> Result<Option<String>, CaseError> {
-    let kept: String = text.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-    if kept.is_empty() {
-        return Ok(None);
-    }
-    let digits = kept.strip_prefix('+').unwrap_or(&kept);
-    if !(9..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(CaseError::Invalid("visitor must be an ID number or a mobile number (digits)"));
-    }
-    Ok(Some(kept))
 }
 
 /// A visitor's earlier case, for the counter.
@@ -338,140 +223,29 @@ pub struct EarlierVisit {
     pub category: Option<String>,
 }
 
-/// The visitor's other cases (newest first, at most `limit`), when the case names its visitor.
-pub fn earlier_visits(
-    conn: &Connection,
-    case: &Case,
-    policy: CasePolicy,
-    now: DateTime<Utc>,
-    limit: usize,
-) -> rusqlite::Result<Vec<EarlierVisit>> {
-    let Some(visitor) = &case.notes.visitor else { return Ok(Vec::new()) };
-    let refs: Vec<String> = conn
-        .prepare_cached(
-            "SELECT n.case_ref FROM case_notes n JOIN visits v ON v.case_ref = n.case_ref
-             WHERE n.visitor = ?1 AND n.case_ref <> ?2 ORDER BY v.id DESC LIMIT ?3",
-        )?
-        .query_map(params![visitor, case.case_ref, limit as i64], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut earlier = Vec::new();
-    for case_ref in refs {
-        if let Some(visit) = crate::reports::case_facts(conn, &case_ref)? {
-            let notes = read_notes(conn, &case_ref)?;
-            let other = Case::of(&visit, notes.as_ref(), policy, now);
-            earlier.push(EarlierVisit {
-                case_ref: other.case_ref,
-                ticket: other.ticket,
-                service: other.service,
-                issued_at: other.issued_at,
-                outcome: other.outcome,
-                status: other.status,
-                category: other.notes.category,
-            });
+impl From<Case> for EarlierVisit {
+    fn from(case: Case) -> EarlierVisit {
+        EarlierVisit {
+            case_ref: case.case_ref,
+            ticket: case.ticket,
+            service: case.service,
+            issued_at: case.issued_at,
+            outcome: case.outcome,
+            status: case.status,
+            category: case.notes.category,
         }
     }
-    Ok(earlier)
-}
-
-fn storage(e: rusqlite::Error) -> CaseError {
-    CaseError::Storage(e.to_string())
-}
-
-/// A case's visit and what staff wrote on it, inside the transaction that changes it.
-fn load(tx: &rusqlite::Transaction<'_>, case_ref: &str) -> Result<(VisitFacts, CaseNotes), CaseError> {
-    let visit = crate::reports::case_facts(tx, case_ref)
-        .map_err(storage)?
-        .ok_or_else(|| CaseError::Unknown(case_ref.into()))?;
-    let notes = read_notes(tx, case_ref).map_err(storage)?.unwrap_or_default();
-    Ok((visit, notes))
-}
-
-/// Why a case could not be changed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CaseError {
-    #[error("no case {0}")]
-    Unknown(String),
-    #[error("{0}")]
-    Invalid(&'static str),
-    #[error("the database: {0}")]
-    Storage(String),
-}
-
-/// Applies a staff member's change to a case, in one transaction (with, when the branch has a
-/// CRM connector, the change's entry in its outbox: `outbox` is the branch id); returns the case.
-pub fn update(
-    conn: &mut Connection,
-    case_ref: &str,
-    change: &CaseUpdate,
-    staff: &str,
-    policy: CasePolicy,
-    outbox: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Case, CaseError> {
-    if change.category.as_ref().is_some_and(|c| c.chars().count() > 64) {
-        return Err(CaseError::Invalid("category is at most 64 characters"));
-    }
-    if change.notes.as_ref().is_some_and(|n| n.chars().count() > 4000) {
-        return Err(CaseError::Invalid("notes are at most 4000 characters"));
-    }
-    let visitor = change.visitor.as_deref().map(normalize_visitor).transpose()?;
-    let tx = conn.transaction().map_err(storage)?;
-    let (visit, mut notes) = load(&tx, case_ref)?;
-    if let Some(category) = &change.category {
-        notes.category = Some(category.trim().to_string()).filter(|c| !c.is_empty());
-    }
-    if let Some(text) = &change.notes {
-        notes.notes = text.clone();
-    }
-    if let Some(visitor) = visitor {
-        notes.visitor = visitor;
-    }
-    if change.close && notes.closed_at.is_none() {
-        if visit.ending == Ending::Open {
-            return Err(CaseError::Invalid("the visit is still in progress: complete it first"));
-        }
-        notes.closed_at = Some(now);
-        notes.closed_by = Some(staff.to_string());
-    }
-    notes.updated_at = Some(now);
-    notes.updated_by = Some(staff.to_string());
-    tx.execute(
-        "INSERT INTO case_notes (case_ref, category, notes, closed_at, closed_by, updated_at, updated_by, visitor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (case_ref) DO UPDATE SET category = ?2, notes = ?3, closed_at = ?4, closed_by = ?5,
-             updated_at = ?6, updated_by = ?7, visitor = ?8",
-        params![
-            case_ref,
-            notes.category,
-            notes.notes,
-            notes.closed_at.map(ts),
-            notes.closed_by,
-            ts(now),
-            staff,
-            notes.visitor
-        ],
-    )
-    .map_err(storage)?;
-    if let Some(branch) = outbox {
-        let change = serde_json::json!({
-            "category": notes.category, "notes": notes.notes, "closed_at": notes.closed_at,
-            "closed_by": notes.closed_by, "by": staff
-        });
-        crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
-    }
-    tx.commit().map_err(storage)?;
-    Ok(Case::of(&visit, Some(&notes), policy, now))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn at(s: &str) -> DateTime<Utc> {
+    pub fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
     }
 
-    fn visit(ending: Ending, outcome: Option<&str>, rating: Option<u8>) -> VisitFacts {
+    pub fn visit(ending: Ending, outcome: Option<&str>, rating: Option<u8>) -> VisitFacts {
         VisitFacts {
             id: 1,
             number: "A001".into(),
@@ -538,7 +312,7 @@ mod tests {
         let unhappy =
             Case::of(&visit(Ending::Served, Some("resolved"), Some(2)), None, policy, at("2026-11-24T06:00:00Z"));
         let e = unhappy.escalation.clone().unwrap();
-        assert_eq!((e.score, e.reason.as_deref(), e.open, e.overdue), (2, Some("not_resolved"), true, true));
+        assert_eq!((e.score, e.reason.as_str(), e.open, e.overdue), (2, "not_resolved", true, true));
         assert_eq!(e.due_at, at("2026-11-24T05:21:00Z"));
         let answered = CaseNotes { closed_at: Some(at("2026-11-23T09:00:00Z")), ..CaseNotes::default() };
         let done = Case::of(
@@ -549,6 +323,10 @@ mod tests {
         );
         let e = done.escalation.unwrap();
         assert!(!e.open && !e.overdue);
+        // A score without a reason escalates at the score, and says no reason was given.
+        let walked_away = VisitFacts { rating_reason: None, ..visit(Ending::Served, Some("resolved"), Some(1)) };
+        let e = Case::of(&walked_away, None, policy, at("2026-11-23T06:00:00Z")).escalation.unwrap();
+        assert_eq!((e.at, e.reason.as_str(), e.open), (at("2026-11-23T05:21:00Z"), "no_reason_given", true));
         let counts = count(&[unhappy, happy]);
         assert_eq!((counts.closed, counts.escalations_open, counts.escalations_overdue), (2, 1, 1));
     }

@@ -1,0 +1,138 @@
+//! The task that keeps the held bookings in step with the site, and the only part of the link
+//! that speaks HTTP: it pulls today's and tomorrow's bookings, forgets old ones, recovers and
+//! marks check-ins and no-shows, and sends the outbox's reports until the site acknowledges them.
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::store::{acknowledged, failed, mark_no_shows, outbox, prune, recover_checkins, upsert};
+use super::{Appointments, Pulled};
+use crate::domain::Branch;
+
+/// Where the site is and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The site's base URL, e.g. `http://127.0.0.1:8090`.
+    pub url: String,
+    /// This branch's API key on the site.
+    pub api_key: String,
+    /// How often bookings are pulled and reports retried.
+    pub poll: Duration,
+}
+
+/// Pulls and reports until the hub stops (abort the handle).
+pub fn spawn_link(link: Link, branch: Arc<Branch>, shared: Appointments) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "appointments link: no HTTP client");
+                return;
+            }
+        };
+        let mut online = true;
+        loop {
+            let now = crate::clock::now();
+            match pull(&client, &link, &branch, &shared, now).await {
+                Ok(n) => {
+                    if !online {
+                        tracing::info!("appointments site reachable again");
+                    }
+                    online = true;
+                    tracing::debug!(bookings = n, "appointments pulled");
+                }
+                Err(e) => {
+                    if online {
+                        tracing::warn!(error = %e, "appointments site unreachable; checking in from the bookings held here");
+                    }
+                    online = false;
+                }
+            }
+            let window = shared.window;
+            let week_ago = now.with_timezone(&branch.utc_offset).date_naive() - chrono::Duration::days(7);
+            if let Err(e) = shared.with(move |c| prune(c, week_ago)).await {
+                tracing::warn!(error = %e, "cannot forget old bookings");
+            }
+            match shared.with(recover_checkins).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(bookings = n, "check-ins recovered from issued tickets"),
+                Err(e) => tracing::warn!(error = %e, "cannot recover check-ins"),
+            }
+            match shared.with(move |c| mark_no_shows(c, crate::clock::now(), window)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(bookings = n, "appointments not checked in marked as no-shows"),
+                Err(e) => tracing::warn!(error = %e, "cannot mark no-shows"),
+            }
+            if let Err(e) = push(&client, &link, &branch, &shared).await {
+                tracing::debug!(error = %e, "appointment reports not delivered yet");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(link.poll) => {}
+                _ = shared.wake.notified() => {}
+            }
+        }
+    })
+}
+
+async fn pull(
+    client: &reqwest::Client,
+    link: &Link,
+    branch: &Branch,
+    shared: &Appointments,
+    now: DateTime<Utc>,
+) -> Result<usize, String> {
+    let today = now.with_timezone(&branch.utc_offset).date_naive();
+    let mut all = Vec::new();
+    for day in [today, today + chrono::Duration::days(1)] {
+        let url = format!("{}/api/v1/branches/{}/bookings", link.url.trim_end_matches('/'), branch.id);
+        let resp = client
+            .get(&url)
+            .query(&[("date", day.to_string())])
+            .bearer_auth(&link.api_key)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("{url}: {}", resp.status()));
+        }
+        let pulled: Vec<Pulled> = resp.json().await.map_err(|e| e.to_string())?;
+        all.extend(pulled);
+    }
+    let n = all.len();
+    let branch = Arc::new(branch.clone());
+    shared.with(move |c| upsert(c, &branch, &all, crate::clock::now())).await.map_err(|e| e.to_string())?;
+    Ok(n)
+}
+
+async fn push(client: &reqwest::Client, link: &Link, branch: &Branch, shared: &Appointments) -> Result<(), String> {
+    let waiting = shared.with(|c| outbox(c, 100)).await.map_err(|e| e.to_string())?;
+    for report in waiting {
+        let url =
+            format!("{}/api/v1/branches/{}/bookings/{}/report", link.url.trim_end_matches('/'), branch.id, report.code);
+        let body = serde_json::json!({"status": report.status, "at": report.at});
+        let sent = client.post(&url).bearer_auth(&link.api_key).json(&body).send().await;
+        let id = report.id;
+        match sent {
+            // Delivered; or the site will never take it (unknown booking, refused): log and drop.
+            Ok(resp) if resp.status().is_success() || resp.status() == 404 || resp.status() == 400 => {
+                if !resp.status().is_success() {
+                    tracing::warn!(code = %report.code, status = %resp.status(), "the appointments site refused a report");
+                }
+                shared.with(move |c| acknowledged(c, id)).await.map_err(|e| e.to_string())?;
+                tracing::info!(code = %report.code, status = %report.status, "reported to the appointments site");
+            }
+            Ok(resp) => {
+                let error = format!("{}", resp.status());
+                let _ = shared.with(move |c| failed(c, id, &error)).await;
+                return Err(format!("{url}: {}", resp.status()));
+            }
+            Err(e) => {
+                let error = e.to_string();
+                let _ = shared.with(move |c| failed(c, id, &error)).await;
+                return Err(format!("{url}: {e}"));
+            }
+        }
+    }
+    Ok(())
+}
