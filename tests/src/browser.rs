@@ -101,25 +101,12 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/session/{}/execute/sync", self.session), body).await
     }
 
-    /// Waits until `condition` (a JavaScript expression) holds in a loaded page, for up to 20 s.
-    pub async fn wait_for(&self, condition: &str) -> Result<()> {
-        let script = format!("return document.readyState === 'complete' && !!({condition})");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::time::Instant::now() < deadline {
-            // A page being replaced may not answer: that is not yet.
-            if self.eval(&script).await.ok() == Some(Value::Bool(true)) {
-                return Ok(());
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        anyhow::bail!("the page never satisfied {condition}")
-    }
-
     /// Runs `action` (JavaScript that leaves the page: a submit, a click on a link) and waits
     /// until the next page has loaded (a marker set on the old page is gone).
     pub async fn leave_page(&self, action: &str) -> Result<()> {
         self.eval(&format!("window.dawrOld = true; {action}; return true;")).await?;
-        self.wait_for("!window.dawrOld").await
+        let loaded = "return document.readyState === 'complete' && !window.dawrOld";
+        self.wait_for(loaded, Duration::from_secs(20)).await.map(|_| ())
     }
 
     /// Saves a PNG of the viewport.

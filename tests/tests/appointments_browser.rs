@@ -17,7 +17,8 @@ fn screenshots() -> std::path::PathBuf {
 
 /// Waits until `condition` (a JavaScript expression) is true in the page.
 async fn wait_for(browser: &Browser, condition: &str) -> Result<()> {
-    browser.wait_for(condition).await
+    let script = format!("return document.readyState === 'complete' && !!({condition})");
+    browser.wait_for(&script, std::time::Duration::from_secs(20)).await.map(|_| ())
 }
 
 /// Fills the booking form (choosing the `nth` free time) and submits it.
