@@ -591,6 +591,15 @@ pub fn decode_qr(png: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
+/// The hub's local day (the demo branch's `+03:00`) of a ticket it issued: the day to ask its
+/// reports about, taken from the hub's own clock rather than the test's (they differ when the
+/// hub's clock is shifted, or when a local midnight passes between the two).
+pub fn hub_day(ticket: &serde_json::Value) -> chrono::NaiveDate {
+    let issued = ticket["issued_at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let riyadh = chrono::FixedOffset::east_opt(3 * 3600).expect("a valid offset");
+    issued.expect("a ticket with issued_at").with_timezone(&riyadh).date_naive()
+}
+
 /// Path helper for tests that inspect the database directly.
 pub fn database(data_dir: &Path) -> PathBuf {
     data_dir.join("dawr.db")
