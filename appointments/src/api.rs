@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -16,6 +16,7 @@ use dawr_i18n::Lang;
 use dawr_protocol::api::Names;
 use dawr_web::error::json_body;
 use dawr_web::{WebError, WebResult};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::service::{BookingInput, Core, Refusal, SlotView};
@@ -29,6 +30,21 @@ pub const OPENAPI_JSON: &str = include_str!("api/openapi.json");
 /// 429: this address asked too often.
 fn rate_limited() -> WebError {
     WebError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from this address; wait a minute")
+}
+
+/// A path's parameters, whose rejection (a segment that is not UTF-8 once decoded, …) is the
+/// API's JSON error like any other mistake.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, WebError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(WebError::malformed(rejection.body_text())),
+        }
+    }
 }
 
 impl From<Refusal> for WebError {
@@ -174,7 +190,7 @@ pub async fn branches(State(core): State<Core>) -> Json<Vec<BranchOut>> {
     )
 }
 
-pub async fn services(State(core): State<Core>, Path(branch): Path<String>) -> WebResult<Json<Vec<ServiceOut>>> {
+pub async fn services(State(core): State<Core>, ApiPath(branch): ApiPath<String>) -> WebResult<Json<Vec<ServiceOut>>> {
     let b = core.branch(&branch)?;
     Ok(Json(
         b.services
@@ -204,7 +220,7 @@ pub struct SlotsOut {
 
 pub async fn slots(
     State(core): State<Core>,
-    Path((branch, service)): Path<(String, String)>,
+    ApiPath((branch, service)): ApiPath<(String, String)>,
     Query(q): Query<DateQuery>,
 ) -> WebResult<Json<SlotsOut>> {
     let date = parse_date(&q)?;
@@ -272,7 +288,7 @@ async fn citizen_booking(
 pub async fn lookup(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> WebResult<Json<BookingOut>> {
@@ -283,7 +299,7 @@ pub async fn lookup(
 pub async fn cancel(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> WebResult<Json<BookingOut>> {
@@ -295,7 +311,7 @@ pub async fn cancel(
 pub async fn reschedule(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> WebResult<Json<BookingOut>> {
@@ -323,7 +339,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 pub async fn hub_bookings(
     State(core): State<Core>,
-    Path(branch): Path<String>,
+    ApiPath(branch): ApiPath<String>,
     Query(q): Query<DateQuery>,
     headers: HeaderMap,
 ) -> WebResult<Json<Vec<HubBooking>>> {
@@ -354,7 +370,7 @@ pub struct Report {
 
 pub async fn hub_report(
     State(core): State<Core>,
-    Path((branch, code)): Path<(String, String)>,
+    ApiPath((branch, code)): ApiPath<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> WebResult<Json<HubBooking>> {

@@ -124,6 +124,11 @@ async fn every_page_of_the_hub_carries_the_security_headers() -> Result<()> {
         }
     }
     ensure!(!carried.is_empty(), "the ticket page's script was seen");
+    // The dashboard carries no script, and its policy allows none.
+    for answer in answers.iter().filter(|a| a.what.contains("/dashboard")) {
+        let csp = check_headers(answer)?;
+        ensure!(!csp.contains("script-src"), "{}: a page without scripts allows some: {csp}", answer.what);
+    }
     let ticket_page = answers.iter().find(|a| a.what == format!("GET {base}/t/{token}")).expect("the ticket page");
     let allowed = check_headers(ticket_page)?.matches("'sha256-").count();
     ensure!(allowed <= carried.len(), "the policy allows {allowed} scripts, pages carry {}", carried.len());

@@ -426,7 +426,7 @@ async fn update_case(
 /// `GET /api/v1/staff/today` (a signed-in staff member): their own figures today.
 async fn staff_today(State(state): State<AppState>, headers: HeaderMap) -> WebResult<impl IntoResponse> {
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
-    let today = chrono::Utc::now().with_timezone(&state.branch.utc_offset).date_naive();
+    let today = crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive();
     let filter = ReportFilter { from: today, to: today, service: None, counter: None };
     let visits = state.db.read(move |conn| crate::reports::visit_facts(conn, &filter)).await??;
     let served: Vec<&crate::reports::VisitFacts> = visits
@@ -496,7 +496,7 @@ async fn checkin(State(state): State<AppState>, body: Bytes) -> WebResult<impl I
     let held = state.appointments.clone();
     let lookup = code.clone();
     let booking = held.with(move |c| bookings::find(c, &lookup)).await?;
-    let now = chrono::Utc::now();
+    let now = crate::clock::now();
     let today = now.with_timezone(&state.branch.utc_offset).date_naive();
     if let Err(refusal) = bookings::check(booking.as_ref(), now, today, held.window) {
         let status = if refusal == bookings::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
@@ -535,7 +535,7 @@ struct DayQuery {
 async fn held_appointments(State(state): State<AppState>, Query(q): Query<DayQuery>) -> WebResult<impl IntoResponse> {
     let day = match q.date.as_deref() {
         Some(text) => text.parse().map_err(|_| WebError::malformed(format!("date {text:?} is not like 2026-11-24")))?,
-        None => chrono::Utc::now().with_timezone(&state.branch.utc_offset).date_naive(),
+        None => crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive(),
     };
     let list = state.appointments.with(move |c| bookings::day(c, day)).await?;
     Ok(Json(list))

@@ -72,18 +72,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_error_code_has_a_client_or_unavailable_status() {
-        for code in [
-            ErrorCode::Malformed,
-            ErrorCode::UnknownCounter,
-            ErrorCode::NotWaiting,
-            ErrorCode::ServiceClosed,
-            ErrorCode::StorageUnavailable,
-            ErrorCode::UnknownRating,
-            ErrorCode::ReasonAlreadyGiven,
-        ] {
+    fn every_error_code_has_a_client_or_unavailable_status_and_its_name() {
+        for code in ErrorCode::ALL {
             let status = status_for(code);
-            assert!(status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE, "{code:?}");
+            if code == ErrorCode::StorageUnavailable {
+                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "retry later");
+            } else {
+                assert!(status.is_client_error(), "{code:?}: {status}");
+            }
+            let name = code_name(code);
+            assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{code:?}: {name}");
+            assert_eq!(serde_json::from_value::<ErrorCode>(serde_json::json!(name)).unwrap(), code);
         }
         assert_eq!(code_name(ErrorCode::NoCurrentVisitor), "no_current_visitor");
     }

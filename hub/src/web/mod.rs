@@ -54,11 +54,22 @@ pub type Route = (&'static str, MethodRouter<AppState>);
 /// The pages (HTML in Arabic or English). The router is built from this list, and the test of
 /// the security headers walks it.
 pub fn pages() -> Vec<Route> {
+    [managers_pages(), visitors_pages()].concat()
+}
+
+/// The dashboard: no script at all.
+fn managers_pages() -> Vec<Route> {
     vec![
         ("/dashboard", get(dashboard::show)),
         ("/dashboard/sign-in", post(dashboard::sign_in)),
         ("/dashboard/sign-out", post(dashboard::sign_out)),
         ("/dashboard/visits.csv", get(dashboard::csv)),
+    ]
+}
+
+/// The visitors' pages, which carry the hub's two scripts (see [`visitors_policy`]).
+fn visitors_pages() -> Vec<Route> {
+    vec![
         ("/rate/{counter}", get(rate_page::show).post(rate_page::rate)),
         ("/rate/{counter}/why", get(rate_page::why)),
         ("/rate/{counter}/reason", post(rate_page::add_reason)),
@@ -74,26 +85,31 @@ pub fn page_paths() -> Vec<&'static str> {
     pages().into_iter().map(|(path, _)| path).collect()
 }
 
-/// What the pages' Content-Security-Policy allows: no script but the ticket page's live refresh
-/// and the rating pages' return to the faces.
-pub fn policy() -> Policy {
+/// What the visitors' pages may run: the ticket page's live refresh and the rating pages' return
+/// to the faces, by their hashes. Every other answer of the hub allows no script.
+pub fn visitors_policy() -> Policy {
     Policy::with_scripts(&[ticket_page::SCRIPT, rate_page::IDLE_RETURN])
+}
+
+fn routes(list: Vec<Route>) -> Router<AppState> {
+    list.into_iter().fold(Router::new(), |router, (path, route)| router.route(path, route))
 }
 
 /// Every route of the hub: the API (whose errors, axum's own rejections included, are the JSON
 /// error), the pages (whose errors are HTML pages), the JSON answers
 /// for unknown routes and methods, and the security headers on every answer.
 pub fn router(state: AppState) -> Router {
-    let api = api::routes()
-        .into_iter()
-        .fold(Router::new(), |router, (path, route)| router.route(path, route))
-        .layer(axum::middleware::from_fn(json_errors));
-    let pages = pages()
-        .into_iter()
-        .fold(Router::new(), |router, (path, route)| router.route(path, route))
-        .layer(axum::middleware::from_fn_with_state(state.texts.clone(), html_errors));
-    let app = api.merge(pages).fallback(no_such_route).method_not_allowed_fallback(wrong_method).with_state(state);
-    headers::secure(app, policy())
+    let visitors = headers::with_policy(routes(visitors_pages()), visitors_policy());
+    let pages = routes(managers_pages())
+        .merge(visitors)
+        .route_layer(axum::middleware::from_fn_with_state(state.texts.clone(), html_errors));
+    let app = routes(api::routes())
+        .layer(axum::middleware::from_fn(json_errors))
+        .merge(pages)
+        .fallback(no_such_route)
+        .method_not_allowed_fallback(wrong_method)
+        .with_state(state);
+    headers::secure(app, Policy::without_scripts())
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes.

@@ -124,7 +124,7 @@ pub async fn csv(
     if manager(&state, &headers).is_err() {
         return Ok(Redirect::to("/dashboard").into_response());
     }
-    let today = Utc::now().with_timezone(&state.branch.utc_offset).date_naive();
+    let today = crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive();
     let filter = query.filter(today).map_err(|_| WebError::malformed("bad dates"))?;
     let name = format!("attachment; filename=\"dawr-visits-{}-{}.csv\"", filter.from, filter.to);
     let csv = state.db.read(move |conn| visit_facts(conn, &filter).map(|v| visits_csv(&v))).await??;
@@ -147,7 +147,7 @@ pub async fn show(
         }
         Err(_) => return Ok(Html(view::sign_in_page(&state.texts, lang, None)).into_response()),
     };
-    let now = Utc::now();
+    let now = crate::clock::now();
     let today = now.with_timezone(&state.branch.utc_offset).date_naive();
     let filter = match query.filter(today) {
         Ok(filter) => filter,
