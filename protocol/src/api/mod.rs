@@ -1,12 +1,27 @@
-//! The HTTP API's JSON bodies and the messages for displays (`…/calls`, `…/board`).
+//! The HTTP APIs' JSON bodies and the messages for displays (`…/calls`, `…/board`).
 //!
 //! These need `std`: they carry Arabic and English names of any length and are only used by the
-//! hub and the desktop apps. Timestamps are RFC 3339 in UTC; clients show them in the branch's
-//! local time.
+//! hub, the appointments site and the desktop apps. Timestamps are RFC 3339 in UTC; clients show
+//! them in the branch's local time.
+//!
+//! This module holds the v1 queue API (branch, services, tickets, counters, ratings, devices) and
+//! the display messages; the later parts of the API have a module each:
+//! [`sessions`] (signing in), [`cases`] (CRM cases and what staff write on them), [`staff`] (a
+//! staff member's own figures), [`reports`] (the managers' summary), [`crm`] (the CRM webhook
+//! and its outbox) and [`bookings`] (the appointments site's API, the hub's pull of it and check-in
+//! at the kiosk). Both sides of every body use these types: a field renamed here is renamed for
+//! both, and `docs/PROTOCOL.md` and the OpenAPI documents say the same.
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::device::{CounterState, ErrorCode, Outcome, RatingReason};
+
+pub mod bookings;
+pub mod cases;
+pub mod crm;
+pub mod reports;
+pub mod sessions;
+pub mod staff;
 
 /// A text in both of the branch's languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,11 +273,22 @@ pub struct DeviceInfo {
     pub seen_at: DateTime<Utc>,
 }
 
-/// Every HTTP error body: `{"error": "<code>", "message": "<text>"}`.
+/// Every HTTP error body: `{"error": "<code>", "message": "<text>"}`; the appointments site adds
+/// `field` when one field of the request is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     pub error: String,
     pub message: String,
+    /// The request's field that is wrong (the appointments site only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// An error without a field.
+    pub fn new(error: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError { error: error.into(), message: message.into(), field: None }
+    }
 }
 
 /// `GET /healthz`.
@@ -316,4 +342,16 @@ mod tests {
         let again: CounterSummary = serde_json::from_str(&serde_json::to_string(&summary).unwrap()).unwrap();
         assert_eq!(again, summary);
     }
+}
+
+/// Checks that `value` serialises to the JSON `json` (whitespace and key order aside) and that
+/// `json` reads back as `value`: the round trip each subject's tests run on the JSON its docs show.
+#[cfg(test)]
+pub(crate) fn round_trip<T>(value: &T, json: &str)
+where
+    T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let expected: serde_json::Value = serde_json::from_str(json).expect("the example is JSON");
+    assert_eq!(serde_json::to_value(value).expect("serialises"), expected, "serialised as the docs show");
+    assert_eq!(&serde_json::from_str::<T>(json).expect("reads back"), value, "read back from the docs' JSON");
 }
