@@ -102,7 +102,7 @@ pub struct ApiFailure(StatusCode, ApiError);
 
 impl ApiFailure {
     fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ApiFailure(status, ApiError { error: code.into(), message: message.into() })
+        ApiFailure(status, ApiError::new(code, message))
     }
 
     fn malformed(message: impl Into<String>) -> Self {
@@ -118,7 +118,7 @@ impl IntoResponse for ApiFailure {
 
 impl From<Failure> for ApiFailure {
     fn from(f: Failure) -> Self {
-        ApiFailure(status_for(f.code), ApiError { error: code_name(f.code), message: f.message })
+        ApiFailure(status_for(f.code), ApiError::new(code_name(f.code), f.message))
     }
 }
 
@@ -375,18 +375,10 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignIn {
-    staff: String,
-    pin: String,
-    #[serde(default)]
-    counter: Option<String>,
-}
-
 /// `POST /api/v1/sessions`: staff id and PIN (and the counter to open) → a session token.
 async fn sign_in(State(state): State<AppState>, body: Bytes) -> ApiResult<impl IntoResponse> {
-    let request: SignIn = serde_json::from_slice(&body).map_err(|e| ApiFailure::malformed(e.to_string()))?;
+    let request: dawr_protocol::api::sessions::SignIn =
+        serde_json::from_slice(&body).map_err(|e| ApiFailure::malformed(e.to_string()))?;
     if let Some(counter) = &request.counter
         && !state.branch.counters.iter().any(|c| &c.id == counter)
     {
@@ -403,10 +395,7 @@ async fn sign_in(State(state): State<AppState>, body: Bytes) -> ApiResult<impl I
         let (counter, staff) = (counter.clone(), Some(session.staff.clone()));
         state.engine.send(Request::Staff { counter, staff }).await?;
     }
-    let name = state.branch.staff.iter().find(|s| s.id == session.staff).map(|s| s.name.clone());
-    let mut body = serde_json::to_value(&session).expect("a session serialises");
-    body["name"] = serde_json::to_value(name).expect("names serialise");
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(session)))
 }
 
 /// `DELETE /api/v1/sessions`: signs the bearer out.
@@ -499,15 +488,13 @@ async fn get_case(
     state.sessions.check(authorization(&headers), chrono::Utc::now())?;
     let (read, policy) = (state.read.clone(), state.branch.cases);
     let lookup = case_ref.clone();
-    let case = tokio::task::spawn_blocking(move || -> rusqlite::Result<Option<serde_json::Value>> {
+    let case = tokio::task::spawn_blocking(move || -> rusqlite::Result<Option<crate::cases::CaseDetail>> {
         let conn = read.lock().unwrap_or_else(|e| e.into_inner());
         let Some(visit) = crate::reports::case_facts(&conn, &lookup)? else { return Ok(None) };
         let notes = crate::cases::read_notes(&conn, &lookup)?;
-        let case = crate::cases::Case::of(&visit, notes.as_ref(), policy, chrono::Utc::now());
-        let earlier = crate::cases::earlier_visits(&conn, &case, policy, chrono::Utc::now(), 10)?;
-        let mut body = serde_json::to_value(&case).expect("cases serialise");
-        body["earlier_visits"] = serde_json::to_value(earlier).expect("serialise");
-        Ok(Some(body))
+        let case = crate::cases::case_of(&visit, notes.as_ref(), policy, chrono::Utc::now());
+        let earlier_visits = crate::cases::earlier_visits(&conn, &case, policy, chrono::Utc::now(), 10)?;
+        Ok(Some(crate::cases::CaseDetail { case, earlier_visits }))
     })
     .await
     .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))?
@@ -570,7 +557,8 @@ async fn staff_today(State(state): State<AppState>, headers: HeaderMap) -> ApiRe
         .collect();
     let times: Vec<f64> = served.iter().filter_map(|v| v.service_s()).collect();
     let mean = (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64);
-    Ok(Json(serde_json::json!({"staff": session.staff, "date": today, "served": served.len(), "mean_service_s": mean})))
+    let served = u32::try_from(served.len()).unwrap_or(u32::MAX);
+    Ok(Json(dawr_protocol::api::staff::StaffToday { staff: session.staff, date: today, served, mean_service_s: mean }))
 }
 
 /// `GET /api/v1/crm/status` (managers): the CRM connector's outbox.
@@ -583,9 +571,7 @@ async fn crm_status(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
             .await
             .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()))?
             .map_err(|e| ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
-    let mut body = serde_json::to_value(status).expect("serialise");
-    body["enabled"] = enabled.into();
-    Ok(Json(body))
+    Ok(Json(crate::crm::CrmStatus { enabled, ..status }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -628,11 +614,6 @@ async fn list_cases(
     Ok(Json(cases.into_iter().filter(keep).collect::<Vec<_>>()))
 }
 
-#[derive(Deserialize)]
-struct CheckinRequest {
-    code: String,
-}
-
 fn storage_failure(e: impl std::fmt::Display) -> ApiFailure {
     ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string())
 }
@@ -640,7 +621,7 @@ fn storage_failure(e: impl std::fmt::Display) -> ApiFailure {
 /// `POST /api/v1/checkins`: a kiosk checks a booking in by its code; the visitor gets a ticket in
 /// the appointment class, ranked by the slot. Works from the bookings held here, offline too.
 async fn checkin(State(state): State<AppState>, body: Bytes) -> ApiResult<impl IntoResponse> {
-    let request: CheckinRequest = json_body(&body)?;
+    let request: dawr_protocol::api::bookings::CheckIn = json_body(&body)?;
     let code = bookings::normalize_code(&request.code)
         .ok_or_else(|| ApiFailure::malformed("code must be 1 to 16 letters or digits"))?;
     let held = state.appointments.clone();

@@ -5,7 +5,7 @@
 //! change durable in SQLite before anyone hears of it, [`mqtt`] and [`http`] are the doors to
 //! devices and apps ([`ticket_page`] is the visitor's page), [`bookings`] holds the branch's
 //! bookings from the appointments site, and `broker` optionally runs the MQTT broker in-process.
-//! [`reports`] and [`cases`] keep their pure parts (summaries, CSV, `Case::of`) in files apart
+//! [`reports`] and [`cases`] keep their pure parts (summaries, CSV, `case_of`) in files apart
 //! from their SQL.
 //! [`app::run`] wires them together; `ARCHITECTURE.md` has the map.
 pub mod app;

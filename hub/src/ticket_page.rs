@@ -98,7 +98,7 @@ async fn ended_case(state: &AppState, ticket: &Ticket) -> Option<crate::cases::C
         let conn = read.lock().unwrap_or_else(|e| e.into_inner());
         let visit = crate::reports::case_facts(&conn, &case_ref).ok()??;
         let notes = crate::cases::read_notes(&conn, &case_ref).ok()?;
-        Some(crate::cases::Case::of(&visit, notes.as_ref(), policy, Utc::now()))
+        Some(crate::cases::case_of(&visit, notes.as_ref(), policy, Utc::now()))
     })
     .await
     .ok()
