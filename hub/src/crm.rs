@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use dawr_protocol::api::crm::{CaseChange, CaseEvent};
 /// What managers see of the connector (`GET /api/v1/crm/status`).
 pub use dawr_protocol::api::crm::CrmStatus;
+use dawr_protocol::api::crm::{CaseChange, CaseEvent};
 use hmac::{Hmac, Mac};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::Sha256;

@@ -240,15 +240,15 @@ async fn ticket(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
     Ok(Json(public_view(&ticket)).into_response())
 }
 
-/// A ticket as anyone may see it: without its keys to the visitor's page and case.
-fn public_view(ticket: &dawr_protocol::api::Ticket) -> serde_json::Value {
-    let mut public = serde_json::to_value(ticket).expect("tickets serialise");
-    if let Some(fields) = public.as_object_mut() {
-        for private in ["token", "status_url", "case_ref"] {
-            fields.remove(private);
-        }
+/// A ticket as anyone may see it: without its keys to the visitor's page and case (empty, so
+/// left out of the JSON).
+fn public_view(ticket: &dawr_protocol::api::Ticket) -> dawr_protocol::api::Ticket {
+    dawr_protocol::api::Ticket {
+        case_ref: String::new(),
+        token: String::new(),
+        status_url: String::new(),
+        ..ticket.clone()
     }
-    public
 }
 
 async fn cancel_ticket(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {

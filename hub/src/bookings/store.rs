@@ -68,7 +68,15 @@ pub fn upsert(conn: &mut Connection, branch: &Branch, pulled: &[Pulled], now: Da
         )?;
         for b in pulled {
             let day = b.start.with_timezone(&branch.utc_offset).date_naive();
-            stmt.execute(params![b.code, b.service, ts(b.start), ts(b.end), day.to_string(), b.status.as_str(), ts(now)])?;
+            stmt.execute(params![
+                b.code,
+                b.service,
+                ts(b.start),
+                ts(b.end),
+                day.to_string(),
+                b.status.as_str(),
+                ts(now)
+            ])?;
         }
     }
     tx.commit()?;
@@ -156,7 +164,8 @@ pub fn outbox(conn: &Connection, limit: usize) -> Result<Vec<Outgoing>, StoreErr
     })?;
     let mut out = Vec::new();
     for (id, code, status, at) in rows.collect::<Result<Vec<_>, _>>()? {
-        let status = status.parse().map_err(|_| StoreError::Corrupt { column: "booking_outbox.status", value: status })?;
+        let status =
+            status.parse().map_err(|_| StoreError::Corrupt { column: "booking_outbox.status", value: status })?;
         out.push(Outgoing { id, code, status, at: parse_ts("booking_outbox.at", &at)? });
     }
     Ok(out)

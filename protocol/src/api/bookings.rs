@@ -213,8 +213,7 @@ mod tests {
 
     #[test]
     fn a_status_is_its_snake_case_name() {
-        for status in
-            [BookingStatus::Booked, BookingStatus::Cancelled, BookingStatus::CheckedIn, BookingStatus::NoShow]
+        for status in [BookingStatus::Booked, BookingStatus::Cancelled, BookingStatus::CheckedIn, BookingStatus::NoShow]
         {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
             assert_eq!(status.as_str().parse::<BookingStatus>(), Ok(status));

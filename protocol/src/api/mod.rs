@@ -19,6 +19,7 @@ pub use crate::device::{CounterState, ErrorCode, Outcome, RatingReason};
 pub mod bookings;
 pub mod cases;
 pub mod crm;
+pub mod examples;
 pub mod reports;
 pub mod sessions;
 pub mod staff;
@@ -126,14 +127,15 @@ pub struct Ticket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counter: Option<String>,
     /// The CRM case reference, e.g. `DMM-20261123-000123`; printed on the ticket. (This and the
-    /// two below are left out of tickets read without a staff session; they default to empty.)
-    #[serde(default)]
+    /// two below are left out of tickets read without a staff session: empty, they are not
+    /// written, and they read back as empty.)
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub case_ref: String,
     /// Secret part of the live ticket page's address.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token: String,
     /// The live ticket page, e.g. `http://127.0.0.1:8080/t/{token}`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub status_url: String,
     pub issued_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
