@@ -301,6 +301,18 @@ pub struct Health {
     pub mqtt_connected: bool,
 }
 
+/// Checks that `value` serialises to the JSON `json` (whitespace and key order aside) and that
+/// `json` reads back as `value`: the round trip each subject's tests run on the JSON its docs show.
+#[cfg(test)]
+pub(crate) fn round_trip<T>(value: &T, json: &str)
+where
+    T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let expected: serde_json::Value = serde_json::from_str(json).expect("the example is JSON");
+    assert_eq!(serde_json::to_value(value).expect("serialises"), expected, "serialised as the docs show");
+    assert_eq!(&serde_json::from_str::<T>(json).expect("reads back"), value, "read back from the docs' JSON");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,16 +356,4 @@ mod tests {
         let again: CounterSummary = serde_json::from_str(&serde_json::to_string(&summary).unwrap()).unwrap();
         assert_eq!(again, summary);
     }
-}
-
-/// Checks that `value` serialises to the JSON `json` (whitespace and key order aside) and that
-/// `json` reads back as `value`: the round trip each subject's tests run on the JSON its docs show.
-#[cfg(test)]
-pub(crate) fn round_trip<T>(value: &T, json: &str)
-where
-    T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
-{
-    let expected: serde_json::Value = serde_json::from_str(json).expect("the example is JSON");
-    assert_eq!(serde_json::to_value(value).expect("serialises"), expected, "serialised as the docs show");
-    assert_eq!(&serde_json::from_str::<T>(json).expect("reads back"), value, "read back from the docs' JSON");
 }
