@@ -435,7 +435,7 @@ mod tests {
     }
 
     fn ok(id: &str, ticket: Option<&str>) -> Reply {
-        Reply { id: text(id), ok: true, ticket: ticket.map(text), error: None, message: None }
+        Reply { id: text(id), ok: true, ticket: ticket.map(text), error: None, message: None, rating: None }
     }
 
     #[test]
@@ -507,6 +507,7 @@ mod tests {
             ticket: None,
             error: Some(ErrorCode::NoCurrentVisitor),
             message: Some(text("nobody at counter 2")),
+            rating: None,
         };
         d.handle(Input::Reply(refused), t(4));
         assert_eq!(d.notice.as_ref().unwrap().key, "counter-no-visitor");

@@ -2,8 +2,10 @@
 //! signed JSON webhook, through an outbox in the hub's database.
 //!
 //! - **What is sent.** Each visit event of the log (`issued`, `called`, `started`, `completed`,
-//!   `no_show`, `transferred`, `cancelled`, `rated`, …) and each change staff write on a case
-//!   (`case_noted`), as `{"event_id", "branch", "case_ref", "kind", "at", "event"}`.
+//!   `no_show`, `transferred`, `cancelled`, `rated`, `rating_reason_added`, …) and each change
+//!   staff write on a case (`case_noted`), as `{"event_id", "branch", "case_ref", "kind", "at",
+//!   "event"}`. A low score rated without a reason says so (`"reason": "no_reason_given"`); if
+//!   the visitor gives one later, `rating_reason_added` follows.
 //! - **Nothing lost.** A *feeder* copies new log events into `crm_outbox` (a cursor remembers the
 //!   last event sequence copied); a case change is put in the outbox in the transaction that
 //!   stores it. Rows stay until the CRM answers 2xx, across restarts of either side.
@@ -25,6 +27,7 @@ use hmac::{Hmac, Mac};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::Sha256;
 
+use crate::domain::Event;
 use crate::store::ts;
 
 /// Where and how case events are delivered.
@@ -95,13 +98,15 @@ fn put(
     kind: &str,
     payload: &str,
 ) -> rusqlite::Result<()> {
+    let mut event: serde_json::Value = serde_json::from_str(payload).unwrap_or(serde_json::Value::Null);
+    say_when_no_reason_was_given(&mut event);
     let body = CaseEvent {
         event_id: event_id.into(),
         branch: branch.into(),
         case_ref: case_ref.into(),
         kind: kind.into(),
         at: at.into(),
-        event: serde_json::from_str(payload).unwrap_or(serde_json::Value::Null),
+        event,
     };
     let body = serde_json::to_string(&body).expect("a case event serialises");
     conn.prepare_cached(
@@ -109,6 +114,17 @@ fn put(
     )?
     .execute(params![event_id, case_ref, at, kind, body])?;
     Ok(())
+}
+
+/// A low score rated without a reason is reported as such to the CRM, as in the reports.
+fn say_when_no_reason_was_given(event: &mut serde_json::Value) {
+    let unexplained = matches!(
+        serde_json::from_value::<Event>(event.clone()),
+        Ok(Event::Rated { score, reason: None, .. }) if crate::reports::is_low(score)
+    );
+    if let (true, Some(fields)) = (unexplained, event.as_object_mut()) {
+        fields.insert("reason".into(), crate::reports::NO_REASON_GIVEN.into());
+    }
 }
 
 /// Puts a change staff made on a case into the outbox (after feeding the log, so it follows the
@@ -300,5 +316,23 @@ mod tests {
         }
         assert_eq!(kinds, ["issued", "called", "case_noted", "completed"]);
         assert_eq!(status(&conn).unwrap().delivered, 4);
+    }
+
+    #[test]
+    fn a_low_score_without_a_reason_reaches_the_crm_as_no_reason_given() {
+        let rated = |score: u8, reason: Option<&str>| {
+            let mut event = serde_json::to_value(Event::Rated {
+                visit: 1,
+                counter: "2".into(),
+                score,
+                reason: reason.map(|r| serde_json::from_value(r.into()).unwrap()),
+            })
+            .unwrap();
+            say_when_no_reason_was_given(&mut event);
+            event.get("reason").cloned().unwrap_or_default()
+        };
+        assert_eq!(rated(1, None), "no_reason_given");
+        assert_eq!(rated(2, Some("other")), "other");
+        assert_eq!(rated(5, None), serde_json::Value::Null, "a good score is asked no reason");
     }
 }

@@ -570,7 +570,7 @@ impl View<'_> {
             .iter()
             .filter_map(|c| c.escalation.as_ref().filter(|e| e.open).map(|e| (c, e)))
             .map(|(c, e)| {
-                let reason = e.reason.as_deref().map(|r| self.t(&format!("reason-{}", r.replace('_', "-")), &[])).unwrap_or_default();
+                let reason = self.t(&format!("reason-{}", e.reason.replace('_', "-")), &[]);
                 let due = e.due_at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M").to_string();
                 let flag = if e.overdue { format!(" <strong class=\"error\">{}</strong>", self.t("dash-overdue", &[])) } else { String::new() };
                 format!(

@@ -75,6 +75,9 @@ pub enum Operation {
     Act(ActionRequest),
     /// An exit rating of the visit that last ended here (`…/rating`, `POST /api/v1/ratings`).
     Rate { score: u8, reason: Option<RatingReason> },
+    /// The reason for a rating given here earlier without one (`…/rating` with `rating`,
+    /// `POST /api/v1/ratings/{rating}/reason`).
+    AddReason { rating: VisitId, reason: RatingReason },
 }
 
 /// A staff action with its optional fields, as the wire carries them.
@@ -145,6 +148,18 @@ pub enum Request {
         counter: String,
         command: CounterCommand,
         reply: ReplyTo,
+    },
+    /// The reason for a rating, wherever it was given (`POST /api/v1/ratings/{rating}/reason`):
+    /// handled as [`Operation::AddReason`] at the counter whose latest rating it is.
+    RatingReason {
+        rating: VisitId,
+        command: CounterCommand,
+        reply: oneshot::Sender<Reply>,
+    },
+    /// The rating at a counter still waiting for its reason (the exit page offers to give it).
+    AwaitingReason {
+        counter: String,
+        reply: oneshot::Sender<Option<(crate::domain::queue::RatedVisit, u8)>>,
     },
     /// A live ticket (`None` if it is not in the queue: look in the database).
     Ticket {
@@ -360,6 +375,23 @@ impl Engine {
                 }
             },
             Request::Counter { counter, command, reply } => self.counter_command(counter, command, reply, now),
+            Request::RatingReason { rating, command, reply } => {
+                match self.queue.counter_of_rating(rating).map(str::to_owned) {
+                    Some(counter) => self.counter_command(counter, command, ReplyTo::Http(reply), now),
+                    None => {
+                        let failure = Failure {
+                            code: ErrorCode::UnknownRating,
+                            message: format!(
+                                "no rating {rating} can take a reason now (never given, or another visit has ended at its counter since)"
+                            ),
+                        };
+                        let _ = reply.send(refusal(command.id.as_deref(), &failure));
+                    }
+                }
+            }
+            Request::AwaitingReason { counter, reply } => {
+                let _ = reply.send(self.queue.rating_awaiting_reason(&counter, now));
+            }
             Request::Ticket { id, reply } => {
                 let _ = reply.send(self.queue.visit(id).map(|v| self.ticket(v, now)));
             }
@@ -471,15 +503,20 @@ impl Engine {
                 request.to_action().and_then(|action| self.queue.counter_action(&counter, action, now)).map(|done| {
                     let called = done.called.and_then(|id| done.visits.iter().find(|v| v.id == id));
                     let ticket = called.map(|v| v.number.clone());
-                    (done, ticket)
+                    (done, ticket, None)
                 })
             }
-            Operation::Rate { score, reason } => {
-                self.queue.rate(&counter, *score, *reason, now).map(|(done, number)| (done, Some(number)))
-            }
+            Operation::Rate { score, reason } => self
+                .queue
+                .rate(&counter, *score, *reason, now)
+                .map(|(done, rated)| (done, Some(rated.number), Some(rated.visit))),
+            Operation::AddReason { rating, reason } => self
+                .queue
+                .add_rating_reason(&counter, *rating, *reason, now)
+                .map(|(done, rated)| (done, Some(rated.number), Some(rated.visit))),
         };
         let (change, calls, reply) = match result {
-            Ok((mut done, ticket)) => {
+            Ok((mut done, ticket, rating)) => {
                 // The events at this counter carry who was signed in there.
                 if let Some(staff) = self.staff_at.get(&counter) {
                     for recorded in &mut done.events {
@@ -488,7 +525,8 @@ impl Engine {
                         }
                     }
                 }
-                let reply = Reply { id, ok: true, ticket: ticket.as_deref().map(bounded), error: None, message: None };
+                let reply =
+                    Reply { id, ok: true, ticket: ticket.as_deref().map(bounded), error: None, message: None, rating };
                 let (change, calls) = self.change(done, now);
                 (change, calls, reply)
             }
@@ -500,6 +538,7 @@ impl Engine {
                     ticket: None,
                     error: Some(e.code()),
                     message: Some(bounded(&e.to_string())),
+                    rating: None,
                 };
                 (Change { at: Some(now), ..Change::default() }, Vec::new(), reply)
             }
@@ -535,6 +574,7 @@ impl Engine {
                         ticket: None,
                         error: Some(failure.code),
                         message: Some(bounded(&failure.message)),
+                        rating: None,
                         ..reply
                     }
                 }
@@ -706,15 +746,9 @@ fn refuse(request: Request, failure: Failure) {
         Request::Issue { reply, .. } | Request::Cancel { reply, .. } => {
             let _ = reply.send(Err(failure));
         }
-        Request::Counter { command, reply, .. } => {
-            let reply_msg = Reply {
-                id: bounded(command.id.as_deref().unwrap_or("")),
-                ok: false,
-                ticket: None,
-                error: Some(failure.code),
-                message: Some(bounded(&failure.message)),
-            };
-            answer(reply, reply_msg);
+        Request::Counter { command, reply, .. } => answer(reply, refusal(command.id.as_deref(), &failure)),
+        Request::RatingReason { command, reply, .. } => {
+            let _ = reply.send(refusal(command.id.as_deref(), &failure));
         }
         Request::Waiting { reply, .. } => {
             let _ = reply.send(Err(failure));
@@ -724,9 +758,22 @@ fn refuse(request: Request, failure: Failure) {
         | Request::TicketByToken { .. }
         | Request::Services { .. }
         | Request::Counters { .. }
+        | Request::AwaitingReason { .. }
         | Request::Staff { .. }
         | Request::PublishAll
         | Request::Tick => {}
+    }
+}
+
+/// A counter command's refusal.
+fn refusal(id: Option<&str>, failure: &Failure) -> Reply {
+    Reply {
+        id: bounded(id.unwrap_or("")),
+        ok: false,
+        ticket: None,
+        error: Some(failure.code),
+        message: Some(bounded(&failure.message)),
+        rating: None,
     }
 }
 

@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/counters/{counter}/{action}", post(counter_action))
         .route("/api/v1/queue", get(waiting))
         .route("/api/v1/ratings", post(rate_visit))
+        .route("/api/v1/ratings/{rating}/reason", post(add_rating_reason))
         .route("/api/v1/devices", get(devices))
         .route("/api/v1/sessions", post(sign_in).delete(sign_out))
         .route("/api/v1/reports/summary", get(report_summary))
@@ -82,9 +83,12 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/sign-out", post(crate::dashboard::sign_out))
         .route("/dashboard/visits.csv", get(crate::dashboard::csv))
         .route("/rate/{counter}", get(crate::rate_page::show).post(crate::rate_page::rate))
+        .route("/rate/{counter}/why", get(crate::rate_page::why))
+        .route("/rate/{counter}/reason", post(crate::rate_page::add_reason))
         .route("/t/{token}", get(crate::ticket_page::page))
         .route("/t/{token}/status", get(crate::ticket_page::status))
         .route("/t/{token}/rate", post(crate::ticket_page::rate_resolution))
+        .route("/t/{token}/rate/reason", post(crate::ticket_page::rate_resolution_reason))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiFailure::new(
@@ -143,7 +147,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::CounterClosed
         | ErrorCode::ServiceClosed
         | ErrorCode::NothingToRate
-        | ErrorCode::AlreadyRated => StatusCode::CONFLICT,
+        | ErrorCode::AlreadyRated
+        | ErrorCode::ReasonAlreadyGiven => StatusCode::CONFLICT,
+        ErrorCode::UnknownRating => StatusCode::NOT_FOUND,
     }
 }
 
@@ -324,6 +330,28 @@ async fn rate_visit(State(state): State<AppState>, body: Bytes) -> ApiResult<imp
     let command = CounterCommand { id: body.id, operation: Operation::Rate { score: body.score, reason: body.reason } };
     let reply = counter_command(&state, body.counter, command).await?;
     Ok((StatusCode::CREATED, reply))
+}
+
+/// `POST /api/v1/ratings/{rating}/reason`: the reason for a rating given earlier without one.
+async fn add_rating_reason(
+    State(state): State<AppState>,
+    Path(rating): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Reply>> {
+    let rating: VisitId =
+        rating.parse().map_err(|_| ApiFailure::malformed(format!("rating id {rating:?} is not a number")))?;
+    let body: dawr_protocol::api::RatingReasonRequest = json_body(&body)?;
+    if body.id.as_deref().is_some_and(|id| id.is_empty() || id.len() > 48) {
+        return Err(ApiFailure::malformed("id must be 1 to 48 bytes"));
+    }
+    let command = CounterCommand { id: body.id, operation: Operation::AddReason { rating, reason: body.reason } };
+    let reply = state.engine.ask(|reply| Request::RatingReason { rating, command, reply }).await?;
+    match reply.error {
+        Some(code) if !reply.ok => {
+            Err(ApiFailure::from(Failure { code, message: reply.message.map(|m| m.to_string()).unwrap_or_default() }))
+        }
+        _ => Ok(Json(reply)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -692,6 +720,8 @@ mod tests {
             ErrorCode::NotWaiting,
             ErrorCode::ServiceClosed,
             ErrorCode::StorageUnavailable,
+            ErrorCode::UnknownRating,
+            ErrorCode::ReasonAlreadyGiven,
         ] {
             let status = status_for(code);
             assert!(status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE, "{code:?}");
@@ -715,6 +745,7 @@ mod tests {
             "/api/v1/counters/{counter}/{action}",
             "/api/v1/queue",
             "/api/v1/ratings",
+            "/api/v1/ratings/{rating}/reason",
             "/api/v1/devices",
             "/api/v1/sessions",
             "/api/v1/reports/summary",
@@ -728,6 +759,6 @@ mod tests {
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }
-        assert_eq!(paths.len(), 21, "a documented path is not served");
+        assert_eq!(paths.len(), 22, "a documented path is not served");
     }
 }

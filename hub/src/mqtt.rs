@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use dawr_protocol::device::{Command, ErrorCode, Presence, PresenceStatus, Rating, Reply};
+use dawr_protocol::device::{Command, ErrorCode, Presence, PresenceStatus, Rating, ReasonForRating, Reply};
 use dawr_protocol::topics::{Filter, Topic};
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, watch};
@@ -186,9 +186,7 @@ async fn handle_publish(
         Ok(Topic::CounterCommand { branch: b, counter }) if b == branch => {
             Some((counter, serde_json::from_slice::<Command>(payload).map(command_from_wire)))
         }
-        Ok(Topic::CounterRating { branch: b, counter }) if b == branch => {
-            Some((counter, serde_json::from_slice::<Rating>(payload).map(rating_from_wire)))
-        }
+        Ok(Topic::CounterRating { branch: b, counter }) if b == branch => Some((counter, rating_message(payload))),
         _ => None,
     };
     match counter_message {
@@ -239,10 +237,22 @@ fn command_from_wire(cmd: Command) -> CounterCommand {
     }
 }
 
-fn rating_from_wire(rating: Rating) -> CounterCommand {
-    CounterCommand {
-        id: Some(rating.id.to_string()),
-        operation: Operation::Rate { score: rating.score, reason: rating.reason },
+/// Reads a message on `…/rating`: a [`Rating`] (it has a `score`), or else a
+/// [`ReasonForRating`] for a score sent earlier. An unreadable message reports why it is not a
+/// rating.
+fn rating_message(payload: &[u8]) -> Result<CounterCommand, serde_json::Error> {
+    match serde_json::from_slice::<Rating>(payload) {
+        Ok(rating) => Ok(CounterCommand {
+            id: Some(rating.id.to_string()),
+            operation: Operation::Rate { score: rating.score, reason: rating.reason },
+        }),
+        Err(not_a_rating) => match serde_json::from_slice::<ReasonForRating>(payload) {
+            Ok(later) => Ok(CounterCommand {
+                id: Some(later.id.to_string()),
+                operation: Operation::AddReason { rating: later.rating, reason: later.reason },
+            }),
+            Err(_) => Err(not_a_rating),
+        },
     }
 }
 
@@ -262,6 +272,7 @@ fn refuse_malformed(client: &AsyncClient, branch: &str, counter: &str, payload: 
         ticket: None,
         error: Some(ErrorCode::Malformed),
         message: Some(bounded(&format!("malformed message: {error}"))),
+        rating: None,
     };
     let p = json_publication(Topic::CounterReply { branch, counter }, &reply, false);
     if let Err(e) = client.try_publish(p.topic, QoS::AtLeastOnce, false, p.payload) {

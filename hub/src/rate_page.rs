@@ -1,34 +1,63 @@
 //! The exit satisfaction page, `/rate/{counter}`: a tablet by the counter's exit shows five
 //! faces; a touch rates the visit just completed at that counter (the same rule as the MQTT
-//! rating and `POST /api/v1/ratings`: within the rating window, once). A score of 1 or 2 asks one
-//! reason first. Server-rendered forms, Arabic by default (`?lang=en`), no JavaScript; after a
-//! rating the page thanks the visitor and returns to the faces by itself.
+//! rating and `POST /api/v1/ratings`: within the rating window, once).
+//!
+//! The score is recorded at the touch. A score of 1 or 2 then asks why: the reason page carries
+//! the rating's id, and a reason chosen there is added to that same rating
+//! (`POST /rate/{counter}/reason`). A visitor who walks away leaves the score, with no reason;
+//! while that rating can still take one, the faces offer to say why (`GET /rate/{counter}/why`).
+//! Server-rendered forms, Arabic by default (`?lang=en`); the reason and thank-you pages return
+//! to the faces by themselves after [`RETURN_AFTER_S`] without a touch — which never drops
+//! anything, since the score is already stored. The return is a small script whose timer starts
+//! again at every touch or key (a `<noscript>` meta refresh does it without JavaScript), so no
+//! timed refresh hurries a slow reader.
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use dawr_i18n::{Lang, Texts};
+use dawr_i18n::{Arg, Lang, Texts};
 use dawr_protocol::api::RatingReason;
-use dawr_protocol::device::ErrorCode;
+use dawr_protocol::device::{ErrorCode, RatingId, Reply};
 use serde::Deserialize;
 
 use crate::engine::{CounterCommand, Operation, ReplyTo, Request};
 use crate::http::AppState;
 use crate::ticket_page::esc;
 
+/// How long the reason and thank-you pages stay without a touch before returning to the faces
+/// (at least 20 s: a slow reader or a screen reader user must not be hurried).
+pub const RETURN_AFTER_S: u32 = 30;
+
 #[derive(Debug, Default, Deserialize)]
 pub struct RateQuery {
     lang: Option<String>,
+    /// For `GET /rate/{counter}/why`: the rating to explain.
+    rating: Option<RatingId>,
+}
+
+impl RateQuery {
+    fn lang(&self) -> Lang {
+        self.lang.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct RateForm {
     score: u8,
+    /// A v1 form may send the reason with the score.
     #[serde(default)]
-    reason: Option<String>,
+    reason: Option<RatingReason>,
 }
 
-const FACES: [(u8, &str); 5] = [(5, "#1b7f3b"), (4, "#5a9a2f"), (3, "#b59a00"), (2, "#c46a12"), (1, "#b3261e")];
+#[derive(Debug, Deserialize)]
+pub struct ReasonForm {
+    rating: RatingId,
+    reason: RatingReason,
+}
+
+/// The faces, best first, and their colours: green to red, each dark enough for white text
+/// (contrast at least 4.5:1: 5.1, 5.1, 5.6, 5.4 and 6.5).
+const FACES: [(u8, &str); 5] = [(5, "#1b7f3b"), (4, "#4a7a1c"), (3, "#7d6600"), (2, "#a85200"), (1, "#b3261e")];
 
 /// A face drawn in SVG (no emoji font needed): the mouth curves up for 4–5, down for 1–2.
 fn face(score: u8) -> String {
@@ -46,44 +75,74 @@ fn face(score: u8) -> String {
 const REASONS: [&str; 5] = ["waited_too_long", "staff_conduct", "not_resolved", "unclear_procedure", "other"];
 
 const STYLE: &str = "\
-*{box-sizing:border-box}body{margin:0;font-family:'Noto Sans Arabic','Noto Sans',sans-serif;background:#0b2545;color:#fff;\
-min-height:100vh;display:flex;flex-direction:column;align-items:center;justify-content:center;text-align:center}\
-h1{font-size:2.2rem;margin:0 16px 24px}p{font-size:1.4rem}\
+*{box-sizing:border-box}body{margin:0;font-family:'Noto Sans Arabic','Noto Sans',sans-serif;background:#0b2545;color:#fff}\
+main{min-height:100vh;display:flex;flex-direction:column;align-items:center;justify-content:center;text-align:center}\
+h1{font-size:2.2rem;margin:0 16px 24px}p{font-size:1.4rem;margin:0 16px 20px}\
 .faces{display:flex;gap:16px;flex-wrap:wrap;justify-content:center;padding:0 16px}\
 .faces button{width:9rem;height:11rem;border:0;border-radius:20px;color:#fff;font:inherit;font-size:1.1rem;cursor:pointer}\
 .faces button span{display:block;margin:0 auto 8px}\
 .reasons{display:grid;gap:12px;max-width:36rem;width:100%;padding:0 16px}\
 .reasons button{font:inherit;font-size:1.4rem;padding:18px;border-radius:14px;border:0;background:#fff;color:#0b2545}\
-a{color:#fff;margin-top:28px;font-size:1.1rem}";
+a{color:#fff;margin-top:28px;font-size:1.1rem}a.why{font-size:1.3rem;margin:0 16px 24px}";
 
-fn page(lang: Lang, title: &str, body: &str, refresh_to: Option<&str>) -> Html<String> {
-    let refresh =
-        refresh_to.map(|to| format!("<meta http-equiv=\"refresh\" content=\"6; url={to}\">")).unwrap_or_default();
+/// Returns to `main[data-return-to]` after `data-return-after` seconds without a touch or key.
+const IDLE_RETURN: &str = "<script>(function(){var m=document.querySelector('main[data-return-to]');if(!m)return;\
+var t;function arm(){clearTimeout(t);t=setTimeout(function(){location.href=m.dataset.returnTo;},\
+1000*Number(m.dataset.returnAfter));}['pointerdown','touchstart','keydown','wheel'].forEach(function(e){\
+addEventListener(e,arm,{passive:true});});arm();})();</script>";
+
+/// A whole page; `return_to` adds the return to the faces after [`RETURN_AFTER_S`] idle.
+fn page(lang: Lang, title: &str, body: &str, return_to: Option<&str>) -> Html<String> {
+    let (main, idle) = match return_to {
+        Some(to) => (
+            format!("<main data-return-to=\"{to}\" data-return-after=\"{RETURN_AFTER_S}\">"),
+            format!(
+                "<noscript><meta http-equiv=\"refresh\" content=\"{RETURN_AFTER_S}; url={to}\"></noscript>\n{IDLE_RETURN}\n"
+            ),
+        ),
+        None => ("<main>".to_string(), String::new()),
+    };
     Html(format!(
         "<!doctype html>\n<html lang=\"{}\" dir=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n{refresh}<title>{title}</title>\n\
-         <style>{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n{main}\n{body}</main>\n{idle}</body>\n</html>\n",
         lang.code(),
         lang.dir()
     ))
 }
 
-fn faces(texts: &Texts, lang: Lang, counter: &str) -> String {
+/// The faces page's address (where the other pages return to).
+fn faces_url(counter: &str, lang: Lang) -> String {
+    format!("/rate/{}?lang={}", esc(counter), lang.code())
+}
+
+fn faces(texts: &Texts, lang: Lang, counter: &str, awaiting: Option<(RatingId, &str)>) -> String {
     let t = |key: &str| esc(&texts.get(lang, key, &[]));
     let buttons: String = FACES
         .iter()
         .map(|(score, color)| {
             format!(
-                "<button type=\"submit\" name=\"score\" value=\"{score}\" style=\"background:{color}\" aria-label=\"{label}\">\
+                "<button type=\"submit\" name=\"score\" value=\"{score}\" style=\"background:{color}\">\
                  <span>{face}</span>{label}</button>",
                 face = face(*score),
                 label = t(&format!("rate-score-{score}"))
             )
         })
         .collect();
+    // The visitor who walked away from the reason page may still say why.
+    let why = awaiting
+        .map(|(rating, ticket)| {
+            format!(
+                "<a class=\"why\" href=\"/rate/{c}/why?rating={rating}&amp;lang={code}\">{}</a>",
+                esc(&texts.get(lang, "rate-why-later", &[("ticket", Arg::Text(ticket))])),
+                c = esc(counter),
+                code = lang.code(),
+            )
+        })
+        .unwrap_or_default();
     let other = lang.other();
     format!(
-        "<h1>{title}</h1><form method=\"post\" action=\"/rate/{c}?lang={code}\" class=\"faces\">{buttons}</form>\
+        "<h1>{title}</h1>{why}<form method=\"post\" action=\"/rate/{c}?lang={code}\" class=\"faces\">{buttons}</form>\
          <a href=\"/rate/{c}?lang={other_code}\" lang=\"{other_code}\">{switch}</a>\n",
         title = t("rate-title"),
         c = esc(counter),
@@ -93,61 +152,143 @@ fn faces(texts: &Texts, lang: Lang, counter: &str) -> String {
     )
 }
 
-/// `GET /rate/{counter}`.
-pub async fn show(State(state): State<AppState>, Path(counter): Path<String>, Query(q): Query<RateQuery>) -> Response {
-    let lang = q.lang.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default();
-    if !state.branch.counters.iter().any(|c| c.id == counter) {
-        return (StatusCode::NOT_FOUND, page(lang, "Dawr", "<h1>404</h1>", None)).into_response();
-    }
-    page(lang, &esc(&state.texts.get(lang, "rate-title", &[])), &faces(&state.texts, lang, &counter), None)
-        .into_response()
+/// The reason page of a rating just recorded: the score is saved; the reason is optional.
+fn reason_page(texts: &Texts, lang: Lang, counter: &str, rating: RatingId) -> Html<String> {
+    let t = |key: &str| esc(&texts.get(lang, key, &[]));
+    let buttons: String = REASONS
+        .iter()
+        .map(|r| {
+            format!(
+                "<button type=\"submit\" name=\"reason\" value=\"{r}\">{}</button>",
+                t(&format!("reason-{}", r.replace('_', "-")))
+            )
+        })
+        .collect();
+    let back = faces_url(counter, lang);
+    let body = format!(
+        "<h1>{why}</h1><p>{saved}</p><form method=\"post\" action=\"/rate/{c}/reason?lang={code}\" class=\"reasons\">\
+         <input type=\"hidden\" name=\"rating\" value=\"{rating}\">{buttons}</form>\
+         <a href=\"{back}\">{back_label}</a>\n",
+        why = t("rate-why"),
+        saved = t("rate-saved"),
+        c = esc(counter),
+        code = lang.code(),
+        back_label = t("rate-back"),
+    );
+    page(lang, &t("rate-why"), &body, Some(&back))
 }
 
-/// `POST /rate/{counter}`: a face (and, for 1 or 2, its reason).
+/// A one-line answer (thanks, or why not) that returns to the faces.
+fn answer_page(texts: &Texts, lang: Lang, counter: &str, status: StatusCode, key: &str) -> Response {
+    let t = |key: &str| esc(&texts.get(lang, key, &[]));
+    let back = faces_url(counter, lang);
+    let body = format!("<h1>{}</h1><a href=\"{back}\">{}</a>\n", t(key), t("rate-back"));
+    (status, page(lang, &t(key), &body, Some(&back))).into_response()
+}
+
+fn known_counter(state: &AppState, counter: &str) -> bool {
+    state.branch.counters.iter().any(|c| c.id == counter)
+}
+
+fn not_found(lang: Lang) -> Response {
+    (StatusCode::NOT_FOUND, page(lang, "Dawr", "<h1>404</h1>\n", None)).into_response()
+}
+
+/// The counter's rating still waiting for a reason, if its score was low.
+async fn awaiting_reason(state: &AppState, counter: &str) -> Option<(RatingId, String)> {
+    let counter = counter.to_string();
+    let awaiting = state.engine.ask(|reply| Request::AwaitingReason { counter, reply }).await.ok()??;
+    let (rated, score) = awaiting;
+    crate::reports::is_low(score).then_some((rated.visit, rated.number))
+}
+
+async fn ask(state: &AppState, counter: &str, operation: Operation) -> Option<Reply> {
+    let command = CounterCommand { id: None, operation };
+    let counter = counter.to_string();
+    state.engine.ask(|tx| Request::Counter { counter, command, reply: ReplyTo::Http(tx) }).await.ok()
+}
+
+/// `GET /rate/{counter}`.
+pub async fn show(State(state): State<AppState>, Path(counter): Path<String>, Query(q): Query<RateQuery>) -> Response {
+    let lang = q.lang();
+    if !known_counter(&state, &counter) {
+        return not_found(lang);
+    }
+    let awaiting = awaiting_reason(&state, &counter).await;
+    let awaiting = awaiting.as_ref().map(|(rating, ticket)| (*rating, ticket.as_str()));
+    let body = faces(&state.texts, lang, &counter, awaiting);
+    page(lang, &esc(&state.texts.get(lang, "rate-title", &[])), &body, None).into_response()
+}
+
+/// `POST /rate/{counter}`: a face, recorded at once; a low score then asks why.
 pub async fn rate(
     State(state): State<AppState>,
     Path(counter): Path<String>,
     Query(q): Query<RateQuery>,
     Form(form): Form<RateForm>,
 ) -> Response {
-    let lang: Lang = q.lang.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default();
+    let lang = q.lang();
     let texts = &state.texts;
-    let t = |key: &str| esc(&texts.get(lang, key, &[]));
-    let back = format!("/rate/{}?lang={}", esc(&counter), lang.code());
-    if !(1..=5).contains(&form.score) || !state.branch.counters.iter().any(|c| c.id == counter) {
-        return (StatusCode::BAD_REQUEST, page(lang, "Dawr", &faces(texts, lang, &counter), None)).into_response();
+    if !known_counter(&state, &counter) {
+        return not_found(lang);
     }
-    let reason: Option<RatingReason> =
-        form.reason.as_deref().and_then(|r| serde_json::from_value(serde_json::Value::String(r.to_string())).ok());
-    if form.score <= 2 && reason.is_none() {
-        // Ask why first.
-        let buttons: String = REASONS
-            .iter()
-            .map(|r| {
-                format!(
-                    "<button type=\"submit\" name=\"reason\" value=\"{r}\">{}</button>",
-                    t(&format!("reason-{}", r.replace('_', "-")))
-                )
-            })
-            .collect();
-        let buttons = format!("<input type=\"hidden\" name=\"score\" value=\"{}\">{buttons}", form.score);
-        let body = format!(
-            "<h1>{}</h1><form method=\"post\" action=\"/rate/{}?lang={}\" class=\"reasons\">{buttons}</form>\n",
-            t("rate-why"),
-            esc(&counter),
-            lang.code()
-        );
-        return page(lang, &t("rate-why"), &body, Some(&back)).into_response();
+    if !(1..=5).contains(&form.score) {
+        let body = faces(texts, lang, &counter, None);
+        return (StatusCode::BAD_REQUEST, page(lang, "Dawr", &body, None)).into_response();
     }
-    let command = CounterCommand { id: None, operation: Operation::Rate { score: form.score, reason } };
-    let reply =
-        state.engine.ask(|tx| Request::Counter { counter: counter.clone(), command, reply: ReplyTo::Http(tx) }).await;
-    let (status, key) = match reply {
-        Ok(reply) if reply.ok => (StatusCode::OK, "rate-thanks"),
-        Ok(reply) if reply.error == Some(ErrorCode::AlreadyRated) => (StatusCode::CONFLICT, "rate-already"),
-        Ok(reply) if reply.error == Some(ErrorCode::NothingToRate) => (StatusCode::CONFLICT, "rate-nothing"),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "rate-later"),
-    };
-    let body = format!("<h1>{}</h1><a href=\"{back}\">{}</a>\n", t(key), t("rate-back"));
-    (status, page(lang, &t(key), &body, Some(&back))).into_response()
+    let asked_why = form.reason.is_none() && crate::reports::is_low(form.score);
+    let reply = ask(&state, &counter, Operation::Rate { score: form.score, reason: form.reason }).await;
+    match reply {
+        Some(Reply { ok: true, rating: Some(rating), .. }) if asked_why => {
+            reason_page(texts, lang, &counter, rating).into_response()
+        }
+        Some(Reply { ok: true, .. }) => answer_page(texts, lang, &counter, StatusCode::OK, "rate-thanks"),
+        Some(Reply { error: Some(ErrorCode::AlreadyRated), .. }) => {
+            answer_page(texts, lang, &counter, StatusCode::CONFLICT, "rate-already")
+        }
+        Some(Reply { error: Some(ErrorCode::NothingToRate), .. }) => {
+            answer_page(texts, lang, &counter, StatusCode::CONFLICT, "rate-nothing")
+        }
+        _ => answer_page(texts, lang, &counter, StatusCode::SERVICE_UNAVAILABLE, "rate-later"),
+    }
+}
+
+/// `GET /rate/{counter}/why?rating=…`: the reason page again, for the counter's low rating that
+/// has none yet (otherwise back to the faces).
+pub async fn why(State(state): State<AppState>, Path(counter): Path<String>, Query(q): Query<RateQuery>) -> Response {
+    let lang = q.lang();
+    if !known_counter(&state, &counter) {
+        return not_found(lang);
+    }
+    match (awaiting_reason(&state, &counter).await, q.rating) {
+        (Some((awaiting, _)), Some(rating)) if awaiting == rating => {
+            reason_page(&state.texts, lang, &counter, rating).into_response()
+        }
+        _ => (StatusCode::SEE_OTHER, [(header::LOCATION, faces_url(&counter, lang))]).into_response(),
+    }
+}
+
+/// `POST /rate/{counter}/reason`: the reason, added to the rating the form names.
+pub async fn add_reason(
+    State(state): State<AppState>,
+    Path(counter): Path<String>,
+    Query(q): Query<RateQuery>,
+    Form(form): Form<ReasonForm>,
+) -> Response {
+    let lang = q.lang();
+    let texts = &state.texts;
+    if !known_counter(&state, &counter) {
+        return not_found(lang);
+    }
+    let reply = ask(&state, &counter, Operation::AddReason { rating: form.rating, reason: form.reason }).await;
+    match reply {
+        Some(Reply { ok: true, .. }) => answer_page(texts, lang, &counter, StatusCode::OK, "rate-reason-thanks"),
+        Some(Reply { error: Some(ErrorCode::ReasonAlreadyGiven), .. }) => {
+            answer_page(texts, lang, &counter, StatusCode::CONFLICT, "rate-reason-given")
+        }
+        Some(Reply { error: Some(ErrorCode::UnknownRating | ErrorCode::NothingToRate), .. }) => {
+            answer_page(texts, lang, &counter, StatusCode::CONFLICT, "rate-reason-late")
+        }
+        _ => answer_page(texts, lang, &counter, StatusCode::SERVICE_UNAVAILABLE, "rate-later"),
+    }
 }

@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use crate::domain::queue::{CounterRuntime, LastCompleted};
+use crate::domain::queue::{CounterRuntime, LastCompleted, OpenRating};
 use crate::domain::{Recorded, Snapshot, Visit, VisitId};
 
 /// The database file's name inside the data directory.
@@ -54,6 +54,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/002_appointments.sql")),
         M::up(include_str!("store/003_cases.sql")),
         M::up(include_str!("store/004_crm.sql")),
+        M::up(include_str!("store/005_rating_reason.sql")),
     ])
 }
 
@@ -84,7 +85,7 @@ fn parse_opt_ts(column: &'static str, text: Option<String>) -> Result<Option<Dat
 }
 
 /// A serde enum as its snake_case name.
-fn enum_text<T: Serialize>(value: &T) -> String {
+pub(crate) fn enum_text<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         other => unreachable!("not a unit enum: {other:?}"),
@@ -142,8 +143,8 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
         visits.push(visit_from_row(row)?);
     }
     let mut stmt = conn.prepare(
-        "SELECT id, status, current_visit, pause_reason, changed_at, last_visit, last_number, last_ended_at, last_rated \
-         FROM counters",
+        "SELECT id, status, current_visit, pause_reason, changed_at, last_visit, last_number, last_ended_at, last_rated, \
+         last_open_score, last_rated_at FROM counters",
     )?;
     let mut rows = stmt.query([])?;
     let mut counters = Vec::new();
@@ -166,6 +167,12 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
                         number,
                         ended_at: parse_ts("last_ended_at", &ended_at)?,
                         rated: row.get(8)?,
+                        open_rating: match (row.get::<_, Option<u8>>(9)?, row.get::<_, Option<String>>(10)?) {
+                            (Some(score), Some(at)) => {
+                                Some(OpenRating { score, rated_at: parse_ts("last_rated_at", &at)? })
+                            }
+                            _ => None,
+                        },
                     }),
                     _ => None,
                 },
@@ -394,13 +401,17 @@ fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), S
             recorded.event.counter(),
             payload
         ])?;
-        // A rating changes a visit that has already left the live queue.
-        if let crate::domain::Event::Rated { visit, score, reason, .. } = &recorded.event {
-            tx.prepare_cached("UPDATE visits SET rating = ?1, rating_reason = ?2 WHERE id = ?3")?.execute(params![
-                score,
-                reason.as_ref().map(enum_text),
-                *visit as i64
-            ])?;
+        // A rating (and its reason) changes a visit that has already left the live queue.
+        match &recorded.event {
+            crate::domain::Event::Rated { visit, score, reason, .. } => {
+                tx.prepare_cached("UPDATE visits SET rating = ?1, rating_reason = ?2 WHERE id = ?3")?
+                    .execute(params![score, reason.as_ref().map(enum_text), *visit as i64])?;
+            }
+            crate::domain::Event::RatingReasonAdded { visit, reason, .. } => {
+                tx.prepare_cached("UPDATE visits SET rating_reason = ?1 WHERE id = ?2")?
+                    .execute(params![enum_text(reason), *visit as i64])?;
+            }
+            _ => {}
         }
     }
     for v in &change.visits {
@@ -439,10 +450,11 @@ fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), S
     for (id, rt) in &change.counters {
         tx.prepare_cached(
             "INSERT INTO counters (id, status, current_visit, pause_reason, changed_at, last_visit, last_number, \
-             last_ended_at, last_rated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             last_ended_at, last_rated, last_open_score, last_rated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, current_visit = excluded.current_visit, \
              pause_reason = excluded.pause_reason, changed_at = excluded.changed_at, last_visit = excluded.last_visit, \
-             last_number = excluded.last_number, last_ended_at = excluded.last_ended_at, last_rated = excluded.last_rated",
+             last_number = excluded.last_number, last_ended_at = excluded.last_ended_at, last_rated = excluded.last_rated, \
+             last_open_score = excluded.last_open_score, last_rated_at = excluded.last_rated_at",
         )?
         .execute(params![
             id,
@@ -454,6 +466,8 @@ fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), S
             rt.last_completed.as_ref().map(|l| l.number.as_str()),
             rt.last_completed.as_ref().map(|l| ts(l.ended_at)),
             rt.last_completed.as_ref().is_some_and(|l| l.rated),
+            rt.last_completed.as_ref().and_then(|l| l.open_rating).map(|o| o.score),
+            rt.last_completed.as_ref().and_then(|l| l.open_rating).map(|o| ts(o.rated_at)),
         ])?;
     }
     if let Some(cmd) = &change.command {
@@ -470,7 +484,7 @@ mod tests {
     use super::*;
     use crate::domain::branch::tests::small_branch;
     use crate::domain::{CounterAction, IssueRequest, Queue};
-    use dawr_protocol::api::Priority;
+    use dawr_protocol::api::{Priority, RatingReason};
 
     fn write_now(conn: &mut Connection, change: Change) {
         let w = Write { epoch: 1, change, then: Box::new(|r| r.unwrap()) };
@@ -528,6 +542,54 @@ mod tests {
         let calls = recent_calls(&conn, 10).unwrap();
         assert_eq!((calls[0].number.as_str(), calls[0].counter.as_str()), ("A001", "2"));
         assert_eq!(next_event_seq(&conn).unwrap(), 6);
+    }
+
+    #[test]
+    fn a_score_waiting_for_its_reason_survives_a_restart_and_its_reason_joins_the_visit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut conn = open(&path).unwrap();
+        let branch = Arc::new(small_branch());
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
+        let mut q = Queue::new(branch.clone(), now);
+        let mut seq = 0;
+        let mut store = |conn: &mut Connection, q: &Queue, done: crate::domain::queue::Done| {
+            let counters =
+                done.counters.iter().map(|&c| (branch.counters[c].id.clone(), q.counter(c).clone())).collect();
+            let events = done
+                .events
+                .into_iter()
+                .map(|e| {
+                    seq += 1;
+                    (seq, e)
+                })
+                .collect();
+            write_now(conn, Change { events, visits: done.visits, counters, command: None, at: Some(now) });
+        };
+        let req =
+            IssueRequest { service: "A".into(), priority: Priority::Normal, appointment_at: None, token: "t".into() };
+        let (done, visit) = q.issue(req, now).unwrap();
+        store(&mut conn, &q, done);
+        let done = q.counter_action("2", CounterAction::Next { outcome: None }, now).unwrap();
+        store(&mut conn, &q, done);
+        let done = q.counter_action("2", CounterAction::Complete { outcome: None }, now).unwrap();
+        store(&mut conn, &q, done);
+        let (done, _) = q.rate("2", 1, None, now).unwrap();
+        store(&mut conn, &q, done);
+        drop(conn);
+
+        // After a restart the score still waits for its reason, and takes it.
+        let mut conn = open(&path).unwrap();
+        let (mut q, _) = Queue::restore(branch.clone(), load_snapshot(&conn).unwrap(), now);
+        assert_eq!(q.rating_awaiting_reason("2", now).map(|(r, score)| (r.visit, score)), Some((visit, 1)));
+        let stored = read_visit(&conn, visit).unwrap().unwrap();
+        assert_eq!((stored.rating, stored.rating_reason), (Some(1), None));
+        let (done, _) = q.add_rating_reason("2", visit, RatingReason::NotResolved, now).unwrap();
+        store(&mut conn, &q, done);
+        let stored = read_visit(&conn, visit).unwrap().unwrap();
+        assert_eq!((stored.rating, stored.rating_reason), (Some(1), Some(RatingReason::NotResolved)));
+        let (q, _) = Queue::restore(branch, load_snapshot(&conn).unwrap(), now);
+        assert_eq!(q.rating_awaiting_reason("2", now), None, "a reason, once");
     }
 
     #[test]

@@ -125,9 +125,68 @@ fn render_resolution_rating(texts: &Texts, token: &str, lang: Lang) -> String {
     )
 }
 
+/// After a low second rating (already recorded): why, if the visitor wishes to say.
+fn render_resolution_reason(texts: &Texts, token: &str, lang: Lang) -> String {
+    let t = |key: &str| esc(&texts.get(lang, key, &[]));
+    let buttons: String = ["waited_too_long", "staff_conduct", "not_resolved", "unclear_procedure", "other"]
+        .iter()
+        .map(|r| {
+            format!(
+                "<button type=\"submit\" name=\"reason\" value=\"{r}\">{}</button>",
+                t(&format!("reason-{}", r.replace('_', "-")))
+            )
+        })
+        .collect();
+    format!(
+        "<section class=\"card resolution\"><p>{}</p><p>{}</p><form method=\"post\" action=\"/t/{}/rate/reason?lang={}\">{buttons}</form></section>\n",
+        t("ticket-resolution-thanks"),
+        t("rate-saved"),
+        esc(token),
+        lang.code()
+    )
+}
+
 #[derive(Deserialize)]
 pub struct ScoreForm {
     score: u8,
+}
+
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    reason: dawr_protocol::api::RatingReason,
+}
+
+/// `POST /t/{token}/rate/reason`: why the second rating was low, added to it (the score was
+/// recorded at the tap; the reason, once, may follow).
+pub async fn rate_resolution_reason(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+    axum::Form(form): axum::Form<ReasonForm>,
+) -> Response {
+    let lang = q.lang();
+    let Ok(Some(ticket)) = find(&state, token.clone()).await else {
+        return private(StatusCode::NOT_FOUND.into_response());
+    };
+    let (conn, policy, case_ref) = (state.cases.clone(), state.branch.cases, ticket.case_ref.clone());
+    let outbox = state.crm_enabled.then(|| state.branch.id.clone());
+    let added = tokio::task::spawn_blocking(move || {
+        let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+        crate::cases::add_resolution_reason(&mut conn, &case_ref, form.reason, policy, outbox.as_deref(), Utc::now())
+    })
+    .await;
+    if matches!(added, Ok(Err(crate::cases::CaseError::Storage(_))) | Err(_)) {
+        return private(StatusCode::SERVICE_UNAVAILABLE.into_response());
+    }
+    // Added, or refused (already given): the page shows where the case stands.
+    let to = format!("/t/{token}?lang={}", lang.code());
+    private(
+        (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/")))],
+        )
+            .into_response(),
+    )
 }
 
 /// `POST /t/{token}/rate`: the second rating, of how an open case was resolved.
@@ -172,6 +231,8 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>, Quer
             if let Some(case) = ended_case(&state, &ticket).await {
                 let extra = if case.asks_resolution_rating() {
                     render_resolution_rating(texts, &token, lang)
+                } else if case.asks_resolution_reason() {
+                    render_resolution_reason(texts, &token, lang)
                 } else if case.notes.resolution_rating.is_some() {
                     format!(
                         "<section class=\"card\"><p>{}</p></section>\n",

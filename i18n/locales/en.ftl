@@ -229,6 +229,12 @@ rate-already = This visit has already been rated. Thank you.
 rate-nothing = There is no recent visit at this counter to rate.
 rate-later = Sorry, your rating could not be saved. Please try again.
 rate-back = Back
+rate-saved = Your rating is saved. If you wish, tell us what went wrong:
+rate-why-later = Tell us what went wrong with your visit ({ $ticket })
+rate-reason-thanks = Thank you for telling us. A manager will look into it.
+rate-reason-given = We already have your reason. Thank you.
+rate-reason-late = It is too late to add a reason to this rating. Your rating is saved. Thank you.
+reason-no-reason-given = No reason given
 
 ## Dates
 

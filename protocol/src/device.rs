@@ -14,6 +14,9 @@ pub type TicketNumber = heapless::String<12>;
 pub type Code = heapless::String<32>;
 /// A free-text note or reason typed by staff.
 pub type Note = heapless::String<256>;
+/// A rating's id: the id of the visit it rates (the [`Reply`] to a rating carries it, and a
+/// [`ReasonForRating`] names it).
+pub type RatingId = u64;
 /// An RFC 3339 UTC timestamp, e.g. `2026-11-23T09:15:00Z`.
 pub type Timestamp = heapless::String<32>;
 /// A short human-readable explanation accompanying an error code (English).
@@ -130,6 +133,11 @@ pub enum ErrorCode {
     NothingToRate,
     /// A rating for a visit that was already rated.
     AlreadyRated,
+    /// A reason for a rating this counter does not have (never given, or another visit has
+    /// ended here since).
+    UnknownRating,
+    /// A reason for a rating that already has one.
+    ReasonAlreadyGiven,
     /// The hub could not store the change; nothing was done. Retry with the same id.
     StorageUnavailable,
 }
@@ -147,6 +155,10 @@ pub struct Reply {
     pub error: Option<ErrorCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<Message>,
+    /// After a rating (or its reason): the rating's id, to send a reason later with
+    /// [`ReasonForRating`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<RatingId>,
 }
 
 /// Whether a counter is receiving visitors.
@@ -213,6 +225,19 @@ pub struct Rating {
     pub score: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<RatingReason>,
+}
+
+/// Why, for a score sent earlier without a reason (also on `…/counters/{counter}/rating`,
+/// answered with a [`Reply`] on `…/reply`): a terminal sends the score at once and asks why
+/// afterwards, so a visitor who walks away still leaves the score. It has no `score`, which is
+/// how the hub tells it from a [`Rating`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonForRating {
+    /// Unique per counter, like a command id.
+    pub id: CommandId,
+    /// The rating's id, from the [`Reply`] to the score.
+    pub rating: RatingId,
+    pub reason: RatingReason,
 }
 
 /// Online or offline.
@@ -301,6 +326,7 @@ mod tests {
             ticket: None,
             error: Some(ErrorCode::CounterPaused),
             message: Some(s("counter 3 is paused")),
+            rating: None,
         };
         let json = serde_json::to_string(&reply).unwrap();
         assert_eq!(json, r#"{"id":"b7-1","ok":false,"error":"counter_paused","message":"counter 3 is paused"}"#);
@@ -334,6 +360,17 @@ mod tests {
         let json = serde_json::to_string(&rating).unwrap();
         assert_eq!(json, r#"{"id":"9-1","score":2,"reason":"waited_too_long"}"#);
         assert_eq!(serde_json_core::from_str::<Rating>(&json).unwrap().0, rating);
+    }
+
+    #[test]
+    fn a_reason_for_an_earlier_score_is_not_read_as_a_rating() {
+        let later = ReasonForRating { id: s("9-2"), rating: 1042, reason: RatingReason::NotResolved };
+        let json = serde_json::to_string(&later).unwrap();
+        assert_eq!(json, r#"{"id":"9-2","rating":1042,"reason":"not_resolved"}"#);
+        assert_eq!(serde_json_core::from_str::<ReasonForRating>(&json).unwrap().0, later);
+        assert!(serde_json::from_str::<Rating>(&json).is_err(), "no score: not a rating");
+        let reply: Reply = serde_json::from_str(r#"{"id":"9-1","ok":true,"ticket":"A017","rating":1042}"#).unwrap();
+        assert_eq!(reply.rating, Some(1042));
     }
 
     #[test]

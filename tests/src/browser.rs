@@ -117,3 +117,75 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// An accessibility rule a page breaks, as axe-core reports it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct Violation {
+    /// The rule, e.g. `color-contrast`.
+    pub id: String,
+    /// `serious` or `critical` (the only ones [`Browser::axe`] returns).
+    pub impact: String,
+    pub help: String,
+    /// Where: each offending element's selector and axe's summary of what is wrong with it.
+    pub nodes: Vec<String>,
+}
+
+/// Where `npm ci --prefix tests` puts axe-core (pinned in `tests/package-lock.json`).
+fn axe_source() -> Result<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path)
+        .with_context(|| format!("{} is missing: run `npm ci --prefix tests` (.ci/run does)", path.display()))
+}
+
+impl Browser {
+    /// Runs asynchronous JavaScript in the page: the script calls its last argument with the result.
+    pub async fn eval_async(&self, script: &str) -> Result<Value> {
+        let body = json!({"script": script, "args": []});
+        self.call(reqwest::Method::POST, &format!("/session/{}/execute/async", self.session), body).await
+    }
+
+    /// Runs `script` (JavaScript that returns a value) until it returns something other than
+    /// `null`, `false`, `0` or `""`, and returns that; fails with the last value after `timeout`.
+    /// What a test waits for instead of sleeping: e.g. the heading of the page a click leads to.
+    pub async fn wait_for(&self, script: &str, timeout: Duration) -> Result<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            // A page being replaced may fail a script: that is "not yet".
+            let value = self.eval(script).await.unwrap_or(Value::Null);
+            let truthy = match &value {
+                Value::Null | Value::Bool(false) => false,
+                Value::Number(n) => n.as_f64() != Some(0.0),
+                Value::String(s) => !s.is_empty(),
+                _ => true,
+            };
+            if truthy {
+                return Ok(value);
+            }
+            if Instant::now() > deadline {
+                bail!("waited {timeout:?} for `{script}`; it last returned {value}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Checks the page with axe-core and returns its serious and critical violations (empty
+    /// when the page passes). Needs `npm ci --prefix tests`.
+    pub async fn axe(&self) -> Result<Vec<Violation>> {
+        self.eval(&format!("{}\n;return typeof axe;", axe_source()?)).await?;
+        let found = self
+            .eval_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']})
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                 nodes: v.nodes.map(n => n.target.join(' ') + ': ' + (n.failureSummary || ''))}))))
+                   .catch(e => done({error: String(e)}));",
+            )
+            .await?;
+        if let Some(error) = found.get("error") {
+            bail!("axe-core failed: {error}");
+        }
+        Ok(serde_json::from_value(found)?)
+    }
+}

@@ -339,7 +339,7 @@ async fn an_exit_rating_is_counted_once_and_survives_kill_9() -> Result<()> {
     let rating = r#"{"id":"r4-1","score":2,"reason":"waited_too_long"}"#;
     terminal.publish(&topic("counters/4/rating"), rating).await?;
     let reply = terminal.next_on(&topic("counters/4/reply"), WAIT).await.expect("a reply").json();
-    assert_eq!(reply, json!({"id": "r4-1", "ok": true, "ticket": "B001"}));
+    assert_eq!(reply, json!({"id": "r4-1", "ok": true, "ticket": "B001", "rating": first["id"]}));
     terminal.publish(&topic("counters/4/rating"), rating).await?;
     let again = terminal.next_on(&topic("counters/4/reply"), WAIT).await.expect("answered again").json();
     assert_eq!(again, reply, "a repeated id is answered again, not refused or counted twice");

@@ -22,13 +22,13 @@ pub fn case_of(visit: &VisitFacts, notes: Option<&CaseNotes>, policy: CasePolicy
         .then(|| visit.ended_at.map(|e| e + chrono::Duration::seconds(i64::from(policy.resolution_target_s))))
         .flatten();
     let escalation = match (visit.rating, visit.rated_at) {
-        (Some(score), Some(at)) if score <= 2 => {
+        (Some(score), Some(at)) if crate::reports::is_low(score) => {
             let due_at = at + chrono::Duration::seconds(i64::from(policy.escalation_target_s));
             let open = !closed_by_staff;
             Some(Escalation {
                 at,
                 score,
-                reason: visit.rating_reason.clone(),
+                reason: visit.rating_reason.clone().unwrap_or_else(|| crate::reports::NO_REASON_GIVEN.into()),
                 due_at,
                 open,
                 overdue: open && now > due_at,
@@ -189,7 +189,7 @@ pub(crate) mod tests {
         let unhappy =
             case_of(&visit(Ending::Served, Some("resolved"), Some(2)), None, policy, at("2026-11-24T06:00:00Z"));
         let e = unhappy.escalation.clone().unwrap();
-        assert_eq!((e.score, e.reason.as_deref(), e.open, e.overdue), (2, Some("not_resolved"), true, true));
+        assert_eq!((e.score, e.reason.as_str(), e.open, e.overdue), (2, "not_resolved", true, true));
         assert_eq!(e.due_at, at("2026-11-24T05:21:00Z"));
         let answered = CaseNotes { closed_at: Some(at("2026-11-23T09:00:00Z")), ..CaseNotes::default() };
         let done = case_of(
@@ -200,6 +200,10 @@ pub(crate) mod tests {
         );
         let e = done.escalation.unwrap();
         assert!(!e.open && !e.overdue);
+        // A score without a reason escalates at the score, and says no reason was given.
+        let walked_away = VisitFacts { rating_reason: None, ..visit(Ending::Served, Some("resolved"), Some(1)) };
+        let e = case_of(&walked_away, None, policy, at("2026-11-23T06:00:00Z")).escalation.unwrap();
+        assert_eq!((e.at, e.reason.as_str(), e.open), (at("2026-11-23T05:21:00Z"), "no_reason_given", true));
         let counts = count(&[unhappy, happy]);
         assert_eq!((counts.closed, counts.escalations_open, counts.escalations_overdue), (2, 1, 1));
     }

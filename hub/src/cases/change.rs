@@ -94,6 +94,17 @@ impl CheckedUpdate {
     }
 }
 
+/// Checks that the visitor may now add a reason to their rating of how the case was resolved.
+pub fn check_resolution_reason(case: &super::Case) -> Result<(), CaseError> {
+    if case.notes.resolution_reason.is_some() {
+        return Err(CaseError::Invalid("this rating already has a reason"));
+    }
+    if !case.asks_resolution_reason() {
+        return Err(CaseError::Invalid("this case has no low rating of its resolution to explain"));
+    }
+    Ok(())
+}
+
 /// Checks a visitor's rating of how their case was resolved, before the case is looked at.
 pub fn check_resolution_score(score: u8) -> Result<(), CaseError> {
     if (1..=5).contains(&score) { Ok(()) } else { Err(CaseError::Invalid("the score is 1 to 5")) }

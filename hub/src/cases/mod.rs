@@ -8,8 +8,9 @@
 //! - a visit completed with the outcome `follow_up` or `referred` leaves the case `open`, due
 //!   `[cases] resolution_target_h` after the visit, until staff close it;
 //! - anything else (resolved, no-show, cancelled) is `closed`;
-//! - an exit rating of 1 or 2 opens an **escalation** on the case, due
-//!   `[cases] escalation_target_h` after the rating, until the case is closed by staff.
+//! - an exit rating of 1 or 2 opens an **escalation** on the case at the rating (whether or not
+//!   a reason follows), due `[cases] escalation_target_h` after the rating, until the case is
+//!   closed by staff.
 //!
 //! The shapes ([`Case`], [`CaseUpdate`], [`CaseDetail`], …) are the wire contract's, in
 //! `dawr_protocol::api::cases`, re-exported here. The parts: [`case`] (what a case is, derived from its visit and notes; the month's and the
@@ -27,4 +28,4 @@ pub use case::{
 pub use change::{CaseError, CaseUpdate, CheckUpdate};
 pub use dawr_protocol::api::cases::CaseDetail;
 pub use read::{earlier_visits, notes_for_days, read_notes};
-pub use write::{rate_resolution, update};
+pub use write::{add_resolution_reason, rate_resolution, update};

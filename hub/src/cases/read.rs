@@ -13,8 +13,9 @@ fn time(text: Option<String>) -> Option<DateTime<Utc>> {
 /// What staff wrote on one case.
 pub fn read_notes(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<CaseNotes>> {
     conn.prepare_cached(
-        "SELECT category, notes, closed_at, closed_by, updated_at, updated_by, resolution_rating, visitor FROM case_notes
-         WHERE case_ref = ?1",
+        "SELECT category, notes, closed_at, closed_by, updated_at, updated_by, resolution_rating, visitor,
+                resolution_reason
+         FROM case_notes WHERE case_ref = ?1",
     )?
     .query_row(params![case_ref], |row| {
         Ok(CaseNotes {
@@ -26,6 +27,7 @@ pub fn read_notes(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<
             updated_by: row.get(5)?,
             resolution_rating: row.get(6)?,
             visitor: row.get(7)?,
+            resolution_reason: row.get(8)?,
         })
     })
     .optional()
@@ -39,7 +41,7 @@ pub fn notes_for_days(
 ) -> rusqlite::Result<std::collections::HashMap<String, CaseNotes>> {
     let mut statement = conn.prepare_cached(
         "SELECT n.case_ref, n.category, n.notes, n.closed_at, n.closed_by, n.updated_at, n.updated_by, n.resolution_rating,
-                n.visitor
+                n.visitor, n.resolution_reason
          FROM case_notes n JOIN visits v ON v.case_ref = n.case_ref WHERE v.local_day BETWEEN ?1 AND ?2",
     )?;
     let rows = statement.query_map(params![from.to_string(), to.to_string()], |row| {
@@ -54,6 +56,7 @@ pub fn notes_for_days(
                 updated_by: row.get(6)?,
                 resolution_rating: row.get(7)?,
                 visitor: row.get(8)?,
+                resolution_reason: row.get(9)?,
             },
         ))
     })?;

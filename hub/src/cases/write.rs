@@ -1,4 +1,4 @@
-//! The cases' writes: a staff member's change and a visitor's resolution rating, each in one
+//! The cases' writes: a staff member's change and a visitor's resolution rating (and its reason), each in one
 //! transaction on `case_notes` (with the change's entry in the CRM outbox when the branch has a
 //! connector). What a change does is decided by the pure [`super::change`]; this file loads, saves
 //! and commits.
@@ -36,6 +36,31 @@ pub fn rate_resolution(
     .map_err(storage)?;
     if let Some(branch) = outbox {
         let change = CaseChange::ResolutionRated { resolution_rating: score };
+        crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
+    }
+    tx.commit().map_err(storage)?;
+    Ok(case_of(&visit, Some(&notes), policy, now))
+}
+
+/// Adds the reason to the visitor's low rating of how their case was resolved (once, after the
+/// score); returns the case.
+pub fn add_resolution_reason(
+    conn: &mut Connection,
+    case_ref: &str,
+    reason: dawr_protocol::api::RatingReason,
+    policy: CasePolicy,
+    outbox: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Case, CaseError> {
+    let tx = conn.transaction().map_err(storage)?;
+    let (visit, mut notes) = load(&tx, case_ref)?;
+    change::check_resolution_reason(&case_of(&visit, Some(&notes), policy, now))?;
+    let reason = crate::store::enum_text(&reason);
+    notes.resolution_reason = Some(reason.clone());
+    tx.execute("UPDATE case_notes SET resolution_reason = ?2 WHERE case_ref = ?1", params![case_ref, reason])
+        .map_err(storage)?;
+    if let Some(branch) = outbox {
+        let change = CaseChange::ResolutionReason { resolution_reason: reason };
         crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
     }
     tx.commit().map_err(storage)?;

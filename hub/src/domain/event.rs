@@ -65,6 +65,12 @@ pub enum Event {
         score: u8,
         reason: Option<RatingReason>,
     },
+    /// The reason for a rating given earlier without one (still one rating: the score stands).
+    RatingReasonAdded {
+        visit: VisitId,
+        counter: String,
+        reason: RatingReason,
+    },
 }
 
 impl Event {
@@ -82,6 +88,7 @@ impl Event {
             Event::CounterPaused { .. } => "counter_paused",
             Event::CounterResumed { .. } => "counter_resumed",
             Event::Rated { .. } => "rated",
+            Event::RatingReasonAdded { .. } => "rating_reason_added",
         }
     }
 
@@ -96,6 +103,7 @@ impl Event {
             | Event::NoShow { visit, .. }
             | Event::Transferred { visit, .. }
             | Event::Rated { visit, .. }
+            | Event::RatingReasonAdded { visit, .. }
             | Event::Cancelled { visit, .. } => Some(*visit),
             Event::CounterPaused { .. } | Event::CounterResumed { .. } => None,
         }
@@ -111,6 +119,7 @@ impl Event {
             | Event::NoShow { counter, .. }
             | Event::CounterPaused { counter, .. }
             | Event::Rated { counter, .. }
+            | Event::RatingReasonAdded { counter, .. }
             | Event::CounterResumed { counter } => Some(counter),
             Event::Transferred { from_counter, .. } => Some(from_counter),
             Event::Issued { .. } | Event::Cancelled { .. } => None,

@@ -49,6 +49,14 @@ pub enum QueueError {
     NothingToRate(String),
     #[error("visit {0} is already rated")]
     AlreadyRated(String),
+    #[error(
+        "counter {counter} has no rating {rating} to add a reason to (never rated, or another visit has ended there since)"
+    )]
+    UnknownRating { counter: String, rating: VisitId },
+    #[error("rating {0} already has a reason")]
+    ReasonAlreadyGiven(VisitId),
+    #[error("the reason for rating {0} came too late: a reason is taken within the rating window after the score")]
+    ReasonTooLate(VisitId),
     #[error("{0}")]
     Invalid(&'static str),
 }
@@ -70,6 +78,9 @@ impl QueueError {
             QueueError::CounterClosed(_) => ErrorCode::CounterClosed,
             QueueError::NothingToRate(_) => ErrorCode::NothingToRate,
             QueueError::AlreadyRated(_) => ErrorCode::AlreadyRated,
+            QueueError::UnknownRating { .. } => ErrorCode::UnknownRating,
+            QueueError::ReasonAlreadyGiven(_) => ErrorCode::ReasonAlreadyGiven,
+            QueueError::ReasonTooLate(_) => ErrorCode::NothingToRate,
             QueueError::Invalid(_) => ErrorCode::Malformed,
         }
     }
@@ -132,6 +143,23 @@ pub struct LastCompleted {
     pub number: String,
     pub ended_at: DateTime<Utc>,
     pub rated: bool,
+    /// A rating given without a reason: the reason may still follow (see
+    /// [`Queue::add_rating_reason`]). `None` once a reason is given, or if none was asked.
+    pub open_rating: Option<OpenRating>,
+}
+
+/// A score still waiting for its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenRating {
+    pub score: u8,
+    pub rated_at: DateTime<Utc>,
+}
+
+/// The visit a rating (or its reason) was recorded for; its id is the rating's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatedVisit {
+    pub visit: VisitId,
+    pub number: String,
 }
 
 /// The result of an accepted operation.
@@ -339,14 +367,16 @@ impl Queue {
     }
 
     /// Records an exit rating for the visit that last ended at `counter_id`, if it ended within
-    /// the branch's rating window and is not rated yet. Returns the rated ticket's number.
+    /// the branch's rating window and is not rated yet. The score is recorded at once, with or
+    /// without its reason; a reason may follow ([`Queue::add_rating_reason`]). Returns the rated
+    /// visit (its id is the rating's id).
     pub fn rate(
         &mut self,
         counter_id: &str,
         score: u8,
         reason: Option<RatingReason>,
         now: DateTime<Utc>,
-    ) -> Result<(Done, String), QueueError> {
+    ) -> Result<(Done, RatedVisit), QueueError> {
         let c =
             self.branch.counter_index(counter_id).ok_or_else(|| QueueError::UnknownCounter(counter_id.to_string()))?;
         if !(1..=5).contains(&score) {
@@ -361,9 +391,49 @@ impl Queue {
         if last.rated {
             return Err(QueueError::AlreadyRated(last.number.clone()));
         }
-        let number = last.number.clone();
+        let rated = RatedVisit { visit: last.visit, number: last.number.clone() };
         let event = Event::Rated { visit: last.visit, counter: counter_id.to_string(), score, reason };
-        Ok((self.commit(vec![event], now, None), number))
+        Ok((self.commit(vec![event], now, None), rated))
+    }
+
+    /// Adds the reason to a rating given without one at `counter_id`: the rating must be that
+    /// counter's latest (no other visit has ended there since), have no reason yet, and have been
+    /// given within the branch's rating window. Still one rating: nothing else changes.
+    pub fn add_rating_reason(
+        &mut self,
+        counter_id: &str,
+        rating: VisitId,
+        reason: RatingReason,
+        now: DateTime<Utc>,
+    ) -> Result<(Done, RatedVisit), QueueError> {
+        let c =
+            self.branch.counter_index(counter_id).ok_or_else(|| QueueError::UnknownCounter(counter_id.to_string()))?;
+        let unknown = || QueueError::UnknownRating { counter: counter_id.to_string(), rating };
+        let last =
+            self.counters[c].last_completed.as_ref().filter(|l| l.visit == rating && l.rated).ok_or_else(unknown)?;
+        let open = last.open_rating.ok_or(QueueError::ReasonAlreadyGiven(rating))?;
+        if now - open.rated_at > chrono::Duration::seconds(i64::from(self.branch.rating_window_s)) {
+            return Err(QueueError::ReasonTooLate(rating));
+        }
+        let rated = RatedVisit { visit: last.visit, number: last.number.clone() };
+        let event = Event::RatingReasonAdded { visit: rating, counter: counter_id.to_string(), reason };
+        Ok((self.commit(vec![event], now, None), rated))
+    }
+
+    /// The rating at `counter_id` still waiting for its reason (within the rating window), with
+    /// its score: what the exit page offers to explain.
+    pub fn rating_awaiting_reason(&self, counter_id: &str, now: DateTime<Utc>) -> Option<(RatedVisit, u8)> {
+        let last = self.counters[self.branch.counter_index(counter_id)?].last_completed.as_ref()?;
+        let open = last.open_rating?;
+        (now - open.rated_at <= chrono::Duration::seconds(i64::from(self.branch.rating_window_s)))
+            .then(|| (RatedVisit { visit: last.visit, number: last.number.clone() }, open.score))
+    }
+
+    /// The counter whose latest rating is `rating` (for a reason sent without a counter).
+    pub fn counter_of_rating(&self, rating: VisitId) -> Option<&str> {
+        self.counters.iter().zip(&self.branch.counters).find_map(|(rt, counter)| {
+            rt.last_completed.as_ref().filter(|l| l.visit == rating && l.rated).map(|_| counter.id.as_str())
+        })
     }
 
     /// Carries out a counter action.
@@ -559,7 +629,8 @@ impl Queue {
                 let number = self.visits.get(visit).map(|v| v.number.clone()).unwrap_or_default();
                 self.set_counter(counter_index, at, |rt| {
                     rt.current = None;
-                    rt.last_completed = Some(LastCompleted { visit: *visit, number, ended_at: at, rated: false });
+                    rt.last_completed =
+                        Some(LastCompleted { visit: *visit, number, ended_at: at, rated: false, open_rating: None });
                 });
             }
             Event::NoShow { visit, .. } => {
@@ -607,9 +678,19 @@ impl Queue {
                     rt.pause_reason = None;
                 });
             }
-            Event::Rated { visit, .. } => {
-                if let Some(last) = counter_index.and_then(|c| self.counters[c].last_completed.as_mut()) {
-                    last.rated |= last.visit == *visit;
+            Event::Rated { visit, score, reason, .. } => {
+                if let Some(last) =
+                    counter_index.and_then(|c| self.counters[c].last_completed.as_mut()).filter(|l| l.visit == *visit)
+                {
+                    last.rated = true;
+                    last.open_rating = reason.is_none().then_some(OpenRating { score: *score, rated_at: at });
+                }
+            }
+            Event::RatingReasonAdded { visit, .. } => {
+                if let Some(last) =
+                    counter_index.and_then(|c| self.counters[c].last_completed.as_mut()).filter(|l| l.visit == *visit)
+                {
+                    last.open_rating = None;
                 }
             }
         }

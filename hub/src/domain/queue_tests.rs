@@ -512,8 +512,8 @@ fn the_visit_that_just_ended_can_be_rated_once_within_the_window() {
     assert_eq!(q.rate("2", 4, None, t0()).unwrap_err().code(), ErrorCode::NothingToRate);
     next(&mut q, "2", t0());
     q.counter_action("2", CounterAction::Complete { outcome: None }, t0() + mins(5)).unwrap();
-    let (done, number) = q.rate("2", 2, Some(RatingReason::WaitedTooLong), t0() + mins(6)).unwrap();
-    assert_eq!(number, "A001");
+    let (done, rated) = q.rate("2", 2, Some(RatingReason::WaitedTooLong), t0() + mins(6)).unwrap();
+    assert_eq!((rated.number.as_str(), rated.visit), ("A001", a));
     assert_eq!(
         done.events[0].event,
         Event::Rated { visit: a, counter: "2".into(), score: 2, reason: Some(RatingReason::WaitedTooLong) }
@@ -531,6 +531,84 @@ fn the_visit_that_just_ended_can_be_rated_once_within_the_window() {
     assert_eq!(q.rate("3", 5, None, late).unwrap_err().code(), ErrorCode::NothingToRate);
     assert_eq!(q.rate("3", 9, None, t0() + mins(12)).unwrap_err().code(), ErrorCode::Malformed);
     assert_eq!(q.rate("99", 3, None, t0()).unwrap_err().code(), ErrorCode::UnknownCounter);
+}
+
+/// A visit served at counter 2 from `t0()`, completed at `t0() + 5 min`.
+fn served_at_2(q: &mut Queue) -> VisitId {
+    let visit = issue(q, "A", Priority::Normal, t0());
+    next(q, "2", t0());
+    q.counter_action("2", CounterAction::Complete { outcome: None }, t0() + mins(5)).unwrap();
+    visit
+}
+
+#[test]
+fn a_score_is_recorded_at_the_tap_and_its_reason_added_to_it_later() {
+    let mut q = queue();
+    let visit = served_at_2(&mut q);
+    let (done, rated) = q.rate("2", 1, None, t0() + mins(6)).unwrap();
+    assert_eq!(rated.visit, visit, "the rating's id is the visit's");
+    assert_eq!(done.events[0].event, Event::Rated { visit, counter: "2".into(), score: 1, reason: None });
+    assert_eq!(q.rating_awaiting_reason("2", t0() + mins(7)).map(|(r, score)| (r.visit, score)), Some((visit, 1)));
+    assert_eq!(q.counter_of_rating(visit), Some("2"));
+    // The visitor answers why a little later: the same rating gets its reason.
+    let (done, again) = q.add_rating_reason("2", visit, RatingReason::StaffConduct, t0() + mins(8)).unwrap();
+    assert_eq!(again, rated);
+    assert_eq!(
+        done.events.iter().map(|r| r.event.clone()).collect::<Vec<_>>(),
+        [Event::RatingReasonAdded { visit, counter: "2".into(), reason: RatingReason::StaffConduct }],
+        "one event, and no second rating"
+    );
+    assert_eq!(q.rating_awaiting_reason("2", t0() + mins(8)), None);
+    // A second reason, or a second score, is refused.
+    let twice = q.add_rating_reason("2", visit, RatingReason::Other, t0() + mins(9)).unwrap_err();
+    assert_eq!(twice, QueueError::ReasonAlreadyGiven(visit));
+    assert_eq!(twice.code(), ErrorCode::ReasonAlreadyGiven);
+    assert_eq!(q.rate("2", 3, None, t0() + mins(9)).unwrap_err().code(), ErrorCode::AlreadyRated);
+}
+
+#[test]
+fn a_reason_is_refused_for_another_visit_a_reasoned_rating_or_after_the_window() {
+    let mut q = queue();
+    let visit = served_at_2(&mut q);
+    // Nothing rated yet: no rating to explain.
+    let early = q.add_rating_reason("2", visit, RatingReason::Other, t0() + mins(6)).unwrap_err();
+    assert_eq!(early.code(), ErrorCode::UnknownRating);
+    // A v1 rating with its reason in one message: complete, nothing more to add.
+    q.rate("2", 2, Some(RatingReason::WaitedTooLong), t0() + mins(6)).unwrap();
+    assert_eq!(q.rating_awaiting_reason("2", t0() + mins(6)), None);
+    let more = q.add_rating_reason("2", visit, RatingReason::Other, t0() + mins(7)).unwrap_err();
+    assert_eq!(more.code(), ErrorCode::ReasonAlreadyGiven);
+
+    // Another counter's rating, or an id that is not the counter's latest rating.
+    let mut q = queue();
+    let visit = served_at_2(&mut q);
+    q.rate("2", 1, None, t0() + mins(6)).unwrap();
+    for (counter, rating) in [("3", visit), ("2", visit + 1)] {
+        let e = q.add_rating_reason(counter, rating, RatingReason::Other, t0() + mins(7)).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::UnknownRating, "{counter} {rating}");
+    }
+    assert_eq!(q.counter_of_rating(visit + 1), None);
+    // Too late: the window after the score has passed.
+    let window = Duration::seconds(i64::from(q.branch().rating_window_s));
+    let late = t0() + mins(6) + window + Duration::seconds(1);
+    assert_eq!(q.rating_awaiting_reason("2", late), None);
+    let e = q.add_rating_reason("2", visit, RatingReason::Other, late).unwrap_err();
+    assert_eq!((e.clone(), e.code()), (QueueError::ReasonTooLate(visit), ErrorCode::NothingToRate));
+    assert!(q.add_rating_reason("2", visit, RatingReason::Other, t0() + mins(6) + window).is_ok(), "just in time");
+
+    // Once the next visit ends at that counter, the earlier rating takes no reason.
+    let mut q = queue();
+    let first = served_at_2(&mut q);
+    q.rate("2", 1, None, t0() + mins(6)).unwrap();
+    issue(&mut q, "A", Priority::Normal, t0() + mins(6));
+    next(&mut q, "2", t0() + mins(6));
+    q.counter_action("2", CounterAction::Complete { outcome: None }, t0() + mins(7)).unwrap();
+    let e = q.add_rating_reason("2", first, RatingReason::Other, t0() + mins(8)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::UnknownRating);
+    assert_eq!(
+        q.add_rating_reason("9", first, RatingReason::Other, t0()).unwrap_err().code(),
+        ErrorCode::UnknownCounter
+    );
 }
 
 #[test]

@@ -30,7 +30,8 @@ const VISIT_FACTS: &str = ", steps AS (
         MAX(CASE WHEN e.kind IN ('called', 'recalled', 'started', 'completed', 'no_show') THEN e.seq END) AS last_counter_seq,
         MAX(CASE WHEN e.kind = 'completed' THEN json_extract(e.payload, '$.outcome') END) AS outcome,
         MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.score') END) AS rating,
-        MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.reason') END) AS rating_reason,
+        COALESCE(MAX(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.reason') END),
+                 MAX(CASE WHEN e.kind = 'rating_reason_added' THEN json_extract(e.payload, '$.reason') END)) AS rating_reason,
         MAX(CASE WHEN e.kind = 'rated' THEN e.at END) AS rated_at,
         COALESCE(MAX(CASE WHEN e.kind IN ('completed', 'no_show') THEN json_extract(e.payload, '$.staff') END),
                  MAX(CASE WHEN e.kind = 'called' THEN json_extract(e.payload, '$.staff') END)) AS staff
@@ -146,6 +147,39 @@ mod tests {
         assert_eq!((b.total.visits, b.total.wait_s.mean), (2, Some(300.0)));
         let c2 = report(&conn, None, Some("2"));
         assert_eq!((c2.total.visits, c2.total.served, c2.total.csat.mean), (2, 1, Some(2.0)));
+    }
+
+    #[test]
+    fn a_low_score_without_a_reason_counts_as_no_reason_given_until_its_reason_is_added() {
+        let (_dir, conn) = fixture();
+        let event = |seq: i64, at: &str, kind: &str, extra: &str| {
+            let payload = format!(r#"{{"kind":"{kind}","visit":5,"counter":"2"{extra}}}"#);
+            conn.execute(
+                "INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, 5, '2', ?4)",
+                params![seq, at, kind, payload],
+            )
+            .unwrap();
+        };
+        // A003 is served, and its visitor taps 1 and walks away.
+        event(100, "2026-11-23T07:10:00.000Z", "completed", r#","outcome":"resolved""#);
+        event(101, "2026-11-23T07:11:00.000Z", "rated", r#","score":1,"reason":null"#);
+        let t = report(&conn, None, None).total;
+        assert_eq!(t.csat.ratings, 3);
+        assert_eq!(t.csat.reasons.get(super::super::NO_REASON_GIVEN), Some(&1), "{:?}", t.csat.reasons);
+        let case = case_facts(&conn, "DMM-5").unwrap().unwrap();
+        assert_eq!((case.rating, case.rating_reason.as_deref()), (Some(1), None));
+        assert_eq!(case.rated_at, Some("2026-11-23T07:11:00Z".parse().unwrap()), "rated at the tap");
+        // The reason follows: the same rating, now with its reason.
+        event(102, "2026-11-23T07:12:00.000Z", "rating_reason_added", r#","reason":"staff_conduct""#);
+        let t = report(&conn, None, None).total;
+        assert_eq!(t.csat.ratings, 3, "still one rating for the visit");
+        assert_eq!(
+            (t.csat.reasons.get(super::super::NO_REASON_GIVEN), t.csat.reasons.get("staff_conduct")),
+            (None, Some(&1))
+        );
+        let case = case_facts(&conn, "DMM-5").unwrap().unwrap();
+        assert_eq!((case.rating, case.rating_reason.as_deref()), (Some(1), Some("staff_conduct")));
+        assert_eq!(case.rated_at, Some("2026-11-23T07:11:00Z".parse().unwrap()), "the score's time stands");
     }
 
     /// A month of 20,000 made-up visits: every figure of the report equals what the test works

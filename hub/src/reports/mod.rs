@@ -48,6 +48,15 @@ pub enum Ending {
     Open,
 }
 
+/// What reports, cases and the CRM say for a low rating (1 or 2) given without a reason: the
+/// score stands on its own (the visitor may have walked away before saying why).
+pub const NO_REASON_GIVEN: &str = "no_reason_given";
+
+/// Whether a rating is low (the visitor was dissatisfied: it escalates and asks why).
+pub fn is_low(score: u8) -> bool {
+    dawr_protocol::api::is_low_rating(score)
+}
+
 /// One visit, as the event log tells it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VisitFacts {

@@ -41,8 +41,9 @@ fn figures<'a>(visits: impl Iterator<Item = &'a VisitFacts>, target_s: &dyn Fn(&
     let in_target = called.iter().filter(|(w, v)| target_s(&v.service).is_some_and(|t| *w <= f64::from(t))).count();
     let scores: Vec<u8> = visits.iter().filter_map(|v| v.rating).collect();
     let mut reasons = BTreeMap::new();
-    for reason in visits.iter().filter_map(|v| v.rating_reason.clone()) {
-        *reasons.entry(reason).or_insert(0) += 1;
+    for visit in visits.iter().filter(|v| v.rating.is_some_and(super::is_low) || v.rating_reason.is_some()) {
+        let reason = visit.rating_reason.as_deref().unwrap_or(super::NO_REASON_GIVEN);
+        *reasons.entry(reason.to_string()).or_insert(0) += 1;
     }
     let pct = |n: usize, of: usize| (of > 0).then(|| n as f64 * 100.0 / of as f64);
     Figures {

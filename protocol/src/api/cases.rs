@@ -30,6 +30,8 @@ pub struct CaseNotes {
     pub updated_by: Option<String>,
     /// The visitor's second rating (1–5), of how a case left open was resolved.
     pub resolution_rating: Option<u8>,
+    /// Why, when that rating was low and the visitor said (after the score, which stands alone).
+    pub resolution_reason: Option<String>,
 }
 
 /// A low exit rating, to be answered by a manager.
@@ -37,7 +39,8 @@ pub struct CaseNotes {
 pub struct Escalation {
     pub at: DateTime<Utc>,
     pub score: u8,
-    pub reason: Option<String>,
+    /// Why, or `no_reason_given` (the score is recorded at the tap; the reason may never come).
+    pub reason: String,
     pub due_at: DateTime<Utc>,
     /// Still unanswered (the case is not closed).
     pub open: bool,
@@ -93,6 +96,12 @@ impl Case {
         matches!(self.outcome.as_deref(), Some("follow_up" | "referred"))
             && self.notes.closed_at.is_some()
             && self.notes.resolution_rating.is_none()
+    }
+
+    /// Whether the visitor may now say why their rating of the resolution was low: the score
+    /// was recorded at the tap, and the reason, once, may follow it.
+    pub fn asks_resolution_reason(&self) -> bool {
+        self.notes.resolution_rating.is_some_and(super::is_low_rating) && self.notes.resolution_reason.is_none()
     }
 }
 
@@ -179,7 +188,7 @@ mod tests {
             escalation: Some(Escalation {
                 at: at("2026-11-23T09:21:00Z"),
                 score: 2,
-                reason: Some("not_resolved".into()),
+                reason: "not_resolved".into(),
                 due_at: at("2026-11-24T09:21:00Z"),
                 open: true,
                 overdue: false,
@@ -203,7 +212,8 @@ mod tests {
         "escalation":{"at":"2026-11-23T09:21:00Z","score":2,"reason":"not_resolved","due_at":"2026-11-24T09:21:00Z",
             "open":true,"overdue":false},
         "rating":2,"category":"billing","visitor":"1012345678","notes":"call back","closed_at":null,
-        "closed_by":null,"updated_at":"2026-11-23T09:19:00Z","updated_by":"s101","resolution_rating":null"#;
+        "closed_by":null,"updated_at":"2026-11-23T09:19:00Z","updated_by":"s101","resolution_rating":null,
+        "resolution_reason":null"#;
 
     #[test]
     fn a_case_reads_as_the_docs_show_with_its_notes_flattened() {
@@ -251,5 +261,9 @@ mod tests {
         answered.notes.closed_at = Some(at("2026-11-24T08:00:00Z"));
         assert_eq!(answered.closed_at(), Some(at("2026-11-24T08:00:00Z")));
         assert!(answered.asks_resolution_rating(), "left open, then closed by staff");
+        answered.notes.resolution_rating = Some(2);
+        assert!(!answered.asks_resolution_rating() && answered.asks_resolution_reason(), "low: why?");
+        answered.notes.resolution_reason = Some("not_resolved".into());
+        assert!(!answered.asks_resolution_reason(), "once");
     }
 }

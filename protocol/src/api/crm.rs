@@ -30,6 +30,8 @@ pub enum CaseChange {
     Noted(CaseNoted),
     /// The visitor rated how their case was resolved.
     ResolutionRated { resolution_rating: u8 },
+    /// The visitor said why that rating was low (after the score, which stands alone).
+    ResolutionReason { resolution_reason: String },
 }
 
 /// What staff wrote on a case, as the CRM receives it.
@@ -95,6 +97,8 @@ mod tests {
             r#"{"category":"billing","notes":"call back","closed_at":"2026-11-24T08:00:00Z","closed_by":"s101","by":"s101"}"#,
         );
         round_trip(&CaseChange::ResolutionRated { resolution_rating: 4 }, r#"{"resolution_rating":4}"#);
+        let reason = CaseChange::ResolutionReason { resolution_reason: "not_resolved".into() };
+        round_trip(&reason, r#"{"resolution_reason":"not_resolved"}"#);
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub fn case() -> Case {
         escalation: Some(Escalation {
             at: at("2026-11-23T09:21:00Z"),
             score: 2,
-            reason: Some("not_resolved".into()),
+            reason: "not_resolved".into(),
             due_at: at("2026-11-24T09:21:00Z"),
             open: true,
             overdue: false,

@@ -169,6 +169,22 @@ pub struct RateVisit {
     pub id: Option<String>,
 }
 
+/// `POST /api/v1/ratings/{rating}/reason`: why, for a rating given earlier without a reason
+/// (`rating` is the id the rating's [`crate::device::Reply`] carried).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RatingReasonRequest {
+    pub reason: RatingReason,
+    /// Optional de-duplication id, shared with the counter's MQTT ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// Whether an exit rating (or a rating of how a case was resolved) is low, 1 or 2: the visitor
+/// was dissatisfied, so it escalates and asks why.
+pub fn is_low_rating(score: u8) -> bool {
+    score <= 2
+}
+
 /// `POST /api/v1/counters/{counter}/{action}`: the fields of a [`crate::device::Command`] other
 /// than the action, which is in the path. Without an `id` the hub makes one (no de-duplication).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

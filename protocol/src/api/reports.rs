@@ -23,7 +23,7 @@ pub struct Csat {
     pub mean: Option<f64>,
     /// Share of ratings of 4 or 5, in percent.
     pub satisfied_pct: Option<f64>,
-    /// How many low ratings gave each reason.
+    /// How many low ratings gave each reason (`no_reason_given` for those without one).
     pub reasons: BTreeMap<String, usize>,
 }
 
