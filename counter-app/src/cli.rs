@@ -74,8 +74,14 @@ enum Command {
     },
 }
 
-/// Parses the command line and runs the command.
-pub fn main() -> Result<()> {
+/// Parses the command line and runs the command; an error ends the process with one line on
+/// stderr and status 1 (see [`dawr_ui::exit`]).
+pub fn main() -> std::process::ExitCode {
+    dawr_ui::exit::exit_code("dawr-counter", run_command())
+}
+
+/// The command the command line names.
+fn run_command() -> Result<()> {
     let args = dawr_ui::settings::device_command_line()?;
     match Args::parse_from(args).command {
         Command::Run { _config, counter, hub, mqtt_url, branch, id, amber_min, red_min, windowed } => {
@@ -215,8 +221,10 @@ fn screenshot(
             };
             let (inputs, _inbox) = tokio::sync::mpsc::unbounded_channel();
             let link = Link::start(&config, inputs);
-            let branch = link.branch(600, 900).await.context("the hub's branch")?;
-            let waiting = link.waiting().await.context("the hub's queue")?;
+            let unread = |what: &str| format!("cannot read {what} from the hub at {hub} (is it running?)");
+            let branch =
+                link.branch(600, 900).await.with_context(|| unread(&format!("the branch or counter {counter}")))?;
+            let waiting = link.waiting().await.with_context(|| unread("the queue"))?;
             let counters: Vec<CounterSummary> =
                 reqwest::get(format!("{}/api/v1/counters", hub.trim_end_matches('/'))).await?.json().await?;
             let state = counters

@@ -190,9 +190,9 @@ pub fn show(window: &CounterWindow, desk: &Desk, branch: &Branch, texts: &Texts,
     let elapsed = since.map(|s| (now - s.with_timezone(&Utc)).num_seconds());
     window.set_timer(elapsed.map(minutes_seconds).unwrap_or_default().into());
     window.set_timer_level(match elapsed {
-        Some(e) if e >= branch.red_s => 2,
-        Some(e) if e >= branch.amber_s => 1,
-        _ => 0,
+        Some(e) if e >= branch.red_s => TimerLevel::Red,
+        Some(e) if e >= branch.amber_s => TimerLevel::Amber,
+        _ => TimerLevel::OnTime,
     });
 
     let rows: Vec<WaitingRow> = desk

@@ -8,7 +8,7 @@
 //! dawr-display-board make-voice-pack [--out voice]              # speaks the default pack (espeak-ng)
 //! dawr-display-board announce --lang ar|en --ticket A017 --counter 3 --out call.wav [--voice voice]
 //! ```
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::announce::{Announcement, clips};
@@ -122,7 +122,8 @@ enum Command {
         #[arg(long, default_value = "voice")]
         out: PathBuf,
     },
-    /// Writes the announcement of a call (chime, then one language) to a WAV file.
+    /// Writes the announcement of a call (chime, then one language) to a WAV file (making the
+    /// default voice pack first when there is none, as `run` does).
     Announce {
         #[arg(long)]
         lang: Lang,
@@ -137,8 +138,17 @@ enum Command {
     },
 }
 
-/// Parses the command line and runs the command.
-pub fn main() -> Result<()> {
+/// The size `run --windowed` opens at: 16:9, like the board.
+const WINDOWED_SIZE: (f32, f32) = (1280.0, 720.0);
+
+/// Parses the command line and runs the command; an error ends the process with one line on
+/// stderr and status 1 (see [`dawr_ui::exit`]).
+pub fn main() -> std::process::ExitCode {
+    dawr_ui::exit::exit_code("dawr-display-board", run_command())
+}
+
+/// The command the command line names.
+fn run_command() -> Result<()> {
     let args = dawr_ui::settings::device_command_line()?;
     match Args::parse_from(args).command {
         Command::Run { mqtt_url, branch, id, voice, max_announce_age_s, windowed, look, _config } => {
@@ -152,11 +162,8 @@ pub fn main() -> Result<()> {
                 highlight: chrono::Duration::seconds(look.highlight_s),
                 history: HISTORY_ROWS,
             };
-            if !voice.join("ar").join("manifest.toml").exists() {
-                tracing::info!(dir = %voice.display(), "no voice pack yet: speaking the default one with espeak-ng");
-                if let Err(e) = make_pack(&voice, None) {
-                    tracing::warn!(error = %e, "could not make the default voice pack");
-                }
+            if let Err(e) = make_pack_if_missing(&voice) {
+                tracing::warn!(error = %e, "could not make the default voice pack");
             }
             let voice = match Voice::load(&voice) {
                 Ok(voice) => Some(voice),
@@ -195,7 +202,9 @@ pub fn main() -> Result<()> {
             Ok(())
         }
         Command::Announce { lang, ticket, counter, out, voice } => {
-            let voice = Voice::load(&voice).context("no voice pack: run `dawr-display-board make-voice-pack` first")?;
+            make_pack_if_missing(&voice)?;
+            let voice = Voice::load(&voice)
+                .with_context(|| format!("no voice pack in {} (see make-voice-pack)", voice.display()))?;
             let announcement = Announcement {
                 call_id: 0,
                 parts: vec![(None, vec!["chime".into()]), (Some(lang), clips(lang, &ticket, &counter))],
@@ -205,6 +214,15 @@ pub fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Speaks the default voice pack into `dir` with espeak-ng, unless a pack is there already.
+fn make_pack_if_missing(dir: &Path) -> Result<()> {
+    if dir.join("ar").join("manifest.toml").exists() && dir.join("en").join("manifest.toml").exists() {
+        return Ok(());
+    }
+    tracing::info!(dir = %dir.display(), "no voice pack yet: speaking the default one with espeak-ng");
+    make_pack(dir, None).with_context(|| format!("making the default voice pack in {}", dir.display()))
 }
 
 /// The board on the screen: the MQTT link and the speaker run on a small runtime beside the
@@ -232,7 +250,13 @@ fn run(
 
     dawr_ui::fonts::register_with_slint();
     let window = BoardWindow::new()?;
-    window.window().set_fullscreen(fullscreen);
+    if fullscreen {
+        window.window().set_fullscreen(true);
+    } else {
+        // A 16:9 window; resized to another shape, the board keeps its shape (see `fit`).
+        window.window().set_size(slint::LogicalSize::new(WINDOWED_SIZE.0, WINDOWED_SIZE.1));
+        fit(&window, WINDOWED_SIZE.0, WINDOWED_SIZE.1);
+    }
     let texts = Texts::new();
     let message = look.message();
     let view = link.view.clone();

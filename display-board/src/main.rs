@@ -1,4 +1,4 @@
 //! `dawr-display-board`: the overhead board (see [`dawr_display_board::cli`] for its commands).
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     dawr_display_board::cli::main()
 }

@@ -145,7 +145,9 @@ impl Frame {
     }
 }
 
-/// Scales the 1920×1080 design to a window of `width`×`height` logical pixels.
+/// Scales the 1920×1080 design to fit a window of `width`×`height` logical pixels whole: the
+/// board keeps its 16:9 shape, centred, with bands of its background where the window's shape
+/// differs (`ui/board.slint`).
 pub fn fit(window: &BoardWindow, width: f32, height: f32) {
     window.set_unit((width / 1920.0).min(height / 1080.0));
 }

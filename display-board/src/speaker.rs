@@ -104,6 +104,7 @@ pub struct Speakers {
 impl AudioOut for Speakers {
     fn play(&mut self, audio: &Audio) {
         if self.stream.is_none() {
+            quiet_alsa();
             match rodio::OutputStreamBuilder::open_default_stream() {
                 Ok(mut stream) => {
                     stream.log_on_drop(false);
@@ -125,6 +126,38 @@ impl AudioOut for Speakers {
         sink.sleep_until_end();
     }
 }
+
+/// Keeps alsa-lib's own error lines ("ALSA lib confmisc.c:…: cannot find card '0'") off stderr
+/// on this thread, where the output is opened: without a sound card the board says so once, in
+/// its own words ([`Speakers`]), and logs ALSA's reasons at debug level only.
+#[cfg(target_os = "linux")]
+fn quiet_alsa() {
+    use std::ffi::{CStr, c_char, c_int};
+
+    /// alsa-lib's per-thread error handler: called with the message's printf format and its
+    /// arguments as a `va_list`, which is not expanded here (the format alone names the fault).
+    unsafe extern "C" fn to_debug_log(
+        file: *const c_char,
+        line: c_int,
+        function: *const c_char,
+        err: c_int,
+        fmt: *const c_char,
+        _args: *mut alsa_sys::__va_list_tag,
+    ) {
+        let text = |p: *const c_char| {
+            // SAFETY: alsa-lib passes NUL-terminated strings (or null) that live for the call.
+            if p.is_null() { String::new() } else { unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned() }
+        };
+        tracing::debug!(target: "alsa", file = %text(file), line, function = %text(function), err, message = %text(fmt));
+    }
+
+    // SAFETY: sets a thread-local function pointer in alsa-lib; the handler has the signature of
+    // `snd_local_error_handler_t` and neither unwinds nor keeps the pointers it is given.
+    unsafe { alsa_sys::snd_lib_error_set_local(Some(to_debug_log)) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn quiet_alsa() {}
 
 #[cfg(test)]
 mod tests {
@@ -199,6 +232,21 @@ mod tests {
         speakers.play(&audio);
         speakers.play(&audio);
         assert!(speakers.stream.is_some() || speakers.warned, "either it played or it logged why not");
+    }
+
+    /// The test above in a process of its own, whose stderr is read: alsa-lib writes straight
+    /// to file descriptor 2, past the test harness's capture.
+    #[test]
+    fn without_a_sound_card_alsa_prints_nothing_of_its_own() {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "speaker::tests::the_speakers_play_or_say_once_that_there_is_no_audio_device"])
+            .args(["--nocapture", "--test-threads=1"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"), "the test ran");
+        assert!(!stderr.contains("ALSA lib"), "alsa-lib's own lines on stderr:\n{stderr}");
     }
 
     #[test]

@@ -123,8 +123,14 @@ enum Command {
     },
 }
 
-/// Parses the command line and runs the command.
-pub fn main() -> Result<()> {
+/// Parses the command line and runs the command; an error ends the process with one line on
+/// stderr and status 1 (see [`dawr_ui::exit`]).
+pub fn main() -> std::process::ExitCode {
+    dawr_ui::exit::exit_code("dawr-kiosk", run_command())
+}
+
+/// The command the command line names.
+fn run_command() -> Result<()> {
     let args = dawr_ui::settings::device_command_line()?;
     match Args::parse_from(args).command {
         Command::Run { hub, mqtt_url, branch, id, windowed, print, _config } => {
@@ -283,8 +289,15 @@ async fn print_command(command: Command) -> Result<()> {
         .with_context(|| format!("--priority {priority:?}: normal or assisted"))?;
     let client = reqwest::Client::new();
     let hub = hub.trim_end_matches('/');
-    let branch: BranchInfo =
-        client.get(format!("{hub}/api/v1/branch")).send().await?.error_for_status()?.json().await?;
+    let hub_away = || format!("cannot reach the hub at {hub} (is it running?)");
+    let branch: BranchInfo = client
+        .get(format!("{hub}/api/v1/branch"))
+        .send()
+        .await
+        .with_context(hub_away)?
+        .error_for_status()?
+        .json()
+        .await?;
     // One key per touch: if the answer is lost and the request is sent again, the hub returns the
     // same ticket instead of issuing a second one.
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());

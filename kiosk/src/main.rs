@@ -1,4 +1,4 @@
 //! `dawr-kiosk`: the entrance kiosk (see [`dawr_kiosk::cli`] for its commands).
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     dawr_kiosk::cli::main()
 }

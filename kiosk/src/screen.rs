@@ -112,11 +112,11 @@ fn ticket_view(texts: &Texts, lang: Lang, ticket: &Ticket, printing: Printing) -
 pub fn show(window: &KioskWindow, kiosk: &Kiosk, branch: &Names, texts: &Texts) {
     let lang = kiosk.lang;
     window.set_screen(match kiosk.screen {
-        Screen::Welcome => 0,
-        Screen::Services => 1,
-        Screen::Issuing => 2,
-        Screen::Ticket => 3,
-        Screen::CheckIn => 4,
+        Screen::Welcome => KioskScreen::Welcome,
+        Screen::Services => KioskScreen::Services,
+        Screen::Issuing => KioskScreen::Issuing,
+        Screen::Ticket => KioskScreen::Ticket,
+        Screen::CheckIn => KioskScreen::CheckIn,
     });
     window.set_rtl(lang == Lang::Ar);
     window.set_large_text(kiosk.large_text);

@@ -1,6 +1,13 @@
 //! Headless Chromium driven over WebDriver (Debian's `chromium` and `chromium-driver`), with
 //! nothing but HTTP: start a session, open a page, run a script, take a screenshot.
-use std::path::Path;
+//!
+//! Nothing outlives a [`Browser`]: chromedriver runs in a process group of its own (Chromium and
+//! its helpers join it), and dropping the `Browser` — also while a failed test unwinds — ends the
+//! WebDriver session, kills the whole group and removes the browser's profile and temporary files.
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,15 +20,19 @@ use crate::free_port;
 /// A chromedriver process with one headless Chromium session.
 pub struct Browser {
     driver: Child,
+    port: u16,
     base: String,
     session: String,
     http: reqwest::Client,
+    /// The browser's profile (`profile/`) and chromedriver's and Chromium's `TMPDIR` (`tmp/`);
+    /// removed after the processes are gone (fields drop after [`Drop::drop`]).
+    _files: tempfile::TempDir,
 }
 
 impl Browser {
     /// Starts chromedriver and a phone-sized headless Chromium. Fails (does not skip) when they
-    /// are not installed: `.ci/run` installs them. Headless windows are at least 500 px wide;
-    /// [`Browser::start_phone`] goes narrower.
+    /// are not installed: `scripts/install-test-deps` installs them. Headless windows are at
+    /// least 500 px wide; [`Browser::start_phone`] goes narrower.
     pub async fn start(width: u32, height: u32) -> Result<Browser> {
         Self::start_with(width, height, Value::Null).await
     }
@@ -35,12 +46,17 @@ impl Browser {
 
     async fn start_with(width: u32, height: u32, mobile_emulation: Value) -> Result<Browser> {
         let port = free_port();
+        let files = tempfile::Builder::new().prefix("dawr-browser-").tempdir()?;
+        let (profile, tmp) = (files.path().join("profile"), files.path().join("tmp"));
+        std::fs::create_dir_all(&tmp)?;
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("TMPDIR", &tmp)
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .context("chromedriver is not installed (apt-get install chromium chromium-driver); .ci/run installs it")?;
+            .context("chromedriver is not installed (scripts/install-test-deps installs chromium-driver)")?;
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -50,7 +66,9 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let user_data_dir = format!("--user-data-dir={}", profile.display());
         let args = [
+            &user_data_dir,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -69,10 +87,15 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": options
         }}});
-        let mut browser = Browser { driver, base, session: String::new(), http };
+        let mut browser = Browser { driver, port, base, session: String::new(), http, _files: files };
         let created = browser.call(reqwest::Method::POST, "/session", capabilities).await?;
         browser.session = created["sessionId"].as_str().context("no session id")?.to_string();
         Ok(browser)
+    }
+
+    /// The browser's profile directory (its `--user-data-dir`), removed when the `Browser` is.
+    pub fn profile_dir(&self) -> PathBuf {
+        self._files.path().join("profile")
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Result<Value> {
@@ -111,9 +134,34 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Ends the WebDriver session (chromedriver closes Chromium), without an async runtime: a
+    /// plain HTTP/1.1 `DELETE` on a socket, so it also works from [`Drop`] while a test panics.
+    fn end_session(&self) {
+        if self.session.is_empty() {
+            return;
+        }
+        let Ok(mut socket) = TcpStream::connect(("127.0.0.1", self.port)) else { return };
+        let _ = socket.set_read_timeout(Some(Duration::from_secs(10)));
+        let request = format!(
+            "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.session, self.port
+        );
+        if socket.write_all(request.as_bytes()).is_ok() {
+            // chromedriver answers once the browser has quit; the answer itself does not matter.
+            let _ = socket.read_to_end(&mut Vec::new());
+        }
+    }
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        self.end_session();
+        // chromedriver leads its own process group (`process_group(0)`): killing the group takes
+        // Chromium and every helper process with it, whether the session ended cleanly or not.
+        let group = self.driver.id() as libc::pid_t;
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory is involved.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
         let _ = self.driver.wait();
     }
 }
@@ -133,8 +181,9 @@ pub struct Violation {
 /// Where `npm ci --prefix tests` puts axe-core (pinned in `tests/package-lock.json`).
 fn axe_source() -> Result<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js");
-    std::fs::read_to_string(&path)
-        .with_context(|| format!("{} is missing: run `npm ci --prefix tests` (.ci/run does)", path.display()))
+    std::fs::read_to_string(&path).with_context(|| {
+        format!("{} is missing: run `npm ci --prefix tests` (scripts/install-test-deps does)", path.display())
+    })
 }
 
 impl Browser {

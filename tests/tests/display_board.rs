@@ -180,5 +180,47 @@ async fn the_screen_shows_the_call_history_and_waits_in_both_languages() -> Resu
     let mark = (700, 110, 520, 60);
     assert!(count(&offline, mark, |p| near(p, RED)) > 5000, "offline mark");
     assert_eq!(count(&fresh, mark, |p| near(p, RED)), 0, "no offline mark when online");
+
+    // A screen (or window) of another shape shows the same 16:9 board, centred, with bands of
+    // the background around it: never stretched.
+    const BACKGROUND: [u8; 4] = [0x0b, 0x25, 0x45, 0xff];
+    for (width, height) in [(1920u32, 1440u32), (2560, 1080)] {
+        let size = ["--fresh", "--width", &width.to_string(), "--height", &height.to_string()];
+        let other = shot(dir.path().join(format!("{width}x{height}.png")), &size)?;
+        let (x0, y0) = ((width - 1920) / 2, (height - 1080) / 2);
+        let board = image::imageops::crop_imm(&other, x0, y0, 1920, 1080).to_image();
+        assert!(board == fresh, "{width}×{height}: the 1920×1080 board, centred and unchanged");
+        let bands = count(&other, (0, 0, width, height), |p| p == BACKGROUND)
+            - count(&fresh, (0, 0, 1920, 1080), |p| p == BACKGROUND);
+        assert_eq!(bands, width * height - 1920 * 1080, "{width}×{height}: plain background around the board");
+    }
     Ok(())
+}
+
+#[test]
+fn a_board_without_calls_or_services_fills_the_screen_with_its_welcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("board.json");
+    let empty = json!({"branch": "demo", "name": {"ar": "فرع", "en": "Branch"}, "updated_at": "2026-11-23T07:09:30Z",
+        "calls": [], "services": []});
+    std::fs::write(&state, empty.to_string()).unwrap();
+    let out = dir.path().join("empty.png");
+    let status = std::process::Command::new(dawr_e2e::board_binary())
+        .args(["screenshot", "--state"])
+        .arg(&state)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let shot = image::open(&out).unwrap().to_rgba8();
+    const PANEL: [u8; 4] = [0x13, 0x31, 0x5c, 0xff];
+    const BACKGROUND: [u8; 4] = [0x0b, 0x25, 0x45, 0xff];
+    // The panels reach down the screen (they used to shrink to one line of text)…
+    let low = (100, 800, 1700, 200);
+    let panel = count(&shot, low, |p| p == PANEL);
+    assert!(panel > 1700 * 200 * 8 / 10, "the panels fill the lower board: {panel} panel pixels");
+    // …and the welcome stays inside its panel: the right margin is plain background.
+    let margin = (1895, 150, 25, 900);
+    assert_eq!(count(&shot, margin, |p| p != BACKGROUND), 0, "nothing drawn past the panel's edge");
 }

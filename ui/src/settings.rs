@@ -7,8 +7,9 @@ use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    // The cause is in the message, so it is not also the error's `source` (printed twice).
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("{path} is not valid TOML: {message}")]
     Toml { path: String, message: String },
     #[error("{path}: {key} must be a string, a number, true/false or a list of those")]
@@ -78,7 +79,7 @@ pub fn expand_config(args: Vec<OsString>) -> Result<Vec<OsString>, SettingsError
     let path = args.get(at + 1).ok_or(SettingsError::MissingFile)?.clone();
     let shown = path.to_string_lossy().to_string();
     let text = std::fs::read_to_string(Path::new(&path))
-        .map_err(|source| SettingsError::Read { path: shown.clone(), source })?;
+        .map_err(|error| SettingsError::Read { path: shown.clone(), error })?;
     let flags = flags_from_toml(&text, &shown)?;
     let mut rest: Vec<OsString> = args;
     rest.drain(at..at + 2);

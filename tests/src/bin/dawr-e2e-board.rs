@@ -1,5 +1,5 @@
 //! The display board exactly as `dawr-display-board` runs it, built inside the test crate so the
 //! end-to-end tests can run its commands (`screenshot`) as a real process.
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     dawr_display_board::cli::main()
 }

@@ -1,0 +1,86 @@
+//! A newcomer's mistakes on the command line of every binary — a missing file, a bad value, a
+//! hub that is not there — end with one clear line on stderr and a failure status, never a
+//! panic or a stack backtrace, even with `RUST_BACKTRACE=1` in the environment. And the
+//! board's `announce`, a README line, works on a machine where the board never ran: it makes
+//! the voice pack it needs, as `run` does.
+use std::path::Path;
+use std::process::Command;
+
+use dawr_e2e::appointments::site_binary;
+use dawr_e2e::{board_binary, counter_binary, free_port, hub_binary, kiosk_binary};
+
+/// Runs `binary` with `args` (and `RUST_BACKTRACE=1`) in `dir`, and checks that it failed with
+/// exactly one line on stderr that names the program and contains `expected`.
+fn fails_with_one_line(binary: &Path, program: &str, args: &[&str], dir: &Path, expected: &str) {
+    let output = Command::new(binary)
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let code = output.status.code();
+    assert!(
+        matches!(code, Some(1 | 2)),
+        "{program} {args:?}: exit status {code:?} (101 is a panic); stderr:\n{stderr}"
+    );
+    assert_eq!(lines.len(), 1, "{program} {args:?}: one line on stderr, not:\n{stderr}");
+    assert!(lines[0].starts_with(&format!("{program}: ")), "{program} {args:?}: the line names the program: {stderr}");
+    assert!(lines[0].contains(expected), "{program} {args:?}: {expected:?} in {stderr}");
+    assert!(!stderr.contains("backtrace") && !stderr.contains("panicked"), "{program} {args:?}: {stderr}");
+}
+
+/// The cause of a failed read is said once, not once per level of the error chain.
+fn assert_one_cause(binary: &Path, args: &[&str], dir: &Path) {
+    let output = Command::new(binary).args(args).current_dir(dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_users_mistake_is_one_line_without_a_backtrace_in_every_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let board = board_binary();
+    let missing_state = ["screenshot", "--state", "missing.json", "--out", "board.png"];
+    fails_with_one_line(&board, "dawr-display-board", &missing_state, d, "missing.json");
+    let bad_broker = ["run", "--mqtt-url", "http://127.0.0.1:1883", "--windowed"];
+    fails_with_one_line(&board, "dawr-display-board", &bad_broker, d, "not an MQTT address");
+    let no_config = ["run", "--config", "board.toml"];
+    let no_such_file = "cannot read board.toml: No such file or directory (os error 2)";
+    fails_with_one_line(&board, "dawr-display-board", &no_config, d, no_such_file);
+    assert_one_cause(&board, &no_config, d);
+
+    let kiosk = kiosk_binary();
+    let hub_away = ["issue", "--service", "A", "--hub", &nowhere, "--printer", "file:ticket.bin"];
+    fails_with_one_line(&kiosk, "dawr-kiosk", &hub_away, d, "cannot reach the hub at http://127.0.0.1:");
+    let bad_printer = ["test-print", "--printer", "lpt:1"];
+    fails_with_one_line(&kiosk, "dawr-kiosk", &bad_printer, d, "lpt:1");
+
+    let counter = counter_binary();
+    fails_with_one_line(&counter, "dawr-counter", &["run", "--counter", "2", "--mqtt-url", "x"], d, "\"x\"");
+    let hub_away = ["screenshot", "--lang", "en", "--out", "desk.png", "--hub", &nowhere, "--counter", "2"];
+    fails_with_one_line(&counter, "dawr-counter", &hub_away, d, "from the hub at http://127.0.0.1:");
+
+    fails_with_one_line(&hub_binary(), "dawr-hub", &["--config", "branch.toml"], d, "branch.toml");
+    fails_with_one_line(&site_binary(), "dawr-appointments", &["--config", "site.toml"], d, "site.toml");
+}
+
+#[test]
+fn announce_makes_the_missing_voice_pack_and_writes_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["announce", "--lang", "en", "--ticket", "A017", "--counter", "3", "--out", "call.wav"];
+    let output = Command::new(board_binary()).args(args).current_dir(dir.path()).output().unwrap();
+    assert!(output.status.success(), "announce failed: {}", String::from_utf8_lossy(&output.stderr));
+    let wav = std::fs::read(dir.path().join("call.wav")).unwrap();
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(&wav[8..12], b"WAVE");
+    // A chime and the spoken call: well over a second of 16-bit sound.
+    assert!(wav.len() > 32_000, "{} bytes", wav.len());
+    for lang in ["ar", "en"] {
+        assert!(dir.path().join("voice").join(lang).join("manifest.toml").exists(), "the default pack, {lang}");
+    }
+}
