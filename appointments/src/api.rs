@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -50,6 +50,21 @@ impl ApiFailure {
 
     pub fn rate_limited() -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from this address; wait a minute")
+    }
+}
+
+/// A path's parameters, whose rejection (a segment that is not UTF-8 once decoded, …) is the
+/// API's JSON error like any other mistake.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiFailure> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(ApiFailure::malformed(rejection.body_text())),
+        }
     }
 }
 
@@ -169,7 +184,7 @@ pub async fn branches(State(core): State<Core>) -> Json<Vec<SiteBranch>> {
     )
 }
 
-pub async fn services(State(core): State<Core>, Path(branch): Path<String>) -> ApiResult<Json<Vec<SiteService>>> {
+pub async fn services(State(core): State<Core>, ApiPath(branch): ApiPath<String>) -> ApiResult<Json<Vec<SiteService>>> {
     let b = core.branch(&branch)?;
     Ok(Json(
         b.services
@@ -191,7 +206,7 @@ fn parse_date(q: &DateQuery) -> ApiResult<NaiveDate> {
 
 pub async fn slots(
     State(core): State<Core>,
-    Path((branch, service)): Path<(String, String)>,
+    ApiPath((branch, service)): ApiPath<(String, String)>,
     Query(q): Query<DateQuery>,
 ) -> ApiResult<Json<Slots>> {
     let date = parse_date(&q)?;
@@ -240,7 +255,7 @@ async fn citizen_booking(
 pub async fn lookup(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<BookingOut>> {
@@ -251,7 +266,7 @@ pub async fn lookup(
 pub async fn cancel(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<BookingOut>> {
@@ -263,7 +278,7 @@ pub async fn cancel(
 pub async fn reschedule(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<BookingOut>> {
@@ -293,7 +308,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 pub async fn hub_bookings(
     State(core): State<Core>,
-    Path(branch): Path<String>,
+    ApiPath(branch): ApiPath<String>,
     Query(q): Query<DateQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<HubBooking>>> {
@@ -317,7 +332,7 @@ pub async fn hub_bookings(
 
 pub async fn hub_report(
     State(core): State<Core>,
-    Path((branch, code)): Path<(String, String)>,
+    ApiPath((branch, code)): ApiPath<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<HubBooking>> {

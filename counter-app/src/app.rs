@@ -229,6 +229,25 @@ fn action(name: &str) -> Option<Action> {
     serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
 }
 
+/// Starts every effect at once on `runtime`, as the app does after each input; the answers come
+/// back through `inputs` in whatever order they finish. Tests drive the desk through this same
+/// function.
+pub fn spawn_effects(
+    runtime: &tokio::runtime::Handle,
+    link: &Link,
+    effects: Vec<Effect>,
+    inputs: &mpsc::UnboundedSender<Input>,
+) {
+    for effect in effects {
+        let (link, inputs) = (link.clone(), inputs.clone());
+        runtime.spawn(async move {
+            if let Some(answer) = link.perform(effect).await {
+                let _ = inputs.send(answer);
+            }
+        });
+    }
+}
+
 /// Runs the counter app until its window closes.
 pub fn run(config: CounterConfig) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
@@ -289,14 +308,7 @@ pub fn run(config: CounterConfig) -> Result<()> {
                 }
                 show(&window, &desk.borrow(), &branch.borrow(), &texts, Utc::now());
             }
-            for effect in effects {
-                let (link, inputs) = (link.clone(), inputs.clone());
-                handle.spawn(async move {
-                    if let Some(answer) = link.perform(effect).await {
-                        let _ = inputs.send(answer);
-                    }
-                });
-            }
+            spawn_effects(&handle, &link, effects, &inputs);
         })
     };
 

@@ -52,10 +52,19 @@ pub struct Args {
     /// How often to pull bookings and retry reports, in seconds [default: 5]
     #[arg(long, value_name = "SECONDS")]
     pub appointments_poll_s: Option<f64>,
+    /// For tests: shift the hub's clock by this many seconds (e.g. to start just before midnight)
+    #[arg(long, value_name = "SECONDS", env = "DAWR_CLOCK_OFFSET_S", hide = true, allow_hyphen_values = true)]
+    pub clock_offset_s: Option<f64>,
 }
 
 /// Reads the flags and the configuration into settings.
 pub fn settings(args: Args) -> Result<Settings, String> {
+    if let Some(offset) = args.clock_offset_s {
+        if !offset.is_finite() || offset.abs() > 400.0 * 86_400.0 {
+            return Err(format!("the clock offset {offset} s is not within a year"));
+        }
+        crate::clock::set_offset_s(offset);
+    }
     let config = match &args.config {
         Some(path) => Config::load(path).map_err(|e| e.to_string())?,
         None => Config::demo(),

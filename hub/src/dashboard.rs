@@ -189,7 +189,7 @@ pub async fn csv(State(state): State<AppState>, headers: HeaderMap, Query(query)
     if manager(&state, &headers).is_err() {
         return Redirect::to("/dashboard").into_response();
     }
-    let today = Utc::now().with_timezone(&state.branch.utc_offset).date_naive();
+    let today = crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive();
     let Ok(filter) = query.filter(today) else { return (StatusCode::BAD_REQUEST, "bad dates").into_response() };
     let read = state.read.clone();
     let name = format!("attachment; filename=\"dawr-visits-{}-{}.csv\"", filter.from, filter.to);
@@ -222,7 +222,7 @@ pub async fn dashboard(
         }
         Err(_) => return sign_in_page(&state.texts, lang, None).into_response(),
     };
-    let now = Utc::now();
+    let now = crate::clock::now();
     let today = now.with_timezone(&state.branch.utc_offset).date_naive();
     let filter = match query.filter(today) {
         Ok(filter) => filter,

@@ -265,7 +265,7 @@ struct Engine {
 
 /// The hub's clock, at the milliseconds the database keeps.
 fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(3)
+    crate::clock::now().trunc_subsecs(3)
 }
 
 impl Engine {
@@ -494,7 +494,14 @@ impl Engine {
             tracing::debug!(counter, id = ?command.id, "repeated command answered again");
             let publications = reply_publication(&self.setup.branch.id, &counter, stored, &reply_to);
             let stored = stored.clone();
-            self.write(Change::default(), publications, move |_| answer(reply_to, stored));
+            // If the first change failed to store, so does this (the epoch rule): say so.
+            self.write(Change::default(), publications, move |written| {
+                let reply = match written {
+                    Ok(()) => stored,
+                    Err(e) => failed_reply(stored.id, e),
+                };
+                answer(reply_to, reply)
+            });
             return;
         }
         let id = bounded(command.id.as_deref().unwrap_or(""));
@@ -567,17 +574,7 @@ impl Engine {
         self.write(change, publications, move |stored| {
             let reply = match stored {
                 Ok(()) => reply,
-                Err(e) => {
-                    let failure = Failure::storage(e);
-                    Reply {
-                        ok: false,
-                        ticket: None,
-                        error: Some(failure.code),
-                        message: Some(bounded(&failure.message)),
-                        rating: None,
-                        ..reply
-                    }
-                }
+                Err(e) => failed_reply(reply.id, e),
             };
             answer(reply_to, reply);
         });
@@ -722,6 +719,19 @@ fn same_state(a: &CounterState, b: &CounterState) -> bool {
     a.status == b.status && a.current == b.current && a.waiting == b.waiting
 }
 
+/// The reply to command `id` whose change could not be stored.
+fn failed_reply(id: dawr_protocol::device::CommandId, e: store::WriteFailed) -> Reply {
+    let failure = Failure::storage(e);
+    Reply {
+        id,
+        ok: false,
+        ticket: None,
+        error: Some(failure.code),
+        message: Some(bounded(&failure.message)),
+        rating: None,
+    }
+}
+
 fn answer(reply_to: ReplyTo, reply: Reply) {
     if let ReplyTo::Http(tx) = reply_to {
         let _ = tx.send(reply);
@@ -811,5 +821,311 @@ pub fn ticket_view(branch: &Branch, public_url: &str, v: &Visit, estimate: Optio
         outcome: v.outcome,
         rating: v.rating,
         rating_reason: v.rating_reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The engine against a real database and writer, with a gate between them: a test holds
+    //! the engine's writes back and lets them through one at a time, to see what happens before
+    //! and after each commit.
+    use std::path::PathBuf;
+    use std::sync::atomic::AtomicUsize;
+
+    use dawr_protocol::api::Priority;
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::domain::branch::tests::small_branch;
+
+    struct Rig {
+        engine: EngineHandle,
+        /// Permits for writes to pass from the engine to the writer.
+        gate: Arc<Semaphore>,
+        /// How many writes have reached the gate.
+        arrived: Arc<AtomicUsize>,
+        publications: mpsc::UnboundedReceiver<Publication>,
+        db: PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Rig {
+        /// An engine on a fresh database (`prepare` may fill it first), its gate closed.
+        fn start(prepare: impl FnOnce(&Connection)) -> Rig {
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join(store::FILE_NAME);
+            let write_conn = store::open(&db).unwrap();
+            prepare(&write_conn);
+            let read = Arc::new(Mutex::new(store::open(&db).unwrap()));
+            let failed = FailedEpoch::default();
+            let (to_disk, disk) = mpsc::channel(1024);
+            store::spawn_writer(write_conn, disk, failed.clone()).unwrap();
+            let (writes, mut held) = mpsc::channel::<Write>(1024);
+            let (gate, arrived) = (Arc::new(Semaphore::new(0)), Arc::new(AtomicUsize::new(0)));
+            // Writes are counted as they come, and wait in a queue for their permit.
+            let (queued, mut queue) = mpsc::unbounded_channel::<Write>();
+            {
+                let arrived = arrived.clone();
+                tokio::spawn(async move {
+                    while let Some(write) = held.recv().await {
+                        arrived.fetch_add(1, Ordering::SeqCst);
+                        let _ = queued.send(write);
+                    }
+                });
+            }
+            {
+                let gate = gate.clone();
+                tokio::spawn(async move {
+                    loop {
+                        gate.acquire().await.unwrap().forget();
+                        let Some(write) = queue.recv().await else { return };
+                        if to_disk.send(write).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            let (publications, publications_rx) = mpsc::unbounded_channel();
+            let setup = EngineSetup {
+                branch: Arc::new(small_branch()),
+                read,
+                writes,
+                failed,
+                publications,
+                public_url: "http://hub.test".into(),
+            };
+            let (engine, _thread) = start(setup).unwrap();
+            Rig { engine, gate, arrived, publications: publications_rx, db, _dir: dir }
+        }
+
+        /// Lets `n` more writes through to the disk.
+        fn pass(&self, n: usize) {
+            self.gate.add_permits(n);
+        }
+
+        /// Lets every write through from now on.
+        fn open_gate(&self) {
+            self.gate.add_permits(Semaphore::MAX_PERMITS / 2);
+        }
+
+        /// Waits until `n` writes in all have reached the gate.
+        async fn writes_arrived(&self, n: usize) {
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+            while self.arrived.load(Ordering::SeqCst) < n {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "only {} writes arrived",
+                    self.arrived.load(Ordering::SeqCst)
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+
+        /// Sends an issue request; the answer comes on the returned channel.
+        async fn issue(&self, service: &str) -> oneshot::Receiver<Result<Ticket, Failure>> {
+            let (reply, answer) = oneshot::channel();
+            let request = IssueTicket {
+                service: service.into(),
+                priority: Priority::Normal,
+                appointment_at: None,
+                request_id: None,
+            };
+            self.engine.send(Request::Issue { request, reply }).await.unwrap();
+            answer
+        }
+
+        /// A counter's `next`, with a command id, answered to HTTP.
+        async fn next(&self, counter: &str, id: &str) -> oneshot::Receiver<Reply> {
+            let (reply, answer) = oneshot::channel();
+            self.counter(counter, id, ReplyTo::Http(reply)).await;
+            answer
+        }
+
+        async fn counter(&self, counter: &str, id: &str, reply: ReplyTo) {
+            let request = ActionRequest {
+                action: Action::Next,
+                ticket: None,
+                to_service: None,
+                to_counter: None,
+                outcome: None,
+                note: None,
+                reason: None,
+            };
+            let command = CounterCommand { id: Some(id.into()), operation: Operation::Act(request) };
+            self.engine.send(Request::Counter { counter: counter.into(), command, reply }).await.unwrap();
+        }
+
+        async fn waiting(&self) -> Vec<String> {
+            let tickets = self.engine.ask(|reply| Request::Waiting { counter: None, reply }).await.unwrap().unwrap();
+            tickets.into_iter().map(|t| t.number).collect()
+        }
+
+        /// A second connection to the database, as another process would open it.
+        fn open_db(&self) -> Connection {
+            store::open(&self.db).unwrap()
+        }
+
+        /// The next publication, within 10 s.
+        async fn publication(&mut self) -> Publication {
+            let wait = std::time::Duration::from_secs(10);
+            tokio::time::timeout(wait, self.publications.recv()).await.expect("a publication").unwrap()
+        }
+    }
+
+    fn reply_of(p: &Publication) -> Option<Reply> {
+        p.topic.ends_with("/reply").then(|| serde_json::from_slice(&p.payload).unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn publications_wait_for_the_disk_and_follow_commit_order() {
+        let mut rig = Rig::start(|_| ());
+        rig.pass(2);
+        for service in ["A", "A"] {
+            rig.issue(service).await.await.unwrap().unwrap();
+        }
+        rig.writes_arrived(2).await;
+        // Two buttons press `next` on counters 1 and 2; both changes wait at the gate.
+        rig.counter("1", "b1-1", ReplyTo::Mqtt).await;
+        rig.counter("2", "b2-1", ReplyTo::Mqtt).await;
+        rig.writes_arrived(4).await;
+        assert!(rig.publications.try_recv().is_err(), "nothing is published before its change is stored");
+
+        // The first commits: its reply, states, call and board go out, and the call is on disk.
+        rig.pass(1);
+        let first = rig.publication().await;
+        assert_eq!(reply_of(&first).map(|r| r.id.to_string()), Some("b1-1".to_string()), "{first:?}");
+        let stored: i64 =
+            rig.open_db().query_row("SELECT COUNT(*) FROM events WHERE kind = 'called'", [], |r| r.get(0)).unwrap();
+        assert_eq!(stored, 1, "the call was committed before it was published");
+        let mut topics = vec![first.topic];
+        loop {
+            let p = rig.publication().await;
+            let board = p.topic.ends_with("/board");
+            assert!(reply_of(&p).is_none(), "the second reply came before the first change's board: {p:?}");
+            topics.push(p.topic);
+            if board {
+                break;
+            }
+        }
+        assert!(topics.iter().any(|t| t.ends_with("/calls")), "{topics:?}");
+        assert!(rig.publications.try_recv().is_err(), "the second change is not stored yet");
+
+        // Then the second.
+        rig.pass(1);
+        let second = rig.publication().await;
+        assert_eq!(reply_of(&second).map(|r| r.id.to_string()), Some("b2-1".to_string()), "{second:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_failed_write_the_engine_reloads_and_refuses_the_rest_of_its_epoch() {
+        let rig = Rig::start(|_| ());
+        rig.pass(1);
+        assert_eq!(rig.issue("A").await.await.unwrap().unwrap().number, "A001");
+        // The disk fails for A002 (a trigger stands in for a full disk).
+        rig.open_db()
+            .execute_batch(
+                "CREATE TRIGGER fail_a002 BEFORE INSERT ON events WHEN NEW.payload LIKE '%\"A002\"%' \
+                 BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+            )
+            .unwrap();
+        // A002 and A003 are made in memory one after the other, and written one at a time.
+        let a2 = rig.issue("A").await;
+        let a3 = rig.issue("A").await;
+        rig.writes_arrived(3).await;
+        rig.pass(1);
+        let a2 = a2.await.unwrap();
+        assert_eq!(a2.map_err(|f| f.code), Err(ErrorCode::StorageUnavailable));
+        rig.pass(1);
+        let a3 = a3.await.unwrap();
+        assert_eq!(a3.map_err(|f| f.code), Err(ErrorCode::StorageUnavailable), "a change made after the failed one");
+        let stored: Vec<String> = rig
+            .open_db()
+            .prepare("SELECT number FROM visits ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(stored, ["A001"], "nothing of the failed epoch reached the disk");
+
+        // The disk works again: the queue is what the disk says, not what memory had made.
+        rig.open_db().execute_batch("DROP TRIGGER fail_a002;").unwrap();
+        rig.open_gate();
+        assert_eq!(rig.waiting().await, ["A001"], "A002 and A003 were never stored");
+        assert_eq!(rig.issue("A").await.await.unwrap().unwrap().number, "A002");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_command_id_is_remembered_for_48_hours() {
+        let remembered = |conn: &Connection, id: &str, hours_ago: i64| {
+            let reply = Reply {
+                id: bounded(id),
+                ok: true,
+                ticket: Some(bounded("C009")),
+                error: None,
+                message: None,
+                rating: None,
+            };
+            conn.execute(
+                "INSERT INTO command_log (counter, command_id, reply, at) VALUES ('1', ?1, ?2, ?3)",
+                rusqlite::params![
+                    id,
+                    serde_json::to_string(&reply).unwrap(),
+                    store::ts(now() - Duration::hours(hours_ago))
+                ],
+            )
+            .unwrap();
+        };
+        let rig = Rig::start(|conn| {
+            remembered(conn, "two-days-less-an-hour", 47);
+            remembered(conn, "two-days-and-an-hour", 49);
+        });
+        rig.open_gate();
+        rig.issue("A").await.await.unwrap().unwrap();
+        let again = rig.next("1", "two-days-less-an-hour").await.await.unwrap();
+        assert_eq!((again.ok, again.ticket.as_deref()), (true, Some("C009")), "answered as the first time");
+        assert_eq!(rig.waiting().await, ["A001"], "and not acted on again");
+        let new = rig.next("1", "two-days-and-an-hour").await.await.unwrap();
+        assert_eq!((new.ok, new.ticket.as_deref()), (true, Some("A001")), "forgotten after 48 hours: a new command");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_repeated_id_while_the_first_write_is_on_its_way_is_answered_after_it_once() {
+        let rig = Rig::start(|_| ());
+        rig.pass(2);
+        for service in ["A", "A"] {
+            rig.issue(service).await.await.unwrap().unwrap();
+        }
+        let mut first = rig.next("1", "press-7").await;
+        let mut repeat = rig.next("1", "press-7").await;
+        rig.writes_arrived(4).await;
+        assert!(first.try_recv().is_err() && repeat.try_recv().is_err(), "no answer before the disk has it");
+        rig.pass(1);
+        let first = first.await.unwrap();
+        assert_eq!((first.ok, first.ticket.as_deref()), (true, Some("A001")));
+        assert!(repeat.try_recv().is_err(), "the repeat waits for its own turn at the disk");
+        rig.pass(1);
+        assert_eq!(repeat.await.unwrap(), first, "the same answer");
+        assert_eq!(rig.waiting().await, ["A002"], "acted on once");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_repeated_id_is_not_answered_ok_when_the_first_write_failed() {
+        let rig = Rig::start(|_| ());
+        rig.pass(1);
+        rig.issue("A").await.await.unwrap().unwrap();
+        rig.open_db()
+            .execute_batch(
+                "CREATE TRIGGER fail_calls BEFORE INSERT ON events WHEN NEW.kind = 'called' \
+                 BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+            )
+            .unwrap();
+        let first = rig.next("1", "press-8").await;
+        let repeat = rig.next("1", "press-8").await;
+        rig.writes_arrived(3).await;
+        rig.open_gate();
+        let (first, repeat) = (first.await.unwrap(), repeat.await.unwrap());
+        assert_eq!((first.ok, first.error), (false, Some(ErrorCode::StorageUnavailable)));
+        assert_eq!((repeat.ok, repeat.error), (false, Some(ErrorCode::StorageUnavailable)), "{repeat:?}");
     }
 }

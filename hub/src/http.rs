@@ -570,7 +570,7 @@ async fn update_case(
 /// `GET /api/v1/staff/today` (a signed-in staff member): their own figures today.
 async fn staff_today(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
-    let today = chrono::Utc::now().with_timezone(&state.branch.utc_offset).date_naive();
+    let today = crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive();
     let filter = ReportFilter { from: today, to: today, service: None, counter: None };
     let read = state.read.clone();
     let visits = tokio::task::spawn_blocking(move || {
@@ -655,7 +655,7 @@ async fn checkin(State(state): State<AppState>, body: Bytes) -> ApiResult<impl I
     let held = state.appointments.clone();
     let lookup = code.clone();
     let booking = held.with(move |c| bookings::find(c, &lookup)).await.map_err(storage_failure)?;
-    let now = chrono::Utc::now();
+    let now = crate::clock::now();
     let today = now.with_timezone(&state.branch.utc_offset).date_naive();
     if let Err(refusal) = bookings::check(booking.as_ref(), now, today, held.window) {
         let status = if refusal == bookings::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
@@ -702,7 +702,7 @@ async fn held_appointments(State(state): State<AppState>, Query(q): Query<DayQue
         Some(text) => {
             text.parse().map_err(|_| ApiFailure::malformed(format!("date {text:?} is not like 2026-11-24")))?
         }
-        None => chrono::Utc::now().with_timezone(&state.branch.utc_offset).date_naive(),
+        None => crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive(),
     };
     let list = state.appointments.with(move |c| bookings::day(c, day)).await.map_err(storage_failure)?;
     Ok(Json(list))
@@ -713,18 +713,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_error_code_has_a_client_or_unavailable_status() {
-        for code in [
-            ErrorCode::Malformed,
-            ErrorCode::UnknownCounter,
-            ErrorCode::NotWaiting,
-            ErrorCode::ServiceClosed,
-            ErrorCode::StorageUnavailable,
-            ErrorCode::UnknownRating,
-            ErrorCode::ReasonAlreadyGiven,
-        ] {
+    fn every_error_code_has_a_client_or_unavailable_status_and_its_name() {
+        for code in ErrorCode::ALL {
             let status = status_for(code);
-            assert!(status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE, "{code:?}");
+            if code == ErrorCode::StorageUnavailable {
+                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "retry later");
+            } else {
+                assert!(status.is_client_error(), "{code:?}: {status}");
+            }
+            let name = code_name(code);
+            assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{code:?}: {name}");
+            assert_eq!(serde_json::from_value::<ErrorCode>(serde_json::json!(name)).unwrap(), code);
         }
         assert_eq!(code_name(ErrorCode::NoCurrentVisitor), "no_current_visitor");
     }

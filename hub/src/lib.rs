@@ -4,7 +4,8 @@
 //! imperative shell: [`engine`] owns the queue and serialises every command, [`store`] makes each
 //! change durable in SQLite before anyone hears of it, [`mqtt`] and [`http`] are the doors to
 //! devices and apps ([`ticket_page`] is the visitor's page), [`bookings`] holds the branch's
-//! bookings from the appointments site, and `broker` optionally runs the MQTT broker in-process.
+//! bookings from the appointments site, `broker` optionally runs the MQTT broker in-process, and
+//! [`clock`] is the time of day everything asks (shiftable for tests).
 //! [`reports`] and [`cases`] keep their pure parts (summaries, CSV, `case_of`) in files apart
 //! from their SQL.
 //! [`app::run`] wires them together; `ARCHITECTURE.md` has the map.
@@ -15,6 +16,7 @@ pub mod bookings;
 pub mod broker;
 pub mod cases;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crm;
 pub mod dashboard;

@@ -474,7 +474,12 @@ fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), S
         tx.prepare_cached(
             "INSERT OR IGNORE INTO command_log (counter, command_id, reply, at) VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![cmd.counter, cmd.id, cmd.reply_json, ts(change.at.unwrap_or_else(Utc::now))])?;
+        .execute(params![
+            cmd.counter,
+            cmd.id,
+            cmd.reply_json,
+            ts(change.at.unwrap_or_else(crate::clock::now))
+        ])?;
     }
     Ok(())
 }
@@ -629,5 +634,83 @@ mod tests {
         assert_eq!(results_rx.recv().unwrap(), ("next epoch", true));
         drop(tx);
         writer.join().unwrap();
+    }
+
+    #[test]
+    fn the_database_is_opened_for_durability() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join(FILE_NAME)).unwrap();
+        let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(synchronous, 2, "FULL: a commit is on the disk before it is acknowledged");
+        let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(journal, "wal");
+        let foreign_keys: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(foreign_keys, 1);
+    }
+
+    /// Every connection the hub opens goes through [`open`] (so each has `synchronous=FULL`):
+    /// no other file of the hub opens SQLite itself.
+    #[test]
+    fn every_connection_of_the_hub_is_opened_here() {
+        fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        assert!(files.len() > 10);
+        let opener = ["Connection", "::open"].concat();
+        for file in files.iter().filter(|f| !f.ends_with("store.rs")) {
+            let text = std::fs::read_to_string(file).unwrap();
+            assert!(!text.contains(&opener), "{} opens SQLite without store::open", file.display());
+        }
+    }
+
+    /// A batch that mixes a failed epoch's changes with the next epoch's: the old ones are
+    /// refused without touching the disk, the new ones are written.
+    #[test]
+    fn a_batch_mixing_epochs_refuses_only_the_failed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let conn = open(&path).unwrap();
+        let failed = FailedEpoch::default();
+        failed.store(3, Ordering::Release);
+        let (tx, rx) = mpsc::channel(16);
+        let (results_tx, results_rx) = std::sync::mpsc::channel();
+        let event = |seq: i64| {
+            let recorded = Recorded {
+                at: Utc::now(),
+                event: crate::domain::Event::CounterResumed { counter: "1".into() },
+                staff: None,
+            };
+            Change { events: vec![(seq, recorded)], ..Change::default() }
+        };
+        // All queued before the writer starts, so it takes them as one batch.
+        for (epoch, seq) in [(3, 1), (4, 2), (3, 3), (4, 4)] {
+            let results_tx = results_tx.clone();
+            let then: Continuation = Box::new(move |r| results_tx.send((seq, r.is_ok())).unwrap());
+            tx.blocking_send(Write { epoch, change: event(seq), then }).unwrap();
+        }
+        drop(tx);
+        spawn_writer(conn, rx, failed.clone()).unwrap().join().unwrap();
+        let mut results: Vec<(i64, bool)> = results_rx.try_iter().collect();
+        results.sort();
+        assert_eq!(results, [(1, false), (2, true), (3, false), (4, true)]);
+        let conn = open(&path).unwrap();
+        let stored: Vec<i64> = conn
+            .prepare("SELECT seq FROM events ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(stored, [2, 4]);
+        assert_eq!(failed.load(Ordering::Acquire), 3, "nothing new failed");
     }
 }

@@ -169,6 +169,24 @@ impl Effector {
     }
 }
 
+/// Starts every effect at once on `runtime`, as the kiosk does after each input; each one's
+/// answer is handed to `deliver` when it comes (in whatever order they finish). Tests drive the
+/// flow through this same function.
+pub fn spawn_effects(
+    runtime: &tokio::runtime::Handle,
+    effector: &Effector,
+    effects: Vec<Effect>,
+    deliver: impl Fn(Input) + Clone + Send + 'static,
+) {
+    for effect in effects {
+        let (effector, deliver) = (effector.clone(), deliver.clone());
+        runtime.spawn(async move {
+            let answer = effector.perform(effect).await;
+            deliver(answer)
+        });
+    }
+}
+
 /// Announces the kiosk on MQTT (`…/devices/{device}/status`, retained, `offline` as last will)
 /// with its printer's health, again whenever that changes; reconnects by itself.
 pub async fn announce_presence(
@@ -246,12 +264,10 @@ pub fn run(config: KioskConfig) -> Result<()> {
             if let Some(window) = weak.upgrade() {
                 show(&window, &kiosk.borrow(), &effector.branch_name(), &texts);
             }
-            for effect in effects {
-                let (effector, inputs) = (effector.clone(), inputs.clone());
-                handle.spawn(async move {
-                    let _ = inputs.send(effector.perform(effect).await);
-                });
-            }
+            let inputs = inputs.clone();
+            spawn_effects(&handle, &effector, effects, move |answer| {
+                let _ = inputs.send(answer);
+            });
         })
     };
 

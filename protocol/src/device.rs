@@ -142,6 +142,29 @@ pub enum ErrorCode {
     StorageUnavailable,
 }
 
+impl ErrorCode {
+    /// Every code, in the order above (for tests and documents that must cover them all).
+    pub const ALL: [ErrorCode; 17] = [
+        ErrorCode::Malformed,
+        ErrorCode::UnknownCounter,
+        ErrorCode::UnknownService,
+        ErrorCode::UnknownTicket,
+        ErrorCode::NotWaiting,
+        ErrorCode::NotServedHere,
+        ErrorCode::NoCurrentVisitor,
+        ErrorCode::VisitorAtCounter,
+        ErrorCode::WrongState,
+        ErrorCode::CounterPaused,
+        ErrorCode::CounterClosed,
+        ErrorCode::ServiceClosed,
+        ErrorCode::NothingToRate,
+        ErrorCode::AlreadyRated,
+        ErrorCode::UnknownRating,
+        ErrorCode::ReasonAlreadyGiven,
+        ErrorCode::StorageUnavailable,
+    ];
+}
+
 /// The hub's answer to one command (`…/counters/{counter}/reply`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
@@ -281,6 +304,45 @@ impl Presence {
 
 #[cfg(test)]
 mod tests {
+    /// `ErrorCode::ALL` has every code once: a new code does not compile until it has a place
+    /// here, and the list must then hold it at that place.
+    #[test]
+    fn all_error_codes_are_listed_once() {
+        use super::ErrorCode as E;
+        let place = |code: E| match code {
+            E::Malformed => 0,
+            E::UnknownCounter => 1,
+            E::UnknownService => 2,
+            E::UnknownTicket => 3,
+            E::NotWaiting => 4,
+            E::NotServedHere => 5,
+            E::NoCurrentVisitor => 6,
+            E::VisitorAtCounter => 7,
+            E::WrongState => 8,
+            E::CounterPaused => 9,
+            E::CounterClosed => 10,
+            E::ServiceClosed => 11,
+            E::NothingToRate => 12,
+            E::AlreadyRated => 13,
+            E::UnknownRating => 14,
+            E::ReasonAlreadyGiven => 15,
+            E::StorageUnavailable => 16,
+        };
+        for (i, code) in E::ALL.into_iter().enumerate() {
+            assert_eq!(place(code), i, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn docs_protocol_md_documents_every_error_code() {
+        let doc = include_str!("../../docs/PROTOCOL.md");
+        for code in super::ErrorCode::ALL {
+            let name = serde_json::to_value(code).unwrap();
+            let name = name.as_str().unwrap();
+            assert!(doc.contains(&format!("`{name}`")), "docs/PROTOCOL.md does not name `{name}`");
+        }
+    }
+
     use super::*;
 
     fn s<const N: usize>(text: &str) -> heapless::String<N> {

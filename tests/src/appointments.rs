@@ -24,6 +24,44 @@ pub fn site_binary() -> PathBuf {
     dir.join("dawr-e2e-appointments")
 }
 
+/// Citizen `n`'s ID number (valid, and their own: a national ID for odd `n`, an iqama for even).
+pub fn citizen_id(n: u32) -> String {
+    dawr_appointments::validate::national_id_from(n, n % 2 == 1)
+}
+
+/// The booking request citizen `n` sends for service `service` at `start` (at branch `demo`, in
+/// English), as the JSON API takes it.
+pub fn example_booking(start: &str, service: &str, n: u32) -> serde_json::Value {
+    serde_json::json!({
+        "branch": "demo", "service": service, "start": start, "name": format!("Citizen {n}"),
+        "national_id": citizen_id(n), "phone": "0551234567", "lang": "en"
+    })
+}
+
+/// The branch's local date (`+03:00`, the test site's offset) of a slot starting at `start`
+/// (RFC 3339): the day under which the hub holds its bookings.
+pub fn local_date(start: &str) -> Result<chrono::NaiveDate> {
+    let offset = chrono::FixedOffset::east_opt(3 * 3600).expect("a valid offset");
+    Ok(chrono::DateTime::parse_from_rfc3339(start)?.with_timezone(&offset).date_naive())
+}
+
+/// Waits until `hub` holds booking `code` for the slot starting at `start` (the hub pulls its
+/// bookings by the slot's local day); returns the hub's entry.
+pub async fn held(hub: &crate::Hub, code: &str, start: &str) -> Result<serde_json::Value> {
+    let path = format!("/api/v1/appointments?date={}", local_date(start)?);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, list) = hub.get(&path).await?;
+        if let Some(b) = list.as_array().into_iter().flatten().find(|b| b["code"] == code) {
+            return Ok(b.clone());
+        }
+        if Instant::now() > deadline {
+            bail!("the hub never pulled {code}:\n{}", hub.log());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The branch API key every [`test_site`] uses.
 pub const TEST_KEY: &str = "test-branch-key";
 
@@ -66,7 +104,9 @@ pub struct Site {
     child: Option<Child>,
     pub http: SocketAddr,
     pub data_dir: PathBuf,
-    _temp: tempfile::TempDir,
+    /// Its log's file name in the data directory.
+    log_name: String,
+    _temp: Option<tempfile::TempDir>,
     pub client: reqwest::Client,
 }
 
@@ -77,14 +117,36 @@ impl Site {
         if let Some(text) = config {
             std::fs::write(temp.path().join("site.toml"), text)?;
         }
+        let data_dir = temp.path().to_path_buf();
+        Self::start_in(data_dir, "site.log", Some(temp)).await
+    }
+
+    /// Starts a second site process on this one's data directory (and site file): two processes
+    /// writing one database file, as two servers behind a load balancer would.
+    pub async fn another_on_the_same_database(&self) -> Result<Site> {
+        Self::start_in(self.data_dir.clone(), "site-2.log", None).await
+    }
+
+    async fn start_in(data_dir: PathBuf, log_name: &str, temp: Option<tempfile::TempDir>) -> Result<Site> {
         let mut site = Site {
             child: None,
             http: SocketAddr::from(([127, 0, 0, 1], free_port())),
-            data_dir: temp.path().to_path_buf(),
+            data_dir,
+            log_name: log_name.to_string(),
             _temp: temp,
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
         };
-        site.spawn().await?;
+        for attempt in 1.. {
+            match site.spawn().await {
+                Ok(()) => break,
+                Err(e) if attempt < crate::PORT_ATTEMPTS && crate::port_taken(&site.log()) => {
+                    crate::tracing_free_note(&e);
+                    std::fs::remove_file(site.data_dir.join(&site.log_name))?;
+                    site.http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Ok(site)
     }
 
@@ -95,11 +157,11 @@ impl Site {
 
     /// The site's log so far (for failure messages).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.data_dir.join("site.log")).unwrap_or_default()
+        std::fs::read_to_string(self.data_dir.join(&self.log_name)).unwrap_or_default()
     }
 
     async fn spawn(&mut self) -> Result<()> {
-        let log = File::options().create(true).append(true).open(self.data_dir.join("site.log"))?;
+        let log = File::options().create(true).append(true).open(self.data_dir.join(&self.log_name))?;
         let mut cmd = Command::new(site_binary());
         cmd.arg("--http").arg(self.http.to_string()).arg("--data-dir").arg(&self.data_dir);
         let config = self.data_dir.join("site.toml");
@@ -107,6 +169,7 @@ impl Site {
             cmd.arg("--config").arg(config);
         }
         cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(log);
+        let started_before = self.log().matches("Dawr appointments ready").count();
         let child = cmd.spawn().with_context(|| format!("starting {}", site_binary().display()))?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -114,7 +177,9 @@ impl Site {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 bail!("the site exited with {status}:\n{}", self.log());
             }
-            if self.client.get(self.url("/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            // Its own log says it listens: not another process that took the port.
+            let listening = self.log().matches("Dawr appointments ready").count() > started_before;
+            if listening && self.client.get(self.url("/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
                 return Ok(());
             }
             if Instant::now() > deadline {

@@ -124,6 +124,14 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/session/{}/execute/sync", self.session), body).await
     }
 
+    /// Runs `action` (JavaScript that leaves the page: a submit, a click on a link) and waits
+    /// until the next page has loaded (a marker set on the old page is gone).
+    pub async fn leave_page(&self, action: &str) -> Result<()> {
+        self.eval(&format!("window.dawrOld = true; {action}; return true;")).await?;
+        let loaded = "return document.readyState === 'complete' && !window.dawrOld";
+        self.wait_for(loaded, Duration::from_secs(20)).await.map(|_| ())
+    }
+
     /// Saves a PNG of the viewport.
     pub async fn screenshot(&self, path: &Path) -> Result<()> {
         let shot =

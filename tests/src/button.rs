@@ -1,22 +1,26 @@
 //! The counter button on the host: `dawr-firmware-logic`'s [`Device`] driven by rumqttc.
 //!
 //! Used by the `dawr-button-sim` binary (keyboard or script) and the end-to-end tests. The
-//! simulator can drop the next reply it receives, to play a reply lost on Wi-Fi.
+//! simulator can lose the reply to its next command, to play a reply lost on Wi-Fi.
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dawr_firmware_logic::{Config, Device, Key, Mode, Notice, Press, RatingPhase, screen};
 use dawr_protocol::device::PresenceStatus;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// What the simulated button is told to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Input {
     Press(Key, Press),
-    /// Ignore the next message on the reply topic if it comes within a second, as if Wi-Fi
-    /// lost it.
+    /// Lose the (first) reply to the next command the button sends, as if Wi-Fi lost it.
     DropNextReply,
+    /// How many messages the button has sent so far on topics ending with this (`/command`,
+    /// `/rating`), once every earlier input has been handled.
+    Sent(&'static str, oneshot::Sender<usize>),
 }
 
 /// What the button's screen shows, as owned text.
@@ -49,6 +53,8 @@ impl std::fmt::Display for Screen {
 pub struct SimButton {
     input: mpsc::UnboundedSender<Input>,
     pub screen: watch::Receiver<Screen>,
+    /// How many replies it has lost on purpose.
+    dropped: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -59,21 +65,39 @@ impl SimButton {
         let (input, inputs) = mpsc::unbounded_channel();
         let (screen_tx, screen) = watch::channel(Screen::default());
         let (host, branch, counter) = (host.to_string(), branch.to_string(), counter.to_string());
-        let task = tokio::spawn(async move {
-            let kind = if mode == Mode::Rating { "rating" } else { "button" };
-            let device_id = format!("{kind}-{counter}");
-            let config = Config { branch: &branch, counter: &counter, device: &device_id, mode };
-            run(Device::new(config, boot), &host, port, &device_id, inputs, screen_tx).await;
-        });
-        SimButton { input, screen, task }
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let task = {
+            let dropped = dropped.clone();
+            tokio::spawn(async move {
+                let kind = if mode == Mode::Rating { "rating" } else { "button" };
+                let device_id = format!("{kind}-{counter}");
+                let config = Config { branch: &branch, counter: &counter, device: &device_id, mode };
+                let link = Link { host: &host, port, device_id: &device_id, dropped };
+                run(Device::new(config, boot), link, inputs, screen_tx).await;
+            })
+        };
+        SimButton { input, screen, dropped, task }
     }
 
     pub fn press(&self, key: Key, press: Press) {
         let _ = self.input.send(Input::Press(key, press));
     }
 
+    /// Loses the reply to the next command (a retry of that command gets its reply).
     pub fn drop_next_reply(&self) {
         let _ = self.input.send(Input::DropNextReply);
+    }
+
+    /// How many replies it has lost so far.
+    pub fn replies_dropped(&self) -> usize {
+        self.dropped.load(Ordering::SeqCst)
+    }
+
+    /// How many messages it has sent on topics ending with `suffix`, after every earlier press.
+    pub async fn sent(&self, suffix: &'static str) -> usize {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.input.send(Input::Sent(suffix, tx));
+        rx.await.unwrap_or(0)
     }
 
     /// Waits until the screen satisfies `pred`, for at most `within`.
@@ -105,29 +129,58 @@ fn snapshot(device: &Device<'_>) -> Screen {
     }
 }
 
+/// Where the simulated button connects, and its count of replies lost on purpose.
+struct Link<'a> {
+    host: &'a str,
+    port: u16,
+    device_id: &'a str,
+    dropped: Arc<AtomicUsize>,
+}
+
+/// What the button sends, and which reply it is to lose.
+struct Outbox {
+    client: AsyncClient,
+    /// The topic of every message sent so far.
+    sent: Vec<String>,
+    /// Armed by [`Input::DropNextReply`]: the next command's reply is to be lost.
+    drop_next: bool,
+    /// The id of the command whose first reply is to be lost.
+    drop_reply_to: Option<String>,
+}
+
+impl Outbox {
+    async fn publish(&mut self, message: dawr_firmware_logic::Outgoing) {
+        let topic = message.topic.as_str().to_string();
+        if self.drop_next && (topic.ends_with("/command") || topic.ends_with("/rating")) {
+            self.drop_next = false;
+            self.drop_reply_to = command_id(&message.payload);
+        }
+        let _ = self.client.publish(topic.as_str(), QoS::AtLeastOnce, message.retain, message.payload.to_vec()).await;
+        self.sent.push(topic);
+    }
+}
+
+/// The `"id"` of a command's JSON payload.
+fn command_id(payload: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    value["id"].as_str().map(str::to_owned)
+}
+
 async fn run(
     mut device: Device<'_>,
-    host: &str,
-    port: u16,
-    device_id: &str,
+    link: Link<'_>,
     mut inputs: mpsc::UnboundedReceiver<Input>,
     screen: watch::Sender<Screen>,
 ) {
-    let mut options = MqttOptions::new(device_id, host, port);
+    let mut options = MqttOptions::new(link.device_id, link.host, link.port);
     options.set_keep_alive(Duration::from_secs(5));
     let will = device.presence(PresenceStatus::Offline);
     options.set_last_will(LastWill::new(will.topic.as_str(), will.payload.to_vec(), QoS::AtLeastOnce, true));
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     let started = Instant::now();
     let now = || started.elapsed().as_millis() as u64;
-    let publish = |out: dawr_firmware_logic::Outgoing| {
-        let client = client.clone();
-        async move {
-            let _ = client.publish(out.topic.as_str(), QoS::AtLeastOnce, out.retain, out.payload.to_vec()).await;
-        }
-    };
+    let mut out = Outbox { client: client.clone(), sent: Vec::new(), drop_next: false, drop_reply_to: None };
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
-    let mut drop_reply_until: Option<Instant> = None;
     let mut subacks = 0;
     loop {
         tokio::select! {
@@ -141,16 +194,19 @@ async fn run(
                 Ok(Event::Incoming(Packet::SubAck(_))) => {
                     subacks += 1;
                     if subacks == device.subscriptions().len() {
-                        publish(device.presence(PresenceStatus::Online)).await;
-                        if let Some(out) = device.connected(now()) {
-                            publish(out).await;
+                        out.publish(device.presence(PresenceStatus::Online)).await;
+                        if let Some(message) = device.connected(now()) {
+                            out.publish(message).await;
                         }
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let dropping = drop_reply_until.is_some_and(|until| Instant::now() < until);
-                    if dropping && p.topic.ends_with("/reply") {
-                        drop_reply_until = None;
+                    let lost = p.topic.ends_with("/reply")
+                        && out.drop_reply_to.is_some()
+                        && command_id(&p.payload) == out.drop_reply_to;
+                    if lost {
+                        out.drop_reply_to = None;
+                        link.dropped.fetch_add(1, Ordering::SeqCst);
                     } else {
                         device.received(&p.topic, &p.payload, now());
                     }
@@ -163,17 +219,20 @@ async fn run(
                 }
             },
             _ = ticker.tick() => {
-                if let Some(out) = device.tick(now()) {
-                    publish(out).await;
+                if let Some(message) = device.tick(now()) {
+                    out.publish(message).await;
                 }
             }
             input = inputs.recv() => match input {
                 Some(Input::Press(key, press)) => {
-                    if let Some(out) = device.press(key, press, now()) {
-                        publish(out).await;
+                    if let Some(message) = device.press(key, press, now()) {
+                        out.publish(message).await;
                     }
                 }
-                Some(Input::DropNextReply) => drop_reply_until = Some(Instant::now() + Duration::from_secs(1)),
+                Some(Input::DropNextReply) => out.drop_next = true,
+                Some(Input::Sent(suffix, answer)) => {
+                    let _ = answer.send(out.sent.iter().filter(|t| t.ends_with(suffix)).count());
+                }
                 None => break,
             },
         }

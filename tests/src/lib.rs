@@ -19,9 +19,52 @@ use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now. Another process may take it before it is used, so
+/// whoever starts a server process on it starts again on another port when the server says the
+/// address is in use ([`Hub`], [`Mosquitto`], the appointments site); servers inside the test
+/// process bind [`loopback_listener`] instead and keep it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    loopback_listener().local_addr().map(|a| a.port()).expect("a free port")
+}
+
+/// A listener on a free loopback port, already bound: nobody can take the port in between.
+pub fn loopback_listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").expect("a free loopback port")
+}
+
+/// The same, for tokio (in a test process's runtime).
+pub fn tokio_listener() -> tokio::net::TcpListener {
+    let listener = loopback_listener();
+    listener.set_nonblocking(true).expect("a non-blocking listener");
+    tokio::net::TcpListener::from_std(listener).expect("a tokio listener")
+}
+
+/// How many times a server process is started on fresh ports when its port was taken meanwhile.
+pub(crate) const PORT_ATTEMPTS: usize = 5;
+
+/// Whether a server's log says its port was taken (by another test's process, since
+/// [`free_port`] let it go).
+pub fn port_taken(log: &str) -> bool {
+    log.contains("Address already in use") || log.contains("os error 98")
+}
+
+/// Waits until `done` holds, checking every 20 ms, for at most `within`; returns whether it held.
+pub async fn wait_until<F: std::future::Future<Output = bool>>(within: Duration, mut done: impl FnMut() -> F) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if done().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Says on stderr (shown for failing tests) that a server is started again on other ports.
+pub(crate) fn tracing_free_note(error: &anyhow::Error) {
+    eprintln!("a port was taken meanwhile; starting again on other ports ({error})");
 }
 
 /// A binary of this crate, built beside the running test or bench binary.
@@ -63,6 +106,9 @@ pub fn screenshots_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("docs/screenshots");
     dir
 }
+
+/// What the hub logs once it listens on its ports.
+const READY_LINE: &str = "Dawr hub ready";
 
 /// Which broker the hub uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +161,21 @@ impl Hub {
             extra_args,
             staff_token: std::sync::Mutex::new(None),
         };
-        hub.spawn().await?;
+        for attempt in 1.. {
+            match hub.spawn().await {
+                Ok(()) => break,
+                Err(e) if attempt < PORT_ATTEMPTS && port_taken(&hub.log()) => {
+                    // Another process took a port between `free_port` and the hub's bind.
+                    tracing_free_note(&e);
+                    std::fs::remove_file(hub.data_dir.join("hub.log"))?;
+                    hub.http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+                    if let BrokerChoice::Embedded { port } = &mut hub.broker {
+                        *port = free_port();
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Ok(hub)
     }
 
@@ -146,19 +206,22 @@ impl Hub {
         };
         cmd.args(&self.extra_args);
         cmd.env("RUST_LOG", "info,rumqttd=off").stdout(Stdio::null()).stderr(log);
+        let started_before = self.log().matches(READY_LINE).count();
         let child = cmd.spawn().with_context(|| format!("starting {}", hub_binary().display()))?;
         self.child = Some(child);
-        self.wait_ready().await
+        self.wait_ready(started_before).await
     }
 
-    /// Waits until the hub answers and is connected to its broker.
-    pub async fn wait_ready(&mut self) -> Result<()> {
+    /// Waits until this hub (its log says it is listening: not another process that took the
+    /// port) answers and is connected to its broker.
+    async fn wait_ready(&mut self, started_before: usize) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 bail!("the hub exited with {status}:\n{}", self.log());
             }
-            if let Ok(resp) = self.client.get(self.url("/healthz")).send().await {
+            let listening = self.log().matches(READY_LINE).count() > started_before;
+            if listening && let Ok(resp) = self.client.get(self.url("/healthz")).send().await {
                 let health: serde_json::Value = resp.json().await.unwrap_or_default();
                 if health["mqtt_connected"] == true {
                     return Ok(());
@@ -247,8 +310,20 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Starts Mosquitto. Fails (does not skip) if it is not installed: `.ci/run` installs it.
     pub fn start() -> Result<Mosquitto> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_on(free_port()) {
+                Err(e) if attempt < PORT_ATTEMPTS && port_taken(&format!("{e:#}")) => {
+                    tracing_free_note(&e);
+                    attempt += 1;
+                }
+                started => return started,
+            }
+        }
+    }
+
+    fn start_on(port: u16) -> Result<Mosquitto> {
         let dir = tempfile::tempdir()?;
-        let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
@@ -264,14 +339,16 @@ impl Mosquitto {
             .stderr(log)
             .spawn()
             .context("mosquitto is not installed (apt-get install mosquitto); .ci/run installs it")?;
+        let mut mosquitto = Mosquitto { child, port, _dir: dir };
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                bail!("mosquitto did not listen on {port}");
+            let log = || std::fs::read_to_string(mosquitto._dir.path().join("mosquitto.log")).unwrap_or_default();
+            if Instant::now() > deadline || mosquitto.child.try_wait()?.is_some() {
+                bail!("mosquitto did not listen on {port}: {}", log());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Ok(Mosquitto { child, port, _dir: dir })
+        Ok(mosquitto)
     }
 }
 
@@ -512,6 +589,15 @@ pub fn decode_qr(png: &Path) -> Result<String> {
         .output()
         .context("zbarimg is not installed (apt-get install zbar-tools); .ci/run installs it")?;
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// The hub's local day (the demo branch's `+03:00`) of a ticket it issued: the day to ask its
+/// reports about, taken from the hub's own clock rather than the test's (they differ when the
+/// hub's clock is shifted, or when a local midnight passes between the two).
+pub fn hub_day(ticket: &serde_json::Value) -> chrono::NaiveDate {
+    let issued = ticket["issued_at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let riyadh = chrono::FixedOffset::east_opt(3 * 3600).expect("a valid offset");
+    issued.expect("a ticket with issued_at").with_timezone(&riyadh).date_naive()
 }
 
 /// Path helper for tests that inspect the database directly.

@@ -1,9 +1,8 @@
 //! The appointments site in headless Chromium at phone width: booking in Arabic (right to left)
 //! and in English, the code and its QR, the calendar file, the form's errors, rescheduling and
 //! cancelling. Screenshots of the pages go to `docs/screenshots/appointments-*.png`.
-use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use dawr_appointments::validate::national_id_from;
 use dawr_e2e::appointments::{Site, test_site};
 use dawr_e2e::browser::Browser;
@@ -18,17 +17,8 @@ fn screenshots() -> std::path::PathBuf {
 
 /// Waits until `condition` (a JavaScript expression) is true in the page.
 async fn wait_for(browser: &Browser, condition: &str) -> Result<()> {
-    for _ in 0..100 {
-        let ok = browser
-            .eval(&format!("return document.readyState === 'complete' && !!({condition})"))
-            .await
-            .unwrap_or(Value::Bool(false));
-        if ok == Value::Bool(true) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("the page never satisfied {condition}")
+    let script = format!("return document.readyState === 'complete' && !!({condition})");
+    browser.wait_for(&script, std::time::Duration::from_secs(20)).await.map(|_| ())
 }
 
 /// Fills the booking form (choosing the `nth` free time) and submits it.

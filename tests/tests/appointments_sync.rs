@@ -1,34 +1,21 @@
 //! A booking made on the appointments site is checked in at the branch hub; with the site
 //! stopped the hub still checks in the bookings it holds, and the check-in reaches the site once
 //! it is back — even when the hub was killed in between.
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use dawr_appointments::validate::national_id_from;
-use dawr_e2e::Hub;
-use dawr_e2e::appointments::{Site, TEST_KEY, test_site};
+use dawr_e2e::appointments::{Site, TEST_KEY, citizen_id, example_booking, held, test_site};
+use dawr_e2e::{Hub, wait_until};
 use serde_json::{Value, json};
 
 async fn book(site: &Site, service: &str, n: u32) -> Result<(String, String, String)> {
     let (start, _) = site.first_free_slot(service).await?;
-    let id = national_id_from(n, false);
-    let body = json!({"branch": "demo", "service": service, "start": start, "name": format!("Citizen {n}"),
-        "national_id": id, "phone": "0551234567", "lang": "ar"});
-    let (status, booked) = site.post("/api/v1/bookings", body).await?;
+    let id = citizen_id(n);
+    let (status, booked) = site.post("/api/v1/bookings", example_booking(&start, service, n)).await?;
     assert_eq!(status, 201, "{booked}");
     Ok((booked["code"].as_str().unwrap().to_string(), id, start))
-}
-
-/// Waits until the hub holds `code` (it pulls every second here).
-async fn held(hub: &Hub, code: &str) -> Result<Value> {
-    for _ in 0..100 {
-        let (_, list) = hub.get("/api/v1/appointments").await?;
-        if let Some(b) = list.as_array().into_iter().flatten().find(|b| b["code"] == code) {
-            return Ok(b.clone());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("the hub never pulled {code}:\n{}", hub.log())
 }
 
 /// Waits until the site says the booking is `status`.
@@ -61,7 +48,7 @@ async fn bookings_are_checked_in_at_the_hub_online_and_offline_and_reported_back
 
     // Online: booked on the site, checked in at the hub's kiosk endpoint.
     let (code, id, start) = book(&site, "E", 1).await?;
-    assert_eq!(held(&hub, &code).await?["status"], "booked");
+    assert_eq!(held(&hub, &code, &start).await?["status"], "booked");
     // As the kiosk sends it (with its own request id).
     let (status, ticket) =
         hub.post("/api/v1/checkins", json!({"code": code.to_lowercase(), "request_id": "kiosk-1-17"})).await?;
@@ -81,31 +68,28 @@ async fn bookings_are_checked_in_at_the_hub_online_and_offline_and_reported_back
     site_status(&site, &code, &id, "checked_in").await?;
 
     // A cancelled booking is refused at the kiosk once the hub has heard of the cancellation.
-    let (cancelled, cancelled_id, _) = book(&site, "A", 2).await?;
-    held(&hub, &cancelled).await?;
+    let (cancelled, cancelled_id, cancelled_start) = book(&site, "A", 2).await?;
+    held(&hub, &cancelled, &cancelled_start).await?;
     site.post(&format!("/api/v1/bookings/{cancelled}/cancel"), json!({"national_id": cancelled_id})).await?;
-    for _ in 0..100 {
-        if held(&hub, &cancelled).await?["status"] == "cancelled" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(held(&hub, &cancelled).await?["status"], "cancelled", "the next pull brings the cancellation");
+    let pulled = wait_until(Duration::from_secs(15), || async {
+        held(&hub, &cancelled, &cancelled_start).await.is_ok_and(|b| b["status"] == "cancelled")
+    })
+    .await;
+    assert!(pulled, "the next pull brings the cancellation");
     let (status, refusal) = hub.post("/api/v1/checkins", json!({"code": cancelled})).await?;
     assert_eq!(status, 409);
     assert_eq!(refusal["error"], "booking_cancelled");
 
     // Offline: the site stops; the hub checks in what it holds and keeps the report.
-    let (code2, id2, _) = book(&site, "A", 3).await?;
-    held(&hub, &code2).await?;
+    let (code2, id2, start2) = book(&site, "A", 3).await?;
+    held(&hub, &code2, &start2).await?;
     site.stop();
     let (status, ticket2) = hub.post("/api/v1/checkins", json!({"code": code2})).await?;
     assert_eq!(status, 201, "{ticket2}");
     assert_eq!(ticket2["priority"], "appointment");
     // The hub is killed before it could report; the report survives in its outbox.
     hub.restart().await?;
-    let (_, list) = hub.get("/api/v1/appointments").await?;
-    let entry = list.as_array().unwrap().iter().find(|b| b["code"] == code2.as_str()).unwrap().clone();
+    let entry = held(&hub, &code2, &start2).await?;
     assert_eq!(entry["status"], "checked_in");
     assert_eq!(entry["ticket"], ticket2["id"]);
     let (status, _) = hub.get(&format!("/api/v1/tickets/{}", ticket2["id"])).await?;
@@ -114,6 +98,55 @@ async fn bookings_are_checked_in_at_the_hub_online_and_offline_and_reported_back
     // The site comes back: the check-in reaches it.
     site.start_again().await?;
     site_status(&site, &code2, &id2, "checked_in").await?;
+    assert!(!hub.log().contains("panicked"), "{}", hub.log());
+    Ok(())
+}
+
+/// Two kiosks check one booking in at the same moment (a visitor who scanned at both, or two
+/// copies of one QR code): one ticket, and every kiosk that was answered 2xx holds that ticket;
+/// another answer can only be `booking_used`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_kiosks_checking_in_one_code_at_once_make_one_ticket() -> Result<()> {
+    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let url = site.url("");
+    let hub = Hub::start_embedded_with(&[
+        "--appointments-url",
+        &url,
+        "--appointments-key",
+        TEST_KEY,
+        "--appointments-poll-s",
+        "0.5",
+    ])
+    .await?;
+    for (round, service) in ["A", "E", "A", "E"].into_iter().enumerate() {
+        let (code, _, start) = book(&site, service, 100 + round as u32).await?;
+        held(&hub, &code, &start).await?;
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let kiosks: Vec<_> = ["kiosk-1", "kiosk-2"]
+            .into_iter()
+            .map(|kiosk| {
+                let (client, url, barrier) = (hub.client.clone(), hub.url("/api/v1/checkins"), barrier.clone());
+                let body = json!({"code": code, "request_id": format!("{kiosk}-{round}")});
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let response = client.post(url).json(&body).send().await?;
+                    anyhow::Ok((response.status().as_u16(), response.json::<Value>().await?))
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for kiosk in kiosks {
+            answers.push(kiosk.await??);
+        }
+        let tickets: HashSet<String> =
+            answers.iter().filter(|(s, _)| *s == 201).map(|(_, t)| t["id"].to_string()).collect();
+        assert_eq!(tickets.len(), 1, "one ticket for one booking: {answers:?}");
+        for (status, body) in &answers {
+            assert!(*status == 201 || (*status == 409 && body["error"] == "booking_used"), "{answers:?}");
+        }
+    }
+    let (_, queue) = hub.get("/api/v1/queue").await?;
+    assert_eq!(queue.as_array().unwrap().len(), 4, "four bookings, four tickets: {queue}");
     assert!(!hub.log().contains("panicked"), "{}", hub.log());
     Ok(())
 }

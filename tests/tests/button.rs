@@ -3,12 +3,15 @@ use std::time::Duration;
 
 use anyhow::Result;
 use dawr_e2e::button::SimButton;
-use dawr_e2e::{Hub, MqttProbe};
-use dawr_firmware_logic::device::REPLY_TIMEOUT_MS;
+use dawr_e2e::{Hub, MqttProbe, wait_until};
+use dawr_firmware_logic::device::{MAX_ATTEMPTS, REPLY_TIMEOUT_MS};
 use dawr_firmware_logic::{Key, Mode, Press};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
+
+/// Long enough for every attempt of a command (and a little for the hub to answer the last).
+const ALL_ATTEMPTS: Duration = Duration::from_millis(MAX_ATTEMPTS as u64 * REPLY_TIMEOUT_MS + 2_000);
 
 async fn issue(hub: &Hub, service: &str) -> Result<Value> {
     let (status, ticket) = hub.post("/api/v1/tickets", json!({"service": service})).await?;
@@ -56,15 +59,16 @@ async fn a_press_repeated_after_a_lost_reply_calls_nobody_twice() -> Result<()> 
     // answers again without calling anyone else.
     let retrying = button.wait_for(WAIT, |s| s.notice.as_deref() == Some("NO REPLY - RETRYING")).await;
     assert!(retrying.is_some(), "the button says it retries");
-    // Answered before a further retry would be due: the retry got its reply (a button that gave
-    // up would only stop being pending after three attempts).
-    let settled = button.wait_for(Duration::from_millis(2_000), |s| !s.pending && s.notice.is_none()).await;
+    assert_eq!(button.replies_dropped(), 1, "the reply to the press was the one lost");
+    // The retry gets its reply: the button settles without the notice a button that gave up
+    // shows, within the time its attempts take.
+    let settled = button.wait_for(ALL_ATTEMPTS, |s| !s.pending && s.notice.is_none()).await;
     assert!(settled.is_some(), "{:?}", *button.screen.borrow());
     assert_eq!(button.screen.borrow().ticket.as_deref(), Some("A001"));
-    assert!(
-        display.next_on("dawr/v1/demo/calls", Duration::from_millis(REPLY_TIMEOUT_MS / 2)).await.is_none(),
-        "a second call"
-    );
+    assert!(button.sent("/command").await >= 2, "the press was sent again");
+    // Acted on once: A001 called once and not recalled, nobody else called.
+    let (_, counters) = hub.get("/api/v1/counters").await?;
+    assert_eq!(counters[2]["current"]["recalls"], 0, "{counters}");
     assert_eq!(status(&hub, &first).await?.0, "called");
     assert_eq!(status(&hub, &second).await?.0, "waiting");
     Ok(())
@@ -81,12 +85,7 @@ async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
     // The press reaches the hub, which calls A001, but the hub dies before the reply arrives.
     button.drop_next_reply();
     button.press(Key::Next, Press::Short);
-    for _ in 0..100 {
-        if status(&hub, &first).await?.0 == "called" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert!(wait_until(WAIT, || async { button.replies_dropped() == 1 }).await, "the hub answered the press");
     assert_eq!(status(&hub, &first).await?.0, "called");
     hub.kill9();
     button.wait_for(WAIT, |s| !s.online).await.expect("the button notices the hub is gone");
@@ -101,7 +100,7 @@ async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
     // had subscribed; a button that gave up would only say so after 6 s.
     let gave_up = dawr_firmware_logic::screen::notice_text(dawr_firmware_logic::Notice::NoReply { retrying: false });
     let settled = button
-        .wait_for(Duration::from_millis(REPLY_TIMEOUT_MS + 2_500), |s| {
+        .wait_for(ALL_ATTEMPTS, |s| {
             s.online && !s.pending && s.ticket.as_deref() == Some("A001") && s.notice.as_deref() != Some(gave_up)
         })
         .await;
@@ -129,8 +128,11 @@ async fn the_exit_terminal_rates_the_visit_that_just_ended() -> Result<()> {
     terminal.wait_for(WAIT, |s| s.rating.as_deref() == Some("THANK YOU") && !s.pending).await.expect("thanks");
     let (_, rated) = hub.get(&format!("/api/v1/tickets/{}", ticket["id"])).await?;
     assert_eq!(rated["rating"], 4);
-    // A second press is ignored by the terminal; a second rating over HTTP is refused.
+    // A second press is ignored by the terminal (it sends nothing); a second rating over HTTP is
+    // refused.
+    assert_eq!(terminal.sent("/rating").await, 1);
     terminal.press(Key::Score(1), Press::Short);
+    assert_eq!(terminal.sent("/rating").await, 1, "the second press sent nothing");
     let (code, err) = hub.post("/api/v1/ratings", json!({"counter": "2", "score": 1})).await?;
     assert_eq!((code, err["error"].as_str()), (409, Some("already_rated")));
     let (_, still) = hub.get(&format!("/api/v1/tickets/{}", ticket["id"])).await?;

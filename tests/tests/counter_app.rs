@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use chrono::Utc;
-use dawr_counter_app::app::{CounterConfig, Link};
+use dawr_counter_app::app::{CounterConfig, Link, spawn_effects};
 use dawr_counter_app::flow::{Desk, Effect, Input};
 use dawr_e2e::{Hub, MqttProbe, screenshots_dir};
 use dawr_protocol::api::Outcome;
-use dawr_protocol::device::{Action, CounterStatus};
+use dawr_protocol::device::{Action, CounterStatus, CurrentStatus};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -42,42 +42,58 @@ impl App {
         Ok(app)
     }
 
-    /// Feeds an input and performs what follows.
-    async fn input(&mut self, input: Input) {
+    /// Feeds an input; its effects start at once, as the app starts them (their answers come
+    /// back through the inbox).
+    fn input(&mut self, input: Input) {
         let effects: Vec<Effect> = self.desk.handle(input, Utc::now());
-        for effect in effects {
-            if let Some(answer) = self.link.perform(effect).await {
-                let _ = self.inputs.send(answer);
-            }
-        }
+        spawn_effects(&tokio::runtime::Handle::current(), &self.link, effects, &self.inputs);
     }
 
-    /// Takes what the hub sends until `done` holds for the desk (or 5 s pass).
+    /// Takes what the hub sends until `done` holds for the desk (or 10 s pass).
     async fn until(&mut self, done: impl Fn(&Desk) -> bool) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while !done(&self.desk) {
             match tokio::time::timeout_at(deadline, self.inbox.recv()).await {
-                Ok(Some(input)) => self.input(input).await,
+                Ok(Some(input)) => self.input(input),
                 _ => bail!("the desk never got there: {:#?}", self.desk),
             }
         }
         Ok(())
     }
 
-    /// An action, then the hub's reply and the counter's new state.
-    async fn act(&mut self, input: Input) -> Result<()> {
-        self.input(input).await;
-        self.until(|d| !d.busy()).await?;
-        // The retained state follows the reply: take what has arrived.
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        while let Ok(input) = self.inbox.try_recv() {
-            self.input(input).await;
-        }
-        Ok(())
+    /// An action, then the hub's reply and the counter's state as `expected` describes it (the
+    /// retained state follows the reply).
+    async fn act(&mut self, input: Input, expected: impl Fn(&Desk) -> bool) -> Result<()> {
+        self.input(input);
+        self.until(|d| !d.busy() && expected(d)).await
     }
 
     fn current(&self) -> Option<String> {
-        self.desk.state.as_ref()?.current.as_ref().map(|c| c.ticket.to_string())
+        current(&self.desk)
+    }
+}
+
+/// The ticket at the desk's counter, as the hub last said.
+fn current(desk: &Desk) -> Option<String> {
+    desk.state.as_ref()?.current.as_ref().map(|c| c.ticket.to_string())
+}
+
+/// The commands seen on `probe`'s `…/command` topic with action `action`, up to the first one
+/// with action `until` (the app sends in order on one connection, so anything sent before that
+/// one has arrived by then).
+async fn commands_before(probe: &mut MqttProbe, topic: &str, action: &str, until: &str) -> Result<usize> {
+    let mut seen = 0;
+    loop {
+        let Some(msg) = probe.next_on(topic, Duration::from_secs(10)).await else {
+            bail!("no {until:?} command on {topic}")
+        };
+        let command = msg.json();
+        if command["action"] == until {
+            return Ok(seen);
+        }
+        if command["action"] == action {
+            seen += 1;
+        }
     }
 }
 
@@ -90,27 +106,32 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
     let mut app = App::start(&hub, "2").await?;
 
     // Sign-in: a wrong PIN, then the right one.
-    app.input(Input::SignIn { staff: "s101".into(), pin: "0000".into() }).await;
+    app.input(Input::SignIn { staff: "s101".into(), pin: "0000".into() });
     app.until(|d| d.notice.is_some()).await?;
     assert_eq!(app.desk.notice.as_ref().unwrap().key, "counter-wrong-pin");
-    app.input(Input::SignIn { staff: "s101".into(), pin: "1111".into() }).await;
+    app.input(Input::SignIn { staff: "s101".into(), pin: "1111".into() });
     app.until(|d| d.signed_in.is_some()).await?;
     assert_eq!(app.desk.signed_in.as_ref().unwrap().name_en, "Abdullah Alqahtani");
 
     // next, recall, start, complete with an outcome.
-    app.act(Input::Act(Action::Next)).await?;
+    app.act(Input::Act(Action::Next), |d| current(d).is_some()).await?;
     assert_eq!(app.current().as_deref(), Some("A001"));
-    app.act(Input::Act(Action::Recall)).await?;
+    app.act(Input::Act(Action::Recall), |d| {
+        d.state.as_ref().and_then(|s| s.current.as_ref()).is_some_and(|c| c.recalls > 0)
+    })
+    .await?;
     assert_eq!(app.desk.state.as_ref().unwrap().current.as_ref().unwrap().recalls, 1);
-    app.act(Input::Act(Action::Start)).await?;
+    app.act(Input::Act(Action::Start), |d| {
+        d.state.as_ref().and_then(|s| s.current.as_ref()).is_some_and(|c| c.status == CurrentStatus::Serving)
+    })
+    .await?;
     // The visit's CRM case: category and notes, saved with the staff member's session.
     let case_ref = app.desk.case_ref().expect("the current visit's case").to_string();
     app.input(Input::SaveCase {
         category: "power of attorney".into(),
         notes: "brought the deed".into(),
         visitor: "1012345678".into(),
-    })
-    .await;
+    });
     app.until(|d| d.case_saved.is_some()).await?;
     assert_eq!(app.desk.case_saved, Some("counter-case-saved"));
     let token = app.desk.signed_in.as_ref().unwrap().token.clone();
@@ -121,8 +142,8 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
         (Some("power of attorney"), Some("brought the deed"))
     );
     assert_eq!(case["staff"], "s101", "the case knows who served");
-    app.input(Input::Act(Action::Complete)).await;
-    app.act(Input::Outcome(Outcome::FollowUp)).await?;
+    app.input(Input::Act(Action::Complete));
+    app.act(Input::Outcome(Outcome::FollowUp), |d| current(d).is_none()).await?;
     assert_eq!(app.current(), None);
     assert_eq!(app.desk.served, 1);
     let (_, first) = hub.get("/api/v1/tickets/1").await?;
@@ -136,24 +157,28 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
         .await?;
     // The same visitor again: the app shows their earlier visit once the ID is given, and the
     // staff member's own figures today.
-    app.input(Input::SaveCase { category: String::new(), notes: String::new(), visitor: "101 234 5678".into() }).await;
+    app.input(Input::SaveCase { category: String::new(), notes: String::new(), visitor: "101 234 5678".into() });
     app.until(|d| d.case.as_ref().is_some_and(|c| !c.earlier.is_empty())).await?;
     let earlier = &app.desk.case.as_ref().unwrap().earlier;
     assert_eq!((earlier[0].0.as_str(), earlier[0].3.as_str()), ("A001", "follow_up"), "{earlier:?}");
     assert_eq!(app.desk.case.as_ref().unwrap().visitor, "1012345678", "stored without spaces");
     app.until(|d| d.figures.is_some_and(|(served, mean)| served == 1 && mean.is_some())).await?;
     // The app's double press answers nothing twice: the hub got one command, one visitor called.
-    app.input(Input::Act(Action::NoShow)).await;
-    app.input(Input::Act(Action::NoShow)).await;
+    let mut commands = MqttProbe::connect(hub.mqtt_port(), "test-command-probe").await?;
+    let command_topic = "dawr/v1/demo/counters/2/command";
+    commands.subscribe(command_topic).await?;
+    app.input(Input::Act(Action::NoShow));
+    app.input(Input::Act(Action::NoShow));
     app.until(|d| !d.busy()).await?;
     let (_, second) = hub.get("/api/v1/tickets/2").await?;
     assert_eq!(second["status"], "no_show");
 
     // Transfer keeps the arrival time.
-    app.act(Input::Act(Action::Next)).await?;
+    app.act(Input::Act(Action::Next), |d| current(d).is_some()).await?;
+    assert_eq!(commands_before(&mut commands, command_topic, "no_show", "next").await?, 1, "the app sent one no-show");
     let called = app.current().unwrap();
-    app.input(Input::Act(Action::Transfer)).await;
-    app.act(Input::TransferTo { to: "service:D".into(), note: String::new() }).await?;
+    app.input(Input::Act(Action::Transfer));
+    app.act(Input::TransferTo { to: "service:D".into(), note: String::new() }, |d| current(d).is_none()).await?;
     let (_, queue) = hub.get("/api/v1/queue").await?;
     let moved = queue.as_array().unwrap().iter().find(|t| t["number"] == called.as_str()).expect("back in the queue");
     assert_eq!(moved["service"], "D");
@@ -163,24 +188,26 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
     // An out-of-order call, with its reason.
     let (_, waiting) = hub.get("/api/v1/queue?counter=2").await?;
     let last = waiting.as_array().unwrap().last().unwrap()["number"].as_str().unwrap().to_string();
-    app.input(Input::Pick(last.clone())).await;
-    app.act(Input::Reason("elderly_or_disabled".into())).await?;
+    app.input(Input::Pick(last.clone()));
+    app.act(Input::Reason("elderly_or_disabled".into()), |d| current(d).as_ref() == Some(&last)).await?;
     assert_eq!(app.current().as_deref(), Some(last.as_str()), "the chosen ticket is called");
 
     // Pause (with a reason, once the counter is free) and resume with the same key.
     // Sent on to counter 3 with a note: first in line there.
-    app.input(Input::Act(Action::Transfer)).await;
-    app.act(Input::TransferTo { to: "counter:3".into(), note: "needs the notary".into() }).await?;
+    app.input(Input::Act(Action::Transfer));
+    app.act(Input::TransferTo { to: "counter:3".into(), note: "needs the notary".into() }, |d| current(d).is_none())
+        .await?;
     let (_, at_three) = hub.get("/api/v1/queue?counter=3").await?;
     assert_eq!(at_three[0]["number"].as_str(), Some(last.as_str()), "{at_three}");
-    app.input(Input::Act(Action::Pause)).await;
-    app.act(Input::Reason("prayer".into())).await?;
+    app.input(Input::Act(Action::Pause));
+    app.act(Input::Reason("prayer".into()), |d| d.state.as_ref().is_some_and(|s| s.status == CounterStatus::Paused))
+        .await?;
     assert_eq!(app.desk.state.as_ref().unwrap().status, CounterStatus::Paused);
     button.publish("dawr/v1/demo/counters/2/command", r#"{"id":"btn-2","action":"next"}"#).await?;
     let refused =
         button.next_matching("dawr/v1/demo/counters/2/reply", Duration::from_secs(5), |r| r["id"] == "btn-2").await;
     assert_eq!(refused.expect("a reply").json()["error"], "counter_paused", "the button sees the app's pause");
-    app.act(Input::Act(Action::Pause)).await?;
+    app.act(Input::Act(Action::Pause), |d| d.state.as_ref().is_some_and(|s| s.status == CounterStatus::Open)).await?;
     assert_eq!(app.desk.state.as_ref().unwrap().status, CounterStatus::Open);
     Ok(())
 }
@@ -189,7 +216,7 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
 async fn staff_cannot_open_a_counter_that_is_not_theirs() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let mut app = App::start(&hub, "5").await?;
-    app.input(Input::SignIn { staff: "s101".into(), pin: "1111".into() }).await;
+    app.input(Input::SignIn { staff: "s101".into(), pin: "1111".into() });
     app.until(|d| d.notice.is_some()).await?;
     assert_eq!(app.desk.notice.as_ref().unwrap().key, "counter-not-assigned");
     assert!(app.desk.signed_in.is_none());

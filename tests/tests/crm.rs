@@ -1,8 +1,8 @@
 //! The CRM connector against a local webhook receiver that fails, times out and goes away for a
-//! while: every case event arrives, in order per case, signed, with ids that tell a repeated
-//! delivery apart; and the manager sees the outbox drain.
+//! while (and the hub is killed meanwhile): every case event arrives, in order per case, signed,
+//! with ids that tell a repeated delivery apart; a failing event holds back the ones after it;
+//! the outbox survives the restart; and the manager sees it drain.
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,62 +10,97 @@ use anyhow::{Result, bail};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use dawr_e2e::{Hub, free_port};
+use dawr_e2e::{Hub, tokio_listener, wait_until};
 use serde_json::{Value, json};
 
 const SECRET: &str = "test-secret-of-the-ministry";
 
-/// What the receiver got: each delivery's body and whether its signature was right.
-#[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(Value, bool)>>>);
+/// One delivery the receiver got: its body, whether its signature was right, and whether it
+/// was acknowledged in time (2xx before the hub's timeout).
+#[derive(Clone, Debug)]
+struct Delivery {
+    body: Value,
+    signed: bool,
+    acknowledged: bool,
+}
 
-/// A receiver on `port` that answers 500 to the first three deliveries, then takes the fourth
-/// but answers only after the hub has given up waiting, then answers 200.
-async fn receiver(port: u16, got: Received) -> tokio::task::JoinHandle<()> {
+impl Delivery {
+    fn event_id(&self) -> &str {
+        self.body["event_id"].as_str().unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<Delivery>>>);
+
+impl Received {
+    fn all(&self) -> Vec<Delivery> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn acknowledged(&self) -> usize {
+        self.0.lock().unwrap().iter().filter(|d| d.acknowledged).count()
+    }
+}
+
+/// A receiver on `listener` that answers 500 to the first three deliveries, then takes the
+/// fourth but answers only after the hub has given up waiting (0.5 s), then answers 200.
+fn receiver(listener: tokio::net::TcpListener, got: Received) -> tokio::task::JoinHandle<()> {
     let app = axum::Router::new().route(
         "/hook",
         post(move |headers: HeaderMap, body: Bytes| {
             let got = got.clone();
             async move {
                 let signed = headers.get("x-dawr-signature").and_then(|v| v.to_str().ok()).map(str::to_string);
-                let ok = signed.as_deref() == Some(dawr_hub::crm::signature(SECRET, &body).as_str());
-                let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let signed = signed.as_deref() == Some(dawr_hub::crm::signature(SECRET, &body).as_str());
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let n = {
                     let mut got = got.0.lock().unwrap();
-                    got.push((value, ok));
-                    got.len()
+                    let n = got.len() + 1;
+                    got.push(Delivery { body, signed, acknowledged: n > 4 });
+                    n
                 };
-                if n <= 3 {
-                    return StatusCode::INTERNAL_SERVER_ERROR;
+                match n {
+                    1..=3 => StatusCode::INTERNAL_SERVER_ERROR,
+                    4 => {
+                        // A CRM slower than the hub's timeout: the answer comes too late.
+                        tokio::time::sleep(Duration::from_millis(1500)).await;
+                        StatusCode::OK
+                    }
+                    _ => StatusCode::OK,
                 }
-                if n == 4 {
-                    tokio::time::sleep(Duration::from_millis(1500)).await;
-                }
-                StatusCode::OK
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await.expect("bind");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     })
 }
 
+/// The connector's state as a manager sees it.
+async fn crm_status(hub: &Hub) -> Result<Value> {
+    let manager =
+        hub.client.post(hub.url("/api/v1/sessions")).json(&json!({"staff": "m001", "pin": "2468"})).send().await?;
+    let token = manager.json::<Value>().await?["token"].as_str().unwrap_or_default().to_string();
+    Ok(hub.client.get(hub.url("/api/v1/crm/status")).bearer_auth(&token).send().await?.json().await?)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_event_reaches_the_crm_in_order_through_failures() -> Result<()> {
-    let port = free_port();
+    let listener = tokio_listener();
+    let address = listener.local_addr()?;
     let got = Received::default();
-    let server = receiver(port, got.clone()).await;
+    let server = receiver(listener, got.clone());
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("branch.toml");
     let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../hub/demo-branch.toml"))?;
     std::fs::write(
         &config,
         format!(
-            "{demo}\n[crm]\nwebhook_url = \"http://127.0.0.1:{port}/hook\"\nsecret = \"{SECRET}\"\ntimeout_s = 0.5\nmax_backoff_s = 0.4\n"
+            "{demo}\n[crm]\nwebhook_url = \"http://{address}/hook\"\nsecret = \"{SECRET}\"\ntimeout_s = 0.5\nmax_backoff_s = 0.4\n"
         ),
     )?;
-    let hub = Hub::start_embedded_with(&["--config", config.to_str().unwrap()]).await?;
+    let mut hub = Hub::start_embedded_with(&["--config", config.to_str().unwrap()]).await?;
 
     // Three visits; the receiver goes away in the middle and comes back.
     for service in ["A", "A", "B"] {
@@ -75,7 +110,8 @@ async fn every_case_event_reaches_the_crm_in_order_through_failures() -> Result<
         hub.post(&format!("/api/v1/counters/2/{action}"), json!({"outcome": "follow_up"})).await?;
     }
     hub.post("/api/v1/ratings", json!({"counter": "2", "score": 1, "reason": "staff_conduct"})).await?;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let through = wait_until(Duration::from_secs(30), || async { got.acknowledged() >= 2 }).await;
+    assert!(through, "the first events got through the failures: {:?}\n{}", got.all(), hub.log());
     server.abort();
     let _ = server.await;
     hub.post("/api/v1/counters/4/next", json!({})).await?;
@@ -95,46 +131,58 @@ async fn every_case_event_reaches_the_crm_in_order_through_failures() -> Result<
         .send()
         .await?;
     assert_eq!(patched.status(), 200);
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let server = receiver(port, got.clone()).await;
+    // The hub fails to deliver while the receiver is away ...
+    let failing = wait_until(Duration::from_secs(30), || async {
+        crm_status(&hub).await.is_ok_and(|s| s["pending"].as_u64() > Some(0) && s["last_error"].is_string())
+    })
+    .await;
+    assert!(failing, "the hub tried and failed meanwhile: {}", crm_status(&hub).await?);
+    // ... and is killed: the outbox survives the restart.
+    hub.restart().await?;
+    let server = receiver(tokio::net::TcpListener::bind(address).await?, got.clone());
 
     // The manager watches the outbox drain.
-    let manager =
-        hub.client.post(hub.url("/api/v1/sessions")).json(&json!({"staff": "m001", "pin": "2468"})).send().await?;
-    let token = manager.json::<Value>().await?["token"].as_str().unwrap().to_string();
-    let mut status = Value::Null;
-    for _ in 0..200 {
-        status = hub.client.get(hub.url("/api/v1/crm/status")).bearer_auth(&token).send().await?.json().await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status = crm_status(&hub).await?;
         if status["pending"] == 0 && status["delivered"].as_u64() > Some(0) {
-            break;
+            break status;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if status["pending"] != 0 {
-        bail!("the outbox did not drain: {status}\n{}", hub.log());
-    }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the outbox did not drain: {status}\n{}", hub.log());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     server.abort();
 
-    let got = got.0.lock().unwrap().clone();
-    assert!(got.iter().all(|(_, signed)| *signed), "every delivery is signed with the shared secret");
-    // At least once: the timed-out delivery came again with the same id.
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (body, _) in &got {
-        *seen.entry(body["event_id"].as_str().unwrap().to_string()).or_default() += 1;
+    let got = got.all();
+    assert!(got.iter().all(|d| d.signed), "every delivery is signed with the shared secret");
+    // At least once: the delivery answered too late came again, with the same id.
+    assert!(!got[3].acknowledged);
+    assert_eq!(got[4].event_id(), got[3].event_id(), "the timed-out delivery was sent again");
+    // A failing event blocks those after it: an attempt that was not acknowledged is followed by
+    // the same event again.
+    for pair in got.windows(2) {
+        if !pair[0].acknowledged {
+            assert_eq!(pair[1].event_id(), pair[0].event_id(), "an event overtook a failing one: {got:?}");
+        }
     }
-    assert!(seen.values().any(|n| *n > 1), "a repeated delivery, told apart by its event id");
+    let acknowledged: Vec<&Delivery> = got.iter().filter(|d| d.acknowledged).collect();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for d in &acknowledged {
+        *seen.entry(d.event_id().to_string()).or_default() += 1;
+    }
     assert_eq!(seen.len() as u64, status["delivered"].as_u64().unwrap(), "each event delivered, none missing");
 
-    // In order per case, each event once after de-duplication.
+    // In order per case, over what the CRM acknowledged (each event once after de-duplication).
     let mut per_case: HashMap<String, Vec<String>> = HashMap::new();
     let mut firsts = std::collections::HashSet::new();
-    for (body, _) in &got {
-        let id = body["event_id"].as_str().unwrap().to_string();
-        if firsts.insert(id) {
+    for d in &acknowledged {
+        if firsts.insert(d.event_id().to_string()) {
             per_case
-                .entry(body["case_ref"].as_str().unwrap().to_string())
+                .entry(d.body["case_ref"].as_str().unwrap().to_string())
                 .or_default()
-                .push(body["kind"].as_str().unwrap().to_string());
+                .push(d.body["kind"].as_str().unwrap().to_string());
         }
     }
     assert_eq!(per_case[&case_ref], ["issued", "called", "started", "completed", "rated", "case_noted"]);

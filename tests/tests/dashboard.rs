@@ -1,7 +1,6 @@
 //! The managers' dashboard in headless Chromium against a real hub: staff are turned away, a
 //! manager signs in and sees the day's figures, a live alert for a service over its target, the
 //! CSV, in Arabic (right to left) and English; without the session cookie nothing is shown.
-use std::time::Duration;
 
 use anyhow::Result;
 use dawr_e2e::browser::Browser;
@@ -10,13 +9,11 @@ use serde_json::json;
 
 async fn sign_in(browser: &Browser, staff: &str, pin: &str) -> Result<()> {
     browser
-        .eval(&format!(
+        .leave_page(&format!(
             "document.getElementById('staff').value = '{staff}'; document.getElementById('pin').value = '{pin}'; \
-             document.querySelector('form').submit(); return true;"
+             document.querySelector('form').submit()"
         ))
-        .await?;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    Ok(())
+        .await
 }
 
 fn text(value: &serde_json::Value) -> String {
@@ -91,8 +88,7 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     assert_eq!(csv[1].as_str().unwrap().lines().count(), 16, "a header and 15 visits");
 
     // English, same figures, left to right.
-    browser.eval("document.querySelector('a[lang=\"en\"]').click(); return true;").await?;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    browser.leave_page("document.querySelector('a[lang=\"en\"]').click()").await?;
     let page = browser.eval("return [document.documentElement.dir, document.body.innerText]").await?;
     assert_eq!(page[0], "ltr");
     let body = text(&page[1]);

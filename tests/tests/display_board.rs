@@ -2,7 +2,7 @@
 //! starts from the retained state, passes each new call on to be spoken once, and shrugs off
 //! malformed messages; its screen, drawn headless from the hub's own board message, shows the
 //! call, the history and the waiting counts in both languages.
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use dawr_display_board::announce::Announcement;
@@ -27,8 +27,19 @@ async fn wait(board: &mut BoardLink, within: Duration, pred: impl Fn(&BoardView)
     tokio::time::timeout(within, board.view.wait_for(|v| pred(v))).await.ok()?.ok().map(|v| v.clone())
 }
 
+/// Takes a ticket and waits until the board shows one more waiting: a board message the hub
+/// sent after everything before it, so the link has handled all that came earlier.
+async fn later_board_message(hub: &Hub, board: &mut BoardLink) -> Result<()> {
+    let waiting = |v: &BoardView| v.services.iter().find(|s| s.code == "B").map_or(0, |s| s.waiting);
+    let before = waiting(&board.view.borrow());
+    let (status, _) = hub.post("/api/v1/tickets", json!({"service": "B"})).await?;
+    assert_eq!(status, 201);
+    wait(board, Duration::from_secs(10), |v| waiting(v) > before).await.expect("the next board message");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_board_shows_a_call_within_moments_and_announces_it() -> Result<()> {
+async fn the_board_shows_a_call_and_announces_it_once() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     let mut board = link(&hub, "board-hall");
@@ -37,19 +48,19 @@ async fn the_board_shows_a_call_within_moments_and_announces_it() -> Result<()> 
     // Garbage on the calls topic is ignored.
     button.publish("dawr/v1/demo/calls", b"{broken".to_vec()).await?;
 
-    let pressed = Instant::now();
+    // (How fast is measured by dawr-bench, not here.)
     button.publish("dawr/v1/demo/counters/2/command", r#"{"id":"p1","action":"next"}"#).await?;
     let view =
-        wait(&mut board, Duration::from_secs(5), |v| v.current.as_ref().is_some_and(|c| c.ticket == "A001")).await;
-    let latency = pressed.elapsed();
+        wait(&mut board, Duration::from_secs(10), |v| v.current.as_ref().is_some_and(|c| c.ticket == "A001")).await;
     let view = view.expect("the board shows the call");
-    println!("press -> board view: {:.2} ms", latency.as_secs_f64() * 1000.0);
-    assert!(latency < Duration::from_millis(1000), "took {latency:?}");
     assert!(view.highlighted(chrono::Utc::now()), "a new call is highlighted");
     assert_eq!(view.current.unwrap().counter_name.en, "Counter 2");
-    let call = tokio::time::timeout(Duration::from_secs(2), board.new_calls.recv()).await?.expect("passed on");
+    let call = tokio::time::timeout(Duration::from_secs(10), board.new_calls.recv()).await?.expect("passed on");
     let announcement = Announcement::for_call(&call);
     assert_eq!(announcement.parts[1].1, ["ticket", "letter-a", "n-1", "to-counter", "n-2"]);
+    // Once: after the next board message (the board and the call reached the board through the
+    // same link, in order), nothing more was passed on.
+    later_board_message(&hub, &mut board).await?;
     assert!(board.new_calls.try_recv().is_err(), "once");
 
     // The board lists itself as a device.
@@ -82,10 +93,8 @@ async fn a_board_started_after_five_calls_shows_them_all() -> Result<()> {
     shown.insert(0, view.current.clone().unwrap().ticket);
     assert_eq!(shown, ["A005", "A004", "A003", "A002", "A001"]);
     assert!(!view.highlighted(chrono::Utc::now()), "old calls do not blink when a board starts");
-    assert!(
-        tokio::time::timeout(Duration::from_millis(500), board.new_calls.recv()).await.is_err(),
-        "no backlog is spoken"
-    );
+    later_board_message(&hub, &mut board).await?;
+    assert!(board.new_calls.try_recv().is_err(), "no backlog is spoken");
     Ok(())
 }
 

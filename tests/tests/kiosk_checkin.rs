@@ -2,22 +2,18 @@
 //! appointments site: a scanned QR (a fast burst of keys ending in Enter) gives a ticket in the
 //! appointment class; the same code again, an unknown code and a booking hours ahead each leave
 //! the visitor a clear message on the check-in screen.
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 use chrono::Utc;
-use dawr_appointments::validate::national_id_from;
 use dawr_e2e::Hub;
-use dawr_e2e::appointments::{Site, TEST_KEY, test_site};
+use dawr_e2e::appointments::{Site, TEST_KEY, example_booking, held, test_site};
 use dawr_i18n::Lang;
 use dawr_kiosk::app::Effector;
 use dawr_kiosk::flow::{Effect, Input, Kiosk, Screen};
 use dawr_kiosk::ticket::Paper;
-use serde_json::json;
 
 async fn book(site: &Site, start: &str, n: u32) -> Result<String> {
-    let body = json!({"branch": "demo", "service": "E", "start": start, "name": format!("Citizen {n}"),
-        "national_id": national_id_from(n, false), "phone": "0551234567", "lang": "en"});
+    let body = example_booking(start, "E", n);
     let (status, booked) = site.post("/api/v1/bookings", body).await?;
     assert_eq!(status, 201, "{booked}");
     Ok(booked["code"].as_str().unwrap().to_string())
@@ -39,21 +35,6 @@ async fn slot_after(site: &Site, ahead: chrono::Duration) -> Result<String> {
         }
     }
     bail!("no slot after {after}")
-}
-
-async fn held(hub: &Hub, code: &str) -> Result<()> {
-    for _ in 0..100 {
-        let (_, list) = hub.get("/api/v1/appointments").await?;
-        let today = list.as_array().into_iter().flatten().any(|b| b["code"] == code);
-        let (_, tomorrow) = hub
-            .get(&format!("/api/v1/appointments?date={}", (Utc::now() + chrono::Duration::days(1)).date_naive()))
-            .await?;
-        if today || tomorrow.as_array().into_iter().flatten().any(|b| b["code"] == code) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("the hub never pulled {code}")
 }
 
 /// A scanner types `code` fast and presses Enter; the kiosk does what follows.
@@ -85,10 +66,12 @@ async fn a_scanned_booking_becomes_an_appointment_ticket_and_wrong_codes_say_why
         "0.5",
     ])
     .await?;
-    let now_code = book(&site, &site.first_free_slot("E").await?.0, 11).await?;
-    let later_code = book(&site, &slot_after(&site, chrono::Duration::hours(2)).await?, 12).await?;
-    held(&hub, &now_code).await?;
-    held(&hub, &later_code).await?;
+    let now_start = site.first_free_slot("E").await?.0;
+    let later_start = slot_after(&site, chrono::Duration::hours(2)).await?;
+    let now_code = book(&site, &now_start, 11).await?;
+    let later_code = book(&site, &later_start, 12).await?;
+    held(&hub, &now_code, &now_start).await?;
+    held(&hub, &later_code, &later_start).await?;
 
     let dir = tempfile::tempdir()?;
     let effector =

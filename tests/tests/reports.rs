@@ -3,7 +3,7 @@
 //! the day's visits as they happened (ticket → call → complete → exit rating, a no-show, a
 //! cancellation).
 use anyhow::Result;
-use dawr_e2e::Hub;
+use dawr_e2e::{Hub, hub_day};
 use serde_json::{Value, json};
 
 async fn sign_in(hub: &Hub, body: Value) -> Result<(u16, Value)> {
@@ -42,7 +42,9 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     assert!(body.contains("\"forbidden\""));
 
     // The day: A001 served and rated 2 (waited too long), A002 a no-show, B001 cancelled.
-    hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
+    let (_, first) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
+    let today = hub_day(&first);
+    let summary = format!("/api/v1/reports/summary?from={today}&to={today}");
     hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     let (_, b) = hub.post("/api/v1/tickets", json!({"service": "B"})).await?;
     for action in ["next", "start", "complete"] {
@@ -159,7 +161,7 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
 
     let (_, manager) = sign_in(&hub, json!({"staff": "m001", "pin": "2468"})).await?;
     let manager_token = manager["token"].as_str().unwrap().to_string();
-    let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap()).date_naive();
+    let today = hub_day(&ticket);
     let escalated = format!("/api/v1/cases?from={today}&to={today}&status=escalated");
     let (_, list) = get_as(&hub, Some(&manager_token), &escalated).await?;
     let list: Value = serde_json::from_str(&list)?;

@@ -34,7 +34,7 @@ pub fn spawn_link(link: Link, branch: Arc<Branch>, shared: Appointments) -> toki
         };
         let mut online = true;
         loop {
-            let now = Utc::now();
+            let now = crate::clock::now();
             match pull(&client, &link, &branch, &shared, now).await {
                 Ok(n) => {
                     if !online {
@@ -60,7 +60,7 @@ pub fn spawn_link(link: Link, branch: Arc<Branch>, shared: Appointments) -> toki
                 Ok(n) => tracing::info!(bookings = n, "check-ins recovered from issued tickets"),
                 Err(e) => tracing::warn!(error = %e, "cannot recover check-ins"),
             }
-            match shared.with(move |c| mark_no_shows(c, Utc::now(), window)).await {
+            match shared.with(move |c| mark_no_shows(c, crate::clock::now(), window)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(bookings = n, "appointments not checked in marked as no-shows"),
                 Err(e) => tracing::warn!(error = %e, "cannot mark no-shows"),
@@ -102,7 +102,7 @@ async fn pull(
     }
     let n = all.len();
     let branch = Arc::new(branch.clone());
-    shared.with(move |c| upsert(c, &branch, &all, Utc::now())).await.map_err(|e| e.to_string())?;
+    shared.with(move |c| upsert(c, &branch, &all, crate::clock::now())).await.map_err(|e| e.to_string())?;
     Ok(n)
 }
 

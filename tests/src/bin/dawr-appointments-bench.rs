@@ -14,9 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use dawr_appointments::validate::national_id_from;
-use dawr_e2e::appointments::{Site, site_binary, test_site};
-use serde_json::{Value, json};
+use dawr_e2e::appointments::{Site, example_booking, site_binary, test_site};
+use serde_json::Value;
 
 fn percentile(samples: &mut [Duration], q: f64) -> Duration {
     samples.sort();
@@ -60,12 +59,15 @@ async fn main() -> Result<()> {
                 let t = Instant::now();
                 let slots: Value = client.get(&slots_url).send().await?.json().await?;
                 list.push(t.elapsed());
-                let free: Vec<&Value> =
-                    slots["slots"].as_array().into_iter().flatten().filter(|s| s["available"].as_u64() > Some(0)).collect();
+                let free: Vec<&Value> = slots["slots"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| s["available"].as_u64() > Some(0))
+                    .collect();
                 let Some(slot) = free.get(book.len() % free.len().max(1)) else { bail!("no free slot: {slots}") };
                 let n = citizen.fetch_add(1, Ordering::Relaxed);
-                let body = json!({"branch": "demo", "service": "E", "start": slot["start"], "name": format!("Citizen {n}"),
-                    "national_id": national_id_from(n, n % 2 == 0), "phone": "0551234567", "lang": "ar"});
+                let body = example_booking(slot["start"].as_str().unwrap_or_default(), "E", n);
                 let t = Instant::now();
                 let resp = client.post(&book_url).json(&body).send().await?;
                 let status = resp.status();
