@@ -5,7 +5,7 @@ use dawr_protocol::api::examples;
 use serde_json::Value;
 
 fn fits(name: &str, body: impl serde::Serialize) {
-    let doc: Value = serde_json::from_str(dawr_hub::http::OPENAPI_JSON).expect("the document is JSON");
+    let doc: Value = serde_json::from_str(dawr_hub::web::api::OPENAPI_JSON).expect("the document is JSON");
     let body = serde_json::to_value(body).expect("the example serialises");
     if let Err(e) = examples::conforms(&doc, name, &body) {
         panic!("{name} in openapi.json does not fit the type: {e}\n{body}");
@@ -31,6 +31,6 @@ fn the_documented_schemas_are_the_types_bodies() {
 fn a_field_the_document_does_not_know_is_caught() {
     let mut session = serde_json::to_value(examples::session()).unwrap();
     session["colour"] = "red".into();
-    let doc: Value = serde_json::from_str(dawr_hub::http::OPENAPI_JSON).unwrap();
+    let doc: Value = serde_json::from_str(dawr_hub::web::api::OPENAPI_JSON).unwrap();
     assert!(examples::conforms(&doc, "Session", &session).is_err());
 }
