@@ -3,7 +3,8 @@
 //! For citizens' apps: branches, services, slots, booking, and lookup / cancel / reschedule with
 //! the booking code plus the ID number. For branch hubs (with the branch's API key as a bearer
 //! token): the day's bookings and reports of check-ins and no-shows. Every error is a 4xx or 503
-//! with `{"error": "<code>", "message": "…"}` (plus `field` for a bad field), never a 500.
+//! with `{"error": "<code>", "message": "…"}` (plus `field` for a bad field), never a 500. The
+//! bodies are `dawr_protocol::api::bookings`' types (the hub reads the same ones).
 use std::net::SocketAddr;
 
 use axum::Json;
@@ -11,15 +12,19 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use dawr_i18n::Lang;
 use dawr_protocol::api::Names;
+use dawr_protocol::api::bookings::{
+    Booking as BookingOut, BookingReport, BookingRequest, Citizen, HubBooking, SiteBranch, SiteHealth, SiteService,
+    Slots,
+};
 use dawr_web::error::json_body;
 use dawr_web::{WebError, WebResult};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
-use crate::service::{BookingInput, Core, Refusal, SlotView};
+use crate::service::{BookingInput, Core, Refusal};
 use crate::slots;
 use crate::store::{Booking, Status};
 use crate::validate;
@@ -88,54 +93,6 @@ fn check_rate(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> WebResult<(
     if core.allow(addr, forwarded) { Ok(()) } else { Err(rate_limited()) }
 }
 
-/// A branch as listed.
-#[derive(Serialize)]
-pub struct BranchOut {
-    pub id: String,
-    pub name: Names,
-    pub utc_offset: String,
-    pub slot_min: u32,
-    pub horizon_days: u32,
-}
-
-/// A service as listed.
-#[derive(Serialize)]
-pub struct ServiceOut {
-    pub code: String,
-    pub name: Names,
-    /// Places per slot.
-    pub capacity: u32,
-}
-
-/// A booking as a citizen sees it (the ID number masked).
-#[derive(Serialize)]
-pub struct BookingOut {
-    pub code: String,
-    pub branch: String,
-    pub service: String,
-    pub service_name: Names,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub name: String,
-    pub national_id: String,
-    pub phone: String,
-    pub lang: String,
-    pub status: Status,
-    /// The booking's page (with its QR code); whoever has this link can see and change it.
-    pub page_url: String,
-    pub ics_url: String,
-}
-
-/// A booking as its branch hub sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HubBooking {
-    pub code: String,
-    pub service: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub status: Status,
-}
-
 /// The link and calendar-file addresses of a booking.
 pub fn page_url(core: &Core, booking: &Booking) -> String {
     format!("{}/c/{}", core.public_url, booking.token)
@@ -170,16 +127,16 @@ pub async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }
 
-pub async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
+pub async fn health() -> Json<SiteHealth> {
+    Json(SiteHealth { status: "ok".into() })
 }
 
-pub async fn branches(State(core): State<Core>) -> Json<Vec<BranchOut>> {
+pub async fn branches(State(core): State<Core>) -> Json<Vec<SiteBranch>> {
     Json(
         core.site
             .branches
             .iter()
-            .map(|b| BranchOut {
+            .map(|b| SiteBranch {
                 id: b.id.clone(),
                 name: b.name.clone(),
                 utc_offset: b.utc_offset.to_string(),
@@ -190,12 +147,12 @@ pub async fn branches(State(core): State<Core>) -> Json<Vec<BranchOut>> {
     )
 }
 
-pub async fn services(State(core): State<Core>, ApiPath(branch): ApiPath<String>) -> WebResult<Json<Vec<ServiceOut>>> {
+pub async fn services(State(core): State<Core>, ApiPath(branch): ApiPath<String>) -> WebResult<Json<Vec<SiteService>>> {
     let b = core.branch(&branch)?;
     Ok(Json(
         b.services
             .iter()
-            .map(|s| ServiceOut { code: s.code.clone(), name: s.name.clone(), capacity: s.capacity })
+            .map(|s| SiteService { code: s.code.clone(), name: s.name.clone(), capacity: s.capacity })
             .collect(),
     ))
 }
@@ -210,34 +167,14 @@ fn parse_date(q: &DateQuery) -> WebResult<NaiveDate> {
     text.parse().map_err(|_| WebError::malformed(format!("date {text:?} is not like 2026-11-24")))
 }
 
-#[derive(Serialize)]
-pub struct SlotsOut {
-    pub branch: String,
-    pub service: String,
-    pub date: NaiveDate,
-    pub slots: Vec<SlotView>,
-}
-
 pub async fn slots(
     State(core): State<Core>,
     ApiPath((branch, service)): ApiPath<(String, String)>,
     Query(q): Query<DateQuery>,
-) -> WebResult<Json<SlotsOut>> {
+) -> WebResult<Json<Slots>> {
     let date = parse_date(&q)?;
     let slots = core.slots(&branch, &service, date).await?;
-    Ok(Json(SlotsOut { branch, service, date, slots }))
-}
-
-#[derive(Deserialize)]
-struct BookRequest {
-    branch: String,
-    service: String,
-    start: String,
-    name: String,
-    national_id: String,
-    phone: String,
-    #[serde(default)]
-    lang: Option<String>,
+    Ok(Json(Slots { branch, service, date, slots }))
 }
 
 pub async fn book(
@@ -247,7 +184,7 @@ pub async fn book(
     body: Bytes,
 ) -> WebResult<(StatusCode, Json<BookingOut>)> {
     check_rate(&core, addr, &headers)?;
-    let r: BookRequest = json_body(&body)?;
+    let r: BookingRequest = json_body(&body)?;
     let lang: Lang = match r.lang.as_deref() {
         None => Lang::default(),
         Some(l) => l.parse().map_err(|e: dawr_i18n::UnknownLang| WebError::malformed(e.to_string()))?,
@@ -265,22 +202,15 @@ pub async fn book(
     Ok((StatusCode::CREATED, Json(booking_out(&core, &booking))))
 }
 
-#[derive(Deserialize)]
-struct ByCitizen {
-    national_id: String,
-    #[serde(default)]
-    start: Option<String>,
-}
-
 async fn citizen_booking(
     core: &Core,
     addr: SocketAddr,
     headers: &HeaderMap,
     code: &str,
     body: &Bytes,
-) -> WebResult<(Booking, ByCitizen)> {
+) -> WebResult<(Booking, Citizen)> {
     check_rate(core, addr, headers)?;
-    let r: ByCitizen = json_body(body)?;
+    let r: Citizen = json_body(body)?;
     let booking = core.find(code, &r.national_id).await?;
     Ok((booking, r))
 }
@@ -361,13 +291,6 @@ pub async fn hub_bookings(
     ))
 }
 
-/// `POST …/bookings/{code}/report`: what happened at the branch.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Report {
-    pub status: Status,
-    pub at: DateTime<Utc>,
-}
-
 pub async fn hub_report(
     State(core): State<Core>,
     ApiPath((branch, code)): ApiPath<(String, String)>,
@@ -375,7 +298,7 @@ pub async fn hub_report(
     body: Bytes,
 ) -> WebResult<Json<HubBooking>> {
     hub_branch(&core, &branch, &headers)?;
-    let report: Report = json_body(&body)?;
+    let report: BookingReport = json_body(&body)?;
     if !matches!(report.status, Status::CheckedIn | Status::NoShow) {
         return Err(WebError::malformed("status must be checked_in or no_show"));
     }

@@ -11,7 +11,6 @@ use dawr_i18n::Lang;
 use dawr_web::Db;
 use rand::Rng;
 use rusqlite::Connection;
-use serde::Serialize;
 
 use crate::config::{Branch, Site};
 use crate::slots::{self, SlotError};
@@ -182,13 +181,7 @@ pub fn normalize_code(text: &str) -> String {
 }
 
 /// A slot as lists show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct SlotView {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub capacity: u32,
-    pub available: u32,
-}
+pub use dawr_protocol::api::bookings::Slot as SlotView;
 
 /// The site's shell: configuration, texts, database, rate limiter.
 #[derive(Clone)]

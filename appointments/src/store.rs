@@ -12,7 +12,6 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
-use serde::{Deserialize, Serialize};
 
 /// The database file's name inside the data directory.
 pub const FILE_NAME: &str = "appointments.db";
@@ -43,35 +42,12 @@ impl From<rusqlite::Error> for BookError {
     }
 }
 
-/// Where a booking is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Booked,
-    Cancelled,
-    CheckedIn,
-    NoShow,
-}
+/// Where a booking is in its life (the wire contract's status, stored as its name).
+pub use dawr_protocol::api::bookings::BookingStatus as Status;
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Booked => "booked",
-            Status::Cancelled => "cancelled",
-            Status::CheckedIn => "checked_in",
-            Status::NoShow => "no_show",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Status, StoreError> {
-        Ok(match text {
-            "booked" => Status::Booked,
-            "cancelled" => Status::Cancelled,
-            "checked_in" => Status::CheckedIn,
-            "no_show" => Status::NoShow,
-            other => return Err(StoreError::Corrupt { column: "status", value: other.into() }),
-        })
-    }
+/// A stored status.
+fn parse_status(text: &str) -> Result<Status, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt { column: "status", value: text.into() })
 }
 
 /// A stored booking.
@@ -135,7 +111,7 @@ fn from_row(row: &Row<'_>) -> Result<Booking, StoreError> {
         national_id: row.get(7)?,
         phone: row.get(8)?,
         lang: row.get(9)?,
-        status: Status::parse(&row.get::<_, String>(10)?)?,
+        status: parse_status(&row.get::<_, String>(10)?)?,
         created_at: parse_ts("created_at", &row.get::<_, String>(11)?)?,
         updated_at: parse_ts("updated_at", &row.get::<_, String>(12)?)?,
     })

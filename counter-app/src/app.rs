@@ -13,7 +13,10 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::Utc;
 use dawr_i18n::{Lang, Texts};
-use dawr_protocol::api::{BranchInfo, Names, Outcome, Ticket};
+use dawr_protocol::api::cases::{CaseDetail, CaseUpdate, EarlierVisit};
+use dawr_protocol::api::sessions::{Session, SignIn};
+use dawr_protocol::api::staff::StaffToday;
+use dawr_protocol::api::{ApiError, BranchInfo, Names, Outcome, Ticket};
 use dawr_protocol::device::{Action, CounterState, Presence, PresenceStatus, Reply};
 use dawr_protocol::topics::Topic;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
@@ -122,24 +125,16 @@ impl Link {
     pub async fn perform(&self, effect: Effect) -> Option<Input> {
         match effect {
             Effect::SignIn { staff, pin, counter } => {
-                let body = serde_json::json!({"staff": staff, "pin": pin, "counter": counter});
-                let answer = async {
-                    let response = self.client.post(format!("{}/api/v1/sessions", self.hub)).json(&body).send().await?;
-                    let ok = response.status().is_success();
-                    Ok::<_, reqwest::Error>((ok, response.json::<serde_json::Value>().await?))
-                };
-                Some(Input::SignedIn(match answer.await {
-                    Ok((true, s)) => Ok(SignedIn {
-                        token: s["token"].as_str().unwrap_or_default().to_string(),
-                        staff: s["staff"].as_str().unwrap_or_default().to_string(),
-                        name_ar: s["name"]["ar"].as_str().unwrap_or_default().to_string(),
-                        name_en: s["name"]["en"].as_str().unwrap_or_default().to_string(),
+                let body = SignIn { staff, pin, counter: Some(counter) };
+                Some(Input::SignedIn(match self.sign_in(&body).await {
+                    Ok(Ok(session)) => Ok(SignedIn {
+                        token: session.token,
+                        staff: session.staff,
+                        name_ar: session.name.ar,
+                        name_en: session.name.en,
                         counter: self.counter.clone(),
                     }),
-                    Ok((false, e)) => Err((
-                        e["error"].as_str().unwrap_or("refused").to_string(),
-                        e["message"].as_str().unwrap_or_default().to_string(),
-                    )),
+                    Ok(Err(refusal)) => Err((refusal.error, refusal.message)),
                     Err(e) => Err(("unreachable".to_string(), e.to_string())),
                 }))
             }
@@ -148,7 +143,8 @@ impl Link {
                 None
             }
             Effect::SaveCase { token, case_ref, category, notes, visitor } => {
-                let body = serde_json::json!({"category": category, "notes": notes, "visitor": visitor});
+                let body =
+                    CaseUpdate { category: Some(category), notes: Some(notes), visitor: Some(visitor), close: false };
                 let saved = self
                     .client
                     .patch(format!("{}/api/v1/cases/{case_ref}", self.hub))
@@ -163,38 +159,12 @@ impl Link {
                 }))
             }
             Effect::LoadCase { token, case_ref } => {
-                let case: serde_json::Value = self.get(&format!("/api/v1/cases/{case_ref}"), Some(&token)).await?;
-                let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-                let earlier = case["earlier_visits"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|e| {
-                        (
-                            text(&e["ticket"]),
-                            text(&e["service"]),
-                            text(&e["issued_at"]).chars().take(10).collect(),
-                            text(&e["outcome"]),
-                        )
-                    })
-                    .collect();
-                Some(Input::CaseLoaded {
-                    case_ref,
-                    case: CaseInfo {
-                        category: text(&case["category"]),
-                        notes: text(&case["notes"]),
-                        visitor: text(&case["visitor"]),
-                        due_at: case["due_at"].as_str().map(str::to_string),
-                        earlier,
-                    },
-                })
+                let detail: CaseDetail = self.get(&format!("/api/v1/cases/{case_ref}"), Some(&token)).await?;
+                Some(Input::CaseLoaded { case_ref, case: case_info(detail) })
             }
             Effect::LoadFigures { token } => {
-                let figures: serde_json::Value = self.get("/api/v1/staff/today", Some(&token)).await?;
-                Some(Input::Figures {
-                    served: figures["served"].as_u64().unwrap_or(0) as u32,
-                    mean_service_s: figures["mean_service_s"].as_f64(),
-                })
+                let figures: StaffToday = self.get("/api/v1/staff/today", Some(&token)).await?;
+                Some(Input::Figures { served: figures.served, mean_service_s: figures.mean_service_s })
             }
             Effect::Send(command) => {
                 let payload = serde_json::to_vec(&*command).expect("a command serialises");
@@ -204,6 +174,15 @@ impl Link {
                 None
             }
         }
+    }
+
+    /// Signs in: the session, or the hub's refusal; `Err` when the hub does not answer.
+    async fn sign_in(&self, body: &SignIn) -> reqwest::Result<Result<Session, ApiError>> {
+        let response = self.client.post(format!("{}/api/v1/sessions", self.hub)).json(body).send().await?;
+        if response.status().is_success() {
+            return Ok(Ok(response.json().await?));
+        }
+        Ok(Err(response.json().await.unwrap_or_else(|_| ApiError::new("refused", ""))))
     }
 
     /// `GET path` on the hub (with a session's `token`), its JSON answer; `None` on any failure.
@@ -228,6 +207,21 @@ impl Link {
         let services = info.services.into_iter().map(|s| (s.code, s.name)).collect();
         let counters = info.counters.into_iter().filter(|c| c.id != self.counter).map(|c| (c.id, c.name)).collect();
         Some(Branch { counter_name, services, counters, utc_offset, amber_s, red_s })
+    }
+}
+
+/// What the counter's case panel shows of a case read from the hub.
+fn case_info(detail: CaseDetail) -> CaseInfo {
+    let notes = detail.case.notes;
+    let earlier = detail.earlier_visits.into_iter().map(|e: EarlierVisit| {
+        (e.ticket, e.service, e.issued_at.date_naive().to_string(), e.outcome.unwrap_or_default())
+    });
+    CaseInfo {
+        category: notes.category.unwrap_or_default(),
+        notes: notes.notes,
+        visitor: notes.visitor.unwrap_or_default(),
+        due_at: detail.case.due_at.map(|d| d.to_rfc3339()),
+        earlier: earlier.collect(),
     }
 }
 

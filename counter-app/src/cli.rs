@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use dawr_i18n::{Lang, Texts};
-use dawr_protocol::api::{Names, Priority, Source, Ticket, TicketStatus};
+use dawr_protocol::api::{CounterSummary, Names, Priority, Source, Ticket, TicketStatus};
 use dawr_protocol::device::{CounterState, CounterStatus, CurrentStatus, CurrentVisit};
 
 use crate::app::{CounterConfig, Link};
@@ -225,14 +225,12 @@ fn screenshot(
             let branch =
                 link.branch(600, 900).await.with_context(|| unread(&format!("the branch or counter {counter}")))?;
             let waiting = link.waiting().await.with_context(|| unread("the queue"))?;
-            let counters: serde_json::Value =
+            let counters: Vec<CounterSummary> =
                 reqwest::get(format!("{}/api/v1/counters", hub.trim_end_matches('/'))).await?.json().await?;
             let state = counters
-                .as_array()
                 .into_iter()
-                .flatten()
-                .find(|c| c["counter"] == counter)
-                .and_then(|c| serde_json::from_value::<CounterState>(c.clone()).ok())
+                .map(|c| c.state)
+                .find(|s| s.counter.as_str() == counter)
                 .context("the counter's state")?;
             anyhow::Ok((branch, state, waiting))
         })?;

@@ -12,8 +12,8 @@ use std::sync::Mutex;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Duration, Utc};
+pub use dawr_protocol::api::sessions::Session;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 
 use crate::domain::{Role, Staff};
 
@@ -31,20 +31,6 @@ pub enum AuthError {
     Unauthenticated,
     #[error("this needs a manager's sign-in")]
     Forbidden,
-}
-
-/// A signed-in staff member or manager.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Session {
-    pub token: String,
-    pub staff: String,
-    pub role: Role,
-    /// The counter opened with this session, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub counter: Option<String>,
-    /// The counters this person may open.
-    pub counters: Vec<String>,
-    pub expires_at: DateTime<Utc>,
 }
 
 /// A PIN's hash for the branch file (`dawr-hub --hash-pin 1234`).
@@ -89,6 +75,7 @@ impl Sessions {
         let session = Session {
             token: token.iter().map(|b| format!("{b:02x}")).collect(),
             staff: person.id.clone(),
+            name: person.name.clone(),
             role: person.role,
             counter: counter.map(Into::into),
             counters: person.counters.clone(),

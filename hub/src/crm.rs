@@ -19,9 +19,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+/// What managers see of the connector (`GET /api/v1/crm/status`).
+pub use dawr_protocol::api::crm::CrmStatus;
+use dawr_protocol::api::crm::{CaseChange, CaseEvent};
 use hmac::{Hmac, Mac};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 use sha2::Sha256;
 
 use crate::domain::Event;
@@ -44,17 +46,6 @@ pub struct Pending {
     pub id: i64,
     pub event_id: String,
     pub body: String,
-}
-
-/// What managers see of the connector.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CrmStatus {
-    pub pending: i64,
-    pub oldest_pending_at: Option<String>,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub last_attempt_at: Option<String>,
-    pub delivered: i64,
 }
 
 /// The signature header's value for `body`.
@@ -108,13 +99,19 @@ fn put(
 ) -> rusqlite::Result<()> {
     let mut event: serde_json::Value = serde_json::from_str(payload).unwrap_or(serde_json::Value::Null);
     say_when_no_reason_was_given(&mut event);
-    let body = serde_json::json!({
-        "event_id": event_id, "branch": branch, "case_ref": case_ref, "kind": kind, "at": at, "event": event
-    });
+    let body = CaseEvent {
+        event_id: event_id.into(),
+        branch: branch.into(),
+        case_ref: case_ref.into(),
+        kind: kind.into(),
+        at: at.into(),
+        event,
+    };
+    let body = serde_json::to_string(&body).expect("a case event serialises");
     conn.prepare_cached(
         "INSERT OR IGNORE INTO crm_outbox (event_id, case_ref, at, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![event_id, case_ref, at, kind, body.to_string()])?;
+    .execute(params![event_id, case_ref, at, kind, body])?;
     Ok(())
 }
 
@@ -136,11 +133,12 @@ pub fn put_case_change(
     branch: &str,
     case_ref: &str,
     at: DateTime<Utc>,
-    change: &serde_json::Value,
+    change: &CaseChange,
 ) -> rusqlite::Result<()> {
     feed(conn, branch)?;
     let next: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM crm_outbox", [], |r| r.get(0))?;
-    put(conn, branch, &format!("{branch}-n{next}"), case_ref, &ts(at), "case_noted", &change.to_string())
+    let change = serde_json::to_string(change).expect("a case change serialises");
+    put(conn, branch, &format!("{branch}-n{next}"), case_ref, &ts(at), "case_noted", &change)
 }
 
 /// The oldest undelivered event.
@@ -167,7 +165,8 @@ pub fn record_failure(conn: &Connection, id: i64, error: &str, now: DateTime<Utc
     Ok(())
 }
 
-/// The connector's state, for managers.
+/// The connector's outbox, for managers (`enabled` is left false: whether the hub has a
+/// connector is the caller's to say).
 pub fn status(conn: &Connection) -> rusqlite::Result<CrmStatus> {
     let (pending, delivered): (i64, i64) = conn.query_row(
         "SELECT COUNT(*) FILTER (WHERE delivered_at IS NULL), COUNT(*) FILTER (WHERE delivered_at IS NOT NULL) FROM crm_outbox",
@@ -185,7 +184,7 @@ pub fn status(conn: &Connection) -> rusqlite::Result<CrmStatus> {
         Some((at, attempts, error, last)) => (Some(at), attempts, error, last),
         None => (None, 0, None, None),
     };
-    Ok(CrmStatus { pending, oldest_pending_at, attempts, last_error, last_attempt_at, delivered })
+    Ok(CrmStatus { enabled: false, pending, oldest_pending_at, attempts, last_error, last_attempt_at, delivered })
 }
 
 /// Delivers one event; `Err` says why it did not count as delivered.
@@ -291,22 +290,23 @@ mod tests {
         event(3, "called", Some(1));
         assert_eq!(feed(&conn, "demo").unwrap(), 2);
         assert_eq!(feed(&conn, "demo").unwrap(), 0, "each event once");
-        put_case_change(&conn, "demo", "C-1", Utc::now(), &serde_json::json!({"notes": "x"})).unwrap();
+        let rated = CaseChange::ResolutionRated { resolution_rating: 4 };
+        put_case_change(&conn, "demo", "C-1", Utc::now(), &rated).unwrap();
         event(4, "completed", Some(1));
         assert_eq!(feed(&conn, "demo").unwrap(), 1);
 
         let mut kinds = Vec::new();
         while let Some(p) = next_pending(&conn).unwrap() {
-            let body: serde_json::Value = serde_json::from_str(&p.body).unwrap();
-            assert_eq!(body["event_id"], p.event_id.as_str());
-            assert_eq!(body["case_ref"], "C-1");
+            let body: CaseEvent = serde_json::from_str(&p.body).unwrap();
+            assert_eq!(body.event_id, p.event_id);
+            assert_eq!(body.case_ref, "C-1");
             if kinds.is_empty() {
                 record_failure(&conn, p.id, "the CRM answered 500", Utc::now()).unwrap();
                 let s = status(&conn).unwrap();
                 assert_eq!((s.pending, s.attempts, s.last_error.as_deref()), (4, 1, Some("the CRM answered 500")));
                 assert_eq!(next_pending(&conn).unwrap().unwrap().id, p.id, "a failed event stays first");
             }
-            kinds.push(body["kind"].as_str().unwrap().to_string());
+            kinds.push(body.kind);
             mark_delivered(&conn, p.id, Utc::now()).unwrap();
         }
         assert_eq!(kinds, ["issued", "called", "case_noted", "completed"]);

@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::queue::{Done, bounded};
 use crate::domain::{Branch, CounterAction, Estimate, Event, IssueRequest, Queue, QueueError, Visit, VisitId};
-use crate::store::{self, Change, FailedEpoch, LoggedCommand, StoreError, Write};
+use crate::store::{self, Change, FailedEpoch, IssuedRequest, LoggedCommand, StoreError, Write};
 
 /// How long command ids are remembered for de-duplication after a restart.
 const COMMAND_MEMORY: Duration = Duration::hours(48);
@@ -711,12 +711,6 @@ impl Engine {
         };
         Ok(visits.into_iter().map(|v| self.ticket(v, now)).collect())
     }
-}
-
-/// What `command_log` keeps for a ticket request's idempotency key.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct IssuedRequest {
-    visit: VisitId,
 }
 
 /// Two states are the same for publishing if only the timestamp differs.

@@ -6,7 +6,7 @@
 //! - [`simulation`]: a discrete-event simulation driving the real queue in virtual time.
 //! - [`reports`]: the managers' figures, recomputed from the event log: one SQL query
 //!   (`facts`), pure summaries per range and per month (`summary`) and the CSV (`csv`).
-//! - [`cases`]: CRM cases derived from the event log (`Case::of`, pure) and what staff note on
+//! - [`cases`]: CRM cases derived from the event log (`case_of`, pure) and what staff note on
 //!   them (`read`, `write`: the SQL).
 //! - [`store`]: SQLite — the event log, the current state and the group-committing writer.
 //! - [`engine`]: the one thread that owns the queue and serialises every command; it answers

@@ -258,10 +258,12 @@ fn rating_message(payload: &[u8]) -> Result<CounterCommand, serde_json::Error> {
 
 /// Answers an unreadable command or rating, if an id can be read from it.
 fn refuse_malformed(client: &AsyncClient, branch: &str, counter: &str, payload: &[u8], error: &serde_json::Error) {
-    let id = serde_json::from_slice::<serde_json::Value>(payload)
-        .ok()
-        .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
-        .filter(|id| !id.is_empty() && id.len() <= 48);
+    /// Only the id of a message that is otherwise unreadable.
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: String,
+    }
+    let id = serde_json::from_slice::<IdOnly>(payload).ok().map(|m| m.id).filter(|id| !id.is_empty() && id.len() <= 48);
     tracing::info!(counter, %error, answered = id.is_some(), "malformed message from a counter device");
     let Some(id) = id else { return };
     let reply = Reply {

@@ -340,17 +340,27 @@ fn is_empty(change: &Change) -> bool {
     change.events.is_empty() && change.visits.is_empty() && change.counters.is_empty() && change.command.is_none()
 }
 
+/// An event as the `events` table's `payload` keeps it: the event, and who was signed in at the
+/// counter when there was someone.
+#[derive(serde::Serialize)]
+struct EventRecord<'a> {
+    #[serde(flatten)]
+    event: &'a crate::domain::Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    staff: Option<&'a str>,
+}
+
+/// What `command_log` keeps for a ticket request's idempotency key: the visit it issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IssuedRequest {
+    pub visit: VisitId,
+}
+
 fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), StoreError> {
     for (seq, recorded) in &change.events {
-        let payload = match &recorded.staff {
-            // Who was signed in at the counter travels with the event, for the reports.
-            Some(staff) => {
-                let mut value = serde_json::to_value(&recorded.event).expect("events serialise");
-                value["staff"] = staff.as_str().into();
-                value.to_string()
-            }
-            None => serde_json::to_string(&recorded.event).expect("events serialise"),
-        };
+        // Who was signed in at the counter travels with the event, for the reports.
+        let payload = EventRecord { event: &recorded.event, staff: recorded.staff.as_deref() };
+        let payload = serde_json::to_string(&payload).expect("events serialise");
         tx.prepare_cached(
             "INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?

@@ -13,7 +13,8 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::{FixedOffset, Utc};
 use dawr_i18n::{Lang, Texts};
-use dawr_protocol::api::{BranchInfo, IssueTicket, Names, ServiceSummary, Ticket};
+use dawr_protocol::api::bookings::CheckIn;
+use dawr_protocol::api::{ApiError, BranchInfo, IssueTicket, Names, ServiceSummary, Ticket};
 use dawr_protocol::device::{Presence, PresenceStatus, PrinterHealth};
 use dawr_protocol::topics::Topic;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
@@ -47,7 +48,7 @@ pub struct KioskConfig {
 async fn post<T: serde::de::DeserializeOwned>(
     client: &reqwest::Client,
     url: &str,
-    body: &serde_json::Value,
+    body: &impl serde::Serialize,
 ) -> Result<T, Refusal> {
     for attempt in 0..5 {
         if attempt > 0 {
@@ -59,11 +60,8 @@ async fn post<T: serde::de::DeserializeOwned>(
             return response.json().await.map_err(|_| Refusal::Unreachable);
         }
         if status.is_client_error() {
-            let error: serde_json::Value = response.json().await.unwrap_or_default();
-            return Err(Refusal::Refused {
-                error: error["error"].as_str().unwrap_or("refused").to_string(),
-                message: error["message"].as_str().unwrap_or_default().to_string(),
-            });
+            let error = response.json::<ApiError>().await.unwrap_or_else(|_| ApiError::new("refused", ""));
+            return Err(Refusal::Refused { error: error.error, message: error.message });
         }
     }
     Err(Refusal::Unreachable)
@@ -120,11 +118,10 @@ impl Effector {
         match effect {
             Effect::Issue { service, priority, request_id } => {
                 let body = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
-                let body = serde_json::to_value(body).expect("a ticket request serialises");
                 Input::Issued(post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/tickets"), &body).await)
             }
             Effect::CheckIn { code, request_id } => {
-                let body = serde_json::json!({"code": code, "request_id": request_id});
+                let body = CheckIn { code, request_id: Some(request_id) };
                 Input::Issued(post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/checkins"), &body).await)
             }
             Effect::Print(ticket) => {

@@ -305,8 +305,11 @@ async fn print_command(command: Command) -> Result<()> {
     let request = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
     let response = client.post(format!("{hub}/api/v1/tickets")).json(&request).send().await?;
     if !response.status().is_success() {
-        let error: serde_json::Value = response.json().await.unwrap_or_default();
-        bail!("the hub refused the ticket: {}", error["message"].as_str().unwrap_or("unknown error"));
+        let message = match response.json::<dawr_protocol::api::ApiError>().await {
+            Ok(error) => error.message,
+            Err(_) => "unknown error".to_string(),
+        };
+        bail!("the hub refused the ticket: {message}");
     }
     let ticket: Ticket = response.json().await?;
     let offset = branch.offset().context("the hub's utc_offset")?;

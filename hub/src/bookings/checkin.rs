@@ -2,6 +2,9 @@
 //! a scanned or typed code must look like, and how a held booking is listed. No IO; the time
 //! and the local day are arguments.
 use chrono::{DateTime, NaiveDate, Utc};
+use dawr_protocol::api::bookings::BookingStatus;
+/// A held booking as `GET /api/v1/appointments` lists it.
+pub use dawr_protocol::api::bookings::HeldBooking as HeldView;
 
 use crate::domain::VisitId;
 
@@ -28,7 +31,8 @@ pub struct Held {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub local_day: NaiveDate,
-    pub remote_status: String,
+    /// What the site last said.
+    pub remote_status: BookingStatus,
     pub checked_in_at: Option<DateTime<Utc>>,
     pub visit_id: Option<VisitId>,
     pub no_show_at: Option<DateTime<Utc>>,
@@ -68,10 +72,10 @@ impl Refusal {
 /// Whether `held` may be checked in at `now` (on local day `today`).
 pub fn check(held: Option<&Held>, now: DateTime<Utc>, today: NaiveDate, window: Window) -> Result<(), Refusal> {
     let held = held.ok_or(Refusal::Unknown)?;
-    if held.checked_in_at.is_some() || held.remote_status == "checked_in" {
+    if held.checked_in_at.is_some() || held.remote_status == BookingStatus::CheckedIn {
         return Err(Refusal::AlreadyCheckedIn { visit: held.visit_id });
     }
-    if held.remote_status == "cancelled" {
+    if held.remote_status == BookingStatus::Cancelled {
         return Err(Refusal::Cancelled);
     }
     let opens = held.start - chrono::Duration::seconds(window.early_s);
@@ -84,7 +88,7 @@ pub fn check(held: Option<&Held>, now: DateTime<Utc>, today: NaiveDate, window: 
     if now < opens {
         return Err(Refusal::TooEarly { opens });
     }
-    if now > closes || held.no_show_at.is_some() || held.remote_status == "no_show" {
+    if now > closes || held.no_show_at.is_some() || held.remote_status == BookingStatus::NoShow {
         return Err(Refusal::TooLate { closed: closes });
     }
     Ok(())
@@ -102,28 +106,15 @@ pub fn request_id(code: &str) -> String {
     format!("appt-{code}")
 }
 
-/// A held booking as `GET /api/v1/appointments` lists it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct HeldView {
-    pub code: String,
-    pub service: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// `booked`, `cancelled`, `checked_in` or `no_show`, with what happened here first.
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ticket: Option<VisitId>,
-}
-
 impl From<Held> for HeldView {
     /// What happened here (a check-in, a no-show) first, else the site's status.
     fn from(h: Held) -> HeldView {
         let status = if h.checked_in_at.is_some() {
-            "checked_in".to_string()
+            BookingStatus::CheckedIn
         } else if h.no_show_at.is_some() {
-            "no_show".to_string()
+            BookingStatus::NoShow
         } else {
-            h.remote_status.clone()
+            h.remote_status
         };
         HeldView { code: h.code, service: h.service, start: h.start, end: h.end, status, ticket: h.visit_id }
     }
@@ -141,7 +132,7 @@ mod tests {
             start,
             end: start + chrono::Duration::minutes(15),
             local_day: "2026-11-23".parse().unwrap(),
-            remote_status: "booked".into(),
+            remote_status: BookingStatus::Booked,
             checked_in_at: None,
             visit_id: None,
             no_show_at: None,
@@ -169,7 +160,7 @@ mod tests {
             check(Some(&used), at("2026-11-23T07:00:00Z"), today, w),
             Err(Refusal::AlreadyCheckedIn { visit: Some(4) })
         );
-        let cancelled = Held { remote_status: "cancelled".into(), ..h.clone() };
+        let cancelled = Held { remote_status: BookingStatus::Cancelled, ..h.clone() };
         assert_eq!(check(Some(&cancelled), at("2026-11-23T07:00:00Z"), today, w), Err(Refusal::Cancelled));
         assert_eq!(Refusal::Cancelled.code(), "booking_cancelled");
         assert_eq!(normalize_code(" k7m3-px9a "), Some("K7M3PX9A".into()));

@@ -26,9 +26,7 @@ pub mod sync;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use serde::Deserialize;
 use tokio::sync::Notify;
 
 pub use checkin::{Held, HeldView, Refusal, Window, check, normalize_code, request_id};
@@ -39,15 +37,8 @@ pub use sync::{Link, spawn_link};
 
 use crate::store::StoreError;
 
-/// A booking as the site sends it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Pulled {
-    pub code: String,
-    pub service: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub status: String,
-}
+/// A booking as the site sends it (`GET /api/v1/branches/{branch}/bookings`).
+pub use dawr_protocol::api::bookings::HubBooking as Pulled;
 
 /// What the HTTP handlers and the link share.
 #[derive(Clone)]

@@ -2,11 +2,12 @@
 //! held from the site (what the site says and what happened here: check-in, no-show) and the
 //! `booking_outbox` of reports waiting for the site's acknowledgement.
 use chrono::{DateTime, NaiveDate, Utc};
+use dawr_protocol::api::bookings::BookingStatus;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Held, HeldView, Pulled, Window};
 use crate::domain::{Branch, VisitId};
-use crate::store::{StoreError, ts};
+use crate::store::{IssuedRequest, StoreError, ts};
 
 fn parse_ts(column: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
@@ -45,7 +46,9 @@ pub fn find(conn: &Connection, code: &str) -> Result<Option<Held>, StoreError> {
         start: parse_ts("start", &start)?,
         end: parse_ts("end_at", &end)?,
         local_day: day.parse().map_err(|_| StoreError::Corrupt { column: "local_day", value: day.clone() })?,
-        remote_status,
+        remote_status: remote_status
+            .parse()
+            .map_err(|_| StoreError::Corrupt { column: "remote_status", value: remote_status.clone() })?,
         checked_in_at: checked_in_at.map(|t| parse_ts("checked_in_at", &t)).transpose()?,
         visit_id: visit_id.map(|v| v as VisitId),
         no_show_at: no_show_at.map(|t| parse_ts("no_show_at", &t)).transpose()?,
@@ -65,7 +68,15 @@ pub fn upsert(conn: &mut Connection, branch: &Branch, pulled: &[Pulled], now: Da
         )?;
         for b in pulled {
             let day = b.start.with_timezone(&branch.utc_offset).date_naive();
-            stmt.execute(params![b.code, b.service, ts(b.start), ts(b.end), day.to_string(), b.status, ts(now)])?;
+            stmt.execute(params![
+                b.code,
+                b.service,
+                ts(b.start),
+                ts(b.end),
+                day.to_string(),
+                b.status.as_str(),
+                ts(now)
+            ])?;
         }
     }
     tx.commit()?;
@@ -102,9 +113,9 @@ pub fn recover_checkins(conn: &mut Connection) -> Result<usize, StoreError> {
     };
     let mut recovered = 0;
     for (code, reply, at) in found {
-        let visit = serde_json::from_str::<serde_json::Value>(&reply).ok().and_then(|v| v["visit"].as_u64());
-        let (Some(visit), Ok(at)) = (visit, parse_ts("command_log.at", &at)) else { continue };
-        record_checkin(conn, &code, visit as VisitId, at)?;
+        let issued = serde_json::from_str::<IssuedRequest>(&reply).ok();
+        let (Some(issued), Ok(at)) = (issued, parse_ts("command_log.at", &at)) else { continue };
+        record_checkin(conn, &code, issued.visit, at)?;
         recovered += 1;
     }
     Ok(recovered)
@@ -140,17 +151,24 @@ pub fn prune(conn: &Connection, day: NaiveDate) -> Result<usize, StoreError> {
 pub struct Outgoing {
     pub id: i64,
     pub code: String,
-    pub status: String,
-    pub at: String,
+    /// `checked_in` or `no_show`.
+    pub status: BookingStatus,
+    pub at: DateTime<Utc>,
 }
 
 /// The oldest reports not yet acknowledged.
 pub fn outbox(conn: &Connection, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT id, code, status, at FROM booking_outbox ORDER BY id LIMIT ?1")?;
     let rows = stmt.query_map([limit as i64], |r| {
-        Ok(Outgoing { id: r.get(0)?, code: r.get(1)?, status: r.get(2)?, at: r.get(3)? })
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut out = Vec::new();
+    for (id, code, status, at) in rows.collect::<Result<Vec<_>, _>>()? {
+        let status =
+            status.parse().map_err(|_| StoreError::Corrupt { column: "booking_outbox.status", value: status })?;
+        out.push(Outgoing { id, code, status, at: parse_ts("booking_outbox.at", &at)? });
+    }
+    Ok(out)
 }
 
 /// Forgets an acknowledged report.
@@ -198,7 +216,7 @@ mod tests {
             service: "E".into(),
             start,
             end: start + chrono::Duration::minutes(15),
-            status: status.into(),
+            status: status.parse().unwrap(),
         };
         upsert(&mut conn, &branch, &[pulled("AAAA", "booked"), pulled("BBBB", "booked")], start).unwrap();
         record_checkin(&mut conn, "AAAA", 7, start).unwrap();

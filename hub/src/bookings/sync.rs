@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use dawr_protocol::api::bookings::BookingReport;
 
 use super::store::{acknowledged, failed, mark_no_shows, outbox, prune, recover_checkins, upsert};
 use super::{Appointments, Pulled};
@@ -110,7 +111,7 @@ async fn push(client: &reqwest::Client, link: &Link, branch: &Branch, shared: &A
     for report in waiting {
         let url =
             format!("{}/api/v1/branches/{}/bookings/{}/report", link.url.trim_end_matches('/'), branch.id, report.code);
-        let body = serde_json::json!({"status": report.status, "at": report.at});
+        let body = BookingReport { status: report.status, at: report.at };
         let sent = client.post(&url).bearer_auth(&link.api_key).json(&body).send().await;
         let id = report.id;
         match sent {

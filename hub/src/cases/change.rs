@@ -1,23 +1,11 @@
 //! What a staff member's change does to a case's notes, and which changes are refused — pure:
 //! the writes in [`super::write`] load the case, ask this, and save the result.
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+/// A change staff make to a case (`PATCH /api/v1/cases/{case_ref}`; unknown fields refused).
+pub use dawr_protocol::api::cases::CaseUpdate;
 
 use super::CaseNotes;
 use crate::reports::{Ending, VisitFacts};
-
-/// A change staff make to a case.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CaseUpdate {
-    pub category: Option<String>,
-    /// The visitor's national ID / iqama number or mobile (digits, an optional leading `+`).
-    pub visitor: Option<String>,
-    pub notes: Option<String>,
-    /// Close a case left open (and answer its escalation).
-    #[serde(default)]
-    pub close: bool,
-}
 
 /// Why a case could not be changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,9 +43,14 @@ pub struct CheckedUpdate {
     close: bool,
 }
 
-impl CaseUpdate {
+/// The checks of a [`CaseUpdate`] (the wire type's; the rule is the hub's).
+pub trait CheckUpdate {
     /// Checks the change's fields on their own, before any case is looked at.
-    pub fn checked(&self) -> Result<CheckedUpdate, CaseError> {
+    fn checked(&self) -> Result<CheckedUpdate, CaseError>;
+}
+
+impl CheckUpdate for CaseUpdate {
+    fn checked(&self) -> Result<CheckedUpdate, CaseError> {
         if self.category.as_ref().is_some_and(|c| c.chars().count() > 64) {
             return Err(CaseError::Invalid("category is at most 64 characters"));
         }

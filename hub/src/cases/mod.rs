@@ -3,7 +3,7 @@
 //!
 //! What happened — the steps, the counter, the outcome, the exit rating — comes from the event
 //! log ([`crate::reports::case_facts`]); what staff write — a category, notes, and closing a case
-//! that was left open — is kept in `case_notes`. [`Case::of`] combines the two (pure):
+//! that was left open — is kept in `case_notes`. [`case_of`] combines the two (pure):
 //! - a visit still in the queue or at a counter is a case `in_progress`;
 //! - a visit completed with the outcome `follow_up` or `referred` leaves the case `open`, due
 //!   `[cases] resolution_target_h` after the visit, until staff close it;
@@ -12,7 +12,8 @@
 //!   a reason follows), due `[cases] escalation_target_h` after the rating, until the case is
 //!   closed by staff.
 //!
-//! The parts: [`case`] (what a case is, derived from its visit and notes; the month's and the
+//! The shapes ([`Case`], [`CaseUpdate`], [`CaseDetail`], …) are the wire contract's, in
+//! `dawr_protocol::api::cases`, re-exported here. The parts: [`case`] (what a case is, derived from its visit and notes; the month's and the
 //! dashboard's counts) and [`change`] (what a staff member's change does to the notes) are pure;
 //! [`read`] holds the queries (notes, a visitor's earlier visits) and [`write`](mod@write) the
 //! transactions that change `case_notes` (with their CRM outbox entry).
@@ -21,7 +22,10 @@ pub mod change;
 pub mod read;
 pub mod write;
 
-pub use case::{Case, CaseCounts, CaseNotes, CaseStatus, EarlierVisit, Escalation, MonthCases, cases_of, count, month};
-pub use change::{CaseError, CaseUpdate};
+pub use case::{
+    Case, CaseCounts, CaseNotes, CaseStatus, EarlierVisit, Escalation, MonthCases, case_of, cases_of, count, month,
+};
+pub use change::{CaseError, CaseUpdate, CheckUpdate};
+pub use dawr_protocol::api::cases::CaseDetail;
 pub use read::{earlier_visits, notes_for_days, read_notes};
 pub use write::{add_resolution_reason, rate_resolution, update};

@@ -1,9 +1,9 @@
 //! The cases' queries: what staff wrote on a case or on a range of days' cases (`case_notes`),
-//! and a visitor's earlier visits. Reads only; the cases themselves are derived by [`Case::of`].
+//! and a visitor's earlier visits. Reads only; the cases themselves are derived by [`case_of`](super::case_of).
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Case, CaseNotes, EarlierVisit};
+use super::{Case, CaseNotes, EarlierVisit, case_of};
 use crate::domain::CasePolicy;
 
 fn time(text: Option<String>) -> Option<DateTime<Utc>> {
@@ -83,7 +83,7 @@ pub fn earlier_visits(
     for case_ref in refs {
         if let Some(visit) = crate::reports::case_facts(conn, &case_ref)? {
             let notes = read_notes(conn, &case_ref)?;
-            earlier.push(EarlierVisit::from(Case::of(&visit, notes.as_ref(), policy, now)));
+            earlier.push(EarlierVisit::from(case_of(&visit, notes.as_ref(), policy, now)));
         }
     }
     Ok(earlier)

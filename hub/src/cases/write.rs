@@ -5,8 +5,10 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::change::{self, CaseError, CaseUpdate};
-use super::{Case, CaseNotes, read_notes};
+use dawr_protocol::api::crm::{CaseChange, CaseNoted};
+
+use super::change::{self, CaseError, CaseUpdate, CheckUpdate};
+use super::{Case, CaseNotes, case_of, read_notes};
 use crate::domain::CasePolicy;
 use crate::reports::VisitFacts;
 use crate::store::ts;
@@ -23,7 +25,7 @@ pub fn rate_resolution(
     change::check_resolution_score(score)?;
     let tx = conn.transaction().map_err(storage)?;
     let (visit, mut notes) = load(&tx, case_ref)?;
-    if !Case::of(&visit, Some(&notes), policy, now).asks_resolution_rating() {
+    if !case_of(&visit, Some(&notes), policy, now).asks_resolution_rating() {
         return Err(CaseError::Invalid("this case asks no rating now"));
     }
     notes.resolution_rating = Some(score);
@@ -33,11 +35,11 @@ pub fn rate_resolution(
     )
     .map_err(storage)?;
     if let Some(branch) = outbox {
-        let change = serde_json::json!({"resolution_rating": score});
+        let change = CaseChange::ResolutionRated { resolution_rating: score };
         crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
     }
     tx.commit().map_err(storage)?;
-    Ok(Case::of(&visit, Some(&notes), policy, now))
+    Ok(case_of(&visit, Some(&notes), policy, now))
 }
 
 /// Adds the reason to the visitor's low rating of how their case was resolved (once, after the
@@ -52,17 +54,17 @@ pub fn add_resolution_reason(
 ) -> Result<Case, CaseError> {
     let tx = conn.transaction().map_err(storage)?;
     let (visit, mut notes) = load(&tx, case_ref)?;
-    change::check_resolution_reason(&Case::of(&visit, Some(&notes), policy, now))?;
+    change::check_resolution_reason(&case_of(&visit, Some(&notes), policy, now))?;
     let reason = crate::store::enum_text(&reason);
     notes.resolution_reason = Some(reason.clone());
     tx.execute("UPDATE case_notes SET resolution_reason = ?2 WHERE case_ref = ?1", params![case_ref, reason])
         .map_err(storage)?;
     if let Some(branch) = outbox {
-        let change = serde_json::json!({"resolution_reason": reason});
+        let change = CaseChange::ResolutionReason { resolution_reason: reason };
         crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
     }
     tx.commit().map_err(storage)?;
-    Ok(Case::of(&visit, Some(&notes), policy, now))
+    Ok(case_of(&visit, Some(&notes), policy, now))
 }
 
 fn storage(e: rusqlite::Error) -> CaseError {
@@ -111,12 +113,15 @@ pub fn update(
     )
     .map_err(storage)?;
     if let Some(branch) = outbox {
-        let change = serde_json::json!({
-            "category": notes.category, "notes": notes.notes, "closed_at": notes.closed_at,
-            "closed_by": notes.closed_by, "by": staff
+        let change = CaseChange::Noted(CaseNoted {
+            category: notes.category.clone(),
+            notes: notes.notes.clone(),
+            closed_at: notes.closed_at,
+            closed_by: notes.closed_by.clone(),
+            by: staff.to_string(),
         });
         crate::crm::put_case_change(&tx, branch, case_ref, now, &change).map_err(storage)?;
     }
     tx.commit().map_err(storage)?;
-    Ok(Case::of(&visit, Some(&notes), policy, now))
+    Ok(case_of(&visit, Some(&notes), policy, now))
 }

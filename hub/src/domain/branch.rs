@@ -73,16 +73,8 @@ pub struct Staff {
     pub counters: Vec<String>,
 }
 
-/// What a signed-in person may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Serves at the counters assigned to them.
-    #[default]
-    Staff,
-    /// Also reads the branch's reports.
-    Manager,
-}
+/// What a signed-in person may do (part of the session's wire shape).
+pub use dawr_protocol::api::sessions::Role;
 
 /// How routing trades waiting time against priority and preference; all in seconds.
 ///

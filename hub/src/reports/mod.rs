@@ -54,7 +54,7 @@ pub const NO_REASON_GIVEN: &str = "no_reason_given";
 
 /// Whether a rating is low (the visitor was dissatisfied: it escalates and asks why).
 pub fn is_low(score: u8) -> bool {
-    score <= 2
+    dawr_protocol::api::is_low_rating(score)
 }
 
 /// One visit, as the event log tells it.

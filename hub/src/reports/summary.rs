@@ -1,20 +1,14 @@
 //! The pure half of the reports: aggregating visit rows into figures ([`summarise`]), for the
-//! whole range or one calendar month at a time ([`monthly`]). No IO: rows in, figures out.
+//! whole range or one calendar month at a time ([`monthly`]). No IO: rows in, figures out. The
+//! figures' shapes are the wire contract's (`dawr_protocol::api::reports`), re-exported here.
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, FixedOffset, NaiveDate, Timelike};
-use serde::Serialize;
+pub use dawr_protocol::api::reports::{
+    CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
+};
 
 use super::{Ending, ReportFilter, VisitFacts};
-
-/// Mean, median and 90th percentile of some durations, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Spread {
-    pub count: usize,
-    pub mean: Option<f64>,
-    pub median: Option<f64>,
-    pub p90: Option<f64>,
-}
 
 /// The `q` quantile of sorted values by the nearest-rank method (the smallest value with at
 /// least `q` of all values at or below it).
@@ -26,85 +20,18 @@ fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[rank.min(sorted.len()) - 1])
 }
 
-impl Spread {
-    pub fn of(mut values: Vec<f64>) -> Spread {
+/// Spreads measured from durations (the wire type's; the measuring is the hub's).
+pub trait SpreadOf {
+    /// The spread of some durations, in seconds.
+    fn of(values: Vec<f64>) -> Spread;
+}
+
+impl SpreadOf for Spread {
+    fn of(mut values: Vec<f64>) -> Spread {
         values.sort_by(f64::total_cmp);
         let mean = (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64);
         Spread { count: values.len(), mean, median: nearest_rank(&values, 0.5), p90: nearest_rank(&values, 0.9) }
     }
-}
-
-/// Exit ratings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Csat {
-    pub ratings: usize,
-    /// Mean score, 1–5.
-    pub mean: Option<f64>,
-    /// Share of ratings of 4 or 5, in percent.
-    pub satisfied_pct: Option<f64>,
-    /// How many low ratings gave each reason (`no_reason_given` for those without one).
-    pub reasons: BTreeMap<String, usize>,
-}
-
-/// The figures of a group of visits.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Figures {
-    pub visits: usize,
-    pub served: usize,
-    pub no_shows: usize,
-    pub cancelled: usize,
-    pub open: usize,
-    pub wait_s: Spread,
-    pub service_time_s: Spread,
-    /// Share of called visitors called within their service's target wait, in percent.
-    pub within_target_pct: Option<f64>,
-    pub csat: Csat,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ServiceFigures {
-    pub service: String,
-    #[serde(flatten)]
-    pub figures: Figures,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CounterFigures {
-    pub counter: String,
-    #[serde(flatten)]
-    pub figures: Figures,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StaffFigures {
-    pub staff: String,
-    #[serde(flatten)]
-    pub figures: Figures,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HourFigures {
-    /// Local hour of the day the tickets were taken, 0–23.
-    pub hour: u32,
-    pub visits: usize,
-}
-
-/// `GET /api/v1/reports/summary`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Summary {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub counter: Option<String>,
-    #[serde(flatten)]
-    pub total: Figures,
-    pub per_service: Vec<ServiceFigures>,
-    pub per_counter: Vec<CounterFigures>,
-    /// Visits served or called by a signed-in staff member.
-    pub per_staff: Vec<StaffFigures>,
-    pub per_hour: Vec<HourFigures>,
 }
 
 fn figures<'a>(visits: impl Iterator<Item = &'a VisitFacts>, target_s: &dyn Fn(&str) -> Option<u32>) -> Figures {

@@ -129,15 +129,15 @@ async fn ticket(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
     Ok(Json(public_view(&ticket)).into_response())
 }
 
-/// A ticket as anyone may see it: without its keys to the visitor's page and case.
-fn public_view(ticket: &dawr_protocol::api::Ticket) -> serde_json::Value {
-    let mut public = serde_json::to_value(ticket).expect("tickets serialise");
-    if let Some(fields) = public.as_object_mut() {
-        for private in ["token", "status_url", "case_ref"] {
-            fields.remove(private);
-        }
+/// A ticket as anyone may see it: without its keys to the visitor's page and case (empty, so
+/// left out of the JSON).
+fn public_view(ticket: &dawr_protocol::api::Ticket) -> dawr_protocol::api::Ticket {
+    dawr_protocol::api::Ticket {
+        case_ref: String::new(),
+        token: String::new(),
+        status_url: String::new(),
+        ..ticket.clone()
     }
-    public
 }
 
 async fn cancel_ticket(State(state): State<AppState>, Path(id): Path<String>) -> WebResult<impl IntoResponse> {
@@ -270,18 +270,10 @@ async fn devices(State(state): State<AppState>) -> Json<Vec<DeviceInfo>> {
     Json(devices)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignIn {
-    staff: String,
-    pin: String,
-    #[serde(default)]
-    counter: Option<String>,
-}
-
 /// `POST /api/v1/sessions`: staff id and PIN (and the counter to open) → a session token.
 async fn sign_in(State(state): State<AppState>, body: Bytes) -> WebResult<impl IntoResponse> {
-    let request: SignIn = serde_json::from_slice(&body).map_err(|e| WebError::malformed(e.to_string()))?;
+    let request: dawr_protocol::api::sessions::SignIn =
+        serde_json::from_slice(&body).map_err(|e| WebError::malformed(e.to_string()))?;
     if let Some(counter) = &request.counter
         && !state.branch.counters.iter().any(|c| &c.id == counter)
     {
@@ -292,10 +284,7 @@ async fn sign_in(State(state): State<AppState>, body: Bytes) -> WebResult<impl I
         let (counter, staff) = (counter.clone(), Some(session.staff.clone()));
         state.engine.send(Request::Staff { counter, staff }).await?;
     }
-    let name = state.branch.staff.iter().find(|s| s.id == session.staff).map(|s| s.name.clone());
-    let mut body = serde_json::to_value(&session).expect("a session serialises");
-    body["name"] = serde_json::to_value(name).expect("names serialise");
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(session)))
 }
 
 /// `DELETE /api/v1/sessions`: signs the bearer out.
@@ -383,14 +372,12 @@ async fn get_case(
     let lookup = case_ref.clone();
     let case = state
         .db
-        .read(move |conn| -> rusqlite::Result<Option<serde_json::Value>> {
+        .read(move |conn| -> rusqlite::Result<Option<crate::cases::CaseDetail>> {
             let Some(visit) = crate::reports::case_facts(conn, &lookup)? else { return Ok(None) };
             let notes = crate::cases::read_notes(conn, &lookup)?;
-            let case = crate::cases::Case::of(&visit, notes.as_ref(), policy, chrono::Utc::now());
-            let earlier = crate::cases::earlier_visits(conn, &case, policy, chrono::Utc::now(), 10)?;
-            let mut body = serde_json::to_value(&case).expect("cases serialise");
-            body["earlier_visits"] = serde_json::to_value(earlier).expect("serialise");
-            Ok(Some(body))
+            let case = crate::cases::case_of(&visit, notes.as_ref(), policy, chrono::Utc::now());
+            let earlier_visits = crate::cases::earlier_visits(conn, &case, policy, chrono::Utc::now(), 10)?;
+            Ok(Some(crate::cases::CaseDetail { case, earlier_visits }))
         })
         .await??;
     case.map(Json).ok_or_else(|| WebError::not_found("not_found", format!("no case {case_ref}")))
@@ -429,7 +416,8 @@ async fn staff_today(State(state): State<AppState>, headers: HeaderMap) -> WebRe
         .collect();
     let times: Vec<f64> = served.iter().filter_map(|v| v.service_s()).collect();
     let mean = (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64);
-    Ok(Json(serde_json::json!({"staff": session.staff, "date": today, "served": served.len(), "mean_service_s": mean})))
+    let served = u32::try_from(served.len()).unwrap_or(u32::MAX);
+    Ok(Json(dawr_protocol::api::staff::StaffToday { staff: session.staff, date: today, served, mean_service_s: mean }))
 }
 
 /// `GET /api/v1/crm/status` (managers): the CRM connector's outbox.
@@ -437,9 +425,7 @@ async fn crm_status(State(state): State<AppState>, headers: HeaderMap) -> WebRes
     state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
     let enabled = state.crm_enabled;
     let status = state.db.read(crate::crm::status).await??;
-    let mut body = serde_json::to_value(status).expect("serialise");
-    body["enabled"] = enabled.into();
-    Ok(Json(body))
+    Ok(Json(crate::crm::CrmStatus { enabled, ..status }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -476,15 +462,10 @@ async fn list_cases(
     Ok(Json(cases.into_iter().filter(keep).collect::<Vec<_>>()))
 }
 
-#[derive(Deserialize)]
-struct CheckinRequest {
-    code: String,
-}
-
 /// `POST /api/v1/checkins`: a kiosk checks a booking in by its code; the visitor gets a ticket in
 /// the appointment class, ranked by the slot. Works from the bookings held here, offline too.
 async fn checkin(State(state): State<AppState>, body: Bytes) -> WebResult<impl IntoResponse> {
-    let request: CheckinRequest = json_body(&body)?;
+    let request: dawr_protocol::api::bookings::CheckIn = json_body(&body)?;
     let code = bookings::normalize_code(&request.code)
         .ok_or_else(|| WebError::malformed("code must be 1 to 16 letters or digits"))?;
     let held = state.appointments.clone();

@@ -58,7 +58,7 @@ async fn ended_case(state: &AppState, ticket: &Ticket) -> Option<crate::cases::C
     let read = state.db.read(move |conn| {
         let visit = crate::reports::case_facts(conn, &case_ref).ok()??;
         let notes = crate::cases::read_notes(conn, &case_ref).ok()?;
-        Some(crate::cases::Case::of(&visit, notes.as_ref(), policy, Utc::now()))
+        Some(crate::cases::case_of(&visit, notes.as_ref(), policy, Utc::now()))
     });
     read.await.ok().flatten()
 }

@@ -1,12 +1,28 @@
-//! The HTTP API's JSON bodies and the messages for displays (`…/calls`, `…/board`).
+//! The HTTP APIs' JSON bodies and the messages for displays (`…/calls`, `…/board`).
 //!
 //! These need `std`: they carry Arabic and English names of any length and are only used by the
-//! hub and the desktop apps. Timestamps are RFC 3339 in UTC; clients show them in the branch's
-//! local time.
+//! hub, the appointments site and the desktop apps. Timestamps are RFC 3339 in UTC; clients show
+//! them in the branch's local time.
+//!
+//! This module holds the v1 queue API (branch, services, tickets, counters, ratings, devices) and
+//! the display messages; the later parts of the API have a module each:
+//! [`sessions`] (signing in), [`cases`] (CRM cases and what staff write on them), [`staff`] (a
+//! staff member's own figures), [`reports`] (the managers' summary), [`crm`] (the CRM webhook
+//! and its outbox) and [`bookings`] (the appointments site's API, the hub's pull of it and check-in
+//! at the kiosk). Both sides of every body use these types: a field renamed here is renamed for
+//! both, and `docs/PROTOCOL.md` and the OpenAPI documents say the same.
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::device::{CounterState, ErrorCode, Outcome, RatingReason};
+
+pub mod bookings;
+pub mod cases;
+pub mod crm;
+pub mod examples;
+pub mod reports;
+pub mod sessions;
+pub mod staff;
 
 /// A text in both of the branch's languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,14 +127,15 @@ pub struct Ticket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counter: Option<String>,
     /// The CRM case reference, e.g. `DMM-20261123-000123`; printed on the ticket. (This and the
-    /// two below are left out of tickets read without a staff session; they default to empty.)
-    #[serde(default)]
+    /// two below are left out of tickets read without a staff session: empty, they are not
+    /// written, and they read back as empty.)
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub case_ref: String,
     /// Secret part of the live ticket page's address.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token: String,
     /// The live ticket page, e.g. `http://127.0.0.1:8080/t/{token}`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub status_url: String,
     pub issued_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -160,6 +177,12 @@ pub struct RatingReasonRequest {
     /// Optional de-duplication id, shared with the counter's MQTT ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+}
+
+/// Whether an exit rating (or a rating of how a case was resolved) is low, 1 or 2: the visitor
+/// was dissatisfied, so it escalates and asks why.
+pub fn is_low_rating(score: u8) -> bool {
+    score <= 2
 }
 
 /// `POST /api/v1/counters/{counter}/{action}`: the fields of a [`crate::device::Command`] other
@@ -268,11 +291,22 @@ pub struct DeviceInfo {
     pub seen_at: DateTime<Utc>,
 }
 
-/// Every HTTP error body: `{"error": "<code>", "message": "<text>"}`.
+/// Every HTTP error body: `{"error": "<code>", "message": "<text>"}`; the appointments site adds
+/// `field` when one field of the request is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     pub error: String,
     pub message: String,
+    /// The request's field that is wrong (the appointments site only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// An error without a field.
+    pub fn new(error: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError { error: error.into(), message: message.into(), field: None }
+    }
 }
 
 /// `GET /healthz`.
@@ -281,6 +315,18 @@ pub struct Health {
     pub status: String,
     pub branch: String,
     pub mqtt_connected: bool,
+}
+
+/// Checks that `value` serialises to the JSON `json` (whitespace and key order aside) and that
+/// `json` reads back as `value`: the round trip each subject's tests run on the JSON its docs show.
+#[cfg(test)]
+pub(crate) fn round_trip<T>(value: &T, json: &str)
+where
+    T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let expected: serde_json::Value = serde_json::from_str(json).expect("the example is JSON");
+    assert_eq!(serde_json::to_value(value).expect("serialises"), expected, "serialised as the docs show");
+    assert_eq!(&serde_json::from_str::<T>(json).expect("reads back"), value, "read back from the docs' JSON");
 }
 
 #[cfg(test)]

@@ -1,0 +1,416 @@
+//! One example of each body of the later API parts, as the docs show them, and a small check
+//! that a body fits its OpenAPI schema ([`conforms`]). The hub's and the site's tests run every
+//! example through their OpenAPI documents, so a field added to a type and not to the document
+//! (or the other way round) fails a test.
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::Names;
+use super::bookings::{
+    Booking, BookingReport, BookingRequest, BookingStatus, CheckIn, Citizen, HeldBooking, HubBooking, SiteBranch,
+    SiteHealth, SiteService, Slot, Slots,
+};
+use super::cases::{Case, CaseDetail, CaseNotes, CaseStatus, CaseUpdate, EarlierVisit, Escalation};
+use super::crm::CrmStatus;
+use super::reports::{CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary};
+use super::sessions::{Role, Session, SignIn};
+use super::staff::StaffToday;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().expect("an example time")
+}
+
+fn names(ar: &str, en: &str) -> Names {
+    Names { ar: ar.into(), en: en.into() }
+}
+
+/// `POST /api/v1/sessions`.
+pub fn sign_in() -> SignIn {
+    SignIn { staff: "s101".into(), pin: "1111".into(), counter: Some("2".into()) }
+}
+
+/// Its answer.
+pub fn session() -> Session {
+    Session {
+        token: "9f2c41d0a7".into(),
+        staff: "s101".into(),
+        name: names("عبدالله القحطاني", "Abdullah Alqahtani"),
+        role: Role::Staff,
+        counter: Some("2".into()),
+        counters: vec!["1".into(), "2".into()],
+        expires_at: at("2026-11-23T17:00:00Z"),
+    }
+}
+
+/// A case left open by a follow-up, with a low rating's escalation.
+pub fn case() -> Case {
+    Case {
+        case_ref: "DMM-20261123-000017".into(),
+        ticket: "A017".into(),
+        service: "A".into(),
+        source: "walk_in".into(),
+        issued_at: at("2026-11-23T09:00:00Z"),
+        first_called_at: Some(at("2026-11-23T09:10:00Z")),
+        started_at: Some(at("2026-11-23T09:11:00Z")),
+        ended_at: Some(at("2026-11-23T09:20:00Z")),
+        counter: Some("3".into()),
+        staff: Some("s101".into()),
+        outcome: Some("follow_up".into()),
+        status: CaseStatus::Open,
+        due_at: Some(at("2026-11-26T09:20:00Z")),
+        overdue: false,
+        escalation: Some(Escalation {
+            at: at("2026-11-23T09:21:00Z"),
+            score: 2,
+            reason: "not_resolved".into(),
+            due_at: at("2026-11-24T09:21:00Z"),
+            open: true,
+            overdue: false,
+        }),
+        rating: Some(2),
+        notes: CaseNotes {
+            category: Some("billing".into()),
+            visitor: Some("1012345678".into()),
+            notes: "call back".into(),
+            updated_at: Some(at("2026-11-23T09:19:00Z")),
+            updated_by: Some("s101".into()),
+            ..CaseNotes::default()
+        },
+    }
+}
+
+/// A case still at the counter: most fields are `null`.
+pub fn case_in_progress() -> Case {
+    Case {
+        first_called_at: None,
+        started_at: None,
+        ended_at: None,
+        counter: None,
+        staff: None,
+        outcome: None,
+        status: CaseStatus::InProgress,
+        due_at: None,
+        escalation: None,
+        rating: None,
+        notes: CaseNotes::default(),
+        ..case()
+    }
+}
+
+/// `GET /api/v1/cases/{case_ref}`.
+pub fn case_detail() -> CaseDetail {
+    let earlier = Case { case_ref: "DMM-20261101-000003".into(), issued_at: at("2026-11-01T08:00:00Z"), ..case() };
+    CaseDetail { case: case(), earlier_visits: vec![EarlierVisit::from(earlier)] }
+}
+
+/// `PATCH /api/v1/cases/{case_ref}`.
+pub fn case_update() -> CaseUpdate {
+    CaseUpdate {
+        category: Some("billing".into()),
+        visitor: Some("1012345678".into()),
+        notes: Some("call back".into()),
+        close: true,
+    }
+}
+
+/// `GET /api/v1/staff/today`.
+pub fn staff_today() -> StaffToday {
+    StaffToday { staff: "s101".into(), date: "2026-11-23".parse().expect("a day"), served: 7, mean_service_s: None }
+}
+
+fn figures() -> Figures {
+    Figures {
+        visits: 2,
+        served: 1,
+        no_shows: 1,
+        cancelled: 0,
+        open: 0,
+        wait_s: Spread { count: 2, mean: Some(300.0), median: Some(240.0), p90: Some(600.0) },
+        service_time_s: Spread { count: 1, mean: Some(420.0), median: Some(420.0), p90: Some(420.0) },
+        within_target_pct: Some(50.0),
+        csat: Csat {
+            ratings: 1,
+            mean: Some(2.0),
+            satisfied_pct: Some(0.0),
+            reasons: BTreeMap::from([("long_wait".to_string(), 1)]),
+        },
+    }
+}
+
+/// `GET /api/v1/reports/summary`.
+pub fn summary() -> Summary {
+    Summary {
+        from: "2026-11-01".parse().expect("a day"),
+        to: "2026-11-30".parse().expect("a day"),
+        service: Some("A".into()),
+        counter: None,
+        total: figures(),
+        per_service: vec![ServiceFigures { service: "A".into(), figures: figures() }],
+        per_counter: vec![CounterFigures { counter: "3".into(), figures: figures() }],
+        per_staff: vec![StaffFigures { staff: "s101".into(), figures: figures() }],
+        per_hour: vec![HourFigures { hour: 9, visits: 2 }],
+    }
+}
+
+/// `GET /api/v1/crm/status`.
+pub fn crm_status() -> CrmStatus {
+    CrmStatus {
+        enabled: true,
+        pending: 2,
+        oldest_pending_at: Some("2026-11-23T09:20:00.120Z".into()),
+        attempts: 3,
+        last_error: Some("503 Service Unavailable".into()),
+        last_attempt_at: Some("2026-11-23T09:21:00.000Z".into()),
+        delivered: 40,
+    }
+}
+
+/// `POST /api/v1/checkins`.
+pub fn check_in() -> CheckIn {
+    CheckIn { code: "K7M3PX9A".into(), request_id: Some("kiosk-entrance-1".into()) }
+}
+
+/// `GET /api/v1/appointments`.
+pub fn held_booking() -> HeldBooking {
+    HeldBooking {
+        code: "K7M3PX9A".into(),
+        service: "E".into(),
+        start: at("2026-11-24T05:00:00Z"),
+        end: at("2026-11-24T05:15:00Z"),
+        status: BookingStatus::CheckedIn,
+        ticket: Some(17),
+    }
+}
+
+/// The site's `GET /healthz`.
+pub fn site_health() -> SiteHealth {
+    SiteHealth { status: "ok".into() }
+}
+
+/// The site's `GET /api/v1/branches`.
+pub fn site_branch() -> SiteBranch {
+    SiteBranch {
+        id: "demo".into(),
+        name: names("فرع الدمام", "Dammam branch"),
+        utc_offset: "+03:00".into(),
+        slot_min: 15,
+        horizon_days: 14,
+    }
+}
+
+/// The site's `GET /api/v1/branches/{branch}/services`.
+pub fn site_service() -> SiteService {
+    SiteService { code: "E".into(), name: names("المواعيد", "Appointments"), capacity: 2 }
+}
+
+/// The site's slots of a day.
+pub fn slots() -> Slots {
+    Slots {
+        branch: "demo".into(),
+        service: "E".into(),
+        date: "2026-11-24".parse().expect("a day"),
+        slots: vec![Slot {
+            start: at("2026-11-24T05:00:00Z"),
+            end: at("2026-11-24T05:15:00Z"),
+            capacity: 2,
+            available: 1,
+        }],
+    }
+}
+
+/// The site's `POST /api/v1/bookings`.
+pub fn booking_request() -> BookingRequest {
+    BookingRequest {
+        branch: "demo".into(),
+        service: "E".into(),
+        start: "2026-11-24T05:00:00Z".into(),
+        name: "Sara".into(),
+        national_id: "1012345678".into(),
+        phone: "0551234567".into(),
+        lang: Some("en".into()),
+    }
+}
+
+/// The site's lookup and cancel (`start` only to reschedule).
+pub fn citizen() -> Citizen {
+    Citizen { national_id: "1012345678".into(), start: None }
+}
+
+/// The site's reschedule.
+pub fn reschedule() -> Citizen {
+    Citizen { start: Some("2026-11-25T05:00:00Z".into()), ..citizen() }
+}
+
+/// A booking as the citizen sees it.
+pub fn booking() -> Booking {
+    Booking {
+        code: "K7M3PX9A".into(),
+        branch: "demo".into(),
+        service: "E".into(),
+        service_name: names("المواعيد", "Appointments"),
+        start: at("2026-11-24T05:00:00Z"),
+        end: at("2026-11-24T05:15:00Z"),
+        name: "Sara".into(),
+        national_id: "******5678".into(),
+        phone: "+966551234567".into(),
+        lang: "en".into(),
+        status: BookingStatus::Booked,
+        page_url: "https://book.example/c/tok".into(),
+        ics_url: "https://book.example/c/tok/booking.ics".into(),
+    }
+}
+
+/// A booking as its hub pulls it.
+pub fn hub_booking() -> HubBooking {
+    HubBooking {
+        code: "K7M3PX9A".into(),
+        service: "E".into(),
+        start: at("2026-11-24T05:00:00Z"),
+        end: at("2026-11-24T05:15:00Z"),
+        status: BookingStatus::Booked,
+    }
+}
+
+/// A hub's report to the site.
+pub fn booking_report() -> BookingReport {
+    BookingReport { status: BookingStatus::CheckedIn, at: at("2026-11-24T04:55:00Z") }
+}
+
+/// Whether `value` fits the schema `name` of the OpenAPI document `doc`: every field it writes
+/// is documented with a type that admits its value (`null` only where the type lists `null`),
+/// every required field is written, and enums hold. Handles what the project's documents use:
+/// `$ref`, `allOf`, `type` (one or a list), `properties`, `required`, `items`, `enum`,
+/// `additionalProperties` (a schema, or false). `Err` says where it does not fit.
+pub fn conforms(doc: &Value, name: &str, value: &Value) -> Result<(), String> {
+    let schema = doc.pointer(&format!("/components/schemas/{name}")).ok_or_else(|| format!("no schema {name}"))?;
+    check(doc, schema, value, name)
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> Result<&'a Value, String> {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let target = reference.strip_prefix('#').ok_or_else(|| format!("external $ref {reference}"))?;
+            let found = doc.pointer(target).ok_or_else(|| format!("dangling $ref {reference}"))?;
+            resolve(doc, found)
+        }
+        None => Ok(schema),
+    }
+}
+
+/// The object fields a schema documents (its own and its `allOf` parts'), and the required ones.
+fn fields<'a>(
+    doc: &'a Value,
+    schema: &'a Value,
+    into: &mut BTreeMap<String, &'a Value>,
+    required: &mut Vec<String>,
+) -> Result<(), String> {
+    let schema = resolve(doc, schema)?;
+    for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        fields(doc, part, into, required)?;
+    }
+    for (key, field) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        into.insert(key.clone(), field);
+    }
+    required.extend(
+        schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(String::from)),
+    );
+    Ok(())
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let schema = resolve(doc, schema)?;
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ if schema.get("allOf").is_some() || schema.get("properties").is_some() => vec!["object"],
+        _ => Vec::new(),
+    };
+    let actual = type_name(value);
+    let admitted = types.is_empty() || types.contains(&actual) || (actual == "integer" && types.contains(&"number"));
+    if !admitted {
+        return Err(format!("{at}: {actual} where the document says {types:?}"));
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !value.is_null()
+        && !allowed.contains(value)
+    {
+        return Err(format!("{at}: {value} is not one of {allowed:?}"));
+    }
+    match value {
+        Value::Array(items) => {
+            if let Some(item) = schema.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    check(doc, item, v, &format!("{at}[{i}]"))?;
+                }
+            }
+        }
+        Value::Object(object) => {
+            let (mut documented, mut required) = (BTreeMap::new(), Vec::new());
+            fields(doc, schema, &mut documented, &mut required)?;
+            for key in &required {
+                if !object.contains_key(key) {
+                    return Err(format!("{at}.{key} is required by the document and not written"));
+                }
+            }
+            let extra = schema.get("additionalProperties");
+            for (key, v) in object {
+                match (documented.get(key), extra) {
+                    (Some(field), _) => check(doc, field, v, &format!("{at}.{key}"))?,
+                    (None, Some(Value::Object(_))) => check(doc, extra.expect("matched"), v, &format!("{at}.{key}"))?,
+                    (None, _) => return Err(format!("{at}.{key} is written but not documented")),
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_check_finds_missing_extra_mistyped_and_null_fields() {
+        let doc = json!({"components": {"schemas": {
+            "Names": {"type": "object", "required": ["ar", "en"], "properties": {"ar": {"type": "string"}, "en": {"type": "string"}}},
+            "Thing": {"type": "object", "required": ["name"], "properties": {
+                "name": {"$ref": "#/components/schemas/Names"},
+                "due": {"type": ["string", "null"]},
+                "kind": {"type": "string", "enum": ["a", "b"]},
+                "n": {"type": "number"}}}}}});
+        let ok = json!({"name": {"ar": "x", "en": "y"}, "due": null, "kind": "a", "n": 3});
+        assert_eq!(conforms(&doc, "Thing", &ok), Ok(()));
+        assert!(conforms(&doc, "Thing", &json!({"due": "x"})).unwrap_err().contains("required"));
+        assert!(
+            conforms(&doc, "Thing", &json!({"name": {"ar": "x", "en": "y"}, "colour": 1}))
+                .unwrap_err()
+                .contains("not documented")
+        );
+        assert!(conforms(&doc, "Thing", &json!({"name": {"ar": "x"}})).unwrap_err().contains("Thing.name.en"));
+        assert!(conforms(&doc, "Thing", &json!({"name": {"ar": "x", "en": "y"}, "kind": "c"})).is_err());
+        assert!(
+            conforms(&doc, "Thing", &json!({"name": {"ar": "x", "en": "y"}, "n": null})).unwrap_err().contains("null")
+        );
+    }
+}
