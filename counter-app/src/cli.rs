@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use dawr_i18n::{Lang, Texts};
-use dawr_protocol::api::{CounterSummary, Names, Priority, Source, Ticket, TicketStatus};
+use dawr_protocol::api::{CounterSummary, Names, Priority, Ticket};
 use dawr_protocol::device::{CounterState, CounterStatus, CurrentStatus, CurrentVisit};
 
 use crate::app::{CounterConfig, Link};
@@ -165,32 +165,9 @@ fn sample(counter: &str) -> (Branch, CounterState, Vec<Ticket>) {
     (branch, state, waiting)
 }
 
+/// The protocol's example ticket; the screenshot's waiting list overwrites what it shows.
 fn blank_ticket() -> Ticket {
-    Ticket {
-        id: 1,
-        number: String::new(),
-        service: String::new(),
-        service_name: names("", ""),
-        priority: Priority::Normal,
-        source: Source::WalkIn,
-        status: TicketStatus::Waiting,
-        position: None,
-        estimated_wait_s: None,
-        estimated_wait_range_s: None,
-        counter: None,
-        case_ref: String::new(),
-        token: String::new(),
-        status_url: String::new(),
-        issued_at: Utc::now(),
-        appointment_at: None,
-        called_at: None,
-        started_at: None,
-        ended_at: None,
-        recalls: 0,
-        outcome: None,
-        rating: None,
-        rating_reason: None,
-    }
+    dawr_protocol::api::examples::ticket()
 }
 
 fn screenshot(

@@ -149,31 +149,7 @@ pub fn sample() -> (Names, Ticket) {
         ar: "مركز خدمة العملاء - فرع الدمام".into(),
         en: "Customer Care Center - Dammam Branch".into(),
     };
-    let ticket = Ticket {
-        id: 1,
-        number: "A017".into(),
-        service: "A".into(),
-        service_name: Names { ar: "الوكالات".into(), en: "Power of attorney".into() },
-        priority: dawr_protocol::api::Priority::Normal,
-        source: dawr_protocol::api::Source::WalkIn,
-        status: TicketStatus::Waiting,
-        position: Some(4),
-        estimated_wait_s: Some(700),
-        estimated_wait_range_s: Some([300, 1250]),
-        counter: None,
-        case_ref: "DMM-20261123-000017".into(),
-        token: "0123456789abcdef0123456789abcdef".into(),
-        status_url: "http://127.0.0.1:8080/t/0123456789abcdef0123456789abcdef".into(),
-        issued_at: "2026-11-23T06:05:00Z".parse().expect("a valid time"),
-        appointment_at: None,
-        called_at: None,
-        started_at: None,
-        ended_at: None,
-        recalls: 0,
-        outcome: None,
-        rating: None,
-        rating_reason: None,
-    };
+    let ticket = dawr_protocol::api::examples::ticket();
     (branch, ticket)
 }
 

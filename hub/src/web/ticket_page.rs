@@ -330,34 +330,14 @@ pub fn render_not_found(texts: &Texts, branch: &Branch, lang: Lang) -> String {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use dawr_protocol::api::{Names, Priority, Source};
 
     fn ticket(status: TicketStatus) -> Ticket {
-        Ticket {
-            id: 1,
-            number: "A017".into(),
-            service: "A".into(),
-            service_name: Names { ar: "الوكالات".into(), en: "Power of attorney <&>".into() },
-            priority: Priority::Normal,
-            source: Source::WalkIn,
-            status,
-            position: Some(4),
-            estimated_wait_s: Some(700),
-            estimated_wait_range_s: Some([300, 1250]),
-            counter: Some("3".into()),
-            case_ref: "DMM-20261123-000017".into(),
-            token: "0123456789abcdef0123456789abcdef".into(),
-            status_url: String::new(),
-            issued_at: "2026-11-23T06:05:00Z".parse().unwrap(),
-            appointment_at: None,
-            called_at: None,
-            started_at: None,
-            ended_at: None,
-            recalls: 0,
-            outcome: None,
-            rating: None,
-            rating_reason: None,
-        }
+        let mut ticket = dawr_protocol::api::examples::ticket();
+        ticket.service_name.en = "Power of attorney <&>".into();
+        ticket.status = status;
+        ticket.counter = Some("3".into());
+        ticket.status_url = String::new();
+        ticket
     }
 
     fn plain(s: &str) -> String {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::Names;
 use super::bookings::{
     Booking, BookingReport, BookingRequest, BookingStatus, CheckIn, Citizen, HeldBooking, HubBooking, SiteBranch,
     SiteHealth, SiteService, Slot, Slots,
@@ -17,6 +16,7 @@ use super::crm::CrmStatus;
 use super::reports::{CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary};
 use super::sessions::{Role, Session, SignIn};
 use super::staff::StaffToday;
+use super::{Names, Priority, Source, Ticket, TicketStatus};
 
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().expect("an example time")
@@ -24,6 +24,36 @@ fn at(text: &str) -> DateTime<Utc> {
 
 fn names(ar: &str, en: &str) -> Names {
     Names { ar: ar.into(), en: en.into() }
+}
+
+/// A waiting walk-in ticket as a staff session reads it: the demo branch's 17th power-of-attorney
+/// visitor, four ahead. Printouts, pages and screens in tests and screenshots start from it.
+pub fn ticket() -> Ticket {
+    Ticket {
+        id: 1,
+        number: "A017".into(),
+        service: "A".into(),
+        service_name: names("الوكالات", "Power of attorney"),
+        priority: Priority::Normal,
+        source: Source::WalkIn,
+        status: TicketStatus::Waiting,
+        position: Some(4),
+        estimated_wait_s: Some(700),
+        estimated_wait_range_s: Some([300, 1250]),
+        counter: None,
+        case_ref: "DMM-20261123-000017".into(),
+        token: "0123456789abcdef0123456789abcdef".into(),
+        status_url: "http://127.0.0.1:8080/t/0123456789abcdef0123456789abcdef".into(),
+        issued_at: at("2026-11-23T06:05:00Z"),
+        appointment_at: None,
+        called_at: None,
+        started_at: None,
+        ended_at: None,
+        recalls: 0,
+        outcome: None,
+        rating: None,
+        rating_reason: None,
+    }
 }
 
 /// `POST /api/v1/sessions`.
