@@ -26,10 +26,16 @@ pub struct Args {
     /// Base URL of the links the site gives out [default: http://<http address>]
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// For tests: shift the site's clock by this many seconds (the hub's flag and variable too)
+    #[arg(long, value_name = "SECONDS", env = "DAWR_CLOCK_OFFSET_S", hide = true, allow_hyphen_values = true)]
+    pub clock_offset_s: Option<f64>,
 }
 
 /// Reads the flags and the configuration.
 pub fn settings(args: Args) -> Result<(Site, String), String> {
+    if let Some(offset) = args.clock_offset_s {
+        dawr_web::clock::set_offset_s(offset).map_err(|e| e.to_string())?;
+    }
     let config = match &args.config {
         Some(path) => SiteConfig::load(path).map_err(|e| e.to_string())?,
         None => SiteConfig::demo(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use dawr_i18n::Lang;
-use dawr_web::Db;
+use dawr_web::{Db, clock};
 use rand::Rng;
 use rusqlite::Connection;
 
@@ -240,14 +240,14 @@ impl Core {
 
     /// The days that can still be booked at a branch.
     pub fn days(&self, branch: &Branch) -> Vec<NaiveDate> {
-        slots::bookable_days(branch, self.site.horizon_days, Utc::now())
+        slots::bookable_days(branch, self.site.horizon_days, clock::now())
     }
 
     /// A service's bookable slots on `day` with the places left (empty outside the horizon).
     pub async fn slots(&self, branch: &str, service: &str, day: NaiveDate) -> Result<Vec<SlotView>, Refusal> {
         let b = self.branch(branch)?.clone();
         let capacity = b.service(service).ok_or(Refusal::UnknownService)?.capacity;
-        let starts = slots::bookable_starts(&b, self.site.horizon_days, Utc::now(), day);
+        let starts = slots::bookable_starts(&b, self.site.horizon_days, clock::now(), day);
         if starts.is_empty() {
             return Ok(Vec::new());
         }
@@ -266,7 +266,7 @@ impl Core {
 
     /// Books a place, or says why not.
     pub async fn book(&self, input: &BookingInput, lang: Lang) -> Result<Booking, Refusal> {
-        let now = Utc::now();
+        let now = clock::now();
         let checked = check_booking(&self.site, input, now)?;
         let lang = lang.code().to_string();
         self.write(move |conn| {
@@ -319,12 +319,12 @@ impl Core {
 
     pub async fn cancel(&self, booking: &Booking) -> Result<Booking, Refusal> {
         let code = booking.code.clone();
-        self.write(move |c| Ok(store::cancel(c, &code, Utc::now())?)).await
+        self.write(move |c| Ok(store::cancel(c, &code, clock::now())?)).await
     }
 
     /// Moves a booking to another slot of its service.
     pub async fn reschedule(&self, booking: &Booking, start: &str) -> Result<Booking, Refusal> {
-        let now = Utc::now();
+        let now = clock::now();
         let branch = self.branch(&booking.branch)?;
         let capacity = branch.service(&booking.service).ok_or(Refusal::UnknownService)?.capacity;
         let start = match parse_start(start) {
@@ -356,7 +356,7 @@ impl Core {
         at: DateTime<Utc>,
     ) -> Result<Booking, Refusal> {
         let (branch, code) = (branch.to_string(), normalize_code(code));
-        self.write(move |c| Ok(store::report(c, &branch, &code, status, at, Utc::now())?)).await
+        self.write(move |c| Ok(store::report(c, &branch, &code, status, at, clock::now())?)).await
     }
 }
 

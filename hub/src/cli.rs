@@ -61,10 +61,7 @@ pub struct Args {
 /// Reads the flags and the configuration into settings.
 pub fn settings(args: Args) -> Result<Settings, String> {
     if let Some(offset) = args.clock_offset_s {
-        if !offset.is_finite() || offset.abs() > 400.0 * 86_400.0 {
-            return Err(format!("the clock offset {offset} s is not within a year"));
-        }
-        crate::clock::set_offset_s(offset);
+        crate::clock::set_offset_s(offset).map_err(|e| e.to_string())?;
     }
     let config = match &args.config {
         Some(path) => Config::load(path).map_err(|e| e.to_string())?,

@@ -18,7 +18,7 @@
 //! - [`mqtt`] and `broker`: the doors to devices (the broker optionally in-process).
 //! - [`web`]: the only part that knows HTTP (axum) — the API, the dashboard, the ticket and
 //!   rating pages, on the shared `dawr-web` crate.
-//! - [`clock`]: the time of day everything asks (shiftable for tests).
+//! - [`clock`]: the time of day everything asks (shiftable for tests; `dawr_web::clock`).
 //! - [`config`], [`app`], [`cli`]: the branch file, the wiring and clean shutdown, the flags.
 //!
 //! Imports run inwards only: nothing in `domain`, `engine`, `store`, `reports`, `cases` or
@@ -30,7 +30,7 @@ pub mod bookings;
 pub mod broker;
 pub mod cases;
 pub mod cli;
-pub mod clock;
+pub use dawr_web::clock;
 pub mod config;
 pub mod crm;
 pub mod domain;

@@ -217,8 +217,8 @@ impl Site {
     /// The first slot of service `service` with a free place starting at least a minute from
     /// now (so it is still bookable when the test books it): `(start, available)`.
     pub async fn first_free_slot(&self, service: &str) -> Result<(String, u64)> {
-        let soon = chrono::Utc::now() + chrono::Duration::minutes(1);
-        let today = chrono::Utc::now().date_naive();
+        let soon = crate::services_now() + chrono::Duration::minutes(1);
+        let today = crate::services_now().date_naive();
         for d in 0..31 {
             let date = today + chrono::Duration::days(d);
             let (_, slots) = self.get(&format!("/api/v1/branches/demo/services/{service}/slots?date={date}")).await?;

@@ -19,6 +19,14 @@ use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// The time now as the hub and the appointments site started by a test see it: the system clock
+/// shifted by `DAWR_CLOCK_OFFSET_S` when the run sets it (the services inherit the variable and
+/// read their clock through `dawr_web::clock`). Tests that compute dates or slots use this.
+pub fn services_now() -> chrono::DateTime<chrono::Utc> {
+    let offset_s: f64 = std::env::var("DAWR_CLOCK_OFFSET_S").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0.0);
+    chrono::Utc::now() + chrono::Duration::milliseconds((offset_s * 1000.0).round() as i64)
+}
+
 /// A port nobody listens on right now. Another process may take it before it is used, so
 /// whoever starts a server process on it starts again on another port when the server says the
 /// address is in use ([`Hub`], [`Mosquitto`], the appointments site); servers inside the test

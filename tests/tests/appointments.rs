@@ -2,7 +2,7 @@
 //! 50 concurrent requests, the forms without JavaScript, rate limiting, and the branch feed.
 use anyhow::Result;
 use dawr_appointments::validate::national_id_from;
-use dawr_e2e::appointments::{Site, TEST_KEY, citizen_id, example_booking, test_site};
+use dawr_e2e::appointments::{Site, TEST_KEY, citizen_id, example_booking, local_date, test_site};
 use serde_json::{Value, json};
 
 fn booking(start: &str, service: &str, n: u32) -> Value {
@@ -30,7 +30,7 @@ async fn the_api_books_finds_moves_and_cancels_with_code_and_id() -> Result<()> 
     assert_eq!(booked["status"], "booked");
 
     // The slot now shows no place left, and another booking for it is refused.
-    let date = &start[..10];
+    let date = local_date(&start)?;
     let (_, slots) = site.get(&format!("/api/v1/branches/demo/services/E/slots?date={date}")).await?;
     let slot = slots["slots"].as_array().unwrap().iter().find(|s| s["start"] == start.as_str()).unwrap().clone();
     assert_eq!((slot["capacity"].as_u64(), slot["available"].as_u64()), (Some(1), Some(0)));
@@ -95,14 +95,14 @@ async fn bad_requests_get_4xx_json_never_a_server_error() -> Result<()> {
     assert_eq!((status, e["error"].as_str()), (400, Some("slot_past")));
     let (status, e) = site.post("/api/v1/bookings", booking("2026-13-45T99:00:00Z", "A", 1)).await?;
     assert_eq!((status, e["error"].as_str()), (400, Some("not_a_slot")));
-    let far = (chrono::Utc::now() + chrono::Duration::days(40)).format("%Y-%m-%dT06:00:00Z").to_string();
+    let far = (dawr_e2e::services_now() + chrono::Duration::days(40)).format("%Y-%m-%dT06:00:00Z").to_string();
     let (status, e) = site.post("/api/v1/bookings", booking(&far, "A", 1)).await?;
     assert_eq!((status, e["error"].as_str()), (400, Some("beyond_horizon")));
     let (status, e) = site.post("/api/v1/bookings", booking(&start, "Z", 1)).await?;
     assert_eq!((status, e["error"].as_str()), (404, Some("unknown_service")));
     // One active booking per ID number per service per day: two slots of one local day
     // (tomorrow 10:00 and 10:15 in Riyadh, 07:00 and 07:15 UTC).
-    let tomorrow = (chrono::Utc::now() + chrono::Duration::hours(3) + chrono::Duration::days(1)).date_naive();
+    let tomorrow = (dawr_e2e::services_now() + chrono::Duration::hours(3) + chrono::Duration::days(1)).date_naive();
     let (ten, quarter_past) = (format!("{tomorrow}T07:00:00Z"), format!("{tomorrow}T07:15:00Z"));
     assert_eq!(site.post("/api/v1/bookings", booking(&ten, "A", 1)).await?.0, 201);
     let (status, e) = site.post("/api/v1/bookings", booking(&quarter_past, "A", 1)).await?;
@@ -196,7 +196,7 @@ async fn fifty_concurrent_requests_for_the_last_place_make_exactly_one_booking()
     let created = results.iter().filter(|(s, _)| *s == 201).count();
     let full = results.iter().filter(|(s, e)| *s == 409 && e == "slot_full").count();
     assert_eq!((created, full), (1, 49), "{results:?}");
-    let date = &start[..10];
+    let date = local_date(&start)?;
     let (_, slots) = site.get(&format!("/api/v1/branches/demo/services/E/slots?date={date}")).await?;
     let slot = slots["slots"].as_array().unwrap().iter().find(|s| s["start"] == start.as_str()).unwrap().clone();
     assert_eq!(slot["available"], 0);

@@ -21,9 +21,9 @@ async fn book(site: &Site, start: &str, n: u32) -> Result<String> {
 
 /// A free slot of service E starting at least `ahead` from now.
 async fn slot_after(site: &Site, ahead: chrono::Duration) -> Result<String> {
-    let after = Utc::now() + ahead;
+    let after = dawr_e2e::services_now() + ahead;
     for d in 0..3 {
-        let date = (Utc::now() + chrono::Duration::days(d)).date_naive();
+        let date = (dawr_e2e::services_now() + chrono::Duration::days(d)).date_naive();
         let (_, slots) = site.get(&format!("/api/v1/branches/demo/services/E/slots?date={date}")).await?;
         for slot in slots["slots"].as_array().into_iter().flatten() {
             let start = slot["start"].as_str().unwrap_or_default();

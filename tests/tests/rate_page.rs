@@ -80,7 +80,7 @@ async fn report(hub: &Hub) -> Result<Value> {
         .json()
         .await?;
     let token = session["token"].as_str().context("manager session")?;
-    let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap()).date_naive();
+    let today = dawr_e2e::services_now().with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap()).date_naive();
     let url = hub.url(&format!("/api/v1/reports/summary?from={today}&to={today}"));
     Ok(hub.client.get(url).bearer_auth(token).send().await?.json().await?)
 }

@@ -33,7 +33,7 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     assert_eq!((staff["counter"].as_str(), staff["role"].as_str()), (Some("2"), Some("staff")));
     assert_eq!(staff["name"]["en"], "Abdullah Alqahtani");
 
-    let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap()).date_naive();
+    let today = dawr_e2e::services_now().with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap()).date_naive();
     let summary = format!("/api/v1/reports/summary?from={today}&to={today}");
     let (status, body) = get_as(&hub, None, &summary).await?;
     assert_eq!(status, 401, "{body}");

@@ -8,10 +8,12 @@
 //!   (behind [`error::html_errors`]) an HTML error page with the same status for pages.
 //! - [`db`]: opening SQLite with the pragmas, the timestamp format of every column, and [`Db`],
 //!   which runs a read or a write off the async runtime.
+//! - [`clock`]: the time now, shiftable by an offset for tests (one for both services).
 //! - [`start`]: logging, the runtime, the shutdown signal and the start-up errors; [`config`]:
 //!   reading a TOML file, and UTC offsets.
 //!
 //! Nothing here knows a queue or a booking.
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
