@@ -106,6 +106,8 @@ pub struct Site {
     pub data_dir: PathBuf,
     /// Its log's file name in the data directory.
     log_name: String,
+    /// Flags given to the process besides its address, data directory and site file.
+    args: Vec<String>,
     _temp: Option<tempfile::TempDir>,
     pub client: reqwest::Client,
 }
@@ -113,26 +115,38 @@ pub struct Site {
 impl Site {
     /// Starts the site with this site file (`None`: the built-in demo).
     pub async fn start(config: Option<&str>) -> Result<Site> {
+        Self::start_with(config, &[]).await
+    }
+
+    /// The same, with more flags (e.g. `--clock-offset-s`).
+    pub async fn start_with(config: Option<&str>, args: &[&str]) -> Result<Site> {
         let temp = tempfile::tempdir()?;
         if let Some(text) = config {
             std::fs::write(temp.path().join("site.toml"), text)?;
         }
         let data_dir = temp.path().to_path_buf();
-        Self::start_in(data_dir, "site.log", Some(temp)).await
+        let args = args.iter().map(|a| a.to_string()).collect();
+        Self::start_in(data_dir, "site.log", args, Some(temp)).await
     }
 
     /// Starts a second site process on this one's data directory (and site file): two processes
     /// writing one database file, as two servers behind a load balancer would.
     pub async fn another_on_the_same_database(&self) -> Result<Site> {
-        Self::start_in(self.data_dir.clone(), "site-2.log", None).await
+        Self::start_in(self.data_dir.clone(), "site-2.log", self.args.clone(), None).await
     }
 
-    async fn start_in(data_dir: PathBuf, log_name: &str, temp: Option<tempfile::TempDir>) -> Result<Site> {
+    async fn start_in(
+        data_dir: PathBuf,
+        log_name: &str,
+        args: Vec<String>,
+        temp: Option<tempfile::TempDir>,
+    ) -> Result<Site> {
         let mut site = Site {
             child: None,
             http: SocketAddr::from(([127, 0, 0, 1], free_port())),
             data_dir,
             log_name: log_name.to_string(),
+            args,
             _temp: temp,
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
         };
@@ -168,6 +182,7 @@ impl Site {
         if config.exists() {
             cmd.arg("--config").arg(config);
         }
+        cmd.args(&self.args);
         cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(log);
         let started_before = self.log().matches("Dawr appointments ready").count();
         let child = cmd.spawn().with_context(|| format!("starting {}", site_binary().display()))?;

@@ -9,6 +9,22 @@ fn booking(start: &str, service: &str, n: u32) -> Value {
     example_booking(start, service, n)
 }
 
+/// The site's clock can be shifted like the hub's (`--clock-offset-s`, or `DAWR_CLOCK_OFFSET_S`
+/// for both): three days on, the next free slot is in the past there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sites_clock_offset_moves_what_is_past() -> Result<()> {
+    let site = Site::start(Some(&test_site(1, 1000))).await?;
+    let (start, _) = site.first_free_slot("E").await?;
+    let now_offset_s = (dawr_e2e::services_now() - chrono::Utc::now()).num_seconds();
+    let later = (now_offset_s + 3 * 86_400).to_string();
+    let shifted = Site::start_with(Some(&test_site(1, 1000)), &["--clock-offset-s", &later]).await?;
+    let (status, e) = shifted.post("/api/v1/bookings", booking(&start, "E", 1)).await?;
+    assert_eq!((status, e["error"].as_str()), (400, Some("slot_past")), "{}", shifted.log());
+    let (status, booked) = site.post("/api/v1/bookings", booking(&start, "E", 1)).await?;
+    assert_eq!(status, 201, "the same slot is free on the unshifted site: {booked}");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_books_finds_moves_and_cancels_with_code_and_id() -> Result<()> {
     let site = Site::start(Some(&test_site(1, 1000))).await?;
