@@ -169,40 +169,9 @@ mod tests {
         text.parse().unwrap()
     }
 
+    /// The documented example: a case left open by a follow-up, with a low rating's escalation.
     fn open_case() -> Case {
-        Case {
-            case_ref: "DMM-20261123-000017".into(),
-            ticket: "A017".into(),
-            service: "A".into(),
-            source: "walk_in".into(),
-            issued_at: at("2026-11-23T09:00:00Z"),
-            first_called_at: Some(at("2026-11-23T09:10:00Z")),
-            started_at: Some(at("2026-11-23T09:11:00Z")),
-            ended_at: Some(at("2026-11-23T09:20:00Z")),
-            counter: Some("3".into()),
-            staff: Some("s101".into()),
-            outcome: Some("follow_up".into()),
-            status: CaseStatus::Open,
-            due_at: Some(at("2026-11-26T09:20:00Z")),
-            overdue: false,
-            escalation: Some(Escalation {
-                at: at("2026-11-23T09:21:00Z"),
-                score: 2,
-                reason: "not_resolved".into(),
-                due_at: at("2026-11-24T09:21:00Z"),
-                open: true,
-                overdue: false,
-            }),
-            rating: Some(2),
-            notes: CaseNotes {
-                category: Some("billing".into()),
-                visitor: Some("1012345678".into()),
-                notes: "call back".into(),
-                updated_at: Some(at("2026-11-23T09:19:00Z")),
-                updated_by: Some("s101".into()),
-                ..CaseNotes::default()
-            },
-        }
+        crate::api::examples::case()
     }
 
     const OPEN_CASE: &str = r#"{"case_ref":"DMM-20261123-000017","ticket":"A017","service":"A","source":"walk_in",
