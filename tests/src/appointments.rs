@@ -32,10 +32,16 @@ pub fn citizen_id(n: u32) -> String {
 /// The booking request citizen `n` sends for service `service` at `start` (at branch `demo`, in
 /// English), as the JSON API takes it.
 pub fn example_booking(start: &str, service: &str, n: u32) -> serde_json::Value {
-    serde_json::json!({
-        "branch": "demo", "service": service, "start": start, "name": format!("Citizen {n}"),
-        "national_id": citizen_id(n), "phone": "0551234567", "lang": "en"
-    })
+    let request = dawr_protocol::api::bookings::BookingRequest {
+        branch: "demo".into(),
+        service: service.into(),
+        start: start.into(),
+        name: format!("Citizen {n}"),
+        national_id: citizen_id(n),
+        phone: "0551234567".into(),
+        lang: Some("en".into()),
+    };
+    serde_json::to_value(request).expect("a booking request serialises")
 }
 
 /// The branch's local date (`+03:00`, the test site's offset) of a slot starting at `start`

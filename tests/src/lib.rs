@@ -279,10 +279,10 @@ impl Hub {
         if let Some(token) = self.staff_token.lock().unwrap().clone() {
             return Ok(token);
         }
-        let body = serde_json::json!({"staff": "s101", "pin": "1111"});
-        let session: serde_json::Value =
+        let body = dawr_protocol::api::sessions::SignIn { staff: "s101".into(), pin: "1111".into(), counter: None };
+        let session: dawr_protocol::api::sessions::Session =
             self.client.post(self.url("/api/v1/sessions")).json(&body).send().await?.json().await?;
-        let token = session["token"].as_str().context("no session token")?.to_string();
+        let token = session.token;
         *self.staff_token.lock().unwrap() = Some(token.clone());
         Ok(token)
     }

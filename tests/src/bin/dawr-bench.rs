@@ -20,8 +20,7 @@ use dawr_display_board::link::{BoardLink, LinkConfig};
 use dawr_display_board::screen::{BoardWindow, Frame, Message, fit};
 use dawr_e2e::{Hub, Mosquitto, MqttProbe, hub_binary, kiosk_binary};
 use dawr_i18n::Texts;
-use dawr_protocol::api::{Call, Names};
-use serde_json::json;
+use dawr_protocol::api::{Call, IssueTicket, Names, Priority};
 
 #[derive(Debug, Clone)]
 struct Stats {
@@ -63,7 +62,13 @@ async fn http_load(hub: &Hub, concurrency: usize, seconds: f64, issue: bool) -> 
                 let t = Instant::now();
                 let resp = if issue {
                     i += 1;
-                    client.post(&url).json(&json!({"service": services[i % services.len()]})).send().await?
+                    let request = IssueTicket {
+                        service: services[i % services.len()].into(),
+                        priority: Priority::Normal,
+                        appointment_at: None,
+                        request_id: None,
+                    };
+                    client.post(&url).json(&request).send().await?
                 } else {
                     client.get(&url).send().await?
                 };
