@@ -294,6 +294,11 @@ pub fn run(config: CounterConfig) -> Result<()> {
             (desk.clone(), window.as_weak(), runtime.handle().clone(), link.clone(), texts.clone(), branch.clone());
         let shown_case: RefCell<Option<String>> = RefCell::new(None);
         Rc::new(move |input: Input| {
+            match &input {
+                Input::SignedIn(Ok(session)) => tracing::info!(staff = %session.staff, "signed in"),
+                Input::SignedIn(Err((code, _))) => tracing::warn!(%code, "sign-in refused"),
+                _ => {}
+            }
             let effects = desk.borrow_mut().handle(input, Utc::now());
             if let Some(window) = weak.upgrade() {
                 // The form shows the case as the hub keeps it, once per case it has read.

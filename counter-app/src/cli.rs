@@ -3,7 +3,9 @@
 //! ```text
 //! dawr-counter run --counter 2 [--hub http://127.0.0.1:8080] [--mqtt-url mqtt://127.0.0.1:1883]
 //!                  [--branch demo] [--id counter-2-pc] [--windowed] [--config counter.toml]
-//! dawr-counter screenshot --lang ar|en --out FILE.png [--hub URL --counter C] [--signed-out]
+//! dawr-counter screenshot --lang ar|en --out FILE.png [--size 1366x768]
+//!                         [--state signed-out|idle|called|serving|complete|transfer|paused]
+//!                         [--hub URL --counter C]
 //! ```
 use std::path::PathBuf;
 
@@ -11,11 +13,12 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use dawr_i18n::{Lang, Texts};
-use dawr_protocol::api::{CounterSummary, Names, Priority, Ticket};
-use dawr_protocol::device::{CounterState, CounterStatus, CurrentStatus, CurrentVisit};
+use dawr_protocol::api::{CounterSummary, Ticket};
+use dawr_protocol::device::CounterState;
 
 use crate::app::{CounterConfig, Link};
-use crate::flow::{Desk, Input, SignedIn};
+use crate::flow::{Desk, Input};
+use crate::sample::{self, DeskState};
 use crate::screen::{Branch, CounterWindow, show};
 
 #[derive(Parser)]
@@ -64,13 +67,13 @@ enum Command {
         hub: Option<String>,
         #[arg(long, default_value = "2")]
         counter: String,
-        /// The sign-in screen instead.
-        #[arg(long)]
-        signed_out: bool,
-        #[arg(long, default_value_t = 1366)]
-        width: u32,
-        #[arg(long, default_value_t = 768)]
-        height: u32,
+        /// The desk in this state, from sample data (with --hub: signed out or not, the rest
+        /// from the hub).
+        #[arg(long, value_enum, default_value = "serving")]
+        state: DeskState,
+        /// The window's size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1366x768", value_parser = parse_size)]
+        size: (u32, u32),
     },
 }
 
@@ -99,143 +102,86 @@ fn run_command() -> Result<()> {
                 fullscreen: !windowed,
             })
         }
-        Command::Screenshot { lang, out, hub, counter, signed_out, width, height } => {
-            screenshot(lang, &out, hub, &counter, signed_out, width, height)
+        Command::Screenshot { lang, out, hub, counter, state, size } => {
+            screenshot(lang, &out, hub, &counter, state, size)
         }
     }
 }
 
-fn names(ar: &str, en: &str) -> Names {
-    Names { ar: ar.into(), en: en.into() }
-}
-
-/// A busy morning at counter 2: a visitor served for 12 minutes, five waiting.
-fn sample(counter: &str) -> (Branch, CounterState, Vec<Ticket>) {
-    let now = Utc::now();
-    let services = vec![
-        ("A".to_string(), names("الوكالات", "Power of attorney")),
-        ("D".to_string(), names("استفسارات القضايا", "Case inquiries")),
-    ];
-    let branch = Branch {
-        counter_name: names("شباك ٢", "Counter 2"),
-        services: services.clone(),
-        counters: vec![("3".to_string(), names("شباك ٣", "Counter 3"))],
-        utc_offset: chrono::FixedOffset::east_opt(3 * 3600).expect("valid offset"),
-        amber_s: 600,
-        red_s: 900,
-    };
-    fn text<const N: usize>(s: &str) -> heapless::String<N> {
-        heapless::String::try_from(s).expect("short")
+/// `1366x768` → (1366, 768).
+fn parse_size(size: &str) -> Result<(u32, u32), String> {
+    let parsed = size.split_once(['x', '×']).and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
+    match parsed {
+        Some((w, h)) if (320..=7680).contains(&w) && (240..=4320).contains(&h) => Ok((w, h)),
+        _ => Err(format!("{size:?} is not a size like 1366x768 (320x240 to 7680x4320)")),
     }
-    let state = CounterState {
-        counter: text(counter),
-        status: CounterStatus::Open,
-        current: Some(CurrentVisit {
-            ticket: text("A017"),
-            service: text("A"),
-            status: CurrentStatus::Serving,
-            since: text(
-                &(now - chrono::Duration::seconds(12 * 60 + 5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ),
-            recalls: 0,
-            case_ref: Some(text("DMM-20261123-000017")),
-        }),
-        waiting: 5,
-        updated_at: text(&now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-    };
-    let mut ticket = blank_ticket();
-    let waiting = [
-        ("A018", 0, 19, Priority::Normal),
-        ("D004", 1, 14, Priority::Assisted),
-        ("A019", 0, 11, Priority::Normal),
-        ("D005", 1, 6, Priority::Appointment),
-        ("A020", 0, 2, Priority::Normal),
-    ]
-    .into_iter()
-    .map(|(number, service, waited, priority)| {
-        ticket.number = number.into();
-        ticket.service = services[service].0.clone();
-        ticket.service_name = services[service].1.clone();
-        ticket.priority = priority;
-        ticket.issued_at = now - chrono::Duration::minutes(waited);
-        ticket.appointment_at = (priority == Priority::Appointment).then(|| now + chrono::Duration::minutes(4));
-        ticket.clone()
-    })
-    .collect();
-    (branch, state, waiting)
 }
 
-/// The protocol's example ticket; the screenshot's waiting list overwrites what it shows.
-fn blank_ticket() -> Ticket {
-    dawr_protocol::api::examples::ticket()
-}
-
+/// Draws the desk in `state` (or as `hub` has it) into `out`.
 fn screenshot(
     lang: Lang,
     out: &std::path::Path,
     hub: Option<String>,
     counter: &str,
-    signed_out: bool,
-    width: u32,
-    height: u32,
+    state: DeskState,
+    (width, height): (u32, u32),
 ) -> Result<()> {
-    let (mut branch, mut state, mut waiting) = sample(counter);
-    // Sample data shows a staff member well into the morning; a live hub shows its own figures.
-    let served = if hub.is_some() { 0 } else { 7 };
-    if let Some(hub) = hub {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let (live_branch, live_state, live_waiting) = runtime.block_on(async {
-            let config = CounterConfig {
-                hub: hub.clone(),
-                mqtt_host: "127.0.0.1".into(),
-                mqtt_port: 1,
-                branch: "demo".into(),
-                counter: counter.into(),
-                device: "screenshot".into(),
-                amber_s: 600,
-                red_s: 900,
-                fullscreen: false,
-            };
-            let (inputs, _inbox) = tokio::sync::mpsc::unbounded_channel();
-            let link = Link::start(&config, inputs);
-            let unread = |what: &str| format!("cannot read {what} from the hub at {hub} (is it running?)");
-            let branch =
-                link.branch(600, 900).await.with_context(|| unread(&format!("the branch or counter {counter}")))?;
-            let waiting = link.waiting().await.with_context(|| unread("the queue"))?;
-            let counters: Vec<CounterSummary> =
-                reqwest::get(format!("{}/api/v1/counters", hub.trim_end_matches('/'))).await?.json().await?;
-            let state = counters
-                .into_iter()
-                .map(|c| c.state)
-                .find(|s| s.counter.as_str() == counter)
-                .context("the counter's state")?;
-            anyhow::Ok((branch, state, waiting))
-        })?;
-        (branch, state, waiting) = (live_branch, live_state, live_waiting);
-    }
     let now = Utc::now();
-    let mut desk = Desk::new(counter, "screenshot", 0);
-    desk.handle(Input::ChooseLanguage(lang), now);
-    desk.handle(Input::Link(true), now);
-    if !signed_out {
-        desk.handle(
-            Input::SignedIn(Ok(SignedIn {
-                token: String::new(),
-                staff: "s101".into(),
-                name_ar: "عبدالله القحطاني".into(),
-                name_en: "Abdullah Alqahtani".into(),
-                counter: counter.into(),
-            })),
-            now,
-        );
-        desk.served = served;
+    let mut branch = sample::branch();
+    let mut desk = sample::desk(state, lang, counter, &branch, now);
+    if let Some(hub) = hub {
+        let (live_branch, live_state, live_waiting) = read_hub(&hub, counter)?;
+        branch = live_branch;
+        let signed_out = state == DeskState::SignedOut;
+        desk = Desk::new(counter, "screenshot", 0);
+        desk.handle(Input::ChooseLanguage(lang), now);
+        desk.handle(Input::Link(true), now);
+        if !signed_out {
+            desk.handle(Input::SignedIn(Ok(sample::staff(counter))), now);
+        }
+        desk.handle(Input::State(live_state), now);
+        desk.handle(Input::Waiting(Some(live_waiting)), now);
     }
-    desk.handle(Input::State(state), now);
-    desk.handle(Input::Waiting(Some(waiting)), now);
     dawr_ui::headless::install()?;
     let window = CounterWindow::new()?;
+    let case = desk.case.clone().unwrap_or_default();
+    window.set_case_visitor(case.visitor.as_str().into());
+    window.set_case_category(case.category.as_str().into());
+    window.set_case_notes(case.notes.as_str().into());
     show(&window, &desk, &branch, &Texts::new(), now);
     dawr_ui::headless::snapshot_png(&window, width, height, out)?;
     println!("{}", out.display());
     Ok(())
+}
+
+/// The branch, counter `counter`'s state and its waiting list, as the hub at `hub` has them.
+fn read_hub(hub: &str, counter: &str) -> Result<(Branch, CounterState, Vec<Ticket>)> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let config = CounterConfig {
+            hub: hub.to_string(),
+            mqtt_host: "127.0.0.1".into(),
+            mqtt_port: 1,
+            branch: "demo".into(),
+            counter: counter.into(),
+            device: "screenshot".into(),
+            amber_s: 600,
+            red_s: 900,
+            fullscreen: false,
+        };
+        let (inputs, _inbox) = tokio::sync::mpsc::unbounded_channel();
+        let link = Link::start(&config, inputs);
+        let unread = |what: &str| format!("cannot read {what} from the hub at {hub} (is it running?)");
+        let branch =
+            link.branch(600, 900).await.with_context(|| unread(&format!("the branch or counter {counter}")))?;
+        let waiting = link.waiting().await.with_context(|| unread("the queue"))?;
+        let counters: Vec<CounterSummary> =
+            reqwest::get(format!("{}/api/v1/counters", hub.trim_end_matches('/'))).await?.json().await?;
+        let state = counters
+            .into_iter()
+            .map(|c| c.state)
+            .find(|s| s.counter.as_str() == counter)
+            .context("the counter's state")?;
+        anyhow::Ok((branch, state, waiting))
+    })
 }

@@ -9,4 +9,5 @@
 pub mod app;
 pub mod cli;
 pub mod flow;
+pub mod sample;
 pub mod screen;

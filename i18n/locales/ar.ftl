@@ -91,7 +91,8 @@ kiosk-eticket = امسح الرمز لمتابعة دورك من جوالك
 
 ## تطبيق الشباك
 
-counter-title = تسجيل الدخول إلى الشباك { $counter }
+# $counter: the counter's name as the branch gives it (it already says «شباك»).
+counter-title = تسجيل الدخول إلى { $counter }
 counter-staff-id = الرقم الوظيفي
 counter-pin = الرمز السري
 counter-sign-in = دخول

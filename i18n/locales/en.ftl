@@ -82,7 +82,8 @@ kiosk-eticket = Scan to follow your turn on your phone
 
 ## The counter app
 
-counter-title = Sign in to counter { $counter }
+# $counter: the counter's name as the branch gives it (it already says "Counter").
+counter-title = Sign in to { $counter }
 counter-staff-id = Staff ID
 counter-pin = PIN
 counter-sign-in = Sign in

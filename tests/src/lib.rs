@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub mod appointments;
 pub mod browser;
 pub mod button;
+pub mod x11;
 
 use anyhow::{Context, Result, bail};
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
