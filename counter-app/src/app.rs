@@ -297,6 +297,7 @@ pub fn run(config: CounterConfig) -> Result<()> {
             match &input {
                 Input::SignedIn(Ok(session)) => tracing::info!(staff = %session.staff, "signed in"),
                 Input::SignedIn(Err((code, _))) => tracing::warn!(%code, "sign-in refused"),
+                Input::Reply(reply) => tracing::info!(id = %reply.id, ok = reply.ok, "the hub answered"),
                 _ => {}
             }
             let effects = desk.borrow_mut().handle(input, Utc::now());

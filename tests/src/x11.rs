@@ -95,15 +95,17 @@ impl Display {
         self.xdotool(&["mousemove", "--window", window, &x.to_string(), &y.to_string(), "click", "1"]).map(drop)
     }
 
-    /// Starts `program args` on this display, its stderr (logs) into `log`; killed on drop.
+    /// Starts `program args` on this display, its output (logs) into `log`; killed on drop.
     pub fn run(&self, program: &Path, args: &[&str], log: &Path) -> Result<App> {
+        let file = std::fs::File::create(log)?;
         let child = Command::new(program)
             .args(args)
             .env("DISPLAY", &self.name)
             .env_remove("WAYLAND_DISPLAY")
             .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log)?)
+            .env("NO_COLOR", "1")
+            .stdout(file.try_clone()?)
+            .stderr(file)
             .spawn()
             .with_context(|| format!("starting {}", program.display()))?;
         Ok(App { child, log: log.to_path_buf() })
@@ -131,8 +133,14 @@ impl App {
 
     /// Waits until its log contains `line` (within `within`); fails if it exits first.
     pub async fn logged(&mut self, line: &str, within: Duration) -> Result<()> {
+        self.logged_times(line, 1, within).await
+    }
+
+    /// Waits until its log contains `line` `times` times or more (within `within`); fails if it
+    /// exits first.
+    pub async fn logged_times(&mut self, line: &str, times: usize, within: Duration) -> Result<()> {
         let deadline = tokio::time::Instant::now() + within;
-        while !self.log().contains(line) {
+        while self.log().matches(line).count() < times {
             if let Some(status) = self.child.try_wait()? {
                 bail!("the app exited ({status}) before logging {line:?}:\n{}", self.log());
             }

@@ -33,6 +33,9 @@ async fn hub_shows(hub: &Hub, what: &str, done: impl Fn(&CounterState) -> bool) 
     }
 }
 
+/// What the app logs when the hub answers one of its commands.
+const ANSWERED: &str = "the hub answered";
+
 fn current(state: &CounterState) -> Option<(&str, CurrentStatus)> {
     state.current.as_ref().map(|c| (c.ticket.as_str(), c.status))
 }
@@ -69,11 +72,14 @@ async fn a_desk_worker_signs_in_and_serves_with_the_keyboard_alone_in_the_real_w
     app.logged("signed in", Duration::from_secs(15)).await?;
     assert_eq!(current(&counter_two(&hub).await?), None, "signing in calls nobody");
 
-    // N at once: the desk has the keyboard after sign-in, no click needed.
+    // N at once: the desk has the keyboard after sign-in, no click needed. The app takes one
+    // command at a time, so each next key waits for the hub's answer to the last one.
     display.key(&["n"])?;
     hub_shows(&hub, "A001 called", |s| current(s) == Some(("A001", CurrentStatus::Called))).await?;
+    app.logged_times(ANSWERED, 1, Duration::from_secs(15)).await?;
     display.key(&["s"])?;
     hub_shows(&hub, "A001 served", |s| current(s) == Some(("A001", CurrentStatus::Serving))).await?;
+    app.logged_times(ANSWERED, 2, Duration::from_secs(15)).await?;
 
     // Into a case field (Tab), "xn" typed there is text, not no-show and next; Escape leaves it.
     display.key(&["Tab"])?;
@@ -84,6 +90,8 @@ async fn a_desk_worker_signs_in_and_serves_with_the_keyboard_alone_in_the_real_w
     assert_eq!(current(&counter_two(&hub).await?), Some(("A001", CurrentStatus::Serving)), "C alone only asks");
     display.key(&["1"])?;
     hub_shows(&hub, "the counter free", |s| s.current.is_none()).await?;
+    app.logged_times(ANSWERED, 3, Duration::from_secs(15)).await?;
+    assert_eq!(app.log().matches(ANSWERED).count(), 3, "three commands: next, start, complete");
     let (_, first) = hub.get("/api/v1/tickets/1").await?;
     assert_eq!(
         (first["status"].as_str(), first["outcome"].as_str()),
