@@ -101,7 +101,8 @@ fn every_button_label_lies_inside_its_button_in_every_state_size_and_language() 
                 probe.set_hide_labels(false);
                 probe.set_mark_buttons(false);
                 let name = format!("{}-{lang}-{width}x{height}", state.name());
-                shown.save(screenshots().join(format!("{name}.png"))).expect("the picture saved");
+                let opaque = image::DynamicImage::ImageRgba8(shown.clone()).to_rgb8();
+                opaque.save(screenshots().join(format!("{name}.png"))).expect("the picture saved");
 
                 let (ink, stray, area) = stray_ink(&shown, &hidden, &marked);
                 if ink < 200 {
