@@ -274,6 +274,13 @@ impl Hub {
         self.spawn().await
     }
 
+    /// Starts the hub again on the same ports and data directory with these extra flags instead
+    /// of the first start's (e.g. `--clock-offset-s` to start it months later).
+    pub async fn restart_with(&mut self, args: &[&str]) -> Result<()> {
+        self.extra_args = args.iter().map(|a| a.to_string()).collect();
+        self.restart().await
+    }
+
     /// A staff member's (s101's) session token, signing in when there is none.
     pub async fn staff_token(&self) -> Result<String> {
         if let Some(token) = self.staff_token.lock().unwrap().clone() {
