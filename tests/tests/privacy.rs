@@ -220,11 +220,26 @@ async fn aged_visits_lose_ids_mobiles_and_notes_but_not_a_single_report_figure()
     )?;
     assert_eq!(second.entries[0].id, before - 1);
 
+    // The dashboard lists the range's latest entries, in English and Arabic.
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let signed =
+        client.post(hub.url("/dashboard/sign-in?lang=en")).form(&[("staff", "m001"), ("pin", "2468")]).send().await?;
+    let cookie = signed.headers()["set-cookie"].to_str()?.split(';').next().unwrap().to_string();
+    for (lang, title, erased) in
+        [("en", "Audit log", "Personal data erased"), ("ar", "سجل التدقيق", "محو بيانات شخصية")]
+    {
+        let path = format!("/dashboard?lang={lang}&from={day}&to={today}");
+        let page = client.get(hub.url(&path)).header("cookie", &cookie).send().await?.text().await?;
+        assert!(page.contains(title) && page.contains(erased), "{lang}: the audit section");
+        assert!(!page.contains(ID), "no ID in clear on the page");
+    }
+
     // Append-only: neither an update nor a delete gets through, from any connection.
     let db = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
     assert!(db.execute("UPDATE audit_log SET actor = 'nobody'", []).is_err());
     assert!(db.execute("DELETE FROM audit_log WHERE action = 'personal_data_erased'", []).is_err());
     let entries: i64 = db.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
-    assert_eq!(entries as usize, log.entries.len());
+    assert_eq!(entries as usize, audit(&hub, &boss, day, today).await?.entries.len(), "every entry is still there");
+    assert_eq!(count(&audit(&hub, &boss, day, today).await?, AuditAction::PersonalDataErased), 1);
     Ok(())
 }
