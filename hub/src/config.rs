@@ -56,8 +56,7 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionSection {
     /// Visitor IDs and mobiles, case notes and transfer notes are removed from visits (and
-    /// their cases) this many days old; held bookings are forgotten too. Timings, outcomes and
-    /// ratings stay for the reports.
+    /// their cases) this many days old. Timings, outcomes and ratings stay for the reports.
     pub personal_data_days: u32,
     /// The keyed hash of a visitor's ID (matching their earlier visits) is kept this long.
     pub visitor_match_days: u32,

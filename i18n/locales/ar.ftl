@@ -390,6 +390,5 @@ audit-field-cases = الحالات
 audit-field-hashes = بصمات المراجعين
 audit-field-events = الأحداث
 audit-field-transfer-notes = ملاحظات التحويل
-audit-field-bookings = الحجوزات المحفوظة
 audit-field-before = قبل
 audit-field-reason = السبب

@@ -381,6 +381,5 @@ audit-field-cases = Cases
 audit-field-hashes = Visitor hashes
 audit-field-events = Events
 audit-field-transfer-notes = Transfer notes
-audit-field-bookings = Held bookings
 audit-field-before = Before
 audit-field-reason = Reason

@@ -274,11 +274,12 @@ impl Hub {
         self.spawn().await
     }
 
-    /// Starts the hub again on the same ports and data directory with these extra flags instead
-    /// of the first start's (e.g. `--clock-offset-s` to start it months later).
+    /// `kill -9`, then starts the hub again on the same ports and data directory with `args`
+    /// added to its flags from now on (e.g. `--clock-offset-s`, to find it later in the day).
     pub async fn restart_with(&mut self, args: &[&str]) -> Result<()> {
-        self.extra_args = args.iter().map(|a| a.to_string()).collect();
-        self.restart().await
+        self.kill9();
+        self.extra_args.extend(args.iter().map(|a| a.to_string()));
+        self.spawn().await
     }
 
     /// A staff member's (s101's) session token, signing in when there is none.

@@ -4,7 +4,7 @@
 //! What is personal in the hub: a case's visitor (national ID / iqama or mobile, typed by staff),
 //! what staff write on a case (notes), and the note a counter leaves on a transfer (free text).
 //! Nothing else names a person: tickets, times, outcomes and ratings are about a visit, and the
-//! held bookings carry only a booking code. Reports never read a personal field (see
+//! held bookings carry only a booking code (the site removes the person behind it). Reports never read a personal field (see
 //! ARCHITECTURE.md, "Personal data"), so removing them leaves every figure as it was.
 //!
 //! - [`retention`] (pure): the `[retention]` settings and the cut-off instants they give at a time.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
     /// Visitor IDs and mobiles in clear, case notes and transfer notes are removed from visits
-    /// (and cases) issued this many days ago; held bookings are forgotten after as long.
+    /// (and cases) issued this many days ago.
     pub personal_days: u32,
     /// The keyed hash of a visitor (matching earlier visits) is removed after this many days.
     pub match_days: u32,

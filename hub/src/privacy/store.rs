@@ -8,8 +8,9 @@
 //! (and a call's `out_of_order_reason`); those events are rewritten in place with the field set
 //! to `null` (`json_set`), keeping their sequence, kind, time, visit and counter, which is all
 //! the reports read. The same fields are nulled in `visits.transfer_note` and in the CRM outbox's
-//! copies of the events. Held bookings (a code, a slot, what happened) are deleted: the code
-//! leads to a person on the site, and no report reads the table.
+//! copies of the events. Held bookings are left alone: they hold no personal field (a code, a
+//! slot, what happened; the summary counts their check-ins and no-shows), and the person behind
+//! a code is removed on the appointments site at the same retention.
 use chrono::{DateTime, Utc};
 use dawr_protocol::api::privacy::{ErasureReport, PersonalDataExport, TransferNote};
 use rusqlite::{Connection, Transaction, params};
@@ -31,8 +32,6 @@ pub struct PurgeCounts {
     pub events: usize,
     /// Visits whose transfer note was removed.
     pub transfer_notes: usize,
-    /// Held bookings forgotten.
-    pub bookings: usize,
 }
 
 /// Nulls a transfer's note and a call's out-of-order reason in events before `before`, or of the
@@ -94,19 +93,13 @@ pub fn purge(conn: &mut Connection, cutoffs: Cutoffs, now: DateTime<Utc>) -> rus
         params![personal],
     )?;
     let events = scrub_events(&tx, &personal, None)?;
-    let day = cutoffs.personal.date_naive().to_string();
-    let bookings = tx.execute(
-        "DELETE FROM bookings WHERE local_day < ?1 AND code NOT IN (SELECT code FROM booking_outbox)",
-        params![day],
-    )?;
-    let counts = PurgeCounts { cases, hashes, events, transfer_notes, bookings };
+    let counts = PurgeCounts { cases, hashes, events, transfer_notes };
     let entry = NewEntry::new(now, audit::SYSTEM, AuditAction::RetentionPurge)
         .after("before", ts(cutoffs.personal))
         .after("cases", cases)
         .after("hashes", hashes)
         .after("events", events)
-        .after("transfer_notes", transfer_notes)
-        .after("bookings", bookings);
+        .after("transfer_notes", transfer_notes);
     audit::record(&tx, &entry)?;
     tx.commit()?;
     Ok(counts)

@@ -46,7 +46,7 @@ pub struct Dashboard<'a> {
 }
 
 /// The audit entries' fields the page names in both languages (others are shown as stored).
-const AUDIT_FIELDS: [&str; 12] = [
+const AUDIT_FIELDS: [&str; 11] = [
     "category",
     "visitor",
     "notes",
@@ -56,7 +56,6 @@ const AUDIT_FIELDS: [&str; 12] = [
     "hashes",
     "events",
     "transfer_notes",
-    "bookings",
     "before",
     "reason",
 ];
