@@ -2,7 +2,8 @@
 //!
 //! For citizens' apps: branches, services, slots, booking, and lookup / cancel / reschedule with
 //! the booking code plus the ID number. For branch hubs (with the branch's API key as a bearer
-//! token): the day's bookings and reports of check-ins and no-shows. Every error is a 4xx or 503
+//! token): the day's bookings and reports of check-ins and no-shows; and, with the same key (the
+//! site has no staff accounts), a branch manager's export and erasure of one person's bookings. Every error is a 4xx or 503
 //! with `{"error": "<code>", "message": "…"}` (plus `field` for a bad field), never a 500. The
 //! bodies are `dawr_protocol::api::bookings`' types (the hub reads the same ones).
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use dawr_protocol::api::bookings::{
     Booking as BookingOut, BookingReport, BookingRequest, Citizen, HubBooking, SiteBranch, SiteHealth, SiteService,
     Slots,
 };
+use dawr_protocol::api::privacy::{BookingsErasure, BookingsExport, ExportedBooking, PersonQuery};
 use dawr_web::error::json_body;
 use dawr_web::{WebError, WebResult};
 use serde::Deserialize;
@@ -289,6 +291,68 @@ pub async fn hub_bookings(
             })
             .collect(),
     ))
+}
+
+/// The person of a manager's request (`{"person": ID number or mobile}`).
+fn person_of(body: &Bytes) -> WebResult<crate::store::Person> {
+    let query: PersonQuery = json_body(body)?;
+    crate::service::person(&query.person).ok_or_else(|| {
+        WebError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            "person must be a national ID / iqama number or a Saudi mobile",
+        )
+        .with_field("person")
+    })
+}
+
+/// `POST /api/v1/branches/{branch}/personal-data/export` (the branch's manager, with the
+/// branch's API key: the site has no staff accounts): every booking of the person at the branch
+/// whose data is still held.
+pub async fn export_person(
+    State(core): State<Core>,
+    ApiPath(branch): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> WebResult<Json<BookingsExport>> {
+    hub_branch(&core, &branch, &headers)?;
+    let person = person_of(&body)?;
+    let bookings = core.person_bookings(&branch, person).await?;
+    tracing::info!(%branch, bookings = bookings.len(), "personal data exported");
+    Ok(Json(BookingsExport {
+        exported_at: dawr_web::clock::now(),
+        bookings: bookings
+            .into_iter()
+            .map(|b| ExportedBooking {
+                code: b.code,
+                branch: b.branch,
+                service: b.service,
+                start: b.start,
+                name: b.name,
+                national_id: b.national_id,
+                phone: b.phone,
+                lang: b.lang,
+                status: b.status.as_str().to_string(),
+                created_at: b.created_at,
+            })
+            .collect(),
+    }))
+}
+
+/// `POST /api/v1/branches/{branch}/personal-data/erase` (as above): cancels the person's
+/// active bookings at the branch and removes their name, ID number and mobile from all of them.
+pub async fn erase_person(
+    State(core): State<Core>,
+    ApiPath(branch): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> WebResult<Json<BookingsErasure>> {
+    hub_branch(&core, &branch, &headers)?;
+    let person = person_of(&body)?;
+    let (erased, cancelled) = core.erase_person(&branch, person).await?;
+    tracing::info!(%branch, bookings = erased, cancelled, "personal data erased");
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(Json(BookingsErasure { bookings: count(erased), cancelled: count(cancelled) }))
 }
 
 pub async fn hub_report(

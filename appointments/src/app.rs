@@ -45,6 +45,8 @@ pub fn api() -> Vec<Route> {
         ("/api/v1/bookings/{code}/reschedule", post(api::reschedule)),
         ("/api/v1/branches/{branch}/bookings", get(api::hub_bookings)),
         ("/api/v1/branches/{branch}/bookings/{code}/report", post(api::hub_report)),
+        ("/api/v1/branches/{branch}/personal-data/export", post(api::export_person)),
+        ("/api/v1/branches/{branch}/personal-data/erase", post(api::erase_person)),
     ]
 }
 
@@ -69,6 +71,28 @@ pub fn router(core: Core) -> Router {
     headers::secure(app, Policy::without_scripts())
 }
 
+/// Removes the personal data of bookings past their retention; logs what it did.
+async fn purge(core: &Core) {
+    match core.purge().await {
+        Ok(n) => tracing::info!(bookings = n, days = core.site.retention.personal_data_days, "retention purge done"),
+        Err(e) => tracing::error!(error = ?e, "the retention purge failed; it runs again tomorrow"),
+    }
+}
+
+/// Purges again whenever the site's clock (`dawr_web::clock`) shows a new day.
+async fn daily_purge(core: Core) {
+    let today = || dawr_web::clock::now().date_naive();
+    let mut last = today();
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        interval.tick().await;
+        if today() != last {
+            last = today();
+            purge(&core).await;
+        }
+    }
+}
+
 /// Serves the site until `shutdown` completes.
 pub async fn run(
     site: Site,
@@ -78,10 +102,14 @@ pub async fn run(
     start::data_dir(&site.data_dir)?;
     let addr = site.http;
     let core = Core::open(site, public_url)?;
+    // Retention: once before the first request, then each new day.
+    purge(&core).await;
+    let retention = tokio::spawn(daily_purge(core.clone()));
     let listener = start::listen(addr).await?;
     tracing::info!(http = %addr, branches = core.site.branches.len(), "Dawr appointments ready");
     let app = router(core).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    retention.abort();
     tracing::info!("stopped");
     served.map_err(|source| StartError::Http { addr, source })
 }

@@ -34,7 +34,24 @@ pub struct SiteConfig {
     pub site: SiteSection,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub retention: Retention,
     pub branches: Vec<BranchSection>,
+}
+
+/// `[retention]`: how long a booking keeps the citizen's name, ID number and mobile (Saudi
+/// PDPL). After that many days past its slot's day they are removed; the booking (slot, service,
+/// what happened) stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    pub personal_data_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { personal_data_days: 90 }
+    }
 }
 
 /// `[site]`: where the site listens and keeps its data.
@@ -119,6 +136,7 @@ pub struct Site {
     /// Citizens may book from today up to this many days ahead.
     pub horizon_days: u32,
     pub limits: Limits,
+    pub retention: Retention,
     pub branches: Vec<Branch>,
 }
 
@@ -201,6 +219,9 @@ impl SiteConfig {
         if self.branches.is_empty() {
             return Err(ConfigError::Site("no [[branches]]".into()));
         }
+        if self.retention.personal_data_days == 0 {
+            return Err(ConfigError::Site("[retention] personal_data_days must be at least 1".into()));
+        }
         if self.limits.burst == 0 || self.limits.per_minute == 0 {
             return Err(ConfigError::Site("[limits] burst and per_minute must be at least 1".into()));
         }
@@ -220,6 +241,7 @@ impl SiteConfig {
             data_dir: self.site.data_dir.clone(),
             horizon_days: self.site.horizon_days,
             limits: self.limits,
+            retention: self.retention,
             branches,
         })
     }

@@ -360,6 +360,39 @@ impl Core {
     }
 }
 
+impl Core {
+    /// Removes the personal data of bookings whose retention ended (`[retention]`), at the
+    /// site's clock; returns how many.
+    pub async fn purge(&self) -> Result<usize, Refusal> {
+        let now = clock::now();
+        let days = i64::from(self.site.retention.personal_data_days);
+        let before = now.date_naive() - chrono::Duration::days(days);
+        self.write(move |c| Ok(store::purge(c, before, now)?)).await
+    }
+
+    /// A branch's bookings of one person (their data still held).
+    pub async fn person_bookings(&self, branch: &str, person: store::Person) -> Result<Vec<Booking>, Refusal> {
+        let branch = self.branch(branch)?.id.clone();
+        self.db(move |c| Ok(store::of_person(c, &branch, &person)?)).await
+    }
+
+    /// Erases one person from a branch's bookings: `(erased, cancelled)`.
+    pub async fn erase_person(&self, branch: &str, person: store::Person) -> Result<(usize, usize), Refusal> {
+        let branch = self.branch(branch)?.id.clone();
+        let now = clock::now();
+        self.write(move |c| Ok(store::erase_person(c, &branch, &person, now)?)).await
+    }
+}
+
+/// Whose bookings a manager asks about: an ID number (checked like a booking's) or a Saudi
+/// mobile, however typed.
+pub fn person(text: &str) -> Option<store::Person> {
+    validate::national_id(text)
+        .map(store::Person::NationalId)
+        .or_else(|_| validate::phone(text).map(store::Person::Phone))
+        .ok()
+}
+
 /// A new random booking code.
 pub fn new_code() -> String {
     let mut rng = rand::rng();

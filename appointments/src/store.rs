@@ -87,7 +87,10 @@ pub struct NewBooking {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("store/001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("store/001_initial.sql")),
+        M::up(include_str!("store/002_personal_data.sql")),
+    ])
 }
 
 /// Opens (creating and migrating if needed) the database at `path`.
@@ -107,9 +110,10 @@ fn from_row(row: &Row<'_>) -> Result<Booking, StoreError> {
         service: row.get(3)?,
         start: parse_ts("start", &row.get::<_, String>(4)?)?,
         local_day: day.parse().map_err(|_| StoreError::Corrupt { column: "local_day", value: day.clone() })?,
-        name: row.get(6)?,
-        national_id: row.get(7)?,
-        phone: row.get(8)?,
+        // Empty once retention or an erasure removed them.
+        name: row.get::<_, Option<String>>(6)?.unwrap_or_default(),
+        national_id: row.get::<_, Option<String>>(7)?.unwrap_or_default(),
+        phone: row.get::<_, Option<String>>(8)?.unwrap_or_default(),
         lang: row.get(9)?,
         status: parse_status(&row.get::<_, String>(10)?)?,
         created_at: parse_ts("created_at", &row.get::<_, String>(11)?)?,
@@ -322,6 +326,78 @@ pub fn day_bookings(conn: &Connection, branch: &str, day: NaiveDate) -> Result<V
     Ok(out)
 }
 
+/// Makes SQLite zero the space removed content leaves in the file (`secure_delete`), so a
+/// removed ID number is not left readable in a free part of a page.
+fn overwrite_what_is_removed(conn: &Connection) -> Result<(), StoreError> {
+    Ok(conn.pragma_update(None, "secure_delete", true)?)
+}
+
+/// Removes the name, ID number and mobile of every booking whose day is before `before` (its
+/// retention ended); the booking stays (slot, service, status). Returns how many.
+pub fn purge(conn: &mut Connection, before: NaiveDate, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    overwrite_what_is_removed(conn)?;
+    Ok(conn.execute(
+        "UPDATE bookings SET name = NULL, national_id = NULL, phone = NULL, purged_at = ?2
+         WHERE local_day < ?1 AND purged_at IS NULL",
+        params![before.to_string(), ts(now)],
+    )?)
+}
+
+/// Whose bookings: an ID number or a mobile, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Person {
+    NationalId(String),
+    Phone(String),
+}
+
+impl Person {
+    fn columns(&self) -> (Option<&str>, Option<&str>) {
+        match self {
+            Person::NationalId(id) => (Some(id), None),
+            Person::Phone(phone) => (None, Some(phone)),
+        }
+    }
+}
+
+/// A branch's bookings of `person` (their data still held), oldest slot first.
+pub fn of_person(conn: &Connection, branch: &str, person: &Person) -> Result<Vec<Booking>, StoreError> {
+    let (id, phone) = person.columns();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM bookings WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3) ORDER BY start, code"
+    ))?;
+    let mut rows = stmt.query(params![branch, id, phone])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(from_row(row)?);
+    }
+    Ok(out)
+}
+
+/// Erases `person` from a branch's bookings: an active booking is cancelled (its place freed),
+/// then every one loses its name, ID number and mobile. Returns `(erased, cancelled)`.
+pub fn erase_person(
+    conn: &mut Connection,
+    branch: &str,
+    person: &Person,
+    now: DateTime<Utc>,
+) -> Result<(usize, usize), StoreError> {
+    overwrite_what_is_removed(conn)?;
+    let (id, phone) = person.columns();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let cancelled = tx.execute(
+        "UPDATE bookings SET status = 'cancelled', updated_at = ?4
+         WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3) AND status = 'booked'",
+        params![branch, id, phone, ts(now)],
+    )?;
+    let erased = tx.execute(
+        "UPDATE bookings SET name = NULL, national_id = NULL, phone = NULL, purged_at = ?4
+         WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3)",
+        params![branch, id, phone, ts(now)],
+    )?;
+    tx.commit()?;
+    Ok((erased, cancelled))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +424,36 @@ mod tests {
             capacity,
             now: "2026-11-22T10:00:00Z".parse().unwrap(),
         }
+    }
+
+    #[test]
+    fn retention_and_erasure_remove_the_person_and_keep_the_booking() {
+        let (_dir, mut conn) = db();
+        let now: DateTime<Utc> = "2027-03-01T00:00:00Z".parse().unwrap();
+        book(&mut conn, &new("OLD1", "1000000008", "2026-11-23T06:00:00Z", 3)).unwrap();
+        book(&mut conn, &new("NEW1", "1000000016", "2027-02-25T06:00:00Z", 3)).unwrap();
+        book(&mut conn, &new("NEW2", "1000000008", "2027-03-02T06:00:00Z", 3)).unwrap();
+        report(&mut conn, "demo", "OLD1", Status::CheckedIn, now, now).unwrap();
+        // 90 days before 2027-03-01 is 2026-12-01: the November booking goes, the others stay.
+        assert_eq!(purge(&mut conn, "2026-12-01".parse().unwrap(), now).unwrap(), 1);
+        let old = by_code(&conn, "OLD1").unwrap().unwrap();
+        assert_eq!((old.name.as_str(), old.national_id.as_str(), old.phone.as_str()), ("", "", ""));
+        assert_eq!(old.status, Status::CheckedIn, "what happened stays");
+        assert_eq!(purge(&mut conn, "2026-12-01".parse().unwrap(), now).unwrap(), 0, "once");
+        let id = Person::NationalId("1000000008".into());
+        let found = of_person(&conn, "demo", &id).unwrap();
+        assert_eq!(found.iter().map(|b| b.code.as_str()).collect::<Vec<_>>(), ["NEW2"], "the purged one is nobody's");
+        let phone = Person::Phone("+966551234567".into());
+        assert_eq!(of_person(&conn, "demo", &phone).unwrap().len(), 2);
+        assert_eq!(erase_person(&mut conn, "other", &id, now).unwrap(), (0, 0), "another branch's");
+        assert_eq!(erase_person(&mut conn, "demo", &id, now).unwrap(), (1, 1));
+        let erased = by_code(&conn, "NEW2").unwrap().unwrap();
+        assert_eq!((erased.national_id.as_str(), erased.status), ("", Status::Cancelled), "its place is freed");
+        assert!(of_person(&conn, "demo", &id).unwrap().is_empty());
+        // Two purged bookings of one day do not collide on the one-a-day rule.
+        book(&mut conn, &new("OLD2", "1000000024", "2026-11-23T06:15:00Z", 3)).unwrap();
+        report(&mut conn, "demo", "OLD2", Status::CheckedIn, now, now).unwrap();
+        assert_eq!(purge(&mut conn, "2026-12-01".parse().unwrap(), now).unwrap(), 1);
     }
 
     #[test]

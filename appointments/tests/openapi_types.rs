@@ -23,6 +23,9 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("Booking", examples::booking());
     fits("HubBooking", examples::hub_booking());
     fits("Report", examples::booking_report());
+    fits("PersonQuery", examples::person_query());
+    fits("BookingsExport", examples::bookings_export());
+    fits("BookingsErasure", examples::bookings_erasure());
     let refused = ApiError { field: Some("national_id".into()), ..ApiError::new("invalid_field", "national_id: …") };
     fits("ApiError", refused);
 }

@@ -39,6 +39,8 @@ pub struct Settings {
     pub checkin_window: Window,
     /// The ministry's CRM to deliver case events to, if any.
     pub crm: Option<crate::crm::CrmLink>,
+    /// How long personal data is kept (`[retention]`).
+    pub retention: crate::privacy::Retention,
 }
 
 /// The hub could not start (or its HTTP server failed).
@@ -53,6 +55,8 @@ pub enum RunError {
     Broker(#[from] crate::broker::BrokerError),
     #[error("cannot start a thread: {0}")]
     Thread(std::io::Error),
+    #[error("the visitor key: {0}")]
+    VisitorKey(#[from] crate::privacy::KeyError),
 }
 
 impl From<StoreError> for RunError {
@@ -75,6 +79,17 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     // writing connection; its reading connection is shared by the engine and HTTP handlers.
     let db = Db::new(open()?, vec![open()?]);
     tracing::info!(database = %path.display(), "database open");
+    let visitor_key = Arc::new(crate::privacy::VisitorKey::load_or_create(&settings.data_dir)?);
+    let hashed = {
+        let key = visitor_key.clone();
+        db.write(move |conn| crate::privacy::store::fill_in_hashes(conn, &key)).await
+    };
+    match hashed {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(cases = n, "hashed the visitors of earlier cases"),
+        Ok(Err(e)) => return Err(StoreError::Sqlite(e).into()),
+        Err(e) => tracing::warn!(error = %e, "hashing earlier visitors was interrupted"),
+    }
 
     let broker = broker_address(&settings.mqtt)?;
     let branch = Arc::new(settings.branch);
@@ -107,6 +122,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         crate::crm::spawn(link, branch.id.clone(), db.clone())
     });
 
+    // Retention runs before the first request, then daily.
+    crate::privacy::job::run_once(&db, settings.retention).await;
+    let retention = crate::privacy::job::spawn(db.clone(), settings.retention, branch.utc_offset);
+
     let listener = start::listen(settings.http).await?;
     let texts = Arc::new(dawr_i18n::Texts::new());
     let state = AppState {
@@ -119,6 +138,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         sessions: Arc::new(crate::auth::Sessions::default()),
         crm_enabled,
         appointments: held,
+        visitor_key,
     };
     tracing::info!(
         http = %settings.http,
@@ -132,6 +152,8 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     // Whoever still holds an engine handle lets go, so the engine and then the writer finish.
     ticker.abort();
     let _ = ticker.await;
+    retention.abort();
+    let _ = retention.await;
     if let Some(link) = link {
         link.abort();
         let _ = link.await;

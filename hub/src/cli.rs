@@ -68,6 +68,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         None => Config::demo(),
     };
     let branch = config.branch().map_err(|e| e.to_string())?;
+    let retention = config.retention.retention()?;
     let hub = config.hub;
     let http = args.http.unwrap_or(hub.http);
     let mqtt = match (args.mqtt_url, args.mqtt_listen) {
@@ -122,6 +123,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         appointments: link,
         checkin_window: window,
         crm,
+        retention,
     })
 }
 

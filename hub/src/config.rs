@@ -47,6 +47,35 @@ pub struct Config {
     pub crm: CrmSection,
     #[serde(default)]
     pub appointments: AppointmentsSection,
+    #[serde(default)]
+    pub retention: RetentionSection,
+}
+
+/// `[retention]`: how long personal data is kept (Saudi PDPL; see `crate::privacy`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSection {
+    /// Visitor IDs and mobiles, case notes and transfer notes are removed from visits (and
+    /// their cases) this many days old. Timings, outcomes and ratings stay for the reports.
+    pub personal_data_days: u32,
+    /// The keyed hash of a visitor's ID (matching their earlier visits) is kept this long.
+    pub visitor_match_days: u32,
+}
+
+impl Default for RetentionSection {
+    fn default() -> Self {
+        let r = crate::privacy::Retention::default();
+        RetentionSection { personal_data_days: r.personal_days, visitor_match_days: r.match_days }
+    }
+}
+
+impl RetentionSection {
+    /// The validated setting.
+    pub fn retention(&self) -> Result<crate::privacy::Retention, String> {
+        let r =
+            crate::privacy::Retention { personal_days: self.personal_data_days, match_days: self.visitor_match_days };
+        r.check().map(|()| r)
+    }
 }
 
 /// `[appointments]`: the appointments site this branch's bookings come from.

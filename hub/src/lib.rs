@@ -15,6 +15,8 @@
 //! - [`bookings`]: the bookings held from the appointments site — the pure check-in rule, their
 //!   SQL, and the task that pulls bookings and reports check-ins.
 //! - [`crm`]: the CRM connector's outbox and signed webhooks.
+//! - [`privacy`]: personal data under PDPL — retention, the keyed hash of visitors, a person's
+//!   export and erasure; [`audit`]: the append-only audit log.
 //! - [`mqtt`] and `broker`: the doors to devices (the broker optionally in-process).
 //! - [`web`]: the only part that knows HTTP (axum) — the API, the dashboard, the ticket and
 //!   rating pages, on the shared `dawr-web` crate.
@@ -24,6 +26,7 @@
 //! Imports run inwards only: nothing in `domain`, `engine`, `store`, `reports`, `cases` or
 //! `bookings` imports from `web`. `ARCHITECTURE.md` has the whole map.
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod bookings;
 #[cfg(feature = "embedded-broker")]
@@ -36,6 +39,7 @@ pub mod crm;
 pub mod domain;
 pub mod engine;
 pub mod mqtt;
+pub mod privacy;
 pub mod reports;
 pub mod simulation;
 pub mod store;

@@ -25,6 +25,10 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("CrmStatus", examples::crm_status());
     fits("Checkin", examples::check_in());
     fits("HeldBooking", examples::held_booking());
+    fits("PersonQuery", examples::person_query());
+    fits("PersonalDataExport", examples::personal_data_export());
+    fits("ErasureReport", examples::erasure_report());
+    fits("AuditPage", examples::audit_page());
 }
 
 #[test]

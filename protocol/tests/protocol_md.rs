@@ -5,7 +5,7 @@
 //! ignore, fails too). An example this test cannot map fails it: a new example needs a row in
 //! [`EXAMPLES`]. Inline examples that are not JSON (`{"counter":"3","reason"?}`) are schematic
 //! and left out.
-use dawr_protocol::api::{self, crm};
+use dawr_protocol::api::{self, crm, privacy};
 use dawr_protocol::device;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,6 +35,8 @@ const EXAMPLES: &[(&str, &str, &str, Check)] = &[
     ("HTTP", "", "api::ApiError", round_trip::<api::ApiError>),
     ("HTTP", "`GET /healthz`", "api::Health", round_trip::<api::Health>),
     ("HTTP", "`POST /api/v1/tickets`", "api::IssueTicket", round_trip::<api::IssueTicket>),
+    ("HTTP", "`POST /api/v1/personal-data/export`", "privacy::PersonQuery", round_trip::<privacy::PersonQuery>),
+    ("HTTP", "`POST /api/v1/personal-data/erase`", "privacy::PersonQuery", round_trip::<privacy::PersonQuery>),
     ("CRM webhooks", "", "crm::CaseEvent", round_trip::<crm::CaseEvent>),
 ];
 

@@ -218,6 +218,12 @@ impl Site {
         }
     }
 
+    /// Starts it again on the same port and data with these flags instead (e.g. a clock offset).
+    pub async fn start_again_with(&mut self, args: &[&str]) -> Result<()> {
+        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.start_again().await
+    }
+
     pub async fn start_again(&mut self) -> Result<()> {
         self.stop();
         self.spawn().await

@@ -20,7 +20,7 @@ pub enum CaseError {
 
 /// A visitor's ID or mobile as stored: digits (and a leading `+`), spaces and dashes dropped;
 /// empty clears it.
-fn normalize_visitor(text: &str) -> Result<Option<String>, CaseError> {
+pub(crate) fn normalize_visitor(text: &str) -> Result<Option<String>, CaseError> {
     let kept: String = text.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
     if kept.is_empty() {
         return Ok(None);
@@ -94,6 +94,34 @@ impl CheckedUpdate {
     }
 }
 
+/// The fields of a case's notes that changed, before and after, for the audit log. The
+/// personal ones (the visitor, the notes) appear as `fingerprint(value)` (empty when blank), so
+/// the log shows that and when they changed without keeping them.
+pub fn audit_fields(
+    before: &CaseNotes,
+    after: &CaseNotes,
+    fingerprint: impl Fn(&str) -> String,
+) -> (std::collections::BTreeMap<String, String>, std::collections::BTreeMap<String, String>) {
+    let personal = |text: Option<&str>| text.filter(|t| !t.is_empty()).map(&fingerprint).unwrap_or_default();
+    let fields = |n: &CaseNotes| {
+        [
+            ("category", n.category.clone().unwrap_or_default()),
+            ("visitor", personal(n.visitor.as_deref())),
+            ("notes", personal(Some(&n.notes))),
+            ("closed_at", n.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default()),
+            ("closed_by", n.closed_by.clone().unwrap_or_default()),
+        ]
+    };
+    let (mut was, mut is) = (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
+    for ((field, old), (_, new)) in fields(before).into_iter().zip(fields(after)) {
+        if old != new {
+            was.insert(field.to_string(), old);
+            is.insert(field.to_string(), new);
+        }
+    }
+    (was, is)
+}
+
 /// Checks that the visitor may now add a reason to their rating of how the case was resolved.
 pub fn check_resolution_reason(case: &super::Case) -> Result<(), CaseError> {
     if case.notes.resolution_reason.is_some() {
@@ -159,6 +187,13 @@ mod tests {
         let again = change.apply(&served, after, "s102", later).unwrap();
         assert_eq!((again.closed_at, again.closed_by.as_deref()), (Some(now), Some("s101")), "closed once");
         assert_eq!(again.updated_by.as_deref(), Some("s102"));
+        let (was, is) = audit_fields(&CaseNotes::default(), &again, |t| format!("#{}", t.len()));
+        assert_eq!(was.get("visitor").map(String::as_str), Some(""));
+        assert_eq!(is.get("visitor").map(String::as_str), Some("#10"), "a fingerprint, never the ID");
+        assert_eq!(is.get("notes").map(String::as_str), Some("#4"));
+        assert!(!was.contains_key("notes") || was["notes"].is_empty());
+        let (was, is) = audit_fields(&again, &again, |t| t.to_string());
+        assert!(was.is_empty() && is.is_empty(), "nothing changed, nothing listed");
         let in_progress = visit(Ending::Open, None, None);
         assert_eq!(
             change.apply(&in_progress, CaseNotes::default(), "s101", now),

@@ -63,7 +63,8 @@ pub fn notes_for_days(
     rows.collect()
 }
 
-/// The visitor's other cases (newest first, at most `limit`), when the case names its visitor.
+/// The visitor's other cases (newest first, at most `limit`), when the case names its visitor
+/// (or did, within `[retention] visitor_match_days`): matched by the visitor's keyed hash.
 pub fn earlier_visits(
     conn: &Connection,
     case: &Case,
@@ -71,13 +72,14 @@ pub fn earlier_visits(
     now: DateTime<Utc>,
     limit: usize,
 ) -> rusqlite::Result<Vec<EarlierVisit>> {
-    let Some(visitor) = &case.notes.visitor else { return Ok(Vec::new()) };
+    // Matched by the keyed hash, which outlives the plain ID (see `crate::privacy`).
     let refs: Vec<String> = conn
         .prepare_cached(
             "SELECT n.case_ref FROM case_notes n JOIN visits v ON v.case_ref = n.case_ref
-             WHERE n.visitor = ?1 AND n.case_ref <> ?2 ORDER BY v.id DESC LIMIT ?3",
+             WHERE n.visitor_hash = (SELECT visitor_hash FROM case_notes WHERE case_ref = ?1)
+               AND n.case_ref <> ?1 ORDER BY v.id DESC LIMIT ?2",
         )?
-        .query_map(params![visitor, case.case_ref, limit as i64], |r| r.get(0))?
+        .query_map(params![case.case_ref, limit as i64], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut earlier = Vec::new();
     for case_ref in refs {

@@ -81,7 +81,10 @@ fn load(tx: &rusqlite::Transaction<'_>, case_ref: &str) -> Result<(VisitFacts, C
 }
 
 /// Applies a staff member's change to a case, in one transaction (with, when the branch has a
-/// CRM connector, the change's entry in its outbox: `outbox` is the branch id); returns the case.
+/// CRM connector, the change's entry in its outbox: `outbox` is the branch id, and the audit
+/// entry with the fields before and after); returns the case. The visitor is stored with its
+/// keyed hash (`key`), which is what matching their earlier visits uses.
+#[allow(clippy::too_many_arguments)]
 pub fn update(
     conn: &mut Connection,
     case_ref: &str,
@@ -89,17 +92,22 @@ pub fn update(
     staff: &str,
     policy: CasePolicy,
     outbox: Option<&str>,
+    key: &crate::privacy::VisitorKey,
     now: DateTime<Utc>,
 ) -> Result<Case, CaseError> {
     let change = change.checked()?;
     let tx = conn.transaction().map_err(storage)?;
-    let (visit, notes) = load(&tx, case_ref)?;
-    let notes = change.apply(&visit, notes, staff, now)?;
+    let (visit, before) = load(&tx, case_ref)?;
+    let notes = change.apply(&visit, before.clone(), staff, now)?;
+    let visitor_hash = notes
+        .visitor
+        .as_deref()
+        .map(|v| key.hash(&crate::privacy::person::canonical(v).ok().flatten().unwrap_or_else(|| v.to_string())));
     tx.execute(
-        "INSERT INTO case_notes (case_ref, category, notes, closed_at, closed_by, updated_at, updated_by, visitor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO case_notes (case_ref, category, notes, closed_at, closed_by, updated_at, updated_by, visitor, visitor_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (case_ref) DO UPDATE SET category = ?2, notes = ?3, closed_at = ?4, closed_by = ?5,
-             updated_at = ?6, updated_by = ?7, visitor = ?8",
+             updated_at = ?6, updated_by = ?7, visitor = ?8, visitor_hash = ?9",
         params![
             case_ref,
             notes.category,
@@ -108,10 +116,18 @@ pub fn update(
             notes.closed_by,
             ts(now),
             staff,
-            notes.visitor
+            notes.visitor,
+            visitor_hash
         ],
     )
     .map_err(storage)?;
+    let (was, is) = change::audit_fields(&before, &notes, |text| key.fingerprint(text));
+    let entry = crate::audit::NewEntry {
+        before: was,
+        after: is,
+        ..crate::audit::NewEntry::new(now, staff, crate::audit::AuditAction::CaseEdited).subject(case_ref)
+    };
+    crate::audit::record(&tx, &entry).map_err(storage)?;
     if let Some(branch) = outbox {
         let change = CaseChange::Noted(CaseNoted {
             category: notes.category.clone(),

@@ -55,6 +55,9 @@ pub fn routes() -> Vec<Route> {
         ("/api/v1/cases/{case_ref}", get(get_case).patch(update_case)),
         ("/api/v1/checkins", post(checkin)),
         ("/api/v1/appointments", get(held_appointments)),
+        ("/api/v1/personal-data/export", post(super::privacy::export)),
+        ("/api/v1/personal-data/erase", post(super::privacy::erase)),
+        ("/api/v1/audit", get(super::privacy::audit)),
     ]
 }
 
@@ -296,6 +299,7 @@ async fn sign_in(State(state): State<AppState>, body: Bytes) -> WebResult<impl I
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> WebResult<StatusCode> {
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
     state.sessions.sign_out(&session.token);
+    super::privacy::record_sign_out(&state, &session).await;
     if let Some(counter) = session.counter {
         state.engine.send(Request::Staff { counter, staff: None }).await?;
     }
@@ -402,11 +406,12 @@ async fn update_case(
     let change: crate::cases::CaseUpdate = json_body_with_nulls(&body)?;
     let policy = state.branch.cases;
     let outbox = state.crm_enabled.then(|| state.branch.id.clone());
+    let key = state.visitor_key.clone();
     let case = state
         .db
         .write(move |conn| {
             let now = chrono::Utc::now();
-            crate::cases::update(conn, &case_ref, &change, &session.staff, policy, outbox.as_deref(), now)
+            crate::cases::update(conn, &case_ref, &change, &session.staff, policy, outbox.as_deref(), &key, now)
         })
         .await??;
     Ok(Json(case))

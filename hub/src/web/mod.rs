@@ -25,6 +25,7 @@ use crate::mqtt::MqttStatus;
 pub mod api;
 pub mod dashboard;
 mod errors;
+pub mod privacy;
 pub mod rate_page;
 pub mod ticket_page;
 
@@ -46,6 +47,8 @@ pub struct AppState {
     pub crm_enabled: bool,
     /// Bookings from the appointments site, for check-in.
     pub appointments: Appointments,
+    /// The secret of the keyed hash of visitors (matching, export, erasure, audit fingerprints).
+    pub visitor_key: Arc<crate::privacy::VisitorKey>,
 }
 
 /// A route: its path and its handlers by method.
@@ -131,9 +134,12 @@ async fn sign_in_with_pin(
 ) -> WebResult<crate::auth::Session> {
     let (sessions, branch) = (state.sessions.clone(), state.branch.clone());
     let now = chrono::Utc::now();
+    let tried = staff.clone();
     let checked =
         tokio::task::spawn_blocking(move || sessions.sign_in(&branch.staff, &staff, &pin, counter.as_deref(), now));
-    Ok(checked.await.map_err(WebError::shutting_down)??)
+    let signed_in = checked.await.map_err(WebError::shutting_down)?;
+    privacy::record_sign_in(state, &tried, &signed_in).await;
+    Ok(signed_in?)
 }
 
 /// The manager's or staff member's bearer token, from `Authorization`.

@@ -13,6 +13,10 @@ use super::bookings::{
 };
 use super::cases::{Case, CaseDetail, CaseNotes, CaseStatus, CaseUpdate, EarlierVisit, Escalation};
 use super::crm::CrmStatus;
+use super::privacy::{
+    AuditAction, AuditEntry, AuditPage, BookingsErasure, BookingsExport, ErasureReport, ExportedBooking, PersonQuery,
+    PersonalDataExport, TransferNote,
+};
 use super::reports::{
     AppointmentFigures, CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
 };
@@ -309,6 +313,84 @@ pub fn hub_booking() -> HubBooking {
 /// A hub's report to the site.
 pub fn booking_report() -> BookingReport {
     BookingReport { status: BookingStatus::CheckedIn, at: at("2026-11-24T04:55:00Z") }
+}
+
+/// `POST /api/v1/personal-data/export` and `…/erase` (hub and site).
+pub fn person_query() -> PersonQuery {
+    PersonQuery { person: "1012345678".into() }
+}
+
+/// `POST /api/v1/personal-data/export` (hub).
+pub fn personal_data_export() -> PersonalDataExport {
+    PersonalDataExport {
+        exported_at: at("2026-11-24T08:00:00Z"),
+        cases: vec![case()],
+        transfer_notes: vec![TransferNote {
+            case_ref: "DMM-20261123-000017".into(),
+            at: at("2026-11-23T09:15:00Z"),
+            note: "needs the deed".into(),
+        }],
+    }
+}
+
+/// `POST /api/v1/personal-data/erase` (hub).
+pub fn erasure_report() -> ErasureReport {
+    ErasureReport { cases: 2, transfer_notes: 1 }
+}
+
+/// `POST /api/v1/branches/{branch}/personal-data/export` (site).
+pub fn bookings_export() -> BookingsExport {
+    BookingsExport {
+        exported_at: at("2026-11-24T08:00:00Z"),
+        bookings: vec![ExportedBooking {
+            code: "K7M3XR9A".into(),
+            branch: "demo".into(),
+            service: "A".into(),
+            start: at("2026-11-24T06:00:00Z"),
+            name: "محمد العتيبي".into(),
+            national_id: "1012345678".into(),
+            phone: "+966501234567".into(),
+            lang: "ar".into(),
+            status: "booked".into(),
+            created_at: at("2026-11-20T10:00:00Z"),
+        }],
+    }
+}
+
+/// `POST /api/v1/branches/{branch}/personal-data/erase` (site).
+pub fn bookings_erasure() -> BookingsErasure {
+    BookingsErasure { bookings: 3, cancelled: 1 }
+}
+
+/// `GET /api/v1/audit` (hub).
+pub fn audit_page() -> AuditPage {
+    let edit = AuditEntry {
+        id: 42,
+        at: at("2026-11-23T09:19:00Z"),
+        actor: "s101".into(),
+        action: AuditAction::CaseEdited,
+        subject: Some("DMM-20261123-000017".into()),
+        before: BTreeMap::from([("category".into(), String::new())]),
+        after: BTreeMap::from([
+            ("category".into(), "billing".into()),
+            ("visitor".into(), "hmac:3f1c0a9e5b7d2468".into()),
+        ]),
+    };
+    let sign_in = AuditEntry {
+        id: 41,
+        at: at("2026-11-23T09:00:00Z"),
+        actor: "s101".into(),
+        action: AuditAction::SignIn,
+        subject: Some("3".into()),
+        before: BTreeMap::new(),
+        after: BTreeMap::new(),
+    };
+    AuditPage {
+        from: "2026-11-23".parse().expect("a day"),
+        to: "2026-11-23".parse().expect("a day"),
+        entries: vec![edit, sign_in],
+        next_before: Some(41),
+    }
 }
 
 /// Whether `value` fits the schema `name` of the OpenAPI document `doc`: every field it writes

@@ -8,7 +8,7 @@
 //! the display messages; the later parts of the API have a module each:
 //! [`sessions`] (signing in), [`cases`] (CRM cases and what staff write on them), [`staff`] (a
 //! staff member's own figures), [`reports`] (the managers' summary), [`crm`] (the CRM webhook
-//! and its outbox) and [`bookings`] (the appointments site's API, the hub's pull of it and check-in
+//! and its outbox), [`privacy`] (a person's export and erasure, the audit log) and [`bookings`] (the appointments site's API, the hub's pull of it and check-in
 //! at the kiosk). Both sides of every body use these types: a field renamed here is renamed for
 //! both, and `docs/PROTOCOL.md` and the OpenAPI documents say the same.
 use chrono::{DateTime, Utc};
@@ -20,6 +20,7 @@ pub mod bookings;
 pub mod cases;
 pub mod crm;
 pub mod examples;
+pub mod privacy;
 pub mod reports;
 pub mod sessions;
 pub mod staff;

@@ -109,6 +109,9 @@ pub async fn sign_out(
     Query(query): Query<DashboardQuery>,
 ) -> Response {
     if let Some(token) = session_cookie(&headers) {
+        if let Ok(session) = state.sessions.check(Some(&format!("Bearer {token}")), chrono::Utc::now()) {
+            super::privacy::record_sign_out(&state, &session).await;
+        }
         state.sessions.sign_out(&token);
     }
     let cookie = format!("{COOKIE}=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0");
@@ -131,6 +134,9 @@ pub async fn csv(
     let headers = [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)];
     Ok((headers, csv).into_response())
 }
+
+/// How many of the range's latest audit entries the page lists (`GET /api/v1/audit` has all).
+const AUDIT_ROWS: u32 = 20;
 
 /// `GET /dashboard`.
 pub async fn show(
@@ -162,6 +168,7 @@ pub async fn show(
         true => state.db.read(crate::crm::status).await.ok().and_then(Result::ok),
         false => None,
     };
+    let audit = super::privacy::audit_page(&state, filter.from, filter.to, None, AUDIT_ROWS).await?;
     let manager = state.branch.staff.iter().find(|s| s.id == session.staff).map(|s| name(&s.name, lang).to_string());
     let dashboard = Dashboard {
         texts: &state.texts,
@@ -173,6 +180,7 @@ pub async fn show(
         live: &live,
         range: &range,
         crm: crm.as_ref(),
+        audit: &audit,
     };
     let mut response = Html(dashboard.page()).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

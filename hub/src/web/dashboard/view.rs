@@ -7,6 +7,7 @@ use dawr_web::html::{Head, name, page};
 use maud::{Markup, html};
 
 use super::charts::bars;
+use crate::audit::{AuditEntry, AuditPage};
 use crate::cases::Case;
 use crate::crm::CrmStatus;
 use crate::domain::Branch;
@@ -40,7 +41,24 @@ pub struct Dashboard<'a> {
     pub range: &'a Range,
     /// The CRM connector's outbox, when the branch has one.
     pub crm: Option<&'a CrmStatus>,
+    /// The latest audit entries of the range (newest first), and whether there are more.
+    pub audit: &'a AuditPage,
 }
+
+/// The audit entries' fields the page names in both languages (others are shown as stored).
+const AUDIT_FIELDS: [&str; 11] = [
+    "category",
+    "visitor",
+    "notes",
+    "closed_at",
+    "closed_by",
+    "cases",
+    "hashes",
+    "events",
+    "transfer_notes",
+    "before",
+    "reason",
+];
 
 const STYLE: &str = "\
 :root{--ink:#0b2545;--brand:#0b6e4f;--muted:#4a5b73;--bad:#b3261e;--warn:#b7791f;--line:#d5dce6}\
@@ -167,6 +185,7 @@ impl Dashboard<'_> {
                 (self.monthly())
                 (self.reasons())
                 @if let Some(crm) = self.crm { (self.crm_section(crm)) }
+                (self.audit_section())
             }
         };
         page(Head::new(self.lang, &self.t("dash-title"), STYLE).noindex(), body).into_string()
@@ -466,5 +485,68 @@ impl Dashboard<'_> {
                 }
             }
         }
+    }
+
+    /// The audit log's latest entries in the range: when, who, what, to what, which fields.
+    fn audit_section(&self) -> Markup {
+        let entries = &self.audit.entries;
+        html! {
+            section aria-labelledby="audit" {
+                h2 id="audit" { (self.t("dash-audit")) }
+                @if entries.is_empty() {
+                    p { (self.t("dash-audit-empty")) }
+                } @else {
+                    table {
+                        thead { tr {
+                            th { (self.t("dash-audit-when")) }
+                            th { (self.t("dash-audit-who")) }
+                            th { (self.t("dash-audit-what")) }
+                            th { (self.t("dash-audit-subject")) }
+                            th { (self.t("dash-audit-details")) }
+                        } }
+                        tbody {
+                            @for entry in entries {
+                                tr {
+                                    td class="n" { (entry.at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M")) }
+                                    td { (self.actor(&entry.actor)) }
+                                    td { (self.t(&format!("audit-{}", entry.action.as_str().replace('_', "-")))) }
+                                    td class="n" { (entry.subject.as_deref().unwrap_or("–")) }
+                                    td { (self.audit_details(entry)) }
+                                }
+                            }
+                        }
+                    }
+                    @if self.audit.next_before.is_some() { p { (self.t("dash-audit-more")) } }
+                }
+            }
+        }
+    }
+
+    /// A staff member's name, the retention job's, or the id as given.
+    fn actor(&self, actor: &str) -> String {
+        if actor == crate::audit::SYSTEM {
+            return self.t("dash-audit-system");
+        }
+        let person = self.branch.staff.iter().find(|s| s.id == actor);
+        person.map_or(actor.to_string(), |p| format!("{} ({actor})", name(&p.name, self.lang)))
+    }
+
+    /// `field: before → after` for each field an entry lists.
+    fn audit_details(&self, entry: &AuditEntry) -> String {
+        let field = |key: &str| match AUDIT_FIELDS.contains(&key) {
+            true => self.t(&format!("audit-field-{}", key.replace('_', "-"))),
+            false => key.to_string(),
+        };
+        let mut keys: Vec<&String> = entry.before.keys().chain(entry.after.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        let shown = |v: Option<&String>| v.filter(|v| !v.is_empty()).cloned().unwrap_or_else(|| "–".into());
+        keys.into_iter()
+            .map(|key| match entry.before.contains_key(key) {
+                true => format!("{}: {} → {}", field(key), shown(entry.before.get(key)), shown(entry.after.get(key))),
+                false => format!("{}: {}", field(key), shown(entry.after.get(key))),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
