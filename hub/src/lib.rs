@@ -15,7 +15,8 @@
 //! - [`bookings`]: the bookings held from the appointments site — the pure check-in rule, their
 //!   SQL, and the task that pulls bookings and reports check-ins.
 //! - [`crm`]: the CRM connector's outbox and signed webhooks.
-//! - [`mqtt`] and `broker`: the doors to devices (the broker optionally in-process).
+//! - [`mqtt`] and `broker`: the doors to devices (the broker optionally in-process); [`tls`]: the
+//!   branch CA, the server certificate and the MQTT-over-TLS listener in front of the broker.
 //! - [`web`]: the only part that knows HTTP (axum) — the API, the dashboard, the ticket and
 //!   rating pages, on the shared `dawr-web` crate.
 //! - [`clock`]: the time of day everything asks (shiftable for tests; `dawr_web::clock`).
@@ -39,4 +40,5 @@ pub mod mqtt;
 pub mod reports;
 pub mod simulation;
 pub mod store;
+pub mod tls;
 pub mod web;

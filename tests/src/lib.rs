@@ -15,6 +15,7 @@ pub mod browser;
 pub mod button;
 
 use anyhow::{Context, Result, bail};
+use dawr_protocol::endpoint::MqttEndpoint;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -192,6 +193,11 @@ impl Hub {
         match self.broker {
             BrokerChoice::Embedded { port } | BrokerChoice::External { port } => port,
         }
+    }
+
+    /// The plain MQTT endpoint devices use, without a login.
+    pub fn mqtt_endpoint(&self) -> MqttEndpoint {
+        MqttEndpoint::parse(&format!("mqtt://127.0.0.1:{}", self.mqtt_port())).expect("a valid URL")
     }
 
     /// `http://127.0.0.1:PORT` + `path`.
