@@ -13,9 +13,9 @@ use crate::bookings::{self, Appointments, Link, Window};
 use crate::domain::Branch;
 use crate::engine::{self, EngineHandle, EngineSetup, Request};
 use crate::mqtt::{self, MqttStatus};
-use dawr_protocol::endpoint::{EndpointError, MqttEndpoint};
 use crate::store::{self, FailedEpoch, StoreError};
 use crate::web::{self, AppState};
+use dawr_protocol::endpoint::{EndpointError, MqttEndpoint};
 
 /// How the hub reaches MQTT.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -115,7 +115,10 @@ fn run_subcommand(command: HubCommand) -> Result<String, String> {
 fn tls_listen(value: &str) -> Result<Option<SocketAddr>, String> {
     match value.trim() {
         "off" | "" => Ok(None),
-        addr => addr.parse().map(Some).map_err(|_| format!("--mqtt-tls-listen {addr:?}: an address like 127.0.0.1:8883, or off")),
+        addr => addr
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("--mqtt-tls-listen {addr:?}: an address like 127.0.0.1:8883, or off")),
     }
 }
 
@@ -135,7 +138,9 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         let endpoint = MqttEndpoint::parse(url).map_err(|e| e.to_string())?;
         let endpoint = endpoint.with_ca_file(args.mqtt_ca_file.clone().or(hub.mqtt_ca_file.clone()));
         if endpoint.tls && endpoint.ca_file.is_none() {
-            return Err(format!("{endpoint}: an mqtts:// broker needs --mqtt-ca-file (the CA its certificate chains to)"));
+            return Err(format!(
+                "{endpoint}: an mqtts:// broker needs --mqtt-ca-file (the CA its certificate chains to)"
+            ));
         }
         Ok(MqttMode::External(endpoint))
     };
@@ -252,7 +257,8 @@ mod tests {
         let s = settings(Args::try_parse_from(["dawr-hub"]).unwrap()).unwrap();
         assert_eq!(s.mqtt, MqttMode::Embedded("127.0.0.1:1883".parse().unwrap()));
         assert_eq!(s.mqtt_tls, Some("127.0.0.1:8883".parse().unwrap()), "the demo listens for mqtts on 8883");
-        let off = Args::try_parse_from(["dawr-hub", "--mqtt-tls-listen", "off", "--mqtt-tls-name", "hub.local"]).unwrap();
+        let off =
+            Args::try_parse_from(["dawr-hub", "--mqtt-tls-listen", "off", "--mqtt-tls-name", "hub.local"]).unwrap();
         let s = settings(off).unwrap();
         assert_eq!((s.mqtt_tls, s.mqtt_tls_names), (None, vec!["hub.local".to_string()]));
         let bad = Args::try_parse_from(["dawr-hub", "--mqtt-tls-listen", "8883"]).unwrap();

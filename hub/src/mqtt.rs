@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dawr_protocol::device::{Command, ErrorCode, Presence, PresenceStatus, Rating, ReasonForRating, Reply};
-use dawr_protocol::topics::{Filter, Topic};
 use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, Password, describe, read_password_file};
+use dawr_protocol::topics::{Filter, Topic};
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, Packet, QoS};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;

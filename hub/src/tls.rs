@@ -188,7 +188,8 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
             chain.push(cert.map_err(pem_error(path))?);
         }
     }
-    let key = PrivateKeyDer::from_pem_slice(read(&files.server_key)?.as_bytes()).map_err(pem_error(&files.server_key))?;
+    let key =
+        PrivateKeyDer::from_pem_slice(read(&files.server_key)?.as_bytes()).map_err(pem_error(&files.server_key))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

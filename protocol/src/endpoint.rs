@@ -99,7 +99,9 @@ pub enum EndpointError {
     PasswordFile { path: String, error: std::io::Error },
     #[error("the MQTT password file {0} is empty")]
     EmptyPassword(String),
-    #[error("{url} uses TLS but no CA certificate was given (--mqtt-ca-file FILE; print the branch's with `dawr-hub tls ca-cert`)")]
+    #[error(
+        "{url} uses TLS but no CA certificate was given (--mqtt-ca-file FILE; print the branch's with `dawr-hub tls ca-cert`)"
+    )]
     NoCaFile { url: String },
     #[error("cannot read the CA certificate {path}: {error}")]
     CaFile { path: String, error: std::io::Error },
@@ -252,7 +254,8 @@ fn percent_decode(text: &str) -> Option<String> {
 /// The first line of a password file (a trailing newline is not part of the password).
 pub fn read_password_file(path: &Path) -> Result<Password, EndpointError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| EndpointError::PasswordFile { path: shown.clone(), error })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|error| EndpointError::PasswordFile { path: shown.clone(), error })?;
     let password = text.lines().next().unwrap_or("").to_string();
     if password.is_empty() {
         return Err(EndpointError::EmptyPassword(shown));
@@ -340,8 +343,11 @@ mod client {
         let pem = std::fs::read(ca_file).map_err(|error| EndpointError::CaFile { path: shown.clone(), error })?;
         let mut roots = RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| EndpointError::BadCertificate { path: shown.clone(), message: e.to_string() })?;
-            roots.add(cert).map_err(|e| EndpointError::BadCertificate { path: shown.clone(), message: e.to_string() })?;
+            let cert =
+                cert.map_err(|e| EndpointError::BadCertificate { path: shown.clone(), message: e.to_string() })?;
+            roots
+                .add(cert)
+                .map_err(|e| EndpointError::BadCertificate { path: shown.clone(), message: e.to_string() })?;
         }
         if roots.is_empty() {
             return Err(EndpointError::NoCertificate(shown));
@@ -369,7 +375,9 @@ mod client {
                 "the broker's TLS certificate is not signed by the CA certificate given ({text}); print the branch's with `dawr-hub tls ca-cert`"
             ),
             _ if text.contains("NotValidForName") => {
-                format!("the broker's TLS certificate is not for this host name ({text}); see the hub's --mqtt-tls-name")
+                format!(
+                    "the broker's TLS certificate is not for this host name ({text}); see the hub's --mqtt-tls-name"
+                )
             }
             _ => text,
         }
@@ -437,6 +445,32 @@ mod tests {
         assert_eq!((e.username.as_deref(), e.password.unwrap().expose()), (Some("a"), "b"));
         let e = parse("mqtt://h").with_login_if_missing("c", Some(Password::new("d")));
         assert_eq!((e.username.as_deref(), e.password.unwrap().expose()), (Some("c"), "d"));
+    }
+
+    #[test]
+    fn a_device_finds_its_demo_password_by_its_id_unless_given_one() {
+        let dir = std::env::temp_dir().join(format!("dawr-endpoint-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let demo = dir.join("demo-devices.toml");
+        std::fs::write(
+            &demo,
+            "[[device]]\ndevice = \"kiosk-1\"\nrole = \"kiosk\"\npassword = \"k1\"\n\n             [[device]]\ndevice = \"button-2\"\nrole = \"button\"\npassword = \"b2\"\ncounter = \"2\"\n",
+        )
+        .unwrap();
+        let plain = parse("mqtt://127.0.0.1");
+        let kiosk = plain.clone().for_device("kiosk-1", None, None, &demo).unwrap();
+        assert_eq!((kiosk.username.as_deref(), kiosk.password.unwrap().expose()), (Some("kiosk-1"), "k1"));
+        // A password file wins over the demo file.
+        let file = dir.join("pw");
+        std::fs::write(&file, "own\n").unwrap();
+        let own = plain.clone().for_device("kiosk-1", None, Some(&file), &demo).unwrap();
+        assert_eq!(own.password.unwrap().expose(), "own");
+        // Not listed, or no demo file: no login.
+        assert_eq!(plain.clone().for_device("board-9", None, None, &demo).unwrap().username, None);
+        assert_eq!(plain.clone().for_device("kiosk-1", None, None, &dir.join("none.toml")).unwrap().username, None);
+        std::fs::write(&demo, "device = 3").unwrap();
+        assert!(plain.for_device("kiosk-1", None, None, &demo).unwrap_err().to_string().contains("credentials file"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
