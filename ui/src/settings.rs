@@ -121,15 +121,18 @@ mod tests {
         let file = dir.join("secret");
         std::fs::write(&file, "s3cret\n").unwrap();
         let flags = MqttFlags {
-            mqtt_url: "mqtts://hub.local".into(),
+            mqtt_url: "mqtt://hub.local".into(),
             mqtt_username: None,
             mqtt_password_file: Some(file.clone()),
-            mqtt_ca_file: Some(dir.join("ca.pem")),
+            mqtt_ca_file: None,
         };
         let e = flags.endpoint("kiosk-2").unwrap();
-        assert_eq!((e.tls, e.port, e.username.as_deref()), (true, 8883, Some("kiosk-2")));
+        assert_eq!((e.tls, e.port, e.username.as_deref()), (false, 1883, Some("kiosk-2")));
         assert_eq!(e.password.unwrap().expose(), "s3cret");
-        assert_eq!(e.ca_file, Some(dir.join("ca.pem")));
+        // TLS with a CA file that is not there stops the app at its start.
+        let tls =
+            MqttFlags { mqtt_url: "mqtts://hub.local".into(), mqtt_ca_file: Some(dir.join("ca.pem")), ..flags.clone() };
+        assert!(tls.endpoint("kiosk-2").unwrap_err().to_string().contains("CA certificate"));
         let named = MqttFlags { mqtt_username: Some("lobby".into()), ..flags.clone() }.endpoint("kiosk-2").unwrap();
         assert_eq!(named.username.as_deref(), Some("lobby"));
         let in_url = MqttFlags { mqtt_url: "mqtt://u:p@h".into(), ..flags.clone() }.endpoint("kiosk-2").unwrap();
