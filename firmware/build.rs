@@ -16,6 +16,8 @@ struct DeviceFile {
     branch: Option<String>,
     counter: Option<String>,
     device_id: Option<String>,
+    mqtt_username: Option<String>,
+    mqtt_password: Option<String>,
     mode: Option<String>,
     cyw43_nvram: Option<String>,
 }
@@ -64,6 +66,14 @@ fn main() {
     };
     let kind = if rating_mode { "rating" } else { "button" };
     let device_id = setting("DAWR_DEVICE_ID", &file.device_id, &format!("{kind}-{counter}"));
+    // The device's MQTT account (`dawr-hub devices add` prints it); the username is the device
+    // id unless set. Without a password the button connects anonymously (an open broker only).
+    let mqtt_username = setting("DAWR_MQTT_USERNAME", &file.mqtt_username, &device_id);
+    let mqtt_password = setting("DAWR_MQTT_PASSWORD", &file.mqtt_password, "");
+    if mqtt_password.is_empty() {
+        println!("cargo:warning=no mqtt_password in device.toml: the button will connect without one");
+    }
+    assert!(mqtt_password.len() <= 128, "mqtt_password is longer than 128 bytes");
     let broker: SocketAddrV4 = broker.parse().unwrap_or_else(|_| panic!("broker {broker:?} must be IPv4:port"));
     for (name, id) in [("branch", &branch), ("counter", &counter), ("device_id", &device_id)] {
         assert!(valid_id(id), "{name} {id:?} must be 1-32 characters of A-Z a-z 0-9 _ -");
@@ -77,6 +87,8 @@ fn main() {
          pub const BRANCH: &str = {branch:?};\n\
          pub const COUNTER: &str = {counter:?};\n\
          pub const DEVICE_ID: &str = {device_id:?};\n\
+         pub const MQTT_USERNAME: &str = {mqtt_username:?};\n\
+         pub const MQTT_PASSWORD: &str = {mqtt_password:?};\n\
          pub const RATING_MODE: bool = {rating_mode};\n",
         broker.port()
     );

@@ -18,8 +18,9 @@ use dawr_protocol::api::sessions::{Session, SignIn};
 use dawr_protocol::api::staff::StaffToday;
 use dawr_protocol::api::{ApiError, BranchInfo, Names, Outcome, Ticket};
 use dawr_protocol::device::{Action, CounterState, Presence, PresenceStatus, Reply};
+use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, describe};
 use dawr_protocol::topics::Topic;
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
 use slint::ComponentHandle;
 use tokio::sync::mpsc;
 
@@ -30,8 +31,8 @@ use crate::screen::{Branch, CounterWindow, show};
 #[derive(Debug, Clone)]
 pub struct CounterConfig {
     pub hub: String,
-    pub mqtt_host: String,
-    pub mqtt_port: u16,
+    /// The branch's MQTT broker and the app's login.
+    pub mqtt: MqttEndpoint,
     pub branch: String,
     pub counter: String,
     /// Its device id (MQTT client id, presence, command ids).
@@ -54,13 +55,14 @@ pub struct Link {
 impl Link {
     /// Connects (and keeps reconnecting) to the broker, subscribed to the counter's state and
     /// replies; what arrives, and the link going up or down, goes to `inputs`.
-    pub fn start(config: &CounterConfig, inputs: mpsc::UnboundedSender<Input>) -> Link {
+    pub fn start(config: &CounterConfig, inputs: mpsc::UnboundedSender<Input>) -> Result<Link, EndpointError> {
         let branch = config.branch.as_str();
         let counter = config.counter.as_str();
         let state_topic = Topic::CounterState { branch, counter }.to_string();
         let reply_topic = Topic::CounterReply { branch, counter }.to_string();
         let status_topic = Topic::DeviceStatus { branch, device: &config.device }.to_string();
-        let mut options = MqttOptions::new(config.device.clone(), config.mqtt_host.clone(), config.mqtt_port);
+        let mut options = config.mqtt.options(config.device.clone())?;
+        let broker = config.mqtt.display_url();
         options.set_keep_alive(Duration::from_secs(5));
         let offline = serde_json::to_vec(&Presence::new(PresenceStatus::Offline)).expect("serialise");
         options.set_last_will(LastWill::new(&status_topic, offline, QoS::AtLeastOnce, true));
@@ -69,9 +71,11 @@ impl Link {
         tokio::spawn(async move {
             let online = serde_json::to_vec(&Presence::new(PresenceStatus::Online)).expect("serialise");
             let mut up = false;
+            let mut failures = 0u32;
             loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        failures = 0;
                         for topic in [&state_topic, &reply_topic] {
                             let _ = client.try_subscribe(topic.as_str(), QoS::AtLeastOnce);
                         }
@@ -100,8 +104,12 @@ impl Link {
                     }
                     Ok(_) => {}
                     Err(e) => {
+                        failures += 1;
+                        if !up && (failures == 1 || failures.is_power_of_two()) {
+                            tracing::warn!(%broker, error = %describe(&e), "MQTT connection failed; retrying");
+                        }
                         if up {
-                            tracing::warn!(error = %e, "lost the broker; retrying");
+                            tracing::warn!(%broker, error = %describe(&e), "lost the broker; retrying");
                             up = false;
                             if inputs.send(Input::Link(false)).is_err() {
                                 return;
@@ -112,13 +120,13 @@ impl Link {
                 }
             }
         });
-        Link {
+        Ok(Link {
             client: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("an HTTP client"),
             mqtt,
             hub: config.hub.trim_end_matches('/').to_string(),
             command_topic: Topic::CounterCommand { branch, counter }.to_string(),
             counter: config.counter.clone(),
-        }
+        })
     }
 
     /// Performs one effect; a sign-in's answer comes back at once, a command's on `…/reply`.
@@ -254,7 +262,7 @@ pub fn run(config: CounterConfig) -> Result<()> {
     let (inputs, mut inbox) = mpsc::unbounded_channel::<Input>();
     let link = {
         let _inside = runtime.enter();
-        Link::start(&config, inputs.clone())
+        Link::start(&config, inputs.clone())?
     };
     let placeholder = Branch {
         counter_name: Names { ar: config.counter.clone(), en: config.counter.clone() },

@@ -16,6 +16,8 @@ use dawr_i18n::{Lang, Texts};
 use dawr_protocol::api::{CounterSummary, Ticket};
 use dawr_protocol::device::CounterState;
 
+use dawr_protocol::endpoint::MqttEndpoint;
+
 use crate::app::{CounterConfig, Link};
 use crate::flow::{Desk, Input};
 use crate::sample::{self, DeskState};
@@ -41,11 +43,12 @@ enum Command {
         counter: String,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         hub: String,
-        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
-        mqtt_url: String,
+        /// The branch's MQTT broker and the app's login.
+        #[command(flatten)]
+        mqtt: dawr_ui::settings::MqttFlags,
         #[arg(long, default_value = "demo")]
         branch: String,
-        /// Its device id [default: counter-<counter>-app]
+        /// Its device id, also its MQTT username and client id [default: counter-<counter>-app]
         #[arg(long)]
         id: Option<String>,
         /// The service timer turns amber after this many minutes, red after `red_min`.
@@ -87,13 +90,12 @@ pub fn main() -> std::process::ExitCode {
 fn run_command() -> Result<()> {
     let args = dawr_ui::settings::device_command_line()?;
     match Args::parse_from(args).command {
-        Command::Run { _config, counter, hub, mqtt_url, branch, id, amber_min, red_min, windowed } => {
-            let (mqtt_host, mqtt_port) = dawr_ui::settings::broker_address(&mqtt_url)?;
+        Command::Run { _config, counter, hub, mqtt, branch, id, amber_min, red_min, windowed } => {
             let device = id.unwrap_or_else(|| format!("counter-{counter}-app"));
+            let mqtt = mqtt.endpoint(&device)?;
             crate::app::run(CounterConfig {
                 hub,
-                mqtt_host,
-                mqtt_port,
+                mqtt,
                 branch,
                 counter,
                 device,
@@ -160,8 +162,7 @@ fn read_hub(hub: &str, counter: &str) -> Result<(Branch, CounterState, Vec<Ticke
     runtime.block_on(async {
         let config = CounterConfig {
             hub: hub.to_string(),
-            mqtt_host: "127.0.0.1".into(),
-            mqtt_port: 1,
+            mqtt: MqttEndpoint::parse("mqtt://127.0.0.1:1")?,
             branch: "demo".into(),
             counter: counter.into(),
             device: "screenshot".into(),
@@ -170,7 +171,7 @@ fn read_hub(hub: &str, counter: &str) -> Result<(Branch, CounterState, Vec<Ticke
             fullscreen: false,
         };
         let (inputs, _inbox) = tokio::sync::mpsc::unbounded_channel();
-        let link = Link::start(&config, inputs);
+        let link = Link::start(&config, inputs)?;
         let unread = |what: &str| format!("cannot read {what} from the hub at {hub} (is it running?)");
         let branch =
             link.branch(600, 900).await.with_context(|| unread(&format!("the branch or counter {counter}")))?;

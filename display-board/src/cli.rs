@@ -2,7 +2,8 @@
 //! tests build the same as `dawr-e2e-board`).
 //!
 //! ```text
-//! dawr-display-board run [--mqtt-url mqtt://127.0.0.1:1883] [--branch demo] [--id board-1]
+//! dawr-display-board run [--mqtt-url mqtt://127.0.0.1:1883] [--mqtt-username NAME]
+//!                        [--mqtt-password-file FILE] [--mqtt-ca-file FILE] [--branch demo] [--id board-1]
 //!                        [--counters 1,2] [--services A,B] [--voice voice] [--windowed]
 //! dawr-display-board screenshot --state board.json --out board.png [--fresh] [--offline] [--now T]
 //! dawr-display-board make-voice-pack [--out voice]              # speaks the default pack (espeak-ng)
@@ -75,10 +76,12 @@ enum Command {
         /// first, so flags typed here win.
         #[arg(long = "config", value_name = "FILE")]
         _config: Option<PathBuf>,
-        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
-        mqtt_url: String,
+        /// The branch's MQTT broker and the board's login.
+        #[command(flatten)]
+        mqtt: dawr_ui::settings::MqttFlags,
         #[arg(long, default_value = "demo")]
         branch: String,
+        /// Its device id, also its MQTT username and client id.
         #[arg(long, default_value = "board-1")]
         id: String,
         /// The voice pack (see make-voice-pack; the default pack is made here on first start when
@@ -151,11 +154,9 @@ pub fn main() -> std::process::ExitCode {
 fn run_command() -> Result<()> {
     let args = dawr_ui::settings::device_command_line()?;
     match Args::parse_from(args).command {
-        Command::Run { mqtt_url, branch, id, voice, max_announce_age_s, windowed, look, _config } => {
-            let (host, port) = dawr_ui::settings::broker_address(&mqtt_url)?;
+        Command::Run { mqtt, branch, id, voice, max_announce_age_s, windowed, look, _config } => {
             let config = LinkConfig {
-                host,
-                port,
+                mqtt: mqtt.endpoint(&id)?,
                 branch,
                 device: id,
                 filter: look.filter(),
@@ -238,7 +239,7 @@ fn run(
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let mut link = {
         let _inside = runtime.enter();
-        BoardLink::start(config)
+        BoardLink::start(config)?
     };
     let speaker = Speaker::start(voice, Speakers::default, max_age);
     let mut new_calls = std::mem::replace(&mut link.new_calls, tokio::sync::mpsc::unbounded_channel().1);

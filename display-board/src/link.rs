@@ -9,8 +9,9 @@ use std::time::Duration;
 use chrono::Utc;
 use dawr_protocol::api::{Board, Call};
 use dawr_protocol::device::{Presence, PresenceStatus};
+use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, describe};
 use dawr_protocol::topics::Topic;
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -19,8 +20,8 @@ use crate::board::{BoardFilter, BoardState, BoardView};
 /// Where the board connects and what it shows.
 #[derive(Debug, Clone)]
 pub struct LinkConfig {
-    pub host: String,
-    pub port: u16,
+    /// The branch's MQTT broker and the board's login.
+    pub mqtt: MqttEndpoint,
     pub branch: String,
     /// Its device id, e.g. `board-hall`.
     pub device: String,
@@ -52,7 +53,10 @@ fn presence(status: PresenceStatus) -> Vec<u8> {
 }
 
 impl BoardLink {
-    pub fn start(config: LinkConfig) -> BoardLink {
+    /// Starts the link (inside a tokio runtime); fails only when the MQTT settings cannot be
+    /// used (an unreadable CA certificate).
+    pub fn start(config: LinkConfig) -> Result<BoardLink, EndpointError> {
+        let mut options = config.mqtt.options(config.device.clone())?;
         let mut state = BoardState::new(config.filter.clone(), config.highlight, config.history);
         let (view_tx, view) = watch::channel(state.view(Utc::now()));
         let (new_calls_tx, new_calls) = mpsc::unbounded_channel();
@@ -61,7 +65,6 @@ impl BoardLink {
             let status_topic = Topic::DeviceStatus { branch, device: &config.device }.to_string();
             let calls_topic = Topic::Calls { branch }.to_string();
             let board_topic = Topic::Board { branch }.to_string();
-            let mut options = MqttOptions::new(config.device.clone(), config.host.clone(), config.port);
             options.set_keep_alive(Duration::from_secs(10));
             options.set_max_packet_size(1024 * 1024, 64 * 1024);
             options.set_last_will(LastWill::new(
@@ -71,10 +74,12 @@ impl BoardLink {
                 true,
             ));
             let (client, mut eventloop) = AsyncClient::new(options, 64);
+            let mut failures = 0u32;
             loop {
                 let now = Utc::now();
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        failures = 0;
                         state.set_online(true);
                         for topic in [&board_topic, &calls_topic] {
                             let _ = client.try_subscribe(topic.as_str(), QoS::AtLeastOnce);
@@ -104,8 +109,11 @@ impl BoardLink {
                     }
                     Ok(_) => {}
                     Err(e) => {
+                        failures += 1;
                         if state.view(now).online {
-                            tracing::warn!(error = %e, "lost the broker; retrying");
+                            tracing::warn!(broker = %config.mqtt, error = %describe(&e), "lost the broker; retrying");
+                        } else if failures == 1 || failures.is_power_of_two() {
+                            tracing::warn!(broker = %config.mqtt, error = %describe(&e), "MQTT connection failed; retrying");
                         }
                         state.set_online(false);
                         let _ = view_tx.send(state.view(now));
@@ -121,6 +129,6 @@ impl BoardLink {
                 });
             }
         });
-        BoardLink { view, new_calls, task }
+        Ok(BoardLink { view, new_calls, task })
     }
 }

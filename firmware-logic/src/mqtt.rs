@@ -22,6 +22,29 @@ pub enum SessionError {
     NotConnected,
 }
 
+/// Who connects: the client id (the device id) and, when the broker asks for one, the
+/// username (the same id) and password the device was built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Login<'a> {
+    pub client_id: &'a str,
+    pub username: Option<&'a str>,
+    pub password: Option<&'a [u8]>,
+}
+
+impl<'a> Login<'a> {
+    /// No username or password (a broker that lets anyone in).
+    pub fn anonymous(client_id: &'a str) -> Self {
+        Login { client_id, username: None, password: None }
+    }
+
+    /// The device's account: empty strings stand for "none", as in a `device.toml` without one.
+    pub fn new(client_id: &'a str, username: &'a str, password: &'a str) -> Self {
+        let username = Some(username).filter(|u| !u.is_empty());
+        let password = Some(password.as_bytes()).filter(|p| !p.is_empty());
+        Login { client_id, username, password }
+    }
+}
+
 /// What a received packet means to the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Incoming<'a> {
@@ -77,10 +100,10 @@ impl Session {
         self.state == State::Connected
     }
 
-    /// Writes CONNECT (clean session, with a retained QoS 1 last will) into `out`.
+    /// Writes CONNECT (clean session, with the login and a retained QoS 1 last will) into `out`.
     pub fn connect(
         &mut self,
-        client_id: &str,
+        login: Login<'_>,
         will: (&str, &[u8]),
         now_ms: u64,
         out: &mut [u8],
@@ -89,11 +112,12 @@ impl Session {
         let packet = Packet::Connect(Connect {
             protocol: Protocol::MQTT311,
             keep_alive: self.keep_alive_s,
-            client_id,
+            client_id: login.client_id,
             clean_session: true,
             last_will: Some(last_will),
-            username: None,
-            password: None,
+            username: login.username,
+            // MQTT 3.1.1 sends a password only with a username.
+            password: login.username.and(login.password),
         });
         let n = encode(&packet, out)?;
         self.state = State::Connecting;
@@ -247,8 +271,13 @@ mod tests {
     fn connected(now: u64) -> Session {
         let mut s = Session::new(10);
         let mut out = [0u8; 256];
-        s.connect("button-3", ("dawr/v1/demo/devices/button-3/status", br#"{"status":"offline"}"#), now, &mut out)
-            .unwrap();
+        s.connect(
+            Login::anonymous("button-3"),
+            ("dawr/v1/demo/devices/button-3/status", br#"{"status":"offline"}"#),
+            now,
+            &mut out,
+        )
+        .unwrap();
         let connack = [0x20, 0x02, 0x00, 0x00];
         let r = s.receive(&connack, now, &mut out).unwrap();
         assert_eq!((r.consumed, r.incoming), (4, Incoming::Connected));
@@ -259,13 +288,15 @@ mod tests {
     fn connect_carries_a_retained_last_will() {
         let mut s = Session::new(15);
         let mut out = [0u8; 256];
-        let n = s.connect("button-3", ("dawr/v1/demo/devices/button-3/status", b"{}"), 0, &mut out).unwrap();
+        let login = Login::new("button-3", "button-3", "pw-123");
+        let n = s.connect(login, ("dawr/v1/demo/devices/button-3/status", b"{}"), 0, &mut out).unwrap();
         match mqttrs::decode_slice(&out[..n]).unwrap().unwrap() {
             Packet::Connect(c) => {
                 assert_eq!(
                     (c.protocol, c.keep_alive, c.client_id, c.clean_session),
                     (Protocol::MQTT311, 15, "button-3", true)
                 );
+                assert_eq!((c.username, c.password), (Some("button-3"), Some(&b"pw-123"[..])));
                 let will = c.last_will.unwrap();
                 assert_eq!(
                     (will.topic, will.retain, will.qos),
@@ -282,7 +313,7 @@ mod tests {
     fn a_refused_connection_is_an_error() {
         let mut s = Session::new(10);
         let mut out = [0u8; 256];
-        s.connect("x", ("t", b""), 0, &mut out).unwrap();
+        s.connect(Login::anonymous("x"), ("t", b""), 0, &mut out).unwrap();
         assert_eq!(s.receive(&[0x20, 0x02, 0x00, 0x05], 0, &mut out), Err(SessionError::Refused(5)));
     }
 
@@ -356,7 +387,7 @@ mod tests {
     fn a_connack_that_never_comes_times_out() {
         let mut s = Session::new(10);
         let mut out = [0u8; 64];
-        s.connect("x", ("t", b""), 0, &mut out).unwrap();
+        s.connect(Login::anonymous("x"), ("t", b""), 0, &mut out).unwrap();
         assert_eq!(s.poll(9_999, &mut out), Ok(0));
         assert_eq!(s.poll(10_000, &mut out), Err(SessionError::Timeout));
     }

@@ -28,7 +28,7 @@
 
 use cyw43::{JoinOptions, aligned_bytes};
 use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, PioSpi};
-use dawr_firmware_logic::mqtt::{Incoming, Session};
+use dawr_firmware_logic::mqtt::{Incoming, Login, Session};
 use dawr_firmware_logic::{Button, Device, Key, Mode, Press, screen};
 use dawr_protocol::device::PresenceStatus;
 use defmt::{info, unwrap, warn};
@@ -217,7 +217,8 @@ async fn run_session(stack: Stack<'static>, device: &mut Device<'_>, display: &m
     let mut session = Session::new(KEEP_ALIVE_S);
     let mut out = [0u8; 1024];
     let will = device.presence(PresenceStatus::Offline);
-    let Ok(n) = session.connect(config::DEVICE_ID, (will.topic.as_str(), &will.payload), now_ms(), &mut out) else {
+    let login = Login::new(config::DEVICE_ID, config::MQTT_USERNAME, config::MQTT_PASSWORD);
+    let Ok(n) = session.connect(login, (will.topic.as_str(), &will.payload), now_ms(), &mut out) else {
         return;
     };
     if socket.write_all(&out[..n]).await.is_err() {

@@ -12,9 +12,10 @@ use tokio::sync::mpsc;
 use crate::bookings::{self, Appointments, Link, Window};
 use crate::domain::Branch;
 use crate::engine::{self, EngineHandle, EngineSetup, Request};
-use crate::mqtt::{self, BrokerAddress, MqttStatus};
+use crate::mqtt::{self, MqttStatus};
 use crate::store::{self, FailedEpoch, StoreError};
 use crate::web::{self, AppState};
+use dawr_protocol::endpoint::{EndpointError, MqttEndpoint};
 
 /// How the hub reaches MQTT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub enum MqttMode {
     /// Run the embedded broker on this address and connect to it.
     Embedded(SocketAddr),
     /// Connect to an external broker (e.g. Mosquitto).
-    External(BrokerAddress),
+    External(MqttEndpoint),
 }
 
 /// Everything `run` needs.
@@ -30,6 +31,10 @@ pub enum MqttMode {
 pub struct Settings {
     pub http: SocketAddr,
     pub mqtt: MqttMode,
+    /// MQTT over TLS in front of the embedded broker, on this address.
+    pub mqtt_tls: Option<SocketAddr>,
+    /// More names for the MQTT server certificate.
+    pub mqtt_tls_names: Vec<String>,
     pub data_dir: PathBuf,
     /// Base of the live ticket page links printed on tickets.
     pub public_url: String,
@@ -57,6 +62,10 @@ pub enum RunError {
     Thread(std::io::Error),
     #[error("the visitor key: {0}")]
     VisitorKey(#[from] crate::privacy::KeyError),
+    #[error("MQTT: {0}")]
+    Mqtt(#[from] EndpointError),
+    #[error("MQTT over TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl From<StoreError> for RunError {
@@ -91,7 +100,16 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         Err(e) => tracing::warn!(error = %e, "hashing earlier visitors was interrupted"),
     }
 
-    let broker = broker_address(&settings.mqtt)?;
+    let broker = broker_endpoint(&settings.mqtt)?;
+    let tls_listener = match (settings.mqtt_tls, &settings.mqtt) {
+        (Some(listen), MqttMode::Embedded(_)) => {
+            let files = crate::tls::ensure(&settings.data_dir, &settings.mqtt_tls_names)?;
+            let plain = SocketAddr::new(broker.host.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)), broker.port);
+            Some(crate::tls::start_listener(listen, plain, &files).await?)
+        }
+        _ => None,
+    };
+    let broker = mqtt::with_hub_login(broker, &settings.branch.id, &settings.data_dir)?;
     let branch = Arc::new(settings.branch);
     let (writes, writes_rx) = mpsc::channel(8192);
     let failed = FailedEpoch::default();
@@ -108,7 +126,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let (engine, engine_thread) = engine::start(setup)?;
 
     let status = MqttStatus::default();
-    let mqtt = mqtt::start(&broker, &branch.id, engine.clone(), publications_rx, status.clone());
+    let mqtt = mqtt::start(&broker, &branch.id, engine.clone(), publications_rx, status.clone())?;
     let ticker = tokio::spawn(tick(engine.clone()));
     let held = Appointments { conn: Db::single(open()?), window: settings.checkin_window, wake: Arc::default() };
     let link = settings.appointments.map(|link| {
@@ -142,7 +160,8 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     };
     tracing::info!(
         http = %settings.http,
-        mqtt = %format!("{}:{}", broker.host, broker.port),
+        mqtt = %broker,
+        mqtt_tls = %settings.mqtt_tls.map_or("off".to_string(), |a| a.to_string()),
         branch = %branch.id,
         "Dawr hub ready"
     );
@@ -174,19 +193,24 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         tracing::warn!("MQTT messages were still unsent at shutdown");
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), mqtt.intake).await;
+    if let Some(listener) = tls_listener {
+        listener.abort();
+    }
     tracing::info!("stopped");
     served.map_err(|source| StartError::Http { addr: settings.http, source }.into())
 }
 
-fn broker_address(mode: &MqttMode) -> Result<BrokerAddress, RunError> {
+/// Starts the embedded broker when there is one; where the hub's client connects.
+fn broker_endpoint(mode: &MqttMode) -> Result<MqttEndpoint, RunError> {
     match mode {
-        MqttMode::External(address) => Ok(address.clone()),
+        MqttMode::External(endpoint) => Ok(endpoint.clone()),
         MqttMode::Embedded(listen) => {
             #[cfg(feature = "embedded-broker")]
             {
                 crate::broker::start(*listen)?;
                 let host = if listen.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { listen.ip() };
-                Ok(BrokerAddress { host: host.to_string(), port: listen.port() })
+                let url = format!("mqtt://{}", SocketAddr::new(host, listen.port()));
+                Ok(MqttEndpoint::parse(&url)?)
             }
             #[cfg(not(feature = "embedded-broker"))]
             {

@@ -9,7 +9,7 @@ use dawr_web::start;
 use crate::app::{self, MqttMode, Settings};
 use crate::bookings::{Link, Window};
 use crate::config::Config;
-use crate::mqtt::BrokerAddress;
+use dawr_protocol::endpoint::MqttEndpoint;
 
 /// Dawr branch hub: tickets, routing, devices over MQTT, the HTTP API.
 ///
@@ -17,15 +17,30 @@ use crate::mqtt::BrokerAddress;
 #[derive(Debug, Parser)]
 #[command(name = "dawr-hub", version)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<HubCommand>,
     /// Address for the HTTP API [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
     /// Address for the embedded MQTT broker [default: 127.0.0.1:1883]
     #[arg(long, value_name = "ADDR", conflicts_with = "mqtt_url")]
     pub mqtt_listen: Option<SocketAddr>,
-    /// Use an external MQTT broker instead of the embedded one, e.g. mqtt://127.0.0.1:1883
+    /// MQTT over TLS for devices (mqtts://), in front of the embedded broker, with the branch CA
+    /// made in DATA_DIR/tls on first start; `off` for none. Plain MQTT stays for loopback and
+    /// devices that cannot do TLS [default: 127.0.0.1:8883]
+    #[arg(long, value_name = "ADDR|off", conflicts_with = "mqtt_url")]
+    pub mqtt_tls_listen: Option<String>,
+    /// A host name or address devices reach the hub by, for the MQTT server certificate (besides
+    /// localhost and 127.0.0.1); repeat for more
+    #[arg(long = "mqtt-tls-name", value_name = "NAME")]
+    pub mqtt_tls_names: Vec<String>,
+    /// Use an external MQTT broker instead of the embedded one: mqtt://[user[:password]@]host[:port]
+    /// or mqtts://… (the hub's own login is otherwise dawr-hub-<branch>)
     #[arg(long, value_name = "URL")]
     pub mqtt_url: Option<String>,
+    /// For an mqtts:// broker: the CA certificate (PEM) its certificate chains to
+    #[arg(long, value_name = "FILE")]
+    pub mqtt_ca_file: Option<PathBuf>,
     /// Where the SQLite database is kept [default: data]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -58,6 +73,55 @@ pub struct Args {
     pub clock_offset_s: Option<f64>,
 }
 
+/// The hub's other commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum HubCommand {
+    /// The branch's MQTT TLS certificates.
+    Tls {
+        #[command(subcommand)]
+        command: TlsCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TlsCommand {
+    /// Prints the branch CA certificate (PEM) that devices trust for mqtts:// (made first when the
+    /// data directory has none yet).
+    CaCert {
+        /// The hub's data directory [default: the branch file's, or data]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The branch configuration whose data directory to use
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Runs a subcommand: what it prints goes to stdout.
+fn run_subcommand(command: HubCommand) -> Result<String, String> {
+    match command {
+        HubCommand::Tls { command: TlsCommand::CaCert { data_dir, config } } => {
+            let data_dir = match (data_dir, config) {
+                (Some(dir), _) => dir,
+                (None, Some(path)) => Config::load(&path).map_err(|e| e.to_string())?.hub.data_dir,
+                (None, None) => Config::demo().hub.data_dir,
+            };
+            crate::tls::ca_certificate(&data_dir).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// `--mqtt-tls-listen`'s value: an address, or `off`.
+fn tls_listen(value: &str) -> Result<Option<SocketAddr>, String> {
+    match value.trim() {
+        "off" | "" => Ok(None),
+        addr => addr
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("--mqtt-tls-listen {addr:?}: an address like 127.0.0.1:8883, or off")),
+    }
+}
+
 /// Reads the flags and the configuration into settings.
 pub fn settings(args: Args) -> Result<Settings, String> {
     if let Some(offset) = args.clock_offset_s {
@@ -71,14 +135,31 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     let retention = config.retention.retention()?;
     let hub = config.hub;
     let http = args.http.unwrap_or(hub.http);
-    let mqtt = match (args.mqtt_url, args.mqtt_listen) {
-        (Some(url), _) => MqttMode::External(BrokerAddress::parse(&url).map_err(|e| e.to_string())?),
+    let external = |url: &str| -> Result<MqttMode, String> {
+        let endpoint = MqttEndpoint::parse(url).map_err(|e| e.to_string())?;
+        let endpoint = endpoint.with_ca_file(args.mqtt_ca_file.clone().or(hub.mqtt_ca_file.clone()));
+        if endpoint.tls && endpoint.ca_file.is_none() {
+            return Err(format!(
+                "{endpoint}: an mqtts:// broker needs --mqtt-ca-file (the CA its certificate chains to)"
+            ));
+        }
+        Ok(MqttMode::External(endpoint))
+    };
+    let mqtt = match (&args.mqtt_url, args.mqtt_listen) {
+        (Some(url), _) => external(url)?,
         (None, Some(listen)) => MqttMode::Embedded(listen),
-        (None, None) => match hub.mqtt_url {
-            Some(url) => MqttMode::External(BrokerAddress::parse(&url).map_err(|e| e.to_string())?),
+        (None, None) => match &hub.mqtt_url {
+            Some(url) => external(url)?,
             None => MqttMode::Embedded(hub.mqtt_listen),
         },
     };
+    // TLS in front of the embedded broker only: an external broker (Mosquitto) ends TLS itself.
+    let mqtt_tls = match &mqtt {
+        MqttMode::Embedded(_) => tls_listen(args.mqtt_tls_listen.as_deref().unwrap_or(&hub.mqtt_tls_listen))?,
+        MqttMode::External(_) => None,
+    };
+    let mut mqtt_tls_names = hub.mqtt_tls_names.clone();
+    mqtt_tls_names.extend(args.mqtt_tls_names.iter().cloned());
     let public_url = args.public_url.or(hub.public_url).unwrap_or_else(|| format!("http://{http}"));
     let a = config.appointments;
     let minutes = |m: f64| (m * 60.0).round().max(0.0) as i64;
@@ -117,6 +198,8 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     Ok(Settings {
         http,
         mqtt,
+        mqtt_tls,
+        mqtt_tls_names,
         data_dir: args.data_dir.unwrap_or(hub.data_dir),
         public_url,
         branch,
@@ -131,7 +214,16 @@ pub fn settings(args: Args) -> Result<Settings, String> {
 pub fn main() -> ExitCode {
     // rumqttd logs every client disconnect as an error; the hub reports broker trouble itself.
     start::init_tracing("info,rumqttd=off,rumqttc=warn");
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(command) = args.command.take() {
+        return match run_subcommand(command) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => start::usage_error("dawr-hub", e),
+        };
+    }
     if let Some(pin) = &args.hash_pin {
         println!("{}", crate::auth::hash_pin(pin));
         return ExitCode::SUCCESS;
@@ -160,11 +252,23 @@ mod tests {
         .unwrap();
         let s = settings(args).unwrap();
         assert_eq!(s.http.port(), 9000);
-        assert_eq!(s.mqtt, MqttMode::External(BrokerAddress { host: "127.0.0.1".into(), port: 1999 }));
+        assert_eq!(s.mqtt, MqttMode::External(MqttEndpoint::parse("mqtt://127.0.0.1:1999").unwrap()));
+        assert_eq!(s.mqtt_tls, None, "an external broker ends TLS itself");
         assert_eq!(s.public_url, "http://127.0.0.1:9000");
         assert_eq!(s.branch.id, "demo");
         let s = settings(Args::try_parse_from(["dawr-hub"]).unwrap()).unwrap();
         assert_eq!(s.mqtt, MqttMode::Embedded("127.0.0.1:1883".parse().unwrap()));
+        assert_eq!(s.mqtt_tls, Some("127.0.0.1:8883".parse().unwrap()), "the demo listens for mqtts on 8883");
+        let off =
+            Args::try_parse_from(["dawr-hub", "--mqtt-tls-listen", "off", "--mqtt-tls-name", "hub.local"]).unwrap();
+        let s = settings(off).unwrap();
+        assert_eq!((s.mqtt_tls, s.mqtt_tls_names), (None, vec!["hub.local".to_string()]));
+        let bad = Args::try_parse_from(["dawr-hub", "--mqtt-tls-listen", "8883"]).unwrap();
+        assert!(settings(bad).unwrap_err().contains("127.0.0.1:8883"));
+        let no_ca = Args::try_parse_from(["dawr-hub", "--mqtt-url", "mqtts://broker.local"]).unwrap();
+        assert!(settings(no_ca).unwrap_err().contains("--mqtt-ca-file"));
+        let args = Args::try_parse_from(["dawr-hub", "tls", "ca-cert", "--data-dir", "/tmp/x"]).unwrap();
+        assert!(matches!(args.command, Some(HubCommand::Tls { command: TlsCommand::CaCert { .. } })));
         assert!(Args::try_parse_from(["dawr-hub", "--mqtt-url", "mqtt://a", "--mqtt-listen", "127.0.0.1:1"]).is_err());
         let bad = Args::try_parse_from(["dawr-hub", "--mqtt-url", "http://a"]).unwrap();
         assert!(settings(bad).unwrap_err().contains("not an MQTT URL"));

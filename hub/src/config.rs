@@ -156,7 +156,14 @@ impl Default for SatisfactionSection {
 pub struct HubSettings {
     pub http: SocketAddr,
     pub mqtt_listen: SocketAddr,
+    /// MQTT over TLS in front of the embedded broker (`"off"` for none).
+    pub mqtt_tls_listen: String,
+    /// More host names or addresses for the MQTT server certificate (besides localhost and
+    /// 127.0.0.1).
+    pub mqtt_tls_names: Vec<String>,
     pub mqtt_url: Option<String>,
+    /// The CA certificate an external `mqtts://` broker's certificate must chain to.
+    pub mqtt_ca_file: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
 }
@@ -166,7 +173,10 @@ impl Default for HubSettings {
         HubSettings {
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
             mqtt_listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            mqtt_tls_listen: "127.0.0.1:8883".into(),
+            mqtt_tls_names: Vec::new(),
             mqtt_url: None,
+            mqtt_ca_file: None,
             data_dir: PathBuf::from("data"),
             public_url: None,
         }

@@ -17,7 +17,8 @@
 //! - [`crm`]: the CRM connector's outbox and signed webhooks.
 //! - [`privacy`]: personal data under PDPL — retention, the keyed hash of visitors, a person's
 //!   export and erasure; [`audit`]: the append-only audit log.
-//! - [`mqtt`] and `broker`: the doors to devices (the broker optionally in-process).
+//! - [`mqtt`] and `broker`: the doors to devices (the broker optionally in-process); [`tls`]: the
+//!   branch CA, the server certificate and the MQTT-over-TLS listener in front of the broker.
 //! - [`web`]: the only part that knows HTTP (axum) — the API, the dashboard, the ticket and
 //!   rating pages, on the shared `dawr-web` crate.
 //! - [`clock`]: the time of day everything asks (shiftable for tests; `dawr_web::clock`).
@@ -43,4 +44,5 @@ pub mod privacy;
 pub mod reports;
 pub mod simulation;
 pub mod store;
+pub mod tls;
 pub mod web;

@@ -10,14 +10,16 @@
 //! Malformed commands are answered with `ok: false` and reason `malformed` when an id can be read
 //! from them, and otherwise logged and dropped; the hub never panics on a payload.
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dawr_protocol::device::{Command, ErrorCode, Presence, PresenceStatus, Rating, ReasonForRating, Reply};
+use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, Password, describe, read_password_file};
 use dawr_protocol::topics::{Filter, Topic};
-use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, LastWill, Packet, QoS};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -26,33 +28,28 @@ use crate::engine::{
     ActionRequest, CounterCommand, EngineHandle, Operation, Publication, ReplyTo, Request, json_publication,
 };
 
-/// Where the broker is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokerAddress {
-    pub host: String,
-    pub port: u16,
+/// The environment variable that holds the hub's own MQTT password.
+pub const PASSWORD_ENV: &str = "DAWR_MQTT_PASSWORD";
+/// The file in the data directory that holds the hub's own MQTT password.
+pub const PASSWORD_FILE: &str = "mqtt-hub.secret";
+
+/// The hub's MQTT username and client id on `branch`.
+pub fn hub_client_id(branch: &str) -> String {
+    format!("dawr-hub-{branch}")
 }
 
-/// A broker URL that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not an MQTT URL like mqtt://127.0.0.1:1883")]
-pub struct BadUrl(pub String);
-
-impl BrokerAddress {
-    /// Reads `mqtt://host[:port]` (also `tcp://`); the port defaults to 1883.
-    pub fn parse(url: &str) -> Result<Self, BadUrl> {
-        let bad = || BadUrl(url.to_string());
-        let rest = url.strip_prefix("mqtt://").or_else(|| url.strip_prefix("tcp://")).ok_or_else(bad)?;
-        let rest = rest.trim_end_matches('/');
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) => (host, port.parse().map_err(|_| bad())?),
-            None => (rest, 1883),
-        };
-        if host.is_empty() || host.contains('/') {
-            return Err(bad());
+/// The hub's own login, the one place it is applied: the URL's username and password when it
+/// has them; otherwise the username `dawr-hub-{branch}` with the password from
+/// `DAWR_MQTT_PASSWORD`, else from `DATA_DIR/mqtt-hub.secret` when that file exists.
+pub fn with_hub_login(endpoint: MqttEndpoint, branch: &str, data_dir: &Path) -> Result<MqttEndpoint, EndpointError> {
+    let password = match std::env::var(PASSWORD_ENV) {
+        Ok(password) if !password.is_empty() => Some(Password::new(password)),
+        _ => {
+            let file = data_dir.join(PASSWORD_FILE);
+            if file.exists() { Some(read_password_file(&file)?) } else { None }
         }
-        Ok(BrokerAddress { host: host.trim_start_matches('[').trim_end_matches(']').to_string(), port })
-    }
+    };
+    Ok(endpoint.with_login_if_missing(hub_client_id(branch), password))
 }
 
 /// Who is online: device id → last presence and when it was seen.
@@ -74,15 +71,18 @@ pub struct MqttStatus {
 }
 
 /// Connects to the broker and starts the intake and publisher tasks.
+/// Connects to the broker at `endpoint` (whose login is the hub's, see [`with_hub_login`]) and
+/// starts the intake and publisher tasks; fails only when the endpoint's TLS settings are not
+/// usable.
 pub fn start(
-    address: &BrokerAddress,
+    endpoint: &MqttEndpoint,
     branch: &str,
     engine: EngineHandle,
     publications: mpsc::UnboundedReceiver<Publication>,
     status: MqttStatus,
-) -> MqttTasks {
+) -> Result<MqttTasks, EndpointError> {
     let hub_status = Topic::DeviceStatus { branch, device: "hub" }.to_string();
-    let mut options = MqttOptions::new(format!("dawr-hub-{branch}"), address.host.clone(), address.port);
+    let mut options = endpoint.options(hub_client_id(branch))?;
     options.set_keep_alive(Duration::from_secs(15));
     options.set_clean_session(true);
     options.set_max_packet_size(256 * 1024, 256 * 1024);
@@ -98,7 +98,7 @@ pub fn start(
     let (stop_intake, stop_rx) = watch::channel(false);
     let intake = tokio::spawn(intake(eventloop, client.clone(), branch.to_string(), engine, stop_rx, status));
     let publisher = tokio::spawn(publisher(client, publications, hub_status, offline));
-    MqttTasks { intake, publisher, stop_intake }
+    Ok(MqttTasks { intake, publisher, stop_intake })
 }
 
 async fn intake(
@@ -165,7 +165,7 @@ async fn intake(
                 }
                 failures += 1;
                 if failures == 1 || failures.is_power_of_two() {
-                    tracing::warn!(error = %e, attempts = failures, "MQTT connection failed; retrying");
+                    tracing::warn!(error = %describe(&e), attempts = failures, "MQTT connection failed; retrying");
                 }
                 tokio::time::sleep(Duration::from_millis(if failures < 10 { 200 } else { 1000 })).await;
             }
@@ -302,15 +302,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn broker_urls_are_read() {
-        assert_eq!(
-            BrokerAddress::parse("mqtt://127.0.0.1:1884").unwrap(),
-            BrokerAddress { host: "127.0.0.1".into(), port: 1884 }
-        );
-        assert_eq!(BrokerAddress::parse("mqtt://broker.local").unwrap().port, 1883);
-        assert_eq!(BrokerAddress::parse("tcp://[::1]:1883").unwrap().host, "::1");
-        assert!(BrokerAddress::parse("http://x:1").is_err());
-        assert!(BrokerAddress::parse("mqtt://:1883").is_err());
-        assert!(BrokerAddress::parse("mqtt://x:notaport").is_err());
+    fn the_hub_logs_in_as_itself_unless_the_url_says_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = MqttEndpoint::parse("mqtt://127.0.0.1:1884").unwrap();
+        // (DAWR_MQTT_PASSWORD is not set in tests.)
+        let e = with_hub_login(plain.clone(), "demo", dir.path()).unwrap();
+        assert_eq!((e.username.as_deref(), e.password.is_none()), (Some("dawr-hub-demo"), true));
+        std::fs::write(dir.path().join(PASSWORD_FILE), "hub-secret\n").unwrap();
+        let e = with_hub_login(plain, "demo", dir.path()).unwrap();
+        assert_eq!(e.password.unwrap().expose(), "hub-secret");
+        let named = MqttEndpoint::parse("mqtt://ops:pw@127.0.0.1").unwrap();
+        let e = with_hub_login(named, "demo", dir.path()).unwrap();
+        assert_eq!((e.username.as_deref(), e.password.unwrap().expose()), (Some("ops"), "pw"));
     }
 }

@@ -16,8 +16,9 @@ use dawr_i18n::{Lang, Texts};
 use dawr_protocol::api::bookings::CheckIn;
 use dawr_protocol::api::{ApiError, BranchInfo, IssueTicket, Names, ServiceSummary, Ticket};
 use dawr_protocol::device::{Presence, PresenceStatus, PrinterHealth};
+use dawr_protocol::endpoint::{MqttEndpoint, describe};
 use dawr_protocol::topics::Topic;
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
 use slint::ComponentHandle;
 use tokio::sync::watch;
 
@@ -37,9 +38,8 @@ pub struct KioskConfig {
     /// Its device id: request ids start with it, and its presence is published under it.
     pub device: String,
     pub branch: String,
-    /// The branch's MQTT broker (the hub's embedded one by default).
-    pub mqtt_host: String,
-    pub mqtt_port: u16,
+    /// The branch's MQTT broker (the hub's embedded one by default) and the kiosk's login.
+    pub mqtt: MqttEndpoint,
     pub fullscreen: bool,
 }
 
@@ -190,8 +190,7 @@ pub fn spawn_effects(
 /// Announces the kiosk on MQTT (`…/devices/{device}/status`, retained, `offline` as last will)
 /// with its printer's health, again whenever that changes; reconnects by itself.
 pub async fn announce_presence(
-    host: String,
-    port: u16,
+    endpoint: MqttEndpoint,
     branch: String,
     device: String,
     mut printer: watch::Receiver<Option<PrinterHealth>>,
@@ -199,19 +198,33 @@ pub async fn announce_presence(
     let topic = Topic::DeviceStatus { branch: &branch, device: &device }.to_string();
     let payload =
         |printer| serde_json::to_vec(&Presence { status: PresenceStatus::Online, printer }).expect("serialise");
-    let mut options = MqttOptions::new(device.clone(), host, port);
+    let mut options = match endpoint.options(device.clone()) {
+        Ok(options) => options,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot announce the kiosk on MQTT");
+            return;
+        }
+    };
     options.set_keep_alive(Duration::from_secs(10));
     let offline = serde_json::to_vec(&Presence::new(PresenceStatus::Offline)).expect("serialise");
     options.set_last_will(LastWill::new(&topic, offline, QoS::AtLeastOnce, true));
     let (client, mut eventloop) = AsyncClient::new(options, 16);
+    let mut failures = 0u32;
     loop {
         tokio::select! {
             event = eventloop.poll() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    failures = 0;
                     let _ = client.try_publish(&topic, QoS::AtLeastOnce, true, payload(*printer.borrow()));
                 }
                 Ok(_) => {}
-                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+                Err(e) => {
+                    failures += 1;
+                    if failures == 1 || failures.is_power_of_two() {
+                        tracing::warn!(broker = %endpoint, error = %describe(&e), "MQTT connection failed; retrying");
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await
+                }
             },
             changed = printer.changed() => {
                 if changed.is_err() {
@@ -242,8 +255,7 @@ pub fn run(config: KioskConfig) -> Result<()> {
         });
     }
     runtime.spawn(announce_presence(
-        config.mqtt_host.clone(),
-        config.mqtt_port,
+        config.mqtt.clone(),
         config.branch.clone(),
         config.device.clone(),
         effector.printer_health(),

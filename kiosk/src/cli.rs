@@ -67,9 +67,9 @@ enum Command {
         _config: Option<PathBuf>,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         hub: String,
-        /// The branch's MQTT broker, for the kiosk's presence and printer health.
-        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
-        mqtt_url: String,
+        /// The branch's MQTT broker and the kiosk's login, for its presence and printer health.
+        #[command(flatten)]
+        mqtt: dawr_ui::settings::MqttFlags,
         #[arg(long, default_value = "demo")]
         branch: String,
         #[arg(long, default_value = "kiosk-1")]
@@ -133,9 +133,9 @@ pub fn main() -> std::process::ExitCode {
 fn run_command() -> Result<()> {
     let args = dawr_ui::settings::device_command_line()?;
     match Args::parse_from(args).command {
-        Command::Run { hub, mqtt_url, branch, id, windowed, print, _config } => {
+        Command::Run { hub, mqtt, branch, id, windowed, print, _config } => {
             let (printer, paper) = print.read()?;
-            let (host, port) = dawr_ui::settings::broker_address(&mqtt_url)?;
+            let mqtt = mqtt.endpoint(&id)?;
             crate::app::run(KioskConfig {
                 hub: hub.trim_end_matches('/').to_string(),
                 printer,
@@ -143,8 +143,7 @@ fn run_command() -> Result<()> {
                 qr: print.qr,
                 device: id,
                 branch,
-                mqtt_host: host,
-                mqtt_port: port,
+                mqtt,
                 fullscreen: !windowed,
             })
         }

@@ -5,7 +5,10 @@
 //! - [`topics`]: the MQTT topic tree under `dawr/v1/{branch}`, with builders and a parser;
 //! - [`device`]: the small JSON messages a counter button or satisfaction terminal sends and
 //!   receives (bounded strings, so they also work without `std` on a microcontroller);
-//! - [`api`] (feature `std`): the HTTP API's bodies and the display messages (`calls`, `board`).
+//! - [`api`] (feature `std`): the HTTP API's bodies and the display messages (`calls`, `board`);
+//! - [`endpoint`] (feature `mqtt-client`): the broker URL, login and TLS trust every MQTT client
+//!   of the workspace connects with (here because this is the one crate they all share; the
+//!   firmware builds this crate without the feature, so it pulls in no rumqttc or rustls).
 //!
 //! `docs/PROTOCOL.md` is the prose version of this crate; other vendors implement it, so a change
 //! here is a change of a public contract and must be written down there.
@@ -14,6 +17,8 @@
 #[cfg(feature = "std")]
 pub mod api;
 pub mod device;
+#[cfg(feature = "mqtt-client")]
+pub mod endpoint;
 pub mod topics;
 
 /// The version segment of every topic and of the HTTP API path (`/api/v1`).

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use dawr_firmware_logic::{Config, Device, Key, Mode, Notice, Press, RatingPhase, screen};
 use dawr_protocol::device::PresenceStatus;
+use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, describe};
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -59,24 +60,38 @@ pub struct SimButton {
 }
 
 impl SimButton {
-    /// Connects a button for `counter` of `branch` to the broker on `port`; `boot` plays the
-    /// boot counter (use a new value for every simulated reboot).
-    pub fn start(host: &str, port: u16, branch: &str, counter: &str, mode: Mode, boot: u32) -> SimButton {
+    /// Connects a button for `counter` of `branch` to `broker` (address, login, TLS); `boot`
+    /// plays the boot counter (use a new value for every simulated reboot). Its device id, client
+    /// id and default username are [`SimButton::device_id`].
+    pub fn start(
+        broker: &MqttEndpoint,
+        branch: &str,
+        counter: &str,
+        mode: Mode,
+        boot: u32,
+    ) -> Result<SimButton, EndpointError> {
+        let device_id = Self::device_id(mode, counter);
+        let options = broker.options(device_id.clone())?;
         let (input, inputs) = mpsc::unbounded_channel();
         let (screen_tx, screen) = watch::channel(Screen::default());
-        let (host, branch, counter) = (host.to_string(), branch.to_string(), counter.to_string());
+        let (branch, counter) = (branch.to_string(), counter.to_string());
         let dropped = Arc::new(AtomicUsize::new(0));
         let task = {
             let dropped = dropped.clone();
             tokio::spawn(async move {
-                let kind = if mode == Mode::Rating { "rating" } else { "button" };
-                let device_id = format!("{kind}-{counter}");
                 let config = Config { branch: &branch, counter: &counter, device: &device_id, mode };
-                let link = Link { host: &host, port, device_id: &device_id, dropped };
+                let link = Link { options, dropped };
                 run(Device::new(config, boot), link, inputs, screen_tx).await;
             })
         };
-        SimButton { input, screen, dropped, task }
+        Ok(SimButton { input, screen, dropped, task })
+    }
+
+    /// The device id of the button (`button-{counter}`) or rating terminal (`rating-{counter}`)
+    /// of a counter, as the demo enrols them.
+    pub fn device_id(mode: Mode, counter: &str) -> String {
+        let kind = if mode == Mode::Rating { "rating" } else { "button" };
+        format!("{kind}-{counter}")
     }
 
     pub fn press(&self, key: Key, press: Press) {
@@ -129,11 +144,9 @@ fn snapshot(device: &Device<'_>) -> Screen {
     }
 }
 
-/// Where the simulated button connects, and its count of replies lost on purpose.
-struct Link<'a> {
-    host: &'a str,
-    port: u16,
-    device_id: &'a str,
+/// How the simulated button connects, and its count of replies lost on purpose.
+struct Link {
+    options: MqttOptions,
     dropped: Arc<AtomicUsize>,
 }
 
@@ -168,11 +181,11 @@ fn command_id(payload: &[u8]) -> Option<String> {
 
 async fn run(
     mut device: Device<'_>,
-    link: Link<'_>,
+    link: Link,
     mut inputs: mpsc::UnboundedReceiver<Input>,
     screen: watch::Sender<Screen>,
 ) {
-    let mut options = MqttOptions::new(link.device_id, link.host, link.port);
+    let mut options = link.options;
     options.set_keep_alive(Duration::from_secs(5));
     let will = device.presence(PresenceStatus::Offline);
     options.set_last_will(LastWill::new(will.topic.as_str(), will.payload.to_vec(), QoS::AtLeastOnce, true));
@@ -182,10 +195,12 @@ async fn run(
     let mut out = Outbox { client: client.clone(), sent: Vec::new(), drop_next: false, drop_reply_to: None };
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     let mut subacks = 0;
+    let mut failures = 0u32;
     loop {
         tokio::select! {
             event = eventloop.poll() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    failures = 0;
                     subacks = 0;
                     for topic in device.subscriptions() {
                         let _ = client.subscribe(topic.as_str(), QoS::AtLeastOnce).await;
@@ -212,7 +227,11 @@ async fn run(
                     }
                 }
                 Ok(_) => {}
-                Err(_) => {
+                Err(e) => {
+                    failures += 1;
+                    if failures == 1 || failures.is_power_of_two() {
+                        eprintln!("MQTT connection failed; retrying: {}", describe(&e));
+                    }
                     device.disconnected(now());
                     let _ = screen.send(snapshot(&device));
                     tokio::time::sleep(Duration::from_millis(200)).await;

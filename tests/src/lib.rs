@@ -15,8 +15,9 @@ pub mod browser;
 pub mod button;
 pub mod x11;
 
-use anyhow::{Context, Result, bail};
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use anyhow::{Context, Result, bail, ensure};
+use dawr_protocol::endpoint::MqttEndpoint;
+use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -122,8 +123,8 @@ const READY_LINE: &str = "Dawr hub ready";
 /// Which broker the hub uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BrokerChoice {
-    /// The hub's embedded rumqttd on this port.
-    Embedded { port: u16 },
+    /// The hub's embedded rumqttd on this port, with MQTT over TLS on `tls_port`.
+    Embedded { port: u16, tls_port: u16 },
     /// An external broker on this port.
     External { port: u16 },
 }
@@ -138,6 +139,8 @@ pub struct Hub {
     pub client: reqwest::Client,
     /// More flags for every start (e.g. the appointments site's address).
     extra_args: Vec<String>,
+    /// Environment variables for every start (e.g. the hub's MQTT password).
+    env: Vec<(String, String)>,
     /// A staff member's session, for reads that show more to staff (sessions end with the process).
     staff_token: std::sync::Mutex<Option<String>>,
 }
@@ -145,12 +148,13 @@ pub struct Hub {
 impl Hub {
     /// Starts a hub with its embedded broker.
     pub async fn start_embedded() -> Result<Hub> {
-        Self::start(BrokerChoice::Embedded { port: free_port() }, Vec::new()).await
+        Self::start(BrokerChoice::Embedded { port: free_port(), tls_port: free_port() }, Vec::new()).await
     }
 
     /// Starts a hub with its embedded broker and these extra flags (kept for restarts).
     pub async fn start_embedded_with(args: &[&str]) -> Result<Hub> {
-        Self::start(BrokerChoice::Embedded { port: free_port() }, args.iter().map(|a| a.to_string()).collect()).await
+        let broker = BrokerChoice::Embedded { port: free_port(), tls_port: free_port() };
+        Self::start(broker, args.iter().map(|a| a.to_string()).collect()).await
     }
 
     /// Starts a hub against an external broker on `port`.
@@ -158,7 +162,18 @@ impl Hub {
         Self::start(BrokerChoice::External { port }, Vec::new()).await
     }
 
+    /// Starts a hub against an external broker on `port` that wants the hub's password
+    /// (`DAWR_MQTT_PASSWORD`; its username is `dawr-hub-demo`).
+    pub async fn start_external_with_password(port: u16, password: &str) -> Result<Hub> {
+        let env = vec![(dawr_hub::mqtt::PASSWORD_ENV.to_string(), password.to_string())];
+        Self::start_with_env(BrokerChoice::External { port }, Vec::new(), env).await
+    }
+
     async fn start(broker: BrokerChoice, extra_args: Vec<String>) -> Result<Hub> {
+        Self::start_with_env(broker, extra_args, Vec::new()).await
+    }
+
+    async fn start_with_env(broker: BrokerChoice, extra_args: Vec<String>, env: Vec<(String, String)>) -> Result<Hub> {
         let temp = tempfile::tempdir()?;
         let mut hub = Hub {
             child: None,
@@ -168,6 +183,7 @@ impl Hub {
             _temp: Some(temp),
             client: reqwest::Client::new(),
             extra_args,
+            env,
             staff_token: std::sync::Mutex::new(None),
         };
         for attempt in 1.. {
@@ -178,8 +194,8 @@ impl Hub {
                     tracing_free_note(&e);
                     std::fs::remove_file(hub.data_dir.join("hub.log"))?;
                     hub.http = SocketAddr::from(([127, 0, 0, 1], free_port()));
-                    if let BrokerChoice::Embedded { port } = &mut hub.broker {
-                        *port = free_port();
+                    if let BrokerChoice::Embedded { port, tls_port } = &mut hub.broker {
+                        (*port, *tls_port) = (free_port(), free_port());
                     }
                 }
                 Err(e) => return Err(e),
@@ -191,8 +207,26 @@ impl Hub {
     /// The MQTT port devices use.
     pub fn mqtt_port(&self) -> u16 {
         match self.broker {
-            BrokerChoice::Embedded { port } | BrokerChoice::External { port } => port,
+            BrokerChoice::Embedded { port, .. } | BrokerChoice::External { port } => port,
         }
+    }
+
+    /// The embedded broker's MQTT-over-TLS port.
+    pub fn mqtts_port(&self) -> Option<u16> {
+        match self.broker {
+            BrokerChoice::Embedded { tls_port, .. } => Some(tls_port),
+            BrokerChoice::External { .. } => None,
+        }
+    }
+
+    /// The branch CA certificate the hub made in its data directory.
+    pub fn ca_file(&self) -> PathBuf {
+        dawr_hub::tls::TlsFiles::of(&self.data_dir).ca_cert
+    }
+
+    /// The plain MQTT endpoint devices use, without a login.
+    pub fn mqtt_endpoint(&self) -> MqttEndpoint {
+        MqttEndpoint::parse(&format!("mqtt://127.0.0.1:{}", self.mqtt_port())).expect("a valid URL")
     }
 
     /// `http://127.0.0.1:PORT` + `path`.
@@ -210,10 +244,15 @@ impl Hub {
         let mut cmd = Command::new(hub_binary());
         cmd.arg("--http").arg(self.http.to_string()).arg("--data-dir").arg(&self.data_dir);
         match &self.broker {
-            BrokerChoice::Embedded { port } => cmd.arg("--mqtt-listen").arg(format!("127.0.0.1:{port}")),
+            BrokerChoice::Embedded { port, tls_port } => cmd
+                .arg("--mqtt-listen")
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("--mqtt-tls-listen")
+                .arg(format!("127.0.0.1:{tls_port}")),
             BrokerChoice::External { port } => cmd.arg("--mqtt-url").arg(format!("mqtt://127.0.0.1:{port}")),
         };
         cmd.args(&self.extra_args);
+        cmd.env_remove(dawr_hub::mqtt::PASSWORD_ENV).envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.env("RUST_LOG", "info,rumqttd=off").stdout(Stdio::null()).stderr(log);
         let started_before = self.log().matches(READY_LINE).count();
         let child = cmd.spawn().with_context(|| format!("starting {}", hub_binary().display()))?;
@@ -327,9 +366,15 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Starts Mosquitto. Fails (does not skip) if it is not installed: `.ci/run` installs it.
     pub fn start() -> Result<Mosquitto> {
+        Self::start_with_logins(&[])
+    }
+
+    /// Starts Mosquitto with `allow_anonymous false` and these accounts (username, password) in
+    /// a password file made by `mosquitto_passwd`; with no accounts, anyone may connect.
+    pub fn start_with_logins(logins: &[(&str, &str)]) -> Result<Mosquitto> {
         let mut attempt = 1;
         loop {
-            match Self::start_on(free_port()) {
+            match Self::start_on(free_port(), logins) {
                 Err(e) if attempt < PORT_ATTEMPTS && port_taken(&format!("{e:#}")) => {
                     tracing_free_note(&e);
                     attempt += 1;
@@ -339,14 +384,27 @@ impl Mosquitto {
         }
     }
 
-    fn start_on(port: u16) -> Result<Mosquitto> {
+    fn start_on(port: u16, logins: &[(&str, &str)]) -> Result<Mosquitto> {
         let dir = tempfile::tempdir()?;
         let conf = dir.path().join("mosquitto.conf");
+        let access = if logins.is_empty() {
+            "allow_anonymous true\n".to_string()
+        } else {
+            let passwords = dir.path().join("passwords");
+            for (i, (user, password)) in logins.iter().enumerate() {
+                let mut cmd = Command::new("mosquitto_passwd");
+                if i == 0 {
+                    cmd.arg("-c");
+                }
+                let status = cmd.arg("-b").arg(&passwords).arg(user).arg(password).stdout(Stdio::null()).status();
+                let status = status.context("mosquitto_passwd (package mosquitto) is not installed")?;
+                ensure!(status.success(), "mosquitto_passwd failed for {user}");
+            }
+            format!("allow_anonymous false\npassword_file {}\n", passwords.display())
+        };
         std::fs::write(
             &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nlog_dest stderr\n"
-            ),
+            format!("listener {port} 127.0.0.1\n{access}set_tcp_nodelay true\npersistence false\nlog_dest stderr\n"),
         )?;
         let log = File::create(dir.path().join("mosquitto.log"))?;
         let child = Command::new("mosquitto")
@@ -405,7 +463,13 @@ impl MqttProbe {
 
     /// Connects with a last will `(topic, payload)` (retained, QoS 1).
     pub async fn connect_with_will(port: u16, client_id: &str, will: Option<(&str, &str)>) -> Result<MqttProbe> {
-        let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
+        let endpoint = MqttEndpoint::parse(&format!("mqtt://127.0.0.1:{port}"))?;
+        Self::connect_to(&endpoint, client_id, will).await
+    }
+
+    /// Connects to `endpoint` (its login and TLS) as `client_id`, with an optional last will.
+    pub async fn connect_to(endpoint: &MqttEndpoint, client_id: &str, will: Option<(&str, &str)>) -> Result<MqttProbe> {
+        let mut options = endpoint.options(client_id)?;
         options.set_keep_alive(Duration::from_secs(5));
         options.set_max_packet_size(1024 * 1024, 1024 * 1024);
         if let Some((topic, payload)) = will {

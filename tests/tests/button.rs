@@ -28,7 +28,7 @@ async fn status(hub: &Hub, ticket: &Value) -> Result<(String, Option<String>)> {
 async fn pressing_next_on_the_button_calls_the_visitor() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let ticket = issue(&hub, "A").await?;
-    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", Mode::Counter, 1);
+    let mut button = SimButton::start(&hub.mqtt_endpoint(), "demo", "3", Mode::Counter, 1)?;
     button.wait_for(WAIT, |s| s.online && s.waiting == Some(1)).await.expect("the button shows one waiting");
     button.press(Key::Next, Press::Short);
     let screen = button.wait_for(WAIT, |s| s.ticket.as_deref() == Some("A001") && !s.pending).await;
@@ -48,7 +48,7 @@ async fn a_press_repeated_after_a_lost_reply_calls_nobody_twice() -> Result<()> 
     let second = issue(&hub, "A").await?;
     let mut display = MqttProbe::connect(hub.mqtt_port(), "test-display").await?;
     display.subscribe("dawr/v1/demo/calls").await?;
-    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", Mode::Counter, 2);
+    let mut button = SimButton::start(&hub.mqtt_endpoint(), "demo", "3", Mode::Counter, 2)?;
     button.wait_for(WAIT, |s| s.online && s.waiting.is_some()).await.expect("online");
 
     button.drop_next_reply();
@@ -79,7 +79,7 @@ async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
     let mut hub = Hub::start_embedded().await?;
     let first = issue(&hub, "A").await?;
     let second = issue(&hub, "A").await?;
-    let mut button = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "3", Mode::Counter, 3);
+    let mut button = SimButton::start(&hub.mqtt_endpoint(), "demo", "3", Mode::Counter, 3)?;
     button.wait_for(WAIT, |s| s.online && s.waiting == Some(2)).await.expect("online");
 
     // The press reaches the hub, which calls A001, but the hub dies before the reply arrives.
@@ -117,7 +117,7 @@ async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
 async fn the_exit_terminal_rates_the_visit_that_just_ended() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let ticket = issue(&hub, "A").await?;
-    let mut terminal = SimButton::start("127.0.0.1", hub.mqtt_port(), "demo", "2", Mode::Rating, 4);
+    let mut terminal = SimButton::start(&hub.mqtt_endpoint(), "demo", "2", Mode::Rating, 4)?;
     terminal.wait_for(WAIT, |s| s.online).await.expect("online");
     hub.post("/api/v1/counters/2/next", json!({})).await?;
     terminal.wait_for(WAIT, |s| s.ticket.as_deref() == Some("A001")).await.expect("the visit is at the counter");

@@ -48,7 +48,11 @@ fn a_users_mistake_is_one_line_without_a_backtrace_in_every_binary() {
     let missing_state = ["screenshot", "--state", "missing.json", "--out", "board.png"];
     fails_with_one_line(&board, "dawr-display-board", &missing_state, d, "missing.json");
     let bad_broker = ["run", "--mqtt-url", "http://127.0.0.1:1883", "--windowed"];
-    fails_with_one_line(&board, "dawr-display-board", &bad_broker, d, "not an MQTT address");
+    fails_with_one_line(&board, "dawr-display-board", &bad_broker, d, "not an MQTT URL");
+    let tls_without_ca = ["run", "--mqtt-url", "mqtts://127.0.0.1", "--windowed"];
+    fails_with_one_line(&board, "dawr-display-board", &tls_without_ca, d, "--mqtt-ca-file");
+    let no_password = ["run", "--mqtt-password-file", "board.secret", "--windowed"];
+    fails_with_one_line(&board, "dawr-display-board", &no_password, d, "password file board.secret");
     let no_config = ["run", "--config", "board.toml"];
     let no_such_file = "cannot read board.toml: No such file or directory (os error 2)";
     fails_with_one_line(&board, "dawr-display-board", &no_config, d, no_such_file);

@@ -26,8 +26,7 @@ impl App {
     async fn start(hub: &Hub, counter: &str) -> Result<App> {
         let config = CounterConfig {
             hub: hub.url(""),
-            mqtt_host: "127.0.0.1".into(),
-            mqtt_port: hub.mqtt_port(),
+            mqtt: hub.mqtt_endpoint(),
             branch: "demo".into(),
             counter: counter.into(),
             device: format!("test-counter-{counter}"),
@@ -36,7 +35,7 @@ impl App {
             fullscreen: false,
         };
         let (inputs, inbox) = mpsc::unbounded_channel();
-        let link = Link::start(&config, inputs.clone());
+        let link = Link::start(&config, inputs.clone())?;
         let mut app = App { desk: Desk::new(counter, "test", Utc::now().timestamp_millis()), link, inbox, inputs };
         app.until(|d| d.linked && d.state.is_some()).await?;
         Ok(app)

@@ -9,12 +9,16 @@ use dawr_display_board::announce::Announcement;
 use dawr_display_board::board::{BoardFilter, BoardView};
 use dawr_display_board::link::{BoardLink, LinkConfig};
 use dawr_e2e::{Hub, MqttProbe};
+use dawr_protocol::endpoint::{EndpointError, MqttEndpoint};
 use serde_json::json;
 
 fn link(hub: &Hub, device: &str) -> BoardLink {
+    link_to(hub.mqtt_endpoint(), device).expect("usable MQTT settings")
+}
+
+fn link_to(mqtt: MqttEndpoint, device: &str) -> Result<BoardLink, EndpointError> {
     BoardLink::start(LinkConfig {
-        host: "127.0.0.1".into(),
-        port: hub.mqtt_port(),
+        mqtt,
         branch: "demo".into(),
         device: device.into(),
         filter: BoardFilter::default(),

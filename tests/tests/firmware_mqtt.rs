@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use dawr_e2e::{Hub, Mosquitto, MqttProbe};
-use dawr_firmware_logic::mqtt::{Incoming, Session};
+use dawr_firmware_logic::mqtt::{Incoming, Login, Session};
 use dawr_firmware_logic::{Config, Device, Key, Mode, Press};
 use dawr_protocol::device::PresenceStatus;
+use dawr_protocol::endpoint::MqttEndpoint;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -82,21 +83,35 @@ impl Wire {
 }
 
 const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "fw-button-3", mode: Mode::Counter };
+/// The button's account, as `device.toml` gives it to the firmware build.
+const PASSWORD: &str = "fw-button-3-secret";
+const HUB_PASSWORD: &str = "hub-secret";
+const WATCHER_PASSWORD: &str = "watcher-secret";
 
-/// Connects like the firmware does and presses "next" on counter 3.
-async fn firmware_presses_next(port: u16, hub: &Hub) -> Result<()> {
-    let (status, _) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
-    assert_eq!(status, 201);
-    let mut watcher = MqttProbe::connect(port, "test-watcher").await?;
-    watcher.subscribe("dawr/v1/demo/devices/fw-button-3/status").await?;
-
-    let mut device = Device::new(CONFIG, 0xb007);
+/// Sends the firmware's CONNECT with `login` and reads the broker's answer.
+async fn connect(port: u16, login: Login<'_>, device: &Device<'_>) -> Result<(Wire, Result<Got>)> {
     let mut wire = Wire::connect(port).await?;
     let mut out = [0u8; 1024];
     let will = device.presence(PresenceStatus::Offline);
-    let n = wire.session.connect(CONFIG.device, (will.topic.as_str(), &will.payload), wire.now(), &mut out).unwrap();
+    let n = wire.session.connect(login, (will.topic.as_str(), &will.payload), wire.now(), &mut out).unwrap();
     wire.send(&out[..n]).await?;
-    assert_eq!(wire.next(Duration::from_secs(5)).await?, Got::Connected);
+    let answer = wire.next(Duration::from_secs(5)).await;
+    Ok((wire, answer))
+}
+
+/// Connects like the firmware does, with its username and password, and presses "next" on
+/// counter 3.
+async fn firmware_presses_next(port: u16, hub: &Hub) -> Result<()> {
+    let (status, _) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
+    assert_eq!(status, 201);
+    let watcher_login = MqttEndpoint::parse(&format!("mqtt://test-watcher:{WATCHER_PASSWORD}@127.0.0.1:{port}"))?;
+    let mut watcher = MqttProbe::connect_to(&watcher_login, "test-watcher", None).await?;
+    watcher.subscribe("dawr/v1/demo/devices/fw-button-3/status").await?;
+
+    let mut device = Device::new(CONFIG, 0xb007);
+    let (mut wire, answer) = connect(port, Login::new(CONFIG.device, CONFIG.device, PASSWORD), &device).await?;
+    assert_eq!(answer?, Got::Connected);
+    let mut out = [0u8; 1024];
     let topics = device.subscriptions();
     let n = wire.session.subscribe(&[topics[0].as_str(), topics[1].as_str()], wire.now(), &mut out).unwrap();
     wire.send(&out[..n]).await?;
@@ -149,9 +164,23 @@ async fn the_firmware_session_works_with_the_embedded_broker() -> Result<()> {
     firmware_presses_next(hub.mqtt_port(), &hub).await
 }
 
+/// Mosquitto with `allow_anonymous false` and a password file: the firmware's CONNECT carries
+/// its username and password (without them, or with a wrong password, it is refused), and the
+/// hub logs in with its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_firmware_session_works_with_mosquitto() -> Result<()> {
-    let mosquitto = Mosquitto::start()?;
-    let hub = Hub::start_external(mosquitto.port).await?;
+async fn the_firmware_session_logs_in_to_mosquitto() -> Result<()> {
+    let mosquitto = Mosquitto::start_with_logins(&[
+        ("dawr-hub-demo", HUB_PASSWORD),
+        (CONFIG.device, PASSWORD),
+        ("test-watcher", WATCHER_PASSWORD),
+    ])?;
+    let device = Device::new(CONFIG, 0xb007);
+    for login in [Login::anonymous(CONFIG.device), Login::new(CONFIG.device, CONFIG.device, "wrong")] {
+        let (_, answer) = connect(mosquitto.port, login, &device).await?;
+        let refused = answer.expect_err("refused").to_string();
+        // CONNACK return code 5 (not authorised); Mosquitto may also just close the socket.
+        assert!(refused.contains("Refused(5)") || refused.contains("closed"), "{login:?}: {refused}");
+    }
+    let hub = Hub::start_external_with_password(mosquitto.port, HUB_PASSWORD).await?;
     firmware_presses_next(mosquitto.port, &hub).await
 }

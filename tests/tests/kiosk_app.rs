@@ -125,8 +125,7 @@ async fn an_unreachable_printer_leaves_an_e_ticket_and_tells_staff() -> Result<(
     let nobody = format!("tcp:127.0.0.1:{}", free_port());
     let effector = Effector::new(&hub.url(""), nobody.parse()?, Paper::Mm80);
     let presence = tokio::spawn(announce_presence(
-        "127.0.0.1".into(),
-        hub.mqtt_port(),
+        hub.mqtt_endpoint(),
         "demo".into(),
         "kiosk-hall".into(),
         effector.printer_health(),
@@ -216,8 +215,7 @@ async fn a_printer_out_of_paper_says_so_and_the_kiosk_reports_it() -> Result<()>
     let printer = Emupos::start()?;
     let effector = Effector::new(&hub.url(""), format!("tcp:127.0.0.1:{}", printer.printer_port).parse()?, Paper::Mm80);
     let presence = tokio::spawn(announce_presence(
-        "127.0.0.1".into(),
-        hub.mqtt_port(),
+        hub.mqtt_endpoint(),
         "demo".into(),
         "kiosk-paper".into(),
         effector.printer_health(),

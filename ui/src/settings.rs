@@ -3,7 +3,9 @@
 //! `--mqtt-url …`, a list is comma-separated, `true` is a bare switch), placed before the flags
 //! typed on the command line so that those win. Each app documents its keys in an example file.
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use dawr_protocol::endpoint::{DeviceLogin, EndpointError, MqttEndpoint};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -16,8 +18,40 @@ pub enum SettingsError {
     Value { path: String, key: String },
     #[error("--config needs a file")]
     MissingFile,
-    #[error("{0:?} is not an MQTT address like mqtt://127.0.0.1:1883")]
-    BrokerAddress(String),
+}
+
+/// How a device app reaches the branch's broker: the same four flags (and settings-file keys
+/// `mqtt_url`, `mqtt_username`, `mqtt_password_file`, `mqtt_ca_file`) in every app.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MqttFlags {
+    /// The branch's MQTT broker: mqtt://[user[:password]@]host[:port] (1883) or mqtts://… (8883)
+    #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+    pub mqtt_url: String,
+    /// The MQTT username [default: the device id]
+    #[arg(long, value_name = "NAME")]
+    pub mqtt_username: Option<String>,
+    /// A file holding the MQTT password (its first line). Without one (and none in the URL), the
+    /// device's entry in data/demo-devices.toml is used when that file exists.
+    #[arg(long, value_name = "FILE")]
+    pub mqtt_password_file: Option<PathBuf>,
+    /// The CA certificate (PEM) the broker's certificate must chain to, for mqtts:// (print the
+    /// branch's with `dawr-hub tls ca-cert`) [default: data/tls/ca.pem when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub mqtt_ca_file: Option<PathBuf>,
+}
+
+impl MqttFlags {
+    /// The endpoint for the device `device` (its id is its username and client id).
+    pub fn endpoint(&self, device: &str) -> Result<MqttEndpoint, EndpointError> {
+        DeviceLogin {
+            url: &self.mqtt_url,
+            device,
+            username: self.mqtt_username.as_deref(),
+            password_file: self.mqtt_password_file.as_deref(),
+            ca_file: self.mqtt_ca_file.as_deref(),
+        }
+        .endpoint()
+    }
 }
 
 /// A device app's start: logging (`RUST_LOG`, default `info`) and its command line with
@@ -27,17 +61,6 @@ pub fn device_command_line() -> Result<Vec<OsString>, SettingsError> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     expand_config(std::env::args_os().collect())
-}
-
-/// `mqtt://HOST[:PORT]` as host and port (1883 when left out).
-pub fn broker_address(url: &str) -> Result<(String, u16), SettingsError> {
-    let bad = || SettingsError::BrokerAddress(url.to_string());
-    let rest = url.strip_prefix("mqtt://").filter(|r| !r.is_empty()).ok_or_else(bad)?;
-    match rest.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() => Ok((host.to_string(), port.parse().map_err(|_| bad())?)),
-        Some(_) => Err(bad()),
-        None => Ok((rest.to_string(), 1883)),
-    }
 }
 
 fn flag_value(value: &toml::Value) -> Option<String> {
@@ -93,12 +116,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn broker_addresses_are_read() {
-        assert_eq!(broker_address("mqtt://10.0.0.5:1884").unwrap(), ("10.0.0.5".to_string(), 1884));
-        assert_eq!(broker_address("mqtt://hub.local").unwrap(), ("hub.local".to_string(), 1883));
-        assert!(broker_address("http://hub:1883").is_err());
-        assert!(broker_address("mqtt://hub:port").is_err());
-        assert!(broker_address("mqtt://").is_err());
+    fn a_password_file_and_a_username_make_the_login_and_the_url_wins() {
+        let dir = tempfile_dir("login");
+        let file = dir.join("secret");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let flags = MqttFlags {
+            mqtt_url: "mqtt://hub.local".into(),
+            mqtt_username: None,
+            mqtt_password_file: Some(file.clone()),
+            mqtt_ca_file: None,
+        };
+        let e = flags.endpoint("kiosk-2").unwrap();
+        assert_eq!((e.tls, e.port, e.username.as_deref()), (false, 1883, Some("kiosk-2")));
+        assert_eq!(e.password.unwrap().expose(), "s3cret");
+        // TLS with a CA file that is not there stops the app at its start.
+        let tls =
+            MqttFlags { mqtt_url: "mqtts://hub.local".into(), mqtt_ca_file: Some(dir.join("ca.pem")), ..flags.clone() };
+        assert!(tls.endpoint("kiosk-2").unwrap_err().to_string().contains("CA certificate"));
+        let named = MqttFlags { mqtt_username: Some("lobby".into()), ..flags.clone() }.endpoint("kiosk-2").unwrap();
+        assert_eq!(named.username.as_deref(), Some("lobby"));
+        let in_url = MqttFlags { mqtt_url: "mqtt://u:p@h".into(), ..flags.clone() }.endpoint("kiosk-2").unwrap();
+        assert_eq!((in_url.username.as_deref(), in_url.password.unwrap().expose()), (Some("u"), "p"));
+        let missing = MqttFlags { mqtt_password_file: Some(dir.join("none")), ..flags }.endpoint("kiosk-2");
+        assert!(missing.unwrap_err().to_string().contains("password file"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dawr-settings-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]

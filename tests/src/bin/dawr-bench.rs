@@ -126,14 +126,13 @@ async fn press_to_call_latency(port: u16, rounds: usize) -> Result<Stats> {
 /// A button's `next` → the display board's link shows the new call (what its screen draws from).
 async fn press_to_board_latency(port: u16, rounds: usize) -> Result<Stats> {
     let mut board = BoardLink::start(LinkConfig {
-        host: "127.0.0.1".into(),
-        port,
+        mqtt: dawr_protocol::endpoint::MqttEndpoint::parse(&format!("mqtt://127.0.0.1:{port}"))?,
         branch: "demo".into(),
         device: "bench-board".into(),
         filter: BoardFilter::default(),
         highlight: chrono::Duration::seconds(8),
         history: 6,
-    });
+    })?;
     tokio::time::timeout(Duration::from_secs(10), board.view.wait_for(|v| v.online)).await??;
     let button = MqttProbe::connect(port, "bench-button-2").await?;
     let mut samples = Vec::with_capacity(rounds);

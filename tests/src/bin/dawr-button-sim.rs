@@ -1,17 +1,23 @@
 //! A counter button on the desktop: the firmware's logic over real MQTT.
 //!
 //! ```text
-//! dawr-button-sim [--mqtt-url mqtt://127.0.0.1:1883] [--branch demo] [--counter 1]
+//! dawr-button-sim [--mqtt-url mqtt://127.0.0.1:1883] [--mqtt-username NAME]
+//!                 [--mqtt-password-file FILE] [--mqtt-ca-file FILE] [--branch demo] [--counter 1]
 //!                 [--mode counter|rating] [--boot N]
 //! ```
+//! Its device id (client id, default username) is `button-{counter}` or `rating-{counter}`;
+//! without a password (in the URL or a file) it uses that device's entry in
+//! `data/demo-devices.toml` when the file exists, as the demo's devices do.
 //! Then type, one per line: `n` (next), `l` (long press: no-show), `r` (recall), `1`…`5` (a face,
 //! in rating mode), `drop` (lose the next reply), `wait MS`, `q`. The screen is printed whenever it changes. Input can be piped in,
 //! so a script is a file of such lines.
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use dawr_e2e::button::SimButton;
 use dawr_firmware_logic::{Key, Mode, Press};
+use dawr_protocol::endpoint::DeviceLogin;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn flag(args: &[String], name: &str, default: &str) -> String {
@@ -22,8 +28,9 @@ fn flag(args: &[String], name: &str, default: &str) -> String {
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let url = flag(&args, "--mqtt-url", "mqtt://127.0.0.1:1883");
-    let rest = url.strip_prefix("mqtt://").context("--mqtt-url must start with mqtt://")?;
-    let (host, port) = rest.rsplit_once(':').map_or((rest, "1883"), |(h, p)| (h, p));
+    let optional = |name: &str| Some(flag(&args, name, "")).filter(|v| !v.is_empty());
+    let (username, password_file, ca_file) =
+        (optional("--mqtt-username"), optional("--mqtt-password-file"), optional("--mqtt-ca-file"));
     let boot = flag(&args, "--boot", "").parse().unwrap_or_else(|_| std::process::id());
     let mode = match flag(&args, "--mode", "counter").as_str() {
         "counter" => Mode::Counter,
@@ -31,7 +38,16 @@ async fn main() -> Result<()> {
         other => bail!("--mode {other:?}: counter or rating"),
     };
     let (branch, counter) = (flag(&args, "--branch", "demo"), flag(&args, "--counter", "1"));
-    let mut button = SimButton::start(host, port.parse()?, &branch, &counter, mode, boot);
+    let device = SimButton::device_id(mode, &counter);
+    let login = DeviceLogin {
+        url: &url,
+        device: &device,
+        username: username.as_deref(),
+        password_file: password_file.as_deref().map(Path::new),
+        ca_file: ca_file.as_deref().map(Path::new),
+    };
+    let broker = login.endpoint().context("--mqtt-url and its login")?;
+    let mut button = SimButton::start(&broker, &branch, &counter, mode, boot)?;
     let mut screen = button.screen.clone();
     tokio::spawn(async move {
         while screen.changed().await.is_ok() {
