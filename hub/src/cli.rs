@@ -17,6 +17,8 @@ use crate::mqtt::BrokerAddress;
 #[derive(Debug, Parser)]
 #[command(name = "dawr-hub", version)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<crate::device_cli::Command>,
     /// Address for the HTTP API [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
@@ -53,6 +55,10 @@ pub struct Args {
     /// How often to pull bookings and retry reports, in seconds [default: 5]
     #[arg(long, value_name = "SECONDS")]
     pub appointments_poll_s: Option<f64>,
+    /// For tests only, until every device app logs in: admit MQTT clients without an account
+    /// (they may still not publish the hub's topics or take its client id)
+    #[arg(long, hide = true)]
+    pub mqtt_allow_anonymous: bool,
     /// For tests: shift the hub's clock by this many seconds (e.g. to start just before midnight)
     #[arg(long, value_name = "SECONDS", env = "DAWR_CLOCK_OFFSET_S", hide = true, allow_hyphen_values = true)]
     pub clock_offset_s: Option<f64>,
@@ -63,6 +69,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     if let Some(offset) = args.clock_offset_s {
         crate::clock::set_offset_s(offset).map_err(|e| e.to_string())?;
     }
+    let demo = args.config.is_none();
     let config = match &args.config {
         Some(path) => Config::load(path).map_err(|e| e.to_string())?,
         None => Config::demo(),
@@ -122,6 +129,8 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         appointments: link,
         checkin_window: window,
         crm,
+        demo,
+        allow_anonymous: args.mqtt_allow_anonymous,
     })
 }
 
@@ -129,7 +138,16 @@ pub fn settings(args: Args) -> Result<Settings, String> {
 pub fn main() -> ExitCode {
     // rumqttd logs every client disconnect as an error; the hub reports broker trouble itself.
     start::init_tracing("info,rumqttd=off,rumqttc=warn");
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(command) = args.command.take() {
+        return match crate::device_cli::run(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("dawr-hub: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(pin) = &args.hash_pin {
         println!("{}", crate::auth::hash_pin(pin));
         return ExitCode::SUCCESS;

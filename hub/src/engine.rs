@@ -487,6 +487,17 @@ impl Engine {
     }
 
     fn counter_command(&mut self, counter: String, command: CounterCommand, reply_to: ReplyTo, now: DateTime<Utc>) {
+        if !self.setup.branch.counters.iter().any(|c| c.id == counter) {
+            // Refused traffic costs nothing: no command log row, no remembered reply, no disk
+            // write; only the refusal goes out (through the bounded outbox).
+            tracing::debug!(counter, "command for an unknown counter refused");
+            let reply = refusal(command.id.as_deref(), &Failure::from(QueueError::UnknownCounter(counter.clone())));
+            for p in reply_publication(&self.setup.branch.id, &counter, &reply, &reply_to) {
+                let _ = self.setup.publications.send(p);
+            }
+            answer(reply_to, reply);
+            return;
+        }
         let key = command.id.clone().map(|id| (counter.clone(), id));
         if let Some(stored) = key.as_ref().and_then(|k| self.replies.get(k)) {
             // A repeated id: answer as before, after anything still on its way to the disk.

@@ -15,7 +15,9 @@
 //! - [`bookings`]: the bookings held from the appointments site — the pure check-in rule, their
 //!   SQL, and the task that pulls bookings and reports check-ins.
 //! - [`crm`]: the CRM connector's outbox and signed webhooks.
-//! - [`mqtt`] and `broker`: the doors to devices (the broker optionally in-process).
+//! - [`mqtt`], `broker` and `gate`: the doors to devices (the broker optionally in-process,
+//!   behind the gate that admits only enrolled devices and enforces their access rules);
+//!   [`devices`]: the enrolled devices and their hashed passwords.
 //! - [`web`]: the only part that knows HTTP (axum) — the API, the dashboard, the ticket and
 //!   rating pages, on the shared `dawr-web` crate.
 //! - [`clock`]: the time of day everything asks (shiftable for tests; `dawr_web::clock`).
@@ -33,8 +35,12 @@ pub mod cli;
 pub use dawr_web::clock;
 pub mod config;
 pub mod crm;
+pub mod device_cli;
+pub mod devices;
 pub mod domain;
 pub mod engine;
+#[cfg(feature = "embedded-broker")]
+pub mod gate;
 pub mod mqtt;
 pub mod reports;
 pub mod simulation;

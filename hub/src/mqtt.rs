@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use dawr_protocol::acl::HubAccount;
 use dawr_protocol::device::{Command, ErrorCode, Presence, PresenceStatus, Rating, ReasonForRating, Reply};
 use dawr_protocol::topics::{Filter, Topic};
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
@@ -55,6 +56,10 @@ impl BrokerAddress {
     }
 }
 
+/// At most this many devices' presence is tracked (the gate admits only enrolled devices; the
+/// bound holds with an external broker too).
+const MAX_PRESENCE: usize = 4096;
+
 /// Who is online: device id → last presence and when it was seen.
 pub type PresenceMap = Arc<Mutex<HashMap<String, (Presence, DateTime<Utc>)>>>;
 
@@ -73,16 +78,20 @@ pub struct MqttStatus {
     pub presence: PresenceMap,
 }
 
-/// Connects to the broker and starts the intake and publisher tasks.
+/// Connects to the broker and starts the intake and publisher tasks. The hub logs in as
+/// `dawr-hub-{branch}` (also its client id) with `password`.
 pub fn start(
     address: &BrokerAddress,
     branch: &str,
+    password: &str,
     engine: EngineHandle,
     publications: mpsc::UnboundedReceiver<Publication>,
     status: MqttStatus,
 ) -> MqttTasks {
     let hub_status = Topic::DeviceStatus { branch, device: "hub" }.to_string();
-    let mut options = MqttOptions::new(format!("dawr-hub-{branch}"), address.host.clone(), address.port);
+    let account = HubAccount(branch).to_string();
+    let mut options = MqttOptions::new(account.clone(), address.host.clone(), address.port);
+    options.set_credentials(account, password);
     options.set_keep_alive(Duration::from_secs(15));
     options.set_clean_session(true);
     options.set_max_packet_size(256 * 1024, 256 * 1024);
@@ -96,8 +105,9 @@ pub fn start(
     eventloop.set_network_options(network);
 
     let (stop_intake, stop_rx) = watch::channel(false);
+    let connected = status.connected.clone();
     let intake = tokio::spawn(intake(eventloop, client.clone(), branch.to_string(), engine, stop_rx, status));
-    let publisher = tokio::spawn(publisher(client, publications, hub_status, offline));
+    let publisher = tokio::spawn(publisher(client, publications, hub_status, offline, connected));
     MqttTasks { intake, publisher, stop_intake }
 }
 
@@ -210,9 +220,10 @@ async fn handle_publish(
                 presence.remove(device);
             } else {
                 match serde_json::from_slice::<Presence>(payload) {
-                    Ok(p) => {
+                    Ok(p) if presence.len() < MAX_PRESENCE || presence.contains_key(device) => {
                         presence.insert(device.to_string(), (p, Utc::now()));
                     }
+                    Ok(_) => tracing::debug!(device, "presence map full: not tracked"),
                     Err(e) => tracing::info!(device, error = %e, "unreadable presence message"),
                 }
             }
@@ -285,10 +296,21 @@ async fn publisher(
     mut publications: mpsc::UnboundedReceiver<Publication>,
     hub_status: String,
     offline: Vec<u8>,
+    connected: Arc<AtomicBool>,
 ) {
+    let mut dropped = 0u64;
     while let Some(p) = publications.recv().await {
-        if let Err(e) = client.publish(p.topic, QoS::AtLeastOnce, p.retain, p.payload).await {
-            tracing::warn!(error = %e, "cannot queue an MQTT message");
+        if connected.load(Ordering::Acquire) {
+            if let Err(e) = client.publish(p.topic, QoS::AtLeastOnce, p.retain, p.payload).await {
+                tracing::warn!(error = %e, "cannot queue an MQTT message");
+            }
+        } else if client.try_publish(p.topic, QoS::AtLeastOnce, p.retain, p.payload).is_err() {
+            // Away from the broker the outgoing queue stays bounded (rumqttc's request channel);
+            // retained state is published again on reconnect.
+            dropped += 1;
+            if dropped.is_power_of_two() {
+                tracing::warn!(dropped, "MQTT messages dropped while the broker is away");
+            }
         }
     }
     // The engine and the writer have finished: say goodbye.
