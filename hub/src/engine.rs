@@ -1139,4 +1139,21 @@ mod tests {
         assert_eq!((first.ok, first.error), (false, Some(ErrorCode::StorageUnavailable)));
         assert_eq!((repeat.ok, repeat.error), (false, Some(ErrorCode::StorageUnavailable)), "{repeat:?}");
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn commands_for_unknown_counters_are_refused_without_a_write() {
+        let mut rig = Rig::start(|_| ());
+        rig.open_gate();
+        for i in 0..50 {
+            rig.counter("zz", &format!("junk-{i}"), ReplyTo::Mqtt).await;
+        }
+        let refusal = reply_of(&rig.publication().await).expect("a reply");
+        assert_eq!((refusal.ok, refusal.error), (false, Some(ErrorCode::UnknownCounter)));
+        // A real command after them: by its answer the engine has handled the junk.
+        let answered = rig.next("1", "real").await.await.unwrap();
+        assert_eq!(answered.id.as_str(), "real");
+        assert_eq!(rig.arrived.load(Ordering::SeqCst), 1, "only the real command went to the writer");
+        let logged: i64 = rig.open_db().query_row("SELECT count(*) FROM command_log", [], |r| r.get(0)).unwrap();
+        assert_eq!(logged, 1);
+    }
 }

@@ -87,7 +87,7 @@ const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "
 async fn firmware_presses_next(port: u16, hub: &Hub) -> Result<()> {
     let (status, _) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     assert_eq!(status, 201);
-    let mut watcher = MqttProbe::connect(port, "test-watcher").await?;
+    let mut watcher = MqttProbe::anonymous(port, "test-watcher").await?;
     watcher.subscribe("dawr/v1/demo/devices/fw-button-3/status").await?;
 
     let mut device = Device::new(CONFIG, 0xb007);
@@ -145,7 +145,7 @@ async fn firmware_presses_next(port: u16, hub: &Hub) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_firmware_session_works_with_the_embedded_broker() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     firmware_presses_next(hub.mqtt_port(), &hub).await
 }
 
