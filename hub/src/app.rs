@@ -1,8 +1,8 @@
 //! Wiring: starts the broker, the store, the engine, MQTT and HTTP, and stops them in order.
 use std::future::Future;
-use std::net::SocketAddr;
 #[cfg(feature = "embedded-broker")]
 use std::net::Ipv4Addr;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +12,8 @@ use dawr_web::start::{self, StartError};
 use tokio::sync::{mpsc, watch};
 
 use crate::bookings::{self, Appointments, Link, Window};
-use crate::domain::Branch;
 use crate::devices;
+use crate::domain::Branch;
 use crate::engine::{self, EngineHandle, EngineSetup, Request};
 use crate::mqtt::{self, BrokerAddress, MqttStatus};
 use crate::store::{self, FailedEpoch, StoreError};

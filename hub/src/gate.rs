@@ -246,7 +246,9 @@ async fn client_to_broker(
                 tracing::debug!(device = principal.name(), topic = %p.topic, "publish refused");
                 match p.qos {
                     QoS::AtMostOnce => {}
-                    QoS::AtLeastOnce => write_packet(&mut *client_wr.lock().await, &Packet::PubAck(PubAck::new(p.pkid))).await?,
+                    QoS::AtLeastOnce => {
+                        write_packet(&mut *client_wr.lock().await, &Packet::PubAck(PubAck::new(p.pkid))).await?
+                    }
                     QoS::ExactlyOnce => return Err(GateError::Protocol("a refused QoS 2 publish")),
                 }
             }
@@ -292,7 +294,10 @@ async fn revoked(devices: &mut watch::Receiver<Arc<DeviceTable>>, principal: &Pr
 }
 
 /// The next whole packet from `stream` (bytes kept in `inbox`), or `None` at a clean end.
-async fn read_frame(stream: &mut (impl AsyncRead + Unpin), inbox: &mut BytesMut) -> Result<Option<BytesMut>, GateError> {
+async fn read_frame(
+    stream: &mut (impl AsyncRead + Unpin),
+    inbox: &mut BytesMut,
+) -> Result<Option<BytesMut>, GateError> {
     loop {
         match mqttbytes::check(inbox.iter(), MAX_PACKET) {
             Ok(header) => return Ok(Some(inbox.split_to(header.frame_length()))),
@@ -359,7 +364,10 @@ mod tests {
         assert!(matches!(ok, Ok(Principal::Device(d)) if d.id == "button-2"));
         let refused = |connect: Connect| admit(&connect, &t, &c).unwrap_err();
         assert_eq!(refused(connect("button-2", None, None)), ConnectReturnCode::NotAuthorized, "anonymous");
-        assert_eq!(refused(connect("button-2", Some(("button-2", "no")), None)), ConnectReturnCode::BadUserNamePassword);
+        assert_eq!(
+            refused(connect("button-2", Some(("button-2", "no")), None)),
+            ConnectReturnCode::BadUserNamePassword
+        );
         assert_eq!(refused(connect("x", Some(("nobody", "pw")), None)), ConnectReturnCode::BadUserNamePassword);
         assert_eq!(refused(connect("other", Some(("button-2", "pw")), None)), ConnectReturnCode::BadClientId);
         assert_eq!(refused(connect("dawr-hub-demo", Some(("button-2", "pw")), None)), ConnectReturnCode::NotAuthorized);

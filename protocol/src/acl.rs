@@ -174,7 +174,9 @@ pub fn grants<'a>(branch: &'a str, device: &Device<'a>) -> impl Iterator<Item = 
             subscribe(Topic::CounterState { branch, counter }),
             none,
         ],
-        (Role::Display, _) => [status, subscribe(Topic::Calls { branch }), subscribe(Topic::Board { branch }), none, none],
+        (Role::Display, _) => {
+            [status, subscribe(Topic::Calls { branch }), subscribe(Topic::Board { branch }), none, none]
+        }
         // A kiosk, or a counter role enrolled without its counter (refused by `Device::new`).
         _ => [status, none, none, none, none],
     };

@@ -13,9 +13,9 @@
 //! here is a change of a public contract and must be written down there.
 #![cfg_attr(not(feature = "std"), no_std)]
 
+pub mod acl;
 #[cfg(feature = "std")]
 pub mod api;
-pub mod acl;
 pub mod device;
 pub mod topics;
 

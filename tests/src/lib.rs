@@ -622,7 +622,8 @@ impl MqttProbe {
                 }
             }
         });
-        let first = tokio::time::timeout(Duration::from_secs(10), connected.recv()).await.context("no CONNACK within 10 s")?;
+        let first =
+            tokio::time::timeout(Duration::from_secs(10), connected.recv()).await.context("no CONNACK within 10 s")?;
         match first {
             Some(Ok(())) => Ok(Ok(MqttProbe { client, messages, acks, link, task })),
             Some(Err(code)) => {

@@ -96,7 +96,11 @@ async fn identity_scenario(hub: Hub, broker: Broker) -> Result<()> {
         }
     }
     let next_call = display.next_on(&topic("calls"), WAIT).await.context("the recall")?.json();
-    assert_eq!((next_call["ticket"].as_str(), next_call["recall"].as_bool()), (Some("A001"), Some(true)), "{next_call}");
+    assert_eq!(
+        (next_call["ticket"].as_str(), next_call["recall"].as_bool()),
+        (Some("A001"), Some(true)),
+        "{next_call}"
+    );
     // Counter 3 serves service A too: had its forged `next` gone through, A002 would be called.
     let (_, second) = hub.get("/api/v1/tickets/2").await?;
     assert_eq!(second["status"], "waiting", "counter 3 called nobody: {second}");
@@ -169,7 +173,8 @@ fn rss_kib(hub: &Hub) -> Result<u64> {
 /// Rows in the tables refused traffic could grow.
 fn rows(hub: &Hub) -> Result<i64> {
     let db = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
-    let count = "SELECT (SELECT count(*) FROM command_log) + (SELECT count(*) FROM events) + (SELECT count(*) FROM visits)";
+    let count =
+        "SELECT (SELECT count(*) FROM command_log) + (SELECT count(*) FROM events) + (SELECT count(*) FROM visits)";
     Ok(db.query_row(count, [], |r| r.get(0))?)
 }
 

@@ -305,9 +305,12 @@ async fn counter_actions_over_http_follow_the_rules() -> Result<()> {
 async fn device_presence_follows_the_last_will() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let status_topic = topic("devices/button-2/status");
-    let device =
-        MqttProbe::connect_with_will(hub.mqtt_port(), &hub.device("button-2")?, Some((&status_topic, r#"{"status":"offline"}"#)))
-            .await?;
+    let device = MqttProbe::connect_with_will(
+        hub.mqtt_port(),
+        &hub.device("button-2")?,
+        Some((&status_topic, r#"{"status":"offline"}"#)),
+    )
+    .await?;
     device.client.publish(&status_topic, rumqttc::QoS::AtLeastOnce, true, br#"{"status":"online"}"#.to_vec()).await?;
     let find = |devices: &Value| {
         devices.as_array().unwrap().iter().find(|d| d["device"] == "button-2").map(|d| d["status"].clone())
