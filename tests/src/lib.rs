@@ -298,6 +298,14 @@ impl Hub {
         self.spawn().await
     }
 
+    /// `kill -9`, then starts the hub again on the same ports and data directory with `args`
+    /// added to its flags from now on (e.g. `--clock-offset-s`, to find it later in the day).
+    pub async fn restart_with(&mut self, args: &[&str]) -> Result<()> {
+        self.kill9();
+        self.extra_args.extend(args.iter().map(|a| a.to_string()));
+        self.spawn().await
+    }
+
     /// A staff member's (s101's) session token, signing in when there is none.
     pub async fn staff_token(&self) -> Result<String> {
         if let Some(token) = self.staff_token.lock().unwrap().clone() {
