@@ -1,15 +1,18 @@
 //! Wiring: starts the broker, the store, the engine, MQTT and HTTP, and stops them in order.
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+#[cfg(feature = "embedded-broker")]
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dawr_web::Db;
 use dawr_web::start::{self, StartError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::bookings::{self, Appointments, Link, Window};
+use crate::devices;
 use crate::domain::Branch;
 use crate::engine::{self, EngineHandle, EngineSetup, Request};
 use crate::mqtt::{self, MqttStatus};
@@ -46,6 +49,10 @@ pub struct Settings {
     pub crm: Option<crate::crm::CrmLink>,
     /// How long personal data is kept (`[retention]`).
     pub retention: crate::privacy::Retention,
+    /// The built-in demo branch (no `--config`): its devices are enrolled on the first start.
+    pub demo: bool,
+    /// Test-only (`--mqtt-allow-anonymous`): the gate admits clients without a login.
+    pub allow_anonymous: bool,
 }
 
 /// The hub could not start (or its HTTP server failed).
@@ -66,6 +73,8 @@ pub enum RunError {
     Mqtt(#[from] EndpointError),
     #[error("MQTT over TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Devices(#[from] crate::devices::DeviceError),
 }
 
 impl From<StoreError> for RunError {
@@ -100,16 +109,23 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         Err(e) => tracing::warn!(error = %e, "hashing earlier visitors was interrupted"),
     }
 
-    let broker = broker_endpoint(&settings.mqtt)?;
+    if settings.demo && devices::enrol_demo(&write_conn, &settings.branch, &settings.data_dir)? {
+        let file = settings.data_dir.join(devices::DEMO_FILE);
+        tracing::info!(file = %file.display(), "demo devices enrolled; their credentials are in this file");
+    }
+    let hub_password = devices::hub_password(&settings.data_dir)?;
+    let (broker, mqtt_shown) = broker_endpoint(&settings, &hub_password, open).await?;
+    // TLS ends in the hub and each connection goes on to the gate, so TLS clients are checked
+    // like any other.
     let tls_listener = match (settings.mqtt_tls, &settings.mqtt) {
-        (Some(listen), MqttMode::Embedded(_)) => {
+        (Some(listen), MqttMode::Embedded(gate)) => {
             let files = crate::tls::ensure(&settings.data_dir, &settings.mqtt_tls_names)?;
-            let plain = SocketAddr::new(broker.host.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)), broker.port);
-            Some(crate::tls::start_listener(listen, plain, &files).await?)
+            let host = if gate.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { gate.ip() };
+            Some(crate::tls::start_listener(listen, SocketAddr::new(host, gate.port()), &files).await?)
         }
         _ => None,
     };
-    let broker = mqtt::with_hub_login(broker, &settings.branch.id, &settings.data_dir)?;
+    let broker = mqtt::with_hub_login(broker, &settings.branch.id, &hub_password);
     let branch = Arc::new(settings.branch);
     let (writes, writes_rx) = mpsc::channel(8192);
     let failed = FailedEpoch::default();
@@ -160,7 +176,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     };
     tracing::info!(
         http = %settings.http,
-        mqtt = %broker,
+        mqtt = %mqtt_shown,
         mqtt_tls = %settings.mqtt_tls.map_or("off".to_string(), |a| a.to_string()),
         branch = %branch.id,
         "Dawr hub ready"
@@ -200,23 +216,86 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     served.map_err(|source| StartError::Http { addr: settings.http, source }.into())
 }
 
-/// Starts the embedded broker when there is one; where the hub's client connects.
-fn broker_endpoint(mode: &MqttMode) -> Result<MqttEndpoint, RunError> {
-    match mode {
-        MqttMode::External(endpoint) => Ok(endpoint.clone()),
+/// Where the hub's own client connects, and the address to show: an external broker, or the
+/// embedded one started here behind the gate on the `--mqtt-listen` address.
+async fn broker_endpoint(
+    settings: &Settings,
+    hub_password: &str,
+    open: impl Fn() -> Result<rusqlite::Connection, StartError>,
+) -> Result<(MqttEndpoint, String), RunError> {
+    match &settings.mqtt {
+        MqttMode::External(endpoint) => Ok((endpoint.clone(), endpoint.to_string())),
         MqttMode::Embedded(listen) => {
             #[cfg(feature = "embedded-broker")]
             {
-                crate::broker::start(*listen)?;
-                let host = if listen.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { listen.ip() };
-                let url = format!("mqtt://{}", SocketAddr::new(host, listen.port()));
-                Ok(MqttEndpoint::parse(&url)?)
+                use dawr_protocol::acl::HubAccount;
+                let front = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .map_err(|source| crate::broker::BrokerError::Listen { addr: *listen, source })?;
+                // The broker itself listens on a loopback port only the hub knows.
+                let internal = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                    .and_then(|l| l.local_addr())
+                    .map_err(|source| crate::broker::BrokerError::Listen { addr: *listen, source })?;
+                let gate_password = devices::new_password();
+                let users = std::collections::HashMap::from([
+                    (GATE_USER.to_string(), gate_password.clone()),
+                    (HubAccount(&settings.branch.id).to_string(), hub_password.to_string()),
+                ]);
+                crate::broker::start(internal, users)?;
+                let conn = open()?;
+                let (table_tx, table_rx) = watch::channel(Arc::new(devices::table(&conn)?));
+                tokio::spawn(watch_devices(conn, table_tx));
+                if settings.allow_anonymous {
+                    tracing::warn!("--mqtt-allow-anonymous: MQTT clients without an account are admitted (tests only)");
+                }
+                let config = crate::gate::GateConfig {
+                    branch: settings.branch.id.clone(),
+                    upstream: internal,
+                    login: rumqttc::mqttbytes::v4::Login::new(GATE_USER, gate_password),
+                    allow_anonymous: settings.allow_anonymous,
+                };
+                crate::gate::spawn(front, config, table_rx, crate::gate::GateStats::default());
+                Ok((MqttEndpoint::parse(&format!("mqtt://{internal}"))?, listen.to_string()))
             }
             #[cfg(not(feature = "embedded-broker"))]
             {
-                let _ = (listen, IpAddr::V4(Ipv4Addr::LOCALHOST));
+                let _ = (listen, hub_password, open);
                 Err(RunError::NoEmbeddedBroker)
             }
+        }
+    }
+}
+
+/// The gate's account at the embedded broker (its password is made on each start).
+#[cfg(feature = "embedded-broker")]
+const GATE_USER: &str = "dawr-gate";
+
+/// Re-reads the enrolled devices every second, so `dawr-hub devices add|revoke` run beside the
+/// hub take effect within a second or two (the gate disconnects revoked devices).
+#[cfg(feature = "embedded-broker")]
+async fn watch_devices(conn: rusqlite::Connection, table: watch::Sender<Arc<devices::DeviceTable>>) {
+    let mut conn = Some(conn);
+    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while let Some(c) = conn.take() {
+        interval.tick().await;
+        let Ok((c, read)) = tokio::task::spawn_blocking(move || {
+            let read = devices::table(&c);
+            (c, read)
+        })
+        .await
+        else {
+            return;
+        };
+        conn = Some(c);
+        match read {
+            Ok(now) if **table.borrow() != now => {
+                if table.send(Arc::new(now)).is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the enrolled devices"),
         }
     }
 }

@@ -1,5 +1,9 @@
 //! The embedded MQTT broker (rumqttd), so one command runs a whole branch.
 //!
+//! It listens on a loopback port that only the hub knows and admits only the accounts it is
+//! given (the hub's own and the gate's, whose password is made on each start): devices reach it
+//! through the gate (`crate::gate`), which enforces the access rules rumqttd lacks.
+//!
 //! rumqttd runs on its own threads and cannot be stopped; it ends with the process. It keeps no
 //! retained messages across restarts, which is why the hub republishes its retained state every
 //! time it connects. A branch that prefers Mosquitto runs the hub with `--mqtt-url` instead.
@@ -17,11 +21,12 @@ pub enum BrokerError {
     Thread(std::io::Error),
 }
 
-/// Starts the broker listening on `listen` (MQTT 3.1.1, no TLS: keep it on the branch network).
-pub fn start(listen: SocketAddr) -> Result<(), BrokerError> {
+/// Starts the broker listening on `listen` (MQTT 3.1.1, no TLS), admitting only `users`
+/// (username → password).
+pub fn start(listen: SocketAddr, users: HashMap<String, String>) -> Result<(), BrokerError> {
     // rumqttd reports a busy port only in its log: find out first, with a clear error.
     drop(TcpListener::bind(listen).map_err(|source| BrokerError::Listen { addr: listen, source })?);
-    let mut config = config(listen);
+    let mut config = config(listen, users);
     std::thread::Builder::new()
         .name("dawr-broker".into())
         .spawn(move || {
@@ -30,12 +35,12 @@ pub fn start(listen: SocketAddr) -> Result<(), BrokerError> {
             }
         })
         .map_err(BrokerError::Thread)?;
-    tracing::info!(%listen, "embedded MQTT broker started");
+    tracing::debug!(%listen, "embedded MQTT broker started");
     Ok(())
 }
 
 /// Every field set explicitly: rumqttd's zero defaults refuse connections.
-fn config(listen: SocketAddr) -> Config {
+fn config(listen: SocketAddr, users: HashMap<String, String>) -> Config {
     let server = ServerSettings {
         name: "dawr".into(),
         listen,
@@ -45,7 +50,7 @@ fn config(listen: SocketAddr) -> Config {
             connection_timeout_ms: 10_000,
             max_payload_size: 256 * 1024,
             max_inflight_count: 200,
-            auth: None,
+            auth: Some(users),
             external_auth: None,
             dynamic_filters: true,
         },

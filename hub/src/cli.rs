@@ -18,7 +18,7 @@ use dawr_protocol::endpoint::MqttEndpoint;
 #[command(name = "dawr-hub", version)]
 pub struct Args {
     #[command(subcommand)]
-    pub command: Option<HubCommand>,
+    pub command: Option<crate::device_cli::Command>,
     /// Address for the HTTP API [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
@@ -68,47 +68,13 @@ pub struct Args {
     /// How often to pull bookings and retry reports, in seconds [default: 5]
     #[arg(long, value_name = "SECONDS")]
     pub appointments_poll_s: Option<f64>,
+    /// For tests only, until every device app logs in: admit MQTT clients without an account
+    /// (they may still not publish the hub's topics or take its client id)
+    #[arg(long, hide = true)]
+    pub mqtt_allow_anonymous: bool,
     /// For tests: shift the hub's clock by this many seconds (e.g. to start just before midnight)
     #[arg(long, value_name = "SECONDS", env = "DAWR_CLOCK_OFFSET_S", hide = true, allow_hyphen_values = true)]
     pub clock_offset_s: Option<f64>,
-}
-
-/// The hub's other commands.
-#[derive(Debug, clap::Subcommand)]
-pub enum HubCommand {
-    /// The branch's MQTT TLS certificates.
-    Tls {
-        #[command(subcommand)]
-        command: TlsCommand,
-    },
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum TlsCommand {
-    /// Prints the branch CA certificate (PEM) that devices trust for mqtts:// (made first when the
-    /// data directory has none yet).
-    CaCert {
-        /// The hub's data directory [default: the branch file's, or data]
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// The branch configuration whose data directory to use
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-    },
-}
-
-/// Runs a subcommand: what it prints goes to stdout.
-fn run_subcommand(command: HubCommand) -> Result<String, String> {
-    match command {
-        HubCommand::Tls { command: TlsCommand::CaCert { data_dir, config } } => {
-            let data_dir = match (data_dir, config) {
-                (Some(dir), _) => dir,
-                (None, Some(path)) => Config::load(&path).map_err(|e| e.to_string())?.hub.data_dir,
-                (None, None) => Config::demo().hub.data_dir,
-            };
-            crate::tls::ca_certificate(&data_dir).map_err(|e| e.to_string())
-        }
-    }
 }
 
 /// `--mqtt-tls-listen`'s value: an address, or `off`.
@@ -127,6 +93,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     if let Some(offset) = args.clock_offset_s {
         crate::clock::set_offset_s(offset).map_err(|e| e.to_string())?;
     }
+    let demo = args.config.is_none();
     let config = match &args.config {
         Some(path) => Config::load(path).map_err(|e| e.to_string())?,
         None => Config::demo(),
@@ -207,6 +174,8 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         checkin_window: window,
         crm,
         retention,
+        demo,
+        allow_anonymous: args.mqtt_allow_anonymous,
     })
 }
 
@@ -216,12 +185,12 @@ pub fn main() -> ExitCode {
     start::init_tracing("info,rumqttd=off,rumqttc=warn");
     let mut args = Args::parse();
     if let Some(command) = args.command.take() {
-        return match run_subcommand(command) {
-            Ok(out) => {
-                print!("{out}");
-                ExitCode::SUCCESS
+        return match crate::device_cli::run(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("dawr-hub: {e}");
+                ExitCode::FAILURE
             }
-            Err(e) => start::usage_error("dawr-hub", e),
         };
     }
     if let Some(pin) = &args.hash_pin {
@@ -268,7 +237,10 @@ mod tests {
         let no_ca = Args::try_parse_from(["dawr-hub", "--mqtt-url", "mqtts://broker.local"]).unwrap();
         assert!(settings(no_ca).unwrap_err().contains("--mqtt-ca-file"));
         let args = Args::try_parse_from(["dawr-hub", "tls", "ca-cert", "--data-dir", "/tmp/x"]).unwrap();
-        assert!(matches!(args.command, Some(HubCommand::Tls { command: TlsCommand::CaCert { .. } })));
+        assert!(matches!(
+            args.command,
+            Some(crate::device_cli::Command::Tls { command: crate::device_cli::TlsCommand::CaCert { .. } })
+        ));
         assert!(Args::try_parse_from(["dawr-hub", "--mqtt-url", "mqtt://a", "--mqtt-listen", "127.0.0.1:1"]).is_err());
         let bad = Args::try_parse_from(["dawr-hub", "--mqtt-url", "http://a"]).unwrap();
         assert!(settings(bad).unwrap_err().contains("not an MQTT URL"));

@@ -487,6 +487,17 @@ impl Engine {
     }
 
     fn counter_command(&mut self, counter: String, command: CounterCommand, reply_to: ReplyTo, now: DateTime<Utc>) {
+        if !self.setup.branch.counters.iter().any(|c| c.id == counter) {
+            // Refused traffic costs nothing: no command log row, no remembered reply, no disk
+            // write; only the refusal goes out (through the bounded outbox).
+            tracing::debug!(counter, "command for an unknown counter refused");
+            let reply = refusal(command.id.as_deref(), &Failure::from(QueueError::UnknownCounter(counter.clone())));
+            for p in reply_publication(&self.setup.branch.id, &counter, &reply, &reply_to) {
+                let _ = self.setup.publications.send(p);
+            }
+            answer(reply_to, reply);
+            return;
+        }
         let key = command.id.clone().map(|id| (counter.clone(), id));
         if let Some(stored) = key.as_ref().and_then(|k| self.replies.get(k)) {
             // A repeated id: answer as before, after anything still on its way to the disk.
@@ -1127,5 +1138,22 @@ mod tests {
         let (first, repeat) = (first.await.unwrap(), repeat.await.unwrap());
         assert_eq!((first.ok, first.error), (false, Some(ErrorCode::StorageUnavailable)));
         assert_eq!((repeat.ok, repeat.error), (false, Some(ErrorCode::StorageUnavailable)), "{repeat:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn commands_for_unknown_counters_are_refused_without_a_write() {
+        let mut rig = Rig::start(|_| ());
+        rig.open_gate();
+        for i in 0..50 {
+            rig.counter("zz", &format!("junk-{i}"), ReplyTo::Mqtt).await;
+        }
+        let refusal = reply_of(&rig.publication().await).expect("a reply");
+        assert_eq!((refusal.ok, refusal.error), (false, Some(ErrorCode::UnknownCounter)));
+        // A real command after them: by its answer the engine has handled the junk.
+        let answered = rig.next("1", "real").await.await.unwrap();
+        assert_eq!(answered.id.as_str(), "real");
+        assert_eq!(rig.arrived.load(Ordering::SeqCst), 1, "only the real command went to the writer");
+        let logged: i64 = rig.open_db().query_row("SELECT count(*) FROM command_log", [], |r| r.get(0)).unwrap();
+        assert_eq!(logged, 1);
     }
 }

@@ -17,8 +17,10 @@
 //! - [`crm`]: the CRM connector's outbox and signed webhooks.
 //! - [`privacy`]: personal data under PDPL — retention, the keyed hash of visitors, a person's
 //!   export and erasure; [`audit`]: the append-only audit log.
-//! - [`mqtt`] and `broker`: the doors to devices (the broker optionally in-process); [`tls`]: the
-//!   branch CA, the server certificate and the MQTT-over-TLS listener in front of the broker.
+//! - [`mqtt`], `broker` and `gate`: the doors to devices (the broker optionally in-process,
+//!   behind the gate that admits only enrolled devices and enforces their access rules);
+//!   [`devices`]: the enrolled devices and their hashed passwords; [`tls`]: the branch CA, the
+//!   server certificate and the MQTT-over-TLS listener in front of the gate.
 //! - [`web`]: the only part that knows HTTP (axum) — the API, the dashboard, the ticket and
 //!   rating pages, on the shared `dawr-web` crate.
 //! - [`clock`]: the time of day everything asks (shiftable for tests; `dawr_web::clock`).
@@ -37,8 +39,12 @@ pub mod cli;
 pub use dawr_web::clock;
 pub mod config;
 pub mod crm;
+pub mod device_cli;
+pub mod devices;
 pub mod domain;
 pub mod engine;
+#[cfg(feature = "embedded-broker")]
+pub mod gate;
 pub mod mqtt;
 pub mod privacy;
 pub mod reports;

@@ -10,14 +10,14 @@
 //! Malformed commands are answered with `ok: false` and reason `malformed` when an id can be read
 //! from them, and otherwise logged and dropped; the hub never panics on a payload.
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use dawr_protocol::acl::HubAccount;
 use dawr_protocol::device::{Command, ErrorCode, Presence, PresenceStatus, Rating, ReasonForRating, Reply};
-use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, Password, describe, read_password_file};
+use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, Password, describe};
 use dawr_protocol::topics::{Filter, Topic};
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, Packet, QoS};
 use tokio::sync::{mpsc, watch};
@@ -28,29 +28,21 @@ use crate::engine::{
     ActionRequest, CounterCommand, EngineHandle, Operation, Publication, ReplyTo, Request, json_publication,
 };
 
-/// The environment variable that holds the hub's own MQTT password.
-pub const PASSWORD_ENV: &str = "DAWR_MQTT_PASSWORD";
-/// The file in the data directory that holds the hub's own MQTT password.
-pub const PASSWORD_FILE: &str = "mqtt-hub.secret";
-
-/// The hub's MQTT username and client id on `branch`.
+/// The hub's MQTT username and client id on `branch` (`dawr-hub-{branch}`).
 pub fn hub_client_id(branch: &str) -> String {
-    format!("dawr-hub-{branch}")
+    HubAccount(branch).to_string()
 }
 
 /// The hub's own login, the one place it is applied: the URL's username and password when it
-/// has them; otherwise the username `dawr-hub-{branch}` with the password from
-/// `DAWR_MQTT_PASSWORD`, else from `DATA_DIR/mqtt-hub.secret` when that file exists.
-pub fn with_hub_login(endpoint: MqttEndpoint, branch: &str, data_dir: &Path) -> Result<MqttEndpoint, EndpointError> {
-    let password = match std::env::var(PASSWORD_ENV) {
-        Ok(password) if !password.is_empty() => Some(Password::new(password)),
-        _ => {
-            let file = data_dir.join(PASSWORD_FILE);
-            if file.exists() { Some(read_password_file(&file)?) } else { None }
-        }
-    };
-    Ok(endpoint.with_login_if_missing(hub_client_id(branch), password))
+/// has them; otherwise the username `dawr-hub-{branch}` with `password` (from
+/// `DAWR_MQTT_PASSWORD` or `DATA_DIR/mqtt-hub.secret`: [`crate::devices::hub_password`]).
+pub fn with_hub_login(endpoint: MqttEndpoint, branch: &str, password: &str) -> MqttEndpoint {
+    endpoint.with_login_if_missing(hub_client_id(branch), Some(Password::new(password.to_string())))
 }
+
+/// At most this many devices' presence is tracked (the gate admits only enrolled devices; the
+/// bound holds with an external broker too).
+const MAX_PRESENCE: usize = 4096;
 
 /// Who is online: device id → last presence and when it was seen.
 pub type PresenceMap = Arc<Mutex<HashMap<String, (Presence, DateTime<Utc>)>>>;
@@ -70,7 +62,6 @@ pub struct MqttStatus {
     pub presence: PresenceMap,
 }
 
-/// Connects to the broker and starts the intake and publisher tasks.
 /// Connects to the broker at `endpoint` (whose login is the hub's, see [`with_hub_login`]) and
 /// starts the intake and publisher tasks; fails only when the endpoint's TLS settings are not
 /// usable.
@@ -96,8 +87,9 @@ pub fn start(
     eventloop.set_network_options(network);
 
     let (stop_intake, stop_rx) = watch::channel(false);
+    let connected = status.connected.clone();
     let intake = tokio::spawn(intake(eventloop, client.clone(), branch.to_string(), engine, stop_rx, status));
-    let publisher = tokio::spawn(publisher(client, publications, hub_status, offline));
+    let publisher = tokio::spawn(publisher(client, publications, hub_status, offline, connected));
     Ok(MqttTasks { intake, publisher, stop_intake })
 }
 
@@ -210,9 +202,10 @@ async fn handle_publish(
                 presence.remove(device);
             } else {
                 match serde_json::from_slice::<Presence>(payload) {
-                    Ok(p) => {
+                    Ok(p) if presence.len() < MAX_PRESENCE || presence.contains_key(device) => {
                         presence.insert(device.to_string(), (p, Utc::now()));
                     }
+                    Ok(_) => tracing::debug!(device, "presence map full: not tracked"),
                     Err(e) => tracing::info!(device, error = %e, "unreadable presence message"),
                 }
             }
@@ -285,10 +278,21 @@ async fn publisher(
     mut publications: mpsc::UnboundedReceiver<Publication>,
     hub_status: String,
     offline: Vec<u8>,
+    connected: Arc<AtomicBool>,
 ) {
+    let mut dropped = 0u64;
     while let Some(p) = publications.recv().await {
-        if let Err(e) = client.publish(p.topic, QoS::AtLeastOnce, p.retain, p.payload).await {
-            tracing::warn!(error = %e, "cannot queue an MQTT message");
+        if connected.load(Ordering::Acquire) {
+            if let Err(e) = client.publish(p.topic, QoS::AtLeastOnce, p.retain, p.payload).await {
+                tracing::warn!(error = %e, "cannot queue an MQTT message");
+            }
+        } else if client.try_publish(p.topic, QoS::AtLeastOnce, p.retain, p.payload).is_err() {
+            // Away from the broker the outgoing queue stays bounded (rumqttc's request channel);
+            // retained state is published again on reconnect.
+            dropped += 1;
+            if dropped.is_power_of_two() {
+                tracing::warn!(dropped, "MQTT messages dropped while the broker is away");
+            }
         }
     }
     // The engine and the writer have finished: say goodbye.
@@ -303,16 +307,11 @@ mod tests {
 
     #[test]
     fn the_hub_logs_in_as_itself_unless_the_url_says_otherwise() {
-        let dir = tempfile::tempdir().unwrap();
         let plain = MqttEndpoint::parse("mqtt://127.0.0.1:1884").unwrap();
-        // (DAWR_MQTT_PASSWORD is not set in tests.)
-        let e = with_hub_login(plain.clone(), "demo", dir.path()).unwrap();
-        assert_eq!((e.username.as_deref(), e.password.is_none()), (Some("dawr-hub-demo"), true));
-        std::fs::write(dir.path().join(PASSWORD_FILE), "hub-secret\n").unwrap();
-        let e = with_hub_login(plain, "demo", dir.path()).unwrap();
-        assert_eq!(e.password.unwrap().expose(), "hub-secret");
+        let e = with_hub_login(plain, "demo", "hub-secret");
+        assert_eq!((e.username.as_deref(), e.password.unwrap().expose()), (Some("dawr-hub-demo"), "hub-secret"));
         let named = MqttEndpoint::parse("mqtt://ops:pw@127.0.0.1").unwrap();
-        let e = with_hub_login(named, "demo", dir.path()).unwrap();
+        let e = with_hub_login(named, "demo", "hub-secret");
         assert_eq!((e.username.as_deref(), e.password.unwrap().expose()), (Some("ops"), "pw"));
     }
 }

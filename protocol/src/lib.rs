@@ -3,6 +3,8 @@
 //! Everything a device, display or app exchanges with a branch hub is defined here, once:
 //!
 //! - [`topics`]: the MQTT topic tree under `dawr/v1/{branch}`, with builders and a parser;
+//! - [`acl`]: which topics each enrolled device (by role and counter) may publish and
+//!   subscribe to — the rules every broker in front of a hub enforces;
 //! - [`device`]: the small JSON messages a counter button or satisfaction terminal sends and
 //!   receives (bounded strings, so they also work without `std` on a microcontroller);
 //! - [`api`] (feature `std`): the HTTP API's bodies and the display messages (`calls`, `board`);
@@ -14,6 +16,7 @@
 //! here is a change of a public contract and must be written down there.
 #![cfg_attr(not(feature = "std"), no_std)]
 
+pub mod acl;
 #[cfg(feature = "std")]
 pub mod api;
 pub mod device;

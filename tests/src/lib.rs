@@ -2,8 +2,10 @@
 //!
 //! [`Hub`] starts the hub binary (`dawr-e2e-hub`, the same code as `dawr-hub`) on free loopback
 //! ports with a temporary data directory, and can `kill -9` and restart it on the same data.
-//! [`Mosquitto`] starts Debian's broker the same way. [`MqttProbe`] is a raw MQTT client, the way
-//! a third-party button or display would talk to the hub.
+//! [`Mosquitto`] starts Debian's broker the same way (open, or locked down with the files
+//! `dawr-hub mosquitto-config` writes). [`MqttProbe`] is a raw MQTT client, the way a third-party
+//! button or display would talk to the hub: it logs in with an enrolled device's credentials
+//! ([`Hub::device`] reads the demo's, [`Hub::enrol`] enrols more).
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -16,8 +18,9 @@ pub mod button;
 pub mod x11;
 
 use anyhow::{Context, Result, bail, ensure};
-use dawr_protocol::endpoint::MqttEndpoint;
-use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
+pub use dawr_protocol::api::DeviceCredentials;
+use dawr_protocol::endpoint::{MqttEndpoint, Password};
+use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, LastWill, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -157,6 +160,13 @@ impl Hub {
         Self::start(broker, args.iter().map(|a| a.to_string()).collect()).await
     }
 
+    /// Starts a hub whose embedded broker also admits clients without an account
+    /// (`--mqtt-allow-anonymous`), for tests that start device apps (kiosk, board, counter app,
+    /// button simulator, firmware session) which cannot log in yet.
+    pub async fn start_for_apps() -> Result<Hub> {
+        Self::start_embedded_with(&["--mqtt-allow-anonymous"]).await
+    }
+
     /// Starts a hub against an external broker on `port`.
     pub async fn start_external(port: u16) -> Result<Hub> {
         Self::start(BrokerChoice::External { port }, Vec::new()).await
@@ -165,16 +175,26 @@ impl Hub {
     /// Starts a hub against an external broker on `port` that wants the hub's password
     /// (`DAWR_MQTT_PASSWORD`; its username is `dawr-hub-demo`).
     pub async fn start_external_with_password(port: u16, password: &str) -> Result<Hub> {
-        let env = vec![(dawr_hub::mqtt::PASSWORD_ENV.to_string(), password.to_string())];
-        Self::start_with_env(BrokerChoice::External { port }, Vec::new(), env).await
+        let env = vec![(dawr_hub::devices::HUB_PASSWORD_ENV.to_string(), password.to_string())];
+        Self::start_in(BrokerChoice::External { port }, Vec::new(), env, tempfile::tempdir()?).await
+    }
+
+    /// Starts a hub against an external broker on `port`, on a data directory made beforehand
+    /// (e.g. by [`Mosquitto::start_secured`]).
+    pub async fn start_external_in(port: u16, data: tempfile::TempDir) -> Result<Hub> {
+        Self::start_in(BrokerChoice::External { port }, Vec::new(), Vec::new(), data).await
     }
 
     async fn start(broker: BrokerChoice, extra_args: Vec<String>) -> Result<Hub> {
-        Self::start_with_env(broker, extra_args, Vec::new()).await
+        Self::start_in(broker, extra_args, Vec::new(), tempfile::tempdir()?).await
     }
 
-    async fn start_with_env(broker: BrokerChoice, extra_args: Vec<String>, env: Vec<(String, String)>) -> Result<Hub> {
-        let temp = tempfile::tempdir()?;
+    async fn start_in(
+        broker: BrokerChoice,
+        extra_args: Vec<String>,
+        env: Vec<(String, String)>,
+        temp: tempfile::TempDir,
+    ) -> Result<Hub> {
         let mut hub = Hub {
             child: None,
             http: SocketAddr::from(([127, 0, 0, 1], free_port())),
@@ -229,6 +249,11 @@ impl Hub {
         MqttEndpoint::parse(&format!("mqtt://127.0.0.1:{}", self.mqtt_port())).expect("a valid URL")
     }
 
+    /// The hub process's id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// `http://127.0.0.1:PORT` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.http, path)
@@ -252,7 +277,7 @@ impl Hub {
             BrokerChoice::External { port } => cmd.arg("--mqtt-url").arg(format!("mqtt://127.0.0.1:{port}")),
         };
         cmd.args(&self.extra_args);
-        cmd.env_remove(dawr_hub::mqtt::PASSWORD_ENV).envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd.env_remove(dawr_hub::devices::HUB_PASSWORD_ENV).envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.env("RUST_LOG", "info,rumqttd=off").stdout(Stdio::null()).stderr(log);
         let started_before = self.log().matches(READY_LINE).count();
         let child = cmd.spawn().with_context(|| format!("starting {}", hub_binary().display()))?;
@@ -348,6 +373,70 @@ impl Hub {
         let status = resp.status().as_u16();
         Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
     }
+
+    /// A GET as the demo's manager (m001).
+    pub async fn manager_get(&self, path: &str) -> Result<(u16, serde_json::Value)> {
+        let body = dawr_protocol::api::sessions::SignIn { staff: "m001".into(), pin: "2468".into(), counter: None };
+        let session: dawr_protocol::api::sessions::Session =
+            self.client.post(self.url("/api/v1/sessions")).json(&body).send().await?.json().await?;
+        let resp = self.client.get(self.url(path)).bearer_auth(session.token).send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// A demo device's credentials, from the `demo-devices.toml` the hub wrote on its first start
+    /// (e.g. `button-2`, `counter-2-app`, `rating-2`, `board-1`, `kiosk-1`).
+    pub fn device(&self, id: &str) -> Result<DeviceCredentials> {
+        demo_device(&self.data_dir, id)
+    }
+
+    /// Enrols a device (`dawr-hub devices add`, beside the running hub) and returns its credentials.
+    pub fn enrol(&self, id: &str, role: &str, counter: Option<&str>) -> Result<DeviceCredentials> {
+        let mut args = vec!["add", "--device", id, "--role", role];
+        if let Some(counter) = counter {
+            args.extend(["--counter", counter]);
+        }
+        let out = self.devices_command(&args)?;
+        serde_json::from_str(out.trim()).with_context(|| format!("devices add printed {out:?}"))
+    }
+
+    /// Revokes a device (`dawr-hub devices revoke`, beside the running hub).
+    pub fn revoke(&self, id: &str) -> Result<()> {
+        self.devices_command(&["revoke", "--device", id]).map(drop)
+    }
+
+    /// Runs `dawr-hub devices ARGS` on this hub's data directory (and branch file, if any).
+    pub fn devices_command(&self, args: &[&str]) -> Result<String> {
+        let mut cmd = Command::new(hub_binary());
+        cmd.arg("devices").arg(args[0]).arg("--data-dir").arg(&self.data_dir).args(&args[1..]);
+        if let Some(i) = self.extra_args.iter().position(|a| a == "--config") {
+            cmd.arg("--config").arg(&self.extra_args[i + 1]);
+        }
+        let output = cmd.output()?;
+        if !output.status.success() {
+            bail!("dawr-hub devices {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8(output.stdout)?)
+    }
+}
+
+/// A device of `DATA_DIR/demo-devices.toml`.
+pub fn demo_device(data_dir: &Path, id: &str) -> Result<DeviceCredentials> {
+    /// The file's shape (see `dawr_hub::devices`).
+    #[derive(serde::Deserialize)]
+    struct DemoFile {
+        device: Vec<DemoDevice>,
+    }
+    #[derive(serde::Deserialize)]
+    struct DemoDevice {
+        device: String,
+        password: String,
+    }
+    let path = data_dir.join("demo-devices.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file: DemoFile = toml::from_str(&text)?;
+    let found = file.device.into_iter().find(|d| d.device == id).with_context(|| format!("no demo device {id}"))?;
+    Ok(DeviceCredentials { username: found.device.clone(), device: found.device, password: found.password })
 }
 
 impl Drop for Hub {
@@ -384,9 +473,44 @@ impl Mosquitto {
         }
     }
 
+    /// Starts Mosquitto locked down as `dawr-hub mosquitto-config` writes it for the hub data
+    /// directory `data` (which it makes, with the demo's devices); returns it and the directory
+    /// for [`Hub::start_external_in`].
+    pub fn start_secured() -> Result<(Mosquitto, tempfile::TempDir)> {
+        let data = tempfile::tempdir()?;
+        let mut attempt = 1;
+        loop {
+            match Self::start_secured_on(free_port(), data.path()) {
+                Err(e) if attempt < PORT_ATTEMPTS && port_taken(&format!("{e:#}")) => {
+                    tracing_free_note(&e);
+                    attempt += 1;
+                }
+                started => return started.map(|m| (m, data)),
+            }
+        }
+    }
+
+    fn start_secured_on(port: u16, data: &Path) -> Result<Mosquitto> {
+        let out = data.join("mosquitto");
+        mosquitto_config(data, &out, port)?;
+        // As root, Mosquitto would read its files as the `mosquitto` user: stay root in tests.
+        Self::launch(port, &format!("include_dir {}\nuser root\npersistence false\nlog_dest stderr\n", out.display()))
+    }
+
+    /// Writes the accounts and ACL again (after `devices add|revoke`) and reloads (SIGHUP).
+    pub fn reload(&self, data: &Path) -> Result<()> {
+        mosquitto_config(data, &data.join("mosquitto"), self.port)?;
+        let status = Command::new("kill").arg("-HUP").arg(self.child.id().to_string()).status()?;
+        if !status.success() {
+            bail!("cannot signal mosquitto");
+        }
+        Ok(())
+    }
+
+    /// Mosquitto on `port`: open to anyone when `logins` is empty, else only to those accounts
+    /// (a password file made by `mosquitto_passwd`).
     fn start_on(port: u16, logins: &[(&str, &str)]) -> Result<Mosquitto> {
         let dir = tempfile::tempdir()?;
-        let conf = dir.path().join("mosquitto.conf");
         let access = if logins.is_empty() {
             "allow_anonymous true\n".to_string()
         } else {
@@ -402,10 +526,20 @@ impl Mosquitto {
             }
             format!("allow_anonymous false\npassword_file {}\n", passwords.display())
         };
-        std::fs::write(
-            &conf,
-            format!("listener {port} 127.0.0.1\n{access}set_tcp_nodelay true\npersistence false\nlog_dest stderr\n"),
-        )?;
+        Self::launch_in(
+            dir,
+            port,
+            &format!("listener {port} 127.0.0.1\n{access}set_tcp_nodelay true\npersistence false\nlog_dest stderr\n"),
+        )
+    }
+
+    fn launch(port: u16, config: &str) -> Result<Mosquitto> {
+        Self::launch_in(tempfile::tempdir()?, port, config)
+    }
+
+    fn launch_in(dir: tempfile::TempDir, port: u16, config: &str) -> Result<Mosquitto> {
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(&conf, config)?;
         let log = File::create(dir.path().join("mosquitto.log"))?;
         let child = Command::new("mosquitto")
             .arg("-c")
@@ -425,6 +559,23 @@ impl Mosquitto {
         }
         Ok(mosquitto)
     }
+}
+
+/// `dawr-hub mosquitto-config --data-dir DATA --out OUT --listen 127.0.0.1:PORT`.
+fn mosquitto_config(data: &Path, out: &Path, port: u16) -> Result<()> {
+    let output = Command::new(hub_binary())
+        .arg("mosquitto-config")
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .output()?;
+    if !output.status.success() {
+        bail!("dawr-hub mosquitto-config: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(())
 }
 
 impl Drop for Mosquitto {
@@ -452,23 +603,77 @@ impl Received {
 pub struct MqttProbe {
     pub client: AsyncClient,
     messages: mpsc::UnboundedReceiver<Received>,
-    acks: mpsc::UnboundedReceiver<()>,
+    acks: mpsc::UnboundedReceiver<Vec<rumqttc::SubscribeReasonCode>>,
+    link: std::sync::Arc<std::sync::Mutex<Link>>,
     task: JoinHandle<()>,
 }
 
+/// What a probe's connection is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Link {
+    /// Connected (a CONNACK accepted it, and no error since).
+    pub up: bool,
+    /// The broker's last refusal of a connect, if any.
+    pub refused: Option<ConnectReturnCode>,
+}
+
 impl MqttProbe {
-    pub async fn connect(port: u16, client_id: &str) -> Result<MqttProbe> {
-        Self::connect_with_will(port, client_id, None).await
+    /// Connects as an enrolled device (client id = username).
+    pub async fn connect(port: u16, device: &DeviceCredentials) -> Result<MqttProbe> {
+        Self::connect_with_will(port, device, None).await
     }
 
-    /// Connects with a last will `(topic, payload)` (retained, QoS 1).
-    pub async fn connect_with_will(port: u16, client_id: &str, will: Option<(&str, &str)>) -> Result<MqttProbe> {
-        let endpoint = MqttEndpoint::parse(&format!("mqtt://127.0.0.1:{port}"))?;
-        Self::connect_to(&endpoint, client_id, will).await
+    /// Connects as an enrolled device with a last will `(topic, payload)` (retained, QoS 1).
+    pub async fn connect_with_will(
+        port: u16,
+        device: &DeviceCredentials,
+        will: Option<(&str, &str)>,
+    ) -> Result<MqttProbe> {
+        let login = Some((device.username.as_str(), device.password.as_str()));
+        match Self::try_connect(port, &device.username, login, will).await? {
+            Ok(probe) => Ok(probe),
+            Err(code) => bail!("{} was refused: {code:?}", device.username),
+        }
+    }
+
+    /// Connects without an account: only an open broker (the bench's Mosquitto) or a hub started
+    /// with [`Hub::start_for_apps`] admits it.
+    pub async fn anonymous(port: u16, client_id: &str) -> Result<MqttProbe> {
+        match Self::try_connect(port, client_id, None, None).await? {
+            Ok(probe) => Ok(probe),
+            Err(code) => bail!("{client_id} was refused: {code:?}"),
+        }
     }
 
     /// Connects to `endpoint` (its login and TLS) as `client_id`, with an optional last will.
     pub async fn connect_to(endpoint: &MqttEndpoint, client_id: &str, will: Option<(&str, &str)>) -> Result<MqttProbe> {
+        match Self::try_connect_to(endpoint, client_id, will).await? {
+            Ok(probe) => Ok(probe),
+            Err(code) => bail!("{client_id} was refused: {code:?}"),
+        }
+    }
+
+    /// Connects with any client id and login (none: anonymous); the inner error is the broker's
+    /// refusal.
+    pub async fn try_connect(
+        port: u16,
+        client_id: &str,
+        login: Option<(&str, &str)>,
+        will: Option<(&str, &str)>,
+    ) -> Result<std::result::Result<MqttProbe, ConnectReturnCode>> {
+        let mut endpoint = MqttEndpoint::parse(&format!("mqtt://127.0.0.1:{port}"))?;
+        if let Some((user, password)) = login {
+            endpoint = endpoint.with_login_if_missing(user, Some(Password::new(password)));
+        }
+        Self::try_connect_to(&endpoint, client_id, will).await
+    }
+
+    /// [`Self::try_connect`] to any endpoint (its login and TLS).
+    pub async fn try_connect_to(
+        endpoint: &MqttEndpoint,
+        client_id: &str,
+        will: Option<(&str, &str)>,
+    ) -> Result<std::result::Result<MqttProbe, ConnectReturnCode>> {
         let mut options = endpoint.options(client_id)?;
         options.set_keep_alive(Duration::from_secs(5));
         options.set_max_packet_size(1024 * 1024, 1024 * 1024);
@@ -479,38 +684,80 @@ impl MqttProbe {
         let (tx, messages) = mpsc::unbounded_channel();
         let (ack_tx, acks) = mpsc::unbounded_channel();
         let (connected_tx, mut connected) = mpsc::unbounded_channel();
+        let link = std::sync::Arc::new(std::sync::Mutex::new(Link::default()));
+        let shared = link.clone();
         let task = tokio::spawn(async move {
             loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        let _ = connected_tx.send(());
+                        *shared.lock().unwrap() = Link { up: true, refused: None };
+                        let _ = connected_tx.send(Ok(()));
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) => {
                         let _ =
                             tx.send(Received { topic: p.topic.clone(), payload: p.payload.to_vec(), retain: p.retain });
                     }
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        let _ = ack_tx.send(());
+                    Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                        let _ = ack_tx.send(ack.return_codes);
                     }
                     Ok(_) => {}
-                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                    Err(e) => {
+                        let refused = match e {
+                            ConnectionError::ConnectionRefused(code) => Some(code),
+                            _ => None,
+                        };
+                        *shared.lock().unwrap() = Link { up: false, refused };
+                        if let Some(code) = refused {
+                            let _ = connected_tx.send(Err(code));
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
                 }
             }
         });
-        tokio::time::timeout(Duration::from_secs(10), connected.recv()).await.context("no CONNACK within 10 s")?;
-        Ok(MqttProbe { client, messages, acks, task })
+        let first =
+            tokio::time::timeout(Duration::from_secs(10), connected.recv()).await.context("no CONNACK within 10 s")?;
+        match first {
+            Some(Ok(())) => Ok(Ok(MqttProbe { client, messages, acks, link, task })),
+            Some(Err(code)) => {
+                task.abort();
+                Ok(Err(code))
+            }
+            None => bail!("the probe stopped"),
+        }
     }
 
-    /// Subscribes and waits for the broker's SUBACK.
-    pub async fn subscribe(&mut self, filter: &str) -> Result<()> {
+    /// The connection's state now.
+    pub fn link(&self) -> Link {
+        *self.link.lock().unwrap()
+    }
+
+    /// Subscribes and returns the broker's SUBACK codes (without checking them).
+    pub async fn try_subscribe(&mut self, filter: &str) -> Result<Vec<rumqttc::SubscribeReasonCode>> {
         self.client.subscribe(filter, QoS::AtLeastOnce).await?;
-        tokio::time::timeout(Duration::from_secs(10), self.acks.recv()).await.context("no SUBACK within 10 s")?;
+        tokio::time::timeout(Duration::from_secs(10), self.acks.recv())
+            .await
+            .context("no SUBACK within 10 s")?
+            .context("the probe stopped")
+    }
+
+    /// Subscribes and waits for the broker's SUBACK, which must grant it.
+    pub async fn subscribe(&mut self, filter: &str) -> Result<()> {
+        let codes = self.try_subscribe(filter).await?;
+        if codes.iter().any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure)) {
+            bail!("subscribing to {filter} was refused");
+        }
         Ok(())
     }
 
     pub async fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) -> Result<()> {
         self.client.publish(topic, QoS::AtLeastOnce, false, payload.into()).await?;
         Ok(())
+    }
+
+    /// The next message on any topic, within `within`.
+    pub async fn next_any(&mut self, within: Duration) -> Option<Received> {
+        tokio::time::timeout(within, self.messages.recv()).await.ok()?
     }
 
     /// The next message on `topic`, skipping others, within `within`.

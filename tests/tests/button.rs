@@ -26,7 +26,7 @@ async fn status(hub: &Hub, ticket: &Value) -> Result<(String, Option<String>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pressing_next_on_the_button_calls_the_visitor() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     let ticket = issue(&hub, "A").await?;
     let mut button = SimButton::start(&hub.mqtt_endpoint(), "demo", "3", Mode::Counter, 1)?;
     button.wait_for(WAIT, |s| s.online && s.waiting == Some(1)).await.expect("the button shows one waiting");
@@ -43,10 +43,10 @@ async fn pressing_next_on_the_button_calls_the_visitor() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_press_repeated_after_a_lost_reply_calls_nobody_twice() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     let first = issue(&hub, "A").await?;
     let second = issue(&hub, "A").await?;
-    let mut display = MqttProbe::connect(hub.mqtt_port(), "test-display").await?;
+    let mut display = MqttProbe::connect(hub.mqtt_port(), &hub.device("board-1")?).await?;
     display.subscribe("dawr/v1/demo/calls").await?;
     let mut button = SimButton::start(&hub.mqtt_endpoint(), "demo", "3", Mode::Counter, 2)?;
     button.wait_for(WAIT, |s| s.online && s.waiting.is_some()).await.expect("online");
@@ -76,7 +76,7 @@ async fn a_press_repeated_after_a_lost_reply_calls_nobody_twice() -> Result<()> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
-    let mut hub = Hub::start_embedded().await?;
+    let mut hub = Hub::start_for_apps().await?;
     let first = issue(&hub, "A").await?;
     let second = issue(&hub, "A").await?;
     let mut button = SimButton::start(&hub.mqtt_endpoint(), "demo", "3", Mode::Counter, 3)?;
@@ -115,7 +115,7 @@ async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_exit_terminal_rates_the_visit_that_just_ended() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     let ticket = issue(&hub, "A").await?;
     let mut terminal = SimButton::start(&hub.mqtt_endpoint(), "demo", "2", Mode::Rating, 4)?;
     terminal.wait_for(WAIT, |s| s.online).await.expect("online");

@@ -98,7 +98,7 @@ async fn commands_before(probe: &mut MqttProbe, topic: &str, action: &str, until
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     for service in ["A", "A", "D", "A", "A", "A"] {
         hub.post("/api/v1/tickets", json!({"service": service})).await?;
     }
@@ -149,7 +149,7 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
     assert_eq!((first["status"].as_str(), first["outcome"].as_str()), (Some("done"), Some("follow_up")));
 
     // The button on the same counter calls the next visitor: the app shows it within a moment.
-    let mut button = MqttProbe::connect(hub.mqtt_port(), "test-button-2").await?;
+    let mut button = MqttProbe::connect(hub.mqtt_port(), &hub.device("button-2")?).await?;
     button.subscribe("dawr/v1/demo/counters/2/reply").await?;
     button.publish("dawr/v1/demo/counters/2/command", r#"{"id":"btn-1","action":"next"}"#).await?;
     app.until(|d| d.state.as_ref().and_then(|s| s.current.as_ref()).is_some_and(|c| c.ticket.as_str() == "A002"))
@@ -163,7 +163,7 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
     assert_eq!(app.desk.case.as_ref().unwrap().visitor, "1012345678", "stored without spaces");
     app.until(|d| d.figures.is_some_and(|(served, mean)| served == 1 && mean.is_some())).await?;
     // The app's double press answers nothing twice: the hub got one command, one visitor called.
-    let mut commands = MqttProbe::connect(hub.mqtt_port(), "test-command-probe").await?;
+    let mut commands = MqttProbe::anonymous(hub.mqtt_port(), "test-command-probe").await?;
     let command_topic = "dawr/v1/demo/counters/2/command";
     commands.subscribe(command_topic).await?;
     app.input(Input::Act(Action::NoShow));
@@ -213,7 +213,7 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_cannot_open_a_counter_that_is_not_theirs() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     let mut app = App::start(&hub, "5").await?;
     app.input(Input::SignIn { staff: "s101".into(), pin: "1111".into() });
     app.until(|d| d.notice.is_some()).await?;
@@ -229,7 +229,7 @@ fn inked(image: &image::RgbaImage, y0: u32, y1: u32) -> Vec<u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desk_screen_reads_right_to_left_in_arabic() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     for service in ["A", "D", "A"] {
         hub.post("/api/v1/tickets", json!({"service": service})).await?;
     }

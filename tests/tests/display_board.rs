@@ -44,11 +44,11 @@ async fn later_board_message(hub: &Hub, board: &mut BoardLink) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_shows_a_call_and_announces_it_once() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     let mut board = link(&hub, "board-hall");
     wait(&mut board, Duration::from_secs(10), |v| v.online).await.expect("online");
-    let button = MqttProbe::connect(hub.mqtt_port(), "test-button-2").await?;
+    let button = MqttProbe::connect(hub.mqtt_port(), &hub.device("button-2")?).await?;
     // Garbage on the calls topic is ignored.
     button.publish("dawr/v1/demo/calls", b"{broken".to_vec()).await?;
 
@@ -70,7 +70,7 @@ async fn the_board_shows_a_call_and_announces_it_once() -> Result<()> {
     // The board lists itself as a device.
     let mut listed = false;
     for _ in 0..50 {
-        let (_, devices) = hub.get("/api/v1/devices").await?;
+        let (_, devices) = hub.manager_get("/api/v1/devices").await?;
         if devices.as_array().unwrap().iter().any(|d| d["device"] == "board-hall" && d["status"] == "online") {
             listed = true;
             break;
@@ -83,7 +83,7 @@ async fn the_board_shows_a_call_and_announces_it_once() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_board_started_after_five_calls_shows_them_all() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     // Counters 1 to 4 serve A; counter 1 calls twice.
     for counter in ["1", "2", "3", "4", "1"] {
         hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
@@ -121,7 +121,7 @@ fn near(a: [u8; 4], b: [u8; 3]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_screen_shows_the_call_history_and_waits_in_both_languages() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     for service in ["A", "B", "C", "E", "F", "A", "A", "A", "A", "A", "C", "B"] {
         hub.post("/api/v1/tickets", json!({"service": service})).await?;
     }
@@ -139,7 +139,7 @@ async fn the_screen_shows_the_call_history_and_waits_in_both_languages() -> Resu
         let (status, reply) = hub.post(&format!("/api/v1/counters/{counter}/{action}"), json!({})).await?;
         assert_eq!(status, 200, "{counter} {action}: {reply}");
     }
-    let mut probe = MqttProbe::connect(hub.mqtt_port(), "test-board-shot").await?;
+    let mut probe = MqttProbe::connect(hub.mqtt_port(), &hub.device("board-1")?).await?;
     probe.subscribe("dawr/v1/demo/board").await?;
     let board = probe
         .next_matching("dawr/v1/demo/board", Duration::from_secs(5), |b| {

@@ -101,15 +101,13 @@ async fn connect(port: u16, login: Login<'_>, device: &Device<'_>) -> Result<(Wi
 
 /// Connects like the firmware does, with its username and password, and presses "next" on
 /// counter 3.
-async fn firmware_presses_next(port: u16, hub: &Hub) -> Result<()> {
+async fn firmware_presses_next(port: u16, hub: &Hub, password: &str, mut watcher: MqttProbe) -> Result<()> {
     let (status, _) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     assert_eq!(status, 201);
-    let watcher_login = MqttEndpoint::parse(&format!("mqtt://test-watcher:{WATCHER_PASSWORD}@127.0.0.1:{port}"))?;
-    let mut watcher = MqttProbe::connect_to(&watcher_login, "test-watcher", None).await?;
     watcher.subscribe("dawr/v1/demo/devices/fw-button-3/status").await?;
 
     let mut device = Device::new(CONFIG, 0xb007);
-    let (mut wire, answer) = connect(port, Login::new(CONFIG.device, CONFIG.device, PASSWORD), &device).await?;
+    let (mut wire, answer) = connect(port, Login::new(CONFIG.device, CONFIG.device, password), &device).await?;
     assert_eq!(answer?, Got::Connected);
     let mut out = [0u8; 1024];
     let topics = device.subscriptions();
@@ -160,8 +158,12 @@ async fn firmware_presses_next(port: u16, hub: &Hub) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_firmware_session_works_with_the_embedded_broker() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
-    firmware_presses_next(hub.mqtt_port(), &hub).await
+    // The button is enrolled; the watcher of its presence (the hub's topic) is let in by the
+    // test-only anonymous admission.
+    let hub = Hub::start_for_apps().await?;
+    let button = hub.enrol(CONFIG.device, "button", Some(CONFIG.counter))?;
+    let watcher = MqttProbe::anonymous(hub.mqtt_port(), "test-watcher").await?;
+    firmware_presses_next(hub.mqtt_port(), &hub, &button.password, watcher).await
 }
 
 /// Mosquitto with `allow_anonymous false` and a password file: the firmware's CONNECT carries
@@ -182,5 +184,8 @@ async fn the_firmware_session_logs_in_to_mosquitto() -> Result<()> {
         assert!(refused.contains("Refused(5)") || refused.contains("closed"), "{login:?}: {refused}");
     }
     let hub = Hub::start_external_with_password(mosquitto.port, HUB_PASSWORD).await?;
-    firmware_presses_next(mosquitto.port, &hub).await
+    let watcher_login =
+        MqttEndpoint::parse(&format!("mqtt://test-watcher:{WATCHER_PASSWORD}@127.0.0.1:{}", mosquitto.port))?;
+    let watcher = MqttProbe::connect_to(&watcher_login, "test-watcher", None).await?;
+    firmware_presses_next(mosquitto.port, &hub, PASSWORD, watcher).await
 }

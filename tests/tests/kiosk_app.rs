@@ -121,7 +121,7 @@ async fn waiting(hub: &Hub) -> Result<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_printer_leaves_an_e_ticket_and_tells_staff() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     let nobody = format!("tcp:127.0.0.1:{}", free_port());
     let effector = Effector::new(&hub.url(""), nobody.parse()?, Paper::Mm80);
     let presence = tokio::spawn(announce_presence(
@@ -144,7 +144,7 @@ async fn an_unreachable_printer_leaves_an_e_ticket_and_tells_staff() -> Result<(
 
     let mut reported = None;
     for _ in 0..100 {
-        let (_, devices) = hub.get("/api/v1/devices").await?;
+        let (_, devices) = hub.manager_get("/api/v1/devices").await?;
         reported = devices.as_array().unwrap().iter().find(|d| d["device"] == "kiosk-hall").cloned();
         if reported.as_ref().is_some_and(|d| d["printer"] == "offline") {
             break;
@@ -160,7 +160,7 @@ async fn an_unreachable_printer_leaves_an_e_ticket_and_tells_staff() -> Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_restart_is_followed_and_a_touch_whose_answer_is_lost_gives_one_ticket() -> Result<()> {
-    let mut hub = Hub::start_embedded().await?;
+    let mut hub = Hub::start_for_apps().await?;
     let dir = tempfile::tempdir()?;
     let printer = dir.path().join("ticket.bin");
     let effector = Effector::new(&hub.url(""), format!("file:{}", printer.display()).parse()?, Paper::Mm58);
@@ -197,7 +197,7 @@ async fn a_hub_restart_is_followed_and_a_touch_whose_answer_is_lost_gives_one_ti
 async fn printer_reported(hub: &Hub, device: &str, expected: &str) -> Result<serde_json::Value> {
     let mut last = serde_json::Value::Null;
     for _ in 0..100 {
-        let (_, devices) = hub.get("/api/v1/devices").await?;
+        let (_, devices) = hub.manager_get("/api/v1/devices").await?;
         if let Some(d) = devices.as_array().unwrap().iter().find(|d| d["device"] == device) {
             last = d["printer"].clone();
             if last == expected {
@@ -211,7 +211,7 @@ async fn printer_reported(hub: &Hub, device: &str, expected: &str) -> Result<ser
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_printer_out_of_paper_says_so_and_the_kiosk_reports_it() -> Result<()> {
-    let hub = Hub::start_embedded().await?;
+    let hub = Hub::start_for_apps().await?;
     let printer = Emupos::start()?;
     let effector = Effector::new(&hub.url(""), format!("tcp:127.0.0.1:{}", printer.printer_port).parse()?, Paper::Mm80);
     let presence = tokio::spawn(announce_presence(

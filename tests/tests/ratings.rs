@@ -70,7 +70,7 @@ async fn the_api_takes_the_score_at_once_and_its_reason_later() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminal_sends_the_score_at_once_and_the_reason_after_over_mqtt() -> Result<()> {
     let hub = Hub::start_embedded().await?;
-    let mut terminal = MqttProbe::connect(hub.mqtt_port(), "rating-2").await?;
+    let mut terminal = MqttProbe::connect(hub.mqtt_port(), &hub.device("rating-2")?).await?;
     terminal.subscribe(&topic("counters/2/reply")).await?;
     let ticket = serve_one(&hub, "resolved").await?;
     let id = ticket["id"].as_u64().unwrap();

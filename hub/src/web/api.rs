@@ -264,19 +264,21 @@ async fn waiting(
     Ok(Json(tickets.iter().map(public_view).collect::<Vec<_>>()).into_response())
 }
 
-async fn devices(State(state): State<AppState>) -> Json<Vec<DeviceInfo>> {
-    let presence = state.mqtt.presence.lock().unwrap_or_else(|e| e.into_inner());
-    let mut devices: Vec<DeviceInfo> = presence
-        .iter()
-        .map(|(device, (presence, seen_at))| DeviceInfo {
-            device: device.clone(),
-            status: presence.status,
-            printer: presence.printer,
-            seen_at: *seen_at,
+/// `GET /api/v1/devices` (managers): the enrolled devices and every client heard from, with
+/// role, counter, presence and when each was last heard.
+async fn devices(State(state): State<AppState>, headers: HeaderMap) -> WebResult<Json<Vec<DeviceInfo>>> {
+    state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
+    let enrolled = state
+        .db
+        .read(|conn| {
+            crate::devices::enrolled(conn).map_err(|e| match e {
+                crate::devices::DeviceError::Store(e) => e,
+                other => dawr_web::db::StoreError::Corrupt { column: "devices", value: other.to_string() },
+            })
         })
-        .collect();
-    devices.sort_by(|a, b| a.device.cmp(&b.device));
-    Json(devices)
+        .await??;
+    let presence = state.mqtt.presence.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Ok(Json(crate::devices::listing(&enrolled, &presence)))
 }
 
 /// `POST /api/v1/sessions`: staff id and PIN (and the counter to open) → a session token.

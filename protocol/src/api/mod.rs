@@ -280,16 +280,45 @@ pub struct CounterInfo {
     pub services: Vec<String>,
 }
 
-/// `GET /api/v1/devices`: a device's last known presence.
+/// `GET /api/v1/devices` (managers): an enrolled device, or a client the hub heard a presence
+/// from, with its last known presence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceInfo {
     pub device: String,
+    /// Its enrolled role; absent for a client that is not enrolled (the hub itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<crate::acl::Role>,
+    /// The counter a button, counter app or rating terminal belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// `offline` also for an enrolled device never heard from.
     pub status: crate::device::PresenceStatus,
     /// A kiosk's printer, as its presence last said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub printer: Option<crate::device::PrinterHealth>,
-    /// When the hub last heard its presence message.
-    pub seen_at: DateTime<Utc>,
+    /// When the hub last heard its presence message; absent if never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_at: Option<DateTime<Utc>>,
+}
+
+/// `dawr-hub devices add`'s one line of output: the device's MQTT account. The password is shown
+/// this once; the hub keeps only a hash of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceCredentials {
+    pub device: String,
+    /// Also the device's MQTT client id.
+    pub username: String,
+    pub password: String,
+}
+
+/// `dawr-hub devices list`: one enrolled device per line (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolledDevice {
+    pub device: String,
+    pub role: crate::acl::Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    pub enrolled_at: DateTime<Utc>,
 }
 
 /// Every HTTP error body: `{"error": "<code>", "message": "<text>"}`; the appointments site adds

@@ -168,6 +168,9 @@ pub async fn show(
         true => state.db.read(crate::crm::status).await.ok().and_then(Result::ok),
         false => None,
     };
+    let enrolled = state.db.read(|conn| crate::devices::enrolled(conn).unwrap_or_default()).await?;
+    let presence = state.mqtt.presence.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let devices = crate::devices::listing(&enrolled, &presence);
     let audit = super::privacy::audit_page(&state, filter.from, filter.to, None, AUDIT_ROWS).await?;
     let manager = state.branch.staff.iter().find(|s| s.id == session.staff).map(|s| name(&s.name, lang).to_string());
     let dashboard = Dashboard {
@@ -180,6 +183,7 @@ pub async fn show(
         live: &live,
         range: &range,
         crm: crm.as_ref(),
+        devices: &devices,
         audit: &audit,
     };
     let mut response = Html(dashboard.page()).into_response();

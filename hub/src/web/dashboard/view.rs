@@ -41,6 +41,8 @@ pub struct Dashboard<'a> {
     pub range: &'a Range,
     /// The CRM connector's outbox, when the branch has one.
     pub crm: Option<&'a CrmStatus>,
+    /// The enrolled devices and every client heard on MQTT.
+    pub devices: &'a [dawr_protocol::api::DeviceInfo],
     /// The latest audit entries of the range (newest first), and whether there are more.
     pub audit: &'a AuditPage,
 }
@@ -185,6 +187,7 @@ impl Dashboard<'_> {
                 (self.monthly())
                 (self.reasons())
                 @if let Some(crm) = self.crm { (self.crm_section(crm)) }
+                (self.devices_section())
                 (self.audit_section())
             }
         };
@@ -468,6 +471,36 @@ impl Dashboard<'_> {
     }
 
     /// The CRM connector's outbox: what is delivered, what waits, why.
+    /// The devices: role, counter, presence and when each was last heard.
+    fn devices_section(&self) -> Markup {
+        html! {
+            section aria-labelledby="devices" {
+                h2 id="devices" { (self.t("dash-devices")) }
+                @if self.devices.is_empty() {
+                    p { (self.t("dash-devices-none")) }
+                } @else {
+                    table {
+                        thead { tr {
+                            @for key in ["dash-device", "dash-device-role", "dash-counter", "dash-device-status", "dash-device-seen"] {
+                                th scope="col" { (self.t(key)) }
+                            }
+                        } }
+                        tbody { @for d in self.devices { tr {
+                            td { bdi { (d.device) } }
+                            td { (d.role.map(|r| self.t(&format!("dash-role-{r}"))).unwrap_or_else(|| "–".into())) }
+                            td { (d.counter.as_deref().map(|c| self.counter_name(c)).unwrap_or_else(|| "–".into())) }
+                            td { (self.t(match d.status {
+                                dawr_protocol::device::PresenceStatus::Online => "dash-device-online",
+                                dawr_protocol::device::PresenceStatus::Offline => "dash-device-offline",
+                            })) }
+                            td { bdi { (d.seen_at.map(|at| at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| self.t("dash-device-never"))) } }
+                        } } }
+                    }
+                }
+            }
+        }
+    }
+
     fn crm_section(&self, status: &CrmStatus) -> Markup {
         let failing = status.last_error.as_deref().filter(|_| status.pending > 0);
         html! {

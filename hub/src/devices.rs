@@ -1,0 +1,399 @@
+//! Enrolled devices: their accounts in the hub's database, the passwords' hashes, the hub's own
+//! MQTT password, and the demo branch's devices.
+//!
+//! A device is enrolled with a role (and a counter for buttons, counter apps and rating
+//! terminals; see `dawr_protocol::acl`). Its id is its MQTT username and client id. Its password
+//! (160 random bits) is shown once; the database keeps only a salted PBKDF2-SHA512 hash in
+//! Mosquitto's `$7$` format, so `dawr-hub mosquitto-config` can copy it into Mosquitto's password
+//! file and the hub's embedded gate checks the same hash. (The passwords are random, not chosen by
+//! people, so a slow hash buys nothing; PBKDF2 is what Mosquitto reads.)
+//!
+//! The SQL here runs on any connection: the `dawr-hub devices` commands open the database while
+//! the hub runs, and the hub re-reads the table every second ([`table`]).
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, Utc};
+use dawr_protocol::acl::{Device, EnrolError, Role};
+use dawr_protocol::api::{DeviceCredentials, DeviceInfo, EnrolledDevice};
+use dawr_protocol::device::PresenceStatus;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::Sha512;
+
+use crate::domain::Branch;
+use crate::store::{StoreError, ts};
+
+/// The file in the data directory holding the hub's own MQTT password.
+pub const HUB_SECRET_FILE: &str = "mqtt-hub.secret";
+/// The environment variable that, when set, holds the hub's MQTT password instead of that file.
+pub const HUB_PASSWORD_ENV: &str = "DAWR_MQTT_PASSWORD";
+
+/// The file the demo branch writes its devices' credentials to (mode 0600).
+pub const DEMO_FILE: &str = "demo-devices.toml";
+
+/// PBKDF2 rounds of a stored hash (Mosquitto's own default is 101; the passwords are random).
+const ROUNDS: u32 = 1000;
+
+/// Why a device command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("{0}")]
+    Invalid(#[from] EnrolError),
+    #[error("device {0:?} is already enrolled (revoke it first to give it a new password)")]
+    AlreadyEnrolled(String),
+    #[error("the branch has no counter {0:?}")]
+    UnknownCounter(String),
+    #[error("no enrolled device {0:?}")]
+    NotEnrolled(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {source}")]
+    File { path: PathBuf, source: std::io::Error },
+}
+
+impl From<rusqlite::Error> for DeviceError {
+    fn from(e: rusqlite::Error) -> Self {
+        DeviceError::Store(e.into())
+    }
+}
+
+/// One enrolled (not revoked) device, as the gate checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolled {
+    pub id: String,
+    pub role: Role,
+    pub counter: Option<String>,
+    pub password_hash: String,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+impl Enrolled {
+    /// The device as the access rules see it.
+    pub fn device(&self) -> Device<'_> {
+        Device { id: &self.id, role: self.role, counter: self.counter.as_deref() }
+    }
+
+    /// What `devices list` prints.
+    pub fn listed(&self) -> EnrolledDevice {
+        EnrolledDevice {
+            device: self.id.clone(),
+            role: self.role,
+            counter: self.counter.clone(),
+            enrolled_at: self.enrolled_at,
+        }
+    }
+}
+
+/// Every enrolled device by id.
+pub type DeviceTable = HashMap<String, Enrolled>;
+
+/// What `GET /api/v1/devices` shows: every enrolled device (offline and never seen if no
+/// presence was heard) and every other client that announced a presence, by id.
+pub fn listing(
+    enrolled: &[Enrolled],
+    presence: &HashMap<String, (dawr_protocol::device::Presence, DateTime<Utc>)>,
+) -> Vec<DeviceInfo> {
+    let mut list: Vec<DeviceInfo> = enrolled
+        .iter()
+        .map(|d| {
+            let heard = presence.get(&d.id);
+            DeviceInfo {
+                device: d.id.clone(),
+                role: Some(d.role),
+                counter: d.counter.clone(),
+                status: heard.map_or(PresenceStatus::Offline, |(p, _)| p.status),
+                printer: heard.and_then(|(p, _)| p.printer),
+                seen_at: heard.map(|(_, at)| *at),
+            }
+        })
+        .collect();
+    for (id, (p, at)) in presence {
+        if !enrolled.iter().any(|d| &d.id == id) {
+            list.push(DeviceInfo {
+                device: id.clone(),
+                role: None,
+                counter: None,
+                status: p.status,
+                printer: p.printer,
+                seen_at: Some(*at),
+            });
+        }
+    }
+    list.sort_by(|a, b| a.device.cmp(&b.device));
+    list
+}
+
+/// A new random password: 20 bytes (160 bits) as 40 hex digits.
+pub fn new_password() -> String {
+    let mut bytes = [0u8; 20];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `$7$rounds$salt$hash` line Mosquitto's password file uses (PBKDF2-HMAC-SHA512, 12-byte
+/// salt, 64-byte key, standard base64).
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 12];
+    rand::rng().fill_bytes(&mut salt);
+    format!("$7${ROUNDS}${}${}", B64.encode(salt), B64.encode(pbkdf2_sha512(password.as_bytes(), &salt, ROUNDS)))
+}
+
+/// Whether `password` matches a hash made by [`hash_password`] (or by `mosquitto_passwd`).
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    let mut parts = hash.split('$');
+    let (Some(""), Some("7"), Some(rounds), Some(salt), Some(expected), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let (Ok(rounds), Ok(salt), Ok(expected)) = (rounds.parse::<u32>(), B64.decode(salt), B64.decode(expected)) else {
+        return false;
+    };
+    if !(1..=1_000_000).contains(&rounds) || expected.len() != 64 {
+        return false;
+    }
+    let actual = pbkdf2_sha512(password.as_bytes(), &salt, rounds);
+    // Constant time: every byte is compared.
+    actual.iter().zip(&expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// PBKDF2-HMAC-SHA512 with one output block (64 bytes), as Mosquitto derives its `$7$` hashes.
+fn pbkdf2_sha512(password: &[u8], salt: &[u8], rounds: u32) -> [u8; 64] {
+    let mac = Hmac::<Sha512>::new_from_slice(password).expect("HMAC takes any key length");
+    let mut first = mac.clone();
+    first.update(salt);
+    first.update(&1u32.to_be_bytes());
+    let mut u: [u8; 64] = first.finalize().into_bytes().into();
+    let mut out = u;
+    for _ in 1..rounds {
+        let mut next = mac.clone();
+        next.update(&u);
+        u = next.finalize().into_bytes().into();
+        out.iter_mut().zip(&u).for_each(|(o, b)| *o ^= b);
+    }
+    out
+}
+
+/// Enrols a device (or enrols a revoked one again) and returns its credentials, the only time
+/// its password is seen. `branch`, when given, must have the device's counter.
+pub fn add(
+    conn: &Connection,
+    device: Device<'_>,
+    branch: Option<&Branch>,
+    now: DateTime<Utc>,
+) -> Result<DeviceCredentials, DeviceError> {
+    if let (Some(branch), Some(counter)) = (branch, device.counter)
+        && !branch.counters.iter().any(|c| c.id == counter)
+    {
+        return Err(DeviceError::UnknownCounter(counter.to_string()));
+    }
+    let password = new_password();
+    let changed = conn.execute(
+        "INSERT INTO devices (id, role, counter, password_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(id) DO UPDATE SET role = excluded.role, counter = excluded.counter,
+             password_hash = excluded.password_hash, enrolled_at = excluded.enrolled_at, revoked_at = NULL
+         WHERE devices.revoked_at IS NOT NULL",
+        params![device.id, device.role.as_str(), device.counter, hash_password(&password), ts(now)],
+    )?;
+    if changed == 0 {
+        return Err(DeviceError::AlreadyEnrolled(device.id.to_string()));
+    }
+    Ok(DeviceCredentials { device: device.id.to_string(), username: device.id.to_string(), password })
+}
+
+/// Revokes a device: from now on it is refused (the hub disconnects it within a second or two).
+pub fn revoke(conn: &Connection, id: &str, now: DateTime<Utc>) -> Result<(), DeviceError> {
+    let changed =
+        conn.execute("UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, ts(now)])?;
+    if changed == 0 {
+        return Err(DeviceError::NotEnrolled(id.to_string()));
+    }
+    Ok(())
+}
+
+/// Every enrolled (not revoked) device, by id.
+pub fn enrolled(conn: &Connection) -> Result<Vec<Enrolled>, DeviceError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, role, counter, password_hash, enrolled_at FROM devices WHERE revoked_at IS NULL ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get::<_, String>(4)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, role, counter, password_hash, at) = row?;
+        let role = Role::parse(&role).ok_or(StoreError::Corrupt { column: "devices.role", value: role })?;
+        let enrolled_at = dawr_web::db::parse_ts("devices.enrolled_at", &at)?;
+        out.push(Enrolled { id, role, counter, password_hash, enrolled_at });
+    }
+    Ok(out)
+}
+
+/// The enrolled devices as the gate looks them up.
+pub fn table(conn: &Connection) -> Result<DeviceTable, DeviceError> {
+    Ok(enrolled(conn)?.into_iter().map(|d| (d.id.clone(), d)).collect())
+}
+
+/// Whether any device was ever enrolled (revoked ones included).
+fn any_enrolled(conn: &Connection) -> Result<bool, DeviceError> {
+    Ok(conn.query_row("SELECT 1 FROM devices LIMIT 1", [], |_| Ok(())).optional()?.is_some())
+}
+
+/// The hub's MQTT password: `DAWR_MQTT_PASSWORD` if set, else `DATA_DIR/mqtt-hub.secret`,
+/// created (mode 0600, 160 random bits) on the first start.
+pub fn hub_password(data_dir: &Path) -> Result<String, DeviceError> {
+    if let Ok(password) = std::env::var(HUB_PASSWORD_ENV)
+        && !password.is_empty()
+    {
+        return Ok(password);
+    }
+    let path = data_dir.join(HUB_SECRET_FILE);
+    let file = |source| DeviceError::File { path: path.clone(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_string()),
+        Ok(_) => Err(file(std::io::Error::other("the file is empty"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let password = new_password();
+            write_private(&path, format!("{password}\n").as_bytes()).map_err(file)?;
+            Ok(password)
+        }
+        Err(e) => Err(file(e)),
+    }
+}
+
+/// Writes a file only its owner can read (0600), replacing it.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+/// The demo branch's devices: `kiosk-1`, `board-1`, and for each counter c `counter-{c}-app`,
+/// `button-{c}` and `rating-{c}`.
+pub fn demo_devices(branch: &Branch) -> Vec<(String, Role, Option<String>)> {
+    let mut devices = vec![("kiosk-1".to_string(), Role::Kiosk, None), ("board-1".to_string(), Role::Display, None)];
+    for c in &branch.counters {
+        let counter = Some(c.id.clone());
+        devices.push((format!("counter-{}-app", c.id), Role::CounterApp, counter.clone()));
+        devices.push((format!("button-{}", c.id), Role::Button, counter.clone()));
+        devices.push((format!("rating-{}", c.id), Role::Rating, counter));
+    }
+    devices
+}
+
+/// On the demo's first start (no device enrolled yet), enrols the demo devices and writes their
+/// credentials to `DATA_DIR/demo-devices.toml` (0600). Returns whether it did.
+pub fn enrol_demo(conn: &Connection, branch: &Branch, data_dir: &Path) -> Result<bool, DeviceError> {
+    let path = data_dir.join(DEMO_FILE);
+    if any_enrolled(conn)? && path.exists() {
+        return Ok(false);
+    }
+    let now = crate::clock::now();
+    let mut text = String::from("# Demo device credentials written by dawr-hub on the demo's first start.\n");
+    for (id, role, counter) in demo_devices(branch) {
+        let device = Device::new(&id, role, counter.as_deref())?;
+        // A demo device left from an earlier start without the file gets a new password.
+        let _ = revoke(conn, &id, now);
+        let credentials = add(conn, device, Some(branch), now)?;
+        text.push_str(&demo_entry(&credentials, role, counter.as_deref()));
+    }
+    write_private(&path, text.as_bytes()).map_err(|source| DeviceError::File { path, source })?;
+    Ok(true)
+}
+
+/// One `[[device]]` of `demo-devices.toml`.
+fn demo_entry(credentials: &DeviceCredentials, role: Role, counter: Option<&str>) -> String {
+    // Ids and passwords are plain ASCII without quotes: a Rust string literal is a TOML one.
+    let mut entry = format!(
+        "\n[[device]]\ndevice = {:?}       # also its MQTT username and client id\n\
+         role = {:?}           # button | counter-app | kiosk | display | rating\npassword = {:?}\n",
+        credentials.device,
+        role.as_str(),
+        credentials.password
+    );
+    if let Some(counter) = counter {
+        entry.push_str(&format!("counter = {counter:?}            # only for button, counter-app and rating\n"));
+    }
+    entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_mosquittos_and_verify_only_the_right_password() {
+        // Made by `mosquitto_passwd -c -b pw.txt alice secret` (Mosquitto 2.0.11).
+        let mosquitto = "$7$101$MOCKBMAW1B+3iE3a$IqDm1EB1wrJQVR5cHhUnJxSGKH+1FVbH/EBQToNtaCfZ/MNl4xWUmfE5uqTCamLlbBxKrErog+pKNn4EV5Zldw==";
+        assert!(verify_password("secret", mosquitto));
+        assert!(!verify_password("secreT", mosquitto));
+        let password = new_password();
+        assert_eq!(password.len(), 40, "160 bits");
+        let hash = hash_password(&password);
+        assert!(hash.starts_with("$7$1000$"), "{hash}");
+        assert!(verify_password(&password, &hash));
+        assert!(!verify_password("", &hash));
+        assert_ne!(hash, hash_password(&password), "salted");
+        assert!(!verify_password("x", "$6$abc$def"));
+        assert!(!verify_password("x", "garbage"));
+    }
+
+    #[test]
+    fn devices_are_enrolled_listed_revoked_and_enrolled_again() {
+        let conn = crate::store::open(&tempfile::tempdir().unwrap().path().join("d.db")).unwrap();
+        let branch = crate::config::Config::demo().branch().unwrap();
+        let now = Utc::now();
+        let button = Device::new("button-2", Role::Button, Some("2")).unwrap();
+        let first = add(&conn, button, Some(&branch), now).unwrap();
+        assert_eq!((first.device.as_str(), first.username.as_str()), ("button-2", "button-2"));
+        let stored = &table(&conn).unwrap()["button-2"];
+        assert!(verify_password(&first.password, &stored.password_hash));
+        assert!(!stored.password_hash.contains(&first.password), "only a hash is kept");
+        assert!(matches!(add(&conn, button, Some(&branch), now), Err(DeviceError::AlreadyEnrolled(_))));
+        let nowhere = Device::new("button-99", Role::Button, Some("99")).unwrap();
+        assert!(matches!(add(&conn, nowhere, Some(&branch), now), Err(DeviceError::UnknownCounter(_))));
+        revoke(&conn, "button-2", now).unwrap();
+        assert!(table(&conn).unwrap().is_empty());
+        assert!(matches!(revoke(&conn, "button-2", now), Err(DeviceError::NotEnrolled(_))));
+        let again = add(&conn, button, Some(&branch), now).unwrap();
+        assert_ne!(again.password, first.password);
+        assert!(!verify_password(&first.password, &table(&conn).unwrap()["button-2"].password_hash));
+    }
+
+    #[test]
+    fn the_demo_enrols_its_devices_once_and_writes_them_privately() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("d.db")).unwrap();
+        let branch = crate::config::Config::demo().branch().unwrap();
+        assert!(enrol_demo(&conn, &branch, dir.path()).unwrap());
+        assert!(!enrol_demo(&conn, &branch, dir.path()).unwrap(), "only on the first start");
+        let text = std::fs::read_to_string(dir.path().join(DEMO_FILE)).unwrap();
+        let file: toml::Value = toml::from_str(&text).unwrap();
+        let devices = file["device"].as_array().unwrap();
+        assert_eq!(devices.len(), 2 + 3 * branch.counters.len());
+        let table = table(&conn).unwrap();
+        for d in devices {
+            let id = d["device"].as_str().unwrap();
+            assert!(verify_password(d["password"].as_str().unwrap(), &table[id].password_hash), "{id}");
+            assert_eq!(d["role"].as_str(), Some(table[id].role.as_str()));
+            assert_eq!(d.get("counter").and_then(|c| c.as_str()), table[id].counter.as_deref());
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(DEMO_FILE)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
