@@ -29,6 +29,12 @@ pub enum MqttMode {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub http: SocketAddr,
+    /// The visitors' listener (`--public-http`): only `/t/{token}` and its parts.
+    pub public_http: Option<SocketAddr>,
+    /// More host names the hub answers to (besides IP addresses, `localhost` and the public URL's).
+    pub allowed_hosts: Vec<String>,
+    /// Timeouts and the connection cap of each listener.
+    pub limits: dawr_web::serve::Limits,
     pub mqtt: MqttMode,
     pub data_dir: PathBuf,
     /// Base of the live ticket page links printed on tickets.
@@ -39,6 +45,10 @@ pub struct Settings {
     pub checkin_window: Window,
     /// The ministry's CRM to deliver case events to, if any.
     pub crm: Option<crate::crm::CrmLink>,
+    /// The branch file's sign-in rules.
+    pub sign_in: crate::auth::SignInRules,
+    /// Whether this is the built-in demo branch (no `--config`): its PINs are public.
+    pub demo: bool,
 }
 
 /// The hub could not start (or its HTTP server failed).
@@ -53,6 +63,8 @@ pub enum RunError {
     Broker(#[from] crate::broker::BrokerError),
     #[error("cannot start a thread: {0}")]
     Thread(std::io::Error),
+    #[error("the engine stopped during start-up")]
+    EngineStopped,
 }
 
 impl From<StoreError> for RunError {
@@ -108,7 +120,22 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     });
 
     let listener = start::listen(settings.http).await?;
+    let public_listener = match settings.public_http {
+        Some(addr) => Some((addr, start::listen(addr).await?)),
+        None => None,
+    };
     let texts = Arc::new(dawr_i18n::Texts::new());
+    let sessions = crate::auth::Sessions::load(open()?, branch.staff.clone(), settings.sign_in, chrono::Utc::now())
+        .map_err(|e| StartError::Store(e.into()))?;
+    for (counter, staff) in sessions.signed_in_at_counters(chrono::Utc::now()) {
+        engine.send(Request::Staff { counter, staff: Some(staff) }).await.map_err(|_| RunError::EngineStopped)?;
+    }
+    let sessions = Arc::new(sessions);
+    let flusher = tokio::spawn(flush_sessions(sessions.clone()));
+    if settings.demo {
+        tracing::warn!("demo: the built-in demo branch, whose PINs are public; start with --config for a real branch");
+    }
+    let guard = dawr_web::guard::Guard::new(&settings.public_url, &settings.allowed_hosts);
     let state = AppState {
         engine,
         db,
@@ -116,9 +143,11 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         public_url: settings.public_url,
         mqtt: status,
         texts,
-        sessions: Arc::new(crate::auth::Sessions::default()),
+        sessions: sessions.clone(),
         crm_enabled,
         appointments: held,
+        guard,
+        demo: settings.demo,
     };
     tracing::info!(
         http = %settings.http,
@@ -126,8 +155,30 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         branch = %branch.id,
         "Dawr hub ready"
     );
-    let served = web::serve(listener, state, shutdown).await;
+    // One shutdown signal for both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let public = public_listener.map(|(addr, public)| {
+        tracing::info!(public_http = %addr, "serving the visitors' ticket pages");
+        let mut stopped = stopped.clone();
+        let router = web::public_router(state.clone());
+        tokio::spawn(web::serve(public, router, settings.limits, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }))
+    });
+    let stopping = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let served = web::serve(listener, web::router(state), settings.limits, stopping).await;
+    if let Some(public) = public {
+        let _ = public.await;
+    }
     tracing::info!("shutting down");
+    flusher.abort();
+    let _ = flusher.await;
+    if let Err(e) = sessions.flush(chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "could not store the sessions' last use");
+    }
 
     // Whoever still holds an engine handle lets go, so the engine and then the writer finish.
     ticker.abort();
@@ -171,6 +222,18 @@ fn broker_address(mode: &MqttMode) -> Result<BrokerAddress, RunError> {
                 let _ = (listen, IpAddr::V4(Ipv4Addr::LOCALHOST));
                 Err(RunError::NoEmbeddedBroker)
             }
+        }
+    }
+}
+
+/// Writes the sessions' last use (and forgets ended sessions) every half minute.
+async fn flush_sessions(sessions: Arc<crate::auth::Sessions>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(30));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        interval.tick().await;
+        if let Err(e) = sessions.flush(chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "could not store the sessions' last use");
         }
     }
 }

@@ -20,6 +20,20 @@ pub struct Args {
     /// Address for the HTTP API [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
+    /// Serve only the visitors' ticket pages (`/t/{token}`) on this address as well, for a
+    /// reverse proxy to publish; the API, dashboard and device pages answer 404 there
+    #[arg(long, value_name = "ADDR")]
+    pub public_http: Option<SocketAddr>,
+    /// Another host name the hub answers to (repeatable); IP addresses, localhost and the
+    /// public URL's host always are
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    /// Seconds a client has to send a request's head before its connection is closed [default: 10]
+    #[arg(long, value_name = "SECONDS")]
+    pub header_timeout_s: Option<f64>,
+    /// The most HTTP connections open at once, per listener [default: 1024]
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Address for the embedded MQTT broker [default: 127.0.0.1:1883]
     #[arg(long, value_name = "ADDR", conflicts_with = "mqtt_url")]
     pub mqtt_listen: Option<SocketAddr>,
@@ -68,6 +82,9 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         None => Config::demo(),
     };
     let branch = config.branch().map_err(|e| e.to_string())?;
+    let demo = args.config.is_none();
+    // The demo keeps its four-digit manager PIN; a real branch's managers need six digits.
+    let sign_in = config.sign_in.rules(if demo { 4 } else { 6 })?;
     let hub = config.hub;
     let http = args.http.unwrap_or(hub.http);
     let mqtt = match (args.mqtt_url, args.mqtt_listen) {
@@ -113,8 +130,24 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         (Some(_), _) => return Err("the CRM webhook needs a secret ([crm] secret or DAWR_CRM_SECRET)".into()),
         (None, _) => None,
     };
+    let mut limits = dawr_web::serve::Limits::default();
+    if let Some(s) = args.header_timeout_s {
+        if !(0.1..=600.0).contains(&s) {
+            return Err(format!("--header-timeout-s {s} is not between 0.1 and 600"));
+        }
+        limits.header_timeout = std::time::Duration::from_secs_f64(s);
+    }
+    if let Some(n) = args.max_connections {
+        if n < 8 {
+            return Err(format!("--max-connections {n} is fewer than 8"));
+        }
+        limits.max_connections = n;
+    }
     Ok(Settings {
         http,
+        public_http: args.public_http.or(hub.public_http),
+        allowed_hosts: [hub.allowed_hosts, args.allowed_hosts].concat(),
+        limits,
         mqtt,
         data_dir: args.data_dir.unwrap_or(hub.data_dir),
         public_url,
@@ -122,6 +155,8 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         appointments: link,
         checkin_window: window,
         crm,
+        sign_in,
+        demo,
     })
 }
 

@@ -65,6 +65,9 @@ pub struct CounterCommand {
     /// The de-duplication id; `None` for HTTP calls that gave none.
     pub id: Option<String>,
     pub operation: Operation,
+    /// Who does it: the staff member of the HTTP session that sent it. `None` for devices (a
+    /// counter button on MQTT, a rating), whose events carry whoever is signed in at the counter.
+    pub by: Option<String>,
 }
 
 /// What a counter command does.
@@ -141,6 +144,8 @@ pub enum Request {
     },
     Cancel {
         id: VisitId,
+        /// The staff member who cancels it (recorded on the event).
+        by: String,
         reply: oneshot::Sender<Result<Ticket, Failure>>,
     },
     Counter {
@@ -361,8 +366,11 @@ impl Engine {
                     }
                 }
             }
-            Request::Cancel { id, reply } => match self.queue.cancel(id, now) {
-                Ok(done) => {
+            Request::Cancel { id, by, reply } => match self.queue.cancel(id, now) {
+                Ok(mut done) => {
+                    for recorded in &mut done.events {
+                        recorded.staff = Some(by.clone());
+                    }
                     let ticket = self.ticket(&done.visits[0], now);
                     let change = self.change(done, now).0;
                     self.write(change, Vec::new(), move |stored| {
@@ -523,8 +531,9 @@ impl Engine {
         };
         let (change, calls, reply) = match result {
             Ok((mut done, ticket, rating)) => {
-                // The events at this counter carry who was signed in there.
-                if let Some(staff) = self.staff_at.get(&counter) {
+                // The events at this counter carry who did it: the HTTP session's staff member,
+                // or (from a device) who is signed in there.
+                if let Some(staff) = command.by.as_ref().or_else(|| self.staff_at.get(&counter)) {
                     for recorded in &mut done.events {
                         if recorded.event.counter() == Some(counter.as_str()) {
                             recorded.staff = Some(staff.clone());
@@ -951,7 +960,7 @@ mod tests {
                 note: None,
                 reason: None,
             };
-            let command = CounterCommand { id: Some(id.into()), operation: Operation::Act(request) };
+            let command = CounterCommand { id: Some(id.into()), operation: Operation::Act(request), by: None };
             self.engine.send(Request::Counter { counter: counter.into(), command, reply }).await.unwrap();
         }
 

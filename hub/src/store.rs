@@ -47,6 +47,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/003_cases.sql")),
         M::up(include_str!("store/004_crm.sql")),
         M::up(include_str!("store/005_rating_reason.sql")),
+        M::up(include_str!("store/007_sessions.sql")),
     ])
 }
 
