@@ -41,6 +41,13 @@ pub fn settings(args: Args) -> Result<(Site, String), String> {
         None => SiteConfig::demo(),
     };
     let mut site = config.site().map_err(|e| e.to_string())?;
+    if args.config.is_some() {
+        refuse_demo_keys(&site)?;
+    } else {
+        tracing::warn!(
+            "demo: the built-in demo site, whose branch key is published; start with --config for a real site"
+        );
+    }
     if let Some(http) = args.http {
         site.http = http;
     }
@@ -49,6 +56,20 @@ pub fn settings(args: Args) -> Result<(Site, String), String> {
     }
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{}", site.http));
     Ok((site, public_url))
+}
+
+/// The demo branch's published API key.
+pub const DEMO_BRANCH_KEY: &str = "demo-branch-key";
+
+/// A real site (`--config`) may not accept the demo's published branch key.
+fn refuse_demo_keys(site: &Site) -> Result<(), String> {
+    match site.branches.iter().find(|b| b.api_key == DEMO_BRANCH_KEY) {
+        Some(b) => Err(format!(
+            "branch {}'s api_key is the demo's ({DEMO_BRANCH_KEY:?}), which is published: give it a secret key",
+            b.id
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `dawr-appointments`' main function.

@@ -83,6 +83,9 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     };
     let branch = config.branch().map_err(|e| e.to_string())?;
     let demo = args.config.is_none();
+    if !demo {
+        refuse_demo_secrets(&branch, args.appointments_key.as_deref().or(config.appointments.api_key.as_deref()))?;
+    }
     // The demo keeps its four-digit manager PIN; a real branch's managers need six digits.
     let sign_in = config.sign_in.rules(if demo { 4 } else { 6 })?;
     let hub = config.hub;
@@ -159,6 +162,26 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         demo,
     })
 }
+
+/// A real branch (`--config`) may not run with the demo's published secrets.
+fn refuse_demo_secrets(branch: &crate::domain::Branch, appointments_key: Option<&str>) -> Result<(), String> {
+    let holders = crate::auth::pins::with_demo_pins(&branch.staff);
+    if !holders.is_empty() {
+        return Err(format!(
+            "the PINs of {} are the demo's, which are published: give each a new one (dawr-hub --hash-pin PIN)",
+            holders.join(", ")
+        ));
+    }
+    if appointments_key == Some(DEMO_BRANCH_KEY) {
+        return Err(format!(
+            "the appointments API key is the demo's ({DEMO_BRANCH_KEY:?}): use the key the site's operator issued this branch"
+        ));
+    }
+    Ok(())
+}
+
+/// The demo branch's published key on the demo appointments site.
+pub const DEMO_BRANCH_KEY: &str = "demo-branch-key";
 
 /// `dawr-hub`'s main function.
 pub fn main() -> ExitCode {

@@ -461,7 +461,7 @@ async fn a_retried_ticket_request_gets_the_same_ticket() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_code_is_answered_over_http() -> Result<()> {
     // Counter 8 starts closed.
-    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../hub/demo-branch.toml"))?;
+    let demo = dawr_e2e::production_branch(&dawr_e2e::demo_branch());
     let closed_eight = demo.replacen("id = \"8\"\n", "id = \"8\"\nopen = false\n", 1);
     assert_ne!(closed_eight, demo);
     let dir = tempfile::tempdir()?;

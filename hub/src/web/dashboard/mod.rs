@@ -180,6 +180,7 @@ pub async fn show(
         live: &live,
         range: &range,
         crm: crm.as_ref(),
+        demo: state.demo,
     };
     let mut response = Html(dashboard.page()).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

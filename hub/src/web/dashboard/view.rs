@@ -40,6 +40,8 @@ pub struct Dashboard<'a> {
     pub range: &'a Range,
     /// The CRM connector's outbox, when the branch has one.
     pub crm: Option<&'a CrmStatus>,
+    /// Whether this is the built-in demo branch (its PINs are public): the page says so.
+    pub demo: bool,
 }
 
 const STYLE: &str = "\
@@ -196,6 +198,7 @@ impl Dashboard<'_> {
                     button type="submit" { (self.t("counter-sign-out")) }
                 }
             }
+            @if self.demo { p class="alert demo" role="note" { (self.t("dash-demo")) } }
         }
     }
 
