@@ -5,9 +5,11 @@
 //!   (a DNS rebinding attack needs a name), `localhost`, the host of the configured public URL,
 //!   or one listed in the configuration. Otherwise 421 `unknown_host`.
 //! - **State changes from this site only.** A `POST`, `PUT`, `PATCH` or `DELETE` is refused
-//!   (403 `cross_origin`) when the browser says it comes from elsewhere: an `Origin` that is not
-//!   the request's own scheme and host, or `Sec-Fetch-Site` other than `same-origin` / `none`.
-//!   A client that sends neither (not a browser: curl, a kiosk, a counter app) is not a page.
+//!   (403 `cross_origin`) when the browser says it comes from elsewhere: `Sec-Fetch-Site` other
+//!   than `same-origin` / `none`, or (from a browser too old to send that) an `Origin` that is
+//!   not the request's own host — `null` is let through only for a form, as a same-origin form
+//!   under `Referrer-Policy: no-referrer` sends it. A client that sends neither header (not a
+//!   browser: curl, a kiosk, a counter app) is not a page.
 //! - **Only JSON or a form.** Such a request with a body must be `application/json` or
 //!   `application/x-www-form-urlencoded` (415 `unsupported_media_type`): `text/plain`, which a
 //!   page may send anywhere without asking, is not accepted.
@@ -88,23 +90,29 @@ impl Guard {
             return Ok(());
         }
         let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-        if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site"))
-            && !matches!(site, "same-origin" | "none")
-        {
-            return Err(cross_origin(format!("Sec-Fetch-Site: {site}")));
-        }
-        if let Some(origin) = text(header::ORIGIN) {
-            let same = split_url(origin).is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host.trim()));
-            if !same {
-                return Err(cross_origin(format!("Origin: {origin}")));
+        let kind = text(header::CONTENT_TYPE).unwrap_or_default();
+        let essence = kind.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let is_form = essence == "application/x-www-form-urlencoded";
+        match (text(header::HeaderName::from_static("sec-fetch-site")), text(header::ORIGIN)) {
+            // The browser says where the request comes from: believe it (a same-origin form
+            // under `Referrer-Policy: no-referrer` carries `Origin: null`).
+            (Some(site), _) if !matches!(site, "same-origin" | "none") => {
+                return Err(cross_origin(format!("Sec-Fetch-Site: {site}")));
+            }
+            (Some(_), _) | (None, None) => {}
+            // An older browser: its own pages' forms under no-referrer say `null`; JSON never.
+            (None, Some("null")) if is_form => {}
+            (None, Some(origin)) => {
+                let same = split_url(origin).is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host.trim()));
+                if !same {
+                    return Err(cross_origin(format!("Origin: {origin}")));
+                }
             }
         }
         let has_body = text(header::CONTENT_LENGTH).is_some_and(|l| l.trim() != "0")
             || headers.contains_key(header::TRANSFER_ENCODING);
         if has_body {
-            let kind = text(header::CONTENT_TYPE).unwrap_or_default();
-            let essence = kind.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-            if essence != "application/json" && essence != "application/x-www-form-urlencoded" {
+            if essence != "application/json" && !is_form {
                 return Err(WebError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported_media_type",
@@ -183,6 +191,11 @@ mod tests {
         let refused = |h: &[(&'static str, &str)]| guard.check(&Method::POST, &headers(h)).unwrap_err();
         assert_eq!(refused(&[host, json, len, ("origin", "http://evil.example")]).code(), "cross_origin");
         assert_eq!(refused(&[host, json, len, ("origin", "null")]).code(), "cross_origin");
+        let null = ("origin", "null");
+        assert!(guard.check(&Method::POST, &headers(&[host, form, len, null, site])).is_ok(), "no-referrer form");
+        assert!(guard.check(&Method::POST, &headers(&[host, form, len, null])).is_ok(), "the same, older browser");
+        let sandboxed = [host, form, len, null, ("sec-fetch-site", "cross-site")];
+        assert_eq!(refused(&sandboxed).code(), "cross_origin");
         assert_eq!(refused(&[host, form, len, ("sec-fetch-site", "cross-site")]).code(), "cross_origin");
         assert_eq!(refused(&[host, ("content-type", "text/plain"), len]).code(), "unsupported_media_type");
         assert_eq!(refused(&[("host", "evil.example"), json, len]).code(), "unknown_host");

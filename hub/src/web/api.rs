@@ -211,6 +211,15 @@ async fn counter_action(
     Path((counter, action)): Path<(String, String)>,
     body: Bytes,
 ) -> WebResult<Json<Reply>> {
+    // What anyone may know first (the branch's counters and actions are public), then who asks.
+    let action: Action = serde_json::from_value(serde_json::Value::String(action.clone())).map_err(|_| {
+        WebError::malformed(format!(
+            "unknown action {action:?}; one of next, call, recall, start, complete, no_show, transfer, pause, resume"
+        ))
+    })?;
+    if !state.branch.counters.iter().any(|c| c.id == counter) {
+        return Err(WebError::not_found("unknown_counter", format!("no counter {counter}")));
+    }
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
     if session.counter.as_deref() != Some(counter.as_str()) {
         return Err(AuthError::Refused(format!(
@@ -218,11 +227,6 @@ async fn counter_action(
         ))
         .into());
     }
-    let action: Action = serde_json::from_value(serde_json::Value::String(action.clone())).map_err(|_| {
-        WebError::malformed(format!(
-            "unknown action {action:?}; one of next, call, recall, start, complete, no_show, transfer, pause, resume"
-        ))
-    })?;
     let body: CounterActionRequest = if is_blank(&body) { CounterActionRequest::default() } else { json_body(&body)? };
     check_lengths(&body)?;
     let operation = Operation::Act(ActionRequest {
