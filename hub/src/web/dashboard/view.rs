@@ -57,6 +57,7 @@ h2{font-size:1.1rem;margin:0 0 12px}\
 .card{border:1px solid var(--line);border-radius:10px;padding:10px 12px}\
 .card .v{font-size:1.6rem;font-weight:700;display:block;direction:ltr;unicode-bidi:isolate}\
 .card .k{color:var(--muted);font-size:.9rem}\
+.demo{background:#fff4e5;color:#7a4b00;margin:0;padding:6px 20px;font-weight:600}\
 .alert{background:#fdecea;color:var(--bad);border-radius:8px;padding:8px 12px;margin:6px 0;font-weight:600}\
 form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:end}\
 form.filters label{display:flex;flex-direction:column;font-size:.9rem;color:var(--muted)}\
@@ -198,7 +199,7 @@ impl Dashboard<'_> {
                     button type="submit" { (self.t("counter-sign-out")) }
                 }
             }
-            @if self.demo { p class="alert demo" role="note" { (self.t("dash-demo")) } }
+            @if self.demo { p class="demo" role="note" { (self.t("dash-demo")) } }
         }
     }
 
