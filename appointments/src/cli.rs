@@ -98,4 +98,21 @@ mod tests {
         let missing = Args::try_parse_from(["x", "--config", "/nonexistent.toml"]).unwrap();
         assert!(settings(missing).unwrap_err().contains("cannot read"));
     }
+
+    #[test]
+    fn a_site_file_with_the_demo_branch_key_is_refused() {
+        let dir = std::env::temp_dir().join(format!("dawr-site-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("site.toml");
+        let run = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            settings(Args::try_parse_from(["x", "--config", file.to_str().unwrap()]).unwrap())
+        };
+        let demo = crate::config::DEMO_TOML;
+        assert!(demo.contains(DEMO_BRANCH_KEY));
+        let refused = run(demo).unwrap_err();
+        assert!(refused.contains("demo") && refused.contains("api_key"), "{refused}");
+        assert!(run(&demo.replace(DEMO_BRANCH_KEY, "a-real-secret-of-this-branch")).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -243,4 +243,35 @@ mod tests {
             Args::try_parse_from(["dawr-hub", "--appointments-url", "https://x", "--appointments-key", "k"]).unwrap();
         assert!(settings(tls).unwrap_err().contains("plain http://"));
     }
+
+    #[test]
+    fn a_branch_file_with_the_demos_secrets_is_refused_and_the_demo_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("branch.toml");
+        let run = |text: &str, extra: &[&str]| {
+            std::fs::write(&file, text).unwrap();
+            let mut args = vec!["dawr-hub", "--config", file.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            settings(Args::try_parse_from(args).unwrap())
+        };
+        let demo = crate::config::DEMO_TOML;
+        let pins = run(demo, &[]).unwrap_err();
+        assert!(pins.contains("s101, s102, s103, m001") && pins.contains("demo"), "{pins}");
+        let mut fresh = demo.to_string();
+        for (i, line) in demo.lines().filter(|l| l.starts_with("pin_hash")).enumerate() {
+            fresh = fresh.replace(line, &format!("pin_hash = \"{}\"", hash_pin_for_test(i)));
+        }
+        let short = run(&fresh, &[]).unwrap_err();
+        assert!(short.contains("manager_pin_digits = 4") && short.contains("6 digits"), "{short}");
+        let fresh = fresh.replace("manager_pin_digits = 4", "manager_pin_digits = 6");
+        let key = ["--appointments-url", "http://127.0.0.1:8090", "--appointments-key", DEMO_BRANCH_KEY];
+        assert!(run(&fresh, &key).unwrap_err().contains("demo"), "the demo site's key");
+        let real = run(&fresh, &[]).unwrap();
+        assert!(!real.demo && real.sign_in.manager_pin_digits == 6);
+        assert!(settings(Args::try_parse_from(["dawr-hub"]).unwrap()).unwrap().demo, "no --config: the demo");
+    }
+
+    fn hash_pin_for_test(i: usize) -> String {
+        crate::auth::hash_pin(&format!("97531{i}"))
+    }
 }
