@@ -111,14 +111,12 @@ impl Guard {
         }
         let has_body = text(header::CONTENT_LENGTH).is_some_and(|l| l.trim() != "0")
             || headers.contains_key(header::TRANSFER_ENCODING);
-        if has_body {
-            if essence != "application/json" && !is_form {
-                return Err(WebError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send the body as application/json (or a form from this site's own pages)",
-                ));
-            }
+        if has_body && essence != "application/json" && !is_form {
+            return Err(WebError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json (or a form from this site's own pages)",
+            ));
         }
         Ok(())
     }
