@@ -337,6 +337,14 @@ impl Hub {
         self.spawn().await
     }
 
+    /// `kill -9`, then starts the hub again on the same ports and data directory with `args`
+    /// added to its flags from now on (e.g. `--clock-offset-s`, to find it later in the day).
+    pub async fn restart_with(&mut self, args: &[&str]) -> Result<()> {
+        self.kill9();
+        self.extra_args.extend(args.iter().map(|a| a.to_string()));
+        self.spawn().await
+    }
+
     /// Whether this hub runs a branch file (`--config`): then its PINs are [`TEST_PINS`].
     pub fn runs_a_branch_file(&self) -> bool {
         self.extra_args.iter().any(|a| a == "--config")

@@ -1,6 +1,8 @@
 //! A booking made on the appointments site is checked in at the branch hub; with the site
 //! stopped the hub still checks in the bookings it holds, and the check-in reaches the site once
-//! it is back — even when the hub was killed in between.
+//! it is back — even when the hub was killed in between. A check-in made before the site's
+//! cancellation reached the hub is served and wins on the site; a booking never checked in
+//! becomes a no-show at the hub, on the site and in the manager's summary.
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,4 +151,126 @@ async fn two_kiosks_checking_in_one_code_at_once_make_one_ticket() -> Result<()>
     assert_eq!(queue.as_array().unwrap().len(), 4, "four bookings, four tickets: {queue}");
     assert!(!hub.log().contains("panicked"), "{}", hub.log());
     Ok(())
+}
+
+/// A booking cancelled on the site but checked in at the hub's kiosk before the hub pulled the
+/// cancellation: the visitor is served (the ticket stands, in the queue), and the check-in
+/// reaches the site through the hub's outbox and wins over the cancellation there (the rule in
+/// ARCHITECTURE.md: "a booking checked in before that pull is served anyway"), so the site and the
+/// hub end up agreeing that it was checked in, with the hub's ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_in_before_the_cancellation_reaches_the_hub_is_served_and_wins_on_the_site() -> Result<()> {
+    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    // Booked before the hub starts, and pulled once at its start; the next pull is an hour away
+    // unless a check-in wakes the link, so the cancellation cannot reach the hub before the
+    // check-in does.
+    let (code, id, start) = book(&site, "E", 7).await?;
+    let url = site.url("");
+    let hub = Hub::start_embedded_with(&[
+        "--appointments-url",
+        &url,
+        "--appointments-key",
+        TEST_KEY,
+        "--appointments-poll-s",
+        "3600",
+    ])
+    .await?;
+    assert_eq!(held(&hub, &code, &start).await?["status"], "booked");
+
+    let (status, cancelled) = site.post(&format!("/api/v1/bookings/{code}/cancel"), json!({"national_id": id})).await?;
+    assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
+    let (status, ticket) = hub.post("/api/v1/checkins", json!({"code": code, "request_id": "kiosk-1-1"})).await?;
+    assert_eq!(status, 201, "the hub has not heard of the cancellation: {ticket}");
+    assert_eq!(ticket["priority"], "appointment");
+
+    // The check-in reaches the site (the link is woken at once) and wins over its cancellation.
+    site_status(&site, &code, &id, "checked_in").await?;
+    let outbox_empty = wait_until(Duration::from_secs(15), || async {
+        rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))
+            .and_then(|db| db.query_row("SELECT COUNT(*) FROM booking_outbox", [], |r| r.get::<_, i64>(0)))
+            .is_ok_and(|n| n == 0)
+    })
+    .await;
+    assert!(outbox_empty, "the site acknowledged the check-in:\n{}", hub.log());
+    // The hub still holds it checked in with the ticket, and the visit is in the queue.
+    let entry = held(&hub, &code, &start).await?;
+    assert_eq!((entry["status"].as_str(), &entry["ticket"]), (Some("checked_in"), &ticket["id"]), "{entry}");
+    let (status, visit) = hub.get(&format!("/api/v1/tickets/{}", ticket["id"])).await?;
+    assert_eq!((status, visit["status"].as_str()), (200, Some("waiting")), "{visit}");
+    let (_, queue) = hub.get("/api/v1/queue").await?;
+    assert!(queue.as_array().unwrap().iter().any(|t| t["id"] == ticket["id"]), "{queue}");
+    // A second check-in of the code gives no second ticket; the site refuses to cancel it now.
+    let (status, again) = hub.post("/api/v1/checkins", json!({"code": code})).await?;
+    assert_eq!((status, again["error"].as_str()), (409, Some("booking_used")), "{again}");
+    let (status, refused) = site.post(&format!("/api/v1/bookings/{code}/cancel"), json!({"national_id": id})).await?;
+    assert_eq!((status, refused["error"].as_str()), (409, Some("not_active")), "checked in: {refused}");
+    site_status(&site, &code, &id, "checked_in").await?;
+    assert!(!hub.log().contains("panicked"), "{}", hub.log());
+    Ok(())
+}
+
+/// A booking nobody checks in: once its check-in window has closed (the hub restarted with its
+/// clock past the slot's start plus `checkin_late_min`), the hub marks it a no-show, refuses a
+/// late check-in, reports the no-show to the site (the site's booking says `no_show`), and the
+/// manager's summary counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_never_checked_in_becomes_a_no_show_at_the_hub_and_on_the_site() -> Result<()> {
+    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let url = site.url("");
+    let mut hub = Hub::start_embedded_with(&[
+        "--appointments-url",
+        &url,
+        "--appointments-key",
+        TEST_KEY,
+        "--appointments-poll-s",
+        "0.5",
+    ])
+    .await?;
+    let (code, id, start) = book(&site, "A", 8).await?;
+    assert_eq!(held(&hub, &code, &start).await?["status"], "booked");
+    // Nothing happens before the window closes.
+    assert_eq!(site_booking(&site, &code, &id).await?["status"], "booked");
+
+    // Later that day: a minute after the window (15 minutes after the start) closed.
+    let closed = chrono::DateTime::parse_from_rfc3339(&start)? + chrono::Duration::minutes(16);
+    let offset_s = (closed.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() as f64 / 1000.0;
+    hub.restart_with(&["--clock-offset-s", &offset_s.to_string()]).await?;
+    let marked = wait_until(Duration::from_secs(15), || async {
+        held(&hub, &code, &start).await.is_ok_and(|b| b["status"] == "no_show")
+    })
+    .await;
+    assert!(marked, "the hub never marked {code} a no-show:\n{}", hub.log());
+    let (status, late) = hub.post("/api/v1/checkins", json!({"code": code})).await?;
+    assert_eq!((status, late["error"].as_str()), (409, Some("too_late")), "{late}");
+    site_status(&site, &code, &id, "no_show").await?;
+
+    let token = manager_token(&hub).await?;
+    let day = dawr_e2e::appointments::local_date(&start)?;
+    let response = hub
+        .client
+        .get(hub.url(&format!("/api/v1/reports/summary?from={day}&to={day}")))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200);
+    let summary: Value = response.json().await?;
+    assert_eq!(summary["appointments"]["no_shows"], 1, "{summary}");
+    assert_eq!(summary["appointments"]["checked_in"], 0, "{summary}");
+    assert!(!hub.log().contains("panicked"), "{}", hub.log());
+    Ok(())
+}
+
+/// The site's booking as its citizen looks it up.
+async fn site_booking(site: &Site, code: &str, id: &str) -> Result<Value> {
+    let (status, booking) = site.post(&format!("/api/v1/bookings/{code}/lookup"), json!({"national_id": id})).await?;
+    assert_eq!(status, 200, "{booking}");
+    Ok(booking)
+}
+
+/// The demo manager's (m001's) session token.
+async fn manager_token(hub: &Hub) -> Result<String> {
+    let body = dawr_protocol::api::sessions::SignIn { staff: "m001".into(), pin: "2468".into(), counter: None };
+    let session: dawr_protocol::api::sessions::Session =
+        hub.client.post(hub.url("/api/v1/sessions")).json(&body).send().await?.json().await?;
+    Ok(session.token)
 }

@@ -31,7 +31,7 @@ use tokio::sync::Notify;
 
 pub use checkin::{Held, HeldView, Refusal, Window, check, normalize_code, request_id};
 pub use store::{
-    Outgoing, acknowledged, day, find, mark_no_shows, outbox, prune, record_checkin, recover_checkins, upsert,
+    Outgoing, acknowledged, day, figures, find, mark_no_shows, outbox, prune, record_checkin, recover_checkins, upsert,
 };
 pub use sync::{Link, spawn_link};
 

@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Held, HeldView, Pulled, Window};
 use crate::domain::{Branch, VisitId};
+use crate::reports::AppointmentFigures;
 use crate::store::{IssuedRequest, StoreError, ts};
 
 fn parse_ts(column: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -141,9 +142,32 @@ pub fn mark_no_shows(conn: &mut Connection, now: DateTime<Utc>, window: Window) 
     Ok(codes.len())
 }
 
-/// Forgets bookings of days before `day` (their reports stay in the outbox until delivered).
+/// Forgets bookings of days before `day` that came to nothing here (neither checked in nor a
+/// no-show: the reports count those, see [`figures`]). Their reports stay in the outbox until
+/// delivered.
 pub fn prune(conn: &Connection, day: NaiveDate) -> Result<usize, StoreError> {
-    Ok(conn.execute("DELETE FROM bookings WHERE local_day < ?1", [day.to_string()])?)
+    Ok(conn.execute(
+        "DELETE FROM bookings WHERE local_day < ?1 AND checked_in_at IS NULL AND no_show_at IS NULL",
+        [day.to_string()],
+    )?)
+}
+
+/// How many bookings of local days `from..=to` (of `service`, if given) were checked in here,
+/// and how many became no-shows.
+pub fn figures(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    service: Option<&str>,
+) -> Result<AppointmentFigures, StoreError> {
+    let (checked_in, no_shows) = conn.query_row(
+        "SELECT COUNT(checked_in_at), COALESCE(SUM(no_show_at IS NOT NULL AND checked_in_at IS NULL), 0) \
+         FROM bookings \
+         WHERE local_day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR service = ?3)",
+        params![from.to_string(), to.to_string(), service],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+    )?;
+    Ok(AppointmentFigures { checked_in: checked_in as usize, no_shows: no_shows as usize })
 }
 
 /// A report waiting for the site's acknowledgement.
@@ -250,7 +274,14 @@ mod tests {
         let statuses: Vec<_> = listed.iter().map(|h| (h.code.as_str(), h.status.as_str())).collect();
         assert_eq!(statuses, [("AAAA", "checked_in"), ("BBBB", "no_show"), ("CCCC", "checked_in")]);
         assert_eq!(prune(&conn, "2026-11-23".parse().unwrap()).unwrap(), 0);
-        assert_eq!(prune(&conn, "2026-11-24".parse().unwrap()).unwrap(), 3);
+        let (day, service) = ("2026-11-23".parse().unwrap(), Some("E"));
+        let counted = AppointmentFigures { checked_in: 2, no_shows: 1 };
+        assert_eq!(figures(&conn, day, day, None).unwrap(), counted);
+        assert_eq!(figures(&conn, day, day, service).unwrap(), counted);
+        assert_eq!(figures(&conn, day, day, Some("A")).unwrap(), AppointmentFigures::default());
+        upsert(&mut conn, &branch, &[pulled("DDDD", "cancelled")], start).unwrap();
+        assert_eq!(prune(&conn, "2026-11-24".parse().unwrap()).unwrap(), 1, "only what came to nothing");
+        assert_eq!(figures(&conn, day, day, None).unwrap(), counted, "what the reports count is kept");
         assert_eq!(outbox(&conn, 10).unwrap().len(), 2, "undelivered reports outlive their bookings");
     }
 }

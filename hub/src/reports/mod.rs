@@ -22,8 +22,8 @@ use serde::Serialize;
 pub use csv::visits_csv;
 pub use facts::{case_facts, visit_facts};
 pub use summary::{
-    CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary, monthly, next_month,
-    summarise,
+    AppointmentFigures, CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
+    monthly, next_month, summarise,
 };
 
 /// Which visits a report covers: issued on local days `from..=to`, optionally one service or

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, FixedOffset, NaiveDate, Timelike};
 pub use dawr_protocol::api::reports::{
-    CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
+    AppointmentFigures, CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
 };
 
 use super::{Ending, ReportFilter, VisitFacts};
@@ -112,6 +112,8 @@ pub fn summarise(
             })
             .collect(),
         per_hour: hours.into_iter().map(|(hour, visits)| HourFigures { hour, visits }).collect(),
+        // Counted from the bookings held, not from visits: the web layer fills them in.
+        appointments: AppointmentFigures::default(),
     }
 }
 

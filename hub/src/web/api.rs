@@ -396,7 +396,10 @@ async fn report_summary(
     let (filter, visits) = report_visits(&state, &headers, query).await?;
     let branch = state.branch.clone();
     let target = move |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
-    Ok(Json(crate::reports::summarise(&filter, &visits, &target, state.branch.utc_offset)))
+    let mut summary = crate::reports::summarise(&filter, &visits, &target, state.branch.utc_offset);
+    let (from, to, service) = (filter.from, filter.to, filter.service.clone());
+    summary.appointments = state.appointments.with(move |c| bookings::figures(c, from, to, service.as_deref())).await?;
+    Ok(Json(summary))
 }
 
 /// `GET /api/v1/reports/visits.csv?from=&to=` (managers).

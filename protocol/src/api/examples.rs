@@ -13,7 +13,9 @@ use super::bookings::{
 };
 use super::cases::{Case, CaseDetail, CaseNotes, CaseStatus, CaseUpdate, EarlierVisit, Escalation};
 use super::crm::CrmStatus;
-use super::reports::{CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary};
+use super::reports::{
+    AppointmentFigures, CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
+};
 use super::sessions::{Role, Session, SignIn};
 use super::staff::StaffToday;
 use super::{Names, Priority, Source, Ticket, TicketStatus};
@@ -181,6 +183,7 @@ pub fn summary() -> Summary {
         per_counter: vec![CounterFigures { counter: "3".into(), figures: figures() }],
         per_staff: vec![StaffFigures { staff: "s101".into(), figures: figures() }],
         per_hour: vec![HourFigures { hour: 9, visits: 2 }],
+        appointments: AppointmentFigures { checked_in: 3, no_shows: 1 },
     }
 }
 

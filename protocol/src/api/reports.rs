@@ -75,8 +75,18 @@ pub struct HourFigures {
     pub visits: usize,
 }
 
+/// The branch's bookings from the appointments site on the range's days (for the service asked
+/// for), by what became of them at the hub. A booking checked in is also a visit of the figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentFigures {
+    /// Checked in at a kiosk.
+    pub checked_in: usize,
+    /// Not checked in by the end of their check-in window (reported to the site as `no_show`).
+    pub no_shows: usize,
+}
+
 /// `GET /api/v1/reports/summary`: the range's figures (flattened), and the same per service,
-/// counter, staff member and hour.
+/// counter, staff member and hour; and the range's appointments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// The first and last local day.
@@ -95,6 +105,9 @@ pub struct Summary {
     /// Visits served or called by a signed-in staff member.
     pub per_staff: Vec<StaffFigures>,
     pub per_hour: Vec<HourFigures>,
+    /// The range's bookings from the appointments site (not narrowed by a counter).
+    #[serde(default)]
+    pub appointments: AppointmentFigures,
 }
 
 #[cfg(test)]
@@ -138,13 +151,15 @@ mod tests {
             per_counter: vec![CounterFigures { counter: "3".into(), figures: figures(2) }],
             per_staff: vec![StaffFigures { staff: "s101".into(), figures: figures(2) }],
             per_hour: vec![HourFigures { hour: 9, visits: 2 }],
+            appointments: AppointmentFigures { checked_in: 3, no_shows: 1 },
         };
         round_trip(
             &summary,
             &format!(
                 r#"{{"from":"2026-11-01","to":"2026-11-30","service":"A",{FIGURES},
                 "per_service":[{{"service":"A",{FIGURES}}}],"per_counter":[{{"counter":"3",{FIGURES}}}],
-                "per_staff":[{{"staff":"s101",{FIGURES}}}],"per_hour":[{{"hour":9,"visits":2}}]}}"#
+                "per_staff":[{{"staff":"s101",{FIGURES}}}],"per_hour":[{{"hour":9,"visits":2}}],
+                "appointments":{{"checked_in":3,"no_shows":1}}}}"#
             ),
         );
     }
