@@ -1,6 +1,5 @@
 //! Wiring: the routes, the database and the server, until shutdown.
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
@@ -55,12 +54,15 @@ pub fn page_paths() -> Vec<&'static str> {
     pages().into_iter().map(|(path, _)| path).collect()
 }
 
-/// The site's routes: the API (whose errors, axum's own rejections included, are the JSON error)
-/// and the pages, behind the security headers (no script at all).
+/// The site's routes: the API (whose errors, axum's own rejections included, are the JSON error;
+/// bodies up to 64 KiB) and the pages, behind the browser checks of `dawr_web::guard` (for the
+/// site's public URL) and the security headers (no script at all).
 pub fn router(core: Core) -> Router {
+    let guard = dawr_web::guard::Guard::new(&core.public_url, &[]);
     let api = api()
         .into_iter()
         .fold(Router::new(), |router, (path, route)| router.route(path, route))
+        .layer(axum::extract::DefaultBodyLimit::max(dawr_web::serve::API_BODY_LIMIT))
         .layer(axum::middleware::from_fn(json_errors));
     let app = pages()
         .into_iter()
@@ -68,7 +70,7 @@ pub fn router(core: Core) -> Router {
         .fallback(no_such_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(core);
-    headers::secure(app, Policy::without_scripts())
+    headers::secure(dawr_web::guard::guard(app, guard), Policy::without_scripts())
 }
 
 /// Removes the personal data of bookings past their retention; logs what it did.
@@ -107,8 +109,8 @@ pub async fn run(
     let retention = tokio::spawn(daily_purge(core.clone()));
     let listener = start::listen(addr).await?;
     tracing::info!(http = %addr, branches = core.site.branches.len(), "Dawr appointments ready");
-    let app = router(core).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let limits = dawr_web::serve::Limits::default();
+    let served = dawr_web::serve::serve(listener, router(core), limits, shutdown).await;
     retention.abort();
     tracing::info!("stopped");
     served.map_err(|source| StartError::Http { addr, source })

@@ -41,6 +41,13 @@ pub fn settings(args: Args) -> Result<(Site, String), String> {
         None => SiteConfig::demo(),
     };
     let mut site = config.site().map_err(|e| e.to_string())?;
+    if args.config.is_some() {
+        refuse_demo_keys(&site)?;
+    } else {
+        tracing::warn!(
+            "demo: the built-in demo site, whose branch key is published; start with --config for a real site"
+        );
+    }
     if let Some(http) = args.http {
         site.http = http;
     }
@@ -49,6 +56,20 @@ pub fn settings(args: Args) -> Result<(Site, String), String> {
     }
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{}", site.http));
     Ok((site, public_url))
+}
+
+/// The demo branch's published API key.
+pub const DEMO_BRANCH_KEY: &str = "demo-branch-key";
+
+/// A real site (`--config`) may not accept the demo's published branch key.
+fn refuse_demo_keys(site: &Site) -> Result<(), String> {
+    match site.branches.iter().find(|b| b.api_key == DEMO_BRANCH_KEY) {
+        Some(b) => Err(format!(
+            "branch {}'s api_key is the demo's ({DEMO_BRANCH_KEY:?}), which is published: give it a secret key",
+            b.id
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `dawr-appointments`' main function.
@@ -76,5 +97,22 @@ mod tests {
         assert_eq!(site.branches[0].id, "demo");
         let missing = Args::try_parse_from(["x", "--config", "/nonexistent.toml"]).unwrap();
         assert!(settings(missing).unwrap_err().contains("cannot read"));
+    }
+
+    #[test]
+    fn a_site_file_with_the_demo_branch_key_is_refused() {
+        let dir = std::env::temp_dir().join(format!("dawr-site-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("site.toml");
+        let run = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            settings(Args::try_parse_from(["x", "--config", file.to_str().unwrap()]).unwrap())
+        };
+        let demo = crate::config::DEMO_TOML;
+        assert!(demo.contains(DEMO_BRANCH_KEY));
+        let refused = run(demo).unwrap_err();
+        assert!(refused.contains("demo") && refused.contains("api_key"), "{refused}");
+        assert!(run(&demo.replace(DEMO_BRANCH_KEY, "a-real-secret-of-this-branch")).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

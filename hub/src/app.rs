@@ -33,6 +33,12 @@ pub enum MqttMode {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub http: SocketAddr,
+    /// The visitors' listener (`--public-http`): only `/t/{token}` and its parts.
+    pub public_http: Option<SocketAddr>,
+    /// More host names the hub answers to (besides IP addresses, `localhost` and the public URL's).
+    pub allowed_hosts: Vec<String>,
+    /// Timeouts and the connection cap of each listener.
+    pub limits: dawr_web::serve::Limits,
     pub mqtt: MqttMode,
     /// MQTT over TLS in front of the embedded broker, on this address.
     pub mqtt_tls: Option<SocketAddr>,
@@ -49,7 +55,10 @@ pub struct Settings {
     pub crm: Option<crate::crm::CrmLink>,
     /// How long personal data is kept (`[retention]`).
     pub retention: crate::privacy::Retention,
-    /// The built-in demo branch (no `--config`): its devices are enrolled on the first start.
+    /// The branch file's sign-in rules.
+    pub sign_in: crate::auth::SignInRules,
+    /// The built-in demo branch (no `--config`): its PINs are public, and its devices are
+    /// enrolled on the first start.
     pub demo: bool,
     /// Test-only (`--mqtt-allow-anonymous`): the gate admits clients without a login.
     pub allow_anonymous: bool,
@@ -75,6 +84,8 @@ pub enum RunError {
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
     Devices(#[from] crate::devices::DeviceError),
+    #[error("the engine stopped during start-up")]
+    EngineStopped,
 }
 
 impl From<StoreError> for RunError {
@@ -161,7 +172,22 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let retention = crate::privacy::job::spawn(db.clone(), settings.retention, branch.utc_offset);
 
     let listener = start::listen(settings.http).await?;
+    let public_listener = match settings.public_http {
+        Some(addr) => Some((addr, start::listen(addr).await?)),
+        None => None,
+    };
     let texts = Arc::new(dawr_i18n::Texts::new());
+    let sessions = crate::auth::Sessions::load(open()?, branch.staff.clone(), settings.sign_in, chrono::Utc::now())
+        .map_err(|e| StartError::Store(e.into()))?;
+    for (counter, staff) in sessions.signed_in_at_counters(chrono::Utc::now()) {
+        engine.send(Request::Staff { counter, staff: Some(staff) }).await.map_err(|_| RunError::EngineStopped)?;
+    }
+    let sessions = Arc::new(sessions);
+    let flusher = tokio::spawn(flush_sessions(sessions.clone()));
+    if settings.demo {
+        tracing::warn!("demo: the built-in demo branch, whose PINs are public; start with --config for a real branch");
+    }
+    let guard = dawr_web::guard::Guard::new(&settings.public_url, &settings.allowed_hosts);
     let state = AppState {
         engine,
         db,
@@ -169,10 +195,12 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         public_url: settings.public_url,
         mqtt: status,
         texts,
-        sessions: Arc::new(crate::auth::Sessions::default()),
+        sessions: sessions.clone(),
         crm_enabled,
         appointments: held,
         visitor_key,
+        guard,
+        demo: settings.demo,
     };
     tracing::info!(
         http = %settings.http,
@@ -181,8 +209,30 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         branch = %branch.id,
         "Dawr hub ready"
     );
-    let served = web::serve(listener, state, shutdown).await;
+    // One shutdown signal for both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let public = public_listener.map(|(addr, public)| {
+        tracing::info!(public_http = %addr, "serving the visitors' ticket pages");
+        let mut stopped = stopped.clone();
+        let router = web::public_router(state.clone());
+        tokio::spawn(web::serve(public, router, settings.limits, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }))
+    });
+    let stopping = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let served = web::serve(listener, web::router(state), settings.limits, stopping).await;
+    if let Some(public) = public {
+        let _ = public.await;
+    }
     tracing::info!("shutting down");
+    flusher.abort();
+    let _ = flusher.await;
+    if let Err(e) = sessions.flush(chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "could not store the sessions' last use");
+    }
 
     // Whoever still holds an engine handle lets go, so the engine and then the writer finish.
     ticker.abort();
@@ -296,6 +346,18 @@ async fn watch_devices(conn: rusqlite::Connection, table: watch::Sender<Arc<devi
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the enrolled devices"),
+        }
+    }
+}
+
+/// Writes the sessions' last use (and forgets ended sessions) every half minute.
+async fn flush_sessions(sessions: Arc<crate::auth::Sessions>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(30));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        interval.tick().await;
+        if let Err(e) = sessions.flush(chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "could not store the sessions' last use");
         }
     }
 }

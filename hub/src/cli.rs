@@ -22,6 +22,20 @@ pub struct Args {
     /// Address for the HTTP API [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
+    /// Serve only the visitors' ticket pages (`/t/{token}`) on this address as well, for a
+    /// reverse proxy to publish; the API, dashboard and device pages answer 404 there
+    #[arg(long, value_name = "ADDR")]
+    pub public_http: Option<SocketAddr>,
+    /// Another host name the hub answers to (repeatable); IP addresses, localhost and the
+    /// public URL's host always are
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    /// Seconds a client has to send a request's head before its connection is closed [default: 10]
+    #[arg(long, value_name = "SECONDS")]
+    pub header_timeout_s: Option<f64>,
+    /// The most HTTP connections open at once, per listener [default: 1024]
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Address for the embedded MQTT broker [default: 127.0.0.1:1883]
     #[arg(long, value_name = "ADDR", conflicts_with = "mqtt_url")]
     pub mqtt_listen: Option<SocketAddr>,
@@ -100,6 +114,11 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     };
     let branch = config.branch().map_err(|e| e.to_string())?;
     let retention = config.retention.retention()?;
+    if !demo {
+        refuse_demo_secrets(&branch, args.appointments_key.as_deref().or(config.appointments.api_key.as_deref()))?;
+    }
+    // The demo keeps its four-digit manager PIN; a real branch's managers need six digits.
+    let sign_in = config.sign_in.rules(if demo { 4 } else { 6 })?;
     let hub = config.hub;
     let http = args.http.unwrap_or(hub.http);
     let external = |url: &str| -> Result<MqttMode, String> {
@@ -162,8 +181,24 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         (Some(_), _) => return Err("the CRM webhook needs a secret ([crm] secret or DAWR_CRM_SECRET)".into()),
         (None, _) => None,
     };
+    let mut limits = dawr_web::serve::Limits::default();
+    if let Some(s) = args.header_timeout_s {
+        if !(0.1..=600.0).contains(&s) {
+            return Err(format!("--header-timeout-s {s} is not between 0.1 and 600"));
+        }
+        limits.header_timeout = std::time::Duration::from_secs_f64(s);
+    }
+    if let Some(n) = args.max_connections {
+        if n < 8 {
+            return Err(format!("--max-connections {n} is fewer than 8"));
+        }
+        limits.max_connections = n;
+    }
     Ok(Settings {
         http,
+        public_http: args.public_http.or(hub.public_http),
+        allowed_hosts: [hub.allowed_hosts, args.allowed_hosts].concat(),
+        limits,
         mqtt,
         mqtt_tls,
         mqtt_tls_names,
@@ -174,10 +209,31 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         checkin_window: window,
         crm,
         retention,
+        sign_in,
         demo,
         allow_anonymous: args.mqtt_allow_anonymous,
     })
 }
+
+/// A real branch (`--config`) may not run with the demo's published secrets.
+fn refuse_demo_secrets(branch: &crate::domain::Branch, appointments_key: Option<&str>) -> Result<(), String> {
+    let holders = crate::auth::pins::with_demo_pins(&branch.staff);
+    if !holders.is_empty() {
+        return Err(format!(
+            "the PINs of {} are the demo's, which are published: give each a new one (dawr-hub --hash-pin PIN)",
+            holders.join(", ")
+        ));
+    }
+    if appointments_key == Some(DEMO_BRANCH_KEY) {
+        return Err(format!(
+            "the appointments API key is the demo's ({DEMO_BRANCH_KEY:?}): use the key the site's operator issued this branch"
+        ));
+    }
+    Ok(())
+}
+
+/// The demo branch's published key on the demo appointments site.
+pub const DEMO_BRANCH_KEY: &str = "demo-branch-key";
 
 /// `dawr-hub`'s main function.
 pub fn main() -> ExitCode {
@@ -262,5 +318,36 @@ mod tests {
         let tls =
             Args::try_parse_from(["dawr-hub", "--appointments-url", "https://x", "--appointments-key", "k"]).unwrap();
         assert!(settings(tls).unwrap_err().contains("plain http://"));
+    }
+
+    #[test]
+    fn a_branch_file_with_the_demos_secrets_is_refused_and_the_demo_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("branch.toml");
+        let run = |text: &str, extra: &[&str]| {
+            std::fs::write(&file, text).unwrap();
+            let mut args = vec!["dawr-hub", "--config", file.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            settings(Args::try_parse_from(args).unwrap())
+        };
+        let demo = crate::config::DEMO_TOML;
+        let pins = run(demo, &[]).unwrap_err();
+        assert!(pins.contains("s101, s102, s103, m001") && pins.contains("demo"), "{pins}");
+        let mut fresh = demo.to_string();
+        for (i, line) in demo.lines().filter(|l| l.starts_with("pin_hash")).enumerate() {
+            fresh = fresh.replace(line, &format!("pin_hash = \"{}\"", hash_pin_for_test(i)));
+        }
+        let short = run(&fresh, &[]).unwrap_err();
+        assert!(short.contains("manager_pin_digits = 4") && short.contains("6 digits"), "{short}");
+        let fresh = fresh.replace("manager_pin_digits = 4", "manager_pin_digits = 6");
+        let key = ["--appointments-url", "http://127.0.0.1:8090", "--appointments-key", DEMO_BRANCH_KEY];
+        assert!(run(&fresh, &key).unwrap_err().contains("demo"), "the demo site's key");
+        let real = run(&fresh, &[]).unwrap();
+        assert!(!real.demo && real.sign_in.manager_pin_digits == 6);
+        assert!(settings(Args::try_parse_from(["dawr-hub"]).unwrap()).unwrap().demo, "no --config: the demo");
+    }
+
+    fn hash_pin_for_test(i: usize) -> String {
+        crate::auth::hash_pin(&format!("97531{i}"))
     }
 }

@@ -49,6 +49,8 @@ pub struct Config {
     pub appointments: AppointmentsSection,
     #[serde(default)]
     pub retention: RetentionSection,
+    #[serde(default)]
+    pub sign_in: SignInSection,
 }
 
 /// `[retention]`: how long personal data is kept (Saudi PDPL; see `crate::privacy`).
@@ -75,6 +77,48 @@ impl RetentionSection {
         let r =
             crate::privacy::Retention { personal_days: self.personal_data_days, match_days: self.visitor_match_days };
         r.check().map(|()| r)
+    }
+}
+
+/// `[sign_in]`: how long PINs are and how long an unused session stays open.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignInSection {
+    /// The fewest digits of a staff member's PIN.
+    pub staff_pin_digits: u8,
+    /// The fewest digits of a manager's PIN (at least 6, except in the built-in demo).
+    pub manager_pin_digits: u8,
+    /// A session unused this many minutes ends (it ends 12 hours after sign-in anyway).
+    pub idle_timeout_min: f64,
+}
+
+impl Default for SignInSection {
+    fn default() -> Self {
+        SignInSection { staff_pin_digits: 4, manager_pin_digits: 6, idle_timeout_min: 60.0 }
+    }
+}
+
+impl SignInSection {
+    /// The rules, checked: PINs of 4 to 32 digits, managers' of at least `manager_floor`, an
+    /// idle timeout of 1 minute to 12 hours.
+    pub fn rules(&self, manager_floor: u8) -> Result<crate::auth::SignInRules, String> {
+        if !(4..=32).contains(&self.staff_pin_digits) {
+            return Err(format!("[sign_in] staff_pin_digits = {} is not 4 to 32", self.staff_pin_digits));
+        }
+        if !(manager_floor..=32).contains(&self.manager_pin_digits) {
+            return Err(format!(
+                "[sign_in] manager_pin_digits = {}: a manager's PIN needs at least {manager_floor} digits",
+                self.manager_pin_digits
+            ));
+        }
+        if !(1.0..=720.0).contains(&self.idle_timeout_min) {
+            return Err(format!("[sign_in] idle_timeout_min = {} is not 1 to 720", self.idle_timeout_min));
+        }
+        Ok(crate::auth::SignInRules {
+            staff_pin_digits: self.staff_pin_digits,
+            manager_pin_digits: self.manager_pin_digits,
+            idle_timeout: chrono::Duration::seconds((self.idle_timeout_min * 60.0).round() as i64),
+        })
     }
 }
 
@@ -166,6 +210,10 @@ pub struct HubSettings {
     pub mqtt_ca_file: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
+    /// The visitors' listener (only `/t/{token}`), for a reverse proxy to publish.
+    pub public_http: Option<SocketAddr>,
+    /// More host names the hub answers to.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for HubSettings {
@@ -179,6 +227,8 @@ impl Default for HubSettings {
             mqtt_ca_file: None,
             data_dir: PathBuf::from("data"),
             public_url: None,
+            public_http: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }

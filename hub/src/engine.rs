@@ -65,6 +65,9 @@ pub struct CounterCommand {
     /// The de-duplication id; `None` for HTTP calls that gave none.
     pub id: Option<String>,
     pub operation: Operation,
+    /// Who does it: the staff member of the HTTP session that sent it. `None` for devices (a
+    /// counter button on MQTT, a rating), whose events carry whoever is signed in at the counter.
+    pub by: Option<String>,
 }
 
 /// What a counter command does.
@@ -141,6 +144,8 @@ pub enum Request {
     },
     Cancel {
         id: VisitId,
+        /// The staff member who cancels it (recorded on the event).
+        by: String,
         reply: oneshot::Sender<Result<Ticket, Failure>>,
     },
     Counter {
@@ -245,6 +250,12 @@ pub fn start(setup: EngineSetup) -> Result<(EngineHandle, JoinHandle<()>), Store
     Ok((EngineHandle { tx }, thread))
 }
 
+/// A key of `replies` or `issued_requests`.
+enum Remembered {
+    Reply((String, String)),
+    Issued(String),
+}
+
 struct Engine {
     setup: EngineSetup,
     queue: Queue,
@@ -253,6 +264,10 @@ struct Engine {
     replies: HashMap<(String, String), Reply>,
     /// Ticket requests' idempotency keys and the visit each one issued.
     issued_requests: HashMap<String, VisitId>,
+    /// When each entry of `replies` and `issued_requests` was made, oldest first: they are
+    /// forgotten after [`COMMAND_MEMORY`], as `command_log` is read back, so neither map grows
+    /// without bound while the hub runs.
+    remembered: VecDeque<(DateTime<Utc>, Remembered)>,
     calls: VecDeque<Call>,
     summaries_dirty: bool,
     published_states: Vec<Option<CounterState>>,
@@ -276,6 +291,7 @@ impl Engine {
             next_seq: 1,
             replies: HashMap::new(),
             issued_requests: HashMap::new(),
+            remembered: VecDeque::new(),
             calls: VecDeque::new(),
             summaries_dirty: true,
             published_states: Vec::new(),
@@ -302,28 +318,25 @@ impl Engine {
         self.next_seq = store::next_event_seq(&conn)?;
         self.replies.clear();
         self.issued_requests.clear();
-        for (counter, id, reply) in store::load_command_log(&conn, now - COMMAND_MEMORY)? {
+        self.remembered.clear();
+        let log = store::load_command_log(&conn, now - COMMAND_MEMORY)?;
+        let recent = store::recent_calls(&conn, Board::HISTORY)?;
+        drop(conn);
+        for (counter, id, reply) in log {
             if counter == TICKET_REQUESTS {
                 match serde_json::from_str::<IssuedRequest>(&reply) {
-                    Ok(issued) => {
-                        self.issued_requests.insert(id, issued.visit);
-                    }
+                    Ok(issued) => self.remember_issued(id, issued.visit, now),
                     Err(e) => tracing::warn!(error = %e, "unreadable stored ticket request"),
                 }
                 continue;
             }
             match serde_json::from_str(&reply) {
-                Ok(reply) => {
-                    self.replies.insert((counter, id), reply);
-                }
+                Ok(reply) => self.remember_reply((counter, id), reply, now),
                 Err(e) => tracing::warn!(error = %e, "unreadable stored reply"),
             }
         }
-        self.calls = store::recent_calls(&conn, Board::HISTORY)?
-            .into_iter()
-            .map(|c| self.call(c.seq, c.at, c.recall, &c.counter, &c.number, &c.service))
-            .collect();
-        drop(conn);
+        self.calls =
+            recent.into_iter().map(|c| self.call(c.seq, c.at, c.recall, &c.counter, &c.number, &c.service)).collect();
         self.epoch += 1;
         self.summaries_dirty = true;
         self.published_states = vec![None; self.setup.branch.counters.len()];
@@ -361,8 +374,11 @@ impl Engine {
                     }
                 }
             }
-            Request::Cancel { id, reply } => match self.queue.cancel(id, now) {
-                Ok(done) => {
+            Request::Cancel { id, by, reply } => match self.queue.cancel(id, now) {
+                Ok(mut done) => {
+                    for recorded in &mut done.events {
+                        recorded.staff = Some(by.clone());
+                    }
                     let ticket = self.ticket(&done.visits[0], now);
                     let change = self.change(done, now).0;
                     self.write(change, Vec::new(), move |stored| {
@@ -423,10 +439,38 @@ impl Engine {
                 self.publish_summaries(now);
             }
             Request::Tick => {
+                self.forget_old_commands(now);
                 self.close_past_days(now);
                 if self.summaries_dirty {
                     self.publish_summaries(now);
                 }
+            }
+        }
+    }
+
+    fn remember_reply(&mut self, key: (String, String), reply: Reply, now: DateTime<Utc>) {
+        self.remembered.push_back((now, Remembered::Reply(key.clone())));
+        self.replies.insert(key, reply);
+    }
+
+    fn remember_issued(&mut self, key: String, visit: VisitId, now: DateTime<Utc>) {
+        self.remembered.push_back((now, Remembered::Issued(key.clone())));
+        self.issued_requests.insert(key, visit);
+    }
+
+    /// Forgets the replies and ticket requests older than [`COMMAND_MEMORY`].
+    fn forget_old_commands(&mut self, now: DateTime<Utc>) {
+        while let Some((at, _)) = self.remembered.front()
+            && now - *at > COMMAND_MEMORY
+        {
+            match self.remembered.pop_front().map(|(_, key)| key) {
+                Some(Remembered::Reply(key)) => {
+                    self.replies.remove(&key);
+                }
+                Some(Remembered::Issued(key)) => {
+                    self.issued_requests.remove(&key);
+                }
+                None => break,
             }
         }
     }
@@ -481,7 +525,7 @@ impl Engine {
         if let Some(key) = request_id {
             let reply_json = serde_json::to_string(&IssuedRequest { visit: id }).expect("serialise");
             change.command = Some(LoggedCommand { counter: TICKET_REQUESTS.into(), id: key.clone(), reply_json });
-            self.issued_requests.insert(key, id);
+            self.remember_issued(key, id, now);
         }
         Ok((change, ticket))
     }
@@ -534,8 +578,9 @@ impl Engine {
         };
         let (change, calls, reply) = match result {
             Ok((mut done, ticket, rating)) => {
-                // The events at this counter carry who was signed in there.
-                if let Some(staff) = self.staff_at.get(&counter) {
+                // The events at this counter carry who did it: the HTTP session's staff member,
+                // or (from a device) who is signed in there.
+                if let Some(staff) = command.by.as_ref().or_else(|| self.staff_at.get(&counter)) {
                     for recorded in &mut done.events {
                         if recorded.event.counter() == Some(counter.as_str()) {
                             recorded.staff = Some(staff.clone());
@@ -567,7 +612,7 @@ impl Engine {
                 id: key.1.clone(),
                 reply_json: serde_json::to_string(&reply).expect("replies serialise"),
             });
-            self.replies.insert(key, reply.clone());
+            self.remember_reply(key, reply.clone(), now);
         }
         let branch = self.setup.branch.clone();
         let branch = branch.id.as_str();
@@ -962,7 +1007,7 @@ mod tests {
                 note: None,
                 reason: None,
             };
-            let command = CounterCommand { id: Some(id.into()), operation: Operation::Act(request) };
+            let command = CounterCommand { id: Some(id.into()), operation: Operation::Act(request), by: None };
             self.engine.send(Request::Counter { counter: counter.into(), command, reply }).await.unwrap();
         }
 
@@ -1155,5 +1200,32 @@ mod tests {
         assert_eq!(rig.arrived.load(Ordering::SeqCst), 1, "only the real command went to the writer");
         let logged: i64 = rig.open_db().query_row("SELECT count(*) FROM command_log", [], |r| r.get(0)).unwrap();
         assert_eq!(logged, 1);
+    }
+
+    #[test]
+    fn replies_and_ticket_requests_are_forgotten_after_the_command_logs_horizon() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(store::FILE_NAME);
+        let (writes, _disk) = mpsc::channel(16);
+        let (publications, _out) = mpsc::unbounded_channel();
+        let setup = EngineSetup {
+            branch: Arc::new(small_branch()),
+            db: dawr_web::Db::single(store::open(&db).unwrap()),
+            writes,
+            failed: FailedEpoch::default(),
+            publications,
+            public_url: "http://127.0.0.1:8080".into(),
+        };
+        let mut engine = Engine::load(setup).unwrap();
+        let t0 = Utc::now();
+        let reply = Reply { id: bounded("a"), ok: true, ticket: None, error: None, message: None, rating: None };
+        engine.remember_reply(("1".into(), "a".into()), reply, t0);
+        engine.remember_issued("addr:127.0.0.1/k".into(), 7, t0 + Duration::hours(1));
+        engine.forget_old_commands(t0 + COMMAND_MEMORY);
+        assert_eq!((engine.replies.len(), engine.issued_requests.len()), (1, 1), "kept for 48 h");
+        engine.forget_old_commands(t0 + COMMAND_MEMORY + Duration::seconds(1));
+        assert_eq!((engine.replies.len(), engine.issued_requests.len()), (0, 1), "the reply goes first");
+        engine.forget_old_commands(t0 + COMMAND_MEMORY + Duration::hours(2));
+        assert!(engine.issued_requests.is_empty() && engine.remembered.is_empty());
     }
 }

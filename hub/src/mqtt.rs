@@ -227,6 +227,7 @@ fn command_from_wire(cmd: Command) -> CounterCommand {
             note: cmd.note.map(|s| s.to_string()),
             reason: cmd.reason.map(|s| s.to_string()),
         }),
+        by: None,
     }
 }
 
@@ -238,11 +239,13 @@ fn rating_message(payload: &[u8]) -> Result<CounterCommand, serde_json::Error> {
         Ok(rating) => Ok(CounterCommand {
             id: Some(rating.id.to_string()),
             operation: Operation::Rate { score: rating.score, reason: rating.reason },
+            by: None,
         }),
         Err(not_a_rating) => match serde_json::from_slice::<ReasonForRating>(payload) {
             Ok(later) => Ok(CounterCommand {
                 id: Some(later.id.to_string()),
                 operation: Operation::AddReason { rating: later.rating, reason: later.reason },
+                by: None,
             }),
             Err(_) => Err(not_a_rating),
         },

@@ -48,6 +48,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/004_crm.sql")),
         M::up(include_str!("store/005_rating_reason.sql")),
         M::up(include_str!("store/006_devices.sql")),
+        M::up(include_str!("store/007_sessions.sql")),
         M::up(include_str!("store/008_privacy.sql")),
     ])
 }

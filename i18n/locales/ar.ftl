@@ -162,6 +162,7 @@ counter-nobody-called = لا أحد ينتظر هذا الشباك.
 dash-title = لوحة الفرع
 dash-sign-in-title = دخول المديرين
 dash-managers-only = لوحة الفرع للمديرين فقط.
+dash-demo = تجريبي: هذا هو الفرع التجريبي المدمج، وأرقامه السرية منشورة. لفرع حقيقي شغّل الخادم مع ‎--config‎.
 dash-bad-dates = يجب أن تكون الفترة سنة على الأكثر، وتاريخ البداية قبل النهاية.
 dash-now = الآن
 dash-waiting-now = المنتظرون

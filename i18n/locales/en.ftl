@@ -153,6 +153,7 @@ counter-nobody-called = Nobody is waiting for this counter.
 dash-title = Branch dashboard
 dash-sign-in-title = Managers' sign-in
 dash-managers-only = Only managers can see the dashboard.
+dash-demo = Demo: the built-in demo branch, whose PINs are public. Start the hub with --config for a real branch.
 dash-bad-dates = The dates must be a range of at most a year, the first before the last.
 dash-now = Now
 dash-waiting-now = Visitors waiting

@@ -144,8 +144,64 @@ pub struct Hub {
     extra_args: Vec<String>,
     /// Environment variables for every start (e.g. the hub's MQTT password).
     env: Vec<(String, String)>,
-    /// A staff member's session, for reads that show more to staff (sessions end with the process).
+    /// A staff member's session, for reads that show more to staff and for cancelling.
     staff_token: std::sync::Mutex<Option<String>>,
+    /// Sessions signed in at a counter (by the staff member the demo assigns it), for its actions.
+    counter_tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+/// The demo branch's PINs (public, so a hub started with `--config` refuses them).
+pub const DEMO_PINS: [(&str, &str); 4] = [("s101", "1111"), ("s102", "2222"), ("s103", "3333"), ("m001", "2468")];
+
+/// The PINs of [`production_branch`] files, and their hashes.
+pub const TEST_PINS: [(&str, &str, &str); 4] = [
+    (
+        "s101",
+        "5151",
+        "$argon2id$v=19$m=19456,t=2,p=1$SFiGpvswAFU7BtW29hprWg$WQ7UUCXNaiY53RUCKIY/sX9Hj09+FKuqs29ygtgTc2M",
+    ),
+    (
+        "s102",
+        "5252",
+        "$argon2id$v=19$m=19456,t=2,p=1$Tjv52BgM1Ktjukr5b0gV0g$CfOwhNONeczrc1SwTPiEXVO7oRXHYBc4Q1ihc9ILKZE",
+    ),
+    (
+        "s103",
+        "5353",
+        "$argon2id$v=19$m=19456,t=2,p=1$W7yofbhLGfuEyYTKGRqK9g$el5wp2QeTO0PM7KWAdkdraSpI/A30djHTvlNNv6F5hI",
+    ),
+    (
+        "m001",
+        "975312",
+        "$argon2id$v=19$m=19456,t=2,p=1$akyeroYJidmDkPINPW6bBQ$/C1axJKwWDG72UEje7JOE6FiXUI+oSDgxSS0XMwIzI8",
+    ),
+];
+
+/// The demo branch file as a real branch would have it: the staff's PINs are [`TEST_PINS`]
+/// (a hub started with `--config` refuses the demo's) and managers' PINs have six digits.
+pub fn production_branch(demo: &str) -> String {
+    let mut text = demo.replace("manager_pin_digits = 4", "manager_pin_digits = 6");
+    for (staff, _, hash) in TEST_PINS {
+        let at = text.find(&format!("id = \"{staff}\"")).expect("the demo names this staff member");
+        let start = at + text[at..].find("pin_hash = \"").expect("with a PIN hash") + "pin_hash = \"".len();
+        let end = start + text[start..].find('"').expect("quoted");
+        text.replace_range(start..end, hash);
+    }
+    text
+}
+
+/// The demo branch's file, read from the hub crate.
+pub fn demo_branch() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../hub/demo-branch.toml")).expect("the demo branch")
+}
+
+/// The staff member the demo branch assigns to `counter`.
+pub fn staff_of_counter(counter: &str) -> &'static str {
+    match counter {
+        "1" | "2" | "3" => "s101",
+        "4" | "5" => "s102",
+        _ => "s103",
+    }
 }
 
 impl Hub {
@@ -205,6 +261,7 @@ impl Hub {
             extra_args,
             env,
             staff_token: std::sync::Mutex::new(None),
+            counter_tokens: std::sync::Mutex::default(),
         };
         for attempt in 1.. {
             match hub.spawn().await {
@@ -310,6 +367,7 @@ impl Hub {
     /// `kill -9`: no chance to flush or say goodbye.
     pub fn kill9(&mut self) {
         self.staff_token.lock().unwrap().take();
+        self.counter_tokens.lock().unwrap().clear();
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -347,16 +405,52 @@ impl Hub {
         self.spawn().await
     }
 
+    /// Whether this hub runs a branch file (`--config`): then its PINs are [`TEST_PINS`].
+    pub fn runs_a_branch_file(&self) -> bool {
+        self.extra_args.iter().any(|a| a == "--config")
+    }
+
+    /// `staff`'s PIN on this hub (the demo's, or [`TEST_PINS`] with a branch file).
+    pub fn pin(&self, staff: &str) -> &'static str {
+        let test = TEST_PINS.iter().map(|(s, p, _)| (*s, *p));
+        let mut pins = DEMO_PINS.iter().copied().chain(test).filter(|(s, _)| *s == staff);
+        let (demo, test) = (pins.next(), pins.next());
+        let pin = if self.runs_a_branch_file() { test } else { demo };
+        pin.map(|(_, p)| p).unwrap_or_else(|| panic!("no PIN known for {staff}"))
+    }
+
+    /// Signs `staff` in (at `counter`, if given); the session.
+    pub async fn sign_in(&self, staff: &str, counter: Option<&str>) -> Result<dawr_protocol::api::sessions::Session> {
+        let body = dawr_protocol::api::sessions::SignIn {
+            staff: staff.into(),
+            pin: self.pin(staff).into(),
+            counter: counter.map(Into::into),
+        };
+        let response = self.client.post(self.url("/api/v1/sessions")).json(&body).send().await?;
+        if response.status() != reqwest::StatusCode::CREATED {
+            bail!("signing {staff} in at {counter:?}: {} {}", response.status(), response.text().await?);
+        }
+        Ok(response.json().await?)
+    }
+
     /// A staff member's (s101's) session token, signing in when there is none.
     pub async fn staff_token(&self) -> Result<String> {
         if let Some(token) = self.staff_token.lock().unwrap().clone() {
             return Ok(token);
         }
-        let body = dawr_protocol::api::sessions::SignIn { staff: "s101".into(), pin: "1111".into(), counter: None };
-        let session: dawr_protocol::api::sessions::Session =
-            self.client.post(self.url("/api/v1/sessions")).json(&body).send().await?.json().await?;
-        let token = session.token;
+        let token = self.sign_in("s101", None).await?.token;
         *self.staff_token.lock().unwrap() = Some(token.clone());
+        Ok(token)
+    }
+
+    /// A session signed in at `counter` by the staff member the demo assigns it, signing in when
+    /// there is none.
+    pub async fn counter_token(&self, counter: &str) -> Result<String> {
+        if let Some(token) = self.counter_tokens.lock().unwrap().get(counter).cloned() {
+            return Ok(token);
+        }
+        let token = self.sign_in(staff_of_counter(counter), Some(counter)).await?.token;
+        self.counter_tokens.lock().unwrap().insert(counter.to_string(), token.clone());
         Ok(token)
     }
 
@@ -368,8 +462,30 @@ impl Hub {
         Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
     }
 
+    /// A POST with the credentials its route needs: a counter's action as the staff member
+    /// signed in there, a cancel as a staff member; anything else without a session.
     pub async fn post(&self, path: &str, body: serde_json::Value) -> Result<(u16, serde_json::Value)> {
-        let resp = self.client.post(self.url(path)).json(&body).send().await?;
+        let token = match path.strip_prefix("/api/v1/counters/").and_then(|rest| rest.split_once('/')) {
+            // A counter nobody can sign in at (an unknown one): without a session.
+            Some((counter, _)) if !counter.is_empty() => self.counter_token(counter).await.ok(),
+            _ if path.starts_with("/api/v1/tickets/") && path.ends_with("/cancel") => Some(self.staff_token().await?),
+            _ => None,
+        };
+        self.post_as(path, body, token.as_deref()).await
+    }
+
+    /// A POST with this bearer token (or none).
+    pub async fn post_as(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        token: Option<&str>,
+    ) -> Result<(u16, serde_json::Value)> {
+        let mut request = self.client.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let resp = request.send().await?;
         let status = resp.status().as_u16();
         Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
     }

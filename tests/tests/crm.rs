@@ -79,8 +79,12 @@ fn receiver(listener: tokio::net::TcpListener, got: Received) -> tokio::task::Jo
 
 /// The connector's state as a manager sees it.
 async fn crm_status(hub: &Hub) -> Result<Value> {
-    let manager =
-        hub.client.post(hub.url("/api/v1/sessions")).json(&json!({"staff": "m001", "pin": "2468"})).send().await?;
+    let manager = hub
+        .client
+        .post(hub.url("/api/v1/sessions"))
+        .json(&json!({"staff": "m001", "pin": hub.pin("m001")}))
+        .send()
+        .await?;
     let token = manager.json::<Value>().await?["token"].as_str().unwrap_or_default().to_string();
     Ok(hub.client.get(hub.url("/api/v1/crm/status")).bearer_auth(&token).send().await?.json().await?)
 }
@@ -93,7 +97,7 @@ async fn every_case_event_reaches_the_crm_in_order_through_failures() -> Result<
     let server = receiver(listener, got.clone());
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("branch.toml");
-    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../hub/demo-branch.toml"))?;
+    let demo = dawr_e2e::production_branch(&dawr_e2e::demo_branch());
     std::fs::write(
         &config,
         format!(
@@ -117,8 +121,12 @@ async fn every_case_event_reaches_the_crm_in_order_through_failures() -> Result<
     hub.post("/api/v1/counters/4/next", json!({})).await?;
     hub.post("/api/v1/counters/4/no_show", json!({})).await?;
     let (_, staff) = {
-        let r =
-            hub.client.post(hub.url("/api/v1/sessions")).json(&json!({"staff": "s101", "pin": "1111"})).send().await?;
+        let r = hub
+            .client
+            .post(hub.url("/api/v1/sessions"))
+            .json(&json!({"staff": "s101", "pin": hub.pin("s101")}))
+            .send()
+            .await?;
         (r.status(), r.json::<Value>().await?)
     };
     let (_, first) = hub.get("/api/v1/tickets/1").await?;
@@ -193,8 +201,11 @@ async fn every_case_event_reaches_the_crm_in_order_through_failures() -> Result<
 
     // The dashboard shows the connector.
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let signed =
-        client.post(hub.url("/dashboard/sign-in?lang=en")).form(&[("staff", "m001"), ("pin", "2468")]).send().await?;
+    let signed = client
+        .post(hub.url("/dashboard/sign-in?lang=en"))
+        .form(&[("staff", "m001"), ("pin", hub.pin("m001"))])
+        .send()
+        .await?;
     let cookie = signed.headers()["set-cookie"].to_str()?.split(';').next().unwrap().to_string();
     let page = client.get(hub.url("/dashboard?lang=en")).header("cookie", cookie).send().await?.text().await?;
     assert!(page.contains("CRM connector") && page.contains("Events delivered"), "the connector on the dashboard");

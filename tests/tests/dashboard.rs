@@ -78,6 +78,8 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     assert_eq!(card("المخدومون"), "2");
     assert_eq!(card("لم يحضروا"), "1");
     assert_eq!(card("الرضا"), "2.00 / 5");
+    let demo = browser.eval("const d = document.querySelector('.demo'); return d ? d.textContent : ''").await?;
+    assert!(text(&demo).contains("تجريبي"), "the demo branch says it is the demo: {demo}");
     let alert = browser.eval("return Array.from(document.querySelectorAll('.alert')).map(a => a.textContent)").await?;
     assert!(text(&alert[0]).contains("الشكاوى والمقترحات"), "complaints are over target: {alert}");
     let reasons = browser.eval("return document.body.innerText").await?;

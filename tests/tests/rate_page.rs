@@ -74,7 +74,7 @@ async fn report(hub: &Hub) -> Result<Value> {
     let session: Value = hub
         .client
         .post(hub.url("/api/v1/sessions"))
-        .json(&json!({"staff": "m001", "pin": "2468"}))
+        .json(&json!({"staff": "m001", "pin": hub.pin("m001")}))
         .send()
         .await?
         .json()

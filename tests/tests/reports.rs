@@ -25,10 +25,10 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let (status, error) = sign_in(&hub, json!({"staff": "s101", "pin": "9999"})).await?;
     assert_eq!((status, error["error"].as_str()), (401, Some("wrong_credentials")), "{error}");
-    let (status, error) = sign_in(&hub, json!({"staff": "s101", "pin": "1111", "counter": "5"})).await?;
+    let (status, error) = sign_in(&hub, json!({"staff": "s101", "pin": hub.pin("s101"), "counter": "5"})).await?;
     assert_eq!((status, error["error"].as_str()), (403, Some("not_assigned")), "{error}");
     assert!(error["message"].as_str().unwrap().contains("counter 5"));
-    let (status, staff) = sign_in(&hub, json!({"staff": "s101", "pin": "1111", "counter": "2"})).await?;
+    let (status, staff) = sign_in(&hub, json!({"staff": "s101", "pin": hub.pin("s101"), "counter": "2"})).await?;
     assert_eq!(status, 201, "{staff}");
     assert_eq!((staff["counter"].as_str(), staff["role"].as_str()), (Some("2"), Some("staff")));
     assert_eq!(staff["name"]["en"], "Abdullah Alqahtani");
@@ -61,7 +61,7 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     let (status, _) = hub.post(&format!("/api/v1/tickets/{}/cancel", b["id"]), json!({})).await?;
     assert_eq!(status, 200);
 
-    let (status, manager) = sign_in(&hub, json!({"staff": "m001", "pin": "2468"})).await?;
+    let (status, manager) = sign_in(&hub, json!({"staff": "m001", "pin": hub.pin("m001")})).await?;
     assert_eq!((status, manager["role"].as_str()), (201, Some("manager")), "{manager}");
     let token = manager["token"].as_str();
     let (status, body) = get_as(&hub, token, &summary).await?;
@@ -120,7 +120,7 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
 async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answered() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     // The staff member at counter 2 signs in first: the visit is theirs.
-    let (_, staff) = sign_in(&hub, json!({"staff": "s101", "pin": "1111", "counter": "2"})).await?;
+    let (_, staff) = sign_in(&hub, json!({"staff": "s101", "pin": hub.pin("s101"), "counter": "2"})).await?;
     let staff_token = staff["token"].as_str().unwrap().to_string();
     let (_, ticket) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     let case_ref = ticket["case_ref"].as_str().unwrap().to_string();
@@ -159,7 +159,7 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     let bad = patch(json!({"colour": "red"})).await?;
     assert_eq!(bad.status().as_u16(), 400, "unknown fields are refused");
 
-    let (_, manager) = sign_in(&hub, json!({"staff": "m001", "pin": "2468"})).await?;
+    let (_, manager) = sign_in(&hub, json!({"staff": "m001", "pin": hub.pin("m001")})).await?;
     let manager_token = manager["token"].as_str().unwrap().to_string();
     let today = hub_day(&ticket);
     let escalated = format!("/api/v1/cases?from={today}&to={today}&status=escalated");
@@ -171,7 +171,7 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     let cookie_client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let signed = cookie_client
         .post(hub.url("/dashboard/sign-in?lang=en"))
-        .form(&[("staff", "m001"), ("pin", "2468")])
+        .form(&[("staff", "m001"), ("pin", hub.pin("m001"))])
         .send()
         .await?;
     assert_eq!(signed.status().as_u16(), 303);

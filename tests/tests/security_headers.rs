@@ -99,7 +99,7 @@ async fn every_page_of_the_hub_carries_the_security_headers() -> Result<()> {
 
     // A manager's dashboard, and its error page for dates that are not dates.
     let signed_in =
-        client.post(hub.url("/dashboard/sign-in")).form(&[("staff", "m001"), ("pin", "2468")]).send().await?;
+        client.post(hub.url("/dashboard/sign-in")).form(&[("staff", "m001"), ("pin", hub.pin("m001"))]).send().await?;
     let cookie = signed_in.headers()[SET_COOKIE].to_str()?.split(';').next().unwrap_or_default().to_string();
     for path in ["/dashboard?lang=en", "/dashboard?from=not-a-date", "/dashboard/visits.csv?from=x"] {
         let response = client.get(hub.url(path)).header("cookie", &cookie).send().await?;

@@ -29,6 +29,8 @@ pub struct WebError {
     code: Cow<'static, str>,
     message: String,
     field: Option<&'static str>,
+    /// Seconds for a `Retry-After` header (a throttled request).
+    retry_after: Option<u64>,
 }
 
 /// What a handler returns.
@@ -44,7 +46,7 @@ struct ErrorBody<'a> {
 
 impl WebError {
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        WebError { status, code: code.into(), message: message.into(), field: None }
+        WebError { status, code: code.into(), message: message.into(), field: None, retry_after: None }
     }
 
     /// A request that cannot be read (400 `malformed`).
@@ -72,6 +74,16 @@ impl WebError {
         WebError { field: Some(field), ..self }
     }
 
+    /// Too many requests (429 with `code`), to be tried again after `seconds` (`Retry-After`).
+    pub fn too_many(code: impl Into<Cow<'static, str>>, message: impl Into<String>, seconds: u64) -> Self {
+        WebError { retry_after: Some(seconds.max(1)), ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
+    }
+
+    /// The request is refused to this caller (403 `forbidden` unless another `code`).
+    pub fn forbidden(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }
@@ -97,6 +109,9 @@ impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: &self.code, message: &self.message, field: self.field };
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        }
         // For `html_errors`, should this answer a page.
         response.extensions_mut().insert(self);
         response

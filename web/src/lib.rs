@@ -6,6 +6,9 @@
 //!   `frame-ancestors`, `nosniff`, referrer policy) on every response.
 //! - [`error`]: [`WebError`], the one error type: a JSON `{"error","message"}` for the API, or
 //!   (behind [`error::html_errors`]) an HTML error page with the same status for pages.
+//! - [`guard`]: browser safety, one middleware: a Host allow-list, and state changes only from
+//!   the service's own pages (Origin / `Sec-Fetch-Site`) as JSON or a form.
+//! - [`serve`]: the connection loop with header and request timeouts and a connection cap.
 //! - [`db`]: opening SQLite with the pragmas, the timestamp format of every column, and [`Db`],
 //!   which runs a read or a write off the async runtime.
 //! - [`clock`]: the time now, shiftable by an offset for tests (one for both services).
@@ -17,8 +20,10 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod guard;
 pub mod headers;
 pub mod html;
+pub mod serve;
 pub mod start;
 
 pub use db::{Db, Interrupted, StoreError};

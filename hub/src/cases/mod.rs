@@ -15,13 +15,16 @@
 //! The shapes ([`Case`], [`CaseUpdate`], [`CaseDetail`], …) are the wire contract's, in
 //! `dawr_protocol::api::cases`, re-exported here. The parts: [`case`] (what a case is, derived from its visit and notes; the month's and the
 //! dashboard's counts) and [`change`] (what a staff member's change does to the notes) are pure;
+//! [`access`] (who may read and change which case) is pure too;
 //! [`read`] holds the queries (notes, a visitor's earlier visits) and [`write`](mod@write) the
 //! transactions that change `case_notes` (with their CRM outbox entry).
+pub mod access;
 pub mod case;
 pub mod change;
 pub mod read;
 pub mod write;
 
+pub use access::{Reader, may_read};
 pub use case::{
     Case, CaseCounts, CaseNotes, CaseStatus, EarlierVisit, Escalation, MonthCases, case_of, cases_of, count, month,
 };

@@ -63,27 +63,32 @@ pub fn notes_for_days(
     rows.collect()
 }
 
-/// The visitor's other cases (newest first, at most `limit`), when the case names its visitor
-/// (or did, within `[retention] visitor_match_days`): matched by the visitor's keyed hash.
+/// The visitor's other cases that `keep` lets through (newest first, at most `limit`), when the
+/// case names its visitor (or did, within `[retention] visitor_match_days`): matched by the
+/// visitor's keyed hash.
 pub fn earlier_visits(
     conn: &Connection,
     case: &Case,
     policy: CasePolicy,
     now: DateTime<Utc>,
     limit: usize,
+    keep: impl Fn(&crate::reports::VisitFacts) -> bool,
 ) -> rusqlite::Result<Vec<EarlierVisit>> {
     // Matched by the keyed hash, which outlives the plain ID (see `crate::privacy`).
     let refs: Vec<String> = conn
         .prepare_cached(
             "SELECT n.case_ref FROM case_notes n JOIN visits v ON v.case_ref = n.case_ref
              WHERE n.visitor_hash = (SELECT visitor_hash FROM case_notes WHERE case_ref = ?1)
-               AND n.case_ref <> ?1 ORDER BY v.id DESC LIMIT ?2",
+               AND n.case_ref <> ?1 ORDER BY v.id DESC",
         )?
-        .query_map(params![case.case_ref, limit as i64], |r| r.get(0))?
+        .query_map(params![case.case_ref], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut earlier = Vec::new();
     for case_ref in refs {
-        if let Some(visit) = crate::reports::case_facts(conn, &case_ref)? {
+        if earlier.len() >= limit {
+            break;
+        }
+        if let Some(visit) = crate::reports::case_facts(conn, &case_ref)?.filter(|v| keep(v)) {
             let notes = read_notes(conn, &case_ref)?;
             earlier.push(EarlierVisit::from(case_of(&visit, notes.as_ref(), policy, now)));
         }

@@ -20,7 +20,8 @@ use dawr_web::error::{json_body, json_body_with_nulls};
 use dawr_web::{WebError, WebResult};
 use serde::Deserialize;
 
-use super::{AppState, Route, authorization, sign_in_with_pin};
+use super::{AppState, ClientAddress, Route, authorization, sign_in_with_pin};
+use crate::auth::AuthError;
 use crate::bookings;
 use crate::domain::VisitId;
 use crate::engine::{self, ActionRequest, CounterCommand, Failure, Operation, ReplyTo, Request};
@@ -109,11 +110,22 @@ async fn services(State(state): State<AppState>) -> WebResult<impl IntoResponse>
     Ok(Json(state.engine.ask(|reply| Request::Services { reply }).await?))
 }
 
-async fn issue_ticket(State(state): State<AppState>, body: Bytes) -> WebResult<impl IntoResponse> {
-    let request: IssueTicket = json_body(&body)?;
+/// `POST /api/v1/tickets`. Open to any client until kiosks enrol (issue #14). The request id is
+/// scoped to the client that sent it (its staff session, else its address), so replaying a
+/// kiosk's id from elsewhere issues another ticket instead of returning that one's page token.
+async fn issue_ticket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientAddress(address): ClientAddress,
+    body: Bytes,
+) -> WebResult<impl IntoResponse> {
+    let mut request: IssueTicket = json_body(&body)?;
     if request.request_id.as_deref().is_some_and(|k| !is_key(k)) {
         return Err(WebError::malformed("request_id must be 1 to 48 characters"));
     }
+    let session = state.sessions.check(authorization(&headers), chrono::Utc::now()).ok();
+    let scope = client_scope(session.as_ref().map(|s| s.staff.as_str()), address);
+    request.request_id = request.request_id.map(|key| format!("{scope}/{key}"));
     let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
     Ok((StatusCode::CREATED, Json(ticket)))
 }
@@ -148,9 +160,24 @@ fn public_view(ticket: &dawr_protocol::api::Ticket) -> dawr_protocol::api::Ticke
     }
 }
 
-async fn cancel_ticket(State(state): State<AppState>, Path(id): Path<String>) -> WebResult<impl IntoResponse> {
+/// Whose a request id is: `staff:{id}` for a signed-in client, else `addr:{ip}`.
+fn client_scope(staff: Option<&str>, address: Option<std::net::IpAddr>) -> String {
+    match (staff, address) {
+        (Some(staff), _) => format!("staff:{staff}"),
+        (None, Some(ip)) => format!("addr:{ip}"),
+        (None, None) => "anonymous".into(),
+    }
+}
+
+/// `POST /api/v1/tickets/{id}/cancel` (signed-in staff or managers; the event records who).
+async fn cancel_ticket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> WebResult<impl IntoResponse> {
+    let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
     let id = visit_id(&id)?;
-    Ok(Json(state.engine.ask(|reply| Request::Cancel { id, reply }).await??))
+    Ok(Json(state.engine.ask(|reply| Request::Cancel { id, by: session.staff, reply }).await??))
 }
 
 async fn counters(State(state): State<AppState>) -> WebResult<impl IntoResponse> {
@@ -179,16 +206,30 @@ fn check_lengths(body: &CounterActionRequest) -> WebResult<()> {
     Ok(())
 }
 
+/// `POST /api/v1/counters/{counter}/{action}`: needs a staff session signed in at that counter;
+/// the events record that session's staff member.
 async fn counter_action(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path((counter, action)): Path<(String, String)>,
     body: Bytes,
 ) -> WebResult<Json<Reply>> {
+    // What anyone may know first (the branch's counters and actions are public), then who asks.
     let action: Action = serde_json::from_value(serde_json::Value::String(action.clone())).map_err(|_| {
         WebError::malformed(format!(
             "unknown action {action:?}; one of next, call, recall, start, complete, no_show, transfer, pause, resume"
         ))
     })?;
+    if !state.branch.counters.iter().any(|c| c.id == counter) {
+        return Err(WebError::not_found("unknown_counter", format!("no counter {counter}")));
+    }
+    let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
+    if session.counter.as_deref() != Some(counter.as_str()) {
+        return Err(AuthError::Refused(format!(
+            "sign in at counter {counter} to act there (POST /api/v1/sessions with \"counter\": \"{counter}\")"
+        ))
+        .into());
+    }
     let body: CounterActionRequest = if is_blank(&body) { CounterActionRequest::default() } else { json_body(&body)? };
     check_lengths(&body)?;
     let operation = Operation::Act(ActionRequest {
@@ -200,7 +241,7 @@ async fn counter_action(
         note: body.note,
         reason: body.reason,
     });
-    counter_command(&state, counter, CounterCommand { id: body.id, operation }).await
+    counter_command(&state, counter, CounterCommand { id: body.id, operation, by: Some(session.staff) }).await
 }
 
 /// Sends a counter command and turns a refusal into an error response.
@@ -224,7 +265,8 @@ async fn rate_visit(State(state): State<AppState>, body: Bytes) -> WebResult<imp
     if body.id.as_deref().is_some_and(|id| !is_key(id)) {
         return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
-    let command = CounterCommand { id: body.id, operation: Operation::Rate { score: body.score, reason: body.reason } };
+    let command =
+        CounterCommand { id: body.id, operation: Operation::Rate { score: body.score, reason: body.reason }, by: None };
     let reply = counter_command(&state, body.counter, command).await?;
     Ok((StatusCode::CREATED, reply))
 }
@@ -241,7 +283,8 @@ async fn add_rating_reason(
     if body.id.as_deref().is_some_and(|id| !is_key(id)) {
         return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
-    let command = CounterCommand { id: body.id, operation: Operation::AddReason { rating, reason: body.reason } };
+    let command =
+        CounterCommand { id: body.id, operation: Operation::AddReason { rating, reason: body.reason }, by: None };
     let reply = state.engine.ask(|reply| Request::RatingReason { rating, command, reply }).await?;
     refused_or(reply)
 }
@@ -282,14 +325,18 @@ async fn devices(State(state): State<AppState>, headers: HeaderMap) -> WebResult
 }
 
 /// `POST /api/v1/sessions`: staff id and PIN (and the counter to open) → a session token.
-async fn sign_in(State(state): State<AppState>, body: Bytes) -> WebResult<impl IntoResponse> {
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    body: Bytes,
+) -> WebResult<impl IntoResponse> {
     let request: dawr_protocol::api::sessions::SignIn = json_body(&body)?;
     if let Some(counter) = &request.counter
         && !state.branch.counters.iter().any(|c| &c.id == counter)
     {
         return Err(WebError::not_found("unknown_counter", format!("no counter {counter}")));
     }
-    let session = sign_in_with_pin(&state, request.staff, request.pin, request.counter).await?;
+    let session = sign_in_with_pin(&state, &request.staff, &request.pin, request.counter.as_deref(), address).await?;
     if let Some(counter) = &session.counter {
         let (counter, staff) = (counter.clone(), Some(session.staff.clone()));
         state.engine.send(Request::Staff { counter, staff }).await?;
@@ -300,7 +347,7 @@ async fn sign_in(State(state): State<AppState>, body: Bytes) -> WebResult<impl I
 /// `DELETE /api/v1/sessions`: signs the bearer out.
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> WebResult<StatusCode> {
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
-    state.sessions.sign_out(&session.token);
+    state.sessions.sign_out(&session.token).await?;
     super::privacy::record_sign_out(&state, &session).await;
     if let Some(counter) = session.counter {
         state.engine.send(Request::Staff { counter, staff: None }).await?;
@@ -375,29 +422,56 @@ async fn report_visits_csv(
     ))
 }
 
-/// `GET /api/v1/cases/{ref}` (signed-in staff or managers): a visit's CRM case.
+/// Who asks for a case, from their session.
+fn case_reader(state: &AppState, session: &crate::auth::Session) -> (String, bool, Option<String>, String) {
+    let today = crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive().to_string();
+    (session.staff.clone(), session.role == crate::domain::Role::Manager, session.counter.clone(), today)
+}
+
+/// A case the reader may not see.
+fn not_yours(case_ref: &str) -> WebError {
+    WebError::forbidden(
+        "forbidden",
+        format!("case {case_ref} is not one you served or of your counter today (managers see every case)"),
+    )
+}
+
+/// `GET /api/v1/cases/{ref}`: a visit's CRM case, for a manager or the staff member who served
+/// it (or is signed in at its counter today). Earlier visits of its visitor are listed among the
+/// cases the reader may see.
 async fn get_case(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(case_ref): Path<String>,
 ) -> WebResult<impl IntoResponse> {
-    state.sessions.check(authorization(&headers), chrono::Utc::now())?;
+    let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
+    let (staff, manager, counter, today) = case_reader(&state, &session);
     let policy = state.branch.cases;
     let lookup = case_ref.clone();
     let case = state
         .db
-        .read(move |conn| -> rusqlite::Result<Option<crate::cases::CaseDetail>> {
+        .read(move |conn| -> rusqlite::Result<Option<Option<crate::cases::CaseDetail>>> {
+            let reader = crate::cases::Reader { staff: &staff, manager, counter: counter.as_deref(), today: &today };
             let Some(visit) = crate::reports::case_facts(conn, &lookup)? else { return Ok(None) };
+            if !crate::cases::may_read(&reader, &visit) {
+                return Ok(Some(None));
+            }
             let notes = crate::cases::read_notes(conn, &lookup)?;
             let case = crate::cases::case_of(&visit, notes.as_ref(), policy, chrono::Utc::now());
-            let earlier_visits = crate::cases::earlier_visits(conn, &case, policy, chrono::Utc::now(), 10)?;
-            Ok(Some(crate::cases::CaseDetail { case, earlier_visits }))
+            let keep = |v: &VisitFacts| crate::cases::may_read(&reader, v);
+            let earlier_visits = crate::cases::earlier_visits(conn, &case, policy, chrono::Utc::now(), 10, keep)?;
+            Ok(Some(Some(crate::cases::CaseDetail { case, earlier_visits })))
         })
         .await??;
-    case.map(Json).ok_or_else(|| WebError::not_found("not_found", format!("no case {case_ref}")))
+    match case {
+        None => Err(WebError::not_found("not_found", format!("no case {case_ref}"))),
+        Some(None) => Err(not_yours(&case_ref)),
+        Some(Some(case)) => Ok(Json(case)),
+    }
 }
 
-/// `PATCH /api/v1/cases/{ref}` (signed-in staff or managers): category, notes, close.
+/// `PATCH /api/v1/cases/{ref}`: category, notes, visitor, close — by whoever may read the case
+/// (see [`get_case`]); the change records its author.
 async fn update_case(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -405,18 +479,26 @@ async fn update_case(
     body: Bytes,
 ) -> WebResult<impl IntoResponse> {
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
+    let (staff, manager, counter, today) = case_reader(&state, &session);
     let change: crate::cases::CaseUpdate = json_body_with_nulls(&body)?;
     let policy = state.branch.cases;
     let outbox = state.crm_enabled.then(|| state.branch.id.clone());
     let key = state.visitor_key.clone();
+    let lookup = case_ref.clone();
     let case = state
         .db
         .write(move |conn| {
+            let reader = crate::cases::Reader { staff: &staff, manager, counter: counter.as_deref(), today: &today };
+            let visit = crate::reports::case_facts(conn, &lookup)
+                .map_err(|e| crate::cases::CaseError::Storage(e.to_string()))?;
+            if visit.is_some_and(|v| !crate::cases::may_read(&reader, &v)) {
+                return Ok(None);
+            }
             let now = chrono::Utc::now();
-            crate::cases::update(conn, &case_ref, &change, &session.staff, policy, outbox.as_deref(), &key, now)
+            crate::cases::update(conn, &lookup, &change, &staff, policy, outbox.as_deref(), &key, now).map(Some)
         })
         .await??;
-    Ok(Json(case))
+    case.map(Json).ok_or_else(|| not_yours(&case_ref))
 }
 
 /// `GET /api/v1/staff/today` (a signed-in staff member): their own figures today.
@@ -521,8 +603,14 @@ struct DayQuery {
     date: Option<String>,
 }
 
-/// `GET /api/v1/appointments?date=`: the bookings held for a day (default today).
-async fn held_appointments(State(state): State<AppState>, Query(q): Query<DayQuery>) -> WebResult<impl IntoResponse> {
+/// `GET /api/v1/appointments?date=`: the bookings held for a day (default today), for signed-in
+/// staff (their codes check visitors in).
+async fn held_appointments(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<DayQuery>,
+) -> WebResult<impl IntoResponse> {
+    state.sessions.check(authorization(&headers), chrono::Utc::now())?;
     let day = match q.date.as_deref() {
         Some(text) => text.parse().map_err(|_| WebError::malformed(format!("date {text:?} is not like 2026-11-24")))?,
         None => crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive(),

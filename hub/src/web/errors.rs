@@ -48,6 +48,12 @@ impl From<EngineGone> for WebError {
 impl From<AuthError> for WebError {
     fn from(e: AuthError) -> Self {
         let (status, code) = match &e {
+            AuthError::Throttled { retry_after_s } => {
+                return WebError::too_many("too_many_attempts", e.to_string(), *retry_after_s);
+            }
+            AuthError::Busy(_) => return WebError::too_many("busy", e.to_string(), 1),
+            AuthError::Storage(_) => return WebError::storage(e),
+            AuthError::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AuthError::WrongCredentials => (StatusCode::UNAUTHORIZED, "wrong_credentials"),
             AuthError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             AuthError::NotAssigned { .. } => (StatusCode::FORBIDDEN, "not_assigned"),

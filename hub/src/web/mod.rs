@@ -14,8 +14,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
 use dawr_web::error::{html_errors, json_errors, no_such_route, wrong_method};
+use dawr_web::guard::Guard;
 use dawr_web::headers::{self, Policy};
-use dawr_web::{Db, WebError, WebResult};
+use dawr_web::{Db, WebResult};
 
 use crate::bookings::Appointments;
 use crate::domain::Branch;
@@ -49,6 +50,22 @@ pub struct AppState {
     pub appointments: Appointments,
     /// The secret of the keyed hash of visitors (matching, export, erasure, audit fingerprints).
     pub visitor_key: Arc<crate::privacy::VisitorKey>,
+    /// The hosts the hub answers to, and whether its cookies need `Secure`.
+    pub guard: Guard,
+    /// Whether this is the built-in demo branch (its PINs are public; the dashboard says so).
+    pub demo: bool,
+}
+
+/// The client's IP address (from the connection; `None` where a test calls the router directly).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(dawr_web::serve::peer(&parts.extensions).map(|a| a.ip())))
+    }
 }
 
 /// A route: its path and its handlers by method.
@@ -99,46 +116,66 @@ fn routes(list: Vec<Route>) -> Router<AppState> {
 }
 
 /// Every route of the hub: the API (whose errors, axum's own rejections included, are the JSON
-/// error), the pages (whose errors are HTML pages), the JSON answers
-/// for unknown routes and methods, and the security headers on every answer.
+/// error; bodies up to 64 KiB), the pages (whose errors are HTML pages), the JSON answers for
+/// unknown routes and methods, the browser checks of [`dawr_web::guard`] and the security
+/// headers on every answer.
 pub fn router(state: AppState) -> Router {
     let visitors = headers::with_policy(routes(visitors_pages()), visitors_policy());
     let pages = routes(managers_pages())
         .merge(visitors)
         .route_layer(axum::middleware::from_fn_with_state(state.texts.clone(), html_errors));
+    let guard = state.guard.clone();
     let app = routes(api::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(dawr_web::serve::API_BODY_LIMIT))
         .layer(axum::middleware::from_fn(json_errors))
         .merge(pages)
         .fallback(no_such_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(state);
-    headers::secure(app, Policy::without_scripts())
+    headers::secure(dawr_web::guard::guard(app, guard), Policy::without_scripts())
 }
 
-/// Serves [`router`] on `listener` until `shutdown` completes.
+/// What the public listener (`--public-http`) serves: only the visitor's ticket page `/t/{token}`
+/// (its live status and its resolution rating). The API, the dashboard and the devices' pages
+/// answer 404 there.
+pub fn public_router(state: AppState) -> Router {
+    let ticket = vec![
+        ("/t/{token}", get(ticket_page::page)),
+        ("/t/{token}/status", get(ticket_page::status)),
+        ("/t/{token}/rate", post(ticket_page::rate_resolution)),
+        ("/t/{token}/rate/reason", post(ticket_page::rate_resolution_reason)),
+    ];
+    let guard = state.guard.clone();
+    let pages = headers::with_policy(routes(ticket), visitors_policy())
+        .route_layer(axum::middleware::from_fn_with_state(state.texts.clone(), html_errors))
+        .layer(axum::extract::DefaultBodyLimit::max(dawr_web::serve::API_BODY_LIMIT))
+        .fallback(no_such_route)
+        .method_not_allowed_fallback(wrong_method)
+        .with_state(state);
+    headers::secure(dawr_web::guard::guard(pages, guard), Policy::without_scripts())
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    router: Router,
+    limits: dawr_web::serve::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    dawr_web::serve::serve(listener, router, limits, shutdown).await
 }
 
-/// Checks a staff id and PIN (and the counter to open) and opens a session. The PIN hash is slow
-/// on purpose, so it is checked off the async workers.
+/// Checks a staff id and PIN (and the counter to open) and opens a session; throttled per id
+/// and per address (see [`crate::auth`]).
 async fn sign_in_with_pin(
     state: &AppState,
-    staff: String,
-    pin: String,
-    counter: Option<String>,
+    staff: &str,
+    pin: &str,
+    counter: Option<&str>,
+    address: Option<std::net::IpAddr>,
 ) -> WebResult<crate::auth::Session> {
-    let (sessions, branch) = (state.sessions.clone(), state.branch.clone());
-    let now = chrono::Utc::now();
-    let tried = staff.clone();
-    let checked =
-        tokio::task::spawn_blocking(move || sessions.sign_in(&branch.staff, &staff, &pin, counter.as_deref(), now));
-    let signed_in = checked.await.map_err(WebError::shutting_down)?;
-    privacy::record_sign_in(state, &tried, &signed_in).await;
+    let signed_in = state.sessions.sign_in(staff, pin, counter, address, chrono::Utc::now()).await;
+    privacy::record_sign_in(state, staff, &signed_in).await;
     Ok(signed_in?)
 }
 

@@ -20,7 +20,7 @@ use dawr_web::{WebError, WebResult};
 use rusqlite::Connection;
 use serde::Deserialize;
 
-use super::{AppState, sign_in_with_pin};
+use super::{AppState, ClientAddress, sign_in_with_pin};
 use crate::auth::{AuthError, Session};
 use crate::domain::{Branch, Role};
 use crate::engine::Request;
@@ -82,21 +82,27 @@ pub struct SignInForm {
 /// `POST /dashboard/sign-in`: the form's id and PIN; a manager gets the session cookie.
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
     Query(query): Query<DashboardQuery>,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let lang = query.lang();
-    match sign_in_with_pin(&state, form.staff, form.pin, None).await {
+    match sign_in_with_pin(&state, &form.staff, &form.pin, None, address).await {
         Ok(session) if session.role == Role::Manager => {
-            let cookie =
-                format!("{COOKIE}={}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=43200", session.token);
+            let secure = if state.guard.secure_cookies(&headers) { "; Secure" } else { "" };
+            let cookie = format!(
+                "{COOKIE}={}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=43200{secure}",
+                session.token
+            );
             ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/dashboard?lang={}", lang.code()))).into_response()
         }
         Ok(session) => {
-            state.sessions.sign_out(&session.token);
+            let _ = state.sessions.sign_out(&session.token).await;
             (StatusCode::FORBIDDEN, Html(view::sign_in_page(&state.texts, lang, Some("dash-managers-only"))))
                 .into_response()
         }
+        Err(e) if e.status() == StatusCode::TOO_MANY_REQUESTS => e.into_response(),
         Err(_) => (StatusCode::UNAUTHORIZED, Html(view::sign_in_page(&state.texts, lang, Some("counter-wrong-pin"))))
             .into_response(),
     }
@@ -112,9 +118,10 @@ pub async fn sign_out(
         if let Ok(session) = state.sessions.check(Some(&format!("Bearer {token}")), chrono::Utc::now()) {
             super::privacy::record_sign_out(&state, &session).await;
         }
-        state.sessions.sign_out(&token);
+        let _ = state.sessions.sign_out(&token).await;
     }
-    let cookie = format!("{COOKIE}=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0");
+    let secure = if state.guard.secure_cookies(&headers) { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
     ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/dashboard?lang={}", query.lang().code()))).into_response()
 }
 
@@ -185,6 +192,7 @@ pub async fn show(
         crm: crm.as_ref(),
         devices: &devices,
         audit: &audit,
+        demo: state.demo,
     };
     let mut response = Html(dashboard.page()).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -45,6 +45,8 @@ pub struct Dashboard<'a> {
     pub devices: &'a [dawr_protocol::api::DeviceInfo],
     /// The latest audit entries of the range (newest first), and whether there are more.
     pub audit: &'a AuditPage,
+    /// Whether this is the built-in demo branch (its PINs are public): the page says so.
+    pub demo: bool,
 }
 
 /// The audit entries' fields the page names in both languages (others are shown as stored).
@@ -75,6 +77,7 @@ h2{font-size:1.1rem;margin:0 0 12px}\
 .card{border:1px solid var(--line);border-radius:10px;padding:10px 12px}\
 .card .v{font-size:1.6rem;font-weight:700;display:block;direction:ltr;unicode-bidi:isolate}\
 .card .k{color:var(--muted);font-size:.9rem}\
+.demo{background:#fff4e5;color:#7a4b00;margin:0;padding:6px 20px;font-weight:600}\
 .alert{background:#fdecea;color:var(--bad);border-radius:8px;padding:8px 12px;margin:6px 0;font-weight:600}\
 form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:end}\
 form.filters label{display:flex;flex-direction:column;font-size:.9rem;color:var(--muted)}\
@@ -218,6 +221,7 @@ impl Dashboard<'_> {
                     button type="submit" { (self.t("counter-sign-out")) }
                 }
             }
+            @if self.demo { p class="demo" role="note" { (self.t("dash-demo")) } }
         }
     }
 
