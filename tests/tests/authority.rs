@@ -37,6 +37,8 @@ fn wrong_role(method: &str, path: &str) -> Option<WrongRole> {
         ("patch", "/api/v1/cases/{case_ref}") => WrongRole::As("s102", Some("4")),
         ("post", "/api/v1/tickets/{id}/cancel") => WrongRole::AnySession("any staff member or manager may cancel"),
         ("delete", "/api/v1/sessions") => WrongRole::AnySession("signing out one's own session"),
+        // A person's data is exported or erased by managers only.
+        ("post", "/api/v1/personal-data/export" | "/api/v1/personal-data/erase") => WrongRole::As("s101", None),
         _ => return None,
     })
 }

@@ -49,12 +49,27 @@ async fn a_desk_worker_signs_in_and_serves_with_the_keyboard_alone_in_the_real_w
     let display = Display::start(1366, 768)?;
     let mqtt = format!("mqtt://127.0.0.1:{}", hub.mqtt_port());
     let hub_url = hub.url("");
-    let args = ["run", "--counter", "2", "--hub", &hub_url, "--mqtt-url", &mqtt, "--windowed"];
+    // The counter app's demo account (enrolled by the hub on its first start).
+    let password_file = hub.data_dir.join("counter-2-app.secret");
+    std::fs::write(&password_file, hub.device("counter-2-app")?.password)?;
+    let password_file = password_file.display().to_string();
+    let args = [
+        "run",
+        "--counter",
+        "2",
+        "--hub",
+        &hub_url,
+        "--mqtt-url",
+        &mqtt,
+        "--mqtt-password-file",
+        &password_file,
+        "--windowed",
+    ];
     let mut app = display.run(&counter_binary(), &args, &hub.data_dir.join("counter-app.log"))?;
     let window = display.window("Dawr", Duration::from_secs(60)).await?;
     // The app is on the hub's broker (its presence is online) before any key.
     let online = wait_until(Duration::from_secs(30), || async {
-        let devices: serde_json::Value = match hub.get("/api/v1/devices").await {
+        let devices: serde_json::Value = match hub.manager_get("/api/v1/devices").await {
             Ok((_, devices)) => devices,
             Err(_) => return false,
         };

@@ -11,7 +11,7 @@ use dawr_display_board::link::{BoardLink, LinkConfig};
 use dawr_e2e::button::SimButton;
 use dawr_e2e::{Hub, Mosquitto, hub_binary};
 use dawr_firmware_logic::{Key, Mode, Press};
-use dawr_protocol::endpoint::{MqttEndpoint, describe};
+use dawr_protocol::endpoint::{MqttEndpoint, Password, describe};
 use rumqttc::{AsyncClient, Event, Packet};
 use serde_json::json;
 
@@ -49,6 +49,13 @@ async fn first_answer(endpoint: &MqttEndpoint, client_id: &str) -> Result<Result
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_board_follows_calls_over_mqtts_with_the_branch_ca_and_not_with_another() -> Result<()> {
     let hub = Hub::start_embedded().await?;
+    // The demo's board account, and a second display's, enrolled now (the hub reads new
+    // enrolments within a second or two).
+    let board_1 = hub.device("board-1")?;
+    let checker = hub.enrol("board-check", "display", None)?;
+    let login = |e: MqttEndpoint, who: &dawr_e2e::DeviceCredentials| {
+        e.with_login_if_missing(who.username.clone(), Some(Password::new(who.password.clone())))
+    };
     let tls_port = hub.mqtts_port().expect("the embedded broker has a TLS listener");
     assert!(hub.log().contains("plain MQTT port is for loopback and for devices that cannot do TLS"), "{}", hub.log());
 
@@ -64,7 +71,7 @@ async fn a_board_follows_calls_over_mqtts_with_the_branch_ca_and_not_with_anothe
 
     let url = format!("mqtts://127.0.0.1:{tls_port}");
     let trusted = MqttEndpoint::parse(&url)?.with_ca_file(Some(ca));
-    let mut over_tls = board(trusted.clone(), "board-tls")?;
+    let mut over_tls = board(login(trusted.clone(), &board_1), "board-1")?;
     wait(&mut over_tls, Duration::from_secs(10), |v| v.online).await.expect("online over TLS");
     hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     let (status, _) = hub.post("/api/v1/counters/2/next", json!({})).await?;
@@ -77,10 +84,17 @@ async fn a_board_follows_calls_over_mqtts_with_the_branch_ca_and_not_with_anothe
     // Another branch's CA: the handshake fails, and the error says it is the certificate.
     let other = tempfile::tempdir()?;
     let other_ca = dawr_hub::tls::ensure(other.path(), &[])?.ca_cert;
-    let untrusted = MqttEndpoint::parse(&url)?.with_ca_file(Some(other_ca));
-    let refused = first_answer(&untrusted, "board-wrong-ca").await?.expect_err("a wrong CA is refused");
+    let untrusted = login(MqttEndpoint::parse(&url)?.with_ca_file(Some(other_ca)), &checker);
+    let refused = first_answer(&untrusted, "board-check").await?.expect_err("a wrong CA is refused");
     assert!(refused.contains("not signed by the CA certificate given"), "{refused}");
-    assert_eq!(first_answer(&trusted, "board-right-ca").await?, Ok(()));
+    // With the branch CA the enrolled display gets in (once the hub has read its enrolment).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut answer = first_answer(&login(trusted.clone(), &checker), "board-check").await?;
+    while answer.is_err() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        answer = first_answer(&login(trusted.clone(), &checker), "board-check").await?;
+    }
+    assert_eq!(answer, Ok(()));
     // mqtts without any CA file is an error before connecting, naming the flag.
     let no_ca = board(MqttEndpoint::parse(&url)?, "board-no-ca").err().expect("no CA, no link").to_string();
     assert!(no_ca.contains("--mqtt-ca-file"), "{no_ca}");
