@@ -60,8 +60,6 @@ pub struct Settings {
     /// The built-in demo branch (no `--config`): its PINs are public, and its devices are
     /// enrolled on the first start.
     pub demo: bool,
-    /// Test-only (`--mqtt-allow-anonymous`): the gate admits clients without a login.
-    pub allow_anonymous: bool,
 }
 
 /// The hub could not start (or its HTTP server failed).
@@ -295,14 +293,10 @@ async fn broker_endpoint(
                 let conn = open()?;
                 let (table_tx, table_rx) = watch::channel(Arc::new(devices::table(&conn)?));
                 tokio::spawn(watch_devices(conn, table_tx));
-                if settings.allow_anonymous {
-                    tracing::warn!("--mqtt-allow-anonymous: MQTT clients without an account are admitted (tests only)");
-                }
                 let config = crate::gate::GateConfig {
                     branch: settings.branch.id.clone(),
                     upstream: internal,
                     login: rumqttc::mqttbytes::v4::Login::new(GATE_USER, gate_password),
-                    allow_anonymous: settings.allow_anonymous,
                 };
                 crate::gate::spawn(front, config, table_rx, crate::gate::GateStats::default());
                 Ok((MqttEndpoint::parse(&format!("mqtt://{internal}"))?, listen.to_string()))

@@ -82,10 +82,6 @@ pub struct Args {
     /// How often to pull bookings and retry reports, in seconds [default: 5]
     #[arg(long, value_name = "SECONDS")]
     pub appointments_poll_s: Option<f64>,
-    /// For tests only, until every device app logs in: admit MQTT clients without an account
-    /// (they may still not publish the hub's topics or take its client id)
-    #[arg(long, hide = true)]
-    pub mqtt_allow_anonymous: bool,
     /// For tests: shift the hub's clock by this many seconds (e.g. to start just before midnight)
     #[arg(long, value_name = "SECONDS", env = "DAWR_CLOCK_OFFSET_S", hide = true, allow_hyphen_values = true)]
     pub clock_offset_s: Option<f64>,
@@ -211,7 +207,6 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         retention,
         sign_in,
         demo,
-        allow_anonymous: args.mqtt_allow_anonymous,
     })
 }
 

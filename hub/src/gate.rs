@@ -48,9 +48,6 @@ pub struct GateConfig {
     pub upstream: SocketAddr,
     /// The gate's own login at the broker.
     pub login: Login,
-    /// Test-only escape hatch (`--mqtt-allow-anonymous`): clients without a login are admitted
-    /// and may do anything but publish the hub's topics or take its client id.
-    pub allow_anonymous: bool,
 }
 
 /// What the gate refused, counted since the start.
@@ -61,34 +58,21 @@ pub struct GateStats {
     pub refused_subscribes: Arc<AtomicU64>,
 }
 
-/// Who a connection belongs to.
+/// Who a connection belongs to: always an enrolled device (there is no anonymous admission).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Principal {
-    Device(Enrolled),
-    /// Only with `allow_anonymous`.
-    Anonymous,
-}
+struct Principal(Enrolled);
 
 impl Principal {
     fn name(&self) -> &str {
-        match self {
-            Principal::Device(d) => &d.id,
-            Principal::Anonymous => "(anonymous)",
-        }
+        &self.0.id
     }
 
     fn may_publish(&self, branch: &str, topic: &str) -> bool {
-        match self {
-            Principal::Device(d) => acl::may_publish(branch, &d.device(), topic),
-            Principal::Anonymous => !acl::hub_only(topic),
-        }
+        acl::may_publish(branch, &self.0.device(), topic)
     }
 
     fn may_subscribe(&self, branch: &str, filter: &str) -> bool {
-        match self {
-            Principal::Device(d) => acl::may_subscribe(branch, &d.device(), filter),
-            Principal::Anonymous => true,
-        }
+        acl::may_subscribe(branch, &self.0.device(), filter)
     }
 }
 
@@ -101,7 +85,6 @@ fn admit(connect: &Connect, devices: &DeviceTable, config: &GateConfig) -> Resul
         return Err(ConnectReturnCode::NotAuthorized);
     }
     let principal = match &connect.login {
-        None if config.allow_anonymous => Principal::Anonymous,
         None => return Err(ConnectReturnCode::NotAuthorized),
         Some(login) => {
             let device = devices.get(&login.username).ok_or(ConnectReturnCode::BadUserNamePassword)?;
@@ -111,7 +94,7 @@ fn admit(connect: &Connect, devices: &DeviceTable, config: &GateConfig) -> Resul
             if connect.client_id != login.username {
                 return Err(ConnectReturnCode::BadClientId);
             }
-            Principal::Device(device.clone())
+            Principal(device.clone())
         }
     };
     if let Some(will) = &connect.last_will
@@ -280,9 +263,9 @@ async fn broker_to_client(
     Ok(())
 }
 
-/// Completes when the connection's device is revoked or enrolled again (never for anonymous).
+/// Completes when the connection's device is revoked or enrolled again.
 async fn revoked(devices: &mut watch::Receiver<Arc<DeviceTable>>, principal: &Principal) {
-    let Principal::Device(me) = principal else { return std::future::pending().await };
+    let Principal(me) = principal;
     loop {
         if devices.changed().await.is_err() {
             return std::future::pending().await;
@@ -328,13 +311,8 @@ mod tests {
     use dawr_protocol::acl::Role;
     use rumqttc::mqttbytes::v4::LastWill;
 
-    fn config(allow_anonymous: bool) -> GateConfig {
-        GateConfig {
-            branch: "demo".into(),
-            upstream: "127.0.0.1:1".parse().unwrap(),
-            login: Login::new("gate", "x"),
-            allow_anonymous,
-        }
+    fn config() -> GateConfig {
+        GateConfig { branch: "demo".into(), upstream: "127.0.0.1:1".parse().unwrap(), login: Login::new("gate", "x") }
     }
 
     fn table() -> DeviceTable {
@@ -359,9 +337,9 @@ mod tests {
 
     #[test]
     fn only_enrolled_devices_with_their_own_client_id_are_admitted() {
-        let (t, c) = (table(), config(false));
+        let (t, c) = (table(), config());
         let ok = admit(&connect("button-2", Some(("button-2", "pw")), None), &t, &c);
-        assert!(matches!(ok, Ok(Principal::Device(d)) if d.id == "button-2"));
+        assert!(matches!(ok, Ok(Principal(d)) if d.id == "button-2"));
         let refused = |connect: Connect| admit(&connect, &t, &c).unwrap_err();
         assert_eq!(refused(connect("button-2", None, None)), ConnectReturnCode::NotAuthorized, "anonymous");
         assert_eq!(
@@ -375,15 +353,5 @@ mod tests {
         assert!(admit(&own_will, &t, &c).is_ok());
         let forged_will = connect("button-2", Some(("button-2", "pw")), Some("dawr/v1/demo/board"));
         assert_eq!(refused(forged_will), ConnectReturnCode::NotAuthorized, "a will on the board");
-    }
-
-    #[test]
-    fn anonymous_clients_only_with_the_test_flag_and_never_as_the_hub() {
-        let (t, c) = (table(), config(true));
-        assert_eq!(admit(&connect("app", None, None), &t, &c), Ok(Principal::Anonymous));
-        assert_eq!(admit(&connect("dawr-hub-demo", None, None), &t, &c), Err(ConnectReturnCode::NotAuthorized));
-        assert!(admit(&connect("app", None, Some("dawr/v1/demo/calls")), &t, &c).is_err());
-        assert!(!Principal::Anonymous.may_publish("demo", "dawr/v1/demo/counters/2/reply"));
-        assert!(Principal::Anonymous.may_publish("demo", "dawr/v1/demo/counters/2/command"));
     }
 }

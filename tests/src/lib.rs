@@ -216,13 +216,6 @@ impl Hub {
         Self::start(broker, args.iter().map(|a| a.to_string()).collect()).await
     }
 
-    /// Starts a hub whose embedded broker also admits clients without an account
-    /// (`--mqtt-allow-anonymous`), for tests that start device apps (kiosk, board, counter app,
-    /// button simulator, firmware session) which cannot log in yet.
-    pub async fn start_for_apps() -> Result<Hub> {
-        Self::start_embedded_with(&["--mqtt-allow-anonymous"]).await
-    }
-
     /// Starts a hub against an external broker on `port`.
     pub async fn start_external(port: u16) -> Result<Hub> {
         Self::start(BrokerChoice::External { port }, Vec::new()).await
@@ -304,6 +297,20 @@ impl Hub {
     /// The plain MQTT endpoint devices use, without a login.
     pub fn mqtt_endpoint(&self) -> MqttEndpoint {
         MqttEndpoint::parse(&format!("mqtt://127.0.0.1:{}", self.mqtt_port())).expect("a valid URL")
+    }
+
+    /// The plain MQTT endpoint with the login of `device` (enrolled, or of the demo), for an
+    /// in-process device link.
+    pub fn endpoint_as(&self, device: &DeviceCredentials) -> MqttEndpoint {
+        self.mqtt_endpoint().with_login_if_missing(&device.username, Some(Password::new(&device.password)))
+    }
+
+    /// Writes the password of `device` to a file in the hub's data directory, for an app's
+    /// `--mqtt-password-file`.
+    pub fn password_file(&self, device: &DeviceCredentials) -> Result<PathBuf> {
+        let path = self.data_dir.join(format!("{}.password", device.username));
+        std::fs::write(&path, &device.password)?;
+        Ok(path)
     }
 
     /// The hub process's id (while it runs).
@@ -752,9 +759,9 @@ impl MqttProbe {
         }
     }
 
-    /// Connects without an account: only an open broker (the bench's Mosquitto) or a hub started
-    /// with [`Hub::start_for_apps`] admits it.
-    pub async fn anonymous(port: u16, client_id: &str) -> Result<MqttProbe> {
+    /// Connects without an account to an open broker (the bench's own Mosquitto, started with
+    /// `allow_anonymous true`); the hub's embedded broker refuses it.
+    pub async fn open_broker(port: u16, client_id: &str) -> Result<MqttProbe> {
         match Self::try_connect(port, client_id, None, None).await? {
             Ok(probe) => Ok(probe),
             Err(code) => bail!("{client_id} was refused: {code:?}"),

@@ -24,11 +24,17 @@ async fn status(hub: &Hub, ticket: &Value) -> Result<(String, Option<String>)> {
     Ok((t["status"].as_str().unwrap_or_default().to_string(), t["counter"].as_str().map(str::to_owned)))
 }
 
+/// The demo's button or rating terminal of `counter`, logged in with its enrolled account.
+fn start_button(hub: &Hub, counter: &str, mode: Mode, boot: u32) -> Result<SimButton> {
+    let device = hub.device(&SimButton::device_id(mode, counter))?;
+    Ok(SimButton::start(&hub.endpoint_as(&device), "demo", counter, mode, boot)?)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pressing_next_on_the_button_calls_the_visitor() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     let ticket = issue(&hub, "A").await?;
-    let mut button = SimButton::start(&hub.mqtt_endpoint(), "demo", "3", Mode::Counter, 1)?;
+    let mut button = start_button(&hub, "3", Mode::Counter, 1)?;
     button.wait_for(WAIT, |s| s.online && s.waiting == Some(1)).await.expect("the button shows one waiting");
     button.press(Key::Next, Press::Short);
     let screen = button.wait_for(WAIT, |s| s.ticket.as_deref() == Some("A001") && !s.pending).await;
@@ -43,12 +49,12 @@ async fn pressing_next_on_the_button_calls_the_visitor() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_press_repeated_after_a_lost_reply_calls_nobody_twice() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     let first = issue(&hub, "A").await?;
     let second = issue(&hub, "A").await?;
     let mut display = MqttProbe::connect(hub.mqtt_port(), &hub.device("board-1")?).await?;
     display.subscribe("dawr/v1/demo/calls").await?;
-    let mut button = SimButton::start(&hub.mqtt_endpoint(), "demo", "3", Mode::Counter, 2)?;
+    let mut button = start_button(&hub, "3", Mode::Counter, 2)?;
     button.wait_for(WAIT, |s| s.online && s.waiting.is_some()).await.expect("online");
 
     button.drop_next_reply();
@@ -76,10 +82,10 @@ async fn a_press_repeated_after_a_lost_reply_calls_nobody_twice() -> Result<()> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
-    let mut hub = Hub::start_for_apps().await?;
+    let mut hub = Hub::start_embedded().await?;
     let first = issue(&hub, "A").await?;
     let second = issue(&hub, "A").await?;
-    let mut button = SimButton::start(&hub.mqtt_endpoint(), "demo", "3", Mode::Counter, 3)?;
+    let mut button = start_button(&hub, "3", Mode::Counter, 3)?;
     button.wait_for(WAIT, |s| s.online && s.waiting == Some(2)).await.expect("online");
 
     // The press reaches the hub, which calls A001, but the hub dies before the reply arrives.
@@ -115,9 +121,9 @@ async fn the_button_survives_the_hub_restarting_mid_press() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_exit_terminal_rates_the_visit_that_just_ended() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     let ticket = issue(&hub, "A").await?;
-    let mut terminal = SimButton::start(&hub.mqtt_endpoint(), "demo", "2", Mode::Rating, 4)?;
+    let mut terminal = start_button(&hub, "2", Mode::Rating, 4)?;
     terminal.wait_for(WAIT, |s| s.online).await.expect("online");
     hub.post("/api/v1/counters/2/next", json!({})).await?;
     terminal.wait_for(WAIT, |s| s.ticket.as_deref() == Some("A001")).await.expect("the visit is at the counter");

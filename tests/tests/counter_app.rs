@@ -26,10 +26,10 @@ impl App {
     async fn start(hub: &Hub, counter: &str) -> Result<App> {
         let config = CounterConfig {
             hub: hub.url(""),
-            mqtt: hub.mqtt_endpoint(),
+            mqtt: hub.endpoint_as(&hub.device(&format!("counter-{counter}-app"))?),
             branch: "demo".into(),
             counter: counter.into(),
-            device: format!("test-counter-{counter}"),
+            device: format!("counter-{counter}-app"),
             amber_s: 600,
             red_s: 900,
             fullscreen: false,
@@ -77,28 +77,25 @@ fn current(desk: &Desk) -> Option<String> {
     desk.state.as_ref()?.current.as_ref().map(|c| c.ticket.to_string())
 }
 
-/// The commands seen on `probe`'s `…/command` topic with action `action`, up to the first one
-/// with action `until` (the app sends in order on one connection, so anything sent before that
-/// one has arrived by then).
-async fn commands_before(probe: &mut MqttProbe, topic: &str, action: &str, until: &str) -> Result<usize> {
+/// The hub's replies seen on `probe`'s `…/reply` topic up to the first one that names a called
+/// ticket (the reply to a `next`): one per command the counter sent before it (the app sends
+/// in order on one connection and the hub answers in order, so all of them have come by then).
+async fn replies_before_a_call(probe: &mut MqttProbe, topic: &str) -> Result<usize> {
     let mut seen = 0;
     loop {
         let Some(msg) = probe.next_on(topic, Duration::from_secs(10)).await else {
-            bail!("no {until:?} command on {topic}")
+            bail!("no reply naming a ticket on {topic}")
         };
-        let command = msg.json();
-        if command["action"] == until {
+        if msg.json()["ticket"].is_string() {
             return Ok(seen);
         }
-        if command["action"] == action {
-            seen += 1;
-        }
+        seen += 1;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     for service in ["A", "A", "D", "A", "A", "A"] {
         hub.post("/api/v1/tickets", json!({"service": service})).await?;
     }
@@ -163,9 +160,11 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
     assert_eq!(app.desk.case.as_ref().unwrap().visitor, "1012345678", "stored without spaces");
     app.until(|d| d.figures.is_some_and(|(served, mean)| served == 1 && mean.is_some())).await?;
     // The app's double press answers nothing twice: the hub got one command, one visitor called.
-    let mut commands = MqttProbe::anonymous(hub.mqtt_port(), "test-command-probe").await?;
-    let command_topic = "dawr/v1/demo/counters/2/command";
-    commands.subscribe(command_topic).await?;
+    // Only the hub reads commands; the counter's rating terminal reads the hub's replies to
+    // them, one per command.
+    let mut replies = MqttProbe::connect(hub.mqtt_port(), &hub.device("rating-2")?).await?;
+    let reply_topic = "dawr/v1/demo/counters/2/reply";
+    replies.subscribe(reply_topic).await?;
     app.input(Input::Act(Action::NoShow));
     app.input(Input::Act(Action::NoShow));
     app.until(|d| !d.busy()).await?;
@@ -174,7 +173,7 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
 
     // Transfer keeps the arrival time.
     app.act(Input::Act(Action::Next), |d| current(d).is_some()).await?;
-    assert_eq!(commands_before(&mut commands, command_topic, "no_show", "next").await?, 1, "the app sent one no-show");
+    assert_eq!(replies_before_a_call(&mut replies, reply_topic).await?, 1, "the app sent one no-show");
     let called = app.current().unwrap();
     app.input(Input::Act(Action::Transfer));
     app.act(Input::TransferTo { to: "service:D".into(), note: String::new() }, |d| current(d).is_none()).await?;
@@ -213,7 +212,7 @@ async fn the_desk_works_every_action_and_agrees_with_the_button_on_its_counter()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_cannot_open_a_counter_that_is_not_theirs() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     let mut app = App::start(&hub, "5").await?;
     app.input(Input::SignIn { staff: "s101".into(), pin: "1111".into() });
     app.until(|d| d.notice.is_some()).await?;
@@ -229,7 +228,7 @@ fn inked(image: &image::RgbaImage, y0: u32, y1: u32) -> Vec<u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desk_screen_reads_right_to_left_in_arabic() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     for service in ["A", "D", "A"] {
         hub.post("/api/v1/tickets", json!({"service": service})).await?;
     }

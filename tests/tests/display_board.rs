@@ -12,8 +12,10 @@ use dawr_e2e::{Hub, MqttProbe};
 use dawr_protocol::endpoint::{EndpointError, MqttEndpoint};
 use serde_json::json;
 
+/// A board link logged in as the demo's enrolled `device`.
 fn link(hub: &Hub, device: &str) -> BoardLink {
-    link_to(hub.mqtt_endpoint(), device).expect("usable MQTT settings")
+    let credentials = hub.device(device).expect("a demo device");
+    link_to(hub.endpoint_as(&credentials), device).expect("usable MQTT settings")
 }
 
 fn link_to(mqtt: MqttEndpoint, device: &str) -> Result<BoardLink, EndpointError> {
@@ -44,9 +46,9 @@ async fn later_board_message(hub: &Hub, board: &mut BoardLink) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_shows_a_call_and_announces_it_once() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
-    let mut board = link(&hub, "board-hall");
+    let mut board = link(&hub, "board-1");
     wait(&mut board, Duration::from_secs(10), |v| v.online).await.expect("online");
     let button = MqttProbe::connect(hub.mqtt_port(), &hub.device("button-2")?).await?;
     // Garbage on the calls topic is ignored.
@@ -71,7 +73,7 @@ async fn the_board_shows_a_call_and_announces_it_once() -> Result<()> {
     let mut listed = false;
     for _ in 0..50 {
         let (_, devices) = hub.manager_get("/api/v1/devices").await?;
-        if devices.as_array().unwrap().iter().any(|d| d["device"] == "board-hall" && d["status"] == "online") {
+        if devices.as_array().unwrap().iter().any(|d| d["device"] == "board-1" && d["status"] == "online") {
             listed = true;
             break;
         }
@@ -83,14 +85,14 @@ async fn the_board_shows_a_call_and_announces_it_once() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_board_started_after_five_calls_shows_them_all() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     // Counters 1 to 4 serve A; counter 1 calls twice.
     for counter in ["1", "2", "3", "4", "1"] {
         hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
         let (_, reply) = hub.post(&format!("/api/v1/counters/{counter}/next"), json!({})).await?;
         assert!(reply["ticket"].is_string(), "{reply}");
     }
-    let mut board = link(&hub, "board-late");
+    let mut board = link(&hub, "board-1");
     let view = wait(&mut board, Duration::from_secs(10), |v| v.current.is_some() && v.history.len() >= 4).await;
     let view = view.expect("the retained board arrives");
     let mut shown: Vec<String> = view.history.iter().map(|c| c.ticket.clone()).collect();
@@ -121,7 +123,7 @@ fn near(a: [u8; 4], b: [u8; 3]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_screen_shows_the_call_history_and_waits_in_both_languages() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     for service in ["A", "B", "C", "E", "F", "A", "A", "A", "A", "A", "C", "B"] {
         hub.post("/api/v1/tickets", json!({"service": service})).await?;
     }

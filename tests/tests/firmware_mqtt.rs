@@ -4,11 +4,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use dawr_e2e::{Hub, Mosquitto, MqttProbe};
+use dawr_e2e::{Hub, Mosquitto, wait_until};
 use dawr_firmware_logic::mqtt::{Incoming, Login, Session};
 use dawr_firmware_logic::{Config, Device, Key, Mode, Press};
 use dawr_protocol::device::PresenceStatus;
-use dawr_protocol::endpoint::MqttEndpoint;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -86,7 +85,6 @@ const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "
 /// The button's account, as `device.toml` gives it to the firmware build.
 const PASSWORD: &str = "fw-button-3-secret";
 const HUB_PASSWORD: &str = "hub-secret";
-const WATCHER_PASSWORD: &str = "watcher-secret";
 
 /// Sends the firmware's CONNECT with `login` and reads the broker's answer.
 async fn connect(port: u16, login: Login<'_>, device: &Device<'_>) -> Result<(Wire, Result<Got>)> {
@@ -99,12 +97,21 @@ async fn connect(port: u16, login: Login<'_>, device: &Device<'_>) -> Result<(Wi
     Ok((wire, answer))
 }
 
+/// Whether the hub lists `device` with presence `status` (`GET /api/v1/devices`: only the hub
+/// reads devices' status topics), within `within`.
+async fn hub_sees(hub: &Hub, device: &str, status: &str, within: Duration) -> bool {
+    wait_until(within, || async {
+        let Ok((_, devices)) = hub.manager_get("/api/v1/devices").await else { return false };
+        devices.as_array().is_some_and(|list| list.iter().any(|d| d["device"] == device && d["status"] == status))
+    })
+    .await
+}
+
 /// Connects like the firmware does, with its username and password, and presses "next" on
 /// counter 3.
-async fn firmware_presses_next(port: u16, hub: &Hub, password: &str, mut watcher: MqttProbe) -> Result<()> {
+async fn firmware_presses_next(port: u16, hub: &Hub, password: &str) -> Result<()> {
     let (status, _) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     assert_eq!(status, 201);
-    watcher.subscribe("dawr/v1/demo/devices/fw-button-3/status").await?;
 
     let mut device = Device::new(CONFIG, 0xb007);
     // A device enrolled a moment ago is known to the hub's broker within a second or two.
@@ -154,26 +161,19 @@ async fn firmware_presses_next(port: u16, hub: &Hub, password: &str, mut watcher
     assert_eq!(ticket["counter"], "3");
 
     // The device vanishes without a goodbye: the broker publishes its last will.
-    watcher
-        .next_matching("dawr/v1/demo/devices/fw-button-3/status", Duration::from_secs(5), |p| p["status"] == "online")
-        .await
-        .expect("online");
+    assert!(hub_sees(hub, "fw-button-3", "online", Duration::from_secs(5)).await, "the button announced itself");
     drop(wire);
-    let will = watcher
-        .next_matching("dawr/v1/demo/devices/fw-button-3/status", Duration::from_secs(10), |p| p["status"] == "offline")
-        .await;
-    assert!(will.is_some(), "the last will was published");
+    let will = hub_sees(hub, "fw-button-3", "offline", Duration::from_secs(10)).await;
+    assert!(will, "the last will was published: {}", hub.log());
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_firmware_session_works_with_the_embedded_broker() -> Result<()> {
-    // The button is enrolled; the watcher of its presence (the hub's topic) is let in by the
-    // test-only anonymous admission.
-    let hub = Hub::start_for_apps().await?;
+    // The button is enrolled; its presence is read from the hub (devices may not read it).
+    let hub = Hub::start_embedded().await?;
     let button = hub.enrol(CONFIG.device, "button", Some(CONFIG.counter))?;
-    let watcher = MqttProbe::anonymous(hub.mqtt_port(), "test-watcher").await?;
-    firmware_presses_next(hub.mqtt_port(), &hub, &button.password, watcher).await
+    firmware_presses_next(hub.mqtt_port(), &hub, &button.password).await
 }
 
 /// Mosquitto with `allow_anonymous false` and a password file: the firmware's CONNECT carries
@@ -181,11 +181,7 @@ async fn the_firmware_session_works_with_the_embedded_broker() -> Result<()> {
 /// hub logs in with its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_firmware_session_logs_in_to_mosquitto() -> Result<()> {
-    let mosquitto = Mosquitto::start_with_logins(&[
-        ("dawr-hub-demo", HUB_PASSWORD),
-        (CONFIG.device, PASSWORD),
-        ("test-watcher", WATCHER_PASSWORD),
-    ])?;
+    let mosquitto = Mosquitto::start_with_logins(&[("dawr-hub-demo", HUB_PASSWORD), (CONFIG.device, PASSWORD)])?;
     let device = Device::new(CONFIG, 0xb007);
     for login in [Login::anonymous(CONFIG.device), Login::new(CONFIG.device, CONFIG.device, "wrong")] {
         let (_, answer) = connect(mosquitto.port, login, &device).await?;
@@ -194,8 +190,5 @@ async fn the_firmware_session_logs_in_to_mosquitto() -> Result<()> {
         assert!(refused.contains("Refused(5)") || refused.contains("closed"), "{login:?}: {refused}");
     }
     let hub = Hub::start_external_with_password(mosquitto.port, HUB_PASSWORD).await?;
-    let watcher_login =
-        MqttEndpoint::parse(&format!("mqtt://test-watcher:{WATCHER_PASSWORD}@127.0.0.1:{}", mosquitto.port))?;
-    let watcher = MqttProbe::connect_to(&watcher_login, "test-watcher", None).await?;
-    firmware_presses_next(mosquitto.port, &hub, PASSWORD, watcher).await
+    firmware_presses_next(mosquitto.port, &hub, PASSWORD).await
 }

@@ -121,16 +121,16 @@ async fn waiting(hub: &Hub) -> Result<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_printer_leaves_an_e_ticket_and_tells_staff() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     let nobody = format!("tcp:127.0.0.1:{}", free_port());
     let effector = Effector::new(&hub.url(""), nobody.parse()?, Paper::Mm80);
     let presence = tokio::spawn(announce_presence(
-        hub.mqtt_endpoint(),
+        hub.endpoint_as(&hub.device("kiosk-1")?),
         "demo".into(),
-        "kiosk-hall".into(),
+        "kiosk-1".into(),
         effector.printer_health(),
     ));
-    let mut kiosk = Kiosk::new("kiosk-hall", Utc::now());
+    let mut kiosk = Kiosk::new("kiosk-1", Utc::now());
     let services = effector.services().await;
     assert!(services.is_some(), "the hub answers");
     drive(&mut kiosk, &effector, Input::Services(services)).await;
@@ -145,7 +145,7 @@ async fn an_unreachable_printer_leaves_an_e_ticket_and_tells_staff() -> Result<(
     let mut reported = None;
     for _ in 0..100 {
         let (_, devices) = hub.manager_get("/api/v1/devices").await?;
-        reported = devices.as_array().unwrap().iter().find(|d| d["device"] == "kiosk-hall").cloned();
+        reported = devices.as_array().unwrap().iter().find(|d| d["device"] == "kiosk-1").cloned();
         if reported.as_ref().is_some_and(|d| d["printer"] == "offline") {
             break;
         }
@@ -160,7 +160,7 @@ async fn an_unreachable_printer_leaves_an_e_ticket_and_tells_staff() -> Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_restart_is_followed_and_a_touch_whose_answer_is_lost_gives_one_ticket() -> Result<()> {
-    let mut hub = Hub::start_for_apps().await?;
+    let mut hub = Hub::start_embedded().await?;
     let dir = tempfile::tempdir()?;
     let printer = dir.path().join("ticket.bin");
     let effector = Effector::new(&hub.url(""), format!("file:{}", printer.display()).parse()?, Paper::Mm58);
@@ -211,30 +211,30 @@ async fn printer_reported(hub: &Hub, device: &str, expected: &str) -> Result<ser
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_printer_out_of_paper_says_so_and_the_kiosk_reports_it() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     let printer = Emupos::start()?;
     let effector = Effector::new(&hub.url(""), format!("tcp:127.0.0.1:{}", printer.printer_port).parse()?, Paper::Mm80);
     let presence = tokio::spawn(announce_presence(
-        hub.mqtt_endpoint(),
+        hub.endpoint_as(&hub.device("kiosk-1")?),
         "demo".into(),
-        "kiosk-paper".into(),
+        "kiosk-1".into(),
         effector.printer_health(),
     ));
-    let mut kiosk = Kiosk::new("kiosk-paper", Utc::now());
+    let mut kiosk = Kiosk::new("kiosk-1", Utc::now());
     drive(&mut kiosk, &effector, Input::Services(effector.services().await)).await;
     drive(&mut kiosk, &effector, Input::ChooseLanguage(Lang::Ar)).await;
 
     printer.fault("set", "paper-out")?;
     drive(&mut kiosk, &effector, Input::ChooseService("A".into())).await;
     assert_eq!((kiosk.screen, kiosk.printing), (Screen::Ticket, Printing::Failed), "the e-ticket instead");
-    assert_eq!(printer_reported(&hub, "kiosk-paper", "paper_out").await?, "paper_out");
+    assert_eq!(printer_reported(&hub, "kiosk-1", "paper_out").await?, "paper_out");
 
     // Paper loaded: the next visitor's ticket prints, and staff see the printer is fine again.
     printer.fault("clear", "paper-out")?;
     drive(&mut kiosk, &effector, Input::Back).await;
     drive(&mut kiosk, &effector, Input::ChooseService("A".into())).await;
     assert_eq!(kiosk.printing, Printing::Printed);
-    assert_eq!(printer_reported(&hub, "kiosk-paper", "ok").await?, "ok");
+    assert_eq!(printer_reported(&hub, "kiosk-1", "ok").await?, "ok");
     presence.abort();
     Ok(())
 }

@@ -58,7 +58,6 @@ async fn scan(kiosk: &mut Kiosk, effector: &Effector, code: &str) {
 async fn a_scanned_booking_becomes_an_appointment_ticket_and_wrong_codes_say_why() -> Result<()> {
     let site = Site::start(Some(&test_site(5, 1000))).await?;
     let hub = Hub::start_embedded_with(&[
-        "--mqtt-allow-anonymous",
         "--appointments-url",
         &site.url(""),
         "--appointments-key",

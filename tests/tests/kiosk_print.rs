@@ -14,7 +14,7 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_printed_ticket_carries_its_number_texts_and_a_readable_qr_code() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     let printer = Emupos::start()?;
     // Every counter serving A busy and one visitor ahead, so the ticket shows its place and wait.
     hub.post("/api/v1/tickets", json!({"service": "A"})).await?;

@@ -23,7 +23,7 @@ fn inked_columns(image: &image::RgbaImage, y0: u32, y1: u32) -> Vec<u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_services_screen_reads_right_to_left_in_arabic_and_left_to_right_in_english() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     let shots = screenshots_dir();
     let ar = screenshot(&hub, &["--lang", "ar", "--screen", "services"], &shots.join("kiosk-services-ar.png"))?;
@@ -43,7 +43,7 @@ async fn the_services_screen_reads_right_to_left_in_arabic_and_left_to_right_in_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_printer_fails_the_screen_shows_a_qr_of_the_live_ticket_page() -> Result<()> {
-    let hub = Hub::start_for_apps().await?;
+    let hub = Hub::start_embedded().await?;
     let out = screenshots_dir().join("kiosk-eticket-ar.png");
     screenshot(&hub, &["--lang", "ar", "--screen", "ticket", "--printer-failed"], &out)?;
     let (_, ticket) = hub.get("/api/v1/tickets/1").await?;

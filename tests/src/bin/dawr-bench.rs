@@ -93,9 +93,9 @@ async fn http_load(hub: &Hub, concurrency: usize, seconds: f64, issue: bool) -> 
 
 /// QoS 1 publish → receive between two clients through the broker, one message at a time.
 async fn raw_broker_latency(port: u16, rounds: usize) -> Result<Stats> {
-    let mut receiver = MqttProbe::anonymous(port, "bench-raw-rx").await?;
+    let mut receiver = MqttProbe::open_broker(port, "bench-raw-rx").await?;
     receiver.subscribe("bench/raw").await?;
-    let sender = MqttProbe::anonymous(port, "bench-raw-tx").await?;
+    let sender = MqttProbe::open_broker(port, "bench-raw-tx").await?;
     let mut samples = Vec::with_capacity(rounds);
     let start = Instant::now();
     for i in 0..rounds {
@@ -109,9 +109,9 @@ async fn raw_broker_latency(port: u16, rounds: usize) -> Result<Stats> {
 
 /// A button's `next` → the call on `…/calls`, one press at a time (each one a durable write).
 async fn press_to_call_latency(port: u16, rounds: usize) -> Result<Stats> {
-    let mut display = MqttProbe::anonymous(port, "bench-display").await?;
+    let mut display = MqttProbe::open_broker(port, "bench-display").await?;
     display.subscribe("dawr/v1/demo/calls").await?;
-    let button = MqttProbe::anonymous(port, "bench-button-1").await?;
+    let button = MqttProbe::open_broker(port, "bench-button-1").await?;
     let mut samples = Vec::with_capacity(rounds);
     let start = Instant::now();
     for i in 0..rounds {
@@ -134,7 +134,7 @@ async fn press_to_board_latency(port: u16, rounds: usize) -> Result<Stats> {
         history: 6,
     })?;
     tokio::time::timeout(Duration::from_secs(10), board.view.wait_for(|v| v.online)).await??;
-    let button = MqttProbe::anonymous(port, "bench-button-2").await?;
+    let button = MqttProbe::open_broker(port, "bench-button-2").await?;
     let mut samples = Vec::with_capacity(rounds);
     let start = Instant::now();
     for i in 0..rounds {
