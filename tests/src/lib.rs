@@ -305,14 +305,6 @@ impl Hub {
         self.mqtt_endpoint().with_login_if_missing(&device.username, Some(Password::new(&device.password)))
     }
 
-    /// Writes the password of `device` to a file in the hub's data directory, for an app's
-    /// `--mqtt-password-file`.
-    pub fn password_file(&self, device: &DeviceCredentials) -> Result<PathBuf> {
-        let path = self.data_dir.join(format!("{}.password", device.username));
-        std::fs::write(&path, &device.password)?;
-        Ok(path)
-    }
-
     /// The hub process's id (while it runs).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
