@@ -119,7 +119,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Devices { action: DevicesCommand::Add { place, device, role, counter } } => {
             let (branch, _, conn) = open(&place)?;
             let device = Device::new(&device, role, counter.as_deref()).map_err(DeviceError::from)?;
-            let credentials = devices::add(&conn, device, Some(&branch), crate::clock::now())?;
+            let credentials = devices::add(&conn, device, Some(&branch), crate::clock::now(), devices::CLI_ACTOR)?;
             println!("{}", serde_json::to_string(&credentials).expect("serialise"));
         }
         Command::Devices { action: DevicesCommand::List { place } } => {
@@ -130,7 +130,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         }
         Command::Devices { action: DevicesCommand::Revoke { place, device } } => {
             let (_, _, conn) = open(&place)?;
-            devices::revoke(&conn, &device, crate::clock::now())?;
+            devices::revoke(&conn, &device, crate::clock::now(), devices::CLI_ACTOR)?;
         }
         Command::Tls { command: TlsCommand::CaCert { place } } => {
             print!("{}", crate::tls::ca_certificate(&data_dir_of(&place)?)?);

@@ -25,6 +25,7 @@ use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::Sha512;
 
+use crate::audit::{self, AuditAction, NewEntry};
 use crate::domain::Branch;
 use crate::store::{StoreError, ts};
 
@@ -179,13 +180,21 @@ fn pbkdf2_sha512(password: &[u8], salt: &[u8], rounds: u32) -> [u8; 64] {
     out
 }
 
+/// Who changes the devices, as the audit log names them: the `dawr-hub devices` commands.
+pub const CLI_ACTOR: &str = "cli";
+/// The demo's first start, enrolling its own devices.
+pub const DEMO_ACTOR: &str = "demo";
+
 /// Enrols a device (or enrols a revoked one again) and returns its credentials, the only time
-/// its password is seen. `branch`, when given, must have the device's counter.
+/// its password is seen. `branch`, when given, must have the device's counter. The audit log
+/// gets a `device_enrolled` entry by `actor` (id, role, counter; never the password) in the same
+/// transaction.
 pub fn add(
     conn: &Connection,
     device: Device<'_>,
     branch: Option<&Branch>,
     now: DateTime<Utc>,
+    actor: &str,
 ) -> Result<DeviceCredentials, DeviceError> {
     if let (Some(branch), Some(counter)) = (branch, device.counter)
         && !branch.counters.iter().any(|c| c.id == counter)
@@ -193,7 +202,8 @@ pub fn add(
         return Err(DeviceError::UnknownCounter(counter.to_string()));
     }
     let password = new_password();
-    let changed = conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    let changed = tx.execute(
         "INSERT INTO devices (id, role, counter, password_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(id) DO UPDATE SET role = excluded.role, counter = excluded.counter,
              password_hash = excluded.password_hash, enrolled_at = excluded.enrolled_at, revoked_at = NULL
@@ -203,17 +213,45 @@ pub fn add(
     if changed == 0 {
         return Err(DeviceError::AlreadyEnrolled(device.id.to_string()));
     }
+    audit::record(&tx, &device_entry(now, actor, AuditAction::DeviceEnrolled, device.id, device.role, device.counter))?;
+    tx.commit()?;
     Ok(DeviceCredentials { device: device.id.to_string(), username: device.id.to_string(), password })
 }
 
 /// Revokes a device: from now on it is refused (the hub disconnects it within a second or two).
-pub fn revoke(conn: &Connection, id: &str, now: DateTime<Utc>) -> Result<(), DeviceError> {
-    let changed =
-        conn.execute("UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, ts(now)])?;
-    if changed == 0 {
+/// The audit log gets a `device_revoked` entry by `actor` in the same transaction.
+pub fn revoke(conn: &Connection, id: &str, now: DateTime<Utc>, actor: &str) -> Result<(), DeviceError> {
+    let tx = conn.unchecked_transaction()?;
+    let revoked: Option<(String, Option<String>)> = tx
+        .query_row(
+            "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING role, counter",
+            params![id, ts(now)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((role, counter)) = revoked else {
         return Err(DeviceError::NotEnrolled(id.to_string()));
-    }
+    };
+    let role = Role::parse(&role).ok_or(StoreError::Corrupt { column: "devices.role", value: role })?;
+    audit::record(&tx, &device_entry(now, actor, AuditAction::DeviceRevoked, id, role, counter.as_deref()))?;
+    tx.commit()?;
     Ok(())
+}
+
+/// The audit entry of an enrolment or a revocation: the device's id, role and counter.
+fn device_entry(
+    now: DateTime<Utc>,
+    actor: &str,
+    action: AuditAction,
+    id: &str,
+    role: Role,
+    counter: Option<&str>,
+) -> NewEntry {
+    let entry = NewEntry::new(now, actor, action).subject(id).after("role", role.as_str());
+    match counter {
+        Some(counter) => entry.after("counter", counter),
+        None => entry,
+    }
 }
 
 /// Every enrolled (not revoked) device, by id.
@@ -304,8 +342,8 @@ pub fn enrol_demo(conn: &Connection, branch: &Branch, data_dir: &Path) -> Result
     for (id, role, counter) in demo_devices(branch) {
         let device = Device::new(&id, role, counter.as_deref())?;
         // A demo device left from an earlier start without the file gets a new password.
-        let _ = revoke(conn, &id, now);
-        let credentials = add(conn, device, Some(branch), now)?;
+        let _ = revoke(conn, &id, now, DEMO_ACTOR);
+        let credentials = add(conn, device, Some(branch), now, DEMO_ACTOR)?;
         text.push_str(&demo_entry(&credentials, role, counter.as_deref()));
     }
     write_private(&path, text.as_bytes()).map_err(|source| DeviceError::File { path, source })?;
@@ -355,20 +393,37 @@ mod tests {
         let branch = crate::config::Config::demo().branch().unwrap();
         let now = Utc::now();
         let button = Device::new("button-2", Role::Button, Some("2")).unwrap();
-        let first = add(&conn, button, Some(&branch), now).unwrap();
+        let first = add(&conn, button, Some(&branch), now, CLI_ACTOR).unwrap();
         assert_eq!((first.device.as_str(), first.username.as_str()), ("button-2", "button-2"));
         let stored = &table(&conn).unwrap()["button-2"];
         assert!(verify_password(&first.password, &stored.password_hash));
         assert!(!stored.password_hash.contains(&first.password), "only a hash is kept");
-        assert!(matches!(add(&conn, button, Some(&branch), now), Err(DeviceError::AlreadyEnrolled(_))));
+        assert!(matches!(add(&conn, button, Some(&branch), now, CLI_ACTOR), Err(DeviceError::AlreadyEnrolled(_))));
         let nowhere = Device::new("button-99", Role::Button, Some("99")).unwrap();
-        assert!(matches!(add(&conn, nowhere, Some(&branch), now), Err(DeviceError::UnknownCounter(_))));
-        revoke(&conn, "button-2", now).unwrap();
+        assert!(matches!(add(&conn, nowhere, Some(&branch), now, CLI_ACTOR), Err(DeviceError::UnknownCounter(_))));
+        revoke(&conn, "button-2", now, CLI_ACTOR).unwrap();
         assert!(table(&conn).unwrap().is_empty());
-        assert!(matches!(revoke(&conn, "button-2", now), Err(DeviceError::NotEnrolled(_))));
-        let again = add(&conn, button, Some(&branch), now).unwrap();
+        assert!(matches!(revoke(&conn, "button-2", now, CLI_ACTOR), Err(DeviceError::NotEnrolled(_))));
+        let again = add(&conn, button, Some(&branch), now, CLI_ACTOR).unwrap();
         assert_ne!(again.password, first.password);
         assert!(!verify_password(&first.password, &table(&conn).unwrap()["button-2"].password_hash));
+        let (log, _) =
+            crate::audit::page(&conn, now - chrono::Duration::days(1), now + chrono::Duration::days(1), None, 50)
+                .unwrap();
+        let actions: Vec<_> = log.iter().rev().map(|e| (e.action, e.actor.as_str(), e.subject.as_deref())).collect();
+        let (enrolled, revoked) = (AuditAction::DeviceEnrolled, AuditAction::DeviceRevoked);
+        assert_eq!(
+            actions,
+            [
+                (enrolled, "cli", Some("button-2")),
+                (revoked, "cli", Some("button-2")),
+                (enrolled, "cli", Some("button-2"))
+            ],
+            "one entry per change, none for a refused one"
+        );
+        let fields: Vec<(&str, &str)> = log[1].after.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(fields, [("counter", "2"), ("role", "button")], "the revocation names role and counter");
+        assert!(log.iter().all(|e| !e.after.values().any(|v| v == &first.password || v == &again.password)));
     }
 
     #[test]
@@ -378,6 +433,12 @@ mod tests {
         let branch = crate::config::Config::demo().branch().unwrap();
         assert!(enrol_demo(&conn, &branch, dir.path()).unwrap());
         assert!(!enrol_demo(&conn, &branch, dir.path()).unwrap(), "only on the first start");
+        let now = crate::clock::now();
+        let (log, _) =
+            crate::audit::page(&conn, now - chrono::Duration::days(1), now + chrono::Duration::days(1), None, 500)
+                .unwrap();
+        assert_eq!(log.len(), 2 + 3 * branch.counters.len(), "one enrolment entry per demo device");
+        assert!(log.iter().all(|e| e.action == AuditAction::DeviceEnrolled && e.actor == DEMO_ACTOR));
         let text = std::fs::read_to_string(dir.path().join(DEMO_FILE)).unwrap();
         let file: toml::Value = toml::from_str(&text).unwrap();
         let devices = file["device"].as_array().unwrap();

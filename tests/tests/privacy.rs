@@ -2,9 +2,12 @@
 //! notes and a transfer note; the hub restarted 91 days later (its clock moved with
 //! `--clock-offset-s`) purges the IDs, mobiles and notes at start, and the day's report figures
 //! (summary and CSV) are exactly what they were. A manager exports and erases one person; every
-//! action leaves an audit entry, and the audit log refuses to be changed.
+//! action leaves an audit entry, and the audit log refuses to be changed. A sign-in lockout and
+//! each device enrolment and revocation leave one entry each.
 use anyhow::Result;
-use dawr_e2e::{Hub, hub_day};
+use std::time::Duration;
+
+use dawr_e2e::{Hub, hub_day, wait_until};
 use dawr_protocol::api::cases::{CaseDetail, CaseUpdate};
 use dawr_protocol::api::privacy::{AuditAction, AuditPage, ErasureReport, PersonQuery, PersonalDataExport};
 use dawr_protocol::api::sessions::{Session, SignIn};
@@ -241,5 +244,53 @@ async fn aged_visits_lose_ids_mobiles_and_notes_but_not_a_single_report_figure()
     let entries: i64 = db.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
     assert_eq!(entries as usize, audit(&hub, &boss, day, today).await?.entries.len(), "every entry is still there");
     assert_eq!(count(&audit(&hub, &boss, day, today).await?, AuditAction::PersonalDataErased), 1);
+    Ok(())
+}
+
+/// Whether a sign-in of `staff` with a wrong PIN is refused by a lockout (a `Retry-After` beyond
+/// the longest delay).
+async fn locked_out(hub: &Hub, staff: &str) -> bool {
+    let body = SignIn { staff: staff.into(), pin: "000000".into(), counter: None };
+    let Ok(response) = hub.client.post(hub.url("/api/v1/sessions")).json(&body).send().await else {
+        return false;
+    };
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    response.status().as_u16() == 429 && retry_after.is_some_and(|s| s > 60)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockout_and_each_enrolment_and_revocation_leave_one_audit_entry() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    let boss = manager(&hub).await?;
+    // Wrong PINs, tried every 20 ms: ten count (the others are refused during the delays), the
+    // tenth locks the id and the address out, and the hundreds of refused attempts add nothing.
+    let tried = "intruder-with-a-name-far-longer-than-thirty-two-characters";
+    assert!(wait_until(Duration::from_secs(120), || locked_out(&hub, tried)).await, "locked out");
+    for _ in 0..20 {
+        assert!(locked_out(&hub, tried).await);
+    }
+    hub.enrol("kiosk-9", "kiosk", None)?;
+    hub.revoke("kiosk-9")?;
+
+    let today = chrono::Utc::now().date_naive();
+    let log = audit(&hub, &boss, today - chrono::Duration::days(1), today + chrono::Duration::days(1)).await?;
+    let lockouts: Vec<_> = log.entries.iter().filter(|e| e.action == AuditAction::LockedOut).collect();
+    let locked: Vec<_> = lockouts.iter().map(|e| e.after["locked"].as_str()).collect();
+    assert_eq!(locked.len(), 2, "one per locked key: {lockouts:?}");
+    assert!(locked.contains(&"staff_id") && locked.contains(&"address"), "{lockouts:?}");
+    let bounded: String = tried.chars().take(32).collect();
+    assert!(lockouts.iter().all(|e| e.actor == bounded && e.after.contains_key("until")), "{lockouts:?}");
+    assert!(!format!("{lockouts:?}").contains("127.0.0.1"), "the address itself is not kept");
+
+    let device = |action: AuditAction| {
+        log.entries.iter().filter(move |e| e.action == action && e.subject.as_deref() == Some("kiosk-9"))
+    };
+    let enrolled: Vec<_> = device(AuditAction::DeviceEnrolled).collect();
+    let revoked: Vec<_> = device(AuditAction::DeviceRevoked).collect();
+    assert_eq!((enrolled.len(), revoked.len()), (1, 1), "{log:?}");
+    assert!(enrolled[0].actor == "cli" && enrolled[0].after["role"] == "kiosk", "{enrolled:?}");
+    assert!(revoked[0].id > enrolled[0].id && revoked[0].actor == "cli");
+    let demo = log.entries.iter().filter(|e| e.action == AuditAction::DeviceEnrolled && e.actor == "demo").count();
+    assert!(demo >= 5, "the demo's first start enrolled its devices: {demo}");
     Ok(())
 }

@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 
 pub use pins::{PinChecker, hash_pin, pin_matches};
 use store::StoredSession;
+pub use throttle::Lockout;
 use throttle::{Key, Throttle};
 
 use crate::domain::{Role, Staff};
@@ -198,8 +199,13 @@ impl Sessions {
             .collect()
     }
 
+    /// The lockouts started since the last call, each once (for the audit log).
+    pub fn take_lockouts(&self) -> Vec<Lockout> {
+        lock(&self.throttle).take_lockouts()
+    }
+
     /// Checks `staff`'s PIN (throttled per id and per `address`) and, with `counter`, that they
-    /// may open it; opens a session.
+    /// may open it; opens a session. A lockout it starts is kept for [`Sessions::take_lockouts`].
     pub async fn sign_in(
         &self,
         staff: &str,
@@ -459,6 +465,33 @@ mod tests {
         let elsewhere = sessions.sign_in("m001", "246813", None, Some(here), now).await;
         assert_eq!(elsewhere, Err(AuthError::Throttled { retry_after_s: 1 }), "so does that address");
         assert!(sessions.sign_in("s101", "1111", None, None, now + Duration::seconds(1)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_lockout_is_reported_once_per_id_and_address_however_many_attempts_follow() {
+        let (sessions, now) = (Sessions::in_memory(people(), SignInRules::default()), Utc::now());
+        let here: IpAddr = "10.0.0.7".parse().unwrap();
+        let mut t = now;
+        for _ in 0..throttle::LOCKOUT_AFTER {
+            let tried = sessions.sign_in("s101", "0000", None, Some(here), t).await;
+            assert_eq!(tried, Err(AuthError::WrongCredentials));
+            t += Duration::minutes(1);
+        }
+        let mut lockouts = sessions.take_lockouts();
+        lockouts.sort_by_key(|l| matches!(l.key, Key::Address(_)));
+        let until = t - Duration::minutes(1) + throttle::LOCKOUT;
+        assert_eq!(
+            lockouts,
+            [
+                Lockout { key: Key::Staff("s101".into()), until },
+                Lockout { key: Key::Address("10.0.0.7".into()), until }
+            ]
+        );
+        for _ in 0..50 {
+            let refused = sessions.sign_in("s101", "0000", None, Some(here), t).await;
+            assert!(matches!(refused, Err(AuthError::Throttled { .. })));
+        }
+        assert!(sessions.take_lockouts().is_empty(), "refused attempts start no lockout");
     }
 
     #[tokio::test]

@@ -4,6 +4,10 @@
 //! locked out for [`LOCKOUT`]. A success clears the key; a key quiet for [`FORGET_AFTER`] is
 //! forgotten. At most [`CAPACITY`] keys are kept (the quietest go first), so a flood of
 //! addresses cannot grow memory.
+//!
+//! The failure that starts a lockout is noted once ([`Lockout`], taken by
+//! [`Throttle::take_lockouts`]) so the audit log gets one entry per lockout, not one per refused
+//! attempt.
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -18,6 +22,8 @@ pub const LOCKOUT: Duration = Duration::minutes(15);
 pub const FORGET_AFTER: Duration = Duration::minutes(30);
 /// The most keys kept.
 pub const CAPACITY: usize = 10_000;
+/// The most started lockouts kept until taken (more are dropped: the log is no flood's sink).
+pub const LOCKOUTS_KEPT: usize = 64;
 
 /// Whose failures are counted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -50,10 +56,18 @@ struct Failures {
     blocked_until: DateTime<Utc>,
 }
 
-/// The failures counted per key.
+/// The failures counted per key, and the lockouts started since they were last taken.
 #[derive(Debug, Default)]
 pub struct Throttle {
     keys: HashMap<Key, Failures>,
+    started: Vec<Lockout>,
+}
+
+/// A lockout that has just started: `key` is refused until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lockout {
+    pub key: Key,
+    pub until: DateTime<Utc>,
 }
 
 /// Refused until then.
@@ -94,19 +108,34 @@ impl Throttle {
         }
     }
 
-    /// Counts a failure of `key`; returns the block it now has, if any.
+    /// Counts a failure of `key`; returns the block it now has, if any. A lockout that was not
+    /// already running is noted for [`Throttle::take_lockouts`].
     pub fn failed(&mut self, key: Key, now: DateTime<Utc>) -> Option<Blocked> {
         self.make_room(now);
-        let entry = self.keys.entry(key).or_insert(Failures { count: 0, last: now, blocked_until: now });
+        let entry = self.keys.entry(key.clone()).or_insert(Failures { count: 0, last: now, blocked_until: now });
         if now - entry.last > FORGET_AFTER && entry.blocked_until <= now {
             entry.count = 0;
         }
+        let was_locked_out = entry.count >= LOCKOUT_AFTER && entry.blocked_until > now;
         entry.count += 1;
         entry.last = now;
         let delay = delay_after(entry.count);
         entry.blocked_until = now + delay;
-        (delay > Duration::zero())
-            .then_some(Blocked { until: entry.blocked_until, locked_out: entry.count >= LOCKOUT_AFTER })
+        let blocked = (delay > Duration::zero())
+            .then_some(Blocked { until: entry.blocked_until, locked_out: entry.count >= LOCKOUT_AFTER });
+        if let Some(b) = blocked
+            && b.locked_out
+            && !was_locked_out
+            && self.started.len() < LOCKOUTS_KEPT
+        {
+            self.started.push(Lockout { key, until: b.until });
+        }
+        blocked
+    }
+
+    /// The lockouts started since the last call (each once).
+    pub fn take_lockouts(&mut self) -> Vec<Lockout> {
+        std::mem::take(&mut self.started)
     }
 
     /// A success: `key` starts again from nothing.
@@ -165,6 +194,9 @@ mod tests {
         }
         let blocked = throttle.check(&key, t).unwrap_err();
         assert!(blocked.locked_out);
+        assert_eq!(throttle.take_lockouts(), vec![Lockout { key: key.clone(), until: t + LOCKOUT }], "noted once");
+        throttle.failed(key.clone(), t + Duration::minutes(1));
+        assert!(throttle.take_lockouts().is_empty(), "a failure during the lockout starts none");
         assert_eq!(blocked.retry_after_s(t), 15 * 60);
         throttle.succeeded(&key);
         assert!(throttle.check(&key, t).is_ok());

@@ -176,6 +176,7 @@ async fn sign_in_with_pin(
 ) -> WebResult<crate::auth::Session> {
     let signed_in = state.sessions.sign_in(staff, pin, counter, address, chrono::Utc::now()).await;
     privacy::record_sign_in(state, staff, &signed_in).await;
+    privacy::record_lockouts(state, staff).await;
     Ok(signed_in?)
 }
 

@@ -124,6 +124,27 @@ pub async fn record_sign_in(state: &AppState, tried: &str, result: &Result<Sessi
     audit::record_now(&state.db, entry).await;
 }
 
+/// Records each sign-in lockout started since the last call, once: who was tried (at most 32
+/// characters) and, for an address, only its kind (the address itself is personal data).
+pub async fn record_lockouts(state: &AppState, tried: &str) {
+    for lockout in state.sessions.take_lockouts() {
+        audit::record_now(&state.db, lockout_entry(crate::clock::now(), tried, &lockout)).await;
+    }
+}
+
+/// The audit entry of a lockout that started at `now`.
+fn lockout_entry(now: chrono::DateTime<chrono::Utc>, tried: &str, lockout: &crate::auth::Lockout) -> NewEntry {
+    use crate::auth::throttle::Key;
+    let entry = NewEntry::new(now, bounded(tried), AuditAction::LockedOut)
+        .after("until", lockout.until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    match &lockout.key {
+        Key::Staff(id) => entry.subject(bounded(id)).after("locked", "staff_id"),
+        Key::Address(address) => entry
+            .after("locked", "address")
+            .after("address_kind", if address.ends_with("/64") { "ipv6_64" } else { "ipv4" }),
+    }
+}
+
 /// Records a sign-out.
 pub async fn record_sign_out(state: &AppState, session: &Session) {
     audit::record_now(&state.db, NewEntry::new(crate::clock::now(), &session.staff, AuditAction::SignOut)).await;

@@ -50,7 +50,7 @@ pub struct Dashboard<'a> {
 }
 
 /// The audit entries' fields the page names in both languages (others are shown as stored).
-const AUDIT_FIELDS: [&str; 11] = [
+const AUDIT_FIELDS: [&str; 16] = [
     "category",
     "visitor",
     "notes",
@@ -62,6 +62,11 @@ const AUDIT_FIELDS: [&str; 11] = [
     "transfer_notes",
     "before",
     "reason",
+    "role",
+    "counter",
+    "locked",
+    "until",
+    "address_kind",
 ];
 
 const STYLE: &str = "\
@@ -559,10 +564,13 @@ impl Dashboard<'_> {
         }
     }
 
-    /// A staff member's name, the retention job's, or the id as given.
+    /// A staff member's name, the retention job's, the device commands', or the id as given.
     fn actor(&self, actor: &str) -> String {
-        if actor == crate::audit::SYSTEM {
-            return self.t("dash-audit-system");
+        match actor {
+            crate::audit::SYSTEM => return self.t("dash-audit-system"),
+            crate::devices::CLI_ACTOR => return self.t("dash-audit-cli"),
+            crate::devices::DEMO_ACTOR => return self.t("dash-audit-demo"),
+            _ => {}
         }
         let person = self.branch.staff.iter().find(|s| s.id == actor);
         person.map_or(actor.to_string(), |p| format!("{} ({actor})", name(&p.name, self.lang)))
