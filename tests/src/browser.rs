@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use base64::Engine;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::free_port;
 
@@ -34,17 +35,21 @@ impl Browser {
     /// are not installed: `scripts/install-test-deps` installs them. Headless windows are at
     /// least 500 px wide; [`Browser::start_phone`] goes narrower.
     pub async fn start(width: u32, height: u32) -> Result<Browser> {
-        Self::start_with(width, height, Value::Null).await
+        Self::start_with(width, height, None).await
     }
 
     /// Like [`Browser::start`], with Chromium's device emulation giving the page a viewport of
     /// exactly `width` × `height` CSS pixels (a phone's 390 px, say) and a touch screen.
     pub async fn start_phone(width: u32, height: u32) -> Result<Browser> {
-        let metrics = json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": true}});
-        Self::start_with(width.max(500), height, metrics).await
+        let metrics = webdriver::DeviceMetrics { width, height, pixel_ratio: 1.0, touch: true };
+        Self::start_with(width.max(500), height, Some(webdriver::MobileEmulation { device_metrics: metrics })).await
     }
 
-    async fn start_with(width: u32, height: u32, mobile_emulation: Value) -> Result<Browser> {
+    async fn start_with(
+        width: u32,
+        height: u32,
+        mobile_emulation: Option<webdriver::MobileEmulation>,
+    ) -> Result<Browser> {
         let port = free_port();
         let files = tempfile::Builder::new().prefix("dawr-browser-").tempdir()?;
         let (profile, tmp) = (files.path().join("profile"), files.path().join("tmp"));
@@ -79,17 +84,20 @@ impl Browser {
             "--hide-scrollbars",
             &format!("--window-size={width},{height}"),
         ];
-        let mut options = json!({"binary": "/usr/bin/chromium", "args": args});
-        if !mobile_emulation.is_null() {
-            options["mobileEmulation"] = mobile_emulation;
-        }
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": options
-        }}});
+        let options = webdriver::ChromeOptions {
+            binary: "/usr/bin/chromium",
+            args: args.iter().map(|a| a.to_string()).collect(),
+            mobile_emulation,
+        };
+        let capabilities = webdriver::NewSession {
+            capabilities: webdriver::Capabilities {
+                always_match: webdriver::AlwaysMatch { browser_name: "chrome", chrome_options: options },
+            },
+        };
         let mut browser = Browser { driver, port, base, session: String::new(), http, _files: files };
-        let created = browser.call(reqwest::Method::POST, "/session", capabilities).await?;
-        browser.session = created["sessionId"].as_str().context("no session id")?.to_string();
+        let created = browser.call(reqwest::Method::POST, "/session", Some(&capabilities)).await?;
+        let created: webdriver::Created = serde_json::from_value(created).context("no session id")?;
+        browser.session = created.session_id;
         Ok(browser)
     }
 
@@ -98,10 +106,10 @@ impl Browser {
         self._files.path().join("profile")
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Result<Value> {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<&impl Serialize>) -> Result<Value> {
         let mut request = self.http.request(method, format!("{}{}", self.base, path));
-        if !body.is_null() {
-            request = request.json(&body);
+        if let Some(body) = body {
+            request = request.json(body);
         }
         let response = request.send().await?;
         let status = response.status();
@@ -114,14 +122,15 @@ impl Browser {
 
     /// Opens `url` and waits for it to load.
     pub async fn goto(&self, url: &str) -> Result<()> {
-        self.call(reqwest::Method::POST, &format!("/session/{}/url", self.session), json!({"url": url})).await?;
+        self.call(reqwest::Method::POST, &format!("/session/{}/url", self.session), Some(&webdriver::Navigate { url }))
+            .await?;
         Ok(())
     }
 
     /// Runs JavaScript in the page and returns its result.
     pub async fn eval(&self, script: &str) -> Result<Value> {
-        let body = json!({"script": script, "args": []});
-        self.call(reqwest::Method::POST, &format!("/session/{}/execute/sync", self.session), body).await
+        let body = webdriver::Script { script, args: &[] };
+        self.call(reqwest::Method::POST, &format!("/session/{}/execute/sync", self.session), Some(&body)).await
     }
 
     /// Runs `action` (JavaScript that leaves the page: a submit, a click on a link) and waits
@@ -135,7 +144,7 @@ impl Browser {
     /// Saves a PNG of the viewport.
     pub async fn screenshot(&self, path: &Path) -> Result<()> {
         let shot =
-            self.call(reqwest::Method::GET, &format!("/session/{}/screenshot", self.session), Value::Null).await?;
+            self.call(reqwest::Method::GET, &format!("/session/{}/screenshot", self.session), None::<&()>).await?;
         let png = base64::engine::general_purpose::STANDARD.decode(shot.as_str().context("no screenshot")?)?;
         std::fs::write(path, png)?;
         Ok(())
@@ -197,8 +206,8 @@ fn axe_source() -> Result<String> {
 impl Browser {
     /// Runs asynchronous JavaScript in the page: the script calls its last argument with the result.
     pub async fn eval_async(&self, script: &str) -> Result<Value> {
-        let body = json!({"script": script, "args": []});
-        self.call(reqwest::Method::POST, &format!("/session/{}/execute/async", self.session), body).await
+        let body = webdriver::Script { script, args: &[] };
+        self.call(reqwest::Method::POST, &format!("/session/{}/execute/async", self.session), Some(&body)).await
     }
 
     /// Runs `script` (JavaScript that returns a value) until it returns something other than
@@ -253,5 +262,76 @@ impl Browser {
             bail!("{page}: axe-core finds {violations:#?}");
         }
         Ok(())
+    }
+}
+
+/// The W3C WebDriver bodies the harness sends to chromedriver and the one it reads back: typed,
+/// like every body on the wire (WebDriver is chromedriver's protocol, not Dawr's, so they live
+/// here rather than in `dawr-protocol`).
+mod webdriver {
+    use super::{Deserialize, Serialize, Value};
+
+    /// `POST /session`.
+    #[derive(Serialize)]
+    pub struct NewSession<'a> {
+        pub capabilities: Capabilities<'a>,
+    }
+
+    #[derive(Serialize)]
+    pub struct Capabilities<'a> {
+        #[serde(rename = "alwaysMatch")]
+        pub always_match: AlwaysMatch<'a>,
+    }
+
+    #[derive(Serialize)]
+    pub struct AlwaysMatch<'a> {
+        #[serde(rename = "browserName")]
+        pub browser_name: &'a str,
+        #[serde(rename = "goog:chromeOptions")]
+        pub chrome_options: ChromeOptions<'a>,
+    }
+
+    #[derive(Serialize)]
+    pub struct ChromeOptions<'a> {
+        pub binary: &'a str,
+        pub args: Vec<String>,
+        #[serde(rename = "mobileEmulation", skip_serializing_if = "Option::is_none")]
+        pub mobile_emulation: Option<MobileEmulation>,
+    }
+
+    /// Chromium's device emulation: a phone's viewport and touch screen.
+    #[derive(Serialize)]
+    pub struct MobileEmulation {
+        #[serde(rename = "deviceMetrics")]
+        pub device_metrics: DeviceMetrics,
+    }
+
+    #[derive(Serialize)]
+    pub struct DeviceMetrics {
+        pub width: u32,
+        pub height: u32,
+        #[serde(rename = "pixelRatio")]
+        pub pixel_ratio: f64,
+        pub touch: bool,
+    }
+
+    /// The new session's `value`.
+    #[derive(Deserialize)]
+    pub struct Created {
+        #[serde(rename = "sessionId")]
+        pub session_id: String,
+    }
+
+    /// `POST /session/{id}/url`.
+    #[derive(Serialize)]
+    pub struct Navigate<'a> {
+        pub url: &'a str,
+    }
+
+    /// `POST /session/{id}/execute/sync` and `…/async`.
+    #[derive(Serialize)]
+    pub struct Script<'a> {
+        pub script: &'a str,
+        pub args: &'a [Value],
     }
 }
