@@ -53,6 +53,8 @@ pub struct Settings {
     pub checkin_window: Window,
     /// The ministry's CRM to deliver case events to, if any.
     pub crm: Option<crate::crm::CrmLink>,
+    /// The ministry's centre to send the event log and live state to, if any (`[uplink]`).
+    pub uplink: Option<crate::uplink::UplinkLink>,
     /// How long personal data is kept (`[retention]`).
     pub retention: crate::privacy::Retention,
     /// The branch file's sign-in rules.
@@ -165,6 +167,15 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         crate::crm::spawn(link, branch.id.clone(), db.clone())
     });
 
+    let uplink = match settings.uplink {
+        Some(link) => {
+            tracing::info!(url = %link.nats_url, "sending the event log to the centre");
+            // Its own connections: the uplink never holds the queue's.
+            Some(crate::uplink::spawn(link, branch.clone(), Db::new(open()?, vec![open()?])))
+        }
+        None => None,
+    };
+
     // Retention runs before the first request, then daily.
     crate::privacy::job::run_once(&db, settings.retention).await;
     let retention = crate::privacy::job::spawn(db.clone(), settings.retention, branch.utc_offset);
@@ -244,6 +255,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     if let Some(crm) = crm {
         crm.abort();
         let _ = crm.await;
+    }
+    if let Some(uplink) = uplink {
+        uplink.abort();
+        let _ = uplink.await;
     }
     let _ = mqtt.stop_intake.send(true);
     let joined = tokio::task::spawn_blocking(move || {

@@ -70,6 +70,9 @@ pub struct Args {
     /// The CRM webhook's shared HMAC secret
     #[arg(long, value_name = "SECRET", env = "DAWR_CRM_SECRET", hide_env_values = true)]
     pub crm_secret: Option<String>,
+    /// The password of the branch's NATS login for the uplink to the centre ([uplink] password)
+    #[arg(long, value_name = "SECRET", env = "DAWR_UPLINK_PASSWORD", hide_env_values = true)]
+    pub uplink_password: Option<String>,
     /// Print the argon2 hash of a PIN for a `pin_hash` in the branch file, and exit
     #[arg(long, value_name = "PIN")]
     pub hash_pin: Option<String>,
@@ -177,6 +180,22 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         (Some(_), _) => return Err("the CRM webhook needs a secret ([crm] secret or DAWR_CRM_SECRET)".into()),
         (None, _) => None,
     };
+    let u = config.uplink;
+    let uplink = match u.nats_url {
+        Some(url) if !(url.starts_with("nats://") || url.starts_with("tls://")) => {
+            return Err(format!("[uplink] nats_url {url:?}: a nats:// or tls:// URL"));
+        }
+        Some(_) if !(0.5..=3600.0).contains(&u.live_every_s) => {
+            return Err(format!("[uplink] live_every_s {} is not between 0.5 and 3600", u.live_every_s));
+        }
+        Some(url) => Some(crate::uplink::UplinkLink {
+            user: u.user,
+            password: args.uplink_password.or(u.password),
+            live_every: std::time::Duration::from_secs_f64(u.live_every_s),
+            ..crate::uplink::UplinkLink::new(url)
+        }),
+        None => None,
+    };
     let mut limits = dawr_web::serve::Limits::default();
     if let Some(s) = args.header_timeout_s {
         if !(0.1..=600.0).contains(&s) {
@@ -204,6 +223,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         appointments: link,
         checkin_window: window,
         crm,
+        uplink,
         retention,
         sign_in,
         demo,

@@ -46,6 +46,8 @@ pub struct Config {
     #[serde(default)]
     pub crm: CrmSection,
     #[serde(default)]
+    pub uplink: UplinkSection,
+    #[serde(default)]
     pub appointments: AppointmentsSection,
     #[serde(default)]
     pub retention: RetentionSection,
@@ -150,6 +152,27 @@ impl Default for AppointmentsSection {
 pub struct SatisfactionSection {
     /// How long after a visit ends its exit rating is accepted.
     pub rating_window_min: f64,
+}
+
+/// `[uplink]`: send the event log and the live state to the ministry's centre over NATS
+/// JetStream (see `crate::uplink`). Off unless `nats_url` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UplinkSection {
+    /// The centre's NATS server, e.g. `nats://centre.example:4222`.
+    pub nats_url: Option<String>,
+    /// The branch's NATS login (its account allows only this branch's subjects).
+    pub user: Option<String>,
+    /// Its password (or `DAWR_UPLINK_PASSWORD`).
+    pub password: Option<String>,
+    /// How often the live state is put in `dawr_live`, in seconds.
+    pub live_every_s: f64,
+}
+
+impl Default for UplinkSection {
+    fn default() -> Self {
+        UplinkSection { nats_url: None, user: None, password: None, live_every_s: 30.0 }
+    }
 }
 
 /// `[crm]`: deliver every case event to the ministry's own CRM as signed webhooks.

@@ -15,6 +15,7 @@
 //! - [`bookings`]: the bookings held from the appointments site — the pure check-in rule, their
 //!   SQL, and the task that pulls bookings and reports check-ins.
 //! - [`crm`]: the CRM connector's outbox and signed webhooks.
+//! - [`uplink`]: the event log and live state sent to the ministry's centre (NATS JetStream).
 //! - [`privacy`]: personal data under PDPL — retention, the keyed hash of visitors, a person's
 //!   export and erasure; [`audit`]: the append-only audit log.
 //! - [`mqtt`], `broker` and `gate`: the doors to devices (the broker optionally in-process,
@@ -51,4 +52,5 @@ pub mod reports;
 pub mod simulation;
 pub mod store;
 pub mod tls;
+pub mod uplink;
 pub mod web;

@@ -14,6 +14,7 @@ pub mod facts;
 #[cfg(test)]
 mod fixture;
 pub mod summary;
+pub mod replay;
 pub mod synthetic;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -20,6 +20,7 @@ pub mod bookings;
 pub mod cases;
 pub mod crm;
 pub mod examples;
+pub mod ministry;
 pub mod privacy;
 pub mod reports;
 pub mod sessions;

@@ -1,0 +1,141 @@
+//! `dawr-central`: `run` (the writer and the live-state follower), `report` (a branch's figures
+//! for a range of local days, as JSON) and `status` (how complete each branch log is, as JSON).
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use crate::nats::{self, NatsLogin};
+use crate::{live, reports, store, writer};
+
+#[derive(Parser, Debug)]
+#[command(name = "dawr-central", about = "The ministry's centre: every branch's events in PostgreSQL, and their reports")]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write every branch's events from JetStream into PostgreSQL, and follow their live state
+    Run {
+        /// The centre's NATS server
+        #[arg(long, value_name = "URL", default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+        #[arg(long, value_name = "USER", env = "DAWR_CENTRAL_NATS_USER")]
+        nats_user: Option<String>,
+        #[arg(long, value_name = "SECRET", env = "DAWR_CENTRAL_NATS_PASSWORD", hide_env_values = true)]
+        nats_password: Option<String>,
+        /// PostgreSQL, e.g. postgres://dawr@127.0.0.1:5432/dawr
+        #[arg(long, value_name = "URL", env = "DAWR_CENTRAL_POSTGRES_URL")]
+        postgres_url: String,
+    },
+    /// Print a branch's figures for local days FROM..=TO (JSON, as the hub's /api/v1/reports/summary)
+    Report {
+        #[arg(long, value_name = "URL", env = "DAWR_CENTRAL_POSTGRES_URL")]
+        postgres_url: String,
+        #[arg(long)]
+        branch: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
+    },
+    /// Print how complete each branch log is (JSON)
+    Status {
+        #[arg(long, value_name = "URL", env = "DAWR_CENTRAL_POSTGRES_URL")]
+        postgres_url: String,
+    },
+}
+
+/// The binary's entry point.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("dawr-central: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command(args.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dawr-central: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn pool(url: &str) -> anyhow::Result<deadpool_postgres::Pool> {
+    let config: tokio_postgres::Config = url.parse().context("the PostgreSQL URL")?;
+    let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
+    Ok(deadpool_postgres::Pool::builder(manager).max_size(4).build()?)
+}
+
+async fn command(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run { nats_url, nats_user, nats_password, postgres_url } => {
+            run(NatsLogin { url: nats_url, user: nats_user, password: nats_password }, &postgres_url).await
+        }
+        Command::Report { postgres_url, branch, from, to } => {
+            let pool = pool(&postgres_url)?;
+            let client = pool.get().await?;
+            let (offset, targets) =
+                store::profile(&**client, &branch).await?.with_context(|| format!("no branch {branch:?} has reported"))?;
+            let events = store::visit_events(&**client, &branch, from, to).await?;
+            let summary = reports::branch_summary(&events, from, to, offset, &targets);
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(())
+        }
+        Command::Status { postgres_url } => {
+            let pool = pool(&postgres_url)?;
+            let logs = store::completeness(&**pool.get().await?).await?;
+            println!("{}", serde_json::to_string(&logs)?);
+            Ok(())
+        }
+    }
+}
+
+/// Makes the schema and the NATS stream and buckets, then writes and follows until stopped.
+async fn run(login: NatsLogin, postgres_url: &str) -> anyhow::Result<()> {
+    let pool = pool(postgres_url)?;
+    store::migrate(&**pool.get().await.context("connecting to PostgreSQL")?).await?;
+    let client = nats::connect(&login).await?;
+    let js = async_nats::jetstream::new(client);
+    let events = nats::ensure(&js).await?;
+    let consumer = writer::consumer(&events).await?;
+    let live_bucket = js.get_key_value(nats::LIVE_BUCKET).await?;
+    tracing::info!(nats = %login.url, "the centre consumes");
+    let follower = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = live::run(&live_bucket, &pool).await {
+                    tracing::warn!(error = %e, "following the live state failed");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+    let writing = async {
+        loop {
+            if let Err(e) = writer::run(&consumer, &pool).await {
+                tracing::warn!(error = %e, "writing events failed; starting again");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    tokio::select! {
+        () = writing => {}
+        _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+    }
+    follower.abort();
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! The centre's PostgreSQL, and the only SQL of the centre: the schema, the batch insert,
+//! completeness per branch log, branch profiles, and a branch's events for a report.
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use dawr_hub::reports::replay::LoggedEvent;
+use dawr_protocol::api::ministry::{LiveHealth, LogCompleteness, ServiceTarget};
+use tokio_postgres::{GenericClient, Transaction};
+
+use crate::batch::{Row, next_month, partition_name};
+
+/// The schema; every statement can run again.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    branch      text        NOT NULL,
+    log_id      text        NOT NULL,
+    seq         bigint      NOT NULL,
+    at          timestamptz NOT NULL,
+    kind        text        NOT NULL,
+    visit_id    bigint,
+    counter     text,
+    payload     jsonb       NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    -- A partitioned table's key holds its partition key; an event's time never changes, so
+    -- this is the key (branch, log_id, seq).
+    PRIMARY KEY (branch, log_id, seq, at)
+) PARTITION BY RANGE (at);
+CREATE INDEX IF NOT EXISTS events_visit ON events (branch, log_id, visit_id);
+CREATE INDEX IF NOT EXISTS events_issued_day ON events (branch, ((payload->'visit'->>'local_day')))
+    WHERE kind = 'issued';
+CREATE TABLE IF NOT EXISTS branches (
+    branch         text PRIMARY KEY,
+    log_id         text,
+    utc_offset_s   integer NOT NULL,
+    targets        jsonb   NOT NULL,
+    last_seq       bigint  NOT NULL,
+    acked_seq      bigint  NOT NULL,
+    last_health_at timestamptz NOT NULL
+);
+";
+
+/// Makes the tables if they are missing.
+pub async fn migrate(client: &impl GenericClient) -> Result<(), tokio_postgres::Error> {
+    client.batch_execute(SCHEMA).await
+}
+
+/// Makes the monthly partitions these months need (`known` remembers those made already).
+pub async fn ensure_partitions(
+    client: &impl GenericClient,
+    months: BTreeSet<NaiveDate>,
+    known: &mut BTreeSet<NaiveDate>,
+) -> Result<(), tokio_postgres::Error> {
+    for month in months.difference(&known.clone()) {
+        let statement = format!(
+            "CREATE TABLE IF NOT EXISTS {} PARTITION OF events FOR VALUES FROM ('{month}T00:00:00Z') TO ('{}T00:00:00Z')",
+            partition_name(*month),
+            next_month(*month)
+        );
+        client.batch_execute(&statement).await?;
+        known.insert(*month);
+    }
+    Ok(())
+}
+
+/// Inserts a batch in the caller's transaction; returns how many were new (the rest the centre
+/// had: sent again after a lost acknowledgement or a cut link).
+pub async fn insert(tx: &Transaction<'_>, rows: &[Row]) -> Result<u64, tokio_postgres::Error> {
+    let mut branch = Vec::with_capacity(rows.len());
+    let mut log_id = Vec::with_capacity(rows.len());
+    let mut seq = Vec::with_capacity(rows.len());
+    let mut at = Vec::with_capacity(rows.len());
+    let mut kind = Vec::with_capacity(rows.len());
+    let mut visit = Vec::with_capacity(rows.len());
+    let mut counter = Vec::with_capacity(rows.len());
+    let mut payload = Vec::with_capacity(rows.len());
+    for row in rows {
+        let e = &row.event;
+        branch.push(e.branch.as_str());
+        log_id.push(e.log_id.as_str());
+        seq.push(e.seq);
+        at.push(e.at.as_str());
+        kind.push(e.kind.as_str());
+        visit.push(e.visit_id);
+        counter.push(e.counter.as_deref());
+        payload.push(&e.payload);
+    }
+    tx.execute(
+        "INSERT INTO events (branch, log_id, seq, at, kind, visit_id, counter, payload)
+         SELECT b, l, s, a::timestamptz, k, v, c, p
+         FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::jsonb[])
+              AS t(b, l, s, a, k, v, c, p)
+         ON CONFLICT DO NOTHING",
+        &[&branch, &log_id, &seq, &at, &kind, &visit, &counter, &payload],
+    )
+    .await
+}
+
+/// Every branch log the centre has, with how complete it is (`count == max_seq`: no gap).
+pub async fn completeness(client: &impl GenericClient) -> Result<Vec<LogCompleteness>, tokio_postgres::Error> {
+    let rows = client
+        .query("SELECT branch, log_id, count(*), max(seq) FROM events GROUP BY branch, log_id ORDER BY branch, log_id", &[])
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let (count, max_seq): (i64, i64) = (r.get(2), r.get(3));
+            LogCompleteness { branch: r.get(0), log_id: r.get(1), count, max_seq, complete: count == max_seq }
+        })
+        .collect())
+}
+
+/// Keeps a branch's profile and last health.
+pub async fn put_health(client: &impl GenericClient, health: &LiveHealth) -> Result<(), tokio_postgres::Error> {
+    let targets = serde_json::to_value(&health.targets).expect("targets serialise");
+    let at = DateTime::parse_from_rfc3339(&health.at).map(|t| t.with_timezone(&Utc)).unwrap_or_else(|_| Utc::now());
+    client
+        .execute(
+            "INSERT INTO branches (branch, log_id, utc_offset_s, targets, last_seq, acked_seq, last_health_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamptz)
+             ON CONFLICT (branch) DO UPDATE SET log_id = $2, utc_offset_s = $3, targets = $4, last_seq = $5,
+                 acked_seq = $6, last_health_at = $7::text::timestamptz",
+            &[
+                &health.branch,
+                &health.log_id,
+                &health.utc_offset_s,
+                &targets,
+                &health.last_seq,
+                &health.acked_seq,
+                &dawr_hub::store::ts(at),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// A branch's offset from UTC and service targets, once it has reported its health.
+pub async fn profile(
+    client: &impl GenericClient,
+    branch: &str,
+) -> Result<Option<(i32, Vec<ServiceTarget>)>, tokio_postgres::Error> {
+    let row = client.query_opt("SELECT utc_offset_s, targets FROM branches WHERE branch = $1", &[&branch]).await?;
+    Ok(row.map(|r| {
+        let targets: serde_json::Value = r.get(1);
+        (r.get(0), serde_json::from_value(targets).unwrap_or_default())
+    }))
+}
+
+/// The events of the visits a branch issued on local days `from..=to`, per log.
+pub async fn visit_events(
+    client: &impl GenericClient,
+    branch: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, LoggedEvent)>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "WITH chosen AS (
+                 SELECT DISTINCT log_id, visit_id FROM events
+                 WHERE branch = $1 AND kind = 'issued' AND payload->'visit'->>'local_day' BETWEEN $2 AND $3
+             )
+             SELECT e.log_id, e.seq, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), e.counter, e.payload
+             FROM events e JOIN chosen c ON c.log_id = e.log_id AND c.visit_id = e.visit_id
+             WHERE e.branch = $1 ORDER BY e.log_id, e.seq",
+            &[&branch, &from.to_string(), &to.to_string()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let at: String = r.get(2);
+            let at = DateTime::parse_from_rfc3339(&at).ok()?.with_timezone(&Utc);
+            Some((r.get(0), LoggedEvent { seq: r.get(1), at, counter: r.get(3), payload: r.get(4) }))
+        })
+        .collect())
+}

@@ -1,0 +1,196 @@
+//! The uplink to the ministry's centre (`[uplink]` in the branch file; off unless it names a
+//! NATS server): every row of the event log goes to JetStream, in `seq` order, on
+//! `dawr.v1.evt.{branch}` with `Nats-Msg-Id: {branch}:{log_id}:{seq}`; and the branch's live
+//! state goes to the KV bucket `dawr_live` every 30 s.
+//!
+//! - **Nothing lost.** The cursor (`uplink_cursor`, in the hub's database) moves only when
+//!   JetStream has acknowledged an event and everything before it; after any error the uplink
+//!   starts again from the cursor, so an event is sent until it is acknowledged.
+//! - **Nothing twice at the centre.** A re-sent event has the same message id: JetStream drops
+//!   it within its duplicate window, and the centre's key `(branch, log_id, seq)` after that.
+//! - **Never in the way.** The uplink reads the log through its own connection; the queue never
+//!   waits for it. It reconnects forever, with back-off, while the branch serves on.
+//! - **Bounded.** At most 64 publishes wait for their acknowledgement at a time.
+//!
+//! `log` is the SQL, `message` (pure) what is sent; this module is the task.
+pub mod log;
+pub mod message;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::context::PublishAckFuture;
+use dawr_protocol::api::ministry::{LiveBoard, LiveCounters, LiveHealth, ServiceTarget};
+use dawr_web::Db;
+
+use crate::domain::Branch;
+
+/// The name of the KV bucket of branches' live state.
+pub const LIVE_BUCKET: &str = "dawr_live";
+
+/// Where and how the uplink reaches the centre.
+#[derive(Debug, Clone)]
+pub struct UplinkLink {
+    /// `nats://host:port` (or `tls://`).
+    pub nats_url: String,
+    /// The branch's NATS account login, if the server wants one.
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// Publishes waiting for their acknowledgement at most.
+    pub in_flight: usize,
+    /// How often the live state is put.
+    pub live_every: Duration,
+    /// The longest wait between reconnection attempts.
+    pub max_backoff: Duration,
+}
+
+impl UplinkLink {
+    /// A link to `nats_url` with the defaults: 64 in flight, live state every 30 s, back-off up to
+    /// 30 s.
+    pub fn new(nats_url: String) -> UplinkLink {
+        UplinkLink {
+            nats_url,
+            user: None,
+            password: None,
+            in_flight: 64,
+            live_every: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a session with the centre ended (the uplink then starts a new one).
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("publish: {0}")]
+    Publish(String),
+    #[error("the database: {0}")]
+    Db(String),
+}
+
+/// Sends the log and the live state until the hub stops (abort the handle).
+pub fn spawn(link: UplinkLink, branch: Arc<Branch>, db: Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            let started = tokio::time::Instant::now();
+            if let Err(e) = session(&link, &branch, &db).await {
+                tracing::warn!(error = %e, retry_in = ?backoff, "the uplink to the centre is down");
+            }
+            // A session that ran a while was healthy: start the back-off again.
+            if started.elapsed() > Duration::from_secs(10) {
+                backoff = Duration::from_millis(250);
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(link.max_backoff);
+        }
+    })
+}
+
+/// One connection: publishes from the cursor on, until an error.
+async fn session(link: &UplinkLink, branch: &Branch, db: &Db) -> Result<(), SessionError> {
+    let mut options = async_nats::ConnectOptions::new()
+        .name(format!("dawr-hub-{}", branch.id))
+        .connection_timeout(Duration::from_secs(5))
+        // A cut link is noticed within seconds, not minutes.
+        .ping_interval(Duration::from_secs(5));
+    if let (Some(user), Some(password)) = (&link.user, &link.password) {
+        options = options.user_and_password(user.clone(), password.clone());
+    }
+    let client = options.connect(&link.nats_url).await.map_err(|e| SessionError::Connect(e.to_string()))?;
+    let js = jetstream::new(client.clone());
+    let (log_id, acked) = db.read(log::cursor).await.map_err(db_error)?.map_err(db_error)?;
+    tracing::info!(url = %link.nats_url, from_seq = acked + 1, "the uplink is connected to the centre");
+    let subject = message::event_subject(&branch.id);
+    let mut acked = acked;
+    let mut sent = acked;
+    let mut waiting: VecDeque<(i64, PublishAckFuture)> = VecDeque::new();
+    let mut live_at = tokio::time::Instant::now();
+    loop {
+        if live_at <= tokio::time::Instant::now() {
+            put_live(&js, branch, db, &log_id, acked).await;
+            live_at = tokio::time::Instant::now() + link.live_every;
+        }
+        let room = link.in_flight.saturating_sub(waiting.len());
+        let rows = if room > 0 {
+            db.read(move |conn| log::events_after(conn, sent, room)).await.map_err(db_error)?.map_err(db_error)?
+        } else {
+            Vec::new()
+        };
+        for row in &rows {
+            let body = message::uplink_event(&branch.id, &log_id, row);
+            let body = serde_json::to_vec(&body).expect("an uplink event serialises");
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Nats-Msg-Id", message::message_id(&branch.id, &log_id, row.seq).as_str());
+            let ack = js
+                .publish_with_headers(subject.clone(), headers, body.into())
+                .await
+                .map_err(|e| SessionError::Publish(e.to_string()))?;
+            waiting.push_back((row.seq, ack));
+            sent = row.seq;
+        }
+        match waiting.pop_front() {
+            Some((seq, ack)) => {
+                ack.await.map_err(|e| SessionError::Publish(format!("event {seq}: {e}")))?;
+                acked = seq;
+                // Acknowledgements arrive in order: store the cursor once the pipe is drained
+                // or every 64 events, whichever is first.
+                if waiting.is_empty() || seq % 64 == 0 {
+                    db.write(move |conn| log::advance(conn, seq)).await.map_err(db_error)?.map_err(db_error)?;
+                }
+            }
+            None => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+fn db_error(e: impl std::fmt::Display) -> SessionError {
+    SessionError::Db(e.to_string())
+}
+
+/// Puts the branch's health, board and counters into `dawr_live` (best effort: the next round
+/// tries again; the bucket's age limit says "offline" if none arrives).
+async fn put_live(js: &jetstream::Context, branch: &Branch, db: &Db, log_id: &str, acked: i64) {
+    let kv = match js.get_key_value(LIVE_BUCKET).await {
+        Ok(kv) => kv,
+        Err(e) => {
+            tracing::warn!(error = %e, "the live-state bucket is not there");
+            return;
+        }
+    };
+    let now = crate::clock::now();
+    let read = db
+        .read(move |conn| -> rusqlite::Result<_> { Ok((log::last_seq(conn)?, log::queues(conn, now)?, log::counters(conn)?)) })
+        .await;
+    let Ok(Ok((last_seq, queues, counters))) = read else { return };
+    let health = LiveHealth {
+        branch: branch.id.clone(),
+        log_id: log_id.into(),
+        last_seq,
+        acked_seq: acked,
+        at: crate::store::ts(now),
+        utc_offset_s: branch.utc_offset.local_minus_utc(),
+        targets: branch
+            .services
+            .iter()
+            .map(|s| ServiceTarget { code: s.code.clone(), target_wait_s: s.target_wait_s })
+            .collect(),
+    };
+    let board = LiveBoard { branch: branch.id.clone(), last_seq, queues };
+    let counters = LiveCounters { branch: branch.id.clone(), last_seq, counters };
+    let parts = [
+        ("health", serde_json::to_vec(&health)),
+        ("board", serde_json::to_vec(&board)),
+        ("counters", serde_json::to_vec(&counters)),
+    ];
+    for (part, body) in parts {
+        let Ok(body) = body else { continue };
+        if let Err(e) = kv.put(message::live_key(&branch.id, part), body.into()).await {
+            tracing::warn!(error = %e, part, "could not put the live state");
+        }
+    }
+}

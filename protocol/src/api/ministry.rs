@@ -1,0 +1,89 @@
+//! The ministry network's bodies: what a branch hub's uplink publishes to NATS (one event of its
+//! log on `dawr.v1.evt.{branch}`, its live state in the KV bucket `dawr_live`) and what the
+//! centre answers about a branch's record.
+use serde::{Deserialize, Serialize};
+
+/// One row of a branch's event log, as published on `dawr.v1.evt.{branch}` with the header
+/// `Nats-Msg-Id: {branch}:{log_id}:{seq}`. `payload` is the hub's stored event (with the staff
+/// member signed in; the live ticket page's secret token is blanked before it leaves the branch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UplinkEvent {
+    pub branch: String,
+    /// The UUID made with the branch's database: a restored or replaced disk starts a new log.
+    pub log_id: String,
+    pub seq: i64,
+    /// When it happened, RFC 3339 UTC with milliseconds, as in the branch's log.
+    pub at: String,
+    pub kind: String,
+    pub visit_id: Option<i64>,
+    pub counter: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+/// A service's target wait, which the centre needs for a branch's reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceTarget {
+    pub code: String,
+    pub target_wait_s: u32,
+}
+
+/// `dawr_live` key `{branch}.health`: the uplink's state, re-put every 30 s (the bucket's age
+/// limit makes a silent branch's keys expire: "offline since").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveHealth {
+    pub branch: String,
+    pub log_id: String,
+    /// The newest event in the branch's log.
+    pub last_seq: i64,
+    /// The newest event JetStream has acknowledged (all before it too).
+    pub acked_seq: i64,
+    /// When the hub put this, RFC 3339 UTC.
+    pub at: String,
+    /// The branch's offset from UTC in seconds (its local days and hours in reports).
+    pub utc_offset_s: i32,
+    pub targets: Vec<ServiceTarget>,
+}
+
+/// One service's queue in [`LiveBoard`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveQueue {
+    pub service: String,
+    pub waiting: u32,
+    /// Seconds the longest-waiting visitor has waited.
+    pub longest_wait_s: u32,
+}
+
+/// `dawr_live` key `{branch}.board`: who is waiting, per service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveBoard {
+    pub branch: String,
+    /// The newest event this state includes.
+    pub last_seq: i64,
+    pub queues: Vec<LiveQueue>,
+}
+
+/// One counter in [`LiveCounters`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveCounter {
+    pub id: String,
+    /// `open`, `paused`, `closed`, … as the hub stores it.
+    pub status: String,
+}
+
+/// `dawr_live` key `{branch}.counters`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveCounters {
+    pub branch: String,
+    pub last_seq: i64,
+    pub counters: Vec<LiveCounter>,
+}
+
+/// How complete the centre's copy of one branch log is: complete when `count == max_seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogCompleteness {
+    pub branch: String,
+    pub log_id: String,
+    pub count: i64,
+    pub max_seq: i64,
+    pub complete: bool,
+}

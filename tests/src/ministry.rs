@@ -1,0 +1,403 @@
+//! The ministry network's services for tests: Debian's `nats-server` with JetStream and a
+//! throw-away PostgreSQL 15 cluster, each on a free loopback port with its files in a temporary
+//! directory and stopped with the test (as [`crate::Mosquitto`] is); a [`Relay`], a TCP relay the
+//! test can cut and restore (a branch's WAN link); and [`Central`], the `dawr-central` process.
+//!
+//! PostgreSQL refuses to run as root, and CI runs as root: then `initdb` and `postgres` run as
+//! the `postgres` system user (the Debian package makes it) through `setpriv`, which `exec`s, so
+//! the process the test holds is the server itself, and the temporary directory is given to that
+//! user.
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::{PORT_ATTEMPTS, free_port, port_taken, sibling_binary, tracing_free_note};
+
+/// Where Debian puts PostgreSQL 15's server programs (`PG_BIN` overrides it).
+pub fn postgres_bin_dir() -> PathBuf {
+    std::env::var_os("PG_BIN").map(PathBuf::from).unwrap_or_else(|| "/usr/lib/postgresql/15/bin".into())
+}
+
+/// Waits until something listens on `port`, or the process ended, or 20 s passed.
+fn wait_listening(child: &mut Child, port: u16, what: &str, log: &Path) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let log = || std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(status) = child.try_wait()? {
+            bail!("{what} exited with {status}: {}", log());
+        }
+        if Instant::now() > deadline {
+            bail!("{what} did not listen on {port} within 20 s: {}", log());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Sends `signal` (a `kill` name) to a process the test started.
+fn signal(child: &Child, signal: &str) {
+    let _ = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
+}
+
+/// Debian's nats-server with JetStream on a free loopback port.
+pub struct Nats {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Nats {
+    /// Starts nats-server with JetStream, open to anyone. Fails (does not skip) if it is not
+    /// installed: `scripts/install-test-deps` installs it.
+    pub fn start() -> Result<Nats> {
+        Self::start_with("")
+    }
+
+    /// Starts nats-server with JetStream and `extra` appended to its configuration (accounts,
+    /// users and their permissions).
+    pub fn start_with(extra: &str) -> Result<Nats> {
+        let dir = tempfile::tempdir()?;
+        let mut nats = Nats { child: None, port: free_port(), dir };
+        for attempt in 1.. {
+            match nats.launch(extra) {
+                Err(e) if attempt < PORT_ATTEMPTS && port_taken(&nats.log()) => {
+                    tracing_free_note(&e);
+                    nats.port = free_port();
+                }
+                started => return started.map(|()| nats),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    fn launch(&mut self, extra: &str) -> Result<()> {
+        let conf = self.dir.path().join("nats.conf");
+        let store = self.dir.path().join("jetstream");
+        std::fs::write(
+            &conf,
+            format!(
+                "listen: 127.0.0.1:{}\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 64MB\n  max_file_store: 1GB\n}}\n{extra}\n",
+                self.port,
+                store.display()
+            ),
+        )?;
+        let log = File::create(self.dir.path().join("nats.log"))?;
+        let child = Command::new("nats-server")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("nats-server is not installed (apt-get install nats-server); scripts/install-test-deps installs it")?;
+        self.child = Some(child);
+        let log = self.dir.path().join("nats.log");
+        wait_listening(self.child.as_mut().expect("started"), self.port, "nats-server", &log)
+    }
+
+    /// `nats://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("nats.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A throw-away PostgreSQL cluster on a free loopback port, its socket in its own directory.
+pub struct Postgres {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// The database user and database the tests use (trust authentication on loopback).
+pub const PG_USER: &str = "dawr";
+
+impl Postgres {
+    /// Runs `initdb` and starts `postgres`. Fails (does not skip) if PostgreSQL 15 is missing.
+    pub fn start() -> Result<Postgres> {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        let as_root = unsafe { libc::geteuid() } == 0;
+        if as_root {
+            // The cluster belongs to the `postgres` user, who must reach the directory.
+            let status = Command::new("chown").arg("-R").arg("postgres:postgres").arg(dir.path()).status()?;
+            if !status.success() {
+                bail!("cannot give {} to the postgres user", dir.path().display());
+            }
+        }
+        let initdb = postgres_bin_dir().join("initdb");
+        let output = Self::as_owner(as_root, &initdb)
+            .arg("-D")
+            .arg(&data)
+            .arg("-U")
+            .arg(PG_USER)
+            .arg("--auth=trust")
+            .arg("--no-sync")
+            .arg("-E")
+            .arg("UTF8")
+            .arg("--locale=C")
+            .output()
+            .with_context(|| format!("{} (PostgreSQL 15; scripts/install-test-deps installs it)", initdb.display()))?;
+        if !output.status.success() {
+            bail!("initdb failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        let mut postgres = Postgres { child: None, port: free_port(), dir };
+        for attempt in 1.. {
+            match postgres.launch(as_root) {
+                Err(e) if attempt < PORT_ATTEMPTS && port_taken(&postgres.log()) => {
+                    tracing_free_note(&e);
+                    postgres.port = free_port();
+                }
+                started => return started.map(|()| postgres),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// A command run as the cluster's owner: `postgres` through `setpriv` when we are root.
+    fn as_owner(as_root: bool, program: &Path) -> Command {
+        if as_root {
+            let mut cmd = Command::new("setpriv");
+            cmd.args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"]).arg(program);
+            cmd
+        } else {
+            Command::new(program)
+        }
+    }
+
+    fn launch(&mut self, as_root: bool) -> Result<()> {
+        let log_path = self.dir.path().join("postgres.log");
+        let log = File::create(&log_path)?;
+        if as_root {
+            let _ = Command::new("chown").arg("postgres:postgres").arg(&log_path).status();
+        }
+        let child = Self::as_owner(as_root, &postgres_bin_dir().join("postgres"))
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-c")
+            .arg("listen_addresses=127.0.0.1")
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", self.dir.path().display()))
+            // A test cluster: losing it in a power cut is fine, waiting for the disk is not.
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting postgres")?;
+        self.child = Some(child);
+        wait_listening(self.child.as_mut().expect("started"), self.port, "postgres", &log_path)?;
+        // Listening comes a moment before accepting sessions.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = Command::new(postgres_bin_dir().join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", PG_USER, "-d", "postgres"])
+                .stdout(Stdio::null())
+                .status()?;
+            if ready.success() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("postgres did not accept sessions within 20 s: {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A libpq connection string for database `postgres` as [`PG_USER`].
+    pub fn url(&self) -> String {
+        format!("postgres://{PG_USER}@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Immediate shutdown: the postmaster ends its backends, and nothing is kept.
+            signal(&child, "QUIT");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A TCP relay on a free loopback port to `target`, which the test cuts (every connection
+/// dropped, new ones refused at once) and restores: a branch's WAN link.
+pub struct Relay {
+    pub addr: SocketAddr,
+    up: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    /// Starts relaying (inside the test's tokio runtime).
+    pub fn start(target: SocketAddr) -> Relay {
+        let listener = crate::tokio_listener();
+        let addr = listener.local_addr().expect("an address");
+        let (up, watch_up) = watch::channel(true);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((inbound, _)) = listener.accept().await else { continue };
+                if !*watch_up.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let mut link_up = watch_up.clone();
+                tokio::spawn(async move {
+                    let Ok(outbound) = TcpStream::connect(target).await else { return };
+                    let (mut a, mut b) = (inbound, outbound);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut a, &mut b) => {}
+                        _ = link_up.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Relay { addr, up, task }
+    }
+
+    /// Cuts the link: open connections drop, new ones are closed on arrival.
+    pub fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    /// Restores the link.
+    pub fn restore(&self) {
+        self.up.send_replace(true);
+    }
+
+    /// `nats://ADDR`.
+    pub fn nats_url(&self) -> String {
+        format!("nats://{}", self.addr)
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The `dawr-central` binary built beside the running test (or `DAWR_CENTRAL_BIN`).
+pub fn central_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("DAWR_CENTRAL_BIN") {
+        return path.into();
+    }
+    sibling_binary("dawr-e2e-central")
+}
+
+/// A running `dawr-central` writer.
+pub struct Central {
+    child: Option<Child>,
+    nats_url: String,
+    postgres_url: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+    stopped: Arc<AtomicBool>,
+}
+
+impl Central {
+    /// Starts the centre's writer against these servers; waits until its log says it consumes.
+    pub fn start(nats: &str, postgres: &str) -> Result<Central> {
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("central.log");
+        let mut central = Central {
+            child: None,
+            nats_url: nats.into(),
+            postgres_url: postgres.into(),
+            log,
+            _dir: dir,
+            stopped: Arc::default(),
+        };
+        central.spawn()?;
+        Ok(central)
+    }
+
+    fn spawn(&mut self) -> Result<()> {
+        let before = self.log().matches(CENTRAL_READY).count();
+        let log = File::options().create(true).append(true).open(&self.log)?;
+        let child = Command::new(central_binary())
+            .arg("run")
+            .arg("--nats-url")
+            .arg(&self.nats_url)
+            .arg("--postgres-url")
+            .arg(&self.postgres_url)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", central_binary().display()))?;
+        self.child = Some(child);
+        self.stopped.store(false, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.log().matches(CENTRAL_READY).count() <= before {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                bail!("dawr-central exited with {status}:\n{}", self.log());
+            }
+            if Instant::now() > deadline {
+                bail!("dawr-central did not start within 30 s:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// `kill -9` the writer.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// `kill -9`, then start again.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill9();
+        self.spawn()
+    }
+
+    /// The writer's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// The line `dawr-central` logs once it consumes.
+pub const CENTRAL_READY: &str = "the centre consumes";
+
+impl Drop for Central {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

@@ -1,0 +1,173 @@
+//! The ministry network end to end: nats-server with JetStream, PostgreSQL, the centre's writer
+//! and three real hubs with their uplinks. Tickets and calls in each branch reach the centre
+//! (the lag is printed); one branch's link is cut by a relay the test controls while it keeps
+//! serving, then restored; the writer is `kill -9`ed mid-load and started again. At the end the
+//! centre holds every event of every branch exactly once and computes the same figures for each
+//! branch-day as the branch's own `/api/v1/reports/summary`.
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use dawr_e2e::ministry::{Central, Nats, Postgres, Relay, central_binary};
+use dawr_e2e::{Hub, demo_branch, hub_day, production_branch, wait_until};
+use dawr_protocol::api::ministry::LogCompleteness;
+use serde_json::{Value, json};
+
+/// A branch file: the demo's, as branch `id`, with its uplink to `nats_url` (live state every
+/// second, so the centre learns the branch's profile at once).
+fn branch_file(dir: &Path, id: &str, nats_url: &str) -> Result<String> {
+    let text = production_branch(&demo_branch()).replacen("id = \"demo\"", &format!("id = \"{id}\""), 1);
+    let text = format!("{text}\n[uplink]\nnats_url = \"{nats_url}\"\nlive_every_s = 1\n");
+    let path = dir.join(format!("{id}.toml"));
+    std::fs::write(&path, text)?;
+    Ok(path.display().to_string())
+}
+
+/// The newest sequence and the number of events in a hub's own log.
+fn hub_log(hub: &Hub) -> Result<(i64, i64)> {
+    let conn = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
+    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+/// `dawr-central status`: how complete each branch log is at the centre.
+fn centre_status(postgres: &str) -> Result<Vec<LogCompleteness>> {
+    let out = Command::new(central_binary()).args(["status", "--postgres-url", postgres]).output()?;
+    ensure!(out.status.success(), "dawr-central status: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// `dawr-central report` for one branch-day.
+fn centre_report(postgres: &str, branch: &str, day: &str) -> Result<Value> {
+    let out = Command::new(central_binary())
+        .args(["report", "--postgres-url", postgres, "--branch", branch, "--from", day, "--to", day])
+        .output()?;
+    ensure!(out.status.success(), "dawr-central report: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// The centre's copy of `branch` (its one log).
+fn centre_log(postgres: &str, branch: &str) -> Result<Option<LogCompleteness>> {
+    Ok(centre_status(postgres)?.into_iter().find(|l| l.branch == branch))
+}
+
+/// Waits until the centre has every event of `hub`'s log, up to `within`.
+async fn wait_complete(postgres: &str, branch: &str, hub: &Hub, within: Duration) -> Result<()> {
+    let done = wait_until(within, || async {
+        let (last, _) = hub_log(hub).unwrap_or_default();
+        matches!(centre_log(postgres, branch), Ok(Some(l)) if l.max_seq == last && l.complete)
+    })
+    .await;
+    ensure!(done, "the centre lacks events of {branch}: {:?}, hub {:?}", centre_log(postgres, branch)?, hub_log(hub)?);
+    Ok(())
+}
+
+/// One visit: a ticket at `service`, called, started and completed at `counter`.
+async fn serve_one(hub: &Hub, service: &str, counter: &str) -> Result<Value> {
+    let (status, ticket) = hub.post("/api/v1/tickets", json!({"service": service})).await?;
+    ensure!(status == 201, "ticket: {ticket}");
+    for action in ["next", "start", "complete"] {
+        let (status, reply) =
+            hub.post(&format!("/api/v1/counters/{counter}/{action}"), json!({"outcome": "resolved"})).await?;
+        ensure!(status == 200, "{action}: {reply}");
+    }
+    Ok(ticket)
+}
+
+/// The manager's summary of one day at the branch, and at the centre, without the appointments
+/// figures (they come from the branch's bookings, which the centre does not hold).
+async fn both_reports(hub: &Hub, postgres: &str, branch: &str, day: &str) -> Result<(Value, Value)> {
+    let (status, mut at_branch) = hub.manager_get(&format!("/api/v1/reports/summary?from={day}&to={day}")).await?;
+    ensure!(status == 200, "the branch's report: {at_branch}");
+    let mut at_centre = centre_report(postgres, branch, day)?;
+    for report in [&mut at_branch, &mut at_centre] {
+        report.as_object_mut().context("a report object")?.remove("appointments");
+    }
+    Ok((at_branch, at_centre))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_killed_writer() -> Result<()> {
+    let nats = Nats::start()?;
+    let postgres = Postgres::start()?;
+    let pg = postgres.url();
+    let mut central = Central::start(&nats.url(), &pg)?;
+    let nats_addr: SocketAddr = format!("127.0.0.1:{}", nats.port).parse()?;
+    let relay = Relay::start(nats_addr);
+    let files = tempfile::tempdir()?;
+    let branches = ["b1", "b2", "b3"];
+    let mut hubs = Vec::new();
+    for id in branches {
+        // b1 reaches the centre through the relay the test cuts.
+        let url = if id == "b1" { relay.nats_url() } else { nats.url() };
+        let file = branch_file(files.path(), id, &url)?;
+        hubs.push(Hub::start_embedded_with(&["--config", &file]).await?);
+    }
+
+    // Live: each visit's events at the centre, timed from the branch's answer.
+    let mut lags = Vec::new();
+    let mut day = None;
+    for round in 0..4 {
+        for (id, hub) in branches.iter().zip(&hubs) {
+            let ticket = serve_one(hub, ["A", "B"][round % 2], "2").await?;
+            day.get_or_insert(hub_day(&ticket));
+            let answered = Instant::now();
+            wait_complete(&pg, id, hub, Duration::from_secs(30)).await?;
+            lags.push(answered.elapsed());
+        }
+    }
+    lags.sort();
+    println!(
+        "lag from the branch's answer to the centre's row (incl. polling): p50 {:?}, p99 {:?}, max {:?} over {} visits",
+        percentile(&lags, 0.5),
+        percentile(&lags, 0.99),
+        lags.last().expect("lags"),
+        lags.len()
+    );
+    let day = day.expect("a day").to_string();
+
+    // b1's link is cut: the branch keeps serving, and its new events stay at the branch.
+    relay.cut();
+    let before = centre_log(&pg, "b1")?.context("b1 at the centre")?;
+    for _ in 0..5 {
+        serve_one(&hubs[0], "A", "3").await?;
+    }
+    let (b1_last, _) = hub_log(&hubs[0])?;
+    ensure!(b1_last > before.max_seq, "b1 served on while cut off");
+
+    // Meanwhile the writer is killed mid-load on b2 and b3 and started again.
+    for n in 0..6 {
+        serve_one(&hubs[1 + n % 2], "B", "4").await?;
+        if n == 2 {
+            central.kill9();
+        }
+    }
+    central.restart()?;
+    let after_cut = centre_log(&pg, "b1")?.context("b1 at the centre")?;
+    ensure!(after_cut.max_seq < b1_last, "nothing of b1 crossed the cut link: {after_cut:?}");
+
+    relay.restore();
+    for (id, hub) in branches.iter().zip(&hubs) {
+        wait_complete(&pg, id, hub, Duration::from_secs(60)).await?;
+    }
+
+    // Exactly once: the centre's count equals the branch's, with no gap, for every branch.
+    for (id, hub) in branches.iter().zip(&hubs) {
+        let (last, count) = hub_log(hub)?;
+        let at_centre = centre_log(&pg, id)?.context("at the centre")?;
+        assert_eq!((at_centre.count, at_centre.max_seq), (count, last), "{id}: {at_centre:?}");
+        assert!(at_centre.complete);
+        let (at_branch, at_centre) = both_reports(hub, &pg, id, &day).await?;
+        assert_eq!(at_centre, at_branch, "{id}'s figures for {day}");
+        assert!(at_branch["visits"].as_u64().unwrap_or(0) >= 4, "{id}: {at_branch}");
+    }
+    if central.log().contains("panicked") {
+        bail!("the centre panicked:\n{}", central.log());
+    }
+    Ok(())
+}
