@@ -179,3 +179,85 @@ pub fn facts_from_log(events: &[LoggedEvent], filter: &ReportFilter) -> Vec<Visi
         .filter(|v| filter.counter.is_none() || v.counter == filter.counter)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use dawr_protocol::api::{Priority, Source, TicketStatus};
+
+    use super::*;
+
+    fn visit(id: u64, number: &str, service: &str, issued_at: DateTime<Utc>) -> Visit {
+        Visit {
+            id,
+            number: number.into(),
+            local_day: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            service: service.into(),
+            priority: Priority::Normal,
+            source: Source::WalkIn,
+            status: TicketStatus::Waiting,
+            case_ref: format!("DMM-{id}"),
+            token: String::new(),
+            issued_at,
+            appointment_at: None,
+            counter: None,
+            target_counter: None,
+            called_at: None,
+            started_at: None,
+            ended_at: None,
+            recalls: 0,
+            transfers: 0,
+            outcome: None,
+            transfer_note: None,
+            rating: None,
+            rating_reason: None,
+        }
+    }
+
+    fn logged(seq: i64, minute: u32, counter: Option<&str>, event: serde_json::Value) -> LoggedEvent {
+        LoggedEvent {
+            seq,
+            at: Utc.with_ymd_and_hms(2026, 11, 23, 5, minute, 0).unwrap(),
+            counter: counter.map(Into::into),
+            payload: event,
+        }
+    }
+
+    #[test]
+    fn a_transferred_visit_served_and_rated_low_reads_as_the_sql_would_read_it() {
+        let issued = Utc.with_ymd_and_hms(2026, 11, 23, 5, 0, 0).unwrap() + chrono::Duration::microseconds(1_234_567);
+        let issue = serde_json::to_value(Event::Issued { visit: Box::new(visit(1, "A001", "A", issued)) }).unwrap();
+        let events = vec![
+            // Out of order on purpose: the centre may hold them in any order.
+            logged(6, 30, Some("4"), json(r#"{"kind":"rated","visit":1,"counter":"4","score":2,"reason":null}"#)),
+            logged(1, 0, None, issue),
+            logged(2, 2, Some("2"), json(r#"{"kind":"called","visit":1,"counter":"2","out_of_order_reason":null,"staff":"s101"}"#)),
+            logged(3, 5, Some("2"), json(r#"{"kind":"transferred","visit":1,"from_counter":"2","to_service":"B","to_counter":null,"note":null}"#)),
+            logged(4, 9, Some("4"), json(r#"{"kind":"called","visit":1,"counter":"4","out_of_order_reason":null,"staff":"s102"}"#)),
+            logged(5, 20, Some("4"), json(r#"{"kind":"completed","visit":1,"counter":"4","outcome":"resolved","staff":"s102"}"#)),
+            logged(7, 31, Some("4"), json(r#"{"kind":"rating_reason_added","visit":1,"counter":"4","reason":"waited_too_long"}"#)),
+            logged(8, 40, Some("1"), json(r#"{"kind":"counter_paused","counter":"1","reason":null}"#)),
+        ];
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let filter = ReportFilter { from: day, to: day, service: None, counter: None };
+        let facts = facts_from_log(&events, &filter);
+        assert_eq!(facts.len(), 1);
+        let v = &facts[0];
+        assert_eq!((v.service.as_str(), v.number.as_str(), v.case_ref.as_str()), ("B", "A001", "DMM-1"), "after its transfer");
+        assert_eq!(v.issued_at, Utc.with_ymd_and_hms(2026, 11, 23, 5, 0, 1).unwrap() + chrono::Duration::milliseconds(234));
+        assert_eq!(v.first_called_at, Some(Utc.with_ymd_and_hms(2026, 11, 23, 5, 2, 0).unwrap()));
+        assert_eq!(v.ending, Ending::Served);
+        assert_eq!(v.counter.as_deref(), Some("4"));
+        assert_eq!((v.outcome.as_deref(), v.staff.as_deref()), (Some("resolved"), Some("s102")));
+        assert_eq!((v.rating, v.rating_reason.as_deref()), (Some(2), Some("waited_too_long")));
+        assert_eq!(v.source, "walk_in");
+        let only_a = ReportFilter { service: Some("A".into()), ..filter.clone() };
+        assert!(facts_from_log(&events, &only_a).is_empty(), "the service it ended in counts");
+        let next_day = ReportFilter { from: day.succ_opt().unwrap(), to: day.succ_opt().unwrap(), ..filter };
+        assert!(facts_from_log(&events, &next_day).is_empty());
+    }
+
+    fn json(text: &str) -> serde_json::Value {
+        serde_json::from_str(text).unwrap()
+    }
+}
