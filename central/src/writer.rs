@@ -19,6 +19,9 @@ pub const CONSUMER: &str = "central-writer";
 /// The most events fetched and written at once.
 pub const BATCH: usize = 1000;
 
+/// The pause after finding nothing to write.
+const IDLE: Duration = Duration::from_millis(50);
+
 /// Gets (or makes) the writer's durable consumer.
 pub async fn consumer(events: &Stream) -> anyhow::Result<PullConsumer> {
     Ok(events
@@ -39,12 +42,16 @@ pub async fn consumer(events: &Stream) -> anyhow::Result<PullConsumer> {
 pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool) -> anyhow::Result<()> {
     let mut months: BTreeSet<NaiveDate> = BTreeSet::new();
     loop {
-        let mut fetched = consumer.fetch().max_messages(BATCH).expires(Duration::from_millis(500)).messages().await?;
+        // What is there now, up to a batch (a fetch does not wait for a full batch).
+        let mut fetched = consumer.fetch().max_messages(BATCH).messages().await?;
         let mut messages = Vec::new();
         while let Some(message) = fetched.next().await {
             messages.push(message.map_err(|e| anyhow::anyhow!("fetching: {e}"))?);
         }
-        let Some(last) = messages.last() else { continue };
+        let Some(last) = messages.last() else {
+            tokio::time::sleep(IDLE).await;
+            continue;
+        };
         let mut rows = Vec::with_capacity(messages.len());
         for message in &messages {
             match batch::row(&message.payload) {

@@ -320,6 +320,8 @@ pub fn central_binary() -> PathBuf {
 pub struct Central {
     child: Option<Child>,
     nats_url: String,
+    /// The centre's NATS login, when the server wants one.
+    login: Option<(String, String)>,
     postgres_url: String,
     log: PathBuf,
     _dir: tempfile::TempDir,
@@ -329,11 +331,17 @@ pub struct Central {
 impl Central {
     /// Starts the centre's writer against these servers; waits until its log says it consumes.
     pub fn start(nats: &str, postgres: &str) -> Result<Central> {
+        Self::start_as(nats, None, postgres)
+    }
+
+    /// Starts the writer with a NATS login (user, password).
+    pub fn start_as(nats: &str, login: Option<(&str, &str)>, postgres: &str) -> Result<Central> {
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("central.log");
         let mut central = Central {
             child: None,
             nats_url: nats.into(),
+            login: login.map(|(u, p)| (u.into(), p.into())),
             postgres_url: postgres.into(),
             log,
             _dir: dir,
@@ -346,12 +354,12 @@ impl Central {
     fn spawn(&mut self) -> Result<()> {
         let before = self.log().matches(CENTRAL_READY).count();
         let log = File::options().create(true).append(true).open(&self.log)?;
-        let child = Command::new(central_binary())
-            .arg("run")
-            .arg("--nats-url")
-            .arg(&self.nats_url)
-            .arg("--postgres-url")
-            .arg(&self.postgres_url)
+        let mut cmd = Command::new(central_binary());
+        cmd.arg("run").arg("--nats-url").arg(&self.nats_url).arg("--postgres-url").arg(&self.postgres_url);
+        if let Some((user, password)) = &self.login {
+            cmd.arg("--nats-user").arg(user).env("DAWR_CENTRAL_NATS_PASSWORD", password);
+        }
+        let child = cmd
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
@@ -392,6 +400,32 @@ impl Central {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
+
+/// nats-server's configuration of the ministry network's rights: one account with JetStream;
+/// the centre's user may do anything, each branch's user `{branch}` (password
+/// `{branch}-secret`) may publish only its own events and live keys (and ask the live bucket's
+/// info to open it), and receive only replies to itself.
+pub fn branch_rights(branches: &[&str]) -> String {
+    let users: Vec<String> = branches
+        .iter()
+        .map(|b| {
+            format!(
+                "      {{ user: \"{b}\", password: \"{b}-secret\", permissions: {{
+          publish: {{ allow: [\"dawr.v1.evt.{b}\", \"$KV.dawr_live.{b}.>\", \"$JS.API.STREAM.INFO.KV_dawr_live\"] }}
+          subscribe: {{ allow: [\"_INBOX.>\"] }}
+        }} }}"
+            )
+        })
+        .collect();
+    format!(
+        "accounts {{\n  DAWR: {{\n    jetstream: enabled\n    users: [\n      {{ user: \"{CENTRE_USER}\", password: \"{CENTRE_PASSWORD}\" }}\n{}\n    ]\n  }}\n}}\n",
+        users.join("\n")
+    )
+}
+
+/// The centre's NATS login in [`branch_rights`].
+pub const CENTRE_USER: &str = "centre";
+pub const CENTRE_PASSWORD: &str = "centre-secret";
 
 /// The line `dawr-central` logs once it consumes.
 pub const CENTRAL_READY: &str = "the centre consumes";

@@ -3,14 +3,16 @@
 //! (the lag is printed); one branch's link is cut by a relay the test controls while it keeps
 //! serving, then restored; the writer is `kill -9`ed mid-load and started again. At the end the
 //! centre holds every event of every branch exactly once and computes the same figures for each
-//! branch-day as the branch's own `/api/v1/reports/summary`.
+//! branch-day as the branch's own `/api/v1/reports/summary`. And with per-branch NATS logins, a
+//! branch's uplink works with its own rights, and the branch cannot publish as another branch
+//! or read the configuration bucket.
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use dawr_e2e::ministry::{Central, Nats, Postgres, Relay, central_binary};
+use dawr_e2e::ministry::{CENTRE_PASSWORD, CENTRE_USER, Central, Nats, Postgres, Relay, branch_rights, central_binary};
 use dawr_e2e::{Hub, demo_branch, hub_day, production_branch, wait_until};
 use dawr_protocol::api::ministry::LogCompleteness;
 use serde_json::{Value, json};
@@ -18,8 +20,16 @@ use serde_json::{Value, json};
 /// A branch file: the demo's, as branch `id`, with its uplink to `nats_url` (live state every
 /// second, so the centre learns the branch's profile at once).
 fn branch_file(dir: &Path, id: &str, nats_url: &str) -> Result<String> {
+    branch_file_as(dir, id, nats_url, None)
+}
+
+/// The same, with the branch's NATS login (user, password).
+fn branch_file_as(dir: &Path, id: &str, nats_url: &str, login: Option<(&str, &str)>) -> Result<String> {
     let text = production_branch(&demo_branch()).replacen("id = \"demo\"", &format!("id = \"{id}\""), 1);
-    let text = format!("{text}\n[uplink]\nnats_url = \"{nats_url}\"\nlive_every_s = 1\n");
+    let mut text = format!("{text}\n[uplink]\nnats_url = \"{nats_url}\"\nlive_every_s = 1\n");
+    if let Some((user, password)) = login {
+        text.push_str(&format!("user = \"{user}\"\npassword = \"{password}\"\n"));
+    }
     let path = dir.join(format!("{id}.toml"));
     std::fs::write(&path, text)?;
     Ok(path.display().to_string())
@@ -54,7 +64,7 @@ fn centre_log(postgres: &str, branch: &str) -> Result<Option<LogCompleteness>> {
 
 /// Waits until the centre has every event of `hub`'s log, up to `within`.
 async fn wait_complete(postgres: &str, branch: &str, hub: &Hub, within: Duration) -> Result<()> {
-    let done = wait_until(within, || async {
+    let done = wait_until(within, || async move {
         let (last, _) = hub_log(hub).unwrap_or_default();
         matches!(centre_log(postgres, branch), Ok(Some(l)) if l.max_seq == last && l.complete)
     })
@@ -169,5 +179,40 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
     if central.log().contains("panicked") {
         bail!("the centre panicked:\n{}", central.log());
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_branch_publishes_only_as_itself_and_reads_no_configuration() -> Result<()> {
+    let nats = Nats::start_with(&branch_rights(&["b1", "b2"]))?;
+    let postgres = Postgres::start()?;
+    let pg = postgres.url();
+    let _central = Central::start_as(&nats.url(), Some((CENTRE_USER, CENTRE_PASSWORD)), &pg)?;
+    let files = tempfile::tempdir()?;
+    let file = branch_file_as(files.path(), "b1", &nats.url(), Some(("b1", "b1-secret")))?;
+    let hub = Hub::start_embedded_with(&["--config", &file]).await?;
+    serve_one(&hub, "A", "2").await?;
+    wait_complete(&pg, "b1", &hub, Duration::from_secs(30)).await?;
+
+    // The centre holds a configuration for b2.
+    let centre = async_nats::ConnectOptions::with_user_and_password(CENTRE_USER.into(), CENTRE_PASSWORD.into())
+        .connect(nats.url())
+        .await?;
+    let centre = async_nats::jetstream::new(centre);
+    centre.get_key_value("dawr_config").await?.put("b2", "{\"services\":[]}".into()).await?;
+
+    // b1 by hand: its own login cannot publish as b2, put b2's live state or open the configuration.
+    let b1 = async_nats::ConnectOptions::with_user_and_password("b1".into(), "b1-secret".into())
+        .connect(nats.url())
+        .await?;
+    let b1 = async_nats::jetstream::ContextBuilder::new().timeout(Duration::from_secs(1)).build(b1);
+    let as_b2 = b1.publish("dawr.v1.evt.b2", "{}".into()).await?.await;
+    assert!(as_b2.is_err(), "b1 published on b2's subject: {as_b2:?}");
+    let live_b2 = b1.publish("$KV.dawr_live.b2.health", "{}".into()).await?.await;
+    assert!(live_b2.is_err(), "b1 put b2's live state: {live_b2:?}");
+    assert!(b1.get_key_value("dawr_config").await.is_err(), "b1 opened the configuration bucket");
+    let events = centre.get_stream("DAWR_EVENTS").await?;
+    assert!(events.get_last_raw_message_by_subject("dawr.v1.evt.b2").await.is_err(), "nothing stored as b2");
+    assert!(centre_log(&pg, "b2")?.is_none());
     Ok(())
 }
