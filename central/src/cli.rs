@@ -11,7 +11,10 @@ use crate::nats::{self, NatsLogin};
 use crate::{live, reports, store, writer};
 
 #[derive(Parser, Debug)]
-#[command(name = "dawr-central", about = "The ministry's centre: every branch's events in PostgreSQL, and their reports")]
+#[command(
+    name = "dawr-central",
+    about = "The ministry's centre: every branch's events in PostgreSQL, and their reports"
+)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,
@@ -87,8 +90,9 @@ async fn command(command: Command) -> anyhow::Result<()> {
         Command::Report { postgres_url, branch, from, to } => {
             let pool = pool(&postgres_url)?;
             let client = pool.get().await?;
-            let (offset, targets) =
-                store::profile(&**client, &branch).await?.with_context(|| format!("no branch {branch:?} has reported"))?;
+            let (offset, targets) = store::profile(&**client, &branch)
+                .await?
+                .with_context(|| format!("no branch {branch:?} has reported"))?;
             let events = store::visit_events(&**client, &branch, from, to).await?;
             let summary = reports::branch_summary(&events, from, to, offset, &targets);
             println!("{}", serde_json::to_string(&summary)?);

@@ -1,7 +1,7 @@
 //! The centre's NATS side: the connection, and the stream and buckets it owns.
 use std::time::Duration;
 
-use async_nats::jetstream::{self, kv, stream};
+use async_nats::jetstream::{self, stream};
 
 /// The stream every branch's events go to.
 pub const EVENTS_STREAM: &str = "DAWR_EVENTS";
@@ -45,24 +45,28 @@ pub async fn ensure(js: &jetstream::Context) -> anyhow::Result<stream::Stream> {
             ..Default::default()
         })
         .await?;
-    if js.get_key_value(LIVE_BUCKET).await.is_err() {
-        js.create_key_value(kv::Config {
-            bucket: LIVE_BUCKET.into(),
-            history: 1,
-            max_age: LIVE_MAX_AGE,
-            storage: stream::StorageType::File,
-            ..Default::default()
-        })
-        .await?;
-    }
-    if js.get_key_value(CONFIG_BUCKET).await.is_err() {
-        js.create_key_value(kv::Config {
-            bucket: CONFIG_BUCKET.into(),
-            history: 5,
-            storage: stream::StorageType::File,
-            ..Default::default()
-        })
-        .await?;
-    }
+    bucket(js, LIVE_BUCKET, 1, LIVE_MAX_AGE).await?;
+    bucket(js, CONFIG_BUCKET, 5, Duration::ZERO).await?;
     Ok(events)
+}
+
+/// Makes a KV bucket's stream if it is missing, as the KV API lays it out (`KV_{bucket}` on
+/// `$KV.{bucket}.>`, `history` values per key, rollups allowed). Made by hand because the
+/// client's `create_key_value` asks for more than a 2.9 server (Debian 12's) answers.
+async fn bucket(js: &jetstream::Context, name: &str, history: i64, max_age: Duration) -> anyhow::Result<()> {
+    let window = if max_age.is_zero() { Duration::from_secs(120) } else { max_age.min(Duration::from_secs(120)) };
+    js.get_or_create_stream(stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: history,
+        max_age,
+        storage: stream::StorageType::File,
+        allow_rollup: true,
+        deny_delete: true,
+        discard: stream::DiscardPolicy::New,
+        duplicate_window: window,
+        ..Default::default()
+    })
+    .await?;
+    Ok(())
 }

@@ -20,8 +20,7 @@ pub fn branch_summary(
     let visits = logs
         .iter()
         .flat_map(|log| {
-            let of_log: Vec<LoggedEvent> =
-                events.iter().filter(|(l, _)| l == log).map(|(_, e)| e.clone()).collect();
+            let of_log: Vec<LoggedEvent> = events.iter().filter(|(l, _)| l == log).map(|(_, e)| e.clone()).collect();
             facts_from_log(&of_log, &filter)
         })
         .collect::<Vec<_>>();

@@ -98,7 +98,10 @@ pub async fn insert(tx: &Transaction<'_>, rows: &[Row]) -> Result<u64, tokio_pos
 /// Every branch log the centre has, with how complete it is (`count == max_seq`: no gap).
 pub async fn completeness(client: &impl GenericClient) -> Result<Vec<LogCompleteness>, tokio_postgres::Error> {
     let rows = client
-        .query("SELECT branch, log_id, count(*), max(seq) FROM events GROUP BY branch, log_id ORDER BY branch, log_id", &[])
+        .query(
+            "SELECT branch, log_id, count(*), max(seq) FROM events GROUP BY branch, log_id ORDER BY branch, log_id",
+            &[],
+        )
         .await?;
     Ok(rows
         .iter()

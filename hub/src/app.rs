@@ -1,15 +1,15 @@
 //! Wiring: starts the broker, the store, the engine, MQTT and HTTP, and stops them in order.
 use std::future::Future;
-use std::net::SocketAddr;
-#[cfg(feature = "embedded-broker")]
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dawr_web::Db;
 use dawr_web::start::{self, StartError};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+#[cfg(feature = "embedded-broker")]
+use tokio::sync::watch;
 
 use crate::bookings::{self, Appointments, Link, Window};
 use crate::devices;

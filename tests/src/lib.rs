@@ -490,9 +490,10 @@ impl Hub {
         Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
     }
 
-    /// A GET as the demo's manager (m001).
+    /// A GET as the manager m001 (with the demo's PIN, or a branch file's).
     pub async fn manager_get(&self, path: &str) -> Result<(u16, serde_json::Value)> {
-        let body = dawr_protocol::api::sessions::SignIn { staff: "m001".into(), pin: "2468".into(), counter: None };
+        let body =
+            dawr_protocol::api::sessions::SignIn { staff: "m001".into(), pin: self.pin("m001").into(), counter: None };
         let session: dawr_protocol::api::sessions::Session =
             self.client.post(self.url("/api/v1/sessions")).json(&body).send().await?.json().await?;
         let resp = self.client.get(self.url(path)).bearer_auth(session.token).send().await?;

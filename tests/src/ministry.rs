@@ -90,13 +90,10 @@ impl Nats {
             ),
         )?;
         let log = File::create(self.dir.path().join("nats.log"))?;
-        let child = Command::new("nats-server")
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .context("nats-server is not installed (apt-get install nats-server); scripts/install-test-deps installs it")?;
+        let child =
+            Command::new("nats-server").arg("-c").arg(&conf).stdout(Stdio::null()).stderr(log).spawn().context(
+                "nats-server is not installed (apt-get install nats-server); scripts/install-test-deps installs it",
+            )?;
         self.child = Some(child);
         let log = self.dir.path().join("nats.log");
         wait_listening(self.child.as_mut().expect("started"), self.port, "nats-server", &log)

@@ -13,8 +13,8 @@ pub mod csv;
 pub mod facts;
 #[cfg(test)]
 mod fixture;
-pub mod summary;
 pub mod replay;
+pub mod summary;
 pub mod synthetic;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -231,11 +231,38 @@ mod tests {
             // Out of order on purpose: the centre may hold them in any order.
             logged(6, 30, Some("4"), json(r#"{"kind":"rated","visit":1,"counter":"4","score":2,"reason":null}"#)),
             logged(1, 0, None, issue),
-            logged(2, 2, Some("2"), json(r#"{"kind":"called","visit":1,"counter":"2","out_of_order_reason":null,"staff":"s101"}"#)),
-            logged(3, 5, Some("2"), json(r#"{"kind":"transferred","visit":1,"from_counter":"2","to_service":"B","to_counter":null,"note":null}"#)),
-            logged(4, 9, Some("4"), json(r#"{"kind":"called","visit":1,"counter":"4","out_of_order_reason":null,"staff":"s102"}"#)),
-            logged(5, 20, Some("4"), json(r#"{"kind":"completed","visit":1,"counter":"4","outcome":"resolved","staff":"s102"}"#)),
-            logged(7, 31, Some("4"), json(r#"{"kind":"rating_reason_added","visit":1,"counter":"4","reason":"waited_too_long"}"#)),
+            logged(
+                2,
+                2,
+                Some("2"),
+                json(r#"{"kind":"called","visit":1,"counter":"2","out_of_order_reason":null,"staff":"s101"}"#),
+            ),
+            logged(
+                3,
+                5,
+                Some("2"),
+                json(
+                    r#"{"kind":"transferred","visit":1,"from_counter":"2","to_service":"B","to_counter":null,"note":null}"#,
+                ),
+            ),
+            logged(
+                4,
+                9,
+                Some("4"),
+                json(r#"{"kind":"called","visit":1,"counter":"4","out_of_order_reason":null,"staff":"s102"}"#),
+            ),
+            logged(
+                5,
+                20,
+                Some("4"),
+                json(r#"{"kind":"completed","visit":1,"counter":"4","outcome":"resolved","staff":"s102"}"#),
+            ),
+            logged(
+                7,
+                31,
+                Some("4"),
+                json(r#"{"kind":"rating_reason_added","visit":1,"counter":"4","reason":"waited_too_long"}"#),
+            ),
             logged(8, 40, Some("1"), json(r#"{"kind":"counter_paused","counter":"1","reason":null}"#)),
         ];
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
@@ -243,8 +270,15 @@ mod tests {
         let facts = facts_from_log(&events, &filter);
         assert_eq!(facts.len(), 1);
         let v = &facts[0];
-        assert_eq!((v.service.as_str(), v.number.as_str(), v.case_ref.as_str()), ("B", "A001", "DMM-1"), "after its transfer");
-        assert_eq!(v.issued_at, Utc.with_ymd_and_hms(2026, 11, 23, 5, 0, 1).unwrap() + chrono::Duration::milliseconds(234));
+        assert_eq!(
+            (v.service.as_str(), v.number.as_str(), v.case_ref.as_str()),
+            ("B", "A001", "DMM-1"),
+            "after its transfer"
+        );
+        assert_eq!(
+            v.issued_at,
+            Utc.with_ymd_and_hms(2026, 11, 23, 5, 0, 1).unwrap() + chrono::Duration::milliseconds(234)
+        );
         assert_eq!(v.first_called_at, Some(Utc.with_ymd_and_hms(2026, 11, 23, 5, 2, 0).unwrap()));
         assert_eq!(v.ending, Ending::Served);
         assert_eq!(v.counter.as_deref(), Some("4"));

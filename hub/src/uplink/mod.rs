@@ -164,7 +164,9 @@ async fn put_live(js: &jetstream::Context, branch: &Branch, db: &Db, log_id: &st
     };
     let now = crate::clock::now();
     let read = db
-        .read(move |conn| -> rusqlite::Result<_> { Ok((log::last_seq(conn)?, log::queues(conn, now)?, log::counters(conn)?)) })
+        .read(move |conn| -> rusqlite::Result<_> {
+            Ok((log::last_seq(conn)?, log::queues(conn, now)?, log::counters(conn)?))
+        })
         .await;
     let Ok(Ok((last_seq, queues, counters))) = read else { return };
     let health = LiveHealth {
