@@ -38,6 +38,12 @@ const EXAMPLES: &[(&str, &str, &str, Check)] = &[
     ("HTTP", "`POST /api/v1/personal-data/export`", "privacy::PersonQuery", round_trip::<privacy::PersonQuery>),
     ("HTTP", "`POST /api/v1/personal-data/erase`", "privacy::PersonQuery", round_trip::<privacy::PersonQuery>),
     ("CRM webhooks", "", "crm::CaseEvent", round_trip::<crm::CaseEvent>),
+    (
+        "The uplink to the ministry's centre (NATS)",
+        "",
+        "ministry::UplinkEvent",
+        round_trip::<dawr_protocol::api::ministry::UplinkEvent>,
+    ),
 ];
 
 /// One JSON example found in the document.
