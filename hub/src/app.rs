@@ -53,6 +53,8 @@ pub struct Settings {
     pub checkin_window: Window,
     /// The ministry's CRM to deliver case events to, if any.
     pub crm: Option<crate::crm::CrmLink>,
+    /// The SMSC to send visitors' SMS through (`[sms]`), if any.
+    pub sms: Option<crate::sms::SmsSettings>,
     /// How long personal data is kept (`[retention]`).
     pub retention: crate::privacy::Retention,
     /// The branch file's sign-in rules.
@@ -165,6 +167,17 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         crate::crm::spawn(link, branch.id.clone(), db.clone())
     });
 
+    let sms = settings.sms.map(|sms| {
+        tracing::info!(smsc = %sms.smpp.session.address, "sending SMS through the SMSC");
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let gateway = Arc::new(crate::sms::Smpp::new(sms.smpp.clone(), db.clone()));
+        let notify_ahead = sms.notify_ahead;
+        let task = crate::sms::sender::spawn(gateway.clone(), sms, db.clone(), wake.clone());
+        let notices =
+            crate::sms::notify::spawn(engine.clone(), db.clone(), branch.id.clone(), notify_ahead, wake.clone());
+        (wake, gateway, task, notices)
+    });
+
     // Retention runs before the first request, then daily.
     crate::privacy::job::run_once(&db, settings.retention).await;
     let retention = crate::privacy::job::spawn(db.clone(), settings.retention, branch.utc_offset);
@@ -195,6 +208,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         texts,
         sessions: sessions.clone(),
         crm_enabled,
+        sms: sms.as_ref().map(|(wake, _, _, _)| wake.clone()),
         appointments: held,
         visitor_key,
         guard,
@@ -237,6 +251,13 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let _ = ticker.await;
     retention.abort();
     let _ = retention.await;
+    if let Some((_, gateway, task, notices)) = sms {
+        notices.abort();
+        let _ = notices.await;
+        task.abort();
+        let _ = task.await;
+        gateway.close().await;
+    }
     if let Some(link) = link {
         link.abort();
         let _ = link.await;

@@ -49,6 +49,7 @@ pub mod mqtt;
 pub mod privacy;
 pub mod reports;
 pub mod simulation;
+pub mod sms;
 pub mod store;
 pub mod tls;
 pub mod web;

@@ -50,6 +50,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/006_devices.sql")),
         M::up(include_str!("store/007_sessions.sql")),
         M::up(include_str!("store/008_privacy.sql")),
+        M::up(include_str!("store/012_sms.sql")),
     ])
 }
 

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 pub mod appointments;
 pub mod browser;
 pub mod button;
+pub mod smsc;
 pub mod x11;
 
 use anyhow::{Context, Result, bail, ensure};
