@@ -85,7 +85,8 @@ impl Smpp {
                 Ok(client)
             }
             Err(e) => {
-                session.wait = (session.wait * 2).clamp(Duration::from_millis(250), self.link.max_reconnect);
+                // Doubling from 250 ms, never past the configured longest wait (which may be shorter).
+                session.wait = (session.wait * 2).max(Duration::from_millis(250)).min(self.link.max_reconnect);
                 session.not_before = Some(Instant::now() + session.wait);
                 tracing::warn!(error = %e, retry_in = ?session.wait, "cannot bind to the SMSC");
                 Err(GatewayError {
