@@ -55,6 +55,8 @@ pub struct Settings {
     pub crm: Option<crate::crm::CrmLink>,
     /// The ministry's centre to send the event log and live state to, if any (`[uplink]`).
     pub uplink: Option<crate::uplink::UplinkLink>,
+    /// The SMSC to send visitors' SMS through (`[sms]`), if any.
+    pub sms: Option<crate::sms::SmsSettings>,
     /// How long personal data is kept (`[retention]`).
     pub retention: crate::privacy::Retention,
     /// The branch file's sign-in rules.
@@ -175,6 +177,16 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         }
         None => None,
     };
+    let sms = settings.sms.map(|sms| {
+        tracing::info!(smsc = %sms.smpp.session.address, "sending SMS through the SMSC");
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let gateway = Arc::new(crate::sms::Smpp::new(sms.smpp.clone(), db.clone()));
+        let notify_ahead = sms.notify_ahead;
+        let task = crate::sms::sender::spawn(gateway.clone(), sms, db.clone(), wake.clone());
+        let notices =
+            crate::sms::notify::spawn(engine.clone(), db.clone(), branch.id.clone(), notify_ahead, wake.clone());
+        (wake, gateway, task, notices)
+    });
 
     // Retention runs before the first request, then daily.
     crate::privacy::job::run_once(&db, settings.retention).await;
@@ -206,6 +218,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         texts,
         sessions: sessions.clone(),
         crm_enabled,
+        sms: sms.as_ref().map(|(wake, _, _, _)| wake.clone()),
         appointments: held,
         visitor_key,
         guard,
@@ -248,6 +261,13 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let _ = ticker.await;
     retention.abort();
     let _ = retention.await;
+    if let Some((_, gateway, task, notices)) = sms {
+        notices.abort();
+        let _ = notices.await;
+        task.abort();
+        let _ = task.await;
+        gateway.close().await;
+    }
     if let Some(link) = link {
         link.abort();
         let _ = link.await;

@@ -73,6 +73,9 @@ pub struct Args {
     /// The password of the branch's NATS login for the uplink to the centre ([uplink] password)
     #[arg(long, value_name = "SECRET", env = "DAWR_UPLINK_PASSWORD", hide_env_values = true)]
     pub uplink_password: Option<String>,
+    /// The SMSC's bind password ([sms] password)
+    #[arg(long, value_name = "SECRET", env = "DAWR_SMS_PASSWORD", hide_env_values = true)]
+    pub sms_password: Option<String>,
     /// Print the argon2 hash of a PIN for a `pin_hash` in the branch file, and exit
     #[arg(long, value_name = "PIN")]
     pub hash_pin: Option<String>,
@@ -196,6 +199,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         }),
         None => None,
     };
+    let sms = sms_settings(config.sms, args.sms_password)?;
     let mut limits = dawr_web::serve::Limits::default();
     if let Some(s) = args.header_timeout_s {
         if !(0.1..=600.0).contains(&s) {
@@ -224,10 +228,52 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         checkin_window: window,
         crm,
         uplink,
+        sms,
         retention,
         sign_in,
         demo,
     })
+}
+
+/// `[sms]` as the sender runs it (checked), or `None` without an SMSC.
+fn sms_settings(
+    c: crate::config::SmsSection,
+    password: Option<String>,
+) -> Result<Option<crate::sms::SmsSettings>, String> {
+    use std::time::Duration;
+    let Some(address) = c.smsc else { return Ok(None) };
+    let password = password.or(c.password).unwrap_or_default();
+    if c.system_id.is_empty() || c.system_id.len() > 15 || password.len() > 8 {
+        return Err("[sms] needs a system_id of 1 to 15 characters and a password of at most 8 (SMPP 3.4)".into());
+    }
+    let within = |name: &str, value: f64, low: f64, high: f64| {
+        if (low..=high).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!("[sms] {name} {value} is not between {low} and {high}"))
+        }
+    };
+    let seconds =
+        |name: &str, value: f64, low: f64, high: f64| within(name, value, low, high).map(Duration::from_secs_f64);
+    Ok(Some(crate::sms::SmsSettings {
+        smpp: crate::sms::SmppLink {
+            session: dawr_smpp::SessionConfig {
+                address,
+                system_id: c.system_id,
+                password,
+                system_type: c.system_type,
+                enquire_link_every: seconds("enquire_link_s", c.enquire_link_s, 0.1, 3600.0)?,
+                response_timeout: seconds("response_timeout_s", c.response_timeout_s, 0.1, 300.0)?,
+                window: within("window", c.window as f64, 1.0, 100.0)? as usize,
+            },
+            source: c.sender,
+            max_reconnect: seconds("max_reconnect_s", c.max_reconnect_s, 0.1, 3600.0)?,
+        },
+        messages_per_second: within("messages_per_second", c.messages_per_second, 0.1, 10_000.0)?,
+        max_backoff: seconds("max_backoff_s", c.max_backoff_s, 0.1, 3600.0)?,
+        expire_after: seconds("expire_after_min", c.expire_after_min, 0.1, 7.0 * 24.0 * 60.0)?.mul_f64(60.0),
+        notify_ahead: within("notify_ahead", c.notify_ahead as f64, 0.0, 100.0)? as u32,
+    }))
 }
 
 /// A real branch (`--config`) may not run with the demo's published secrets.

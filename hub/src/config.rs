@@ -47,6 +47,7 @@ pub struct Config {
     pub crm: CrmSection,
     #[serde(default)]
     pub uplink: UplinkSection,
+    pub sms: SmsSection,
     #[serde(default)]
     pub appointments: AppointmentsSection,
     #[serde(default)]
@@ -192,6 +193,57 @@ pub struct CrmSection {
 impl Default for CrmSection {
     fn default() -> Self {
         CrmSection { webhook_url: None, secret: None, timeout_s: 10.0, max_backoff_s: 60.0 }
+    }
+}
+
+/// `[sms]`: text messages to visitors through the operator's or aggregator's SMSC (SMPP 3.4,
+/// a transceiver session). Off without `smsc`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSection {
+    /// The SMSC's `host:port`; without it no SMS is sent.
+    pub smsc: Option<String>,
+    pub system_id: String,
+    /// The bind password (or `DAWR_SMS_PASSWORD`).
+    pub password: Option<String>,
+    pub system_type: String,
+    /// The sender name registered with the operator (alphanumeric), or a number.
+    pub sender: String,
+    /// The provider's limit: submissions per second (each part of a long text counts).
+    pub messages_per_second: f64,
+    /// At most this many submissions await the SMSC's answer at once.
+    pub window: usize,
+    /// How often the session is checked with `enquire_link`.
+    pub enquire_link_s: f64,
+    /// How long the SMSC may take to answer.
+    pub response_timeout_s: f64,
+    /// The longest wait before a message is tried again.
+    pub max_backoff_s: f64,
+    /// The longest wait between attempts to connect to the SMSC.
+    pub max_reconnect_s: f64,
+    /// A message not handed over within this long is given up (failed).
+    pub expire_after_min: f64,
+    /// A ticket whose holder gave a mobile is told when this many visitors or fewer are ahead.
+    pub notify_ahead: u32,
+}
+
+impl Default for SmsSection {
+    fn default() -> Self {
+        SmsSection {
+            smsc: None,
+            system_id: String::new(),
+            password: None,
+            system_type: String::new(),
+            sender: "Dawr".into(),
+            messages_per_second: 10.0,
+            window: 10,
+            enquire_link_s: 30.0,
+            response_timeout_s: 10.0,
+            max_backoff_s: 60.0,
+            max_reconnect_s: 30.0,
+            expire_after_min: 30.0,
+            notify_ahead: 3,
+        }
     }
 }
 

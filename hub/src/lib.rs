@@ -50,6 +50,7 @@ pub mod mqtt;
 pub mod privacy;
 pub mod reports;
 pub mod simulation;
+pub mod sms;
 pub mod store;
 pub mod tls;
 pub mod uplink;

@@ -51,6 +51,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/007_sessions.sql")),
         M::up(include_str!("store/008_privacy.sql")),
         M::up(include_str!("store/010_uplink.sql")),
+        M::up(include_str!("store/012_sms.sql")),
     ])
 }
 

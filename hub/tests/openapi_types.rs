@@ -23,6 +23,11 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("StaffToday", examples::staff_today());
     fits("Summary", examples::summary());
     fits("CrmStatus", examples::crm_status());
+    fits("SmsStatus", examples::sms_status());
+    fits("SmsSend", examples::sms_send());
+    fits("SmsQueued", examples::sms_queued());
+    fits("SmsSubscribe", examples::sms_subscribe());
+    fits("SmsSubscribed", examples::sms_subscribed());
     fits("Checkin", examples::check_in());
     fits("HeldBooking", examples::held_booking());
     fits("PersonQuery", examples::person_query());

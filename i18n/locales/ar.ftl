@@ -415,3 +415,7 @@ audit-field-counter = الشباك
 audit-field-locked = المقفل
 audit-field-until = حتى
 audit-field-address-kind = نوع العنوان
+
+# SMS to visitors (short: one message each when possible)
+sms-near = دور: عدد المراجعين أمام التذكرة { $number }: { $ahead }. نرجو الاقتراب من الشبابيك.
+sms-called = دور: التذكرة { $number }، تفضل إلى الشباك { $counter } الآن.

@@ -406,3 +406,7 @@ audit-field-counter = Counter
 audit-field-locked = Locked
 audit-field-until = Until
 audit-field-address-kind = Address kind
+
+# SMS to visitors (short: one message each when possible)
+sms-near = Dawr: { $ahead } visitors are ahead of ticket { $number }. Please come near the counters.
+sms-called = Dawr: ticket { $number }, please go to counter { $counter } now.

@@ -16,6 +16,7 @@ pub mod appointments;
 pub mod browser;
 pub mod button;
 pub mod ministry;
+pub mod smsc;
 pub mod x11;
 
 use anyhow::{Context, Result, bail, ensure};

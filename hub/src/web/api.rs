@@ -52,6 +52,8 @@ pub fn routes() -> Vec<Route> {
         ("/api/v1/reports/visits.csv", get(report_visits_csv)),
         ("/api/v1/cases", get(list_cases)),
         ("/api/v1/crm/status", get(crm_status)),
+        ("/api/v1/sms/messages", get(super::sms::messages).post(super::sms::send)),
+        ("/api/v1/sms/subscriptions", post(super::sms::subscribe)),
         ("/api/v1/staff/today", get(staff_today)),
         ("/api/v1/cases/{case_ref}", get(get_case).patch(update_case)),
         ("/api/v1/checkins", post(checkin)),

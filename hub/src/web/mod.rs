@@ -28,6 +28,7 @@ pub mod dashboard;
 mod errors;
 pub mod privacy;
 pub mod rate_page;
+pub mod sms;
 pub mod ticket_page;
 
 pub use errors::status_for;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub visitor_key: Arc<crate::privacy::VisitorKey>,
     /// The hosts the hub answers to, and whether its cookies need `Secure`.
     pub guard: Guard,
+    /// The SMS sender's wake-up, when the hub has an SMS gateway (`[sms]`).
+    pub sms: Option<Arc<tokio::sync::Notify>>,
     /// Whether this is the built-in demo branch (its PINs are public; the dashboard says so).
     pub demo: bool,
 }

@@ -21,6 +21,7 @@ use super::reports::{
     AppointmentFigures, CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
 };
 use super::sessions::{Role, Session, SignIn};
+use super::sms::{SmsMessage, SmsQueued, SmsSend, SmsStatus, SmsSubscribe, SmsSubscribed};
 use super::staff::StaffToday;
 use super::{Names, Priority, Source, Ticket, TicketStatus};
 
@@ -202,6 +203,50 @@ pub fn crm_status() -> CrmStatus {
         last_attempt_at: Some("2026-11-23T09:21:00.000Z".into()),
         delivered: 40,
     }
+}
+
+/// `GET /api/v1/sms/messages`.
+pub fn sms_status() -> SmsStatus {
+    SmsStatus {
+        enabled: true,
+        queued: 1,
+        submitted: 0,
+        delivered: 12,
+        failed: 1,
+        opted_out: 2,
+        messages: vec![SmsMessage {
+            message_id: "demo-sms14".into(),
+            mobile: "+966501234567".into(),
+            kind: "test".into(),
+            state: "delivered".into(),
+            attempts: 1,
+            parts: Some(2),
+            created_at: "2026-11-23T09:20:00.120Z".into(),
+            submitted_at: Some("2026-11-23T09:20:00.410Z".into()),
+            done_at: Some("2026-11-23T09:20:03.000Z".into()),
+            last_error: None,
+        }],
+    }
+}
+
+/// `POST /api/v1/sms/messages`.
+pub fn sms_send() -> SmsSend {
+    SmsSend { to: "0501234567".into(), text: "Dawr: a test message".into() }
+}
+
+/// `POST /api/v1/sms/messages` → 202.
+pub fn sms_queued() -> SmsQueued {
+    SmsQueued { message_id: "demo-sms15".into(), mobile: "+966501234567".into() }
+}
+
+/// `POST /api/v1/sms/subscriptions`.
+pub fn sms_subscribe() -> SmsSubscribe {
+    SmsSubscribe { token: "k3J9xQ2mP7vR4tW8".into(), mobile: "0501234567".into(), lang: Some("en".into()) }
+}
+
+/// `POST /api/v1/sms/subscriptions` → 201.
+pub fn sms_subscribed() -> SmsSubscribed {
+    SmsSubscribed { number: "A017".into(), mobile: "+966501234567".into(), lang: "en".into() }
 }
 
 /// `POST /api/v1/checkins`.

@@ -24,6 +24,7 @@ pub mod ministry;
 pub mod privacy;
 pub mod reports;
 pub mod sessions;
+pub mod sms;
 pub mod staff;
 
 /// A text in both of the branch's languages.
