@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use dawr_i18n::Texts;
 use std::path::PathBuf;
 
-use crate::app::KioskConfig;
+use crate::app::{HubLogin, KioskConfig};
 use crate::flow::{Input, Kiosk, Printing, Screen};
 use crate::printer::{PrinterTarget, print_ticket};
 use crate::screen::KioskWindow;
@@ -113,6 +113,12 @@ enum Command {
         priority: String,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         hub: String,
+        /// The kiosk's device id: its enrolled account issues the ticket (HTTP Basic).
+        #[arg(long, default_value = "kiosk-1")]
+        id: String,
+        /// The kiosk's account: the same flags as `run` (only the username and password are used).
+        #[command(flatten)]
+        mqtt: dawr_ui::settings::MqttFlags,
         #[command(flatten)]
         print: PrintOptions,
     },
@@ -218,14 +224,23 @@ fn screenshot(o: ScreenshotOptions) -> Result<()> {
                     appointment_at: None,
                     request_id: None,
                 };
-                let response = client.post(format!("{hub}/api/v1/tickets")).json(&request).send().await?;
+                // As the demo's kiosk (its entry in data/demo-devices.toml).
+                let login = dawr_ui::settings::MqttFlags {
+                    mqtt_url: "mqtt://127.0.0.1".into(),
+                    mqtt_username: None,
+                    mqtt_password_file: None,
+                    mqtt_ca_file: None,
+                }
+                .endpoint("kiosk-1")?;
+                let post = client.post(format!("{hub}/api/v1/tickets")).json(&request);
+                let response = HubLogin::sign(HubLogin::of(&login).as_ref(), post).send().await?;
                 Some(response.error_for_status()?.json::<Ticket>().await?)
             } else {
                 None
             };
             anyhow::Ok((info, live, issued))
         })?;
-        branch_name = info.name;
+        branch_name = crate::screen::branch_label(&info.name, info.demo, &Texts::new());
         services = live;
         if let Some(issued) = issued {
             ticket = issued;
@@ -269,8 +284,10 @@ fn screenshot(o: ScreenshotOptions) -> Result<()> {
 
 /// `issue` and `test-print`.
 async fn print_command(command: Command) -> Result<()> {
-    let (service, priority, hub, print) = match command {
-        Command::Issue { service, priority, hub, print } => (service, priority, hub, print),
+    let (service, priority, hub, login, print) = match command {
+        Command::Issue { service, priority, hub, id, mqtt, print } => {
+            (service, priority, hub, HubLogin::of(&mqtt.endpoint(&id)?), print)
+        }
         Command::TestPrint { print } => {
             let (target, paper) = print.read()?;
             let texts = Texts::new();
@@ -302,7 +319,8 @@ async fn print_command(command: Command) -> Result<()> {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let request_id = format!("kiosk-{}-{nanos:x}", std::process::id());
     let request = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
-    let response = client.post(format!("{hub}/api/v1/tickets")).json(&request).send().await?;
+    let post = client.post(format!("{hub}/api/v1/tickets")).json(&request);
+    let response = HubLogin::sign(login.as_ref(), post).send().await?;
     if !response.status().is_success() {
         let message = match response.json::<dawr_protocol::api::ApiError>().await {
             Ok(error) => error.message,

@@ -15,6 +15,15 @@ fn name(names: &Names, lang: Lang) -> &str {
     }
 }
 
+/// The branch's name with "demo" after it in each language when the hub runs the demo branch.
+pub fn branch_label(branch: &Names, demo: bool, texts: &Texts) -> Names {
+    if !demo {
+        return branch.clone();
+    }
+    let tag = |lang: Lang, name: &str| format!("{name} · {}", texts.get(lang, "kiosk-demo", &[]));
+    Names { ar: tag(Lang::Ar, &branch.ar), en: tag(Lang::En, &branch.en) }
+}
+
 /// The words of the screens in `lang`.
 pub fn words(texts: &Texts, lang: Lang, branch: &Names) -> Words {
     let w = |key: &str| -> SharedString { texts.get(lang, key, &[]).into() };

@@ -546,12 +546,20 @@ pub fn demo_device(data_dir: &Path, id: &str) -> Result<DeviceCredentials> {
     struct DemoDevice {
         device: String,
         password: String,
+        /// A rating device's enrolment link.
+        #[serde(default)]
+        link: Option<String>,
     }
     let path = data_dir.join("demo-devices.toml");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let file: DemoFile = toml::from_str(&text)?;
     let found = file.device.into_iter().find(|d| d.device == id).with_context(|| format!("no demo device {id}"))?;
-    Ok(DeviceCredentials { username: found.device.clone(), device: found.device, password: found.password })
+    Ok(DeviceCredentials {
+        username: found.device.clone(),
+        device: found.device,
+        password: found.password,
+        enrol_link: found.link,
+    })
 }
 
 impl Drop for Hub {
