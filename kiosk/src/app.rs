@@ -293,7 +293,9 @@ pub fn run(config: KioskConfig) -> Result<()> {
     let effector = Effector::with_qr(&config.hub, config.printer.clone(), config.paper, config.qr)
         .with_login(HubLogin::of(&config.mqtt));
     if HubLogin::of(&config.mqtt).is_none() {
-        tracing::warn!("no password for the kiosk's account: the hub will refuse its tickets (see --mqtt-password-file)");
+        tracing::warn!(
+            "no password for the kiosk's account: the hub will refuse its tickets (see --mqtt-password-file)"
+        );
     }
     let (inputs, inbox) = mpsc::channel::<Input>();
 

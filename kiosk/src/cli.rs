@@ -103,6 +103,12 @@ enum Command {
         width: u32,
         #[arg(long, default_value_t = 1920)]
         height: u32,
+        /// The kiosk whose account takes the ticket screen's real ticket (HTTP Basic).
+        #[arg(long, default_value = "kiosk-1")]
+        id: String,
+        /// Its account: the same flags as `run` (only the username and password are used).
+        #[command(flatten)]
+        mqtt: dawr_ui::settings::MqttFlags,
     },
     /// Takes a ticket for a service from the hub and prints it.
     Issue {
@@ -153,8 +159,22 @@ fn run_command() -> Result<()> {
                 fullscreen: !windowed,
             })
         }
-        Command::Screenshot { lang, screen, out, hub, printer_failed, large_text, high_contrast, width, height } => {
+        Command::Screenshot {
+            lang,
+            screen,
+            out,
+            hub,
+            printer_failed,
+            large_text,
+            high_contrast,
+            width,
+            height,
+            id,
+            mqtt,
+        } => {
+            let login = if hub.is_some() { HubLogin::of(&mqtt.endpoint(&id)?) } else { None };
             screenshot(ScreenshotOptions {
+                login,
                 lang,
                 screen,
                 out,
@@ -171,6 +191,8 @@ fn run_command() -> Result<()> {
 }
 
 struct ScreenshotOptions {
+    /// The kiosk's account at the hub, for a real ticket.
+    login: Option<HubLogin>,
     lang: Lang,
     screen: String,
     out: PathBuf,
@@ -224,16 +246,8 @@ fn screenshot(o: ScreenshotOptions) -> Result<()> {
                     appointment_at: None,
                     request_id: None,
                 };
-                // As the demo's kiosk (its entry in data/demo-devices.toml).
-                let login = dawr_ui::settings::MqttFlags {
-                    mqtt_url: "mqtt://127.0.0.1".into(),
-                    mqtt_username: None,
-                    mqtt_password_file: None,
-                    mqtt_ca_file: None,
-                }
-                .endpoint("kiosk-1")?;
                 let post = client.post(format!("{hub}/api/v1/tickets")).json(&request);
-                let response = HubLogin::sign(HubLogin::of(&login).as_ref(), post).send().await?;
+                let response = HubLogin::sign(o.login.as_ref(), post).send().await?;
                 Some(response.error_for_status()?.json::<Ticket>().await?)
             } else {
                 None

@@ -148,3 +148,17 @@ pub fn show(window: &KioskWindow, kiosk: &Kiosk, branch: &Names, texts: &Texts) 
     };
     window.set_notice(notice.into());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_branch_says_demo_in_both_languages_only_when_the_hub_runs_the_demo() {
+        let texts = Texts::new();
+        let branch = Names { ar: "فرع".into(), en: "Branch".into() };
+        assert_eq!(branch_label(&branch, false, &texts), branch);
+        let demo = branch_label(&branch, true, &texts);
+        assert_eq!((demo.ar.as_str(), demo.en.as_str()), ("فرع · نسخة تجريبية", "Branch · demo"));
+    }
+}

@@ -158,7 +158,6 @@ fn public_view(ticket: &dawr_protocol::api::Ticket) -> dawr_protocol::api::Ticke
     }
 }
 
-
 /// `POST /api/v1/tickets/{id}/cancel` (signed-in staff or managers; the event records who).
 async fn cancel_ticket(
     State(state): State<AppState>,

@@ -129,8 +129,7 @@ impl Caller {
 /// there are none or they are wrong (a revoked device's too).
 pub fn caller(state: &AppState, headers: &HeaderMap) -> WebResult<Caller> {
     let value = authorization(headers);
-    if let Some(basic) = value.filter(|v| v.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("basic ")))
-    {
+    if let Some(basic) = value.filter(|v| v.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("basic "))) {
         let (username, password) =
             basic_credentials(basic).ok_or_else(|| WebError::from(AuthError::WrongCredentials))?;
         return state.devices.check(&username, &password).map(Caller::Device).ok_or_else(|| {

@@ -259,8 +259,7 @@ pub async fn enrol(
     let lang = q.lang();
     let table = state.devices.table();
     let lookup = table.clone();
-    let redeemed =
-        state.db.write(move |conn| device_links::redeem(conn, &token, &lookup, crate::clock::now())).await;
+    let redeemed = state.db.write(move |conn| device_links::redeem(conn, &token, &lookup, crate::clock::now())).await;
     let t = |key: &str| state.texts.get(lang, key, &[]);
     match redeemed {
         Ok(Ok(Ok((device, cookie)))) => {
@@ -279,7 +278,8 @@ pub async fn enrol(
         }
         Ok(Ok(Err(refusal))) => {
             tracing::info!(%refusal, "an enrolment link was refused");
-            let status = if refusal == device_links::LinkRefusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::GONE };
+            let status =
+                if refusal == device_links::LinkRefusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::GONE };
             let body = html! { h1 { (t("rate-link-refused")) } };
             (status, page(lang, &t("rate-link-refused"), body, None)).into_response()
         }
