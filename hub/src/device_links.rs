@@ -4,8 +4,8 @@
 //!
 //! Printed links work once and for [`LINK_VALID_FOR`]; the demo's own links (in
 //! `demo-devices.toml`) may be opened again and do not expire, so the demo works out of the box.
-//! A cookie is good while its device stays enrolled as it was when the cookie was set: revoking
-//! the device (or enrolling it again) ends it. Only SHA-256 hashes of tokens and cookies are
+//! A link or cookie is good while its device stays enrolled as it was when the link was made:
+//! revoking the device (or enrolling it again) ends it. Only SHA-256 hashes of tokens and cookies are
 //! stored (schema 009). The SQL runs on any connection, like [`crate::devices`]'s.
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
@@ -39,14 +39,19 @@ fn hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A new enrolment link's token for `device`: one use within [`LINK_VALID_FOR`], or (the demo's)
-/// reusable without end.
+/// A new enrolment link's token for the enrolled `device`: one use within [`LINK_VALID_FOR`], or
+/// (the demo's) reusable without end.
 pub fn new_link(conn: &Connection, device: &str, reusable: bool, now: DateTime<Utc>) -> Result<String, DeviceError> {
+    let enrolled_at: Option<String> = conn
+        .query_row("SELECT enrolled_at FROM devices WHERE id = ?1 AND revoked_at IS NULL", [device], |r| r.get(0))
+        .optional()?;
+    let enrolled_at = enrolled_at.ok_or_else(|| DeviceError::NotEnrolled(device.to_string()))?;
     let token = new_secret();
     let expires = (!reusable).then(|| ts(now + LINK_VALID_FOR));
     conn.execute(
-        "INSERT INTO device_links (token_hash, device, created_at, expires_at, reusable) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![hash(&token), device, ts(now), expires, reusable],
+        "INSERT INTO device_links (token_hash, device, enrolled_at, created_at, expires_at, reusable)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![hash(&token), device, enrolled_at, ts(now), expires, reusable],
     )?;
     Ok(token)
 }
@@ -67,17 +72,17 @@ pub enum LinkRefusal {
 /// A link as stored.
 struct Link {
     device: String,
-    created_at: DateTime<Utc>,
+    /// The enrolment of the device it belongs to.
+    enrolled_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
     reusable: bool,
     used: bool,
 }
 
-/// Whether `link` may be taken now by a device enrolled as `enrolled_at` (pure).
+/// Whether `link` may be taken now, its device being enrolled now as `enrolled_at` (pure).
 fn check_link(link: &Link, enrolled_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), LinkRefusal> {
-    match enrolled_at {
-        Some(at) if at <= link.created_at => {}
-        _ => return Err(LinkRefusal::Revoked),
+    if enrolled_at != Some(link.enrolled_at) {
+        return Err(LinkRefusal::Revoked);
     }
     if link.expires_at.is_some_and(|end| now >= end) {
         return Err(LinkRefusal::Expired);
@@ -102,16 +107,16 @@ pub fn redeem(
     let tx = conn.unchecked_transaction()?;
     let row: Option<(String, String, Option<String>, bool, Option<String>)> = tx
         .query_row(
-            "SELECT device, created_at, expires_at, reusable, used_at FROM device_links WHERE token_hash = ?1",
+            "SELECT device, enrolled_at, expires_at, reusable, used_at FROM device_links WHERE token_hash = ?1",
             [hash(token)],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    let Some((device, created_at, expires_at, reusable, used_at)) = row else {
+    let Some((device, enrolled_at, expires_at, reusable, used_at)) = row else {
         return Ok(Err(LinkRefusal::Unknown));
     };
     let link = Link {
-        created_at: parse(&created_at)?,
+        enrolled_at: parse(&enrolled_at)?,
         expires_at: expires_at.as_deref().map(parse).transpose()?,
         reusable,
         used: used_at.is_some(),
@@ -123,8 +128,8 @@ pub fn redeem(
     tx.execute("UPDATE device_links SET used_at = ?2 WHERE token_hash = ?1", params![hash(token), ts(now)])?;
     let cookie = new_secret();
     tx.execute(
-        "INSERT INTO device_cookies (cookie_hash, device, created_at) VALUES (?1, ?2, ?3)",
-        params![hash(&cookie), link.device, ts(now)],
+        "INSERT INTO device_cookies (cookie_hash, device, enrolled_at, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![hash(&cookie), link.device, ts(link.enrolled_at), ts(now)],
     )?;
     tx.commit()?;
     Ok(Ok((link.device, cookie)))
@@ -134,20 +139,20 @@ fn parse(text: &str) -> Result<DateTime<Utc>, StoreError> {
     dawr_web::db::parse_ts("device_links", text)
 }
 
-/// The device a cookie belongs to, if the device is still enrolled as it was when the cookie was
-/// set.
+/// The device a cookie belongs to, if the device is still enrolled as it was when the cookie's
+/// link was made.
 pub fn cookie_device(conn: &Connection, cookie: &str, devices: &DeviceTable) -> Result<Option<String>, DeviceError> {
     if !is_secret(cookie) {
         return Ok(None);
     }
     let row: Option<(String, String)> = conn
-        .query_row("SELECT device, created_at FROM device_cookies WHERE cookie_hash = ?1", [hash(cookie)], |r| {
+        .query_row("SELECT device, enrolled_at FROM device_cookies WHERE cookie_hash = ?1", [hash(cookie)], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?;
-    let Some((device, created_at)) = row else { return Ok(None) };
-    let created_at = parse(&created_at)?;
-    Ok(devices.get(&device).filter(|d| d.enrolled_at <= created_at).map(|d| d.id.clone()))
+    let Some((device, enrolled_at)) = row else { return Ok(None) };
+    let enrolled_at = parse(&enrolled_at)?;
+    Ok(devices.get(&device).filter(|d| d.enrolled_at == enrolled_at).map(|d| d.id.clone()))
 }
 
 #[cfg(test)]
@@ -196,7 +201,7 @@ mod tests {
         assert_eq!(redeem(&conn, &demo, &table, after).unwrap(), Err(LinkRefusal::Revoked));
         // Enrolled again: the old cookies stay refused.
         let device = Device::new("rating-2", Role::Rating, Some("2")).unwrap();
-        crate::devices::add(&conn, device, None, Utc::now(), "test").unwrap();
+        crate::devices::add(&conn, device, None, now + Duration::seconds(1), "test").unwrap();
         let table = crate::devices::table(&conn).unwrap();
         assert_eq!(cookie_device(&conn, &second, &table).unwrap(), None, "enrolled again");
     }

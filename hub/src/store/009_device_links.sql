@@ -4,16 +4,18 @@
 CREATE TABLE device_links (
     token_hash TEXT PRIMARY KEY,
     device     TEXT NOT NULL,
+    enrolled_at TEXT NOT NULL,    -- the device's enrolment it belongs to (devices.enrolled_at)
     created_at TEXT NOT NULL,
     expires_at TEXT,              -- NULL: never (the demo's own links)
     reusable   INTEGER NOT NULL,  -- 0: one use (printed links); 1: the demo's
     used_at    TEXT
 );
 
--- A device cookie is good while its device stays enrolled as it was when the cookie was set
--- (revoked or enrolled again: refused).
+-- A link or device cookie is good while its device stays enrolled as it was when the link was
+-- made (revoked, or enrolled again: refused).
 CREATE TABLE device_cookies (
     cookie_hash TEXT PRIMARY KEY,
     device      TEXT NOT NULL,
+    enrolled_at TEXT NOT NULL,
     created_at  TEXT NOT NULL
 );
