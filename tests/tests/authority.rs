@@ -160,10 +160,10 @@ async fn every_state_changing_route_needs_the_right_session_and_refuses_other_si
     assert!(pending.keys().all(|k| k.contains("no wrong role")), "{pending:#?}");
     // The day's bookings (a GET): a kiosk or staff, not a board.
     let board = hub.device("board-1")?;
-    let read = |credentials: Option<Credentials<'_>>| call_with(&hub, "get", "/api/v1/appointments", credentials, None);
-    assert_eq!(read(None).await?.0, 401);
-    assert_eq!(read(Some(Credentials::Device(&board))).await?.0, 403);
-    assert_eq!(read(Some(Credentials::Device(&kiosk))).await?.0, 200);
+    let bookings = "/api/v1/appointments";
+    assert_eq!(call_with(&hub, "get", bookings, None, None).await?.0, 401);
+    assert_eq!(call_with(&hub, "get", bookings, Some(Credentials::Device(&board)), None).await?.0, 403);
+    assert_eq!(call_with(&hub, "get", bookings, Some(Credentials::Device(&kiosk)), None).await?.0, 200);
 
     // A manager reads any case; the staff member who served it too; others not.
     let manager = hub.sign_in("m001", None).await?;
@@ -414,13 +414,13 @@ async fn a_kiosk_issues_with_its_login_a_rating_device_rates_only_its_counter_an
     // A kiosk enrolled beside the running hub issues once the hub has read it (within seconds).
     let kiosk = hub.enrol("kiosk-7", "kiosk", None)?;
     let issue = || hub.post_basic("/api/v1/tickets", json!({"service": "A"}), &kiosk);
-    let mut answers = Vec::new();
+    let answers = std::sync::Mutex::new(Vec::new());
     let issued = wait_until(Duration::from_secs(5), || {
-        let answers = &mut answers;
+        let answers = &answers;
         let attempt = issue();
         async move {
             let (status, _) = attempt.await.unwrap_or((0, Value::Null));
-            answers.push(status);
+            answers.lock().unwrap().push(status);
             status == 201
         }
     })
