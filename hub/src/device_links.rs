@@ -12,7 +12,7 @@ use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use crate::devices::{DeviceError, DeviceTable};
+use crate::devices::DeviceError;
 use crate::store::{StoreError, ts};
 
 /// How long a printed enrolment link can be opened.
@@ -98,7 +98,6 @@ fn check_link(link: &Link, enrolled_at: Option<DateTime<Utc>>, now: DateTime<Utc
 pub fn redeem(
     conn: &Connection,
     token: &str,
-    devices: &DeviceTable,
     now: DateTime<Utc>,
 ) -> Result<Result<(String, String), LinkRefusal>, DeviceError> {
     if !is_secret(token) {
@@ -122,7 +121,7 @@ pub fn redeem(
         used: used_at.is_some(),
         device,
     };
-    if let Err(refusal) = check_link(&link, devices.get(&link.device).map(|d| d.enrolled_at), now) {
+    if let Err(refusal) = check_link(&link, enrolment(&tx, &link.device)?, now) {
         return Ok(Err(refusal));
     }
     tx.execute("UPDATE device_links SET used_at = ?2 WHERE token_hash = ?1", params![hash(token), ts(now)])?;
@@ -135,24 +134,36 @@ pub fn redeem(
     Ok(Ok((link.device, cookie)))
 }
 
+/// When `device` was enrolled, if it is enrolled now (read from the table itself, so a device
+/// enrolled or revoked a moment ago counts at once).
+fn enrolment(conn: &Connection, device: &str) -> Result<Option<DateTime<Utc>>, DeviceError> {
+    let at: Option<String> = conn
+        .query_row("SELECT enrolled_at FROM devices WHERE id = ?1 AND revoked_at IS NULL", [device], |r| r.get(0))
+        .optional()?;
+    Ok(at.as_deref().map(parse).transpose()?)
+}
+
 fn parse(text: &str) -> Result<DateTime<Utc>, StoreError> {
     dawr_web::db::parse_ts("device_links", text)
 }
 
-/// The device a cookie belongs to, if the device is still enrolled as it was when the cookie's
-/// link was made.
-pub fn cookie_device(conn: &Connection, cookie: &str, devices: &DeviceTable) -> Result<Option<String>, DeviceError> {
+/// The device a cookie belongs to and its counter, if the device is still enrolled as it was
+/// when the cookie's link was made (read from the device table itself: a revocation counts at
+/// once).
+pub fn cookie_device(conn: &Connection, cookie: &str) -> Result<Option<(String, Option<String>)>, DeviceError> {
     if !is_secret(cookie) {
         return Ok(None);
     }
-    let row: Option<(String, String)> = conn
-        .query_row("SELECT device, enrolled_at FROM device_cookies WHERE cookie_hash = ?1", [hash(cookie)], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+    let row = conn
+        .query_row(
+            "SELECT c.device, d.counter FROM device_cookies c
+             JOIN devices d ON d.id = c.device AND d.revoked_at IS NULL AND d.enrolled_at = c.enrolled_at
+             WHERE c.cookie_hash = ?1",
+            [hash(cookie)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    let Some((device, enrolled_at)) = row else { return Ok(None) };
-    let enrolled_at = parse(&enrolled_at)?;
-    Ok(devices.get(&device).filter(|d| d.enrolled_at == enrolled_at).map(|d| d.id.clone()))
+    Ok(row)
 }
 
 #[cfg(test)]
@@ -173,14 +184,13 @@ mod tests {
         let (_dir, conn) = enrolled();
         let now = Utc::now();
         let token = new_link(&conn, "rating-2", false, now).unwrap();
-        let table = crate::devices::table(&conn).unwrap();
-        let (device, cookie) = redeem(&conn, &token, &table, now).unwrap().unwrap();
+        let (device, cookie) = redeem(&conn, &token, now).unwrap().unwrap();
         assert_eq!(device, "rating-2");
-        assert_eq!(cookie_device(&conn, &cookie, &table).unwrap().as_deref(), Some("rating-2"));
-        assert_eq!(redeem(&conn, &token, &table, now).unwrap(), Err(LinkRefusal::Used));
-        assert_eq!(redeem(&conn, &"0".repeat(32), &table, now).unwrap(), Err(LinkRefusal::Unknown));
-        assert_eq!(redeem(&conn, "../etc", &table, now).unwrap(), Err(LinkRefusal::Unknown));
-        assert_eq!(cookie_device(&conn, &"f".repeat(32), &table).unwrap(), None);
+        assert_eq!(cookie_device(&conn, &cookie).unwrap(), Some(("rating-2".into(), Some("2".into()))));
+        assert_eq!(redeem(&conn, &token, now).unwrap(), Err(LinkRefusal::Used));
+        assert_eq!(redeem(&conn, &"0".repeat(32), now).unwrap(), Err(LinkRefusal::Unknown));
+        assert_eq!(redeem(&conn, "../etc", now).unwrap(), Err(LinkRefusal::Unknown));
+        assert_eq!(cookie_device(&conn, &"f".repeat(32)).unwrap(), None);
     }
 
     #[test]
@@ -188,21 +198,18 @@ mod tests {
         let (_dir, conn) = enrolled();
         let now = Utc::now();
         let late = new_link(&conn, "rating-2", false, now).unwrap();
-        let table = crate::devices::table(&conn).unwrap();
         let after = now + LINK_VALID_FOR + Duration::seconds(1);
-        assert_eq!(redeem(&conn, &late, &table, after).unwrap(), Err(LinkRefusal::Expired));
+        assert_eq!(redeem(&conn, &late, after).unwrap(), Err(LinkRefusal::Expired));
         let demo = new_link(&conn, "rating-2", true, now).unwrap();
-        let (_, first) = redeem(&conn, &demo, &table, after).unwrap().unwrap();
-        let (_, second) = redeem(&conn, &demo, &table, after).unwrap().unwrap();
+        let (_, first) = redeem(&conn, &demo, after).unwrap().unwrap();
+        let (_, second) = redeem(&conn, &demo, after).unwrap().unwrap();
         assert_ne!(first, second, "the demo's link may be opened again, each time a new cookie");
         crate::devices::revoke(&conn, "rating-2", now, "test").unwrap();
-        let table = crate::devices::table(&conn).unwrap();
-        assert_eq!(cookie_device(&conn, &first, &table).unwrap(), None, "revoked");
-        assert_eq!(redeem(&conn, &demo, &table, after).unwrap(), Err(LinkRefusal::Revoked));
+        assert_eq!(cookie_device(&conn, &first).unwrap(), None, "revoked");
+        assert_eq!(redeem(&conn, &demo, after).unwrap(), Err(LinkRefusal::Revoked));
         // Enrolled again: the old cookies stay refused.
         let device = Device::new("rating-2", Role::Rating, Some("2")).unwrap();
         crate::devices::add(&conn, device, None, now + Duration::seconds(1), "test").unwrap();
-        let table = crate::devices::table(&conn).unwrap();
-        assert_eq!(cookie_device(&conn, &second, &table).unwrap(), None, "enrolled again");
+        assert_eq!(cookie_device(&conn, &second).unwrap(), None, "enrolled again");
     }
 }

@@ -233,15 +233,12 @@ fn not_this_tablet(texts: &Texts, lang: Lang, own_counter: Option<&str>) -> Resp
 async fn tablet(state: &AppState, headers: &HeaderMap, counter: &str, lang: Lang) -> Result<String, Response> {
     let refused = || not_this_tablet(&state.texts, lang, None);
     let cookie = device_cookie(headers).ok_or_else(refused)?;
-    let table = state.devices.table();
-    let lookup = table.clone();
-    let device = state.db.read(move |conn| device_links::cookie_device(conn, &cookie, &lookup)).await;
-    let device = match device {
+    let device = state.db.read(move |conn| device_links::cookie_device(conn, &cookie)).await;
+    let (device, own) = match device {
         Ok(Ok(Some(device))) => device,
         Ok(Ok(None)) => return Err(refused()),
         _ => return Err(answer_page(&state.texts, lang, counter, StatusCode::SERVICE_UNAVAILABLE, "rate-later")),
     };
-    let own = table.get(&device).and_then(|d| d.counter.clone());
     if own.as_deref() != Some(counter) {
         return Err(not_this_tablet(&state.texts, lang, own.as_deref()));
     }
@@ -257,13 +254,21 @@ pub async fn enrol(
     Query(q): Query<RateQuery>,
 ) -> Response {
     let lang = q.lang();
-    let table = state.devices.table();
-    let lookup = table.clone();
-    let redeemed = state.db.write(move |conn| device_links::redeem(conn, &token, &lookup, crate::clock::now())).await;
+    let redeemed = state
+        .db
+        .write(move |conn| {
+            let redeemed = device_links::redeem(conn, &token, crate::clock::now())?;
+            let counter = match &redeemed {
+                Ok((_, cookie)) => device_links::cookie_device(conn, cookie)?.and_then(|(_, c)| c),
+                Err(_) => None,
+            };
+            Ok::<_, crate::devices::DeviceError>(redeemed.map(|r| (r, counter)))
+        })
+        .await;
     let t = |key: &str| state.texts.get(lang, key, &[]);
     match redeemed {
-        Ok(Ok(Ok((device, cookie)))) => {
-            let counter = table.get(&device).and_then(|d| d.counter.clone()).unwrap_or_default();
+        Ok(Ok(Ok(((device, cookie), counter)))) => {
+            let counter = counter.unwrap_or_default();
             tracing::info!(device, "an exit tablet took its enrolment link");
             let secure = if state.guard.secure_cookies(&headers) { "; Secure" } else { "" };
             let cookie = format!(
