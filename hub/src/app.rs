@@ -127,7 +127,11 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         tracing::info!(file = %file.display(), "demo devices enrolled; their credentials are in this file");
     }
     let hub_password = devices::hub_password(&settings.data_dir)?;
-    let (broker, mqtt_shown) = broker_endpoint(&settings, &hub_password, open).await?;
+    // The enrolled devices, re-read every second: the MQTT gate and HTTP check devices here.
+    let devices_conn = open()?;
+    let (table_tx, device_table) = watch::channel(Arc::new(devices::table(&devices_conn)?));
+    tokio::spawn(watch_devices(devices_conn, table_tx));
+    let (broker, mqtt_shown) = broker_endpoint(&settings, &hub_password, device_table.clone()).await?;
     // TLS ends in the hub and each connection goes on to the gate, so TLS clients are checked
     // like any other.
     let tls_listener = match (settings.mqtt_tls, &settings.mqtt) {
@@ -223,6 +227,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         visitor_key,
         guard,
         demo: settings.demo,
+        devices: Arc::new(web::callers::DeviceLogins::new(device_table)),
     };
     tracing::info!(
         http = %settings.http,
@@ -304,7 +309,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
 async fn broker_endpoint(
     settings: &Settings,
     hub_password: &str,
-    open: impl Fn() -> Result<rusqlite::Connection, StartError>,
+    device_table: watch::Receiver<Arc<devices::DeviceTable>>,
 ) -> Result<(MqttEndpoint, String), RunError> {
     match &settings.mqtt {
         MqttMode::External(endpoint) => Ok((endpoint.clone(), endpoint.to_string())),
@@ -325,20 +330,17 @@ async fn broker_endpoint(
                     (HubAccount(&settings.branch.id).to_string(), hub_password.to_string()),
                 ]);
                 crate::broker::start(internal, users)?;
-                let conn = open()?;
-                let (table_tx, table_rx) = watch::channel(Arc::new(devices::table(&conn)?));
-                tokio::spawn(watch_devices(conn, table_tx));
                 let config = crate::gate::GateConfig {
                     branch: settings.branch.id.clone(),
                     upstream: internal,
                     login: rumqttc::mqttbytes::v4::Login::new(GATE_USER, gate_password),
                 };
-                crate::gate::spawn(front, config, table_rx, crate::gate::GateStats::default());
+                crate::gate::spawn(front, config, device_table, crate::gate::GateStats::default());
                 Ok((MqttEndpoint::parse(&format!("mqtt://{internal}"))?, listen.to_string()))
             }
             #[cfg(not(feature = "embedded-broker"))]
             {
-                let _ = (listen, hub_password, open);
+                let _ = (listen, hub_password, device_table);
                 Err(RunError::NoEmbeddedBroker)
             }
         }
@@ -350,8 +352,8 @@ async fn broker_endpoint(
 const GATE_USER: &str = "dawr-gate";
 
 /// Re-reads the enrolled devices every second, so `dawr-hub devices add|revoke` run beside the
-/// hub take effect within a second or two (the gate disconnects revoked devices).
-#[cfg(feature = "embedded-broker")]
+/// hub take effect within a second or two (the gate disconnects revoked devices; HTTP refuses
+/// them).
 async fn watch_devices(conn: rusqlite::Connection, table: watch::Sender<Arc<devices::DeviceTable>>) {
     let mut conn = Some(conn);
     let mut interval = tokio::time::interval(Duration::from_secs(1));

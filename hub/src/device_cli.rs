@@ -57,7 +57,8 @@ pub enum TlsCommand {
 /// What `dawr-hub devices` does.
 #[derive(Debug, Subcommand)]
 pub enum DevicesCommand {
-    /// Enrol a device; prints {"device","username","password"} (the password only this once)
+    /// Enrol a device; prints {"device","username","password"} (the password only this once), and
+    /// for a rating device its "enrol_link": open it on the exit tablet (once, within 24 hours)
     Add {
         #[command(flatten)]
         place: Place,
@@ -75,6 +76,13 @@ pub enum DevicesCommand {
     List {
         #[command(flatten)]
         place: Place,
+    },
+    /// Print a new enrolment link for a rating device's exit tablet (one use, 24 hours)
+    Link {
+        #[command(flatten)]
+        place: Place,
+        #[arg(long, value_name = "ID")]
+        device: String,
     },
     /// Revoke a device: it is disconnected and refused from now on
     Revoke {
@@ -127,6 +135,17 @@ pub fn run(command: Command) -> Result<(), CliError> {
             for device in devices::enrolled(&conn)? {
                 println!("{}", serde_json::to_string(&device.listed()).expect("serialise"));
             }
+        }
+        Command::Devices { action: DevicesCommand::Link { place, device } } => {
+            let (_, _, conn) = open(&place)?;
+            let table = devices::table(&conn)?;
+            match table.get(&device) {
+                Some(d) if d.role == Role::Rating => {}
+                Some(_) => return Err(CliError::Config(format!("{device} is not a rating device"))),
+                None => return Err(DeviceError::NotEnrolled(device).into()),
+            }
+            let token = crate::device_links::new_link(&conn, &device, false, crate::clock::now())?;
+            println!("{}", crate::device_links::link_path(&token));
         }
         Command::Devices { action: DevicesCommand::Revoke { place, device } } => {
             let (_, _, conn) = open(&place)?;

@@ -214,8 +214,16 @@ pub fn add(
         return Err(DeviceError::AlreadyEnrolled(device.id.to_string()));
     }
     audit::record(&tx, &device_entry(now, actor, AuditAction::DeviceEnrolled, device.id, device.role, device.counter))?;
+    // A rating device's tablet opens the exit page: its one-use enrolment link (the demo's own
+    // may be opened again).
+    let enrol_link = if device.role == Role::Rating {
+        let reusable = actor == DEMO_ACTOR;
+        Some(crate::device_links::link_path(&crate::device_links::new_link(&tx, device.id, reusable, now)?))
+    } else {
+        None
+    };
     tx.commit()?;
-    Ok(DeviceCredentials { device: device.id.to_string(), username: device.id.to_string(), password })
+    Ok(DeviceCredentials { device: device.id.to_string(), username: device.id.to_string(), password, enrol_link })
 }
 
 /// Revokes a device: from now on it is refused (the hub disconnects it within a second or two).
@@ -362,6 +370,9 @@ fn demo_entry(credentials: &DeviceCredentials, role: Role, counter: Option<&str>
     );
     if let Some(counter) = counter {
         entry.push_str(&format!("counter = {counter:?}            # only for button, counter-app and rating\n"));
+    }
+    if let Some(link) = &credentials.enrol_link {
+        entry.push_str(&format!("link = {link:?}    # open http://HUB{link} on the exit tablet\n"));
     }
     entry
 }

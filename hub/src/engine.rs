@@ -30,7 +30,9 @@ use rand::RngCore;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::queue::{Done, bounded};
-use crate::domain::{Branch, CounterAction, Estimate, Event, IssueRequest, Queue, QueueError, Visit, VisitId};
+use crate::domain::{
+    Branch, CounterAction, Estimate, Event, IssueRequest, Queue, QueueError, Recorded, Visit, VisitId,
+};
 use crate::store::{self, Change, FailedEpoch, IssuedRequest, LoggedCommand, StoreError, Write};
 
 /// How long command ids are remembered for de-duplication after a restart.
@@ -65,9 +67,47 @@ pub struct CounterCommand {
     /// The de-duplication id; `None` for HTTP calls that gave none.
     pub id: Option<String>,
     pub operation: Operation,
-    /// Who does it: the staff member of the HTTP session that sent it. `None` for devices (a
-    /// counter button on MQTT, a rating), whose events carry whoever is signed in at the counter.
-    pub by: Option<String>,
+    /// Who does it over HTTP: the staff member of the session that sent it, or the enrolled
+    /// device (a rating device). `None` for MQTT devices (a counter button, a rating terminal).
+    /// The events at the counter carry the staff member who did it, else whoever is signed in
+    /// there, and the device that asked.
+    pub by: Option<Author>,
+}
+
+/// Who asked for a change over HTTP, recorded on its events (`staff` or `device` in the event's
+/// payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Author {
+    /// A staff member's session.
+    Staff(String),
+    /// An enrolled device (its id): a kiosk, a rating device.
+    Device(String),
+}
+
+impl Author {
+    /// The staff member, if a person.
+    pub fn staff(&self) -> Option<&str> {
+        match self {
+            Author::Staff(id) => Some(id),
+            Author::Device(_) => None,
+        }
+    }
+
+    /// The device, if one.
+    pub fn device(&self) -> Option<&str> {
+        match self {
+            Author::Device(id) => Some(id),
+            Author::Staff(_) => None,
+        }
+    }
+
+    /// Stamps an event with this author.
+    fn stamp(&self, recorded: &mut Recorded) {
+        match self {
+            Author::Staff(id) => recorded.staff = Some(id.clone()),
+            Author::Device(id) => recorded.device = Some(id.clone()),
+        }
+    }
 }
 
 /// What a counter command does.
@@ -140,6 +180,8 @@ pub struct Publication {
 pub enum Request {
     Issue {
         request: IssueTicket,
+        /// Who issues it (recorded on the `issued` event).
+        by: Author,
         reply: oneshot::Sender<Result<Ticket, Failure>>,
     },
     Cancel {
@@ -159,6 +201,11 @@ pub enum Request {
         rating: VisitId,
         command: CounterCommand,
         reply: oneshot::Sender<Reply>,
+    },
+    /// The counter of a rating that can still take its reason (`None`: none can).
+    RatingCounter {
+        rating: VisitId,
+        reply: oneshot::Sender<Option<String>>,
     },
     /// The rating at a counter still waiting for its reason (the exit page offers to give it).
     AwaitingReason {
@@ -355,7 +402,7 @@ impl Engine {
         }
         let now = now();
         match request {
-            Request::Issue { request, reply } => {
+            Request::Issue { request, by, reply } => {
                 if let Some(&visit) = request.request_id.as_ref().and_then(|k| self.issued_requests.get(k)) {
                     // A retried request: the same ticket, once the first answer is durable.
                     let ticket = self.existing_ticket(visit, now);
@@ -364,7 +411,7 @@ impl Engine {
                     });
                     return;
                 }
-                let result = self.issue(request, now);
+                let result = self.issue(request, &by, now);
                 match result {
                     Ok((change, ticket)) => self.write(change, Vec::new(), move |stored| {
                         let _ = reply.send(stored.map(|()| ticket).map_err(Failure::storage));
@@ -403,6 +450,9 @@ impl Engine {
                         let _ = reply.send(refusal(command.id.as_deref(), &failure));
                     }
                 }
+            }
+            Request::RatingCounter { rating, reply } => {
+                let _ = reply.send(self.queue.counter_of_rating(rating).map(str::to_owned));
             }
             Request::AwaitingReason { counter, reply } => {
                 let _ = reply.send(self.queue.rating_awaiting_reason(&counter, now));
@@ -508,7 +558,7 @@ impl Engine {
         }
     }
 
-    fn issue(&mut self, request: IssueTicket, now: DateTime<Utc>) -> Result<(Change, Ticket), Failure> {
+    fn issue(&mut self, request: IssueTicket, by: &Author, now: DateTime<Utc>) -> Result<(Change, Ticket), Failure> {
         let request_id = request.request_id.clone();
         let mut token = [0u8; 16];
         rand::rng().fill_bytes(&mut token);
@@ -519,7 +569,10 @@ impl Engine {
             appointment_at: request.appointment_at,
             token,
         };
-        let (done, id) = self.queue.issue(req, now)?;
+        let (mut done, id) = self.queue.issue(req, now)?;
+        for recorded in &mut done.events {
+            by.stamp(recorded);
+        }
         let ticket = self.ticket(self.queue.visit(id).expect("just issued"), now);
         let mut change = self.change(done, now).0;
         if let Some(key) = request_id {
@@ -579,12 +632,14 @@ impl Engine {
         let (change, calls, reply) = match result {
             Ok((mut done, ticket, rating)) => {
                 // The events at this counter carry who did it: the HTTP session's staff member,
-                // or (from a device) who is signed in there.
-                if let Some(staff) = command.by.as_ref().or_else(|| self.staff_at.get(&counter)) {
-                    for recorded in &mut done.events {
-                        if recorded.event.counter() == Some(counter.as_str()) {
-                            recorded.staff = Some(staff.clone());
-                        }
+                // or (from a device) who is signed in there; and the device that asked.
+                let by = command.by.as_ref();
+                let staff = by.and_then(Author::staff).or_else(|| self.staff_at.get(&counter).map(String::as_str));
+                let device = by.and_then(Author::device);
+                for recorded in &mut done.events {
+                    if recorded.event.counter() == Some(counter.as_str()) {
+                        recorded.staff = staff.map(str::to_owned);
+                        recorded.device = device.map(str::to_owned);
                     }
                 }
                 let reply =
@@ -824,6 +879,7 @@ fn refuse(request: Request, failure: Failure) {
         | Request::Services { .. }
         | Request::Counters { .. }
         | Request::AwaitingReason { .. }
+        | Request::RatingCounter { .. }
         | Request::Staff { .. }
         | Request::PublishAll
         | Request::Tick => {}
@@ -986,7 +1042,8 @@ mod tests {
                 appointment_at: None,
                 request_id: None,
             };
-            self.engine.send(Request::Issue { request, reply }).await.unwrap();
+            let by = Author::Device("kiosk-1".into());
+            self.engine.send(Request::Issue { request, by, reply }).await.unwrap();
             answer
         }
 

@@ -20,7 +20,8 @@
 //!   export and erasure; [`audit`]: the append-only audit log.
 //! - [`mqtt`], `broker` and `gate`: the doors to devices (the broker optionally in-process,
 //!   behind the gate that admits only enrolled devices and enforces their access rules);
-//!   [`devices`]: the enrolled devices and their hashed passwords; [`tls`]: the branch CA, the
+//!   [`devices`]: the enrolled devices and their hashed passwords; [`device_links`]: the exit
+//!   tablets' enrolment links and device cookies; [`tls`]: the branch CA, the
 //!   server certificate and the MQTT-over-TLS listener in front of the gate.
 //! - [`web`]: the only part that knows HTTP (axum) — the API, the dashboard, the ticket and
 //!   rating pages, on the shared `dawr-web` crate.
@@ -41,6 +42,7 @@ pub use dawr_web::clock;
 pub mod config;
 pub mod crm;
 pub mod device_cli;
+pub mod device_links;
 pub mod devices;
 pub mod domain;
 pub mod engine;

@@ -50,6 +50,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/006_devices.sql")),
         M::up(include_str!("store/007_sessions.sql")),
         M::up(include_str!("store/008_privacy.sql")),
+        M::up(include_str!("store/009_device_links.sql")),
         M::up(include_str!("store/010_uplink.sql")),
         M::up(include_str!("store/012_sms.sql")),
     ])
@@ -345,14 +346,18 @@ fn is_empty(change: &Change) -> bool {
     change.events.is_empty() && change.visits.is_empty() && change.counters.is_empty() && change.command.is_none()
 }
 
-/// An event as the `events` table's `payload` keeps it: the event, and who was signed in at the
-/// counter when there was someone.
+/// An event as the `events` table's `payload` keeps it: the event, who was signed in at the
+/// counter when there was someone (or whose session issued or cancelled the ticket), and the
+/// enrolled device that asked for it over HTTP.
 #[derive(serde::Serialize)]
 struct EventRecord<'a> {
     #[serde(flatten)]
     event: &'a crate::domain::Event,
     #[serde(skip_serializing_if = "Option::is_none")]
     staff: Option<&'a str>,
+    /// The enrolled device that asked for the change over HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<&'a str>,
 }
 
 /// What `command_log` keeps for a ticket request's idempotency key: the visit it issued.
@@ -364,7 +369,11 @@ pub struct IssuedRequest {
 fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), StoreError> {
     for (seq, recorded) in &change.events {
         // Who was signed in at the counter travels with the event, for the reports.
-        let payload = EventRecord { event: &recorded.event, staff: recorded.staff.as_deref() };
+        let payload = EventRecord {
+            event: &recorded.event,
+            staff: recorded.staff.as_deref(),
+            device: recorded.device.as_deref(),
+        };
         let payload = serde_json::to_string(&payload).expect("events serialise");
         tx.prepare_cached(
             "INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -595,6 +604,7 @@ mod tests {
                 at: Utc::now(),
                 event: crate::domain::Event::CounterResumed { counter: "1".into() },
                 staff: None,
+                device: None,
             };
             Change { events: vec![(seq, recorded)], ..Change::default() }
         };
@@ -664,6 +674,7 @@ mod tests {
                 at: Utc::now(),
                 event: crate::domain::Event::CounterResumed { counter: "1".into() },
                 staff: None,
+                device: None,
             };
             Change { events: vec![(seq, recorded)], ..Change::default() }
         };

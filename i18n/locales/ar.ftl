@@ -64,6 +64,7 @@ service-closed = مغلقة الآن
 
 ## جهاز الخدمة الذاتية
 
+kiosk-demo = نسخة تجريبية
 kiosk-welcome = أهلًا بكم
 kiosk-choose-service = اختر الخدمة
 kiosk-assisted = كبار السن وذوو الإعاقة: أولوية في الخدمة
@@ -259,6 +260,10 @@ rate-why-later = أخبرنا بما لم يكن جيدًا في زيارتك ({
 rate-reason-thanks = شكرًا لإخبارنا. سيطّلع عليه أحد المسؤولين.
 rate-reason-given = وصلنا سببك من قبل. شكرًا لك.
 rate-reason-late = فات وقت إضافة سبب لهذا التقييم. تقييمك محفوظ. شكرًا لك.
+rate-not-enrolled = هذا الجهاز اللوحي غير مسجَّل لتقييم الزيارات.
+rate-not-enrolled-how = افتح على هذا الجهاز مرة واحدة رابط التسجيل الذي يطبعه الأمر "dawr-hub devices add --role rating" (أو "dawr-hub devices link").
+rate-other-counter = هذا الجهاز اللوحي يقيّم الشباك { $counter }.
+rate-link-refused = لا يمكن استخدام رابط التسجيل هذا: فهو غير معروف أو استُخدم من قبل أو انتهت صلاحيته. اطلب رابطًا جديدًا ("dawr-hub devices link").
 reason-no-reason-given = لم يُذكر سبب
 
 ## التواريخ

@@ -55,6 +55,7 @@ service-closed = Closed now
 
 ## The kiosk
 
+kiosk-demo = demo
 kiosk-welcome = Welcome
 kiosk-choose-service = Choose a service
 kiosk-assisted = Elderly or disabled: served first
@@ -250,6 +251,10 @@ rate-why-later = Tell us what went wrong with your visit ({ $ticket })
 rate-reason-thanks = Thank you for telling us. A manager will look into it.
 rate-reason-given = We already have your reason. Thank you.
 rate-reason-late = It is too late to add a reason to this rating. Your rating is saved. Thank you.
+rate-not-enrolled = This tablet is not enrolled for ratings.
+rate-not-enrolled-how = Open the enrolment link printed by "dawr-hub devices add --role rating" (or "dawr-hub devices link") on this tablet once.
+rate-other-counter = This tablet rates counter { $counter }.
+rate-link-refused = This enrolment link cannot be used: it is unknown, used already or expired. Ask for a new one ("dawr-hub devices link").
 reason-no-reason-given = No reason given
 
 ## Dates

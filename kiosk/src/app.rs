@@ -7,6 +7,7 @@
 //! [`flow::Kiosk`]: crate::flow::Kiosk
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use dawr_i18n::{Lang, Texts};
 use dawr_protocol::api::bookings::CheckIn;
 use dawr_protocol::api::{ApiError, BranchInfo, IssueTicket, Names, ServiceSummary, Ticket};
 use dawr_protocol::device::{Presence, PresenceStatus, PrinterHealth};
-use dawr_protocol::endpoint::{MqttEndpoint, describe};
+use dawr_protocol::endpoint::{MqttEndpoint, Password, describe};
 use dawr_protocol::topics::Topic;
 use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
 use slint::ComponentHandle;
@@ -43,10 +44,35 @@ pub struct KioskConfig {
     pub fullscreen: bool,
 }
 
-/// Posts `body` to the hub; retries (with the same body, so the same request id) while the hub
-/// does not answer, for a few seconds. A lost answer never makes a second ticket.
+/// The kiosk's login at the hub: its enrolled device's username and password, sent as HTTP
+/// Basic (the same account it logs into MQTT with).
+#[derive(Debug, Clone)]
+pub struct HubLogin {
+    pub username: String,
+    pub password: Password,
+}
+
+impl HubLogin {
+    /// The login of an MQTT endpoint, when it has a password (the kiosk's settings or, next to the
+    /// demo hub, its entry in `data/demo-devices.toml`).
+    pub fn of(endpoint: &MqttEndpoint) -> Option<HubLogin> {
+        Some(HubLogin { username: endpoint.username.clone()?, password: endpoint.password.clone()? })
+    }
+
+    /// Adds the login to a request.
+    pub fn sign(login: Option<&HubLogin>, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match login {
+            Some(login) => request.basic_auth(&login.username, Some(login.password.expose())),
+            None => request,
+        }
+    }
+}
+
+/// Posts `body` to the hub as `login`; retries (with the same body, so the same request id)
+/// while the hub does not answer, for a few seconds. A lost answer never makes a second ticket.
 async fn post<T: serde::de::DeserializeOwned>(
     client: &reqwest::Client,
+    login: Option<&HubLogin>,
     url: &str,
     body: &impl serde::Serialize,
 ) -> Result<T, Refusal> {
@@ -54,7 +80,7 @@ async fn post<T: serde::de::DeserializeOwned>(
         if attempt > 0 {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        let Ok(response) = client.post(url).json(body).send().await else { continue };
+        let Ok(response) = HubLogin::sign(login, client.post(url)).json(body).send().await else { continue };
         let status = response.status();
         if status.is_success() {
             return response.json().await.map_err(|_| Refusal::Unreachable);
@@ -83,7 +109,11 @@ pub struct Effector {
     qr: QrMode,
     /// The branch's name and offset for the printed ticket (from the hub once it answers).
     branch: Arc<Mutex<(Names, FixedOffset)>>,
+    /// Whether the hub runs the demo branch (the screen says so).
+    demo: Arc<AtomicBool>,
     printer_health: watch::Sender<Option<PrinterHealth>>,
+    /// The kiosk's enrolled account, for issuing tickets and checking bookings in.
+    login: Option<HubLogin>,
 }
 
 impl Effector {
@@ -103,8 +133,16 @@ impl Effector {
                 Names { ar: String::new(), en: String::new() },
                 FixedOffset::east_opt(3 * 3600).expect("a valid offset"),
             ))),
+            demo: Arc::default(),
             printer_health: watch::channel(None).0,
+            login: None,
         }
+    }
+
+    /// The same, issuing as the enrolled kiosk `login` (HTTP Basic).
+    pub fn with_login(mut self, login: Option<HubLogin>) -> Effector {
+        self.login = login;
+        self
     }
 
     /// The printer's health as last seen (for the presence message).
@@ -118,11 +156,13 @@ impl Effector {
         match effect {
             Effect::Issue { service, priority, request_id } => {
                 let body = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
-                Input::Issued(post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/tickets"), &body).await)
+                let url = format!("{hub}/api/v1/tickets");
+                Input::Issued(post::<Box<Ticket>>(&self.client, self.login.as_ref(), &url, &body).await)
             }
             Effect::CheckIn { code, request_id } => {
                 let body = CheckIn { code, request_id: Some(request_id) };
-                Input::Issued(post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/checkins"), &body).await)
+                let url = format!("{hub}/api/v1/checkins");
+                Input::Issued(post::<Box<Ticket>>(&self.client, self.login.as_ref(), &url, &body).await)
             }
             Effect::Print(ticket) => {
                 let (printer, paper, qr) = (self.printer.clone(), self.paper, self.qr);
@@ -158,6 +198,7 @@ impl Effector {
         let unnamed = self.branch.lock().unwrap_or_else(|e| e.into_inner()).0.en.is_empty();
         if unnamed && let Some(branch) = get::<BranchInfo>(&self.client, &format!("{hub}/api/v1/branch")).await {
             let offset = branch.offset().unwrap_or_else(|| FixedOffset::east_opt(3 * 3600).expect("a valid offset"));
+            self.demo.store(branch.demo, Ordering::Relaxed);
             *self.branch.lock().unwrap_or_else(|e| e.into_inner()) = (branch.name, offset);
         }
         get::<Vec<ServiceSummary>>(&self.client, &format!("{hub}/api/v1/services")).await
@@ -166,6 +207,16 @@ impl Effector {
     /// The branch's name, once known.
     pub fn branch_name(&self) -> Names {
         self.branch.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    /// Whether the hub said it runs the demo branch.
+    pub fn demo(&self) -> bool {
+        self.demo.load(Ordering::Relaxed)
+    }
+
+    /// The branch's name as the screen shows it: with "demo" when the hub runs the demo.
+    pub fn shown_branch_name(&self, texts: &Texts) -> Names {
+        crate::screen::branch_label(&self.branch_name(), self.demo(), texts)
     }
 }
 
@@ -239,7 +290,13 @@ pub async fn announce_presence(
 /// Runs the kiosk until its window closes.
 pub fn run(config: KioskConfig) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let effector = Effector::with_qr(&config.hub, config.printer.clone(), config.paper, config.qr);
+    let effector = Effector::with_qr(&config.hub, config.printer.clone(), config.paper, config.qr)
+        .with_login(HubLogin::of(&config.mqtt));
+    if HubLogin::of(&config.mqtt).is_none() {
+        tracing::warn!(
+            "no password for the kiosk's account: the hub will refuse its tickets (see --mqtt-password-file)"
+        );
+    }
     let (inputs, inbox) = mpsc::channel::<Input>();
 
     // The hub's services every two seconds (`None` while it is away), and the presence.
@@ -274,7 +331,7 @@ pub fn run(config: KioskConfig) -> Result<()> {
         Rc::new(move |input: Input| {
             let effects = kiosk.borrow_mut().handle(input, Utc::now());
             if let Some(window) = weak.upgrade() {
-                show(&window, &kiosk.borrow(), &effector.branch_name(), &texts);
+                show(&window, &kiosk.borrow(), &effector.shown_branch_name(&texts), &texts);
             }
             let inputs = inputs.clone();
             spawn_effects(&handle, &effector, effects, move |answer| {

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use dawr_i18n::Texts;
 use std::path::PathBuf;
 
-use crate::app::KioskConfig;
+use crate::app::{HubLogin, KioskConfig};
 use crate::flow::{Input, Kiosk, Printing, Screen};
 use crate::printer::{PrinterTarget, print_ticket};
 use crate::screen::KioskWindow;
@@ -103,6 +103,12 @@ enum Command {
         width: u32,
         #[arg(long, default_value_t = 1920)]
         height: u32,
+        /// The kiosk whose account takes the ticket screen's real ticket (HTTP Basic).
+        #[arg(long, default_value = "kiosk-1")]
+        id: String,
+        /// Its account: the same flags as `run` (only the username and password are used).
+        #[command(flatten)]
+        mqtt: dawr_ui::settings::MqttFlags,
     },
     /// Takes a ticket for a service from the hub and prints it.
     Issue {
@@ -113,6 +119,12 @@ enum Command {
         priority: String,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         hub: String,
+        /// The kiosk's device id: its enrolled account issues the ticket (HTTP Basic).
+        #[arg(long, default_value = "kiosk-1")]
+        id: String,
+        /// The kiosk's account: the same flags as `run` (only the username and password are used).
+        #[command(flatten)]
+        mqtt: dawr_ui::settings::MqttFlags,
         #[command(flatten)]
         print: PrintOptions,
     },
@@ -147,8 +159,22 @@ fn run_command() -> Result<()> {
                 fullscreen: !windowed,
             })
         }
-        Command::Screenshot { lang, screen, out, hub, printer_failed, large_text, high_contrast, width, height } => {
+        Command::Screenshot {
+            lang,
+            screen,
+            out,
+            hub,
+            printer_failed,
+            large_text,
+            high_contrast,
+            width,
+            height,
+            id,
+            mqtt,
+        } => {
+            let login = if hub.is_some() { HubLogin::of(&mqtt.endpoint(&id)?) } else { None };
             screenshot(ScreenshotOptions {
+                login,
                 lang,
                 screen,
                 out,
@@ -165,6 +191,8 @@ fn run_command() -> Result<()> {
 }
 
 struct ScreenshotOptions {
+    /// The kiosk's account at the hub, for a real ticket.
+    login: Option<HubLogin>,
     lang: Lang,
     screen: String,
     out: PathBuf,
@@ -218,14 +246,15 @@ fn screenshot(o: ScreenshotOptions) -> Result<()> {
                     appointment_at: None,
                     request_id: None,
                 };
-                let response = client.post(format!("{hub}/api/v1/tickets")).json(&request).send().await?;
+                let post = client.post(format!("{hub}/api/v1/tickets")).json(&request);
+                let response = HubLogin::sign(o.login.as_ref(), post).send().await?;
                 Some(response.error_for_status()?.json::<Ticket>().await?)
             } else {
                 None
             };
             anyhow::Ok((info, live, issued))
         })?;
-        branch_name = info.name;
+        branch_name = crate::screen::branch_label(&info.name, info.demo, &Texts::new());
         services = live;
         if let Some(issued) = issued {
             ticket = issued;
@@ -269,8 +298,10 @@ fn screenshot(o: ScreenshotOptions) -> Result<()> {
 
 /// `issue` and `test-print`.
 async fn print_command(command: Command) -> Result<()> {
-    let (service, priority, hub, print) = match command {
-        Command::Issue { service, priority, hub, print } => (service, priority, hub, print),
+    let (service, priority, hub, login, print) = match command {
+        Command::Issue { service, priority, hub, id, mqtt, print } => {
+            (service, priority, hub, HubLogin::of(&mqtt.endpoint(&id)?), print)
+        }
         Command::TestPrint { print } => {
             let (target, paper) = print.read()?;
             let texts = Texts::new();
@@ -302,7 +333,8 @@ async fn print_command(command: Command) -> Result<()> {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let request_id = format!("kiosk-{}-{nanos:x}", std::process::id());
     let request = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
-    let response = client.post(format!("{hub}/api/v1/tickets")).json(&request).send().await?;
+    let post = client.post(format!("{hub}/api/v1/tickets")).json(&request);
+    let response = HubLogin::sign(login.as_ref(), post).send().await?;
     if !response.status().is_success() {
         let message = match response.json::<dawr_protocol::api::ApiError>().await {
             Ok(error) => error.message,

@@ -15,6 +15,15 @@ fn name(names: &Names, lang: Lang) -> &str {
     }
 }
 
+/// The branch's name with "demo" after it in each language when the hub runs the demo branch.
+pub fn branch_label(branch: &Names, demo: bool, texts: &Texts) -> Names {
+    if !demo {
+        return branch.clone();
+    }
+    let tag = |lang: Lang, name: &str| format!("{name} · {}", texts.get(lang, "kiosk-demo", &[]));
+    Names { ar: tag(Lang::Ar, &branch.ar), en: tag(Lang::En, &branch.en) }
+}
+
 /// The words of the screens in `lang`.
 pub fn words(texts: &Texts, lang: Lang, branch: &Names) -> Words {
     let w = |key: &str| -> SharedString { texts.get(lang, key, &[]).into() };
@@ -138,4 +147,18 @@ pub fn show(window: &KioskWindow, kiosk: &Kiosk, branch: &Names, texts: &Texts) 
         (None, _) => String::new(),
     };
     window.set_notice(notice.into());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_branch_says_demo_in_both_languages_only_when_the_hub_runs_the_demo() {
+        let texts = Texts::new();
+        let branch = Names { ar: "فرع".into(), en: "Branch".into() };
+        assert_eq!(branch_label(&branch, false, &texts), branch);
+        let demo = branch_label(&branch, true, &texts);
+        assert_eq!((demo.ar.as_str(), demo.en.as_str()), ("فرع · نسخة تجريبية", "Branch · demo"));
+    }
 }

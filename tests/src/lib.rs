@@ -150,6 +150,8 @@ pub struct Hub {
     staff_token: std::sync::Mutex<Option<String>>,
     /// Sessions signed in at a counter (by the staff member the demo assigns it), for its actions.
     counter_tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Devices the harness enrolled itself (a hub with a branch file has no demo devices).
+    enrolled: std::sync::Mutex<std::collections::HashMap<String, DeviceCredentials>>,
 }
 
 /// The demo branch's PINs (public, so a hub started with `--config` refuses them).
@@ -257,6 +259,7 @@ impl Hub {
             env,
             staff_token: std::sync::Mutex::new(None),
             counter_tokens: std::sync::Mutex::default(),
+            enrolled: std::sync::Mutex::default(),
         };
         for attempt in 1.. {
             match hub.spawn().await {
@@ -464,8 +467,23 @@ impl Hub {
     }
 
     /// A POST with the credentials its route needs: a counter's action as the staff member
-    /// signed in there, a cancel as a staff member; anything else without a session.
+    /// signed in there, a cancel as a staff member, a ticket or check-in as the kiosk `kiosk-1`,
+    /// a rating (or its reason) as the counter's rating device `rating-{c}`; anything else
+    /// without credentials.
     pub async fn post(&self, path: &str, body: serde_json::Value) -> Result<(u16, serde_json::Value)> {
+        if path == "/api/v1/tickets" || path == "/api/v1/checkins" {
+            return self.post_as_device(path, body, "kiosk-1", "kiosk", None).await;
+        }
+        if path == "/api/v1/ratings" {
+            let counter = body["counter"].as_str().unwrap_or("1").to_string();
+            return self.post_as_device(path, body, &format!("rating-{counter}"), "rating", Some(&counter)).await;
+        }
+        if let Some(rating) = path.strip_prefix("/api/v1/ratings/").and_then(|r| r.strip_suffix("/reason")) {
+            // The rating's counter is its visit's.
+            let (_, ticket) = self.get(&format!("/api/v1/tickets/{rating}")).await?;
+            let counter = ticket["counter"].as_str().unwrap_or("1").to_string();
+            return self.post_as_device(path, body, &format!("rating-{counter}"), "rating", Some(&counter)).await;
+        }
         let token = match path.strip_prefix("/api/v1/counters/").and_then(|rest| rest.split_once('/')) {
             // A counter nobody can sign in at (an unknown one): without a session.
             Some((counter, _)) if !counter.is_empty() => self.counter_token(counter).await.ok(),
@@ -487,6 +505,55 @@ impl Hub {
             request = request.bearer_auth(token);
         }
         let resp = request.send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// The credentials of device `id`: the demo's (from `demo-devices.toml`), else enrolled by the
+    /// harness with `role` and `counter` on first use. The second value says whether it was
+    /// enrolled just now (the hub takes it up within a second or two).
+    pub fn device_account(&self, id: &str, role: &str, counter: Option<&str>) -> Result<(DeviceCredentials, bool)> {
+        if let Some(known) = self.enrolled.lock().unwrap().get(id).cloned() {
+            return Ok((known, false));
+        }
+        if let Ok(demo) = self.device(id) {
+            return Ok((demo, false));
+        }
+        let credentials = self.enrol(id, role, counter)?;
+        self.enrolled.lock().unwrap().insert(id.to_string(), credentials.clone());
+        Ok((credentials, true))
+    }
+
+    /// A POST as device `id` (HTTP Basic; see [`Hub::device_account`]). A device enrolled just now
+    /// is retried while the hub does not know it yet (up to 10 s).
+    pub async fn post_as_device(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        id: &str,
+        role: &str,
+        counter: Option<&str>,
+    ) -> Result<(u16, serde_json::Value)> {
+        let (device, fresh) = self.device_account(id, role, counter)?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let answer = self.post_basic(path, body.clone(), &device).await?;
+            if !(fresh && answer.0 == 401 && Instant::now() < deadline) {
+                return Ok(answer);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A POST with these device credentials (HTTP Basic).
+    pub async fn post_basic(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        device: &DeviceCredentials,
+    ) -> Result<(u16, serde_json::Value)> {
+        let request = self.client.post(self.url(path)).json(&body);
+        let resp = request.basic_auth(&device.username, Some(&device.password)).send().await?;
         let status = resp.status().as_u16();
         Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
     }
@@ -549,12 +616,20 @@ pub fn demo_device(data_dir: &Path, id: &str) -> Result<DeviceCredentials> {
     struct DemoDevice {
         device: String,
         password: String,
+        /// A rating device's enrolment link.
+        #[serde(default)]
+        link: Option<String>,
     }
     let path = data_dir.join("demo-devices.toml");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let file: DemoFile = toml::from_str(&text)?;
     let found = file.device.into_iter().find(|d| d.device == id).with_context(|| format!("no demo device {id}"))?;
-    Ok(DeviceCredentials { username: found.device.clone(), device: found.device, password: found.password })
+    Ok(DeviceCredentials {
+        username: found.device.clone(),
+        device: found.device,
+        password: found.password,
+        enrol_link: found.link,
+    })
 }
 
 impl Drop for Hub {

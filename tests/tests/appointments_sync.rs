@@ -120,18 +120,30 @@ async fn two_kiosks_checking_in_one_code_at_once_make_one_ticket() -> Result<()>
         "0.5",
     ])
     .await?;
+    // Two enrolled kiosks: the demo's kiosk-1 and kiosk-2, enrolled now (taken up within seconds).
+    let (second, _) = hub.device_account("kiosk-2", "kiosk", None)?;
+    let known = dawr_e2e::wait_until(std::time::Duration::from_secs(10), || {
+        let request =
+            hub.client.get(hub.url("/api/v1/appointments")).basic_auth(&second.username, Some(&second.password));
+        async move { request.send().await.is_ok_and(|r| r.status() == 200) }
+    })
+    .await;
+    assert!(known, "the hub takes up kiosk-2");
+    let accounts = [hub.device("kiosk-1")?, second];
     for (round, service) in ["A", "E", "A", "E"].into_iter().enumerate() {
         let (code, _, start) = book(&site, service, 100 + round as u32).await?;
         held(&hub, &code, &start).await?;
         let barrier = Arc::new(tokio::sync::Barrier::new(2));
-        let kiosks: Vec<_> = ["kiosk-1", "kiosk-2"]
-            .into_iter()
+        let kiosks: Vec<_> = accounts
+            .iter()
+            .cloned()
             .map(|kiosk| {
                 let (client, url, barrier) = (hub.client.clone(), hub.url("/api/v1/checkins"), barrier.clone());
-                let body = json!({"code": code, "request_id": format!("{kiosk}-{round}")});
+                let body = json!({"code": code, "request_id": format!("{}-{round}", kiosk.device)});
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    let response = client.post(url).json(&body).send().await?;
+                    let request = client.post(url).basic_auth(&kiosk.username, Some(&kiosk.password));
+                    let response = request.json(&body).send().await?;
                     anyhow::Ok((response.status().as_u16(), response.json::<Value>().await?))
                 })
             })

@@ -7,18 +7,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use dawr_e2e::{Hub, free_port, wait_until};
+use dawr_e2e::{DeviceCredentials, Hub, free_port, wait_until};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// The routes that stay open until kiosks and rating devices enrol (issue #14, device
-/// identity): then they need an enrolled device's HTTP Basic credentials or a staff session.
-const PENDING_DEVICE_AUTH: [(&str, &str, &str); 4] = [
-    ("post", "/api/v1/tickets", "kiosks issue tickets without a person signed in; needs an enrolled kiosk (#14)"),
-    ("post", "/api/v1/checkins", "kiosks check bookings in; needs an enrolled kiosk (#14)"),
-    ("post", "/api/v1/ratings", "the exit tablet and rating devices; needs an enrolled rating device (#14)"),
-    ("post", "/api/v1/ratings/{rating}/reason", "the rating's reason, from the same devices (#14)"),
-];
 
 /// Open by nature: the exchange of a PIN for a session.
 const SIGN_IN: (&str, &str) = ("post", "/api/v1/sessions");
@@ -32,6 +23,8 @@ enum WrongRole {
     As(&'static str, Option<&'static str>),
     /// Every signed-in person may (so no session is the wrong one).
     AnySession(&'static str),
+    /// As this demo device (HTTP Basic), whose role may not.
+    Device(&'static str),
 }
 
 fn wrong_role(method: &str, path: &str) -> Option<WrongRole> {
@@ -39,6 +32,10 @@ fn wrong_role(method: &str, path: &str) -> Option<WrongRole> {
         ("post", "/api/v1/counters/{counter}/{action}") => WrongRole::As("s101", Some("1")),
         ("patch", "/api/v1/cases/{case_ref}") => WrongRole::As("s102", Some("4")),
         ("post", "/api/v1/tickets/{id}/cancel") => WrongRole::AnySession("any staff member or manager may cancel"),
+        // Kiosks (or staff) issue and check in; a display board may not.
+        ("post", "/api/v1/tickets" | "/api/v1/checkins") => WrongRole::Device("board-1"),
+        // Only rating devices rate: a kiosk may not, nor another counter's rating device.
+        ("post", "/api/v1/ratings" | "/api/v1/ratings/{rating}/reason") => WrongRole::Device("kiosk-1"),
         ("delete", "/api/v1/sessions") => WrongRole::AnySession("signing out one's own session"),
         // A person's data is exported or erased by managers only; so is a test SMS.
         ("post", "/api/v1/personal-data/export" | "/api/v1/personal-data/erase") => WrongRole::As("s101", None),
@@ -61,10 +58,28 @@ fn state_changing(document: &Value) -> Vec<(String, String)> {
 }
 
 async fn call(hub: &Hub, method: &str, path: &str, token: Option<&str>, origin: Option<&str>) -> Result<(u16, Value)> {
+    call_with(hub, method, path, token.map(Credentials::Bearer), origin).await
+}
+
+/// A session's token or a device's username and password.
+enum Credentials<'a> {
+    Bearer(&'a str),
+    Device(&'a DeviceCredentials),
+}
+
+async fn call_with(
+    hub: &Hub,
+    method: &str,
+    path: &str,
+    credentials: Option<Credentials<'_>>,
+    origin: Option<&str>,
+) -> Result<(u16, Value)> {
     let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes())?;
     let mut request = hub.client.request(method, hub.url(path)).json(&json!({}));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+    match credentials {
+        Some(Credentials::Bearer(token)) => request = request.bearer_auth(token),
+        Some(Credentials::Device(device)) => request = request.basic_auth(&device.username, Some(&device.password)),
+        None => {}
     }
     if let Some(origin) = origin {
         request = request.header("origin", origin);
@@ -96,17 +111,16 @@ async fn every_state_changing_route_needs_the_right_session_and_refuses_other_si
     assert!(routes.len() >= 9, "{routes:?}");
 
     let mut pending = BTreeMap::new();
+    let kiosk = hub.device("kiosk-1")?;
     for (method, path) in &routes {
         let url = concrete(path);
-        // From another site, with or without a session: refused before anything else.
+        // From another site, with or without a session or a device's login: refused before
+        // anything else.
         let token = hub.staff_token().await?;
-        for session in [None, Some(token.as_str())] {
-            let (status, body) = call(&hub, method, &url, session, Some("http://evil.example")).await?;
+        let logins = [None, Some(Credentials::Bearer(&token)), Some(Credentials::Device(&kiosk))];
+        for credentials in logins {
+            let (status, body) = call_with(&hub, method, &url, credentials, Some("http://evil.example")).await?;
             assert_eq!((status, body["error"].as_str()), (403, Some("cross_origin")), "{method} {path}: {body}");
-        }
-        if let Some((_, _, reason)) = PENDING_DEVICE_AUTH.iter().find(|(m, p, _)| m == method && p == path) {
-            pending.insert(format!("{method} {path}"), *reason);
-            continue;
         }
         if [SIGN_IN, SMS_SUBSCRIBE].contains(&(method.as_str(), path.as_str())) {
             continue;
@@ -127,14 +141,33 @@ async fn every_state_changing_route_needs_the_right_session_and_refuses_other_si
             Some(WrongRole::AnySession(why)) => {
                 pending.insert(format!("{method} {path} (no wrong role)"), why);
             }
+            Some(WrongRole::Device(id)) => {
+                let device = hub.device(id)?;
+                let (status, body) = call_with(&hub, method, &url, Some(Credentials::Device(&device)), None).await?;
+                assert_eq!(
+                    (status, body["error"].as_str()),
+                    (403, Some("forbidden")),
+                    "{method} {path} as {id}: {body}"
+                );
+                // A device's wrong password is no device at all.
+                let wrong = DeviceCredentials { password: "0".repeat(40), ..device };
+                let (status, body) = call_with(&hub, method, &url, Some(Credentials::Device(&wrong)), None).await?;
+                assert_eq!(
+                    (status, body["error"].as_str()),
+                    (401, Some("wrong_credentials")),
+                    "{method} {path}: {body}"
+                );
+            }
             None => bail!("{method} {path} changes state and this test has no rule for it: add one"),
         }
     }
-    assert_eq!(
-        pending.keys().filter(|k| !k.contains("no wrong role")).count(),
-        PENDING_DEVICE_AUTH.len(),
-        "every route pending device enrolment is in the document: {pending:#?}"
-    );
+    assert!(pending.keys().all(|k| k.contains("no wrong role")), "{pending:#?}");
+    // The day's bookings (a GET): a kiosk or staff, not a board.
+    let board = hub.device("board-1")?;
+    let bookings = "/api/v1/appointments";
+    assert_eq!(call_with(&hub, "get", bookings, None, None).await?.0, 401);
+    assert_eq!(call_with(&hub, "get", bookings, Some(Credentials::Device(&board)), None).await?.0, 403);
+    assert_eq!(call_with(&hub, "get", bookings, Some(Credentials::Device(&kiosk)), None).await?.0, 200);
 
     // A manager reads any case; the staff member who served it too; others not.
     let manager = hub.sign_in("m001", None).await?;
@@ -158,11 +191,14 @@ async fn actions_record_the_sessions_staff_and_request_ids_belong_to_their_clien
     assert_eq!(status, 201, "{first}");
     let (_, again) = hub.post("/api/v1/tickets", body.clone()).await?;
     assert_eq!(again["id"], first["id"], "the same client's retry gets the same ticket");
-    // The same id from another address (127.0.0.2 is loopback too) is another client's.
-    let elsewhere = reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>()?).build()?;
-    let replay: Value = elsewhere.post(hub.url("/api/v1/tickets")).json(&body).send().await?.json().await?;
-    assert_ne!(replay["id"], first["id"], "a replay from elsewhere is a new ticket: {replay}");
+    // The same id from another caller (a staff member's session) is that caller's.
+    let (status, replay) = hub.post_as("/api/v1/tickets", body.clone(), Some(&outsider.token)).await?;
+    assert_eq!(status, 201, "{replay}");
+    assert_ne!(replay["id"], first["id"], "a replay by another caller is a new ticket: {replay}");
     assert_ne!(replay["token"], first["token"], "and never the first one's page token");
+    // Without the kiosk's login there is no ticket at all.
+    let anonymous = hub.client.post(hub.url("/api/v1/tickets")).json(&body).send().await?;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
     let (status, refused) = hub.post_as("/api/v1/counters/2/next", json!({}), Some(&outsider.token)).await?;
     assert_eq!((status, refused["error"].as_str()), (403, Some("forbidden")), "{refused}");
@@ -175,22 +211,36 @@ async fn actions_record_the_sessions_staff_and_request_ids_belong_to_their_clien
     assert_eq!(status, 200, "{cancelled}");
 
     let conn = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
-    let stamped: Vec<(String, Option<String>)> = conn
+    // The visit just served is rated by counter 2's rating device.
+    let (status, rated) = hub.post("/api/v1/ratings", json!({"counter": "2", "score": 2})).await?;
+    assert_eq!(status, 201, "{rated}");
+    let (status, reason) =
+        hub.post(&format!("/api/v1/ratings/{}/reason", rated["rating"]), json!({"reason": "other"})).await?;
+    assert_eq!(status, 200, "{reason}");
+    type Stamp = (String, Option<String>, Option<String>);
+    let stamped: Vec<Stamp> = conn
         .prepare(
-            "SELECT kind, json_extract(payload, '$.staff') FROM events
-             WHERE kind IN ('called', 'started', 'completed', 'cancelled') ORDER BY seq",
+            "SELECT kind, json_extract(payload, '$.staff'), json_extract(payload, '$.device') FROM events
+             WHERE kind IN ('issued', 'called', 'started', 'completed', 'cancelled', 'rated', 'rating_reason_added')
+             ORDER BY seq",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let s101 = Some("s101".to_string());
-    let s103 = Some("s103".to_string());
+    let s101 = || Some("s101".to_string());
+    let s103 = || Some("s103".to_string());
+    let device = |id: &str| Some(id.to_string());
     assert_eq!(
         stamped,
         vec![
-            ("called".into(), s101.clone()),
-            ("started".into(), s101.clone()),
-            ("completed".into(), s101),
-            ("cancelled".into(), s103)
+            ("issued".into(), None, device("kiosk-1")),
+            ("issued".into(), s103(), None),
+            ("called".into(), s101(), None),
+            ("started".into(), s101(), None),
+            ("completed".into(), s101(), None),
+            ("cancelled".into(), s103(), None),
+            // A rating names the device that gave it (and, for the reports, who served).
+            ("rated".into(), s101(), device("rating-2")),
+            ("rating_reason_added".into(), s101(), device("rating-2")),
         ],
         "each event names who did it"
     );
@@ -359,5 +409,50 @@ async fn a_restart_signs_nobody_out() -> Result<()> {
     hub.restart().await?;
     let (status, _) = hub.post_as("/api/v1/counters/2/resume", json!({}), Some(&session.token)).await?;
     assert_eq!(status, 401, "signed out stays signed out");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_issues_with_its_login_a_rating_device_rates_only_its_counter_and_revocation_is_quick() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    // A kiosk enrolled beside the running hub issues once the hub has read it (within seconds).
+    let kiosk = hub.enrol("kiosk-7", "kiosk", None)?;
+    let issue = || hub.post_basic("/api/v1/tickets", json!({"service": "A"}), &kiosk);
+    let answers = std::sync::Mutex::new(Vec::new());
+    let issued = wait_until(Duration::from_secs(5), || {
+        let answers = &answers;
+        let attempt = issue();
+        async move {
+            let (status, _) = attempt.await.unwrap_or((0, Value::Null));
+            answers.lock().unwrap().push(status);
+            status == 201
+        }
+    })
+    .await;
+    assert!(issued, "the new kiosk issues: {answers:?}");
+    let (status, ticket) = issue().await?;
+    assert_eq!(status, 201, "again, from the remembered login: {ticket}");
+
+    // Counter 2's rating device may not rate counter 3.
+    let (status, body) =
+        hub.post_basic("/api/v1/ratings", json!({"counter": "3", "score": 5}), &hub.device("rating-2")?).await?;
+    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")), "{body}");
+    let (status, body) =
+        hub.post_basic("/api/v1/ratings", json!({"counter": "2", "score": 5}), &hub.device("rating-2")?).await?;
+    assert_eq!((status, body["error"].as_str()), (409, Some("nothing_to_rate")), "its own counter: {body}");
+
+    // Revoked: refused within a couple of seconds (the hub re-reads the devices every second).
+    hub.revoke("kiosk-7")?;
+    let revoked_at = Instant::now();
+    let refused = wait_until(Duration::from_secs(5), || {
+        let attempt = issue();
+        async move { attempt.await.is_ok_and(|(status, _)| status == 401) }
+    })
+    .await;
+    let took = revoked_at.elapsed();
+    eprintln!("a revoked kiosk was refused {took:?} after its revocation");
+    assert!(refused && took < Duration::from_secs(4), "the revoked kiosk was still served after {took:?}");
+    let (status, body) = issue().await?;
+    assert_eq!((status, body["error"].as_str()), (401, Some("wrong_credentials")), "{body}");
     Ok(())
 }

@@ -149,14 +149,16 @@ async fn every_acknowledged_ticket_survives_kill_9_under_load() -> Result<()> {
     let mut hub = Hub::start_embedded().await?;
     let url = hub.url("/api/v1/tickets");
     let issued = Arc::new(AtomicUsize::new(0));
+    let kiosk = hub.device("kiosk-1")?;
     let mut kiosks = Vec::new();
     for k in 0..16 {
-        let (client, url, issued) = (hub.client.clone(), url.clone(), issued.clone());
+        let (client, url, issued, kiosk) = (hub.client.clone(), url.clone(), issued.clone(), kiosk.clone());
         kiosks.push(tokio::spawn(async move {
             let mut acknowledged = Vec::new();
             for i in 0..10_000 {
                 let service = ["A", "B", "C", "D"][(k + i) % 4];
-                match client.post(&url).json(&json!({"service": service})).send().await {
+                let request = client.post(&url).basic_auth(&kiosk.username, Some(&kiosk.password));
+                match request.json(&json!({"service": service})).send().await {
                     Ok(resp) if resp.status() == 201 => {
                         acknowledged.push(resp.json::<Value>().await.expect("ticket json"));
                         issued.fetch_add(1, Ordering::SeqCst);
@@ -238,10 +240,14 @@ async fn the_http_api_answers_mistakes_with_json_errors() -> Result<()> {
         ("DELETE", "/api/v1/tickets", None, 405, "method_not_allowed"),
     ];
     let seated = hub.counter_token("2").await?;
+    let kiosk = hub.device("kiosk-1")?;
     for (method, path, body, status, error) in cases {
         let mut req = client.request(method.parse()?, hub.url(path));
         if path.starts_with("/api/v1/counters/2/") {
             req = req.bearer_auth(&seated);
+        }
+        if (method, path) == ("POST", "/api/v1/tickets") {
+            req = req.basic_auth(&kiosk.username, Some(&kiosk.password));
         }
         if let Some(body) = body {
             req = req.header("content-type", "application/json").body(body.to_string());
@@ -476,8 +482,11 @@ async fn every_error_code_is_answered_over_http() -> Result<()> {
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
         seen.insert(want.1.to_string());
     };
+    // The branch file's hub has no demo devices: the harness enrols its kiosk (and waits for it).
+    assert_eq!(hub.post("/api/v1/tickets", json!({"service": "Z"})).await?.0, 404);
+    let (kiosk, _) = hub.device_account("kiosk-1", "kiosk", None)?;
     let raw = hub.client.post(hub.url("/api/v1/tickets")).header("content-type", "application/json").body("{");
-    let raw = raw.send().await?;
+    let raw = raw.basic_auth(&kiosk.username, Some(&kiosk.password)).send().await?;
     expect((raw.status().as_u16(), raw.json().await?), (400, "malformed"));
     expect(hub.post("/api/v1/tickets", json!({"service": "Z"})).await?, (404, "unknown_service"));
     expect(hub.post("/api/v1/counters/99/next", json!({})).await?, (404, "unknown_counter"));

@@ -123,7 +123,7 @@ async fn waiting(hub: &Hub) -> Result<usize> {
 async fn an_unreachable_printer_leaves_an_e_ticket_and_tells_staff() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let nobody = format!("tcp:127.0.0.1:{}", free_port());
-    let effector = Effector::new(&hub.url(""), nobody.parse()?, Paper::Mm80);
+    let effector = Effector::new(&hub.url(""), nobody.parse()?, Paper::Mm80).with_login(kiosk_login(&hub)?);
     let presence = tokio::spawn(announce_presence(
         hub.endpoint_as(&hub.device("kiosk-1")?),
         "demo".into(),
@@ -133,6 +133,10 @@ async fn an_unreachable_printer_leaves_an_e_ticket_and_tells_staff() -> Result<(
     let mut kiosk = Kiosk::new("kiosk-1", Utc::now());
     let services = effector.services().await;
     assert!(services.is_some(), "the hub answers");
+    // The demo hub says so, and the kiosk's screen shows "demo" by the branch's name.
+    assert!(effector.demo(), "the demo hub says it is the demo");
+    let shown = effector.shown_branch_name(&dawr_i18n::Texts::new());
+    assert!(shown.en.ends_with(" · demo") && shown.ar.ends_with(" · نسخة تجريبية"), "{shown:?}");
     drive(&mut kiosk, &effector, Input::Services(services)).await;
     drive(&mut kiosk, &effector, Input::ChooseLanguage(Lang::Ar)).await;
     drive(&mut kiosk, &effector, Input::ChooseService("A".into())).await;
@@ -163,7 +167,8 @@ async fn a_hub_restart_is_followed_and_a_touch_whose_answer_is_lost_gives_one_ti
     let mut hub = Hub::start_embedded().await?;
     let dir = tempfile::tempdir()?;
     let printer = dir.path().join("ticket.bin");
-    let effector = Effector::new(&hub.url(""), format!("file:{}", printer.display()).parse()?, Paper::Mm58);
+    let effector = Effector::new(&hub.url(""), format!("file:{}", printer.display()).parse()?, Paper::Mm58)
+        .with_login(kiosk_login(&hub)?);
     let mut kiosk = Kiosk::new("kiosk-2", Utc::now());
     drive(&mut kiosk, &effector, Input::Services(effector.services().await)).await;
     drive(&mut kiosk, &effector, Input::ChooseLanguage(Lang::En)).await;
@@ -182,7 +187,8 @@ async fn a_hub_restart_is_followed_and_a_touch_whose_answer_is_lost_gives_one_ti
     // The hub takes a visitor's touch and issues the ticket, but its answer is lost on the way:
     // the kiosk retries the same request and the visitor gets one ticket, printed.
     let proxy = LosingProxy::start(hub.http);
-    let through_proxy = Effector::new(&proxy.url, format!("file:{}", printer.display()).parse()?, Paper::Mm58);
+    let through_proxy = Effector::new(&proxy.url, format!("file:{}", printer.display()).parse()?, Paper::Mm58)
+        .with_login(kiosk_login(&hub)?);
     drive(&mut kiosk, &through_proxy, Input::ChooseService("B".into())).await;
     assert_eq!(proxy.lost.load(Ordering::SeqCst), 1, "the first answer was lost");
     assert_eq!(kiosk.screen, Screen::Ticket, "the retried request was answered");
@@ -213,7 +219,8 @@ async fn printer_reported(hub: &Hub, device: &str, expected: &str) -> Result<ser
 async fn a_printer_out_of_paper_says_so_and_the_kiosk_reports_it() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let printer = Emupos::start()?;
-    let effector = Effector::new(&hub.url(""), format!("tcp:127.0.0.1:{}", printer.printer_port).parse()?, Paper::Mm80);
+    let effector = Effector::new(&hub.url(""), format!("tcp:127.0.0.1:{}", printer.printer_port).parse()?, Paper::Mm80)
+        .with_login(kiosk_login(&hub)?);
     let presence = tokio::spawn(announce_presence(
         hub.endpoint_as(&hub.device("kiosk-1")?),
         "demo".into(),
@@ -237,4 +244,9 @@ async fn a_printer_out_of_paper_says_so_and_the_kiosk_reports_it() -> Result<()>
     assert_eq!(printer_reported(&hub, "kiosk-1", "ok").await?, "ok");
     presence.abort();
     Ok(())
+}
+
+/// The demo kiosk's login at the hub (the account it logs into MQTT with).
+fn kiosk_login(hub: &Hub) -> Result<Option<dawr_kiosk::app::HubLogin>> {
+    Ok(dawr_kiosk::app::HubLogin::of(&hub.endpoint_as(&hub.device("kiosk-1")?)))
 }

@@ -75,7 +75,8 @@ async fn a_scanned_booking_becomes_an_appointment_ticket_and_wrong_codes_say_why
 
     let dir = tempfile::tempdir()?;
     let effector =
-        Effector::new(&hub.url(""), format!("file:{}", dir.path().join("t.bin").display()).parse()?, Paper::Mm80);
+        Effector::new(&hub.url(""), format!("file:{}", dir.path().join("t.bin").display()).parse()?, Paper::Mm80)
+            .with_login(kiosk_login(&hub)?);
     let mut kiosk = Kiosk::new("kiosk-checkin", Utc::now());
     kiosk.handle(Input::Services(effector.services().await), Utc::now());
     kiosk.handle(Input::ChooseLanguage(Lang::En), Utc::now());
@@ -104,4 +105,9 @@ async fn a_scanned_booking_becomes_an_appointment_ticket_and_wrong_codes_say_why
     let (_, queue) = hub.get("/api/v1/queue").await?;
     assert_eq!(queue.as_array().unwrap().len(), 1, "one ticket only: {queue}");
     Ok(())
+}
+
+/// The demo kiosk's login at the hub (the account it logs into MQTT with).
+fn kiosk_login(hub: &Hub) -> Result<Option<dawr_kiosk::app::HubLogin>> {
+    Ok(dawr_kiosk::app::HubLogin::of(&hub.endpoint_as(&hub.device("kiosk-1")?)))
 }

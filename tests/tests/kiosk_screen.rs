@@ -6,8 +6,13 @@ use dawr_e2e::{Hub, decode_qr, kiosk_binary, screenshots_dir};
 use serde_json::json;
 
 fn screenshot(hub: &Hub, args: &[&str], out: &std::path::Path) -> Result<image::RgbaImage> {
+    // The kiosk's account (for the ticket screen's real ticket).
+    let password = tempfile::NamedTempFile::new()?;
+    std::fs::write(password.path(), hub.device("kiosk-1")?.password)?;
     let status = std::process::Command::new(kiosk_binary())
         .args(["screenshot", "--hub", &hub.url("")])
+        .arg("--mqtt-password-file")
+        .arg(password.path())
         .args(args)
         .arg("--out")
         .arg(out)

@@ -3,6 +3,9 @@
 //! leaves the score (with no reason) for the visit, its escalation and the report; the reason,
 //! chosen later in the same visit, is added to that same rating; a second touch does not rate
 //! twice; and axe-core finds no serious or critical violation on the pages in Arabic and English.
+//! Only an enrolled rating device's tablet rates: its enrolment link sets the device cookie; a
+//! tablet without one is told it is not enrolled; a used, unknown or expired link is refused, as
+//! is another counter's tablet and a revoked device's.
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -89,7 +92,19 @@ async fn report(hub: &Hub) -> Result<Value> {
 async fn a_low_score_is_kept_when_the_visitor_walks_away_and_its_reason_may_follow() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let browser = Browser::start(1024, 768).await?;
+    // Not enrolled yet: the page says so, in Arabic and English, and offers no faces.
     browser.goto(&hub.url("/rate/2")).await?;
+    heading(&browser, "هذا الجهاز اللوحي غير مسجَّل").await?;
+    browser.goto(&hub.url("/rate/2?lang=en")).await?;
+    heading(&browser, "This tablet is not enrolled").await?;
+    assert_eq!(browser.eval("return document.querySelectorAll('main .faces button').length").await?, 0);
+    // The demo's enrolment link for rating-2 makes this browser that device, and goes on to the
+    // faces of counter 2; the cookie is out of the page's reach (HttpOnly).
+    let link = hub.device("rating-2")?.enrol_link.context("the demo's link for rating-2")?;
+    browser.goto(&hub.url(&link)).await?;
+    heading(&browser, "ما رأيك في زيارتك اليوم؟").await?;
+    assert_eq!(browser.eval("return location.pathname").await?, json!("/rate/2"));
+    assert_eq!(browser.eval("return document.cookie").await?, json!(""), "HttpOnly");
     let page = browser
         .eval("return [document.documentElement.dir, document.querySelectorAll('main .faces button').length]")
         .await?;
@@ -185,5 +200,89 @@ async fn a_low_score_is_kept_when_the_visitor_walks_away_and_its_reason_may_foll
     accessible(&browser, "the thank-you page in Arabic").await?;
     let summary = report(&hub).await?;
     assert_eq!(summary["csat"]["ratings"], 2, "{summary}");
+    Ok(())
+}
+
+/// The device cookie of an enrolment link's answer (`name=value`), and the whole header.
+fn device_cookie(response: &reqwest::Response) -> Option<(String, String)> {
+    let header = response.headers().get(reqwest::header::SET_COOKIE)?.to_str().ok()?.to_string();
+    Some((header.split(';').next()?.to_string(), header))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printed_link_works_once_other_links_and_tablets_are_refused_and_revocation_ends_the_cookie() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let rating = hub.enrol("rating-x", "rating", Some("3"))?;
+    let link = rating.enrol_link.clone().context("devices add prints a rating device's link")?;
+    let opened = client.get(hub.url(&link)).send().await?;
+    assert_eq!(opened.status().as_u16(), 303);
+    assert_eq!(opened.headers()["location"], "/rate/3?lang=ar");
+    let (cookie, header) = device_cookie(&opened).context("the device cookie")?;
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/rate"] {
+        assert!(header.contains(attribute), "{header}");
+    }
+    assert!(!header.contains("Secure"), "plain http: {header}");
+    let faces = client.get(hub.url("/rate/3?lang=en")).header("cookie", &cookie).send().await?;
+    assert_eq!(faces.status().as_u16(), 200);
+    assert!(faces.text().await?.contains("How was your visit today?"));
+
+    // The same link again, an unknown one, one that is not a token: refused, with a page saying so.
+    for (path, status) in
+        [(link.clone(), 410), (format!("/rate/enrol/{}", "0".repeat(32)), 404), ("/rate/enrol/x".into(), 404)]
+    {
+        let refused = client.get(hub.url(&format!("{path}?lang=en"))).send().await?;
+        assert_eq!(refused.status().as_u16(), status, "{path}");
+        assert!(device_cookie(&refused).is_none(), "{path} sets no cookie");
+        assert!(refused.text().await?.contains("This enrolment link cannot be used"), "{path}");
+    }
+    // Another counter's page refuses this tablet and names its own counter.
+    let other = client.get(hub.url("/rate/2?lang=en")).header("cookie", &cookie).send().await?;
+    assert_eq!(other.status().as_u16(), 403);
+    let text = other.text().await?.replace(['\u{2068}', '\u{2069}'], "");
+    assert!(text.contains("This tablet rates counter 3"), "{text}");
+    let posted =
+        client.post(hub.url("/rate/2?lang=en")).header("cookie", &cookie).form(&[("score", "5")]).send().await?;
+    assert_eq!(posted.status().as_u16(), 403, "nor may it rate there");
+    // A cookie that was never set is no device.
+    let forged =
+        client.get(hub.url("/rate/3")).header("cookie", format!("dawr_device={}", "a".repeat(32))).send().await?;
+    assert_eq!(forged.status().as_u16(), 401);
+
+    // Revoked: the cookie stops working within a few seconds.
+    hub.revoke("rating-x")?;
+    let revoked_at = std::time::Instant::now();
+    let refused = dawr_e2e::wait_until(Duration::from_secs(5), || {
+        let request = client.get(hub.url("/rate/3")).header("cookie", &cookie);
+        async move { request.send().await.is_ok_and(|r| r.status().as_u16() == 401) }
+    })
+    .await;
+    assert!(refused, "the revoked tablet is still served after {:?}", revoked_at.elapsed());
+    Ok(())
+}
+
+#[test]
+fn the_cli_prints_new_links_for_rating_devices_only() -> Result<()> {
+    // An expired link's refusal is the hub's unit test (`device_links`, which sets the clock past
+    // the 24 hours); here, the CLI's new link for an enrolled rating device, and none for others.
+    let dir = tempfile::tempdir()?;
+    let run = |args: &[&str]| {
+        std::process::Command::new(dawr_e2e::hub_binary())
+            .arg("devices")
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+    };
+    let added = run(&["add", "--device", "rating-5", "--role", "rating", "--counter", "5"])?;
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let credentials: dawr_e2e::DeviceCredentials = serde_json::from_slice(&added.stdout)?;
+    let link = run(&["link", "--device", "rating-5"])?;
+    let link = String::from_utf8(link.stdout)?;
+    assert!(link.trim().starts_with("/rate/enrol/") && link.trim().len() == "/rate/enrol/".len() + 32, "{link}");
+    assert_ne!(Some(link.trim()), credentials.enrol_link.as_deref(), "a new link each time");
+    run(&["add", "--device", "kiosk-9", "--role", "kiosk"])?;
+    let refused = run(&["link", "--device", "kiosk-9"])?;
+    assert!(!refused.status.success(), "a kiosk has no exit page");
     Ok(())
 }

@@ -133,6 +133,10 @@ pub struct Recorded {
     pub at: DateTime<Utc>,
     pub event: Event,
     /// The staff member signed in at the event's counter, if any (stored with the event for
-    /// the reports; not part of the queue's state).
+    /// the reports; not part of the queue's state), or the staff member whose session issued or
+    /// cancelled a ticket over HTTP.
     pub staff: Option<String>,
+    /// The enrolled device that asked for it over HTTP (a kiosk's ticket or check-in, a rating
+    /// device's rating), if any: with `staff`, the change's author.
+    pub device: Option<String>,
 }

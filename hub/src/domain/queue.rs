@@ -557,7 +557,7 @@ impl Queue {
     fn commit(&mut self, events: Vec<Event>, now: DateTime<Utc>, called: Option<VisitId>) -> Done {
         let mut done = Done { called, ..Done::default() };
         for event in events {
-            let recorded = Recorded { at: now, event, staff: None };
+            let recorded = Recorded { at: now, event, staff: None, device: None };
             let (visit, counter) = self.apply(&recorded);
             if let Some(visit) = visit {
                 match done.visits.iter_mut().find(|v| v.id == visit.id) {

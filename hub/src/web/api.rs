@@ -20,11 +20,11 @@ use dawr_web::error::{json_body, json_body_with_nulls};
 use dawr_web::{WebError, WebResult};
 use serde::Deserialize;
 
-use super::{AppState, ClientAddress, Route, authorization, sign_in_with_pin};
+use super::{AppState, ClientAddress, Route, authorization, callers, sign_in_with_pin};
 use crate::auth::AuthError;
 use crate::bookings;
 use crate::domain::VisitId;
-use crate::engine::{self, ActionRequest, CounterCommand, Failure, Operation, ReplyTo, Request};
+use crate::engine::{self, ActionRequest, Author, CounterCommand, Failure, Operation, ReplyTo, Request};
 use crate::reports::{ReportFilter, VisitFacts};
 use crate::store;
 
@@ -82,6 +82,7 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
         status: "ok".into(),
         branch: state.branch.id.clone(),
         mqtt_connected: state.mqtt.connected.load(std::sync::atomic::Ordering::Acquire),
+        demo: state.demo,
     })
 }
 
@@ -105,6 +106,7 @@ async fn branch(State(state): State<AppState>) -> Json<BranchInfo> {
             .iter()
             .map(|c| CounterInfo { id: c.id.clone(), name: c.name.clone(), services: c.services.clone() })
             .collect(),
+        demo: state.demo,
     })
 }
 
@@ -112,23 +114,19 @@ async fn services(State(state): State<AppState>) -> WebResult<impl IntoResponse>
     Ok(Json(state.engine.ask(|reply| Request::Services { reply }).await?))
 }
 
-/// `POST /api/v1/tickets`. Open to any client until kiosks enrol (issue #14). The request id is
-/// scoped to the client that sent it (its staff session, else its address), so replaying a
-/// kiosk's id from elsewhere issues another ticket instead of returning that one's page token.
-async fn issue_ticket(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ClientAddress(address): ClientAddress,
-    body: Bytes,
-) -> WebResult<impl IntoResponse> {
+/// `POST /api/v1/tickets`: an enrolled kiosk (HTTP Basic) or a staff session; the `issued`
+/// event records which. The request id is scoped to that caller, so replaying a kiosk's id as
+/// anyone else issues another ticket instead of returning that one's page token.
+async fn issue_ticket(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> WebResult<impl IntoResponse> {
+    let caller = callers::kiosk_or_staff(&state, &headers)?;
     let mut request: IssueTicket = json_body(&body)?;
     if request.request_id.as_deref().is_some_and(|k| !is_key(k)) {
         return Err(WebError::malformed("request_id must be 1 to 48 characters"));
     }
-    let session = state.sessions.check(authorization(&headers), chrono::Utc::now()).ok();
-    let scope = client_scope(session.as_ref().map(|s| s.staff.as_str()), address);
+    let scope = caller.scope();
     request.request_id = request.request_id.map(|key| format!("{scope}/{key}"));
-    let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
+    let by = caller.author();
+    let ticket = state.engine.ask(|reply| Request::Issue { request, by, reply }).await??;
     Ok((StatusCode::CREATED, Json(ticket)))
 }
 
@@ -159,15 +157,6 @@ fn public_view(ticket: &dawr_protocol::api::Ticket) -> dawr_protocol::api::Ticke
         token: String::new(),
         status_url: String::new(),
         ..ticket.clone()
-    }
-}
-
-/// Whose a request id is: `staff:{id}` for a signed-in client, else `addr:{ip}`.
-fn client_scope(staff: Option<&str>, address: Option<std::net::IpAddr>) -> String {
-    match (staff, address) {
-        (Some(staff), _) => format!("staff:{staff}"),
-        (None, Some(ip)) => format!("addr:{ip}"),
-        (None, None) => "anonymous".into(),
     }
 }
 
@@ -243,7 +232,8 @@ async fn counter_action(
         note: body.note,
         reason: body.reason,
     });
-    counter_command(&state, counter, CounterCommand { id: body.id, operation, by: Some(session.staff) }).await
+    let by = Some(Author::Staff(session.staff));
+    counter_command(&state, counter, CounterCommand { id: body.id, operation, by }).await
 }
 
 /// Sends a counter command and turns a refusal into an error response.
@@ -262,31 +252,44 @@ fn refused_or(reply: Reply) -> WebResult<Json<Reply>> {
     }
 }
 
-async fn rate_visit(State(state): State<AppState>, body: Bytes) -> WebResult<impl IntoResponse> {
+/// `POST /api/v1/ratings`: the counter's enrolled rating device (HTTP Basic) rates the visit that
+/// just ended there; the `rated` event records the device.
+async fn rate_visit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> WebResult<impl IntoResponse> {
+    callers::rating_device(&state, &headers, None)?;
     let body: RateVisit = json_body(&body)?;
+    let device = callers::rating_device(&state, &headers, Some(&body.counter))?;
     if body.id.as_deref().is_some_and(|id| !is_key(id)) {
         return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
-    let command =
-        CounterCommand { id: body.id, operation: Operation::Rate { score: body.score, reason: body.reason }, by: None };
+    let operation = Operation::Rate { score: body.score, reason: body.reason };
+    let command = CounterCommand { id: body.id, operation, by: Some(Author::Device(device.id)) };
     let reply = counter_command(&state, body.counter, command).await?;
     Ok((StatusCode::CREATED, reply))
 }
 
-/// `POST /api/v1/ratings/{rating}/reason`: the reason for a rating given earlier without one.
+/// `POST /api/v1/ratings/{rating}/reason`: the reason for a rating given earlier without one, by
+/// the rating device of the rating's counter.
 async fn add_rating_reason(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(rating): Path<String>,
     body: Bytes,
 ) -> WebResult<Json<Reply>> {
+    callers::rating_device(&state, &headers, None)?;
     let rating: VisitId =
         rating.parse().map_err(|_| WebError::malformed(format!("rating id {rating:?} is not a number")))?;
     let body: dawr_protocol::api::RatingReasonRequest = json_body(&body)?;
     if body.id.as_deref().is_some_and(|id| !is_key(id)) {
         return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
-    let command =
-        CounterCommand { id: body.id, operation: Operation::AddReason { rating, reason: body.reason }, by: None };
+    // A rating's counter never changes, so asking first is as good as asking together.
+    let counter = state.engine.ask(|reply| Request::RatingCounter { rating, reply }).await?;
+    let device = match counter {
+        Some(counter) => callers::rating_device(&state, &headers, Some(&counter))?,
+        None => callers::rating_device(&state, &headers, None)?,
+    };
+    let operation = Operation::AddReason { rating, reason: body.reason };
+    let command = CounterCommand { id: body.id, operation, by: Some(Author::Device(device.id)) };
     let reply = state.engine.ask(|reply| Request::RatingReason { rating, command, reply }).await?;
     refused_or(reply)
 }
@@ -561,9 +564,11 @@ async fn list_cases(
     Ok(Json(cases.into_iter().filter(keep).collect::<Vec<_>>()))
 }
 
-/// `POST /api/v1/checkins`: a kiosk checks a booking in by its code; the visitor gets a ticket in
-/// the appointment class, ranked by the slot. Works from the bookings held here, offline too.
-async fn checkin(State(state): State<AppState>, body: Bytes) -> WebResult<impl IntoResponse> {
+/// `POST /api/v1/checkins`: a kiosk (or staff) checks a booking in by its code; the visitor gets
+/// a ticket in the appointment class, ranked by the slot (its `issued` event records who). Works
+/// from the bookings held here, offline too.
+async fn checkin(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> WebResult<impl IntoResponse> {
+    let caller = callers::kiosk_or_staff(&state, &headers)?;
     let request: dawr_protocol::api::bookings::CheckIn = json_body(&body)?;
     let code = bookings::normalize_code(&request.code)
         .ok_or_else(|| WebError::malformed("code must be 1 to 16 letters or digits"))?;
@@ -592,7 +597,8 @@ async fn checkin(State(state): State<AppState>, body: Bytes) -> WebResult<impl I
         // A retried check-in (or two kiosks at once) gets the same ticket, never a second one.
         request_id: Some(bookings::request_id(&code)),
     };
-    let ticket = state.engine.ask(|reply| Request::Issue { request, reply }).await??;
+    let by = caller.author();
+    let ticket = state.engine.ask(|reply| Request::Issue { request, by, reply }).await??;
     let visit = ticket.id;
     held.with(move |c| bookings::record_checkin(c, &code, visit, now)).await?;
     held.wake.notify_one();
@@ -605,14 +611,14 @@ struct DayQuery {
     date: Option<String>,
 }
 
-/// `GET /api/v1/appointments?date=`: the bookings held for a day (default today), for signed-in
-/// staff (their codes check visitors in).
+/// `GET /api/v1/appointments?date=`: the bookings held for a day (default today), for an enrolled
+/// kiosk or signed-in staff (their codes check visitors in).
 async fn held_appointments(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<DayQuery>,
 ) -> WebResult<impl IntoResponse> {
-    state.sessions.check(authorization(&headers), chrono::Utc::now())?;
+    callers::kiosk_or_staff(&state, &headers)?;
     let day = match q.date.as_deref() {
         Some(text) => text.parse().map_err(|_| WebError::malformed(format!("date {text:?} is not like 2026-11-24")))?,
         None => crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive(),

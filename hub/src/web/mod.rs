@@ -24,6 +24,7 @@ use crate::engine::EngineHandle;
 use crate::mqtt::MqttStatus;
 
 pub mod api;
+pub mod callers;
 pub mod dashboard;
 mod errors;
 pub mod privacy;
@@ -57,6 +58,9 @@ pub struct AppState {
     pub sms: Option<Arc<tokio::sync::Notify>>,
     /// Whether this is the built-in demo branch (its PINs are public; the dashboard says so).
     pub demo: bool,
+    /// The enrolled devices and the device logins verified lately (kiosks and rating devices
+    /// over HTTP).
+    pub devices: Arc<callers::DeviceLogins>,
 }
 
 /// The client's IP address (from the connection; `None` where a test calls the router directly).
@@ -93,6 +97,7 @@ fn managers_pages() -> Vec<Route> {
 /// The visitors' pages, which carry the hub's two scripts (see [`visitors_policy`]).
 fn visitors_pages() -> Vec<Route> {
     vec![
+        ("/rate/enrol/{token}", get(rate_page::enrol)),
         ("/rate/{counter}", get(rate_page::show).post(rate_page::rate)),
         ("/rate/{counter}/why", get(rate_page::why)),
         ("/rate/{counter}/reason", post(rate_page::add_reason)),

@@ -12,9 +12,15 @@
 //! ([`IDLE_RETURN`], allowed by the hub's Content-Security-Policy by its hash) whose timer starts
 //! again at every touch or key (a `<noscript>` meta refresh does it without JavaScript), so no
 //! timed refresh hurries a slow reader.
+//!
+//! Only the counter's enrolled rating device rates here: its tablet opens the enrolment link
+//! once (`GET /rate/enrol/{token}`, see [`crate::device_links`]), which sets the device cookie
+//! (HttpOnly, SameSite=Strict, Secure over https) and goes on to `/rate/{counter}`. Without a good
+//! cookie the page says the tablet is not enrolled and how to enrol it; the ratings record the
+//! device.
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use dawr_i18n::{Arg, Lang, Texts};
 use dawr_protocol::api::RatingReason;
@@ -24,7 +30,14 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::AppState;
-use crate::engine::{CounterCommand, Operation, ReplyTo, Request};
+use crate::device_links;
+use crate::engine::{Author, CounterCommand, Operation, ReplyTo, Request};
+
+/// The cookie that makes a tablet's browser its enrolled rating device.
+pub const DEVICE_COOKIE: &str = "dawr_device";
+
+/// How long the device cookie is kept (400 days, the most browsers keep one).
+const COOKIE_MAX_AGE_S: u32 = 400 * 24 * 3600;
 
 /// How long the reason and thank-you pages stay without a touch before returning to the faces
 /// (at least 20 s: a slow reader or a screen reader user must not be hurried).
@@ -188,17 +201,113 @@ async fn awaiting_reason(state: &AppState, counter: &str) -> Option<(RatingId, S
     crate::reports::is_low(score).then_some((rated.visit, rated.number))
 }
 
-async fn ask(state: &AppState, counter: &str, operation: Operation) -> Option<Reply> {
-    let command = CounterCommand { id: None, operation, by: None };
+async fn ask(state: &AppState, counter: &str, device: String, operation: Operation) -> Option<Reply> {
+    let command = CounterCommand { id: None, operation, by: Some(Author::Device(device)) };
     let counter = counter.to_string();
     state.engine.ask(|tx| Request::Counter { counter, command, reply: ReplyTo::Http(tx) }).await.ok()
 }
 
+fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    cookies.split(';').find_map(|c| c.trim().strip_prefix(&format!("{DEVICE_COOKIE}="))).map(str::to_string)
+}
+
+/// The page for a tablet that may not rate here: not enrolled (401), or another counter's (403).
+fn not_this_tablet(texts: &Texts, lang: Lang, own_counter: Option<&str>) -> Response {
+    let t = |key: &str| texts.get(lang, key, &[]);
+    match own_counter {
+        None => {
+            let body = html! { h1 { (t("rate-not-enrolled")) } p { (t("rate-not-enrolled-how")) } };
+            (StatusCode::UNAUTHORIZED, page(lang, &t("rate-not-enrolled"), body, None)).into_response()
+        }
+        Some(counter) => {
+            let text = texts.get(lang, "rate-other-counter", &[("counter", Arg::Text(counter))]);
+            let body = html! { h1 { (text) } a href=(faces_url(counter, lang)) { (t("rate-back")) } };
+            (StatusCode::FORBIDDEN, page(lang, &text, body, None)).into_response()
+        }
+    }
+}
+
+/// The rating device this browser is (by its cookie), if it rates `counter`; else the page that
+/// says why not.
+async fn tablet(state: &AppState, headers: &HeaderMap, counter: &str, lang: Lang) -> Result<String, Response> {
+    let refused = || not_this_tablet(&state.texts, lang, None);
+    let cookie = device_cookie(headers).ok_or_else(refused)?;
+    let device = state.db.read(move |conn| device_links::cookie_device(conn, &cookie)).await;
+    let (device, own) = match device {
+        Ok(Ok(Some(device))) => device,
+        Ok(Ok(None)) => return Err(refused()),
+        _ => return Err(answer_page(&state.texts, lang, counter, StatusCode::SERVICE_UNAVAILABLE, "rate-later")),
+    };
+    if own.as_deref() != Some(counter) {
+        return Err(not_this_tablet(&state.texts, lang, own.as_deref()));
+    }
+    Ok(device)
+}
+
+/// `GET /rate/enrol/{token}`: the enrolment link of a rating device. A good link sets the device
+/// cookie and goes on to the device's faces page; any other is refused with a page saying so.
+pub async fn enrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Query(q): Query<RateQuery>,
+) -> Response {
+    let lang = q.lang();
+    let redeemed = state
+        .db
+        .write(move |conn| {
+            let redeemed = device_links::redeem(conn, &token, crate::clock::now())?;
+            let counter = match &redeemed {
+                Ok((_, cookie)) => device_links::cookie_device(conn, cookie)?.and_then(|(_, c)| c),
+                Err(_) => None,
+            };
+            Ok::<_, crate::devices::DeviceError>(redeemed.map(|r| (r, counter)))
+        })
+        .await;
+    let t = |key: &str| state.texts.get(lang, key, &[]);
+    match redeemed {
+        Ok(Ok(Ok(((device, cookie), counter)))) => {
+            let counter = counter.unwrap_or_default();
+            tracing::info!(device, "an exit tablet took its enrolment link");
+            let secure = if state.guard.secure_cookies(&headers) { "; Secure" } else { "" };
+            let cookie = format!(
+                "{DEVICE_COOKIE}={cookie}; Path=/rate; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE_S}{secure}"
+            );
+            let headers = [
+                (header::SET_COOKIE, cookie),
+                (header::LOCATION, faces_url(&counter, lang)),
+                (header::CACHE_CONTROL, "no-store".into()),
+            ];
+            (StatusCode::SEE_OTHER, headers).into_response()
+        }
+        Ok(Ok(Err(refusal))) => {
+            tracing::info!(%refusal, "an enrolment link was refused");
+            let status =
+                if refusal == device_links::LinkRefusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::GONE };
+            let body = html! { h1 { (t("rate-link-refused")) } };
+            (status, page(lang, &t("rate-link-refused"), body, None)).into_response()
+        }
+        _ => {
+            let body = html! { h1 { (t("rate-later")) } };
+            (StatusCode::SERVICE_UNAVAILABLE, page(lang, &t("rate-later"), body, None)).into_response()
+        }
+    }
+}
+
 /// `GET /rate/{counter}`.
-pub async fn show(State(state): State<AppState>, Path(counter): Path<String>, Query(q): Query<RateQuery>) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(counter): Path<String>,
+    Query(q): Query<RateQuery>,
+) -> Response {
     let lang = q.lang();
     if !known_counter(&state, &counter) {
         return not_found(lang);
+    }
+    if let Err(page) = tablet(&state, &headers, &counter, lang).await {
+        return page;
     }
     let awaiting = awaiting_reason(&state, &counter).await;
     let awaiting = awaiting.as_ref().map(|(rating, ticket)| (*rating, ticket.as_str()));
@@ -209,6 +318,7 @@ pub async fn show(State(state): State<AppState>, Path(counter): Path<String>, Qu
 /// `POST /rate/{counter}`: a face, recorded at once; a low score then asks why.
 pub async fn rate(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(counter): Path<String>,
     Query(q): Query<RateQuery>,
     Form(form): Form<RateForm>,
@@ -218,12 +328,16 @@ pub async fn rate(
     if !known_counter(&state, &counter) {
         return not_found(lang);
     }
+    let device = match tablet(&state, &headers, &counter, lang).await {
+        Ok(device) => device,
+        Err(page) => return page,
+    };
     if !(1..=5).contains(&form.score) {
         let body = faces(texts, lang, &counter, None);
         return (StatusCode::BAD_REQUEST, page(lang, "Dawr", body, None)).into_response();
     }
     let asked_why = form.reason.is_none() && crate::reports::is_low(form.score);
-    let reply = ask(&state, &counter, Operation::Rate { score: form.score, reason: form.reason }).await;
+    let reply = ask(&state, &counter, device, Operation::Rate { score: form.score, reason: form.reason }).await;
     match reply {
         Some(Reply { ok: true, rating: Some(rating), .. }) if asked_why => {
             reason_page(texts, lang, &counter, rating).into_response()
@@ -241,10 +355,18 @@ pub async fn rate(
 
 /// `GET /rate/{counter}/why?rating=…`: the reason page again, for the counter's low rating that
 /// has none yet (otherwise back to the faces).
-pub async fn why(State(state): State<AppState>, Path(counter): Path<String>, Query(q): Query<RateQuery>) -> Response {
+pub async fn why(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(counter): Path<String>,
+    Query(q): Query<RateQuery>,
+) -> Response {
     let lang = q.lang();
     if !known_counter(&state, &counter) {
         return not_found(lang);
+    }
+    if let Err(page) = tablet(&state, &headers, &counter, lang).await {
+        return page;
     }
     match (awaiting_reason(&state, &counter).await, q.rating) {
         (Some((awaiting, _)), Some(rating)) if awaiting == rating => {
@@ -257,6 +379,7 @@ pub async fn why(State(state): State<AppState>, Path(counter): Path<String>, Que
 /// `POST /rate/{counter}/reason`: the reason, added to the rating the form names.
 pub async fn add_reason(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(counter): Path<String>,
     Query(q): Query<RateQuery>,
     Form(form): Form<ReasonForm>,
@@ -266,7 +389,11 @@ pub async fn add_reason(
     if !known_counter(&state, &counter) {
         return not_found(lang);
     }
-    let reply = ask(&state, &counter, Operation::AddReason { rating: form.rating, reason: form.reason }).await;
+    let device = match tablet(&state, &headers, &counter, lang).await {
+        Ok(device) => device,
+        Err(page) => return page,
+    };
+    let reply = ask(&state, &counter, device, Operation::AddReason { rating: form.rating, reason: form.reason }).await;
     match reply {
         Some(Reply { ok: true, .. }) => answer_page(texts, lang, &counter, StatusCode::OK, "rate-reason-thanks"),
         Some(Reply { error: Some(ErrorCode::ReasonAlreadyGiven), .. }) => {

@@ -257,6 +257,9 @@ pub struct BranchInfo {
     pub utc_offset: String,
     pub services: Vec<ServiceInfo>,
     pub counters: Vec<CounterInfo>,
+    /// The hub runs the built-in demo branch (its PINs are public): apps say "demo".
+    #[serde(default)]
+    pub demo: bool,
 }
 
 impl BranchInfo {
@@ -311,6 +314,10 @@ pub struct DeviceCredentials {
     /// Also the device's MQTT client id.
     pub username: String,
     pub password: String,
+    /// A rating device's enrolment link (`/rate/enrol/{token}`, on the hub's address): opened
+    /// once on the exit tablet within 24 hours, it makes that browser this device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrol_link: Option<String>,
 }
 
 /// `dawr-hub devices list`: one enrolled device per line (no secrets).
@@ -347,6 +354,9 @@ pub struct Health {
     pub status: String,
     pub branch: String,
     pub mqtt_connected: bool,
+    /// The hub runs the built-in demo branch.
+    #[serde(default)]
+    pub demo: bool,
 }
 
 /// Checks that `value` serialises to the JSON `json` (whitespace and key order aside) and that

@@ -50,10 +50,12 @@ async fn http_load(hub: &Hub, concurrency: usize, seconds: f64, issue: bool) -> 
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let stop = Arc::new(AtomicBool::new(false));
     let url = hub.url(if issue { "/api/v1/tickets" } else { "/healthz" });
+    // Tickets are issued as the demo's enrolled kiosk.
+    let kiosk = hub.device("kiosk-1")?;
     let mut workers = Vec::new();
     let start = Instant::now();
     for w in 0..concurrency {
-        let (client, url, stop) = (client.clone(), url.clone(), stop.clone());
+        let (client, url, stop, kiosk) = (client.clone(), url.clone(), stop.clone(), kiosk.clone());
         workers.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             let services = ["A", "B", "C", "D", "E", "F"];
@@ -68,7 +70,7 @@ async fn http_load(hub: &Hub, concurrency: usize, seconds: f64, issue: bool) -> 
                         appointment_at: None,
                         request_id: None,
                     };
-                    client.post(&url).json(&request).send().await?
+                    client.post(&url).basic_auth(&kiosk.username, Some(&kiosk.password)).json(&request).send().await?
                 } else {
                     client.get(&url).send().await?
                 };
