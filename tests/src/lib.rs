@@ -398,6 +398,11 @@ impl Hub {
         Ok(())
     }
 
+    /// Whether the hub process still runs (it has not exited on its own).
+    pub fn running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
     /// `kill -9`: no chance to flush or say goodbye.
     pub fn kill9(&mut self) {
         self.staff_token.lock().unwrap().take();

@@ -757,6 +757,7 @@ pub async fn run(options: Options) -> Result<Outcome> {
         }
         run.faulted.store(true, Ordering::SeqCst);
         let start = run.t();
+        progress(&run, kind.name());
         inject(&run, &mut branch, kind, lasts).await.with_context(|| format!("injecting {}", kind.name()))?;
         let end = run.t();
         run.faulted.store(false, Ordering::SeqCst);
@@ -768,19 +769,18 @@ pub async fn run(options: Options) -> Result<Outcome> {
     }
 
     // The drain: no new visitors; the counters serve everyone left, then stop.
+    progress(&run, "rush over; draining");
     run.rush_over.store(true, Ordering::SeqCst);
-    for task in clients {
-        let _ = task.await;
-    }
     let drained = tokio::time::timeout(Duration::from_secs(120), async {
-        for task in counters.iter_mut() {
+        for task in clients.iter_mut().chain(counters.iter_mut()) {
             let _ = task.await;
         }
     })
     .await;
     run.stop.store(true, Ordering::SeqCst);
     if drained.is_err() {
-        bail!("the counters did not drain the queue within 120 s:\n{}", tail(&branch.hub.log()));
+        let alive = branch.hub.running();
+        bail!("the counters did not drain the queue within 120 s (hub running: {alive}):\n{}", tail(&branch.hub.log()));
     }
     // The last board message follows the last change within a quarter of a second.
     let settled = crate::wait_until(Duration::from_secs(10), || {
@@ -790,6 +790,7 @@ pub async fn run(options: Options) -> Result<Outcome> {
     .await;
     let _ = settled;
     board_link.abort();
+    progress(&run, "drained; reading the hub's answers");
     let end = final_answers(&run, &branch).await?;
     run.stop.store(true, Ordering::SeqCst);
     memory.abort();
@@ -800,6 +801,18 @@ pub async fn run(options: Options) -> Result<Outcome> {
     let anomalies = check::check(&ledger, &end, options.bounds);
     let table = check::table(&ledger, &anomalies);
     Ok(Outcome { ledger, end, anomalies, table })
+}
+
+/// One line on stderr about where the run is.
+fn progress(run: &Run, what: &str) {
+    let l = run.ledger.lock().unwrap();
+    eprintln!(
+        "[{:6.1} s] {what} ({} tickets, {} replies, {} webhooks)",
+        run.t(),
+        l.issued.len(),
+        l.answers.len(),
+        l.webhooks.len()
+    );
 }
 
 /// The last lines of a log.
@@ -832,6 +845,7 @@ async fn final_answers(run: &Run, branch: &Branch) -> Result<Final> {
         if status.pending == 0 || Instant::now() > deadline {
             break;
         }
+        progress(run, &format!("CRM outbox: {} pending, last error {:?}", status.pending, status.last_error));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut id = 1;
@@ -869,6 +883,7 @@ async fn final_answers(run: &Run, branch: &Branch) -> Result<Final> {
         if agree || Instant::now() > deadline {
             break;
         }
+        progress(run, "waiting for the site to agree");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     end.services = run.http.get(format!("{}/api/v1/services", run.hub_url)).send().await?.json::<Vec<ServiceSummary>>().await?;
