@@ -7,6 +7,7 @@ use dawr_e2e::chaos::{Broker, Options, run};
 async fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let (mut minutes, mut seed, mut broker, mut midnight) = (10.0, 1u64, Broker::Mosquitto, false);
+    let mut no_disk_full = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--minutes" => minutes = args.next().unwrap_or_default().parse()?,
@@ -19,10 +20,14 @@ async fn main() -> Result<()> {
                 }
             }
             "--midnight" => midnight = true,
-            other => bail!("unknown argument {other:?}; usage: dawr-chaos --minutes N --seed S [--broker mosquitto|embedded] [--midnight]"),
+            "--no-disk-full" => no_disk_full = true,
+            other => bail!(
+                "unknown argument {other:?}; usage: dawr-chaos --minutes N --seed S [--broker mosquitto|embedded] [--midnight] [--no-disk-full]"
+            ),
         }
     }
     let mut options = Options::new(minutes * 60.0, seed, broker);
+    options.disk_full = !no_disk_full;
     if midnight {
         options.midnight_after_s = Some(options.seconds / 2.0);
     }

@@ -176,9 +176,8 @@ fn tickets(ledger: &Ledger, end: &Final, anomalies: &mut Vec<String>) {
         keys_of.entry(issued.id).or_default().insert(&issued.request_id);
         match end.tickets.get(&issued.id) {
             None => anomalies.push(format!("acknowledged ticket {} ({}) is not in the hub", issued.id, issued.number)),
-            Some(t) if t.number != issued.number => {
-                anomalies.push(format!("ticket {} was acknowledged as {} but is {}", issued.id, issued.number, t.number))
-            }
+            Some(t) if t.number != issued.number => anomalies
+                .push(format!("ticket {} was acknowledged as {} but is {}", issued.id, issued.number, t.number)),
             Some(t) if !t.status.is_final() => {
                 anomalies.push(format!("ticket {} ({}) ended {:?}, not in a final state", t.id, t.number, t.status))
             }
@@ -244,9 +243,8 @@ fn commands(ledger: &Ledger, end: &Final, anomalies: &mut Vec<String>) {
             ticket_by_number(&end.tickets, &call.ticket).into_iter().filter(|t| t.issued_at <= call.at).collect();
         match issued_before.last() {
             None => anomalies.push(format!("call {} for {} which was never issued", call.id, call.ticket)),
-            Some(t) if t.called_at.is_none() || t.status == TicketStatus::Cancelled => {
-                anomalies.push(format!("call {} for {} which the hub says was not called ({:?})", call.id, t.number, t.status))
-            }
+            Some(t) if t.called_at.is_none() || t.status == TicketStatus::Cancelled => anomalies
+                .push(format!("call {} for {} which the hub says was not called ({:?})", call.id, t.number, t.status)),
             Some(_) => {}
         }
     }
@@ -262,16 +260,25 @@ fn ratings_and_checkins(ledger: &Ledger, end: &Final, anomalies: &mut Vec<String
     for rated in &ledger.ratings {
         let found = ticket_by_number(&end.tickets, &rated.ticket);
         if !found.iter().any(|t| t.rating == Some(rated.score) && t.counter.as_deref() == Some(&rated.counter)) {
-            anomalies.push(format!("rating {} of {} at counter {} is not in the hub", rated.score, rated.ticket, rated.counter));
+            anomalies.push(format!(
+                "rating {} of {} at counter {} is not in the hub",
+                rated.score, rated.ticket, rated.counter
+            ));
         }
     }
     for checked in &ledger.checkins {
         match end.tickets.get(&checked.ticket) {
             Some(t) if t.appointment_at.is_some() => {}
-            other => anomalies.push(format!("check-in {} → ticket {}: hub has {other:?}", checked.code, checked.ticket)),
+            other => {
+                anomalies.push(format!("check-in {} → ticket {}: hub has {other:?}", checked.code, checked.ticket))
+            }
         }
         if end.hub_bookings.get(&checked.code) != Some(&BookingStatus::CheckedIn) {
-            anomalies.push(format!("checked-in booking {} is {:?} at the hub", checked.code, end.hub_bookings.get(&checked.code)));
+            anomalies.push(format!(
+                "checked-in booking {} is {:?} at the hub",
+                checked.code,
+                end.hub_bookings.get(&checked.code)
+            ));
         }
     }
     for (code, site) in &end.site_bookings {
@@ -337,8 +344,12 @@ fn report(ledger: &Ledger, end: &Final, anomalies: &mut Vec<String>) {
         return;
     };
     let acknowledged: HashSet<u64> = ledger.issued.iter().map(|i| i.id).collect();
-    let served: HashSet<(&str, &str)> =
-        ledger.answers.iter().filter(|a| a.ok).filter_map(|a| Some((a.counter.as_str(), a.ticket.as_deref()?))).collect();
+    let served: HashSet<(&str, &str)> = ledger
+        .answers
+        .iter()
+        .filter(|a| a.ok)
+        .filter_map(|a| Some((a.counter.as_str(), a.ticket.as_deref()?)))
+        .collect();
     let called: HashSet<&str> = served.iter().map(|(_, t)| *t).collect();
     let ratings: HashSet<&str> = ledger.ratings.iter().map(|r| r.ticket.as_str()).collect();
     let cancelled = end.tickets.values().filter(|t| t.status == TicketStatus::Cancelled).count();
@@ -351,7 +362,11 @@ fn report(ledger: &Ledger, end: &Final, anomalies: &mut Vec<String>) {
         compare("visits", figures.visits, acknowledged.len());
     }
     compare("served + no-shows", figures.served + figures.no_shows, called.len());
-    compare("cancelled + served + no-shows", figures.cancelled + figures.served + figures.no_shows, figures.visits - figures.open);
+    compare(
+        "cancelled + served + no-shows",
+        figures.cancelled + figures.served + figures.no_shows,
+        figures.visits - figures.open,
+    );
     compare("cancelled (hub tickets)", figures.cancelled, cancelled);
     compare("ratings", figures.csat.ratings, ratings.len());
 }
@@ -398,7 +413,9 @@ pub fn unavailability(ledger: &Ledger, fault: &Fault) -> Option<f64> {
         FaultKind::ButtonCut => {
             after(&mut ledger.answers.iter().filter(|a| a.ok && a.via_mqtt && a.counter == "1").map(|a| a.t))
         }
-        FaultKind::BoardCut => after(&mut ledger.boards.iter().map(|(t, _)| *t).chain(ledger.calls.iter().map(|(t, _)| *t))),
+        FaultKind::BoardCut => {
+            after(&mut ledger.boards.iter().map(|(t, _)| *t).chain(ledger.calls.iter().map(|(t, _)| *t)))
+        }
         FaultKind::SiteDown => after(&mut ledger.site_up.iter().copied()),
         FaultKind::CrmDown => after(&mut ledger.webhooks.iter().map(|w| w.t)),
     };
