@@ -1,14 +1,14 @@
 //! A short seeded day of faults on each broker, and one across local midnight (issue #17): the
 //! whole branch under load while the hub is killed, the broker restarted, links cut, the site
 //! and the CRM away and the disk full; the checker finds no anomaly in the clients' ledgers.
-//! Each run lasts `DAWR_CHAOS_SECONDS` (default 45 s) of rush, then drains; the long run is the
+//! Each run lasts `DAWR_CHAOS_SECONDS` (default 30 s) of rush, then drains; the long run is the
 //! `dawr-chaos` binary.
 use anyhow::Result;
 use dawr_e2e::chaos::check::FaultKind;
 use dawr_e2e::chaos::{Broker, Options, run, schedule};
 
 fn seconds() -> f64 {
-    std::env::var("DAWR_CHAOS_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(45.0)
+    std::env::var("DAWR_CHAOS_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(30.0)
 }
 
 async fn day(mut options: Options) -> Result<()> {

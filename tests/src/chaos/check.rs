@@ -344,14 +344,15 @@ fn report(ledger: &Ledger, end: &Final, anomalies: &mut Vec<String>) {
         return;
     };
     let acknowledged: HashSet<u64> = ledger.issued.iter().map(|i| i.id).collect();
-    let served: HashSet<(&str, &str)> = ledger
+    // Numbers restart each local day, so calls are counted by the command that made them (each
+    // acted on once), ratings by acknowledgement.
+    let called: HashSet<(&str, &str)> = ledger
         .answers
         .iter()
-        .filter(|a| a.ok)
-        .filter_map(|a| Some((a.counter.as_str(), a.ticket.as_deref()?)))
+        .filter(|a| a.ok && a.ticket.is_some())
+        .map(|a| (a.counter.as_str(), a.command_id.as_str()))
         .collect();
-    let called: HashSet<&str> = served.iter().map(|(_, t)| *t).collect();
-    let ratings: HashSet<&str> = ledger.ratings.iter().map(|r| r.ticket.as_str()).collect();
+    let ratings = &ledger.ratings;
     let cancelled = end.tickets.values().filter(|t| t.status == TicketStatus::Cancelled).count();
     let mut compare = |what: &str, report: usize, ledger: usize| {
         if report != ledger {
