@@ -17,6 +17,7 @@ pub mod browser;
 pub mod button;
 pub mod ministry;
 pub mod smsc;
+pub mod chaos;
 pub mod x11;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -242,6 +243,19 @@ impl Hub {
         Self::start_in(broker, extra_args, Vec::new(), tempfile::tempdir()?).await
     }
 
+    /// Starts a hub with `broker`, these flags and environment variables (kept for restarts),
+    /// on the data directory `data` (a fresh one, or one [`Mosquitto::start_secured`] made).
+    pub async fn start_with(
+        broker: BrokerChoice,
+        args: &[&str],
+        env: &[(&str, &str)],
+        data: tempfile::TempDir,
+    ) -> Result<Hub> {
+        let args = args.iter().map(|a| a.to_string()).collect();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Self::start_in(broker, args, env, data).await
+    }
+
     async fn start_in(
         broker: BrokerChoice,
         extra_args: Vec<String>,
@@ -341,6 +355,15 @@ impl Hub {
         cmd.env_remove(dawr_hub::devices::HUB_PASSWORD_ENV).envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.env("RUST_LOG", "info,rumqttd=off").stdout(Stdio::null()).stderr(log);
         let started_before = self.log().matches(READY_LINE).count();
+        // A write past a file-size limit (`set_file_size_limit`, the chaos harness's full disk)
+        // then fails with EFBIG, as on a full disk, instead of killing the hub with SIGXFSZ.
+        // SAFETY: `signal` is async-signal-safe, as `pre_exec` requires.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                Ok(())
+            });
+        }
         let child = cmd.spawn().with_context(|| format!("starting {}", hub_binary().display()))?;
         self.child = Some(child);
         self.wait_ready(started_before).await
@@ -366,6 +389,23 @@ impl Hub {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Limits the size of any file the running hub writes (`RLIMIT_FSIZE`, `None`: unlimited):
+    /// a write past it fails as on a full disk. Ends with the process (a restart is unlimited).
+    pub fn set_file_size_limit(&self, bytes: Option<u64>) -> Result<()> {
+        let pid = self.pid().context("the hub is not running")?;
+        let limit = bytes.unwrap_or(libc::RLIM_INFINITY);
+        let new = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
+        // SAFETY: a valid rlimit pointer, and no old limit asked for.
+        let done = unsafe { libc::prlimit(pid as libc::pid_t, libc::RLIMIT_FSIZE, &new, std::ptr::null_mut()) };
+        ensure!(done == 0, "prlimit on the hub: {}", std::io::Error::last_os_error());
+        Ok(())
+    }
+
+    /// Whether the hub process still runs (it has not exited on its own).
+    pub fn running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none())
     }
 
     /// `kill -9`: no chance to flush or say goodbye.
@@ -688,6 +728,27 @@ impl Mosquitto {
         mosquitto_config(data, &out, port)?;
         // As root, Mosquitto would read its files as the `mosquitto` user: stay root in tests.
         Self::launch(port, &format!("include_dir {}\nuser root\npersistence false\nlog_dest stderr\n", out.display()))
+    }
+
+    /// `kill -9` of the broker (retained messages and sessions go with it: `persistence false`).
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the broker again on the same port with the same configuration.
+    pub fn start_again(&mut self) -> Result<()> {
+        let conf = self._dir.path().join("mosquitto.conf");
+        let log = File::options().append(true).open(self._dir.path().join("mosquitto.log"))?;
+        self.child = Command::new("mosquitto").arg("-c").arg(&conf).stdout(Stdio::null()).stderr(log).spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() > deadline || self.child.try_wait()?.is_some() {
+                bail!("mosquitto did not listen again on {}", self.port);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
     }
 
     /// Writes the accounts and ACL again (after `devices add|revoke`) and reloads (SIGHUP).
