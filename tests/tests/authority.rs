@@ -155,7 +155,7 @@ async fn actions_record_the_sessions_staff_and_request_ids_belong_to_their_clien
     let (_, again) = hub.post("/api/v1/tickets", body.clone()).await?;
     assert_eq!(again["id"], first["id"], "the same client's retry gets the same ticket");
     // The same id from another address (127.0.0.2 is loopback too) is another client's.
-    let elsewhere = reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>()?).build()?;
+    let elsewhere = dawr_e2e::http_client().local_address("127.0.0.2".parse::<std::net::IpAddr>()?).build()?;
     let replay: Value = elsewhere.post(hub.url("/api/v1/tickets")).json(&body).send().await?.json().await?;
     assert_ne!(replay["id"], first["id"], "a replay from elsewhere is a new ticket: {replay}");
     assert_ne!(replay["token"], first["token"], "and never the first one's page token");
@@ -286,7 +286,7 @@ async fn half_open_connections_are_dropped_and_do_not_block_others_and_big_bodie
         idle.push(stream);
     }
     let asked = Instant::now();
-    let fresh = reqwest::Client::new();
+    let fresh = dawr_e2e::http_client().build()?;
     let answer = fresh.get(hub.url("/api/v1/branch")).send().await?;
     let took = asked.elapsed();
     assert_eq!(answer.status(), StatusCode::OK);
@@ -326,7 +326,7 @@ async fn the_public_listener_serves_ticket_pages_only() -> Result<()> {
     let hub = Hub::start_embedded_with(&["--public-http", &public.to_string()]).await?;
     let (_, ticket) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     let token = ticket["token"].as_str().expect("the ticket's page token");
-    let client = reqwest::Client::new();
+    let client = dawr_e2e::http_client().build()?;
     let at = |path: &str| format!("http://{public}{path}");
     let page = client.get(at(&format!("/t/{token}?lang=en"))).send().await?;
     assert_eq!(page.status(), StatusCode::OK);

@@ -91,7 +91,7 @@ async fn every_page_of_the_hub_carries_the_security_headers() -> Result<()> {
     let (_, ticket) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     let token = ticket["token"].as_str().unwrap_or_default().to_string();
     ensure!(token.len() == 32, "a ticket token: {ticket}");
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let client = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
     let real = BTreeMap::from([("token", token.clone()), ("counter", "2".to_string())]);
     let unknown = BTreeMap::from([("token", "0".repeat(31) + "f"), ("counter", "nope".to_string())]);
     let base = hub.url("");
