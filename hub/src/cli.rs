@@ -268,8 +268,9 @@ pub const DEMO_BRANCH_KEY: &str = "demo-branch-key";
 
 /// `dawr-hub`'s main function.
 pub fn main() -> ExitCode {
-    // rumqttd logs every client disconnect as an error; the hub reports broker trouble itself.
-    start::init_tracing("info,rumqttd=off,rumqttc=warn");
+    // rumqttd logs every client disconnect as an error, the certificate verifier every refused
+    // certificate; the hub reports broker and link trouble itself (once, with the cause).
+    start::init_tracing("info,rumqttd=off,rumqttc=warn,rustls_platform_verifier=off");
     let mut args = Args::parse();
     if let Some(command) = args.command.take() {
         return match crate::device_cli::run(command) {
