@@ -103,14 +103,18 @@ pub async fn run(
 ) -> Result<(), StartError> {
     start::data_dir(&site.data_dir)?;
     let addr = site.http;
+    let tls = match &site.tls {
+        Some(files) => Some(dawr_web::tls::ServerTls::from_pem_files(&[files.cert.as_path()], &files.key)?),
+        None => None,
+    };
     let core = Core::open(site, public_url)?;
     // Retention: once before the first request, then each new day.
     purge(&core).await;
     let retention = tokio::spawn(daily_purge(core.clone()));
     let listener = start::listen(addr).await?;
-    tracing::info!(http = %addr, branches = core.site.branches.len(), "Dawr appointments ready");
+    tracing::info!(http = %addr, https = tls.is_some(), branches = core.site.branches.len(), "Dawr appointments ready");
     let limits = dawr_web::serve::Limits::default();
-    let served = dawr_web::serve::serve(listener, router(core), limits, shutdown).await;
+    let served = dawr_web::serve::serve(listener, router(core), limits, tls, shutdown).await;
     retention.abort();
     tracing::info!("stopped");
     served.map_err(|source| StartError::Http { addr, source })

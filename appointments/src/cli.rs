@@ -23,7 +23,13 @@ pub struct Args {
     /// The site configuration (TOML); see appointments/demo-site.toml
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Base URL of the links the site gives out [default: http://<http address>]
+    /// HTTPS with this certificate (PEM: the server's first, then any intermediates); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Base URL of the links the site gives out [default: http(s)://<http address>]
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
     /// For tests: shift the site's clock by this many seconds (the hub's flag and variable too)
@@ -54,7 +60,11 @@ pub fn settings(args: Args) -> Result<(Site, String), String> {
     if let Some(dir) = args.data_dir {
         site.data_dir = dir;
     }
-    let public_url = args.public_url.unwrap_or_else(|| format!("http://{}", site.http));
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        site.tls = Some(crate::config::TlsFiles { cert, key });
+    }
+    let scheme = if site.tls.is_some() { "https" } else { "http" };
+    let public_url = args.public_url.unwrap_or_else(|| format!("{scheme}://{}", site.http));
     Ok((site, public_url))
 }
 
@@ -95,6 +105,12 @@ mod tests {
         assert_eq!(site.data_dir, PathBuf::from("/tmp/a"));
         assert_eq!(url, "http://127.0.0.1:9100");
         assert_eq!(site.branches[0].id, "demo");
+        assert_eq!(site.tls, None);
+        let tls = Args::try_parse_from(["x", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        let (site, url) = settings(tls).unwrap();
+        assert_eq!(site.tls.unwrap().cert, PathBuf::from("c.pem"));
+        assert_eq!(url, "https://127.0.0.1:8090");
+        assert!(Args::try_parse_from(["x", "--tls-key", "k.pem"]).is_err(), "a key needs its certificate");
         let missing = Args::try_parse_from(["x", "--config", "/nonexistent.toml"]).unwrap();
         assert!(settings(missing).unwrap_err().contains("cannot read"));
     }

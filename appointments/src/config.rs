@@ -61,6 +61,10 @@ pub struct SiteSection {
     pub http: SocketAddr,
     pub data_dir: PathBuf,
     pub horizon_days: u32,
+    /// HTTPS with this certificate (PEM: the server's first, then any intermediates)…
+    pub tls_cert: Option<PathBuf>,
+    /// …and its private key (PEM).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for SiteSection {
@@ -69,6 +73,8 @@ impl Default for SiteSection {
             http: SocketAddr::from(([127, 0, 0, 1], 8090)),
             data_dir: PathBuf::from("data-appointments"),
             horizon_days: 30,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -132,12 +138,21 @@ pub struct ServiceSection {
 #[derive(Debug, Clone)]
 pub struct Site {
     pub http: SocketAddr,
+    /// HTTPS on `http` with this certificate and key (PEM files).
+    pub tls: Option<TlsFiles>,
     pub data_dir: PathBuf,
     /// Citizens may book from today up to this many days ahead.
     pub horizon_days: u32,
     pub limits: Limits,
     pub retention: Retention,
     pub branches: Vec<Branch>,
+}
+
+/// The certificate (chain) and private key the site serves HTTPS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Site {
@@ -236,8 +251,14 @@ impl SiteConfig {
                 branch(b)
             })
             .collect::<Result<_, _>>()?;
+        let tls = match (&self.site.tls_cert, &self.site.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
+            (None, None) => None,
+            _ => return Err(ConfigError::Site("[site] tls_cert and tls_key go together".into())),
+        };
         Ok(Site {
             http: self.site.http,
+            tls,
             data_dir: self.site.data_dir.clone(),
             horizon_days: self.site.horizon_days,
             limits: self.limits,

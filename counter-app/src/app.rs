@@ -121,7 +121,7 @@ impl Link {
             }
         });
         Ok(Link {
-            client: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("an HTTP client"),
+            client: http_client().timeout(Duration::from_secs(5)).build().expect("an HTTP client"),
             mqtt,
             hub: config.hub.trim_end_matches('/').to_string(),
             command_topic: Topic::CounterCommand { branch, counter }.to_string(),
@@ -395,4 +395,11 @@ pub fn run(config: CounterConfig) -> Result<()> {
     window.run()?;
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(())
+}
+
+/// A reqwest client builder, after making rustls's ring provider the process default (the
+/// workspace's reqwest has no provider of its own; see `dawr_protocol::endpoint::use_ring_provider`).
+pub fn http_client() -> reqwest::ClientBuilder {
+    dawr_protocol::endpoint::use_ring_provider();
+    reqwest::Client::builder()
 }

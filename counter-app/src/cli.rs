@@ -176,8 +176,13 @@ fn read_hub(hub: &str, counter: &str) -> Result<(Branch, CounterState, Vec<Ticke
         let branch =
             link.branch(600, 900).await.with_context(|| unread(&format!("the branch or counter {counter}")))?;
         let waiting = link.waiting().await.with_context(|| unread("the queue"))?;
-        let counters: Vec<CounterSummary> =
-            reqwest::get(format!("{}/api/v1/counters", hub.trim_end_matches('/'))).await?.json().await?;
+        let counters: Vec<CounterSummary> = crate::app::http_client()
+            .build()?
+            .get(format!("{}/api/v1/counters", hub.trim_end_matches('/')))
+            .send()
+            .await?
+            .json()
+            .await?;
         let state = counters
             .into_iter()
             .map(|c| c.state)

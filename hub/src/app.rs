@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use dawr_web::Db;
 use dawr_web::start::{self, StartError};
-use tokio::sync::mpsc;
-#[cfg(feature = "embedded-broker")]
-use tokio::sync::watch;
+use dawr_web::tls::ServerTls;
+use tokio::sync::{mpsc, watch};
 
 use crate::bookings::{self, Appointments, Link, Window};
 use crate::devices;
@@ -29,10 +28,21 @@ pub enum MqttMode {
     External(MqttEndpoint),
 }
 
+/// Where the HTTPS certificate of the hub's listener comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpTls {
+    /// `--tls-cert` and `--tls-key` (PEM files).
+    Files { cert: PathBuf, key: PathBuf },
+    /// The branch certificate in `DATA_DIR/tls/` (made on first start; `crate::tls`).
+    BranchCertificate,
+}
+
 /// Everything `run` needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub http: SocketAddr,
+    /// HTTPS on the `http` listener (the public listener stays plain: a proxy ends TLS there).
+    pub http_tls: Option<HttpTls>,
     /// The visitors' listener (`--public-http`): only `/t/{token}` and its parts.
     pub public_http: Option<SocketAddr>,
     /// More host names the hub answers to (besides IP addresses, `localhost` and the public URL's).
@@ -196,6 +206,18 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     crate::privacy::job::run_once(&db, settings.retention).await;
     let retention = crate::privacy::job::spawn(db.clone(), settings.retention, branch.utc_offset);
 
+    let http_tls = match &settings.http_tls {
+        None => None,
+        Some(HttpTls::Files { cert, key }) => {
+            Some(ServerTls::from_pem_files(&[cert.as_path()], key).map_err(StartError::Tls)?)
+        }
+        Some(HttpTls::BranchCertificate) => {
+            let files = crate::tls::ensure(&settings.data_dir, &settings.mqtt_tls_names)?;
+            tracing::info!(ca = %files.ca_cert.display(), "HTTPS with the branch certificate (dawr-hub tls ca-cert prints its CA)");
+            let chain = [files.server_cert.as_path(), files.ca_cert.as_path()];
+            Some(ServerTls::from_pem_files(&chain, &files.server_key).map_err(StartError::Tls)?)
+        }
+    };
     let listener = start::listen(settings.http).await?;
     let public_listener = match settings.public_http {
         Some(addr) => Some((addr, start::listen(addr).await?)),
@@ -231,6 +253,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     };
     tracing::info!(
         http = %settings.http,
+        https = http_tls.is_some(),
         mqtt = %mqtt_shown,
         mqtt_tls = %settings.mqtt_tls.map_or("off".to_string(), |a| a.to_string()),
         branch = %branch.id,
@@ -242,7 +265,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         tracing::info!(public_http = %addr, "serving the visitors' ticket pages");
         let mut stopped = stopped.clone();
         let router = web::public_router(state.clone());
-        tokio::spawn(web::serve(public, router, settings.limits, async move {
+        tokio::spawn(web::serve(public, router, settings.limits, None, async move {
             let _ = stopped.wait_for(|s| *s).await;
         }))
     });
@@ -250,7 +273,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         shutdown.await;
         let _ = stop.send(true);
     };
-    let served = web::serve(listener, web::router(state), settings.limits, stopping).await;
+    let served = web::serve(listener, web::router(state), settings.limits, http_tls, stopping).await;
     if let Some(public) = public {
         let _ = public.await;
     }

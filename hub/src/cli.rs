@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use dawr_web::start;
 
-use crate::app::{self, MqttMode, Settings};
+use crate::app::{self, HttpTls, MqttMode, Settings};
 use crate::bookings::{Link, Window};
 use crate::config::Config;
 use dawr_protocol::endpoint::MqttEndpoint;
@@ -30,6 +30,17 @@ pub struct Args {
     /// public URL's host always are
     #[arg(long = "allowed-host", value_name = "HOST")]
     pub allowed_hosts: Vec<String>,
+    /// HTTPS on the --http listener with this certificate (PEM: the server's first, then any
+    /// intermediates); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key", conflicts_with = "tls_branch_cert")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// HTTPS on the --http listener with the branch certificate (made in DATA_DIR/tls for
+    /// localhost, 127.0.0.1 and each --mqtt-tls-name; `dawr-hub tls ca-cert` prints its CA)
+    #[arg(long)]
+    pub tls_branch_cert: bool,
     /// Seconds a client has to send a request's head before its connection is closed [default: 10]
     #[arg(long, value_name = "SECONDS")]
     pub header_timeout_s: Option<f64>,
@@ -79,12 +90,18 @@ pub struct Args {
     /// Print the argon2 hash of a PIN for a `pin_hash` in the branch file, and exit
     #[arg(long, value_name = "PIN")]
     pub hash_pin: Option<String>,
-    /// The appointments site to pull this branch's bookings from, e.g. http://127.0.0.1:8090
+    /// The appointments site to pull this branch's bookings from, e.g. https://appointments.example.sa
     #[arg(long, value_name = "URL")]
     pub appointments_url: Option<String>,
     /// This branch's API key on the appointments site
     #[arg(long, value_name = "KEY", env = "DAWR_APPOINTMENTS_KEY")]
     pub appointments_key: Option<String>,
+    /// For an https:// appointments site whose certificate chains to a private CA: that CA (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub appointments_ca_file: Option<PathBuf>,
+    /// For an https:// CRM webhook whose certificate chains to a private CA: that CA (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub crm_ca_file: Option<PathBuf>,
     /// How often to pull bookings and retry reports, in seconds [default: 5]
     #[arg(long, value_name = "SECONDS")]
     pub appointments_poll_s: Option<f64>,
@@ -123,6 +140,11 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     let sign_in = config.sign_in.rules(if demo { 4 } else { 6 })?;
     let hub = config.hub;
     let http = args.http.unwrap_or(hub.http);
+    let http_tls = http_tls(
+        args.tls_cert.or(hub.tls_cert.clone()),
+        args.tls_key.or(hub.tls_key.clone()),
+        args.tls_branch_cert || hub.tls_branch_cert,
+    )?;
     let external = |url: &str| -> Result<MqttMode, String> {
         let endpoint = MqttEndpoint::parse(url).map_err(|e| e.to_string())?;
         let endpoint = endpoint.with_ca_file(args.mqtt_ca_file.clone().or(hub.mqtt_ca_file.clone()));
@@ -148,7 +170,8 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     };
     let mut mqtt_tls_names = hub.mqtt_tls_names.clone();
     mqtt_tls_names.extend(args.mqtt_tls_names.iter().cloned());
-    let public_url = args.public_url.or(hub.public_url).unwrap_or_else(|| format!("http://{http}"));
+    let scheme = if http_tls.is_some() { "https" } else { "http" };
+    let public_url = args.public_url.or(hub.public_url).unwrap_or_else(|| format!("{scheme}://{http}"));
     let a = config.appointments;
     let minutes = |m: f64| (m * 60.0).round().max(0.0) as i64;
     let window = Window { early_s: minutes(a.checkin_early_min), late_s: minutes(a.checkin_late_min) };
@@ -156,29 +179,27 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     if !(0.05..=3600.0).contains(&poll_s) {
         return Err(format!("the appointments poll interval {poll_s} s is not between 0.05 and 3600"));
     }
+    let appointments_ca = args.appointments_ca_file.or(a.ca_file);
     let link = match (args.appointments_url.or(a.url), args.appointments_key.or(a.api_key)) {
-        (Some(url), Some(_)) if !url.starts_with("http://") => {
-            // reqwest is built without TLS; reach an https:// site through a local TLS proxy.
-            return Err(format!(
-                "appointments URL {url:?}: the hub speaks plain http:// to the site (use a TLS-terminating proxy or VPN for https)"
-            ));
+        (Some(url), Some(api_key)) => {
+            crate::outbound::check_url("appointments", &url)?;
+            Some(Link { url, api_key, poll: std::time::Duration::from_secs_f64(poll_s), ca_file: appointments_ca })
         }
-        (Some(url), Some(api_key)) => Some(Link { url, api_key, poll: std::time::Duration::from_secs_f64(poll_s) }),
         (None, None) => None,
         _ => return Err("the appointments site needs both a URL and the branch's API key".into()),
     };
     let c = config.crm;
+    let crm_ca = args.crm_ca_file.or(c.ca_file);
     let crm = match (args.crm_url.or(c.webhook_url), args.crm_secret.or(c.secret)) {
-        (Some(url), _) if !url.starts_with("http://") => {
-            return Err(format!(
-                "CRM URL {url:?}: the hub speaks plain http:// (use a TLS-terminating proxy for https)"
-            ));
+        (Some(url), _) if crate::outbound::check_url("CRM", &url).is_err() => {
+            return Err(crate::outbound::check_url("CRM", &url).unwrap_err());
         }
         (Some(url), Some(secret)) if !secret.is_empty() => Some(crate::crm::CrmLink {
             url,
             secret,
             timeout: std::time::Duration::from_secs_f64(c.timeout_s.clamp(0.1, 120.0)),
             max_backoff: std::time::Duration::from_secs_f64(c.max_backoff_s.clamp(0.1, 3600.0)),
+            ca_file: crm_ca,
         }),
         (Some(_), _) => return Err("the CRM webhook needs a secret ([crm] secret or DAWR_CRM_SECRET)".into()),
         (None, _) => None,
@@ -215,6 +236,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     }
     Ok(Settings {
         http,
+        http_tls,
         public_http: args.public_http.or(hub.public_http),
         allowed_hosts: [hub.allowed_hosts, args.allowed_hosts].concat(),
         limits,
@@ -276,6 +298,20 @@ fn sms_settings(
     }))
 }
 
+/// HTTPS on the hub's listener, from the flags or the file: a certificate and key, or the
+/// branch certificate; both at once, or half a pair, is a mistake.
+fn http_tls(cert: Option<PathBuf>, key: Option<PathBuf>, branch: bool) -> Result<Option<HttpTls>, String> {
+    match (cert, key, branch) {
+        (None, None, false) => Ok(None),
+        (None, None, true) => Ok(Some(HttpTls::BranchCertificate)),
+        (Some(cert), Some(key), false) => Ok(Some(HttpTls::Files { cert, key })),
+        (Some(_), Some(_), true) => {
+            Err("HTTPS: give a certificate and key (tls_cert, tls_key) or the branch certificate, not both".into())
+        }
+        _ => Err("HTTPS: tls_cert and tls_key go together".into()),
+    }
+}
+
 /// A real branch (`--config`) may not run with the demo's published secrets.
 fn refuse_demo_secrets(branch: &crate::domain::Branch, appointments_key: Option<&str>) -> Result<(), String> {
     let holders = crate::auth::pins::with_demo_pins(&branch.staff);
@@ -298,8 +334,9 @@ pub const DEMO_BRANCH_KEY: &str = "demo-branch-key";
 
 /// `dawr-hub`'s main function.
 pub fn main() -> ExitCode {
-    // rumqttd logs every client disconnect as an error; the hub reports broker trouble itself.
-    start::init_tracing("info,rumqttd=off,rumqttc=warn");
+    // rumqttd logs every client disconnect as an error, the certificate verifier every refused
+    // certificate; the hub reports broker and link trouble itself (once, with the cause).
+    start::init_tracing("info,rumqttd=off,rumqttc=warn,rustls_platform_verifier=off");
     let mut args = Args::parse();
     if let Some(command) = args.command.take() {
         return match crate::device_cli::run(command) {
@@ -376,9 +413,35 @@ mod tests {
         assert_eq!(s.checkin_window, Window { early_s: 1800, late_s: 900 });
         let half = Args::try_parse_from(["dawr-hub", "--appointments-url", "http://127.0.0.1:8090"]).unwrap();
         assert!(settings(half).unwrap_err().contains("API key"));
-        let tls =
-            Args::try_parse_from(["dawr-hub", "--appointments-url", "https://x", "--appointments-key", "k"]).unwrap();
-        assert!(settings(tls).unwrap_err().contains("plain http://"));
+        let tls = Args::try_parse_from([
+            "dawr-hub",
+            "--appointments-url",
+            "https://x",
+            "--appointments-key",
+            "k",
+            "--appointments-ca-file",
+            "/branch/ca.pem",
+        ])
+        .unwrap();
+        let link = settings(tls).unwrap().appointments.unwrap();
+        assert_eq!((link.url.as_str(), link.ca_file), ("https://x", Some(PathBuf::from("/branch/ca.pem"))));
+        let ftp = Args::try_parse_from(["dawr-hub", "--crm-url", "ftp://x", "--crm-secret", "s"]).unwrap();
+        assert!(settings(ftp).unwrap_err().contains("http:// or https://"));
+    }
+
+    #[test]
+    fn https_is_a_certificate_and_key_or_the_branch_certificate_and_makes_the_public_url_https() {
+        let s = settings(Args::try_parse_from(["dawr-hub", "--tls-branch-cert"]).unwrap()).unwrap();
+        assert_eq!((s.http_tls, s.public_url.as_str()), (Some(HttpTls::BranchCertificate), "https://127.0.0.1:8080"));
+        let files = Args::try_parse_from(["dawr-hub", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        assert_eq!(
+            settings(files).unwrap().http_tls,
+            Some(HttpTls::Files { cert: "c.pem".into(), key: "k.pem".into() })
+        );
+        assert!(Args::try_parse_from(["dawr-hub", "--tls-cert", "c.pem"]).is_err(), "a key is needed");
+        assert!(Args::try_parse_from(["dawr-hub", "--tls-cert", "c", "--tls-key", "k", "--tls-branch-cert"]).is_err());
+        assert!(http_tls(Some("c".into()), None, false).unwrap_err().contains("together"));
+        assert!(settings(Args::try_parse_from(["dawr-hub"]).unwrap()).unwrap().http_tls.is_none());
     }
 
     #[test]

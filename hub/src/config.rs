@@ -139,11 +139,21 @@ pub struct AppointmentsSection {
     pub checkin_early_min: f64,
     /// …to this long after its start.
     pub checkin_late_min: f64,
+    /// For an `https://` site whose certificate chains to a private CA: that CA (PEM), trusted
+    /// besides the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for AppointmentsSection {
     fn default() -> Self {
-        AppointmentsSection { url: None, api_key: None, poll_s: 5.0, checkin_early_min: 30.0, checkin_late_min: 15.0 }
+        AppointmentsSection {
+            url: None,
+            api_key: None,
+            poll_s: 5.0,
+            checkin_early_min: 30.0,
+            checkin_late_min: 15.0,
+            ca_file: None,
+        }
     }
 }
 
@@ -188,11 +198,14 @@ pub struct CrmSection {
     pub timeout_s: f64,
     /// The longest wait between retries.
     pub max_backoff_s: f64,
+    /// For an `https://` webhook whose certificate chains to a private CA: that CA (PEM), trusted
+    /// besides the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for CrmSection {
     fn default() -> Self {
-        CrmSection { webhook_url: None, secret: None, timeout_s: 10.0, max_backoff_s: 60.0 }
+        CrmSection { webhook_url: None, secret: None, timeout_s: 10.0, max_backoff_s: 60.0, ca_file: None }
     }
 }
 
@@ -289,6 +302,13 @@ pub struct HubSettings {
     pub public_http: Option<SocketAddr>,
     /// More host names the hub answers to.
     pub allowed_hosts: Vec<String>,
+    /// HTTPS on the `http` listener with this certificate (PEM; the chain, server's first)…
+    pub tls_cert: Option<PathBuf>,
+    /// …and its private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// HTTPS on the `http` listener with the branch certificate (`DATA_DIR/tls/`, made on first
+    /// start, for localhost, 127.0.0.1 and `mqtt_tls_names`; `dawr-hub tls ca-cert` prints its CA).
+    pub tls_branch_cert: bool,
 }
 
 impl Default for HubSettings {
@@ -304,6 +324,9 @@ impl Default for HubSettings {
             public_url: None,
             public_http: None,
             allowed_hosts: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            tls_branch_cert: false,
         }
     }
 }

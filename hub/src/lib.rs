@@ -21,8 +21,9 @@
 //! - [`mqtt`], `broker` and `gate`: the doors to devices (the broker optionally in-process,
 //!   behind the gate that admits only enrolled devices and enforces their access rules);
 //!   [`devices`]: the enrolled devices and their hashed passwords; [`device_links`]: the exit
-//!   tablets' enrolment links and device cookies; [`tls`]: the branch CA, the
-//!   server certificate and the MQTT-over-TLS listener in front of the gate.
+//!   tablets' enrolment links and device cookies; [`tls`]: the branch CA, the server
+//!   certificate (also the HTTPS one with `--tls-branch-cert`) and the MQTT-over-TLS listener
+//!   in front of the gate; [`outbound`]: the HTTP(S) client for the site and the CRM.
 //! - [`web`]: the only part that knows HTTP (axum) — the API, the dashboard, the ticket and
 //!   rating pages, on the shared `dawr-web` crate.
 //! - [`clock`]: the time of day everything asks (shiftable for tests; `dawr_web::clock`).
@@ -49,6 +50,7 @@ pub mod engine;
 #[cfg(feature = "embedded-broker")]
 pub mod gate;
 pub mod mqtt;
+pub mod outbound;
 pub mod privacy;
 pub mod reports;
 pub mod simulation;

@@ -93,6 +93,13 @@ async fn post<T: serde::de::DeserializeOwned>(
     Err(Refusal::Unreachable)
 }
 
+/// A reqwest client builder, after making rustls's ring provider the process default (the
+/// workspace's reqwest has no provider of its own; see `dawr_protocol::endpoint::use_ring_provider`).
+pub fn http_client() -> reqwest::ClientBuilder {
+    dawr_protocol::endpoint::use_ring_provider();
+    reqwest::Client::builder()
+}
+
 async fn get<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> Option<T> {
     let response = client.get(url).send().await.ok()?;
     response.error_for_status().ok()?.json().await.ok()
@@ -124,7 +131,7 @@ impl Effector {
     /// Like [`Effector::new`], printing the QR code as `qr` says.
     pub fn with_qr(hub: &str, printer: PrinterTarget, paper: Paper, qr: QrMode) -> Effector {
         Effector {
-            client: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("an HTTP client"),
+            client: http_client().timeout(Duration::from_secs(5)).build().expect("an HTTP client"),
             hub: hub.trim_end_matches('/').to_string(),
             printer,
             paper,

@@ -232,7 +232,7 @@ fn screenshot(o: ScreenshotOptions) -> Result<()> {
     if let Some(hub) = &o.hub {
         let hub = hub.trim_end_matches('/').to_string();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let client = reqwest::Client::new();
+        let client = crate::app::http_client().build()?;
         let (info, live, issued) = runtime.block_on(async {
             let info: BranchInfo =
                 client.get(format!("{hub}/api/v1/branch")).send().await?.error_for_status()?.json().await?;
@@ -317,7 +317,7 @@ async fn print_command(command: Command) -> Result<()> {
     let (target, paper) = print.read()?;
     let priority: Priority = serde_json::from_value(serde_json::Value::String(priority.clone()))
         .with_context(|| format!("--priority {priority:?}: normal or assisted"))?;
-    let client = reqwest::Client::new();
+    let client = crate::app::http_client().build()?;
     let hub = hub.trim_end_matches('/');
     let hub_away = || format!("cannot reach the hub at {hub} (is it running?)");
     let branch: BranchInfo = client

@@ -304,6 +304,14 @@ pub fn read_demo_password(path: &Path, device: &str) -> Result<Option<Password>,
     Ok(file.password_of(device))
 }
 
+/// Makes rustls's `ring` provider the process's default (the first call; later ones change
+/// nothing). The workspace's reqwest is built with `rustls-no-provider`, so aws-lc stays out and
+/// every process that makes an HTTP client (hub, kiosk, counter app, tests) calls this first: a
+/// reqwest client built without a default provider panics.
+pub fn use_ring_provider() {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+}
+
 mod client {
     use std::sync::Arc;
 

@@ -132,13 +132,27 @@ impl Site {
         }
         let data_dir = temp.path().to_path_buf();
         let args = args.iter().map(|a| a.to_string()).collect();
-        Self::start_in(data_dir, "site.log", args, Some(temp)).await
+        let client = crate::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
+        Self::start_in(data_dir, "site.log", args, Some(temp), client).await
+    }
+
+    /// Starts the site over HTTPS with `pki`'s server certificate; its client trusts `pki`'s CA.
+    pub async fn start_https(config: Option<&str>, pki: &crate::TestPki) -> Result<Site> {
+        let temp = tempfile::tempdir()?;
+        if let Some(text) = config {
+            std::fs::write(temp.path().join("site.toml"), text)?;
+        }
+        let data_dir = temp.path().to_path_buf();
+        let path = |p: &std::path::Path| p.display().to_string();
+        let args = vec!["--tls-cert".into(), path(&pki.cert), "--tls-key".into(), path(&pki.key)];
+        let client = crate::trusting(&pki.ca_cert)?.redirect(reqwest::redirect::Policy::none()).build()?;
+        Self::start_in(data_dir, "site.log", args, Some(temp), client).await
     }
 
     /// Starts a second site process on this one's data directory (and site file): two processes
     /// writing one database file, as two servers behind a load balancer would.
     pub async fn another_on_the_same_database(&self) -> Result<Site> {
-        Self::start_in(self.data_dir.clone(), "site-2.log", self.args.clone(), None).await
+        Self::start_in(self.data_dir.clone(), "site-2.log", self.args.clone(), None, self.client.clone()).await
     }
 
     async fn start_in(
@@ -146,6 +160,7 @@ impl Site {
         log_name: &str,
         args: Vec<String>,
         temp: Option<tempfile::TempDir>,
+        client: reqwest::Client,
     ) -> Result<Site> {
         let mut site = Site {
             child: None,
@@ -154,7 +169,7 @@ impl Site {
             log_name: log_name.to_string(),
             args,
             _temp: temp,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
+            client,
         };
         for attempt in 1.. {
             match site.spawn().await {
@@ -170,9 +185,10 @@ impl Site {
         Ok(site)
     }
 
-    /// `http://127.0.0.1:PORT` + `path`.
+    /// `http://127.0.0.1:PORT` + `path` (`https://` when started with a certificate).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.http, path)
+        let scheme = if self.args.iter().any(|a| a == "--tls-cert") { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.http, path)
     }
 
     /// The site's log so far (for failure messages).

@@ -63,7 +63,7 @@ impl Browser {
             .spawn()
             .context("chromedriver is not installed (scripts/install-test-deps installs chromium-driver)")?;
         let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
+        let http = crate::http_client().build()?;
         let deadline = Instant::now() + Duration::from_secs(20);
         while http.get(format!("{base}/status")).send().await.is_err() {
             if Instant::now() > deadline {

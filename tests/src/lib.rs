@@ -262,13 +262,21 @@ impl Hub {
         env: Vec<(String, String)>,
         temp: tempfile::TempDir,
     ) -> Result<Hub> {
+        // Over HTTPS with the branch certificate: the CA is made here first (the hub keeps it),
+        // so the test's client can trust it from the start.
+        let client = if extra_args.iter().any(|a| a == "--tls-branch-cert") {
+            let files = dawr_hub::tls::ensure(temp.path(), &[])?;
+            trusting(&files.ca_cert)?.build()?
+        } else {
+            http_client().build()?
+        };
         let mut hub = Hub {
             child: None,
             http: SocketAddr::from(([127, 0, 0, 1], free_port())),
             broker,
             data_dir: temp.path().to_path_buf(),
             _temp: Some(temp),
-            client: reqwest::Client::new(),
+            client,
             extra_args,
             env,
             staff_token: std::sync::Mutex::new(None),
@@ -329,9 +337,10 @@ impl Hub {
         self.child.as_ref().map(|c| c.id())
     }
 
-    /// `http://127.0.0.1:PORT` + `path`.
+    /// `http://127.0.0.1:PORT` + `path` (`https://` for a hub started with `--tls-branch-cert`).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.http, path)
+        let scheme = if self.extra_args.iter().any(|a| a == "--tls-branch-cert") { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.http, path)
     }
 
     /// The hub's log so far (for failure messages).
@@ -1185,4 +1194,52 @@ pub fn hub_day(ticket: &serde_json::Value) -> chrono::NaiveDate {
 /// Path helper for tests that inspect the database directly.
 pub fn database(data_dir: &Path) -> PathBuf {
     data_dir.join("dawr.db")
+}
+
+/// A reqwest client builder, after making rustls's ring provider the process default (the
+/// workspace's reqwest has no provider of its own; see `dawr_protocol::endpoint::use_ring_provider`).
+pub fn http_client() -> reqwest::ClientBuilder {
+    dawr_protocol::endpoint::use_ring_provider();
+    reqwest::Client::builder()
+}
+
+/// A client builder that trusts only the CA certificates in `ca_file` (PEM).
+pub fn trusting(ca_file: &std::path::Path) -> Result<reqwest::ClientBuilder> {
+    let certificates = reqwest::Certificate::from_pem_bundle(&std::fs::read(ca_file)?)?;
+    Ok(http_client().tls_certs_only(certificates))
+}
+
+/// A private CA and a server certificate it signed for `localhost` and `127.0.0.1`, as PEM files
+/// in a directory of their own (as a branch's IT would make for its appointments site or CRM).
+pub struct TestPki {
+    pub ca_cert: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestPki {
+    pub fn new() -> Result<TestPki> {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let dir = tempfile::tempdir()?;
+        let ca_key = KeyPair::generate()?;
+        let mut ca = CertificateParams::new(Vec::<String>::new())?;
+        ca.distinguished_name.push(DnType::CommonName, "Test private CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&ca_key)?;
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate()?;
+        let cert =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?.signed_by(&key, &issuer)?;
+        let pki = TestPki {
+            ca_cert: dir.path().join("ca.pem"),
+            cert: dir.path().join("server.pem"),
+            key: dir.path().join("server.key"),
+            _dir: dir,
+        };
+        std::fs::write(&pki.ca_cert, ca_cert.pem())?;
+        std::fs::write(&pki.cert, cert.pem())?;
+        std::fs::write(&pki.key, key.serialize_pem())?;
+        Ok(pki)
+    }
 }

@@ -340,7 +340,7 @@ async fn half_open_connections_are_dropped_and_do_not_block_others_and_big_bodie
         idle.push(stream);
     }
     let asked = Instant::now();
-    let fresh = reqwest::Client::new();
+    let fresh = dawr_e2e::http_client().build()?;
     let answer = fresh.get(hub.url("/api/v1/branch")).send().await?;
     let took = asked.elapsed();
     assert_eq!(answer.status(), StatusCode::OK);
@@ -380,7 +380,7 @@ async fn the_public_listener_serves_ticket_pages_only() -> Result<()> {
     let hub = Hub::start_embedded_with(&["--public-http", &public.to_string()]).await?;
     let (_, ticket) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
     let token = ticket["token"].as_str().expect("the ticket's page token");
-    let client = reqwest::Client::new();
+    let client = dawr_e2e::http_client().build()?;
     let at = |path: &str| format!("http://{public}{path}");
     let page = client.get(at(&format!("/t/{token}?lang=en"))).send().await?;
     assert_eq!(page.status(), StatusCode::OK);

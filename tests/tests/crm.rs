@@ -1,8 +1,11 @@
 //! The CRM connector against a local webhook receiver that fails, times out and goes away for a
 //! while (and the hub is killed meanwhile): every case event arrives, in order per case, signed,
 //! with ids that tell a repeated delivery apart; a failing event holds back the ones after it;
-//! the outbox survives the restart; and the manager sees it drain.
+//! the outbox survives the restart; and the manager sees it drain. The receiver checks each
+//! signature as a CRM would (`dawr_protocol::api::crm::verify_signature`): a delivery replayed
+//! more than 5 minutes later, or with its body altered, is refused.
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,16 +14,18 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use dawr_e2e::{Hub, tokio_listener, wait_until};
+use dawr_protocol::api::crm::{SignatureError, verify_signature};
 use serde_json::{Value, json};
 
 const SECRET: &str = "test-secret-of-the-ministry";
 
-/// One delivery the receiver got: its body, whether its signature was right, and whether it
-/// was acknowledged in time (2xx before the hub's timeout).
+/// One delivery the receiver took (its signature was right): its body as sent and as JSON, its
+/// signature header, and whether it was acknowledged in time (2xx before the hub's timeout).
 #[derive(Clone, Debug)]
 struct Delivery {
+    raw: Bytes,
+    signature: String,
     body: Value,
-    signed: bool,
     acknowledged: bool,
 }
 
@@ -30,10 +35,16 @@ impl Delivery {
     }
 }
 
+/// What the receiver took, what it refused (and why), and how far its clock is ahead of the
+/// real time (to play a replay that comes later).
 #[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<Delivery>>>);
+struct Received(Arc<Mutex<Vec<Delivery>>>, Arc<Mutex<Vec<SignatureError>>>, Arc<AtomicI64>);
 
 impl Received {
+    fn refused(&self) -> Vec<SignatureError> {
+        self.1.lock().unwrap().clone()
+    }
+
     fn all(&self) -> Vec<Delivery> {
         self.0.lock().unwrap().clone()
     }
@@ -43,21 +54,28 @@ impl Received {
     }
 }
 
-/// A receiver on `listener` that answers 500 to the first three deliveries, then takes the
-/// fourth but answers only after the hub has given up waiting (0.5 s), then answers 200.
+/// A receiver on `listener` that refuses (401) a delivery whose signature it cannot verify, and
+/// of the others answers 500 to the first three, then takes the fourth but answers only after
+/// the hub has given up waiting (0.5 s), then answers 200.
 fn receiver(listener: tokio::net::TcpListener, got: Received) -> tokio::task::JoinHandle<()> {
     let app = axum::Router::new().route(
         "/hook",
         post(move |headers: HeaderMap, body: Bytes| {
             let got = got.clone();
             async move {
-                let signed = headers.get("x-dawr-signature").and_then(|v| v.to_str().ok()).map(str::to_string);
-                let signed = signed.as_deref() == Some(dawr_hub::crm::signature(SECRET, &body).as_str());
+                let signature =
+                    headers.get("x-dawr-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                let now = chrono::Utc::now().timestamp() + got.2.load(Ordering::SeqCst);
+                if let Err(refused) = verify_signature(&[SECRET.as_bytes()], &signature, &body, now) {
+                    got.1.lock().unwrap().push(refused);
+                    return StatusCode::UNAUTHORIZED;
+                }
+                let raw = body.clone();
                 let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let n = {
                     let mut got = got.0.lock().unwrap();
                     let n = got.len() + 1;
-                    got.push(Delivery { body, signed, acknowledged: n > 4 });
+                    got.push(Delivery { raw, signature, body, acknowledged: n > 4 });
                     n
                 };
                 match n {
@@ -163,8 +181,9 @@ async fn every_case_event_reaches_the_crm_in_order_through_failures() -> Result<
     };
     server.abort();
 
+    let received = got.clone();
     let got = got.all();
-    assert!(got.iter().all(|d| d.signed), "every delivery is signed with the shared secret");
+    assert_eq!(received.refused(), [], "every delivery's signature verifies");
     // At least once: the delivery answered too late came again, with the same id.
     assert!(!got[3].acknowledged);
     assert_eq!(got[4].event_id(), got[3].event_id(), "the timed-out delivery was sent again");
@@ -200,7 +219,7 @@ async fn every_case_event_reaches_the_crm_in_order_through_failures() -> Result<
     assert_eq!(per_case.len(), 3, "three visits, three cases");
 
     // The dashboard shows the connector.
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let client = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
     let signed = client
         .post(hub.url("/dashboard/sign-in?lang=en"))
         .form(&[("staff", "m001"), ("pin", hub.pin("m001"))])
@@ -209,5 +228,28 @@ async fn every_case_event_reaches_the_crm_in_order_through_failures() -> Result<
     let cookie = signed.headers()["set-cookie"].to_str()?.split(';').next().unwrap().to_string();
     let page = client.get(hub.url("/dashboard?lang=en")).header("cookie", cookie).send().await?.text().await?;
     assert!(page.contains("CRM connector") && page.contains("Events delivered"), "the connector on the dashboard");
+
+    // Replays: a captured delivery sent again at once is taken; more than 5 minutes later, or
+    // with its body altered, it is refused.
+    let listener = tokio_listener();
+    let hook = format!("http://{}/hook", listener.local_addr()?);
+    let server = receiver(listener, received.clone());
+    let captured = acknowledged.last().unwrap();
+    let send = |body: Bytes| {
+        client
+            .post(&hook)
+            .header("content-type", "application/json")
+            .header("x-dawr-signature", &captured.signature)
+            .body(body)
+            .send()
+    };
+    assert_eq!(send(captured.raw.clone()).await?.status(), 200, "a fresh signature is taken");
+    let altered = String::from_utf8(captured.raw.to_vec())?.replace("\"case_ref\"", "\"case_ref\" ");
+    assert_eq!(send(Bytes::from(altered)).await?.status(), 401, "an altered body");
+    received.2.store(301, Ordering::SeqCst);
+    assert_eq!(send(captured.raw.clone()).await?.status(), 401, "a replay more than 5 minutes later");
+    let refused = received.refused();
+    assert!(matches!(refused[..], [SignatureError::Mismatch, SignatureError::OutsideTolerance { .. }]), "{refused:?}");
+    server.abort();
     Ok(())
 }

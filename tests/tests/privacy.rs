@@ -224,7 +224,7 @@ async fn aged_visits_lose_ids_mobiles_and_notes_but_not_a_single_report_figure()
     assert_eq!(second.entries[0].id, before - 1);
 
     // The dashboard lists the range's latest entries, in English and Arabic.
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let client = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
     let signed =
         client.post(hub.url("/dashboard/sign-in?lang=en")).form(&[("staff", "m001"), ("pin", "2468")]).send().await?;
     let cookie = signed.headers()["set-cookie"].to_str()?.split(';').next().unwrap().to_string();

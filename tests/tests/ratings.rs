@@ -133,7 +133,7 @@ async fn the_ticket_pages_second_rating_keeps_its_score_and_takes_a_reason_after
     let closed = hub.client.patch(hub.url(&case)).bearer_auth(&staff).json(&json!({"close": true})).send().await?;
     assert_eq!(closed.status().as_u16(), 200);
 
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let client = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
     let page_url = format!("{}?lang=en", ticket["status_url"].as_str().unwrap());
     let base = ticket["status_url"].as_str().unwrap().trim_end_matches('/').to_string();
     let rated = client.post(format!("{base}/rate?lang=en")).form(&[("score", "1")]).send().await?;

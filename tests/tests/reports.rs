@@ -168,7 +168,7 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["notes"], "needs the court's letter");
 
-    let cookie_client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let cookie_client = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
     let signed = cookie_client
         .post(hub.url("/dashboard/sign-in?lang=en"))
         .form(&[("staff", "m001"), ("pin", hub.pin("m001"))])

@@ -92,13 +92,13 @@ async fn every_page_of_the_hub_carries_the_security_headers() -> Result<()> {
     let token = ticket["token"].as_str().unwrap_or_default().to_string();
     ensure!(token.len() == 32, "a ticket token: {ticket}");
     // The walk is counter 2's exit tablet (the demo's enrolment link sets its device cookie).
-    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let plain = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
     let link = hub.device("rating-2")?.enrol_link.unwrap_or_default();
     let enrolled = plain.get(hub.url(&link)).send().await?;
     let device = enrolled.headers()[SET_COOKIE].to_str()?.split(';').next().unwrap_or_default().to_string();
     let headers = reqwest::header::HeaderMap::from_iter([(reqwest::header::COOKIE, device.parse()?)]);
     let client =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).default_headers(headers).build()?;
+        dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).default_headers(headers).build()?;
     let real = BTreeMap::from([("token", token.clone()), ("counter", "2".to_string())]);
     let unknown = BTreeMap::from([("token", "0".repeat(31) + "f"), ("counter", "nope".to_string())]);
     let base = hub.url("");

@@ -15,7 +15,8 @@
 //!   page may send anywhere without asking, is not accepted.
 //!
 //! [`Guard::secure_cookies`] says whether cookies get `Secure` (the service is reached over
-//! HTTPS: its public URL is `https://`, or a proxy says `X-Forwarded-Proto: https`).
+//! HTTPS: the request came over TLS the service ended itself, its public URL is `https://`, or a
+//! proxy says `X-Forwarded-Proto: https`).
 use std::sync::Arc;
 
 use axum::Router;
@@ -67,9 +68,11 @@ impl Guard {
         literal.parse::<std::net::IpAddr>().is_ok() || self.hosts.contains(&name)
     }
 
-    /// Whether cookies set in answer to these request headers need `Secure`.
-    pub fn secure_cookies(&self, headers: &HeaderMap) -> bool {
-        self.https
+    /// Whether cookies set in answer to a request with these headers (which came over TLS or
+    /// not) need `Secure`.
+    pub fn secure_cookies(&self, headers: &HeaderMap, over_tls: crate::tls::OverTls) -> bool {
+        over_tls.0
+            || self.https
             || headers
                 .get("x-forwarded-proto")
                 .and_then(|v| v.to_str().ok())
@@ -167,10 +170,12 @@ mod tests {
         for host in ["evil.example", "queue.example.sa.evil.example", ""] {
             assert!(!guard.allows_host(host), "{host}");
         }
-        assert!(guard.secure_cookies(&HeaderMap::new()), "an https public URL");
+        use crate::tls::OverTls;
+        assert!(guard.secure_cookies(&HeaderMap::new(), OverTls(false)), "an https public URL");
         let plain = Guard::new("http://127.0.0.1:8080", &[]);
-        assert!(!plain.secure_cookies(&HeaderMap::new()));
-        assert!(plain.secure_cookies(&headers(&[("x-forwarded-proto", "https")])));
+        assert!(!plain.secure_cookies(&HeaderMap::new(), OverTls(false)));
+        assert!(plain.secure_cookies(&HeaderMap::new(), OverTls(true)), "served over TLS");
+        assert!(plain.secure_cookies(&headers(&[("x-forwarded-proto", "https")]), OverTls(false)));
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!   (behind [`error::html_errors`]) an HTML error page with the same status for pages.
 //! - [`guard`]: browser safety, one middleware: a Host allow-list, and state changes only from
 //!   the service's own pages (Origin / `Sec-Fetch-Site`) as JSON or a form.
-//! - [`serve`]: the connection loop with header and request timeouts and a connection cap.
+//! - [`serve`]: the connection loop with header and request timeouts and a connection cap;
+//!   [`tls`]: HTTPS on it (a certificate and key in PEM files, rustls with ring).
 //! - [`db`]: opening SQLite with the pragmas, the timestamp format of every column, and [`Db`],
 //!   which runs a read or a write off the async runtime.
 //! - [`clock`]: the time now, shiftable by an offset for tests (one for both services).
@@ -25,6 +26,7 @@ pub mod headers;
 pub mod html;
 pub mod serve;
 pub mod start;
+pub mod tls;
 
 pub use db::{Db, Interrupted, StoreError};
 pub use error::{WebError, WebResult};

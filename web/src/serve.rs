@@ -2,7 +2,9 @@
 //! client that never finishes its request head is dropped), a timeout on every request (408), a
 //! cap on open connections (a connection beyond it is closed at once) and a graceful shutdown.
 //! `axum::serve` has none of these; this is hyper-util's connection loop with them, and each
-//! request carries axum's `ConnectInfo<SocketAddr>` (the peer's address).
+//! request carries axum's `ConnectInfo<SocketAddr>` (the peer's address). With a
+//! [`ServerTls`] the listener speaks HTTPS: the TLS handshake must finish within the header
+//! timeout too, and each request carries [`crate::tls::OverTls`]`(true)`.
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +19,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+
+use crate::tls::{ServedOverTls, ServerTls};
 
 /// The limits of one listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +49,12 @@ impl Default for Limits {
 /// The body limit of the JSON APIs (64 KiB): a bigger body gets 413.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
 
-/// Serves `router` on `listener` within `limits` until `shutdown` completes.
+/// Serves `router` on `listener` within `limits` (over TLS with `tls`) until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<ServerTls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router.layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -77,21 +82,54 @@ pub async fn serve(
             drop(stream);
             continue;
         };
+        let over_tls = tls.is_some();
         let service = router.clone().map_request(move |mut request: Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            if over_tls {
+                request.extensions_mut().insert(ServedOverTls);
+            }
             request
         });
-        let connection = hyper::server::conn::http1::Builder::new()
+        let http = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "connection ended");
+            .clone();
+        let watcher = graceful.watcher();
+        match tls.clone() {
+            None => {
+                let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+                let connection = watcher.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(%peer, error = %e, "connection ended");
+                    }
+                    drop(permit);
+                });
             }
-            drop(permit);
-        });
+            Some(tls) => {
+                tokio::spawn(async move {
+                    // A client that never finishes its handshake is dropped like one that never
+                    // finishes its request head.
+                    let handshake = tokio::time::timeout(limits.header_timeout, tls.acceptor().accept(stream)).await;
+                    let stream = match handshake {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+                    if let Err(e) = watcher.watch(connection).await {
+                        tracing::debug!(%peer, error = %e, "connection ended");
+                    }
+                    drop(permit);
+                });
+            }
+        }
     }
     drop(listener);
     if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {

@@ -17,6 +17,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot listen for HTTP on {addr}: {source}")]
     Http { addr: SocketAddr, source: std::io::Error },
+    #[error("HTTPS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Creates the data directory if it is missing.

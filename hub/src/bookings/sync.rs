@@ -10,25 +10,28 @@ use dawr_protocol::api::bookings::BookingReport;
 use super::store::{acknowledged, failed, mark_no_shows, outbox, prune, recover_checkins, upsert};
 use super::{Appointments, Pulled};
 use crate::domain::Branch;
+use crate::outbound::describe;
 
 /// Where the site is and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
-    /// The site's base URL, e.g. `http://127.0.0.1:8090`.
+    /// The site's base URL, e.g. `https://appointments.example.sa` or `http://127.0.0.1:8090`.
     pub url: String,
     /// This branch's API key on the site.
     pub api_key: String,
     /// How often bookings are pulled and reports retried.
     pub poll: Duration,
+    /// A private CA the site's certificate chains to (`[appointments] ca_file`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Pulls and reports until the hub stops (abort the handle).
 pub fn spawn_link(link: Link, branch: Arc<Branch>, shared: Appointments) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+        let client = match crate::outbound::client(Duration::from_secs(10), link.ca_file.as_deref()) {
             Ok(c) => c,
             Err(e) => {
-                tracing::error!(error = %e, "appointments link: no HTTP client");
+                tracing::error!(error = %e, "appointments link: no HTTP client; no bookings are pulled");
                 return;
             }
         };
@@ -93,7 +96,7 @@ async fn pull(
             .bearer_auth(&link.api_key)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("{url}: {}", describe(&e)))?;
         if !resp.status().is_success() {
             return Err(format!("{url}: {}", resp.status()));
         }
@@ -129,9 +132,9 @@ async fn push(client: &reqwest::Client, link: &Link, branch: &Branch, shared: &A
                 return Err(format!("{url}: {}", resp.status()));
             }
             Err(e) => {
-                let error = e.to_string();
+                let error = describe(&e);
                 let _ = shared.with(move |c| failed(c, id, &error)).await;
-                return Err(format!("{url}: {e}"));
+                return Err(format!("{url}: {}", describe(&e)));
             }
         }
     }

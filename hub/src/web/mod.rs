@@ -168,9 +168,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     limits: dawr_web::serve::Limits,
+    tls: Option<dawr_web::tls::ServerTls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    dawr_web::serve::serve(listener, router, limits, shutdown).await
+    dawr_web::serve::serve(listener, router, limits, tls, shutdown).await
 }
 
 /// Checks a staff id and PIN (and the counter to open) and opens a session; throttled per id

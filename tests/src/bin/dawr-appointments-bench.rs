@@ -44,7 +44,7 @@ async fn main() -> Result<()> {
     let site = Site::start(Some(&test_site(1_000_000, 1_000_000))).await?;
     let (first, _) = site.first_free_slot("E").await?;
     let date = first[..10].to_string();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    let client = dawr_e2e::http_client().pool_max_idle_per_host(clients).build()?;
     let stop = Arc::new(AtomicBool::new(false));
     let citizen = Arc::new(AtomicU32::new(1));
     let started = Instant::now();

@@ -47,7 +47,7 @@ fn ms(d: Duration) -> f64 {
 
 /// `concurrency` clients each sending requests back to back for `seconds`.
 async fn http_load(hub: &Hub, concurrency: usize, seconds: f64, issue: bool) -> Result<Stats> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let client = dawr_e2e::http_client().pool_max_idle_per_host(concurrency).build()?;
     let stop = Arc::new(AtomicBool::new(false));
     let url = hub.url(if issue { "/api/v1/tickets" } else { "/healthz" });
     // Tickets are issued as the demo's enrolled kiosk.

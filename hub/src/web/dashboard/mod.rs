@@ -16,6 +16,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use dawr_i18n::Lang;
 use dawr_protocol::device::CounterStatus;
 use dawr_web::html::name;
+use dawr_web::tls::OverTls;
 use dawr_web::{WebError, WebResult};
 use rusqlite::Connection;
 use serde::Deserialize;
@@ -83,6 +84,7 @@ pub struct SignInForm {
 pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
+    over_tls: OverTls,
     headers: HeaderMap,
     Query(query): Query<DashboardQuery>,
     Form(form): Form<SignInForm>,
@@ -90,7 +92,7 @@ pub async fn sign_in(
     let lang = query.lang();
     match sign_in_with_pin(&state, &form.staff, &form.pin, None, address).await {
         Ok(session) if session.role == Role::Manager => {
-            let secure = if state.guard.secure_cookies(&headers) { "; Secure" } else { "" };
+            let secure = if state.guard.secure_cookies(&headers, over_tls) { "; Secure" } else { "" };
             let cookie = format!(
                 "{COOKIE}={}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=43200{secure}",
                 session.token
@@ -111,6 +113,7 @@ pub async fn sign_in(
 /// `POST /dashboard/sign-out`.
 pub async fn sign_out(
     State(state): State<AppState>,
+    over_tls: OverTls,
     headers: HeaderMap,
     Query(query): Query<DashboardQuery>,
 ) -> Response {
@@ -120,7 +123,7 @@ pub async fn sign_out(
         }
         let _ = state.sessions.sign_out(&token).await;
     }
-    let secure = if state.guard.secure_cookies(&headers) { "; Secure" } else { "" };
+    let secure = if state.guard.secure_cookies(&headers, over_tls) { "; Secure" } else { "" };
     let cookie = format!("{COOKIE}=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
     ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/dashboard?lang={}", query.lang().code()))).into_response()
 }
