@@ -212,7 +212,7 @@ fn device_cookie(response: &reqwest::Response) -> Option<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_printed_link_works_once_other_links_and_tablets_are_refused_and_revocation_ends_the_cookie() -> Result<()> {
     let hub = Hub::start_embedded().await?;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let client = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
     let rating = hub.enrol("rating-x", "rating", Some("3"))?;
     let link = rating.enrol_link.clone().context("devices add prints a rating device's link")?;
     let opened = client.get(hub.url(&link)).send().await?;

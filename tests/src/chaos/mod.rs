@@ -731,7 +731,7 @@ pub async fn run(options: Options) -> Result<Outcome> {
         stop: AtomicBool::new(false),
         hub_url: hub.url(""),
         hub_pid: AtomicU32::new(hub.pid().unwrap_or(0)),
-        http: reqwest::Client::new(),
+        http: crate::http_client().build()?,
         kiosk: hub.device("kiosk-1")?,
         rating: (1..=8).map(|c| Ok((c.to_string(), hub.device(&format!("rating-{c}"))?))).collect::<Result<_>>()?,
         options: options.clone(),
