@@ -67,6 +67,14 @@ async fn post<T: serde::de::DeserializeOwned>(
     Err(Refusal::Unreachable)
 }
 
+/// One line per ticket the hub gave (or refused), for whoever looks after the kiosk.
+fn log_issued(issued: &Result<Box<Ticket>, Refusal>) {
+    match issued {
+        Ok(ticket) => tracing::info!(ticket = %ticket.number, service = %ticket.service, "the hub issued a ticket"),
+        Err(refusal) => tracing::warn!(?refusal, "the hub gave no ticket"),
+    }
+}
+
 async fn get<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> Option<T> {
     let response = client.get(url).send().await.ok()?;
     response.error_for_status().ok()?.json().await.ok()
@@ -118,11 +126,15 @@ impl Effector {
         match effect {
             Effect::Issue { service, priority, request_id } => {
                 let body = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
-                Input::Issued(post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/tickets"), &body).await)
+                let issued = post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/tickets"), &body).await;
+                log_issued(&issued);
+                Input::Issued(issued)
             }
             Effect::CheckIn { code, request_id } => {
                 let body = CheckIn { code, request_id: Some(request_id) };
-                Input::Issued(post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/checkins"), &body).await)
+                let issued = post::<Box<Ticket>>(&self.client, &format!("{hub}/api/v1/checkins"), &body).await;
+                log_issued(&issued);
+                Input::Issued(issued)
             }
             Effect::Print(ticket) => {
                 let (printer, paper, qr) = (self.printer.clone(), self.paper, self.qr);
@@ -267,14 +279,17 @@ pub fn run(config: KioskConfig) -> Result<()> {
     let texts = Texts::new();
     let kiosk = Rc::new(RefCell::new(Kiosk::new(&config.device, Utc::now())));
 
-    // Applies an input on the UI thread, starts its effects, redraws.
+    // Applies an input on the UI thread, starts its effects, redraws (and logs where the touch
+    // targets are now, at debug level, when they moved: see dawr_ui::targets).
     let dispatch: Rc<dyn Fn(Input)> = {
         let (kiosk, weak, handle, effector) =
             (kiosk.clone(), window.as_weak(), runtime.handle().clone(), effector.clone());
+        let targets = RefCell::new(Vec::new());
         Rc::new(move |input: Input| {
             let effects = kiosk.borrow_mut().handle(input, Utc::now());
             if let Some(window) = weak.upgrade() {
                 show(&window, &kiosk.borrow(), &effector.branch_name(), &texts);
+                dawr_ui::targets::log_if_changed(&window, &mut targets.borrow_mut());
             }
             let inputs = inputs.clone();
             spawn_effects(&handle, &effector, effects, move |answer| {
