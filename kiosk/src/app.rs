@@ -279,12 +279,13 @@ pub fn run(config: KioskConfig) -> Result<()> {
     let texts = Texts::new();
     let kiosk = Rc::new(RefCell::new(Kiosk::new(&config.device, Utc::now())));
 
-    // Applies an input on the UI thread, starts its effects, redraws (and logs where the touch
-    // targets are now, at debug level, when they moved: see dawr_ui::targets).
+    // Where the touch targets were last logged (at debug level, when they move: dawr_ui::targets).
+    let targets = Rc::new(RefCell::new(Vec::new()));
+    // Applies an input on the UI thread, starts its effects, redraws (and logs the touch targets).
     let dispatch: Rc<dyn Fn(Input)> = {
         let (kiosk, weak, handle, effector) =
             (kiosk.clone(), window.as_weak(), runtime.handle().clone(), effector.clone());
-        let targets = RefCell::new(Vec::new());
+        let targets = targets.clone();
         Rc::new(move |input: Input| {
             let effects = kiosk.borrow_mut().handle(input, Utc::now());
             if let Some(window) = weak.upgrade() {
@@ -325,9 +326,14 @@ pub fn run(config: KioskConfig) -> Result<()> {
     // Answers from the background, and the clock (for the idle timeout).
     let answers = slint::Timer::default();
     let d = dispatch.clone();
+    let weak = window.as_weak();
     answers.start(slint::TimerMode::Repeated, Duration::from_millis(30), move || {
         while let Ok(input) = inbox.try_recv() {
             d(input);
+        }
+        // Also when the window itself changed size (the layout moved without an input).
+        if let Some(window) = weak.upgrade() {
+            dawr_ui::targets::log_if_changed(&window, &mut targets.borrow_mut());
         }
     });
     let clock = slint::Timer::default();

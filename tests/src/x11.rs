@@ -94,7 +94,10 @@ impl Display {
 
     /// A click at (`x`, `y`) inside `window`.
     pub fn click(&self, window: &str, x: u32, y: u32) -> Result<()> {
-        self.xdotool(&["mousemove", "--window", window, &x.to_string(), &y.to_string(), "click", "1"]).map(drop)
+        // The pointer arrives first (--sync: once the server has moved it), then the press: a
+        // press in the same breath as the move can reach the app before the move does.
+        self.xdotool(&["mousemove", "--window", window, "--sync", &x.to_string(), &y.to_string()])?;
+        self.xdotool(&["click", "1"]).map(drop)
     }
 
     /// A tap (a click of the first button: touch is a pointer on X) in the middle of `target`,

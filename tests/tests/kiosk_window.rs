@@ -82,14 +82,29 @@ async fn visitor(kiosk: &mut RunningKiosk, hub: &Hub, lang: Lang, service: &Serv
     // Drawn: not the black of a window nothing was painted in yet.
     let black = image::RgbaImage::from_pixel(SCREEN.0, SCREEN.1, image::Rgba([0, 0, 0, 255]));
     let welcome = window_changed(display, window, &black).await.context("the kiosk fills its portrait screen")?;
-    display.tap(window, &button)?;
-
     // The services, named in the chosen language (each button's label starts with the name).
     let name = match lang {
         Lang::Ar => &service.name.ar,
         Lang::En => &service.name.en,
     };
-    let button = target(app, &format!("the service {name:?}"), |l| l.starts_with(name.as_str())).await?;
+    // A tap in the window's first moments under Xvfb can be lost before winit takes input: the
+    // language is tapped again while the welcome screen (the same two targets) is still up.
+    let still_welcome = |app: &App| {
+        let labels: Vec<String> = last_logged(&app.log()).unwrap_or_default().into_iter().map(|t| t.label).collect();
+        labels.len() == 2 && labels.contains(&language)
+    };
+    let mut tries = 0;
+    let button = loop {
+        display.tap(window, &button)?;
+        tries += 1;
+        let what = format!("the service {name:?}");
+        let services = target(app, &what, |l| l.starts_with(name.as_str()));
+        match tokio::time::timeout(Duration::from_secs(3), services).await {
+            Ok(found) => break found?,
+            Err(_) if tries < 3 && still_welcome(app) => continue,
+            Err(_) => bail!("the tap on {language:?} did not open the services:\n{}", app.log()),
+        }
+    };
     let services = window_changed(display, window, &welcome).await?;
     services.save(out.join(format!("services-{lang}.png")))?;
     assert_eq!(hub.get(&format!("/api/v1/tickets/{nth}")).await?.0, 404, "no ticket before the service is chosen");
@@ -103,10 +118,21 @@ async fn visitor(kiosk: &mut RunningKiosk, hub: &Hub, lang: Lang, service: &Serv
     let ticket: Ticket = serde_json::from_value(ticket)?;
     assert_eq!(ticket.service, service.code, "for the service tapped");
     app.logged(&format!("the hub issued a ticket ticket={}", ticket.number), Duration::from_secs(10)).await?;
-    let shown = window_changed(display, window, &services).await?;
+    // The window shows this ticket: its QR code, read from the window's picture, is the
+    // ticket's page (the "please wait" screen before it has no QR code).
     let picture = out.join(format!("ticket-{lang}.png"));
-    shown.save(&picture)?;
-    assert_eq!(decode_qr(&picture)?, ticket.status_url, "the window shows this ticket's QR code");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        window_changed(display, window, &services).await?.save(&picture)?;
+        let read = decode_qr(&picture)?;
+        if read == ticket.status_url {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the window never showed the QR code of {} ({}); it read {read:?}", ticket.number, ticket.status_url);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // "Done" goes back to the services; "back" from there to the welcome, for the next visitor.
     display.tap(window, &done)?;
