@@ -1,4 +1,4 @@
-//! The display board's real window (winit on X, full screen under Xvfb) logged in to a real hub
+//! The display board's real window (winit on X under Xvfb, sized to the screen) logged in to a real hub
 //! as `board-1`, at 1920×1080 and at 1366×768: a call made on the hub appears on the screen. The
 //! window is pictured by the X server (`xwd`) and must match, pixel for pixel but for the clock,
 //! the board's own headless `screenshot` of the hub's board message at that moment (both
@@ -118,11 +118,16 @@ async fn a_call_made_on_the_hub_appears_in_the_real_board_window_at_both_sizes()
     let dir = tempfile::tempdir()?;
     for ((width, height), (counter, ticket)) in [((1920, 1080), ("2", "A001")), ((1366, 768), ("1", "A002"))] {
         let display = Display::start(width, height)?;
+        // Silent: no voice pack, and none made (a path that cannot be a folder); the voice has
+        // tests of its own. A window, sized to the screen (Xvfb has no window manager to make
+        // a full-screen window fill it).
         let mut args = vec!["run", "--mqtt-url", &mqtt, "--mqtt-password-file", &password_file];
+        args.extend(["--voice", "/dev/null/voice", "--windowed"]);
         args.extend(LOOK);
         let log = dir.path().join(format!("board-{width}.log"));
         let app = display.run(&board_binary(), &args, &log)?;
         let window = display.window("Dawr", Duration::from_secs(60)).await?;
+        display.xdotool(&["windowsize", "--sync", &window, &width.to_string(), &height.to_string()])?;
 
         let before = headless(&board, width, height, dir.path(), &format!("before-{width}"))?;
         window_shows(&display, &window, &before, "the board before the call")
