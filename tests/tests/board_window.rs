@@ -130,9 +130,7 @@ async fn a_call_made_on_the_hub_appears_in_the_real_board_window_at_both_sizes()
         display.xdotool(&["windowsize", "--sync", &window, &width.to_string(), &height.to_string()])?;
 
         let before = headless(&board, width, height, dir.path(), &format!("before-{width}"))?;
-        window_shows(&display, &window, &before, "the board before the call")
-            .await
-            .with_context(|| app.log())?;
+        window_shows(&display, &window, &before, "the board before the call").await.with_context(|| app.log())?;
         let (status, reply) = hub.post(&format!("/api/v1/counters/{counter}/next"), json!({})).await?;
         assert_eq!(status, 200, "counter {counter} calls: {reply}");
         board = board_message(&mut probe, Some(ticket)).await?;

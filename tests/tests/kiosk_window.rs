@@ -72,7 +72,14 @@ struct RunningKiosk {
 /// One visitor at `kiosk`: chooses `lang` on the welcome screen, then the service `service`, and
 /// takes the ticket, the hub's `nth`; pictures go to `out`. Leaves the kiosk on its welcome
 /// screen for the next one.
-async fn visitor(kiosk: &mut RunningKiosk, hub: &Hub, lang: Lang, service: &ServiceSummary, nth: u64, out: &Path) -> Result<()> {
+async fn visitor(
+    kiosk: &mut RunningKiosk,
+    hub: &Hub,
+    lang: Lang,
+    service: &ServiceSummary,
+    nth: u64,
+    out: &Path,
+) -> Result<()> {
     let RunningKiosk { display, window, app } = kiosk;
     let window = window.as_str();
     let texts = Texts::new();
@@ -181,7 +188,8 @@ async fn a_visitor_takes_a_ticket_with_taps_alone_in_arabic_and_in_english_in_th
     assert!(wait_until(Duration::from_secs(10), || async { !print().is_empty() }).await, "the first ticket printed");
     let first_print = print();
     visitor(&mut kiosk, &hub, Lang::En, second, 2, out.path()).await.context("the English visitor")?;
-    let second_printed = wait_until(Duration::from_secs(10), || async { !print().is_empty() && print() != first_print });
+    let second_printed =
+        wait_until(Duration::from_secs(10), || async { !print().is_empty() && print() != first_print });
     assert!(second_printed.await, "the second ticket printed");
     assert_eq!(hub.get("/api/v1/tickets/3").await?.0, 404, "two visitors, two tickets");
     Ok(())
