@@ -1,8 +1,9 @@
 //! The desk screen fits: at 1366×768 and 1920×1080, in Arabic and English, in every state
 //! (signed out, idle, called, serving with the case, the questions before complete and transfer,
 //! paused), every button's label and shortcut hint is drawn inside its button, and the action
-//! bar with all seven buttons is on screen. Each picture is left in
-//! `docs/screenshots/counter-app/`.
+//! bar with all seven buttons is on screen. Each picture is left in `target/screenshots/counter-app/`
+//! (in `docs/screenshots/counter-app/` with `DAWR_UPDATE_SCREENSHOTS=1`, to refresh the
+//! committed ones on purpose).
 //!
 //! How a label's place is found, from the rendered pixels (so a label that really spills out
 //! of its button fails): the screen is drawn three times — as it is, with every button label
@@ -40,10 +41,9 @@ impl Platform for StoppedClock {
     }
 }
 
+/// `docs/screenshots/counter-app/` with `DAWR_UPDATE_SCREENSHOTS=1`, else under `target/`.
 fn screenshots() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots/counter-app");
-    std::fs::create_dir_all(&dir).expect("docs/screenshots/counter-app");
-    dir
+    dawr_ui::headless::screenshots_dir("counter-app")
 }
 
 /// Where label ink (pixels that differ between `shown` and `hidden`) lies outside the magenta

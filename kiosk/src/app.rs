@@ -100,6 +100,14 @@ pub fn http_client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
+/// One line per ticket the hub gave (or refused), for whoever looks after the kiosk.
+fn log_issued(issued: &Result<Box<Ticket>, Refusal>) {
+    match issued {
+        Ok(ticket) => tracing::info!(ticket = %ticket.number, service = %ticket.service, "the hub issued a ticket"),
+        Err(refusal) => tracing::warn!(?refusal, "the hub gave no ticket"),
+    }
+}
+
 async fn get<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> Option<T> {
     let response = client.get(url).send().await.ok()?;
     response.error_for_status().ok()?.json().await.ok()
@@ -164,12 +172,16 @@ impl Effector {
             Effect::Issue { service, priority, request_id } => {
                 let body = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
                 let url = format!("{hub}/api/v1/tickets");
-                Input::Issued(post::<Box<Ticket>>(&self.client, self.login.as_ref(), &url, &body).await)
+                let issued = post::<Box<Ticket>>(&self.client, self.login.as_ref(), &url, &body).await;
+                log_issued(&issued);
+                Input::Issued(issued)
             }
             Effect::CheckIn { code, request_id } => {
                 let body = CheckIn { code, request_id: Some(request_id) };
                 let url = format!("{hub}/api/v1/checkins");
-                Input::Issued(post::<Box<Ticket>>(&self.client, self.login.as_ref(), &url, &body).await)
+                let issued = post::<Box<Ticket>>(&self.client, self.login.as_ref(), &url, &body).await;
+                log_issued(&issued);
+                Input::Issued(issued)
             }
             Effect::Print(ticket) => {
                 let (printer, paper, qr) = (self.printer.clone(), self.paper, self.qr);
@@ -331,14 +343,18 @@ pub fn run(config: KioskConfig) -> Result<()> {
     let texts = Texts::new();
     let kiosk = Rc::new(RefCell::new(Kiosk::new(&config.device, Utc::now())));
 
-    // Applies an input on the UI thread, starts its effects, redraws.
+    // Where the touch targets were last logged (at debug level, when they move: dawr_ui::targets).
+    let targets = Rc::new(RefCell::new(Vec::new()));
+    // Applies an input on the UI thread, starts its effects, redraws (and logs the touch targets).
     let dispatch: Rc<dyn Fn(Input)> = {
         let (kiosk, weak, handle, effector) =
             (kiosk.clone(), window.as_weak(), runtime.handle().clone(), effector.clone());
+        let targets = targets.clone();
         Rc::new(move |input: Input| {
             let effects = kiosk.borrow_mut().handle(input, Utc::now());
             if let Some(window) = weak.upgrade() {
                 show(&window, &kiosk.borrow(), &effector.shown_branch_name(&texts), &texts);
+                dawr_ui::targets::log_if_changed(&window, &mut targets.borrow_mut());
             }
             let inputs = inputs.clone();
             spawn_effects(&handle, &effector, effects, move |answer| {
@@ -374,9 +390,14 @@ pub fn run(config: KioskConfig) -> Result<()> {
     // Answers from the background, and the clock (for the idle timeout).
     let answers = slint::Timer::default();
     let d = dispatch.clone();
+    let weak = window.as_weak();
     answers.start(slint::TimerMode::Repeated, Duration::from_millis(30), move || {
         while let Ok(input) = inbox.try_recv() {
             d(input);
+        }
+        // Also when the window itself changed size (the layout moved without an input).
+        if let Some(window) = weak.upgrade() {
+            dawr_ui::targets::log_if_changed(&window, &mut targets.borrow_mut());
         }
     });
     let clock = slint::Timer::default();

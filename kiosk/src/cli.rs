@@ -204,8 +204,8 @@ struct ScreenshotOptions {
     height: u32,
 }
 
-/// The demo branch's services with made-up waits, for screenshots without a hub.
-fn sample_services() -> Vec<ServiceSummary> {
+/// The demo branch's services with made-up waits, for screenshots without a hub (and tests).
+pub fn sample_services() -> Vec<ServiceSummary> {
     let service = |code: &str, ar: &str, en: &str, open, waiting, wait_s| ServiceSummary {
         code: code.into(),
         name: Names { ar: ar.into(), en: en.into() },

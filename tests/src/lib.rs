@@ -116,11 +116,11 @@ pub fn counter_binary() -> PathBuf {
     sibling_binary("dawr-e2e-counter")
 }
 
-/// `docs/screenshots/`, where tests leave the pictures the documentation shows.
+/// Where tests leave the pictures the documentation shows: `docs/screenshots/` when
+/// `DAWR_UPDATE_SCREENSHOTS=1`, else `target/screenshots/` (a run never rewrites committed
+/// pictures; see `dawr_ui::headless::screenshots_dir`).
 pub fn screenshots_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("docs/screenshots");
-    dir
+    dawr_ui::headless::screenshots_dir("")
 }
 
 /// What the hub logs once it listens on its ports.

@@ -1,12 +1,14 @@
 //! A virtual X display for tests that run an app's real window: Xvfb (Debian's `xvfb`) on a
 //! display number it picks itself, with keys and clicks sent through xdotool (XTEST, as a real
-//! keyboard would), and the app started on it as a process that is killed with the test.
+//! keyboard would), pictures of a window taken by the X server itself (`xwd`, Debian's
+//! `x11-apps`), and the app started on it as a process that is killed with the test.
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
+use dawr_ui::targets::TouchTarget;
 
 /// A running Xvfb.
 pub struct Display {
@@ -92,7 +94,30 @@ impl Display {
 
     /// A click at (`x`, `y`) inside `window`.
     pub fn click(&self, window: &str, x: u32, y: u32) -> Result<()> {
-        self.xdotool(&["mousemove", "--window", window, &x.to_string(), &y.to_string(), "click", "1"]).map(drop)
+        // The pointer arrives first (--sync: once the server has moved it), then the press: a
+        // press in the same breath as the move can reach the app before the move does.
+        self.xdotool(&["mousemove", "--window", window, "--sync", &x.to_string(), &y.to_string()])?;
+        self.xdotool(&["click", "1"]).map(drop)
+    }
+
+    /// A tap (a click of the first button: touch is a pointer on X) in the middle of `target`,
+    /// a touch target as the app logged it.
+    pub fn tap(&self, window: &str, target: &TouchTarget) -> Result<()> {
+        let (x, y) = target.centre();
+        self.click(window, x.round() as u32, y.round() as u32)
+    }
+
+    /// What `window` shows now, as the X server has it (`xwd`).
+    pub fn screenshot(&self, window: &str) -> Result<image::RgbaImage> {
+        let output = Command::new("xwd")
+            .args(["-silent", "-id", window])
+            .env("DISPLAY", &self.name)
+            .output()
+            .context("running xwd (Debian: apt-get install x11-apps)")?;
+        if !output.status.success() {
+            bail!("xwd -id {window}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        read_xwd(&output.stdout)
     }
 
     /// Starts `program args` on this display, its output (logs) into `log`; killed on drop.
@@ -102,7 +127,8 @@ impl Display {
             .args(args)
             .env("DISPLAY", &self.name)
             .env_remove("WAYLAND_DISPLAY")
-            .env("RUST_LOG", "info")
+            // Info, and where the touch targets are (dawr_ui::targets) for tests that tap them.
+            .env("RUST_LOG", format!("info,{}=debug", dawr_ui::targets::LOG_TARGET))
             .env("NO_COLOR", "1")
             .stdout(file.try_clone()?)
             .stderr(file)
@@ -158,4 +184,27 @@ impl Drop for App {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The pixels of an XWD dump of a 24- or 32-bit TrueColor window (as Xvfb's screens are): a
+/// header of big-endian 32-bit fields, the window's name, the colour map, then the rows.
+fn read_xwd(data: &[u8]) -> Result<image::RgbaImage> {
+    let field = |i: usize| -> Result<u32> {
+        let bytes = data.get(i * 4..i * 4 + 4).context("a short XWD header")?;
+        Ok(u32::from_be_bytes(bytes.try_into().expect("four bytes")))
+    };
+    let (header_size, format, width, height) = (field(0)? as usize, field(2)?, field(4)?, field(5)?);
+    let (byte_order, bits_per_pixel, bytes_per_line) = (field(7)?, field(11)?, field(12)? as usize);
+    let masks = [field(14)?, field(15)?, field(16)?];
+    let colours = field(19)? as usize;
+    ensure!(format == 2 && bits_per_pixel == 32, "an XWD dump of format {format} with {bits_per_pixel} bits a pixel");
+    let pixels = data.get(header_size + colours * 12..).context("an XWD dump without pixels")?;
+    ensure!(pixels.len() >= bytes_per_line * height as usize, "a short XWD dump");
+    let channel = |value: u32, mask: u32| ((value & mask) >> mask.trailing_zeros()) as u8;
+    Ok(image::RgbaImage::from_fn(width, height, |x, y| {
+        let at = y as usize * bytes_per_line + x as usize * 4;
+        let bytes: [u8; 4] = pixels[at..at + 4].try_into().expect("four bytes");
+        let value = if byte_order == 0 { u32::from_le_bytes(bytes) } else { u32::from_be_bytes(bytes) };
+        image::Rgba([channel(value, masks[0]), channel(value, masks[1]), channel(value, masks[2]), 255])
+    }))
 }

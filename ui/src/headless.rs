@@ -59,3 +59,23 @@ pub fn snapshot_png(
     image.save(path).map_err(|e| HeadlessError::Png { path: path.display().to_string(), message: e.to_string() })?;
     Ok(image)
 }
+
+/// The environment variable that sends pictures to `docs/screenshots/`: tests that draw screens
+/// write them there only when it is `1` (to refresh the committed pictures on purpose), and
+/// otherwise to `target/screenshots/`, so a test run never rewrites a committed file.
+pub const UPDATE_SCREENSHOTS: &str = "DAWR_UPDATE_SCREENSHOTS";
+
+/// Where tests leave their pictures of `app`'s screens (`""`: the top of the folder), created if
+/// missing: `docs/screenshots/APP` with `DAWR_UPDATE_SCREENSHOTS=1`, else
+/// `target/screenshots/APP` (see [`UPDATE_SCREENSHOTS`]).
+pub fn screenshots_dir(app: &str) -> std::path::PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let base = if std::env::var(UPDATE_SCREENSHOTS).is_ok_and(|v| v == "1") {
+        workspace.join("docs/screenshots")
+    } else {
+        workspace.join("target/screenshots")
+    };
+    let dir = base.join(app);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
