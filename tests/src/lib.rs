@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 pub mod appointments;
 pub mod browser;
 pub mod button;
+pub mod conformance;
+pub mod conformance_device;
 pub mod x11;
 
 use anyhow::{Context, Result, bail, ensure};

@@ -241,7 +241,7 @@ async fn counter_action(
         note: body.note,
         reason: body.reason,
     });
-    counter_command(&state, counter, CounterCommand { id: body.id, operation, by: Some(session.staff) }).await
+    counter_command(&state, counter, CounterCommand { id: body.id, device: None, operation, by: Some(session.staff) }).await
 }
 
 /// Sends a counter command and turns a refusal into an error response.
@@ -266,7 +266,7 @@ async fn rate_visit(State(state): State<AppState>, body: Bytes) -> WebResult<imp
         return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
     let command =
-        CounterCommand { id: body.id, operation: Operation::Rate { score: body.score, reason: body.reason }, by: None };
+        CounterCommand { id: body.id, device: None, operation: Operation::Rate { score: body.score, reason: body.reason }, by: None };
     let reply = counter_command(&state, body.counter, command).await?;
     Ok((StatusCode::CREATED, reply))
 }
@@ -284,7 +284,7 @@ async fn add_rating_reason(
         return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
     let command =
-        CounterCommand { id: body.id, operation: Operation::AddReason { rating, reason: body.reason }, by: None };
+        CounterCommand { id: body.id, device: None, operation: Operation::AddReason { rating, reason: body.reason }, by: None };
     let reply = state.engine.ask(|reply| Request::RatingReason { rating, command, reply }).await?;
     refused_or(reply)
 }

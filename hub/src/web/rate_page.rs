@@ -189,7 +189,7 @@ async fn awaiting_reason(state: &AppState, counter: &str) -> Option<(RatingId, S
 }
 
 async fn ask(state: &AppState, counter: &str, operation: Operation) -> Option<Reply> {
-    let command = CounterCommand { id: None, operation, by: None };
+    let command = CounterCommand { id: None, device: None, operation, by: None };
     let counter = counter.to_string();
     state.engine.ask(|tx| Request::Counter { counter, command, reply: ReplyTo::Http(tx) }).await.ok()
 }
