@@ -583,8 +583,7 @@ impl Engine {
             // Refused traffic costs nothing: no command log row, no remembered reply, no disk
             // write; only the refusal goes out (through the bounded outbox).
             tracing::debug!(counter, "command for an unknown counter refused");
-            let mut reply =
-                refusal(command.id.as_deref(), &Failure::from(QueueError::UnknownCounter(counter.clone())));
+            let mut reply = refusal(command.id.as_deref(), &Failure::from(QueueError::UnknownCounter(counter.clone())));
             reply.device = command.device.as_deref().map(bounded);
             for p in reply_publication(&self.setup.branch.id, &counter, &reply, &reply_to) {
                 let _ = self.setup.publications.send(p);
@@ -1074,7 +1073,8 @@ mod tests {
                 note: None,
                 reason: None,
             };
-            let command = CounterCommand { id: Some(id.into()), device: None, operation: Operation::Act(request), by: None };
+            let command =
+                CounterCommand { id: Some(id.into()), device: None, operation: Operation::Act(request), by: None };
             self.engine.send(Request::Counter { counter: counter.into(), command, reply }).await.unwrap();
         }
 
@@ -1221,7 +1221,7 @@ mod tests {
         assert_eq!((first.ok, first.ticket.as_deref()), (true, Some("A001")));
         assert!(repeat.try_recv().is_err(), "the repeat waits for its own turn at the disk");
         rig.pass(1);
-        assert_eq!(repeat.await.unwrap(), first, "the same answer");
+        assert_eq!(repeat.await.unwrap(), Reply { replay: true, ..first }, "the same answer, marked a replay");
         assert_eq!(rig.waiting().await, ["A002"], "acted on once");
     }
 

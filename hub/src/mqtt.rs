@@ -200,9 +200,10 @@ async fn handle_publish(
     status: &MqttStatus,
 ) {
     let counter_message = match Topic::parse(topic) {
-        Ok(Topic::CounterCommand { branch: b, counter }) if b == branch => {
-            Some((counter, read_device_message(payload, |p| serde_json::from_slice::<Command>(p).map(command_from_wire))))
-        }
+        Ok(Topic::CounterCommand { branch: b, counter }) if b == branch => Some((
+            counter,
+            read_device_message(payload, |p| serde_json::from_slice::<Command>(p).map(command_from_wire)),
+        )),
         Ok(Topic::CounterRating { branch: b, counter }) if b == branch => {
             Some((counter, read_device_message(payload, rating_message)))
         }
@@ -437,7 +438,8 @@ mod tests {
         ] {
             assert!(read_command(bad).is_err(), "{bad} must be malformed");
         }
-        let long = format!(r#"{{"id":"{}","action":"next","note":"{}"}}"#, "x".repeat(10), "y".repeat(MAX_DEVICE_MESSAGE));
+        let long =
+            format!(r#"{{"id":"{}","action":"next","note":"{}"}}"#, "x".repeat(10), "y".repeat(MAX_DEVICE_MESSAGE));
         assert!(read_command(&long).is_err(), "over the largest message");
     }
 

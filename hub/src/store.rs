@@ -199,11 +199,12 @@ pub fn load_command_log(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<L
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The presence last heard from each client: `(device, printer, seen_at)` (the status is not
-/// kept: after a restart every device is offline until it says otherwise).
-pub fn load_presence(
-    conn: &Connection,
-) -> Result<Vec<(String, Option<dawr_protocol::device::PrinterHealth>, DateTime<Utc>)>, StoreError> {
+/// A client's last presence as kept: `(device, printer, seen_at)`.
+pub type KeptPresence = (String, Option<dawr_protocol::device::PrinterHealth>, DateTime<Utc>);
+
+/// The presence last heard from each client (the status is not kept: after a restart every
+/// device is offline until it says otherwise).
+pub fn load_presence(conn: &Connection) -> Result<Vec<KeptPresence>, StoreError> {
     let mut stmt = conn.prepare("SELECT device, printer, seen_at FROM device_presence")?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();

@@ -251,7 +251,10 @@ impl<'a> Run<'a> {
         if !reply.ok {
             bail!("next refused: {:?} {:?}", reply.error, reply.message);
         }
-        reply.ticket.map(|t| t.to_string()).with_context(|| format!("next called nobody though {} waits", ticket.number))
+        reply
+            .ticket
+            .map(|t| t.to_string())
+            .with_context(|| format!("next called nobody though {} waits", ticket.number))
     }
 
     async fn press_answered_and_called(&mut self) -> Result<String> {
@@ -325,7 +328,8 @@ impl<'a> Run<'a> {
 
     async fn expect_malformed(&mut self, payload: String, id: &str) -> Result<String> {
         self.button.send(payload).await?;
-        let reply = self.button.reply(id, ANSWER).await.context("no reply: a device retrying it would retry forever")?;
+        let reply =
+            self.button.reply(id, ANSWER).await.context("no reply: a device retrying it would retry forever")?;
         if reply.ok || reply.error != Some(ErrorCode::Malformed) {
             bail!("answered {reply:?}");
         }

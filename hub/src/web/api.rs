@@ -241,7 +241,8 @@ async fn counter_action(
         note: body.note,
         reason: body.reason,
     });
-    counter_command(&state, counter, CounterCommand { id: body.id, device: None, operation, by: Some(session.staff) }).await
+    counter_command(&state, counter, CounterCommand { id: body.id, device: None, operation, by: Some(session.staff) })
+        .await
 }
 
 /// Sends a counter command and turns a refusal into an error response.
@@ -265,8 +266,12 @@ async fn rate_visit(State(state): State<AppState>, body: Bytes) -> WebResult<imp
     if body.id.as_deref().is_some_and(|id| !is_key(id)) {
         return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
-    let command =
-        CounterCommand { id: body.id, device: None, operation: Operation::Rate { score: body.score, reason: body.reason }, by: None };
+    let command = CounterCommand {
+        id: body.id,
+        device: None,
+        operation: Operation::Rate { score: body.score, reason: body.reason },
+        by: None,
+    };
     let reply = counter_command(&state, body.counter, command).await?;
     Ok((StatusCode::CREATED, reply))
 }
@@ -283,8 +288,12 @@ async fn add_rating_reason(
     if body.id.as_deref().is_some_and(|id| !is_key(id)) {
         return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
-    let command =
-        CounterCommand { id: body.id, device: None, operation: Operation::AddReason { rating, reason: body.reason }, by: None };
+    let command = CounterCommand {
+        id: body.id,
+        device: None,
+        operation: Operation::AddReason { rating, reason: body.reason },
+        by: None,
+    };
     let reply = state.engine.ask(|reply| Request::RatingReason { rating, command, reply }).await?;
     refused_or(reply)
 }

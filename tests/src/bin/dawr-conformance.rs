@@ -38,7 +38,9 @@ fn target(args: &[String]) -> Result<HubTarget> {
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) != Some("hub") {
-        bail!("usage: dawr-conformance hub --mqtt URL --http URL --branch B --counter C --service S --button ID:PW --second ID:PW --display ID:PW");
+        bail!(
+            "usage: dawr-conformance hub --mqtt URL --http URL --branch B --counter C --service S --button ID:PW --second ID:PW --display ID:PW"
+        );
     }
     let outcomes = check_hub(&target(&args[1..])?).await?;
     for outcome in &outcomes {
