@@ -347,7 +347,7 @@ impl Desk {
             }
             Input::Reply(reply) => {
                 let Some((command, _, _)) = &self.pending else { return vec![] };
-                if reply.id != command.id {
+                if reply.id.as_str() != command.id.as_str() {
                     return vec![];
                 }
                 let finished_one = reply.ok && matches!(command.action, Action::Complete | Action::Next);
@@ -435,7 +435,7 @@ mod tests {
     }
 
     fn ok(id: &str, ticket: Option<&str>) -> Reply {
-        Reply { id: text(id), ok: true, ticket: ticket.map(text), error: None, message: None, rating: None }
+        Reply { id: text(id), ok: true, ticket: ticket.map(text), ..Reply::default() }
     }
 
     #[test]
@@ -502,12 +502,10 @@ mod tests {
         d.handle(Input::Link(true), t(2));
         let recall = sent(&d.handle(Input::Act(Action::Recall), t(3)));
         let refused = Reply {
-            id: recall.id.clone(),
-            ok: false,
-            ticket: None,
+            id: text(&recall.id),
             error: Some(ErrorCode::NoCurrentVisitor),
             message: Some(text("nobody at counter 2")),
-            rating: None,
+            ..Reply::default()
         };
         d.handle(Input::Reply(refused), t(4));
         assert_eq!(d.notice.as_ref().unwrap().key, "counter-no-visitor");

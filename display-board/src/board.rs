@@ -210,6 +210,7 @@ mod tests {
             updated_at: t(0),
             calls: (1..=5).rev().map(|i| call(i, &format!("A00{i}"), "1", "A")).collect(),
             services: vec![],
+            utc_offset: None,
         };
         assert!(b.apply_board(board.clone(), t(100)).is_empty(), "the first summary is history");
         let v = b.view(t(100));

@@ -197,6 +197,7 @@ mod tests {
                 updated_at: now,
                 calls: vec![call(2, "A002", "3", true), call(1, "A001", "1", false)],
                 services: vec![service("A", true, 5, 610), service("B", false, 0, 0)],
+                utc_offset: None,
             },
             now,
         );

@@ -232,12 +232,14 @@ impl<'a> Device<'a> {
         let (branch, counter) = (self.config.branch, self.config.counter);
         let message = match (action, key) {
             (Some(action), _) => {
-                let payload = json(&Command::new(id.clone(), action));
+                let mut command = Command::new(id.clone(), action);
+                command.device = self.own_id();
+                let payload = json(&command);
                 Outgoing { topic: topic(Topic::CounterCommand { branch, counter }), payload, retain: false }
             }
             (None, Key::Score(score)) => {
                 self.rating = RatingPhase::Thanks { until_ms: now_ms + THANKS_MS };
-                let payload = json(&Rating { id: id.clone(), score, reason: None });
+                let payload = json(&Rating { id: id.clone(), device: self.own_id(), score, reason: None });
                 Outgoing { topic: topic(Topic::CounterRating { branch, counter }), payload, retain: false }
             }
             (None, _) => return None,
@@ -284,8 +286,17 @@ impl<'a> Device<'a> {
         self.state = Some(state);
     }
 
+    /// Its device id as commands carry it (their ids are scoped to it).
+    fn own_id(&self) -> Option<dawr_protocol::device::Code> {
+        dawr_protocol::device::Code::try_from(self.config.device).ok()
+    }
+
     fn on_reply(&mut self, reply: Reply, now_ms: u64) {
-        let Some(pending) = self.pending.as_ref().filter(|p| p.id == reply.id) else { return };
+        // The counter's devices share the reply topic: ours carry our device id and our id.
+        let ours = |p: &&Pending| {
+            p.id.as_str() == reply.id.as_str() && reply.device.as_deref().is_none_or(|d| d == self.config.device)
+        };
+        let Some(pending) = self.pending.as_ref().filter(ours) else { return };
         let action = pending.action;
         self.pending = None;
         if action.is_none() {
@@ -425,6 +436,7 @@ mod tests {
         let out = d.press(Key::Next, Press::Short, 10).expect("a command");
         let cmd = command(&out);
         assert_eq!((cmd.id.as_str(), cmd.action), ("7-1", Action::Next));
+        assert_eq!(cmd.device.as_deref(), Some(CONFIG.device), "ids are scoped to the device that sends them");
         assert!(d.view().pending);
         reply(&mut d, r#"{"id":"7-1","ok":true,"ticket":"A017"}"#, 50);
         d.received(
@@ -496,6 +508,8 @@ mod tests {
         d.press(Key::Next, Press::Short, 0).unwrap();
         reply(&mut d, r#"{"id":"someone-else","ok":true,"ticket":"B001"}"#, 10);
         assert!(d.view().pending, "a reply to another id is not ours");
+        reply(&mut d, r#"{"id":"7-1","device":"another-unit","ok":true,"ticket":"B002"}"#, 15);
+        assert!(d.view().pending, "another device's reply with the same id is not ours");
         reply(&mut d, r#"{"id":"7-1","ok":true}"#, 20);
         assert_eq!(d.view().notice, Some(Notice::NobodyWaiting));
         d.press(Key::Next, Press::Long, 30).unwrap();

@@ -168,7 +168,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     };
     let (engine, engine_thread) = engine::start(setup)?;
 
-    let status = MqttStatus::default();
+    let status = MqttStatus::load(Db::single(open()?))?;
     let mqtt = mqtt::start(&broker, &branch.id, engine.clone(), publications_rx, status.clone())?;
     let ticker = tokio::spawn(tick(engine.clone()));
     let held = Appointments { conn: Db::single(open()?), window: settings.checkin_window, wake: Arc::default() };

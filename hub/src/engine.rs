@@ -10,8 +10,11 @@
 //! through the writer, so nothing is published ahead of the change it reflects. The first tick
 //! of a new local day also closes the earlier days (their waiting tickets are cancelled).
 //!
-//! Repeated requests are recognised: counter commands and ratings by (counter, id), ticket
-//! requests by their `request_id`; they are answered again, never acted on twice.
+//! Repeated requests are recognised: counter commands and ratings by (counter, sending device,
+//! id), ticket requests by their `request_id`; they are answered again (marked `replay`), never
+//! acted on twice. A repeated id with a different body is refused `id_reused`. A `malformed`
+//! refusal does not use up its id (nothing about the command was understood), nor do
+//! `unknown_counter` and `storage_unavailable` (nothing changed): every other answer does.
 //!
 //! If the writer reports a failed transaction, the engine rebuilds the queue from the database
 //! before taking the next request (see [`crate::store`] for the epoch rule).
@@ -66,6 +69,9 @@ impl Failure {
 pub struct CounterCommand {
     /// The de-duplication id; `None` for HTTP calls that gave none.
     pub id: Option<String>,
+    /// The device that sent it (a command's `device`): ids are scoped to it. `None` for v1
+    /// devices and HTTP, whose ids are scoped to the counter.
+    pub device: Option<String>,
     pub operation: Operation,
     /// Who does it over HTTP: the staff member of the session that sent it, or the enrolled
     /// device (a rating device). `None` for MQTT devices (a counter button, a rating terminal).
@@ -110,8 +116,8 @@ impl Author {
     }
 }
 
-/// What a counter command does.
-#[derive(Debug, Clone, PartialEq)]
+/// What a counter command does (serialised, it is the body a repeated id must match).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum Operation {
     /// A staff action (`…/command`, `POST /api/v1/counters/{c}/{action}`).
     Act(ActionRequest),
@@ -123,7 +129,7 @@ pub enum Operation {
 }
 
 /// A staff action with its optional fields, as the wire carries them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ActionRequest {
     pub action: Action,
     pub ticket: Option<String>,
@@ -147,6 +153,9 @@ impl ActionRequest {
             Action::Start => CounterAction::Start,
             Action::Complete => CounterAction::Complete { outcome: self.outcome },
             Action::NoShow => CounterAction::NoShow,
+            Action::Transfer if self.to_service.is_none() && self.to_counter.is_none() => {
+                return Err(QueueError::Invalid("transfer needs to_service or to_counter"));
+            }
             Action::Transfer => CounterAction::Transfer {
                 to_service: self.to_service.clone(),
                 to_counter: self.to_counter.clone(),
@@ -297,6 +306,28 @@ pub fn start(setup: EngineSetup) -> Result<(EngineHandle, JoinHandle<()>), Store
     Ok((EngineHandle { tx }, thread))
 }
 
+/// What a repeated command id is checked against: the first reply, and the body it answered
+/// (`None` for replies stored before bodies were kept: any body matches).
+#[derive(Debug, Clone)]
+struct Answered {
+    reply: Reply,
+    body: Option<String>,
+}
+
+/// The `command_log` scope of a command's id: its counter, and its device when it named one
+/// (`3/button-3`; `/` is in neither id).
+fn id_scope(counter: &str, device: Option<&str>) -> String {
+    match device {
+        Some(device) => format!("{counter}/{device}"),
+        None => counter.to_string(),
+    }
+}
+
+/// The body a repeated id must carry again: the operation, serialised.
+fn body_of(operation: &Operation) -> String {
+    serde_json::to_string(operation).expect("operations serialise")
+}
+
 /// A key of `replies` or `issued_requests`.
 enum Remembered {
     Reply((String, String)),
@@ -308,7 +339,7 @@ struct Engine {
     queue: Queue,
     epoch: u64,
     next_seq: i64,
-    replies: HashMap<(String, String), Reply>,
+    replies: HashMap<(String, String), Answered>,
     /// Ticket requests' idempotency keys and the visit each one issued.
     issued_requests: HashMap<String, VisitId>,
     /// When each entry of `replies` and `issued_requests` was made, oldest first: they are
@@ -369,7 +400,7 @@ impl Engine {
         let log = store::load_command_log(&conn, now - COMMAND_MEMORY)?;
         let recent = store::recent_calls(&conn, Board::HISTORY)?;
         drop(conn);
-        for (counter, id, reply) in log {
+        for (counter, id, reply, body) in log {
             if counter == TICKET_REQUESTS {
                 match serde_json::from_str::<IssuedRequest>(&reply) {
                     Ok(issued) => self.remember_issued(id, issued.visit, now),
@@ -378,7 +409,7 @@ impl Engine {
                 continue;
             }
             match serde_json::from_str(&reply) {
-                Ok(reply) => self.remember_reply((counter, id), reply, now),
+                Ok(reply) => self.remember_reply((counter, id), Answered { reply, body }, now),
                 Err(e) => tracing::warn!(error = %e, "unreadable stored reply"),
             }
         }
@@ -431,6 +462,13 @@ impl Engine {
                     self.write(change, Vec::new(), move |stored| {
                         let _ = reply.send(stored.map(|()| ticket).map_err(Failure::storage));
                     });
+                }
+                Err(QueueError::UnknownTicket(_)) if self.finished_visit(id) => {
+                    // Issued, and gone from the queue: finished or cancelled.
+                    let _ = reply.send(Err(Failure {
+                        code: ErrorCode::NotWaiting,
+                        message: format!("ticket {id} is not waiting (finished or cancelled)"),
+                    }));
                 }
                 Err(e) => {
                     let _ = reply.send(Err(e.into()));
@@ -498,7 +536,7 @@ impl Engine {
         }
     }
 
-    fn remember_reply(&mut self, key: (String, String), reply: Reply, now: DateTime<Utc>) {
+    fn remember_reply(&mut self, key: (String, String), reply: Answered, now: DateTime<Utc>) {
         self.remembered.push_back((now, Remembered::Reply(key.clone())));
         self.replies.insert(key, reply);
     }
@@ -545,6 +583,11 @@ impl Engine {
         }
     }
 
+    /// Whether visit `id` is stored (it has left the queue: finished or cancelled).
+    fn finished_visit(&self, id: VisitId) -> bool {
+        matches!(store::read_visit(&self.setup.db.reader(), id), Ok(Some(_)))
+    }
+
     /// A ticket already issued, live or finished.
     fn existing_ticket(&self, visit: VisitId, now: DateTime<Utc>) -> Result<Ticket, Failure> {
         if let Some(v) = self.queue.visit(visit) {
@@ -577,7 +620,12 @@ impl Engine {
         let mut change = self.change(done, now).0;
         if let Some(key) = request_id {
             let reply_json = serde_json::to_string(&IssuedRequest { visit: id }).expect("serialise");
-            change.command = Some(LoggedCommand { counter: TICKET_REQUESTS.into(), id: key.clone(), reply_json });
+            change.command = Some(LoggedCommand {
+                counter: TICKET_REQUESTS.into(),
+                id: key.clone(),
+                reply_json,
+                body: String::new(),
+            });
             self.remember_issued(key, id, now);
         }
         Ok((change, ticket))
@@ -588,30 +636,49 @@ impl Engine {
             // Refused traffic costs nothing: no command log row, no remembered reply, no disk
             // write; only the refusal goes out (through the bounded outbox).
             tracing::debug!(counter, "command for an unknown counter refused");
-            let reply = refusal(command.id.as_deref(), &Failure::from(QueueError::UnknownCounter(counter.clone())));
+            let mut reply = refusal(command.id.as_deref(), &Failure::from(QueueError::UnknownCounter(counter.clone())));
+            reply.device = command.device.as_deref().map(bounded);
             for p in reply_publication(&self.setup.branch.id, &counter, &reply, &reply_to) {
                 let _ = self.setup.publications.send(p);
             }
             answer(reply_to, reply);
             return;
         }
-        let key = command.id.clone().map(|id| (counter.clone(), id));
-        if let Some(stored) = key.as_ref().and_then(|k| self.replies.get(k)) {
-            // A repeated id: answer as before, after anything still on its way to the disk.
+        let key = command.id.clone().map(|id| (id_scope(&counter, command.device.as_deref()), id));
+        let body = body_of(&command.operation);
+        if let Some(answered) = key.as_ref().and_then(|k| self.replies.get(k)) {
+            if answered.body.as_ref().is_some_and(|first| *first != body) {
+                // The same id for another command: refused, nothing done, nothing remembered.
+                tracing::info!(counter, id = ?command.id, "a command id reused for another command refused");
+                let failure = Failure {
+                    code: ErrorCode::IdReused,
+                    message: "this id was already used for another command; send it with a new id".into(),
+                };
+                let mut reply = refusal(command.id.as_deref(), &failure);
+                reply.device = command.device.as_deref().map(bounded);
+                for p in reply_publication(&self.setup.branch.id, &counter, &reply, &reply_to) {
+                    let _ = self.setup.publications.send(p);
+                }
+                answer(reply_to, reply);
+                return;
+            }
+            // A repeated id: answer as before (marked a replay), after anything still on its way
+            // to the disk.
             tracing::debug!(counter, id = ?command.id, "repeated command answered again");
-            let publications = reply_publication(&self.setup.branch.id, &counter, stored, &reply_to);
-            let stored = stored.clone();
+            let stored = Reply { replay: true, ..answered.reply.clone() };
+            let publications = reply_publication(&self.setup.branch.id, &counter, &stored, &reply_to);
             // If the first change failed to store, so does this (the epoch rule): say so.
             self.write(Change::default(), publications, move |written| {
                 let reply = match written {
                     Ok(()) => stored,
-                    Err(e) => failed_reply(stored.id, e),
+                    Err(e) => failed_reply(stored, e),
                 };
                 answer(reply_to, reply)
             });
             return;
         }
         let id = bounded(command.id.as_deref().unwrap_or(""));
+        let device = command.device.as_deref().map(bounded);
         let result = match &command.operation {
             Operation::Act(request) => {
                 request.to_action().and_then(|action| self.queue.counter_action(&counter, action, now)).map(|done| {
@@ -643,7 +710,7 @@ impl Engine {
                     }
                 }
                 let reply =
-                    Reply { id, ok: true, ticket: ticket.as_deref().map(bounded), error: None, message: None, rating };
+                    Reply { id, device, ok: true, ticket: ticket.as_deref().map(bounded), rating, ..Reply::default() };
                 let (change, calls) = self.change(done, now);
                 (change, calls, reply)
             }
@@ -651,23 +718,24 @@ impl Engine {
                 tracing::info!(counter, error = %e, "counter command refused");
                 let reply = Reply {
                     id,
-                    ok: false,
-                    ticket: None,
+                    device,
                     error: Some(e.code()),
                     message: Some(bounded(&e.to_string())),
-                    rating: None,
+                    ..Reply::default()
                 };
                 (Change { at: Some(now), ..Change::default() }, Vec::new(), reply)
             }
         };
         let mut change = change;
-        if let Some(key) = key {
+        // A malformed command was not understood: its id stays free for the corrected one.
+        if let Some(key) = key.filter(|_| reply.error != Some(ErrorCode::Malformed)) {
             change.command = Some(LoggedCommand {
                 counter: key.0.clone(),
                 id: key.1.clone(),
                 reply_json: serde_json::to_string(&reply).expect("replies serialise"),
+                body: body.clone(),
             });
-            self.remember_reply(key, reply.clone(), now);
+            self.remember_reply(key, Answered { reply: reply.clone(), body: Some(body) }, now);
         }
         let branch = self.setup.branch.clone();
         let branch = branch.id.as_str();
@@ -684,7 +752,7 @@ impl Engine {
         self.write(change, publications, move |stored| {
             let reply = match stored {
                 Ok(()) => reply,
-                Err(e) => failed_reply(reply.id, e),
+                Err(e) => failed_reply(reply, e),
             };
             answer(reply_to, reply);
         });
@@ -768,6 +836,7 @@ impl Engine {
             updated_at: now,
             calls: self.calls.iter().cloned().collect(),
             services: self.queue.service_summaries(now),
+            utc_offset: Some(branch.utc_offset.to_string()),
         };
         json_publication(Topic::Board { branch: &branch.id }, &board, true)
     }
@@ -830,15 +899,14 @@ fn same_state(a: &CounterState, b: &CounterState) -> bool {
 }
 
 /// The reply to command `id` whose change could not be stored.
-fn failed_reply(id: dawr_protocol::device::CommandId, e: store::WriteFailed) -> Reply {
+fn failed_reply(reply: Reply, e: store::WriteFailed) -> Reply {
     let failure = Failure::storage(e);
     Reply {
-        id,
-        ok: false,
-        ticket: None,
+        id: reply.id,
+        device: reply.device,
         error: Some(failure.code),
         message: Some(bounded(&failure.message)),
-        rating: None,
+        ..Reply::default()
     }
 }
 
@@ -890,11 +958,9 @@ fn refuse(request: Request, failure: Failure) {
 fn refusal(id: Option<&str>, failure: &Failure) -> Reply {
     Reply {
         id: bounded(id.unwrap_or("")),
-        ok: false,
-        ticket: None,
         error: Some(failure.code),
         message: Some(bounded(&failure.message)),
-        rating: None,
+        ..Reply::default()
     }
 }
 
@@ -1064,7 +1130,8 @@ mod tests {
                 note: None,
                 reason: None,
             };
-            let command = CounterCommand { id: Some(id.into()), operation: Operation::Act(request), by: None };
+            let command =
+                CounterCommand { id: Some(id.into()), device: None, operation: Operation::Act(request), by: None };
             self.engine.send(Request::Counter { counter: counter.into(), command, reply }).await.unwrap();
         }
 
@@ -1171,14 +1238,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_command_id_is_remembered_for_48_hours() {
         let remembered = |conn: &Connection, id: &str, hours_ago: i64| {
-            let reply = Reply {
-                id: bounded(id),
-                ok: true,
-                ticket: Some(bounded("C009")),
-                error: None,
-                message: None,
-                rating: None,
-            };
+            let reply = Reply { id: bounded(id), ok: true, ticket: Some(bounded("C009")), ..Reply::default() };
             conn.execute(
                 "INSERT INTO command_log (counter, command_id, reply, at) VALUES ('1', ?1, ?2, ?3)",
                 rusqlite::params![
@@ -1218,7 +1278,7 @@ mod tests {
         assert_eq!((first.ok, first.ticket.as_deref()), (true, Some("A001")));
         assert!(repeat.try_recv().is_err(), "the repeat waits for its own turn at the disk");
         rig.pass(1);
-        assert_eq!(repeat.await.unwrap(), first, "the same answer");
+        assert_eq!(repeat.await.unwrap(), Reply { replay: true, ..first }, "the same answer, marked a replay");
         assert_eq!(rig.waiting().await, ["A002"], "acted on once");
     }
 
@@ -1275,8 +1335,8 @@ mod tests {
         };
         let mut engine = Engine::load(setup).unwrap();
         let t0 = Utc::now();
-        let reply = Reply { id: bounded("a"), ok: true, ticket: None, error: None, message: None, rating: None };
-        engine.remember_reply(("1".into(), "a".into()), reply, t0);
+        let reply = Reply { id: bounded("a"), ok: true, ..Reply::default() };
+        engine.remember_reply(("1".into(), "a".into()), Answered { reply, body: None }, t0);
         engine.remember_issued("addr:127.0.0.1/k".into(), 7, t0 + Duration::hours(1));
         engine.forget_old_commands(t0 + COMMAND_MEMORY);
         assert_eq!((engine.replies.len(), engine.issued_requests.len()), (1, 1), "kept for 48 h");

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use dawr_protocol::acl::{self, HUB_PREFIX};
+use dawr_protocol::acl;
 use rumqttc::mqttbytes::v4::{ConnAck, Connect, ConnectReturnCode, Login, Packet, PubAck, SubAck, SubscribeReasonCode};
 use rumqttc::mqttbytes::{self, Protocol, QoS};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -81,7 +81,7 @@ fn admit(connect: &Connect, devices: &DeviceTable, config: &GateConfig) -> Resul
     if connect.protocol != Protocol::V4 {
         return Err(ConnectReturnCode::RefusedProtocolVersion);
     }
-    if connect.client_id.starts_with(HUB_PREFIX) {
+    if acl::is_reserved_id(&connect.client_id) {
         return Err(ConnectReturnCode::NotAuthorized);
     }
     let principal = match &connect.login {

@@ -7,16 +7,24 @@
 //! - the *publisher* sends what the engine queued, in order, and when the engine has stopped
 //!   marks the hub offline and disconnects.
 //!
-//! Malformed commands are answered with `ok: false` and reason `malformed` when an id can be read
-//! from them, and otherwise logged and dropped; the hub never panics on a payload.
+//! One rule for what devices send on `…/command` and `…/rating` (`docs/PROTOCOL.md`, "Malformed
+//! messages"): a message is read only if it is one JSON object (nothing after it), at most
+//! [`MAX_DEVICE_MESSAGE`] bytes, of the message's type, with a non-empty `id`. Anything else is
+//! `malformed`, answered whenever an `id` string (up to [`MAX_ECHOED_ID`] bytes) can be read from
+//! the object at its start, and otherwise logged and dropped; the hub never panics on a payload.
+//!
+//! Presence (`…/devices/+/status`) is kept in the database too, so the device list survives a
+//! restart: what was heard before it shows offline until the device announces itself again.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use dawr_protocol::acl::HubAccount;
-use dawr_protocol::device::{Command, ErrorCode, Presence, PresenceStatus, Rating, ReasonForRating, Reply};
+use dawr_protocol::device::{
+    Command, ErrorCode, MAX_DEVICE_MESSAGE, MAX_ECHOED_ID, Presence, PresenceStatus, Rating, ReasonForRating, Reply,
+};
 use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, Password, describe};
 use dawr_protocol::topics::{Filter, Topic};
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, Packet, QoS};
@@ -60,6 +68,23 @@ pub struct MqttTasks {
 pub struct MqttStatus {
     pub connected: Arc<AtomicBool>,
     pub presence: PresenceMap,
+    /// Where presence is kept across restarts (none in unit tests).
+    pub store: Option<dawr_web::Db>,
+}
+
+impl MqttStatus {
+    /// The status of a hub starting on `db`: the presence heard before the restart, every
+    /// device offline (a device still there says `online` again as it reconnects).
+    pub fn load(db: dawr_web::Db) -> Result<MqttStatus, crate::store::StoreError> {
+        let heard = crate::store::load_presence(&db.reader())?;
+        let presence = heard
+            .into_iter()
+            .map(|(device, printer, seen_at)| {
+                (device, (Presence { status: PresenceStatus::Offline, printer }, seen_at))
+            })
+            .collect();
+        Ok(MqttStatus { connected: Arc::default(), presence: Arc::new(Mutex::new(presence)), store: Some(db) })
+    }
 }
 
 /// Connects to the broker at `endpoint` (whose login is the hub's, see [`with_hub_login`]) and
@@ -175,10 +200,13 @@ async fn handle_publish(
     status: &MqttStatus,
 ) {
     let counter_message = match Topic::parse(topic) {
-        Ok(Topic::CounterCommand { branch: b, counter }) if b == branch => {
-            Some((counter, serde_json::from_slice::<Command>(payload).map(command_from_wire)))
+        Ok(Topic::CounterCommand { branch: b, counter }) if b == branch => Some((
+            counter,
+            read_device_message(payload, |p| serde_json::from_slice::<Command>(p).map(command_from_wire)),
+        )),
+        Ok(Topic::CounterRating { branch: b, counter }) if b == branch => {
+            Some((counter, read_device_message(payload, rating_message)))
         }
-        Ok(Topic::CounterRating { branch: b, counter }) if b == branch => Some((counter, rating_message(payload))),
         _ => None,
     };
     match counter_message {
@@ -189,35 +217,123 @@ async fn handle_publish(
             }
             return;
         }
-        Some((counter, Err(e))) => {
-            refuse_malformed(client, branch, counter, payload, &e);
+        Some((counter, Err(why))) => {
+            refuse_malformed(client, branch, counter, payload, &why);
             return;
         }
         None => {}
     }
     match Topic::parse(topic) {
-        Ok(Topic::DeviceStatus { device, .. }) => {
-            let mut presence = status.presence.lock().unwrap_or_else(|e| e.into_inner());
-            if payload.is_empty() {
-                presence.remove(device);
-            } else {
-                match serde_json::from_slice::<Presence>(payload) {
-                    Ok(p) if presence.len() < MAX_PRESENCE || presence.contains_key(device) => {
-                        presence.insert(device.to_string(), (p, Utc::now()));
-                    }
-                    Ok(_) => tracing::debug!(device, "presence map full: not tracked"),
-                    Err(e) => tracing::info!(device, error = %e, "unreadable presence message"),
-                }
-            }
-        }
+        Ok(Topic::DeviceStatus { device, .. }) => note_presence(status, device, payload),
         Ok(other) => tracing::debug!(?other, "ignored message"),
         Err(e) => tracing::info!(topic, error = %e, "message on an unknown topic"),
     }
 }
 
+/// Records a presence message (an empty one forgets the device), in memory and in the database.
+fn note_presence(status: &MqttStatus, device: &str, payload: &[u8]) {
+    // Seen at the milliseconds the document promises (and the database keeps).
+    let now = Utc::now().trunc_subsecs(3);
+    let heard = if payload.is_empty() {
+        None
+    } else {
+        match serde_json::from_slice::<Presence>(payload) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::info!(device, error = %e, "unreadable presence message");
+                return;
+            }
+        }
+    };
+    {
+        let mut presence = status.presence.lock().unwrap_or_else(|e| e.into_inner());
+        match heard {
+            None => {
+                presence.remove(device);
+            }
+            Some(p) if presence.len() < MAX_PRESENCE || presence.contains_key(device) => {
+                presence.insert(device.to_string(), (p, now));
+            }
+            Some(_) => {
+                tracing::debug!(device, "presence map full: not tracked");
+                return;
+            }
+        }
+    }
+    if let Some(db) = status.store.clone() {
+        let device = device.to_string();
+        tokio::spawn(async move {
+            let stored = db.write(move |conn| crate::store::save_presence(conn, &device, heard, now)).await;
+            match stored {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot keep a device's presence"),
+                Err(e) => tracing::debug!(error = %e, "keeping a device's presence was interrupted"),
+            }
+        });
+    }
+}
+
+/// Why a device's message is `malformed`, and the `id` (and `device`) to answer it with, if they
+/// can be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    pub why: String,
+}
+
+/// Reads a device's message by the one rule (see the module documentation); `parse` reads the
+/// message's type from the whole payload.
+pub fn read_device_message<E: std::fmt::Display>(
+    payload: &[u8],
+    parse: impl FnOnce(&[u8]) -> Result<CounterCommand, E>,
+) -> Result<CounterCommand, Malformed> {
+    let malformed = |why: String| Err(Malformed { why });
+    if payload.len() > MAX_DEVICE_MESSAGE {
+        return malformed(format!("longer than {MAX_DEVICE_MESSAGE} bytes"));
+    }
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return malformed("not a JSON object".into());
+    }
+    match parse(payload) {
+        Err(e) => malformed(e.to_string()),
+        Ok(command) if command.id.as_deref().is_none_or(str::is_empty) => malformed("the id is empty".into()),
+        Ok(command) => Ok(command),
+    }
+}
+
+/// The `id` and `device` of a message that is otherwise unreadable: read from the JSON object at
+/// its start (whatever follows it); the id only if it is at most [`MAX_ECHOED_ID`] bytes, the
+/// device only if it is a valid id.
+pub fn readable_id(payload: &[u8]) -> Option<(String, Option<String>)> {
+    /// Only the id of a message that is otherwise unreadable.
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: String,
+    }
+    /// Only the device.
+    #[derive(serde::Deserialize)]
+    struct DeviceOnly {
+        device: String,
+    }
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let first = |p: &[u8]| serde_json::Deserializer::from_slice(p).into_iter::<serde_json::Value>().next();
+    let object = first(payload)?.ok()?;
+    let id = serde_json::from_value::<IdOnly>(object.clone()).ok()?.id;
+    if id.len() > MAX_ECHOED_ID {
+        return None;
+    }
+    let device = serde_json::from_value::<DeviceOnly>(object)
+        .ok()
+        .map(|d| d.device)
+        .filter(|d| dawr_protocol::topics::is_valid_id(d));
+    Some((id, device))
+}
+
 fn command_from_wire(cmd: Command) -> CounterCommand {
     CounterCommand {
         id: Some(cmd.id.to_string()),
+        device: cmd.device.map(|d| d.to_string()),
         operation: Operation::Act(ActionRequest {
             action: cmd.action,
             ticket: cmd.ticket.map(|t| t.to_string()),
@@ -238,12 +354,14 @@ fn rating_message(payload: &[u8]) -> Result<CounterCommand, serde_json::Error> {
     match serde_json::from_slice::<Rating>(payload) {
         Ok(rating) => Ok(CounterCommand {
             id: Some(rating.id.to_string()),
+            device: rating.device.map(|d| d.to_string()),
             operation: Operation::Rate { score: rating.score, reason: rating.reason },
             by: None,
         }),
         Err(not_a_rating) => match serde_json::from_slice::<ReasonForRating>(payload) {
             Ok(later) => Ok(CounterCommand {
                 id: Some(later.id.to_string()),
+                device: later.device.map(|d| d.to_string()),
                 operation: Operation::AddReason { rating: later.rating, reason: later.reason },
                 by: None,
             }),
@@ -253,22 +371,16 @@ fn rating_message(payload: &[u8]) -> Result<CounterCommand, serde_json::Error> {
 }
 
 /// Answers an unreadable command or rating, if an id can be read from it.
-fn refuse_malformed(client: &AsyncClient, branch: &str, counter: &str, payload: &[u8], error: &serde_json::Error) {
-    /// Only the id of a message that is otherwise unreadable.
-    #[derive(serde::Deserialize)]
-    struct IdOnly {
-        id: String,
-    }
-    let id = serde_json::from_slice::<IdOnly>(payload).ok().map(|m| m.id).filter(|id| !id.is_empty() && id.len() <= 48);
-    tracing::info!(counter, %error, answered = id.is_some(), "malformed message from a counter device");
-    let Some(id) = id else { return };
+fn refuse_malformed(client: &AsyncClient, branch: &str, counter: &str, payload: &[u8], error: &Malformed) {
+    let id = readable_id(payload);
+    tracing::info!(counter, why = %error.why, answered = id.is_some(), "malformed message from a counter device");
+    let Some((id, device)) = id else { return };
     let reply = Reply {
         id: bounded(&id),
-        ok: false,
-        ticket: None,
+        device: device.as_deref().map(bounded),
         error: Some(ErrorCode::Malformed),
-        message: Some(bounded(&format!("malformed message: {error}"))),
-        rating: None,
+        message: Some(bounded(&format!("malformed message: {}", error.why))),
+        ..Reply::default()
     };
     let p = json_publication(Topic::CounterReply { branch, counter }, &reply, false);
     if let Err(e) = client.try_publish(p.topic, QoS::AtLeastOnce, false, p.payload) {
@@ -307,6 +419,42 @@ async fn publisher(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read_command(payload: &str) -> Result<CounterCommand, Malformed> {
+        read_device_message(payload.as_bytes(), |p| serde_json::from_slice::<Command>(p).map(command_from_wire))
+    }
+
+    #[test]
+    fn one_malformed_rule_for_every_device_message() {
+        let ok = read_command(r#" {"id":"b3-1","device":"button-3","action":"next"}"#).unwrap();
+        assert_eq!((ok.id.as_deref(), ok.device.as_deref()), (Some("b3-1"), Some("button-3")));
+        for bad in [
+            r#"["m-10","next"]"#,
+            r#"{"id":"","action":"next"}"#,
+            r#"{"id":"t-1","action":"next"} trailing"#,
+            r#"{"id":"t-2","action":"next"}{"id":"t-3","action":"next"}"#,
+            r#"{"id":"t-4","action":"explode"}"#,
+            "\"next\"",
+        ] {
+            assert!(read_command(bad).is_err(), "{bad} must be malformed");
+        }
+        let long =
+            format!(r#"{{"id":"{}","action":"next","note":"{}"}}"#, "x".repeat(10), "y".repeat(MAX_DEVICE_MESSAGE));
+        assert!(read_command(&long).is_err(), "over the largest message");
+    }
+
+    #[test]
+    fn the_id_of_a_malformed_message_is_read_whenever_it_can_be() {
+        let id = |p: &str| readable_id(p.as_bytes());
+        let long = "x".repeat(49);
+        assert_eq!(id(&format!(r#"{{"id":"{long}","action":"next"}}"#)), Some((long.clone(), None)), "over-long id");
+        assert_eq!(id(r#"{"id":"t-1","action":"next"} trailing"#), Some(("t-1".into(), None)), "trailing bytes");
+        assert_eq!(id(r#"{"id":"","device":"button-3"}"#), Some((String::new(), Some("button-3".into()))));
+        assert_eq!(id(r#"{"id":"t-2","device":"no/slash"}"#), Some(("t-2".into(), None)));
+        assert_eq!(id(r#"["m-10","next"]"#), None, "an array has no id");
+        assert_eq!(id("{not json"), None);
+        assert_eq!(id(&format!(r#"{{"id":"{}"}}"#, "x".repeat(MAX_ECHOED_ID + 1))), None);
+    }
 
     #[test]
     fn the_hub_logs_in_as_itself_unless_the_url_says_otherwise() {

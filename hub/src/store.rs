@@ -52,6 +52,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/008_privacy.sql")),
         M::up(include_str!("store/009_device_links.sql")),
         M::up(include_str!("store/010_uplink.sql")),
+        M::up(include_str!("store/011_protocol.sql")),
         M::up(include_str!("store/012_sms.sql")),
     ])
 }
@@ -190,11 +191,54 @@ pub fn read_visit_by_token(conn: &Connection, token: &str) -> Result<Option<Visi
     conn.query_row(&sql, [token], |row| Ok(visit_from_row(row))).optional()?.transpose()
 }
 
-/// Command replies stored since `since`: `(counter, command id, reply JSON)`.
-pub fn load_command_log(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<(String, String, String)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT counter, command_id, reply FROM command_log WHERE at >= ?1")?;
-    let rows = stmt.query_map([ts(since)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+/// Command replies stored since `since`: `(id scope, command id, reply JSON, body)` (the scope is
+/// the counter, or `counter/device`; the body is `None` in rows stored before bodies were kept).
+pub type LoggedReply = (String, String, String, Option<String>);
+
+/// Command replies stored since `since` (see [`LoggedReply`]).
+pub fn load_command_log(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<LoggedReply>, StoreError> {
+    let mut stmt = conn.prepare("SELECT counter, command_id, reply, body FROM command_log WHERE at >= ?1")?;
+    let rows = stmt.query_map([ts(since)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A client's last presence as kept: `(device, printer, seen_at)`.
+pub type KeptPresence = (String, Option<dawr_protocol::device::PrinterHealth>, DateTime<Utc>);
+
+/// The presence last heard from each client (the status is not kept: after a restart every
+/// device is offline until it says otherwise).
+pub fn load_presence(conn: &Connection) -> Result<Vec<KeptPresence>, StoreError> {
+    let mut stmt = conn.prepare("SELECT device, printer, seen_at FROM device_presence")?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let printer: Option<String> = r.get(1)?;
+        let printer = printer.and_then(|p| serde_json::from_value(serde_json::Value::String(p)).ok());
+        out.push((r.get(0)?, printer, parse_ts("device_presence.seen_at", &r.get::<_, String>(2)?)?));
+    }
+    Ok(out)
+}
+
+/// Keeps a client's presence (`None`: it cleared its retained status, so it is forgotten).
+pub fn save_presence(
+    conn: &Connection,
+    device: &str,
+    presence: Option<dawr_protocol::device::Presence>,
+    seen_at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let Some(p) = presence else {
+        conn.execute("DELETE FROM device_presence WHERE device = ?1", [device])?;
+        return Ok(());
+    };
+    let name = |v: serde_json::Value| v.as_str().map(str::to_owned);
+    let status = serde_json::to_value(p.status).ok().and_then(name);
+    let printer = p.printer.and_then(|h| serde_json::to_value(h).ok()).and_then(name);
+    conn.execute(
+        "INSERT INTO device_presence (device, status, printer, seen_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(device) DO UPDATE SET status = excluded.status, printer = excluded.printer, seen_at = excluded.seen_at",
+        params![device, status, printer, ts(seen_at)],
+    )?;
+    Ok(())
 }
 
 /// A stored call for the board's history.
@@ -234,9 +278,12 @@ pub fn recent_calls(conn: &Connection, limit: usize) -> Result<Vec<StoredCall>, 
 /// A command's reply, kept so a repeated command id is answered the same way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoggedCommand {
+    /// The id's scope: the counter, or `counter/device`.
     pub counter: String,
     pub id: String,
     pub reply_json: String,
+    /// The command's body, which a repeated id must match (see `engine`).
+    pub body: String,
 }
 
 /// Everything one accepted operation changes, written in one go.
@@ -457,13 +504,14 @@ fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), S
     }
     if let Some(cmd) = &change.command {
         tx.prepare_cached(
-            "INSERT OR IGNORE INTO command_log (counter, command_id, reply, at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR IGNORE INTO command_log (counter, command_id, reply, at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
         .execute(params![
             cmd.counter,
             cmd.id,
             cmd.reply_json,
-            ts(change.at.unwrap_or_else(crate::clock::now))
+            ts(change.at.unwrap_or_else(crate::clock::now)),
+            cmd.body
         ])?;
     }
     Ok(())

@@ -77,7 +77,7 @@ pub struct Device<'a> {
 pub enum EnrolError {
     /// The id is not 1–32 characters of `A–Z a–z 0–9 _ -`.
     BadId,
-    /// Ids starting `dawr-hub` are the hubs' own accounts.
+    /// `hub` and ids starting `dawr-hub` are the hubs' own.
     ReservedId,
     /// A button, counter app or rating terminal needs a counter.
     CounterMissing,
@@ -91,7 +91,7 @@ impl fmt::Display for EnrolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             EnrolError::BadId => "a device id is 1-32 characters of A-Z a-z 0-9 _ -",
-            EnrolError::ReservedId => "device ids starting with dawr-hub are reserved for the hub",
+            EnrolError::ReservedId => "the device id hub and ids starting with dawr-hub are reserved for the hub",
             EnrolError::CounterMissing => "a button, counter-app or rating device needs --counter",
             EnrolError::CounterNotExpected => "kiosks and displays are enrolled without a counter",
             EnrolError::BadCounter => "a counter id is 1-32 characters of A-Z a-z 0-9 _ -",
@@ -104,6 +104,13 @@ impl std::error::Error for EnrolError {}
 
 /// The prefix of every hub's account (`dawr-hub-{branch}`), which no device may take.
 pub const HUB_PREFIX: &str = "dawr-hub";
+/// The hub's own presence id (`…/devices/hub/status`), which no device may take.
+pub const HUB_DEVICE: &str = "hub";
+
+/// Whether `id` belongs to the hub: `hub` and everything starting with `dawr-hub`.
+pub fn is_reserved_id(id: &str) -> bool {
+    id == HUB_DEVICE || id.starts_with(HUB_PREFIX)
+}
 
 impl<'a> Device<'a> {
     /// Checks that a device can be enrolled like this.
@@ -111,7 +118,7 @@ impl<'a> Device<'a> {
         if !is_valid_id(id) {
             return Err(EnrolError::BadId);
         }
-        if id.starts_with(HUB_PREFIX) {
+        if is_reserved_id(id) {
             return Err(EnrolError::ReservedId);
         }
         match (role.has_counter(), counter) {
@@ -281,6 +288,7 @@ mod tests {
     #[test]
     fn enrolment_checks_ids_roles_and_counters() {
         assert_eq!(Device::new("dawr-hub-demo", Role::Kiosk, None), Err(EnrolError::ReservedId));
+        assert_eq!(Device::new("hub", Role::Display, None), Err(EnrolError::ReservedId), "the hub's presence id");
         assert_eq!(Device::new("a/b", Role::Kiosk, None), Err(EnrolError::BadId));
         assert_eq!(Device::new("b", Role::Button, None), Err(EnrolError::CounterMissing));
         assert_eq!(Device::new("k", Role::Kiosk, Some("2")), Err(EnrolError::CounterNotExpected));

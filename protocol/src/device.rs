@@ -6,8 +6,17 @@
 //! `malformed`. Unknown fields are ignored by both sides, so a newer hub can add fields.
 use serde::{Deserialize, Serialize};
 
-/// A command id chosen by the device; unique per counter (a boot counter plus a sequence works).
+/// A command id chosen by the device: 1–48 bytes, unique among the ids this device has sent in
+/// the last 48 hours (a boot counter plus a sequence works; see `docs/PROTOCOL.md`).
 pub type CommandId = heapless::String<48>;
+/// The id a [`Reply`] echoes: a command's id, or the over-long id of a command refused as
+/// `malformed` (up to [`MAX_ECHOED_ID`] bytes).
+pub type ReplyId = heapless::String<128>;
+/// The longest id the hub reads from a malformed command to answer it (longer ones are dropped).
+pub const MAX_ECHOED_ID: usize = 128;
+/// The largest command, rating or presence message the hub reads, in bytes; a longer one is
+/// `malformed`.
+pub const MAX_DEVICE_MESSAGE: usize = 1024;
 /// A ticket number as printed, e.g. `A017`.
 pub type TicketNumber = heapless::String<12>;
 /// A counter, service or device identifier (see [`crate::topics::is_valid_id`]).
@@ -62,8 +71,12 @@ pub enum Outcome {
 /// A command from a counter device or app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Command {
-    /// Unique per counter; a repeated id is answered again but never acted on twice.
+    /// Unique per sending device; a repeated id is answered again but never acted on twice.
     pub id: CommandId,
+    /// The sending device's id (its MQTT username). Since protocol 1.1 ids are scoped to it; a
+    /// command without it (a v1 device) shares one id space with the counter's other v1 devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Code>,
     pub action: Action,
     /// With `call`: the waiting ticket to call, e.g. `A017`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,6 +103,7 @@ impl Command {
     pub fn new(id: CommandId, action: Action) -> Self {
         Command {
             id,
+            device: None,
             action,
             ticket: None,
             to_service: None,
@@ -140,11 +154,14 @@ pub enum ErrorCode {
     ReasonAlreadyGiven,
     /// The hub could not store the change; nothing was done. Retry with the same id.
     StorageUnavailable,
+    /// The id was already used by this device for a different command (or rating); nothing was
+    /// done. Send the new command with a new id.
+    IdReused,
 }
 
 impl ErrorCode {
     /// Every code, in the order above (for tests and documents that must cover them all).
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::Malformed,
         ErrorCode::UnknownCounter,
         ErrorCode::UnknownService,
@@ -162,15 +179,23 @@ impl ErrorCode {
         ErrorCode::UnknownRating,
         ErrorCode::ReasonAlreadyGiven,
         ErrorCode::StorageUnavailable,
+        ErrorCode::IdReused,
     ];
 }
 
 /// The hub's answer to one command (`…/counters/{counter}/reply`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
-    /// The command's id (empty when the command was too malformed to read one).
-    pub id: CommandId,
+    /// The command's id (empty for a command whose id was empty).
+    pub id: ReplyId,
+    /// The command's `device`, when it named one: devices on one counter share the reply topic
+    /// and keep the replies whose `device` and `id` are theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Code>,
     pub ok: bool,
+    /// True when this answers a repeated id: the first reply again, nothing was done this time.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub replay: bool,
     /// The ticket now called at the counter (after `next`, `call`, `recall`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<TicketNumber>,
@@ -182,6 +207,10 @@ pub struct Reply {
     /// [`ReasonForRating`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<RatingId>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Whether a counter is receiving visitors.
@@ -242,8 +271,11 @@ pub enum RatingReason {
 /// (`…/counters/{counter}/rating`, answered with a [`Reply`] on `…/reply`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rating {
-    /// Unique per counter, like a command id; a repeated id is not counted twice.
+    /// Like a command id (shared with the commands); a repeated id is not counted twice.
     pub id: CommandId,
+    /// The sending device's id, like a command's `device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Code>,
     /// 1 (very unhappy) to 5 (very happy).
     pub score: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -256,8 +288,11 @@ pub struct Rating {
 /// how the hub tells it from a [`Rating`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReasonForRating {
-    /// Unique per counter, like a command id.
+    /// Like a command id.
     pub id: CommandId,
+    /// The sending device's id, like a command's `device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Code>,
     /// The rating's id, from the [`Reply`] to the score.
     pub rating: RatingId,
     pub reason: RatingReason,
@@ -284,6 +319,9 @@ pub enum PrinterHealth {
     PaperOut,
     /// The printer says its cover is open.
     CoverOpen,
+    /// A value this hub does not know (a newer kiosk's): the presence is still read.
+    #[serde(other)]
+    Unknown,
 }
 
 /// A client's presence (`…/devices/{device}/status`, retained; `offline` is its last will).
@@ -327,6 +365,7 @@ mod tests {
             E::UnknownRating => 14,
             E::ReasonAlreadyGiven => 15,
             E::StorageUnavailable => 16,
+            E::IdReused => 17,
         };
         for (i, code) in E::ALL.into_iter().enumerate() {
             assert_eq!(place(code), i, "{code:?}");
@@ -385,10 +424,9 @@ mod tests {
         let reply = Reply {
             id: s("b7-1"),
             ok: false,
-            ticket: None,
             error: Some(ErrorCode::CounterPaused),
             message: Some(s("counter 3 is paused")),
-            rating: None,
+            ..Reply::default()
         };
         let json = serde_json::to_string(&reply).unwrap();
         assert_eq!(json, r#"{"id":"b7-1","ok":false,"error":"counter_paused","message":"counter 3 is paused"}"#);
@@ -418,7 +456,7 @@ mod tests {
 
     #[test]
     fn a_rating_round_trips() {
-        let rating = Rating { id: s("9-1"), score: 2, reason: Some(RatingReason::WaitedTooLong) };
+        let rating = Rating { id: s("9-1"), device: None, score: 2, reason: Some(RatingReason::WaitedTooLong) };
         let json = serde_json::to_string(&rating).unwrap();
         assert_eq!(json, r#"{"id":"9-1","score":2,"reason":"waited_too_long"}"#);
         assert_eq!(serde_json_core::from_str::<Rating>(&json).unwrap().0, rating);
@@ -426,13 +464,36 @@ mod tests {
 
     #[test]
     fn a_reason_for_an_earlier_score_is_not_read_as_a_rating() {
-        let later = ReasonForRating { id: s("9-2"), rating: 1042, reason: RatingReason::NotResolved };
+        let later = ReasonForRating { id: s("9-2"), device: None, rating: 1042, reason: RatingReason::NotResolved };
         let json = serde_json::to_string(&later).unwrap();
         assert_eq!(json, r#"{"id":"9-2","rating":1042,"reason":"not_resolved"}"#);
         assert_eq!(serde_json_core::from_str::<ReasonForRating>(&json).unwrap().0, later);
         assert!(serde_json::from_str::<Rating>(&json).is_err(), "no score: not a rating");
         let reply: Reply = serde_json::from_str(r#"{"id":"9-1","ok":true,"ticket":"A017","rating":1042}"#).unwrap();
         assert_eq!(reply.rating, Some(1042));
+    }
+
+    #[test]
+    fn a_device_scoped_command_and_its_replayed_reply_round_trip_without_std() {
+        let mut cmd = Command::new(s("7-1"), Action::Next);
+        cmd.device = Some(s("button-3"));
+        let json = serde_json::to_string(&cmd).unwrap();
+        assert_eq!(json, r#"{"id":"7-1","device":"button-3","action":"next"}"#);
+        assert_eq!(serde_json_core::from_str::<Command>(&json).unwrap().0, cmd);
+        let reply = Reply { id: s("7-1"), device: Some(s("button-3")), ok: true, replay: true, ..Reply::default() };
+        let json = serde_json::to_string(&reply).unwrap();
+        assert_eq!(json, r#"{"id":"7-1","device":"button-3","ok":true,"replay":true}"#);
+        assert_eq!(serde_json_core::from_str::<Reply>(&json).unwrap().0, reply);
+        let first: Reply = serde_json::from_str(r#"{"id":"7-1","ok":true}"#).unwrap();
+        assert!(!first.replay, "a reply without `replay` is a first answer");
+    }
+
+    #[test]
+    fn a_printer_value_this_version_does_not_know_keeps_the_presence() {
+        let p: Presence = serde_json::from_str(r#"{"status":"online","printer":"jammed"}"#).unwrap();
+        assert_eq!((p.status, p.printer), (PresenceStatus::Online, Some(PrinterHealth::Unknown)));
+        let (p, _) = serde_json_core::from_str::<Presence>(r#"{"status":"online","printer":"jammed"}"#).unwrap();
+        assert_eq!(p.printer, Some(PrinterHealth::Unknown));
     }
 
     #[test]

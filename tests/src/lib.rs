@@ -18,6 +18,8 @@ pub mod button;
 pub mod ministry;
 pub mod smsc;
 pub mod chaos;
+pub mod conformance;
+pub mod conformance_device;
 pub mod x11;
 
 use anyhow::{Context, Result, bail, ensure};

@@ -479,7 +479,14 @@ impl Queue {
             }
             CounterAction::Call { ticket, reason, outcome } => {
                 ensure_open()?;
-                let visit = self.find_by_number(&ticket).ok_or_else(|| QueueError::UnknownTicket(ticket.clone()))?;
+                let Some(visit) = self.find_by_number(&ticket) else {
+                    // Issued today and gone from the queue: finished or cancelled.
+                    return Err(if self.issued_on(&ticket, self.local_day(now)) {
+                        QueueError::NotWaiting(ticket)
+                    } else {
+                        QueueError::UnknownTicket(ticket)
+                    });
+                };
                 if visit.status != TicketStatus::Waiting {
                     return Err(QueueError::NotWaiting(ticket));
                 }
@@ -732,6 +739,14 @@ impl Queue {
             None => Lane::Service { service: self.branch.service_index(&v.service)?, class },
         };
         Some((lane, key))
+    }
+
+    /// Whether ticket `number` (`A017`) was issued on local day `day`.
+    fn issued_on(&self, number: &str, day: NaiveDate) -> bool {
+        let digits = number.find(|c: char| c.is_ascii_digit()).unwrap_or(number.len());
+        let (letters, seq) = number.split_at(digits);
+        let Ok(seq) = seq.parse::<u32>() else { return false };
+        seq > 0 && self.numbers.get(&(day, letters.to_string())).is_some_and(|&last| seq <= last)
     }
 
     fn find_by_number(&self, number: &str) -> Option<&Visit> {

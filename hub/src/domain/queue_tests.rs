@@ -633,3 +633,18 @@ fn closing_a_day_cancels_the_tickets_it_left_waiting() {
         "closing twice does nothing"
     );
 }
+
+#[test]
+fn calling_a_finished_or_cancelled_ticket_of_today_is_not_waiting() {
+    let mut q = queue();
+    let call = |ticket: &str| CounterAction::Call { ticket: ticket.into(), reason: None, outcome: None };
+    issue(&mut q, "A", Priority::Normal, t0());
+    let cancelled = issue(&mut q, "A", Priority::Normal, t0());
+    assert_eq!(next(&mut q, "2", t0()).as_deref(), Some("A001"));
+    q.counter_action("2", CounterAction::Complete { outcome: None }, t0()).unwrap();
+    q.cancel(cancelled, t0()).unwrap();
+    assert_eq!(q.counter_action("2", call("A001"), t0()).unwrap_err().code(), ErrorCode::NotWaiting, "finished");
+    assert_eq!(q.counter_action("2", call("A002"), t0()).unwrap_err().code(), ErrorCode::NotWaiting, "cancelled");
+    assert_eq!(q.counter_action("2", call("A003"), t0()).unwrap_err().code(), ErrorCode::UnknownTicket, "not issued");
+    assert_eq!(q.counter_action("2", call("A"), t0()).unwrap_err().code(), ErrorCode::UnknownTicket);
+}

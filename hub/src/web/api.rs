@@ -233,7 +233,7 @@ async fn counter_action(
         reason: body.reason,
     });
     let by = Some(Author::Staff(session.staff));
-    counter_command(&state, counter, CounterCommand { id: body.id, operation, by }).await
+    counter_command(&state, counter, CounterCommand { id: body.id, device: None, operation, by }).await
 }
 
 /// Sends a counter command and turns a refusal into an error response.
@@ -262,7 +262,7 @@ async fn rate_visit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         return Err(WebError::malformed("id must be 1 to 48 characters"));
     }
     let operation = Operation::Rate { score: body.score, reason: body.reason };
-    let command = CounterCommand { id: body.id, operation, by: Some(Author::Device(device.id)) };
+    let command = CounterCommand { id: body.id, device: None, operation, by: Some(Author::Device(device.id)) };
     let reply = counter_command(&state, body.counter, command).await?;
     Ok((StatusCode::CREATED, reply))
 }
@@ -289,7 +289,7 @@ async fn add_rating_reason(
         None => callers::rating_device(&state, &headers, None)?,
     };
     let operation = Operation::AddReason { rating, reason: body.reason };
-    let command = CounterCommand { id: body.id, operation, by: Some(Author::Device(device.id)) };
+    let command = CounterCommand { id: body.id, device: None, operation, by: Some(Author::Device(device.id)) };
     let reply = state.engine.ask(|reply| Request::RatingReason { rating, command, reply }).await?;
     refused_or(reply)
 }

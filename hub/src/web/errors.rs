@@ -23,7 +23,8 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::ServiceClosed
         | ErrorCode::NothingToRate
         | ErrorCode::AlreadyRated
-        | ErrorCode::ReasonAlreadyGiven => StatusCode::CONFLICT,
+        | ErrorCode::ReasonAlreadyGiven
+        | ErrorCode::IdReused => StatusCode::CONFLICT,
         ErrorCode::UnknownRating => StatusCode::NOT_FOUND,
     }
 }

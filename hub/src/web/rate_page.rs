@@ -202,7 +202,7 @@ async fn awaiting_reason(state: &AppState, counter: &str) -> Option<(RatingId, S
 }
 
 async fn ask(state: &AppState, counter: &str, device: String, operation: Operation) -> Option<Reply> {
-    let command = CounterCommand { id: None, operation, by: Some(Author::Device(device)) };
+    let command = CounterCommand { id: None, device: None, operation, by: Some(Author::Device(device)) };
     let counter = counter.to_string();
     state.engine.ask(|tx| Request::Counter { counter, command, reply: ReplyTo::Http(tx) }).await.ok()
 }

@@ -238,9 +238,12 @@ pub struct Board {
     pub branch: String,
     pub name: Names,
     pub updated_at: DateTime<Utc>,
-    /// Newest first, at most [`Board::HISTORY`].
+    /// Newest first (by falling `id`), at most [`Board::HISTORY`].
     pub calls: Vec<Call>,
     pub services: Vec<ServiceSummary>,
+    /// The branch's UTC offset now (`+03:00`), so a display without HTTP shows local time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset: Option<String>,
 }
 
 impl Board {
