@@ -84,6 +84,7 @@ fn busy_board(now: DateTime<Utc>) -> Board {
         updated_at: now,
         calls,
         services,
+        utc_offset: Some("+03:00".into()),
     }
 }
 

@@ -93,6 +93,9 @@ fn check_link(link: &Link, enrolled_at: Option<DateTime<Utc>>, now: DateTime<Utc
     Ok(())
 }
 
+/// A `device_links` row as read: device, enrolled_at, expires_at, reusable, used_at.
+type LinkRow = (String, String, Option<String>, bool, Option<String>);
+
 /// Takes an enrolment link: returns its device and a new device cookie (stored by its hash), or
 /// why not. A one-use link is used up in the same transaction.
 pub fn redeem(
@@ -104,7 +107,7 @@ pub fn redeem(
         return Ok(Err(LinkRefusal::Unknown));
     }
     let tx = conn.unchecked_transaction()?;
-    let row: Option<(String, String, Option<String>, bool, Option<String>)> = tx
+    let row: Option<LinkRow> = tx
         .query_row(
             "SELECT device, enrolled_at, expires_at, reusable, used_at FROM device_links WHERE token_hash = ?1",
             [hash(token)],

@@ -702,11 +702,11 @@ impl Engine {
                 // or (from a device) who is signed in there; and the device that asked.
                 let by = command.by.as_ref();
                 let staff = by.and_then(Author::staff).or_else(|| self.staff_at.get(&counter).map(String::as_str));
-                let device = by.and_then(Author::device);
+                let author_device = by.and_then(Author::device);
                 for recorded in &mut done.events {
                     if recorded.event.counter() == Some(counter.as_str()) {
                         recorded.staff = staff.map(str::to_owned);
-                        recorded.device = device.map(str::to_owned);
+                        recorded.device = author_device.map(str::to_owned);
                     }
                 }
                 let reply =

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 pub mod appointments;
 pub mod browser;
 pub mod button;
-pub mod ministry;
-pub mod smsc;
 pub mod chaos;
 pub mod conformance;
 pub mod conformance_device;
+pub mod ministry;
+pub mod smsc;
 pub mod x11;
 
 use anyhow::{Context, Result, bail, ensure};

@@ -31,8 +31,14 @@ async fn send(hub: &Hub, token: &str, to: &str, text: &str) -> (u16, serde_json:
 }
 
 async fn status(hub: &Hub, token: &str) -> SmsStatus {
-    let response =
-        dawr_e2e::http_client().build().unwrap().get(hub.url("/api/v1/sms/messages?limit=500")).bearer_auth(token).send().await.unwrap();
+    let response = dawr_e2e::http_client()
+        .build()
+        .unwrap()
+        .get(hub.url("/api/v1/sms/messages?limit=500"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }

@@ -26,6 +26,7 @@ use dawr_i18n::{Arg, Lang, Texts};
 use dawr_protocol::api::RatingReason;
 use dawr_protocol::device::{ErrorCode, RatingId, Reply};
 use dawr_web::html::{Head, page as shell, parse_lang};
+use dawr_web::tls::OverTls;
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
@@ -249,6 +250,7 @@ async fn tablet(state: &AppState, headers: &HeaderMap, counter: &str, lang: Lang
 /// cookie and goes on to the device's faces page; any other is refused with a page saying so.
 pub async fn enrol(
     State(state): State<AppState>,
+    over_tls: OverTls,
     headers: HeaderMap,
     Path(token): Path<String>,
     Query(q): Query<RateQuery>,
@@ -270,7 +272,7 @@ pub async fn enrol(
         Ok(Ok(Ok(((device, cookie), counter)))) => {
             let counter = counter.unwrap_or_default();
             tracing::info!(device, "an exit tablet took its enrolment link");
-            let secure = if state.guard.secure_cookies(&headers) { "; Secure" } else { "" };
+            let secure = if state.guard.secure_cookies(&headers, over_tls) { "; Secure" } else { "" };
             let cookie = format!(
                 "{DEVICE_COOKIE}={cookie}; Path=/rate; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE_S}{secure}"
             );

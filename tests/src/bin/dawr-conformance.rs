@@ -14,7 +14,7 @@ use dawr_protocol::endpoint::MqttEndpoint;
 
 fn device(value: &str) -> Result<DeviceCredentials> {
     let (id, password) = value.split_once(':').context("a device is ID:PASSWORD")?;
-    Ok(DeviceCredentials { device: id.into(), username: id.into(), password: password.into() })
+    Ok(DeviceCredentials { device: id.into(), username: id.into(), password: password.into(), enrol_link: None })
 }
 
 fn target(args: &[String]) -> Result<HubTarget> {

@@ -736,8 +736,7 @@ pub async fn run(options: Options) -> Result<Outcome> {
         rating: (1..=8).map(|c| Ok((c.to_string(), hub.device(&format!("rating-{c}"))?))).collect::<Result<_>>()?,
         options: options.clone(),
     });
-    let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(crm_receiver(run.clone(), crm_listener)));
+    let tasks = vec![tokio::spawn(crm_receiver(run.clone(), crm_listener))];
     let board_link = tokio::spawn(board(run.clone(), board_relay.port, hub.device("board-1")?));
     let mut counters = Vec::new();
     for c in 1..=8 {
