@@ -47,6 +47,7 @@ pub struct Config {
     pub crm: CrmSection,
     #[serde(default)]
     pub uplink: UplinkSection,
+    #[serde(default)]
     pub sms: SmsSection,
     #[serde(default)]
     pub appointments: AppointmentsSection,
