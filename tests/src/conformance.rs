@@ -40,6 +40,8 @@ pub struct HubTarget {
     pub second: DeviceCredentials,
     /// A display.
     pub display: DeviceCredentials,
+    /// A kiosk, to take the tickets the presses call (HTTP Basic on `POST /api/v1/tickets`).
+    pub kiosk: DeviceCredentials,
 }
 
 /// One rule's result.
@@ -184,7 +186,7 @@ impl<'a> Run<'a> {
         let button = Player::connect(target, &target.button).await?;
         let second = Player::connect(target, &target.second).await?;
         let prefix = format!("cf{:x}", chrono::Utc::now().timestamp_millis());
-        let mut run = Run { target, http: reqwest::Client::new(), button, second, prefix, seq: 0 };
+        let mut run = Run { target, http: crate::http_client().build()?, button, second, prefix, seq: 0 };
         // An empty counter to start from.
         let id = run.fresh_id();
         let complete = run.button.command(&id, Action::Complete);
@@ -205,7 +207,9 @@ impl<'a> Run<'a> {
             request_id: None,
         };
         let url = format!("{}/api/v1/tickets", self.target.http);
-        let response = self.http.post(url).json(&body).send().await?;
+        let kiosk = &self.target.kiosk;
+        let request = self.http.post(url).json(&body).basic_auth(&kiosk.username, Some(&kiosk.password));
+        let response = request.send().await?;
         if response.status().as_u16() != 201 {
             bail!("taking a ticket: {} {}", response.status(), response.text().await?);
         }

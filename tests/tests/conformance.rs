@@ -14,6 +14,7 @@ fn target(hub: &Hub) -> Result<HubTarget> {
         button: hub.device("button-2")?,
         second: hub.device("counter-2-app")?,
         display: hub.device("board-1")?,
+        kiosk: hub.device("kiosk-1")?,
     })
 }
 

@@ -5,7 +5,8 @@
 //! ```text
 //! dawr-conformance hub --mqtt mqtt://127.0.0.1:1883 --http http://127.0.0.1:8080 \
 //!     --branch demo --counter 2 --service A \
-//!     --button button-2:PASSWORD --second counter-2-app:PASSWORD --display board-1:PASSWORD
+//!     --button button-2:PASSWORD --second counter-2-app:PASSWORD --display board-1:PASSWORD \
+//!     --kiosk kiosk-1:PASSWORD
 //! ```
 use anyhow::{Context, Result, bail};
 use dawr_e2e::conformance::{HubTarget, check_hub};
@@ -31,6 +32,7 @@ fn target(args: &[String]) -> Result<HubTarget> {
         button: device(&value("--button")?)?,
         second: device(&value("--second")?)?,
         display: device(&value("--display")?)?,
+        kiosk: device(&value("--kiosk")?)?,
     })
 }
 
@@ -39,7 +41,7 @@ async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) != Some("hub") {
         bail!(
-            "usage: dawr-conformance hub --mqtt URL --http URL --branch B --counter C --service S --button ID:PW --second ID:PW --display ID:PW"
+            "usage: dawr-conformance hub --mqtt URL --http URL --branch B --counter C --service S --button ID:PW --second ID:PW --display ID:PW --kiosk ID:PW"
         );
     }
     let outcomes = check_hub(&target(&args[1..])?).await?;
