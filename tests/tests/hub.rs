@@ -55,7 +55,9 @@ async fn button_scenario(mut hub: Hub) -> Result<()> {
     // The same press delivered again: answered again, never acted on twice.
     button.publish(&topic("counters/2/command"), r#"{"id":"b2-0001","action":"next"}"#).await?;
     let again = button.next_on(&topic("counters/2/reply"), WAIT).await.expect("a second reply").json();
-    assert_eq!(again, reply);
+    let mut replayed = reply.clone();
+    replayed["replay"] = json!(true);
+    assert_eq!(again, replayed, "the first answer again, marked as a replay");
     let (_, still_waiting) = hub.get(&format!("/api/v1/tickets/{}", second["id"])).await?;
     assert_eq!(still_waiting["status"], "waiting");
 
@@ -118,7 +120,7 @@ async fn button_scenario(mut hub: Hub) -> Result<()> {
     button.subscribe(&topic("counters/2/reply")).await?;
     button.publish(&topic("counters/2/command"), r#"{"id":"b2-0001","action":"next"}"#).await?;
     let after = button.next_on(&topic("counters/2/reply"), WAIT).await.expect("reply after restart").json();
-    assert_eq!(after, reply);
+    assert_eq!(after, replayed);
     let (_, second_now) = hub.get(&format!("/api/v1/tickets/{}", second["id"])).await?;
     assert_eq!(second_now["status"], "waiting", "the old id did not call A002");
 
@@ -383,7 +385,9 @@ async fn an_exit_rating_is_counted_once_and_survives_kill_9() -> Result<()> {
     assert_eq!(reply, json!({"id": "r4-1", "ok": true, "ticket": "B001", "rating": first["id"]}));
     terminal.publish(&topic("counters/4/rating"), rating).await?;
     let again = terminal.next_on(&topic("counters/4/reply"), WAIT).await.expect("answered again").json();
-    assert_eq!(again, reply, "a repeated id is answered again, not refused or counted twice");
+    let mut replayed = reply.clone();
+    replayed["replay"] = json!(true);
+    assert_eq!(again, replayed, "a repeated id is answered again (marked a replay), not refused or counted twice");
     terminal.publish(&topic("counters/4/rating"), r#"{"id":"r4-2","score":5}"#).await?;
     let second = terminal.next_on(&topic("counters/4/reply"), WAIT).await.expect("a refusal").json();
     assert_eq!(second["error"], "already_rated");
@@ -517,6 +521,9 @@ async fn every_error_code_is_answered_over_http() -> Result<()> {
     }
     expect(hub.post("/api/v1/tickets", json!({"service": "F"})).await?, (409, "service_closed"));
     expect(hub.post("/api/v1/counters/1/next", json!({})).await?, (409, "counter_paused"));
+    // A command id used again for another command (counter 3 has nobody to call).
+    assert_eq!(hub.post("/api/v1/counters/3/next", json!({"id": "desk-3-1"})).await?.0, 200);
+    expect(hub.post("/api/v1/counters/3/recall", json!({"id": "desk-3-1"})).await?, (409, "id_reused"));
 
     // The disk fails.
     let db = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
