@@ -297,6 +297,7 @@ pub fn start(setup: EngineSetup) -> Result<(EngineHandle, JoinHandle<()>), Store
     let thread = std::thread::Builder::new()
         .name("dawr-engine".into())
         .spawn(move || {
+            let _essential = store::EssentialThread("dawr-engine");
             while let Some(request) = rx.blocking_recv() {
                 engine.handle(request);
             }
@@ -428,7 +429,7 @@ impl Engine {
             && let Err(e) = self.reload()
         {
             tracing::error!(error = %e, "cannot reload the queue after a failed write");
-            refuse(request, Failure::storage(e));
+            refuse(request, Failure::storage(e), &self.setup.publications, &self.setup.branch.id);
             return;
         }
         let now = now();
@@ -668,10 +669,11 @@ impl Engine {
             let stored = Reply { replay: true, ..answered.reply.clone() };
             let publications = reply_publication(&self.setup.branch.id, &counter, &stored, &reply_to);
             // If the first change failed to store, so does this (the epoch rule): say so.
+            let refusals = self.refusals(&counter);
             self.write(Change::default(), publications, move |written| {
                 let reply = match written {
                     Ok(()) => stored,
-                    Err(e) => failed_reply(stored, e),
+                    Err(e) => refusals.failed(stored, e, &reply_to),
                 };
                 answer(reply_to, reply)
             });
@@ -749,13 +751,23 @@ impl Engine {
                 publications.push(self.board_publication(now));
             }
         }
+        let refusals = self.refusals(&counter);
         self.write(change, publications, move |stored| {
             let reply = match stored {
                 Ok(()) => reply,
-                Err(e) => failed_reply(reply, e),
+                Err(e) => refusals.failed(reply, e, &reply_to),
             };
             answer(reply_to, reply);
         });
+    }
+
+    /// Where a counter's `storage_unavailable` replies go over MQTT.
+    fn refusals(&self, counter: &str) -> Refusals {
+        Refusals {
+            outbox: self.setup.publications.clone(),
+            branch: self.setup.branch.id.clone(),
+            counter: counter.to_string(),
+        }
     }
 
     /// Turns a queue result into a storable change, numbering its events; returns the calls it made.
@@ -899,6 +911,26 @@ fn same_state(a: &CounterState, b: &CounterState) -> bool {
 }
 
 /// The reply to command `id` whose change could not be stored.
+/// Publishes a counter's refusals that follow no change: a reply the writer could not store is
+/// still answered over MQTT (`storage_unavailable`), not left for the device to time out on. (An
+/// accepted reply goes out with its change's publications, which a failed write drops.)
+struct Refusals {
+    outbox: mpsc::UnboundedSender<Publication>,
+    branch: String,
+    counter: String,
+}
+
+impl Refusals {
+    /// The reply made into `storage_unavailable`, published if it goes back over MQTT.
+    fn failed(&self, reply: Reply, e: store::WriteFailed, reply_to: &ReplyTo) -> Reply {
+        let reply = failed_reply(reply, e);
+        for p in reply_publication(&self.branch, &self.counter, &reply, reply_to) {
+            let _ = self.outbox.send(p);
+        }
+        reply
+    }
+}
+
 fn failed_reply(reply: Reply, e: store::WriteFailed) -> Reply {
     let failure = Failure::storage(e);
     Reply {
@@ -928,13 +960,21 @@ pub fn json_publication(topic: Topic<'_>, payload: &impl serde::Serialize, retai
     Publication { topic: topic.to_string(), payload: serde_json::to_vec(payload).expect("messages serialise"), retain }
 }
 
-/// Answers a request that could not be handled at all.
-fn refuse(request: Request, failure: Failure) {
+/// Answers a request that could not be handled at all (a counter's command over MQTT on its
+/// reply topic).
+fn refuse(request: Request, failure: Failure, outbox: &mpsc::UnboundedSender<Publication>, branch: &str) {
     match request {
         Request::Issue { reply, .. } | Request::Cancel { reply, .. } => {
             let _ = reply.send(Err(failure));
         }
-        Request::Counter { command, reply, .. } => answer(reply, refusal(command.id.as_deref(), &failure)),
+        Request::Counter { counter, command, reply } => {
+            let mut refused = refusal(command.id.as_deref(), &failure);
+            refused.device = command.device.as_deref().map(bounded);
+            for p in reply_publication(branch, &counter, &refused, &reply) {
+                let _ = outbox.send(p);
+            }
+            answer(reply, refused)
+        }
         Request::RatingReason { command, reply, .. } => {
             let _ = reply.send(refusal(command.id.as_deref(), &failure));
         }

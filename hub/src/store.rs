@@ -58,8 +58,30 @@ fn migrations() -> Migrations<'static> {
 }
 
 /// Opens (creating and migrating if needed) the database at `path`.
+///
+/// Its transactions begin `IMMEDIATE`: they take the write lock first, waiting for it (the busy
+/// timeout) if another connection holds it. A deferred transaction that reads and then writes
+/// (the CRM feeder: the cursor, then the outbox) is instead refused at once with "database is
+/// locked" when another connection committed in between, since its snapshot is stale: SQLite
+/// cannot wait that out (`SQLITE_BUSY_SNAPSHOT`).
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    dawr_web::db::open(path, &migrations(), std::time::Duration::from_secs(5))
+    let mut conn = dawr_web::db::open(path, &migrations(), std::time::Duration::from_secs(5))?;
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    Ok(conn)
+}
+
+/// Ends the process if the thread holding it unwinds from a panic. The hub cannot work without
+/// its writer or its engine thread, and a hub left running without one acknowledges nothing,
+/// forever; stopped, it is started again by its supervisor, which `kill -9` proves safe.
+pub(crate) struct EssentialThread(pub &'static str);
+
+impl Drop for EssentialThread {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!(thread = self.0, "a thread the hub cannot work without panicked; the hub stops");
+            std::process::abort();
+        }
+    }
 }
 
 /// A serde enum as its snake_case name.
@@ -321,6 +343,7 @@ pub fn spawn_writer(
     failed: FailedEpoch,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("dawr-writer".into()).spawn(move || {
+        let _essential = EssentialThread("dawr-writer");
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while let Some(first) = writes.blocking_recv() {
             batch.push(first);
@@ -704,6 +727,37 @@ mod tests {
             let text = std::fs::read_to_string(file).unwrap();
             assert!(!text.contains(&opener), "{} opens SQLite without store::open", file.display());
         }
+    }
+
+    /// A transaction that reads and then writes (the CRM feeder) while another connection
+    /// commits: it takes the write lock first, so the other waits, instead of being refused
+    /// "database is locked" for a stale snapshot (issue #17, seen in the hub's log under load).
+    #[test]
+    fn a_transaction_that_reads_then_writes_is_not_refused_when_another_commits_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut feeder = open(&path).unwrap();
+        let other = open(&path).unwrap();
+        let (began_tx, began) = std::sync::mpsc::channel();
+        let (committed_tx, committed) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            began.recv().unwrap();
+            let sql = "INSERT INTO device_presence (device, status, seen_at) VALUES ('board-1', 'online', 'now')";
+            other.execute(sql, []).unwrap();
+            committed_tx.send(()).unwrap();
+        });
+        let tx = feeder.transaction().unwrap();
+        let cursor: Option<i64> =
+            tx.query_row("SELECT last_seq FROM crm_cursor WHERE id = 1", [], |r| r.get(0)).optional().unwrap();
+        assert_eq!(cursor, None);
+        began_tx.send(()).unwrap();
+        // A deferred transaction lets the other commit now; an immediate one makes it wait.
+        let other_committed = committed.recv_timeout(std::time::Duration::from_millis(300)).is_ok();
+        let written = tx.execute("INSERT INTO crm_cursor (id, last_seq) VALUES (1, 3)", []);
+        assert!(written.is_ok(), "the feeder's write: {written:?}");
+        tx.commit().unwrap();
+        assert!(!other_committed, "the other connection waited for the write lock");
+        writer.join().unwrap();
     }
 
     /// A batch that mixes a failed epoch's changes with the next epoch's: the old ones are

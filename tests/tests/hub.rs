@@ -591,3 +591,56 @@ async fn a_new_local_day_while_the_hub_runs_closes_the_day_before() -> Result<()
     assert_ne!(morning["case_ref"], waiting["case_ref"], "case references are never reused");
     Ok(())
 }
+
+/// A full disk under concurrent load (issue #17): the hub's files limited to 1 kB, its log
+/// included, so every write fails with `EFBIG` as on `ENOSPC`. While it lasts, every change is
+/// refused clearly (503 with a JSON reason, an MQTT reply `storage_unavailable`) and none is
+/// acknowledged; when space returns the hub takes changes again by itself, the refused command
+/// id is acted on once, and nothing refused was kept. (Before the fix the writer thread died
+/// logging the failed write, the log being full too, and the hub acknowledged nothing again.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_refused_clearly_and_the_hub_recovers_when_space_returns() -> Result<()> {
+    let mut hub = Hub::start_embedded().await?;
+    let mut button = MqttProbe::connect(hub.mqtt_port(), &hub.device("button-2")?).await?;
+    button.subscribe(&topic("counters/2/reply")).await?;
+    let first = issue(&hub, "A").await?;
+    const LIMIT: u64 = 1024;
+    assert!(hub.log().len() as u64 > LIMIT, "the log is past the limit too, as on a full disk");
+    // Signed in before the disk fills (a sign-in is written too).
+    hub.counter_token("3").await?;
+    hub.staff_token().await?;
+
+    hub.set_file_size_limit(Some(LIMIT))?;
+    button.publish(&topic("counters/2/command"), r#"{"id":"b2-full","action":"next"}"#).await?;
+    let ticket = || hub.post("/api/v1/tickets", json!({"service": "A"}));
+    let (a, b, c, d, next) =
+        tokio::join!(ticket(), ticket(), ticket(), ticket(), hub.post("/api/v1/counters/3/next", json!({})));
+    for (status, body) in [a?, b?, c?, d?, next?] {
+        assert_eq!((status, body["error"].as_str()), (503, Some("storage_unavailable")), "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+    let refused = button.next_on(&topic("counters/2/reply"), WAIT).await.expect("a reply").json();
+    assert_eq!(
+        (refused["id"].as_str(), refused["ok"].as_bool(), refused["error"].as_str()),
+        (Some("b2-full"), Some(false), Some("storage_unavailable")),
+        "{refused}"
+    );
+    assert!(hub.running(), "the hub still runs");
+
+    // Space returns: the hub takes changes again without a restart.
+    hub.set_file_size_limit(None)?;
+    let recovered = wait_until(WAIT, || async {
+        hub.post("/api/v1/tickets", json!({"service": "B"})).await.is_ok_and(|(status, _)| status == 201)
+    })
+    .await;
+    assert!(recovered, "the hub took a ticket again once space returned:\n{}", hub.log());
+    button.publish(&topic("counters/2/command"), r#"{"id":"b2-full","action":"next"}"#).await?;
+    let reply = button.next_on(&topic("counters/2/reply"), WAIT).await.expect("a reply").json();
+    assert_eq!(reply, json!({"id": "b2-full", "ok": true, "ticket": first["number"]}), "the refused id, acted on now");
+    // Nothing refused was kept: the next A ticket is A002.
+    assert_eq!(issue(&hub, "A").await?["number"], "A002");
+    let (_, queue) = hub.get("/api/v1/queue").await?;
+    let waiting: HashSet<&str> = queue.as_array().unwrap().iter().map(|t| t["number"].as_str().unwrap()).collect();
+    assert_eq!(waiting, HashSet::from(["B001", "A002"]), "{queue}");
+    Ok(())
+}

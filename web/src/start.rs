@@ -32,12 +32,18 @@ pub async fn listen(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartEr
 }
 
 /// Logs to stderr (colours on a terminal only), filtered by `RUST_LOG` or else `default_filter`.
+///
+/// A line that cannot be written (stderr is a file on a full disk) is dropped. By default the
+/// subscriber would report that with `eprintln!`, which panics when stderr fails, and so ends
+/// whichever thread was logging: on a full disk that was the hub's writer thread, logging the
+/// failed write, and the hub then answered nothing until restarted (issue #17).
 pub fn init_tracing(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
