@@ -424,8 +424,9 @@ pub fn unavailability(ledger: &Ledger, fault: &Fault) -> Option<f64> {
 }
 
 /// The run's table: faults by kind, operations acknowledged, anomalies, the longest
-/// unavailability per kind of fault, p99 of issue and call latency during faults.
-pub fn table(ledger: &Ledger, anomalies: &[String]) -> String {
+/// unavailability per kind of fault, p99 of issue and call latency during faults, the hub's
+/// memory and its database's size at the end.
+pub fn table(ledger: &Ledger, end: &Final, anomalies: &[String]) -> String {
     let mut out = String::new();
     let mut by_kind: BTreeMap<FaultKind, (usize, f64)> = BTreeMap::new();
     for fault in &ledger.faults {
@@ -460,8 +461,9 @@ pub fn table(ledger: &Ledger, anomalies: &[String]) -> String {
         fmt(call_all)
     ));
     out.push_str(&format!(
-        "hub memory max {} kB; anomalies: {}\n",
+        "hub memory max {} kB; database {:.1} MB; anomalies: {}\n",
         ledger.rss_kb.iter().max().unwrap_or(&0),
+        end.db_bytes as f64 / 1e6,
         anomalies.len()
     ));
     for a in anomalies.iter().take(30) {
