@@ -292,6 +292,10 @@ pub struct EngineSetup {
 /// Loads the queue from the database and starts the engine thread. The thread ends when every
 /// [`EngineHandle`] is dropped.
 pub fn start(setup: EngineSetup) -> Result<(EngineHandle, JoinHandle<()>), StoreError> {
+    #[cfg(feature = "fault-reply-before-commit")]
+    tracing::warn!(
+        "built with fault-reply-before-commit, for tests only: changes are acknowledged before they are stored"
+    );
     let mut engine = Engine::load(setup)?;
     let (tx, mut rx) = mpsc::channel(4096);
     let thread = std::thread::Builder::new()
@@ -812,6 +816,13 @@ impl Engine {
             }
             then(stored);
         });
+        // The deliberately broken build (test only, see `hub/Cargo.toml`): acknowledged first.
+        #[cfg(feature = "fault-reply-before-commit")]
+        let continuation: store::Continuation = {
+            let acknowledge: store::Continuation = continuation;
+            acknowledge(Ok(()));
+            Box::new(|_| ())
+        };
         let write = Write { epoch: self.epoch, change, then: continuation };
         if let Err(mpsc::error::SendError(write)) = self.setup.writes.blocking_send(write) {
             (write.then)(Err(store::WriteFailed("the writer has stopped".into())));

@@ -158,6 +158,9 @@ struct Run {
     faulted: AtomicBool,
     /// Set when the rush is over: kiosks and bookings stop.
     rush_over: AtomicBool,
+    /// Set when the kiosks and bookings have stopped (the last check-ins are in): only then may
+    /// a counter that finds nobody waiting go home, or a late check-in waits for ever.
+    arrivals_over: AtomicBool,
     /// Set when every counter is done.
     stop: AtomicBool,
     hub_url: String,
@@ -335,7 +338,7 @@ async fn counter(run: Arc<Run>, c: String, mqtt_port: u16, device: crate::Device
             tokio::time::sleep(Duration::from_secs_f64(rng.exp(run.options.service_s).min(6.0))).await;
         } else {
             idle_rounds += 1;
-            if run.rush_over.load(Ordering::SeqCst) && ok && idle_rounds >= 2 && queue_empty(&run).await {
+            if run.arrivals_over.load(Ordering::SeqCst) && ok && idle_rounds >= 2 && queue_empty(&run).await {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -739,6 +742,7 @@ pub async fn run(options: Options) -> Result<Outcome> {
         ledger: Mutex::default(),
         faulted: AtomicBool::new(false),
         rush_over: AtomicBool::new(false),
+        arrivals_over: AtomicBool::new(false),
         stop: AtomicBool::new(false),
         hub_url: hub.url(""),
         hub_pid: AtomicU32::new(hub.pid().unwrap_or(0)),
@@ -796,7 +800,11 @@ pub async fn run(options: Options) -> Result<Outcome> {
     progress(&run, "rush over; draining");
     run.rush_over.store(true, Ordering::SeqCst);
     let drained = tokio::time::timeout(Duration::from_secs(120), async {
-        for task in clients.iter_mut().chain(counters.iter_mut()) {
+        for task in clients.iter_mut() {
+            let _ = task.await;
+        }
+        run.arrivals_over.store(true, Ordering::SeqCst);
+        for task in counters.iter_mut() {
             let _ = task.await;
         }
     })
