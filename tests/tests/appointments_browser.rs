@@ -1,6 +1,7 @@
 //! The appointments site in headless Chromium at phone width: booking in Arabic (right to left)
 //! and in English, the code and its QR, the calendar file, the form's errors, rescheduling and
-//! cancelling. Screenshots of the pages go to `docs/screenshots/appointments-*.png`.
+//! cancelling. Screenshots of the pages go to `docs/screenshots/appointments-*.png` with
+//! `DAWR_UPDATE_SCREENSHOTS=1` (else to `target/screenshots/`).
 
 use anyhow::Result;
 use dawr_appointments::validate::national_id_from;
@@ -9,10 +10,9 @@ use dawr_e2e::browser::Browser;
 use dawr_e2e::decode_qr;
 use serde_json::Value;
 
+/// Where the pictures go: `docs/screenshots/` only with `DAWR_UPDATE_SCREENSHOTS=1`.
 fn screenshots() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshots folder");
-    dir
+    dawr_e2e::screenshots_dir()
 }
 
 /// Waits until `condition` (a JavaScript expression) is true in the page.

@@ -61,9 +61,7 @@ async fn a_printed_ticket_carries_its_number_texts_and_a_readable_qr_code() -> R
         let native_qr = receipt.contains(&format!("[qr {}]", ticket.status_url));
         assert_eq!(native_qr, qr == QrMode::Native, "the printer's own QR, or an image:\n{receipt}");
         assert_eq!(decode_qr(&png)?, ticket.status_url, "the printed QR code reads back as the live page");
-        let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-        std::fs::create_dir_all(&shots)?;
-        std::fs::copy(&png, shots.join(name))?;
+        std::fs::copy(&png, dawr_e2e::screenshots_dir().join(name))?;
     }
     Ok(())
 }

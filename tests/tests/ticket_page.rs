@@ -7,10 +7,9 @@ use dawr_e2e::Hub;
 use dawr_e2e::browser::Browser;
 use serde_json::json;
 
+/// Where the pictures go: `docs/screenshots/` only with `DAWR_UPDATE_SCREENSHOTS=1`.
 fn screenshots() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshots folder");
-    dir
+    dawr_e2e::screenshots_dir()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
