@@ -3,7 +3,7 @@
 //! is exactly what runs on the Pico W, minus Wi-Fi.
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use dawr_e2e::firmware::{Got, Wire};
 use dawr_e2e::{Hub, Mosquitto, wait_until};
 use dawr_firmware_logic::mqtt::Login;
