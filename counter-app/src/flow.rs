@@ -148,7 +148,10 @@ pub struct Desk {
     /// This staff member's figures today (served, mean service seconds).
     pub figures: Option<(u32, Option<f64>)>,
     next_id: u64,
+    /// Its device id (its MQTT login), sent as every command's `device` (protocol 1.1).
     device: String,
+    /// The prefix of its command ids: the device id and the boot.
+    id_prefix: String,
 }
 
 fn text<const N: usize>(s: &str) -> heapless::String<N> {
@@ -181,7 +184,8 @@ impl Desk {
             case: None,
             figures: None,
             next_id: 0,
-            device: format!("{device}-{boot:x}"),
+            device: device.to_string(),
+            id_prefix: format!("{device}-{boot:x}"),
         }
     }
 
@@ -197,7 +201,9 @@ impl Desk {
 
     fn command(&mut self, action: Action) -> Command {
         self.next_id += 1;
-        Command::new(text(&format!("{}-{}", self.device, self.next_id)), action)
+        let mut command = Command::new(text(&format!("{}-{}", self.id_prefix, self.next_id)), action);
+        command.device = Some(text(&self.device));
+        command
     }
 
     fn send(&mut self, command: Command, now: DateTime<Utc>) -> Vec<Effect> {
@@ -347,7 +353,9 @@ impl Desk {
             }
             Input::Reply(reply) => {
                 let Some((command, _, _)) = &self.pending else { return vec![] };
-                if reply.id.as_str() != command.id.as_str() {
+                // The counter's devices share the reply topic: ours carry our id and our device.
+                let theirs = reply.device.as_deref().is_some_and(|d| d != self.device);
+                if reply.id.as_str() != command.id.as_str() || theirs {
                     return vec![];
                 }
                 let finished_one = reply.ok && matches!(command.action, Action::Complete | Action::Next);
@@ -436,6 +444,21 @@ mod tests {
 
     fn ok(id: &str, ticket: Option<&str>) -> Reply {
         Reply { id: text(id), ok: true, ticket: ticket.map(text), ..Reply::default() }
+    }
+
+    #[test]
+    fn commands_name_the_device_and_another_devices_reply_is_not_ours() {
+        let mut d = desk();
+        let next = sent(&d.handle(Input::Act(Action::Next), t(10)));
+        assert_eq!(next.device.as_deref(), Some("app"), "protocol 1.1: ids are scoped to the device");
+        let mut other = ok(&next.id, Some("B001"));
+        other.device = Some(text("button-2"));
+        d.handle(Input::Reply(other), t(20));
+        assert!(d.busy(), "another device's reply to the same id is not this one's answer");
+        let mut mine = ok(&next.id, Some("A001"));
+        mine.device = Some(text("app"));
+        d.handle(Input::Reply(mine), t(30));
+        assert!(!d.busy());
     }
 
     #[test]

@@ -37,8 +37,10 @@ pub struct BoardState {
     services: Vec<ServiceSummary>,
     branch_name: Names,
     online: bool,
-    /// Whether the retained board has been received since the last (re)connect.
-    synced: bool,
+    /// The highest call id announced (or, from the first board, taken as seen); `None` before
+    /// the first board or call. Kept across reconnects: it is how calls missed meanwhile are told
+    /// from old ones (`docs/PROTOCOL.md`, Call).
+    highest: Option<u64>,
     /// When each shown call reached this board (highlighting runs from then, not from the hub's
     /// clock, so a call that arrives late still blinks).
     first_seen: Vec<(u64, DateTime<Utc>)>,
@@ -75,38 +77,46 @@ impl BoardState {
             services: Vec::new(),
             branch_name: Names { ar: String::new(), en: String::new() },
             online: false,
-            synced: false,
+            highest: None,
             first_seen: Vec::new(),
         }
     }
 
     /// The summary (retained, and re-sent after changes): replaces calls and services, and returns
-    /// the calls this board had not seen yet. The broker does not order `…/board` and `…/calls`
-    /// against each other, so a summary can bring a call first; but the first summary after a
-    /// (re)connect only brings history, which is neither highlighted nor returned.
+    /// the calls with an id above the highest announced, oldest first. The broker does not order
+    /// `…/board` and `…/calls` against each other, so a summary can bring a call first, and after
+    /// a reconnect it brings the calls made meanwhile; but the very first summary only brings
+    /// history (its highest id is taken as seen), which is neither highlighted nor returned.
     pub fn apply_board(&mut self, board: Board, now: DateTime<Utc>) -> Vec<Call> {
+        let newest = board.calls.iter().map(|c| c.id).max();
         let calls: Vec<Call> = board.calls.into_iter().filter(|c| self.filter.shows_call(c)).collect();
         self.services = board.services.into_iter().filter(|s| self.filter.shows_service(s)).collect();
         self.branch_name = board.name;
-        let seen_at = if self.synced { now } else { now - self.highlight };
-        let mut new = Vec::new();
+        let mut new: Vec<Call> = match self.highest {
+            Some(highest) => calls.iter().filter(|c| c.id > highest).cloned().collect(),
+            None => Vec::new(),
+        };
+        new.sort_by_key(|c| c.id);
+        let seen_at = if self.highest.is_some() { now } else { now - self.highlight };
         for call in &calls {
             if !self.first_seen.iter().any(|(id, _)| *id == call.id) {
                 self.first_seen.push((call.id, seen_at));
-                if self.synced {
-                    new.push(call.clone());
-                }
             }
         }
-        self.synced = true;
+        self.highest = self.highest.max(newest).or(Some(0));
         self.calls = calls;
         self.trim();
         new
     }
 
-    /// A new call. Returns true if it is news for this board (not filtered out, not seen before).
+    /// A new call. Returns true if it is news for this board (not filtered out, its id above
+    /// every call announced).
     pub fn apply_call(&mut self, call: Call, now: DateTime<Utc>) -> bool {
-        if !self.filter.shows_call(&call) || self.first_seen.iter().any(|(id, _)| *id == call.id) {
+        if self.highest.is_some_and(|highest| call.id <= highest) {
+            return false;
+        }
+        self.highest = Some(call.id);
+        if !self.filter.shows_call(&call) {
             return false;
         }
         self.first_seen.push((call.id, now));
@@ -115,11 +125,9 @@ impl BoardState {
         true
     }
 
-    /// The link came up or went down; after coming back, the next summary is history again.
+    /// The link came up or went down (the calls announced are remembered across: a board after a
+    /// reconnect announces the calls it missed).
     pub fn set_online(&mut self, online: bool) {
-        if !online {
-            self.synced = false;
-        }
         self.online = online;
     }
 
@@ -224,6 +232,30 @@ mod tests {
         assert_eq!(new.iter().map(|c| c.id).collect::<Vec<_>>(), [6]);
         assert!(b.view(t(102)).highlighted(t(102)));
         assert!(!b.apply_call(call(6, "A006", "2", "A"), t(102)), "and not news twice");
+    }
+
+    #[test]
+    fn after_a_reconnect_the_calls_missed_meanwhile_are_announced_oldest_first() {
+        let mut b = BoardState::new(BoardFilter::default(), Duration::seconds(8), 5);
+        let board = |ids: &[u64]| Board {
+            branch: "demo".into(),
+            name: names("demo"),
+            updated_at: t(0),
+            calls: ids.iter().map(|&i| call(i, &format!("A00{i}"), "1", "A")).collect(),
+            services: vec![],
+            utc_offset: None,
+        };
+        b.set_online(true);
+        assert!(b.apply_board(board(&[2, 1]), t(0)).is_empty());
+        assert!(b.apply_call(call(3, "A003", "1", "A"), t(1)));
+        // Away: calls 4 and 5 are made; back, the retained board is all that tells of them.
+        b.set_online(false);
+        b.set_online(true);
+        let news = b.apply_board(board(&[5, 4, 3, 2, 1]), t(30));
+        assert_eq!(news.iter().map(|c| c.id).collect::<Vec<_>>(), [4, 5], "missed calls, oldest first");
+        assert!(b.view(t(30)).highlighted(t(30)));
+        assert!(!b.apply_call(call(5, "A005", "1", "A"), t(31)), "a late copy on …/calls is not news");
+        assert!(!b.apply_call(call(2, "A002", "1", "A"), t(31)), "nor an old id");
     }
 
     #[test]

@@ -708,7 +708,9 @@ impl Engine {
                 // or (from a device) who is signed in there; and the device that asked.
                 let by = command.by.as_ref();
                 let staff = by.and_then(Author::staff).or_else(|| self.staff_at.get(&counter).map(String::as_str));
-                let author_device = by.and_then(Author::device);
+                // The device: an HTTP caller's, else the `device` a command names (the gate has
+                // checked it against the MQTT login that sent it).
+                let author_device = by.and_then(Author::device).or(command.device.as_deref());
                 for recorded in &mut done.events {
                     if recorded.event.counter() == Some(counter.as_str()) {
                         recorded.staff = staff.map(str::to_owned);

@@ -12,6 +12,11 @@
 //! - `PUBLISH` outside the device's grants (`dawr_protocol::acl`) is dropped and counted; at
 //!   QoS 1 the gate sends the `PUBACK` itself so the device is not left waiting; QoS 2 is refused
 //!   by closing the connection.
+//! - A `PUBLISH` on `…/command` or `…/rating` whose JSON names a `device` other than the
+//!   connection's login is not passed on either: the gate acknowledges it and answers on the
+//!   counter's `…/reply` with `wrong_device` (the reply's `device` is the login, so the device
+//!   that was named never takes it for its own). Behind Mosquitto the hub cannot tell who sent a
+//!   message and trusts `device`.
 //! - `SUBSCRIBE` with any filter outside the grants is answered with a `SUBACK` of failures.
 //! - Everything else, and every packet from the broker to the client, is passed on whole.
 //!
@@ -24,7 +29,11 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use dawr_protocol::acl;
-use rumqttc::mqttbytes::v4::{ConnAck, Connect, ConnectReturnCode, Login, Packet, PubAck, SubAck, SubscribeReasonCode};
+use dawr_protocol::device::{ErrorCode, Reply};
+use dawr_protocol::topics::Topic;
+use rumqttc::mqttbytes::v4::{
+    ConnAck, Connect, ConnectReturnCode, Login, Packet, PubAck, Publish, SubAck, SubscribeReasonCode,
+};
 use rumqttc::mqttbytes::{self, Protocol, QoS};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -103,6 +112,44 @@ fn admit(connect: &Connect, devices: &DeviceTable, config: &GateConfig) -> Resul
         return Err(ConnectReturnCode::NotAuthorized);
     }
     Ok(principal)
+}
+
+/// The `id` and `device` a command or rating names (only read to compare `device` with the
+/// login; the hub reads the whole message).
+#[derive(serde::Deserialize)]
+struct Named {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    device: Option<String>,
+}
+
+/// If a message on `…/command` or `…/rating` names a `device` other than `login`: the reply
+/// topic and the `wrong_device` answer. Messages that cannot be read pass (the hub answers them
+/// `malformed`).
+fn wrong_device(login: &str, topic: &str, payload: &[u8]) -> Option<(String, Reply)> {
+    let (branch, counter) = match Topic::parse(topic).ok()? {
+        Topic::CounterCommand { branch, counter } | Topic::CounterRating { branch, counter } => (branch, counter),
+        _ => return None,
+    };
+    let named: Named = serde_json::from_slice(payload).ok()?;
+    let claimed = named.device.filter(|d| d != login)?;
+    let mut message = format!("`device` {claimed:?} is not this login ({login}); nothing was done");
+    message.truncate(message.floor_char_boundary(160));
+    let reply = Reply {
+        id: bounded(named.id.as_deref().unwrap_or("")),
+        device: Some(bounded(login)),
+        ok: false,
+        error: Some(ErrorCode::WrongDevice),
+        message: Some(bounded(&message)),
+        ..Reply::default()
+    };
+    Some((Topic::CounterReply { branch, counter }.to_string(), reply))
+}
+
+/// `text` cut to fit `N` bytes (at a character boundary).
+fn bounded<const N: usize>(text: &str) -> heapless::String<N> {
+    heapless::String::try_from(&text[..text.floor_char_boundary(N)]).unwrap_or_default()
 }
 
 /// Accepts connections on `listener` until the process ends.
@@ -222,7 +269,21 @@ async fn client_to_broker(
             _ => return Err(GateError::Protocol("a packet a client does not send")),
         }
         match decode(frame.clone())? {
-            Packet::Publish(p) if principal.may_publish(&config.branch, &p.topic) => broker.write_all(&frame).await?,
+            Packet::Publish(p) if principal.may_publish(&config.branch, &p.topic) => {
+                match wrong_device(principal.name(), &p.topic, &p.payload) {
+                    None => broker.write_all(&frame).await?,
+                    Some((topic, reply)) => {
+                        stats.refused_publishes.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(device = principal.name(), claimed = ?reply.message, "a message naming another device refused");
+                        if p.qos == QoS::AtLeastOnce {
+                            write_packet(&mut *client_wr.lock().await, &Packet::PubAck(PubAck::new(p.pkid))).await?;
+                        }
+                        let payload = serde_json::to_vec(&reply).unwrap_or_default();
+                        write_packet(&mut broker, &Packet::Publish(Publish::new(topic, QoS::AtMostOnce, payload)))
+                            .await?;
+                    }
+                }
+            }
             Packet::Publish(p) => {
                 refused.fetch_add(1, Ordering::Relaxed);
                 stats.refused_publishes.fetch_add(1, Ordering::Relaxed);
@@ -353,5 +414,23 @@ mod tests {
         assert!(admit(&own_will, &t, &c).is_ok());
         let forged_will = connect("button-2", Some(("button-2", "pw")), Some("dawr/v1/demo/board"));
         assert_eq!(refused(forged_will), ConnectReturnCode::NotAuthorized, "a will on the board");
+    }
+
+    #[test]
+    fn a_command_naming_another_device_is_answered_wrong_device() {
+        let topic = "dawr/v1/demo/counters/2/command";
+        let own = br#"{"id":"b-1","device":"button-2","action":"next"}"#;
+        assert!(wrong_device("button-2", topic, own).is_none(), "its own name passes");
+        let v1 = br#"{"id":"b-1","action":"next"}"#;
+        assert!(wrong_device("button-2", topic, v1).is_none(), "a v1 command without `device` passes");
+        assert!(wrong_device("button-2", topic, b"not json").is_none(), "the hub answers `malformed`");
+        let other = br#"{"id":"b-1","device":"counter-2-app","action":"next"}"#;
+        let (reply_topic, reply) = wrong_device("button-2", topic, other).expect("refused");
+        assert_eq!(reply_topic, "dawr/v1/demo/counters/2/reply");
+        assert_eq!((reply.id.as_str(), reply.device.as_deref()), ("b-1", Some("button-2")));
+        assert_eq!((reply.ok, reply.error), (false, Some(ErrorCode::WrongDevice)));
+        let rating = br#"{"id":"r-1","device":"rating-9","score":5}"#;
+        assert!(wrong_device("rating-2", "dawr/v1/demo/counters/2/rating", rating).is_some());
+        assert!(wrong_device("button-2", "dawr/v1/demo/devices/button-2/status", other).is_none());
     }
 }

@@ -157,11 +157,14 @@ pub enum ErrorCode {
     /// The id was already used by this device for a different command (or rating); nothing was
     /// done. Send the new command with a new id.
     IdReused,
+    /// (Since 1.1.) The message's `device` is not the device that sent it (its MQTT login);
+    /// nothing was done. Refused by the hub's embedded broker, which knows the login.
+    WrongDevice,
 }
 
 impl ErrorCode {
     /// Every code, in the order above (for tests and documents that must cover them all).
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::Malformed,
         ErrorCode::UnknownCounter,
         ErrorCode::UnknownService,
@@ -180,6 +183,7 @@ impl ErrorCode {
         ErrorCode::ReasonAlreadyGiven,
         ErrorCode::StorageUnavailable,
         ErrorCode::IdReused,
+        ErrorCode::WrongDevice,
     ];
 }
 
@@ -366,6 +370,7 @@ mod tests {
             E::ReasonAlreadyGiven => 15,
             E::StorageUnavailable => 16,
             E::IdReused => 17,
+            E::WrongDevice => 18,
         };
         for (i, code) in E::ALL.into_iter().enumerate() {
             assert_eq!(place(code), i, "{code:?}");

@@ -170,11 +170,12 @@ fn board_announces_missed_calls() -> Checked {
     let first = board.apply_board(board_with(vec![call(2, "A002"), call(1, "A001")]), t(0));
     ensure(first.is_empty(), "a board with no memory announced old calls")?;
     // Reconnected: two calls were made meanwhile; only the board brings them.
+    board.set_online(false);
+    board.set_online(true);
     let news = board.apply_board(board_with(vec![call(4, "A004"), call(3, "A003"), call(2, "A002")]), t(30));
-    let mut ids: Vec<u64> = news.iter().map(|c| c.id).collect();
-    ids.sort_unstable();
-    ensure(ids == [3, 4], format!("announced {ids:?}, missed were [3, 4]"))?;
-    Ok("the calls above the highest id seen".into())
+    let ids: Vec<u64> = news.iter().map(|c| c.id).collect();
+    ensure(ids == [3, 4], format!("announced {ids:?}, missed were [3, 4], oldest first"))?;
+    Ok("the calls above the highest id seen, oldest first".into())
 }
 
 fn t(s: i64) -> DateTime<Utc> {

@@ -18,6 +18,8 @@ pub mod button;
 pub mod chaos;
 pub mod conformance;
 pub mod conformance_device;
+pub mod conformance_mqtt;
+pub mod firmware;
 pub mod ministry;
 pub mod smsc;
 pub mod x11;

@@ -3,83 +3,13 @@
 //! is exactly what runs on the Pico W, minus Wi-Fi.
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
+use dawr_e2e::firmware::{Got, Wire};
 use dawr_e2e::{Hub, Mosquitto, wait_until};
-use dawr_firmware_logic::mqtt::{Incoming, Login, Session};
+use dawr_firmware_logic::mqtt::Login;
 use dawr_firmware_logic::{Config, Device, Key, Mode, Press};
 use dawr_protocol::device::PresenceStatus;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-/// A socket plus the bytes received but not yet read as packets.
-struct Wire {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-    session: Session,
-    started: Instant,
-}
-
-/// What one packet brought: the event, with a message's topic and payload copied out.
-#[derive(Debug, Clone, PartialEq)]
-enum Got {
-    Connected,
-    Subscribed,
-    Acknowledged,
-    Message(String, Vec<u8>),
-}
-
-impl Wire {
-    async fn connect(port: u16) -> Result<Wire> {
-        let stream = TcpStream::connect(("127.0.0.1", port)).await?;
-        Ok(Wire { stream, buffer: Vec::new(), session: Session::new(10), started: Instant::now() })
-    }
-
-    fn now(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
-    }
-
-    async fn send(&mut self, bytes: &[u8]) -> Result<()> {
-        self.stream.write_all(bytes).await?;
-        Ok(())
-    }
-
-    /// The next packet that means something, within `within`.
-    async fn next(&mut self, within: Duration) -> Result<Got> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let mut reply = [0u8; 64];
-            let now = self.now();
-            let received = self.session.receive(&self.buffer, now, &mut reply).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            if received.consumed > 0 {
-                let got = match received.incoming {
-                    Incoming::Connected => Some(Got::Connected),
-                    Incoming::Subscribed => Some(Got::Subscribed),
-                    Incoming::Acknowledged => Some(Got::Acknowledged),
-                    Incoming::Message { topic, payload } => Some(Got::Message(topic.to_string(), payload.to_vec())),
-                    Incoming::Nothing => None,
-                };
-                let reply_len = received.reply;
-                self.buffer.drain(..received.consumed);
-                if reply_len > 0 {
-                    self.send(&reply[..reply_len]).await?;
-                }
-                if let Some(got) = got {
-                    return Ok(got);
-                }
-                continue;
-            }
-            let mut chunk = [0u8; 2048];
-            let n = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))
-                .await
-                .context("no packet in time")??;
-            if n == 0 {
-                bail!("the broker closed the connection");
-            }
-            self.buffer.extend_from_slice(&chunk[..n]);
-        }
-    }
-}
 
 const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "fw-button-3", mode: Mode::Counter };
 /// The button's account, as `device.toml` gives it to the firmware build.

@@ -131,3 +131,38 @@ async fn the_hub_the_button_and_the_board_log_in_to_a_locked_mosquitto() -> Resu
     assert_eq!(shown.expect("the press calls, and the board shows it").current.unwrap().ticket, "A001");
     Ok(())
 }
+
+/// Protocol 1.1: a command's `device` must be the login that sent it. The embedded broker's gate
+/// refuses one naming another device with `wrong_device` (answered to the sender, nothing done);
+/// a command naming its own device is acted on, and its events record that device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_naming_another_device_is_refused_and_its_own_device_is_recorded() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    let (status, _) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
+    assert_eq!(status, 201);
+    let mut button = dawr_e2e::MqttProbe::connect(hub.mqtt_port(), &hub.device("button-2")?).await?;
+    let replies = "dawr/v1/demo/counters/2/reply";
+    button.subscribe(replies).await?;
+    let commands = "dawr/v1/demo/counters/2/command";
+
+    let posing = r#"{"id":"w-1","device":"counter-2-app","action":"next"}"#;
+    button.publish(commands, posing).await?;
+    let refused = button.next_on(replies, Duration::from_secs(5)).await.expect("an answer to the posing command");
+    let refused = refused.json();
+    assert_eq!(refused["error"], "wrong_device", "{refused}");
+    assert_eq!((refused["id"].as_str(), refused["device"].as_str()), (Some("w-1"), Some("button-2")), "{refused}");
+    let (_, ticket) = hub.get("/api/v1/tickets/1").await?;
+    assert_eq!(ticket["status"], "waiting", "nothing was done: {ticket}");
+
+    button.publish(commands, r#"{"id":"w-2","device":"button-2","action":"next"}"#).await?;
+    let called = button.next_on(replies, Duration::from_secs(5)).await.expect("an answer").json();
+    assert_eq!((called["ok"].as_bool(), called["ticket"].as_str()), (Some(true), Some("A001")), "{called}");
+    let conn = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
+    let device: Option<String> = conn.query_row(
+        "SELECT json_extract(payload, '$.device') FROM events WHERE kind = 'called' ORDER BY seq DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )?;
+    assert_eq!(device.as_deref(), Some("button-2"), "the `called` event names the device that asked");
+    Ok(())
+}

@@ -26,6 +26,8 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::ReasonAlreadyGiven
         | ErrorCode::IdReused => StatusCode::CONFLICT,
         ErrorCode::UnknownRating => StatusCode::NOT_FOUND,
+        // Only the MQTT gate answers it (over HTTP the device is the login).
+        ErrorCode::WrongDevice => StatusCode::FORBIDDEN,
     }
 }
 
