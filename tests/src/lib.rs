@@ -19,6 +19,7 @@ pub mod chaos;
 pub mod conformance;
 pub mod conformance_device;
 pub mod ministry;
+pub mod sms_sink;
 pub mod smsc;
 pub mod x11;
 
