@@ -522,6 +522,34 @@ mod tests {
         assert!(settings(Args::try_parse_from(["dawr-hub"]).unwrap()).unwrap().demo, "no --config: the demo");
     }
 
+    #[test]
+    fn an_https_provider_needs_its_template_and_a_key_from_outside_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("sms.key");
+        std::fs::write(&key, "sk-1\n").unwrap();
+        let section = |extra: &str| -> crate::config::SmsSection {
+            toml::from_str(&format!(
+                "https_url = \"https://sms.example.sa/send\"\nhttps_body = '{{\"to\":\"{{{{to}}}}\",\"text\":\"{{{{text}}}}\"}}'\n{extra}"
+            ))
+            .unwrap()
+        };
+        let with_file = section(&format!("https_key_file = {:?}\nprice_per_part = 0.05", key.display().to_string()));
+        let settings = sms_settings(with_file, None).unwrap().unwrap();
+        let crate::sms::Link::Https(link) = &settings.link else { panic!("{:?}", settings.link) };
+        assert_eq!((link.api_key.as_str(), link.key_header.as_str()), ("sk-1", "Authorization"));
+        assert_eq!(settings.price.per_part, 0.05);
+        let no_key = sms_settings(section(""), None).unwrap_err();
+        assert!(no_key.contains("https_key_env or https_key_file"), "{no_key}");
+        let unset = sms_settings(section("https_key_env = \"DAWR_TEST_UNSET_SMS_KEY\""), None).unwrap_err();
+        assert!(unset.contains("is not set"), "{unset}");
+        let both = section(&format!("https_key_file = {:?}\nsmsc = \"127.0.0.1:2775\"", key.display().to_string()));
+        assert!(sms_settings(both, None).unwrap_err().contains("not both"));
+        let mut bad = section(&format!("https_key_file = {:?}", key.display().to_string()));
+        bad.https_body = Some("{\"to\":".into());
+        assert!(sms_settings(bad, None).unwrap_err().contains("not JSON"));
+        assert!(sms_settings(crate::config::SmsSection::default(), None).unwrap().is_none(), "off by default");
+    }
+
     fn hash_pin_for_test(i: usize) -> String {
         crate::auth::hash_pin(&format!("97531{i}"))
     }

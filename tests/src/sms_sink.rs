@@ -27,7 +27,7 @@ pub struct Posted {
     pub body: Value,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
-    /// What it answered (504 after a hang).
+    /// What it answered (504 for a hang, which the hub gives up on first).
     pub status: u16,
 }
 
@@ -57,25 +57,32 @@ async fn take(
     Json(body): Json<Value>,
 ) -> (StatusCode, Json<Value>) {
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let answer = state.lock().unwrap_or_else(|p| p.into_inner()).script.pop_front();
-    if let Some(Answer::Hang(wait)) = answer {
-        tokio::time::sleep(wait).await;
-    }
-    let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-    let status = match answer {
-        Some(Answer::Status(status)) => status,
-        // The hub gave up long ago: as if the provider had dropped it.
-        Some(Answer::Hang(_)) => 504,
-        None => 200,
+    // Recorded as it arrives: the hub drops a request it gave up on, and its answer with it.
+    let (answer, id) = {
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        let answer = state.script.pop_front();
+        let status = match answer {
+            Some(Answer::Status(status)) => status,
+            Some(Answer::Hang(_)) => 504,
+            None => 200,
+        };
+        state.posted.push(Posted { body, authorization, status });
+        if status == 200 {
+            state.accepted += 1;
+        }
+        (answer, format!("p{}", state.accepted))
     };
-    state.posted.push(Posted { body, authorization, status });
-    if status == 200 {
-        state.accepted += 1;
-        let id = format!("p{}", state.accepted);
-        return (StatusCode::OK, Json(serde_json::json!({ "id": id, "status": "accepted" })));
+    match answer {
+        None => (StatusCode::OK, Json(serde_json::json!({ "id": id, "status": "accepted" }))),
+        Some(Answer::Hang(wait)) => {
+            tokio::time::sleep(wait).await;
+            (StatusCode::GATEWAY_TIMEOUT, Json(serde_json::json!({ "error": "too late" })))
+        }
+        Some(Answer::Status(status)) => {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (code, Json(serde_json::json!({ "error": format!("scripted {status}"), "detail": "invalid recipient" })))
+        }
     }
-    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (code, Json(serde_json::json!({ "error": format!("scripted {status}"), "detail": "invalid recipient" })))
 }
 
 impl SmsSink {
@@ -101,7 +108,7 @@ impl SmsSink {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).script.extend(answers.iter().copied());
     }
 
-    /// Every request so far, in order of answering.
+    /// Every request so far, in the order they came.
     pub fn posted(&self) -> Vec<Posted> {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).posted.clone()
     }

@@ -248,7 +248,8 @@ async fn a_walk_in_who_gives_a_mobile_at_the_kiosk_is_told_in_the_kiosks_languag
     assert_eq!(hub.get("/api/v1/queue").await.unwrap().1.as_array().map(Vec::len), Some(0), "no ticket");
 
     // The kiosk, as the visitor taps it: English, the digit pad, a service.
-    let login = dawr_kiosk::app::HubLogin::of(&hub.endpoint_as(&hub.device("kiosk-1").unwrap()));
+    let (kiosk_account, _) = hub.device_account("kiosk-1", "kiosk", None).unwrap();
+    let login = dawr_kiosk::app::HubLogin::of(&hub.endpoint_as(&kiosk_account));
     let nobody = format!("tcp:127.0.0.1:{}", dawr_e2e::free_port());
     let effector = Effector::new(&hub.url(""), nobody.parse().unwrap(), Paper::Mm80).with_login(login);
     let mut kiosk = Kiosk::new("kiosk-1", chrono::Utc::now());
@@ -379,8 +380,8 @@ async fn an_https_provider_gets_each_message_retried_after_5xx_and_timeouts_and_
     assert_eq!(send(&hub, &token, "0501234567", "Your turn is near: A012").await.0, 202);
     assert!(wait_until(Duration::from_secs(20), || async { status(&hub, &token).await.submitted == 1 }).await);
     let posted = sink.posted();
-    assert_eq!(posted.iter().map(|p| p.status).collect::<Vec<_>>(), [503, 200], "a 503, the timeout, then taken");
-    let body = &posted[1].body;
+    assert_eq!(posted.iter().map(|p| p.status).collect::<Vec<_>>(), [503, 504, 200], "a 503, a timeout, then taken");
+    let body = &posted[2].body;
     assert_eq!(
         (body["to"].as_str(), body["text"].as_str(), body["ref"].as_str(), body["from"].as_str()),
         (Some("966501234567"), Some("Your turn is near: A012"), Some("demo-sms1"), Some("Dawr"))
@@ -388,7 +389,6 @@ async fn an_https_provider_gets_each_message_retried_after_5xx_and_timeouts_and_
     assert!(posted.iter().all(|p| p.authorization.as_deref() == Some("Bearer sk-test-123")), "the key from its file");
     let first = status(&hub, &token).await.messages[0].clone();
     assert_eq!((first.attempts, first.parts), (3, Some(1)), "{first:?}");
-    assert!(wait_until(Duration::from_secs(15), || async { sink.posted().len() == 3 }).await, "the hung one ends");
 
     // A long Arabic text counts two parts; a refusal (4xx) fails its message at once, with the reason.
     assert_eq!(send(&hub, &token, "0507654321", LONG_ARABIC).await.0, 202);
