@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use dawr_e2e::sms_sink::{Answer, SmsSink};
 use dawr_e2e::smsc::{self, Smsc};
-use dawr_e2e::{Hub, demo_branch, production_branch, wait_until};
+use dawr_e2e::{Hub, demo_branch, hub_day, production_branch, wait_until};
 use dawr_i18n::Lang;
 use dawr_kiosk::app::Effector;
 use dawr_kiosk::flow::{Input, Kiosk, Screen};
 use dawr_kiosk::ticket::Paper;
 use dawr_protocol::api::privacy::{ErasureReport, PersonQuery, PersonalDataExport};
+use dawr_protocol::api::reports::SmsFigures;
 use dawr_protocol::api::sms::{SmsQueued, SmsStatus};
 
 /// A hub whose branch file sends SMS through `smsc` (short back-offs for the test).
@@ -368,7 +369,7 @@ async fn an_https_provider_gets_each_message_retried_after_5xx_and_timeouts_and_
     let sms = format!(
         "\n[sms]\nhttps_url = \"{}\"\nhttps_body = '{{\"to\":\"{{{{to}}}}\",\"text\":\"{{{{text}}}}\",\"ref\":\"{{{{message_id}}}}\",\"from\":\"{{{{sender}}}}\"}}'\n\
          https_key_file = \"{}\"\nhttps_id_field = \"id\"\nhttps_timeout_s = 0.5\nsender = \"Dawr\"\n\
-         messages_per_second = 200\nmax_backoff_s = 0.3\n",
+         messages_per_second = 200\nmax_backoff_s = 0.3\nprice_per_part = 0.05\n",
         sink.url(),
         key.display()
     );
@@ -403,6 +404,16 @@ async fn an_https_provider_gets_each_message_retried_after_5xx_and_timeouts_and_
     assert!(reason.contains("400") && reason.contains("invalid recipient"), "{refused:?}");
     assert_eq!(refused.attempts, 1, "not retried");
     assert_eq!(sink.posted().iter().filter(|p| p.body["to"] == "966509999999").count(), 1);
+
+    // The monthly report counts what the provider took: 2 test messages in 3 parts, at 0.05 each.
+    let today = hub_day(&serde_json::json!({ "issued_at": chrono::Utc::now().to_rfc3339() }));
+    let (code, report) = hub.manager_get(&format!("/api/v1/reports/summary?from={today}&to={today}")).await.unwrap();
+    assert_eq!(code, 200, "{report}");
+    let sms: SmsFigures = serde_json::from_value(report["sms"].clone()).unwrap();
+    assert_eq!((sms.price_per_part, sms.currency.as_str()), (0.05, "SAR"));
+    let month = &sms.months[0];
+    assert_eq!((month.messages, month.parts, month.cost), (2, 3, 0.15), "{sms:?}");
+    assert_eq!((month.kinds[0].kind.as_str(), month.kinds[0].parts), ("other", 3));
 }
 
 /// The appointments site's clock offset (seconds) that makes its clock read `at` now.
