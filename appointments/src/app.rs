@@ -111,11 +111,18 @@ pub async fn run(
     // Retention: once before the first request, then each new day.
     purge(&core).await;
     let retention = tokio::spawn(daily_purge(core.clone()));
+    let reminders = core.site.sms.clone().map(|sms| {
+        tracing::info!(smsc = %sms.session.address, "sending booking reminders by SMS");
+        crate::reminders::spawn(sms, core.site.clone(), core.database())
+    });
     let listener = start::listen(addr).await?;
     tracing::info!(http = %addr, https = tls.is_some(), branches = core.site.branches.len(), "Dawr appointments ready");
     let limits = dawr_web::serve::Limits::default();
     let served = dawr_web::serve::serve(listener, router(core), limits, tls, shutdown).await;
     retention.abort();
+    if let Some(reminders) = reminders {
+        reminders.abort();
+    }
     tracing::info!("stopped");
     served.map_err(|source| StartError::Http { addr, source })
 }

@@ -36,7 +36,75 @@ pub struct SiteConfig {
     pub limits: Limits,
     #[serde(default)]
     pub retention: Retention,
+    #[serde(default)]
+    pub sms: SmsSection,
     pub branches: Vec<BranchSection>,
+}
+
+/// `[sms]`: reminders a day and an hour before each booking's slot, through the operator's or
+/// aggregator's SMSC (SMPP 3.4). Off without `smsc` (the default).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSection {
+    /// The SMSC's `host:port`; without it no reminder is sent.
+    pub smsc: Option<String>,
+    pub system_id: String,
+    /// The bind password (or `DAWR_SMS_PASSWORD`).
+    pub password: Option<String>,
+    pub system_type: String,
+    /// The sender name registered with the operator (alphanumeric), or a number.
+    pub sender: String,
+    /// The longest wait before a reminder (or a connection) is tried again.
+    pub max_backoff_s: f64,
+    /// How often the session is checked with `enquire_link`.
+    pub enquire_link_s: f64,
+}
+
+impl Default for SmsSection {
+    fn default() -> Self {
+        SmsSection {
+            smsc: None,
+            system_id: String::new(),
+            password: None,
+            system_type: String::new(),
+            sender: "Dawr".into(),
+            max_backoff_s: 60.0,
+            enquire_link_s: 30.0,
+        }
+    }
+}
+
+impl SmsSection {
+    /// The settings the reminders run with (checked), or `None` without an SMSC.
+    fn settings(&self) -> Result<Option<crate::reminders::SmsSettings>, ConfigError> {
+        let Some(address) = self.smsc.clone() else { return Ok(None) };
+        let password = std::env::var("DAWR_SMS_PASSWORD").ok().or(self.password.clone()).unwrap_or_default();
+        if self.system_id.is_empty() || self.system_id.len() > 15 || password.len() > 8 {
+            return Err(ConfigError::Site(
+                "[sms] needs a system_id of 1 to 15 characters and a password of at most 8 (SMPP 3.4)".into(),
+            ));
+        }
+        let seconds = |name: &str, value: f64| {
+            if (0.1..=3600.0).contains(&value) {
+                Ok(std::time::Duration::from_secs_f64(value))
+            } else {
+                Err(ConfigError::Site(format!("[sms] {name} {value} is not between 0.1 and 3600")))
+            }
+        };
+        Ok(Some(crate::reminders::SmsSettings {
+            session: dawr_smpp::SessionConfig {
+                address,
+                system_id: self.system_id.clone(),
+                password,
+                system_type: self.system_type.clone(),
+                enquire_link_every: seconds("enquire_link_s", self.enquire_link_s)?,
+                response_timeout: std::time::Duration::from_secs(10),
+                window: 4,
+            },
+            sender: self.sender.clone(),
+            max_backoff: seconds("max_backoff_s", self.max_backoff_s)?,
+        }))
+    }
 }
 
 /// `[retention]`: how long a booking keeps the citizen's name, ID number and mobile (Saudi
@@ -145,6 +213,8 @@ pub struct Site {
     pub horizon_days: u32,
     pub limits: Limits,
     pub retention: Retention,
+    /// Reminders by SMS (`[sms]`), when on.
+    pub sms: Option<crate::reminders::SmsSettings>,
     pub branches: Vec<Branch>,
 }
 
@@ -263,6 +333,7 @@ impl SiteConfig {
             horizon_days: self.site.horizon_days,
             limits: self.limits,
             retention: self.retention,
+            sms: self.sms.settings()?,
             branches,
         })
     }

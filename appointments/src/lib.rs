@@ -14,6 +14,7 @@ pub mod ics;
 pub mod pages;
 pub mod qr;
 pub mod ratelimit;
+pub mod reminders;
 pub mod service;
 pub mod slots;
 pub mod store;

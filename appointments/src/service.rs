@@ -367,7 +367,17 @@ impl Core {
         let now = clock::now();
         let days = i64::from(self.site.retention.personal_data_days);
         let before = now.date_naive() - chrono::Duration::days(days);
-        self.write(move |c| Ok(store::purge(c, before, now)?)).await
+        self.write(move |c| {
+            let purged = store::purge(c, before, now)?;
+            crate::reminders::purge(c).map_err(store::StoreError::from)?;
+            Ok(purged)
+        })
+        .await
+    }
+
+    /// The database, for the reminders' task.
+    pub fn database(&self) -> Db {
+        self.db.clone()
     }
 
     /// A branch's bookings of one person (their data still held).

@@ -90,6 +90,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("store/001_initial.sql")),
         M::up(include_str!("store/002_personal_data.sql")),
+        M::up(include_str!("store/003_reminders.sql")),
     ])
 }
 

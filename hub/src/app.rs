@@ -191,12 +191,22 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         }
         None => None,
     };
+    let sms_price = settings.sms.as_ref().map(|sms| sms.price.clone()).unwrap_or_default();
     let sms = settings.sms.map(|sms| {
-        tracing::info!(smsc = %sms.smpp.session.address, "sending SMS through the SMSC");
         let wake = Arc::new(tokio::sync::Notify::new());
-        let gateway = Arc::new(crate::sms::Smpp::new(sms.smpp.clone(), db.clone()));
         let notify_ahead = sms.notify_ahead;
-        let task = crate::sms::sender::spawn(gateway.clone(), sms, db.clone(), wake.clone());
+        let (gateway, task) = match sms.link.clone() {
+            crate::sms::Link::Smpp(link) => {
+                tracing::info!(smsc = %link.session.address, "sending SMS through the SMSC");
+                let gateway = Arc::new(crate::sms::Smpp::new(link, db.clone()));
+                (Some(gateway.clone()), crate::sms::sender::spawn(gateway, sms, db.clone(), wake.clone()))
+            }
+            crate::sms::Link::Https(https) => {
+                tracing::info!(url = %https.url, "sending SMS through the HTTPS provider");
+                let gateway = crate::sms::Https::new(https);
+                (None, crate::sms::sender::spawn(gateway, sms, db.clone(), wake.clone()))
+            }
+        };
         let notices =
             crate::sms::notify::spawn(engine.clone(), db.clone(), branch.id.clone(), notify_ahead, wake.clone());
         (wake, gateway, task, notices)
@@ -245,6 +255,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         sessions: sessions.clone(),
         crm_enabled,
         sms: sms.as_ref().map(|(wake, _, _, _)| wake.clone()),
+        sms_price,
         appointments: held,
         visitor_key,
         guard,
@@ -294,7 +305,9 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         let _ = notices.await;
         task.abort();
         let _ = task.await;
-        gateway.close().await;
+        if let Some(gateway) = gateway {
+            gateway.close().await;
+        }
     }
     if let Some(link) = link {
         link.abort();

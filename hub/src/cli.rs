@@ -263,11 +263,6 @@ fn sms_settings(
     password: Option<String>,
 ) -> Result<Option<crate::sms::SmsSettings>, String> {
     use std::time::Duration;
-    let Some(address) = c.smsc else { return Ok(None) };
-    let password = password.or(c.password).unwrap_or_default();
-    if c.system_id.is_empty() || c.system_id.len() > 15 || password.len() > 8 {
-        return Err("[sms] needs a system_id of 1 to 15 characters and a password of at most 8 (SMPP 3.4)".into());
-    }
     let within = |name: &str, value: f64, low: f64, high: f64| {
         if (low..=high).contains(&value) {
             Ok(value)
@@ -277,25 +272,81 @@ fn sms_settings(
     };
     let seconds =
         |name: &str, value: f64, low: f64, high: f64| within(name, value, low, high).map(Duration::from_secs_f64);
+    let link = match (c.smsc.clone(), c.https_url.is_some()) {
+        (None, false) => return Ok(None),
+        (Some(_), true) => return Err("[sms] give an SMSC (smsc) or an HTTPS provider (https_url), not both".into()),
+        (None, true) => {
+            crate::sms::Link::Https(https_link(&c, seconds("https_timeout_s", c.https_timeout_s, 0.1, 300.0)?)?)
+        }
+        (Some(address), false) => {
+            let password = password.or(c.password.clone()).unwrap_or_default();
+            if c.system_id.is_empty() || c.system_id.len() > 15 || password.len() > 8 {
+                return Err(
+                    "[sms] needs a system_id of 1 to 15 characters and a password of at most 8 (SMPP 3.4)".into()
+                );
+            }
+            crate::sms::Link::Smpp(crate::sms::SmppLink {
+                session: dawr_smpp::SessionConfig {
+                    address,
+                    system_id: c.system_id.clone(),
+                    password,
+                    system_type: c.system_type.clone(),
+                    enquire_link_every: seconds("enquire_link_s", c.enquire_link_s, 0.1, 3600.0)?,
+                    response_timeout: seconds("response_timeout_s", c.response_timeout_s, 0.1, 300.0)?,
+                    window: within("window", c.window as f64, 1.0, 100.0)? as usize,
+                },
+                source: c.sender.clone(),
+                max_reconnect: seconds("max_reconnect_s", c.max_reconnect_s, 0.1, 3600.0)?,
+            })
+        }
+    };
     Ok(Some(crate::sms::SmsSettings {
-        smpp: crate::sms::SmppLink {
-            session: dawr_smpp::SessionConfig {
-                address,
-                system_id: c.system_id,
-                password,
-                system_type: c.system_type,
-                enquire_link_every: seconds("enquire_link_s", c.enquire_link_s, 0.1, 3600.0)?,
-                response_timeout: seconds("response_timeout_s", c.response_timeout_s, 0.1, 300.0)?,
-                window: within("window", c.window as f64, 1.0, 100.0)? as usize,
-            },
-            source: c.sender,
-            max_reconnect: seconds("max_reconnect_s", c.max_reconnect_s, 0.1, 3600.0)?,
-        },
+        link,
         messages_per_second: within("messages_per_second", c.messages_per_second, 0.1, 10_000.0)?,
         max_backoff: seconds("max_backoff_s", c.max_backoff_s, 0.1, 3600.0)?,
         expire_after: seconds("expire_after_min", c.expire_after_min, 0.1, 7.0 * 24.0 * 60.0)?.mul_f64(60.0),
         notify_ahead: within("notify_ahead", c.notify_ahead as f64, 0.0, 100.0)? as u32,
+        price: crate::sms::report::Price {
+            per_part: within("price_per_part", c.price_per_part, 0.0, 1000.0)?,
+            currency: c.currency.clone(),
+        },
     }))
+}
+
+/// The HTTPS provider's settings from `[sms]`: the URL, the body template (JSON), and the API
+/// key read from the environment variable or the file named there.
+fn https_link(c: &crate::config::SmsSection, timeout: std::time::Duration) -> Result<crate::sms::HttpsLink, String> {
+    let url = c.https_url.clone().unwrap_or_default();
+    crate::outbound::check_url("[sms] https_url", &url)?;
+    let template = c.https_body.as_deref().ok_or("[sms] https_url needs https_body (the JSON body template)")?;
+    let body: serde_json::Value =
+        serde_json::from_str(template).map_err(|e| format!("[sms] https_body is not JSON: {e}"))?;
+    if !template.contains("{{to}}") || !template.contains("{{text}}") {
+        return Err("[sms] https_body must place {{to}} and {{text}}".into());
+    }
+    let api_key = match (&c.https_key_env, &c.https_key_file) {
+        (Some(var), None) => std::env::var(var).map_err(|_| format!("[sms] https_key_env: {var} is not set"))?,
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| format!("[sms] https_key_file {}: {e}", path.display()))?
+            .trim()
+            .to_string(),
+        _ => return Err("[sms] the HTTPS provider's key: give https_key_env or https_key_file (one of them)".into()),
+    };
+    if api_key.is_empty() {
+        return Err("[sms] the HTTPS provider's key is empty".into());
+    }
+    let client = crate::outbound::client(timeout, c.https_ca_file.as_deref()).map_err(|e| format!("[sms] {e}"))?;
+    Ok(crate::sms::HttpsLink {
+        url,
+        body,
+        api_key,
+        key_header: c.https_key_header.clone(),
+        key_scheme: c.https_key_scheme.clone(),
+        id_field: c.https_id_field.clone(),
+        sender: c.sender.clone(),
+        timeout,
+        client,
+    })
 }
 
 /// HTTPS on the hub's listener, from the flags or the file: a certificate and key, or the
@@ -469,6 +520,34 @@ mod tests {
         let real = run(&fresh, &[]).unwrap();
         assert!(!real.demo && real.sign_in.manager_pin_digits == 6);
         assert!(settings(Args::try_parse_from(["dawr-hub"]).unwrap()).unwrap().demo, "no --config: the demo");
+    }
+
+    #[test]
+    fn an_https_provider_needs_its_template_and_a_key_from_outside_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("sms.key");
+        std::fs::write(&key, "sk-1\n").unwrap();
+        let section = |extra: &str| -> crate::config::SmsSection {
+            toml::from_str(&format!(
+                "https_url = \"https://sms.example.sa/send\"\nhttps_body = '{{\"to\":\"{{{{to}}}}\",\"text\":\"{{{{text}}}}\"}}'\n{extra}"
+            ))
+            .unwrap()
+        };
+        let with_file = section(&format!("https_key_file = {:?}\nprice_per_part = 0.05", key.display().to_string()));
+        let settings = sms_settings(with_file, None).unwrap().unwrap();
+        let crate::sms::Link::Https(link) = &settings.link else { panic!("{:?}", settings.link) };
+        assert_eq!((link.api_key.as_str(), link.key_header.as_str()), ("sk-1", "Authorization"));
+        assert_eq!(settings.price.per_part, 0.05);
+        let no_key = sms_settings(section(""), None).unwrap_err();
+        assert!(no_key.contains("https_key_env or https_key_file"), "{no_key}");
+        let unset = sms_settings(section("https_key_env = \"DAWR_TEST_UNSET_SMS_KEY\""), None).unwrap_err();
+        assert!(unset.contains("is not set"), "{unset}");
+        let both = section(&format!("https_key_file = {:?}\nsmsc = \"127.0.0.1:2775\"", key.display().to_string()));
+        assert!(sms_settings(both, None).unwrap_err().contains("not both"));
+        let mut bad = section(&format!("https_key_file = {:?}", key.display().to_string()));
+        bad.https_body = Some("{\"to\":".into());
+        assert!(sms_settings(bad, None).unwrap_err().contains("not JSON"));
+        assert!(sms_settings(crate::config::SmsSection::default(), None).unwrap().is_none(), "off by default");
     }
 
     fn hash_pin_for_test(i: usize) -> String {

@@ -211,7 +211,7 @@ impl Default for CrmSection {
 }
 
 /// `[sms]`: text messages to visitors through the operator's or aggregator's SMSC (SMPP 3.4,
-/// a transceiver session). Off without `smsc`.
+/// a transceiver session), or an aggregator's HTTPS API (`https_url`). Off without either.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmsSection {
@@ -239,6 +239,27 @@ pub struct SmsSection {
     pub expire_after_min: f64,
     /// A ticket whose holder gave a mobile is told when this many visitors or fewer are ahead.
     pub notify_ahead: u32,
+    /// An aggregator's HTTPS API instead of an SMSC: where each message is posted.
+    pub https_url: Option<String>,
+    /// The JSON body posted, with `{{to}}`, `{{text}}`, `{{message_id}}`, `{{sender}}` and
+    /// `{{api_key}}` in its strings.
+    pub https_body: Option<String>,
+    /// The environment variable that holds the provider's API key…
+    pub https_key_env: Option<String>,
+    /// …or the file that does (never the key itself in the branch file).
+    pub https_key_file: Option<PathBuf>,
+    /// The header that carries the key (`Authorization`; empty: none) and the word before it.
+    pub https_key_header: String,
+    pub https_key_scheme: String,
+    /// The field of the provider's JSON answer with its id of the message, if it sends one.
+    pub https_id_field: Option<String>,
+    /// A private CA the provider's certificate chains to, besides the system's roots.
+    pub https_ca_file: Option<PathBuf>,
+    /// How long the provider may take to answer.
+    pub https_timeout_s: f64,
+    /// What one SMS part costs (the monthly report's costs), and in which currency.
+    pub price_per_part: f64,
+    pub currency: String,
 }
 
 impl Default for SmsSection {
@@ -257,6 +278,17 @@ impl Default for SmsSection {
             max_reconnect_s: 30.0,
             expire_after_min: 30.0,
             notify_ahead: 3,
+            https_url: None,
+            https_body: None,
+            https_key_env: None,
+            https_key_file: None,
+            https_key_header: "Authorization".into(),
+            https_key_scheme: "Bearer".into(),
+            https_id_field: None,
+            https_ca_file: None,
+            https_timeout_s: 10.0,
+            price_per_part: 0.0,
+            currency: "SAR".into(),
         }
     }
 }

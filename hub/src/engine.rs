@@ -1160,6 +1160,7 @@ mod tests {
                 priority: Priority::Normal,
                 appointment_at: None,
                 request_id: None,
+                sms: None,
             };
             let by = Author::Device("kiosk-1".into());
             self.engine.send(Request::Issue { request, by, reply }).await.unwrap();

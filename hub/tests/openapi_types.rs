@@ -28,6 +28,7 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("SmsQueued", examples::sms_queued());
     fits("SmsSubscribe", examples::sms_subscribe());
     fits("SmsSubscribed", examples::sms_subscribed());
+    fits("IssueTicket", examples::issue_ticket_with_sms());
     fits("Checkin", examples::check_in());
     fits("HeldBooking", examples::held_booking());
     fits("PersonQuery", examples::person_query());

@@ -89,6 +89,13 @@ kiosk-printing = جارٍ طباعة تذكرتك…
 kiosk-printed = تفضل بأخذ تذكرتك من الأسفل.
 kiosk-print-failed = الطابعة غير متاحة. امسح هذا الرمز بجوالك لتحتفظ بتذكرتك.
 kiosk-eticket = امسح الرمز لمتابعة دورك من جوالك
+kiosk-sms = تنبيه برسالة نصية
+# $mobile: the mobile the visitor typed, e.g. 0501234567.
+kiosk-sms-set = الرسائل إلى { $mobile }
+kiosk-mobile-title = رقم جوالك لتصلك رسالة عند اقتراب دورك (اختياري)
+kiosk-mobile-submit = حفظ الرقم
+kiosk-mobile-invalid = هذا ليس رقم جوال سعوديًا: اكتبه هكذا 05XXXXXXXX.
+kiosk-ticket-sms = سنرسل رسالة إلى { $mobile } عند اقتراب دورك.
 
 ## تطبيق الشباك
 
@@ -197,6 +204,19 @@ dash-min-unit = د
 dash-per-service = حسب الخدمة
 dash-per-counter = حسب الشباك
 dash-monthly = التقرير الشهري
+dash-sms = الرسائل النصية المرسلة وتكلفتها
+dash-sms-code = رموز التحقق
+dash-sms-near = اقتراب الدور
+dash-sms-called = النداء
+# $branch, $service: names; $date: 2026-11-24; $time: 10:00 (local); $code: the booking code.
+sms-reminder-day = دور: نذكّرك بموعدك لخدمة { $service } في { $branch } يوم { $date } الساعة { $time }. رمز الحجز { $code }.
+sms-reminder-hour = دور: موعدك لخدمة { $service } في { $branch } اليوم الساعة { $time }. رمز الحجز { $code }.
+dash-sms-reminder = التذكيرات
+dash-sms-other = أخرى
+dash-sms-messages = الرسائل
+dash-sms-parts = الأجزاء
+# $currency: e.g. SAR
+dash-sms-cost = التكلفة ({ $currency })
 dash-cases = الحالات (إدارة علاقات العملاء)
 dash-cases-in-progress = قيد المعالجة
 dash-cases-open = مفتوحة بعد الزيارة

@@ -80,6 +80,13 @@ kiosk-printing = Printing your ticket…
 kiosk-printed = Please take your ticket below.
 kiosk-print-failed = The printer is not available. Scan this code with your phone to keep your ticket.
 kiosk-eticket = Scan to follow your turn on your phone
+kiosk-sms = Text me my turn
+# $mobile: the mobile the visitor typed, e.g. 0501234567.
+kiosk-sms-set = Texts to { $mobile }
+kiosk-mobile-title = Your mobile number, for a text when your turn is near (optional)
+kiosk-mobile-submit = Save the number
+kiosk-mobile-invalid = This is not a Saudi mobile number: type it as 05XXXXXXXX.
+kiosk-ticket-sms = We will text { $mobile } when your turn is near.
 
 ## The counter app
 
@@ -188,6 +195,19 @@ dash-min-unit = min
 dash-per-service = By service
 dash-per-counter = By counter
 dash-monthly = Monthly report
+dash-sms = SMS sent and their cost
+dash-sms-code = Codes
+dash-sms-near = Turn near
+dash-sms-called = Called
+# $branch, $service: names; $date: 2026-11-24; $time: 10:00 (local); $code: the booking code.
+sms-reminder-day = Dawr: reminder of your appointment for { $service } at { $branch } on { $date } at { $time }. Booking code { $code }.
+sms-reminder-hour = Dawr: your appointment for { $service } at { $branch } is at { $time } today. Booking code { $code }.
+dash-sms-reminder = Reminders
+dash-sms-other = Other
+dash-sms-messages = Messages
+dash-sms-parts = Parts
+# $currency: e.g. SAR
+dash-sms-cost = Cost ({ $currency })
 dash-cases = Cases (CRM)
 dash-cases-in-progress = In progress
 dash-cases-open = Open after the visit

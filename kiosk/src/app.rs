@@ -126,6 +126,8 @@ pub struct Effector {
     branch: Arc<Mutex<(Names, FixedOffset)>>,
     /// Whether the hub runs the demo branch (the screen says so).
     demo: Arc<AtomicBool>,
+    /// Whether the hub sends SMS (the screen offers the mobile field).
+    sms: Arc<AtomicBool>,
     printer_health: watch::Sender<Option<PrinterHealth>>,
     /// The kiosk's enrolled account, for issuing tickets and checking bookings in.
     login: Option<HubLogin>,
@@ -149,6 +151,7 @@ impl Effector {
                 FixedOffset::east_opt(3 * 3600).expect("a valid offset"),
             ))),
             demo: Arc::default(),
+            sms: Arc::default(),
             printer_health: watch::channel(None).0,
             login: None,
         }
@@ -169,8 +172,8 @@ impl Effector {
     pub async fn perform(&self, effect: Effect) -> Input {
         let hub = &self.hub;
         match effect {
-            Effect::Issue { service, priority, request_id } => {
-                let body = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
+            Effect::Issue { service, priority, request_id, sms } => {
+                let body = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id), sms };
                 let url = format!("{hub}/api/v1/tickets");
                 let issued = post::<Box<Ticket>>(&self.client, self.login.as_ref(), &url, &body).await;
                 log_issued(&issued);
@@ -218,6 +221,7 @@ impl Effector {
         if unnamed && let Some(branch) = get::<BranchInfo>(&self.client, &format!("{hub}/api/v1/branch")).await {
             let offset = branch.offset().unwrap_or_else(|| FixedOffset::east_opt(3 * 3600).expect("a valid offset"));
             self.demo.store(branch.demo, Ordering::Relaxed);
+            self.sms.store(branch.sms, Ordering::Relaxed);
             *self.branch.lock().unwrap_or_else(|e| e.into_inner()) = (branch.name, offset);
         }
         get::<Vec<ServiceSummary>>(&self.client, &format!("{hub}/api/v1/services")).await
@@ -226,6 +230,11 @@ impl Effector {
     /// The branch's name, once known.
     pub fn branch_name(&self) -> Names {
         self.branch.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    /// Whether the hub said it sends SMS.
+    pub fn sms(&self) -> bool {
+        self.sms.load(Ordering::Relaxed)
     }
 
     /// Whether the hub said it runs the demo branch.
@@ -323,7 +332,9 @@ pub fn run(config: KioskConfig) -> Result<()> {
         let (effector, inputs) = (effector.clone(), inputs.clone());
         runtime.spawn(async move {
             loop {
-                if inputs.send(Input::Services(effector.services().await)).is_err() {
+                let services = effector.services().await;
+                let sms = Input::SmsOffered(services.is_some() && effector.sms());
+                if inputs.send(Input::Services(services)).is_err() || inputs.send(sms).is_err() {
                     break;
                 }
                 tokio::time::sleep(Duration::from_secs(2)).await;
@@ -378,6 +389,8 @@ pub fn run(config: KioskConfig) -> Result<()> {
     window.on_toggle_high_contrast(move || d(Input::ToggleHighContrast));
     let d = dispatch.clone();
     window.on_open_checkin(move || d(Input::OpenCheckIn));
+    let d = dispatch.clone();
+    window.on_open_mobile(move || d(Input::OpenMobile));
     let d = dispatch.clone();
     window.on_key(move |text| text.chars().for_each(|c| d(Input::Key(c))));
     let d = dispatch.clone();

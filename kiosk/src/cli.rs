@@ -245,6 +245,7 @@ fn screenshot(o: ScreenshotOptions) -> Result<()> {
                     priority: Priority::Normal,
                     appointment_at: None,
                     request_id: None,
+                    sms: None,
                 };
                 let post = client.post(format!("{hub}/api/v1/tickets")).json(&request);
                 let response = HubLogin::sign(o.login.as_ref(), post).send().await?;
@@ -332,7 +333,7 @@ async fn print_command(command: Command) -> Result<()> {
     // same ticket instead of issuing a second one.
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let request_id = format!("kiosk-{}-{nanos:x}", std::process::id());
-    let request = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id) };
+    let request = IssueTicket { service, priority, appointment_at: None, request_id: Some(request_id), sms: None };
     let post = client.post(format!("{hub}/api/v1/tickets")).json(&request);
     let response = HubLogin::sign(login.as_ref(), post).send().await?;
     if !response.status().is_success() {

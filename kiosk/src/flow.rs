@@ -10,8 +10,12 @@
 //! - A printer that fails never loses the visitor: the ticket is shown as an e-ticket QR.
 //! - After 30 s without a touch the kiosk goes back to the language screen.
 //! - A barcode scanner types a booking code fast and ends with Enter: such a burst is a scan.
+//! - A mobile for SMS is optional and never in the way: where the hub sends SMS, the services
+//!   screen offers it; the visitor types it on a digit pad, it is checked (a Saudi mobile) and
+//!   goes with the ticket request, in the session's language; the next visitor starts without it.
 use chrono::{DateTime, Duration, Utc};
 use dawr_i18n::Lang;
+use dawr_protocol::api::sms::{TicketSms, saudi_mobile};
 use dawr_protocol::api::{Priority, ServiceSummary, Ticket};
 
 /// How long the kiosk waits for a touch before going back to the language screen.
@@ -33,6 +37,8 @@ pub enum Screen {
     Ticket,
     /// Type or scan a booking code.
     CheckIn,
+    /// Type a mobile for the ticket's SMS (optional).
+    Mobile,
 }
 
 /// A message on the screen, by localisation key.
@@ -61,6 +67,10 @@ pub enum Input {
     ToggleLargeText,
     ToggleHighContrast,
     OpenCheckIn,
+    /// The visitor wants the ticket's SMS: the digit pad for a mobile.
+    OpenMobile,
+    /// Whether the hub sends SMS (its branch answer), so the mobile field is offered.
+    SmsOffered(bool),
     /// A character typed on the screen's keypad or by a keyboard/scanner.
     Key(char),
     Backspace,
@@ -77,7 +87,7 @@ pub enum Input {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Issue { service: String, priority: Priority, request_id: String },
+    Issue { service: String, priority: Priority, request_id: String, sms: Option<TicketSms> },
     CheckIn { code: String, request_id: String },
     Print(Box<Ticket>),
 }
@@ -106,6 +116,14 @@ pub struct Kiosk {
     pub printing: Printing,
     /// The booking code being typed.
     pub code: String,
+    /// Whether the hub sends SMS: the services screen offers the mobile field.
+    pub sms_offered: bool,
+    /// The mobile being typed on the digit pad.
+    pub mobile: String,
+    /// The mobile accepted for the next ticket's SMS (`+9665…`).
+    pub sms_to: Option<String>,
+    /// The mobile the ticket on the screen sends its SMS to.
+    pub ticket_sms: Option<String>,
     pub notice: Option<Notice>,
     last_touch: DateTime<Utc>,
     /// Keys arriving fast, with the time of the last one: maybe a scan.
@@ -129,6 +147,10 @@ impl Kiosk {
             ticket: None,
             printing: Printing::Printing,
             code: String::new(),
+            sms_offered: false,
+            mobile: String::new(),
+            sms_to: None,
+            ticket_sms: None,
             notice: None,
             last_touch: now,
             burst: String::new(),
@@ -149,6 +171,9 @@ impl Kiosk {
         self.code.clear();
         self.notice = None;
         self.ticket = None;
+        self.mobile.clear();
+        self.sms_to = None;
+        self.ticket_sms = None;
     }
 
     /// Applies one input at `now`; returns what the shell must do.
@@ -173,7 +198,13 @@ impl Kiosk {
                     let request_id = self.request_id(now);
                     self.screen = Screen::Issuing;
                     self.notice = None;
-                    return vec![Effect::Issue { service: code, priority, request_id }];
+                    let lang = if self.lang == Lang::En { "en" } else { "ar" };
+                    let sms = self
+                        .sms_to
+                        .as_ref()
+                        .filter(|_| self.sms_offered)
+                        .map(|mobile| TicketSms { mobile: mobile.clone(), lang: Some(lang.into()) });
+                    return vec![Effect::Issue { service: code, priority, request_id, sms }];
                 } else {
                     self.notice = Some(Notice { key: "kiosk-service-closed", detail: None });
                 }
@@ -187,6 +218,21 @@ impl Kiosk {
                 self.notice = None;
                 self.screen = Screen::CheckIn;
             }
+            Input::OpenMobile if self.screen == Screen::Services && self.sms_offered => {
+                self.mobile = self.sms_to.as_deref().map(national).unwrap_or_default();
+                self.notice = None;
+                self.screen = Screen::Mobile;
+            }
+            Input::OpenMobile => {}
+            Input::SmsOffered(offered) => {
+                self.sms_offered = offered;
+                if !offered {
+                    self.sms_to = None;
+                    if self.screen == Screen::Mobile {
+                        self.screen = Screen::Services;
+                    }
+                }
+            }
             Input::Key(c) => {
                 let fast = self.burst_at.is_some_and(|at| now - at <= SCAN_GAP);
                 if !fast {
@@ -197,9 +243,19 @@ impl Kiosk {
                 if self.screen == Screen::CheckIn && c.is_ascii_alphanumeric() && self.code.len() < 16 {
                     self.code.push(c.to_ascii_uppercase());
                 }
+                if self.screen == Screen::Mobile
+                    && let Some(digit) = ascii_digit(c)
+                    && self.mobile.len() < MOBILE_MAX_LEN
+                {
+                    self.mobile.push(digit);
+                }
             }
             Input::Backspace => {
-                self.code.pop();
+                if self.screen == Screen::Mobile {
+                    self.mobile.pop();
+                } else {
+                    self.code.pop();
+                }
                 self.burst.clear();
             }
             Input::Enter => {
@@ -213,6 +269,10 @@ impl Kiosk {
                 };
                 self.burst.clear();
                 self.burst_at = None;
+                if !scanned && self.screen == Screen::Mobile {
+                    self.accept_mobile();
+                    return vec![];
+                }
                 if let Some(code) = code
                     && matches!(self.screen, Screen::Welcome | Screen::Services | Screen::CheckIn)
                 {
@@ -228,9 +288,10 @@ impl Kiosk {
                 }
             }
             Input::Back => match self.screen {
-                Screen::CheckIn | Screen::Ticket => {
+                Screen::CheckIn | Screen::Ticket | Screen::Mobile => {
                     self.screen = Screen::Services;
                     self.notice = None;
+                    self.ticket_sms = None;
                 }
                 _ => self.reset(),
             },
@@ -246,6 +307,8 @@ impl Kiosk {
                 self.printing = Printing::Printing;
                 self.screen = Screen::Ticket;
                 self.ticket = Some((*ticket).clone());
+                // The mobile went with this ticket; the next ticket starts without it.
+                self.ticket_sms = if self.code.is_empty() { self.sms_to.take() } else { None };
                 self.last_touch = now;
                 return vec![Effect::Print(ticket)];
             }
@@ -271,6 +334,43 @@ impl Kiosk {
             }
         }
         vec![]
+    }
+}
+
+/// The longest mobile typed on the digit pad (`05XXXXXXXX`; `9665…` with its country code).
+const MOBILE_MAX_LEN: usize = 12;
+
+/// A digit typed (Arabic-Indic digits as ASCII); `None` for anything else.
+fn ascii_digit(c: char) -> Option<char> {
+    match c {
+        '0'..='9' => Some(c),
+        '٠'..='٩' => char::from_digit(c as u32 - '٠' as u32, 10),
+        _ => None,
+    }
+}
+
+/// A mobile as a Saudi visitor writes it: `+966501234567` → `0501234567`.
+pub fn national(mobile: &str) -> String {
+    match mobile.strip_prefix("+966") {
+        Some(rest) => format!("0{rest}"),
+        None => mobile.to_string(),
+    }
+}
+
+impl Kiosk {
+    /// The digit pad's "save": a Saudi mobile is kept for the next ticket, nothing typed removes
+    /// it, anything else says how to type it.
+    fn accept_mobile(&mut self) {
+        if self.mobile.is_empty() {
+            self.sms_to = None;
+        } else if let Some(mobile) = saudi_mobile(&self.mobile) {
+            self.sms_to = Some(mobile);
+        } else {
+            self.notice = Some(Notice { key: "kiosk-mobile-invalid", detail: None });
+            return;
+        }
+        self.notice = None;
+        self.screen = Screen::Services;
     }
 }
 
@@ -325,7 +425,8 @@ mod tests {
         assert_eq!(k.notice.as_ref().unwrap().key, "kiosk-service-closed");
         k.handle(Input::ToggleAssisted, t(250));
         let effects = k.handle(Input::ChooseService("A".into()), t(300));
-        let [Effect::Issue { service, priority, request_id }] = &effects[..] else { panic!("{effects:?}") };
+        let [Effect::Issue { service, priority, request_id, sms }] = &effects[..] else { panic!("{effects:?}") };
+        assert_eq!(*sms, None, "no mobile given");
         assert_eq!((service.as_str(), *priority), ("A", Priority::Assisted));
         assert!(request_id.starts_with("kiosk-1-"));
         assert_eq!(k.screen, Screen::Issuing);
@@ -338,6 +439,65 @@ mod tests {
         assert_eq!((k.screen, k.printing), (Screen::Ticket, Printing::Printing));
         k.handle(Input::Printed(false), t(500));
         assert_eq!(k.printing, Printing::Failed, "the screen shows the e-ticket instead");
+    }
+
+    #[test]
+    fn a_mobile_typed_on_the_digit_pad_goes_with_the_next_ticket_only() {
+        let mut k = kiosk();
+        k.handle(Input::ChooseLanguage(Lang::En), t(0));
+        k.handle(Input::OpenMobile, t(10));
+        assert_eq!(k.screen, Screen::Services, "not offered while the hub sends no SMS");
+        k.handle(Input::SmsOffered(true), t(20));
+        k.handle(Input::OpenMobile, t(30));
+        assert_eq!(k.screen, Screen::Mobile);
+        for (i, c) in "05012x345".chars().enumerate() {
+            k.handle(Input::Key(c), t(1_000 + 300 * i as i64));
+        }
+        k.handle(Input::Enter, t(4_000));
+        assert_eq!((k.screen, k.notice.as_ref().map(|n| n.key)), (Screen::Mobile, Some("kiosk-mobile-invalid")));
+        assert_eq!(k.mobile, "05012345", "only digits are typed");
+        for (i, c) in "٦٧".chars().enumerate() {
+            k.handle(Input::Key(c), t(4_100 + 300 * i as i64));
+        }
+        k.handle(Input::Enter, t(5_000));
+        assert_eq!((k.screen, k.sms_to.as_deref()), (Screen::Services, Some("+966501234567")));
+        assert!(k.notice.is_none());
+
+        let effects = k.handle(Input::ChooseService("A".into()), t(5_100));
+        let [Effect::Issue { sms: Some(sms), .. }] = &effects[..] else { panic!("{effects:?}") };
+        assert_eq!((sms.mobile.as_str(), sms.lang.as_deref()), ("+966501234567", Some("en")));
+        let (_, ticket) = crate::ticket::sample();
+        k.handle(Input::Issued(Ok(Box::new(ticket))), t(5_200));
+        assert_eq!(k.ticket_sms.as_deref(), Some("+966501234567"), "the ticket screen says where texts go");
+        k.handle(Input::Back, t(5_300));
+        let effects = k.handle(Input::ChooseService("A".into()), t(5_400));
+        assert!(
+            matches!(&effects[..], [Effect::Issue { sms: None, .. }]),
+            "the next ticket has no mobile: {effects:?}"
+        );
+
+        // Saving nothing removes a mobile; the idle timeout forgets it.
+        k.handle(Input::Issued(Err(Refusal::Unreachable)), t(5_500));
+        k.handle(Input::Services(Some(services())), t(5_600));
+        k.handle(Input::OpenMobile, t(6_000));
+        "0501234567".chars().for_each(|c| {
+            k.handle(Input::Key(c), t(6_100));
+        });
+        k.handle(Input::Backspace, t(6_200));
+        assert_eq!(k.mobile, "050123456");
+        (0..9).for_each(|_| {
+            k.handle(Input::Backspace, t(6_300));
+        });
+        k.handle(Input::Enter, t(6_400));
+        assert_eq!((k.screen, k.sms_to.as_deref()), (Screen::Services, None));
+        k.handle(Input::OpenMobile, t(7_000));
+        "0551234567".chars().for_each(|c| {
+            k.handle(Input::Key(c), t(7_100));
+        });
+        k.handle(Input::Enter, t(8_000));
+        assert!(k.sms_to.is_some());
+        k.handle(Input::Tick, t(40_000));
+        assert_eq!((k.screen, k.sms_to.as_deref()), (Screen::Welcome, None), "the next visitor starts afresh");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use dawr_i18n::{Arg, Lang, Texts};
 use dawr_protocol::api::{Names, ServiceSummary, Ticket};
 use slint::{Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
 
-use crate::flow::{Kiosk, Printing, Screen};
+use crate::flow::{Kiosk, Printing, Screen, national};
 
 slint::include_modules!();
 
@@ -48,6 +48,9 @@ pub fn words(texts: &Texts, lang: Lang, branch: &Names) -> Words {
         your_number: w("print-your-number"),
         printing: w("kiosk-printing"),
         eticket: w("kiosk-eticket"),
+        sms: w("kiosk-sms"),
+        mobile_title: w("kiosk-mobile-title"),
+        mobile_submit: w("kiosk-mobile-submit"),
     }
 }
 
@@ -126,6 +129,7 @@ pub fn show(window: &KioskWindow, kiosk: &Kiosk, branch: &Names, texts: &Texts) 
         Screen::Issuing => KioskScreen::Issuing,
         Screen::Ticket => KioskScreen::Ticket,
         Screen::CheckIn => KioskScreen::CheckIn,
+        Screen::Mobile => KioskScreen::Mobile,
     });
     window.set_rtl(lang == Lang::Ar);
     window.set_large_text(kiosk.large_text);
@@ -141,6 +145,13 @@ pub fn show(window: &KioskWindow, kiosk: &Kiosk, branch: &Names, texts: &Texts) 
         window.set_ticket(ticket_view(texts, lang, ticket, kiosk.printing));
     }
     window.set_code(kiosk.code.as_str().into());
+    window.set_sms_offered(kiosk.sms_offered);
+    window.set_mobile(kiosk.mobile.as_str().into());
+    let sms_line = |key: &str, mobile: Option<&String>| -> SharedString {
+        mobile.map_or_else(String::new, |m| texts.get(lang, key, &[("mobile", Arg::Text(&national(m)))])).into()
+    };
+    window.set_sms_to(sms_line("kiosk-sms-set", kiosk.sms_to.as_ref()));
+    window.set_ticket_sms(sms_line("kiosk-ticket-sms", kiosk.ticket_sms.as_ref()));
     let notice = match (&kiosk.notice, kiosk.hub_up) {
         (Some(notice), _) => texts.get(lang, notice.key, &[]),
         (None, false) if kiosk.screen != Screen::Welcome => texts.get(lang, "kiosk-hub-down", &[]),

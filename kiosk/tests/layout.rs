@@ -57,6 +57,17 @@ fn screens(lang: Lang) -> Vec<(&'static str, Kiosk)> {
     assert_eq!(issuing.screen, Screen::Issuing);
     let ticket_shown = at(&issuing, &[Input::Issued(Ok(Box::new(ticket)))]);
     let typed: Vec<Input> = "BK7Q2M".chars().map(Input::Key).collect();
+    // A mobile typed on the digit pad (a key a second), then saved; and one too short.
+    let on_pad = at(&services, &[Input::SmsOffered(true), Input::OpenMobile]);
+    let mut typed_mobile = on_pad.clone();
+    for (i, c) in "0501234567".chars().enumerate() {
+        typed_mobile.handle(Input::Key(c), now + chrono::Duration::seconds(1 + i as i64));
+    }
+    let mut with_mobile = typed_mobile.clone();
+    with_mobile.handle(Input::Enter, now + chrono::Duration::seconds(20));
+    assert!(with_mobile.sms_to.is_some() && with_mobile.screen == Screen::Services);
+    let too_short = at(&on_pad, &[Input::Key('5'), Input::Backspace, Input::Key('5')]);
+    let issued = Input::Issued(Ok(Box::new(dawr_kiosk::ticket::sample().1)));
     vec![
         ("welcome", welcome.clone()),
         ("services", services.clone()),
@@ -66,6 +77,11 @@ fn screens(lang: Lang) -> Vec<(&'static str, Kiosk)> {
         ("ticket-printed", at(&ticket_shown, &[Input::Printed(true)])),
         ("ticket-eticket", at(&ticket_shown, &[Input::Printed(false)])),
         ("checkin", at(&at(&services, &[Input::OpenCheckIn]), &typed)),
+        ("services-sms", at(&services, &[Input::SmsOffered(true)])),
+        ("mobile", typed_mobile),
+        ("mobile-invalid", at(&too_short, &[Input::Enter])),
+        ("services-sms-large", at(&with_mobile, &[Input::ToggleLargeText, Input::ToggleAssisted])),
+        ("ticket-sms", at(&with_mobile, &[Input::ChooseService("A".into()), issued, Input::Printed(true)])),
     ]
 }
 

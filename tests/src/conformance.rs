@@ -205,6 +205,7 @@ impl<'a> Run<'a> {
             priority: Priority::Normal,
             appointment_at: None,
             request_id: None,
+            sms: None,
         };
         let url = format!("{}/api/v1/tickets", self.target.http);
         let kiosk = &self.target.kiosk;

@@ -36,8 +36,13 @@ async fn the_hub_answers_the_documents_examples_as_documented() -> Result<()> {
     let hub = Hub::start_embedded().await?;
     let mut button = MqttProbe::connect(hub.mqtt_port(), &hub.device("button-3")?).await?;
     button.subscribe(REPLY).await?;
-    let ticket =
-        IssueTicket { service: "A".into(), priority: Priority::Normal, appointment_at: None, request_id: None };
+    let ticket = IssueTicket {
+        service: "A".into(),
+        priority: Priority::Normal,
+        appointment_at: None,
+        request_id: None,
+        sms: None,
+    };
     let (status, _) = hub.post("/api/v1/tickets", serde_json::to_value(&ticket)?).await?;
     assert_eq!(status, 201);
 

@@ -2,10 +2,21 @@
 //! GSM 7-bit, long Arabic as UCS-2 in two parts) reach it and their receipts mark them
 //! delivered; STOP from the mobile ends messages to it; with the SMSC refusing binds messages
 //! wait, and after a `kill -9` of the hub with 50 queued every one arrives once the SMSC is back.
+//! A walk-in who types a mobile on the kiosk's digit pad is told in the kiosk's language; the
+//! mobiles and texts are personal data: exported, erased, and purged after the retention period.
+//! Through an HTTPS provider (a sink in the harness) a message is retried after a 5xx and a
+//! timeout, and a 4xx fails it with the provider's reason.
 use std::time::Duration;
 
+use dawr_e2e::sms_sink::{Answer, SmsSink};
 use dawr_e2e::smsc::{self, Smsc};
-use dawr_e2e::{Hub, demo_branch, production_branch, wait_until};
+use dawr_e2e::{Hub, demo_branch, hub_day, production_branch, wait_until};
+use dawr_i18n::Lang;
+use dawr_kiosk::app::Effector;
+use dawr_kiosk::flow::{Input, Kiosk, Screen};
+use dawr_kiosk::ticket::Paper;
+use dawr_protocol::api::privacy::{ErasureReport, PersonQuery, PersonalDataExport};
+use dawr_protocol::api::reports::SmsFigures;
 use dawr_protocol::api::sms::{SmsQueued, SmsStatus};
 
 /// A hub whose branch file sends SMS through `smsc` (short back-offs for the test).
@@ -210,4 +221,252 @@ async fn a_ticket_holder_is_told_once_when_three_are_ahead_and_once_when_called_
     assert_eq!(smsc.messages_to(a)[1].text, "Dawr: ticket A005, please go to counter 2 now.");
     assert_eq!(smsc.messages_to(a).len(), 2, "near once, called once");
     assert_eq!(smsc.messages_to(b).len(), 2, "near once, called once");
+}
+
+/// Feeds `input` to the kiosk and performs its effects (and theirs) to the end, as the kiosk does.
+async fn drive(kiosk: &mut Kiosk, effector: &Effector, input: Input) {
+    let mut effects = kiosk.handle(input, chrono::Utc::now());
+    while let Some(effect) = effects.pop() {
+        let answer = effector.perform(effect).await;
+        effects.extend(kiosk.handle(answer, chrono::Utc::now()));
+    }
+}
+
+#[tokio::test]
+async fn a_walk_in_who_gives_a_mobile_at_the_kiosk_is_told_in_the_kiosks_language() {
+    let smsc = Smsc::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub_with_sms(&smsc, &dir).await;
+    let (_, branch) = hub.get("/api/v1/branch").await.unwrap();
+    assert_eq!(branch["sms"], true, "the hub says it sends SMS: {branch}");
+
+    // A mobile that is not Saudi is refused before any ticket is issued.
+    let bad = serde_json::json!({ "service": "A", "sms": { "mobile": "12345", "lang": "en" } });
+    let (code, body) = hub.post("/api/v1/tickets", bad).await.unwrap();
+    assert_eq!((code, body["field"].as_str()), (400, Some("sms.mobile")), "{body}");
+    let bad = serde_json::json!({ "service": "A", "sms": { "mobile": "0501111111", "lang": "fr" } });
+    assert_eq!(hub.post("/api/v1/tickets", bad).await.unwrap().0, 400);
+    assert_eq!(hub.get("/api/v1/queue").await.unwrap().1.as_array().map(Vec::len), Some(0), "no ticket");
+
+    // The kiosk, as the visitor taps it: English, the digit pad, a service.
+    let (kiosk_account, _) = hub.device_account("kiosk-1", "kiosk", None).unwrap();
+    let login = dawr_kiosk::app::HubLogin::of(&hub.endpoint_as(&kiosk_account));
+    let nobody = format!("tcp:127.0.0.1:{}", dawr_e2e::free_port());
+    let effector = Effector::new(&hub.url(""), nobody.parse().unwrap(), Paper::Mm80).with_login(login);
+    let mut kiosk = Kiosk::new("kiosk-1", chrono::Utc::now());
+    let services = effector.services().await;
+    drive(&mut kiosk, &effector, Input::Services(services)).await;
+    drive(&mut kiosk, &effector, Input::SmsOffered(effector.sms())).await;
+    drive(&mut kiosk, &effector, Input::ChooseLanguage(Lang::En)).await;
+    drive(&mut kiosk, &effector, Input::OpenMobile).await;
+    assert_eq!(kiosk.screen, Screen::Mobile, "the hub sends SMS, so the kiosk offers the mobile");
+    for c in "0501111111".chars() {
+        drive(&mut kiosk, &effector, Input::Key(c)).await;
+        tokio::time::sleep(Duration::from_millis(80)).await; // typed by a person, not a scanner
+    }
+    drive(&mut kiosk, &effector, Input::Enter).await;
+    drive(&mut kiosk, &effector, Input::ChooseService("A".into())).await;
+    let ticket = kiosk.ticket.clone().expect("a ticket");
+    assert_eq!((kiosk.screen, ticket.number.as_str()), (Screen::Ticket, "A001"));
+    assert_eq!(kiosk.ticket_sms.as_deref(), Some("+966501111111"));
+
+    // Nobody is ahead of it: told at once, in English; then called.
+    let to = "966501111111";
+    assert!(wait_until(Duration::from_secs(15), || async { !smsc.messages_to(to).is_empty() }).await);
+    assert_eq!(
+        smsc.messages_to(to)[0].text,
+        "Dawr: 0 visitors are ahead of ticket A001. Please come near the counters."
+    );
+    let (code, _) = hub.post("/api/v1/counters/2/next", serde_json::json!({})).await.unwrap();
+    assert_eq!(code, 200);
+    assert!(wait_until(Duration::from_secs(15), || async { smsc.messages_to(to).len() == 2 }).await);
+    assert_eq!(smsc.messages_to(to)[1].text, "Dawr: ticket A001, please go to counter 2 now.");
+
+    // The next visitor, in Arabic, gives no mobile: nothing more is sent.
+    drive(&mut kiosk, &effector, Input::Back).await;
+    drive(&mut kiosk, &effector, Input::ChooseService("A".into())).await;
+    assert_eq!(kiosk.ticket.as_ref().map(|t| t.number.as_str()), Some("A002"));
+    assert_eq!(kiosk.ticket_sms, None);
+    let token = manager(&hub).await;
+    assert_eq!(status(&hub, &token).await.messages.len(), 2, "only the mobile's two messages");
+}
+
+async fn person(hub: &Hub, token: &str, route: &str, who: &str) -> (u16, String) {
+    let response = dawr_e2e::http_client()
+        .build()
+        .unwrap()
+        .post(hub.url(&format!("/api/v1/personal-data/{route}")))
+        .bearer_auth(token)
+        .json(&PersonQuery { person: who.into() })
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn mobiles_and_texts_are_exported_erased_and_purged_after_the_retention_period() {
+    let smsc = Smsc::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = hub_with_sms(&smsc, &dir).await;
+    let token = manager(&hub).await;
+    for text in ["first for A", "second for A"] {
+        assert_eq!(send(&hub, &token, "0501111111", text).await.0, 202);
+    }
+    assert_eq!(send(&hub, &token, "0502222222", "only for B").await.0, 202);
+    let (_, ticket) = hub.post("/api/v1/tickets", serde_json::json!({ "service": "A" })).await.unwrap();
+    let subscribe = serde_json::json!({ "token": ticket["token"], "mobile": "0501111111", "lang": "en" });
+    assert_eq!(hub.post_as("/api/v1/sms/subscriptions", subscribe, None).await.unwrap().0, 201);
+    // Delivered: the two tests, B's, and A001's "near".
+    assert!(wait_until(Duration::from_secs(20), || async { status(&hub, &token).await.delivered == 4 }).await);
+    assert!(smsc.send_mo("966502222222", "STOP"));
+    assert!(wait_until(Duration::from_secs(10), || async { status(&hub, &token).await.opted_out == 1 }).await);
+
+    // The export of a mobile: its messages with their texts, its ticket; of B: its STOP too.
+    let (code, body) = person(&hub, &token, "export", "+966 50 111 1111").await;
+    assert_eq!(code, 200, "{body}");
+    let exported: PersonalDataExport = serde_json::from_str(&body).unwrap();
+    let texts: Vec<&str> = exported.sms.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts[..2], ["first for A", "second for A"]);
+    assert_eq!(texts.len(), 3, "and the near message: {texts:?}");
+    assert_eq!(exported.sms.tickets.iter().map(|t| t.number.as_str()).collect::<Vec<_>>(), ["A001"]);
+    let (_, body) = person(&hub, &token, "export", "0502222222").await;
+    let b: PersonalDataExport = serde_json::from_str(&body).unwrap();
+    assert_eq!(b.sms.messages.len(), 1);
+    assert!(b.sms.opted_out_at.is_some());
+
+    // B's erasure: its mobile and text are gone; its STOP stays honoured.
+    let (code, body) = person(&hub, &token, "erase", "0502222222").await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(serde_json::from_str::<ErasureReport>(&body).unwrap().sms_messages, 1);
+    let (_, body) = person(&hub, &token, "export", "0502222222").await;
+    let b: PersonalDataExport = serde_json::from_str(&body).unwrap();
+    assert!(b.sms.messages.is_empty() && b.sms.opted_out_at.is_some(), "{b:?}");
+    assert_eq!(send(&hub, &token, "0502222222", "again").await.0, 409, "still opted out");
+    let now = status(&hub, &token).await;
+    assert_eq!(now.messages.iter().filter(|m| m.mobile.is_empty()).count(), 1, "B's row stays, blank");
+
+    // 91 days later the hub purges at start: A's mobile and texts are gone, the rows stay.
+    hub.restart_with(&["--clock-offset-s", &(91 * 86_400).to_string()]).await.unwrap();
+    let token = manager(&hub).await;
+    let (_, body) = person(&hub, &token, "export", "0501111111").await;
+    let a: PersonalDataExport = serde_json::from_str(&body).unwrap();
+    assert!(a.sms.messages.is_empty() && a.sms.tickets.is_empty(), "{a:?}");
+    let now = status(&hub, &token).await;
+    assert_eq!(now.messages.len(), 4);
+    assert!(now.messages.iter().all(|m| m.mobile.is_empty()), "{now:?}");
+    assert_eq!(now.delivered, 4, "the delivery states stay for the counts");
+}
+
+#[tokio::test]
+async fn an_https_provider_gets_each_message_retried_after_5xx_and_timeouts_and_a_4xx_fails_it() {
+    let sink = SmsSink::start();
+    // The first message meets a 503, then a timeout, then goes.
+    sink.script(&[Answer::Status(503), Answer::Hang(Duration::from_secs(6))]);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("provider.key");
+    std::fs::write(&key, "sk-test-123\n").unwrap();
+    let sms = format!(
+        "\n[sms]\nhttps_url = \"{}\"\nhttps_body = '{{\"to\":\"{{{{to}}}}\",\"text\":\"{{{{text}}}}\",\"ref\":\"{{{{message_id}}}}\",\"from\":\"{{{{sender}}}}\"}}'\n\
+         https_key_file = \"{}\"\nhttps_id_field = \"id\"\nhttps_timeout_s = 0.5\nsender = \"Dawr\"\n\
+         messages_per_second = 200\nmax_backoff_s = 0.3\nprice_per_part = 0.05\n",
+        sink.url(),
+        key.display()
+    );
+    let file = dir.path().join("branch.toml");
+    std::fs::write(&file, production_branch(&demo_branch()) + &sms).unwrap();
+    let hub = Hub::start_embedded_with(&["--config", file.to_str().unwrap()]).await.unwrap();
+    let token = manager(&hub).await;
+
+    assert_eq!(send(&hub, &token, "0501234567", "Your turn is near: A012").await.0, 202);
+    assert!(wait_until(Duration::from_secs(20), || async { status(&hub, &token).await.submitted == 1 }).await);
+    let posted = sink.posted();
+    assert_eq!(posted.iter().map(|p| p.status).collect::<Vec<_>>(), [503, 504, 200], "a 503, a timeout, then taken");
+    let body = &posted[2].body;
+    assert_eq!(
+        (body["to"].as_str(), body["text"].as_str(), body["ref"].as_str(), body["from"].as_str()),
+        (Some("966501234567"), Some("Your turn is near: A012"), Some("demo-sms1"), Some("Dawr"))
+    );
+    assert!(posted.iter().all(|p| p.authorization.as_deref() == Some("Bearer sk-test-123")), "the key from its file");
+    let first = status(&hub, &token).await.messages[0].clone();
+    assert_eq!((first.attempts, first.parts), (3, Some(1)), "{first:?}");
+
+    // A long Arabic text counts two parts; a refusal (4xx) fails its message at once, with the reason.
+    assert_eq!(send(&hub, &token, "0507654321", LONG_ARABIC).await.0, 202);
+    assert!(wait_until(Duration::from_secs(20), || async { status(&hub, &token).await.submitted == 2 }).await);
+    assert_eq!(sink.posted().last().unwrap().body["text"], LONG_ARABIC);
+    assert_eq!(status(&hub, &token).await.messages[0].parts, Some(2));
+    sink.script(&[Answer::Status(400)]);
+    assert_eq!(send(&hub, &token, "0509999999", "refused").await.0, 202);
+    assert!(wait_until(Duration::from_secs(20), || async { status(&hub, &token).await.failed == 1 }).await);
+    let refused = status(&hub, &token).await.messages[0].clone();
+    let reason = refused.last_error.clone().unwrap_or_default();
+    assert!(reason.contains("400") && reason.contains("invalid recipient"), "{refused:?}");
+    assert_eq!(refused.attempts, 1, "not retried");
+    assert_eq!(sink.posted().iter().filter(|p| p.body["to"] == "966509999999").count(), 1);
+
+    // The monthly report counts what the provider took: 2 test messages in 3 parts, at 0.05 each.
+    let today = hub_day(&serde_json::json!({ "issued_at": chrono::Utc::now().to_rfc3339() }));
+    let (code, report) = hub.manager_get(&format!("/api/v1/reports/summary?from={today}&to={today}")).await.unwrap();
+    assert_eq!(code, 200, "{report}");
+    let sms: SmsFigures = serde_json::from_value(report["sms"].clone()).unwrap();
+    assert_eq!((sms.price_per_part, sms.currency.as_str()), (0.05, "SAR"));
+    let month = &sms.months[0];
+    assert_eq!((month.messages, month.parts, month.cost), (2, 3, 0.15), "{sms:?}");
+    assert_eq!((month.kinds[0].kind.as_str(), month.kinds[0].parts), ("other", 3));
+}
+
+/// The appointments site's clock offset (seconds) that makes its clock read `at` now.
+fn offset_to(at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{:.3}", (at - chrono::Utc::now()).num_milliseconds() as f64 / 1000.0)
+}
+
+#[tokio::test]
+async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_cancel() {
+    use dawr_e2e::appointments::{Site, citizen_id, example_booking, test_site};
+    let smsc = Smsc::start();
+    let sms = format!(
+        "\n[sms]\nsmsc = \"{}\"\nsystem_id = \"{}\"\npassword = \"{}\"\nsender = \"Dawr\"\nmax_backoff_s = 0.5\n",
+        smsc.address(),
+        smsc::SYSTEM_ID,
+        smsc::PASSWORD
+    );
+    let mut site = Site::start(Some(&(test_site(3, 100) + &sms))).await.unwrap();
+    // Three days ahead at 10:00 (+03:00).
+    let day = (chrono::Utc::now() + chrono::Duration::hours(3)).date_naive() + chrono::Duration::days(3);
+    let start: chrono::DateTime<chrono::Utc> = format!("{day}T07:00:00Z").parse().unwrap();
+    let book = |n: u32, phone: &str| {
+        let mut body = example_booking(&start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "A", n);
+        body["phone"] = phone.into();
+        body
+    };
+    let (code, kept) = site.post("/api/v1/bookings", book(1, "0551111111")).await.unwrap();
+    assert_eq!(code, 201, "{kept}");
+    let (code, cancelled) = site.post("/api/v1/bookings", book(2, "0552222222")).await.unwrap();
+    assert_eq!(code, 201, "{cancelled}");
+    let path = format!("/api/v1/bookings/{}/cancel", cancelled["code"].as_str().unwrap());
+    assert_eq!(site.post(&path, serde_json::json!({ "national_id": citizen_id(2) })).await.unwrap().0, 200);
+
+    // A day before: the kept booking's reminder, in English.
+    let (kept_to, cancelled_to) = ("966551111111", "966552222222");
+    let day_before = start - chrono::Duration::hours(24) + chrono::Duration::seconds(30);
+    site.start_again_with(&["--clock-offset-s", &offset_to(day_before)]).await.unwrap();
+    assert!(wait_until(Duration::from_secs(20), || async { !smsc.messages_to(kept_to).is_empty() }).await);
+    let first = smsc.messages_to(kept_to)[0].text.clone();
+    assert!(first.starts_with("Dawr: reminder of your appointment for Power of attorney"), "{first}");
+    assert!(first.contains("at 10:00") && first.contains(kept["code"].as_str().unwrap()), "{first}");
+
+    // An hour before: the second; then, restarted a minute later, a booking made now gets its
+    // hour's reminder (none for the day) while the kept one gets nothing more.
+    let hour_before = start - chrono::Duration::minutes(59);
+    site.start_again_with(&["--clock-offset-s", &offset_to(hour_before)]).await.unwrap();
+    assert!(wait_until(Duration::from_secs(20), || async { smsc.messages_to(kept_to).len() == 2 }).await);
+    assert!(smsc.messages_to(kept_to)[1].text.contains("is at 10:00 today"), "{:?}", smsc.messages_to(kept_to));
+    site.start_again_with(&["--clock-offset-s", &offset_to(hour_before + chrono::Duration::minutes(1))]).await.unwrap();
+    let (code, late) = site.post("/api/v1/bookings", book(3, "0553333333")).await.unwrap();
+    assert_eq!(code, 201, "{late}");
+    assert!(wait_until(Duration::from_secs(20), || async { !smsc.messages_to("966553333333").is_empty() }).await);
+    assert_eq!(smsc.messages_to("966553333333").len(), 1, "booked within the day: the hour's only");
+    assert_eq!(smsc.messages_to(kept_to).len(), 2, "each reminder once, across restarts");
+    assert!(smsc.messages_to(cancelled_to).is_empty(), "none for the cancelled booking");
 }

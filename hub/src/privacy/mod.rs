@@ -2,7 +2,8 @@
 //! manager exports or erases one person's data.
 //!
 //! What is personal in the hub: a case's visitor (national ID / iqama or mobile, typed by staff),
-//! what staff write on a case (notes), and the note a counter leaves on a transfer (free text).
+//! what staff write on a case (notes), the note a counter leaves on a transfer (free text), and
+//! the mobiles SMS go to with their texts (see `crate::sms::personal`; a STOP is kept).
 //! Nothing else names a person: tickets, times, outcomes and ratings are about a visit, and the
 //! held bookings carry only a booking code (the site removes the person behind it). Reports never read a personal field (see
 //! ARCHITECTURE.md, "Personal data"), so removing them leaves every figure as it was.

@@ -32,6 +32,8 @@ pub struct PurgeCounts {
     pub events: usize,
     /// Visits whose transfer note was removed.
     pub transfer_notes: usize,
+    /// SMS whose mobile and text were removed, and tickets that no longer name a mobile.
+    pub sms: crate::sms::personal::SmsRemoved,
 }
 
 /// Nulls a transfer's note and a call's out-of-order reason in events before `before`, or of the
@@ -93,13 +95,16 @@ pub fn purge(conn: &mut Connection, cutoffs: Cutoffs, now: DateTime<Utc>) -> rus
         params![personal],
     )?;
     let events = scrub_events(&tx, &personal, None)?;
-    let counts = PurgeCounts { cases, hashes, events, transfer_notes };
+    let sms = crate::sms::personal::purge(&tx, cutoffs.personal)?;
+    let counts = PurgeCounts { cases, hashes, events, transfer_notes, sms };
     let entry = NewEntry::new(now, audit::SYSTEM, AuditAction::RetentionPurge)
         .after("before", ts(cutoffs.personal))
         .after("cases", cases)
         .after("hashes", hashes)
         .after("events", events)
-        .after("transfer_notes", transfer_notes);
+        .after("transfer_notes", transfer_notes)
+        .after("sms_messages", sms.messages)
+        .after("sms_tickets", sms.tickets);
     audit::record(&tx, &entry)?;
     tx.commit()?;
     Ok(counts)
@@ -152,13 +157,15 @@ pub fn export(
             Ok(TransferNote { case_ref, at, note })
         })
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let sms = crate::sms::personal::export(&tx, person)?;
     let entry = NewEntry::new(now, manager, AuditAction::PersonalDataExported)
         .subject(key.fingerprint(person))
         .after("cases", found.len())
-        .after("transfer_notes", transfer_notes.len());
+        .after("transfer_notes", transfer_notes.len())
+        .after("sms_messages", sms.messages.len());
     audit::record(&tx, &entry)?;
     tx.commit()?;
-    Ok(PersonalDataExport { exported_at: now, cases: found, transfer_notes })
+    Ok(PersonalDataExport { exported_at: now, cases: found, transfer_notes, sms })
 }
 
 /// Removes `person`'s visitor ID (clear and hashed), the notes of their cases and the transfer
@@ -187,11 +194,18 @@ pub fn erase(
     )?;
     let far = "9999-12-31T23:59:59.999Z";
     let events = scrub_events(&tx, far, Some(&list))?;
-    let report = ErasureReport { cases: cases as u32, transfer_notes: events.max(transfer_notes) as u32 };
+    let sms = crate::sms::personal::erase(&tx, person, now)?;
+    let report = ErasureReport {
+        cases: cases as u32,
+        transfer_notes: events.max(transfer_notes) as u32,
+        sms_messages: sms.messages as u32,
+        sms_tickets: sms.tickets as u32,
+    };
     let entry = NewEntry::new(now, manager, AuditAction::PersonalDataErased)
         .subject(key.fingerprint(person))
         .after("cases", report.cases)
-        .after("transfer_notes", report.transfer_notes);
+        .after("transfer_notes", report.transfer_notes)
+        .after("sms_messages", report.sms_messages);
     audit::record(&tx, &entry)?;
     tx.commit()?;
     Ok(report)

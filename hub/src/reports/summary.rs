@@ -114,6 +114,8 @@ pub fn summarise(
         per_hour: hours.into_iter().map(|(hour, visits)| HourFigures { hour, visits }).collect(),
         // Counted from the bookings held, not from visits: the web layer fills them in.
         appointments: AppointmentFigures::default(),
+        // Counted from the SMS outbox (`sms::report`): the web layer fills them in.
+        sms: Default::default(),
     }
 }
 

@@ -24,22 +24,42 @@
 //!   repeat. Only a gateway that de-duplicates on a client reference (an aggregator's HTTPS API,
 //!   given the hub's message id) could drop it. Nothing is ever lost.
 //!
-//! `rules` is pure; `outbox` is the only SQL; `gateway` the only network; `sender` the task.
+//! - **Personal data.** Mobiles and texts are personal data under PDPL: `personal` is what the
+//!   retention purge, a person's export and erasure do to them.
+//!
+//! - **Two gateways.** SMPP to the SMSC (`gateway`), or an aggregator's HTTPS API (`https`:
+//!   a JSON body template, the API key from the environment or a file).
+//!
+//! `rules` is pure; `outbox` and `personal` are the SQL; `gateway` and `https` the network;
+//! `sender` the task.
 pub mod gateway;
+pub mod https;
 pub mod notify;
 pub mod outbox;
+pub mod personal;
+pub mod report;
 pub mod rules;
 pub mod sender;
 
 pub use gateway::{Gateway, GatewayError, Smpp, SmppLink};
+pub use https::{Https, HttpsLink};
+
+/// Where messages leave: the SMSC (SMPP) or an aggregator's HTTPS API.
+#[derive(Debug, Clone)]
+pub enum Link {
+    Smpp(SmppLink),
+    Https(HttpsLink),
+}
 
 /// The `[sms]` settings the sender runs with.
 #[derive(Debug, Clone)]
 pub struct SmsSettings {
-    pub smpp: SmppLink,
+    pub link: Link,
     pub messages_per_second: f64,
     pub max_backoff: std::time::Duration,
     pub expire_after: std::time::Duration,
     /// Tell a subscribed ticket when this many visitors or fewer are ahead.
     pub notify_ahead: u32,
+    /// What a part costs, for the monthly report.
+    pub price: report::Price,
 }

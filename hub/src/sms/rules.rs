@@ -9,23 +9,7 @@ use chrono::{DateTime, Utc};
 /// `9665…`, `+9665…` or `009665…` (spaces and dashes ignored, Arabic-Indic digits accepted);
 /// `None` for anything else.
 pub fn saudi_mobile(typed: &str) -> Option<String> {
-    let mut digits = String::new();
-    for (i, c) in typed.trim().chars().enumerate() {
-        match c {
-            '0'..='9' => digits.push(c),
-            '٠'..='٩' => digits.push(char::from(b'0' + (c as u32 - '٠' as u32) as u8)),
-            '۰'..='۹' => digits.push(char::from(b'0' + (c as u32 - '۰' as u32) as u8)),
-            ' ' | '-' => {}
-            '+' if i == 0 => {}
-            _ => return None,
-        }
-    }
-    let national = digits
-        .strip_prefix("00966")
-        .or_else(|| digits.strip_prefix("966"))
-        .or_else(|| digits.strip_prefix('0'))
-        .unwrap_or(&digits);
-    (national.len() == 9 && national.starts_with('5')).then(|| format!("+966{national}"))
+    dawr_protocol::api::sms::saudi_mobile(typed)
 }
 
 /// Whether an incoming text asks for no more messages: `STOP` (any case) or `إلغاء` (with or

@@ -107,6 +107,7 @@ async fn branch(State(state): State<AppState>) -> Json<BranchInfo> {
             .map(|c| CounterInfo { id: c.id.clone(), name: c.name.clone(), services: c.services.clone() })
             .collect(),
         demo: state.demo,
+        sms: state.sms.is_some(),
     })
 }
 
@@ -123,10 +124,14 @@ async fn issue_ticket(State(state): State<AppState>, headers: HeaderMap, body: B
     if request.request_id.as_deref().is_some_and(|k| !is_key(k)) {
         return Err(WebError::malformed("request_id must be 1 to 48 characters"));
     }
+    let sms = super::walk_in_sms::check(request.sms.take().as_ref())?;
     let scope = caller.scope();
     request.request_id = request.request_id.map(|key| format!("{scope}/{key}"));
     let by = caller.author();
     let ticket = state.engine.ask(|reply| Request::Issue { request, by, reply }).await??;
+    if let Some(sms) = sms {
+        super::walk_in_sms::subscribe(&state, ticket.id, sms).await;
+    }
     Ok((StatusCode::CREATED, Json(ticket)))
 }
 
@@ -410,7 +415,26 @@ async fn report_summary(
     let mut summary = crate::reports::summarise(&filter, &visits, &target, state.branch.utc_offset);
     let (from, to, service) = (filter.from, filter.to, filter.service.clone());
     summary.appointments = state.appointments.with(move |c| bookings::figures(c, from, to, service.as_deref())).await?;
+    summary.sms = sms_figures(&state, filter.from, filter.to).await?;
     Ok(Json(summary))
+}
+
+/// The SMS of the months of local days `from..=to`, for the report and the dashboard.
+pub async fn sms_figures(
+    state: &AppState,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> WebResult<dawr_protocol::api::reports::SmsFigures> {
+    let offset = state.branch.utc_offset;
+    let midnight = |day: chrono::NaiveDate| {
+        day.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(offset).single())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default()
+    };
+    let (start, end) = (midnight(from), midnight(to.succ_opt().unwrap_or(to)));
+    let rows = state.db.read(move |c| crate::sms::report::rows(c, start, end)).await??;
+    Ok(crate::sms::report::figures(&rows, from, to, offset, &state.sms_price))
 }
 
 /// `GET /api/v1/reports/visits.csv?from=&to=` (managers).
@@ -596,6 +620,7 @@ async fn checkin(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         appointment_at: Some(booking.start),
         // A retried check-in (or two kiosks at once) gets the same ticket, never a second one.
         request_id: Some(bookings::request_id(&code)),
+        sms: None,
     };
     let by = caller.author();
     let ticket = state.engine.ask(|reply| Request::Issue { request, by, reply }).await??;

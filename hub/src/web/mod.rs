@@ -31,6 +31,7 @@ pub mod privacy;
 pub mod rate_page;
 pub mod sms;
 pub mod ticket_page;
+pub mod walk_in_sms;
 
 pub use errors::status_for;
 
@@ -56,6 +57,8 @@ pub struct AppState {
     pub guard: Guard,
     /// The SMS sender's wake-up, when the hub has an SMS gateway (`[sms]`).
     pub sms: Option<Arc<tokio::sync::Notify>>,
+    /// What an SMS part costs (`[sms] price_per_part`), for the monthly report.
+    pub sms_price: crate::sms::report::Price,
     /// Whether this is the built-in demo branch (its PINs are public; the dashboard says so).
     pub demo: bool,
     /// The enrolled devices and the device logins verified lately (kiosks and rating devices

@@ -189,6 +189,17 @@ pub fn summary() -> Summary {
         per_staff: vec![StaffFigures { staff: "s101".into(), figures: figures() }],
         per_hour: vec![HourFigures { hour: 9, visits: 2 }],
         appointments: AppointmentFigures { checked_in: 3, no_shows: 1 },
+        sms: super::reports::SmsFigures {
+            price_per_part: 0.05,
+            currency: "SAR".into(),
+            months: vec![super::reports::SmsMonth {
+                month: "2026-11-01".parse().expect("a day"),
+                messages: 3,
+                parts: 4,
+                cost: 0.2,
+                kinds: vec![super::reports::SmsKindFigures { kind: "near".into(), messages: 3, parts: 4, cost: 0.2 }],
+            }],
+        },
     }
 }
 
@@ -237,6 +248,17 @@ pub fn sms_send() -> SmsSend {
 /// `POST /api/v1/sms/messages` → 202.
 pub fn sms_queued() -> SmsQueued {
     SmsQueued { message_id: "demo-sms15".into(), mobile: "+966501234567".into() }
+}
+
+/// `POST /api/v1/tickets` from a kiosk where the visitor gave a mobile.
+pub fn issue_ticket_with_sms() -> super::IssueTicket {
+    super::IssueTicket {
+        service: "A".into(),
+        priority: super::Priority::Normal,
+        appointment_at: None,
+        request_id: Some("kiosk-1-1795420800000-7".into()),
+        sms: Some(super::sms::TicketSms { mobile: "0501234567".into(), lang: Some("en".into()) }),
+    }
 }
 
 /// `POST /api/v1/sms/subscriptions`.
@@ -375,12 +397,27 @@ pub fn personal_data_export() -> PersonalDataExport {
             at: at("2026-11-23T09:15:00Z"),
             note: "needs the deed".into(),
         }],
+        sms: super::privacy::SmsPersonalData {
+            messages: vec![super::privacy::ExportedSms {
+                message_id: "demo-sms12".into(),
+                kind: "near".into(),
+                text: "Dawr: 3 visitors are ahead of ticket A017. Please come near the counters.".into(),
+                state: "delivered".into(),
+                created_at: "2026-11-23T09:02:11.000Z".into(),
+            }],
+            tickets: vec![super::privacy::SmsTicket {
+                number: "A017".into(),
+                lang: "en".into(),
+                created_at: "2026-11-23T08:58:40.000Z".into(),
+            }],
+            opted_out_at: None,
+        },
     }
 }
 
 /// `POST /api/v1/personal-data/erase` (hub).
 pub fn erasure_report() -> ErasureReport {
-    ErasureReport { cases: 2, transfer_notes: 1 }
+    ErasureReport { cases: 2, transfer_notes: 1, sms_messages: 2, sms_tickets: 1 }
 }
 
 /// `POST /api/v1/branches/{branch}/personal-data/export` (site).

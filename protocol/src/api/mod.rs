@@ -104,6 +104,9 @@ pub struct IssueTicket {
     /// back, never a second one. Kiosks send one per touch. Remembered for 48 hours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The visitor gave a mobile (at the kiosk) for the ticket's "N ahead" and "called" SMS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<sms::TicketSms>,
 }
 
 /// A ticket as the API returns it (`POST /api/v1/tickets` → 201, `GET /api/v1/tickets/{id}`).
@@ -263,6 +266,10 @@ pub struct BranchInfo {
     /// The hub runs the built-in demo branch (its PINs are public): apps say "demo".
     #[serde(default)]
     pub demo: bool,
+    /// The hub sends SMS (`[sms]`): kiosks offer the visitor a mobile field for the ticket's
+    /// messages.
+    #[serde(default)]
+    pub sms: bool,
 }
 
 impl BranchInfo {

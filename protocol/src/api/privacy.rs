@@ -26,6 +26,40 @@ pub struct PersonalDataExport {
     pub cases: Vec<Case>,
     /// The notes counters left when transferring this person's visits (still held).
     pub transfer_notes: Vec<TransferNote>,
+    /// What the SMS outbox holds for the person's mobile (when the person is a mobile).
+    #[serde(default)]
+    pub sms: SmsPersonalData,
+}
+
+/// The SMS held for one mobile: the messages (with their texts), the tickets it was given for,
+/// and when it answered STOP.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsPersonalData {
+    pub messages: Vec<ExportedSms>,
+    pub tickets: Vec<SmsTicket>,
+    /// When the mobile answered STOP / إلغاء (kept after an erasure, so the STOP stays honoured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opted_out_at: Option<String>,
+}
+
+/// One message to the person's mobile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedSms {
+    pub message_id: String,
+    /// `otp`, `near`, `called`, `test`, …
+    pub kind: String,
+    pub text: String,
+    /// `queued`, `sending`, `submitted`, `delivered` or `failed`.
+    pub state: String,
+    pub created_at: String,
+}
+
+/// A ticket whose messages went to the person's mobile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsTicket {
+    pub number: String,
+    pub lang: String,
+    pub created_at: String,
 }
 
 /// A note left on a transfer of one of the person's visits.
@@ -44,6 +78,12 @@ pub struct ErasureReport {
     pub cases: u32,
     /// Transfer notes removed (from the visits and the event log).
     pub transfer_notes: u32,
+    /// SMS whose mobile and text were removed (unsent ones end as failed).
+    #[serde(default)]
+    pub sms_messages: u32,
+    /// Tickets that no longer send messages to the mobile.
+    #[serde(default)]
+    pub sms_tickets: u32,
 }
 
 /// The site's export of one person's bookings (by branch, with its API key).

@@ -85,6 +85,40 @@ pub struct AppointmentFigures {
     pub no_shows: usize,
 }
 
+/// The SMS the hub handed to its gateway in the range's months: messages and parts (what a
+/// provider bills) by kind, and their cost at `[sms] price_per_part`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SmsFigures {
+    /// The price of one SMS part (`[sms] price_per_part`; 0 when not set).
+    pub price_per_part: f64,
+    /// Its currency (`[sms] currency`, `SAR` by default).
+    pub currency: String,
+    /// One per calendar month the range touches, in order.
+    pub months: Vec<SmsMonth>,
+}
+
+/// One month's SMS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmsMonth {
+    /// The month's first day in the range.
+    pub month: NaiveDate,
+    pub messages: usize,
+    pub parts: usize,
+    pub cost: f64,
+    /// By kind: `code` (one-time codes), `near` (N ahead), `called`, `reminder`, `other`
+    /// (test messages, …); only the kinds sent.
+    pub kinds: Vec<SmsKindFigures>,
+}
+
+/// One kind's messages in a month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmsKindFigures {
+    pub kind: String,
+    pub messages: usize,
+    pub parts: usize,
+    pub cost: f64,
+}
+
 /// `GET /api/v1/reports/summary`: the range's figures (flattened), and the same per service,
 /// counter, staff member and hour; and the range's appointments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +142,9 @@ pub struct Summary {
     /// The range's bookings from the appointments site (not narrowed by a counter).
     #[serde(default)]
     pub appointments: AppointmentFigures,
+    /// The SMS sent in the range's months, and their cost (not narrowed by service or counter).
+    #[serde(default)]
+    pub sms: SmsFigures,
 }
 
 #[cfg(test)]
@@ -152,6 +189,17 @@ mod tests {
             per_staff: vec![StaffFigures { staff: "s101".into(), figures: figures(2) }],
             per_hour: vec![HourFigures { hour: 9, visits: 2 }],
             appointments: AppointmentFigures { checked_in: 3, no_shows: 1 },
+            sms: SmsFigures {
+                price_per_part: 0.05,
+                currency: "SAR".into(),
+                months: vec![SmsMonth {
+                    month: "2026-11-01".parse().unwrap(),
+                    messages: 3,
+                    parts: 4,
+                    cost: 0.2,
+                    kinds: vec![SmsKindFigures { kind: "near".into(), messages: 3, parts: 4, cost: 0.2 }],
+                }],
+            },
         };
         round_trip(
             &summary,
@@ -159,7 +207,9 @@ mod tests {
                 r#"{{"from":"2026-11-01","to":"2026-11-30","service":"A",{FIGURES},
                 "per_service":[{{"service":"A",{FIGURES}}}],"per_counter":[{{"counter":"3",{FIGURES}}}],
                 "per_staff":[{{"staff":"s101",{FIGURES}}}],"per_hour":[{{"hour":9,"visits":2}}],
-                "appointments":{{"checked_in":3,"no_shows":1}}}}"#
+                "appointments":{{"checked_in":3,"no_shows":1}},
+                "sms":{{"price_per_part":0.05,"currency":"SAR","months":[{{"month":"2026-11-01","messages":3,
+                "parts":4,"cost":0.2,"kinds":[{{"kind":"near","messages":3,"parts":4,"cost":0.2}}]}}]}}}}"#
             ),
         );
     }

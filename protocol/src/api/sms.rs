@@ -1,7 +1,8 @@
 //! SMS for managers: the outbox's state and its newest messages (`GET /api/v1/sms/messages` →
 //! [`SmsStatus`]), and a test message to a mobile (`POST /api/v1/sms/messages` with
 //! [`SmsSend`] → [`SmsQueued`]); a ticket's messages to its holder's mobile
-//! (`POST /api/v1/sms/subscriptions` with [`SmsSubscribe`] → [`SmsSubscribed`]).
+//! (`POST /api/v1/sms/subscriptions` with [`SmsSubscribe`] → [`SmsSubscribed`]), or given with
+//! the ticket request at the kiosk ([`TicketSms`]); and what a Saudi mobile is ([`saudi_mobile`]).
 use serde::{Deserialize, Serialize};
 
 /// The outbox: counts per state, opt-outs, and the newest messages.
@@ -74,4 +75,39 @@ pub struct SmsSubscribed {
 pub struct SmsQueued {
     pub message_id: String,
     pub mobile: String,
+}
+
+/// With `POST /api/v1/tickets` (`sms`): the visitor gave a mobile at the kiosk for the ticket's
+/// "N ahead" and "called" messages, in `lang` (the kiosk session's language).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketSms {
+    /// A Saudi mobile: `05XXXXXXXX`, `+9665XXXXXXXX`, …
+    pub mobile: String,
+    /// `ar` (the default) or `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+
+/// A Saudi mobile in one form, `+9665XXXXXXXX`, from `05XXXXXXXX`, `5XXXXXXXX`, `9665…`,
+/// `+9665…` or `009665…` (spaces and dashes ignored, Arabic-Indic digits accepted); `None` for
+/// anything else.
+pub fn saudi_mobile(typed: &str) -> Option<String> {
+    let mut digits = String::new();
+    for (i, c) in typed.trim().chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '٠'..='٩' => digits.push(char::from(b'0' + (c as u32 - '٠' as u32) as u8)),
+            '۰'..='۹' => digits.push(char::from(b'0' + (c as u32 - '۰' as u32) as u8)),
+            ' ' | '-' => {}
+            '+' if i == 0 => {}
+            _ => return None,
+        }
+    }
+    let national = digits
+        .strip_prefix("00966")
+        .or_else(|| digits.strip_prefix("966"))
+        .or_else(|| digits.strip_prefix('0'))
+        .unwrap_or(&digits);
+    (national.len() == 9 && national.starts_with('5')).then(|| format!("+966{national}"))
 }

@@ -69,6 +69,7 @@ async fn http_load(hub: &Hub, concurrency: usize, seconds: f64, issue: bool) -> 
                         priority: Priority::Normal,
                         appointment_at: None,
                         request_id: None,
+                        sms: None,
                     };
                     client.post(&url).basic_auth(&kiosk.username, Some(&kiosk.password)).json(&request).send().await?
                 } else {

@@ -256,6 +256,7 @@ async fn kiosk(run: Arc<Run>, k: usize, mut rng: Rng) {
             priority: Default::default(),
             appointment_at: None,
             request_id: Some(format!("k{k}-{seq}")),
+            sms: None,
         };
         let request = run.http.post(format!("{}/api/v1/tickets", run.hub_url)).json(&body);
         let request = request.basic_auth(&run.kiosk.username, Some(&run.kiosk.password));

@@ -173,7 +173,8 @@ pub async fn show(
     };
     let live = live(&state).await?;
     let (branch, range_filter) = (state.branch.clone(), filter.clone());
-    let range = state.db.read(move |conn| range(conn, &branch, &range_filter)).await??;
+    let mut range = state.db.read(move |conn| range(conn, &branch, &range_filter)).await??;
+    range.summary.sms = super::api::sms_figures(&state, filter.from, filter.to).await?;
     let crm = match state.crm_enabled {
         true => state.db.read(crate::crm::status).await.ok().and_then(Result::ok),
         false => None,

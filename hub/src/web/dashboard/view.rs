@@ -193,6 +193,7 @@ impl Dashboard<'_> {
                 (self.figure_table("dash-per-counter", "dash-counter", self.per_counter()))
                 (self.figure_table("dash-per-staff", "dash-staff", self.per_staff()))
                 (self.monthly())
+                (self.sms_section())
                 (self.reasons())
                 @if let Some(crm) = self.crm { (self.crm_section(crm)) }
                 (self.devices_section())
@@ -435,6 +436,41 @@ impl Dashboard<'_> {
 
     fn per_staff(&self) -> Vec<(String, &Figures)> {
         self.range.summary.per_staff.iter().map(|s| (self.staff_name(&s.staff), &s.figures)).collect()
+    }
+
+    /// The monthly report's SMS: each month's messages by kind, its parts and their cost.
+    fn sms_section(&self) -> Markup {
+        const KINDS: [(&str, &str); 5] = [
+            ("code", "dash-sms-code"),
+            ("near", "dash-sms-near"),
+            ("called", "dash-sms-called"),
+            ("reminder", "dash-sms-reminder"),
+            ("other", "dash-sms-other"),
+        ];
+        let sms = &self.range.summary.sms;
+        let cost = self.t_args("dash-sms-cost", &[("currency", Arg::Text(&sms.currency))]);
+        html! {
+            section id="sms" { h2 { (self.t("dash-sms")) } table {
+                thead { tr {
+                    th scope="col" { (self.t("dash-month")) }
+                    @for (_, key) in KINDS { th scope="col" class="n" { (self.t(key)) } }
+                    th scope="col" class="n" { (self.t("dash-sms-messages")) }
+                    th scope="col" class="n" { (self.t("dash-sms-parts")) }
+                    th scope="col" class="n" { (cost) }
+                } }
+                tbody { @for m in &sms.months {
+                    tr {
+                        th scope="row" { (format!("{} {}", self.t(&format!("month-{}", m.month.month())), m.month.year())) }
+                        @for (kind, _) in KINDS {
+                            td class="n" { (m.kinds.iter().find(|k| k.kind == kind).map_or(0, |k| k.messages)) }
+                        }
+                        td class="n" { (m.messages) }
+                        td class="n" { (m.parts) }
+                        td class="n" { (format!("{:.2}", m.cost)) }
+                    }
+                } }
+            } }
+        }
     }
 
     /// The monthly report: each month's figures, and its cases opened, closed and open at its end.
