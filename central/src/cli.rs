@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use crate::nats::{self, NatsLogin};
-use crate::{live, reports, store, writer};
+use crate::{config, live, reports, store, writer};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -51,6 +51,35 @@ pub enum Command {
         #[arg(long, value_name = "URL", env = "DAWR_CENTRAL_POSTGRES_URL")]
         postgres_url: String,
     },
+    /// A branch's configuration pushed down through the KV bucket dawr_config
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigAction {
+    /// Check FILE (TOML: name, [routing], [[services]], [[counters]], [[staff]], [satisfaction],
+    /// [cases]) and put it as BRANCH's configuration; prints {"branch", "revision"}
+    Push {
+        #[arg(long, value_name = "URL", default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+        #[arg(long, value_name = "USER", env = "DAWR_CENTRAL_NATS_USER")]
+        nats_user: Option<String>,
+        #[arg(long, value_name = "SECRET", env = "DAWR_CENTRAL_NATS_PASSWORD", hide_env_values = true)]
+        nats_password: Option<String>,
+        #[arg(long)]
+        branch: String,
+        file: std::path::PathBuf,
+    },
+}
+
+/// What `config push` prints.
+#[derive(Debug, serde::Serialize)]
+struct Pushed<'a> {
+    branch: &'a str,
+    revision: u64,
 }
 
 /// The binary's entry point.
@@ -96,6 +125,16 @@ async fn command(command: Command) -> anyhow::Result<()> {
             let events = store::visit_events(&**client, &branch, from, to).await?;
             let summary = reports::branch_summary(&events, from, to, offset, &targets);
             println!("{}", serde_json::to_string(&summary)?);
+            Ok(())
+        }
+        Command::Config { action: ConfigAction::Push { nats_url, nats_user, nats_password, branch, file } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let body = config::prepare(&text, &file, &branch).map_err(anyhow::Error::msg)?;
+            let login = NatsLogin { url: nats_url, user: nats_user, password: nats_password };
+            let js = async_nats::jetstream::new(nats::connect_once(&login).await?);
+            nats::ensure(&js).await?;
+            let revision = js.get_key_value(nats::CONFIG_BUCKET).await?.put(&branch, body.into()).await?;
+            println!("{}", serde_json::to_string(&Pushed { branch: &branch, revision })?);
             Ok(())
         }
         Command::Status { postgres_url } => {

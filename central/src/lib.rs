@@ -14,9 +14,11 @@
 //! - [`reports`]: a branch's figures for a range of local days — the events replayed into visit
 //!   facts (`dawr_hub::reports::replay`, pure) and summarised (`dawr_hub::reports::summarise`,
 //!   pure): the same code the branch runs, so the figures are the same.
-//! - [`cli`]: `dawr-central run | report | status`.
+//! - [`config`]: a branch's configuration checked and put in `dawr_config` (`config push`).
+//! - [`cli`]: `dawr-central run | report | status | config push`.
 pub mod batch;
 pub mod cli;
+pub mod config;
 pub mod live;
 pub mod nats;
 pub mod reports;

@@ -401,15 +401,18 @@ impl Central {
 /// nats-server's configuration of the ministry network's rights: one account with JetStream;
 /// the centre's user may do anything, each branch's user `{branch}` (password
 /// `{branch}-secret`) may publish only its own events and live keys (and ask the live bucket's
-/// info to open it), and receive only replies to itself.
+/// info to open it), read only its own configuration key (a direct get, whose subject names
+/// the key), and receive only replies to its own inboxes (`_INBOX_{branch}.>`, the hub's
+/// uplink's inbox prefix: no branch sees another's replies).
 pub fn branch_rights(branches: &[&str]) -> String {
     let users: Vec<String> = branches
         .iter()
         .map(|b| {
             format!(
                 "      {{ user: \"{b}\", password: \"{b}-secret\", permissions: {{
-          publish: {{ allow: [\"dawr.v1.evt.{b}\", \"$KV.dawr_live.{b}.>\", \"$JS.API.STREAM.INFO.KV_dawr_live\"] }}
-          subscribe: {{ allow: [\"_INBOX.>\"] }}
+          publish: {{ allow: [\"dawr.v1.evt.{b}\", \"$KV.dawr_live.{b}.>\", \"$JS.API.STREAM.INFO.KV_dawr_live\",
+                              \"$JS.API.DIRECT.GET.KV_dawr_config.$KV.dawr_config.{b}\"] }}
+          subscribe: {{ allow: [\"_INBOX_{b}.>\"] }}
         }} }}"
             )
         })

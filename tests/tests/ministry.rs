@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use dawr_e2e::ministry::{CENTRE_PASSWORD, CENTRE_USER, Central, Nats, Postgres, Relay, branch_rights, central_binary};
 use dawr_e2e::{Hub, demo_branch, hub_day, production_branch, wait_until};
-use dawr_protocol::api::ministry::LogCompleteness;
+use dawr_protocol::api::BranchInfo;
+use dawr_protocol::api::ministry::{LiveHealth, LogCompleteness};
 use serde_json::{Value, json};
 
 /// A branch file: the demo's, as branch `id`, with its uplink to `nats_url` (live state every
@@ -26,7 +27,7 @@ fn branch_file(dir: &Path, id: &str, nats_url: &str) -> Result<String> {
 /// The same, with the branch's NATS login (user, password).
 fn branch_file_as(dir: &Path, id: &str, nats_url: &str, login: Option<(&str, &str)>) -> Result<String> {
     let text = production_branch(&demo_branch()).replacen("id = \"demo\"", &format!("id = \"{id}\""), 1);
-    let mut text = format!("{text}\n[uplink]\nnats_url = \"{nats_url}\"\nlive_every_s = 1\n");
+    let mut text = format!("{text}\n[uplink]\nnats_url = \"{nats_url}\"\nlive_every_s = 1\nconfig_every_s = 0.2\n");
     if let Some((user, password)) = login {
         text.push_str(&format!("user = \"{user}\"\npassword = \"{password}\"\n"));
     }
@@ -182,33 +183,123 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
     Ok(())
 }
 
+/// `dawr-central config push` of branch file `file` as `branch`'s configuration: its revision.
+fn push_config(nats: &str, branch: &str, file: &Path) -> Result<u64> {
+    let out = Command::new(central_binary())
+        .args(["config", "push", "--nats-url", nats, "--nats-user", CENTRE_USER, "--branch", branch])
+        .arg(file)
+        .env("DAWR_CENTRAL_NATS_PASSWORD", CENTRE_PASSWORD)
+        .output()?;
+    ensure!(out.status.success(), "dawr-central config push: {}", String::from_utf8_lossy(&out.stderr));
+    let pushed: Value = serde_json::from_slice(&out.stdout)?;
+    pushed["revision"].as_u64().context("a revision")
+}
+
+/// The branch's health as it last put it in `dawr_live`.
+async fn live_health(centre: &async_nats::jetstream::Context, branch: &str) -> Result<LiveHealth> {
+    let entry = centre.get_key_value("dawr_live").await?.get(format!("{branch}.health")).await?;
+    Ok(serde_json::from_slice(&entry.context("no health yet")?)?)
+}
+
+/// The service codes the branch's kiosk is offered (`GET /api/v1/branch`).
+async fn kiosk_services(hub: &Hub) -> Result<Vec<String>> {
+    let (status, branch) = hub.get("/api/v1/branch").await?;
+    ensure!(status == 200, "GET /api/v1/branch: {branch}");
+    let info: BranchInfo = serde_json::from_value(branch)?;
+    Ok(info.services.into_iter().map(|s| s.code).collect())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_branch_publishes_only_as_itself_and_reads_no_configuration() -> Result<()> {
+async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_of_another() -> Result<()> {
     let nats = Nats::start_with(&branch_rights(&["b1", "b2"]))?;
     let postgres = Postgres::start()?;
     let pg = postgres.url();
     let _central = Central::start_as(&nats.url(), Some((CENTRE_USER, CENTRE_PASSWORD)), &pg)?;
     let files = tempfile::tempdir()?;
     let file = branch_file_as(files.path(), "b1", &nats.url(), Some(("b1", "b1-secret")))?;
-    let hub = Hub::start_embedded_with(&["--config", &file]).await?;
+    let mut hub = Hub::start_embedded_with(&["--config", &file]).await?;
     serve_one(&hub, "A", "2").await?;
     wait_complete(&pg, "b1", &hub, Duration::from_secs(30)).await?;
-
-    // The centre holds a configuration for b2.
     let centre = async_nats::ConnectOptions::with_user_and_password(CENTRE_USER.into(), CENTRE_PASSWORD.into())
         .connect(nats.url())
         .await?;
     let centre = async_nats::jetstream::new(centre);
-    centre.get_key_value("dawr_config").await?.put("b2", "{\"services\":[]}".into()).await?;
+    ensure!(!kiosk_services(&hub).await?.contains(&"G".to_string()), "no service G before the push");
 
-    // b1 by hand: its own login cannot publish as b2, put b2's live state or open the configuration.
-    let b1 =
-        async_nats::ConnectOptions::with_user_and_password("b1".into(), "b1-secret".into()).connect(nats.url()).await?;
+    // The centre adds service G, served at counter 2: the branch's kiosk offers it and a
+    // ticket for it is called there.
+    let original = std::fs::read_to_string(&file)?;
+    let with_g = original.replacen(
+        "services = [\"A\", \"D\"]",
+        "services = [\"A\", \"D\", \"G\"]",
+        1,
+    );
+    let with_g = with_g.replacen(
+        "[[counters]]",
+        "[[services]]\ncode = \"G\"\nname = { ar = \"خدمة جديدة\", en = \"New service\" }\ntarget_wait_min = 5\nmean_service_min = 4\n\n[[counters]]",
+        1,
+    );
+    let pushed = files.path().join("b1-with-g.toml");
+    std::fs::write(&pushed, &with_g)?;
+    let good = push_config(&nats.url(), "b1", &pushed)?;
+    let offered = wait_until(Duration::from_secs(20), || async {
+        kiosk_services(&hub).await.is_ok_and(|s| s.contains(&"G".to_string()))
+    })
+    .await;
+    ensure!(offered, "the kiosk never offered G: {:?}\n{}", kiosk_services(&hub).await, hub.log());
+    let (status, ticket) = hub.post("/api/v1/tickets", json!({"service": "G"})).await?;
+    ensure!(status == 201, "a kiosk ticket for G: {ticket}");
+    let (status, reply) = hub.post("/api/v1/counters/2/next", json!({})).await?;
+    ensure!(status == 200, "next at 2: {reply}");
+    ensure!(reply["ticket"] == ticket["number"], "counter 2 called the G ticket: {reply}");
+    let reported = wait_until(Duration::from_secs(20), || async {
+        live_health(&centre, "b1").await.is_ok_and(|h| h.config_revision == Some(good))
+    })
+    .await;
+    ensure!(reported, "b1 never reported revision {good}: {:?}", live_health(&centre, "b1").await);
+
+    // Taking G away while a G ticket waits is refused, with the reason, and G stays.
+    let (status, waiting) = hub.post("/api/v1/tickets", json!({"service": "G"})).await?;
+    ensure!(status == 201, "a second G ticket: {waiting}");
+    let without_g = files.path().join("b1-without-g.toml");
+    std::fs::write(&without_g, &original)?;
+    let bad = push_config(&nats.url(), "b1", &without_g)?;
+    let refused = wait_until(Duration::from_secs(20), || async {
+        live_health(&centre, "b1").await.is_ok_and(|h| h.config_refused.is_some_and(|r| r.revision == bad))
+    })
+    .await;
+    ensure!(refused, "b1 never reported refusing {bad}: {:?}", live_health(&centre, "b1").await);
+    let health = live_health(&centre, "b1").await?;
+    let reason = health.config_refused.context("a refusal")?.reason;
+    assert!(reason.contains("live visits"), "the reason: {reason}");
+    assert_eq!(health.config_revision, Some(good), "the last good revision still runs");
+    assert!(kiosk_services(&hub).await?.contains(&"G".to_string()), "G still offered");
+
+    // Without the centre, after a restart, the branch runs its last good configuration (its
+    // own file has no G).
+    std::fs::write(&file, original.replace(&nats.url(), "nats://127.0.0.1:9"))?;
+    hub.restart().await?;
+    assert!(kiosk_services(&hub).await?.contains(&"G".to_string()), "G kept through a restart without the centre");
+
+    // b1 by hand, with its own login and inboxes: it may put its own live state and read its
+    // own configuration, but cannot publish as b2, put b2's live state, read b2's configuration
+    // or open the configuration bucket.
+    centre.get_key_value("dawr_config").await?.put("b2", "{\"services\":[]}".into()).await?;
+    let b1 = async_nats::ConnectOptions::with_user_and_password("b1".into(), "b1-secret".into())
+        .custom_inbox_prefix("_INBOX_b1")
+        .connect(nats.url())
+        .await?;
     let b1 = async_nats::jetstream::ContextBuilder::new().timeout(Duration::from_secs(1)).build(b1);
+    b1.publish("$KV.dawr_live.b1.probe", "{}".into()).await?.await.context("b1 puts its own live key")?;
+    let configs = b1.get_stream_no_info("KV_dawr_config").await?;
+    let own = configs.direct_get_last_for_subject("$KV.dawr_config.b1").await.context("b1 reads its own key")?;
+    assert_eq!(own.sequence, bad, "the newest configuration for b1");
     let as_b2 = b1.publish("dawr.v1.evt.b2", "{}".into()).await?.await;
     assert!(as_b2.is_err(), "b1 published on b2's subject: {as_b2:?}");
     let live_b2 = b1.publish("$KV.dawr_live.b2.health", "{}".into()).await?.await;
     assert!(live_b2.is_err(), "b1 put b2's live state: {live_b2:?}");
+    let config_b2 = configs.direct_get_last_for_subject("$KV.dawr_config.b2").await;
+    assert!(config_b2.is_err(), "b1 read b2's configuration: {config_b2:?}");
     assert!(b1.get_key_value("dawr_config").await.is_err(), "b1 opened the configuration bucket");
     let events = centre.get_stream("DAWR_EVENTS").await?;
     assert!(events.get_last_raw_message_by_subject("dawr.v1.evt.b2").await.is_err(), "nothing stored as b2");

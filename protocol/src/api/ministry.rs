@@ -42,6 +42,20 @@ pub struct LiveHealth {
     /// The branch's offset from UTC in seconds (its local days and hours in reports).
     pub utc_offset_s: i32,
     pub targets: Vec<ServiceTarget>,
+    /// The revision of the centre's configuration (`dawr_config.{branch}`) the branch runs, if
+    /// it runs one (without, it runs its own file).
+    #[serde(default)]
+    pub config_revision: Option<u64>,
+    /// The newest configuration the branch refused, and why (it kept the last good one).
+    #[serde(default)]
+    pub config_refused: Option<ConfigRefusal>,
+}
+
+/// A configuration from the centre that the branch did not apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRefusal {
+    pub revision: u64,
+    pub reason: String,
 }
 
 /// One service's queue in [`LiveBoard`].
