@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use crate::nats::{self, NatsLogin};
-use crate::{config, live, reports, store, writer};
+use crate::{config, live, reports, rollup, store, writer};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,6 +34,20 @@ pub enum Command {
         /// PostgreSQL, e.g. postgres://dawr@127.0.0.1:5432/dawr
         #[arg(long, value_name = "URL", env = "DAWR_CENTRAL_POSTGRES_URL")]
         postgres_url: String,
+        /// How often due branch-days are computed (over, or with late events), in seconds
+        #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+        rollup_every_s: f64,
+    },
+    /// Print a branch's computed days FROM..=TO (JSON): figures, revisions, provisional
+    Days {
+        #[arg(long, value_name = "URL", env = "DAWR_CENTRAL_POSTGRES_URL")]
+        postgres_url: String,
+        #[arg(long)]
+        branch: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
     },
     /// Print a branch's figures for local days FROM..=TO (JSON, as the hub's /api/v1/reports/summary)
     Report {
@@ -113,8 +127,18 @@ fn pool(url: &str) -> anyhow::Result<deadpool_postgres::Pool> {
 
 async fn command(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Run { nats_url, nats_user, nats_password, postgres_url } => {
-            run(NatsLogin { url: nats_url, user: nats_user, password: nats_password }, &postgres_url).await
+        Command::Run { nats_url, nats_user, nats_password, postgres_url, rollup_every_s } => {
+            if !(0.1..=3600.0).contains(&rollup_every_s) {
+                anyhow::bail!("--rollup-every-s {rollup_every_s} is not between 0.1 and 3600");
+            }
+            let login = NatsLogin { url: nats_url, user: nats_user, password: nats_password };
+            run(login, &postgres_url, Duration::from_secs_f64(rollup_every_s)).await
+        }
+        Command::Days { postgres_url, branch, from, to } => {
+            let pool = pool(&postgres_url)?;
+            let days = store::days(&**pool.get().await?, &branch, from, to).await?;
+            println!("{}", serde_json::to_string(&days)?);
+            Ok(())
         }
         Command::Report { postgres_url, branch, from, to } => {
             let pool = pool(&postgres_url)?;
@@ -147,7 +171,7 @@ async fn command(command: Command) -> anyhow::Result<()> {
 }
 
 /// Makes the schema and the NATS stream and buckets, then writes and follows until stopped.
-async fn run(login: NatsLogin, postgres_url: &str) -> anyhow::Result<()> {
+async fn run(login: NatsLogin, postgres_url: &str, rollup_every: Duration) -> anyhow::Result<()> {
     let pool = pool(postgres_url)?;
     store::migrate(&**pool.get().await.context("connecting to PostgreSQL")?).await?;
     let client = nats::connect(&login).await?;
@@ -167,6 +191,17 @@ async fn run(login: NatsLogin, postgres_url: &str) -> anyhow::Result<()> {
             }
         })
     };
+    let rollup = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = rollup::run(&pool, rollup_every).await {
+                    tracing::warn!(error = %e, "computing branch-days failed");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
     let writing = async {
         loop {
             if let Err(e) = writer::run(&consumer, &pool).await {
@@ -180,5 +215,6 @@ async fn run(login: NatsLogin, postgres_url: &str) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
     }
     follower.abort();
+    rollup.abort();
     Ok(())
 }

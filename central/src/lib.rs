@@ -15,12 +15,15 @@
 //!   facts (`dawr_hub::reports::replay`, pure) and summarised (`dawr_hub::reports::summarise`,
 //!   pure): the same code the branch runs, so the figures are the same.
 //! - [`config`]: a branch's configuration checked and put in `dawr_config` (`config push`).
-//! - [`cli`]: `dawr-central run | report | status | config push`.
+//! - [`rollup`]: each branch-day's figures, computed once the day is over and again when its
+//!   events arrive late (provisional until then).
+//! - [`cli`]: `dawr-central run | report | days | status | config push`.
 pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod live;
 pub mod nats;
 pub mod reports;
+pub mod rollup;
 pub mod store;
 pub mod writer;

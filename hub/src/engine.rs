@@ -435,9 +435,10 @@ impl Engine {
         if branch.id != self.setup.branch.id {
             return Err(format!("the configuration is for branch {:?}, not {:?}", branch.id, self.setup.branch.id));
         }
-        let queue = self.queue.reconfigured(branch.clone(), now).map_err(|orphans| {
-            format!("live visits {orphans:?} would have no service or counter; end them first")
-        })?;
+        let queue = self
+            .queue
+            .reconfigured(branch.clone(), now)
+            .map_err(|orphans| format!("live visits {orphans:?} would have no service or counter; end them first"))?;
         self.queue = queue;
         self.setup.branch = branch;
         self.published_states = vec![None; self.setup.branch.counters.len()];

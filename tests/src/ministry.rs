@@ -353,6 +353,8 @@ impl Central {
         let log = File::options().create(true).append(true).open(&self.log)?;
         let mut cmd = Command::new(central_binary());
         cmd.arg("run").arg("--nats-url").arg(&self.nats_url).arg("--postgres-url").arg(&self.postgres_url);
+        // Branch-days computed at once, so a test sees them without waiting.
+        cmd.args(["--rollup-every-s", "0.3"]);
         if let Some((user, password)) = &self.login {
             cmd.arg("--nats-user").arg(user).env("DAWR_CENTRAL_NATS_PASSWORD", password);
         }

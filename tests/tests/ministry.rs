@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail, ensure};
 use dawr_e2e::ministry::{CENTRE_PASSWORD, CENTRE_USER, Central, Nats, Postgres, Relay, branch_rights, central_binary};
 use dawr_e2e::{Hub, demo_branch, hub_day, production_branch, wait_until};
 use dawr_protocol::api::BranchInfo;
-use dawr_protocol::api::ministry::{LiveHealth, LogCompleteness};
+use dawr_protocol::api::ministry::{BranchDay, LiveHealth, LogCompleteness};
 use serde_json::{Value, json};
 
 /// A branch file: the demo's, as branch `id`, with its uplink to `nats_url` (live state every
@@ -55,6 +55,15 @@ fn centre_report(postgres: &str, branch: &str, day: &str) -> Result<Value> {
         .args(["report", "--postgres-url", postgres, "--branch", branch, "--from", day, "--to", day])
         .output()?;
     ensure!(out.status.success(), "dawr-central report: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// `dawr-central days` for one branch-day: its stored figures (none before it is computed).
+fn centre_days(postgres: &str, branch: &str, day: &str) -> Result<Vec<BranchDay>> {
+    let out = Command::new(central_binary())
+        .args(["days", "--postgres-url", postgres, "--branch", branch, "--from", day, "--to", day])
+        .output()?;
+    ensure!(out.status.success(), "dawr-central days: {}", String::from_utf8_lossy(&out.stderr));
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
@@ -114,19 +123,25 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
     let branches = ["b1", "b2", "b3"];
     let mut hubs = Vec::new();
     for id in branches {
-        // b1 reaches the centre through the relay the test cuts.
+        // b1 reaches the centre through the relay the test cuts, and lives two days ago: its
+        // day is over at the centre, so the centre computes its figures while it is cut off,
+        // and the events that come after are late.
         let url = if id == "b1" { relay.nats_url() } else { nats.url() };
         let file = branch_file(files.path(), id, &url)?;
-        hubs.push(Hub::start_embedded_with(&["--config", &file]).await?);
+        let mut args = vec!["--config", file.as_str()];
+        if id == "b1" {
+            args.extend(["--clock-offset-s", "-172800"]);
+        }
+        hubs.push(Hub::start_embedded_with(&args).await?);
     }
 
     // Live: each visit's events at the centre, timed from the branch's answer.
     let mut lags = Vec::new();
-    let mut day = None;
+    let mut days = vec![None; branches.len()];
     for round in 0..4 {
-        for (id, hub) in branches.iter().zip(&hubs) {
+        for (i, (id, hub)) in branches.iter().zip(&hubs).enumerate() {
             let ticket = serve_one(hub, ["A", "D"][round % 2], "2").await?;
-            day.get_or_insert(hub_day(&ticket));
+            days[i].get_or_insert(hub_day(&ticket).to_string());
             let answered = Instant::now();
             wait_complete(&pg, id, hub, Duration::from_secs(30)).await?;
             lags.push(answered.elapsed());
@@ -140,11 +155,16 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
         lags.last().expect("lags"),
         lags.len()
     );
-    let day = day.expect("a day").to_string();
+    let days: Vec<String> = days.into_iter().map(|d| d.expect("a day")).collect();
 
     // b1's link is cut: the branch keeps serving, and its new events stay at the branch.
     relay.cut();
     let before = centre_log(&pg, "b1")?.context("b1 at the centre")?;
+    let computed = wait_until(Duration::from_secs(20), || async {
+        centre_days(&pg, "b1", &days[0]).is_ok_and(|d| d.iter().any(|d| d.revisions >= 1 && !d.provisional))
+    })
+    .await;
+    ensure!(computed, "b1's day {} was never computed: {:?}", days[0], centre_days(&pg, "b1", &days[0]));
     for _ in 0..5 {
         serve_one(&hubs[0], "A", "2").await.context("a visit at b1 while cut off")?;
     }
@@ -168,15 +188,32 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
     }
 
     // Exactly once: the centre's count equals the branch's, with no gap, for every branch.
-    for (id, hub) in branches.iter().zip(&hubs) {
+    for ((id, hub), day) in branches.iter().zip(&hubs).zip(&days) {
         let (last, count) = hub_log(hub)?;
         let at_centre = centre_log(&pg, id)?.context("at the centre")?;
         assert_eq!((at_centre.count, at_centre.max_seq), (count, last), "{id}: {at_centre:?}");
         assert!(at_centre.complete);
-        let (at_branch, at_centre) = both_reports(hub, &pg, id, &day).await.context("the reports")?;
+        let (at_branch, at_centre) = both_reports(hub, &pg, id, day).await.context("the reports")?;
         assert_eq!(at_centre, at_branch, "{id}'s figures for {day}");
         assert!(at_branch["visits"].as_u64().unwrap_or(0) >= 4, "{id}: {at_branch}");
     }
+
+    // b1's day got its late events: it was marked provisional and computed again, and its
+    // stored figures are the branch's.
+    let recomputed = wait_until(Duration::from_secs(20), || async {
+        centre_days(&pg, "b1", &days[0]).is_ok_and(|d| d.iter().any(|d| d.revisions >= 2 && !d.provisional))
+    })
+    .await;
+    let stored = centre_days(&pg, "b1", &days[0])?;
+    ensure!(recomputed, "b1's day was not computed again: {stored:?}");
+    let stored = stored.into_iter().next().context("b1's day")?;
+    assert!(stored.late_events >= 5 * 4, "the late events were counted: {stored:?}");
+    let (mut at_branch, _) = both_reports(&hubs[0], &pg, "b1", &days[0]).await?;
+    let mut kept = stored.summary.clone();
+    for report in [&mut at_branch, &mut kept] {
+        report.as_object_mut().context("a report object")?.remove("appointments");
+    }
+    assert_eq!(kept, at_branch, "b1's stored figures after the late events");
     if central.log().contains("panicked") {
         bail!("the centre panicked:\n{}", central.log());
     }
@@ -229,11 +266,7 @@ async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_
     // The centre adds service G, served at counter 2: the branch's kiosk offers it and a
     // ticket for it is called there.
     let original = std::fs::read_to_string(&file)?;
-    let with_g = original.replacen(
-        "services = [\"A\", \"D\"]",
-        "services = [\"A\", \"D\", \"G\"]",
-        1,
-    );
+    let with_g = original.replacen("services = [\"A\", \"D\"]", "services = [\"A\", \"D\", \"G\"]", 1);
     let with_g = with_g.replacen(
         "[[counters]]",
         "[[services]]\ncode = \"G\"\nname = { ar = \"خدمة جديدة\", en = \"New service\" }\ntarget_wait_min = 5\nmean_service_min = 4\n\n[[counters]]",

@@ -280,7 +280,13 @@ impl Queue {
         visits.sort_by_key(|v| v.id);
         let snapshot = Snapshot {
             visits,
-            counters: self.branch.counters.iter().zip(&self.counters).map(|(c, rt)| (c.id.clone(), rt.clone())).collect(),
+            counters: self
+                .branch
+                .counters
+                .iter()
+                .zip(&self.counters)
+                .map(|(c, rt)| (c.id.clone(), rt.clone()))
+                .collect(),
             numbers: self.numbers.iter().map(|((day, service), n)| (*day, service.clone(), *n)).collect(),
             case_seqs: self.case_seqs.iter().map(|(day, n)| (*day, *n)).collect(),
             next_id: self.next_id,

@@ -101,3 +101,20 @@ pub struct LogCompleteness {
     pub max_seq: i64,
     pub complete: bool,
 }
+
+/// A branch-day's figures at the centre (`dawr-central days`): computed once the day is over,
+/// recomputed when its events arrive late (provisional until then).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchDay {
+    pub branch: String,
+    /// The branch's local day, `YYYY-MM-DD`.
+    pub day: String,
+    /// The summary, as the branch's `/api/v1/reports/summary` for that day.
+    pub summary: serde_json::Value,
+    /// How many times it was computed.
+    pub revisions: u32,
+    /// Events of the day arrived after it was computed, and it is not computed again yet.
+    pub provisional: bool,
+    /// Events of the day that arrived after its first computation.
+    pub late_events: i64,
+}
