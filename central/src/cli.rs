@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use crate::nats::{self, NatsLogin};
-use crate::{config, live, reports, rollup, store, writer};
+use crate::people::CentreFile;
+use crate::{config, live, reports, rollup, store, web, writer};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -37,6 +38,12 @@ pub enum Command {
         /// How often due branch-days are computed (over, or with late events), in seconds
         #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
         rollup_every_s: f64,
+        /// Serve the central dashboard on this address
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
+        /// The centre's file: regions, branches' regions, the dashboard's users (needed with --http)
+        #[arg(long, value_name = "FILE")]
+        centre_file: Option<std::path::PathBuf>,
     },
     /// Print a branch's computed days FROM..=TO (JSON): figures, revisions, provisional
     Days {
@@ -127,12 +134,17 @@ fn pool(url: &str) -> anyhow::Result<deadpool_postgres::Pool> {
 
 async fn command(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Run { nats_url, nats_user, nats_password, postgres_url, rollup_every_s } => {
+        Command::Run { nats_url, nats_user, nats_password, postgres_url, rollup_every_s, http, centre_file } => {
             if !(0.1..=3600.0).contains(&rollup_every_s) {
                 anyhow::bail!("--rollup-every-s {rollup_every_s} is not between 0.1 and 3600");
             }
+            let dashboard = match (http, centre_file) {
+                (Some(addr), Some(file)) => Some((addr, CentreFile::load(&file).map_err(anyhow::Error::msg)?)),
+                (Some(_), None) => anyhow::bail!("--http needs --centre-file (the dashboard's users)"),
+                (None, _) => None,
+            };
             let login = NatsLogin { url: nats_url, user: nats_user, password: nats_password };
-            run(login, &postgres_url, Duration::from_secs_f64(rollup_every_s)).await
+            run(login, &postgres_url, Duration::from_secs_f64(rollup_every_s), dashboard).await
         }
         Command::Days { postgres_url, branch, from, to } => {
             let pool = pool(&postgres_url)?;
@@ -171,7 +183,12 @@ async fn command(command: Command) -> anyhow::Result<()> {
 }
 
 /// Makes the schema and the NATS stream and buckets, then writes and follows until stopped.
-async fn run(login: NatsLogin, postgres_url: &str, rollup_every: Duration) -> anyhow::Result<()> {
+async fn run(
+    login: NatsLogin,
+    postgres_url: &str,
+    rollup_every: Duration,
+    dashboard: Option<(std::net::SocketAddr, CentreFile)>,
+) -> anyhow::Result<()> {
     let pool = pool(postgres_url)?;
     store::migrate(&**pool.get().await.context("connecting to PostgreSQL")?).await?;
     let client = nats::connect(&login).await?;
@@ -202,6 +219,16 @@ async fn run(login: NatsLogin, postgres_url: &str, rollup_every: Duration) -> an
             }
         })
     };
+    let served = match dashboard {
+        Some((addr, file)) => {
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+            tracing::info!(http = %addr, "the central dashboard is served");
+            let router = web::router(web::Web::new(pool.clone(), file));
+            let limits = dawr_web::serve::Limits::default();
+            Some(tokio::spawn(dawr_web::serve::serve(listener, router, limits, None, std::future::pending())))
+        }
+        None => None,
+    };
     let writing = async {
         loop {
             if let Err(e) = writer::run(&consumer, &pool).await {
@@ -216,5 +243,8 @@ async fn run(login: NatsLogin, postgres_url: &str, rollup_every: Duration) -> an
     }
     follower.abort();
     rollup.abort();
+    if let Some(served) = served {
+        served.abort();
+    }
     Ok(())
 }

@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS branches (
 );
 ALTER TABLE branches ADD COLUMN IF NOT EXISTS config_revision bigint;
 ALTER TABLE branches ADD COLUMN IF NOT EXISTS config_refused jsonb;
+ALTER TABLE branches ADD COLUMN IF NOT EXISTS board jsonb;
+ALTER TABLE branches ADD COLUMN IF NOT EXISTS counters jsonb;
 -- A branch-day's figures (the summary of the visits issued that local day), computed once the
 -- day is over, and again when events of it arrive late (`provisional` until then). `received`
 -- counts every event stored for the day, so a computation that raced an insert stays
@@ -299,4 +301,66 @@ pub async fn days(
             late_events: r.get(5),
         })
         .collect())
+}
+
+/// Keeps a branch's last board or counters (`part`), once it has reported its health.
+pub async fn put_live_part(
+    client: &impl GenericClient,
+    branch: &str,
+    part: &str,
+    value: &serde_json::Value,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = match part {
+        "board" => "UPDATE branches SET board = $2 WHERE branch = $1",
+        _ => "UPDATE branches SET counters = $2 WHERE branch = $1",
+    };
+    client.execute(sql, &[&branch, value]).await?;
+    Ok(())
+}
+
+/// A branch as last heard of, for the dashboard.
+#[derive(Debug, Clone)]
+pub struct BranchLive {
+    pub branch: String,
+    /// Seconds since its last health.
+    pub silent_s: f64,
+    pub last_health_at: String,
+    pub config_revision: Option<i64>,
+    pub config_refused: Option<dawr_protocol::api::ministry::ConfigRefusal>,
+    pub board: Option<dawr_protocol::api::ministry::LiveBoard>,
+    pub counters: Option<dawr_protocol::api::ministry::LiveCounters>,
+    pub acked_seq: i64,
+    pub last_seq: i64,
+}
+
+/// Every branch that ever reported, by id.
+pub async fn live_branches(client: &impl GenericClient) -> Result<Vec<BranchLive>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT branch, extract(epoch FROM now() - last_health_at)::float8,
+                    to_char(last_health_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                    config_revision, config_refused, board, counters, acked_seq, last_seq
+             FROM branches ORDER BY branch",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| BranchLive {
+            branch: r.get(0),
+            silent_s: r.get(1),
+            last_health_at: r.get(2),
+            config_revision: r.get(3),
+            config_refused: json(r.get(4)),
+            board: json(r.get(5)),
+            counters: json(r.get(6)),
+            acked_seq: r.get(7),
+            last_seq: r.get(8),
+        })
+        .collect())
+}
+
+/// A JSON column read as `T` (`None` when empty or not a `T`).
+fn json<T: serde::de::DeserializeOwned>(value: Option<serde_json::Value>) -> Option<T> {
+    value.and_then(|v| serde_json::from_value(v).ok())
 }
