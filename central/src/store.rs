@@ -150,18 +150,18 @@ pub async fn completeness(client: &impl GenericClient) -> Result<Vec<LogComplete
         .collect())
 }
 
-/// Keeps a branch's profile and last health.
+/// Keeps a branch's profile and last health; when it was heard of is the centre's clock (a
+/// branch's clock may be off, and "offline since" is the centre's view).
 pub async fn put_health(client: &impl GenericClient, health: &LiveHealth) -> Result<(), tokio_postgres::Error> {
     let targets = serde_json::to_value(&health.targets).expect("targets serialise");
-    let at = DateTime::parse_from_rfc3339(&health.at).map(|t| t.with_timezone(&Utc)).unwrap_or_else(|_| Utc::now());
+    let refused = health.config_refused.as_ref().map(|r| serde_json::to_value(r).expect("a refusal serialises"));
     client
         .execute(
             "INSERT INTO branches (branch, log_id, utc_offset_s, targets, last_seq, acked_seq, last_health_at,
                  config_revision, config_refused)
-             VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamptz, $8, $9)
+             VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8)
              ON CONFLICT (branch) DO UPDATE SET log_id = $2, utc_offset_s = $3, targets = $4, last_seq = $5,
-                 acked_seq = $6, last_health_at = $7::text::timestamptz, config_revision = $8,
-                 config_refused = $9",
+                 acked_seq = $6, last_health_at = now(), config_revision = $7, config_refused = $8",
             &[
                 &health.branch,
                 &health.log_id,
@@ -169,9 +169,8 @@ pub async fn put_health(client: &impl GenericClient, health: &LiveHealth) -> Res
                 &targets,
                 &health.last_seq,
                 &health.acked_seq,
-                &dawr_hub::store::ts(at),
                 &health.config_revision.map(|r| r as i64),
-                &health.config_refused.as_ref().map(|r| serde_json::to_value(r).expect("a refusal serialises")),
+                &refused,
             ],
         )
         .await?;

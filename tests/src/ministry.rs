@@ -323,6 +323,8 @@ pub struct Central {
     log: PathBuf,
     _dir: tempfile::TempDir,
     stopped: Arc<AtomicBool>,
+    /// More flags for `run` (the dashboard's).
+    extra: Vec<String>,
 }
 
 impl Central {
@@ -333,6 +335,23 @@ impl Central {
 
     /// Starts the writer with a NATS login (user, password).
     pub fn start_as(nats: &str, login: Option<(&str, &str)>, postgres: &str) -> Result<Central> {
+        Self::start_with(nats, login, postgres, Vec::new())
+    }
+
+    /// Starts the writer with the central dashboard on a free loopback port, its users and
+    /// regions from `centre_file`; returns the writer and the dashboard's base URL.
+    pub fn start_with_dashboard(nats: &str, postgres: &str, centre_file: &Path) -> Result<(Central, String)> {
+        let port = free_port();
+        let extra = vec![
+            "--http".into(),
+            format!("127.0.0.1:{port}"),
+            "--centre-file".into(),
+            centre_file.display().to_string(),
+        ];
+        Ok((Self::start_with(nats, None, postgres, extra)?, format!("http://127.0.0.1:{port}")))
+    }
+
+    fn start_with(nats: &str, login: Option<(&str, &str)>, postgres: &str, extra: Vec<String>) -> Result<Central> {
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("central.log");
         let mut central = Central {
@@ -343,6 +362,7 @@ impl Central {
             log,
             _dir: dir,
             stopped: Arc::default(),
+            extra,
         };
         central.spawn()?;
         Ok(central)
@@ -354,7 +374,7 @@ impl Central {
         let mut cmd = Command::new(central_binary());
         cmd.arg("run").arg("--nats-url").arg(&self.nats_url).arg("--postgres-url").arg(&self.postgres_url);
         // Branch-days computed at once, so a test sees them without waiting.
-        cmd.args(["--rollup-every-s", "0.3"]);
+        cmd.args(["--rollup-every-s", "0.3"]).args(&self.extra);
         if let Some((user, password)) = &self.login {
             cmd.arg("--nats-user").arg(user).env("DAWR_CENTRAL_NATS_PASSWORD", password);
         }

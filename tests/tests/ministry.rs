@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use dawr_e2e::ministry::{CENTRE_PASSWORD, CENTRE_USER, Central, Nats, Postgres, Relay, branch_rights, central_binary};
-use dawr_e2e::{Hub, demo_branch, hub_day, production_branch, wait_until};
+use dawr_e2e::browser::Browser;
+use dawr_e2e::{Hub, TEST_PINS, demo_branch, hub_day, production_branch, screenshots_dir, wait_until};
 use dawr_protocol::api::BranchInfo;
 use dawr_protocol::api::ministry::{BranchDay, LiveHealth, LogCompleteness};
 use serde_json::{Value, json};
@@ -116,10 +117,12 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
     let nats = Nats::start()?;
     let postgres = Postgres::start()?;
     let pg = postgres.url();
-    let mut central = Central::start(&nats.url(), &pg)?;
+    let files = tempfile::tempdir()?;
+    let centre_file = files.path().join("centre.toml");
+    std::fs::write(&centre_file, centre_file_text())?;
+    let (mut central, dashboard) = Central::start_with_dashboard(&nats.url(), &pg, &centre_file)?;
     let nats_addr: SocketAddr = format!("127.0.0.1:{}", nats.port).parse()?;
     let relay = Relay::start(nats_addr);
-    let files = tempfile::tempdir()?;
     let branches = ["b1", "b2", "b3"];
     let mut hubs = Vec::new();
     for id in branches {
@@ -214,8 +217,114 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
         report.as_object_mut().context("a report object")?.remove("appointments");
     }
     assert_eq!(kept, at_branch, "b1's stored figures after the late events");
+
+    central_dashboard(&dashboard, &hubs, &pg, &days).await?;
     if central.log().contains("panicked") {
         bail!("the centre panicked:\n{}", central.log());
+    }
+    Ok(())
+}
+
+/// The centre's file: b1 and b2 in the Riyadh region, b3 in Makkah's; a central manager `c1`
+/// and Riyadh's regional manager `r1` (both with PIN [`TEST_PINS`]`[3]`).
+fn centre_file_text() -> String {
+    let (_, _, hash) = TEST_PINS[3];
+    format!(
+        r#"
+[[regions]]
+id = "riyadh"
+name = {{ ar = "منطقة الرياض", en = "Riyadh region" }}
+[[regions]]
+id = "makkah"
+name = {{ ar = "منطقة مكة المكرمة", en = "Makkah region" }}
+[[branches]]
+id = "b1"
+region = "riyadh"
+name = {{ ar = "فرع العليا", en = "Olaya branch" }}
+[[branches]]
+id = "b2"
+region = "riyadh"
+name = {{ ar = "فرع الملز", en = "Malaz branch" }}
+[[branches]]
+id = "b3"
+region = "makkah"
+name = {{ ar = "فرع العزيزية", en = "Aziziyah branch" }}
+[[users]]
+id = "c1"
+name = {{ ar = "مدير المركز", en = "Centre manager" }}
+role = "central"
+password_hash = "{hash}"
+[[users]]
+id = "r1"
+name = {{ ar = "مدير منطقة الرياض", en = "Riyadh manager" }}
+role = "regional"
+region = "riyadh"
+password_hash = "{hash}"
+"#
+    )
+}
+
+/// Signs in to the central dashboard through its form.
+async fn central_sign_in(browser: &Browser, user: &str) -> Result<()> {
+    let (_, pin, _) = TEST_PINS[3];
+    browser
+        .leave_page(&format!(
+            "document.getElementById('user').value = '{user}'; document.getElementById('password').value = '{pin}'; \
+             document.querySelector('form').submit()"
+        ))
+        .await
+}
+
+/// The branches in a table of the page (`data-branch` of its rows, or its first cells).
+async fn table_rows(browser: &Browser, table: &str) -> Result<Vec<String>> {
+    let rows = browser
+        .eval(&format!(
+            "return Array.from(document.querySelectorAll('#{table} tbody tr')).map(r => r.dataset.branch || r.cells[0].textContent)"
+        ))
+        .await?;
+    Ok(serde_json::from_value(rows)?)
+}
+
+/// The central dashboard in a browser: the central manager sees every branch live and in the
+/// monthly report (Arabic); Riyadh's regional manager sees b1 and b2 only, in the figures and
+/// the CSV too (English), and the CSV's visits are the branches' own.
+async fn central_dashboard(base: &str, hubs: &[Hub], pg: &str, days: &[String]) -> Result<()> {
+    let browser = Browser::start(1280, 1100).await?;
+    browser.goto(&format!("{base}/")).await?;
+    let lang = browser.eval("return [document.documentElement.lang, document.documentElement.dir]").await?;
+    assert_eq!(lang, json!(["ar", "rtl"]), "Arabic first");
+    browser.expect_accessible("the centre's sign-in").await?;
+    central_sign_in(&browser, "c1").await?;
+    assert_eq!(table_rows(&browser, "live").await?, ["b1", "b2", "b3"], "the central manager sees every branch");
+    let text = browser.eval("return document.body.innerText").await?;
+    assert!(text.as_str().unwrap_or_default().contains("متصل"), "{text}");
+    browser.expect_accessible("every branch live, in Arabic").await?;
+    browser.screenshot(&screenshots_dir().join("central-live-ar.png")).await?;
+    browser.goto(&format!("{base}/monthly?month={}", &days[1][..7])).await?;
+    assert_eq!(table_rows(&browser, "compared").await?.len(), 3, "three branches compared");
+    browser.screenshot(&screenshots_dir().join("central-monthly-ar.png")).await?;
+    browser.leave_page("document.querySelector('header form').submit()").await?;
+
+    browser.goto(&format!("{base}/?lang=en")).await?;
+    central_sign_in(&browser, "r1").await?;
+    assert_eq!(table_rows(&browser, "live").await?, ["b1", "b2"], "Riyadh's manager sees Riyadh's branches");
+    let (from, to) = (&days[0], &days[1]);
+    browser.goto(&format!("{base}/figures?lang=en&from={from}&to={to}")).await?;
+    let rows = table_rows(&browser, "by-branch").await?;
+    assert_eq!(rows, ["Olaya branch", "Malaz branch", "The directorate"], "{rows:?}");
+    browser.expect_accessible("the figures, in English").await?;
+    browser.screenshot(&screenshots_dir().join("central-figures-en.png")).await?;
+    let csv = browser
+        .eval("var x = new XMLHttpRequest(); x.open('GET', document.querySelector('a[href^=\"/figures.csv\"]').href, false); x.send(); return [x.status, x.responseText];")
+        .await?;
+    assert_eq!(csv[0], 200);
+    let csv = csv[1].as_str().unwrap_or_default().to_string();
+    assert!(!csv.contains("b3"), "no Makkah branch in Riyadh's CSV: {csv}");
+    for (i, id) in ["b1", "b2"].iter().enumerate() {
+        let (at_branch, _) = both_reports(&hubs[i], pg, id, &days[i]).await?;
+        let line = csv.lines().find(|l| l.starts_with(&format!("{id},"))).context("a CSV line")?;
+        let visits: u64 = line.split(',').nth(2).context("visits")?.parse()?;
+        assert_eq!(Some(visits), at_branch["visits"].as_u64(), "{id}'s visits in the CSV: {csv}");
     }
     Ok(())
 }

@@ -133,7 +133,7 @@ pub fn live(texts: &Texts, lang: Lang, file: &CentreFile, user: &User, rows: &[B
             } }
         } }
     };
-    page(Head::new(lang, &tt("central-title"), STYLE).noindex().refresh(30, &format!("/?lang={}", lang.code())), body)
+    page(Head::new(lang, &tt("central-title"), STYLE).noindex(), body)
 }
 
 fn live_row(texts: &Texts, lang: Lang, file: &CentreFile, b: &BranchLive) -> Markup {
