@@ -469,6 +469,6 @@ central-csv = نزّل CSV
 central-by-branch = حسب الفرع
 central-by-region = حسب المنطقة
 central-by-service = حسب الخدمة
-central-total = الإدارة كلها
+central-total = المجموع
 central-monthly-title = التقرير الشهري · { $month }
 central-compared = مقارنة الفروع (الأعلى نسبة ضمن المستهدف أولًا)

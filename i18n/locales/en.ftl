@@ -460,6 +460,6 @@ central-csv = Download CSV
 central-by-branch = Per branch
 central-by-region = Per region
 central-by-service = Per service
-central-total = The directorate
+central-total = Total
 central-monthly-title = Monthly report · { $month }
 central-compared = The branches compared (best share within target first)

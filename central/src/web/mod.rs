@@ -207,20 +207,26 @@ fn today() -> NaiveDate {
 
 async fn figures(State(web): State<Web>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
     let lang = q.lang();
-    let Some(user) = web.user(&headers) else { return Redirect::to(&format!("/?lang={}", lang.code())).into_response() };
+    let Some(user) = web.user(&headers) else {
+        return Redirect::to(&format!("/?lang={}", lang.code())).into_response();
+    };
     let (from, to) = match q.range(today()) {
         Ok(range) => range,
         Err(key) => return problem(&web, lang, StatusCode::BAD_REQUEST, key),
     };
     match gather(&web, &user, from, to).await {
-        Ok(rows) => Html(view::figures(&web.texts, lang, &web.file, &user, from, to, &rows).into_string()).into_response(),
+        Ok(rows) => {
+            Html(view::figures(&web.texts, lang, &web.file, &user, from, to, &rows).into_string()).into_response()
+        }
         Err(e) => internal(&web, lang, e),
     }
 }
 
 async fn monthly(State(web): State<Web>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
     let lang = q.lang();
-    let Some(user) = web.user(&headers) else { return Redirect::to(&format!("/?lang={}", lang.code())).into_response() };
+    let Some(user) = web.user(&headers) else {
+        return Redirect::to(&format!("/?lang={}", lang.code())).into_response();
+    };
     let (from, to) = match q.month(today()) {
         Ok(range) => range,
         Err(key) => return problem(&web, lang, StatusCode::BAD_REQUEST, key),
@@ -233,7 +239,9 @@ async fn monthly(State(web): State<Web>, Query(q): Query<PageQuery>, headers: He
 
 async fn csv(State(web): State<Web>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
     let lang = q.lang();
-    let Some(user) = web.user(&headers) else { return problem(&web, lang, StatusCode::UNAUTHORIZED, "central-sign-in-first") };
+    let Some(user) = web.user(&headers) else {
+        return problem(&web, lang, StatusCode::UNAUTHORIZED, "central-sign-in-first");
+    };
     let (from, to) = match q.range(today()) {
         Ok(range) => range,
         Err(key) => return problem(&web, lang, StatusCode::BAD_REQUEST, key),
@@ -242,7 +250,10 @@ async fn csv(State(web): State<Web>, Query(q): Query<PageQuery>, headers: Header
         Ok(rows) => {
             let disposition = format!("attachment; filename=\"dawr-branches-{from}-{to}.csv\"");
             (
-                [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (header::CONTENT_DISPOSITION, disposition),
+                ],
                 view::csv(&web.file, &rows),
             )
                 .into_response()

@@ -27,7 +27,6 @@ header button{background:transparent;border:1px solid #fff}\
 table{border-collapse:collapse;width:100%;font-size:.95rem}\
 th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:start}\
 td.n,th.n{text-align:end;font-variant-numeric:tabular-nums}\
-td.n{direction:ltr;unicode-bidi:isolate}\
 tr.total td{font-weight:700}\
 .off{color:var(--bad);font-weight:600}\
 .ok{color:#0b6e4f}\
@@ -106,7 +105,10 @@ fn header(texts: &Texts, lang: Lang, file: &CentreFile, user: &User, here: &str)
 }
 
 fn branch_name(file: &CentreFile, lang: Lang, branch: &str) -> String {
-    file.branches.iter().find(|b| b.id == branch).map_or_else(|| branch.to_string(), |b| name(&b.name, lang).to_string())
+    file.branches
+        .iter()
+        .find(|b| b.id == branch)
+        .map_or_else(|| branch.to_string(), |b| name(&b.name, lang).to_string())
 }
 
 fn region_name(file: &CentreFile, lang: Lang, branch: &str) -> String {
@@ -139,9 +141,10 @@ pub fn live(texts: &Texts, lang: Lang, file: &CentreFile, user: &User, rows: &[B
 fn live_row(texts: &Texts, lang: Lang, file: &CentreFile, b: &BranchLive) -> Markup {
     let waiting: u32 = b.board.as_ref().map_or(0, |board| board.queues.iter().map(|q| q.waiting).sum());
     let longest = b.board.as_ref().and_then(|board| board.queues.iter().map(|q| q.longest_wait_s).max());
-    let (open, all) = b.counters.as_ref().map_or((0, 0), |c| {
-        (c.counters.iter().filter(|c| c.status == "open").count(), c.counters.len())
-    });
+    let (open, all) = b
+        .counters
+        .as_ref()
+        .map_or((0, 0), |c| (c.counters.iter().filter(|c| c.status == "open").count(), c.counters.len()));
     let offline = b.silent_s > OFFLINE_AFTER_S;
     let config = match (&b.config_refused, b.config_revision) {
         (Some(refused), applied) if applied.is_none_or(|a| (a as u64) < refused.revision) => texts.get(
