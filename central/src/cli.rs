@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use crate::nats::{self, NatsLogin};
-use crate::{live, reports, store, writer};
+use crate::people::CentreFile;
+use crate::{config, live, reports, rollup, store, web, writer};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,6 +35,26 @@ pub enum Command {
         /// PostgreSQL, e.g. postgres://dawr@127.0.0.1:5432/dawr
         #[arg(long, value_name = "URL", env = "DAWR_CENTRAL_POSTGRES_URL")]
         postgres_url: String,
+        /// How often due branch-days are computed (over, or with late events), in seconds
+        #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+        rollup_every_s: f64,
+        /// Serve the central dashboard on this address
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
+        /// The centre's file: regions, branches' regions, the dashboard's users (needed with --http)
+        #[arg(long, value_name = "FILE")]
+        centre_file: Option<std::path::PathBuf>,
+    },
+    /// Print a branch's computed days FROM..=TO (JSON): figures, revisions, provisional
+    Days {
+        #[arg(long, value_name = "URL", env = "DAWR_CENTRAL_POSTGRES_URL")]
+        postgres_url: String,
+        #[arg(long)]
+        branch: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
     },
     /// Print a branch's figures for local days FROM..=TO (JSON, as the hub's /api/v1/reports/summary)
     Report {
@@ -51,6 +72,35 @@ pub enum Command {
         #[arg(long, value_name = "URL", env = "DAWR_CENTRAL_POSTGRES_URL")]
         postgres_url: String,
     },
+    /// A branch's configuration pushed down through the KV bucket dawr_config
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigAction {
+    /// Check FILE (TOML: name, [routing], [[services]], [[counters]], [[staff]], [satisfaction],
+    /// [cases]) and put it as BRANCH's configuration; prints {"branch", "revision"}
+    Push {
+        #[arg(long, value_name = "URL", default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+        #[arg(long, value_name = "USER", env = "DAWR_CENTRAL_NATS_USER")]
+        nats_user: Option<String>,
+        #[arg(long, value_name = "SECRET", env = "DAWR_CENTRAL_NATS_PASSWORD", hide_env_values = true)]
+        nats_password: Option<String>,
+        #[arg(long)]
+        branch: String,
+        file: std::path::PathBuf,
+    },
+}
+
+/// What `config push` prints.
+#[derive(Debug, serde::Serialize)]
+struct Pushed<'a> {
+    branch: &'a str,
+    revision: u64,
 }
 
 /// The binary's entry point.
@@ -84,8 +134,23 @@ fn pool(url: &str) -> anyhow::Result<deadpool_postgres::Pool> {
 
 async fn command(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Run { nats_url, nats_user, nats_password, postgres_url } => {
-            run(NatsLogin { url: nats_url, user: nats_user, password: nats_password }, &postgres_url).await
+        Command::Run { nats_url, nats_user, nats_password, postgres_url, rollup_every_s, http, centre_file } => {
+            if !(0.1..=3600.0).contains(&rollup_every_s) {
+                anyhow::bail!("--rollup-every-s {rollup_every_s} is not between 0.1 and 3600");
+            }
+            let dashboard = match (http, centre_file) {
+                (Some(addr), Some(file)) => Some((addr, CentreFile::load(&file).map_err(anyhow::Error::msg)?)),
+                (Some(_), None) => anyhow::bail!("--http needs --centre-file (the dashboard's users)"),
+                (None, _) => None,
+            };
+            let login = NatsLogin { url: nats_url, user: nats_user, password: nats_password };
+            run(login, &postgres_url, Duration::from_secs_f64(rollup_every_s), dashboard).await
+        }
+        Command::Days { postgres_url, branch, from, to } => {
+            let pool = pool(&postgres_url)?;
+            let days = store::days(&**pool.get().await?, &branch, from, to).await?;
+            println!("{}", serde_json::to_string(&days)?);
+            Ok(())
         }
         Command::Report { postgres_url, branch, from, to } => {
             let pool = pool(&postgres_url)?;
@@ -98,6 +163,16 @@ async fn command(command: Command) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&summary)?);
             Ok(())
         }
+        Command::Config { action: ConfigAction::Push { nats_url, nats_user, nats_password, branch, file } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let body = config::prepare(&text, &file, &branch).map_err(anyhow::Error::msg)?;
+            let login = NatsLogin { url: nats_url, user: nats_user, password: nats_password };
+            let js = async_nats::jetstream::new(nats::connect_once(&login).await?);
+            nats::ensure(&js).await?;
+            let revision = js.get_key_value(nats::CONFIG_BUCKET).await?.put(&branch, body.into()).await?;
+            println!("{}", serde_json::to_string(&Pushed { branch: &branch, revision })?);
+            Ok(())
+        }
         Command::Status { postgres_url } => {
             let pool = pool(&postgres_url)?;
             let logs = store::completeness(&**pool.get().await?).await?;
@@ -108,7 +183,12 @@ async fn command(command: Command) -> anyhow::Result<()> {
 }
 
 /// Makes the schema and the NATS stream and buckets, then writes and follows until stopped.
-async fn run(login: NatsLogin, postgres_url: &str) -> anyhow::Result<()> {
+async fn run(
+    login: NatsLogin,
+    postgres_url: &str,
+    rollup_every: Duration,
+    dashboard: Option<(std::net::SocketAddr, CentreFile)>,
+) -> anyhow::Result<()> {
     let pool = pool(postgres_url)?;
     store::migrate(&**pool.get().await.context("connecting to PostgreSQL")?).await?;
     let client = nats::connect(&login).await?;
@@ -128,6 +208,27 @@ async fn run(login: NatsLogin, postgres_url: &str) -> anyhow::Result<()> {
             }
         })
     };
+    let rollup = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = rollup::run(&pool, rollup_every).await {
+                    tracing::warn!(error = %e, "computing branch-days failed");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+    let served = match dashboard {
+        Some((addr, file)) => {
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+            tracing::info!(http = %addr, "the central dashboard is served");
+            let router = web::router(web::Web::new(pool.clone(), file));
+            let limits = dawr_web::serve::Limits::default();
+            Some(tokio::spawn(dawr_web::serve::serve(listener, router, limits, None, std::future::pending())))
+        }
+        None => None,
+    };
     let writing = async {
         loop {
             if let Err(e) = writer::run(&consumer, &pool).await {
@@ -141,5 +242,9 @@ async fn run(login: NatsLogin, postgres_url: &str) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
     }
     follower.abort();
+    rollup.abort();
+    if let Some(served) = served {
+        served.abort();
+    }
     Ok(())
 }

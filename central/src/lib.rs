@@ -14,11 +14,21 @@
 //! - [`reports`]: a branch's figures for a range of local days — the events replayed into visit
 //!   facts (`dawr_hub::reports::replay`, pure) and summarised (`dawr_hub::reports::summarise`,
 //!   pure): the same code the branch runs, so the figures are the same.
-//! - [`cli`]: `dawr-central run | report | status`.
+//! - [`config`]: a branch's configuration checked and put in `dawr_config` (`config push`).
+//! - [`rollup`]: each branch-day's figures, computed once the day is over and again when its
+//!   events arrive late (provisional until then).
+//! - [`people`]: the centre's file — regions, branches' regions, the dashboard's users.
+//! - [`web`]: the central dashboard (Arabic first, English): every branch live, figures per
+//!   branch, region and service, the monthly report, CSV.
+//! - [`cli`]: `dawr-central run | report | days | status | config push`.
 pub mod batch;
 pub mod cli;
+pub mod config;
 pub mod live;
 pub mod nats;
+pub mod people;
 pub mod reports;
+pub mod rollup;
 pub mod store;
+pub mod web;
 pub mod writer;

@@ -33,6 +33,15 @@ pub async fn connect(login: &NatsLogin) -> Result<async_nats::Client, async_nats
     options.connect(&login.url).await
 }
 
+/// Connects once (a command-line tool fails at once when the server is not there).
+pub async fn connect_once(login: &NatsLogin) -> Result<async_nats::Client, async_nats::ConnectError> {
+    let mut options = async_nats::ConnectOptions::new().name("dawr-central");
+    if let (Some(user), Some(password)) = (&login.user, &login.password) {
+        options = options.user_and_password(user.clone(), password.clone());
+    }
+    options.connect(&login.url).await
+}
+
 /// Makes the events stream and the two buckets if they are missing; returns the stream.
 pub async fn ensure(js: &jetstream::Context) -> anyhow::Result<stream::Stream> {
     let events = js
@@ -63,6 +72,8 @@ async fn bucket(js: &jetstream::Context, name: &str, history: i64, max_age: Dura
         storage: stream::StorageType::File,
         allow_rollup: true,
         deny_delete: true,
+        // A branch reads its own key with a direct get, whose subject names the key.
+        allow_direct: true,
         discard: stream::DiscardPolicy::New,
         duplicate_window: window,
         ..Default::default()

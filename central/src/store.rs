@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use dawr_hub::reports::replay::LoggedEvent;
-use dawr_protocol::api::ministry::{LiveHealth, LogCompleteness, ServiceTarget};
+use dawr_protocol::api::ministry::{BranchDay, LiveHealth, LogCompleteness, ServiceTarget};
 use tokio_postgres::{GenericClient, Transaction};
 
 use crate::batch::{Row, next_month, partition_name};
@@ -37,7 +37,30 @@ CREATE TABLE IF NOT EXISTS branches (
     acked_seq      bigint  NOT NULL,
     last_health_at timestamptz NOT NULL
 );
+ALTER TABLE branches ADD COLUMN IF NOT EXISTS config_revision bigint;
+ALTER TABLE branches ADD COLUMN IF NOT EXISTS config_refused jsonb;
+ALTER TABLE branches ADD COLUMN IF NOT EXISTS board jsonb;
+ALTER TABLE branches ADD COLUMN IF NOT EXISTS counters jsonb;
+-- A branch-day's figures (the summary of the visits issued that local day), computed once the
+-- day is over, and again when events of it arrive late (`provisional` until then). `received`
+-- counts every event stored for the day, so a computation that raced an insert stays
+-- provisional; `late_events` counts those that came after the first computation.
+CREATE TABLE IF NOT EXISTS branch_days (
+    branch       text    NOT NULL,
+    day          date    NOT NULL,
+    summary      jsonb,
+    computed_at  timestamptz,
+    revisions    integer NOT NULL DEFAULT 0,
+    provisional  boolean NOT NULL DEFAULT false,
+    received     bigint  NOT NULL DEFAULT 0,
+    late_events  bigint  NOT NULL DEFAULT 0,
+    PRIMARY KEY (branch, day)
+);
 ";
+
+/// A branch's local day of an event: its time at the branch's offset (Riyadh's, +03:00, before
+/// the branch has said).
+const EVENT_DAY: &str = "(n.at + make_interval(secs => COALESCE(b.utc_offset_s, 10800)))::date";
 
 /// Makes the tables if they are missing.
 pub async fn migrate(client: &impl GenericClient) -> Result<(), tokio_postgres::Error> {
@@ -84,15 +107,30 @@ pub async fn insert(tx: &Transaction<'_>, rows: &[Row]) -> Result<u64, tokio_pos
         counter.push(e.counter.as_deref());
         payload.push(&e.payload);
     }
-    tx.execute(
-        "INSERT INTO events (branch, log_id, seq, at, kind, visit_id, counter, payload)
-         SELECT b, l, s, a::timestamptz, k, v, c, p
-         FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::jsonb[])
-              AS t(b, l, s, a, k, v, c, p)
-         ON CONFLICT DO NOTHING",
-        &[&branch, &log_id, &seq, &at, &kind, &visit, &counter, &payload],
-    )
-    .await
+    let sql = format!(
+        "WITH new AS (
+             INSERT INTO events (branch, log_id, seq, at, kind, visit_id, counter, payload)
+             SELECT b, l, s, a::timestamptz, k, v, c, p
+             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::jsonb[])
+                  AS t(b, l, s, a, k, v, c, p)
+             ON CONFLICT DO NOTHING
+             RETURNING branch, at
+         ), days AS (
+             SELECT n.branch, {EVENT_DAY} AS day, count(*) AS n
+             FROM new n LEFT JOIN branches b ON b.branch = n.branch GROUP BY 1, 2
+         ), marked AS (
+             INSERT INTO branch_days (branch, day, received) SELECT branch, day, n FROM days
+             ON CONFLICT (branch, day) DO UPDATE SET
+                 received = branch_days.received + EXCLUDED.received,
+                 provisional = branch_days.provisional OR branch_days.summary IS NOT NULL,
+                 late_events = branch_days.late_events
+                     + CASE WHEN branch_days.summary IS NULL THEN 0 ELSE EXCLUDED.received END
+             RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM marked)"
+    );
+    let row = tx.query_one(&sql, &[&branch, &log_id, &seq, &at, &kind, &visit, &counter, &payload]).await?;
+    Ok(row.get::<_, i64>(0) as u64)
 }
 
 /// Every branch log the centre has, with how complete it is (`count == max_seq`: no gap).
@@ -112,16 +150,18 @@ pub async fn completeness(client: &impl GenericClient) -> Result<Vec<LogComplete
         .collect())
 }
 
-/// Keeps a branch's profile and last health.
+/// Keeps a branch's profile and last health; when it was heard of is the centre's clock (a
+/// branch's clock may be off, and "offline since" is the centre's view).
 pub async fn put_health(client: &impl GenericClient, health: &LiveHealth) -> Result<(), tokio_postgres::Error> {
     let targets = serde_json::to_value(&health.targets).expect("targets serialise");
-    let at = DateTime::parse_from_rfc3339(&health.at).map(|t| t.with_timezone(&Utc)).unwrap_or_else(|_| Utc::now());
+    let refused = health.config_refused.as_ref().map(|r| serde_json::to_value(r).expect("a refusal serialises"));
     client
         .execute(
-            "INSERT INTO branches (branch, log_id, utc_offset_s, targets, last_seq, acked_seq, last_health_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamptz)
+            "INSERT INTO branches (branch, log_id, utc_offset_s, targets, last_seq, acked_seq, last_health_at,
+                 config_revision, config_refused)
+             VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8)
              ON CONFLICT (branch) DO UPDATE SET log_id = $2, utc_offset_s = $3, targets = $4, last_seq = $5,
-                 acked_seq = $6, last_health_at = $7::text::timestamptz",
+                 acked_seq = $6, last_health_at = now(), config_revision = $7, config_refused = $8",
             &[
                 &health.branch,
                 &health.log_id,
@@ -129,7 +169,8 @@ pub async fn put_health(client: &impl GenericClient, health: &LiveHealth) -> Res
                 &targets,
                 &health.last_seq,
                 &health.acked_seq,
-                &dawr_hub::store::ts(at),
+                &health.config_revision.map(|r| r as i64),
+                &refused,
             ],
         )
         .await?;
@@ -175,4 +216,150 @@ pub async fn visit_events(
             Some((r.get(0), LoggedEvent { seq: r.get(1), at, counter: r.get(3), payload: r.get(4) }))
         })
         .collect())
+}
+
+/// A branch-day waiting for its figures: never computed (and over), or provisional.
+#[derive(Debug, Clone)]
+pub struct DueDay {
+    pub branch: String,
+    pub day: NaiveDate,
+    pub utc_offset_s: i32,
+    pub targets: Vec<ServiceTarget>,
+    /// `received` when it was picked: if more arrive meanwhile, the day stays provisional.
+    pub received: i64,
+}
+
+/// Up to `limit` branch-days whose figures are due.
+pub async fn due_days(client: &impl GenericClient, limit: i64) -> Result<Vec<DueDay>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT d.branch, d.day::text, b.utc_offset_s, b.targets, d.received
+             FROM branch_days d JOIN branches b ON b.branch = d.branch
+             WHERE d.provisional
+                OR (d.summary IS NULL AND d.day < (now() + make_interval(secs => b.utc_offset_s))::date)
+             ORDER BY d.day, d.branch LIMIT $1",
+            &[&limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let targets: serde_json::Value = r.get(3);
+            Some(DueDay {
+                branch: r.get(0),
+                day: r.get::<_, String>(1).parse().ok()?,
+                utc_offset_s: r.get(2),
+                targets: serde_json::from_value(targets).unwrap_or_default(),
+                received: r.get(4),
+            })
+        })
+        .collect())
+}
+
+/// Stores a branch-day's figures; it stays provisional if events of it arrived meanwhile.
+pub async fn put_day(
+    client: &impl GenericClient,
+    due: &DueDay,
+    summary: &dawr_hub::reports::Summary,
+) -> Result<(), tokio_postgres::Error> {
+    let summary = serde_json::to_value(summary).expect("a summary serialises");
+    client
+        .execute(
+            "UPDATE branch_days SET summary = $3, computed_at = now(), revisions = revisions + 1,
+                 provisional = (received <> $4)
+             WHERE branch = $1 AND day = $2::text::date",
+            &[&due.branch, &due.day.to_string(), &summary, &due.received],
+        )
+        .await?;
+    Ok(())
+}
+
+/// A branch's computed days from `from` to `to`.
+pub async fn days(
+    client: &impl GenericClient,
+    branch: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<BranchDay>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT branch, day::text, summary, revisions, provisional, late_events FROM branch_days
+             WHERE branch = $1 AND day BETWEEN $2::text::date AND $3::text::date AND summary IS NOT NULL
+             ORDER BY day",
+            &[&branch, &from.to_string(), &to.to_string()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| BranchDay {
+            branch: r.get(0),
+            day: r.get(1),
+            summary: r.get(2),
+            revisions: r.get::<_, i32>(3) as u32,
+            provisional: r.get(4),
+            late_events: r.get(5),
+        })
+        .collect())
+}
+
+/// Keeps a branch's last board or counters (`part`), once it has reported its health.
+pub async fn put_live_part(
+    client: &impl GenericClient,
+    branch: &str,
+    part: &str,
+    value: &serde_json::Value,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = match part {
+        "board" => "UPDATE branches SET board = $2 WHERE branch = $1",
+        _ => "UPDATE branches SET counters = $2 WHERE branch = $1",
+    };
+    client.execute(sql, &[&branch, value]).await?;
+    Ok(())
+}
+
+/// A branch as last heard of, for the dashboard.
+#[derive(Debug, Clone)]
+pub struct BranchLive {
+    pub branch: String,
+    /// Seconds since its last health.
+    pub silent_s: f64,
+    pub last_health_at: String,
+    pub config_revision: Option<i64>,
+    pub config_refused: Option<dawr_protocol::api::ministry::ConfigRefusal>,
+    pub board: Option<dawr_protocol::api::ministry::LiveBoard>,
+    pub counters: Option<dawr_protocol::api::ministry::LiveCounters>,
+    pub acked_seq: i64,
+    pub last_seq: i64,
+}
+
+/// Every branch that ever reported, by id.
+pub async fn live_branches(client: &impl GenericClient) -> Result<Vec<BranchLive>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT branch, extract(epoch FROM now() - last_health_at)::float8,
+                    to_char(last_health_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                    config_revision, config_refused, board, counters, acked_seq, last_seq
+             FROM branches ORDER BY branch",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| BranchLive {
+            branch: r.get(0),
+            silent_s: r.get(1),
+            last_health_at: r.get(2),
+            config_revision: r.get(3),
+            config_refused: json(r.get(4)),
+            board: json(r.get(5)),
+            counters: json(r.get(6)),
+            acked_seq: r.get(7),
+            last_seq: r.get(8),
+        })
+        .collect())
+}
+
+/// A JSON column read as `T` (`None` when empty or not a `T`).
+fn json<T: serde::de::DeserializeOwned>(value: Option<serde_json::Value>) -> Option<T> {
+    value.and_then(|v| serde_json::from_value(v).ok())
 }

@@ -1,8 +1,13 @@
 //! The durable pull consumer that writes every branch's events into PostgreSQL: fetch up to
-//! 1,000, insert them in one transaction, commit, then acknowledge the last (the consumer
-//! acknowledges all before it). A crash before the commit leaves the batch unacknowledged, so
-//! JetStream delivers it again; a crash between commit and acknowledgement delivers it again
-//! too, and the key `(branch, log_id, seq)` drops it. Either way: nothing lost, nothing twice.
+//! 1,000, insert them in one transaction, commit, then acknowledge each. A crash before the
+//! commit leaves the batch unacknowledged, so JetStream delivers it again (after `ack_wait`); a
+//! crash between commit and acknowledgement delivers it again too, and the key
+//! `(branch, log_id, seq)` drops it. Either way: nothing lost, nothing twice.
+//!
+//! Each message is acknowledged by itself (`AckPolicy::Explicit`), never "all before it": after
+//! a `kill -9`, the batch the dead writer held is still pending while the new writer fetches
+//! later messages, and acknowledging those "and all before" would acknowledge the dead
+//! writer's unwritten batch too.
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -29,8 +34,8 @@ pub async fn consumer(events: &Stream) -> anyhow::Result<PullConsumer> {
             CONSUMER,
             consumer::pull::Config {
                 durable_name: Some(CONSUMER.into()),
-                ack_policy: AckPolicy::All,
-                ack_wait: Duration::from_secs(30),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(10),
                 max_ack_pending: 20 * BATCH as i64,
                 ..Default::default()
             },
@@ -48,10 +53,10 @@ pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool) -> any
         while let Some(message) = fetched.next().await {
             messages.push(message.map_err(|e| anyhow::anyhow!("fetching: {e}"))?);
         }
-        let Some(last) = messages.last() else {
+        if messages.is_empty() {
             tokio::time::sleep(IDLE).await;
             continue;
-        };
+        }
         let mut rows = Vec::with_capacity(messages.len());
         for message in &messages {
             match batch::row(&message.payload) {
@@ -64,7 +69,9 @@ pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool) -> any
         let tx = client.transaction().await?;
         let new = store::insert(&tx, &rows).await?;
         tx.commit().await?;
-        last.double_ack().await.map_err(|e| anyhow::anyhow!("acknowledging: {e}"))?;
+        for message in &messages {
+            message.ack().await.map_err(|e| anyhow::anyhow!("acknowledging: {e}"))?;
+        }
         tracing::debug!(fetched = messages.len(), new, "batch written");
     }
 }

@@ -58,6 +58,9 @@ pub struct Settings {
     /// Base of the live ticket page links printed on tickets.
     pub public_url: String,
     pub branch: Branch,
+    /// The branch file as read (the centre's configuration, once one came, replaces its
+    /// services, counters, staff, routing and targets: `crate::uplink::config`).
+    pub file: crate::config::Config,
     /// The appointments site to hold this branch's bookings from, if any.
     pub appointments: Option<Link>,
     pub checkin_window: Window,
@@ -153,7 +156,16 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         _ => None,
     };
     let broker = mqtt::with_hub_login(broker, &settings.branch.id, &hub_password);
-    let branch = Arc::new(settings.branch);
+    // With a centre, the last good configuration it sent runs again (the file without one).
+    let from_centre = settings.uplink.as_ref().and_then(|_| crate::uplink::config::stored(&write_conn, &settings.file));
+    let branch = match from_centre.map(|(revision, config)| (revision, config.branch())) {
+        Some((revision, Ok(branch))) => {
+            tracing::info!(revision, "running the configuration the centre sent last");
+            Arc::new(branch)
+        }
+        _ => Arc::new(settings.branch),
+    };
+    let cell = crate::branch_cell::BranchCell::new(branch.clone());
     let (writes, writes_rx) = mpsc::channel(8192);
     let failed = FailedEpoch::default();
     let writer = store::spawn_writer(write_conn, writes_rx, failed.clone()).map_err(RunError::Thread)?;
@@ -183,14 +195,6 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         crate::crm::spawn(link, branch.id.clone(), db.clone())
     });
 
-    let uplink = match settings.uplink {
-        Some(link) => {
-            tracing::info!(url = %link.nats_url, "sending the event log to the centre");
-            // Its own connections: the uplink never holds the queue's.
-            Some(crate::uplink::spawn(link, branch.clone(), Db::new(open()?, vec![open()?])))
-        }
-        None => None,
-    };
     let sms_price = settings.sms.as_ref().map(|sms| sms.price.clone()).unwrap_or_default();
     let sms = settings.sms.map(|sms| {
         let wake = Arc::new(tokio::sync::Notify::new());
@@ -240,6 +244,20 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         engine.send(Request::Staff { counter, staff: Some(staff) }).await.map_err(|_| RunError::EngineStopped)?;
     }
     let sessions = Arc::new(sessions);
+    let uplink = match settings.uplink {
+        Some(link) => {
+            tracing::info!(url = %link.nats_url, "sending the event log to the centre");
+            let reconfigure = crate::uplink::config::Reconfigure {
+                base: Arc::new(settings.file),
+                engine: engine.clone(),
+                cell: cell.clone(),
+                sessions: sessions.clone(),
+            };
+            // Its own connections: the uplink never holds the queue's.
+            Some(crate::uplink::spawn(link, reconfigure, Db::new(open()?, vec![open()?])))
+        }
+        None => None,
+    };
     let flusher = tokio::spawn(flush_sessions(sessions.clone()));
     if settings.demo {
         tracing::warn!("demo: the built-in demo branch, whose PINs are public; start with --config for a real branch");
@@ -248,7 +266,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let state = AppState {
         engine,
         db,
-        branch: branch.clone(),
+        branch_cell: cell,
         public_url: settings.public_url,
         mqtt: status,
         texts,

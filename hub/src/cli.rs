@@ -138,6 +138,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     }
     // The demo keeps its four-digit manager PIN; a real branch's managers need six digits.
     let sign_in = config.sign_in.rules(if demo { 4 } else { 6 })?;
+    let file = config.clone();
     let hub = config.hub;
     let http = args.http.unwrap_or(hub.http);
     let http_tls = http_tls(
@@ -212,10 +213,14 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         Some(_) if !(0.5..=3600.0).contains(&u.live_every_s) => {
             return Err(format!("[uplink] live_every_s {} is not between 0.5 and 3600", u.live_every_s));
         }
+        Some(_) if !(0.2..=3600.0).contains(&u.config_every_s) => {
+            return Err(format!("[uplink] config_every_s {} is not between 0.2 and 3600", u.config_every_s));
+        }
         Some(url) => Some(crate::uplink::UplinkLink {
             user: u.user,
             password: args.uplink_password.or(u.password),
             live_every: std::time::Duration::from_secs_f64(u.live_every_s),
+            config_every: std::time::Duration::from_secs_f64(u.config_every_s),
             ..crate::uplink::UplinkLink::new(url)
         }),
         None => None,
@@ -246,6 +251,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         data_dir: args.data_dir.unwrap_or(hub.data_dir),
         public_url,
         branch,
+        file,
         appointments: link,
         checkin_window: window,
         crm,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::FixedOffset;
 use dawr_protocol::api::Names;
 use dawr_web::config::{FileError, parse_toml, read_toml};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{Branch, BranchError, CasePolicy, Counter, Role, RoutingPolicy, Service, Staff};
 
@@ -24,6 +24,63 @@ pub enum ConfigError {
     BadOffset(String),
     #[error("{0}")]
     Branch(#[from] BranchError),
+    #[error("format {0} is not one this hub reads (1)")]
+    Format(u32),
+    #[error("the configuration is for branch {pushed:?}, not {this:?}")]
+    OtherBranch { pushed: String, this: String },
+}
+
+/// The part of a branch's configuration the ministry's centre manages and pushes down (KV
+/// bucket `dawr_config`, key `{branch}`, as JSON; `dawr-central config push` reads it from TOML
+/// with the branch file's section names): the branch's name, services (with their target waits,
+/// the SLA), counters, staff with their PIN hashes, routing, the rating window and the case
+/// targets. What stays the branch's own: its id, case prefix, UTC offset and every `[hub]`,
+/// `[uplink]`, `[sms]`, … setting. The revision is the KV entry's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentreConfig {
+    /// The document's format (1).
+    #[serde(default = "format_one")]
+    pub format: u32,
+    /// The branch it is for (a configuration put under another branch's key is refused).
+    pub branch: String,
+    pub name: Names,
+    #[serde(default)]
+    pub routing: RoutingSection,
+    pub services: Vec<ServiceSection>,
+    pub counters: Vec<CounterSection>,
+    #[serde(default)]
+    pub staff: Vec<StaffSection>,
+    #[serde(default)]
+    pub satisfaction: SatisfactionSection,
+    #[serde(default)]
+    pub cases: CasesSection,
+}
+
+fn format_one() -> u32 {
+    1
+}
+
+impl CentreConfig {
+    /// Reads the TOML form (the branch file's sections; `branch` and `name` at the top).
+    pub fn from_toml(text: &str, path: &Path) -> Result<CentreConfig, ConfigError> {
+        Ok(parse_toml(text, path)?)
+    }
+
+    /// The centre's part of a branch file (what `config push` starts from).
+    pub fn of(config: &Config) -> CentreConfig {
+        CentreConfig {
+            format: 1,
+            branch: config.branch.id.clone(),
+            name: config.branch.name.clone(),
+            routing: config.routing.clone(),
+            services: config.services.clone(),
+            counters: config.counters.clone(),
+            staff: config.staff.clone(),
+            satisfaction: config.satisfaction.clone(),
+            cases: config.cases.clone(),
+        }
+    }
 }
 
 /// The whole file.
@@ -159,7 +216,7 @@ impl Default for AppointmentsSection {
 }
 
 /// `[satisfaction]`: exit ratings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SatisfactionSection {
     /// How long after a visit ends its exit rating is accepted.
@@ -179,11 +236,13 @@ pub struct UplinkSection {
     pub password: Option<String>,
     /// How often the live state is put in `dawr_live`, in seconds.
     pub live_every_s: f64,
+    /// How often the branch's configuration at the centre (`dawr_config`) is read, in seconds.
+    pub config_every_s: f64,
 }
 
 impl Default for UplinkSection {
     fn default() -> Self {
-        UplinkSection { nats_url: None, user: None, password: None, live_every_s: 30.0 }
+        UplinkSection { nats_url: None, user: None, password: None, live_every_s: 30.0, config_every_s: 5.0 }
     }
 }
 
@@ -294,7 +353,7 @@ impl Default for SmsSection {
 }
 
 /// `[cases]`: service levels of CRM cases.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CasesSection {
     /// A case left open after its visit (outcome follow-up or referred) is due this long after.
@@ -378,7 +437,7 @@ fn default_offset() -> String {
     "+03:00".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RoutingSection {
     pub assisted_head_start_min: f64,
@@ -402,7 +461,7 @@ impl Default for RoutingSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSection {
     pub code: String,
@@ -411,7 +470,7 @@ pub struct ServiceSection {
     pub mean_service_min: f64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CounterSection {
     pub id: String,
@@ -425,7 +484,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaffSection {
     pub id: String,
@@ -453,7 +512,8 @@ impl Config {
         Self::parse(DEMO_TOML, Path::new("demo-branch.toml")).expect("the built-in demo configuration is valid")
     }
 
-    fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    /// Reads a configuration file's text (`path` for messages).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let config: Config = parse_toml(text, path)?;
         config.check()?;
         Ok(config)
@@ -461,6 +521,27 @@ impl Config {
 
     fn check(&self) -> Result<(), ConfigError> {
         self.branch().map(drop)
+    }
+
+    /// This file with the centre's part replaced by `centre`, checked: the configuration a hub
+    /// with a centre runs.
+    pub fn with_centre(&self, centre: &CentreConfig) -> Result<Config, ConfigError> {
+        if centre.format != 1 {
+            return Err(ConfigError::Format(centre.format));
+        }
+        if centre.branch != self.branch.id {
+            return Err(ConfigError::OtherBranch { pushed: centre.branch.clone(), this: self.branch.id.clone() });
+        }
+        let mut config = self.clone();
+        config.branch.name = centre.name.clone();
+        config.routing = centre.routing.clone();
+        config.services = centre.services.clone();
+        config.counters = centre.counters.clone();
+        config.staff = centre.staff.clone();
+        config.satisfaction = centre.satisfaction.clone();
+        config.cases = centre.cases.clone();
+        config.check()?;
+        Ok(config)
     }
 
     /// The branch this file describes, validated.

@@ -249,6 +249,12 @@ pub enum Request {
     },
     /// The broker connection is (re)established: publish every retained message again.
     PublishAll,
+    /// A new configuration of the branch (from the centre), applied between two commands:
+    /// `Err` says why it was refused (then nothing changed).
+    Reconfigure {
+        branch: Arc<Branch>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Publish coalesced updates.
     Tick,
 }
@@ -428,6 +434,29 @@ impl Engine {
         Ok(())
     }
 
+    /// Runs the branch under `branch` from now on, if every live visit keeps its place (see
+    /// [`Queue::reconfigured`]); then publishes the board and every counter's state again.
+    fn reconfigure(&mut self, branch: Arc<Branch>, now: DateTime<Utc>) -> Result<(), String> {
+        if branch.id != self.setup.branch.id {
+            return Err(format!("the configuration is for branch {:?}, not {:?}", branch.id, self.setup.branch.id));
+        }
+        let queue = self
+            .queue
+            .reconfigured(branch.clone(), now)
+            .map_err(|orphans| format!("live visits {orphans:?} would have no service or counter; end them first"))?;
+        self.queue = queue;
+        self.setup.branch = branch;
+        self.published_states = vec![None; self.setup.branch.counters.len()];
+        self.summaries_dirty = true;
+        self.publish_summaries(now);
+        tracing::info!(
+            services = self.setup.branch.services.len(),
+            counters = self.setup.branch.counters.len(),
+            "the branch's new configuration applies"
+        );
+        Ok(())
+    }
+
     fn handle(&mut self, request: Request) {
         if self.setup.failed.load(Ordering::Acquire) >= self.epoch
             && let Err(e) = self.reload()
@@ -523,6 +552,9 @@ impl Engine {
                     self.staff_at.remove(&counter);
                 }
             },
+            Request::Reconfigure { branch, reply } => {
+                let _ = reply.send(self.reconfigure(branch, now));
+            }
             Request::PublishAll => {
                 self.published_states.iter_mut().for_each(|s| *s = None);
                 let branch = &self.setup.branch.id;
@@ -993,6 +1025,9 @@ fn refuse(request: Request, failure: Failure, outbox: &mpsc::UnboundedSender<Pub
         }
         Request::Waiting { reply, .. } => {
             let _ = reply.send(Err(failure));
+        }
+        Request::Reconfigure { reply, .. } => {
+            let _ = reply.send(Err(failure.message));
         }
         // Dropping the reply channel tells the caller the engine could not answer.
         Request::Ticket { .. }

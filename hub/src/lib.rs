@@ -35,6 +35,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod bookings;
+pub mod branch_cell;
 #[cfg(feature = "embedded-broker")]
 pub mod broker;
 pub mod cases;

@@ -54,6 +54,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/010_uplink.sql")),
         M::up(include_str!("store/011_protocol.sql")),
         M::up(include_str!("store/012_sms.sql")),
+        M::up(include_str!("store/015_centre_config.sql")),
     ])
 }
 

@@ -323,6 +323,8 @@ pub struct Central {
     log: PathBuf,
     _dir: tempfile::TempDir,
     stopped: Arc<AtomicBool>,
+    /// More flags for `run` (the dashboard's).
+    extra: Vec<String>,
 }
 
 impl Central {
@@ -333,6 +335,23 @@ impl Central {
 
     /// Starts the writer with a NATS login (user, password).
     pub fn start_as(nats: &str, login: Option<(&str, &str)>, postgres: &str) -> Result<Central> {
+        Self::start_with(nats, login, postgres, Vec::new())
+    }
+
+    /// Starts the writer with the central dashboard on a free loopback port, its users and
+    /// regions from `centre_file`; returns the writer and the dashboard's base URL.
+    pub fn start_with_dashboard(nats: &str, postgres: &str, centre_file: &Path) -> Result<(Central, String)> {
+        let port = free_port();
+        let extra = vec![
+            "--http".into(),
+            format!("127.0.0.1:{port}"),
+            "--centre-file".into(),
+            centre_file.display().to_string(),
+        ];
+        Ok((Self::start_with(nats, None, postgres, extra)?, format!("http://127.0.0.1:{port}")))
+    }
+
+    fn start_with(nats: &str, login: Option<(&str, &str)>, postgres: &str, extra: Vec<String>) -> Result<Central> {
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("central.log");
         let mut central = Central {
@@ -343,6 +362,7 @@ impl Central {
             log,
             _dir: dir,
             stopped: Arc::default(),
+            extra,
         };
         central.spawn()?;
         Ok(central)
@@ -353,6 +373,8 @@ impl Central {
         let log = File::options().create(true).append(true).open(&self.log)?;
         let mut cmd = Command::new(central_binary());
         cmd.arg("run").arg("--nats-url").arg(&self.nats_url).arg("--postgres-url").arg(&self.postgres_url);
+        // Branch-days computed at once, so a test sees them without waiting.
+        cmd.args(["--rollup-every-s", "0.3"]).args(&self.extra);
         if let Some((user, password)) = &self.login {
             cmd.arg("--nats-user").arg(user).env("DAWR_CENTRAL_NATS_PASSWORD", password);
         }
@@ -401,15 +423,18 @@ impl Central {
 /// nats-server's configuration of the ministry network's rights: one account with JetStream;
 /// the centre's user may do anything, each branch's user `{branch}` (password
 /// `{branch}-secret`) may publish only its own events and live keys (and ask the live bucket's
-/// info to open it), and receive only replies to itself.
+/// info to open it), read only its own configuration key (a direct get, whose subject names
+/// the key), and receive only replies to its own inboxes (`_INBOX_{branch}.>`, the hub's
+/// uplink's inbox prefix: no branch sees another's replies).
 pub fn branch_rights(branches: &[&str]) -> String {
     let users: Vec<String> = branches
         .iter()
         .map(|b| {
             format!(
                 "      {{ user: \"{b}\", password: \"{b}-secret\", permissions: {{
-          publish: {{ allow: [\"dawr.v1.evt.{b}\", \"$KV.dawr_live.{b}.>\", \"$JS.API.STREAM.INFO.KV_dawr_live\"] }}
-          subscribe: {{ allow: [\"_INBOX.>\"] }}
+          publish: {{ allow: [\"dawr.v1.evt.{b}\", \"$KV.dawr_live.{b}.>\", \"$JS.API.STREAM.INFO.KV_dawr_live\",
+                              \"$JS.API.DIRECT.GET.KV_dawr_config.$KV.dawr_config.{b}\"] }}
+          subscribe: {{ allow: [\"_INBOX_{b}.>\"] }}
         }} }}"
             )
         })

@@ -12,9 +12,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use dawr_e2e::browser::Browser;
 use dawr_e2e::ministry::{CENTRE_PASSWORD, CENTRE_USER, Central, Nats, Postgres, Relay, branch_rights, central_binary};
-use dawr_e2e::{Hub, demo_branch, hub_day, production_branch, wait_until};
-use dawr_protocol::api::ministry::LogCompleteness;
+use dawr_e2e::{Hub, TEST_PINS, demo_branch, hub_day, production_branch, screenshots_dir, wait_until};
+use dawr_protocol::api::BranchInfo;
+use dawr_protocol::api::ministry::{BranchDay, LiveHealth, LogCompleteness};
 use serde_json::{Value, json};
 
 /// A branch file: the demo's, as branch `id`, with its uplink to `nats_url` (live state every
@@ -26,7 +28,7 @@ fn branch_file(dir: &Path, id: &str, nats_url: &str) -> Result<String> {
 /// The same, with the branch's NATS login (user, password).
 fn branch_file_as(dir: &Path, id: &str, nats_url: &str, login: Option<(&str, &str)>) -> Result<String> {
     let text = production_branch(&demo_branch()).replacen("id = \"demo\"", &format!("id = \"{id}\""), 1);
-    let mut text = format!("{text}\n[uplink]\nnats_url = \"{nats_url}\"\nlive_every_s = 1\n");
+    let mut text = format!("{text}\n[uplink]\nnats_url = \"{nats_url}\"\nlive_every_s = 1\nconfig_every_s = 0.2\n");
     if let Some((user, password)) = login {
         text.push_str(&format!("user = \"{user}\"\npassword = \"{password}\"\n"));
     }
@@ -54,6 +56,15 @@ fn centre_report(postgres: &str, branch: &str, day: &str) -> Result<Value> {
         .args(["report", "--postgres-url", postgres, "--branch", branch, "--from", day, "--to", day])
         .output()?;
     ensure!(out.status.success(), "dawr-central report: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// `dawr-central days` for one branch-day: its stored figures (none before it is computed).
+fn centre_days(postgres: &str, branch: &str, day: &str) -> Result<Vec<BranchDay>> {
+    let out = Command::new(central_binary())
+        .args(["days", "--postgres-url", postgres, "--branch", branch, "--from", day, "--to", day])
+        .output()?;
+    ensure!(out.status.success(), "dawr-central days: {}", String::from_utf8_lossy(&out.stderr));
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
@@ -106,26 +117,34 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
     let nats = Nats::start()?;
     let postgres = Postgres::start()?;
     let pg = postgres.url();
-    let mut central = Central::start(&nats.url(), &pg)?;
+    let files = tempfile::tempdir()?;
+    let centre_file = files.path().join("centre.toml");
+    std::fs::write(&centre_file, centre_file_text())?;
+    let (mut central, dashboard) = Central::start_with_dashboard(&nats.url(), &pg, &centre_file)?;
     let nats_addr: SocketAddr = format!("127.0.0.1:{}", nats.port).parse()?;
     let relay = Relay::start(nats_addr);
-    let files = tempfile::tempdir()?;
     let branches = ["b1", "b2", "b3"];
     let mut hubs = Vec::new();
     for id in branches {
-        // b1 reaches the centre through the relay the test cuts.
+        // b1 reaches the centre through the relay the test cuts, and lives two days ago: its
+        // day is over at the centre, so the centre computes its figures while it is cut off,
+        // and the events that come after are late.
         let url = if id == "b1" { relay.nats_url() } else { nats.url() };
         let file = branch_file(files.path(), id, &url)?;
-        hubs.push(Hub::start_embedded_with(&["--config", &file]).await?);
+        let mut args = vec!["--config", file.as_str()];
+        if id == "b1" {
+            args.extend(["--clock-offset-s", "-172800"]);
+        }
+        hubs.push(Hub::start_embedded_with(&args).await?);
     }
 
     // Live: each visit's events at the centre, timed from the branch's answer.
     let mut lags = Vec::new();
-    let mut day = None;
+    let mut days = vec![None; branches.len()];
     for round in 0..4 {
-        for (id, hub) in branches.iter().zip(&hubs) {
+        for (i, (id, hub)) in branches.iter().zip(&hubs).enumerate() {
             let ticket = serve_one(hub, ["A", "D"][round % 2], "2").await?;
-            day.get_or_insert(hub_day(&ticket));
+            days[i].get_or_insert(hub_day(&ticket).to_string());
             let answered = Instant::now();
             wait_complete(&pg, id, hub, Duration::from_secs(30)).await?;
             lags.push(answered.elapsed());
@@ -139,11 +158,16 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
         lags.last().expect("lags"),
         lags.len()
     );
-    let day = day.expect("a day").to_string();
+    let days: Vec<String> = days.into_iter().map(|d| d.expect("a day")).collect();
 
     // b1's link is cut: the branch keeps serving, and its new events stay at the branch.
     relay.cut();
     let before = centre_log(&pg, "b1")?.context("b1 at the centre")?;
+    let computed = wait_until(Duration::from_secs(20), || async {
+        centre_days(&pg, "b1", &days[0]).is_ok_and(|d| d.iter().any(|d| d.revisions >= 1 && !d.provisional))
+    })
+    .await;
+    ensure!(computed, "b1's day {} was never computed: {:?}", days[0], centre_days(&pg, "b1", &days[0]));
     for _ in 0..5 {
         serve_one(&hubs[0], "A", "2").await.context("a visit at b1 while cut off")?;
     }
@@ -167,48 +191,257 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
     }
 
     // Exactly once: the centre's count equals the branch's, with no gap, for every branch.
-    for (id, hub) in branches.iter().zip(&hubs) {
+    for ((id, hub), day) in branches.iter().zip(&hubs).zip(&days) {
         let (last, count) = hub_log(hub)?;
         let at_centre = centre_log(&pg, id)?.context("at the centre")?;
         assert_eq!((at_centre.count, at_centre.max_seq), (count, last), "{id}: {at_centre:?}");
         assert!(at_centre.complete);
-        let (at_branch, at_centre) = both_reports(hub, &pg, id, &day).await.context("the reports")?;
+        let (at_branch, at_centre) = both_reports(hub, &pg, id, day).await.context("the reports")?;
         assert_eq!(at_centre, at_branch, "{id}'s figures for {day}");
         assert!(at_branch["visits"].as_u64().unwrap_or(0) >= 4, "{id}: {at_branch}");
     }
+
+    // b1's day got its late events: it was marked provisional and computed again, and its
+    // stored figures are the branch's.
+    let recomputed = wait_until(Duration::from_secs(20), || async {
+        centre_days(&pg, "b1", &days[0]).is_ok_and(|d| d.iter().any(|d| d.revisions >= 2 && !d.provisional))
+    })
+    .await;
+    let stored = centre_days(&pg, "b1", &days[0])?;
+    ensure!(recomputed, "b1's day was not computed again: {stored:?}");
+    let stored = stored.into_iter().next().context("b1's day")?;
+    assert!(stored.late_events >= 5 * 4, "the late events were counted: {stored:?}");
+    let (mut at_branch, _) = both_reports(&hubs[0], &pg, "b1", &days[0]).await?;
+    let mut kept = stored.summary.clone();
+    for report in [&mut at_branch, &mut kept] {
+        report.as_object_mut().context("a report object")?.remove("appointments");
+    }
+    assert_eq!(kept, at_branch, "b1's stored figures after the late events");
+
+    central_dashboard(&dashboard, &hubs, &pg, &days).await?;
     if central.log().contains("panicked") {
         bail!("the centre panicked:\n{}", central.log());
     }
     Ok(())
 }
 
+/// The centre's file: b1 and b2 in the Riyadh region, b3 in Makkah's; a central manager `c1`
+/// and Riyadh's regional manager `r1` (both with PIN [`TEST_PINS`]`[3]`).
+fn centre_file_text() -> String {
+    let (_, _, hash) = TEST_PINS[3];
+    format!(
+        r#"
+[[regions]]
+id = "riyadh"
+name = {{ ar = "منطقة الرياض", en = "Riyadh region" }}
+[[regions]]
+id = "makkah"
+name = {{ ar = "منطقة مكة المكرمة", en = "Makkah region" }}
+[[branches]]
+id = "b1"
+region = "riyadh"
+name = {{ ar = "فرع العليا", en = "Olaya branch" }}
+[[branches]]
+id = "b2"
+region = "riyadh"
+name = {{ ar = "فرع الملز", en = "Malaz branch" }}
+[[branches]]
+id = "b3"
+region = "makkah"
+name = {{ ar = "فرع العزيزية", en = "Aziziyah branch" }}
+[[users]]
+id = "c1"
+name = {{ ar = "مدير المركز", en = "Centre manager" }}
+role = "central"
+password_hash = "{hash}"
+[[users]]
+id = "r1"
+name = {{ ar = "مدير منطقة الرياض", en = "Riyadh manager" }}
+role = "regional"
+region = "riyadh"
+password_hash = "{hash}"
+"#
+    )
+}
+
+/// Signs in to the central dashboard through its form.
+async fn central_sign_in(browser: &Browser, user: &str) -> Result<()> {
+    let (_, pin, _) = TEST_PINS[3];
+    browser
+        .leave_page(&format!(
+            "document.getElementById('user').value = '{user}'; document.getElementById('password').value = '{pin}'; \
+             document.querySelector('form').submit()"
+        ))
+        .await
+}
+
+/// The branches in a table of the page (`data-branch` of its rows, or its first cells).
+async fn table_rows(browser: &Browser, table: &str) -> Result<Vec<String>> {
+    let rows = browser
+        .eval(&format!(
+            "return Array.from(document.querySelectorAll('#{table} tbody tr')).map(r => r.dataset.branch || r.cells[0].textContent)"
+        ))
+        .await?;
+    Ok(serde_json::from_value(rows)?)
+}
+
+/// The central dashboard in a browser: the central manager sees every branch live and in the
+/// monthly report (Arabic); Riyadh's regional manager sees b1 and b2 only, in the figures and
+/// the CSV too (English), and the CSV's visits are the branches' own.
+async fn central_dashboard(base: &str, hubs: &[Hub], pg: &str, days: &[String]) -> Result<()> {
+    let browser = Browser::start(1280, 1100).await?;
+    browser.goto(&format!("{base}/")).await?;
+    let lang = browser.eval("return [document.documentElement.lang, document.documentElement.dir]").await?;
+    assert_eq!(lang, json!(["ar", "rtl"]), "Arabic first");
+    browser.expect_accessible("the centre's sign-in").await?;
+    central_sign_in(&browser, "c1").await?;
+    assert_eq!(table_rows(&browser, "live").await?, ["b1", "b2", "b3"], "the central manager sees every branch");
+    let text = browser.eval("return document.body.innerText").await?;
+    assert!(text.as_str().unwrap_or_default().contains("متصل"), "{text}");
+    browser.expect_accessible("every branch live, in Arabic").await?;
+    browser.screenshot(&screenshots_dir().join("central-live-ar.png")).await?;
+    browser.goto(&format!("{base}/monthly?month={}", &days[1][..7])).await?;
+    assert_eq!(table_rows(&browser, "compared").await?.len(), 3, "three branches compared");
+    browser.screenshot(&screenshots_dir().join("central-monthly-ar.png")).await?;
+    browser.leave_page("document.querySelector('header form').submit()").await?;
+
+    browser.goto(&format!("{base}/?lang=en")).await?;
+    central_sign_in(&browser, "r1").await?;
+    assert_eq!(table_rows(&browser, "live").await?, ["b1", "b2"], "Riyadh's manager sees Riyadh's branches");
+    let (from, to) = (&days[0], &days[1]);
+    browser.goto(&format!("{base}/figures?lang=en&from={from}&to={to}")).await?;
+    let rows = table_rows(&browser, "by-branch").await?;
+    assert_eq!(rows, ["Olaya branch", "Malaz branch", "Total"], "{rows:?}");
+    browser.expect_accessible("the figures, in English").await?;
+    browser.screenshot(&screenshots_dir().join("central-figures-en.png")).await?;
+    let csv = browser
+        .eval("var x = new XMLHttpRequest(); x.open('GET', document.querySelector('a[href^=\"/figures.csv\"]').href, false); x.send(); return [x.status, x.responseText];")
+        .await?;
+    assert_eq!(csv[0], 200);
+    let csv = csv[1].as_str().unwrap_or_default().to_string();
+    assert!(!csv.contains("b3"), "no Makkah branch in Riyadh's CSV: {csv}");
+    for (i, id) in ["b1", "b2"].iter().enumerate() {
+        let (at_branch, _) = both_reports(&hubs[i], pg, id, &days[i]).await?;
+        let line = csv.lines().find(|l| l.starts_with(&format!("{id},"))).context("a CSV line")?;
+        let visits: u64 = line.split(',').nth(2).context("visits")?.parse()?;
+        assert_eq!(Some(visits), at_branch["visits"].as_u64(), "{id}'s visits in the CSV: {csv}");
+    }
+    Ok(())
+}
+
+/// `dawr-central config push` of branch file `file` as `branch`'s configuration: its revision.
+fn push_config(nats: &str, branch: &str, file: &Path) -> Result<u64> {
+    let out = Command::new(central_binary())
+        .args(["config", "push", "--nats-url", nats, "--nats-user", CENTRE_USER, "--branch", branch])
+        .arg(file)
+        .env("DAWR_CENTRAL_NATS_PASSWORD", CENTRE_PASSWORD)
+        .output()?;
+    ensure!(out.status.success(), "dawr-central config push: {}", String::from_utf8_lossy(&out.stderr));
+    let pushed: Value = serde_json::from_slice(&out.stdout)?;
+    pushed["revision"].as_u64().context("a revision")
+}
+
+/// The branch's health as it last put it in `dawr_live`.
+async fn live_health(centre: &async_nats::jetstream::Context, branch: &str) -> Result<LiveHealth> {
+    let entry = centre.get_key_value("dawr_live").await?.get(format!("{branch}.health")).await?;
+    Ok(serde_json::from_slice(&entry.context("no health yet")?)?)
+}
+
+/// The service codes the branch's kiosk is offered (`GET /api/v1/branch`).
+async fn kiosk_services(hub: &Hub) -> Result<Vec<String>> {
+    let (status, branch) = hub.get("/api/v1/branch").await?;
+    ensure!(status == 200, "GET /api/v1/branch: {branch}");
+    let info: BranchInfo = serde_json::from_value(branch)?;
+    Ok(info.services.into_iter().map(|s| s.code).collect())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_branch_publishes_only_as_itself_and_reads_no_configuration() -> Result<()> {
+async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_of_another() -> Result<()> {
     let nats = Nats::start_with(&branch_rights(&["b1", "b2"]))?;
     let postgres = Postgres::start()?;
     let pg = postgres.url();
     let _central = Central::start_as(&nats.url(), Some((CENTRE_USER, CENTRE_PASSWORD)), &pg)?;
     let files = tempfile::tempdir()?;
     let file = branch_file_as(files.path(), "b1", &nats.url(), Some(("b1", "b1-secret")))?;
-    let hub = Hub::start_embedded_with(&["--config", &file]).await?;
+    let mut hub = Hub::start_embedded_with(&["--config", &file]).await?;
     serve_one(&hub, "A", "2").await?;
     wait_complete(&pg, "b1", &hub, Duration::from_secs(30)).await?;
-
-    // The centre holds a configuration for b2.
     let centre = async_nats::ConnectOptions::with_user_and_password(CENTRE_USER.into(), CENTRE_PASSWORD.into())
         .connect(nats.url())
         .await?;
     let centre = async_nats::jetstream::new(centre);
-    centre.get_key_value("dawr_config").await?.put("b2", "{\"services\":[]}".into()).await?;
+    ensure!(!kiosk_services(&hub).await?.contains(&"G".to_string()), "no service G before the push");
 
-    // b1 by hand: its own login cannot publish as b2, put b2's live state or open the configuration.
-    let b1 =
-        async_nats::ConnectOptions::with_user_and_password("b1".into(), "b1-secret".into()).connect(nats.url()).await?;
+    // The centre adds service G, served at counter 2: the branch's kiosk offers it and a
+    // ticket for it is called there.
+    let original = std::fs::read_to_string(&file)?;
+    let with_g = original.replacen("services = [\"A\", \"D\"]", "services = [\"A\", \"D\", \"G\"]", 1);
+    let with_g = with_g.replacen(
+        "[[counters]]",
+        "[[services]]\ncode = \"G\"\nname = { ar = \"خدمة جديدة\", en = \"New service\" }\ntarget_wait_min = 5\nmean_service_min = 4\n\n[[counters]]",
+        1,
+    );
+    let pushed = files.path().join("b1-with-g.toml");
+    std::fs::write(&pushed, &with_g)?;
+    let good = push_config(&nats.url(), "b1", &pushed)?;
+    let offered = wait_until(Duration::from_secs(20), || async {
+        kiosk_services(&hub).await.is_ok_and(|s| s.contains(&"G".to_string()))
+    })
+    .await;
+    ensure!(offered, "the kiosk never offered G: {:?}\n{}", kiosk_services(&hub).await, hub.log());
+    let (status, ticket) = hub.post("/api/v1/tickets", json!({"service": "G"})).await?;
+    ensure!(status == 201, "a kiosk ticket for G: {ticket}");
+    let (status, reply) = hub.post("/api/v1/counters/2/next", json!({})).await?;
+    ensure!(status == 200, "next at 2: {reply}");
+    ensure!(reply["ticket"] == ticket["number"], "counter 2 called the G ticket: {reply}");
+    let reported = wait_until(Duration::from_secs(20), || async {
+        live_health(&centre, "b1").await.is_ok_and(|h| h.config_revision == Some(good))
+    })
+    .await;
+    ensure!(reported, "b1 never reported revision {good}: {:?}", live_health(&centre, "b1").await);
+
+    // Taking G away while a G ticket waits is refused, with the reason, and G stays.
+    let (status, waiting) = hub.post("/api/v1/tickets", json!({"service": "G"})).await?;
+    ensure!(status == 201, "a second G ticket: {waiting}");
+    let without_g = files.path().join("b1-without-g.toml");
+    std::fs::write(&without_g, &original)?;
+    let bad = push_config(&nats.url(), "b1", &without_g)?;
+    let refused = wait_until(Duration::from_secs(20), || async {
+        live_health(&centre, "b1").await.is_ok_and(|h| h.config_refused.is_some_and(|r| r.revision == bad))
+    })
+    .await;
+    ensure!(refused, "b1 never reported refusing {bad}: {:?}", live_health(&centre, "b1").await);
+    let health = live_health(&centre, "b1").await?;
+    let reason = health.config_refused.context("a refusal")?.reason;
+    assert!(reason.contains("live visits"), "the reason: {reason}");
+    assert_eq!(health.config_revision, Some(good), "the last good revision still runs");
+    assert!(kiosk_services(&hub).await?.contains(&"G".to_string()), "G still offered");
+
+    // Without the centre, after a restart, the branch runs its last good configuration (its
+    // own file has no G).
+    std::fs::write(&file, original.replace(&nats.url(), "nats://127.0.0.1:9"))?;
+    hub.restart().await?;
+    assert!(kiosk_services(&hub).await?.contains(&"G".to_string()), "G kept through a restart without the centre");
+
+    // b1 by hand, with its own login and inboxes: it may put its own live state and read its
+    // own configuration, but cannot publish as b2, put b2's live state, read b2's configuration
+    // or open the configuration bucket.
+    centre.get_key_value("dawr_config").await?.put("b2", "{\"services\":[]}".into()).await?;
+    let b1 = async_nats::ConnectOptions::with_user_and_password("b1".into(), "b1-secret".into())
+        .custom_inbox_prefix("_INBOX_b1")
+        .connect(nats.url())
+        .await?;
     let b1 = async_nats::jetstream::ContextBuilder::new().timeout(Duration::from_secs(1)).build(b1);
+    b1.publish("$KV.dawr_live.b1.probe", "{}".into()).await?.await.context("b1 puts its own live key")?;
+    let configs = b1.get_stream_no_info("KV_dawr_config").await?;
+    let own = configs.direct_get_last_for_subject("$KV.dawr_config.b1").await.context("b1 reads its own key")?;
+    assert_eq!(own.sequence, bad, "the newest configuration for b1");
     let as_b2 = b1.publish("dawr.v1.evt.b2", "{}".into()).await?.await;
     assert!(as_b2.is_err(), "b1 published on b2's subject: {as_b2:?}");
     let live_b2 = b1.publish("$KV.dawr_live.b2.health", "{}".into()).await?.await;
     assert!(live_b2.is_err(), "b1 put b2's live state: {live_b2:?}");
+    let config_b2 = configs.direct_get_last_for_subject("$KV.dawr_config.b2").await;
+    assert!(config_b2.is_err(), "b1 read b2's configuration: {config_b2:?}");
     assert!(b1.get_key_value("dawr_config").await.is_err(), "b1 opened the configuration bucket");
     let events = centre.get_stream("DAWR_EVENTS").await?;
     assert!(events.get_last_raw_message_by_subject("dawr.v1.evt.b2").await.is_err(), "nothing stored as b2");

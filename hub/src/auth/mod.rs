@@ -116,7 +116,8 @@ impl Open {
 /// The signed-in sessions.
 pub struct Sessions {
     rules: SignInRules,
-    people: Vec<Staff>,
+    /// Who may sign in (replaced when the centre pushes a new configuration).
+    people: std::sync::RwLock<Vec<Staff>>,
     open: Mutex<HashMap<String, Open>>,
     throttle: Mutex<Throttle>,
     pins: PinChecker,
@@ -139,7 +140,7 @@ impl Sessions {
     pub fn in_memory(people: Vec<Staff>, rules: SignInRules) -> Sessions {
         Sessions {
             rules,
-            people,
+            people: std::sync::RwLock::new(people),
             open: Mutex::default(),
             throttle: Mutex::default(),
             pins: PinChecker::start(2, 64),
@@ -182,12 +183,18 @@ impl Sessions {
         tracing::info!(sessions = open.len(), "sessions kept from before");
         Ok(Sessions {
             rules,
-            people,
+            people: std::sync::RwLock::new(people),
             open: Mutex::new(open),
             throttle: Mutex::default(),
             pins: PinChecker::start(2, 64),
             conn: Some(Arc::new(Mutex::new(conn))),
         })
+    }
+
+    /// Who may sign in from now on (a new configuration from the centre). Open sessions of
+    /// people no longer there end at their next use.
+    pub fn set_people(&self, people: Vec<Staff>) {
+        *self.people.write().unwrap_or_else(|e| e.into_inner()) = people;
     }
 
     /// The counters someone is signed in at, and who (to restore after a restart).
@@ -222,7 +229,8 @@ impl Sessions {
                 return Err(AuthError::Throttled { retry_after_s: blocked.retry_after_s(now) });
             }
         }
-        let person = self.people.iter().find(|p| p.id == staff);
+        let person = self.people.read().unwrap_or_else(|e| e.into_inner()).iter().find(|p| p.id == staff).cloned();
+        let person = person.as_ref();
         let digits = self.rules.pin_digits(person.map_or(Role::Staff, |p| p.role));
         // Verify against something even for an unknown id, so timing does not tell ids apart.
         let hash = person.and_then(|p| p.pin_hash.clone()).unwrap_or_else(|| UNKNOWN_STAFF_HASH.clone());
@@ -327,7 +335,8 @@ impl Sessions {
             return Err(AuthError::Unauthenticated);
         }
         session.last_seen = session.last_seen.max(now);
-        let person = self.people.iter().find(|p| p.id == session.staff).ok_or(AuthError::Unauthenticated)?;
+        let people = self.people.read().unwrap_or_else(|e| e.into_inner());
+        let person = people.iter().find(|p| p.id == session.staff).ok_or(AuthError::Unauthenticated)?;
         Ok(self.session_of(person, session, token.to_owned()))
     }
 

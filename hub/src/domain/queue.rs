@@ -271,6 +271,38 @@ impl Queue {
         &self.branch
     }
 
+    /// The same queue under a new configuration of the branch (services, counters, routing,
+    /// staff): live visits, counters' states (by id), ticket numbers, case sequences and learned
+    /// service times (by code) carry over. `Err` names the live visits the new configuration has
+    /// no place for (their service or counter is gone); the caller then keeps this queue.
+    pub fn reconfigured(&self, branch: Arc<Branch>, now: DateTime<Utc>) -> Result<Queue, Vec<VisitId>> {
+        let mut visits: Vec<Visit> = self.visits.values().cloned().collect();
+        visits.sort_by_key(|v| v.id);
+        let snapshot = Snapshot {
+            visits,
+            counters: self
+                .branch
+                .counters
+                .iter()
+                .zip(&self.counters)
+                .map(|(c, rt)| (c.id.clone(), rt.clone()))
+                .collect(),
+            numbers: self.numbers.iter().map(|((day, service), n)| (*day, service.clone(), *n)).collect(),
+            case_seqs: self.case_seqs.iter().map(|(day, n)| (*day, *n)).collect(),
+            next_id: self.next_id,
+        };
+        let (mut queue, orphans) = Queue::restore(branch, snapshot, now);
+        if !orphans.is_empty() {
+            return Err(orphans);
+        }
+        for (i, service) in queue.branch.services.iter().enumerate() {
+            if let Some(old) = self.branch.service_index(&service.code) {
+                queue.service_times[i] = self.service_times[old];
+            }
+        }
+        Ok(queue)
+    }
+
     /// A live visit.
     pub fn visit(&self, id: VisitId) -> Option<&Visit> {
         self.visits.get(&id)

@@ -648,3 +648,26 @@ fn calling_a_finished_or_cancelled_ticket_of_today_is_not_waiting() {
     assert_eq!(q.counter_action("2", call("A003"), t0()).unwrap_err().code(), ErrorCode::UnknownTicket, "not issued");
     assert_eq!(q.counter_action("2", call("A"), t0()).unwrap_err().code(), ErrorCode::UnknownTicket);
 }
+
+#[test]
+fn a_new_configuration_keeps_the_queue_and_is_refused_when_a_live_visit_would_lose_its_service() {
+    let mut q = queue();
+    let a1 = issue(&mut q, "A", Priority::Normal, t0());
+    let mut more = small_branch();
+    let mut extra = more.services[0].clone();
+    extra.code = "Z".into();
+    more.services.push(extra);
+    more.counters[0].services.push("Z".into());
+    let mut q = q.reconfigured(Arc::new(more.clone()), t0()).expect("a service added");
+    assert!(q.branch().service_index("Z").is_some());
+    assert_eq!(q.visit(a1).unwrap().number, "A001", "the waiting visit stays");
+    let z1 = issue(&mut q, "Z", Priority::Normal, t0());
+    assert_eq!(q.visit(z1).unwrap().number, "Z001");
+    assert_eq!(issue(&mut q, "A", Priority::Normal, t0()), z1 + 1, "visit ids go on");
+    let mut without_a = more;
+    without_a.services.retain(|s| s.code != "A");
+    for c in &mut without_a.counters {
+        c.services.retain(|s| s != "A");
+    }
+    assert_eq!(q.reconfigured(Arc::new(without_a), t0()).unwrap_err().len(), 2, "two A visits wait");
+}

@@ -12,12 +12,16 @@
 //!   waits for it. It reconnects forever, with back-off, while the branch serves on.
 //! - **Bounded.** At most 64 publishes wait for their acknowledgement at a time.
 //!
-//! `log` is the SQL, `message` (pure) what is sent; this module is the task.
+//! - **Configuration comes down.** Every `config_every` the uplink reads its own key of the
+//!   bucket `dawr_config` and applies a new revision (see [`config`]).
+//!
+//! `log` is the SQL, `message` (pure) what is sent, `config` the configuration from the centre;
+//! this module is the task.
+pub mod config;
 pub mod log;
 pub mod message;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -25,7 +29,7 @@ use async_nats::jetstream::context::PublishAckFuture;
 use dawr_protocol::api::ministry::{LiveBoard, LiveCounters, LiveHealth, ServiceTarget};
 use dawr_web::Db;
 
-use crate::domain::Branch;
+use self::config::{ConfigState, Reconfigure};
 
 /// The name of the KV bucket of branches' live state.
 pub const LIVE_BUCKET: &str = "dawr_live";
@@ -44,6 +48,8 @@ pub struct UplinkLink {
     pub live_every: Duration,
     /// The longest wait between reconnection attempts.
     pub max_backoff: Duration,
+    /// How often the branch's configuration key is read.
+    pub config_every: Duration,
 }
 
 impl UplinkLink {
@@ -57,6 +63,7 @@ impl UplinkLink {
             in_flight: 64,
             live_every: Duration::from_secs(30),
             max_backoff: Duration::from_secs(30),
+            config_every: Duration::from_secs(5),
         }
     }
 }
@@ -72,13 +79,14 @@ enum SessionError {
     Db(String),
 }
 
-/// Sends the log and the live state until the hub stops (abort the handle).
-pub fn spawn(link: UplinkLink, branch: Arc<Branch>, db: Db) -> tokio::task::JoinHandle<()> {
+/// Sends the log and the live state, and applies configurations from the centre, until the hub
+/// stops (abort the handle).
+pub fn spawn(link: UplinkLink, reconfigure: Reconfigure, db: Db) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(250);
         loop {
             let started = tokio::time::Instant::now();
-            if let Err(e) = session(&link, &branch, &db).await {
+            if let Err(e) = session(&link, &reconfigure, &db).await {
                 tracing::warn!(error = %e, retry_in = ?backoff, "the uplink to the centre is down");
             }
             // A session that ran a while was healthy: start the back-off again.
@@ -92,9 +100,12 @@ pub fn spawn(link: UplinkLink, branch: Arc<Branch>, db: Db) -> tokio::task::Join
 }
 
 /// One connection: publishes from the cursor on, until an error.
-async fn session(link: &UplinkLink, branch: &Branch, db: &Db) -> Result<(), SessionError> {
+async fn session(link: &UplinkLink, reconfigure: &Reconfigure, db: &Db) -> Result<(), SessionError> {
+    let branch = reconfigure.cell.get();
     let mut options = async_nats::ConnectOptions::new()
         .name(format!("dawr-hub-{}", branch.id))
+        // Replies come to the branch's own inboxes: its rights let it read those only.
+        .custom_inbox_prefix(format!("_INBOX_{}", branch.id))
         .connection_timeout(Duration::from_secs(5))
         // A cut link is noticed within seconds, not minutes.
         .ping_interval(Duration::from_secs(5));
@@ -110,9 +121,17 @@ async fn session(link: &UplinkLink, branch: &Branch, db: &Db) -> Result<(), Sess
     let mut sent = acked;
     let mut waiting: VecDeque<(i64, PublishAckFuture)> = VecDeque::new();
     let mut live_at = tokio::time::Instant::now();
+    let mut config_at = tokio::time::Instant::now();
     loop {
+        if config_at <= tokio::time::Instant::now() {
+            if read_config(&js, reconfigure, db).await {
+                // Tell the centre at once which revision runs now.
+                live_at = tokio::time::Instant::now();
+            }
+            config_at = tokio::time::Instant::now() + link.config_every;
+        }
         if live_at <= tokio::time::Instant::now() {
-            put_live(&js, branch, db, &log_id, acked).await;
+            put_live(&js, &reconfigure.cell.get(), db, &log_id, acked).await;
             live_at = tokio::time::Instant::now() + link.live_every;
         }
         let room = link.in_flight.saturating_sub(waiting.len());
@@ -152,9 +171,34 @@ fn db_error(e: impl std::fmt::Display) -> SessionError {
     SessionError::Db(e.to_string())
 }
 
+/// Reads the branch's configuration key and applies a revision not seen before; `true` if there
+/// was one (applied or refused). A missing key or an unreachable bucket changes nothing.
+async fn read_config(js: &jetstream::Context, reconfigure: &Reconfigure, db: &Db) -> bool {
+    let branch = reconfigure.cell.get();
+    let Ok(stream) = js.get_stream_no_info(config::config_stream()).await else { return false };
+    let entry = match stream.direct_get_last_for_subject(config::config_subject(&branch.id)).await {
+        Ok(entry) => entry,
+        Err(e) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => return false,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot read this branch's configuration at the centre");
+            return false;
+        }
+    };
+    // A deleted or purged key leaves the branch on its last good configuration.
+    if entry.headers.get("KV-Operation").is_some() {
+        return false;
+    }
+    let known = db.read(config::state).await;
+    if matches!(&known, Ok(Ok(state)) if state.knows(entry.sequence)) {
+        return false;
+    }
+    let _ = config::apply(reconfigure, db, entry.sequence, &entry.payload).await;
+    true
+}
+
 /// Puts the branch's health, board and counters into `dawr_live` (best effort: the next round
 /// tries again; the bucket's age limit says "offline" if none arrives).
-async fn put_live(js: &jetstream::Context, branch: &Branch, db: &Db, log_id: &str, acked: i64) {
+async fn put_live(js: &jetstream::Context, branch: &crate::domain::Branch, db: &Db, log_id: &str, acked: i64) {
     let kv = match js.get_key_value(LIVE_BUCKET).await {
         Ok(kv) => kv,
         Err(e) => {
@@ -165,10 +209,10 @@ async fn put_live(js: &jetstream::Context, branch: &Branch, db: &Db, log_id: &st
     let now = crate::clock::now();
     let read = db
         .read(move |conn| -> rusqlite::Result<_> {
-            Ok((log::last_seq(conn)?, log::queues(conn, now)?, log::counters(conn)?))
+            Ok((log::last_seq(conn)?, log::queues(conn, now)?, log::counters(conn)?, config::state(conn)?))
         })
         .await;
-    let Ok(Ok((last_seq, queues, counters))) = read else { return };
+    let Ok(Ok((last_seq, queues, counters, ConfigState { applied, refused }))) = read else { return };
     let health = LiveHealth {
         branch: branch.id.clone(),
         log_id: log_id.into(),
@@ -181,6 +225,8 @@ async fn put_live(js: &jetstream::Context, branch: &Branch, db: &Db, log_id: &st
             .iter()
             .map(|s| ServiceTarget { code: s.code.clone(), target_wait_s: s.target_wait_s })
             .collect(),
+        config_revision: applied,
+        config_refused: refused,
     };
     let board = LiveBoard { branch: branch.id.clone(), last_seq, queues };
     let counters = LiveCounters { branch: branch.id.clone(), last_seq, counters };

@@ -80,7 +80,7 @@ fn visit_id(text: &str) -> WebResult<VisitId> {
 async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
-        branch: state.branch.id.clone(),
+        branch: state.branch().id.clone(),
         mqtt_connected: state.mqtt.connected.load(std::sync::atomic::Ordering::Acquire),
         demo: state.demo,
     })
@@ -91,7 +91,7 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn branch(State(state): State<AppState>) -> Json<BranchInfo> {
-    let b = &state.branch;
+    let b = &state.branch();
     Json(BranchInfo {
         id: b.id.clone(),
         name: b.name.clone(),
@@ -145,7 +145,7 @@ async fn ticket(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
             // Not in the live queue: a finished (or unknown) visit, read from the database.
             let stored = state.db.read(move |conn| store::read_visit(conn, id)).await??;
             let visit = stored.ok_or_else(|| WebError::not_found("unknown_ticket", format!("no ticket {id}")))?;
-            engine::ticket_view(&state.branch, &state.public_url, &visit, None)
+            engine::ticket_view(&state.branch(), &state.public_url, &visit, None)
         }
     };
     if state.sessions.check(authorization(&headers), chrono::Utc::now()).is_ok() {
@@ -216,7 +216,7 @@ async fn counter_action(
             "unknown action {action:?}; one of next, call, recall, start, complete, no_show, transfer, pause, resume"
         ))
     })?;
-    if !state.branch.counters.iter().any(|c| c.id == counter) {
+    if !state.branch().counters.iter().any(|c| c.id == counter) {
         return Err(WebError::not_found("unknown_counter", format!("no counter {counter}")));
     }
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
@@ -342,7 +342,7 @@ async fn sign_in(
 ) -> WebResult<impl IntoResponse> {
     let request: dawr_protocol::api::sessions::SignIn = json_body(&body)?;
     if let Some(counter) = &request.counter
-        && !state.branch.counters.iter().any(|c| &c.id == counter)
+        && !state.branch().counters.iter().any(|c| &c.id == counter)
     {
         return Err(WebError::not_found("unknown_counter", format!("no counter {counter}")));
     }
@@ -410,9 +410,9 @@ async fn report_summary(
     Query(query): Query<ReportQuery>,
 ) -> WebResult<impl IntoResponse> {
     let (filter, visits) = report_visits(&state, &headers, query).await?;
-    let branch = state.branch.clone();
+    let branch = state.branch().clone();
     let target = move |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
-    let mut summary = crate::reports::summarise(&filter, &visits, &target, state.branch.utc_offset);
+    let mut summary = crate::reports::summarise(&filter, &visits, &target, state.branch().utc_offset);
     let (from, to, service) = (filter.from, filter.to, filter.service.clone());
     summary.appointments = state.appointments.with(move |c| bookings::figures(c, from, to, service.as_deref())).await?;
     summary.sms = sms_figures(&state, filter.from, filter.to).await?;
@@ -425,7 +425,7 @@ pub async fn sms_figures(
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) -> WebResult<dawr_protocol::api::reports::SmsFigures> {
-    let offset = state.branch.utc_offset;
+    let offset = state.branch().utc_offset;
     let midnight = |day: chrono::NaiveDate| {
         day.and_hms_opt(0, 0, 0)
             .and_then(|t| t.and_local_timezone(offset).single())
@@ -453,7 +453,7 @@ async fn report_visits_csv(
 
 /// Who asks for a case, from their session.
 fn case_reader(state: &AppState, session: &crate::auth::Session) -> (String, bool, Option<String>, String) {
-    let today = crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive().to_string();
+    let today = crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive().to_string();
     (session.staff.clone(), session.role == crate::domain::Role::Manager, session.counter.clone(), today)
 }
 
@@ -475,7 +475,7 @@ async fn get_case(
 ) -> WebResult<impl IntoResponse> {
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
     let (staff, manager, counter, today) = case_reader(&state, &session);
-    let policy = state.branch.cases;
+    let policy = state.branch().cases;
     let lookup = case_ref.clone();
     let case = state
         .db
@@ -510,8 +510,8 @@ async fn update_case(
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
     let (staff, manager, counter, today) = case_reader(&state, &session);
     let change: crate::cases::CaseUpdate = json_body_with_nulls(&body)?;
-    let policy = state.branch.cases;
-    let outbox = state.crm_enabled.then(|| state.branch.id.clone());
+    let policy = state.branch().cases;
+    let outbox = state.crm_enabled.then(|| state.branch().id.clone());
     let key = state.visitor_key.clone();
     let lookup = case_ref.clone();
     let case = state
@@ -533,7 +533,7 @@ async fn update_case(
 /// `GET /api/v1/staff/today` (a signed-in staff member): their own figures today.
 async fn staff_today(State(state): State<AppState>, headers: HeaderMap) -> WebResult<impl IntoResponse> {
     let session = state.sessions.check(authorization(&headers), chrono::Utc::now())?;
-    let today = crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive();
+    let today = crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive();
     let filter = ReportFilter { from: today, to: today, service: None, counter: None };
     let visits = state.db.read(move |conn| crate::reports::visit_facts(conn, &filter)).await??;
     let served: Vec<&crate::reports::VisitFacts> = visits
@@ -576,7 +576,7 @@ async fn list_cases(
     }
     let report = ReportQuery { from: query.from, to: query.to, service: None, counter: None };
     let (filter, visits) = report_visits(&state, &headers, report).await?;
-    let policy = state.branch.cases;
+    let policy = state.branch().cases;
     let notes = state.db.read(move |conn| crate::cases::notes_for_days(conn, filter.from, filter.to)).await??;
     let cases = crate::cases::cases_of(&visits, &notes, policy, chrono::Utc::now());
     let keep = |c: &crate::cases::Case| match wanted.as_str() {
@@ -600,7 +600,7 @@ async fn checkin(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let lookup = code.clone();
     let booking = held.with(move |c| bookings::find(c, &lookup)).await?;
     let now = crate::clock::now();
-    let today = now.with_timezone(&state.branch.utc_offset).date_naive();
+    let today = now.with_timezone(&state.branch().utc_offset).date_naive();
     if let Err(refusal) = bookings::check(booking.as_ref(), now, today, held.window) {
         let status = if refusal == bookings::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
         let mut message = refusal.to_string();
@@ -646,7 +646,7 @@ async fn held_appointments(
     callers::kiosk_or_staff(&state, &headers)?;
     let day = match q.date.as_deref() {
         Some(text) => text.parse().map_err(|_| WebError::malformed(format!("date {text:?} is not like 2026-11-24")))?,
-        None => crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive(),
+        None => crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive(),
     };
     let list = state.appointments.with(move |c| bookings::day(c, day)).await?;
     Ok(Json(list))

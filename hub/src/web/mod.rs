@@ -42,7 +42,8 @@ pub struct AppState {
     /// The hub's database. Reads share the engine's reading connection; writes go through the
     /// connection for what is not queue state (what staff note on cases, the CRM outbox).
     pub db: Db,
-    pub branch: Arc<Branch>,
+    /// The branch as configured now (the centre may replace it: read it with [`AppState::branch`]).
+    pub branch_cell: crate::branch_cell::BranchCell,
     pub public_url: String,
     pub mqtt: MqttStatus,
     pub texts: Arc<dawr_i18n::Texts>,
@@ -64,6 +65,13 @@ pub struct AppState {
     /// The enrolled devices and the device logins verified lately (kiosks and rating devices
     /// over HTTP).
     pub devices: Arc<callers::DeviceLogins>,
+}
+
+impl AppState {
+    /// The branch as configured now.
+    pub fn branch(&self) -> Arc<Branch> {
+        self.branch_cell.get()
+    }
 }
 
 /// The client's IP address (from the connection; `None` where a test calls the router directly).

@@ -33,7 +33,7 @@ pub async fn export(
 ) -> WebResult<Json<PersonalDataExport>> {
     let manager = state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
     let person = person(&body)?;
-    let (key, policy) = (state.visitor_key.clone(), state.branch.cases);
+    let (key, policy) = (state.visitor_key.clone(), state.branch().cases);
     let now = crate::clock::now();
     let export =
         state.db.write(move |conn| crate::privacy::export(conn, &key, &person, &manager.staff, policy, now)).await??;
@@ -88,7 +88,7 @@ pub async fn audit_page(
     before: Option<u64>,
     limit: u32,
 ) -> WebResult<AuditPage> {
-    let (start, end) = audit::day_range(from, to, state.branch.utc_offset);
+    let (start, end) = audit::day_range(from, to, state.branch().utc_offset);
     let (entries, next_before) = state.db.read(move |conn| audit::page(conn, start, end, before, limit)).await??;
     Ok(AuditPage { from, to, entries, next_before })
 }

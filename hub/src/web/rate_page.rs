@@ -187,7 +187,7 @@ fn answer_page(texts: &Texts, lang: Lang, counter: &str, status: StatusCode, key
 }
 
 fn known_counter(state: &AppState, counter: &str) -> bool {
-    state.branch.counters.iter().any(|c| c.id == counter)
+    state.branch().counters.iter().any(|c| c.id == counter)
 }
 
 fn not_found(lang: Lang) -> Response {

@@ -66,7 +66,7 @@ pub async fn send(
     if text.is_empty() || text.chars().count() > MAX_TEXT {
         return Err(WebError::malformed(format!("text must have 1 to {MAX_TEXT} characters")).with_field("text"));
     }
-    let (branch, to, now) = (state.branch.id.clone(), mobile.clone(), crate::clock::now());
+    let (branch, to, now) = (state.branch().id.clone(), mobile.clone(), crate::clock::now());
     let queued = state.db.write(move |c| outbox::put(c, &branch, &to, "test", &text, now)).await??;
     let Some(message_id) = queued else {
         return Err(WebError::new(

@@ -46,7 +46,7 @@ async fn find(state: &AppState, token: String) -> WebResult<Option<Ticket>> {
         return Ok(live);
     }
     let stored = state.db.read(move |conn| store::read_visit_by_token(conn, &token)).await??;
-    Ok(stored.map(|v| engine::ticket_view(&state.branch, &state.public_url, &v, None)))
+    Ok(stored.map(|v| engine::ticket_view(&state.branch(), &state.public_url, &v, None)))
 }
 
 /// The ticket's CRM case, when its visit has ended (for the second rating).
@@ -54,7 +54,7 @@ async fn ended_case(state: &AppState, ticket: &Ticket) -> Option<crate::cases::C
     if ticket.status != TicketStatus::Done {
         return None;
     }
-    let (case_ref, policy) = (ticket.case_ref.clone(), state.branch.cases);
+    let (case_ref, policy) = (ticket.case_ref.clone(), state.branch().cases);
     let read = state.db.read(move |conn| {
         let visit = crate::reports::case_facts(conn, &case_ref).ok()??;
         let notes = crate::cases::read_notes(conn, &case_ref).ok()?;
@@ -158,8 +158,8 @@ async fn change_case<T: Send + 'static>(
     let Some(ticket) = find(state, token.clone()).await? else {
         return Err(WebError::not_found("unknown_ticket", "no ticket with this token"));
     };
-    let (policy, case_ref) = (state.branch.cases, ticket.case_ref);
-    let outbox = state.crm_enabled.then(|| state.branch.id.clone());
+    let (policy, case_ref) = (state.branch().cases, ticket.case_ref);
+    let outbox = state.crm_enabled.then(|| state.branch().id.clone());
     let changed = state.db.write(move |conn| change(conn, &case_ref, policy, outbox.as_deref())).await?;
     if let Err(e @ CaseError::Storage(_)) = changed {
         return Err(e.into());
@@ -178,12 +178,12 @@ pub async fn page(
     let lang = q.lang();
     let texts = &state.texts;
     let Some(ticket) = find(&state, token.clone()).await? else {
-        let html = render_not_found(texts, &state.branch, lang);
+        let html = render_not_found(texts, &state.branch(), lang);
         return Ok(private((StatusCode::NOT_FOUND, Html(html)).into_response()));
     };
     let case = ended_case(&state, &ticket).await;
     let part = case.as_ref().and_then(|case| case_part(texts, &token, lang, case));
-    Ok(private(Html(whole_page(texts, &state.branch, &ticket, lang, part)).into_response()))
+    Ok(private(Html(whole_page(texts, &state.branch(), &ticket, lang, part)).into_response()))
 }
 
 /// `GET /t/{token}/status`: the live part of the page.
@@ -196,7 +196,7 @@ pub async fn status(
     let Some(ticket) = find(&state, token).await? else {
         return Ok(private(StatusCode::NOT_FOUND.into_response()));
     };
-    Ok(private(Html(render_status(&state.texts, &state.branch, &ticket, lang)).into_response()))
+    Ok(private(Html(render_status(&state.texts, &state.branch(), &ticket, lang)).into_response()))
 }
 
 fn local_time(branch: &Branch, at: DateTime<Utc>) -> String {

@@ -42,6 +42,20 @@ pub struct LiveHealth {
     /// The branch's offset from UTC in seconds (its local days and hours in reports).
     pub utc_offset_s: i32,
     pub targets: Vec<ServiceTarget>,
+    /// The revision of the centre's configuration (`dawr_config.{branch}`) the branch runs, if
+    /// it runs one (without, it runs its own file).
+    #[serde(default)]
+    pub config_revision: Option<u64>,
+    /// The newest configuration the branch refused, and why (it kept the last good one).
+    #[serde(default)]
+    pub config_refused: Option<ConfigRefusal>,
+}
+
+/// A configuration from the centre that the branch did not apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRefusal {
+    pub revision: u64,
+    pub reason: String,
 }
 
 /// One service's queue in [`LiveBoard`].
@@ -86,4 +100,21 @@ pub struct LogCompleteness {
     pub count: i64,
     pub max_seq: i64,
     pub complete: bool,
+}
+
+/// A branch-day's figures at the centre (`dawr-central days`): computed once the day is over,
+/// recomputed when its events arrive late (provisional until then).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchDay {
+    pub branch: String,
+    /// The branch's local day, `YYYY-MM-DD`.
+    pub day: String,
+    /// The summary, as the branch's `/api/v1/reports/summary` for that day.
+    pub summary: serde_json::Value,
+    /// How many times it was computed.
+    pub revisions: u32,
+    /// Events of the day arrived after it was computed, and it is not computed again yet.
+    pub provisional: bool,
+    /// Events of the day that arrived after its first computation.
+    pub late_events: i64,
 }

@@ -137,7 +137,7 @@ pub async fn csv(
     if manager(&state, &headers).is_err() {
         return Ok(Redirect::to("/dashboard").into_response());
     }
-    let today = crate::clock::now().with_timezone(&state.branch.utc_offset).date_naive();
+    let today = crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive();
     let filter = query.filter(today).map_err(|_| WebError::malformed("bad dates"))?;
     let name = format!("attachment; filename=\"dawr-visits-{}-{}.csv\"", filter.from, filter.to);
     let csv = state.db.read(move |conn| visit_facts(conn, &filter).map(|v| visits_csv(&v))).await??;
@@ -164,7 +164,7 @@ pub async fn show(
         Err(_) => return Ok(Html(view::sign_in_page(&state.texts, lang, None)).into_response()),
     };
     let now = crate::clock::now();
-    let today = now.with_timezone(&state.branch.utc_offset).date_naive();
+    let today = now.with_timezone(&state.branch().utc_offset).date_naive();
     let filter = match query.filter(today) {
         Ok(filter) => filter,
         Err(key) => {
@@ -172,7 +172,7 @@ pub async fn show(
         }
     };
     let live = live(&state).await?;
-    let (branch, range_filter) = (state.branch.clone(), filter.clone());
+    let (branch, range_filter) = (state.branch().clone(), filter.clone());
     let mut range = state.db.read(move |conn| range(conn, &branch, &range_filter)).await??;
     range.summary.sms = super::api::sms_figures(&state, filter.from, filter.to).await?;
     let crm = match state.crm_enabled {
@@ -183,11 +183,11 @@ pub async fn show(
     let presence = state.mqtt.presence.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let devices = crate::devices::listing(&enrolled, &presence);
     let audit = super::privacy::audit_page(&state, filter.from, filter.to, None, AUDIT_ROWS).await?;
-    let manager = state.branch.staff.iter().find(|s| s.id == session.staff).map(|s| name(&s.name, lang).to_string());
+    let manager = state.branch().staff.iter().find(|s| s.id == session.staff).map(|s| name(&s.name, lang).to_string());
     let dashboard = Dashboard {
         texts: &state.texts,
         lang,
-        branch: &state.branch,
+        branch: &state.branch(),
         now,
         manager: manager.as_deref().unwrap_or(&session.staff),
         filter: &filter,

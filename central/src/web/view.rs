@@ -1,0 +1,365 @@
+//! The central dashboard's pages ([`maud`] templates, which escape every value) and its CSV.
+use chrono::NaiveDate;
+use dawr_i18n::{Arg, Lang, Texts};
+use dawr_web::html::{Head, name, page};
+use maud::{Markup, html};
+
+use super::BranchFigures;
+use crate::people::{CentreFile, User, UserRole};
+use crate::reports::Totals;
+use crate::store::BranchLive;
+
+const STYLE: &str = "\
+:root{--ink:#0b2545;--brand:#0b4f6e;--muted:#4a5b73;--bad:#b3261e;--line:#d5dce6}\
+body{margin:0;color:var(--ink);background:#eef2f7;line-height:1.45}\
+header{background:var(--brand);color:#fff;padding:12px 20px;display:flex;gap:16px;align-items:center;flex-wrap:wrap}\
+header h1{font-size:1.2rem;margin:0;flex:1}\
+header a{color:#fff}\
+header form{margin:0}\
+main{max-width:76rem;margin:0 auto;padding:16px}\
+section{background:#fff;border-radius:12px;padding:16px 20px;margin:0 0 16px;box-shadow:0 1px 2px rgba(0,0,0,.08)}\
+h2{font-size:1.1rem;margin:0 0 12px}\
+form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:end}\
+form.filters label{display:flex;flex-direction:column;font-size:.9rem;color:var(--muted)}\
+input,button{font:inherit;padding:6px 8px;border:1px solid var(--line);border-radius:6px}\
+button{background:var(--brand);color:#fff;border:0;padding:8px 16px;cursor:pointer}\
+header button{background:transparent;border:1px solid #fff}\
+table{border-collapse:collapse;width:100%;font-size:.95rem}\
+th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:start}\
+td.n,th.n{text-align:end;font-variant-numeric:tabular-nums}\
+tr.total td{font-weight:700}\
+.off{color:var(--bad);font-weight:600}\
+.ok{color:#0b6e4f}\
+.signin{max-width:24rem;margin:10vh auto}\
+.signin label{display:block;margin:10px 0 4px}\
+.signin input{width:100%}\
+.error{color:var(--bad);font-weight:600}\
+@media print{header a,header form,form.filters{display:none}body{background:#fff}}";
+
+/// A branch silent this long shows as offline (the live keys' age limit).
+const OFFLINE_AFTER_S: f64 = 120.0;
+
+fn t(texts: &Texts, lang: Lang, key: &str) -> String {
+    texts.get(lang, key, &[])
+}
+
+fn minutes(seconds: Option<f64>) -> String {
+    seconds.map_or_else(|| "—".into(), |s| format!("{:.1}", s / 60.0))
+}
+
+fn percent(pct: Option<f64>) -> String {
+    pct.map_or_else(|| "—".into(), |p| format!("{p:.0}%"))
+}
+
+/// A page that says one thing (a key).
+pub fn message(texts: &Texts, lang: Lang, key: &str) -> Markup {
+    let body = html! { main { section { p class="error" role="alert" { (t(texts, lang, key)) } p { a href={ "/?lang=" (lang.code()) } { (t(texts, lang, "central-nav-live")) } } } } };
+    page(Head::new(lang, "Dawr", STYLE).noindex(), body)
+}
+
+/// The sign-in form (`failed`: after a wrong user or password).
+pub fn sign_in(texts: &Texts, lang: Lang, failed: bool) -> Markup {
+    let other = lang.other().code();
+    let body = html! {
+        main class="signin" { section {
+            h1 { (t(texts, lang, "central-sign-in-title")) }
+            @if failed { p class="error" role="alert" { (t(texts, lang, "central-wrong")) } }
+            form method="post" action="/sign-in" {
+                input type="hidden" name="lang" value=(lang.code());
+                label for="user" { (t(texts, lang, "central-user")) }
+                input id="user" name="user" autocomplete="username" required;
+                label for="password" { (t(texts, lang, "central-password")) }
+                input id="password" name="password" type="password" autocomplete="current-password" required;
+                p { button type="submit" { (t(texts, lang, "central-sign-in")) } }
+            }
+            p { a href={ "/?lang=" (other) } lang=(other) hreflang=(other) { (t(texts, lang, "switch-language")) } }
+        } }
+    };
+    page(Head::new(lang, &t(texts, lang, "central-sign-in-title"), STYLE).noindex(), body)
+}
+
+/// The header of every signed-in page: who, where to go, the other language, sign out.
+fn header(texts: &Texts, lang: Lang, file: &CentreFile, user: &User, here: &str) -> Markup {
+    let role = match (user.role, user.region.as_deref()) {
+        (UserRole::Regional, Some(region)) => {
+            let region = file.regions.iter().find(|r| r.id == region).map_or(region, |r| name(&r.name, lang));
+            texts.get(lang, "central-regional", &[("region", Arg::Text(region))])
+        }
+        _ => t(texts, lang, "central-central"),
+    };
+    let other = lang.other().code();
+    let sep = if here.contains('?') { '&' } else { '?' };
+    html! {
+        header {
+            h1 { (t(texts, lang, "central-title")) }
+            span { (name(&user.name, lang)) " · " (role) }
+            nav {
+                a href={ "/?lang=" (lang.code()) } { (t(texts, lang, "central-nav-live")) } " · "
+                a href={ "/figures?lang=" (lang.code()) } { (t(texts, lang, "central-nav-figures")) } " · "
+                a href={ "/monthly?lang=" (lang.code()) } { (t(texts, lang, "central-nav-monthly")) } " · "
+                a href={ (here) (sep) "lang=" (other) } lang=(other) hreflang=(other) { (t(texts, lang, "switch-language")) }
+            }
+            form method="post" action={ "/sign-out?lang=" (lang.code()) } { button type="submit" { (t(texts, lang, "central-sign-out")) } }
+        }
+    }
+}
+
+fn branch_name(file: &CentreFile, lang: Lang, branch: &str) -> String {
+    file.branches
+        .iter()
+        .find(|b| b.id == branch)
+        .map_or_else(|| branch.to_string(), |b| name(&b.name, lang).to_string())
+}
+
+fn region_name(file: &CentreFile, lang: Lang, branch: &str) -> String {
+    let Some(region) = file.region_of(branch) else { return "—".into() };
+    file.regions.iter().find(|r| r.id == region).map_or_else(|| region.to_string(), |r| name(&r.name, lang).to_string())
+}
+
+/// Every branch now.
+pub fn live(texts: &Texts, lang: Lang, file: &CentreFile, user: &User, rows: &[BranchLive]) -> Markup {
+    let tt = |key: &str| t(texts, lang, key);
+    let body = html! {
+        (header(texts, lang, file, user, "/"))
+        main { section {
+            h2 { (tt("central-live-title")) }
+            @if rows.is_empty() { p { (tt("central-no-branches")) } } @else {
+            table id="live" {
+                thead { tr {
+                    th { (tt("central-col-branch")) } th { (tt("central-col-region")) }
+                    th class="n" { (tt("central-col-waiting")) } th class="n" { (tt("central-col-longest")) }
+                    th class="n" { (tt("central-col-counters-open")) } th { (tt("central-col-status")) }
+                    th { (tt("central-col-config")) }
+                } }
+                tbody { @for b in rows { (live_row(texts, lang, file, b)) } }
+            } }
+        } }
+    };
+    page(Head::new(lang, &tt("central-title"), STYLE).noindex(), body)
+}
+
+fn live_row(texts: &Texts, lang: Lang, file: &CentreFile, b: &BranchLive) -> Markup {
+    let waiting: u32 = b.board.as_ref().map_or(0, |board| board.queues.iter().map(|q| q.waiting).sum());
+    let longest = b.board.as_ref().and_then(|board| board.queues.iter().map(|q| q.longest_wait_s).max());
+    let (open, all) = b
+        .counters
+        .as_ref()
+        .map_or((0, 0), |c| (c.counters.iter().filter(|c| c.status == "open").count(), c.counters.len()));
+    let offline = b.silent_s > OFFLINE_AFTER_S;
+    let config = match (&b.config_refused, b.config_revision) {
+        (Some(refused), applied) if applied.is_none_or(|a| (a as u64) < refused.revision) => texts.get(
+            lang,
+            "central-config-refused",
+            &[("revision", Arg::Number(refused.revision as f64)), ("reason", Arg::Text(&refused.reason))],
+        ),
+        (_, Some(revision)) => texts.get(lang, "central-config-applied", &[("revision", Arg::Number(revision as f64))]),
+        (_, None) => t(texts, lang, "central-config-local"),
+    };
+    html! {
+        tr data-branch=(b.branch) {
+            td { (branch_name(file, lang, &b.branch)) }
+            td { (region_name(file, lang, &b.branch)) }
+            td class="n" { (waiting) }
+            td class="n" { (minutes(longest.map(f64::from))) }
+            td class="n" { (open) " / " (all) }
+            @if offline {
+                td class="off" { (texts.get(lang, "central-offline-since", &[("at", Arg::Text(&b.last_health_at))])) }
+            } @else {
+                td class="ok" { (t(texts, lang, "central-online")) }
+            }
+            td { (config) }
+        }
+    }
+}
+
+fn figures_head(texts: &Texts, lang: Lang, first: &str) -> Markup {
+    let tt = |key: &str| t(texts, lang, key);
+    html! { thead { tr {
+        th { (tt(first)) }
+        th class="n" { (tt("central-col-visits")) } th class="n" { (tt("central-col-served")) }
+        th class="n" { (tt("central-col-no-shows")) } th class="n" { (tt("central-col-mean-wait")) }
+        th class="n" { (tt("central-col-within-target")) }
+    } } }
+}
+
+fn figures_row(label: &str, totals: &Totals, class: &str) -> Markup {
+    html! { tr class=(class) {
+        td { (label) }
+        td class="n" { (totals.visits) } td class="n" { (totals.served) } td class="n" { (totals.no_shows) }
+        td class="n" { (minutes(totals.mean_wait_s())) } td class="n" { (percent(totals.within_target_pct())) }
+    } }
+}
+
+/// The sum of every branch's figures.
+fn all(rows: &[BranchFigures]) -> Totals {
+    let mut total = Totals::default();
+    rows.iter().for_each(|r| total.add(r.totals));
+    total
+}
+
+/// The figures per region, in the file's order (branches of no region last, as "—").
+fn per_region(file: &CentreFile, lang: Lang, rows: &[BranchFigures]) -> Vec<(String, Totals)> {
+    let mut out: Vec<(String, Totals)> = Vec::new();
+    for r in rows {
+        let label = region_name(file, lang, &r.branch);
+        match out.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, t)) => t.add(r.totals),
+            None => out.push((label, r.totals)),
+        }
+    }
+    out
+}
+
+/// The figures per service code, over every branch.
+fn per_service(rows: &[BranchFigures]) -> Vec<(String, Totals)> {
+    let mut out: Vec<(String, Totals)> = Vec::new();
+    for (code, totals) in rows.iter().flat_map(|r| &r.services) {
+        match out.iter_mut().find(|(c, _)| c == code) {
+            Some((_, t)) => t.add(*totals),
+            None => out.push((code.clone(), *totals)),
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Figures per branch, region and service over a range.
+pub fn figures(
+    texts: &Texts,
+    lang: Lang,
+    file: &CentreFile,
+    user: &User,
+    from: NaiveDate,
+    to: NaiveDate,
+    rows: &[BranchFigures],
+) -> Markup {
+    let tt = |key: &str| t(texts, lang, key);
+    let here = format!("/figures?from={from}&to={to}");
+    let body = html! {
+        (header(texts, lang, file, user, &here))
+        main {
+            section {
+                form class="filters" method="get" action="/figures" {
+                    input type="hidden" name="lang" value=(lang.code());
+                    label { (tt("central-from")) input type="date" name="from" value=(from.to_string()); }
+                    label { (tt("central-to")) input type="date" name="to" value=(to.to_string()); }
+                    button type="submit" { (tt("central-show")) }
+                    a href={ "/figures.csv?from=" (from) "&to=" (to) } { (tt("central-csv")) }
+                }
+            }
+            section {
+                h2 { (tt("central-by-branch")) }
+                table id="by-branch" {
+                    (figures_head(texts, lang, "central-col-branch"))
+                    tbody {
+                        @for r in rows { (figures_row(&branch_name(file, lang, &r.branch), &r.totals, "")) }
+                        (figures_row(&tt("central-total"), &all(rows), "total"))
+                    }
+                }
+            }
+            section {
+                h2 { (tt("central-by-region")) }
+                table id="by-region" {
+                    (figures_head(texts, lang, "central-col-region"))
+                    tbody { @for (label, totals) in per_region(file, lang, rows) { (figures_row(&label, &totals, "")) } }
+                }
+            }
+            section {
+                h2 { (tt("central-by-service")) }
+                table id="by-service" {
+                    (figures_head(texts, lang, "central-col-service"))
+                    tbody { @for (code, totals) in per_service(rows) { (figures_row(&code, &totals, "")) } }
+                }
+            }
+        }
+    };
+    page(Head::new(lang, &tt("central-nav-figures"), STYLE).noindex(), body)
+}
+
+/// The directorate's monthly report: the branches compared (best share within target first),
+/// each region's total, and the directorate's.
+pub fn monthly(
+    texts: &Texts,
+    lang: Lang,
+    file: &CentreFile,
+    user: &User,
+    month: NaiveDate,
+    rows: &[BranchFigures],
+) -> Markup {
+    let tt = |key: &str| t(texts, lang, key);
+    let label = month.format("%Y-%m").to_string();
+    let mut ranked: Vec<&BranchFigures> = rows.iter().collect();
+    ranked.sort_by(|a, b| {
+        let pct = |r: &BranchFigures| r.totals.within_target_pct().unwrap_or(-1.0);
+        pct(b).total_cmp(&pct(a)).then_with(|| a.branch.cmp(&b.branch))
+    });
+    let here = format!("/monthly?month={label}");
+    let body = html! {
+        (header(texts, lang, file, user, &here))
+        main {
+            section {
+                h2 { (texts.get(lang, "central-monthly-title", &[("month", Arg::Text(&label))])) }
+                form class="filters" method="get" action="/monthly" {
+                    input type="hidden" name="lang" value=(lang.code());
+                    label { (tt("central-month")) input type="month" name="month" value=(label); }
+                    button type="submit" { (tt("central-show")) }
+                }
+            }
+            section {
+                h2 { (tt("central-compared")) }
+                table id="compared" {
+                    thead { tr {
+                        th class="n" { "#" } th { (tt("central-col-branch")) } th { (tt("central-col-region")) }
+                        th class="n" { (tt("central-col-visits")) } th class="n" { (tt("central-col-served")) }
+                        th class="n" { (tt("central-col-no-shows")) } th class="n" { (tt("central-col-mean-wait")) }
+                        th class="n" { (tt("central-col-within-target")) }
+                    } }
+                    tbody {
+                        @for (i, r) in ranked.iter().enumerate() { tr {
+                            td class="n" { (i + 1) }
+                            td { (branch_name(file, lang, &r.branch)) } td { (region_name(file, lang, &r.branch)) }
+                            td class="n" { (r.totals.visits) } td class="n" { (r.totals.served) }
+                            td class="n" { (r.totals.no_shows) } td class="n" { (minutes(r.totals.mean_wait_s())) }
+                            td class="n" { (percent(r.totals.within_target_pct())) }
+                        } }
+                    }
+                }
+            }
+            section {
+                h2 { (tt("central-by-region")) }
+                table {
+                    (figures_head(texts, lang, "central-col-region"))
+                    tbody {
+                        @for (label, totals) in per_region(file, lang, rows) { (figures_row(&label, &totals, "")) }
+                        (figures_row(&tt("central-total"), &all(rows), "total"))
+                    }
+                }
+            }
+        }
+    };
+    page(Head::new(lang, &tt("central-nav-monthly"), STYLE).noindex(), body)
+}
+
+/// The branches' figures as CSV (one row a branch; numbers as numbers, waits in seconds).
+pub fn csv(file: &CentreFile, rows: &[BranchFigures]) -> String {
+    let field = |text: &str| {
+        if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+    };
+    let number = |n: Option<f64>| n.map_or_else(String::new, |n| format!("{n:.1}"));
+    let mut out = String::from("branch,region,visits,served,no_shows,cancelled,mean_wait_s,within_target_pct\n");
+    for r in rows {
+        let t = &r.totals;
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            field(&r.branch),
+            field(file.region_of(&r.branch).unwrap_or("")),
+            t.visits,
+            t.served,
+            t.no_shows,
+            t.cancelled,
+            number(t.mean_wait_s()),
+            number(t.within_target_pct())
+        ));
+    }
+    out
+}
