@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::Limits;
 
@@ -27,12 +27,20 @@ struct Bucket {
 #[derive(Debug)]
 pub struct RateLimiter {
     limits: Limits,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<Buckets>,
+}
+
+#[derive(Debug, Default)]
+struct Buckets {
+    by_client: HashMap<IpAddr, Bucket>,
+    /// When full buckets were last dropped (at most once a second: a midnight of many clients
+    /// must not walk the table on every request).
+    pruned: Option<Instant>,
 }
 
 impl RateLimiter {
     pub fn new(limits: Limits) -> Self {
-        RateLimiter { limits, buckets: Mutex::new(HashMap::new()) }
+        RateLimiter { limits, buckets: Mutex::new(Buckets::default()) }
     }
 
     fn refill(&self, bucket: Bucket, now: Instant) -> f64 {
@@ -45,11 +53,13 @@ impl RateLimiter {
     pub fn allow(&self, addr: IpAddr, now: Instant) -> bool {
         let addr = client_key(addr);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() > PRUNE_ABOVE {
+        let due = buckets.pruned.is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1));
+        if buckets.by_client.len() > PRUNE_ABOVE && due {
             let burst = f64::from(self.limits.burst);
-            buckets.retain(|_, b| self.refill(*b, now) < burst);
+            buckets.by_client.retain(|_, b| self.refill(*b, now) < burst);
+            buckets.pruned = Some(now);
         }
-        let bucket = buckets.entry(addr).or_insert(Bucket { tokens: f64::from(self.limits.burst), at: now });
+        let bucket = buckets.by_client.entry(addr).or_insert(Bucket { tokens: f64::from(self.limits.burst), at: now });
         let tokens = self.refill(*bucket, now);
         if tokens >= 1.0 {
             *bucket = Bucket { tokens: tokens - 1.0, at: now };
@@ -148,7 +158,6 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[Cidr]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

@@ -477,6 +477,38 @@ mod tests {
         assert_eq!(check_booking(&site, &unknown, now), Err(Refusal::UnknownService));
     }
 
+    #[tokio::test]
+    async fn a_replica_at_its_write_cap_answers_busy_at_once_with_retry_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut site = SiteConfig::demo().site().unwrap();
+        site.data_dir = dir.path().to_path_buf();
+        site.limits.booking_writes = 2;
+        let core = Core::open(site, "http://127.0.0.1:8090".into()).await.unwrap();
+        let now = clock::now();
+        let booking = Booking {
+            code: "ACDEFHJK".into(),
+            token: "0".repeat(32),
+            branch: "demo".into(),
+            service: "A".into(),
+            start: now,
+            local_day: now.date_naive(),
+            name: "Noura".into(),
+            national_id: "1000000008".into(),
+            phone: "+966551234567".into(),
+            lang: "ar".into(),
+            status: Status::Booked,
+            created_at: now,
+            updated_at: now,
+        };
+        let held = core.writes.clone().try_acquire_many_owned(2).unwrap();
+        assert_eq!(core.cancel(&booking).await, Err(Refusal::Busy), "both writes are taken");
+        let answer = axum::response::IntoResponse::into_response(dawr_web::WebError::from(Refusal::Busy));
+        assert_eq!(answer.status(), 503);
+        assert_eq!(answer.headers()["retry-after"], "1");
+        drop(held);
+        assert_eq!(core.cancel(&booking).await, Err(Refusal::NotFound), "a free write reaches the database");
+    }
+
     #[test]
     fn codes_use_an_unambiguous_alphabet_and_are_normalised_when_typed() {
         let code = new_code();
