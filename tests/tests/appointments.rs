@@ -387,8 +387,8 @@ async fn at_once(replicas: &[&Site], bodies: Vec<Value>) -> Result<Vec<(u16, Str
 
 /// Three site processes on one PostgreSQL database, as replicas behind a load balancer: 50
 /// citizens race for the last place of a slot (exactly one gets it), one ID number sent to the
-/// three at once for three slots of a day gets one booking, a cancellation through one replica
-/// frees the place for another, and the slot rows agree with the bookings throughout.
+/// three at once for three slots of a day gets one booking, a cancellation and a move through
+/// one replica are seen by another, and the slot rows agree with the bookings throughout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgresql_three_replicas_book_exactly_the_capacity() -> Result<()> {
     let postgres = Postgres::start()?;
@@ -432,8 +432,14 @@ async fn on_postgresql_three_replicas_book_exactly_the_capacity() -> Result<()> 
     let code = first["code"].as_str().unwrap_or_default().to_string();
     let cancel = json!({"national_id": citizen_id(3001)});
     assert_eq!(all[2].post(&format!("/api/v1/bookings/{code}/cancel"), cancel).await?.0, 200);
+    // A move through another replica takes the new place and gives the old one back.
+    let (_, moving) = all[0].post("/api/v1/bookings", booking(&three[1], "A", 3002)).await?;
+    let code = moving["code"].as_str().unwrap_or_default().to_string();
+    let to = json!({"national_id": citizen_id(3002), "start": three[2]});
+    let (status, moved) = all[1].post(&format!("/api/v1/bookings/{code}/reschedule"), to).await?;
+    assert_eq!(status, 200, "{moved}");
     let audit = audit_postgres(&url).await?;
-    assert_eq!(audit, Audit { active: 3 + 1, over_capacity: 0, miscounted: 0, doubled_ids: 0 }, "{audit:?}");
+    assert_eq!(audit, Audit { active: 3 + 1 + 1, over_capacity: 0, miscounted: 0, doubled_ids: 0 }, "{audit:?}");
     let feed: Value = all[2]
         .client
         .get(all[2].url(&format!("/api/v1/branches/demo/bookings?date={date}")))
