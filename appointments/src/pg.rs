@@ -368,11 +368,14 @@ pub async fn erase_person(
     Ok((count(erased), count(cancelled)))
 }
 
+/// A group of slot rows as the columns the job sends: starts and their local days.
+type SlotColumns = (Vec<DateTime<Utc>>, Vec<NaiveDate>);
+
 /// The slot job: makes the missing rows of `plan` and brings the planned rows' capacity in line
 /// (rows already right are not touched, so the job takes no lock a booking waits for). Skipped,
 /// returning 0, while another replica runs it.
 pub async fn ensure_slots(pool: &Pool, plan: &[SlotPlan]) -> Result<usize, BookError> {
-    let mut groups: BTreeMap<(&str, &str, u32), (Vec<DateTime<Utc>>, Vec<NaiveDate>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, &str, u32), SlotColumns> = BTreeMap::new();
     for slot in plan {
         let group = groups.entry((&slot.branch, &slot.service, slot.capacity)).or_default();
         group.0.push(slot.start);
