@@ -82,12 +82,18 @@ impl From<Refusal> for WebError {
             Refusal::NotActive(s) => {
                 Self::new(StatusCode::CONFLICT, "not_active", format!("the booking is {}", s.as_str()))
             }
+            Refusal::Busy => busy(),
             Refusal::Storage(e) => {
                 tracing::error!(error = %e, "storage");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the database is not available")
             }
         }
     }
+}
+
+/// 503 with `Retry-After`: this replica has as many booking writes under way as it takes.
+pub fn busy() -> WebError {
+    WebError::unavailable("busy", "too many bookings at this moment; try again in a second", 1)
 }
 
 fn check_rate(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> WebResult<()> {

@@ -95,26 +95,66 @@ async fn daily_purge(core: Core) {
     }
 }
 
+/// Runs the slot job (rows for the horizon); logs what it did.
+async fn make_slots(core: &Core) {
+    match core.ensure_slots().await {
+        Ok(n) => tracing::info!(made = n, "slot rows to the horizon made"),
+        Err(e) => tracing::error!(error = ?e, "the slot job failed; it runs again in a minute"),
+    }
+}
+
+/// Runs the slot job whenever a branch's day changes (a day's opening is one run), and every
+/// ten minutes besides (a changed site file, a run that failed).
+async fn slot_job(core: Core) {
+    let days = |core: &Core| {
+        let now = dawr_web::clock::now();
+        core.site.branches.iter().map(|b| crate::slots::local_day(b, now)).collect::<Vec<_>>()
+    };
+    let mut last = (days(&core), std::time::Instant::now());
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        interval.tick().await;
+        let today = days(&core);
+        if today != last.0 || last.1.elapsed() > std::time::Duration::from_secs(600) {
+            last = (today, std::time::Instant::now());
+            make_slots(&core).await;
+        }
+    }
+}
+
+/// Why the site could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("cannot open the bookings: {0}")]
+    Storage(#[from] crate::store::BookError),
+}
+
 /// Serves the site until `shutdown` completes.
 pub async fn run(
     site: Site,
     public_url: String,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), StartError> {
+) -> Result<(), RunError> {
     start::data_dir(&site.data_dir)?;
     let addr = site.http;
     let tls = match &site.tls {
-        Some(files) => Some(dawr_web::tls::ServerTls::from_pem_files(&[files.cert.as_path()], &files.key)?),
+        Some(files) => Some(
+            dawr_web::tls::ServerTls::from_pem_files(&[files.cert.as_path()], &files.key).map_err(StartError::from)?,
+        ),
         None => None,
     };
-    let core = Core::open(site, public_url)?;
-    // Retention: once before the first request, then each new day.
+    let core = Core::open(site, public_url).await?;
+    // Slot rows and retention: once before the first request, then on each new day.
+    make_slots(&core).await;
     purge(&core).await;
     let retention = tokio::spawn(daily_purge(core.clone()));
-    let reminders = core.site.sms.clone().map(|sms| {
+    let reminders = core.site.sms.clone().zip(core.database()).map(|(sms, db)| {
         tracing::info!(smsc = %sms.session.address, "sending booking reminders by SMS");
-        crate::reminders::spawn(sms, core.site.clone(), core.database())
+        crate::reminders::spawn(sms, core.site.clone(), db)
     });
+    let slots = tokio::spawn(slot_job(core.clone()));
     let listener = start::listen(addr).await?;
     tracing::info!(http = %addr, https = tls.is_some(), branches = core.site.branches.len(), "Dawr appointments ready");
     let limits = dawr_web::serve::Limits::default();
@@ -123,6 +163,7 @@ pub async fn run(
     if let Some(reminders) = reminders {
         reminders.abort();
     }
+    slots.abort();
     tracing::info!("stopped");
-    served.map_err(|source| StartError::Http { addr, source })
+    Ok(served.map_err(|source| StartError::Http { addr, source })?)
 }

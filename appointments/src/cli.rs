@@ -32,6 +32,10 @@ pub struct Args {
     /// Base URL of the links the site gives out [default: http(s)://<http address>]
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Keep the bookings in PostgreSQL (a libpq URL) instead of SQLite, so several replicas can
+    /// serve behind a load balancer
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
     /// For tests: shift the site's clock by this many seconds (the hub's flag and variable too)
     #[arg(long, value_name = "SECONDS", env = "DAWR_CLOCK_OFFSET_S", hide = true, allow_hyphen_values = true)]
     pub clock_offset_s: Option<f64>,
@@ -59,6 +63,10 @@ pub fn settings(args: Args) -> Result<(Site, String), String> {
     }
     if let Some(dir) = args.data_dir {
         site.data_dir = dir;
+    }
+    if let Some(url) = args.postgres {
+        let pool_size = config.site.postgres_pool;
+        site.postgres = Some(crate::config::PostgresSettings { url, pool_size });
     }
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         site.tls = Some(crate::config::TlsFiles { cert, key });

@@ -133,6 +133,11 @@ pub struct SiteSection {
     pub tls_cert: Option<PathBuf>,
     /// …and its private key (PEM).
     pub tls_key: Option<PathBuf>,
+    /// PostgreSQL (a libpq URL) instead of the SQLite file in `data_dir`: several replicas of the
+    /// site can then serve from one database.
+    pub postgres: Option<String>,
+    /// Connections to PostgreSQL per replica.
+    pub postgres_pool: usize,
 }
 
 impl Default for SiteSection {
@@ -143,24 +148,40 @@ impl Default for SiteSection {
             horizon_days: 30,
             tls_cert: None,
             tls_key: None,
+            postgres: None,
+            postgres_pool: 16,
         }
     }
 }
 
-/// `[limits]`: the per-address token bucket on booking and lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+/// `[limits]`: the per-client token bucket on booking and lookup (a client is an IPv4 address
+/// or an IPv6 /64), and the cap on concurrent booking writes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     pub burst: u32,
     pub per_minute: u32,
-    /// Behind a reverse proxy: count clients by the last `X-Forwarded-For` address it adds.
-    pub trust_proxy: bool,
+    /// Reverse proxies (load balancers) whose `X-Forwarded-For` is believed, as address ranges;
+    /// from any other peer the header is ignored.
+    pub trusted_proxies: Vec<crate::ratelimit::Cidr>,
+    /// Booking writes (book, cancel, reschedule) one replica runs at once; more get 503 with
+    /// `Retry-After` at once instead of queueing into a timeout.
+    pub booking_writes: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { burst: 10, per_minute: 10, trust_proxy: false }
+        Limits { burst: 10, per_minute: 10, trusted_proxies: Vec::new(), booking_writes: 64 }
     }
+}
+
+/// `[site] postgres`: the bookings in PostgreSQL instead of SQLite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresSettings {
+    /// A libpq URL, e.g. `postgres://dawr@127.0.0.1:5432/dawr`.
+    pub url: String,
+    /// Connections this replica keeps.
+    pub pool_size: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -209,6 +230,8 @@ pub struct Site {
     /// HTTPS on `http` with this certificate and key (PEM files).
     pub tls: Option<TlsFiles>,
     pub data_dir: PathBuf,
+    /// The bookings in PostgreSQL rather than SQLite in `data_dir`.
+    pub postgres: Option<PostgresSettings>,
     /// Citizens may book from today up to this many days ahead.
     pub horizon_days: u32,
     pub limits: Limits,
@@ -307,8 +330,15 @@ impl SiteConfig {
         if self.retention.personal_data_days == 0 {
             return Err(ConfigError::Site("[retention] personal_data_days must be at least 1".into()));
         }
-        if self.limits.burst == 0 || self.limits.per_minute == 0 {
-            return Err(ConfigError::Site("[limits] burst and per_minute must be at least 1".into()));
+        if self.limits.burst == 0 || self.limits.per_minute == 0 || self.limits.booking_writes == 0 {
+            return Err(ConfigError::Site("[limits] burst, per_minute and booking_writes must be at least 1".into()));
+        }
+        if self.site.postgres_pool == 0 {
+            return Err(ConfigError::Site("[site] postgres_pool must be at least 1".into()));
+        }
+        if self.site.postgres.is_some() && self.sms.smsc.is_some() {
+            // The reminders' outbox lives in the SQLite database beside the bookings.
+            return Err(ConfigError::Site("[sms] reminders are sent only from the SQLite store, not with postgres".into()));
         }
         let mut ids = BTreeSet::new();
         let branches = self
@@ -330,8 +360,13 @@ impl SiteConfig {
             http: self.site.http,
             tls,
             data_dir: self.site.data_dir.clone(),
+            postgres: self
+                .site
+                .postgres
+                .clone()
+                .map(|url| PostgresSettings { url, pool_size: self.site.postgres_pool }),
             horizon_days: self.site.horizon_days,
-            limits: self.limits,
+            limits: self.limits.clone(),
             retention: self.retention,
             sms: self.sms.settings()?,
             branches,

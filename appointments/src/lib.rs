@@ -3,8 +3,10 @@
 //!
 //! A functional core — [`validate`] (ID numbers, mobiles, names), [`slots`] (opening hours,
 //! holidays, horizon), [`ics`], [`qr`], [`ratelimit`] and `service::check_booking` — inside an
-//! imperative shell: [`store`] (SQLite, the capacity rule inside the transaction), [`service`]
-//! (clock, random codes, the pool), [`api`] (JSON under `/api/v1`) and [`pages`] (the HTML),
+//! imperative shell: [`storage`] (one trait over [`store`], SQLite, and [`pg`], PostgreSQL for
+//! several replicas; the capacity rule a conditional update of the slot's row inside the
+//! booking's transaction), [`service`] (clock, random codes, the write cap and the availability
+//! cache of [`rush`]), [`api`] (JSON under `/api/v1`) and [`pages`] (the HTML),
 //! wired by [`app`] and started by [`cli`]. [`config`] reads the site's TOML file.
 pub mod api;
 pub mod app;
@@ -12,10 +14,13 @@ pub mod cli;
 pub mod config;
 pub mod ics;
 pub mod pages;
+pub mod pg;
 pub mod qr;
 pub mod ratelimit;
 pub mod reminders;
+pub mod rush;
 pub mod service;
 pub mod slots;
+pub mod storage;
 pub mod store;
 pub mod validate;

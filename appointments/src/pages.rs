@@ -227,6 +227,7 @@ impl Problems {
             Refusal::AlreadyBooked => one(Some(Field::NationalId), "appt-error-already-booked"),
             Refusal::NotFound => one(Some(Field::Code), "appt-error-not-found"),
             Refusal::NotActive(_) => one(None, "appt-error-not-active"),
+            Refusal::Busy => one(None, "appt-error-busy"),
             _ => None,
         }
     }
@@ -539,6 +540,8 @@ pub async fn book(
                 Some(p) => (
                     if r == Refusal::Full || r == Refusal::AlreadyBooked {
                         StatusCode::CONFLICT
+                    } else if r == Refusal::Busy {
+                        StatusCode::SERVICE_UNAVAILABLE
                     } else {
                         StatusCode::BAD_REQUEST
                     },

@@ -3,17 +3,18 @@
 //!
 //! [`check_booking`] is the pure part (every field checked, every error collected, in a form
 //! both the API and the pages can show); [`Core`] is the shell around it: the clock, random
-//! codes and the database, whose calls run on blocking threads over a small connection pool.
+//! codes, the storage (SQLite or PostgreSQL, [`crate::storage`]), the cap on concurrent booking
+//! writes and the one-second availability cache ([`crate::rush`]).
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use dawr_i18n::Lang;
 use dawr_web::{Db, clock};
 use rand::Rng;
-use rusqlite::Connection;
 
 use crate::config::{Branch, Site};
 use crate::slots::{self, SlotError};
+use crate::storage::Storage;
 use crate::store::{self, BookError, Booking, NewBooking, Status, StoreError};
 use crate::validate::{self, FieldError};
 
@@ -85,6 +86,8 @@ pub enum Refusal {
     NotFound,
     NotActive(Status),
     Storage(String),
+    /// This replica has as many booking writes under way as it takes: try again in a moment.
+    Busy,
 }
 
 impl From<StoreError> for Refusal {
@@ -102,6 +105,7 @@ impl From<BookError> for Refusal {
             BookError::NotActive(s) => Refusal::NotActive(s),
             BookError::CodeTaken => Refusal::Storage("no free booking code".into()),
             BookError::Store(e) => e.into(),
+            BookError::Postgres(e) => Refusal::Storage(e),
         }
     }
 }
@@ -183,7 +187,7 @@ pub fn normalize_code(text: &str) -> String {
 /// A slot as lists show it.
 pub use dawr_protocol::api::bookings::Slot as SlotView;
 
-/// The site's shell: configuration, texts, database, rate limiter.
+/// The site's shell: configuration, texts, storage, rate limiter, write cap, availability cache.
 #[derive(Clone)]
 pub struct Core {
     pub site: Arc<Site>,
@@ -191,46 +195,68 @@ pub struct Core {
     pub limiter: Arc<crate::ratelimit::RateLimiter>,
     /// Base of the links the site gives out (booking pages, calendar files).
     pub public_url: String,
-    /// One connection for writing (changes queue for it here rather than in SQLite's busy
-    /// handler, which sleeps), a few for reading, taken in turn. The capacity rule does not rest
-    /// on this: it holds inside each transaction whichever connection runs it.
-    db: Db,
+    /// The bookings: SQLite (one writing connection, a few reading ones; the capacity rule holds
+    /// inside each transaction whichever connection runs it) or PostgreSQL.
+    store: Arc<dyn Storage>,
+    /// The SQLite database when that is the engine: the reminders' outbox lives beside the bookings.
+    sqlite: Option<Db>,
+    /// At most this many booking writes at once on this replica; the rest are told to come back.
+    writes: Arc<tokio::sync::Semaphore>,
+    /// Places taken per service and day, at most a second old.
+    availability: Arc<crate::rush::AvailabilityCache>,
 }
 
 impl Core {
-    /// Opens the database in `data_dir`.
-    pub fn open(site: Site, public_url: String) -> Result<Core, StoreError> {
-        let path = site.data_dir.join(store::FILE_NAME);
-        let writer = store::open(&path)?;
-        let readers = (0..POOL_SIZE).map(|_| store::open(&path)).collect::<Result<Vec<_>, _>>()?;
+    /// Opens the storage: PostgreSQL when the site names one (migrated first), else the SQLite
+    /// database in `data_dir`.
+    pub async fn open(site: Site, public_url: String) -> Result<Core, BookError> {
+        let (store, sqlite): (Arc<dyn Storage>, Option<Db>) = match &site.postgres {
+            Some(pg) => {
+                let pool = crate::pg::pool(&pg.url, pg.pool_size)?;
+                crate::pg::migrate(&pool).await?;
+                (Arc::new(crate::storage::Postgres(pool)), None)
+            }
+            None => {
+                let path = site.data_dir.join(store::FILE_NAME);
+                let writer = store::open(&path)?;
+                let readers = (0..POOL_SIZE).map(|_| store::open(&path)).collect::<Result<Vec<_>, _>>()?;
+                let db = Db::new(writer, readers);
+                (Arc::new(crate::storage::Sqlite(db.clone())), Some(db))
+            }
+        };
         Ok(Core {
-            limiter: Arc::new(crate::ratelimit::RateLimiter::new(site.limits)),
+            limiter: Arc::new(crate::ratelimit::RateLimiter::new(site.limits.clone())),
+            writes: Arc::new(tokio::sync::Semaphore::new(site.limits.booking_writes as usize)),
+            availability: Arc::new(crate::rush::AvailabilityCache::new(crate::rush::AVAILABILITY_MAX_AGE)),
             site: Arc::new(site),
             texts: Arc::new(dawr_i18n::Texts::new()),
             public_url: public_url.trim_end_matches('/').to_string(),
-            db: Db::new(writer, readers),
+            store,
+            sqlite,
         })
     }
 
-    /// Runs `f` on a reading connection on a blocking thread.
-    async fn db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, Refusal> + Send + 'static,
-    ) -> Result<T, Refusal> {
-        self.db.read(f).await.map_err(|e| Refusal::Storage(e.to_string()))?
+    /// Runs a storage call, its error as a refusal.
+    async fn stored<T>(&self, call: crate::storage::StoreFuture<'_, T>) -> Result<T, Refusal> {
+        call.await.map_err(Refusal::from)
     }
 
-    /// Runs `f` on the writing connection on a blocking thread.
-    async fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, Refusal> + Send + 'static,
-    ) -> Result<T, Refusal> {
-        self.db.write(f).await.map_err(|e| Refusal::Storage(e.to_string()))?
+    /// Runs a booking write under the replica's cap: `Busy` at once when the cap is reached.
+    async fn capped<T>(&self, call: crate::storage::StoreFuture<'_, T>) -> Result<T, Refusal> {
+        let Ok(_permit) = self.writes.try_acquire() else { return Err(Refusal::Busy) };
+        self.stored(call).await
+    }
+
+    /// The slot job: makes the slot rows from today to the horizon for every branch and service
+    /// (a day's opening is one run); returns how many rows it made.
+    pub async fn ensure_slots(&self) -> Result<usize, Refusal> {
+        let plan = crate::slots::horizon_plan(&self.site, clock::now());
+        self.stored(self.store.ensure_slots(plan)).await
     }
 
     /// Spends a rate-limit token of the client behind `peer` (see [`crate::ratelimit`]).
     pub fn allow(&self, peer: std::net::SocketAddr, forwarded_for: Option<&str>) -> bool {
-        let ip = crate::ratelimit::client_ip(peer.ip(), forwarded_for, self.site.limits.trust_proxy);
+        let ip = crate::ratelimit::client_ip(peer.ip(), forwarded_for, &self.site.limits.trusted_proxies);
         self.limiter.allow(ip, std::time::Instant::now())
     }
 
@@ -251,8 +277,15 @@ impl Core {
         if starts.is_empty() {
             return Ok(Vec::new());
         }
-        let (branch, service) = (branch.to_string(), service.to_string());
-        let taken = self.db(move |c| Ok(store::taken_on_day(c, &branch, &service, day)?)).await?;
+        let key = (branch.to_string(), service.to_string(), day);
+        let taken = match self.availability.get(&key, std::time::Instant::now()) {
+            Some(taken) => taken,
+            None => {
+                let taken = Arc::new(self.stored(self.store.taken_on_day(key.0.clone(), key.1.clone(), day)).await?);
+                self.availability.put(key, taken.clone(), std::time::Instant::now());
+                taken
+            }
+        };
         Ok(starts
             .into_iter()
             .map(|start| SlotView {
@@ -269,31 +302,32 @@ impl Core {
         let now = clock::now();
         let checked = check_booking(&self.site, input, now)?;
         let lang = lang.code().to_string();
-        self.write(move |conn| {
-            // A random code can collide with an earlier one; draw again.
-            for _ in 0..8 {
-                let new = NewBooking {
-                    code: new_code(),
-                    token: new_token(),
-                    branch: checked.branch.clone(),
-                    service: checked.service.clone(),
-                    start: checked.start,
-                    local_day: checked.local_day,
-                    name: checked.name.clone(),
-                    national_id: checked.national_id.clone(),
-                    phone: checked.phone.clone(),
-                    lang: lang.clone(),
-                    capacity: checked.capacity,
-                    now,
-                };
-                match store::book(conn, &new) {
-                    Err(BookError::CodeTaken) => continue,
-                    other => return other.map_err(Refusal::from),
-                }
+        let Ok(_permit) = self.writes.try_acquire() else { return Err(Refusal::Busy) };
+        let key = (checked.branch.clone(), checked.service.clone(), checked.local_day);
+        // A random code can collide with an earlier one; draw again.
+        for _ in 0..8 {
+            let new = NewBooking {
+                code: new_code(),
+                token: new_token(),
+                branch: checked.branch.clone(),
+                service: checked.service.clone(),
+                start: checked.start,
+                local_day: checked.local_day,
+                name: checked.name.clone(),
+                national_id: checked.national_id.clone(),
+                phone: checked.phone.clone(),
+                lang: lang.clone(),
+                capacity: checked.capacity,
+                now,
+            };
+            let booked = self.store.book(new).await;
+            self.availability.forget(&key);
+            match booked {
+                Err(BookError::CodeTaken) => continue,
+                other => return other.map_err(Refusal::from),
             }
-            Err(BookError::CodeTaken.into())
-        })
-        .await
+        }
+        Err(BookError::CodeTaken.into())
     }
 
     /// The booking with this code, if the ID number is its own (else `NotFound`, the same
@@ -304,7 +338,7 @@ impl Core {
         if code.len() != CODE_LEN {
             return Err(Refusal::NotFound);
         }
-        let found = self.db(move |c| Ok(store::by_code(c, &code)?)).await?;
+        let found = self.stored(self.store.by_code(code)).await?;
         found.filter(|b| b.national_id == id).ok_or(Refusal::NotFound)
     }
 
@@ -313,13 +347,13 @@ impl Core {
         if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Refusal::NotFound);
         }
-        let token = token.to_string();
-        self.db(move |c| Ok(store::by_token(c, &token)?)).await?.ok_or(Refusal::NotFound)
+        self.stored(self.store.by_token(token.to_string())).await?.ok_or(Refusal::NotFound)
     }
 
     pub async fn cancel(&self, booking: &Booking) -> Result<Booking, Refusal> {
-        let code = booking.code.clone();
-        self.write(move |c| Ok(store::cancel(c, &code, clock::now())?)).await
+        let cancelled = self.capped(self.store.cancel(booking.code.clone(), clock::now())).await;
+        self.availability.forget(&(booking.branch.clone(), booking.service.clone(), booking.local_day));
+        cancelled
     }
 
     /// Moves a booking to another slot of its service.
@@ -337,14 +371,15 @@ impl Core {
         };
         let day = slots::check_bookable(branch, self.site.horizon_days, now, start)
             .map_err(|e| Refusal::Fields(vec![e.into()]))?;
-        let code = booking.code.clone();
-        self.write(move |c| Ok(store::reschedule(c, &code, start, day, capacity, now)?)).await
+        let moved = self.capped(self.store.reschedule(booking.code.clone(), start, day, capacity, now)).await;
+        self.availability.forget(&(booking.branch.clone(), booking.service.clone(), booking.local_day));
+        self.availability.forget(&(booking.branch.clone(), booking.service.clone(), day));
+        moved
     }
 
     /// A branch's bookings on a day, for its hub.
     pub async fn day_bookings(&self, branch: &str, day: NaiveDate) -> Result<Vec<Booking>, Refusal> {
-        let branch = branch.to_string();
-        self.db(move |c| Ok(store::day_bookings(c, &branch, day)?)).await
+        self.stored(self.store.day_bookings(branch.to_string(), day)).await
     }
 
     /// Records a hub's report of a check-in or a no-show.
@@ -355,8 +390,7 @@ impl Core {
         status: Status,
         at: DateTime<Utc>,
     ) -> Result<Booking, Refusal> {
-        let (branch, code) = (branch.to_string(), normalize_code(code));
-        self.write(move |c| Ok(store::report(c, &branch, &code, status, at, clock::now())?)).await
+        self.stored(self.store.report(branch.to_string(), normalize_code(code), status, at, clock::now())).await
     }
 }
 
@@ -367,30 +401,37 @@ impl Core {
         let now = clock::now();
         let days = i64::from(self.site.retention.personal_data_days);
         let before = now.date_naive() - chrono::Duration::days(days);
-        self.write(move |c| {
-            let purged = store::purge(c, before, now)?;
-            crate::reminders::purge(c).map_err(store::StoreError::from)?;
-            Ok(purged)
-        })
-        .await
+        let purged = self.stored(self.store.purge(before, now)).await?;
+        self.purge_reminders().await?;
+        Ok(purged)
     }
 
-    /// The database, for the reminders' task.
-    pub fn database(&self) -> Db {
-        self.db.clone()
+    /// Blanks the mobiles and texts of reminders whose booking no longer holds personal data.
+    async fn purge_reminders(&self) -> Result<(), Refusal> {
+        let Some(db) = &self.sqlite else { return Ok(()) };
+        let blanked = db.write(|c| crate::reminders::purge(c)).await;
+        blanked.map_err(|e| Refusal::Storage(e.to_string()))?.map_err(|e| Refusal::Storage(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The SQLite database, for the reminders' task (`None` on PostgreSQL).
+    pub fn database(&self) -> Option<Db> {
+        self.sqlite.clone()
     }
 
     /// A branch's bookings of one person (their data still held).
     pub async fn person_bookings(&self, branch: &str, person: store::Person) -> Result<Vec<Booking>, Refusal> {
         let branch = self.branch(branch)?.id.clone();
-        self.db(move |c| Ok(store::of_person(c, &branch, &person)?)).await
+        self.stored(self.store.of_person(branch, person)).await
     }
 
     /// Erases one person from a branch's bookings: `(erased, cancelled)`.
     pub async fn erase_person(&self, branch: &str, person: store::Person) -> Result<(usize, usize), Refusal> {
         let branch = self.branch(branch)?.id.clone();
         let now = clock::now();
-        self.write(move |c| Ok(store::erase_person(c, &branch, &person, now)?)).await
+        let erased = self.stored(self.store.erase_person(branch, person, now)).await?;
+        self.purge_reminders().await?;
+        Ok(erased)
     }
 }
 
@@ -455,6 +496,38 @@ mod tests {
         assert_eq!(nonsense, Err(Refusal::Fields(vec![SlotError::NotASlot.into()])));
         let unknown = BookingInput { service: "Z".into(), ..input("") };
         assert_eq!(check_booking(&site, &unknown, now), Err(Refusal::UnknownService));
+    }
+
+    #[tokio::test]
+    async fn a_replica_at_its_write_cap_answers_busy_at_once_with_retry_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut site = SiteConfig::demo().site().unwrap();
+        site.data_dir = dir.path().to_path_buf();
+        site.limits.booking_writes = 2;
+        let core = Core::open(site, "http://127.0.0.1:8090".into()).await.unwrap();
+        let now = clock::now();
+        let booking = Booking {
+            code: "ACDEFHJK".into(),
+            token: "0".repeat(32),
+            branch: "demo".into(),
+            service: "A".into(),
+            start: now,
+            local_day: now.date_naive(),
+            name: "Noura".into(),
+            national_id: "1000000008".into(),
+            phone: "+966551234567".into(),
+            lang: "ar".into(),
+            status: Status::Booked,
+            created_at: now,
+            updated_at: now,
+        };
+        let held = core.writes.clone().try_acquire_many_owned(2).unwrap();
+        assert_eq!(core.cancel(&booking).await, Err(Refusal::Busy), "both writes are taken");
+        let answer = axum::response::IntoResponse::into_response(dawr_web::WebError::from(Refusal::Busy));
+        assert_eq!(answer.status(), 503);
+        assert_eq!(answer.headers()["retry-after"], "1");
+        drop(held);
+        assert_eq!(core.cancel(&booking).await, Err(Refusal::NotFound), "a free write reaches the database");
     }
 
     #[test]

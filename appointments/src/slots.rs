@@ -110,6 +110,29 @@ pub fn bookable_days(branch: &Branch, horizon_days: u32, now: DateTime<Utc>) -> 
         .collect()
 }
 
+/// The slot rows the job makes: every slot of every service of every branch, from today to the
+/// horizon (a day's opening adds its slots; earlier rows stay).
+pub fn horizon_plan(site: &crate::config::Site, now: DateTime<Utc>) -> Vec<crate::store::SlotPlan> {
+    let mut plan = Vec::new();
+    for branch in &site.branches {
+        let today = local_day(branch, now);
+        for n in 0..=i64::from(site.horizon_days) {
+            let day = today + Duration::days(n);
+            let starts = slot_starts(branch, day);
+            for service in &branch.services {
+                plan.extend(starts.iter().map(|&start| crate::store::SlotPlan {
+                    branch: branch.id.clone(),
+                    service: service.code.clone(),
+                    start,
+                    local_day: day,
+                    capacity: service.capacity,
+                }));
+            }
+        }
+    }
+    plan
+}
+
 /// A slot's end.
 pub fn slot_end(branch: &Branch, start: DateTime<Utc>) -> DateTime<Utc> {
     start + Duration::minutes(i64::from(branch.slot_min))
@@ -199,6 +222,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_job_plans_every_service_slot_to_the_horizon() {
+        let site = SiteConfig::demo().site().unwrap();
+        let now = utc("2026-11-23T07:05:00Z"); // Monday
+        let plan = horizon_plan(&site, now);
+        // Today to 23 December: 23 open days; 26 quarter hours a day; six services.
+        assert_eq!(plan.len(), 23 * 26 * 6);
+        assert_eq!(plan[0].start, utc("2026-11-23T05:00:00Z"), "today's slots from opening");
+        assert!(plan.iter().all(|s| check_bookable(&demo(), 30, plan[0].start, s.start).is_ok() || s.start <= now));
+        let e = plan.iter().find(|s| s.service == "E").unwrap();
+        assert_eq!(e.capacity, 1);
+        assert_eq!(plan.last().unwrap().local_day, day("2026-12-23"));
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! SQLite storage of bookings, with the capacity rule enforced inside the transaction.
+//! SQLite storage of bookings (the site's default engine), with the capacity rule enforced
+//! inside the transaction; [`crate::pg`] keeps the same rules on PostgreSQL.
 //!
 //! One database file (`{data_dir}/appointments.db`), WAL, `synchronous=FULL`: a booking the
-//! citizen was told about survives a crash. Booking and rescheduling run in a `BEGIN IMMEDIATE`
-//! transaction that takes the database's write lock *before* it counts the places taken, so two
-//! requests for the last place are serialised and the second one sees the first one's row: the
-//! count and the insert can never interleave, even across processes. A partial unique index
-//! keeps one active booking per ID number per service per day.
+//! citizen was told about survives a crash. Each slot is a row holding its places taken; a
+//! booking is one transaction that takes a place with a conditional update of that row
+//! (`booked = booked + 1 WHERE … AND booked < capacity`) and then inserts the booking, so two
+//! requests for the last place can never both get it, on either engine and across processes.
+//! A partial unique index keeps one active booking per ID number per service per day. The slot
+//! rows of the booking horizon are made by a job ([`ensure_slots`]); a booking for a slot the job
+//! has not reached yet makes its row first.
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -34,6 +37,8 @@ pub enum BookError {
     NotActive(Status),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Postgres(String),
 }
 
 impl From<rusqlite::Error> for BookError {
@@ -46,7 +51,7 @@ impl From<rusqlite::Error> for BookError {
 pub use dawr_protocol::api::bookings::BookingStatus as Status;
 
 /// A stored status.
-fn parse_status(text: &str) -> Result<Status, StoreError> {
+pub(crate) fn parse_status(text: &str) -> Result<Status, StoreError> {
     text.parse().map_err(|_| StoreError::Corrupt { column: "status", value: text.into() })
 }
 
@@ -91,6 +96,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/001_initial.sql")),
         M::up(include_str!("store/002_personal_data.sql")),
         M::up(include_str!("store/003_reminders.sql")),
+        M::up(include_str!("store/004_slots.sql")),
     ])
 }
 
@@ -127,20 +133,59 @@ fn is_unique_violation(e: &rusqlite::Error, index_or_column: &str) -> bool {
         if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains(index_or_column))
 }
 
-/// Places taken in a slot (everything but cancelled bookings), optionally not counting one code.
-fn taken_in_slot(
-    conn: &Connection,
+/// A slot row to make (the job's plan for the horizon).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotPlan {
+    pub branch: String,
+    pub service: String,
+    pub start: DateTime<Utc>,
+    pub local_day: NaiveDate,
+    pub capacity: u32,
+}
+
+/// Takes a place in a slot: the conditional update of its row, after making the row if the
+/// job has not (with `capacity`). `Full` when no place is left.
+fn take_place(
+    tx: &Connection,
     branch: &str,
     service: &str,
     start: DateTime<Utc>,
-    except: &str,
-) -> rusqlite::Result<u32> {
-    conn.query_row(
-        "SELECT COUNT(*) FROM bookings WHERE branch = ?1 AND service = ?2 AND start = ?3 \
-         AND status <> 'cancelled' AND code <> ?4",
-        params![branch, service, ts(start), except],
-        |r| r.get(0),
-    )
+    local_day: NaiveDate,
+    capacity: u32,
+) -> Result<(), BookError> {
+    let id: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM slots WHERE branch = ?1 AND service = ?2 AND start = ?3",
+            params![branch, service, ts(start)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let id = match id {
+        Some(id) => id,
+        None => tx.query_row(
+            "INSERT INTO slots (branch, service, start, local_day, capacity) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            params![branch, service, ts(start), local_day.to_string(), capacity],
+            |r| r.get(0),
+        )?,
+    };
+    let taken = tx.execute("UPDATE slots SET booked = booked + 1 WHERE id = ?1 AND booked < capacity", [id])?;
+    if taken == 0 { Err(BookError::Full) } else { Ok(()) }
+}
+
+/// Gives a place back (a cancellation or a move), or takes one regardless of capacity
+/// (`delta` +1: a cancelled booking the branch checked in after all).
+fn adjust_place(
+    tx: &Connection,
+    branch: &str,
+    service: &str,
+    start: DateTime<Utc>,
+    delta: i32,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE slots SET booked = MAX(booked + ?4, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
+        params![branch, service, ts(start), delta],
+    )?;
+    Ok(())
 }
 
 fn has_active_that_day(
@@ -159,16 +204,30 @@ fn has_active_that_day(
     )
 }
 
-/// Books a place: in one immediate transaction, counts the places taken and inserts only if
-/// one is left.
+/// The booking a [`NewBooking`] becomes once stored.
+pub fn booked(new: &NewBooking) -> Booking {
+    Booking {
+        code: new.code.clone(),
+        token: new.token.clone(),
+        branch: new.branch.clone(),
+        service: new.service.clone(),
+        start: new.start,
+        local_day: new.local_day,
+        name: new.name.clone(),
+        national_id: new.national_id.clone(),
+        phone: new.phone.clone(),
+        lang: new.lang.clone(),
+        status: Status::Booked,
+        created_at: new.now,
+        updated_at: new.now,
+    }
+}
+
+/// Books a place: in one immediate transaction, takes a place in the slot's row (or refuses,
+/// full) and inserts the booking.
 pub fn book(conn: &mut Connection, new: &NewBooking) -> Result<Booking, BookError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if taken_in_slot(&tx, &new.branch, &new.service, new.start, "")? >= new.capacity {
-        return Err(BookError::Full);
-    }
-    if has_active_that_day(&tx, &new.branch, &new.service, new.local_day, &new.national_id, "")? {
-        return Err(BookError::AlreadyBooked);
-    }
+    take_place(&tx, &new.branch, &new.service, new.start, new.local_day, new.capacity)?;
     let now = ts(new.now);
     let inserted = tx.execute(
         &format!(
@@ -197,21 +256,31 @@ pub fn book(conn: &mut Connection, new: &NewBooking) -> Result<Booking, BookErro
         Err(e) => return Err(e.into()),
     }
     tx.commit()?;
-    Ok(Booking {
-        code: new.code.clone(),
-        token: new.token.clone(),
-        branch: new.branch.clone(),
-        service: new.service.clone(),
-        start: new.start,
-        local_day: new.local_day,
-        name: new.name.clone(),
-        national_id: new.national_id.clone(),
-        phone: new.phone.clone(),
-        lang: new.lang.clone(),
-        status: Status::Booked,
-        created_at: new.now,
-        updated_at: new.now,
-    })
+    Ok(booked(new))
+}
+
+/// Makes the slot rows of `plan` that are missing, and brings the capacity of the planned ones
+/// in line with the plan. Returns how many rows were made.
+pub fn ensure_slots(conn: &mut Connection, plan: &[SlotPlan]) -> Result<usize, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut made = 0;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO slots (branch, service, start, local_day, capacity) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (branch, service, start) DO NOTHING",
+        )?;
+        let mut resize = tx.prepare_cached(
+            "UPDATE slots SET capacity = ?4 WHERE branch = ?1 AND service = ?2 AND start = ?3 AND capacity <> ?4",
+        )?;
+        for slot in plan {
+            let start = ts(slot.start);
+            made +=
+                insert.execute(params![slot.branch, slot.service, start, slot.local_day.to_string(), slot.capacity])?;
+            resize.execute(params![slot.branch, slot.service, start, slot.capacity])?;
+        }
+    }
+    tx.commit()?;
+    Ok(made)
 }
 
 /// Moves an active booking to another slot of the same service, under the same rules.
@@ -228,11 +297,12 @@ pub fn reschedule(
     if booking.status != Status::Booked {
         return Err(BookError::NotActive(booking.status));
     }
-    if taken_in_slot(&tx, &booking.branch, &booking.service, start, code)? >= capacity {
-        return Err(BookError::Full);
-    }
     if has_active_that_day(&tx, &booking.branch, &booking.service, local_day, &booking.national_id, code)? {
         return Err(BookError::AlreadyBooked);
+    }
+    if start != booking.start {
+        take_place(&tx, &booking.branch, &booking.service, start, local_day, capacity)?;
+        adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1)?;
     }
     tx.execute(
         "UPDATE bookings SET start = ?2, local_day = ?3, updated_at = ?4 WHERE code = ?1",
@@ -252,6 +322,7 @@ pub fn cancel(conn: &mut Connection, code: &str, now: DateTime<Utc>) -> Result<B
         other => return Err(BookError::NotActive(other)),
     }
     tx.execute("UPDATE bookings SET status = 'cancelled', updated_at = ?2 WHERE code = ?1", params![code, ts(now)])?;
+    adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1)?;
     tx.commit()?;
     Ok(Booking { status: Status::Cancelled, updated_at: now, ..booking })
 }
@@ -268,19 +339,28 @@ pub fn report(
 ) -> Result<Booking, BookError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let booking = by_code(&tx, code)?.filter(|b| b.branch == branch).ok_or(BookError::NotFound)?;
-    let apply = matches!(
-        (booking.status, status),
-        (Status::Booked, Status::CheckedIn | Status::NoShow) | (Status::NoShow | Status::Cancelled, Status::CheckedIn)
-    );
-    if !apply {
+    if !report_applies(booking.status, status) {
         return Ok(booking);
     }
     tx.execute(
         "UPDATE bookings SET status = ?2, updated_at = ?3, reported_at = ?4 WHERE code = ?1",
         params![code, status.as_str(), ts(now), ts(at)],
     )?;
+    if booking.status == Status::Cancelled {
+        // The citizen came after all: they hold their place again (beyond capacity if need be).
+        adjust_place(&tx, &booking.branch, &booking.service, booking.start, 1)?;
+    }
     tx.commit()?;
     Ok(Booking { status, updated_at: now, ..booking })
+}
+
+/// Whether a hub's report of `to` changes a booking that is `from`: a check-in wins over a
+/// no-show and a cancellation (the hub saw the citizen); anything else is a repeat.
+pub fn report_applies(from: Status, to: Status) -> bool {
+    matches!(
+        (from, to),
+        (Status::Booked, Status::CheckedIn | Status::NoShow) | (Status::NoShow | Status::Cancelled, Status::CheckedIn)
+    )
 }
 
 /// A booking by its code.
@@ -302,10 +382,8 @@ pub fn taken_on_day(
     service: &str,
     day: NaiveDate,
 ) -> Result<HashMap<DateTime<Utc>, u32>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT start, COUNT(*) FROM bookings WHERE branch = ?1 AND service = ?2 AND local_day = ?3 \
-         AND status <> 'cancelled' GROUP BY start",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT start, booked FROM slots WHERE branch = ?1 AND service = ?2 AND local_day = ?3")?;
     let mut rows = stmt.query(params![branch, service, day.to_string()])?;
     let mut taken = HashMap::new();
     while let Some(row) = rows.next()? {
@@ -385,6 +463,19 @@ pub fn erase_person(
     overwrite_what_is_removed(conn)?;
     let (id, phone) = person.columns();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let active: Vec<(String, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT service, start FROM bookings WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3) \
+             AND status = 'booked'",
+        )?;
+        stmt.query_map(params![branch, id, phone], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+    };
+    for (service, start) in &active {
+        tx.execute(
+            "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
+            params![branch, service, start],
+        )?;
+    }
     let cancelled = tx.execute(
         "UPDATE bookings SET status = 'cancelled', updated_at = ?4
          WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3) AND status = 'booked'",

@@ -356,6 +356,7 @@ appt-error-already-booked = لديك حجز لهذه الخدمة في اليو�
 appt-error-rate-limited = محاولات كثيرة من اتصالك. يرجى الانتظار دقيقة ثم المحاولة مجددًا.
 appt-error-not-found = لا يوجد حجز بهذا الرمز ورقم الهوية.
 appt-error-not-active = لم يعد بالإمكان تعديل هذا الحجز.
+appt-error-busy = يحجز كثيرون في هذه اللحظة. يرجى المحاولة مرة أخرى بعد ثوانٍ؛ بياناتك محفوظة أدناه.
 appt-confirmed-title = تم حجز موعدك
 appt-booking-title = موعدك
 appt-code-label = رمز الحجز

@@ -347,6 +347,7 @@ appt-error-already-booked = You already have a booking for this service on that 
 appt-error-rate-limited = Too many attempts from your connection. Please wait a minute and try again.
 appt-error-not-found = No booking matches this code and ID number.
 appt-error-not-active = This booking can no longer be changed.
+appt-error-busy = Many people are booking at this moment. Please try again in a few seconds; your details are kept below.
 appt-confirmed-title = Your appointment is booked
 appt-booking-title = Your appointment
 appt-code-label = Booking code

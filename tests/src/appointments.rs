@@ -105,6 +105,53 @@ capacity = {capacity_e}
     )
 }
 
+/// What a site's database holds against the booking rules (the race test and the bench).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Audit {
+    /// Bookings not cancelled.
+    pub active: i64,
+    /// Slot rows holding more bookings than places.
+    pub over_capacity: i64,
+    /// Slot rows whose count differs from the bookings in them.
+    pub miscounted: i64,
+    /// ID numbers with two active bookings for one service on one day.
+    pub doubled_ids: i64,
+}
+
+const AUDIT_SQL: [&str; 4] = [
+    "SELECT count(*) FROM bookings WHERE status <> 'cancelled'",
+    "SELECT count(*) FROM slots WHERE booked > capacity",
+    "SELECT count(*) FROM slots s WHERE booked <> (SELECT count(*) FROM bookings b WHERE b.branch = s.branch \
+     AND b.service = s.service AND b.start = s.start AND b.status <> 'cancelled')",
+    "SELECT count(*) FROM (SELECT 1 FROM bookings WHERE status IN ('booked', 'checked_in') \
+     GROUP BY branch, service, local_day, national_id HAVING count(*) > 1) AS doubled",
+];
+
+/// Audits the site's PostgreSQL database at `url`.
+pub async fn audit_postgres(url: &str) -> Result<Audit> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let task = tokio::spawn(connection);
+    let mut counts = [0i64; 4];
+    for (count, sql) in counts.iter_mut().zip(AUDIT_SQL) {
+        *count = client.query_one(sql, &[]).await?.get(0);
+    }
+    drop(client);
+    let _ = task.await;
+    let [active, over_capacity, miscounted, doubled_ids] = counts;
+    Ok(Audit { active, over_capacity, miscounted, doubled_ids })
+}
+
+/// Audits a SQLite site's database in `data_dir`.
+pub fn audit_sqlite(data_dir: &std::path::Path) -> Result<Audit> {
+    let conn = rusqlite::Connection::open(data_dir.join(dawr_appointments::store::FILE_NAME))?;
+    let mut counts = [0i64; 4];
+    for (count, sql) in counts.iter_mut().zip(AUDIT_SQL) {
+        *count = conn.query_row(sql, [], |r| r.get(0))?;
+    }
+    let [active, over_capacity, miscounted, doubled_ids] = counts;
+    Ok(Audit { active, over_capacity, miscounted, doubled_ids })
+}
+
 /// A running appointments site.
 pub struct Site {
     child: Option<Child>,

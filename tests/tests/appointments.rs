@@ -1,8 +1,15 @@
 //! The appointments site as a real process: the JSON API as documented, the capacity rule under
-//! 50 concurrent requests, the forms without JavaScript, rate limiting, and the branch feed.
+//! 50 concurrent requests (on SQLite, and on PostgreSQL with three replicas), the forms without
+//! JavaScript, rate limiting (per IPv4 address, per IPv6 /64, `X-Forwarded-For` only from a
+//! trusted proxy), and the branch feed.
+use std::time::Duration;
+
 use anyhow::Result;
 use dawr_appointments::validate::national_id_from;
-use dawr_e2e::appointments::{Site, TEST_KEY, citizen_id, example_booking, local_date, test_site};
+use dawr_e2e::appointments::{
+    Audit, Site, TEST_KEY, audit_postgres, citizen_id, example_booking, local_date, test_site,
+};
+use dawr_e2e::ministry::Postgres;
 use serde_json::{Value, json};
 
 fn booking(start: &str, service: &str, n: u32) -> Value {
@@ -287,23 +294,161 @@ async fn forms_work_without_javascript_and_say_what_is_wrong_in_the_page_languag
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_address_is_slowed_down_after_its_burst() -> Result<()> {
-    let site = Site::start(Some(&test_site(2, 3))).await?;
+/// `test_site` trusting `X-Forwarded-For` from these proxy ranges.
+fn site_behind(proxies: &str, burst: u32) -> String {
+    let text = test_site(2, burst);
+    text.replacen(
+        &format!("per_minute = {burst}\n"),
+        &format!("per_minute = {burst}\ntrusted_proxies = {proxies}\n"),
+        1,
+    )
+}
+
+/// Lookups through the manage form, each claiming to come from `forwarded`: their statuses.
+async fn lookups(site: &Site, forwarded: &[String]) -> Result<Vec<u16>> {
     let mut statuses = Vec::new();
-    for i in 0..5 {
+    for from in forwarded {
         let resp = site
             .client
             .post(site.url("/manage"))
-            // Not behind a trusted proxy: a made-up forwarded address changes nothing.
-            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .header("x-forwarded-for", from)
             .form(&[("lang", "ar"), ("code", "AAAAAAAA"), ("national_id", "1000000008")])
             .send()
             .await?;
         statuses.push(resp.status().as_u16());
     }
-    assert_eq!(statuses, [404, 404, 404, 429, 429]);
+    Ok(statuses)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_is_slowed_down_after_its_burst() -> Result<()> {
+    // The site trusts a proxy range the test's address (127.0.0.1) is not in: a forged
+    // forwarded address changes nothing, every request counts against 127.0.0.1.
+    let site = Site::start(Some(&site_behind(r#"["10.0.0.0/8", "fd00::/8"]"#, 3))).await?;
+    let forged: Vec<String> = (0..5).map(|i| format!("203.0.113.{i}")).collect();
+    assert_eq!(lookups(&site, &forged).await?, [404, 404, 404, 429, 429]);
     let (status, e) = site.post("/api/v1/bookings/AAAAAAAA/lookup", json!({"national_id": "1000000008"})).await?;
     assert_eq!((status, e["error"].as_str()), (429, Some("rate_limited")));
+    Ok(())
+}
+
+/// Behind a trusted proxy (here 127.0.0.1) the client is the forwarded address, and an IPv6
+/// client is its /64: five addresses of one /64 share one burst, the next /64 has its own, and
+/// an IPv4 client its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_an_ipv6_client_is_its_64() -> Result<()> {
+    let site = Site::start(Some(&site_behind(r#"["127.0.0.1/32"]"#, 3))).await?;
+    let same_64: Vec<String> = (1..=5).map(|i| format!("2001:db8:7:1::{i:x}")).collect();
+    assert_eq!(lookups(&site, &same_64).await?, [404, 404, 404, 429, 429]);
+    let next_64 = vec!["2001:db8:7:2::1".to_string(), "198.51.100.4, 2001:db8:7:2::2".into()];
+    assert_eq!(lookups(&site, &next_64).await?, [404, 404], "another /64 (the nearest hop counts)");
+    let v4: Vec<String> = (0..4).map(|_| "198.51.100.4".to_string()).collect();
+    assert_eq!(lookups(&site, &v4).await?, [404, 404, 404, 429], "an IPv4 client has its own");
+    Ok(())
+}
+
+/// The slots of service `service` on `date` with a free place, through `site`.
+async fn free_slots(site: &Site, service: &str, date: chrono::NaiveDate) -> Result<Vec<String>> {
+    let (_, slots) = site.get(&format!("/api/v1/branches/demo/services/{service}/slots?date={date}")).await?;
+    Ok(slots["slots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["available"].as_u64() > Some(0))
+        .filter_map(|s| s["start"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// Sends `bodies` at once, each through the replica of its index (round the list): the statuses
+/// and error codes.
+async fn at_once(replicas: &[&Site], bodies: Vec<Value>) -> Result<Vec<(u16, String)>> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(bodies.len()));
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let via = replicas[i % replicas.len()];
+            let (client, url, barrier) = (via.client.clone(), via.url("/api/v1/bookings"), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let resp = client.post(url).json(&body).send().await?;
+                let status = resp.status().as_u16();
+                let body: Value = resp.json().await?;
+                anyhow::Ok((status, body["error"].as_str().unwrap_or_default().to_string()))
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await??);
+    }
+    Ok(results)
+}
+
+/// Three site processes on one PostgreSQL database, as replicas behind a load balancer: 50
+/// citizens race for the last place of a slot (exactly one gets it), one ID number sent to the
+/// three at once for three slots of a day gets one booking, a cancellation and a move through
+/// one replica are seen by another, and the slot rows agree with the bookings throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_three_replicas_book_exactly_the_capacity() -> Result<()> {
+    let postgres = Postgres::start()?;
+    let url = postgres.url();
+    let config = test_site(3, 1000);
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(Site::start_with(Some(&config), &["--postgres", &url]).await?);
+    }
+    let all: Vec<&Site> = replicas.iter().collect();
+    let (start, available) = all[0].first_free_slot("E").await?;
+    assert_eq!(available, 3);
+    for n in 0..2 {
+        assert_eq!(all[1 + n].post("/api/v1/bookings", booking(&start, "E", 1000 + n as u32)).await?.0, 201);
+    }
+    let race = at_once(&all, (0..50).map(|n| booking(&start, "E", 2000 + n)).collect()).await?;
+    let created = race.iter().filter(|(s, _)| *s == 201).count();
+    let full = race.iter().filter(|(s, e)| *s == 409 && e == "slot_full").count();
+    assert_eq!((created, full), (1, 49), "{race:?}");
+    // Every replica shows the slot full within a second (its availability cache's age).
+    let date = local_date(&start)?;
+    for site in &all {
+        let shown_full = dawr_e2e::wait_until(Duration::from_secs(3), || async {
+            free_slots(site, "E", date).await.is_ok_and(|free| !free.contains(&start))
+        })
+        .await;
+        assert!(shown_full, "a replica still offers the full slot:\n{}", site.log());
+    }
+
+    // One ID number, three slots of one day, three replicas at once: one booking.
+    let tomorrow = date + chrono::Duration::days(1);
+    let three: Vec<String> = free_slots(all[0], "A", tomorrow).await?.into_iter().take(3).collect();
+    assert_eq!(three.len(), 3);
+    let same_id = at_once(&all, three.iter().map(|s| booking(s, "A", 3000)).collect()).await?;
+    let refused: Vec<_> = same_id.iter().filter(|(s, _)| *s != 201).collect();
+    assert_eq!(same_id.len() - refused.len(), 1, "{same_id:?}");
+    assert!(refused.iter().all(|(s, e)| *s == 409 && e == "already_booked"), "{same_id:?}");
+
+    // A cancellation through one replica frees the place for a booking through another.
+    let (_, first) = all[1].post("/api/v1/bookings", booking(&three[0], "A", 3001)).await?;
+    let code = first["code"].as_str().unwrap_or_default().to_string();
+    let cancel = json!({"national_id": citizen_id(3001)});
+    assert_eq!(all[2].post(&format!("/api/v1/bookings/{code}/cancel"), cancel).await?.0, 200);
+    // A move through another replica takes the new place and gives the old one back.
+    let (_, moving) = all[0].post("/api/v1/bookings", booking(&three[1], "A", 3002)).await?;
+    let code = moving["code"].as_str().unwrap_or_default().to_string();
+    let to = json!({"national_id": citizen_id(3002), "start": three[2]});
+    let (status, moved) = all[1].post(&format!("/api/v1/bookings/{code}/reschedule"), to).await?;
+    assert_eq!(status, 200, "{moved}");
+    let audit = audit_postgres(&url).await?;
+    assert_eq!(audit, Audit { active: 3 + 1 + 1, over_capacity: 0, miscounted: 0, doubled_ids: 0 }, "{audit:?}");
+    let feed: Value = all[2]
+        .client
+        .get(all[2].url(&format!("/api/v1/branches/demo/bookings?date={date}")))
+        .bearer_auth(TEST_KEY)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let in_slot = feed.as_array().unwrap().iter().filter(|b| b["start"] == start.as_str()).count();
+    assert_eq!(in_slot, 3, "exactly the capacity is stored");
     Ok(())
 }

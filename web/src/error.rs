@@ -79,6 +79,11 @@ impl WebError {
         WebError { retry_after: Some(seconds.max(1)), ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
     }
 
+    /// Unavailable for a moment (503 with `code`), to be tried again after `seconds` (`Retry-After`).
+    pub fn unavailable(code: impl Into<Cow<'static, str>>, message: impl Into<String>, seconds: u64) -> Self {
+        WebError { retry_after: Some(seconds.max(1)), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message) }
+    }
+
     /// The request is refused to this caller (403 `forbidden` unless another `code`).
     pub fn forbidden(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, message)

@@ -1,0 +1,409 @@
+//! PostgreSQL storage of bookings, for several stateless site replicas on one database
+//! (`--postgres URL`): the same rules as [`crate::store`]'s SQLite, in PostgreSQL's terms.
+//!
+//! A booking is one READ COMMITTED transaction: `UPDATE slots SET booked = booked + 1 WHERE
+//! id = … AND booked < capacity` (a concurrent updater of the same row waits, then re-checks the
+//! condition on the committed row, so the last place is taken once), then the INSERT; the
+//! partial unique index `bookings_one_per_day` refuses a second active booking of an ID number
+//! for a service and day. The schema is this engine's own migration set (`pg/*.sql`), applied
+//! under an advisory lock so replicas starting together migrate once.
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::{Pool, Transaction};
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+
+use crate::store::{BookError, Booking, NewBooking, Person, SlotPlan, Status, booked, parse_status, report_applies};
+
+/// The migrations, in order; `appointments_schema` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("pg/001_initial.sql")];
+/// The advisory lock the migrations run under ("dawrappt").
+const MIGRATION_LOCK: i64 = 0x6461_7772_6170_7074;
+/// The advisory lock of the slot job: one replica makes the rows at a time.
+const SLOT_JOB_LOCK: i64 = MIGRATION_LOCK + 1;
+
+impl From<tokio_postgres::Error> for BookError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        BookError::Postgres(e.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for BookError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        BookError::Postgres(e.to_string())
+    }
+}
+
+/// A pool of up to `max_size` connections to `url` (a libpq URL), not yet connected.
+pub fn pool(url: &str, max_size: usize) -> Result<Pool, BookError> {
+    let config: tokio_postgres::Config =
+        url.parse().map_err(|e: tokio_postgres::Error| BookError::Postgres(format!("the PostgreSQL URL: {e}")))?;
+    let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
+    deadpool_postgres::Pool::builder(manager).max_size(max_size).build().map_err(|e| BookError::Postgres(e.to_string()))
+}
+
+/// Brings the schema to the latest version (once, whichever replica gets the lock first).
+pub async fn migrate(pool: &Pool) -> Result<(), BookError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.batch_execute(&format!(
+        "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
+         CREATE TABLE IF NOT EXISTS appointments_schema (version integer NOT NULL);"
+    ))
+    .await?;
+    let version: i32 =
+        tx.query_opt("SELECT max(version) FROM appointments_schema", &[]).await?.and_then(|r| r.get(0)).unwrap_or(0);
+    let done = usize::try_from(version).unwrap_or(0);
+    for migration in MIGRATIONS.iter().skip(done) {
+        tx.batch_execute(migration).await?;
+    }
+    if done < MIGRATIONS.len() {
+        let latest = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+        tx.execute("DELETE FROM appointments_schema", &[]).await?;
+        tx.execute("INSERT INTO appointments_schema (version) VALUES ($1)", &[&latest]).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "code, token, branch, service, start, local_day, name, national_id, phone, lang, status, \
+                       created_at, updated_at";
+
+fn from_row(row: &Row) -> Result<Booking, BookError> {
+    let status: String = row.try_get(10)?;
+    Ok(Booking {
+        code: row.try_get(0)?,
+        token: row.try_get(1)?,
+        branch: row.try_get(2)?,
+        service: row.try_get(3)?,
+        start: row.try_get(4)?,
+        local_day: row.try_get(5)?,
+        name: row.try_get::<_, Option<String>>(6)?.unwrap_or_default(),
+        national_id: row.try_get::<_, Option<String>>(7)?.unwrap_or_default(),
+        phone: row.try_get::<_, Option<String>>(8)?.unwrap_or_default(),
+        lang: row.try_get(9)?,
+        status: parse_status(&status)?,
+        created_at: row.try_get(11)?,
+        updated_at: row.try_get(12)?,
+    })
+}
+
+fn from_rows(rows: &[Row]) -> Result<Vec<Booking>, BookError> {
+    rows.iter().map(from_row).collect()
+}
+
+/// A unique index's refusal as the booking rule it stands for.
+fn refusal(e: tokio_postgres::Error) -> BookError {
+    let constraint =
+        e.as_db_error().filter(|db| *db.code() == SqlState::UNIQUE_VIOLATION).and_then(|db| db.constraint());
+    match constraint {
+        Some("bookings_one_per_day") => BookError::AlreadyBooked,
+        Some("bookings_pkey" | "bookings_token_key") => BookError::CodeTaken,
+        _ => e.into(),
+    }
+}
+
+/// Takes a place in a slot: the conditional update of its row, after making the row if the
+/// job has not (with `capacity`). `Full` when no place is left.
+async fn take_place(
+    tx: &Transaction<'_>,
+    branch: &str,
+    service: &str,
+    start: DateTime<Utc>,
+    local_day: NaiveDate,
+    capacity: u32,
+) -> Result<(), BookError> {
+    let update = tx
+        .prepare_cached(
+            "UPDATE slots SET booked = booked + 1 \
+             WHERE id = (SELECT id FROM slots WHERE branch = $1 AND service = $2 AND start = $3) AND booked < capacity",
+        )
+        .await?;
+    if tx.execute(&update, &[&branch, &service, &start]).await? == 1 {
+        return Ok(());
+    }
+    let capacity = i32::try_from(capacity).unwrap_or(i32::MAX);
+    tx.execute(
+        "INSERT INTO slots (branch, service, start, local_day, capacity) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (branch, service, start) DO NOTHING",
+        &[&branch, &service, &start, &local_day, &capacity],
+    )
+    .await?;
+    // Made now, or by another booking that committed meanwhile: try once more (a new snapshot).
+    if tx.execute(&update, &[&branch, &service, &start]).await? == 1 { Ok(()) } else { Err(BookError::Full) }
+}
+
+/// Adds `delta` to a slot's places taken (never below zero): -1 gives a place back, +1 takes one
+/// regardless of capacity (a cancelled booking the branch checked in after all).
+async fn adjust_place(
+    tx: &Transaction<'_>,
+    branch: &str,
+    service: &str,
+    start: DateTime<Utc>,
+    delta: i32,
+) -> Result<(), BookError> {
+    tx.execute(
+        "UPDATE slots SET booked = greatest(booked + $4, 0) WHERE branch = $1 AND service = $2 AND start = $3",
+        &[&branch, &service, &start, &delta],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Books a place: takes it in the slot's row, then inserts the booking, in one transaction.
+pub async fn book(pool: &Pool, new: &NewBooking) -> Result<Booking, BookError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    take_place(&tx, &new.branch, &new.service, new.start, new.local_day, new.capacity).await?;
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO bookings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'booked', $11, $11)"
+        ))
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &new.code,
+            &new.token,
+            &new.branch,
+            &new.service,
+            &new.start,
+            &new.local_day,
+            &new.name,
+            &new.national_id,
+            &new.phone,
+            &new.lang,
+            &new.now,
+        ],
+    )
+    .await
+    .map_err(refusal)?;
+    tx.commit().await?;
+    Ok(booked(new))
+}
+
+/// The booking with this code, its row locked until the transaction ends.
+async fn locked(tx: &Transaction<'_>, code: &str) -> Result<Option<Booking>, BookError> {
+    let row = tx.query_opt(&format!("SELECT {COLUMNS} FROM bookings WHERE code = $1 FOR UPDATE"), &[&code]).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Moves an active booking to another slot of the same service, under the same rules.
+pub async fn reschedule(
+    pool: &Pool,
+    code: &str,
+    start: DateTime<Utc>,
+    local_day: NaiveDate,
+    capacity: u32,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let booking = locked(&tx, code).await?.ok_or(BookError::NotFound)?;
+    if booking.status != Status::Booked {
+        return Err(BookError::NotActive(booking.status));
+    }
+    if start != booking.start {
+        take_place(&tx, &booking.branch, &booking.service, start, local_day, capacity).await?;
+        adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1).await?;
+    }
+    tx.execute(
+        "UPDATE bookings SET start = $2, local_day = $3, updated_at = $4 WHERE code = $1",
+        &[&code, &start, &local_day, &now],
+    )
+    .await
+    .map_err(refusal)?;
+    tx.commit().await?;
+    Ok(Booking { start, local_day, updated_at: now, ..booking })
+}
+
+/// Cancels an active booking (its place freed); cancelling a cancelled one again changes nothing.
+pub async fn cancel(pool: &Pool, code: &str, now: DateTime<Utc>) -> Result<Booking, BookError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let booking = locked(&tx, code).await?.ok_or(BookError::NotFound)?;
+    match booking.status {
+        Status::Cancelled => return Ok(booking),
+        Status::Booked => {}
+        other => return Err(BookError::NotActive(other)),
+    }
+    tx.execute("UPDATE bookings SET status = 'cancelled', updated_at = $2 WHERE code = $1", &[&code, &now]).await?;
+    adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1).await?;
+    tx.commit().await?;
+    Ok(Booking { status: Status::Cancelled, updated_at: now, ..booking })
+}
+
+/// Records what the branch hub reports (see [`crate::store::report`]).
+pub async fn report(
+    pool: &Pool,
+    branch: &str,
+    code: &str,
+    status: Status,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let booking = locked(&tx, code).await?.filter(|b| b.branch == branch).ok_or(BookError::NotFound)?;
+    if !report_applies(booking.status, status) {
+        return Ok(booking);
+    }
+    tx.execute(
+        "UPDATE bookings SET status = $2, updated_at = $3, reported_at = $4 WHERE code = $1",
+        &[&code, &status.as_str(), &now, &at],
+    )
+    .await
+    .map_err(refusal)?;
+    if booking.status == Status::Cancelled {
+        adjust_place(&tx, &booking.branch, &booking.service, booking.start, 1).await?;
+    }
+    tx.commit().await?;
+    Ok(Booking { status, updated_at: now, ..booking })
+}
+
+/// A booking by its code.
+pub async fn by_code(pool: &Pool, code: &str) -> Result<Option<Booking>, BookError> {
+    let client = pool.get().await?;
+    let stmt = client.prepare_cached(&format!("SELECT {COLUMNS} FROM bookings WHERE code = $1")).await?;
+    client.query_opt(&stmt, &[&code]).await?.as_ref().map(from_row).transpose()
+}
+
+/// A booking by its page token.
+pub async fn by_token(pool: &Pool, token: &str) -> Result<Option<Booking>, BookError> {
+    let client = pool.get().await?;
+    let stmt = client.prepare_cached(&format!("SELECT {COLUMNS} FROM bookings WHERE token = $1")).await?;
+    client.query_opt(&stmt, &[&token]).await?.as_ref().map(from_row).transpose()
+}
+
+/// Places taken per slot start for a service on a day.
+pub async fn taken_on_day(
+    pool: &Pool,
+    branch: &str,
+    service: &str,
+    day: NaiveDate,
+) -> Result<HashMap<DateTime<Utc>, u32>, BookError> {
+    let client = pool.get().await?;
+    let stmt = client
+        .prepare_cached("SELECT start, booked FROM slots WHERE branch = $1 AND service = $2 AND local_day = $3")
+        .await?;
+    let rows = client.query(&stmt, &[&branch, &service, &day]).await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, u32::try_from(r.try_get::<_, i32>(1)?).unwrap_or(0)))).collect()
+}
+
+/// Every booking of a branch on a day (all statuses), by start then code.
+pub async fn day_bookings(pool: &Pool, branch: &str, day: NaiveDate) -> Result<Vec<Booking>, BookError> {
+    let client = pool.get().await?;
+    let sql = format!("SELECT {COLUMNS} FROM bookings WHERE branch = $1 AND local_day = $2 ORDER BY start, code");
+    from_rows(&client.query(&sql, &[&branch, &day]).await?)
+}
+
+/// Removes the personal data of every booking whose day is before `before`.
+pub async fn purge(pool: &Pool, before: NaiveDate, now: DateTime<Utc>) -> Result<usize, BookError> {
+    let client = pool.get().await?;
+    let n = client
+        .execute(
+            "UPDATE bookings SET name = NULL, national_id = NULL, phone = NULL, purged_at = $2 \
+             WHERE local_day < $1 AND purged_at IS NULL",
+            &[&before, &now],
+        )
+        .await?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+fn person_columns(person: &Person) -> (Option<&str>, Option<&str>) {
+    match person {
+        Person::NationalId(id) => (Some(id.as_str()), None),
+        Person::Phone(phone) => (None, Some(phone.as_str())),
+    }
+}
+
+/// A branch's bookings of `person` (their data still held), oldest slot first.
+pub async fn of_person(pool: &Pool, branch: &str, person: &Person) -> Result<Vec<Booking>, BookError> {
+    let client = pool.get().await?;
+    let (id, phone) = person_columns(person);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM bookings WHERE branch = $1 AND (national_id = $2 OR phone = $3) ORDER BY start, code"
+    );
+    from_rows(&client.query(&sql, &[&branch, &id, &phone]).await?)
+}
+
+/// Erases `person` from a branch's bookings: `(erased, cancelled)` (see [`crate::store::erase_person`]).
+pub async fn erase_person(
+    pool: &Pool,
+    branch: &str,
+    person: &Person,
+    now: DateTime<Utc>,
+) -> Result<(usize, usize), BookError> {
+    let mut client = pool.get().await?;
+    let (id, phone) = person_columns(person);
+    let tx = client.transaction().await?;
+    let active = tx
+        .query(
+            "SELECT service, start FROM bookings WHERE branch = $1 AND (national_id = $2 OR phone = $3) \
+             AND status = 'booked' ORDER BY start FOR UPDATE",
+            &[&branch, &id, &phone],
+        )
+        .await?;
+    for row in &active {
+        let (service, start): (String, DateTime<Utc>) = (row.try_get(0)?, row.try_get(1)?);
+        adjust_place(&tx, branch, &service, start, -1).await?;
+    }
+    let cancelled = tx
+        .execute(
+            "UPDATE bookings SET status = 'cancelled', updated_at = $4 \
+             WHERE branch = $1 AND (national_id = $2 OR phone = $3) AND status = 'booked'",
+            &[&branch, &id, &phone, &now],
+        )
+        .await?;
+    let erased = tx
+        .execute(
+            "UPDATE bookings SET name = NULL, national_id = NULL, phone = NULL, purged_at = $4 \
+             WHERE branch = $1 AND (national_id = $2 OR phone = $3)",
+            &[&branch, &id, &phone, &now],
+        )
+        .await?;
+    tx.commit().await?;
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok((count(erased), count(cancelled)))
+}
+
+/// A group of slot rows as the columns the job sends: starts and their local days.
+type SlotColumns = (Vec<DateTime<Utc>>, Vec<NaiveDate>);
+
+/// The slot job: makes the missing rows of `plan` and brings the planned rows' capacity in line
+/// (rows already right are not touched, so the job takes no lock a booking waits for). Skipped,
+/// returning 0, while another replica runs it.
+pub async fn ensure_slots(pool: &Pool, plan: &[SlotPlan]) -> Result<usize, BookError> {
+    let mut groups: BTreeMap<(&str, &str, u32), SlotColumns> = BTreeMap::new();
+    for slot in plan {
+        let group = groups.entry((&slot.branch, &slot.service, slot.capacity)).or_default();
+        group.0.push(slot.start);
+        group.1.push(slot.local_day);
+    }
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let row = tx.query_one("SELECT pg_try_advisory_xact_lock($1)", &[&SLOT_JOB_LOCK]).await?;
+    if !row.try_get::<_, bool>(0)? {
+        return Ok(0);
+    }
+    let mut made = 0;
+    for ((branch, service, capacity), (starts, days)) in &groups {
+        let capacity = i32::try_from(*capacity).unwrap_or(i32::MAX);
+        made += tx
+            .execute(
+                "INSERT INTO slots (branch, service, start, local_day, capacity) \
+                 SELECT $1, $2, s, d, $5 FROM unnest($3::timestamptz[], $4::date[]) AS u(s, d) \
+                 ON CONFLICT (branch, service, start) DO NOTHING",
+                &[branch, service, starts, days, &capacity],
+            )
+            .await?;
+        tx.execute(
+            "UPDATE slots SET capacity = $4 WHERE branch = $1 AND service = $2 AND start = ANY($3) AND capacity <> $4",
+            &[branch, service, starts, &capacity],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(usize::try_from(made).unwrap_or(usize::MAX))
+}

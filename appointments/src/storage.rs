@@ -1,0 +1,211 @@
+//! One storage trait for the site's two engines: SQLite (the default, one process) and
+//! PostgreSQL (`--postgres URL`: several stateless replicas on one database). Both keep the
+//! capacity rule as a conditional update of the slot's row in the booking's transaction and the
+//! one-booking-a-day rule as a partial unique index ([`crate::store`], [`crate::pg`]).
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use dawr_web::Db;
+
+use crate::store::{self, BookError, Booking, NewBooking, Person, SlotPlan, Status};
+
+/// What a storage call returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BookError>> + Send + 'a>>;
+
+/// The bookings and slots, whichever engine keeps them.
+pub trait Storage: Send + Sync {
+    fn book(&self, new: NewBooking) -> StoreFuture<'_, Booking>;
+    fn reschedule(
+        &self,
+        code: String,
+        start: DateTime<Utc>,
+        local_day: NaiveDate,
+        capacity: u32,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, Booking>;
+    fn cancel(&self, code: String, now: DateTime<Utc>) -> StoreFuture<'_, Booking>;
+    fn report(
+        &self,
+        branch: String,
+        code: String,
+        status: Status,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, Booking>;
+    fn by_code(&self, code: String) -> StoreFuture<'_, Option<Booking>>;
+    fn by_token(&self, token: String) -> StoreFuture<'_, Option<Booking>>;
+    fn taken_on_day(
+        &self,
+        branch: String,
+        service: String,
+        day: NaiveDate,
+    ) -> StoreFuture<'_, HashMap<DateTime<Utc>, u32>>;
+    fn day_bookings(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>>;
+    fn purge(&self, before: NaiveDate, now: DateTime<Utc>) -> StoreFuture<'_, usize>;
+    fn of_person(&self, branch: String, person: Person) -> StoreFuture<'_, Vec<Booking>>;
+    fn erase_person(&self, branch: String, person: Person, now: DateTime<Utc>) -> StoreFuture<'_, (usize, usize)>;
+    /// The slot job: makes the missing slot rows of `plan`; returns how many it made.
+    fn ensure_slots(&self, plan: Vec<SlotPlan>) -> StoreFuture<'_, usize>;
+}
+
+/// SQLite: one writing connection and a few reading ones, on blocking threads.
+pub struct Sqlite(pub Db);
+
+impl Sqlite {
+    fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, BookError> + Send + 'static,
+    ) -> StoreFuture<'_, T> {
+        Box::pin(async move { self.0.read(f).await.map_err(|e| BookError::Store(e.into()))? })
+    }
+
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut rusqlite::Connection) -> Result<T, BookError> + Send + 'static,
+    ) -> StoreFuture<'_, T> {
+        Box::pin(async move { self.0.write(f).await.map_err(|e| BookError::Store(e.into()))? })
+    }
+}
+
+impl Storage for Sqlite {
+    fn book(&self, new: NewBooking) -> StoreFuture<'_, Booking> {
+        self.write(move |c| store::book(c, &new))
+    }
+
+    fn reschedule(
+        &self,
+        code: String,
+        start: DateTime<Utc>,
+        local_day: NaiveDate,
+        capacity: u32,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, Booking> {
+        self.write(move |c| store::reschedule(c, &code, start, local_day, capacity, now))
+    }
+
+    fn cancel(&self, code: String, now: DateTime<Utc>) -> StoreFuture<'_, Booking> {
+        self.write(move |c| store::cancel(c, &code, now))
+    }
+
+    fn report(
+        &self,
+        branch: String,
+        code: String,
+        status: Status,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, Booking> {
+        self.write(move |c| store::report(c, &branch, &code, status, at, now))
+    }
+
+    fn by_code(&self, code: String) -> StoreFuture<'_, Option<Booking>> {
+        self.read(move |c| Ok(store::by_code(c, &code)?))
+    }
+
+    fn by_token(&self, token: String) -> StoreFuture<'_, Option<Booking>> {
+        self.read(move |c| Ok(store::by_token(c, &token)?))
+    }
+
+    fn taken_on_day(
+        &self,
+        branch: String,
+        service: String,
+        day: NaiveDate,
+    ) -> StoreFuture<'_, HashMap<DateTime<Utc>, u32>> {
+        self.read(move |c| Ok(store::taken_on_day(c, &branch, &service, day)?))
+    }
+
+    fn day_bookings(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>> {
+        self.read(move |c| Ok(store::day_bookings(c, &branch, day)?))
+    }
+
+    fn purge(&self, before: NaiveDate, now: DateTime<Utc>) -> StoreFuture<'_, usize> {
+        self.write(move |c| Ok(store::purge(c, before, now)?))
+    }
+
+    fn of_person(&self, branch: String, person: Person) -> StoreFuture<'_, Vec<Booking>> {
+        self.read(move |c| Ok(store::of_person(c, &branch, &person)?))
+    }
+
+    fn erase_person(&self, branch: String, person: Person, now: DateTime<Utc>) -> StoreFuture<'_, (usize, usize)> {
+        self.write(move |c| Ok(store::erase_person(c, &branch, &person, now)?))
+    }
+
+    fn ensure_slots(&self, plan: Vec<SlotPlan>) -> StoreFuture<'_, usize> {
+        self.write(move |c| Ok(store::ensure_slots(c, &plan)?))
+    }
+}
+
+/// PostgreSQL through a connection pool.
+pub struct Postgres(pub deadpool_postgres::Pool);
+
+impl Storage for Postgres {
+    fn book(&self, new: NewBooking) -> StoreFuture<'_, Booking> {
+        Box::pin(async move { crate::pg::book(&self.0, &new).await })
+    }
+
+    fn reschedule(
+        &self,
+        code: String,
+        start: DateTime<Utc>,
+        local_day: NaiveDate,
+        capacity: u32,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, Booking> {
+        Box::pin(async move { crate::pg::reschedule(&self.0, &code, start, local_day, capacity, now).await })
+    }
+
+    fn cancel(&self, code: String, now: DateTime<Utc>) -> StoreFuture<'_, Booking> {
+        Box::pin(async move { crate::pg::cancel(&self.0, &code, now).await })
+    }
+
+    fn report(
+        &self,
+        branch: String,
+        code: String,
+        status: Status,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, Booking> {
+        Box::pin(async move { crate::pg::report(&self.0, &branch, &code, status, at, now).await })
+    }
+
+    fn by_code(&self, code: String) -> StoreFuture<'_, Option<Booking>> {
+        Box::pin(async move { crate::pg::by_code(&self.0, &code).await })
+    }
+
+    fn by_token(&self, token: String) -> StoreFuture<'_, Option<Booking>> {
+        Box::pin(async move { crate::pg::by_token(&self.0, &token).await })
+    }
+
+    fn taken_on_day(
+        &self,
+        branch: String,
+        service: String,
+        day: NaiveDate,
+    ) -> StoreFuture<'_, HashMap<DateTime<Utc>, u32>> {
+        Box::pin(async move { crate::pg::taken_on_day(&self.0, &branch, &service, day).await })
+    }
+
+    fn day_bookings(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>> {
+        Box::pin(async move { crate::pg::day_bookings(&self.0, &branch, day).await })
+    }
+
+    fn purge(&self, before: NaiveDate, now: DateTime<Utc>) -> StoreFuture<'_, usize> {
+        Box::pin(async move { crate::pg::purge(&self.0, before, now).await })
+    }
+
+    fn of_person(&self, branch: String, person: Person) -> StoreFuture<'_, Vec<Booking>> {
+        Box::pin(async move { crate::pg::of_person(&self.0, &branch, &person).await })
+    }
+
+    fn erase_person(&self, branch: String, person: Person, now: DateTime<Utc>) -> StoreFuture<'_, (usize, usize)> {
+        Box::pin(async move { crate::pg::erase_person(&self.0, &branch, &person, now).await })
+    }
+
+    fn ensure_slots(&self, plan: Vec<SlotPlan>) -> StoreFuture<'_, usize> {
+        Box::pin(async move { crate::pg::ensure_slots(&self.0, &plan).await })
+    }
+}
