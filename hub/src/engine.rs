@@ -257,6 +257,11 @@ pub enum Request {
     Services {
         reply: oneshot::Sender<Vec<ServiceSummary>>,
     },
+    /// The services that take a remote ticket now (open to it, before the end of remote
+    /// joining, under their share, with a counter open), as a kiosk sees them.
+    RemoteServices {
+        reply: oneshot::Sender<Vec<ServiceSummary>>,
+    },
     Counters {
         reply: oneshot::Sender<Vec<CounterSummary>>,
     },
@@ -549,6 +554,11 @@ impl Engine {
             }
             Request::Services { reply } => {
                 let _ = reply.send(self.queue.service_summaries(now));
+            }
+            Request::RemoteServices { reply } => {
+                let summaries = self.queue.service_summaries(now).into_iter().enumerate();
+                let open = summaries.filter(|(i, s)| s.open && self.queue.remote_open(*i, now).is_ok());
+                let _ = reply.send(open.map(|(_, s)| s).collect());
             }
             Request::Counters { reply } => {
                 let _ = reply.send(self.counter_summaries(now));
@@ -1016,6 +1026,7 @@ fn refuse(request: Request, failure: Failure) {
         Request::Ticket { .. }
         | Request::TicketByToken { .. }
         | Request::Services { .. }
+        | Request::RemoteServices { .. }
         | Request::Counters { .. }
         | Request::AwaitingReason { .. }
         | Request::RatingCounter { .. }
