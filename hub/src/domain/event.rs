@@ -144,7 +144,9 @@ impl Event {
             | Event::HeldForArrival { counter, .. }
             | Event::CounterResumed { counter } => Some(counter),
             Event::Transferred { from_counter, .. } => Some(from_counter),
-            Event::Issued { .. } | Event::Cancelled { .. } | Event::Arrived { .. } | Event::ArrivalMissed { .. } => None,
+            Event::Issued { .. } | Event::Cancelled { .. } | Event::Arrived { .. } | Event::ArrivalMissed { .. } => {
+                None
+            }
         }
     }
 }

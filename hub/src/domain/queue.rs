@@ -344,7 +344,8 @@ impl Queue {
         if self.capacity(service).counters <= 0.0 {
             return Err(QueueError::ServiceClosed(service_code.into()));
         }
-        let req = IssueRequest { service: service_code.into(), priority: Priority::Normal, appointment_at: None, token };
+        let req =
+            IssueRequest { service: service_code.into(), priority: Priority::Normal, appointment_at: None, token };
         Ok(self.issue_as(service, req, Source::Remote, None, now))
     }
 
@@ -580,7 +581,8 @@ impl Queue {
                 let (best, passed) = self.lanes.best_callable(&self.branch, c, now, callable);
                 // Remote tickets at the front whose holders are not here yet keep their place;
                 // each holder is told once (the event), and the grace time starts.
-                for held in passed.iter().filter(|p| self.visits.get(&p.key.visit).is_some_and(|v| v.held_at.is_none())) {
+                for held in passed.iter().filter(|p| self.visits.get(&p.key.visit).is_some_and(|v| v.held_at.is_none()))
+                {
                     events.push(Event::HeldForArrival { visit: held.key.visit, counter: counter.clone() });
                 }
                 if let Some(best) = best {

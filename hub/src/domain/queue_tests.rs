@@ -679,7 +679,11 @@ fn a_remote_ticket_keeps_its_place_but_is_called_only_after_it_arrives() {
     assert_eq!(q.visit(remote).unwrap().held_at, Some(t0() + mins(2)), "the grace time runs from the first");
 
     // Out of order is refused too, while it has not checked in.
-    let refused = q.counter_action("1", CounterAction::Call { ticket: "A001".into(), reason: None, outcome: None }, t0() + mins(4));
+    let refused = q.counter_action(
+        "1",
+        CounterAction::Call { ticket: "A001".into(), reason: None, outcome: None },
+        t0() + mins(4),
+    );
     assert_eq!(refused.unwrap_err(), QueueError::NotArrived("A001".into()));
 
     // Checked in: it is first again, by the time it joined.

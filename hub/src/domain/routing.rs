@@ -142,7 +142,8 @@ impl Lanes {
         for (lane, rank) in Self::lanes_for_counter(branch, counter) {
             let Some(keys) = self.lanes.get(&lane) else { continue };
             for key in keys {
-                let candidate = Candidate { lane, key: *key, score_ms: score_ms(&branch.routing, lane, *key, rank, now) };
+                let candidate =
+                    Candidate { lane, key: *key, score_ms: score_ms(&branch.routing, lane, *key, rank, now) };
                 if !callable(key.visit) {
                     passed.push(candidate);
                     continue;

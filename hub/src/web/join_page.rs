@@ -12,12 +12,11 @@ use std::sync::Mutex;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use chrono::Utc;
 use dawr_i18n::{Arg, Lang, Texts};
 use dawr_protocol::api::ServiceSummary;
+use dawr_web::WebResult;
 use dawr_web::headers::private;
 use dawr_web::html::{Head, LangQuery, name, page as shell};
-use dawr_web::WebResult;
 use maud::{Markup, html};
 use rand::RngCore;
 use serde::Deserialize;
@@ -49,7 +48,7 @@ impl Default for Joins {
 impl Joins {
     /// Seconds the address must wait, if it is throttled now.
     fn blocked(&self, address: Option<std::net::IpAddr>) -> Option<u64> {
-        let (address, now) = (address?, Utc::now());
+        let (address, now) = (address?, crate::clock::now());
         let throttle = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
         throttle.check(&Key::address(address), now).err().map(|b| b.retry_after_s(now))
     }
@@ -58,7 +57,7 @@ impl Joins {
     fn count(&self, address: Option<std::net::IpAddr>) {
         if let Some(address) = address {
             let mut throttle = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
-            throttle.failed(Key::address(address), Utc::now());
+            throttle.failed(Key::address(address), crate::clock::now());
         }
     }
 }
@@ -183,7 +182,7 @@ pub async fn ask(
     let Some(mobile) = sms::rules::saudi_mobile(&form.mobile) else {
         return refuse(Problem::new(StatusCode::BAD_REQUEST, "join-error-mobile"));
     };
-    let (handle, now) = (random_hex(16), Utc::now());
+    let (handle, now) = (random_hex(16), crate::clock::now());
     let code = rules::code_from(rand::rng().next_u64());
     let code_mac = state.visitor_key.code_mac(&handle, &code);
     let text = sms::rules::sms_text(&state.texts.get(lang, "sms-join-code", &[("code", Arg::Text(&code))]));
@@ -269,7 +268,7 @@ pub async fn confirm(
     if let Some(seconds) = state.joins.blocked(address) {
         return again(Problem::slow_down(seconds));
     }
-    match rules::may_try(&pending, Utc::now()) {
+    match rules::may_try(&pending, crate::clock::now()) {
         Ok(()) => {}
         Err(rules::CodeRefusal::Used) => return ended(Problem::new(StatusCode::CONFLICT, "join-error-code-used")),
         Err(rules::CodeRefusal::Expired) => return ended(Problem::new(StatusCode::GONE, "join-error-code-expired")),
@@ -305,7 +304,7 @@ fn pending_lang(pending: &rules::Pending) -> Lang {
 /// Uses the code and issues the remote ticket (one live per mobile); its page token.
 async fn issue(state: &AppState, pending: &rules::Pending) -> WebResult<Result<String, Problem>> {
     let _one_at_a_time = state.joins.issuing.lock().await;
-    let (handle, mobile, now) = (pending.handle.clone(), pending.mobile.clone(), Utc::now());
+    let (handle, mobile, now) = (pending.handle.clone(), pending.mobile.clone(), crate::clock::now());
     let used = state
         .db
         .write(move |c| -> rusqlite::Result<Option<Problem>> {
@@ -382,7 +381,11 @@ fn wait_text(texts: &Texts, lang: Lang, service: &ServiceSummary) -> String {
         texts.get(lang, "join-estimate-now", &[])
     } else {
         let minutes = |s: u32| f64::from(s.div_ceil(60));
-        texts.get(lang, "join-estimate", &[("low", Arg::Number(minutes(low))), ("high", Arg::Number(minutes(high).max(1.0)))])
+        texts.get(
+            lang,
+            "join-estimate",
+            &[("low", Arg::Number(minutes(low))), ("high", Arg::Number(minutes(high).max(1.0)))],
+        )
     };
     format!("{waiting} · {estimate}")
 }
