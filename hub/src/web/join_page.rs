@@ -444,7 +444,8 @@ fn render_code_form(
     problem: Option<&Problem>,
 ) -> String {
     let t = |key: &str| texts.get(lang, key, &[]);
-    let masked = rules::masked(&pending.mobile);
+    // Left to right inside Arabic text too (digits around bullets would be reordered).
+    let masked = format!("\u{2066}{}\u{2069}", rules::masked(&pending.mobile));
     let card = html! {
         h1 { (t("join-code-title")) }
         p class="intro" { (texts.get(lang, "join-code-sent", &[("mobile", Arg::Text(&masked))])) }
