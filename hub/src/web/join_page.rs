@@ -351,6 +351,7 @@ fieldset{border:0;padding:0;margin:0 0 16px}legend{font-weight:700;margin-bottom
 label.field{display:block;font-weight:700;margin-bottom:4px}\
 input.text{font:inherit;font-size:1.3rem;width:100%;padding:10px;border:1px solid #8fa39b;border-radius:10px;direction:ltr;text-align:start}\
 input.code{letter-spacing:.3em;text-align:center}\
+.mobile{font-size:1.3rem;font-weight:700;text-align:center;margin:0 0 16px}\
 button{font:inherit;font-size:1.15rem;font-weight:700;width:100%;padding:14px;margin-top:16px;border:0;border-radius:10px;background:var(--brand);color:#fff}\
 .problem{background:#fdecea;color:var(--bad);border-radius:8px;padding:12px;margin:0 0 16px;font-weight:600}\
 .switch,.again{display:inline-block;margin-top:16px;color:var(--brand);font-weight:600;padding:8px}\
@@ -444,11 +445,12 @@ fn render_code_form(
     problem: Option<&Problem>,
 ) -> String {
     let t = |key: &str| texts.get(lang, key, &[]);
-    // Left to right inside Arabic text too (digits around bullets would be reordered).
-    let masked = format!("\u{2066}{}\u{2069}", rules::masked(&pending.mobile));
+    let masked = rules::masked(&pending.mobile);
     let card = html! {
         h1 { (t("join-code-title")) }
-        p class="intro" { (texts.get(lang, "join-code-sent", &[("mobile", Arg::Text(&masked))])) }
+        p class="intro" { (t("join-code-sent")) }
+        // On its own line, left to right (in Arabic text its digits would be reordered).
+        p class="mobile" dir="ltr" { (masked) }
         (problem_line(texts, lang, problem))
         form method="post" action={ "/join/" (pending.handle) "?lang=" (lang.code()) } {
             label class="field" for="code" { (t("join-code-label")) }
