@@ -2,7 +2,7 @@
 //! [`Desk`] with every word from the localisation files in the chosen language.
 use chrono::{DateTime, Utc};
 use dawr_i18n::{Arg, Lang, Texts};
-use dawr_protocol::api::{Names, Priority};
+use dawr_protocol::api::{Names, Priority, Source};
 use dawr_protocol::device::{CounterStatus, CurrentStatus};
 use slint::{ModelRc, SharedString, VecModel};
 
@@ -206,6 +206,9 @@ pub fn show(window: &CounterWindow, desk: &Desk, branch: &Branch, texts: &Texts,
                     t("counter-appointment", &[("time", Arg::Text(&time))])
                 }
                 (Priority::Assisted, _) => t("counter-assisted", &[]),
+                // Joined from a phone: called only once checked in at the kiosk.
+                _ if ticket.source == Source::Remote && ticket.arrived_at.is_some() => t("counter-remote-arrived", &[]),
+                _ if ticket.source == Source::Remote => t("counter-remote-away", &[]),
                 _ => String::new(),
             };
             WaitingRow {

@@ -279,6 +279,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         guard,
         demo: settings.demo,
         devices: Arc::new(web::callers::DeviceLogins::new(device_table)),
+        joins: Arc::new(web::join_page::Joins::default()),
     };
     tracing::info!(
         http = %settings.http,

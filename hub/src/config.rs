@@ -5,12 +5,14 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use chrono::FixedOffset;
+use chrono::{FixedOffset, NaiveTime};
 use dawr_protocol::api::Names;
 use dawr_web::config::{FileError, parse_toml, read_toml};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Branch, BranchError, CasePolicy, Counter, Role, RoutingPolicy, Service, Staff};
+use crate::domain::{
+    Branch, BranchError, CasePolicy, Counter, RemoteJoin, RemotePolicy, Role, RoutingPolicy, Service, Staff,
+};
 
 /// The demo branch's configuration, built into the binary.
 pub const DEMO_TOML: &str = include_str!("../demo-branch.toml");
@@ -22,6 +24,10 @@ pub enum ConfigError {
     File(#[from] FileError),
     #[error("utc_offset {0:?} is not like +03:00")]
     BadOffset(String),
+    #[error("[branch] closes = {0:?} is not a time like \"16:00\"")]
+    BadClosingTime(String),
+    #[error("[remote] grace_min = {0} must be above 0 and at most 120 (fractions are fine)")]
+    BadGrace(f64),
     #[error("{0}")]
     Branch(#[from] BranchError),
     #[error("format {0} is not one this hub reads (1)")]
@@ -112,6 +118,45 @@ pub struct Config {
     pub retention: RetentionSection,
     #[serde(default)]
     pub sign_in: SignInSection,
+    #[serde(default)]
+    pub remote: RemoteSection,
+}
+
+/// `[remote]`: joining the queue from a phone (`/join`), branch-wide. Which services are open
+/// to it is each service's `remote`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemoteSection {
+    /// A remote ticket at the front whose holder has not checked in at the kiosk is passed over
+    /// (and its holder told by SMS); this many minutes after that it is a no-show.
+    pub grace_min: f64,
+}
+
+impl Default for RemoteSection {
+    fn default() -> Self {
+        RemoteSection { grace_min: 10.0 }
+    }
+}
+
+/// A service's `remote = { open = true, … }`: visitors may join its line from a phone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRemoteSection {
+    pub open: bool,
+    /// Joining stops this many minutes before `[branch] closes`.
+    #[serde(default = "default_until_close")]
+    pub until_close_min: f64,
+    /// The largest share of the service's waiting line remote tickets may hold, in percent.
+    #[serde(default = "default_remote_share")]
+    pub max_share_percent: u8,
+}
+
+fn default_until_close() -> f64 {
+    30.0
+}
+
+fn default_remote_share() -> u8 {
+    50
 }
 
 /// `[retention]`: how long personal data is kept (Saudi PDPL; see `crate::privacy`).
@@ -431,6 +476,9 @@ pub struct BranchSection {
     pub name: Names,
     #[serde(default = "default_offset")]
     pub utc_offset: String,
+    /// The branch's closing time, local (`"16:00"`): remote joining stops before it.
+    #[serde(default)]
+    pub closes: Option<String>,
 }
 
 fn default_offset() -> String {
@@ -468,6 +516,9 @@ pub struct ServiceSection {
     pub name: Names,
     pub target_wait_min: f64,
     pub mean_service_min: f64,
+    /// Joining from a phone; absent: closed to it.
+    #[serde(default)]
+    pub remote: Option<ServiceRemoteSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -561,6 +612,10 @@ impl Config {
                     name: s.name.clone(),
                     target_wait_s: seconds(s.target_wait_min) as u32,
                     mean_service_s: seconds(s.mean_service_min) as u32,
+                    remote: s.remote.as_ref().filter(|r| r.open).map(|r| RemoteJoin {
+                        until_close_s: seconds(r.until_close_min) as u32,
+                        max_share_percent: r.max_share_percent,
+                    }),
                 })
                 .collect(),
             counters: self
@@ -596,9 +651,23 @@ impl Config {
                 resolution_target_s: (self.cases.resolution_target_h * 3600.0).round() as u32,
                 escalation_target_s: (self.cases.escalation_target_h * 3600.0).round() as u32,
             },
+            remote: RemotePolicy { grace_s: seconds(self.remote.grace_min) as u32, closes: self.closing_time()? },
         };
+        if !(self.remote.grace_min > 0.0 && self.remote.grace_min <= 120.0) {
+            return Err(ConfigError::BadGrace(self.remote.grace_min));
+        }
         branch.validate()?;
         Ok(branch)
+    }
+}
+
+impl Config {
+    /// `[branch] closes`, read.
+    fn closing_time(&self) -> Result<Option<NaiveTime>, ConfigError> {
+        let Some(text) = self.branch.closes.as_deref() else { return Ok(None) };
+        NaiveTime::parse_from_str(text.trim(), "%H:%M")
+            .map(Some)
+            .map_err(|_| ConfigError::BadClosingTime(text.to_string()))
     }
 }
 

@@ -63,6 +63,16 @@ impl Failure {
     }
 }
 
+/// Why a remote ticket was not issued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoinFailure {
+    /// The queue's rules refused it (the service is closed to it, full, …).
+    #[error(transparent)]
+    Refused(QueueError),
+    #[error("the ticket was not stored: {0}")]
+    Storage(String),
+}
+
 /// Something asked of a counter, from a device (MQTT) or an app (HTTP). Ids are shared: a
 /// repeated id is answered again, never acted on twice.
 #[derive(Debug, Clone, PartialEq)]
@@ -221,6 +231,19 @@ pub enum Request {
         counter: String,
         reply: oneshot::Sender<Option<(crate::domain::queue::RatedVisit, u8)>>,
     },
+    /// A remote ticket (joined from a phone, `/join`): in the normal class, ranked from now,
+    /// called only once its holder has checked in ([`Request::Arrive`]).
+    JoinRemote {
+        service: String,
+        reply: oneshot::Sender<Result<Ticket, JoinFailure>>,
+    },
+    /// A remote ticket's holder checked in at the kiosk (`POST /api/v1/checkins` with the
+    /// ticket's check-in code); checking in again answers the same ticket.
+    Arrive {
+        id: VisitId,
+        by: Author,
+        reply: oneshot::Sender<Result<Ticket, Failure>>,
+    },
     /// A live ticket (`None` if it is not in the queue: look in the database).
     Ticket {
         id: VisitId,
@@ -232,6 +255,11 @@ pub enum Request {
         reply: oneshot::Sender<Option<Ticket>>,
     },
     Services {
+        reply: oneshot::Sender<Vec<ServiceSummary>>,
+    },
+    /// The services that take a remote ticket now (open to it, before the end of remote
+    /// joining, under their share, with a counter open), as a kiosk sees them.
+    RemoteServices {
         reply: oneshot::Sender<Vec<ServiceSummary>>,
     },
     Counters {
@@ -529,6 +557,29 @@ impl Engine {
             Request::AwaitingReason { counter, reply } => {
                 let _ = reply.send(self.queue.rating_awaiting_reason(&counter, now));
             }
+            Request::JoinRemote { service, reply } => match self.join_remote(&service, now) {
+                Ok((change, ticket)) => self.write(change, Vec::new(), move |stored| {
+                    let _ = reply.send(stored.map(|()| ticket).map_err(|e| JoinFailure::Storage(e.to_string())));
+                }),
+                Err(e) => {
+                    let _ = reply.send(Err(JoinFailure::Refused(e)));
+                }
+            },
+            Request::Arrive { id, by, reply } => match self.queue.arrive(id, now) {
+                Ok(mut done) => {
+                    for recorded in &mut done.events {
+                        by.stamp(recorded);
+                    }
+                    let ticket = self.ticket(&done.visits[0], now);
+                    let change = self.change(done, now).0;
+                    self.write(change, Vec::new(), move |stored| {
+                        let _ = reply.send(stored.map(|()| ticket).map_err(Failure::storage));
+                    });
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e.into()));
+                }
+            },
             Request::Ticket { id, reply } => {
                 let _ = reply.send(self.queue.visit(id).map(|v| self.ticket(v, now)));
             }
@@ -537,6 +588,11 @@ impl Engine {
             }
             Request::Services { reply } => {
                 let _ = reply.send(self.queue.service_summaries(now));
+            }
+            Request::RemoteServices { reply } => {
+                let summaries = self.queue.service_summaries(now).into_iter().enumerate();
+                let open = summaries.filter(|(i, s)| s.open && self.queue.remote_open(*i, now).is_ok());
+                let _ = reply.send(open.map(|(_, s)| s).collect());
             }
             Request::Counters { reply } => {
                 let _ = reply.send(self.counter_summaries(now));
@@ -566,6 +622,7 @@ impl Engine {
             Request::Tick => {
                 self.forget_old_commands(now);
                 self.close_past_days(now);
+                self.expire_unarrived(now);
                 if self.summaries_dirty {
                     self.publish_summaries(now);
                 }
@@ -620,6 +677,29 @@ impl Engine {
         }
     }
 
+    /// Remote tickets passed over at the front whose grace time has run out without a check-in
+    /// become no-shows.
+    fn expire_unarrived(&mut self, now: DateTime<Utc>) {
+        let done = self.queue.expire_unarrived(now);
+        if done.events.is_empty() {
+            return;
+        }
+        tracing::info!(tickets = done.events.len(), "remote tickets not checked in within the grace time: no-shows");
+        let change = self.change(done, now).0;
+        self.write(change, Vec::new(), |stored| {
+            if let Err(e) = stored {
+                tracing::error!(error = %e, "could not store the no-shows of remote tickets");
+            }
+        });
+    }
+
+    /// Issues a remote ticket (see [`Request::JoinRemote`]).
+    fn join_remote(&mut self, service: &str, now: DateTime<Utc>) -> Result<(Change, Ticket), QueueError> {
+        let (done, id) = self.queue.issue_remote(service, page_token(), now)?;
+        let ticket = self.ticket(self.queue.visit(id).expect("just issued"), now);
+        Ok((self.change(done, now).0, ticket))
+    }
+
     /// Whether visit `id` is stored (it has left the queue: finished or cancelled).
     fn finished_visit(&self, id: VisitId) -> bool {
         matches!(store::read_visit(&self.setup.db.reader(), id), Ok(Some(_)))
@@ -640,9 +720,7 @@ impl Engine {
 
     fn issue(&mut self, request: IssueTicket, by: &Author, now: DateTime<Utc>) -> Result<(Change, Ticket), Failure> {
         let request_id = request.request_id.clone();
-        let mut token = [0u8; 16];
-        rand::rng().fill_bytes(&mut token);
-        let token = token.iter().map(|b| format!("{b:02x}")).collect();
+        let token = page_token();
         let req = IssueRequest {
             service: request.service,
             priority: request.priority,
@@ -1009,8 +1087,11 @@ pub fn json_publication(topic: Topic<'_>, payload: &impl serde::Serialize, retai
 /// reply topic).
 fn refuse(request: Request, failure: Failure, outbox: &mpsc::UnboundedSender<Publication>, branch: &str) {
     match request {
-        Request::Issue { reply, .. } | Request::Cancel { reply, .. } => {
+        Request::Issue { reply, .. } | Request::Cancel { reply, .. } | Request::Arrive { reply, .. } => {
             let _ = reply.send(Err(failure));
+        }
+        Request::JoinRemote { reply, .. } => {
+            let _ = reply.send(Err(JoinFailure::Storage(failure.message)));
         }
         Request::Counter { counter, command, reply } => {
             let mut refused = refusal(command.id.as_deref(), &failure);
@@ -1033,6 +1114,7 @@ fn refuse(request: Request, failure: Failure, outbox: &mpsc::UnboundedSender<Pub
         Request::Ticket { .. }
         | Request::TicketByToken { .. }
         | Request::Services { .. }
+        | Request::RemoteServices { .. }
         | Request::Counters { .. }
         | Request::AwaitingReason { .. }
         | Request::RatingCounter { .. }
@@ -1060,6 +1142,13 @@ fn service_names(branch: &Branch, code: &str) -> Names {
     branch.service_index(code).map_or_else(|| same_names(code), |s| branch.services[s].name.clone())
 }
 
+/// A new ticket's page token: 128 random bits in hex.
+fn page_token() -> String {
+    let mut token = [0u8; 16];
+    rand::rng().fill_bytes(&mut token);
+    token.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A visit as the API shows it.
 pub fn ticket_view(branch: &Branch, public_url: &str, v: &Visit, estimate: Option<Estimate>) -> Ticket {
     Ticket {
@@ -1083,6 +1172,8 @@ pub fn ticket_view(branch: &Branch, public_url: &str, v: &Visit, estimate: Optio
         started_at: v.started_at,
         ended_at: v.ended_at,
         recalls: v.recalls,
+        arrived_at: v.arrived_at,
+        held_at: v.held_at,
         outcome: v.outcome,
         rating: v.rating,
         rating_reason: v.rating_reason,

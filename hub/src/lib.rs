@@ -50,6 +50,7 @@ pub mod domain;
 pub mod engine;
 #[cfg(feature = "embedded-broker")]
 pub mod gate;
+pub mod join;
 pub mod mqtt;
 pub mod outbound;
 pub mod privacy;

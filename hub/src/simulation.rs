@@ -132,6 +132,7 @@ fn branch(scenario: &Scenario) -> Branch {
             name: names("A"),
             target_wait_s: 900,
             mean_service_s: scenario.mean_service_s.round() as u32,
+            remote: None,
         }],
         counters: (1..=scenario.counters)
             .map(|i| Counter {
@@ -145,6 +146,7 @@ fn branch(scenario: &Scenario) -> Branch {
         routing: RoutingPolicy::default(),
         rating_window_s: 600,
         cases: crate::domain::CasePolicy::default(),
+        remote: crate::domain::RemotePolicy::default(),
     }
 }
 

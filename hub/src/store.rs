@@ -54,7 +54,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/010_uplink.sql")),
         M::up(include_str!("store/011_protocol.sql")),
         M::up(include_str!("store/012_sms.sql")),
-        M::up(include_str!("store/015_centre_config.sql")),
+        M::up(include_str!("store/013_remote_join.sql")),
+        M::up(include_str!("store/014_centre_config.sql")),
     ])
 }
 
@@ -104,7 +105,7 @@ fn parse_day(text: &str) -> Result<NaiveDate, StoreError> {
 
 const VISIT_COLUMNS: &str = "id, number, local_day, service, priority, source, status, case_ref, token, issued_at, \
      appointment_at, counter, target_counter, called_at, started_at, ended_at, recalls, transfers, outcome, transfer_note, \
-     rating, rating_reason";
+     rating, rating_reason, arrived_at, held_at";
 
 fn visit_from_row(row: &Row<'_>) -> Result<Visit, StoreError> {
     Ok(Visit {
@@ -130,6 +131,8 @@ fn visit_from_row(row: &Row<'_>) -> Result<Visit, StoreError> {
         transfer_note: row.get(19)?,
         rating: row.get(20)?,
         rating_reason: row.get::<_, Option<String>>(21)?.map(|r| parse_enum("rating_reason", &r)).transpose()?,
+        arrived_at: parse_opt_ts("arrived_at", row.get(22)?)?,
+        held_at: parse_opt_ts("held_at", row.get(23)?)?,
     })
 }
 
@@ -472,8 +475,9 @@ fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), S
     }
     for v in &change.visits {
         tx.prepare_cached(&format!(
-            "INSERT INTO visits ({VISIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) \
-             ON CONFLICT (id) DO UPDATE SET service = excluded.service, status = excluded.status, counter = excluded.counter, \
+            "INSERT INTO visits ({VISIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24) \
+             ON CONFLICT (id) DO UPDATE SET service = excluded.service, arrived_at = excluded.arrived_at, \
+             held_at = excluded.held_at, status = excluded.status, counter = excluded.counter, \
              target_counter = excluded.target_counter, called_at = excluded.called_at, started_at = excluded.started_at, \
              ended_at = excluded.ended_at, recalls = excluded.recalls, transfers = excluded.transfers, outcome = excluded.outcome, \
              transfer_note = excluded.transfer_note"
@@ -501,6 +505,8 @@ fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), S
             v.transfer_note,
             v.rating,
             v.rating_reason.as_ref().map(enum_text),
+            v.arrived_at.map(ts),
+            v.held_at.map(ts),
         ])?;
     }
     for (id, rt) in &change.counters {

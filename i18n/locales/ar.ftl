@@ -128,6 +128,8 @@ counter-visit-called = تم النداء: بانتظار المراجع
 counter-visit-serving = قيد الخدمة
 counter-waited = { $minutes } د
 counter-assisted = أولوية
+counter-remote-arrived = من الجوال · حاضر
+counter-remote-away = من الجوال · لم يصل بعد
 counter-appointment = موعد { $time }
 counter-ask-outcome = كيف انتهت الزيارة؟
 counter-ask-call-reason = لماذا تنادي { $ticket } خارج الترتيب؟
@@ -493,3 +495,56 @@ central-by-service = حسب الخدمة
 central-total = المجموع
 central-monthly-title = التقرير الشهري · { $month }
 central-compared = مقارنة الفروع (الأعلى نسبة ضمن المستهدف أولًا)
+sms-check-in = دور: حان دور التذكرة { $number }. نرجو تسجيل الحضور في جهاز الخدمة الذاتية الآن وإلا فات الدور.
+sms-join-code = دور: رمز التحقق { $code }. صالح لمدة 5 دقائق. لا تشاركه مع أحد.
+
+# الانضمام إلى الدور من الجوال (/join)
+join-title = احجز دورك
+join-intro = خذ تذكرتك من جوالك. عند وصولك سجّل حضورك في جهاز الخدمة الذاتية، وسيتم نداؤك في دورك.
+join-service = الخدمة
+join-waiting =
+    { $waiting ->
+        [0] لا أحد في الانتظار
+        [1] شخص واحد في الانتظار
+        [2] شخصان في الانتظار
+        [few] { $waiting } أشخاص في الانتظار
+        [many] { $waiting } شخصًا في الانتظار
+       *[other] { $waiting } شخص في الانتظار
+    }
+join-estimate = نحو { $low } إلى { $high } دقيقة
+join-estimate-now = النداء قريب
+join-mobile = رقم جوالك
+join-mobile-hint = مثل 0501234567. نرسل إليك رمزًا للتحقق منه.
+join-send-code = أرسل لي الرمز
+join-none-open = لا توجد خدمة تقبل التذاكر من الجوال الآن. يرجى أخذ تذكرة في الفرع.
+join-unavailable = الانضمام إلى الدور من الجوال غير متاح في هذا الفرع.
+join-code-title = أدخل الرمز
+join-code-sent = أرسلنا رمزًا من 6 أرقام إلى هذا الجوال. الرمز صالح لمدة 5 دقائق.
+join-code-label = الرمز
+join-confirm = احصل على تذكرتي
+join-new-code = اطلب رمزًا جديدًا
+join-open-ticket = افتح تذكرتك
+join-error-service = يرجى اختيار الخدمة.
+join-error-mobile = يرجى إدخال رقم جوال سعودي، مثل 0501234567.
+join-error-closed = هذه الخدمة لا تقبل التذاكر من الجوال الآن.
+join-error-late = انتهى الانضمام من الجوال لهذا اليوم.
+join-error-full = توجد تذاكر كثيرة من الجوال في انتظار هذه الخدمة. يرجى المحاولة لاحقًا.
+join-error-has-ticket = لهذا الجوال تذكرة قائمة في هذا الفرع.
+join-error-too-many-codes = أُرسلت رموز كثيرة إلى هذا الجوال. يرجى المحاولة بعد ساعة.
+join-error-slow-down = محاولات كثيرة. يرجى الانتظار { $seconds } ثانية ثم المحاولة مجددًا.
+join-error-wrong-code =
+    { $left ->
+        [1] الرمز غير صحيح. بقيت محاولة واحدة.
+        [2] الرمز غير صحيح. بقيت محاولتان.
+       *[other] الرمز غير صحيح. بقيت { $left } محاولات.
+    }
+join-error-code-shape = الرمز من 6 أرقام.
+join-error-code-expired = انتهت صلاحية هذا الرمز. يرجى طلب رمز جديد.
+join-error-code-used-up = أُدخلت رموز خاطئة كثيرة. يرجى طلب رمز جديد.
+join-error-code-used = استُخدم هذا الرمز من قبل.
+join-error-unknown = هذا الرابط غير صالح. يرجى البدء من جديد.
+join-error-unavailable = حدث خطأ لدينا. يرجى المحاولة بعد قليل.
+ticket-check-in = عند وصولك سجّل حضورك في جهاز الخدمة الذاتية: امسح هذا الرمز أو اكتبه.
+ticket-check-in-now = حان دورك: نرجو تسجيل حضورك في جهاز الخدمة الذاتية الآن.
+ticket-check-in-code = رمز الحضور
+ticket-arrived = سُجّل حضورك. يرجى الانتظار حتى النداء.

@@ -119,6 +119,8 @@ counter-visit-called = Called: waiting for the visitor
 counter-visit-serving = Being served
 counter-waited = { $minutes } min
 counter-assisted = Assisted
+counter-remote-arrived = Phone · checked in
+counter-remote-away = Phone · not here yet
 counter-appointment = Appointment { $time }
 counter-ask-outcome = How did the visit end?
 counter-ask-call-reason = Why call { $ticket } out of order?
@@ -484,3 +486,52 @@ central-by-service = Per service
 central-total = Total
 central-monthly-title = Monthly report · { $month }
 central-compared = The branches compared (best share within target first)
+sms-check-in = Dawr: it is the turn of ticket { $number }. Please check in at the kiosk now, or the turn is lost.
+sms-join-code = Dawr: your code is { $code }. It is valid for 5 minutes. Do not share it.
+
+# Joining the queue from a phone (/join)
+join-title = Join the queue
+join-intro = Take a ticket from your phone. When you arrive, check in at the kiosk; you are called in your turn.
+join-service = Service
+join-waiting =
+    { $waiting ->
+        [0] Nobody waiting
+        [one] 1 waiting
+       *[other] { $waiting } waiting
+    }
+join-estimate = about { $low }–{ $high } min
+join-estimate-now = called soon
+join-mobile = Your mobile number
+join-mobile-hint = Like 0501234567. We send you a code to confirm it.
+join-send-code = Send me a code
+join-none-open = No service takes tickets from a phone right now. Please take a ticket at the branch.
+join-unavailable = Joining from a phone is not available at this branch.
+join-code-title = Type your code
+join-code-sent = We sent a 6-digit code to this mobile. It is valid for 5 minutes.
+join-code-label = Code
+join-confirm = Get my ticket
+join-new-code = Ask for a new code
+join-open-ticket = Open your ticket
+join-error-service = Please choose a service.
+join-error-mobile = Please enter a Saudi mobile number, like 0501234567.
+join-error-closed = This service is not taking tickets from a phone right now.
+join-error-late = Joining from a phone has ended for today.
+join-error-full = Many tickets from phones are already waiting for this service. Please try again later.
+join-error-has-ticket = This mobile already has a ticket at this branch.
+join-error-too-many-codes = Too many codes were sent to this mobile. Please try again in an hour.
+join-error-slow-down = Too many attempts. Please wait { $seconds } seconds and try again.
+join-error-wrong-code =
+    { $left ->
+        [one] That code is not right. 1 try left.
+       *[other] That code is not right. { $left } tries left.
+    }
+join-error-code-shape = The code has 6 digits.
+join-error-code-expired = This code has expired. Please ask for a new one.
+join-error-code-used-up = Too many wrong codes. Please ask for a new one.
+join-error-code-used = This code was used already.
+join-error-unknown = This link is not valid. Please start again.
+join-error-unavailable = Something went wrong on our side. Please try again in a moment.
+ticket-check-in = When you arrive, check in at the kiosk: scan this code or type it.
+ticket-check-in-now = It is your turn: please check in at the kiosk now.
+ticket-check-in-code = Check-in code
+ticket-arrived = You have checked in. Please wait to be called.

@@ -57,10 +57,19 @@ struct Failures {
 }
 
 /// The failures counted per key, and the lockouts started since they were last taken.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Throttle {
     keys: HashMap<Key, Failures>,
     started: Vec<Lockout>,
+    /// Failures allowed before delays start ([`FREE_FAILURES`] unless made with
+    /// [`Throttle::with_free_failures`]); the lockout comes after twice as many.
+    free: u32,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle::with_free_failures(FREE_FAILURES)
+    }
 }
 
 /// A lockout that has just started: `key` is refused until `until`.
@@ -98,11 +107,33 @@ pub fn delay_after(count: u32) -> Duration {
 }
 
 impl Throttle {
+    /// A throttle whose delays start after `free` failures, and whose lockout after `2 × free`
+    /// (for counts that are not sign-ins: one-time codes sent and typed wrong).
+    pub fn with_free_failures(free: u32) -> Throttle {
+        Throttle { keys: HashMap::new(), started: Vec::new(), free: free.max(1) }
+    }
+
+    /// The delay after the `count`th failure, for this throttle's number of free failures (the
+    /// default's is [`delay_after`]).
+    fn delay(free: u32, count: u32) -> Duration {
+        if count >= 2 * free {
+            LOCKOUT
+        } else if count >= free {
+            Duration::seconds(1 << (count - free).min(20))
+        } else {
+            Duration::zero()
+        }
+    }
+
+    fn lockout_after(&self) -> u32 {
+        2 * self.free
+    }
+
     /// Whether `key` may try now.
     pub fn check(&self, key: &Key, now: DateTime<Utc>) -> Result<(), Blocked> {
         match self.keys.get(key) {
             Some(f) if f.blocked_until > now => {
-                Err(Blocked { until: f.blocked_until, locked_out: f.count >= LOCKOUT_AFTER })
+                Err(Blocked { until: f.blocked_until, locked_out: f.count >= self.lockout_after() })
             }
             _ => Ok(()),
         }
@@ -112,17 +143,18 @@ impl Throttle {
     /// already running is noted for [`Throttle::take_lockouts`].
     pub fn failed(&mut self, key: Key, now: DateTime<Utc>) -> Option<Blocked> {
         self.make_room(now);
+        let (free, lockout_after) = (self.free, self.lockout_after());
         let entry = self.keys.entry(key.clone()).or_insert(Failures { count: 0, last: now, blocked_until: now });
         if now - entry.last > FORGET_AFTER && entry.blocked_until <= now {
             entry.count = 0;
         }
-        let was_locked_out = entry.count >= LOCKOUT_AFTER && entry.blocked_until > now;
+        let was_locked_out = entry.count >= lockout_after && entry.blocked_until > now;
         entry.count += 1;
         entry.last = now;
-        let delay = delay_after(entry.count);
+        let delay = Self::delay(free, entry.count);
         entry.blocked_until = now + delay;
         let blocked = (delay > Duration::zero())
-            .then_some(Blocked { until: entry.blocked_until, locked_out: entry.count >= LOCKOUT_AFTER });
+            .then_some(Blocked { until: entry.blocked_until, locked_out: entry.count >= lockout_after });
         if let Some(b) = blocked
             && b.locked_out
             && !was_locked_out
@@ -201,6 +233,21 @@ mod tests {
         throttle.succeeded(&key);
         assert!(throttle.check(&key, t).is_ok());
         assert!(throttle.check(&Key::Staff("s101".into()), t0).is_ok(), "other ids are not affected");
+    }
+
+    #[test]
+    fn a_throttle_may_allow_more_free_failures() {
+        let (mut throttle, key, t0) = (Throttle::with_free_failures(8), Key::Staff("x".into()), Utc::now());
+        for _ in 0..7 {
+            assert_eq!(throttle.failed(key.clone(), t0), None);
+        }
+        assert_eq!(throttle.failed(key.clone(), t0).unwrap().until, t0 + Duration::seconds(1), "the 8th");
+        let mut t = t0;
+        for _ in 9..16 {
+            t += Duration::minutes(1);
+            assert!(!throttle.failed(key.clone(), t).unwrap().locked_out);
+        }
+        assert!(throttle.failed(key.clone(), t).unwrap().locked_out, "the 16th locks out");
     }
 
     #[test]

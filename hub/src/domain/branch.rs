@@ -1,5 +1,5 @@
 //! A branch as configured: its services, counters, staff and routing policy.
-use chrono::FixedOffset;
+use chrono::{FixedOffset, NaiveTime};
 use dawr_protocol::api::Names;
 use dawr_protocol::topics::is_valid_id;
 
@@ -21,6 +21,34 @@ pub struct Branch {
     pub rating_window_s: u32,
     /// How long cases left open and escalations may stay unresolved.
     pub cases: CasePolicy,
+    /// The rules of joining from a phone that are the branch's, not a service's.
+    pub remote: RemotePolicy,
+}
+
+/// Joining from a phone (`/join`), branch-wide: see [`RemoteJoin`] for a service's part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemotePolicy {
+    /// A remote ticket held at the front without its holder checked in becomes a no-show this
+    /// long after it was first held.
+    pub grace_s: u32,
+    /// The branch's closing time (local), which remote joining stops before; `None`: no limit.
+    pub closes: Option<NaiveTime>,
+}
+
+impl Default for RemotePolicy {
+    fn default() -> Self {
+        RemotePolicy { grace_s: 10 * 60, closes: None }
+    }
+}
+
+/// A service open to joining from a phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteJoin {
+    /// Joining stops this long before the branch closes.
+    pub until_close_s: u32,
+    /// The largest share of the service's waiting line remote tickets may hold, in percent
+    /// (a line without a remote ticket may always take one).
+    pub max_share_percent: u8,
 }
 
 /// The service levels of CRM cases.
@@ -48,6 +76,8 @@ pub struct Service {
     pub target_wait_s: u32,
     /// The expected service time before the hub has measured any (it learns from completions).
     pub mean_service_s: u32,
+    /// Whether (and how) visitors may join this service's line from a phone.
+    pub remote: Option<RemoteJoin>,
 }
 
 /// A counter (window, desk) where staff serve visitors.
@@ -143,6 +173,8 @@ pub enum BranchError {
     Empty,
     #[error("service {0:?} needs a mean service time above zero")]
     ZeroServiceTime(String),
+    #[error("service {0:?}: remote max_share_percent must be 1 to 100")]
+    BadRemoteShare(String),
 }
 
 impl Branch {
@@ -166,6 +198,9 @@ impl Branch {
             }
             if s.mean_service_s == 0 {
                 return Err(BranchError::ZeroServiceTime(s.code.clone()));
+            }
+            if s.remote.is_some_and(|r| !(1..=100).contains(&r.max_share_percent)) {
+                return Err(BranchError::BadRemoteShare(s.code.clone()));
             }
             if self.services[..i].iter().any(|o| o.code == s.code) {
                 return Err(BranchError::Duplicate { kind: "service", id: s.code.clone() });
@@ -217,8 +252,13 @@ pub(crate) mod tests {
     /// A small branch for unit tests: services A, B, C; counter 1 serves all, 2 serves A then B,
     /// 3 serves C.
     pub(crate) fn small_branch() -> Branch {
-        let service =
-            |code: &str| Service { code: code.into(), name: names(code), target_wait_s: 900, mean_service_s: 480 };
+        let service = |code: &str| Service {
+            code: code.into(),
+            name: names(code),
+            target_wait_s: 900,
+            mean_service_s: 480,
+            remote: Some(RemoteJoin { until_close_s: 1800, max_share_percent: 50 }),
+        };
         let counter = |id: &str, services: &[&str]| Counter {
             id: id.into(),
             name: names(id),
@@ -236,6 +276,7 @@ pub(crate) mod tests {
             routing: RoutingPolicy::default(),
             rating_window_s: 600,
             cases: CasePolicy::default(),
+            remote: RemotePolicy { grace_s: 600, closes: NaiveTime::from_hms_opt(16, 0, 0) },
         }
     }
 

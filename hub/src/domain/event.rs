@@ -51,6 +51,21 @@ pub enum Event {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// A remote ticket's holder checked in at the kiosk: from now on it may be called.
+    Arrived {
+        visit: VisitId,
+    },
+    /// A remote ticket not yet arrived was at the front when `counter` called someone else
+    /// instead: its holder is to be told to check in (once; the grace time starts).
+    HeldForArrival {
+        visit: VisitId,
+        counter: String,
+    },
+    /// A remote ticket was still not checked in the grace time after it was first held: it
+    /// leaves the queue as a no-show (reports count it with the counters' no-shows).
+    ArrivalMissed {
+        visit: VisitId,
+    },
     CounterPaused {
         counter: String,
         reason: Option<String>,
@@ -85,6 +100,9 @@ impl Event {
             Event::NoShow { .. } => "no_show",
             Event::Transferred { .. } => "transferred",
             Event::Cancelled { .. } => "cancelled",
+            Event::Arrived { .. } => "arrived",
+            Event::HeldForArrival { .. } => "held_for_arrival",
+            Event::ArrivalMissed { .. } => "arrival_missed",
             Event::CounterPaused { .. } => "counter_paused",
             Event::CounterResumed { .. } => "counter_resumed",
             Event::Rated { .. } => "rated",
@@ -104,7 +122,10 @@ impl Event {
             | Event::Transferred { visit, .. }
             | Event::Rated { visit, .. }
             | Event::RatingReasonAdded { visit, .. }
-            | Event::Cancelled { visit, .. } => Some(*visit),
+            | Event::Cancelled { visit, .. }
+            | Event::Arrived { visit }
+            | Event::HeldForArrival { visit, .. }
+            | Event::ArrivalMissed { visit } => Some(*visit),
             Event::CounterPaused { .. } | Event::CounterResumed { .. } => None,
         }
     }
@@ -120,9 +141,12 @@ impl Event {
             | Event::CounterPaused { counter, .. }
             | Event::Rated { counter, .. }
             | Event::RatingReasonAdded { counter, .. }
+            | Event::HeldForArrival { counter, .. }
             | Event::CounterResumed { counter } => Some(counter),
             Event::Transferred { from_counter, .. } => Some(from_counter),
-            Event::Issued { .. } | Event::Cancelled { .. } => None,
+            Event::Issued { .. } | Event::Cancelled { .. } | Event::Arrived { .. } | Event::ArrivalMissed { .. } => {
+                None
+            }
         }
     }
 }

@@ -13,10 +13,12 @@ pub mod queue;
 pub mod routing;
 pub mod visit;
 
-pub use branch::{Branch, BranchError, CasePolicy, Counter, Role, RoutingPolicy, Service, Staff};
+pub use branch::{
+    Branch, BranchError, CasePolicy, Counter, RemoteJoin, RemotePolicy, Role, RoutingPolicy, Service, Staff,
+};
 pub use estimate::Estimate;
 pub use event::{Event, Recorded};
-pub use queue::{CounterAction, IssueRequest, Queue, QueueError, Snapshot};
+pub use queue::{CounterAction, IssueRequest, Queue, QueueError, RemoteRefusal, Snapshot};
 pub use visit::{Visit, VisitId};
 #[cfg(test)]
 mod queue_tests;

@@ -57,8 +57,25 @@ pub enum QueueError {
     ReasonAlreadyGiven(VisitId),
     #[error("the reason for rating {0} came too late: a reason is taken within the rating window after the score")]
     ReasonTooLate(VisitId),
+    #[error("ticket {0} has not checked in at the kiosk yet")]
+    NotArrived(String),
+    #[error("ticket {0} did not join remotely: it has nothing to check in")]
+    NotRemote(String),
+    #[error("{1}: {0}")]
+    Remote(RemoteRefusal, String),
     #[error("{0}")]
     Invalid(&'static str),
+}
+
+/// Why a service takes no remote ticket now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteRefusal {
+    #[error("this service is not open to joining from a phone")]
+    NotOpen,
+    #[error("joining from a phone has ended for today (the branch closes soon)")]
+    TooLate,
+    #[error("remote tickets already hold the largest share of this service's line they may")]
+    Full,
 }
 
 impl QueueError {
@@ -81,6 +98,8 @@ impl QueueError {
             QueueError::UnknownRating { .. } => ErrorCode::UnknownRating,
             QueueError::ReasonAlreadyGiven(_) => ErrorCode::ReasonAlreadyGiven,
             QueueError::ReasonTooLate(_) => ErrorCode::NothingToRate,
+            QueueError::NotArrived(_) | QueueError::NotRemote(_) => ErrorCode::WrongState,
+            QueueError::Remote(..) => ErrorCode::ServiceClosed,
             QueueError::Invalid(_) => ErrorCode::Malformed,
         }
     }
@@ -339,6 +358,95 @@ impl Queue {
             (_, Some(_)) => return Err(QueueError::Invalid("appointment_at needs priority appointment")),
             (_, None) => (Source::WalkIn, None),
         };
+        Ok(self.issue_as(service, req, source, appointment_at, now))
+    }
+
+    /// Issues a remote ticket (joined from a phone): in the normal class, ranked from now, and
+    /// not called until its holder checks in ([`Queue::arrive`]). Refused unless the service is
+    /// open to remote joining now ([`Queue::remote_open`]).
+    pub fn issue_remote(
+        &mut self,
+        service_code: &str,
+        token: String,
+        now: DateTime<Utc>,
+    ) -> Result<(Done, VisitId), QueueError> {
+        let service =
+            self.branch.service_index(service_code).ok_or_else(|| QueueError::UnknownService(service_code.into()))?;
+        self.remote_open(service, now).map_err(|r| QueueError::Remote(r, service_code.into()))?;
+        if self.capacity(service).counters <= 0.0 {
+            return Err(QueueError::ServiceClosed(service_code.into()));
+        }
+        let req =
+            IssueRequest { service: service_code.into(), priority: Priority::Normal, appointment_at: None, token };
+        Ok(self.issue_as(service, req, Source::Remote, None, now))
+    }
+
+    /// Whether service `service` (an index) takes a remote ticket now: open to it, not within
+    /// its `until_close` of the branch's closing time, and its remote tickets under their share
+    /// of the waiting line (counting the new one; a line without one may always take one).
+    pub fn remote_open(&self, service: usize, now: DateTime<Utc>) -> Result<(), RemoteRefusal> {
+        let rules = self.branch.services[service].remote.ok_or(RemoteRefusal::NotOpen)?;
+        if let Some(closes) = self.branch.remote.closes {
+            let local = now.with_timezone(&self.branch.utc_offset).time();
+            let until = closes - chrono::Duration::seconds(i64::from(rules.until_close_s));
+            if local >= until.min(closes) {
+                return Err(RemoteRefusal::TooLate);
+            }
+        }
+        let (remote, all) = self.remote_waiting(service);
+        let allowed = ((all + 1) * usize::from(rules.max_share_percent) / 100).max(1);
+        if remote + 1 > allowed {
+            return Err(RemoteRefusal::Full);
+        }
+        Ok(())
+    }
+
+    /// Remote tickets waiting for a service, and everyone waiting for it.
+    pub fn remote_waiting(&self, service: usize) -> (usize, usize) {
+        let code = &self.branch.services[service].code;
+        let waiting = self.visits.values().filter(|v| v.status == TicketStatus::Waiting && v.service == *code);
+        waiting.fold((0, 0), |(remote, all), v| (remote + usize::from(v.source == Source::Remote), all + 1))
+    }
+
+    /// A remote ticket's holder checked in at the kiosk: it may be called from now on. Checking
+    /// in again changes nothing (no events).
+    pub fn arrive(&mut self, id: VisitId, now: DateTime<Utc>) -> Result<Done, QueueError> {
+        let visit = self.visits.get(&id).ok_or_else(|| QueueError::UnknownTicket(id.to_string()))?;
+        if visit.source != Source::Remote {
+            return Err(QueueError::NotRemote(visit.number.clone()));
+        }
+        if visit.arrived_at.is_some() {
+            return Ok(Done { visits: vec![visit.clone()], ..Done::default() });
+        }
+        if visit.status != TicketStatus::Waiting {
+            return Err(QueueError::NotWaiting(visit.number.clone()));
+        }
+        Ok(self.commit(vec![Event::Arrived { visit: id }], now, None))
+    }
+
+    /// Remote tickets passed over at the front more than the branch's grace time ago without
+    /// checking in: no-shows now.
+    pub fn expire_unarrived(&mut self, now: DateTime<Utc>) -> Done {
+        let grace = chrono::Duration::seconds(i64::from(self.branch.remote.grace_s));
+        let mut late: Vec<VisitId> = self
+            .visits
+            .values()
+            .filter(|v| v.status == TicketStatus::Waiting && !v.callable())
+            .filter(|v| v.held_at.is_some_and(|held| now - held >= grace))
+            .map(|v| v.id)
+            .collect();
+        late.sort_unstable();
+        self.commit(late.into_iter().map(|visit| Event::ArrivalMissed { visit }).collect(), now, None)
+    }
+
+    fn issue_as(
+        &mut self,
+        service: usize,
+        req: IssueRequest,
+        source: Source,
+        appointment_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> (Done, VisitId) {
         let local_day = self.local_day(now);
         let code = &self.branch.services[service].code;
         let number_seq = self.numbers.get(&(local_day, code.clone())).copied().unwrap_or(0) + 1;
@@ -367,9 +475,11 @@ impl Queue {
             transfer_note: None,
             rating: None,
             rating_reason: None,
+            arrived_at: None,
+            held_at: None,
         };
         let done = self.commit(vec![Event::Issued { visit: Box::new(visit) }], now, None);
-        Ok((done, id))
+        (done, id)
     }
 
     /// Cancels a waiting ticket (the visitor left, or the kiosk undid it).
@@ -499,7 +609,14 @@ impl Queue {
             CounterAction::Next { outcome } => {
                 ensure_open()?;
                 let mut events: Vec<Event> = finish_current(outcome).into_iter().collect();
-                let best = self.lanes.best_for_counter(&self.branch, c, now);
+                let callable = |id: VisitId| self.visits.get(&id).is_none_or(Visit::callable);
+                let (best, passed) = self.lanes.best_callable(&self.branch, c, now, callable);
+                // Remote tickets at the front whose holders are not here yet keep their place;
+                // each holder is told once (the event), and the grace time starts.
+                for held in passed.iter().filter(|p| self.visits.get(&p.key.visit).is_some_and(|v| v.held_at.is_none()))
+                {
+                    events.push(Event::HeldForArrival { visit: held.key.visit, counter: counter.clone() });
+                }
                 if let Some(best) = best {
                     events.push(Event::Called {
                         visit: best.key.visit,
@@ -521,6 +638,9 @@ impl Queue {
                 };
                 if visit.status != TicketStatus::Waiting {
                     return Err(QueueError::NotWaiting(ticket));
+                }
+                if !visit.callable() {
+                    return Err(QueueError::NotArrived(ticket));
                 }
                 let lane = self.lane_of(visit).map(|(lane, _)| lane);
                 let eligible = Lanes::lanes_for_counter(&self.branch, c).any(|(l, _)| Some(l) == lane);
@@ -702,6 +822,19 @@ impl Queue {
                 self.leave_lane(*visit);
                 self.update(*visit, |v| {
                     v.status = TicketStatus::Cancelled;
+                    v.ended_at = Some(at);
+                });
+            }
+            Event::Arrived { visit } => {
+                self.update(*visit, |v| v.arrived_at = Some(at));
+            }
+            Event::HeldForArrival { visit, .. } => {
+                self.update(*visit, |v| v.held_at = v.held_at.or(Some(at)));
+            }
+            Event::ArrivalMissed { visit } => {
+                self.leave_lane(*visit);
+                self.update(*visit, |v| {
+                    v.status = TicketStatus::NoShow;
                     v.ended_at = Some(at);
                 });
             }

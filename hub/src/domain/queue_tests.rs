@@ -671,3 +671,159 @@ fn a_new_configuration_keeps_the_queue_and_is_refused_when_a_live_visit_would_lo
     }
     assert_eq!(q.reconfigured(Arc::new(without_a), t0()).unwrap_err().len(), 2, "two A visits wait");
 }
+
+// ----- Remote tickets: the arrival rule ------------------------------------------------------
+
+fn join(q: &mut Queue, service: &str, at: DateTime<Utc>) -> VisitId {
+    q.issue_remote(service, format!("remote-{}", at.timestamp_millis()), at).expect("join").1
+}
+
+fn events_of(done: &super::queue::Done) -> Vec<&'static str> {
+    done.events.iter().map(|r| r.event.kind()).collect()
+}
+
+#[test]
+fn a_remote_ticket_keeps_its_place_but_is_called_only_after_it_arrives() {
+    let mut q = queue();
+    let remote = join(&mut q, "A", t0());
+    let walk_in = issue(&mut q, "A", Priority::Normal, t0() + mins(1));
+    assert_eq!(q.visit(remote).unwrap().number, "A001");
+    assert_eq!(q.estimate_for(walk_in, t0() + mins(2)).unwrap().position, 2, "the remote ticket is ahead");
+
+    // At the front, not here: the walk-in is called and the holder is to be told, once.
+    let done = q.counter_action("2", CounterAction::Next { outcome: None }, t0() + mins(2)).unwrap();
+    assert_eq!(events_of(&done), ["held_for_arrival", "called"]);
+    assert_eq!(done.called, Some(walk_in));
+    assert_eq!(q.visit(remote).unwrap().held_at, Some(t0() + mins(2)));
+    assert_eq!(q.visit(remote).unwrap().status, TicketStatus::Waiting);
+    issue(&mut q, "A", Priority::Normal, t0() + mins(3));
+    let done = q.counter_action("2", CounterAction::Next { outcome: None }, t0() + mins(4)).unwrap();
+    assert_eq!(events_of(&done), ["completed", "called"], "told once: no second held event");
+    assert_eq!(q.visit(remote).unwrap().held_at, Some(t0() + mins(2)), "the grace time runs from the first");
+
+    // Out of order is refused too, while it has not checked in.
+    let refused = q.counter_action(
+        "1",
+        CounterAction::Call { ticket: "A001".into(), reason: None, outcome: None },
+        t0() + mins(4),
+    );
+    assert_eq!(refused.unwrap_err(), QueueError::NotArrived("A001".into()));
+
+    // Checked in: it is first again, by the time it joined.
+    let arrived = q.arrive(remote, t0() + mins(5)).unwrap();
+    assert_eq!(events_of(&arrived), ["arrived"]);
+    assert!(q.arrive(remote, t0() + mins(5)).unwrap().events.is_empty(), "a second check-in changes nothing");
+    issue(&mut q, "A", Priority::Normal, t0() + mins(5));
+    assert_eq!(next(&mut q, "2", t0() + mins(6)).as_deref(), Some("A001"));
+}
+
+#[test]
+fn an_empty_line_of_callable_visitors_still_tells_the_remote_holder() {
+    let mut q = queue();
+    let remote = join(&mut q, "A", t0());
+    let done = q.counter_action("2", CounterAction::Next { outcome: None }, t0() + mins(1)).unwrap();
+    assert_eq!(events_of(&done), ["held_for_arrival"]);
+    assert_eq!(done.called, None, "nobody else: the counter stays free");
+    assert_eq!(q.visit(remote).unwrap().held_at, Some(t0() + mins(1)));
+}
+
+#[test]
+fn a_remote_ticket_behind_the_one_called_is_not_held() {
+    let mut q = queue();
+    let walk_in = issue(&mut q, "A", Priority::Normal, t0());
+    let remote = join(&mut q, "A", t0() + mins(1));
+    let done = q.counter_action("2", CounterAction::Next { outcome: None }, t0() + mins(2)).unwrap();
+    assert_eq!(events_of(&done), ["called"]);
+    assert_eq!(done.called, Some(walk_in));
+    assert_eq!(q.visit(remote).unwrap().held_at, None, "it was not at the front");
+}
+
+#[test]
+fn past_the_grace_time_a_remote_ticket_not_arrived_is_a_no_show() {
+    let mut q = queue();
+    let remote = join(&mut q, "A", t0());
+    let never_held = join(&mut q, "B", t0());
+    q.counter_action("2", CounterAction::Next { outcome: None }, t0() + mins(1)).unwrap();
+    // counter 2 serves A then B: both remote tickets were at the front of their lanes.
+    assert_eq!(q.visit(never_held).unwrap().held_at, Some(t0() + mins(1)));
+    let other = join(&mut q, "C", t0());
+    let grace = i64::from(q.branch().remote.grace_s) / 60;
+    assert!(q.expire_unarrived(t0() + mins(grace)).events.is_empty(), "within grace");
+    let done = q.expire_unarrived(t0() + mins(1 + grace));
+    assert_eq!(events_of(&done), ["arrival_missed", "arrival_missed"]);
+    let ended: Vec<_> = done.visits.iter().map(|v| (v.id, v.status)).collect();
+    assert_eq!(ended, [(remote, TicketStatus::NoShow), (never_held, TicketStatus::NoShow)]);
+    assert!(q.visit(remote).is_none(), "it left the queue");
+    assert!(q.visit(other).is_some(), "never at the front: no grace running");
+    assert_eq!(q.waiting_in_service(0), 0);
+}
+
+#[test]
+fn an_arrived_remote_ticket_is_never_a_no_show_by_grace() {
+    let mut q = queue();
+    let remote = join(&mut q, "A", t0());
+    q.counter_action("2", CounterAction::Next { outcome: None }, t0() + mins(1)).unwrap();
+    q.arrive(remote, t0() + mins(2)).unwrap();
+    assert!(q.expire_unarrived(t0() + mins(60)).events.is_empty());
+    assert_eq!(q.visit(remote).unwrap().arrived_at, Some(t0() + mins(2)));
+}
+
+#[test]
+fn only_remote_tickets_check_in() {
+    let mut q = queue();
+    let walk_in = issue(&mut q, "A", Priority::Normal, t0());
+    assert_eq!(q.arrive(walk_in, t0()).unwrap_err(), QueueError::NotRemote("A001".into()));
+    assert_eq!(q.arrive(999, t0()).unwrap_err(), QueueError::UnknownTicket("999".into()));
+}
+
+#[test]
+fn remote_joining_follows_the_services_rules() {
+    use super::queue::RemoteRefusal;
+    let mut branch = small_branch();
+    branch.services[2].remote = None;
+    let mut q = Queue::new(Arc::new(branch), t0());
+    // Closed to it.
+    let refused = q.issue_remote("C", "x".into(), t0()).unwrap_err();
+    assert_eq!(refused, QueueError::Remote(RemoteRefusal::NotOpen, "C".into()));
+    // The share: at most half the line, but an empty line takes one.
+    join(&mut q, "A", t0());
+    let refused = q.issue_remote("A", "y".into(), t0()).unwrap_err();
+    assert_eq!(refused, QueueError::Remote(RemoteRefusal::Full, "A".into()), "2 of 2 is over half");
+    issue(&mut q, "A", Priority::Normal, t0());
+    issue(&mut q, "A", Priority::Normal, t0());
+    join(&mut q, "A", t0());
+    assert_eq!(q.remote_waiting(0), (2, 4), "2 of 4 is half");
+    assert!(q.issue_remote("A", "z".into(), t0()).is_err(), "3 of 5 is over half");
+    // Until 30 minutes before 16:00 Riyadh (13:00 UTC).
+    let before = Utc.with_ymd_and_hms(2026, 11, 23, 12, 29, 0).unwrap();
+    let after = Utc.with_ymd_and_hms(2026, 11, 23, 12, 30, 0).unwrap();
+    assert!(q.remote_open(1, before).is_ok());
+    assert_eq!(q.remote_open(1, after), Err(RemoteRefusal::TooLate));
+    assert_eq!(q.remote_open(1, Utc.with_ymd_and_hms(2026, 11, 23, 13, 30, 0).unwrap()), Err(RemoteRefusal::TooLate));
+}
+
+#[test]
+fn arrival_and_no_show_replay_to_the_same_queue() {
+    let mut q = queue();
+    let (joined_a, a) = q.issue_remote("A", "token-a".into(), t0()).unwrap();
+    let (joined_b, b) = q.issue_remote("B", "token-b".into(), t0()).unwrap();
+    let mut log = Vec::new();
+    for done in [
+        joined_a,
+        joined_b,
+        q.counter_action("2", CounterAction::Next { outcome: None }, t0() + mins(1)).unwrap(),
+        q.arrive(a, t0() + mins(2)).unwrap(),
+        q.expire_unarrived(t0() + mins(30)),
+    ] {
+        log.extend(done.events);
+    }
+    let kinds: Vec<_> = log.iter().map(|r| r.event.kind()).collect();
+    assert_eq!(kinds, ["issued", "issued", "held_for_arrival", "held_for_arrival", "arrived", "arrival_missed"]);
+    let mut replayed = queue();
+    for recorded in &log {
+        replayed.apply(recorded);
+    }
+    assert_eq!(replayed.visit(a), q.visit(a));
+    assert_eq!(replayed.visit(a).unwrap().arrived_at, Some(t0() + mins(2)));
+    assert!(replayed.visit(b).is_none() && q.visit(b).is_none(), "the no-show left both");
+}

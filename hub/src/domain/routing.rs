@@ -121,15 +121,42 @@ impl Lanes {
 
     /// The visitor counter `counter` should call now, if anyone is waiting for it.
     pub fn best_for_counter(&self, branch: &Branch, counter: usize, now: DateTime<Utc>) -> Option<Candidate> {
+        self.best_callable(branch, counter, now, |_| true).0
+    }
+
+    /// The visitor counter `counter` should call now among those `callable` allows, and the
+    /// visitors passed over for it: those at the head of a lane, before its first callable key,
+    /// who would have been called ahead of the one chosen (best first).
+    ///
+    /// Only the keys before each lane's first callable one are looked at, so the cost grows with
+    /// the number of visitors passed over, not with the length of the line.
+    pub fn best_callable(
+        &self,
+        branch: &Branch,
+        counter: usize,
+        now: DateTime<Utc>,
+        callable: impl Fn(VisitId) -> bool,
+    ) -> (Option<Candidate>, Vec<Candidate>) {
         let mut best: Option<Candidate> = None;
+        let mut passed = Vec::new();
         for (lane, rank) in Self::lanes_for_counter(branch, counter) {
-            let Some(key) = self.lanes.get(&lane).and_then(BTreeSet::first) else { continue };
-            let candidate = Candidate { lane, key: *key, score_ms: score_ms(&branch.routing, lane, *key, rank, now) };
-            if best.is_none_or(|b| Candidate::best_first(&candidate, &b) == Ordering::Less) {
-                best = Some(candidate);
+            let Some(keys) = self.lanes.get(&lane) else { continue };
+            for key in keys {
+                let candidate =
+                    Candidate { lane, key: *key, score_ms: score_ms(&branch.routing, lane, *key, rank, now) };
+                if !callable(key.visit) {
+                    passed.push(candidate);
+                    continue;
+                }
+                if best.is_none_or(|b| Candidate::best_first(&candidate, &b) == Ordering::Less) {
+                    best = Some(candidate);
+                }
+                break;
             }
         }
-        best
+        passed.retain(|p| best.is_none_or(|b| Candidate::best_first(p, &b) == Ordering::Less));
+        passed.sort_by(Candidate::best_first);
+        (best, passed)
     }
 
     /// Everyone counter `counter` may call, best first (what the counter app lists).

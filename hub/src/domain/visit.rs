@@ -40,6 +40,13 @@ pub struct Visit {
     /// The exit rating, 1–5, and why if it was low.
     pub rating: Option<u8>,
     pub rating_reason: Option<RatingReason>,
+    /// A remote ticket's check-in at the kiosk (`None` until then; always `None` for others).
+    #[serde(default)]
+    pub arrived_at: Option<DateTime<Utc>>,
+    /// When a remote ticket not yet arrived was first at the front and someone behind it was
+    /// called instead (its holder is then told to check in; the grace time runs from here).
+    #[serde(default)]
+    pub held_at: Option<DateTime<Utc>>,
 }
 
 impl Visit {
@@ -54,6 +61,12 @@ impl Visit {
     /// The day's sequence number in the case reference: `DMM-20261123-000123` → 123.
     pub fn case_seq(&self) -> u32 {
         self.case_ref.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(0)
+    }
+
+    /// Whether a counter may call this visitor now: everyone but a remote ticket whose holder
+    /// has not checked in yet.
+    pub fn callable(&self) -> bool {
+        self.source != Source::Remote || self.arrived_at.is_some()
     }
 
     /// The time routing ranks this visitor by: arrival, or for an appointment its slot if that is

@@ -82,6 +82,27 @@ impl VisitorKey {
         hex(&mac.finalize().into_bytes())
     }
 
+    /// The keyed hash of a one-time code sent to confirm a mobile, bound to its handle (what
+    /// `join_codes` keeps instead of the code).
+    pub fn code_mac(&self, handle: &str, code: &str) -> Vec<u8> {
+        self.code_hmac(handle, code).finalize().into_bytes().to_vec()
+    }
+
+    /// Whether `code` is the one whose [`VisitorKey::code_mac`] is `stored`, compared in
+    /// constant time (`Mac::verify_slice`, by the `subtle` crate).
+    pub fn code_matches(&self, handle: &str, code: &str, stored: &[u8]) -> bool {
+        self.code_hmac(handle, code).verify_slice(stored).is_ok()
+    }
+
+    fn code_hmac(&self, handle: &str, code: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"join-code:");
+        mac.update(handle.as_bytes());
+        mac.update(b":");
+        mac.update(code.as_bytes());
+        mac
+    }
+
     /// A short fingerprint of a personal text for the audit log (`hmac:` and 16 hex digits):
     /// shows that a value changed, and which of two it was, without keeping it.
     pub fn fingerprint(&self, text: &str) -> String {

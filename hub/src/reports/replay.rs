@@ -90,6 +90,11 @@ impl Steps {
                 self.no_show_seq = later(self.no_show_seq, seq);
                 self.ending_staff = larger(self.ending_staff.take(), staff);
             }
+            // A remote ticket that never checked in: a no-show without a counter.
+            Event::ArrivalMissed { .. } => {
+                self.ended_at = later(self.ended_at, at);
+                self.no_show_seq = later(self.no_show_seq, seq);
+            }
             Event::Cancelled { .. } => {
                 self.ended_at = later(self.ended_at, at);
                 self.cancelled_seq = later(self.cancelled_seq, seq);
@@ -211,6 +216,8 @@ mod tests {
             transfer_note: None,
             rating: None,
             rating_reason: None,
+            arrived_at: None,
+            held_at: None,
         }
     }
 

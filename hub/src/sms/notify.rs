@@ -1,9 +1,10 @@
 //! The notifier: for each ticket whose holder gave a mobile (`POST /api/v1/sms/subscriptions`),
 //! an SMS when `notify_ahead` or fewer visitors are ahead of it and one when it is called (its
 //! number and counter, in the holder's language), each at most once (`rules::notice` decides;
-//! the message and the mark share a transaction). It watches the live queue through the engine
-//! every 300 ms: a call that ended before it looked (answered at once, or a no-show within the
-//! moment) is not announced, as going to the counter is no longer what the holder should do.
+//! the message and the mark share a transaction). A remote ticket passed over at the front
+//! because its holder has not checked in yet gets "check in at the kiosk now", once. It
+//! watches the live queue through the engine every 300 ms: a call that ended before it looked
+//! (answered at once, or a no-show within the moment) is not announced, as going to the counter is no longer what the holder should do.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,8 +41,12 @@ pub fn spawn(
                     Some(t) if t.status == TicketStatus::Called => (None, t.counter.clone(), true),
                     _ => (None, None, false),
                 };
+                let owed_check_in = ticket.as_ref().is_some_and(|t| {
+                    t.status == TicketStatus::Waiting && t.held_at.is_some() && t.arrived_at.is_none()
+                }) && !subscription.checkin_sent;
+                let near_sent = subscription.near_sent;
                 let Some(notice) =
-                    rules::notice(position, called_to.as_deref(), live, subscription.near_sent, notify_ahead)
+                    rules::notice(position, called_to.as_deref(), live, near_sent, notify_ahead, owed_check_in)
                 else {
                     continue;
                 };
@@ -77,6 +82,7 @@ fn text_of(
             "near",
             texts.get(lang, "sms-near", &[("number", Arg::Text(number)), ("ahead", Arg::Number(*ahead as f64))]),
         ),
+        Notice::CheckIn => ("checkin", texts.get(lang, "sms-check-in", &[("number", Arg::Text(number))])),
         Notice::Called { counter } => {
             ("called", texts.get(lang, "sms-called", &[("number", Arg::Text(number)), ("counter", Arg::Text(counter))]))
         }

@@ -182,6 +182,8 @@ pub struct Subscription {
     pub mobile: String,
     pub lang: String,
     pub near_sent: bool,
+    /// A remote ticket's "check in at the kiosk" went.
+    pub checkin_sent: bool,
 }
 
 /// Messages about this ticket go to `mobile` in `lang` (a second call replaces the first).
@@ -212,15 +214,22 @@ pub fn subscriptions_since(conn: &Connection, mobile: &str, since: DateTime<Utc>
 /// The subscriptions still owed a message.
 pub fn open_subscriptions(conn: &Connection) -> rusqlite::Result<Vec<Subscription>> {
     conn.prepare_cached(
-        "SELECT visit_id, mobile, lang, near_sent FROM sms_subscriptions WHERE called_sent = 0 ORDER BY visit_id",
+        "SELECT visit_id, mobile, lang, near_sent, checkin_sent FROM sms_subscriptions WHERE called_sent = 0
+         ORDER BY visit_id",
     )?
     .query_map([], |r| {
-        Ok(Subscription { visit_id: r.get(0)?, mobile: r.get(1)?, lang: r.get(2)?, near_sent: r.get(3)? })
+        Ok(Subscription {
+            visit_id: r.get(0)?,
+            mobile: r.get(1)?,
+            lang: r.get(2)?,
+            near_sent: r.get(3)?,
+            checkin_sent: r.get(4)?,
+        })
     })?
     .collect()
 }
 
-/// Puts a ticket's notice in the outbox (`text` of `kind` `near` or `called`; `None`: nothing
+/// Puts a ticket's notice in the outbox (`text` of `kind` `near`, `checkin` or `called`; `None`: nothing
 /// more to send) and marks it sent, in one transaction: each notice at most once.
 pub fn record_notice(
     conn: &mut Connection,
@@ -233,7 +242,12 @@ pub fn record_notice(
     let flags = match notice {
         Some((kind, text)) => {
             put(&tx, branch, &subscription.mobile, kind, text, now)?;
-            if kind == "near" { "near_sent = 1" } else { "near_sent = 1, called_sent = 1" }
+            match kind {
+                "near" => "near_sent = 1",
+                // Told to check in at the front: being near goes without saying.
+                "checkin" => "checkin_sent = 1, near_sent = 1",
+                _ => "near_sent = 1, called_sent = 1",
+            }
         }
         None => "near_sent = 1, called_sent = 1",
     };

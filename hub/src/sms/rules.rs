@@ -88,25 +88,32 @@ pub enum Notice {
     Near { ahead: u32 },
     /// It was called to `counter`, not yet told.
     Called { counter: String },
+    /// A remote ticket at the front whose holder has not checked in: check in at the kiosk now.
+    CheckIn,
     /// Nothing more will be sent (it left the queue without being called, or was told both).
     Done,
 }
 
 /// Decides the next message for a subscribed ticket from its state (`None`: not live any more);
 /// `position` 1 means next. Each notice is sent at most once; a ticket called before it was
-/// told it was near is told only that it is called.
+/// told it was near is told only that it is called. `owed_check_in`: a remote ticket held at the
+/// front, not checked in, not yet told to.
 pub fn notice(
     waiting_position: Option<u32>,
     called_to: Option<&str>,
     live: bool,
     near_sent: bool,
     notify_ahead: u32,
+    owed_check_in: bool,
 ) -> Option<Notice> {
     if let Some(counter) = called_to {
         return Some(Notice::Called { counter: counter.to_string() });
     }
     if !live {
         return Some(Notice::Done);
+    }
+    if owed_check_in {
+        return Some(Notice::CheckIn);
     }
     let ahead = waiting_position?.saturating_sub(1);
     (!near_sent && ahead <= notify_ahead).then_some(Notice::Near { ahead })
@@ -164,13 +171,15 @@ mod tests {
 
     #[test]
     fn near_once_then_called_once() {
-        assert_eq!(notice(Some(6), None, true, false, 3), None, "5 ahead: not yet");
-        assert_eq!(notice(Some(4), None, true, false, 3), Some(Notice::Near { ahead: 3 }));
-        assert_eq!(notice(Some(2), None, true, true, 3), None, "near is said once");
-        assert_eq!(notice(None, Some("3"), true, true, 3), Some(Notice::Called { counter: "3".into() }));
-        assert_eq!(notice(None, Some("3"), true, false, 3), Some(Notice::Called { counter: "3".into() }));
-        assert_eq!(notice(None, None, false, false, 3), Some(Notice::Done), "cancelled or gone");
-        assert_eq!(notice(Some(1), None, true, false, 0), Some(Notice::Near { ahead: 0 }));
+        assert_eq!(notice(Some(6), None, true, false, 3, false), None, "5 ahead: not yet");
+        assert_eq!(notice(Some(4), None, true, false, 3, false), Some(Notice::Near { ahead: 3 }));
+        assert_eq!(notice(Some(2), None, true, true, 3, false), None, "near is said once");
+        assert_eq!(notice(None, Some("3"), true, true, 3, false), Some(Notice::Called { counter: "3".into() }));
+        assert_eq!(notice(None, Some("3"), true, false, 3, false), Some(Notice::Called { counter: "3".into() }));
+        assert_eq!(notice(None, None, false, false, 3, false), Some(Notice::Done), "cancelled or gone");
+        assert_eq!(notice(Some(1), None, true, false, 0, false), Some(Notice::Near { ahead: 0 }));
+        assert_eq!(notice(Some(1), None, true, true, 3, true), Some(Notice::CheckIn), "held at the front");
+        assert_eq!(notice(None, None, false, true, 3, true), Some(Notice::Done), "a no-show is told nothing");
         assert_eq!(sms_text("Dawr: ticket \u{2068}A012\u{2069}"), "Dawr: ticket A012");
     }
 

@@ -8,7 +8,7 @@
 //!   recorded with its reason, which the live health reports to the centre.
 //! - **At a safe point.** The engine applies it between two commands (`Request::Reconfigure`),
 //!   never in the middle of one; then the HTTP handlers and the sign-in see the new branch.
-//! - **Kept.** The last good configuration is stored (`centre_config`, migration 015): after a
+//! - **Kept.** The last good configuration is stored (`centre_config`, migration 014): after a
 //!   restart the hub runs it again, with or without the centre ([`stored`]).
 use std::sync::Arc;
 

@@ -86,6 +86,8 @@ mod tests {
             transfer_note: None,
             rating: None,
             rating_reason: None,
+            arrived_at: None,
+            held_at: None,
         };
         let stored = Stored { event: Event::Issued { visit: Box::new(visit) }, staff: None };
         let row = LogRow {

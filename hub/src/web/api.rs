@@ -14,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use dawr_protocol::api::{
     BranchInfo, CounterActionRequest, CounterInfo, DeviceInfo, Health, IssueTicket, Priority, RateVisit, ServiceInfo,
+    Ticket,
 };
-use dawr_protocol::device::{Action, Reply};
+use dawr_protocol::device::{Action, ErrorCode, Reply};
 use dawr_web::error::{json_body, json_body_with_nulls};
 use dawr_web::{WebError, WebResult};
 use serde::Deserialize;
@@ -590,12 +591,19 @@ async fn list_cases(
 
 /// `POST /api/v1/checkins`: a kiosk (or staff) checks a booking in by its code; the visitor gets
 /// a ticket in the appointment class, ranked by the slot (its `issued` event records who). Works
-/// from the bookings held here, offline too.
+/// from the bookings held here, offline too. The check-in code of a remote ticket (joined from a
+/// phone) checks that ticket in instead: 200 with it, now callable (its `arrived` event records
+/// who).
 async fn checkin(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> WebResult<impl IntoResponse> {
     let caller = callers::kiosk_or_staff(&state, &headers)?;
     let request: dawr_protocol::api::bookings::CheckIn = json_body(&body)?;
     let code = bookings::normalize_code(&request.code)
         .ok_or_else(|| WebError::malformed("code must be 1 to 16 letters or digits"))?;
+    // A remote ticket's check-in code (typed, or scanned from its page): the holder has arrived.
+    let lookup = code.clone();
+    if let Some(visit) = state.db.read(move |c| crate::join::store::visit_by_checkin_code(c, &lookup)).await?? {
+        return arrive(&state, visit as VisitId, caller.author()).await.map(IntoResponse::into_response);
+    }
     let held = state.appointments.clone();
     let lookup = code.clone();
     let booking = held.with(move |c| bookings::find(c, &lookup)).await?;
@@ -628,7 +636,24 @@ async fn checkin(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     held.with(move |c| bookings::record_checkin(c, &code, visit, now)).await?;
     held.wake.notify_one();
     tracing::info!(code = %booking.code, ticket = %ticket.number, "appointment checked in");
-    Ok((StatusCode::CREATED, Json(ticket)))
+    Ok((StatusCode::CREATED, Json(ticket)).into_response())
+}
+
+/// A remote ticket checked in at the kiosk: 200 with the ticket (now callable); a ticket that has
+/// left the queue is refused like a used booking.
+async fn arrive(state: &AppState, visit: VisitId, by: crate::engine::Author) -> WebResult<(StatusCode, Json<Ticket>)> {
+    match state.engine.ask(|reply| Request::Arrive { id: visit, by, reply }).await? {
+        Ok(ticket) => {
+            tracing::info!(ticket = %ticket.number, "remote ticket checked in");
+            Ok((StatusCode::OK, Json(ticket)))
+        }
+        Err(failure) if failure.code == ErrorCode::UnknownTicket => Err(WebError::new(
+            StatusCode::CONFLICT,
+            "ticket_ended",
+            "this remote ticket has left the queue (served, cancelled or a no-show)",
+        )),
+        Err(failure) => Err(failure.into()),
+    }
 }
 
 #[derive(Deserialize)]

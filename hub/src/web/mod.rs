@@ -27,6 +27,7 @@ pub mod api;
 pub mod callers;
 pub mod dashboard;
 mod errors;
+pub mod join_page;
 pub mod privacy;
 pub mod rate_page;
 pub mod sms;
@@ -65,6 +66,8 @@ pub struct AppState {
     /// The enrolled devices and the device logins verified lately (kiosks and rating devices
     /// over HTTP).
     pub devices: Arc<callers::DeviceLogins>,
+    /// Joining from a phone: its throttle per address and its issuing lock.
+    pub joins: Arc<join_page::Joins>,
 }
 
 impl AppState {
@@ -116,6 +119,8 @@ fn visitors_pages() -> Vec<Route> {
         ("/t/{token}/status", get(ticket_page::status)),
         ("/t/{token}/rate", post(ticket_page::rate_resolution)),
         ("/t/{token}/rate/reason", post(ticket_page::rate_resolution_reason)),
+        ("/join", get(join_page::form).post(join_page::ask)),
+        ("/join/{handle}", get(join_page::code_form).post(join_page::confirm)),
     ]
 }
 
@@ -155,14 +160,16 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// What the public listener (`--public-http`) serves: only the visitor's ticket page `/t/{token}`
-/// (its live status and its resolution rating). The API, the dashboard and the devices' pages
-/// answer 404 there.
+/// (its live status and its resolution rating) and joining from a phone (`/join`). The API, the
+/// dashboard and the devices' pages answer 404 there.
 pub fn public_router(state: AppState) -> Router {
     let ticket = vec![
         ("/t/{token}", get(ticket_page::page)),
         ("/t/{token}/status", get(ticket_page::status)),
         ("/t/{token}/rate", post(ticket_page::rate_resolution)),
         ("/t/{token}/rate/reason", post(ticket_page::rate_resolution_reason)),
+        ("/join", get(join_page::form).post(join_page::ask)),
+        ("/join/{handle}", get(join_page::code_form).post(join_page::confirm)),
     ];
     let guard = state.guard.clone();
     let pages = headers::with_policy(routes(ticket), visitors_policy())

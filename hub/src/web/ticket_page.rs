@@ -5,13 +5,14 @@
 //! status part is fetched again every few seconds from `/t/{token}/status` (an HTML fragment
 //! rendered by the same code) and swapped in place, until the visit has ended: [`SCRIPT`], the
 //! one script the hub's Content-Security-Policy lets run. Every text comes from `dawr-i18n`;
-//! the page is a maud template, so every value put into it is escaped.
+//! the page is a maud template, so every value put into it is escaped. A remote ticket (joined
+//! from a phone) shows its check-in code and QR, for the kiosk, until its holder has checked in.
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use dawr_i18n::{Arg, HijriDate, Lang, Texts};
-use dawr_protocol::api::{Ticket, TicketStatus};
+use dawr_protocol::api::{Source, Ticket, TicketStatus};
 use dawr_web::headers::private;
 use dawr_web::html::{Head, LangQuery, name, page as shell};
 use dawr_web::{WebError, WebResult};
@@ -47,6 +48,57 @@ async fn find(state: &AppState, token: String) -> WebResult<Option<Ticket>> {
     }
     let stored = state.db.read(move |conn| store::read_visit_by_token(conn, &token)).await??;
     Ok(stored.map(|v| engine::ticket_view(&state.branch(), &state.public_url, &v, None)))
+}
+
+/// A remote ticket's check-in code while its holder has still to check in at the kiosk.
+async fn checkin_code(state: &AppState, ticket: &Ticket) -> WebResult<Option<String>> {
+    let waiting_remote = ticket.source == Source::Remote && ticket.status == TicketStatus::Waiting;
+    if !waiting_remote || ticket.arrived_at.is_some() {
+        return Ok(None);
+    }
+    let visit = ticket.id as i64;
+    Ok(state.db.read(move |conn| crate::join::store::checkin_code_of(conn, visit)).await??)
+}
+
+/// An `<svg>` element showing `data` as a QR code, `size` pixels wide, named `label`.
+fn qr_svg(data: &str, size: u32, label: &str) -> String {
+    use qrcode::render::svg;
+    let Ok(code) = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M) else {
+        return String::new();
+    };
+    let image = code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(size, size)
+        .dark_color(svg::Color("#000"))
+        .light_color(svg::Color("#fff"))
+        .quiet_zone(true)
+        .build();
+    let start = image.find("<svg").unwrap_or(0);
+    let label = dawr_web::html::esc(label);
+    image[start..].replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{label}\" "), 1)
+}
+
+/// What a remote ticket's page says about checking in: its code (and QR) until the holder has
+/// checked in at the kiosk (urgently once it was passed over at the front), then that they have.
+fn check_in_part(texts: &Texts, ticket: &Ticket, lang: Lang, checkin: Option<&str>) -> Option<Markup> {
+    if ticket.source != Source::Remote || ticket.status != TicketStatus::Waiting {
+        return None;
+    }
+    let t = |key: &str| texts.get(lang, key, &[]);
+    if ticket.arrived_at.is_some() {
+        return Some(html! { p class="arrived" { (t("ticket-arrived")) } });
+    }
+    let code = checkin?;
+    let label = t("ticket-check-in-code");
+    let urgent = ticket.held_at.is_some();
+    Some(html! {
+        div class={ "checkin" @if urgent { " urgent" } } {
+            p { (t(if urgent { "ticket-check-in-now" } else { "ticket-check-in" })) }
+            div class="qr" { (PreEscaped(qr_svg(code, 180, &label))) }
+            p class="label" { (label) }
+            p class="code" id="checkin-code" { (code) }
+        }
+    })
 }
 
 /// The ticket's CRM case, when its visit has ended (for the second rating).
@@ -183,7 +235,9 @@ pub async fn page(
     };
     let case = ended_case(&state, &ticket).await;
     let part = case.as_ref().and_then(|case| case_part(texts, &token, lang, case));
-    Ok(private(Html(whole_page(texts, &state.branch(), &ticket, lang, part)).into_response()))
+    let checkin = checkin_code(&state, &ticket).await?;
+    let html = whole_page(texts, &state.branch(), &ticket, lang, part, checkin.as_deref());
+    Ok(private(Html(html).into_response()))
 }
 
 /// `GET /t/{token}/status`: the live part of the page.
@@ -196,7 +250,9 @@ pub async fn status(
     let Some(ticket) = find(&state, token).await? else {
         return Ok(private(StatusCode::NOT_FOUND.into_response()));
     };
-    Ok(private(Html(render_status(&state.texts, &state.branch(), &ticket, lang)).into_response()))
+    let checkin = checkin_code(&state, &ticket).await?;
+    let part = status_part(&state.texts, &state.branch(), &ticket, lang, checkin.as_deref());
+    Ok(private(Html(part.into_string()).into_response()))
 }
 
 fn local_time(branch: &Branch, at: DateTime<Utc>) -> String {
@@ -249,19 +305,20 @@ fn status_lines(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) -> 
     }
 }
 
-fn status_part(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) -> Markup {
+fn status_part(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang, checkin: Option<&str>) -> Markup {
     let (class, lines) = status_lines(texts, branch, ticket, lang);
     let ended = (class == "final").then_some("1");
     html! {
         div class={ "status " (class) } id="status" data-final=[ended] {
             @for line in &lines { p { (line) } }
         }
+        @if let Some(part) = check_in_part(texts, ticket, lang, checkin) { (part) }
     }
 }
 
 /// The part of the page that changes: status, place in line, estimate.
 pub fn render_status(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) -> String {
-    status_part(texts, branch, ticket, lang).into_string()
+    status_part(texts, branch, ticket, lang, None).into_string()
 }
 
 const STYLE: &str = "\
@@ -280,17 +337,29 @@ main{max-width:32rem;margin:0 auto;padding:16px}\
 .status.final{background:#eceff1}\
 .meta{color:var(--muted);font-size:.95rem;margin:4px 0}\
 .switch{display:inline-block;margin-top:16px;color:var(--brand);font-weight:600;padding:8px}\
+.checkin{border:2px dashed var(--brand);border-radius:10px;padding:12px;margin:12px 0}\
+.checkin.urgent{border-color:var(--called);background:#fdecea;font-weight:700}\
+.checkin p{margin:4px 0}.qr svg{width:180px;height:180px}\
+.code{font-size:2rem;font-weight:700;letter-spacing:.12em;direction:ltr;unicode-bidi:isolate;margin:0}\
+.arrived{background:#e6f2ec;border-radius:8px;padding:8px}\
 .resolution{margin-top:16px}.resolution form{display:grid;gap:8px}\
 .resolution button{font:inherit;font-size:1.1rem;padding:12px;border-radius:10px;border:1px solid var(--brand);background:#fff;color:var(--ink)}\
 ";
 
 /// The whole page.
 pub fn render_page(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang) -> String {
-    whole_page(texts, branch, ticket, lang, None)
+    whole_page(texts, branch, ticket, lang, None, None)
 }
 
 /// The whole page, with what it says about the visit's case (if anything).
-fn whole_page(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang, case: Option<Markup>) -> String {
+fn whole_page(
+    texts: &Texts,
+    branch: &Branch,
+    ticket: &Ticket,
+    lang: Lang,
+    case: Option<Markup>,
+    checkin: Option<&str>,
+) -> String {
     let t = |key: &str, args: &[(&str, Arg<'_>)]| texts.get(lang, key, args);
     let title = t("ticket-page-title", &[("number", Arg::Text(&ticket.number))]);
     let other = lang.other().code();
@@ -301,7 +370,7 @@ fn whole_page(texts: &Texts, branch: &Branch, ticket: &Ticket, lang: Lang, case:
                 p class="label" { (t("ticket-your-number", &[])) }
                 p class="number" id="number" { (ticket.number) }
                 p class="service" { (name(&ticket.service_name, lang)) }
-                div id="live" { (status_part(texts, branch, ticket, lang)) }
+                div id="live" { (status_part(texts, branch, ticket, lang, checkin)) }
                 p class="meta" { (t("ticket-case-ref", &[("case_ref", Arg::Text(&ticket.case_ref))])) }
                 p class="meta" { (dates(texts, branch, ticket.issued_at, lang)) }
                 p class="meta" { (t("ticket-issued-at", &[("time", Arg::Text(&local_time(branch, ticket.issued_at)))])) }
@@ -375,5 +444,24 @@ mod tests {
             assert!(render_status(&texts, &branch, &ticket(status), Lang::En).contains("data-final"));
         }
         assert!(!render_status(&texts, &branch, &ticket(TicketStatus::Waiting), Lang::En).contains("data-final"));
+    }
+
+    #[test]
+    fn a_remote_ticket_shows_its_check_in_code_until_it_has_checked_in() {
+        let branch = Config::demo().branch().unwrap();
+        let texts = Texts::new();
+        let mut remote = ticket(TicketStatus::Waiting);
+        remote.source = Source::Remote;
+        let part = |t: &Ticket, lang| plain(&status_part(&texts, &branch, t, lang, Some("KM3PX9AC")).into_string());
+        let en = part(&remote, Lang::En);
+        assert!(en.contains("check in at the kiosk: scan this code or type it"), "{en}");
+        assert!(en.contains(">KM3PX9AC<") && en.contains("<svg role=\"img\" aria-label=\"Check-in code\""), "{en}");
+        remote.held_at = Some(Utc::now());
+        assert!(part(&remote, Lang::Ar).contains("حان دورك: نرجو تسجيل حضورك في جهاز الخدمة الذاتية الآن."));
+        remote.arrived_at = Some(Utc::now());
+        let arrived = part(&remote, Lang::En);
+        assert!(arrived.contains("You have checked in.") && !arrived.contains("KM3PX9AC"), "{arrived}");
+        let walk_in = part(&ticket(TicketStatus::Waiting), Lang::En);
+        assert!(!walk_in.contains("KM3PX9AC") && !walk_in.contains("checked in"), "{walk_in}");
     }
 }

@@ -57,6 +57,8 @@ pub fn ticket() -> Ticket {
         started_at: None,
         ended_at: None,
         recalls: 0,
+        arrived_at: None,
+        held_at: None,
         outcome: None,
         rating: None,
         rating_reason: None,

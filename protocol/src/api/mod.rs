@@ -53,6 +53,9 @@ pub enum Priority {
 pub enum Source {
     WalkIn,
     Appointment,
+    /// Joined from a phone (`/join`): keeps its place from the time it joined, and is called
+    /// only once its holder has checked in at the kiosk (`arrived_at`).
+    Remote,
 }
 
 /// Where a ticket is in its life cycle.
@@ -153,6 +156,14 @@ pub struct Ticket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<DateTime<Utc>>,
     pub recalls: u32,
+    /// A remote ticket's check-in at the kiosk; a remote ticket without it is not called.
+    /// Never set on walk-ins and appointments (they are in the hall when issued).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrived_at: Option<DateTime<Utc>>,
+    /// A remote ticket not checked in when it reached the front: when someone behind it was
+    /// first called instead (its holder is told to check in; the grace time runs from here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     /// The visitor's exit rating, 1–5, once given.

@@ -1,0 +1,138 @@
+//! The one-time code's rules, pure (the time is an argument): what a typed code must look like,
+//! whether a pending code may still be tried, and the shape of a check-in code.
+use chrono::{DateTime, Duration, Utc};
+
+/// Digits in a one-time code.
+pub const CODE_DIGITS: usize = 6;
+/// How long a code may be used.
+pub const CODE_TTL: Duration = Duration::minutes(5);
+/// Wrong codes allowed per code; the next try needs a new code.
+pub const MAX_WRONG: u32 = 3;
+/// Codes a mobile may be sent per [`CODES_WINDOW`].
+pub const CODES_PER_MOBILE: i64 = 3;
+pub const CODES_WINDOW: Duration = Duration::hours(1);
+/// Codes sent and codes typed wrong from one address before the throttle's delays start (the
+/// lockout follows after twice as many).
+pub const FREE_PER_ADDRESS: u32 = 10;
+/// The letters of a check-in code: no 0/O, 1/I/L, 2/Z, 5/S, 8/B to confuse.
+pub const CHECKIN_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTUVWXY34679";
+/// Characters in a check-in code.
+pub const CHECKIN_LENGTH: usize = 8;
+
+/// A code waiting to be typed, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub handle: String,
+    pub mobile: String,
+    pub service: String,
+    pub lang: String,
+    pub code_mac: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub used: bool,
+}
+
+/// Why a pending code cannot be tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodeRefusal {
+    #[error("this code was used already")]
+    Used,
+    #[error("this code has expired")]
+    Expired,
+    #[error("too many wrong codes: ask for a new one")]
+    TooManyWrong,
+}
+
+/// Whether `pending` may be tried at `now`.
+pub fn may_try(pending: &Pending, now: DateTime<Utc>) -> Result<(), CodeRefusal> {
+    if pending.used {
+        Err(CodeRefusal::Used)
+    } else if pending.attempts >= MAX_WRONG {
+        Err(CodeRefusal::TooManyWrong)
+    } else if now >= pending.expires_at {
+        Err(CodeRefusal::Expired)
+    } else {
+        Ok(())
+    }
+}
+
+/// A typed code as compared: its digits (Arabic-Indic ones too), spaces ignored; `None` unless
+/// exactly [`CODE_DIGITS`] digits.
+pub fn typed_code(text: &str) -> Option<String> {
+    let mut digits = String::new();
+    for c in text.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '٠'..='٩' => digits.push(char::from(b'0' + (c as u32 - '٠' as u32) as u8)),
+            '۰'..='۹' => digits.push(char::from(b'0' + (c as u32 - '۰' as u32) as u8)),
+            ' ' | '-' => {}
+            _ => return None,
+        }
+    }
+    (digits.len() == CODE_DIGITS).then_some(digits)
+}
+
+/// A one-time code from random bytes (uniform enough: 2⁶⁴ mod 10⁶ is negligible).
+pub fn code_from(random: u64) -> String {
+    format!("{:0width$}", random % 10u64.pow(CODE_DIGITS as u32), width = CODE_DIGITS)
+}
+
+/// A check-in code from random bytes.
+pub fn checkin_code_from(random: [u8; CHECKIN_LENGTH]) -> String {
+    random.iter().map(|b| char::from(CHECKIN_ALPHABET[usize::from(*b) % CHECKIN_ALPHABET.len()])).collect()
+}
+
+/// A mobile as a page shows it back: `05•••••567`.
+pub fn masked(mobile: &str) -> String {
+    let national = mobile.strip_prefix("+966").unwrap_or(mobile);
+    let tail: String = national.chars().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("0{}•••••{tail}", national.chars().next().unwrap_or('5'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(now: DateTime<Utc>) -> Pending {
+        Pending {
+            handle: "h".into(),
+            mobile: "+966501234567".into(),
+            service: "A".into(),
+            lang: "ar".into(),
+            code_mac: vec![],
+            expires_at: now + CODE_TTL,
+            attempts: 0,
+            used: false,
+        }
+    }
+
+    #[test]
+    fn a_code_may_be_tried_until_used_expired_or_guessed_at_too_often() {
+        let now = Utc::now();
+        assert_eq!(may_try(&pending(now), now), Ok(()));
+        assert_eq!(may_try(&pending(now), now + CODE_TTL), Err(CodeRefusal::Expired));
+        assert_eq!(may_try(&Pending { attempts: MAX_WRONG, ..pending(now) }, now), Err(CodeRefusal::TooManyWrong));
+        assert_eq!(may_try(&Pending { attempts: MAX_WRONG - 1, ..pending(now) }, now), Ok(()));
+        assert_eq!(may_try(&Pending { used: true, ..pending(now) }, now), Err(CodeRefusal::Used));
+    }
+
+    #[test]
+    fn typed_codes_are_six_digits_however_written() {
+        assert_eq!(typed_code(" 123 456 ").as_deref(), Some("123456"));
+        assert_eq!(typed_code("١٢٣٤٥٦").as_deref(), Some("123456"));
+        for bad in ["12345", "1234567", "12a456", ""] {
+            assert_eq!(typed_code(bad), None, "{bad}");
+        }
+        assert_eq!(code_from(42), "000042");
+        assert_eq!(code_from(u64::MAX).len(), 6);
+    }
+
+    #[test]
+    fn check_in_codes_use_only_unambiguous_letters_and_mobiles_are_masked() {
+        let code = checkin_code_from([0, 1, 2, 3, 250, 251, 252, 255]);
+        assert_eq!(code.len(), CHECKIN_LENGTH);
+        assert!(code.bytes().all(|b| CHECKIN_ALPHABET.contains(&b)), "{code}");
+        assert_eq!(crate::bookings::normalize_code(&code).as_deref(), Some(code.as_str()), "typed at the kiosk as is");
+        assert_eq!(masked("+966501234567"), "05•••••567");
+    }
+}
