@@ -338,7 +338,9 @@ impl SiteConfig {
         }
         if self.site.postgres.is_some() && self.sms.smsc.is_some() {
             // The reminders' outbox lives in the SQLite database beside the bookings.
-            return Err(ConfigError::Site("[sms] reminders are sent only from the SQLite store, not with postgres".into()));
+            return Err(ConfigError::Site(
+                "[sms] reminders are sent only from the SQLite store, not with postgres".into(),
+            ));
         }
         let mut ids = BTreeSet::new();
         let branches = self

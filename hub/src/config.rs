@@ -139,7 +139,7 @@ impl Default for RemoteSection {
 }
 
 /// A service's `remote = { open = true, … }`: visitors may join its line from a phone.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceRemoteSection {
     pub open: bool,

@@ -477,6 +477,7 @@ async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_can
     assert_eq!(smsc.messages_to("966553333333").len(), 1, "booked within the day: the hour's only");
     assert_eq!(smsc.messages_to(kept_to).len(), 2, "each reminder once, across restarts");
     assert!(smsc.messages_to(cancelled_to).is_empty(), "none for the cancelled booking");
+}
 
 /// A client that does not follow redirects (the join forms answer 303).
 fn form_client() -> reqwest::Client {

@@ -186,7 +186,7 @@ pub async fn ask(
     let code = rules::code_from(rand::rng().next_u64());
     let code_mac = state.visitor_key.code_mac(&handle, &code);
     let text = sms::rules::sms_text(&state.texts.get(lang, "sms-join-code", &[("code", Arg::Text(&code))]));
-    let (branch, service, stored_handle) = (state.branch.id.clone(), form.service.clone(), handle.clone());
+    let (branch, service, stored_handle) = (state.branch().id.clone(), form.service.clone(), handle.clone());
     let sent = state
         .db
         .write(move |c| -> rusqlite::Result<Option<Problem>> {
@@ -362,7 +362,7 @@ fn join_page(texts: &Texts, state: &AppState, lang: Lang, card: Markup) -> Strin
     let title = texts.get(lang, "join-title", &[]);
     let other = lang.other().code();
     let body = html! {
-        header { (name(&state.branch.name, lang)) }
+        header { (name(&state.branch().name, lang)) }
         main {
             section class="card" { (card) }
             a class="switch" href={ "?lang=" (other) } lang=(other) { (texts.get(lang, "switch-language", &[])) }
