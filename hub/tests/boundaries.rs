@@ -64,6 +64,7 @@ fn sql_lives_only_in_the_files_that_own_it() {
         "bookings/store.rs",
         "privacy/store.rs",
         "uplink/log.rs",
+        "uplink/config_store.rs",
         "sms/outbox.rs",
     ];
     for file in ["reports", "cases", "bookings", "privacy", "uplink", "sms"].into_iter().flat_map(files_of) {

@@ -36,7 +36,9 @@ impl App {
         };
         let (inputs, inbox) = mpsc::unbounded_channel();
         let link = Link::start(&config, inputs.clone())?;
-        let mut app = App { desk: Desk::new(counter, "test", Utc::now().timestamp_millis()), link, inbox, inputs };
+        // The desk names the device it logs in as, as the app does: the gate refuses another name.
+        let desk = Desk::new(counter, &config.device, Utc::now().timestamp_millis());
+        let mut app = App { desk, link, inbox, inputs };
         app.until(|d| d.linked && d.state.is_some()).await?;
         Ok(app)
     }

@@ -18,6 +18,7 @@
 //! `log` is the SQL, `message` (pure) what is sent, `config` the configuration from the centre;
 //! this module is the task.
 pub mod config;
+pub mod config_store;
 pub mod log;
 pub mod message;
 
