@@ -459,7 +459,12 @@ async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_can
     let (kept_to, cancelled_to) = ("966551111111", "966552222222");
     let day_before = start - chrono::Duration::hours(24) + chrono::Duration::seconds(30);
     site.start_again_with(&["--clock-offset-s", &offset_to(day_before)]).await.unwrap();
-    assert!(wait_until(Duration::from_secs(20), || async { !smsc.messages_to(kept_to).is_empty() }).await);
+    let first = wait_until(Duration::from_secs(20), || async { !smsc.messages_to(kept_to).is_empty() }).await;
+    assert!(first, "the day's reminder:\n{}", site.log());
+    // Restarted only once the site has recorded the submission: a kill between the SMSC's answer
+    // and that record sends the text again (the outbox's documented at-least-once edge).
+    let recorded = wait_until(Duration::from_secs(20), || async { reminders_submitted(&site) == 1 }).await;
+    assert!(recorded, "the day's reminder recorded as submitted:\n{}", site.log());
     let first = smsc.messages_to(kept_to)[0].text.clone();
     assert!(first.starts_with("Dawr: reminder of your appointment for Power of attorney"), "{first}");
     assert!(first.contains("at 10:00") && first.contains(kept["code"].as_str().unwrap()), "{first}");
@@ -468,7 +473,10 @@ async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_can
     // hour's reminder (none for the day) while the kept one gets nothing more.
     let hour_before = start - chrono::Duration::minutes(59);
     site.start_again_with(&["--clock-offset-s", &offset_to(hour_before)]).await.unwrap();
-    assert!(wait_until(Duration::from_secs(20), || async { smsc.messages_to(kept_to).len() == 2 }).await);
+    let second = wait_until(Duration::from_secs(20), || async { smsc.messages_to(kept_to).len() == 2 }).await;
+    assert!(second, "the hour's reminder: {:?}\n{}", smsc.messages_to(kept_to), site.log());
+    let recorded = wait_until(Duration::from_secs(20), || async { reminders_submitted(&site) == 2 }).await;
+    assert!(recorded, "the hour's reminder recorded as submitted:\n{}", site.log());
     assert!(smsc.messages_to(kept_to)[1].text.contains("is at 10:00 today"), "{:?}", smsc.messages_to(kept_to));
     site.start_again_with(&["--clock-offset-s", &offset_to(hour_before + chrono::Duration::minutes(1))]).await.unwrap();
     let (code, late) = site.post("/api/v1/bookings", book(3, "0553333333")).await.unwrap();
@@ -477,6 +485,15 @@ async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_can
     assert_eq!(smsc.messages_to("966553333333").len(), 1, "booked within the day: the hour's only");
     assert_eq!(smsc.messages_to(kept_to).len(), 2, "each reminder once, across restarts");
     assert!(smsc.messages_to(cancelled_to).is_empty(), "none for the cancelled booking");
+}
+
+/// How many of the site's reminders its outbox records as submitted (read from its database).
+fn reminders_submitted(site: &dawr_e2e::appointments::Site) -> i64 {
+    let path = site.data_dir.join(dawr_appointments::store::FILE_NAME);
+    let count = |conn: rusqlite::Connection| {
+        conn.query_row("SELECT count(*) FROM sms_outbox WHERE state IN ('submitted', 'delivered')", [], |r| r.get(0))
+    };
+    rusqlite::Connection::open(path).and_then(count).unwrap_or(0)
 }
 
 /// A client that does not follow redirects (the join forms answer 303).
