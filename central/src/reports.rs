@@ -83,19 +83,21 @@ impl Totals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dawr_protocol::api::reports::Figures;
+    use dawr_protocol::api::reports::{Csat, Figures, Spread};
 
     fn figures(visits: usize, called: usize, mean: f64, pct: f64) -> Figures {
-        let mut f: Figures = serde_json::from_value(serde_json::json!({
-            "visits": visits, "served": called, "no_shows": 0, "cancelled": 0, "open": 0,
-            "wait_s": {"count": called, "mean": mean, "median": mean, "p90": mean},
-            "service_time_s": {"count": 0, "mean": null, "median": null, "p90": null},
-            "within_target_pct": pct,
-            "csat": {"ratings": 0, "mean": null, "satisfied_pct": null, "reasons": {}}
-        }))
-        .unwrap();
-        f.visits = visits;
-        f
+        let none = Spread { count: 0, mean: None, median: None, p90: None };
+        Figures {
+            visits,
+            served: called,
+            no_shows: 0,
+            cancelled: 0,
+            open: 0,
+            wait_s: Spread { count: called, mean: Some(mean), median: Some(mean), p90: Some(mean) },
+            service_time_s: none,
+            within_target_pct: Some(pct),
+            csat: Csat { ratings: 0, mean: None, satisfied_pct: None, reasons: Default::default() },
+        }
     }
 
     #[test]

@@ -262,7 +262,7 @@ pub async fn put_day(
     due: &DueDay,
     summary: &dawr_hub::reports::Summary,
 ) -> Result<(), tokio_postgres::Error> {
-    let summary = serde_json::to_value(summary).expect("a summary serialises");
+    let summary = tokio_postgres::types::Json(summary);
     client
         .execute(
             "UPDATE branch_days SET summary = $3, computed_at = now(), revisions = revisions + 1,
@@ -289,17 +289,18 @@ pub async fn days(
             &[&branch, &from.to_string(), &to.to_string()],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| BranchDay {
-            branch: r.get(0),
-            day: r.get(1),
-            summary: r.get(2),
-            revisions: r.get::<_, i32>(3) as u32,
-            provisional: r.get(4),
-            late_events: r.get(5),
+    rows.iter()
+        .map(|r| {
+            Ok(BranchDay {
+                branch: r.get(0),
+                day: r.get(1),
+                summary: r.try_get::<_, tokio_postgres::types::Json<_>>(2)?.0,
+                revisions: r.get::<_, i32>(3) as u32,
+                provisional: r.get(4),
+                late_events: r.get(5),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Keeps a branch's last board or counters (`part`), once it has reported its health.

@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::post;
 use serde_json::Value;
 
@@ -29,6 +30,21 @@ pub struct Posted {
     pub authorization: Option<String>,
     /// What it answered (504 for a hang, which the hub gives up on first).
     pub status: u16,
+}
+
+/// The aggregator's answer to a message it took (its API's shape, not Dawr's).
+#[derive(serde::Serialize)]
+struct Accepted {
+    id: String,
+    status: &'static str,
+}
+
+/// The aggregator's answer to a message it refused, or gave up on.
+#[derive(serde::Serialize)]
+struct Refused {
+    error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -55,7 +71,7 @@ async fn take(
     State(state): State<Arc<Mutex<SinkState>>>,
     headers: HeaderMap,
     Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
+) -> axum::response::Response {
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     // Recorded as it arrives: the hub drops a request it gave up on, and its answer with it.
     let (answer, id) = {
@@ -73,14 +89,16 @@ async fn take(
         (answer, format!("p{}", state.accepted))
     };
     match answer {
-        None => (StatusCode::OK, Json(serde_json::json!({ "id": id, "status": "accepted" }))),
+        None => (StatusCode::OK, Json(Accepted { id, status: "accepted" })).into_response(),
         Some(Answer::Hang(wait)) => {
             tokio::time::sleep(wait).await;
-            (StatusCode::GATEWAY_TIMEOUT, Json(serde_json::json!({ "error": "too late" })))
+            let refused = Refused { error: "too late".into(), detail: None };
+            (StatusCode::GATEWAY_TIMEOUT, Json(refused)).into_response()
         }
         Some(Answer::Status(status)) => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (code, Json(serde_json::json!({ "error": format!("scripted {status}"), "detail": "invalid recipient" })))
+            let refused = Refused { error: format!("scripted {status}"), detail: Some("invalid recipient") };
+            (code, Json(refused)).into_response()
         }
     }
 }

@@ -110,7 +110,7 @@ pub struct BranchDay {
     /// The branch's local day, `YYYY-MM-DD`.
     pub day: String,
     /// The summary, as the branch's `/api/v1/reports/summary` for that day.
-    pub summary: serde_json::Value,
+    pub summary: super::reports::Summary,
     /// How many times it was computed.
     pub revisions: u32,
     /// Events of the day arrived after it was computed, and it is not computed again yet.
