@@ -304,11 +304,21 @@ impl Site {
         Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
     }
 
+    /// The time now as this site sees it: shifted by its `--clock-offset-s` when it was started
+    /// with one, else as [`crate::services_now`].
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let flag = self.args.iter().position(|a| a == "--clock-offset-s");
+        match flag.and_then(|at| self.args.get(at + 1)).and_then(|s| s.parse::<f64>().ok()) {
+            Some(offset_s) => chrono::Utc::now() + chrono::Duration::milliseconds((offset_s * 1000.0).round() as i64),
+            None => crate::services_now(),
+        }
+    }
+
     /// The first slot of service `service` with a free place starting at least a minute from
     /// now (so it is still bookable when the test books it): `(start, available)`.
     pub async fn first_free_slot(&self, service: &str) -> Result<(String, u64)> {
-        let soon = crate::services_now() + chrono::Duration::minutes(1);
-        let today = crate::services_now().date_naive();
+        let soon = self.now() + chrono::Duration::minutes(1);
+        let today = self.now().date_naive();
         for d in 0..31 {
             let date = today + chrono::Duration::days(d);
             let (_, slots) = self.get(&format!("/api/v1/branches/demo/services/{service}/slots?date={date}")).await?;

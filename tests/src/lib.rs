@@ -40,6 +40,18 @@ pub fn services_now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now() + chrono::Duration::milliseconds((offset_s * 1000.0).round() as i64)
 }
 
+/// The `--clock-offset-s` value that puts a hub or an appointments site started now at 09:00 in
+/// Riyadh (UTC+3) on the day it is there now. Tests that book today's slots and check them in
+/// give it to both, so they have the working day ahead of them whatever the hour they run at (at
+/// 23:40 in Riyadh a day has one slot left, and a quarter of an hour later is tomorrow).
+pub fn morning_offset_s() -> String {
+    let riyadh = chrono::FixedOffset::east_opt(3 * 3600).expect("UTC+3");
+    let now = chrono::Utc::now().with_timezone(&riyadh);
+    let morning = now.date_naive().and_hms_opt(9, 0, 0).expect("09:00").and_local_timezone(riyadh).unwrap();
+    let offset_ms = (morning.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds();
+    format!("{:.3}", offset_ms as f64 / 1000.0)
+}
+
 /// A port nobody listens on right now. Another process may take it before it is used, so
 /// whoever starts a server process on it starts again on another port when the server says the
 /// address is in use ([`Hub`], [`Mosquitto`], the appointments site); servers inside the test
@@ -459,6 +471,12 @@ impl Hub {
     /// added to its flags from now on (e.g. `--clock-offset-s`, to find it later in the day).
     pub async fn restart_with(&mut self, args: &[&str]) -> Result<()> {
         self.kill9();
+        if args.contains(&"--clock-offset-s") {
+            // A new clock offset replaces the one it was started with.
+            if let Some(at) = self.extra_args.iter().position(|a| a == "--clock-offset-s") {
+                self.extra_args.drain(at..(at + 2).min(self.extra_args.len()));
+            }
+        }
         self.extra_args.extend(args.iter().map(|a| a.to_string()));
         self.spawn().await
     }

@@ -41,7 +41,8 @@ fn text(value: &Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> Result<()> {
-    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let site =
+        Site::start_with(Some(&test_site(2, 1000)), &["--clock-offset-s", &dawr_e2e::morning_offset_s()]).await?;
     let browser = Browser::start_phone(390, 844).await?;
 
     // From the first page to the service's page, by its links.
@@ -132,7 +133,8 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> {
-    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let site =
+        Site::start_with(Some(&test_site(2, 1000)), &["--clock-offset-s", &dawr_e2e::morning_offset_s()]).await?;
     let browser = Browser::start_phone(390, 844).await?;
     browser.goto(&site.url("/b/demo/A?lang=en")).await?;
     wait_for(&browser, "document.getElementById('name')").await?;

@@ -36,9 +36,12 @@ async fn site_status(site: &Site, code: &str, id: &str, status: &str) -> Result<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bookings_are_checked_in_at_the_hub_online_and_offline_and_reported_back() -> Result<()> {
-    let mut site = Site::start(Some(&test_site(2, 1000))).await?;
+    let morning = dawr_e2e::morning_offset_s();
+    let mut site = Site::start_with(Some(&test_site(2, 1000)), &["--clock-offset-s", &morning]).await?;
     let url = site.url("");
     let mut hub = Hub::start_embedded_with(&[
+        "--clock-offset-s",
+        &morning,
         "--appointments-url",
         &url,
         "--appointments-key",
@@ -109,9 +112,12 @@ async fn bookings_are_checked_in_at_the_hub_online_and_offline_and_reported_back
 /// another answer can only be `booking_used`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_kiosks_checking_in_one_code_at_once_make_one_ticket() -> Result<()> {
-    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let morning = dawr_e2e::morning_offset_s();
+    let site = Site::start_with(Some(&test_site(2, 1000)), &["--clock-offset-s", &morning]).await?;
     let url = site.url("");
     let hub = Hub::start_embedded_with(&[
+        "--clock-offset-s",
+        &morning,
         "--appointments-url",
         &url,
         "--appointments-key",
@@ -172,13 +178,16 @@ async fn two_kiosks_checking_in_one_code_at_once_make_one_ticket() -> Result<()>
 /// hub end up agreeing that it was checked in, with the hub's ticket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_in_before_the_cancellation_reaches_the_hub_is_served_and_wins_on_the_site() -> Result<()> {
-    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let morning = dawr_e2e::morning_offset_s();
+    let site = Site::start_with(Some(&test_site(2, 1000)), &["--clock-offset-s", &morning]).await?;
     // Booked before the hub starts, and pulled once at its start; the next pull is an hour away
     // unless a check-in wakes the link, so the cancellation cannot reach the hub before the
     // check-in does.
     let (code, id, start) = book(&site, "E", 7).await?;
     let url = site.url("");
     let hub = Hub::start_embedded_with(&[
+        "--clock-offset-s",
+        &morning,
         "--appointments-url",
         &url,
         "--appointments-key",
@@ -227,9 +236,12 @@ async fn a_check_in_before_the_cancellation_reaches_the_hub_is_served_and_wins_o
 /// manager's summary counts it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_booking_never_checked_in_becomes_a_no_show_at_the_hub_and_on_the_site() -> Result<()> {
-    let site = Site::start(Some(&test_site(2, 1000))).await?;
+    let morning = dawr_e2e::morning_offset_s();
+    let site = Site::start_with(Some(&test_site(2, 1000)), &["--clock-offset-s", &morning]).await?;
     let url = site.url("");
     let mut hub = Hub::start_embedded_with(&[
+        "--clock-offset-s",
+        &morning,
         "--appointments-url",
         &url,
         "--appointments-key",
