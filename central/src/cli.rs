@@ -44,6 +44,12 @@ pub enum Command {
         /// The centre's file: regions, branches' regions, the dashboard's users (needed with --http)
         #[arg(long, value_name = "FILE")]
         centre_file: Option<std::path::PathBuf>,
+        /// A branch whose hub is silent this long shows as offline (the live keys' age limit)
+        #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
+        stale_after_s: f64,
+        /// A host name the dashboard answers to (besides IP addresses and localhost); repeat it
+        #[arg(long = "allowed-host", value_name = "HOST")]
+        allowed_hosts: Vec<String>,
     },
     /// Print a branch's computed days FROM..=TO (JSON): figures, revisions, provisional
     Days {
@@ -134,12 +140,28 @@ fn pool(url: &str) -> anyhow::Result<deadpool_postgres::Pool> {
 
 async fn command(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Run { nats_url, nats_user, nats_password, postgres_url, rollup_every_s, http, centre_file } => {
+        Command::Run {
+            nats_url,
+            nats_user,
+            nats_password,
+            postgres_url,
+            rollup_every_s,
+            http,
+            centre_file,
+            stale_after_s,
+            allowed_hosts,
+        } => {
             if !(0.1..=3600.0).contains(&rollup_every_s) {
                 anyhow::bail!("--rollup-every-s {rollup_every_s} is not between 0.1 and 3600");
             }
+            if !(1.0..=86400.0).contains(&stale_after_s) {
+                anyhow::bail!("--stale-after-s {stale_after_s} is not between 1 and 86400");
+            }
             let dashboard = match (http, centre_file) {
-                (Some(addr), Some(file)) => Some((addr, CentreFile::load(&file).map_err(anyhow::Error::msg)?)),
+                (Some(addr), Some(file)) => {
+                    let file = CentreFile::load(&file).map_err(anyhow::Error::msg)?;
+                    Some(Dashboard { addr, file, stale_after_s, allowed_hosts })
+                }
                 (Some(_), None) => anyhow::bail!("--http needs --centre-file (the dashboard's users)"),
                 (None, _) => None,
             };
@@ -182,12 +204,20 @@ async fn command(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// The central dashboard's settings (`run --http`).
+struct Dashboard {
+    addr: std::net::SocketAddr,
+    file: CentreFile,
+    stale_after_s: f64,
+    allowed_hosts: Vec<String>,
+}
+
 /// Makes the schema and the NATS stream and buckets, then writes and follows until stopped.
 async fn run(
     login: NatsLogin,
     postgres_url: &str,
     rollup_every: Duration,
-    dashboard: Option<(std::net::SocketAddr, CentreFile)>,
+    dashboard: Option<Dashboard>,
 ) -> anyhow::Result<()> {
     let pool = pool(postgres_url)?;
     store::migrate(&**pool.get().await.context("connecting to PostgreSQL")?).await?;
@@ -220,10 +250,12 @@ async fn run(
         })
     };
     let served = match dashboard {
-        Some((addr, file)) => {
+        Some(Dashboard { addr, file, stale_after_s, allowed_hosts }) => {
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
             tracing::info!(http = %addr, "the central dashboard is served");
-            let router = web::router(web::Web::new(pool.clone(), file));
+            let configs = js.get_key_value(nats::CONFIG_BUCKET).await?;
+            let web = web::Web::new(pool.clone(), file, stale_after_s).with_config(configs);
+            let router = web::router(web, &allowed_hosts);
             let limits = dawr_web::serve::Limits::default();
             Some(tokio::spawn(dawr_web::serve::serve(listener, router, limits, None, std::future::pending())))
         }

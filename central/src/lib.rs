@@ -15,8 +15,12 @@
 //!   facts (`dawr_hub::reports::replay`, pure) and summarised (`dawr_hub::reports::summarise`,
 //!   pure): the same code the branch runs, so the figures are the same.
 //! - [`config`]: a branch's configuration checked and put in `dawr_config` (`config push`).
+//! - [`edit`] (pure): a configuration edited on the dashboard — the form onto it, and what
+//!   changed, for the record.
 //! - [`rollup`]: each branch-day's figures, computed once the day is over and again when its
 //!   events arrive late (provisional until then).
+//! - [`now`] (pure): a branch now as the dashboard shows it — queues, counters, devices
+//!   offline and since when, silent past the live state's age limit.
 //! - [`people`]: the centre's file — regions, branches' regions, the dashboard's users.
 //! - [`web`]: the central dashboard (Arabic first, English): every branch live, figures per
 //!   branch, region and service, the monthly report, CSV.
@@ -24,8 +28,10 @@
 pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod edit;
 pub mod live;
 pub mod nats;
+pub mod now;
 pub mod people;
 pub mod reports;
 pub mod rollup;

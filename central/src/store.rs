@@ -41,6 +41,7 @@ ALTER TABLE branches ADD COLUMN IF NOT EXISTS config_revision bigint;
 ALTER TABLE branches ADD COLUMN IF NOT EXISTS config_refused jsonb;
 ALTER TABLE branches ADD COLUMN IF NOT EXISTS board jsonb;
 ALTER TABLE branches ADD COLUMN IF NOT EXISTS counters jsonb;
+ALTER TABLE branches ADD COLUMN IF NOT EXISTS devices jsonb;
 -- A branch-day's figures (the summary of the visits issued that local day), computed once the
 -- day is over, and again when events of it arrive late (`provisional` until then). `received`
 -- counts every event stored for the day, so a computation that raced an insert stays
@@ -56,6 +57,17 @@ CREATE TABLE IF NOT EXISTS branch_days (
     late_events  bigint  NOT NULL DEFAULT 0,
     PRIMARY KEY (branch, day)
 );
+-- Every configuration change made on the central dashboard: who, when, the revision it became
+-- in `dawr_config`, and what changed.
+CREATE TABLE IF NOT EXISTS config_changes (
+    id       bigserial   PRIMARY KEY,
+    branch   text        NOT NULL,
+    revision bigint      NOT NULL,
+    author   text        NOT NULL,
+    at       timestamptz NOT NULL DEFAULT now(),
+    changes  jsonb       NOT NULL
+);
+CREATE INDEX IF NOT EXISTS config_changes_branch ON config_changes (branch, id);
 ";
 
 /// A branch's local day of an event: its time at the branch's offset (Riyadh's, +03:00, before
@@ -303,7 +315,7 @@ pub async fn days(
         .collect()
 }
 
-/// Keeps a branch's last board or counters (`part`), once it has reported its health.
+/// Keeps a branch's last board, counters or devices (`part`), once it has reported its health.
 pub async fn put_live_part(
     client: &impl GenericClient,
     branch: &str,
@@ -312,6 +324,7 @@ pub async fn put_live_part(
 ) -> Result<(), tokio_postgres::Error> {
     let sql = match part {
         "board" => "UPDATE branches SET board = $2 WHERE branch = $1",
+        "devices" => "UPDATE branches SET devices = $2 WHERE branch = $1",
         _ => "UPDATE branches SET counters = $2 WHERE branch = $1",
     };
     client.execute(sql, &[&branch, value]).await?;
@@ -329,6 +342,7 @@ pub struct BranchLive {
     pub config_refused: Option<dawr_protocol::api::ministry::ConfigRefusal>,
     pub board: Option<dawr_protocol::api::ministry::LiveBoard>,
     pub counters: Option<dawr_protocol::api::ministry::LiveCounters>,
+    pub devices: Option<dawr_protocol::api::ministry::LiveDevices>,
     pub acked_seq: i64,
     pub last_seq: i64,
 }
@@ -339,7 +353,7 @@ pub async fn live_branches(client: &impl GenericClient) -> Result<Vec<BranchLive
         .query(
             "SELECT branch, extract(epoch FROM now() - last_health_at)::float8,
                     to_char(last_health_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                    config_revision, config_refused, board, counters, acked_seq, last_seq
+                    config_revision, config_refused, board, counters, acked_seq, last_seq, devices
              FROM branches ORDER BY branch",
             &[],
         )
@@ -356,6 +370,7 @@ pub async fn live_branches(client: &impl GenericClient) -> Result<Vec<BranchLive
             counters: json(r.get(6)),
             acked_seq: r.get(7),
             last_seq: r.get(8),
+            devices: json(r.get(9)),
         })
         .collect())
 }
@@ -363,4 +378,59 @@ pub async fn live_branches(client: &impl GenericClient) -> Result<Vec<BranchLive
 /// A JSON column read as `T` (`None` when empty or not a `T`).
 fn json<T: serde::de::DeserializeOwned>(value: Option<serde_json::Value>) -> Option<T> {
     value.and_then(|v| serde_json::from_value(v).ok())
+}
+
+/// A configuration change made on the central dashboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigChange {
+    pub revision: u64,
+    /// The dashboard user's id.
+    pub author: String,
+    /// RFC 3339 UTC.
+    pub at: String,
+    /// What changed, a line each (`field: old → new`).
+    pub changes: Vec<String>,
+}
+
+/// Records a change `author` made to `branch`'s configuration, which became `revision`.
+pub async fn record_change(
+    client: &impl GenericClient,
+    branch: &str,
+    revision: u64,
+    author: &str,
+    changes: &[String],
+) -> Result<(), tokio_postgres::Error> {
+    let changes = tokio_postgres::types::Json(changes);
+    client
+        .execute(
+            "INSERT INTO config_changes (branch, revision, author, changes) VALUES ($1, $2, $3, $4)",
+            &[&branch, &(revision as i64), &author, &changes],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The newest `limit` changes to `branch`'s configuration made on the dashboard, newest first.
+pub async fn config_changes(
+    client: &impl GenericClient,
+    branch: &str,
+    limit: i64,
+) -> Result<Vec<ConfigChange>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT revision, author, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), changes
+             FROM config_changes WHERE branch = $1 ORDER BY id DESC LIMIT $2",
+            &[&branch, &limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ConfigChange {
+                revision: r.get::<_, i64>(0) as u64,
+                author: r.get(1),
+                at: r.get(2),
+                changes: r.try_get::<_, tokio_postgres::types::Json<Vec<String>>>(3)?.0,
+            })
+        })
+        .collect()
 }

@@ -254,7 +254,8 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
                 sessions: sessions.clone(),
             };
             // Its own connections: the uplink never holds the queue's.
-            Some(crate::uplink::spawn(link, reconfigure, Db::new(open()?, vec![open()?])))
+            let presence = status.presence.clone();
+            Some(crate::uplink::spawn(link, reconfigure, presence, Db::new(open()?, vec![open()?])))
         }
         None => None,
     };

@@ -38,9 +38,9 @@ pub enum ConfigError {
 
 /// The part of a branch's configuration the ministry's centre manages and pushes down (KV
 /// bucket `dawr_config`, key `{branch}`, as JSON; `dawr-central config push` reads it from TOML
-/// with the branch file's section names): the branch's name, services (with their target waits,
-/// the SLA), counters, staff with their PIN hashes, routing, the rating window and the case
-/// targets. What stays the branch's own: its id, case prefix, UTC offset and every `[hub]`,
+/// with the branch file's section names): the branch's name and closing time, services (with
+/// their target waits, the SLA, and joining from a phone), counters, staff with their PIN hashes,
+/// routing, the rating window and the case targets. What stays the branch's own: its id, case prefix, UTC offset and every `[hub]`,
 /// `[uplink]`, `[sms]`, … setting. The revision is the KV entry's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +51,10 @@ pub struct CentreConfig {
     /// The branch it is for (a configuration put under another branch's key is refused).
     pub branch: String,
     pub name: Names,
+    /// The branch's closing time, local (`"16:00"`, as `[branch] closes`); absent: the branch
+    /// file's stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closes: Option<String>,
     #[serde(default)]
     pub routing: RoutingSection,
     pub services: Vec<ServiceSection>,
@@ -79,6 +83,7 @@ impl CentreConfig {
             format: 1,
             branch: config.branch.id.clone(),
             name: config.branch.name.clone(),
+            closes: config.branch.closes.clone(),
             routing: config.routing.clone(),
             services: config.services.clone(),
             counters: config.counters.clone(),
@@ -585,6 +590,9 @@ impl Config {
         }
         let mut config = self.clone();
         config.branch.name = centre.name.clone();
+        if centre.closes.is_some() {
+            config.branch.closes = centre.closes.clone();
+        }
         config.routing = centre.routing.clone();
         config.services = centre.services.clone();
         config.counters = centre.counters.clone();

@@ -313,6 +313,10 @@ pub fn central_binary() -> PathBuf {
     sibling_binary("dawr-e2e-central")
 }
 
+/// How long a branch may be silent before the test's central dashboard shows it offline (its
+/// hubs put their live state every second).
+pub const STALE_AFTER_S: u32 = 5;
+
 /// A running `dawr-central` writer.
 pub struct Central {
     child: Option<Child>,
@@ -340,15 +344,29 @@ impl Central {
 
     /// Starts the writer with the central dashboard on a free loopback port, its users and
     /// regions from `centre_file`; returns the writer and the dashboard's base URL.
+    /// A branch silent [`STALE_AFTER_S`] seconds shows as offline there (not two minutes, so a
+    /// test sees it).
     pub fn start_with_dashboard(nats: &str, postgres: &str, centre_file: &Path) -> Result<(Central, String)> {
+        Self::start_as_with_dashboard(nats, None, postgres, centre_file)
+    }
+
+    /// The same, logging in to NATS as `login`.
+    pub fn start_as_with_dashboard(
+        nats: &str,
+        login: Option<(&str, &str)>,
+        postgres: &str,
+        centre_file: &Path,
+    ) -> Result<(Central, String)> {
         let port = free_port();
         let extra = vec![
             "--http".into(),
             format!("127.0.0.1:{port}"),
             "--centre-file".into(),
             centre_file.display().to_string(),
+            "--stale-after-s".into(),
+            STALE_AFTER_S.to_string(),
         ];
-        Ok((Self::start_with(nats, None, postgres, extra)?, format!("http://127.0.0.1:{port}")))
+        Ok((Self::start_with(nats, login, postgres, extra)?, format!("http://127.0.0.1:{port}")))
     }
 
     fn start_with(nats: &str, login: Option<(&str, &str)>, postgres: &str, extra: Vec<String>) -> Result<Central> {

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use dawr_e2e::browser::Browser;
 use dawr_e2e::ministry::{CENTRE_PASSWORD, CENTRE_USER, Central, Nats, Postgres, Relay, branch_rights, central_binary};
-use dawr_e2e::{Hub, TEST_PINS, demo_branch, hub_day, production_branch, screenshots_dir, wait_until};
+use dawr_e2e::{Hub, MqttProbe, TEST_PINS, demo_branch, hub_day, production_branch, screenshots_dir, wait_until};
 use dawr_protocol::api::BranchInfo;
-use dawr_protocol::api::ministry::{BranchDay, LiveHealth, LogCompleteness};
+use dawr_protocol::api::ministry::{BranchDay, CentralBranch, LiveHealth, LogCompleteness};
 use serde_json::{Value, json};
 
 /// A branch file: the demo's, as branch `id`, with its uplink to `nats_url` (live state every
@@ -169,8 +169,20 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
     );
     let days: Vec<String> = days.into_iter().map(|d| d.expect("a day")).collect();
 
-    // b1's link is cut: the branch keeps serving, and its new events stay at the branch.
+    // A device that goes offline at b2 shows at the centre, with since when.
+    let session = centre_session(&dashboard, "c1").await?;
+    devices_at_the_centre(&dashboard, &session, &hubs[1]).await?;
+
+    // b1's link is cut: the branch keeps serving, and its new events stay at the branch; the
+    // centre shows it offline once it has been silent past the age limit, and b2 online.
     relay.cut();
+    let silent = wait_until(Duration::from_secs(30), || async {
+        let now = centre_branches(&dashboard, &session).await.unwrap_or_default();
+        let stale = |id: &str| now.iter().find(|b| b.branch == id).map(|b| b.stale);
+        stale("b1") == Some(true) && stale("b2") == Some(false)
+    })
+    .await;
+    ensure!(silent, "b1 never showed offline at the centre: {:?}", centre_branches(&dashboard, &session).await?);
     let before = centre_log(&pg, "b1")?.context("b1 at the centre")?;
     let computed = wait_until(Duration::from_secs(20), || async {
         centre_days(&pg, "b1", &days[0]).is_ok_and(|d| d.iter().any(|d| d.revisions >= 1 && !d.provisional))
@@ -231,6 +243,150 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
     if central.log().contains("panicked") {
         bail!("the centre panicked:\n{}", central.log());
     }
+    Ok(())
+}
+
+/// Signs in to the central dashboard as `user` (not a browser): the session cookie.
+async fn centre_session(base: &str, user: &str) -> Result<String> {
+    let (_, pin, _) = TEST_PINS[3];
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let answer = client.post(format!("{base}/sign-in")).form(&[("user", user), ("password", pin)]).send().await?;
+    ensure!(answer.status().is_redirection(), "signing in as {user}: {}", answer.status());
+    let cookie = answer.headers().get("set-cookie").context("a session cookie")?.to_str()?;
+    Ok(cookie.split(';').next().unwrap_or_default().to_string())
+}
+
+/// `GET /api/v1/branches` at the centre with the session `cookie`.
+async fn centre_branches(base: &str, cookie: &str) -> Result<Vec<CentralBranch>> {
+    let answer = reqwest::Client::new().get(format!("{base}/api/v1/branches")).header("cookie", cookie).send().await?;
+    ensure!(answer.status() == 200, "GET /api/v1/branches: {}", answer.status());
+    Ok(answer.json().await?)
+}
+
+/// b2's `device` as an offline device at the centre (`None`: not offline there).
+async fn offline_at_centre(
+    base: &str,
+    cookie: &str,
+    device: &str,
+) -> Option<dawr_protocol::api::ministry::OfflineDevice> {
+    let branches = centre_branches(base, cookie).await.ok()?;
+    branches.into_iter().find(|b| b.branch == "b2")?.devices_offline.into_iter().find(|d| d.device == device)
+}
+
+/// A kiosk enrolled at b2 shows offline at the centre and never heard; once online it is not
+/// listed; when it goes offline it is listed again, with since when. Without a session the
+/// API answers 401 with a JSON error.
+async fn devices_at_the_centre(base: &str, cookie: &str, hub: &Hub) -> Result<()> {
+    let refused = reqwest::get(format!("{base}/api/v1/branches")).await?;
+    assert_eq!(refused.status(), 401);
+    let error: dawr_protocol::api::ApiError = refused.json().await?;
+    assert_eq!(error.error, "unauthorized");
+    let kiosk = hub.enrol("kiosk-9", "kiosk", None)?;
+    let never = wait_until(Duration::from_secs(20), || async {
+        offline_at_centre(base, cookie, "kiosk-9").await.is_some_and(|d| d.since.is_none())
+    })
+    .await;
+    ensure!(never, "kiosk-9 never showed as never heard: {:?}", centre_branches(base, cookie).await?);
+    // The hub's broker admits a device enrolled beside it within seconds.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let device = loop {
+        match MqttProbe::connect(hub.mqtt_port(), &kiosk).await {
+            Ok(device) => break device,
+            Err(e) if Instant::now() > deadline => bail!("kiosk-9 never admitted at b2: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    let topic = "dawr/v1/b2/devices/kiosk-9/status";
+    device.client.publish(topic, rumqttc::QoS::AtLeastOnce, true, br#"{"status":"online"}"#.to_vec()).await?;
+    let online = wait_until(Duration::from_secs(20), || async {
+        centre_branches(base, cookie).await.is_ok_and(|b| b.iter().any(|b| b.branch == "b2"))
+            && offline_at_centre(base, cookie, "kiosk-9").await.is_none()
+    })
+    .await;
+    ensure!(online, "kiosk-9 online never reached the centre: {:?}", centre_branches(base, cookie).await?);
+    let went = chrono::Utc::now();
+    device.client.publish(topic, rumqttc::QoS::AtLeastOnce, true, br#"{"status":"offline"}"#.to_vec()).await?;
+    let offline = wait_until(Duration::from_secs(20), || async {
+        offline_at_centre(base, cookie, "kiosk-9").await.is_some_and(|d| d.since.is_some())
+    })
+    .await;
+    ensure!(offline, "kiosk-9 offline never reached the centre: {:?}", centre_branches(base, cookie).await?);
+    let since = offline_at_centre(base, cookie, "kiosk-9").await.and_then(|d| d.since).context("since")?;
+    assert!((since - went).num_seconds().abs() < 10, "offline since {since}, went offline at {went}");
+    Ok(())
+}
+
+/// Posts the configuration form of `branch` at the centre with the session `cookie` (and more
+/// headers); the answer's status.
+async fn post_config(
+    base: &str,
+    cookie: &str,
+    branch: &str,
+    fields: &[(&str, String)],
+    headers: &[(&str, &str)],
+) -> Result<u16> {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let mut request = client.post(format!("{base}/branches/{branch}/config")).header("cookie", cookie).form(fields);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    Ok(request.send().await?.status().as_u16())
+}
+
+/// The configuration page of `branch` at the centre (HTML).
+async fn config_page(base: &str, cookie: &str, branch: &str) -> Result<String> {
+    let answer =
+        reqwest::Client::new().get(format!("{base}/branches/{branch}/config")).header("cookie", cookie).send().await?;
+    ensure!(answer.status() == 200, "the configuration page: {}", answer.status());
+    Ok(answer.text().await?)
+}
+
+/// A central manager changes b1's service A (English name, target wait) and closing time on
+/// the dashboard, from revision `good`: the branch runs it (its kiosk shows the name and
+/// target, its stored configuration the closing time), and the page shows the change with its
+/// author, applied. A regional manager, a page of another site and a form made from an older
+/// revision change nothing.
+async fn config_on_the_dashboard(base: &str, hub: &Hub, good: u64) -> Result<()> {
+    let c1 = centre_session(base, "c1").await?;
+    let r1 = centre_session(base, "r1").await?;
+    let fields = |revision: u64| {
+        vec![
+            ("lang", "ar".to_string()),
+            ("revision", revision.to_string()),
+            ("closes", "15:30".to_string()),
+            ("A.name_en", "Renewals".to_string()),
+            ("A.target_wait_min", "7".to_string()),
+        ]
+    };
+    assert_eq!(post_config(base, &r1, "b1", &fields(good), &[]).await?, 403, "a regional manager");
+    let cross = [("sec-fetch-site", "cross-site")];
+    assert_eq!(post_config(base, &c1, "b1", &fields(good), &cross).await?, 403, "from another site");
+    assert_eq!(post_config(base, &c1, "b1", &fields(good - 1), &[]).await?, 409, "an older revision");
+    let mut bad = fields(good);
+    bad[2].1 = "4pm".into();
+    assert_eq!(post_config(base, &c1, "b1", &bad, &[]).await?, 400, "a closing time that does not read");
+    assert!(!config_page(base, &c1, "b1").await?.contains("Renewals"), "nothing changed yet");
+
+    assert_eq!(post_config(base, &c1, "b1", &fields(good), &[]).await?, 303);
+    let renamed = wait_until(Duration::from_secs(20), || async {
+        let Ok((200, branch)) = hub.get("/api/v1/branch").await else { return false };
+        serde_json::from_value::<BranchInfo>(branch).is_ok_and(|b| {
+            b.services.iter().any(|s| s.code == "A" && s.name.en == "Renewals" && s.target_wait_s == 7 * 60)
+        })
+    })
+    .await;
+    ensure!(renamed, "b1 never ran the dashboard's change: {:?}\n{}", hub.get("/api/v1/branch").await, hub.log());
+    let conn = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
+    let stored: String = conn.query_row("SELECT body FROM centre_config", [], |r| r.get(0))?;
+    assert!(stored.contains(r#""closes":"15:30""#), "the closing time came down: {stored}");
+    let shown = wait_until(Duration::from_secs(20), || async {
+        config_page(base, &c1, "b1").await.is_ok_and(|page| page.contains(r#"data-applied="true""#))
+    })
+    .await;
+    let page = config_page(base, &c1, "b1").await?;
+    ensure!(shown, "the page never showed the change applied: {page}");
+    assert!(page.contains("مدير المركز") && page.contains("A.name_en: "), "the change with its author: {page}");
+    assert!(page.contains("→ Renewals"), "{page}");
     Ok(())
 }
 
@@ -307,6 +463,9 @@ async fn central_dashboard(base: &str, hubs: &[Hub], pg: &str, days: &[String]) 
     assert_eq!(table_rows(&browser, "live").await?, ["b1", "b2", "b3"], "the central manager sees every branch");
     let text = browser.eval("return document.body.innerText").await?;
     assert!(text.as_str().unwrap_or_default().contains("متصل"), "{text}");
+    let kiosk =
+        browser.eval("return document.querySelector('tr[data-branch=b2] li[data-device=kiosk-9]').textContent").await?;
+    assert!(kiosk.as_str().unwrap_or_default().contains("غير متصل منذ"), "b2's kiosk offline, in Arabic: {kiosk}");
     browser.expect_accessible("every branch live, in Arabic").await?;
     browser.screenshot(&screenshots_dir().join("central-live-ar.png")).await?;
     browser.goto(&format!("{base}/monthly?month={}", &days[1][..7])).await?;
@@ -369,8 +528,11 @@ async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_
     let nats = Nats::start_with(&branch_rights(&["b1", "b2"]))?;
     let postgres = Postgres::start()?;
     let pg = postgres.url();
-    let _central = Central::start_as(&nats.url(), Some((CENTRE_USER, CENTRE_PASSWORD)), &pg)?;
     let files = tempfile::tempdir()?;
+    let centre_file = files.path().join("centre.toml");
+    std::fs::write(&centre_file, centre_file_text())?;
+    let (_central, dashboard) =
+        Central::start_as_with_dashboard(&nats.url(), Some((CENTRE_USER, CENTRE_PASSWORD)), &pg, &centre_file)?;
     let file = branch_file_as(files.path(), "b1", &nats.url(), Some(("b1", "b1-secret")))?;
     let mut hub = Hub::start_embedded_with(&["--config", &file]).await?;
     serve_one(&hub, "A", "2").await?;
@@ -408,6 +570,7 @@ async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_
     })
     .await;
     ensure!(reported, "b1 never reported revision {good}: {:?}", live_health(&centre, "b1").await);
+    config_on_the_dashboard(&dashboard, &hub, good).await?;
 
     // Taking G away while a G ticket waits is refused, with the reason, and G stays.
     let (status, waiting) = hub.post("/api/v1/tickets", json!({"service": "G"})).await?;

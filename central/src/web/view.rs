@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use super::BranchFigures;
 use crate::people::{CentreFile, User, UserRole};
 use crate::reports::Totals;
-use crate::store::BranchLive;
+use dawr_protocol::api::ministry::CentralBranch;
 
 const STYLE: &str = "\
 :root{--ink:#0b2545;--brand:#0b4f6e;--muted:#4a5b73;--bad:#b3261e;--line:#d5dce6}\
@@ -34,10 +34,9 @@ tr.total td{font-weight:700}\
 .signin label{display:block;margin:10px 0 4px}\
 .signin input{width:100%}\
 .error{color:var(--bad);font-weight:600}\
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
+ul.devices{margin:0;padding-inline-start:1.1rem;font-size:.9rem}\
 @media print{header a,header form,form.filters{display:none}body{background:#fff}}";
-
-/// A branch silent this long shows as offline (the live keys' age limit).
-const OFFLINE_AFTER_S: f64 = 120.0;
 
 fn t(texts: &Texts, lang: Lang, key: &str) -> String {
     texts.get(lang, key, &[])
@@ -54,6 +53,14 @@ fn percent(pct: Option<f64>) -> String {
 /// A page that says one thing (a key).
 pub fn message(texts: &Texts, lang: Lang, key: &str) -> Markup {
     let body = html! { main { section { p class="error" role="alert" { (t(texts, lang, key)) } p { a href={ "/?lang=" (lang.code()) } { (t(texts, lang, "central-nav-live")) } } } } };
+    page(Head::new(lang, "Dawr", STYLE).noindex(), body)
+}
+
+/// A page that says one thing about `branch` (a key with `$branch` and `$detail`).
+pub fn message_with(texts: &Texts, lang: Lang, key: &str, branch: &str, detail: &str) -> Markup {
+    let text = texts.get(lang, key, &[("branch", Arg::Text(branch)), ("detail", Arg::Text(detail))]);
+    let back = format!("/branches/{branch}/config?lang={}", lang.code());
+    let body = html! { main { section { p class="error" role="alert" { (text) } p { a href=(back) { (t(texts, lang, "central-config-back")) } } } } };
     page(Head::new(lang, "Dawr", STYLE).noindex(), body)
 }
 
@@ -117,8 +124,10 @@ fn region_name(file: &CentreFile, lang: Lang, branch: &str) -> String {
 }
 
 /// Every branch now.
-pub fn live(texts: &Texts, lang: Lang, file: &CentreFile, user: &User, rows: &[BranchLive]) -> Markup {
+pub fn live(texts: &Texts, lang: Lang, file: &CentreFile, user: &User, rows: &[CentralBranch]) -> Markup {
     let tt = |key: &str| t(texts, lang, key);
+    // A central manager edits branches' configurations.
+    let editable = user.role == UserRole::Central;
     let body = html! {
         (header(texts, lang, file, user, "/"))
         main { section {
@@ -129,25 +138,47 @@ pub fn live(texts: &Texts, lang: Lang, file: &CentreFile, user: &User, rows: &[B
                     th { (tt("central-col-branch")) } th { (tt("central-col-region")) }
                     th class="n" { (tt("central-col-waiting")) } th class="n" { (tt("central-col-longest")) }
                     th class="n" { (tt("central-col-counters-open")) } th { (tt("central-col-status")) }
+                    th { (tt("central-col-devices-offline")) }
                     th { (tt("central-col-config")) }
+                    @if editable { th { span class="sr-only" { (tt("central-config-edit")) } } }
                 } }
-                tbody { @for b in rows { (live_row(texts, lang, file, b)) } }
+                tbody { @for b in rows { (live_row(texts, lang, file, b, editable)) } }
             } }
         } }
     };
     page(Head::new(lang, &tt("central-title"), STYLE).noindex(), body)
 }
 
-fn live_row(texts: &Texts, lang: Lang, file: &CentreFile, b: &BranchLive) -> Markup {
-    let waiting: u32 = b.board.as_ref().map_or(0, |board| board.queues.iter().map(|q| q.waiting).sum());
-    let longest = b.board.as_ref().and_then(|board| board.queues.iter().map(|q| q.longest_wait_s).max());
-    let (open, all) = b
-        .counters
-        .as_ref()
-        .map_or((0, 0), |c| (c.counters.iter().filter(|c| c.status == "open").count(), c.counters.len()));
-    let offline = b.silent_s > OFFLINE_AFTER_S;
+/// A branch's offline devices: each with since when (or "never heard").
+fn offline_devices(texts: &Texts, lang: Lang, b: &CentralBranch) -> Markup {
+    html! {
+        @if b.devices_offline.is_empty() {
+            span class="ok" { (t(texts, lang, "central-devices-all-online")) }
+        } @else {
+            ul class="devices" {
+                @for d in &b.devices_offline {
+                    li class="off" data-device=(d.device) {
+                        @match d.since {
+                            Some(since) => {
+                                (texts.get(lang, "central-device-offline-since", &[
+                                    ("device", Arg::Text(&d.device)),
+                                    ("at", Arg::Text(&since.format("%Y-%m-%d %H:%M UTC").to_string())),
+                                ]))
+                            }
+                            None => {
+                                (texts.get(lang, "central-device-never-heard", &[("device", Arg::Text(&d.device))]))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn live_row(texts: &Texts, lang: Lang, file: &CentreFile, b: &CentralBranch, editable: bool) -> Markup {
     let config = match (&b.config_refused, b.config_revision) {
-        (Some(refused), applied) if applied.is_none_or(|a| (a as u64) < refused.revision) => texts.get(
+        (Some(refused), applied) if applied.is_none_or(|a| a < refused.revision) => texts.get(
             lang,
             "central-config-refused",
             &[("revision", Arg::Number(refused.revision as f64)), ("reason", Arg::Text(&refused.reason))],
@@ -156,20 +187,108 @@ fn live_row(texts: &Texts, lang: Lang, file: &CentreFile, b: &BranchLive) -> Mar
         (_, None) => t(texts, lang, "central-config-local"),
     };
     html! {
-        tr data-branch=(b.branch) {
+        tr data-branch=(b.branch) data-stale=(b.stale) {
             td { (branch_name(file, lang, &b.branch)) }
             td { (region_name(file, lang, &b.branch)) }
-            td class="n" { (waiting) }
-            td class="n" { (minutes(longest.map(f64::from))) }
-            td class="n" { (open) " / " (all) }
-            @if offline {
+            td class="n" { (b.waiting) }
+            td class="n" { (minutes(b.longest_wait_s.map(f64::from))) }
+            td class="n" { (b.counters_open) " / " (b.counters) }
+            @if b.stale {
                 td class="off" { (texts.get(lang, "central-offline-since", &[("at", Arg::Text(&b.last_health_at))])) }
             } @else {
                 td class="ok" { (t(texts, lang, "central-online")) }
             }
+            td { (offline_devices(texts, lang, b)) }
             td { (config) }
+            @if editable {
+                td { a href={ "/branches/" (b.branch) "/config?lang=" (lang.code()) } { (t(texts, lang, "central-config-edit")) } }
+            }
         }
     }
+}
+
+/// What the configuration page shows.
+pub struct ConfigPage<'a> {
+    pub branch: &'a str,
+    /// The revision in `dawr_config` the form edits.
+    pub revision: u64,
+    pub centre: &'a dawr_hub::config::CentreConfig,
+    /// The branch now, if it ever reported (the revision it runs, or refused).
+    pub now: Option<&'a CentralBranch>,
+    pub changes: &'a [crate::store::ConfigChange],
+}
+
+/// Whether the branch runs `revision` (or a newer one).
+fn applied(now: Option<&CentralBranch>, revision: u64) -> bool {
+    now.and_then(|b| b.config_revision).is_some_and(|r| r >= revision)
+}
+
+/// A branch's configuration from the centre, to edit: its closing time and each service's names
+/// and target wait; the revision the branch runs; the changes made here, with their authors.
+pub fn config(texts: &Texts, lang: Lang, file: &CentreFile, user: &User, p: &ConfigPage) -> Markup {
+    let tt = |key: &str| t(texts, lang, key);
+    let here = format!("/branches/{}/config", p.branch);
+    let title = texts.get(lang, "central-config-title", &[("branch", Arg::Text(&branch_name(file, lang, p.branch)))]);
+    let state = match p.now {
+        Some(b) if applied(Some(b), p.revision) => {
+            texts.get(lang, "central-config-runs", &[("revision", Arg::Number(p.revision as f64))])
+        }
+        Some(CentralBranch { config_refused: Some(r), .. }) if r.revision == p.revision => texts.get(
+            lang,
+            "central-config-refused",
+            &[("revision", Arg::Number(r.revision as f64)), ("reason", Arg::Text(&r.reason))],
+        ),
+        _ => texts.get(lang, "central-config-waiting", &[("revision", Arg::Number(p.revision as f64))]),
+    };
+    let body = html! {
+        (header(texts, lang, file, user, &here))
+        main {
+            section {
+                h2 { (title) }
+                p id="config-state" data-revision=(p.revision) data-applied=(applied(p.now, p.revision)) { (state) }
+                form method="post" action=(here) {
+                    input type="hidden" name="lang" value=(lang.code());
+                    input type="hidden" name="revision" value=(p.revision);
+                    p { label { (tt("central-config-closes")) " "
+                        input type="time" name="closes" value=(p.centre.closes.as_deref().unwrap_or_default()); } }
+                    table id="services" {
+                        thead { tr {
+                            th { (tt("central-col-service")) } th { (tt("central-config-name-ar")) }
+                            th { (tt("central-config-name-en")) } th { (tt("central-config-target")) }
+                        } }
+                        tbody { @for svc in &p.centre.services { tr {
+                            td { (svc.code) }
+                            td { input name={ (svc.code) ".name_ar" } value=(svc.name.ar) lang="ar" dir="rtl" required
+                                aria-label={ (svc.code) " · " (tt("central-config-name-ar")) }; }
+                            td { input name={ (svc.code) ".name_en" } value=(svc.name.en) lang="en" dir="ltr" required
+                                aria-label={ (svc.code) " · " (tt("central-config-name-en")) }; }
+                            td { input name={ (svc.code) ".target_wait_min" } type="number" min="0" max="600" step="0.5"
+                                value=(svc.target_wait_min) aria-label={ (svc.code) " · " (tt("central-config-target")) }; }
+                        } } }
+                    }
+                    p { button type="submit" { (tt("central-config-save")) } }
+                }
+            }
+            section {
+                h2 { (tt("central-config-changes")) }
+                @if p.changes.is_empty() { p { (tt("central-config-no-changes")) } } @else {
+                table id="changes" {
+                    thead { tr {
+                        th class="n" { (tt("central-config-revision")) } th { (tt("central-config-author")) }
+                        th { (tt("central-config-at")) } th { (tt("central-config-what")) } th { (tt("central-config-applied-col")) }
+                    } }
+                    tbody { @for c in p.changes { tr data-revision=(c.revision) {
+                        td class="n" { (c.revision) }
+                        td { (file.users.iter().find(|u| u.id == c.author).map_or(c.author.as_str(), |u| name(&u.name, lang))) }
+                        td { (c.at) }
+                        td { @for line in &c.changes { div dir="ltr" { (line) } } }
+                        td { @if applied(p.now, c.revision) { span class="ok" { (tt("central-config-yes")) } } @else { "—" } }
+                    } } }
+                } }
+            }
+        }
+    };
+    page(Head::new(lang, &title, STYLE).noindex(), body)
 }
 
 fn figures_head(texts: &Texts, lang: Lang, first: &str) -> Markup {

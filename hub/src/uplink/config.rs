@@ -147,6 +147,26 @@ mod tests {
     }
 
     #[test]
+    fn the_closing_time_and_a_services_remote_joining_come_down_and_a_bad_closing_time_is_refused() {
+        let base = Config::demo();
+        let mut centre = demo_centre();
+        centre.closes = Some("15:30".into());
+        centre.services[0].remote =
+            Some(crate::config::ServiceRemoteSection { open: true, until_close_min: 45.0, max_share_percent: 20 });
+        let (config, branch) = check(&base, &serde_json::to_vec(&centre).unwrap()).unwrap();
+        assert_eq!(config.branch.closes.as_deref(), Some("15:30"));
+        let remote = branch.services[0].remote.as_ref().expect("open to phones");
+        assert_eq!((remote.until_close_s, remote.max_share_percent), (45 * 60, 20));
+        // Absent, the branch file's closing time stays.
+        let mut file = Config::demo();
+        file.branch.closes = Some("16:00".into());
+        let (kept, _) = check(&file, &serde_json::to_vec(&demo_centre()).unwrap()).unwrap();
+        assert_eq!(kept.branch.closes.as_deref(), Some("16:00"));
+        centre.closes = Some("late".into());
+        assert!(check(&base, &serde_json::to_vec(&centre).unwrap()).unwrap_err().contains("closes"));
+    }
+
+    #[test]
     fn a_bad_configuration_is_refused_with_its_reason() {
         let base = Config::demo();
         assert!(check(&base, b"{}").unwrap_err().starts_with("not a branch configuration"));

@@ -1,7 +1,7 @@
 //! The uplink to the ministry's centre (`[uplink]` in the branch file; off unless it names a
 //! NATS server): every row of the event log goes to JetStream, in `seq` order, on
 //! `dawr.v1.evt.{branch}` with `Nats-Msg-Id: {branch}:{log_id}:{seq}`; and the branch's live
-//! state goes to the KV bucket `dawr_live` every 30 s.
+//! state (health, board, counters, devices) goes to the KV bucket `dawr_live` every 30 s.
 //!
 //! - **Nothing lost.** The cursor (`uplink_cursor`, in the hub's database) moves only when
 //!   JetStream has acknowledged an event and everything before it; after any error the uplink
@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use async_nats::jetstream::context::PublishAckFuture;
-use dawr_protocol::api::ministry::{LiveBoard, LiveCounters, LiveHealth, ServiceTarget};
+use dawr_protocol::api::ministry::{LiveBoard, LiveCounters, LiveDevices, LiveHealth, ServiceTarget};
 use dawr_web::Db;
 
 use self::config::{ConfigState, Reconfigure};
@@ -82,12 +82,17 @@ enum SessionError {
 
 /// Sends the log and the live state, and applies configurations from the centre, until the hub
 /// stops (abort the handle).
-pub fn spawn(link: UplinkLink, reconfigure: Reconfigure, db: Db) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    link: UplinkLink,
+    reconfigure: Reconfigure,
+    presence: crate::mqtt::PresenceMap,
+    db: Db,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(250);
         loop {
             let started = tokio::time::Instant::now();
-            if let Err(e) = session(&link, &reconfigure, &db).await {
+            if let Err(e) = session(&link, &reconfigure, &presence, &db).await {
                 tracing::warn!(error = %e, retry_in = ?backoff, "the uplink to the centre is down");
             }
             // A session that ran a while was healthy: start the back-off again.
@@ -101,7 +106,12 @@ pub fn spawn(link: UplinkLink, reconfigure: Reconfigure, db: Db) -> tokio::task:
 }
 
 /// One connection: publishes from the cursor on, until an error.
-async fn session(link: &UplinkLink, reconfigure: &Reconfigure, db: &Db) -> Result<(), SessionError> {
+async fn session(
+    link: &UplinkLink,
+    reconfigure: &Reconfigure,
+    presence: &crate::mqtt::PresenceMap,
+    db: &Db,
+) -> Result<(), SessionError> {
     let branch = reconfigure.cell.get();
     let mut options = async_nats::ConnectOptions::new()
         .name(format!("dawr-hub-{}", branch.id))
@@ -132,7 +142,7 @@ async fn session(link: &UplinkLink, reconfigure: &Reconfigure, db: &Db) -> Resul
             config_at = tokio::time::Instant::now() + link.config_every;
         }
         if live_at <= tokio::time::Instant::now() {
-            put_live(&js, &reconfigure.cell.get(), db, &log_id, acked).await;
+            put_live(&js, &reconfigure.cell.get(), presence, db, &log_id, acked).await;
             live_at = tokio::time::Instant::now() + link.live_every;
         }
         let room = link.in_flight.saturating_sub(waiting.len());
@@ -197,9 +207,16 @@ async fn read_config(js: &jetstream::Context, reconfigure: &Reconfigure, db: &Db
     true
 }
 
-/// Puts the branch's health, board and counters into `dawr_live` (best effort: the next round
-/// tries again; the bucket's age limit says "offline" if none arrives).
-async fn put_live(js: &jetstream::Context, branch: &crate::domain::Branch, db: &Db, log_id: &str, acked: i64) {
+/// Puts the branch's health, board, counters and devices into `dawr_live` (best effort: the next
+/// round tries again; the bucket's age limit says "offline" if none arrives).
+async fn put_live(
+    js: &jetstream::Context,
+    branch: &crate::domain::Branch,
+    presence: &crate::mqtt::PresenceMap,
+    db: &Db,
+    log_id: &str,
+    acked: i64,
+) {
     let kv = match js.get_key_value(LIVE_BUCKET).await {
         Ok(kv) => kv,
         Err(e) => {
@@ -210,10 +227,13 @@ async fn put_live(js: &jetstream::Context, branch: &crate::domain::Branch, db: &
     let now = crate::clock::now();
     let read = db
         .read(move |conn| -> rusqlite::Result<_> {
-            Ok((log::last_seq(conn)?, log::queues(conn, now)?, log::counters(conn)?, config::state(conn)?))
+            let enrolled = crate::devices::enrolled(conn).unwrap_or_default();
+            Ok((log::last_seq(conn)?, log::queues(conn, now)?, log::counters(conn)?, config::state(conn)?, enrolled))
         })
         .await;
-    let Ok(Ok((last_seq, queues, counters, ConfigState { applied, refused }))) = read else { return };
+    let Ok(Ok((last_seq, queues, counters, ConfigState { applied, refused }, enrolled))) = read else { return };
+    let heard = presence.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let devices = LiveDevices { branch: branch.id.clone(), devices: crate::devices::listing(&enrolled, &heard) };
     let health = LiveHealth {
         branch: branch.id.clone(),
         log_id: log_id.into(),
@@ -235,6 +255,7 @@ async fn put_live(js: &jetstream::Context, branch: &crate::domain::Branch, db: &
         ("health", serde_json::to_vec(&health)),
         ("board", serde_json::to_vec(&board)),
         ("counters", serde_json::to_vec(&counters)),
+        ("devices", serde_json::to_vec(&devices)),
     ];
     for (part, body) in parts {
         let Ok(body) = body else { continue };

@@ -92,6 +92,52 @@ pub struct LiveCounters {
     pub counters: Vec<LiveCounter>,
 }
 
+/// `dawr_live` key `{branch}.devices`: every device the branch knows (enrolled, or heard), with
+/// its presence as the hub last heard it (`offline` also for an enrolled device never heard).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveDevices {
+    pub branch: String,
+    pub devices: Vec<super::DeviceInfo>,
+}
+
+/// A device offline at a branch, as the centre shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineDevice {
+    pub device: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<crate::acl::Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// When the branch last heard of it (its offline message, or its last presence); absent if
+    /// the branch never heard it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One branch now, as the centre's `GET /api/v1/branches` gives it (a regional manager gets
+/// the branches of their region only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CentralBranch {
+    pub branch: String,
+    /// The region of the centre's file, if the branch is in one.
+    pub region: Option<String>,
+    /// When the centre last heard its live health (the centre's clock), RFC 3339 UTC.
+    pub last_health_at: String,
+    /// The hub has been silent longer than the live state's age limit: "offline since
+    /// `last_health_at`"; the rest is as it last said.
+    pub stale: bool,
+    pub waiting: u32,
+    pub longest_wait_s: Option<u32>,
+    pub counters_open: u32,
+    pub counters: u32,
+    /// Its devices that are offline now, as the branch last said.
+    pub devices_offline: Vec<OfflineDevice>,
+    pub config_revision: Option<u64>,
+    pub config_refused: Option<ConfigRefusal>,
+    pub last_seq: i64,
+    pub acked_seq: i64,
+}
+
 /// How complete the centre's copy of one branch log is: complete when `count == max_seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogCompleteness {
