@@ -345,8 +345,8 @@ async fn config_page(base: &str, cookie: &str, branch: &str) -> Result<String> {
 /// the dashboard, from revision `good`: the branch runs it (its kiosk shows the name and
 /// target, its stored configuration the closing time), and the page shows the change with its
 /// author, applied. A regional manager, a page of another site and a form made from an older
-/// revision change nothing.
-async fn config_on_the_dashboard(base: &str, hub: &Hub, good: u64) -> Result<()> {
+/// revision change nothing. Returns the new revision.
+async fn config_on_the_dashboard(base: &str, hub: &Hub, good: u64) -> Result<u64> {
     let c1 = centre_session(base, "c1").await?;
     let r1 = centre_session(base, "r1").await?;
     let fields = |revision: u64| {
@@ -387,7 +387,10 @@ async fn config_on_the_dashboard(base: &str, hub: &Hub, good: u64) -> Result<()>
     ensure!(shown, "the page never showed the change applied: {page}");
     assert!(page.contains("مدير المركز") && page.contains("A.name_en: "), "the change with its author: {page}");
     assert!(page.contains("→ Renewals"), "{page}");
-    Ok(())
+    let revision = page.split(r#"id="config-state" data-revision=""#).nth(1).and_then(|r| r.split('"').next());
+    let revision: u64 = revision.context("the page's revision")?.parse()?;
+    assert!(revision > good, "a new revision: {revision}");
+    Ok(revision)
 }
 
 /// The centre's file: b1 and b2 in the Riyadh region, b3 in Makkah's; a central manager `c1`
@@ -570,7 +573,7 @@ async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_
     })
     .await;
     ensure!(reported, "b1 never reported revision {good}: {:?}", live_health(&centre, "b1").await);
-    config_on_the_dashboard(&dashboard, &hub, good).await?;
+    let good = config_on_the_dashboard(&dashboard, &hub, good).await?;
 
     // Taking G away while a G ticket waits is refused, with the reason, and G stays.
     let (status, waiting) = hub.post("/api/v1/tickets", json!({"service": "G"})).await?;
