@@ -332,6 +332,11 @@ pub struct Central {
 }
 
 impl Central {
+    /// The running writer's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Starts the centre's writer against these servers; waits until its log says it consumes.
     pub fn start(nats: &str, postgres: &str) -> Result<Central> {
         Self::start_as(nats, None, postgres)
