@@ -25,9 +25,12 @@ pub struct Args {
 pub enum Command {
     /// Write every branch's events from JetStream into PostgreSQL, and follow their live state
     Run {
-        /// The centre's NATS server
+        /// The centre's NATS server (a cluster's servers comma-separated)
         #[arg(long, value_name = "URL", default_value = "nats://127.0.0.1:4222")]
         nats_url: String,
+        /// Copies of the stream and buckets when the centre makes them (3 on a three-node cluster)
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        replicas: usize,
         #[arg(long, value_name = "USER", env = "DAWR_CENTRAL_NATS_USER")]
         nats_user: Option<String>,
         #[arg(long, value_name = "SECRET", env = "DAWR_CENTRAL_NATS_PASSWORD", hide_env_values = true)]
@@ -142,6 +145,7 @@ async fn command(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run {
             nats_url,
+            replicas,
             nats_user,
             nats_password,
             postgres_url,
@@ -153,6 +157,9 @@ async fn command(command: Command) -> anyhow::Result<()> {
         } => {
             if !(0.1..=3600.0).contains(&rollup_every_s) {
                 anyhow::bail!("--rollup-every-s {rollup_every_s} is not between 0.1 and 3600");
+            }
+            if !(1..=5).contains(&replicas) {
+                anyhow::bail!("--replicas {replicas} is not between 1 and 5");
             }
             if !(1.0..=86400.0).contains(&stale_after_s) {
                 anyhow::bail!("--stale-after-s {stale_after_s} is not between 1 and 86400");
@@ -166,7 +173,7 @@ async fn command(command: Command) -> anyhow::Result<()> {
                 (None, _) => None,
             };
             let login = NatsLogin { url: nats_url, user: nats_user, password: nats_password };
-            run(login, &postgres_url, Duration::from_secs_f64(rollup_every_s), dashboard).await
+            run(login, replicas, &postgres_url, Duration::from_secs_f64(rollup_every_s), dashboard).await
         }
         Command::Days { postgres_url, branch, from, to } => {
             let pool = pool(&postgres_url)?;
@@ -190,7 +197,7 @@ async fn command(command: Command) -> anyhow::Result<()> {
             let body = config::prepare(&text, &file, &branch).map_err(anyhow::Error::msg)?;
             let login = NatsLogin { url: nats_url, user: nats_user, password: nats_password };
             let js = async_nats::jetstream::new(nats::connect_once(&login).await?);
-            nats::ensure(&js).await?;
+            nats::ensure(&js, 1).await?;
             let revision = js.get_key_value(nats::CONFIG_BUCKET).await?.put(&branch, body.into()).await?;
             println!("{}", serde_json::to_string(&Pushed { branch: &branch, revision })?);
             Ok(())
@@ -215,6 +222,7 @@ struct Dashboard {
 /// Makes the schema and the NATS stream and buckets, then writes and follows until stopped.
 async fn run(
     login: NatsLogin,
+    replicas: usize,
     postgres_url: &str,
     rollup_every: Duration,
     dashboard: Option<Dashboard>,
@@ -223,7 +231,7 @@ async fn run(
     store::migrate(&**pool.get().await.context("connecting to PostgreSQL")?).await?;
     let client = nats::connect(&login).await?;
     let js = async_nats::jetstream::new(client);
-    let events = nats::ensure(&js).await?;
+    let events = nats::ensure(&js, replicas).await?;
     let consumer = writer::consumer(&events).await?;
     let live_bucket = js.get_key_value(nats::LIVE_BUCKET).await?;
     tracing::info!(nats = %login.url, "the centre consumes");

@@ -30,7 +30,12 @@ pub async fn connect(login: &NatsLogin) -> Result<async_nats::Client, async_nats
     if let (Some(user), Some(password)) = (&login.user, &login.password) {
         options = options.user_and_password(user.clone(), password.clone());
     }
-    options.connect(&login.url).await
+    options.connect(servers(&login.url)).await
+}
+
+/// The servers of `url`: one, or a cluster's comma-separated.
+fn servers(url: &str) -> Vec<&str> {
+    url.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
 /// Connects once (a command-line tool fails at once when the server is not there).
@@ -39,11 +44,12 @@ pub async fn connect_once(login: &NatsLogin) -> Result<async_nats::Client, async
     if let (Some(user), Some(password)) = (&login.user, &login.password) {
         options = options.user_and_password(user.clone(), password.clone());
     }
-    options.connect(&login.url).await
+    options.connect(servers(&login.url)).await
 }
 
-/// Makes the events stream and the two buckets if they are missing; returns the stream.
-pub async fn ensure(js: &jetstream::Context) -> anyhow::Result<stream::Stream> {
+/// Makes the events stream and the two buckets if they are missing, with `replicas` copies each
+/// (3 on a three-node cluster: one node may die and nothing is lost); returns the stream.
+pub async fn ensure(js: &jetstream::Context, replicas: usize) -> anyhow::Result<stream::Stream> {
     let events = js
         .get_or_create_stream(stream::Config {
             name: EVENTS_STREAM.into(),
@@ -51,18 +57,25 @@ pub async fn ensure(js: &jetstream::Context) -> anyhow::Result<stream::Stream> {
             storage: stream::StorageType::File,
             max_age: EVENTS_MAX_AGE,
             duplicate_window: Duration::from_secs(120),
+            num_replicas: replicas,
             ..Default::default()
         })
         .await?;
-    bucket(js, LIVE_BUCKET, 1, LIVE_MAX_AGE).await?;
-    bucket(js, CONFIG_BUCKET, 5, Duration::ZERO).await?;
+    bucket(js, LIVE_BUCKET, 1, LIVE_MAX_AGE, replicas).await?;
+    bucket(js, CONFIG_BUCKET, 5, Duration::ZERO, replicas).await?;
     Ok(events)
 }
 
 /// Makes a KV bucket's stream if it is missing, as the KV API lays it out (`KV_{bucket}` on
 /// `$KV.{bucket}.>`, `history` values per key, rollups allowed). Made by hand because the
 /// client's `create_key_value` asks for more than a 2.9 server (Debian 12's) answers.
-async fn bucket(js: &jetstream::Context, name: &str, history: i64, max_age: Duration) -> anyhow::Result<()> {
+async fn bucket(
+    js: &jetstream::Context,
+    name: &str,
+    history: i64,
+    max_age: Duration,
+    replicas: usize,
+) -> anyhow::Result<()> {
     let window = if max_age.is_zero() { Duration::from_secs(120) } else { max_age.min(Duration::from_secs(120)) };
     js.get_or_create_stream(stream::Config {
         name: format!("KV_{name}"),
@@ -76,6 +89,7 @@ async fn bucket(js: &jetstream::Context, name: &str, history: i64, max_age: Dura
         allow_direct: true,
         discard: stream::DiscardPolicy::New,
         duplicate_window: window,
+        num_replicas: replicas,
         ..Default::default()
     })
     .await?;

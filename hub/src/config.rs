@@ -278,7 +278,8 @@ pub struct SatisfactionSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UplinkSection {
-    /// The centre's NATS server, e.g. `nats://centre.example:4222`.
+    /// The centre's NATS server, e.g. `nats://centre.example:4222` (a cluster's servers
+    /// comma-separated: the uplink reaches any one of them).
     pub nats_url: Option<String>,
     /// The branch's NATS login (its account allows only this branch's subjects).
     pub user: Option<String>,

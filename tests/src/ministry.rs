@@ -110,6 +110,49 @@ impl Nats {
     }
 }
 
+impl Nats {
+    /// Stops the server at once (`kill -9`).
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Three nats-servers with JetStream in one cluster on loopback (routes between all three),
+/// ready once they have elected a JetStream metadata leader.
+pub struct NatsCluster {
+    pub nodes: Vec<Nats>,
+}
+
+impl NatsCluster {
+    pub fn start() -> Result<NatsCluster> {
+        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let list = routes.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect::<Vec<_>>().join(", ");
+        let mut nodes = Vec::new();
+        for (i, port) in routes.iter().enumerate() {
+            let extra = format!(
+                "server_name: n{i}\ncluster {{\n  name: dawr\n  listen: 127.0.0.1:{port}\n  routes: [{list}]\n}}\n"
+            );
+            nodes.push(Nats::start_with(&extra)?);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !nodes.iter().any(|n| n.log().contains("metadata leader")) {
+            if Instant::now() > deadline {
+                bail!("the NATS cluster elected no JetStream leader in 30 s:\n{}", nodes[0].log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(NatsCluster { nodes })
+    }
+
+    /// Every node's URL, comma-separated (as `nats_url` and `--nats-url` take a cluster).
+    pub fn urls(&self) -> String {
+        self.nodes.iter().map(Nats::url).collect::<Vec<_>>().join(",")
+    }
+}
+
 impl Drop for Nats {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -353,6 +396,11 @@ impl Central {
     /// test sees it).
     pub fn start_with_dashboard(nats: &str, postgres: &str, centre_file: &Path) -> Result<(Central, String)> {
         Self::start_as_with_dashboard(nats, None, postgres, centre_file)
+    }
+
+    /// Starts the writer with more flags for `run`.
+    pub fn start_with_args(nats: &str, postgres: &str, extra: Vec<String>) -> Result<Central> {
+        Self::start_with(nats, None, postgres, extra)
     }
 
     /// The same, logging in to NATS as `login`.

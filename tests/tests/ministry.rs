@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use dawr_e2e::browser::Browser;
-use dawr_e2e::ministry::{CENTRE_PASSWORD, CENTRE_USER, Central, Nats, Postgres, Relay, branch_rights, central_binary};
+use dawr_e2e::ministry::{
+    CENTRE_PASSWORD, CENTRE_USER, Central, Nats, NatsCluster, Postgres, Relay, branch_rights, central_binary,
+};
 use dawr_e2e::{Hub, MqttProbe, TEST_PINS, demo_branch, hub_day, production_branch, screenshots_dir, wait_until};
 use dawr_protocol::api::BranchInfo;
 use dawr_protocol::api::ministry::{BranchDay, CentralBranch, LiveHealth, LogCompleteness};
@@ -621,5 +623,43 @@ async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_
     let events = centre.get_stream("DAWR_EVENTS").await?;
     assert!(events.get_last_raw_message_by_subject("dawr.v1.evt.b2").await.is_err(), "nothing stored as b2");
     assert!(centre_log(&pg, "b2")?.is_none());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_node_killed_mid_load_loses_and_duplicates_nothing() -> Result<()> {
+    let mut cluster = NatsCluster::start()?;
+    let postgres = Postgres::start()?;
+    let pg = postgres.url();
+    let _central = Central::start_with_args(&cluster.urls(), &pg, vec!["--replicas".into(), "3".into()])?;
+    let files = tempfile::tempdir()?;
+    let file = branch_file(files.path(), "b1", &cluster.urls())?;
+    let hub = Hub::start_embedded_with(&["--config", &file]).await?;
+    serve_one(&hub, "A", "2").await?;
+    wait_complete(&pg, "b1", &hub, Duration::from_secs(30)).await?;
+    let centre = async_nats::jetstream::new(async_nats::connect(cluster.nodes[0].url()).await?);
+    let info = centre.get_stream("DAWR_EVENTS").await?.info().await?.clone();
+    assert_eq!(info.config.num_replicas, 3, "the events stream has three copies");
+    let leader = info.cluster.and_then(|c| c.leader).context("the stream has a leader")?;
+    let leader: usize = leader.trim_start_matches('n').parse().context("a node's name")?;
+
+    // The stream's leader is killed while the branch serves: the other two elect another, the
+    // uplink and the writer reconnect, and the branch's every event arrives once.
+    for n in 0..8 {
+        serve_one(&hub, ["A", "D"][n % 2], "2").await.context("a visit while a NATS node dies")?;
+        if n == 2 {
+            cluster.nodes[leader].kill9();
+        }
+    }
+    wait_complete(&pg, "b1", &hub, Duration::from_secs(60)).await?;
+    let (last, count) = hub_log(&hub)?;
+    let at_centre = centre_log(&pg, "b1")?.context("b1 at the centre")?;
+    assert_eq!((at_centre.count, at_centre.max_seq), (count, last), "every event once: {at_centre:?}");
+    let survivor = cluster.nodes[(leader + 1) % 3].url();
+    let centre = async_nats::jetstream::new(async_nats::connect(survivor).await?);
+    let now = centre.get_stream("DAWR_EVENTS").await?.info().await?.clone();
+    let new_leader = now.cluster.and_then(|c| c.leader).context("a new leader")?;
+    assert_ne!(new_leader, format!("n{leader}"), "another node leads the stream");
+    assert!(at_centre.complete && count >= 9 * 4, "{at_centre:?}");
     Ok(())
 }

@@ -38,7 +38,7 @@ pub const LIVE_BUCKET: &str = "dawr_live";
 /// Where and how the uplink reaches the centre.
 #[derive(Debug, Clone)]
 pub struct UplinkLink {
-    /// `nats://host:port` (or `tls://`).
+    /// `nats://host:port` (or `tls://`); a cluster's servers comma-separated.
     pub nats_url: String,
     /// The branch's NATS account login, if the server wants one.
     pub user: Option<String>,
@@ -123,7 +123,9 @@ async fn session(
     if let (Some(user), Some(password)) = (&link.user, &link.password) {
         options = options.user_and_password(user.clone(), password.clone());
     }
-    let client = options.connect(&link.nats_url).await.map_err(|e| SessionError::Connect(e.to_string()))?;
+    // `nats_url` may list the servers of a cluster, comma-separated: any one will do.
+    let servers: Vec<&str> = link.nats_url.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let client = options.connect(servers).await.map_err(|e| SessionError::Connect(e.to_string()))?;
     let js = jetstream::new(client.clone());
     let (log_id, acked) = db.read(log::cursor).await.map_err(db_error)?.map_err(db_error)?;
     tracing::info!(url = %link.nats_url, from_seq = acked + 1, "the uplink is connected to the centre");
