@@ -392,21 +392,27 @@ pub struct ConfigChange {
     pub changes: Vec<String>,
 }
 
-/// Records a change `author` made to `branch`'s configuration, which became `revision`.
+/// Records a change `author` made to `branch`'s configuration, in the caller's transaction,
+/// before its revision is known; returns its id for [`set_change_revision`].
 pub async fn record_change(
-    client: &impl GenericClient,
+    tx: &Transaction<'_>,
     branch: &str,
-    revision: u64,
     author: &str,
     changes: &[String],
-) -> Result<(), tokio_postgres::Error> {
+) -> Result<i64, tokio_postgres::Error> {
     let changes = tokio_postgres::types::Json(changes);
-    client
-        .execute(
-            "INSERT INTO config_changes (branch, revision, author, changes) VALUES ($1, $2, $3, $4)",
-            &[&branch, &(revision as i64), &author, &changes],
+    let row = tx
+        .query_one(
+            "INSERT INTO config_changes (branch, revision, author, changes) VALUES ($1, 0, $2, $3) RETURNING id",
+            &[&branch, &author, &changes],
         )
         .await?;
+    Ok(row.get(0))
+}
+
+/// The revision change `id` became in `dawr_config`.
+pub async fn set_change_revision(tx: &Transaction<'_>, id: i64, revision: u64) -> Result<(), tokio_postgres::Error> {
+    tx.execute("UPDATE config_changes SET revision = $2 WHERE id = $1", &[&id, &(revision as i64)]).await?;
     Ok(())
 }
 

@@ -443,6 +443,20 @@ async fn config_save(
         Err(e) => return internal(&web, lang, e),
     };
     let Some(bucket) = &web.config else { return problem(&web, lang, StatusCode::NOT_FOUND, "central-config-none") };
+    // The record is written first, in a transaction committed once the branch's key has the
+    // change: no change reaches a branch without its author on record.
+    let mut client = match web.pool.get().await {
+        Ok(client) => client,
+        Err(e) => return internal(&web, lang, e),
+    };
+    let tx = match client.transaction().await {
+        Ok(tx) => tx,
+        Err(e) => return internal(&web, lang, e),
+    };
+    let id = match store::record_change(&tx, &branch, &user.id, &changes).await {
+        Ok(id) => id,
+        Err(e) => return internal(&web, lang, e),
+    };
     // Only on the revision the form was made from: a change made meanwhile is not overwritten.
     let new = match bucket.update(&branch, body.into(), revision).await {
         Ok(new) => new,
@@ -455,13 +469,12 @@ async fn config_save(
         }
     };
     let recorded = async {
-        store::record_change(&**web.pool.get().await?, &branch, new, &user.id, &changes)
-            .await
-            .map_err(anyhow::Error::from)
+        store::set_change_revision(&tx, id, new).await?;
+        tx.commit().await
     };
     if let Err(e) = recorded.await {
-        // The branch gets it all the same; the record is what is missing: say so loudly.
-        tracing::error!(branch, revision = new, author = %user.id, error = %e, "a configuration change could not be recorded");
+        // The branch has it all the same (the key is written); the record is what is missing.
+        tracing::error!(branch, revision = new, author = %user.id, ?changes, error = %e, "a configuration change could not be recorded");
     }
     tracing::info!(branch, revision = new, author = %user.id, ?changes, "configuration changed on the dashboard");
     back
