@@ -128,6 +128,7 @@ fn booking_out(core: &Core, b: &Booking) -> BookingOut {
         status: b.status,
         ics_url: format!("{page}/booking.ics"),
         page_url: page,
+        checkin_token: core.checkin_token(b),
     }
 }
 

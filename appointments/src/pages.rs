@@ -585,7 +585,10 @@ fn render_booking(core: &Core, booking: &Booking, lang: Lang, new: bool) -> Stri
             @if active {
                 @let label = t.args("appt-qr-label", &[("code", Arg::Text(&booking.code))]);
                 // The QR code's SVG is drawn by `qr::svg`, which escapes its label itself.
-                div class="qr" id="qr" { (PreEscaped(crate::qr::svg(&booking.code, 200, &label))) }
+                // It carries the signed check-in token, so a hub that has not pulled the booking
+                // (its link down) can still check it in; the code alone if none could be made.
+                @let qr = core.checkin_token(booking).unwrap_or_else(|| booking.code.clone());
+                div class="qr" id="qr" data-token=(qr) { (PreEscaped(crate::qr::svg(&qr, 240, &label))) }
                 p class="center note" { (t.get("appt-qr-hint")) }
             }
             dl {

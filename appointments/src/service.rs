@@ -204,12 +204,18 @@ pub struct Core {
     writes: Arc<tokio::sync::Semaphore>,
     /// Places taken per service and day, at most a second old.
     availability: Arc<crate::rush::AvailabilityCache>,
+    /// Signs each booking's check-in token ([`crate::signing`]).
+    signer: Arc<dawr_protocol::booking_token::SigningKey>,
 }
 
 impl Core {
     /// Opens the storage: PostgreSQL when the site names one (migrated first), else the SQLite
     /// database in `data_dir`.
-    pub async fn open(site: Site, public_url: String) -> Result<Core, BookError> {
+    pub async fn open(
+        site: Site,
+        public_url: String,
+        signer: dawr_protocol::booking_token::SigningKey,
+    ) -> Result<Core, BookError> {
         let (store, sqlite): (Arc<dyn Storage>, Option<Db>) = match &site.postgres {
             Some(pg) => {
                 let pool = crate::pg::pool(&pg.url, pg.pool_size)?;
@@ -233,7 +239,14 @@ impl Core {
             public_url: public_url.trim_end_matches('/').to_string(),
             store,
             sqlite,
+            signer: Arc::new(signer),
         })
+    }
+
+    /// The signed check-in token of an active booking (its QR code), `None` for one that is not.
+    pub fn checkin_token(&self, booking: &Booking) -> Option<String> {
+        let branch = self.site.branch(&booking.branch)?;
+        (booking.status == Status::Booked).then(|| crate::signing::token(&self.signer, branch, booking)).flatten()
     }
 
     /// Runs a storage call, its error as a refusal.
@@ -504,7 +517,8 @@ mod tests {
         let mut site = SiteConfig::demo().site().unwrap();
         site.data_dir = dir.path().to_path_buf();
         site.limits.booking_writes = 2;
-        let core = Core::open(site, "http://127.0.0.1:8090".into()).await.unwrap();
+        let signer = dawr_protocol::booking_token::SigningKey::from_bytes(&[7; 32]);
+        let core = Core::open(site, "http://127.0.0.1:8090".into(), signer).await.unwrap();
         let now = clock::now();
         let booking = Booking {
             code: "ACDEFHJK".into(),

@@ -157,6 +157,11 @@ pub struct Booking {
     pub page_url: String,
     /// The booking as an iCalendar file.
     pub ics_url: String,
+    /// What the booking page's QR code carries while the booking is active: the check-in token
+    /// signed by the site (code, branch, service, slot, a hash of the ID number; base32), which a
+    /// hub verifies with the site's public key to check in a booking it has not pulled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkin_token: Option<String>,
 }
 
 /// A booking as its branch hub sees it (the site's `GET /api/v1/branches/{branch}/bookings`,
