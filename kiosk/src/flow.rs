@@ -584,7 +584,8 @@ mod tests {
         }
         let effects = k.handle(Input::Enter, t(1_000 + 5 * token.len() as i64));
         assert!(matches!(&effects[..], [Effect::CheckIn { code, .. }] if code == token), "{effects:?}");
-        for (error, key) in [("token_invalid", "kiosk-code-forged"), ("token_other_branch", "kiosk-code-other-branch")] {
+        for (error, key) in [("token_invalid", "kiosk-code-forged"), ("token_other_branch", "kiosk-code-other-branch")]
+        {
             k.screen = Screen::Issuing;
             let refused = Refusal::Refused { error: error.into(), message: "no".into() };
             k.handle(Input::Issued(Err(refused)), t(9_000));

@@ -161,7 +161,8 @@ fn payload(claims: &Claims) -> Result<Vec<u8>, TokenError> {
         out.push(text.len() as u8);
         out.extend_from_slice(text.as_bytes());
     }
-    let minutes = u16::try_from((claims.end - claims.start).num_minutes()).map_err(|_| TokenError::Unencodable("slot"))?;
+    let minutes =
+        u16::try_from((claims.end - claims.start).num_minutes()).map_err(|_| TokenError::Unencodable("slot"))?;
     out.extend_from_slice(&claims.start.timestamp().to_be_bytes());
     out.extend_from_slice(&minutes.to_be_bytes());
     out.extend_from_slice(&claims.id_hash);

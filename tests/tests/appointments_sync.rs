@@ -154,7 +154,12 @@ async fn a_booking_never_pulled_checks_in_from_its_signed_qr_token_while_the_sit
     let passed = claims.start - chrono::Duration::hours(2);
     let expired = booking_token::sign(
         &key,
-        &Claims { code: "OLDSLOT1".into(), start: passed, end: passed + chrono::Duration::minutes(15), ..claims.clone() },
+        &Claims {
+            code: "OLDSLOT1".into(),
+            start: passed,
+            end: passed + chrono::Duration::minutes(15),
+            ..claims.clone()
+        },
     )?;
     for (what, text, status, error) in [
         ("altered", String::from_utf8(altered)?, 422, "token_invalid"),

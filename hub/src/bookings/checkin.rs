@@ -4,9 +4,9 @@
 //! arguments.
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use dawr_protocol::api::bookings::BookingStatus;
-use dawr_protocol::booking_token::{self, Claims, TokenError, VerifyingKey};
 /// A held booking as `GET /api/v1/appointments` lists it.
 pub use dawr_protocol::api::bookings::HeldBooking as HeldView;
+use dawr_protocol::booking_token::{self, Claims, TokenError, VerifyingKey};
 
 use crate::domain::VisitId;
 

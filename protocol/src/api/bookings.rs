@@ -292,13 +292,14 @@ mod tests {
             status: BookingStatus::Booked,
             page_url: "https://book.example/c/tok".into(),
             ics_url: "https://book.example/c/tok/booking.ics".into(),
+            checkin_token: Some("AEEEWN2N".into()),
         };
         round_trip(
             &booking,
             r#"{"code":"K7M3PX9A","branch":"demo","service":"E","service_name":{"ar":"المواعيد","en":"Appointments"},
                 "start":"2026-11-24T05:00:00Z","end":"2026-11-24T05:15:00Z","name":"Sara","national_id":"******5678",
                 "phone":"+966551234567","lang":"en","status":"booked","page_url":"https://book.example/c/tok",
-                "ics_url":"https://book.example/c/tok/booking.ics"}"#,
+                "ics_url":"https://book.example/c/tok/booking.ics","checkin_token":"AEEEWN2N"}"#,
         );
     }
 
