@@ -224,7 +224,8 @@ impl Problems {
                 Some(Problems(issues.iter().map(|i: &FieldIssue| (Some(i.field), i.key)).collect()))
             }
             Refusal::Full => one(Some(Field::Start), "appt-error-slot-full"),
-            Refusal::AlreadyBooked => one(Some(Field::NationalId), "appt-error-already-booked"),
+            // No field named: the refusal must not point at the ID number.
+            Refusal::NotBookable => one(None, "appt-error-not-bookable"),
             Refusal::NotFound => one(Some(Field::Code), "appt-error-not-found"),
             Refusal::NotActive(_) => one(None, "appt-error-not-active"),
             Refusal::Busy => one(None, "appt-error-busy"),
@@ -538,7 +539,7 @@ pub async fn book(
             }
             Err(r) => match Problems::from_refusal(&r) {
                 Some(p) => (
-                    if r == Refusal::Full || r == Refusal::AlreadyBooked {
+                    if r == Refusal::Full || r == Refusal::NotBookable {
                         StatusCode::CONFLICT
                     } else if r == Refusal::Busy {
                         StatusCode::SERVICE_UNAVAILABLE

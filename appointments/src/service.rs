@@ -82,7 +82,10 @@ pub enum Refusal {
     /// One or more fields are wrong; the first is the one to focus.
     Fields(Vec<FieldIssue>),
     Full,
-    AlreadyBooked,
+    /// Refused for who is booking (the ID number already holds a booking for the service that
+    /// day): said in generic words, never naming the rule, so the answer reveals as little as
+    /// it can about someone else's bookings (security review H4).
+    NotBookable,
     NotFound,
     NotActive(Status),
     Storage(String),
@@ -100,7 +103,7 @@ impl From<BookError> for Refusal {
     fn from(e: BookError) -> Self {
         match e {
             BookError::Full => Refusal::Full,
-            BookError::AlreadyBooked => Refusal::AlreadyBooked,
+            BookError::AlreadyBooked => Refusal::NotBookable,
             BookError::NotFound => Refusal::NotFound,
             BookError::NotActive(s) => Refusal::NotActive(s),
             BookError::CodeTaken => Refusal::Storage("no free booking code".into()),
