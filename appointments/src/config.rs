@@ -171,11 +171,14 @@ pub struct Limits {
     /// Booking writes (book, cancel, reschedule) one replica runs at once; more get 503 with
     /// `Retry-After` at once instead of queueing into a timeout.
     pub booking_writes: u32,
+    /// Active bookings (booked, slot not yet started) one mobile may hold across the site, so
+    /// one phone cannot hoard places under made-up ID numbers; 0: no limit.
+    pub bookings_per_mobile: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { burst: 10, per_minute: 10, trusted_proxies: Vec::new(), booking_writes: 64 }
+        Limits { burst: 10, per_minute: 10, trusted_proxies: Vec::new(), booking_writes: 64, bookings_per_mobile: 0 }
     }
 }
 

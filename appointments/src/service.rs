@@ -83,7 +83,8 @@ pub enum Refusal {
     Fields(Vec<FieldIssue>),
     Full,
     /// Refused for who is booking (the ID number already holds a booking for the service that
-    /// day): said in generic words, never naming the rule, so the answer reveals as little as
+    /// day, or the mobile as many active bookings as `[limits] bookings_per_mobile`): said in
+    /// generic words, never naming the rule, so the answer reveals as little as
     /// it can about someone else's bookings (security review H4).
     NotBookable,
     NotFound,
@@ -103,7 +104,7 @@ impl From<BookError> for Refusal {
     fn from(e: BookError) -> Self {
         match e {
             BookError::Full => Refusal::Full,
-            BookError::AlreadyBooked => Refusal::NotBookable,
+            BookError::AlreadyBooked | BookError::MobileLimit => Refusal::NotBookable,
             BookError::NotFound => Refusal::NotFound,
             BookError::NotActive(s) => Refusal::NotActive(s),
             BookError::CodeTaken => Refusal::Storage("no free booking code".into()),
@@ -334,6 +335,7 @@ impl Core {
                 phone: checked.phone.clone(),
                 lang: lang.clone(),
                 capacity: checked.capacity,
+                per_mobile: self.site.limits.bookings_per_mobile,
                 now,
             };
             let booked = self.store.book(new).await;
