@@ -71,10 +71,10 @@ impl From<Refusal> for WebError {
                 WebError::new(StatusCode::BAD_REQUEST, error, message.join("; ")).with_field(first.field.name())
             }
             Refusal::Full => Self::new(StatusCode::CONFLICT, "slot_full", "that slot has no place left"),
-            Refusal::AlreadyBooked => Self::new(
+            Refusal::NotBookable => Self::new(
                 StatusCode::CONFLICT,
-                "already_booked",
-                "this ID number already has an active booking for this service on that day",
+                "not_bookable",
+                "this booking cannot be made; if you have booked already, find your booking with its code",
             ),
             Refusal::NotFound => {
                 Self::new(StatusCode::NOT_FOUND, "unknown_booking", "no booking matches this code and ID number")
@@ -128,6 +128,7 @@ fn booking_out(core: &Core, b: &Booking) -> BookingOut {
         status: b.status,
         ics_url: format!("{page}/booking.ics"),
         page_url: page,
+        checkin_token: core.checkin_token(b),
     }
 }
 

@@ -129,6 +129,8 @@ pub enum RunError {
     Start(#[from] StartError),
     #[error("cannot open the bookings: {0}")]
     Storage(#[from] crate::store::BookError),
+    #[error(transparent)]
+    Key(#[from] crate::signing::KeyError),
 }
 
 /// Serves the site until `shutdown` completes.
@@ -145,7 +147,12 @@ pub async fn run(
         ),
         None => None,
     };
-    let core = Core::open(site, public_url).await?;
+    let signer = crate::signing::load_or_create(&site.signing_key_path())?;
+    tracing::info!(
+        public_key = %dawr_protocol::booking_token::public_key_text(&signer.verifying_key()),
+        "booking QR codes are signed; give hubs this key ([appointments] booking_keys)"
+    );
+    let core = Core::open(site, public_url, signer).await?;
     // Slot rows and retention: once before the first request, then on each new day.
     make_slots(&core).await;
     purge(&core).await;

@@ -138,6 +138,9 @@ pub struct SiteSection {
     pub postgres: Option<String>,
     /// Connections to PostgreSQL per replica.
     pub postgres_pool: usize,
+    /// The Ed25519 key that signs each booking's check-in token (made on the first start);
+    /// default `booking-signing.key` in `data_dir`. Replicas share one.
+    pub signing_key: Option<PathBuf>,
 }
 
 impl Default for SiteSection {
@@ -150,6 +153,7 @@ impl Default for SiteSection {
             tls_key: None,
             postgres: None,
             postgres_pool: 16,
+            signing_key: None,
         }
     }
 }
@@ -167,11 +171,14 @@ pub struct Limits {
     /// Booking writes (book, cancel, reschedule) one replica runs at once; more get 503 with
     /// `Retry-After` at once instead of queueing into a timeout.
     pub booking_writes: u32,
+    /// Active bookings (booked, slot not yet started) one mobile may hold across the site, so
+    /// one phone cannot hoard places under made-up ID numbers; 0: no limit.
+    pub bookings_per_mobile: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { burst: 10, per_minute: 10, trusted_proxies: Vec::new(), booking_writes: 64 }
+        Limits { burst: 10, per_minute: 10, trusted_proxies: Vec::new(), booking_writes: 64, bookings_per_mobile: 0 }
     }
 }
 
@@ -232,6 +239,8 @@ pub struct Site {
     pub data_dir: PathBuf,
     /// The bookings in PostgreSQL rather than SQLite in `data_dir`.
     pub postgres: Option<PostgresSettings>,
+    /// The key file that signs check-in tokens; `None`: `booking-signing.key` in `data_dir`.
+    pub signing_key: Option<PathBuf>,
     /// Citizens may book from today up to this many days ahead.
     pub horizon_days: u32,
     pub limits: Limits,
@@ -249,6 +258,11 @@ pub struct TlsFiles {
 }
 
 impl Site {
+    /// Where the key that signs check-in tokens is kept.
+    pub fn signing_key_path(&self) -> PathBuf {
+        self.signing_key.clone().unwrap_or_else(|| self.data_dir.join(crate::signing::DEFAULT_FILE))
+    }
+
     pub fn branch(&self, id: &str) -> Option<&Branch> {
         self.branches.iter().find(|b| b.id == id)
     }
@@ -367,6 +381,7 @@ impl SiteConfig {
                 .postgres
                 .clone()
                 .map(|url| PostgresSettings { url, pool_size: self.site.postgres_pool }),
+            signing_key: self.site.signing_key.clone(),
             horizon_days: self.site.horizon_days,
             limits: self.limits.clone(),
             retention: self.retention,

@@ -7,7 +7,8 @@
 //! several replicas; the capacity rule a conditional update of the slot's row inside the
 //! booking's transaction), [`service`] (clock, random codes, the write cap and the availability
 //! cache of [`rush`]), [`api`] (JSON under `/api/v1`) and [`pages`] (the HTML),
-//! wired by [`app`] and started by [`cli`]. [`config`] reads the site's TOML file.
+//! wired by [`app`] and started by [`cli`]. [`config`] reads the site's TOML file. [`signing`]
+//! keeps the Ed25519 key that signs each booking's check-in token (its QR code).
 pub mod api;
 pub mod app;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod ratelimit;
 pub mod reminders;
 pub mod rush;
 pub mod service;
+pub mod signing;
 pub mod slots;
 pub mod storage;
 pub mod store;

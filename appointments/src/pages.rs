@@ -224,7 +224,8 @@ impl Problems {
                 Some(Problems(issues.iter().map(|i: &FieldIssue| (Some(i.field), i.key)).collect()))
             }
             Refusal::Full => one(Some(Field::Start), "appt-error-slot-full"),
-            Refusal::AlreadyBooked => one(Some(Field::NationalId), "appt-error-already-booked"),
+            // No field named: the refusal must not point at the ID number.
+            Refusal::NotBookable => one(None, "appt-error-not-bookable"),
             Refusal::NotFound => one(Some(Field::Code), "appt-error-not-found"),
             Refusal::NotActive(_) => one(None, "appt-error-not-active"),
             Refusal::Busy => one(None, "appt-error-busy"),
@@ -538,7 +539,7 @@ pub async fn book(
             }
             Err(r) => match Problems::from_refusal(&r) {
                 Some(p) => (
-                    if r == Refusal::Full || r == Refusal::AlreadyBooked {
+                    if r == Refusal::Full || r == Refusal::NotBookable {
                         StatusCode::CONFLICT
                     } else if r == Refusal::Busy {
                         StatusCode::SERVICE_UNAVAILABLE
@@ -585,7 +586,10 @@ fn render_booking(core: &Core, booking: &Booking, lang: Lang, new: bool) -> Stri
             @if active {
                 @let label = t.args("appt-qr-label", &[("code", Arg::Text(&booking.code))]);
                 // The QR code's SVG is drawn by `qr::svg`, which escapes its label itself.
-                div class="qr" id="qr" { (PreEscaped(crate::qr::svg(&booking.code, 200, &label))) }
+                // It carries the signed check-in token, so a hub that has not pulled the booking
+                // (its link down) can still check it in; the code alone if none could be made.
+                @let qr = core.checkin_token(booking).unwrap_or_else(|| booking.code.clone());
+                div class="qr" id="qr" data-token=(qr) { (PreEscaped(crate::qr::svg(&qr, 240, &label))) }
                 p class="center note" { (t.get("appt-qr-hint")) }
             }
             dl {

@@ -155,6 +155,21 @@ async fn adjust_place(
 pub async fn book(pool: &Pool, new: &NewBooking) -> Result<Booking, BookError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
+    if new.per_mobile > 0 {
+        // One booking of a mobile at a time (a lock on the mobile's hash until the transaction
+        // ends), so concurrent bookings through several replicas cannot all pass the count.
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 19))", &[&new.phone]).await?;
+        let held: i64 = tx
+            .query_one(
+                "SELECT COUNT(*) FROM bookings WHERE phone = $1 AND status = 'booked' AND start > $2",
+                &[&new.phone, &new.now],
+            )
+            .await?
+            .try_get(0)?;
+        if held >= i64::from(new.per_mobile) {
+            return Err(BookError::MobileLimit);
+        }
+    }
     take_place(&tx, &new.branch, &new.service, new.start, new.local_day, new.capacity).await?;
     let insert = tx
         .prepare_cached(&format!(

@@ -82,7 +82,11 @@ pub enum Refusal {
     /// One or more fields are wrong; the first is the one to focus.
     Fields(Vec<FieldIssue>),
     Full,
-    AlreadyBooked,
+    /// Refused for who is booking (the ID number already holds a booking for the service that
+    /// day, or the mobile as many active bookings as `[limits] bookings_per_mobile`): said in
+    /// generic words, never naming the rule, so the answer reveals as little as
+    /// it can about someone else's bookings (security review H4).
+    NotBookable,
     NotFound,
     NotActive(Status),
     Storage(String),
@@ -100,7 +104,7 @@ impl From<BookError> for Refusal {
     fn from(e: BookError) -> Self {
         match e {
             BookError::Full => Refusal::Full,
-            BookError::AlreadyBooked => Refusal::AlreadyBooked,
+            BookError::AlreadyBooked | BookError::MobileLimit => Refusal::NotBookable,
             BookError::NotFound => Refusal::NotFound,
             BookError::NotActive(s) => Refusal::NotActive(s),
             BookError::CodeTaken => Refusal::Storage("no free booking code".into()),
@@ -204,12 +208,18 @@ pub struct Core {
     writes: Arc<tokio::sync::Semaphore>,
     /// Places taken per service and day, at most a second old.
     availability: Arc<crate::rush::AvailabilityCache>,
+    /// Signs each booking's check-in token ([`crate::signing`]).
+    signer: Arc<dawr_protocol::booking_token::SigningKey>,
 }
 
 impl Core {
     /// Opens the storage: PostgreSQL when the site names one (migrated first), else the SQLite
     /// database in `data_dir`.
-    pub async fn open(site: Site, public_url: String) -> Result<Core, BookError> {
+    pub async fn open(
+        site: Site,
+        public_url: String,
+        signer: dawr_protocol::booking_token::SigningKey,
+    ) -> Result<Core, BookError> {
         let (store, sqlite): (Arc<dyn Storage>, Option<Db>) = match &site.postgres {
             Some(pg) => {
                 let pool = crate::pg::pool(&pg.url, pg.pool_size)?;
@@ -233,7 +243,14 @@ impl Core {
             public_url: public_url.trim_end_matches('/').to_string(),
             store,
             sqlite,
+            signer: Arc::new(signer),
         })
+    }
+
+    /// The signed check-in token of an active booking (its QR code), `None` for one that is not.
+    pub fn checkin_token(&self, booking: &Booking) -> Option<String> {
+        let branch = self.site.branch(&booking.branch)?;
+        (booking.status == Status::Booked).then(|| crate::signing::token(&self.signer, branch, booking)).flatten()
     }
 
     /// Runs a storage call, its error as a refusal.
@@ -318,6 +335,7 @@ impl Core {
                 phone: checked.phone.clone(),
                 lang: lang.clone(),
                 capacity: checked.capacity,
+                per_mobile: self.site.limits.bookings_per_mobile,
                 now,
             };
             let booked = self.store.book(new).await;
@@ -504,7 +522,8 @@ mod tests {
         let mut site = SiteConfig::demo().site().unwrap();
         site.data_dir = dir.path().to_path_buf();
         site.limits.booking_writes = 2;
-        let core = Core::open(site, "http://127.0.0.1:8090".into()).await.unwrap();
+        let signer = dawr_protocol::booking_token::SigningKey::from_bytes(&[7; 32]);
+        let core = Core::open(site, "http://127.0.0.1:8090".into(), signer).await.unwrap();
         let now = clock::now();
         let booking = Booking {
             code: "ACDEFHJK".into(),

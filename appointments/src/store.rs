@@ -29,6 +29,8 @@ pub enum BookError {
     Full,
     #[error("this ID number already has a booking for this service on that day")]
     AlreadyBooked,
+    #[error("this mobile already holds as many active bookings as one may")]
+    MobileLimit,
     #[error("the booking code is taken")]
     CodeTaken,
     #[error("no such booking")]
@@ -88,6 +90,8 @@ pub struct NewBooking {
     pub lang: String,
     /// Places in the slot.
     pub capacity: u32,
+    /// Active bookings the mobile may hold (`[limits] bookings_per_mobile`); 0: no limit.
+    pub per_mobile: u32,
     pub now: DateTime<Utc>,
 }
 
@@ -227,6 +231,17 @@ pub fn booked(new: &NewBooking) -> Booking {
 /// full) and inserts the booking.
 pub fn book(conn: &mut Connection, new: &NewBooking) -> Result<Booking, BookError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if new.per_mobile > 0 {
+        // Inside the immediate transaction: no other writer counts at the same time.
+        let held: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM bookings WHERE phone = ?1 AND status = 'booked' AND start > ?2",
+            params![new.phone, ts(new.now)],
+            |r| r.get(0),
+        )?;
+        if held >= i64::from(new.per_mobile) {
+            return Err(BookError::MobileLimit);
+        }
+    }
     take_place(&tx, &new.branch, &new.service, new.start, new.local_day, new.capacity)?;
     let now = ts(new.now);
     let inserted = tx.execute(
@@ -514,8 +529,32 @@ mod tests {
             phone: "+966551234567".into(),
             lang: "ar".into(),
             capacity,
+            per_mobile: 0,
             now: "2026-11-22T10:00:00Z".parse().unwrap(),
         }
+    }
+
+    #[test]
+    fn a_mobile_holds_at_most_its_limit_of_active_bookings() {
+        let (_dir, mut conn) = db();
+        let limited = |code: &str, id: &str, start: &str| NewBooking { per_mobile: 2, ..new(code, id, start, 5) };
+        book(&mut conn, &limited("M1", "1000000008", "2026-11-23T05:00:00Z")).unwrap();
+        book(&mut conn, &limited("M2", "1000000016", "2026-11-24T05:00:00Z")).unwrap();
+        let third = book(&mut conn, &limited("M3", "1000000024", "2026-11-25T05:00:00Z"));
+        assert!(matches!(third, Err(BookError::MobileLimit)), "{third:?}");
+        let other_phone =
+            NewBooking { phone: "+966561234567".into(), ..limited("M4", "1000000024", "2026-11-25T05:00:00Z") };
+        book(&mut conn, &other_phone).expect("another mobile");
+        // A cancelled booking, or one whose slot has passed, no longer counts.
+        cancel(&mut conn, "M1", "2026-11-22T11:00:00Z".parse().unwrap()).unwrap();
+        book(&mut conn, &limited("M5", "1000000099", "2026-11-25T05:00:00Z")).unwrap();
+        let later = NewBooking {
+            now: "2026-11-24T06:00:00Z".parse().unwrap(),
+            ..limited("M6", "1000000032", "2026-11-26T05:00:00Z")
+        };
+        book(&mut conn, &later).expect("M2's slot has passed");
+        let over = NewBooking { code: "M7".into(), token: "tok-M7".into(), national_id: "1000000040".into(), ..later };
+        assert!(matches!(book(&mut conn, &over), Err(BookError::MobileLimit)), "M5 and M6 are active");
     }
 
     #[test]
@@ -646,6 +685,7 @@ mod race_tests {
                     phone: "+966551234567".into(),
                     lang: "en".into(),
                     capacity: 3,
+                    per_mobile: 0,
                     now: start,
                 },
             )

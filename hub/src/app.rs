@@ -64,6 +64,8 @@ pub struct Settings {
     /// The appointments site to hold this branch's bookings from, if any.
     pub appointments: Option<Link>,
     pub checkin_window: Window,
+    /// The appointments site's public keys, for bookings' signed QR tokens.
+    pub booking_keys: Vec<dawr_protocol::booking_token::VerifyingKey>,
     /// The ministry's CRM to deliver case events to, if any.
     pub crm: Option<crate::crm::CrmLink>,
     /// The ministry's centre to send the event log and live state to, if any (`[uplink]`).
@@ -183,7 +185,12 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let status = MqttStatus::load(Db::single(open()?))?;
     let mqtt = mqtt::start(&broker, &branch.id, engine.clone(), publications_rx, status.clone())?;
     let ticker = tokio::spawn(tick(engine.clone()));
-    let held = Appointments { conn: Db::single(open()?), window: settings.checkin_window, wake: Arc::default() };
+    let held = Appointments {
+        conn: Db::single(open()?),
+        window: settings.checkin_window,
+        keys: settings.booking_keys.into(),
+        wake: Arc::default(),
+    };
     let link = settings.appointments.map(|link| {
         tracing::info!(url = %link.url, "holding this branch's bookings from the appointments site");
         bookings::spawn_link(link, branch.clone(), held.clone())

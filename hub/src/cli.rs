@@ -99,6 +99,11 @@ pub struct Args {
     /// For an https:// appointments site whose certificate chains to a private CA: that CA (PEM)
     #[arg(long, value_name = "FILE")]
     pub appointments_ca_file: Option<PathBuf>,
+    /// The appointments site's public key (base64, as it logs it at start): bookings whose QR
+    /// token it signed check in even when never pulled; repeat for several; adds to the file's
+    /// [appointments] booking_keys
+    #[arg(long = "booking-key", value_name = "BASE64")]
+    pub booking_keys: Vec<String>,
     /// For an https:// CRM webhook whose certificate chains to a private CA: that CA (PEM)
     #[arg(long, value_name = "FILE")]
     pub crm_ca_file: Option<PathBuf>,
@@ -176,6 +181,15 @@ pub fn settings(args: Args) -> Result<Settings, String> {
     let a = config.appointments;
     let minutes = |m: f64| (m * 60.0).round().max(0.0) as i64;
     let window = Window { early_s: minutes(a.checkin_early_min), late_s: minutes(a.checkin_late_min) };
+    let booking_keys = a
+        .booking_keys
+        .iter()
+        .chain(&args.booking_keys)
+        .map(|text| {
+            dawr_protocol::booking_token::parse_public_key(text)
+                .map_err(|e| format!("[appointments] booking key {text:?}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let poll_s = args.appointments_poll_s.unwrap_or(a.poll_s);
     if !(0.05..=3600.0).contains(&poll_s) {
         return Err(format!("the appointments poll interval {poll_s} s is not between 0.05 and 3600"));
@@ -254,6 +268,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         file,
         appointments: link,
         checkin_window: window,
+        booking_keys,
         crm,
         uplink,
         sms,
@@ -468,6 +483,7 @@ mod tests {
         let s = settings(linked).unwrap();
         assert_eq!(s.appointments.unwrap().poll, std::time::Duration::from_secs(1));
         assert_eq!(s.checkin_window, Window { early_s: 1800, late_s: 900 });
+        assert!(s.booking_keys.is_empty());
         let half = Args::try_parse_from(["dawr-hub", "--appointments-url", "http://127.0.0.1:8090"]).unwrap();
         assert!(settings(half).unwrap_err().contains("API key"));
         let tls = Args::try_parse_from([

@@ -250,6 +250,9 @@ pub struct AppointmentsSection {
     /// For an `https://` site whose certificate chains to a private CA: that CA (PEM), trusted
     /// besides the system's roots.
     pub ca_file: Option<PathBuf>,
+    /// The site's Ed25519 public keys (base64): a booking's QR token signed with one of them
+    /// checks in even if the hub never pulled the booking. Several while the site's key changes.
+    pub booking_keys: Vec<String>,
 }
 
 impl Default for AppointmentsSection {
@@ -261,6 +264,7 @@ impl Default for AppointmentsSection {
             checkin_early_min: 30.0,
             checkin_late_min: 15.0,
             ca_file: None,
+            booking_keys: Vec::new(),
         }
     }
 }

@@ -384,6 +384,8 @@ fn refusal_key(error: &str) -> &'static str {
         "not_today" => "kiosk-code-not-today",
         "too_early" => "kiosk-code-early",
         "too_late" => "kiosk-code-late",
+        "token_invalid" => "kiosk-code-forged",
+        "token_other_branch" => "kiosk-code-other-branch",
         _ => "kiosk-refused",
     }
 }
@@ -569,5 +571,25 @@ mod tests {
             t(7_100),
         );
         assert_eq!((k.screen, k.notice.as_ref().unwrap().key), (Screen::CheckIn, "kiosk-code-used"));
+    }
+
+    #[test]
+    fn a_scanned_signed_token_goes_to_the_hub_whole_and_its_refusals_are_told() {
+        // The QR code's signed token (base32, far longer than a code) is a scan like a code.
+        let token = "AEEEWN2NGNIFQOKBARSGK3LPAFCQAAAAADPDFKCAAAHRWQ6VZAKT3JN5";
+        let mut k = kiosk();
+        k.handle(Input::ChooseLanguage(Lang::En), t(0));
+        for (i, c) in token.chars().enumerate() {
+            k.handle(Input::Key(c), t(1_000 + 5 * i as i64));
+        }
+        let effects = k.handle(Input::Enter, t(1_000 + 5 * token.len() as i64));
+        assert!(matches!(&effects[..], [Effect::CheckIn { code, .. }] if code == token), "{effects:?}");
+        for (error, key) in [("token_invalid", "kiosk-code-forged"), ("token_other_branch", "kiosk-code-other-branch")]
+        {
+            k.screen = Screen::Issuing;
+            let refused = Refusal::Refused { error: error.into(), message: "no".into() };
+            k.handle(Input::Issued(Err(refused)), t(9_000));
+            assert_eq!(k.notice.as_ref().unwrap().key, key);
+        }
     }
 }

@@ -144,7 +144,7 @@ pub fn show(window: &KioskWindow, kiosk: &Kiosk, branch: &Names, texts: &Texts) 
     if let Some(ticket) = &kiosk.ticket {
         window.set_ticket(ticket_view(texts, lang, ticket, kiosk.printing));
     }
-    window.set_code(kiosk.code.as_str().into());
+    window.set_code(shown_code(&kiosk.code).into());
     window.set_sms_offered(kiosk.sms_offered);
     window.set_mobile(kiosk.mobile.as_str().into());
     let sms_line = |key: &str, mobile: Option<&String>| -> SharedString {
@@ -160,9 +160,22 @@ pub fn show(window: &KioskWindow, kiosk: &Kiosk, branch: &Names, texts: &Texts) 
     window.set_notice(notice.into());
 }
 
+/// The code as the check-in screen shows it: a scanned booking token (far longer than a code)
+/// only by its first characters.
+fn shown_code(code: &str) -> String {
+    const SHOWN: usize = 12;
+    if code.chars().count() > 16 { format!("{}…", code.chars().take(SHOWN).collect::<String>()) } else { code.into() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scanned_token_is_shown_by_its_first_characters() {
+        assert_eq!(shown_code("BK7Q2M9X"), "BK7Q2M9X");
+        assert_eq!(shown_code(&"A".repeat(170)), format!("{}…", "A".repeat(12)));
+    }
 
     #[test]
     fn the_branch_says_demo_in_both_languages_only_when_the_hub_runs_the_demo() {

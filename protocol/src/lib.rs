@@ -8,6 +8,8 @@
 //! - [`device`]: the small JSON messages a counter button or satisfaction terminal sends and
 //!   receives (bounded strings, so they also work without `std` on a microcontroller);
 //! - [`api`] (feature `std`): the HTTP API's bodies and the display messages (`calls`, `board`);
+//! - [`booking_token`] (feature `booking-token`): the Ed25519-signed check-in token a booking's
+//!   QR code carries, signed by the appointments site and verified offline by the hub;
 //! - [`endpoint`] (feature `mqtt-client`): the broker URL, login and TLS trust every MQTT client
 //!   of the workspace connects with (here because this is the one crate they all share; the
 //!   firmware builds this crate without the feature, so it pulls in no rumqttc or rustls).
@@ -19,6 +21,8 @@
 pub mod acl;
 #[cfg(feature = "std")]
 pub mod api;
+#[cfg(feature = "booking-token")]
+pub mod booking_token;
 pub mod device;
 #[cfg(feature = "mqtt-client")]
 pub mod endpoint;

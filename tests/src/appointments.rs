@@ -314,6 +314,18 @@ impl Site {
         }
     }
 
+    /// The key the site signs bookings' QR tokens with (made in its data directory at its first
+    /// start), for tests that make their own tokens.
+    pub fn signing_key(&self) -> Result<dawr_protocol::booking_token::SigningKey> {
+        let text = std::fs::read_to_string(self.data_dir.join("booking-signing.key"))?;
+        Ok(dawr_protocol::booking_token::parse_signing_key(&text)?)
+    }
+
+    /// Its public key as a hub is given it (`--booking-key`).
+    pub fn booking_key(&self) -> Result<String> {
+        Ok(dawr_protocol::booking_token::public_key_text(&self.signing_key()?.verifying_key()))
+    }
+
     /// The first slot of service `service` with a free place starting at least a minute from
     /// now (so it is still bookable when the test books it): `(start, available)`.
     pub async fn first_free_slot(&self, service: &str) -> Result<(String, u64)> {

@@ -129,7 +129,9 @@ async fn bad_requests_get_4xx_json_never_a_server_error() -> Result<()> {
     let (ten, quarter_past) = (format!("{tomorrow}T07:00:00Z"), format!("{tomorrow}T07:15:00Z"));
     assert_eq!(site.post("/api/v1/bookings", booking(&ten, "A", 1)).await?.0, 201);
     let (status, e) = site.post("/api/v1/bookings", booking(&quarter_past, "A", 1)).await?;
-    assert_eq!((status, e["error"].as_str()), (409, Some("already_booked")));
+    assert_eq!((status, e["error"].as_str()), (409, Some("not_bookable")));
+    assert!(!e["message"].as_str().unwrap_or_default().contains("ID"), "generic: {e}");
+    assert!(e.get("field").is_none(), "no field named: {e}");
     let mut not_json = Vec::new();
     for (method, path, body) in [
         ("POST", "/api/v1/bookings", "not json"),
@@ -359,6 +361,37 @@ async fn free_slots(site: &Site, service: &str, date: chrono::NaiveDate) -> Resu
         .collect())
 }
 
+/// `[limits] bookings_per_mobile = 2` on three PostgreSQL replicas: six bookings of one mobile
+/// (six ID numbers, six slots) at once make exactly two; the rest get the same generic refusal
+/// as a second booking of one ID number, and another mobile still books.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_one_mobile_holds_at_most_its_limit_across_replicas() -> Result<()> {
+    let postgres = Postgres::start()?;
+    let url = postgres.url();
+    let config = test_site(3, 1000).replace("[limits]\n", "[limits]\nbookings_per_mobile = 2\n");
+    assert!(config.contains("bookings_per_mobile = 2"), "{config}");
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(Site::start_with(Some(&config), &["--postgres", &url]).await?);
+    }
+    let all: Vec<&Site> = replicas.iter().collect();
+    // Tomorrow's slots: all still ahead whatever the hour.
+    let (first, _) = all[0].first_free_slot("A").await?;
+    let date = local_date(&first)? + chrono::Duration::days(1);
+    let mut six = free_slots(all[0], "A", date).await?;
+    six.truncate(6);
+    assert_eq!(six.len(), 6, "six free slots of A on {date}");
+    let bodies = six.iter().enumerate().map(|(i, s)| booking(s, "A", 4000 + i as u32)).collect();
+    let race = at_once(&all, bodies).await?;
+    let created = race.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(created, 2, "{race:?}");
+    assert!(race.iter().all(|(s, e)| *s == 201 || (*s == 409 && e == "not_bookable")), "{race:?}");
+    let mut other = booking(&six[5], "A", 4010);
+    other["phone"] = json!("0561234567");
+    assert_eq!(all[2].post("/api/v1/bookings", other).await?.0, 201, "another mobile books");
+    Ok(())
+}
+
 /// Sends `bodies` at once, each through the replica of its index (round the list): the statuses
 /// and error codes.
 async fn at_once(replicas: &[&Site], bodies: Vec<Value>) -> Result<Vec<(u16, String)>> {
@@ -425,7 +458,7 @@ async fn on_postgresql_three_replicas_book_exactly_the_capacity() -> Result<()> 
     let same_id = at_once(&all, three.iter().map(|s| booking(s, "A", 3000)).collect()).await?;
     let refused: Vec<_> = same_id.iter().filter(|(s, _)| *s != 201).collect();
     assert_eq!(same_id.len() - refused.len(), 1, "{same_id:?}");
-    assert!(refused.iter().all(|(s, e)| *s == 409 && e == "already_booked"), "{same_id:?}");
+    assert!(refused.iter().all(|(s, e)| *s == 409 && e == "not_bookable"), "{same_id:?}");
 
     // A cancellation through one replica frees the place for a booking through another.
     let (_, first) = all[1].post("/api/v1/bookings", booking(&three[0], "A", 3001)).await?;

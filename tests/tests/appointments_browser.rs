@@ -1,5 +1,5 @@
 //! The appointments site in headless Chromium at phone width: booking in Arabic (right to left)
-//! and in English, the code and its QR, the calendar file, the form's errors, rescheduling and
+//! and in English, the code and its QR (the site's signed check-in token), the calendar file, the form's errors, rescheduling and
 //! cancelling. Screenshots of the pages go to `docs/screenshots/appointments-*.png` with
 //! `DAWR_UPDATE_SCREENSHOTS=1` (else to `target/screenshots/`).
 
@@ -19,6 +19,12 @@ fn screenshots() -> std::path::PathBuf {
 async fn wait_for(browser: &Browser, condition: &str) -> Result<()> {
     let script = format!("return document.readyState === 'complete' && !!({condition})");
     browser.wait_for(&script, std::time::Duration::from_secs(20)).await.map(|_| ())
+}
+
+/// The booking code in a scanned QR token, which must be signed with the site's key.
+fn signed_code(site: &Site, scanned: &str) -> Result<String> {
+    let key = site.signing_key()?.verifying_key();
+    Ok(dawr_protocol::booking_token::verify(&[key], scanned)?.code)
 }
 
 /// Fills the booking form (choosing the `nth` free time) and submits it.
@@ -96,11 +102,8 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
     assert_eq!(booked["status"], "محجوز");
     browser.screenshot(&screenshots().join("appointments-ar-booked.png")).await?;
     browser.expect_accessible("the booked page in Arabic").await?;
-    assert_eq!(
-        decode_qr(&screenshots().join("appointments-ar-booked.png"))?,
-        code,
-        "the QR on screen scans as the code"
-    );
+    let scanned = decode_qr(&screenshots().join("appointments-ar-booked.png"))?;
+    assert_eq!(signed_code(&site, &scanned)?, code, "the QR on screen scans as the site's signed token of the code");
 
     // The calendar file.
     let ics = site.client.get(booked["ics"].as_str().unwrap()).send().await?.text().await?;
@@ -161,7 +164,8 @@ async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> 
     browser.screenshot(&screenshots().join("appointments-en-booked.png")).await?;
     browser.expect_accessible("the booked page in English").await?;
     let code = booked["code"].as_str().unwrap().to_string();
-    assert_eq!(decode_qr(&screenshots().join("appointments-en-booked.png"))?, code);
+    let scanned = decode_qr(&screenshots().join("appointments-en-booked.png"))?;
+    assert_eq!(signed_code(&site, &scanned)?, code);
 
     // Later: find it with the code and the ID number.
     browser.goto(&site.url("/manage?lang=en")).await?;

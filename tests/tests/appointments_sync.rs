@@ -2,7 +2,9 @@
 //! stopped the hub still checks in the bookings it holds, and the check-in reaches the site once
 //! it is back — even when the hub was killed in between. A check-in made before the site's
 //! cancellation reached the hub is served and wins on the site; a booking never checked in
-//! becomes a no-show at the hub, on the site and in the manager's summary.
+//! becomes a no-show at the hub, on the site and in the manager's summary. A booking the hub
+//! never pulled checks in from the signed token on its QR code while the site is down, once; a
+//! forged, altered, expired or other branch's token is refused.
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,6 +105,92 @@ async fn bookings_are_checked_in_at_the_hub_online_and_offline_and_reported_back
     // The site comes back: the check-in reaches it.
     site.start_again().await?;
     site_status(&site, &code2, &id2, "checked_in").await?;
+    assert!(!hub.log().contains("panicked"), "{}", hub.log());
+    Ok(())
+}
+
+/// The booking is made while the hub is not running and the site stops before the hub starts:
+/// the hub has never pulled it. The token on its QR code, verified with the site's public key,
+/// checks it in — once — and the check-in reaches the site when it is back; tokens that are
+/// forged, altered, expired or another branch's are refused with their reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_never_pulled_checks_in_from_its_signed_qr_token_while_the_site_is_down() -> Result<()> {
+    use dawr_protocol::booking_token::{self, Claims, SigningKey};
+    let morning = dawr_e2e::morning_offset_s();
+    let mut site = Site::start_with(Some(&test_site(2, 1000)), &["--clock-offset-s", &morning]).await?;
+    let public_key = site.booking_key()?;
+    assert!(site.log().contains(&public_key), "the site logs its public key for the hubs:\n{}", site.log());
+    let (code, id, start) = book(&site, "E", 21).await?;
+    let booking = site_booking(&site, &code, &id).await?;
+    let token = booking["checkin_token"].as_str().expect("an active booking has a token").to_string();
+    // The booking page's QR code carries that token.
+    let page = site.client.get(booking["page_url"].as_str().unwrap()).send().await?.text().await?;
+    assert!(page.contains(&format!("data-token=\"{token}\"")), "the QR carries the token");
+    site.stop();
+
+    let hub = Hub::start_embedded_with(&[
+        "--clock-offset-s",
+        &morning,
+        "--appointments-url",
+        &site.url(""),
+        "--appointments-key",
+        TEST_KEY,
+        "--appointments-poll-s",
+        "0.5",
+        "--booking-key",
+        &public_key,
+    ])
+    .await?;
+    let (_, held_today) = hub.get("/api/v1/appointments").await?;
+    assert_eq!(held_today.as_array().map(Vec::len), Some(0), "never pulled: {held_today}");
+    // Refused, each with its reason: a token altered in one character, one signed by another
+    // key, a genuine one for another branch, and a genuine one whose slot has passed.
+    let key = site.signing_key()?;
+    let claims = booking_token::verify(&[key.verifying_key()], &token)?;
+    let mut altered = token.clone().into_bytes();
+    altered[40] = if altered[40] == b'A' { b'B' } else { b'A' };
+    let forged = booking_token::sign(&SigningKey::from_bytes(&[5; 32]), &claims)?;
+    let elsewhere = booking_token::sign(&key, &Claims { branch: "riyadh".into(), ..claims.clone() })?;
+    let passed = claims.start - chrono::Duration::hours(2);
+    let expired = booking_token::sign(
+        &key,
+        &Claims {
+            code: "OLDSLOT1".into(),
+            start: passed,
+            end: passed + chrono::Duration::minutes(15),
+            ..claims.clone()
+        },
+    )?;
+    for (what, text, status, error) in [
+        ("altered", String::from_utf8(altered)?, 422, "token_invalid"),
+        ("forged", forged, 422, "token_invalid"),
+        ("another branch's", elsewhere, 409, "token_other_branch"),
+        ("expired", expired, 409, "too_late"),
+    ] {
+        let (got, refusal) = hub.post("/api/v1/checkins", json!({"code": text})).await?;
+        assert_eq!((got, refusal["error"].as_str()), (status, Some(error)), "{what}: {refusal}");
+    }
+    // The genuine token, as a scanner types it (the kiosk upper-cases a scan): checked in.
+    let (status, ticket) = hub.post("/api/v1/checkins", json!({"code": token.to_uppercase()})).await?;
+    assert_eq!(status, 201, "{ticket}");
+    assert_eq!((ticket["priority"].as_str(), ticket["service"].as_str()), (Some("appointment"), Some("E")));
+    let slot = chrono::DateTime::parse_from_rfc3339(&start)?;
+    assert_eq!(chrono::DateTime::parse_from_rfc3339(ticket["appointment_at"].as_str().unwrap())?, slot);
+    // Once only: the token again, or the code typed.
+    for again in [token.clone(), code.clone()] {
+        let (status, used) = hub.post("/api/v1/checkins", json!({"code": again})).await?;
+        assert_eq!((status, used["error"].as_str()), (409, Some("booking_used")), "{used}");
+    }
+    let (_, queue) = hub.get("/api/v1/queue").await?;
+    assert_eq!(queue.as_array().map(Vec::len), Some(1), "one ticket: {queue}");
+
+    // The site comes back: the check-in reaches it, and the pull agrees.
+    site.start_again().await?;
+    site_status(&site, &code, &id, "checked_in").await?;
+    let entry = held(&hub, &code, &start).await?;
+    assert_eq!((entry["status"].as_str(), &entry["ticket"]), (Some("checked_in"), &ticket["id"]));
+    let checked_in = site_booking(&site, &code, &id).await?;
+    assert!(checked_in.get("checkin_token").is_none(), "no token once checked in: {checked_in}");
     assert!(!hub.log().contains("panicked"), "{}", hub.log());
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! The check-in rule, pure: a booking as held here, when it may be checked in ([`check`]), what
-//! a scanned or typed code must look like, and how a held booking is listed. No IO; the time
-//! and the local day are arguments.
-use chrono::{DateTime, NaiveDate, Utc};
+//! a scanned or typed code must look like ([`read`]: a code, or the site's signed token from the
+//! booking's QR code), and how a held booking is listed. No IO; the time and the local day are
+//! arguments.
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use dawr_protocol::api::bookings::BookingStatus;
 /// A held booking as `GET /api/v1/appointments` lists it.
 pub use dawr_protocol::api::bookings::HeldBooking as HeldView;
+use dawr_protocol::booking_token::{self, Claims, TokenError, VerifyingKey};
 
 use crate::domain::VisitId;
 
@@ -53,6 +55,12 @@ pub enum Refusal {
     TooEarly { opens: DateTime<Utc> },
     #[error("too late: check-in closed at {closed}")]
     TooLate { closed: DateTime<Utc> },
+    /// A token that is damaged, or not signed by the site's key (forged or altered).
+    #[error("{0}")]
+    BadToken(TokenError),
+    /// A genuine token of another branch's booking.
+    #[error("this booking is for branch {branch}, not this one")]
+    OtherBranch { branch: String },
 }
 
 impl Refusal {
@@ -65,7 +73,53 @@ impl Refusal {
             Refusal::NotToday { .. } => "not_today",
             Refusal::TooEarly { .. } => "too_early",
             Refusal::TooLate { .. } => "too_late",
+            Refusal::BadToken(_) => "token_invalid",
+            Refusal::OtherBranch { .. } => "token_other_branch",
         }
+    }
+}
+
+/// What a kiosk sent, read: the booking's code, and the claims of its token when the token was
+/// verified with one of the site's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    pub code: String,
+    /// `None` for a typed code, or a token read without a key to verify it with (then only its
+    /// code is used, looked up among the pulled bookings like a typed one).
+    pub verified: Option<Claims>,
+}
+
+/// Reads a typed code or a scanned token (see [`booking_token`]). A token must be signed by one
+/// of `keys` and be for `branch`; with no keys configured, only its code is taken (`None` if the
+/// text is neither).
+pub fn read(text: &str, keys: &[VerifyingKey], branch: &str) -> Result<Option<Presented>, Refusal> {
+    if !booking_token::looks_like_token(text) {
+        return Ok(normalize_code(text).map(|code| Presented { code, verified: None }));
+    }
+    match booking_token::verify(keys, text) {
+        Ok(claims) if claims.branch != branch => Err(Refusal::OtherBranch { branch: claims.branch }),
+        Ok(claims) => Ok(Some(Presented { code: claims.code.clone(), verified: Some(claims) })),
+        Err(TokenError::NoKeys) => {
+            let claims = booking_token::read_unverified(text).map_err(Refusal::BadToken)?;
+            Ok(normalize_code(&claims.code).map(|code| Presented { code, verified: None }))
+        }
+        Err(e) => Err(Refusal::BadToken(e)),
+    }
+}
+
+/// A booking known here only from its verified token (never pulled: made after the last pull,
+/// or the site unreachable): held as the site signed it, booked.
+pub fn held_from_token(claims: &Claims, utc_offset: FixedOffset) -> Held {
+    Held {
+        code: claims.code.clone(),
+        service: claims.service.clone(),
+        start: claims.start,
+        end: claims.end,
+        local_day: claims.start.with_timezone(&utc_offset).date_naive(),
+        remote_status: BookingStatus::Booked,
+        checked_in_at: None,
+        visit_id: None,
+        no_show_at: None,
     }
 }
 
@@ -165,6 +219,42 @@ mod tests {
         assert_eq!(Refusal::Cancelled.code(), "booking_cancelled");
         assert_eq!(normalize_code(" k7m3-px9a "), Some("K7M3PX9A".into()));
         assert_eq!(normalize_code("x'; DROP"), None);
+    }
+
+    #[test]
+    fn a_scanned_token_is_read_only_when_the_site_signed_it_for_this_branch() {
+        use dawr_protocol::booking_token::{SigningKey, id_hash, sign};
+        let site = SigningKey::from_bytes(&[3; 32]);
+        let keys = [site.verifying_key()];
+        let h = held("2026-11-23T07:00:00Z");
+        let claims = Claims {
+            code: h.code.clone(),
+            branch: "demo".into(),
+            service: h.service.clone(),
+            start: h.start,
+            end: h.end,
+            id_hash: id_hash(&h.code, "1000000008"),
+        };
+        let token = sign(&site, &claims).unwrap();
+        let offset = FixedOffset::east_opt(3 * 3600).unwrap();
+        let read_back = read(&token, &keys, "demo").unwrap().unwrap();
+        assert_eq!(read_back, Presented { code: h.code.clone(), verified: Some(claims.clone()) });
+        assert_eq!(held_from_token(&claims, offset), h, "held as the site signed it");
+        // Typed codes are still codes; another branch's genuine token is refused as such.
+        assert_eq!(read("k7m3-px9a", &keys, "demo").unwrap().unwrap().verified, None);
+        assert_eq!(read(&token, &keys, "riyadh"), Err(Refusal::OtherBranch { branch: "demo".into() }));
+        assert_eq!(Refusal::OtherBranch { branch: "demo".into() }.code(), "token_other_branch");
+        // Forged (another key) or altered: refused.
+        let forged = sign(&SigningKey::from_bytes(&[4; 32]), &claims).unwrap();
+        assert_eq!(read(&forged, &keys, "demo"), Err(Refusal::BadToken(TokenError::BadSignature)));
+        // One character of the slot's time changed.
+        let mut altered = token.clone().into_bytes();
+        altered[30] = if altered[30] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(altered).unwrap();
+        assert!(matches!(read(&altered, &keys, "demo"), Err(Refusal::BadToken(_))));
+        assert_eq!(Refusal::BadToken(TokenError::BadSignature).code(), "token_invalid");
+        // A hub without the site's key takes only the code, as if typed.
+        assert_eq!(read(&forged, &[], "demo").unwrap().unwrap(), Presented { code: h.code, verified: None });
         assert_eq!(normalize_code(""), None);
     }
 }

@@ -17,6 +17,12 @@
 //! they are not queue state, and SQLite serialises the two writers (both wait on a busy
 //! database rather than fail).
 //!
+//! A booking's QR code carries a token signed by the site (`dawr_protocol::booking_token`): with
+//! the site's public key configured, a booking the hub has never pulled (made after the last
+//! pull, or while the site is unreachable) is checked in from its token alone, under the same
+//! window rule, and held from then on like a pulled one, so it counts once; its report reaches
+//! the site through the outbox when the site is back.
+//!
 //! The parts: [`checkin`] is pure (a held booking, the check-in window and rule, the code's
 //! shape); [`store`] is the only SQL (`bookings`, `booking_outbox`); [`sync`] is the only HTTP
 //! (the task that pulls from and reports to the site).
@@ -29,9 +35,12 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use tokio::sync::Notify;
 
-pub use checkin::{Held, HeldView, Refusal, Window, check, normalize_code, request_id};
+pub use checkin::{
+    Held, HeldView, Presented, Refusal, Window, check, held_from_token, normalize_code, read, request_id,
+};
 pub use store::{
-    Outgoing, acknowledged, day, figures, find, mark_no_shows, outbox, prune, record_checkin, recover_checkins, upsert,
+    Outgoing, acknowledged, day, figures, find, hold_signed, mark_no_shows, outbox, prune, record_checkin,
+    recover_checkins, upsert,
 };
 pub use sync::{Link, spawn_link};
 
@@ -46,6 +55,10 @@ pub struct Appointments {
     /// The link's own connection to the hub's database.
     pub conn: dawr_web::Db,
     pub window: Window,
+    /// The site's public keys (`[appointments] booking_keys`): a booking's QR token signed with
+    /// one of them checks in even if the booking was never pulled. Empty: tokens are read for
+    /// their code only.
+    pub keys: Arc<[dawr_protocol::booking_token::VerifyingKey]>,
     /// Wakes the link to send a new report at once.
     pub wake: Arc<Notify>,
 }

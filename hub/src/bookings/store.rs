@@ -84,6 +84,19 @@ pub fn upsert(conn: &mut Connection, branch: &Branch, pulled: &[Pulled], now: Da
     Ok(())
 }
 
+/// Holds a booking known only from its verified token (see `checkin::held_from_token`), unless
+/// the booking is held already: it then counts once, as the pulled booking. A later pull
+/// replaces what the token said with what the site says and keeps the check-in (`pulled_at` is
+/// when the token was first presented until then).
+pub fn hold_signed(conn: &Connection, held: &Held, now: DateTime<Utc>) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO bookings (code, service, start, end_at, local_day, remote_status, pulled_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'booked', ?6) ON CONFLICT (code) DO NOTHING",
+        params![held.code, held.service, ts(held.start), ts(held.end), held.local_day.to_string(), ts(now)],
+    )?;
+    Ok(())
+}
+
 /// Records a check-in and queues its report, in one transaction.
 pub fn record_checkin(conn: &mut Connection, code: &str, visit: VisitId, at: DateTime<Utc>) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
@@ -283,5 +296,14 @@ mod tests {
         assert_eq!(prune(&conn, "2026-11-24".parse().unwrap()).unwrap(), 1, "only what came to nothing");
         assert_eq!(figures(&conn, day, day, None).unwrap(), counted, "what the reports count is kept");
         assert_eq!(outbox(&conn, 10).unwrap().len(), 2, "undelivered reports outlive their bookings");
+        // A booking known from its token is held once; a held one is not replaced by a token.
+        let signed = Held { code: "EEEE".into(), local_day: day, ..find(&conn, "AAAA").unwrap().unwrap() };
+        hold_signed(&conn, &Held { checked_in_at: None, visit_id: None, ..signed.clone() }, start).unwrap();
+        hold_signed(&conn, &Held { service: "A".into(), ..signed.clone() }, start).unwrap();
+        let held = find(&conn, "EEEE").unwrap().unwrap();
+        assert_eq!((held.service.as_str(), held.checked_in_at, held.remote_status), ("E", None, BookingStatus::Booked));
+        record_checkin(&mut conn, "EEEE", 11, start).unwrap();
+        upsert(&mut conn, &branch, &[pulled("EEEE", "booked")], start).unwrap();
+        assert_eq!(find(&conn, "EEEE").unwrap().unwrap().visit_id, Some(11), "the pull keeps the check-in");
     }
 }

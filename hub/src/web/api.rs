@@ -591,26 +591,37 @@ async fn list_cases(
 
 /// `POST /api/v1/checkins`: a kiosk (or staff) checks a booking in by its code; the visitor gets
 /// a ticket in the appointment class, ranked by the slot (its `issued` event records who). Works
-/// from the bookings held here, offline too. The check-in code of a remote ticket (joined from a
-/// phone) checks that ticket in instead: 200 with it, now callable (its `arrived` event records
-/// who).
+/// from the bookings held here, offline too. The code may come as the signed token of the
+/// booking's QR code: verified with the site's key, it checks in a booking never pulled. The
+/// check-in code of a remote ticket (joined from a phone) checks that ticket in instead: 200 with
+/// it, now callable (its `arrived` event records who).
 async fn checkin(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> WebResult<impl IntoResponse> {
     let caller = callers::kiosk_or_staff(&state, &headers)?;
     let request: dawr_protocol::api::bookings::CheckIn = json_body(&body)?;
-    let code = bookings::normalize_code(&request.code)
-        .ok_or_else(|| WebError::malformed("code must be 1 to 16 letters or digits"))?;
+    let held = state.appointments.clone();
+    let branch = state.branch();
+    let presented = bookings::read(&request.code, &held.keys, &branch.id).map_err(refused)?.ok_or_else(|| {
+        WebError::malformed("code must be 1 to 16 letters or digits, or the signed token of a booking's QR code")
+    })?;
+    let code = presented.code.clone();
     // A remote ticket's check-in code (typed, or scanned from its page): the holder has arrived.
     let lookup = code.clone();
-    if let Some(visit) = state.db.read(move |c| crate::join::store::visit_by_checkin_code(c, &lookup)).await?? {
+    if presented.verified.is_none()
+        && let Some(visit) = state.db.read(move |c| crate::join::store::visit_by_checkin_code(c, &lookup)).await??
+    {
         return arrive(&state, visit as VisitId, caller.author()).await.map(IntoResponse::into_response);
     }
-    let held = state.appointments.clone();
     let lookup = code.clone();
-    let booking = held.with(move |c| bookings::find(c, &lookup)).await?;
+    let pulled = held.with(move |c| bookings::find(c, &lookup)).await?;
+    // What the site last said wins over a token; a token stands in for a booking never pulled.
+    let signed = match (&pulled, &presented.verified) {
+        (None, Some(claims)) => Some(bookings::held_from_token(claims, branch.utc_offset)),
+        _ => None,
+    };
+    let booking = pulled.or(signed.clone());
     let now = crate::clock::now();
-    let today = now.with_timezone(&state.branch().utc_offset).date_naive();
+    let today = now.with_timezone(&branch.utc_offset).date_naive();
     if let Err(refusal) = bookings::check(booking.as_ref(), now, today, held.window) {
-        let status = if refusal == bookings::Refusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
         let mut message = refusal.to_string();
         if let bookings::Refusal::AlreadyCheckedIn { visit: Some(id) } = refusal {
             // Tell the staff which ticket it got.
@@ -619,7 +630,12 @@ async fn checkin(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
                 message = format!("{message} (ticket {})", v.number);
             }
         }
-        return Err(WebError::new(status, refusal.code(), message));
+        return Err(refused_because(&refusal, message));
+    }
+    if let Some(signed) = signed {
+        // Held from now on like a pulled booking: a second scan finds it checked in.
+        held.with(move |c| bookings::hold_signed(c, &signed, now)).await?;
+        tracing::info!(code = %code, "booking not pulled: checked in from its signed token");
     }
     let booking = booking.expect("checked");
     let request = IssueTicket {
@@ -637,6 +653,21 @@ async fn checkin(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     held.wake.notify_one();
     tracing::info!(code = %booking.code, ticket = %ticket.number, "appointment checked in");
     Ok((StatusCode::CREATED, Json(ticket)).into_response())
+}
+
+/// A check-in refused: 404 for an unknown code, 422 for a token that is damaged or not the
+/// site's, 409 for the rest.
+fn refused(refusal: bookings::Refusal) -> WebError {
+    refused_because(&refusal, refusal.to_string())
+}
+
+fn refused_because(refusal: &bookings::Refusal, message: String) -> WebError {
+    let status = match refusal {
+        bookings::Refusal::Unknown => StatusCode::NOT_FOUND,
+        bookings::Refusal::BadToken(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::CONFLICT,
+    };
+    WebError::new(status, refusal.code(), message)
 }
 
 /// A remote ticket checked in at the kiosk: 200 with the ticket (now callable); a ticket that has

@@ -157,6 +157,11 @@ pub struct Booking {
     pub page_url: String,
     /// The booking as an iCalendar file.
     pub ics_url: String,
+    /// What the booking page's QR code carries while the booking is active: the check-in token
+    /// signed by the site (code, branch, service, slot, a hash of the ID number; base32), which a
+    /// hub verifies with the site's public key to check in a booking it has not pulled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkin_token: Option<String>,
 }
 
 /// A booking as its branch hub sees it (the site's `GET /api/v1/branches/{branch}/bookings`,
@@ -287,13 +292,14 @@ mod tests {
             status: BookingStatus::Booked,
             page_url: "https://book.example/c/tok".into(),
             ics_url: "https://book.example/c/tok/booking.ics".into(),
+            checkin_token: Some("AEEEWN2N".into()),
         };
         round_trip(
             &booking,
             r#"{"code":"K7M3PX9A","branch":"demo","service":"E","service_name":{"ar":"المواعيد","en":"Appointments"},
                 "start":"2026-11-24T05:00:00Z","end":"2026-11-24T05:15:00Z","name":"Sara","national_id":"******5678",
                 "phone":"+966551234567","lang":"en","status":"booked","page_url":"https://book.example/c/tok",
-                "ics_url":"https://book.example/c/tok/booking.ics"}"#,
+                "ics_url":"https://book.example/c/tok/booking.ics","checkin_token":"AEEEWN2N"}"#,
         );
     }
 

@@ -365,6 +365,7 @@ pub fn booking() -> Booking {
         status: BookingStatus::Booked,
         page_url: "https://book.example/c/tok".into(),
         ics_url: "https://book.example/c/tok/booking.ics".into(),
+        checkin_token: None,
     }
 }
 
