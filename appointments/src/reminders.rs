@@ -158,6 +158,59 @@ pub fn schedule(conn: &Connection, site: &Site, texts: &Texts, now: DateTime<Utc
     Ok(put)
 }
 
+/// The text that tells a holder the branch closed their booking's day, with the link to book
+/// that service again, in the booking's language.
+fn closed_text(texts: &Texts, site: &Site, public_url: &str, booking: &crate::store::Booking) -> String {
+    let lang = if booking.lang == "en" { Lang::En } else { Lang::Ar };
+    let branch = site.branch(&booking.branch);
+    let pick = |names: &dawr_protocol::api::Names| if lang == Lang::En { names.en.clone() } else { names.ar.clone() };
+    let branch_name = branch.map(|b| pick(&b.name)).unwrap_or_default();
+    let service =
+        branch.and_then(|b| b.service(&booking.service)).map(|s| pick(&s.name)).unwrap_or(booking.service.clone());
+    let link = format!("{public_url}/b/{}/{}?lang={}", booking.branch, booking.service, lang.code());
+    let text = texts.get(
+        lang,
+        "sms-booking-closed",
+        &[
+            ("branch", Arg::Text(&branch_name)),
+            ("service", Arg::Text(&service)),
+            ("date", Arg::Text(&booking.local_day.to_string())),
+            ("code", Arg::Text(&booking.code)),
+            ("link", Arg::Text(&link)),
+        ],
+    );
+    text.chars().filter(|c| !matches!(c, '\u{2066}'..='\u{2069}')).collect()
+}
+
+/// The branch closed `day` for `service` (`None`: every service): in one transaction the day is
+/// recorded, its bookings still `booked` are cancelled ([`crate::store::close_day`]) and each
+/// holder's text (kind `closed`, with a link to book again) is put in the outbox, once per
+/// booking. Returns how many bookings it cancelled (0 when repeated).
+#[allow(clippy::too_many_arguments)]
+pub fn close_day(
+    conn: &mut Connection,
+    site: &Site,
+    texts: &Texts,
+    public_url: &str,
+    branch: &str,
+    service: Option<&str>,
+    day: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<usize, crate::store::StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let cancelled = crate::store::close_day(&tx, branch, service, day, now)?;
+    for booking in cancelled.iter().filter(|b| !b.phone.is_empty()) {
+        let body = closed_text(texts, site, public_url, booking);
+        tx.execute(
+            "INSERT OR IGNORE INTO sms_outbox (booking, kind, mobile, body, created_at, next_attempt_at)
+             VALUES (?1, 'closed', ?2, ?3, ?4, ?4)",
+            params![booking.code, booking.phone, body, ts(now)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(cancelled.len())
+}
+
 /// One reminder to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
@@ -165,14 +218,16 @@ pub struct Due {
     pub mobile: String,
     pub body: String,
     pub attempts: u32,
-    /// The booking is still `booked` and its slot has not begun.
+    /// A reminder whose booking is still `booked` and whose slot has not begun, or a closed
+    /// day's text (its booking is cancelled: that is what it tells).
     pub still_wanted: bool,
 }
 
 /// Up to `limit` reminders due at `now`, oldest first.
 pub fn next_due(conn: &Connection, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Due>> {
     conn.prepare_cached(
-        "SELECT o.id, o.mobile, o.body, o.attempts, b.status = 'booked' AND b.start > ?1
+        "SELECT o.id, o.mobile, o.body, o.attempts,
+                CASE WHEN o.kind = 'closed' THEN o.mobile <> '' ELSE b.status = 'booked' AND b.start > ?1 END
          FROM sms_outbox o JOIN bookings b ON b.code = o.booking
          WHERE o.state IN ('queued', 'sending') AND o.next_attempt_at <= ?1 ORDER BY o.id LIMIT ?2",
     )?

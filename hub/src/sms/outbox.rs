@@ -184,6 +184,9 @@ pub struct Subscription {
     pub near_sent: bool,
     /// A remote ticket's "check in at the kiosk" went.
     pub checkin_sent: bool,
+    /// The ticket's number, when it was cancelled because a manager closed its service for the
+    /// day (`service_closed`): its holder is told so.
+    pub closed_ticket: Option<String>,
 }
 
 /// Messages about this ticket go to `mobile` in `lang` (a second call replaces the first).
@@ -214,8 +217,11 @@ pub fn subscriptions_since(conn: &Connection, mobile: &str, since: DateTime<Utc>
 /// The subscriptions still owed a message.
 pub fn open_subscriptions(conn: &Connection) -> rusqlite::Result<Vec<Subscription>> {
     conn.prepare_cached(
-        "SELECT visit_id, mobile, lang, near_sent, checkin_sent FROM sms_subscriptions WHERE called_sent = 0
-         ORDER BY visit_id",
+        "SELECT s.visit_id, s.mobile, s.lang, s.near_sent, s.checkin_sent,
+                (SELECT v.number FROM visits v WHERE v.id = s.visit_id AND v.status = 'cancelled' AND EXISTS
+                    (SELECT 1 FROM events e WHERE e.visit_id = s.visit_id AND e.kind = 'cancelled'
+                     AND json_extract(e.payload, '$.reason') = 'service_closed'))
+         FROM sms_subscriptions s WHERE s.called_sent = 0 ORDER BY s.visit_id",
     )?
     .query_map([], |r| {
         Ok(Subscription {
@@ -224,6 +230,7 @@ pub fn open_subscriptions(conn: &Connection) -> rusqlite::Result<Vec<Subscriptio
             lang: r.get(2)?,
             near_sent: r.get(3)?,
             checkin_sent: r.get(4)?,
+            closed_ticket: r.get(5)?,
         })
     })?
     .collect()
