@@ -12,11 +12,10 @@ pub fn saudi_mobile(typed: &str) -> Option<String> {
     dawr_protocol::api::sms::saudi_mobile(typed)
 }
 
-/// Whether an incoming text asks for no more messages: `STOP` (any case) or `إلغاء` (with or
-/// without its hamza), alone, perhaps with spaces or punctuation around it.
+/// Whether an incoming text asks for no more messages (`dawr_protocol::api::sms::is_stop`, which
+/// the appointments site shares).
 pub fn is_stop(text: &str) -> bool {
-    let word = text.trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation() || c == '.');
-    word.eq_ignore_ascii_case("stop") || matches!(word, "إلغاء" | "الغاء" | "ألغاء")
+    dawr_protocol::api::sms::is_stop(text)
 }
 
 /// The wait before retry number `attempts` (1 after the first failure): 1 s doubling up to `max`.
