@@ -461,7 +461,7 @@ fn offset_to(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 #[tokio::test]
-async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_cancel() {
+async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_cancel_or_a_stop() {
     use dawr_e2e::appointments::{Site, citizen_id, example_booking, test_site};
     let smsc = Smsc::start();
     let sms = format!(
@@ -483,6 +483,8 @@ async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_can
     assert_eq!(code, 201, "{kept}");
     let (code, cancelled) = site.post("/api/v1/bookings", book(2, "0552222222")).await.unwrap();
     assert_eq!(code, 201, "{cancelled}");
+    let (code, stopping) = site.post("/api/v1/bookings", book(4, "0554444444")).await.unwrap();
+    assert_eq!(code, 201, "{stopping}");
     let path = format!("/api/v1/bookings/{}/cancel", cancelled["code"].as_str().unwrap());
     assert_eq!(site.post(&path, serde_json::json!({ "national_id": citizen_id(2) })).await.unwrap().0, 200);
 
@@ -494,19 +496,28 @@ async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_can
     assert!(first, "the day's reminder:\n{}", site.log());
     // Restarted only once the site has recorded the submission: a kill between the SMSC's answer
     // and that record sends the text again (the outbox's documented at-least-once edge).
-    let recorded = wait_until(Duration::from_secs(20), || async { reminders_submitted(&site) == 1 }).await;
-    assert!(recorded, "the day's reminder recorded as submitted:\n{}", site.log());
+    let recorded = wait_until(Duration::from_secs(20), || async { reminders_submitted(&site) == 2 }).await;
+    assert!(recorded, "the day's reminders recorded as submitted:\n{}", site.log());
     let first = smsc.messages_to(kept_to)[0].text.clone();
     assert!(first.starts_with("Dawr: reminder of your appointment for Power of attorney"), "{first}");
     assert!(first.contains("at 10:00") && first.contains(kept["code"].as_str().unwrap()), "{first}");
 
-    // An hour before: the second; then, restarted a minute later, a booking made now gets its
-    // hour's reminder (none for the day) while the kept one gets nothing more.
+    // The other holder answers STOP (إلغاء) to their first reminder.
+    let stop_to = "966554444444";
+    assert!(wait_until(Duration::from_secs(20), || async { !smsc.messages_to(stop_to).is_empty() }).await);
+    assert!(smsc.send_mo(stop_to, "إلغاء"), "the site is bound to take it");
+    let stopped = wait_until(Duration::from_secs(20), || async { site_opt_outs(&site) == 1 }).await;
+    assert!(stopped, "the STOP recorded:\n{}", site.log());
+
+    // An hour before: the kept booking's second, none for the one that answered STOP; then,
+    // restarted a minute later, a booking made now gets its hour's reminder (none for the day)
+    // while the kept one gets nothing more.
     let hour_before = start - chrono::Duration::minutes(59);
     site.start_again_with(&["--clock-offset-s", &offset_to(hour_before)]).await.unwrap();
     let second = wait_until(Duration::from_secs(20), || async { smsc.messages_to(kept_to).len() == 2 }).await;
     assert!(second, "the hour's reminder: {:?}\n{}", smsc.messages_to(kept_to), site.log());
-    let recorded = wait_until(Duration::from_secs(20), || async { reminders_submitted(&site) == 2 }).await;
+    let recorded = wait_until(Duration::from_secs(20), || async { reminders_submitted(&site) == 3 }).await;
+    assert_eq!(smsc.messages_to(stop_to).len(), 1, "no hour's reminder after the STOP");
     assert!(recorded, "the hour's reminder recorded as submitted:\n{}", site.log());
     assert!(smsc.messages_to(kept_to)[1].text.contains("is at 10:00 today"), "{:?}", smsc.messages_to(kept_to));
     site.start_again_with(&["--clock-offset-s", &offset_to(hour_before + chrono::Duration::minutes(1))]).await.unwrap();
@@ -515,7 +526,15 @@ async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_can
     assert!(wait_until(Duration::from_secs(20), || async { !smsc.messages_to("966553333333").is_empty() }).await);
     assert_eq!(smsc.messages_to("966553333333").len(), 1, "booked within the day: the hour's only");
     assert_eq!(smsc.messages_to(kept_to).len(), 2, "each reminder once, across restarts");
+    assert_eq!(smsc.messages_to(stop_to).len(), 1, "nothing after the STOP");
     assert!(smsc.messages_to(cancelled_to).is_empty(), "none for the cancelled booking");
+}
+
+/// How many mobiles answered STOP to the site (read from its database).
+fn site_opt_outs(site: &dawr_e2e::appointments::Site) -> i64 {
+    let path = site.data_dir.join(dawr_appointments::store::FILE_NAME);
+    let count = |conn: rusqlite::Connection| conn.query_row("SELECT count(*) FROM sms_opt_outs", [], |r| r.get(0));
+    rusqlite::Connection::open(path).and_then(count).unwrap_or(0)
 }
 
 /// How many of the site's reminders its outbox records as submitted (read from its database).
@@ -742,7 +761,7 @@ async fn booking_status(site: &dawr_e2e::appointments::Site, code: &str, n: u32)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_closes_a_day_tickets_and_bookings_stop_and_their_holders_are_told_once() {
     use dawr_e2e::appointments::{Site, TEST_KEY, example_booking, test_site};
-    use dawr_protocol::api::closures::{DayClosure, DayClosures};
+    use dawr_protocol::api::closures::{CloseDay, DayClosure, DayClosures};
     let smsc = Smsc::start();
     let morning = dawr_e2e::morning_offset_s();
     let sms = format!(
@@ -785,7 +804,9 @@ async fn a_manager_closes_a_day_tickets_and_bookings_stop_and_their_holders_are_
     assert_eq!(hub.post("/api/v1/tickets", serde_json::json!({ "service": "B" })).await.unwrap().0, 201);
 
     // Only a signed-in manager closes a day.
-    let close = |day: chrono::NaiveDate, service: Option<&str>| serde_json::json!({ "day": day, "service": service });
+    let close = |day: chrono::NaiveDate, service: Option<&str>| {
+        serde_json::to_value(CloseDay { day, service: service.map(str::to_string) }).unwrap()
+    };
     let staff = hub.sign_in("s101", None).await.unwrap().token;
     assert_eq!(hub.post_as("/api/v1/closures", close(today, Some("A")), Some(&staff)).await.unwrap().0, 403);
     assert_eq!(hub.post_as("/api/v1/closures", close(today, Some("A")), None).await.unwrap().0, 401);
@@ -819,7 +840,8 @@ async fn a_manager_closes_a_day_tickets_and_bookings_stop_and_their_holders_are_
 
     // The walk-in who gave a mobile is told, once.
     let closed_text = |to: &str| smsc.messages_to(to).iter().filter(|m| m.text.contains("closed this service")).count();
-    assert!(wait_until(Duration::from_secs(20), || async { closed_text("966501111111") == 1 }).await);
+    let told = wait_until(Duration::from_secs(20), || async { closed_text("966501111111") == 1 }).await;
+    assert!(told, "{:?}\n{}", smsc.messages_to("966501111111"), hub.log());
     let told = smsc.messages_to("966501111111").last().unwrap().text.clone();
     assert!(told.contains("ticket A001 is cancelled"), "{told}");
 

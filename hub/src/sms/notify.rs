@@ -51,9 +51,20 @@ pub fn spawn(
                 else {
                     continue;
                 };
-                let notice = rules::ended(notice, subscription.closed_ticket.is_some());
-                let number =
-                    ticket.map(|t| t.number).or_else(|| subscription.closed_ticket.clone()).unwrap_or_default();
+                let closed_ticket = match (&ticket, live) {
+                    (_, true) | (Some(_), _) => None,
+                    (None, false) => match db.read(move |c| outbox::how_it_ended(c, subscription.visit_id)).await {
+                        Ok(Ok(Some(closed))) => closed,
+                        Ok(Ok(None)) => continue, // its end is not stored yet
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "how a ticket ended could not be read");
+                            continue;
+                        }
+                        Err(_) => return,
+                    },
+                };
+                let notice = rules::ended(notice, closed_ticket.is_some());
+                let number = ticket.map(|t| t.number).or(closed_ticket).unwrap_or_default();
                 let message = text_of(&texts, &subscription, &notice, &number);
                 let (db2, branch2) = (db.clone(), branch.clone());
                 let written = db2

@@ -3,7 +3,7 @@
 //! delivery receipts, opt-outs, and what managers read.
 use chrono::{DateTime, Utc};
 use dawr_protocol::api::sms::{SmsMessage, SmsStatus};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::ts;
 
@@ -184,9 +184,27 @@ pub struct Subscription {
     pub near_sent: bool,
     /// A remote ticket's "check in at the kiosk" went.
     pub checkin_sent: bool,
-    /// The ticket's number, when it was cancelled because a manager closed its service for the
-    /// day (`service_closed`): its holder is told so.
-    pub closed_ticket: Option<String>,
+}
+
+/// How a subscribed ticket that has left the live queue ended, as stored: `None` while its end
+/// is not stored yet (the engine answers from memory before the write commits: ask again);
+/// `Some(Some(number))` when it was cancelled because a manager closed its service for the day
+/// (`service_closed`), `Some(None)` otherwise.
+pub fn how_it_ended(conn: &Connection, visit_id: i64) -> rusqlite::Result<Option<Option<String>>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT v.status IN ('waiting', 'called', 'serving'), v.number,
+                    EXISTS (SELECT 1 FROM events e WHERE e.visit_id = v.id AND e.kind = 'cancelled'
+                            AND json_extract(e.payload, '$.reason') = 'service_closed')
+             FROM visits v WHERE v.id = ?1",
+        )?
+        .query_row(params![visit_id], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))
+        .optional()?;
+    Ok(match row {
+        Some((true, _, _)) => None,
+        Some((false, number, closed)) => Some(closed.then_some(number)),
+        None => Some(None),
+    })
 }
 
 /// Messages about this ticket go to `mobile` in `lang` (a second call replaces the first).
@@ -217,11 +235,8 @@ pub fn subscriptions_since(conn: &Connection, mobile: &str, since: DateTime<Utc>
 /// The subscriptions still owed a message.
 pub fn open_subscriptions(conn: &Connection) -> rusqlite::Result<Vec<Subscription>> {
     conn.prepare_cached(
-        "SELECT s.visit_id, s.mobile, s.lang, s.near_sent, s.checkin_sent,
-                (SELECT v.number FROM visits v WHERE v.id = s.visit_id AND v.status = 'cancelled' AND EXISTS
-                    (SELECT 1 FROM events e WHERE e.visit_id = s.visit_id AND e.kind = 'cancelled'
-                     AND json_extract(e.payload, '$.reason') = 'service_closed'))
-         FROM sms_subscriptions s WHERE s.called_sent = 0 ORDER BY s.visit_id",
+        "SELECT visit_id, mobile, lang, near_sent, checkin_sent FROM sms_subscriptions WHERE called_sent = 0
+         ORDER BY visit_id",
     )?
     .query_map([], |r| {
         Ok(Subscription {
@@ -230,7 +245,6 @@ pub fn open_subscriptions(conn: &Connection) -> rusqlite::Result<Vec<Subscriptio
             lang: r.get(2)?,
             near_sent: r.get(3)?,
             checkin_sent: r.get(4)?,
-            closed_ticket: r.get(5)?,
         })
     })?
     .collect()

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct CloseDay {
     /// The branch's local date: today or later.
     pub day: NaiveDate,
-    /// A service code; absent or `null`: every service.
+    /// A service code; absent: every service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
 }
@@ -43,8 +43,8 @@ pub struct DayClosures {
 #[serde(deny_unknown_fields)]
 pub struct BranchClosure {
     pub day: NaiveDate,
-    /// `null`: every service of the branch.
-    #[serde(default)]
+    /// A service code; absent: every service of the branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
 }
 
