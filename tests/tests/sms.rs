@@ -870,10 +870,28 @@ async fn a_manager_closes_a_day_tickets_and_bookings_stop_and_their_holders_are_
     assert!(arabic.contains("الوكالات") && arabic.contains("/b/demo/A?lang=ar"), "{arabic}");
     assert!(smsc.messages_to("966553333333").is_empty() && smsc.messages_to("966554444444").is_empty());
 
-    // Tomorrow, the whole branch, while the site is away; the hub killed: after both return the
-    // site is told, tomorrow's booking cancelled and its holder texted, once.
+    // Tomorrow, the whole branch, on the dashboard while the site is away; the hub killed: after
+    // both return the site is told, tomorrow's booking cancelled and its holder texted, once.
     site.stop();
-    assert_eq!(hub.post_as("/api/v1/closures", close(tomorrow, None), Some(&token)).await.unwrap().0, 201);
+    let browser = form_client();
+    let signed = browser
+        .post(hub.url("/dashboard/sign-in?lang=en"))
+        .form(&[("staff", "m001"), ("pin", hub.pin("m001"))])
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let form = [("day", tomorrow.to_string()), ("service", String::new())];
+    let closing = browser.post(hub.url("/dashboard/closures?lang=en")).header("cookie", &cookie).form(&form);
+    let closing = closing.send().await.unwrap();
+    assert_eq!(closing.status().as_u16(), 303);
+    let page = browser.get(hub.url("/dashboard?lang=en")).header("cookie", &cookie).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Closed days") && page.contains("The whole branch"), "{page}");
+    assert!(page.contains("Not told yet") && page.contains("Bookings cancelled"), "today's told, tomorrow's not yet");
+    let past = [("day", yesterday.to_string()), ("service", String::new())];
+    let refused = browser.post(hub.url("/dashboard/closures?lang=en")).header("cookie", &cookie).form(&past);
+    assert_eq!(refused.send().await.unwrap().status().as_u16(), 400, "a day already over");
     hub.restart().await.unwrap();
     site.start_again().await.unwrap();
     let cancelled =
