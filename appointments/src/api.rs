@@ -20,6 +20,7 @@ use dawr_protocol::api::bookings::{
     Booking as BookingOut, BookingReport, BookingRequest, Citizen, HubBooking, SiteBranch, SiteHealth, SiteService,
     Slots,
 };
+use dawr_protocol::api::closures::{BranchClosure, ClosureApplied};
 use dawr_protocol::api::privacy::{BookingsErasure, BookingsExport, ExportedBooking, PersonQuery};
 use dawr_web::error::json_body;
 use dawr_web::{WebError, WebResult};
@@ -360,6 +361,22 @@ pub async fn erase_person(
     tracing::info!(%branch, bookings = erased, cancelled, "personal data erased");
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Ok(Json(BookingsErasure { bookings: count(erased), cancelled: count(cancelled) }))
+}
+
+/// `POST /api/v1/branches/{branch}/closures` (the branch's hub, with its API key): the branch
+/// closed a day; its bookings are cancelled and their holders texted (see
+/// [`Core::close_day`](crate::service::Core::close_day)). Repeating it changes nothing.
+pub async fn hub_closure(
+    State(core): State<Core>,
+    ApiPath(branch): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> WebResult<Json<ClosureApplied>> {
+    hub_branch(&core, &branch, &headers)?;
+    let closure: BranchClosure = json_body(&body)?;
+    let cancelled = core.close_day(&branch, closure.service.clone(), closure.day).await?;
+    tracing::info!(%branch, day = %closure.day, service = ?closure.service, cancelled, "the branch closed a day");
+    Ok(Json(ClosureApplied { bookings_cancelled: u32::try_from(cancelled).unwrap_or(u32::MAX) }))
 }
 
 pub async fn hub_report(

@@ -44,6 +44,7 @@ pub fn api() -> Vec<Route> {
         ("/api/v1/bookings/{code}/reschedule", post(api::reschedule)),
         ("/api/v1/branches/{branch}/bookings", get(api::hub_bookings)),
         ("/api/v1/branches/{branch}/bookings/{code}/report", post(api::hub_report)),
+        ("/api/v1/branches/{branch}/closures", post(api::hub_closure)),
         ("/api/v1/branches/{branch}/personal-data/export", post(api::export_person)),
         ("/api/v1/branches/{branch}/personal-data/erase", post(api::erase_person)),
     ]

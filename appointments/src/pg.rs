@@ -17,7 +17,7 @@ use tokio_postgres::error::SqlState;
 use crate::store::{BookError, Booking, NewBooking, Person, SlotPlan, Status, booked, parse_status, report_applies};
 
 /// The migrations, in order; `appointments_schema` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("pg/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("pg/001_initial.sql"), include_str!("pg/002_closures.sql")];
 /// The advisory lock the migrations run under ("dawrappt").
 const MIGRATION_LOCK: i64 = 0x6461_7772_6170_7074;
 /// The advisory lock of the slot job: one replica makes the rows at a time.
@@ -114,6 +114,15 @@ async fn take_place(
     local_day: NaiveDate,
     capacity: u32,
 ) -> Result<(), BookError> {
+    let closed = tx
+        .query_opt(
+            "SELECT 1 FROM day_closures WHERE branch = $1 AND local_day = $2 AND service IN ('', $3) LIMIT 1",
+            &[&branch, &local_day, &service],
+        )
+        .await?;
+    if closed.is_some() {
+        return Err(BookError::Full);
+    }
     let update = tx
         .prepare_cached(
             "UPDATE slots SET booked = booked + 1 \
@@ -249,6 +258,36 @@ pub async fn cancel(pool: &Pool, code: &str, now: DateTime<Utc>) -> Result<Booki
     Ok(Booking { status: Status::Cancelled, updated_at: now, ..booking })
 }
 
+/// The branch closed `day` for `service` (see [`crate::store::close_day`]): the bookings it
+/// cancelled (none when repeated). No text goes out on PostgreSQL (the reminders' outbox is
+/// SQLite's).
+pub async fn close_day(
+    pool: &Pool,
+    branch: &str,
+    service: Option<&str>,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<Booking>, BookError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute(
+        "INSERT INTO day_closures (branch, service, local_day, closed_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (branch, local_day, service) DO NOTHING",
+        &[&branch, &service.unwrap_or(""), &day, &now],
+    )
+    .await?;
+    let sql = format!(
+        "UPDATE bookings SET status = 'cancelled', updated_at = $4
+         WHERE branch = $1 AND local_day = $2 AND status = 'booked' AND ($3 = '' OR service = $3) RETURNING {COLUMNS}"
+    );
+    let cancelled = from_rows(&tx.query(&sql, &[&branch, &day, &service.unwrap_or(""), &now]).await?)?;
+    for booking in &cancelled {
+        adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1).await?;
+    }
+    tx.commit().await?;
+    Ok(cancelled)
+}
+
 /// Records what the branch hub reports (see [`crate::store::report`]).
 pub async fn report(
     pool: &Pool,
@@ -300,7 +339,11 @@ pub async fn taken_on_day(
 ) -> Result<HashMap<DateTime<Utc>, u32>, BookError> {
     let client = pool.get().await?;
     let stmt = client
-        .prepare_cached("SELECT start, booked FROM slots WHERE branch = $1 AND service = $2 AND local_day = $3")
+        .prepare_cached(
+            "SELECT start, CASE WHEN EXISTS (SELECT 1 FROM day_closures c WHERE c.branch = $1 AND c.local_day = $3
+                                             AND c.service IN ('', $2)) THEN 2147483647 ELSE booked END
+             FROM slots WHERE branch = $1 AND service = $2 AND local_day = $3",
+        )
         .await?;
     let rows = client.query(&stmt, &[&branch, &service, &day]).await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, u32::try_from(r.try_get::<_, i32>(1)?).unwrap_or(0)))).collect()

@@ -11,6 +11,9 @@
 //!   timeout) is retried with doubling back-off up to `max_backoff_s`, and given up once the slot
 //!   has begun. As in the hub's outbox, a crash between the SMSC's answer and its record sends
 //!   that reminder again (SMPP has no idempotency key).
+//! - **STOP.** An incoming `STOP` or `إلغاء` (an MO message on the session) is recorded in
+//!   `sms_opt_outs`: no reminder or closed-day text is put in for that mobile, and what is queued
+//!   for it ends as failed.
 //! - **Times** are the site's clock (`dawr_web::clock`, which tests shift with
 //!   `--clock-offset-s`).
 use std::time::Duration;
@@ -130,7 +133,8 @@ pub fn schedule(conn: &Connection, site: &Site, texts: &Texts, now: DateTime<Utc
     let upcoming: Vec<Upcoming> = conn
         .prepare_cached(
             "SELECT code, branch, service, start, phone, lang, created_at FROM bookings
-             WHERE status = 'booked' AND phone IS NOT NULL AND start > ?1 AND start <= ?2",
+             WHERE status = 'booked' AND phone IS NOT NULL AND start > ?1 AND start <= ?2
+               AND phone NOT IN (SELECT mobile FROM sms_opt_outs)",
         )?
         .query_map(params![ts(now), ts(now + chrono::Duration::hours(24))], |r| {
             Ok(Upcoming {
@@ -158,6 +162,59 @@ pub fn schedule(conn: &Connection, site: &Site, texts: &Texts, now: DateTime<Utc
     Ok(put)
 }
 
+/// The text that tells a holder the branch closed their booking's day, with the link to book
+/// that service again, in the booking's language.
+fn closed_text(texts: &Texts, site: &Site, public_url: &str, booking: &crate::store::Booking) -> String {
+    let lang = if booking.lang == "en" { Lang::En } else { Lang::Ar };
+    let branch = site.branch(&booking.branch);
+    let pick = |names: &dawr_protocol::api::Names| if lang == Lang::En { names.en.clone() } else { names.ar.clone() };
+    let branch_name = branch.map(|b| pick(&b.name)).unwrap_or_default();
+    let service =
+        branch.and_then(|b| b.service(&booking.service)).map(|s| pick(&s.name)).unwrap_or(booking.service.clone());
+    let link = format!("{public_url}/b/{}/{}?lang={}", booking.branch, booking.service, lang.code());
+    let text = texts.get(
+        lang,
+        "sms-booking-closed",
+        &[
+            ("branch", Arg::Text(&branch_name)),
+            ("service", Arg::Text(&service)),
+            ("date", Arg::Text(&booking.local_day.to_string())),
+            ("code", Arg::Text(&booking.code)),
+            ("link", Arg::Text(&link)),
+        ],
+    );
+    text.chars().filter(|c| !matches!(c, '\u{2066}'..='\u{2069}')).collect()
+}
+
+/// The branch closed `day` for `service` (`None`: every service): in one transaction the day is
+/// recorded, its bookings still `booked` are cancelled ([`crate::store::close_day`]) and each
+/// holder's text (kind `closed`, with a link to book again) is put in the outbox, once per
+/// booking. Returns how many bookings it cancelled (0 when repeated).
+#[allow(clippy::too_many_arguments)]
+pub fn close_day(
+    conn: &mut Connection,
+    site: &Site,
+    texts: &Texts,
+    public_url: &str,
+    branch: &str,
+    service: Option<&str>,
+    day: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<usize, crate::store::StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let cancelled = crate::store::close_day(&tx, branch, service, day, now)?;
+    for booking in cancelled.iter().filter(|b| !b.phone.is_empty()) {
+        let body = closed_text(texts, site, public_url, booking);
+        tx.execute(
+            "INSERT OR IGNORE INTO sms_outbox (booking, kind, mobile, body, created_at, next_attempt_at)
+             SELECT ?1, 'closed', ?2, ?3, ?4, ?4 WHERE ?2 NOT IN (SELECT mobile FROM sms_opt_outs)",
+            params![booking.code, booking.phone, body, ts(now)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(cancelled.len())
+}
+
 /// One reminder to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
@@ -165,14 +222,18 @@ pub struct Due {
     pub mobile: String,
     pub body: String,
     pub attempts: u32,
-    /// The booking is still `booked` and its slot has not begun.
+    /// To a mobile that has not answered STOP, and a reminder whose booking is still `booked`
+    /// and whose slot has not begun, or a closed day's text (its booking is cancelled: that is
+    /// what it tells).
     pub still_wanted: bool,
 }
 
 /// Up to `limit` reminders due at `now`, oldest first.
 pub fn next_due(conn: &Connection, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Due>> {
     conn.prepare_cached(
-        "SELECT o.id, o.mobile, o.body, o.attempts, b.status = 'booked' AND b.start > ?1
+        "SELECT o.id, o.mobile, o.body, o.attempts,
+                o.mobile NOT IN (SELECT mobile FROM sms_opt_outs)
+                AND CASE WHEN o.kind = 'closed' THEN o.mobile <> '' ELSE b.status = 'booked' AND b.start > ?1 END
          FROM sms_outbox o JOIN bookings b ON b.code = o.booking
          WHERE o.state IN ('queued', 'sending') AND o.next_attempt_at <= ?1 ORDER BY o.id LIMIT ?2",
     )?
@@ -209,6 +270,35 @@ pub fn mark_failed(conn: &Connection, id: i64, error: &str, retry_at: Option<Dat
         }
     };
     Ok(())
+}
+
+/// A mobile answered STOP (or `إلغاء`): nothing more is sent to it, and what is queued for it
+/// ends as failed. Kept through retention and erasure, so the STOP stays honoured.
+pub fn opt_out(conn: &Connection, mobile: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.execute("INSERT OR IGNORE INTO sms_opt_outs (mobile, at) VALUES (?1, ?2)", params![mobile, ts(now)])?;
+    conn.execute(
+        "UPDATE sms_outbox SET state = 'failed', last_error = 'the mobile opted out' WHERE mobile = ?1 AND state = 'queued'",
+        params![mobile],
+    )?;
+    Ok(())
+}
+
+/// Records each STOP the SMSC passes on (an MO message) until the session closes; receipts and
+/// other texts are let go.
+async fn take_stops(mut inbound: tokio::sync::mpsc::UnboundedReceiver<dawr_smpp::Inbound>, db: Db) {
+    while let Some(event) = inbound.recv().await {
+        let dawr_smpp::Inbound::Message { from, text } = event else { continue };
+        let Some(mobile) = dawr_protocol::api::sms::saudi_mobile(&from) else { continue };
+        if !dawr_protocol::api::sms::is_stop(&text) {
+            tracing::info!("an incoming SMS that is not STOP was ignored");
+            continue;
+        }
+        tracing::info!("a mobile answered STOP; no more reminders to it");
+        let now = dawr_web::clock::now();
+        if let Ok(Err(e)) = db.write(move |c| opt_out(c, &mobile, now)).await {
+            tracing::warn!(error = %e, "an opt-out could not be written");
+        }
+    }
 }
 
 /// Removes the mobile and text of reminders of bookings whose personal data went (retention).
@@ -254,8 +344,9 @@ pub fn spawn(settings: SmsSettings, site: std::sync::Arc<Site>, db: Db) -> tokio
                 if client.as_ref().is_none_or(Client::is_closed) {
                     client = None;
                     match Client::connect(&settings.session).await {
-                        Ok((bound, _inbound)) => {
+                        Ok((bound, inbound)) => {
                             tracing::info!(smsc = %settings.session.address, "bound to the SMSC");
+                            tokio::spawn(take_stops(inbound, db.clone()));
                             client = Some(bound);
                             reconnect_wait = Duration::ZERO;
                         }

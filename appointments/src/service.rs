@@ -400,6 +400,33 @@ impl Core {
         self.stored(self.store.day_bookings(branch.to_string(), day)).await
     }
 
+    /// The branch's hub says it closed `day` for `service` (`None`: every service): that day's
+    /// bookings for it are cancelled and (SQLite, `[sms]`) each holder is texted a link to book
+    /// again; no booking takes a place that day any more. Returns how many bookings this call
+    /// cancelled (0 when repeated).
+    pub async fn close_day(&self, branch: &str, service: Option<String>, day: NaiveDate) -> Result<usize, Refusal> {
+        let b = self.branch(branch)?.clone();
+        if let Some(code) = &service {
+            b.service(code).ok_or(Refusal::UnknownService)?;
+        }
+        let now = clock::now();
+        let cancelled = match &self.sqlite {
+            Some(db) => {
+                let (site, texts, url, id, only) =
+                    (self.site.clone(), self.texts.clone(), self.public_url.clone(), b.id.clone(), service.clone());
+                let closed = db
+                    .write(move |c| crate::reminders::close_day(c, &site, &texts, &url, &id, only.as_deref(), day, now))
+                    .await;
+                closed.map_err(|e| Refusal::Storage(e.to_string()))??
+            }
+            None => self.stored(self.store.close_day(b.id.clone(), service.clone(), day, now)).await?.len(),
+        };
+        for s in b.services.iter().filter(|s| service.as_deref().is_none_or(|code| code == s.code)) {
+            self.availability.forget(&(b.id.clone(), s.code.clone(), day));
+        }
+        Ok(cancelled)
+    }
+
     /// Records a hub's report of a check-in or a no-show.
     pub async fn report(
         &self,

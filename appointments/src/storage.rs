@@ -48,6 +48,14 @@ pub trait Storage: Send + Sync {
     fn erase_person(&self, branch: String, person: Person, now: DateTime<Utc>) -> StoreFuture<'_, (usize, usize)>;
     /// The slot job: makes the missing slot rows of `plan`; returns how many it made.
     fn ensure_slots(&self, plan: Vec<SlotPlan>) -> StoreFuture<'_, usize>;
+    /// The branch closed a day (see [`store::close_day`]): the bookings it cancelled.
+    fn close_day(
+        &self,
+        branch: String,
+        service: Option<String>,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, Vec<Booking>>;
 }
 
 /// SQLite: one writing connection and a few reading ones, on blocking threads.
@@ -136,6 +144,21 @@ impl Storage for Sqlite {
     fn ensure_slots(&self, plan: Vec<SlotPlan>) -> StoreFuture<'_, usize> {
         self.write(move |c| Ok(store::ensure_slots(c, &plan)?))
     }
+
+    fn close_day(
+        &self,
+        branch: String,
+        service: Option<String>,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, Vec<Booking>> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let cancelled = store::close_day(&tx, &branch, service.as_deref(), day, now)?;
+            tx.commit()?;
+            Ok(cancelled)
+        })
+    }
 }
 
 /// PostgreSQL through a connection pool.
@@ -207,5 +230,15 @@ impl Storage for Postgres {
 
     fn ensure_slots(&self, plan: Vec<SlotPlan>) -> StoreFuture<'_, usize> {
         Box::pin(async move { crate::pg::ensure_slots(&self.0, &plan).await })
+    }
+
+    fn close_day(
+        &self,
+        branch: String,
+        service: Option<String>,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, Vec<Booking>> {
+        Box::pin(async move { crate::pg::close_day(&self.0, &branch, service.as_deref(), day, now).await })
     }
 }

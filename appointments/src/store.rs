@@ -101,6 +101,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/002_personal_data.sql")),
         M::up(include_str!("store/003_reminders.sql")),
         M::up(include_str!("store/004_slots.sql")),
+        M::up(include_str!("store/006_closures.sql")),
     ])
 }
 
@@ -157,6 +158,9 @@ fn take_place(
     local_day: NaiveDate,
     capacity: u32,
 ) -> Result<(), BookError> {
+    if is_closed(tx, branch, service, local_day)? {
+        return Err(BookError::Full);
+    }
     let id: Option<i64> = tx
         .query_row(
             "SELECT id FROM slots WHERE branch = ?1 AND service = ?2 AND start = ?3",
@@ -397,14 +401,60 @@ pub fn taken_on_day(
     service: &str,
     day: NaiveDate,
 ) -> Result<HashMap<DateTime<Utc>, u32>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT start, booked FROM slots WHERE branch = ?1 AND service = ?2 AND local_day = ?3")?;
+    // A closed day's slots are all taken.
+    let mut stmt = conn.prepare_cached(
+        "SELECT start, CASE WHEN EXISTS (SELECT 1 FROM day_closures c WHERE c.branch = ?1 AND c.local_day = ?3
+                                         AND c.service IN ('', ?2)) THEN 4294967295 ELSE booked END
+         FROM slots WHERE branch = ?1 AND service = ?2 AND local_day = ?3",
+    )?;
     let mut rows = stmt.query(params![branch, service, day.to_string()])?;
     let mut taken = HashMap::new();
     while let Some(row) = rows.next()? {
         taken.insert(parse_ts("start", &row.get::<_, String>(0)?)?, row.get(1)?);
     }
     Ok(taken)
+}
+
+/// Whether the branch closed `day` for `service` (or for every service).
+fn is_closed(conn: &Connection, branch: &str, service: &str, day: NaiveDate) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM day_closures WHERE branch = ?1 AND local_day = ?2 AND service IN ('', ?3) LIMIT 1",
+        )?
+        .query_row(params![branch, day.to_string(), service], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// The branch closed `day` for `service` (`None`: every service), as its hub tells: records it
+/// (no booking takes a place that day from now on) and cancels that day's bookings still
+/// `booked` for it, giving their places back. Returns the bookings it cancelled (none when the
+/// day was closed already). Run inside the caller's transaction.
+pub fn close_day(
+    tx: &Connection,
+    branch: &str,
+    service: Option<&str>,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<Booking>, StoreError> {
+    tx.execute(
+        "INSERT INTO day_closures (branch, service, local_day, closed_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (branch, local_day, service) DO NOTHING",
+        params![branch, service.unwrap_or(""), day.to_string(), ts(now)],
+    )?;
+    let mut cancelled = Vec::new();
+    for booking in day_bookings(tx, branch, day)? {
+        if booking.status != Status::Booked || service.is_some_and(|s| s != booking.service) {
+            continue;
+        }
+        tx.execute(
+            "UPDATE bookings SET status = 'cancelled', updated_at = ?2 WHERE code = ?1",
+            params![booking.code, ts(now)],
+        )?;
+        adjust_place(tx, &booking.branch, &booking.service, booking.start, -1)?;
+        cancelled.push(Booking { status: Status::Cancelled, updated_at: now, ..booking });
+    }
+    Ok(cancelled)
 }
 
 /// Every booking of a branch on a day (all statuses), by start then code.

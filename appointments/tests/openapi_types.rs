@@ -26,6 +26,8 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("PersonQuery", examples::person_query());
     fits("BookingsExport", examples::bookings_export());
     fits("BookingsErasure", examples::bookings_erasure());
+    fits("BranchClosure", examples::branch_closure());
+    fits("ClosureApplied", examples::closure_applied());
     let refused = ApiError { field: Some("national_id".into()), ..ApiError::new("invalid_field", "national_id: …") };
     fits("ApiError", refused);
 }

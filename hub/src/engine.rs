@@ -34,7 +34,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::queue::{Done, bounded};
 use crate::domain::{
-    Branch, CounterAction, Estimate, Event, IssueRequest, Queue, QueueError, Recorded, Visit, VisitId,
+    Branch, Closure, CounterAction, Estimate, Event, IssueRequest, Queue, QueueError, Recorded, Visit, VisitId,
 };
 use crate::store::{self, Change, FailedEpoch, IssuedRequest, LoggedCommand, StoreError, Write};
 
@@ -283,6 +283,14 @@ pub enum Request {
         branch: Arc<Branch>,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// A manager closes a day for a service or the whole branch ([`Queue::close_day`]): `true`
+    /// once newly closed and stored (with who closed it, and the cancellations), `false` if it
+    /// was closed already.
+    CloseDay {
+        closure: Closure,
+        by: String,
+        reply: oneshot::Sender<Result<bool, Failure>>,
+    },
     /// Publish coalesced updates.
     Tick,
 }
@@ -514,6 +522,26 @@ impl Engine {
                     }
                 }
             }
+            Request::CloseDay { closure, by, reply } => match self.queue.close_day(closure.clone(), now) {
+                Ok(Some(mut done)) => {
+                    for recorded in &mut done.events {
+                        recorded.staff = Some(by.clone());
+                    }
+                    let cancelled = done.events.len();
+                    let mut change = self.change(done, now).0;
+                    change.closure = Some((closure.clone(), by));
+                    tracing::info!(day = %closure.day, service = ?closure.service, cancelled, "a day was closed");
+                    self.write(change, Vec::new(), move |stored| {
+                        let _ = reply.send(stored.map(|()| true).map_err(Failure::storage));
+                    });
+                }
+                Ok(None) => {
+                    let _ = reply.send(Ok(false));
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e.into()));
+                }
+            },
             Request::Cancel { id, by, reply } => match self.queue.cancel(id, now) {
                 Ok(mut done) => {
                     for recorded in &mut done.events {
@@ -908,7 +936,7 @@ impl Engine {
         self.summaries_dirty = true;
         let counters =
             done.counters.iter().map(|&c| (branch.counters[c].id.clone(), self.queue.counter(c).clone())).collect();
-        (Change { events, visits: done.visits, counters, command: None, at: Some(now) }, calls)
+        (Change { events, visits: done.visits, counters, command: None, at: Some(now), closure: None }, calls)
     }
 
     /// Sends a change to the writer; `then` runs once it is durable (or failed), after which the
@@ -1105,6 +1133,9 @@ fn refuse(request: Request, failure: Failure, outbox: &mpsc::UnboundedSender<Pub
             let _ = reply.send(refusal(command.id.as_deref(), &failure));
         }
         Request::Waiting { reply, .. } => {
+            let _ = reply.send(Err(failure));
+        }
+        Request::CloseDay { reply, .. } => {
             let _ = reply.send(Err(failure));
         }
         Request::Reconfigure { reply, .. } => {

@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use crate::domain::queue::{CounterRuntime, LastCompleted, OpenRating};
-use crate::domain::{Recorded, Snapshot, Visit, VisitId};
+use crate::domain::{Closure, Recorded, Snapshot, Visit, VisitId};
 
 /// The database file's name inside the data directory.
 pub const FILE_NAME: &str = "dawr.db";
@@ -56,6 +56,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/012_sms.sql")),
         M::up(include_str!("store/013_remote_join.sql")),
         M::up(include_str!("store/014_centre_config.sql")),
+        M::up(include_str!("store/015_day_closures.sql")),
     ])
 }
 
@@ -196,7 +197,23 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
         case_seqs.push((parse_day(&row.get::<_, String>(0)?)?, row.get(1)?));
     }
     let max_id: Option<i64> = conn.query_row("SELECT MAX(id) FROM visits", [], |r| r.get(0))?;
-    Ok(Snapshot { visits, counters, numbers, case_seqs, next_id: max_id.unwrap_or(0) as VisitId + 1 })
+    let closures = load_closures(conn)?;
+    Ok(Snapshot { visits, counters, numbers, case_seqs, next_id: max_id.unwrap_or(0) as VisitId + 1, closures })
+}
+
+/// The closed days (all of them: the queue keeps only today's and later ones it is given).
+fn load_closures(conn: &Connection) -> Result<Vec<Closure>, StoreError> {
+    let mut stmt = conn.prepare("SELECT local_day, service FROM day_closures")?;
+    let mut rows = stmt.query([])?;
+    let mut closures = Vec::new();
+    while let Some(row) = rows.next()? {
+        let service: String = row.get(1)?;
+        closures.push(Closure {
+            day: parse_day(&row.get::<_, String>(0)?)?,
+            service: (!service.is_empty()).then_some(service),
+        });
+    }
+    Ok(closures)
 }
 
 /// One more than the highest event sequence number stored.
@@ -323,6 +340,8 @@ pub struct Change {
     pub counters: Vec<(String, CounterRuntime)>,
     pub command: Option<LoggedCommand>,
     pub at: Option<DateTime<Utc>>,
+    /// A day a manager closed, with who closed it.
+    pub closure: Option<(Closure, String)>,
 }
 
 /// Runs after the change is durable (or has failed): answers, publishes.
@@ -417,7 +436,11 @@ fn write_batch(conn: &mut Connection, batch: &[Write]) -> Result<(), StoreError>
 }
 
 fn is_empty(change: &Change) -> bool {
-    change.events.is_empty() && change.visits.is_empty() && change.counters.is_empty() && change.command.is_none()
+    change.events.is_empty()
+        && change.visits.is_empty()
+        && change.counters.is_empty()
+        && change.command.is_none()
+        && change.closure.is_none()
 }
 
 /// An event as the `events` table's `payload` keeps it: the event, who was signed in at the
@@ -441,6 +464,13 @@ pub struct IssuedRequest {
 }
 
 fn write_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), StoreError> {
+    if let (Some((closure, by)), Some(at)) = (&change.closure, change.at) {
+        tx.prepare_cached(
+            "INSERT INTO day_closures (local_day, service, closed_by, closed_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (local_day, service) DO NOTHING",
+        )?
+        .execute(params![closure.day.to_string(), closure.service.as_deref().unwrap_or(""), by, ts(at)])?;
+    }
     for (seq, recorded) in &change.events {
         // Who was signed in at the counter travels with the event, for the reports.
         let payload = EventRecord {
@@ -580,7 +610,10 @@ mod tests {
                     (seq, e)
                 })
                 .collect();
-            write_now(conn, Change { events, visits: done.visits, counters, command: None, at: Some(now) });
+            write_now(
+                conn,
+                Change { events, visits: done.visits, counters, command: None, at: Some(now), closure: None },
+            );
         };
         for (i, s) in ["A", "B", "A"].into_iter().enumerate() {
             let req = IssueRequest {
@@ -632,7 +665,10 @@ mod tests {
                     (seq, e)
                 })
                 .collect();
-            write_now(conn, Change { events, visits: done.visits, counters, command: None, at: Some(now) });
+            write_now(
+                conn,
+                Change { events, visits: done.visits, counters, command: None, at: Some(now), closure: None },
+            );
         };
         let req =
             IssueRequest { service: "A".into(), priority: Priority::Normal, appointment_at: None, token: "t".into() };

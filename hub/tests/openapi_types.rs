@@ -35,6 +35,9 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("PersonalDataExport", examples::personal_data_export());
     fits("ErasureReport", examples::erasure_report());
     fits("AuditPage", examples::audit_page());
+    fits("CloseDay", examples::close_day());
+    fits("DayClosure", examples::day_closure());
+    fits("DayClosures", examples::day_closures());
 }
 
 #[test]

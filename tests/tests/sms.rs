@@ -29,6 +29,16 @@ async fn hub_with_sms(smsc: &Smsc, dir: &tempfile::TempDir) -> Hub {
 
 /// [`hub_with_sms`], its branch file changed by `edit` first.
 async fn hub_with_sms_and(smsc: &Smsc, dir: &tempfile::TempDir, edit: impl Fn(String) -> String) -> Hub {
+    hub_with_sms_args(smsc, dir, edit, &[]).await
+}
+
+/// [`hub_with_sms_and`], with more flags.
+async fn hub_with_sms_args(
+    smsc: &Smsc,
+    dir: &tempfile::TempDir,
+    edit: impl Fn(String) -> String,
+    args: &[&str],
+) -> Hub {
     let file = dir.path().join("branch.toml");
     let sms = format!(
         "\n[sms]\nsmsc = \"{}\"\nsystem_id = \"{}\"\npassword = \"{}\"\nsender = \"Dawr\"\n\
@@ -38,7 +48,9 @@ async fn hub_with_sms_and(smsc: &Smsc, dir: &tempfile::TempDir, edit: impl Fn(St
         smsc::PASSWORD
     );
     std::fs::write(&file, edit(production_branch(&demo_branch())) + &sms).unwrap();
-    Hub::start_embedded_with(&["--config", file.to_str().unwrap()]).await.unwrap()
+    let mut flags = vec!["--config", file.to_str().unwrap()];
+    flags.extend_from_slice(args);
+    Hub::start_embedded_with(&flags).await.unwrap()
 }
 
 async fn manager(hub: &Hub) -> String {
@@ -354,16 +366,35 @@ async fn mobiles_and_texts_are_exported_erased_and_purged_after_the_retention_pe
     let now = status(&hub, &token).await;
     assert_eq!(now.messages.iter().filter(|m| m.mobile.is_empty()).count(), 1, "B's row stays, blank");
 
-    // 91 days later the hub purges at start: A's mobile and texts are gone, the rows stay.
+    // Joining from a phone: A's remote ticket and the code sent to join are A's data too; C's
+    // are erased at once.
+    join(&hub, &smsc, "D", "0501111111").await;
+    join(&hub, &smsc, "A", "0503333333").await;
+    let (_, body) = person(&hub, &token, "export", "0501111111").await;
+    let a: PersonalDataExport = serde_json::from_str(&body).unwrap();
+    assert_eq!(a.sms.remote_tickets.iter().map(|t| t.number.as_str()).collect::<Vec<_>>(), ["D001"], "{a:?}");
+    assert_eq!(a.sms.join_codes_sent_at.len(), 1, "{a:?}");
+    let (code, body) = person(&hub, &token, "erase", "0503333333").await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(serde_json::from_str::<ErasureReport>(&body).unwrap().remote_joins, 2, "its ticket and its code");
+    let (_, body) = person(&hub, &token, "export", "0503333333").await;
+    let c: PersonalDataExport = serde_json::from_str(&body).unwrap();
+    assert!(c.sms.remote_tickets.is_empty() && c.sms.join_codes_sent_at.is_empty(), "{c:?}");
+    assert!(wait_until(Duration::from_secs(20), || async { status(&hub, &token).await.queued == 0 }).await);
+    let settled = status(&hub, &token).await;
+
+    // 91 days later the hub purges at start: A's mobile and texts are gone, the rows stay; so
+    // are its remote ticket's mobile and its join code.
     hub.restart_with(&["--clock-offset-s", &(91 * 86_400).to_string()]).await.unwrap();
     let token = manager(&hub).await;
     let (_, body) = person(&hub, &token, "export", "0501111111").await;
     let a: PersonalDataExport = serde_json::from_str(&body).unwrap();
     assert!(a.sms.messages.is_empty() && a.sms.tickets.is_empty(), "{a:?}");
+    assert!(a.sms.remote_tickets.is_empty() && a.sms.join_codes_sent_at.is_empty(), "{a:?}");
     let now = status(&hub, &token).await;
-    assert_eq!(now.messages.len(), 4);
+    assert_eq!(now.messages.len(), settled.messages.len());
     assert!(now.messages.iter().all(|m| m.mobile.is_empty()), "{now:?}");
-    assert_eq!(now.delivered, 4, "the delivery states stay for the counts");
+    assert_eq!(now.delivered, settled.delivered, "the delivery states stay for the counts");
 }
 
 #[tokio::test]
@@ -430,7 +461,7 @@ fn offset_to(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 #[tokio::test]
-async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_cancel() {
+async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_cancel_or_a_stop() {
     use dawr_e2e::appointments::{Site, citizen_id, example_booking, test_site};
     let smsc = Smsc::start();
     let sms = format!(
@@ -452,6 +483,8 @@ async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_can
     assert_eq!(code, 201, "{kept}");
     let (code, cancelled) = site.post("/api/v1/bookings", book(2, "0552222222")).await.unwrap();
     assert_eq!(code, 201, "{cancelled}");
+    let (code, stopping) = site.post("/api/v1/bookings", book(4, "0554444444")).await.unwrap();
+    assert_eq!(code, 201, "{stopping}");
     let path = format!("/api/v1/bookings/{}/cancel", cancelled["code"].as_str().unwrap());
     assert_eq!(site.post(&path, serde_json::json!({ "national_id": citizen_id(2) })).await.unwrap().0, 200);
 
@@ -463,19 +496,28 @@ async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_can
     assert!(first, "the day's reminder:\n{}", site.log());
     // Restarted only once the site has recorded the submission: a kill between the SMSC's answer
     // and that record sends the text again (the outbox's documented at-least-once edge).
-    let recorded = wait_until(Duration::from_secs(20), || async { reminders_submitted(&site) == 1 }).await;
-    assert!(recorded, "the day's reminder recorded as submitted:\n{}", site.log());
+    let recorded = wait_until(Duration::from_secs(20), || async { reminders_submitted(&site) == 2 }).await;
+    assert!(recorded, "the day's reminders recorded as submitted:\n{}", site.log());
     let first = smsc.messages_to(kept_to)[0].text.clone();
     assert!(first.starts_with("Dawr: reminder of your appointment for Power of attorney"), "{first}");
     assert!(first.contains("at 10:00") && first.contains(kept["code"].as_str().unwrap()), "{first}");
 
-    // An hour before: the second; then, restarted a minute later, a booking made now gets its
-    // hour's reminder (none for the day) while the kept one gets nothing more.
+    // The other holder answers STOP (إلغاء) to their first reminder.
+    let stop_to = "966554444444";
+    assert!(wait_until(Duration::from_secs(20), || async { !smsc.messages_to(stop_to).is_empty() }).await);
+    assert!(smsc.send_mo(stop_to, "إلغاء"), "the site is bound to take it");
+    let stopped = wait_until(Duration::from_secs(20), || async { site_opt_outs(&site) == 1 }).await;
+    assert!(stopped, "the STOP recorded:\n{}", site.log());
+
+    // An hour before: the kept booking's second, none for the one that answered STOP; then,
+    // restarted a minute later, a booking made now gets its hour's reminder (none for the day)
+    // while the kept one gets nothing more.
     let hour_before = start - chrono::Duration::minutes(59);
     site.start_again_with(&["--clock-offset-s", &offset_to(hour_before)]).await.unwrap();
     let second = wait_until(Duration::from_secs(20), || async { smsc.messages_to(kept_to).len() == 2 }).await;
     assert!(second, "the hour's reminder: {:?}\n{}", smsc.messages_to(kept_to), site.log());
-    let recorded = wait_until(Duration::from_secs(20), || async { reminders_submitted(&site) == 2 }).await;
+    let recorded = wait_until(Duration::from_secs(20), || async { reminders_submitted(&site) == 3 }).await;
+    assert_eq!(smsc.messages_to(stop_to).len(), 1, "no hour's reminder after the STOP");
     assert!(recorded, "the hour's reminder recorded as submitted:\n{}", site.log());
     assert!(smsc.messages_to(kept_to)[1].text.contains("is at 10:00 today"), "{:?}", smsc.messages_to(kept_to));
     site.start_again_with(&["--clock-offset-s", &offset_to(hour_before + chrono::Duration::minutes(1))]).await.unwrap();
@@ -484,7 +526,15 @@ async fn the_site_reminds_a_day_and_an_hour_before_once_each_and_not_after_a_can
     assert!(wait_until(Duration::from_secs(20), || async { !smsc.messages_to("966553333333").is_empty() }).await);
     assert_eq!(smsc.messages_to("966553333333").len(), 1, "booked within the day: the hour's only");
     assert_eq!(smsc.messages_to(kept_to).len(), 2, "each reminder once, across restarts");
+    assert_eq!(smsc.messages_to(stop_to).len(), 1, "nothing after the STOP");
     assert!(smsc.messages_to(cancelled_to).is_empty(), "none for the cancelled booking");
+}
+
+/// How many mobiles answered STOP to the site (read from its database).
+fn site_opt_outs(site: &dawr_e2e::appointments::Site) -> i64 {
+    let path = site.data_dir.join(dawr_appointments::store::FILE_NAME);
+    let count = |conn: rusqlite::Connection| conn.query_row("SELECT count(*) FROM sms_opt_outs", [], |r| r.get(0));
+    rusqlite::Connection::open(path).and_then(count).unwrap_or(0)
 }
 
 /// How many of the site's reminders its outbox records as submitted (read from its database).
@@ -699,4 +749,163 @@ async fn one_time_codes_are_limited_per_code_per_mobile_and_in_time() {
     let (status, page) = get_page(&hub, "/join/00000000000000000000000000000000").await;
     assert_eq!(status, 404);
     assert!(page.contains("هذا الرابط غير صالح"), "{page}");
+}
+
+/// A booking's status on the site, looked up as its holder does.
+async fn booking_status(site: &dawr_e2e::appointments::Site, code: &str, n: u32) -> String {
+    let body = serde_json::json!({ "national_id": dawr_e2e::appointments::citizen_id(n) });
+    let (_, booking) = site.post(&format!("/api/v1/bookings/{code}/lookup"), body).await.unwrap();
+    booking["status"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_closes_a_day_tickets_and_bookings_stop_and_their_holders_are_told_once() {
+    use dawr_e2e::appointments::{Site, TEST_KEY, example_booking, test_site};
+    use dawr_protocol::api::closures::{CloseDay, DayClosure, DayClosures};
+    let smsc = Smsc::start();
+    let morning = dawr_e2e::morning_offset_s();
+    let sms = format!(
+        "\n[sms]\nsmsc = \"{}\"\nsystem_id = \"{}\"\npassword = \"{}\"\nsender = \"Dawr\"\nmax_backoff_s = 0.5\n",
+        smsc.address(),
+        smsc::SYSTEM_ID,
+        smsc::PASSWORD
+    );
+    let mut site = Site::start_with(Some(&(test_site(3, 1000) + &sms)), &["--clock-offset-s", &morning]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = site.url("");
+    let flags = ["--clock-offset-s", &morning, "--appointments-url", &url, "--appointments-key", TEST_KEY];
+    let mut hub =
+        hub_with_sms_args(&smsc, &dir, |b| b, &[&flags[..], &["--appointments-poll-s", "0.5"]].concat()).await;
+
+    // Today (09:00 in Riyadh on both clocks) and tomorrow, at 14:00.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(3)).date_naive();
+    let tomorrow = today + chrono::Duration::days(1);
+    let book = |n: u32, service: &str, day: chrono::NaiveDate, phone: &str, lang: &str| {
+        let mut body = example_booking(&format!("{day}T11:00:00Z"), service, n);
+        body["phone"] = phone.into();
+        body["lang"] = lang.into();
+        body
+    };
+    let mut codes = Vec::new();
+    for (n, service, day, phone, lang) in [
+        (1, "A", today, "0551111111", "en"),
+        (2, "A", today, "0552222222", "ar"),
+        (3, "E", today, "0553333333", "en"),
+        (4, "A", tomorrow, "0554444444", "en"),
+    ] {
+        let (code, booked) = site.post("/api/v1/bookings", book(n, service, day, phone, lang)).await.unwrap();
+        assert_eq!(code, 201, "{booked}");
+        codes.push(booked["code"].as_str().unwrap().to_string());
+    }
+    // A walk-in waiting for A who gave a mobile, and one for B.
+    let (_, ticket) = hub.post("/api/v1/tickets", serde_json::json!({ "service": "A" })).await.unwrap();
+    let subscribe = serde_json::json!({ "token": ticket["token"], "mobile": "0501111111", "lang": "en" });
+    assert_eq!(hub.post_as("/api/v1/sms/subscriptions", subscribe, None).await.unwrap().0, 201);
+    assert_eq!(hub.post("/api/v1/tickets", serde_json::json!({ "service": "B" })).await.unwrap().0, 201);
+
+    // Only a signed-in manager closes a day.
+    let close = |day: chrono::NaiveDate, service: Option<&str>| {
+        serde_json::to_value(CloseDay { day, service: service.map(str::to_string) }).unwrap()
+    };
+    let staff = hub.sign_in("s101", None).await.unwrap().token;
+    assert_eq!(hub.post_as("/api/v1/closures", close(today, Some("A")), Some(&staff)).await.unwrap().0, 403);
+    assert_eq!(hub.post_as("/api/v1/closures", close(today, Some("A")), None).await.unwrap().0, 401);
+    let token = manager(&hub).await;
+    let (status, bad) = hub.post_as("/api/v1/closures", close(today, Some("Q")), Some(&token)).await.unwrap();
+    assert_eq!((status, bad["error"].as_str()), (404, Some("unknown_service")), "{bad}");
+    let yesterday = today - chrono::Duration::days(1);
+    assert_eq!(hub.post_as("/api/v1/closures", close(yesterday, None), Some(&token)).await.unwrap().0, 400);
+    let (status, closed) = hub.post_as("/api/v1/closures", close(today, Some("A")), Some(&token)).await.unwrap();
+    assert_eq!(status, 201, "{closed}");
+    let closed: DayClosure = serde_json::from_value(closed).unwrap();
+    assert_eq!((closed.day, closed.service.as_deref(), closed.closed_by.as_str()), (today, Some("A"), "m001"));
+    assert_eq!(hub.post_as("/api/v1/closures", close(today, Some("A")), Some(&token)).await.unwrap().0, 200, "again");
+
+    // The hub: A takes no ticket (clearly said), B does; the kiosk sees A closed; /join says so.
+    let (status, refused) = hub.post("/api/v1/tickets", serde_json::json!({ "service": "A" })).await.unwrap();
+    assert_eq!((status, refused["error"].as_str()), (409, Some("service_closed")), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("closed service A for today"), "{refused}");
+    assert_eq!(hub.post("/api/v1/tickets", serde_json::json!({ "service": "B" })).await.unwrap().0, 201);
+    let (_, services) = hub.get("/api/v1/services").await.unwrap();
+    let a = services.as_array().unwrap().iter().find(|s| s["code"] == "A").unwrap().clone();
+    assert_eq!(a["open"], false, "{a}");
+    let (status, _, page) = ask_code(&hub, "A", "0507777777").await;
+    assert_eq!(status, 409);
+    assert!(page.contains("The branch has closed this service for today"), "{page}");
+    let (status, _, page) = post_form(&hub, "/join?lang=ar", "service=A&mobile=0507777777").await;
+    assert_eq!(status, 409);
+    assert!(page.contains("أغلق الفرع هذه الخدمة اليوم"), "{page}");
+    let (_, cancelled) = hub.get(&format!("/api/v1/tickets/{}", ticket["id"])).await.unwrap();
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+
+    // The walk-in who gave a mobile is told, once.
+    let closed_text = |to: &str| smsc.messages_to(to).iter().filter(|m| m.text.contains("closed this service")).count();
+    let told = wait_until(Duration::from_secs(20), || async { closed_text("966501111111") == 1 }).await;
+    assert!(told, "{:?}\n{}", smsc.messages_to("966501111111"), hub.log());
+    let told = smsc.messages_to("966501111111").last().unwrap().text.clone();
+    assert!(told.contains("ticket A001 is cancelled"), "{told}");
+
+    // The site: today's A bookings are cancelled and each holder texted in their language with a
+    // link to book again; E's and tomorrow's stay; A has no place left today.
+    let site_told = wait_until(Duration::from_secs(20), || async {
+        let (_, list) = hub.post_as("/api/v1/closures", close(today, Some("A")), Some(&token)).await.unwrap();
+        list["site_told_at"].is_string()
+    })
+    .await;
+    assert!(site_told, "the site confirmed the closed day:\n{}", hub.log());
+    assert_eq!(booking_status(&site, &codes[0], 1).await, "cancelled");
+    assert_eq!(booking_status(&site, &codes[1], 2).await, "cancelled");
+    assert_eq!(booking_status(&site, &codes[2], 3).await, "booked");
+    assert_eq!(booking_status(&site, &codes[3], 4).await, "booked");
+    let (_, slots) = site.get(&format!("/api/v1/branches/demo/services/A/slots?date={today}")).await.unwrap();
+    let places: Vec<u64> =
+        slots["slots"].as_array().unwrap().iter().map(|s| s["available"].as_u64().unwrap()).collect();
+    assert!(!places.is_empty() && places.iter().all(|&p| p == 0), "no place on a closed day: {slots}");
+    assert!(wait_until(Duration::from_secs(20), || async { !smsc.messages_to("966551111111").is_empty() }).await);
+    assert!(wait_until(Duration::from_secs(20), || async { !smsc.messages_to("966552222222").is_empty() }).await);
+    let english = smsc.messages_to("966551111111")[0].text.clone();
+    assert!(english.contains("has closed Power of attorney on") && english.contains(&codes[0]), "{english}");
+    assert!(english.contains("/b/demo/A?lang=en"), "a link to book again: {english}");
+    let arabic = smsc.messages_to("966552222222")[0].text.clone();
+    assert!(arabic.contains("الوكالات") && arabic.contains("/b/demo/A?lang=ar"), "{arabic}");
+    assert!(smsc.messages_to("966553333333").is_empty() && smsc.messages_to("966554444444").is_empty());
+
+    // Tomorrow, the whole branch, on the dashboard while the site is away; the hub killed: after
+    // both return the site is told, tomorrow's booking cancelled and its holder texted, once.
+    site.stop();
+    let browser = form_client();
+    let signed = browser
+        .post(hub.url("/dashboard/sign-in?lang=en"))
+        .form(&[("staff", "m001"), ("pin", hub.pin("m001"))])
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let form = [("day", tomorrow.to_string()), ("service", String::new())];
+    let closing = browser.post(hub.url("/dashboard/closures?lang=en")).header("cookie", &cookie).form(&form);
+    let closing = closing.send().await.unwrap();
+    assert_eq!(closing.status().as_u16(), 303);
+    let page = browser.get(hub.url("/dashboard?lang=en")).header("cookie", &cookie).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Closed days") && page.contains("The whole branch"), "{page}");
+    assert!(page.contains("Not told yet") && page.contains("Bookings cancelled"), "today's told, tomorrow's not yet");
+    let past = [("day", yesterday.to_string()), ("service", String::new())];
+    let refused = browser.post(hub.url("/dashboard/closures?lang=en")).header("cookie", &cookie).form(&past);
+    assert_eq!(refused.send().await.unwrap().status().as_u16(), 400, "a day already over");
+    hub.restart().await.unwrap();
+    site.start_again().await.unwrap();
+    let cancelled =
+        wait_until(Duration::from_secs(30), || async { !smsc.messages_to("966554444444").is_empty() }).await;
+    assert!(cancelled, "tomorrow's holder told after the restarts:\n{}", hub.log());
+    assert_eq!(booking_status(&site, &codes[3], 4).await, "cancelled");
+    let (status, list) = hub.manager_get("/api/v1/closures").await.unwrap();
+    assert_eq!(status, 200, "{list}");
+    let list: DayClosures = serde_json::from_value(list).unwrap();
+    assert_eq!(
+        list.closures.iter().map(|c| (c.day, c.service.clone())).collect::<Vec<_>>(),
+        [(today, Some("A".to_string())), (tomorrow, None)]
+    );
+    assert_eq!(closed_text("966501111111"), 1, "told once, across the restart");
+    assert_eq!(smsc.messages_to("966551111111").len(), 1, "each holder once");
+    assert_eq!(smsc.messages_to("966554444444").len(), 1);
 }

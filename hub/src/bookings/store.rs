@@ -3,6 +3,7 @@
 //! `booking_outbox` of reports waiting for the site's acknowledgement.
 use chrono::{DateTime, NaiveDate, Utc};
 use dawr_protocol::api::bookings::BookingStatus;
+use dawr_protocol::api::closures::DayClosure;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Held, HeldView, Pulled, Window};
@@ -211,6 +212,49 @@ pub fn outbox(conn: &Connection, limit: usize) -> Result<Vec<Outgoing>, StoreErr
 /// Forgets an acknowledged report.
 pub fn acknowledged(conn: &Connection, id: i64) -> Result<(), StoreError> {
     conn.execute("DELETE FROM booking_outbox WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// The days closed from `from` on (`day_closures`, written with the cancellations they caused),
+/// soonest first.
+pub fn closures_from(conn: &Connection, from: NaiveDate) -> Result<Vec<DayClosure>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT local_day, service, closed_by, closed_at, site_told_at FROM day_closures
+         WHERE local_day >= ?1 ORDER BY local_day, service",
+    )?;
+    let rows = stmt.query_map([from.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (day, service, closed_by, closed_at, told) in rows.collect::<Result<Vec<_>, _>>()? {
+        out.push(DayClosure {
+            day: day.parse().map_err(|_| StoreError::Corrupt { column: "day_closures.local_day", value: day })?,
+            service: (!service.is_empty()).then_some(service),
+            closed_by,
+            closed_at: parse_ts("day_closures.closed_at", &closed_at)?,
+            site_told_at: told.map(|t| parse_ts("day_closures.site_told_at", &t)).transpose()?,
+        });
+    }
+    Ok(out)
+}
+
+/// Closed days from `from` on that the appointments site has not confirmed yet.
+pub fn untold_closures(conn: &Connection, from: NaiveDate) -> Result<Vec<DayClosure>, StoreError> {
+    Ok(closures_from(conn, from)?.into_iter().filter(|c| c.site_told_at.is_none()).collect())
+}
+
+/// The site confirmed a closed day.
+pub fn closure_told(conn: &Connection, closure: &DayClosure, at: DateTime<Utc>) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE day_closures SET site_told_at = ?3 WHERE local_day = ?1 AND service = ?2 AND site_told_at IS NULL",
+        params![closure.day.to_string(), closure.service.as_deref().unwrap_or(""), ts(at)],
+    )?;
     Ok(())
 }
 

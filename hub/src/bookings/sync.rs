@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dawr_protocol::api::bookings::BookingReport;
+use dawr_protocol::api::closures::{BranchClosure, ClosureApplied};
 
-use super::store::{acknowledged, failed, mark_no_shows, outbox, prune, recover_checkins, upsert};
+use super::store::{
+    acknowledged, closure_told, failed, mark_no_shows, outbox, prune, recover_checkins, untold_closures, upsert,
+};
 use super::{Appointments, Pulled};
 use crate::domain::Branch;
 use crate::outbound::describe;
@@ -70,6 +73,9 @@ pub fn spawn_link(link: Link, branch: Arc<Branch>, shared: Appointments) -> toki
             }
             if let Err(e) = push(&client, &link, &branch, &shared).await {
                 tracing::debug!(error = %e, "appointment reports not delivered yet");
+            }
+            if let Err(e) = tell_closures(&client, &link, &branch, &shared).await {
+                tracing::debug!(error = %e, "closed days not told to the appointments site yet");
             }
             tokio::select! {
                 _ = tokio::time::sleep(link.poll) => {}
@@ -137,6 +143,33 @@ async fn push(client: &reqwest::Client, link: &Link, branch: &Branch, shared: &A
                 return Err(format!("{url}: {}", describe(&e)));
             }
         }
+    }
+    Ok(())
+}
+
+/// Tells the site each closed day it has not confirmed (today's and later ones), so it cancels
+/// that day's bookings; the site's answer is recorded, and repeating it changes nothing there.
+async fn tell_closures(
+    client: &reqwest::Client,
+    link: &Link,
+    branch: &Branch,
+    shared: &Appointments,
+) -> Result<(), String> {
+    let today = crate::clock::now().with_timezone(&branch.utc_offset).date_naive();
+    let untold = shared.with(move |c| untold_closures(c, today)).await.map_err(|e| e.to_string())?;
+    for closure in untold {
+        let url = format!("{}/api/v1/branches/{}/closures", link.url.trim_end_matches('/'), branch.id);
+        let body = BranchClosure { day: closure.day, service: closure.service.clone() };
+        let resp = client.post(&url).bearer_auth(&link.api_key).json(&body).send().await;
+        let resp = resp.map_err(|e| format!("{url}: {}", describe(&e)))?;
+        if !resp.status().is_success() {
+            return Err(format!("{url}: {}", resp.status()));
+        }
+        let applied: ClosureApplied = resp.json().await.map_err(|e| e.to_string())?;
+        tracing::info!(day = %closure.day, service = ?closure.service, bookings = applied.bookings_cancelled,
+            "the appointments site cancelled the closed day's bookings");
+        let now = crate::clock::now();
+        shared.with(move |c| closure_told(c, &closure, now)).await.map_err(|e| e.to_string())?;
     }
     Ok(())
 }

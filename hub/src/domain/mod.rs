@@ -18,7 +18,7 @@ pub use branch::{
 };
 pub use estimate::Estimate;
 pub use event::{Event, Recorded};
-pub use queue::{CounterAction, IssueRequest, Queue, QueueError, RemoteRefusal, Snapshot};
+pub use queue::{Closure, CounterAction, IssueRequest, Queue, QueueError, RemoteRefusal, Snapshot};
 pub use visit::{Visit, VisitId};
 #[cfg(test)]
 mod queue_tests;

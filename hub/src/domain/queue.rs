@@ -63,6 +63,8 @@ pub enum QueueError {
     NotRemote(String),
     #[error("{1}: {0}")]
     Remote(RemoteRefusal, String),
+    #[error("the branch closed service {0} for today")]
+    ClosedForDay(String),
     #[error("{0}")]
     Invalid(&'static str),
 }
@@ -72,6 +74,8 @@ pub enum QueueError {
 pub enum RemoteRefusal {
     #[error("this service is not open to joining from a phone")]
     NotOpen,
+    #[error("the branch closed this service for today")]
+    ClosedToday,
     #[error("joining from a phone has ended for today (the branch closes soon)")]
     TooLate,
     #[error("remote tickets already hold the largest share of this service's line they may")]
@@ -99,7 +103,7 @@ impl QueueError {
             QueueError::ReasonAlreadyGiven(_) => ErrorCode::ReasonAlreadyGiven,
             QueueError::ReasonTooLate(_) => ErrorCode::NothingToRate,
             QueueError::NotArrived(_) | QueueError::NotRemote(_) => ErrorCode::WrongState,
-            QueueError::Remote(..) => ErrorCode::ServiceClosed,
+            QueueError::Remote(..) | QueueError::ClosedForDay(_) => ErrorCode::ServiceClosed,
             QueueError::Invalid(_) => ErrorCode::Malformed,
         }
     }
@@ -206,6 +210,25 @@ pub struct Snapshot {
     pub case_seqs: Vec<(NaiveDate, u32)>,
     /// One more than the highest visit id ever used.
     pub next_id: VisitId,
+    /// The days a manager closed (today's and later ones).
+    pub closures: Vec<Closure>,
+}
+
+/// A day a manager closed, for one service or (`service` none) the whole branch: no ticket is
+/// issued for it that day. Not an event of the log (it is about a day, not a visit): it is
+/// stored in `day_closures` in the transaction of the cancellations it causes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Closure {
+    /// The branch's local date.
+    pub day: NaiveDate,
+    pub service: Option<String>,
+}
+
+impl Closure {
+    /// Whether it closes `service` on `day`.
+    pub fn covers(&self, service: &str, day: NaiveDate) -> bool {
+        self.day == day && self.service.as_deref().is_none_or(|s| s == service)
+    }
 }
 
 /// The live queue. See the module documentation.
@@ -219,6 +242,7 @@ pub struct Queue {
     case_seqs: HashMap<NaiveDate, u32>,
     next_id: VisitId,
     service_times: Vec<ServiceTime>,
+    closures: Vec<Closure>,
 }
 
 impl Queue {
@@ -254,6 +278,7 @@ impl Queue {
             case_seqs: snapshot.case_seqs.into_iter().collect(),
             next_id: snapshot.next_id.max(1),
             service_times,
+            closures: snapshot.closures,
         };
         // A counter's `current` must point at a live visit at that counter, and vice versa.
         for rt in &mut queue.counters {
@@ -309,6 +334,7 @@ impl Queue {
             numbers: self.numbers.iter().map(|((day, service), n)| (*day, service.clone(), *n)).collect(),
             case_seqs: self.case_seqs.iter().map(|(day, n)| (*day, *n)).collect(),
             next_id: self.next_id,
+            closures: self.closures.clone(),
         };
         let (mut queue, orphans) = Queue::restore(branch, snapshot, now);
         if !orphans.is_empty() {
@@ -347,6 +373,9 @@ impl Queue {
     pub fn issue(&mut self, req: IssueRequest, now: DateTime<Utc>) -> Result<(Done, VisitId), QueueError> {
         let service =
             self.branch.service_index(&req.service).ok_or_else(|| QueueError::UnknownService(req.service.clone()))?;
+        if self.closed_on(&req.service, self.local_day(now)) {
+            return Err(QueueError::ClosedForDay(req.service));
+        }
         if self.capacity(service).counters <= 0.0 {
             return Err(QueueError::ServiceClosed(req.service));
         }
@@ -386,6 +415,9 @@ impl Queue {
     /// of the waiting line (counting the new one; a line without one may always take one).
     pub fn remote_open(&self, service: usize, now: DateTime<Utc>) -> Result<(), RemoteRefusal> {
         let rules = self.branch.services[service].remote.ok_or(RemoteRefusal::NotOpen)?;
+        if self.closed_on(&self.branch.services[service].code, self.local_day(now)) {
+            return Err(RemoteRefusal::ClosedToday);
+        }
         if let Some(closes) = self.branch.remote.closes {
             let local = now.with_timezone(&self.branch.utc_offset).time();
             let until = closes - chrono::Duration::seconds(i64::from(rules.until_close_s));
@@ -501,6 +533,47 @@ impl Queue {
         let events =
             stale.iter().map(|v| Event::Cancelled { visit: v.id, reason: Some("day_closed".into()) }).collect();
         self.commit(events, now, None)
+    }
+
+    /// Whether a manager closed `service` on `day`.
+    pub fn closed_on(&self, service: &str, day: NaiveDate) -> bool {
+        self.closures.iter().any(|c| c.covers(service, day))
+    }
+
+    /// The days closed, in no particular order.
+    pub fn closures(&self) -> &[Closure] {
+        &self.closures
+    }
+
+    /// A manager closes `closure.day` for its service (or the whole branch): from now on no
+    /// ticket is issued for it that day. Closing today cancels its waiting tickets with reason
+    /// `service_closed` (visitors called to a counter are left to it); a later day has none yet.
+    /// Closing a closed day again changes nothing (`None`). Refused for an unknown service or a
+    /// day already over.
+    pub fn close_day(&mut self, closure: Closure, now: DateTime<Utc>) -> Result<Option<Done>, QueueError> {
+        if let Some(service) = &closure.service
+            && self.branch.service_index(service).is_none()
+        {
+            return Err(QueueError::UnknownService(service.clone()));
+        }
+        let today = self.local_day(now);
+        if closure.day < today {
+            return Err(QueueError::Invalid("that day is over: only today or a later day can be closed"));
+        }
+        if self.closures.contains(&closure) {
+            return Ok(None);
+        }
+        let mut closing: Vec<&Visit> = self
+            .visits
+            .values()
+            .filter(|v| v.status == TicketStatus::Waiting && closure.day == today && closure.covers(&v.service, today))
+            .collect();
+        closing.sort_by_key(|v| v.id);
+        let events =
+            closing.iter().map(|v| Event::Cancelled { visit: v.id, reason: Some("service_closed".into()) }).collect();
+        self.closures.retain(|c| c.day >= today);
+        self.closures.push(closure);
+        Ok(Some(self.commit(events, now, None)))
     }
 
     /// The branch's local date at `now`.
@@ -1037,7 +1110,7 @@ impl Queue {
                 ServiceSummary {
                     code: s.code.clone(),
                     name: s.name.clone(),
-                    open: estimate.is_some(),
+                    open: estimate.is_some() && !self.closed_on(&s.code, self.local_day(now)),
                     waiting: self.waiting_in_service(i) as u32,
                     estimated_wait_s: estimate.map_or(0, |e| e.wait_s),
                     estimated_wait_range_s: estimate.map_or([0, 0], |e| [e.low_s, e.high_s]),

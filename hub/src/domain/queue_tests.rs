@@ -282,6 +282,7 @@ fn a_restored_queue_makes_the_same_decisions() {
         ],
         case_seqs: vec![(t0().date_naive(), 5)],
         next_id: 6,
+        closures: Vec::new(),
     };
     let (mut restored, orphans) = Queue::restore(q.branch().clone(), snapshot, t0() + mins(7));
     assert!(orphans.is_empty());
@@ -826,4 +827,59 @@ fn arrival_and_no_show_replay_to_the_same_queue() {
     assert_eq!(replayed.visit(a), q.visit(a));
     assert_eq!(replayed.visit(a).unwrap().arrived_at, Some(t0() + mins(2)));
     assert!(replayed.visit(b).is_none() && q.visit(b).is_none(), "the no-show left both");
+}
+
+#[test]
+fn a_closed_day_takes_no_ticket_and_closing_today_cancels_its_waiting_tickets_once() {
+    use super::queue::{Closure, RemoteRefusal};
+    let mut q = queue();
+    let waiting_a = issue(&mut q, "A", Priority::Normal, t0());
+    let waiting_b = issue(&mut q, "B", Priority::Normal, t0());
+    let today = t0().date_naive();
+    let tomorrow = today + Duration::days(1);
+
+    // Tomorrow for A: nothing changes today.
+    let later = Closure { day: tomorrow, service: Some("A".into()) };
+    assert_eq!(q.close_day(later.clone(), t0()).unwrap().unwrap().events, []);
+    assert!(q.closed_on("A", tomorrow) && !q.closed_on("A", today) && !q.closed_on("B", tomorrow));
+    issue(&mut q, "A", Priority::Normal, t0() + mins(1));
+
+    // Today for A: A's waiting tickets are cancelled, B's stay; A takes no ticket, B does.
+    let done = q.close_day(Closure { day: today, service: Some("A".into()) }, t0() + mins(2)).unwrap().unwrap();
+    let cancelled: Vec<_> = done
+        .events
+        .iter()
+        .map(|r| match &r.event {
+            Event::Cancelled { visit, reason } => (*visit, reason.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(cancelled.len(), 2);
+    assert_eq!(cancelled[0], (waiting_a, Some("service_closed".into())));
+    assert!(q.visit(waiting_a).is_none() && q.visit(waiting_b).is_some());
+    let refused = q.issue(
+        IssueRequest { service: "A".into(), priority: Priority::Normal, appointment_at: None, token: "x".into() },
+        t0() + mins(3),
+    );
+    assert_eq!(refused.unwrap_err(), QueueError::ClosedForDay("A".into()));
+    assert_eq!(QueueError::ClosedForDay("A".into()).code(), ErrorCode::ServiceClosed);
+    issue(&mut q, "B", Priority::Normal, t0() + mins(3));
+    let summaries = q.service_summaries(t0() + mins(3));
+    assert!(!summaries.iter().find(|s| s.code == "A").unwrap().open, "the kiosk shows A closed");
+    let a = q.branch().service_index("A").unwrap();
+    assert!(matches!(q.remote_open(a, t0() + mins(3)), Err(RemoteRefusal::ClosedToday | RemoteRefusal::NotOpen)));
+
+    // Again: nothing. An unknown service or a past day: refused.
+    assert_eq!(q.close_day(later, t0() + mins(4)).unwrap(), None);
+    assert!(matches!(
+        q.close_day(Closure { day: today, service: Some("Z".into()) }, t0()),
+        Err(QueueError::UnknownService(_))
+    ));
+    assert!(q.close_day(Closure { day: today - Duration::days(1), service: None }, t0()).is_err());
+
+    // The whole branch today: B's waiting tickets go too, and nothing is issued.
+    let done = q.close_day(Closure { day: today, service: None }, t0() + mins(5)).unwrap().unwrap();
+    assert_eq!(done.events.len(), 2, "B's two");
+    assert!(q.visits().all(|v| v.status != TicketStatus::Waiting));
+    assert!(q.closed_on("C", today));
 }

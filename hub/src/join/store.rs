@@ -1,6 +1,7 @@
 //! The SQL of joining from a phone: `join_codes` (pending one-time codes) and `remote_joins`
 //! (remote tickets, their mobile and check-in code).
 use chrono::{DateTime, Utc};
+use dawr_protocol::api::privacy::RemoteTicket;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rules::Pending;
@@ -117,6 +118,39 @@ pub fn prune_codes(conn: &Connection, before: DateTime<Utc>) -> rusqlite::Result
     conn.execute("DELETE FROM join_codes WHERE created_at < ?1", params![ts(before)])
 }
 
+/// The remote tickets `mobile` joined with (number, when) and when codes were sent to it, for a
+/// person's export.
+pub fn export_of(conn: &Connection, mobile: &str) -> rusqlite::Result<(Vec<RemoteTicket>, Vec<String>)> {
+    let tickets = conn
+        .prepare_cached(
+            "SELECT v.number, j.joined_at FROM remote_joins j JOIN visits v ON v.id = j.visit_id
+             WHERE j.mobile = ?1 ORDER BY j.visit_id",
+        )?
+        .query_map(params![mobile], |r| Ok(RemoteTicket { number: r.get(0)?, joined_at: r.get(1)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    let codes = conn
+        .prepare_cached("SELECT created_at FROM join_codes WHERE mobile = ?1 ORDER BY created_at")?
+        .query_map(params![mobile], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((tickets, codes))
+}
+
+/// Retention: the mobiles of remote tickets joined before `before` (days ago: long out of the
+/// queue) are blanked (the ticket and its check-in code stay, for the reports), and codes sent
+/// before it are removed. Returns how many rows no longer name a mobile.
+pub fn purge_mobiles(conn: &Connection, before: DateTime<Utc>) -> rusqlite::Result<usize> {
+    let joins =
+        conn.execute("UPDATE remote_joins SET mobile = '' WHERE mobile <> '' AND joined_at < ?1", params![ts(before)])?;
+    Ok(joins + prune_codes(conn, before)?)
+}
+
+/// Erasure: every remote ticket and code of `mobile` forgets it at once. Returns how many rows.
+pub fn erase_mobile(conn: &Connection, mobile: &str) -> rusqlite::Result<usize> {
+    let joins = conn.execute("UPDATE remote_joins SET mobile = '' WHERE mobile = ?1", params![mobile])?;
+    let codes = conn.execute("DELETE FROM join_codes WHERE mobile = ?1", params![mobile])?;
+    Ok(joins + codes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +173,40 @@ mod tests {
         assert!(pending(&conn, "h1").unwrap().unwrap().used);
         assert_eq!(pending(&conn, "nope").unwrap(), None);
         assert_eq!(prune_codes(&conn, now + chrono::Duration::seconds(1)).unwrap(), 2);
+    }
+
+    #[test]
+    fn mobiles_of_joins_are_purged_after_the_period_and_erased_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("dawr.db")).unwrap();
+        let t0: DateTime<Utc> = "2026-08-01T08:00:00Z".parse().unwrap();
+        let later = t0 + chrono::Duration::days(100);
+        conn.execute(
+            "INSERT INTO visits (id, number, local_day, service, priority, source, status, case_ref, token, issued_at,
+                                 recalls, transfers)
+             VALUES (1, 'D001', '2026-08-01', 'D', 'normal', 'remote', 'cancelled', 'C1', 't1', ?1, 0, 0),
+                    (2, 'D002', '2026-11-09', 'D', 'normal', 'remote', 'waiting', 'C2', 't2', ?2, 0, 0)",
+            params![ts(t0), ts(later)],
+        )
+        .unwrap();
+        let (old, new) = ("+966501234567", "+966507654321");
+        put_code(&conn, "h1", old, "D", "en", b"mac", t0, t0).unwrap();
+        record_join(&mut conn, 1, old, "CHECKIN1", "en", t0).unwrap();
+        put_code(&conn, "h2", new, "D", "ar", b"mac", later, later).unwrap();
+        record_join(&mut conn, 2, new, "CHECKIN2", "ar", later).unwrap();
+        let (tickets, codes) = export_of(&conn, old).unwrap();
+        assert_eq!((tickets[0].number.as_str(), codes.len()), ("D001", 1));
+
+        // 90 days after the first join: its mobile and code go; the newer stay.
+        assert_eq!(purge_mobiles(&conn, later - chrono::Duration::days(90)).unwrap(), 2);
+        assert_eq!(export_of(&conn, old).unwrap(), (vec![], vec![]));
+        assert_eq!(checkin_code_of(&conn, 1).unwrap().as_deref(), Some("CHECKIN1"), "the ticket stays");
+        assert_eq!(live_ticket_of(&conn, new).unwrap().as_deref(), Some("t2"));
+
+        // Erased at once: no ticket, no code names it; it may join again.
+        assert_eq!(erase_mobile(&conn, new).unwrap(), 2);
+        assert_eq!(export_of(&conn, new).unwrap(), (vec![], vec![]));
+        assert_eq!(live_ticket_of(&conn, new).unwrap(), None);
+        assert_eq!(codes_since(&conn, new, t0).unwrap(), 0);
     }
 }

@@ -34,6 +34,8 @@ pub struct PurgeCounts {
     pub transfer_notes: usize,
     /// SMS whose mobile and text were removed, and tickets that no longer name a mobile.
     pub sms: crate::sms::personal::SmsRemoved,
+    /// Remote tickets and one-time join codes that no longer name a mobile.
+    pub remote_joins: usize,
 }
 
 /// Nulls a transfer's note and a call's out-of-order reason in events before `before`, or of the
@@ -96,7 +98,8 @@ pub fn purge(conn: &mut Connection, cutoffs: Cutoffs, now: DateTime<Utc>) -> rus
     )?;
     let events = scrub_events(&tx, &personal, None)?;
     let sms = crate::sms::personal::purge(&tx, cutoffs.personal)?;
-    let counts = PurgeCounts { cases, hashes, events, transfer_notes, sms };
+    let remote_joins = crate::join::store::purge_mobiles(&tx, cutoffs.personal)?;
+    let counts = PurgeCounts { cases, hashes, events, transfer_notes, sms, remote_joins };
     let entry = NewEntry::new(now, audit::SYSTEM, AuditAction::RetentionPurge)
         .after("before", ts(cutoffs.personal))
         .after("cases", cases)
@@ -104,7 +107,8 @@ pub fn purge(conn: &mut Connection, cutoffs: Cutoffs, now: DateTime<Utc>) -> rus
         .after("events", events)
         .after("transfer_notes", transfer_notes)
         .after("sms_messages", sms.messages)
-        .after("sms_tickets", sms.tickets);
+        .after("sms_tickets", sms.tickets)
+        .after("remote_joins", remote_joins);
     audit::record(&tx, &entry)?;
     tx.commit()?;
     Ok(counts)
@@ -195,7 +199,12 @@ pub fn erase(
     let far = "9999-12-31T23:59:59.999Z";
     let events = scrub_events(&tx, far, Some(&list))?;
     let sms = crate::sms::personal::erase(&tx, person, now)?;
+    let remote_joins = match crate::sms::personal::mobile_of(person) {
+        Some(mobile) => crate::join::store::erase_mobile(&tx, mobile)?,
+        None => 0,
+    };
     let report = ErasureReport {
+        remote_joins: remote_joins as u32,
         cases: cases as u32,
         transfer_notes: events.max(transfer_notes) as u32,
         sms_messages: sms.messages as u32,

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use dawr_smpp::pdu::Address;
 use dawr_smpp::{Client, ClientError, Inbound, SessionConfig};
 use dawr_web::Db;
@@ -121,7 +120,8 @@ async fn take_inbound(mut inbound: tokio::sync::mpsc::UnboundedReceiver<Inbound>
     while let Some(event) = inbound.recv().await {
         let written = match event {
             Inbound::Receipt(receipt) if receipt.is_final() => {
-                db.write(move |c| outbox::receipt(c, &receipt.message_id, receipt.delivered(), Utc::now())).await
+                db.write(move |c| outbox::receipt(c, &receipt.message_id, receipt.delivered(), crate::clock::now()))
+                    .await
             }
             Inbound::Receipt(_) => continue,
             Inbound::Message { from, text } => {
@@ -131,7 +131,7 @@ async fn take_inbound(mut inbound: tokio::sync::mpsc::UnboundedReceiver<Inbound>
                     continue;
                 }
                 tracing::info!("a mobile answered STOP; no more messages to it");
-                db.write(move |c| outbox::opt_out(c, &mobile, Utc::now())).await
+                db.write(move |c| outbox::opt_out(c, &mobile, crate::clock::now())).await
             }
         };
         if let Ok(Err(e)) = written {

@@ -2,7 +2,8 @@
 //! an SMS when `notify_ahead` or fewer visitors are ahead of it and one when it is called (its
 //! number and counter, in the holder's language), each at most once (`rules::notice` decides;
 //! the message and the mark share a transaction). A remote ticket passed over at the front
-//! because its holder has not checked in yet gets "check in at the kiosk now", once. It
+//! because its holder has not checked in yet gets "check in at the kiosk now", once; one
+//! cancelled because a manager closed its service for the day is told so, once. It
 //! watches the live queue through the engine every 300 ms: a call that ended before it looked
 //! (answered at once, or a no-show within the moment) is not announced, as going to the counter is no longer what the holder should do.
 use std::sync::Arc;
@@ -50,7 +51,20 @@ pub fn spawn(
                 else {
                     continue;
                 };
-                let number = ticket.map(|t| t.number).unwrap_or_default();
+                let closed_ticket = match (&ticket, live) {
+                    (_, true) | (Some(_), _) => None,
+                    (None, false) => match db.read(move |c| outbox::how_it_ended(c, subscription.visit_id)).await {
+                        Ok(Ok(Some(closed))) => closed,
+                        Ok(Ok(None)) => continue, // its end is not stored yet
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "how a ticket ended could not be read");
+                            continue;
+                        }
+                        Err(_) => return,
+                    },
+                };
+                let notice = rules::ended(notice, closed_ticket.is_some());
+                let number = ticket.map(|t| t.number).or(closed_ticket).unwrap_or_default();
                 let message = text_of(&texts, &subscription, &notice, &number);
                 let (db2, branch2) = (db.clone(), branch.clone());
                 let written = db2
@@ -86,6 +100,7 @@ fn text_of(
         Notice::Called { counter } => {
             ("called", texts.get(lang, "sms-called", &[("number", Arg::Text(number)), ("counter", Arg::Text(counter))]))
         }
+        Notice::Closed => ("closed", texts.get(lang, "sms-closed", &[("number", Arg::Text(number))])),
         Notice::Done => return None,
     };
     Some((text.0, rules::sms_text(&text.1)))

@@ -3,7 +3,7 @@
 //! delivery receipts, opt-outs, and what managers read.
 use chrono::{DateTime, Utc};
 use dawr_protocol::api::sms::{SmsMessage, SmsStatus};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::ts;
 
@@ -184,6 +184,27 @@ pub struct Subscription {
     pub near_sent: bool,
     /// A remote ticket's "check in at the kiosk" went.
     pub checkin_sent: bool,
+}
+
+/// How a subscribed ticket that has left the live queue ended, as stored: `None` while its end
+/// is not stored yet (the engine answers from memory before the write commits: ask again);
+/// `Some(Some(number))` when it was cancelled because a manager closed its service for the day
+/// (`service_closed`), `Some(None)` otherwise.
+pub fn how_it_ended(conn: &Connection, visit_id: i64) -> rusqlite::Result<Option<Option<String>>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT v.status IN ('waiting', 'called', 'serving'), v.number,
+                    EXISTS (SELECT 1 FROM events e WHERE e.visit_id = v.id AND e.kind = 'cancelled'
+                            AND json_extract(e.payload, '$.reason') = 'service_closed')
+             FROM visits v WHERE v.id = ?1",
+        )?
+        .query_row(params![visit_id], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))
+        .optional()?;
+    Ok(match row {
+        Some((true, _, _)) => None,
+        Some((false, number, closed)) => Some(closed.then_some(number)),
+        None => Some(None),
+    })
 }
 
 /// Messages about this ticket go to `mobile` in `lang` (a second call replaces the first).

@@ -20,7 +20,7 @@ pub struct SmsRemoved {
 }
 
 /// The mobile of a person (canonical form, see `privacy::person`), when the person is one.
-fn mobile_of(person: &str) -> Option<&str> {
+pub fn mobile_of(person: &str) -> Option<&str> {
     (person.starts_with("+9665") && person.len() == 13).then_some(person)
 }
 
@@ -66,7 +66,8 @@ pub fn export(conn: &Connection, person: &str) -> rusqlite::Result<SmsPersonalDa
         .query_map(params![mobile], |r| r.get(0))?
         .next()
         .transpose()?;
-    Ok(SmsPersonalData { messages, tickets, opted_out_at })
+    let (remote_tickets, join_codes_sent_at) = crate::join::store::export_of(conn, mobile)?;
+    Ok(SmsPersonalData { messages, tickets, opted_out_at, remote_tickets, join_codes_sent_at })
 }
 
 /// Blanks every message to `person`'s mobile (unsent ones end as failed) and forgets the

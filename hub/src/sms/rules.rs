@@ -12,11 +12,10 @@ pub fn saudi_mobile(typed: &str) -> Option<String> {
     dawr_protocol::api::sms::saudi_mobile(typed)
 }
 
-/// Whether an incoming text asks for no more messages: `STOP` (any case) or `إلغاء` (with or
-/// without its hamza), alone, perhaps with spaces or punctuation around it.
+/// Whether an incoming text asks for no more messages (`dawr_protocol::api::sms::is_stop`, which
+/// the appointments site shares).
 pub fn is_stop(text: &str) -> bool {
-    let word = text.trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation() || c == '.');
-    word.eq_ignore_ascii_case("stop") || matches!(word, "إلغاء" | "الغاء" | "ألغاء")
+    dawr_protocol::api::sms::is_stop(text)
 }
 
 /// The wait before retry number `attempts` (1 after the first failure): 1 s doubling up to `max`.
@@ -92,6 +91,17 @@ pub enum Notice {
     CheckIn,
     /// Nothing more will be sent (it left the queue without being called, or was told both).
     Done,
+    /// It was cancelled because a manager closed its service (or the branch) for the day.
+    Closed,
+}
+
+/// What a ticket that left the queue is told: that its service closed, when that is why it was
+/// cancelled; else nothing.
+pub fn ended(notice: Notice, closed_by_branch: bool) -> Notice {
+    match notice {
+        Notice::Done if closed_by_branch => Notice::Closed,
+        other => other,
+    }
 }
 
 /// Decides the next message for a subscribed ticket from its state (`None`: not live any more);
@@ -181,6 +191,9 @@ mod tests {
         assert_eq!(notice(Some(1), None, true, true, 3, true), Some(Notice::CheckIn), "held at the front");
         assert_eq!(notice(None, None, false, true, 3, true), Some(Notice::Done), "a no-show is told nothing");
         assert_eq!(sms_text("Dawr: ticket \u{2068}A012\u{2069}"), "Dawr: ticket A012");
+        assert_eq!(ended(Notice::Done, true), Notice::Closed, "cancelled because its service closed");
+        assert_eq!(ended(Notice::Done, false), Notice::Done);
+        assert_eq!(ended(Notice::CheckIn, true), Notice::CheckIn);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use dawr_web::Db;
 use tokio::sync::Notify;
 
@@ -24,7 +23,7 @@ pub fn spawn<G: Gateway + Clone>(
     tokio::spawn(async move {
         let mut pacer = Pacer::new(settings.messages_per_second);
         loop {
-            let due = db.write(|c| outbox::due(c, Utc::now(), BATCH)).await;
+            let due = db.write(|c| outbox::due(c, crate::clock::now(), BATCH)).await;
             let due = match due {
                 Ok(Ok(due)) => due,
                 Ok(Err(e)) => {
@@ -42,14 +41,14 @@ pub fn spawn<G: Gateway + Clone>(
             for message in due {
                 let parts = dawr_smpp::text::encode(&message.body, 1).parts.len() as u32;
                 loop {
-                    let wait = pacer.wait(parts, Utc::now());
+                    let wait = pacer.wait(parts, crate::clock::now());
                     if wait.is_zero() {
                         break;
                     }
                     tokio::time::sleep(wait).await;
                 }
                 let id = message.id;
-                if !matches!(db.write(move |c| outbox::mark_sending(c, id, Utc::now())).await, Ok(Ok(()))) {
+                if !matches!(db.write(move |c| outbox::mark_sending(c, id, crate::clock::now())).await, Ok(Ok(()))) {
                     continue;
                 }
                 let (gateway, db, settings) = (gateway.clone(), db.clone(), settings.clone());
@@ -62,7 +61,7 @@ pub fn spawn<G: Gateway + Clone>(
 
 async fn send_one<G: Gateway>(gateway: &G, db: &Db, settings: &SmsSettings, message: Due) {
     let outcome = gateway.send(&message).await;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let (id, attempts, created_at) = (message.id, message.attempts + 1, message.created_at);
     let (max_backoff, expire_after) = (settings.max_backoff, settings.expire_after);
     let written = db

@@ -62,6 +62,7 @@ pub fn routes() -> Vec<Route> {
         ("/api/v1/personal-data/export", post(super::privacy::export)),
         ("/api/v1/personal-data/erase", post(super::privacy::erase)),
         ("/api/v1/audit", get(super::privacy::audit)),
+        ("/api/v1/closures", get(super::closures::list).post(super::closures::post)),
     ]
 }
 

@@ -106,11 +106,21 @@ impl Problem {
     }
 }
 
+/// Whether a manager closed `service` (or the branch) for today.
+async fn closed_today(state: &AppState, service: &str) -> WebResult<bool> {
+    let today = super::closures::today(state);
+    let closures = state.appointments.with(move |c| crate::bookings::store::closures_from(c, today)).await?;
+    Ok(closures.iter().any(|c| c.day == today && c.service.as_deref().is_none_or(|s| s == service)))
+}
+
 /// The problem a refused join is, for the visitor.
 fn join_problem(failure: &JoinFailure) -> Problem {
     match failure {
         JoinFailure::Refused(QueueError::Remote(RemoteRefusal::TooLate, _)) => {
             Problem::new(StatusCode::CONFLICT, "join-error-late")
+        }
+        JoinFailure::Refused(QueueError::Remote(RemoteRefusal::ClosedToday, _) | QueueError::ClosedForDay(_)) => {
+            Problem::new(StatusCode::CONFLICT, "join-error-closed-today")
         }
         JoinFailure::Refused(QueueError::Remote(RemoteRefusal::Full, _)) => {
             Problem::new(StatusCode::CONFLICT, "join-error-full")
@@ -177,7 +187,9 @@ pub async fn ask(
         return refuse(Problem::new(StatusCode::BAD_REQUEST, "join-error-service"));
     }
     if !services.iter().any(|s| s.code == form.service) {
-        return refuse(Problem::new(StatusCode::CONFLICT, "join-error-closed"));
+        let key =
+            if closed_today(&state, &form.service).await? { "join-error-closed-today" } else { "join-error-closed" };
+        return refuse(Problem::new(StatusCode::CONFLICT, key));
     }
     let Some(mobile) = sms::rules::saudi_mobile(&form.mobile) else {
         return refuse(Problem::new(StatusCode::BAD_REQUEST, "join-error-mobile"));

@@ -25,6 +25,7 @@ use crate::mqtt::MqttStatus;
 
 pub mod api;
 pub mod callers;
+pub mod closures;
 pub mod dashboard;
 mod errors;
 pub mod join_page;
@@ -105,6 +106,7 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/sign-in", post(dashboard::sign_in)),
         ("/dashboard/sign-out", post(dashboard::sign_out)),
         ("/dashboard/visits.csv", get(dashboard::csv)),
+        ("/dashboard/closures", post(dashboard::close_day)),
     ]
 }
 

@@ -414,13 +414,55 @@ pub fn personal_data_export() -> PersonalDataExport {
                 created_at: "2026-11-23T08:58:40.000Z".into(),
             }],
             opted_out_at: None,
+            remote_tickets: vec![super::privacy::RemoteTicket {
+                number: "D004".into(),
+                joined_at: "2026-11-22T07:40:02.000Z".into(),
+            }],
+            join_codes_sent_at: vec!["2026-11-22T07:39:20.000Z".into()],
         },
     }
 }
 
+/// `POST /api/v1/closures` (hub, managers): close service A on 24 November.
+pub fn close_day() -> super::closures::CloseDay {
+    super::closures::CloseDay { day: "2026-11-24".parse().expect("a date"), service: Some("A".into()) }
+}
+
+/// The hub's closed day, as `POST` and `GET /api/v1/closures` answer it.
+pub fn day_closure() -> super::closures::DayClosure {
+    super::closures::DayClosure {
+        day: "2026-11-24".parse().expect("a date"),
+        service: Some("A".into()),
+        closed_by: "m001".into(),
+        closed_at: at("2026-11-23T13:05:00Z"),
+        site_told_at: Some(at("2026-11-23T13:05:01Z")),
+    }
+}
+
+/// `GET /api/v1/closures` (hub): the whole branch closed on a later day, not yet told to the site.
+pub fn day_closures() -> super::closures::DayClosures {
+    let later = super::closures::DayClosure {
+        day: "2026-12-01".parse().expect("a date"),
+        service: None,
+        site_told_at: None,
+        ..day_closure()
+    };
+    super::closures::DayClosures { closures: vec![day_closure(), later] }
+}
+
+/// `POST /api/v1/branches/{branch}/closures` (site): what the hub tells the site.
+pub fn branch_closure() -> super::closures::BranchClosure {
+    super::closures::BranchClosure { day: "2026-11-24".parse().expect("a date"), service: Some("A".into()) }
+}
+
+/// The site's answer to [`branch_closure`].
+pub fn closure_applied() -> super::closures::ClosureApplied {
+    super::closures::ClosureApplied { bookings_cancelled: 2 }
+}
+
 /// `POST /api/v1/personal-data/erase` (hub).
 pub fn erasure_report() -> ErasureReport {
-    ErasureReport { cases: 2, transfer_notes: 1, sms_messages: 2, sms_tickets: 1 }
+    ErasureReport { cases: 2, transfer_notes: 1, sms_messages: 2, sms_tickets: 1, remote_joins: 2 }
 }
 
 /// `POST /api/v1/branches/{branch}/personal-data/export` (site).

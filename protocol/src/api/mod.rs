@@ -18,6 +18,7 @@ pub use crate::device::{CounterState, ErrorCode, Outcome, RatingReason};
 
 pub mod bookings;
 pub mod cases;
+pub mod closures;
 pub mod crm;
 pub mod examples;
 pub mod ministry;

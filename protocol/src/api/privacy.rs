@@ -40,6 +40,20 @@ pub struct SmsPersonalData {
     /// When the mobile answered STOP / إلغاء (kept after an erasure, so the STOP stays honoured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opted_out_at: Option<String>,
+    /// The remote tickets it joined the queue with from a phone (`/join`).
+    #[serde(default)]
+    pub remote_tickets: Vec<RemoteTicket>,
+    /// When one-time codes to join were sent to it (kept for the per-mobile limit, and purged
+    /// with the rest).
+    #[serde(default)]
+    pub join_codes_sent_at: Vec<String>,
+}
+
+/// A remote ticket the person's mobile joined with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteTicket {
+    pub number: String,
+    pub joined_at: String,
 }
 
 /// One message to the person's mobile.
@@ -84,6 +98,9 @@ pub struct ErasureReport {
     /// Tickets that no longer send messages to the mobile.
     #[serde(default)]
     pub sms_tickets: u32,
+    /// Remote tickets and one-time join codes that no longer name the mobile.
+    #[serde(default)]
+    pub remote_joins: u32,
 }
 
 /// The site's export of one person's bookings (by branch, with its API key).

@@ -89,6 +89,14 @@ pub struct TicketSms {
     pub lang: Option<String>,
 }
 
+/// Whether an incoming SMS asks for no more messages: `STOP` (any case) or `إلغاء` (with or
+/// without its hamza), alone, perhaps with spaces or punctuation around it. The hub and the
+/// appointments site both honour it.
+pub fn is_stop(text: &str) -> bool {
+    let word = text.trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation() || c == '.');
+    word.eq_ignore_ascii_case("stop") || matches!(word, "إلغاء" | "الغاء" | "ألغاء")
+}
+
 /// A Saudi mobile in one form, `+9665XXXXXXXX`, from `05XXXXXXXX`, `5XXXXXXXX`, `9665…`,
 /// `+9665…` or `009665…` (spaces and dashes ignored, Arabic-Indic digits accepted); `None` for
 /// anything else.

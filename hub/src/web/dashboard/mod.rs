@@ -145,6 +145,39 @@ pub async fn csv(
     Ok((headers, csv).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+pub struct CloseForm {
+    day: String,
+    /// A service code; blank: the whole branch.
+    #[serde(default)]
+    service: String,
+}
+
+/// `POST /dashboard/closures`: a signed-in manager closes a day (see [`super::closures`]); back
+/// to the dashboard's closed days, or a page that says why not.
+pub async fn close_day(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DashboardQuery>,
+    Form(form): Form<CloseForm>,
+) -> WebResult<Response> {
+    let lang = query.lang();
+    let Ok(session) = manager(&state, &headers) else {
+        let page = view::sign_in_page(&state.texts, lang, Some("dash-managers-only"));
+        return Ok((StatusCode::FORBIDDEN, Html(page)).into_response());
+    };
+    let refused =
+        |status: StatusCode, key: &str| Ok((status, Html(view::message_page(&state.texts, lang, key))).into_response());
+    let Ok(day) = form.day.parse::<NaiveDate>() else { return refused(StatusCode::BAD_REQUEST, "dash-bad-dates") };
+    let service = Some(form.service).filter(|s| !s.is_empty());
+    let request = dawr_protocol::api::closures::CloseDay { day, service };
+    match super::closures::close(&state, request, &session.staff).await {
+        Ok(_) => Ok(Redirect::to(&format!("/dashboard?lang={}#closures", lang.code())).into_response()),
+        Err(e) if e.status().is_client_error() => refused(e.status(), "dash-closure-refused"),
+        Err(e) => Err(e),
+    }
+}
+
 /// How many of the range's latest audit entries the page lists (`GET /api/v1/audit` has all).
 const AUDIT_ROWS: u32 = 20;
 
@@ -184,6 +217,7 @@ pub async fn show(
     let devices = crate::devices::listing(&enrolled, &presence);
     let audit = super::privacy::audit_page(&state, filter.from, filter.to, None, AUDIT_ROWS).await?;
     let manager = state.branch().staff.iter().find(|s| s.id == session.staff).map(|s| name(&s.name, lang).to_string());
+    let closures = state.appointments.with(move |c| crate::bookings::store::closures_from(c, today)).await?;
     let dashboard = Dashboard {
         texts: &state.texts,
         lang,
@@ -197,6 +231,7 @@ pub async fn show(
         devices: &devices,
         audit: &audit,
         demo: state.demo,
+        closures: &closures,
     };
     let mut response = Html(dashboard.page()).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

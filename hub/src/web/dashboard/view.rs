@@ -47,6 +47,8 @@ pub struct Dashboard<'a> {
     pub audit: &'a AuditPage,
     /// Whether this is the built-in demo branch (its PINs are public): the page says so.
     pub demo: bool,
+    /// The days closed from today on.
+    pub closures: &'a [dawr_protocol::api::closures::DayClosure],
 }
 
 /// The audit entries' fields the page names in both languages (others are shown as stored).
@@ -196,6 +198,7 @@ impl Dashboard<'_> {
                 (self.sms_section())
                 (self.reasons())
                 @if let Some(crm) = self.crm { (self.crm_section(crm)) }
+                (self.closures_section())
                 (self.devices_section())
                 (self.audit_section())
             }
@@ -517,6 +520,45 @@ impl Dashboard<'_> {
 
     /// The CRM connector's outbox: what is delivered, what waits, why.
     /// The devices: role, counter, presence and when each was last heard.
+    /// The closed days, and the form that closes one (a service or the whole branch).
+    fn closures_section(&self) -> Markup {
+        let today = self.now.with_timezone(&self.branch.utc_offset).date_naive();
+        let lang = self.lang;
+        html! {
+            section aria-labelledby="closures" {
+                h2 id="closures" { (self.t("dash-closures")) }
+                @if self.closures.is_empty() {
+                    p { (self.t("dash-closures-none")) }
+                } @else {
+                    table {
+                        thead { tr {
+                            @for key in ["dash-closure-day", "dash-service", "dash-closure-by", "dash-closure-site"] {
+                                th scope="col" { (self.t(key)) }
+                            }
+                        } }
+                        tbody { @for c in self.closures { tr {
+                            td { bdi { (c.day) } }
+                            td { (c.service.as_deref().map(|s| self.service_name(s)).unwrap_or_else(|| self.t("dash-closure-branch"))) }
+                            td { (self.staff_name(&c.closed_by)) }
+                            td { (self.t(if c.site_told_at.is_some() { "dash-closure-site-told" } else { "dash-closure-site-waiting" })) }
+                        } } }
+                    }
+                }
+                form class="filters noprint" method="post" action={ "/dashboard/closures?lang=" (lang.code()) } {
+                    label { (self.t("dash-closure-day")) input type="date" name="day" required min=(today) value=(today); }
+                    label { (self.t("dash-service")) select name="service" {
+                        option value="" { (self.t("dash-closure-branch")) }
+                        @for s in &self.branch.services {
+                            option value=(s.code) { (s.code) " · " (name(&s.name, lang)) }
+                        }
+                    } }
+                    button type="submit" { (self.t("dash-closure-close")) }
+                }
+                p class="hint" { (self.t("dash-closure-hint")) }
+            }
+        }
+    }
+
     fn devices_section(&self) -> Markup {
         html! {
             section aria-labelledby="devices" {
