@@ -101,7 +101,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/002_personal_data.sql")),
         M::up(include_str!("store/003_reminders.sql")),
         M::up(include_str!("store/004_slots.sql")),
-        M::up(include_str!("store/006_closures.sql")),
+        M::up(include_str!("store/005_closures.sql")),
     ])
 }
 
