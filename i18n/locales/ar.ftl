@@ -252,6 +252,23 @@ dash-crm-delivered = أحداث سُلّمت
 dash-crm-pending = أحداث بانتظار التسليم
 dash-crm-oldest = أقدم حدث منتظر منذ
 dash-crm-failing = فشل التسليم بعد { $attempts } محاولات:
+dash-cases-opened = حالات فُتحت
+dash-cases-closed-in-time = أُغلقت ضمن المدة المستهدفة
+# $hours: the case resolution target, in hours (72 by default)
+dash-cases-within = المتابعات المغلقة خلال { $hours } ساعة
+# $hours: the escalation target, in hours (24 by default)
+dash-escalations-within = التصعيدات المُجاب عنها خلال { $hours } ساعة
+dash-cases-open-now = مفتوحة الآن
+dash-resolution-rating = التقييم بعد الحل
+dash-case-kind = النوع
+dash-kind-follow-up = متابعة
+dash-kind-referral = إحالة
+dash-kind-escalation = تصعيد (تقييم 1 أو 2)
+dash-overdue-at-end = متأخرة في نهاية الفترة
+dash-opened = فُتحت في
+dash-open-cases = الحالات المفتوحة (المتأخرة أولاً)
+# $count: how many more open cases are not listed
+dash-open-cases-more = { $count } حالة مفتوحة أخرى غير مدرجة هنا (تقرير JSON يضمها كلها).
 dash-month-cases-opened = حالات فُتحت
 dash-month-cases-closed = حالات أُغلقت
 dash-month-cases-open-at-end = مفتوحة في نهاية الشهر

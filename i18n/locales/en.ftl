@@ -243,6 +243,23 @@ dash-crm-delivered = Events delivered
 dash-crm-pending = Events waiting
 dash-crm-oldest = Oldest waiting since
 dash-crm-failing = Delivery failing after { $attempts } attempts:
+dash-cases-opened = Cases opened
+dash-cases-closed-in-time = Closed within target
+# $hours: the case resolution target, in hours (72 by default)
+dash-cases-within = Follow-ups closed within { $hours } h
+# $hours: the escalation target, in hours (24 by default)
+dash-escalations-within = Escalations answered within { $hours } h
+dash-cases-open-now = Open now
+dash-resolution-rating = Rating after resolution
+dash-case-kind = Kind
+dash-kind-follow-up = Follow-up
+dash-kind-referral = Referral
+dash-kind-escalation = Escalation (rating 1 or 2)
+dash-overdue-at-end = Overdue at the end
+dash-opened = Opened
+dash-open-cases = Open cases (overdue first)
+# $count: how many more open cases are not listed
+dash-open-cases-more = { $count } more open cases are not listed here (the JSON report has them all).
 dash-month-cases-opened = Cases opened
 dash-month-cases-closed = Cases closed
 dash-month-cases-open-at-end = Open at month end

@@ -178,7 +178,7 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     let cookie = signed.headers()["set-cookie"].to_str()?.split(';').next().unwrap().to_string();
     let page = cookie_client.get(hub.url("/dashboard?lang=en")).header("cookie", &cookie).send().await?.text().await?;
     assert!(
-        page.contains("Escalations (exit ratings of 1 or 2)") && page.contains(&case_ref),
+        page.contains("Open cases (overdue first)") && page.contains(&case_ref),
         "the escalation is on the dashboard"
     );
 

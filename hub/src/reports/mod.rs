@@ -21,7 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 pub use csv::visits_csv;
-pub use facts::{case_facts, visit_facts};
+pub use facts::{backlog_facts, case_facts, visit_facts};
 pub use summary::{
     AppointmentFigures, CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
     monthly, next_month, summarise,

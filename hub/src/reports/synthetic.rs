@@ -21,13 +21,25 @@ pub struct Truth {
     pub cancelled: bool,
     pub counter: Option<String>,
     pub rating: Option<(u8, Option<&'static str>)>,
+    /// The outcome of a served visit: `resolved`, `follow_up` or `referred`.
+    pub outcome: Option<&'static str>,
+    /// The staff member signed in at the counter (`s10N` at counter N).
+    pub staff: Option<String>,
+    /// When staff closed the case (a follow-up, referral or escalation), if they did.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The visitor's second rating, of how the closed case was resolved.
+    pub resolution_rating: Option<u8>,
 }
 
 pub const SERVICES: [&str; 6] = ["A", "B", "C", "D", "E", "F"];
 
 /// Writes `per_day` visits for each working day (Sunday to Thursday) from `from` to `to`, at a
-/// UTC+3 branch open 08:00–14:00: 3 % cancelled while waiting, 5 % no-shows, the rest served, 30 %
-/// of those rated (1–2 with a reason). Returns the truth, in visit id order.
+/// UTC+3 branch open 08:00–14:00: 3 % cancelled while waiting, 5 % no-shows, the rest served by
+/// the staff member of their counter (`s10N` at counter N), 8 % of those left as follow-ups and
+/// 2 % referred, 30 % rated (1–2 with a reason). The real cases — follow-ups, referrals and low
+/// ratings — are closed by staff (`case_notes`) 85 % of the time, 1 to 150 hours later (so some
+/// close in a later month), half of those with a rating after resolution. Returns the truth, in
+/// visit id order.
 pub fn write(
     conn: &mut Connection,
     seed: u64,
@@ -83,6 +95,10 @@ pub fn write(
                 cancelled: false,
                 counter: None,
                 rating: None,
+                outcome: None,
+                staff: None,
+                closed_at: None,
+                resolution_rating: None,
             };
             event(issued, "issued", None, "{}".into())?;
             let roll: f64 = rng.random();
@@ -105,8 +121,16 @@ pub fn write(
             let start = called + chrono::Duration::seconds(rng.random_range(20..120));
             let end = start + chrono::Duration::seconds(rng.random_range(120..900));
             event(start, "started", Some(&counter), "{}".into())?;
-            event(end, "completed", Some(&counter), r#"{"outcome":"resolved"}"#.into())?;
+            let outcome = match rng.random_range(0..100) {
+                0..8 => "follow_up",
+                8..10 => "referred",
+                _ => "resolved",
+            };
+            let staff = format!("s10{counter}");
+            event(end, "completed", Some(&counter), format!(r#"{{"outcome":"{outcome}","staff":"{staff}"}}"#))?;
             truth.served = Some((start, end));
+            truth.outcome = Some(outcome);
+            truth.staff = Some(staff);
             if rng.random_bool(0.3) {
                 let score: u8 = rng.random_range(1..=5);
                 let reason = (score <= 2).then_some("waited_too_long");
@@ -118,6 +142,18 @@ pub fn write(
                     format!(r#"{{"score":{score}{extra}}}"#),
                 )?;
                 truth.rating = Some((score, reason));
+            }
+            let real_case = outcome != "resolved" || truth.rating.is_some_and(|(score, _)| score <= 2);
+            if real_case && rng.random_bool(0.85) {
+                let closed = end + chrono::Duration::minutes(rng.random_range(60..150 * 60));
+                let resolution = rng.random_bool(0.5).then(|| rng.random_range(1..=5u8));
+                tx.prepare_cached(
+                    "INSERT INTO case_notes (case_ref, category, closed_at, closed_by, resolution_rating,
+                         updated_at, updated_by) VALUES (?1, 'general', ?2, ?3, ?4, ?2, ?3)",
+                )?
+                .execute(params![format!("DMM-{visit_id}"), ts(closed), truth.staff, resolution])?;
+                truth.closed_at = Some(closed);
+                truth.resolution_rating = resolution;
             }
             truths.push(truth);
         }

@@ -30,6 +30,7 @@ use crate::reports::{ReportFilter, monthly, summarise, visit_facts, visits_csv};
 mod charts;
 mod view;
 
+use crate::cases::CaseReport;
 use view::{Dashboard, Live, Range};
 
 const COOKIE: &str = "dawr_session";
@@ -212,15 +213,35 @@ async fn live(state: &AppState) -> WebResult<Live> {
     Ok(Live { services, queue, counters_open })
 }
 
-/// The range's figures, each month's, and its cases (a year is a few hundred thousand rows: run
-/// on the database's blocking thread).
+/// The range's figures, each month's, and its real CRM cases (a year is a few hundred thousand
+/// rows: run on the database's blocking thread).
 fn range(conn: &Connection, branch: &Branch, filter: &ReportFilter) -> rusqlite::Result<Range> {
     let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
     let visits = visit_facts(conn, filter)?;
-    let notes = crate::cases::notes_for_days(conn, filter.from, filter.to)?;
     Ok(Range {
-        cases: crate::cases::cases_of(&visits, &notes, branch.cases, Utc::now()),
         summary: summarise(filter, &visits, &target, branch.utc_offset),
         monthly: monthly(filter, &visits, &target, branch.utc_offset),
+        cases: case_report(conn, branch, filter, crate::clock::now())?,
     })
+}
+
+/// The real CRM cases of the range, each counted by its own events' dates: those carried over
+/// from before the range too.
+fn case_report(
+    conn: &Connection,
+    branch: &Branch,
+    filter: &ReportFilter,
+    now: chrono::DateTime<Utc>,
+) -> rusqlite::Result<CaseReport> {
+    let start = crate::cases::ledger::day_start(filter.from, branch.utc_offset);
+    let backlog = crate::reports::backlog_facts(conn, filter, start)?;
+    let notes = crate::cases::notes_for_cases(conn, backlog.iter().map(|v| v.case_ref.as_str()))?;
+    let entries: Vec<crate::cases::CaseEntry> = backlog
+        .iter()
+        .flat_map(|v| {
+            let case = crate::cases::case_of(v, notes.get(&v.case_ref), branch.cases, now);
+            crate::cases::entries_of(&case, v.ending, branch.cases)
+        })
+        .collect();
+    Ok(crate::cases::ledger::report(&entries, filter.from, filter.to, branch.utc_offset, now))
 }

@@ -8,10 +8,10 @@ use maud::{Markup, html};
 
 use super::charts::bars;
 use crate::audit::{AuditEntry, AuditPage};
-use crate::cases::Case;
+use crate::cases::ledger::share;
+use crate::cases::{CaseKind, CaseLine, CasePeriod, CaseReport};
 use crate::crm::CrmStatus;
 use crate::domain::Branch;
-use crate::reports::next_month;
 use crate::reports::{Figures, ReportFilter, Summary};
 
 /// The branch now, from the engine.
@@ -21,11 +21,11 @@ pub struct Live {
     pub counters_open: usize,
 }
 
-/// A range's figures, each month's, and its cases.
+/// A range's figures, each month's, and its real CRM cases.
 pub struct Range {
     pub summary: Summary,
     pub monthly: Vec<(NaiveDate, Figures)>,
-    pub cases: Vec<Case>,
+    pub cases: CaseReport,
 }
 
 /// Everything the page shows.
@@ -123,6 +123,13 @@ fn minutes(seconds: Option<f64>) -> String {
 fn percent(p: Option<f64>) -> String {
     p.map_or("–".into(), |p| format!("{p:.0}%"))
 }
+
+fn kind_key(kind: CaseKind) -> String {
+    format!("dash-kind-{}", kind.code().replace('_', "-"))
+}
+
+/// How many open cases the page lists (the overdue first; the JSON API has them all).
+const OPEN_CASE_ROWS: usize = 100;
 
 fn reason_key(reason: &str) -> String {
     format!("reason-{}", reason.replace('_', "-"))
@@ -232,7 +239,11 @@ impl Dashboard<'_> {
     }
 
     fn card(&self, key: &str, value: String) -> Markup {
-        html! { div class="card" { span class="v" { (value) } span class="k" { (self.t(key)) } } }
+        self.card_text(self.t(key), value)
+    }
+
+    fn card_text(&self, label: String, value: String) -> Markup {
+        html! { div class="card" { span class="v" { (value) } span class="k" { (label) } } }
     }
 
     /// Now: who waits, for how long, where it is slipping.
@@ -312,46 +323,74 @@ impl Dashboard<'_> {
         }
     }
 
-    /// CRM cases: counts, and the escalations still to answer.
+    /// The real CRM cases (follow-ups, referrals, escalations), each counted by its own events'
+    /// dates: the range's counts by kind, the case SLA, and the cases open now.
     fn cases_section(&self) -> Markup {
-        let cases = &self.range.cases;
-        let counts = crate::cases::count(cases);
-        let open: Vec<_> =
-            cases.iter().filter_map(|c| c.escalation.as_ref().filter(|e| e.open).map(|e| (c, e))).collect();
-        let heads = ["dash-case", "dash-ticket", "dash-service", "dash-score", "dash-reason", "dash-due", ""];
+        let CaseReport { total, open, .. } = &self.range.cases;
+        let overdue = open.iter().filter(|c| c.overdue).count();
+        let left_open = share(total.closed_within_target.left_open(), total.closed.left_open());
+        let escalations = share(total.closed_within_target.escalation, total.closed.escalation);
+        let hours = |s: u32| Arg::Number(f64::from(s / 3600));
+        let policy = self.branch.cases;
+        let heads =
+            ["dash-case", "dash-ticket", "dash-case-kind", "dash-service", "dash-staff", "dash-opened", "dash-due", ""];
         html! {
             section aria-labelledby="cases" {
                 h2 id="cases" { (self.t("dash-cases")) }
                 div class="cards" {
-                    (self.card("dash-cases-in-progress", counts.in_progress.to_string()))
-                    (self.card("dash-cases-open", counts.open.to_string()))
-                    (self.card("dash-cases-closed", counts.closed.to_string()))
-                    (self.card("dash-cases-overdue", counts.overdue.to_string()))
-                    (self.card("dash-escalations-open", counts.escalations_open.to_string()))
-                    (self.card("dash-escalations-overdue", counts.escalations_overdue.to_string()))
+                    (self.card("dash-cases-opened", total.opened.total().to_string()))
+                    (self.card("dash-cases-closed", total.closed.total().to_string()))
+                    (self.card_text(self.t_args("dash-cases-within", &[("hours", hours(policy.resolution_target_s))]), percent(left_open)))
+                    (self.card_text(self.t_args("dash-escalations-within", &[("hours", hours(policy.escalation_target_s))]), percent(escalations)))
+                    (self.card("dash-cases-open-now", open.len().to_string()))
+                    (self.card("dash-cases-overdue", overdue.to_string()))
+                    (self.card("dash-resolution-rating", total.resolution_rating_mean.map_or("–".into(), |m| format!("{m:.2} / 5"))))
+                }
+                table id="case-kinds" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-case-kind")) }
+                        @for key in ["dash-cases-opened", "dash-cases-closed", "dash-cases-closed-in-time", "dash-month-cases-open-at-end", "dash-overdue-at-end"] {
+                            th scope="col" class="n" { (self.t(key)) }
+                        }
+                    } }
+                    tbody { @for kind in CaseKind::ALL { tr {
+                        th scope="row" { (self.t(&kind_key(kind))) }
+                        td class="n" { (total.opened.of(kind)) }
+                        td class="n" { (total.closed.of(kind)) }
+                        td class="n" { (total.closed_within_target.of(kind)) }
+                        td class="n" { (total.open_at_end.of(kind)) }
+                        td class="n" { (total.overdue_at_end.of(kind)) }
+                    } } }
                 }
                 @if !open.is_empty() {
-                    h3 { (self.t("dash-escalations")) }
-                    table {
+                    h3 { (self.t("dash-open-cases")) }
+                    table id="open-cases" {
                         thead { tr { @for key in heads { th scope="col" { @if !key.is_empty() { (self.t(key)) } } } } }
-                        tbody { @for (case, escalation) in &open { (self.escalation_row(case, escalation)) } }
+                        tbody { @for line in open.iter().take(OPEN_CASE_ROWS) { (self.case_row(line)) } }
+                    }
+                    @if open.len() > OPEN_CASE_ROWS {
+                        p { (self.t_args("dash-open-cases-more", &[("count", Arg::Number((open.len() - OPEN_CASE_ROWS) as f64))])) }
                     }
                 }
             }
         }
     }
 
-    fn escalation_row(&self, case: &Case, e: &crate::cases::Escalation) -> Markup {
-        let due = e.due_at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M").to_string();
+    fn local_time(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    fn case_row(&self, line: &CaseLine) -> Markup {
         html! {
             tr {
-                td class="n" { (case.case_ref) }
-                td class="n" { (case.ticket) }
-                td { (self.service_name(&case.service)) }
-                td class="n" { (e.score) }
-                td { (self.t(&reason_key(&e.reason))) }
-                td class="n" { (due) }
-                td { @if e.overdue { " " strong class="error" { (self.t("dash-overdue")) } } }
+                td class="n" { (line.case_ref) }
+                td class="n" { (line.ticket) }
+                td { (self.t(&kind_key(line.kind))) }
+                td { (self.service_name(&line.service)) }
+                td { (line.staff.as_deref().map_or("–".into(), |s| self.staff_name(s))) }
+                td class="n" { (self.local_time(line.opened_at)) }
+                td class="n" { (self.local_time(line.due_at)) }
+                td { @if line.overdue { strong class="error" { (self.t("dash-overdue")) } } }
             }
         }
     }
@@ -484,22 +523,16 @@ impl Dashboard<'_> {
     }
 
     fn month_row(&self, month: NaiveDate, f: &Figures) -> Markup {
-        let offset = self.branch.utc_offset;
-        let midnight = |d: NaiveDate| {
-            d.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(offset).single()).map(|t| t.with_timezone(&Utc))
-        };
-        let counts = match (midnight(month), midnight(next_month(month))) {
-            (Some(start), Some(end)) => crate::cases::month(&self.range.cases, start, end.min(self.now)),
-            _ => crate::cases::MonthCases::default(),
-        };
+        let cases = self.range.cases.months.iter().find(|m| m.from == month);
+        let count = |pick: fn(&CasePeriod) -> usize| cases.map_or(0, pick);
         let label = format!("{} {}", self.t(&format!("month-{}", month.month())), month.year());
         html! {
             tr {
                 th scope="row" { (label) }
                 (Self::figure_cells(f))
-                td class="n" { (counts.opened) }
-                td class="n" { (counts.closed) }
-                td class="n" { (counts.open_at_end) }
+                td class="n" { (count(|c| c.opened.total())) }
+                td class="n" { (count(|c| c.closed.total())) }
+                td class="n" { (count(|c| c.open_at_end.total())) }
             }
         }
     }
