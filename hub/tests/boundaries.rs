@@ -35,6 +35,7 @@ fn the_pure_files_do_no_io_and_read_no_clock() {
     let pure = [
         "reports/summary.rs",
         "reports/csv.rs",
+        "reports/sla.rs",
         "reports/replay.rs",
         "uplink/message.rs",
         "cases/case.rs",

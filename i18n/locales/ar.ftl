@@ -269,6 +269,31 @@ dash-opened = فُتحت في
 dash-open-cases = الحالات المفتوحة (المتأخرة أولاً)
 # $count: how many more open cases are not listed
 dash-open-cases-more = { $count } حالة مفتوحة أخرى غير مدرجة هنا (تقرير JSON يضمها كلها).
+dash-sla = مستوى الخدمة والتشغيل
+dash-target = المستهدف (دقيقة)
+dash-sla-measured = المقيسة
+dash-sla-within = ضمن المستهدف
+dash-sla-breaches = التجاوزات
+dash-sla-never-called = لم يُنادَ عليهم (تجاوزات)
+dash-cancelled = أُلغيت أو صُرفت
+dash-counters-staffed = الشبابيك العاملة
+dash-staff-at-work = الموظفون العاملون
+dash-total = الإجمالي
+dash-per-day = حسب اليوم
+dash-day = اليوم
+dash-pauses = إيقافات الشبابيك حسب السبب
+dash-pauses-none = لم يُوقف أي شباك في هذه الفترة.
+dash-pauses-count = الإيقافات
+dash-pauses-hours = ساعات الشبابيك
+dash-pause-no-reason = دون سبب
+# $count: how many visits breached their target
+dash-breach-list = الزيارات التي تجاوزت المستهدف ({ $count })
+dash-issued = أخذ التذكرة
+dash-called = النداء
+dash-waited = الانتظار (دقيقة)
+dash-never-called = لم يُنادَ عليه
+# $count: how many more breaches are not listed
+dash-breaches-more = { $count } تجاوزاً آخر غير مدرج هنا (تقرير JSON يضمها كلها).
 dash-month-cases-opened = حالات فُتحت
 dash-month-cases-closed = حالات أُغلقت
 dash-month-cases-open-at-end = مفتوحة في نهاية الشهر

@@ -260,6 +260,31 @@ dash-opened = Opened
 dash-open-cases = Open cases (overdue first)
 # $count: how many more open cases are not listed
 dash-open-cases-more = { $count } more open cases are not listed here (the JSON report has them all).
+dash-sla = Service levels and staffing
+dash-target = Target (min)
+dash-sla-measured = Measured
+dash-sla-within = Within target
+dash-sla-breaches = Breaches
+dash-sla-never-called = Never called (breaches)
+dash-cancelled = Cancelled or turned away
+dash-counters-staffed = Counters at work
+dash-staff-at-work = Staff at work
+dash-total = Total
+dash-per-day = By day
+dash-day = Day
+dash-pauses = Counter pauses by reason
+dash-pauses-none = No counter was paused in this range.
+dash-pauses-count = Pauses
+dash-pauses-hours = Counter-hours
+dash-pause-no-reason = No reason given
+# $count: how many visits breached their target
+dash-breach-list = The { $count } visits that breached their target
+dash-issued = Ticket taken
+dash-called = Called
+dash-waited = Waited (min)
+dash-never-called = Never called
+# $count: how many more breaches are not listed
+dash-breaches-more = { $count } more breaches are not listed here (the JSON report has them all).
 dash-month-cases-opened = Cases opened
 dash-month-cases-closed = Cases closed
 dash-month-cases-open-at-end = Open at month end

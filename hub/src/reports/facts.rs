@@ -132,6 +132,30 @@ pub fn backlog_facts(
     Ok(visits)
 }
 
+/// Reads the counters' pauses and resumes from `start` to `end` (UTC, end exclusive), in log
+/// order, of one counter if `counter` is given.
+pub fn pause_events(
+    conn: &Connection,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    counter: Option<&str>,
+) -> rusqlite::Result<Vec<super::sla::PauseEvent>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT counter, at, kind, COALESCE(json_extract(payload, '$.reason'), 'none') FROM events
+         WHERE at >= ?1 AND at < ?2 AND kind IN ('counter_paused', 'counter_resumed')
+           AND (?3 IS NULL OR counter = ?3)
+         ORDER BY seq",
+    )?;
+    let rows = statement.query_map(params![crate::store::ts(start), crate::store::ts(end), counter], |row| {
+        let kind: String = row.get(2)?;
+        Ok(super::sla::PauseEvent {
+            counter: row.get(0)?,
+            at: time("at", Some(row.get(1)?))?.expect("given"),
+            paused: (kind == "counter_paused").then(|| row.get(3)).transpose()?,
+        })
+    })?;
+    rows.collect()
+}
+
 /// Reads the visit of one CRM case from the event log.
 pub fn case_facts(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<VisitFacts>> {
     let mut statement = conn.prepare_cached(&format!("{CHOSEN_BY_CASE}{VISIT_FACTS}"))?;
@@ -385,5 +409,70 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert!(plan.iter().any(|p| p.contains("events_real_cases")), "{plan:#?}");
+    }
+
+    /// Two weeks of made-up history with pauses and visitors turned away at closing: every
+    /// service-level and staffing figure equals what the test works out from what happened.
+    #[test]
+    fn service_levels_and_staffing_are_the_figures_worked_out_independently() {
+        use std::collections::BTreeSet;
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("dawr.db")).unwrap();
+        let (from, to): (NaiveDate, NaiveDate) = ("2026-10-04".parse().unwrap(), "2026-10-15".parse().unwrap());
+        let truth = synthetic::write(&mut conn, 5, from, to, 200).unwrap();
+        let offset = FixedOffset::east_opt(3 * 3600).unwrap();
+        let target = |s: &str| Some(if s == "A" { 600 } else { 900 });
+        let filter = ReportFilter { from, to, service: None, counter: None };
+        let visits = visit_facts(&conn, &filter).unwrap();
+        let start = crate::cases::ledger::day_start(from, offset);
+        let end = crate::cases::ledger::day_start(to.succ_opt().unwrap(), offset);
+        let pauses = pause_events(&conn, (start, end), None).unwrap();
+        let sla = super::super::sla_report((from, to), &visits, &pauses, &target, offset);
+
+        // Worked out here: (within, breach, never called) of each visit.
+        let judge = |v: &synthetic::Truth| {
+            let t = target(v.service).unwrap() as i64;
+            match (v.called_at, v.left_at) {
+                (Some(c), _) => ((c - v.issued_at).num_seconds() <= t, (c - v.issued_at).num_seconds() > t, false),
+                (None, Some(l)) => (false, (l - v.issued_at).num_seconds() > t, (l - v.issued_at).num_seconds() > t),
+                (None, None) => (false, false, false),
+            }
+        };
+        let count = |vs: &[&synthetic::Truth]| {
+            let j: Vec<_> = vs.iter().map(|v| judge(v)).collect();
+            (j.iter().filter(|x| x.0).count(), j.iter().filter(|x| x.1).count(), j.iter().filter(|x| x.2).count())
+        };
+        let all: Vec<&synthetic::Truth> = truth.iter().collect();
+        let (within, breaches, never) = count(&all);
+        assert!(never > 20, "some visitors were turned away at closing: {never}");
+        assert_eq!((sla.total.within, sla.total.breaches, sla.total.never_called), (within, breaches, never));
+        assert_eq!(sla.breaches.len(), breaches, "the drill-down lists every breach");
+        assert_eq!(sla.breaches.iter().filter(|b| b.called_at.is_none()).count(), never);
+        for s in &sla.per_service {
+            let mine: Vec<&synthetic::Truth> = truth.iter().filter(|v| v.service == s.service).collect();
+            assert_eq!((s.within, s.breaches, s.never_called), count(&mine), "service {}", s.service);
+            assert_eq!(s.target_s, target(&s.service));
+        }
+        let days: BTreeSet<NaiveDate> = truth.iter().map(|v| v.local_day).collect();
+        assert_eq!(sla.per_day.len(), days.len());
+        for d in &sla.per_day {
+            let mine: Vec<&synthetic::Truth> = truth.iter().filter(|v| v.local_day == d.day).collect();
+            let (within, breaches, _) = count(&mine);
+            assert_eq!((d.visits, d.within, d.breaches), (mine.len(), within, breaches), "{}", d.day);
+            assert_eq!(d.served, mine.iter().filter(|v| v.served.is_some()).count());
+            assert_eq!(d.cancelled, mine.iter().filter(|v| v.cancelled).count());
+            let counters: BTreeSet<&str> = mine.iter().filter_map(|v| v.counter.as_deref()).collect();
+            let staff: BTreeSet<&str> = mine.iter().filter_map(|v| v.staff.as_deref()).collect();
+            assert_eq!((d.counters_staffed, d.staff), (counters.len(), staff.len()), "{}", d.day);
+        }
+        // Pauses: 8 Dhuhr pauses of 20 min and one 15-min break each working day.
+        let working = days.len();
+        let reasons: Vec<(&str, usize, f64)> =
+            sla.pauses.iter().map(|p| (p.reason.as_str(), p.pauses, (p.hours * 1000.0).round() / 1000.0)).collect();
+        let hours = |minutes: usize| ((minutes as f64 / 60.0) * 1000.0).round() / 1000.0;
+        assert_eq!(
+            reasons,
+            [("break", working, hours(working * 15)), ("prayer", 8 * working, hours(8 * working * 20))]
+        );
     }
 }

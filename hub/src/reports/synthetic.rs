@@ -19,6 +19,8 @@ pub struct Truth {
     pub served: Option<(DateTime<Utc>, DateTime<Utc>)>,
     pub no_show: bool,
     pub cancelled: bool,
+    /// When a visitor never called left (cancelled, or turned away at closing).
+    pub left_at: Option<DateTime<Utc>>,
     pub counter: Option<String>,
     pub rating: Option<(u8, Option<&'static str>)>,
     /// The outcome of a served visit: `resolved`, `follow_up` or `referred`.
@@ -33,8 +35,19 @@ pub struct Truth {
 
 pub const SERVICES: [&str; 6] = ["A", "B", "C", "D", "E", "F"];
 
+/// The pauses of a working day: each of the 8 counters pauses for Dhuhr 12:00–12:20, and one
+/// counter (it changes with the day) takes a break 10:00–10:15. As (counter, reason, minutes
+/// after opening at 08:00, minutes long).
+pub fn pauses_of(day: NaiveDate) -> Vec<(String, &'static str, i64, i64)> {
+    let mut pauses: Vec<(String, &'static str, i64, i64)> =
+        (1..=8).map(|c| (c.to_string(), "prayer", 4 * 60, 20)).collect();
+    pauses.push(((day.ordinal() % 8 + 1).to_string(), "break", 2 * 60, 15));
+    pauses
+}
+
 /// Writes `per_day` visits for each working day (Sunday to Thursday) from `from` to `to`, at a
-/// UTC+3 branch open 08:00–14:00: 3 % cancelled while waiting, 5 % no-shows, the rest served by
+/// UTC+3 branch open 08:00–14:00 (with the pauses of [`pauses_of`]): 3 % cancelled while
+/// waiting, about 2 % turned away uncalled at closing, 5 % no-shows, the rest served by
 /// the staff member of their counter (`s10N` at counter N), 8 % of those left as follow-ups and
 /// 2 % referred, 30 % rated (1–2 with a reason). The real cases — follow-ups, referrals and low
 /// ratings — are closed by staff (`case_notes`) 85 % of the time, 1 to 150 hours later (so some
@@ -60,6 +73,24 @@ pub fn write(
         }
         let opening =
             offset.from_local_datetime(&day.and_hms_opt(8, 0, 0).expect("valid")).unwrap().with_timezone(&Utc);
+        for (counter, reason, from_min, minutes) in pauses_of(day) {
+            for (at, kind, payload) in [
+                (from_min, "counter_paused", format!(r#"{{"counter":"{counter}","reason":"{reason}"}}"#)),
+                (from_min + minutes, "counter_resumed", format!(r#"{{"counter":"{counter}"}}"#)),
+            ] {
+                seq += 1;
+                tx.prepare_cached(
+                    "INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+                )?
+                .execute(params![
+                    seq,
+                    ts(opening + chrono::Duration::minutes(at)),
+                    kind,
+                    counter,
+                    payload
+                ])?;
+            }
+        }
         for n in 0..per_day {
             visit_id += 1;
             let service = SERVICES[rng.random_range(0..SERVICES.len())];
@@ -93,6 +124,7 @@ pub fn write(
                 served: None,
                 no_show: false,
                 cancelled: false,
+                left_at: None,
                 counter: None,
                 rating: None,
                 outcome: None,
@@ -105,6 +137,15 @@ pub fn write(
             if roll < 0.03 {
                 event(issued + chrono::Duration::minutes(5), "cancelled", None, "{}".into())?;
                 truth.cancelled = true;
+                truth.left_at = Some(issued + chrono::Duration::minutes(5));
+                truths.push(truth);
+                continue;
+            }
+            if rng.random_bool(0.02) {
+                let closing = opening + chrono::Duration::hours(6);
+                event(closing, "cancelled", None, r#"{"reason":"day_closed"}"#.into())?;
+                truth.cancelled = true;
+                truth.left_at = Some(closing);
                 truths.push(truth);
                 continue;
             }

@@ -261,6 +261,83 @@ pub struct CaseReport {
     pub open: Vec<CaseLine>,
 }
 
+/// One service against its target wait: visitors called within it, and breaches — called after
+/// it, or never called and gone (cancelled, turned away at closing, missed) after waiting longer
+/// than it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaService {
+    pub service: String,
+    /// The service's target wait, in seconds.
+    pub target_s: Option<u32>,
+    /// Visitors measured: called, or gone uncalled after the target.
+    pub measured: usize,
+    pub within: usize,
+    pub breaches: usize,
+    /// Of the breaches, those never called.
+    pub never_called: usize,
+    /// `within` of `measured`, in percent.
+    pub within_pct: Option<f64>,
+}
+
+/// One visit that breached its service's target wait (the drill-down list).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaBreach {
+    pub case_ref: String,
+    pub ticket: String,
+    pub service: String,
+    pub local_day: NaiveDate,
+    pub issued_at: DateTime<Utc>,
+    /// When first called; `null` for a visitor never called.
+    pub called_at: Option<DateTime<Utc>>,
+    /// Seconds waited: to the first call, or to leaving for a visitor never called.
+    pub waited_s: f64,
+    pub target_s: u32,
+    pub counter: Option<String>,
+    pub staff: Option<String>,
+}
+
+/// One local day of the range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaDay {
+    pub day: NaiveDate,
+    pub visits: usize,
+    pub served: usize,
+    /// Never called: cancelled or turned away at closing.
+    pub cancelled: usize,
+    pub measured: usize,
+    pub within: usize,
+    pub breaches: usize,
+    pub within_pct: Option<f64>,
+    /// Mean wait to the first call, in seconds.
+    pub wait_mean_s: Option<f64>,
+    /// Counters that called or served anyone that day.
+    pub counters_staffed: usize,
+    /// Staff members who served anyone that day.
+    pub staff: usize,
+}
+
+/// Counter pauses with one reason (`none` when no reason was given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PauseReasonFigures {
+    pub reason: String,
+    pub pauses: usize,
+    /// Counter-hours paused (a pause not resumed ends at the local day's end).
+    pub hours: f64,
+}
+
+/// `GET /api/v1/reports/sla`: the range's service levels and staffing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub total: SlaService,
+    pub per_service: Vec<SlaService>,
+    pub per_day: Vec<SlaDay>,
+    pub pauses: Vec<PauseReasonFigures>,
+    /// Every breach, oldest first.
+    pub breaches: Vec<SlaBreach>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

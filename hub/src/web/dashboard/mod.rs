@@ -218,7 +218,14 @@ async fn live(state: &AppState) -> WebResult<Live> {
 fn range(conn: &Connection, branch: &Branch, filter: &ReportFilter) -> rusqlite::Result<Range> {
     let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
     let visits = visit_facts(conn, filter)?;
+    let offset = branch.utc_offset;
+    let days = (
+        crate::cases::ledger::day_start(filter.from, offset),
+        crate::cases::ledger::day_start(filter.to + chrono::Duration::days(1), offset),
+    );
+    let pauses = crate::reports::pause_events(conn, days, filter.counter.as_deref())?;
     Ok(Range {
+        sla: crate::reports::sla_report((filter.from, filter.to), &visits, &pauses, &target, offset),
         summary: summarise(filter, &visits, &target, branch.utc_offset),
         monthly: monthly(filter, &visits, &target, branch.utc_offset),
         cases: case_report(conn, branch, filter, crate::clock::now())?,

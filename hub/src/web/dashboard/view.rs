@@ -12,7 +12,8 @@ use crate::cases::ledger::share;
 use crate::cases::{CaseKind, CaseLine, CasePeriod, CaseReport};
 use crate::crm::CrmStatus;
 use crate::domain::Branch;
-use crate::reports::{Figures, ReportFilter, Summary};
+use crate::reports::sla::{SlaBreach, SlaService};
+use crate::reports::{Figures, ReportFilter, SlaReport, Summary};
 
 /// The branch now, from the engine.
 pub struct Live {
@@ -24,6 +25,7 @@ pub struct Live {
 /// A range's figures, each month's, and its real CRM cases.
 pub struct Range {
     pub summary: Summary,
+    pub sla: SlaReport,
     pub monthly: Vec<(NaiveDate, Figures)>,
     pub cases: CaseReport,
 }
@@ -128,6 +130,9 @@ fn kind_key(kind: CaseKind) -> String {
     format!("dash-kind-{}", kind.code().replace('_', "-"))
 }
 
+/// How many breaches the page lists (the JSON API has them all).
+const BREACH_ROWS: usize = 200;
+
 /// How many open cases the page lists (the overdue first; the JSON API has them all).
 const OPEN_CASE_ROWS: usize = 100;
 
@@ -194,6 +199,7 @@ impl Dashboard<'_> {
                 (self.now_section())
                 (self.filters())
                 (self.range_section())
+                (self.sla_section())
                 (self.cases_section())
                 (self.charts())
                 (self.figure_table("dash-per-service", "dash-service", self.per_service()))
@@ -320,6 +326,137 @@ impl Dashboard<'_> {
                     (self.card("dash-satisfied", percent(f.csat.satisfied_pct)))
                 }
             }
+        }
+    }
+
+    /// Service levels and staffing: each service against its target with its breaches (visitors
+    /// never called included), one row a day with the counters and staff at work, the pauses per
+    /// reason, and the breaches themselves.
+    fn sla_section(&self) -> Markup {
+        let sla = &self.range.sla;
+        let service_heads = [
+            "dash-target",
+            "dash-sla-measured",
+            "dash-sla-within",
+            "dash-sla-breaches",
+            "dash-sla-never-called",
+            "dash-within-target",
+        ];
+        let day_heads = [
+            "dash-visits",
+            "dash-served",
+            "dash-cancelled",
+            "dash-within-target",
+            "dash-sla-breaches",
+            "dash-wait-mean",
+            "dash-counters-staffed",
+            "dash-staff-at-work",
+        ];
+        html! {
+            section aria-labelledby="sla" {
+                h2 id="sla" { (self.t("dash-sla")) }
+                div class="cards" {
+                    (self.card("dash-within-target", percent(sla.total.within_pct)))
+                    (self.card("dash-sla-breaches", sla.total.breaches.to_string()))
+                    (self.card("dash-sla-never-called", sla.total.never_called.to_string()))
+                }
+                table id="sla-services" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-service")) }
+                        @for key in service_heads { th scope="col" class="n" { (self.t(key)) } }
+                    } }
+                    tbody {
+                        @for s in &sla.per_service { (self.sla_row(&self.service_name(&s.service), s)) }
+                        (self.sla_row(&self.t("dash-total"), &sla.total))
+                    }
+                }
+                h3 { (self.t("dash-per-day")) }
+                table id="sla-days" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-day")) }
+                        @for key in day_heads { th scope="col" class="n" { (self.t(key)) } }
+                    } }
+                    tbody { @for d in &sla.per_day { tr {
+                        th scope="row" class="n" { (d.day) }
+                        td class="n" { (d.visits) }
+                        td class="n" { (d.served) }
+                        td class="n" { (d.cancelled) }
+                        td class="n" { (percent(d.within_pct)) }
+                        td class="n" { (d.breaches) }
+                        td class="n" { (minutes(d.wait_mean_s)) }
+                        td class="n" { (d.counters_staffed) " / " (self.branch.counters.len()) }
+                        td class="n" { (d.staff) }
+                    } } }
+                }
+                h3 { (self.t("dash-pauses")) }
+                @if sla.pauses.is_empty() { p { (self.t("dash-pauses-none")) } } @else {
+                    table id="pauses" {
+                        thead { tr {
+                            th scope="col" { (self.t("dash-reason")) }
+                            th scope="col" class="n" { (self.t("dash-pauses-count")) }
+                            th scope="col" class="n" { (self.t("dash-pauses-hours")) }
+                        } }
+                        tbody { @for p in &sla.pauses { tr {
+                            th scope="row" { (self.pause_reason(&p.reason)) }
+                            td class="n" { (p.pauses) }
+                            td class="n" { (format!("{:.1}", p.hours)) }
+                        } } }
+                    }
+                }
+                @if !sla.breaches.is_empty() {
+                    details id="breaches" {
+                        summary { (self.t_args("dash-breach-list", &[("count", Arg::Number(sla.breaches.len() as f64))])) }
+                        table {
+                            thead { tr { @for key in ["dash-case", "dash-ticket", "dash-service", "dash-issued", "dash-called", "dash-waited", "dash-target", "dash-counter", "dash-staff"] {
+                                th scope="col" { (self.t(key)) }
+                            } } }
+                            tbody { @for b in sla.breaches.iter().take(BREACH_ROWS) { (self.breach_row(b)) } }
+                        }
+                        @if sla.breaches.len() > BREACH_ROWS {
+                            p { (self.t_args("dash-breaches-more", &[("count", Arg::Number((sla.breaches.len() - BREACH_ROWS) as f64))])) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn sla_row(&self, label: &str, s: &SlaService) -> Markup {
+        html! {
+            tr {
+                th scope="row" { (label) }
+                td class="n" { (s.target_s.map_or("–".into(), |t| minutes(Some(f64::from(t))))) }
+                td class="n" { (s.measured) }
+                td class="n" { (s.within) }
+                td class="n" { (s.breaches) }
+                td class="n" { (s.never_called) }
+                td class="n" { (percent(s.within_pct)) }
+            }
+        }
+    }
+
+    fn breach_row(&self, b: &SlaBreach) -> Markup {
+        html! {
+            tr {
+                td class="n" { (b.case_ref) }
+                td class="n" { (b.ticket) }
+                td { (self.service_name(&b.service)) }
+                td class="n" { (self.local_time(b.issued_at)) }
+                td class="n" { (b.called_at.map_or_else(|| self.t("dash-never-called"), |c| self.local_time(c))) }
+                td class="n" { (minutes(Some(b.waited_s))) }
+                td class="n" { (minutes(Some(f64::from(b.target_s)))) }
+                td { (b.counter.as_deref().map_or("–".into(), |c| self.counter_name(c))) }
+                td { (b.staff.as_deref().map_or("–".into(), |s| self.staff_name(s))) }
+            }
+        }
+    }
+
+    /// A pause's reason in words (the branch's own reasons are shown as given).
+    fn pause_reason(&self, reason: &str) -> String {
+        match reason {
+            "none" => self.t("dash-pause-no-reason"),
+            "prayer" | "break" | "meeting" | "other" => self.t(&format!("reason-{reason}")),
+            _ => reason.to_string(),
         }
     }
 
