@@ -165,7 +165,7 @@ pub fn days(
 }
 
 /// The cases of a report of local days `from..=to`: the range, each month it touches, and
-/// those open at `now`.
+/// those open at `now` (the branch's id is the caller's to fill in).
 pub fn report(
     entries: &[CaseEntry],
     from: NaiveDate,
@@ -174,6 +174,7 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> CaseReport {
     CaseReport {
+        branch: String::new(),
         total: days(entries, from, to, offset, now),
         months: crate::reports::summary::months_in(from, to)
             .into_iter()

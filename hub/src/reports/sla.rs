@@ -133,7 +133,7 @@ pub fn pauses(events: &[PauseEvent], offset: FixedOffset) -> Vec<PauseReasonFigu
 }
 
 /// The range's service levels: per service (with its target), in total, per day, the pauses
-/// and every breach.
+/// and every breach (the branch's id is the caller's to fill in).
 pub fn sla_report(
     (from, to): (NaiveDate, NaiveDate),
     visits: &[VisitFacts],
@@ -165,6 +165,7 @@ pub fn sla_report(
         })
         .collect();
     SlaReport {
+        branch: String::new(),
         from,
         to,
         total: service_figures("", None, visits.iter(), target),

@@ -105,6 +105,7 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/sign-in", post(dashboard::sign_in)),
         ("/dashboard/sign-out", post(dashboard::sign_out)),
         ("/dashboard/visits.csv", get(dashboard::csv)),
+        ("/dashboard/table.csv", get(dashboard::table_csv)),
     ]
 }
 

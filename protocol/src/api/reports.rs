@@ -252,10 +252,12 @@ pub struct CaseLine {
     pub category: Option<String>,
 }
 
-/// A range's real CRM cases: the whole range, each calendar month it touches, and the cases
+/// `GET /api/v1/reports/cases`: a range's real CRM cases, the whole range, each calendar month it touches, and the cases
 /// still open now (the overdue first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseReport {
+    /// The branch's id (`[branch] id`), so a directorate can put branches' reports together.
+    pub branch: String,
     pub total: CasePeriod,
     pub months: Vec<CasePeriod>,
     pub open: Vec<CaseLine>,
@@ -328,6 +330,8 @@ pub struct PauseReasonFigures {
 /// `GET /api/v1/reports/sla`: the range's service levels and staffing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlaReport {
+    /// The branch's id (`[branch] id`), so a directorate can put branches' reports together.
+    pub branch: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub total: SlaService,

@@ -28,6 +28,7 @@ use crate::engine::Request;
 use crate::reports::{ReportFilter, monthly, summarise, visit_facts, visits_csv};
 
 mod charts;
+mod tables;
 mod view;
 
 use crate::cases::CaseReport;
@@ -42,6 +43,8 @@ pub struct DashboardQuery {
     to: Option<String>,
     service: Option<String>,
     counter: Option<String>,
+    /// `/dashboard/table.csv`: which summary table ([`tables::TABLES`]).
+    table: Option<String>,
 }
 
 impl DashboardQuery {
@@ -141,9 +144,47 @@ pub async fn csv(
     let today = crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive();
     let filter = query.filter(today).map_err(|_| WebError::malformed("bad dates"))?;
     let name = format!("attachment; filename=\"dawr-visits-{}-{}.csv\"", filter.from, filter.to);
-    let csv = state.db.read(move |conn| visit_facts(conn, &filter).map(|v| visits_csv(&v))).await??;
+    let branch = state.branch().clone();
+    let csv = state.db.read(move |conn| visits_csv_of(conn, &branch, &filter)).await??;
     let headers = [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)];
     Ok((headers, csv).into_response())
+}
+
+/// `GET /dashboard/table.csv?table=…&from=&to=`: one of the page's summary tables as the
+/// Excel-ready CSV, for a signed-in manager.
+pub async fn table_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DashboardQuery>,
+) -> WebResult<Response> {
+    if manager(&state, &headers).is_err() {
+        return Ok(Redirect::to("/dashboard").into_response());
+    }
+    let today = crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive();
+    let filter = query.filter(today).map_err(|_| WebError::malformed("bad dates"))?;
+    let name = query.table.clone().unwrap_or_default();
+    if !tables::TABLES.contains(&name.as_str()) {
+        return Err(WebError::malformed(format!("table must be one of {}", tables::TABLES.join(", "))));
+    }
+    let branch = state.branch().clone();
+    let range_filter = filter.clone();
+    let range = state.db.read(move |conn| range(conn, &branch, &range_filter)).await??;
+    let (head, rows) = tables::table(&name, &range, &state.branch()).unwrap_or_default();
+    let file = format!("attachment; filename=\"dawr-{name}-{}-{}.csv\"", filter.from, filter.to);
+    let headers = [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)];
+    Ok((headers, crate::reports::csv::table_csv(&head, &rows)).into_response())
+}
+
+/// The visits of `filter` as the Excel-ready CSV, each with its case's status now.
+pub(crate) fn visits_csv_of(conn: &Connection, branch: &Branch, filter: &ReportFilter) -> rusqlite::Result<String> {
+    let visits = visit_facts(conn, filter)?;
+    let notes = crate::cases::notes_for_days(conn, filter.from, filter.to)?;
+    let now = crate::clock::now();
+    let status = |v: &crate::reports::VisitFacts| {
+        let case = crate::cases::case_of(v, notes.get(&v.case_ref), branch.cases, now);
+        serde_json::to_value(case.status).ok().and_then(|s| s.as_str().map(String::from)).unwrap_or_default()
+    };
+    Ok(visits_csv(&visits, branch, &status))
 }
 
 /// How many of the range's latest audit entries the page lists (`GET /api/v1/audit` has all).
@@ -213,28 +254,39 @@ async fn live(state: &AppState) -> WebResult<Live> {
     Ok(Live { services, queue, counters_open })
 }
 
-/// The range's figures, each month's, and its real CRM cases (a year is a few hundred thousand
-/// rows: run on the database's blocking thread).
+/// The range's figures, each month's, its service levels and its real CRM cases (a year is a
+/// few hundred thousand rows: run on the database's blocking thread).
 fn range(conn: &Connection, branch: &Branch, filter: &ReportFilter) -> rusqlite::Result<Range> {
     let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
     let visits = visit_facts(conn, filter)?;
-    let offset = branch.utc_offset;
-    let days = (
-        crate::cases::ledger::day_start(filter.from, offset),
-        crate::cases::ledger::day_start(filter.to + chrono::Duration::days(1), offset),
-    );
-    let pauses = crate::reports::pause_events(conn, days, filter.counter.as_deref())?;
     Ok(Range {
-        sla: crate::reports::sla_report((filter.from, filter.to), &visits, &pauses, &target, offset),
+        sla: sla_report_of(conn, branch, filter, &visits)?,
         summary: summarise(filter, &visits, &target, branch.utc_offset),
         monthly: monthly(filter, &visits, &target, branch.utc_offset),
         cases: case_report(conn, branch, filter, crate::clock::now())?,
     })
 }
 
+/// The service levels and staffing of `filter`'s `visits` (with the range's counter pauses).
+pub(crate) fn sla_report_of(
+    conn: &Connection,
+    branch: &Branch,
+    filter: &ReportFilter,
+    visits: &[crate::reports::VisitFacts],
+) -> rusqlite::Result<crate::reports::SlaReport> {
+    let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
+    let offset = branch.utc_offset;
+    let start = crate::cases::ledger::day_start(filter.from, offset);
+    let end = crate::cases::ledger::day_start(filter.to + chrono::Duration::days(1), offset);
+    let pauses = crate::reports::pause_events(conn, (start, end), filter.counter.as_deref())?;
+    let mut report = crate::reports::sla_report((filter.from, filter.to), visits, &pauses, &target, offset);
+    report.branch = branch.id.clone();
+    Ok(report)
+}
+
 /// The real CRM cases of the range, each counted by its own events' dates: those carried over
 /// from before the range too.
-fn case_report(
+pub(crate) fn case_report(
     conn: &Connection,
     branch: &Branch,
     filter: &ReportFilter,
@@ -250,5 +302,7 @@ fn case_report(
             crate::cases::entries_of(&case, v.ending, branch.cases)
         })
         .collect();
-    Ok(crate::cases::ledger::report(&entries, filter.from, filter.to, branch.utc_offset, now))
+    let mut report = crate::cases::ledger::report(&entries, filter.from, filter.to, branch.utc_offset, now);
+    report.branch = branch.id.clone();
+    Ok(report)
 }

@@ -360,6 +360,9 @@ impl Dashboard<'_> {
                     (self.card("dash-sla-breaches", sla.total.breaches.to_string()))
                     (self.card("dash-sla-never-called", sla.total.never_called.to_string()))
                 }
+                p class="noprint" {
+                    @for table in ["service-levels", "days", "pauses", "breaches"] { (self.table_link(table)) " " }
+                }
                 table id="sla-services" {
                     thead { tr {
                         th scope="col" { (self.t("dash-service")) }
@@ -417,6 +420,15 @@ impl Dashboard<'_> {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// A link to one of the summary tables as CSV (`/dashboard/table.csv`).
+    fn table_link(&self, table: &str) -> Markup {
+        html! {
+            a class="noprint csv" href={ "/dashboard/table.csv?" (self.query(self.lang)) "&table=" (table) } {
+                (self.t("dash-csv")) " · " (table)
             }
         }
     }
@@ -483,6 +495,7 @@ impl Dashboard<'_> {
                     (self.card("dash-cases-overdue", overdue.to_string()))
                     (self.card("dash-resolution-rating", total.resolution_rating_mean.map_or("–".into(), |m| format!("{m:.2} / 5"))))
                 }
+                p class="noprint" { @for table in ["cases", "open-cases"] { (self.table_link(table)) " " } }
                 table id="case-kinds" {
                     thead { tr {
                         th scope="col" { (self.t("dash-case-kind")) }
