@@ -36,6 +36,7 @@ fn the_pure_files_do_no_io_and_read_no_clock() {
         "reports/summary.rs",
         "reports/csv.rs",
         "reports/sla.rs",
+        "reports/periods.rs",
         "reports/replay.rs",
         "uplink/message.rs",
         "cases/case.rs",

@@ -294,6 +294,18 @@ dash-waited = الانتظار (دقيقة)
 dash-never-called = لم يُنادَ عليه
 # $count: how many more breaches are not listed
 dash-breaches-more = { $count } تجاوزاً آخر غير مدرج هنا (تقرير JSON يضمها كلها).
+dash-period = الفترة
+dash-period-day = حسب اليوم
+dash-period-week = حسب الأسبوع
+dash-period-month = حسب الشهر
+dash-period-quarter = حسب الربع
+dash-by-period = مقارنة الفترات
+dash-change = التغيّر
+dash-change-points = التغيّر (نقاط)
+# $quarter: 1–4; $year: e.g. 2026
+dash-quarter = الربع { $quarter } { $year }
+dash-bad-period = يجب أن تكون الفترة يوماً أو أسبوعاً أو شهراً أو ربعاً.
+dash-printed = تاريخ الطباعة
 dash-month-cases-opened = حالات فُتحت
 dash-month-cases-closed = حالات أُغلقت
 dash-month-cases-open-at-end = مفتوحة في نهاية الشهر

@@ -285,6 +285,18 @@ dash-waited = Waited (min)
 dash-never-called = Never called
 # $count: how many more breaches are not listed
 dash-breaches-more = { $count } more breaches are not listed here (the JSON report has them all).
+dash-period = Period
+dash-period-day = By day
+dash-period-week = By week
+dash-period-month = By month
+dash-period-quarter = By quarter
+dash-by-period = Periods compared
+dash-change = Change
+dash-change-points = Change (points)
+# $quarter: 1–4; $year: e.g. 2026
+dash-quarter = Q{ $quarter } { $year }
+dash-bad-period = The period must be a day, a week, a month or a quarter.
+dash-printed = Printed
 dash-month-cases-opened = Cases opened
 dash-month-cases-closed = Cases closed
 dash-month-cases-open-at-end = Open at month end

@@ -8,14 +8,16 @@
 //! day, and [`monthly`], the same per calendar month) and write them out ([`csv`]). Nothing here
 //! is a hand-kept counter: the log is the only source, so a figure can always be recomputed.
 //!
-//! [`sla`] holds the service levels and staffing: breaches of the target wait (never-called
+//! [`periods`] cuts a range into days, weeks, months or quarters, with the change against the
+//! period before. [`sla`] holds the service levels and staffing: breaches of the target wait (never-called
 //! visitors included) with their list, per-day rows, counter pauses per reason.
 //!
-//! `facts` is the only part that reads the database; `summary`, `sla` and `csv` are pure.
+//! `facts` is the only part that reads the database; `summary`, `periods`, `sla` and `csv` are pure.
 pub mod csv;
 pub mod facts;
 #[cfg(test)]
 mod fixture;
+pub mod periods;
 pub mod replay;
 pub mod sla;
 pub mod summary;

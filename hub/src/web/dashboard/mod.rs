@@ -25,6 +25,7 @@ use super::{AppState, ClientAddress, sign_in_with_pin};
 use crate::auth::{AuthError, Session};
 use crate::domain::{Branch, Role};
 use crate::engine::Request;
+use crate::reports::periods::{Period, periods, previous};
 use crate::reports::{ReportFilter, monthly, summarise, visit_facts, visits_csv};
 
 mod charts;
@@ -45,6 +46,8 @@ pub struct DashboardQuery {
     counter: Option<String>,
     /// `/dashboard/table.csv`: which summary table ([`tables::TABLES`]).
     table: Option<String>,
+    /// How the by-period table cuts the range: `day`, `week`, `month` (default) or `quarter`.
+    period: Option<String>,
 }
 
 impl DashboardQuery {
@@ -65,6 +68,14 @@ impl DashboardQuery {
         }
         let pick = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         Ok(ReportFilter { from, to, service: pick(&self.service), counter: pick(&self.counter) })
+    }
+
+    /// The period asked for (a month by default).
+    fn period(&self) -> Result<Period, &'static str> {
+        match self.period.as_deref().filter(|p| !p.is_empty()) {
+            None => Ok(Period::default()),
+            Some(code) => Period::parse(code).ok_or("dash-bad-period"),
+        }
     }
 }
 
@@ -213,9 +224,15 @@ pub async fn show(
             return Ok((StatusCode::BAD_REQUEST, Html(view::message_page(&state.texts, lang, key))).into_response());
         }
     };
+    let period = match query.period() {
+        Ok(period) => period,
+        Err(key) => {
+            return Ok((StatusCode::BAD_REQUEST, Html(view::message_page(&state.texts, lang, key))).into_response());
+        }
+    };
     let live = live(&state).await?;
     let (branch, range_filter) = (state.branch().clone(), filter.clone());
-    let mut range = state.db.read(move |conn| range(conn, &branch, &range_filter)).await??;
+    let mut range = state.db.read(move |conn| range_by(conn, &branch, &range_filter, period)).await??;
     range.summary.sms = super::api::sms_figures(&state, filter.from, filter.to).await?;
     let crm = match state.crm_enabled {
         true => state.db.read(crate::crm::status).await.ok().and_then(Result::ok),
@@ -233,6 +250,7 @@ pub async fn show(
         now,
         manager: manager.as_deref().unwrap_or(&session.staff),
         filter: &filter,
+        period,
         live: &live,
         range: &range,
         crm: crm.as_ref(),
@@ -257,13 +275,47 @@ async fn live(state: &AppState) -> WebResult<Live> {
 /// The range's figures, each month's, its service levels and its real CRM cases (a year is a
 /// few hundred thousand rows: run on the database's blocking thread).
 fn range(conn: &Connection, branch: &Branch, filter: &ReportFilter) -> rusqlite::Result<Range> {
+    range_by(conn, branch, filter, Period::default())
+}
+
+/// [`range`], with the range cut into `period`s (whole ones, and the one before the first for
+/// its change).
+fn range_by(conn: &Connection, branch: &Branch, filter: &ReportFilter, period: Period) -> rusqlite::Result<Range> {
     let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
     let visits = visit_facts(conn, filter)?;
+    let now = crate::clock::now();
+    let cut = periods(period, filter.from, filter.to);
+    let first = cut.first().map_or(filter.from, |p| p.0);
+    let wide =
+        ReportFilter { from: previous(period, first).0, to: cut.last().map_or(filter.to, |p| p.1), ..filter.clone() };
+    let wide_visits = visit_facts(conn, &wide)?;
+    let wide_cases = case_entries(conn, branch, &wide, now)?;
+    let rows = std::iter::once(previous(period, first))
+        .chain(cut)
+        .map(|(from, to)| {
+            let (first, last) = (from.to_string(), to.to_string());
+            let part: Vec<crate::reports::VisitFacts> = wide_visits
+                .iter()
+                .filter(|v| v.local_day.as_str() >= first.as_str() && v.local_day.as_str() <= last.as_str())
+                .cloned()
+                .collect();
+            let part_filter = ReportFilter { from, to, ..filter.clone() };
+            let sla = crate::reports::sla_report((from, to), &part, &[], &target, branch.utc_offset);
+            view::PeriodRow {
+                from,
+                to,
+                figures: summarise(&part_filter, &part, &target, branch.utc_offset).total,
+                breaches: sla.total.breaches,
+                cases: crate::cases::ledger::days(&wide_cases, from, to, branch.utc_offset, now),
+            }
+        })
+        .collect();
     Ok(Range {
         sla: sla_report_of(conn, branch, filter, &visits)?,
         summary: summarise(filter, &visits, &target, branch.utc_offset),
         monthly: monthly(filter, &visits, &target, branch.utc_offset),
-        cases: case_report(conn, branch, filter, crate::clock::now())?,
+        cases: case_report(conn, branch, filter, now)?,
+        periods: rows,
     })
 }
 
@@ -292,17 +344,27 @@ pub(crate) fn case_report(
     filter: &ReportFilter,
     now: chrono::DateTime<Utc>,
 ) -> rusqlite::Result<CaseReport> {
+    let entries = case_entries(conn, branch, filter, now)?;
+    let mut report = crate::cases::ledger::report(&entries, filter.from, filter.to, branch.utc_offset, now);
+    report.branch = branch.id.clone();
+    Ok(report)
+}
+
+/// The real cases a report of `filter` counts (see [`crate::cases::ledger`]).
+fn case_entries(
+    conn: &Connection,
+    branch: &Branch,
+    filter: &ReportFilter,
+    now: chrono::DateTime<Utc>,
+) -> rusqlite::Result<Vec<crate::cases::CaseEntry>> {
     let start = crate::cases::ledger::day_start(filter.from, branch.utc_offset);
     let backlog = crate::reports::backlog_facts(conn, filter, start)?;
     let notes = crate::cases::notes_for_cases(conn, backlog.iter().map(|v| v.case_ref.as_str()))?;
-    let entries: Vec<crate::cases::CaseEntry> = backlog
+    Ok(backlog
         .iter()
         .flat_map(|v| {
             let case = crate::cases::case_of(v, notes.get(&v.case_ref), branch.cases, now);
             crate::cases::entries_of(&case, v.ending, branch.cases)
         })
-        .collect();
-    let mut report = crate::cases::ledger::report(&entries, filter.from, filter.to, branch.utc_offset, now);
-    report.branch = branch.id.clone();
-    Ok(report)
+        .collect())
 }

@@ -1,7 +1,7 @@
 //! The dashboard as HTML: the sign-in page, and the page of figures drawn one section at a time
 //! from a [`Dashboard`] (maud templates, every value escaped).
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use dawr_i18n::{Arg, Lang, Texts};
+use dawr_i18n::{Arg, HijriDate, Lang, Texts};
 use dawr_protocol::api::{ServiceSummary, Ticket};
 use dawr_web::html::{Head, name, page};
 use maud::{Markup, html};
@@ -12,6 +12,7 @@ use crate::cases::ledger::share;
 use crate::cases::{CaseKind, CaseLine, CasePeriod, CaseReport};
 use crate::crm::CrmStatus;
 use crate::domain::Branch;
+use crate::reports::periods::{Period, change_pct, change_points};
 use crate::reports::sla::{SlaBreach, SlaService};
 use crate::reports::{Figures, ReportFilter, SlaReport, Summary};
 
@@ -22,8 +23,19 @@ pub struct Live {
     pub counters_open: usize,
 }
 
+/// One period's row of the by-period table.
+pub struct PeriodRow {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub figures: Figures,
+    pub breaches: usize,
+    pub cases: CasePeriod,
+}
+
 /// A range's figures, each month's, and its real CRM cases.
 pub struct Range {
+    /// The period before the range's first, then the range's periods (whole ones).
+    pub periods: Vec<PeriodRow>,
     pub summary: Summary,
     pub sla: SlaReport,
     pub monthly: Vec<(NaiveDate, Figures)>,
@@ -39,6 +51,8 @@ pub struct Dashboard<'a> {
     /// The signed-in manager's name.
     pub manager: &'a str,
     pub filter: &'a ReportFilter,
+    /// How the by-period table cuts the range.
+    pub period: Period,
     pub live: &'a Live,
     pub range: &'a Range,
     /// The CRM connector's outbox, when the branch has one.
@@ -99,7 +113,19 @@ svg text{font-size:14px;fill:var(--ink)}\
 .signin label{display:block;margin:10px 0 4px}\
 .signin input{width:100%}\
 .error{color:var(--bad);font-weight:600}\
-@media print{header a,form.filters,.noprint{display:none}body{background:#fff}section{box-shadow:none;border:1px solid var(--line)}}\
+.wide{overflow-x:auto}\
+.print-only{display:none}\
+.print-head{border-bottom:2px solid var(--brand);margin:0 0 8px;padding:0 0 6px}\
+.print-head h1{font-size:1.2rem;margin:0}\
+.print-head p{margin:2px 0}\
+@media (max-width:40rem){main{padding:8px}section{padding:12px}table{font-size:.8rem}th,td{padding:4px}section{overflow-x:auto}}\
+@page{size:A4;margin:12mm}\
+@media print{header,form.filters,.noprint,#now,#now-section,details#breaches>table{display:none}\
+.print-only{display:block}body{background:#fff;font-size:10pt}main{max-width:none;padding:0}\
+section{box-shadow:none;border:0;border-radius:0;padding:0;margin:0 0 10px}\
+.wide,section{overflow:visible}table{font-size:8.5pt;width:100%;table-layout:auto}th,td{padding:2px 4px}\
+h2,h3{break-after:avoid}tr,.card{break-inside:avoid}.cards{grid-template-columns:repeat(4,1fr);gap:6px}\
+.card .v{font-size:1.1rem}.charts,section[aria-labelledby=devices],section[aria-labelledby=audit],section[aria-labelledby=crm]{display:none}}\
 ";
 
 /// The figure columns of every table, after the row's label.
@@ -196,9 +222,11 @@ impl Dashboard<'_> {
         let body = html! {
             (self.header())
             main {
+                (self.print_head())
                 (self.now_section())
                 (self.filters())
                 (self.range_section())
+                (self.by_period())
                 (self.sla_section())
                 (self.cases_section())
                 (self.charts())
@@ -220,12 +248,13 @@ impl Dashboard<'_> {
     fn query(&self, lang: Lang) -> String {
         let f = self.filter;
         format!(
-            "lang={}&from={}&to={}&service={}&counter={}",
+            "lang={}&from={}&to={}&service={}&counter={}&period={}",
             lang.code(),
             f.from,
             f.to,
             f.service.as_deref().unwrap_or_default(),
-            f.counter.as_deref().unwrap_or_default()
+            f.counter.as_deref().unwrap_or_default(),
+            self.period.code()
         )
     }
 
@@ -252,13 +281,51 @@ impl Dashboard<'_> {
         html! { div class="card" { span class="v" { (value) } span class="k" { (label) } } }
     }
 
+    /// A date as the ministry's forms write it: Gregorian and Umm al-Qura Hijri.
+    fn both_dates(&self, day: NaiveDate) -> String {
+        let gregorian = self.texts.gregorian_date(
+            self.lang,
+            day.year(),
+            day.month() as u8,
+            day.day() as u8,
+            day.weekday().number_from_monday() as u8,
+        );
+        match HijriDate::from_gregorian(day.year(), day.month() as u8, day.day() as u8) {
+            Some(hijri) => format!("{gregorian} · {}", self.texts.hijri_date(self.lang, hijri)),
+            None => gregorian,
+        }
+    }
+
+    /// The printed report's head: the branch, the range in Gregorian and Hijri dates, the
+    /// filters, and when it was printed (on paper only).
+    fn print_head(&self) -> Markup {
+        let f = self.filter;
+        let all = self.t("dash-all");
+        let service = f.service.as_deref().map_or(all.clone(), |s| self.service_name(s));
+        let counter = f.counter.as_deref().map_or(all, |c| self.counter_name(c));
+        let today = self.now.with_timezone(&self.branch.utc_offset).date_naive();
+        html! {
+            div class="print-only print-head" {
+                h1 { (self.t("dash-title")) " · " (name(&self.branch.name, self.lang)) " (" bdi { (self.branch.id) } ")" }
+                p { strong { (self.t("dash-from")) ": " } (self.both_dates(f.from)) }
+                p { strong { (self.t("dash-to")) ": " } (self.both_dates(f.to)) }
+                p {
+                    strong { (self.t("dash-service")) ": " } (service) " · "
+                    strong { (self.t("dash-counter")) ": " } (counter) " · "
+                    strong { (self.t("dash-period")) ": " } (self.t(&format!("dash-period-{}", self.period.code())))
+                }
+                p { strong { (self.t("dash-printed")) ": " } (self.both_dates(today)) " · " (self.manager) }
+            }
+        }
+    }
+
     /// Now: who waits, for how long, where it is slipping.
     fn now_section(&self) -> Markup {
         let Live { services, queue, counters_open } = self.live;
         let longest = queue.iter().map(|t| (self.now - t.issued_at).num_seconds()).max().unwrap_or(0);
         let over = services.iter().filter(|s| s.open && s.estimated_wait_s > s.target_wait_s && s.waiting > 0);
         html! {
-            section aria-labelledby="now" {
+            section aria-labelledby="now" id="now-section" {
                 h2 id="now" { (self.t("dash-now")) }
                 div class="cards" {
                     (self.card("dash-waiting-now", queue.len().to_string()))
@@ -300,6 +367,11 @@ impl Dashboard<'_> {
                         option value=(c.id) selected[f.counter.as_deref() == Some(c.id.as_str())] { (name(&c.name, lang)) }
                     }
                 } }
+                label { (self.t("dash-period")) select name="period" {
+                    @for p in Period::ALL {
+                        option value=(p.code()) selected[self.period == p] { (self.t(&format!("dash-period-{}", p.code()))) }
+                    }
+                } }
                 button type="submit" { (self.t("dash-show")) }
                 a href={ "/dashboard/visits.csv?" (self.query(lang)) } { (self.t("dash-csv")) }
             } }
@@ -325,6 +397,69 @@ impl Dashboard<'_> {
                     (self.card("dash-csat", f.csat.mean.map_or("–".into(), |m| format!("{m:.2} / 5"))))
                     (self.card("dash-satisfied", percent(f.csat.satisfied_pct)))
                 }
+            }
+        }
+    }
+
+    /// The range by day, week, month or quarter, each with its change against the period before.
+    fn by_period(&self) -> Markup {
+        let heads = [
+            "dash-visits",
+            "dash-change",
+            "dash-within-target",
+            "dash-change-points",
+            "dash-sla-breaches",
+            "dash-wait-mean",
+            "dash-change",
+            "dash-csat",
+            "dash-change",
+            "dash-cases-opened",
+            "dash-cases-closed",
+        ];
+        let rows: Vec<(&PeriodRow, &PeriodRow)> = self.range.periods.windows(2).map(|w| (&w[1], &w[0])).collect();
+        let signed = |c: Option<f64>, unit: &str| c.map_or("–".into(), |c| format!("{c:+.1}{unit}"));
+        html! {
+            section aria-labelledby="by-period" {
+                h2 id="by-period" { (self.t("dash-by-period")) " · " (self.t(&format!("dash-period-{}", self.period.code()))) }
+                div class="wide" { table id="periods" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-period")) }
+                        @for key in heads { th scope="col" class="n" { (self.t(key)) } }
+                    } }
+                    tbody { @for (row, before) in rows {
+                        @let (f, b) = (&row.figures, &before.figures);
+                        tr {
+                            th scope="row" { (self.period_label(row.from, row.to)) }
+                            td class="n" { (f.visits) }
+                            td class="n" { (signed(change_pct(Some(f.visits as f64), Some(b.visits as f64)), "%")) }
+                            td class="n" { (percent(f.within_target_pct)) }
+                            td class="n" { (signed(change_points(f.within_target_pct, b.within_target_pct), "")) }
+                            td class="n" { (row.breaches) }
+                            td class="n" { (minutes(f.wait_s.mean)) }
+                            td class="n" { (signed(change_pct(f.wait_s.mean, b.wait_s.mean), "%")) }
+                            td class="n" { (f.csat.mean.map_or("–".into(), |m| format!("{m:.2}"))) }
+                            td class="n" { (signed(change_points(f.csat.mean, b.csat.mean), "")) }
+                            td class="n" { (row.cases.opened.total()) }
+                            td class="n" { (row.cases.closed.total()) }
+                        }
+                    } }
+                } }
+            }
+        }
+    }
+
+    /// A period's name: its day, its week's first and last day, its month, or its quarter.
+    fn period_label(&self, from: NaiveDate, to: NaiveDate) -> String {
+        match self.period {
+            Period::Day => from.to_string(),
+            Period::Week => format!("{from} – {to}"),
+            Period::Month => format!("{} {}", self.t(&format!("month-{}", from.month())), from.year()),
+            Period::Quarter => {
+                let year = from.year().to_string();
+                self.t_args(
+                    "dash-quarter",
+                    &[("quarter", Arg::Number(f64::from(from.month0() / 3 + 1))), ("year", Arg::Text(&year))],
+                )
             }
         }
     }
