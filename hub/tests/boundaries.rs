@@ -35,10 +35,13 @@ fn the_pure_files_do_no_io_and_read_no_clock() {
     let pure = [
         "reports/summary.rs",
         "reports/csv.rs",
+        "reports/sla.rs",
+        "reports/periods.rs",
         "reports/replay.rs",
         "uplink/message.rs",
         "cases/case.rs",
         "cases/change.rs",
+        "cases/ledger.rs",
         "bookings/checkin.rs",
         "privacy/retention.rs",
         "privacy/person.rs",

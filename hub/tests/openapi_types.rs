@@ -22,6 +22,8 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("CaseUpdate", examples::case_update());
     fits("StaffToday", examples::staff_today());
     fits("Summary", examples::summary());
+    fits("SlaReport", examples::sla_report());
+    fits("CaseReport", examples::case_report());
     fits("CrmStatus", examples::crm_status());
     fits("SmsStatus", examples::sms_status());
     fits("SmsSend", examples::sms_send());

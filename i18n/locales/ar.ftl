@@ -266,6 +266,60 @@ dash-crm-delivered = أحداث سُلّمت
 dash-crm-pending = أحداث بانتظار التسليم
 dash-crm-oldest = أقدم حدث منتظر منذ
 dash-crm-failing = فشل التسليم بعد { $attempts } محاولات:
+dash-cases-opened = حالات فُتحت
+dash-cases-closed-in-time = أُغلقت ضمن المدة المستهدفة
+# $hours: the case resolution target, in hours (72 by default)
+dash-cases-within = المتابعات المغلقة خلال { $hours } ساعة
+# $hours: the escalation target, in hours (24 by default)
+dash-escalations-within = التصعيدات المُجاب عنها خلال { $hours } ساعة
+dash-cases-open-now = مفتوحة الآن
+dash-resolution-rating = التقييم بعد الحل
+dash-case-kind = النوع
+dash-kind-follow-up = متابعة
+dash-kind-referral = إحالة
+dash-kind-escalation = تصعيد (تقييم 1 أو 2)
+dash-overdue-at-end = متأخرة في نهاية الفترة
+dash-opened = فُتحت في
+dash-open-cases = الحالات المفتوحة (المتأخرة أولاً)
+# $count: how many more open cases are not listed
+dash-open-cases-more = { $count } حالة مفتوحة أخرى غير مدرجة هنا (تقرير JSON يضمها كلها).
+dash-sla = مستوى الخدمة والتشغيل
+dash-target = المستهدف (دقيقة)
+dash-sla-measured = المقيسة
+dash-sla-within = ضمن المستهدف
+dash-sla-breaches = التجاوزات
+dash-sla-never-called = لم يُنادَ عليهم (تجاوزات)
+dash-cancelled = أُلغيت أو صُرفت
+dash-counters-staffed = الشبابيك العاملة
+dash-staff-at-work = الموظفون العاملون
+dash-total = الإجمالي
+dash-per-day = حسب اليوم
+dash-day = اليوم
+dash-pauses = إيقافات الشبابيك حسب السبب
+dash-pauses-none = لم يُوقف أي شباك في هذه الفترة.
+dash-pauses-count = الإيقافات
+dash-pauses-hours = ساعات الشبابيك
+dash-pause-no-reason = دون سبب
+# $count: how many visits breached their target
+dash-breach-list = الزيارات التي تجاوزت المستهدف ({ $count })
+dash-issued = أخذ التذكرة
+dash-called = النداء
+dash-waited = الانتظار (دقيقة)
+dash-never-called = لم يُنادَ عليه
+# $count: how many more breaches are not listed
+dash-breaches-more = { $count } تجاوزاً آخر غير مدرج هنا (تقرير JSON يضمها كلها).
+dash-period = الفترة
+dash-period-day = حسب اليوم
+dash-period-week = حسب الأسبوع
+dash-period-month = حسب الشهر
+dash-period-quarter = حسب الربع
+dash-by-period = مقارنة الفترات
+dash-change = التغيّر
+dash-change-points = التغيّر (نقاط)
+# $quarter: 1–4; $year: e.g. 2026
+dash-quarter = الربع { $quarter } { $year }
+dash-bad-period = يجب أن تكون الفترة يوماً أو أسبوعاً أو شهراً أو ربعاً.
+dash-printed = تاريخ الطباعة
 dash-month-cases-opened = حالات فُتحت
 dash-month-cases-closed = حالات أُغلقت
 dash-month-cases-open-at-end = مفتوحة في نهاية الشهر

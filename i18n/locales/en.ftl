@@ -257,6 +257,60 @@ dash-crm-delivered = Events delivered
 dash-crm-pending = Events waiting
 dash-crm-oldest = Oldest waiting since
 dash-crm-failing = Delivery failing after { $attempts } attempts:
+dash-cases-opened = Cases opened
+dash-cases-closed-in-time = Closed within target
+# $hours: the case resolution target, in hours (72 by default)
+dash-cases-within = Follow-ups closed within { $hours } h
+# $hours: the escalation target, in hours (24 by default)
+dash-escalations-within = Escalations answered within { $hours } h
+dash-cases-open-now = Open now
+dash-resolution-rating = Rating after resolution
+dash-case-kind = Kind
+dash-kind-follow-up = Follow-up
+dash-kind-referral = Referral
+dash-kind-escalation = Escalation (rating 1 or 2)
+dash-overdue-at-end = Overdue at the end
+dash-opened = Opened
+dash-open-cases = Open cases (overdue first)
+# $count: how many more open cases are not listed
+dash-open-cases-more = { $count } more open cases are not listed here (the JSON report has them all).
+dash-sla = Service levels and staffing
+dash-target = Target (min)
+dash-sla-measured = Measured
+dash-sla-within = Within target
+dash-sla-breaches = Breaches
+dash-sla-never-called = Never called (breaches)
+dash-cancelled = Cancelled or turned away
+dash-counters-staffed = Counters at work
+dash-staff-at-work = Staff at work
+dash-total = Total
+dash-per-day = By day
+dash-day = Day
+dash-pauses = Counter pauses by reason
+dash-pauses-none = No counter was paused in this range.
+dash-pauses-count = Pauses
+dash-pauses-hours = Counter-hours
+dash-pause-no-reason = No reason given
+# $count: how many visits breached their target
+dash-breach-list = The { $count } visits that breached their target
+dash-issued = Ticket taken
+dash-called = Called
+dash-waited = Waited (min)
+dash-never-called = Never called
+# $count: how many more breaches are not listed
+dash-breaches-more = { $count } more breaches are not listed here (the JSON report has them all).
+dash-period = Period
+dash-period-day = By day
+dash-period-week = By week
+dash-period-month = By month
+dash-period-quarter = By quarter
+dash-by-period = Periods compared
+dash-change = Change
+dash-change-points = Change (points)
+# $quarter: 1–4; $year: e.g. 2026
+dash-quarter = Q{ $quarter } { $year }
+dash-bad-period = The period must be a day, a week, a month or a quarter.
+dash-printed = Printed
 dash-month-cases-opened = Cases opened
 dash-month-cases-closed = Cases closed
 dash-month-cases-open-at-end = Open at month end

@@ -141,6 +141,22 @@ impl Browser {
         self.wait_for(loaded, Duration::from_secs(20)).await.map(|_| ())
     }
 
+    /// The page printed to an A4 PDF, as Chromium prints it (its print styles applied).
+    pub async fn print_pdf(&self) -> Result<Vec<u8>> {
+        let body = webdriver::Print { page: webdriver::PrintPage { width: 21.0, height: 29.7 }, background: true };
+        let pdf = self.call(reqwest::Method::POST, &format!("/session/{}/print", self.session), Some(&body)).await?;
+        Ok(base64::engine::general_purpose::STANDARD.decode(pdf.as_str().context("no PDF")?)?)
+    }
+
+    /// Lays the page out for print (`true`: its `@media print` styles) or for the screen again,
+    /// so a screenshot shows what paper gets.
+    pub async fn emulate_print(&self, print: bool) -> Result<()> {
+        let media = webdriver::EmulatedMedia { media: if print { "print" } else { "" } };
+        let body = webdriver::Cdp { cmd: "Emulation.setEmulatedMedia", params: media };
+        self.call(reqwest::Method::POST, &format!("/session/{}/goog/cdp/execute", self.session), Some(&body)).await?;
+        Ok(())
+    }
+
     /// Saves a PNG of the viewport.
     pub async fn screenshot(&self, path: &Path) -> Result<()> {
         let shot =
@@ -270,6 +286,33 @@ impl Browser {
 /// here rather than in `dawr-protocol`).
 mod webdriver {
     use super::{Deserialize, Serialize, Value};
+
+    /// `POST /session/{id}/print`: the page as a PDF (W3C WebDriver's print command).
+    #[derive(Serialize)]
+    pub struct Print {
+        pub page: PrintPage,
+        pub background: bool,
+    }
+
+    /// A paper size, in centimetres.
+    #[derive(Serialize)]
+    pub struct PrintPage {
+        pub width: f64,
+        pub height: f64,
+    }
+
+    /// `POST /session/{id}/goog/cdp/execute`: one Chrome DevTools command.
+    #[derive(Serialize)]
+    pub struct Cdp<'a> {
+        pub cmd: &'a str,
+        pub params: EmulatedMedia<'a>,
+    }
+
+    /// `Emulation.setEmulatedMedia`'s parameters (`""` for the screen again).
+    #[derive(Serialize)]
+    pub struct EmulatedMedia<'a> {
+        pub media: &'a str,
+    }
 
     /// `POST /session`.
     #[derive(Serialize)]

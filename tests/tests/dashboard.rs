@@ -86,6 +86,7 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     assert!(text(&reasons).contains("انتظار طويل"), "the low rating's reason");
     browser.screenshot(&screenshots_dir().join("dashboard-ar.png")).await?;
     browser.expect_accessible("the dashboard signed in, in Arabic").await?;
+    print_check(&browser, "ar").await?;
 
     // The CSV with the manager's session.
     let csv = browser
@@ -103,5 +104,39 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     assert!(body.contains("Monthly report"));
     browser.screenshot(&screenshots_dir().join("dashboard-en.png")).await?;
     browser.expect_accessible("the dashboard signed in, in English").await?;
+    print_check(&browser, "en").await?;
+    Ok(())
+}
+
+/// The month printed: the live block, the filter form and the devices stay off the paper; the
+/// head names the branch with Hijri and Gregorian dates; no table is wider than the page; the
+/// A4 PDF has a few pages. Saves a picture of the print layout.
+async fn print_check(browser: &Browser, lang: &str) -> Result<()> {
+    let pdf = browser.print_pdf().await?;
+    let pages =
+        pdf.windows(b"/Type /Page".len() + 1).filter(|w| w.starts_with(b"/Type /Page") && w[11] != b's').count();
+    assert!((1..=4).contains(&pages), "{lang}: a month's report prints on a few A4 pages, not {pages}");
+    browser.emulate_print(true).await?;
+    let shown = browser
+        .eval(
+            "const shown = s => { const e = document.querySelector(s); return !!e && getComputedStyle(e).display !== 'none'; };\
+             const page = document.querySelector('main').clientWidth;\
+             const wide = Array.from(document.querySelectorAll('table')).filter(t => t.offsetParent && t.scrollWidth > page + 1).length;\
+             return [shown('#now-section'), shown('form.filters'), shown('.print-head'), wide, document.querySelector('.print-head').innerText];",
+        )
+        .await?;
+    assert_eq!(
+        (&shown[0], &shown[1], &shown[2], &shown[3]),
+        (&json!(false), &json!(false), &json!(true), &json!(0)),
+        "{lang}: {shown}"
+    );
+    let head = text(&shown[4]);
+    let hijri = if lang == "ar" { "هـ" } else { "AH" };
+    assert!(
+        head.contains(hijri) && head.contains("demo"),
+        "{lang}: the branch and the Hijri date head the page: {head}"
+    );
+    browser.screenshot(&screenshots_dir().join(format!("dashboard-print-{lang}.png"))).await?;
+    browser.emulate_print(false).await?;
     Ok(())
 }

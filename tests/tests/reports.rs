@@ -20,6 +20,20 @@ async fn get_as(hub: &Hub, token: Option<&str>, path: &str) -> Result<(u16, Stri
     Ok((response.status().as_u16(), response.text().await?))
 }
 
+/// The rows of a CSV file as Python's `csv` module reads them (the file written as the bytes
+/// served, opened as `utf-8-sig`), one JSON object per row.
+fn python_csv_rows(csv: &str) -> Result<Vec<Value>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("visits.csv");
+    std::fs::write(&path, csv)?;
+    let script = "import csv, json, sys\n\
+        with open(sys.argv[1], encoding='utf-8-sig', newline='') as f:\n    \
+        json.dump(list(csv.DictReader(f)), sys.stdout, ensure_ascii=False)";
+    let output = std::process::Command::new("python3").arg("-c").arg(script).arg(&path).output()?;
+    anyhow::ensure!(output.status.success(), "python3: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     let hub = Hub::start_embedded().await?;
@@ -90,10 +104,31 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
 
     let (status, csv) = get_as(&hub, token, &format!("/api/v1/reports/visits.csv?from={today}&to={today}")).await?;
     assert_eq!(status, 200);
-    let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 4, "{csv}");
-    assert!(lines[1].contains(",served,2,") && lines[1].ends_with(",resolved,2,waited_too_long"), "{}", lines[1]);
-    assert!(lines[2].contains(",no_show,3,"), "{}", lines[2]);
+    assert!(csv.starts_with('\u{feff}'), "the CSV starts with the BOM Excel needs");
+    // Read back as a spreadsheet tool reads it: Python's csv module, the BOM taken as UTF-8's.
+    let rows = python_csv_rows(&csv)?;
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    let served = &rows[0];
+    assert_eq!(
+        (served["ending"].as_str(), served["counter"].as_str(), served["rating"].as_str(), served["outcome"].as_str()),
+        (Some("served"), Some("2"), Some("2"), Some("resolved"))
+    );
+    assert_eq!(
+        (served["service_ar"].as_str(), served["service_en"].as_str()),
+        (Some("الوكالات"), Some("Power of attorney"))
+    );
+    assert_eq!((served["staff"].as_str(), served["staff_ar"].as_str()), (Some("s101"), Some("عبدالله القحطاني")));
+    assert_eq!((served["branch"].as_str(), served["case_status"].as_str()), (Some("demo"), Some("closed")));
+    assert_eq!((served["target_s"].as_str(), served["breach"].as_str()), (Some("900"), Some("no")));
+    assert_eq!(served["case_ref"].as_str(), first["case_ref"].as_str());
+    let issued: chrono::DateTime<chrono::Utc> = first["issued_at"].as_str().unwrap().parse()?;
+    let local = issued.with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap());
+    assert_eq!(
+        served["issued_at"].as_str(),
+        Some(local.format("%Y-%m-%d %H:%M:%S").to_string().as_str()),
+        "local time"
+    );
+    assert_eq!(rows[1]["ending"].as_str(), Some("no_show"));
 
     // Visitors' data: without a session, a ticket read by its (sequential) id has no keys to the
     // visitor's page or case.
@@ -178,8 +213,35 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     let cookie = signed.headers()["set-cookie"].to_str()?.split(';').next().unwrap().to_string();
     let page = cookie_client.get(hub.url("/dashboard?lang=en")).header("cookie", &cookie).send().await?.text().await?;
     assert!(
-        page.contains("Escalations (exit ratings of 1 or 2)") && page.contains(&case_ref),
+        page.contains("Open cases (overdue first)") && page.contains(&case_ref),
         "the escalation is on the dashboard"
+    );
+
+    // The real cases of the day: a follow-up and its escalation, both open; as JSON with the
+    // branch's id, and as a CSV table.
+    let cases_url = format!("/api/v1/reports/cases?from={today}&to={today}");
+    let (status, report) = get_as(&hub, Some(&manager_token), &cases_url).await?;
+    assert_eq!(status, 200, "{report}");
+    let report: Value = serde_json::from_str(&report)?;
+    assert_eq!(report["branch"], "demo");
+    assert_eq!(report["total"]["opened"], json!({"follow_up": 1, "referral": 0, "escalation": 1}), "{report}");
+    let open: Vec<&str> = report["open"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(open.len(), 2, "{report}");
+    let table = cookie_client
+        .get(hub.url(&format!("/dashboard/table.csv?from={today}&to={today}&table=open-cases")))
+        .header("cookie", &cookie)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(table.starts_with('\u{feff}') && table.contains(&case_ref), "{table}");
+    let (status, sla) =
+        get_as(&hub, Some(&manager_token), &format!("/api/v1/reports/service-levels?from={today}&to={today}")).await?;
+    let sla: Value = serde_json::from_str(&sla)?;
+    assert_eq!(
+        (status, sla["branch"].as_str(), sla["total"]["within"].as_u64()),
+        (200, Some("demo"), Some(1)),
+        "{sla}"
     );
 
     // Closing the case answers the escalation.
@@ -200,5 +262,12 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     assert_eq!(serde_json::from_str::<Value>(&body)?["resolution_rating"], 4, "rated once");
     let page = cookie_client.get(format!("{page_url}?lang=en")).send().await?.text().await?;
     assert!(page.contains("Thank you for rating how your request was resolved.") && !page.contains("name=\"score\""));
+    // Both cases closed today, within their targets, with the rating after resolution.
+    let (_, report) = get_as(&hub, Some(&manager_token), &cases_url).await?;
+    let report: Value = serde_json::from_str(&report)?;
+    let total = &report["total"];
+    assert_eq!(total["closed_within_target"], json!({"follow_up": 1, "referral": 0, "escalation": 1}), "{report}");
+    assert_eq!((total["resolution_ratings"].as_u64(), total["resolution_rating_mean"].as_f64()), (Some(1), Some(4.0)));
+    assert_eq!(report["open"], json!([]));
     Ok(())
 }

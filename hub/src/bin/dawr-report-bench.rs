@@ -33,6 +33,7 @@ fn main() -> anyhow::Result<()> {
     );
 
     let target = |service: &str| Some(if service == "A" { 900 } else { 1200 });
+    let branch = dawr_hub::config::Config::demo().branch()?;
     let time = |label: &str, from: &str, to: &str, csv: bool| -> anyhow::Result<()> {
         let filter = ReportFilter { from: from.parse()?, to: to.parse()?, service: None, counter: None };
         let mut samples: Vec<Duration> = Vec::new();
@@ -41,7 +42,7 @@ fn main() -> anyhow::Result<()> {
             let t = Instant::now();
             let facts = visit_facts(&conn, &filter)?;
             if csv {
-                std::hint::black_box(visits_csv(&facts));
+                std::hint::black_box(visits_csv(&facts, &branch, &|_| String::new()));
             } else {
                 std::hint::black_box(summarise(&filter, &facts, &target, offset));
             }

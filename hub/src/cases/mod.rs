@@ -15,12 +15,14 @@
 //! The shapes ([`Case`], [`CaseUpdate`], [`CaseDetail`], …) are the wire contract's, in
 //! `dawr_protocol::api::cases`, re-exported here. The parts: [`case`] (what a case is, derived from its visit and notes; the month's and the
 //! dashboard's counts) and [`change`] (what a staff member's change does to the notes) are pure;
-//! [`access`] (who may read and change which case) is pure too;
+//! [`access`] (who may read and change which case) is pure too; so is [`ledger`], the real CRM
+//! cases (follow-ups, referrals, escalations) counted by the date of each event;
 //! [`read`] holds the queries (notes, a visitor's earlier visits) and [`write`](mod@write) the
 //! transactions that change `case_notes` (with their CRM outbox entry).
 pub mod access;
 pub mod case;
 pub mod change;
+pub mod ledger;
 pub mod read;
 pub mod write;
 
@@ -30,5 +32,6 @@ pub use case::{
 };
 pub use change::{CaseError, CaseUpdate, CheckUpdate};
 pub use dawr_protocol::api::cases::CaseDetail;
-pub use read::{earlier_visits, notes_for_days, read_notes};
+pub use ledger::{CaseEntry, CaseKind, CaseKinds, CaseLine, CasePeriod, CaseReport, entries_of};
+pub use read::{earlier_visits, notes_for_cases, notes_for_days, read_notes};
 pub use write::{add_resolution_reason, rate_resolution, update};

@@ -63,6 +63,20 @@ pub fn notes_for_days(
     rows.collect()
 }
 
+/// What staff wrote on some cases (those with notes), by reference.
+pub fn notes_for_cases<'a>(
+    conn: &Connection,
+    case_refs: impl IntoIterator<Item = &'a str>,
+) -> rusqlite::Result<std::collections::HashMap<String, CaseNotes>> {
+    let mut notes = std::collections::HashMap::new();
+    for case_ref in case_refs {
+        if let Some(n) = read_notes(conn, case_ref)? {
+            notes.insert(case_ref.to_string(), n);
+        }
+    }
+    Ok(notes)
+}
+
 /// The visitor's other cases that `keep` lets through (newest first, at most `limit`), when the
 /// case names its visitor (or did, within `[retention] visitor_match_days`): matched by the
 /// visitor's keyed hash.

@@ -12,6 +12,20 @@ WITH chosen AS (
     WHERE local_day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR service = ?3)
 )";
 
+/// The visits up to local day `?2` (of service `?3`, if given) that opened a real CRM case — left
+/// open (`follow_up`, `referred`) or rated 1 or 2 — unless staff closed it before `?1` (a UTC
+/// time): the cases a report from `?1` on counts. The events' test is the partial index
+/// `events_real_cases`'s (migration 016), word for word, so that index finds them.
+const CHOSEN_BACKLOG: &str = "
+WITH chosen AS (
+    SELECT id, number, case_ref, service, source, local_day, issued_at FROM visits
+    WHERE local_day <= ?2 AND (?3 IS NULL OR service = ?3)
+      AND id IN (SELECT visit_id FROM events
+                 WHERE (kind = 'completed' AND json_extract(payload, '$.outcome') IN ('follow_up', 'referred'))
+                    OR (kind = 'rated' AND json_extract(payload, '$.score') <= 2))
+      AND case_ref NOT IN (SELECT case_ref FROM case_notes WHERE closed_at < ?1)
+)";
+
 /// The visit of one case (`?1`).
 const CHOSEN_BY_CASE: &str = "
 WITH chosen AS (
@@ -100,6 +114,48 @@ pub fn visit_facts(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result
     Ok(visits)
 }
 
+/// Reads the visits whose real CRM cases a report of `filter` counts by their events' dates (see
+/// [`crate::cases::ledger`]): those issued up to the range's end, not closed by staff before
+/// `start` (the range's first moment).
+pub fn backlog_facts(
+    conn: &Connection,
+    filter: &ReportFilter,
+    start: DateTime<Utc>,
+) -> rusqlite::Result<Vec<VisitFacts>> {
+    let mut statement = conn.prepare_cached(&format!("{CHOSEN_BACKLOG}{VISIT_FACTS}"))?;
+    let cutoff = crate::store::ts(start);
+    let rows = statement.query_map(params![cutoff, filter.to.to_string(), filter.service], read_facts)?;
+    let mut visits = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    if let Some(counter) = &filter.counter {
+        visits.retain(|v| v.counter.as_deref() == Some(counter.as_str()));
+    }
+    Ok(visits)
+}
+
+/// Reads the counters' pauses and resumes from `start` to `end` (UTC, end exclusive), in log
+/// order, of one counter if `counter` is given.
+pub fn pause_events(
+    conn: &Connection,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    counter: Option<&str>,
+) -> rusqlite::Result<Vec<super::sla::PauseEvent>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT counter, at, kind, COALESCE(json_extract(payload, '$.reason'), 'none') FROM events
+         WHERE at >= ?1 AND at < ?2 AND kind IN ('counter_paused', 'counter_resumed')
+           AND (?3 IS NULL OR counter = ?3)
+         ORDER BY seq",
+    )?;
+    let rows = statement.query_map(params![crate::store::ts(start), crate::store::ts(end), counter], |row| {
+        let kind: String = row.get(2)?;
+        Ok(super::sla::PauseEvent {
+            counter: row.get(0)?,
+            at: time("at", Some(row.get(1)?))?.expect("given"),
+            paused: (kind == "counter_paused").then(|| row.get(3)).transpose()?,
+        })
+    })?;
+    rows.collect()
+}
+
 /// Reads the visit of one CRM case from the event log.
 pub fn case_facts(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<VisitFacts>> {
     let mut statement = conn.prepare_cached(&format!("{CHOSEN_BY_CASE}{VISIT_FACTS}"))?;
@@ -109,7 +165,7 @@ pub fn case_facts(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<
 
 #[cfg(test)]
 mod tests {
-    use chrono::{FixedOffset, Timelike};
+    use chrono::{Datelike, FixedOffset, NaiveDate, TimeZone, Timelike};
 
     use super::super::fixture::{day, fixture, target};
     use super::super::{Spread, Summary, summarise, synthetic};
@@ -242,5 +298,181 @@ mod tests {
             let mine = truth.iter().filter(|v| v.issued_at.with_timezone(&offset).hour() == h.hour).count();
             assert_eq!(h.visits, mine, "hour {}", h.hour);
         }
+    }
+
+    /// The real cases of Jul–Nov (each visit's follow-up, referral and escalation, closed up to
+    /// 150 h later): every month's counts equal what the test works out from what really
+    /// happened, and are the same whether the month is asked for alone or inside the range.
+    #[test]
+    fn a_case_counts_in_the_month_of_its_own_events_whatever_the_range() {
+        use crate::cases::{CaseKind, CasePeriod, case_of, entries_of, ledger, notes_for_cases};
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("dawr.db")).unwrap();
+        let (from, to) = ("2026-07-01".parse().unwrap(), "2026-11-30".parse().unwrap());
+        let truth = synthetic::write(&mut conn, 11, from, to, 60).unwrap();
+        let offset = FixedOffset::east_opt(3 * 3600).unwrap();
+        let policy = crate::domain::CasePolicy { resolution_target_s: 72 * 3600, escalation_target_s: 24 * 3600 };
+        let now: DateTime<Utc> = "2027-01-10T00:00:00Z".parse().unwrap();
+        let report = |from: NaiveDate, to: NaiveDate| {
+            let filter = ReportFilter { from, to, service: None, counter: None };
+            let backlog = backlog_facts(&conn, &filter, ledger::day_start(from, offset)).unwrap();
+            let notes = notes_for_cases(&conn, backlog.iter().map(|v| v.case_ref.as_str())).unwrap();
+            let entries: Vec<_> = backlog
+                .iter()
+                .flat_map(|v| entries_of(&case_of(v, notes.get(&v.case_ref), policy, now), v.ending, policy))
+                .collect();
+            ledger::report(&entries, from, to, offset, now)
+        };
+
+        // Worked out here from the truth: each real case's kind, opening, due time and closing.
+        // Kind, opened, due, closed.
+        type Worked = (CaseKind, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
+        let mut cases: Vec<Worked> = Vec::new();
+        for v in &truth {
+            let Some((_, end)) = v.served else { continue };
+            let kind = match v.outcome {
+                Some("follow_up") => Some(CaseKind::FollowUp),
+                Some("referred") => Some(CaseKind::Referral),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                cases.push((kind, end, end + chrono::Duration::hours(72), v.closed_at));
+            }
+            if v.rating.is_some_and(|(score, _)| score <= 2) {
+                let rated = end + chrono::Duration::minutes(1);
+                cases.push((CaseKind::Escalation, rated, rated + chrono::Duration::hours(24), v.closed_at));
+            }
+        }
+        let expected = |first: NaiveDate, last: NaiveDate| {
+            let start = offset.from_local_datetime(&first.and_hms_opt(0, 0, 0).unwrap()).unwrap().with_timezone(&Utc);
+            let next = last.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap();
+            let end = offset.from_local_datetime(&next).unwrap().with_timezone(&Utc);
+            let inside = |t: DateTime<Utc>| start <= t && t < end;
+            let mut p = ledger::period(&[], (first, last), (start, end), now);
+            for (kind, opened, due, closed) in &cases {
+                *p.opened.of_mut(*kind) += usize::from(inside(*opened));
+                *p.closed.of_mut(*kind) += usize::from(closed.is_some_and(inside));
+                *p.closed_within_target.of_mut(*kind) += usize::from(closed.is_some_and(|c| inside(c) && c <= *due));
+                let open = *opened < end && closed.is_none_or(|c| c >= end);
+                *p.open_at_end.of_mut(*kind) += usize::from(open);
+                *p.overdue_at_end.of_mut(*kind) += usize::from(open && *due < end);
+            }
+            let rated: Vec<u8> =
+                truth.iter().filter(|v| v.closed_at.is_some_and(inside)).filter_map(|v| v.resolution_rating).collect();
+            p.resolution_ratings = rated.len();
+            p.resolution_rating_mean =
+                (!rated.is_empty()).then(|| rated.iter().map(|r| f64::from(*r)).sum::<f64>() / rated.len() as f64);
+            p
+        };
+
+        let whole = report(from, to);
+        assert_eq!(whole.months.len(), 5);
+        for month in &whole.months {
+            let alone = report(month.from, month.to).total;
+            let truth = expected(month.from, month.to);
+            let same = |a: &CasePeriod, b: &CasePeriod| {
+                (a.opened, a.closed, a.closed_within_target, a.open_at_end, a.overdue_at_end, a.resolution_ratings)
+                    == (
+                        b.opened,
+                        b.closed,
+                        b.closed_within_target,
+                        b.open_at_end,
+                        b.overdue_at_end,
+                        b.resolution_ratings,
+                    )
+                    && a.resolution_rating_mean.zip(b.resolution_rating_mean).is_none_or(|(x, y)| (x - y).abs() < 1e-9)
+            };
+            assert!(same(month, &truth), "{} in the range: {month:?}\nworked out: {truth:?}", month.from);
+            assert!(same(&alone, &truth), "{} alone: {alone:?}\nworked out: {truth:?}", month.from);
+        }
+        let october = &whole.months[3];
+        assert!(october.opened.follow_up > 50 && october.opened.escalation > 50, "{october:?}");
+        let carried = cases
+            .iter()
+            .filter(|(_, opened, _, closed)| {
+                opened.with_timezone(&offset).month() == 9
+                    && closed.is_some_and(|c| c.with_timezone(&offset).month() == 10)
+            })
+            .count();
+        assert!(carried > 0, "some September cases close in October, and count there");
+        assert_eq!(whole.total.opened.total(), cases.len(), "every case opened in the range");
+        let open_now = cases.iter().filter(|(_, _, _, closed)| closed.is_none()).count();
+        assert_eq!(whole.open.len(), open_now, "the open list has every case never closed");
+        assert!(whole.open.iter().all(|l| l.overdue), "all long past due by January");
+
+        // The cases carried over are found through the partial index, not a scan of the log.
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {CHOSEN_BACKLOG}{VISIT_FACTS}"))
+            .unwrap()
+            .query_map(params!["2026-10-01T00:00:00.000Z", "2026-10-31", None::<String>], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(plan.iter().any(|p| p.contains("events_real_cases")), "{plan:#?}");
+    }
+
+    /// Two weeks of made-up history with pauses and visitors turned away at closing: every
+    /// service-level and staffing figure equals what the test works out from what happened.
+    #[test]
+    fn service_levels_and_staffing_are_the_figures_worked_out_independently() {
+        use std::collections::BTreeSet;
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("dawr.db")).unwrap();
+        let (from, to): (NaiveDate, NaiveDate) = ("2026-10-04".parse().unwrap(), "2026-10-15".parse().unwrap());
+        let truth = synthetic::write(&mut conn, 5, from, to, 200).unwrap();
+        let offset = FixedOffset::east_opt(3 * 3600).unwrap();
+        let target = |s: &str| Some(if s == "A" { 600 } else { 900 });
+        let filter = ReportFilter { from, to, service: None, counter: None };
+        let visits = visit_facts(&conn, &filter).unwrap();
+        let start = crate::cases::ledger::day_start(from, offset);
+        let end = crate::cases::ledger::day_start(to.succ_opt().unwrap(), offset);
+        let pauses = pause_events(&conn, (start, end), None).unwrap();
+        let sla = super::super::sla_report((from, to), &visits, &pauses, &target, offset);
+
+        // Worked out here: (within, breach, never called) of each visit.
+        let judge = |v: &synthetic::Truth| {
+            let t = target(v.service).unwrap() as i64;
+            match (v.called_at, v.left_at) {
+                (Some(c), _) => ((c - v.issued_at).num_seconds() <= t, (c - v.issued_at).num_seconds() > t, false),
+                (None, Some(l)) => (false, (l - v.issued_at).num_seconds() > t, (l - v.issued_at).num_seconds() > t),
+                (None, None) => (false, false, false),
+            }
+        };
+        let count = |vs: &[&synthetic::Truth]| {
+            let j: Vec<_> = vs.iter().map(|v| judge(v)).collect();
+            (j.iter().filter(|x| x.0).count(), j.iter().filter(|x| x.1).count(), j.iter().filter(|x| x.2).count())
+        };
+        let all: Vec<&synthetic::Truth> = truth.iter().collect();
+        let (within, breaches, never) = count(&all);
+        assert!(never > 20, "some visitors were turned away at closing: {never}");
+        assert_eq!((sla.total.within, sla.total.breaches, sla.total.never_called), (within, breaches, never));
+        assert_eq!(sla.breaches.len(), breaches, "the drill-down lists every breach");
+        assert_eq!(sla.breaches.iter().filter(|b| b.called_at.is_none()).count(), never);
+        for s in &sla.per_service {
+            let mine: Vec<&synthetic::Truth> = truth.iter().filter(|v| v.service == s.service).collect();
+            assert_eq!((s.within, s.breaches, s.never_called), count(&mine), "service {}", s.service);
+            assert_eq!(s.target_s, target(&s.service));
+        }
+        let days: BTreeSet<NaiveDate> = truth.iter().map(|v| v.local_day).collect();
+        assert_eq!(sla.per_day.len(), days.len());
+        for d in &sla.per_day {
+            let mine: Vec<&synthetic::Truth> = truth.iter().filter(|v| v.local_day == d.day).collect();
+            let (within, breaches, _) = count(&mine);
+            assert_eq!((d.visits, d.within, d.breaches), (mine.len(), within, breaches), "{}", d.day);
+            assert_eq!(d.served, mine.iter().filter(|v| v.served.is_some()).count());
+            assert_eq!(d.cancelled, mine.iter().filter(|v| v.cancelled).count());
+            let counters: BTreeSet<&str> = mine.iter().filter_map(|v| v.counter.as_deref()).collect();
+            let staff: BTreeSet<&str> = mine.iter().filter_map(|v| v.staff.as_deref()).collect();
+            assert_eq!((d.counters_staffed, d.staff), (counters.len(), staff.len()), "{}", d.day);
+        }
+        // Pauses: 8 Dhuhr pauses of 20 min and one 15-min break each working day.
+        let working = days.len();
+        let reasons: Vec<(&str, usize, f64)> =
+            sla.pauses.iter().map(|p| (p.reason.as_str(), p.pauses, (p.hours * 1000.0).round() / 1000.0)).collect();
+        let hours = |minutes: usize| ((minutes as f64 / 60.0) * 1000.0).round() / 1000.0;
+        assert_eq!(
+            reasons,
+            [("break", working, hours(working * 15)), ("prayer", 8 * working, hours(8 * working * 20))]
+        );
     }
 }

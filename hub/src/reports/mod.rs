@@ -8,12 +8,18 @@
 //! day, and [`monthly`], the same per calendar month) and write them out ([`csv`]). Nothing here
 //! is a hand-kept counter: the log is the only source, so a figure can always be recomputed.
 //!
-//! `facts` is the only part that reads the database; `summary` and `csv` are pure.
+//! [`periods`] cuts a range into days, weeks, months or quarters, with the change against the
+//! period before. [`sla`] holds the service levels and staffing: breaches of the target wait (never-called
+//! visitors included) with their list, per-day rows, counter pauses per reason.
+//!
+//! `facts` is the only part that reads the database; `summary`, `periods`, `sla` and `csv` are pure.
 pub mod csv;
 pub mod facts;
 #[cfg(test)]
 mod fixture;
+pub mod periods;
 pub mod replay;
+pub mod sla;
 pub mod summary;
 pub mod synthetic;
 
@@ -21,7 +27,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 pub use csv::visits_csv;
-pub use facts::{case_facts, visit_facts};
+pub use facts::{backlog_facts, case_facts, pause_events, visit_facts};
+pub use sla::{SlaReport, sla_report};
 pub use summary::{
     AppointmentFigures, CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
     monthly, next_month, summarise,

@@ -19,15 +19,40 @@ pub struct Truth {
     pub served: Option<(DateTime<Utc>, DateTime<Utc>)>,
     pub no_show: bool,
     pub cancelled: bool,
+    /// When a visitor never called left (cancelled, or turned away at closing).
+    pub left_at: Option<DateTime<Utc>>,
     pub counter: Option<String>,
     pub rating: Option<(u8, Option<&'static str>)>,
+    /// The outcome of a served visit: `resolved`, `follow_up` or `referred`.
+    pub outcome: Option<&'static str>,
+    /// The staff member signed in at the counter (`s10N` at counter N).
+    pub staff: Option<String>,
+    /// When staff closed the case (a follow-up, referral or escalation), if they did.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The visitor's second rating, of how the closed case was resolved.
+    pub resolution_rating: Option<u8>,
 }
 
 pub const SERVICES: [&str; 6] = ["A", "B", "C", "D", "E", "F"];
 
+/// The pauses of a working day: each of the 8 counters pauses for Dhuhr 12:00–12:20, and one
+/// counter (it changes with the day) takes a break 10:00–10:15. As (counter, reason, minutes
+/// after opening at 08:00, minutes long).
+pub fn pauses_of(day: NaiveDate) -> Vec<(String, &'static str, i64, i64)> {
+    let mut pauses: Vec<(String, &'static str, i64, i64)> =
+        (1..=8).map(|c| (c.to_string(), "prayer", 4 * 60, 20)).collect();
+    pauses.push(((day.ordinal() % 8 + 1).to_string(), "break", 2 * 60, 15));
+    pauses
+}
+
 /// Writes `per_day` visits for each working day (Sunday to Thursday) from `from` to `to`, at a
-/// UTC+3 branch open 08:00–14:00: 3 % cancelled while waiting, 5 % no-shows, the rest served, 30 %
-/// of those rated (1–2 with a reason). Returns the truth, in visit id order.
+/// UTC+3 branch open 08:00–14:00 (with the pauses of [`pauses_of`]): 3 % cancelled while
+/// waiting, about 2 % turned away uncalled at closing, 5 % no-shows, the rest served by
+/// the staff member of their counter (`s10N` at counter N), 8 % of those left as follow-ups and
+/// 2 % referred, 30 % rated (1–2 with a reason). The real cases — follow-ups, referrals and low
+/// ratings — are closed by staff (`case_notes`) 85 % of the time, 1 to 150 hours later (so some
+/// close in a later month), half of those with a rating after resolution. Returns the truth, in
+/// visit id order.
 pub fn write(
     conn: &mut Connection,
     seed: u64,
@@ -48,6 +73,24 @@ pub fn write(
         }
         let opening =
             offset.from_local_datetime(&day.and_hms_opt(8, 0, 0).expect("valid")).unwrap().with_timezone(&Utc);
+        for (counter, reason, from_min, minutes) in pauses_of(day) {
+            for (at, kind, payload) in [
+                (from_min, "counter_paused", format!(r#"{{"counter":"{counter}","reason":"{reason}"}}"#)),
+                (from_min + minutes, "counter_resumed", format!(r#"{{"counter":"{counter}"}}"#)),
+            ] {
+                seq += 1;
+                tx.prepare_cached(
+                    "INSERT INTO events (seq, at, kind, visit_id, counter, payload) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+                )?
+                .execute(params![
+                    seq,
+                    ts(opening + chrono::Duration::minutes(at)),
+                    kind,
+                    counter,
+                    payload
+                ])?;
+            }
+        }
         for n in 0..per_day {
             visit_id += 1;
             let service = SERVICES[rng.random_range(0..SERVICES.len())];
@@ -81,14 +124,28 @@ pub fn write(
                 served: None,
                 no_show: false,
                 cancelled: false,
+                left_at: None,
                 counter: None,
                 rating: None,
+                outcome: None,
+                staff: None,
+                closed_at: None,
+                resolution_rating: None,
             };
             event(issued, "issued", None, "{}".into())?;
             let roll: f64 = rng.random();
             if roll < 0.03 {
                 event(issued + chrono::Duration::minutes(5), "cancelled", None, "{}".into())?;
                 truth.cancelled = true;
+                truth.left_at = Some(issued + chrono::Duration::minutes(5));
+                truths.push(truth);
+                continue;
+            }
+            if rng.random_bool(0.02) {
+                let closing = opening + chrono::Duration::hours(6);
+                event(closing, "cancelled", None, r#"{"reason":"day_closed"}"#.into())?;
+                truth.cancelled = true;
+                truth.left_at = Some(closing);
                 truths.push(truth);
                 continue;
             }
@@ -105,8 +162,16 @@ pub fn write(
             let start = called + chrono::Duration::seconds(rng.random_range(20..120));
             let end = start + chrono::Duration::seconds(rng.random_range(120..900));
             event(start, "started", Some(&counter), "{}".into())?;
-            event(end, "completed", Some(&counter), r#"{"outcome":"resolved"}"#.into())?;
+            let outcome = match rng.random_range(0..100) {
+                0..8 => "follow_up",
+                8..10 => "referred",
+                _ => "resolved",
+            };
+            let staff = format!("s10{counter}");
+            event(end, "completed", Some(&counter), format!(r#"{{"outcome":"{outcome}","staff":"{staff}"}}"#))?;
             truth.served = Some((start, end));
+            truth.outcome = Some(outcome);
+            truth.staff = Some(staff);
             if rng.random_bool(0.3) {
                 let score: u8 = rng.random_range(1..=5);
                 let reason = (score <= 2).then_some("waited_too_long");
@@ -118,6 +183,18 @@ pub fn write(
                     format!(r#"{{"score":{score}{extra}}}"#),
                 )?;
                 truth.rating = Some((score, reason));
+            }
+            let real_case = outcome != "resolved" || truth.rating.is_some_and(|(score, _)| score <= 2);
+            if real_case && rng.random_bool(0.85) {
+                let closed = end + chrono::Duration::minutes(rng.random_range(60..150 * 60));
+                let resolution = rng.random_bool(0.5).then(|| rng.random_range(1..=5u8));
+                tx.prepare_cached(
+                    "INSERT INTO case_notes (case_ref, category, closed_at, closed_by, resolution_rating,
+                         updated_at, updated_by) VALUES (?1, 'general', ?2, ?3, ?4, ?2, ?3)",
+                )?
+                .execute(params![format!("DMM-{visit_id}"), ts(closed), truth.staff, resolution])?;
+                truth.closed_at = Some(closed);
+                truth.resolution_rating = resolution;
             }
             truths.push(truth);
         }

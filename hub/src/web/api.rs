@@ -51,6 +51,8 @@ pub fn routes() -> Vec<Route> {
         ("/api/v1/sessions", post(sign_in).delete(sign_out)),
         ("/api/v1/reports/summary", get(report_summary)),
         ("/api/v1/reports/visits.csv", get(report_visits_csv)),
+        ("/api/v1/reports/service-levels", get(report_service_levels)),
+        ("/api/v1/reports/cases", get(report_cases)),
         ("/api/v1/cases", get(list_cases)),
         ("/api/v1/crm/status", get(crm_status)),
         ("/api/v1/sms/messages", get(super::sms::messages).post(super::sms::send)),
@@ -421,6 +423,32 @@ async fn report_summary(
     Ok(Json(summary))
 }
 
+/// `GET /api/v1/reports/service-levels?from=&to=&service=&counter=` (managers).
+async fn report_service_levels(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ReportQuery>,
+) -> WebResult<Json<crate::reports::SlaReport>> {
+    let (filter, visits) = report_visits(&state, &headers, query).await?;
+    let branch = state.branch().clone();
+    let report = state.db.read(move |conn| super::dashboard::sla_report_of(conn, &branch, &filter, &visits)).await??;
+    Ok(Json(report))
+}
+
+/// `GET /api/v1/reports/cases?from=&to=&service=&counter=` (managers).
+async fn report_cases(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ReportQuery>,
+) -> WebResult<Json<crate::cases::CaseReport>> {
+    state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
+    let filter = query.filter()?;
+    let branch = state.branch().clone();
+    let now = crate::clock::now();
+    let report = state.db.read(move |conn| super::dashboard::case_report(conn, &branch, &filter, now)).await??;
+    Ok(Json(report))
+}
+
 /// The SMS of the months of local days `from..=to`, for the report and the dashboard.
 pub async fn sms_figures(
     state: &AppState,
@@ -439,18 +467,19 @@ pub async fn sms_figures(
     Ok(crate::sms::report::figures(&rows, from, to, offset, &state.sms_price))
 }
 
-/// `GET /api/v1/reports/visits.csv?from=&to=` (managers).
+/// `GET /api/v1/reports/visits.csv?from=&to=` (managers): the Excel-ready CSV (BOM, local
+/// times, Arabic and English names, case status, target and breach).
 async fn report_visits_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<ReportQuery>,
 ) -> WebResult<impl IntoResponse> {
-    let (filter, visits) = report_visits(&state, &headers, query).await?;
+    state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
+    let filter = query.filter()?;
     let name = format!("attachment; filename=\"dawr-visits-{}-{}.csv\"", filter.from, filter.to);
-    Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)],
-        crate::reports::visits_csv(&visits),
-    ))
+    let branch = state.branch().clone();
+    let csv = state.db.read(move |conn| super::dashboard::visits_csv_of(conn, &branch, &filter)).await??;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)], csv))
 }
 
 /// Who asks for a case, from their session.

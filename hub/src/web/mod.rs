@@ -107,6 +107,7 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/sign-out", post(dashboard::sign_out)),
         ("/dashboard/visits.csv", get(dashboard::csv)),
         ("/dashboard/closures", post(dashboard::close_day)),
+        ("/dashboard/table.csv", get(dashboard::table_csv)),
     ]
 }
 

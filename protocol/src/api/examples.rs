@@ -18,7 +18,9 @@ use super::privacy::{
     PersonalDataExport, TransferNote,
 };
 use super::reports::{
-    AppointmentFigures, CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
+    AppointmentFigures, CaseKind, CaseKinds, CaseLine, CasePeriod, CaseReport, CounterFigures, Csat, Figures,
+    HourFigures, PauseReasonFigures, ServiceFigures, SlaBreach, SlaDay, SlaReport, SlaService, Spread, StaffFigures,
+    Summary,
 };
 use super::sessions::{Role, Session, SignIn};
 use super::sms::{SmsMessage, SmsQueued, SmsSend, SmsStatus, SmsSubscribe, SmsSubscribed};
@@ -202,6 +204,89 @@ pub fn summary() -> Summary {
                 kinds: vec![super::reports::SmsKindFigures { kind: "near".into(), messages: 3, parts: 4, cost: 0.2 }],
             }],
         },
+    }
+}
+
+fn kinds(follow_up: usize, referral: usize, escalation: usize) -> CaseKinds {
+    CaseKinds { follow_up, referral, escalation }
+}
+
+/// `GET /api/v1/reports/cases`.
+pub fn case_report() -> CaseReport {
+    let period = |from: &str, to: &str| CasePeriod {
+        from: from.parse().expect("a day"),
+        to: to.parse().expect("a day"),
+        opened: kinds(40, 8, 12),
+        closed: kinds(36, 7, 11),
+        closed_within_target: kinds(30, 6, 8),
+        open_at_end: kinds(9, 2, 1),
+        overdue_at_end: kinds(3, 0, 1),
+        resolution_ratings: 14,
+        resolution_rating_mean: Some(3.6),
+    };
+    CaseReport {
+        branch: "demo".into(),
+        total: period("2026-11-01", "2026-11-30"),
+        months: vec![period("2026-11-01", "2026-11-30")],
+        open: vec![CaseLine {
+            case_ref: "DMM-20261123-000017".into(),
+            ticket: "A017".into(),
+            service: "A".into(),
+            kind: CaseKind::FollowUp,
+            opened_at: at("2026-11-23T06:40:00Z"),
+            due_at: at("2026-11-26T06:40:00Z"),
+            closed_at: None,
+            staff: Some("s101".into()),
+            counter: Some("2".into()),
+            overdue: true,
+            category: Some("title deeds".into()),
+        }],
+    }
+}
+
+/// `GET /api/v1/reports/service-levels`.
+pub fn sla_report() -> SlaReport {
+    let service = SlaService {
+        service: "A".into(),
+        target_s: Some(900),
+        measured: 120,
+        within: 90,
+        breaches: 30,
+        never_called: 4,
+        within_pct: Some(75.0),
+    };
+    SlaReport {
+        branch: "demo".into(),
+        from: "2026-11-22".parse().expect("a day"),
+        to: "2026-11-22".parse().expect("a day"),
+        total: SlaService { service: String::new(), target_s: None, ..service.clone() },
+        per_service: vec![service],
+        per_day: vec![SlaDay {
+            day: "2026-11-22".parse().expect("a day"),
+            visits: 130,
+            served: 110,
+            cancelled: 6,
+            measured: 120,
+            within: 90,
+            breaches: 30,
+            within_pct: Some(75.0),
+            wait_mean_s: Some(640.0),
+            counters_staffed: 3,
+            staff: 3,
+        }],
+        pauses: vec![PauseReasonFigures { reason: "prayer".into(), pauses: 3, hours: 1.0 }],
+        breaches: vec![SlaBreach {
+            case_ref: "DMM-20261122-000042".into(),
+            ticket: "A042".into(),
+            service: "A".into(),
+            local_day: "2026-11-22".parse().expect("a day"),
+            issued_at: at("2026-11-22T08:00:00Z"),
+            called_at: None,
+            waited_s: 10800.0,
+            target_s: 900,
+            counter: None,
+            staff: None,
+        }],
     }
 }
 

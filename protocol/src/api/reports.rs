@@ -3,7 +3,7 @@
 //! are seconds; shares are percent; `null` where there is nothing to measure.
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Mean, median and 90th percentile of some durations, in seconds.
@@ -145,6 +145,201 @@ pub struct Summary {
     /// The SMS sent in the range's months, and their cost (not narrowed by service or counter).
     #[serde(default)]
     pub sms: SmsFigures,
+}
+
+/// The three kinds of real CRM case: a visit left open (`follow_up`, `referral`: due
+/// `[cases] resolution_target_h` after the visit) and an `escalation` (an exit rating of 1 or 2:
+/// due `[cases] escalation_target_h` after the rating). Every ticket has a case reference, but only
+/// these are cases a CRM team handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseKind {
+    FollowUp,
+    Referral,
+    Escalation,
+}
+
+impl CaseKind {
+    /// Every kind, in the order the reports list them.
+    pub const ALL: [CaseKind; 3] = [CaseKind::FollowUp, CaseKind::Referral, CaseKind::Escalation];
+
+    /// The kind's name on the wire (`follow_up`, …).
+    pub fn code(self) -> &'static str {
+        match self {
+            CaseKind::FollowUp => "follow_up",
+            CaseKind::Referral => "referral",
+            CaseKind::Escalation => "escalation",
+        }
+    }
+}
+
+/// A count per kind of case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseKinds {
+    pub follow_up: usize,
+    pub referral: usize,
+    pub escalation: usize,
+}
+
+impl CaseKinds {
+    /// The count of one kind, to change.
+    pub fn of_mut(&mut self, kind: CaseKind) -> &mut usize {
+        match kind {
+            CaseKind::FollowUp => &mut self.follow_up,
+            CaseKind::Referral => &mut self.referral,
+            CaseKind::Escalation => &mut self.escalation,
+        }
+    }
+
+    /// The count of one kind.
+    pub fn of(&self, kind: CaseKind) -> usize {
+        match kind {
+            CaseKind::FollowUp => self.follow_up,
+            CaseKind::Referral => self.referral,
+            CaseKind::Escalation => self.escalation,
+        }
+    }
+
+    /// All kinds together.
+    pub fn total(&self) -> usize {
+        self.follow_up + self.referral + self.escalation
+    }
+
+    /// Follow-ups and referrals together (the cases with the resolution target).
+    pub fn left_open(&self) -> usize {
+        self.follow_up + self.referral
+    }
+}
+
+/// One period's real CRM cases, each counted by the date of its own event: opened when its visit
+/// ended (an escalation: when the low rating came), closed when staff closed it — so a case opened
+/// in September and closed in October counts in October whatever range is asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CasePeriod {
+    /// The period's first and last local day.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub opened: CaseKinds,
+    pub closed: CaseKinds,
+    /// Of those closed, closed within their kind's target (72 h for a follow-up or referral by
+    /// default, 24 h for an escalation).
+    pub closed_within_target: CaseKinds,
+    /// Open at the end of the period (or now, for a period not over yet).
+    pub open_at_end: CaseKinds,
+    /// Of those open at the end, past their due time then.
+    pub overdue_at_end: CaseKinds,
+    /// The visitors' second ratings, of how their case was resolved, given in the period.
+    pub resolution_ratings: usize,
+    /// Their mean, 1–5.
+    pub resolution_rating_mean: Option<f64>,
+}
+
+/// One real CRM case in a list (open, overdue or breaching its target).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseLine {
+    pub case_ref: String,
+    pub ticket: String,
+    pub service: String,
+    pub kind: CaseKind,
+    pub opened_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub staff: Option<String>,
+    pub counter: Option<String>,
+    /// Past its due time and not closed (at the time the list was made).
+    pub overdue: bool,
+    /// The category staff gave the case, if any.
+    pub category: Option<String>,
+}
+
+/// `GET /api/v1/reports/cases`: a range's real CRM cases, the whole range, each calendar month it touches, and the cases
+/// still open now (the overdue first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseReport {
+    /// The branch's id (`[branch] id`), so a directorate can put branches' reports together.
+    pub branch: String,
+    pub total: CasePeriod,
+    pub months: Vec<CasePeriod>,
+    pub open: Vec<CaseLine>,
+}
+
+/// One service against its target wait: visitors called within it, and breaches — called after
+/// it, or never called and gone (cancelled, turned away at closing, missed) after waiting longer
+/// than it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaService {
+    pub service: String,
+    /// The service's target wait, in seconds.
+    pub target_s: Option<u32>,
+    /// Visitors measured: called, or gone uncalled after the target.
+    pub measured: usize,
+    pub within: usize,
+    pub breaches: usize,
+    /// Of the breaches, those never called.
+    pub never_called: usize,
+    /// `within` of `measured`, in percent.
+    pub within_pct: Option<f64>,
+}
+
+/// One visit that breached its service's target wait (the drill-down list).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaBreach {
+    pub case_ref: String,
+    pub ticket: String,
+    pub service: String,
+    pub local_day: NaiveDate,
+    pub issued_at: DateTime<Utc>,
+    /// When first called; `null` for a visitor never called.
+    pub called_at: Option<DateTime<Utc>>,
+    /// Seconds waited: to the first call, or to leaving for a visitor never called.
+    pub waited_s: f64,
+    pub target_s: u32,
+    pub counter: Option<String>,
+    pub staff: Option<String>,
+}
+
+/// One local day of the range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaDay {
+    pub day: NaiveDate,
+    pub visits: usize,
+    pub served: usize,
+    /// Never called: cancelled or turned away at closing.
+    pub cancelled: usize,
+    pub measured: usize,
+    pub within: usize,
+    pub breaches: usize,
+    pub within_pct: Option<f64>,
+    /// Mean wait to the first call, in seconds.
+    pub wait_mean_s: Option<f64>,
+    /// Counters that called or served anyone that day.
+    pub counters_staffed: usize,
+    /// Staff members who served anyone that day.
+    pub staff: usize,
+}
+
+/// Counter pauses with one reason (`none` when no reason was given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PauseReasonFigures {
+    pub reason: String,
+    pub pauses: usize,
+    /// Counter-hours paused (a pause not resumed ends at the local day's end).
+    pub hours: f64,
+}
+
+/// `GET /api/v1/reports/sla`: the range's service levels and staffing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaReport {
+    /// The branch's id (`[branch] id`), so a directorate can put branches' reports together.
+    pub branch: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub total: SlaService,
+    pub per_service: Vec<SlaService>,
+    pub per_day: Vec<SlaDay>,
+    pub pauses: Vec<PauseReasonFigures>,
+    /// Every breach, oldest first.
+    pub breaches: Vec<SlaBreach>,
 }
 
 #[cfg(test)]

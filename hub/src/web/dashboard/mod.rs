@@ -25,11 +25,14 @@ use super::{AppState, ClientAddress, sign_in_with_pin};
 use crate::auth::{AuthError, Session};
 use crate::domain::{Branch, Role};
 use crate::engine::Request;
+use crate::reports::periods::{Period, periods, previous};
 use crate::reports::{ReportFilter, monthly, summarise, visit_facts, visits_csv};
 
 mod charts;
+mod tables;
 mod view;
 
+use crate::cases::CaseReport;
 use view::{Dashboard, Live, Range};
 
 const COOKIE: &str = "dawr_session";
@@ -41,6 +44,10 @@ pub struct DashboardQuery {
     to: Option<String>,
     service: Option<String>,
     counter: Option<String>,
+    /// `/dashboard/table.csv`: which summary table ([`tables::TABLES`]).
+    table: Option<String>,
+    /// How the by-period table cuts the range: `day`, `week`, `month` (default) or `quarter`.
+    period: Option<String>,
 }
 
 impl DashboardQuery {
@@ -61,6 +68,14 @@ impl DashboardQuery {
         }
         let pick = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         Ok(ReportFilter { from, to, service: pick(&self.service), counter: pick(&self.counter) })
+    }
+
+    /// The period asked for (a month by default).
+    fn period(&self) -> Result<Period, &'static str> {
+        match self.period.as_deref().filter(|p| !p.is_empty()) {
+            None => Ok(Period::default()),
+            Some(code) => Period::parse(code).ok_or("dash-bad-period"),
+        }
     }
 }
 
@@ -140,7 +155,8 @@ pub async fn csv(
     let today = crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive();
     let filter = query.filter(today).map_err(|_| WebError::malformed("bad dates"))?;
     let name = format!("attachment; filename=\"dawr-visits-{}-{}.csv\"", filter.from, filter.to);
-    let csv = state.db.read(move |conn| visit_facts(conn, &filter).map(|v| visits_csv(&v))).await??;
+    let branch = state.branch().clone();
+    let csv = state.db.read(move |conn| visits_csv_of(conn, &branch, &filter)).await??;
     let headers = [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)];
     Ok((headers, csv).into_response())
 }
@@ -178,6 +194,43 @@ pub async fn close_day(
     }
 }
 
+/// `GET /dashboard/table.csv?table=…&from=&to=`: one of the page's summary tables as the
+/// Excel-ready CSV, for a signed-in manager.
+pub async fn table_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DashboardQuery>,
+) -> WebResult<Response> {
+    if manager(&state, &headers).is_err() {
+        return Ok(Redirect::to("/dashboard").into_response());
+    }
+    let today = crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive();
+    let filter = query.filter(today).map_err(|_| WebError::malformed("bad dates"))?;
+    let name = query.table.clone().unwrap_or_default();
+    if !tables::TABLES.contains(&name.as_str()) {
+        return Err(WebError::malformed(format!("table must be one of {}", tables::TABLES.join(", "))));
+    }
+    let branch = state.branch().clone();
+    let range_filter = filter.clone();
+    let range = state.db.read(move |conn| range(conn, &branch, &range_filter)).await??;
+    let (head, rows) = tables::table(&name, &range, &state.branch()).unwrap_or_default();
+    let file = format!("attachment; filename=\"dawr-{name}-{}-{}.csv\"", filter.from, filter.to);
+    let headers = [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)];
+    Ok((headers, crate::reports::csv::table_csv(&head, &rows)).into_response())
+}
+
+/// The visits of `filter` as the Excel-ready CSV, each with its case's status now.
+pub(crate) fn visits_csv_of(conn: &Connection, branch: &Branch, filter: &ReportFilter) -> rusqlite::Result<String> {
+    let visits = visit_facts(conn, filter)?;
+    let notes = crate::cases::notes_for_days(conn, filter.from, filter.to)?;
+    let now = crate::clock::now();
+    let status = |v: &crate::reports::VisitFacts| {
+        let case = crate::cases::case_of(v, notes.get(&v.case_ref), branch.cases, now);
+        serde_json::to_value(case.status).ok().and_then(|s| s.as_str().map(String::from)).unwrap_or_default()
+    };
+    Ok(visits_csv(&visits, branch, &status))
+}
+
 /// How many of the range's latest audit entries the page lists (`GET /api/v1/audit` has all).
 const AUDIT_ROWS: u32 = 20;
 
@@ -204,9 +257,15 @@ pub async fn show(
             return Ok((StatusCode::BAD_REQUEST, Html(view::message_page(&state.texts, lang, key))).into_response());
         }
     };
+    let period = match query.period() {
+        Ok(period) => period,
+        Err(key) => {
+            return Ok((StatusCode::BAD_REQUEST, Html(view::message_page(&state.texts, lang, key))).into_response());
+        }
+    };
     let live = live(&state).await?;
     let (branch, range_filter) = (state.branch().clone(), filter.clone());
-    let mut range = state.db.read(move |conn| range(conn, &branch, &range_filter)).await??;
+    let mut range = state.db.read(move |conn| range_by(conn, &branch, &range_filter, period)).await??;
     range.summary.sms = super::api::sms_figures(&state, filter.from, filter.to).await?;
     let crm = match state.crm_enabled {
         true => state.db.read(crate::crm::status).await.ok().and_then(Result::ok),
@@ -225,6 +284,7 @@ pub async fn show(
         now,
         manager: manager.as_deref().unwrap_or(&session.staff),
         filter: &filter,
+        period,
         live: &live,
         range: &range,
         crm: crm.as_ref(),
@@ -247,15 +307,99 @@ async fn live(state: &AppState) -> WebResult<Live> {
     Ok(Live { services, queue, counters_open })
 }
 
-/// The range's figures, each month's, and its cases (a year is a few hundred thousand rows: run
-/// on the database's blocking thread).
+/// The range's figures, each month's, its service levels and its real CRM cases (a year is a
+/// few hundred thousand rows: run on the database's blocking thread).
 fn range(conn: &Connection, branch: &Branch, filter: &ReportFilter) -> rusqlite::Result<Range> {
+    range_by(conn, branch, filter, Period::default())
+}
+
+/// [`range`], with the range cut into `period`s (whole ones, and the one before the first for
+/// its change).
+fn range_by(conn: &Connection, branch: &Branch, filter: &ReportFilter, period: Period) -> rusqlite::Result<Range> {
     let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
     let visits = visit_facts(conn, filter)?;
-    let notes = crate::cases::notes_for_days(conn, filter.from, filter.to)?;
+    let now = crate::clock::now();
+    let cut = periods(period, filter.from, filter.to);
+    let first = cut.first().map_or(filter.from, |p| p.0);
+    let wide =
+        ReportFilter { from: previous(period, first).0, to: cut.last().map_or(filter.to, |p| p.1), ..filter.clone() };
+    let wide_visits = visit_facts(conn, &wide)?;
+    let wide_cases = case_entries(conn, branch, &wide, now)?;
+    let rows = std::iter::once(previous(period, first))
+        .chain(cut)
+        .map(|(from, to)| {
+            let (first, last) = (from.to_string(), to.to_string());
+            let part: Vec<crate::reports::VisitFacts> = wide_visits
+                .iter()
+                .filter(|v| v.local_day.as_str() >= first.as_str() && v.local_day.as_str() <= last.as_str())
+                .cloned()
+                .collect();
+            let part_filter = ReportFilter { from, to, ..filter.clone() };
+            let sla = crate::reports::sla_report((from, to), &part, &[], &target, branch.utc_offset);
+            view::PeriodRow {
+                from,
+                to,
+                figures: summarise(&part_filter, &part, &target, branch.utc_offset).total,
+                breaches: sla.total.breaches,
+                cases: crate::cases::ledger::days(&wide_cases, from, to, branch.utc_offset, now),
+            }
+        })
+        .collect();
     Ok(Range {
-        cases: crate::cases::cases_of(&visits, &notes, branch.cases, Utc::now()),
+        sla: sla_report_of(conn, branch, filter, &visits)?,
         summary: summarise(filter, &visits, &target, branch.utc_offset),
         monthly: monthly(filter, &visits, &target, branch.utc_offset),
+        cases: case_report(conn, branch, filter, now)?,
+        periods: rows,
     })
+}
+
+/// The service levels and staffing of `filter`'s `visits` (with the range's counter pauses).
+pub(crate) fn sla_report_of(
+    conn: &Connection,
+    branch: &Branch,
+    filter: &ReportFilter,
+    visits: &[crate::reports::VisitFacts],
+) -> rusqlite::Result<crate::reports::SlaReport> {
+    let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
+    let offset = branch.utc_offset;
+    let start = crate::cases::ledger::day_start(filter.from, offset);
+    let end = crate::cases::ledger::day_start(filter.to + chrono::Duration::days(1), offset);
+    let pauses = crate::reports::pause_events(conn, (start, end), filter.counter.as_deref())?;
+    let mut report = crate::reports::sla_report((filter.from, filter.to), visits, &pauses, &target, offset);
+    report.branch = branch.id.clone();
+    Ok(report)
+}
+
+/// The real CRM cases of the range, each counted by its own events' dates: those carried over
+/// from before the range too.
+pub(crate) fn case_report(
+    conn: &Connection,
+    branch: &Branch,
+    filter: &ReportFilter,
+    now: chrono::DateTime<Utc>,
+) -> rusqlite::Result<CaseReport> {
+    let entries = case_entries(conn, branch, filter, now)?;
+    let mut report = crate::cases::ledger::report(&entries, filter.from, filter.to, branch.utc_offset, now);
+    report.branch = branch.id.clone();
+    Ok(report)
+}
+
+/// The real cases a report of `filter` counts (see [`crate::cases::ledger`]).
+fn case_entries(
+    conn: &Connection,
+    branch: &Branch,
+    filter: &ReportFilter,
+    now: chrono::DateTime<Utc>,
+) -> rusqlite::Result<Vec<crate::cases::CaseEntry>> {
+    let start = crate::cases::ledger::day_start(filter.from, branch.utc_offset);
+    let backlog = crate::reports::backlog_facts(conn, filter, start)?;
+    let notes = crate::cases::notes_for_cases(conn, backlog.iter().map(|v| v.case_ref.as_str()))?;
+    Ok(backlog
+        .iter()
+        .flat_map(|v| {
+            let case = crate::cases::case_of(v, notes.get(&v.case_ref), branch.cases, now);
+            crate::cases::entries_of(&case, v.ending, branch.cases)
+        })
+        .collect())
 }

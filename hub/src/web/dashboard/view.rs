@@ -1,18 +1,20 @@
 //! The dashboard as HTML: the sign-in page, and the page of figures drawn one section at a time
 //! from a [`Dashboard`] (maud templates, every value escaped).
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use dawr_i18n::{Arg, Lang, Texts};
+use dawr_i18n::{Arg, HijriDate, Lang, Texts};
 use dawr_protocol::api::{ServiceSummary, Ticket};
 use dawr_web::html::{Head, name, page};
 use maud::{Markup, html};
 
 use super::charts::bars;
 use crate::audit::{AuditEntry, AuditPage};
-use crate::cases::Case;
+use crate::cases::ledger::share;
+use crate::cases::{CaseKind, CaseLine, CasePeriod, CaseReport};
 use crate::crm::CrmStatus;
 use crate::domain::Branch;
-use crate::reports::next_month;
-use crate::reports::{Figures, ReportFilter, Summary};
+use crate::reports::periods::{Period, change_pct, change_points};
+use crate::reports::sla::{SlaBreach, SlaService};
+use crate::reports::{Figures, ReportFilter, SlaReport, Summary};
 
 /// The branch now, from the engine.
 pub struct Live {
@@ -21,11 +23,23 @@ pub struct Live {
     pub counters_open: usize,
 }
 
-/// A range's figures, each month's, and its cases.
+/// One period's row of the by-period table.
+pub struct PeriodRow {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub figures: Figures,
+    pub breaches: usize,
+    pub cases: CasePeriod,
+}
+
+/// A range's figures, each month's, and its real CRM cases.
 pub struct Range {
+    /// The period before the range's first, then the range's periods (whole ones).
+    pub periods: Vec<PeriodRow>,
     pub summary: Summary,
+    pub sla: SlaReport,
     pub monthly: Vec<(NaiveDate, Figures)>,
-    pub cases: Vec<Case>,
+    pub cases: CaseReport,
 }
 
 /// Everything the page shows.
@@ -37,6 +51,8 @@ pub struct Dashboard<'a> {
     /// The signed-in manager's name.
     pub manager: &'a str,
     pub filter: &'a ReportFilter,
+    /// How the by-period table cuts the range.
+    pub period: Period,
     pub live: &'a Live,
     pub range: &'a Range,
     /// The CRM connector's outbox, when the branch has one.
@@ -99,7 +115,19 @@ svg text{font-size:14px;fill:var(--ink)}\
 .signin label{display:block;margin:10px 0 4px}\
 .signin input{width:100%}\
 .error{color:var(--bad);font-weight:600}\
-@media print{header a,form.filters,.noprint{display:none}body{background:#fff}section{box-shadow:none;border:1px solid var(--line)}}\
+.wide{overflow-x:auto}\
+.print-only{display:none}\
+.print-head{border-bottom:2px solid var(--brand);margin:0 0 8px;padding:0 0 6px}\
+.print-head h1{font-size:1.2rem;margin:0}\
+.print-head p{margin:2px 0}\
+@media (max-width:40rem){main{padding:8px}section{padding:12px}table{font-size:.8rem}th,td{padding:4px}section{overflow-x:auto}}\
+@page{size:A4;margin:12mm}\
+@media print{header,form.filters,.noprint,#now,#now-section,details#breaches>table{display:none}\
+.print-only{display:block}body{background:#fff;font-size:10pt}main{max-width:none;padding:0}\
+section{box-shadow:none;border:0;border-radius:0;padding:0;margin:0 0 10px}\
+.wide,section{overflow:visible}table{font-size:8.5pt;width:100%;table-layout:auto}th,td{padding:2px 4px}\
+h2,h3{break-after:avoid}tr,.card{break-inside:avoid}.cards{grid-template-columns:repeat(4,1fr);gap:6px}\
+.card .v{font-size:1.1rem}.charts,section[aria-labelledby=devices],section[aria-labelledby=audit],section[aria-labelledby=crm]{display:none}}\
 ";
 
 /// The figure columns of every table, after the row's label.
@@ -125,6 +153,16 @@ fn minutes(seconds: Option<f64>) -> String {
 fn percent(p: Option<f64>) -> String {
     p.map_or("–".into(), |p| format!("{p:.0}%"))
 }
+
+fn kind_key(kind: CaseKind) -> String {
+    format!("dash-kind-{}", kind.code().replace('_', "-"))
+}
+
+/// How many breaches the page lists (the JSON API has them all).
+const BREACH_ROWS: usize = 200;
+
+/// How many open cases the page lists (the overdue first; the JSON API has them all).
+const OPEN_CASE_ROWS: usize = 100;
 
 fn reason_key(reason: &str) -> String {
     format!("reason-{}", reason.replace('_', "-"))
@@ -186,9 +224,12 @@ impl Dashboard<'_> {
         let body = html! {
             (self.header())
             main {
+                (self.print_head())
                 (self.now_section())
                 (self.filters())
                 (self.range_section())
+                (self.by_period())
+                (self.sla_section())
                 (self.cases_section())
                 (self.charts())
                 (self.figure_table("dash-per-service", "dash-service", self.per_service()))
@@ -210,12 +251,13 @@ impl Dashboard<'_> {
     fn query(&self, lang: Lang) -> String {
         let f = self.filter;
         format!(
-            "lang={}&from={}&to={}&service={}&counter={}",
+            "lang={}&from={}&to={}&service={}&counter={}&period={}",
             lang.code(),
             f.from,
             f.to,
             f.service.as_deref().unwrap_or_default(),
-            f.counter.as_deref().unwrap_or_default()
+            f.counter.as_deref().unwrap_or_default(),
+            self.period.code()
         )
     }
 
@@ -235,7 +277,49 @@ impl Dashboard<'_> {
     }
 
     fn card(&self, key: &str, value: String) -> Markup {
-        html! { div class="card" { span class="v" { (value) } span class="k" { (self.t(key)) } } }
+        self.card_text(self.t(key), value)
+    }
+
+    fn card_text(&self, label: String, value: String) -> Markup {
+        html! { div class="card" { span class="v" { (value) } span class="k" { (label) } } }
+    }
+
+    /// A date as the ministry's forms write it: Gregorian and Umm al-Qura Hijri.
+    fn both_dates(&self, day: NaiveDate) -> String {
+        let gregorian = self.texts.gregorian_date(
+            self.lang,
+            day.year(),
+            day.month() as u8,
+            day.day() as u8,
+            day.weekday().number_from_monday() as u8,
+        );
+        match HijriDate::from_gregorian(day.year(), day.month() as u8, day.day() as u8) {
+            Some(hijri) => format!("{gregorian} · {}", self.texts.hijri_date(self.lang, hijri)),
+            None => gregorian,
+        }
+    }
+
+    /// The printed report's head: the branch, the range in Gregorian and Hijri dates, the
+    /// filters, and when it was printed (on paper only).
+    fn print_head(&self) -> Markup {
+        let f = self.filter;
+        let all = self.t("dash-all");
+        let service = f.service.as_deref().map_or(all.clone(), |s| self.service_name(s));
+        let counter = f.counter.as_deref().map_or(all, |c| self.counter_name(c));
+        let today = self.now.with_timezone(&self.branch.utc_offset).date_naive();
+        html! {
+            div class="print-only print-head" {
+                h1 { (self.t("dash-title")) " · " (name(&self.branch.name, self.lang)) " (" bdi { (self.branch.id) } ")" }
+                p { strong { (self.t("dash-from")) ": " } (self.both_dates(f.from)) }
+                p { strong { (self.t("dash-to")) ": " } (self.both_dates(f.to)) }
+                p {
+                    strong { (self.t("dash-service")) ": " } (service) " · "
+                    strong { (self.t("dash-counter")) ": " } (counter) " · "
+                    strong { (self.t("dash-period")) ": " } (self.t(&format!("dash-period-{}", self.period.code())))
+                }
+                p { strong { (self.t("dash-printed")) ": " } (self.both_dates(today)) " · " (self.manager) }
+            }
+        }
     }
 
     /// Now: who waits, for how long, where it is slipping.
@@ -244,7 +328,7 @@ impl Dashboard<'_> {
         let longest = queue.iter().map(|t| (self.now - t.issued_at).num_seconds()).max().unwrap_or(0);
         let over = services.iter().filter(|s| s.open && s.estimated_wait_s > s.target_wait_s && s.waiting > 0);
         html! {
-            section aria-labelledby="now" {
+            section aria-labelledby="now" id="now-section" {
                 h2 id="now" { (self.t("dash-now")) }
                 div class="cards" {
                     (self.card("dash-waiting-now", queue.len().to_string()))
@@ -286,6 +370,11 @@ impl Dashboard<'_> {
                         option value=(c.id) selected[f.counter.as_deref() == Some(c.id.as_str())] { (name(&c.name, lang)) }
                     }
                 } }
+                label { (self.t("dash-period")) select name="period" {
+                    @for p in Period::ALL {
+                        option value=(p.code()) selected[self.period == p] { (self.t(&format!("dash-period-{}", p.code()))) }
+                    }
+                } }
                 button type="submit" { (self.t("dash-show")) }
                 a href={ "/dashboard/visits.csv?" (self.query(lang)) } { (self.t("dash-csv")) }
             } }
@@ -315,46 +404,281 @@ impl Dashboard<'_> {
         }
     }
 
-    /// CRM cases: counts, and the escalations still to answer.
-    fn cases_section(&self) -> Markup {
-        let cases = &self.range.cases;
-        let counts = crate::cases::count(cases);
-        let open: Vec<_> =
-            cases.iter().filter_map(|c| c.escalation.as_ref().filter(|e| e.open).map(|e| (c, e))).collect();
-        let heads = ["dash-case", "dash-ticket", "dash-service", "dash-score", "dash-reason", "dash-due", ""];
+    /// The range by day, week, month or quarter, each with its change against the period before.
+    fn by_period(&self) -> Markup {
+        let heads = [
+            "dash-visits",
+            "dash-change",
+            "dash-within-target",
+            "dash-change-points",
+            "dash-sla-breaches",
+            "dash-wait-mean",
+            "dash-change",
+            "dash-csat",
+            "dash-change",
+            "dash-cases-opened",
+            "dash-cases-closed",
+        ];
+        let rows: Vec<(&PeriodRow, &PeriodRow)> = self.range.periods.windows(2).map(|w| (&w[1], &w[0])).collect();
+        let signed = |c: Option<f64>, unit: &str| c.map_or("–".into(), |c| format!("{c:+.1}{unit}"));
         html! {
-            section aria-labelledby="cases" {
-                h2 id="cases" { (self.t("dash-cases")) }
+            section aria-labelledby="by-period" {
+                h2 id="by-period" { (self.t("dash-by-period")) " · " (self.t(&format!("dash-period-{}", self.period.code()))) }
+                div class="wide" { table id="periods" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-period")) }
+                        @for key in heads { th scope="col" class="n" { (self.t(key)) } }
+                    } }
+                    tbody { @for (row, before) in rows {
+                        @let (f, b) = (&row.figures, &before.figures);
+                        tr {
+                            th scope="row" { (self.period_label(row.from, row.to)) }
+                            td class="n" { (f.visits) }
+                            td class="n" { (signed(change_pct(Some(f.visits as f64), Some(b.visits as f64)), "%")) }
+                            td class="n" { (percent(f.within_target_pct)) }
+                            td class="n" { (signed(change_points(f.within_target_pct, b.within_target_pct), "")) }
+                            td class="n" { (row.breaches) }
+                            td class="n" { (minutes(f.wait_s.mean)) }
+                            td class="n" { (signed(change_pct(f.wait_s.mean, b.wait_s.mean), "%")) }
+                            td class="n" { (f.csat.mean.map_or("–".into(), |m| format!("{m:.2}"))) }
+                            td class="n" { (signed(change_points(f.csat.mean, b.csat.mean), "")) }
+                            td class="n" { (row.cases.opened.total()) }
+                            td class="n" { (row.cases.closed.total()) }
+                        }
+                    } }
+                } }
+            }
+        }
+    }
+
+    /// A period's name: its day, its week's first and last day, its month, or its quarter.
+    fn period_label(&self, from: NaiveDate, to: NaiveDate) -> String {
+        match self.period {
+            Period::Day => from.to_string(),
+            Period::Week => format!("{from} – {to}"),
+            Period::Month => format!("{} {}", self.t(&format!("month-{}", from.month())), from.year()),
+            Period::Quarter => {
+                let year = from.year().to_string();
+                self.t_args(
+                    "dash-quarter",
+                    &[("quarter", Arg::Number(f64::from(from.month0() / 3 + 1))), ("year", Arg::Text(&year))],
+                )
+            }
+        }
+    }
+
+    /// Service levels and staffing: each service against its target with its breaches (visitors
+    /// never called included), one row a day with the counters and staff at work, the pauses per
+    /// reason, and the breaches themselves.
+    fn sla_section(&self) -> Markup {
+        let sla = &self.range.sla;
+        let service_heads = [
+            "dash-target",
+            "dash-sla-measured",
+            "dash-sla-within",
+            "dash-sla-breaches",
+            "dash-sla-never-called",
+            "dash-within-target",
+        ];
+        let day_heads = [
+            "dash-visits",
+            "dash-served",
+            "dash-cancelled",
+            "dash-within-target",
+            "dash-sla-breaches",
+            "dash-wait-mean",
+            "dash-counters-staffed",
+            "dash-staff-at-work",
+        ];
+        html! {
+            section aria-labelledby="sla" {
+                h2 id="sla" { (self.t("dash-sla")) }
                 div class="cards" {
-                    (self.card("dash-cases-in-progress", counts.in_progress.to_string()))
-                    (self.card("dash-cases-open", counts.open.to_string()))
-                    (self.card("dash-cases-closed", counts.closed.to_string()))
-                    (self.card("dash-cases-overdue", counts.overdue.to_string()))
-                    (self.card("dash-escalations-open", counts.escalations_open.to_string()))
-                    (self.card("dash-escalations-overdue", counts.escalations_overdue.to_string()))
+                    (self.card("dash-within-target", percent(sla.total.within_pct)))
+                    (self.card("dash-sla-breaches", sla.total.breaches.to_string()))
+                    (self.card("dash-sla-never-called", sla.total.never_called.to_string()))
                 }
-                @if !open.is_empty() {
-                    h3 { (self.t("dash-escalations")) }
-                    table {
-                        thead { tr { @for key in heads { th scope="col" { @if !key.is_empty() { (self.t(key)) } } } } }
-                        tbody { @for (case, escalation) in &open { (self.escalation_row(case, escalation)) } }
+                p class="noprint" {
+                    @for table in ["service-levels", "days", "pauses", "breaches"] { (self.table_link(table)) " " }
+                }
+                table id="sla-services" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-service")) }
+                        @for key in service_heads { th scope="col" class="n" { (self.t(key)) } }
+                    } }
+                    tbody {
+                        @for s in &sla.per_service { (self.sla_row(&self.service_name(&s.service), s)) }
+                        (self.sla_row(&self.t("dash-total"), &sla.total))
+                    }
+                }
+                h3 { (self.t("dash-per-day")) }
+                table id="sla-days" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-day")) }
+                        @for key in day_heads { th scope="col" class="n" { (self.t(key)) } }
+                    } }
+                    tbody { @for d in &sla.per_day { tr {
+                        th scope="row" class="n" { (d.day) }
+                        td class="n" { (d.visits) }
+                        td class="n" { (d.served) }
+                        td class="n" { (d.cancelled) }
+                        td class="n" { (percent(d.within_pct)) }
+                        td class="n" { (d.breaches) }
+                        td class="n" { (minutes(d.wait_mean_s)) }
+                        td class="n" { (d.counters_staffed) " / " (self.branch.counters.len()) }
+                        td class="n" { (d.staff) }
+                    } } }
+                }
+                h3 { (self.t("dash-pauses")) }
+                @if sla.pauses.is_empty() { p { (self.t("dash-pauses-none")) } } @else {
+                    table id="pauses" {
+                        thead { tr {
+                            th scope="col" { (self.t("dash-reason")) }
+                            th scope="col" class="n" { (self.t("dash-pauses-count")) }
+                            th scope="col" class="n" { (self.t("dash-pauses-hours")) }
+                        } }
+                        tbody { @for p in &sla.pauses { tr {
+                            th scope="row" { (self.pause_reason(&p.reason)) }
+                            td class="n" { (p.pauses) }
+                            td class="n" { (format!("{:.1}", p.hours)) }
+                        } } }
+                    }
+                }
+                @if !sla.breaches.is_empty() {
+                    details id="breaches" {
+                        summary { (self.t_args("dash-breach-list", &[("count", Arg::Number(sla.breaches.len() as f64))])) }
+                        table {
+                            thead { tr { @for key in ["dash-case", "dash-ticket", "dash-service", "dash-issued", "dash-called", "dash-waited", "dash-target", "dash-counter", "dash-staff"] {
+                                th scope="col" { (self.t(key)) }
+                            } } }
+                            tbody { @for b in sla.breaches.iter().take(BREACH_ROWS) { (self.breach_row(b)) } }
+                        }
+                        @if sla.breaches.len() > BREACH_ROWS {
+                            p { (self.t_args("dash-breaches-more", &[("count", Arg::Number((sla.breaches.len() - BREACH_ROWS) as f64))])) }
+                        }
                     }
                 }
             }
         }
     }
 
-    fn escalation_row(&self, case: &Case, e: &crate::cases::Escalation) -> Markup {
-        let due = e.due_at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M").to_string();
+    /// A link to one of the summary tables as CSV (`/dashboard/table.csv`).
+    fn table_link(&self, table: &str) -> Markup {
+        html! {
+            a class="noprint csv" href={ "/dashboard/table.csv?" (self.query(self.lang)) "&table=" (table) } {
+                (self.t("dash-csv")) " · " (table)
+            }
+        }
+    }
+
+    fn sla_row(&self, label: &str, s: &SlaService) -> Markup {
         html! {
             tr {
-                td class="n" { (case.case_ref) }
-                td class="n" { (case.ticket) }
-                td { (self.service_name(&case.service)) }
-                td class="n" { (e.score) }
-                td { (self.t(&reason_key(&e.reason))) }
-                td class="n" { (due) }
-                td { @if e.overdue { " " strong class="error" { (self.t("dash-overdue")) } } }
+                th scope="row" { (label) }
+                td class="n" { (s.target_s.map_or("–".into(), |t| minutes(Some(f64::from(t))))) }
+                td class="n" { (s.measured) }
+                td class="n" { (s.within) }
+                td class="n" { (s.breaches) }
+                td class="n" { (s.never_called) }
+                td class="n" { (percent(s.within_pct)) }
+            }
+        }
+    }
+
+    fn breach_row(&self, b: &SlaBreach) -> Markup {
+        html! {
+            tr {
+                td class="n" { (b.case_ref) }
+                td class="n" { (b.ticket) }
+                td { (self.service_name(&b.service)) }
+                td class="n" { (self.local_time(b.issued_at)) }
+                td class="n" { (b.called_at.map_or_else(|| self.t("dash-never-called"), |c| self.local_time(c))) }
+                td class="n" { (minutes(Some(b.waited_s))) }
+                td class="n" { (minutes(Some(f64::from(b.target_s)))) }
+                td { (b.counter.as_deref().map_or("–".into(), |c| self.counter_name(c))) }
+                td { (b.staff.as_deref().map_or("–".into(), |s| self.staff_name(s))) }
+            }
+        }
+    }
+
+    /// A pause's reason in words (the branch's own reasons are shown as given).
+    fn pause_reason(&self, reason: &str) -> String {
+        match reason {
+            "none" => self.t("dash-pause-no-reason"),
+            "prayer" | "break" | "meeting" | "other" => self.t(&format!("reason-{reason}")),
+            _ => reason.to_string(),
+        }
+    }
+
+    /// The real CRM cases (follow-ups, referrals, escalations), each counted by its own events'
+    /// dates: the range's counts by kind, the case SLA, and the cases open now.
+    fn cases_section(&self) -> Markup {
+        let CaseReport { total, open, .. } = &self.range.cases;
+        let overdue = open.iter().filter(|c| c.overdue).count();
+        let left_open = share(total.closed_within_target.left_open(), total.closed.left_open());
+        let escalations = share(total.closed_within_target.escalation, total.closed.escalation);
+        let hours = |s: u32| Arg::Number(f64::from(s / 3600));
+        let policy = self.branch.cases;
+        let heads =
+            ["dash-case", "dash-ticket", "dash-case-kind", "dash-service", "dash-staff", "dash-opened", "dash-due", ""];
+        html! {
+            section aria-labelledby="cases" {
+                h2 id="cases" { (self.t("dash-cases")) }
+                div class="cards" {
+                    (self.card("dash-cases-opened", total.opened.total().to_string()))
+                    (self.card("dash-cases-closed", total.closed.total().to_string()))
+                    (self.card_text(self.t_args("dash-cases-within", &[("hours", hours(policy.resolution_target_s))]), percent(left_open)))
+                    (self.card_text(self.t_args("dash-escalations-within", &[("hours", hours(policy.escalation_target_s))]), percent(escalations)))
+                    (self.card("dash-cases-open-now", open.len().to_string()))
+                    (self.card("dash-cases-overdue", overdue.to_string()))
+                    (self.card("dash-resolution-rating", total.resolution_rating_mean.map_or("–".into(), |m| format!("{m:.2} / 5"))))
+                }
+                p class="noprint" { @for table in ["cases", "open-cases"] { (self.table_link(table)) " " } }
+                table id="case-kinds" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-case-kind")) }
+                        @for key in ["dash-cases-opened", "dash-cases-closed", "dash-cases-closed-in-time", "dash-month-cases-open-at-end", "dash-overdue-at-end"] {
+                            th scope="col" class="n" { (self.t(key)) }
+                        }
+                    } }
+                    tbody { @for kind in CaseKind::ALL { tr {
+                        th scope="row" { (self.t(&kind_key(kind))) }
+                        td class="n" { (total.opened.of(kind)) }
+                        td class="n" { (total.closed.of(kind)) }
+                        td class="n" { (total.closed_within_target.of(kind)) }
+                        td class="n" { (total.open_at_end.of(kind)) }
+                        td class="n" { (total.overdue_at_end.of(kind)) }
+                    } } }
+                }
+                @if !open.is_empty() {
+                    h3 { (self.t("dash-open-cases")) }
+                    table id="open-cases" {
+                        thead { tr { @for key in heads { th scope="col" { @if !key.is_empty() { (self.t(key)) } } } } }
+                        tbody { @for line in open.iter().take(OPEN_CASE_ROWS) { (self.case_row(line)) } }
+                    }
+                    @if open.len() > OPEN_CASE_ROWS {
+                        p { (self.t_args("dash-open-cases-more", &[("count", Arg::Number((open.len() - OPEN_CASE_ROWS) as f64))])) }
+                    }
+                }
+            }
+        }
+    }
+
+    fn local_time(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    fn case_row(&self, line: &CaseLine) -> Markup {
+        html! {
+            tr {
+                td class="n" { (line.case_ref) }
+                td class="n" { (line.ticket) }
+                td { (self.t(&kind_key(line.kind))) }
+                td { (self.service_name(&line.service)) }
+                td { (line.staff.as_deref().map_or("–".into(), |s| self.staff_name(s))) }
+                td class="n" { (self.local_time(line.opened_at)) }
+                td class="n" { (self.local_time(line.due_at)) }
+                td { @if line.overdue { strong class="error" { (self.t("dash-overdue")) } } }
             }
         }
     }
@@ -487,22 +811,16 @@ impl Dashboard<'_> {
     }
 
     fn month_row(&self, month: NaiveDate, f: &Figures) -> Markup {
-        let offset = self.branch.utc_offset;
-        let midnight = |d: NaiveDate| {
-            d.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(offset).single()).map(|t| t.with_timezone(&Utc))
-        };
-        let counts = match (midnight(month), midnight(next_month(month))) {
-            (Some(start), Some(end)) => crate::cases::month(&self.range.cases, start, end.min(self.now)),
-            _ => crate::cases::MonthCases::default(),
-        };
+        let cases = self.range.cases.months.iter().find(|m| m.from == month);
+        let count = |pick: fn(&CasePeriod) -> usize| cases.map_or(0, pick);
         let label = format!("{} {}", self.t(&format!("month-{}", month.month())), month.year());
         html! {
             tr {
                 th scope="row" { (label) }
                 (Self::figure_cells(f))
-                td class="n" { (counts.opened) }
-                td class="n" { (counts.closed) }
-                td class="n" { (counts.open_at_end) }
+                td class="n" { (count(|c| c.opened.total())) }
+                td class="n" { (count(|c| c.closed.total())) }
+                td class="n" { (count(|c| c.open_at_end.total())) }
             }
         }
     }
