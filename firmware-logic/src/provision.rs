@@ -143,7 +143,7 @@ pub fn parse_request<'a>(line: &[u8], record: &'a mut [u8; MAX_RECORD]) -> Resul
         return Ok(Request::Hello);
     }
     let hex = line.strip_prefix(b"DAWR SET ").ok_or(RequestError::UnknownCommand)?;
-    if hex.len() % 2 != 0 || hex.len() / 2 > MAX_RECORD {
+    if !hex.len().is_multiple_of(2) || hex.len() / 2 > MAX_RECORD {
         return Err(RequestError::BadHex);
     }
     let n = hex.len() / 2;
