@@ -15,7 +15,7 @@ use core::fmt::Write;
 
 use dawr_protocol::device::{
     Action, Command, CommandId, CounterState, CounterStatus, CurrentStatus, ErrorCode, Presence, PresenceStatus,
-    Rating, Reply, TicketNumber,
+    Rating, Reply, ResetReason, TicketNumber,
 };
 use dawr_protocol::topics::Topic;
 
@@ -87,7 +87,10 @@ pub enum RatingPhase {
 pub enum Link {
     Connecting,
     Online,
+    /// The broker is unreachable (the Wi-Fi is joined).
     Offline,
+    /// The Wi-Fi link is lost: joining again.
+    NoWifi,
 }
 
 /// A short message shown for a few seconds.
@@ -151,6 +154,7 @@ pub struct Device<'a> {
     pending: Option<Pending>,
     notice: Option<(Notice, u64)>,
     rating: RatingPhase,
+    reset: Option<ResetReason>,
 }
 
 fn topic(t: Topic<'_>) -> TopicBuf {
@@ -176,7 +180,14 @@ impl<'a> Device<'a> {
             pending: None,
             notice: None,
             rating: RatingPhase::Idle,
+            reset: None,
         }
+    }
+
+    /// Why this boot happened, for the `online` presence (see [`reset_reason`]).
+    pub fn with_reset_reason(mut self, reason: ResetReason) -> Self {
+        self.reset = Some(reason);
+        self
     }
 
     /// The topics to subscribe to after every connect.
@@ -185,10 +196,12 @@ impl<'a> Device<'a> {
         [topic(Topic::CounterReply { branch, counter }), topic(Topic::CounterState { branch, counter })]
     }
 
-    /// The retained presence message (`online` after connecting; `offline` is the last will).
+    /// The retained presence message (`online` after connecting, with the reset reason;
+    /// `offline` is the last will).
     pub fn presence(&self, status: PresenceStatus) -> Outgoing {
         let t = Topic::DeviceStatus { branch: self.config.branch, device: self.config.device };
-        Outgoing { topic: topic(t), payload: json(&Presence::new(status)), retain: true }
+        let reset = self.reset.filter(|_| status == PresenceStatus::Online);
+        Outgoing { topic: topic(t), payload: json(&Presence { reset, ..Presence::new(status) }), retain: true }
     }
 
     /// The broker connection is up (and subscribed). Returns a pending command to send again.
@@ -207,7 +220,21 @@ impl<'a> Device<'a> {
 
     /// The broker connection is lost.
     pub fn disconnected(&mut self, _now_ms: u64) {
-        self.link = Link::Offline;
+        if self.link != Link::NoWifi {
+            self.link = Link::Offline;
+        }
+    }
+
+    /// The Wi-Fi link is lost (or was never joined): the screen says it is joining again.
+    pub fn wifi_lost(&mut self) {
+        self.link = Link::NoWifi;
+    }
+
+    /// The Wi-Fi is joined again: connecting to the broker.
+    pub fn wifi_joined(&mut self) {
+        if self.link == Link::NoWifi {
+            self.link = Link::Connecting;
+        }
     }
 
     /// A debounced press. Returns the command to publish, if any.
@@ -368,6 +395,17 @@ impl<'a> Device<'a> {
     }
 }
 
+/// Why the chip started, from its watchdog's reset-reason register: the watchdog timer ran out
+/// (`timed_out`), the firmware asked for a restart (`forced`, as after new settings), or neither
+/// (power on, the RUN pin, a debugger). A panic halts the main loop, so it shows as `watchdog`.
+pub fn reset_reason(timed_out: bool, forced: bool) -> ResetReason {
+    match (timed_out, forced) {
+        (_, true) => ResetReason::Requested,
+        (true, false) => ResetReason::Watchdog,
+        (false, false) => ResetReason::PowerOn,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,6 +563,35 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_wifi_is_shown_until_the_broker_is_back_and_presses_are_refused_meanwhile() {
+        let mut d = online(0);
+        d.wifi_lost();
+        d.disconnected(10);
+        assert_eq!(d.view().link, Link::NoWifi, "a broker failure after the Wi-Fi went does not hide it");
+        assert_eq!(d.press(Key::Next, Press::Short, 20), None);
+        assert_eq!(d.view().notice, Some(Notice::Offline));
+        d.wifi_joined();
+        assert_eq!(d.view().link, Link::Connecting);
+        d.disconnected(30);
+        assert_eq!(d.view().link, Link::Offline, "joined, but the broker is unreachable");
+        d.wifi_joined();
+        assert_eq!(d.view().link, Link::Offline, "joining again does not claim anything about the broker");
+        assert_eq!(d.connected(40), None);
+        assert_eq!(d.view().link, Link::Online);
+    }
+
+    #[test]
+    fn the_online_presence_says_why_the_device_started_and_the_last_will_does_not() {
+        let d = Device::new(CONFIG, 7).with_reset_reason(reset_reason(true, false));
+        let online = d.presence(PresenceStatus::Online);
+        assert_eq!(online.payload.as_slice(), br#"{"status":"online","reset":"watchdog"}"#);
+        assert_eq!(d.presence(PresenceStatus::Offline).payload.as_slice(), br#"{"status":"offline"}"#);
+        assert_eq!(reset_reason(false, false), ResetReason::PowerOn);
+        assert_eq!(reset_reason(false, true), ResetReason::Requested);
+        assert_eq!(reset_reason(true, true), ResetReason::Requested, "a forced reset sets both bits");
+    }
+
+    #[test]
     fn long_press_is_no_show_and_presence_is_retained() {
         let mut d = online(0);
         let out = d.press(Key::Next, Press::Long, 0).unwrap();
@@ -534,6 +601,7 @@ mod tests {
         assert_eq!(p.topic.as_str(), "dawr/v1/demo/devices/button-3/status");
         assert_eq!(p.payload.as_slice(), br#"{"status":"offline"}"#);
         assert!(p.retain);
+        assert_eq!(d.presence(PresenceStatus::Online).payload.as_slice(), br#"{"status":"online"}"#);
         assert_eq!(d.subscriptions()[1].as_str(), "dawr/v1/demo/counters/3/state");
     }
 }

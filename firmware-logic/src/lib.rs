@@ -9,7 +9,10 @@
 //! - [`device`]: the state machine — presses to commands, replies and retained state to what
 //!   the screen shows, retries with the same id, nothing queued while offline;
 //! - [`screen`]: the 128×64 screen drawn with embedded-graphics;
-//! - [`mqtt`]: the MQTT 3.1.1 session (CONNECT with last will, SUBSCRIBE, QoS 1, keep-alive).
+//! - [`mqtt`]: the MQTT 3.1.1 session (CONNECT with last will, SUBSCRIBE, QoS 1, keep-alive);
+//! - [`wifi`]: joining the Wi-Fi again after the link is lost, with back-off;
+//! - [`settings`]: the settings record kept in flash (one firmware image for every button);
+//! - [`provision`]: the USB serial line protocol that writes it (both sides).
 //!
 //! The host simulator (`dawr-button-sim` in the `tests` crate) runs this same logic against a
 //! real hub over MQTT.
@@ -19,7 +22,10 @@ pub mod button;
 pub mod device;
 pub mod ids;
 pub mod mqtt;
+pub mod provision;
 pub mod screen;
+pub mod settings;
+pub mod wifi;
 
 pub use button::{Button, Press};
-pub use device::{Config, Device, Key, Link, Mode, Notice, Outgoing, RatingPhase, View};
+pub use device::{Config, Device, Key, Link, Mode, Notice, Outgoing, RatingPhase, View, reset_reason};

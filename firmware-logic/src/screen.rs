@@ -43,6 +43,9 @@ pub fn notice_text(notice: Notice) -> &'static str {
     }
 }
 
+/// The bottom line while the Wi-Fi is joined again.
+pub const REJOINING: &str = "WI-FI LOST - JOINING";
+
 /// Draws a whole frame.
 pub fn draw<D: DrawTarget<Color = BinaryColor>>(view: &View<'_>, display: &mut D) -> Result<(), D::Error> {
     display.clear(BinaryColor::Off)?;
@@ -61,6 +64,7 @@ pub fn draw<D: DrawTarget<Color = BinaryColor>>(view: &View<'_>, display: &mut D
     let link = match view.link {
         Link::Online => "ONLINE",
         Link::Offline => "OFFLINE",
+        Link::NoWifi => "NO WI-FI",
         Link::Connecting => "...",
     };
     Text::with_text_style(link, Point::new(right_edge, 0), small, right).draw(display)?;
@@ -81,6 +85,8 @@ pub fn draw<D: DrawTarget<Color = BinaryColor>>(view: &View<'_>, display: &mut D
     let bottom = Point::new(0, 54);
     if let Some(notice) = view.notice {
         Text::with_text_style(notice_text(notice), bottom, small, left).draw(display)?;
+    } else if view.link == Link::NoWifi {
+        Text::with_text_style(REJOINING, bottom, small, left).draw(display)?;
     } else if view.pending {
         Text::with_text_style("SENDING...", bottom, small, left).draw(display)?;
     } else {
@@ -128,6 +134,8 @@ fn draw_rating<D: DrawTarget<Color = BinaryColor>>(view: &View<'_>, display: &mu
     }
     if let Some(notice) = view.notice {
         Text::with_text_style(notice_text(notice), Point::new(mid, 54), small, center_top).draw(display)?;
+    } else if view.link == Link::NoWifi {
+        Text::with_text_style(REJOINING, Point::new(mid, 54), small, center_top).draw(display)?;
     } else if view.link != Link::Online {
         Text::with_text_style("OFFLINE", Point::new(mid, 54), small, center_top).draw(display)?;
     }
@@ -223,6 +231,7 @@ mod tests {
             ("called", view()),
             ("serving", View { serving: true, ticket: Some("B104"), waiting: Some(0), ..view() }),
             ("offline", View { link: Link::Offline, notice: Some(Notice::Offline), ..view() }),
+            ("no-wifi", View { link: Link::NoWifi, ..view() }),
             ("no-reply", View { notice: Some(Notice::NoReply { retrying: true }), pending: true, ..view() }),
             ("paused", View { status: Some(CounterStatus::Paused), ticket: None, waiting: Some(12), ..view() }),
             ("nobody-waiting", View { ticket: None, waiting: Some(0), notice: Some(Notice::NobodyWaiting), ..view() }),

@@ -84,6 +84,30 @@ pub enum DevicesCommand {
         #[arg(long, value_name = "ID")]
         device: String,
     },
+    /// Enrol a counter button (or exit rating terminal) and write its settings into it over USB
+    /// serial: Wi-Fi and broker from the settings file, the branch, counter, id and new MQTT
+    /// password from the hub. Prints the enrolled device (no secrets). Nothing stays enrolled if
+    /// the button does not take the settings.
+    Provision {
+        #[command(flatten)]
+        place: Place,
+        /// The button's USB serial port
+        #[arg(long, value_name = "PATH", default_value = "/dev/ttyACM0")]
+        port: PathBuf,
+        /// The device's id (also its MQTT username and client id)
+        #[arg(long, value_name = "ID")]
+        device: String,
+        /// The counter it serves
+        #[arg(long, value_name = "N")]
+        counter: String,
+        /// button (default) or rating
+        #[arg(long, value_name = "ROLE", value_parser = parse_role, default_value = "button")]
+        role: Role,
+        /// TOML with wifi_ssid, wifi_password, broker (IPv4:port) and language (ar or en), the keys
+        /// of the firmware's device.toml
+        #[arg(long, value_name = "FILE")]
+        settings: PathBuf,
+    },
     /// Revoke a device: it is disconnected and refused from now on
     Revoke {
         #[command(flatten)]
@@ -119,6 +143,8 @@ pub enum CliError {
     File { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Provision(#[from] crate::provision::ProvisionError),
 }
 
 /// Runs a subcommand; what it prints goes to stdout.
@@ -147,6 +173,15 @@ pub fn run(command: Command) -> Result<(), CliError> {
             let token = crate::device_links::new_link(&conn, &device, false, crate::clock::now())?;
             println!("{}", crate::device_links::link_path(&token));
         }
+        Command::Devices { action: DevicesCommand::Provision { place, port, device, counter, role, settings } } => {
+            let (branch, _, conn) = open(&place)?;
+            let listed = provision(
+                &conn,
+                &branch,
+                Provisioning { port: &port, device: &device, counter: &counter, role, settings: &settings },
+            )?;
+            println!("{}", serde_json::to_string(&listed).expect("serialise"));
+        }
         Command::Devices { action: DevicesCommand::Revoke { place, device } } => {
             let (_, _, conn) = open(&place)?;
             devices::revoke(&conn, &device, crate::clock::now(), devices::CLI_ACTOR)?;
@@ -170,6 +205,47 @@ pub fn run(command: Command) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// What `devices provision` was asked.
+struct Provisioning<'a> {
+    port: &'a Path,
+    device: &'a str,
+    counter: &'a str,
+    role: Role,
+    settings: &'a Path,
+}
+
+/// Checks the file and the button first, then enrols the device and writes its settings; the
+/// enrolment is revoked again if the button does not store them.
+fn provision(
+    conn: &rusqlite::Connection,
+    branch: &Branch,
+    job: Provisioning<'_>,
+) -> Result<dawr_protocol::api::EnrolledDevice, CliError> {
+    use crate::provision::{Identity, SerialPort, read_settings_file, record};
+    let mode = match job.role {
+        Role::Button => dawr_firmware_logic::Mode::Counter,
+        Role::Rating => dawr_firmware_logic::Mode::Rating,
+        _ => return Err(CliError::Config("--role must be button or rating".to_string())),
+    };
+    let file = read_settings_file(job.settings)?;
+    let who = |password| Identity { branch: &branch.id, counter: job.counter, device: job.device, password, mode };
+    // The whole record is checked (with a placeholder password) before anything changes.
+    record(&file, job.settings, who("-"))?;
+    let mut port = SerialPort::open(job.port)?;
+    let before = port.hello()?;
+    tracing::info!(port = %job.port.display(), before, "a Dawr button answered");
+    let device = Device::new(job.device, job.role, Some(job.counter)).map_err(DeviceError::from)?;
+    let credentials = devices::add(conn, device, Some(branch), crate::clock::now(), devices::CLI_ACTOR)?;
+    let stored = record(&file, job.settings, who(&credentials.password)).and_then(|bytes| port.set(&bytes));
+    if let Err(e) = stored {
+        devices::revoke(conn, job.device, crate::clock::now(), devices::CLI_ACTOR)?;
+        return Err(e.into());
+    }
+    let table = devices::table(conn)?;
+    let enrolled = table.get(job.device).ok_or_else(|| DeviceError::NotEnrolled(job.device.to_string()))?;
+    Ok(enrolled.listed())
 }
 
 /// The data directory a subcommand works on: `--data-dir`, else the branch file's.

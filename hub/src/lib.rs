@@ -54,6 +54,7 @@ pub mod join;
 pub mod mqtt;
 pub mod outbound;
 pub mod privacy;
+pub mod provision;
 pub mod reports;
 pub mod simulation;
 pub mod sms;

@@ -80,7 +80,7 @@ impl MqttStatus {
         let presence = heard
             .into_iter()
             .map(|(device, printer, seen_at)| {
-                (device, (Presence { status: PresenceStatus::Offline, printer }, seen_at))
+                (device, (Presence { printer, ..Presence::new(PresenceStatus::Offline) }, seen_at))
             })
             .collect();
         Ok(MqttStatus { connected: Arc::default(), presence: Arc::new(Mutex::new(presence)), store: Some(db) })

@@ -275,8 +275,9 @@ pub async fn announce_presence(
     mut printer: watch::Receiver<Option<PrinterHealth>>,
 ) {
     let topic = Topic::DeviceStatus { branch: &branch, device: &device }.to_string();
-    let payload =
-        |printer| serde_json::to_vec(&Presence { status: PresenceStatus::Online, printer }).expect("serialise");
+    let payload = |printer| {
+        serde_json::to_vec(&Presence { printer, ..Presence::new(PresenceStatus::Online) }).expect("serialise")
+    };
     let mut options = match endpoint.options(device.clone()) {
         Ok(options) => options,
         Err(e) => {

@@ -328,6 +328,21 @@ pub enum PrinterHealth {
     Unknown,
 }
 
+/// Why a device last started, as its presence reports it after boot (counter buttons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetReason {
+    /// Power was applied (or the reset pin pulled, or a debugger reset it).
+    PowerOn,
+    /// The hardware watchdog restarted it: its main loop stopped making progress.
+    Watchdog,
+    /// It restarted itself on purpose (after new settings were written, for instance).
+    Requested,
+    /// A value this hub does not know (a newer device's): the presence is still read.
+    #[serde(other)]
+    Unknown,
+}
+
 /// A client's presence (`…/devices/{device}/status`, retained; `offline` is its last will).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Presence {
@@ -335,12 +350,16 @@ pub struct Presence {
     /// Devices with a printer (kiosks) say how it is; others leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub printer: Option<PrinterHealth>,
+    /// Why the device last started (counter buttons, in their `online` presence); others leave
+    /// it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<ResetReason>,
 }
 
 impl Presence {
-    /// A presence without a printer.
+    /// A presence without a printer or reset reason.
     pub const fn new(status: PresenceStatus) -> Presence {
-        Presence { status, printer: None }
+        Presence { status, printer: None, reset: None }
     }
 }
 
@@ -499,6 +518,19 @@ mod tests {
         assert_eq!((p.status, p.printer), (PresenceStatus::Online, Some(PrinterHealth::Unknown)));
         let (p, _) = serde_json_core::from_str::<Presence>(r#"{"status":"online","printer":"jammed"}"#).unwrap();
         assert_eq!(p.printer, Some(PrinterHealth::Unknown));
+    }
+
+    #[test]
+    fn a_reset_reason_is_optional_and_an_unknown_one_is_still_read() {
+        use super::{Presence, PresenceStatus, ResetReason};
+        let p = Presence { reset: Some(ResetReason::Watchdog), ..Presence::new(PresenceStatus::Online) };
+        assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"status":"online","reset":"watchdog"}"#);
+        let (back, _) = serde_json_core::from_str::<Presence>(r#"{"status":"online","reset":"watchdog"}"#).unwrap();
+        assert_eq!(back, p);
+        let p: Presence = serde_json::from_str(r#"{"status":"online","reset":"brownout"}"#).unwrap();
+        assert_eq!(p.reset, Some(ResetReason::Unknown));
+        let p: Presence = serde_json::from_str(r#"{"status":"online"}"#).unwrap();
+        assert_eq!(p.reset, None, "older devices leave it out");
     }
 
     #[test]

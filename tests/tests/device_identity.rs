@@ -1,6 +1,7 @@
 //! Device identity (issue 14): only enrolled devices speak MQTT, each only on its own topics —
 //! through the hub's embedded broker (its gate) and through Debian's Mosquitto configured by
-//! `dawr-hub mosquitto-config`.
+//! `dawr-hub mosquitto-config`. And a button provisioned over USB serial (issue 22): `dawr-hub
+//! devices provision` against a pseudo-terminal whose other end speaks the firmware's protocol.
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -281,4 +282,138 @@ async fn managers_list_the_enrolled_devices_with_role_counter_and_presence() -> 
 
 fn find<'a>(devices: &'a Value, id: &str) -> &'a Value {
     devices.as_array().and_then(|d| d.iter().find(|d| d["device"] == id)).unwrap_or(&Value::Null)
+}
+
+/// The button's end of a pseudo-terminal: answers `HELLO` and `SET` with the firmware's own
+/// line parser (`dawr_firmware_logic::provision`), keeps the stored record, and returns it once
+/// it has answered a `SET`. `refuse` plays a button whose flash write fails.
+fn fake_button(master: std::os::fd::OwnedFd, refuse: bool) -> std::thread::JoinHandle<Result<Option<Vec<u8>>>> {
+    use dawr_firmware_logic::provision::{LineBuffer, answer, refused};
+    use dawr_firmware_logic::settings::MAX_RECORD;
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        let mut port = std::fs::File::from(master);
+        let mut lines = LineBuffer::new();
+        let mut byte = [0u8; 1];
+        loop {
+            if port.read(&mut byte)? == 0 {
+                return Ok(None);
+            }
+            let Some(line) = lines.push(byte[0]) else { continue };
+            let is_set = line.is_ok_and(|l| l.starts_with(b"DAWR SET"));
+            let mut record = [0u8; MAX_RECORD];
+            let (mut reply, stored) = answer(line, "button-1", &mut record);
+            if refuse && stored.is_some() {
+                reply = refused("flash");
+            }
+            port.write_all(format!("booting...\r\n{reply}\r\n").as_bytes())?;
+            if is_set {
+                return Ok(stored.filter(|_| !refuse).map(<[u8]>::to_vec));
+            }
+        }
+    })
+}
+
+/// A pseudo-terminal pair: the button's end and the path of the host's end.
+fn pty() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd, PathBuf)> {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two descriptors; null name, termios and window size are allowed.
+    let done =
+        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    anyhow::ensure!(done == 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned by nothing else.
+    let (master, slave) =
+        unsafe { (std::os::fd::OwnedFd::from_raw_fd(master), std::os::fd::OwnedFd::from_raw_fd(slave)) };
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&slave)))?;
+    Ok((master, slave, path))
+}
+
+#[tokio::test]
+async fn a_button_is_enrolled_and_provisioned_over_usb_serial_and_logs_in_with_what_it_got() -> Result<()> {
+    use dawr_firmware_logic::settings::{Language, Settings};
+    let hub = Hub::start_embedded().await?;
+    let dir = tempfile::tempdir()?;
+    let settings_file = dir.path().join("wifi.toml");
+    std::fs::write(
+        &settings_file,
+        "wifi_ssid = \"branch-devices\"\nwifi_password = \"correct horse\"\nbroker = \"192.168.10.2:1883\"\nlanguage = \"en\"\n",
+    )?;
+    let (master, _slave, path) = pty()?;
+    let button = fake_button(master, false);
+    let port = path.to_str().context("pty path")?;
+    let file = settings_file.to_str().context("path")?;
+    let out = hub.devices_command(&[
+        "provision",
+        "--port",
+        port,
+        "--device",
+        "button-9",
+        "--counter",
+        "3",
+        "--settings",
+        file,
+    ])?;
+    let listed: Value = serde_json::from_str(out.trim())?;
+    let who = (listed["device"].as_str(), listed["role"].as_str(), listed["counter"].as_str());
+    assert_eq!(who, (Some("button-9"), Some("button"), Some("3")), "{out}");
+    assert!(!out.contains("password"), "no secret printed: {out}");
+
+    let record = button.join().expect("the fake button")?.context("the button stored no settings")?;
+    let stored = Settings::parse(&record).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(
+        (stored.wifi_ssid, stored.wifi_password, stored.broker_ip, stored.broker_port),
+        ("branch-devices", "correct horse", [192, 168, 10, 2], 1883)
+    );
+    assert_eq!((stored.branch, stored.counter, stored.device_id), ("demo", "3", "button-9"));
+    assert_eq!((stored.username(), stored.language), ("button-9", Language::English));
+    // The password written into the button is the account the hub just enrolled (the running hub
+    // re-reads its device table every second).
+    let deadline = std::time::Instant::now() + WAIT;
+    let login = loop {
+        let login = Some(("button-9", stored.mqtt_password));
+        let attempt = MqttProbe::try_connect(hub.mqtt_port(), "button-9", login, None).await?;
+        if attempt.is_ok() || std::time::Instant::now() > deadline {
+            break attempt;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(login.is_ok(), "the provisioned password does not log in");
+
+    // A button that cannot store the settings: the command fails and nothing stays enrolled.
+    let (master, _slave, path) = pty()?;
+    let refusing = fake_button(master, true);
+    let port = path.to_str().context("pty path")?;
+    let failed = hub.devices_command(&[
+        "provision",
+        "--port",
+        port,
+        "--device",
+        "button-10",
+        "--counter",
+        "4",
+        "--settings",
+        file,
+    ]);
+    let message = failed.expect_err("a refused SET fails").to_string();
+    assert!(message.contains("refused the settings: flash"), "{message}");
+    assert_eq!(refusing.join().expect("the fake button")?, None);
+    // A settings file the firmware would refuse: stopped before the port is even opened.
+    std::fs::write(&settings_file, "wifi_ssid = \"x\"\nwifi_password = \"short\"\nbroker = \"192.168.10.2:1883\"\n")?;
+    let bad = hub.devices_command(&[
+        "provision",
+        "--port",
+        "/nonexistent",
+        "--device",
+        "button-11",
+        "--counter",
+        "4",
+        "--settings",
+        file,
+    ]);
+    assert!(bad.expect_err("a short Wi-Fi password").to_string().contains("invalid_wifi_password"));
+    let list = hub.devices_command(&["list"])?;
+    assert!(list.contains("\"button-9\""), "{list}");
+    assert!(!list.contains("button-10") && !list.contains("button-11"), "rolled back: {list}");
+    Ok(())
 }
