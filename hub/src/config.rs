@@ -548,6 +548,9 @@ pub struct StaffSection {
     pub pin_hash: Option<String>,
     #[serde(default)]
     pub counters: Vec<String>,
+    /// The services this person may serve (their skills); left out: every service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<String>>,
 }
 
 impl Config {
@@ -637,6 +640,7 @@ impl Config {
                     role: s.role,
                     pin_hash: s.pin_hash.clone(),
                     counters: s.counters.clone(),
+                    services: s.services.clone(),
                 })
                 .collect(),
             routing: RoutingPolicy {

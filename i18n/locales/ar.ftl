@@ -106,6 +106,7 @@ counter-pin = الرمز السري
 counter-sign-in = دخول
 counter-sign-out = خروج
 counter-header = الشباك { $counter } · { $name }
+counter-header-serving = { $header } · يخدم { $services }
 counter-current = المراجع الحالي
 counter-nobody = لا يوجد مراجع عند الشباك
 counter-waiting = المنتظرون لهذا الشباك

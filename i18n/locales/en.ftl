@@ -97,6 +97,7 @@ counter-pin = PIN
 counter-sign-in = Sign in
 counter-sign-out = Sign out
 counter-header = Counter { $counter } · { $name }
+counter-header-serving = { $header } · serves { $services }
 counter-current = Current visitor
 counter-nobody = Nobody at the counter
 counter-waiting = Waiting for this counter
