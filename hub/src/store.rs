@@ -56,6 +56,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/012_sms.sql")),
         M::up(include_str!("store/013_remote_join.sql")),
         M::up(include_str!("store/014_centre_config.sql")),
+        M::up(include_str!("store/017_alerts.sql")),
     ])
 }
 
