@@ -141,6 +141,7 @@ impl Link {
                         name_ar: session.name.ar,
                         name_en: session.name.en,
                         counter: self.counter.clone(),
+                        services: session.services,
                     }),
                     Ok(Err(refusal)) => Err((refusal.error, refusal.message)),
                     Err(e) => Err(("unreachable".to_string(), e.to_string())),

@@ -28,6 +28,9 @@ pub struct SignedIn {
     pub name_ar: String,
     pub name_en: String,
     pub counter: String,
+    /// The services the counter calls while this person is signed in (the counter's that
+    /// they may serve); empty when the hub did not say.
+    pub services: Vec<String>,
 }
 
 /// The current visitor's case as the hub keeps it.
@@ -429,6 +432,7 @@ mod tests {
                 name_ar: String::new(),
                 name_en: String::new(),
                 counter: "2".into(),
+                services: vec![],
             })),
             t(1),
         );

@@ -141,6 +141,7 @@ pub fn staff(counter: &str) -> SignedIn {
         name_ar: "عبدالله القحطاني".into(),
         name_en: "Abdullah Alqahtani".into(),
         counter: counter.into(),
+        services: vec![],
     }
 }
 

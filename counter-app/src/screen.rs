@@ -119,7 +119,13 @@ pub fn show(window: &CounterWindow, desk: &Desk, branch: &Branch, texts: &Texts,
     let header = match &desk.signed_in {
         Some(s) => {
             let name = if lang == Lang::Ar { &s.name_ar } else { &s.name_en };
-            t("counter-header", &[("counter", Arg::Text(&desk.counter)), ("name", Arg::Text(name))])
+            let header = t("counter-header", &[("counter", Arg::Text(&desk.counter)), ("name", Arg::Text(name))]);
+            if s.services.is_empty() {
+                header
+            } else {
+                let services = s.services.join(if lang == Lang::Ar { "، " } else { ", " });
+                t("counter-header-serving", &[("header", Arg::Text(&header)), ("services", Arg::Text(&services))])
+            }
         }
         None => pick(&branch.counter_name, lang).to_string(),
     };

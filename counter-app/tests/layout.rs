@@ -122,4 +122,14 @@ fn every_button_label_lies_inside_its_button_in_every_state_size_and_language() 
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // Skills: the header names the services the counter calls for the person signed in.
+    for (lang, serves) in [(Lang::En, "serves A, D"), (Lang::Ar, "يخدم A، D")] {
+        let mut desk = sample::desk(DeskState::Idle, lang, "2", &branch, now);
+        desk.signed_in.as_mut().expect("signed in").services = vec!["A".into(), "D".into()];
+        show(&window, &desk, &branch, &texts, now);
+        // Without Fluent's bidi isolation marks.
+        let header: String = window.get_header().chars().filter(|c| !matches!(c, '\u{2068}' | '\u{2069}')).collect();
+        assert!(header.ends_with(serves), "{lang}: {header}");
+    }
 }

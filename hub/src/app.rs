@@ -72,6 +72,8 @@ pub struct Settings {
     pub uplink: Option<crate::uplink::UplinkLink>,
     /// The SMSC to send visitors' SMS through (`[sms]`), if any.
     pub sms: Option<crate::sms::SmsSettings>,
+    /// Live alerts to the managers (`[alerts]`).
+    pub alerts: crate::alerts::AlertSettings,
     /// How long personal data is kept (`[retention]`).
     pub retention: crate::privacy::Retention,
     /// The branch file's sign-in rules.
@@ -101,6 +103,8 @@ pub enum RunError {
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
     Devices(#[from] crate::devices::DeviceError),
+    #[error("alert e-mail: {0}")]
+    Mail(#[from] crate::alerts::mail::MailError),
     #[error("the engine stopped during start-up")]
     EngineStopped,
 }
@@ -267,6 +271,27 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         None => None,
     };
     let flusher = tokio::spawn(flush_sessions(sessions.clone()));
+    let alert_board = crate::alerts::Board::default();
+    let mail_wake = Arc::new(tokio::sync::Notify::new());
+    let mailer = match settings.alerts.smtp.clone() {
+        Some(smtp) => {
+            tracing::info!(smtp = %format!("{}:{}", smtp.host, smtp.port), "sending alert e-mails");
+            Some(crate::alerts::mail::spawn(smtp, db.clone(), mail_wake.clone())?)
+        }
+        None => None,
+    };
+    let alerts = crate::alerts::spawn(
+        settings.alerts,
+        crate::alerts::Wiring {
+            engine: engine.clone(),
+            db: db.clone(),
+            branch: cell.clone(),
+            presence: status.presence.clone(),
+            board: alert_board.clone(),
+            sms: sms.as_ref().map(|(wake, _, _, _)| wake.clone()),
+            mail: mail_wake,
+        },
+    );
     if settings.demo {
         tracing::warn!("demo: the built-in demo branch, whose PINs are public; start with --config for a real branch");
     }
@@ -288,6 +313,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         demo: settings.demo,
         devices: Arc::new(web::callers::DeviceLogins::new(device_table)),
         joins: Arc::new(web::join_page::Joins::default()),
+        alerts: alert_board,
     };
     tracing::info!(
         http = %settings.http,
@@ -327,6 +353,12 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let _ = ticker.await;
     retention.abort();
     let _ = retention.await;
+    alerts.abort();
+    let _ = alerts.await;
+    if let Some(mailer) = mailer {
+        mailer.abort();
+        let _ = mailer.await;
+    }
     if let Some((_, gateway, task, notices)) = sms {
         notices.abort();
         let _ = notices.await;

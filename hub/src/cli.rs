@@ -239,6 +239,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         }),
         None => None,
     };
+    let alerts = alert_settings(&config.alerts)?;
     let sms = sms_settings(config.sms, args.sms_password)?;
     let mut limits = dawr_web::serve::Limits::default();
     if let Some(s) = args.header_timeout_s {
@@ -272,9 +273,70 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         crm,
         uplink,
         sms,
+        alerts,
         retention,
         sign_in,
         demo,
+    })
+}
+
+/// `[alerts]` as the job runs it (checked).
+fn alert_settings(c: &crate::config::AlertsSection) -> Result<crate::alerts::AlertSettings, String> {
+    let within = |name: &str, value: f64, low: f64, high: f64| {
+        if (low..=high).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!("[alerts] {name} {value} is not between {low} and {high}"))
+        }
+    };
+    let minutes =
+        |name: &str, value: f64| within(name, value, 0.0, 7.0 * 24.0 * 60.0).map(|m| (m * 60.0).round() as i64);
+    let lang = dawr_web::html::parse_lang(Some(&c.lang))
+        .ok_or_else(|| format!("[alerts] lang {:?} is not ar or en", c.lang))?;
+    let sms_to = c
+        .sms_to
+        .iter()
+        .map(|m| {
+            crate::sms::rules::saudi_mobile(m).ok_or_else(|| format!("[alerts] sms_to {m:?} is not a Saudi mobile"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let smtp = match &c.smtp {
+        None => None,
+        Some(address) => {
+            let (host, port) = address
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+                .ok_or_else(|| format!("[alerts] smtp {address:?} is not host:port"))?;
+            let from = c.smtp_from.parse().map_err(|e| format!("[alerts] smtp_from {:?}: {e}", c.smtp_from))?;
+            let login = match &c.smtp_username {
+                Some(user) => {
+                    let password = std::env::var(&c.smtp_password_env)
+                        .map_err(|_| format!("[alerts] smtp_username needs the password in {}", c.smtp_password_env))?;
+                    Some((user.clone(), password))
+                }
+                None => None,
+            };
+            Some(crate::alerts::mail::Smtp {
+                host,
+                port,
+                security: c.smtp_security,
+                from,
+                login,
+                ca_file: c.smtp_ca_file.clone(),
+            })
+        }
+    };
+    Ok(crate::alerts::AlertSettings {
+        every: std::time::Duration::from_secs_f64(within("check_every_s", c.check_every_s, 0.2, 600.0)?),
+        rules: crate::alerts::watch::Rules {
+            paused_max_s: minutes("paused_max_min", c.paused_max_min)?,
+            escalation_warn_s: minutes("escalation_warn_min", c.escalation_warn_min)?,
+            quiet_s: minutes("quiet_min", c.quiet_min)?,
+        },
+        sms_to,
+        email_to: c.email_to.clone(),
+        lang,
+        smtp,
     })
 }
 

@@ -125,6 +125,60 @@ pub struct Config {
     pub sign_in: SignInSection,
     #[serde(default)]
     pub remote: RemoteSection,
+    #[serde(default)]
+    pub alerts: AlertsSection,
+}
+
+/// `[alerts]`: live alerts to the branch's managers, on the dashboard always and by SMS and
+/// e-mail to the mobiles and addresses given (see `crate::alerts`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsSection {
+    /// How often the branch's state is looked at.
+    pub check_every_s: f64,
+    /// A condition is sent again at most once per this many minutes.
+    pub quiet_min: f64,
+    /// A counter paused longer than this is an alert.
+    pub paused_max_min: f64,
+    /// An open escalation due within this many minutes (or overdue) is an alert.
+    pub escalation_warn_min: f64,
+    /// The managers' mobiles (sent through `[sms]`'s gateway, when it has one).
+    pub sms_to: Vec<String>,
+    /// The managers' e-mail addresses (sent through `smtp`, when given).
+    pub email_to: Vec<String>,
+    /// The language of the SMS and of the e-mail's first half: `ar` or `en`.
+    pub lang: String,
+    /// The SMTP server's `host:port`; without it no e-mail is sent.
+    pub smtp: Option<String>,
+    /// `starttls` (the default), `tls` or `none`.
+    pub smtp_security: crate::alerts::mail::Security,
+    /// The sender's address.
+    pub smtp_from: String,
+    /// A login, if the server wants one; the password from the environment variable named.
+    pub smtp_username: Option<String>,
+    pub smtp_password_env: String,
+    /// A private CA the server's certificate chains to.
+    pub smtp_ca_file: Option<PathBuf>,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        AlertsSection {
+            check_every_s: 10.0,
+            quiet_min: 30.0,
+            paused_max_min: 20.0,
+            escalation_warn_min: 60.0,
+            sms_to: Vec::new(),
+            email_to: Vec::new(),
+            lang: "ar".into(),
+            smtp: None,
+            smtp_security: crate::alerts::mail::Security::Starttls,
+            smtp_from: "dawr@localhost".into(),
+            smtp_username: None,
+            smtp_password_env: "DAWR_SMTP_PASSWORD".into(),
+            smtp_ca_file: None,
+        }
+    }
 }
 
 /// `[remote]`: joining the queue from a phone (`/join`), branch-wide. Which services are open
@@ -558,6 +612,9 @@ pub struct StaffSection {
     pub pin_hash: Option<String>,
     #[serde(default)]
     pub counters: Vec<String>,
+    /// The services this person may serve (their skills); left out: every service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<String>>,
 }
 
 impl Config {
@@ -650,6 +707,7 @@ impl Config {
                     role: s.role,
                     pin_hash: s.pin_hash.clone(),
                     counters: s.counters.clone(),
+                    services: s.services.clone(),
                 })
                 .collect(),
             routing: RoutingPolicy {

@@ -447,6 +447,7 @@ impl Engine {
         let log = store::load_command_log(&conn, now - COMMAND_MEMORY)?;
         let recent = store::recent_calls(&conn, Board::HISTORY)?;
         drop(conn);
+        self.tell_queue_who_is_signed_in();
         for (counter, id, reply, body) in log {
             if counter == TICKET_REQUESTS {
                 match serde_json::from_str::<IssuedRequest>(&reply) {
@@ -468,6 +469,15 @@ impl Engine {
         self.day_checked = None;
         tracing::info!(live = self.queue.visits().count(), epoch = self.epoch, "queue loaded from the database");
         Ok(())
+    }
+
+    /// Gives the queue who is signed in at each counter (their skills limit what it calls).
+    fn tell_queue_who_is_signed_in(&mut self) {
+        for (counter, staff) in &self.staff_at {
+            if let Some(c) = self.setup.branch.counter_index(counter) {
+                self.queue.set_staff(c, Some(staff.clone()));
+            }
+        }
     }
 
     /// Runs the branch under `branch` from now on, if every live visit keeps its place (see
@@ -628,14 +638,17 @@ impl Engine {
             Request::Waiting { counter, reply } => {
                 let _ = reply.send(self.waiting(counter.as_deref(), now));
             }
-            Request::Staff { counter, staff } => match staff {
-                Some(staff) => {
-                    self.staff_at.insert(counter, staff);
+            Request::Staff { counter, staff } => {
+                if let Some(c) = self.setup.branch.counter_index(&counter) {
+                    self.queue.set_staff(c, staff.clone());
                 }
-                None => {
-                    self.staff_at.remove(&counter);
-                }
-            },
+                match staff {
+                    Some(staff) => self.staff_at.insert(counter, staff),
+                    None => self.staff_at.remove(&counter),
+                };
+                // What the counter calls may have changed: its waiting count, the estimates.
+                self.summaries_dirty = true;
+            }
             Request::Reconfigure { branch, reply } => {
                 let _ = reply.send(self.reconfigure(branch, now));
             }
@@ -1031,6 +1044,7 @@ impl Engine {
             .map(|i| CounterSummary {
                 name: branch.counters[i].name.clone(),
                 services: branch.counters[i].services.clone(),
+                serving: branch.services_at(i, self.staff_at.get(&branch.counters[i].id).map(String::as_str)),
                 state: self.queue.counter_state(i, now),
             })
             .collect()

@@ -31,6 +31,7 @@
 //!
 //! Imports run inwards only: nothing in `domain`, `engine`, `store`, `reports`, `cases` or
 //! `bookings` imports from `web`. `ARCHITECTURE.md` has the whole map.
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -58,6 +58,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/014_centre_config.sql")),
         M::up(include_str!("store/015_day_closures.sql")),
         M::up(include_str!("store/016_real_cases.sql")),
+        M::up(include_str!("store/017_alerts.sql")),
     ])
 }
 

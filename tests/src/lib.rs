@@ -23,6 +23,7 @@ pub mod firmware;
 pub mod ministry;
 pub mod sms_sink;
 pub mod smsc;
+pub mod smtp;
 pub mod x11;
 
 use anyhow::{Context, Result, bail, ensure};

@@ -647,3 +647,48 @@ async fn a_full_disk_is_refused_clearly_and_the_hub_recovers_when_space_returns(
     assert_eq!(waiting, HashSet::from(["B001", "A002"]), "{queue}");
     Ok(())
 }
+
+/// Skills: the branch file says s101 may serve only D (civil records). Signed in at counter 2
+/// (A and D), s101's session and the counters' listing say the counter calls D; `next` calls the
+/// D visitor and then nobody, though an A visitor waits longer, and an out-of-order call of the
+/// A ticket is refused — also after a `kill -9` and restart (the session comes back, and with it
+/// the limit). s102 at counter 4 (B, A) calls the A visitor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_staffed_by_someone_without_a_service_never_calls_it() -> Result<()> {
+    let demo = dawr_e2e::production_branch(&dawr_e2e::demo_branch());
+    let assigned = "counters = [\"1\", \"2\", \"3\"]\n";
+    let skilled = demo.replacen(assigned, &format!("{assigned}services = [\"D\"]\n"), 1);
+    assert_ne!(skilled, demo);
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("branch.toml");
+    std::fs::write(&config, skilled)?;
+    let mut hub = Hub::start_embedded_with(&["--config", config.to_str().unwrap()]).await?;
+
+    let session = hub.sign_in("s101", Some("2")).await?;
+    assert_eq!(session.services, vec!["D".to_string()]);
+    let at_two = |action: &str| format!("/api/v1/counters/2/{action}");
+    issue(&hub, "A").await?;
+    issue(&hub, "D").await?;
+    let (_, counters) = hub.get("/api/v1/counters").await?;
+    let two = counters.as_array().unwrap().iter().find(|c| c["counter"] == "2").unwrap().clone();
+    assert_eq!((&two["services"], &two["serving"], &two["waiting"]), (&json!(["A", "D"]), &json!(["D"]), &json!(1)));
+    let (_, waiting) = hub.get("/api/v1/queue?counter=2").await?;
+    let listed: Vec<&str> = waiting.as_array().unwrap().iter().filter_map(|t| t["number"].as_str()).collect();
+    assert_eq!(listed, vec!["D001"]);
+
+    let (status, called) = hub.post_as(&at_two("next"), json!({}), Some(&session.token)).await?;
+    assert_eq!((status, called["ticket"].as_str()), (200, Some("D001")), "{called}");
+    let (status, none) = hub.post_as(&at_two("next"), json!({"outcome": "resolved"}), Some(&session.token)).await?;
+    assert_eq!((status, none["ticket"].clone()), (200, Value::Null), "A001 is not s101's to call: {none}");
+    let call = json!({"ticket": "A001"});
+    let (status, refused) = hub.post_as(&at_two("call"), call, Some(&session.token)).await?;
+    assert_eq!((status, refused["error"].as_str()), (409, Some("not_served_here")), "{refused}");
+
+    hub.kill9();
+    hub.restart().await?;
+    let (status, none) = hub.post_as(&at_two("next"), json!({}), Some(&session.token)).await?;
+    assert_eq!((status, none["ticket"].clone()), (200, Value::Null), "after a restart: {none}");
+    let (status, called) = hub.post("/api/v1/counters/4/next", json!({})).await?;
+    assert_eq!((status, called["ticket"].as_str()), (200, Some("A001")), "{called}");
+    Ok(())
+}

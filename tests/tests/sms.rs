@@ -909,3 +909,99 @@ async fn a_manager_closes_a_day_tickets_and_bookings_stop_and_their_holders_are_
     assert_eq!(smsc.messages_to("966551111111").len(), 1, "each holder once");
     assert_eq!(smsc.messages_to("966554444444").len(), 1);
 }
+
+/// The dashboard's live alerts fragment, as the signed-in manager `cookie` reads it.
+async fn alerts_fragment(hub: &Hub, cookie: &str) -> String {
+    let client = dawr_e2e::http_client().build().unwrap();
+    let response = client.get(hub.url("/dashboard/alerts?lang=en")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+/// Signs the manager in on the dashboard; the session cookie.
+async fn dashboard_cookie(hub: &Hub) -> String {
+    let client = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = [("staff", "m001"), ("pin", hub.pin("m001"))];
+    let response = client.post(hub.url("/dashboard/sign-in")).form(&form).send().await.unwrap();
+    let cookie = response.headers().get("set-cookie").expect("the session cookie").to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// Live alerts: a counter paused longer than `[alerts] paused_max_min` is shown on the
+/// dashboard's live list and sent to the manager by SMS (through the test SMSC) and e-mail
+/// (through the test SMTP server). The SMTP server is down at first: the e-mail waits in the
+/// outbox through a `kill -9` of the hub and arrives after the restart, once. The alert is
+/// raised once: it still holds after the restart and is not sent again; resumed, it clears;
+/// paused again within the quiet period, it is shown but not sent.
+#[tokio::test]
+async fn an_alert_is_shown_and_sent_once_by_sms_and_e_mail_through_a_kill_9() {
+    let smsc = Smsc::start();
+    let smtp = dawr_e2e::smtp::SmtpServer::start();
+    smtp.refuse(true);
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = format!(
+        "\n[alerts]\ncheck_every_s = 0.3\npaused_max_min = 0.02\nquiet_min = 60\nlang = \"en\"\n\
+         sms_to = [\"0551234567\"]\nemail_to = [\"manager@branch.test\"]\nsmtp = \"{}\"\n\
+         smtp_security = \"none\"\nsmtp_from = \"dawr@branch.test\"\n",
+        smtp.address()
+    );
+    // The demo's own [alerts] section gives way to the test's.
+    let without_alerts = |branch: String| {
+        let start = branch.find("\n[alerts]").expect("the demo's [alerts]");
+        let end = start + 1 + branch[start + 1..].find("\n\n").expect("a blank line after it");
+        format!("{}{}", &branch[..start], &branch[end..])
+    };
+    let mut hub = hub_with_sms_and(&smsc, &dir, |branch| without_alerts(branch) + &alerts).await;
+    let cookie = dashboard_cookie(&hub).await;
+    assert!(alerts_fragment(&hub, &cookie).await.contains("No alerts now."));
+
+    let pause = serde_json::json!({"reason": "prayer"});
+    assert_eq!(hub.post("/api/v1/counters/2/pause", pause.clone()).await.unwrap().0, 200);
+    let wait = Duration::from_secs(15);
+    let shown = wait_until(wait, || async { alerts_fragment(&hub, &cookie).await.contains("data-alert=\"paused:2\"") });
+    assert!(shown.await, "the paused counter is on the dashboard's live list");
+    let sms = smsc.wait_for(1, wait).await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert_eq!(sms[0].to, "966551234567");
+    assert!(sms[0].text.contains("Counter 2 has been paused"), "{}", sms[0].text);
+    assert!(wait_until(wait, || async { smtp.refused() >= 1 }).await, "the hub tried the SMTP server");
+    // The SMS's outcome is recorded before the kill (else, as documented, it may go twice).
+    let token = manager(&hub).await;
+    let recorded = wait_until(wait, || async {
+        status(&hub, &token)
+            .await
+            .messages
+            .iter()
+            .any(|m| m.kind == "alert" && m.state != "sending" && m.state != "queued")
+    });
+    assert!(recorded.await, "the alert SMS is recorded as submitted");
+
+    hub.kill9();
+    smtp.refuse(false);
+    hub.restart().await.unwrap();
+    let mail = smtp.wait_for(1, wait).await;
+    assert_eq!(mail.len(), 1, "the e-mail waited in the outbox through the kill -9");
+    assert_eq!(
+        (mail[0].from.as_str(), mail[0].to.as_slice()),
+        ("dawr@branch.test", &["manager@branch.test".to_string()][..])
+    );
+    let unmarked = |s: &str| s.chars().filter(|c| !matches!(c, '\u{2068}' | '\u{2069}')).collect::<String>();
+    assert!(unmarked(&mail[0].subject).contains("Counter 2 has been paused"), "{}", mail[0].subject);
+    let body = unmarked(&mail[0].body);
+    assert!(body.contains("Counter 2 has been paused") && body.contains("الشباك 2 متوقف"), "both languages: {body}");
+
+    // Still paused after the restart: shown, not sent again. Resumed: cleared.
+    let cookie = dashboard_cookie(&hub).await;
+    let shown = wait_until(wait, || async { alerts_fragment(&hub, &cookie).await.contains("paused:2") });
+    assert!(shown.await);
+    assert_eq!(hub.post("/api/v1/counters/2/resume", serde_json::json!({})).await.unwrap().0, 200);
+    let cleared = wait_until(wait, || async { alerts_fragment(&hub, &cookie).await.contains("No alerts now.") });
+    assert!(cleared.await, "resumed: the alert clears");
+    // Paused again within the quiet period: shown, but not sent.
+    assert_eq!(hub.post("/api/v1/counters/2/pause", pause).await.unwrap().0, 200);
+    let shown = wait_until(wait, || async { alerts_fragment(&hub, &cookie).await.contains("paused:2") });
+    assert!(shown.await, "shown again");
+    let sent = smsc.messages();
+    assert_eq!(sent.len(), 1, "one SMS for the condition within its quiet period: {sent:?}");
+    assert_eq!(smtp.messages().len(), 1, "one e-mail for the condition within its quiet period");
+}

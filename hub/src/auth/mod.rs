@@ -310,6 +310,8 @@ impl Sessions {
             role: person.role,
             counter: open.counter.clone(),
             counters: person.counters.clone(),
+            // Filled in by the API, which knows the counters (`Branch::services_at`).
+            services: Vec::new(),
             expires_at: open.expires_at.min(open.last_seen + self.rules.idle_timeout).max(open.created_at),
         }
     }
@@ -408,6 +410,7 @@ mod tests {
             role,
             pin_hash: Some(hash_pin(pin)),
             counters: counters.iter().map(|c| c.to_string()).collect(),
+            services: None,
         };
         vec![person("s101", "1111", Role::Staff, &["1", "2"]), person("m001", "246813", Role::Manager, &[])]
     }

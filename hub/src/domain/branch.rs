@@ -101,6 +101,9 @@ pub struct Staff {
     pub pin_hash: Option<String>,
     /// Counters this person may open.
     pub counters: Vec<String>,
+    /// The services this person may serve (their skills); `None`: every service. Signed in at a
+    /// counter, they are called only for the services both the counter and they have.
+    pub services: Option<Vec<String>>,
 }
 
 /// What a signed-in person may do (part of the session's wire shape).
@@ -167,6 +170,8 @@ pub enum BranchError {
     Duplicate { kind: &'static str, id: String },
     #[error("counter {counter:?} serves unknown service {service:?}")]
     UnknownService { counter: String, service: String },
+    #[error("staff {staff:?} may serve unknown service {service:?}")]
+    UnknownSkill { staff: String, service: String },
     #[error("staff {staff:?} names unknown counter {counter:?}")]
     UnknownCounter { staff: String, counter: String },
     #[error("a branch needs at least one service and one counter")]
@@ -228,6 +233,11 @@ impl Branch {
                     return Err(BranchError::UnknownCounter { staff: st.id.clone(), counter: c.clone() });
                 }
             }
+            for s in st.services.iter().flatten() {
+                if self.service_index(s).is_none() {
+                    return Err(BranchError::UnknownSkill { staff: st.id.clone(), service: s.clone() });
+                }
+            }
         }
         Ok(())
     }
@@ -238,6 +248,20 @@ impl Branch {
 
     pub fn counter_index(&self, id: &str) -> Option<usize> {
         self.counters.iter().position(|c| c.id == id)
+    }
+
+    /// The skills of staff member `staff` (the services they may serve); `None` when they may
+    /// serve every service, or are not in the branch file.
+    pub fn skills_of(&self, staff: &str) -> Option<&[String]> {
+        self.staff.iter().find(|s| s.id == staff).and_then(|s| s.services.as_deref())
+    }
+
+    /// The services counter `counter` (an index) calls while `staff` is signed in there: the
+    /// counter's, in its order of preference, that the person may serve.
+    pub fn services_at(&self, counter: usize, staff: Option<&str>) -> Vec<String> {
+        let skills = staff.and_then(|s| self.skills_of(s));
+        let services = self.counters[counter].services.iter();
+        services.filter(|code| skills.is_none_or(|k| k.contains(code))).cloned().collect()
     }
 }
 
@@ -296,6 +320,16 @@ pub(crate) mod tests {
         let mut b = small_branch();
         b.counters[0].id = "1/+".into();
         assert_eq!(b.validate(), Err(BranchError::BadCounterId("1/+".into())));
+        let mut b = small_branch();
+        b.staff.push(Staff {
+            id: "s1".into(),
+            name: names("s1"),
+            role: Role::Staff,
+            pin_hash: None,
+            counters: vec![],
+            services: Some(vec!["Q".into()]),
+        });
+        assert_eq!(b.validate(), Err(BranchError::UnknownSkill { staff: "s1".into(), service: "Q".into() }));
         let mut b = small_branch();
         b.services[0].code = "a1".into();
         assert_eq!(b.validate(), Err(BranchError::BadServiceCode("a1".into())));

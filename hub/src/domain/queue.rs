@@ -243,6 +243,8 @@ pub struct Queue {
     next_id: VisitId,
     service_times: Vec<ServiceTime>,
     closures: Vec<Closure>,
+    /// Who is signed in at each counter (by index): their skills limit what it calls.
+    staff: Vec<Option<String>>,
 }
 
 impl Queue {
@@ -269,6 +271,7 @@ impl Queue {
             })
             .collect();
         let service_times = branch.services.iter().map(|s| ServiceTime::new(s.mean_service_s)).collect();
+        let branch_counters = branch.counters.len();
         let mut queue = Queue {
             branch,
             visits: HashMap::new(),
@@ -279,6 +282,7 @@ impl Queue {
             next_id: snapshot.next_id.max(1),
             service_times,
             closures: snapshot.closures,
+            staff: vec![None; branch_counters],
         };
         // A counter's `current` must point at a live visit at that counter, and vice versa.
         for rt in &mut queue.counters {
@@ -345,6 +349,11 @@ impl Queue {
                 queue.service_times[i] = self.service_times[old];
             }
         }
+        for (old, staff) in self.staff.iter().enumerate() {
+            if let Some(new) = queue.branch.counter_index(&self.branch.counters[old].id) {
+                queue.staff[new].clone_from(staff);
+            }
+        }
         Ok(queue)
     }
 
@@ -360,6 +369,27 @@ impl Queue {
 
     pub fn counter(&self, index: usize) -> &CounterRuntime {
         &self.counters[index]
+    }
+
+    /// Records who is signed in at counter `counter` (an index; `None`: nobody). From then on
+    /// the counter calls only the services both it and that person have (see
+    /// [`Branch::services_at`](super::branch::Branch::services_at)). Not an event: sessions
+    /// live in memory, and the hub tells the queue again after a restart.
+    pub fn set_staff(&mut self, counter: usize, staff: Option<String>) {
+        if let Some(slot) = self.staff.get_mut(counter) {
+            *slot = staff;
+        }
+    }
+
+    /// The skills that limit what counter `counter` calls: those of the person signed in there,
+    /// `None` if nobody is or they may serve everything.
+    pub fn skills_at(&self, counter: usize) -> Option<&[String]> {
+        self.staff.get(counter)?.as_deref().and_then(|s| self.branch.skills_of(s))
+    }
+
+    /// Whether the person at counter `counter` may serve service `code`.
+    fn skilled_at(&self, counter: usize, code: &str) -> bool {
+        self.skills_at(counter).is_none_or(|k| k.iter().any(|s| s == code))
     }
 
     /// Learned mean service time of a service, in seconds.
@@ -682,12 +712,15 @@ impl Queue {
             CounterAction::Next { outcome } => {
                 ensure_open()?;
                 let mut events: Vec<Event> = finish_current(outcome).into_iter().collect();
-                let callable = |id: VisitId| self.visits.get(&id).is_none_or(Visit::callable);
-                let (best, passed) = self.lanes.best_callable(&self.branch, c, now, callable);
+                let callable =
+                    |id: VisitId| self.visits.get(&id).is_none_or(|v| v.callable() && self.skilled_at(c, &v.service));
+                let skills = self.skills_at(c);
+                let (best, passed) = self.lanes.best_callable(&self.branch, c, skills, now, callable);
                 // Remote tickets at the front whose holders are not here yet keep their place;
-                // each holder is told once (the event), and the grace time starts.
-                for held in passed.iter().filter(|p| self.visits.get(&p.key.visit).is_some_and(|v| v.held_at.is_none()))
-                {
+                // each holder is told once (the event), and the grace time starts. (Visitors
+                // passed over because the staff member lacks their service are not held.)
+                let newly_held = |v: &Visit| !v.callable() && v.held_at.is_none();
+                for held in passed.iter().filter(|p| self.visits.get(&p.key.visit).is_some_and(newly_held)) {
                     events.push(Event::HeldForArrival { visit: held.key.visit, counter: counter.clone() });
                 }
                 if let Some(best) = best {
@@ -716,7 +749,9 @@ impl Queue {
                     return Err(QueueError::NotArrived(ticket));
                 }
                 let lane = self.lane_of(visit).map(|(lane, _)| lane);
-                let eligible = Lanes::lanes_for_counter(&self.branch, c).any(|(l, _)| Some(l) == lane);
+                let eligible = Lanes::lanes_for_counter(&self.branch, c, self.skills_at(c))
+                    .any(|(l, _)| Some(l) == lane)
+                    && self.skilled_at(c, &visit.service);
                 if !eligible {
                     return Err(QueueError::NotServedHere { counter: counter.clone(), ticket });
                 }
@@ -999,9 +1034,10 @@ impl Queue {
     /// Waiting visitors counter `counter` may call, best first.
     pub fn waiting_for_counter(&self, counter: usize, now: DateTime<Utc>) -> Vec<&Visit> {
         self.lanes
-            .ordered_for_counter(&self.branch, counter, now)
+            .ordered_for_counter(&self.branch, counter, self.skills_at(counter), now)
             .into_iter()
             .filter_map(|c| self.visits.get(&c.key.visit))
+            .filter(|v| self.skilled_at(counter, &v.service))
             .collect()
     }
 
@@ -1014,13 +1050,14 @@ impl Queue {
     pub fn capacity(&self, service: usize) -> Capacity {
         let code = &self.branch.services[service].code;
         let mut capacity = Capacity { counters: 0.0, idle: 0 };
-        for (counter, rt) in self.branch.counters.iter().zip(&self.counters) {
-            if rt.status != CounterStatus::Open || !counter.services.contains(code) {
+        for (index, (counter, rt)) in self.branch.counters.iter().zip(&self.counters).enumerate() {
+            if rt.status != CounterStatus::Open || !counter.services.contains(code) || !self.skilled_at(index, code) {
                 continue;
             }
             let waiting_here: usize = counter
                 .services
                 .iter()
+                .filter(|s| self.skilled_at(index, s))
                 .filter_map(|s| self.branch.service_index(s))
                 .map(|s| self.waiting_in_service(s))
                 .sum();
@@ -1135,7 +1172,7 @@ impl Queue {
             counter: bounded(&self.branch.counters[index].id),
             status: rt.status,
             current,
-            waiting: self.lanes.waiting_for_counter(&self.branch, index) as u32,
+            waiting: self.lanes.waiting_for_counter(&self.branch, index, self.skills_at(index)) as u32,
             updated_at: timestamp(rt.changed_at),
         }
     }

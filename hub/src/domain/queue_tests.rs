@@ -883,3 +883,170 @@ fn a_closed_day_takes_no_ticket_and_closing_today_cancels_its_waiting_tickets_on
     assert!(q.visits().all(|v| v.status != TicketStatus::Waiting));
     assert!(q.closed_on("C", today));
 }
+
+// ----- Skills: who may serve which services -------------------------------------------------
+
+/// The small branch with two staff: `b_only` may serve B, `ac` may serve A and C.
+fn skilled_queue() -> Queue {
+    use super::branch::{Role, Staff};
+    let mut branch = small_branch();
+    let person = |id: &str, services: &[&str]| Staff {
+        id: id.into(),
+        name: super::branch::tests::names(id),
+        role: Role::Staff,
+        pin_hash: None,
+        counters: vec!["1".into(), "2".into(), "3".into()],
+        services: Some(services.iter().map(|s| s.to_string()).collect()),
+    };
+    branch.staff = vec![person("b_only", &["B"]), person("ac", &["A", "C"])];
+    branch.validate().unwrap();
+    Queue::new(Arc::new(branch), t0())
+}
+
+#[test]
+fn a_counter_calls_only_the_services_its_staff_member_has() {
+    let mut q = skilled_queue();
+    issue(&mut q, "A", Priority::Normal, t0());
+    issue(&mut q, "C", Priority::Normal, t0() + mins(1));
+    issue(&mut q, "B", Priority::Normal, t0() + mins(2));
+    issue(&mut q, "A", Priority::Assisted, t0() + mins(3));
+    q.set_staff(0, Some("b_only".into()));
+    assert_eq!(q.branch().services_at(0, Some("b_only")), vec!["B".to_string()]);
+    let now = t0() + mins(4);
+    let listed: Vec<&str> = q.waiting_for_counter(0, now).iter().map(|v| v.number.as_str()).collect();
+    assert_eq!(listed, vec!["B001"], "the counter lists only what its staff member may serve");
+    assert_eq!(q.counter_state(0, now).waiting, 1);
+    assert_eq!(next(&mut q, "1", now).as_deref(), Some("B001"));
+    assert_eq!(next(&mut q, "1", now), None, "A and C wait, but not for this staff member");
+    let out_of_order = CounterAction::Call { ticket: "A001".into(), reason: None, outcome: None };
+    let refused = q.counter_action("1", out_of_order, now).unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::NotServedHere);
+    // Someone who may serve A and C takes over: the counter calls them again.
+    q.set_staff(0, Some("ac".into()));
+    assert_eq!(next(&mut q, "1", now).as_deref(), Some("A002"), "the assisted A visitor first");
+    // Nobody signed in: the counter's own services, all of them.
+    q.set_staff(0, None);
+    assert_eq!(next(&mut q, "1", now).as_deref(), Some("A001"));
+}
+
+#[test]
+fn a_visitor_transferred_to_a_counter_waits_for_someone_who_has_the_service() {
+    let mut q = skilled_queue();
+    issue(&mut q, "A", Priority::Normal, t0());
+    assert_eq!(next(&mut q, "2", t0()).as_deref(), Some("A001"));
+    let to_1 = CounterAction::Transfer { to_service: None, to_counter: Some("1".into()), note: None };
+    q.counter_action("2", to_1, t0() + mins(1)).unwrap();
+    q.set_staff(0, Some("b_only".into()));
+    let now = t0() + mins(2);
+    assert_eq!(next(&mut q, "1", now), None);
+    let passed = q.counter_action("1", CounterAction::Next { outcome: None }, now).unwrap();
+    assert!(
+        !passed.events.iter().any(|e| matches!(e.event, Event::HeldForArrival { .. })),
+        "a visitor passed over for a skill is not held for arrival"
+    );
+    q.set_staff(0, Some("ac".into()));
+    assert_eq!(next(&mut q, "1", now).as_deref(), Some("A001"));
+}
+
+#[test]
+fn a_service_nobody_at_an_open_counter_may_serve_takes_no_ticket() {
+    let mut q = skilled_queue();
+    // C is served at counters 1 and 3; both staffed by someone without C.
+    q.set_staff(0, Some("b_only".into()));
+    q.set_staff(2, Some("b_only".into()));
+    let req = IssueRequest { service: "C".into(), priority: Priority::Normal, appointment_at: None, token: "t".into() };
+    assert_eq!(q.issue(req.clone(), t0()).unwrap_err(), QueueError::ServiceClosed("C".into()));
+    q.set_staff(2, Some("ac".into()));
+    q.issue(req, t0()).unwrap();
+}
+
+#[test]
+fn who_is_signed_in_survives_a_new_configuration() {
+    let mut q = skilled_queue();
+    q.set_staff(0, Some("b_only".into()));
+    let again = q.reconfigured(q.branch().clone(), t0()).unwrap();
+    assert_eq!(again.skills_at(0), Some(&["B".to_string()][..]));
+    assert_eq!(again.skills_at(1), None);
+}
+
+#[derive(Debug, Clone)]
+enum SkillOp {
+    Issue { service: usize },
+    SignIn { counter: usize, staff: usize },
+    Next { counter: usize },
+    Call { counter: usize, pick: usize },
+    TransferTo { counter: usize, to: usize },
+    Wait { seconds: u16 },
+}
+
+fn skill_op() -> impl Strategy<Value = SkillOp> {
+    prop_oneof![
+        4 => (0..3usize).prop_map(|service| SkillOp::Issue { service }),
+        2 => (0..3usize, 0..3usize).prop_map(|(counter, staff)| SkillOp::SignIn { counter, staff }),
+        4 => (0..3usize).prop_map(|counter| SkillOp::Next { counter }),
+        1 => (0..3usize, 0..50usize).prop_map(|(counter, pick)| SkillOp::Call { counter, pick }),
+        1 => (0..3usize, 0..3usize).prop_map(|(counter, to)| SkillOp::TransferTo { counter, to }),
+        2 => (0..900u16).prop_map(|seconds| SkillOp::Wait { seconds }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_counter_never_calls_a_service_its_staff_member_lacks(ops in prop::collection::vec(skill_op(), 1..150)) {
+        let mut q = skilled_queue();
+        let mut now = t0();
+        let staff = [None, Some("b_only"), Some("ac")];
+        let mut at: [Option<&str>; 3] = [None; 3];
+        for (n, op) in ops.iter().enumerate() {
+            let result = match *op {
+                SkillOp::Issue { service } => {
+                    let req = IssueRequest {
+                        service: ["A", "B", "C"][service].into(),
+                        priority: Priority::Normal,
+                        appointment_at: None,
+                        token: n.to_string(),
+                    };
+                    q.issue(req, now).map(|(done, _)| done)
+                }
+                SkillOp::SignIn { counter, staff: s } => {
+                    at[counter] = staff[s];
+                    q.set_staff(counter, staff[s].map(str::to_owned));
+                    continue;
+                }
+                SkillOp::Next { counter } => {
+                    q.counter_action(&q_counter_id(counter), CounterAction::Next { outcome: None }, now)
+                }
+                SkillOp::Call { counter, pick } => {
+                    let mut waiting: Vec<String> =
+                        q.visits().filter(|v| v.status == TicketStatus::Waiting).map(|v| v.number.clone()).collect();
+                    waiting.sort();
+                    let Some(ticket) = waiting.get(pick % waiting.len().max(1)).cloned() else { continue };
+                    let call = CounterAction::Call { ticket, reason: None, outcome: None };
+                    q.counter_action(&q_counter_id(counter), call, now)
+                }
+                SkillOp::TransferTo { counter, to } => {
+                    let action = CounterAction::Transfer { to_service: None, to_counter: Some(q_counter_id(to)), note: None };
+                    q.counter_action(&q_counter_id(counter), action, now)
+                }
+                SkillOp::Wait { seconds } => {
+                    now += Duration::seconds(i64::from(seconds));
+                    continue;
+                }
+            };
+            let Ok(done) = result else { continue };
+            for recorded in &done.events {
+                if let Event::Called { visit, counter, .. } = &recorded.event {
+                    let service = &done.visits.iter().find(|v| v.id == *visit).unwrap().service;
+                    let c = q.branch().counter_index(counter).unwrap();
+                    let skills = at[c].and_then(|s| q.branch().skills_of(s));
+                    prop_assert!(
+                        skills.is_none_or(|k| k.contains(service)),
+                        "counter {} staffed by {:?} called {} of service {}", counter, at[c], visit, service
+                    );
+                }
+            }
+        }
+    }
+}

@@ -108,11 +108,20 @@ impl Lanes {
         }
     }
 
-    /// The lanes counter `counter` may call from, with the preference rank of each.
-    pub fn lanes_for_counter(branch: &Branch, counter: usize) -> impl Iterator<Item = (Lane, usize)> + '_ {
+    /// The lanes counter `counter` may call from, with the preference rank of each. `skills`
+    /// are the services of the staff member signed in there (`None`: no limit): a service lane
+    /// is the counter's only if both the counter and the staff member have the service. (A
+    /// lane of visitors transferred to the counter holds any service; callers check those
+    /// visitors' services themselves.)
+    pub fn lanes_for_counter<'a>(
+        branch: &'a Branch,
+        counter: usize,
+        skills: Option<&'a [String]>,
+    ) -> impl Iterator<Item = (Lane, usize)> + 'a {
         let services = branch.counters[counter].services.iter().enumerate();
+        let skilled = services.filter(move |(_, code)| skills.is_none_or(|k| k.contains(code)));
         let by_service =
-            services.filter_map(move |(rank, code)| branch.service_index(code).map(|service| (service, rank)));
+            skilled.filter_map(move |(rank, code)| branch.service_index(code).map(|service| (service, rank)));
         let service_lanes = by_service
             .flat_map(|(service, rank)| CLASSES.into_iter().map(move |class| (Lane::Service { service, class }, rank)));
         let counter_lanes = CLASSES.into_iter().map(move |class| (Lane::Counter { counter, class }, 0));
@@ -121,7 +130,7 @@ impl Lanes {
 
     /// The visitor counter `counter` should call now, if anyone is waiting for it.
     pub fn best_for_counter(&self, branch: &Branch, counter: usize, now: DateTime<Utc>) -> Option<Candidate> {
-        self.best_callable(branch, counter, now, |_| true).0
+        self.best_callable(branch, counter, None, now, |_| true).0
     }
 
     /// The visitor counter `counter` should call now among those `callable` allows, and the
@@ -134,12 +143,13 @@ impl Lanes {
         &self,
         branch: &Branch,
         counter: usize,
+        skills: Option<&[String]>,
         now: DateTime<Utc>,
         callable: impl Fn(VisitId) -> bool,
     ) -> (Option<Candidate>, Vec<Candidate>) {
         let mut best: Option<Candidate> = None;
         let mut passed = Vec::new();
-        for (lane, rank) in Self::lanes_for_counter(branch, counter) {
+        for (lane, rank) in Self::lanes_for_counter(branch, counter, skills) {
             let Some(keys) = self.lanes.get(&lane) else { continue };
             for key in keys {
                 let candidate =
@@ -160,8 +170,14 @@ impl Lanes {
     }
 
     /// Everyone counter `counter` may call, best first (what the counter app lists).
-    pub fn ordered_for_counter(&self, branch: &Branch, counter: usize, now: DateTime<Utc>) -> Vec<Candidate> {
-        let mut all: Vec<Candidate> = Self::lanes_for_counter(branch, counter)
+    pub fn ordered_for_counter(
+        &self,
+        branch: &Branch,
+        counter: usize,
+        skills: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> Vec<Candidate> {
+        let mut all: Vec<Candidate> = Self::lanes_for_counter(branch, counter, skills)
             .flat_map(|(lane, rank)| {
                 self.lane(lane).map(move |key| Candidate {
                     lane,
@@ -175,8 +191,8 @@ impl Lanes {
     }
 
     /// Number of visitors waiting in lanes `counter` may call.
-    pub fn waiting_for_counter(&self, branch: &Branch, counter: usize) -> usize {
-        Self::lanes_for_counter(branch, counter).map(|(lane, _)| self.len(lane)).sum()
+    pub fn waiting_for_counter(&self, branch: &Branch, counter: usize, skills: Option<&[String]>) -> usize {
+        Self::lanes_for_counter(branch, counter, skills).map(|(lane, _)| self.len(lane)).sum()
     }
 }
 

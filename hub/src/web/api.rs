@@ -350,8 +350,13 @@ async fn sign_in(
     {
         return Err(WebError::not_found("unknown_counter", format!("no counter {counter}")));
     }
-    let session = sign_in_with_pin(&state, &request.staff, &request.pin, request.counter.as_deref(), address).await?;
+    let mut session =
+        sign_in_with_pin(&state, &request.staff, &request.pin, request.counter.as_deref(), address).await?;
     if let Some(counter) = &session.counter {
+        let branch = state.branch();
+        if let Some(c) = branch.counter_index(counter) {
+            session.services = branch.services_at(c, Some(&session.staff));
+        }
         let (counter, staff) = (counter.clone(), Some(session.staff.clone()));
         state.engine.send(Request::Staff { counter, staff }).await?;
     }

@@ -69,6 +69,8 @@ pub struct AppState {
     pub devices: Arc<callers::DeviceLogins>,
     /// Joining from a phone: its throttle per address and its issuing lock.
     pub joins: Arc<join_page::Joins>,
+    /// The live alerts the dashboard shows (`crate::alerts`).
+    pub alerts: crate::alerts::Board,
 }
 
 impl AppState {
@@ -99,10 +101,11 @@ pub fn pages() -> Vec<Route> {
     [managers_pages(), visitors_pages()].concat()
 }
 
-/// The dashboard: no script at all.
+/// The dashboard: one script, its live alerts' (see [`managers_policy`]).
 fn managers_pages() -> Vec<Route> {
     vec![
         ("/dashboard", get(dashboard::show)),
+        ("/dashboard/alerts", get(dashboard::alerts)),
         ("/dashboard/sign-in", post(dashboard::sign_in)),
         ("/dashboard/sign-out", post(dashboard::sign_out)),
         ("/dashboard/visits.csv", get(dashboard::csv)),
@@ -138,6 +141,11 @@ pub fn visitors_policy() -> Policy {
     Policy::with_scripts(&[ticket_page::SCRIPT, rate_page::IDLE_RETURN])
 }
 
+/// What the dashboard may run: its live alerts' refresh, by hash.
+pub fn managers_policy() -> Policy {
+    Policy::with_scripts(&[dashboard::ALERTS_SCRIPT])
+}
+
 fn routes(list: Vec<Route>) -> Router<AppState> {
     list.into_iter().fold(Router::new(), |router, (path, route)| router.route(path, route))
 }
@@ -148,7 +156,7 @@ fn routes(list: Vec<Route>) -> Router<AppState> {
 /// headers on every answer.
 pub fn router(state: AppState) -> Router {
     let visitors = headers::with_policy(routes(visitors_pages()), visitors_policy());
-    let pages = routes(managers_pages())
+    let pages = headers::with_policy(routes(managers_pages()), managers_policy())
         .merge(visitors)
         .route_layer(axum::middleware::from_fn_with_state(state.texts.clone(), html_errors));
     let guard = state.guard.clone();

@@ -81,6 +81,7 @@ pub fn session() -> Session {
         role: Role::Staff,
         counter: Some("2".into()),
         counters: vec!["1".into(), "2".into()],
+        services: vec!["A".into(), "D".into()],
         expires_at: at("2026-11-23T17:00:00Z"),
     }
 }

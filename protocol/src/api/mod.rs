@@ -229,6 +229,11 @@ pub struct CounterSummary {
     pub name: Names,
     /// Services in this counter's preference order.
     pub services: Vec<String>,
+    /// The services it calls now: those of `services` that the staff member signed in there
+    /// may serve (their skills in the branch file); all of `services` when nobody is signed in
+    /// or the person may serve everything.
+    #[serde(default)]
+    pub serving: Vec<String>,
     #[serde(flatten)]
     pub state: CounterState,
 }

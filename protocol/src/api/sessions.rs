@@ -42,6 +42,10 @@ pub struct Session {
     pub counter: Option<String>,
     /// The counters this person may open.
     pub counters: Vec<String>,
+    /// With `counter`: the services that counter calls while this person is signed in there
+    /// (the counter's that the person may serve, in its order of preference).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -65,6 +69,7 @@ mod tests {
             role: Role::Staff,
             counter: Some("2".into()),
             counters: vec!["1".into(), "2".into()],
+            services: vec![],
             expires_at: "2026-11-23T17:00:00Z".parse().unwrap(),
         };
         round_trip(

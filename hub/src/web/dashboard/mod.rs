@@ -1,5 +1,6 @@
 //! The managers' dashboard, `/dashboard`: server-rendered HTML in Arabic (default, right to left)
-//! or English (`?lang=en`), no JavaScript needed, printable.
+//! or English (`?lang=en`), no JavaScript needed, printable. Its one script, [`ALERTS_SCRIPT`],
+//! refreshes the live alerts in place from `/dashboard/alerts`.
 //!
 //! Managers sign in with their id and PIN (a form; the session token is kept in an `HttpOnly`,
 //! `SameSite=Strict` cookie); staff and visitors get no figures. The page shows the branch now
@@ -36,6 +37,32 @@ use crate::cases::CaseReport;
 use view::{Dashboard, Live, Range};
 
 const COOKIE: &str = "dawr_session";
+
+/// Fetches the live alerts every three seconds and swaps them in (the dashboard's one script;
+/// the Content-Security-Policy of the dashboard's routes names it by hash). Without JavaScript
+/// the alerts are those of the page's load.
+pub const ALERTS_SCRIPT: &str = "(function(){var box=document.getElementById('alerts');\
+setInterval(function(){\
+fetch('/dashboard/alerts?lang='+document.documentElement.lang,{cache:'no-store',credentials:'same-origin'})\
+.then(function(r){return r.ok?r.text():null;})\
+.then(function(html){if(html!==null&&html!==box.innerHTML){box.innerHTML=html;}})\
+.catch(function(){});},3000);})();";
+
+/// `GET /dashboard/alerts`: the live alerts as an HTML fragment, for a signed-in manager.
+pub async fn alerts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DashboardQuery>,
+) -> Response {
+    if manager(&state, &headers).is_err() {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let (lang, branch) = (query.lang(), state.branch());
+    let list = view::alerts_list(&state.texts, lang, &branch, &state.alerts.now());
+    let mut response = Html(list.into_string()).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DashboardQuery {
@@ -292,6 +319,7 @@ pub async fn show(
         audit: &audit,
         demo: state.demo,
         closures: &closures,
+        alerts: &state.alerts.now(),
     };
     let mut response = Html(dashboard.page()).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

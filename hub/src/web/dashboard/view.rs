@@ -65,6 +65,27 @@ pub struct Dashboard<'a> {
     pub demo: bool,
     /// The days closed from today on.
     pub closures: &'a [dawr_protocol::api::closures::DayClosure],
+    /// The live alerts that hold now.
+    pub alerts: &'a [crate::alerts::watch::Active],
+}
+
+/// The live alerts as a list (the dashboard's `#alerts`, and the fragment its script fetches).
+pub fn alerts_list(texts: &Texts, lang: Lang, branch: &Branch, alerts: &[crate::alerts::watch::Active]) -> Markup {
+    html! {
+        @if alerts.is_empty() {
+            p class="muted" { (texts.get(lang, "dash-alerts-none", &[])) }
+        } @else {
+            ul class="alerts" {
+                @for alert in alerts {
+                    @let since = alert.since.with_timezone(&branch.utc_offset).format("%H:%M").to_string();
+                    li class="alert" data-alert=(alert.condition.key()) {
+                        (crate::alerts::text::line(texts, lang, branch, &alert.condition))
+                        " · " (texts.get(lang, "dash-alert-since", &[("time", Arg::Text(&since))]))
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The audit entries' fields the page names in both languages (others are shown as stored).
@@ -335,6 +356,11 @@ impl Dashboard<'_> {
                     (self.card("dash-longest-wait", minutes(Some(longest as f64))))
                     (self.card("dash-counters-open", format!("{counters_open} / {}", self.branch.counters.len())))
                 }
+                h3 id="alerts-title" { (self.t("dash-alerts")) }
+                div id="alerts" aria-live="polite" aria-labelledby="alerts-title" {
+                    (alerts_list(self.texts, self.lang, self.branch, self.alerts))
+                }
+                script { (maud::PreEscaped(super::ALERTS_SCRIPT)) }
                 @for s in over {
                     p class="alert" role="alert" {
                         (self.t_args("dash-alert-over-target", &[
