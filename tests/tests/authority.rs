@@ -40,6 +40,8 @@ fn wrong_role(method: &str, path: &str) -> Option<WrongRole> {
         // A person's data is exported or erased by managers only; so is a test SMS.
         ("post", "/api/v1/personal-data/export" | "/api/v1/personal-data/erase") => WrongRole::As("s101", None),
         ("post", "/api/v1/sms/messages") => WrongRole::As("s101", None),
+        // Closing a service or the branch for a day is a manager's.
+        ("post", "/api/v1/closures") => WrongRole::As("s101", None),
         _ => return None,
     })
 }

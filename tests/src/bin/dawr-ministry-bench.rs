@@ -40,6 +40,15 @@ struct Branch {
     next_seq: i64,
 }
 
+/// The body of a synthetic event: what the writer stores, shaped like a hub's.
+#[derive(serde::Serialize)]
+struct SyntheticPayload {
+    kind: &'static str,
+    visit: i64,
+    counter: &'static str,
+    staff: &'static str,
+}
+
 impl Branch {
     async fn connect(nats: &str, i: usize) -> Result<Branch> {
         let id = format!("s{i:04}");
@@ -60,7 +69,7 @@ impl Branch {
             kind: kind.into(),
             visit_id: Some(seq / 4 + 1),
             counter: Some("1".into()),
-            payload: serde_json::json!({"kind": kind, "visit": seq / 4 + 1, "counter": "1", "staff": "s101"}),
+            payload: serde_json::to_value(SyntheticPayload { kind, visit: seq / 4 + 1, counter: "1", staff: "s101" })?,
         };
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", format!("{}:{}:{seq}", self.id, self.log_id).as_str());

@@ -233,14 +233,24 @@ fn commands(ledger: &Ledger, end: &Final, anomalies: &mut Vec<String>) {
         if seen_calls.insert(call.id, call).is_some() || call.recall {
             continue;
         }
-        let day = (call.at + chrono::Duration::hours(3)).date_naive();
+        let issued_before: Vec<&Ticket> =
+            ticket_by_number(&end.tickets, &call.ticket).into_iter().filter(|t| t.issued_at <= call.at).collect();
+        // A visitor is known by number and the day the ticket was issued: one waiting at local
+        // midnight may be called a moment into the next day, when that day's first tickets
+        // reuse the numbers.
+        let issued = issued_before.last().map_or(call.at, |t| t.issued_at);
+        let day = (issued + chrono::Duration::hours(3)).date_naive();
         let counters = calls_of.entry((day, &call.ticket)).or_default();
         counters.insert(&call.counter);
         if counters.len() > 1 {
-            anomalies.push(format!("visitor {} called by counters {counters:?}", call.ticket));
+            let calls: Vec<String> = ledger
+                .calls
+                .iter()
+                .filter(|(_, c)| c.ticket == call.ticket && !c.recall)
+                .map(|(t, c)| format!("#{} at {} by {} (seen {t:.1} s)", c.id, c.at.format("%H:%M:%S%.3f"), c.counter))
+                .collect();
+            anomalies.push(format!("visitor {} called by counters {counters:?}: {calls:?}", call.ticket));
         }
-        let issued_before: Vec<&Ticket> =
-            ticket_by_number(&end.tickets, &call.ticket).into_iter().filter(|t| t.issued_at <= call.at).collect();
         match issued_before.last() {
             None => anomalies.push(format!("call {} for {} which was never issued", call.id, call.ticket)),
             Some(t) if t.called_at.is_none() || t.status == TicketStatus::Cancelled => anomalies
