@@ -176,16 +176,31 @@ pub async fn csv(
     headers: HeaderMap,
     Query(query): Query<DashboardQuery>,
 ) -> WebResult<Response> {
-    if manager(&state, &headers).is_err() {
+    let Some(filter) = download_range(&state, &headers, &query)? else {
         return Ok(Redirect::to("/dashboard").into_response());
-    }
-    let today = crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive();
-    let filter = query.filter(today).map_err(|_| WebError::malformed("bad dates"))?;
-    let name = format!("attachment; filename=\"dawr-visits-{}-{}.csv\"", filter.from, filter.to);
+    };
+    let name = format!("dawr-visits-{}-{}.csv", filter.from, filter.to);
     let branch = state.branch().clone();
     let csv = state.db.read(move |conn| visits_csv_of(conn, &branch, &filter)).await??;
-    let headers = [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)];
-    Ok((headers, csv).into_response())
+    Ok(csv_download(&name, csv))
+}
+
+/// The range a CSV download asks for, when a manager is signed in (`None`: nobody is, and the
+/// download goes back to the dashboard's sign-in).
+fn download_range(state: &AppState, headers: &HeaderMap, query: &DashboardQuery) -> WebResult<Option<ReportFilter>> {
+    if manager(state, headers).is_err() {
+        return Ok(None);
+    }
+    let today = crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive();
+    query.filter(today).map(Some).map_err(|_| WebError::malformed("bad dates"))
+}
+
+/// `body` as a CSV file named `name` to save.
+fn csv_download(name: &str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let headers =
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)];
+    (headers, body).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -228,11 +243,9 @@ pub async fn table_csv(
     headers: HeaderMap,
     Query(query): Query<DashboardQuery>,
 ) -> WebResult<Response> {
-    if manager(&state, &headers).is_err() {
+    let Some(filter) = download_range(&state, &headers, &query)? else {
         return Ok(Redirect::to("/dashboard").into_response());
-    }
-    let today = crate::clock::now().with_timezone(&state.branch().utc_offset).date_naive();
-    let filter = query.filter(today).map_err(|_| WebError::malformed("bad dates"))?;
+    };
     let name = query.table.clone().unwrap_or_default();
     if !tables::TABLES.contains(&name.as_str()) {
         return Err(WebError::malformed(format!("table must be one of {}", tables::TABLES.join(", "))));
@@ -241,9 +254,8 @@ pub async fn table_csv(
     let range_filter = filter.clone();
     let range = state.db.read(move |conn| range(conn, &branch, &range_filter)).await??;
     let (head, rows) = tables::table(&name, &range, &state.branch()).unwrap_or_default();
-    let file = format!("attachment; filename=\"dawr-{name}-{}-{}.csv\"", filter.from, filter.to);
-    let headers = [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)];
-    Ok((headers, crate::reports::csv::table_csv(&head, &rows)).into_response())
+    let file = format!("dawr-{name}-{}-{}.csv", filter.from, filter.to);
+    Ok(csv_download(&file, crate::reports::csv::table_csv(&head, &rows)))
 }
 
 /// The visits of `filter` as the Excel-ready CSV, each with its case's status now.
