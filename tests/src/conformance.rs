@@ -410,13 +410,28 @@ impl<'a> Run<'a> {
         let seen = before.calls.iter().map(|c| c.id).max().unwrap_or(0);
         // Away: a call is made; back: the board tells it from the ones seen by its id.
         let missed = self.call_one().await?;
-        let after = read_board(MqttProbe::connect_to(&endpoint, display, None).await?, &board_topic).await?;
-        if after.calls.windows(2).any(|w| w[0].id <= w[1].id) {
-            bail!("board calls are not newest first by id: {:?}", after.calls.iter().map(|c| c.id).collect::<Vec<_>>());
-        }
-        let news: Vec<&str> = after.calls.iter().filter(|c| c.id > seen).map(|c| c.ticket.as_str()).collect();
-        if !news.contains(&missed.as_str()) {
-            bail!("the call of {missed} is not among the calls after id {seen}: {news:?}");
+        // The retained board may still be the one from before the call (the hub publishes the
+        // new board just after its reply); a display announces on every board, so the next one counts.
+        let mut probe = MqttProbe::connect_to(&endpoint, display, None).await?;
+        probe.subscribe(&board_topic).await?;
+        let deadline = tokio::time::Instant::now() + ANSWER;
+        let mut news: Vec<String> = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(msg) = probe.next_on(&board_topic, left).await else {
+                bail!("the call of {missed} is not among the calls after id {seen}: {news:?}");
+            };
+            let after = parse_board(&msg.payload)?;
+            if after.calls.windows(2).any(|w| w[0].id <= w[1].id) {
+                bail!(
+                    "board calls are not newest first by id: {:?}",
+                    after.calls.iter().map(|c| c.id).collect::<Vec<_>>()
+                );
+            }
+            news = after.calls.iter().filter(|c| c.id > seen).map(|c| c.ticket.to_string()).collect();
+            if news.contains(&missed) {
+                break;
+            }
         }
         Ok(format!("{missed} found by id > {seen}"))
     }
@@ -426,8 +441,13 @@ impl<'a> Run<'a> {
 async fn read_board(mut probe: MqttProbe, topic: &str) -> Result<Board> {
     probe.subscribe(topic).await?;
     let msg = probe.next_on(topic, ANSWER).await.context("no retained board")?;
-    check_millis(std::str::from_utf8(&msg.payload)?)?;
-    serde_json::from_slice(&msg.payload).context("the board does not parse")
+    parse_board(&msg.payload)
+}
+
+/// A board as published, its times checked to be at most milliseconds.
+fn parse_board(payload: &[u8]) -> Result<Board> {
+    check_millis(std::str::from_utf8(payload)?)?;
+    serde_json::from_slice(payload).context("the board does not parse")
 }
 
 /// Every RFC 3339 time in `json` has at most millisecond precision.
