@@ -219,6 +219,38 @@ struct Dashboard {
     allowed_hosts: Vec<String>,
 }
 
+/// How long the centre waits at its start for JetStream to answer before it gives up.
+const JETSTREAM_PATIENCE: Duration = Duration::from_secs(120);
+
+/// Makes the stream and buckets if missing and gets the writer's consumer and the live bucket,
+/// trying again while JetStream does not answer (up to [`JETSTREAM_PATIENCE`]): a writer
+/// started just after a node of its cluster died finds JetStream electing new leaders for some
+/// seconds, and waits for it rather than exit.
+async fn jetstream_ready(
+    js: &async_nats::jetstream::Context,
+    replicas: usize,
+) -> anyhow::Result<(async_nats::jetstream::consumer::PullConsumer, async_nats::jetstream::kv::Store)> {
+    let deadline = tokio::time::Instant::now() + JETSTREAM_PATIENCE;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        let ready = async {
+            let events = nats::ensure(js, replicas).await?;
+            let consumer = writer::consumer(&events).await?;
+            let live_bucket = js.get_key_value(nats::LIVE_BUCKET).await?;
+            anyhow::Ok((consumer, live_bucket))
+        };
+        match ready.await {
+            Ok(ready) => return Ok(ready),
+            Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::warn!(error = %e, retry_in = ?pause, "JetStream does not answer yet");
+            }
+            Err(e) => return Err(e.context("JetStream did not answer within two minutes")),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// Makes the schema and the NATS stream and buckets, then writes and follows until stopped.
 async fn run(
     login: NatsLogin,
@@ -231,9 +263,7 @@ async fn run(
     store::migrate(&**pool.get().await.context("connecting to PostgreSQL")?).await?;
     let client = nats::connect(&login).await?;
     let js = async_nats::jetstream::new(client);
-    let events = nats::ensure(&js, replicas).await?;
-    let consumer = writer::consumer(&events).await?;
-    let live_bucket = js.get_key_value(nats::LIVE_BUCKET).await?;
+    let (consumer, live_bucket) = jetstream_ready(&js, replicas).await?;
     tracing::info!(nats = %login.url, "the centre consumes");
     let follower = {
         let pool = pool.clone();

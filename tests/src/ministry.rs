@@ -1,7 +1,9 @@
 //! The ministry network's services for tests: Debian's `nats-server` with JetStream and a
 //! throw-away PostgreSQL 15 cluster, each on a free loopback port with its files in a temporary
 //! directory and stopped with the test (as [`crate::Mosquitto`] is); a [`Relay`], a TCP relay the
-//! test can cut and restore (a branch's WAN link); and [`Central`], the `dawr-central` process.
+//! test can cut and restore (a branch's WAN link); [`Central`], the `dawr-central` process; and
+//! what the ministry test and `dawr-ministry-bench` share: a branch file with its uplink, a
+//! visit served, a hub's log, the centre's copy and report of a branch, a configuration push.
 //!
 //! PostgreSQL refuses to run as root, and CI runs as root: then `initdb` and `postgres` run as
 //! the `postgres` system user (the Debian package makes it) through `setpriv`, which `exec`s, so
@@ -15,11 +17,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
+use dawr_protocol::api::ministry::{LiveHealth, LogCompleteness};
+use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::{PORT_ATTEMPTS, free_port, port_taken, sibling_binary, tracing_free_note};
+use crate::{
+    Hub, PORT_ATTEMPTS, database, demo_branch, free_port, port_taken, production_branch, sibling_binary,
+    tracing_free_note,
+};
 
 /// Where Debian puts PostgreSQL 15's server programs (`PG_BIN` overrides it).
 pub fn postgres_bin_dir() -> PathBuf {
@@ -527,4 +534,133 @@ impl Drop for Central {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+impl Nats {
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Where JetStream keeps its files.
+    pub fn store_dir(&self) -> PathBuf {
+        self.dir.path().join("jetstream")
+    }
+}
+
+impl Postgres {
+    /// The postmaster's process id, while it runs (its backends are its children).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+/// A branch file: the demo's as a real branch has it ([`production_branch`]), as branch `id`,
+/// with its uplink to `nats_url` (live state every second, so the centre learns the branch's
+/// profile at once; its configuration key read every 0.2 s) and the branch's NATS login.
+pub fn branch_file_as(dir: &Path, id: &str, nats_url: &str, login: Option<(&str, &str)>) -> Result<String> {
+    let text = production_branch(&demo_branch()).replacen("id = \"demo\"", &format!("id = \"{id}\""), 1);
+    let mut text = format!("{text}\n[uplink]\nnats_url = \"{nats_url}\"\nlive_every_s = 1\nconfig_every_s = 0.2\n");
+    if let Some((user, password)) = login {
+        text.push_str(&format!("user = \"{user}\"\npassword = \"{password}\"\n"));
+    }
+    let path = dir.join(format!("{id}.toml"));
+    std::fs::write(&path, text)?;
+    Ok(path.display().to_string())
+}
+
+/// [`branch_file_as`] without a login.
+pub fn branch_file(dir: &Path, id: &str, nats_url: &str) -> Result<String> {
+    branch_file_as(dir, id, nats_url, None)
+}
+
+/// The newest sequence and the number of events in a hub's own log.
+pub fn hub_log(hub: &Hub) -> Result<(i64, i64)> {
+    let conn = rusqlite::Connection::open(database(&hub.data_dir))?;
+    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+/// `dawr-central status`: how complete each branch log is at the centre.
+pub fn centre_status(postgres: &str) -> Result<Vec<LogCompleteness>> {
+    let out = Command::new(central_binary()).args(["status", "--postgres-url", postgres]).output()?;
+    ensure!(out.status.success(), "dawr-central status: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// The centre's copy of `branch` (its one log).
+pub fn centre_log(postgres: &str, branch: &str) -> Result<Option<LogCompleteness>> {
+    Ok(centre_status(postgres)?.into_iter().find(|l| l.branch == branch))
+}
+
+/// `dawr-central report` for one branch-day.
+pub fn centre_report(postgres: &str, branch: &str, day: &str) -> Result<Value> {
+    let out = Command::new(central_binary())
+        .args(["report", "--postgres-url", postgres, "--branch", branch, "--from", day, "--to", day])
+        .output()?;
+    ensure!(out.status.success(), "dawr-central report: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// One visit: a ticket at `service`, called, started and completed at `counter` (four events).
+pub async fn serve_one(hub: &Hub, service: &str, counter: &str) -> Result<Value> {
+    let (status, ticket) = hub.post("/api/v1/tickets", json!({"service": service})).await?;
+    ensure!(status == 201, "ticket: {ticket}");
+    for action in ["next", "start", "complete"] {
+        let (status, reply) =
+            hub.post(&format!("/api/v1/counters/{counter}/{action}"), json!({"outcome": "resolved"})).await?;
+        ensure!(status == 200, "{action}: {reply}");
+    }
+    Ok(ticket)
+}
+
+/// The manager's summary of one day at the branch, and at the centre, without the figures of
+/// the branch's own tables ([`without_branch_tables`]).
+pub async fn both_reports(hub: &Hub, postgres: &str, branch: &str, day: &str) -> Result<(Value, Value)> {
+    let (status, mut at_branch) = hub.manager_get(&format!("/api/v1/reports/summary?from={day}&to={day}")).await?;
+    ensure!(status == 200, "the branch's report: {at_branch}");
+    let mut at_centre = centre_report(postgres, branch, day)?;
+    for report in [&mut at_branch, &mut at_centre] {
+        without_branch_tables(report)?;
+    }
+    Ok((at_branch, at_centre))
+}
+
+/// A report without its bookings and SMS figures: they come from the branch's own tables
+/// (appointments, the SMS outbox), not from its event log, so the centre has neither.
+pub fn without_branch_tables(report: &mut Value) -> Result<()> {
+    let report = report.as_object_mut().context("a report object")?;
+    report.remove("appointments");
+    report.remove("sms");
+    Ok(())
+}
+
+/// `dawr-central config push` of branch file `file` as `branch`'s configuration, logging in to
+/// NATS as `login` if given: the revision it made.
+pub fn push_config(nats: &str, login: Option<(&str, &str)>, branch: &str, file: &Path) -> Result<u64> {
+    let mut cmd = Command::new(central_binary());
+    cmd.args(["config", "push", "--nats-url", nats, "--branch", branch]).arg(file);
+    if let Some((user, password)) = login {
+        cmd.args(["--nats-user", user]).env("DAWR_CENTRAL_NATS_PASSWORD", password);
+    }
+    let out = cmd.output()?;
+    ensure!(out.status.success(), "dawr-central config push: {}", String::from_utf8_lossy(&out.stderr));
+    let pushed: Value = serde_json::from_slice(&out.stdout)?;
+    pushed["revision"].as_u64().context("a revision")
+}
+
+/// The branch's health as it last put it in `dawr_live`.
+pub async fn live_health(centre: &async_nats::jetstream::Context, branch: &str) -> Result<LiveHealth> {
+    let entry = centre.get_key_value("dawr_live").await?.get(format!("{branch}.health")).await?;
+    Ok(serde_json::from_slice(&entry.context("no health yet")?)?)
+}
+
+/// A branch file's text with service G added, served at counter 2 (a configuration change a
+/// kiosk shows).
+pub fn with_service_g(branch_file: &str) -> String {
+    let text = branch_file.replacen("services = [\"A\", \"D\"]", "services = [\"A\", \"D\", \"G\"]", 1);
+    text.replacen(
+        "[[counters]]",
+        "[[services]]\ncode = \"G\"\nname = { ar = \"خدمة جديدة\", en = \"New service\" }\ntarget_wait_min = 5\nmean_service_min = 4\n\n[[counters]]",
+        1,
+    )
 }

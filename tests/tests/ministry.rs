@@ -14,52 +14,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use dawr_e2e::browser::Browser;
 use dawr_e2e::ministry::{
-    CENTRE_PASSWORD, CENTRE_USER, Central, Nats, NatsCluster, Postgres, Relay, branch_rights, central_binary,
+    self, CENTRE_PASSWORD, CENTRE_USER, Central, Nats, NatsCluster, Postgres, Relay, both_reports, branch_file,
+    branch_file_as, branch_rights, central_binary, centre_log, hub_log, live_health, serve_one, with_service_g,
+    without_branch_tables,
 };
-use dawr_e2e::{Hub, MqttProbe, TEST_PINS, demo_branch, hub_day, production_branch, screenshots_dir, wait_until};
+use dawr_e2e::{Hub, MqttProbe, TEST_PINS, hub_day, screenshots_dir, wait_until};
 use dawr_protocol::api::BranchInfo;
-use dawr_protocol::api::ministry::{BranchDay, CentralBranch, LiveHealth, LogCompleteness};
-use serde_json::{Value, json};
-
-/// A branch file: the demo's, as branch `id`, with its uplink to `nats_url` (live state every
-/// second, so the centre learns the branch's profile at once).
-fn branch_file(dir: &Path, id: &str, nats_url: &str) -> Result<String> {
-    branch_file_as(dir, id, nats_url, None)
-}
-
-/// The same, with the branch's NATS login (user, password).
-fn branch_file_as(dir: &Path, id: &str, nats_url: &str, login: Option<(&str, &str)>) -> Result<String> {
-    let text = production_branch(&demo_branch()).replacen("id = \"demo\"", &format!("id = \"{id}\""), 1);
-    let mut text = format!("{text}\n[uplink]\nnats_url = \"{nats_url}\"\nlive_every_s = 1\nconfig_every_s = 0.2\n");
-    if let Some((user, password)) = login {
-        text.push_str(&format!("user = \"{user}\"\npassword = \"{password}\"\n"));
-    }
-    let path = dir.join(format!("{id}.toml"));
-    std::fs::write(&path, text)?;
-    Ok(path.display().to_string())
-}
-
-/// The newest sequence and the number of events in a hub's own log.
-fn hub_log(hub: &Hub) -> Result<(i64, i64)> {
-    let conn = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
-    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))?)
-}
-
-/// `dawr-central status`: how complete each branch log is at the centre.
-fn centre_status(postgres: &str) -> Result<Vec<LogCompleteness>> {
-    let out = Command::new(central_binary()).args(["status", "--postgres-url", postgres]).output()?;
-    ensure!(out.status.success(), "dawr-central status: {}", String::from_utf8_lossy(&out.stderr));
-    Ok(serde_json::from_slice(&out.stdout)?)
-}
-
-/// `dawr-central report` for one branch-day.
-fn centre_report(postgres: &str, branch: &str, day: &str) -> Result<Value> {
-    let out = Command::new(central_binary())
-        .args(["report", "--postgres-url", postgres, "--branch", branch, "--from", day, "--to", day])
-        .output()?;
-    ensure!(out.status.success(), "dawr-central report: {}", String::from_utf8_lossy(&out.stderr));
-    Ok(serde_json::from_slice(&out.stdout)?)
-}
+use dawr_protocol::api::ministry::{BranchDay, CentralBranch};
+use serde_json::json;
 
 /// `dawr-central days` for one branch-day: its stored figures (none before it is computed).
 fn centre_days(postgres: &str, branch: &str, day: &str) -> Result<Vec<BranchDay>> {
@@ -68,11 +30,6 @@ fn centre_days(postgres: &str, branch: &str, day: &str) -> Result<Vec<BranchDay>
         .output()?;
     ensure!(out.status.success(), "dawr-central days: {}", String::from_utf8_lossy(&out.stderr));
     Ok(serde_json::from_slice(&out.stdout)?)
-}
-
-/// The centre's copy of `branch` (its one log).
-fn centre_log(postgres: &str, branch: &str) -> Result<Option<LogCompleteness>> {
-    Ok(centre_status(postgres)?.into_iter().find(|l| l.branch == branch))
 }
 
 /// Waits until the centre has every event of `hub`'s log, up to `within`.
@@ -86,37 +43,17 @@ async fn wait_complete(postgres: &str, branch: &str, hub: &Hub, within: Duration
     Ok(())
 }
 
-/// One visit: a ticket at `service`, called, started and completed at `counter`.
-async fn serve_one(hub: &Hub, service: &str, counter: &str) -> Result<Value> {
-    let (status, ticket) = hub.post("/api/v1/tickets", json!({"service": service})).await?;
-    ensure!(status == 201, "ticket: {ticket}");
-    for action in ["next", "start", "complete"] {
-        let (status, reply) =
-            hub.post(&format!("/api/v1/counters/{counter}/{action}"), json!({"outcome": "resolved"})).await?;
-        ensure!(status == 200, "{action}: {reply}");
-    }
-    Ok(ticket)
-}
-
-/// The manager's summary of one day at the branch, and at the centre, without the appointments
-/// figures (they come from the branch's bookings, which the centre does not hold).
-async fn both_reports(hub: &Hub, postgres: &str, branch: &str, day: &str) -> Result<(Value, Value)> {
-    let (status, mut at_branch) = hub.manager_get(&format!("/api/v1/reports/summary?from={day}&to={day}")).await?;
-    ensure!(status == 200, "the branch's report: {at_branch}");
-    let mut at_centre = centre_report(postgres, branch, day)?;
-    for report in [&mut at_branch, &mut at_centre] {
-        without_branch_tables(report)?;
-    }
-    Ok((at_branch, at_centre))
-}
-
-/// A report without its bookings and SMS figures: they come from the branch's own tables
-/// (appointments, the SMS outbox), not from its event log, so the centre has neither.
-fn without_branch_tables(report: &mut Value) -> Result<()> {
-    let report = report.as_object_mut().context("a report object")?;
-    report.remove("appointments");
-    report.remove("sms");
-    Ok(())
+/// How many of `branch`'s events the centre holds more than once (by log and sequence).
+async fn stored_more_than_once(postgres: &str, branch: &str) -> Result<i64> {
+    let (pg, connection) = tokio_postgres::connect(postgres, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let row = pg
+        .query_one(
+            "SELECT count(*) FROM (SELECT 1 FROM events WHERE branch = $1 GROUP BY log_id, seq HAVING count(*) > 1) d",
+            &[&branch],
+        )
+        .await?;
+    Ok(row.get(0))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -502,22 +439,10 @@ async fn central_dashboard(base: &str, hubs: &[Hub], pg: &str, days: &[String]) 
     Ok(())
 }
 
-/// `dawr-central config push` of branch file `file` as `branch`'s configuration: its revision.
+/// `dawr-central config push` of branch file `file` as `branch`'s configuration, as the
+/// centre's NATS user: its revision.
 fn push_config(nats: &str, branch: &str, file: &Path) -> Result<u64> {
-    let out = Command::new(central_binary())
-        .args(["config", "push", "--nats-url", nats, "--nats-user", CENTRE_USER, "--branch", branch])
-        .arg(file)
-        .env("DAWR_CENTRAL_NATS_PASSWORD", CENTRE_PASSWORD)
-        .output()?;
-    ensure!(out.status.success(), "dawr-central config push: {}", String::from_utf8_lossy(&out.stderr));
-    let pushed: Value = serde_json::from_slice(&out.stdout)?;
-    pushed["revision"].as_u64().context("a revision")
-}
-
-/// The branch's health as it last put it in `dawr_live`.
-async fn live_health(centre: &async_nats::jetstream::Context, branch: &str) -> Result<LiveHealth> {
-    let entry = centre.get_key_value("dawr_live").await?.get(format!("{branch}.health")).await?;
-    Ok(serde_json::from_slice(&entry.context("no health yet")?)?)
+    ministry::push_config(nats, Some((CENTRE_USER, CENTRE_PASSWORD)), branch, file)
 }
 
 /// The service codes the branch's kiosk is offered (`GET /api/v1/branch`).
@@ -551,12 +476,7 @@ async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_
     // The centre adds service G, served at counter 2: the branch's kiosk offers it and a
     // ticket for it is called there.
     let original = std::fs::read_to_string(&file)?;
-    let with_g = original.replacen("services = [\"A\", \"D\"]", "services = [\"A\", \"D\", \"G\"]", 1);
-    let with_g = with_g.replacen(
-        "[[counters]]",
-        "[[services]]\ncode = \"G\"\nname = { ar = \"خدمة جديدة\", en = \"New service\" }\ntarget_wait_min = 5\nmean_service_min = 4\n\n[[counters]]",
-        1,
-    );
+    let with_g = with_service_g(&original);
     let pushed = files.path().join("b1-with-g.toml");
     std::fs::write(&pushed, &with_g)?;
     let good = push_config(&nats.url(), "b1", &pushed)?;
@@ -631,7 +551,7 @@ async fn a_nats_node_killed_mid_load_loses_and_duplicates_nothing() -> Result<()
     let mut cluster = NatsCluster::start()?;
     let postgres = Postgres::start()?;
     let pg = postgres.url();
-    let _central = Central::start_with_args(&cluster.urls(), &pg, vec!["--replicas".into(), "3".into()])?;
+    let mut central = Central::start_with_args(&cluster.urls(), &pg, vec!["--replicas".into(), "3".into()])?;
     let files = tempfile::tempdir()?;
     let file = branch_file(files.path(), "b1", &cluster.urls())?;
     let hub = Hub::start_embedded_with(&["--config", &file]).await?;
@@ -644,11 +564,16 @@ async fn a_nats_node_killed_mid_load_loses_and_duplicates_nothing() -> Result<()
     let leader: usize = leader.trim_start_matches('n').parse().context("a node's name")?;
 
     // The stream's leader is killed while the branch serves: the other two elect another, the
-    // uplink and the writer reconnect, and the branch's every event arrives once.
+    // uplink and the writer reconnect, and the branch's every event arrives once. During the
+    // failover the writer is `kill -9`ed too (whatever it had fetched and not acknowledged is
+    // delivered again) and started again against the two survivors.
     for n in 0..8 {
         serve_one(&hub, ["A", "D"][n % 2], "2").await.context("a visit while a NATS node dies")?;
-        if n == 2 {
-            cluster.nodes[leader].kill9();
+        match n {
+            2 => cluster.nodes[leader].kill9(),
+            3 => central.kill9(),
+            5 => central.restart().context("the writer starts again during the failover")?,
+            _ => {}
         }
     }
     wait_complete(&pg, "b1", &hub, Duration::from_secs(60)).await?;
@@ -661,5 +586,8 @@ async fn a_nats_node_killed_mid_load_loses_and_duplicates_nothing() -> Result<()
     let new_leader = now.cluster.and_then(|c| c.leader).context("a new leader")?;
     assert_ne!(new_leader, format!("n{leader}"), "another node leads the stream");
     assert!(at_centre.complete && count >= 9 * 4, "{at_centre:?}");
+    let duplicates = stored_more_than_once(&pg, "b1").await?;
+    assert_eq!(duplicates, 0, "no event of b1 stored twice");
+    ensure!(!central.log().contains("panicked"), "the centre panicked:\n{}", central.log());
     Ok(())
 }
