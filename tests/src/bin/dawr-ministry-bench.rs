@@ -1,27 +1,54 @@
-//! Measures the centre's ingest: N simulated branches (50 by default) publish events into NATS
-//! JetStream the way the hub's uplink does (one connection each, `Nats-Msg-Id`, at most 64
-//! waiting for their acknowledgement), the real `dawr-central` writer stores them in PostgreSQL,
-//! all on loopback. It prints events/s, the lag from publish to the stored row, the writer's
-//! batch sizes and its memory, and checks that every event is stored exactly once.
+//! Measures the ministry network on one machine: NATS JetStream, PostgreSQL and the real
+//! `dawr-central` writer; a few REAL branches (`--hubs`, 3 by default: `dawr-hub` processes with
+//! their uplink, each through a TCP relay the bench can cut, served by Poisson visitors at three
+//! counters as the chaos simulation draws them); and N synthetic branches (`--branches`) that
+//! publish events into JetStream the way the hub's uplink does (one connection each,
+//! `Nats-Msg-Id`, at most 64 waiting for their acknowledgement).
 //!
 //! ```text
 //! cargo build --release -p dawr-e2e --bins && target/release/dawr-ministry-bench \
-//!     [--branches 50] [--seconds 30] [--rate 0.75] [--backlog 500]
+//!     [--hubs 3] [--branches 20] [--seconds 20] [--rate 0.75] [--hub-visits 0.5] \
+//!     [--cut N] [--outage-seconds 10] [--outage-events 300]
 //! ```
 //!
-//! Two phases: a steady day (`--rate` events/s per branch for `--seconds`; 0.75/s is the
-//! design's peak, 150 events/s over 200 branches) and a reconnect storm (every branch sends a
-//! `--backlog` of events at once, as after an outage): the sustained rate is measured there.
-//! The lag is `received_at - at` of each row: `at` is the publish time, `received_at` the
-//! start of the writer's transaction (so the commit itself is not in it), on one clock.
-//! PostgreSQL runs with `fsync=off` (the test harness's), so the figures are the CPU's and
-//! the pipeline's, not a disk's.
+//! The run, short by default (well under two minutes), the design's size with
+//! `--branches 197 --cut 40 --outage-events 27000 --seconds 120`:
+//!
+//! 1. **A day**: every branch live for `--seconds` (synthetic ones at `--rate` events/s, 0.75/s
+//!    being the design's peak, 150 events/s over 200 branches; real ones at `--hub-visits`
+//!    visits/s, four events each). Halfway, a configuration push (service G added) to every
+//!    real hub: the bench prints when each reported the revision applied in its live health.
+//! 2. **An outage** of `--cut` branches (a fifth of all by default; the first real hub's relay
+//!    is cut, the rest are synthetic branches whose uplink stops) for `--outage-seconds`: they
+//!    keep producing (each synthetic one `--outage-events`, "three days" of a branch being about
+//!    27,000), the rest stay live. A second push (G renamed) meanwhile reaches the cut hub only
+//!    after the reconnect.
+//! 3. **The reconnect**, all cut branches together: the backlog's drain time, and the lag of the
+//!    branches that stayed live meanwhile.
+//!
+//! Then, per branch, the count at the centre against what the branch produced (lost,
+//! duplicated: both must be zero); the centre's report against the branch's
+//! `/api/v1/reports/summary` for every branch-day of the real hubs; memory (RSS) and disk of
+//! every component. The lag is `received_at - at` of each row: `at` is the event's time at the
+//! branch, `received_at` the start of the writer's transaction, on one clock. PostgreSQL runs
+//! with `fsync=off` and the branches' databases in temporary directories (the harness's), so
+//! the figures are the CPU's and the pipeline's, not a disk's.
+use std::collections::{BTreeSet, VecDeque};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use async_nats::jetstream::{self, context::PublishAckFuture};
-use dawr_e2e::ministry::{Central, Nats, Postgres};
+use dawr_e2e::chaos::Rng;
+use dawr_e2e::ministry::{
+    Central, Nats, Postgres, Relay, both_reports, branch_file, centre_log, hub_log, live_health, push_config,
+    serve_one, with_service_g,
+};
+use dawr_e2e::{Hub, database, hub_day};
 use dawr_protocol::api::ministry::UplinkEvent;
+use tokio::sync::watch;
 use tokio_postgres::NoTls;
 
 fn arg<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
@@ -32,12 +59,20 @@ fn arg<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
     }
 }
 
-/// One simulated branch's uplink: its connection and where its log is.
+/// Seconds since the epoch, now (the events' clock).
+fn epoch_now() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+/// One synthetic branch's uplink: its connection, where its log is, and the events it produced
+/// while cut off (sent on the reconnect).
 struct Branch {
     id: String,
     log_id: String,
     js: jetstream::Context,
     next_seq: i64,
+    cut: bool,
+    pending: VecDeque<UplinkEvent>,
 }
 
 /// The body of a synthetic event: what the writer stores, shaped like a hub's.
@@ -53,15 +88,27 @@ impl Branch {
     async fn connect(nats: &str, i: usize) -> Result<Branch> {
         let id = format!("s{i:04}");
         let client = async_nats::ConnectOptions::new().name(format!("bench-{id}")).connect(nats).await?;
-        Ok(Branch { log_id: format!("bench-log-{id}"), id, js: jetstream::new(client), next_seq: 1 })
+        Ok(Branch {
+            log_id: format!("bench-log-{id}"),
+            id,
+            js: jetstream::new(client),
+            next_seq: 1,
+            cut: false,
+            pending: VecDeque::new(),
+        })
     }
 
-    /// Publishes the next event of the log (its time is now); returns its acknowledgement.
-    async fn publish(&mut self) -> Result<PublishAckFuture> {
+    /// Events this branch produced so far.
+    fn produced(&self) -> i64 {
+        self.next_seq - 1
+    }
+
+    /// The next event of the log, happening now.
+    fn next_event(&mut self) -> Result<UplinkEvent> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let kind = ["issued", "called", "started", "completed"][(seq % 4) as usize];
-        let event = UplinkEvent {
+        Ok(UplinkEvent {
             branch: self.id.clone(),
             log_id: self.log_id.clone(),
             seq,
@@ -70,40 +117,208 @@ impl Branch {
             visit_id: Some(seq / 4 + 1),
             counter: Some("1".into()),
             payload: serde_json::to_value(SyntheticPayload { kind, visit: seq / 4 + 1, counter: "1", staff: "s101" })?,
-        };
+        })
+    }
+
+    /// Publishes an event; returns its acknowledgement.
+    async fn send(&self, event: &UplinkEvent) -> Result<PublishAckFuture> {
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", format!("{}:{}:{seq}", self.id, self.log_id).as_str());
-        let body = serde_json::to_vec(&event)?;
+        headers.insert("Nats-Msg-Id", format!("{}:{}:{}", self.id, self.log_id, event.seq).as_str());
+        let body = serde_json::to_vec(event)?;
         Ok(self.js.publish_with_headers(format!("dawr.v1.evt.{}", self.id), headers, body.into()).await?)
     }
-}
 
-/// Sends `count` events as fast as 64 in flight allow (the uplink's catch-up after an outage).
-async fn backlog(mut branch: Branch, count: usize) -> Result<Branch> {
-    let mut waiting = std::collections::VecDeque::new();
-    for _ in 0..count {
-        if waiting.len() >= 64 {
-            let ack: PublishAckFuture = waiting.pop_front().context("one waits")?;
+    /// Produces the next event: sent at once (acknowledged before the next: at a branch's rate
+    /// the pipe is never full), or kept while the branch is cut off.
+    async fn produce(&mut self) -> Result<()> {
+        let event = self.next_event()?;
+        if self.cut {
+            self.pending.push_back(event);
+        } else {
+            self.send(&event).await?.await?;
+        }
+        Ok(())
+    }
+
+    /// Sends what was kept while cut off, as fast as 64 in flight allow (the uplink's catch-up).
+    async fn flush(mut self) -> Result<Branch> {
+        self.cut = false;
+        let mut waiting = VecDeque::new();
+        while let Some(event) = self.pending.pop_front() {
+            if waiting.len() >= 64 {
+                let ack: PublishAckFuture = waiting.pop_front().context("one waits")?;
+                ack.await?;
+            }
+            waiting.push_back(self.send(&event).await?);
+        }
+        for ack in waiting {
             ack.await?;
         }
-        waiting.push_back(branch.publish().await?);
+        Ok(self)
     }
-    for ack in waiting {
-        ack.await?;
+}
+
+/// Produces at `rate` events/s until `stop` (the branches spread over the first interval).
+async fn steady(mut branch: Branch, rate: f64, offset: f64, mut stop: watch::Receiver<bool>) -> Result<Branch> {
+    let start = tokio::time::Instant::now() + Duration::from_secs_f64(offset / rate);
+    for n in 0u64.. {
+        tokio::select! {
+            _ = tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / rate)) => {}
+            _ = stop.wait_for(|stopped| *stopped) => break,
+        }
+        branch.produce().await?;
     }
     Ok(branch)
 }
 
-/// Sends at `rate` events/s for `seconds` (each acknowledged before the next: at this rate
-/// the pipe is never full).
-async fn steady(mut branch: Branch, rate: f64, seconds: f64, offset: f64) -> Result<Branch> {
-    let start = tokio::time::Instant::now() + Duration::from_secs_f64(offset / rate);
-    let count = (rate * seconds).round() as u64;
-    for n in 0..count {
-        tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / rate)).await;
-        branch.publish().await?.await?;
+/// Runs `work` for every branch at once and gives the branches back.
+async fn all<F, Fut>(branches: Vec<Branch>, mut work: F) -> Result<Vec<Branch>>
+where
+    F: FnMut(usize, Branch) -> Fut,
+    Fut: std::future::Future<Output = Result<Branch>> + Send + 'static,
+{
+    let tasks: Vec<_> = branches.into_iter().enumerate().map(|(i, b)| tokio::spawn(work(i, b))).collect();
+    let mut back = Vec::new();
+    for task in tasks {
+        back.push(task.await??);
     }
-    Ok(branch)
+    Ok(back)
+}
+
+/// What the visitors of one real hub did: the days their tickets were issued on, visits
+/// served, and visits that failed (with the first failure).
+#[derive(Default)]
+struct Served {
+    days: BTreeSet<String>,
+    visits: u64,
+    failed: u64,
+    first_failure: Option<String>,
+}
+
+/// Poisson visitors at one real hub until `stop`: three counters, each serving its own
+/// services one visit at a time (so no counter calls another's visitor), `visits_per_s` in
+/// all, drawn with the chaos simulation's generator.
+async fn visitors(hub: Arc<Hub>, seed: u64, visits_per_s: f64, stop: watch::Receiver<bool>) -> Result<Served> {
+    let lines = [("2", ["A", "D"]), ("5", ["B", "E"]), ("7", ["C", "F"])];
+    // One visit per counter first, one after another: the kiosk is enrolled and each counter's
+    // staff member signed in once, not by three tasks at the same moment.
+    let mut all = Served::default();
+    for (counter, services) in lines {
+        let ticket = serve_one(&hub, services[0], counter).await.context("the first visit")?;
+        all.days.insert(hub_day(&ticket).to_string());
+        all.visits += 1;
+    }
+    let mut tasks = Vec::new();
+    for (n, (counter, services)) in lines.into_iter().enumerate() {
+        let (hub, mut stop) = (hub.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng::new(seed * 31 + n as u64);
+            let mut served = Served::default();
+            let mean = lines.len() as f64 / visits_per_s;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs_f64(rng.exp(mean))) => {}
+                    _ = stop.wait_for(|stopped| *stopped) => break,
+                }
+                match serve_one(&hub, services[rng.below(services.len())], counter).await {
+                    Ok(ticket) => {
+                        served.days.insert(hub_day(&ticket).to_string());
+                        served.visits += 1;
+                    }
+                    Err(e) => {
+                        served.failed += 1;
+                        served.first_failure.get_or_insert(format!("{e:#}"));
+                    }
+                }
+            }
+            served
+        }));
+    }
+    for task in tasks {
+        let one = task.await?;
+        all.days.extend(one.days);
+        all.visits += one.visits;
+        all.failed += one.failed;
+        all.first_failure = all.first_failure.or(one.first_failure);
+    }
+    Ok(all)
+}
+
+/// A real branch: its hub, its relay to NATS, and its visitors.
+struct RealBranch {
+    id: String,
+    hub: Arc<Hub>,
+    relay: Relay,
+    file: String,
+    visitors: Option<tokio::task::JoinHandle<Result<Served>>>,
+}
+
+/// A configuration pushed to one real hub, and the task that sees it applied.
+struct Push {
+    id: String,
+    revision: u64,
+    pushed: Instant,
+    /// When the hub's live health first reported the revision (`None`: not within 3 minutes).
+    applied: tokio::task::JoinHandle<Option<Instant>>,
+}
+
+/// Pushes every real hub's branch file, changed by `edit`, as its configuration; a task per hub
+/// waits until the hub reports it applied in its live health.
+async fn push_to_hubs(nats: &str, hubs: &[RealBranch], dir: &Path, edit: impl Fn(&str) -> String) -> Result<Vec<Push>> {
+    let centre = jetstream::new(async_nats::connect(nats).await?);
+    let mut pushes = Vec::new();
+    for real in hubs {
+        let file = dir.join(format!("{}-pushed.toml", real.id));
+        std::fs::write(&file, edit(&std::fs::read_to_string(&real.file)?))?;
+        let revision = push_config(nats, None, &real.id, &file)?;
+        let pushed = Instant::now();
+        let (centre, id) = (centre.clone(), real.id.clone());
+        let applied = tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(180);
+            while Instant::now() < deadline {
+                let health = live_health(&centre, &id).await;
+                if health.is_ok_and(|h| h.config_revision.is_some_and(|r| r >= revision)) {
+                    return Some(Instant::now());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            None
+        });
+        pushes.push(Push { id: real.id.clone(), revision, pushed, applied });
+    }
+    Ok(pushes)
+}
+
+/// Prints when each hub applied a pushed revision (and, for a hub cut off meanwhile, how long
+/// after its link came back).
+async fn print_applied(
+    what: &str,
+    pushes: Vec<Push>,
+    reconnected: Option<(Instant, &BTreeSet<String>)>,
+) -> Result<usize> {
+    let mut missing = 0;
+    for Push { id, revision, pushed, applied } in pushes {
+        match applied.await? {
+            Some(at) => {
+                let after_reconnect = match reconnected {
+                    Some((back, cut)) if cut.contains(&id) => {
+                        format!(" ({:.2} s after its link came back)", at.saturating_duration_since(back).as_secs_f64())
+                    }
+                    _ => String::new(),
+                };
+                println!(
+                    "config {what}: {id} applied revision {revision} {:.2} s after the push{after_reconnect} \
+                     (as its live health reports it, put every second)",
+                    (at - pushed).as_secs_f64()
+                );
+            }
+            None => {
+                missing += 1;
+                println!("config {what}: {id} never reported revision {revision}");
+            }
+        }
+    }
+    Ok(missing)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -113,158 +328,306 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// The writer's resident memory now and at its peak, in MiB (`/proc/PID/status`).
-fn memory(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// What the store says about the events received since `since`: their count, the lags
-/// (seconds, sorted) and the sizes of the batches they came in (rows per writer transaction).
-struct Stored {
-    count: usize,
-    lags: Vec<f64>,
-    batches: Vec<f64>,
-    first: f64,
-    last: f64,
-}
-
-async fn stored(pg: &tokio_postgres::Client, since: f64) -> Result<Stored> {
+/// The lags (seconds, sorted) of the events that happened in `[from, to)` at branches not in
+/// `except`.
+async fn lags(pg: &tokio_postgres::Client, from: f64, to: f64, except: &[String]) -> Result<Vec<f64>> {
     let rows = pg
         .query(
-            "SELECT extract(epoch FROM received_at - at)::float8, extract(epoch FROM received_at)::float8
-             FROM events WHERE at >= to_timestamp($1)",
-            &[&since],
+            "SELECT extract(epoch FROM received_at - at)::float8 FROM events
+             WHERE at >= to_timestamp($1) AND at < to_timestamp($2) AND NOT (branch = ANY($3))",
+            &[&from, &to, &except],
         )
         .await?;
     let mut lags: Vec<f64> = rows.iter().map(|r| r.get(0)).collect();
     lags.sort_by(f64::total_cmp);
-    let received: Vec<f64> = rows.iter().map(|r| r.get(1)).collect();
-    let batches = pg
-        .query(
-            "SELECT count(*)::float8 FROM events WHERE at >= to_timestamp($1) GROUP BY received_at ORDER BY 1",
-            &[&since],
-        )
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    Ok(Stored {
-        count: rows.len(),
-        lags,
-        batches,
-        first: received.iter().copied().fold(f64::INFINITY, f64::min),
-        last: received.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-    })
+    Ok(lags)
 }
 
-/// Waits until `expected` events since `since` are stored (up to `within`).
-async fn wait_stored(pg: &tokio_postgres::Client, since: f64, expected: usize, within: Duration) -> Result<Stored> {
-    let deadline = Instant::now() + within;
-    loop {
-        let count: i64 =
-            pg.query_one("SELECT count(*) FROM events WHERE at >= to_timestamp($1)", &[&since]).await?.get(0);
-        if count as usize >= expected || Instant::now() > deadline {
-            return stored(pg, since).await;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn print_phase(name: &str, s: &Stored, expected: usize, elapsed: f64) {
-    let mean = s.batches.iter().sum::<f64>() / s.batches.len().max(1) as f64;
+fn print_lags(what: &str, lags: &[f64], seconds: f64) {
     println!(
-        "{name}: {} of {expected} events stored in {elapsed:.1} s ({:.0} events/s); lag p50 {:.0} ms, p99 {:.0} ms, \
-         max {:.0} ms; {} writer batches: mean {mean:.1}, p50 {:.0}, p99 {:.0}, max {:.0} rows",
-        s.count,
-        s.count as f64 / elapsed,
-        percentile(&s.lags, 0.5) * 1000.0,
-        percentile(&s.lags, 0.99) * 1000.0,
-        s.lags.last().copied().unwrap_or(f64::NAN) * 1000.0,
-        s.batches.len(),
-        percentile(&s.batches, 0.5),
-        percentile(&s.batches, 0.99),
-        s.batches.last().copied().unwrap_or(f64::NAN),
+        "lag {what}: {} events ({:.0}/s), p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        lags.len(),
+        lags.len() as f64 / seconds.max(0.001),
+        percentile(lags, 0.5) * 1000.0,
+        percentile(lags, 0.99) * 1000.0,
+        lags.last().copied().unwrap_or(f64::NAN) * 1000.0,
     );
+}
+
+/// Per branch at the centre: rows, highest sequence, and rows stored more than once.
+async fn at_centre(pg: &tokio_postgres::Client) -> Result<std::collections::HashMap<String, (i64, i64, i64)>> {
+    let rows = pg
+        .query(
+            "SELECT branch, count(*), max(seq), count(*) - count(DISTINCT (log_id, seq)) FROM events GROUP BY branch",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3)))).collect())
+}
+
+/// Resident memory of a process in MiB (`/proc/PID/status`, `VmRSS`).
+fn rss(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The processes whose parent is `pid` (PostgreSQL's backends and helpers).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            // The parent is the second field after the command's closing parenthesis.
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok()) == Some(pid)
+        })
+        .collect()
+}
+
+/// The bytes of the files under `path`.
+fn disk(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(path).map_or(0, |entries| entries.filter_map(|e| e.ok()).map(|e| disk(&e.path())).sum())
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let branches: usize = arg("--branches", 50)?;
-    let seconds: f64 = arg("--seconds", 30.0)?;
+    let hubs: usize = arg("--hubs", 3)?;
+    let synthetic: usize = arg("--branches", 20)?;
+    let seconds: f64 = arg("--seconds", 20.0)?;
     let rate: f64 = arg("--rate", 0.75)?;
-    let per_branch: usize = arg("--backlog", 500)?;
-    ensure!(branches > 0 && seconds >= 0.0 && rate > 0.0, "--branches, --seconds and --rate must be positive");
+    let hub_visits: f64 = arg("--hub-visits", 0.5)?;
+    let cut: usize = arg("--cut", ((hubs + synthetic) as f64 * 0.2).round() as usize)?;
+    let outage_seconds: f64 = arg("--outage-seconds", 10.0)?;
+    let outage_events: usize = arg("--outage-events", 300)?;
+    ensure!(seconds > 0.0 && rate > 0.0 && hub_visits > 0.0 && outage_seconds > 0.0, "durations and rates > 0");
+    let cut_hubs = usize::from(cut > 0 && hubs > 0);
+    let cut_synthetic = cut - cut_hubs;
+    ensure!(cut_synthetic <= synthetic, "--cut {cut} is more than the branches");
+
     let nats = Nats::start()?;
     let postgres = Postgres::start()?;
     let central = Central::start(&nats.url(), &postgres.url())?;
-    let pid = central.pid().context("the writer runs")?;
     let (pg, connection) = tokio_postgres::connect(&postgres.url(), NoTls).await?;
     tokio::spawn(connection);
+    let files = tempfile::tempdir()?;
+    let nats_addr: SocketAddr = format!("127.0.0.1:{}", nats.port).parse()?;
+    let (stop_hubs, hubs_stopped) = watch::channel(false);
+    let mut real = Vec::new();
+    for i in 0..hubs {
+        let id = format!("h{i}");
+        let relay = Relay::start(nats_addr);
+        let file = branch_file(files.path(), &id, &relay.nats_url())?;
+        let hub = Arc::new(Hub::start_embedded_with(&["--config", &file]).await?);
+        let driving = tokio::spawn(visitors(hub.clone(), i as u64 + 1, hub_visits, hubs_stopped.clone()));
+        real.push(RealBranch { id, hub, relay, file, visitors: Some(driving) });
+    }
     let mut sims = Vec::new();
-    for i in 0..branches {
+    for i in 0..synthetic {
         sims.push(Branch::connect(&nats.url(), i).await?);
     }
-    println!(
-        "{branches} branches, steady {rate} events/s each for {seconds} s, then a backlog of {per_branch} each; \
-         writer rss at start {:.1} MiB",
-        memory(pid).0
-    );
-
-    // A steady day, the branches spread over the interval.
-    let since = chrono::Utc::now().timestamp_millis() as f64 / 1000.0 - 0.001;
-    let started = Instant::now();
-    let tasks: Vec<_> = sims
-        .into_iter()
-        .enumerate()
-        .map(|(i, b)| tokio::spawn(steady(b, rate, seconds, i as f64 / branches as f64)))
-        .collect();
-    let mut sims = Vec::new();
-    for task in tasks {
-        sims.push(task.await??);
-    }
-    let expected = branches * (rate * seconds).round() as usize;
-    let day = wait_stored(&pg, since, expected, Duration::from_secs(60)).await?;
-    print_phase("steady", &day, expected, started.elapsed().as_secs_f64());
-    let steady_rss = memory(pid);
-
-    // Every branch's backlog at once.
-    let since = chrono::Utc::now().timestamp_millis() as f64 / 1000.0 - 0.001;
-    let started = Instant::now();
-    let tasks: Vec<_> = sims.into_iter().map(|b| tokio::spawn(backlog(b, per_branch))).collect();
-    for task in tasks {
-        task.await??;
-    }
-    let published = started.elapsed().as_secs_f64();
-    let expected = branches * per_branch;
-    let storm = wait_stored(&pg, since, expected, Duration::from_secs(600)).await?;
-    let drained = started.elapsed().as_secs_f64();
-    print_phase("backlog", &storm, expected, drained);
-    println!(
-        "backlog: published (acknowledged by JetStream) in {published:.1} s, drained into PostgreSQL in {drained:.1} s; \
-         writer busy {:.1} s from first to last batch",
-        storm.last - storm.first
-    );
-    let (rss, peak) = memory(pid);
-    println!("writer memory: rss {rss:.1} MiB now, {:.1} MiB after the steady phase, peak {peak:.1} MiB", steady_rss.0);
-
-    // Exactly once: per branch, as many rows as events and no gap.
-    let rows = pg.query("SELECT branch, count(*), max(seq) FROM events GROUP BY branch", &[]).await?;
-    let each = ((rate * seconds).round() as usize + per_branch) as i64;
-    let wrong: Vec<String> = rows
+    let cut_ids: BTreeSet<String> = real
         .iter()
-        .filter(|r| r.get::<_, i64>(1) != each || r.get::<_, i64>(2) != each)
-        .map(|r| format!("{}: {} rows, max seq {}", r.get::<_, String>(0), r.get::<_, i64>(1), r.get::<_, i64>(2)))
+        .take(cut_hubs)
+        .map(|r| r.id.clone())
+        .chain(sims.iter().take(cut_synthetic).map(|b| b.id.clone()))
         .collect();
-    let lost = branches as i64 * each - rows.iter().map(|r| r.get::<_, i64>(1)).sum::<i64>();
-    println!("exactly once: {} branches, {lost} events lost, {} branches wrong", rows.len(), wrong.len());
-    ensure!(rows.len() == branches && wrong.is_empty(), "not every event once: {wrong:?}");
+    println!(
+        "{hubs} real hubs ({hub_visits} visits/s each) and {synthetic} synthetic branches ({rate} events/s each); \
+         a day of {seconds} s, then {cut} branches cut off for {outage_seconds} s ({outage_events} events each \
+         while cut off), reconnected together"
+    );
+
+    // A day, with a configuration push halfway.
+    let t0 = epoch_now();
+    let (stop, stopped) = watch::channel(false);
+    let n = synthetic.max(1) as f64;
+    let day = tokio::spawn(all(sims, move |i, b| steady(b, rate, i as f64 / n, stopped.clone())));
+    tokio::time::sleep(Duration::from_secs_f64(seconds / 2.0)).await;
+    let first_push = push_to_hubs(&nats.url(), &real, files.path(), with_service_g).await?;
+    tokio::time::sleep(Duration::from_secs_f64(seconds / 2.0)).await;
+    stop.send_replace(true);
+    let mut sims = day.await??;
+    let t1 = epoch_now();
+    let mut unapplied = print_applied("push during the day", first_push, None).await?;
+
+    // The outage: the cut branches keep producing, the others stay live.
+    for r in real.iter().take(cut_hubs) {
+        r.relay.cut();
+    }
+    for b in sims.iter_mut().take(cut_synthetic) {
+        b.cut = true;
+    }
+    let (stop, stopped) = watch::channel(false);
+    let cut_rate = outage_events as f64 / outage_seconds;
+    let outage = tokio::spawn(all(sims, move |i, b| {
+        let rate = if b.cut { cut_rate } else { rate };
+        steady(b, rate, i as f64 / n, stopped.clone())
+    }));
+    tokio::time::sleep(Duration::from_secs_f64(outage_seconds / 2.0)).await;
+    let renamed =
+        |text: &str| with_service_g(text).replacen("en = \"New service\"", "en = \"New service, renamed\"", 1);
+    let second_push = push_to_hubs(&nats.url(), &real, files.path(), renamed).await?;
+    tokio::time::sleep(Duration::from_secs_f64(outage_seconds / 2.0)).await;
+    stop.send_replace(true);
+    let sims = outage.await??;
+    let t2 = epoch_now();
+    let backlog: usize = sims.iter().map(|b| b.pending.len()).sum();
+    let mut hub_backlog = Vec::new();
+    for r in real.iter().take(cut_hubs) {
+        let (last, _) = hub_log(&r.hub)?;
+        let at_centre = centre_log(&postgres.url(), &r.id)?.map_or(0, |l| l.max_seq);
+        hub_backlog.push((r.id.clone(), last, last - at_centre));
+    }
+
+    // Every cut branch back at once; the others stay live until the backlog has drained.
+    let cut_produced: Vec<(String, i64)> =
+        sims.iter().filter(|b| b.cut).map(|b| (b.id.clone(), b.produced())).collect();
+    let reconnected = Instant::now();
+    for r in real.iter().take(cut_hubs) {
+        r.relay.restore();
+    }
+    let (stop, stopped) = watch::channel(false);
+    let storm = tokio::spawn(all(sims, move |i, b| {
+        let stopped = stopped.clone();
+        async move { if b.pending.is_empty() { steady(b, rate, i as f64 / n, stopped).await } else { b.flush().await } }
+    }));
+    let (mut synthetic_drained, mut hubs_drained) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    while (synthetic_drained.is_none() || hubs_drained.is_none()) && Instant::now() < deadline {
+        let counts = at_centre(&pg).await?;
+        let got = |id: &str| counts.get(id).map_or(0, |c| c.1);
+        if synthetic_drained.is_none() && cut_produced.iter().all(|(id, produced)| got(id) >= *produced) {
+            synthetic_drained = Some(reconnected.elapsed());
+        }
+        if hubs_drained.is_none() && hub_backlog.iter().all(|(id, last, _)| got(id) >= *last) {
+            hubs_drained = Some(reconnected.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.send_replace(true);
+    let sims = storm.await??;
+    let t3 = epoch_now();
+    let drain = |d: Option<Duration>| d.map_or("never (30 min)".to_string(), |d| format!("{:.1} s", d.as_secs_f64()));
+    println!(
+        "reconnect: {backlog} events kept by {cut_synthetic} synthetic branches drained in {}; \
+         the cut hubs' backlog {hub_backlog:?} (id, last seq, events behind) drained in {} \
+         (the hub's uplink retries with back-off up to 30 s)",
+        drain(synthetic_drained),
+        drain(hubs_drained)
+    );
+    unapplied += print_applied("push during the outage", second_push, Some((reconnected, &cut_ids))).await?;
+
+    // The real hubs' visitors stop; the centre gets the last of their events.
+    stop_hubs.send_replace(true);
+    let mut served = Vec::new();
+    for r in real.iter_mut() {
+        let done = r.visitors.take().context("visitors")?.await??;
+        println!(
+            "{}: {} visits served, {} failed{}, on days {:?}",
+            r.id,
+            done.visits,
+            done.failed,
+            done.first_failure.as_deref().map(|f| format!(" (first: {f})")).unwrap_or_default(),
+            done.days
+        );
+        served.push(done);
+    }
+    let settled = dawr_e2e::wait_until(Duration::from_secs(120), || async {
+        let Ok(counts) = at_centre(&pg).await else { return false };
+        real.iter().all(|r| hub_log(&r.hub).is_ok_and(|(last, _)| counts.get(&r.id).is_some_and(|c| c.1 == last)))
+            && sims.iter().all(|b| counts.get(&b.id).is_some_and(|c| c.0 >= b.produced()))
+    })
+    .await;
+    if !settled {
+        println!("not everything reached the centre within 120 s");
+    }
+
+    let except: Vec<String> = cut_ids.iter().cloned().collect();
+    print_lags("during the day, every branch", &lags(&pg, t0, t1, &[]).await?, t1 - t0);
+    print_lags("during the outage, branches still linked", &lags(&pg, t1, t2, &except).await?, t2 - t1);
+    print_lags("while the backlog drains, branches not cut off", &lags(&pg, t2, t3, &except).await?, t3 - t2);
+
+    // Exactly once: per branch, the centre's rows against what the branch produced.
+    let counts = at_centre(&pg).await?;
+    let (mut lost, mut duplicated, mut produced) = (0i64, 0i64, 0i64);
+    let mut wrong = Vec::new();
+    let mut expected: Vec<(String, i64, i64)> =
+        sims.iter().map(|b| (b.id.clone(), b.produced(), b.produced())).collect();
+    for r in &real {
+        let (last, count) = hub_log(&r.hub)?;
+        expected.push((r.id.clone(), last, count));
+    }
+    for (id, last, count) in &expected {
+        let (rows, max_seq, twice) = counts.get(id).copied().unwrap_or_default();
+        produced += count;
+        lost += (count - (rows - twice)).max(0);
+        duplicated += twice;
+        if rows != *count || max_seq != *last || twice != 0 {
+            wrong.push(format!(
+                "{id}: produced {count} (last seq {last}), centre {rows} rows, max seq {max_seq}, {twice} twice"
+            ));
+        }
+    }
+    println!(
+        "exactly once: {} branches, {produced} events produced, {lost} lost, {duplicated} duplicated, {} branches wrong",
+        expected.len(),
+        wrong.len()
+    );
+
+    // The centre's figures against the branch's, for every branch-day of the real hubs.
+    let (mut days, mut equal) = (0, 0);
+    for (r, done) in real.iter().zip(&served) {
+        for day in &done.days {
+            let (at_branch, at_centre) = both_reports(&r.hub, &postgres.url(), &r.id, day).await?;
+            days += 1;
+            if at_branch == at_centre {
+                equal += 1;
+            } else {
+                println!("{} {day}: the centre's report differs\n  branch: {at_branch}\n  centre: {at_centre}", r.id);
+            }
+        }
+    }
+    println!("reports: the centre's equals the branch's for {equal} of {days} branch-days of the real hubs");
+
+    // Memory and disk per component.
+    let postmaster = postgres.pid().context("postgres runs")?;
+    let backends: f64 = children(postmaster).into_iter().map(rss).sum();
+    println!(
+        "memory (RSS, MiB): writer {:.1}, nats-server {:.1}, postgres {:.1} (postmaster) + {:.1} (its processes; \
+         shared buffers counted in each), bench with its {synthetic} synthetic branches {:.1}, hubs {}",
+        rss(central.pid().context("the writer runs")?),
+        rss(nats.pid().context("nats runs")?),
+        rss(postmaster),
+        backends,
+        rss(std::process::id()),
+        real.iter().map(|r| format!("{} {:.1}", r.id, r.hub.pid().map_or(0.0, rss))).collect::<Vec<_>>().join(", ")
+    );
+    let db_size: i64 = pg.query_one("SELECT pg_database_size(current_database())", &[]).await?.get(0);
+    let sqlite = |r: &RealBranch| {
+        let db = database(&r.hub.data_dir);
+        ["", "-wal", "-shm"].iter().map(|s| disk(Path::new(&format!("{}{s}", db.display())))).sum::<u64>()
+    };
+    println!(
+        "disk (MiB): PostgreSQL database {:.1}, NATS store {:.1}, hubs' SQLite {}",
+        mib(db_size as u64),
+        mib(disk(&nats.store_dir())),
+        real.iter().map(|r| format!("{} {:.2}", r.id, mib(sqlite(r)))).collect::<Vec<_>>().join(", ")
+    );
+    ensure!(settled && wrong.is_empty(), "not every event once: {wrong:?}");
+    ensure!(equal == days && days > 0, "the centre's reports differ from the branches'");
+    ensure!(unapplied == 0, "a pushed configuration was not applied");
+    ensure!(served.iter().all(|s| s.failed == 0), "visits failed at a real hub");
     Ok(())
 }
