@@ -72,7 +72,8 @@ struct Branch {
     js: jetstream::Context,
     next_seq: i64,
     cut: bool,
-    pending: VecDeque<UplinkEvent>,
+    /// Events produced while cut off, as sent (sequence, body): a few hundred bytes each.
+    pending: VecDeque<(i64, Vec<u8>)>,
 }
 
 /// The body of a synthetic event: what the writer stores, shaped like a hub's.
@@ -120,11 +121,10 @@ impl Branch {
         })
     }
 
-    /// Publishes an event; returns its acknowledgement.
-    async fn send(&self, event: &UplinkEvent) -> Result<PublishAckFuture> {
+    /// Publishes event `seq` (its body); returns its acknowledgement.
+    async fn send(&self, seq: i64, body: Vec<u8>) -> Result<PublishAckFuture> {
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", format!("{}:{}:{}", self.id, self.log_id, event.seq).as_str());
-        let body = serde_json::to_vec(event)?;
+        headers.insert("Nats-Msg-Id", format!("{}:{}:{seq}", self.id, self.log_id).as_str());
         Ok(self.js.publish_with_headers(format!("dawr.v1.evt.{}", self.id), headers, body.into()).await?)
     }
 
@@ -132,10 +132,11 @@ impl Branch {
     /// the pipe is never full), or kept while the branch is cut off.
     async fn produce(&mut self) -> Result<()> {
         let event = self.next_event()?;
+        let body = serde_json::to_vec(&event)?;
         if self.cut {
-            self.pending.push_back(event);
+            self.pending.push_back((event.seq, body));
         } else {
-            self.send(&event).await?.await?;
+            self.send(event.seq, body).await?.await?;
         }
         Ok(())
     }
@@ -144,12 +145,12 @@ impl Branch {
     async fn flush(mut self) -> Result<Branch> {
         self.cut = false;
         let mut waiting = VecDeque::new();
-        while let Some(event) = self.pending.pop_front() {
+        while let Some((seq, body)) = self.pending.pop_front() {
             if waiting.len() >= 64 {
                 let ack: PublishAckFuture = waiting.pop_front().context("one waits")?;
                 ack.await?;
             }
-            waiting.push_back(self.send(&event).await?);
+            waiting.push_back(self.send(seq, body).await?);
         }
         for ack in waiting {
             ack.await?;
