@@ -27,6 +27,11 @@ pub const BATCH: usize = 1000;
 /// The pause after finding nothing to write.
 const IDLE: Duration = Duration::from_millis(50);
 
+/// The longest a fetch may go unanswered. A pull request that reaches the consumer while its
+/// leader dies (a NATS node killed) gets no reply at all, and a fetch without a deadline waits
+/// for that reply for ever: the writer stalled there until it was restarted.
+const FETCH_PATIENCE: Duration = Duration::from_secs(5);
+
 /// Gets (or makes) the writer's durable consumer.
 pub async fn consumer(events: &Stream) -> anyhow::Result<PullConsumer> {
     Ok(events
@@ -50,8 +55,17 @@ pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool) -> any
         // What is there now, up to a batch (a fetch does not wait for a full batch).
         let mut fetched = consumer.fetch().max_messages(BATCH).messages().await?;
         let mut messages = Vec::new();
-        while let Some(message) = fetched.next().await {
-            messages.push(message.map_err(|e| anyhow::anyhow!("fetching: {e}"))?);
+        let collected = tokio::time::timeout(FETCH_PATIENCE, async {
+            while let Some(message) = fetched.next().await {
+                messages.push(message.map_err(|e| anyhow::anyhow!("fetching: {e}"))?);
+            }
+            anyhow::Ok(())
+        })
+        .await;
+        match collected {
+            Ok(done) => done?,
+            // What came is written (the rest is delivered again after `ack_wait`); then a new fetch.
+            Err(_) => tracing::warn!(received = messages.len(), "a fetch went unanswered; asking again"),
         }
         if messages.is_empty() {
             tokio::time::sleep(IDLE).await;

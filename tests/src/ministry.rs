@@ -59,6 +59,8 @@ pub struct Nats {
     child: Option<Child>,
     pub port: u16,
     dir: tempfile::TempDir,
+    /// The configuration appended to the server's (kept to start it again).
+    extra: String,
 }
 
 impl Nats {
@@ -72,7 +74,7 @@ impl Nats {
     /// users and their permissions).
     pub fn start_with(extra: &str) -> Result<Nats> {
         let dir = tempfile::tempdir()?;
-        let mut nats = Nats { child: None, port: free_port(), dir };
+        let mut nats = Nats { child: None, port: free_port(), dir, extra: extra.into() };
         for attempt in 1.. {
             match nats.launch(extra) {
                 Err(e) if attempt < PORT_ATTEMPTS && port_taken(&nats.log()) => {
@@ -118,6 +120,13 @@ impl Nats {
 }
 
 impl Nats {
+    /// Starts the server again after [`Nats::kill9`]: the same port, configuration and store
+    /// (a cluster's node rejoins and catches up).
+    pub fn start_again(&mut self) -> Result<()> {
+        let extra = self.extra.clone();
+        self.launch(&extra)
+    }
+
     /// Stops the server at once (`kill -9`).
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -56,6 +56,31 @@ async fn stored_more_than_once(postgres: &str, branch: &str) -> Result<i64> {
     Ok(row.get(0))
 }
 
+/// Where the events stream's copies are, as the node `js` is connected to says (`None` when
+/// it does not answer, as during an election).
+async fn stream_cluster(js: &async_nats::jetstream::Context) -> Option<async_nats::jetstream::stream::ClusterInfo> {
+    let mut stream = js.get_stream("DAWR_EVENTS").await.ok()?;
+    stream.info().await.ok()?.cluster.clone()
+}
+
+/// Waits (up to 30 s) until node `back` has caught up with the events stream and all three
+/// copies are current; returns the node leading it then.
+async fn leader_of_whole_stream(cluster: &NatsCluster, back: usize) -> Result<usize> {
+    let js = async_nats::jetstream::new(async_nats::connect(cluster.nodes[back].url()).await?);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        // A request may time out while the node rejoins: asked again.
+        if let Some(cluster) = stream_cluster(&js).await {
+            let whole = cluster.replicas.len() == 2 && cluster.replicas.iter().all(|p| p.current && !p.offline);
+            if let (true, Some(leader)) = (whole, cluster.leader) {
+                return leader.trim_start_matches('n').parse().context("a node's name");
+            }
+        }
+        ensure!(Instant::now() < deadline, "node n{back} never caught up with the events stream");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -564,15 +589,31 @@ async fn a_nats_node_killed_mid_load_loses_and_duplicates_nothing() -> Result<()
     let leader: usize = leader.trim_start_matches('n').parse().context("a node's name")?;
 
     // The stream's leader is killed while the branch serves: the other two elect another, the
-    // uplink and the writer reconnect, and the branch's every event arrives once. During the
-    // failover the writer is `kill -9`ed too (whatever it had fetched and not acknowledged is
-    // delivered again) and started again against the two survivors.
-    for n in 0..8 {
+    // uplink and the running writer go on (a fetch the dying leader left unanswered is asked
+    // again), and the branch's every event arrives.
+    for n in 0..4 {
         serve_one(&hub, ["A", "D"][n % 2], "2").await.context("a visit while a NATS node dies")?;
+        if n == 1 {
+            cluster.nodes[leader].kill9();
+        }
+    }
+    wait_complete(&pg, "b1", &hub, Duration::from_secs(60))
+        .await
+        .context("the running writer after the leader died")?;
+
+    // The node comes back. Then the stream's new leader and the writer are `kill -9`ed together
+    // mid-load (what the writer had fetched and not acknowledged is delivered again), and the
+    // writer starts again while the two survivors elect a leader.
+    cluster.nodes[leader].start_again()?;
+    let second = leader_of_whole_stream(&cluster, leader).await?;
+    for n in 0..5 {
+        serve_one(&hub, ["A", "D"][n % 2], "2").await.context("a visit while the writer and a node die")?;
         match n {
-            2 => cluster.nodes[leader].kill9(),
-            3 => central.kill9(),
-            5 => central.restart().context("the writer starts again during the failover")?,
+            1 => {
+                cluster.nodes[second].kill9();
+                central.kill9();
+            }
+            2 => central.restart().context("the writer starts again during the failover")?,
             _ => {}
         }
     }
@@ -580,12 +621,14 @@ async fn a_nats_node_killed_mid_load_loses_and_duplicates_nothing() -> Result<()
     let (last, count) = hub_log(&hub)?;
     let at_centre = centre_log(&pg, "b1")?.context("b1 at the centre")?;
     assert_eq!((at_centre.count, at_centre.max_seq), (count, last), "every event once: {at_centre:?}");
-    let survivor = cluster.nodes[(leader + 1) % 3].url();
+    let survivor = cluster.nodes[(second + 1) % 3].url();
     let centre = async_nats::jetstream::new(async_nats::connect(survivor).await?);
-    let now = centre.get_stream("DAWR_EVENTS").await?.info().await?.clone();
-    let new_leader = now.cluster.and_then(|c| c.leader).context("a new leader")?;
-    assert_ne!(new_leader, format!("n{leader}"), "another node leads the stream");
-    assert!(at_centre.complete && count >= 9 * 4, "{at_centre:?}");
+    let led = wait_until(Duration::from_secs(30), || async {
+        stream_cluster(&centre).await.and_then(|c| c.leader).is_some_and(|l| l != format!("n{second}"))
+    })
+    .await;
+    assert!(led, "another node leads the stream: {:?}", stream_cluster(&centre).await);
+    assert!(at_centre.complete && count >= 10 * 4, "{at_centre:?}");
     let duplicates = stored_more_than_once(&pg, "b1").await?;
     assert_eq!(duplicates, 0, "no event of b1 stored twice");
     ensure!(!central.log().contains("panicked"), "the centre panicked:\n{}", central.log());
