@@ -340,9 +340,16 @@ async fn config_on_the_dashboard(base: &str, hub: &Hub, good: u64) -> Result<u64
     })
     .await;
     ensure!(renamed, "b1 never ran the dashboard's change: {:?}\n{}", hub.get("/api/v1/branch").await, hub.log());
-    let conn = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
-    let stored: String = conn.query_row("SELECT body FROM centre_config", [], |r| r.get(0))?;
-    assert!(stored.contains(r#""closes":"15:30""#), "the closing time came down: {stored}");
+    // The hub serves a new configuration a moment before it stores it as the last good one.
+    let stored_body = || -> Result<String> {
+        let conn = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
+        Ok(conn.query_row("SELECT body FROM centre_config", [], |r| r.get(0))?)
+    };
+    let closes = wait_until(Duration::from_secs(20), || async {
+        stored_body().is_ok_and(|body| body.contains(r#""closes":"15:30""#))
+    })
+    .await;
+    assert!(closes, "the closing time came down: {:?}", stored_body());
     let shown = wait_until(Duration::from_secs(20), || async {
         config_page(base, &c1, "b1").await.is_ok_and(|page| page.contains(r#"data-applied="true""#))
     })
