@@ -17,8 +17,8 @@ use chrono::NaiveDate;
 use dawr_i18n::Lang;
 use dawr_protocol::api::Names;
 use dawr_protocol::api::bookings::{
-    Booking as BookingOut, BookingHold, BookingReport, BookingRequest, Citizen, CodeConfirmation, HubBooking, SiteBranch, SiteHealth, SiteService,
-    Slots,
+    Booking as BookingOut, BookingHold, BookingReport, BookingRequest, Citizen, CodeConfirmation, HubBooking,
+    SiteBranch, SiteHealth, SiteService, Slots,
 };
 use dawr_protocol::api::closures::{BranchClosure, ClosureApplied};
 use dawr_protocol::api::privacy::{BookingsErasure, BookingsExport, ExportedBooking, PersonQuery};
@@ -265,7 +265,9 @@ pub async fn confirm(
     check_rate(&core, addr, &headers)?;
     let r: CodeConfirmation = json_body(&body)?;
     let hold = core.hold_of(&handle).await.map_err(|r| match r {
-        Refusal::NotFound => WebError::new(StatusCode::NOT_FOUND, "unknown_hold", "no booking is waiting for a code here"),
+        Refusal::NotFound => {
+            WebError::new(StatusCode::NOT_FOUND, "unknown_hold", "no booking is waiting for a code here")
+        }
         other => other.into(),
     })?;
     let booking = core.confirm(&hold, &r.code).await?;

@@ -638,7 +638,11 @@ fn hold_lang(q: Option<&str>, hold: &crate::store::Hold) -> Lang {
 }
 
 /// `GET /confirm/{handle}`: the field for the code sent by SMS.
-pub async fn confirm_page(State(core): State<Core>, Path(handle): Path<String>, Query(q): Query<PageQuery>) -> Response {
+pub async fn confirm_page(
+    State(core): State<Core>,
+    Path(handle): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
     let hold = match core.hold_of(&handle).await {
         Ok(hold) => hold,
         Err(r) => return private(refusal_page(&core, q.lang(), r)),

@@ -292,7 +292,8 @@ pub async fn hold(pool: &Pool, new: &NewHold) -> Result<(), BookError> {
 /// The hold behind a handle.
 pub async fn hold_by_handle(pool: &Pool, handle: &str) -> Result<Option<Hold>, BookError> {
     let client = pool.get().await?;
-    let row = client.query_opt(&format!("SELECT {HOLD_COLUMNS} FROM booking_holds WHERE handle = $1"), &[&handle]).await?;
+    let row =
+        client.query_opt(&format!("SELECT {HOLD_COLUMNS} FROM booking_holds WHERE handle = $1"), &[&handle]).await?;
     row.as_ref().map(hold_from_row).transpose()
 }
 
@@ -306,7 +307,12 @@ pub async fn wrong_code(pool: &Pool, handle: &str) -> Result<(), BookError> {
 /// The right code: the hold becomes its booking on the place it took (see
 /// [`crate::store::confirm_hold`]). The conditional update of the hold's state decides between
 /// two confirmations at once, and between a confirmation and the release of an expired hold.
-pub async fn confirm_hold(pool: &Pool, handle: &str, per_mobile: u32, now: DateTime<Utc>) -> Result<Booking, BookError> {
+pub async fn confirm_hold(
+    pool: &Pool,
+    handle: &str,
+    per_mobile: u32,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookError> {
     let mut client = pool.get().await?;
     let mut tx = client.transaction().await?;
     let row = tx
@@ -391,7 +397,8 @@ pub async fn release_expired(pool: &Pool, now: DateTime<Utc>) -> Result<usize, B
         )
         .await?;
     for row in &expired {
-        let (branch, service, start): (String, String, DateTime<Utc>) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let (branch, service, start): (String, String, DateTime<Utc>) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         adjust_place(&tx, &branch, &service, start, -1).await?;
     }
     tx.execute(

@@ -99,7 +99,9 @@ pub enum Refusal {
     /// A typed code that is not six digits.
     CodeShape,
     /// The wrong code; this many tries are left.
-    WrongCode { left: u32 },
+    WrongCode {
+        left: u32,
+    },
 }
 
 impl From<StoreError> for Refusal {

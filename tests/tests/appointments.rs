@@ -1,15 +1,17 @@
 //! The appointments site as a real process: the JSON API as documented, the capacity rule under
 //! 50 concurrent requests (on SQLite, and on PostgreSQL with three replicas), the forms without
 //! JavaScript, rate limiting (per IPv4 address, per IPv6 /64, `X-Forwarded-For` only from a
-//! trusted proxy), and the branch feed.
+//! trusted proxy), the branch feed, and bookings confirmed by a one-time code sent by SMS.
 use std::time::Duration;
 
 use anyhow::Result;
 use dawr_appointments::validate::national_id_from;
 use dawr_e2e::appointments::{
-    Audit, Site, TEST_KEY, audit_postgres, citizen_id, example_booking, local_date, test_site,
+    Audit, Site, TEST_KEY, audit_postgres, audit_sqlite, citizen_id, example_booking, local_date, sent_code, test_site,
+    with_sms_codes,
 };
 use dawr_e2e::ministry::Postgres;
+use dawr_e2e::smsc::Smsc;
 use serde_json::{Value, json};
 
 fn booking(start: &str, service: &str, n: u32) -> Value {
@@ -483,5 +485,121 @@ async fn on_postgresql_three_replicas_book_exactly_the_capacity() -> Result<()> 
         .await?;
     let in_slot = feed.as_array().unwrap().iter().filter(|b| b["start"] == start.as_str()).count();
     assert_eq!(in_slot, 3, "exactly the capacity is stored");
+    Ok(())
+}
+
+/// The places of `start`'s slot of `service` left, as the slots list shows them once its cache
+/// (a second) has caught up with `expected`.
+async fn shows_available(site: &Site, service: &str, start: &str, expected: u64) -> Result<bool> {
+    let date = local_date(start)?;
+    let path = format!("/api/v1/branches/demo/services/{service}/slots?date={date}");
+    Ok(dawr_e2e::wait_until(Duration::from_secs(5), || async {
+        let Ok((_, slots)) = site.get(&path).await else { return false };
+        let slot = slots["slots"].as_array().into_iter().flatten().find(|s| s["start"] == start);
+        slot.is_some_and(|s| s["available"].as_u64() == Some(expected))
+    })
+    .await)
+}
+
+/// `[sms] confirm_bookings`: a booking is held (its place taken) and a code sent through the
+/// SMSC; the hub is offered nothing until the right code makes the booking, on the place the
+/// hold took (counted once). Wrong and malformed codes, a used code, an unknown hold; the same
+/// ID number a second time that day is refused with the generic answer only after the code,
+/// and gives its place back; a mobile is sent three codes an hour.
+async fn bookings_confirmed_by_code(site: &Site, smsc: &Smsc) -> Result<()> {
+    let mobile = "966551234567";
+    let (start, available) = site.first_free_slot("E").await?;
+    assert_eq!(available, 2);
+    let (status, hold) = site.post("/api/v1/bookings", booking(&start, "E", 1)).await?;
+    assert_eq!(status, 202, "held, not booked: {hold}\n{}", site.log());
+    assert_eq!(hold["mobile"], "05•••••567");
+    let confirm = hold["confirm_url"].as_str().unwrap_or_default().replace(&site.url(""), "");
+    assert!(confirm.starts_with("/api/v1/holds/"), "{hold}");
+    assert!(shows_available(site, "E", &start, 1).await?, "the held place is taken while the code is pending");
+    let day = local_date(&start)?;
+    let feed = |site: &Site| {
+        let request = site.client.get(site.url(&format!("/api/v1/branches/demo/bookings?date={day}")));
+        request.bearer_auth(TEST_KEY).send()
+    };
+    let pulled: Value = feed(site).await?.json().await?;
+    assert_eq!(pulled, json!([]), "a hold is not a booking the hub could pull");
+
+    let code = sent_code(smsc, mobile, 1).await?;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, e) = site.post(&confirm, json!({"code": wrong})).await?;
+    assert_eq!((status, e["error"].as_str()), (400, Some("wrong_code")), "{e}");
+    let (status, e) = site.post(&confirm, json!({"code": "12a"})).await?;
+    assert_eq!((status, e["field"].as_str()), (400, Some("code")), "{e}");
+    let arabic_digits: String =
+        code.chars().filter_map(|c| char::from_u32(c as u32 - '0' as u32 + '٠' as u32)).collect();
+    let (status, booked) = site.post(&confirm, json!({"code": arabic_digits})).await?;
+    assert_eq!(status, 201, "{booked}");
+    assert_eq!(booked["status"], "booked");
+    let token = booked["checkin_token"].as_str().unwrap_or_default();
+    let key = site.signing_key()?.verifying_key();
+    assert_eq!(dawr_protocol::booking_token::verify(&[key], token)?.code, booked["code"].as_str().unwrap_or_default());
+    let (status, e) = site.post(&confirm, json!({"code": code})).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("code_used")), "{e}");
+    assert!(shows_available(site, "E", &start, 1).await?, "confirmed on the held place: counted once");
+    let pulled: Value = feed(site).await?.json().await?;
+    assert_eq!(pulled.as_array().map(Vec::len), Some(1), "{pulled}");
+
+    // The same ID number again that day: held like any other (nothing told before the code),
+    // then the generic refusal, and the place goes back.
+    let second_start = free_slots(site, "E", day).await?.into_iter().find(|s| *s != start).unwrap_or_default();
+    let again = booking(&second_start, "E", 1);
+    let (status, hold) = site.post("/api/v1/bookings", again).await?;
+    assert_eq!(status, 202, "{hold}");
+    let code = sent_code(smsc, mobile, 2).await?;
+    let confirm = hold["confirm_url"].as_str().unwrap_or_default().replace(&site.url(""), "");
+    let (status, e) = site.post(&confirm, json!({"code": code})).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("not_bookable")), "{e}");
+    assert!(shows_available(site, "E", &second_start, 2).await?, "the refused hold gave its place back");
+
+    // The third code to the mobile this hour goes; the fourth is refused.
+    assert_eq!(site.post("/api/v1/bookings", booking(&second_start, "E", 3)).await?.0, 202);
+    sent_code(smsc, mobile, 3).await?;
+    let resp = site.client.post(site.url("/api/v1/bookings")).json(&booking(&second_start, "E", 5)).send().await?;
+    assert_eq!(resp.status().as_u16(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let e: Value = resp.json().await?;
+    assert_eq!(e["error"], "too_many_codes");
+    let (status, e) =
+        site.post(&format!("/api/v1/holds/{}/confirm", "0".repeat(32)), json!({"code": "123456"})).await?;
+    assert_eq!((status, e["error"].as_str()), (404, Some("unknown_hold")), "{e}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_is_confirmed_by_the_code_sent_by_sms() -> Result<()> {
+    let smsc = Smsc::start();
+    let site = Site::start(Some(&with_sms_codes(&test_site(2, 1000), &smsc.address()))).await?;
+    bookings_confirmed_by_code(&site, &smsc).await?;
+    let audit = audit_sqlite(&site.data_dir)?;
+    assert_eq!((audit.over_capacity, audit.miscounted, audit.doubled_ids), (0, 0, 0), "{audit:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_booking_is_confirmed_by_the_code_through_another_replica() -> Result<()> {
+    let postgres = Postgres::start()?;
+    let url = postgres.url();
+    let smsc = Smsc::start();
+    let config = with_sms_codes(&test_site(2, 1000), &smsc.address());
+    let first = Site::start_with(Some(&config), &["--postgres", &url]).await?;
+    bookings_confirmed_by_code(&first, &smsc).await?;
+    // A hold made through one replica is confirmed through another.
+    let second = first.another_on_the_same_database().await?;
+    let (start, _) = first.first_free_slot("A").await?;
+    let mut body = booking(&start, "A", 7);
+    body["phone"] = json!("0561234567");
+    let (status, hold) = first.post("/api/v1/bookings", body).await?;
+    assert_eq!(status, 202, "{hold}");
+    let code = sent_code(&smsc, "966561234567", 1).await?;
+    let path = format!("/api/v1/holds/{}/confirm", hold["hold"].as_str().unwrap_or_default());
+    let (status, booked) = second.post(&path, json!({"code": code})).await?;
+    assert_eq!(status, 201, "{booked}");
+    let audit = audit_postgres(&url).await?;
+    assert_eq!((audit.over_capacity, audit.miscounted, audit.doubled_ids), (0, 0, 0), "{audit:?}");
     Ok(())
 }

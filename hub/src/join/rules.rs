@@ -3,7 +3,9 @@
 //! code may still be tried, and the shape of a check-in code.
 use chrono::{DateTime, Utc};
 // The code's own rules are shared with the appointments site's booking confirmation.
-pub use dawr_web::otp::{CODE_DIGITS, CODE_TTL, CODES_PER_MOBILE, CODES_WINDOW, CodeRefusal, MAX_WRONG, code_from, masked, typed_code};
+pub use dawr_web::otp::{
+    CODE_DIGITS, CODE_TTL, CODES_PER_MOBILE, CODES_WINDOW, CodeRefusal, MAX_WRONG, code_from, masked, typed_code,
+};
 
 /// Codes sent and codes typed wrong from one address before the throttle's delays start (the
 /// lockout follows after twice as many).
@@ -28,7 +30,8 @@ pub struct Pending {
 
 /// Whether `pending` may be tried at `now`.
 pub fn may_try(pending: &Pending, now: DateTime<Utc>) -> Result<(), CodeRefusal> {
-    let state = dawr_web::otp::CodeState { expires_at: pending.expires_at, attempts: pending.attempts, used: pending.used };
+    let state =
+        dawr_web::otp::CodeState { expires_at: pending.expires_at, attempts: pending.attempts, used: pending.used };
     dawr_web::otp::may_try(state, now)
 }
 
