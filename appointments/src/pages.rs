@@ -595,7 +595,8 @@ fn render_confirm(core: &Core, hold: &crate::store::Hold, lang: Lang, code: &str
     let service = branch.service(&b.service).map_or(b.service.clone(), |s| name(&s.name, lang).to_string());
     let title = t.get("appt-confirm-title");
     let base = format!("/confirm/{}", hold.handle);
-    let mobile = dawr_web::otp::masked(&b.phone);
+    // Left to right whatever the page (LRI … PDI): digits and dots alone do not set a direction.
+    let mobile = format!("\u{2066}{}\u{2069}", dawr_web::otp::masked(&b.phone));
     let until = slots::local_time(branch, hold.expires_at);
     let body = html! {
         h1 { (title) }
