@@ -40,7 +40,7 @@ pub fn api() -> Vec<Route> {
         ("/api/v1/branches/{branch}/services", get(api::services)),
         ("/api/v1/branches/{branch}/services/{service}/slots", get(api::slots)),
         ("/api/v1/bookings", post(api::book)),
-        ("/api/v1/holds/{handle}/confirm", post(api::confirm)),
+        ("/api/v1/holds/{hold}/confirm", post(api::confirm)),
         ("/api/v1/bookings/{code}/lookup", post(api::lookup)),
         ("/api/v1/bookings/{code}/cancel", post(api::cancel)),
         ("/api/v1/bookings/{code}/reschedule", post(api::reschedule)),

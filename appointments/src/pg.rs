@@ -455,10 +455,35 @@ pub async fn cancel(pool: &Pool, code: &str, now: DateTime<Utc>) -> Result<Booki
         Status::Booked => {}
         other => return Err(BookError::NotActive(other)),
     }
-    tx.execute("UPDATE bookings SET status = 'cancelled', updated_at = $2 WHERE code = $1", &[&code, &now]).await?;
-    adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1).await?;
+    // The place stays taken until the hub has pulled the cancellation ([`pull_day`]).
+    tx.execute(
+        "UPDATE bookings SET status = 'cancelled', place_held = true, updated_at = $2 WHERE code = $1",
+        &[&code, &now],
+    )
+    .await?;
     tx.commit().await?;
     Ok(Booking { status: Status::Cancelled, updated_at: now, ..booking })
+}
+
+/// The branch's hub pulls `day` (see [`crate::store::pull_day`]).
+pub async fn pull_day(pool: &Pool, branch: &str, day: NaiveDate) -> Result<Vec<Booking>, BookError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let seen = tx
+        .query(
+            "UPDATE bookings SET place_held = false WHERE branch = $1 AND local_day = $2 AND place_held
+             RETURNING service, start",
+            &[&branch, &day],
+        )
+        .await?;
+    for row in &seen {
+        let (service, start): (String, DateTime<Utc>) = (row.try_get(0)?, row.try_get(1)?);
+        adjust_place(&tx, branch, &service, start, -1).await?;
+    }
+    let sql = format!("SELECT {COLUMNS} FROM bookings WHERE branch = $1 AND local_day = $2 ORDER BY start, code");
+    let bookings = from_rows(&tx.query(&sql, &[&branch, &day]).await?)?;
+    tx.commit().await?;
+    Ok(bookings)
 }
 
 /// The branch closed `day` for `service` (see [`crate::store::close_day`]): the bookings it
@@ -506,13 +531,15 @@ pub async fn report(
     if !report_applies(booking.status, status) {
         return Ok(booking);
     }
+    let held: bool = tx.query_one("SELECT place_held FROM bookings WHERE code = $1", &[&code]).await?.try_get(0)?;
     tx.execute(
-        "UPDATE bookings SET status = $2, updated_at = $3, reported_at = $4 WHERE code = $1",
+        "UPDATE bookings SET status = $2, updated_at = $3, reported_at = $4, place_held = false WHERE code = $1",
         &[&code, &status.as_str(), &now, &at],
     )
     .await
     .map_err(refusal)?;
-    if booking.status == Status::Cancelled {
+    // A cancellation the hub had not seen still held its place: it is the check-in's.
+    if booking.status == Status::Cancelled && !held {
         adjust_place(&tx, &booking.branch, &booking.service, booking.start, 1).await?;
     }
     tx.commit().await?;

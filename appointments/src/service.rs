@@ -518,9 +518,15 @@ impl Core {
         moved
     }
 
-    /// A branch's bookings on a day, for its hub.
+    /// A branch's bookings on a day, for its hub: the cancellations it had not seen yet give
+    /// their places back now (until then a hub whose link is down could still check such a
+    /// booking in from its signed token, so its place stayed held).
     pub async fn day_bookings(&self, branch: &str, day: NaiveDate) -> Result<Vec<Booking>, Refusal> {
-        self.stored(self.store.day_bookings(branch.to_string(), day)).await
+        let pulled = self.stored(self.store.pull_day(branch.to_string(), day)).await?;
+        for service in pulled.iter().map(|b| b.service.clone()).collect::<std::collections::BTreeSet<_>>() {
+            self.availability.forget(&(branch.to_string(), service, day));
+        }
+        Ok(pulled)
     }
 
     /// The branch's hub says it closed `day` for `service` (`None`: every service): that day's

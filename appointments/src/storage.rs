@@ -50,7 +50,8 @@ pub trait Storage: Send + Sync {
         service: String,
         day: NaiveDate,
     ) -> StoreFuture<'_, HashMap<DateTime<Utc>, u32>>;
-    fn day_bookings(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>>;
+    /// The hub pulls a day: its bookings, once its unseen cancellations gave their places back.
+    fn pull_day(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>>;
     fn purge(&self, before: NaiveDate, now: DateTime<Utc>) -> StoreFuture<'_, usize>;
     fn of_person(&self, branch: String, person: Person) -> StoreFuture<'_, Vec<Booking>>;
     fn erase_person(&self, branch: String, person: Person, now: DateTime<Utc>) -> StoreFuture<'_, (usize, usize)>;
@@ -153,8 +154,8 @@ impl Storage for Sqlite {
         self.read(move |c| Ok(store::taken_on_day(c, &branch, &service, day)?))
     }
 
-    fn day_bookings(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>> {
-        self.read(move |c| Ok(store::day_bookings(c, &branch, day)?))
+    fn pull_day(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>> {
+        self.write(move |c| Ok(store::pull_day(c, &branch, day)?))
     }
 
     fn purge(&self, before: NaiveDate, now: DateTime<Utc>) -> StoreFuture<'_, usize> {
@@ -260,8 +261,8 @@ impl Storage for Postgres {
         Box::pin(async move { crate::pg::taken_on_day(&self.0, &branch, &service, day).await })
     }
 
-    fn day_bookings(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>> {
-        Box::pin(async move { crate::pg::day_bookings(&self.0, &branch, day).await })
+    fn pull_day(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>> {
+        Box::pin(async move { crate::pg::pull_day(&self.0, &branch, day).await })
     }
 
     fn purge(&self, before: NaiveDate, now: DateTime<Utc>) -> StoreFuture<'_, usize> {

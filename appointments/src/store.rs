@@ -587,10 +587,35 @@ pub fn cancel(conn: &mut Connection, code: &str, now: DateTime<Utc>) -> Result<B
         Status::Booked => {}
         other => return Err(BookError::NotActive(other)),
     }
-    tx.execute("UPDATE bookings SET status = 'cancelled', updated_at = ?2 WHERE code = ?1", params![code, ts(now)])?;
-    adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1)?;
+    // The place stays taken until the hub has pulled the cancellation ([`pull_day`]).
+    tx.execute(
+        "UPDATE bookings SET status = 'cancelled', place_held = 1, updated_at = ?2 WHERE code = ?1",
+        params![code, ts(now)],
+    )?;
     tx.commit()?;
     Ok(Booking { status: Status::Cancelled, updated_at: now, ..booking })
+}
+
+/// The branch's hub pulls `day`: every booking of that day, after the cancellations it has not
+/// seen yet give their places back (it sees them now), in one transaction.
+pub fn pull_day(conn: &mut Connection, branch: &str, day: NaiveDate) -> Result<Vec<Booking>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let seen: Vec<(String, String)> = {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE bookings SET place_held = 0 WHERE branch = ?1 AND local_day = ?2 AND place_held = 1
+             RETURNING service, start",
+        )?;
+        stmt.query_map(params![branch, day.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+    };
+    for (service, start) in &seen {
+        tx.execute(
+            "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
+            params![branch, service, start],
+        )?;
+    }
+    let bookings = day_bookings(&tx, branch, day)?;
+    tx.commit()?;
+    Ok(bookings)
 }
 
 /// Records what the branch hub reports: checked in or no-show. Repeating a report is harmless;
@@ -608,12 +633,14 @@ pub fn report(
     if !report_applies(booking.status, status) {
         return Ok(booking);
     }
+    let held: bool = tx.query_row("SELECT place_held FROM bookings WHERE code = ?1", [code], |r| r.get(0))?;
     tx.execute(
-        "UPDATE bookings SET status = ?2, updated_at = ?3, reported_at = ?4 WHERE code = ?1",
+        "UPDATE bookings SET status = ?2, updated_at = ?3, reported_at = ?4, place_held = 0 WHERE code = ?1",
         params![code, status.as_str(), ts(now), ts(at)],
     )?;
-    if booking.status == Status::Cancelled {
-        // The citizen came after all: they hold their place again (beyond capacity if need be).
+    if booking.status == Status::Cancelled && !held {
+        // A cancellation the hub had not seen still held its place: it is the check-in's. Else
+        // the citizen came after all: they hold their place again (beyond capacity if need be).
         adjust_place(&tx, &booking.branch, &booking.service, booking.start, 1)?;
     }
     tx.commit()?;
@@ -970,8 +997,12 @@ mod tests {
         let now = "2026-11-22T11:00:00Z".parse().unwrap();
         assert_eq!(cancel(&mut conn, "AAAA1", now).unwrap().status, Status::Cancelled);
         assert_eq!(cancel(&mut conn, "AAAA1", now).unwrap().status, Status::Cancelled, "twice is harmless");
+        // Held until the hub has pulled the day (it might check the booking in from its token).
+        assert!(matches!(book(&mut conn, &new("AAAA3", "1000000024", at, 2)), Err(BookError::Full)));
+        assert_eq!(pull_day(&mut conn, "demo", day).unwrap().len(), 2, "the hub sees the cancellation");
         book(&mut conn, &new("AAAA3", "1000000024", at, 2)).unwrap();
-        assert_eq!(day_bookings(&conn, "demo", day).unwrap().len(), 3, "the cancelled one is kept");
+        assert_eq!(pull_day(&mut conn, "demo", day).unwrap().len(), 3, "the cancelled one is kept");
+        assert_eq!(taken_on_day(&conn, "demo", "A", day).unwrap()[&at.parse().unwrap()], 2, "released once");
     }
 
     #[test]

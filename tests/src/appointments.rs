@@ -148,7 +148,7 @@ const AUDIT_SQL: [&str; 4] = [
     "SELECT count(*) FROM bookings WHERE status <> 'cancelled'",
     "SELECT count(*) FROM slots WHERE booked > capacity",
     "SELECT count(*) FROM slots s WHERE booked <> (SELECT count(*) FROM bookings b WHERE b.branch = s.branch \
-     AND b.service = s.service AND b.start = s.start AND b.status <> 'cancelled') \
+     AND b.service = s.service AND b.start = s.start AND (b.status <> 'cancelled' OR b.place_held)) \
      + (SELECT count(*) FROM booking_holds h WHERE h.branch = s.branch AND h.service = s.service \
      AND h.start = s.start AND h.state = 'held')",
     "SELECT count(*) FROM (SELECT 1 FROM bookings WHERE status IN ('booked', 'checked_in') \

@@ -436,8 +436,11 @@ async fn on_postgresql_three_replicas_book_exactly_the_capacity() -> Result<()> 
     let all: Vec<&Site> = replicas.iter().collect();
     let (start, available) = all[0].first_free_slot("E").await?;
     assert_eq!(available, 3);
+    let mut early = Vec::new();
     for n in 0..2 {
-        assert_eq!(all[1 + n].post("/api/v1/bookings", booking(&start, "E", 1000 + n as u32)).await?.0, 201);
+        let (status, booked) = all[1 + n].post("/api/v1/bookings", booking(&start, "E", 1000 + n as u32)).await?;
+        assert_eq!(status, 201, "{booked}");
+        early.push(booked["code"].as_str().unwrap_or_default().to_string());
     }
     let race = at_once(&all, (0..50).map(|n| booking(&start, "E", 2000 + n)).collect()).await?;
     let created = race.iter().filter(|(s, _)| *s == 201).count();
@@ -485,6 +488,71 @@ async fn on_postgresql_three_replicas_book_exactly_the_capacity() -> Result<()> 
         .await?;
     let in_slot = feed.as_array().unwrap().iter().filter(|b| b["start"] == start.as_str()).count();
     assert_eq!(in_slot, 3, "exactly the capacity is stored");
+
+    // A cancellation the hub has not pulled keeps its place (the hub could still check the
+    // booking in from its token); the hub's pull through another replica gives it back.
+    let cancel = json!({"national_id": citizen_id(1000)});
+    assert_eq!(all[0].post(&format!("/api/v1/bookings/{}/cancel", early[0]), cancel).await?.0, 200);
+    let (status, e) = all[1].post("/api/v1/bookings", booking(&start, "E", 5000)).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("slot_full")), "held until pulled: {e}");
+    hub_pulls(all[2], date).await?;
+    let freed = dawr_e2e::wait_until(Duration::from_secs(5), || async {
+        matches!(all[1].post("/api/v1/bookings", booking(&start, "E", 5001)).await, Ok((201, _)))
+    })
+    .await;
+    assert!(freed, "the pulled cancellation's place is booked again");
+    let audit = audit_postgres(&url).await?;
+    assert_eq!((audit.over_capacity, audit.miscounted), (0, 0), "{audit:?}");
+    Ok(())
+}
+
+/// The branch's hub pulls `date` from `site`.
+async fn hub_pulls(site: &Site, date: chrono::NaiveDate) -> Result<Value> {
+    let url = site.url(&format!("/api/v1/branches/demo/bookings?date={date}"));
+    Ok(site.client.get(url).bearer_auth(TEST_KEY).send().await?.error_for_status()?.json().await?)
+}
+
+/// A cancelled booking keeps its place until the branch's hub has pulled its day since: until
+/// then the hub, link down, could still check it in from its signed token and be the place's
+/// second holder. A check-in of it reported after all takes no second place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_keeps_its_place_until_the_hub_has_pulled_it() -> Result<()> {
+    let site = Site::start(Some(&test_site(1, 1000))).await?;
+    let (start, _) = site.first_free_slot("E").await?;
+    let date = local_date(&start)?;
+    let (_, booked) = site.post("/api/v1/bookings", booking(&start, "E", 1)).await?;
+    let code = booked["code"].as_str().unwrap_or_default().to_string();
+    let cancel = json!({"national_id": citizen_id(1)});
+    assert_eq!(site.post(&format!("/api/v1/bookings/{code}/cancel"), cancel).await?.0, 200);
+    let (status, e) = site.post("/api/v1/bookings", booking(&start, "E", 2)).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("slot_full")), "held: {e}");
+    assert!(shows_available(&site, "E", &start, 0).await?, "the slot still shows no place");
+
+    // The hub, not having pulled the cancellation, checked the booking in: it wins, on its own
+    // held place, and the place is not freed twice.
+    let report = json!({"status": "checked_in", "at": chrono::Utc::now()});
+    let path = format!("/api/v1/branches/demo/bookings/{code}/report");
+    let reported = site.client.post(site.url(&path)).bearer_auth(TEST_KEY).json(&report).send().await?;
+    assert_eq!(reported.status().as_u16(), 200);
+    let pulled = hub_pulls(&site, date).await?;
+    assert!(pulled.as_array().into_iter().flatten().any(|b| b["code"] == code.as_str() && b["status"] == "checked_in"));
+    let audit = audit_sqlite(&site.data_dir)?;
+    assert_eq!((audit.over_capacity, audit.miscounted), (0, 0), "{audit:?}");
+    assert_eq!(site.post("/api/v1/bookings", booking(&start, "E", 2)).await?.0, 409, "still one place, taken");
+
+    // Another slot: cancelled, then pulled: the place goes back.
+    let next = free_slots(&site, "E", date).await?.into_iter().find(|s| *s != start).unwrap_or_default();
+    let (_, booked) = site.post("/api/v1/bookings", booking(&next, "E", 3)).await?;
+    let code = booked["code"].as_str().unwrap_or_default().to_string();
+    let cancel = json!({"national_id": citizen_id(3)});
+    assert_eq!(site.post(&format!("/api/v1/bookings/{code}/cancel"), cancel).await?.0, 200);
+    assert_eq!(site.post("/api/v1/bookings", booking(&next, "E", 4)).await?.0, 409);
+    let pulled = hub_pulls(&site, date).await?;
+    assert!(pulled.as_array().into_iter().flatten().any(|b| b["code"] == code.as_str() && b["status"] == "cancelled"));
+    let (status, rebooked) = site.post("/api/v1/bookings", booking(&next, "E", 4)).await?;
+    assert_eq!(status, 201, "{rebooked}");
+    let audit = audit_sqlite(&site.data_dir)?;
+    assert_eq!((audit.over_capacity, audit.miscounted, audit.doubled_ids), (0, 0, 0), "{audit:?}");
     Ok(())
 }
 

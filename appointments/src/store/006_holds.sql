@@ -27,3 +27,8 @@ CREATE TABLE booking_holds (
 CREATE INDEX booking_holds_phone ON booking_holds (phone, created_at);
 CREATE INDEX booking_holds_client ON booking_holds (client, created_at);
 CREATE INDEX booking_holds_held ON booking_holds (expires_at) WHERE state = 'held';
+
+-- A cancelled booking keeps its place until its branch's hub has pulled its day since (a hub that
+-- never heard of the cancellation could check the booking in from its signed token while its
+-- link is down); the pull gives the place back.
+ALTER TABLE bookings ADD COLUMN place_held INTEGER NOT NULL DEFAULT 0;
