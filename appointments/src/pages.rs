@@ -587,6 +587,9 @@ fn refusal_status(r: &Refusal) -> StatusCode {
     }
 }
 
+/// Stands for the mobile in the sentence that names it, where the page puts its own element.
+const MOBILE_MARK: &str = "\u{E000}";
+
 /// The confirmation page: the held booking, where the code went, and the field for it.
 fn render_confirm(core: &Core, hold: &crate::store::Hold, lang: Lang, code: &str, problems: &Problems) -> String {
     let t = T { texts: &core.texts, lang };
@@ -595,13 +598,15 @@ fn render_confirm(core: &Core, hold: &crate::store::Hold, lang: Lang, code: &str
     let service = branch.service(&b.service).map_or(b.service.clone(), |s| name(&s.name, lang).to_string());
     let title = t.get("appt-confirm-title");
     let base = format!("/confirm/{}", hold.handle);
-    // Left to right whatever the page (LRI … PDI): digits and dots alone do not set a direction.
-    let mobile = format!("\u{2066}{}\u{2069}", dawr_web::otp::masked(&b.phone));
+    // The mobile goes in its own left-to-right element: digits and dots alone set no direction.
+    let mobile = dawr_web::otp::masked(&b.phone);
     let until = slots::local_time(branch, hold.expires_at);
+    let sent = t.args("appt-confirm-sent", &[("mobile", Arg::Text(MOBILE_MARK)), ("time", Arg::Text(&until))]);
+    let (before, after) = sent.split_once(MOBILE_MARK).unwrap_or((&sent, ""));
     let body = html! {
         h1 { (title) }
         (problems.summary(&t))
-        p id="sent" { (t.args("appt-confirm-sent", &[("mobile", Arg::Text(&mobile)), ("time", Arg::Text(&until))])) }
+        p id="sent" { (before) span class="ltr" { (mobile) } (after) }
         section class="card" {
             dl {
                 dt { (t.get("appt-detail-service")) } dd id="service" { (service) }
