@@ -651,6 +651,20 @@ pub async fn erase_person(
             &[&branch, &id, &phone, &now],
         )
         .await?;
+    // Holds waiting for their code go too, giving their places back.
+    let held = tx
+        .query(
+            "DELETE FROM booking_holds WHERE branch = $1 AND (national_id = $2 OR phone = $3) RETURNING state, service, start",
+            &[&branch, &id, &phone],
+        )
+        .await?;
+    for row in &held {
+        let (state, service, start): (String, String, DateTime<Utc>) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if state == "held" {
+            adjust_place(&tx, branch, &service, start, -1).await?;
+        }
+    }
     tx.commit().await?;
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Ok((count(erased), count(cancelled)))

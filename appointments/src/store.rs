@@ -825,6 +825,24 @@ pub fn erase_person(
          WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3)",
         params![branch, id, phone, ts(now)],
     )?;
+    // Holds waiting for their code go too, giving their places back.
+    let held: Vec<(String, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT service, start FROM booking_holds WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3) \
+             AND state = 'held'",
+        )?;
+        stmt.query_map(params![branch, id, phone], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+    };
+    for (service, start) in &held {
+        tx.execute(
+            "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
+            params![branch, service, start],
+        )?;
+    }
+    tx.execute(
+        "DELETE FROM booking_holds WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3)",
+        params![branch, id, phone],
+    )?;
     tx.commit()?;
     Ok((erased, cancelled))
 }
@@ -930,6 +948,14 @@ mod tests {
         assert!(matches!(fifth, Err(BookError::TooManyCodes)), "the address's fifth: {fifth:?}");
         wrong_code(&conn, "h2").unwrap();
         assert_eq!(hold_by_handle(&conn, "h2").unwrap().unwrap().attempts, 1);
+
+        // Erasing the mobile's holder takes their holds too, and their places go back.
+        assert_eq!(taken(&conn, slot), 4, "B1, h2, h3, h5");
+        let phone = Person::Phone("+966551234567".into());
+        erase_person(&mut conn, "demo", &phone, now).unwrap();
+        assert_eq!(taken(&conn, slot), 1, "h5's");
+        assert!(hold_by_handle(&conn, "h2").unwrap().is_none() && hold_by_handle(&conn, "h1").unwrap().is_none());
+        assert!(hold_by_handle(&conn, "h5").unwrap().is_some(), "another mobile's");
     }
 
     #[test]
