@@ -17,12 +17,13 @@ use chrono::NaiveDate;
 use dawr_i18n::Lang;
 use dawr_protocol::api::Names;
 use dawr_protocol::api::bookings::{
-    Booking as BookingOut, BookingReport, BookingRequest, Citizen, HubBooking, SiteBranch, SiteHealth, SiteService,
-    Slots,
+    Booking as BookingOut, BookingHold, BookingReport, BookingRequest, Citizen, CodeConfirmation, HubBooking,
+    SiteBranch, SiteHealth, SiteService, Slots,
 };
 use dawr_protocol::api::closures::{BranchClosure, ClosureApplied};
 use dawr_protocol::api::privacy::{BookingsErasure, BookingsExport, ExportedBooking, PersonQuery};
 use dawr_web::error::json_body;
+use dawr_web::otp::CodeRefusal;
 use dawr_web::{WebError, WebResult};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -84,6 +85,33 @@ impl From<Refusal> for WebError {
                 Self::new(StatusCode::CONFLICT, "not_active", format!("the booking is {}", s.as_str()))
             }
             Refusal::Busy => busy(),
+            Refusal::TooManyCodes => Self::too_many(
+                "too_many_codes",
+                "this mobile or this address was sent as many codes as it may be for now; try again later",
+                dawr_web::otp::CODES_WINDOW.num_seconds().unsigned_abs(),
+            ),
+            Refusal::Code(CodeRefusal::Used) => {
+                Self::new(StatusCode::CONFLICT, "code_used", "this code was used already")
+            }
+            Refusal::Code(CodeRefusal::Expired) => Self::new(
+                StatusCode::GONE,
+                "code_expired",
+                "this code has expired and its place went back; book again for a new code",
+            ),
+            Refusal::Code(CodeRefusal::TooManyWrong) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "code_used_up",
+                "too many wrong codes; book again for a new code",
+            ),
+            Refusal::CodeShape => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_field", "code: six digits").with_field("code")
+            }
+            Refusal::WrongCode { left } => Self::new(
+                StatusCode::BAD_REQUEST,
+                "wrong_code",
+                format!("that is not the code sent; {left} more tries"),
+            )
+            .with_field("code"),
             Refusal::Storage(e) => {
                 tracing::error!(error = %e, "storage");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the database is not available")
@@ -187,12 +215,14 @@ pub async fn slots(
     Ok(Json(Slots { branch, service, date, slots }))
 }
 
+/// Books (201 with the booking), or, when bookings are confirmed by a one-time code, holds the
+/// place and sends the code (202 with the hold).
 pub async fn book(
     State(core): State<Core>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
-) -> WebResult<(StatusCode, Json<BookingOut>)> {
+) -> WebResult<axum::response::Response> {
     check_rate(&core, addr, &headers)?;
     let r: BookingRequest = json_body(&body)?;
     let lang: Lang = match r.lang.as_deref() {
@@ -207,8 +237,41 @@ pub async fn book(
         national_id: r.national_id,
         phone: r.phone,
     };
+    if core.confirms_by_code() {
+        let client = core.client(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()));
+        let held = core.hold(&input, lang, client).await?;
+        tracing::info!(branch = %input.branch, service = %input.service, "held; a code was sent");
+        let hold = BookingHold {
+            confirm_url: format!("{}/api/v1/holds/{}/confirm", core.public_url, held.handle),
+            hold: held.handle,
+            mobile: held.mobile,
+            expires_at: held.expires_at,
+        };
+        return Ok((StatusCode::ACCEPTED, Json(hold)).into_response());
+    }
     let booking = core.book(&input, lang).await?;
     tracing::info!(code = %booking.code, branch = %booking.branch, service = %booking.service, start = %booking.start, "booked");
+    Ok((StatusCode::CREATED, Json(booking_out(&core, &booking))).into_response())
+}
+
+/// `POST /api/v1/holds/{hold}/confirm`: the right code makes the held booking (201).
+pub async fn confirm(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiPath(handle): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> WebResult<(StatusCode, Json<BookingOut>)> {
+    check_rate(&core, addr, &headers)?;
+    let r: CodeConfirmation = json_body(&body)?;
+    let hold = core.hold_of(&handle).await.map_err(|r| match r {
+        Refusal::NotFound => {
+            WebError::new(StatusCode::NOT_FOUND, "unknown_hold", "no booking is waiting for a code here")
+        }
+        other => other.into(),
+    })?;
+    let booking = core.confirm(&hold, &r.code).await?;
+    tracing::info!(code = %booking.code, branch = %booking.branch, service = %booking.service, start = %booking.start, "booked, confirmed by its code");
     Ok((StatusCode::CREATED, Json(booking_out(&core, &booking))))
 }
 

@@ -58,6 +58,9 @@ pub struct SmsSection {
     pub max_backoff_s: f64,
     /// How often the session is checked with `enquire_link`.
     pub enquire_link_s: f64,
+    /// A booking is confirmed only by the one-time code sent by SMS to the mobile given (its
+    /// place held meanwhile, `dawr_web::otp`); the only use of `[sms]` on PostgreSQL.
+    pub confirm_bookings: bool,
 }
 
 impl Default for SmsSection {
@@ -70,6 +73,7 @@ impl Default for SmsSection {
             sender: "Dawr".into(),
             max_backoff_s: 60.0,
             enquire_link_s: 30.0,
+            confirm_bookings: false,
         }
     }
 }
@@ -174,11 +178,21 @@ pub struct Limits {
     /// Active bookings (booked, slot not yet started) one mobile may hold across the site, so
     /// one phone cannot hoard places under made-up ID numbers; 0: no limit.
     pub bookings_per_mobile: u32,
+    /// One-time codes (`[sms] confirm_bookings`) one client address may ask for in an hour (a
+    /// mobile may be sent `dawr_web::otp::CODES_PER_MOBILE`).
+    pub codes_per_address: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { burst: 10, per_minute: 10, trusted_proxies: Vec::new(), booking_writes: 64, bookings_per_mobile: 0 }
+        Limits {
+            burst: 10,
+            per_minute: 10,
+            trusted_proxies: Vec::new(),
+            booking_writes: 64,
+            bookings_per_mobile: 0,
+            codes_per_address: 10,
+        }
     }
 }
 
@@ -247,6 +261,8 @@ pub struct Site {
     pub retention: Retention,
     /// Reminders by SMS (`[sms]`), when on.
     pub sms: Option<crate::reminders::SmsSettings>,
+    /// Bookings are held until the one-time code sent to the mobile is typed (`[sms]`).
+    pub confirm_bookings: bool,
     pub branches: Vec<Branch>,
 }
 
@@ -350,11 +366,17 @@ impl SiteConfig {
         if self.site.postgres_pool == 0 {
             return Err(ConfigError::Site("[site] postgres_pool must be at least 1".into()));
         }
-        if self.site.postgres.is_some() && self.sms.smsc.is_some() {
-            // The reminders' outbox lives in the SQLite database beside the bookings.
+        if self.site.postgres.is_some() && self.sms.smsc.is_some() && !self.sms.confirm_bookings {
+            // The reminders' outbox lives in the SQLite database beside the bookings; the
+            // one-time codes go straight to the SMSC.
             return Err(ConfigError::Site(
-                "[sms] reminders are sent only from the SQLite store, not with postgres".into(),
+                "[sms] reminders are sent only from the SQLite store; with postgres [sms] sends only the \
+                 one-time codes (confirm_bookings = true)"
+                    .into(),
             ));
+        }
+        if self.sms.confirm_bookings && self.sms.smsc.is_none() {
+            return Err(ConfigError::Site("[sms] confirm_bookings needs an smsc to send the codes through".into()));
         }
         let mut ids = BTreeSet::new();
         let branches = self
@@ -386,6 +408,7 @@ impl SiteConfig {
             limits: self.limits.clone(),
             retention: self.retention,
             sms: self.sms.settings()?,
+            confirm_bookings: self.sms.confirm_bookings,
             branches,
         })
     }

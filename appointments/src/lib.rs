@@ -8,10 +8,13 @@
 //! booking's transaction), [`service`] (clock, random codes, the write cap and the availability
 //! cache of [`rush`]), [`api`] (JSON under `/api/v1`) and [`pages`] (the HTML),
 //! wired by [`app`] and started by [`cli`]. [`config`] reads the site's TOML file. [`signing`]
-//! keeps the Ed25519 key that signs each booking's check-in token (its QR code).
+//! keeps the Ed25519 key that signs each booking's check-in token (its QR code). [`codes`] sends
+//! the one-time codes that confirm a booking when `[sms] confirm_bookings` is on (the booking is
+//! held, its place taken, until the code is typed: `store::hold`).
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod codes;
 pub mod config;
 pub mod ics;
 pub mod pages;

@@ -229,6 +229,9 @@ impl Problems {
             Refusal::NotFound => one(Some(Field::Code), "appt-error-not-found"),
             Refusal::NotActive(_) => one(None, "appt-error-not-active"),
             Refusal::Busy => one(None, "appt-error-busy"),
+            Refusal::TooManyCodes => one(None, "appt-error-too-many-codes"),
+            Refusal::CodeShape => one(Some(Field::Code), "appt-error-otp-shape"),
+            Refusal::WrongCode { .. } => one(Some(Field::Code), "appt-error-otp-wrong"),
             _ => None,
         }
     }
@@ -326,6 +329,19 @@ const CODE_INPUT: TextInput = TextInput {
     maxlength: 20,
     dir: Some("ltr"),
     autocapitalize: Some("characters"),
+};
+
+/// The one-time code from the SMS (the confirmation page has no booking code to mix it with).
+const OTP_INPUT: TextInput = TextInput {
+    field: Field::Code,
+    label: "appt-field-otp",
+    hint: Some("appt-field-otp-hint"),
+    kind: "text",
+    autocomplete: "one-time-code",
+    inputmode: Some("numeric"),
+    maxlength: 12,
+    dir: Some("ltr"),
+    autocapitalize: None,
 };
 
 /// A labelled text input with its hint and its error.
@@ -532,22 +548,22 @@ pub async fn book(
     let (status, problems) = if limited(&core, addr, &headers) {
         (StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]))
     } else {
-        match core.book(&input, lang).await {
-            Ok(booking) => {
+        let done = if core.confirms_by_code() {
+            let client = core.client(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()));
+            core.hold(&input, lang, client).await.map(|held| {
+                tracing::info!(branch = %branch, service = %service, "held; a code was sent");
+                format!("/confirm/{}?lang={}", held.handle, lang.code())
+            })
+        } else {
+            core.book(&input, lang).await.map(|booking| {
                 tracing::info!(code = %booking.code, branch = %booking.branch, service = %booking.service, start = %booking.start, "booked");
-                return Redirect::to(&format!("/c/{}?lang={}&new=1", booking.token, lang.code())).into_response();
-            }
+                format!("/c/{}?lang={}&new=1", booking.token, lang.code())
+            })
+        };
+        match done {
+            Ok(next) => return Redirect::to(&next).into_response(),
             Err(r) => match Problems::from_refusal(&r) {
-                Some(p) => (
-                    if r == Refusal::Full || r == Refusal::NotBookable {
-                        StatusCode::CONFLICT
-                    } else if r == Refusal::Busy {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    } else {
-                        StatusCode::BAD_REQUEST
-                    },
-                    p,
-                ),
+                Some(p) => (refusal_status(&r), p),
                 None => return refusal_page(&core, lang, r),
             },
         }
@@ -558,6 +574,135 @@ pub async fn book(
     match render_book_form(&core, form).await {
         Ok(html) => private((status, Html(html)).into_response()),
         Err(r) => refusal_page(&core, lang, r),
+    }
+}
+
+/// The status a refused form comes back with.
+fn refusal_status(r: &Refusal) -> StatusCode {
+    match r {
+        Refusal::Full | Refusal::NotBookable => StatusCode::CONFLICT,
+        Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        Refusal::TooManyCodes => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// Stands for the mobile in the sentence that names it, where the page puts its own element.
+const MOBILE_MARK: &str = "\u{E000}";
+
+/// The confirmation page: the held booking, where the code went, and the field for it.
+fn render_confirm(core: &Core, hold: &crate::store::Hold, lang: Lang, code: &str, problems: &Problems) -> String {
+    let t = T { texts: &core.texts, lang };
+    let b = &hold.booking;
+    let Some(branch) = core.site.branch(&b.branch) else { return String::new() };
+    let service = branch.service(&b.service).map_or(b.service.clone(), |s| name(&s.name, lang).to_string());
+    let title = t.get("appt-confirm-title");
+    let base = format!("/confirm/{}", hold.handle);
+    // The mobile goes in its own left-to-right element: digits and dots alone set no direction.
+    let mobile = dawr_web::otp::masked(&b.phone);
+    let until = slots::local_time(branch, hold.expires_at);
+    let sent = t.args("appt-confirm-sent", &[("mobile", Arg::Text(MOBILE_MARK)), ("time", Arg::Text(&until))]);
+    let (before, after) = sent.split_once(MOBILE_MARK).unwrap_or((&sent, ""));
+    let body = html! {
+        h1 { (title) }
+        (problems.summary(&t))
+        p id="sent" { (before) span class="ltr" { (mobile) } (after) }
+        section class="card" {
+            dl {
+                dt { (t.get("appt-detail-service")) } dd id="service" { (service) }
+                dt { (t.get("appt-detail-branch")) } dd { (name(&branch.name, lang)) }
+                dt { (t.get("appt-detail-date")) } dd id="date" { (long_date(&t, b.local_day)) }
+                dt { (t.get("appt-detail-time")) } dd id="time" { (time_range(branch, b.start)) }
+            }
+        }
+        form method="post" action=(base) novalidate {
+            input type="hidden" name="lang" value=(lang.code());
+            (text_input(&t, &OTP_INPUT, code, problems))
+            button type="submit" { (t.get("appt-confirm-button")) }
+        }
+        p { a href={ "/b/" (b.branch) "/" (b.service) "?lang=" (lang.code()) } { (t.get("appt-confirm-again")) } }
+    };
+    layout(&t, &title, Some(branch), body, &format!("{base}?lang={}", lang.other().code()))
+}
+
+/// The booking was not made from this confirmation page: why, and the link to book again.
+fn confirm_failed(core: &Core, hold: &crate::store::Hold, lang: Lang, status: StatusCode, key: &str) -> Response {
+    let t = T { texts: &core.texts, lang };
+    let b = &hold.booking;
+    let title = t.get("appt-confirm-failed-title");
+    let body = html! {
+        h1 { (title) }
+        p id="ended" role="alert" { (t.get(key)) }
+        p { a href={ "/b/" (b.branch) "/" (b.service) "?lang=" (lang.code()) } { (t.get("appt-new-booking")) } }
+    };
+    let html = layout(&t, &title, core.site.branch(&b.branch), body, &format!("?lang={}", lang.other().code()));
+    private((status, Html(html)).into_response())
+}
+
+fn hold_lang(q: Option<&str>, hold: &crate::store::Hold) -> Lang {
+    parse_lang(q).or_else(|| parse_lang(Some(&hold.booking.lang))).unwrap_or_default()
+}
+
+/// `GET /confirm/{handle}`: the field for the code sent by SMS.
+pub async fn confirm_page(
+    State(core): State<Core>,
+    Path(handle): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let hold = match core.hold_of(&handle).await {
+        Ok(hold) => hold,
+        Err(r) => return private(refusal_page(&core, q.lang(), r)),
+    };
+    let lang = hold_lang(q.lang.as_deref(), &hold);
+    if dawr_web::otp::may_try(hold.code_state(), dawr_web::clock::now()).is_err() {
+        return confirm_failed(&core, &hold, lang, StatusCode::GONE, "appt-code-ended");
+    }
+    private(Html(render_confirm(&core, &hold, lang, "", &Problems::default())).into_response())
+}
+
+/// The confirmation form as posted.
+#[derive(Deserialize, Default)]
+pub struct ConfirmPost {
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /confirm/{handle}`: the right code makes the booking and goes to its page; a wrong one
+/// shows the form again; a code that can no longer be used says so.
+pub async fn confirm(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(handle): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<ConfirmPost>, FormRejection>,
+) -> Response {
+    let post = form.map(|Form(f)| f).unwrap_or_default();
+    let hold = match core.hold_of(&handle).await {
+        Ok(hold) => hold,
+        Err(r) => return private(refusal_page(&core, parse_lang(post.lang.as_deref()).unwrap_or_default(), r)),
+    };
+    let lang = hold_lang(post.lang.as_deref(), &hold);
+    let again = |status: StatusCode, problems: Problems| {
+        private((status, Html(render_confirm(&core, &hold, lang, &post.code, &problems))).into_response())
+    };
+    if limited(&core, addr, &headers) {
+        return again(StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]));
+    }
+    match core.confirm(&hold, &post.code).await {
+        Ok(booking) => {
+            tracing::info!(code = %booking.code, branch = %booking.branch, service = %booking.service, start = %booking.start, "booked, confirmed by its code");
+            Redirect::to(&format!("/c/{}?lang={}&new=1", booking.token, lang.code())).into_response()
+        }
+        Err(Refusal::Code(_)) => confirm_failed(&core, &hold, lang, StatusCode::GONE, "appt-code-ended"),
+        Err(Refusal::NotBookable) => {
+            confirm_failed(&core, &hold, lang, StatusCode::CONFLICT, "appt-error-not-bookable")
+        }
+        Err(r) => match Problems::from_refusal(&r) {
+            Some(problems) => again(refusal_status(&r), problems),
+            None => private(refusal_page(&core, lang, r)),
+        },
     }
 }
 

@@ -14,10 +14,14 @@ use deadpool_postgres::{Pool, Transaction};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
-use crate::store::{BookError, Booking, NewBooking, Person, SlotPlan, Status, booked, parse_status, report_applies};
+use crate::store::{
+    BookError, Booking, Hold, HoldState, NewBooking, NewHold, Person, SlotPlan, Status, booked, parse_status,
+    report_applies,
+};
 
 /// The migrations, in order; `appointments_schema` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("pg/001_initial.sql"), include_str!("pg/002_closures.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("pg/001_initial.sql"), include_str!("pg/002_closures.sql"), include_str!("pg/003_holds.sql")];
 /// The advisory lock the migrations run under ("dawrappt").
 const MIGRATION_LOCK: i64 = 0x6461_7772_6170_7074;
 /// The advisory lock of the slot job: one replica makes the rows at a time.
@@ -207,6 +211,205 @@ pub async fn book(pool: &Pool, new: &NewBooking) -> Result<Booking, BookError> {
     Ok(booked(new))
 }
 
+const HOLD_COLUMNS: &str = "handle, code_mac, attempts, state, expires_at, code, token, branch, service, start, \
+                            local_day, name, national_id, phone, lang, created_at";
+
+fn hold_from_row(row: &Row) -> Result<Hold, BookError> {
+    let (state, attempts): (String, i32) = (row.try_get(3)?, row.try_get(2)?);
+    let created: DateTime<Utc> = row.try_get(15)?;
+    Ok(Hold {
+        handle: row.try_get(0)?,
+        code_mac: row.try_get(1)?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        state: HoldState::parse(&state),
+        expires_at: row.try_get(4)?,
+        booking: Booking {
+            code: row.try_get(5)?,
+            token: row.try_get(6)?,
+            branch: row.try_get(7)?,
+            service: row.try_get(8)?,
+            start: row.try_get(9)?,
+            local_day: row.try_get(10)?,
+            name: row.try_get(11)?,
+            national_id: row.try_get(12)?,
+            phone: row.try_get(13)?,
+            lang: row.try_get(14)?,
+            status: Status::Booked,
+            created_at: created,
+            updated_at: created,
+        },
+    })
+}
+
+/// Holds a place until the code is typed (see [`crate::store::hold`]); the codes of one mobile
+/// are counted under a lock on it, so replicas cannot all pass the count at once.
+pub async fn hold(pool: &Pool, new: &NewHold) -> Result<(), BookError> {
+    let b = &new.booking;
+    release_expired(pool, b.now).await?;
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 23))", &[&b.phone]).await?;
+    let row = tx
+        .query_one(
+            "SELECT (SELECT COUNT(*) FROM booking_holds WHERE phone = $1 AND created_at >= $3),
+                    (SELECT COUNT(*) FROM booking_holds WHERE client = $2 AND created_at >= $3)",
+            &[&b.phone, &new.client, &new.since],
+        )
+        .await?;
+    let (by_mobile, by_client): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    if by_mobile >= i64::from(new.codes_per_mobile) || by_client >= i64::from(new.codes_per_client) {
+        return Err(BookError::TooManyCodes);
+    }
+    take_place(&tx, &b.branch, &b.service, b.start, b.local_day, b.capacity).await?;
+    tx.execute(
+        &format!(
+            "INSERT INTO booking_holds (client, {HOLD_COLUMNS}) \
+             VALUES ($1, $2, $3, 0, 'held', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ),
+        &[
+            &new.client,
+            &new.handle,
+            &new.code_mac,
+            &new.expires_at,
+            &b.code,
+            &b.token,
+            &b.branch,
+            &b.service,
+            &b.start,
+            &b.local_day,
+            &b.name,
+            &b.national_id,
+            &b.phone,
+            &b.lang,
+            &b.now,
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The hold behind a handle.
+pub async fn hold_by_handle(pool: &Pool, handle: &str) -> Result<Option<Hold>, BookError> {
+    let client = pool.get().await?;
+    let row =
+        client.query_opt(&format!("SELECT {HOLD_COLUMNS} FROM booking_holds WHERE handle = $1"), &[&handle]).await?;
+    row.as_ref().map(hold_from_row).transpose()
+}
+
+/// A wrong code was typed for a hold.
+pub async fn wrong_code(pool: &Pool, handle: &str) -> Result<(), BookError> {
+    let client = pool.get().await?;
+    client.execute("UPDATE booking_holds SET attempts = attempts + 1 WHERE handle = $1", &[&handle]).await?;
+    Ok(())
+}
+
+/// The right code: the hold becomes its booking on the place it took (see
+/// [`crate::store::confirm_hold`]). The conditional update of the hold's state decides between
+/// two confirmations at once, and between a confirmation and the release of an expired hold.
+pub async fn confirm_hold(
+    pool: &Pool,
+    handle: &str,
+    per_mobile: u32,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookError> {
+    let mut client = pool.get().await?;
+    let mut tx = client.transaction().await?;
+    let row = tx
+        .query_opt(
+            &format!(
+                "UPDATE booking_holds SET state = 'confirmed' WHERE handle = $1 AND state = 'held' AND expires_at > $2 \
+                 RETURNING {HOLD_COLUMNS}"
+            ),
+            &[&handle, &now],
+        )
+        .await?;
+    let Some(hold) = row.as_ref().map(hold_from_row).transpose()? else { return Err(BookError::HoldEnded) };
+    let b = Booking { created_at: now, updated_at: now, ..hold.booking };
+    let mut refused = None;
+    if per_mobile > 0 {
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 19))", &[&b.phone]).await?;
+        let held: i64 = tx
+            .query_one(
+                "SELECT COUNT(*) FROM bookings WHERE phone = $1 AND status = 'booked' AND start > $2",
+                &[&b.phone, &now],
+            )
+            .await?
+            .try_get(0)?;
+        if held >= i64::from(per_mobile) {
+            refused = Some(BookError::MobileLimit);
+        }
+    }
+    if refused.is_none() {
+        // A savepoint, so a refused insert leaves the transaction usable to give the place back.
+        let savepoint = tx.savepoint("insert_booking").await?;
+        let inserted = savepoint
+            .execute(
+                &format!(
+                    "INSERT INTO bookings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'booked', $11, $11)"
+                ),
+                &[
+                    &b.code,
+                    &b.token,
+                    &b.branch,
+                    &b.service,
+                    &b.start,
+                    &b.local_day,
+                    &b.name,
+                    &b.national_id,
+                    &b.phone,
+                    &b.lang,
+                    &now,
+                ],
+            )
+            .await;
+        match inserted {
+            Ok(_) => savepoint.commit().await?,
+            Err(e) => {
+                savepoint.rollback().await?;
+                match refusal(e) {
+                    e @ (BookError::AlreadyBooked | BookError::CodeTaken) => refused = Some(e),
+                    e => return Err(e),
+                }
+            }
+        }
+    }
+    if let Some(refusal) = refused {
+        tx.execute("UPDATE booking_holds SET state = 'released' WHERE handle = $1", &[&handle]).await?;
+        adjust_place(&tx, &b.branch, &b.service, b.start, -1).await?;
+        tx.commit().await?;
+        return Err(refusal);
+    }
+    tx.commit().await?;
+    Ok(b)
+}
+
+/// Expired holds give their places back; ended ones older than the codes' window are removed
+/// (see [`crate::store::release_expired`]). Returns how many places went back.
+pub async fn release_expired(pool: &Pool, now: DateTime<Utc>) -> Result<usize, BookError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let expired = tx
+        .query(
+            "UPDATE booking_holds SET state = 'released' WHERE state = 'held' AND expires_at <= $1
+             RETURNING branch, service, start",
+            &[&now],
+        )
+        .await?;
+    for row in &expired {
+        let (branch, service, start): (String, String, DateTime<Utc>) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        adjust_place(&tx, &branch, &service, start, -1).await?;
+    }
+    tx.execute(
+        "DELETE FROM booking_holds WHERE state <> 'held' AND created_at < $1",
+        &[&(now - dawr_web::otp::CODES_WINDOW)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(expired.len())
+}
+
 /// The booking with this code, its row locked until the transaction ends.
 async fn locked(tx: &Transaction<'_>, code: &str) -> Result<Option<Booking>, BookError> {
     let row = tx.query_opt(&format!("SELECT {COLUMNS} FROM bookings WHERE code = $1 FOR UPDATE"), &[&code]).await?;
@@ -252,10 +455,35 @@ pub async fn cancel(pool: &Pool, code: &str, now: DateTime<Utc>) -> Result<Booki
         Status::Booked => {}
         other => return Err(BookError::NotActive(other)),
     }
-    tx.execute("UPDATE bookings SET status = 'cancelled', updated_at = $2 WHERE code = $1", &[&code, &now]).await?;
-    adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1).await?;
+    // The place stays taken until the hub has pulled the cancellation ([`pull_day`]).
+    tx.execute(
+        "UPDATE bookings SET status = 'cancelled', place_held = true, updated_at = $2 WHERE code = $1",
+        &[&code, &now],
+    )
+    .await?;
     tx.commit().await?;
     Ok(Booking { status: Status::Cancelled, updated_at: now, ..booking })
+}
+
+/// The branch's hub pulls `day` (see [`crate::store::pull_day`]).
+pub async fn pull_day(pool: &Pool, branch: &str, day: NaiveDate) -> Result<Vec<Booking>, BookError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let seen = tx
+        .query(
+            "UPDATE bookings SET place_held = false WHERE branch = $1 AND local_day = $2 AND place_held
+             RETURNING service, start",
+            &[&branch, &day],
+        )
+        .await?;
+    for row in &seen {
+        let (service, start): (String, DateTime<Utc>) = (row.try_get(0)?, row.try_get(1)?);
+        adjust_place(&tx, branch, &service, start, -1).await?;
+    }
+    let sql = format!("SELECT {COLUMNS} FROM bookings WHERE branch = $1 AND local_day = $2 ORDER BY start, code");
+    let bookings = from_rows(&tx.query(&sql, &[&branch, &day]).await?)?;
+    tx.commit().await?;
+    Ok(bookings)
 }
 
 /// The branch closed `day` for `service` (see [`crate::store::close_day`]): the bookings it
@@ -303,13 +531,15 @@ pub async fn report(
     if !report_applies(booking.status, status) {
         return Ok(booking);
     }
+    let held: bool = tx.query_one("SELECT place_held FROM bookings WHERE code = $1", &[&code]).await?.try_get(0)?;
     tx.execute(
-        "UPDATE bookings SET status = $2, updated_at = $3, reported_at = $4 WHERE code = $1",
+        "UPDATE bookings SET status = $2, updated_at = $3, reported_at = $4, place_held = false WHERE code = $1",
         &[&code, &status.as_str(), &now, &at],
     )
     .await
     .map_err(refusal)?;
-    if booking.status == Status::Cancelled {
+    // A cancellation the hub had not seen still held its place: it is the check-in's.
+    if booking.status == Status::Cancelled && !held {
         adjust_place(&tx, &booking.branch, &booking.service, booking.start, 1).await?;
     }
     tx.commit().await?;
@@ -421,6 +651,20 @@ pub async fn erase_person(
             &[&branch, &id, &phone, &now],
         )
         .await?;
+    // Holds waiting for their code go too, giving their places back.
+    let held = tx
+        .query(
+            "DELETE FROM booking_holds WHERE branch = $1 AND (national_id = $2 OR phone = $3) RETURNING state, service, start",
+            &[&branch, &id, &phone],
+        )
+        .await?;
+    for row in &held {
+        let (state, service, start): (String, String, DateTime<Utc>) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if state == "held" {
+            adjust_place(&tx, branch, &service, start, -1).await?;
+        }
+    }
     tx.commit().await?;
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Ok((count(erased), count(cancelled)))

@@ -51,6 +51,11 @@ impl AvailabilityCache {
     pub fn forget(&self, key: &DayKey) {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
+
+    /// Drops every entry (places went back across days: expired holds).
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }
 
 #[cfg(test)]

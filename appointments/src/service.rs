@@ -92,6 +92,16 @@ pub enum Refusal {
     Storage(String),
     /// This replica has as many booking writes under way as it takes: try again in a moment.
     Busy,
+    /// The mobile, or the client address, was sent as many one-time codes as it may be this hour.
+    TooManyCodes,
+    /// A booking's code can no longer be tried (used, expired, or guessed at too often).
+    Code(dawr_web::otp::CodeRefusal),
+    /// A typed code that is not six digits.
+    CodeShape,
+    /// The wrong code; this many tries are left.
+    WrongCode {
+        left: u32,
+    },
 }
 
 impl From<StoreError> for Refusal {
@@ -108,6 +118,8 @@ impl From<BookError> for Refusal {
             BookError::NotFound => Refusal::NotFound,
             BookError::NotActive(s) => Refusal::NotActive(s),
             BookError::CodeTaken => Refusal::Storage("no free booking code".into()),
+            BookError::TooManyCodes => Refusal::TooManyCodes,
+            BookError::HoldEnded => Refusal::Code(dawr_web::otp::CodeRefusal::Expired),
             BookError::Store(e) => e.into(),
             BookError::Postgres(e) => Refusal::Storage(e),
         }
@@ -210,6 +222,19 @@ pub struct Core {
     availability: Arc<crate::rush::AvailabilityCache>,
     /// Signs each booking's check-in token ([`crate::signing`]).
     signer: Arc<dawr_protocol::booking_token::SigningKey>,
+    /// Sends the one-time codes when bookings are confirmed by them (`[sms] confirm_bookings`).
+    codes: Option<crate::codes::CodeSender>,
+    /// The key of the codes' HMAC, derived from the signing key (so every replica has it).
+    code_key: Arc<Vec<u8>>,
+}
+
+/// A booking held until its one-time code is typed: where to type it, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub handle: String,
+    /// The mobile the code went to, masked (`05•••••567`).
+    pub mobile: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 impl Core {
@@ -234,7 +259,11 @@ impl Core {
                 (Arc::new(crate::storage::Sqlite(db.clone())), Some(db))
             }
         };
+        let codes = site.sms.clone().filter(|_| site.confirm_bookings).map(crate::codes::CodeSender::spawn);
+        let code_key = Arc::new(dawr_web::otp::code_mac(&signer.to_bytes(), "key", "booking-codes"));
         Ok(Core {
+            codes,
+            code_key,
             limiter: Arc::new(crate::ratelimit::RateLimiter::new(site.limits.clone())),
             writes: Arc::new(tokio::sync::Semaphore::new(site.limits.booking_writes as usize)),
             availability: Arc::new(crate::rush::AvailabilityCache::new(crate::rush::AVAILABILITY_MAX_AGE)),
@@ -269,6 +298,100 @@ impl Core {
     pub async fn ensure_slots(&self) -> Result<usize, Refusal> {
         let plan = crate::slots::horizon_plan(&self.site, clock::now());
         self.stored(self.store.ensure_slots(plan)).await
+    }
+
+    /// The client behind `peer` as it is counted: an IPv4 address or an IPv6 /64.
+    pub fn client(&self, peer: std::net::SocketAddr, forwarded_for: Option<&str>) -> std::net::IpAddr {
+        let ip = crate::ratelimit::client_ip(peer.ip(), forwarded_for, &self.site.limits.trusted_proxies);
+        crate::ratelimit::client_key(ip)
+    }
+
+    /// Whether a booking is confirmed by a one-time code (`[sms] confirm_bookings`).
+    pub fn confirms_by_code(&self) -> bool {
+        self.codes.is_some()
+    }
+
+    /// Holds a place for `input` and sends the one-time code that confirms it to the mobile
+    /// given, or says why not. `client` is who asked ([`Core::client`]), counted against
+    /// `[limits] codes_per_address`.
+    pub async fn hold(&self, input: &BookingInput, lang: Lang, client: std::net::IpAddr) -> Result<Held, Refusal> {
+        let Some(codes) = &self.codes else { return Err(Refusal::Storage("no SMS to send codes by".into())) };
+        let now = clock::now();
+        let checked = check_booking(&self.site, input, now)?;
+        let Ok(_permit) = self.writes.try_acquire() else { return Err(Refusal::Busy) };
+        let handle = new_token();
+        let code = dawr_web::otp::code_from(rand::rng().random());
+        let expires_at = now + dawr_web::otp::CODE_TTL;
+        let new = store::NewHold {
+            code_mac: dawr_web::otp::code_mac(&self.code_key, &handle, &code),
+            handle: handle.clone(),
+            client: client.to_string(),
+            expires_at,
+            codes_per_mobile: dawr_web::otp::CODES_PER_MOBILE as u32,
+            codes_per_client: self.site.limits.codes_per_address,
+            since: now - dawr_web::otp::CODES_WINDOW,
+            booking: NewBooking {
+                code: new_code(),
+                token: new_token(),
+                branch: checked.branch.clone(),
+                service: checked.service.clone(),
+                start: checked.start,
+                local_day: checked.local_day,
+                name: checked.name,
+                national_id: checked.national_id,
+                phone: checked.phone.clone(),
+                lang: lang.code().to_string(),
+                capacity: checked.capacity,
+                per_mobile: self.site.limits.bookings_per_mobile,
+                now,
+            },
+        };
+        let held = self.store.hold(new).await;
+        self.availability.forget(&(checked.branch, checked.service, checked.local_day));
+        held?;
+        let text = self.texts.get(lang, "sms-booking-code", &[("code", dawr_i18n::Arg::Text(&code))]);
+        codes.send(&checked.phone, text.chars().filter(|c| !matches!(c, '\u{2066}'..='\u{2069}')).collect());
+        Ok(Held { handle, mobile: dawr_web::otp::masked(&checked.phone), expires_at })
+    }
+
+    /// The hold behind a confirmation page's handle.
+    pub async fn hold_of(&self, handle: &str) -> Result<store::Hold, Refusal> {
+        if handle.len() != 32 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Refusal::NotFound);
+        }
+        self.stored(self.store.hold_by_handle(handle.to_string())).await?.ok_or(Refusal::NotFound)
+    }
+
+    /// Checks a typed code against the hold (in constant time); the right one makes the booking
+    /// on the place the hold took. Refused for who books (generic `NotBookable`) only now, once
+    /// the mobile is proven.
+    pub async fn confirm(&self, hold: &store::Hold, typed: &str) -> Result<Booking, Refusal> {
+        let now = clock::now();
+        dawr_web::otp::may_try(hold.code_state(), now).map_err(Refusal::Code)?;
+        let code = dawr_web::otp::typed_code(typed).ok_or(Refusal::CodeShape)?;
+        if !dawr_web::otp::code_matches(&self.code_key, &hold.handle, &code, &hold.code_mac) {
+            self.stored(self.store.wrong_code(hold.handle.clone())).await?;
+            let left = dawr_web::otp::MAX_WRONG.saturating_sub(hold.attempts + 1);
+            return Err(if left == 0 {
+                Refusal::Code(dawr_web::otp::CodeRefusal::TooManyWrong)
+            } else {
+                Refusal::WrongCode { left }
+            });
+        }
+        let b = &hold.booking;
+        let confirmed =
+            self.capped(self.store.confirm_hold(hold.handle.clone(), self.site.limits.bookings_per_mobile, now)).await;
+        self.availability.forget(&(b.branch.clone(), b.service.clone(), b.local_day));
+        confirmed
+    }
+
+    /// Expired holds give their places back; how many.
+    pub async fn release_expired(&self) -> Result<usize, Refusal> {
+        let released = self.stored(self.store.release_expired(clock::now())).await?;
+        if released > 0 {
+            self.availability.clear();
+        }
+        Ok(released)
     }
 
     /// Spends a rate-limit token of the client behind `peer` (see [`crate::ratelimit`]).
@@ -395,9 +518,15 @@ impl Core {
         moved
     }
 
-    /// A branch's bookings on a day, for its hub.
+    /// A branch's bookings on a day, for its hub: the cancellations it had not seen yet give
+    /// their places back now (until then a hub whose link is down could still check such a
+    /// booking in from its signed token, so its place stayed held).
     pub async fn day_bookings(&self, branch: &str, day: NaiveDate) -> Result<Vec<Booking>, Refusal> {
-        self.stored(self.store.day_bookings(branch.to_string(), day)).await
+        let pulled = self.stored(self.store.pull_day(branch.to_string(), day)).await?;
+        for service in pulled.iter().map(|b| b.service.clone()).collect::<std::collections::BTreeSet<_>>() {
+            self.availability.forget(&(branch.to_string(), service, day));
+        }
+        Ok(pulled)
     }
 
     /// The branch's hub says it closed `day` for `service` (`None`: every service): that day's

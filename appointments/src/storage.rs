@@ -9,7 +9,7 @@ use std::pin::Pin;
 use chrono::{DateTime, NaiveDate, Utc};
 use dawr_web::Db;
 
-use crate::store::{self, BookError, Booking, NewBooking, Person, SlotPlan, Status};
+use crate::store::{self, BookError, Booking, Hold, NewBooking, NewHold, Person, SlotPlan, Status};
 
 /// What a storage call returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BookError>> + Send + 'a>>;
@@ -17,6 +17,14 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BookError>> 
 /// The bookings and slots, whichever engine keeps them.
 pub trait Storage: Send + Sync {
     fn book(&self, new: NewBooking) -> StoreFuture<'_, Booking>;
+    /// Holds a place until its one-time code is typed ([`store::hold`]).
+    fn hold(&self, new: NewHold) -> StoreFuture<'_, ()>;
+    fn hold_by_handle(&self, handle: String) -> StoreFuture<'_, Option<Hold>>;
+    fn wrong_code(&self, handle: String) -> StoreFuture<'_, ()>;
+    /// The right code: the hold becomes its booking ([`store::confirm_hold`]).
+    fn confirm_hold(&self, handle: String, per_mobile: u32, now: DateTime<Utc>) -> StoreFuture<'_, Booking>;
+    /// Expired holds give their places back ([`store::release_expired`]).
+    fn release_expired(&self, now: DateTime<Utc>) -> StoreFuture<'_, usize>;
     fn reschedule(
         &self,
         code: String,
@@ -42,7 +50,8 @@ pub trait Storage: Send + Sync {
         service: String,
         day: NaiveDate,
     ) -> StoreFuture<'_, HashMap<DateTime<Utc>, u32>>;
-    fn day_bookings(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>>;
+    /// The hub pulls a day: its bookings, once its unseen cancellations gave their places back.
+    fn pull_day(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>>;
     fn purge(&self, before: NaiveDate, now: DateTime<Utc>) -> StoreFuture<'_, usize>;
     fn of_person(&self, branch: String, person: Person) -> StoreFuture<'_, Vec<Booking>>;
     fn erase_person(&self, branch: String, person: Person, now: DateTime<Utc>) -> StoreFuture<'_, (usize, usize)>;
@@ -80,6 +89,26 @@ impl Sqlite {
 impl Storage for Sqlite {
     fn book(&self, new: NewBooking) -> StoreFuture<'_, Booking> {
         self.write(move |c| store::book(c, &new))
+    }
+
+    fn hold(&self, new: NewHold) -> StoreFuture<'_, ()> {
+        self.write(move |c| store::hold(c, &new))
+    }
+
+    fn hold_by_handle(&self, handle: String) -> StoreFuture<'_, Option<Hold>> {
+        self.read(move |c| Ok(store::hold_by_handle(c, &handle)?))
+    }
+
+    fn wrong_code(&self, handle: String) -> StoreFuture<'_, ()> {
+        self.write(move |c| Ok(store::wrong_code(c, &handle)?))
+    }
+
+    fn confirm_hold(&self, handle: String, per_mobile: u32, now: DateTime<Utc>) -> StoreFuture<'_, Booking> {
+        self.write(move |c| store::confirm_hold(c, &handle, per_mobile, now))
+    }
+
+    fn release_expired(&self, now: DateTime<Utc>) -> StoreFuture<'_, usize> {
+        self.write(move |c| Ok(store::release_expired(c, now)?))
     }
 
     fn reschedule(
@@ -125,8 +154,8 @@ impl Storage for Sqlite {
         self.read(move |c| Ok(store::taken_on_day(c, &branch, &service, day)?))
     }
 
-    fn day_bookings(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>> {
-        self.read(move |c| Ok(store::day_bookings(c, &branch, day)?))
+    fn pull_day(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>> {
+        self.write(move |c| Ok(store::pull_day(c, &branch, day)?))
     }
 
     fn purge(&self, before: NaiveDate, now: DateTime<Utc>) -> StoreFuture<'_, usize> {
@@ -167,6 +196,26 @@ pub struct Postgres(pub deadpool_postgres::Pool);
 impl Storage for Postgres {
     fn book(&self, new: NewBooking) -> StoreFuture<'_, Booking> {
         Box::pin(async move { crate::pg::book(&self.0, &new).await })
+    }
+
+    fn hold(&self, new: NewHold) -> StoreFuture<'_, ()> {
+        Box::pin(async move { crate::pg::hold(&self.0, &new).await })
+    }
+
+    fn hold_by_handle(&self, handle: String) -> StoreFuture<'_, Option<Hold>> {
+        Box::pin(async move { crate::pg::hold_by_handle(&self.0, &handle).await })
+    }
+
+    fn wrong_code(&self, handle: String) -> StoreFuture<'_, ()> {
+        Box::pin(async move { crate::pg::wrong_code(&self.0, &handle).await })
+    }
+
+    fn confirm_hold(&self, handle: String, per_mobile: u32, now: DateTime<Utc>) -> StoreFuture<'_, Booking> {
+        Box::pin(async move { crate::pg::confirm_hold(&self.0, &handle, per_mobile, now).await })
+    }
+
+    fn release_expired(&self, now: DateTime<Utc>) -> StoreFuture<'_, usize> {
+        Box::pin(async move { crate::pg::release_expired(&self.0, now).await })
     }
 
     fn reschedule(
@@ -212,8 +261,8 @@ impl Storage for Postgres {
         Box::pin(async move { crate::pg::taken_on_day(&self.0, &branch, &service, day).await })
     }
 
-    fn day_bookings(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>> {
-        Box::pin(async move { crate::pg::day_bookings(&self.0, &branch, day).await })
+    fn pull_day(&self, branch: String, day: NaiveDate) -> StoreFuture<'_, Vec<Booking>> {
+        Box::pin(async move { crate::pg::pull_day(&self.0, &branch, day).await })
     }
 
     fn purge(&self, before: NaiveDate, now: DateTime<Utc>) -> StoreFuture<'_, usize> {

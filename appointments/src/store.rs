@@ -33,6 +33,10 @@ pub enum BookError {
     MobileLimit,
     #[error("the booking code is taken")]
     CodeTaken,
+    #[error("this mobile or address was sent as many codes as it may be for now")]
+    TooManyCodes,
+    #[error("this hold was confirmed already, or expired and gave its place back")]
+    HoldEnded,
     #[error("no such booking")]
     NotFound,
     #[error("the booking is {0:?}, so it cannot be changed")]
@@ -102,6 +106,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/003_reminders.sql")),
         M::up(include_str!("store/004_slots.sql")),
         M::up(include_str!("store/005_closures.sql")),
+        M::up(include_str!("store/006_holds.sql")),
     ])
 }
 
@@ -278,6 +283,248 @@ pub fn book(conn: &mut Connection, new: &NewBooking) -> Result<Booking, BookErro
     Ok(booked(new))
 }
 
+/// A booking to hold until its one-time code is typed (`[sms] confirm_bookings`).
+#[derive(Debug, Clone)]
+pub struct NewHold {
+    /// Random: the confirmation page's address.
+    pub handle: String,
+    /// The code's HMAC (`dawr_web::otp::code_mac`).
+    pub code_mac: Vec<u8>,
+    /// The address that asked (`crate::ratelimit::client_key`).
+    pub client: String,
+    pub expires_at: DateTime<Utc>,
+    /// Codes one mobile, and one address, may be sent since `since`.
+    pub codes_per_mobile: u32,
+    pub codes_per_client: u32,
+    pub since: DateTime<Utc>,
+    /// The booking it becomes (`now` is when the hold is made).
+    pub booking: NewBooking,
+}
+
+/// Where a hold is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldState {
+    /// Its place is taken and its code may be typed.
+    Held,
+    /// It became its booking.
+    Confirmed,
+    /// It expired, or its booking was refused: its place went back.
+    Released,
+}
+
+impl HoldState {
+    pub(crate) fn parse(text: &str) -> HoldState {
+        match text {
+            "held" => HoldState::Held,
+            "confirmed" => HoldState::Confirmed,
+            _ => HoldState::Released,
+        }
+    }
+}
+
+/// A stored hold: its code's state and the booking it becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub handle: String,
+    pub code_mac: Vec<u8>,
+    pub attempts: u32,
+    pub state: HoldState,
+    pub expires_at: DateTime<Utc>,
+    /// As it will be once confirmed.
+    pub booking: Booking,
+}
+
+impl Hold {
+    /// What `dawr_web::otp::may_try` needs.
+    pub fn code_state(&self) -> dawr_web::otp::CodeState {
+        dawr_web::otp::CodeState {
+            expires_at: self.expires_at,
+            attempts: self.attempts,
+            used: self.state != HoldState::Held,
+        }
+    }
+}
+
+const HOLD_COLUMNS: &str = "handle, code_mac, attempts, state, expires_at, code, token, branch, service, start, \
+                            local_day, name, national_id, phone, lang, created_at";
+
+fn hold_from_row(row: &Row<'_>) -> Result<Hold, StoreError> {
+    let day: String = row.get(10)?;
+    let created = parse_ts("created_at", &row.get::<_, String>(15)?)?;
+    Ok(Hold {
+        handle: row.get(0)?,
+        code_mac: row.get(1)?,
+        attempts: row.get(2)?,
+        state: HoldState::parse(&row.get::<_, String>(3)?),
+        expires_at: parse_ts("expires_at", &row.get::<_, String>(4)?)?,
+        booking: Booking {
+            code: row.get(5)?,
+            token: row.get(6)?,
+            branch: row.get(7)?,
+            service: row.get(8)?,
+            start: parse_ts("start", &row.get::<_, String>(9)?)?,
+            local_day: day.parse().map_err(|_| StoreError::Corrupt { column: "local_day", value: day.clone() })?,
+            name: row.get(11)?,
+            national_id: row.get(12)?,
+            phone: row.get(13)?,
+            lang: row.get(14)?,
+            status: Status::Booked,
+            created_at: created,
+            updated_at: created,
+        },
+    })
+}
+
+/// Holds a place until the code is typed: in one immediate transaction, refuses when the
+/// mobile or the address was sent as many codes as it may be since `since`, takes the place in
+/// the slot's row (or refuses, full) and stores the hold. Expired holds give their places back
+/// first. No rule about who books is checked here: that waits for the code (so an answer to
+/// someone who does not hold the mobile says nothing about an ID number's bookings).
+pub fn hold(conn: &mut Connection, new: &NewHold) -> Result<(), BookError> {
+    let b = &new.booking;
+    release_expired(conn, b.now)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (by_mobile, by_client): (i64, i64) = tx.query_row(
+        "SELECT (SELECT COUNT(*) FROM booking_holds WHERE phone = ?1 AND created_at >= ?3),
+                (SELECT COUNT(*) FROM booking_holds WHERE client = ?2 AND created_at >= ?3)",
+        params![b.phone, new.client, ts(new.since)],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if by_mobile >= i64::from(new.codes_per_mobile) || by_client >= i64::from(new.codes_per_client) {
+        return Err(BookError::TooManyCodes);
+    }
+    take_place(&tx, &b.branch, &b.service, b.start, b.local_day, b.capacity)?;
+    tx.execute(
+        &format!(
+            "INSERT INTO booking_holds (client, {HOLD_COLUMNS}) \
+             VALUES (?1, ?2, ?3, 0, 'held', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        ),
+        params![
+            new.client,
+            new.handle,
+            new.code_mac,
+            ts(new.expires_at),
+            b.code,
+            b.token,
+            b.branch,
+            b.service,
+            ts(b.start),
+            b.local_day.to_string(),
+            b.name,
+            b.national_id,
+            b.phone,
+            b.lang,
+            ts(b.now)
+        ],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The hold behind a handle.
+pub fn hold_by_handle(conn: &Connection, handle: &str) -> Result<Option<Hold>, StoreError> {
+    let sql = format!("SELECT {HOLD_COLUMNS} FROM booking_holds WHERE handle = ?1");
+    conn.query_row(&sql, [handle], |row| Ok(hold_from_row(row))).optional()?.transpose()
+}
+
+/// A wrong code was typed for a hold.
+pub fn wrong_code(conn: &Connection, handle: &str) -> Result<(), StoreError> {
+    conn.execute("UPDATE booking_holds SET attempts = attempts + 1 WHERE handle = ?1", [handle])?;
+    Ok(())
+}
+
+/// The right code was typed: the hold becomes its booking, on the place it already took (counted
+/// once). `HoldEnded` if it was confirmed already or has expired; when the booking is refused
+/// for who books (`AlreadyBooked`, `MobileLimit`: `per_mobile` active bookings), the hold gives
+/// its place back.
+pub fn confirm_hold(
+    conn: &mut Connection,
+    handle: &str,
+    per_mobile: u32,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let claimed = tx.execute(
+        "UPDATE booking_holds SET state = 'confirmed' WHERE handle = ?1 AND state = 'held' AND expires_at > ?2",
+        params![handle, ts(now)],
+    )?;
+    let Some(hold) = hold_by_handle(&tx, handle)?.filter(|_| claimed == 1) else { return Err(BookError::HoldEnded) };
+    let b = Booking { created_at: now, updated_at: now, ..hold.booking };
+    let refused = if per_mobile > 0 && mobile_holds(&tx, &b.phone, now)? >= i64::from(per_mobile) {
+        Some(BookError::MobileLimit)
+    } else {
+        let inserted = tx.execute(
+            &format!(
+                "INSERT INTO bookings ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'booked', ?11, ?11)"
+            ),
+            params![
+                b.code,
+                b.token,
+                b.branch,
+                b.service,
+                ts(b.start),
+                b.local_day.to_string(),
+                b.name,
+                b.national_id,
+                b.phone,
+                b.lang,
+                ts(now)
+            ],
+        );
+        match inserted {
+            Ok(_) => None,
+            Err(e) if is_unique_violation(&e, "national_id") => Some(BookError::AlreadyBooked),
+            Err(e) if is_unique_violation(&e, "bookings.code") || is_unique_violation(&e, "bookings.token") => {
+                Some(BookError::CodeTaken)
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if let Some(refusal) = refused {
+        tx.execute("UPDATE booking_holds SET state = 'released' WHERE handle = ?1", [handle])?;
+        adjust_place(&tx, &b.branch, &b.service, b.start, -1)?;
+        tx.commit()?;
+        return Err(refusal);
+    }
+    tx.commit()?;
+    Ok(b)
+}
+
+/// Active bookings a mobile holds (slots still to come).
+fn mobile_holds(conn: &Connection, phone: &str, now: DateTime<Utc>) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM bookings WHERE phone = ?1 AND status = 'booked' AND start > ?2",
+        params![phone, ts(now)],
+        |r| r.get(0),
+    )
+}
+
+/// Holds whose code expired unconfirmed give their places back; holds ended more than
+/// [`dawr_web::otp::CODES_WINDOW`] ago (no longer counted) are removed, with their personal data.
+/// Returns how many places went back.
+pub fn release_expired(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let expired: Vec<(String, String, String, String)> = {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE booking_holds SET state = 'released' WHERE state = 'held' AND expires_at <= ?1
+             RETURNING handle, branch, service, start",
+        )?;
+        stmt.query_map([ts(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?
+    };
+    for (_, branch, service, start) in &expired {
+        tx.execute(
+            "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
+            params![branch, service, start],
+        )?;
+    }
+    tx.execute(
+        "DELETE FROM booking_holds WHERE state <> 'held' AND created_at < ?1",
+        [ts(now - dawr_web::otp::CODES_WINDOW)],
+    )?;
+    tx.commit()?;
+    Ok(expired.len())
+}
+
 /// Makes the slot rows of `plan` that are missing, and brings the capacity of the planned ones
 /// in line with the plan. Returns how many rows were made.
 pub fn ensure_slots(conn: &mut Connection, plan: &[SlotPlan]) -> Result<usize, StoreError> {
@@ -340,10 +587,35 @@ pub fn cancel(conn: &mut Connection, code: &str, now: DateTime<Utc>) -> Result<B
         Status::Booked => {}
         other => return Err(BookError::NotActive(other)),
     }
-    tx.execute("UPDATE bookings SET status = 'cancelled', updated_at = ?2 WHERE code = ?1", params![code, ts(now)])?;
-    adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1)?;
+    // The place stays taken until the hub has pulled the cancellation ([`pull_day`]).
+    tx.execute(
+        "UPDATE bookings SET status = 'cancelled', place_held = 1, updated_at = ?2 WHERE code = ?1",
+        params![code, ts(now)],
+    )?;
     tx.commit()?;
     Ok(Booking { status: Status::Cancelled, updated_at: now, ..booking })
+}
+
+/// The branch's hub pulls `day`: every booking of that day, after the cancellations it has not
+/// seen yet give their places back (it sees them now), in one transaction.
+pub fn pull_day(conn: &mut Connection, branch: &str, day: NaiveDate) -> Result<Vec<Booking>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let seen: Vec<(String, String)> = {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE bookings SET place_held = 0 WHERE branch = ?1 AND local_day = ?2 AND place_held = 1
+             RETURNING service, start",
+        )?;
+        stmt.query_map(params![branch, day.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+    };
+    for (service, start) in &seen {
+        tx.execute(
+            "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
+            params![branch, service, start],
+        )?;
+    }
+    let bookings = day_bookings(&tx, branch, day)?;
+    tx.commit()?;
+    Ok(bookings)
 }
 
 /// Records what the branch hub reports: checked in or no-show. Repeating a report is harmless;
@@ -361,12 +633,14 @@ pub fn report(
     if !report_applies(booking.status, status) {
         return Ok(booking);
     }
+    let held: bool = tx.query_row("SELECT place_held FROM bookings WHERE code = ?1", [code], |r| r.get(0))?;
     tx.execute(
-        "UPDATE bookings SET status = ?2, updated_at = ?3, reported_at = ?4 WHERE code = ?1",
+        "UPDATE bookings SET status = ?2, updated_at = ?3, reported_at = ?4, place_held = 0 WHERE code = ?1",
         params![code, status.as_str(), ts(now), ts(at)],
     )?;
-    if booking.status == Status::Cancelled {
-        // The citizen came after all: they hold their place again (beyond capacity if need be).
+    if booking.status == Status::Cancelled && !held {
+        // A cancellation the hub had not seen still held its place: it is the check-in's. Else
+        // the citizen came after all: they hold their place again (beyond capacity if need be).
         adjust_place(&tx, &booking.branch, &booking.service, booking.start, 1)?;
     }
     tx.commit()?;
@@ -551,6 +825,24 @@ pub fn erase_person(
          WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3)",
         params![branch, id, phone, ts(now)],
     )?;
+    // Holds waiting for their code go too, giving their places back.
+    let held: Vec<(String, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT service, start FROM booking_holds WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3) \
+             AND state = 'held'",
+        )?;
+        stmt.query_map(params![branch, id, phone], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+    };
+    for (service, start) in &held {
+        tx.execute(
+            "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
+            params![branch, service, start],
+        )?;
+    }
+    tx.execute(
+        "DELETE FROM booking_holds WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3)",
+        params![branch, id, phone],
+    )?;
     tx.commit()?;
     Ok((erased, cancelled))
 }
@@ -582,6 +874,88 @@ mod tests {
             per_mobile: 0,
             now: "2026-11-22T10:00:00Z".parse().unwrap(),
         }
+    }
+
+    fn hold_of(handle: &str, booking: NewBooking, client: &str) -> NewHold {
+        NewHold {
+            handle: handle.into(),
+            code_mac: b"mac".to_vec(),
+            client: client.into(),
+            expires_at: booking.now + dawr_web::otp::CODE_TTL,
+            codes_per_mobile: 3,
+            codes_per_client: 4,
+            since: booking.now - dawr_web::otp::CODES_WINDOW,
+            booking,
+        }
+    }
+
+    fn taken(conn: &Connection, start: &str) -> u32 {
+        let start: DateTime<Utc> = start.parse().unwrap();
+        taken_on_day(conn, "demo", "A", start.date_naive()).unwrap().get(&start).copied().unwrap_or(0)
+    }
+
+    #[test]
+    fn a_hold_takes_its_place_once_and_gives_it_back_unless_confirmed() {
+        let (_dir, mut conn) = db();
+        let slot = "2026-11-23T05:00:00Z";
+        let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        hold(&mut conn, &hold_of("h1", new("C1", "1000000008", slot, 2), "10.0.0.1")).unwrap();
+        assert_eq!(taken(&conn, slot), 1, "held: the place is taken while the code is pending");
+        assert!(by_code(&conn, "C1").unwrap().is_none(), "not a booking yet: the hub pulls nothing");
+        let other = NewBooking { phone: "+966561234567".into(), ..new("C2", "1000000016", slot, 2) };
+        hold(&mut conn, &hold_of("h2", other, "10.0.0.2")).unwrap();
+        let third = NewBooking { phone: "+966571234567".into(), ..new("C3", "1000000024", slot, 2) };
+        assert!(matches!(hold(&mut conn, &hold_of("h3", third, "10.0.0.3")), Err(BookError::Full)));
+
+        // Confirmed: the same place, counted once.
+        let booking = confirm_hold(&mut conn, "h1", 0, now).unwrap();
+        assert_eq!((booking.code.as_str(), booking.status), ("C1", Status::Booked));
+        assert_eq!(taken(&conn, slot), 2);
+        assert!(by_code(&conn, "C1").unwrap().is_some());
+        assert!(matches!(confirm_hold(&mut conn, "h1", 0, now), Err(BookError::HoldEnded)), "once");
+        assert_eq!(hold_by_handle(&conn, "h1").unwrap().unwrap().state, HoldState::Confirmed);
+
+        // The other expires unconfirmed: its place goes back, and it can no longer be confirmed.
+        let later = now + dawr_web::otp::CODE_TTL;
+        assert_eq!(release_expired(&mut conn, later).unwrap(), 1);
+        assert_eq!(taken(&conn, slot), 1);
+        assert!(matches!(confirm_hold(&mut conn, "h2", 0, later), Err(BookError::HoldEnded)));
+        assert_eq!(release_expired(&mut conn, later).unwrap(), 0, "released once");
+    }
+
+    #[test]
+    fn a_hold_refused_for_who_books_gives_its_place_back_and_codes_are_limited() {
+        let (_dir, mut conn) = db();
+        let slot = "2026-11-23T05:00:00Z";
+        let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        book(&mut conn, &new("B1", "1000000008", slot, 5)).unwrap();
+        // The same ID number for the same service that day: held (nothing is told before the
+        // code), then refused at the code, the place given back.
+        hold(&mut conn, &hold_of("h1", new("C1", "1000000008", "2026-11-23T06:00:00Z", 5), "10.0.0.1")).unwrap();
+        assert_eq!(taken(&conn, "2026-11-23T06:00:00Z"), 1);
+        assert!(matches!(confirm_hold(&mut conn, "h1", 0, now), Err(BookError::AlreadyBooked)));
+        assert_eq!(taken(&conn, "2026-11-23T06:00:00Z"), 0);
+        assert_eq!(hold_by_handle(&conn, "h1").unwrap().unwrap().state, HoldState::Released);
+
+        // Three codes per mobile an hour (h1 counted), four per address.
+        hold(&mut conn, &hold_of("h2", new("C2", "1000000016", slot, 5), "10.0.0.1")).unwrap();
+        hold(&mut conn, &hold_of("h3", new("C3", "1000000024", slot, 5), "10.0.0.1")).unwrap();
+        let fourth = hold(&mut conn, &hold_of("h4", new("C4", "1000000032", slot, 5), "10.0.0.2"));
+        assert!(matches!(fourth, Err(BookError::TooManyCodes)), "{fourth:?}");
+        let other = |code: &str, phone: &str| NewBooking { phone: phone.into(), ..new(code, "1000000040", slot, 5) };
+        hold(&mut conn, &hold_of("h5", other("C5", "+966561234567"), "10.0.0.1")).unwrap();
+        let fifth = hold(&mut conn, &hold_of("h6", other("C6", "+966567654321"), "10.0.0.1"));
+        assert!(matches!(fifth, Err(BookError::TooManyCodes)), "the address's fifth: {fifth:?}");
+        wrong_code(&conn, "h2").unwrap();
+        assert_eq!(hold_by_handle(&conn, "h2").unwrap().unwrap().attempts, 1);
+
+        // Erasing the mobile's holder takes their holds too, and their places go back.
+        assert_eq!(taken(&conn, slot), 4, "B1, h2, h3, h5");
+        let phone = Person::Phone("+966551234567".into());
+        erase_person(&mut conn, "demo", &phone, now).unwrap();
+        assert_eq!(taken(&conn, slot), 1, "h5's");
+        assert!(hold_by_handle(&conn, "h2").unwrap().is_none() && hold_by_handle(&conn, "h1").unwrap().is_none());
+        assert!(hold_by_handle(&conn, "h5").unwrap().is_some(), "another mobile's");
     }
 
     #[test]
@@ -649,8 +1023,12 @@ mod tests {
         let now = "2026-11-22T11:00:00Z".parse().unwrap();
         assert_eq!(cancel(&mut conn, "AAAA1", now).unwrap().status, Status::Cancelled);
         assert_eq!(cancel(&mut conn, "AAAA1", now).unwrap().status, Status::Cancelled, "twice is harmless");
+        // Held until the hub has pulled the day (it might check the booking in from its token).
+        assert!(matches!(book(&mut conn, &new("AAAA3", "1000000024", at, 2)), Err(BookError::Full)));
+        assert_eq!(pull_day(&mut conn, "demo", day).unwrap().len(), 2, "the hub sees the cancellation");
         book(&mut conn, &new("AAAA3", "1000000024", at, 2)).unwrap();
-        assert_eq!(day_bookings(&conn, "demo", day).unwrap().len(), 3, "the cancelled one is kept");
+        assert_eq!(pull_day(&mut conn, "demo", day).unwrap().len(), 3, "the cancelled one is kept");
+        assert_eq!(taken_on_day(&conn, "demo", "A", day).unwrap()[&at.parse().unwrap()], 2, "released once");
     }
 
     #[test]

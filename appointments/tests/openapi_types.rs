@@ -19,6 +19,8 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("Slots", examples::slots());
     fits("BookingRequest", examples::booking_request());
     fits("Citizen", examples::citizen());
+    fits("BookingHold", examples::booking_hold());
+    fits("CodeConfirmation", examples::code_confirmation());
     fits("Reschedule", examples::reschedule());
     fits("Booking", examples::booking());
     fits("HubBooking", examples::hub_booking());

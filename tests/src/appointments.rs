@@ -105,6 +105,32 @@ capacity = {capacity_e}
     )
 }
 
+/// `config` with bookings confirmed by a one-time code sent through the SMSC at `smsc`
+/// (`[sms] confirm_bookings`).
+pub fn with_sms_codes(config: &str, smsc: &str) -> String {
+    let (id, password) = (crate::smsc::SYSTEM_ID, crate::smsc::PASSWORD);
+    format!(
+        "{config}\n[sms]\nsmsc = \"{smsc}\"\nsystem_id = \"{id}\"\npassword = \"{password}\"\nconfirm_bookings = true\n"
+    )
+}
+
+/// The one-time code in the `nth` text (from 1) the SMSC received for `to` (digits, as
+/// `966551234567`), waiting for it.
+pub async fn sent_code(smsc: &crate::smsc::Smsc, to: &str, nth: usize) -> Result<String> {
+    let arrived = crate::wait_until(Duration::from_secs(15), || async { smsc.messages_to(to).len() >= nth }).await;
+    if !arrived {
+        bail!("no text number {nth} for {to}: {:?}", smsc.messages());
+    }
+    let text = smsc.messages_to(to)[nth - 1].text.clone();
+    let digits: Vec<char> = text.chars().collect();
+    for window in digits.windows(6) {
+        if window.iter().all(char::is_ascii_digit) {
+            return Ok(window.iter().collect());
+        }
+    }
+    bail!("no six-digit code in {text:?}")
+}
+
 /// What a site's database holds against the booking rules (the race test and the bench).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Audit {
@@ -122,7 +148,9 @@ const AUDIT_SQL: [&str; 4] = [
     "SELECT count(*) FROM bookings WHERE status <> 'cancelled'",
     "SELECT count(*) FROM slots WHERE booked > capacity",
     "SELECT count(*) FROM slots s WHERE booked <> (SELECT count(*) FROM bookings b WHERE b.branch = s.branch \
-     AND b.service = s.service AND b.start = s.start AND b.status <> 'cancelled')",
+     AND b.service = s.service AND b.start = s.start AND (b.status <> 'cancelled' OR b.place_held)) \
+     + (SELECT count(*) FROM booking_holds h WHERE h.branch = s.branch AND h.service = s.service \
+     AND h.start = s.start AND h.state = 'held')",
     "SELECT count(*) FROM (SELECT 1 FROM bookings WHERE status IN ('booked', 'checked_in') \
      GROUP BY branch, service, local_day, national_id HAVING count(*) > 1) AS doubled",
 ];

@@ -1,15 +1,17 @@
 //! The appointments site as a real process: the JSON API as documented, the capacity rule under
 //! 50 concurrent requests (on SQLite, and on PostgreSQL with three replicas), the forms without
 //! JavaScript, rate limiting (per IPv4 address, per IPv6 /64, `X-Forwarded-For` only from a
-//! trusted proxy), and the branch feed.
+//! trusted proxy), the branch feed, and bookings confirmed by a one-time code sent by SMS.
 use std::time::Duration;
 
 use anyhow::Result;
 use dawr_appointments::validate::national_id_from;
 use dawr_e2e::appointments::{
-    Audit, Site, TEST_KEY, audit_postgres, citizen_id, example_booking, local_date, test_site,
+    Audit, Site, TEST_KEY, audit_postgres, audit_sqlite, citizen_id, example_booking, local_date, sent_code, test_site,
+    with_sms_codes,
 };
 use dawr_e2e::ministry::Postgres;
+use dawr_e2e::smsc::Smsc;
 use serde_json::{Value, json};
 
 fn booking(start: &str, service: &str, n: u32) -> Value {
@@ -434,8 +436,11 @@ async fn on_postgresql_three_replicas_book_exactly_the_capacity() -> Result<()> 
     let all: Vec<&Site> = replicas.iter().collect();
     let (start, available) = all[0].first_free_slot("E").await?;
     assert_eq!(available, 3);
+    let mut early = Vec::new();
     for n in 0..2 {
-        assert_eq!(all[1 + n].post("/api/v1/bookings", booking(&start, "E", 1000 + n as u32)).await?.0, 201);
+        let (status, booked) = all[1 + n].post("/api/v1/bookings", booking(&start, "E", 1000 + n as u32)).await?;
+        assert_eq!(status, 201, "{booked}");
+        early.push(booked["code"].as_str().unwrap_or_default().to_string());
     }
     let race = at_once(&all, (0..50).map(|n| booking(&start, "E", 2000 + n)).collect()).await?;
     let created = race.iter().filter(|(s, _)| *s == 201).count();
@@ -483,5 +488,186 @@ async fn on_postgresql_three_replicas_book_exactly_the_capacity() -> Result<()> 
         .await?;
     let in_slot = feed.as_array().unwrap().iter().filter(|b| b["start"] == start.as_str()).count();
     assert_eq!(in_slot, 3, "exactly the capacity is stored");
+
+    // A cancellation the hub has not pulled keeps its place (the hub could still check the
+    // booking in from its token); the hub's pull through another replica gives it back.
+    let cancel = json!({"national_id": citizen_id(1000)});
+    assert_eq!(all[0].post(&format!("/api/v1/bookings/{}/cancel", early[0]), cancel).await?.0, 200);
+    let (status, e) = all[1].post("/api/v1/bookings", booking(&start, "E", 5000)).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("slot_full")), "held until pulled: {e}");
+    hub_pulls(all[2], date).await?;
+    let freed = dawr_e2e::wait_until(Duration::from_secs(5), || async {
+        matches!(all[1].post("/api/v1/bookings", booking(&start, "E", 5001)).await, Ok((201, _)))
+    })
+    .await;
+    assert!(freed, "the pulled cancellation's place is booked again");
+    let audit = audit_postgres(&url).await?;
+    assert_eq!((audit.over_capacity, audit.miscounted), (0, 0), "{audit:?}");
+    Ok(())
+}
+
+/// The branch's hub pulls `date` from `site`.
+async fn hub_pulls(site: &Site, date: chrono::NaiveDate) -> Result<Value> {
+    let url = site.url(&format!("/api/v1/branches/demo/bookings?date={date}"));
+    Ok(site.client.get(url).bearer_auth(TEST_KEY).send().await?.error_for_status()?.json().await?)
+}
+
+/// A cancelled booking keeps its place until the branch's hub has pulled its day since: until
+/// then the hub, link down, could still check it in from its signed token and be the place's
+/// second holder. A check-in of it reported after all takes no second place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_keeps_its_place_until_the_hub_has_pulled_it() -> Result<()> {
+    let site = Site::start(Some(&test_site(1, 1000))).await?;
+    let (start, _) = site.first_free_slot("E").await?;
+    let date = local_date(&start)?;
+    let (_, booked) = site.post("/api/v1/bookings", booking(&start, "E", 1)).await?;
+    let code = booked["code"].as_str().unwrap_or_default().to_string();
+    let cancel = json!({"national_id": citizen_id(1)});
+    assert_eq!(site.post(&format!("/api/v1/bookings/{code}/cancel"), cancel).await?.0, 200);
+    let (status, e) = site.post("/api/v1/bookings", booking(&start, "E", 2)).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("slot_full")), "held: {e}");
+    assert!(shows_available(&site, "E", &start, 0).await?, "the slot still shows no place");
+
+    // The hub, not having pulled the cancellation, checked the booking in: it wins, on its own
+    // held place, and the place is not freed twice.
+    let report = json!({"status": "checked_in", "at": chrono::Utc::now()});
+    let path = format!("/api/v1/branches/demo/bookings/{code}/report");
+    let reported = site.client.post(site.url(&path)).bearer_auth(TEST_KEY).json(&report).send().await?;
+    assert_eq!(reported.status().as_u16(), 200);
+    let pulled = hub_pulls(&site, date).await?;
+    assert!(pulled.as_array().into_iter().flatten().any(|b| b["code"] == code.as_str() && b["status"] == "checked_in"));
+    let audit = audit_sqlite(&site.data_dir)?;
+    assert_eq!((audit.over_capacity, audit.miscounted), (0, 0), "{audit:?}");
+    assert_eq!(site.post("/api/v1/bookings", booking(&start, "E", 2)).await?.0, 409, "still one place, taken");
+
+    // Another slot: cancelled, then pulled: the place goes back.
+    let next = free_slots(&site, "E", date).await?.into_iter().find(|s| *s != start).unwrap_or_default();
+    let (_, booked) = site.post("/api/v1/bookings", booking(&next, "E", 3)).await?;
+    let code = booked["code"].as_str().unwrap_or_default().to_string();
+    let cancel = json!({"national_id": citizen_id(3)});
+    assert_eq!(site.post(&format!("/api/v1/bookings/{code}/cancel"), cancel).await?.0, 200);
+    assert_eq!(site.post("/api/v1/bookings", booking(&next, "E", 4)).await?.0, 409);
+    let pulled = hub_pulls(&site, date).await?;
+    assert!(pulled.as_array().into_iter().flatten().any(|b| b["code"] == code.as_str() && b["status"] == "cancelled"));
+    let (status, rebooked) = site.post("/api/v1/bookings", booking(&next, "E", 4)).await?;
+    assert_eq!(status, 201, "{rebooked}");
+    let audit = audit_sqlite(&site.data_dir)?;
+    assert_eq!((audit.over_capacity, audit.miscounted, audit.doubled_ids), (0, 0, 0), "{audit:?}");
+    Ok(())
+}
+
+/// The places of `start`'s slot of `service` left, as the slots list shows them once its cache
+/// (a second) has caught up with `expected`.
+async fn shows_available(site: &Site, service: &str, start: &str, expected: u64) -> Result<bool> {
+    let date = local_date(start)?;
+    let path = format!("/api/v1/branches/demo/services/{service}/slots?date={date}");
+    Ok(dawr_e2e::wait_until(Duration::from_secs(5), || async {
+        let Ok((_, slots)) = site.get(&path).await else { return false };
+        let slot = slots["slots"].as_array().into_iter().flatten().find(|s| s["start"] == start);
+        slot.is_some_and(|s| s["available"].as_u64() == Some(expected))
+    })
+    .await)
+}
+
+/// `[sms] confirm_bookings`: a booking is held (its place taken) and a code sent through the
+/// SMSC; the hub is offered nothing until the right code makes the booking, on the place the
+/// hold took (counted once). Wrong and malformed codes, a used code, an unknown hold; the same
+/// ID number a second time that day is refused with the generic answer only after the code,
+/// and gives its place back; a mobile is sent three codes an hour.
+async fn bookings_confirmed_by_code(site: &Site, smsc: &Smsc) -> Result<()> {
+    let mobile = "966551234567";
+    let (start, available) = site.first_free_slot("E").await?;
+    assert_eq!(available, 2);
+    let (status, hold) = site.post("/api/v1/bookings", booking(&start, "E", 1)).await?;
+    assert_eq!(status, 202, "held, not booked: {hold}\n{}", site.log());
+    assert_eq!(hold["mobile"], "05•••••567");
+    let confirm = hold["confirm_url"].as_str().unwrap_or_default().replace(&site.url(""), "");
+    assert!(confirm.starts_with("/api/v1/holds/"), "{hold}");
+    assert!(shows_available(site, "E", &start, 1).await?, "the held place is taken while the code is pending");
+    let day = local_date(&start)?;
+    let feed = |site: &Site| {
+        let request = site.client.get(site.url(&format!("/api/v1/branches/demo/bookings?date={day}")));
+        request.bearer_auth(TEST_KEY).send()
+    };
+    let pulled: Value = feed(site).await?.json().await?;
+    assert_eq!(pulled, json!([]), "a hold is not a booking the hub could pull");
+
+    let code = sent_code(smsc, mobile, 1).await?;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, e) = site.post(&confirm, json!({"code": wrong})).await?;
+    assert_eq!((status, e["error"].as_str()), (400, Some("wrong_code")), "{e}");
+    let (status, e) = site.post(&confirm, json!({"code": "12a"})).await?;
+    assert_eq!((status, e["field"].as_str()), (400, Some("code")), "{e}");
+    let arabic_digits: String =
+        code.chars().filter_map(|c| char::from_u32(c as u32 - '0' as u32 + '٠' as u32)).collect();
+    let (status, booked) = site.post(&confirm, json!({"code": arabic_digits})).await?;
+    assert_eq!(status, 201, "{booked}");
+    assert_eq!(booked["status"], "booked");
+    let token = booked["checkin_token"].as_str().unwrap_or_default();
+    let key = site.signing_key()?.verifying_key();
+    assert_eq!(dawr_protocol::booking_token::verify(&[key], token)?.code, booked["code"].as_str().unwrap_or_default());
+    let (status, e) = site.post(&confirm, json!({"code": code})).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("code_used")), "{e}");
+    assert!(shows_available(site, "E", &start, 1).await?, "confirmed on the held place: counted once");
+    let pulled: Value = feed(site).await?.json().await?;
+    assert_eq!(pulled.as_array().map(Vec::len), Some(1), "{pulled}");
+
+    // The same ID number again that day: held like any other (nothing told before the code),
+    // then the generic refusal, and the place goes back.
+    let second_start = free_slots(site, "E", day).await?.into_iter().find(|s| *s != start).unwrap_or_default();
+    let again = booking(&second_start, "E", 1);
+    let (status, hold) = site.post("/api/v1/bookings", again).await?;
+    assert_eq!(status, 202, "{hold}");
+    let code = sent_code(smsc, mobile, 2).await?;
+    let confirm = hold["confirm_url"].as_str().unwrap_or_default().replace(&site.url(""), "");
+    let (status, e) = site.post(&confirm, json!({"code": code})).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("not_bookable")), "{e}");
+    assert!(shows_available(site, "E", &second_start, 2).await?, "the refused hold gave its place back");
+
+    // The third code to the mobile this hour goes; the fourth is refused.
+    assert_eq!(site.post("/api/v1/bookings", booking(&second_start, "E", 3)).await?.0, 202);
+    sent_code(smsc, mobile, 3).await?;
+    let resp = site.client.post(site.url("/api/v1/bookings")).json(&booking(&second_start, "E", 5)).send().await?;
+    assert_eq!(resp.status().as_u16(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let e: Value = resp.json().await?;
+    assert_eq!(e["error"], "too_many_codes");
+    let (status, e) =
+        site.post(&format!("/api/v1/holds/{}/confirm", "0".repeat(32)), json!({"code": "123456"})).await?;
+    assert_eq!((status, e["error"].as_str()), (404, Some("unknown_hold")), "{e}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_is_confirmed_by_the_code_sent_by_sms() -> Result<()> {
+    let smsc = Smsc::start();
+    let site = Site::start(Some(&with_sms_codes(&test_site(2, 1000), &smsc.address()))).await?;
+    bookings_confirmed_by_code(&site, &smsc).await?;
+    let audit = audit_sqlite(&site.data_dir)?;
+    assert_eq!((audit.over_capacity, audit.miscounted, audit.doubled_ids), (0, 0, 0), "{audit:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_booking_is_confirmed_by_the_code_through_another_replica() -> Result<()> {
+    let postgres = Postgres::start()?;
+    let url = postgres.url();
+    let smsc = Smsc::start();
+    let config = with_sms_codes(&test_site(2, 1000), &smsc.address());
+    let first = Site::start_with(Some(&config), &["--postgres", &url]).await?;
+    bookings_confirmed_by_code(&first, &smsc).await?;
+    // A hold made through one replica is confirmed through another.
+    let second = first.another_on_the_same_database().await?;
+    let (start, _) = first.first_free_slot("A").await?;
+    let mut body = booking(&start, "A", 7);
+    body["phone"] = json!("0561234567");
+    let (status, hold) = first.post("/api/v1/bookings", body).await?;
+    assert_eq!(status, 202, "{hold}");
+    let code = sent_code(&smsc, "966561234567", 1).await?;
+    let path = format!("/api/v1/holds/{}/confirm", hold["hold"].as_str().unwrap_or_default());
+    let (status, booked) = second.post(&path, json!({"code": code})).await?;
+    assert_eq!(status, 201, "{booked}");
+    let audit = audit_postgres(&url).await?;
+    assert_eq!((audit.over_capacity, audit.miscounted, audit.doubled_ids), (0, 0, 0), "{audit:?}");
     Ok(())
 }

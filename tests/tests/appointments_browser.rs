@@ -1,13 +1,14 @@
 //! The appointments site in headless Chromium at phone width: booking in Arabic (right to left)
-//! and in English, the code and its QR (the site's signed check-in token), the calendar file, the form's errors, rescheduling and
+//! and in English, confirmed by the one-time code the test SMSC received, the code and its QR (the site's signed check-in token), the calendar file, the form's errors, rescheduling and
 //! cancelling. Screenshots of the pages go to `docs/screenshots/appointments-*.png` with
 //! `DAWR_UPDATE_SCREENSHOTS=1` (else to `target/screenshots/`).
 
 use anyhow::Result;
 use dawr_appointments::validate::national_id_from;
-use dawr_e2e::appointments::{Site, test_site};
+use dawr_e2e::appointments::{Site, sent_code, test_site, with_sms_codes};
 use dawr_e2e::browser::Browser;
 use dawr_e2e::decode_qr;
+use dawr_e2e::smsc::Smsc;
 use serde_json::Value;
 
 /// Where the pictures go: `docs/screenshots/` only with `DAWR_UPDATE_SCREENSHOTS=1`.
@@ -41,14 +42,31 @@ async fn fill_and_book(browser: &Browser, nth: usize, name: &str, id: &str, phon
     wait_for(browser, "!window.dawrOld").await
 }
 
+/// Types `code` into the confirmation page's field and submits it.
+async fn type_code(browser: &Browser, code: &str) -> Result<()> {
+    browser
+        .eval(&format!(
+            "document.getElementById('code').value = {code:?};\
+             window.dawrOld = true; document.querySelector('button[type=submit]').click(); return true;"
+        ))
+        .await?;
+    wait_for(browser, "!window.dawrOld").await
+}
+
+/// The site with bookings confirmed by a code sent through `smsc`, its clock in the morning.
+async fn site_with_codes(smsc: &Smsc) -> Result<Site> {
+    let config = with_sms_codes(&test_site(2, 1000), &smsc.address());
+    Site::start_with(Some(&config), &["--clock-offset-s", &dawr_e2e::morning_offset_s()]).await
+}
+
 fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().replace(['\u{2068}', '\u{2069}'], "")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> Result<()> {
-    let site =
-        Site::start_with(Some(&test_site(2, 1000)), &["--clock-offset-s", &dawr_e2e::morning_offset_s()]).await?;
+    let smsc = Smsc::start();
+    let site = site_with_codes(&smsc).await?;
     let browser = Browser::start_phone(390, 844).await?;
 
     // From the first page to the service's page, by its links.
@@ -86,10 +104,33 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
     browser.eval("document.getElementById('national_id').scrollIntoView({block: 'center'}); return true").await?;
     browser.screenshot(&screenshots().join("appointments-ar-errors-fields.png")).await?;
 
-    // Corrected: booked. The page shows the code and its QR.
+    // Corrected: held, and the code sent by SMS is asked for, in Arabic.
     let id = national_id_from(31_415_926, false);
     fill_and_book(&browser, 1, "نورة الشمري", &id, "٠٥٥١٢٣٤٥٦٧").await?;
-    wait_for(&browser, "document.getElementById('code')").await?;
+    wait_for(&browser, "location.pathname.startsWith('/confirm/') && document.getElementById('code')").await?;
+    let asked = browser
+        .eval("return {h1: document.querySelector('h1').textContent, sent: document.getElementById('sent').textContent, dir: document.documentElement.dir, autocomplete: document.getElementById('code').autocomplete, label: document.querySelector('label[for=code]').textContent}")
+        .await?;
+    assert_eq!(asked["h1"], "أكّد الحجز بالرمز المرسل إلى جوالك");
+    assert!(text(&asked["sent"]).contains("05•••••567"), "{asked}");
+    assert_eq!((asked["dir"].as_str(), asked["autocomplete"].as_str()), (Some("rtl"), Some("one-time-code")));
+    assert!(text(&asked["label"]).contains("الرمز الوارد في الرسالة"), "{asked}");
+    browser.screenshot(&screenshots().join("appointments-ar-code.png")).await?;
+    browser.expect_accessible("the code page in Arabic").await?;
+    let code = sent_code(&smsc, "966551234567", 1).await?;
+    assert!(smsc.messages()[0].text.contains("رمز تأكيد موعدك"), "the text in the booking's language");
+
+    // A wrong code: the page again, saying so in Arabic.
+    type_code(&browser, if code == "000000" { "111111" } else { "000000" }).await?;
+    let wrong = browser.eval("return document.getElementById('code-error').textContent").await?;
+    assert!(text(&wrong).contains("هذا ليس الرمز الذي أرسلناه"), "{wrong}");
+    browser.screenshot(&screenshots().join("appointments-ar-code-wrong.png")).await?;
+    browser.expect_accessible("the code page with a wrong code, in Arabic").await?;
+
+    // The right code, typed in Arabic-Indic digits: booked. The page shows the code and its QR.
+    let arabic: String = code.chars().filter_map(|c| char::from_u32(c as u32 - '0' as u32 + '٠' as u32)).collect();
+    type_code(&browser, &arabic).await?;
+    wait_for(&browser, "location.pathname.startsWith('/c/') && document.getElementById('code')").await?;
     let booked = browser
         .eval("return {lang: document.documentElement.lang, dir: document.documentElement.dir, h1: document.querySelector('h1').textContent, code: document.getElementById('code').textContent, qr: !!document.querySelector('#qr svg'), qrName: document.querySelector('#qr svg').getAttribute('aria-label'), ics: document.getElementById('ics').href, time: document.getElementById('time').textContent, status: document.getElementById('status').textContent}")
         .await?;
@@ -136,8 +177,8 @@ async fn a_citizen_books_in_arabic_on_a_phone_then_reschedules_and_cancels() -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> {
-    let site =
-        Site::start_with(Some(&test_site(2, 1000)), &["--clock-offset-s", &dawr_e2e::morning_offset_s()]).await?;
+    let smsc = Smsc::start();
+    let site = site_with_codes(&smsc).await?;
     let browser = Browser::start_phone(390, 844).await?;
     browser.goto(&site.url("/b/demo/A?lang=en")).await?;
     wait_for(&browser, "document.getElementById('name')").await?;
@@ -155,7 +196,15 @@ async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> 
 
     let id = national_id_from(27_182_818, true);
     fill_and_book(&browser, 1, "Noura Alshammari", &id, "+966 55 123 4567").await?;
-    wait_for(&browser, "document.getElementById('code')").await?;
+    wait_for(&browser, "location.pathname.startsWith('/confirm/') && document.getElementById('code')").await?;
+    let asked = browser.eval("return [document.querySelector('h1').textContent, document.documentElement.dir]").await?;
+    assert_eq!(asked, serde_json::json!(["Confirm with the code sent to your mobile", "ltr"]));
+    browser.screenshot(&screenshots().join("appointments-en-code.png")).await?;
+    browser.expect_accessible("the code page in English").await?;
+    let code = sent_code(&smsc, "966551234567", 1).await?;
+    assert!(smsc.messages()[0].text.contains("your code to confirm your appointment"), "{:?}", smsc.messages());
+    type_code(&browser, &code).await?;
+    wait_for(&browser, "location.pathname.startsWith('/c/') && document.getElementById('code')").await?;
     let booked = browser
         .eval("return {h1: document.querySelector('h1').textContent, code: document.getElementById('code').textContent, qr: !!document.querySelector('#qr svg'), dir: document.documentElement.dir}")
         .await?;

@@ -16,6 +16,8 @@
 //! - [`start`]: logging, the runtime, the shutdown signal and the start-up errors; [`config`]:
 //!   reading a TOML file, and UTC offsets.
 //!
+//! - [`otp`]: the one-time codes that confirm a mobile (the hub's `/join`, the site's bookings).
+//!
 //! Nothing here knows a queue or a booking.
 pub mod clock;
 pub mod config;
@@ -24,6 +26,7 @@ pub mod error;
 pub mod guard;
 pub mod headers;
 pub mod html;
+pub mod otp;
 pub mod serve;
 pub mod start;
 pub mod tls;

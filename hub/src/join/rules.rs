@@ -1,16 +1,12 @@
-//! The one-time code's rules, pure (the time is an argument): what a typed code must look like,
-//! whether a pending code may still be tried, and the shape of a check-in code.
-use chrono::{DateTime, Duration, Utc};
+//! The one-time code's rules as the hub applies them, pure (the time is an argument): the code's
+//! shape, life and limits (shared with the appointments site: `dawr_web::otp`), whether a pending
+//! code may still be tried, and the shape of a check-in code.
+use chrono::{DateTime, Utc};
+// The code's own rules are shared with the appointments site's booking confirmation.
+pub use dawr_web::otp::{
+    CODE_DIGITS, CODE_TTL, CODES_PER_MOBILE, CODES_WINDOW, CodeRefusal, MAX_WRONG, code_from, masked, typed_code,
+};
 
-/// Digits in a one-time code.
-pub const CODE_DIGITS: usize = 6;
-/// How long a code may be used.
-pub const CODE_TTL: Duration = Duration::minutes(5);
-/// Wrong codes allowed per code; the next try needs a new code.
-pub const MAX_WRONG: u32 = 3;
-/// Codes a mobile may be sent per [`CODES_WINDOW`].
-pub const CODES_PER_MOBILE: i64 = 3;
-pub const CODES_WINDOW: Duration = Duration::hours(1);
 /// Codes sent and codes typed wrong from one address before the throttle's delays start (the
 /// lockout follows after twice as many).
 pub const FREE_PER_ADDRESS: u32 = 10;
@@ -32,61 +28,16 @@ pub struct Pending {
     pub used: bool,
 }
 
-/// Why a pending code cannot be tried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum CodeRefusal {
-    #[error("this code was used already")]
-    Used,
-    #[error("this code has expired")]
-    Expired,
-    #[error("too many wrong codes: ask for a new one")]
-    TooManyWrong,
-}
-
 /// Whether `pending` may be tried at `now`.
 pub fn may_try(pending: &Pending, now: DateTime<Utc>) -> Result<(), CodeRefusal> {
-    if pending.used {
-        Err(CodeRefusal::Used)
-    } else if pending.attempts >= MAX_WRONG {
-        Err(CodeRefusal::TooManyWrong)
-    } else if now >= pending.expires_at {
-        Err(CodeRefusal::Expired)
-    } else {
-        Ok(())
-    }
-}
-
-/// A typed code as compared: its digits (Arabic-Indic ones too), spaces ignored; `None` unless
-/// exactly [`CODE_DIGITS`] digits.
-pub fn typed_code(text: &str) -> Option<String> {
-    let mut digits = String::new();
-    for c in text.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            '٠'..='٩' => digits.push(char::from(b'0' + (c as u32 - '٠' as u32) as u8)),
-            '۰'..='۹' => digits.push(char::from(b'0' + (c as u32 - '۰' as u32) as u8)),
-            ' ' | '-' => {}
-            _ => return None,
-        }
-    }
-    (digits.len() == CODE_DIGITS).then_some(digits)
-}
-
-/// A one-time code from random bytes (uniform enough: 2⁶⁴ mod 10⁶ is negligible).
-pub fn code_from(random: u64) -> String {
-    format!("{:0width$}", random % 10u64.pow(CODE_DIGITS as u32), width = CODE_DIGITS)
+    let state =
+        dawr_web::otp::CodeState { expires_at: pending.expires_at, attempts: pending.attempts, used: pending.used };
+    dawr_web::otp::may_try(state, now)
 }
 
 /// A check-in code from random bytes.
 pub fn checkin_code_from(random: [u8; CHECKIN_LENGTH]) -> String {
     random.iter().map(|b| char::from(CHECKIN_ALPHABET[usize::from(*b) % CHECKIN_ALPHABET.len()])).collect()
-}
-
-/// A mobile as a page shows it back: `05•••••567`.
-pub fn masked(mobile: &str) -> String {
-    let national = mobile.strip_prefix("+966").unwrap_or(mobile);
-    let tail: String = national.chars().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect();
-    format!("0{}•••••{tail}", national.chars().next().unwrap_or('5'))
 }
 
 #[cfg(test)]

@@ -127,6 +127,28 @@ pub struct BookingRequest {
     pub lang: Option<String>,
 }
 
+/// The site's answer to `POST /api/v1/bookings` when bookings are confirmed by a one-time code
+/// (`202 Accepted`): the place is held and the code sent by SMS to the mobile given; the booking
+/// is made by `POST /api/v1/holds/{hold}/confirm` with the code before `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingHold {
+    /// The hold's handle (32 hex digits), in the confirmation's address.
+    pub hold: String,
+    /// Where to send the code.
+    pub confirm_url: String,
+    /// The mobile the code went to, masked (`05•••••567`).
+    pub mobile: String,
+    /// The code and the held place last until then.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The site's `POST /api/v1/holds/{hold}/confirm`: the one-time code from the SMS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeConfirmation {
+    /// Six digits (Arabic-Indic digits and spaces accepted).
+    pub code: String,
+}
+
 /// The site's `POST /api/v1/bookings/{code}/lookup`, `…/cancel` and `…/reschedule`: the
 /// citizen's ID number with the booking's code (and, to reschedule, the new slot's start).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

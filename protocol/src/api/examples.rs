@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::bookings::{
-    Booking, BookingReport, BookingRequest, BookingStatus, CheckIn, Citizen, HeldBooking, HubBooking, SiteBranch,
-    SiteHealth, SiteService, Slot, Slots,
+    Booking, BookingHold, BookingReport, BookingRequest, BookingStatus, CheckIn, Citizen, CodeConfirmation,
+    HeldBooking, HubBooking, SiteBranch, SiteHealth, SiteService, Slot, Slots,
 };
 use super::cases::{Case, CaseDetail, CaseNotes, CaseStatus, CaseUpdate, EarlierVisit, Escalation};
 use super::crm::CrmStatus;
@@ -423,6 +423,21 @@ pub fn booking_request() -> BookingRequest {
         phone: "0551234567".into(),
         lang: Some("en".into()),
     }
+}
+
+/// The site's answer to a booking it holds until the SMS code confirms it.
+pub fn booking_hold() -> BookingHold {
+    BookingHold {
+        hold: "3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6".into(),
+        confirm_url: "https://book.example.sa/api/v1/holds/3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6/confirm".into(),
+        mobile: "05•••••567".into(),
+        expires_at: at("2026-11-23T21:05:00Z"),
+    }
+}
+
+/// The code that confirms a held booking.
+pub fn code_confirmation() -> CodeConfirmation {
+    CodeConfirmation { code: "482913".into() }
 }
 
 /// The site's lookup and cancel (`start` only to reschedule).
