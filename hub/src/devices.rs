@@ -95,10 +95,7 @@ pub type DeviceTable = HashMap<String, Enrolled>;
 
 /// What `GET /api/v1/devices` shows: every enrolled device (offline and never seen if no
 /// presence was heard) and every other client that announced a presence, by id.
-pub fn listing(
-    enrolled: &[Enrolled],
-    presence: &HashMap<String, (Presence, DateTime<Utc>)>,
-) -> Vec<DeviceInfo> {
+pub fn listing(enrolled: &[Enrolled], presence: &HashMap<String, (Presence, DateTime<Utc>)>) -> Vec<DeviceInfo> {
     let mut list: Vec<DeviceInfo> = enrolled
         .iter()
         .map(|d| {
@@ -416,7 +413,10 @@ mod tests {
         let back = merged_presence(Some(&offline), newer.clone());
         assert_eq!(back, newer, "a presence with fleet fields replaces them all (no stale signal or reset)");
         let listed = listing(&[], &HashMap::from([("button-9".to_string(), (offline, Utc::now()))]));
-        assert_eq!((listed[0].firmware.as_deref(), listed[0].uptime_s, listed[0].rssi), (Some("0.4.1"), Some(90), Some(-60)));
+        assert_eq!(
+            (listed[0].firmware.as_deref(), listed[0].uptime_s, listed[0].rssi),
+            (Some("0.4.1"), Some(90), Some(-60))
+        );
     }
 
     #[test]

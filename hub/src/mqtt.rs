@@ -77,10 +77,7 @@ impl MqttStatus {
     /// device offline (a device still there says `online` again as it reconnects).
     pub fn load(db: dawr_web::Db) -> Result<MqttStatus, crate::store::StoreError> {
         let heard = crate::store::load_presence(&db.reader())?;
-        let presence = heard
-            .into_iter()
-            .map(|(device, presence, seen_at)| (device, (presence, seen_at)))
-            .collect();
+        let presence = heard.into_iter().map(|(device, presence, seen_at)| (device, (presence, seen_at))).collect();
         Ok(MqttStatus { connected: Arc::default(), presence: Arc::new(Mutex::new(presence)), store: Some(db) })
     }
 }

@@ -71,7 +71,8 @@ async fn the_fleet_view_shows_the_button(hub: &Hub) -> Result<()> {
         .send()
         .await?;
     let cookie = signed.headers()["set-cookie"].to_str()?.split(';').next().unwrap_or_default().to_string();
-    for (lang, signal, reset) in [("en", "(strong)", "Power on"), ("ar", "(قوية)", "وصل التيار الكهربائي")] {
+    for (lang, signal, reset) in [("en", "(strong)", "Power on"), ("ar", "(قوية)", "وصل التيار الكهربائي")]
+    {
         let page = client.get(hub.url(&format!("/dashboard?lang={lang}"))).header("cookie", &cookie).send().await?;
         let page = page.text().await?;
         // Without Fluent's isolation marks around the filled-in values.

@@ -962,13 +962,19 @@ impl Dashboard<'_> {
     fn uptime(&self, seconds: u32) -> String {
         let (days, hours, minutes) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
         let arg = |v: u32| Arg::Number(f64::from(v));
-        self.t_args("dash-device-uptime-value", &[("days", arg(days)), ("hours", arg(hours)), ("minutes", arg(minutes))])
+        self.t_args(
+            "dash-device-uptime-value",
+            &[("days", arg(days)), ("hours", arg(hours)), ("minutes", arg(minutes))],
+        )
     }
 
     /// A Wi-Fi signal in dBm with how good it is.
     fn signal(&self, dbm: i16) -> String {
         let quality = self.t(signal_quality_key(dbm));
-        self.t_args("dash-device-signal-value", &[("dbm", Arg::Number(f64::from(dbm))), ("quality", Arg::Text(&quality))])
+        self.t_args(
+            "dash-device-signal-value",
+            &[("dbm", Arg::Number(f64::from(dbm))), ("quality", Arg::Text(&quality))],
+        )
     }
 
     fn crm_section(&self, status: &CrmStatus) -> Markup {
