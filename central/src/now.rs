@@ -53,6 +53,10 @@ mod tests {
             status,
             printer: None,
             seen_at: seen.map(|s| Utc.timestamp_opt(s, 0).unwrap()),
+            firmware: None,
+            uptime_s: None,
+            rssi: None,
+            reset: None,
         }
     }
 

@@ -14,8 +14,8 @@
 use core::fmt::Write;
 
 use dawr_protocol::device::{
-    Action, Command, CommandId, CounterState, CounterStatus, CurrentStatus, ErrorCode, Presence, PresenceStatus,
-    Rating, Reply, ResetReason, TicketNumber,
+    Action, Command, CommandId, CounterState, CounterStatus, CurrentStatus, ErrorCode, FirmwareVersion,
+    PRESENCE_REFRESH_S, Presence, PresenceStatus, Rating, Reply, ResetReason, TicketNumber,
 };
 use dawr_protocol::topics::Topic;
 
@@ -155,6 +155,12 @@ pub struct Device<'a> {
     notice: Option<(Notice, u64)>,
     rating: RatingPhase,
     reset: Option<ResetReason>,
+    /// The firmware's version, for the `online` presence.
+    firmware: Option<&'a str>,
+    /// The Wi-Fi signal last measured, in dBm.
+    rssi: Option<i16>,
+    /// When the `online` presence was last sent on this connection.
+    presence_sent_ms: Option<u64>,
 }
 
 fn topic(t: Topic<'_>) -> TopicBuf {
@@ -181,6 +187,9 @@ impl<'a> Device<'a> {
             notice: None,
             rating: RatingPhase::Idle,
             reset: None,
+            firmware: None,
+            rssi: None,
+            presence_sent_ms: None,
         }
     }
 
@@ -190,18 +199,54 @@ impl<'a> Device<'a> {
         self
     }
 
+    /// The firmware's version, for the `online` presence (the firmware crate's version).
+    pub fn with_firmware(mut self, version: &'a str) -> Self {
+        self.firmware = Some(version);
+        self
+    }
+
+    /// The Wi-Fi signal just measured, in dBm (`None`: not known), for the next `online`
+    /// presence. A value outside −128…0 is not a measurement and is left out.
+    pub fn set_rssi(&mut self, dbm: Option<i32>) {
+        self.rssi = dbm.filter(|d| (-128..=0).contains(d)).map(|d| d as i16);
+    }
+
     /// The topics to subscribe to after every connect.
     pub fn subscriptions(&self) -> [TopicBuf; 2] {
         let (branch, counter) = (self.config.branch, self.config.counter);
         [topic(Topic::CounterReply { branch, counter }), topic(Topic::CounterState { branch, counter })]
     }
 
-    /// The retained presence message (`online` after connecting, with the reset reason;
-    /// `offline` is the last will).
-    pub fn presence(&self, status: PresenceStatus) -> Outgoing {
+    /// The retained `offline` presence, the last will: nothing but the status.
+    pub fn last_will(&self) -> Outgoing {
+        self.presence_message(&Presence::new(PresenceStatus::Offline))
+    }
+
+    /// The retained `online` presence, sent after connecting and every [`PRESENCE_REFRESH_S`]
+    /// while connected (see [`Device::presence_due`]): why the device started, its firmware's
+    /// version, its uptime at `now_ms` (milliseconds since it started) and its Wi-Fi signal.
+    pub fn online_presence(&mut self, now_ms: u64) -> Outgoing {
+        self.presence_sent_ms = Some(now_ms);
+        let presence = Presence {
+            reset: self.reset,
+            firmware: self.firmware.and_then(|v| FirmwareVersion::try_from(v).ok()),
+            uptime_s: Some(u32::try_from(now_ms / 1000).unwrap_or(u32::MAX)),
+            rssi: self.rssi,
+            ..Presence::new(PresenceStatus::Online)
+        };
+        self.presence_message(&presence)
+    }
+
+    /// The `online` presence again, with uptime and signal current, once
+    /// [`PRESENCE_REFRESH_S`] have passed since it was last sent on this connection.
+    pub fn presence_due(&mut self, now_ms: u64) -> Option<Outgoing> {
+        let sent = self.presence_sent_ms.filter(|_| self.link == Link::Online)?;
+        (now_ms.saturating_sub(sent) >= u64::from(PRESENCE_REFRESH_S) * 1000).then(|| self.online_presence(now_ms))
+    }
+
+    fn presence_message(&self, presence: &Presence) -> Outgoing {
         let t = Topic::DeviceStatus { branch: self.config.branch, device: self.config.device };
-        let reset = self.reset.filter(|_| status == PresenceStatus::Online);
-        Outgoing { topic: topic(t), payload: json(&Presence { reset, ..Presence::new(status) }), retain: true }
+        Outgoing { topic: topic(t), payload: json(presence), retain: true }
     }
 
     /// The broker connection is up (and subscribed). Returns a pending command to send again.
@@ -220,6 +265,7 @@ impl<'a> Device<'a> {
 
     /// The broker connection is lost.
     pub fn disconnected(&mut self, _now_ms: u64) {
+        self.presence_sent_ms = None;
         if self.link != Link::NoWifi {
             self.link = Link::Offline;
         }
@@ -582,10 +628,10 @@ mod tests {
 
     #[test]
     fn the_online_presence_says_why_the_device_started_and_the_last_will_does_not() {
-        let d = Device::new(CONFIG, 7).with_reset_reason(reset_reason(true, false));
-        let online = d.presence(PresenceStatus::Online);
-        assert_eq!(online.payload.as_slice(), br#"{"status":"online","reset":"watchdog"}"#);
-        assert_eq!(d.presence(PresenceStatus::Offline).payload.as_slice(), br#"{"status":"offline"}"#);
+        let mut d = Device::new(CONFIG, 7).with_reset_reason(reset_reason(true, false));
+        let online = d.online_presence(0);
+        assert_eq!(online.payload.as_slice(), br#"{"status":"online","reset":"watchdog","uptime_s":0}"#);
+        assert_eq!(d.last_will().payload.as_slice(), br#"{"status":"offline"}"#);
         assert_eq!(reset_reason(false, false), ResetReason::PowerOn);
         assert_eq!(reset_reason(false, true), ResetReason::Requested);
         assert_eq!(reset_reason(true, true), ResetReason::Requested, "a forced reset sets both bits");
@@ -597,11 +643,39 @@ mod tests {
         let out = d.press(Key::Next, Press::Long, 0).unwrap();
         assert_eq!(command(&out).action, Action::NoShow);
         assert_eq!(d.press(Key::Recall, Press::Long, 10), None);
-        let p = d.presence(PresenceStatus::Offline);
+        let p = d.last_will();
         assert_eq!(p.topic.as_str(), "dawr/v1/demo/devices/button-3/status");
         assert_eq!(p.payload.as_slice(), br#"{"status":"offline"}"#);
         assert!(p.retain);
-        assert_eq!(d.presence(PresenceStatus::Online).payload.as_slice(), br#"{"status":"online"}"#);
+        assert_eq!(d.online_presence(12_345).payload.as_slice(), br#"{"status":"online","uptime_s":12}"#);
         assert_eq!(d.subscriptions()[1].as_str(), "dawr/v1/demo/counters/3/state");
+    }
+
+    #[test]
+    fn the_online_presence_carries_version_uptime_and_signal_and_is_repeated_every_minute() {
+        let mut d = Device::new(CONFIG, 7).with_reset_reason(ResetReason::PowerOn).with_firmware("0.4.1");
+        d.set_rssi(Some(-61));
+        assert_eq!(d.presence_due(0), None, "nothing before the first connect");
+        assert_eq!(d.connected(1_000), None);
+        let first = d.online_presence(1_000);
+        let p = serde_json_core::from_slice::<Presence>(&first.payload).unwrap().0;
+        assert_eq!(
+            (p.status, p.reset, p.firmware.as_deref(), p.uptime_s, p.rssi),
+            (PresenceStatus::Online, Some(ResetReason::PowerOn), Some("0.4.1"), Some(1), Some(-61))
+        );
+        let refresh_ms = u64::from(PRESENCE_REFRESH_S) * 1000;
+        assert_eq!(d.presence_due(refresh_ms), None, "not yet");
+        d.set_rssi(Some(-75));
+        let again = d.presence_due(1_000 + refresh_ms).expect("repeated after a minute");
+        let p = serde_json_core::from_slice::<Presence>(&again.payload).unwrap().0;
+        assert_eq!((p.uptime_s, p.rssi), (Some(61), Some(-75)), "uptime and signal current");
+        assert!(again.retain);
+        assert_eq!(d.presence_due(2_000 + refresh_ms), None, "once per minute");
+        d.set_rssi(Some(7));
+        d.disconnected(3_000 + refresh_ms);
+        assert_eq!(d.presence_due(10 * refresh_ms), None, "not while disconnected");
+        assert_eq!(d.connected(10 * refresh_ms), None);
+        let p = serde_json_core::from_slice::<Presence>(&d.online_presence(10 * refresh_ms).payload).unwrap().0;
+        assert_eq!(p.rssi, None, "a positive dBm is no measurement");
     }
 }

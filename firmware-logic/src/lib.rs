@@ -12,7 +12,9 @@
 //! - [`mqtt`]: the MQTT 3.1.1 session (CONNECT with last will, SUBSCRIBE, QoS 1, keep-alive);
 //! - [`wifi`]: joining the Wi-Fi again after the link is lost, with back-off;
 //! - [`settings`]: the settings record kept in flash (one firmware image for every button);
-//! - [`provision`]: the USB serial line protocol that writes it (both sides).
+//! - [`provision`]: the USB serial line protocol that writes it (both sides);
+//! - [`update`]: over-the-air updates — chunks, resuming, the release key's signature, trial
+//!   boot, confirm or roll back.
 //!
 //! The host simulator (`dawr-button-sim` in the `tests` crate) runs this same logic against a
 //! real hub over MQTT.
@@ -25,6 +27,7 @@ pub mod mqtt;
 pub mod provision;
 pub mod screen;
 pub mod settings;
+pub mod update;
 pub mod wifi;
 
 pub use button::{Button, Press};

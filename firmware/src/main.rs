@@ -34,7 +34,6 @@ use dawr_firmware_logic::provision::{self, LineBuffer};
 use dawr_firmware_logic::settings::{Language, MAX_RECORD, Settings};
 use dawr_firmware_logic::wifi::{Rejoin, WifiState};
 use dawr_firmware_logic::{Button, Device, Key, Mode, Press, reset_reason, screen};
-use dawr_protocol::device::PresenceStatus;
 use defmt::{info, unwrap, warn};
 use embassy_executor::Spawner;
 use embassy_futures::select::{Either3, select3};
@@ -207,7 +206,7 @@ async fn main(spawner: Spawner) {
         device: settings.device_id,
         mode: settings.mode,
     };
-    let mut device = Device::new(identity, boot).with_reset_reason(reset);
+    let mut device = Device::new(identity, boot).with_reset_reason(reset).with_firmware(env!("CARGO_PKG_VERSION"));
     draw(&mut display, &device).await;
 
     let buttons = [
@@ -264,6 +263,8 @@ async fn main(spawner: Spawner) {
             device.wifi_joined();
             draw(&mut display, &device).await;
         }
+        // The signal as the session starts, for its presence (the repeats carry this value too).
+        device.set_rssi(Some(control.get_rssi().await));
         let ended = run_session(stack, &settings, &mut device, &mut display, &mut watchdog).await;
         device.disconnected(now_ms());
         match ended {
@@ -374,7 +375,7 @@ async fn run_session(
     }
     let mut session = Session::new(KEEP_ALIVE_S);
     let mut out = [0u8; 1024];
-    let will = device.presence(PresenceStatus::Offline);
+    let will = device.last_will();
     let login = Login::new(settings.device_id, settings.username(), settings.mqtt_password);
     let Ok(n) = session.connect(login, (will.topic.as_str(), &will.payload), now_ms(), &mut out) else {
         return Ended::Unreachable;
@@ -420,7 +421,7 @@ async fn run_session(
                 }
                 Incoming::Subscribed if !subscribed => {
                     subscribed = true;
-                    let _ = send_after.push(device.presence(PresenceStatus::Online));
+                    let _ = send_after.push(device.online_presence(now));
                     if let Some(again) = device.connected(now) {
                         let _ = send_after.push(again);
                     }
@@ -460,6 +461,11 @@ async fn run_session(
                 let now = now_ms();
                 if let Some(retry) = device.tick(now)
                     && !publish(&mut session, &mut socket, &retry).await
+                {
+                    return ended(subscribed);
+                }
+                if let Some(presence) = device.presence_due(now)
+                    && !publish(&mut session, &mut socket, &presence).await
                 {
                     return ended(subscribed);
                 }

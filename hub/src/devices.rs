@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
 use dawr_protocol::acl::{Device, EnrolError, Role};
 use dawr_protocol::api::{DeviceCredentials, DeviceInfo, EnrolledDevice};
-use dawr_protocol::device::PresenceStatus;
+use dawr_protocol::device::{Presence, PresenceStatus};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -95,38 +95,56 @@ pub type DeviceTable = HashMap<String, Enrolled>;
 
 /// What `GET /api/v1/devices` shows: every enrolled device (offline and never seen if no
 /// presence was heard) and every other client that announced a presence, by id.
-pub fn listing(
-    enrolled: &[Enrolled],
-    presence: &HashMap<String, (dawr_protocol::device::Presence, DateTime<Utc>)>,
-) -> Vec<DeviceInfo> {
+pub fn listing(enrolled: &[Enrolled], presence: &HashMap<String, (Presence, DateTime<Utc>)>) -> Vec<DeviceInfo> {
     let mut list: Vec<DeviceInfo> = enrolled
         .iter()
         .map(|d| {
-            let heard = presence.get(&d.id);
-            DeviceInfo {
-                device: d.id.clone(),
-                role: Some(d.role),
-                counter: d.counter.clone(),
-                status: heard.map_or(PresenceStatus::Offline, |(p, _)| p.status),
-                printer: heard.and_then(|(p, _)| p.printer),
-                seen_at: heard.map(|(_, at)| *at),
-            }
+            let mut info = info(&d.id, presence.get(&d.id));
+            info.role = Some(d.role);
+            info.counter = d.counter.clone();
+            info
         })
         .collect();
-    for (id, (p, at)) in presence {
+    for (id, heard) in presence {
         if !enrolled.iter().any(|d| &d.id == id) {
-            list.push(DeviceInfo {
-                device: id.clone(),
-                role: None,
-                counter: None,
-                status: p.status,
-                printer: p.printer,
-                seen_at: Some(*at),
-            });
+            list.push(info(id, Some(heard)));
         }
     }
     list.sort_by(|a, b| a.device.cmp(&b.device));
     list
+}
+
+/// What a device's last presence (if any was heard) says about it, without role and counter.
+fn info(device: &str, heard: Option<&(Presence, DateTime<Utc>)>) -> DeviceInfo {
+    let p = heard.map(|(p, _)| p);
+    DeviceInfo {
+        device: device.to_string(),
+        role: None,
+        counter: None,
+        status: p.map_or(PresenceStatus::Offline, |p| p.status),
+        printer: p.and_then(|p| p.printer),
+        seen_at: heard.map(|(_, at)| *at),
+        firmware: p.and_then(|p| p.firmware.as_deref().map(str::to_owned)),
+        uptime_s: p.and_then(|p| p.uptime_s),
+        rssi: p.and_then(|p| p.rssi),
+        reset: p.and_then(|p| p.reset),
+    }
+}
+
+/// The presence to keep when `heard` arrives after `earlier`: a presence that says nothing about
+/// the device itself (the `offline` last will) keeps the version, uptime, signal and reset
+/// reason the earlier one gave, so the fleet view still shows what an offline button runs.
+pub fn merged_presence(earlier: Option<&Presence>, heard: Presence) -> Presence {
+    match earlier {
+        Some(earlier) if !heard.has_fleet_fields() => Presence {
+            reset: earlier.reset,
+            firmware: earlier.firmware.clone(),
+            uptime_s: earlier.uptime_s,
+            rssi: earlier.rssi,
+            ..heard
+        },
+        _ => heard,
+    }
 }
 
 /// A new random password: 20 bytes (160 bits) as 40 hex digits.
@@ -380,6 +398,26 @@ fn demo_entry(credentials: &DeviceCredentials, role: Role, counter: Option<&str>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_will_keeps_what_the_button_said_about_itself_and_a_new_online_replaces_it() {
+        let online: Presence = serde_json::from_str(
+            r#"{"status":"online","reset":"watchdog","firmware":"0.4.1","uptime_s":90,"rssi":-60}"#,
+        )
+        .unwrap();
+        let offline = merged_presence(Some(&online), Presence::new(PresenceStatus::Offline));
+        assert_eq!(offline.status, PresenceStatus::Offline);
+        assert_eq!((offline.firmware.as_deref(), offline.uptime_s, offline.rssi), (Some("0.4.1"), Some(90), Some(-60)));
+        assert_eq!(offline.reset, Some(dawr_protocol::device::ResetReason::Watchdog));
+        let newer: Presence = serde_json::from_str(r#"{"status":"online","firmware":"0.5.0","uptime_s":3}"#).unwrap();
+        let back = merged_presence(Some(&offline), newer.clone());
+        assert_eq!(back, newer, "a presence with fleet fields replaces them all (no stale signal or reset)");
+        let listed = listing(&[], &HashMap::from([("button-9".to_string(), (offline, Utc::now()))]));
+        assert_eq!(
+            (listed[0].firmware.as_deref(), listed[0].uptime_s, listed[0].rssi),
+            (Some("0.4.1"), Some(90), Some(-60))
+        );
+    }
 
     #[test]
     fn hashes_are_mosquittos_and_verify_only_the_right_password() {

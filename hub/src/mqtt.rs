@@ -77,12 +77,7 @@ impl MqttStatus {
     /// device offline (a device still there says `online` again as it reconnects).
     pub fn load(db: dawr_web::Db) -> Result<MqttStatus, crate::store::StoreError> {
         let heard = crate::store::load_presence(&db.reader())?;
-        let presence = heard
-            .into_iter()
-            .map(|(device, printer, seen_at)| {
-                (device, (Presence { printer, ..Presence::new(PresenceStatus::Offline) }, seen_at))
-            })
-            .collect();
+        let presence = heard.into_iter().map(|(device, presence, seen_at)| (device, (presence, seen_at))).collect();
         Ok(MqttStatus { connected: Arc::default(), presence: Arc::new(Mutex::new(presence)), store: Some(db) })
     }
 }
@@ -252,7 +247,8 @@ fn note_presence(status: &MqttStatus, device: &str, payload: &[u8]) {
                 presence.remove(device);
             }
             Some(p) if presence.len() < MAX_PRESENCE || presence.contains_key(device) => {
-                presence.insert(device.to_string(), (p, now));
+                let kept = crate::devices::merged_presence(presence.get(device).map(|(p, _)| p), p);
+                presence.insert(device.to_string(), (kept, now));
             }
             Some(_) => {
                 tracing::debug!(device, "presence map full: not tracked");
@@ -262,8 +258,19 @@ fn note_presence(status: &MqttStatus, device: &str, payload: &[u8]) {
     }
     if let Some(db) = status.store.clone() {
         let device = device.to_string();
+        let presence = status.presence.clone();
         tokio::spawn(async move {
-            let stored = db.write(move |conn| crate::store::save_presence(conn, &device, heard, now)).await;
+            // Writes run in any order: each keeps what the map holds when it runs, so the last
+            // one to run keeps the newest presence.
+            let stored = db
+                .write(move |conn| {
+                    let latest = presence.lock().unwrap_or_else(|e| e.into_inner()).get(&device).cloned();
+                    match latest {
+                        Some((p, at)) => crate::store::save_presence(conn, &device, Some(p), at),
+                        None => crate::store::save_presence(conn, &device, None, now),
+                    }
+                })
+                .await;
             match stored {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "cannot keep a device's presence"),

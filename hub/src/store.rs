@@ -59,6 +59,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/015_day_closures.sql")),
         M::up(include_str!("store/016_real_cases.sql")),
         M::up(include_str!("store/017_alerts.sql")),
+        M::up(include_str!("store/022_fleet.sql")),
     ])
 }
 
@@ -247,19 +248,34 @@ pub fn load_command_log(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<L
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// A client's last presence as kept: `(device, printer, seen_at)`.
-pub type KeptPresence = (String, Option<dawr_protocol::device::PrinterHealth>, DateTime<Utc>);
+/// A client's last presence as kept: `(device, presence, seen_at)`; the presence's status is
+/// always `offline`.
+pub type KeptPresence = (String, dawr_protocol::device::Presence, DateTime<Utc>);
+
+/// A kept enum value (`printer`, `reset`) read back as its type (`None` if absent or unreadable).
+fn kept_name<T: serde::de::DeserializeOwned>(name: Option<String>) -> Option<T> {
+    name.and_then(|n| serde_json::from_value(serde_json::Value::String(n)).ok())
+}
 
 /// The presence last heard from each client (the status is not kept: after a restart every
-/// device is offline until it says otherwise).
+/// device is offline until it says otherwise; what a button said about itself is kept).
 pub fn load_presence(conn: &Connection) -> Result<Vec<KeptPresence>, StoreError> {
-    let mut stmt = conn.prepare("SELECT device, printer, seen_at FROM device_presence")?;
+    use dawr_protocol::device::{Presence, PresenceStatus};
+    let mut stmt =
+        conn.prepare("SELECT device, printer, seen_at, firmware, uptime_s, rssi, reset FROM device_presence")?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let printer: Option<String> = r.get(1)?;
-        let printer = printer.and_then(|p| serde_json::from_value(serde_json::Value::String(p)).ok());
-        out.push((r.get(0)?, printer, parse_ts("device_presence.seen_at", &r.get::<_, String>(2)?)?));
+        let firmware: Option<String> = r.get(3)?;
+        let presence = Presence {
+            printer: kept_name(r.get(1)?),
+            firmware: firmware.and_then(|f| f.as_str().try_into().ok()),
+            uptime_s: r.get(4)?,
+            rssi: r.get(5)?,
+            reset: kept_name(r.get(6)?),
+            ..Presence::new(PresenceStatus::Offline)
+        };
+        out.push((r.get(0)?, presence, parse_ts("device_presence.seen_at", &r.get::<_, String>(2)?)?));
     }
     Ok(out)
 }
@@ -278,10 +294,14 @@ pub fn save_presence(
     let name = |v: serde_json::Value| v.as_str().map(str::to_owned);
     let status = serde_json::to_value(p.status).ok().and_then(name);
     let printer = p.printer.and_then(|h| serde_json::to_value(h).ok()).and_then(name);
+    let reset = p.reset.and_then(|r| serde_json::to_value(r).ok()).and_then(name);
     conn.execute(
-        "INSERT INTO device_presence (device, status, printer, seen_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(device) DO UPDATE SET status = excluded.status, printer = excluded.printer, seen_at = excluded.seen_at",
-        params![device, status, printer, ts(seen_at)],
+        "INSERT INTO device_presence (device, status, printer, seen_at, firmware, uptime_s, rssi, reset)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(device) DO UPDATE SET status = excluded.status, printer = excluded.printer,
+           seen_at = excluded.seen_at, firmware = excluded.firmware, uptime_s = excluded.uptime_s,
+           rssi = excluded.rssi, reset = excluded.reset",
+        params![device, status, printer, ts(seen_at), p.firmware.as_deref(), p.uptime_s, p.rssi, reset],
     )?;
     Ok(())
 }

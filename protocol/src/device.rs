@@ -343,8 +343,11 @@ pub enum ResetReason {
     Unknown,
 }
 
+/// A firmware version as a device reports it (`0.4.1`, `0.4.1-rc2`).
+pub type FirmwareVersion = heapless::String<24>;
+
 /// A client's presence (`…/devices/{device}/status`, retained; `offline` is its last will).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Presence {
     pub status: PresenceStatus,
     /// Devices with a printer (kiosks) say how it is; others leave it out.
@@ -354,12 +357,31 @@ pub struct Presence {
     /// it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<ResetReason>,
+    /// The version of the firmware it runs (counter buttons, in their `online` presence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<FirmwareVersion>,
+    /// Seconds since it last started, when it sent this presence (counter buttons repeat their
+    /// `online` presence every [`PRESENCE_REFRESH_S`] with it current).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_s: Option<u32>,
+    /// The Wi-Fi signal it receives, in dBm (−30 excellent, −67 good, below −80 poor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rssi: Option<i16>,
 }
 
+/// How often a counter button repeats its `online` presence (with its uptime and signal current).
+pub const PRESENCE_REFRESH_S: u32 = 60;
+
 impl Presence {
-    /// A presence without a printer or reset reason.
+    /// A presence with nothing but its status.
     pub const fn new(status: PresenceStatus) -> Presence {
-        Presence { status, printer: None, reset: None }
+        Presence { status, printer: None, reset: None, firmware: None, uptime_s: None, rssi: None }
+    }
+
+    /// Whether this presence says anything about the device itself (version, uptime, signal,
+    /// reset reason): the fleet view keeps these from the last presence that had them.
+    pub fn has_fleet_fields(&self) -> bool {
+        self.reset.is_some() || self.firmware.is_some() || self.uptime_s.is_some() || self.rssi.is_some()
     }
 }
 
@@ -531,6 +553,21 @@ mod tests {
         assert_eq!(p.reset, Some(ResetReason::Unknown));
         let p: Presence = serde_json::from_str(r#"{"status":"online"}"#).unwrap();
         assert_eq!(p.reset, None, "older devices leave it out");
+    }
+
+    #[test]
+    fn a_buttons_fleet_fields_are_optional_and_round_trip_without_std() {
+        let text = r#"{"status":"online","reset":"power_on","firmware":"0.4.1","uptime_s":3600,"rssi":-61}"#;
+        let p: Presence = serde_json::from_str(text).unwrap();
+        assert_eq!((p.firmware.as_deref(), p.uptime_s, p.rssi), (Some("0.4.1"), Some(3600), Some(-61)));
+        assert!(p.has_fleet_fields());
+        assert_eq!(serde_json::to_string(&p).unwrap(), text);
+        let (back, _) = serde_json_core::from_str::<Presence>(text).unwrap();
+        assert_eq!(back, p);
+        let mut buf = [0u8; 128];
+        let n = serde_json_core::to_slice(&p, &mut buf).unwrap();
+        assert_eq!(&buf[..n], text.as_bytes());
+        assert!(!Presence::new(PresenceStatus::Offline).has_fleet_fields());
     }
 
     #[test]

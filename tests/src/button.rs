@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dawr_firmware_logic::{Config, Device, Key, Mode, Notice, Press, RatingPhase, screen};
-use dawr_protocol::device::PresenceStatus;
+use dawr_protocol::device::ResetReason;
 use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, describe};
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -50,6 +50,11 @@ impl std::fmt::Display for Screen {
     }
 }
 
+/// The firmware version the simulated button reports in its presence.
+pub const SIM_FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The Wi-Fi signal the simulated button reports, in dBm.
+pub const SIM_RSSI_DBM: i32 = -58;
+
 /// A running simulated button.
 pub struct SimButton {
     input: mpsc::UnboundedSender<Input>,
@@ -81,7 +86,10 @@ impl SimButton {
             tokio::spawn(async move {
                 let config = Config { branch: &branch, counter: &counter, device: &device_id, mode };
                 let link = Link { options, dropped };
-                run(Device::new(config, boot), link, inputs, screen_tx).await;
+                let device = Device::new(config, boot)
+                    .with_reset_reason(ResetReason::PowerOn)
+                    .with_firmware(SIM_FIRMWARE_VERSION);
+                run(device, link, inputs, screen_tx).await;
             })
         };
         Ok(SimButton { input, screen, dropped, task })
@@ -187,7 +195,8 @@ async fn run(
 ) {
     let mut options = link.options;
     options.set_keep_alive(Duration::from_secs(5));
-    let will = device.presence(PresenceStatus::Offline);
+    let will = device.last_will();
+    device.set_rssi(Some(SIM_RSSI_DBM));
     options.set_last_will(LastWill::new(will.topic.as_str(), will.payload.to_vec(), QoS::AtLeastOnce, true));
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     let started = Instant::now();
@@ -209,7 +218,8 @@ async fn run(
                 Ok(Event::Incoming(Packet::SubAck(_))) => {
                     subacks += 1;
                     if subacks == device.subscriptions().len() {
-                        out.publish(device.presence(PresenceStatus::Online)).await;
+                        let presence = device.online_presence(now());
+                        out.publish(presence).await;
                         if let Some(message) = device.connected(now()) {
                             out.publish(message).await;
                         }
@@ -240,6 +250,9 @@ async fn run(
             _ = ticker.tick() => {
                 if let Some(message) = device.tick(now()) {
                     out.publish(message).await;
+                }
+                if let Some(presence) = device.presence_due(now()) {
+                    out.publish(presence).await;
                 }
             }
             input = inputs.recv() => match input {

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use dawr_firmware_logic::mqtt::{Incoming, Login, Session};
 use dawr_firmware_logic::{Config, Device, Key, Mode, Press};
-use dawr_protocol::device::PresenceStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -140,7 +139,7 @@ async fn run(config: FirmwareConfig, mut presses: mpsc::UnboundedReceiver<(Key, 
     let mut device = Device::new(Config { branch: &branch, counter: &counter, device: &id, mode: Mode::Counter }, 0xf1);
     let mut wire = Wire::connect(port).await?;
     let mut out = [0u8; 1024];
-    let will = device.presence(PresenceStatus::Offline);
+    let will = device.last_will();
     let login = Login::new(&id, &id, &password);
     let n = wire.session.connect(login, (will.topic.as_str(), &will.payload), wire.now(), &mut out).unwrap_or(0);
     wire.send(&out[..n]).await?;
@@ -150,7 +149,8 @@ async fn run(config: FirmwareConfig, mut presses: mpsc::UnboundedReceiver<(Key, 
     let topics = device.subscriptions();
     let n = wire.session.subscribe(&[topics[0].as_str(), topics[1].as_str()], wire.now(), &mut out).unwrap_or(0);
     wire.send(&out[..n]).await?;
-    wire.publish(&device.presence(PresenceStatus::Online)).await?;
+    let presence = device.online_presence(wire.now());
+    wire.publish(&presence).await?;
     let now = wire.now();
     if let Some(again) = device.connected(now) {
         wire.publish(&again).await?;
@@ -175,6 +175,9 @@ async fn run(config: FirmwareConfig, mut presses: mpsc::UnboundedReceiver<(Key, 
         let now = wire.now();
         if let Some(again) = device.tick(now) {
             wire.publish(&again).await?;
+        }
+        if let Some(presence) = device.presence_due(now) {
+            wire.publish(&presence).await?;
         }
         let n = wire.session.poll(now, &mut out).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         if n > 0 {

@@ -2,10 +2,12 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use dawr_e2e::button::SimButton;
+use dawr_e2e::button::{SIM_FIRMWARE_VERSION, SIM_RSSI_DBM, SimButton};
 use dawr_e2e::{Hub, MqttProbe, wait_until};
 use dawr_firmware_logic::device::{MAX_ATTEMPTS, REPLY_TIMEOUT_MS};
 use dawr_firmware_logic::{Key, Mode, Press};
+use dawr_protocol::api::DeviceInfo;
+use dawr_protocol::device::ResetReason;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -44,6 +46,42 @@ async fn pressing_next_on_the_button_calls_the_visitor() -> Result<()> {
     button.press(Key::Next, Press::Long);
     button.wait_for(WAIT, |s| s.ticket.is_none() && !s.pending).await.expect("the counter is free again");
     assert_eq!(status(&hub, &ticket).await?.0, "no_show");
+    the_fleet_view_shows_the_button(&hub).await
+}
+
+/// The button's presence carries its firmware version, uptime, Wi-Fi signal and reset reason;
+/// the hub lists them in `GET /api/v1/devices` and on the dashboard.
+async fn the_fleet_view_shows_the_button(hub: &Hub) -> Result<()> {
+    let listed = || async {
+        let (_, devices) = hub.manager_get("/api/v1/devices").await.ok()?;
+        let devices: Vec<DeviceInfo> = serde_json::from_value(devices).ok()?;
+        devices.into_iter().find(|d| d.device == "button-3" && d.firmware.is_some())
+    };
+    assert!(wait_until(WAIT, || async { listed().await.is_some() }).await, "the button's fleet fields are listed");
+    let button = listed().await.expect("listed");
+    assert_eq!(button.firmware.as_deref(), Some(SIM_FIRMWARE_VERSION));
+    assert_eq!(button.rssi, Some(SIM_RSSI_DBM as i16));
+    assert_eq!(button.reset, Some(ResetReason::PowerOn));
+    assert!(button.uptime_s.is_some_and(|s| s < 600), "{button:?}");
+
+    let client = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
+    let signed = client
+        .post(hub.url("/dashboard/sign-in?lang=en"))
+        .form(&[("staff", "m001"), ("pin", hub.pin("m001"))])
+        .send()
+        .await?;
+    let cookie = signed.headers()["set-cookie"].to_str()?.split(';').next().unwrap_or_default().to_string();
+    for (lang, signal, reset) in [("en", "(strong)", "Power on"), ("ar", "(قوية)", "وصل التيار الكهربائي")]
+    {
+        let page = client.get(hub.url(&format!("/dashboard?lang={lang}"))).header("cookie", &cookie).send().await?;
+        let page = page.text().await?;
+        // Without Fluent's isolation marks around the filled-in values.
+        let page = page.replace(['\u{2068}', '\u{2069}'], "");
+        let row = page.split("<tr>").find(|row| row.contains("button-3")).unwrap_or_default();
+        assert!(row.contains(SIM_FIRMWARE_VERSION), "{lang}: the version is on the dashboard: {row}");
+        assert!(row.contains(&format!("{SIM_RSSI_DBM} dBm {signal}")), "{lang}: the signal: {row}");
+        assert!(row.contains(reset), "{lang}: why it started: {row}");
+    }
     Ok(())
 }
 

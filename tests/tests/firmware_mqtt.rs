@@ -8,7 +8,6 @@ use dawr_e2e::firmware::{Got, Wire};
 use dawr_e2e::{Hub, Mosquitto, wait_until};
 use dawr_firmware_logic::mqtt::Login;
 use dawr_firmware_logic::{Config, Device, Key, Mode, Press};
-use dawr_protocol::device::PresenceStatus;
 use serde_json::json;
 
 const CONFIG: Config<'static> = Config { branch: "demo", counter: "3", device: "fw-button-3", mode: Mode::Counter };
@@ -20,7 +19,7 @@ const HUB_PASSWORD: &str = "hub-secret";
 async fn connect(port: u16, login: Login<'_>, device: &Device<'_>) -> Result<(Wire, Result<Got>)> {
     let mut wire = Wire::connect(port).await?;
     let mut out = [0u8; 1024];
-    let will = device.presence(PresenceStatus::Offline);
+    let will = device.last_will();
     let n = wire.session.connect(login, (will.topic.as_str(), &will.payload), wire.now(), &mut out).unwrap();
     wire.send(&out[..n]).await?;
     let answer = wire.next(Duration::from_secs(5)).await;
@@ -60,7 +59,7 @@ async fn firmware_presses_next(port: u16, hub: &Hub, password: &str) -> Result<(
     let topics = device.subscriptions();
     let n = wire.session.subscribe(&[topics[0].as_str(), topics[1].as_str()], wire.now(), &mut out).unwrap();
     wire.send(&out[..n]).await?;
-    let online = device.presence(PresenceStatus::Online);
+    let online = device.online_presence(wire.now());
     let n = wire.session.publish(&online.topic, &online.payload, true, wire.now(), &mut out).unwrap();
     wire.send(&out[..n]).await?;
     let now = wire.now();

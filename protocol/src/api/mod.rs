@@ -331,6 +331,19 @@ pub struct DeviceInfo {
     /// When the hub last heard its presence message; absent if never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_at: Option<DateTime<Utc>>,
+    /// A counter button's firmware version, as its last `online` presence said (kept while it is
+    /// offline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+    /// A counter button's uptime in seconds when it sent that presence (at `seen_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_s: Option<u32>,
+    /// A counter button's Wi-Fi signal in dBm, as that presence said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rssi: Option<i16>,
+    /// Why a counter button last started, as that presence said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<crate::device::ResetReason>,
 }
 
 /// `dawr-hub devices add`'s one line of output: the device's MQTT account. The password is shown

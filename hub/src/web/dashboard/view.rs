@@ -185,6 +185,27 @@ const BREACH_ROWS: usize = 200;
 /// How many open cases the page lists (the overdue first; the JSON API has them all).
 const OPEN_CASE_ROWS: usize = 100;
 
+/// The text key of why a button last started.
+fn reset_key(reason: dawr_protocol::device::ResetReason) -> &'static str {
+    use dawr_protocol::device::ResetReason as R;
+    match reason {
+        R::PowerOn => "dash-reset-power-on",
+        R::Watchdog => "dash-reset-watchdog",
+        R::Requested => "dash-reset-requested",
+        R::Unknown => "dash-reset-unknown",
+    }
+}
+
+/// How good a Wi-Fi signal of `dbm` is: strong from −60, good from −70, fair from −80, else weak.
+fn signal_quality_key(dbm: i16) -> &'static str {
+    match dbm {
+        -60.. => "dash-signal-strong",
+        -70..=-61 => "dash-signal-good",
+        -80..=-71 => "dash-signal-fair",
+        _ => "dash-signal-weak",
+    }
+}
+
 fn reason_key(reason: &str) -> String {
     format!("reason-{}", reason.replace('_', "-"))
 }
@@ -912,7 +933,8 @@ impl Dashboard<'_> {
                 } @else {
                     table {
                         thead { tr {
-                            @for key in ["dash-device", "dash-device-role", "dash-counter", "dash-device-status", "dash-device-seen"] {
+                            @for key in ["dash-device", "dash-device-role", "dash-counter", "dash-device-status", "dash-device-seen",
+                                "dash-device-firmware", "dash-device-uptime", "dash-device-signal", "dash-device-reset"] {
                                 th scope="col" { (self.t(key)) }
                             }
                         } }
@@ -925,11 +947,34 @@ impl Dashboard<'_> {
                                 dawr_protocol::device::PresenceStatus::Offline => "dash-device-offline",
                             })) }
                             td { bdi { (d.seen_at.map(|at| at.with_timezone(&self.branch.utc_offset).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| self.t("dash-device-never"))) } }
+                            td { bdi { (d.firmware.as_deref().unwrap_or("–")) } }
+                            td { (d.uptime_s.map(|s| self.uptime(s)).unwrap_or_else(|| "–".into())) }
+                            td { bdi { (d.rssi.map(|dbm| self.signal(dbm)).unwrap_or_else(|| "–".into())) } }
+                            td { (d.reset.map(|r| self.t(reset_key(r))).unwrap_or_else(|| "–".into())) }
                         } } }
                     }
                 }
             }
         }
+    }
+
+    /// A button's uptime as days, hours and minutes.
+    fn uptime(&self, seconds: u32) -> String {
+        let (days, hours, minutes) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
+        let arg = |v: u32| Arg::Number(f64::from(v));
+        self.t_args(
+            "dash-device-uptime-value",
+            &[("days", arg(days)), ("hours", arg(hours)), ("minutes", arg(minutes))],
+        )
+    }
+
+    /// A Wi-Fi signal in dBm with how good it is.
+    fn signal(&self, dbm: i16) -> String {
+        let quality = self.t(signal_quality_key(dbm));
+        self.t_args(
+            "dash-device-signal-value",
+            &[("dbm", Arg::Number(f64::from(dbm))), ("quality", Arg::Text(&quality))],
+        )
     }
 
     fn crm_section(&self, status: &CrmStatus) -> Markup {
