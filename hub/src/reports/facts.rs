@@ -156,6 +156,29 @@ pub fn pause_events(
     rows.collect()
 }
 
+/// Reads the sign-ins and sign-outs from `start` to `end` (UTC, end exclusive) from the audit
+/// log, in order: each with its counter, if the entry names one.
+pub fn sign_events(
+    conn: &Connection,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> rusqlite::Result<Vec<super::staffing::SignEvent>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT actor, subject, at, action FROM audit_log
+         WHERE at >= ?1 AND at < ?2 AND action IN ('sign_in', 'sign_out')
+         ORDER BY at, id",
+    )?;
+    let rows = statement.query_map(params![crate::store::ts(start), crate::store::ts(end)], |row| {
+        let action: String = row.get(3)?;
+        Ok(super::staffing::SignEvent {
+            staff: row.get(0)?,
+            counter: row.get(1)?,
+            at: time("at", Some(row.get(2)?))?.expect("given"),
+            signed_in: action == "sign_in",
+        })
+    })?;
+    rows.collect()
+}
+
 /// Reads the visit of one CRM case from the event log.
 pub fn case_facts(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<VisitFacts>> {
     let mut statement = conn.prepare_cached(&format!("{CHOSEN_BY_CASE}{VISIT_FACTS}"))?;
@@ -281,8 +304,12 @@ mod tests {
         assert_eq!(t.csat.ratings, scores.len());
         let mean = scores.iter().map(|s| f64::from(*s)).sum::<f64>() / scores.len() as f64;
         assert!((t.csat.mean.unwrap() - mean).abs() < 1e-9);
-        let low = truth.iter().filter(|v| v.rating.is_some_and(|(s, _)| s <= 2)).count();
-        assert_eq!(t.csat.reasons.get("waited_too_long"), Some(&low));
+        let mut reasons = std::collections::BTreeMap::new();
+        for (_, reason) in truth.iter().filter_map(|v| v.rating).filter(|(s, _)| *s <= 2) {
+            *reasons.entry(reason.unwrap_or(super::super::NO_REASON_GIVEN).to_string()).or_insert(0) += 1;
+        }
+        assert_eq!(reasons.len(), 5, "every reason, and none given: {reasons:?}");
+        assert_eq!(t.csat.reasons, reasons);
         for s in &summary.per_service {
             let mine: Vec<_> = truth.iter().filter(|v| v.service == s.service).collect();
             assert_eq!(s.figures.visits, mine.len(), "service {}", s.service);
@@ -427,7 +454,26 @@ mod tests {
         let start = crate::cases::ledger::day_start(from, offset);
         let end = crate::cases::ledger::day_start(to.succ_opt().unwrap(), offset);
         let pauses = pause_events(&conn, (start, end), None).unwrap();
-        let sla = super::super::sla_report((from, to), &visits, &pauses, &target, offset);
+        let signs = sign_events(&conn, (start, end)).unwrap();
+        let sla = super::super::sla_report((from, to), &visits, (&pauses, &signs), None, &target, offset);
+        // Worked out here: which minutes of the local day (0–1439) each counter was signed in
+        // and not paused, from the generator's own plan.
+        let staffed_minutes = |day: NaiveDate| {
+            let mut minutes = vec![0usize; 24 * 60];
+            let pauses = synthetic::pauses_of(day);
+            for (counter, _, from, to) in synthetic::staff_of(day) {
+                for m in (8 * 60 + from)..(8 * 60 + to) {
+                    let paused = pauses
+                        .iter()
+                        .any(|(c, _, p, len)| *c == counter && (8 * 60 + p..8 * 60 + p + len).contains(&m));
+                    minutes[m as usize] += usize::from(!paused);
+                }
+            }
+            minutes
+        };
+        let days_of_weekday = |weekday: u32| {
+            from.iter_days().take_while(|d| *d <= to).filter(|d| d.weekday().num_days_from_sunday() == weekday).count()
+        };
 
         // Worked out here: (within, breach, never called) of each visit.
         let judge = |v: &synthetic::Truth| {
@@ -461,18 +507,51 @@ mod tests {
             assert_eq!((d.visits, d.within, d.breaches), (mine.len(), within, breaches), "{}", d.day);
             assert_eq!(d.served, mine.iter().filter(|v| v.served.is_some()).count());
             assert_eq!(d.cancelled, mine.iter().filter(|v| v.cancelled).count());
-            let counters: BTreeSet<&str> = mine.iter().filter_map(|v| v.counter.as_deref()).collect();
-            let staff: BTreeSet<&str> = mine.iter().filter_map(|v| v.staff.as_deref()).collect();
-            assert_eq!((d.counters_staffed, d.staff), (counters.len(), staff.len()), "{}", d.day);
+            let serving: BTreeSet<&str> = mine.iter().filter_map(|v| v.counter.as_deref()).collect();
+            let on_duty = synthetic::staff_of(d.day);
+            assert_eq!(
+                (d.counters_staffed, d.staff, d.counters_serving),
+                (on_duty.len(), on_duty.len(), serving.len())
+            );
+            assert!((d.staffed_hours - staffed_minutes(d.day).iter().sum::<usize>() as f64 / 60.0).abs() < 1e-9);
         }
+        assert!(sla.per_day.iter().any(|d| d.counters_staffed < 8), "some days someone is absent");
+        // The grid, worked out minute by minute: (arrivals, within, measured, staffed minutes).
+        let mut grid: std::collections::BTreeMap<(u32, u32), (usize, usize, usize, usize)> = Default::default();
+        for v in &truth {
+            let local = v.issued_at.with_timezone(&offset);
+            let cell = grid.entry((local.weekday().num_days_from_sunday(), local.hour())).or_default();
+            let (within, breach, _) = judge(v);
+            cell.0 += 1;
+            cell.1 += usize::from(within);
+            cell.2 += usize::from(within || breach);
+        }
+        for day in &days {
+            for (minute, staffed) in staffed_minutes(*day).iter().enumerate() {
+                let hour = (minute / 60) as u32;
+                grid.entry((day.weekday().num_days_from_sunday(), hour)).or_default().3 += staffed;
+            }
+        }
+        grid.retain(|_, c| *c != (0, 0, 0, 0));
+        assert_eq!(sla.grid.len(), grid.len());
+        for cell in &sla.grid {
+            let (arrivals, within, measured, minutes) = grid[&(cell.weekday, cell.hour)];
+            let weekdays = days_of_weekday(cell.weekday);
+            assert_eq!((cell.arrivals, cell.within, cell.measured, cell.days), (arrivals, within, measured, weekdays));
+            let mean = minutes as f64 / 60.0 / weekdays as f64;
+            assert!((cell.counters_staffed - mean).abs() < 1e-9, "{cell:?}: {mean}");
+        }
+        let noon = sla.grid.iter().find(|c| c.weekday == 0 && c.hour == 12).expect("Sunday noon");
+        let nine = sla.grid.iter().find(|c| c.weekday == 0 && c.hour == 9).expect("Sunday 9:00");
+        assert!(noon.counters_staffed < nine.counters_staffed, "Dhuhr shows: {noon:?} {nine:?}");
         // Pauses: 8 Dhuhr pauses of 20 min and one 15-min break each working day.
         let working = days.len();
+        let prayers: usize = days.iter().map(|d| synthetic::staff_of(*d).len()).sum();
         let reasons: Vec<(&str, usize, f64)> =
             sla.pauses.iter().map(|p| (p.reason.as_str(), p.pauses, (p.hours * 1000.0).round() / 1000.0)).collect();
         let hours = |minutes: usize| ((minutes as f64 / 60.0) * 1000.0).round() / 1000.0;
-        assert_eq!(
-            reasons,
-            [("break", working, hours(working * 15)), ("prayer", 8 * working, hours(8 * working * 20))]
-        );
+        assert_eq!(reasons, [("break", working, hours(working * 15)), ("prayer", prayers, hours(prayers * 20))]);
+        let share = (working * 15) as f64 * 100.0 / (working * 15 + prayers * 20) as f64;
+        assert!((sla.pauses[0].share_pct - share).abs() < 1e-9);
     }
 }

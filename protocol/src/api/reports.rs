@@ -312,10 +312,37 @@ pub struct SlaDay {
     pub within_pct: Option<f64>,
     /// Mean wait to the first call, in seconds.
     pub wait_mean_s: Option<f64>,
-    /// Counters that called or served anyone that day.
+    /// Counters someone was signed in at that day (from the sign-ins and sign-outs).
     pub counters_staffed: usize,
-    /// Staff members who served anyone that day.
+    /// Staff members signed in at a counter that day.
     pub staff: usize,
+    /// Counter-hours signed in and not paused.
+    #[serde(default)]
+    pub staffed_hours: f64,
+    /// Counters that called or served anyone that day (a counter without sign-ins, a button's,
+    /// counts here only).
+    #[serde(default)]
+    pub counters_serving: usize,
+}
+
+/// One hour of one weekday over the range: arrivals, the share called within target, and the
+/// counters staffed then (signed in and not paused), as a mean over the range's days of that
+/// weekday.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaHour {
+    /// 0 Sunday … 6 Saturday.
+    pub weekday: u32,
+    /// The local hour, 0–23.
+    pub hour: u32,
+    /// The range's days of this weekday (what the means are over).
+    pub days: usize,
+    /// Tickets taken in the hour, all those days together.
+    pub arrivals: usize,
+    pub measured: usize,
+    pub within: usize,
+    pub within_pct: Option<f64>,
+    /// Counters staffed in the hour, on average (counter-hours staffed ÷ days).
+    pub counters_staffed: f64,
 }
 
 /// Counter pauses with one reason (`none` when no reason was given).
@@ -323,6 +350,9 @@ pub struct SlaDay {
 pub struct PauseReasonFigures {
     pub reason: String,
     pub pauses: usize,
+    /// Of all the range's counter-hours paused, in percent.
+    #[serde(default)]
+    pub share_pct: f64,
     /// Counter-hours paused (a pause not resumed ends at the local day's end).
     pub hours: f64,
 }
@@ -337,6 +367,10 @@ pub struct SlaReport {
     pub total: SlaService,
     pub per_service: Vec<SlaService>,
     pub per_day: Vec<SlaDay>,
+    /// Weekday × hour, for the hours with arrivals or staff.
+    #[serde(default)]
+    pub grid: Vec<SlaHour>,
+    /// Pauses within the range (a pause from before it counts from its start).
     pub pauses: Vec<PauseReasonFigures>,
     /// Every breach, oldest first.
     pub breaches: Vec<SlaBreach>,

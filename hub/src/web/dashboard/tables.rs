@@ -9,8 +9,19 @@ use crate::domain::Branch;
 use crate::reports::Figures;
 
 /// The tables that can be exported, by the name the query gives.
-pub const TABLES: [&str; 8] =
-    ["service-levels", "days", "pauses", "breaches", "cases", "open-cases", "per-service", "monthly"];
+pub const TABLES: [&str; 9] =
+    ["service-levels", "days", "grid", "pauses", "breaches", "cases", "open-cases", "per-service", "monthly"];
+
+/// The weekday names of the grid table, Sunday first, in Arabic and English.
+const WEEKDAYS: [(&str, &str); 7] = [
+    ("الأحد", "Sunday"),
+    ("الاثنين", "Monday"),
+    ("الثلاثاء", "Tuesday"),
+    ("الأربعاء", "Wednesday"),
+    ("الخميس", "Thursday"),
+    ("الجمعة", "Friday"),
+    ("السبت", "Saturday"),
+];
 
 type Table = (Vec<String>, Vec<Vec<String>>);
 
@@ -85,6 +96,8 @@ pub fn table(name: &str, range: &Range, branch: &Branch) -> Option<Table> {
                 "wait_mean_min",
                 "counters_staffed",
                 "staff",
+                "staffed_counter_hours",
+                "counters_serving",
             ]),
             sla.per_day
                 .iter()
@@ -101,15 +114,56 @@ pub fn table(name: &str, range: &Range, branch: &Branch) -> Option<Table> {
                         minutes(d.wait_mean_s),
                         d.counters_staffed.to_string(),
                         d.staff.to_string(),
+                        format!("{:.2}", d.staffed_hours),
+                        d.counters_serving.to_string(),
+                    ]
+                })
+                .collect(),
+        ),
+        "grid" => (
+            head(&[
+                "weekday",
+                "weekday_ar",
+                "weekday_en",
+                "hour",
+                "days",
+                "arrivals",
+                "measured",
+                "within",
+                "within_pct",
+                "counters_staffed_mean",
+            ]),
+            sla.grid
+                .iter()
+                .map(|c| {
+                    let (ar, en) = WEEKDAYS[c.weekday as usize % 7];
+                    vec![
+                        c.weekday.to_string(),
+                        ar.into(),
+                        en.into(),
+                        format!("{:02}:00", c.hour),
+                        c.days.to_string(),
+                        c.arrivals.to_string(),
+                        c.measured.to_string(),
+                        c.within.to_string(),
+                        one_decimal(c.within_pct),
+                        format!("{:.2}", c.counters_staffed),
                     ]
                 })
                 .collect(),
         ),
         "pauses" => (
-            head(&["reason", "pauses", "counter_hours"]),
+            head(&["reason", "pauses", "counter_hours", "share_pct"]),
             sla.pauses
                 .iter()
-                .map(|p| vec![p.reason.clone(), p.pauses.to_string(), format!("{:.2}", p.hours)])
+                .map(|p| {
+                    vec![
+                        p.reason.clone(),
+                        p.pauses.to_string(),
+                        format!("{:.2}", p.hours),
+                        one_decimal(Some(p.share_pct)),
+                    ]
+                })
                 .collect(),
         ),
         "breaches" => (

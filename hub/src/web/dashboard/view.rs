@@ -20,7 +20,8 @@ use crate::reports::{Figures, ReportFilter, SlaReport, Summary};
 pub struct Live {
     pub services: Vec<ServiceSummary>,
     pub queue: Vec<Ticket>,
-    pub counters_open: usize,
+    /// Counters (staffed, paused, open) now.
+    pub counters: (usize, usize, usize),
 }
 
 /// One period's row of the by-period table.
@@ -137,6 +138,9 @@ svg text{font-size:14px;fill:var(--ink)}\
 .signin input{width:100%}\
 .error{color:var(--bad);font-weight:600}\
 .wide{overflow-x:auto}\
+.note{color:var(--muted);font-size:.9rem;margin:4px 0}\
+table.grid td{font-size:.9rem;line-height:1.25;white-space:nowrap}\
+.g-good{background:#e3f4ea}.g-mid{background:#fff4e5}.g-bad{background:#fdecea}\
 .print-only{display:none}\
 .print-head{border-bottom:2px solid var(--brand);margin:0 0 8px;padding:0 0 6px}\
 .print-head h1{font-size:1.2rem;margin:0}\
@@ -345,7 +349,8 @@ impl Dashboard<'_> {
 
     /// Now: who waits, for how long, where it is slipping.
     fn now_section(&self) -> Markup {
-        let Live { services, queue, counters_open } = self.live;
+        let Live { services, queue, counters: (staffed, paused, open) } = self.live;
+        let all = self.branch.counters.len();
         let longest = queue.iter().map(|t| (self.now - t.issued_at).num_seconds()).max().unwrap_or(0);
         let over = services.iter().filter(|s| s.open && s.estimated_wait_s > s.target_wait_s && s.waiting > 0);
         html! {
@@ -354,7 +359,9 @@ impl Dashboard<'_> {
                 div class="cards" {
                     (self.card("dash-waiting-now", queue.len().to_string()))
                     (self.card("dash-longest-wait", minutes(Some(longest as f64))))
-                    (self.card("dash-counters-open", format!("{counters_open} / {}", self.branch.counters.len())))
+                    (self.card("dash-counters-staffed-now", format!("{staffed} / {all}")))
+                    (self.card("dash-counters-paused-now", format!("{paused} / {all}")))
+                    (self.card("dash-counters-open", format!("{open} / {all}")))
                 }
                 h3 id="alerts-title" { (self.t("dash-alerts")) }
                 div id="alerts" aria-live="polite" aria-labelledby="alerts-title" {
@@ -515,6 +522,7 @@ impl Dashboard<'_> {
             "dash-wait-mean",
             "dash-counters-staffed",
             "dash-staff-at-work",
+            "dash-staffed-hours",
         ];
         html! {
             section aria-labelledby="sla" {
@@ -525,7 +533,7 @@ impl Dashboard<'_> {
                     (self.card("dash-sla-never-called", sla.total.never_called.to_string()))
                 }
                 p class="noprint" {
-                    @for table in ["service-levels", "days", "pauses", "breaches"] { (self.table_link(table)) " " }
+                    @for table in ["service-levels", "days", "grid", "pauses", "breaches"] { (self.table_link(table)) " " }
                 }
                 table id="sla-services" {
                     thead { tr {
@@ -553,8 +561,10 @@ impl Dashboard<'_> {
                         td class="n" { (minutes(d.wait_mean_s)) }
                         td class="n" { (d.counters_staffed) " / " (self.branch.counters.len()) }
                         td class="n" { (d.staff) }
+                        td class="n" { (format!("{:.1}", d.staffed_hours)) }
                     } } }
                 }
+                (self.grid())
                 h3 { (self.t("dash-pauses")) }
                 @if sla.pauses.is_empty() { p { (self.t("dash-pauses-none")) } } @else {
                     table id="pauses" {
@@ -562,11 +572,13 @@ impl Dashboard<'_> {
                             th scope="col" { (self.t("dash-reason")) }
                             th scope="col" class="n" { (self.t("dash-pauses-count")) }
                             th scope="col" class="n" { (self.t("dash-pauses-hours")) }
+                            th scope="col" class="n" { (self.t("dash-share")) }
                         } }
                         tbody { @for p in &sla.pauses { tr {
                             th scope="row" { (self.pause_reason(&p.reason)) }
                             td class="n" { (p.pauses) }
                             td class="n" { (format!("{:.1}", p.hours)) }
+                            td class="n" { (percent(Some(p.share_pct))) }
                         } } }
                     }
                 }
@@ -583,6 +595,48 @@ impl Dashboard<'_> {
                             p { (self.t_args("dash-breaches-more", &[("count", Arg::Number((sla.breaches.len() - BREACH_ROWS) as f64))])) }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The weekday × hour grid: in each hour of each weekday, the tickets taken, the share called
+    /// within target (the cell tinted by it) and the counters staffed on average.
+    fn grid(&self) -> Markup {
+        let grid = &self.range.sla.grid;
+        let Some(first) = grid.iter().map(|c| c.hour).min() else { return html! {} };
+        let last = grid.iter().map(|c| c.hour).max().unwrap_or(first);
+        let mut weekdays: Vec<u32> = grid.iter().map(|c| c.weekday).collect();
+        weekdays.dedup();
+        let cell = |weekday: u32, hour: u32| grid.iter().find(|c| c.weekday == weekday && c.hour == hour);
+        let band = |pct: Option<f64>| match pct {
+            Some(p) if p >= 80.0 => "g-good",
+            Some(p) if p >= 60.0 => "g-mid",
+            Some(_) => "g-bad",
+            None => "",
+        };
+        html! {
+            h3 id="grid-title" { (self.t("dash-grid")) }
+            p class="note" { (self.t("dash-grid-legend")) }
+            div class="wide" {
+                table id="grid" class="grid" aria-labelledby="grid-title" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-day")) }
+                        @for hour in first..=last { th scope="col" class="n" { (format!("{hour:02}:00")) } }
+                    } }
+                    tbody { @for weekday in &weekdays { tr {
+                        th scope="row" { (self.t(&format!("weekday-{}", if *weekday == 0 { 7 } else { *weekday }))) }
+                        @for hour in first..=last {
+                            @match cell(*weekday, hour) {
+                                Some(c) => td class={ "n " (band(c.within_pct)) } {
+                                    strong { (c.arrivals) } br;
+                                    (percent(c.within_pct)) br;
+                                    (format!("{:.1}", c.counters_staffed))
+                                },
+                                None => td class="n" { "–" },
+                            }
+                        }
+                    } } }
                 }
             }
         }
