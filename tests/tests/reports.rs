@@ -262,7 +262,7 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
         .await?;
     let rows = python_csv_rows(&grid)?;
     let weekdays = ["الأحد", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت"];
-    let weekday = chrono::Datelike::weekday(&today.parse::<chrono::NaiveDate>()?).num_days_from_sunday() as usize;
+    let weekday = chrono::Datelike::weekday(&today).num_days_from_sunday() as usize;
     assert!(!rows.is_empty() && rows.iter().all(|r| r["weekday_ar"] == weekdays[weekday]), "{rows:#?}");
     let arrivals: u64 = rows.iter().map(|r| r["arrivals"].as_str().unwrap().parse::<u64>().unwrap()).sum();
     assert!(arrivals >= 1, "{rows:#?}");

@@ -554,4 +554,118 @@ mod tests {
         let share = (working * 15) as f64 * 100.0 / (working * 15 + prayers * 20) as f64;
         assert!((sla.pauses[0].share_pct - share).abs() < 1e-9);
     }
+
+    /// Root causes over October, from five months of history: every reason's and category's
+    /// count and share — the range's, each service's, the month's — and the period before's,
+    /// equal what the test works out from what really happened; the exit rating of each month
+    /// stands beside the rating after resolution of the cases closed in it.
+    #[test]
+    fn root_causes_are_the_shares_worked_out_independently() {
+        use std::collections::{BTreeMap, HashMap};
+
+        use super::super::causes::{self, UNCATEGORISED};
+        use crate::cases::{case_of, entries_of, ledger, notes_for_cases};
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("dawr.db")).unwrap();
+        let truth =
+            synthetic::write(&mut conn, 13, "2026-07-01".parse().unwrap(), "2026-11-30".parse().unwrap(), 80).unwrap();
+        let (from, to): (NaiveDate, NaiveDate) = ("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap());
+        let offset = FixedOffset::east_opt(3 * 3600).unwrap();
+        let policy = crate::domain::CasePolicy { resolution_target_s: 72 * 3600, escalation_target_s: 24 * 3600 };
+        let now: DateTime<Utc> = "2027-01-10T00:00:00Z".parse().unwrap();
+        let wide = ReportFilter { from: causes::reach_back(from, to), to, service: None, counter: None };
+        let visits = visit_facts(&conn, &wide).unwrap();
+        let categories: HashMap<String, String> = crate::cases::notes_for_days(&conn, wide.from, to)
+            .unwrap()
+            .into_iter()
+            .filter_map(|(r, n)| n.category.map(|c| (r, c)))
+            .collect();
+        let filter = ReportFilter { from, to, service: None, counter: None };
+        let backlog = backlog_facts(&conn, &filter, ledger::day_start(from, offset)).unwrap();
+        let notes = notes_for_cases(&conn, backlog.iter().map(|v| v.case_ref.as_str())).unwrap();
+        let entries: Vec<_> = backlog
+            .iter()
+            .flat_map(|v| entries_of(&case_of(v, notes.get(&v.case_ref), policy, now), v.ending, policy))
+            .collect();
+        let cases = ledger::report(&entries, from, to, offset, now);
+        let resolution = |first: NaiveDate, _: NaiveDate| {
+            cases
+                .months
+                .iter()
+                .find(|m| m.from == first)
+                .map_or((0, None), |m| (m.resolution_ratings, m.resolution_rating_mean))
+        };
+        let report = causes::causes_report((from, to), &visits, &categories, &resolution);
+        assert_eq!(
+            (report.previous_from, report.previous_to),
+            ("2026-09-01".parse().unwrap(), "2026-09-30".parse().unwrap())
+        );
+
+        // Worked out here: each visit's reason and category, from the truth.
+        let reason = |v: &synthetic::Truth| {
+            v.rating.filter(|(s, _)| *s <= 2).map(|(_, r)| r.unwrap_or(super::super::NO_REASON_GIVEN).to_string())
+        };
+        let category = |v: &synthetic::Truth| {
+            let real = matches!(v.outcome, Some("follow_up" | "referred")) || v.rating.is_some_and(|(s, _)| s <= 2);
+            real.then(|| v.category.unwrap_or(UNCATEGORISED).to_string())
+        };
+        let tally = |month: u32, service: Option<&str>, cause: &dyn Fn(&synthetic::Truth) -> Option<String>| {
+            let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+            for v in truth.iter().filter(|v| v.local_day.month() == month && service.is_none_or(|s| s == v.service)) {
+                if let Some(c) = cause(v) {
+                    *counts.entry(c).or_insert(0) += 1;
+                }
+            }
+            counts
+        };
+        let check = |group: &CauseGroup, now: BTreeMap<String, usize>, before: BTreeMap<String, usize>| {
+            let (total, previous): (usize, usize) = (now.values().sum(), before.values().sum());
+            assert_eq!((group.total, group.previous_total), (total, previous), "{}", group.group);
+            let mut all: Vec<&String> = now.keys().chain(before.keys()).collect();
+            all.sort();
+            all.dedup();
+            assert_eq!(group.causes.len(), all.len(), "{}", group.group);
+            for c in &group.causes {
+                let (n, b) = (now.get(&c.cause).copied().unwrap_or(0), before.get(&c.cause).copied().unwrap_or(0));
+                assert_eq!((c.count, c.previous_count), (n, b), "{} {}", group.group, c.cause);
+                assert!((c.share_pct - n as f64 * 100.0 / total as f64).abs() < 1e-9);
+                let change = n as f64 * 100.0 / total as f64 - b as f64 * 100.0 / previous as f64;
+                assert!((c.change_points.unwrap() - change).abs() < 1e-9);
+            }
+            let counts: Vec<usize> = group.causes.iter().map(|c| c.count).collect();
+            assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most frequent first: {counts:?}");
+        };
+        use dawr_protocol::api::reports::CauseGroup;
+        for (table, cause) in [
+            (&report.reasons, &reason as &dyn Fn(&synthetic::Truth) -> Option<String>),
+            (&report.categories, &category),
+        ] {
+            check(&table.overall, tally(10, None, cause), tally(9, None, cause));
+            assert_eq!(table.per_month.len(), 1);
+            check(&table.per_month[0], tally(10, None, cause), tally(9, None, cause));
+            assert_eq!(table.per_service.len(), synthetic::SERVICES.len());
+            for g in &table.per_service {
+                check(g, tally(10, Some(&g.group), cause), tally(9, Some(&g.group), cause));
+            }
+        }
+        assert!(report.reasons.overall.causes.len() >= 5, "every reason appears");
+        assert!(report.categories.overall.causes.iter().any(|c| c.cause == "شكوى على موظف"));
+        assert!(report.categories.overall.causes.iter().any(|c| c.cause == UNCATEGORISED));
+
+        let october = &report.satisfaction[0];
+        let scores: Vec<f64> = truth
+            .iter()
+            .filter(|v| v.local_day.month() == 10)
+            .filter_map(|v| v.rating.map(|(s, _)| f64::from(s)))
+            .collect();
+        assert_eq!(october.exit_ratings, scores.len());
+        assert!((october.exit_mean.unwrap() - scores.iter().sum::<f64>() / scores.len() as f64).abs() < 1e-9);
+        let resolved: Vec<f64> = truth
+            .iter()
+            .filter(|v| v.closed_at.is_some_and(|c| c.with_timezone(&offset).month() == 10))
+            .filter_map(|v| v.resolution_rating.map(f64::from))
+            .collect();
+        assert_eq!(october.resolution_ratings, resolved.len());
+        assert!((october.resolution_mean.unwrap() - resolved.iter().sum::<f64>() / resolved.len() as f64).abs() < 1e-9);
+    }
 }

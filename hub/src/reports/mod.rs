@@ -14,8 +14,12 @@
 //! reason; [`staffing`] works out when counters were staffed from the sign-ins (audit log) and
 //! the pauses (event log).
 //!
+//! [`causes`] gives low ratings' reasons and real cases' categories as shares, by service and
+//! month, with their change, and the exit rating beside the rating after resolution.
+//!
 //! `facts` is the only part that reads the database; `summary`, `periods`, `sla`, `staffing` and
 //! `csv` are pure.
+pub mod causes;
 pub mod csv;
 pub mod facts;
 #[cfg(test)]

@@ -376,6 +376,74 @@ pub struct SlaReport {
     pub breaches: Vec<SlaBreach>,
 }
 
+/// One cause (a low rating's reason, or a case's category) in a group: how often, its share of
+/// the group, and the same in the period before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CauseShare {
+    /// The reason's code (`no_reason_given` for a low rating without one), or the category as
+    /// staff wrote it (`uncategorised` for a case without one).
+    pub cause: String,
+    pub count: usize,
+    /// Of the group's causes, in percent.
+    pub share_pct: f64,
+    /// The same group in the period before.
+    pub previous_count: usize,
+    pub previous_share_pct: Option<f64>,
+    /// `share_pct` less `previous_share_pct`, in percentage points.
+    pub change_points: Option<f64>,
+}
+
+/// The causes of one group — the whole range, one service, or one month — most frequent first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CauseGroup {
+    /// `all`, a service's code, or a month's first day (`2026-10-01`).
+    pub group: String,
+    pub total: usize,
+    pub previous_total: usize,
+    pub causes: Vec<CauseShare>,
+}
+
+/// One kind of cause, as shares: in the range (against the period of the same length before
+/// it), per service (the same), and per calendar month (against the month before).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CauseTable {
+    pub overall: CauseGroup,
+    pub per_service: Vec<CauseGroup>,
+    pub per_month: Vec<CauseGroup>,
+}
+
+/// One month's satisfaction: the exit rating beside the rating after resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SatisfactionMonth {
+    /// The month's first and last day within the range.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Exit ratings of the month's visits, and their mean (1–5).
+    pub exit_ratings: usize,
+    pub exit_mean: Option<f64>,
+    /// Ratings of how a case was resolved, given with the cases closed in the month.
+    pub resolution_ratings: usize,
+    pub resolution_mean: Option<f64>,
+}
+
+/// `GET /api/v1/reports/causes`: the root causes as the ministry reports them — low ratings'
+/// reasons and real cases' categories as shares, by service and month, with their trend — and
+/// satisfaction after service beside satisfaction after resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CausesReport {
+    pub branch: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The period of the same length just before, that the range's changes are against.
+    pub previous_from: NaiveDate,
+    pub previous_to: NaiveDate,
+    /// Reasons given for exit ratings of 1 or 2 (by the visit's day).
+    pub reasons: CauseTable,
+    /// Categories staff gave the real cases (follow-ups, referrals, escalations; by the visit's day).
+    pub categories: CauseTable,
+    pub satisfaction: Vec<SatisfactionMonth>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

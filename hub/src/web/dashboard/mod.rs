@@ -404,13 +404,42 @@ fn range_by(conn: &Connection, branch: &Branch, filter: &ReportFilter, period: P
             }
         })
         .collect();
+    let cases = case_report(conn, branch, filter, now)?;
     Ok(Range {
         sla: sla_report_of(conn, branch, filter, &visits)?,
         summary: summarise(filter, &visits, &target, branch.utc_offset),
         monthly: monthly(filter, &visits, &target, branch.utc_offset),
-        cases: case_report(conn, branch, filter, now)?,
+        causes: causes_report_of(conn, branch, filter, &cases)?,
+        cases,
         periods: rows,
     })
+}
+
+/// The root causes of `filter` (low ratings' reasons and real cases' categories as shares, with
+/// their change), and each month's exit rating beside the rating after resolution from `cases`.
+pub(crate) fn causes_report_of(
+    conn: &Connection,
+    branch: &Branch,
+    filter: &ReportFilter,
+    cases: &CaseReport,
+) -> rusqlite::Result<crate::reports::causes::CausesReport> {
+    use crate::reports::causes;
+    let wide = ReportFilter { from: causes::reach_back(filter.from, filter.to), ..filter.clone() };
+    let visits = visit_facts(conn, &wide)?;
+    let categories: std::collections::HashMap<String, String> = crate::cases::notes_for_days(conn, wide.from, wide.to)?
+        .into_iter()
+        .filter_map(|(case_ref, notes)| notes.category.map(|c| (case_ref, c)))
+        .collect();
+    let resolution = |from: NaiveDate, _to: NaiveDate| {
+        cases
+            .months
+            .iter()
+            .find(|m| m.from == from)
+            .map_or((0, None), |m| (m.resolution_ratings, m.resolution_rating_mean))
+    };
+    let mut report = causes::causes_report((filter.from, filter.to), &visits, &categories, &resolution);
+    report.branch = branch.id.clone();
+    Ok(report)
 }
 
 /// The service levels and staffing of `filter`'s `visits` (with the range's counter pauses).

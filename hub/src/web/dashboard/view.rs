@@ -12,6 +12,7 @@ use crate::cases::ledger::share;
 use crate::cases::{CaseKind, CaseLine, CasePeriod, CaseReport};
 use crate::crm::CrmStatus;
 use crate::domain::Branch;
+use crate::reports::causes::{CauseGroup, CausesReport};
 use crate::reports::periods::{Period, change_pct, change_points};
 use crate::reports::sla::{SlaBreach, SlaService};
 use crate::reports::{Figures, ReportFilter, SlaReport, Summary};
@@ -41,6 +42,7 @@ pub struct Range {
     pub sla: SlaReport,
     pub monthly: Vec<(NaiveDate, Figures)>,
     pub cases: CaseReport,
+    pub causes: CausesReport,
 }
 
 /// Everything the page shows.
@@ -188,6 +190,11 @@ const BREACH_ROWS: usize = 200;
 
 /// How many open cases the page lists (the overdue first; the JSON API has them all).
 const OPEN_CASE_ROWS: usize = 100;
+
+/// A change in percentage points, signed (`–` without one).
+fn points(change: Option<f64>) -> String {
+    change.map_or("–".into(), |c| format!("{c:+.1}"))
+}
 
 fn reason_key(reason: &str) -> String {
     format!("reason-{}", reason.replace('_', "-"))
@@ -905,14 +912,102 @@ impl Dashboard<'_> {
         }
     }
 
-    /// Reasons given for low ratings, with how often.
+    /// Root causes: low ratings' reasons and real cases' categories as shares of the range, with
+    /// the change against the period before, per service and per month; then each month's exit
+    /// rating beside the rating after resolution.
     fn reasons(&self) -> Markup {
+        let c = &self.range.causes;
+        let previous = format!("{} – {}", c.previous_from, c.previous_to);
         html! {
-            section { h2 { (self.t("dash-reasons")) } table { tbody {
-                @for (reason, count) in &self.range.summary.total.csat.reasons {
-                    tr { th scope="row" { (self.t(&reason_key(reason))) } td class="n" { (count) } }
+            section aria-labelledby="causes" id="causes-section" {
+                h2 id="causes" { (self.t("dash-causes")) }
+                p class="note" { (self.t_args("dash-causes-against", &[("previous", Arg::Text(&previous))])) }
+                p class="noprint" {
+                    @for table in ["reasons", "categories", "satisfaction"] { (self.table_link(table)) " " }
                 }
-            } } }
+                h3 { (self.t("dash-reasons")) }
+                (self.cause_table("reasons", &c.reasons, true))
+                h3 { (self.t("dash-case-categories")) }
+                (self.cause_table("categories", &c.categories, false))
+                h3 { (self.t("dash-satisfaction-both")) }
+                table id="satisfaction" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-month")) }
+                        @for key in ["dash-exit-ratings", "dash-exit-mean", "dash-resolution-ratings", "dash-resolution-mean"] {
+                            th scope="col" class="n" { (self.t(key)) }
+                        }
+                    } }
+                    tbody { @for m in &c.satisfaction { tr {
+                        th scope="row" class="n" { (m.from.format("%Y-%m")) }
+                        td class="n" { (m.exit_ratings) }
+                        td class="n" { (m.exit_mean.map_or("–".into(), |x| format!("{x:.2}"))) }
+                        td class="n" { (m.resolution_ratings) }
+                        td class="n" { (m.resolution_mean.map_or("–".into(), |x| format!("{x:.2}"))) }
+                    } } }
+                }
+            }
+        }
+    }
+
+    /// A cause in words: a reason's name, a category as staff wrote it.
+    fn cause_name(&self, cause: &str, reason: bool) -> String {
+        match (reason, cause) {
+            (true, _) => self.t(&reason_key(cause)),
+            (false, crate::reports::causes::UNCATEGORISED) => self.t("dash-uncategorised"),
+            (false, _) => cause.to_string(),
+        }
+    }
+
+    /// One kind of cause: the range's shares with their change, then the shares per service and
+    /// per month (columns: the range's causes, most frequent first).
+    fn cause_table(&self, id: &str, table: &crate::reports::causes::CauseTable, reason: bool) -> Markup {
+        let overall = &table.overall;
+        if overall.total == 0 && overall.previous_total == 0 {
+            return html! { p { (self.t("dash-causes-none")) } };
+        }
+        let columns: Vec<&str> = overall.causes.iter().map(|c| c.cause.as_str()).collect();
+        let share_in = |g: &CauseGroup, cause: &str| {
+            let share = g.causes.iter().find(|c| c.cause == cause);
+            share.filter(|c| c.count > 0).map_or("–".into(), |c| percent(Some(c.share_pct)))
+        };
+        html! {
+            table id={ (id) "-overall" } {
+                thead { tr {
+                    th scope="col" { (self.t("dash-cause")) }
+                    @for key in ["dash-count", "dash-share", "dash-share-before", "dash-change-points"] {
+                        th scope="col" class="n" { (self.t(key)) }
+                    }
+                } }
+                tbody {
+                    @for c in &overall.causes { tr {
+                        th scope="row" { (self.cause_name(&c.cause, reason)) }
+                        td class="n" { (c.count) }
+                        td class="n" { (percent(Some(c.share_pct))) }
+                        td class="n" { (percent(c.previous_share_pct)) }
+                        td class="n" { (points(c.change_points)) }
+                    } }
+                    tr { th scope="row" { (self.t("dash-total")) } td class="n" { (overall.total) } td {} td class="n" { (overall.previous_total) } td {} }
+                }
+            }
+            div class="wide" { table id={ (id) "-by-service" } {
+                thead { tr {
+                    th scope="col" { (self.t("dash-service")) }
+                    th scope="col" class="n" { (self.t("dash-count")) }
+                    @for c in &columns { th scope="col" class="n" { (self.cause_name(c, reason)) } }
+                } }
+                tbody {
+                    @for g in &table.per_service { tr {
+                        th scope="row" { (self.service_name(&g.group)) }
+                        td class="n" { (g.total) }
+                        @for c in &columns { td class="n" { (share_in(g, c)) } }
+                    } }
+                    @for g in &table.per_month { tr {
+                        th scope="row" class="n" { (g.group.get(..7).unwrap_or(&g.group)) }
+                        td class="n" { (g.total) }
+                        @for c in &columns { td class="n" { (share_in(g, c)) } }
+                    } }
+                }
+            } }
         }
     }
 
