@@ -342,7 +342,6 @@ dash-uncategorised = بلا تصنيف
 dash-cause = السبب
 dash-count = العدد
 dash-share-before = النسبة قبلها
-dash-change-points = التغيّر (نقاط)
 dash-satisfaction-both = الرضا: بعد الخدمة وبعد الحل
 dash-exit-ratings = تقييمات الخروج
 dash-exit-mean = تقييم الخروج (من 5)

@@ -333,7 +333,6 @@ dash-uncategorised = No category given
 dash-cause = Cause
 dash-count = Count
 dash-share-before = Share before
-dash-change-points = Change (points)
 dash-satisfaction-both = Satisfaction: after service and after resolution
 dash-exit-ratings = Exit ratings
 dash-exit-mean = Exit rating (mean of 5)

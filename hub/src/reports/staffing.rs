@@ -2,8 +2,9 @@
 //! figures out.
 //!
 //! A *signed-in spell* runs from a staff member's sign-in at a counter to the first of: their
-//! sign-out, their sign-in elsewhere, someone else's sign-in at that counter, or the end of the
-//! local day (a session left open overnight is not a counter staffed at night). A *paused spell*
+//! sign-out there (or anywhere, for a sign-out that names no counter), a new sign-in at that
+//! counter, or the end of the local day (a session left open overnight is not a counter staffed
+//! at night). Like the hub, it lets one person be signed in at two counters. A *paused spell*
 //! runs from a `counter_paused` to the counter's next resume or pause, or the day's end. A counter
 //! is *staffed* while someone is signed in at it and it is not paused. The weekday × hour grid
 //! puts arrivals, the share called within target and the counters staffed side by side.
@@ -57,17 +58,17 @@ pub fn signed_in(events: &[SignEvent], offset: FixedOffset) -> Vec<Spell> {
         spells.push(Spell { counter, who: staff, from, to });
     };
     for e in events {
-        let theirs: Vec<String> = open
+        let ended: Vec<String> = open
             .iter()
-            .filter(|(counter, (staff, _))| {
-                *staff == e.staff || (e.signed_in && e.counter.as_deref() == Some(counter.as_str()))
+            .filter(|(counter, (staff, _))| match e.signed_in {
+                // Someone (else, or the same person again) signs in at the counter.
+                true => e.counter.as_deref() == Some(counter.as_str()),
+                // A sign-out ends its counter's spell, or all of the person's without one.
+                false => *staff == e.staff && e.counter.as_ref().is_none_or(|c| c == *counter),
             })
             .map(|(counter, _)| counter.clone())
             .collect();
-        for counter in theirs {
-            if !e.signed_in && e.counter.as_ref().is_some_and(|c| *c != counter) {
-                continue;
-            }
+        for counter in ended {
             let spell = open.remove(&counter).expect("listed");
             close(counter, spell, e.at);
         }
@@ -259,15 +260,20 @@ mod tests {
     }
 
     #[test]
-    fn a_spell_ends_at_sign_out_a_takeover_a_move_or_the_day_end() {
+    fn a_spell_ends_at_its_sign_out_a_takeover_or_the_day_end() {
         let events = [
             sign("s101", Some("1"), "2026-11-23T05:00:00Z", true),
             sign("s102", Some("2"), "2026-11-23T05:00:00Z", true),
             sign("m001", None, "2026-11-23T05:30:00Z", true),
             // s103 takes counter 1 over from s101.
             sign("s103", Some("1"), "2026-11-23T06:00:00Z", true),
-            // s102 moves to counter 3.
+            // s102 moves to counter 3: signs out of 2 first.
+            sign("s102", Some("2"), "2026-11-23T07:00:00Z", false),
             sign("s102", Some("3"), "2026-11-23T07:00:00Z", true),
+            // s105 signs in at counter 5 and, in a second session, at counter 6.
+            sign("s105", Some("5"), "2026-11-23T07:30:00Z", true),
+            sign("s105", Some("6"), "2026-11-23T07:40:00Z", true),
+            sign("s105", Some("6"), "2026-11-23T08:40:00Z", false),
             // s103 signs out (the log does not name the counter).
             sign("s103", None, "2026-11-23T08:00:00Z", false),
             // s104 never signs out: to local midnight (21:00 UTC).
@@ -280,6 +286,8 @@ mod tests {
                 spell("2", "s102", "2026-11-23T05:00:00Z", "2026-11-23T07:00:00Z"),
                 spell("1", "s103", "2026-11-23T06:00:00Z", "2026-11-23T08:00:00Z"),
                 spell("3", "s102", "2026-11-23T07:00:00Z", "2026-11-23T21:00:00Z"),
+                spell("5", "s105", "2026-11-23T07:30:00Z", "2026-11-23T21:00:00Z"),
+                spell("6", "s105", "2026-11-23T07:40:00Z", "2026-11-23T08:40:00Z"),
                 spell("4", "s104", "2026-11-23T10:00:00Z", "2026-11-23T21:00:00Z"),
             ]
         );

@@ -625,7 +625,7 @@ impl Dashboard<'_> {
         html! {
             h3 id="grid-title" { (self.t("dash-grid")) }
             p class="note" { (self.t("dash-grid-legend")) }
-            div class="wide" {
+            div class="wide" tabindex="0" role="region" aria-labelledby="grid-title" {
                 table id="grid" class="grid" aria-labelledby="grid-title" {
                     thead { tr {
                         th scope="col" { (self.t("dash-day")) }
@@ -925,9 +925,9 @@ impl Dashboard<'_> {
                 p class="noprint" {
                     @for table in ["reasons", "categories", "satisfaction"] { (self.table_link(table)) " " }
                 }
-                h3 { (self.t("dash-reasons")) }
+                h3 id="reasons-title" { (self.t("dash-reasons")) }
                 (self.cause_table("reasons", &c.reasons, true))
-                h3 { (self.t("dash-case-categories")) }
+                h3 id="categories-title" { (self.t("dash-case-categories")) }
                 (self.cause_table("categories", &c.categories, false))
                 h3 { (self.t("dash-satisfaction-both")) }
                 table id="satisfaction" {
@@ -989,7 +989,7 @@ impl Dashboard<'_> {
                     tr { th scope="row" { (self.t("dash-total")) } td class="n" { (overall.total) } td {} td class="n" { (overall.previous_total) } td {} }
                 }
             }
-            div class="wide" { table id={ (id) "-by-service" } {
+            div class="wide" tabindex="0" role="region" aria-labelledby={ (id) "-title" } { table id={ (id) "-by-service" } {
                 thead { tr {
                     th scope="col" { (self.t("dash-service")) }
                     th scope="col" class="n" { (self.t("dash-count")) }
