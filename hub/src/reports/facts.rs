@@ -455,7 +455,13 @@ mod tests {
         let end = crate::cases::ledger::day_start(to.succ_opt().unwrap(), offset);
         let pauses = pause_events(&conn, (start, end), None).unwrap();
         let signs = sign_events(&conn, (start, end)).unwrap();
-        let sla = super::super::sla_report((from, to), &visits, (&pauses, &signs), None, &target, offset);
+        let staffing = super::super::sla::Staffing {
+            pauses: &pauses,
+            signs: &signs,
+            counter: None,
+            now: "2027-01-01T00:00:00Z".parse().unwrap(),
+        };
+        let sla = super::super::sla_report((from, to), &visits, staffing, &target, offset);
         // Worked out here: which minutes of the local day (0–1439) each counter was signed in
         // and not paused, from the generator's own plan.
         let staffed_minutes = |day: NaiveDate| {

@@ -106,6 +106,24 @@ fn day_figures(
     }
 }
 
+/// What the staffing figures are made of: the range's pauses and resumes, and sign-ins and
+/// sign-outs (each in log order); with `counter`, only that counter's staffing counts; nothing
+/// counts after `now` (a spell still open is not staffed in the future).
+#[derive(Debug, Clone, Copy)]
+pub struct Staffing<'a> {
+    pub pauses: &'a [PauseEvent],
+    pub signs: &'a [SignEvent],
+    pub counter: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+impl Staffing<'_> {
+    /// No staffing events (a report of waits only).
+    pub fn none(now: DateTime<Utc>) -> Staffing<'static> {
+        Staffing { pauses: &[], signs: &[], counter: None, now }
+    }
+}
+
 /// One pause or resume of a counter, as the log has it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PauseEvent {
@@ -117,20 +135,19 @@ pub struct PauseEvent {
 
 /// The range's service levels: per service (with its target), in total, per day, the weekday ×
 /// hour grid, the pauses (clipped to the range) and every breach (the branch's id is the
-/// caller's to fill in). `sign_events` are the range's sign-ins and sign-outs, in log order;
-/// with `counter`, only that counter's staffing counts.
+/// caller's to fill in), with `staffing`'s sign-ins and pauses.
 pub fn sla_report(
     (from, to): (NaiveDate, NaiveDate),
     visits: &[VisitFacts],
-    (pause_events, sign_events): (&[PauseEvent], &[SignEvent]),
-    counter: Option<&str>,
+    staffing: Staffing<'_>,
     target: &dyn Fn(&str) -> Option<u32>,
     offset: FixedOffset,
 ) -> SlaReport {
-    let range = (day_start(from, offset), day_start(to + chrono::Duration::days(1), offset));
-    let mut signed = staffing::clipped(staffing::signed_in(sign_events, offset), range);
-    signed.retain(|s| counter.is_none_or(|c| s.counter == c));
-    let paused = staffing::clipped(staffing::paused(pause_events, offset), range);
+    let start = day_start(from, offset);
+    let range = (start, day_start(to + chrono::Duration::days(1), offset).min(staffing.now.max(start)));
+    let mut signed = staffing::clipped(staffing::signed_in(staffing.signs, offset), range);
+    signed.retain(|s| staffing.counter.is_none_or(|c| s.counter == c));
+    let paused = staffing::clipped(staffing::paused(staffing.pauses, offset), range);
     let staffed = staffing::staffed(&signed, &paused);
     let staffing_per_day = staffing::per_day(&signed, &staffed, offset);
     let services: BTreeSet<&str> = visits.iter().map(|v| v.service.as_str()).collect();

@@ -394,7 +394,13 @@ fn range_by(conn: &Connection, branch: &Branch, filter: &ReportFilter, period: P
                 .cloned()
                 .collect();
             let part_filter = ReportFilter { from, to, ..filter.clone() };
-            let sla = crate::reports::sla_report((from, to), &part, (&[], &[]), None, &target, branch.utc_offset);
+            let sla = crate::reports::sla_report(
+                (from, to),
+                &part,
+                crate::reports::sla::Staffing::none(now),
+                &target,
+                branch.utc_offset,
+            );
             view::PeriodRow {
                 from,
                 to,
@@ -455,9 +461,13 @@ pub(crate) fn sla_report_of(
     let end = crate::cases::ledger::day_start(filter.to + chrono::Duration::days(1), offset);
     let pauses = crate::reports::pause_events(conn, (start, end), filter.counter.as_deref())?;
     let signs = crate::reports::sign_events(conn, (start, end))?;
-    let counter = filter.counter.as_deref();
-    let mut report =
-        crate::reports::sla_report((filter.from, filter.to), visits, (&pauses, &signs), counter, &target, offset);
+    let staffing = crate::reports::sla::Staffing {
+        pauses: &pauses,
+        signs: &signs,
+        counter: filter.counter.as_deref(),
+        now: crate::clock::now(),
+    };
+    let mut report = crate::reports::sla_report((filter.from, filter.to), visits, staffing, &target, offset);
     report.branch = branch.id.clone();
     Ok(report)
 }
