@@ -174,7 +174,8 @@ mod tests {
     #[test]
     fn shares_are_of_the_group_most_frequent_first_with_their_change_in_points() {
         let g = group("all", &["a", "b", "b", "c"], &["a", "a", "b", "d"]);
-        let got: Vec<(&str, usize, f64, Option<f64>, Option<f64>)> = g
+        type Row<'a> = (&'a str, usize, f64, Option<f64>, Option<f64>);
+        let got: Vec<Row> = g
             .causes
             .iter()
             .map(|c| (c.cause.as_str(), c.count, c.share_pct, c.previous_share_pct, c.change_points))

@@ -56,9 +56,9 @@ pub const CATEGORIES: [&str; 4] = ["استفسار عن معاملة", "نقص �
 /// 37 only counters 1–3 are staffed.
 pub fn staff_of(day: NaiveDate) -> Vec<(String, String, i64, i64)> {
     let n = day.ordinal();
-    let absent = (n % 4 == 0).then_some((n * 3) % 8 + 1);
+    let absent = n.is_multiple_of(4).then_some((n * 3) % 8 + 1);
     let late = (n % 3 == 1).then_some(n % 8 + 1);
-    let last = if n % 37 == 0 { 3 } else { 8 };
+    let last = if n.is_multiple_of(37) { 3 } else { 8 };
     (1..=last)
         .filter(|c| Some(*c) != absent)
         .map(|c| (c.to_string(), format!("s10{c}"), if Some(c) == late { 60 } else { -5 }, 6 * 60 + 5))
