@@ -276,6 +276,19 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
         "{sla}"
     );
 
+    // The root causes: the one low rating's reason, the one real case's category, as shares.
+    let (status, causes) =
+        get_as(&hub, Some(&manager_token), &format!("/api/v1/reports/causes?from={today}&to={today}")).await?;
+    let causes: Value = serde_json::from_str(&causes)?;
+    assert_eq!(status, 200, "{causes}");
+    let reasons = &causes["reasons"]["overall"];
+    assert_eq!(
+        (reasons["total"].as_u64(), reasons["causes"][0]["share_pct"].as_f64()),
+        (Some(1), Some(100.0)),
+        "{causes}"
+    );
+    assert_eq!(causes["categories"]["overall"]["total"], 1, "one visit, one case: {causes}");
+
     // Closing the case answers the escalation.
     let closed: Value = patch(json!({"close": true})).await?.json().await?;
     assert_eq!((closed["status"].as_str(), closed["escalation"]["open"].as_bool()), (Some("closed"), Some(false)));
