@@ -78,6 +78,15 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     assert_eq!(card("المخدومون"), "2");
     assert_eq!(card("لم يحضروا"), "1");
     assert_eq!(card("الرضا"), "2.00 / 5");
+    // Live: counters 2 and 3 have someone signed in (the other six nobody): staffed and open.
+    assert_eq!(card("الشبابيك المشغولة بموظف"), "2 / 8");
+    assert_eq!(card("الشبابيك المتوقفة"), "0 / 8");
+    assert_eq!(card("الشبابيك المفتوحة (بموظف وغير متوقفة)"), "2 / 8");
+    // The weekday × hour grid holds every ticket of the day.
+    let grid = browser
+        .eval("return Array.from(document.querySelectorAll('#grid tbody td strong')).map(s => +s.textContent).reduce((a, b) => a + b, 0)")
+        .await?;
+    assert_eq!(grid, json!(15), "the grid's tickets");
     let demo = browser.eval("const d = document.querySelector('.demo'); return d ? d.textContent : ''").await?;
     assert!(text(&demo).contains("تجريبي"), "the demo branch says it is the demo: {demo}");
     let alert = browser.eval("return Array.from(document.querySelectorAll('.alert')).map(a => a.textContent)").await?;

@@ -130,6 +130,24 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     );
     assert_eq!(rows[1]["ending"].as_str(), Some("no_show"));
 
+    // Staffing from the sign-ins: counters 2 and 3 each had someone signed in — s101, at both
+    // (both also called someone); the weekday × hour grid holds the day's three tickets.
+    let (status, body) =
+        get_as(&hub, token, &format!("/api/v1/reports/service-levels?from={today}&to={today}")).await?;
+    assert_eq!(status, 200, "{body}");
+    let sla: Value = serde_json::from_str(&body)?;
+    let day = &sla["per_day"][0];
+    assert_eq!(
+        (day["counters_staffed"].as_u64(), day["staff"].as_u64(), day["counters_serving"].as_u64()),
+        (Some(2), Some(1), Some(2)),
+        "{sla}"
+    );
+    // Signed in seconds ago, still signed in: staffed until now, not to the day's end.
+    assert!(day["staffed_hours"].as_f64().is_some_and(|h| h > 0.0 && h < 0.5), "{day}");
+    let grid = sla["grid"].as_array().unwrap();
+    assert_eq!(grid.iter().map(|c| c["arrivals"].as_u64().unwrap()).sum::<u64>(), 3, "{sla}");
+    assert!(grid.iter().any(|c| c["counters_staffed"].as_f64().is_some_and(|n| n > 0.0)), "{sla}");
+
     // Visitors' data: without a session, a ticket read by its (sequential) id has no keys to the
     // visitor's page or case.
     let (_, issued) = hub.post("/api/v1/tickets", json!({"service": "C"})).await?;
@@ -235,6 +253,20 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
         .text()
         .await?;
     assert!(table.starts_with('\u{feff}') && table.contains(&case_ref), "{table}");
+    // The weekday × hour grid as a spreadsheet reads it: today's weekday named in Arabic.
+    let grid = cookie_client
+        .get(hub.url(&format!("/dashboard/table.csv?from={today}&to={today}&table=grid")))
+        .header("cookie", &cookie)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let rows = python_csv_rows(&grid)?;
+    let weekdays = ["الأحد", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت"];
+    let weekday = chrono::Datelike::weekday(&today).num_days_from_sunday() as usize;
+    assert!(!rows.is_empty() && rows.iter().all(|r| r["weekday_ar"] == weekdays[weekday]), "{rows:#?}");
+    let arrivals: u64 = rows.iter().map(|r| r["arrivals"].as_str().unwrap().parse::<u64>().unwrap()).sum();
+    assert!(arrivals >= 1, "{rows:#?}");
     let (status, sla) =
         get_as(&hub, Some(&manager_token), &format!("/api/v1/reports/service-levels?from={today}&to={today}")).await?;
     let sla: Value = serde_json::from_str(&sla)?;
@@ -243,6 +275,19 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
         (200, Some("demo"), Some(1)),
         "{sla}"
     );
+
+    // The root causes: the one low rating's reason, the one real case's category, as shares.
+    let (status, causes) =
+        get_as(&hub, Some(&manager_token), &format!("/api/v1/reports/causes?from={today}&to={today}")).await?;
+    let causes: Value = serde_json::from_str(&causes)?;
+    assert_eq!(status, 200, "{causes}");
+    let reasons = &causes["reasons"]["overall"];
+    assert_eq!(
+        (reasons["total"].as_u64(), reasons["causes"][0]["share_pct"].as_f64()),
+        (Some(1), Some(100.0)),
+        "{causes}"
+    );
+    assert_eq!(causes["categories"]["overall"]["total"], 1, "one visit, one case: {causes}");
 
     // Closing the case answers the escalation.
     let closed: Value = patch(json!({"close": true})).await?.json().await?;

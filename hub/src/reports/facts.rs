@@ -156,6 +156,29 @@ pub fn pause_events(
     rows.collect()
 }
 
+/// Reads the sign-ins and sign-outs from `start` to `end` (UTC, end exclusive) from the audit
+/// log, in order: each with its counter, if the entry names one.
+pub fn sign_events(
+    conn: &Connection,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> rusqlite::Result<Vec<super::staffing::SignEvent>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT actor, subject, at, action FROM audit_log
+         WHERE at >= ?1 AND at < ?2 AND action IN ('sign_in', 'sign_out')
+         ORDER BY at, id",
+    )?;
+    let rows = statement.query_map(params![crate::store::ts(start), crate::store::ts(end)], |row| {
+        let action: String = row.get(3)?;
+        Ok(super::staffing::SignEvent {
+            staff: row.get(0)?,
+            counter: row.get(1)?,
+            at: time("at", Some(row.get(2)?))?.expect("given"),
+            signed_in: action == "sign_in",
+        })
+    })?;
+    rows.collect()
+}
+
 /// Reads the visit of one CRM case from the event log.
 pub fn case_facts(conn: &Connection, case_ref: &str) -> rusqlite::Result<Option<VisitFacts>> {
     let mut statement = conn.prepare_cached(&format!("{CHOSEN_BY_CASE}{VISIT_FACTS}"))?;
@@ -281,8 +304,12 @@ mod tests {
         assert_eq!(t.csat.ratings, scores.len());
         let mean = scores.iter().map(|s| f64::from(*s)).sum::<f64>() / scores.len() as f64;
         assert!((t.csat.mean.unwrap() - mean).abs() < 1e-9);
-        let low = truth.iter().filter(|v| v.rating.is_some_and(|(s, _)| s <= 2)).count();
-        assert_eq!(t.csat.reasons.get("waited_too_long"), Some(&low));
+        let mut reasons = std::collections::BTreeMap::new();
+        for (_, reason) in truth.iter().filter_map(|v| v.rating).filter(|(s, _)| *s <= 2) {
+            *reasons.entry(reason.unwrap_or(super::super::NO_REASON_GIVEN).to_string()).or_insert(0) += 1;
+        }
+        assert_eq!(reasons.len(), 5, "every reason, and none given: {reasons:?}");
+        assert_eq!(t.csat.reasons, reasons);
         for s in &summary.per_service {
             let mine: Vec<_> = truth.iter().filter(|v| v.service == s.service).collect();
             assert_eq!(s.figures.visits, mine.len(), "service {}", s.service);
@@ -427,7 +454,32 @@ mod tests {
         let start = crate::cases::ledger::day_start(from, offset);
         let end = crate::cases::ledger::day_start(to.succ_opt().unwrap(), offset);
         let pauses = pause_events(&conn, (start, end), None).unwrap();
-        let sla = super::super::sla_report((from, to), &visits, &pauses, &target, offset);
+        let signs = sign_events(&conn, (start, end)).unwrap();
+        let staffing = super::super::sla::Staffing {
+            pauses: &pauses,
+            signs: &signs,
+            counter: None,
+            now: "2027-01-01T00:00:00Z".parse().unwrap(),
+        };
+        let sla = super::super::sla_report((from, to), &visits, staffing, &target, offset);
+        // Worked out here: which minutes of the local day (0–1439) each counter was signed in
+        // and not paused, from the generator's own plan.
+        let staffed_minutes = |day: NaiveDate| {
+            let mut minutes = vec![0usize; 24 * 60];
+            let pauses = synthetic::pauses_of(day);
+            for (counter, _, from, to) in synthetic::staff_of(day) {
+                for m in (8 * 60 + from)..(8 * 60 + to) {
+                    let paused = pauses
+                        .iter()
+                        .any(|(c, _, p, len)| *c == counter && (8 * 60 + p..8 * 60 + p + len).contains(&m));
+                    minutes[m as usize] += usize::from(!paused);
+                }
+            }
+            minutes
+        };
+        let days_of_weekday = |weekday: u32| {
+            from.iter_days().take_while(|d| *d <= to).filter(|d| d.weekday().num_days_from_sunday() == weekday).count()
+        };
 
         // Worked out here: (within, breach, never called) of each visit.
         let judge = |v: &synthetic::Truth| {
@@ -461,18 +513,165 @@ mod tests {
             assert_eq!((d.visits, d.within, d.breaches), (mine.len(), within, breaches), "{}", d.day);
             assert_eq!(d.served, mine.iter().filter(|v| v.served.is_some()).count());
             assert_eq!(d.cancelled, mine.iter().filter(|v| v.cancelled).count());
-            let counters: BTreeSet<&str> = mine.iter().filter_map(|v| v.counter.as_deref()).collect();
-            let staff: BTreeSet<&str> = mine.iter().filter_map(|v| v.staff.as_deref()).collect();
-            assert_eq!((d.counters_staffed, d.staff), (counters.len(), staff.len()), "{}", d.day);
+            let serving: BTreeSet<&str> = mine.iter().filter_map(|v| v.counter.as_deref()).collect();
+            let on_duty = synthetic::staff_of(d.day);
+            assert_eq!(
+                (d.counters_staffed, d.staff, d.counters_serving),
+                (on_duty.len(), on_duty.len(), serving.len())
+            );
+            assert!((d.staffed_hours - staffed_minutes(d.day).iter().sum::<usize>() as f64 / 60.0).abs() < 1e-9);
         }
+        assert!(sla.per_day.iter().any(|d| d.counters_staffed < 8), "some days someone is absent");
+        // The grid, worked out minute by minute: (arrivals, within, measured, staffed minutes).
+        let mut grid: std::collections::BTreeMap<(u32, u32), (usize, usize, usize, usize)> = Default::default();
+        for v in &truth {
+            let local = v.issued_at.with_timezone(&offset);
+            let cell = grid.entry((local.weekday().num_days_from_sunday(), local.hour())).or_default();
+            let (within, breach, _) = judge(v);
+            cell.0 += 1;
+            cell.1 += usize::from(within);
+            cell.2 += usize::from(within || breach);
+        }
+        for day in &days {
+            for (minute, staffed) in staffed_minutes(*day).iter().enumerate() {
+                let hour = (minute / 60) as u32;
+                grid.entry((day.weekday().num_days_from_sunday(), hour)).or_default().3 += staffed;
+            }
+        }
+        grid.retain(|_, c| *c != (0, 0, 0, 0));
+        assert_eq!(sla.grid.len(), grid.len());
+        for cell in &sla.grid {
+            let (arrivals, within, measured, minutes) = grid[&(cell.weekday, cell.hour)];
+            let weekdays = days_of_weekday(cell.weekday);
+            assert_eq!((cell.arrivals, cell.within, cell.measured, cell.days), (arrivals, within, measured, weekdays));
+            let mean = minutes as f64 / 60.0 / weekdays as f64;
+            assert!((cell.counters_staffed - mean).abs() < 1e-9, "{cell:?}: {mean}");
+        }
+        let noon = sla.grid.iter().find(|c| c.weekday == 0 && c.hour == 12).expect("Sunday noon");
+        let nine = sla.grid.iter().find(|c| c.weekday == 0 && c.hour == 9).expect("Sunday 9:00");
+        assert!(noon.counters_staffed < nine.counters_staffed, "Dhuhr shows: {noon:?} {nine:?}");
         // Pauses: 8 Dhuhr pauses of 20 min and one 15-min break each working day.
         let working = days.len();
+        let prayers: usize = days.iter().map(|d| synthetic::staff_of(*d).len()).sum();
         let reasons: Vec<(&str, usize, f64)> =
             sla.pauses.iter().map(|p| (p.reason.as_str(), p.pauses, (p.hours * 1000.0).round() / 1000.0)).collect();
         let hours = |minutes: usize| ((minutes as f64 / 60.0) * 1000.0).round() / 1000.0;
+        assert_eq!(reasons, [("break", working, hours(working * 15)), ("prayer", prayers, hours(prayers * 20))]);
+        let share = (working * 15) as f64 * 100.0 / (working * 15 + prayers * 20) as f64;
+        assert!((sla.pauses[0].share_pct - share).abs() < 1e-9);
+    }
+
+    /// Root causes over October, from five months of history: every reason's and category's
+    /// count and share — the range's, each service's, the month's — and the period before's,
+    /// equal what the test works out from what really happened; the exit rating of each month
+    /// stands beside the rating after resolution of the cases closed in it.
+    #[test]
+    fn root_causes_are_the_shares_worked_out_independently() {
+        use std::collections::{BTreeMap, HashMap};
+
+        use super::super::causes::{self, UNCATEGORISED};
+        use crate::cases::{case_of, entries_of, ledger, notes_for_cases};
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("dawr.db")).unwrap();
+        let truth =
+            synthetic::write(&mut conn, 13, "2026-07-01".parse().unwrap(), "2026-11-30".parse().unwrap(), 80).unwrap();
+        let (from, to): (NaiveDate, NaiveDate) = ("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap());
+        let offset = FixedOffset::east_opt(3 * 3600).unwrap();
+        let policy = crate::domain::CasePolicy { resolution_target_s: 72 * 3600, escalation_target_s: 24 * 3600 };
+        let now: DateTime<Utc> = "2027-01-10T00:00:00Z".parse().unwrap();
+        let wide = ReportFilter { from: causes::reach_back(from, to), to, service: None, counter: None };
+        let visits = visit_facts(&conn, &wide).unwrap();
+        let categories: HashMap<String, String> = crate::cases::notes_for_days(&conn, wide.from, to)
+            .unwrap()
+            .into_iter()
+            .filter_map(|(r, n)| n.category.map(|c| (r, c)))
+            .collect();
+        let filter = ReportFilter { from, to, service: None, counter: None };
+        let backlog = backlog_facts(&conn, &filter, ledger::day_start(from, offset)).unwrap();
+        let notes = notes_for_cases(&conn, backlog.iter().map(|v| v.case_ref.as_str())).unwrap();
+        let entries: Vec<_> = backlog
+            .iter()
+            .flat_map(|v| entries_of(&case_of(v, notes.get(&v.case_ref), policy, now), v.ending, policy))
+            .collect();
+        let cases = ledger::report(&entries, from, to, offset, now);
+        let resolution = |first: NaiveDate, _: NaiveDate| {
+            cases
+                .months
+                .iter()
+                .find(|m| m.from == first)
+                .map_or((0, None), |m| (m.resolution_ratings, m.resolution_rating_mean))
+        };
+        let report = causes::causes_report((from, to), &visits, &categories, &resolution);
         assert_eq!(
-            reasons,
-            [("break", working, hours(working * 15)), ("prayer", 8 * working, hours(8 * working * 20))]
+            (report.previous_from, report.previous_to),
+            ("2026-09-01".parse().unwrap(), "2026-09-30".parse().unwrap())
         );
+
+        // Worked out here: each visit's reason and category, from the truth.
+        let reason = |v: &synthetic::Truth| {
+            v.rating.filter(|(s, _)| *s <= 2).map(|(_, r)| r.unwrap_or(super::super::NO_REASON_GIVEN).to_string())
+        };
+        let category = |v: &synthetic::Truth| {
+            let real = matches!(v.outcome, Some("follow_up" | "referred")) || v.rating.is_some_and(|(s, _)| s <= 2);
+            real.then(|| v.category.unwrap_or(UNCATEGORISED).to_string())
+        };
+        let tally = |month: u32, service: Option<&str>, cause: &dyn Fn(&synthetic::Truth) -> Option<String>| {
+            let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+            for v in truth.iter().filter(|v| v.local_day.month() == month && service.is_none_or(|s| s == v.service)) {
+                if let Some(c) = cause(v) {
+                    *counts.entry(c).or_insert(0) += 1;
+                }
+            }
+            counts
+        };
+        let check = |group: &CauseGroup, now: BTreeMap<String, usize>, before: BTreeMap<String, usize>| {
+            let (total, previous): (usize, usize) = (now.values().sum(), before.values().sum());
+            assert_eq!((group.total, group.previous_total), (total, previous), "{}", group.group);
+            let mut all: Vec<&String> = now.keys().chain(before.keys()).collect();
+            all.sort();
+            all.dedup();
+            assert_eq!(group.causes.len(), all.len(), "{}", group.group);
+            for c in &group.causes {
+                let (n, b) = (now.get(&c.cause).copied().unwrap_or(0), before.get(&c.cause).copied().unwrap_or(0));
+                assert_eq!((c.count, c.previous_count), (n, b), "{} {}", group.group, c.cause);
+                assert!((c.share_pct - n as f64 * 100.0 / total as f64).abs() < 1e-9);
+                let change = n as f64 * 100.0 / total as f64 - b as f64 * 100.0 / previous as f64;
+                assert!((c.change_points.unwrap() - change).abs() < 1e-9);
+            }
+            let counts: Vec<usize> = group.causes.iter().map(|c| c.count).collect();
+            assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most frequent first: {counts:?}");
+        };
+        use dawr_protocol::api::reports::CauseGroup;
+        for (table, cause) in [
+            (&report.reasons, &reason as &dyn Fn(&synthetic::Truth) -> Option<String>),
+            (&report.categories, &category),
+        ] {
+            check(&table.overall, tally(10, None, cause), tally(9, None, cause));
+            assert_eq!(table.per_month.len(), 1);
+            check(&table.per_month[0], tally(10, None, cause), tally(9, None, cause));
+            assert_eq!(table.per_service.len(), synthetic::SERVICES.len());
+            for g in &table.per_service {
+                check(g, tally(10, Some(&g.group), cause), tally(9, Some(&g.group), cause));
+            }
+        }
+        assert!(report.reasons.overall.causes.len() >= 5, "every reason appears");
+        assert!(report.categories.overall.causes.iter().any(|c| c.cause == "شكوى على موظف"));
+        assert!(report.categories.overall.causes.iter().any(|c| c.cause == UNCATEGORISED));
+
+        let october = &report.satisfaction[0];
+        let scores: Vec<f64> = truth
+            .iter()
+            .filter(|v| v.local_day.month() == 10)
+            .filter_map(|v| v.rating.map(|(s, _)| f64::from(s)))
+            .collect();
+        assert_eq!(october.exit_ratings, scores.len());
+        assert!((october.exit_mean.unwrap() - scores.iter().sum::<f64>() / scores.len() as f64).abs() < 1e-9);
+        let resolved: Vec<f64> = truth
+            .iter()
+            .filter(|v| v.closed_at.is_some_and(|c| c.with_timezone(&offset).month() == 10))
+            .filter_map(|v| v.resolution_rating.map(f64::from))
+            .collect();
+        assert_eq!(october.resolution_ratings, resolved.len());
+        assert!((october.resolution_mean.unwrap() - resolved.iter().sum::<f64>() / resolved.len() as f64).abs() < 1e-9);
     }
 }

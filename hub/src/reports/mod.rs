@@ -10,9 +10,16 @@
 //!
 //! [`periods`] cuts a range into days, weeks, months or quarters, with the change against the
 //! period before. [`sla`] holds the service levels and staffing: breaches of the target wait (never-called
-//! visitors included) with their list, per-day rows, counter pauses per reason.
+//! visitors included) with their list, per-day rows, a weekday × hour grid, counter pauses per
+//! reason; [`staffing`] works out when counters were staffed from the sign-ins (audit log) and
+//! the pauses (event log).
 //!
-//! `facts` is the only part that reads the database; `summary`, `periods`, `sla` and `csv` are pure.
+//! [`causes`] gives low ratings' reasons and real cases' categories as shares, by service and
+//! month, with their change, and the exit rating beside the rating after resolution.
+//!
+//! `facts` is the only part that reads the database; `summary`, `periods`, `sla`, `staffing` and
+//! `csv` are pure.
+pub mod causes;
 pub mod csv;
 pub mod facts;
 #[cfg(test)]
@@ -20,6 +27,7 @@ mod fixture;
 pub mod periods;
 pub mod replay;
 pub mod sla;
+pub mod staffing;
 pub mod summary;
 pub mod synthetic;
 
@@ -27,7 +35,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 pub use csv::visits_csv;
-pub use facts::{backlog_facts, case_facts, pause_events, visit_facts};
+pub use facts::{backlog_facts, case_facts, pause_events, sign_events, visit_facts};
 pub use sla::{SlaReport, sla_report};
 pub use summary::{
     AppointmentFigures, CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,

@@ -4,14 +4,18 @@
 //! *breach* when called after it, or when never called and gone (cancelled, turned away at
 //! closing, a missed arrival) after waiting longer than it — so a day that sends people home
 //! uncalled shows as breaches, not as nothing. A visitor who left uncalled within the target is
-//! not measured. Per day: the same, with counters and staff at work. Pauses: counter-hours per
-//! reason, from `counter_paused` / `counter_resumed`.
+//! not measured. Per day: the same, with the counters and staff signed in and the counter-hours
+//! staffed ([`super::staffing`]); a weekday × hour grid of arrivals, share within target and
+//! counters staffed. Pauses: counter-hours per reason within the range, from `counter_paused` /
+//! `counter_resumed`.
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-pub use dawr_protocol::api::reports::{PauseReasonFigures, SlaBreach, SlaDay, SlaReport, SlaService};
+pub use dawr_protocol::api::reports::{PauseReasonFigures, SlaBreach, SlaDay, SlaHour, SlaReport, SlaService};
 
+use super::staffing::{self, SignEvent};
 use super::{Ending, VisitFacts};
+use crate::cases::ledger::day_start;
 
 /// How a visit stands against its service's target wait.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,12 +78,17 @@ fn service_figures<'a>(
     }
 }
 
-fn day_figures(day: NaiveDate, visits: &[&VisitFacts], target: &dyn Fn(&str) -> Option<u32>) -> SlaDay {
+/// One day's figures; `staffing` is (counters signed in at, staff signed in, counter-hours
+/// staffed) that day.
+fn day_figures(
+    day: NaiveDate,
+    visits: &[&VisitFacts],
+    staffing: (usize, usize, f64),
+    target: &dyn Fn(&str) -> Option<u32>,
+) -> SlaDay {
     let sla = service_figures("", None, visits.iter().copied(), target);
     let waits: Vec<f64> = visits.iter().filter_map(|v| v.wait_s()).collect();
-    let counters: BTreeSet<&str> = visits.iter().filter_map(|v| v.counter.as_deref()).collect();
-    let staff: BTreeSet<&str> =
-        visits.iter().filter(|v| v.ending == Ending::Served).filter_map(|v| v.staff.as_deref()).collect();
+    let serving: BTreeSet<&str> = visits.iter().filter_map(|v| v.counter.as_deref()).collect();
     SlaDay {
         day,
         visits: visits.len(),
@@ -90,8 +99,28 @@ fn day_figures(day: NaiveDate, visits: &[&VisitFacts], target: &dyn Fn(&str) -> 
         breaches: sla.breaches,
         within_pct: sla.within_pct,
         wait_mean_s: (!waits.is_empty()).then(|| waits.iter().sum::<f64>() / waits.len() as f64),
-        counters_staffed: counters.len(),
-        staff: staff.len(),
+        counters_staffed: staffing.0,
+        staff: staffing.1,
+        staffed_hours: staffing.2,
+        counters_serving: serving.len(),
+    }
+}
+
+/// What the staffing figures are made of: the range's pauses and resumes, and sign-ins and
+/// sign-outs (each in log order); with `counter`, only that counter's staffing counts; nothing
+/// counts after `now` (a spell still open is not staffed in the future).
+#[derive(Debug, Clone, Copy)]
+pub struct Staffing<'a> {
+    pub pauses: &'a [PauseEvent],
+    pub signs: &'a [SignEvent],
+    pub counter: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+impl Staffing<'_> {
+    /// No staffing events (a report of waits only).
+    pub fn none(now: DateTime<Utc>) -> Staffing<'static> {
+        Staffing { pauses: &[], signs: &[], counter: None, now }
     }
 }
 
@@ -104,43 +133,23 @@ pub struct PauseEvent {
     pub paused: Option<String>,
 }
 
-/// Counter-hours paused per reason: each pause runs to the counter's next resume, or to the end
-/// of its local day if it has none that day. `events` in log order.
-pub fn pauses(events: &[PauseEvent], offset: FixedOffset) -> Vec<PauseReasonFigures> {
-    let mut by_reason: BTreeMap<String, (usize, f64)> = BTreeMap::new();
-    let mut open: BTreeMap<&str, (&str, DateTime<Utc>)> = BTreeMap::new();
-    let day_end = |at: DateTime<Utc>| {
-        let day = at.with_timezone(&offset).date_naive() + chrono::Duration::days(1);
-        crate::cases::ledger::day_start(day, offset)
-    };
-    let mut close = |reason: &str, from: DateTime<Utc>, to: DateTime<Utc>| {
-        let entry = by_reason.entry(reason.to_string()).or_default();
-        entry.0 += 1;
-        entry.1 += (to.min(day_end(from)) - from).num_seconds().max(0) as f64 / 3600.0;
-    };
-    for e in events {
-        if let Some((reason, from)) = open.remove(e.counter.as_str()) {
-            close(reason, from, e.at);
-        }
-        if let Some(reason) = &e.paused {
-            open.insert(&e.counter, (reason, e.at));
-        }
-    }
-    for (reason, from) in open.into_values() {
-        close(reason, from, day_end(from));
-    }
-    by_reason.into_iter().map(|(reason, (pauses, hours))| PauseReasonFigures { reason, pauses, hours }).collect()
-}
-
-/// The range's service levels: per service (with its target), in total, per day, the pauses
-/// and every breach (the branch's id is the caller's to fill in).
+/// The range's service levels: per service (with its target), in total, per day, the weekday ×
+/// hour grid, the pauses (clipped to the range) and every breach (the branch's id is the
+/// caller's to fill in), with `staffing`'s sign-ins and pauses.
 pub fn sla_report(
     (from, to): (NaiveDate, NaiveDate),
     visits: &[VisitFacts],
-    pause_events: &[PauseEvent],
+    staffing: Staffing<'_>,
     target: &dyn Fn(&str) -> Option<u32>,
     offset: FixedOffset,
 ) -> SlaReport {
+    let start = day_start(from, offset);
+    let range = (start, day_start(to + chrono::Duration::days(1), offset).min(staffing.now.max(start)));
+    let mut signed = staffing::clipped(staffing::signed_in(staffing.signs, offset), range);
+    signed.retain(|s| staffing.counter.is_none_or(|c| s.counter == c));
+    let paused = staffing::clipped(staffing::paused(staffing.pauses, offset), range);
+    let staffed = staffing::staffed(&signed, &paused);
+    let staffing_per_day = staffing::per_day(&signed, &staffed, offset);
     let services: BTreeSet<&str> = visits.iter().map(|v| v.service.as_str()).collect();
     let mut days: BTreeMap<&str, Vec<&VisitFacts>> = BTreeMap::new();
     for v in visits {
@@ -175,9 +184,14 @@ pub fn sla_report(
             .collect(),
         per_day: days
             .into_iter()
-            .filter_map(|(day, visits)| day.parse().ok().map(|d| day_figures(d, &visits, target)))
+            .filter_map(|(day, visits)| day.parse().ok().map(|d: NaiveDate| (d, visits)))
+            .map(|(d, visits)| {
+                let staffing = staffing_per_day.get(&d).copied().unwrap_or_default();
+                day_figures(d, &visits, staffing, target)
+            })
             .collect(),
-        pauses: pauses(pause_events, offset),
+        grid: staffing::grid((from, to), visits, &staffed, target, offset),
+        pauses: staffing::pause_figures(&paused),
         breaches,
     }
 }
@@ -186,10 +200,6 @@ pub fn sla_report(
 mod tests {
     use super::*;
     use crate::cases::case::tests::{at, visit};
-
-    fn offset() -> FixedOffset {
-        FixedOffset::east_opt(3 * 3600).unwrap()
-    }
 
     #[test]
     fn a_visitor_sent_home_uncalled_after_the_target_is_a_breach() {
@@ -210,32 +220,5 @@ mod tests {
         assert_eq!(standing(&left_early, Some(900)), Standing::Unmeasured, "left within the target");
         let waiting = VisitFacts { first_called_at: None, ending: Ending::Open, ..visit(Ending::Open, None, None) };
         assert_eq!(standing(&waiting, Some(60)), Standing::Unmeasured);
-    }
-
-    #[test]
-    fn pauses_run_to_their_resume_or_the_day_end() {
-        let e = |counter: &str, time: &str, reason: Option<&str>| PauseEvent {
-            counter: counter.into(),
-            at: at(time),
-            paused: reason.map(Into::into),
-        };
-        let events = [
-            e("1", "2026-11-23T09:00:00Z", Some("prayer")),
-            e("2", "2026-11-23T09:10:00Z", Some("prayer")),
-            e("1", "2026-11-23T09:30:00Z", None),
-            e("2", "2026-11-23T09:25:00Z", None),
-            e("3", "2026-11-23T10:00:00Z", Some("break")),
-            e("3", "2026-11-23T10:15:00Z", Some("prayer")),
-            // Never resumed: runs to local midnight (21:00 UTC).
-            e("4", "2026-11-23T19:00:00Z", Some("break")),
-        ];
-        let figures = pauses(&events, offset());
-        assert_eq!(
-            figures,
-            [
-                PauseReasonFigures { reason: "break".into(), pauses: 2, hours: 0.25 + 2.0 },
-                PauseReasonFigures { reason: "prayer".into(), pauses: 3, hours: 0.5 + 0.25 + 10.75 },
-            ]
-        );
     }
 }

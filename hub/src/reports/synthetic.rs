@@ -31,28 +31,60 @@ pub struct Truth {
     pub closed_at: Option<DateTime<Utc>>,
     /// The visitor's second rating, of how the closed case was resolved.
     pub resolution_rating: Option<u8>,
+    /// The category staff gave the real case, if they did.
+    pub category: Option<&'static str>,
 }
 
 pub const SERVICES: [&str; 6] = ["A", "B", "C", "D", "E", "F"];
 
-/// The pauses of a working day: each of the 8 counters pauses for Dhuhr 12:00–12:20, and one
-/// counter (it changes with the day) takes a break 10:00–10:15. As (counter, reason, minutes
-/// after opening at 08:00, minutes long).
+/// The reasons visitors give for a low rating (or none), the first more often.
+pub const REASONS: [Option<&str>; 6] = [
+    Some("waited_too_long"),
+    Some("waited_too_long"),
+    Some("not_resolved"),
+    Some("staff_conduct"),
+    Some("unclear_procedure"),
+    None,
+];
+
+/// The categories staff give real cases.
+pub const CATEGORIES: [&str; 4] = ["استفسار عن معاملة", "نقص مستندات", "شكوى على موظف", "خلل في النظام"];
+
+/// Who signs in at each counter on a working day, as (counter, staff, minutes after opening at
+/// 08:00 signed in, minutes signed out): `s10N` at counter N, 07:55 to 14:05. One day in four a
+/// counter's staff member is absent; one day in three one comes an hour late; one day in
+/// 37 only counters 1–3 are staffed.
+pub fn staff_of(day: NaiveDate) -> Vec<(String, String, i64, i64)> {
+    let n = day.ordinal();
+    let absent = n.is_multiple_of(4).then_some((n * 3) % 8 + 1);
+    let late = (n % 3 == 1).then_some(n % 8 + 1);
+    let last = if n.is_multiple_of(37) { 3 } else { 8 };
+    (1..=last)
+        .filter(|c| Some(*c) != absent)
+        .map(|c| (c.to_string(), format!("s10{c}"), if Some(c) == late { 60 } else { -5 }, 6 * 60 + 5))
+        .collect()
+}
+
+/// The pauses of a working day: each counter staffed pauses for Dhuhr 12:00–12:20, and one of
+/// them (it changes with the day) takes a break 10:00–10:15. As (counter, reason, minutes after
+/// opening at 08:00, minutes long).
 pub fn pauses_of(day: NaiveDate) -> Vec<(String, &'static str, i64, i64)> {
+    let staffed: Vec<String> = staff_of(day).into_iter().map(|(c, ..)| c).collect();
     let mut pauses: Vec<(String, &'static str, i64, i64)> =
-        (1..=8).map(|c| (c.to_string(), "prayer", 4 * 60, 20)).collect();
-    pauses.push(((day.ordinal() % 8 + 1).to_string(), "break", 2 * 60, 15));
+        staffed.iter().map(|c| (c.clone(), "prayer", 4 * 60, 20)).collect();
+    pauses.push((staffed[day.ordinal() as usize % staffed.len()].clone(), "break", 2 * 60, 15));
     pauses
 }
 
 /// Writes `per_day` visits for each working day (Sunday to Thursday) from `from` to `to`, at a
-/// UTC+3 branch open 08:00–14:00 (with the pauses of [`pauses_of`]): 3 % cancelled while
-/// waiting, about 2 % turned away uncalled at closing, 5 % no-shows, the rest served by
-/// the staff member of their counter (`s10N` at counter N), 8 % of those left as follow-ups and
-/// 2 % referred, 30 % rated (1–2 with a reason). The real cases — follow-ups, referrals and low
-/// ratings — are closed by staff (`case_notes`) 85 % of the time, 1 to 150 hours later (so some
-/// close in a later month), half of those with a rating after resolution. Returns the truth, in
-/// visit id order.
+/// UTC+3 branch open 08:00–14:00 (staff signing in and out as [`staff_of`] says, in the audit
+/// log, with the pauses of [`pauses_of`]): 3 % cancelled while waiting, about 2 % turned away
+/// uncalled at closing, 5 % no-shows, the rest served by the staff member of a counter signed in
+/// by the call (`s10N` at counter N), 8 % of those left as follow-ups and 2 % referred, 30 %
+/// rated (1–2 with one of [`REASONS`]). The real cases — follow-ups, referrals and low ratings —
+/// get one of [`CATEGORIES`] from staff 70 % of the time, and are closed (`case_notes`) 85 % of
+/// the time, 1 to 150 hours later (so some close in a later month), half of those with a rating
+/// after resolution. Returns the truth, in visit id order.
 pub fn write(
     conn: &mut Connection,
     seed: u64,
@@ -73,6 +105,13 @@ pub fn write(
         }
         let opening =
             offset.from_local_datetime(&day.and_hms_opt(8, 0, 0).expect("valid")).unwrap().with_timezone(&Utc);
+        let on_duty = staff_of(day);
+        for (counter, who, signed_in, signed_out) in &on_duty {
+            for (minutes, action) in [(signed_in, "sign_in"), (signed_out, "sign_out")] {
+                tx.prepare_cached("INSERT INTO audit_log (at, actor, action, subject) VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![ts(opening + chrono::Duration::minutes(*minutes)), who, action, counter])?;
+            }
+        }
         for (counter, reason, from_min, minutes) in pauses_of(day) {
             for (at, kind, payload) in [
                 (from_min, "counter_paused", format!(r#"{{"counter":"{counter}","reason":"{reason}"}}"#)),
@@ -108,7 +147,7 @@ pub fn write(
                 format!("t{visit_id}"),
                 ts(issued)
             ])?;
-            let counter = rng.random_range(1..=8).to_string();
+            let pick: usize = rng.random_range(0..840);
             let mut event = |at: DateTime<Utc>, kind: &str, counter: Option<&str>, payload: String| {
                 seq += 1;
                 tx.prepare_cached(
@@ -131,6 +170,7 @@ pub fn write(
                 staff: None,
                 closed_at: None,
                 resolution_rating: None,
+                category: None,
             };
             event(issued, "issued", None, "{}".into())?;
             let roll: f64 = rng.random();
@@ -150,6 +190,15 @@ pub fn write(
                 continue;
             }
             let called = issued + chrono::Duration::seconds(rng.random_range(0..1800));
+            let at_work: Vec<&String> = on_duty
+                .iter()
+                .filter(|(_, _, from, _)| opening + chrono::Duration::minutes(*from) <= called)
+                .map(|(c, ..)| c)
+                .collect();
+            let counter = match at_work.is_empty() {
+                true => on_duty[pick % on_duty.len()].0.clone(),
+                false => at_work[pick % at_work.len()].clone(),
+            };
             event(called, "called", Some(&counter), "{}".into())?;
             truth.called_at = Some(called);
             truth.counter = Some(counter.clone());
@@ -174,7 +223,7 @@ pub fn write(
             truth.staff = Some(staff);
             if rng.random_bool(0.3) {
                 let score: u8 = rng.random_range(1..=5);
-                let reason = (score <= 2).then_some("waited_too_long");
+                let reason = if score <= 2 { REASONS[rng.random_range(0..REASONS.len())] } else { None };
                 let extra = reason.map(|r| format!(r#","reason":"{r}""#)).unwrap_or_default();
                 event(
                     end + chrono::Duration::minutes(1),
@@ -185,16 +234,36 @@ pub fn write(
                 truth.rating = Some((score, reason));
             }
             let real_case = outcome != "resolved" || truth.rating.is_some_and(|(score, _)| score <= 2);
-            if real_case && rng.random_bool(0.85) {
-                let closed = end + chrono::Duration::minutes(rng.random_range(60..150 * 60));
-                let resolution = rng.random_bool(0.5).then(|| rng.random_range(1..=5u8));
-                tx.prepare_cached(
-                    "INSERT INTO case_notes (case_ref, category, closed_at, closed_by, resolution_rating,
-                         updated_at, updated_by) VALUES (?1, 'general', ?2, ?3, ?4, ?2, ?3)",
-                )?
-                .execute(params![format!("DMM-{visit_id}"), ts(closed), truth.staff, resolution])?;
-                truth.closed_at = Some(closed);
-                truth.resolution_rating = resolution;
+            if real_case {
+                let category = rng.random_bool(0.7).then(|| CATEGORIES[rng.random_range(0..CATEGORIES.len())]);
+                if rng.random_bool(0.85) {
+                    let closed = end + chrono::Duration::minutes(rng.random_range(60..150 * 60));
+                    let resolution = rng.random_bool(0.5).then(|| rng.random_range(1..=5u8));
+                    tx.prepare_cached(
+                        "INSERT INTO case_notes (case_ref, category, closed_at, closed_by, resolution_rating,
+                             updated_at, updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?4)",
+                    )?
+                    .execute(params![
+                        format!("DMM-{visit_id}"),
+                        category,
+                        ts(closed),
+                        truth.staff,
+                        resolution
+                    ])?;
+                    truth.closed_at = Some(closed);
+                    truth.resolution_rating = resolution;
+                } else if let Some(category) = category {
+                    tx.prepare_cached(
+                        "INSERT INTO case_notes (case_ref, category, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![
+                        format!("DMM-{visit_id}"),
+                        category,
+                        ts(end),
+                        truth.staff
+                    ])?;
+                }
+                truth.category = category;
             }
             truths.push(truth);
         }

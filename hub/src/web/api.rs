@@ -53,6 +53,7 @@ pub fn routes() -> Vec<Route> {
         ("/api/v1/reports/visits.csv", get(report_visits_csv)),
         ("/api/v1/reports/service-levels", get(report_service_levels)),
         ("/api/v1/reports/cases", get(report_cases)),
+        ("/api/v1/reports/causes", get(report_causes)),
         ("/api/v1/cases", get(list_cases)),
         ("/api/v1/crm/status", get(crm_status)),
         ("/api/v1/sms/messages", get(super::sms::messages).post(super::sms::send)),
@@ -451,6 +452,26 @@ async fn report_cases(
     let branch = state.branch().clone();
     let now = crate::clock::now();
     let report = state.db.read(move |conn| super::dashboard::case_report(conn, &branch, &filter, now)).await??;
+    Ok(Json(report))
+}
+
+/// `GET /api/v1/reports/causes?from=&to=&service=&counter=` (managers).
+async fn report_causes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ReportQuery>,
+) -> WebResult<Json<crate::reports::causes::CausesReport>> {
+    state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
+    let filter = query.filter()?;
+    let branch = state.branch().clone();
+    let now = crate::clock::now();
+    let report = state
+        .db
+        .read(move |conn| {
+            let cases = super::dashboard::case_report(conn, &branch, &filter, now)?;
+            super::dashboard::causes_report_of(conn, &branch, &filter, &cases)
+        })
+        .await??;
     Ok(Json(report))
 }
 

@@ -145,9 +145,14 @@ fn lockout_entry(now: chrono::DateTime<chrono::Utc>, tried: &str, lockout: &crat
     }
 }
 
-/// Records a sign-out.
+/// Records a sign-out, with the counter signed out of (the staffing reports end the spell there).
 pub async fn record_sign_out(state: &AppState, session: &Session) {
-    audit::record_now(&state.db, NewEntry::new(crate::clock::now(), &session.staff, AuditAction::SignOut)).await;
+    let entry = NewEntry::new(crate::clock::now(), &session.staff, AuditAction::SignOut);
+    let entry = match &session.counter {
+        Some(counter) => entry.subject(counter.clone()),
+        None => entry,
+    };
+    audit::record_now(&state.db, entry).await;
 }
 
 /// A tried staff id as the log keeps it: at most 32 characters (anyone may send anything).

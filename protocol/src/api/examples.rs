@@ -19,8 +19,8 @@ use super::privacy::{
 };
 use super::reports::{
     AppointmentFigures, CaseKind, CaseKinds, CaseLine, CasePeriod, CaseReport, CounterFigures, Csat, Figures,
-    HourFigures, PauseReasonFigures, ServiceFigures, SlaBreach, SlaDay, SlaReport, SlaService, Spread, StaffFigures,
-    Summary,
+    HourFigures, PauseReasonFigures, ServiceFigures, SlaBreach, SlaDay, SlaHour, SlaReport, SlaService, Spread,
+    StaffFigures, Summary,
 };
 use super::sessions::{Role, Session, SignIn};
 use super::sms::{SmsMessage, SmsQueued, SmsSend, SmsStatus, SmsSubscribe, SmsSubscribed};
@@ -274,8 +274,20 @@ pub fn sla_report() -> SlaReport {
             wait_mean_s: Some(640.0),
             counters_staffed: 3,
             staff: 3,
+            staffed_hours: 15.5,
+            counters_serving: 3,
         }],
-        pauses: vec![PauseReasonFigures { reason: "prayer".into(), pauses: 3, hours: 1.0 }],
+        grid: vec![SlaHour {
+            weekday: 0,
+            hour: 11,
+            days: 1,
+            arrivals: 41,
+            measured: 38,
+            within: 10,
+            within_pct: Some(26.3),
+            counters_staffed: 2.5,
+        }],
+        pauses: vec![PauseReasonFigures { reason: "prayer".into(), pauses: 3, hours: 1.0, share_pct: 100.0 }],
         breaches: vec![SlaBreach {
             case_ref: "DMM-20261122-000042".into(),
             ticket: "A042".into(),

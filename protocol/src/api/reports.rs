@@ -312,10 +312,37 @@ pub struct SlaDay {
     pub within_pct: Option<f64>,
     /// Mean wait to the first call, in seconds.
     pub wait_mean_s: Option<f64>,
-    /// Counters that called or served anyone that day.
+    /// Counters someone was signed in at that day (from the sign-ins and sign-outs).
     pub counters_staffed: usize,
-    /// Staff members who served anyone that day.
+    /// Staff members signed in at a counter that day.
     pub staff: usize,
+    /// Counter-hours signed in and not paused.
+    #[serde(default)]
+    pub staffed_hours: f64,
+    /// Counters that called or served anyone that day (a counter without sign-ins, a button's,
+    /// counts here only).
+    #[serde(default)]
+    pub counters_serving: usize,
+}
+
+/// One hour of one weekday over the range: arrivals, the share called within target, and the
+/// counters staffed then (signed in and not paused), as a mean over the range's days of that
+/// weekday.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaHour {
+    /// 0 Sunday … 6 Saturday.
+    pub weekday: u32,
+    /// The local hour, 0–23.
+    pub hour: u32,
+    /// The range's days of this weekday (what the means are over).
+    pub days: usize,
+    /// Tickets taken in the hour, all those days together.
+    pub arrivals: usize,
+    pub measured: usize,
+    pub within: usize,
+    pub within_pct: Option<f64>,
+    /// Counters staffed in the hour, on average (counter-hours staffed ÷ days).
+    pub counters_staffed: f64,
 }
 
 /// Counter pauses with one reason (`none` when no reason was given).
@@ -323,6 +350,9 @@ pub struct SlaDay {
 pub struct PauseReasonFigures {
     pub reason: String,
     pub pauses: usize,
+    /// Of all the range's counter-hours paused, in percent.
+    #[serde(default)]
+    pub share_pct: f64,
     /// Counter-hours paused (a pause not resumed ends at the local day's end).
     pub hours: f64,
 }
@@ -337,9 +367,81 @@ pub struct SlaReport {
     pub total: SlaService,
     pub per_service: Vec<SlaService>,
     pub per_day: Vec<SlaDay>,
+    /// Weekday × hour, for the hours with arrivals or staff.
+    #[serde(default)]
+    pub grid: Vec<SlaHour>,
+    /// Pauses within the range (a pause from before it counts from its start).
     pub pauses: Vec<PauseReasonFigures>,
     /// Every breach, oldest first.
     pub breaches: Vec<SlaBreach>,
+}
+
+/// One cause (a low rating's reason, or a case's category) in a group: how often, its share of
+/// the group, and the same in the period before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CauseShare {
+    /// The reason's code (`no_reason_given` for a low rating without one), or the category as
+    /// staff wrote it (`uncategorised` for a case without one).
+    pub cause: String,
+    pub count: usize,
+    /// Of the group's causes, in percent.
+    pub share_pct: f64,
+    /// The same group in the period before.
+    pub previous_count: usize,
+    pub previous_share_pct: Option<f64>,
+    /// `share_pct` less `previous_share_pct`, in percentage points.
+    pub change_points: Option<f64>,
+}
+
+/// The causes of one group — the whole range, one service, or one month — most frequent first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CauseGroup {
+    /// `all`, a service's code, or a month's first day (`2026-10-01`).
+    pub group: String,
+    pub total: usize,
+    pub previous_total: usize,
+    pub causes: Vec<CauseShare>,
+}
+
+/// One kind of cause, as shares: in the range (against the period of the same length before
+/// it), per service (the same), and per calendar month (against the month before).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CauseTable {
+    pub overall: CauseGroup,
+    pub per_service: Vec<CauseGroup>,
+    pub per_month: Vec<CauseGroup>,
+}
+
+/// One month's satisfaction: the exit rating beside the rating after resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SatisfactionMonth {
+    /// The month's first and last day within the range.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Exit ratings of the month's visits, and their mean (1–5).
+    pub exit_ratings: usize,
+    pub exit_mean: Option<f64>,
+    /// Ratings of how a case was resolved, given with the cases closed in the month.
+    pub resolution_ratings: usize,
+    pub resolution_mean: Option<f64>,
+}
+
+/// `GET /api/v1/reports/causes`: the root causes as the ministry reports them — low ratings'
+/// reasons and real cases' categories as shares, by service and month, with their trend — and
+/// satisfaction after service beside satisfaction after resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CausesReport {
+    pub branch: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The period of the same length just before, that the range's changes are against.
+    pub previous_from: NaiveDate,
+    pub previous_to: NaiveDate,
+    /// Reasons given for exit ratings of 1 or 2 (by the visit's day).
+    pub reasons: CauseTable,
+    /// Categories staff gave the real cases (follow-ups, referrals, escalations; by the visit's day).
+    pub categories: CauseTable,
+    pub satisfaction: Vec<SatisfactionMonth>,
 }
 
 #[cfg(test)]

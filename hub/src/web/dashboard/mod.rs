@@ -343,8 +343,27 @@ async fn live(state: &AppState) -> WebResult<Live> {
     let services = state.engine.ask(|reply| Request::Services { reply }).await?;
     let queue = state.engine.ask(|reply| Request::Waiting { counter: None, reply }).await??;
     let counters = state.engine.ask(|reply| Request::Counters { reply }).await?;
-    let counters_open = counters.iter().filter(|c| c.state.status == CounterStatus::Open).count();
-    Ok(Live { services, queue, counters_open })
+    let staffed: std::collections::BTreeSet<String> =
+        state.sessions.signed_in_at_counters(Utc::now()).into_iter().map(|(counter, _)| counter).collect();
+    Ok(Live { services, queue, counters: counters_now(&counters, &staffed) })
+}
+
+/// The counters now: (staffed, paused, open). Staffed: someone is signed in there; open: not
+/// paused or closed, and staffed or with a visitor at it (a counter nobody is at is not open,
+/// whatever its status says).
+fn counters_now(
+    counters: &[dawr_protocol::api::CounterSummary],
+    staffed: &std::collections::BTreeSet<String>,
+) -> (usize, usize, usize) {
+    let is_staffed = |c: &dawr_protocol::api::CounterSummary| staffed.contains(c.state.counter.as_str());
+    (
+        counters.iter().filter(|c| is_staffed(c)).count(),
+        counters.iter().filter(|c| c.state.status == CounterStatus::Paused).count(),
+        counters
+            .iter()
+            .filter(|c| c.state.status == CounterStatus::Open && (is_staffed(c) || c.state.current.is_some()))
+            .count(),
+    )
 }
 
 /// The range's figures, each month's, its service levels and its real CRM cases (a year is a
@@ -375,7 +394,13 @@ fn range_by(conn: &Connection, branch: &Branch, filter: &ReportFilter, period: P
                 .cloned()
                 .collect();
             let part_filter = ReportFilter { from, to, ..filter.clone() };
-            let sla = crate::reports::sla_report((from, to), &part, &[], &target, branch.utc_offset);
+            let sla = crate::reports::sla_report(
+                (from, to),
+                &part,
+                crate::reports::sla::Staffing::none(now),
+                &target,
+                branch.utc_offset,
+            );
             view::PeriodRow {
                 from,
                 to,
@@ -385,13 +410,42 @@ fn range_by(conn: &Connection, branch: &Branch, filter: &ReportFilter, period: P
             }
         })
         .collect();
+    let cases = case_report(conn, branch, filter, now)?;
     Ok(Range {
         sla: sla_report_of(conn, branch, filter, &visits)?,
         summary: summarise(filter, &visits, &target, branch.utc_offset),
         monthly: monthly(filter, &visits, &target, branch.utc_offset),
-        cases: case_report(conn, branch, filter, now)?,
+        causes: causes_report_of(conn, branch, filter, &cases)?,
+        cases,
         periods: rows,
     })
+}
+
+/// The root causes of `filter` (low ratings' reasons and real cases' categories as shares, with
+/// their change), and each month's exit rating beside the rating after resolution from `cases`.
+pub(crate) fn causes_report_of(
+    conn: &Connection,
+    branch: &Branch,
+    filter: &ReportFilter,
+    cases: &CaseReport,
+) -> rusqlite::Result<crate::reports::causes::CausesReport> {
+    use crate::reports::causes;
+    let wide = ReportFilter { from: causes::reach_back(filter.from, filter.to), ..filter.clone() };
+    let visits = visit_facts(conn, &wide)?;
+    let categories: std::collections::HashMap<String, String> = crate::cases::notes_for_days(conn, wide.from, wide.to)?
+        .into_iter()
+        .filter_map(|(case_ref, notes)| notes.category.map(|c| (case_ref, c)))
+        .collect();
+    let resolution = |from: NaiveDate, _to: NaiveDate| {
+        cases
+            .months
+            .iter()
+            .find(|m| m.from == from)
+            .map_or((0, None), |m| (m.resolution_ratings, m.resolution_rating_mean))
+    };
+    let mut report = causes::causes_report((filter.from, filter.to), &visits, &categories, &resolution);
+    report.branch = branch.id.clone();
+    Ok(report)
 }
 
 /// The service levels and staffing of `filter`'s `visits` (with the range's counter pauses).
@@ -406,7 +460,14 @@ pub(crate) fn sla_report_of(
     let start = crate::cases::ledger::day_start(filter.from, offset);
     let end = crate::cases::ledger::day_start(filter.to + chrono::Duration::days(1), offset);
     let pauses = crate::reports::pause_events(conn, (start, end), filter.counter.as_deref())?;
-    let mut report = crate::reports::sla_report((filter.from, filter.to), visits, &pauses, &target, offset);
+    let signs = crate::reports::sign_events(conn, (start, end))?;
+    let staffing = crate::reports::sla::Staffing {
+        pauses: &pauses,
+        signs: &signs,
+        counter: filter.counter.as_deref(),
+        now: crate::clock::now(),
+    };
+    let mut report = crate::reports::sla_report((filter.from, filter.to), visits, staffing, &target, offset);
     report.branch = branch.id.clone();
     Ok(report)
 }

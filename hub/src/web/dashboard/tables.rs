@@ -7,10 +7,34 @@ use super::view::Range;
 use crate::cases::{CaseKind, CasePeriod};
 use crate::domain::Branch;
 use crate::reports::Figures;
+use crate::reports::causes::CauseTable;
 
 /// The tables that can be exported, by the name the query gives.
-pub const TABLES: [&str; 8] =
-    ["service-levels", "days", "pauses", "breaches", "cases", "open-cases", "per-service", "monthly"];
+pub const TABLES: [&str; 12] = [
+    "service-levels",
+    "days",
+    "grid",
+    "pauses",
+    "breaches",
+    "cases",
+    "open-cases",
+    "per-service",
+    "monthly",
+    "reasons",
+    "categories",
+    "satisfaction",
+];
+
+/// The weekday names of the grid table, Sunday first, in Arabic and English.
+const WEEKDAYS: [(&str, &str); 7] = [
+    ("الأحد", "Sunday"),
+    ("الاثنين", "Monday"),
+    ("الثلاثاء", "Tuesday"),
+    ("الأربعاء", "Wednesday"),
+    ("الخميس", "Thursday"),
+    ("الجمعة", "Friday"),
+    ("السبت", "Saturday"),
+];
 
 type Table = (Vec<String>, Vec<Vec<String>>);
 
@@ -85,6 +109,8 @@ pub fn table(name: &str, range: &Range, branch: &Branch) -> Option<Table> {
                 "wait_mean_min",
                 "counters_staffed",
                 "staff",
+                "staffed_counter_hours",
+                "counters_serving",
             ]),
             sla.per_day
                 .iter()
@@ -101,15 +127,56 @@ pub fn table(name: &str, range: &Range, branch: &Branch) -> Option<Table> {
                         minutes(d.wait_mean_s),
                         d.counters_staffed.to_string(),
                         d.staff.to_string(),
+                        format!("{:.2}", d.staffed_hours),
+                        d.counters_serving.to_string(),
+                    ]
+                })
+                .collect(),
+        ),
+        "grid" => (
+            head(&[
+                "weekday",
+                "weekday_ar",
+                "weekday_en",
+                "hour",
+                "days",
+                "arrivals",
+                "measured",
+                "within",
+                "within_pct",
+                "counters_staffed_mean",
+            ]),
+            sla.grid
+                .iter()
+                .map(|c| {
+                    let (ar, en) = WEEKDAYS[c.weekday as usize % 7];
+                    vec![
+                        c.weekday.to_string(),
+                        ar.into(),
+                        en.into(),
+                        format!("{:02}:00", c.hour),
+                        c.days.to_string(),
+                        c.arrivals.to_string(),
+                        c.measured.to_string(),
+                        c.within.to_string(),
+                        one_decimal(c.within_pct),
+                        format!("{:.2}", c.counters_staffed),
                     ]
                 })
                 .collect(),
         ),
         "pauses" => (
-            head(&["reason", "pauses", "counter_hours"]),
+            head(&["reason", "pauses", "counter_hours", "share_pct"]),
             sla.pauses
                 .iter()
-                .map(|p| vec![p.reason.clone(), p.pauses.to_string(), format!("{:.2}", p.hours)])
+                .map(|p| {
+                    vec![
+                        p.reason.clone(),
+                        p.pauses.to_string(),
+                        format!("{:.2}", p.hours),
+                        one_decimal(Some(p.share_pct)),
+                    ]
+                })
                 .collect(),
         ),
         "breaches" => (
@@ -199,8 +266,69 @@ pub fn table(name: &str, range: &Range, branch: &Branch) -> Option<Table> {
                 .map(|(first, f)| [vec![first.format("%Y-%m").to_string()], figure_row(f)].concat())
                 .collect(),
         ),
+        "reasons" => cause_rows(&range.causes.reasons, branch),
+        "categories" => cause_rows(&range.causes.categories, branch),
+        "satisfaction" => (
+            head(&["month", "exit_ratings", "exit_mean", "resolution_ratings", "resolution_mean"]),
+            range
+                .causes
+                .satisfaction
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.from.format("%Y-%m").to_string(),
+                        m.exit_ratings.to_string(),
+                        opt(m.exit_mean.map(|x| format!("{x:.2}"))),
+                        m.resolution_ratings.to_string(),
+                        opt(m.resolution_mean.map(|x| format!("{x:.2}"))),
+                    ]
+                })
+                .collect(),
+        ),
         _ => return None,
     })
+}
+
+/// A cause table in long form: one row per group (the range, a service, a month) and cause.
+fn cause_rows(table: &CauseTable, branch: &Branch) -> Table {
+    let groups = std::iter::once(("all", &table.overall))
+        .chain(table.per_service.iter().map(|g| ("service", g)))
+        .chain(table.per_month.iter().map(|g| ("month", g)));
+    let rows = groups
+        .flat_map(|(kind, g)| {
+            let [_, ar, en] = match kind {
+                "service" => service_names(branch, &g.group),
+                _ => Default::default(),
+            };
+            g.causes.iter().map(move |c| {
+                vec![
+                    kind.to_string(),
+                    g.group.clone(),
+                    ar.clone(),
+                    en.clone(),
+                    c.cause.clone(),
+                    c.count.to_string(),
+                    one_decimal(Some(c.share_pct)),
+                    c.previous_count.to_string(),
+                    one_decimal(c.previous_share_pct),
+                    one_decimal(c.change_points),
+                ]
+            })
+        })
+        .collect();
+    let columns = [
+        "group_kind",
+        "group",
+        "group_ar",
+        "group_en",
+        "cause",
+        "count",
+        "share_pct",
+        "previous_count",
+        "previous_share_pct",
+        "change_points",
+    ];
+    (head(&columns), rows)
 }
 
 fn figure_head() -> Vec<String> {

@@ -12,6 +12,7 @@ use crate::cases::ledger::share;
 use crate::cases::{CaseKind, CaseLine, CasePeriod, CaseReport};
 use crate::crm::CrmStatus;
 use crate::domain::Branch;
+use crate::reports::causes::{CauseGroup, CausesReport};
 use crate::reports::periods::{Period, change_pct, change_points};
 use crate::reports::sla::{SlaBreach, SlaService};
 use crate::reports::{Figures, ReportFilter, SlaReport, Summary};
@@ -20,7 +21,8 @@ use crate::reports::{Figures, ReportFilter, SlaReport, Summary};
 pub struct Live {
     pub services: Vec<ServiceSummary>,
     pub queue: Vec<Ticket>,
-    pub counters_open: usize,
+    /// Counters (staffed, paused, open) now.
+    pub counters: (usize, usize, usize),
 }
 
 /// One period's row of the by-period table.
@@ -40,6 +42,7 @@ pub struct Range {
     pub sla: SlaReport,
     pub monthly: Vec<(NaiveDate, Figures)>,
     pub cases: CaseReport,
+    pub causes: CausesReport,
 }
 
 /// Everything the page shows.
@@ -137,6 +140,9 @@ svg text{font-size:14px;fill:var(--ink)}\
 .signin input{width:100%}\
 .error{color:var(--bad);font-weight:600}\
 .wide{overflow-x:auto}\
+.note{color:var(--muted);font-size:.9rem;margin:4px 0}\
+table.grid td{font-size:.9rem;line-height:1.25;white-space:nowrap}\
+.g-good{background:#e3f4ea}.g-mid{background:#fff4e5}.g-bad{background:#fdecea}\
 .print-only{display:none}\
 .print-head{border-bottom:2px solid var(--brand);margin:0 0 8px;padding:0 0 6px}\
 .print-head h1{font-size:1.2rem;margin:0}\
@@ -204,6 +210,11 @@ fn signal_quality_key(dbm: i16) -> &'static str {
         -80..=-71 => "dash-signal-fair",
         _ => "dash-signal-weak",
     }
+}
+
+/// A change in percentage points, signed (`–` without one).
+fn points(change: Option<f64>) -> String {
+    change.map_or("–".into(), |c| format!("{c:+.1}"))
 }
 
 fn reason_key(reason: &str) -> String {
@@ -366,7 +377,8 @@ impl Dashboard<'_> {
 
     /// Now: who waits, for how long, where it is slipping.
     fn now_section(&self) -> Markup {
-        let Live { services, queue, counters_open } = self.live;
+        let Live { services, queue, counters: (staffed, paused, open) } = self.live;
+        let all = self.branch.counters.len();
         let longest = queue.iter().map(|t| (self.now - t.issued_at).num_seconds()).max().unwrap_or(0);
         let over = services.iter().filter(|s| s.open && s.estimated_wait_s > s.target_wait_s && s.waiting > 0);
         html! {
@@ -375,7 +387,9 @@ impl Dashboard<'_> {
                 div class="cards" {
                     (self.card("dash-waiting-now", queue.len().to_string()))
                     (self.card("dash-longest-wait", minutes(Some(longest as f64))))
-                    (self.card("dash-counters-open", format!("{counters_open} / {}", self.branch.counters.len())))
+                    (self.card("dash-counters-staffed-now", format!("{staffed} / {all}")))
+                    (self.card("dash-counters-paused-now", format!("{paused} / {all}")))
+                    (self.card("dash-counters-open", format!("{open} / {all}")))
                 }
                 h3 id="alerts-title" { (self.t("dash-alerts")) }
                 div id="alerts" aria-live="polite" aria-labelledby="alerts-title" {
@@ -536,6 +550,7 @@ impl Dashboard<'_> {
             "dash-wait-mean",
             "dash-counters-staffed",
             "dash-staff-at-work",
+            "dash-staffed-hours",
         ];
         html! {
             section aria-labelledby="sla" {
@@ -546,7 +561,7 @@ impl Dashboard<'_> {
                     (self.card("dash-sla-never-called", sla.total.never_called.to_string()))
                 }
                 p class="noprint" {
-                    @for table in ["service-levels", "days", "pauses", "breaches"] { (self.table_link(table)) " " }
+                    @for table in ["service-levels", "days", "grid", "pauses", "breaches"] { (self.table_link(table)) " " }
                 }
                 table id="sla-services" {
                     thead { tr {
@@ -574,8 +589,10 @@ impl Dashboard<'_> {
                         td class="n" { (minutes(d.wait_mean_s)) }
                         td class="n" { (d.counters_staffed) " / " (self.branch.counters.len()) }
                         td class="n" { (d.staff) }
+                        td class="n" { (format!("{:.1}", d.staffed_hours)) }
                     } } }
                 }
+                (self.grid())
                 h3 { (self.t("dash-pauses")) }
                 @if sla.pauses.is_empty() { p { (self.t("dash-pauses-none")) } } @else {
                     table id="pauses" {
@@ -583,11 +600,13 @@ impl Dashboard<'_> {
                             th scope="col" { (self.t("dash-reason")) }
                             th scope="col" class="n" { (self.t("dash-pauses-count")) }
                             th scope="col" class="n" { (self.t("dash-pauses-hours")) }
+                            th scope="col" class="n" { (self.t("dash-share")) }
                         } }
                         tbody { @for p in &sla.pauses { tr {
                             th scope="row" { (self.pause_reason(&p.reason)) }
                             td class="n" { (p.pauses) }
                             td class="n" { (format!("{:.1}", p.hours)) }
+                            td class="n" { (percent(Some(p.share_pct))) }
                         } } }
                     }
                 }
@@ -604,6 +623,48 @@ impl Dashboard<'_> {
                             p { (self.t_args("dash-breaches-more", &[("count", Arg::Number((sla.breaches.len() - BREACH_ROWS) as f64))])) }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The weekday × hour grid: in each hour of each weekday, the tickets taken, the share called
+    /// within target (the cell tinted by it) and the counters staffed on average.
+    fn grid(&self) -> Markup {
+        let grid = &self.range.sla.grid;
+        let Some(first) = grid.iter().map(|c| c.hour).min() else { return html! {} };
+        let last = grid.iter().map(|c| c.hour).max().unwrap_or(first);
+        let mut weekdays: Vec<u32> = grid.iter().map(|c| c.weekday).collect();
+        weekdays.dedup();
+        let cell = |weekday: u32, hour: u32| grid.iter().find(|c| c.weekday == weekday && c.hour == hour);
+        let band = |pct: Option<f64>| match pct {
+            Some(p) if p >= 80.0 => "g-good",
+            Some(p) if p >= 60.0 => "g-mid",
+            Some(_) => "g-bad",
+            None => "",
+        };
+        html! {
+            h3 id="grid-title" { (self.t("dash-grid")) }
+            p class="note" { (self.t("dash-grid-legend")) }
+            div class="wide" tabindex="0" role="region" aria-labelledby="grid-title" {
+                table id="grid" class="grid" aria-labelledby="grid-title" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-day")) }
+                        @for hour in first..=last { th scope="col" class="n" { (format!("{hour:02}:00")) } }
+                    } }
+                    tbody { @for weekday in &weekdays { tr {
+                        th scope="row" { (self.t(&format!("weekday-{}", if *weekday == 0 { 7 } else { *weekday }))) }
+                        @for hour in first..=last {
+                            @match cell(*weekday, hour) {
+                                Some(c) => td class={ "n " (band(c.within_pct)) } {
+                                    strong { (c.arrivals) } br;
+                                    (percent(c.within_pct)) br;
+                                    (format!("{:.1}", c.counters_staffed))
+                                },
+                                None => td class="n" { "–" },
+                            }
+                        }
+                    } } }
                 }
             }
         }
@@ -872,14 +933,102 @@ impl Dashboard<'_> {
         }
     }
 
-    /// Reasons given for low ratings, with how often.
+    /// Root causes: low ratings' reasons and real cases' categories as shares of the range, with
+    /// the change against the period before, per service and per month; then each month's exit
+    /// rating beside the rating after resolution.
     fn reasons(&self) -> Markup {
+        let c = &self.range.causes;
+        let previous = format!("{} – {}", c.previous_from, c.previous_to);
         html! {
-            section { h2 { (self.t("dash-reasons")) } table { tbody {
-                @for (reason, count) in &self.range.summary.total.csat.reasons {
-                    tr { th scope="row" { (self.t(&reason_key(reason))) } td class="n" { (count) } }
+            section aria-labelledby="causes" id="causes-section" {
+                h2 id="causes" { (self.t("dash-causes")) }
+                p class="note" { (self.t_args("dash-causes-against", &[("previous", Arg::Text(&previous))])) }
+                p class="noprint" {
+                    @for table in ["reasons", "categories", "satisfaction"] { (self.table_link(table)) " " }
                 }
-            } } }
+                h3 id="reasons-title" { (self.t("dash-reasons")) }
+                (self.cause_table("reasons", &c.reasons, true))
+                h3 id="categories-title" { (self.t("dash-case-categories")) }
+                (self.cause_table("categories", &c.categories, false))
+                h3 { (self.t("dash-satisfaction-both")) }
+                table id="satisfaction" {
+                    thead { tr {
+                        th scope="col" { (self.t("dash-month")) }
+                        @for key in ["dash-exit-ratings", "dash-exit-mean", "dash-resolution-ratings", "dash-resolution-mean"] {
+                            th scope="col" class="n" { (self.t(key)) }
+                        }
+                    } }
+                    tbody { @for m in &c.satisfaction { tr {
+                        th scope="row" class="n" { (m.from.format("%Y-%m")) }
+                        td class="n" { (m.exit_ratings) }
+                        td class="n" { (m.exit_mean.map_or("–".into(), |x| format!("{x:.2}"))) }
+                        td class="n" { (m.resolution_ratings) }
+                        td class="n" { (m.resolution_mean.map_or("–".into(), |x| format!("{x:.2}"))) }
+                    } } }
+                }
+            }
+        }
+    }
+
+    /// A cause in words: a reason's name, a category as staff wrote it.
+    fn cause_name(&self, cause: &str, reason: bool) -> String {
+        match (reason, cause) {
+            (true, _) => self.t(&reason_key(cause)),
+            (false, crate::reports::causes::UNCATEGORISED) => self.t("dash-uncategorised"),
+            (false, _) => cause.to_string(),
+        }
+    }
+
+    /// One kind of cause: the range's shares with their change, then the shares per service and
+    /// per month (columns: the range's causes, most frequent first).
+    fn cause_table(&self, id: &str, table: &crate::reports::causes::CauseTable, reason: bool) -> Markup {
+        let overall = &table.overall;
+        if overall.total == 0 && overall.previous_total == 0 {
+            return html! { p { (self.t("dash-causes-none")) } };
+        }
+        let columns: Vec<&str> = overall.causes.iter().map(|c| c.cause.as_str()).collect();
+        let share_in = |g: &CauseGroup, cause: &str| {
+            let share = g.causes.iter().find(|c| c.cause == cause);
+            share.filter(|c| c.count > 0).map_or("–".into(), |c| percent(Some(c.share_pct)))
+        };
+        html! {
+            table id={ (id) "-overall" } {
+                thead { tr {
+                    th scope="col" { (self.t("dash-cause")) }
+                    @for key in ["dash-count", "dash-share", "dash-share-before", "dash-change-points"] {
+                        th scope="col" class="n" { (self.t(key)) }
+                    }
+                } }
+                tbody {
+                    @for c in &overall.causes { tr {
+                        th scope="row" { (self.cause_name(&c.cause, reason)) }
+                        td class="n" { (c.count) }
+                        td class="n" { (percent(Some(c.share_pct))) }
+                        td class="n" { (percent(c.previous_share_pct)) }
+                        td class="n" { (points(c.change_points)) }
+                    } }
+                    tr { th scope="row" { (self.t("dash-total")) } td class="n" { (overall.total) } td {} td class="n" { (overall.previous_total) } td {} }
+                }
+            }
+            div class="wide" tabindex="0" role="region" aria-labelledby={ (id) "-title" } { table id={ (id) "-by-service" } {
+                thead { tr {
+                    th scope="col" { (self.t("dash-service")) }
+                    th scope="col" class="n" { (self.t("dash-count")) }
+                    @for c in &columns { th scope="col" class="n" { (self.cause_name(c, reason)) } }
+                } }
+                tbody {
+                    @for g in &table.per_service { tr {
+                        th scope="row" { (self.service_name(&g.group)) }
+                        td class="n" { (g.total) }
+                        @for c in &columns { td class="n" { (share_in(g, c)) } }
+                    } }
+                    @for g in &table.per_month { tr {
+                        th scope="row" class="n" { (g.group.get(..7).unwrap_or(&g.group)) }
+                        td class="n" { (g.total) }
+                        @for c in &columns { td class="n" { (share_in(g, c)) } }
+                    } }
+                }
+            } }
         }
     }
 
