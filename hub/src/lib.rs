@@ -6,6 +6,8 @@
 //! - [`simulation`]: a discrete-event simulation driving the real queue in virtual time.
 //! - [`reports`]: the managers' figures, recomputed from the event log: one SQL query
 //!   (`facts`), pure summaries per range and per month (`summary`) and the CSV (`csv`).
+//! - [`forecast`]: the staffing forecast — arrivals learned from the weeks before, the counters
+//!   needed per hour (Erlang C), a what-if and the forecast's own error (pure).
 //! - [`cases`]: CRM cases derived from the event log (`case_of`, pure) and what staff note on
 //!   them (`read`, `write`: the SQL).
 //! - [`store`]: SQLite — the event log, the current state and the group-committing writer.
@@ -49,6 +51,7 @@ pub mod device_links;
 pub mod devices;
 pub mod domain;
 pub mod engine;
+pub mod forecast;
 #[cfg(feature = "embedded-broker")]
 pub mod gate;
 pub mod join;

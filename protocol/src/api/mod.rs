@@ -21,6 +21,7 @@ pub mod cases;
 pub mod closures;
 pub mod crm;
 pub mod examples;
+pub mod forecast;
 pub mod ministry;
 pub mod privacy;
 pub mod reports;
