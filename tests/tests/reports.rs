@@ -145,6 +145,29 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     assert!(own.contains(issued["token"].as_str().unwrap()), "staff see the whole ticket");
     hub.post(&format!("/api/v1/tickets/{}/cancel", issued["id"]), json!({})).await?;
 
+    // The staffing forecast of the same weekday next week learns from today: its 4 tickets in
+    // their local hours (the one taken just above too), counters 2 and 3 at work.
+    let next_week = today + chrono::Duration::weeks(1);
+    let forecast = format!("/api/v1/reports/forecast?day={next_week}&weeks=1&extra=1&from_hour=0");
+    let (status, body) = get_as(&hub, staff["token"].as_str(), &forecast).await?;
+    assert_eq!(status, 403, "staff cannot read the forecast: {body}");
+    let (status, body) = get_as(&hub, token, &forecast).await?;
+    assert_eq!(status, 200, "{body}");
+    let plan: Value = serde_json::from_str(&body)?;
+    assert_eq!((plan["days_learned"].as_u64(), plan["goal_pct"].as_f64()), (Some(1), Some(80.0)), "{plan}");
+    let hours = plan["hours"].as_array().unwrap();
+    let arrivals: f64 = hours.iter().map(|h| h["arrivals"].as_f64().unwrap()).sum();
+    assert_eq!(arrivals, 4.0, "{plan}");
+    let staffed = hours.iter().map(|h| h["counters_staffed"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert!((1.0..=2.0).contains(&staffed), "counters 2 and 3 called (in one hour or two): {plan}");
+    assert!(hours.iter().all(|h| h["counters_needed"].as_u64() >= Some(1) || h["arrivals"] == 0.0), "{plan}");
+    assert_eq!(plan["what_if"]["extra"], 1, "{plan}");
+    let (status, body) = get_as(&hub, token, "/api/v1/reports/forecast?weeks=13").await?;
+    assert_eq!(status, 400, "{body}");
+    let error: Value = serde_json::from_str(&body)?;
+    assert_eq!(error["error"], "malformed", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("weeks must be 1 to 12"), "{error}");
+
     let (status, body) = get_as(&hub, token, "/api/v1/reports/summary?from=2026-13-01&to=2026-11-30").await?;
     assert_eq!(status, 400, "a bad date is a clear error: {body}");
     assert!(body.contains("from must be a date"));

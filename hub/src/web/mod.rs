@@ -28,6 +28,7 @@ pub mod callers;
 pub mod closures;
 pub mod dashboard;
 mod errors;
+pub mod forecast;
 pub mod join_page;
 pub mod privacy;
 pub mod rate_page;
@@ -111,6 +112,7 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/visits.csv", get(dashboard::csv)),
         ("/dashboard/closures", post(dashboard::close_day)),
         ("/dashboard/table.csv", get(dashboard::table_csv)),
+        ("/dashboard/forecast", get(dashboard::forecast::show)),
     ]
 }
 

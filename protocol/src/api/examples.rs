@@ -291,6 +291,42 @@ pub fn sla_report() -> SlaReport {
     }
 }
 
+/// `GET /api/v1/reports/forecast?day=2026-11-29&extra=2&from_hour=10`.
+pub fn forecast() -> super::forecast::Forecast {
+    use super::forecast::{Forecast, ForecastCheck, ForecastHour, ForecastService, ServiceHour, WhatIf};
+    let hour = |hour: u8, arrivals: f64, needed: usize, staffed: f64, wait: f64| ForecastHour {
+        hour,
+        arrivals,
+        counters_needed: needed,
+        counters_staffed: staffed,
+        expected_wait_s: Some(wait),
+        per_service: vec![ServiceHour { service: "A".into(), arrivals, counters_needed: needed }],
+    };
+    Forecast {
+        branch: "demo".into(),
+        day: "2026-11-29".parse().expect("a day"),
+        weeks: 4,
+        days_learned: 4,
+        goal_pct: 80.0,
+        services: vec![ForecastService { service: "A".into(), target_s: 900, mean_service_s: 512.5, served: 1480 }],
+        hours: vec![hour(8, 31.5, 6, 5.0, 240.0), hour(9, 48.0, 8, 5.75, 1310.0)],
+        what_if: Some(WhatIf {
+            extra: 2,
+            from_hour: 9,
+            longest_wait_s: Some(185.0),
+            longest_hour: 9,
+            staffed_longest_wait_s: Some(1310.0),
+        }),
+        checks: vec![ForecastCheck {
+            day: "2026-11-22".parse().expect("a day"),
+            forecast: 380.5,
+            actual: 402,
+            hourly_error: 4.2,
+            counters_error: 0.5,
+        }],
+    }
+}
+
 /// `GET /api/v1/crm/status`.
 pub fn crm_status() -> CrmStatus {
     CrmStatus {

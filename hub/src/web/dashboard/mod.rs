@@ -30,6 +30,7 @@ use crate::reports::periods::{Period, periods, previous};
 use crate::reports::{ReportFilter, monthly, summarise, visit_facts, visits_csv};
 
 mod charts;
+pub mod forecast;
 mod tables;
 mod view;
 
