@@ -59,6 +59,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/015_day_closures.sql")),
         M::up(include_str!("store/016_real_cases.sql")),
         M::up(include_str!("store/017_alerts.sql")),
+        M::up(include_str!("store/020_corrective_actions.sql")),
     ])
 }
 

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::device::{CounterState, ErrorCode, Outcome, RatingReason};
 
+pub mod actions;
 pub mod bookings;
 pub mod cases;
 pub mod closures;
