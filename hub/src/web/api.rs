@@ -54,6 +54,8 @@ pub fn routes() -> Vec<Route> {
         ("/api/v1/reports/service-levels", get(report_service_levels)),
         ("/api/v1/reports/cases", get(report_cases)),
         ("/api/v1/reports/forecast", get(super::forecast::report)),
+        ("/api/v1/actions", get(super::actions::list).post(super::actions::post)),
+        ("/api/v1/actions/{id}", axum::routing::patch(super::actions::patch)),
         ("/api/v1/cases", get(list_cases)),
         ("/api/v1/crm/status", get(crm_status)),
         ("/api/v1/sms/messages", get(super::sms::messages).post(super::sms::send)),

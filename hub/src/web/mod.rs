@@ -23,6 +23,7 @@ use crate::domain::Branch;
 use crate::engine::EngineHandle;
 use crate::mqtt::MqttStatus;
 
+pub mod actions;
 pub mod api;
 pub mod callers;
 pub mod closures;
@@ -113,6 +114,8 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/closures", post(dashboard::close_day)),
         ("/dashboard/table.csv", get(dashboard::table_csv)),
         ("/dashboard/forecast", get(dashboard::forecast::show)),
+        ("/dashboard/actions", get(dashboard::actions::show).post(dashboard::actions::create)),
+        ("/dashboard/actions/{id}", post(dashboard::actions::change)),
     ]
 }
 

@@ -327,6 +327,63 @@ pub fn forecast() -> super::forecast::Forecast {
     }
 }
 
+/// `POST /api/v1/actions`: a second counter for power of attorney against long waits.
+pub fn new_action() -> super::actions::NewAction {
+    use super::actions::{ActionStatus, CauseKind, NewAction};
+    NewAction {
+        cause_kind: CauseKind::Reason,
+        cause: "waited_too_long".into(),
+        service: Some("A".into()),
+        action: "A second counter for power of attorney from 10:00".into(),
+        owner: "m001".into(),
+        due: "2026-10-31".parse().expect("a day"),
+        starts: "2026-10-01".parse().expect("a day"),
+        status: ActionStatus::InProgress,
+    }
+}
+
+/// `PATCH /api/v1/actions/{id}`.
+pub fn action_update() -> super::actions::ActionUpdate {
+    super::actions::ActionUpdate { status: Some(super::actions::ActionStatus::Done), ..Default::default() }
+}
+
+/// `GET /api/v1/actions`.
+pub fn corrective_actions() -> super::actions::CorrectiveActions {
+    use super::actions::{CauseWindow, CorrectiveAction, CorrectiveActions};
+    let new = new_action();
+    let window = |from: &str, to: &str, with_cause: usize, satisfaction: f64| CauseWindow {
+        from: from.parse().expect("a day"),
+        to: to.parse().expect("a day"),
+        counted: 40,
+        with_cause,
+        share_pct: Some(with_cause as f64 * 100.0 / 40.0),
+        ratings: 310,
+        satisfaction: Some(satisfaction),
+    };
+    CorrectiveActions {
+        branch: "demo".into(),
+        window_days: 28,
+        actions: vec![CorrectiveAction {
+            id: 1,
+            cause_kind: new.cause_kind,
+            cause: new.cause,
+            service: new.service,
+            action: new.action,
+            owner: new.owner,
+            due: new.due,
+            starts: new.starts,
+            status: new.status,
+            overdue: false,
+            created_by: "m001".into(),
+            created_at: at("2026-09-30T07:00:00Z"),
+            updated_by: "m001".into(),
+            updated_at: at("2026-10-02T07:00:00Z"),
+            before: window("2026-09-03", "2026-09-30", 26, 3.61),
+            after: Some(window("2026-10-01", "2026-10-28", 14, 3.92)),
+        }],
+    }
+}
+
 /// `GET /api/v1/crm/status`.
 pub fn crm_status() -> CrmStatus {
     CrmStatus {

@@ -290,6 +290,7 @@ impl Dashboard<'_> {
                 span { (self.manager) }
                 a href={ "/dashboard?" (self.query(other)) } lang=(other.code()) { (self.t("switch-language")) }
                 a href={ "/dashboard/forecast?lang=" (self.lang.code()) } class="noprint" { (self.t("forecast-title")) }
+                a href={ "/dashboard/actions?lang=" (self.lang.code()) } class="noprint" { (self.t("actions-title")) }
                 form method="post" action={ "/dashboard/sign-out?lang=" (self.lang.code()) } class="noprint" {
                     button type="submit" { (self.t("counter-sign-out")) }
                 }
