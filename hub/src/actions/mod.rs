@@ -92,8 +92,9 @@ mod tests {
             0 => "staff_conduct",
             _ => "waited_too_long",
         };
-        let closed_category =
-            |i: usize| truth[i].closed_at.map(|_| if (i + 1) % 3 == 0 { "شكوى على موظف" } else { "general" });
+        let closed_category = |i: usize| {
+            truth[i].closed_at.map(|_| if (i + 1).is_multiple_of(3) { "شكوى على موظف" } else { "general" })
+        };
 
         let branch = crate::config::Config::demo().branch().unwrap();
         let new = |kind, cause: &str, service: Option<&str>, starts: &str| NewAction {

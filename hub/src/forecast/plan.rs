@@ -206,14 +206,14 @@ impl Line {
         for _ in 0..steps {
             top = (top + 1).min(last);
             let mut weighted = 0.0;
-            for n in 0..=top {
+            for (n, slot) in next.iter_mut().enumerate().take(top + 1) {
                 let p = self.p[n];
                 weighted += p * wait_of(n);
                 let served = |k: usize| mu * (k.min(counters)) as f64;
                 let inflow = if n > 0 { rate * self.p[n - 1] } else { 0.0 }
                     + if n < last { served(n + 1) * self.p[n + 1] } else { 0.0 };
                 let outflow = (if n < last { rate } else { 0.0 } + served(n)) * p;
-                next[n] = p + (inflow - outflow) * dt;
+                *slot = p + (inflow - outflow) * dt;
             }
             waited += weighted * dt;
             std::mem::swap(&mut self.p, &mut next);

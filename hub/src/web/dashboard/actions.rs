@@ -31,12 +31,15 @@ fn code<T: serde::Serialize>(value: T) -> String {
 }
 
 /// The signed-in manager, or the page to show instead.
-fn signed_in(state: &AppState, headers: &HeaderMap, lang: Lang) -> Result<Session, Response> {
-    manager(state, headers).map_err(|e| match e {
-        AuthError::Forbidden => {
-            (StatusCode::FORBIDDEN, Html(sign_in_page(&state.texts, lang, Some("dash-managers-only")))).into_response()
-        }
-        _ => Html(sign_in_page(&state.texts, lang, None)).into_response(),
+fn signed_in(state: &AppState, headers: &HeaderMap, lang: Lang) -> Result<Session, Box<Response>> {
+    manager(state, headers).map_err(|e| {
+        Box::new(match e {
+            AuthError::Forbidden => {
+                (StatusCode::FORBIDDEN, Html(sign_in_page(&state.texts, lang, Some("dash-managers-only"))))
+                    .into_response()
+            }
+            _ => Html(sign_in_page(&state.texts, lang, None)).into_response(),
+        })
     })
 }
 
@@ -48,7 +51,7 @@ pub async fn show(
 ) -> WebResult<Response> {
     let lang = query.lang();
     if let Err(page) = signed_in(&state, &headers, lang) {
-        return Ok(page);
+        return Ok(*page);
     }
     let actions = crate::web::actions::all(&state).await?;
     let view = ActionsPage { texts: &state.texts, lang, branch: &state.branch(), actions: &actions };
@@ -110,7 +113,7 @@ pub async fn create(
     let lang = query.lang();
     let session = match signed_in(&state, &headers, lang) {
         Ok(session) => session,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     let Some(cause_kind) = parsed::<CauseKind>(&form.cause_kind) else {
         return after_post(&state, lang, Err(WebError::malformed("cause_kind: must be reason or category")));
@@ -146,7 +149,7 @@ pub async fn change(
     let lang = query.lang();
     let session = match signed_in(&state, &headers, lang) {
         Ok(session) => session,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     let Ok(id) = id.parse::<i64>() else {
         return after_post(&state, lang, Err(WebError::not_found("not_found", format!("there is no action {id:?}"))));
