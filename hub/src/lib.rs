@@ -6,6 +6,9 @@
 //! - [`simulation`]: a discrete-event simulation driving the real queue in virtual time.
 //! - [`reports`]: the managers' figures, recomputed from the event log: one SQL query
 //!   (`facts`), pure summaries per range and per month (`summary`) and the CSV (`csv`).
+//! - [`forecast`]: the staffing forecast — arrivals learned from the weeks before, the counters
+//!   needed per hour (Erlang C), a what-if and the forecast's own error (pure).
+//! - [`actions`]: corrective actions against the root causes of low ratings, and their effect.
 //! - [`cases`]: CRM cases derived from the event log (`case_of`, pure) and what staff note on
 //!   them (`read`, `write`: the SQL).
 //! - [`store`]: SQLite — the event log, the current state and the group-committing writer.
@@ -31,6 +34,7 @@
 //!
 //! Imports run inwards only: nothing in `domain`, `engine`, `store`, `reports`, `cases` or
 //! `bookings` imports from `web`. `ARCHITECTURE.md` has the whole map.
+pub mod actions;
 pub mod alerts;
 pub mod app;
 pub mod audit;
@@ -49,6 +53,7 @@ pub mod device_links;
 pub mod devices;
 pub mod domain;
 pub mod engine;
+pub mod forecast;
 #[cfg(feature = "embedded-broker")]
 pub mod gate;
 pub mod join;

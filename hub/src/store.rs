@@ -59,7 +59,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/015_day_closures.sql")),
         M::up(include_str!("store/016_real_cases.sql")),
         M::up(include_str!("store/017_alerts.sql")),
-        M::up(include_str!("store/022_fleet.sql")),
+        M::up(include_str!("store/018_fleet.sql")),
+        M::up(include_str!("store/019_corrective_actions.sql")),
     ])
 }
 

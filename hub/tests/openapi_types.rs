@@ -23,6 +23,11 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("StaffToday", examples::staff_today());
     fits("Summary", examples::summary());
     fits("SlaReport", examples::sla_report());
+    fits("Forecast", examples::forecast());
+    fits("NewAction", examples::new_action());
+    fits("ActionUpdate", examples::action_update());
+    fits("CorrectiveActions", examples::corrective_actions());
+    fits("Forecast", dawr_protocol::api::forecast::Forecast { what_if: None, ..examples::forecast() });
     fits("CaseReport", examples::case_report());
     fits("CrmStatus", examples::crm_status());
     fits("SmsStatus", examples::sms_status());

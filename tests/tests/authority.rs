@@ -42,6 +42,8 @@ fn wrong_role(method: &str, path: &str) -> Option<WrongRole> {
         ("post", "/api/v1/sms/messages") => WrongRole::As("s101", None),
         // Closing a service or the branch for a day is a manager's.
         ("post", "/api/v1/closures") => WrongRole::As("s101", None),
+        // Corrective actions are recorded and changed by managers.
+        ("post", "/api/v1/actions") | ("patch", "/api/v1/actions/{id}") => WrongRole::As("s101", None),
         _ => return None,
     })
 }

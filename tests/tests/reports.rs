@@ -20,6 +20,16 @@ async fn get_as(hub: &Hub, token: Option<&str>, path: &str) -> Result<(u16, Stri
     Ok((response.status().as_u16(), response.text().await?))
 }
 
+/// A client that does not follow redirects, and a dashboard session cookie for the manager
+/// `staff` (the sign-in form's answer).
+async fn dashboard_cookie(hub: &Hub, staff: &str) -> Result<(reqwest::Client, String)> {
+    let client = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
+    let form = [("staff", staff), ("pin", hub.pin(staff))];
+    let response = client.post(hub.url("/dashboard/sign-in")).form(&form).send().await?;
+    let cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    Ok((client, cookie.split(';').next().unwrap_or_default().to_string()))
+}
+
 /// The rows of a CSV file as Python's `csv` module reads them (the file written as the bytes
 /// served, opened as `utf-8-sig`), one JSON object per row.
 fn python_csv_rows(csv: &str) -> Result<Vec<Value>> {
@@ -162,6 +172,101 @@ async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     let (_, own) = get_as(&hub, staff["token"].as_str(), &format!("/api/v1/tickets/{}", issued["id"])).await?;
     assert!(own.contains(issued["token"].as_str().unwrap()), "staff see the whole ticket");
     hub.post(&format!("/api/v1/tickets/{}/cancel", issued["id"]), json!({})).await?;
+
+    // The staffing forecast of the same weekday next week learns from today: its 4 tickets in
+    // their local hours (the one taken just above too), counters 2 and 3 at work.
+    let next_week = today + chrono::Duration::weeks(1);
+    let forecast = format!("/api/v1/reports/forecast?day={next_week}&weeks=1&extra=1&from_hour=0");
+    let (status, body) = get_as(&hub, staff["token"].as_str(), &forecast).await?;
+    assert_eq!(status, 403, "staff cannot read the forecast: {body}");
+    let (status, body) = get_as(&hub, token, &forecast).await?;
+    assert_eq!(status, 200, "{body}");
+    let plan: Value = serde_json::from_str(&body)?;
+    assert_eq!((plan["days_learned"].as_u64(), plan["goal_pct"].as_f64()), (Some(1), Some(80.0)), "{plan}");
+    let hours = plan["hours"].as_array().unwrap();
+    let arrivals: f64 = hours.iter().map(|h| h["arrivals"].as_f64().unwrap()).sum();
+    assert_eq!(arrivals, 4.0, "{plan}");
+    let staffed = hours.iter().map(|h| h["counters_staffed"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert!((1.0..=2.0).contains(&staffed), "counters 2 and 3 called (in one hour or two): {plan}");
+    assert!(hours.iter().all(|h| h["counters_needed"].as_u64() >= Some(1) || h["arrivals"] == 0.0), "{plan}");
+    assert_eq!(plan["what_if"]["extra"], 1, "{plan}");
+    let (status, body) = get_as(&hub, token, "/api/v1/reports/forecast?weeks=13").await?;
+    assert_eq!(status, 400, "{body}");
+    let error: Value = serde_json::from_str(&body)?;
+    assert_eq!(error["error"], "malformed", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("weeks must be 1 to 12"), "{error}");
+
+    // A corrective action against today's cause of the low rating (service A, waited too long),
+    // starting tomorrow: the 28 days before hold today's one low rating, with that reason.
+    let tomorrow = today + chrono::Duration::days(1);
+    let new = json!({"cause_kind": "reason", "cause": "waited_too_long", "service": "A",
+        "action": "A second counter for A from 10:00", "owner": "s102", "due": tomorrow, "starts": tomorrow});
+    let response = hub.client.post(hub.url("/api/v1/actions")).bearer_auth(token.unwrap()).json(&new).send().await?;
+    assert_eq!(response.status().as_u16(), 201);
+    let action: Value = response.json().await?;
+    assert_eq!((action["created_by"].as_str(), action["status"].as_str()), (Some("m001"), Some("planned")), "{action}");
+    let before = &action["before"];
+    assert_eq!((before["counted"].as_u64(), before["with_cause"].as_u64()), (Some(1), Some(1)), "{action}");
+    assert_eq!((before["share_pct"].as_f64(), before["satisfaction"].as_f64()), (Some(100.0), Some(2.0)));
+    assert!(action["after"].is_null(), "it has not started: {action}");
+    let url = hub.url(&format!("/api/v1/actions/{}", action["id"]));
+    let done = hub.client.patch(&url).bearer_auth(token.unwrap()).json(&json!({"status": "done"})).send().await?;
+    assert_eq!(done.status().as_u16(), 200);
+    let done: Value = done.json().await?;
+    assert_eq!((done["status"].as_str(), done["owner"].as_str()), (Some("done"), Some("s102")), "{done}");
+    let bad = hub.client.post(hub.url("/api/v1/actions")).bearer_auth(token.unwrap());
+    let bad: Value = bad
+        .json(&json!({"cause_kind": "reason", "cause": "rude", "action": "x", "owner": "x",
+        "due": tomorrow, "starts": tomorrow}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!((bad["error"].as_str(), bad["field"].as_str()), (Some("malformed"), Some("cause")), "{bad}");
+    let missing = hub.client.patch(hub.url("/api/v1/actions/999")).bearer_auth(token.unwrap());
+    assert_eq!(missing.json(&json!({"status": "done"})).send().await?.status().as_u16(), 404);
+
+    // The dashboard's forms: a manager's cookie records and changes one; the page shows both.
+    let (browser, cookie) = dashboard_cookie(&hub, "m001").await?;
+    let form = [
+        ("cause_kind", "category"),
+        ("cause", "شكوى على موظف"),
+        ("service", ""),
+        ("action", "Coaching"),
+        ("owner", "s101"),
+        ("due", &tomorrow.to_string()),
+        ("starts", &tomorrow.to_string()),
+    ];
+    let posted =
+        browser.post(hub.url("/dashboard/actions?lang=ar")).header("cookie", &cookie).form(&form).send().await?;
+    assert_eq!(posted.status().as_u16(), 303, "back to the list");
+    let (_, list) = get_as(&hub, token, "/api/v1/actions").await?;
+    let list: Value = serde_json::from_str(&list)?;
+    let second = &list["actions"][1];
+    assert_eq!((second["created_by"].as_str(), second["cause_kind"].as_str()), (Some("m001"), Some("category")));
+    let change = browser.post(hub.url(&format!("/dashboard/actions/{}", second["id"]))).header("cookie", &cookie);
+    let change = change.form(&[("status", "in_progress"), ("owner", "s103"), ("due", "")]).send().await?;
+    assert_eq!(change.status().as_u16(), 303);
+    let refused = browser.post(hub.url("/dashboard/actions")).header("cookie", &cookie);
+    let refused = refused
+        .form(&[
+            ("cause_kind", "reason"),
+            ("cause", "rude"),
+            ("action", "x"),
+            ("owner", "x"),
+            ("due", "2026-01-01"),
+            ("starts", "2026-01-01"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(refused.status().as_u16(), 400);
+    let page =
+        browser.get(hub.url("/dashboard/actions?lang=ar")).header("cookie", &cookie).send().await?.text().await?;
+    assert!(page.contains("الإجراءات التصحيحية") && page.contains("شكوى على موظف"), "{page}");
+    assert!(page.contains("قيد التنفيذ") && page.contains("s103") && page.contains("منجز"), "{page}");
+    let forecast_page = browser.get(hub.url(&format!("/dashboard/forecast?lang=en&day={next_week}&weeks=1")));
+    let forecast_page = forecast_page.header("cookie", &cookie).send().await?.text().await?;
+    assert!(forecast_page.contains("Staffing forecast") && forecast_page.contains("<svg"), "{forecast_page}");
 
     let (status, body) = get_as(&hub, token, "/api/v1/reports/summary?from=2026-13-01&to=2026-11-30").await?;
     assert_eq!(status, 400, "a bad date is a clear error: {body}");

@@ -23,11 +23,13 @@ use crate::domain::Branch;
 use crate::engine::EngineHandle;
 use crate::mqtt::MqttStatus;
 
+pub mod actions;
 pub mod api;
 pub mod callers;
 pub mod closures;
 pub mod dashboard;
 mod errors;
+pub mod forecast;
 pub mod join_page;
 pub mod privacy;
 pub mod rate_page;
@@ -111,6 +113,9 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/visits.csv", get(dashboard::csv)),
         ("/dashboard/closures", post(dashboard::close_day)),
         ("/dashboard/table.csv", get(dashboard::table_csv)),
+        ("/dashboard/forecast", get(dashboard::forecast::show)),
+        ("/dashboard/actions", get(dashboard::actions::show).post(dashboard::actions::create)),
+        ("/dashboard/actions/{id}", post(dashboard::actions::change)),
     ]
 }
 

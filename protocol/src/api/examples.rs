@@ -303,6 +303,99 @@ pub fn sla_report() -> SlaReport {
     }
 }
 
+/// `GET /api/v1/reports/forecast?day=2026-11-29&extra=2&from_hour=10`.
+pub fn forecast() -> super::forecast::Forecast {
+    use super::forecast::{Forecast, ForecastCheck, ForecastHour, ForecastService, ServiceHour, WhatIf};
+    let hour = |hour: u8, arrivals: f64, needed: usize, staffed: f64, wait: f64| ForecastHour {
+        hour,
+        arrivals,
+        counters_needed: needed,
+        counters_staffed: staffed,
+        expected_wait_s: Some(wait),
+        per_service: vec![ServiceHour { service: "A".into(), arrivals, counters_needed: needed }],
+    };
+    Forecast {
+        branch: "demo".into(),
+        day: "2026-11-29".parse().expect("a day"),
+        weeks: 4,
+        days_learned: 4,
+        goal_pct: 80.0,
+        services: vec![ForecastService { service: "A".into(), target_s: 900, mean_service_s: 512.5, served: 1480 }],
+        hours: vec![hour(8, 31.5, 6, 5.0, 240.0), hour(9, 48.0, 8, 5.75, 1310.0)],
+        what_if: Some(WhatIf {
+            extra: 2,
+            from_hour: 9,
+            longest_wait_s: Some(185.0),
+            longest_hour: 9,
+            staffed_longest_wait_s: Some(1310.0),
+        }),
+        checks: vec![ForecastCheck {
+            day: "2026-11-22".parse().expect("a day"),
+            forecast: 380.5,
+            actual: 402,
+            hourly_error: 4.2,
+            counters_error: 0.5,
+        }],
+    }
+}
+
+/// `POST /api/v1/actions`: a second counter for power of attorney against long waits.
+pub fn new_action() -> super::actions::NewAction {
+    use super::actions::{ActionStatus, CauseKind, NewAction};
+    NewAction {
+        cause_kind: CauseKind::Reason,
+        cause: "waited_too_long".into(),
+        service: Some("A".into()),
+        action: "A second counter for power of attorney from 10:00".into(),
+        owner: "m001".into(),
+        due: "2026-10-31".parse().expect("a day"),
+        starts: "2026-10-01".parse().expect("a day"),
+        status: ActionStatus::InProgress,
+    }
+}
+
+/// `PATCH /api/v1/actions/{id}`.
+pub fn action_update() -> super::actions::ActionUpdate {
+    super::actions::ActionUpdate { status: Some(super::actions::ActionStatus::Done), ..Default::default() }
+}
+
+/// `GET /api/v1/actions`.
+pub fn corrective_actions() -> super::actions::CorrectiveActions {
+    use super::actions::{CauseWindow, CorrectiveAction, CorrectiveActions};
+    let new = new_action();
+    let window = |from: &str, to: &str, with_cause: usize, satisfaction: f64| CauseWindow {
+        from: from.parse().expect("a day"),
+        to: to.parse().expect("a day"),
+        counted: 40,
+        with_cause,
+        share_pct: Some(with_cause as f64 * 100.0 / 40.0),
+        ratings: 310,
+        satisfaction: Some(satisfaction),
+    };
+    CorrectiveActions {
+        branch: "demo".into(),
+        window_days: 28,
+        actions: vec![CorrectiveAction {
+            id: 1,
+            cause_kind: new.cause_kind,
+            cause: new.cause,
+            service: new.service,
+            action: new.action,
+            owner: new.owner,
+            due: new.due,
+            starts: new.starts,
+            status: new.status,
+            overdue: false,
+            created_by: "m001".into(),
+            created_at: at("2026-09-30T07:00:00Z"),
+            updated_by: "m001".into(),
+            updated_at: at("2026-10-02T07:00:00Z"),
+            before: window("2026-09-03", "2026-09-30", 26, 3.61),
+            after: Some(window("2026-10-01", "2026-10-28", 14, 3.92)),
+        }],
+    }
+}
+
 /// `GET /api/v1/crm/status`.
 pub fn crm_status() -> CrmStatus {
     CrmStatus {

@@ -16,11 +16,13 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::device::{CounterState, ErrorCode, Outcome, RatingReason};
 
+pub mod actions;
 pub mod bookings;
 pub mod cases;
 pub mod closures;
 pub mod crm;
 pub mod examples;
+pub mod forecast;
 pub mod ministry;
 pub mod privacy;
 pub mod reports;

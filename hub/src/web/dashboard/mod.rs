@@ -29,7 +29,9 @@ use crate::engine::Request;
 use crate::reports::periods::{Period, periods, previous};
 use crate::reports::{ReportFilter, monthly, summarise, visit_facts, visits_csv};
 
+pub mod actions;
 mod charts;
+pub mod forecast;
 mod tables;
 mod view;
 

@@ -111,7 +111,7 @@ const AUDIT_FIELDS: [&str; 16] = [
     "address_kind",
 ];
 
-const STYLE: &str = "\
+pub(super) const STYLE: &str = "\
 :root{--ink:#0b2545;--brand:#0b6e4f;--muted:#4a5b73;--bad:#b3261e;--warn:#b7791f;--line:#d5dce6}\
 body{margin:0;color:var(--ink);background:#eef2f7;line-height:1.45}\
 header{background:var(--brand);color:#fff;padding:12px 20px;display:flex;gap:16px;align-items:center;flex-wrap:wrap}\
@@ -321,6 +321,8 @@ impl Dashboard<'_> {
                 h1 { (self.t("dash-title")) " · " (name(&self.branch.name, self.lang)) }
                 span { (self.manager) }
                 a href={ "/dashboard?" (self.query(other)) } lang=(other.code()) { (self.t("switch-language")) }
+                a href={ "/dashboard/forecast?lang=" (self.lang.code()) } class="noprint" { (self.t("forecast-title")) }
+                a href={ "/dashboard/actions?lang=" (self.lang.code()) } class="noprint" { (self.t("actions-title")) }
                 form method="post" action={ "/dashboard/sign-out?lang=" (self.lang.code()) } class="noprint" {
                     button type="submit" { (self.t("counter-sign-out")) }
                 }

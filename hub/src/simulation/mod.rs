@@ -7,7 +7,10 @@
 //!
 //! It answers two questions: does the queue behave like the M/M/c model it should match
 //! ([`erlang_c_wait_s`]), and how far is the printed estimate from the wait each visitor
-//! actually had ([`Report::estimate_mae_s`]).
+//! actually had ([`Report::estimate_mae_s`]). [`shared`] simulates counters shared between
+//! services, the check of the staffing forecast ([`crate::forecast`]).
+pub mod shared;
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
