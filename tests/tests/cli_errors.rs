@@ -92,7 +92,11 @@ fn a_database_of_a_newer_version_is_refused_in_one_line() {
     let hub_args = ["--data-dir", &hub_data, "--http", &http, "--mqtt-listen", &mqtt, "--mqtt-tls-listen", "off"];
     fails_with_one_line(&hub_binary(), "dawr-hub", &hub_args, d, expected);
     let site_data = newer("appointments.db");
-    let site_args = ["--data-dir", &site_data, "--http", &http];
+    // A real site's file (the demo's with a key of its own), so no demo warning is logged first.
+    let demo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../appointments/demo-site.toml"));
+    let site_toml = demo.unwrap().replace("\"demo-branch-key\"", "\"a-key-of-its-own\"");
+    std::fs::write(d.join("site.toml"), site_toml).unwrap();
+    let site_args = ["--config", "site.toml", "--data-dir", &site_data, "--http", &http];
     fails_with_one_line(&site_binary(), "dawr-appointments", &site_args, d, expected);
 }
 
