@@ -14,6 +14,7 @@ use crate::{config, live, reports, rollup, store, web, writer};
 #[derive(Parser, Debug)]
 #[command(
     name = "dawr-central",
+    version,
     about = "The ministry's centre: every branch's events in PostgreSQL, and their reports"
 )]
 pub struct Args {

@@ -73,6 +73,33 @@ fn a_users_mistake_is_one_line_without_a_backtrace_in_every_binary() {
     fails_with_one_line(&site_binary(), "dawr-appointments", &["--config", "site.toml"], d, "site.toml");
 }
 
+/// A database a newer version wrote (a higher schema version than this one knows): the hub and
+/// the site refuse it in one line that says why, instead of guessing at its tables.
+#[test]
+fn a_database_of_a_newer_version_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let newer = |file: &str| {
+        let data = d.join(file.replace('.', "-"));
+        std::fs::create_dir_all(&data).unwrap();
+        let conn = rusqlite::Connection::open(data.join(file)).unwrap();
+        conn.execute_batch("CREATE TABLE future (x INTEGER); PRAGMA user_version = 999;").unwrap();
+        data.display().to_string()
+    };
+    let expected = "has schema version 999, newer than this version of the program knows";
+    let (http, mqtt) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let hub_data = newer("dawr.db");
+    let hub_args = ["--data-dir", &hub_data, "--http", &http, "--mqtt-listen", &mqtt, "--mqtt-tls-listen", "off"];
+    fails_with_one_line(&hub_binary(), "dawr-hub", &hub_args, d, expected);
+    let site_data = newer("appointments.db");
+    // A real site's file (the demo's with a key of its own), so no demo warning is logged first.
+    let demo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../appointments/demo-site.toml"));
+    let site_toml = demo.unwrap().replace("\"demo-branch-key\"", "\"a-key-of-its-own\"");
+    std::fs::write(d.join("site.toml"), site_toml).unwrap();
+    let site_args = ["--config", "site.toml", "--data-dir", &site_data, "--http", &http];
+    fails_with_one_line(&site_binary(), "dawr-appointments", &site_args, d, expected);
+}
+
 #[test]
 fn announce_makes_the_missing_voice_pack_and_writes_the_call() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::Connection;
-use rusqlite_migration::Migrations;
+use rusqlite_migration::{Migrations, SchemaVersion};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +17,14 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database schema: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    /// A downgrade: the file was written by a newer version of the program, whose schema this
+    /// version cannot know how to read.
+    #[error(
+        "the database {path} has schema version {found}, newer than this version of the program knows \
+         (a newer version wrote it; downgrades are refused): install that version again, or restore a \
+         backup this version made"
+    )]
+    Newer { path: String, found: usize },
     #[error("stored value {value:?} in column {column} cannot be read")]
     Corrupt { column: &'static str, value: String },
     #[error(transparent)]
@@ -32,6 +40,9 @@ pub fn open(path: &Path, migrations: &Migrations<'_>, busy: Duration) -> Result<
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(busy)?;
+    if let SchemaVersion::Outside(found) = migrations.current_version(&conn)? {
+        return Err(StoreError::Newer { path: path.display().to_string(), found: found.get() });
+    }
     migrations.to_latest(&mut conn)?;
     Ok(conn)
 }

@@ -7,6 +7,13 @@ use rusqlite::{Connection, params};
 pub fn fixture() -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().unwrap();
     let conn = crate::store::open(&dir.path().join("dawr.db")).unwrap();
+    insert_day(&conn);
+    (dir, conn)
+}
+
+/// Writes the hand-made day of [`fixture`] into `conn`. Only the events' and visits' columns of
+/// the first schema are written, so a database of any schema takes it (`store::upgrades`).
+pub fn insert_day(conn: &Connection) {
     let visit = |id: i64, number: &str, day: &str, service: &str, issued: &str| {
         conn.execute(
             "INSERT INTO visits (id, number, local_day, service, priority, source, status, case_ref, token,
@@ -59,7 +66,6 @@ pub fn fixture() -> (tempfile::TempDir, Connection) {
     // The day before: not in the report.
     visit(6, "A001", "2026-11-22", "A", "2026-11-22T05:00:00.000Z");
     event("2026-11-22T05:00:00.000Z", "issued", 6, None, "");
-    (dir, conn)
 }
 
 pub fn day() -> NaiveDate {

@@ -23,7 +23,7 @@ pub mod causes;
 pub mod csv;
 pub mod facts;
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 pub mod periods;
 pub mod replay;
 pub mod sla;
