@@ -166,7 +166,13 @@ pub async fn run(
     let listener = start::listen(addr).await?;
     tracing::info!(http = %addr, https = tls.is_some(), branches = core.site.branches.len(), "Dawr appointments ready");
     let limits = dawr_web::serve::Limits::default();
-    let served = dawr_web::serve::serve(listener, router(core), limits, tls, shutdown).await;
+    let stopping = async move {
+        shutdown.await;
+        dawr_web::notify::stopping();
+    };
+    // systemd's `Type=notify`: the listener is bound, and the accept loop starts right below.
+    dawr_web::notify::ready(&format!("serving on {addr}"));
+    let served = dawr_web::serve::serve(listener, router(core), limits, tls, stopping).await;
     retention.abort();
     if let Some(reminders) = reminders {
         reminders.abort();

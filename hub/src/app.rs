@@ -296,6 +296,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         tracing::warn!("demo: the built-in demo branch, whose PINs are public; start with --config for a real branch");
     }
     let guard = dawr_web::guard::Guard::new(&settings.public_url, &settings.allowed_hosts);
+    let mqtt_subscribed = status.connected.clone();
     let state = AppState {
         engine,
         db,
@@ -335,9 +336,12 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     });
     let stopping = async move {
         shutdown.await;
+        dawr_web::notify::stopping();
         let _ = stop.send(true);
     };
+    let readiness = tokio::spawn(report_ready(mqtt_subscribed, branch.id.clone()));
     let served = web::serve(listener, web::router(state), settings.limits, http_tls, stopping).await;
+    readiness.abort();
     if let Some(public) = public {
         let _ = public.await;
     }
@@ -397,6 +401,21 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     }
     tracing::info!("stopped");
     served.map_err(|source| StartError::Http { addr: settings.http, source }.into())
+}
+
+/// Tells systemd `READY=1` (`Type=notify`) once the hub serves: the HTTP listeners are bound
+/// and accepting (this runs beside the accept loop), and the hub's MQTT client holds its
+/// subscriptions (the flag is set on the last SUBACK), so a device's first command after start
+/// is heard. Waits for the subscriptions as long as it takes: a broker that is away keeps the
+/// service "activating" until systemd's start timeout.
+async fn report_ready(subscribed: Arc<std::sync::atomic::AtomicBool>, branch: String) {
+    let mut interval = tokio::time::interval(Duration::from_millis(20));
+    while !subscribed.load(std::sync::atomic::Ordering::Acquire) {
+        interval.tick().await;
+    }
+    if dawr_web::notify::ready(&format!("serving branch {branch}")) {
+        tracing::info!("told systemd the hub is ready");
+    }
 }
 
 /// Where the hub's own client connects, and the address to show: an external broker, or the

@@ -692,3 +692,95 @@ async fn a_counter_staffed_by_someone_without_a_service_never_calls_it() -> Resu
     assert_eq!((status, called["ticket"].as_str()), (200, Some("A001")), "{called}");
     Ok(())
 }
+
+/// A process started by a test, killed when the test ends (also when it fails).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits up to `within` for the next datagram on systemd's notify socket.
+async fn next_notice(socket: &Arc<std::os::unix::net::UnixDatagram>, within: Duration) -> Result<String> {
+    let socket = socket.clone();
+    socket.set_read_timeout(Some(within))?;
+    let text = tokio::task::spawn_blocking(move || {
+        let mut buf = [0u8; 512];
+        socket.recv(&mut buf).map(|n| String::from_utf8_lossy(&buf[..n]).into_owned())
+    })
+    .await??;
+    Ok(text)
+}
+
+/// `Type=notify`: the hub says `READY=1` only once HTTP serves and its own MQTT subscriptions
+/// are in place — not while its broker is away, though HTTP already answers — so a button's
+/// command sent the moment systemd reports the hub started is answered; `STOPPING=1` as SIGTERM
+/// begins its shutdown. The appointments site says `READY=1` once it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_tells_systemd_it_is_ready_only_when_a_first_command_is_heard() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let socket_path = dir.path().join("notify.sock");
+    let socket = Arc::new(std::os::unix::net::UnixDatagram::bind(&socket_path)?);
+    // The broker is away when the hub starts.
+    let mut broker = Mosquitto::start()?;
+    broker.kill9();
+    let http = dawr_e2e::free_port();
+    let log = std::fs::File::create(dir.path().join("hub.log"))?;
+    let mut child = Reaped(
+        std::process::Command::new(dawr_e2e::hub_binary())
+            .args(["--http", &format!("127.0.0.1:{http}"), "--mqtt-url", &format!("mqtt://127.0.0.1:{}", broker.port)])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("NOTIFY_SOCKET", &socket_path)
+            .env("RUST_LOG", "info,rumqttd=off")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()?,
+    );
+    let hub_log = || std::fs::read_to_string(dir.path().join("hub.log")).unwrap_or_default();
+    let client = dawr_e2e::http_client().build()?;
+    let health = format!("http://127.0.0.1:{http}/healthz");
+    let answers = wait_until(Duration::from_secs(30), || async { client.get(&health).send().await.is_ok() }).await;
+    assert!(answers, "the hub's HTTP never answered:\n{}", hub_log());
+    socket.set_nonblocking(true)?;
+    let early = socket.recv(&mut [0u8; 512]);
+    assert!(early.is_err(), "nothing to systemd while MQTT is away: {early:?}");
+    socket.set_nonblocking(false)?;
+
+    broker.start_again()?;
+    let ready = next_notice(&socket, Duration::from_secs(30)).await;
+    let ready = ready.map_err(|e| anyhow::anyhow!("no READY=1 within 30 s ({e}):\n{}", hub_log()))?;
+    assert!(ready.lines().any(|l| l == "READY=1"), "{ready}");
+    // At once: a button connects and presses "next"; the hub hears it.
+    let mut button = MqttProbe::connect(broker.port, &dawr_e2e::demo_device(dir.path(), "button-2")?).await?;
+    button.subscribe(&topic("counters/2/reply")).await?;
+    button.publish(&topic("counters/2/command"), r#"{"id":"first-after-start","action":"next"}"#).await?;
+    let reply = button.next_on(&topic("counters/2/reply"), WAIT).await;
+    let reply = reply.unwrap_or_else(|| panic!("the first command after READY=1 was lost:\n{}", hub_log())).json();
+    assert_eq!((reply["id"].as_str(), reply["ok"].as_bool()), (Some("first-after-start"), Some(true)), "{reply}");
+
+    std::process::Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status()?;
+    let stopping = next_notice(&socket, Duration::from_secs(20)).await?;
+    assert_eq!(stopping, "STOPPING=1");
+    let status = child.0.wait()?;
+    assert!(status.success(), "{status}:\n{}", hub_log());
+
+    let site_port = dawr_e2e::free_port();
+    let _site = Reaped(
+        std::process::Command::new(dawr_e2e::appointments::site_binary())
+            .args(["--http", &format!("127.0.0.1:{site_port}"), "--data-dir"])
+            .arg(dir.path().join("site"))
+            .env("NOTIFY_SOCKET", &socket_path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?,
+    );
+    let ready = next_notice(&socket, Duration::from_secs(30)).await;
+    let served = client.get(format!("http://127.0.0.1:{site_port}/healthz")).send().await.map(|r| r.status().as_u16());
+    assert!(ready?.lines().any(|l| l == "READY=1"));
+    assert_eq!(served?, 200, "the site serves once it said READY=1");
+    Ok(())
+}

@@ -14,7 +14,8 @@
 //!   which runs a read or a write off the async runtime.
 //! - [`clock`]: the time now, shiftable by an offset for tests (one for both services).
 //! - [`start`]: logging, the runtime, the shutdown signal and the start-up errors; [`config`]:
-//!   reading a TOML file, and UTC offsets.
+//!   reading a TOML file, and UTC offsets; [`notify`]: systemd's readiness (`READY=1`,
+//!   `STOPPING=1` on `NOTIFY_SOCKET`).
 //!
 //! Nothing here knows a queue or a booking.
 pub mod clock;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod guard;
 pub mod headers;
 pub mod html;
+pub mod notify;
 pub mod serve;
 pub mod start;
 pub mod tls;
