@@ -132,6 +132,8 @@ pub enum RunError {
     Storage(#[from] crate::store::BookError),
     #[error(transparent)]
     Key(#[from] crate::signing::KeyError),
+    #[error(transparent)]
+    DataDir(#[from] dawr_web::backup::BackupError),
 }
 
 /// Serves the site until `shutdown` completes.
@@ -141,6 +143,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     start::data_dir(&site.data_dir)?;
+    // Held while the site runs: `dawr-appointments restore` refuses, and so does a second site.
+    let _lock = dawr_web::backup::lock_data_dir(&site.data_dir, crate::cli::LOCK_NAME)?;
     let addr = site.http;
     let tls = match &site.tls {
         Some(files) => Some(

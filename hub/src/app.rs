@@ -107,7 +107,12 @@ pub enum RunError {
     Mail(#[from] crate::alerts::mail::MailError),
     #[error("the engine stopped during start-up")]
     EngineStopped,
+    #[error(transparent)]
+    DataDir(#[from] dawr_web::backup::BackupError),
 }
+
+/// The data directory's lock (`DATA_DIR/hub.lock`), held while the hub runs.
+pub const LOCK_NAME: &str = "hub";
 
 impl From<StoreError> for RunError {
     fn from(e: StoreError) -> Self {
@@ -122,6 +127,8 @@ const TICK: Duration = Duration::from_millis(250);
 /// engine and the writer finish what they hold, and the hub marks itself offline on MQTT.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
     start::data_dir(&settings.data_dir)?;
+    // Held while the hub runs: `dawr-hub restore` refuses, and so does a second hub here.
+    let _lock = dawr_web::backup::lock_data_dir(&settings.data_dir, LOCK_NAME)?;
     let path = settings.data_dir.join(store::FILE_NAME);
     let open = || store::open(&path).map_err(StartError::Store);
     let write_conn = open()?;

@@ -476,7 +476,10 @@ pub fn main() -> ExitCode {
         return match crate::device_cli::run(command) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("dawr-hub: {e}");
+                // `check-config` reports each mistake on a line of its own.
+                for line in e.to_string().lines() {
+                    eprintln!("dawr-hub: {line}");
+                }
                 ExitCode::FAILURE
             }
         };
@@ -485,10 +488,20 @@ pub fn main() -> ExitCode {
         println!("{}", crate::auth::hash_pin(pin));
         return ExitCode::SUCCESS;
     }
+    let file = args.config.clone();
     match settings(args) {
         Ok(settings) => start::run("dawr-hub", |shutdown| app::run(settings, shutdown)),
-        Err(e) => start::usage_error("dawr-hub", e),
+        Err(e) => match file {
+            Some(file) => start::usage_error("dawr-hub", in_file(&file, e)),
+            None => start::usage_error("dawr-hub", e),
+        },
     }
+}
+
+/// A mistake in the branch file's settings, naming the file (a parse error names it already).
+pub fn in_file(file: &std::path::Path, error: String) -> String {
+    let name = file.display().to_string();
+    if error.starts_with(&name) || error.starts_with("cannot read") { error } else { format!("{name}: {error}") }
 }
 
 #[cfg(test)]

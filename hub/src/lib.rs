@@ -53,6 +53,7 @@ pub mod engine;
 pub mod gate;
 pub mod join;
 pub mod mqtt;
+pub mod ops_cli;
 pub mod outbound;
 pub mod privacy;
 pub mod provision;

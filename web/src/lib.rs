@@ -15,9 +15,11 @@
 //! - [`clock`]: the time now, shiftable by an offset for tests (one for both services).
 //! - [`start`]: logging, the runtime, the shutdown signal and the start-up errors; [`config`]:
 //!   reading a TOML file, and UTC offsets; [`notify`]: systemd's readiness (`READY=1`,
-//!   `STOPPING=1` on `NOTIFY_SOCKET`).
+//!   `STOPPING=1` on `NOTIFY_SOCKET`); [`backup`]: a database copied while the service
+//!   serves, restored while it is stopped, and the data directory's lock.
 //!
 //! Nothing here knows a queue or a booking.
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod db;
