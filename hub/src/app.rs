@@ -78,6 +78,8 @@ pub struct Settings {
     pub retention: crate::privacy::Retention,
     /// The branch file's sign-in rules.
     pub sign_in: crate::auth::SignInRules,
+    /// The bearer token that reads `/metrics` from another machine (loopback needs none).
+    pub metrics_token: Option<String>,
     /// The built-in demo branch (no `--config`): its PINs are public, and its devices are
     /// enrolled on the first start.
     pub demo: bool,
@@ -322,6 +324,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         devices: Arc::new(web::callers::DeviceLogins::new(device_table)),
         joins: Arc::new(web::join_page::Joins::default()),
         alerts: alert_board,
+        metrics_token: settings.metrics_token.map(Arc::from),
     };
     tracing::info!(
         http = %settings.http,

@@ -87,6 +87,10 @@ pub struct Args {
     /// The SMSC's bind password ([sms] password)
     #[arg(long, value_name = "SECRET", env = "DAWR_SMS_PASSWORD", hide_env_values = true)]
     pub sms_password: Option<String>,
+    /// The bearer token a Prometheus server on another machine sends to read /metrics (without
+    /// it only the hub's own machine reads /metrics)
+    #[arg(long, value_name = "SECRET", env = "DAWR_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Print the argon2 hash of a PIN for a `pin_hash` in the branch file, and exit
     #[arg(long, value_name = "PIN")]
     pub hash_pin: Option<String>,
@@ -276,6 +280,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         alerts,
         retention,
         sign_in,
+        metrics_token: args.metrics_token.filter(|t| !t.trim().is_empty()),
         demo,
     })
 }

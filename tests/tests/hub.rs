@@ -860,3 +860,62 @@ async fn a_backup_taken_while_tickets_are_issued_restores_every_acknowledged_tic
     }
     Ok(())
 }
+
+/// Debian's Prometheus, started here on a free loopback port with a scrape config, scrapes the
+/// hub's `/metrics`; its HTTP API then answers the issued-tickets figure equal to the number of
+/// tickets issued (per service and in all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_hub_and_counts_every_issued_ticket() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    for service in ["A", "A", "A", "A", "B", "B", "B"] {
+        issue(&hub, service).await?;
+    }
+    let text = hub.client.get(hub.url("/metrics")).send().await?.text().await?;
+    assert!(text.contains("dawr_tickets_issued_today{service=\"A\"} 4"), "{text}");
+    assert!(text.contains("# TYPE dawr_build_info gauge"), "{text}");
+
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: dawr-hub\n    metrics_path: /metrics\n    \
+             static_configs:\n      - targets: ['{}']\n",
+            hub.http
+        ),
+    )?;
+    let port = dawr_e2e::free_port();
+    let log = std::fs::File::create(dir.path().join("prometheus.log"))?;
+    let _prometheus = Reaped(
+        std::process::Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("starting Debian's prometheus (scripts/install-test-deps): {e}"))?,
+    );
+    let query = |q: &'static str| {
+        let client = hub.client.clone();
+        async move {
+            let url = format!("http://127.0.0.1:{port}/api/v1/query");
+            let answer: Value = client.get(url).query(&[("query", q)]).send().await.ok()?.json().await.ok()?;
+            answer["data"]["result"][0]["value"][1].as_str().map(str::to_string)
+        }
+    };
+    let scraped = wait_until(Duration::from_secs(30), || async {
+        query("sum(dawr_tickets_issued_today)").await.as_deref() == Some("7")
+    })
+    .await;
+    let log = || std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
+    assert!(
+        scraped,
+        "Prometheus never read 7 issued tickets: {:?}\n{}",
+        query("sum(dawr_tickets_issued_today)").await,
+        log()
+    );
+    assert_eq!(query("dawr_tickets_issued_today{service=\"B\",job=\"dawr-hub\"}").await.as_deref(), Some("3"));
+    assert_eq!(query("dawr_waiting{service=\"A\"}").await.as_deref(), Some("4"));
+    Ok(())
+}
