@@ -873,6 +873,7 @@ async fn prometheus_scrapes_the_hub_and_counts_every_issued_ticket() -> Result<(
     let text = hub.client.get(hub.url("/metrics")).send().await?.text().await?;
     assert!(text.contains("dawr_tickets_issued_today{service=\"A\"} 4"), "{text}");
     assert!(text.contains("# TYPE dawr_build_info gauge"), "{text}");
+    assert!(text.contains("# TYPE dawr_mqtt_messages_total counter"), "{text}");
 
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("prometheus.yml");

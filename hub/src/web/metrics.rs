@@ -248,6 +248,19 @@ async fn gather(state: &AppState) -> WebResult<Vec<Family>> {
             .with(vec![], online as f64),
         Family::new("dawr_devices_offline", Kind::Gauge, "Enrolled devices not online on MQTT now.")
             .with(vec![], enrolled.saturating_sub(online) as f64),
+        Family::new(
+            "dawr_mqtt_messages_total",
+            Kind::Counter,
+            "MQTT messages the hub's client received (in) and sent (out) since it started.",
+        )
+        .with(
+            vec![("direction", "in".into())],
+            state.mqtt.messages_in.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        )
+        .with(
+            vec![("direction", "out".into())],
+            state.mqtt.messages_out.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        ),
         outboxes,
     ])
 }
