@@ -38,6 +38,9 @@ pub struct Args {
     /// serve behind a load balancer
     #[arg(long, value_name = "URL")]
     pub postgres: Option<String>,
+    /// Log lines as text, or as one JSON object a line (for a log collector)
+    #[arg(long, value_name = "FORMAT", value_enum, env = "DAWR_LOG_FORMAT", default_value_t = start::LogFormat::Text)]
+    pub log_format: start::LogFormat,
     /// For tests: shift the site's clock by this many seconds (the hub's flag and variable too)
     #[arg(long, value_name = "SECONDS", env = "DAWR_CLOCK_OFFSET_S", hide = true, allow_hyphen_values = true)]
     pub clock_offset_s: Option<f64>,
@@ -184,8 +187,8 @@ fn refuse_demo_keys(site: &Site) -> Result<(), String> {
 
 /// `dawr-appointments`' main function.
 pub fn main() -> ExitCode {
-    start::init_tracing("info");
     let mut args = Args::parse();
+    start::init_tracing_as("info", args.log_format);
     if let Some(command) = args.command.take() {
         return match run_command(command) {
             Ok(()) => ExitCode::SUCCESS,

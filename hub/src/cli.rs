@@ -91,6 +91,9 @@ pub struct Args {
     /// it only the hub's own machine reads /metrics)
     #[arg(long, value_name = "SECRET", env = "DAWR_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Log lines as text, or as one JSON object a line (for a log collector)
+    #[arg(long, value_name = "FORMAT", value_enum, env = "DAWR_LOG_FORMAT", default_value_t = start::LogFormat::Text)]
+    pub log_format: start::LogFormat,
     /// Print the argon2 hash of a PIN for a `pin_hash` in the branch file, and exit
     #[arg(long, value_name = "PIN")]
     pub hash_pin: Option<String>,
@@ -475,8 +478,8 @@ pub const DEMO_BRANCH_KEY: &str = "demo-branch-key";
 pub fn main() -> ExitCode {
     // rumqttd logs every client disconnect as an error, the certificate verifier every refused
     // certificate; the hub reports broker and link trouble itself (once, with the cause).
-    start::init_tracing("info,rumqttd=off,rumqttc=warn,rustls_platform_verifier=off");
     let mut args = Args::parse();
+    start::init_tracing_as("info,rumqttd=off,rumqttc=warn,rustls_platform_verifier=off", args.log_format);
     if let Some(command) = args.command.take() {
         return match crate::device_cli::run(command) {
             Ok(()) => ExitCode::SUCCESS,

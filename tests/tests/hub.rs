@@ -920,3 +920,18 @@ async fn prometheus_scrapes_the_hub_and_counts_every_issued_ticket() -> Result<(
     assert_eq!(query("dawr_waiting{service=\"A\"}").await.as_deref(), Some("4"));
     Ok(())
 }
+
+/// `--log-format json`: every line the hub logs is one JSON object with its level and message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_logs_one_json_object_a_line_on_request() -> Result<()> {
+    let hub = Hub::start_embedded_with(&["--log-format", "json"]).await?;
+    let log = hub.log();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.iter().all(|l| l["level"].is_string() && l["fields"]["message"].is_string()), "{log}");
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "Dawr hub ready"), "{log}");
+    Ok(())
+}
