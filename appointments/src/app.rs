@@ -138,6 +138,8 @@ pub enum RunError {
     Storage(#[from] crate::store::BookError),
     #[error(transparent)]
     Key(#[from] crate::signing::KeyError),
+    #[error(transparent)]
+    DataDir(#[from] dawr_web::backup::BackupError),
 }
 
 /// Serves the site until `shutdown` completes.
@@ -147,6 +149,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     start::data_dir(&site.data_dir)?;
+    // Held while the site runs: `dawr-appointments restore` refuses, and so does a second site.
+    let _lock = dawr_web::backup::lock_data_dir(&site.data_dir, crate::cli::LOCK_NAME)?;
     let addr = site.http;
     let tls = match &site.tls {
         Some(files) => Some(
@@ -172,7 +176,13 @@ pub async fn run(
     let listener = start::listen(addr).await?;
     tracing::info!(http = %addr, https = tls.is_some(), branches = core.site.branches.len(), "Dawr appointments ready");
     let limits = dawr_web::serve::Limits::default();
-    let served = dawr_web::serve::serve(listener, router(core), limits, tls, shutdown).await;
+    let stopping = async move {
+        shutdown.await;
+        dawr_web::notify::stopping();
+    };
+    // systemd's `Type=notify`: the listener is bound, and the accept loop starts right below.
+    dawr_web::notify::ready(&format!("serving on {addr}"));
+    let served = dawr_web::serve::serve(listener, router(core), limits, tls, stopping).await;
     retention.abort();
     if let Some(reminders) = reminders {
         reminders.abort();

@@ -14,6 +14,8 @@ use crate::config::{Site, SiteConfig};
 #[derive(Debug, Parser)]
 #[command(name = "dawr-appointments", version)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address for the pages and the API [default: 127.0.0.1:8090]
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
@@ -36,9 +38,102 @@ pub struct Args {
     /// serve behind a load balancer
     #[arg(long, value_name = "URL")]
     pub postgres: Option<String>,
+    /// Log lines as text, or as one JSON object a line (for a log collector)
+    #[arg(long, value_name = "FORMAT", value_enum, env = "DAWR_LOG_FORMAT", default_value_t = start::LogFormat::Text)]
+    pub log_format: start::LogFormat,
     /// For tests: shift the site's clock by this many seconds (the hub's flag and variable too)
     #[arg(long, value_name = "SECONDS", env = "DAWR_CLOCK_OFFSET_S", hide = true, allow_hyphen_values = true)]
     pub clock_offset_s: Option<f64>,
+}
+
+/// What a site's IT runs beside the service.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Check a site file as `dawr-appointments --config FILE` reads it, without starting: every
+    /// mistake with its line, column and key; exits non-zero on any
+    CheckConfig {
+        /// The site configuration (TOML)
+        file: PathBuf,
+    },
+    /// Copy the site's SQLite database to FILE, consistent, while the site runs
+    Backup {
+        #[command(flatten)]
+        place: Place,
+        /// Where to write the copy (a single SQLite file)
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Put a backup in place of the site's SQLite database; refused while a site runs on it
+    Restore {
+        #[command(flatten)]
+        place: Place,
+        /// The backup to restore
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+}
+
+/// Where the site keeps its SQLite database.
+#[derive(Debug, clap::Args)]
+pub struct Place {
+    /// The site's data directory [default: the site file's, or data-appointments]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The site configuration (TOML) [default: the demo site]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The data directory's lock (`DATA_DIR/appointments.lock`), held while the site runs.
+pub const LOCK_NAME: &str = "appointments";
+
+/// Runs a subcommand; each line of the error is one mistake.
+fn run_command(command: Command) -> Result<(), String> {
+    let data_dir = |place: &Place| -> Result<PathBuf, String> {
+        match (&place.data_dir, &place.config) {
+            (Some(dir), _) => Ok(dir.clone()),
+            (None, _) => {
+                let config = match &place.config {
+                    Some(path) => SiteConfig::load(path).map_err(|e| e.to_string())?,
+                    None => SiteConfig::demo(),
+                };
+                Ok(config.site().map_err(|e| e.to_string())?.data_dir)
+            }
+        }
+    };
+    match command {
+        Command::CheckConfig { file } => {
+            if let Err(crate::config::ConfigError::File(dawr_web::config::FileError::Parse { path, problems })) =
+                SiteConfig::load(&file)
+            {
+                let lines: Vec<String> = problems.iter().map(|p| format!("{}:{p}", path.display())).collect();
+                return Err(lines.join("\n"));
+            }
+            let args = Args::try_parse_from([std::ffi::OsStr::new("x"), "--config".as_ref(), file.as_os_str()])
+                .map_err(|e| e.to_string())?;
+            let (site, _) = settings(args).map_err(|e| in_file(&file, e))?;
+            println!("{}: ok ({} branches)", file.display(), site.branches.len());
+        }
+        Command::Backup { place, to } => {
+            let db = data_dir(&place)?.join(crate::store::FILE_NAME);
+            let copied = dawr_web::backup::backup(&db, &to).map_err(|e| e.to_string())?;
+            eprintln!("backed up {} to {} ({} bytes)", db.display(), to.display(), copied.bytes);
+        }
+        Command::Restore { place, from } => {
+            let dir = data_dir(&place)?;
+            let db = dir.join(crate::store::FILE_NAME);
+            let version = crate::store::schema_version().map_err(|e| e.to_string())?;
+            dawr_web::backup::restore(&from, &dir, LOCK_NAME, &db, version).map_err(|e| e.to_string())?;
+            eprintln!("restored {} from {}; start the site again", db.display(), from.display());
+        }
+    }
+    Ok(())
+}
+
+/// A mistake in the site file's settings, naming the file (a parse error names it already).
+fn in_file(file: &std::path::Path, error: String) -> String {
+    let name = file.display().to_string();
+    if error.starts_with(&name) || error.starts_with("cannot read") { error } else { format!("{name}: {error}") }
 }
 
 /// Reads the flags and the configuration.
@@ -92,12 +187,28 @@ fn refuse_demo_keys(site: &Site) -> Result<(), String> {
 
 /// `dawr-appointments`' main function.
 pub fn main() -> ExitCode {
-    start::init_tracing("info");
-    match settings(Args::parse()) {
+    let mut args = Args::parse();
+    start::init_tracing_as("info", args.log_format);
+    if let Some(command) = args.command.take() {
+        return match run_command(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                for line in e.lines() {
+                    eprintln!("dawr-appointments: {line}");
+                }
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let file = args.config.clone();
+    match settings(args) {
         Ok((site, public_url)) => {
             start::run("dawr-appointments", |shutdown| crate::app::run(site, public_url, shutdown))
         }
-        Err(e) => start::usage_error("dawr-appointments", e),
+        Err(e) => match file {
+            Some(file) => start::usage_error("dawr-appointments", in_file(&file, e)),
+            None => start::usage_error("dawr-appointments", e),
+        },
     }
 }
 

@@ -110,6 +110,14 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
+/// The schema version this site writes (`PRAGMA user_version` once migrated): a backup of a
+/// newer one is not restored.
+pub fn schema_version() -> Result<i64, StoreError> {
+    let mut conn = Connection::open_in_memory()?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
 /// Opens (creating and migrating if needed) the database at `path`.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
     dawr_web::db::open(path, &migrations(), std::time::Duration::from_secs(10))

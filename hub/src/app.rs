@@ -78,6 +78,8 @@ pub struct Settings {
     pub retention: crate::privacy::Retention,
     /// The branch file's sign-in rules.
     pub sign_in: crate::auth::SignInRules,
+    /// The bearer token that reads `/metrics` from another machine (loopback needs none).
+    pub metrics_token: Option<String>,
     /// The built-in demo branch (no `--config`): its PINs are public, and its devices are
     /// enrolled on the first start.
     pub demo: bool,
@@ -107,7 +109,12 @@ pub enum RunError {
     Mail(#[from] crate::alerts::mail::MailError),
     #[error("the engine stopped during start-up")]
     EngineStopped,
+    #[error(transparent)]
+    DataDir(#[from] dawr_web::backup::BackupError),
 }
+
+/// The data directory's lock (`DATA_DIR/hub.lock`), held while the hub runs.
+pub const LOCK_NAME: &str = "hub";
 
 impl From<StoreError> for RunError {
     fn from(e: StoreError) -> Self {
@@ -122,6 +129,8 @@ const TICK: Duration = Duration::from_millis(250);
 /// engine and the writer finish what they hold, and the hub marks itself offline on MQTT.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
     start::data_dir(&settings.data_dir)?;
+    // Held while the hub runs: `dawr-hub restore` refuses, and so does a second hub here.
+    let _lock = dawr_web::backup::lock_data_dir(&settings.data_dir, LOCK_NAME)?;
     let path = settings.data_dir.join(store::FILE_NAME);
     let open = || store::open(&path).map_err(StartError::Store);
     let write_conn = open()?;
@@ -296,6 +305,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         tracing::warn!("demo: the built-in demo branch, whose PINs are public; start with --config for a real branch");
     }
     let guard = dawr_web::guard::Guard::new(&settings.public_url, &settings.allowed_hosts);
+    let mqtt_subscribed = status.connected.clone();
     let state = AppState {
         engine,
         db,
@@ -314,6 +324,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         devices: Arc::new(web::callers::DeviceLogins::new(device_table)),
         joins: Arc::new(web::join_page::Joins::default()),
         alerts: alert_board,
+        metrics_token: settings.metrics_token.map(Arc::from),
     };
     tracing::info!(
         http = %settings.http,
@@ -335,9 +346,12 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     });
     let stopping = async move {
         shutdown.await;
+        dawr_web::notify::stopping();
         let _ = stop.send(true);
     };
+    let readiness = tokio::spawn(report_ready(mqtt_subscribed, branch.id.clone()));
     let served = web::serve(listener, web::router(state), settings.limits, http_tls, stopping).await;
+    readiness.abort();
     if let Some(public) = public {
         let _ = public.await;
     }
@@ -397,6 +411,21 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     }
     tracing::info!("stopped");
     served.map_err(|source| StartError::Http { addr: settings.http, source }.into())
+}
+
+/// Tells systemd `READY=1` (`Type=notify`) once the hub serves: the HTTP listeners are bound
+/// and accepting (this runs beside the accept loop), and the hub's MQTT client holds its
+/// subscriptions (the flag is set on the last SUBACK), so a device's first command after start
+/// is heard. Waits for the subscriptions as long as it takes: a broker that is away keeps the
+/// service "activating" until systemd's start timeout.
+async fn report_ready(subscribed: Arc<std::sync::atomic::AtomicBool>, branch: String) {
+    let mut interval = tokio::time::interval(Duration::from_millis(20));
+    while !subscribed.load(std::sync::atomic::Ordering::Acquire) {
+        interval.tick().await;
+    }
+    if dawr_web::notify::ready(&format!("serving branch {branch}")) {
+        tracing::info!("told systemd the hub is ready");
+    }
 }
 
 /// Where the hub's own client connects, and the address to show: an external broker, or the

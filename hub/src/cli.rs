@@ -87,6 +87,13 @@ pub struct Args {
     /// The SMSC's bind password ([sms] password)
     #[arg(long, value_name = "SECRET", env = "DAWR_SMS_PASSWORD", hide_env_values = true)]
     pub sms_password: Option<String>,
+    /// The bearer token a Prometheus server on another machine sends to read /metrics (without
+    /// it only the hub's own machine reads /metrics)
+    #[arg(long, value_name = "SECRET", env = "DAWR_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Log lines as text, or as one JSON object a line (for a log collector)
+    #[arg(long, value_name = "FORMAT", value_enum, env = "DAWR_LOG_FORMAT", default_value_t = start::LogFormat::Text)]
+    pub log_format: start::LogFormat,
     /// Print the argon2 hash of a PIN for a `pin_hash` in the branch file, and exit
     #[arg(long, value_name = "PIN")]
     pub hash_pin: Option<String>,
@@ -276,6 +283,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         alerts,
         retention,
         sign_in,
+        metrics_token: args.metrics_token.filter(|t| !t.trim().is_empty()),
         demo,
     })
 }
@@ -470,13 +478,16 @@ pub const DEMO_BRANCH_KEY: &str = "demo-branch-key";
 pub fn main() -> ExitCode {
     // rumqttd logs every client disconnect as an error, the certificate verifier every refused
     // certificate; the hub reports broker and link trouble itself (once, with the cause).
-    start::init_tracing("info,rumqttd=off,rumqttc=warn,rustls_platform_verifier=off");
     let mut args = Args::parse();
+    start::init_tracing_as("info,rumqttd=off,rumqttc=warn,rustls_platform_verifier=off", args.log_format);
     if let Some(command) = args.command.take() {
         return match crate::device_cli::run(command) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("dawr-hub: {e}");
+                // `check-config` reports each mistake on a line of its own.
+                for line in e.to_string().lines() {
+                    eprintln!("dawr-hub: {line}");
+                }
                 ExitCode::FAILURE
             }
         };
@@ -485,10 +496,20 @@ pub fn main() -> ExitCode {
         println!("{}", crate::auth::hash_pin(pin));
         return ExitCode::SUCCESS;
     }
+    let file = args.config.clone();
     match settings(args) {
         Ok(settings) => start::run("dawr-hub", |shutdown| app::run(settings, shutdown)),
-        Err(e) => start::usage_error("dawr-hub", e),
+        Err(e) => match file {
+            Some(file) => start::usage_error("dawr-hub", in_file(&file, e)),
+            None => start::usage_error("dawr-hub", e),
+        },
     }
+}
+
+/// A mistake in the branch file's settings, naming the file (a parse error names it already).
+pub fn in_file(file: &std::path::Path, error: String) -> String {
+    let name = file.display().to_string();
+    if error.starts_with(&name) || error.starts_with("cannot read") { error } else { format!("{name}: {error}") }
 }
 
 #[cfg(test)]

@@ -36,6 +36,31 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         tls_listen: Option<std::net::SocketAddr>,
     },
+    /// Check a branch file as `dawr-hub --config FILE` reads it, without starting: every
+    /// mistake with its line, column and key; exits non-zero on any
+    CheckConfig {
+        /// The branch configuration (TOML)
+        file: PathBuf,
+    },
+    /// Copy the hub's database to FILE, consistent, while the hub runs (it is not paused)
+    Backup {
+        #[command(flatten)]
+        place: Place,
+        /// Where to write the copy (a single SQLite file)
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Put a backup in place of the hub's database; refused while a hub runs on it
+    ///
+    /// The backup is checked first (SQLite's integrity check, a schema this hub knows); the
+    /// database it replaces is kept beside it as dawr.db.before-restore.
+    Restore {
+        #[command(flatten)]
+        place: Place,
+        /// The backup to restore
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
     /// The branch's MQTT TLS certificates
     Tls {
         #[command(subcommand)]
@@ -145,6 +170,8 @@ pub enum CliError {
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
     Provision(#[from] crate::provision::ProvisionError),
+    #[error(transparent)]
+    Backup(#[from] dawr_web::backup::BackupError),
 }
 
 /// Runs a subcommand; what it prints goes to stdout.
@@ -186,6 +213,9 @@ pub fn run(command: Command) -> Result<(), CliError> {
             let (_, _, conn) = open(&place)?;
             devices::revoke(&conn, &device, crate::clock::now(), devices::CLI_ACTOR)?;
         }
+        Command::CheckConfig { file } => crate::ops_cli::check_config(&file)?,
+        Command::Backup { place, to } => crate::ops_cli::backup(&data_dir_of(&place)?, &to)?,
+        Command::Restore { place, from } => crate::ops_cli::restore(&data_dir_of(&place)?, &from)?,
         Command::Tls { command: TlsCommand::CaCert { place } } => {
             print!("{}", crate::tls::ca_certificate(&data_dir_of(&place)?)?);
         }

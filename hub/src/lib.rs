@@ -58,6 +58,7 @@ pub mod forecast;
 pub mod gate;
 pub mod join;
 pub mod mqtt;
+pub mod ops_cli;
 pub mod outbound;
 pub mod privacy;
 pub mod provision;

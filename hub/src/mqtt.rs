@@ -70,6 +70,9 @@ pub struct MqttStatus {
     pub presence: PresenceMap,
     /// Where presence is kept across restarts (none in unit tests).
     pub store: Option<dawr_web::Db>,
+    /// Messages received and sent by the hub's client since it started (for `/metrics`).
+    pub messages_in: Arc<std::sync::atomic::AtomicU64>,
+    pub messages_out: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl MqttStatus {
@@ -78,7 +81,7 @@ impl MqttStatus {
     pub fn load(db: dawr_web::Db) -> Result<MqttStatus, crate::store::StoreError> {
         let heard = crate::store::load_presence(&db.reader())?;
         let presence = heard.into_iter().map(|(device, presence, seen_at)| (device, (presence, seen_at))).collect();
-        Ok(MqttStatus { connected: Arc::default(), presence: Arc::new(Mutex::new(presence)), store: Some(db) })
+        Ok(MqttStatus { presence: Arc::new(Mutex::new(presence)), store: Some(db), ..MqttStatus::default() })
     }
 }
 
@@ -162,8 +165,12 @@ async fn intake(
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
+                status.messages_in.fetch_add(1, Ordering::Relaxed);
                 let Some(engine) = &engine else { continue };
                 handle_publish(&client, engine, &branch, &publish.topic, &publish.payload, &status).await;
+            }
+            Ok(Event::Outgoing(rumqttc::Outgoing::Publish(_))) => {
+                status.messages_out.fetch_add(1, Ordering::Relaxed);
             }
             Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => {
                 status.connected.store(false, Ordering::Release);

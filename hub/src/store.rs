@@ -69,6 +69,14 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
+/// The schema version this hub writes (`PRAGMA user_version` once migrated): a backup of a
+/// newer one is not restored.
+pub fn schema_version() -> Result<i64, StoreError> {
+    let mut conn = Connection::open_in_memory()?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
 /// Opens (creating and migrating if needed) the database at `path`.
 ///
 /// Its transactions begin `IMMEDIATE`: they take the write lock first, waiting for it (the busy

@@ -115,3 +115,71 @@ fn announce_makes_the_missing_voice_pack_and_writes_the_call() {
         assert!(dir.path().join("voice").join(lang).join("manifest.toml").exists(), "the default pack, {lang}");
     }
 }
+
+/// Runs `binary` with `args` in `dir`: its exit code, stdout and stderr's non-empty lines.
+fn run_in(binary: &Path, args: &[&str], dir: &Path) -> (Option<i32>, String, Vec<String>) {
+    let output = Command::new(binary).args(args).current_dir(dir).env("RUST_BACKTRACE", "1").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines = stderr.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+    (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned(), lines)
+}
+
+/// `check-config FILE` reports every mistake of a file on a line of its own, with its line,
+/// column and key, and fails; `run` with that file refuses to start with the first of them on
+/// its one line (what the journal shows under `ExecStartPre=… check-config`). A good file
+/// passes; a file that parses but breaks a rule is named with the rule.
+#[test]
+fn check_config_names_every_mistake_with_its_line_and_key_and_run_refuses_with_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = dawr_e2e::production_branch(&dawr_e2e::demo_branch());
+    std::fs::write(d.join("good.toml"), &good).unwrap();
+    let (code, stdout, stderr) = run_in(&hub_binary(), &["check-config", "good.toml"], d);
+    assert_eq!(code, Some(0), "{stderr:?}");
+    assert!(stdout.contains("good.toml: ok (branch demo"), "{stdout}");
+
+    // Two mistakes: an unknown key in [hub], a wrong type in the first [[services]].
+    let bad = good.replacen("data_dir = \"data\"", "data_dri = \"data\"", 1).replacen(
+        "target_wait_min = 15",
+        "target_wait_min = \"fifteen\"",
+        1,
+    );
+    std::fs::write(d.join("branch.toml"), &bad).unwrap();
+    let line_of = |needle: &str| bad.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let (code, _, stderr) = run_in(&hub_binary(), &["check-config", "branch.toml"], d);
+    assert_eq!(code, Some(1), "{stderr:?}");
+    assert_eq!(stderr.len(), 2, "one line per mistake: {stderr:?}");
+    let first = format!("dawr-hub: branch.toml:{}:1: [hub] data_dri: unknown field `data_dri`", line_of("data_dri"));
+    assert!(stderr[0].starts_with(&first), "{stderr:?}");
+    let second = format!(
+        "dawr-hub: branch.toml:{}:19: [[services]] target_wait_min: invalid type",
+        line_of("target_wait_min = \"")
+    );
+    assert!(stderr[1].starts_with(&second), "{stderr:?}");
+    let first_problem = first.trim_start_matches("dawr-hub: ");
+    fails_with_one_line(&hub_binary(), "dawr-hub", &["--config", "branch.toml"], d, first_problem);
+
+    let broken_rule = good.replacen("utc_offset = \"+03:00\"", "utc_offset = \"03:00\"", 1);
+    std::fs::write(d.join("rule.toml"), broken_rule).unwrap();
+    let (code, _, stderr) = run_in(&hub_binary(), &["check-config", "rule.toml"], d);
+    assert_eq!((code, stderr.len()), (Some(1), 1), "{stderr:?}");
+    assert!(stderr[0].starts_with("dawr-hub: rule.toml: utc_offset \"03:00\""), "{stderr:?}");
+
+    let site = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../appointments/demo-site.toml")).unwrap();
+    let site = site.replace("demo-branch-key", "a-real-secret-key");
+    std::fs::write(d.join("site-good.toml"), &site).unwrap();
+    let (code, stdout, stderr) = run_in(&site_binary(), &["check-config", "site-good.toml"], d);
+    assert_eq!(code, Some(0), "{stderr:?}");
+    assert!(stdout.contains("site-good.toml: ok ("), "{stdout}");
+    let bad_site = site.replacen("burst = 10", "burst = -10", 1).replacen("horizon_days", "horizon_dayz", 1);
+    std::fs::write(d.join("site.toml"), &bad_site).unwrap();
+    let (code, _, stderr) = run_in(&site_binary(), &["check-config", "site.toml"], d);
+    assert_eq!((code, stderr.len()), (Some(1), 2), "{stderr:?}");
+    let line = bad_site.lines().position(|l| l.starts_with("horizon_dayz")).unwrap() + 1;
+    assert!(
+        stderr[0].starts_with(&format!("dawr-appointments: site.toml:{line}:1: [site] horizon_dayz")),
+        "{stderr:?}"
+    );
+    assert!(stderr[1].contains("[limits] burst: invalid value: integer `-10`"), "{stderr:?}");
+    fails_with_one_line(&site_binary(), "dawr-appointments", &["--config", "site.toml"], d, "[site] horizon_dayz");
+}

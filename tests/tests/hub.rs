@@ -692,3 +692,246 @@ async fn a_counter_staffed_by_someone_without_a_service_never_calls_it() -> Resu
     assert_eq!((status, called["ticket"].as_str()), (200, Some("A001")), "{called}");
     Ok(())
 }
+
+/// A process started by a test, killed when the test ends (also when it fails).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits up to `within` for the next datagram on systemd's notify socket.
+async fn next_notice(socket: &Arc<std::os::unix::net::UnixDatagram>, within: Duration) -> Result<String> {
+    let socket = socket.clone();
+    socket.set_read_timeout(Some(within))?;
+    let text = tokio::task::spawn_blocking(move || {
+        let mut buf = [0u8; 512];
+        socket.recv(&mut buf).map(|n| String::from_utf8_lossy(&buf[..n]).into_owned())
+    })
+    .await??;
+    Ok(text)
+}
+
+/// `Type=notify`: the hub says `READY=1` only once HTTP serves and its own MQTT subscriptions
+/// are in place — not while its broker is away, though HTTP already answers — so a button's
+/// command sent the moment systemd reports the hub started is answered; `STOPPING=1` as SIGTERM
+/// begins its shutdown. The appointments site says `READY=1` once it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_tells_systemd_it_is_ready_only_when_a_first_command_is_heard() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let socket_path = dir.path().join("notify.sock");
+    let socket = Arc::new(std::os::unix::net::UnixDatagram::bind(&socket_path)?);
+    // The broker is away when the hub starts.
+    let mut broker = Mosquitto::start()?;
+    broker.kill9();
+    let http = dawr_e2e::free_port();
+    let log = std::fs::File::create(dir.path().join("hub.log"))?;
+    let mut child = Reaped(
+        std::process::Command::new(dawr_e2e::hub_binary())
+            .args(["--http", &format!("127.0.0.1:{http}"), "--mqtt-url", &format!("mqtt://127.0.0.1:{}", broker.port)])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("NOTIFY_SOCKET", &socket_path)
+            .env("RUST_LOG", "info,rumqttd=off")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()?,
+    );
+    let hub_log = || std::fs::read_to_string(dir.path().join("hub.log")).unwrap_or_default();
+    let client = dawr_e2e::http_client().build()?;
+    let health = format!("http://127.0.0.1:{http}/healthz");
+    let answers = wait_until(Duration::from_secs(30), || async { client.get(&health).send().await.is_ok() }).await;
+    assert!(answers, "the hub's HTTP never answered:\n{}", hub_log());
+    socket.set_nonblocking(true)?;
+    let early = socket.recv(&mut [0u8; 512]);
+    assert!(early.is_err(), "nothing to systemd while MQTT is away: {early:?}");
+    socket.set_nonblocking(false)?;
+
+    broker.start_again()?;
+    let ready = next_notice(&socket, Duration::from_secs(30)).await;
+    let ready = ready.map_err(|e| anyhow::anyhow!("no READY=1 within 30 s ({e}):\n{}", hub_log()))?;
+    assert!(ready.lines().any(|l| l == "READY=1"), "{ready}");
+    // At once: a button connects and presses "next"; the hub hears it.
+    let mut button = MqttProbe::connect(broker.port, &dawr_e2e::demo_device(dir.path(), "button-2")?).await?;
+    button.subscribe(&topic("counters/2/reply")).await?;
+    button.publish(&topic("counters/2/command"), r#"{"id":"first-after-start","action":"next"}"#).await?;
+    let reply = button.next_on(&topic("counters/2/reply"), WAIT).await;
+    let reply = reply.unwrap_or_else(|| panic!("the first command after READY=1 was lost:\n{}", hub_log())).json();
+    assert_eq!((reply["id"].as_str(), reply["ok"].as_bool()), (Some("first-after-start"), Some(true)), "{reply}");
+
+    std::process::Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status()?;
+    let stopping = next_notice(&socket, Duration::from_secs(20)).await?;
+    assert_eq!(stopping, "STOPPING=1");
+    let status = child.0.wait()?;
+    assert!(status.success(), "{status}:\n{}", hub_log());
+
+    let site_port = dawr_e2e::free_port();
+    let _site = Reaped(
+        std::process::Command::new(dawr_e2e::appointments::site_binary())
+            .args(["--http", &format!("127.0.0.1:{site_port}"), "--data-dir"])
+            .arg(dir.path().join("site"))
+            .env("NOTIFY_SOCKET", &socket_path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?,
+    );
+    let ready = next_notice(&socket, Duration::from_secs(30)).await;
+    let served = client.get(format!("http://127.0.0.1:{site_port}/healthz")).send().await.map(|r| r.status().as_u16());
+    assert!(ready?.lines().any(|l| l == "READY=1"));
+    assert_eq!(served?, 200, "the site serves once it said READY=1");
+    Ok(())
+}
+
+/// `dawr-hub backup --to FILE` while kiosks issue tickets: the copy holds every ticket
+/// acknowledged before it began and passes `PRAGMA integrity_check`; `restore` is refused while
+/// the hub runs, and once it is stopped puts the copy in place (tickets issued after the backup
+/// are gone, those before it are all there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_tickets_are_issued_restores_every_acknowledged_ticket() -> Result<()> {
+    let mut hub = Hub::start_embedded().await?;
+    let url = hub.url("/api/v1/tickets");
+    let kiosk = hub.device("kiosk-1")?;
+    let acknowledged = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut kiosks = Vec::new();
+    for k in 0..4 {
+        let (client, url, kiosk) = (hub.client.clone(), url.clone(), kiosk.clone());
+        let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
+        kiosks.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let service = ["A", "B", "C", "D"][(k + i) % 4];
+                i += 1;
+                let request = client.post(&url).basic_auth(&kiosk.username, Some(&kiosk.password));
+                let resp = request.json(&json!({"service": service})).send().await.map_err(|e| e.to_string())?;
+                if resp.status() != 201 {
+                    return Err(format!("the hub answered {}", resp.status()));
+                }
+                let ticket = resp.json::<Value>().await.map_err(|e| e.to_string())?;
+                acknowledged.lock().unwrap().push(ticket);
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    let count = || acknowledged.lock().unwrap().len();
+    assert!(wait_until(Duration::from_secs(30), || async { count() >= 100 }).await, "only {} issued", count());
+
+    let copy = hub.data_dir.join("backup.db");
+    let before: Vec<Value> = acknowledged.lock().unwrap().clone();
+    let data_dir = hub.data_dir.to_str().unwrap().to_string();
+    let backup = tokio::process::Command::new(dawr_e2e::hub_binary())
+        .args(["backup", "--data-dir", &data_dir, "--to", copy.to_str().unwrap()])
+        .output()
+        .await?;
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+    let during = count();
+    // Tickets go on after the backup; they are not in it.
+    assert!(wait_until(Duration::from_secs(30), || async { count() >= during + 20 }).await);
+    stop.store(true, Ordering::SeqCst);
+    for kiosk in kiosks {
+        kiosk.await?.map_err(anyhow::Error::msg)?;
+    }
+    let after: Vec<Value> = acknowledged.lock().unwrap()[during..].to_vec();
+    assert!(during > before.len(), "tickets were issued while the backup ran ({} then {during})", before.len());
+
+    let restore = ["restore", "--data-dir", &data_dir, "--from", copy.to_str().unwrap()];
+    let refused = std::process::Command::new(dawr_e2e::hub_binary()).args(restore).output()?;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("in use by a running service"), "{stderr}");
+
+    hub.terminate()?;
+    let restored = std::process::Command::new(dawr_e2e::hub_binary()).args(restore).output()?;
+    assert!(restored.status.success(), "{}", String::from_utf8_lossy(&restored.stderr));
+    let db = rusqlite::Connection::open(dawr_e2e::database(&hub.data_dir))?;
+    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    assert_eq!(check, "ok");
+    drop(db);
+    hub.restart().await?;
+    for ticket in &before {
+        let (code, stored) = hub.get(&format!("/api/v1/tickets/{}", ticket["id"])).await?;
+        assert_eq!((code, &stored["number"]), (200, &ticket["number"]), "acknowledged ticket lost: {ticket}");
+    }
+    for ticket in &after {
+        let (code, _) = hub.get(&format!("/api/v1/tickets/{}", ticket["id"])).await?;
+        assert_eq!(code, 404, "issued after the backup, so not restored: {ticket}");
+    }
+    Ok(())
+}
+
+/// Debian's Prometheus, started here on a free loopback port with a scrape config, scrapes the
+/// hub's `/metrics`; its HTTP API then answers the issued-tickets figure equal to the number of
+/// tickets issued (per service and in all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_hub_and_counts_every_issued_ticket() -> Result<()> {
+    let hub = Hub::start_embedded().await?;
+    for service in ["A", "A", "A", "A", "B", "B", "B"] {
+        issue(&hub, service).await?;
+    }
+    let text = hub.client.get(hub.url("/metrics")).send().await?.text().await?;
+    assert!(text.contains("dawr_tickets_issued_today{service=\"A\"} 4"), "{text}");
+    assert!(text.contains("# TYPE dawr_build_info gauge"), "{text}");
+    assert!(text.contains("# TYPE dawr_mqtt_messages_total counter"), "{text}");
+
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: dawr-hub\n    metrics_path: /metrics\n    \
+             static_configs:\n      - targets: ['{}']\n",
+            hub.http
+        ),
+    )?;
+    let port = dawr_e2e::free_port();
+    let log = std::fs::File::create(dir.path().join("prometheus.log"))?;
+    let _prometheus = Reaped(
+        std::process::Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("starting Debian's prometheus (scripts/install-test-deps): {e}"))?,
+    );
+    let query = |q: &'static str| {
+        let client = hub.client.clone();
+        async move {
+            let url = format!("http://127.0.0.1:{port}/api/v1/query");
+            let answer: Value = client.get(url).query(&[("query", q)]).send().await.ok()?.json().await.ok()?;
+            answer["data"]["result"][0]["value"][1].as_str().map(str::to_string)
+        }
+    };
+    let scraped = wait_until(Duration::from_secs(30), || async {
+        query("sum(dawr_tickets_issued_today)").await.as_deref() == Some("7")
+    })
+    .await;
+    let log = || std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
+    assert!(
+        scraped,
+        "Prometheus never read 7 issued tickets: {:?}\n{}",
+        query("sum(dawr_tickets_issued_today)").await,
+        log()
+    );
+    assert_eq!(query("dawr_tickets_issued_today{service=\"B\",job=\"dawr-hub\"}").await.as_deref(), Some("3"));
+    assert_eq!(query("dawr_waiting{service=\"A\"}").await.as_deref(), Some("4"));
+    Ok(())
+}
+
+/// `--log-format json`: every line the hub logs is one JSON object with its level and message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_logs_one_json_object_a_line_on_request() -> Result<()> {
+    let hub = Hub::start_embedded_with(&["--log-format", "json"]).await?;
+    let log = hub.log();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.iter().all(|l| l["level"].is_string() && l["fields"]["message"].is_string()), "{log}");
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "Dawr hub ready"), "{log}");
+    Ok(())
+}

@@ -14,11 +14,14 @@
 //!   which runs a read or a write off the async runtime.
 //! - [`clock`]: the time now, shiftable by an offset for tests (one for both services).
 //! - [`start`]: logging, the runtime, the shutdown signal and the start-up errors; [`config`]:
-//!   reading a TOML file, and UTC offsets.
+//!   reading a TOML file, and UTC offsets; [`notify`]: systemd's readiness (`READY=1`,
+//!   `STOPPING=1` on `NOTIFY_SOCKET`); [`backup`]: a database copied while the service
+//!   serves, restored while it is stopped, and the data directory's lock.
 //!
 //! - [`otp`]: the one-time codes that confirm a mobile (the hub's `/join`, the site's bookings).
 //!
 //! Nothing here knows a queue or a booking.
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -26,6 +29,7 @@ pub mod error;
 pub mod guard;
 pub mod headers;
 pub mod html;
+pub mod notify;
 pub mod otp;
 pub mod serve;
 pub mod start;

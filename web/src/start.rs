@@ -38,14 +38,27 @@ pub async fn listen(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartEr
 /// whichever thread was logging: on a full disk that was the hub's writer thread, logging the
 /// failed write, and the hub then answered nothing until restarted (issue #17).
 pub fn init_tracing(default_filter: &str) {
+    init_tracing_as(default_filter, LogFormat::Text);
+}
+
+/// How log lines are written: text for people, or one JSON object a line for a log collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// [`init_tracing`] in `format`.
+pub fn init_tracing_as(default_filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .log_internal_errors(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
 }
 
 /// A mistake in the flags or the configuration: one line, exit code 2.

@@ -36,6 +36,7 @@ pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 pub fn routes() -> Vec<Route> {
     vec![
         ("/healthz", get(health)),
+        ("/metrics", get(super::metrics::metrics)),
         ("/api/openapi.json", get(openapi)),
         ("/api/v1/branch", get(branch)),
         ("/api/v1/services", get(services)),

@@ -31,6 +31,7 @@ pub mod dashboard;
 mod errors;
 pub mod forecast;
 pub mod join_page;
+pub mod metrics;
 pub mod privacy;
 pub mod rate_page;
 pub mod sms;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub joins: Arc<join_page::Joins>,
     /// The live alerts the dashboard shows (`crate::alerts`).
     pub alerts: crate::alerts::Board,
+    /// The token a scraper off this machine sends to read `/metrics` (`--metrics-token`).
+    pub metrics_token: Option<Arc<str>>,
 }
 
 impl AppState {
