@@ -149,8 +149,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     start::data_dir(&site.data_dir)?;
-    // Held while the site runs: `dawr-appointments restore` refuses, and so does a second site.
-    let _lock = dawr_web::backup::lock_data_dir(&site.data_dir, crate::cli::LOCK_NAME)?;
+    // Held (shared) while the site runs: `dawr-appointments restore` refuses; other site
+    // processes on the same database (replicas) may run beside it.
+    let _lock = dawr_web::backup::share_data_dir(&site.data_dir, crate::cli::LOCK_NAME)?;
     let addr = site.http;
     let tls = match &site.tls {
         Some(files) => Some(

@@ -10,9 +10,10 @@
 //! (`PRAGMA integrity_check`), made a single self-contained file (`journal_mode=DELETE`), synced
 //! and then renamed into place.
 //!
-//! A running service holds an exclusive lock on `DATA_DIR/{name}.lock` ([`lock_data_dir`]);
-//! [`restore`] takes the same lock, so it refuses while the service runs on that directory (and
-//! a second service on the same directory refuses to start).
+//! A running hub holds an exclusive lock on `DATA_DIR/{name}.lock` ([`lock_data_dir`]), so a
+//! second hub on the same directory refuses to start; a running site holds a shared one
+//! ([`share_data_dir`]: several site processes may serve one database, the capacity rule being a
+//! conditional update). [`restore`] takes the exclusive lock, so it refuses while any of them runs.
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -56,17 +57,33 @@ pub struct DataDirLock {
 /// [`BackupError::Running`] when another process holds it.
 pub fn lock_data_dir(dir: &Path, name: &str) -> Result<DataDirLock, BackupError> {
     let path = dir.join(format!("{name}.lock"));
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| BackupError::Io { path: path.clone(), source })?;
+    let file = lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(DataDirLock { _file: file }),
         Err(std::fs::TryLockError::WouldBlock) => Err(BackupError::Running(dir.to_path_buf())),
         Err(std::fs::TryLockError::Error(source)) => Err(BackupError::Io { path, source }),
     }
+}
+
+/// Locks `dir` for the service `name` shared with other processes of that service; fails with
+/// [`BackupError::Running`] only while [`restore`] (or a hub's exclusive lock) holds it.
+pub fn share_data_dir(dir: &Path, name: &str) -> Result<DataDirLock, BackupError> {
+    let path = dir.join(format!("{name}.lock"));
+    let file = lock_file(&path)?;
+    match file.try_lock_shared() {
+        Ok(()) => Ok(DataDirLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(BackupError::Running(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(source)) => Err(BackupError::Io { path, source }),
+    }
+}
+
+fn lock_file(path: &Path) -> Result<File, BackupError> {
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|source| BackupError::Io { path: path.to_path_buf(), source })
 }
 
 fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> BackupError + '_ {
@@ -236,6 +253,12 @@ mod tests {
         let refused = restore(&target, dir.path(), "live", &db, 3).unwrap_err();
         assert!(matches!(refused, BackupError::Running(_)), "{refused}");
         drop(lock);
+        // Site processes share the lock; restore and a hub's exclusive lock wait for all to end.
+        let (one, two) = (share_data_dir(dir.path(), "live").unwrap(), share_data_dir(dir.path(), "live").unwrap());
+        assert!(matches!(restore(&target, dir.path(), "live", &db, 3), Err(BackupError::Running(_))));
+        drop(one);
+        assert!(matches!(lock_data_dir(dir.path(), "live"), Err(BackupError::Running(_))));
+        drop(two);
         let newer = restore(&target, dir.path(), "live", &db, 2).unwrap_err();
         assert!(newer.to_string().contains("newer"), "{newer}");
         drop(conn);

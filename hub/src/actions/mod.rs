@@ -68,7 +68,7 @@ mod tests {
     use super::*;
     use crate::reports::synthetic;
 
-    /// Two months of made-up history in a real database, with every second low rating's reason
+    /// Two months of made-up history in a real database, with every second `waited_too_long`
     /// turned into `staff_conduct` and every third case's category into a complaint about an
     /// employee: each action's windows equal what the test works out from the truth alone.
     #[test]
@@ -88,12 +88,18 @@ mod tests {
             [],
         )
         .unwrap();
-        let reason_of = |i: usize| match (i + 1) % 2 {
-            0 => "staff_conduct",
-            _ => "waited_too_long",
+        // What the two updates above made of each visit's reason and case category (visit `i` is
+        // visit id `i + 1`; a case has a notes row once closed or given a category).
+        let reason_of = |i: usize| match truth[i].rating.and_then(|(_, reason)| reason) {
+            Some("waited_too_long") if (i + 1) % 2 == 0 => Some("staff_conduct"),
+            reason => reason,
         };
         let closed_category = |i: usize| {
-            truth[i].closed_at.map(|_| if (i + 1).is_multiple_of(3) { "شكوى على موظف" } else { "general" })
+            let has_notes = truth[i].closed_at.is_some() || truth[i].category.is_some();
+            match has_notes && (i + 1).is_multiple_of(3) {
+                true => Some("شكوى على موظف"),
+                false => truth[i].category,
+            }
         };
 
         let branch = crate::config::Config::demo().branch().unwrap();
@@ -129,7 +135,7 @@ mod tests {
             let of_a: Vec<usize> = days(from, to).into_iter().filter(|&i| truth[i].service == "A").collect();
             let low: Vec<usize> =
                 of_a.iter().copied().filter(|&i| truth[i].rating.is_some_and(|(s, _)| s <= 2)).collect();
-            let with = low.iter().filter(|&&i| reason_of(i) == "staff_conduct").count();
+            let with = low.iter().filter(|&&i| reason_of(i) == Some("staff_conduct")).count();
             let scores: Vec<f64> = of_a.iter().filter_map(|&i| truth[i].rating.map(|(s, _)| f64::from(s))).collect();
             assert_eq!(
                 (window.counted, window.with_cause, window.ratings),
