@@ -84,7 +84,7 @@ pub struct Place {
     pub config: Option<PathBuf>,
 }
 
-/// The data directory's lock (`DATA_DIR/appointments.lock`), held while the site runs.
+/// The data directory's lock (`DATA_DIR/appointments.lock`), held shared while a site process runs.
 pub const LOCK_NAME: &str = "appointments";
 
 /// Runs a subcommand; each line of the error is one mistake.

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use dawr_protocol::api::ministry::{LiveHealth, LogCompleteness};
-use serde_json::{Value, json};
+use dawr_protocol::api::{CounterActionRequest, IssueTicket, Outcome, Priority};
+use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -612,11 +613,19 @@ pub fn centre_report(postgres: &str, branch: &str, day: &str) -> Result<Value> {
 
 /// One visit: a ticket at `service`, called, started and completed at `counter` (four events).
 pub async fn serve_one(hub: &Hub, service: &str, counter: &str) -> Result<Value> {
-    let (status, ticket) = hub.post("/api/v1/tickets", json!({"service": service})).await?;
+    let issue = IssueTicket {
+        service: service.into(),
+        priority: Priority::Normal,
+        appointment_at: None,
+        request_id: None,
+        sms: None,
+    };
+    let (status, ticket) = hub.post("/api/v1/tickets", serde_json::to_value(issue)?).await?;
     ensure!(status == 201, "ticket: {ticket}");
+    let resolved = CounterActionRequest { outcome: Some(Outcome::Resolved), ..Default::default() };
     for action in ["next", "start", "complete"] {
         let (status, reply) =
-            hub.post(&format!("/api/v1/counters/{counter}/{action}"), json!({"outcome": "resolved"})).await?;
+            hub.post(&format!("/api/v1/counters/{counter}/{action}"), serde_json::to_value(&resolved)?).await?;
         ensure!(status == 200, "{action}: {reply}");
     }
     Ok(ticket)
@@ -653,8 +662,13 @@ pub fn push_config(nats: &str, login: Option<(&str, &str)>, branch: &str, file: 
     }
     let out = cmd.output()?;
     ensure!(out.status.success(), "dawr-central config push: {}", String::from_utf8_lossy(&out.stderr));
-    let pushed: Value = serde_json::from_slice(&out.stdout)?;
-    pushed["revision"].as_u64().context("a revision")
+    /// What `dawr-central config push` prints.
+    #[derive(serde::Deserialize)]
+    struct Pushed {
+        revision: u64,
+    }
+    let pushed: Pushed = serde_json::from_slice(&out.stdout).context("config push's answer")?;
+    Ok(pushed.revision)
 }
 
 /// The branch's health as it last put it in `dawr_live`.

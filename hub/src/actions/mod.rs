@@ -91,7 +91,7 @@ mod tests {
         // What the two updates above made of each visit's reason and case category (visit `i` is
         // visit id `i + 1`; a case has a notes row once closed or given a category).
         let reason_of = |i: usize| match truth[i].rating.and_then(|(_, reason)| reason) {
-            Some("waited_too_long") if (i + 1) % 2 == 0 => Some("staff_conduct"),
+            Some("waited_too_long") if (i + 1).is_multiple_of(2) => Some("staff_conduct"),
             reason => reason,
         };
         let closed_category = |i: usize| {
