@@ -729,7 +729,7 @@ pub fn audit_page() -> AuditPage {
 /// Whether `value` fits the schema `name` of the OpenAPI document `doc`: every field it writes
 /// is documented with a type that admits its value (`null` only where the type lists `null`),
 /// every required field is written, and enums hold. Handles what the project's documents use:
-/// `$ref`, `allOf`, `type` (one or a list), `properties`, `required`, `items`, `enum`,
+/// `$ref`, `allOf`, `anyOf` (one of the parts fits), `type` (one or a list), `properties`, `required`, `items`, `enum`,
 /// `additionalProperties` (a schema, or false). `Err` says where it does not fit.
 pub fn conforms(doc: &Value, name: &str, value: &Value) -> Result<(), String> {
     let schema = doc.pointer(&format!("/components/schemas/{name}")).ok_or_else(|| format!("no schema {name}"))?;
@@ -786,6 +786,10 @@ fn type_name(value: &Value) -> &'static str {
 
 fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
     let schema = resolve(doc, schema)?;
+    if let Some(parts) = schema.get("anyOf").and_then(Value::as_array) {
+        let misfits: Vec<String> = parts.iter().filter_map(|part| check(doc, part, value, at).err()).collect();
+        return if misfits.len() < parts.len() { Ok(()) } else { Err(misfits.join("; ")) };
+    }
     let types: Vec<&str> = match schema.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
