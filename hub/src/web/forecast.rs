@@ -43,6 +43,14 @@ fn field<T: std::str::FromStr>(
 }
 
 impl ForecastQuery {
+    /// The first field given but blank: the page's form sends its empty fields, the API refuses them.
+    pub fn blank_field(&self) -> Option<&'static str> {
+        [("day", &self.day), ("weeks", &self.weeks), ("extra", &self.extra), ("from_hour", &self.from_hour)]
+            .into_iter()
+            .find(|(_, text)| text.as_deref().is_some_and(|t| t.trim().is_empty()))
+            .map(|(name, _)| name)
+    }
+
     /// The forecast asked for: `today` by default, [`DEFAULT_WEEKS`], a what-if only when both
     /// `extra` and `from_hour` are given.
     pub fn ask(&self, today: NaiveDate) -> Result<Ask, BadQuery> {
@@ -77,6 +85,9 @@ pub async fn report(
     Query(query): Query<ForecastQuery>,
 ) -> WebResult<Json<Forecast>> {
     state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
+    if let Some(name) = query.blank_field() {
+        return Err(WebError::malformed(format!("{name} is blank: give a value or leave it out")));
+    }
     let ask = query.ask(today(&state)).map_err(|e| WebError::malformed(e.0))?;
     Ok(Json(compute(&state, ask).await?))
 }
@@ -95,6 +106,8 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
         let ask = query("", "", "", "").ask(today).unwrap();
         assert_eq!((ask.day, ask.weeks, ask.what_if), (today, DEFAULT_WEEKS, None));
+        assert_eq!(query("2026-12-06", "8", " ", "10").blank_field(), Some("extra"), "the API refuses it");
+        assert_eq!(query("2026-12-06", "8", "2", "10").blank_field(), None);
         let ask = query("2026-12-06", "8", "2", "10").ask(today).unwrap();
         assert_eq!((ask.day.to_string().as_str(), ask.weeks, ask.what_if), ("2026-12-06", 8, Some((2, 10))));
         for bad in
