@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 
 /// The database file's name inside the data directory.
@@ -507,6 +507,15 @@ fn mobile_holds(conn: &Connection, phone: &str, now: DateTime<Utc>) -> rusqlite:
     )
 }
 
+/// Gives one place of the slot `(branch, service, start)` back (never below none taken).
+fn give_back_place(tx: &Transaction<'_>, branch: &str, service: &str, start: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
+    )?
+    .execute(params![branch, service, start])?;
+    Ok(())
+}
+
 /// Holds whose code expired unconfirmed give their places back; holds ended more than
 /// [`dawr_web::otp::CODES_WINDOW`] ago (no longer counted) are removed, with their personal data.
 /// Returns how many places went back.
@@ -520,10 +529,7 @@ pub fn release_expired(conn: &mut Connection, now: DateTime<Utc>) -> Result<usiz
         stmt.query_map([ts(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?
     };
     for (_, branch, service, start) in &expired {
-        tx.execute(
-            "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
-            params![branch, service, start],
-        )?;
+        give_back_place(&tx, branch, service, start)?;
     }
     tx.execute(
         "DELETE FROM booking_holds WHERE state <> 'held' AND created_at < ?1",
@@ -616,10 +622,7 @@ pub fn pull_day(conn: &mut Connection, branch: &str, day: NaiveDate) -> Result<V
         stmt.query_map(params![branch, day.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
     };
     for (service, start) in &seen {
-        tx.execute(
-            "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
-            params![branch, service, start],
-        )?;
+        give_back_place(&tx, branch, service, start)?;
     }
     let bookings = day_bookings(&tx, branch, day)?;
     tx.commit()?;
@@ -818,10 +821,7 @@ pub fn erase_person(
         stmt.query_map(params![branch, id, phone], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
     };
     for (service, start) in &active {
-        tx.execute(
-            "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
-            params![branch, service, start],
-        )?;
+        give_back_place(&tx, branch, service, start)?;
     }
     let cancelled = tx.execute(
         "UPDATE bookings SET status = 'cancelled', updated_at = ?4
@@ -842,10 +842,7 @@ pub fn erase_person(
         stmt.query_map(params![branch, id, phone], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
     };
     for (service, start) in &held {
-        tx.execute(
-            "UPDATE slots SET booked = MAX(booked - 1, 0) WHERE branch = ?1 AND service = ?2 AND start = ?3",
-            params![branch, service, start],
-        )?;
+        give_back_place(&tx, branch, service, start)?;
     }
     tx.execute(
         "DELETE FROM booking_holds WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3)",
