@@ -139,7 +139,7 @@ pub fn main() -> ExitCode {
 fn pool(url: &str) -> anyhow::Result<deadpool_postgres::Pool> {
     let config: tokio_postgres::Config = url.parse().context("the PostgreSQL URL")?;
     let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
-    Ok(deadpool_postgres::Pool::builder(manager).max_size(4).build()?)
+    Ok(deadpool_postgres::Pool::builder(manager).max_size(6).build()?)
 }
 
 async fn command(command: Command) -> anyhow::Result<()> {
@@ -230,15 +230,16 @@ const JETSTREAM_PATIENCE: Duration = Duration::from_secs(120);
 async fn jetstream_ready(
     js: &async_nats::jetstream::Context,
     replicas: usize,
-) -> anyhow::Result<(async_nats::jetstream::consumer::PullConsumer, async_nats::jetstream::kv::Store)> {
+) -> anyhow::Result<([async_nats::jetstream::consumer::PullConsumer; 3], async_nats::jetstream::kv::Store)> {
     let deadline = tokio::time::Instant::now() + JETSTREAM_PATIENCE;
     let mut pause = Duration::from_millis(250);
     loop {
         let ready = async {
-            let events = nats::ensure(js, replicas).await?;
-            let consumer = writer::consumer(&events).await?;
+            let (events, cases) = nats::ensure(js, replicas).await?;
+            let [live, catch_up] = writer::consumers(&events).await?;
+            let consumers = [live, catch_up, writer::case_consumer(&cases).await?];
             let live_bucket = js.get_key_value(nats::LIVE_BUCKET).await?;
-            anyhow::Ok((consumer, live_bucket))
+            anyhow::Ok((consumers, live_bucket))
         };
         match ready.await {
             Ok(ready) => return Ok(ready),
@@ -264,7 +265,7 @@ async fn run(
     store::migrate(&**pool.get().await.context("connecting to PostgreSQL")?).await?;
     let client = nats::connect(&login).await?;
     let js = async_nats::jetstream::new(client);
-    let (consumer, live_bucket) = jetstream_ready(&js, replicas).await?;
+    let (consumers, live_bucket) = jetstream_ready(&js, replicas).await?;
     tracing::info!(nats = %login.url, "the centre consumes");
     let follower = {
         let pool = pool.clone();
@@ -300,16 +301,28 @@ async fn run(
         }
         None => None,
     };
-    let writing = async {
-        loop {
-            if let Err(e) = writer::run(&consumer, &pool).await {
-                tracing::warn!(error = %e, "writing events failed; starting again");
+    // Live events, catch-up and case notes, each written by its own loop (see `writer`).
+    let write = |consumer: async_nats::jetstream::consumer::PullConsumer, written: writer::Written| {
+        let pool = pool.clone();
+        async move {
+            loop {
+                if let Err(e) = writer::run(&consumer, &pool, written).await {
+                    tracing::warn!(error = %e, "writing events failed; starting again");
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     };
+    let [live, catch_up, cases] = consumers;
+    let writing = async {
+        tokio::join!(
+            write(live, writer::Written::Events),
+            write(catch_up, writer::Written::Events),
+            write(cases, writer::Written::CaseNotes)
+        )
+    };
     tokio::select! {
-        () = writing => {}
+        _ = writing => {}
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
     }
     follower.abort();

@@ -5,8 +5,17 @@ use async_nats::jetstream::{self, stream};
 
 /// The stream every branch's events go to.
 pub const EVENTS_STREAM: &str = "DAWR_EVENTS";
-/// Its subjects: `dawr.v1.evt.{branch}`.
+/// Its subjects: `dawr.v1.evt.{branch}` (live) and `dawr.v1.evt.{branch}.catchup` (a backlog
+/// sent after an outage).
 pub const EVENTS_SUBJECTS: &str = "dawr.v1.evt.>";
+/// The live events' subjects (the writer's live consumer).
+pub const LIVE_FILTER: &str = "dawr.v1.evt.*";
+/// The catch-up subjects (the writer's catch-up consumer).
+pub const CATCH_UP_FILTER: &str = "dawr.v1.evt.*.catchup";
+/// The stream every branch's case notes go to.
+pub const CASES_STREAM: &str = "DAWR_CASES";
+/// Its subjects: `dawr.v1.case.{branch}`.
+pub const CASES_SUBJECTS: &str = "dawr.v1.case.>";
 /// The branches' live state (`{branch}.health|board|counters`).
 pub const LIVE_BUCKET: &str = "dawr_live";
 /// One configuration key per branch.
@@ -47,9 +56,10 @@ pub async fn connect_once(login: &NatsLogin) -> Result<async_nats::Client, async
     options.connect(servers(&login.url)).await
 }
 
-/// Makes the events stream and the two buckets if they are missing, with `replicas` copies each
-/// (3 on a three-node cluster: one node may die and nothing is lost); returns the stream.
-pub async fn ensure(js: &jetstream::Context, replicas: usize) -> anyhow::Result<stream::Stream> {
+/// Makes the events and case-notes streams and the two buckets if they are missing, with
+/// `replicas` copies each (3 on a three-node cluster: one node may die and nothing is lost);
+/// returns the two streams.
+pub async fn ensure(js: &jetstream::Context, replicas: usize) -> anyhow::Result<(stream::Stream, stream::Stream)> {
     let events = js
         .get_or_create_stream(stream::Config {
             name: EVENTS_STREAM.into(),
@@ -61,9 +71,20 @@ pub async fn ensure(js: &jetstream::Context, replicas: usize) -> anyhow::Result<
             ..Default::default()
         })
         .await?;
+    let cases = js
+        .get_or_create_stream(stream::Config {
+            name: CASES_STREAM.into(),
+            subjects: vec![CASES_SUBJECTS.into()],
+            storage: stream::StorageType::File,
+            max_age: EVENTS_MAX_AGE,
+            duplicate_window: Duration::from_secs(120),
+            num_replicas: replicas,
+            ..Default::default()
+        })
+        .await?;
     bucket(js, LIVE_BUCKET, 1, LIVE_MAX_AGE, replicas).await?;
     bucket(js, CONFIG_BUCKET, 5, Duration::ZERO, replicas).await?;
-    Ok(events)
+    Ok((events, cases))
 }
 
 /// Makes a KV bucket's stream if it is missing, as the KV API lays it out (`KV_{bucket}` on

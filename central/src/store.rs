@@ -1,10 +1,11 @@
 //! The centre's PostgreSQL, and the only SQL of the centre: the schema, the batch insert,
-//! completeness per branch log, branch profiles, and a branch's events for a report.
+//! completeness per branch log, branch profiles, a branch's events for a report, and the
+//! branches' case notes.
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use dawr_hub::reports::replay::LoggedEvent;
-use dawr_protocol::api::ministry::{BranchDay, LiveHealth, LogCompleteness, ServiceTarget};
+use dawr_protocol::api::ministry::{BranchDay, LiveHealth, LogCompleteness, ServiceTarget, UplinkCaseNote};
 use tokio_postgres::{GenericClient, Transaction};
 
 use crate::batch::{Row, next_month, partition_name};
@@ -68,6 +69,22 @@ CREATE TABLE IF NOT EXISTS config_changes (
     changes  jsonb       NOT NULL
 );
 CREATE INDEX IF NOT EXISTS config_changes_branch ON config_changes (branch, id);
+-- What staff wrote on each case at the branches, as it stands (the newest change received:
+-- a later `updated_at`, or the same with a higher `seq`).
+CREATE TABLE IF NOT EXISTS case_notes (
+    branch      text        NOT NULL,
+    case_ref    text        NOT NULL,
+    log_id      text        NOT NULL,
+    seq         bigint      NOT NULL,
+    category    text,
+    notes       text        NOT NULL,
+    closed_at   timestamptz,
+    closed_by   text,
+    updated_at  timestamptz NOT NULL,
+    updated_by  text        NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (branch, case_ref)
+);
 ";
 
 /// A branch's local day of an event: its time at the branch's offset (Riyadh's, +03:00, before
@@ -131,7 +148,9 @@ pub async fn insert(tx: &Transaction<'_>, rows: &[Row]) -> Result<u64, tokio_pos
              SELECT n.branch, {EVENT_DAY} AS day, count(*) AS n
              FROM new n LEFT JOIN branches b ON b.branch = n.branch GROUP BY 1, 2
          ), marked AS (
-             INSERT INTO branch_days (branch, day, received) SELECT branch, day, n FROM days
+             -- In key order: the live and the catch-up writer may mark one branch's days at
+             -- once, and rows locked in the same order never deadlock.
+             INSERT INTO branch_days (branch, day, received) SELECT branch, day, n FROM days ORDER BY branch, day
              ON CONFLICT (branch, day) DO UPDATE SET
                  received = branch_days.received + EXCLUDED.received,
                  provisional = branch_days.provisional OR branch_days.summary IS NOT NULL,
@@ -143,6 +162,64 @@ pub async fn insert(tx: &Transaction<'_>, rows: &[Row]) -> Result<u64, tokio_pos
     );
     let row = tx.query_one(&sql, &[&branch, &log_id, &seq, &at, &kind, &visit, &counter, &payload]).await?;
     Ok(row.get::<_, i64>(0) as u64)
+}
+
+/// Stores a case change unless the centre has a newer one of the case; returns 1 if it did.
+pub async fn put_case_note(tx: &Transaction<'_>, note: &UplinkCaseNote) -> Result<u64, tokio_postgres::Error> {
+    tx.execute(
+        "INSERT INTO case_notes (branch, case_ref, log_id, seq, category, notes, closed_at, closed_by, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamptz, $8, $9::text::timestamptz, $10)
+         ON CONFLICT (branch, case_ref) DO UPDATE SET
+             log_id = EXCLUDED.log_id, seq = EXCLUDED.seq, category = EXCLUDED.category, notes = EXCLUDED.notes,
+             closed_at = EXCLUDED.closed_at, closed_by = EXCLUDED.closed_by, updated_at = EXCLUDED.updated_at,
+             updated_by = EXCLUDED.updated_by, received_at = now()
+         WHERE (EXCLUDED.updated_at, EXCLUDED.seq) > (case_notes.updated_at, case_notes.seq)",
+        &[
+            &note.branch,
+            &note.case_ref,
+            &note.log_id,
+            &note.seq,
+            &note.category,
+            &note.notes,
+            &note.closed_at,
+            &note.closed_by,
+            &note.updated_at,
+            &note.updated_by,
+        ],
+    )
+    .await
+}
+
+/// A branch's case notes, the most recently changed first (at most `limit`).
+pub async fn case_notes(
+    client: &impl GenericClient,
+    branch: &str,
+    limit: i64,
+) -> Result<Vec<UplinkCaseNote>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT branch, log_id, seq, case_ref, category, notes,
+                    to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), closed_by,
+                    to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), updated_by
+             FROM case_notes WHERE branch = $1 ORDER BY updated_at DESC, case_ref LIMIT $2",
+            &[&branch, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| UplinkCaseNote {
+            branch: r.get(0),
+            log_id: r.get(1),
+            seq: r.get(2),
+            case_ref: r.get(3),
+            category: r.get(4),
+            notes: r.get(5),
+            closed_at: r.get(6),
+            closed_by: r.get(7),
+            updated_at: r.get(8),
+            updated_by: r.get(9),
+        })
+        .collect())
 }
 
 /// Every branch log the centre has, with how complete it is (`count == max_seq`: no gap).

@@ -1,5 +1,6 @@
-//! The durable pull consumer that writes every branch's events into PostgreSQL: fetch up to
-//! 1,000, insert them in one transaction, commit, then acknowledge each. A crash before the
+//! The durable pull consumers that write every branch's events into PostgreSQL (one for live
+//! events, one for catch-up after an outage, each run by its own task): fetch up to 1,000,
+//! insert them in one transaction, commit, then acknowledge each. A crash before the
 //! commit leaves the batch unacknowledged, so JetStream delivers it again (after `ack_wait`); a
 //! crash between commit and acknowledgement delivers it again too, and the key
 //! `(branch, log_id, seq)` drops it. Either way: nothing lost, nothing twice.
@@ -19,8 +20,10 @@ use futures_util::StreamExt;
 use crate::batch;
 use crate::store;
 
-/// The consumer's durable name.
-pub const CONSUMER: &str = "central-writer";
+/// The durable consumer of the branches' live events (`dawr.v1.evt.{branch}`).
+pub const LIVE_CONSUMER: &str = "central-live";
+/// The durable consumer of their catch-up after an outage (`dawr.v1.evt.{branch}.catchup`).
+pub const CATCH_UP_CONSUMER: &str = "central-catchup";
 /// The most events fetched and written at once.
 pub const BATCH: usize = 1000;
 
@@ -32,13 +35,32 @@ const IDLE: Duration = Duration::from_millis(50);
 /// for that reply for ever: the writer stalled there until it was restarted.
 const FETCH_PATIENCE: Duration = Duration::from_secs(5);
 
-/// Gets (or makes) the writer's durable consumer.
-pub async fn consumer(events: &Stream) -> anyhow::Result<PullConsumer> {
+/// The durable consumer of the branches' case notes (stream `DAWR_CASES`).
+pub const CASES_CONSUMER: &str = "central-cases";
+
+/// The case notes' durable consumer.
+pub async fn case_consumer(cases: &Stream) -> anyhow::Result<PullConsumer> {
+    consumer(cases, CASES_CONSUMER, crate::nats::CASES_SUBJECTS).await
+}
+
+/// The writer's two durable consumers: live events, and catch-up. Each is written by a task of
+/// its own, so a reconnected branch's backlog (hundreds of thousands of events, read in order)
+/// never stands in front of the live events of branches that stayed connected.
+pub async fn consumers(events: &Stream) -> anyhow::Result<[PullConsumer; 2]> {
+    Ok([
+        consumer(events, LIVE_CONSUMER, crate::nats::LIVE_FILTER).await?,
+        consumer(events, CATCH_UP_CONSUMER, crate::nats::CATCH_UP_FILTER).await?,
+    ])
+}
+
+/// Gets (or makes) one durable consumer of the events whose subject matches `filter`.
+async fn consumer(events: &Stream, name: &str, filter: &str) -> anyhow::Result<PullConsumer> {
     Ok(events
         .get_or_create_consumer(
-            CONSUMER,
+            name,
             consumer::pull::Config {
-                durable_name: Some(CONSUMER.into()),
+                durable_name: Some(name.into()),
+                filter_subject: filter.into(),
                 ack_policy: AckPolicy::Explicit,
                 ack_wait: Duration::from_secs(10),
                 max_ack_pending: 20 * BATCH as i64,
@@ -48,8 +70,17 @@ pub async fn consumer(events: &Stream) -> anyhow::Result<PullConsumer> {
         .await?)
 }
 
+/// What a consumer's messages are, and so where they are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Branch log events (`UplinkEvent`) into `events`.
+    Events,
+    /// Case changes (`UplinkCaseNote`) into `case_notes`.
+    CaseNotes,
+}
+
 /// Writes batches until an error (the caller starts again after a pause).
-pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool) -> anyhow::Result<()> {
+pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool, written: Written) -> anyhow::Result<()> {
     let mut months: BTreeSet<NaiveDate> = BTreeSet::new();
     loop {
         // What is there now, up to a batch (a fetch does not wait for a full batch).
@@ -71,21 +102,51 @@ pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool) -> any
             tokio::time::sleep(IDLE).await;
             continue;
         }
-        let mut rows = Vec::with_capacity(messages.len());
-        for message in &messages {
-            match batch::row(&message.payload) {
-                Ok(row) => rows.push(row),
-                Err(e) => tracing::warn!(subject = %message.subject, error = %e, "a message set aside"),
-            }
-        }
         let mut client = pool.get().await?;
-        store::ensure_partitions(&**client, batch::months(&rows), &mut months).await?;
-        let tx = client.transaction().await?;
-        let new = store::insert(&tx, &rows).await?;
-        tx.commit().await?;
+        let new = match written {
+            Written::Events => write_events(&mut client, &messages, &mut months).await?,
+            Written::CaseNotes => write_case_notes(&mut client, &messages).await?,
+        };
         for message in &messages {
             message.ack().await.map_err(|e| anyhow::anyhow!("acknowledging: {e}"))?;
         }
         tracing::debug!(fetched = messages.len(), new, "batch written");
     }
+}
+
+/// Inserts a batch of events in one transaction; returns how many were new.
+async fn write_events(
+    client: &mut deadpool_postgres::Object,
+    messages: &[async_nats::jetstream::Message],
+    months: &mut BTreeSet<NaiveDate>,
+) -> anyhow::Result<u64> {
+    let mut rows = Vec::with_capacity(messages.len());
+    for message in messages {
+        match batch::row(&message.payload) {
+            Ok(row) => rows.push(row),
+            Err(e) => tracing::warn!(subject = %message.subject, error = %e, "a message set aside"),
+        }
+    }
+    store::ensure_partitions(&***client, batch::months(&rows), months).await?;
+    let tx = client.transaction().await?;
+    let new = store::insert(&tx, &rows).await?;
+    tx.commit().await?;
+    Ok(new)
+}
+
+/// Stores a batch of case changes in one transaction, in order; returns how many changed a case.
+async fn write_case_notes(
+    client: &mut deadpool_postgres::Object,
+    messages: &[async_nats::jetstream::Message],
+) -> anyhow::Result<u64> {
+    let tx = client.transaction().await?;
+    let mut changed = 0;
+    for message in messages {
+        match serde_json::from_slice::<dawr_protocol::api::ministry::UplinkCaseNote>(&message.payload) {
+            Ok(note) => changed += store::put_case_note(&tx, &note).await?,
+            Err(e) => tracing::warn!(subject = %message.subject, error = %e, "a case note set aside"),
+        }
+    }
+    tx.commit().await?;
+    Ok(changed)
 }

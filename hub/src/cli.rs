@@ -226,26 +226,7 @@ pub fn settings(args: Args) -> Result<Settings, String> {
         (Some(_), _) => return Err("the CRM webhook needs a secret ([crm] secret or DAWR_CRM_SECRET)".into()),
         (None, _) => None,
     };
-    let u = config.uplink;
-    let uplink = match u.nats_url {
-        Some(url) if !(url.starts_with("nats://") || url.starts_with("tls://")) => {
-            return Err(format!("[uplink] nats_url {url:?}: a nats:// or tls:// URL"));
-        }
-        Some(_) if !(0.5..=3600.0).contains(&u.live_every_s) => {
-            return Err(format!("[uplink] live_every_s {} is not between 0.5 and 3600", u.live_every_s));
-        }
-        Some(_) if !(0.2..=3600.0).contains(&u.config_every_s) => {
-            return Err(format!("[uplink] config_every_s {} is not between 0.2 and 3600", u.config_every_s));
-        }
-        Some(url) => Some(crate::uplink::UplinkLink {
-            user: u.user,
-            password: args.uplink_password.or(u.password),
-            live_every: std::time::Duration::from_secs_f64(u.live_every_s),
-            config_every: std::time::Duration::from_secs_f64(u.config_every_s),
-            ..crate::uplink::UplinkLink::new(url)
-        }),
-        None => None,
-    };
+    let uplink = uplink_link(config.uplink, args.uplink_password)?;
     let alerts = alert_settings(&config.alerts)?;
     let sms = sms_settings(config.sms, args.sms_password)?;
     let mut limits = dawr_web::serve::Limits::default();
@@ -506,6 +487,35 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The uplink to the centre `[uplink]` describes (none without `nats_url`), every setting within
+/// its limits; `password` (the flag or `DAWR_UPLINK_PASSWORD`) before the file's.
+fn uplink_link(
+    u: crate::config::UplinkSection,
+    password: Option<String>,
+) -> Result<Option<crate::uplink::UplinkLink>, String> {
+    let Some(url) = u.nats_url else { return Ok(None) };
+    if !(url.starts_with("nats://") || url.starts_with("tls://")) {
+        return Err(format!("[uplink] nats_url {url:?}: a nats:// or tls:// URL"));
+    }
+    if !(0.5..=3600.0).contains(&u.live_every_s) {
+        return Err(format!("[uplink] live_every_s {} is not between 0.5 and 3600", u.live_every_s));
+    }
+    if !(0.2..=3600.0).contains(&u.config_every_s) {
+        return Err(format!("[uplink] config_every_s {} is not between 0.2 and 3600", u.config_every_s));
+    }
+    if !(1.0..=3600.0).contains(&u.max_backoff_s) {
+        return Err(format!("[uplink] max_backoff_s {} is not between 1 and 3600", u.max_backoff_s));
+    }
+    Ok(Some(crate::uplink::UplinkLink {
+        user: u.user,
+        password: password.or(u.password),
+        live_every: std::time::Duration::from_secs_f64(u.live_every_s),
+        config_every: std::time::Duration::from_secs_f64(u.config_every_s),
+        max_backoff: std::time::Duration::from_secs_f64(u.max_backoff_s),
+        ..crate::uplink::UplinkLink::new(url)
+    }))
+}
+
 /// A mistake in the branch file's settings, naming the file (a parse error names it already).
 pub fn in_file(file: &std::path::Path, error: String) -> String {
     let name = file.display().to_string();
@@ -583,6 +593,21 @@ mod tests {
         assert_eq!((link.url.as_str(), link.ca_file), ("https://x", Some(PathBuf::from("/branch/ca.pem"))));
         let ftp = Args::try_parse_from(["dawr-hub", "--crm-url", "ftp://x", "--crm-secret", "s"]).unwrap();
         assert!(settings(ftp).unwrap_err().contains("http:// or https://"));
+    }
+
+    #[test]
+    fn the_uplinks_back_off_is_thirty_seconds_unless_the_file_sets_it_within_its_limits() {
+        let section = |text: &str| -> crate::config::UplinkSection { toml::from_str(text).unwrap() };
+        let url = "nats_url = \"nats://centre:4222\"\n";
+        let link = uplink_link(section(url), None).unwrap().unwrap();
+        assert_eq!(link.max_backoff, std::time::Duration::from_secs(30));
+        let link = uplink_link(section(&format!("{url}max_backoff_s = 300")), None).unwrap().unwrap();
+        assert_eq!(link.max_backoff, std::time::Duration::from_secs(300));
+        for bad in ["0.5", "3601"] {
+            let e = uplink_link(section(&format!("{url}max_backoff_s = {bad}")), None).unwrap_err();
+            assert_eq!(e, format!("[uplink] max_backoff_s {bad} is not between 1 and 3600"));
+        }
+        assert!(uplink_link(section("max_backoff_s = 0"), None).unwrap().is_none(), "off without nats_url");
     }
 
     #[test]

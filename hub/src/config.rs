@@ -347,11 +347,21 @@ pub struct UplinkSection {
     pub live_every_s: f64,
     /// How often the branch's configuration at the centre (`dawr_config`) is read, in seconds.
     pub config_every_s: f64,
+    /// The longest wait between two attempts to reach the centre, in seconds (the wait doubles
+    /// from a quarter of a second up to this): 1 to 3600, 30 unless set.
+    pub max_backoff_s: f64,
 }
 
 impl Default for UplinkSection {
     fn default() -> Self {
-        UplinkSection { nats_url: None, user: None, password: None, live_every_s: 30.0, config_every_s: 5.0 }
+        UplinkSection {
+            nats_url: None,
+            user: None,
+            password: None,
+            live_every_s: 30.0,
+            config_every_s: 5.0,
+            max_backoff_s: 30.0,
+        }
     }
 }
 

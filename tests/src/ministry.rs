@@ -510,7 +510,7 @@ impl Central {
 
 /// nats-server's configuration of the ministry network's rights: one account with JetStream;
 /// the centre's user may do anything, each branch's user `{branch}` (password
-/// `{branch}-secret`) may publish only its own events and live keys (and ask the live bucket's
+/// `{branch}-secret`) may publish only its own events (live and catch-up), case notes and live keys (and ask the live bucket's
 /// info to open it), read only its own configuration key (a direct get, whose subject names
 /// the key), and receive only replies to its own inboxes (`_INBOX_{branch}.>`, the hub's
 /// uplink's inbox prefix: no branch sees another's replies).
@@ -520,7 +520,8 @@ pub fn branch_rights(branches: &[&str]) -> String {
         .map(|b| {
             format!(
                 "      {{ user: \"{b}\", password: \"{b}-secret\", permissions: {{
-          publish: {{ allow: [\"dawr.v1.evt.{b}\", \"$KV.dawr_live.{b}.>\", \"$JS.API.STREAM.INFO.KV_dawr_live\",
+          publish: {{ allow: [\"dawr.v1.evt.{b}\", \"dawr.v1.evt.{b}.catchup\", \"dawr.v1.case.{b}\",
+                              \"$KV.dawr_live.{b}.>\", \"$JS.API.STREAM.INFO.KV_dawr_live\",
                               \"$JS.API.DIRECT.GET.KV_dawr_config.$KV.dawr_config.{b}\"] }}
           subscribe: {{ allow: [\"_INBOX_{b}.>\"] }}
         }} }}"

@@ -5,7 +5,9 @@
 //! centre holds every event of every branch exactly once and computes the same figures for each
 //! branch-day as the branch's own `/api/v1/reports/summary`. And with per-branch NATS logins, a
 //! branch's uplink works with its own rights, and the branch cannot publish as another branch
-//! or read the configuration bucket.
+//! or read the configuration bucket; its catch-up subject reaches PostgreSQL through the
+//! writer's catch-up consumer; a case note written at the branch shows on the centre's page
+//! of the branch.
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -20,8 +22,8 @@ use dawr_e2e::ministry::{
 };
 use dawr_e2e::{Hub, MqttProbe, TEST_PINS, hub_day, screenshots_dir, wait_until};
 use dawr_protocol::api::BranchInfo;
-use dawr_protocol::api::ministry::{BranchDay, CentralBranch};
-use serde_json::json;
+use dawr_protocol::api::ministry::{BranchDay, CentralBranch, UplinkEvent};
+use serde_json::{Value, json};
 
 /// `dawr-central days` for one branch-day: its stored figures (none before it is computed).
 fn centre_days(postgres: &str, branch: &str, day: &str) -> Result<Vec<BranchDay>> {
@@ -225,6 +227,17 @@ async fn centre_branches(base: &str, cookie: &str) -> Result<Vec<CentralBranch>>
     let answer = reqwest::Client::new().get(format!("{base}/api/v1/branches")).header("cookie", cookie).send().await?;
     ensure!(answer.status() == 200, "GET /api/v1/branches: {}", answer.status());
     Ok(answer.json().await?)
+}
+
+/// `GET /branches/{branch}/cases` at the centre (English) with the session `cookie`: its status
+/// and page.
+async fn case_page(base: &str, cookie: &str, branch: &str) -> Result<(u16, String)> {
+    let answer = reqwest::Client::new()
+        .get(format!("{base}/branches/{branch}/cases?lang=en"))
+        .header("cookie", cookie)
+        .send()
+        .await?;
+    Ok((answer.status().as_u16(), answer.text().await?))
 }
 
 /// b2's `device` as an offline device at the centre (`None`: not offline there).
@@ -497,8 +510,40 @@ async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_
         Central::start_as_with_dashboard(&nats.url(), Some((CENTRE_USER, CENTRE_PASSWORD)), &pg, &centre_file)?;
     let file = branch_file_as(files.path(), "b1", &nats.url(), Some(("b1", "b1-secret")))?;
     let mut hub = Hub::start_embedded_with(&["--config", &file]).await?;
-    serve_one(&hub, "A", "2").await?;
+    let served = serve_one(&hub, "A", "2").await?;
     wait_complete(&pg, "b1", &hub, Duration::from_secs(30)).await?;
+
+    // Staff write on the visit's case: the note goes up with the branch's own rights and shows
+    // on the branch's page at the centre, to the central manager; Riyadh's manager may not open
+    // a Makkah branch's.
+    let case_ref = served["case_ref"].as_str().context("a case reference")?;
+    let session: Value = hub
+        .client
+        .post(hub.url("/api/v1/sessions"))
+        .json(&json!({"staff": "s101", "pin": hub.pin("s101")}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let patched = hub
+        .client
+        .patch(hub.url(&format!("/api/v1/cases/{case_ref}")))
+        .bearer_auth(session["token"].as_str().context("a staff token")?)
+        .json(&json!({"notes": "called the visitor back", "category": "complaint"}))
+        .send()
+        .await?;
+    ensure!(patched.status() == 200, "the case note: {}", patched.text().await?);
+    let c1 = centre_session(&dashboard, "c1").await?;
+    let shown = wait_until(Duration::from_secs(20), || async {
+        case_page(&dashboard, &c1, "b1").await.is_ok_and(|(status, page)| {
+            status == 200 && page.contains(case_ref) && page.contains("called the visitor back")
+        })
+    })
+    .await;
+    ensure!(shown, "the case note never showed at the centre: {:?}", case_page(&dashboard, &c1, "b1").await);
+    let r1 = centre_session(&dashboard, "r1").await?;
+    assert_eq!(case_page(&dashboard, &r1, "b3").await?.0, 403, "b3 is not in Riyadh");
+
     let centre = async_nats::ConnectOptions::with_user_and_password(CENTRE_USER.into(), CENTRE_PASSWORD.into())
         .connect(nats.url())
         .await?;
@@ -575,6 +620,29 @@ async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_
     let events = centre.get_stream("DAWR_EVENTS").await?;
     assert!(events.get_last_raw_message_by_subject("dawr.v1.evt.b2").await.is_err(), "nothing stored as b2");
     assert!(centre_log(&pg, "b2")?.is_none());
+
+    // An uplink far behind its log publishes on its catch-up subject: b1 may, and the centre's
+    // catch-up consumer writes it (an event of a log of its own, so b1's stays complete).
+    let late = UplinkEvent {
+        branch: "b1".into(),
+        log_id: "catch-up-probe".into(),
+        seq: 1,
+        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        kind: "counter_paused".into(),
+        visit_id: None,
+        counter: Some("2".into()),
+        payload: json!({"kind": "counter_paused", "counter": "2"}),
+    };
+    let subject = dawr_hub::uplink::message::catch_up_subject("b1");
+    b1.publish(subject, serde_json::to_vec(&late)?.into()).await?.await.context("b1 publishes its catch-up")?;
+    let (client, connection) = tokio_postgres::connect(&pg, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let stored = wait_until(Duration::from_secs(20), || async {
+        let count = client.query_one("SELECT count(*) FROM events WHERE log_id = 'catch-up-probe'", &[]).await;
+        count.is_ok_and(|r| r.get::<_, i64>(0) == 1)
+    })
+    .await;
+    ensure!(stored, "the catch-up event never reached PostgreSQL");
     Ok(())
 }
 

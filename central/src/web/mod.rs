@@ -17,6 +17,9 @@
 //!   in `dawr_config` (someone else's change meanwhile: 409). Every change is recorded with its
 //!   author (`config_changes`), and the page shows which revision the branch has applied.
 //!
+//! - `/branches/{branch}/cases`: what staff wrote on the branch's cases (category, notes,
+//!   closing), as the uplink sent it; for whoever sees the branch.
+//!
 //! Every state-changing request passes `dawr_web::guard` (same-origin checks, as the branch's).
 //!
 //! The figures are the branches' own ([`crate::reports`]); this module gathers them, [`view`]
@@ -111,6 +114,7 @@ pub fn router(web: Web, hosts: &[String]) -> Router {
         .route("/monthly", get(monthly))
         .route("/figures.csv", get(csv))
         .route("/branches/{branch}/config", get(config_page).post(config_save))
+        .route("/branches/{branch}/cases", get(cases_page))
         .with_state(web);
     let app = dawr_web::guard::guard(app, dawr_web::guard::Guard::new("", hosts));
     dawr_web::headers::secure(app, dawr_web::headers::Policy::without_scripts())
@@ -369,6 +373,29 @@ async fn config_view(web: &Web, lang: Lang, user: &User, branch: &str, current: 
             Html(view::config(&web.texts, lang, &web.file, user, &page).into_string()).into_response()
         }
         Err(e) => internal(web, lang, e),
+    }
+}
+
+/// The case notes at the centre of a branch the user sees (the 500 most recently changed).
+async fn cases_page(
+    State(web): State<Web>,
+    Path(branch): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = q.lang();
+    let Some(user) = web.user(&headers) else {
+        return Redirect::to(&format!("/?lang={}", lang.code())).into_response();
+    };
+    if !web.file.sees(&user, &branch) {
+        return problem(&web, lang, StatusCode::FORBIDDEN, "central-cases-not-yours");
+    }
+    let notes = async { anyhow::Ok(store::case_notes(&**web.pool.get().await?, &branch, 500).await?) };
+    match notes.await {
+        Ok(notes) => {
+            Html(view::cases(&web.texts, lang, &web.file, &user, &branch, &notes).into_string()).into_response()
+        }
+        Err(e) => internal(&web, lang, e),
     }
 }
 

@@ -188,7 +188,7 @@ fn live_row(texts: &Texts, lang: Lang, file: &CentreFile, b: &CentralBranch, edi
     };
     html! {
         tr data-branch=(b.branch) data-stale=(b.stale) {
-            td { (branch_name(file, lang, &b.branch)) }
+            td { a href={ "/branches/" (b.branch) "/cases?lang=" (lang.code()) } { (branch_name(file, lang, &b.branch)) } }
             td { (region_name(file, lang, &b.branch)) }
             td class="n" { (b.waiting) }
             td class="n" { (minutes(b.longest_wait_s.map(f64::from))) }
@@ -205,6 +205,47 @@ fn live_row(texts: &Texts, lang: Lang, file: &CentreFile, b: &CentralBranch, edi
             }
         }
     }
+}
+
+/// A branch's case notes as the centre has them, the most recently changed first.
+pub fn cases(
+    texts: &Texts,
+    lang: Lang,
+    file: &CentreFile,
+    user: &User,
+    branch: &str,
+    notes: &[dawr_protocol::api::ministry::UplinkCaseNote],
+) -> Markup {
+    let tt = |key: &str| t(texts, lang, key);
+    let title = texts.get(lang, "central-cases-title", &[("branch", Arg::Text(&branch_name(file, lang, branch)))]);
+    let body = html! {
+        (header(texts, lang, file, user, &format!("/branches/{branch}/cases")))
+        main { section {
+            h2 { (title) }
+            @if notes.is_empty() { p { (tt("central-cases-none")) } } @else {
+            table id="cases" {
+                thead { tr {
+                    th { (tt("central-cases-ref")) } th { (tt("central-cases-category")) }
+                    th { (tt("central-cases-notes")) } th { (tt("central-cases-closed")) }
+                    th { (tt("central-cases-updated")) }
+                } }
+                tbody { @for n in notes {
+                    tr data-case=(n.case_ref) {
+                        td { (n.case_ref) }
+                        td { (n.category.as_deref().unwrap_or("—")) }
+                        td { (n.notes) }
+                        td { @match (&n.closed_at, &n.closed_by) {
+                            (Some(at), Some(by)) => { (texts.get(lang, "central-cases-closed-by", &[("at", Arg::Text(at)), ("by", Arg::Text(by))])) }
+                            (Some(at), None) => { (at) }
+                            _ => { "—" }
+                        } }
+                        td { (texts.get(lang, "central-cases-updated-by", &[("at", Arg::Text(&n.updated_at)), ("by", Arg::Text(&n.updated_by))])) }
+                    }
+                } }
+            } }
+        } }
+    };
+    page(Head::new(lang, &tt("central-title"), STYLE).noindex(), body)
 }
 
 /// What the configuration page shows.

@@ -1,6 +1,7 @@
 //! The uplink's SQL, and the only part of it that touches the database: this log's id and the
-//! acknowledged cursor (`uplink_cursor`, migration 010), the events after a sequence, and the live
-//! state put in `dawr_live`.
+//! acknowledged cursor (`uplink_cursor`, migration 010), the events after a sequence, the case
+//! notes changed after the case cursor (`case_note_changes`, migration 023), and the live state
+//! put in `dawr_live`.
 use chrono::{DateTime, Utc};
 use dawr_protocol::api::ministry::{LiveCounter, LiveQueue};
 use rusqlite::{Connection, params};
@@ -44,6 +45,60 @@ pub fn events_after(conn: &Connection, after: i64, limit: usize) -> rusqlite::Re
             })
         })?
         .collect()
+}
+
+/// One change to a case's notes, numbered, with the notes as they stand now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRow {
+    pub seq: i64,
+    pub case_ref: String,
+    pub category: Option<String>,
+    pub notes: String,
+    pub closed_at: Option<String>,
+    pub closed_by: Option<String>,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+/// The last case change JetStream acknowledged.
+pub fn case_cursor(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT case_seq FROM uplink_cursor WHERE id = 1", [], |r| r.get(0))
+}
+
+/// Moves the case cursor forward to `seq` (never back).
+pub fn advance_cases(conn: &Connection, seq: i64) -> rusqlite::Result<()> {
+    conn.execute("UPDATE uplink_cursor SET case_seq = max(case_seq, ?1) WHERE id = 1", params![seq])?;
+    Ok(())
+}
+
+/// Up to `limit` case changes after `after`, oldest first, each with its case's notes now. A
+/// change whose notes row is gone (erased) has no row: the cursor passes it.
+pub fn case_changes_after(conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<(Vec<CaseRow>, i64)> {
+    let mut select = conn.prepare_cached(
+        "SELECT c.seq, n.case_ref, n.category, n.notes, n.closed_at, n.closed_by, n.updated_at, n.updated_by
+         FROM (SELECT seq, case_ref FROM case_note_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2) c
+         JOIN case_notes n ON n.case_ref = c.case_ref ORDER BY c.seq",
+    )?;
+    let rows = select
+        .query_map(params![after, limit as i64], |r| {
+            Ok(CaseRow {
+                seq: r.get(0)?,
+                case_ref: r.get(1)?,
+                category: r.get(2)?,
+                notes: r.get(3)?,
+                closed_at: r.get(4)?,
+                closed_by: r.get(5)?,
+                updated_at: r.get(6)?,
+                updated_by: r.get(7)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let upto: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(seq), ?1) FROM (SELECT seq FROM case_note_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2)",
+        params![after, limit as i64],
+        |r| r.get(0),
+    )?;
+    Ok((rows, upto))
 }
 
 /// The newest event in the log (0 when empty).
@@ -92,6 +147,41 @@ mod tests {
         advance(&a, 7).unwrap();
         advance(&a, 3).unwrap();
         assert_eq!(cursor(&a).unwrap(), (log_a, 7));
+    }
+
+    #[test]
+    fn every_change_to_a_cases_notes_is_numbered_and_comes_with_the_notes_as_they_stand() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("dawr.db")).unwrap();
+        let write = |case_ref: &str, notes: &str| {
+            conn.execute(
+                "INSERT INTO case_notes (case_ref, notes, updated_at, updated_by) VALUES (?1, ?2, '2026-11-23T05:00:00.000Z', 's101')
+                 ON CONFLICT (case_ref) DO UPDATE SET notes = ?2",
+                params![case_ref, notes],
+            )
+            .unwrap();
+        };
+        write("DMM-1", "first");
+        write("DMM-2", "other");
+        write("DMM-1", "second");
+        // A change to what is not sent (the visitor's hash) is not numbered.
+        conn.execute("UPDATE case_notes SET visitor_hash = 'h' WHERE case_ref = 'DMM-2'", []).unwrap();
+        let (rows, upto) = case_changes_after(&conn, 0, 10).unwrap();
+        let seen: Vec<(i64, &str, &str)> =
+            rows.iter().map(|r| (r.seq, r.case_ref.as_str(), r.notes.as_str())).collect();
+        assert_eq!(seen, [(1, "DMM-1", "second"), (2, "DMM-2", "other"), (3, "DMM-1", "second")]);
+        assert_eq!(upto, 3);
+        let (rows, upto) = case_changes_after(&conn, 1, 1).unwrap();
+        assert_eq!((rows.len(), upto), (1, 2));
+        // An erased case's changes are passed over, and the cursor still moves.
+        conn.execute("DELETE FROM case_notes WHERE case_ref = 'DMM-2'", []).unwrap();
+        let (rows, upto) = case_changes_after(&conn, 1, 1).unwrap();
+        assert_eq!((rows.len(), upto), (0, 2));
+        assert_eq!(case_cursor(&conn).unwrap(), 0);
+        advance_cases(&conn, 3).unwrap();
+        advance_cases(&conn, 2).unwrap();
+        assert_eq!(case_cursor(&conn).unwrap(), 3);
+        assert_eq!(case_changes_after(&conn, 3, 10).unwrap(), (vec![], 3));
     }
 
     #[test]

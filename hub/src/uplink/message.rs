@@ -1,15 +1,59 @@
 //! What the uplink sends, made without IO: the subject and message id of an event, the event's
-//! body (the live ticket page's secret token blanked: it never leaves the branch), and the
-//! live-state keys.
-use dawr_protocol::api::ministry::UplinkEvent;
+//! body (the live ticket page's secret token blanked: it never leaves the branch), a case
+//! change's, and the live-state keys.
+use dawr_protocol::api::ministry::{UplinkCaseNote, UplinkEvent};
 use serde::{Deserialize, Serialize};
 
-use super::log::LogRow;
+use super::log::{CaseRow, LogRow};
 use crate::domain::Event;
 
-/// The JetStream subject a branch's events go to.
+/// The JetStream subject a branch's live events go to.
 pub fn event_subject(branch: &str) -> String {
     format!("dawr.v1.evt.{branch}")
+}
+
+/// The subject of a branch's catch-up: events sent while the uplink is far behind its log (after
+/// an outage). The same stream holds them (so the duplicate window covers both subjects), but the
+/// centre writes them with a consumer of their own: a branch's three-day backlog never queues
+/// in front of other branches' live events.
+pub fn catch_up_subject(branch: &str) -> String {
+    format!("dawr.v1.evt.{branch}.catchup")
+}
+
+/// How many events may follow one in the log before it counts as catch-up rather than live: a
+/// few minutes of a busy branch, more than any short blip of the link leaves behind.
+pub const CATCH_UP_BEHIND: i64 = 256;
+
+/// The subject of event `seq` when the log's newest is `last_seq`: live while the uplink keeps
+/// up (within [`CATCH_UP_BEHIND`]), catch-up while it is further behind.
+pub fn subject_for(branch: &str, seq: i64, last_seq: i64) -> String {
+    if last_seq - seq > CATCH_UP_BEHIND { catch_up_subject(branch) } else { event_subject(branch) }
+}
+
+/// The JetStream subject a branch's case notes go to (stream `DAWR_CASES`, the centre's).
+pub fn case_subject(branch: &str) -> String {
+    format!("dawr.v1.case.{branch}")
+}
+
+/// A case change's `Nats-Msg-Id`.
+pub fn case_message_id(branch: &str, log_id: &str, seq: i64) -> String {
+    format!("{branch}:{log_id}:case:{seq}")
+}
+
+/// The body of one case change (the notes as they stand; never the visitor's identity).
+pub fn uplink_case_note(branch: &str, log_id: &str, row: &CaseRow) -> UplinkCaseNote {
+    UplinkCaseNote {
+        branch: branch.into(),
+        log_id: log_id.into(),
+        seq: row.seq,
+        case_ref: row.case_ref.clone(),
+        category: row.category.clone(),
+        notes: row.notes.clone(),
+        closed_at: row.closed_at.clone(),
+        closed_by: row.closed_by.clone(),
+        updated_at: row.updated_at.clone(),
+        updated_by: row.updated_by.clone(),
+    }
 }
 
 /// `Nats-Msg-Id`: JetStream drops a second message with the same id (within its window), and
@@ -105,6 +149,13 @@ mod tests {
         assert_eq!((sent.seq, sent.branch.as_str(), sent.kind.as_str()), (9, "b1", "issued"));
         assert_eq!(message_id("b1", "L", 9), "b1:L:9");
         assert_eq!(event_subject("b1"), "dawr.v1.evt.b1");
+    }
+
+    #[test]
+    fn an_event_far_behind_the_log_goes_as_catch_up_and_a_recent_one_as_live() {
+        assert_eq!(subject_for("b1", 10, 10), "dawr.v1.evt.b1");
+        assert_eq!(subject_for("b1", 10, 10 + CATCH_UP_BEHIND), "dawr.v1.evt.b1");
+        assert_eq!(subject_for("b1", 10, 11 + CATCH_UP_BEHIND), "dawr.v1.evt.b1.catchup");
     }
 
     #[test]

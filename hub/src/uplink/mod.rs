@@ -3,6 +3,11 @@
 //! `dawr.v1.evt.{branch}` with `Nats-Msg-Id: {branch}:{log_id}:{seq}`; and the branch's live
 //! state (health, board, counters, devices) goes to the KV bucket `dawr_live` every 30 s.
 //!
+//! - **A backlog never delays the others' live events.** While the uplink is more than
+//!   [`message::CATCH_UP_BEHIND`] events behind its log (after an outage), it publishes on
+//!   `dawr.v1.evt.{branch}.catchup` instead: the centre writes that subject with a consumer of
+//!   its own, so branches that never left stay live while reconnected ones drain.
+//!
 //! - **Nothing lost.** The cursor (`uplink_cursor`, in the hub's database) moves only when
 //!   JetStream has acknowledged an event and everything before it; after any error the uplink
 //!   starts again from the cursor, so an event is sent until it is acknowledged.
@@ -11,6 +16,11 @@
 //! - **Never in the way.** The uplink reads the log through its own connection; the queue never
 //!   waits for it. It reconnects forever, with back-off, while the branch serves on.
 //! - **Bounded.** At most 64 publishes wait for their acknowledgement at a time.
+//!
+//! - **Case notes go up too.** Each change staff make to a case's notes (numbered in
+//!   `case_note_changes`, migration 023) goes to `dawr.v1.case.{branch}` with
+//!   `Nats-Msg-Id: {branch}:{log_id}:case:{seq}`, in order, once the log is acknowledged; their
+//!   own cursor (`uplink_cursor.case_seq`) moves on JetStream's acknowledgement.
 //!
 //! - **Configuration comes down.** Every `config_every` the uplink reads its own key of the
 //!   bucket `dawr_config` and applies a new revision (see [`config`]).
@@ -129,7 +139,6 @@ async fn session(
     let js = jetstream::new(client.clone());
     let (log_id, acked) = db.read(log::cursor).await.map_err(db_error)?.map_err(db_error)?;
     tracing::info!(url = %link.nats_url, from_seq = acked + 1, "the uplink is connected to the centre");
-    let subject = message::event_subject(&branch.id);
     let mut acked = acked;
     let mut sent = acked;
     let mut waiting: VecDeque<(i64, PublishAckFuture)> = VecDeque::new();
@@ -148,18 +157,24 @@ async fn session(
             live_at = tokio::time::Instant::now() + link.live_every;
         }
         let room = link.in_flight.saturating_sub(waiting.len());
-        let rows = if room > 0 {
-            db.read(move |conn| log::events_after(conn, sent, room)).await.map_err(db_error)?.map_err(db_error)?
+        let (rows, last_seq) = if room > 0 {
+            db.read(move |conn| -> rusqlite::Result<_> {
+                Ok((log::events_after(conn, sent, room)?, log::last_seq(conn)?))
+            })
+            .await
+            .map_err(db_error)?
+            .map_err(db_error)?
         } else {
-            Vec::new()
+            (Vec::new(), sent)
         };
         for row in &rows {
             let body = message::uplink_event(&branch.id, &log_id, row);
             let body = serde_json::to_vec(&body).expect("an uplink event serialises");
             let mut headers = async_nats::HeaderMap::new();
             headers.insert("Nats-Msg-Id", message::message_id(&branch.id, &log_id, row.seq).as_str());
+            let subject = message::subject_for(&branch.id, row.seq, last_seq);
             let ack = js
-                .publish_with_headers(subject.clone(), headers, body.into())
+                .publish_with_headers(subject, headers, body.into())
                 .await
                 .map_err(|e| SessionError::Publish(e.to_string()))?;
             waiting.push_back((row.seq, ack));
@@ -175,9 +190,51 @@ async fn session(
                     db.write(move |conn| log::advance(conn, seq)).await.map_err(db_error)?.map_err(db_error)?;
                 }
             }
-            None => tokio::time::sleep(Duration::from_millis(100)).await,
+            None => {
+                // The log is all acknowledged: the case notes changed meanwhile go up too.
+                send_case_notes(&js, &branch.id, &log_id, db, link.in_flight).await?;
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
         }
     }
+}
+
+/// Publishes the case changes after the case cursor, in order (at most `in_flight`, each with
+/// its message id), and moves the cursor once JetStream has acknowledged them all.
+async fn send_case_notes(
+    js: &jetstream::Context,
+    branch: &str,
+    log_id: &str,
+    db: &Db,
+    in_flight: usize,
+) -> Result<(), SessionError> {
+    let (after, (rows, upto)) = db
+        .read(move |conn| -> rusqlite::Result<_> {
+            let after = log::case_cursor(conn)?;
+            Ok((after, log::case_changes_after(conn, after, in_flight)?))
+        })
+        .await
+        .map_err(db_error)?
+        .map_err(db_error)?;
+    if upto == after {
+        return Ok(());
+    }
+    let mut acks = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let body = serde_json::to_vec(&message::uplink_case_note(branch, log_id, row)).expect("a case note serialises");
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", message::case_message_id(branch, log_id, row.seq).as_str());
+        let ack = js
+            .publish_with_headers(message::case_subject(branch), headers, body.into())
+            .await
+            .map_err(|e| SessionError::Publish(e.to_string()))?;
+        acks.push((row.seq, ack));
+    }
+    for (seq, ack) in acks {
+        ack.await.map_err(|e| SessionError::Publish(format!("case change {seq}: {e}")))?;
+    }
+    db.write(move |conn| log::advance_cases(conn, upto)).await.map_err(db_error)?.map_err(db_error)?;
+    Ok(())
 }
 
 fn db_error(e: impl std::fmt::Display) -> SessionError {

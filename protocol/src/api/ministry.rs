@@ -1,6 +1,6 @@
 //! The ministry network's bodies: what a branch hub's uplink publishes to NATS (one event of its
-//! log on `dawr.v1.evt.{branch}`, its live state in the KV bucket `dawr_live`) and what the
-//! centre answers about a branch's record.
+//! log on `dawr.v1.evt.{branch}`, its case notes on `dawr.v1.case.{branch}`, its live state in
+//! the KV bucket `dawr_live`) and what the centre answers about a branch's record.
 use serde::{Deserialize, Serialize};
 
 /// One row of a branch's event log, as published on `dawr.v1.evt.{branch}` with the header
@@ -18,6 +18,26 @@ pub struct UplinkEvent {
     pub visit_id: Option<i64>,
     pub counter: Option<String>,
     pub payload: serde_json::Value,
+}
+
+/// What staff wrote on a case, as published on `dawr.v1.case.{branch}` with the header
+/// `Nats-Msg-Id: {branch}:{log_id}:case:{seq}` each time the branch's `case_notes` row changes:
+/// the case's notes as they stand (never the visitor's identity). `seq` counts the branch's
+/// case changes (per `log_id`); the centre keeps, per case, the newest it has received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UplinkCaseNote {
+    pub branch: String,
+    pub log_id: String,
+    pub seq: i64,
+    pub case_ref: String,
+    pub category: Option<String>,
+    pub notes: String,
+    /// When staff closed a follow-up case (RFC 3339 UTC), and who.
+    pub closed_at: Option<String>,
+    pub closed_by: Option<String>,
+    /// When the notes last changed (RFC 3339 UTC), and by whom.
+    pub updated_at: String,
+    pub updated_by: String,
 }
 
 /// A service's target wait, which the centre needs for a branch's reports.

@@ -8,8 +8,12 @@
 //! ```text
 //! cargo build --release -p dawr-e2e --bins && target/release/dawr-ministry-bench \
 //!     [--hubs 3] [--branches 20] [--seconds 20] [--rate 0.75] [--hub-visits 0.5] \
-//!     [--cut N] [--outage-seconds 10] [--outage-events 300]
+//!     [--cut N] [--outage-seconds 10] [--outage-events 300] [--one-subject]
 //! ```
+//!
+//! `--one-subject` sends the synthetic branches' catch-up on the live subject, as uplinks did
+//! before `dawr.v1.evt.{branch}.catchup`: the live branches' lag while a backlog drains, with one
+//! consumer read in order.
 //!
 //! The run, short by default (well under two minutes), the design's size with
 //! `--branches 197 --cut 40 --outage-events 27000 --seconds 120`:
@@ -47,6 +51,7 @@ use dawr_e2e::ministry::{
     serve_one, with_service_g,
 };
 use dawr_e2e::{Hub, database, hub_day};
+use dawr_hub::uplink::message;
 use dawr_protocol::api::ministry::UplinkEvent;
 use tokio::sync::watch;
 use tokio_postgres::NoTls;
@@ -74,6 +79,9 @@ struct Branch {
     cut: bool,
     /// Events produced while cut off, as sent (sequence, body): a few hundred bytes each.
     pending: VecDeque<(i64, Vec<u8>)>,
+    /// Everything on the live subject, as uplinks did before the catch-up subject (`--one-subject`,
+    /// to measure what it changes).
+    one_subject: bool,
 }
 
 /// The body of a synthetic event: what the writer stores, shaped like a hub's.
@@ -86,7 +94,7 @@ struct SyntheticPayload {
 }
 
 impl Branch {
-    async fn connect(nats: &str, i: usize) -> Result<Branch> {
+    async fn connect(nats: &str, i: usize, one_subject: bool) -> Result<Branch> {
         let id = format!("s{i:04}");
         let client = async_nats::ConnectOptions::new().name(format!("bench-{id}")).connect(nats).await?;
         Ok(Branch {
@@ -96,6 +104,7 @@ impl Branch {
             next_seq: 1,
             cut: false,
             pending: VecDeque::new(),
+            one_subject,
         })
     }
 
@@ -121,11 +130,17 @@ impl Branch {
         })
     }
 
-    /// Publishes event `seq` (its body); returns its acknowledgement.
+    /// Publishes event `seq` (its body) on the subject the hub's uplink would choose (catch-up
+    /// while far behind, unless `one_subject`); returns its acknowledgement.
     async fn send(&self, seq: i64, body: Vec<u8>) -> Result<PublishAckFuture> {
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", format!("{}:{}:{seq}", self.id, self.log_id).as_str());
-        Ok(self.js.publish_with_headers(format!("dawr.v1.evt.{}", self.id), headers, body.into()).await?)
+        headers.insert("Nats-Msg-Id", message::message_id(&self.id, &self.log_id, seq).as_str());
+        let subject = if self.one_subject {
+            message::event_subject(&self.id)
+        } else {
+            message::subject_for(&self.id, seq, self.produced())
+        };
+        Ok(self.js.publish_with_headers(subject, headers, body.into()).await?)
     }
 
     /// Produces the next event: sent at once (acknowledged before the next: at a branch's rate
@@ -412,6 +427,7 @@ async fn main() -> Result<()> {
     let cut: usize = arg("--cut", ((hubs + synthetic) as f64 * 0.2).round() as usize)?;
     let outage_seconds: f64 = arg("--outage-seconds", 10.0)?;
     let outage_events: usize = arg("--outage-events", 300)?;
+    let one_subject = std::env::args().any(|a| a == "--one-subject");
     ensure!(seconds > 0.0 && rate > 0.0 && hub_visits > 0.0 && outage_seconds > 0.0, "durations and rates > 0");
     let cut_hubs = usize::from(cut > 0 && hubs > 0);
     let cut_synthetic = cut - cut_hubs;
@@ -436,7 +452,7 @@ async fn main() -> Result<()> {
     }
     let mut sims = Vec::new();
     for i in 0..synthetic {
-        sims.push(Branch::connect(&nats.url(), i).await?);
+        sims.push(Branch::connect(&nats.url(), i, one_subject).await?);
     }
     let cut_ids: BTreeSet<String> = real
         .iter()
@@ -552,7 +568,20 @@ async fn main() -> Result<()> {
     })
     .await;
     if !settled {
-        println!("not everything reached the centre within 120 s");
+        let counts = at_centre(&pg).await?;
+        let behind: Vec<String> = real
+            .iter()
+            .filter_map(|r| {
+                let (last, _) = hub_log(&r.hub).ok()?;
+                let max_seq = counts.get(&r.id).map_or(0, |c| c.1);
+                (max_seq != last).then(|| format!("{} (centre max seq {max_seq}, branch {last})", r.id))
+            })
+            .chain(sims.iter().filter_map(|b| {
+                let rows = counts.get(&b.id).map_or(0, |c| c.0);
+                (rows < b.produced()).then(|| format!("{} (centre {rows} rows, branch {})", b.id, b.produced()))
+            }))
+            .collect();
+        println!("not everything reached the centre within 120 s: {behind:?}");
     }
 
     let except: Vec<String> = cut_ids.iter().cloned().collect();
