@@ -35,12 +35,13 @@ fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    // Linker: our memory map, cortex-m-rt's link.x, embassy-rp's boot2 placement (without
-    // -Tlink-rp.x the binary still links but the board never boots), and defmt's sections.
+    // Linker: our memory map (the ACTIVE slot of the bootloader's flash map), cortex-m-rt's
+    // link.x and defmt's sections. Not embassy-rp's -Tlink-rp.x: the second-stage bootloader
+    // at 0x10000000 belongs to the bootloader's image (bootloader/), and memory.x drops it here.
     fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
-    for arg in ["--nmagic", "-Tlink.x", "-Tlink-rp.x", "-Tdefmt.x"] {
+    for arg in ["--nmagic", "-Tlink.x", "-Tdefmt.x"] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
 
