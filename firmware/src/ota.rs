@@ -1,11 +1,11 @@
 //! Over-the-air updates, the flash edge: the update task drives `dawr_firmware_logic::update`'s
 //! state machine with embassy-boot-rp underneath.
 //!
-//! - The image is staged in the bootloader's DFU slot ([`DfuStaging`]); each 4 KB sector is
-//!   erased when the download reaches its first byte, so a download resumed after a reboot keeps
-//!   what it had.
+//! - The image is staged in the bootloader's DFU slot ([`DfuStaging`] over
+//!   `dawr_firmware_logic::update_flash::SlotStaging`); each 4 KB sector is erased when the
+//!   download reaches its first byte, so a download resumed after a reboot keeps what it had.
 //! - The update's record is kept in its own sector (`UPDATE_RECORD`), as the journal of
-//!   `dawr_firmware_logic::update_record` ([`RecordStore`]).
+//!   `dawr_firmware_logic::update_flash::RecordJournal`.
 //! - [`Action::Swap`] is embassy-boot's `mark_updated` and a restart (the bootloader swaps);
 //!   [`Action::Confirm`] is `mark_booted`; [`Action::Rollback`] is a restart without it (the
 //!   bootloader puts the old image back).
@@ -18,7 +18,7 @@
 use core::cell::RefCell;
 
 use dawr_firmware_logic::update::{Action, Boot, Offer, Record, Staging, Updater};
-use dawr_firmware_logic::update_record::{self, SECTOR_SIZE, SLOT_SIZE, SLOTS, Scan};
+use dawr_firmware_logic::update_flash::{RecordJournal, SlotStaging};
 use dawr_protocol::device::FirmwareVersion;
 use defmt::{error, info, warn};
 use embassy_boot_rp::{BlockingFirmwareState, State as BootState};
@@ -170,11 +170,11 @@ fn partition(flash: &'static SharedFlash, (offset, size): (u32, u32)) -> Partiti
     BlockingPartition::new(flash, offset, size)
 }
 
-/// The DFU slot as `Staging`. Sectors are erased as the download reaches them (the updater
-/// writes in order from 0), so [`Staging::erase`] only checks that the slot is free to take a
-/// new image: not while the running image is on trial, when the slot holds the old one.
+/// The DFU slot as `Staging` ([`SlotStaging`]: each sector erased when the download reaches
+/// it), refusing a new download while the running image is on trial, when the slot holds the
+/// image to roll back to.
 pub struct DfuStaging<'a> {
-    dfu: Partition,
+    slot: SlotStaging<Partition>,
     boot: &'a RefCell<BlockingFirmwareState<'static, Partition>>,
 }
 
@@ -190,72 +190,23 @@ impl Staging for DfuStaging<'_> {
     type Error = StagingError;
 
     fn capacity(&self) -> u32 {
-        self.dfu.size()
+        self.slot.capacity()
     }
 
     fn erase(&mut self) -> Result<(), StagingError> {
         match self.boot.borrow_mut().get_state() {
             Ok(BootState::Swap) => Err(StagingError::OnTrial),
-            Ok(_) => Ok(()),
+            Ok(_) => self.slot.erase().map_err(|_| StagingError::Flash),
             Err(_) => Err(StagingError::Flash),
         }
     }
 
     fn write(&mut self, offset: u32, data: &[u8]) -> Result<(), StagingError> {
-        let end = offset.checked_add(data.len() as u32).ok_or(StagingError::Flash)?;
-        let first_sector = offset.next_multiple_of(ERASE_SIZE as u32);
-        for sector in (first_sector..end).step_by(ERASE_SIZE) {
-            self.dfu.erase(sector, sector + ERASE_SIZE as u32).map_err(|_| StagingError::Flash)?;
-        }
-        self.dfu.write(offset, data).map_err(|_| StagingError::Flash)
+        self.slot.write(offset, data).map_err(|_| StagingError::Flash)
     }
 
     fn read(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), StagingError> {
-        self.dfu.read(offset, buf).map_err(|_| StagingError::Flash)
-    }
-}
-
-/// The update record's sector, as a journal of slots.
-pub struct RecordStore {
-    sector: Partition,
-    /// Where the next slot goes (`None`: the sector is full).
-    next: Option<usize>,
-}
-
-impl RecordStore {
-    /// Reads the journal: the record it keeps, and the store to write the next one.
-    fn open(sector: Partition) -> (RecordStore, Option<Record>) {
-        let mut store = RecordStore { sector, next: None };
-        let mut scan = Scan::new();
-        let mut slot = [0u8; SLOT_SIZE];
-        for index in 0..SLOTS {
-            if store.sector.read((index * SLOT_SIZE) as u32, &mut slot).is_err() {
-                warn!("cannot read the update record");
-                return (store, None);
-            }
-            if !scan.slot(&slot) {
-                break;
-            }
-        }
-        store.next = scan.next_offset();
-        (store, scan.record().cloned())
-    }
-
-    /// Appends `record` (erasing the sector first when it is full).
-    fn keep(&mut self, record: Option<&Record>) -> bool {
-        let offset = match self.next {
-            Some(offset) => offset,
-            None => {
-                if self.sector.erase(0, SECTOR_SIZE as u32).is_err() {
-                    return false;
-                }
-                0
-            }
-        };
-        // The slot is taken whether or not the write completes (a torn slot is skipped).
-        self.next = (offset + SLOT_SIZE < SECTOR_SIZE).then_some(offset + SLOT_SIZE);
-        let slot = update_record::encode(record);
-        self.sector.write(offset as u32, &slot).is_ok()
+        self.slot.read(offset, buf).map_err(|_| StagingError::Flash)
     }
 }
 
@@ -311,7 +262,7 @@ pub async fn update_task(flash: &'static SharedFlash, running: &'static str) -> 
             Boot::Normal
         }
     };
-    let (mut records, record) = RecordStore::open(partition(flash, map::update_record()));
+    let (mut records, record) = RecordJournal::open(partition(flash, map::update_record()));
     if release::DEMO_KEY {
         warn!("built with the demo release key: no update will verify");
     }
@@ -326,7 +277,7 @@ pub async fn update_task(flash: &'static SharedFlash, running: &'static str) -> 
         if boot == Boot::Trial { "trial" } else { "normal" },
         defmt::Debug2Format(updater.state())
     );
-    let mut staging = DfuStaging { dfu: partition(flash, map::dfu()), boot: &boot_state };
+    let mut staging = DfuStaging { slot: SlotStaging::new(partition(flash, map::dfu())), boot: &boot_state };
     let mut edge = Edge { records: &mut records, boot: &boot_state };
     edge.perform(first);
 
@@ -357,7 +308,7 @@ pub async fn update_task(flash: &'static SharedFlash, running: &'static str) -> 
 
 /// Carries out the updater's actions on the flash and the bootloader's state.
 struct Edge<'a> {
-    records: &'a mut RecordStore,
+    records: &'a mut RecordJournal<Partition>,
     boot: &'a RefCell<BlockingFirmwareState<'static, Partition>>,
 }
 
@@ -367,7 +318,7 @@ impl Edge<'_> {
             Action::None => {}
             Action::Request { offset, len } => CHUNK_REQUESTS.signal(ChunkRequest { offset, len }),
             Action::Keep(record) => {
-                if !self.records.keep(record.as_ref()) {
+                if self.records.keep(record.as_ref()).is_err() {
                     warn!("cannot write the update record");
                 }
             }
