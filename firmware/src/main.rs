@@ -197,7 +197,6 @@ async fn main(spawner: Spawner) {
     }
     info!("Dawr button {}: branch {} counter {}", settings.device_id, settings.branch, settings.counter);
     start_usb(&spawner, p.USB, flash, settings.device_id);
-    spawner.spawn(unwrap!(ota::update_task(flash, env!("CARGO_PKG_VERSION"))));
 
     let mut i2c_config = i2c::Config::default();
     i2c_config.frequency = 400_000;
@@ -253,6 +252,9 @@ async fn main(spawner: Spawner) {
     spawner.spawn(unwrap!(wifi_task(runner)));
     watchdog.feed(WATCHDOG_TIMEOUT);
     control.init(clm).await;
+    // Updates write flash: only once the Wi-Fi firmware and CLM (read from flash by DMA) are
+    // loaded, as no DMA may read flash while it is erased or written.
+    spawner.spawn(unwrap!(ota::update_task(flash, env!("CARGO_PKG_VERSION"))));
     control.set_power_management(cyw43::PowerManagementMode::PowerSave).await;
 
     static RESOURCES: StaticCell<StackResources<3>> = StaticCell::new();
