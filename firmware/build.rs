@@ -38,10 +38,13 @@ fn main() {
 
     // Linker: our memory map (the ACTIVE slot of the bootloader's flash map), cortex-m-rt's
     // link.x and defmt's sections. Not embassy-rp's -Tlink-rp.x: the second-stage bootloader
-    // at 0x10000000 belongs to the bootloader's image (bootloader/), and memory.x drops it here.
-    fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    // at 0x10000000 belongs to the bootloader's image (bootloader/), and app-memory.x drops it
+    // here. The file is not named memory.x in this folder: cargo links every member of this
+    // workspace from here, and the linker looks for `memory.x` in the current folder first, so
+    // the bootloader would be linked with the application's map.
+    fs::copy(manifest.join("app-memory.x"), out.join("memory.x")).expect("copy app-memory.x");
     println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed=app-memory.x");
     for arg in ["--nmagic", "-Tlink.x", "-Tdefmt.x"] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }

@@ -81,7 +81,7 @@ bind_interrupts!(struct Irqs {
 });
 
 /// The flash chip's size. Its map (the slots, the update record, the settings in the last 4 KB)
-/// is in memory.x.
+/// is in app-memory.x.
 const FLASH_SIZE: usize = 2 * 1024 * 1024;
 
 type UsbDriver = usb::Driver<'static, USB>;

@@ -121,7 +121,7 @@ impl NorFlash for GuardedFlash {
     }
 }
 
-/// The flash map `memory.x` defines (offsets from the start of flash).
+/// The flash map `app-memory.x` defines (offsets from the start of flash).
 mod map {
     unsafe extern "C" {
         static __bootloader_state_start: u32;
@@ -132,7 +132,7 @@ mod map {
         static __dawr_settings_start: u32;
     }
 
-    /// A linker symbol's address: the value memory.x gives it.
+    /// A linker symbol's address: the value app-memory.x gives it.
     fn value(symbol: &u32) -> u32 {
         symbol as *const u32 as u32
     }
