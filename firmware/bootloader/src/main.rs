@@ -19,6 +19,13 @@ use embassy_time::Duration;
 
 const FLASH_SIZE: usize = 2 * 1024 * 1024;
 
+/// The state partition as flashing the bootloader leaves it: erased, so "boot the active image".
+/// Without it, a board that ran a firmware from before the bootloader keeps that firmware's code
+/// in the partition, which the bootloader could read as a swap to do.
+#[used]
+#[unsafe(link_section = ".bootloader_state")]
+static ERASED_STATE: [u8; 4096] = [0xFF; 4096];
+
 #[entry]
 fn main() -> ! {
     let p = embassy_rp::init(Default::default());
