@@ -1,6 +1,6 @@
 //! The uplink's SQL, and the only part of it that touches the database: this log's id and the
 //! acknowledged cursor (`uplink_cursor`, migration 010), the events after a sequence, the case
-//! notes changed after the case cursor (`case_note_changes`, migration 023), and the live state
+//! notes changed after the case cursor (`case_note_changes`, migration 020), and the live state
 //! put in `dawr_live`.
 use chrono::{DateTime, Utc};
 use dawr_protocol::api::ministry::{LiveCounter, LiveQueue};

@@ -18,7 +18,7 @@
 //! - **Bounded.** At most 64 publishes wait for their acknowledgement at a time.
 //!
 //! - **Case notes go up too.** Each change staff make to a case's notes (numbered in
-//!   `case_note_changes`, migration 023) goes to `dawr.v1.case.{branch}` with
+//!   `case_note_changes`, migration 020) goes to `dawr.v1.case.{branch}` with
 //!   `Nats-Msg-Id: {branch}:{log_id}:case:{seq}`, in order, once the log is acknowledged; their
 //!   own cursor (`uplink_cursor.case_seq`) moves on JetStream's acknowledgement.
 //!
