@@ -853,6 +853,9 @@ pub fn erase_person(
 }
 
 #[cfg(test)]
+mod upgrades;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -183,7 +183,9 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let cell = crate::branch_cell::BranchCell::new(branch.clone());
     let (writes, writes_rx) = mpsc::channel(8192);
     let failed = FailedEpoch::default();
-    let writer = store::spawn_writer(write_conn, writes_rx, failed.clone()).map_err(RunError::Thread)?;
+    let commit_latency = Arc::new(store::CommitLatency::default());
+    let writer =
+        store::spawn_writer(write_conn, writes_rx, failed.clone(), commit_latency.clone()).map_err(RunError::Thread)?;
     let (publications, publications_rx) = mpsc::unbounded_channel();
     let setup = EngineSetup {
         branch: branch.clone(),
@@ -325,6 +327,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         joins: Arc::new(web::join_page::Joins::default()),
         alerts: alert_board,
         metrics_token: settings.metrics_token.map(Arc::from),
+        commit_latency,
     };
     tracing::info!(
         http = %settings.http,

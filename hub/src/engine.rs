@@ -1261,7 +1261,7 @@ mod tests {
             let read = dawr_web::Db::single(store::open(&db).unwrap());
             let failed = FailedEpoch::default();
             let (to_disk, disk) = mpsc::channel(1024);
-            store::spawn_writer(write_conn, disk, failed.clone()).unwrap();
+            store::spawn_writer(write_conn, disk, failed.clone(), Arc::default()).unwrap();
             let (writes, mut held) = mpsc::channel::<Write>(1024);
             let (gate, arrived) = (Arc::new(Semaphore::new(0)), Arc::new(AtomicUsize::new(0)));
             // Writes are counted as they come, and wait in a queue for their permit.

@@ -26,6 +26,9 @@ use tokio::sync::mpsc;
 use crate::domain::queue::{CounterRuntime, LastCompleted, OpenRating};
 use crate::domain::{Closure, Recorded, Snapshot, Visit, VisitId};
 
+pub mod commit_latency;
+pub use commit_latency::CommitLatency;
+
 /// The database file's name inside the data directory.
 pub const FILE_NAME: &str = "dawr.db";
 
@@ -396,11 +399,12 @@ pub struct Write {
 pub type FailedEpoch = Arc<AtomicU64>;
 
 /// Starts the writer thread. It ends when every sender of `writes` is dropped, after writing
-/// what was sent.
+/// what was sent. Each transaction's time to its commit goes into `latency`.
 pub fn spawn_writer(
     mut conn: Connection,
     mut writes: mpsc::Receiver<Write>,
     failed: FailedEpoch,
+    latency: Arc<CommitLatency>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("dawr-writer".into()).spawn(move || {
         let _essential = EssentialThread("dawr-writer");
@@ -418,7 +422,7 @@ pub fn spawn_writer(
             for w in stale {
                 (w.then)(Err(WriteFailed("an earlier write failed; the hub reloaded its state".into())));
             }
-            let result = write_batch(&mut conn, &fresh).map_err(|e| {
+            let result = write_batch(&mut conn, &fresh, &latency).map_err(|e| {
                 tracing::error!(error = %e, changes = fresh.len(), "writing to the database failed");
                 if let Some(max) = fresh.iter().map(|w| w.epoch).max() {
                     failed.fetch_max(max, Ordering::AcqRel);
@@ -433,10 +437,13 @@ pub fn spawn_writer(
     })
 }
 
-fn write_batch(conn: &mut Connection, batch: &[Write]) -> Result<(), StoreError> {
+/// Writes the batch in one transaction; a committed one's time from `BEGIN` to `COMMIT` goes
+/// into `latency`.
+fn write_batch(conn: &mut Connection, batch: &[Write], latency: &CommitLatency) -> Result<(), StoreError> {
     if batch.iter().all(|w| is_empty(&w.change)) {
         return Ok(());
     }
+    let started = std::time::Instant::now();
     let tx = conn.transaction()?;
     // The last number used per (day, service) and the last case sequence per day: only the
     // highest in the batch needs writing.
@@ -469,6 +476,7 @@ fn write_batch(conn: &mut Connection, batch: &[Write]) -> Result<(), StoreError>
         .execute(params![day.to_string(), last])?;
     }
     tx.commit()?;
+    latency.observe(started.elapsed());
     Ok(())
 }
 
@@ -626,7 +634,7 @@ mod tests {
 
     fn write_now(conn: &mut Connection, change: Change) {
         let w = Write { epoch: 1, change, then: Box::new(|r| r.unwrap()) };
-        write_batch(conn, &[w]).unwrap();
+        write_batch(conn, &[w], &CommitLatency::default()).unwrap();
     }
 
     #[test]
@@ -742,7 +750,7 @@ mod tests {
         let conn = open(&dir.path().join(FILE_NAME)).unwrap();
         let failed = FailedEpoch::default();
         let (tx, rx) = mpsc::channel(16);
-        let writer = spawn_writer(conn, rx, failed.clone()).unwrap();
+        let writer = spawn_writer(conn, rx, failed.clone(), Arc::default()).unwrap();
         let (results_tx, results_rx) = std::sync::mpsc::channel();
         let send = |epoch: u64, change: Change, label: &'static str| {
             let results_tx = results_tx.clone();
@@ -871,7 +879,9 @@ mod tests {
             tx.blocking_send(Write { epoch, change: event(seq), then }).unwrap();
         }
         drop(tx);
-        spawn_writer(conn, rx, failed.clone()).unwrap().join().unwrap();
+        let latency = Arc::new(CommitLatency::default());
+        spawn_writer(conn, rx, failed.clone(), latency.clone()).unwrap().join().unwrap();
+        assert_eq!(latency.snapshot().count, 1, "the fresh changes, one transaction, measured once");
         let mut results: Vec<(i64, bool)> = results_rx.try_iter().collect();
         results.sort();
         assert_eq!(results, [(1, false), (2, true), (3, false), (4, true)]);

@@ -861,12 +861,29 @@ async fn a_backup_taken_while_tickets_are_issued_restores_every_acknowledged_tic
     Ok(())
 }
 
+/// The commit-latency histogram in `/metrics` text: its cumulative bucket counts (by `le`, as
+/// written) and its `_count`.
+fn commit_histogram(text: &str) -> (Vec<(String, f64)>, f64) {
+    let value = |line: &str| line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let buckets = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("dawr_store_commit_seconds_bucket{le=\""))
+        .map(|l| (l.split('"').next().unwrap_or_default().to_string(), value(l)))
+        .collect();
+    let count = text.lines().find(|l| l.starts_with("dawr_store_commit_seconds_count ")).map_or(f64::NAN, value);
+    (buckets, count)
+}
+
 /// Debian's Prometheus, started here on a free loopback port with a scrape config, scrapes the
 /// hub's `/metrics`; its HTTP API then answers the issued-tickets figure equal to the number of
-/// tickets issued (per service and in all).
+/// tickets issued (per service and in all). The writer's commit-latency histogram counts at
+/// least one transaction per ticket (each issued after the last was acknowledged, so none share
+/// one), its buckets cumulative up to `+Inf`, which equals the count.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_the_hub_and_counts_every_issued_ticket() -> Result<()> {
     let hub = Hub::start_embedded().await?;
+    let before = hub.client.get(hub.url("/metrics")).send().await?.text().await?;
+    let (_, commits_before) = commit_histogram(&before);
     for service in ["A", "A", "A", "A", "B", "B", "B"] {
         issue(&hub, service).await?;
     }
@@ -874,6 +891,16 @@ async fn prometheus_scrapes_the_hub_and_counts_every_issued_ticket() -> Result<(
     assert!(text.contains("dawr_tickets_issued_today{service=\"A\"} 4"), "{text}");
     assert!(text.contains("# TYPE dawr_build_info gauge"), "{text}");
     assert!(text.contains("# TYPE dawr_mqtt_messages_total counter"), "{text}");
+    assert!(text.contains("# TYPE dawr_store_commit_seconds histogram"), "{text}");
+    let (buckets, commits) = commit_histogram(&text);
+    assert!(commits >= commits_before + 7.0, "7 tickets, {commits_before} then {commits} commits:\n{text}");
+    let bounds: Vec<&str> = buckets.iter().map(|(le, _)| le.as_str()).collect();
+    assert_eq!(
+        bounds,
+        ["0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "+Inf"]
+    );
+    assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "not cumulative: {buckets:?}");
+    assert_eq!(buckets.last().map(|(_, n)| *n), Some(commits), "+Inf is the count");
 
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("prometheus.yml");
@@ -918,6 +945,9 @@ async fn prometheus_scrapes_the_hub_and_counts_every_issued_ticket() -> Result<(
     );
     assert_eq!(query("dawr_tickets_issued_today{service=\"B\",job=\"dawr-hub\"}").await.as_deref(), Some("3"));
     assert_eq!(query("dawr_waiting{service=\"A\"}").await.as_deref(), Some("4"));
+    // Prometheus took the histogram as one: its quantile is a number of seconds.
+    let p99 = query("histogram_quantile(0.99, dawr_store_commit_seconds_bucket)").await;
+    assert!(p99.as_deref().and_then(|v| v.parse::<f64>().ok()).is_some_and(|s| s > 0.0 && s <= 1.0), "{p99:?}");
     Ok(())
 }
 

@@ -26,15 +26,20 @@ use dawr_web::{WebError, WebResult};
 pub enum Kind {
     Gauge,
     Counter,
+    Histogram,
 }
 
-/// One metric family: its name, help text, kind and samples (labels, value).
+/// One sample: the suffix of its name (a histogram's `_bucket`, `_sum`, `_count`; otherwise
+/// empty), its labels and its value.
+pub type Sample = (&'static str, Vec<(&'static str, String)>, f64);
+
+/// One metric family: its name, help text, kind and samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
     pub name: &'static str,
     pub help: &'static str,
     pub kind: Kind,
-    pub samples: Vec<(Vec<(&'static str, String)>, f64)>,
+    pub samples: Vec<Sample>,
 }
 
 impl Family {
@@ -43,8 +48,20 @@ impl Family {
     }
 
     fn with(mut self, labels: Vec<(&'static str, String)>, value: f64) -> Family {
-        self.samples.push((labels, value));
+        self.samples.push(("", labels, value));
         self
+    }
+
+    /// A histogram without labels: its cumulative buckets (`le`, `+Inf` last), sum and count.
+    fn histogram(name: &'static str, help: &'static str, figures: &crate::store::commit_latency::Snapshot) -> Family {
+        let mut family = Family::new(name, Kind::Histogram, help);
+        for (bound, count) in &figures.buckets {
+            family.samples.push(("_bucket", vec![("le", number(*bound))], *count as f64));
+        }
+        family.samples.push(("_bucket", vec![("le", "+Inf".into())], figures.count as f64));
+        family.samples.push(("_sum", vec![], figures.sum_seconds));
+        family.samples.push(("_count", vec![], figures.count as f64));
+        family
     }
 }
 
@@ -55,11 +72,13 @@ pub fn encode(families: &[Family]) -> String {
         let kind = match family.kind {
             Kind::Gauge => "gauge",
             Kind::Counter => "counter",
+            Kind::Histogram => "histogram",
         };
         let _ = writeln!(out, "# HELP {} {}", family.name, family.help.replace('\\', "\\\\").replace('\n', "\\n"));
         let _ = writeln!(out, "# TYPE {} {kind}", family.name);
-        for (labels, value) in &family.samples {
+        for (suffix, labels, value) in &family.samples {
             out.push_str(family.name);
+            out.push_str(suffix);
             if !labels.is_empty() {
                 let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
                 let _ = write!(out, "{{{}}}", pairs.join(","));
@@ -262,6 +281,11 @@ async fn gather(state: &AppState) -> WebResult<Vec<Family>> {
             state.mqtt.messages_out.load(std::sync::atomic::Ordering::Relaxed) as f64,
         ),
         outboxes,
+        Family::histogram(
+            "dawr_store_commit_seconds",
+            "Time the writer took per transaction, from BEGIN to a durable COMMIT (fsync included).",
+            &state.commit_latency.snapshot(),
+        ),
     ])
 }
 
@@ -287,6 +311,24 @@ mod tests {
             (number(f64::INFINITY), number(-2.0), number(1e20)),
             ("+Inf".into(), "-2".into(), "100000000000000000000".into())
         );
+    }
+
+    #[test]
+    fn a_histogram_is_written_with_cumulative_buckets_an_inf_bucket_its_sum_and_count() {
+        let latency = crate::store::CommitLatency::default();
+        latency.observe(std::time::Duration::from_micros(300));
+        latency.observe(std::time::Duration::from_millis(7));
+        latency.observe(std::time::Duration::from_secs(3));
+        let text = encode(&[Family::histogram("dawr_store_commit_seconds", "Commits.", &latency.snapshot())]);
+        let expected = "# HELP dawr_store_commit_seconds Commits.\n# TYPE dawr_store_commit_seconds histogram\n\
+            dawr_store_commit_seconds_bucket{le=\"0.0005\"} 1\ndawr_store_commit_seconds_bucket{le=\"0.001\"} 1\n\
+            dawr_store_commit_seconds_bucket{le=\"0.0025\"} 1\ndawr_store_commit_seconds_bucket{le=\"0.005\"} 1\n\
+            dawr_store_commit_seconds_bucket{le=\"0.01\"} 2\ndawr_store_commit_seconds_bucket{le=\"0.025\"} 2\n\
+            dawr_store_commit_seconds_bucket{le=\"0.05\"} 2\ndawr_store_commit_seconds_bucket{le=\"0.1\"} 2\n\
+            dawr_store_commit_seconds_bucket{le=\"0.25\"} 2\ndawr_store_commit_seconds_bucket{le=\"0.5\"} 2\n\
+            dawr_store_commit_seconds_bucket{le=\"1\"} 2\ndawr_store_commit_seconds_bucket{le=\"+Inf\"} 3\n\
+            dawr_store_commit_seconds_sum 3.0073\ndawr_store_commit_seconds_count 3\n";
+        assert_eq!(text, expected);
     }
 
     #[test]

@@ -76,6 +76,8 @@ pub struct AppState {
     pub alerts: crate::alerts::Board,
     /// The token a scraper off this machine sends to read `/metrics` (`--metrics-token`).
     pub metrics_token: Option<Arc<str>>,
+    /// The writer's transactions' times to commit (`dawr_store_commit_seconds` on `/metrics`).
+    pub commit_latency: Arc<crate::store::CommitLatency>,
 }
 
 impl AppState {
