@@ -252,11 +252,11 @@ mod tests {
     fn sectors_are_erased_when_a_write_reaches_their_first_byte() {
         let erased = |offset, len| sectors_to_erase(offset, len, 4096).collect::<std::vec::Vec<_>>();
         assert_eq!(erased(0, 1024), [0]);
-        assert_eq!(erased(1024, 1024), []);
-        assert_eq!(erased(3072, 1024), [], "ends where the next sector starts");
+        assert_eq!(erased(1024, 1024), [] as [u32; 0]);
+        assert_eq!(erased(3072, 1024), [] as [u32; 0], "ends where the next sector starts");
         assert_eq!(erased(3072, 1025), [4096]);
         assert_eq!(erased(4000, 9000), [4096, 8192, 12288]);
-        assert_eq!(erased(u32::MAX - 10, 100), [], "no overflow");
+        assert_eq!(erased(u32::MAX - 10, 100), [] as [u32; 0], "no overflow");
     }
 
     #[test]
