@@ -393,6 +393,22 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
         "{causes}"
     );
     assert_eq!(causes["categories"]["overall"]["total"], 1, "one visit, one case: {causes}");
+    // By quarter: today's quarter month by month, the one visit and its two cases in it.
+    let (status, periods) =
+        get_as(&hub, Some(&manager_token), &format!("/api/v1/reports/periods?from={today}&to={today}&period=quarter"))
+            .await?;
+    let periods: Value = serde_json::from_str(&periods)?;
+    assert_eq!((status, periods["branch"].as_str(), periods["period"].as_str()), (200, Some("demo"), Some("quarter")));
+    let quarter = &periods["quarters"][0];
+    assert_eq!(quarter["months"].as_array().map(Vec::len), Some(3), "{periods}");
+    assert_eq!((quarter["total"]["visits"].as_u64(), quarter["total"]["cases_opened"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(quarter["total"]["top_reasons"][0]["count"], 1, "{periods}");
+    assert_eq!(periods["periods"][0]["change"]["visits_pct"], Value::Null, "nothing the quarter before");
+    let (status, body) =
+        get_as(&hub, Some(&manager_token), &format!("/api/v1/reports/periods?from={today}&to={today}&period=year"))
+            .await?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("period must be day, week, month or quarter"), "{body}");
 
     // Closing the case answers the escalation.
     let closed: Value = patch(json!({"close": true})).await?.json().await?;
