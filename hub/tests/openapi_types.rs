@@ -23,6 +23,7 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("StaffToday", examples::staff_today());
     fits("Summary", examples::summary());
     fits("SlaReport", examples::sla_report());
+    fits("PeriodsReport", examples::periods_report());
     fits("Forecast", examples::forecast());
     fits("NewAction", examples::new_action());
     fits("ActionUpdate", examples::action_update());

@@ -114,7 +114,35 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     browser.screenshot(&screenshots_dir().join("dashboard-en.png")).await?;
     browser.expect_accessible("the dashboard signed in, in English").await?;
     print_check(&browser, "en").await?;
+    assert!(smallest_chart_text(&browser).await? >= 14.0, "chart text reads at 14 px or more");
+    let axes = browser.eval("return Array.from(document.querySelectorAll('.charts svg')).map(s => [s.querySelectorAll('text.tick').length, s.querySelectorAll('line.target, line.goal').length])").await?;
+    assert!(axes.as_array().unwrap().iter().all(|a| a[0].as_u64() >= Some(2)), "every chart has a ticked axis: {axes}");
+    assert!(
+        axes.as_array().unwrap().iter().any(|a| a[1].as_u64() >= Some(1)),
+        "targets and the goal are drawn: {axes}"
+    );
+
+    // At a phone's width, in Arabic: nothing scrolls sideways, chart text still reads at 14 px.
+    let phone = Browser::start_phone(390, 844).await?;
+    phone.goto(&hub.url("/dashboard")).await?;
+    sign_in(&phone, "m001", "2468").await?;
+    let fit = phone.eval("return [document.documentElement.scrollWidth, window.innerWidth]").await?;
+    assert!(fit[0].as_u64() <= fit[1].as_u64(), "no sideways scroll at 390 px: {fit}");
+    assert_eq!(fit[1], 390, "{fit}");
+    assert!(smallest_chart_text(&phone).await? >= 14.0, "chart text on a phone");
     Ok(())
+}
+
+/// The smallest chart text on the page as drawn, in CSS pixels (its font size times the chart's
+/// scale).
+async fn smallest_chart_text(browser: &Browser) -> Result<f64> {
+    let smallest = browser
+        .eval(
+            "return Math.min(...Array.from(document.querySelectorAll('.charts svg text'))\
+             .map(t => parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getScreenCTM().a));",
+        )
+        .await?;
+    Ok(smallest.as_f64().unwrap_or(0.0))
 }
 
 /// The month printed: the live block, the filter form and the devices stay off the paper; the

@@ -44,6 +44,22 @@ fn python_csv_rows(csv: &str) -> Result<Vec<Value>> {
     Ok(serde_json::from_slice(&output.stdout)?)
 }
 
+/// An Excel workbook as openpyxl (Debian's, under /usr/bin/python3) reads it: each sheet's
+/// name, whether it runs right to left, and its first three columns' values row by row.
+fn python_xlsx(bytes: &[u8]) -> Result<Value> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("tables.xlsx");
+    std::fs::write(&path, bytes)?;
+    let script = "import json, sys, openpyxl\n\
+        book = openpyxl.load_workbook(sys.argv[1])\n\
+        json.dump([{'name': s.title, 'rtl': bool(s.sheet_view.rightToLeft),\n\
+                    'rows': [list(r[:3]) for r in s.iter_rows(values_only=True)]} for s in book.worksheets],\n\
+                  sys.stdout, ensure_ascii=False, default=str)";
+    let output = std::process::Command::new("/usr/bin/python3").arg("-c").arg(script).arg(&path).output()?;
+    anyhow::ensure!(output.status.success(), "openpyxl: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_is_checked_and_only_managers_read_reports() -> Result<()> {
     let hub = Hub::start_embedded().await?;
@@ -370,6 +386,22 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     let weekdays = ["الأحد", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت"];
     let weekday = chrono::Datelike::weekday(&today).num_days_from_sunday() as usize;
     assert!(!rows.is_empty() && rows.iter().all(|r| r["weekday_ar"] == weekdays[weekday]), "{rows:#?}");
+    // Every summary table as an Excel workbook, read back with openpyxl: a sheet per table named
+    // in Arabic and right to left, the service named in Arabic only, the visit a number.
+    let xlsx = cookie_client
+        .get(hub.url(&format!("/dashboard/tables.xlsx?lang=ar&from={today}&to={today}")))
+        .header("cookie", &cookie)
+        .send()
+        .await?;
+    assert_eq!(xlsx.status().as_u16(), 200);
+    let book = python_xlsx(&xlsx.bytes().await?)?;
+    let sheets: Vec<&str> = book.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(sheets.len(), 12, "{sheets:?}");
+    assert!(sheets.contains(&"حسب الخدمة") && sheets.contains(&"الحالات المفتوحة"), "{sheets:?}");
+    assert!(book.as_array().unwrap().iter().all(|s| s["rtl"] == true), "right to left: {book}");
+    let per_service = book.as_array().unwrap().iter().find(|s| s["name"] == "حسب الخدمة").unwrap();
+    assert_eq!(per_service["rows"][0], json!(["service", "service_ar", "visits"]), "{per_service}");
+    assert_eq!(per_service["rows"][1], json!(["A", "الوكالات", 1]), "{per_service}");
     let arrivals: u64 = rows.iter().map(|r| r["arrivals"].as_str().unwrap().parse::<u64>().unwrap()).sum();
     assert!(arrivals >= 1, "{rows:#?}");
     let (status, sla) =
@@ -393,6 +425,22 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
         "{causes}"
     );
     assert_eq!(causes["categories"]["overall"]["total"], 1, "one visit, one case: {causes}");
+    // By quarter: today's quarter month by month, the one visit and its two cases in it.
+    let (status, periods) =
+        get_as(&hub, Some(&manager_token), &format!("/api/v1/reports/periods?from={today}&to={today}&period=quarter"))
+            .await?;
+    let periods: Value = serde_json::from_str(&periods)?;
+    assert_eq!((status, periods["branch"].as_str(), periods["period"].as_str()), (200, Some("demo"), Some("quarter")));
+    let quarter = &periods["quarters"][0];
+    assert_eq!(quarter["months"].as_array().map(Vec::len), Some(3), "{periods}");
+    assert_eq!((quarter["total"]["visits"].as_u64(), quarter["total"]["cases_opened"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(quarter["total"]["top_reasons"][0]["count"], 1, "{periods}");
+    assert_eq!(periods["periods"][0]["change"]["visits_pct"], Value::Null, "nothing the quarter before");
+    let (status, body) =
+        get_as(&hub, Some(&manager_token), &format!("/api/v1/reports/periods?from={today}&to={today}&period=year"))
+            .await?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("period must be day, week, month or quarter"), "{body}");
 
     // Closing the case answers the escalation.
     let closed: Value = patch(json!({"close": true})).await?.json().await?;

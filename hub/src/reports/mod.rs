@@ -14,11 +14,15 @@
 //! reason; [`staffing`] works out when counters were staffed from the sign-ins (audit log) and
 //! the pauses (event log).
 //!
+//! [`by_period`] gives each period's headline figures with their change, and lays a quarter out
+//! as the ministry's quarterly beneficiary report does (a column per month and the total).
+//!
 //! [`causes`] gives low ratings' reasons and real cases' categories as shares, by service and
 //! month, with their change, and the exit rating beside the rating after resolution.
 //!
-//! `facts` is the only part that reads the database; `summary`, `periods`, `sla`, `staffing` and
-//! `csv` are pure.
+//! `facts` is the only part that reads the database; `summary`, `periods`, `by_period`, `sla`,
+//! `staffing` and `csv` are pure.
+pub mod by_period;
 pub mod causes;
 pub mod csv;
 pub mod facts;

@@ -55,6 +55,7 @@ pub fn routes() -> Vec<Route> {
         ("/api/v1/reports/service-levels", get(report_service_levels)),
         ("/api/v1/reports/cases", get(report_cases)),
         ("/api/v1/reports/causes", get(report_causes)),
+        ("/api/v1/reports/periods", get(report_periods)),
         ("/api/v1/reports/forecast", get(super::forecast::report)),
         ("/api/v1/actions", get(super::actions::list).post(super::actions::post)),
         ("/api/v1/actions/{id}", axum::routing::patch(super::actions::patch)),
@@ -476,6 +477,42 @@ async fn report_causes(
             super::dashboard::causes_report_of(conn, &branch, &filter, &cases)
         })
         .await??;
+    Ok(Json(report))
+}
+
+/// `GET /api/v1/reports/periods`'s query: a report's, and how to cut its range.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeriodsQuery {
+    from: String,
+    to: String,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    counter: Option<String>,
+    /// `day`, `week`, `month` (default) or `quarter`.
+    #[serde(default)]
+    period: Option<String>,
+}
+
+/// `GET /api/v1/reports/periods?from=&to=&service=&counter=&period=` (managers).
+async fn report_periods(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PeriodsQuery>,
+) -> WebResult<Json<crate::reports::by_period::PeriodsReport>> {
+    use crate::reports::periods::Period;
+    state.sessions.check_manager(authorization(&headers), chrono::Utc::now())?;
+    let period = match query.period.as_deref() {
+        None => Period::default(),
+        Some(code) => Period::parse(code)
+            .ok_or_else(|| WebError::malformed(format!("period must be day, week, month or quarter, not {code:?}")))?,
+    };
+    let filter =
+        ReportQuery { from: query.from, to: query.to, service: query.service, counter: query.counter }.filter()?;
+    let branch = state.branch().clone();
+    let now = crate::clock::now();
+    let report = state.db.read(move |conn| super::dashboard::periods_of(conn, &branch, &filter, period, now)).await??;
     Ok(Json(report))
 }
 

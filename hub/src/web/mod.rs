@@ -118,6 +118,7 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/visits.csv", get(dashboard::csv)),
         ("/dashboard/closures", post(dashboard::close_day)),
         ("/dashboard/table.csv", get(dashboard::table_csv)),
+        ("/dashboard/tables.xlsx", get(dashboard::tables_xlsx)),
         ("/dashboard/forecast", get(dashboard::forecast::show)),
         ("/dashboard/actions", get(dashboard::actions::show).post(dashboard::actions::create)),
         ("/dashboard/actions/{id}", post(dashboard::actions::change)),

@@ -22,6 +22,9 @@ use super::reports::{
     HourFigures, PauseReasonFigures, ServiceFigures, SlaBreach, SlaDay, SlaHour, SlaReport, SlaService, Spread,
     StaffFigures, Summary,
 };
+use super::reports::{
+    CauseShare, PeriodChange, PeriodFigures, PeriodsReport, QuarterColumn, QuarterTable, ServiceVisits,
+};
 use super::sessions::{Role, Session, SignIn};
 use super::sms::{SmsMessage, SmsQueued, SmsSend, SmsStatus, SmsSubscribe, SmsSubscribed};
 use super::staff::StaffToday;
@@ -246,6 +249,66 @@ pub fn case_report() -> CaseReport {
 }
 
 /// `GET /api/v1/reports/service-levels`.
+/// `GET /api/v1/reports/periods?period=quarter`: Q4 2026 against Q3, October month by month.
+pub fn periods_report() -> PeriodsReport {
+    let day = |text: &str| text.parse().expect("a date");
+    let quarter = |from: &str, to: &str, visits: usize, change: PeriodChange| PeriodFigures {
+        from: day(from),
+        to: day(to),
+        visits,
+        served: visits - 400,
+        within_target_pct: Some(63.5),
+        breaches: 2182,
+        wait_mean_s: Some(912.0),
+        csat_ratings: 1800,
+        csat_mean: Some(3.8),
+        cases_opened: 1083,
+        cases_closed: 1020,
+        cases_open_at_end: 28,
+        change,
+    };
+    let october = QuarterColumn {
+        from: day("2026-10-01"),
+        to: day("2026-10-31"),
+        visits: 5991,
+        per_service: vec![ServiceVisits { service: "A".into(), visits: 3100 }],
+        cases_opened: 1083,
+        cases_closed: 1020,
+        cases_open_at_end: 73,
+        csat_ratings: 1800,
+        csat_mean: Some(3.8),
+        resolution_rating_mean: None,
+        top_reasons: vec![CauseShare {
+            cause: "waited_too_long".into(),
+            count: 120,
+            share_pct: 41.0,
+            previous_count: 80,
+            previous_share_pct: Some(35.0),
+            change_points: Some(6.0),
+        }],
+        top_categories: vec![],
+    };
+    PeriodsReport {
+        branch: "riyadh-1".into(),
+        period: "quarter".into(),
+        from: day("2026-10-01"),
+        to: day("2026-11-26"),
+        previous: quarter("2026-07-01", "2026-09-30", 19_000, PeriodChange::default()),
+        periods: vec![quarter(
+            "2026-10-01",
+            "2026-12-31",
+            11_500,
+            PeriodChange { visits_pct: Some(-39.5), within_target_points: Some(-26.5), ..PeriodChange::default() },
+        )],
+        quarters: vec![QuarterTable {
+            from: day("2026-10-01"),
+            to: day("2026-12-31"),
+            months: vec![october.clone()],
+            total: october,
+        }],
+    }
+}
+
 pub fn sla_report() -> SlaReport {
     let service = SlaService {
         service: "A".into(),

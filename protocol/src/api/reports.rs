@@ -444,6 +444,101 @@ pub struct CausesReport {
     pub satisfaction: Vec<SatisfactionMonth>,
 }
 
+/// The change of one period's figures against the period of the same kind just before: counts
+/// and means in percent, shares in percentage points, the mean rating in points of its 1–5 scale.
+/// `null` without both, or (in percent) from zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PeriodChange {
+    pub visits_pct: Option<f64>,
+    pub within_target_points: Option<f64>,
+    pub wait_mean_pct: Option<f64>,
+    pub csat_mean_points: Option<f64>,
+    pub cases_opened_pct: Option<f64>,
+    pub cases_closed_pct: Option<f64>,
+}
+
+/// One period (a day, a week, a month or a quarter) of a report by period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodFigures {
+    /// The period's first and last local day (whole, even where the range cuts it).
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub visits: usize,
+    pub served: usize,
+    /// Of the visitors called, called within their service's target, in percent.
+    pub within_target_pct: Option<f64>,
+    /// Visitors called after their target, or never called and gone after waiting longer.
+    pub breaches: usize,
+    pub wait_mean_s: Option<f64>,
+    pub csat_ratings: usize,
+    /// The mean exit rating, 1–5.
+    pub csat_mean: Option<f64>,
+    /// Real CRM cases (follow-ups, referrals, escalations) opened and closed in the period, each
+    /// by its own event's date, and open at its end.
+    pub cases_opened: usize,
+    pub cases_closed: usize,
+    pub cases_open_at_end: usize,
+    /// Against the period before (the first period's against the one before the range).
+    pub change: PeriodChange,
+}
+
+/// One service's visits in one column of a quarter table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceVisits {
+    pub service: String,
+    pub visits: usize,
+}
+
+/// One column of a quarter table: a month of the quarter, or the quarter's total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarterColumn {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub visits: usize,
+    /// Every service of the quarter, in code order (zero where it had none that month).
+    pub per_service: Vec<ServiceVisits>,
+    pub cases_opened: usize,
+    pub cases_closed: usize,
+    /// Open at the column's end (for the total: at the quarter's end).
+    pub cases_open_at_end: usize,
+    pub csat_ratings: usize,
+    pub csat_mean: Option<f64>,
+    /// The rating of how a case was resolved, of the cases closed in the column.
+    pub resolution_rating_mean: Option<f64>,
+    /// The most frequent low ratings' reasons and real cases' categories (at most three each),
+    /// with their share and change against the month (the quarter) before.
+    pub top_reasons: Vec<CauseShare>,
+    pub top_categories: Vec<CauseShare>,
+}
+
+/// A quarter laid out as the ministry's quarterly beneficiary report: one column per month and
+/// the quarter's total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarterTable {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub months: Vec<QuarterColumn>,
+    pub total: QuarterColumn,
+}
+
+/// `GET /api/v1/reports/periods`: a range cut into whole days, weeks, months or quarters, each
+/// with its change against the period before; by quarter, each quarter as the quarterly report
+/// lays it out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodsReport {
+    /// The branch's id (`[branch] id`).
+    pub branch: String,
+    /// `day`, `week` (Sunday to Saturday), `month` or `quarter`.
+    pub period: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The period just before the range's first, that the first's change is against.
+    pub previous: PeriodFigures,
+    pub periods: Vec<PeriodFigures>,
+    /// By quarter only (empty otherwise): each quarter, month by month.
+    pub quarters: Vec<QuarterTable>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

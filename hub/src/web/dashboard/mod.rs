@@ -6,8 +6,8 @@
 //! `SameSite=Strict` cookie); staff and visitors get no figures. The page shows the branch now
 //! (visitors waiting, the longest current wait, counters open, services over their target), the
 //! figures of a date range from [`crate::reports`] (filterable by service and counter) as cards,
-//! bar charts ([`charts`], inline SVG) and tables, one row per month for the monthly report, and a
-//! CSV link. This file holds the handlers and gathers the figures; [`view`] draws the page, one
+//! bar charts ([`charts`], inline SVG) and tables, one row per month for the monthly report, a
+//! CSV link and the summary tables as an Excel workbook ([`xlsx`]). This file holds the handlers and gathers the figures; [`view`] draws the page, one
 //! small function a section.
 use axum::Form;
 use axum::extract::{Query, State};
@@ -26,6 +26,7 @@ use super::{AppState, ClientAddress, sign_in_with_pin};
 use crate::auth::{AuthError, Session};
 use crate::domain::{Branch, Role};
 use crate::engine::Request;
+use crate::reports::by_period::{self, PeriodsReport};
 use crate::reports::periods::{Period, periods, previous};
 use crate::reports::{ReportFilter, monthly, summarise, visit_facts, visits_csv};
 
@@ -34,6 +35,7 @@ mod charts;
 pub mod forecast;
 mod tables;
 mod view;
+mod xlsx;
 
 use crate::cases::CaseReport;
 use view::{Dashboard, Live, Range};
@@ -260,6 +262,36 @@ pub async fn table_csv(
     Ok(csv_download(&file, crate::reports::csv::table_csv(&head, &rows)))
 }
 
+/// `GET /dashboard/tables.xlsx?lang=&from=&to=&…`: every summary table of the page as one Excel
+/// workbook (a sheet each, named in the page's language, right to left in Arabic), for a
+/// signed-in manager.
+pub async fn tables_xlsx(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DashboardQuery>,
+) -> WebResult<Response> {
+    let Some(filter) = download_range(&state, &headers, &query)? else {
+        return Ok(Redirect::to("/dashboard").into_response());
+    };
+    let lang = query.lang();
+    let branch = state.branch().clone();
+    let range_filter = filter.clone();
+    let range = state.db.read(move |conn| range(conn, &branch, &range_filter)).await??;
+    let sheets: Vec<xlsx::Sheet> = tables::TABLES
+        .iter()
+        .filter_map(|name| {
+            let (head, rows) = tables::table(name, &range, &state.branch())?;
+            let (head, rows) = xlsx::in_language(&head, &rows, lang.code());
+            Some(xlsx::Sheet { name: state.texts.get(lang, &format!("dash-sheet-{name}"), &[]), head, rows })
+        })
+        .collect();
+    let bytes = xlsx::workbook(&sheets, lang == Lang::Ar)
+        .map_err(|e| WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "xlsx", e.to_string()))?;
+    let disposition = format!("attachment; filename=\"dawr-tables-{}-{}.xlsx\"", filter.from, filter.to);
+    let kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string();
+    Ok(([(header::CONTENT_TYPE, kind), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+}
+
 /// The visits of `filter` as the Excel-ready CSV, each with its case's status now.
 pub(crate) fn visits_csv_of(conn: &Connection, branch: &Branch, filter: &ReportFilter) -> rusqlite::Result<String> {
     let visits = visit_facts(conn, filter)?;
@@ -380,21 +412,47 @@ fn range_by(conn: &Connection, branch: &Branch, filter: &ReportFilter, period: P
     let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
     let visits = visit_facts(conn, filter)?;
     let now = crate::clock::now();
+    let by_period = periods_of(conn, branch, filter, period, now)?;
+    let cases = case_report(conn, branch, filter, now)?;
+    Ok(Range {
+        sla: sla_report_of(conn, branch, filter, &visits)?,
+        summary: summarise(filter, &visits, &target, branch.utc_offset),
+        monthly: monthly(filter, &visits, &target, branch.utc_offset),
+        causes: causes_report_of(conn, branch, filter, &cases)?,
+        cases,
+        by_period,
+    })
+}
+
+/// The range of `filter` cut into whole `period`s, each with its change against the one before
+/// (by quarter, each quarter month by month too): what the page and
+/// `GET /api/v1/reports/periods` show.
+pub(crate) fn periods_of(
+    conn: &Connection,
+    branch: &Branch,
+    filter: &ReportFilter,
+    period: Period,
+    now: chrono::DateTime<Utc>,
+) -> rusqlite::Result<PeriodsReport> {
+    let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
     let cut = periods(period, filter.from, filter.to);
     let first = cut.first().map_or(filter.from, |p| p.0);
     let wide =
         ReportFilter { from: previous(period, first).0, to: cut.last().map_or(filter.to, |p| p.1), ..filter.clone() };
     let wide_visits = visit_facts(conn, &wide)?;
     let wide_cases = case_entries(conn, branch, &wide, now)?;
-    let rows = std::iter::once(previous(period, first))
-        .chain(cut)
+    let within = |from: NaiveDate, to: NaiveDate| -> Vec<crate::reports::VisitFacts> {
+        let (first, last) = (from.to_string(), to.to_string());
+        wide_visits
+            .iter()
+            .filter(|v| v.local_day.as_str() >= first.as_str() && v.local_day.as_str() <= last.as_str())
+            .cloned()
+            .collect()
+    };
+    let rows: Vec<by_period::PeriodFigures> = std::iter::once(previous(period, first))
+        .chain(cut.iter().copied())
         .map(|(from, to)| {
-            let (first, last) = (from.to_string(), to.to_string());
-            let part: Vec<crate::reports::VisitFacts> = wide_visits
-                .iter()
-                .filter(|v| v.local_day.as_str() >= first.as_str() && v.local_day.as_str() <= last.as_str())
-                .cloned()
-                .collect();
+            let part = within(from, to);
             let part_filter = ReportFilter { from, to, ..filter.clone() };
             let sla = crate::reports::sla_report(
                 (from, to),
@@ -403,23 +461,40 @@ fn range_by(conn: &Connection, branch: &Branch, filter: &ReportFilter, period: P
                 &target,
                 branch.utc_offset,
             );
-            view::PeriodRow {
-                from,
-                to,
-                figures: summarise(&part_filter, &part, &target, branch.utc_offset).total,
-                breaches: sla.total.breaches,
-                cases: crate::cases::ledger::days(&wide_cases, from, to, branch.utc_offset, now),
-            }
+            by_period::period_figures(
+                (from, to),
+                &summarise(&part_filter, &part, &target, branch.utc_offset).total,
+                sla.total.breaches,
+                &crate::cases::ledger::days(&wide_cases, from, to, branch.utc_offset, now),
+            )
         })
         .collect();
-    let cases = case_report(conn, branch, filter, now)?;
-    Ok(Range {
-        sla: sla_report_of(conn, branch, filter, &visits)?,
-        summary: summarise(filter, &visits, &target, branch.utc_offset),
-        monthly: monthly(filter, &visits, &target, branch.utc_offset),
-        causes: causes_report_of(conn, branch, filter, &cases)?,
-        cases,
-        periods: rows,
+    let quarters = match period {
+        Period::Quarter => {
+            let categories: std::collections::HashMap<String, String> =
+                crate::cases::notes_for_days(conn, wide.from, wide.to)?
+                    .into_iter()
+                    .filter_map(|(case_ref, notes)| notes.category.map(|c| (case_ref, c)))
+                    .collect();
+            let category_of = |v: &crate::reports::VisitFacts| {
+                crate::reports::causes::is_real_case(v).then(|| {
+                    categories.get(&v.case_ref).cloned().unwrap_or_else(|| crate::reports::causes::UNCATEGORISED.into())
+                })
+            };
+            let cases = |from, to| crate::cases::ledger::days(&wide_cases, from, to, branch.utc_offset, now);
+            cut.iter().map(|q| by_period::quarter_table(*q, &wide_visits, &cases, &category_of)).collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut figures = by_period::with_changes(rows).into_iter();
+    Ok(PeriodsReport {
+        branch: branch.id.clone(),
+        period: period.code().into(),
+        from: filter.from,
+        to: filter.to,
+        previous: figures.next().expect("the period before the first leads"),
+        periods: figures.collect(),
+        quarters,
     })
 }
 
@@ -505,4 +580,206 @@ fn case_entries(
             crate::cases::entries_of(&case, v.ending, branch.cases)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+
+    use super::*;
+    use crate::reports::synthetic::{self, Truth};
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    /// The test branch with the six services of the made-up history (A 10 min, the rest 15).
+    fn branch() -> Branch {
+        let mut branch = crate::domain::branch::tests::small_branch();
+        let model = branch.services[0].clone();
+        branch.services = synthetic::SERVICES
+            .iter()
+            .map(|code| crate::domain::Service {
+                code: code.to_string(),
+                target_wait_s: if *code == "A" { 600 } else { 900 },
+                ..model.clone()
+            })
+            .collect();
+        branch
+    }
+
+    /// A real case worked out from what happened: (opened, closed).
+    fn real_cases(truth: &[Truth]) -> Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+        let mut cases = Vec::new();
+        for v in truth {
+            let Some((_, end)) = v.served else { continue };
+            if matches!(v.outcome, Some("follow_up" | "referred")) {
+                cases.push((end, v.closed_at));
+            }
+            if v.rating.is_some_and(|(score, _)| score <= 2) {
+                cases.push((end + chrono::Duration::minutes(1), v.closed_at));
+            }
+        }
+        cases
+    }
+
+    /// Four months of made-up history by quarter and by week: every period's figures, its change
+    /// and the quarter's month-by-month table equal what the test works out from what happened.
+    #[test]
+    fn periods_and_the_quarter_table_are_the_figures_worked_out_independently() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("dawr.db")).unwrap();
+        let truth = synthetic::write(&mut conn, 3, day("2026-06-01"), day("2026-11-30"), 30).unwrap();
+        let branch = branch();
+        let offset = FixedOffset::east_opt(3 * 3600).unwrap();
+        let now: DateTime<Utc> = "2027-01-10T00:00:00Z".parse().unwrap();
+        let start = |d: NaiveDate| offset.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap()).unwrap().to_utc();
+        let cases = real_cases(&truth);
+
+        // Worked out here, from the truth, without the report's code.
+        let visits_in = |from: NaiveDate, to: NaiveDate| -> Vec<&Truth> {
+            truth.iter().filter(|v| from <= v.local_day && v.local_day <= to).collect()
+        };
+        let within = |v: &Truth| {
+            let target = if v.service == "A" { 600 } else { 900 };
+            v.called_at.is_some_and(|c| (c - v.issued_at).num_seconds() <= target)
+        };
+        let mean = |xs: &[f64]| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
+        let opened = |from: NaiveDate, to: NaiveDate| {
+            let (s, e) = (start(from), start(to.succ_opt().unwrap()));
+            cases.iter().filter(|(o, _)| s <= *o && *o < e).count()
+        };
+        let closed = |from: NaiveDate, to: NaiveDate| {
+            let (s, e) = (start(from), start(to.succ_opt().unwrap()));
+            cases.iter().filter(|(_, c)| c.is_some_and(|c| s <= c && c < e)).count()
+        };
+        let open_at = |to: NaiveDate| {
+            let e = start(to.succ_opt().unwrap());
+            cases.iter().filter(|(o, c)| *o < e && c.is_none_or(|c| c >= e)).count()
+        };
+        let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+            (a, b) => a == b,
+        };
+        let check = |p: &by_period::PeriodFigures| {
+            let mine = visits_in(p.from, p.to);
+            assert_eq!(p.visits, mine.len(), "{} visits", p.from);
+            let called: Vec<&&Truth> = mine.iter().filter(|v| v.called_at.is_some()).collect();
+            let within_pct = (!called.is_empty())
+                .then(|| called.iter().filter(|v| within(v)).count() as f64 * 100.0 / called.len() as f64);
+            assert!(
+                close(p.within_target_pct, within_pct),
+                "{} within {:?} {within_pct:?}",
+                p.from,
+                p.within_target_pct
+            );
+            let waits: Vec<f64> =
+                called.iter().map(|v| (v.called_at.unwrap() - v.issued_at).num_milliseconds() as f64 / 1e3).collect();
+            assert!(close(p.wait_mean_s, mean(&waits)), "{} wait", p.from);
+            let scores: Vec<f64> = mine.iter().filter_map(|v| v.rating.map(|(s, _)| f64::from(s))).collect();
+            assert!(close(p.csat_mean, mean(&scores)), "{} satisfaction", p.from);
+            assert_eq!(
+                (p.cases_opened, p.cases_closed, p.cases_open_at_end),
+                (opened(p.from, p.to), closed(p.from, p.to), open_at(p.to)),
+                "{} cases",
+                p.from
+            );
+        };
+        let pct = |now: usize, before: usize| (now as f64 - before as f64) * 100.0 / before as f64;
+
+        let filter = ReportFilter { from: day("2026-10-01"), to: day("2026-11-30"), service: None, counter: None };
+        let report = periods_of(&conn, &branch, &filter, Period::Quarter, now).unwrap();
+        assert_eq!((report.branch.as_str(), report.period.as_str()), ("test", "quarter"));
+        assert_eq!((report.previous.from, report.previous.to), (day("2026-07-01"), day("2026-09-30")));
+        assert_eq!(report.periods.len(), 1);
+        let (q3, q4) = (&report.previous, &report.periods[0]);
+        assert_eq!((q4.from, q4.to), (day("2026-10-01"), day("2026-12-31")), "the whole quarter");
+        check(q3);
+        check(q4);
+        let c = q4.change;
+        assert!(close(c.visits_pct, Some(pct(q4.visits, q3.visits))));
+        assert!(close(c.cases_opened_pct, Some(pct(opened(q4.from, q4.to), opened(q3.from, q3.to)))));
+        assert!(close(c.cases_closed_pct, Some(pct(closed(q4.from, q4.to), closed(q3.from, q3.to)))));
+        assert!(close(c.within_target_points, Some(q4.within_target_pct.unwrap() - q3.within_target_pct.unwrap())));
+        assert!(close(c.csat_mean_points, Some(q4.csat_mean.unwrap() - q3.csat_mean.unwrap())));
+        assert!(
+            cases
+                .iter()
+                .any(|(o, c)| *o < start(day("2026-10-01")) && c.is_some_and(|c| c >= start(day("2026-10-01")))),
+            "some cases opened in Q3 close in Q4, and count there"
+        );
+
+        // The quarter, month by month: October, November, December (no visits yet) and the total.
+        let table = &report.quarters[0];
+        let months: Vec<NaiveDate> = table.months.iter().map(|m| m.from).collect();
+        assert_eq!(months, [day("2026-10-01"), day("2026-11-01"), day("2026-12-01")]);
+        for column in table.months.iter().chain([&table.total]) {
+            let mine = visits_in(column.from, column.to);
+            assert_eq!(column.visits, mine.len(), "{}", column.from);
+            assert_eq!(column.per_service.len(), 6, "every service of the quarter, every month");
+            for s in &column.per_service {
+                assert_eq!(
+                    s.visits,
+                    mine.iter().filter(|v| v.service == s.service).count(),
+                    "{} {}",
+                    column.from,
+                    s.service
+                );
+            }
+            assert_eq!(
+                (column.cases_opened, column.cases_closed, column.cases_open_at_end),
+                (opened(column.from, column.to), closed(column.from, column.to), open_at(column.to)),
+                "{} cases",
+                column.from
+            );
+            let scores: Vec<f64> = mine.iter().filter_map(|v| v.rating.map(|(s, _)| f64::from(s))).collect();
+            assert!(close(column.csat_mean, mean(&scores)));
+            let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+            let mut categories: BTreeMap<&str, usize> = BTreeMap::new();
+            for v in &mine {
+                let low = v.rating.is_some_and(|(s, _)| s <= 2);
+                if low {
+                    *reasons.entry(v.rating.unwrap().1.unwrap_or(crate::reports::NO_REASON_GIVEN)).or_default() += 1;
+                }
+                if low || matches!(v.outcome, Some("follow_up" | "referred")) {
+                    *categories.entry(v.category.unwrap_or(crate::reports::causes::UNCATEGORISED)).or_default() += 1;
+                }
+            }
+            for (top, tally) in [(&column.top_reasons, &reasons), (&column.top_categories, &categories)] {
+                let mut counts: Vec<usize> = tally.values().copied().collect();
+                counts.sort_unstable_by(|a, b| b.cmp(a));
+                counts.truncate(3);
+                assert_eq!(top.iter().map(|c| c.count).collect::<Vec<_>>(), counts, "{} top causes", column.from);
+                for c in top.iter() {
+                    assert_eq!(tally.get(c.cause.as_str()), Some(&c.count), "{} {}", column.from, c.cause);
+                    let all: usize = tally.values().sum();
+                    assert!((c.share_pct - c.count as f64 * 100.0 / all as f64).abs() < 1e-9);
+                }
+            }
+        }
+        assert_eq!(table.months[2].visits, 0, "December has not come");
+        assert_eq!(table.total.cases_open_at_end, table.months[2].cases_open_at_end, "the quarter ends with December");
+        assert!(!table.total.top_categories.is_empty() && !table.total.top_reasons.is_empty());
+
+        // By week: every whole week the range touches, each against the week before.
+        let filter = ReportFilter { from: day("2026-10-06"), to: day("2026-10-20"), service: None, counter: None };
+        let weeks = periods_of(&conn, &branch, &filter, Period::Week, now).unwrap();
+        assert!(weeks.quarters.is_empty());
+        let firsts: Vec<NaiveDate> = weeks.periods.iter().map(|p| p.from).collect();
+        assert_eq!(firsts, [day("2026-10-04"), day("2026-10-11"), day("2026-10-18")], "Sunday to Saturday");
+        assert_eq!(weeks.previous.from, day("2026-09-27"));
+        let mut before = &weeks.previous;
+        check(before);
+        for week in &weeks.periods {
+            check(week);
+            assert!(close(week.change.visits_pct, Some(pct(week.visits, before.visits))));
+            assert!(close(
+                week.change.cases_opened_pct,
+                Some(pct(opened(week.from, week.to), opened(before.from, before.to)))
+            ));
+            before = week;
+        }
+    }
 }

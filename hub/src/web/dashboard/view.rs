@@ -6,14 +6,14 @@ use dawr_protocol::api::{ServiceSummary, Ticket};
 use dawr_web::html::{Head, name, page};
 use maud::{Markup, html};
 
-use super::charts::bars;
+use super::charts::{Bar, Chart, Scale, draw};
 use crate::audit::{AuditEntry, AuditPage};
 use crate::cases::ledger::share;
 use crate::cases::{CaseKind, CaseLine, CasePeriod, CaseReport};
 use crate::crm::CrmStatus;
 use crate::domain::Branch;
 use crate::reports::causes::{CauseGroup, CausesReport};
-use crate::reports::periods::{Period, change_pct, change_points};
+use crate::reports::periods::Period;
 use crate::reports::sla::{SlaBreach, SlaService};
 use crate::reports::{Figures, ReportFilter, SlaReport, Summary};
 
@@ -25,24 +25,15 @@ pub struct Live {
     pub counters: (usize, usize, usize),
 }
 
-/// One period's row of the by-period table.
-pub struct PeriodRow {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub figures: Figures,
-    pub breaches: usize,
-    pub cases: CasePeriod,
-}
-
 /// A range's figures, each month's, and its real CRM cases.
 pub struct Range {
-    /// The period before the range's first, then the range's periods (whole ones).
-    pub periods: Vec<PeriodRow>,
     pub summary: Summary,
     pub sla: SlaReport,
     pub monthly: Vec<(NaiveDate, Figures)>,
     pub cases: CaseReport,
     pub causes: CausesReport,
+    /// The range by period with each one's change (by quarter, each quarter month by month).
+    pub by_period: crate::reports::by_period::PeriodsReport,
 }
 
 /// Everything the page shows.
@@ -134,7 +125,8 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}\
 th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:start}\
 td.n,th.n{text-align:end;font-variant-numeric:tabular-nums;direction:ltr;unicode-bidi:isolate}\
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:16px}\
-svg text{font-size:14px;fill:var(--ink)}\
+figure{margin:0}svg text{fill:var(--ink)}\
+ul.causes{margin:0;padding-inline-start:1rem}\
 .signin{max-width:24rem;margin:10vh auto}\
 .signin label{display:block;margin:10px 0 4px}\
 .signin input{width:100%}\
@@ -336,7 +328,7 @@ impl Dashboard<'_> {
     }
 
     fn card_text(&self, label: String, value: String) -> Markup {
-        html! { div class="card" { span class="v" { (value) } span class="k" { (label) } } }
+        html! { div class="card" { span class="v" { bdi dir="ltr" { (value) } } span class="k" { (label) } } }
     }
 
     /// A date as the ministry's forms write it: Gregorian and Umm al-Qura Hijri.
@@ -440,6 +432,7 @@ impl Dashboard<'_> {
                 } }
                 button type="submit" { (self.t("dash-show")) }
                 a href={ "/dashboard/visits.csv?" (self.query(lang)) } { (self.t("dash-csv")) }
+                a href={ "/dashboard/tables.xlsx?" (self.query(lang)) } { (self.t("dash-xlsx")) }
             } }
         }
     }
@@ -467,7 +460,8 @@ impl Dashboard<'_> {
         }
     }
 
-    /// The range by day, week, month or quarter, each with its change against the period before.
+    /// The range by day, week, month or quarter, each with its change against the period before;
+    /// by quarter, each quarter laid out as the quarterly report (a column per month).
     fn by_period(&self) -> Markup {
         let heads = [
             "dash-visits",
@@ -478,39 +472,96 @@ impl Dashboard<'_> {
             "dash-wait-mean",
             "dash-change",
             "dash-csat",
-            "dash-change",
+            "dash-change-points",
             "dash-cases-opened",
-            "dash-cases-closed",
+            "dash-change",
+            "dash-month-cases-closed",
+            "dash-change",
+            "dash-period-open-at-end",
         ];
-        let rows: Vec<(&PeriodRow, &PeriodRow)> = self.range.periods.windows(2).map(|w| (&w[1], &w[0])).collect();
         let signed = |c: Option<f64>, unit: &str| c.map_or("–".into(), |c| format!("{c:+.1}{unit}"));
+        let report = &self.range.by_period;
         html! {
             section aria-labelledby="by-period" {
                 h2 id="by-period" { (self.t("dash-by-period")) " · " (self.t(&format!("dash-period-{}", self.period.code()))) }
-                div class="wide" { table id="periods" {
+                div class="wide" tabindex="0" role="region" aria-labelledby="by-period" { table id="periods" {
                     thead { tr {
                         th scope="col" { (self.t("dash-period")) }
                         @for key in heads { th scope="col" class="n" { (self.t(key)) } }
                     } }
-                    tbody { @for (row, before) in rows {
-                        @let (f, b) = (&row.figures, &before.figures);
+                    tbody { @for p in &report.periods {
+                        @let c = &p.change;
                         tr {
-                            th scope="row" { (self.period_label(row.from, row.to)) }
-                            td class="n" { (f.visits) }
-                            td class="n" { (signed(change_pct(Some(f.visits as f64), Some(b.visits as f64)), "%")) }
-                            td class="n" { (percent(f.within_target_pct)) }
-                            td class="n" { (signed(change_points(f.within_target_pct, b.within_target_pct), "")) }
-                            td class="n" { (row.breaches) }
-                            td class="n" { (minutes(f.wait_s.mean)) }
-                            td class="n" { (signed(change_pct(f.wait_s.mean, b.wait_s.mean), "%")) }
-                            td class="n" { (f.csat.mean.map_or("–".into(), |m| format!("{m:.2}"))) }
-                            td class="n" { (signed(change_points(f.csat.mean, b.csat.mean), "")) }
-                            td class="n" { (row.cases.opened.total()) }
-                            td class="n" { (row.cases.closed.total()) }
+                            th scope="row" { bdi { (self.period_label(p.from, p.to)) } }
+                            td class="n" { (p.visits) }
+                            td class="n" { bdi dir="ltr" { (signed(c.visits_pct, "%")) } }
+                            td class="n" { (percent(p.within_target_pct)) }
+                            td class="n" { bdi dir="ltr" { (signed(c.within_target_points, "")) } }
+                            td class="n" { (p.breaches) }
+                            td class="n" { (minutes(p.wait_mean_s)) }
+                            td class="n" { bdi dir="ltr" { (signed(c.wait_mean_pct, "%")) } }
+                            td class="n" { (p.csat_mean.map_or("–".into(), |m| format!("{m:.2}"))) }
+                            td class="n" { bdi dir="ltr" { (signed(c.csat_mean_points, "")) } }
+                            td class="n" { (p.cases_opened) }
+                            td class="n" { bdi dir="ltr" { (signed(c.cases_opened_pct, "%")) } }
+                            td class="n" { (p.cases_closed) }
+                            td class="n" { bdi dir="ltr" { (signed(c.cases_closed_pct, "%")) } }
+                            td class="n" { (p.cases_open_at_end) }
                         }
                     } }
                 } }
+                @for q in &report.quarters { (self.quarter_table(q)) }
             }
+        }
+    }
+
+    /// One quarter as the ministry's quarterly beneficiary report lays it out: a column per month
+    /// and the quarter's total; rows of visits per service, cases, satisfaction and top causes.
+    fn quarter_table(&self, q: &crate::reports::by_period::QuarterTable) -> Markup {
+        let columns: Vec<&crate::reports::by_period::QuarterColumn> = q.months.iter().chain([&q.total]).collect();
+        let id = format!("quarter-{}", q.from.format("%Y-%m"));
+        let mean = |m: Option<f64>| m.map_or("–".into(), |m| format!("{m:.2}"));
+        let label = self.period_label(q.from, q.to);
+        let count_row = |key: &str, pick: fn(&crate::reports::by_period::QuarterColumn) -> usize| {
+            html! { tr { th scope="row" { (self.t(key)) } @for c in &columns { td class="n" { (pick(c)) } } } }
+        };
+        let causes_row = |key: &str, reason: bool| {
+            html! { tr {
+                th scope="row" { (self.t(key)) }
+                @for c in &columns {
+                    td { ul class="causes" {
+                        @for share in if reason { &c.top_reasons } else { &c.top_categories } {
+                            li { (self.cause_name(&share.cause, reason)) " " bdi dir="ltr" { (percent(Some(share.share_pct))) } }
+                        }
+                    } }
+                }
+            } }
+        };
+        html! {
+            h3 id={ (id) "-title" } { (self.t_args("dash-quarter-table", &[("quarter", Arg::Text(&label))])) }
+            div class="wide" tabindex="0" role="region" aria-labelledby={ (id) "-title" } { table id=(id) class="quarter" {
+                thead { tr {
+                    th scope="col" { (self.t("dash-quarter-item")) }
+                    @for m in &q.months {
+                        th scope="col" class="n" { (self.t(&format!("month-{}", m.from.month()))) " " (m.from.year()) }
+                    }
+                    th scope="col" class="n" { (self.t("dash-quarter-total")) }
+                } }
+                tbody {
+                    @for (i, s) in q.total.per_service.iter().enumerate() { tr {
+                        th scope="row" { (self.service_name(&s.service)) }
+                        @for c in &columns { td class="n" { (c.per_service.get(i).map_or(0, |s| s.visits)) } }
+                    } }
+                    (count_row("dash-visits", |c| c.visits))
+                    (count_row("dash-cases-opened", |c| c.cases_opened))
+                    (count_row("dash-month-cases-closed", |c| c.cases_closed))
+                    (count_row("dash-period-open-at-end", |c| c.cases_open_at_end))
+                    tr { th scope="row" { (self.t("dash-exit-mean")) } @for c in &columns { td class="n" { (mean(c.csat_mean)) } } }
+                    tr { th scope="row" { (self.t("dash-resolution-mean")) } @for c in &columns { td class="n" { (mean(c.resolution_rating_mean)) } } }
+                    (causes_row("dash-top-reasons", true))
+                    (causes_row("dash-top-categories", false))
+                }
+            } }
         }
     }
 
@@ -797,30 +848,73 @@ impl Dashboard<'_> {
     fn charts(&self) -> Markup {
         let summary = &self.range.summary;
         let rtl = self.lang == Lang::Ar;
-        let per_hour: Vec<(String, f64)> =
-            summary.per_hour.iter().map(|h| (format!("{:02}:00", h.hour), h.visits as f64)).collect();
-        let per_service: Vec<(String, f64)> =
-            summary.per_service.iter().map(|s| (self.service_name(&s.service), s.figures.visits as f64)).collect();
-        let wait_service: Vec<(String, f64)> = summary
+        let target_min = |code: &str| {
+            self.branch.services.iter().find(|s| s.code == code).map(|s| f64::from(s.target_wait_s) / 60.0)
+        };
+        let per_hour: Vec<Bar> =
+            summary.per_hour.iter().map(|h| Bar::new(format!("{:02}:00", h.hour), h.visits as f64)).collect();
+        let per_service: Vec<Bar> = summary
             .per_service
             .iter()
-            .map(|s| {
-                (self.service_name(&s.service), (s.figures.wait_s.p90.unwrap_or(0.0) / 60.0 * 10.0).round() / 10.0)
+            .map(|s| Bar::new(self.service_name(&s.service), s.figures.visits as f64))
+            .collect();
+        let wait_service: Vec<Bar> = summary
+            .per_service
+            .iter()
+            .map(|s| Bar {
+                label: self.service_name(&s.service),
+                value: (s.figures.wait_s.p90.unwrap_or(0.0) / 60.0 * 10.0).round() / 10.0,
+                target: target_min(&s.service),
             })
             .collect();
-        let csat_service: Vec<(String, f64)> = summary
+        let within_service: Vec<Bar> = summary
             .per_service
             .iter()
-            .filter_map(|s| s.figures.csat.mean.map(|m| (self.service_name(&s.service), (m * 100.0).round() / 100.0)))
+            .filter_map(|s| {
+                s.figures.within_target_pct.map(|p| Bar::new(self.service_name(&s.service), (p * 10.0).round() / 10.0))
+            })
+            .collect();
+        let csat_service: Vec<Bar> = summary
+            .per_service
+            .iter()
+            .filter_map(|s| {
+                s.figures.csat.mean.map(|m| Bar::new(self.service_name(&s.service), (m * 100.0).round() / 100.0))
+            })
             .collect();
         let minute = format!(" {}", self.t("dash-min-unit"));
-        let chart = |key: &str, svg: Markup| html! { figure { figcaption { h2 { (self.t(key)) } } (svg) } };
+        let (visits_axis, minutes_axis, share_axis, rating_axis) = (
+            self.t("dash-axis-visits"),
+            self.t("dash-axis-minutes"),
+            self.t("dash-axis-share"),
+            self.t("dash-axis-rating"),
+        );
+        let (target_name, goal_name) = (self.t("dash-target-wait"), self.t("dash-goal-share"));
+        let chart = |key: &str, c: Chart| html! { figure { figcaption { h2 { (self.t(key)) } } (draw(&c)) } };
+        let plain = |bars: Vec<Bar>| Chart {
+            bars,
+            unit: "",
+            scale: Scale::FromZero,
+            axis: "",
+            target_name: None,
+            goal: None,
+            rtl,
+        };
         html! {
             section { div class="charts" {
-                (chart("dash-chart-hour", bars(&per_hour, "", rtl)))
-                (chart("dash-chart-service", bars(&per_service, "", rtl)))
-                (chart("dash-chart-wait", bars(&wait_service, &minute, rtl)))
-                (chart("dash-chart-csat", bars(&csat_service, "", rtl)))
+                (chart("dash-chart-hour", Chart { axis: &visits_axis, ..plain(per_hour) }))
+                (chart("dash-chart-service", Chart { axis: &visits_axis, ..plain(per_service) }))
+                (chart("dash-chart-wait", Chart {
+                    bars: wait_service, unit: &minute, scale: Scale::FromZero, axis: &minutes_axis,
+                    target_name: Some(&target_name), goal: None, rtl,
+                }))
+                (chart("dash-chart-within", Chart {
+                    bars: within_service, unit: "%", scale: Scale::Fixed(0.0, 100.0), axis: &share_axis,
+                    target_name: None, goal: Some((crate::forecast::GOAL * 100.0, &goal_name)), rtl,
+                }))
+                (chart("dash-chart-csat", Chart {
+                    bars: csat_service, unit: "", scale: Scale::Fixed(1.0, 5.0), axis: &rating_axis,
+                    target_name: None, goal: None, rtl,
+                }))
             } }
         }
     }
