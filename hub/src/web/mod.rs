@@ -29,6 +29,7 @@ pub mod callers;
 pub mod closures;
 pub mod dashboard;
 mod errors;
+pub mod firmware;
 pub mod forecast;
 pub mod join_page;
 pub mod metrics;
@@ -115,6 +116,7 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/sign-out", post(dashboard::sign_out)),
         ("/dashboard/visits.csv", get(dashboard::csv)),
         ("/dashboard/closures", post(dashboard::close_day)),
+        ("/dashboard/firmware", post(dashboard::choose_firmware)),
         ("/dashboard/table.csv", get(dashboard::table_csv)),
         ("/dashboard/forecast", get(dashboard::forecast::show)),
         ("/dashboard/actions", get(dashboard::actions::show).post(dashboard::actions::create)),
