@@ -104,10 +104,14 @@ impl State {
             reason: None,
         };
         match self {
-            State::Idle => UpdateReport { stage: UpdateStage::Idle, version: None, received: None, size: None, reason: None },
-            State::Downloading { version, received, size } => {
-                UpdateReport { received: Some(*received), size: Some(*size), ..report(UpdateStage::Downloading, version) }
+            State::Idle => {
+                UpdateReport { stage: UpdateStage::Idle, version: None, received: None, size: None, reason: None }
             }
+            State::Downloading { version, received, size } => UpdateReport {
+                received: Some(*received),
+                size: Some(*size),
+                ..report(UpdateStage::Downloading, version)
+            },
             State::Swapping { version } => report(UpdateStage::Swapping, version),
             State::Trial { version, .. } => report(UpdateStage::Trial, version),
             State::Confirmed { version } => report(UpdateStage::Confirmed, version),

@@ -302,8 +302,15 @@ fn firmware(command: FirmwareCommand) -> Result<(), CliError> {
         FirmwareCommand::Publish { place, file, version, signature } => {
             let (_, data_dir, conn) = open(&place)?;
             let image = read(&file)?;
-            let published =
-                firmware::publish(&conn, &data_dir, &image, &version, &signature, devices::CLI_ACTOR, crate::clock::now())?;
+            let published = firmware::publish(
+                &conn,
+                &data_dir,
+                &image,
+                &version,
+                &signature,
+                devices::CLI_ACTOR,
+                crate::clock::now(),
+            )?;
             println!("{}", serde_json::to_string(&published).expect("serialise"));
         }
     }

@@ -439,7 +439,10 @@ impl Fleet {
             let size = image.size;
             return Err((
                 ChunkError::BadRange,
-                format!("offset {} len {} is outside the image ({size} bytes; len 1-{MAX_CHUNK})", request.offset, request.len),
+                format!(
+                    "offset {} len {} is outside the image ({size} bytes; len 1-{MAX_CHUNK})",
+                    request.offset, request.len
+                ),
             ));
         }
         let job = ChunkJob {

@@ -335,11 +335,8 @@ fn serve_chunk(client: &AsyncClient, status: &MqttStatus, branch: &str, device: 
             tracing::debug!(device, error = %e, "cannot answer a chunk request");
         }
     };
-    let request = if payload.len() > MAX_DEVICE_MESSAGE {
-        None
-    } else {
-        serde_json::from_slice::<ChunkRequest>(payload).ok()
-    };
+    let request =
+        if payload.len() > MAX_DEVICE_MESSAGE { None } else { serde_json::from_slice::<ChunkRequest>(payload).ok() };
     let Some(request) = request else {
         tracing::info!(device, "unreadable chunk request");
         refuse("", 0, ChunkError::Malformed, "not a chunk request {version, offset, len}");

@@ -531,7 +531,7 @@ pub fn base64_encode<'o>(bytes: &[u8], out: &'o mut [u8]) -> Option<&'o str> {
 /// is not base64 or does not fit.
 pub fn base64_decode(text: &str, out: &mut [u8]) -> Option<usize> {
     let text = text.as_bytes();
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let value = |c: u8| BASE64.iter().position(|&b| b == c).map(|v| v as u32);
@@ -806,10 +806,20 @@ mod tests {
         let refused = br#"{"version":"0.5.0","offset":9999,"error":"bad_range","message":"past the end"}"#;
         let (c, _): (Chunk<'_>, _) = serde_json_core::from_slice(refused).unwrap();
         assert_eq!((c.data, c.error), (None, Some(ChunkError::BadRange)));
-        let offer = format!(r#"{{"version":"0.5.0","size":3000,"sha256":"{}","signature":"{}"}}"#, "a".repeat(64), "b".repeat(128));
+        let offer = format!(
+            r#"{{"version":"0.5.0","size":3000,"sha256":"{}","signature":"{}"}}"#,
+            "a".repeat(64),
+            "b".repeat(128)
+        );
         let (o, _): (UpdateOffer, _) = serde_json_core::from_slice(offer.as_bytes()).unwrap();
         assert_eq!(o.size, 3000);
-        let report = UpdateReport { stage: UpdateStage::RolledBack, version: Some("0.5.0".try_into().unwrap()), received: None, size: None, reason: None };
+        let report = UpdateReport {
+            stage: UpdateStage::RolledBack,
+            version: Some("0.5.0".try_into().unwrap()),
+            received: None,
+            size: None,
+            reason: None,
+        };
         assert_eq!(serde_json::to_string(&report).unwrap(), r#"{"stage":"rolled_back","version":"0.5.0"}"#);
         let newer: UpdateReport = serde_json::from_str(r#"{"stage":"defragmenting"}"#).unwrap();
         assert_eq!(newer.stage, UpdateStage::Unknown);

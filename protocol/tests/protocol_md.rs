@@ -25,11 +25,8 @@ type Check = fn(&Value) -> Result<(), String>;
 /// The firmware update messages, which share a section: the one type the example round-trips
 /// through (a `Chunk` borrows its data, so it is read from text).
 fn update_message(value: &Value) -> Result<(), String> {
-    let owned = [
-        round_trip::<device::UpdateOffer>,
-        round_trip::<device::ChunkRequest>,
-        round_trip::<device::UpdateReport>,
-    ];
+    let owned =
+        [round_trip::<device::UpdateOffer>, round_trip::<device::ChunkRequest>, round_trip::<device::UpdateReport>];
     if owned.iter().any(|check| check(value).is_ok()) {
         return Ok(());
     }

@@ -157,13 +157,7 @@ pub async fn run(plan: UpdatePlan) -> Result<UpdateOutcome> {
                 boot = Boot::Normal;
             }
             Restart::Done => {
-                return Ok(UpdateOutcome {
-                    state: updater.state().clone(),
-                    running,
-                    reports,
-                    resumed_from,
-                    chunks,
-                });
+                return Ok(UpdateOutcome { state: updater.state().clone(), running, reports, resumed_from, chunks });
             }
         }
     }

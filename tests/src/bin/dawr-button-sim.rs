@@ -42,8 +42,8 @@ async fn update(
 ) -> Result<()> {
     use dawr_e2e::update_sim::{UpdatePlan, run};
     let key = flag(args, "--release-key", "");
-    let release_key =
-        dawr_protocol::device::hex_decode::<32>(&key).context("--release-key: the release public key, 64 hex digits")?;
+    let release_key = dawr_protocol::device::hex_decode::<32>(&key)
+        .context("--release-key: the release public key, 64 hex digits")?;
     let plan = UpdatePlan {
         broker,
         branch,
