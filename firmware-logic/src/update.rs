@@ -18,7 +18,7 @@
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use dawr_protocol::device::FirmwareVersion;
+use dawr_protocol::device::{FirmwareVersion, UpdateOffer, UpdateRefusal, UpdateReport, UpdateStage, hex_decode};
 
 /// The domain separation that starts every signed manifest.
 pub const MANIFEST_PREFIX: &[u8] = b"dawr-firmware/1\0";
@@ -39,6 +39,19 @@ pub struct Offer {
     pub sha256: [u8; 32],
     /// The release key's Ed25519 signature over the [`manifest`].
     pub signature: [u8; 64],
+}
+
+impl Offer {
+    /// The offer as the hub sends it (`…/update/offer`); `None` if its digest or signature is
+    /// not hex of the right length.
+    pub fn from_wire(offer: &UpdateOffer) -> Option<Offer> {
+        Some(Offer {
+            version: offer.version.clone(),
+            size: offer.size,
+            sha256: hex_decode(&offer.sha256)?,
+            signature: hex_decode(&offer.signature)?,
+        })
+    }
 }
 
 /// The bytes the release key signs for an image.
@@ -80,6 +93,36 @@ pub enum State {
     Refused { version: FirmwareVersion, reason: Refusal },
 }
 
+impl State {
+    /// The state as the button reports it (`…/update/state`).
+    pub fn report(&self) -> UpdateReport {
+        let report = |stage, version: &FirmwareVersion| UpdateReport {
+            stage,
+            version: Some(version.clone()),
+            received: None,
+            size: None,
+            reason: None,
+        };
+        match self {
+            State::Idle => {
+                UpdateReport { stage: UpdateStage::Idle, version: None, received: None, size: None, reason: None }
+            }
+            State::Downloading { version, received, size } => UpdateReport {
+                received: Some(*received),
+                size: Some(*size),
+                ..report(UpdateStage::Downloading, version)
+            },
+            State::Swapping { version } => report(UpdateStage::Swapping, version),
+            State::Trial { version, .. } => report(UpdateStage::Trial, version),
+            State::Confirmed { version } => report(UpdateStage::Confirmed, version),
+            State::RolledBack { version } => report(UpdateStage::RolledBack, version),
+            State::Refused { version, reason } => {
+                UpdateReport { reason: Some(reason.wire()), ..report(UpdateStage::Refused, version) }
+            }
+        }
+    }
+}
+
 /// Why an image was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -91,6 +134,18 @@ pub enum Refusal {
     TooLarge,
     /// The staging flash failed.
     Flash,
+}
+
+impl Refusal {
+    /// The reason as the button reports it.
+    pub fn wire(self) -> UpdateRefusal {
+        match self {
+            Refusal::WrongHash => UpdateRefusal::WrongHash,
+            Refusal::BadSignature => UpdateRefusal::BadSignature,
+            Refusal::TooLarge => UpdateRefusal::TooLarge,
+            Refusal::Flash => UpdateRefusal::Flash,
+        }
+    }
 }
 
 /// What the firmware is to do next.
@@ -140,6 +195,7 @@ pub struct Updater<'a> {
     state: State,
     offer: Option<Offer>,
     requested_ms: Option<u64>,
+    trial_ms: u64,
 }
 
 impl<'a> Updater<'a> {
@@ -154,7 +210,8 @@ impl<'a> Updater<'a> {
         now_ms: u64,
     ) -> Option<(Self, Action)> {
         let key = VerifyingKey::from_bytes(key).ok()?;
-        let mut updater = Updater { key, running, state: State::Idle, offer: None, requested_ms: None };
+        let mut updater =
+            Updater { key, running, state: State::Idle, offer: None, requested_ms: None, trial_ms: TRIAL_MS };
         let action = match (boot, record) {
             (Boot::Trial, Some(Record::Swapped { version })) if version.as_str() == running => {
                 updater.state = State::Trial { version, since_ms: now_ms };
@@ -181,6 +238,13 @@ impl<'a> Updater<'a> {
             (Boot::Normal, None) => Action::None,
         };
         Some((updater, action))
+    }
+
+    /// Gives a new image `ms` (instead of [`TRIAL_MS`]) to reach the broker: for a simulator
+    /// that shows a rollback without waiting five minutes.
+    pub fn with_trial_ms(mut self, ms: u64) -> Self {
+        self.trial_ms = ms;
+        self
     }
 
     /// Where the update stands.
@@ -306,12 +370,13 @@ impl<'a> Updater<'a> {
         }
     }
 
-    /// The time passes: an image on trial that has not reached the broker in [`TRIAL_MS`] gives
+    /// The time passes: an image on trial that has not reached the broker in [`TRIAL_MS`] (or
+    /// what [`Updater::with_trial_ms`] set) gives
     /// up (the bootloader restores the old one); a chunk not received in [`CHUNK_TIMEOUT_MS`]
     /// is asked for again.
     pub fn tick(&mut self, now_ms: u64) -> Action {
         match self.state {
-            State::Trial { since_ms, .. } if now_ms.saturating_sub(since_ms) >= TRIAL_MS => Action::Rollback,
+            State::Trial { since_ms, .. } if now_ms.saturating_sub(since_ms) >= self.trial_ms => Action::Rollback,
             State::Downloading { received, .. }
                 if self.requested_ms.is_some_and(|at| now_ms.saturating_sub(at) >= CHUNK_TIMEOUT_MS) =>
             {
@@ -492,6 +557,41 @@ mod tests {
         let done = serve(&mut again, &image, &mut flash, "0.5.0", request);
         assert!(matches!(done, Action::Keep(Some(Record::Swapped { .. }))), "{done:?}");
         assert_eq!(again.swap_now(), Action::Swap);
+    }
+
+    #[test]
+    fn an_offer_is_read_from_the_wire_and_the_state_reported() {
+        let signed = offer_signed_by(RELEASE, "0.5.0", &image());
+        let wire = UpdateOffer {
+            version: signed.version.clone(),
+            size: signed.size,
+            sha256: dawr_protocol::device::hex_encode(&signed.sha256).unwrap(),
+            signature: dawr_protocol::device::hex_encode(&signed.signature).unwrap(),
+        };
+        assert_eq!(Offer::from_wire(&wire), Some(signed.clone()));
+        let mut short = wire.clone();
+        short.sha256.pop();
+        assert_eq!(Offer::from_wire(&short), None);
+
+        let mut flash = buffer();
+        let (u, _) = Updater::start(&public(), "0.4.1", Boot::Normal, None, 0).unwrap();
+        assert_eq!(u.state().report().stage, UpdateStage::Idle);
+        let mut u = u;
+        u.offered(signed, &mut flash, 0);
+        let report = u.state().report();
+        assert_eq!((report.stage, report.received, report.size), (UpdateStage::Downloading, Some(0), Some(3000)));
+        let refused = State::Refused { version: "0.5.0".try_into().unwrap(), reason: Refusal::BadSignature };
+        assert_eq!(refused.report().reason, Some(UpdateRefusal::BadSignature));
+
+        // A shorter trial, for the simulator.
+        let record = Record::Swapped { version: "0.5.0".try_into().unwrap() };
+        let (mut trial, _) = Updater::start(&public(), "0.5.0", Boot::Trial, Some(record), 0).unwrap();
+        let mut trial_short = {
+            let (t, _) = Updater::start(&public(), "0.5.0", Boot::Trial, None, 0).unwrap();
+            t.with_trial_ms(2_000)
+        };
+        assert_eq!(trial.tick(2_000), Action::None);
+        assert_eq!(trial_short.tick(2_000), Action::Rollback);
     }
 
     #[test]

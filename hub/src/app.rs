@@ -111,6 +111,8 @@ pub enum RunError {
     EngineStopped,
     #[error(transparent)]
     DataDir(#[from] dawr_web::backup::BackupError),
+    #[error("firmware: {0}")]
+    Firmware(#[from] crate::firmware::FirmwareError),
 }
 
 /// The data directory's lock (`DATA_DIR/hub.lock`), held while the hub runs.
@@ -197,7 +199,8 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     };
     let (engine, engine_thread) = engine::start(setup)?;
 
-    let status = MqttStatus::load(Db::single(open()?))?;
+    let mut status = MqttStatus::load(Db::single(open()?))?;
+    status.firmware = Arc::new(crate::firmware::Fleet::load(&open()?, &settings.data_dir)?);
     let mqtt = mqtt::start(&broker, &branch.id, engine.clone(), publications_rx, status.clone())?;
     let ticker = tokio::spawn(tick(engine.clone()));
     let held = Appointments {

@@ -66,6 +66,54 @@ pub enum Command {
         #[command(subcommand)]
         command: TlsCommand,
     },
+    /// Signed firmware images for the counter buttons (docs/PROTOCOL.md, "Firmware updates")
+    Firmware {
+        #[command(subcommand)]
+        command: FirmwareCommand,
+    },
+}
+
+/// What `dawr-hub firmware` does.
+#[derive(Debug, Subcommand)]
+pub enum FirmwareCommand {
+    /// Make a new release key: writes the secret key (hex, owner-only) to --out and prints the
+    /// public key, which goes into the button firmware and (with `trust`) the hubs
+    Keygen {
+        /// Where to write the secret key (kept by the release manager, never on a hub)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Sign an image with the release key: prints the signature (hex) over its manifest
+    Sign {
+        /// The release manager's secret key file (from `keygen`)
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The firmware image (the application's .bin)
+        file: PathBuf,
+        /// The version the image reports (what its presence will say)
+        #[arg(long, value_name = "V")]
+        version: String,
+    },
+    /// Trust this release public key (hex) for `publish`: written to DATA_DIR/firmware/release.pub
+    Trust {
+        #[command(flatten)]
+        place: Place,
+        #[arg(long, value_name = "HEX")]
+        public_key: String,
+    },
+    /// Keep a signed image for the buttons; refused unless its signature verifies with the
+    /// trusted release key. Managers then choose which buttons are offered it.
+    Publish {
+        #[command(flatten)]
+        place: Place,
+        /// The firmware image
+        file: PathBuf,
+        #[arg(long, value_name = "V")]
+        version: String,
+        /// The signature `sign` printed
+        #[arg(long, value_name = "HEX")]
+        signature: String,
+    },
 }
 
 /// What `dawr-hub tls` does.
@@ -172,6 +220,8 @@ pub enum CliError {
     Provision(#[from] crate::provision::ProvisionError),
     #[error(transparent)]
     Backup(#[from] dawr_web::backup::BackupError),
+    #[error(transparent)]
+    Firmware(#[from] crate::firmware::FirmwareError),
 }
 
 /// Runs a subcommand; what it prints goes to stdout.
@@ -219,6 +269,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Tls { command: TlsCommand::CaCert { place } } => {
             print!("{}", crate::tls::ca_certificate(&data_dir_of(&place)?)?);
         }
+        Command::Firmware { command } => firmware(command)?,
         Command::MosquittoConfig { place, out, listen, tls_listen } => {
             let (branch, data_dir, conn) = open(&place)?;
             if place.config.is_none() {
@@ -232,6 +283,35 @@ pub fn run(command: Command) -> Result<(), CliError> {
             };
             write_mosquitto(&out, &branch.id, &hub_password, &enrolled, Listeners { plain: listen, tls })?;
             eprintln!("wrote {}: reload Mosquitto (kill -HUP) for changes to take effect", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// `dawr-hub firmware …`.
+fn firmware(command: FirmwareCommand) -> Result<(), CliError> {
+    use crate::firmware;
+    let read = |path: &Path| std::fs::read(path).map_err(|source| CliError::File { path: path.to_path_buf(), source });
+    match command {
+        FirmwareCommand::Keygen { out } => println!("{}", firmware::keygen(&out)?),
+        FirmwareCommand::Sign { key, file, version } => println!("{}", firmware::sign(&key, &read(&file)?, &version)?),
+        FirmwareCommand::Trust { place, public_key } => {
+            let path = firmware::trust(&data_dir_of(&place)?, &public_key)?;
+            eprintln!("wrote {}", path.display());
+        }
+        FirmwareCommand::Publish { place, file, version, signature } => {
+            let (_, data_dir, conn) = open(&place)?;
+            let image = read(&file)?;
+            let published = firmware::publish(
+                &conn,
+                &data_dir,
+                &image,
+                &version,
+                &signature,
+                devices::CLI_ACTOR,
+                crate::clock::now(),
+            )?;
+            println!("{}", serde_json::to_string(&published).expect("serialise"));
         }
     }
     Ok(())

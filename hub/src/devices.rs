@@ -128,6 +128,8 @@ fn info(device: &str, heard: Option<&(Presence, DateTime<Utc>)>) -> DeviceInfo {
         uptime_s: p.and_then(|p| p.uptime_s),
         rssi: p.and_then(|p| p.rssi),
         reset: p.and_then(|p| p.reset),
+        offered: None,
+        update: None,
     }
 }
 

@@ -53,6 +53,7 @@ pub mod device_links;
 pub mod devices;
 pub mod domain;
 pub mod engine;
+pub mod firmware;
 pub mod forecast;
 #[cfg(feature = "embedded-broker")]
 pub mod gate;

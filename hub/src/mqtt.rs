@@ -15,6 +15,10 @@
 //!
 //! Presence (`…/devices/+/status`) is kept in the database too, so the device list survives a
 //! restart: what was heard before it shows offline until the device announces itself again.
+//!
+//! Firmware updates (`…/devices/+/update/…`, [`crate::firmware`]): the intake retains each chosen
+//! button's offer (again after every connect, and whenever a manager changes the choice), answers
+//! every chunk request with the chunk or an error, and keeps each button's update report.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,7 +27,8 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 use dawr_protocol::acl::HubAccount;
 use dawr_protocol::device::{
-    Command, ErrorCode, MAX_DEVICE_MESSAGE, MAX_ECHOED_ID, Presence, PresenceStatus, Rating, ReasonForRating, Reply,
+    Chunk, ChunkError, ChunkRequest, Command, ErrorCode, MAX_DEVICE_MESSAGE, MAX_ECHOED_ID, Presence, PresenceStatus,
+    Rating, ReasonForRating, Reply, UpdateOffer, UpdateReport, base64_encode,
 };
 use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, Password, describe};
 use dawr_protocol::topics::{Filter, Topic};
@@ -70,6 +75,8 @@ pub struct MqttStatus {
     pub presence: PresenceMap,
     /// Where presence is kept across restarts (none in unit tests).
     pub store: Option<dawr_web::Db>,
+    /// The firmware offers, chunk flows and update reports.
+    pub firmware: Arc<crate::firmware::Fleet>,
     /// Messages received and sent by the hub's client since it started (for `/metrics`).
     pub messages_in: Arc<std::sync::atomic::AtomicU64>,
     pub messages_out: Arc<std::sync::atomic::AtomicU64>,
@@ -130,6 +137,8 @@ async fn intake(
         Filter::AllCounterCommands { branch: &branch },
         Filter::AllCounterRatings { branch: &branch },
         Filter::AllDeviceStatus { branch: &branch },
+        Filter::AllUpdateRequests { branch: &branch },
+        Filter::AllUpdateStates { branch: &branch },
     ];
     let mut subscribed = 0;
     loop {
@@ -138,6 +147,12 @@ async fn intake(
             _ = stop.changed(), if engine.is_some() => {
                 // Shutting down: stop taking commands, keep polling so the publisher can flush.
                 engine = None;
+                continue;
+            }
+            () = status.firmware.wake.notified() => {
+                for (device, offer) in status.firmware.take_changed() {
+                    publish_offer(&client, &branch, &device, offer.as_ref());
+                }
                 continue;
             }
         };
@@ -150,6 +165,9 @@ async fn intake(
                     if let Err(e) = client.try_subscribe(filter.to_string(), QoS::AtLeastOnce) {
                         tracing::error!(error = %e, "cannot subscribe");
                     }
+                }
+                for (device, offer) in status.firmware.all_offers() {
+                    publish_offer(&client, &branch, &device, Some(&offer));
                 }
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
@@ -227,6 +245,10 @@ async fn handle_publish(
     }
     match Topic::parse(topic) {
         Ok(Topic::DeviceStatus { device, .. }) => note_presence(status, device, payload),
+        Ok(Topic::UpdateRequest { branch: b, device }) if b == branch => {
+            serve_chunk(client, status, branch, device, payload);
+        }
+        Ok(Topic::UpdateState { device, .. }) => note_update(status, device, payload),
         Ok(other) => tracing::debug!(?other, "ignored message"),
         Err(e) => tracing::info!(topic, error = %e, "message on an unknown topic"),
     }
@@ -282,6 +304,111 @@ fn note_presence(status: &MqttStatus, device: &str, payload: &[u8]) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "cannot keep a device's presence"),
                 Err(e) => tracing::debug!(error = %e, "keeping a device's presence was interrupted"),
+            }
+        });
+    }
+}
+
+/// Retains `offer` on `device`'s `…/update/offer` (`None`: an empty retained message withdraws it).
+fn publish_offer(client: &AsyncClient, branch: &str, device: &str, offer: Option<&UpdateOffer>) {
+    let topic = Topic::UpdateOffer { branch, device }.to_string();
+    let payload = offer.map(|o| serde_json::to_vec(o).expect("an offer serialises")).unwrap_or_default();
+    if let Err(e) = client.try_publish(topic, QoS::AtLeastOnce, true, payload) {
+        tracing::warn!(device, error = %e, "cannot publish a firmware offer");
+    }
+}
+
+/// Answers a chunk request: the chunk, read from the stored image in a task of its own, or an
+/// error with its reason (never silence).
+fn serve_chunk(client: &AsyncClient, status: &MqttStatus, branch: &str, device: &str, payload: &[u8]) {
+    let topic = Topic::UpdateChunk { branch, device }.to_string();
+    let refuse = |version: &str, offset: u32, error: ChunkError, message: &str| {
+        let chunk = Chunk {
+            version: bounded(version),
+            offset,
+            data: None,
+            error: Some(error),
+            message: Some(bounded(message)),
+        };
+        let bytes = serde_json::to_vec(&chunk).expect("a chunk serialises");
+        if let Err(e) = client.try_publish(topic.clone(), QoS::AtMostOnce, false, bytes) {
+            tracing::debug!(device, error = %e, "cannot answer a chunk request");
+        }
+    };
+    let request =
+        if payload.len() > MAX_DEVICE_MESSAGE { None } else { serde_json::from_slice::<ChunkRequest>(payload).ok() };
+    let Some(request) = request else {
+        tracing::info!(device, "unreadable chunk request");
+        refuse("", 0, ChunkError::Malformed, "not a chunk request {version, offset, len}");
+        return;
+    };
+    let job = match status.firmware.admit(device, &request, std::time::Instant::now()) {
+        Ok(job) => job,
+        Err((error, message)) => {
+            tracing::debug!(device, ?error, "chunk request refused");
+            refuse(&request.version, request.offset, error, &message);
+            return;
+        }
+    };
+    let (client, fleet, device) = (client.clone(), status.firmware.clone(), device.to_string());
+    tokio::spawn(async move {
+        let read = {
+            let job = job.clone();
+            tokio::task::spawn_blocking(move || crate::firmware::read_chunk(&job)).await
+        };
+        let chunk = match read {
+            Ok(Ok(bytes)) => {
+                let mut text = vec![0u8; bytes.len().div_ceil(3) * 4];
+                let data = base64_encode(&bytes, &mut text).map(str::to_owned);
+                let chunk = Chunk {
+                    version: bounded(&job.version),
+                    offset: job.offset,
+                    data: data.as_deref(),
+                    error: None,
+                    message: None,
+                };
+                serde_json::to_vec(&chunk).expect("a chunk serialises")
+            }
+            other => {
+                tracing::warn!(device, path = %job.path.display(), ?other, "cannot read a firmware image");
+                let chunk = Chunk {
+                    version: bounded(&job.version),
+                    offset: job.offset,
+                    data: None,
+                    error: Some(ChunkError::Unavailable),
+                    message: Some(bounded("the hub cannot read this image now")),
+                };
+                serde_json::to_vec(&chunk).expect("a chunk serialises")
+            }
+        };
+        if let Err(e) = client.publish(topic, QoS::AtMostOnce, false, chunk).await {
+            tracing::debug!(device, error = %e, "cannot send a chunk");
+        }
+        fleet.finished(&device);
+    });
+}
+
+/// Records a button's update report, in memory and in the database.
+fn note_update(status: &MqttStatus, device: &str, payload: &[u8]) {
+    if payload.is_empty() {
+        return;
+    }
+    let report = match serde_json::from_slice::<UpdateReport>(payload) {
+        Ok(report) if payload.len() <= MAX_DEVICE_MESSAGE => report,
+        _ => {
+            tracing::info!(device, "unreadable update report");
+            return;
+        }
+    };
+    tracing::info!(device, stage = ?report.stage, version = ?report.version, "firmware update report");
+    status.firmware.note_report(device, report.clone());
+    if let Some(db) = status.store.clone() {
+        let device = device.to_string();
+        let now = Utc::now().trunc_subsecs(3);
+        tokio::spawn(async move {
+            let stored = db.write(move |conn| crate::firmware::save_report(conn, &device, &report, now)).await;
+            if !matches!(stored, Ok(Ok(()))) {
+                tracing::warn!("cannot keep a button's update report");
             }
         });
     }

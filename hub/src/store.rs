@@ -67,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/018_fleet.sql"),
     include_str!("store/019_corrective_actions.sql"),
     include_str!("store/020_uplink_cases.sql"),
+    include_str!("store/021_firmware.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

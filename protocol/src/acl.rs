@@ -153,18 +153,25 @@ impl fmt::Display for HubAccount<'_> {
     }
 }
 
-/// Every right a device has on `branch` (at most five), and nothing else.
+/// Every right a device has on `branch` (at most nine), and nothing else. A counter button also
+/// takes firmware updates: it reads its own offer and chunks and sends its own chunk requests and
+/// update state (`…/devices/{device}/update/…`).
 pub fn grants<'a>(branch: &'a str, device: &Device<'a>) -> impl Iterator<Item = Grant<'a>> + 'a {
     let publish = |topic| Some(Grant { access: Access::Publish, topic });
     let subscribe = |topic| Some(Grant { access: Access::Subscribe, topic });
     let status = publish(Topic::DeviceStatus { branch, device: device.id });
     let none = None;
-    let list: [Option<Grant<'a>>; 5] = match (device.role, device.counter) {
+    let device_id = device.id;
+    let list: [Option<Grant<'a>>; 9] = match (device.role, device.counter) {
         (Role::Button, Some(counter)) => [
             status,
             publish(Topic::CounterCommand { branch, counter }),
             subscribe(Topic::CounterReply { branch, counter }),
             subscribe(Topic::CounterState { branch, counter }),
+            subscribe(Topic::UpdateOffer { branch, device: device_id }),
+            subscribe(Topic::UpdateChunk { branch, device: device_id }),
+            publish(Topic::UpdateRequest { branch, device: device_id }),
+            publish(Topic::UpdateState { branch, device: device_id }),
             none,
         ],
         (Role::CounterApp, Some(counter)) => [
@@ -173,6 +180,10 @@ pub fn grants<'a>(branch: &'a str, device: &Device<'a>) -> impl Iterator<Item = 
             subscribe(Topic::CounterReply { branch, counter }),
             subscribe(Topic::CounterState { branch, counter }),
             subscribe(Topic::Board { branch }),
+            none,
+            none,
+            none,
+            none,
         ],
         (Role::Rating, Some(counter)) => [
             status,
@@ -180,12 +191,24 @@ pub fn grants<'a>(branch: &'a str, device: &Device<'a>) -> impl Iterator<Item = 
             subscribe(Topic::CounterReply { branch, counter }),
             subscribe(Topic::CounterState { branch, counter }),
             none,
+            none,
+            none,
+            none,
+            none,
         ],
-        (Role::Display, _) => {
-            [status, subscribe(Topic::Calls { branch }), subscribe(Topic::Board { branch }), none, none]
-        }
+        (Role::Display, _) => [
+            status,
+            subscribe(Topic::Calls { branch }),
+            subscribe(Topic::Board { branch }),
+            none,
+            none,
+            none,
+            none,
+            none,
+            none,
+        ],
         // A kiosk, or a counter role enrolled without its counter (refused by `Device::new`).
-        _ => [status, none, none, none, none],
+        _ => [status, none, none, none, none, none, none, none, none],
     };
     list.into_iter().flatten()
 }
@@ -207,11 +230,17 @@ fn allowed(branch: &str, device: &Device<'_>, access: Access, topic: &str) -> bo
 }
 
 /// Whether a topic is one only the hub publishes (`…/calls`, `…/board`, `…/counters/+/state`,
-/// `…/counters/+/reply`), on any branch. Filters and unknown topics are not.
+/// `…/counters/+/reply`, `…/devices/+/update/offer`, `…/devices/+/update/chunk`), on any
+/// branch. Filters and unknown topics are not.
 pub fn hub_only(topic: &str) -> bool {
     matches!(
         Topic::parse(topic),
-        Ok(Topic::Calls { .. } | Topic::Board { .. } | Topic::CounterState { .. } | Topic::CounterReply { .. })
+        Ok(Topic::Calls { .. }
+            | Topic::Board { .. }
+            | Topic::CounterState { .. }
+            | Topic::CounterReply { .. }
+            | Topic::UpdateOffer { .. }
+            | Topic::UpdateChunk { .. })
     )
 }
 
@@ -243,6 +272,26 @@ mod tests {
         assert!(!may_subscribe("demo", &b, "dawr/v1/demo/#"));
         assert!(!may_subscribe("demo", &b, "#"));
         assert!(!may_subscribe("demo", &b, "dawr/v1/demo/counters/2/command"), "other devices' commands");
+    }
+
+    #[test]
+    fn a_button_reads_only_its_own_update_offer_and_chunks() {
+        let b = button2();
+        assert!(may_subscribe("demo", &b, "dawr/v1/demo/devices/button-2/update/offer"));
+        assert!(may_subscribe("demo", &b, "dawr/v1/demo/devices/button-2/update/chunk"));
+        assert!(may_publish("demo", &b, "dawr/v1/demo/devices/button-2/update/request"));
+        assert!(may_publish("demo", &b, "dawr/v1/demo/devices/button-2/update/state"));
+        assert!(!may_subscribe("demo", &b, "dawr/v1/demo/devices/button-3/update/offer"), "another's offer");
+        assert!(!may_subscribe("demo", &b, "dawr/v1/demo/devices/button-3/update/chunk"), "another's chunks");
+        assert!(!may_subscribe("demo", &b, "dawr/v1/demo/devices/+/update/chunk"), "wildcards");
+        assert!(!may_publish("demo", &b, "dawr/v1/demo/devices/button-3/update/request"), "as another");
+        assert!(!may_publish("demo", &b, "dawr/v1/demo/devices/button-2/update/offer"), "its own offer");
+        assert!(!may_publish("demo", &b, "dawr/v1/demo/devices/button-2/update/chunk"), "its own chunks");
+        assert!(!may_subscribe("demo", &b, "dawr/v1/demo/devices/button-2/update/request"));
+        let app = Device::new("counter-2-app", Role::CounterApp, Some("2")).unwrap();
+        assert!(!may_subscribe("demo", &app, "dawr/v1/demo/devices/counter-2-app/update/offer"), "buttons only");
+        assert!(hub_only("dawr/v1/demo/devices/button-2/update/chunk"));
+        assert!(!hub_only("dawr/v1/demo/devices/button-2/update/request"));
     }
 
     #[test]

@@ -385,6 +385,201 @@ impl Presence {
     }
 }
 
+/// The largest chunk of a firmware image a button may ask for at once, in bytes.
+pub const MAX_CHUNK: u32 = 1024;
+/// A SHA-256 digest as 64 lowercase hex digits.
+pub type Sha256Hex = heapless::String<64>;
+/// An Ed25519 signature as 128 lowercase hex digits.
+pub type SignatureHex = heapless::String<128>;
+
+/// A firmware image the hub offers one button (`…/devices/{device}/update/offer`, retained; sent
+/// only to the buttons a manager chose). The release key signs the manifest of `version`, `size`
+/// and `sha256` (see `docs/PROTOCOL.md`, "Firmware updates"); the button checks that signature
+/// with the public key built into it before it swaps the image in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateOffer {
+    pub version: FirmwareVersion,
+    /// The image's size in bytes.
+    pub size: u32,
+    /// The image's SHA-256, hex.
+    pub sha256: Sha256Hex,
+    /// The release key's Ed25519 signature over the manifest, hex.
+    pub signature: SignatureHex,
+}
+
+/// A button asks for part of the image it is offered (`…/devices/{device}/update/request`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRequest {
+    pub version: FirmwareVersion,
+    pub offset: u32,
+    /// At most [`MAX_CHUNK`].
+    pub len: u32,
+}
+
+/// Why the hub does not send a chunk asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChunkError {
+    /// The request could not be read.
+    Malformed,
+    /// No image of this version is offered to this device.
+    NotOffered,
+    /// The offset is past the image's end, or the length is 0 or over [`MAX_CHUNK`].
+    BadRange,
+    /// Too many requests from this device at once: ask again a little later.
+    Busy,
+    /// The hub cannot read the image now.
+    Unavailable,
+    /// A value this device does not know (a newer hub's).
+    #[serde(other)]
+    Unknown,
+}
+
+/// The hub's answer to a [`ChunkRequest`] (`…/devices/{device}/update/chunk`): `data` (standard
+/// base64, padded) holds the bytes from `offset`, or `error` says why there are none. The data
+/// borrows from the received payload, so a button reads it without an allocator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk<'a> {
+    pub version: FirmwareVersion,
+    pub offset: u32,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub data: Option<&'a str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ChunkError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+}
+
+/// Where a button's update stands, as it reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateStage {
+    /// Nothing to do.
+    Idle,
+    /// Taking the image in chunks (`received` of `size` bytes).
+    Downloading,
+    /// Checking the staged image's hash and signature.
+    Verifying,
+    /// Verified: swapping the image in and restarting.
+    Swapping,
+    /// Running the new version, not yet confirmed (it confirms once it reaches the broker).
+    Trial,
+    /// Running the new version, confirmed.
+    Confirmed,
+    /// The new version did not reach the broker in time: the old one runs again.
+    RolledBack,
+    /// The image was refused (`reason`).
+    Refused,
+    /// A value this hub does not know (a newer device's).
+    #[serde(other)]
+    Unknown,
+}
+
+/// Why a button refused an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateRefusal {
+    /// The bytes received do not hash to the offer's `sha256`.
+    WrongHash,
+    /// The signature is not the release key's over this image's manifest.
+    BadSignature,
+    /// The image does not fit the button's update slot.
+    TooLarge,
+    /// The button's flash failed.
+    Flash,
+    /// A value this hub does not know (a newer device's).
+    #[serde(other)]
+    Unknown,
+}
+
+/// A button's update state (`…/devices/{device}/update/state`, retained, QoS 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateReport {
+    pub stage: UpdateStage,
+    /// The version being taken, tried, confirmed, rolled back or refused (absent when idle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<FirmwareVersion>,
+    /// Bytes received so far (downloading).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<u32>,
+    /// The image's size (downloading).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
+    /// Why it was refused (refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<UpdateRefusal>,
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Writes `bytes` as standard padded base64 into `out` (which needs `4 * ceil(len / 3)` bytes);
+/// returns the text, or `None` if `out` is too small.
+pub fn base64_encode<'o>(bytes: &[u8], out: &'o mut [u8]) -> Option<&'o str> {
+    let len = bytes.len().div_ceil(3) * 4;
+    let out = out.get_mut(..len)?;
+    for (group, slot) in bytes.chunks(3).zip(out.chunks_mut(4)) {
+        let b = [group[0], *group.get(1).unwrap_or(&0), *group.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, s) in slot.iter_mut().enumerate() {
+            *s = if i <= group.len() { BASE64[(n >> (18 - 6 * i)) as usize & 63] } else { b'=' };
+        }
+    }
+    core::str::from_utf8(out).ok()
+}
+
+/// Reads standard padded base64 into `out`; returns how many bytes it holds, or `None` if `text`
+/// is not base64 or does not fit.
+pub fn base64_decode(text: &str, out: &mut [u8]) -> Option<usize> {
+    let text = text.as_bytes();
+    if !text.len().is_multiple_of(4) {
+        return None;
+    }
+    let value = |c: u8| BASE64.iter().position(|&b| b == c).map(|v| v as u32);
+    let mut written = 0;
+    let groups = text.len() / 4;
+    for (g, quad) in text.chunks(4).enumerate() {
+        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && g + 1 != groups) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &quad[..4 - pad] {
+            n = (n << 6) | value(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        let take = 3 - pad;
+        out.get_mut(written..written + take)?.copy_from_slice(&bytes[..take]);
+        written += take;
+    }
+    Some(written)
+}
+
+/// Reads `N` bytes written as `2 * N` hex digits (either case).
+pub fn hex_decode<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let text = text.as_bytes();
+    if text.len() != 2 * N {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(text.chunks(2)) {
+        *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(out)
+}
+
+/// Writes `bytes` as lowercase hex into a string of capacity `N` (`None` if it does not fit).
+pub fn hex_encode<const N: usize>(bytes: &[u8]) -> Option<heapless::String<N>> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = heapless::String::new();
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char).ok()?;
+        s.push(DIGITS[usize::from(b & 15)] as char).ok()?;
+    }
+    Some(s)
+}
+
 #[cfg(test)]
 mod tests {
     /// `ErrorCode::ALL` has every code once: a new code does not compile until it has a place
@@ -574,5 +769,59 @@ mod tests {
     fn presence_is_a_small_json_object() {
         let p = Presence::new(PresenceStatus::Offline);
         assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"status":"offline"}"#);
+    }
+
+    #[test]
+    fn base64_and_hex_round_trip_without_an_allocator() {
+        use super::{base64_decode, base64_encode, hex_decode, hex_encode};
+        let mut text = [0u8; 1368];
+        let mut back = [0u8; 1024];
+        for len in [0usize, 1, 2, 3, 4, 5, 1023, 1024] {
+            let bytes: std::vec::Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
+            let encoded = base64_encode(&bytes, &mut text).unwrap();
+            assert_eq!(encoded.len(), len.div_ceil(3) * 4);
+            let n = base64_decode(encoded, &mut back).unwrap();
+            assert_eq!(&back[..n], &bytes[..], "{len}");
+        }
+        assert_eq!(base64_encode(b"Man", &mut text), Some("TWFu"));
+        assert_eq!(base64_encode(b"Ma", &mut text), Some("TWE="));
+        assert_eq!(base64_encode(b"M", &mut text), Some("TQ=="));
+        for bad in ["TWF", "TW=u", "T===", "TQ==TWFu", "TW!u"] {
+            assert_eq!(base64_decode(bad, &mut back), None, "{bad}");
+        }
+        assert_eq!(base64_decode("TWFu", &mut back[..2]), None, "does not fit");
+        let h = hex_encode::<8>(&[0xde, 0xad, 0x01, 0xff]).unwrap();
+        assert_eq!(h.as_str(), "dead01ff");
+        assert_eq!(hex_decode::<4>("DEAD01ff"), Some([0xde, 0xad, 0x01, 0xff]));
+        assert_eq!(hex_decode::<4>("dead01f"), None);
+        assert_eq!(hex_decode::<4>("dead01fg"), None);
+    }
+
+    #[test]
+    fn update_messages_read_without_std() {
+        use super::{Chunk, ChunkError, UpdateOffer, UpdateReport, UpdateStage};
+        let chunk = br#"{"version":"0.5.0","offset":1024,"data":"TWFu"}"#;
+        let (c, _): (Chunk<'_>, _) = serde_json_core::from_slice(chunk).unwrap();
+        assert_eq!((c.offset, c.data, c.error), (1024, Some("TWFu"), None));
+        let refused = br#"{"version":"0.5.0","offset":9999,"error":"bad_range","message":"past the end"}"#;
+        let (c, _): (Chunk<'_>, _) = serde_json_core::from_slice(refused).unwrap();
+        assert_eq!((c.data, c.error), (None, Some(ChunkError::BadRange)));
+        let offer = format!(
+            r#"{{"version":"0.5.0","size":3000,"sha256":"{}","signature":"{}"}}"#,
+            "a".repeat(64),
+            "b".repeat(128)
+        );
+        let (o, _): (UpdateOffer, _) = serde_json_core::from_slice(offer.as_bytes()).unwrap();
+        assert_eq!(o.size, 3000);
+        let report = UpdateReport {
+            stage: UpdateStage::RolledBack,
+            version: Some("0.5.0".try_into().unwrap()),
+            received: None,
+            size: None,
+            reason: None,
+        };
+        assert_eq!(serde_json::to_string(&report).unwrap(), r#"{"stage":"rolled_back","version":"0.5.0"}"#);
+        let newer: UpdateReport = serde_json::from_str(r#"{"stage":"defragmenting"}"#).unwrap();
+        assert_eq!(newer.stage, UpdateStage::Unknown);
     }
 }

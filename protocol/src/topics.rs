@@ -29,6 +29,15 @@ pub enum Topic<'a> {
     Board { branch: &'a str },
     /// `…/devices/{device}/status` — every client's presence, retained, set by its last will.
     DeviceStatus { branch: &'a str, device: &'a str },
+    /// `…/devices/{device}/update/offer` — hub → that button, retained: the firmware image a
+    /// manager chose for it (an empty retained message withdraws it).
+    UpdateOffer { branch: &'a str, device: &'a str },
+    /// `…/devices/{device}/update/request` — that button → hub: a chunk of the image it is offered.
+    UpdateRequest { branch: &'a str, device: &'a str },
+    /// `…/devices/{device}/update/chunk` — hub → that button: a chunk asked for, or why not.
+    UpdateChunk { branch: &'a str, device: &'a str },
+    /// `…/devices/{device}/update/state` — that button → hub, retained: where its update stands.
+    UpdateState { branch: &'a str, device: &'a str },
 }
 
 /// Subscription filters the hub and displays use (these contain the `+` wildcard).
@@ -40,6 +49,10 @@ pub enum Filter<'a> {
     AllCounterRatings { branch: &'a str },
     /// `dawr/v1/{branch}/devices/+/status`
     AllDeviceStatus { branch: &'a str },
+    /// `dawr/v1/{branch}/devices/+/update/request`
+    AllUpdateRequests { branch: &'a str },
+    /// `dawr/v1/{branch}/devices/+/update/state`
+    AllUpdateStates { branch: &'a str },
 }
 
 /// Why a topic string is not a Dawr topic.
@@ -79,11 +92,11 @@ impl<'a> Topic<'a> {
             return Err(TopicError::NotDawr);
         }
         let branch = id(parts.next())?;
-        let rest = (parts.next(), parts.next(), parts.next(), parts.next());
+        let rest = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next());
         let parsed = match rest {
-            (Some("calls"), None, None, None) => Topic::Calls { branch },
-            (Some("board"), None, None, None) => Topic::Board { branch },
-            (Some("counters"), Some(counter), Some(leaf), None) => {
+            (Some("calls"), None, None, None, None) => Topic::Calls { branch },
+            (Some("board"), None, None, None, None) => Topic::Board { branch },
+            (Some("counters"), Some(counter), Some(leaf), None, None) => {
                 let counter = id(Some(counter))?;
                 match leaf {
                     "command" => Topic::CounterCommand { branch, counter },
@@ -93,8 +106,18 @@ impl<'a> Topic<'a> {
                     _ => return Err(TopicError::UnknownTopic),
                 }
             }
-            (Some("devices"), Some(device), Some("status"), None) => {
+            (Some("devices"), Some(device), Some("status"), None, None) => {
                 Topic::DeviceStatus { branch, device: id(Some(device))? }
+            }
+            (Some("devices"), Some(device), Some("update"), Some(leaf), None) => {
+                let device = id(Some(device))?;
+                match leaf {
+                    "offer" => Topic::UpdateOffer { branch, device },
+                    "request" => Topic::UpdateRequest { branch, device },
+                    "chunk" => Topic::UpdateChunk { branch, device },
+                    "state" => Topic::UpdateState { branch, device },
+                    _ => return Err(TopicError::UnknownTopic),
+                }
             }
             _ => return Err(TopicError::UnknownTopic),
         };
@@ -110,7 +133,11 @@ impl<'a> Topic<'a> {
             | Topic::CounterRating { branch, .. }
             | Topic::Calls { branch }
             | Topic::Board { branch }
-            | Topic::DeviceStatus { branch, .. } => branch,
+            | Topic::DeviceStatus { branch, .. }
+            | Topic::UpdateOffer { branch, .. }
+            | Topic::UpdateRequest { branch, .. }
+            | Topic::UpdateChunk { branch, .. }
+            | Topic::UpdateState { branch, .. } => branch,
         }
     }
 }
@@ -143,6 +170,12 @@ impl fmt::Display for Topic<'_> {
             Topic::DeviceStatus { branch, device } => {
                 write!(f, "{ROOT}/{v}/{branch}/devices/{device}/status")
             }
+            Topic::UpdateOffer { branch, device } => write!(f, "{ROOT}/{v}/{branch}/devices/{device}/update/offer"),
+            Topic::UpdateRequest { branch, device } => {
+                write!(f, "{ROOT}/{v}/{branch}/devices/{device}/update/request")
+            }
+            Topic::UpdateChunk { branch, device } => write!(f, "{ROOT}/{v}/{branch}/devices/{device}/update/chunk"),
+            Topic::UpdateState { branch, device } => write!(f, "{ROOT}/{v}/{branch}/devices/{device}/update/state"),
         }
     }
 }
@@ -156,6 +189,8 @@ impl fmt::Display for Filter<'_> {
             }
             Filter::AllCounterRatings { branch } => write!(f, "{ROOT}/{v}/{branch}/counters/+/rating"),
             Filter::AllDeviceStatus { branch } => write!(f, "{ROOT}/{v}/{branch}/devices/+/status"),
+            Filter::AllUpdateRequests { branch } => write!(f, "{ROOT}/{v}/{branch}/devices/+/update/request"),
+            Filter::AllUpdateStates { branch } => write!(f, "{ROOT}/{v}/{branch}/devices/+/update/state"),
         }
     }
 }
@@ -164,7 +199,7 @@ impl fmt::Display for Filter<'_> {
 mod tests {
     use super::*;
 
-    fn all(branch: &'static str) -> [Topic<'static>; 7] {
+    fn all(branch: &'static str) -> [Topic<'static>; 11] {
         [
             Topic::CounterCommand { branch, counter: "3" },
             Topic::CounterRating { branch, counter: "3" },
@@ -173,6 +208,10 @@ mod tests {
             Topic::Calls { branch },
             Topic::Board { branch },
             Topic::DeviceStatus { branch, device: "button-3" },
+            Topic::UpdateOffer { branch, device: "button-3" },
+            Topic::UpdateRequest { branch, device: "button-3" },
+            Topic::UpdateChunk { branch, device: "button-3" },
+            Topic::UpdateState { branch, device: "button-3" },
         ]
     }
 
@@ -210,6 +249,9 @@ mod tests {
         assert_eq!(Topic::parse("dawr/v1//calls"), Err(TopicError::BadIdentifier));
         assert_eq!(Topic::parse("dawr/v1/demo/counters/3/explode"), Err(TopicError::UnknownTopic));
         assert_eq!(Topic::parse("dawr/v1/demo/calls/extra"), Err(TopicError::UnknownTopic));
+        assert_eq!(Topic::parse("dawr/v1/demo/devices/b/update/other"), Err(TopicError::UnknownTopic));
+        assert_eq!(Topic::parse("dawr/v1/demo/devices/b/update/offer/x"), Err(TopicError::UnknownTopic));
+        assert_eq!(Topic::parse("dawr/v1/demo/devices/b/status/x"), Err(TopicError::UnknownTopic));
         let long = "dawr/v1/demo/counters/123456789012345678901234567890123/command";
         assert_eq!(Topic::parse(long), Err(TopicError::BadIdentifier));
     }

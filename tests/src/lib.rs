@@ -24,6 +24,7 @@ pub mod ministry;
 pub mod sms_sink;
 pub mod smsc;
 pub mod smtp;
+pub mod update_sim;
 pub mod x11;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -661,6 +662,30 @@ impl Hub {
     /// Revokes a device (`dawr-hub devices revoke`, beside the running hub).
     pub fn revoke(&self, id: &str) -> Result<()> {
         self.devices_command(&["revoke", "--device", id]).map(drop)
+    }
+
+    /// A POST as the manager m001 (with the demo's PIN, or a branch file's).
+    pub async fn manager_post(&self, path: &str, body: serde_json::Value) -> Result<(u16, serde_json::Value)> {
+        let sign_in =
+            dawr_protocol::api::sessions::SignIn { staff: "m001".into(), pin: self.pin("m001").into(), counter: None };
+        let session: dawr_protocol::api::sessions::Session =
+            self.client.post(self.url("/api/v1/sessions")).json(&sign_in).send().await?.json().await?;
+        self.post_as(path, body, Some(&session.token)).await
+    }
+
+    /// Runs `dawr-hub firmware SUBCOMMAND ARGS` (with this hub's data directory where it takes
+    /// one); its stdout, or its stderr as the error.
+    pub fn firmware_command(&self, args: &[&str]) -> Result<String> {
+        let mut cmd = Command::new(hub_binary());
+        cmd.arg("firmware").arg(args[0]);
+        if matches!(args[0], "trust" | "publish") {
+            cmd.arg("--data-dir").arg(&self.data_dir);
+        }
+        let output = cmd.args(&args[1..]).output()?;
+        if !output.status.success() {
+            bail!("dawr-hub firmware {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8(output.stdout)?)
     }
 
     /// Runs `dawr-hub devices ARGS` on this hub's data directory (and branch file, if any).

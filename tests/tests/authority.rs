@@ -44,6 +44,9 @@ fn wrong_role(method: &str, path: &str) -> Option<WrongRole> {
         ("post", "/api/v1/closures") => WrongRole::As("s101", None),
         // Corrective actions are recorded and changed by managers.
         ("post", "/api/v1/actions") | ("patch", "/api/v1/actions/{id}") => WrongRole::As("s101", None),
+        // Which buttons are offered a firmware image is a manager's choice. (s102: s101 already
+        // has as many sessions as one person may hold, and more would end the test's own.)
+        ("post", "/api/v1/firmware/rollouts") => WrongRole::As("s102", None),
         _ => return None,
     })
 }

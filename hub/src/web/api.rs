@@ -49,6 +49,8 @@ pub fn routes() -> Vec<Route> {
         ("/api/v1/ratings", post(rate_visit)),
         ("/api/v1/ratings/{rating}/reason", post(add_rating_reason)),
         ("/api/v1/devices", get(devices)),
+        ("/api/v1/firmware", get(super::firmware::get)),
+        ("/api/v1/firmware/rollouts", post(super::firmware::post_rollouts)),
         ("/api/v1/sessions", post(sign_in).delete(sign_out)),
         ("/api/v1/reports/summary", get(report_summary)),
         ("/api/v1/reports/visits.csv", get(report_visits_csv)),
@@ -341,7 +343,9 @@ async fn devices(State(state): State<AppState>, headers: HeaderMap) -> WebResult
         })
         .await??;
     let presence = state.mqtt.presence.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Ok(Json(crate::devices::listing(&enrolled, &presence)))
+    let mut list = crate::devices::listing(&enrolled, &presence);
+    state.mqtt.firmware.annotate(&mut list);
+    Ok(Json(list))
 }
 
 /// `POST /api/v1/sessions`: staff id and PIN (and the counter to open) → a session token.

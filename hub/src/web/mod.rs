@@ -29,6 +29,7 @@ pub mod callers;
 pub mod closures;
 pub mod dashboard;
 mod errors;
+pub mod firmware;
 pub mod forecast;
 pub mod join_page;
 pub mod metrics;
@@ -117,6 +118,7 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/sign-out", post(dashboard::sign_out)),
         ("/dashboard/visits.csv", get(dashboard::csv)),
         ("/dashboard/closures", post(dashboard::close_day)),
+        ("/dashboard/firmware", post(dashboard::choose_firmware)),
         ("/dashboard/table.csv", get(dashboard::table_csv)),
         ("/dashboard/tables.xlsx", get(dashboard::tables_xlsx)),
         ("/dashboard/forecast", get(dashboard::forecast::show)),

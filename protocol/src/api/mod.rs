@@ -346,6 +346,50 @@ pub struct DeviceInfo {
     /// Why a counter button last started, as that presence said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<crate::device::ResetReason>,
+    /// The firmware version a manager chose to offer this button (`POST /api/v1/firmware/rollouts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered: Option<String>,
+    /// Where this button's firmware update stands, as it last reported (`…/update/state`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::device::UpdateReport>,
+}
+
+/// A signed firmware image the hub holds (`dawr-hub firmware publish`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareImage {
+    pub version: String,
+    pub size: u32,
+    /// SHA-256 of the image, hex.
+    pub sha256: String,
+    /// The release key's Ed25519 signature over the manifest, hex.
+    pub signature: String,
+    pub published_at: DateTime<Utc>,
+}
+
+/// A button chosen to be offered an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareRollout {
+    pub device: String,
+    pub version: String,
+    pub chosen_at: DateTime<Utc>,
+    /// The manager who chose it.
+    pub chosen_by: String,
+}
+
+/// `GET /api/v1/firmware` (managers): the images held, newest first, and the buttons chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareOverview {
+    pub images: Vec<FirmwareImage>,
+    pub rollouts: Vec<FirmwareRollout>,
+}
+
+/// `POST /api/v1/firmware/rollouts` (managers): offer `version` to these buttons, or with
+/// `version` null withdraw their offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRollout {
+    pub version: Option<String>,
+    pub devices: Vec<String>,
 }
 
 /// `dawr-hub devices add`'s one line of output: the device's MQTT account. The password is shown

@@ -148,11 +148,14 @@ pub enum AuditAction {
     RetentionPurge,
     DeviceEnrolled,
     DeviceRevoked,
+    FirmwarePublished,
+    FirmwareOffered,
+    FirmwareWithdrawn,
 }
 
 impl AuditAction {
     /// Every action, in the order the docs list them.
-    pub const ALL: [AuditAction; 10] = [
+    pub const ALL: [AuditAction; 13] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::LockedOut,
@@ -163,6 +166,9 @@ impl AuditAction {
         AuditAction::RetentionPurge,
         AuditAction::DeviceEnrolled,
         AuditAction::DeviceRevoked,
+        AuditAction::FirmwarePublished,
+        AuditAction::FirmwareOffered,
+        AuditAction::FirmwareWithdrawn,
     ];
 
     /// Its snake_case name, as stored and sent.
@@ -178,6 +184,9 @@ impl AuditAction {
             AuditAction::RetentionPurge => "retention_purge",
             AuditAction::DeviceEnrolled => "device_enrolled",
             AuditAction::DeviceRevoked => "device_revoked",
+            AuditAction::FirmwarePublished => "firmware_published",
+            AuditAction::FirmwareOffered => "firmware_offered",
+            AuditAction::FirmwareWithdrawn => "firmware_withdrawn",
         }
     }
 }

@@ -4,7 +4,16 @@
 //! dawr-button-sim [--mqtt-url mqtt://127.0.0.1:1883] [--mqtt-username NAME]
 //!                 [--mqtt-password-file FILE] [--mqtt-ca-file FILE] [--branch demo] [--counter 1]
 //!                 [--mode counter|rating] [--boot N]
+//! dawr-button-sim --update --release-key HEX [--firmware 0.4.1] [--trial-ms 300000]
+//!                 [--new-version-cannot-connect] [--reboot-after-chunks N] [--counter 1] …
 //! ```
+//! With `--update` it runs a firmware update instead of taking key presses: it announces
+//! `--firmware` in its presence, takes the image the hub offers it (a manager must have chosen
+//! it), checks it with the release public key `--release-key` (the key built into the firmware),
+//! "reboots" into it and confirms it once it reaches the broker, or, with
+//! `--new-version-cannot-connect`, lets the trial (`--trial-ms`) run out and rolls back. It
+//! prints each state it reports and exits 0 once the update is confirmed or rolled back, 1 if
+//! the image was refused.
 //! Its device id (client id, default username) is `button-{counter}` or `rating-{counter}`;
 //! without a password (in the URL or a file) it uses that device's entry in
 //! `data/demo-devices.toml` when the file exists, as the demo's devices do.
@@ -22,6 +31,36 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn flag(args: &[String], name: &str, default: &str) -> String {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| default.to_string())
+}
+
+/// `--update`: one firmware update run (see the module documentation).
+async fn update(
+    args: &[String],
+    broker: dawr_protocol::endpoint::MqttEndpoint,
+    branch: String,
+    device: String,
+) -> Result<()> {
+    use dawr_e2e::update_sim::{UpdatePlan, run};
+    let key = flag(args, "--release-key", "");
+    let release_key = dawr_protocol::device::hex_decode::<32>(&key)
+        .context("--release-key: the release public key, 64 hex digits")?;
+    let plan = UpdatePlan {
+        broker,
+        branch,
+        device,
+        running: flag(args, "--firmware", dawr_e2e::button::SIM_FIRMWARE_VERSION),
+        release_key,
+        trial_ms: flag(args, "--trial-ms", "300000").parse().context("--trial-ms")?,
+        new_version_cannot_connect: args.iter().any(|a| a == "--new-version-cannot-connect"),
+        reboot_after_chunks: Some(flag(args, "--reboot-after-chunks", "")).and_then(|n| n.parse().ok()),
+        deadline: Duration::from_secs(flag(args, "--deadline-s", "600").parse().context("--deadline-s")?),
+    };
+    let outcome = run(plan).await?;
+    println!("finished: {:?}, running {}", outcome.state, outcome.running);
+    if matches!(outcome.state, dawr_firmware_logic::update::State::Refused { .. }) {
+        bail!("the image was refused");
+    }
+    Ok(())
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -47,6 +86,9 @@ async fn main() -> Result<()> {
         ca_file: ca_file.as_deref().map(Path::new),
     };
     let broker = login.endpoint().context("--mqtt-url and its login")?;
+    if args.iter().any(|a| a == "--update") {
+        return update(&args, broker, branch, device).await;
+    }
     let mut button = SimButton::start(&broker, &branch, &counter, mode, boot)?;
     let mut screen = button.screen.clone();
     tokio::spawn(async move {

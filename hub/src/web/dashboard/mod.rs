@@ -240,6 +240,32 @@ pub async fn close_day(
     }
 }
 
+/// `POST /dashboard/firmware` (`version`, and `device` once per ticked button): a signed-in
+/// manager offers an image to those buttons, or with a blank version withdraws their offer (see
+/// [`super::firmware`]); back to the dashboard's rollout, or a page that says why not.
+pub async fn choose_firmware(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DashboardQuery>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let lang = query.lang();
+    let Ok(session) = manager(&state, &headers) else {
+        let page = view::sign_in_page(&state.texts, lang, Some("dash-managers-only"));
+        return Ok((StatusCode::FORBIDDEN, Html(page)).into_response());
+    };
+    let version = pairs.iter().find(|(k, _)| k == "version").map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let devices = pairs.into_iter().filter(|(k, _)| k == "device").map(|(_, v)| v).collect();
+    let request = dawr_protocol::api::NewRollout { version, devices };
+    match super::firmware::choose(&state, request, &session.staff).await {
+        Ok(_) => Ok(Redirect::to(&format!("/dashboard?lang={}#firmware", lang.code())).into_response()),
+        Err(e) if e.status().is_client_error() => {
+            Ok((e.status(), Html(view::message_page(&state.texts, lang, "dash-firmware-refused"))).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// `GET /dashboard/table.csv?table=…&from=&to=`: one of the page's summary tables as the
 /// Excel-ready CSV, for a signed-in manager.
 pub async fn table_csv(
@@ -346,7 +372,9 @@ pub async fn show(
     };
     let enrolled = state.db.read(|conn| crate::devices::enrolled(conn).unwrap_or_default()).await?;
     let presence = state.mqtt.presence.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let devices = crate::devices::listing(&enrolled, &presence);
+    let mut devices = crate::devices::listing(&enrolled, &presence);
+    state.mqtt.firmware.annotate(&mut devices);
+    let firmware = super::firmware::overview(&state).await?.images;
     let audit = super::privacy::audit_page(&state, filter.from, filter.to, None, AUDIT_ROWS).await?;
     let manager = state.branch().staff.iter().find(|s| s.id == session.staff).map(|s| name(&s.name, lang).to_string());
     let closures = state.appointments.with(move |c| crate::bookings::store::closures_from(c, today)).await?;
@@ -362,6 +390,7 @@ pub async fn show(
         range: &range,
         crm: crm.as_ref(),
         devices: &devices,
+        firmware: &firmware,
         audit: &audit,
         demo: state.demo,
         closures: &closures,

@@ -53,6 +53,8 @@ pub struct Dashboard<'a> {
     pub crm: Option<&'a CrmStatus>,
     /// The enrolled devices and every client heard on MQTT.
     pub devices: &'a [dawr_protocol::api::DeviceInfo],
+    /// The signed firmware images the hub holds, newest first.
+    pub firmware: &'a [dawr_protocol::api::FirmwareImage],
     /// The latest audit entries of the range (newest first), and whether there are more.
     pub audit: &'a AuditPage,
     /// Whether this is the built-in demo branch (its PINs are public): the page says so.
@@ -286,6 +288,7 @@ impl Dashboard<'_> {
                 @if let Some(crm) = self.crm { (self.crm_section(crm)) }
                 (self.closures_section())
                 (self.devices_section())
+                (self.firmware_section())
                 (self.audit_section())
             }
         };
@@ -1179,7 +1182,8 @@ impl Dashboard<'_> {
                     table {
                         thead { tr {
                             @for key in ["dash-device", "dash-device-role", "dash-counter", "dash-device-status", "dash-device-seen",
-                                "dash-device-firmware", "dash-device-uptime", "dash-device-signal", "dash-device-reset"] {
+                                "dash-device-firmware", "dash-device-uptime", "dash-device-signal", "dash-device-reset",
+                                "dash-device-update"] {
                                 th scope="col" { (self.t(key)) }
                             }
                         } }
@@ -1196,11 +1200,81 @@ impl Dashboard<'_> {
                             td { (d.uptime_s.map(|s| self.uptime(s)).unwrap_or_else(|| "–".into())) }
                             td { bdi { (d.rssi.map(|dbm| self.signal(dbm)).unwrap_or_else(|| "–".into())) } }
                             td { (d.reset.map(|r| self.t(reset_key(r))).unwrap_or_else(|| "–".into())) }
+                            td { (self.update_state(d)) }
                         } } }
                     }
                 }
             }
         }
+    }
+
+    /// The firmware rollout: which image the ticked buttons are offered (or none: withdrawn).
+    fn firmware_section(&self) -> Markup {
+        let buttons: Vec<_> =
+            self.devices.iter().filter(|d| d.role == Some(dawr_protocol::acl::Role::Button)).collect();
+        html! {
+            section aria-labelledby="firmware" {
+                h2 id="firmware" { (self.t("dash-firmware")) }
+                @if self.firmware.is_empty() {
+                    p { (self.t("dash-firmware-none")) }
+                } @else if !buttons.is_empty() {
+                    form class="filters noprint" method="post" action={ "/dashboard/firmware?lang=" (self.lang.code()) } {
+                        label { (self.t("dash-firmware-version")) select name="version" {
+                            @for image in self.firmware {
+                                option value=(image.version) { (image.version) " · " (image.size) " B" }
+                            }
+                            option value="" { (self.t("dash-firmware-withdraw")) }
+                        } }
+                        fieldset {
+                            legend { (self.t("dash-firmware-buttons")) }
+                            @for b in &buttons {
+                                label { input type="checkbox" name="device" value=(b.device); " " bdi { (b.device) } }
+                            }
+                        }
+                        button type="submit" { (self.t("dash-firmware-choose")) }
+                    }
+                    p class="hint" { (self.t("dash-firmware-hint")) }
+                }
+            }
+        }
+    }
+
+    /// Where a button's update stands: its last report, or the version offered before any report.
+    fn update_state(&self, d: &dawr_protocol::api::DeviceInfo) -> String {
+        use dawr_protocol::device::{UpdateRefusal as R, UpdateStage as S};
+        let Some(report) = &d.update else {
+            return match &d.offered {
+                Some(version) => self.t_args("dash-update-offered", &[("version", Arg::Text(version))]),
+                None => "–".into(),
+            };
+        };
+        let version = report.version.as_deref().unwrap_or("–");
+        let percent = match (report.received, report.size) {
+            (Some(r), Some(size)) if size > 0 => (u64::from(r) * 100 / u64::from(size)) as f64,
+            _ => 0.0,
+        };
+        let reason = self.t(match report.reason {
+            Some(R::WrongHash) => "dash-refusal-wrong-hash",
+            Some(R::BadSignature) => "dash-refusal-bad-signature",
+            Some(R::TooLarge) => "dash-refusal-too-large",
+            Some(R::Flash) => "dash-refusal-flash",
+            Some(R::Unknown) | None => "dash-update-unknown",
+        });
+        let key = match report.stage {
+            S::Idle => "dash-update-idle",
+            S::Downloading => "dash-update-downloading",
+            S::Verifying => "dash-update-verifying",
+            S::Swapping => "dash-update-swapping",
+            S::Trial => "dash-update-trial",
+            S::Confirmed => "dash-update-confirmed",
+            S::RolledBack => "dash-update-rolled-back",
+            S::Refused => "dash-update-refused",
+            S::Unknown => "dash-update-unknown",
+        };
+        self.t_args(
+            key,
+            &[("version", Arg::Text(version)), ("percent", Arg::Number(percent)), ("reason", Arg::Text(&reason))],
+        )
     }
 
     /// A button's uptime as days, hours and minutes.
