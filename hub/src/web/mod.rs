@@ -34,6 +34,7 @@ pub mod join_page;
 pub mod metrics;
 pub mod privacy;
 pub mod rate_page;
+pub mod report_pdf;
 pub mod sms;
 pub mod ticket_page;
 pub mod walk_in_sms;
@@ -116,6 +117,7 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/visits.csv", get(dashboard::csv)),
         ("/dashboard/closures", post(dashboard::close_day)),
         ("/dashboard/table.csv", get(dashboard::table_csv)),
+        ("/dashboard/monthly.pdf", get(report_pdf::dashboard)),
         ("/dashboard/forecast", get(dashboard::forecast::show)),
         ("/dashboard/actions", get(dashboard::actions::show).post(dashboard::actions::create)),
         ("/dashboard/actions/{id}", post(dashboard::actions::change)),
