@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/017_alerts.sql"),
     include_str!("store/018_fleet.sql"),
     include_str!("store/019_corrective_actions.sql"),
+    include_str!("store/021_monthly_report.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
