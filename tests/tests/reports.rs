@@ -553,3 +553,67 @@ async fn the_monthly_pdf_shows_the_json_reports_figures_in_arabic_and_english() 
     }
     Ok(())
 }
+
+/// The attached file of a multipart e-mail as the test SMTP server keeps it (the raw MIME body):
+/// the part of `content_type`, base64-decoded.
+fn attachment(body: &str, content_type: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let body = body.replace("\r\n", "\n");
+    let part = body.split("\n--").find(|p| p.to_ascii_lowercase().contains(&format!("content-type: {content_type}")))?;
+    let (_, encoded) = part.split_once("\n\n")?;
+    let joined: String = encoded.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD.decode(joined).ok()
+}
+
+/// On the first of the month (a hub started any time after the month ended), the month before's
+/// report goes to each manager's address in `[alerts] email_to`, in `[alerts] lang`, as a PDF
+/// attachment through the SMTP outbox; a restart does not send it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_month_befores_report_is_e_mailed_to_the_managers_once() -> Result<()> {
+    let smtp = dawr_e2e::smtp::SmtpServer::start();
+    let data = tempfile::tempdir()?;
+    let riyadh = chrono::FixedOffset::east_opt(3 * 3600).unwrap();
+    let today = dawr_e2e::services_now().with_timezone(&riyadh).date_naive();
+    let first = chrono::Datelike::with_day(&today, 1).unwrap();
+    let month_before = chrono::Datelike::with_day(&first.pred_opt().unwrap(), 1).unwrap();
+    {
+        let mut conn = dawr_hub::store::open(&data.path().join("dawr.db"))?;
+        dawr_hub::reports::synthetic::write(&mut conn, 11, month_before, first.pred_opt().unwrap(), 8)?;
+    }
+    let branch = dawr_e2e::production_branch(&dawr_e2e::demo_branch());
+    let start = branch.find("\n[alerts]").expect("the demo's [alerts]");
+    let end = start + 1 + branch[start + 1..].find("\n\n").expect("a blank line after it");
+    let alerts = format!(
+        "\n[alerts]\nlang = \"ar\"\nemail_to = [\"manager@branch.test\", \"deputy@branch.test\"]\nsmtp = \"{}\"\n\
+         smtp_security = \"none\"\nsmtp_from = \"dawr@branch.test\"\n",
+        smtp.address()
+    );
+    let file = data.path().join("branch.toml");
+    std::fs::write(&file, format!("{}{}{alerts}", &branch[..start], &branch[end..]))?;
+    let broker = dawr_e2e::BrokerChoice::Embedded { port: dawr_e2e::free_port(), tls_port: dawr_e2e::free_port() };
+    let mut hub = Hub::start_with(broker, &["--config", file.to_str().unwrap()], &[], data).await?;
+
+    let wait = std::time::Duration::from_secs(30);
+    let mails = smtp.wait_for(2, wait).await;
+    assert_eq!(mails.len(), 2, "{}", hub.log());
+    let mut to: Vec<&str> = mails.iter().flat_map(|m| m.to.iter().map(String::as_str)).collect();
+    to.sort();
+    assert_eq!(to, ["deputy@branch.test", "manager@branch.test"]);
+    let month = month_before.format("%Y-%m").to_string();
+    for mail in &mails {
+        let subject: String = mail.subject.chars().filter(|c| !matches!(c, '\u{2068}' | '\u{2069}')).collect();
+        assert!(subject.starts_with("التقرير الشهري"), "{subject}");
+        assert!(mail.body.contains(&format!("dawr-report-demo-{month}-ar.pdf")), "the file's name");
+        let pdf = attachment(&mail.body, "application/pdf").expect("the PDF attached");
+        assert!(pdf.starts_with(b"%PDF-") && pdf.len() > 10_000, "{} bytes", pdf.len());
+    }
+
+    // Started again: the month was queued before, and nothing more is sent.
+    hub.restart().await?;
+    let told = || async { hub.log().matches("the monthly report was queued before").count() >= 1 };
+    assert!(dawr_e2e::wait_until(wait, told).await, "{}", hub.log());
+    let log = hub.log();
+    let queued = log.matches("the monthly report was queued").count() - log.matches("queued before").count();
+    assert_eq!((queued, smtp.messages().len()), (1, 2), "queued and sent once: {log}");
+    Ok(())
+}
