@@ -504,7 +504,8 @@ async fn the_monthly_pdf_shows_the_json_reports_figures_in_arabic_and_english() 
     std::fs::create_dir_all(&shots)?;
     let texts = dawr_i18n::Texts::new();
     for lang in ["ar", "en"] {
-        let response = hub.client.get(hub.url(&url(&format!("month=2026-10&lang={lang}")))).bearer_auth(&manager).send().await?;
+        let response =
+            hub.client.get(hub.url(&url(&format!("month=2026-10&lang={lang}")))).bearer_auth(&manager).send().await?;
         assert_eq!(response.status().as_u16(), 200);
         assert_eq!(response.headers()["content-type"], "application/pdf");
         let disposition = response.headers()["content-disposition"].to_str()?.to_string();
@@ -530,11 +531,18 @@ async fn the_monthly_pdf_shows_the_json_reports_figures_in_arabic_and_english() 
         }
         let whole = pdf_text(&path, (1, 99), false)?;
         let t = |key: &str| texts.get(lang.parse().unwrap(), key, &[]);
-        for key in ["report-pdf-title", "report-pdf-headline", "report-pdf-charts", "report-pdf-per-counter", "report-pdf-actions"] {
+        for key in [
+            "report-pdf-title",
+            "report-pdf-headline",
+            "report-pdf-charts",
+            "report-pdf-per-counter",
+            "report-pdf-actions",
+        ] {
             assert!(whole.contains(&t(key)), "{lang} {key}: {:?} not in\n{whole}", t(key));
         }
         if lang == "ar" {
-            for words in ["الانتظار", "الإجراءات التصحيحية", "الحالات المغلقة", "الوكالات", "إلى"] {
+            for words in ["الانتظار", "الإجراءات التصحيحية", "الحالات المغلقة", "الوكالات", "إلى"]
+            {
                 assert!(whole.contains(words), "{words} (logical order, ligatures read back) not in\n{whole}");
             }
         }
@@ -559,7 +567,8 @@ async fn the_monthly_pdf_shows_the_json_reports_figures_in_arabic_and_english() 
 fn attachment(body: &str, content_type: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let body = body.replace("\r\n", "\n");
-    let part = body.split("\n--").find(|p| p.to_ascii_lowercase().contains(&format!("content-type: {content_type}")))?;
+    let part =
+        body.split("\n--").find(|p| p.to_ascii_lowercase().contains(&format!("content-type: {content_type}")))?;
     let (_, encoded) = part.split_once("\n\n")?;
     let joined: String = encoded.split_whitespace().collect();
     base64::engine::general_purpose::STANDARD.decode(joined).ok()

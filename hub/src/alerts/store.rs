@@ -149,7 +149,9 @@ pub fn mail_failed(
 /// Whether the report of `month` (`YYYY-MM`) was queued for `branch`.
 pub fn monthly_queued(conn: &Connection, branch: &str, month: &str) -> Result<bool, StoreError> {
     let queued = conn
-        .query_row("SELECT 1 FROM monthly_report_mail WHERE branch = ?1 AND month = ?2", params![branch, month], |_| Ok(()))
+        .query_row("SELECT 1 FROM monthly_report_mail WHERE branch = ?1 AND month = ?2", params![branch, month], |_| {
+            Ok(())
+        })
         .optional()?;
     Ok(queued.is_some())
 }

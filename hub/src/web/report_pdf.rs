@@ -34,9 +34,9 @@ impl MonthQuery {
             .ok_or_else(|| WebError::malformed(format!("month must be a month like 2026-11, not {:?}", self.month)))?;
         let lang = match self.lang.as_deref() {
             None => Lang::Ar,
-            Some(code) => code
-                .parse::<Lang>()
-                .map_err(|_| WebError::malformed(format!("lang must be ar or en, not {code:?}")))?,
+            Some(code) => {
+                code.parse::<Lang>().map_err(|_| WebError::malformed(format!("lang must be ar or en, not {code:?}")))?
+            }
         };
         Ok((first, month_end(first), lang))
     }

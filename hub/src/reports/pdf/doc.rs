@@ -132,7 +132,13 @@ fn deflate(data: &[u8]) -> Vec<u8> {
 }
 
 /// Embeds one face: Type0 font `ids[0]`, its CID font, descriptor, font file and ToUnicode.
-fn embed_face(pdf: &mut Pdf, face: FaceId, remapper: &GlyphRemapper, glyphs: &BTreeMap<u16, (f32, String)>, ids: [Ref; 5]) {
+fn embed_face(
+    pdf: &mut Pdf,
+    face: FaceId,
+    remapper: &GlyphRemapper,
+    glyphs: &BTreeMap<u16, (f32, String)>,
+    ids: [Ref; 5],
+) {
     let [type0, cid, descriptor, file, cmap] = ids;
     let data = face.data();
     let font = read_fonts::FontRef::new(data).expect("a bundled font parses");

@@ -182,7 +182,7 @@ impl<'a> Writer<'a> {
                 self.head_row(&head_row.0, head_row.1, &cols);
                 continue;
             }
-            self.cells(&lines, &cols, false);
+            self.cells(&lines, &cols);
             self.y += height;
             let y = self.y;
             self.page().line((MARGIN, y), (MARGIN + WIDTH, y), 0.4, Rgb::RULE);
@@ -193,11 +193,11 @@ impl<'a> Writer<'a> {
     fn head_row(&mut self, lines: &[Vec<Line>], height: f32, cols: &[(f32, f32)]) {
         let y = self.y;
         self.page().fill(MARGIN, y, WIDTH, height, HEAD_FILL);
-        self.cells(lines, cols, true);
+        self.cells(lines, cols);
         self.y += height;
     }
 
-    fn cells(&mut self, lines: &[Vec<Line>], cols: &[(f32, f32)], _head: bool) {
+    fn cells(&mut self, lines: &[Vec<Line>], cols: &[(f32, f32)]) {
         const SIZE: f32 = 8.5;
         for (i, (cell, (x, w))) in lines.iter().zip(cols).enumerate() {
             for (n, line) in cell.iter().enumerate() {

@@ -100,7 +100,10 @@ impl Report<'_> {
 
     fn month_title(&self) -> String {
         let month = self.t(&format!("month-{}", self.input.from.month()));
-        self.t_args("report-pdf-month", &[("month", Arg::Text(&month)), ("year", Arg::Text(&self.input.from.year().to_string()))])
+        self.t_args(
+            "report-pdf-month",
+            &[("month", Arg::Text(&month)), ("year", Arg::Text(&self.input.from.year().to_string()))],
+        )
     }
 
     fn gregorian(&self, day: NaiveDate) -> String {
@@ -293,7 +296,13 @@ impl Report<'_> {
         });
         w.chart(&Chart {
             title: &self.t("report-pdf-chart-breaches"),
-            groups: self.input.sla.per_day.iter().map(|d| (format!("{}", d.day.day()), one(d.breaches as f64))).collect(),
+            groups: self
+                .input
+                .sla
+                .per_day
+                .iter()
+                .map(|d| (format!("{}", d.day.day()), one(d.breaches as f64)))
+                .collect(),
             series: vec![],
             target: None,
             group_targets: vec![],
@@ -367,15 +376,15 @@ impl Report<'_> {
             false,
             Rgb::GREY,
         );
-        let window = |share: Option<f64>, satisfaction: Option<f64>| {
-            format!("{} · {}", percent(share), percent(satisfaction))
-        };
+        let window =
+            |share: Option<f64>, satisfaction: Option<f64>| format!("{} · {}", percent(share), percent(satisfaction));
         let rows: Vec<Vec<String>> = actions
             .actions
             .iter()
             .map(|a| {
                 let reason = a.cause_kind == dawr_protocol::api::actions::CauseKind::Reason;
-                let service = a.service.as_deref().map_or_else(|| self.t("report-pdf-all-services"), |s| self.service_name(s));
+                let service =
+                    a.service.as_deref().map_or_else(|| self.t("report-pdf-all-services"), |s| self.service_name(s));
                 vec![
                     format!("{} — {}", self.cause_name(&a.cause, reason), service),
                     a.action.clone(),
@@ -446,7 +455,8 @@ impl Report<'_> {
 pub fn monthly_pdf(input: &MonthlyReport<'_>, texts: &Texts, lang: Lang) -> Vec<u8> {
     let shaper = Shaper::new();
     let report = Report { input, texts, lang };
-    let title = format!("{} — {} — {}", report.t("report-pdf-title"), report.name(&input.branch.name), report.month_title());
+    let title =
+        format!("{} — {} — {}", report.t("report-pdf-title"), report.name(&input.branch.name), report.month_title());
     let footer = report.t_args(
         "report-pdf-footer",
         &[("branch", Arg::Text(report.name(&input.branch.name))), ("month", Arg::Text(&report.month_title()))],

@@ -17,7 +17,9 @@ fn arabic_is_shaped_right_to_left_with_digits_left_to_right() {
     let texts: Vec<&str> = line.glyphs.iter().map(|g| g.text.as_str()).filter(|t| !t.trim().is_empty()).collect();
     assert_eq!(&texts[..3], ["1", "2", "3"], "the number first from the left, in its own order");
     assert_eq!(texts.last(), Some(&"ا"), "the first letter of the word at the right end");
-    assert!(line.glyphs.iter().any(|g| g.face == FaceId::Arabic) && line.glyphs.iter().any(|g| g.face == FaceId::Latin));
+    assert!(
+        line.glyphs.iter().any(|g| g.face == FaceId::Arabic) && line.glyphs.iter().any(|g| g.face == FaceId::Latin)
+    );
     // Fluent's isolation marks are never drawn.
     let isolated = shaper.line("\u{2068}A017\u{2069}", false, true);
     assert_eq!(isolated.glyphs.len(), 4);
@@ -37,6 +39,7 @@ fn the_fixture_month_makes_a_pdf_in_both_languages() {
         let elapsed = started.elapsed();
         assert!(pdf.starts_with(b"%PDF-"));
         let pages = pdf.windows(b"/Type /Page\n".len()).filter(|w| w == b"/Type /Page\n").count();
+        assert!(pages >= 4 + 6, "cover, charts, tables and actions, a page per service: {pages}");
         if let Ok(out) = std::env::var("DAWR_PDF_OUT") {
             std::fs::write(format!("{out}/report-{}.pdf", lang.code()), &pdf).unwrap();
             eprintln!("{}: {} bytes in {:?}, {pages} page objects", lang.code(), pdf.len(), elapsed);
