@@ -1,4 +1,5 @@
-//! Build script: linker setup for the RP2040, and the device's settings compiled in.
+//! Build script: linker setup for the RP2040, the device's settings and the release key
+//! compiled in.
 //!
 //! Settings come from `device.toml` (see `device.example.toml`), overridden by `DAWR_*`
 //! environment variables; without either, placeholders are used and a warning says so.
@@ -35,12 +36,16 @@ fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    // Linker: our memory map, cortex-m-rt's link.x, embassy-rp's boot2 placement (without
-    // -Tlink-rp.x the binary still links but the board never boots), and defmt's sections.
-    fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    // Linker: our memory map (the ACTIVE slot of the bootloader's flash map), cortex-m-rt's
+    // link.x and defmt's sections. Not embassy-rp's -Tlink-rp.x: the second-stage bootloader
+    // at 0x10000000 belongs to the bootloader's image (bootloader/), and app-memory.x drops it
+    // here. The file is not named memory.x in this folder: cargo links every member of this
+    // workspace from here, and the linker looks for `memory.x` in the current folder first, so
+    // the bootloader would be linked with the application's map.
+    fs::copy(manifest.join("app-memory.x"), out.join("memory.x")).expect("copy app-memory.x");
     println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed=memory.x");
-    for arg in ["--nmagic", "-Tlink.x", "-Tlink-rp.x", "-Tdefmt.x"] {
+    println!("cargo:rerun-if-changed=app-memory.x");
+    for arg in ["--nmagic", "-Tlink.x", "-Tdefmt.x"] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
 
@@ -110,6 +115,48 @@ fn main() {
     });
     println!("cargo:rerun-if-changed={}", nvram.display());
     copy_checked(&nvram, &out.join("nvram.bin"));
+
+    release_key(&manifest, &out);
+}
+
+/// The release key's public half, built in: the file `DAWR_RELEASE_PUBKEY` names (64 hex digits,
+/// as `dawr-hub firmware keygen` prints it), else the demo key in `keys/demo-release.pub`, whose
+/// secret half was thrown away when it was made: a build with it accepts no update.
+fn release_key(manifest: &Path, out: &Path) {
+    println!("cargo:rerun-if-env-changed=DAWR_RELEASE_PUBKEY");
+    let demo = manifest.join("keys/demo-release.pub");
+    let path = match env::var("DAWR_RELEASE_PUBKEY") {
+        Ok(path) => PathBuf::from(path),
+        Err(_) => {
+            println!(
+                "cargo:warning=DAWR_RELEASE_PUBKEY is not set: the demo release key is built in, and this \
+                 button will accept no update (see firmware/README.md, \"Updates\")"
+            );
+            demo.clone()
+        }
+    };
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("release key {}: {e}", path.display()));
+    let key = parse_key(text.trim())
+        .unwrap_or_else(|| panic!("{} must hold an Ed25519 public key as 64 hex digits", path.display()));
+    let bytes = key.iter().map(|b| format!("{b:#04x}")).collect::<Vec<_>>().join(", ");
+    let code = format!(
+        "/// The release key's Ed25519 public key.\npub const RELEASE_KEY: [u8; 32] = [{bytes}];\n\
+         /// Whether it is the demo key (no update verifies).\npub const DEMO_KEY: bool = {};\n",
+        path == demo
+    );
+    fs::write(out.join("release_key.rs"), code).expect("write release_key.rs");
+}
+
+fn parse_key(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    for (byte, pair) in key.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(key)
 }
 
 fn copy_checked(from: &Path, to: &Path) {

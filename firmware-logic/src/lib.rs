@@ -14,7 +14,10 @@
 //! - [`settings`]: the settings record kept in flash (one firmware image for every button);
 //! - [`provision`]: the USB serial line protocol that writes it (both sides);
 //! - [`update`]: over-the-air updates — chunks, resuming, the release key's signature, trial
-//!   boot, confirm or roll back.
+//!   boot, confirm or roll back;
+//! - [`update_record`]: the update's record as kept in flash (a journal in its own sector);
+//! - [`update_flash`]: the update's flash edge over any NOR flash — the image staged in a slot
+//!   (resumable mid-sector), the record's journal.
 //!
 //! The host simulator (`dawr-button-sim` in the `tests` crate) runs this same logic against a
 //! real hub over MQTT.
@@ -28,6 +31,8 @@ pub mod provision;
 pub mod screen;
 pub mod settings;
 pub mod update;
+pub mod update_flash;
+pub mod update_record;
 pub mod wifi;
 
 pub use button::{Button, Press};

@@ -22,10 +22,15 @@
 //!
 //! This file is the hardware edge only: tasks that read the buttons, run the Wi-Fi and network
 //! stacks, move bytes between the TCP socket and the MQTT session, draw frames, and answer the
-//! USB serial port (provisioning: settings written into the last flash sector). Every decision
-//! is made by `dawr-firmware-logic`, which is tested on the host.
+//! USB serial port (provisioning: settings written into the last flash sector), and take
+//! over-the-air updates ([`ota`]: embassy-boot's slots, the bootloader in `bootloader/`). Every
+//! decision is made by `dawr-firmware-logic`, which is tested on the host.
 #![no_std]
 #![no_main]
+
+mod ota;
+
+use core::cell::RefCell;
 
 use cyw43::{JoinOptions, aligned_bytes};
 use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, PioSpi};
@@ -40,20 +45,23 @@ use embassy_futures::select::{Either3, select3};
 use embassy_net::tcp::TcpSocket;
 use embassy_net::{IpEndpoint, Ipv4Address, Stack, StackResources};
 use embassy_rp::clocks::RoscRng;
-use embassy_rp::flash::{Blocking, ERASE_SIZE, Flash};
+use embassy_rp::flash::ERASE_SIZE;
 use embassy_rp::gpio::{Input, Level, Output, Pull};
 use embassy_rp::i2c::{self, I2c};
-use embassy_rp::peripherals::{DMA_CH0, FLASH, I2C0, PIO0, USB};
+use embassy_rp::peripherals::{DMA_CH0, I2C0, PIO0, USB};
 use embassy_rp::pio::{self, Pio};
 use embassy_rp::usb;
 use embassy_rp::watchdog::{ResetReason as ChipReset, Watchdog};
 use embassy_rp::{bind_interrupts, dma};
+use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
 use embassy_time::{Duration, Instant, Timer, with_timeout};
 use embassy_usb::class::cdc_acm;
 use embassy_usb::driver::EndpointError;
 use embedded_io_async::Write;
+use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
+use ota::{Dog, GuardedFlash, SharedFlash};
 use ssd1306::mode::BufferedGraphicsModeAsync;
 use ssd1306::prelude::*;
 use ssd1306::{I2CDisplayInterface, Ssd1306Async};
@@ -72,12 +80,10 @@ bind_interrupts!(struct Irqs {
     I2C0_IRQ => i2c::InterruptHandler<I2C0>;
 });
 
-/// The flash chip's size, and where the settings sector is: the last 4 KB (memory.x keeps the
-/// program out of it).
+/// The flash chip's size. Its map (the slots, the update record, the settings in the last 4 KB)
+/// is in app-memory.x.
 const FLASH_SIZE: usize = 2 * 1024 * 1024;
-const SETTINGS_OFFSET: u32 = (FLASH_SIZE - ERASE_SIZE) as u32;
 
-type SettingsFlash = Flash<'static, FLASH, Blocking, FLASH_SIZE>;
 type UsbDriver = usb::Driver<'static, USB>;
 
 /// The settings built in (`device.toml`): used until a valid record is written into flash.
@@ -166,18 +172,21 @@ async fn draw(display: &mut Screen, device: &Device<'_>) {
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
     let p = embassy_rp::init(Default::default());
-    // The watchdog runs from here on; only the main loop feeds it, and only while it progresses.
-    let mut watchdog = Watchdog::new(p.WATCHDOG);
+    // The watchdog runs from here on; the main loop feeds it while it progresses, and so does
+    // each flash operation (an erase blocks the main loop; ota.rs).
+    let watchdog = Watchdog::new(p.WATCHDOG);
     let chip_reset = watchdog.reset_reason();
     let reset = reset_reason(chip_reset == Some(ChipReset::TimedOut), chip_reset == Some(ChipReset::Forced));
-    watchdog.pause_on_debug(true);
-    watchdog.start(WATCHDOG_TIMEOUT);
+    let mut watchdog = ota::start_watchdog(watchdog);
+
+    // The flash, shared by provisioning and updates.
+    static FLASH: StaticCell<SharedFlash> = StaticCell::new();
+    let flash: &'static SharedFlash = FLASH.init(Mutex::new(RefCell::new(GuardedFlash::new(p.FLASH))));
 
     // Settings: the flash record if there is a valid one, else those built in.
-    let mut flash = SettingsFlash::new_blocking(p.FLASH);
     static SECTOR: StaticCell<[u8; MAX_RECORD]> = StaticCell::new();
     let sector = SECTOR.init([0xFF; MAX_RECORD]);
-    if flash.blocking_read(SETTINGS_OFFSET, sector).is_err() {
+    if flash.lock(|f| f.borrow_mut().read(ota::settings_offset(), sector)).is_err() {
         warn!("cannot read the settings sector");
     }
     let sector: &'static [u8] = sector;
@@ -243,6 +252,9 @@ async fn main(spawner: Spawner) {
     spawner.spawn(unwrap!(wifi_task(runner)));
     watchdog.feed(WATCHDOG_TIMEOUT);
     control.init(clm).await;
+    // Updates write flash: only once the Wi-Fi firmware and CLM (read from flash by DMA) are
+    // loaded, as no DMA may read flash while it is erased or written.
+    spawner.spawn(unwrap!(ota::update_task(flash, env!("CARGO_PKG_VERSION"))));
     control.set_power_management(cyw43::PowerManagementMode::PowerSave).await;
 
     static RESOURCES: StaticCell<StackResources<3>> = StaticCell::new();
@@ -293,7 +305,7 @@ async fn join_wifi(
     stack: Stack<'static>,
     settings: &Settings<'_>,
     rejoin: &mut Rejoin,
-    watchdog: &mut Watchdog,
+    watchdog: &mut Dog,
 ) {
     loop {
         while !rejoin.join_due(now_ms()) {
@@ -354,7 +366,7 @@ async fn run_session(
     settings: &Settings<'_>,
     device: &mut Device<'_>,
     display: &mut Screen,
-    watchdog: &mut Watchdog,
+    watchdog: &mut Dog,
 ) -> Ended {
     let mut rx = [0u8; 2048];
     let mut tx = [0u8; 1024];
@@ -421,6 +433,8 @@ async fn run_session(
                 }
                 Incoming::Subscribed if !subscribed => {
                     subscribed = true;
+                    // Reaching the broker is what confirms an image on trial.
+                    let _ = ota::UPDATE_EVENTS.try_send(ota::UpdateEvent::BrokerReached);
                     let _ = send_after.push(device.online_presence(now));
                     if let Some(again) = device.connected(now) {
                         let _ = send_after.push(again);
@@ -485,7 +499,12 @@ async fn run_session(
 }
 
 /// The USB serial port (CDC ACM) for provisioning: the device, and the task that answers it.
-fn start_usb(spawner: &Spawner, usb: embassy_rp::Peri<'static, USB>, flash: SettingsFlash, device: &'static str) {
+fn start_usb(
+    spawner: &Spawner,
+    usb: embassy_rp::Peri<'static, USB>,
+    flash: &'static SharedFlash,
+    device: &'static str,
+) {
     let driver = usb::Driver::new(usb, Irqs);
     // Raspberry Pi's vendor id with the Pico SDK's CDC serial product id: a /dev/ttyACM* on Linux.
     let mut usb_config = embassy_usb::Config::new(0x2e8a, 0x000a);
@@ -522,7 +541,7 @@ async fn usb_task(mut usb: embassy_usb::UsbDevice<'static, UsbDriver>) -> ! {
 #[embassy_executor::task]
 async fn provision_task(
     mut class: cdc_acm::CdcAcmClass<'static, UsbDriver>,
-    mut flash: SettingsFlash,
+    flash: &'static SharedFlash,
     device: &'static str,
 ) -> ! {
     let mut lines = LineBuffer::new();
@@ -535,7 +554,7 @@ async fn provision_task(
                 let Some(line) = lines.push(byte) else { continue };
                 let (mut reply, store) = provision::answer(line, device, &mut record);
                 let stored = match store {
-                    Some(bytes) if store_settings(&mut flash, bytes) => true,
+                    Some(bytes) if flash.lock(|f| store_settings(&mut f.borrow_mut(), bytes)) => true,
                     Some(_) => {
                         reply = provision::refused("flash");
                         false
@@ -554,14 +573,14 @@ async fn provision_task(
 }
 
 /// Erases the settings sector, writes the record and checks it reads back the same.
-fn store_settings(flash: &mut SettingsFlash, record: &[u8]) -> bool {
-    let end = SETTINGS_OFFSET + ERASE_SIZE as u32;
-    if flash.blocking_erase(SETTINGS_OFFSET, end).is_err() || flash.blocking_write(SETTINGS_OFFSET, record).is_err() {
+fn store_settings(flash: &mut GuardedFlash, record: &[u8]) -> bool {
+    let start = ota::settings_offset();
+    if flash.erase(start, start + ERASE_SIZE as u32).is_err() || flash.write(start, record).is_err() {
         return false;
     }
     let mut back = [0u8; MAX_RECORD];
     let back = &mut back[..record.len()];
-    flash.blocking_read(SETTINGS_OFFSET, back).is_ok() && back == record
+    flash.read(start, back).is_ok() && back == record
 }
 
 /// One reply line (`\r\n` added) in USB packets.
