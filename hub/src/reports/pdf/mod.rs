@@ -10,11 +10,13 @@
 //!   and unicode-bidi 0.3 are the versions Slint already brings into the workspace, subsetter
 //!   (without variable fonts) and pdf-writer bring nothing heavy. We write the font embedding
 //!   (CID font, ToUnicode) and the line layout ourselves: about 400 lines.
-//! - **krilla 0.8**: a good high-level API (text, subsetting, ToUnicode done for it), shapes with
-//!   rustybuzz 0.20 but leaves bidi to the caller; it pins skrifa 0.42 (a third skrifa and
-//!   read-fonts beside the workspace's 0.40 and 0.44) and its defaults pull in image decoders.
-//! - **printpdf**: does not shape (no joining forms: Arabic comes out as isolated letters left to
-//!   right), so it would need the same harfrust step and gives little over pdf-writer.
+//! - **krilla 0.8** (`draw_text`, rustybuzz): the letters joined, but with no bidi of its own a
+//!   whole line is one right-to-left run, so 12.5 came out as 5.21 and 1448 as 8441, the `%` was
+//!   a box (one font per call) and `pdftotext` read lam-alef backwards; it would need this same
+//!   bidi and font-fallback step, and it pins skrifa 0.42 (a third skrifa and read-fonts beside
+//!   the workspace's 0.40 and 0.44) with write-fonts and kurbo through subsetter's defaults.
+//! - **printpdf 0.12**: shapes only through its `text_layout`/`html` features (azul-layout, an
+//!   HTML/CSS engine, and rust-fontconfig); not rendered: far too heavy for the hub.
 pub mod doc;
 pub mod layout;
 pub mod report;
