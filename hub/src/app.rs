@@ -294,6 +294,17 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
         }
         None => None,
     };
+    // The monthly report goes to the managers' addresses when e-mail is set up.
+    let monthly = match (&settings.alerts.smtp, settings.alerts.email_to.is_empty()) {
+        (Some(_), false) => Some(crate::alerts::monthly::spawn(
+            db.clone(),
+            cell.clone(),
+            settings.alerts.email_to.clone(),
+            settings.alerts.lang,
+            mail_wake.clone(),
+        )),
+        _ => None,
+    };
     let alerts = crate::alerts::spawn(
         settings.alerts,
         crate::alerts::Wiring {
@@ -375,6 +386,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     let _ = retention.await;
     alerts.abort();
     let _ = alerts.await;
+    if let Some(monthly) = monthly {
+        monthly.abort();
+        let _ = monthly.await;
+    }
     if let Some(mailer) = mailer {
         mailer.abort();
         let _ = mailer.await;

@@ -68,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/019_corrective_actions.sql"),
     include_str!("store/020_uplink_cases.sql"),
     include_str!("store/021_firmware.sql"),
+    include_str!("store/022_monthly_report.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -469,3 +469,208 @@ async fn a_low_exit_rating_escalates_on_the_case_and_the_dashboard_until_answere
     assert_eq!(report["open"], json!([]));
     Ok(())
 }
+
+/// The text `pdftotext` reads off `pages` of a PDF, without the bidi marks it puts around
+/// right-to-left lines and numbers in them (the words themselves come out in logical order).
+fn pdf_text(pdf: &std::path::Path, pages: (u32, u32), layout: bool) -> Result<String> {
+    let mut command = std::process::Command::new("pdftotext");
+    command.args(["-f", &pages.0.to_string(), "-l", &pages.1.to_string()]);
+    if layout {
+        command.arg("-layout");
+    }
+    let output = command.arg(pdf).arg("-").output()?;
+    anyhow::ensure!(output.status.success(), "pdftotext: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(String::from_utf8(output.stdout)?.replace(['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}'], ""))
+}
+
+/// The monthly PDF of a seeded month (the report bench's generator, 40 visits a working day),
+/// in Arabic and English: managers only, 400 for a bad month or language; `pdftotext` finds the
+/// Arabic headings in logical order (lam-alef ligatures included) and the headline figures
+/// equal the JSON reports'. Its first pages are the screenshots `report-pdf-{ar,en}-N.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monthly_pdf_shows_the_json_reports_figures_in_arabic_and_english() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    {
+        let mut conn = dawr_hub::store::open(&data.path().join("dawr.db"))?;
+        let (from, to) = ("2026-10-01".parse()?, "2026-10-31".parse()?);
+        dawr_hub::reports::synthetic::write(&mut conn, 2026, from, to, 40)?;
+    }
+    let broker = dawr_e2e::BrokerChoice::Embedded { port: dawr_e2e::free_port(), tls_port: dawr_e2e::free_port() };
+    let hub = Hub::start_with(broker, &[], &[], data).await?;
+    let manager = hub.sign_in("m001", None).await?.token;
+    let staff = hub.staff_token().await?;
+    let url = |query: &str| format!("/api/v1/reports/monthly.pdf?{query}");
+    for (token, query, want) in [
+        (None, "month=2026-10", 401),
+        (Some(staff.as_str()), "month=2026-10", 403),
+        (Some(manager.as_str()), "month=2026-13", 400),
+        (Some(manager.as_str()), "month=October", 400),
+        (Some(manager.as_str()), "month=2026-10&lang=fr", 400),
+        (Some(manager.as_str()), "lang=en", 400),
+    ] {
+        let (status, body) = get_as(&hub, token, &url(query)).await?;
+        assert_eq!(status, want, "{query}: {body}");
+        let error: Value = serde_json::from_str(&body)?;
+        assert!(error["error"].is_string() && error["message"].is_string(), "{body}");
+    }
+
+    let json = |path: &str| {
+        let path = format!("{path}?from=2026-10-01&to=2026-10-31");
+        let manager = manager.clone();
+        let hub = &hub;
+        async move {
+            let (status, body) = get_as(hub, Some(&manager), &path).await?;
+            anyhow::ensure!(status == 200, "{path}: {body}");
+            Ok::<Value, anyhow::Error>(serde_json::from_str(&body)?)
+        }
+    };
+    let summary = json("/api/v1/reports/summary").await?;
+    let sla = json("/api/v1/reports/service-levels").await?;
+    let cases = json("/api/v1/reports/cases").await?;
+    let total = &summary; // the whole range's figures sit at the top (flattened)
+    let count = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("a count, not {v}: {summary} {sla}")).to_string();
+    let minutes = |v: &Value| format!("{:.1}", v.as_f64().expect("seconds") / 60.0);
+    let sum = |kinds: &Value| kinds.as_object().expect("kinds").values().filter_map(Value::as_u64).sum::<u64>();
+    // (the English label, the figure as the JSON reports give it).
+    let figures = [
+        ("Visits", count(&total["visits"])),
+        ("Served", count(&total["served"])),
+        ("No-shows", count(&total["no_shows"])),
+        ("Mean wait (min)", minutes(&total["wait_s"]["mean"])),
+        ("90th percentile wait (min)", minutes(&total["wait_s"]["p90"])),
+        ("Called within target", format!("{:.1}%", total["within_target_pct"].as_f64().unwrap())),
+        ("SLA breaches", count(&sla["total"]["breaches"])),
+        ("Satisfaction (mean of 5)", format!("{:.2}", total["csat"]["mean"].as_f64().unwrap())),
+        ("Satisfied (rating 4 or 5)", format!("{:.1}%", total["csat"]["satisfied_pct"].as_f64().unwrap())),
+        ("Cases opened", sum(&cases["total"]["opened"]).to_string()),
+        ("Cases closed", sum(&cases["total"]["closed"]).to_string()),
+    ];
+    assert!(total["visits"].as_u64().unwrap() > 500, "a month of history: {total}");
+
+    let dir = tempfile::tempdir()?;
+    let shots = dawr_e2e::screenshots_dir();
+    std::fs::create_dir_all(&shots)?;
+    let texts = dawr_i18n::Texts::new();
+    for lang in ["ar", "en"] {
+        let response =
+            hub.client.get(hub.url(&url(&format!("month=2026-10&lang={lang}")))).bearer_auth(&manager).send().await?;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers()["content-type"], "application/pdf");
+        let disposition = response.headers()["content-disposition"].to_str()?.to_string();
+        assert!(disposition.contains(&format!("dawr-report-demo-2026-10-{lang}.pdf")), "{disposition}");
+        let bytes = response.bytes().await?;
+        assert!(bytes.starts_with(b"%PDF-"));
+        let path = dir.path().join(format!("{lang}.pdf"));
+        std::fs::write(&path, &bytes)?;
+
+        let cover = pdf_text(&path, (1, 1), true)?;
+        if lang == "en" {
+            // Each headline figure on its label's line, equal to the JSON report's.
+            for (label, value) in &figures {
+                let line = cover.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_default();
+                let cells: Vec<&str> = line.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+                assert_eq!(cells.get(1), Some(&value.as_str()), "{label}: {line:?}\n{cover}");
+            }
+        } else {
+            let words: Vec<&str> = cover.split_whitespace().collect();
+            for (label, value) in &figures {
+                assert!(words.contains(&value.as_str()), "{label} = {value} on the Arabic cover:\n{cover}");
+            }
+        }
+        let whole = pdf_text(&path, (1, 99), false)?;
+        let t = |key: &str| texts.get(lang.parse().unwrap(), key, &[]);
+        for key in [
+            "report-pdf-title",
+            "report-pdf-headline",
+            "report-pdf-charts",
+            "report-pdf-per-counter",
+            "report-pdf-actions",
+        ] {
+            assert!(whole.contains(&t(key)), "{lang} {key}: {:?} not in\n{whole}", t(key));
+        }
+        if lang == "ar" {
+            for words in ["الانتظار", "الإجراءات التصحيحية", "الحالات المغلقة", "الوكالات", "إلى"]
+            {
+                assert!(whole.contains(words), "{words} (logical order, ligatures read back) not in\n{whole}");
+            }
+        }
+        let pages = std::process::Command::new("pdfinfo").arg(&path).output()?;
+        let pages = String::from_utf8(pages.stdout)?;
+        let pages: u32 = pages.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap_or("0").trim().parse()?;
+        assert!(pages >= 4 + 6, "cover, charts, tables, a page per service: {pages}");
+
+        let prefix = shots.join(format!("report-pdf-{lang}"));
+        let status = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "50", "-f", "1", "-l", "3"])
+            .arg(&path)
+            .arg(&prefix)
+            .status()?;
+        assert!(status.success());
+    }
+    Ok(())
+}
+
+/// The attached file of a multipart e-mail as the test SMTP server keeps it (the raw MIME body):
+/// the part of `content_type`, base64-decoded.
+fn attachment(body: &str, content_type: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let body = body.replace("\r\n", "\n");
+    let part =
+        body.split("\n--").find(|p| p.to_ascii_lowercase().contains(&format!("content-type: {content_type}")))?;
+    let (_, encoded) = part.split_once("\n\n")?;
+    let joined: String = encoded.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD.decode(joined).ok()
+}
+
+/// On the first of the month (a hub started any time after the month ended), the month before's
+/// report goes to each manager's address in `[alerts] email_to`, in `[alerts] lang`, as a PDF
+/// attachment through the SMTP outbox; a restart does not send it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_month_befores_report_is_e_mailed_to_the_managers_once() -> Result<()> {
+    let smtp = dawr_e2e::smtp::SmtpServer::start();
+    let data = tempfile::tempdir()?;
+    let riyadh = chrono::FixedOffset::east_opt(3 * 3600).unwrap();
+    let today = dawr_e2e::services_now().with_timezone(&riyadh).date_naive();
+    let first = chrono::Datelike::with_day(&today, 1).unwrap();
+    let month_before = chrono::Datelike::with_day(&first.pred_opt().unwrap(), 1).unwrap();
+    {
+        let mut conn = dawr_hub::store::open(&data.path().join("dawr.db"))?;
+        dawr_hub::reports::synthetic::write(&mut conn, 11, month_before, first.pred_opt().unwrap(), 8)?;
+    }
+    let branch = dawr_e2e::production_branch(&dawr_e2e::demo_branch());
+    let start = branch.find("\n[alerts]").expect("the demo's [alerts]");
+    let end = start + 1 + branch[start + 1..].find("\n\n").expect("a blank line after it");
+    let alerts = format!(
+        "\n[alerts]\nlang = \"ar\"\nemail_to = [\"manager@branch.test\", \"deputy@branch.test\"]\nsmtp = \"{}\"\n\
+         smtp_security = \"none\"\nsmtp_from = \"dawr@branch.test\"\n",
+        smtp.address()
+    );
+    let file = data.path().join("branch.toml");
+    std::fs::write(&file, format!("{}{}{alerts}", &branch[..start], &branch[end..]))?;
+    let broker = dawr_e2e::BrokerChoice::Embedded { port: dawr_e2e::free_port(), tls_port: dawr_e2e::free_port() };
+    let mut hub = Hub::start_with(broker, &["--config", file.to_str().unwrap()], &[], data).await?;
+
+    let wait = std::time::Duration::from_secs(30);
+    let mails = smtp.wait_for(2, wait).await;
+    assert_eq!(mails.len(), 2, "{}", hub.log());
+    let mut to: Vec<&str> = mails.iter().flat_map(|m| m.to.iter().map(String::as_str)).collect();
+    to.sort();
+    assert_eq!(to, ["deputy@branch.test", "manager@branch.test"]);
+    let month = month_before.format("%Y-%m").to_string();
+    for mail in &mails {
+        let subject: String = mail.subject.chars().filter(|c| !matches!(c, '\u{2068}' | '\u{2069}')).collect();
+        assert!(subject.starts_with("التقرير الشهري"), "{subject}");
+        assert!(mail.body.contains(&format!("dawr-report-demo-{month}-ar.pdf")), "the file's name");
+        let pdf = attachment(&mail.body, "application/pdf").expect("the PDF attached");
+        assert!(pdf.starts_with(b"%PDF-") && pdf.len() > 10_000, "{} bytes", pdf.len());
+    }
+
+    // Started again: the month was queued before, and nothing more is sent.
+    hub.restart().await?;
+    let told = || async { hub.log().matches("the monthly report was queued before").count() >= 1 };
+    assert!(dawr_e2e::wait_until(wait, told).await, "{}", hub.log());
+    let log = hub.log();
+    let queued = log.matches("the monthly report was queued").count() - log.matches("queued before").count();
+    assert_eq!((queued, smtp.messages().len()), (1, 2), "queued and sent once: {log}");
+    Ok(())
+}

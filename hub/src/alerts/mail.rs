@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use dawr_web::Db;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Mailbox, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -75,19 +75,29 @@ fn transport(smtp: &Smtp) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailErro
     Ok(builder.build())
 }
 
-/// The e-mail of an outbox row: plain text, UTF-8, base64 (Arabic survives any relay).
+/// The e-mail of an outbox row: plain text, UTF-8, base64 (Arabic survives any relay), and its
+/// file as an attachment when it has one (multipart/mixed).
 fn message(from: &Mailbox, mail: &DueMail) -> Result<Message, String> {
     let to: Mailbox = mail.recipient.parse().map_err(|e| format!("recipient {:?}: {e}", mail.recipient))?;
     let body = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .header(ContentTransferEncoding::Base64)
         .body(mail.body.clone());
-    Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(mail.subject.clone())
-        .singlepart(body)
-        .map_err(|e| e.to_string())
+    let builder = Message::builder().from(from.clone()).to(to).subject(mail.subject.clone());
+    let built = match &mail.attachment {
+        None => builder.singlepart(body),
+        Some((name, file)) => {
+            let kind = ContentType::parse(content_type_of(name)).map_err(|e| e.to_string())?;
+            let attachment = Attachment::new(name.clone()).body(file.clone(), kind);
+            builder.multipart(MultiPart::mixed().singlepart(body).singlepart(attachment))
+        }
+    };
+    built.map_err(|e| e.to_string())
+}
+
+/// The media type of an attachment, by its name's ending.
+fn content_type_of(name: &str) -> &'static str {
+    if name.ends_with(".pdf") { "application/pdf" } else { "application/octet-stream" }
 }
 
 /// Sends until aborted; `wake` is notified when an e-mail is put in.

@@ -13,8 +13,12 @@
 //!   that records the raise (`alerts` table, migration `017_alerts.sql`), so a `kill -9` loses
 //!   nothing and a restart neither forgets what was sent nor sends it again.
 //!
+//! - **The monthly report** ([`monthly`]): from the first of each month, the month before's PDF
+//!   to the same e-mail addresses, attached, through the same outbox, once per month.
+//!
 //! **Boundary:** `watch` and `text` are pure; `store` is the only SQL and `mail` the only SMTP.
 pub mod mail;
+pub mod monthly;
 pub mod store;
 pub mod text;
 pub mod watch;

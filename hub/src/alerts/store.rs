@@ -83,13 +83,15 @@ pub struct DueMail {
     pub body: String,
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
+    /// A file sent with it: its name and bytes (the monthly report's PDF).
+    pub attachment: Option<(String, Vec<u8>)>,
 }
 
 /// The oldest e-mail due at `now`, if any.
 pub fn next_mail(conn: &Connection, now: DateTime<Utc>) -> Result<Option<DueMail>, StoreError> {
     let row = conn
         .query_row(
-            "SELECT id, recipient, subject, body, attempts, created_at FROM alert_mail
+            "SELECT id, recipient, subject, body, attempts, created_at, attachment_name, attachment FROM alert_mail
              WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY id LIMIT 1",
             params![ts(now)],
             |r| {
@@ -100,11 +102,13 @@ pub fn next_mail(conn: &Connection, now: DateTime<Utc>) -> Result<Option<DueMail
                     r.get::<_, String>(3)?,
                     r.get::<_, u32>(4)?,
                     r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<Vec<u8>>>(7)?,
                 ))
             },
         )
         .optional()?;
-    let Some((id, recipient, subject, body, attempts, created)) = row else { return Ok(None) };
+    let Some((id, recipient, subject, body, attempts, created, name, file)) = row else { return Ok(None) };
     Ok(Some(DueMail {
         id,
         recipient,
@@ -112,6 +116,7 @@ pub fn next_mail(conn: &Connection, now: DateTime<Utc>) -> Result<Option<DueMail
         body,
         attempts,
         created_at: parse_ts("alert_mail.created_at", &created)?,
+        attachment: name.zip(file),
     }))
 }
 
@@ -139,4 +144,42 @@ pub fn mail_failed(
         params![id, state, error, ts(next)],
     )?;
     Ok(())
+}
+
+/// Whether the report of `month` (`YYYY-MM`) was queued for `branch`.
+pub fn monthly_queued(conn: &Connection, branch: &str, month: &str) -> Result<bool, StoreError> {
+    let queued = conn
+        .query_row("SELECT 1 FROM monthly_report_mail WHERE branch = ?1 AND month = ?2", params![branch, month], |_| {
+            Ok(())
+        })
+        .optional()?;
+    Ok(queued.is_some())
+}
+
+/// Puts the report of `month` in the outbox for each recipient, with its file, and notes the
+/// month as queued, in one transaction; `false` (and nothing queued) when it was already.
+pub fn queue_monthly(
+    conn: &mut Connection,
+    branch: &str,
+    month: &str,
+    mails: &[(String, String, String)],
+    (name, file): (&str, &[u8]),
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let tx = conn.transaction()?;
+    let fresh = tx.execute(
+        "INSERT OR IGNORE INTO monthly_report_mail (branch, month, queued_at) VALUES (?1, ?2, ?3)",
+        params![branch, month, ts(now)],
+    )? == 1;
+    if fresh {
+        for (to, subject, body) in mails {
+            tx.execute(
+                "INSERT INTO alert_mail (recipient, subject, body, created_at, next_attempt_at, attachment_name, attachment)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+                params![to, subject, body, ts(now), name, file],
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(fresh)
 }

@@ -28,6 +28,7 @@ pub mod csv;
 pub mod facts;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod pdf;
 pub mod periods;
 pub mod replay;
 pub mod sla;

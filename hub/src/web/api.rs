@@ -58,6 +58,7 @@ pub fn routes() -> Vec<Route> {
         ("/api/v1/reports/cases", get(report_cases)),
         ("/api/v1/reports/causes", get(report_causes)),
         ("/api/v1/reports/periods", get(report_periods)),
+        ("/api/v1/reports/monthly.pdf", get(super::report_pdf::api)),
         ("/api/v1/reports/forecast", get(super::forecast::report)),
         ("/api/v1/actions", get(super::actions::list).post(super::actions::post)),
         ("/api/v1/actions/{id}", axum::routing::patch(super::actions::patch)),

@@ -35,6 +35,7 @@ pub mod join_page;
 pub mod metrics;
 pub mod privacy;
 pub mod rate_page;
+pub mod report_pdf;
 pub mod sms;
 pub mod ticket_page;
 pub mod walk_in_sms;
@@ -121,6 +122,7 @@ fn managers_pages() -> Vec<Route> {
         ("/dashboard/firmware", post(dashboard::choose_firmware)),
         ("/dashboard/table.csv", get(dashboard::table_csv)),
         ("/dashboard/tables.xlsx", get(dashboard::tables_xlsx)),
+        ("/dashboard/monthly.pdf", get(report_pdf::dashboard)),
         ("/dashboard/forecast", get(dashboard::forecast::show)),
         ("/dashboard/actions", get(dashboard::actions::show).post(dashboard::actions::create)),
         ("/dashboard/actions/{id}", post(dashboard::actions::change)),

@@ -115,7 +115,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
     cookies.split(';').find_map(|c| c.trim().strip_prefix(&format!("{COOKIE}="))).map(str::to_string)
 }
 
-fn manager(state: &AppState, headers: &HeaderMap) -> Result<Session, AuthError> {
+pub(crate) fn manager(state: &AppState, headers: &HeaderMap) -> Result<Session, AuthError> {
     let token = session_cookie(headers).ok_or(AuthError::Unauthenticated)?;
     state.sessions.check_manager(Some(&format!("Bearer {token}")), Utc::now())
 }

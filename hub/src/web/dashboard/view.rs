@@ -436,6 +436,10 @@ impl Dashboard<'_> {
                 button type="submit" { (self.t("dash-show")) }
                 a href={ "/dashboard/visits.csv?" (self.query(lang)) } { (self.t("dash-csv")) }
                 a href={ "/dashboard/tables.xlsx?" (self.query(lang)) } { (self.t("dash-xlsx")) }
+                " "
+                a id="monthly-pdf" href={ "/dashboard/monthly.pdf?month=" (self.filter.from.format("%Y-%m")) "&lang=" (self.lang.code()) } {
+                    (self.t("report-pdf-download")) " · " (self.filter.from.format("%Y-%m"))
+                }
             } }
         }
     }
