@@ -57,6 +57,8 @@ mod tests {
             uptime_s: None,
             rssi: None,
             reset: None,
+            offered: None,
+            update: None,
         }
     }
 
