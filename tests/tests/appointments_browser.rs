@@ -286,8 +286,14 @@ async fn a_citizen_joins_a_full_times_waiting_list_in_arabic_on_a_phone() -> Res
              window.dawrOld = true; document.querySelector('button[name=wait]').click(); return true;"
         ))
         .await?;
-    wait_for(&browser, "!window.dawrOld && location.pathname.startsWith('/waiting/') && document.getElementById('code')").await?;
-    let asked = browser.eval("return {h1: document.querySelector('h1').textContent, dir: document.documentElement.dir}").await?;
+    wait_for(
+        &browser,
+        "!window.dawrOld && location.pathname.startsWith('/waiting/') && document.getElementById('code')",
+    )
+    .await?;
+    let asked = browser
+        .eval("return {h1: document.querySelector('h1').textContent, dir: document.documentElement.dir}")
+        .await?;
     assert_eq!((asked["h1"].as_str(), asked["dir"].as_str()), (Some("أكّد مكانك في قائمة الانتظار"), Some("rtl")));
     browser.screenshot(&screenshots().join("appointments-ar-waiting-code.png")).await?;
     browser.expect_accessible("the waiting list's code page in Arabic").await?;
