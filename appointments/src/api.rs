@@ -18,7 +18,7 @@ use dawr_i18n::Lang;
 use dawr_protocol::api::Names;
 use dawr_protocol::api::bookings::{
     Booking as BookingOut, BookingHold, BookingReport, BookingRequest, Citizen, CodeConfirmation, HubBooking,
-    SiteBranch, SiteHealth, SiteService, Slots,
+    SiteBranch, SiteHealth, SiteService, Slots, WaitingListEntry, WaitingListJoin,
 };
 use dawr_protocol::api::closures::{BranchClosure, ClosureApplied};
 use dawr_protocol::api::privacy::{BookingsErasure, BookingsExport, ExportedBooking, PersonQuery};
@@ -112,6 +112,17 @@ impl From<Refusal> for WebError {
                 format!("that is not the code sent; {left} more tries"),
             )
             .with_field("code"),
+            Refusal::NotFull => Self::new(
+                StatusCode::CONFLICT,
+                "slot_not_full",
+                "that slot has a place nobody waits for: book it instead",
+            ),
+            Refusal::ListFull => {
+                Self::new(StatusCode::CONFLICT, "waiting_list_full", "as many wait for that slot as may")
+            }
+            Refusal::NoWaitingList => {
+                Self::new(StatusCode::NOT_FOUND, "no_waiting_list", "this site keeps no waiting lists")
+            }
             Refusal::Storage(e) => {
                 tracing::error!(error = %e, "storage");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the database is not available")
@@ -273,6 +284,91 @@ pub async fn confirm(
     let booking = core.confirm(&hold, &r.code).await?;
     tracing::info!(code = %booking.code, branch = %booking.branch, service = %booking.service, start = %booking.start, "booked, confirmed by its code");
     Ok((StatusCode::CREATED, Json(booking_out(&core, &booking))))
+}
+
+/// The language a request asks for (`ar` without one).
+fn request_lang(lang: Option<&str>) -> WebResult<Lang> {
+    match lang {
+        None => Ok(Lang::default()),
+        Some(l) => l.parse().map_err(|e: dawr_i18n::UnknownLang| WebError::malformed(e.to_string())),
+    }
+}
+
+/// `POST /api/v1/waiting-list`: joins a full slot's waiting list (202 with the entry), once the
+/// one-time code sent to the mobile is confirmed.
+pub async fn join_waiting_list(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> WebResult<(StatusCode, Json<WaitingListJoin>)> {
+    check_rate(&core, addr, &headers)?;
+    let r: BookingRequest = json_body(&body)?;
+    let lang = request_lang(r.lang.as_deref())?;
+    let input = BookingInput {
+        branch: r.branch,
+        service: r.service,
+        start: r.start,
+        name: r.name,
+        national_id: r.national_id,
+        phone: r.phone,
+    };
+    let client = core.client(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()));
+    let held = core.join_waiting_list(&input, lang, client).await?;
+    tracing::info!(branch = %input.branch, service = %input.service, "a waiting-list entry's code was sent");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(WaitingListJoin {
+            confirm_url: format!("{}/api/v1/waiting-list/{}/confirm", core.public_url, held.handle),
+            entry: held.handle,
+            mobile: held.mobile,
+            expires_at: held.expires_at,
+        }),
+    ))
+}
+
+fn unknown_entry(r: Refusal) -> WebError {
+    match r {
+        Refusal::NotFound => WebError::new(StatusCode::NOT_FOUND, "unknown_entry", "no waiting-list entry here"),
+        other => other.into(),
+    }
+}
+
+async fn entry_out(core: &Core, entry: &crate::waiting::Entry) -> WebResult<WaitingListEntry> {
+    Ok(WaitingListEntry {
+        entry: entry.handle.clone(),
+        branch: entry.branch.clone(),
+        service: entry.service.clone(),
+        start: entry.start,
+        state: entry.state.as_str().to_string(),
+        place: core.entry_place(entry).await?,
+    })
+}
+
+/// `GET /api/v1/waiting-list/{entry}`: where an entry is (its handle is its secret).
+pub async fn waiting_entry(
+    State(core): State<Core>,
+    ApiPath(handle): ApiPath<String>,
+) -> WebResult<Json<WaitingListEntry>> {
+    let entry = core.entry_of(&handle).await.map_err(unknown_entry)?;
+    Ok(Json(entry_out(&core, &entry).await?))
+}
+
+/// `POST /api/v1/waiting-list/{entry}/confirm`: the right code puts the entry in line.
+pub async fn confirm_entry(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiPath(handle): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> WebResult<Json<WaitingListEntry>> {
+    check_rate(&core, addr, &headers)?;
+    let r: CodeConfirmation = json_body(&body)?;
+    let entry = core.entry_of(&handle).await.map_err(unknown_entry)?;
+    core.confirm_entry(&entry, &r.code).await?;
+    tracing::info!(branch = %entry.branch, service = %entry.service, "joined a waiting list");
+    let entry = core.entry_of(&handle).await.map_err(unknown_entry)?;
+    Ok(Json(entry_out(&core, &entry).await?))
 }
 
 async fn citizen_booking(

@@ -23,6 +23,7 @@ pub fn pages() -> Vec<Route> {
         ("/b/{branch}", get(pages::branch)),
         ("/b/{branch}/{service}", get(pages::service_page).post(pages::book)),
         ("/confirm/{handle}", get(pages::confirm_page).post(pages::confirm)),
+        ("/waiting/{handle}", get(pages::entry_page).post(pages::confirm_entry)),
         ("/c/{token}", get(pages::booking)),
         ("/c/{token}/booking.ics", get(pages::booking_ics)),
         ("/c/{token}/cancel", post(pages::cancel)),
@@ -41,6 +42,9 @@ pub fn api() -> Vec<Route> {
         ("/api/v1/branches/{branch}/services/{service}/slots", get(api::slots)),
         ("/api/v1/bookings", post(api::book)),
         ("/api/v1/holds/{hold}/confirm", post(api::confirm)),
+        ("/api/v1/waiting-list", post(api::join_waiting_list)),
+        ("/api/v1/waiting-list/{entry}", get(api::waiting_entry)),
+        ("/api/v1/waiting-list/{entry}/confirm", post(api::confirm_entry)),
         ("/api/v1/bookings/{code}/lookup", post(api::lookup)),
         ("/api/v1/bookings/{code}/cancel", post(api::cancel)),
         ("/api/v1/bookings/{code}/reschedule", post(api::reschedule)),
@@ -108,7 +112,8 @@ async fn make_slots(core: &Core) {
 
 /// Runs the slot job whenever a branch's day changes (a day's opening is one run), and every
 /// ten minutes besides (a changed site file, a run that failed); every five seconds, expired
-/// holds (bookings whose one-time code was never typed) give their places back.
+/// holds (bookings whose one-time code was never typed) give their places back, and the places
+/// freed in slots someone waits for are offered to the first in line ([`crate::waiting`]).
 async fn slot_job(core: Core) {
     let days = |core: &Core| {
         let now = dawr_web::clock::now();
@@ -120,6 +125,9 @@ async fn slot_job(core: Core) {
         interval.tick().await;
         if let Err(e) = core.release_expired().await {
             tracing::warn!(error = ?e, "expired holds could not give their places back; again in a moment");
+        }
+        if let Err(e) = core.offer_places().await {
+            tracing::warn!(error = ?e, "the waiting list's offer round failed; again in a moment");
         }
         let today = days(&core);
         if today != last.0 || last.1.elapsed() > std::time::Duration::from_secs(600) {

@@ -38,7 +38,27 @@ pub struct SiteConfig {
     pub retention: Retention,
     #[serde(default)]
     pub sms: SmsSection,
+    #[serde(default)]
+    pub waiting_list: WaitingList,
     pub branches: Vec<BranchSection>,
+}
+
+/// `[waiting_list]`: a full slot's waiting list ([`crate::waiting`]). It needs the one-time
+/// codes (`[sms] confirm_bookings`): joining is proved by one, and an offered place is taken by
+/// typing the one the offer's text carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WaitingList {
+    /// How long a place offered to the first in line is held for them (never past the slot).
+    pub hold_minutes: u32,
+    /// How many may wait for one slot; 0 turns the waiting list off.
+    pub per_slot: u32,
+}
+
+impl Default for WaitingList {
+    fn default() -> Self {
+        WaitingList { hold_minutes: 30, per_slot: 20 }
+    }
 }
 
 /// `[sms]`: reminders a day and an hour before each booking's slot, through the operator's or
@@ -263,6 +283,7 @@ pub struct Site {
     pub sms: Option<crate::reminders::SmsSettings>,
     /// Bookings are held until the one-time code sent to the mobile is typed (`[sms]`).
     pub confirm_bookings: bool,
+    pub waiting_list: WaitingList,
     pub branches: Vec<Branch>,
 }
 
@@ -375,6 +396,9 @@ impl SiteConfig {
                     .into(),
             ));
         }
+        if !(1..=1440).contains(&self.waiting_list.hold_minutes) {
+            return Err(ConfigError::Site("[waiting_list] hold_minutes must be between 1 and 1440".into()));
+        }
         if self.sms.confirm_bookings && self.sms.smsc.is_none() {
             return Err(ConfigError::Site("[sms] confirm_bookings needs an smsc to send the codes through".into()));
         }
@@ -409,6 +433,7 @@ impl SiteConfig {
             retention: self.retention,
             sms: self.sms.settings()?,
             confirm_bookings: self.sms.confirm_bookings,
+            waiting_list: self.waiting_list,
             branches,
         })
     }

@@ -10,7 +10,8 @@
 //! wired by [`app`] and started by [`cli`]. [`config`] reads the site's TOML file. [`signing`]
 //! keeps the Ed25519 key that signs each booking's check-in token (its QR code). [`codes`] sends
 //! the one-time codes that confirm a booking when `[sms] confirm_bookings` is on (the booking is
-//! held, its place taken, until the code is typed: `store::hold`).
+//! held, its place taken, until the code is typed: `store::hold`). [`waiting`] is a full slot's
+//! waiting list (its pure rules; the rows in `store::waiting` and `pg::waiting`).
 pub mod api;
 pub mod app;
 pub mod cli;
@@ -29,3 +30,4 @@ pub mod slots;
 pub mod storage;
 pub mod store;
 pub mod validate;
+pub mod waiting;

@@ -232,6 +232,8 @@ impl Problems {
             Refusal::TooManyCodes => one(None, "appt-error-too-many-codes"),
             Refusal::CodeShape => one(Some(Field::Code), "appt-error-otp-shape"),
             Refusal::WrongCode { .. } => one(Some(Field::Code), "appt-error-otp-wrong"),
+            Refusal::NotFull => one(Some(Field::Start), "appt-error-not-full"),
+            Refusal::ListFull => one(Some(Field::Start), "appt-error-list-full"),
             _ => None,
         }
     }
@@ -370,6 +372,8 @@ struct DayChoice<'a> {
     days: &'a [NaiveDate],
     day: Option<NaiveDate>,
     slots: &'a [SlotView],
+    /// Full times may be chosen to join their waiting list.
+    waiting: bool,
 }
 
 /// The day links and the times of the chosen day.
@@ -381,7 +385,7 @@ fn slot_picker(
     chosen: &str,
     problems: &Problems,
 ) -> Markup {
-    let DayChoice { days, day, slots } = choice;
+    let DayChoice { days, day, .. } = choice;
     if days.is_empty() {
         return html! { p { (t.get("appt-no-days")) } };
     }
@@ -394,19 +398,21 @@ fn slot_picker(
                 }
             }
         }
-        @if let Some(day) = day { (day_slots(t, day, slots, branch, chosen, problems)) }
+        @if let Some(day) = day { (day_slots(t, day, &choice, branch, chosen, problems)) }
     }
 }
 
-/// The times of one day, as radio buttons (full ones disabled).
+/// The times of one day, as radio buttons (full ones disabled, or, with `waiting`, chosen to
+/// join their waiting list).
 fn day_slots(
     t: &T<'_>,
     day: NaiveDate,
-    slots: &[SlotView],
+    choice: &DayChoice<'_>,
     branch: &Branch,
     chosen: &str,
     problems: &Problems,
 ) -> Markup {
+    let (slots, waiting) = (choice.slots, choice.waiting);
     let error = problems.for_field(Field::Start);
     let error_html = html! { @if let Some(key) = error { p class="error" id="slots-error" { (t.get(key)) } } };
     if slots.is_empty() {
@@ -421,11 +427,15 @@ fn day_slots(
             div class="slots" {
                 @for (i, s) in slots.iter().enumerate() {
                     @let full = s.available == 0;
-                    @let note = if full { t.get("appt-slot-full") } else { t.args("appt-available", &[("count", Arg::Number(f64::from(s.available)))]) };
+                    @let note = match (full, waiting) {
+                        (true, true) => t.get("appt-slot-full-wait"),
+                        (true, false) => t.get("appt-slot-full"),
+                        _ => t.args("appt-available", &[("count", Arg::Number(f64::from(s.available)))]),
+                    };
                     label class=(if full { "slot full" } else { "slot" }) {
                         input type="radio" name="start" value=(s.start.to_rfc3339())
-                            id=[(Some(i) == first_free).then_some("slots")]
-                            checked[!full && chosen == Some(s.start)] disabled[full] required;
+                            id=[(Some(i) == first_free.or(waiting.then_some(0))).then_some("slots")]
+                            checked[(!full || waiting) && chosen == Some(s.start)] disabled[full && !waiting] required;
                         span { span class="ltr" { (slots::local_time(branch, s.start)) } small { (note) } }
                     }
                 }
@@ -458,8 +468,11 @@ async fn render_book_form(core: &Core, form: BookForm<'_>) -> Result<String, Ref
         None => Vec::new(),
     };
     let base = format!("/b/{}/{}", branch.id, service.code);
-    let picker = slot_picker(&t, &base, DayChoice { days: &days, day, slots: &slots }, branch, &input.start, &problems);
+    let waiting = core.keeps_waiting_lists();
+    let choice = DayChoice { days: &days, day, slots: &slots, waiting };
+    let picker = slot_picker(&t, &base, choice, branch, &input.start, &problems);
     let bookable = slots.iter().any(|s| s.available > 0);
+    let joinable = waiting && slots.iter().any(|s| s.available == 0);
     let title = name(&service.name, lang);
     let body = html! {
         h1 { (title) }
@@ -468,12 +481,16 @@ async fn render_book_form(core: &Core, form: BookForm<'_>) -> Result<String, Ref
             input type="hidden" name="lang" value=(lang.code());
             @if let Some(d) = day { input type="hidden" name="date" value=(d); }
             (picker)
-            @if bookable {
+            @if bookable || joinable {
                 h2 { (t.get("appt-your-details")) }
                 (text_input(&t, &NAME_INPUT, &input.name, &problems))
                 (text_input(&t, &ID_INPUT, &input.national_id, &problems))
                 (text_input(&t, &PHONE_INPUT, &input.phone, &problems))
-                button type="submit" { (t.get("appt-book-button")) }
+                @if bookable { button type="submit" { (t.get("appt-book-button")) } }
+                @if joinable {
+                    p class="note" id="wait-note" { (t.get("appt-wait-note")) }
+                    button type="submit" name="wait" value="1" class="secondary" aria-describedby="wait-note" { (t.get("appt-wait-button")) }
+                }
             }
         }
     };
@@ -519,6 +536,9 @@ pub struct BookPost {
     national_id: String,
     #[serde(default)]
     phone: String,
+    /// Set by the "join the waiting list" button.
+    #[serde(default)]
+    wait: Option<String>,
 }
 
 fn limited(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> bool {
@@ -548,7 +568,13 @@ pub async fn book(
     let (status, problems) = if limited(&core, addr, &headers) {
         (StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]))
     } else {
-        let done = if core.confirms_by_code() {
+        let done = if post.wait.is_some() {
+            let client = core.client(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()));
+            core.join_waiting_list(&input, lang, client).await.map(|held| {
+                tracing::info!(branch = %branch, service = %service, "a waiting-list entry's code was sent");
+                format!("/waiting/{}?lang={}", held.handle, lang.code())
+            })
+        } else if core.confirms_by_code() {
             let client = core.client(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()));
             core.hold(&input, lang, client).await.map(|held| {
                 tracing::info!(branch = %branch, service = %service, "held; a code was sent");
@@ -562,6 +588,9 @@ pub async fn book(
         };
         match done {
             Ok(next) => return Redirect::to(&next).into_response(),
+            Err(Refusal::Full) if core.keeps_waiting_lists() => {
+                (StatusCode::CONFLICT, Problems(vec![(Some(Field::Start), "appt-error-slot-full-wait")]))
+            }
             Err(r) => match Problems::from_refusal(&r) {
                 Some(p) => (refusal_status(&r), p),
                 None => return refusal_page(&core, lang, r),
@@ -580,7 +609,7 @@ pub async fn book(
 /// The status a refused form comes back with.
 fn refusal_status(r: &Refusal) -> StatusCode {
     match r {
-        Refusal::Full | Refusal::NotBookable => StatusCode::CONFLICT,
+        Refusal::Full | Refusal::NotBookable | Refusal::NotFull | Refusal::ListFull => StatusCode::CONFLICT,
         Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
         Refusal::TooManyCodes => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
@@ -699,6 +728,153 @@ pub async fn confirm(
         Err(Refusal::NotBookable) => {
             confirm_failed(&core, &hold, lang, StatusCode::CONFLICT, "appt-error-not-bookable")
         }
+        Err(r) => match Problems::from_refusal(&r) {
+            Some(problems) => again(refusal_status(&r), problems),
+            None => private(refusal_page(&core, lang, r)),
+        },
+    }
+}
+
+/// A waiting-list entry's page: the field for its joining code, or where it is in line.
+fn render_entry(
+    core: &Core,
+    entry: &crate::waiting::Entry,
+    place: Option<u32>,
+    lang: Lang,
+    code: &str,
+    problems: &Problems,
+) -> String {
+    let t = T { texts: &core.texts, lang };
+    let Some(branch) = core.site.branch(&entry.branch) else { return String::new() };
+    let service = branch.service(&entry.service).map_or(entry.service.clone(), |s| name(&s.name, lang).to_string());
+    let base = format!("/waiting/{}", entry.handle);
+    let card = html! {
+        section class="card" {
+            dl {
+                dt { (t.get("appt-detail-service")) } dd id="service" { (service) }
+                dt { (t.get("appt-detail-branch")) } dd { (name(&branch.name, lang)) }
+                dt { (t.get("appt-detail-date")) } dd id="date" { (long_date(&t, entry.local_day)) }
+                dt { (t.get("appt-detail-time")) } dd id="time" { (time_range(branch, entry.start)) }
+            }
+        }
+    };
+    let (title, body) = match entry.state {
+        crate::waiting::EntryState::Unconfirmed => {
+            let title = t.get("appt-wait-confirm-title");
+            let mobile = dawr_web::otp::masked(&entry.phone);
+            let until = slots::local_time(branch, entry.expires_at);
+            let sent = t.args("appt-confirm-sent", &[("mobile", Arg::Text(MOBILE_MARK)), ("time", Arg::Text(&until))]);
+            let (before, after) = sent.split_once(MOBILE_MARK).unwrap_or((&sent, ""));
+            let body = html! {
+                h1 { (title) }
+                (problems.summary(&t))
+                p id="sent" { (before) span class="ltr" { (mobile) } (after) }
+                (card)
+                form method="post" action=(base) novalidate {
+                    input type="hidden" name="lang" value=(lang.code());
+                    (text_input(&t, &OTP_INPUT, code, problems))
+                    button type="submit" { (t.get("appt-wait-confirm-button")) }
+                }
+            };
+            (title, body)
+        }
+        crate::waiting::EntryState::Waiting => {
+            let title = t.get("appt-wait-title");
+            let minutes = f64::from(core.site.waiting_list.hold_minutes);
+            let body = html! {
+                h1 { (title) }
+                p id="place" role="status" { (t.args("appt-wait-place", &[("place", Arg::Number(f64::from(place.unwrap_or(1))))])) }
+                (card)
+                p class="note" { (t.args("appt-wait-how", &[("minutes", Arg::Number(minutes))])) }
+            };
+            (title, body)
+        }
+        crate::waiting::EntryState::Offered => {
+            let title = t.get("appt-wait-title");
+            let body = html! {
+                h1 { (title) }
+                p id="place" role="status" { (t.get("appt-wait-offered")) }
+                (card)
+                @if let Some(hold) = &entry.offer {
+                    p { a href={ "/confirm/" (hold) "?lang=" (lang.code()) } { (t.get("appt-wait-offer-link")) } }
+                }
+            };
+            (title, body)
+        }
+    };
+    layout(&t, &title, Some(branch), body, &format!("{base}?lang={}", lang.other().code()))
+}
+
+fn entry_lang(q: Option<&str>, entry: &crate::waiting::Entry) -> Lang {
+    parse_lang(q).or_else(|| parse_lang(Some(&entry.lang))).unwrap_or_default()
+}
+
+/// The entry's page as it stands, or why it cannot be shown.
+async fn entry_response(core: &Core, entry: &crate::waiting::Entry, lang: Lang) -> Response {
+    if entry.state == crate::waiting::EntryState::Unconfirmed
+        && dawr_web::otp::may_try(entry.code_state(), dawr_web::clock::now()).is_err()
+    {
+        return entry_failed(core, entry, lang, StatusCode::GONE, "appt-code-ended");
+    }
+    match core.entry_place(entry).await {
+        Ok(place) => private(Html(render_entry(core, entry, place, lang, "", &Problems::default())).into_response()),
+        Err(r) => private(refusal_page(core, lang, r)),
+    }
+}
+
+/// The entry did not go in line: why, and the link back to the times.
+fn entry_failed(core: &Core, entry: &crate::waiting::Entry, lang: Lang, status: StatusCode, key: &str) -> Response {
+    let t = T { texts: &core.texts, lang };
+    let title = t.get("appt-wait-failed-title");
+    let body = html! {
+        h1 { (title) }
+        p id="ended" role="alert" { (t.get(key)) }
+        p { a href={ "/b/" (entry.branch) "/" (entry.service) "?lang=" (lang.code()) } { (t.get("appt-new-booking")) } }
+    };
+    let html = layout(&t, &title, core.site.branch(&entry.branch), body, &format!("?lang={}", lang.other().code()));
+    private((status, Html(html)).into_response())
+}
+
+/// `GET /waiting/{handle}`: the field for the joining code, or the entry's place in line.
+pub async fn entry_page(State(core): State<Core>, Path(handle): Path<String>, Query(q): Query<PageQuery>) -> Response {
+    match core.entry_of(&handle).await {
+        Ok(entry) => {
+            let lang = entry_lang(q.lang.as_deref(), &entry);
+            entry_response(&core, &entry, lang).await
+        }
+        Err(r) => private(refusal_page(&core, q.lang(), r)),
+    }
+}
+
+/// `POST /waiting/{handle}`: the right joining code puts the entry in line (then its page shows
+/// its place); a wrong one shows the form again.
+pub async fn confirm_entry(
+    State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(handle): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<ConfirmPost>, FormRejection>,
+) -> Response {
+    let post = form.map(|Form(f)| f).unwrap_or_default();
+    let entry = match core.entry_of(&handle).await {
+        Ok(entry) => entry,
+        Err(r) => return private(refusal_page(&core, parse_lang(post.lang.as_deref()).unwrap_or_default(), r)),
+    };
+    let lang = entry_lang(post.lang.as_deref(), &entry);
+    let again = |status: StatusCode, problems: Problems| {
+        private((status, Html(render_entry(&core, &entry, None, lang, &post.code, &problems))).into_response())
+    };
+    if limited(&core, addr, &headers) {
+        return again(StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]));
+    }
+    match core.confirm_entry(&entry, &post.code).await {
+        Ok(_) => {
+            tracing::info!(branch = %entry.branch, service = %entry.service, "joined a waiting list");
+            Redirect::to(&format!("/waiting/{}?lang={}", entry.handle, lang.code())).into_response()
+        }
+        Err(Refusal::Code(_)) => entry_failed(&core, &entry, lang, StatusCode::GONE, "appt-code-ended"),
+        Err(Refusal::NotBookable) => entry_failed(&core, &entry, lang, StatusCode::CONFLICT, "appt-error-not-bookable"),
+        Err(Refusal::ListFull) => entry_failed(&core, &entry, lang, StatusCode::CONFLICT, "appt-error-list-full"),
         Err(r) => match Problems::from_refusal(&r) {
             Some(problems) => again(refusal_status(&r), problems),
             None => private(refusal_page(&core, lang, r)),
@@ -863,7 +1039,14 @@ async fn render_reschedule(
         None => Vec::new(),
     };
     let base = format!("/c/{}/reschedule", booking.token);
-    let picker = slot_picker(&t, &base, DayChoice { days: &days, day, slots: &slots }, branch, chosen, &problems);
+    let picker = slot_picker(
+        &t,
+        &base,
+        DayChoice { days: &days, day, slots: &slots, waiting: false },
+        branch,
+        chosen,
+        &problems,
+    );
     let title = t.get("appt-reschedule-title");
     let body = html! {
         h1 { (title) }

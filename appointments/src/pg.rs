@@ -20,12 +20,20 @@ use crate::store::{
 };
 
 /// The migrations, in order; `appointments_schema` records how many ran.
-const MIGRATIONS: &[&str] =
-    &[include_str!("pg/001_initial.sql"), include_str!("pg/002_closures.sql"), include_str!("pg/003_holds.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("pg/001_initial.sql"),
+    include_str!("pg/002_closures.sql"),
+    include_str!("pg/003_holds.sql"),
+    include_str!("pg/004_waiting_list.sql"),
+];
 /// The advisory lock the migrations run under ("dawrappt").
 const MIGRATION_LOCK: i64 = 0x6461_7772_6170_7074;
 /// The advisory lock of the slot job: one replica makes the rows at a time.
 const SLOT_JOB_LOCK: i64 = MIGRATION_LOCK + 1;
+/// The advisory lock of the waiting list's offer round: one replica offers at a time.
+const OFFER_ROUND_LOCK: i64 = MIGRATION_LOCK + 2;
+
+pub mod waiting;
 
 impl From<tokio_postgres::Error> for BookError {
     fn from(e: tokio_postgres::Error) -> Self {
@@ -109,7 +117,9 @@ fn refusal(e: tokio_postgres::Error) -> BookError {
 }
 
 /// Takes a place in a slot: the conditional update of its row, after making the row if the
-/// job has not (with `capacity`). `Full` when no place is left.
+/// job has not (with `capacity`). `Full` when no place is left, and (`waiters_first`: a booking,
+/// a hold, a move; not an offer to the line) when anyone is on the slot's waiting list (checked
+/// in the same statement).
 async fn take_place(
     tx: &Transaction<'_>,
     branch: &str,
@@ -117,6 +127,7 @@ async fn take_place(
     start: DateTime<Utc>,
     local_day: NaiveDate,
     capacity: u32,
+    waiters_first: bool,
 ) -> Result<(), BookError> {
     let closed = tx
         .query_opt(
@@ -128,10 +139,15 @@ async fn take_place(
         return Err(BookError::Full);
     }
     let update = tx
-        .prepare_cached(
+        .prepare_cached(if waiters_first {
             "UPDATE slots SET booked = booked + 1 \
-             WHERE id = (SELECT id FROM slots WHERE branch = $1 AND service = $2 AND start = $3) AND booked < capacity",
-        )
+             WHERE id = (SELECT id FROM slots WHERE branch = $1 AND service = $2 AND start = $3) AND booked < capacity \
+             AND NOT EXISTS (SELECT 1 FROM waiting_list w WHERE w.branch = $1 AND w.service = $2 AND w.start = $3 \
+                             AND w.state = 'waiting')"
+        } else {
+            "UPDATE slots SET booked = booked + 1 \
+             WHERE id = (SELECT id FROM slots WHERE branch = $1 AND service = $2 AND start = $3) AND booked < capacity"
+        })
         .await?;
     if tx.execute(&update, &[&branch, &service, &start]).await? == 1 {
         return Ok(());
@@ -183,7 +199,7 @@ pub async fn book(pool: &Pool, new: &NewBooking) -> Result<Booking, BookError> {
             return Err(BookError::MobileLimit);
         }
     }
-    take_place(&tx, &new.branch, &new.service, new.start, new.local_day, new.capacity).await?;
+    take_place(&tx, &new.branch, &new.service, new.start, new.local_day, new.capacity, true).await?;
     let insert = tx
         .prepare_cached(&format!(
             "INSERT INTO bookings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'booked', $11, $11)"
@@ -260,7 +276,7 @@ pub async fn hold(pool: &Pool, new: &NewHold) -> Result<(), BookError> {
     if by_mobile >= i64::from(new.codes_per_mobile) || by_client >= i64::from(new.codes_per_client) {
         return Err(BookError::TooManyCodes);
     }
-    take_place(&tx, &b.branch, &b.service, b.start, b.local_day, b.capacity).await?;
+    take_place(&tx, &b.branch, &b.service, b.start, b.local_day, b.capacity, true).await?;
     tx.execute(
         &format!(
             "INSERT INTO booking_holds (client, {HOLD_COLUMNS}) \
@@ -432,7 +448,7 @@ pub async fn reschedule(
         return Err(BookError::NotActive(booking.status));
     }
     if start != booking.start {
-        take_place(&tx, &booking.branch, &booking.service, start, local_day, capacity).await?;
+        take_place(&tx, &booking.branch, &booking.service, start, local_day, capacity, true).await?;
         adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1).await?;
     }
     tx.execute(
@@ -589,6 +605,7 @@ pub async fn day_bookings(pool: &Pool, branch: &str, day: NaiveDate) -> Result<V
 /// Removes the personal data of every booking whose day is before `before`.
 pub async fn purge(pool: &Pool, before: NaiveDate, now: DateTime<Utc>) -> Result<usize, BookError> {
     let client = pool.get().await?;
+    client.execute("DELETE FROM waiting_list WHERE local_day < $1", &[&before]).await?;
     let n = client
         .execute(
             "UPDATE bookings SET name = NULL, national_id = NULL, phone = NULL, purged_at = $2 \
@@ -665,6 +682,11 @@ pub async fn erase_person(
             adjust_place(&tx, branch, &service, start, -1).await?;
         }
     }
+    tx.execute(
+        "DELETE FROM waiting_list WHERE branch = $1 AND (national_id = $2 OR phone = $3)",
+        &[&branch, &id, &phone],
+    )
+    .await?;
     tx.commit().await?;
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Ok((count(erased), count(cancelled)))

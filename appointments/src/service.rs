@@ -102,6 +102,12 @@ pub enum Refusal {
     WrongCode {
         left: u32,
     },
+    /// A waiting list was asked for a slot with a place nobody waits for: book it.
+    NotFull,
+    /// As many wait for that slot as `[waiting_list] per_slot` allows.
+    ListFull,
+    /// The site keeps no waiting lists (`[waiting_list] per_slot` 0, or no one-time codes).
+    NoWaitingList,
 }
 
 impl From<StoreError> for Refusal {
@@ -116,6 +122,8 @@ impl From<BookError> for Refusal {
             BookError::Full => Refusal::Full,
             BookError::AlreadyBooked | BookError::MobileLimit => Refusal::NotBookable,
             BookError::NotFound => Refusal::NotFound,
+            BookError::NotFull => Refusal::NotFull,
+            BookError::ListFull => Refusal::ListFull,
             BookError::NotActive(s) => Refusal::NotActive(s),
             BookError::CodeTaken => Refusal::Storage("no free booking code".into()),
             BookError::TooManyCodes => Refusal::TooManyCodes,
@@ -350,7 +358,7 @@ impl Core {
         self.availability.forget(&(checked.branch, checked.service, checked.local_day));
         held?;
         let text = self.texts.get(lang, "sms-booking-code", &[("code", dawr_i18n::Arg::Text(&code))]);
-        codes.send(&checked.phone, text.chars().filter(|c| !matches!(c, '\u{2066}'..='\u{2069}')).collect());
+        codes.send(&checked.phone, without_isolates(&text));
         Ok(Held { handle, mobile: dawr_web::otp::masked(&checked.phone), expires_at })
     }
 
@@ -392,6 +400,136 @@ impl Core {
             self.availability.clear();
         }
         Ok(released)
+    }
+
+    /// Whether a full slot's waiting list is kept: it needs the one-time codes.
+    pub fn keeps_waiting_lists(&self) -> bool {
+        self.codes.is_some() && self.site.waiting_list.per_slot > 0
+    }
+
+    /// Puts `input` on its slot's waiting list, unconfirmed, and sends the code that confirms
+    /// the entry to the mobile given, or says why not (`client` as for [`Core::hold`]).
+    pub async fn join_waiting_list(
+        &self,
+        input: &BookingInput,
+        lang: Lang,
+        client: std::net::IpAddr,
+    ) -> Result<Held, Refusal> {
+        let Some(codes) = self.codes.as_ref().filter(|_| self.keeps_waiting_lists()) else {
+            return Err(Refusal::NoWaitingList);
+        };
+        let now = clock::now();
+        let checked = check_booking(&self.site, input, now)?;
+        let handle = new_token();
+        let code = dawr_web::otp::code_from(rand::rng().random());
+        let expires_at = now + dawr_web::otp::CODE_TTL;
+        let new = crate::waiting::NewEntry {
+            code_mac: dawr_web::otp::code_mac(&self.code_key, &handle, &code),
+            handle: handle.clone(),
+            client: client.to_string(),
+            expires_at,
+            codes_per_mobile: dawr_web::otp::CODES_PER_MOBILE as u32,
+            codes_per_client: self.site.limits.codes_per_address,
+            since: now - dawr_web::otp::CODES_WINDOW,
+            per_slot: self.site.waiting_list.per_slot,
+            capacity: checked.capacity,
+            branch: checked.branch,
+            service: checked.service,
+            start: checked.start,
+            local_day: checked.local_day,
+            name: checked.name,
+            national_id: checked.national_id,
+            phone: checked.phone.clone(),
+            lang: lang.code().to_string(),
+            now,
+        };
+        self.stored(self.store.join_waiting_list(new)).await?;
+        let text = self.texts.get(lang, "sms-waiting-code", &[("code", dawr_i18n::Arg::Text(&code))]);
+        codes.send(&checked.phone, without_isolates(&text));
+        Ok(Held { handle, mobile: dawr_web::otp::masked(&checked.phone), expires_at })
+    }
+
+    /// The waiting-list entry behind an entry page's handle.
+    pub async fn entry_of(&self, handle: &str) -> Result<crate::waiting::Entry, Refusal> {
+        if handle.len() != 32 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Refusal::NotFound);
+        }
+        self.stored(self.store.entry_by_handle(handle.to_string())).await?.ok_or(Refusal::NotFound)
+    }
+
+    /// Checks a typed joining code (as [`Core::confirm`] does a booking's); the right one puts
+    /// the entry in line. Returns its place in line. Refused for who joins (generic
+    /// `NotBookable`: the ID number waits for that slot already, or holds a booking for the
+    /// service that day) only now, once the mobile is proven.
+    pub async fn confirm_entry(&self, entry: &crate::waiting::Entry, typed: &str) -> Result<u32, Refusal> {
+        let now = clock::now();
+        dawr_web::otp::may_try(entry.code_state(), now).map_err(Refusal::Code)?;
+        let code = dawr_web::otp::typed_code(typed).ok_or(Refusal::CodeShape)?;
+        if !dawr_web::otp::code_matches(&self.code_key, &entry.handle, &code, &entry.code_mac) {
+            self.stored(self.store.wrong_entry_code(entry.handle.clone())).await?;
+            let left = dawr_web::otp::MAX_WRONG.saturating_sub(entry.attempts + 1);
+            return Err(if left == 0 {
+                Refusal::Code(dawr_web::otp::CodeRefusal::TooManyWrong)
+            } else {
+                Refusal::WrongCode { left }
+            });
+        }
+        self.capped(self.store.confirm_entry(entry.handle.clone(), self.site.waiting_list.per_slot, now)).await
+    }
+
+    /// An entry's place in line, `None` when it is not waiting (unconfirmed, or offered).
+    pub async fn entry_place(&self, entry: &crate::waiting::Entry) -> Result<Option<u32>, Refusal> {
+        self.stored(self.store.entry_place(entry.handle.clone())).await
+    }
+
+    /// The waiting list's offer round: each place freed in a slot someone waits for is held for
+    /// the first in line, who is texted its code and link. Returns how many were offered.
+    pub async fn offer_places(&self) -> Result<usize, Refusal> {
+        let Some(codes) = self.codes.as_ref().filter(|_| self.keeps_waiting_lists()) else { return Ok(0) };
+        let key = self.code_key.clone();
+        let draw = Box::new(move || {
+            let hold = new_token();
+            let code = dawr_web::otp::code_from(rand::rng().random());
+            crate::waiting::OfferSecrets {
+                code_mac: dawr_web::otp::code_mac(&key, &hold, &code),
+                hold,
+                code,
+                booking_code: new_code(),
+                booking_token: new_token(),
+            }
+        });
+        let hold_for = chrono::Duration::minutes(i64::from(self.site.waiting_list.hold_minutes));
+        let offers = self.stored(self.store.offer_places(clock::now(), hold_for, draw)).await?;
+        for offer in &offers {
+            self.availability.forget(&(offer.branch.clone(), offer.service.clone(), offer_day(&self.site, offer)));
+            codes.send(&offer.phone, without_isolates(&self.offer_text(offer)));
+            tracing::info!(branch = %offer.branch, service = %offer.service, start = %offer.start, "a freed place was offered to the first in line");
+        }
+        Ok(offers.len())
+    }
+
+    /// The text that offers a freed place: where and when, until when it is held, its code and
+    /// the link to type it at.
+    fn offer_text(&self, offer: &crate::waiting::Offer) -> String {
+        let lang: Lang = offer.lang.parse().unwrap_or_default();
+        let Some(branch) = self.site.branch(&offer.branch) else { return String::new() };
+        let branch_name = if lang == Lang::En { &branch.name.en } else { &branch.name.ar };
+        let day = slots::local_day(branch, offer.start).to_string();
+        let (time, until) = (slots::local_time(branch, offer.start), slots::local_time(branch, offer.expires_at));
+        let link = format!("{}/confirm/{}?lang={}", self.public_url, offer.hold, lang.code());
+        use dawr_i18n::Arg::Text;
+        self.texts.get(
+            lang,
+            "sms-waiting-offer",
+            &[
+                ("branch", Text(branch_name)),
+                ("date", Text(&day)),
+                ("time", Text(&time)),
+                ("until", Text(&until)),
+                ("code", Text(&offer.code)),
+                ("link", Text(&link)),
+            ],
+        )
     }
 
     /// Spends a rate-limit token of the client behind `peer` (see [`crate::ratelimit`]).
@@ -616,6 +754,17 @@ pub fn person(text: &str) -> Option<store::Person> {
         .map(store::Person::NationalId)
         .or_else(|_| validate::phone(text).map(store::Person::Phone))
         .ok()
+}
+
+/// A text for SMS: without the bidi isolation marks Fluent puts around arguments (a handset
+/// shows them as boxes).
+fn without_isolates(text: &str) -> String {
+    text.chars().filter(|c| !matches!(c, '\u{2066}'..='\u{2069}')).collect()
+}
+
+/// The branch's local day of an offered slot.
+fn offer_day(site: &Site, offer: &crate::waiting::Offer) -> NaiveDate {
+    site.branch(&offer.branch).map_or(offer.start.date_naive(), |b| slots::local_day(b, offer.start))
 }
 
 /// A new random booking code.

@@ -10,6 +10,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use dawr_web::Db;
 
 use crate::store::{self, BookError, Booking, Hold, NewBooking, NewHold, Person, SlotPlan, Status};
+use crate::waiting::{Entry, NewEntry, Offer, OfferSecrets};
+
+/// Draws the secrets of each offer the waiting list's round makes.
+pub type DrawOffer = Box<dyn FnMut() -> OfferSecrets + Send>;
 
 /// What a storage call returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BookError>> + Send + 'a>>;
@@ -25,6 +29,21 @@ pub trait Storage: Send + Sync {
     fn confirm_hold(&self, handle: String, per_mobile: u32, now: DateTime<Utc>) -> StoreFuture<'_, Booking>;
     /// Expired holds give their places back ([`store::release_expired`]).
     fn release_expired(&self, now: DateTime<Utc>) -> StoreFuture<'_, usize>;
+    /// A new waiting-list entry, its joining code sent ([`store::waiting::join`]).
+    fn join_waiting_list(&self, new: NewEntry) -> StoreFuture<'_, ()>;
+    fn entry_by_handle(&self, handle: String) -> StoreFuture<'_, Option<Entry>>;
+    fn wrong_entry_code(&self, handle: String) -> StoreFuture<'_, ()>;
+    /// The right joining code: the entry goes in line; its place ([`store::waiting::confirm_entry`]).
+    fn confirm_entry(&self, handle: String, per_slot: u32, now: DateTime<Utc>) -> StoreFuture<'_, u32>;
+    /// An entry's place in line, `None` when it is not waiting.
+    fn entry_place(&self, handle: String) -> StoreFuture<'_, Option<u32>>;
+    /// The waiting list's offer round ([`store::waiting::offer_places`]).
+    fn offer_places(
+        &self,
+        now: DateTime<Utc>,
+        hold_for: chrono::Duration,
+        draw: DrawOffer,
+    ) -> StoreFuture<'_, Vec<Offer>>;
     fn reschedule(
         &self,
         code: String,
@@ -109,6 +128,35 @@ impl Storage for Sqlite {
 
     fn release_expired(&self, now: DateTime<Utc>) -> StoreFuture<'_, usize> {
         self.write(move |c| Ok(store::release_expired(c, now)?))
+    }
+
+    fn join_waiting_list(&self, new: NewEntry) -> StoreFuture<'_, ()> {
+        self.write(move |c| store::waiting::join(c, &new))
+    }
+
+    fn entry_by_handle(&self, handle: String) -> StoreFuture<'_, Option<Entry>> {
+        self.read(move |c| Ok(store::waiting::entry_by_handle(c, &handle)?))
+    }
+
+    fn wrong_entry_code(&self, handle: String) -> StoreFuture<'_, ()> {
+        self.write(move |c| Ok(store::waiting::wrong_entry_code(c, &handle)?))
+    }
+
+    fn confirm_entry(&self, handle: String, per_slot: u32, now: DateTime<Utc>) -> StoreFuture<'_, u32> {
+        self.write(move |c| store::waiting::confirm_entry(c, &handle, per_slot, now))
+    }
+
+    fn entry_place(&self, handle: String) -> StoreFuture<'_, Option<u32>> {
+        self.read(move |c| Ok(store::waiting::place_in_line(c, &handle)?))
+    }
+
+    fn offer_places(
+        &self,
+        now: DateTime<Utc>,
+        hold_for: chrono::Duration,
+        mut draw: DrawOffer,
+    ) -> StoreFuture<'_, Vec<Offer>> {
+        self.write(move |c| store::waiting::offer_places(c, now, hold_for, &mut *draw))
     }
 
     fn reschedule(
@@ -216,6 +264,35 @@ impl Storage for Postgres {
 
     fn release_expired(&self, now: DateTime<Utc>) -> StoreFuture<'_, usize> {
         Box::pin(async move { crate::pg::release_expired(&self.0, now).await })
+    }
+
+    fn join_waiting_list(&self, new: NewEntry) -> StoreFuture<'_, ()> {
+        Box::pin(async move { crate::pg::waiting::join(&self.0, &new).await })
+    }
+
+    fn entry_by_handle(&self, handle: String) -> StoreFuture<'_, Option<Entry>> {
+        Box::pin(async move { crate::pg::waiting::entry_by_handle(&self.0, &handle).await })
+    }
+
+    fn wrong_entry_code(&self, handle: String) -> StoreFuture<'_, ()> {
+        Box::pin(async move { crate::pg::waiting::wrong_entry_code(&self.0, &handle).await })
+    }
+
+    fn confirm_entry(&self, handle: String, per_slot: u32, now: DateTime<Utc>) -> StoreFuture<'_, u32> {
+        Box::pin(async move { crate::pg::waiting::confirm_entry(&self.0, &handle, per_slot, now).await })
+    }
+
+    fn entry_place(&self, handle: String) -> StoreFuture<'_, Option<u32>> {
+        Box::pin(async move { crate::pg::waiting::entry_place(&self.0, &handle).await })
+    }
+
+    fn offer_places(
+        &self,
+        now: DateTime<Utc>,
+        hold_for: chrono::Duration,
+        mut draw: DrawOffer,
+    ) -> StoreFuture<'_, Vec<Offer>> {
+        Box::pin(async move { crate::pg::waiting::offer_places(&self.0, now, hold_for, &mut *draw).await })
     }
 
     fn reschedule(

@@ -16,6 +16,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 
+pub mod waiting;
+
 /// The database file's name inside the data directory.
 pub const FILE_NAME: &str = "appointments.db";
 
@@ -37,6 +39,10 @@ pub enum BookError {
     TooManyCodes,
     #[error("this hold was confirmed already, or expired and gave its place back")]
     HoldEnded,
+    #[error("that slot has a place nobody waits for: book it")]
+    NotFull,
+    #[error("as many wait for that slot as may")]
+    ListFull,
     #[error("no such booking")]
     NotFound,
     #[error("the booking is {0:?}, so it cannot be changed")]
@@ -107,6 +113,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/004_slots.sql")),
         M::up(include_str!("store/005_closures.sql")),
         M::up(include_str!("store/006_holds.sql")),
+        M::up(include_str!("store/007_waiting_list.sql")),
     ])
 }
 
@@ -162,7 +169,8 @@ pub struct SlotPlan {
 }
 
 /// Takes a place in a slot: the conditional update of its row, after making the row if the
-/// job has not (with `capacity`). `Full` when no place is left.
+/// job has not (with `capacity`). `Full` when no place is left, and (`waiters_first`: a booking,
+/// a hold, a move; not an offer to the line) when anyone is on the slot's waiting list.
 fn take_place(
     tx: &Connection,
     branch: &str,
@@ -170,8 +178,12 @@ fn take_place(
     start: DateTime<Utc>,
     local_day: NaiveDate,
     capacity: u32,
+    waiters_first: bool,
 ) -> Result<(), BookError> {
     if is_closed(tx, branch, service, local_day)? {
+        return Err(BookError::Full);
+    }
+    if waiters_first && waiting::someone_waits(tx, branch, service, start)? {
         return Err(BookError::Full);
     }
     let id: Option<i64> = tx
@@ -259,7 +271,7 @@ pub fn book(conn: &mut Connection, new: &NewBooking) -> Result<Booking, BookErro
             return Err(BookError::MobileLimit);
         }
     }
-    take_place(&tx, &new.branch, &new.service, new.start, new.local_day, new.capacity)?;
+    take_place(&tx, &new.branch, &new.service, new.start, new.local_day, new.capacity, true)?;
     let now = ts(new.now);
     let inserted = tx.execute(
         &format!(
@@ -401,7 +413,7 @@ pub fn hold(conn: &mut Connection, new: &NewHold) -> Result<(), BookError> {
     if by_mobile >= i64::from(new.codes_per_mobile) || by_client >= i64::from(new.codes_per_client) {
         return Err(BookError::TooManyCodes);
     }
-    take_place(&tx, &b.branch, &b.service, b.start, b.local_day, b.capacity)?;
+    take_place(&tx, &b.branch, &b.service, b.start, b.local_day, b.capacity, true)?;
     tx.execute(
         &format!(
             "INSERT INTO booking_holds (client, {HOLD_COLUMNS}) \
@@ -581,7 +593,7 @@ pub fn reschedule(
         return Err(BookError::AlreadyBooked);
     }
     if start != booking.start {
-        take_place(&tx, &booking.branch, &booking.service, start, local_day, capacity)?;
+        take_place(&tx, &booking.branch, &booking.service, start, local_day, capacity, true)?;
         adjust_place(&tx, &booking.branch, &booking.service, booking.start, -1)?;
     }
     tx.execute(
@@ -765,6 +777,7 @@ fn overwrite_what_is_removed(conn: &Connection) -> Result<(), StoreError> {
 /// retention ended); the booking stays (slot, service, status). Returns how many.
 pub fn purge(conn: &mut Connection, before: NaiveDate, now: DateTime<Utc>) -> Result<usize, StoreError> {
     overwrite_what_is_removed(conn)?;
+    conn.execute("DELETE FROM waiting_list WHERE local_day < ?1", [before.to_string()])?;
     Ok(conn.execute(
         "UPDATE bookings SET name = NULL, national_id = NULL, phone = NULL, purged_at = ?2
          WHERE local_day < ?1 AND purged_at IS NULL",
@@ -846,6 +859,10 @@ pub fn erase_person(
     }
     tx.execute(
         "DELETE FROM booking_holds WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3)",
+        params![branch, id, phone],
+    )?;
+    tx.execute(
+        "DELETE FROM waiting_list WHERE branch = ?1 AND (national_id = ?2 OR phone = ?3)",
         params![branch, id, phone],
     )?;
     tx.commit()?;

@@ -21,6 +21,8 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("Citizen", examples::citizen());
     fits("BookingHold", examples::booking_hold());
     fits("CodeConfirmation", examples::code_confirmation());
+    fits("WaitingListJoin", examples::waiting_list_join());
+    fits("WaitingListEntry", examples::waiting_list_entry());
     fits("Reschedule", examples::reschedule());
     fits("Booking", examples::booking());
     fits("HubBooking", examples::hub_booking());

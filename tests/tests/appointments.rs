@@ -671,3 +671,110 @@ async fn on_postgresql_a_booking_is_confirmed_by_the_code_through_another_replic
     assert_eq!((audit.over_capacity, audit.miscounted, audit.doubled_ids), (0, 0, 0), "{audit:?}");
     Ok(())
 }
+
+/// Citizen `n`'s request for `start`, from mobile `05{mobile}` (each citizen its own, so the
+/// three-codes-an-hour rule of one mobile stays out of the way).
+fn from_mobile(start: &str, n: u32, mobile: &str) -> Value {
+    let mut body = booking(start, "E", n);
+    body["phone"] = json!(format!("05{mobile}"));
+    body
+}
+
+/// Joins `start`'s waiting list as citizen `n` from `05{mobile}` (the `nth` text to it), through
+/// the code sent by SMS; returns the entry as confirmed, or the refusal's status and body.
+async fn join(site: &Site, smsc: &Smsc, start: &str, n: u32, mobile: &str, nth: usize) -> Result<(u16, Value)> {
+    let (status, joined) = site.post("/api/v1/waiting-list", from_mobile(start, n, mobile)).await?;
+    assert_eq!(status, 202, "{joined}\n{}", site.log());
+    assert!(joined["mobile"].as_str().is_some_and(|m| m.starts_with("05•")), "{joined}");
+    let code = sent_code(smsc, &format!("9665{mobile}"), nth).await?;
+    let path = joined["confirm_url"].as_str().unwrap_or_default().replace(&site.url(""), "");
+    site.post(&path, json!({"code": code})).await
+}
+
+/// A full slot's waiting list, through the SMSC: two citizens join in turn (their places 1 and
+/// 2), a third ID joins twice and is refused generically the second time, a slot with a place
+/// nobody waits for is booked rather than joined; a cancellation, once the hub has pulled it,
+/// frees the place, which goes to the first in line (a direct booking meets `slot_full`), held
+/// and texted with its code and link; the code through `confirm` (on `confirmer`, another
+/// replica on PostgreSQL) makes the booking; the second in line moves up. No slot over capacity,
+/// no ID with two bookings.
+async fn waiting_list_offers_a_freed_place(site: &Site, confirmer: &Site, smsc: &Smsc) -> Result<()> {
+    let (start, available) = site.first_free_slot("E").await?;
+    assert_eq!(available, 1);
+    let day = local_date(&start)?;
+    let (status, e) = site.post("/api/v1/waiting-list", from_mobile(&start, 9, "91234567")).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("slot_not_full")), "{e}");
+    // Citizen 1 books the one place (held, then confirmed by code).
+    let (status, hold) = site.post("/api/v1/bookings", from_mobile(&start, 1, "11234567")).await?;
+    assert_eq!(status, 202, "{hold}");
+    let code = sent_code(smsc, "966511234567", 1).await?;
+    let path = hold["confirm_url"].as_str().unwrap_or_default().replace(&site.url(""), "");
+    let (status, booked) = site.post(&path, json!({"code": code})).await?;
+    assert_eq!(status, 201, "{booked}");
+    let first_code = booked["code"].as_str().unwrap_or_default().to_string();
+
+    let (status, second) = join(site, smsc, &start, 2, "21234567", 1).await?;
+    assert_eq!(
+        (status, second["state"].as_str(), second["place"].as_u64()),
+        (200, Some("waiting"), Some(1)),
+        "{second}"
+    );
+    let (status, third) = join(site, smsc, &start, 3, "31234567", 1).await?;
+    assert_eq!((status, third["place"].as_u64()), (200, Some(2)), "{third}");
+    let (status, e) = join(site, smsc, &start, 3, "31234567", 2).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("not_bookable")), "one entry per ID per slot: {e}");
+
+    // The booking is cancelled; its place stays held until the hub pulls, then is offered.
+    let cancel = json!({"national_id": citizen_id(1)});
+    assert_eq!(site.post(&format!("/api/v1/bookings/{first_code}/cancel"), cancel).await?.0, 200);
+    hub_pulls(site, day).await?;
+    let offer = sent_text(smsc, "966521234567", 2).await?;
+    assert!(offer.contains("held for you until"), "{offer}");
+    let (status, e) = site.post("/api/v1/bookings", from_mobile(&start, 4, "41234567")).await?;
+    assert_eq!((status, e["error"].as_str()), (409, Some("slot_full")), "the freed place is the line's: {e}");
+    let entry = format!("/api/v1/waiting-list/{}", second["entry"].as_str().unwrap_or_default());
+    let (_, offered) = site.get(&entry).await?;
+    assert_eq!(offered["state"], "offered", "{offered}");
+    let third_path = format!("/api/v1/waiting-list/{}", third["entry"].as_str().unwrap_or_default());
+    assert_eq!(site.get(&third_path).await?.1["place"], 1, "the second in line moved up");
+
+    let hold = offer.split("/confirm/").nth(1).and_then(|rest| rest.get(..32)).unwrap_or_default().to_string();
+    let code = sent_code(smsc, "966521234567", 2).await?;
+    let (status, booked) = confirmer.post(&format!("/api/v1/holds/{hold}/confirm"), json!({"code": code})).await?;
+    assert_eq!(status, 201, "{booked}");
+    assert_eq!(booked["name"], "Citizen 2", "the first in line booked: {booked}");
+    assert_eq!(smsc.messages_to("966521234567").len(), 2, "one offer, from one replica");
+    Ok(())
+}
+
+/// The `nth` text (from 1) the SMSC received for `to`, waiting for it (the offer round runs
+/// every five seconds).
+async fn sent_text(smsc: &Smsc, to: &str, nth: usize) -> Result<String> {
+    let arrived = dawr_e2e::wait_until(Duration::from_secs(20), || async { smsc.messages_to(to).len() >= nth }).await;
+    anyhow::ensure!(arrived, "no text number {nth} for {to}: {:?}", smsc.messages());
+    Ok(smsc.messages_to(to)[nth - 1].text.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_slots_waiting_list_is_offered_a_freed_place_by_sms() -> Result<()> {
+    let smsc = Smsc::start();
+    let site = Site::start(Some(&with_sms_codes(&test_site(1, 1000), &smsc.address()))).await?;
+    waiting_list_offers_a_freed_place(&site, &site, &smsc).await?;
+    let audit = audit_sqlite(&site.data_dir)?;
+    assert_eq!((audit.over_capacity, audit.miscounted, audit.doubled_ids), (0, 0, 0), "{audit:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_waiting_list_offer_is_made_once_across_replicas() -> Result<()> {
+    let postgres = Postgres::start()?;
+    let url = postgres.url();
+    let smsc = Smsc::start();
+    let config = with_sms_codes(&test_site(1, 1000), &smsc.address());
+    let first = Site::start_with(Some(&config), &["--postgres", &url]).await?;
+    let second = first.another_on_the_same_database().await?;
+    waiting_list_offers_a_freed_place(&first, &second, &smsc).await?;
+    let audit = audit_postgres(&url).await?;
+    assert_eq!((audit.over_capacity, audit.miscounted, audit.doubled_ids), (0, 0, 0), "{audit:?}");
+    Ok(())
+}

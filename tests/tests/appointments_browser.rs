@@ -1,11 +1,11 @@
 //! The appointments site in headless Chromium at phone width: booking in Arabic (right to left)
 //! and in English, confirmed by the one-time code the test SMSC received, the code and its QR (the site's signed check-in token), the calendar file, the form's errors, rescheduling and
-//! cancelling. Screenshots of the pages go to `docs/screenshots/appointments-*.png` with
+//! cancelling; joining a full time's waiting list in Arabic. Screenshots of the pages go to `docs/screenshots/appointments-*.png` with
 //! `DAWR_UPDATE_SCREENSHOTS=1` (else to `target/screenshots/`).
 
 use anyhow::Result;
 use dawr_appointments::validate::national_id_from;
-use dawr_e2e::appointments::{Site, sent_code, test_site, with_sms_codes};
+use dawr_e2e::appointments::{Site, example_booking, local_date, sent_code, test_site, with_sms_codes};
 use dawr_e2e::browser::Browser;
 use dawr_e2e::decode_qr;
 use dawr_e2e::smsc::Smsc;
@@ -242,5 +242,69 @@ async fn a_citizen_books_in_english_and_finds_the_booking_again() -> Result<()> 
     wait_for(&desktop, "document.getElementById('code')").await?;
     assert_eq!(desktop.eval("return document.documentElement.dir").await?, "rtl");
     desktop.screenshot(&screenshots().join("appointments-ar-booked-desktop.png")).await?;
+    Ok(())
+}
+
+/// A full time in Arabic on a phone: it stays choosable, marked for its waiting list; the
+/// form's second button joins it, the code texted to the mobile confirms the entry, and the page
+/// says the citizen's place in line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_joins_a_full_times_waiting_list_in_arabic_on_a_phone() -> Result<()> {
+    let smsc = Smsc::start();
+    let config = with_sms_codes(&test_site(1, 1000), &smsc.address());
+    let site = Site::start_with(Some(&config), &["--clock-offset-s", &dawr_e2e::morning_offset_s()]).await?;
+    let (start, _) = site.first_free_slot("E").await?;
+    let mut body = example_booking(&start, "E", 1);
+    body["phone"] = serde_json::json!("0561234567");
+    let (status, hold) = site.post("/api/v1/bookings", body).await?;
+    assert_eq!(status, 202, "{hold}");
+    let code = sent_code(&smsc, "966561234567", 1).await?;
+    let path = hold["confirm_url"].as_str().unwrap_or_default().replace(&site.url(""), "");
+    assert_eq!(site.post(&path, serde_json::json!({"code": code})).await?.0, 201, "the one place is booked");
+
+    let browser = Browser::start_phone(390, 844).await?;
+    browser.goto(&site.url(&format!("/b/demo/E?date={}", local_date(&start)?))).await?;
+    wait_for(&browser, "document.querySelector('button[name=wait]')").await?;
+    let pick = format!(
+        "var full = [...document.querySelectorAll('input[name=start]')].find(i => Date.parse(i.value) === Date.parse({start:?}));"
+    );
+    let slot = browser
+        .eval(&format!("{pick} return {{disabled: full.disabled, note: full.closest('label').textContent, button: document.querySelector('button[name=wait]').textContent}}"))
+        .await?;
+    assert_eq!(slot["disabled"], false, "a full time may be chosen to wait for: {slot}");
+    assert!(text(&slot["note"]).contains("ممتلئ — قائمة انتظار"), "{slot}");
+    assert_eq!(slot["button"], "انضم إلى قائمة الانتظار");
+    browser.expect_accessible("the booking form with a full time, in Arabic").await?;
+
+    let id = national_id_from(16_180_339, false);
+    browser
+        .eval(&format!(
+            "{pick} full.click();\
+             document.getElementById('name').value = 'سارة القحطاني';\
+             document.getElementById('national_id').value = {id:?};\
+             document.getElementById('phone').value = '0551234567';\
+             window.dawrOld = true; document.querySelector('button[name=wait]').click(); return true;"
+        ))
+        .await?;
+    wait_for(
+        &browser,
+        "!window.dawrOld && location.pathname.startsWith('/waiting/') && document.getElementById('code')",
+    )
+    .await?;
+    let asked = browser
+        .eval("return {h1: document.querySelector('h1').textContent, dir: document.documentElement.dir}")
+        .await?;
+    assert_eq!((asked["h1"].as_str(), asked["dir"].as_str()), (Some("أكّد مكانك في قائمة الانتظار"), Some("rtl")));
+    browser.screenshot(&screenshots().join("appointments-ar-waiting-code.png")).await?;
+    browser.expect_accessible("the waiting list's code page in Arabic").await?;
+    let code = sent_code(&smsc, "966551234567", 1).await?;
+    assert!(smsc.messages_to("966551234567")[0].text.contains("قائمة الانتظار"), "the text in Arabic");
+    type_code(&browser, &code).await?;
+    wait_for(&browser, "document.getElementById('place')").await?;
+    let place = browser.eval("return document.getElementById('place').textContent").await?;
+    assert!(text(&place).contains("ترتيبك"), "{place}");
+    assert!(text(&place).contains('1') || text(&place).contains('١'), "first in line: {place}");
+    browser.screenshot(&screenshots().join("appointments-ar-waiting.png")).await?;
+    browser.expect_accessible("the waiting list's place page in Arabic").await?;
     Ok(())
 }

@@ -142,6 +142,36 @@ pub struct BookingHold {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The site's answer to `POST /api/v1/waiting-list` (`202 Accepted`): the entry is made and a
+/// one-time code sent by SMS to the mobile given; it goes in line by `POST
+/// /api/v1/waiting-list/{entry}/confirm` with the code before `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingListJoin {
+    /// The entry's handle (32 hex digits), in its addresses.
+    pub entry: String,
+    /// Where to send the code.
+    pub confirm_url: String,
+    /// The mobile the code went to, masked (`05•••••567`).
+    pub mobile: String,
+    /// The code lasts until then.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A waiting-list entry as `GET /api/v1/waiting-list/{entry}` and its confirmation show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingListEntry {
+    pub entry: String,
+    pub branch: String,
+    pub service: String,
+    pub start: DateTime<Utc>,
+    /// `unconfirmed` (its code not typed yet), `waiting` (in line) or `offered` (a freed place
+    /// was held for it and its code and link sent by SMS).
+    pub state: String,
+    /// Its place in line (1: the next offered) while `waiting`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<u32>,
+}
+
 /// The site's `POST /api/v1/holds/{hold}/confirm`: the one-time code from the SMS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeConfirmation {

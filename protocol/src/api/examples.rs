@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::bookings::{
     Booking, BookingHold, BookingReport, BookingRequest, BookingStatus, CheckIn, Citizen, CodeConfirmation,
-    HeldBooking, HubBooking, SiteBranch, SiteHealth, SiteService, Slot, Slots,
+    HeldBooking, HubBooking, SiteBranch, SiteHealth, SiteService, Slot, Slots, WaitingListEntry, WaitingListJoin,
 };
 use super::cases::{Case, CaseDetail, CaseNotes, CaseStatus, CaseUpdate, EarlierVisit, Escalation};
 use super::crm::CrmStatus;
@@ -600,6 +600,28 @@ pub fn booking_hold() -> BookingHold {
         confirm_url: "https://book.example.sa/api/v1/holds/3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6/confirm".into(),
         mobile: "05•••••567".into(),
         expires_at: at("2026-11-23T21:05:00Z"),
+    }
+}
+
+/// The site's answer to joining a full slot's waiting list.
+pub fn waiting_list_join() -> WaitingListJoin {
+    WaitingListJoin {
+        entry: "7c1e0b9a2d3f4e5a6b7c8d9e0f1a2b3c".into(),
+        confirm_url: "https://book.example.sa/api/v1/waiting-list/7c1e0b9a2d3f4e5a6b7c8d9e0f1a2b3c/confirm".into(),
+        mobile: "05•••••567".into(),
+        expires_at: at("2026-11-23T21:05:00Z"),
+    }
+}
+
+/// A waiting-list entry in line, second.
+pub fn waiting_list_entry() -> WaitingListEntry {
+    WaitingListEntry {
+        entry: "7c1e0b9a2d3f4e5a6b7c8d9e0f1a2b3c".into(),
+        branch: "demo".into(),
+        service: "A".into(),
+        start: at("2026-11-24T05:00:00Z"),
+        state: "waiting".into(),
+        place: Some(2),
     }
 }
 
