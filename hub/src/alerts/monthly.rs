@@ -39,15 +39,6 @@ pub fn mail_text(texts: &Texts, lang: Lang, branch: &Branch, first: NaiveDate) -
     (texts.get(lang, "report-pdf-mail-subject", &args), texts.get(lang, "report-pdf-mail-body", &args))
 }
 
-/// Whether the month has visits (a report worth sending).
-fn has_visits(conn: &rusqlite::Connection, (from, to): (NaiveDate, NaiveDate)) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM visits WHERE local_day BETWEEN ?1 AND ?2)",
-        rusqlite::params![from.to_string(), to.to_string()],
-        |r| r.get(0),
-    )
-}
-
 /// Looks every minute until aborted; `wake` is the e-mail sender's.
 pub fn spawn(
     db: Db,
@@ -96,19 +87,19 @@ async fn send_due(
     let branch = cell.get();
     let now = crate::clock::now();
     let first = due_month(now.with_timezone(&branch.utc_offset).date_naive());
-    let range = (first, crate::web::report_pdf::month_end(first));
+    let range = (first, crate::reports::month_end(first));
     let month = first.format("%Y-%m").to_string();
     let (id, key) = (branch.id.clone(), month.clone());
     let queued = db.read(move |c| store::monthly_queued(c, &id, &key)).await??;
     if queued {
         return Ok(Due::QueuedBefore(first));
     }
-    if !db.read(move |c| has_visits(c, range)).await?? {
+    if !db.read(move |c| store::has_visits(c, range)).await?? {
         return Ok(Due::Nothing);
     }
     let (b, t) = (branch.clone(), texts.clone());
-    let pdf = db.read(move |c| crate::web::report_pdf::monthly_pdf_of(c, &b, &t, range, lang)).await??;
-    let name = crate::web::report_pdf::file_name(&branch, first, lang);
+    let pdf = db.read(move |c| crate::reports::read::monthly_pdf_of(c, &b, &t, range, lang)).await??;
+    let name = crate::reports::pdf::file_name(&branch, first, lang);
     let (subject, body) = mail_text(texts, lang, &branch, first);
     let mails: Vec<(String, String, String)> =
         recipients.iter().map(|to| (to.clone(), subject.clone(), body.clone())).collect();

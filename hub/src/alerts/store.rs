@@ -183,3 +183,15 @@ pub fn queue_monthly(
     tx.commit()?;
     Ok(fresh)
 }
+
+/// Whether the month has visits (a report worth sending).
+pub fn has_visits(
+    conn: &rusqlite::Connection,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
+) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM visits WHERE local_day BETWEEN ?1 AND ?2)",
+        rusqlite::params![from.to_string(), to.to_string()],
+        |r| r.get(0),
+    )
+}

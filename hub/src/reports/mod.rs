@@ -30,6 +30,7 @@ pub mod facts;
 pub(crate) mod fixture;
 pub mod pdf;
 pub mod periods;
+pub mod read;
 pub mod replay;
 pub mod sla;
 pub mod staffing;
@@ -44,7 +45,7 @@ pub use facts::{backlog_facts, case_facts, pause_events, sign_events, visit_fact
 pub use sla::{SlaReport, sla_report};
 pub use summary::{
     AppointmentFigures, CounterFigures, Csat, Figures, HourFigures, ServiceFigures, Spread, StaffFigures, Summary,
-    monthly, next_month, summarise,
+    month_end, monthly, next_month, parse_month, summarise,
 };
 
 /// Which visits a report covers: issued on local days `from..=to`, optionally one service or

@@ -163,6 +163,20 @@ pub fn next_month(day: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, 1).expect("a valid month")
 }
 
+/// `2026-11` → 1 November 2026.
+pub fn parse_month(text: &str) -> Option<NaiveDate> {
+    let (year, month) = text.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
+}
+
+/// The last day of the month starting on `first`.
+pub fn month_end(first: NaiveDate) -> NaiveDate {
+    next_month(first).pred_opt().unwrap_or(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

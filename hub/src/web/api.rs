@@ -447,7 +447,8 @@ async fn report_service_levels(
 ) -> WebResult<Json<crate::reports::SlaReport>> {
     let (filter, visits) = report_visits(&state, &headers, query).await?;
     let branch = state.branch().clone();
-    let report = state.db.read(move |conn| super::dashboard::sla_report_of(conn, &branch, &filter, &visits)).await??;
+    let report =
+        state.db.read(move |conn| crate::reports::read::sla_report_of(conn, &branch, &filter, &visits)).await??;
     Ok(Json(report))
 }
 
@@ -461,7 +462,7 @@ async fn report_cases(
     let filter = query.filter()?;
     let branch = state.branch().clone();
     let now = crate::clock::now();
-    let report = state.db.read(move |conn| super::dashboard::case_report(conn, &branch, &filter, now)).await??;
+    let report = state.db.read(move |conn| crate::reports::read::case_report(conn, &branch, &filter, now)).await??;
     Ok(Json(report))
 }
 
@@ -478,8 +479,8 @@ async fn report_causes(
     let report = state
         .db
         .read(move |conn| {
-            let cases = super::dashboard::case_report(conn, &branch, &filter, now)?;
-            super::dashboard::causes_report_of(conn, &branch, &filter, &cases)
+            let cases = crate::reports::read::case_report(conn, &branch, &filter, now)?;
+            crate::reports::read::causes_report_of(conn, &branch, &filter, &cases)
         })
         .await??;
     Ok(Json(report))

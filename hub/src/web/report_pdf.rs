@@ -1,22 +1,21 @@
 //! The monthly report as a PDF: `GET /api/v1/reports/monthly.pdf?month=YYYY-MM&lang=ar|en`
-//! (managers, bearer) and `/dashboard/monthly.pdf` (the dashboard's session). [`monthly_pdf_of`]
-//! reads the month's figures the same way the JSON reports do (summary, service levels, cases,
-//! causes, corrective actions) and hands them to the pure [`crate::reports::pdf`] layout; the
-//! monthly e-mail to the managers uses it too.
+//! (managers, bearer) and `/dashboard/monthly.pdf` (the dashboard's session).
+//! [`crate::reports::read::monthly_pdf_of`] reads the month's figures the same way the JSON
+//! reports do and hands them to the pure [`crate::reports::pdf`] layout; the monthly e-mail to
+//! the managers uses it too.
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{Datelike, NaiveDate};
-use dawr_i18n::{Lang, Texts};
-use rusqlite::Connection;
+use chrono::NaiveDate;
+use dawr_i18n::Lang;
 use serde::Deserialize;
 
 use dawr_web::{WebError, WebResult};
 
 use super::{AppState, authorization};
-use crate::domain::Branch;
-use crate::reports::pdf::{MonthlyReport, monthly_pdf};
-use crate::reports::{ReportFilter, summarise, visit_facts};
+use crate::reports::pdf::file_name;
+use crate::reports::read::monthly_pdf_of;
+use crate::reports::{month_end, parse_month};
 
 /// `?month=YYYY-MM&lang=ar|en` (the language defaults to Arabic).
 #[derive(Debug, Deserialize)]
@@ -40,57 +39,6 @@ impl MonthQuery {
         };
         Ok((first, month_end(first), lang))
     }
-}
-
-/// `2026-11` → 1 November 2026.
-pub fn parse_month(text: &str) -> Option<NaiveDate> {
-    let (year, month) = text.split_once('-')?;
-    if year.len() != 4 || month.len() != 2 {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
-}
-
-/// The last day of the month starting on `first`.
-pub fn month_end(first: NaiveDate) -> NaiveDate {
-    crate::reports::next_month(first).pred_opt().unwrap_or(first)
-}
-
-/// The file's name: `dawr-report-DMM-2026-11-ar.pdf`.
-pub fn file_name(branch: &Branch, first: NaiveDate, lang: Lang) -> String {
-    format!("dawr-report-{}-{:04}-{:02}-{}.pdf", branch.id, first.year(), first.month(), lang.code())
-}
-
-/// The monthly report of `from..=to` as PDF bytes (run on the database's blocking thread: a
-/// month is tens of thousands of rows).
-pub fn monthly_pdf_of(
-    conn: &Connection,
-    branch: &Branch,
-    texts: &Texts,
-    (from, to): (NaiveDate, NaiveDate),
-    lang: Lang,
-) -> rusqlite::Result<Vec<u8>> {
-    let filter = ReportFilter { from, to, service: None, counter: None };
-    let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
-    let visits = visit_facts(conn, &filter)?;
-    let now = crate::clock::now();
-    let summary = summarise(&filter, &visits, &target, branch.utc_offset);
-    let sla = super::dashboard::sla_report_of(conn, branch, &filter, &visits)?;
-    let cases = super::dashboard::case_report(conn, branch, &filter, now)?;
-    let causes = super::dashboard::causes_report_of(conn, branch, &filter, &cases)?;
-    let today = now.with_timezone(&branch.utc_offset).date_naive();
-    let actions = crate::actions::report(conn, branch, today)?;
-    let input = MonthlyReport {
-        branch,
-        from,
-        to,
-        summary: &summary,
-        sla: &sla,
-        cases: &cases,
-        causes: &causes,
-        actions: &actions,
-    };
-    Ok(monthly_pdf(&input, texts, lang))
 }
 
 fn pdf_download(name: &str, body: Vec<u8>) -> Response {

@@ -26,3 +26,8 @@ pub use report::{MonthlyReport, monthly_pdf};
 
 #[cfg(test)]
 mod tests;
+
+/// The file's name: `dawr-report-DMM-2026-11-ar.pdf`.
+pub fn file_name(branch: &crate::domain::Branch, first: chrono::NaiveDate, lang: dawr_i18n::Lang) -> String {
+    format!("dawr-report-{}-{}-{}.pdf", branch.id, first.format("%Y-%m"), lang.code())
+}

@@ -35,7 +35,7 @@ fn the_fixture_month_makes_a_pdf_in_both_languages() {
     let texts = dawr_i18n::Texts::new();
     for lang in [dawr_i18n::Lang::Ar, dawr_i18n::Lang::En] {
         let started = std::time::Instant::now();
-        let pdf = crate::web::report_pdf::monthly_pdf_of(&conn, &branch, &texts, (from, to), lang).unwrap();
+        let pdf = crate::reports::read::monthly_pdf_of(&conn, &branch, &texts, (from, to), lang).unwrap();
         let elapsed = started.elapsed();
         assert!(pdf.starts_with(b"%PDF-"));
         let pages = pdf.windows(b"/Type /Page\n".len()).filter(|w| w == b"/Type /Page\n").count();

@@ -28,7 +28,7 @@ use crate::domain::{Branch, Role};
 use crate::engine::Request;
 use crate::reports::by_period::{self, PeriodsReport};
 use crate::reports::periods::{Period, periods, previous};
-use crate::reports::{ReportFilter, monthly, summarise, visit_facts, visits_csv};
+use crate::reports::{ReportFilter, monthly, read, summarise, visit_facts, visits_csv};
 
 pub mod actions;
 mod charts;
@@ -37,7 +37,6 @@ mod tables;
 mod view;
 mod xlsx;
 
-use crate::cases::CaseReport;
 use view::{Dashboard, Live, Range};
 
 const COOKIE: &str = "dawr_session";
@@ -442,12 +441,12 @@ fn range_by(conn: &Connection, branch: &Branch, filter: &ReportFilter, period: P
     let visits = visit_facts(conn, filter)?;
     let now = crate::clock::now();
     let by_period = periods_of(conn, branch, filter, period, now)?;
-    let cases = case_report(conn, branch, filter, now)?;
+    let cases = read::case_report(conn, branch, filter, now)?;
     Ok(Range {
-        sla: sla_report_of(conn, branch, filter, &visits)?,
+        sla: read::sla_report_of(conn, branch, filter, &visits)?,
         summary: summarise(filter, &visits, &target, branch.utc_offset),
         monthly: monthly(filter, &visits, &target, branch.utc_offset),
-        causes: causes_report_of(conn, branch, filter, &cases)?,
+        causes: read::causes_report_of(conn, branch, filter, &cases)?,
         cases,
         by_period,
     })
@@ -469,7 +468,7 @@ pub(crate) fn periods_of(
     let wide =
         ReportFilter { from: previous(period, first).0, to: cut.last().map_or(filter.to, |p| p.1), ..filter.clone() };
     let wide_visits = visit_facts(conn, &wide)?;
-    let wide_cases = case_entries(conn, branch, &wide, now)?;
+    let wide_cases = read::case_entries(conn, branch, &wide, now)?;
     let within = |from: NaiveDate, to: NaiveDate| -> Vec<crate::reports::VisitFacts> {
         let (first, last) = (from.to_string(), to.to_string());
         wide_visits
@@ -525,90 +524,6 @@ pub(crate) fn periods_of(
         periods: figures.collect(),
         quarters,
     })
-}
-
-/// The root causes of `filter` (low ratings' reasons and real cases' categories as shares, with
-/// their change), and each month's exit rating beside the rating after resolution from `cases`.
-pub(crate) fn causes_report_of(
-    conn: &Connection,
-    branch: &Branch,
-    filter: &ReportFilter,
-    cases: &CaseReport,
-) -> rusqlite::Result<crate::reports::causes::CausesReport> {
-    use crate::reports::causes;
-    let wide = ReportFilter { from: causes::reach_back(filter.from, filter.to), ..filter.clone() };
-    let visits = visit_facts(conn, &wide)?;
-    let categories: std::collections::HashMap<String, String> = crate::cases::notes_for_days(conn, wide.from, wide.to)?
-        .into_iter()
-        .filter_map(|(case_ref, notes)| notes.category.map(|c| (case_ref, c)))
-        .collect();
-    let resolution = |from: NaiveDate, _to: NaiveDate| {
-        cases
-            .months
-            .iter()
-            .find(|m| m.from == from)
-            .map_or((0, None), |m| (m.resolution_ratings, m.resolution_rating_mean))
-    };
-    let mut report = causes::causes_report((filter.from, filter.to), &visits, &categories, &resolution);
-    report.branch = branch.id.clone();
-    Ok(report)
-}
-
-/// The service levels and staffing of `filter`'s `visits` (with the range's counter pauses).
-pub(crate) fn sla_report_of(
-    conn: &Connection,
-    branch: &Branch,
-    filter: &ReportFilter,
-    visits: &[crate::reports::VisitFacts],
-) -> rusqlite::Result<crate::reports::SlaReport> {
-    let target = |service: &str| branch.services.iter().find(|s| s.code == service).map(|s| s.target_wait_s);
-    let offset = branch.utc_offset;
-    let start = crate::cases::ledger::day_start(filter.from, offset);
-    let end = crate::cases::ledger::day_start(filter.to + chrono::Duration::days(1), offset);
-    let pauses = crate::reports::pause_events(conn, (start, end), filter.counter.as_deref())?;
-    let signs = crate::reports::sign_events(conn, (start, end))?;
-    let staffing = crate::reports::sla::Staffing {
-        pauses: &pauses,
-        signs: &signs,
-        counter: filter.counter.as_deref(),
-        now: crate::clock::now(),
-    };
-    let mut report = crate::reports::sla_report((filter.from, filter.to), visits, staffing, &target, offset);
-    report.branch = branch.id.clone();
-    Ok(report)
-}
-
-/// The real CRM cases of the range, each counted by its own events' dates: those carried over
-/// from before the range too.
-pub(crate) fn case_report(
-    conn: &Connection,
-    branch: &Branch,
-    filter: &ReportFilter,
-    now: chrono::DateTime<Utc>,
-) -> rusqlite::Result<CaseReport> {
-    let entries = case_entries(conn, branch, filter, now)?;
-    let mut report = crate::cases::ledger::report(&entries, filter.from, filter.to, branch.utc_offset, now);
-    report.branch = branch.id.clone();
-    Ok(report)
-}
-
-/// The real cases a report of `filter` counts (see [`crate::cases::ledger`]).
-fn case_entries(
-    conn: &Connection,
-    branch: &Branch,
-    filter: &ReportFilter,
-    now: chrono::DateTime<Utc>,
-) -> rusqlite::Result<Vec<crate::cases::CaseEntry>> {
-    let start = crate::cases::ledger::day_start(filter.from, branch.utc_offset);
-    let backlog = crate::reports::backlog_facts(conn, filter, start)?;
-    let notes = crate::cases::notes_for_cases(conn, backlog.iter().map(|v| v.case_ref.as_str()))?;
-    Ok(backlog
-        .iter()
-        .flat_map(|v| {
-            let case = crate::cases::case_of(v, notes.get(&v.case_ref), branch.cases, now);
-            crate::cases::entries_of(&case, v.ending, branch.cases)
-        })
-        .collect())
 }
 
 #[cfg(test)]
