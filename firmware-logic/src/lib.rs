@@ -17,7 +17,8 @@
 //!   boot, confirm or roll back;
 //! - [`update_record`]: the update's record as kept in flash (a journal in its own sector);
 //! - [`update_flash`]: the update's flash edge over any NOR flash — the image staged in a slot
-//!   (resumable mid-sector), the record's journal.
+//!   (resumable mid-sector), the record's journal;
+//! - [`update_link`]: the update's MQTT messages as a button reads and writes them.
 //!
 //! The host simulator (`dawr-button-sim` in the `tests` crate) runs this same logic against a
 //! real hub over MQTT.
@@ -32,6 +33,7 @@ pub mod screen;
 pub mod settings;
 pub mod update;
 pub mod update_flash;
+pub mod update_link;
 pub mod update_record;
 pub mod wifi;
 

@@ -37,6 +37,7 @@ use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, PioSpi};
 use dawr_firmware_logic::mqtt::{Incoming, Login, Session};
 use dawr_firmware_logic::provision::{self, LineBuffer};
 use dawr_firmware_logic::settings::{Language, MAX_RECORD, Settings};
+use dawr_firmware_logic::update_link::UpdateLink;
 use dawr_firmware_logic::wifi::{Rejoin, WifiState};
 use dawr_firmware_logic::{Button, Device, Key, Mode, Press, reset_reason, screen};
 use defmt::{info, unwrap, warn};
@@ -399,6 +400,7 @@ async fn run_session(
     let mut inbox = [0u8; 2048];
     let mut filled = 0usize;
     let mut subscribed = false;
+    let updates = UpdateLink::new(settings.branch, settings.device_id);
     // Until the broker accepted the login, a failure counts as "unreachable".
     let ended = |subscribed: bool| if subscribed { Ended::Connected } else { Ended::Unreachable };
     loop {
@@ -424,7 +426,9 @@ async fn run_session(
             match received.incoming {
                 Incoming::Connected => {
                     let [reply, state] = device.subscriptions();
-                    let Ok(n) = session.subscribe(&[reply.as_str(), state.as_str()], now, &mut out) else {
+                    let [offer, chunk] = updates.subscriptions();
+                    let topics = [reply.as_str(), state.as_str(), offer.as_str(), chunk.as_str()];
+                    let Ok(n) = session.subscribe(&topics, now, &mut out) else {
                         return ended(subscribed);
                     };
                     if !send(&mut socket, &out[..n]).await {
@@ -440,7 +444,10 @@ async fn run_session(
                         let _ = send_after.push(again);
                     }
                 }
-                Incoming::Message { topic, payload } => device.received(topic, payload, now),
+                Incoming::Message { topic, payload } => match updates.read(topic, payload) {
+                    Some(update) => ota::deliver(update),
+                    None => device.received(topic, payload, now),
+                },
                 _ => {}
             }
             if reply_len > 0 && !send(&mut socket, &out[..reply_len]).await {
@@ -454,6 +461,9 @@ async fn run_session(
                 }
             }
             draw(display, device).await;
+        }
+        if subscribed && !publish_update_news(&mut session, &mut socket, &updates).await {
+            return ended(subscribed);
         }
         if filled == inbox.len() {
             warn!("an MQTT packet larger than the buffer; reconnecting");
@@ -611,6 +621,24 @@ async fn send(socket: &mut TcpSocket<'_>, bytes: &[u8]) -> bool {
 }
 
 /// Publishes one message (QoS 1); false if the connection failed.
+/// Publishes the update task's latest chunk request and state report, if any (`false`: the
+/// connection failed).
+async fn publish_update_news(session: &mut Session, socket: &mut TcpSocket<'_>, updates: &UpdateLink<'_>) -> bool {
+    if let Some(request) = ota::CHUNK_REQUESTS.try_take()
+        && let Some(message) = updates.request(&request.version, request.offset, request.len)
+        && !publish(session, socket, &message).await
+    {
+        return false;
+    }
+    if let Some(report) = ota::STATE_REPORTS.try_take()
+        && let Some(message) = updates.report(&report)
+        && !publish(session, socket, &message).await
+    {
+        return false;
+    }
+    true
+}
+
 async fn publish(session: &mut Session, socket: &mut TcpSocket<'_>, message: &dawr_firmware_logic::Outgoing) -> bool {
     let mut out = [0u8; 1024];
     match session.publish(&message.topic, &message.payload, message.retain, now_ms(), &mut out) {

@@ -13,13 +13,15 @@
 //!   (hashing the staged image) blocks the executor, and with it the main loop that feeds it
 //!   otherwise.
 //!
-//! The MQTT session hands offers and chunks to the task through [`UPDATE_EVENTS`], and publishes
-//! the chunk requests the task leaves in [`CHUNK_REQUESTS`].
+//! The MQTT session reads the update topics with `dawr_firmware_logic::update_link`, hands
+//! offers and chunks to the task through [`deliver`] ([`UPDATE_EVENTS`]), and publishes the
+//! chunk requests and state reports the task leaves in [`CHUNK_REQUESTS`] and [`STATE_REPORTS`].
 use core::cell::RefCell;
 
 use dawr_firmware_logic::update::{Action, Boot, Offer, Record, Staging, Updater};
 use dawr_firmware_logic::update_flash::{RecordJournal, SlotStaging};
-use dawr_protocol::device::FirmwareVersion;
+use dawr_firmware_logic::update_link::{ChunkBytes, UpdateMessage, report_is_news};
+use dawr_protocol::device::{FirmwareVersion, UpdateReport};
 use defmt::{error, info, warn};
 use embassy_boot_rp::{BlockingFirmwareState, State as BootState};
 use embassy_embedded_hal::flash::partition::BlockingPartition;
@@ -211,26 +213,22 @@ impl Staging for DfuStaging<'_> {
 }
 
 /// What the MQTT session hands the update task.
-// Offers and chunks come once the session subscribes to the update topics (see CHUNK_REQUESTS).
 // Each channel slot is as large as a chunk anyway (no heap to box it in).
-#[allow(dead_code, clippy::large_enum_variant)]
+#[allow(clippy::large_enum_variant)]
 pub enum UpdateEvent {
     /// The hub offers an image (`…/update/offer`).
     Offered(Offer),
     /// A chunk of `version`'s image at `offset` (`…/update/chunk`).
-    Chunk {
-        version: FirmwareVersion,
-        offset: u32,
-        data: heapless::Vec<u8, { dawr_firmware_logic::update::CHUNK_SIZE as usize }>,
-    },
+    Chunk { version: FirmwareVersion, offset: u32, data: ChunkBytes },
     /// The session reached the broker (subscribed): an image on trial confirms itself, and a
     /// download asks again for what it is missing.
     BrokerReached,
 }
 
 /// Part of the image the task asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkRequest {
+    pub version: FirmwareVersion,
     pub offset: u32,
     pub len: u32,
 }
@@ -239,13 +237,36 @@ pub struct ChunkRequest {
 pub static UPDATE_EVENTS: Channel<CriticalSectionRawMutex, UpdateEvent, 2> = Channel::new();
 
 /// From the update task to the MQTT session: the latest chunk request (an older one not yet sent
-/// is replaced; the updater asks again after a timeout anyway).
-///
-/// SEAM (OTA topics): the session is to publish this on `…/devices/{device}/update/request` and
-/// to feed [`UPDATE_EVENTS`] from `…/update/offer` and `…/update/chunk`; that topic plumbing
-/// comes with the protocol's update messages. Until then only [`UpdateEvent::BrokerReached`] is
-/// sent (which confirms an image on trial).
+/// is replaced; the updater asks again after a timeout anyway), for `…/update/request`.
 pub static CHUNK_REQUESTS: Signal<CriticalSectionRawMutex, ChunkRequest> = Signal::new();
+
+/// From the update task to the MQTT session: the latest news of the update's state, for the
+/// retained `…/update/state` (a stage change, or a tenth more of the image received).
+pub static STATE_REPORTS: Signal<CriticalSectionRawMutex, UpdateReport> = Signal::new();
+
+/// Hands what the session read on the update topics to the task. A message that does not fit
+/// the channel is dropped: the updater asks again for what it misses.
+pub fn deliver(message: UpdateMessage) {
+    let event = match message {
+        UpdateMessage::Offered(offer) => UpdateEvent::Offered(offer),
+        UpdateMessage::Chunk { version, offset, data } => UpdateEvent::Chunk { version, offset, data },
+        UpdateMessage::Refused { offset, error } => {
+            warn!("the hub sent no chunk at {}: {}", offset, defmt::Debug2Format(&error));
+            return;
+        }
+        UpdateMessage::Withdrawn => {
+            info!("the update offer was withdrawn");
+            return;
+        }
+        UpdateMessage::Unreadable => {
+            warn!("an unreadable message on the update topics");
+            return;
+        }
+    };
+    if UPDATE_EVENTS.try_send(event).is_err() {
+        warn!("the update task is busy: a message dropped");
+    }
+}
 
 /// The update task: reads the bootloader's state and the update record, then drives the
 /// updater with the session's events and the clock.
@@ -278,8 +299,9 @@ pub async fn update_task(flash: &'static SharedFlash, running: &'static str) -> 
         defmt::Debug2Format(updater.state())
     );
     let mut staging = DfuStaging { slot: SlotStaging::new(partition(flash, map::dfu())), boot: &boot_state };
-    let mut edge = Edge { records: &mut records, boot: &boot_state };
+    let mut edge = Edge { records: &mut records, boot: &boot_state, version: None };
     edge.perform(first);
+    let mut reported: Option<UpdateReport> = None;
 
     loop {
         let action = match select(UPDATE_EVENTS.receive(), Timer::after_secs(1)).await {
@@ -296,6 +318,12 @@ pub async fn update_task(flash: &'static SharedFlash, running: &'static str) -> 
         // A record kept is followed by the next request, or after the last chunk by the swap.
         let downloading = matches!(action, Action::Keep(Some(Record::Downloading { .. })));
         let swapped = matches!(action, Action::Keep(Some(Record::Swapped { .. })));
+        let report = updater.state().report();
+        edge.version = report.version.clone();
+        if report_is_news(reported.as_ref(), &report) {
+            STATE_REPORTS.signal(report.clone());
+            reported = Some(report);
+        }
         edge.perform(action);
         if downloading {
             edge.perform(updater.next_request(now_ms()));
@@ -310,13 +338,19 @@ pub async fn update_task(flash: &'static SharedFlash, running: &'static str) -> 
 struct Edge<'a> {
     records: &'a mut RecordJournal<Partition>,
     boot: &'a RefCell<BlockingFirmwareState<'static, Partition>>,
+    /// The version being downloaded (for the chunk requests).
+    version: Option<FirmwareVersion>,
 }
 
 impl Edge<'_> {
     fn perform(&mut self, action: Action) {
         match action {
             Action::None => {}
-            Action::Request { offset, len } => CHUNK_REQUESTS.signal(ChunkRequest { offset, len }),
+            Action::Request { offset, len } => {
+                if let Some(version) = self.version.clone() {
+                    CHUNK_REQUESTS.signal(ChunkRequest { version, offset, len });
+                }
+            }
             Action::Keep(record) => {
                 if self.records.keep(record.as_ref()).is_err() {
                     warn!("cannot write the update record");

@@ -1,6 +1,7 @@
 //! A counter button's firmware update on the host: `dawr-firmware-logic`'s [`Updater`] with an
 //! in-memory staging slot, over real MQTT to a real hub (`dawr-button-sim --update`, and the
-//! end-to-end tests).
+//! end-to-end tests). It reads and writes the update topics through `update_link`, as the
+//! firmware does.
 //!
 //! The simulated button announces the version it runs in its presence, takes the offer retained
 //! on its `…/update/offer`, asks for the image in chunks, verifies it with the release key given
@@ -13,10 +14,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use dawr_firmware_logic::update::{Action, Boot, Offer, Record, Staging, State, Updater};
-use dawr_protocol::device::{
-    Chunk, ChunkError, ChunkRequest, Presence, PresenceStatus, UpdateOffer, UpdateReport, base64_decode,
-};
+use dawr_firmware_logic::Outgoing;
+use dawr_firmware_logic::update::{Action, Boot, Record, Staging, State, Updater};
+use dawr_firmware_logic::update_link::{UpdateLink, UpdateMessage, report_is_news};
+use dawr_protocol::device::{ChunkError, Presence, PresenceStatus, UpdateReport};
 use dawr_protocol::endpoint::MqttEndpoint;
 use dawr_protocol::topics::Topic;
 use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
@@ -104,7 +105,6 @@ struct Session<'p> {
     chunks: &'p mut u32,
     resumed_from: &'p mut Option<u32>,
     interrupted: &'p mut bool,
-    last_percent: Option<u64>,
 }
 
 /// Runs the update flow until the button has confirmed a new version, rolled back or refused.
@@ -137,7 +137,6 @@ pub async fn run(plan: UpdatePlan) -> Result<UpdateOutcome> {
             chunks: &mut chunks,
             resumed_from: &mut resumed_from,
             interrupted: &mut interrupted,
-            last_percent: None,
         };
         let restart = session.boot(&mut updater, &mut slot, eventloop, &now, started, &running_now).await?;
         let _ = session.client.disconnect().await;
@@ -186,8 +185,8 @@ impl Session<'_> {
         running: &str,
     ) -> Result<Restart> {
         let (branch, device) = (self.plan.branch.as_str(), self.plan.device.as_str());
-        let offer_topic = Topic::UpdateOffer { branch, device }.to_string();
-        let chunk_topic = Topic::UpdateChunk { branch, device }.to_string();
+        let link = UpdateLink::new(branch, device);
+        let [offer_topic, chunk_topic] = link.subscriptions();
         let mut ticker = tokio::time::interval(Duration::from_millis(100));
         let mut done_at: Option<Instant> = None;
         loop {
@@ -218,21 +217,22 @@ impl Session<'_> {
                     Ok(Event::Incoming(Packet::PubAck(_))) if self.finished(updater.state()) && done_at.is_none() => {
                         done_at = Some(Instant::now());
                     }
-                    Ok(Event::Incoming(Packet::Publish(p))) if p.topic == offer_topic => {
-                        let Ok(wire) = serde_json::from_slice::<UpdateOffer>(&p.payload) else { continue };
-                        let Some(offer) = Offer::from_wire(&wire) else { continue };
-                        println!("offered {} ({} bytes)", offer.version, offer.size);
-                        let action = updater.offered(offer, slot, now());
-                        self.act(action).await?;
-                        let action = updater.next_request(now());
-                        self.act(action).await?;
-                        self.report(updater.state(), false).await?;
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) if p.topic == chunk_topic => {
-                        if let Some(restart) = self.chunk(updater, slot, &p.payload, now).await? {
-                            return Ok(restart);
+                    Ok(Event::Incoming(Packet::Publish(p))) => match link.read(&p.topic, &p.payload) {
+                        Some(UpdateMessage::Offered(offer)) => {
+                            println!("offered {} ({} bytes)", offer.version, offer.size);
+                            let action = updater.offered(offer, slot, now());
+                            self.act(action).await?;
+                            let action = updater.next_request(now());
+                            self.act(action).await?;
+                            self.report(updater.state(), false).await?;
                         }
-                    }
+                        Some(message) => {
+                            if let Some(restart) = self.chunk(updater, slot, message, now).await? {
+                                return Ok(restart);
+                            }
+                        }
+                        None => {}
+                    },
                     Ok(_) => {}
                     Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
                 },
@@ -249,27 +249,29 @@ impl Session<'_> {
         matches!(state, State::Confirmed { .. } | State::RolledBack { .. } | State::Refused { .. })
     }
 
-    /// A chunk (or the hub's refusal) arrived.
+    /// A chunk (or the hub's refusal, or an unreadable message) arrived on the update topics.
     async fn chunk(
         &mut self,
         updater: &mut Updater<'_>,
         slot: &mut MemorySlot,
-        payload: &[u8],
+        message: UpdateMessage,
         now: &impl Fn() -> u64,
     ) -> Result<Option<Restart>> {
-        let chunk: Chunk<'_> = serde_json::from_slice(payload)?;
-        let Some(data) = chunk.data else {
-            println!("chunk at {} refused: {:?} {:?}", chunk.offset, chunk.error, chunk.message);
-            if chunk.error == Some(ChunkError::Busy) {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                let action = updater.next_request(now());
-                self.act(action).await?;
+        let (version, offset, data) = match message {
+            UpdateMessage::Chunk { version, offset, data } => (version, offset, data),
+            UpdateMessage::Refused { offset, error } => {
+                println!("chunk at {offset} refused: {error:?}");
+                if error == Some(ChunkError::Busy) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let action = updater.next_request(now());
+                    self.act(action).await?;
+                }
+                return Ok(None);
             }
-            return Ok(None);
+            UpdateMessage::Unreadable => bail!("an unreadable message on the update topics"),
+            UpdateMessage::Offered(_) | UpdateMessage::Withdrawn => return Ok(None),
         };
-        let mut bytes = [0u8; 1024];
-        let n = base64_decode(data, &mut bytes).context("the chunk's base64")?;
-        match updater.chunk(&chunk.version, chunk.offset, &bytes[..n], slot) {
+        match updater.chunk(&version, offset, &data, slot) {
             Action::Keep(Some(record @ Record::Downloading { .. })) => {
                 *self.chunks += 1;
                 *self.record = Some(record);
@@ -308,9 +310,9 @@ impl Session<'_> {
                 if *self.interrupted && self.resumed_from.is_none() {
                     *self.resumed_from = Some(offset);
                 }
-                let request = ChunkRequest { version: offer.version.clone(), offset, len };
-                let topic = Topic::UpdateRequest { branch: &self.plan.branch, device: &self.plan.device }.to_string();
-                self.client.publish(topic, QoS::AtMostOnce, false, serde_json::to_vec(&request)?).await?;
+                let link = UpdateLink::new(&self.plan.branch, &self.plan.device);
+                let request = link.request(&offer.version, offset, len).context("the chunk request")?;
+                self.send(request, QoS::AtMostOnce).await?;
             }
             Action::Keep(kept) => *self.record = kept,
             Action::None | Action::Confirm | Action::Swap | Action::Rollback => {}
@@ -318,22 +320,23 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Reports `state` on `…/update/state` (retained), when it changed stage or by 10 % more.
+    /// Reports `state` on `…/update/state` (retained), when it changed stage or by a tenth more
+    /// (the firmware's rule), or `always`.
     async fn report(&mut self, state: &State, always: bool) -> Result<()> {
         let report = state.report();
-        let percent = match (report.received, report.size) {
-            (Some(r), Some(s)) if s > 0 => Some(u64::from(r) * 100 / u64::from(s) / 10),
-            _ => None,
-        };
-        let same_stage = self.reports.last().is_some_and(|r| r.stage == report.stage && r.version == report.version);
-        if !always && same_stage && percent == self.last_percent {
+        if !always && !report_is_news(self.reports.last(), &report) {
             return Ok(());
         }
-        self.last_percent = percent;
-        let topic = Topic::UpdateState { branch: &self.plan.branch, device: &self.plan.device }.to_string();
-        self.client.publish(topic, QoS::AtLeastOnce, true, serde_json::to_vec(&report)?).await?;
+        let link = UpdateLink::new(&self.plan.branch, &self.plan.device);
+        self.send(link.report(&report).context("the state report")?, QoS::AtLeastOnce).await?;
         println!("update state: {}", serde_json::to_string(&report)?);
         self.reports.push(report);
+        Ok(())
+    }
+
+    async fn send(&self, message: Outgoing, qos: QoS) -> Result<()> {
+        let topic = message.topic.as_str().to_owned();
+        self.client.publish(topic, qos, message.retain, message.payload.to_vec()).await?;
         Ok(())
     }
 }

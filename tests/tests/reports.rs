@@ -607,8 +607,52 @@ async fn the_monthly_pdf_shows_the_json_reports_figures_in_arabic_and_english() 
             .status()?;
         assert!(status.success());
     }
+    print_the_month(&hub, dir.path(), &shots).await
+}
+
+/// The dashboard's print of the same month in Arabic and English (Chromium's own print to PDF):
+/// the head names the branch with Hijri and Gregorian dates, no page is left without content,
+/// and the pages become the pictures `report-print-{ar,en}-N.png`.
+async fn print_the_month(hub: &Hub, dir: &std::path::Path, shots: &std::path::Path) -> Result<()> {
+    let browser = dawr_e2e::browser::Browser::start(1280, 1800).await?;
+    browser.goto(&hub.url("/dashboard?lang=en")).await?;
+    browser
+        .leave_page(
+            "document.getElementById('staff').value = 'm001'; document.getElementById('pin').value = '2468'; \
+             document.querySelector('form').submit()",
+        )
+        .await?;
+    for (lang, hijri) in [("ar", "هـ"), ("en", "AH")] {
+        browser.goto(&hub.url(&format!("/dashboard?lang={lang}&from=2026-10-01&to=2026-10-31&period=month"))).await?;
+        let path = dir.join(format!("print-{lang}.pdf"));
+        std::fs::write(&path, browser.print_pdf().await?)?;
+        let first = pdf_text(&path, (1, 1), false)?;
+        assert!(
+            first.contains(hijri) && first.contains("1448") && first.contains("2026"),
+            "{lang}: the Hijri and Gregorian dates head the print:\n{first}"
+        );
+        let info = String::from_utf8(std::process::Command::new("pdfinfo").arg(&path).output()?.stdout)?;
+        let pages: u32 = info.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap_or("0").trim().parse()?;
+        assert!(
+            (1..=PRINT_PAGES).contains(&pages),
+            "{lang}: a month prints on at most {PRINT_PAGES} A4 pages, not {pages}"
+        );
+        for page in 1..=pages {
+            let text = pdf_text(&path, (page, page), false)?;
+            assert!(text.split_whitespace().count() > 5, "{lang}: page {page} of {pages} is (nearly) empty:\n{text}");
+        }
+        let status = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "60"])
+            .arg(&path)
+            .arg(shots.join(format!("report-print-{lang}")))
+            .status()?;
+        assert!(status.success());
+    }
     Ok(())
 }
+
+/// The most A4 pages a month's dashboard may print on.
+const PRINT_PAGES: u32 = 6;
 
 /// The attached file of a multipart e-mail as the test SMTP server keeps it (the raw MIME body):
 /// the part of `content_type`, base64-decoded.
