@@ -148,7 +148,7 @@ table.grid td{font-size:.9rem;line-height:1.25;white-space:nowrap}\
 section{box-shadow:none;border:0;border-radius:0;padding:0;margin:0 0 10px}\
 .wide,section{overflow:visible}table{font-size:8.5pt;width:100%;table-layout:auto}th,td{padding:2px 4px}\
 h2,h3{break-after:avoid}tr,.card{break-inside:avoid}.cards{grid-template-columns:repeat(4,1fr);gap:6px}\
-.card .v{font-size:1.1rem}.charts,section[aria-labelledby=devices],section[aria-labelledby=audit],section[aria-labelledby=crm],section[aria-labelledby=closures]{display:none}}\
+.card .v{font-size:1.1rem}.charts,section[aria-labelledby=devices],section[aria-labelledby=audit],section[aria-labelledby=crm],section[aria-labelledby=closures],section[aria-labelledby=firmware]{display:none}}\
 ";
 
 /// The figure columns of every table, after the row's label.
