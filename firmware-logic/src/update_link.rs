@@ -19,6 +19,8 @@ use crate::update::{CHUNK_SIZE, Offer};
 pub type ChunkBytes = heapless::Vec<u8, { CHUNK_SIZE as usize }>;
 
 /// What a button read on its update topics.
+// A chunk is as large as it is: a button has no heap to box it in.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpdateMessage {
     /// An image offered to this button, its digest and signature read (not yet checked).
