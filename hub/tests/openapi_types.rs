@@ -28,6 +28,9 @@ fn the_documented_schemas_are_the_types_bodies() {
     fits("NewAction", examples::new_action());
     fits("ActionUpdate", examples::action_update());
     fits("CorrectiveActions", examples::corrective_actions());
+    fits("FirmwareOverview", examples::firmware_overview());
+    fits("NewRollout", examples::new_rollout());
+    fits("DeviceInfo", examples::button_updating());
     fits("Forecast", dawr_protocol::api::forecast::Forecast { what_if: None, ..examples::forecast() });
     fits("CaseReport", examples::case_report());
     fits("CrmStatus", examples::crm_status());

@@ -417,6 +417,56 @@ pub fn new_action() -> super::actions::NewAction {
     }
 }
 
+/// `GET /api/v1/firmware`: one signed image, offered to one button.
+pub fn firmware_overview() -> super::FirmwareOverview {
+    use super::{FirmwareImage, FirmwareOverview, FirmwareRollout};
+    FirmwareOverview {
+        images: vec![FirmwareImage {
+            version: "0.9.0".into(),
+            size: 494_296,
+            sha256: "9f2c4b7e1a0d3c5b8e6f4a2d1c0b9e8f7a6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b".into(),
+            signature: "ab".repeat(64),
+            published_at: at("2026-11-28T09:00:00Z"),
+        }],
+        rollouts: vec![FirmwareRollout {
+            device: "button-2".into(),
+            version: "0.9.0".into(),
+            chosen_at: at("2026-11-28T09:05:00Z"),
+            chosen_by: "m001".into(),
+        }],
+    }
+}
+
+/// `POST /api/v1/firmware/rollouts`: offer 0.9.0 to two buttons.
+pub fn new_rollout() -> super::NewRollout {
+    super::NewRollout { version: Some("0.9.0".into()), devices: vec!["button-2".into(), "button-3".into()] }
+}
+
+/// One counter button in `GET /api/v1/devices`, halfway through taking 0.9.0.
+pub fn button_updating() -> super::DeviceInfo {
+    use crate::device::{PresenceStatus, UpdateReport, UpdateStage};
+    super::DeviceInfo {
+        device: "button-2".into(),
+        role: Some(crate::acl::Role::Button),
+        counter: Some("2".into()),
+        status: PresenceStatus::Online,
+        printer: None,
+        seen_at: Some(at("2026-11-28T09:06:00Z")),
+        firmware: Some("0.8.2".into()),
+        uptime_s: Some(86_400),
+        rssi: Some(-61),
+        reset: None,
+        offered: Some("0.9.0".into()),
+        update: Some(UpdateReport {
+            stage: UpdateStage::Downloading,
+            version: Some("0.9.0".try_into().expect("a version")),
+            received: Some(247_808),
+            size: Some(494_296),
+            reason: None,
+        }),
+    }
+}
+
 /// `PATCH /api/v1/actions/{id}`.
 pub fn action_update() -> super::actions::ActionUpdate {
     super::actions::ActionUpdate { status: Some(super::actions::ActionStatus::Done), ..Default::default() }
