@@ -295,6 +295,33 @@ impl Core {
         call.await.map_err(Refusal::from)
     }
 
+    /// The code step a hold and a waiting-list entry share: `typed` checked (in constant time)
+    /// against the code sent for `handle` (`sent`: the handle and the code's HMAC) while `state`
+    /// still allows tries; a wrong one is counted by `count_wrong` and says how many are left.
+    async fn check_code<'s>(
+        &'s self,
+        sent: (&str, &[u8]),
+        state: dawr_web::otp::CodeState,
+        typed: &str,
+        now: DateTime<Utc>,
+        count_wrong: impl FnOnce() -> crate::storage::StoreFuture<'s, ()>,
+    ) -> Result<(), Refusal> {
+        let attempts = state.attempts;
+        dawr_web::otp::may_try(state, now).map_err(Refusal::Code)?;
+        let code = dawr_web::otp::typed_code(typed).ok_or(Refusal::CodeShape)?;
+        let (handle, code_mac) = sent;
+        if dawr_web::otp::code_matches(&self.code_key, handle, &code, code_mac) {
+            return Ok(());
+        }
+        self.stored(count_wrong()).await?;
+        let left = dawr_web::otp::MAX_WRONG.saturating_sub(attempts + 1);
+        Err(if left == 0 {
+            Refusal::Code(dawr_web::otp::CodeRefusal::TooManyWrong)
+        } else {
+            Refusal::WrongCode { left }
+        })
+    }
+
     /// Runs a booking write under the replica's cap: `Busy` at once when the cap is reached.
     async fn capped<T>(&self, call: crate::storage::StoreFuture<'_, T>) -> Result<T, Refusal> {
         let Ok(_permit) = self.writes.try_acquire() else { return Err(Refusal::Busy) };
@@ -364,9 +391,7 @@ impl Core {
 
     /// The hold behind a confirmation page's handle.
     pub async fn hold_of(&self, handle: &str) -> Result<store::Hold, Refusal> {
-        if handle.len() != 32 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Refusal::NotFound);
-        }
+        well_formed_handle(handle)?;
         self.stored(self.store.hold_by_handle(handle.to_string())).await?.ok_or(Refusal::NotFound)
     }
 
@@ -375,17 +400,8 @@ impl Core {
     /// the mobile is proven.
     pub async fn confirm(&self, hold: &store::Hold, typed: &str) -> Result<Booking, Refusal> {
         let now = clock::now();
-        dawr_web::otp::may_try(hold.code_state(), now).map_err(Refusal::Code)?;
-        let code = dawr_web::otp::typed_code(typed).ok_or(Refusal::CodeShape)?;
-        if !dawr_web::otp::code_matches(&self.code_key, &hold.handle, &code, &hold.code_mac) {
-            self.stored(self.store.wrong_code(hold.handle.clone())).await?;
-            let left = dawr_web::otp::MAX_WRONG.saturating_sub(hold.attempts + 1);
-            return Err(if left == 0 {
-                Refusal::Code(dawr_web::otp::CodeRefusal::TooManyWrong)
-            } else {
-                Refusal::WrongCode { left }
-            });
-        }
+        let count_wrong = || self.store.wrong_code(hold.handle.clone());
+        self.check_code((&hold.handle, &hold.code_mac), hold.code_state(), typed, now, count_wrong).await?;
         let b = &hold.booking;
         let confirmed =
             self.capped(self.store.confirm_hold(hold.handle.clone(), self.site.limits.bookings_per_mobile, now)).await;
@@ -451,9 +467,7 @@ impl Core {
 
     /// The waiting-list entry behind an entry page's handle.
     pub async fn entry_of(&self, handle: &str) -> Result<crate::waiting::Entry, Refusal> {
-        if handle.len() != 32 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Refusal::NotFound);
-        }
+        well_formed_handle(handle)?;
         self.stored(self.store.entry_by_handle(handle.to_string())).await?.ok_or(Refusal::NotFound)
     }
 
@@ -463,17 +477,8 @@ impl Core {
     /// service that day) only now, once the mobile is proven.
     pub async fn confirm_entry(&self, entry: &crate::waiting::Entry, typed: &str) -> Result<u32, Refusal> {
         let now = clock::now();
-        dawr_web::otp::may_try(entry.code_state(), now).map_err(Refusal::Code)?;
-        let code = dawr_web::otp::typed_code(typed).ok_or(Refusal::CodeShape)?;
-        if !dawr_web::otp::code_matches(&self.code_key, &entry.handle, &code, &entry.code_mac) {
-            self.stored(self.store.wrong_entry_code(entry.handle.clone())).await?;
-            let left = dawr_web::otp::MAX_WRONG.saturating_sub(entry.attempts + 1);
-            return Err(if left == 0 {
-                Refusal::Code(dawr_web::otp::CodeRefusal::TooManyWrong)
-            } else {
-                Refusal::WrongCode { left }
-            });
-        }
+        let count_wrong = || self.store.wrong_entry_code(entry.handle.clone());
+        self.check_code((&entry.handle, &entry.code_mac), entry.code_state(), typed, now, count_wrong).await?;
         self.capped(self.store.confirm_entry(entry.handle.clone(), self.site.waiting_list.per_slot, now)).await
     }
 
@@ -623,9 +628,7 @@ impl Core {
 
     /// The booking behind a page token.
     pub async fn by_token(&self, token: &str) -> Result<Booking, Refusal> {
-        if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Refusal::NotFound);
-        }
+        well_formed_handle(token)?;
         self.stored(self.store.by_token(token.to_string())).await?.ok_or(Refusal::NotFound)
     }
 
@@ -777,6 +780,12 @@ pub fn new_code() -> String {
 fn new_token() -> String {
     let bytes: [u8; 16] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A page's handle (a booking's token, a hold's or a waiting-list entry's handle) is 32 hex
+/// digits; anything else names nothing.
+fn well_formed_handle(handle: &str) -> Result<(), Refusal> {
+    if handle.len() == 32 && handle.bytes().all(|b| b.is_ascii_hexdigit()) { Ok(()) } else { Err(Refusal::NotFound) }
 }
 
 #[cfg(test)]
