@@ -240,7 +240,7 @@ pub async fn book(
         None => Lang::default(),
         Some(l) => l.parse().map_err(|e: dawr_i18n::UnknownLang| WebError::malformed(e.to_string()))?,
     };
-    let input = BookingInput {
+    let mut input = BookingInput {
         branch: r.branch,
         service: r.service,
         start: r.start,
@@ -248,6 +248,7 @@ pub async fn book(
         national_id: r.national_id,
         phone: r.phone,
     };
+    bind_identity(&core, &mut input, &headers)?;
     if core.confirms_by_code() {
         let client = core.client(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()));
         let held = core.hold(&input, lang, client).await?;
@@ -263,6 +264,20 @@ pub async fn book(
     let booking = core.book(&input, lang).await?;
     tracing::info!(code = %booking.code, branch = %booking.branch, service = %booking.service, start = %booking.start, "booked");
     Ok((StatusCode::CREATED, Json(booking_out(&core, &booking))).into_response())
+}
+
+/// With `[identity]` on, the booking's ID is the signed-in one (the `dawr_id` cookie
+/// `/signin/callback` set): none signed in is `401 sign_in_required`; a request naming another
+/// ID gets the generic `not_bookable` (409), as every rule about who books.
+fn bind_identity(core: &Core, input: &mut BookingInput, headers: &HeaderMap) -> WebResult<()> {
+    core.bind_identity(input, headers).map_err(|refused| match refused {
+        crate::identity::Binding::NotSignedIn => WebError::new(
+            StatusCode::UNAUTHORIZED,
+            "sign_in_required",
+            "sign in with the national sign-in first (GET /signin); the booking takes the verified ID number",
+        ),
+        _ => Refusal::NotBookable.into(),
+    })
 }
 
 /// `POST /api/v1/holds/{hold}/confirm`: the right code makes the held booking (201).
@@ -305,7 +320,7 @@ pub async fn join_waiting_list(
     check_rate(&core, addr, &headers)?;
     let r: BookingRequest = json_body(&body)?;
     let lang = request_lang(r.lang.as_deref())?;
-    let input = BookingInput {
+    let mut input = BookingInput {
         branch: r.branch,
         service: r.service,
         start: r.start,
@@ -313,6 +328,7 @@ pub async fn join_waiting_list(
         national_id: r.national_id,
         phone: r.phone,
     };
+    bind_identity(&core, &mut input, &headers)?;
     let client = core.client(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()));
     let held = core.join_waiting_list(&input, lang, client).await?;
     tracing::info!(branch = %input.branch, service = %input.service, "a waiting-list entry's code was sent");

@@ -29,6 +29,8 @@ pub fn pages() -> Vec<Route> {
         ("/c/{token}/cancel", post(pages::cancel)),
         ("/c/{token}/reschedule", get(pages::reschedule_page).post(pages::reschedule)),
         ("/manage", get(pages::manage_page).post(pages::manage)),
+        ("/signin", get(crate::signin::start)),
+        ("/signin/callback", get(crate::signin::callback)),
     ]
 }
 
@@ -148,6 +150,8 @@ pub enum RunError {
     Key(#[from] crate::signing::KeyError),
     #[error(transparent)]
     DataDir(#[from] dawr_web::backup::BackupError),
+    #[error("cannot make the identity provider's HTTP client: {0}")]
+    Identity(#[from] reqwest::Error),
 }
 
 /// Serves the site until `shutdown` completes.
@@ -172,7 +176,10 @@ pub async fn run(
         public_key = %dawr_protocol::booking_token::public_key_text(&signer.verifying_key()),
         "booking QR codes are signed; give hubs this key ([appointments] booking_keys)"
     );
-    let core = Core::open(site, public_url, signer).await?;
+    let core = Core::open(site, public_url, signer).await?.with_identity()?;
+    if let Some(provider) = &core.identity {
+        tracing::info!(issuer = %provider.settings.issuer, "citizens sign in with the identity provider to book");
+    }
     // Slot rows and retention: once before the first request, then on each new day.
     make_slots(&core).await;
     purge(&core).await;

@@ -40,7 +40,96 @@ pub struct SiteConfig {
     pub sms: SmsSection,
     #[serde(default)]
     pub waiting_list: WaitingList,
+    /// National sign-in (OpenID Connect); off without the section.
+    #[serde(default)]
+    pub identity: Option<IdentitySection>,
     pub branches: Vec<BranchSection>,
+}
+
+/// `[identity]`: who books is proven by the national sign-in (an OpenID Connect provider, the
+/// way Nafath-style sign-in works) instead of a typed ID number ([`crate::identity`]). Each
+/// value is checked as it is read, so a mistake is reported with its line and key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySection {
+    /// The provider's issuer URL (its discovery document is `{issuer}/.well-known/openid-configuration`).
+    pub issuer: ProviderUrl,
+    /// The site's client id, as registered with the provider.
+    pub client_id: ClientId,
+    /// A file holding the client secret (never the secret itself in the site file).
+    pub client_secret_file: SecretFile,
+    /// The site's public `/signin/callback`, as registered with the provider.
+    pub redirect_uri: ProviderUrl,
+    /// The ID token's claim that carries the national ID or iqama number (`sub` when the
+    /// provider's subject is the ID number).
+    #[serde(default = "default_id_claim")]
+    pub national_id_claim: ClientId,
+}
+
+fn default_id_claim() -> ClientId {
+    ClientId("national_id".into())
+}
+
+/// An `https` URL (or `http` on a loopback address, for tests), without a fragment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ProviderUrl(pub String);
+
+impl TryFrom<String> for ProviderUrl {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let url = reqwest::Url::parse(&text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+        if !scheme_ok || url.fragment().is_some() || url.host_str().is_none() {
+            return Err(format!("{text:?} must be an https URL without a fragment (http only on loopback)"));
+        }
+        Ok(ProviderUrl(text))
+    }
+}
+
+/// A non-empty value of at most 256 printable ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ClientId(pub String);
+
+impl TryFrom<String> for ClientId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        if text.is_empty() || text.len() > 256 || !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(format!("{text:?} must be 1 to 256 printable ASCII characters"));
+        }
+        Ok(ClientId(text))
+    }
+}
+
+/// The client secret, read from the file the site file names (its first line, trimmed).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct SecretFile {
+    pub path: PathBuf,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for SecretFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretFile").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl TryFrom<String> for SecretFile {
+    type Error = String;
+
+    fn try_from(path: String) -> Result<Self, String> {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path:?}: {e}"))?;
+        let secret = text.lines().next().unwrap_or_default().trim().to_string();
+        if secret.is_empty() {
+            return Err(format!("{path:?} holds no client secret"));
+        }
+        Ok(SecretFile { path: path.into(), secret })
+    }
 }
 
 /// `[waiting_list]`: a full slot's waiting list ([`crate::waiting`]). It needs the one-time
@@ -284,6 +373,8 @@ pub struct Site {
     /// Bookings are held until the one-time code sent to the mobile is typed (`[sms]`).
     pub confirm_bookings: bool,
     pub waiting_list: WaitingList,
+    /// The national sign-in (`[identity]`), when on.
+    pub identity: Option<crate::identity::Settings>,
     pub branches: Vec<Branch>,
 }
 
@@ -434,6 +525,7 @@ impl SiteConfig {
             sms: self.sms.settings()?,
             confirm_bookings: self.sms.confirm_bookings,
             waiting_list: self.waiting_list,
+            identity: self.identity.as_ref().map(crate::identity::Settings::from),
             branches,
         })
     }
@@ -549,5 +641,34 @@ mod tests {
         assert_eq!(minutes("24:00"), Some(1440));
         assert_eq!(minutes("24:01"), None);
         assert_eq!(minutes("7:00"), None);
+    }
+
+    #[test]
+    fn the_identity_section_is_checked_with_its_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let with = |section: &str| format!("{DEMO_TOML}\n[identity]\n{section}\n");
+        let good = format!(
+            "issuer = \"https://id.example.sa\"\nclient_id = \"dawr\"\nclient_secret_file = {:?}\n\
+             redirect_uri = \"https://book.example.sa/signin/callback\"",
+            secret.display().to_string()
+        );
+        let site = SiteConfig::parse(&with(&good), Path::new("s.toml")).unwrap().site().unwrap();
+        let identity = site.identity.expect("on");
+        assert_eq!((identity.client_secret.as_str(), identity.national_id_claim.as_str()), ("s3cret", "national_id"));
+        assert!(!format!("{identity:?}").contains("s3cret"), "the secret is never logged");
+        assert!(SiteConfig::demo().site().unwrap().identity.is_none(), "off by default");
+        let bad = |from: &str, to: &str| {
+            let text = with(&good.replace(from, to));
+            SiteConfig::parse(&text, Path::new("s.toml")).unwrap_err().to_string()
+        };
+        let lines = DEMO_TOML.lines().count();
+        let issuer = bad("https://id.example.sa", "http://id.example.sa");
+        assert!(issuer.starts_with(&format!("s.toml:{}:", lines + 3)) && issuer.contains("[identity] issuer"), "{issuer}");
+        let file = bad(&secret.display().to_string(), "/nonexistent/secret");
+        assert!(file.contains("[identity] client_secret_file") && file.contains("cannot read"), "{file}");
+        assert!(bad("client_id = \"dawr\"", "client_id = \"\"").contains("[identity] client_id"));
+        assert!(bad("redirect_uri", "redirect_url").contains("unknown field"));
     }
 }

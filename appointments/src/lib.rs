@@ -12,12 +12,15 @@
 //! the one-time codes that confirm a booking when `[sms] confirm_bookings` is on (the booking is
 //! held, its place taken, until the code is typed: `store::hold`). [`waiting`] is a full slot's
 //! waiting list (its pure rules; the rows in `store::waiting` and `pg::waiting`).
+//! [`identity`] is the national sign-in (OpenID Connect, `[identity]`): the ID number a booking
+//! carries is then the one the provider verified; [`signin`] holds its pages.
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod ics;
+pub mod identity;
 pub mod pages;
 pub mod pg;
 pub mod qr;
@@ -25,6 +28,7 @@ pub mod ratelimit;
 pub mod reminders;
 pub mod rush;
 pub mod service;
+pub mod signin;
 pub mod signing;
 pub mod slots;
 pub mod storage;

@@ -105,6 +105,7 @@ dd{margin:0;font-weight:600}\
 .ltr{direction:ltr;unicode-bidi:isolate;display:inline-block}\
 .note{color:var(--muted);font-size:.95rem}\
 .status-cancelled{color:var(--bad)}\
+a.button{display:block;text-align:center;font-weight:700;background:var(--brand);color:#fff;border-radius:10px;padding:12px 20px;margin-top:16px;text-decoration:none}\
 footer{max-width:36rem;margin:0 auto;padding:0 16px 24px;display:flex;flex-wrap:wrap;gap:16px}\
 footer a{font-weight:600;padding:8px 0}\
 ";
@@ -127,7 +128,7 @@ fn layout(t: &T<'_>, title: &str, branch: Option<&Branch>, body: Markup, switch_
     page(Head::new(lang, title, STYLE), body).into_string()
 }
 
-fn not_found(core: &Core, lang: Lang) -> Response {
+pub(crate) fn not_found(core: &Core, lang: Lang) -> Response {
     let t = T { texts: &core.texts, lang };
     let title = t.get("appt-not-found-title");
     let body = html! {
@@ -143,6 +144,21 @@ fn unavailable(core: &Core, lang: Lang) -> Response {
     let mut response = not_found(core, lang);
     *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
     response
+}
+
+/// The national sign-in failed (`crate::signin`): one generic message, whatever the reason (the
+/// log has it), and the way to try again.
+pub(crate) fn signin_failed(core: &Core, lang: Lang, status: StatusCode, return_to: &str) -> Response {
+    let t = T { texts: &core.texts, lang };
+    let title = t.get("appt-signin-failed-title");
+    let again = crate::signin::signin_href(return_to, lang);
+    let body = html! {
+        h1 { (title) }
+        div class="errors" role="alert" { p { (t.get("appt-signin-failed")) } }
+        p { a class="button" href=(again) { (t.get("appt-signin-again")) } }
+    };
+    let html = layout(&t, &title, None, body, &format!("/?lang={}", lang.other().code()));
+    private((status, Html(html)).into_response())
 }
 
 /// A refusal that has no form to go back to.
@@ -456,10 +472,14 @@ struct BookForm<'a> {
     date: Option<String>,
     input: BookingInput,
     problems: Problems,
+    /// The ID number signed in with (`[identity]`), if any.
+    signed_in: Option<String>,
 }
 
 async fn render_book_form(core: &Core, form: BookForm<'_>) -> Result<String, Refusal> {
-    let BookForm { branch, service, lang, date, input, problems } = form;
+    let BookForm { branch, service, lang, date, input, problems, signed_in } = form;
+    // With the national sign-in on, the ID number is the verified one, never typed.
+    let must_sign_in = core.identity.is_some() && signed_in.is_none();
     let t = T { texts: &core.texts, lang };
     let days = core.days(branch);
     let day = pick_day(&days, date.as_deref());
@@ -474,17 +494,27 @@ async fn render_book_form(core: &Core, form: BookForm<'_>) -> Result<String, Ref
     let bookable = slots.iter().any(|s| s.available > 0);
     let joinable = waiting && slots.iter().any(|s| s.available == 0);
     let title = name(&service.name, lang);
+    let here = format!("{base}?lang={}{}", lang.code(), day.map_or(String::new(), |d| format!("&date={d}")));
     let body = html! {
         h1 { (title) }
         (problems.summary(&t))
+        @if must_sign_in {
+            p class="note" id="signin-note" { (t.get("appt-signin-needed")) }
+            a class="button" href=(crate::signin::signin_href(&here, lang)) aria-describedby="signin-note" { (t.get("appt-signin-button")) }
+        }
         form method="post" action=(base) novalidate {
             input type="hidden" name="lang" value=(lang.code());
             @if let Some(d) = day { input type="hidden" name="date" value=(d); }
             (picker)
-            @if bookable || joinable {
+            @if (bookable || joinable) && !must_sign_in {
                 h2 { (t.get("appt-your-details")) }
                 (text_input(&t, &NAME_INPUT, &input.name, &problems))
-                (text_input(&t, &ID_INPUT, &input.national_id, &problems))
+                @match &signed_in {
+                    Some(id) => p class="note" id="signed-in" {
+                        (t.get("appt-signed-in-as")) " " span class="ltr" { "••••••" (id.get(6..).unwrap_or_default()) }
+                    },
+                    None => (text_input(&t, &ID_INPUT, &input.national_id, &problems)),
+                }
                 (text_input(&t, &PHONE_INPUT, &input.phone, &problems))
                 @if bookable { button type="submit" { (t.get("appt-book-button")) } }
                 @if joinable {
@@ -503,6 +533,7 @@ pub async fn service_page(
     State(core): State<Core>,
     Path((branch, service)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let lang = q.lang();
     let Some(b) = core.site.branch(&branch) else { return not_found(&core, lang) };
@@ -514,6 +545,7 @@ pub async fn service_page(
         date: q.date,
         input: BookingInput::default(),
         problems: Problems::default(),
+        signed_in: core.signed_in(&headers),
     };
     match render_book_form(&core, form).await {
         Ok(html) => Html(html).into_response(),
@@ -557,7 +589,7 @@ pub async fn book(
     let lang = parse_lang(post.lang.as_deref()).unwrap_or_default();
     let Some(b) = core.site.branch(&branch) else { return not_found(&core, lang) };
     let Some(s) = b.service(&service) else { return not_found(&core, lang) };
-    let input = BookingInput {
+    let mut input = BookingInput {
         branch: branch.clone(),
         service: service.clone(),
         start: post.start,
@@ -565,8 +597,16 @@ pub async fn book(
         national_id: post.national_id,
         phone: post.phone,
     };
+    let bound = core.bind_identity(&mut input, &headers);
+    if bound == Err(crate::identity::Binding::NotSignedIn) {
+        let here = format!("/b/{branch}/{service}?lang={}", lang.code());
+        return Redirect::to(&crate::signin::signin_href(&here, lang)).into_response();
+    }
     let (status, problems) = if limited(&core, addr, &headers) {
         (StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]))
+    } else if bound.is_err() {
+        // Another ID than the signed-in one: the generic refusal of every rule about who books.
+        (StatusCode::CONFLICT, Problems(vec![(None, "appt-error-not-bookable")]))
     } else {
         let done = if post.wait.is_some() {
             let client = core.client(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()));
@@ -599,7 +639,8 @@ pub async fn book(
     };
     // The day of the chosen time, so the form shows the times around it.
     let date = crate::service::parse_start(&input.start).map(|s| slots::local_day(b, s).to_string()).or(post.date);
-    let form = BookForm { branch: b, service: s, lang, date, input, problems };
+    let signed_in = core.signed_in(&headers);
+    let form = BookForm { branch: b, service: s, lang, date, input, problems, signed_in };
     match render_book_form(&core, form).await {
         Ok(html) => private((status, Html(html)).into_response()),
         Err(r) => refusal_page(&core, lang, r),

@@ -234,6 +234,8 @@ pub struct Core {
     codes: Option<crate::codes::CodeSender>,
     /// The key of the codes' HMAC, derived from the signing key (so every replica has it).
     code_key: Arc<Vec<u8>>,
+    /// The national sign-in (`[identity]`), when on: set by [`Core::with_identity`].
+    pub identity: Option<Arc<crate::identity::Provider>>,
 }
 
 /// A booking held until its one-time code is typed: where to type it, and until when.
@@ -281,7 +283,45 @@ impl Core {
             store,
             sqlite,
             signer: Arc::new(signer),
+            identity: None,
         })
+    }
+
+    /// Turns the national sign-in on when the site has `[identity]` (its cookies sealed with a
+    /// key derived from the signing key, so every replica opens them).
+    pub fn with_identity(mut self) -> Result<Core, reqwest::Error> {
+        if let Some(settings) = self.site.identity.clone() {
+            let secret = dawr_web::otp::code_mac(&self.signer.to_bytes(), "key", "identity-cookies");
+            self.identity = Some(Arc::new(crate::identity::Provider::new(settings, &secret)?));
+        }
+        Ok(self)
+    }
+
+    /// The ID number the browser signed in with (its sealed, unexpired cookie), if any.
+    pub fn signed_in(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        let provider = self.identity.as_ref()?;
+        let text = crate::identity::cookie(headers, crate::identity::ID_COOKIE)?;
+        let now = dawr_web::clock::now().timestamp();
+        provider.sealer.open::<crate::identity::SignedIn>(text, now).map(|s| s.national_id)
+    }
+
+    /// With the sign-in on, puts the verified ID into `input` (refusing, generically, a request
+    /// that names another); without it, leaves `input` as typed.
+    pub fn bind_identity(
+        &self,
+        input: &mut BookingInput,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<(), crate::identity::Binding> {
+        if self.identity.is_none() {
+            return Ok(());
+        }
+        match crate::identity::bind(self.signed_in(headers).as_deref(), &input.national_id) {
+            crate::identity::Binding::Verified(id) => {
+                input.national_id = id;
+                Ok(())
+            }
+            refused => Err(refused),
+        }
     }
 
     /// The signed check-in token of an active booking (its QR code), `None` for one that is not.

@@ -1,0 +1,123 @@
+//! The national sign-in's two pages (`[identity]`, see [`crate::identity`]): `GET /signin`
+//! starts it (a sealed cookie keeps `state`, `nonce` and the PKCE verifier; the browser goes to
+//! the provider), `GET /signin/callback` finishes it (the code exchanged, the ID token checked,
+//! the verified ID number kept in a second sealed cookie) and goes back to the booking form.
+//! A failure of any kind is one generic page (the reason is logged), never a 500.
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use dawr_i18n::Lang;
+use dawr_web::headers::private;
+use dawr_web::html::parse_lang;
+use serde::Deserialize;
+
+use crate::identity::{self, ID_COOKIE, SIGNIN_COOKIE, SignIn, SignInError, SignedIn};
+use crate::pages::{not_found, signin_failed};
+use crate::service::Core;
+
+/// The site's `/signin` address that comes back to `return_to` (a local path) in `lang`.
+pub fn signin_href(return_to: &str, lang: Lang) -> String {
+    let mut url = reqwest::Url::parse("http://site/signin").expect("a fixed URL parses");
+    url.query_pairs_mut().append_pair("return_to", return_to).append_pair("lang", lang.code());
+    format!("{}?{}", url.path(), url.query().unwrap_or_default())
+}
+
+/// `GET /signin?return_to&lang`.
+#[derive(Deserialize, Default)]
+pub struct StartQuery {
+    return_to: Option<String>,
+    lang: Option<String>,
+}
+
+fn secure(core: &Core) -> bool {
+    core.public_url.starts_with("https://")
+}
+
+fn now() -> i64 {
+    dawr_web::clock::now().timestamp()
+}
+
+/// `GET /signin`: to the provider's authorization endpoint, the sign-in's secrets in a cookie.
+pub async fn start(State(core): State<Core>, Query(q): Query<StartQuery>) -> Response {
+    let lang = parse_lang(q.lang.as_deref()).unwrap_or_default();
+    let Some(provider) = core.identity.clone() else { return not_found(&core, lang) };
+    let return_to = q.return_to.filter(|p| identity::local_path(p)).unwrap_or_else(|| "/".into());
+    let signin = SignIn {
+        state: identity::random_token(),
+        nonce: identity::random_token(),
+        verifier: identity::random_token(),
+        return_to,
+        lang: lang.code().to_string(),
+        exp: now() + identity::SIGNIN_SECONDS,
+    };
+    match provider.authorize_url(&signin).await {
+        Ok(url) => {
+            let cookie = identity::set_cookie(
+                SIGNIN_COOKIE,
+                &provider.sealer.seal(&signin),
+                identity::SIGNIN_SECONDS,
+                secure(&core),
+            );
+            private((AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to(&url)).into_response())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "a sign-in could not start");
+            signin_failed(&core, lang, StatusCode::SERVICE_UNAVAILABLE, &signin.return_to)
+        }
+    }
+}
+
+/// `GET /signin/callback?code&state` (or `?error` when the provider refused).
+#[derive(Deserialize, Default)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /signin/callback`: checks everything, keeps the verified ID, back to the form.
+pub async fn callback(State(core): State<Core>, Query(q): Query<CallbackQuery>, headers: HeaderMap) -> Response {
+    let Some(provider) = core.identity.clone() else { return not_found(&core, Lang::default()) };
+    let signin = identity::cookie(&headers, SIGNIN_COOKIE).and_then(|c| provider.sealer.open::<SignIn>(c, now()));
+    let lang = signin.as_ref().and_then(|s| parse_lang(Some(&s.lang))).unwrap_or_default();
+    let finished = match (&signin, &q) {
+        (_, CallbackQuery { error: Some(e), .. }) => Err(SignInError::Refused(e.clone())),
+        (Some(signin), CallbackQuery { code: Some(code), state: Some(state), .. }) => {
+            provider.finish(signin, code, state, now()).await
+        }
+        _ => Err(SignInError::State),
+    };
+    let cleared = identity::set_cookie(SIGNIN_COOKIE, "", 0, secure(&core));
+    let return_to = signin.as_ref().map_or("/", |s| s.return_to.as_str());
+    match finished {
+        Ok(national_id) => {
+            tracing::info!("a citizen signed in with the identity provider");
+            let id = SignedIn { national_id, exp: now() + identity::ID_SECONDS };
+            let kept = identity::set_cookie(ID_COOKIE, &provider.sealer.seal(&id), identity::ID_SECONDS, secure(&core));
+            let cookies = AppendHeaders([(header::SET_COOKIE, cleared), (header::SET_COOKIE, kept)]);
+            private((cookies, Redirect::to(return_to)).into_response())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "a sign-in failed");
+            let status = if e.is_provider() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::BAD_REQUEST };
+            let mut page = signin_failed(&core, lang, status, return_to);
+            if let Ok(value) = cleared.parse() {
+                page.headers_mut().append(header::SET_COOKIE, value);
+            }
+            page
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signin_address_carries_where_to_come_back_encoded() {
+        assert_eq!(
+            signin_href("/b/demo/A?lang=en&date=2026-01-04", Lang::En),
+            "/signin?return_to=%2Fb%2Fdemo%2FA%3Flang%3Den%26date%3D2026-01-04&lang=en"
+        );
+    }
+}
