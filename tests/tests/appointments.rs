@@ -778,3 +778,137 @@ async fn on_postgresql_a_waiting_list_offer_is_made_once_across_replicas() -> Re
     assert_eq!((audit.over_capacity, audit.miscounted, audit.doubled_ids), (0, 0, 0), "{audit:?}");
     Ok(())
 }
+
+/// The `name=value` of the cookie `name` a response sets (not a removal).
+fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| !v.contains("Max-Age=0"))
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+}
+
+/// What a sign-in's callback answered: its status, its `Location` or page, and the ID cookie.
+struct SignedIn {
+    status: u16,
+    page: String,
+    id_cookie: Option<String>,
+}
+
+/// Signs in at `site` through the stand-in provider the way a browser would (the site's
+/// `/signin`, the provider's `/authorize`, back to the site's callback with the sign-in cookie),
+/// the `state` replaced by `state` when given.
+async fn sign_in(site: &Site, state: Option<&str>) -> Result<SignedIn> {
+    let start = site.client.get(site.url("/signin?return_to=%2Fb%2Fdemo%2FE%3Flang%3Den&lang=en")).send().await?;
+    assert_eq!(start.status(), 303, "{}", site.log());
+    let signin = set_cookie(&start, "dawr_signin").expect("the sign-in's cookie");
+    let to_provider = start.headers()[reqwest::header::LOCATION].to_str()?.to_string();
+    assert!(to_provider.contains("code_challenge_method=S256") && to_provider.contains("nonce="), "{to_provider}");
+    let approved = site.client.get(&to_provider).send().await?;
+    assert_eq!(approved.status(), 303, "the stand-in approves: {}", approved.text().await?);
+    let back = reqwest::Url::parse(approved.headers()[reqwest::header::LOCATION].to_str()?)?;
+    let mut pairs: Vec<(String, String)> = back.query_pairs().into_owned().collect();
+    if let Some(state) = state {
+        pairs.iter_mut().filter(|(k, _)| k == "state").for_each(|(_, v)| *v = state.to_string());
+    }
+    let callback = site.client.get(site.url("/signin/callback")).query(&pairs).header("cookie", signin).send().await?;
+    let status = callback.status().as_u16();
+    let id_cookie = set_cookie(&callback, "dawr_id");
+    let location = callback.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let page = match location {
+        Some(location) => location,
+        None => callback.text().await?,
+    };
+    Ok(SignedIn { status, page, id_cookie })
+}
+
+/// `[identity]`: with the national sign-in on, the booking form asks for no ID number, the API
+/// wants a sign-in, and the booking carries the ID number the provider verified (its check-in
+/// token's ID hash is that ID's); a request naming another ID gets the same generic refusal as
+/// an ID that already holds a booking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citizens_book_with_the_id_their_national_sign_in_verified() -> Result<()> {
+    use dawr_e2e::oidc::StandIn;
+    let id = citizen_id(41);
+    let provider = StandIn::start(&id).await?;
+    let site = Site::start(Some(&provider.site_config(&test_site(3, 1000), "http://127.0.0.1:9"))).await?;
+    let form = site.client.get(site.url("/b/demo/E?lang=en")).send().await?.text().await?;
+    assert!(form.contains("href=\"/signin?return_to=") && !form.contains("name=\"national_id\""), "{form}");
+    let (start, _) = site.first_free_slot("E").await?;
+    let mut request = booking(&start, "E", 41);
+    let (status, refused) = site.post("/api/v1/bookings", request.clone()).await?;
+    assert_eq!((status, refused["error"].as_str()), (401, Some("sign_in_required")), "{refused}");
+    let posted = site.client.post(site.url("/b/demo/E")).form(&[("lang", "en"), ("start", &start)]).send().await?;
+    assert_eq!(posted.status(), 303, "the form without a sign-in goes to sign in");
+    assert!(posted.headers()[reqwest::header::LOCATION].to_str()?.starts_with("/signin?"));
+
+    let signed = sign_in(&site, None).await?;
+    assert_eq!((signed.status, signed.page.as_str()), (303, "/b/demo/E?lang=en"), "{}", site.log());
+    let cookie = signed.id_cookie.expect("the verified ID's cookie");
+    let form = site.client.get(site.url("/b/demo/E?lang=en")).header("cookie", &cookie).send().await?.text().await?;
+    assert!(form.contains("id=\"signed-in\"") && form.contains(&id[6..]), "{form}");
+    assert!(!form.contains("name=\"national_id\""), "the ID is not typed: {form}");
+
+    request["national_id"] = "".into();
+    let post = |body: Value| site.client.post(site.url("/api/v1/bookings")).header("cookie", &cookie).json(&body).send();
+    let booked = post(request.clone()).await?;
+    assert_eq!(booked.status(), 201);
+    let booked: Value = booked.json().await?;
+    let code = booked["code"].as_str().unwrap_or_default();
+    let key = site.signing_key()?.verifying_key();
+    let claims = dawr_protocol::booking_token::verify(&[key], booked["checkin_token"].as_str().unwrap_or_default())?;
+    assert_eq!(claims.id_hash, dawr_protocol::booking_token::id_hash(code, &id), "the verified ID is the booking's");
+    assert_eq!(site.post(&format!("/api/v1/bookings/{code}/lookup"), json!({ "national_id": id })).await?.0, 200);
+
+    // Another ID than the signed-in one, and the signed-in one booking twice: one answer.
+    let mut other = request.clone();
+    other["national_id"] = citizen_id(43).into();
+    let mismatch = post(other).await?;
+    let mismatch: (u16, Value) = (mismatch.status().as_u16(), mismatch.json().await?);
+    let again = post(request.clone()).await?;
+    let again: (u16, Value) = (again.status().as_u16(), again.json().await?);
+    assert_eq!(mismatch.0, 409);
+    assert_eq!(mismatch.1["error"], "not_bookable");
+    assert_eq!(mismatch, again, "no answer tells a forged ID from a booked one");
+    Ok(())
+}
+
+/// A sign-in that does not check out (a wrong `state`, no sign-in cookie, an ID token
+/// tampered with, signed by another key, for another nonce, audience or issuer) is refused
+/// with the generic page, 400, and no ID is kept; a forged ID cookie is no sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_that_does_not_check_out_is_refused_never_a_server_error() -> Result<()> {
+    use dawr_e2e::oidc::{StandIn, Tamper};
+    let provider = StandIn::start(&citizen_id(51)).await?;
+    let site = Site::start(Some(&provider.site_config(&test_site(3, 1000), "http://127.0.0.1:9"))).await?;
+    let refused = |signed: &SignedIn, why: &str| {
+        assert_eq!(signed.status, 400, "{why}: {}", signed.page);
+        assert!(signed.page.contains("Sign-in failed"), "{why}: {}", signed.page);
+        assert!(signed.id_cookie.is_none(), "{why}: no ID kept");
+    };
+    refused(&sign_in(&site, Some("another-state")).await?, "state");
+    let bare = site.client.get(site.url("/signin/callback?code=x&state=y")).send().await?;
+    assert_eq!(bare.status(), 400, "no sign-in under way");
+    assert!(bare.text().await?.contains("تعذّر تسجيل الدخول"), "in Arabic without a sign-in's language");
+    for tamper in [Tamper::Claims, Tamper::Key, Tamper::Nonce, Tamper::Audience, Tamper::Issuer] {
+        provider.tamper(tamper);
+        let issued = provider.tokens_issued();
+        let signed = sign_in(&site, None).await?;
+        assert_eq!(provider.tokens_issued(), issued + 1, "{tamper:?}: the token was asked for");
+        refused(&signed, &format!("{tamper:?}"));
+    }
+    provider.tamper(Tamper::Nothing);
+    assert_eq!(sign_in(&site, None).await?.status, 303, "a right one still passes");
+    let (start, _) = site.first_free_slot("E").await?;
+    let forged = site
+        .client
+        .post(site.url("/api/v1/bookings"))
+        .header("cookie", "dawr_id=eyJuYXRpb25hbF9pZCI6IjEwMDAwMDAwMDgiLCJleHAiOjk5OTk5OTk5OTl9.AAAA")
+        .json(&booking(&start, "E", 51))
+        .send()
+        .await?;
+    assert_eq!(forged.status(), 401, "a forged cookie is no sign-in");
+    Ok(())
+}
