@@ -631,4 +631,30 @@ mod tests {
         assert_eq!(verify_id_token(&tampered, &[jwk.clone()], &expected), Err(TokenError::Signature));
         assert_eq!(verify_id_token(&format!("{head}.{body}"), &[jwk], &expected), Err(TokenError::Shape));
     }
+
+    /// An RS256 ID token signed by `openssl dgst -sha256 -sign` with a 2048-bit test key (made
+    /// once for this test; only its public modulus is here), as real providers sign.
+    const RS256_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6InIxIn0.eyJpc3MiOiJodHRwczovL2lkLmV4YW1wbGUiLCJhdWQiOiJkYXdyIiwiZXhwIjoxMDAwLCJpYXQiOjkwMCwibm9uY2UiOiJuMSIsInN1YiI6IjEwMDAwMDAwMDgifQ.eGzMa3STePYkasX7y7zhR0tnGB4LJI0a-xAeCd8iLzaMktzT_Yz7n6A07JztQk8KP41PXQdmjptO3n3RUxyMUEymgMRXqXnv700QPaKIwYeUUxXi4Zvr2lfpFwuaBG_fn04nwk3PpFBVqBr0ejgbzuiKP1SAaQFZLzB5cKP_On3uHHf0uN7C2Zqef9nEX_Loahxgo3SZJpkmnzCLeoRPF4ZPRqiAl4n7DMr8BG6p6U_RJA-Vb05wf5CN3b12W-kagIbtMRJbX1PH5JhewNeag3iwIdNenHB7IerytpEp_gNHcskNoMfUvaYFv_0FftR6ithkGGea4wPFgmGT9c1NZw";
+    const RS256_N: &str = "yfizL8tIin36nAUee4cXhPHjdhYIypMm2ZbGTTJSzGA7XW_yNc__Ovg2o2tXmxnEfIgye2fe32oDFON2fcJNIWERzZaGTmQZgY1ZqavPwYppE5oTWVnYEbE8HgW-1dA6Z4Wt9ocu2gtdeEceOGfviyQkUk_sdvHjjFp68jUHHjKwbPfbkSzayGhqFk5iwnie2AZKReIF0lkjjKSpmkUgoFsXnZd77Rbz_GSBf1QfQXmDmetGhyylhGMn8ALOshHvkblip2gcOJKAqoewQCTVnu8pVzCJfQ2f4cBT732A8dTO0aAAcG0q1CkX7GNLJdiNgn0diFwmtCcYl8CGi5W1sQ";
+
+    #[test]
+    fn an_rs256_token_is_checked_against_the_rsa_key() {
+        let key = |n: &str| Jwk {
+            kty: "RSA".into(),
+            kid: Some("r1".into()),
+            crv: None,
+            x: None,
+            n: Some(n.into()),
+            e: Some("AQAB".into()),
+        };
+        let expected = Expected { issuer: "https://id.example", client_id: "dawr", nonce: "n1", claim: "sub", now: 950 };
+        assert_eq!(verify_id_token(RS256_TOKEN, &[key(RS256_N)], &expected), Ok("1000000008".into()));
+        let mut other = RS256_N.to_string();
+        other.replace_range(10..11, if &other[10..11] == "A" { "B" } else { "A" });
+        assert_eq!(verify_id_token(RS256_TOKEN, &[key(&other)], &expected), Err(TokenError::Signature));
+        assert_eq!(
+            verify_id_token(RS256_TOKEN, &[key(RS256_N)], &Expected { nonce: "n2", ..expected }),
+            Err(TokenError::Nonce)
+        );
+    }
 }
