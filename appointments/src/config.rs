@@ -665,7 +665,10 @@ mod tests {
         };
         let lines = DEMO_TOML.lines().count();
         let issuer = bad("https://id.example.sa", "http://id.example.sa");
-        assert!(issuer.starts_with(&format!("s.toml:{}:", lines + 3)) && issuer.contains("[identity] issuer"), "{issuer}");
+        assert!(
+            issuer.starts_with(&format!("s.toml:{}:", lines + 3)) && issuer.contains("[identity] issuer"),
+            "{issuer}"
+        );
         let file = bad(&secret.display().to_string(), "/nonexistent/secret");
         assert!(file.contains("[identity] client_secret_file") && file.contains("cannot read"), "{file}");
         assert!(bad("client_id = \"dawr\"", "client_id = \"\"").contains("[identity] client_id"));

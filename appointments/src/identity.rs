@@ -437,8 +437,7 @@ impl Provider {
     /// The discovery document, fetched at most once an hour; its `issuer` must be the configured one.
     pub async fn discovery(&self) -> Result<Discovery, SignInError> {
         let mut cached = self.discovery.lock().await;
-        if let Some((doc, at)) = cached.as_ref().filter(|(_, at)| at.elapsed() < DISCOVERY_MAX_AGE) {
-            let _ = at;
+        if let Some((doc, _)) = cached.as_ref().filter(|(_, at)| at.elapsed() < DISCOVERY_MAX_AGE) {
             return Ok(doc.clone());
         }
         let url = format!("{}/.well-known/openid-configuration", self.settings.issuer.trim_end_matches('/'));
@@ -605,7 +604,8 @@ mod tests {
             f(&mut c);
             c
         };
-        let expected = Expected { issuer: "https://id.example", client_id: "dawr", nonce: "n1", claim: "national_id", now: 950 };
+        let expected =
+            Expected { issuer: "https://id.example", client_id: "dawr", nonce: "n1", claim: "national_id", now: 950 };
         let check = |c: serde_json::Value| {
             let (token, jwk) = ed25519_token(&c, "k1");
             verify_id_token(&token, &[jwk], &expected)
@@ -624,11 +624,14 @@ mod tests {
         assert_eq!(verify_id_token(&token, &[elsewhere], &expected), Err(TokenError::UnknownKey));
         let (head, rest) = token.split_once('.').unwrap();
         let none = format!("{}.{rest}", b64(br#"{"alg":"none"}"#));
-        assert_eq!(verify_id_token(&none, &[jwk.clone()], &expected), Err(TokenError::Algorithm("none".into())));
+        assert_eq!(
+            verify_id_token(&none, std::slice::from_ref(&jwk), &expected),
+            Err(TokenError::Algorithm("none".into()))
+        );
         let (body, sig) = rest.split_once('.').unwrap();
         let tampered_body = b64(claims(&|c| c["national_id"] = "2000000006".into()).to_string().as_bytes());
         let tampered = format!("{head}.{tampered_body}.{sig}");
-        assert_eq!(verify_id_token(&tampered, &[jwk.clone()], &expected), Err(TokenError::Signature));
+        assert_eq!(verify_id_token(&tampered, std::slice::from_ref(&jwk), &expected), Err(TokenError::Signature));
         assert_eq!(verify_id_token(&format!("{head}.{body}"), &[jwk], &expected), Err(TokenError::Shape));
     }
 
@@ -647,7 +650,8 @@ mod tests {
             n: Some(n.into()),
             e: Some("AQAB".into()),
         };
-        let expected = Expected { issuer: "https://id.example", client_id: "dawr", nonce: "n1", claim: "sub", now: 950 };
+        let expected =
+            Expected { issuer: "https://id.example", client_id: "dawr", nonce: "n1", claim: "sub", now: 950 };
         assert_eq!(verify_id_token(RS256_TOKEN, &[key(RS256_N)], &expected), Ok("1000000008".into()));
         let mut other = RS256_N.to_string();
         other.replace_range(10..11, if &other[10..11] == "A" { "B" } else { "A" });

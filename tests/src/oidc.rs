@@ -218,7 +218,8 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<TokenF
         Tamper::Issuer => claims["iss"] = "http://127.0.0.1:1".into(),
         _ => {}
     }
-    let mut id_token = if tamper == Tamper::Key { sign(&SigningKey::from_bytes(&[8; 32]), &claims) } else { sign(&s.key, &claims) };
+    let mut id_token =
+        if tamper == Tamper::Key { sign(&SigningKey::from_bytes(&[8; 32]), &claims) } else { sign(&s.key, &claims) };
     if tamper == Tamper::Claims {
         let mut parts: Vec<String> = id_token.split('.').map(str::to_string).collect();
         claims["national_id"] = crate::appointments::citizen_id(99).into();

@@ -852,7 +852,8 @@ async fn citizens_book_with_the_id_their_national_sign_in_verified() -> Result<(
     assert!(!form.contains("name=\"national_id\""), "the ID is not typed: {form}");
 
     request["national_id"] = "".into();
-    let post = |body: Value| site.client.post(site.url("/api/v1/bookings")).header("cookie", &cookie).json(&body).send();
+    let post =
+        |body: Value| site.client.post(site.url("/api/v1/bookings")).header("cookie", &cookie).json(&body).send();
     let booked = post(request.clone()).await?;
     assert_eq!(booked.status(), 201);
     let booked: Value = booked.json().await?;
