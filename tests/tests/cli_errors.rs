@@ -182,4 +182,26 @@ fn check_config_names_every_mistake_with_its_line_and_key_and_run_refuses_with_t
     );
     assert!(stderr[1].contains("[limits] burst: invalid value: integer `-10`"), "{stderr:?}");
     fails_with_one_line(&site_binary(), "dawr-appointments", &["--config", "site.toml"], d, "[site] horizon_dayz");
+
+    // `[identity]` (the national sign-in): each value checked where it is, the secret's file read.
+    let identity = |issuer: &str| {
+        format!(
+            "{site}\n[identity]\nissuer = \"{issuer}\"\nclient_id = \"dawr\"\nclient_secret_file = \"client-secret\"\n\
+             redirect_uri = \"https://book.example.sa/signin/callback\"\nnational_id_claim = \"sub\"\n"
+        )
+    };
+    let bad_identity = identity("http://sso.example.sa");
+    std::fs::write(d.join("identity.toml"), &bad_identity).unwrap();
+    let (code, _, stderr) = run_in(&site_binary(), &["check-config", "identity.toml"], d);
+    assert_eq!((code, stderr.len()), (Some(1), 2), "{stderr:?}");
+    let line_of = |key: &str| bad_identity.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+    assert!(stderr[0].contains(&format!("identity.toml:{}:10: [identity] issuer", line_of("issuer"))), "{stderr:?}");
+    assert!(stderr[0].contains("must be an https URL"), "{stderr:?}");
+    assert!(stderr[1].contains(&format!(":{}:", line_of("client_secret_file"))), "{stderr:?}");
+    assert!(stderr[1].contains("[identity] client_secret_file") && stderr[1].contains("cannot read"), "{stderr:?}");
+    std::fs::write(d.join("client-secret"), "s3cret\n").unwrap();
+    std::fs::write(d.join("identity.toml"), identity("https://sso.example.sa")).unwrap();
+    let (code, stdout, stderr) = run_in(&site_binary(), &["check-config", "identity.toml"], d);
+    assert_eq!(code, Some(0), "{stderr:?}");
+    assert!(stdout.contains("identity.toml: ok ("), "{stdout}");
 }
