@@ -49,6 +49,9 @@ struct Inner {
     tamper: Tamper,
     codes: HashMap<String, Grant>,
     issued: u32,
+    /// Where `/authorize` sends the browser back (scheme, host and port), when not the
+    /// `redirect_uri`'s own: the site's port is chosen after its file is written.
+    back_to: Option<String>,
 }
 
 #[derive(Clone)]
@@ -85,6 +88,7 @@ impl StandIn {
                 tamper: Tamper::Nothing,
                 codes: HashMap::new(),
                 issued: 0,
+                back_to: None,
             })),
         };
         let app = Router::new()
@@ -109,6 +113,12 @@ impl StandIn {
     /// What the next ID tokens get wrong.
     pub fn tamper(&self, tamper: Tamper) {
         self.shared.inner.lock().expect("not poisoned").tamper = tamper;
+    }
+
+    /// Sends browsers back to the site at `base` (`http://127.0.0.1:PORT`) whatever host and
+    /// port its `redirect_uri` names (the path and the token exchange's check stay the same).
+    pub fn send_back_to(&self, base: &str) {
+        self.shared.inner.lock().expect("not poisoned").back_to = Some(base.trim_end_matches('/').into());
     }
 
     /// How many ID tokens it has handed out.
@@ -173,7 +183,14 @@ async fn authorize(State(s): State<Shared>, Query(q): Query<AuthorizeQuery>) -> 
     let code = format!("code-{}-{}", inner.codes.len(), q.nonce.len());
     let grant = Grant { nonce: q.nonce, challenge: q.code_challenge, redirect_uri: q.redirect_uri.clone() };
     inner.codes.insert(code.clone(), grant);
-    let mut back = reqwest::Url::parse(&q.redirect_uri).expect("the site sends a URL");
+    let redirect = match &inner.back_to {
+        Some(base) => {
+            let path = reqwest::Url::parse(&q.redirect_uri).map(|u| u.path().to_string()).unwrap_or_default();
+            format!("{base}{path}")
+        }
+        None => q.redirect_uri.clone(),
+    };
+    let Ok(mut back) = reqwest::Url::parse(&redirect) else { return bad("invalid_request") };
     back.query_pairs_mut().append_pair("code", &code).append_pair("state", &q.state);
     Redirect::to(back.as_str()).into_response()
 }

@@ -1,6 +1,7 @@
 //! The appointments site in headless Chromium at phone width: booking in Arabic (right to left)
 //! and in English, confirmed by the one-time code the test SMSC received, the code and its QR (the site's signed check-in token), the calendar file, the form's errors, rescheduling and
-//! cancelling; joining a full time's waiting list in Arabic. Screenshots of the pages go to `docs/screenshots/appointments-*.png` with
+//! cancelling; joining a full time's waiting list in Arabic; signing in with the national sign-in
+//! (a stand-in OpenID Connect provider) and booking with the verified ID, in Arabic. Screenshots of the pages go to `docs/screenshots/appointments-*.png` with
 //! `DAWR_UPDATE_SCREENSHOTS=1` (else to `target/screenshots/`).
 
 use anyhow::Result;
@@ -306,5 +307,53 @@ async fn a_citizen_joins_a_full_times_waiting_list_in_arabic_on_a_phone() -> Res
     assert!(text(&place).contains('1') || text(&place).contains('١'), "first in line: {place}");
     browser.screenshot(&screenshots().join("appointments-ar-waiting.png")).await?;
     browser.expect_accessible("the waiting list's place page in Arabic").await?;
+    Ok(())
+}
+
+/// `[identity]`: in Arabic, the booking form asks the citizen to sign in with the national
+/// sign-in (no ID field); the link goes to the stand-in provider and back, the form then shows
+/// the verified ID's last digits, and the booking made without typing an ID carries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_signs_in_with_the_national_sign_in_and_books_in_arabic() -> Result<()> {
+    let id = national_id_from(27_182_818, false);
+    let provider = dawr_e2e::oidc::StandIn::start(&id).await?;
+    let site = Site::start(Some(&provider.site_config(&test_site(2, 1000), "http://127.0.0.1:9"))).await?;
+    provider.send_back_to(&site.url(""));
+    let browser = Browser::start_phone(390, 844).await?;
+
+    browser.goto(&site.url("/b/demo/E")).await?;
+    let before = browser
+        .eval("return {dir: document.documentElement.dir, link: document.querySelector('a.button').textContent, id: !!document.getElementById('national_id')}")
+        .await?;
+    assert_eq!(before["dir"], "rtl");
+    assert_eq!(before["link"], "تسجيل الدخول عبر النفاذ الوطني");
+    assert_eq!(before["id"], false, "no ID number to type");
+    browser.expect_accessible("the booking form asking to sign in, in Arabic").await?;
+
+    browser.eval("window.dawrOld = true; document.querySelector('a.button').click(); return true").await?;
+    wait_for(&browser, "!window.dawrOld && location.pathname === '/b/demo/E' && document.getElementById('signed-in')")
+        .await?;
+    let after = browser
+        .eval("return {signed: document.getElementById('signed-in').textContent, lang: document.documentElement.lang, id: !!document.getElementById('national_id')}")
+        .await?;
+    assert!(text(&after["signed"]).contains(&id[6..]), "{after}");
+    assert!(text(&after["signed"]).contains("تم تسجيل الدخول عبر النفاذ الوطني"), "{after}");
+    assert_eq!((after["lang"].as_str(), after["id"].as_bool()), (Some("ar"), Some(false)));
+
+    browser
+        .eval(
+            "document.querySelectorAll('input[name=start]:not([disabled])')[1].click();\
+             document.getElementById('name').value = 'سارة القحطاني';\
+             document.getElementById('phone').value = '0551234567';\
+             window.dawrOld = true; document.querySelector('button[type=submit]').click(); return true;",
+        )
+        .await?;
+    wait_for(&browser, "!window.dawrOld && location.pathname.startsWith('/c/') && document.getElementById('code')")
+        .await?;
+    let code = browser.eval("return document.getElementById('code').textContent").await?;
+    let code = code.as_str().unwrap_or_default().to_string();
+    let (status, found) =
+        site.post(&format!("/api/v1/bookings/{code}/lookup"), serde_json::json!({ "national_id": id })).await?;
+    assert_eq!(status, 200, "the booking carries the verified ID: {found}");
     Ok(())
 }
