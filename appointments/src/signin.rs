@@ -9,6 +9,7 @@ use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use dawr_i18n::Lang;
 use dawr_web::headers::private;
 use dawr_web::html::parse_lang;
+use dawr_web::tls::OverTls;
 use serde::Deserialize;
 
 use crate::identity::{self, ID_COOKIE, SIGNIN_COOKIE, SignIn, SignInError, SignedIn};
@@ -29,8 +30,10 @@ pub struct StartQuery {
     lang: Option<String>,
 }
 
-fn secure(core: &Core) -> bool {
-    core.public_url.starts_with("https://")
+/// Whether the cookies get `Secure`: the site is reached over HTTPS (served over TLS, an
+/// `https://` public URL, or a proxy's `X-Forwarded-Proto: https`), as `dawr_web::guard` says.
+fn secure(core: &Core, headers: &HeaderMap, over_tls: OverTls) -> bool {
+    dawr_web::guard::Guard::new(&core.public_url, &[]).secure_cookies(headers, over_tls)
 }
 
 fn now() -> i64 {
@@ -38,7 +41,12 @@ fn now() -> i64 {
 }
 
 /// `GET /signin`: to the provider's authorization endpoint, the sign-in's secrets in a cookie.
-pub async fn start(State(core): State<Core>, Query(q): Query<StartQuery>) -> Response {
+pub async fn start(
+    State(core): State<Core>,
+    Query(q): Query<StartQuery>,
+    headers: HeaderMap,
+    over_tls: OverTls,
+) -> Response {
     let lang = parse_lang(q.lang.as_deref()).unwrap_or_default();
     let Some(provider) = core.identity.clone() else { return not_found(&core, lang) };
     let return_to = q.return_to.filter(|p| identity::local_path(p)).unwrap_or_else(|| "/".into());
@@ -56,7 +64,7 @@ pub async fn start(State(core): State<Core>, Query(q): Query<StartQuery>) -> Res
                 SIGNIN_COOKIE,
                 &provider.sealer.seal(&signin),
                 identity::SIGNIN_SECONDS,
-                secure(&core),
+                secure(&core, &headers, over_tls),
             );
             private((AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to(&url)).into_response())
         }
@@ -76,7 +84,13 @@ pub struct CallbackQuery {
 }
 
 /// `GET /signin/callback`: checks everything, keeps the verified ID, back to the form.
-pub async fn callback(State(core): State<Core>, Query(q): Query<CallbackQuery>, headers: HeaderMap) -> Response {
+pub async fn callback(
+    State(core): State<Core>,
+    Query(q): Query<CallbackQuery>,
+    headers: HeaderMap,
+    over_tls: OverTls,
+) -> Response {
+    let secure = secure(&core, &headers, over_tls);
     let Some(provider) = core.identity.clone() else { return not_found(&core, Lang::default()) };
     let signin = identity::cookie(&headers, SIGNIN_COOKIE).and_then(|c| provider.sealer.open::<SignIn>(c, now()));
     let lang = signin.as_ref().and_then(|s| parse_lang(Some(&s.lang))).unwrap_or_default();
@@ -87,13 +101,13 @@ pub async fn callback(State(core): State<Core>, Query(q): Query<CallbackQuery>, 
         }
         _ => Err(SignInError::State),
     };
-    let cleared = identity::set_cookie(SIGNIN_COOKIE, "", 0, secure(&core));
+    let cleared = identity::set_cookie(SIGNIN_COOKIE, "", 0, secure);
     let return_to = signin.as_ref().map_or("/", |s| s.return_to.as_str());
     match finished {
         Ok(national_id) => {
             tracing::info!("a citizen signed in with the identity provider");
             let id = SignedIn { national_id, exp: now() + identity::ID_SECONDS };
-            let kept = identity::set_cookie(ID_COOKIE, &provider.sealer.seal(&id), identity::ID_SECONDS, secure(&core));
+            let kept = identity::set_cookie(ID_COOKIE, &provider.sealer.seal(&id), identity::ID_SECONDS, secure);
             let cookies = AppendHeaders([(header::SET_COOKIE, cleared), (header::SET_COOKIE, kept)]);
             private((cookies, Redirect::to(return_to)).into_response())
         }

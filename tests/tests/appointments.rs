@@ -804,6 +804,8 @@ async fn sign_in(site: &Site, state: Option<&str>) -> Result<SignedIn> {
     let start = site.client.get(site.url("/signin?return_to=%2Fb%2Fdemo%2FE%3Flang%3Den&lang=en")).send().await?;
     assert_eq!(start.status(), 303, "{}", site.log());
     let signin = set_cookie(&start, "dawr_signin").expect("the sign-in's cookie");
+    let attributes = start.headers()[reqwest::header::SET_COOKIE].to_str()?;
+    assert!(attributes.contains("; HttpOnly; SameSite=Lax; Max-Age=600"), "{attributes}");
     let to_provider = start.headers()[reqwest::header::LOCATION].to_str()?.to_string();
     assert!(to_provider.contains("code_challenge_method=S256") && to_provider.contains("nonce="), "{to_provider}");
     let approved = site.client.get(&to_provider).send().await?;
