@@ -879,8 +879,9 @@ async fn citizens_book_with_the_id_their_national_sign_in_verified() -> Result<(
 }
 
 /// A sign-in that does not check out (a wrong `state`, no sign-in cookie, an ID token
-/// tampered with, signed by another key, for another nonce, audience or issuer) is refused
-/// with the generic page, 400, and no ID is kept; a forged ID cookie is no sign-in.
+/// tampered with, signed by another key, for another nonce, audience or issuer, the provider's
+/// `error`) is refused with the generic page, 400, and no ID is kept; an unreachable provider
+/// gets the same page with 503; a forged ID cookie is no sign-in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_that_does_not_check_out_is_refused_never_a_server_error() -> Result<()> {
     use dawr_e2e::oidc::{StandIn, Tamper};
@@ -904,6 +905,25 @@ async fn a_sign_in_that_does_not_check_out_is_refused_never_a_server_error() -> 
     }
     provider.tamper(Tamper::Nothing);
     assert_eq!(sign_in(&site, None).await?.status, 303, "a right one still passes");
+    // The provider says no (the citizen declined): the same page.
+    let start = site.client.get(site.url("/signin?lang=en")).send().await?;
+    let signin = set_cookie(&start, "dawr_signin").expect("the sign-in's cookie");
+    let declined = site
+        .client
+        .get(site.url("/signin/callback?error=access_denied&state=x"))
+        .header("cookie", signin)
+        .send()
+        .await?;
+    assert_eq!(declined.status(), 400);
+    assert!(declined.text().await?.contains("Sign-in failed"));
+    // A provider that cannot be reached: 503 and the page, not a 500.
+    let unreachable =
+        provider.site_config(&test_site(3, 1000), "http://127.0.0.1:9").replace(&provider.issuer, "http://127.0.0.1:9");
+    let lost = Site::start(Some(&unreachable)).await?;
+    let page = lost.client.get(lost.url("/signin?lang=en")).send().await?;
+    assert_eq!(page.status(), 503);
+    assert!(page.text().await?.contains("Sign-in failed"));
+    assert!(lost.log().contains("a sign-in could not start"), "the reason is logged: {}", lost.log());
     let (start, _) = site.first_free_slot("E").await?;
     let forged = site
         .client
