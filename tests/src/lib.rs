@@ -21,6 +21,7 @@ pub mod conformance_device;
 pub mod conformance_mqtt;
 pub mod firmware;
 pub mod ministry;
+pub mod replayed;
 pub mod sms_sink;
 pub mod smsc;
 pub mod smtp;
