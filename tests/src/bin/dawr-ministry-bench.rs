@@ -1,42 +1,45 @@
-//! Measures the ministry network on one machine: NATS JetStream, PostgreSQL and the real
-//! `dawr-central` writer; a few REAL branches (`--hubs`, 3 by default: `dawr-hub` processes with
-//! their uplink, each through a TCP relay the bench can cut, served by Poisson visitors at three
-//! counters as the chaos simulation draws them); and N synthetic branches (`--branches`) that
-//! publish events into JetStream the way the hub's uplink does (one connection each,
-//! `Nats-Msg-Id`, at most 64 waiting for their acknowledgement).
+//! Measures the ministry network on one machine: NATS JetStream (every branch with its own
+//! login and rights, `ministry::branch_rights`), PostgreSQL and the real `dawr-central` writer;
+//! a few REAL branches (`--hubs`, 3 by default: `dawr-hub` processes with their uplink, each
+//! through a TCP relay the bench can cut, served by Poisson visitors at three counters as the
+//! chaos simulation draws them); and N replayed branches (`--branches`, [`ReplayedBranch`]): no
+//! hub process, but the hub's own `Queue` and store writing a hub-schema SQLite file (on
+//! `/dev/shm`), and the hub's own uplink (`uplink::run`) sending it through a relay of its own,
+//! so the centre receives exactly what a hub would send.
 //!
 //! ```text
 //! cargo build --release -p dawr-e2e --bins && target/release/dawr-ministry-bench \
 //!     [--hubs 3] [--branches 20] [--seconds 20] [--rate 0.75] [--hub-visits 0.5] \
-//!     [--cut N] [--outage-seconds 10] [--outage-events 300] [--one-subject]
+//!     [--cut N] [--outage-seconds 10] [--outage-events 300] [--max-backoff-s 5] [--live-every-s 5]
 //! ```
-//!
-//! `--one-subject` sends the synthetic branches' catch-up on the live subject, as uplinks did
-//! before `dawr.v1.evt.{branch}.catchup`: the live branches' lag while a backlog drains, with one
-//! consumer read in order.
 //!
 //! The run, short by default (well under two minutes), the design's size with
 //! `--branches 197 --cut 40 --outage-events 27000 --seconds 120`:
 //!
-//! 1. **A day**: every branch live for `--seconds` (synthetic ones at `--rate` events/s, 0.75/s
-//!    being the design's peak, 150 events/s over 200 branches; real ones at `--hub-visits`
-//!    visits/s, four events each). Halfway, a configuration push (service G added) to every
-//!    real hub: the bench prints when each reported the revision applied in its live health.
+//! 1. **A day**: every branch live for `--seconds` (replayed ones at `--rate` events/s, a visit
+//!    of four events every `4 / rate` s, 0.75/s being the design's peak, 150 events/s over 200
+//!    branches; real ones at `--hub-visits` visits/s, four events each). The replayed branches
+//!    to be cut live three days behind (their clock): the centre computes that day's figures
+//!    before the outage. Halfway, a configuration push (service G added) to every real hub: the
+//!    bench prints when each reported the revision applied in its live health.
 //! 2. **An outage** of `--cut` branches (a fifth of all by default; the first real hub's relay
-//!    is cut, the rest are synthetic branches whose uplink stops) for `--outage-seconds`: they
-//!    keep producing (each synthetic one `--outage-events`, "three days" of a branch being about
-//!    27,000), the rest stay live. A second push (G renamed) meanwhile reaches the cut hub only
-//!    after the reconnect.
+//!    is cut, the rest are replayed branches' relays) for `--outage-seconds`: they keep
+//!    producing (each replayed one `--outage-events`, its clock running from three days ago to
+//!    now: "three days" of a branch being about 27,000 events), the rest stay live. A second push
+//!    (G renamed) meanwhile reaches the cut hub only after the reconnect.
 //! 3. **The reconnect**, all cut branches together: the backlog's drain time, and the lag of the
-//!    branches that stayed live meanwhile.
+//!    branches that stayed live meanwhile. The day the centre had computed gets its late events:
+//!    provisional, then computed again.
 //!
-//! Then, per branch, the count at the centre against what the branch produced (lost,
-//! duplicated: both must be zero); the centre's report against the branch's
-//! `/api/v1/reports/summary` for every branch-day of the real hubs; memory (RSS) and disk of
-//! every component. The lag is `received_at - at` of each row: `at` is the event's time at the
-//! branch, `received_at` the start of the writer's transaction, on one clock. PostgreSQL runs
-//! with `fsync=off` and the branches' databases in temporary directories (the harness's), so
-//! the figures are the CPU's and the pipeline's, not a disk's.
+//! Then, per branch, the count at the centre against the branch's log (lost, duplicated: both
+//! must be zero); how many branch-days went provisional; the centre's report against the
+//! branch's for every branch-day (a real hub's `/api/v1/reports/summary`; a replayed branch's
+//! own database through the hub's report functions, and the centre's stored figures too);
+//! memory (RSS), file descriptors and disk of every component. The lag is `received_at - at`
+//! of each row of the branches never cut: `at` is the event's time at the branch,
+//! `received_at` the start of the writer's transaction, on one clock. PostgreSQL runs with
+//! `fsync=off` and the branches' databases in temporary directories, so the figures are the
+//! CPU's and the pipeline's, not a disk's.
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -221,11 +224,30 @@ struct Push {
     applied: tokio::task::JoinHandle<Option<Instant>>,
 }
 
-/// A NATS connection with the centre's login.
+/// A NATS connection with the centre's login (the server, busy with a drain on two shared
+/// cores, may time a login out: it is tried again until it answers).
 async fn centre_connection(nats: &str) -> Result<async_nats::Client> {
     Ok(async_nats::ConnectOptions::with_user_and_password(CENTRE_USER.into(), CENTRE_PASSWORD.into())
+        .retry_on_initial_connect()
         .connect(nats)
         .await?)
+}
+
+/// `dawr-central config push` as the centre, tried up to five times: on a loaded machine the
+/// server may time the tool's login out.
+async fn push_with_retries(nats: &str, branch: &str, file: &Path) -> Result<u64> {
+    let mut attempt = 1;
+    loop {
+        match push_config(nats, Some((CENTRE_USER, CENTRE_PASSWORD)), branch, file) {
+            Ok(revision) => return Ok(revision),
+            Err(e) if attempt < 5 => {
+                println!("config push to {branch} failed (attempt {attempt}): {e:#}");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Pushes every real hub's branch file, changed by `edit`, as its configuration; a task per hub
@@ -236,7 +258,7 @@ async fn push_to_hubs(nats: &str, hubs: &[RealBranch], dir: &Path, edit: impl Fn
     for real in hubs {
         let file = dir.join(format!("{}-pushed.toml", real.id));
         std::fs::write(&file, edit(&std::fs::read_to_string(&real.file)?))?;
-        let revision = push_config(nats, Some((CENTRE_USER, CENTRE_PASSWORD)), &real.id, &file)?;
+        let revision = push_with_retries(nats, &real.id, &file).await?;
         let pushed = Instant::now();
         let (centre, id) = (centre.clone(), real.id.clone());
         let applied = tokio::spawn(async move {
