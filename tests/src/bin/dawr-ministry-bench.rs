@@ -107,9 +107,19 @@ async fn steady(mut b: Synthetic, rate: f64, offset: f64, mut stop: watch::Recei
             _ = stop.wait_for(|stopped| *stopped) => break,
         }
         let at = b.before_outage();
-        b.branch.visits_at(&[at])?;
+        b = write_visits(b, vec![at]).await?;
     }
     Ok(b)
+}
+
+/// Writes visits at `times` on the blocking pool: the queue and SQLite work of 200 branches
+/// must not hold the runtime's workers, where the uplinks (and the real hubs' visitors) run.
+async fn write_visits(mut b: Synthetic, times: Vec<chrono::DateTime<chrono::Utc>>) -> Result<Synthetic> {
+    tokio::task::spawn_blocking(move || {
+        b.branch.visits_at(&times)?;
+        Ok(b)
+    })
+    .await?
 }
 
 /// A cut branch's outage: `visits` visits whose times run from three days ago to now, written
@@ -127,7 +137,7 @@ async fn three_days(mut b: Synthetic, visits: usize, seconds: f64) -> Result<Syn
         let times: Vec<_> = (written..due.max(written))
             .map(|k| clock_start + chrono::Duration::milliseconds((k as f64 / visits as f64 * span_ms) as i64))
             .collect();
-        b.branch.visits_at(&times)?;
+        b = write_visits(b, times).await?;
         written = due.max(written);
     }
     Ok(b)
