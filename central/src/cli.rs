@@ -236,6 +236,7 @@ async fn jetstream_ready(
     loop {
         let ready = async {
             let (events, cases) = nats::ensure(js, replicas).await?;
+            writer::retire_old_consumers(&events).await?;
             let [live, catch_up] = writer::consumers(&events).await?;
             let consumers = [live, catch_up, writer::case_consumer(&cases).await?];
             let live_bucket = js.get_key_value(nats::LIVE_BUCKET).await?;

@@ -53,6 +53,26 @@ pub async fn consumers(events: &Stream) -> anyhow::Result<[PullConsumer; 2]> {
     ])
 }
 
+/// Durable consumers of the events stream that no centre uses any more: `central-writer`, the
+/// single consumer of every event before live and catch-up were split. Left on a stream after
+/// an upgrade it would keep every event pending for ever (and the server its state).
+pub const RETIRED_CONSUMERS: [&str; 1] = ["central-writer"];
+
+/// Deletes the [`RETIRED_CONSUMERS`] still on the events stream; one already gone is fine, so
+/// every start may call it.
+pub async fn retire_old_consumers(events: &Stream) -> anyhow::Result<()> {
+    use async_nats::jetstream::{ErrorCode, stream::ConsumerErrorKind};
+    for name in RETIRED_CONSUMERS {
+        match events.delete_consumer(name).await {
+            Ok(_) => tracing::info!(consumer = name, "a consumer no longer used is deleted"),
+            Err(e) if matches!(e.kind(), ConsumerErrorKind::JetStream(j) if j.error_code() == ErrorCode::CONSUMER_NOT_FOUND) =>
+                {}
+            Err(e) => return Err(anyhow::anyhow!("deleting the retired consumer {name}: {e}")),
+        }
+    }
+    Ok(())
+}
+
 /// Gets (or makes) one durable consumer of the events whose subject matches `filter`.
 async fn consumer(events: &Stream, name: &str, filter: &str) -> anyhow::Result<PullConsumer> {
     Ok(events

@@ -439,6 +439,15 @@ pub fn spawn_writer(
     })
 }
 
+/// Writes `changes` in one transaction, at once, exactly as the writer thread writes a batch:
+/// for a tool that drives a [`Queue`](crate::domain::Queue) itself (the ministry bench's replayed
+/// branches), so its database holds what a hub's would.
+pub fn write_changes(conn: &mut Connection, changes: Vec<Change>) -> Result<(), StoreError> {
+    let batch: Vec<Write> =
+        changes.into_iter().map(|change| Write { epoch: 1, change, then: Box::new(|_| ()) }).collect();
+    write_batch(conn, &batch, &CommitLatency::default())
+}
+
 /// Writes the batch in one transaction; a committed one's time from `BEGIN` to `COMMIT` goes
 /// into `latency`.
 fn write_batch(conn: &mut Connection, batch: &[Write], latency: &CommitLatency) -> Result<(), StoreError> {

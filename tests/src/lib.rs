@@ -22,6 +22,7 @@ pub mod conformance_mqtt;
 pub mod firmware;
 pub mod ministry;
 pub mod oidc;
+pub mod replayed;
 pub mod sms_sink;
 pub mod smsc;
 pub mod smtp;

@@ -168,7 +168,19 @@ async fn every_branch_event_reaches_the_centre_once_through_a_cut_link_and_a_kil
             central.kill9();
         }
     }
+    // The dead writer was an old one: it leaves the single consumer of before the catch-up
+    // split, which the new writer deletes at its start (and a second start finds it gone).
+    let centre_js = async_nats::jetstream::new(async_nats::connect(nats.url()).await?);
+    let events = centre_js.get_stream("DAWR_EVENTS").await?;
+    let old = async_nats::jetstream::consumer::pull::Config {
+        durable_name: Some("central-writer".into()),
+        ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+        ..Default::default()
+    };
+    events.create_consumer(old).await?;
     central.restart()?;
+    assert!(events.consumer_info("central-writer").await.is_err(), "the old writer's consumer is deleted at start");
+    assert_eq!(events.get_info().await?.state.consumer_count, 2, "live and catch-up consumers only");
     let after_cut = centre_log(&pg, "b1")?.context("b1 at the centre")?;
     ensure!(after_cut.max_seq < b1_last, "nothing of b1 crossed the cut link: {after_cut:?}");
 

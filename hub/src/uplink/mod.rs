@@ -26,7 +26,9 @@
 //!   bucket `dawr_config` and applies a new revision (see [`config`]).
 //!
 //! `log` is the SQL, `message` (pure) what is sent, `config` the configuration from the centre;
-//! this module is the task.
+//! this module is the task: [`run`] is the uplink as a library (any database of the hub's
+//! schema, a [`BranchSide`] with or without an engine to apply configurations), [`spawn`] runs
+//! it for the hub.
 pub mod config;
 pub mod config_store;
 pub mod log;
@@ -41,6 +43,7 @@ use dawr_protocol::api::ministry::{LiveBoard, LiveCounters, LiveDevices, LiveHea
 use dawr_web::Db;
 
 use self::config::{ConfigState, Reconfigure};
+use crate::branch_cell::BranchCell;
 
 /// The name of the KV bucket of branches' live state.
 pub const LIVE_BUCKET: &str = "dawr_live";
@@ -90,6 +93,17 @@ enum SessionError {
     Db(String),
 }
 
+/// What the uplink serves at the branch: the branch as configured now (its id, and the profile
+/// its live health carries), who applies configurations from the centre, and the devices heard.
+#[derive(Clone)]
+pub struct BranchSide {
+    pub cell: BranchCell,
+    /// Applies a configuration from the centre at a safe point; `None`: the branch's key is never
+    /// read (a branch without an engine, such as the ministry bench's replayed branches).
+    pub reconfigure: Option<Reconfigure>,
+    pub presence: crate::mqtt::PresenceMap,
+}
+
 /// Sends the log and the live state, and applies configurations from the centre, until the hub
 /// stops (abort the handle).
 pub fn spawn(
@@ -98,31 +112,32 @@ pub fn spawn(
     presence: crate::mqtt::PresenceMap,
     db: Db,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(250);
-        loop {
-            let started = tokio::time::Instant::now();
-            if let Err(e) = session(&link, &reconfigure, &presence, &db).await {
-                tracing::warn!(error = %e, retry_in = ?backoff, "the uplink to the centre is down");
-            }
-            // A session that ran a while was healthy: start the back-off again.
-            if started.elapsed() > Duration::from_secs(10) {
-                backoff = Duration::from_millis(250);
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(link.max_backoff);
+    let side = BranchSide { cell: reconfigure.cell.clone(), reconfigure: Some(reconfigure), presence };
+    tokio::spawn(run(link, side, db))
+}
+
+/// The uplink as a library: sessions with the centre, one after another with back-off, over the
+/// events log in `db` (a hub's database, or any database of the hub's schema), until the future
+/// is dropped. [`spawn`] runs it for the hub; the ministry bench runs one per replayed branch.
+pub async fn run(link: UplinkLink, side: BranchSide, db: Db) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let started = tokio::time::Instant::now();
+        if let Err(e) = session(&link, &side, &db).await {
+            tracing::warn!(error = %e, retry_in = ?backoff, "the uplink to the centre is down");
         }
-    })
+        // A session that ran a while was healthy: start the back-off again.
+        if started.elapsed() > Duration::from_secs(10) {
+            backoff = Duration::from_millis(250);
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(link.max_backoff);
+    }
 }
 
 /// One connection: publishes from the cursor on, until an error.
-async fn session(
-    link: &UplinkLink,
-    reconfigure: &Reconfigure,
-    presence: &crate::mqtt::PresenceMap,
-    db: &Db,
-) -> Result<(), SessionError> {
-    let branch = reconfigure.cell.get();
+async fn session(link: &UplinkLink, side: &BranchSide, db: &Db) -> Result<(), SessionError> {
+    let branch = side.cell.get();
     let mut options = async_nats::ConnectOptions::new()
         .name(format!("dawr-hub-{}", branch.id))
         // Replies come to the branch's own inboxes: its rights let it read those only.
@@ -145,7 +160,7 @@ async fn session(
     let mut live_at = tokio::time::Instant::now();
     let mut config_at = tokio::time::Instant::now();
     loop {
-        if config_at <= tokio::time::Instant::now() {
+        if let Some(reconfigure) = side.reconfigure.as_ref().filter(|_| config_at <= tokio::time::Instant::now()) {
             if read_config(&js, reconfigure, db).await {
                 // Tell the centre at once which revision runs now.
                 live_at = tokio::time::Instant::now();
@@ -153,7 +168,7 @@ async fn session(
             config_at = tokio::time::Instant::now() + link.config_every;
         }
         if live_at <= tokio::time::Instant::now() {
-            put_live(&js, &reconfigure.cell.get(), presence, db, &log_id, acked).await;
+            put_live(&js, &side.cell.get(), &side.presence, db, &log_id, acked).await;
             live_at = tokio::time::Instant::now() + link.live_every;
         }
         let room = link.in_flight.saturating_sub(waiting.len());

@@ -1,58 +1,60 @@
-//! Measures the ministry network on one machine: NATS JetStream, PostgreSQL and the real
-//! `dawr-central` writer; a few REAL branches (`--hubs`, 3 by default: `dawr-hub` processes with
-//! their uplink, each through a TCP relay the bench can cut, served by Poisson visitors at three
-//! counters as the chaos simulation draws them); and N synthetic branches (`--branches`) that
-//! publish events into JetStream the way the hub's uplink does (one connection each,
-//! `Nats-Msg-Id`, at most 64 waiting for their acknowledgement).
+//! Measures the ministry network on one machine: NATS JetStream (every branch with its own
+//! login and rights, `ministry::branch_rights`), PostgreSQL and the real `dawr-central` writer;
+//! a few REAL branches (`--hubs`, 3 by default: `dawr-hub` processes with their uplink, each
+//! through a TCP relay the bench can cut, served by Poisson visitors at three counters as the
+//! chaos simulation draws them); and N replayed branches (`--branches`, [`ReplayedBranch`]): no
+//! hub process, but the hub's own `Queue` and store writing a hub-schema SQLite file (on
+//! `/dev/shm`), and the hub's own uplink (`uplink::run`) sending it through a relay of its own,
+//! so the centre receives exactly what a hub would send.
 //!
 //! ```text
 //! cargo build --release -p dawr-e2e --bins && target/release/dawr-ministry-bench \
 //!     [--hubs 3] [--branches 20] [--seconds 20] [--rate 0.75] [--hub-visits 0.5] \
-//!     [--cut N] [--outage-seconds 10] [--outage-events 300] [--one-subject]
+//!     [--cut N] [--outage-seconds 10] [--outage-events 300] [--max-backoff-s 5] [--live-every-s 5]
 //! ```
-//!
-//! `--one-subject` sends the synthetic branches' catch-up on the live subject, as uplinks did
-//! before `dawr.v1.evt.{branch}.catchup`: the live branches' lag while a backlog drains, with one
-//! consumer read in order.
 //!
 //! The run, short by default (well under two minutes), the design's size with
 //! `--branches 197 --cut 40 --outage-events 27000 --seconds 120`:
 //!
-//! 1. **A day**: every branch live for `--seconds` (synthetic ones at `--rate` events/s, 0.75/s
-//!    being the design's peak, 150 events/s over 200 branches; real ones at `--hub-visits`
-//!    visits/s, four events each). Halfway, a configuration push (service G added) to every
-//!    real hub: the bench prints when each reported the revision applied in its live health.
+//! 1. **A day**: every branch live for `--seconds` (replayed ones at `--rate` events/s, a visit
+//!    of four events every `4 / rate` s, 0.75/s being the design's peak, 150 events/s over 200
+//!    branches; real ones at `--hub-visits` visits/s, four events each). The replayed branches
+//!    to be cut live three days behind (their clock): the centre computes that day's figures
+//!    before the outage. Halfway, a configuration push (service G added) to every real hub: the
+//!    bench prints when each reported the revision applied in its live health.
 //! 2. **An outage** of `--cut` branches (a fifth of all by default; the first real hub's relay
-//!    is cut, the rest are synthetic branches whose uplink stops) for `--outage-seconds`: they
-//!    keep producing (each synthetic one `--outage-events`, "three days" of a branch being about
-//!    27,000), the rest stay live. A second push (G renamed) meanwhile reaches the cut hub only
-//!    after the reconnect.
+//!    is cut, the rest are replayed branches' relays) for `--outage-seconds`: they keep
+//!    producing (each replayed one `--outage-events`, its clock running from three days ago to
+//!    now: "three days" of a branch being about 27,000 events), the rest stay live. A second push
+//!    (G renamed) meanwhile reaches the cut hub only after the reconnect.
 //! 3. **The reconnect**, all cut branches together: the backlog's drain time, and the lag of the
-//!    branches that stayed live meanwhile.
+//!    branches that stayed live meanwhile. The day the centre had computed gets its late events:
+//!    provisional, then computed again.
 //!
-//! Then, per branch, the count at the centre against what the branch produced (lost,
-//! duplicated: both must be zero); the centre's report against the branch's
-//! `/api/v1/reports/summary` for every branch-day of the real hubs; memory (RSS) and disk of
-//! every component. The lag is `received_at - at` of each row: `at` is the event's time at the
-//! branch, `received_at` the start of the writer's transaction, on one clock. PostgreSQL runs
-//! with `fsync=off` and the branches' databases in temporary directories (the harness's), so
-//! the figures are the CPU's and the pipeline's, not a disk's.
-use std::collections::{BTreeSet, VecDeque};
+//! Then, per branch, the count at the centre against the branch's log (lost, duplicated: both
+//! must be zero); how many branch-days went provisional; the centre's report against the
+//! branch's for every branch-day (a real hub's `/api/v1/reports/summary`; a replayed branch's
+//! own database through the hub's report functions, and the centre's stored figures too);
+//! memory (RSS), file descriptors and disk of every component. The lag is `received_at - at`
+//! of each row of the branches never cut: `at` is the event's time at the branch,
+//! `received_at` the start of the writer's transaction, on one clock. PostgreSQL runs with
+//! `fsync=off` and the branches' databases in temporary directories, so the figures are the
+//! CPU's and the pipeline's, not a disk's.
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use async_nats::jetstream::{self, context::PublishAckFuture};
+use async_nats::jetstream;
 use dawr_e2e::chaos::Rng;
 use dawr_e2e::ministry::{
-    Central, Nats, Postgres, Relay, both_reports, branch_file, centre_log, hub_log, live_health, push_config,
-    serve_one, with_service_g,
+    CENTRE_PASSWORD, CENTRE_USER, Central, Nats, Postgres, Relay, both_reports, branch_file_as, branch_rights, hub_log,
+    live_health, push_config, serve_one, with_service_g,
 };
+use dawr_e2e::replayed::ReplayedBranch;
 use dawr_e2e::{Hub, database, hub_day};
-use dawr_hub::uplink::message;
-use dawr_protocol::api::ministry::UplinkEvent;
 use tokio::sync::watch;
 use tokio_postgres::NoTls;
 
@@ -69,129 +71,83 @@ fn epoch_now() -> f64 {
     chrono::Utc::now().timestamp_millis() as f64 / 1000.0
 }
 
-/// One synthetic branch's uplink: its connection, where its log is, and the events it produced
-/// while cut off (sent on the reconnect).
-struct Branch {
-    id: String,
-    log_id: String,
-    js: jetstream::Context,
-    next_seq: i64,
+/// Three days, in seconds: how far behind real time a cut branch's clock starts, and what its
+/// outage spans.
+const THREE_DAYS_S: f64 = 3.0 * 24.0 * 3600.0;
+
+/// One synthetic branch: a [`ReplayedBranch`] (its database written through the hub's queue and
+/// store, sent by the hub's own uplink through its relay with its own NATS login), and its clock.
+struct Synthetic {
+    branch: ReplayedBranch,
+    /// Cut off in the outage: its clock runs three days behind until then, and catches up during
+    /// the outage (so its backlog spans branch-days the centre has already computed).
     cut: bool,
-    /// Events produced while cut off, as sent (sequence, body): a few hundred bytes each.
-    pending: VecDeque<(i64, Vec<u8>)>,
-    /// Everything on the live subject, as uplinks did before the catch-up subject (`--one-subject`,
-    /// to measure what it changes).
-    one_subject: bool,
 }
 
-/// The body of a synthetic event: what the writer stores, shaped like a hub's.
-#[derive(serde::Serialize)]
-struct SyntheticPayload {
-    kind: &'static str,
-    visit: i64,
-    counter: &'static str,
-    staff: &'static str,
-}
-
-impl Branch {
-    async fn connect(nats: &str, i: usize, one_subject: bool) -> Result<Branch> {
-        let id = format!("s{i:04}");
-        let client = async_nats::ConnectOptions::new().name(format!("bench-{id}")).connect(nats).await?;
-        Ok(Branch {
-            log_id: format!("bench-log-{id}"),
-            id,
-            js: jetstream::new(client),
-            next_seq: 1,
-            cut: false,
-            pending: VecDeque::new(),
-            one_subject,
-        })
+impl Synthetic {
+    fn id(&self) -> &str {
+        &self.branch.id
     }
 
-    /// Events this branch produced so far.
-    fn produced(&self) -> i64 {
-        self.next_seq - 1
-    }
-
-    /// The next event of the log, happening now.
-    fn next_event(&mut self) -> Result<UplinkEvent> {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let kind = ["issued", "called", "started", "completed"][(seq % 4) as usize];
-        Ok(UplinkEvent {
-            branch: self.id.clone(),
-            log_id: self.log_id.clone(),
-            seq,
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            kind: kind.into(),
-            visit_id: Some(seq / 4 + 1),
-            counter: Some("1".into()),
-            payload: serde_json::to_value(SyntheticPayload { kind, visit: seq / 4 + 1, counter: "1", staff: "s101" })?,
-        })
-    }
-
-    /// Publishes event `seq` (its body) on the subject the hub's uplink would choose (catch-up
-    /// while far behind, unless `one_subject`); returns its acknowledgement.
-    async fn send(&self, seq: i64, body: Vec<u8>) -> Result<PublishAckFuture> {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", message::message_id(&self.id, &self.log_id, seq).as_str());
-        let subject = if self.one_subject {
-            message::event_subject(&self.id)
-        } else {
-            message::subject_for(&self.id, seq, self.produced())
-        };
-        Ok(self.js.publish_with_headers(subject, headers, body.into()).await?)
-    }
-
-    /// Produces the next event: sent at once (acknowledged before the next: at a branch's rate
-    /// the pipe is never full), or kept while the branch is cut off.
-    async fn produce(&mut self) -> Result<()> {
-        let event = self.next_event()?;
-        let body = serde_json::to_vec(&event)?;
-        if self.cut {
-            self.pending.push_back((event.seq, body));
-        } else {
-            self.send(event.seq, body).await?.await?;
-        }
-        Ok(())
-    }
-
-    /// Sends what was kept while cut off, as fast as 64 in flight allow (the uplink's catch-up).
-    async fn flush(mut self) -> Result<Branch> {
-        self.cut = false;
-        let mut waiting = VecDeque::new();
-        while let Some((seq, body)) = self.pending.pop_front() {
-            if waiting.len() >= 64 {
-                let ack: PublishAckFuture = waiting.pop_front().context("one waits")?;
-                ack.await?;
-            }
-            waiting.push_back(self.send(seq, body).await?);
-        }
-        for ack in waiting {
-            ack.await?;
-        }
-        Ok(self)
+    /// The branch's clock before the outage: real time, or three days behind for a cut branch.
+    fn before_outage(&self) -> chrono::DateTime<chrono::Utc> {
+        let now = chrono::Utc::now();
+        if self.cut { now - chrono::Duration::milliseconds((THREE_DAYS_S * 1000.0) as i64) } else { now }
     }
 }
 
-/// Produces at `rate` events/s until `stop` (the branches spread over the first interval).
-async fn steady(mut branch: Branch, rate: f64, offset: f64, mut stop: watch::Receiver<bool>) -> Result<Branch> {
-    let start = tokio::time::Instant::now() + Duration::from_secs_f64(offset / rate);
+/// Writes a visit (four events) every `4 / rate` seconds at the branch's clock until `stop` (the
+/// branches spread over the first interval).
+async fn steady(mut b: Synthetic, rate: f64, offset: f64, mut stop: watch::Receiver<bool>) -> Result<Synthetic> {
+    let every = 4.0 / rate;
+    let start = tokio::time::Instant::now() + Duration::from_secs_f64(offset * every);
     for n in 0u64.. {
         tokio::select! {
-            _ = tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / rate)) => {}
+            _ = tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 * every)) => {}
             _ = stop.wait_for(|stopped| *stopped) => break,
         }
-        branch.produce().await?;
+        let at = b.before_outage();
+        b = write_visits(b, vec![at]).await?;
     }
-    Ok(branch)
+    Ok(b)
+}
+
+/// Writes visits at `times` on the blocking pool: the queue and SQLite work of 200 branches
+/// must not hold the runtime's workers, where the uplinks (and the real hubs' visitors) run.
+async fn write_visits(mut b: Synthetic, times: Vec<chrono::DateTime<chrono::Utc>>) -> Result<Synthetic> {
+    tokio::task::spawn_blocking(move || {
+        b.branch.visits_at(&times)?;
+        Ok(b)
+    })
+    .await?
+}
+
+/// A cut branch's outage: `visits` visits whose times run from three days ago to now, written
+/// as real time passes over `seconds` (a batch every 100 ms, one transaction each), so the
+/// branch's clock catches up with real time by the reconnect.
+async fn three_days(mut b: Synthetic, visits: usize, seconds: f64) -> Result<Synthetic> {
+    let began = tokio::time::Instant::now();
+    let real_start = chrono::Utc::now();
+    let span_ms = (THREE_DAYS_S + seconds) * 1000.0;
+    let clock_start = real_start - chrono::Duration::milliseconds((THREE_DAYS_S * 1000.0) as i64);
+    let mut written = 0usize;
+    while written < visits {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let due = ((began.elapsed().as_secs_f64() / seconds).min(1.0) * visits as f64).round() as usize;
+        let times: Vec<_> = (written..due.max(written))
+            .map(|k| clock_start + chrono::Duration::milliseconds((k as f64 / visits as f64 * span_ms) as i64))
+            .collect();
+        b = write_visits(b, times).await?;
+        written = due.max(written);
+    }
+    Ok(b)
 }
 
 /// Runs `work` for every branch at once and gives the branches back.
-async fn all<F, Fut>(branches: Vec<Branch>, mut work: F) -> Result<Vec<Branch>>
+async fn all<F, Fut>(branches: Vec<Synthetic>, mut work: F) -> Result<Vec<Synthetic>>
 where
-    F: FnMut(usize, Branch) -> Fut,
-    Fut: std::future::Future<Output = Result<Branch>> + Send + 'static,
+    F: FnMut(usize, Synthetic) -> Fut,
+    Fut: std::future::Future<Output = Result<Synthetic>> + Send + 'static,
 {
     let tasks: Vec<_> = branches.into_iter().enumerate().map(|(i, b)| tokio::spawn(work(i, b))).collect();
     let mut back = Vec::new();
@@ -278,15 +234,41 @@ struct Push {
     applied: tokio::task::JoinHandle<Option<Instant>>,
 }
 
+/// A NATS connection with the centre's login (the server, busy with a drain on two shared
+/// cores, may time a login out: it is tried again until it answers).
+async fn centre_connection(nats: &str) -> Result<async_nats::Client> {
+    Ok(async_nats::ConnectOptions::with_user_and_password(CENTRE_USER.into(), CENTRE_PASSWORD.into())
+        .retry_on_initial_connect()
+        .connect(nats)
+        .await?)
+}
+
+/// `dawr-central config push` as the centre, tried up to five times: on a loaded machine the
+/// server may time the tool's login out.
+async fn push_with_retries(nats: &str, branch: &str, file: &Path) -> Result<u64> {
+    let mut attempt = 1;
+    loop {
+        match push_config(nats, Some((CENTRE_USER, CENTRE_PASSWORD)), branch, file) {
+            Ok(revision) => return Ok(revision),
+            Err(e) if attempt < 5 => {
+                println!("config push to {branch} failed (attempt {attempt}): {e:#}");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Pushes every real hub's branch file, changed by `edit`, as its configuration; a task per hub
 /// waits until the hub reports it applied in its live health.
 async fn push_to_hubs(nats: &str, hubs: &[RealBranch], dir: &Path, edit: impl Fn(&str) -> String) -> Result<Vec<Push>> {
-    let centre = jetstream::new(async_nats::connect(nats).await?);
+    let centre = jetstream::new(centre_connection(nats).await?);
     let mut pushes = Vec::new();
     for real in hubs {
         let file = dir.join(format!("{}-pushed.toml", real.id));
         std::fs::write(&file, edit(&std::fs::read_to_string(&real.file)?))?;
-        let revision = push_config(nats, None, &real.id, &file)?;
+        let revision = push_with_retries(nats, &real.id, &file).await?;
         let pushed = Instant::now();
         let (centre, id) = (centre.clone(), real.id.clone());
         let applied = tokio::spawn(async move {
@@ -417,6 +399,44 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// Open file descriptors of this process.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// Per synthetic branch-day: the centre's report (what `dawr-central report` prints, from its
+/// events, with the hub's pure functions) and its stored branch-day (the rollup), against the
+/// branch's own report from its database. Returns (branch-days, equal), printing the first few
+/// that differ.
+async fn synthetic_reports(pg: &tokio_postgres::Client, sims: &[Synthetic]) -> Result<(usize, usize)> {
+    let (mut days, mut equal) = (0, 0);
+    for s in sims {
+        let (offset, targets) =
+            dawr_central::store::profile(pg, s.id()).await?.with_context(|| format!("{} never reported", s.id()))?;
+        for day in s.branch.days()? {
+            let at_branch = s.branch.report(day)?;
+            let events = dawr_central::store::visit_events(pg, s.id(), day, day).await?;
+            let reported =
+                serde_json::to_value(dawr_central::reports::branch_summary(&events, day, day, offset, &targets))?;
+            let stored = dawr_central::store::days(pg, s.id(), day, day).await?;
+            let rolled_up = stored.first().map(|d| serde_json::to_value(&d.summary)).transpose()?;
+            // A day not over yet has no stored figures; one over must have them, final.
+            let day_over = stored.first().is_some_and(|d| !d.provisional);
+            let rollup_ok = rolled_up.as_ref().is_none_or(|r| *r == at_branch) && (day_over || stored.is_empty());
+            days += 1;
+            if reported == at_branch && rollup_ok {
+                equal += 1;
+            } else if days - equal <= 3 {
+                println!(
+                    "{} {day}: the centre's report differs\n  branch: {at_branch}\n  centre: {reported}\n  stored: {rolled_up:?}",
+                    s.id()
+                );
+            }
+        }
+    }
+    Ok((days, equal))
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let hubs: usize = arg("--hubs", 3)?;
@@ -427,46 +447,60 @@ async fn main() -> Result<()> {
     let cut: usize = arg("--cut", ((hubs + synthetic) as f64 * 0.2).round() as usize)?;
     let outage_seconds: f64 = arg("--outage-seconds", 10.0)?;
     let outage_events: usize = arg("--outage-events", 300)?;
-    let one_subject = std::env::args().any(|a| a == "--one-subject");
+    let max_backoff_s: f64 = arg("--max-backoff-s", 5.0)?;
+    let live_every_s: f64 = arg("--live-every-s", 5.0)?;
     ensure!(seconds > 0.0 && rate > 0.0 && hub_visits > 0.0 && outage_seconds > 0.0, "durations and rates > 0");
     let cut_hubs = usize::from(cut > 0 && hubs > 0);
     let cut_synthetic = cut - cut_hubs;
     ensure!(cut_synthetic <= synthetic, "--cut {cut} is more than the branches");
 
-    let nats = Nats::start()?;
+    // Every branch logs in as itself, with the rights of `branch_rights`.
+    let hub_ids: Vec<String> = (0..hubs).map(|i| format!("h{i}")).collect();
+    let synthetic_ids: Vec<String> = (0..synthetic).map(|i| format!("s{i:04}")).collect();
+    let all_ids: Vec<&str> = hub_ids.iter().chain(&synthetic_ids).map(String::as_str).collect();
+    let nats = Nats::start_with(&branch_rights(&all_ids))?;
     let postgres = Postgres::start()?;
-    let central = Central::start(&nats.url(), &postgres.url())?;
+    let central = Central::start_as(&nats.url(), Some((CENTRE_USER, CENTRE_PASSWORD)), &postgres.url())?;
     let (pg, connection) = tokio_postgres::connect(&postgres.url(), NoTls).await?;
     tokio::spawn(connection);
     let files = tempfile::tempdir()?;
+    // The replayed branches' databases on tmpfs where there is one (2 cores cannot fsync 200
+    // logs; the central path is under test).
+    let shm = Path::new("/dev/shm");
+    let replay_dir = if shm.is_dir() { tempfile::tempdir_in(shm)? } else { tempfile::tempdir()? };
     let nats_addr: SocketAddr = format!("127.0.0.1:{}", nats.port).parse()?;
     let (stop_hubs, hubs_stopped) = watch::channel(false);
     let mut real = Vec::new();
-    for i in 0..hubs {
-        let id = format!("h{i}");
+    for (i, id) in hub_ids.iter().enumerate() {
         let relay = Relay::start(nats_addr);
-        let file = branch_file(files.path(), &id, &relay.nats_url())?;
+        let password = format!("{id}-secret");
+        let file = branch_file_as(files.path(), id, &relay.nats_url(), Some((id, &password)))?;
+        std::fs::write(&file, format!("{}max_backoff_s = {max_backoff_s}\n", std::fs::read_to_string(&file)?))?;
         let hub = Arc::new(Hub::start_embedded_with(&["--config", &file]).await?);
         let driving = tokio::spawn(visitors(hub.clone(), i as u64 + 1, hub_visits, hubs_stopped.clone()));
-        real.push(RealBranch { id, hub, relay, file, visitors: Some(driving) });
+        real.push(RealBranch { id: id.clone(), hub, relay, file, visitors: Some(driving) });
     }
+    let (rss_before, fds_before) = (rss(std::process::id()), open_fds());
     let mut sims = Vec::new();
-    for i in 0..synthetic {
-        sims.push(Branch::connect(&nats.url(), i, one_subject).await?);
+    for (i, id) in synthetic_ids.iter().enumerate() {
+        let (live_every, max_backoff) = (Duration::from_secs_f64(live_every_s), Duration::from_secs_f64(max_backoff_s));
+        let branch = ReplayedBranch::start(replay_dir.path(), id, nats_addr, live_every, max_backoff)?;
+        sims.push(Synthetic { branch, cut: i < cut_synthetic });
     }
     let cut_ids: BTreeSet<String> = real
         .iter()
         .take(cut_hubs)
         .map(|r| r.id.clone())
-        .chain(sims.iter().take(cut_synthetic).map(|b| b.id.clone()))
+        .chain(sims.iter().filter(|s| s.cut).map(|s| s.id().to_string()))
         .collect();
     println!(
-        "{hubs} real hubs ({hub_visits} visits/s each) and {synthetic} synthetic branches ({rate} events/s each); \
-         a day of {seconds} s, then {cut} branches cut off for {outage_seconds} s ({outage_events} events each \
-         while cut off), reconnected together"
+        "{hubs} real hubs ({hub_visits} visits/s each) and {synthetic} replayed branches ({rate} events/s each, \
+         through the hub's queue, store and uplink, each with its own NATS login and relay); a day of {seconds} s, \
+         then {cut} branches cut off for {outage_seconds} s ({outage_events} events each, \"three days\", \
+         while cut off), reconnected together; uplinks back off up to {max_backoff_s} s"
     );
 
-    // A day, with a configuration push halfway.
+    // A day, with a configuration push halfway. The cut branches' clocks run three days behind.
     let t0 = epoch_now();
     let (stop, stopped) = watch::channel(false);
     let n = synthetic.max(1) as f64;
@@ -475,22 +509,45 @@ async fn main() -> Result<()> {
     let first_push = push_to_hubs(&nats.url(), &real, files.path(), with_service_g).await?;
     tokio::time::sleep(Duration::from_secs_f64(seconds / 2.0)).await;
     stop.send_replace(true);
-    let mut sims = day.await??;
+    let sims = day.await??;
     let t1 = epoch_now();
     let mut unapplied = print_applied("push during the day", first_push, None).await?;
+    // The centre has computed the cut branches' day three days ago before they go: what comes
+    // of it after the reconnect is late.
+    let cut_synthetic_ids: Vec<String> = sims.iter().filter(|s| s.cut).map(|s| s.id().to_string()).collect();
+    let computed = dawr_e2e::wait_until(Duration::from_secs(60), || async {
+        let Ok(row) = pg
+            .query_one(
+                "SELECT count(DISTINCT branch) FROM branch_days WHERE branch = ANY($1) AND summary IS NOT NULL",
+                &[&cut_synthetic_ids],
+            )
+            .await
+        else {
+            return false;
+        };
+        row.get::<_, i64>(0) as usize == cut_synthetic_ids.len()
+    })
+    .await;
+    println!("before the outage, the centre has computed a day of every branch to be cut: {computed}");
 
-    // The outage: the cut branches keep producing, the others stay live.
+    // The outage: the cut branches live "three days" meanwhile, the others stay live.
     for r in real.iter().take(cut_hubs) {
         r.relay.cut();
     }
-    for b in sims.iter_mut().take(cut_synthetic) {
-        b.cut = true;
+    for s in sims.iter().filter(|s| s.cut) {
+        s.branch.relay.cut();
     }
     let (stop, stopped) = watch::channel(false);
-    let cut_rate = outage_events as f64 / outage_seconds;
+    let outage_visits = outage_events.div_ceil(4);
     let outage = tokio::spawn(all(sims, move |i, b| {
-        let rate = if b.cut { cut_rate } else { rate };
-        steady(b, rate, i as f64 / n, stopped.clone())
+        let stopped = stopped.clone();
+        async move {
+            if b.cut {
+                three_days(b, outage_visits, outage_seconds).await
+            } else {
+                steady(b, rate, i as f64 / n, stopped).await
+            }
+        }
     }));
     tokio::time::sleep(Duration::from_secs_f64(outage_seconds / 2.0)).await;
     let renamed =
@@ -498,28 +555,33 @@ async fn main() -> Result<()> {
     let second_push = push_to_hubs(&nats.url(), &real, files.path(), renamed).await?;
     tokio::time::sleep(Duration::from_secs_f64(outage_seconds / 2.0)).await;
     stop.send_replace(true);
-    let sims = outage.await??;
+    let mut sims = outage.await??;
+    for s in sims.iter_mut() {
+        // From now on every branch runs on real time.
+        s.cut = false;
+    }
     let t2 = epoch_now();
-    let backlog: usize = sims.iter().map(|b| b.pending.len()).sum();
+    let counts = at_centre(&pg).await?;
+    let cut_produced: Vec<(String, i64)> =
+        sims.iter().filter(|s| cut_ids.contains(s.id())).map(|s| (s.id().to_string(), s.branch.produced())).collect();
+    let backlog: i64 = cut_produced.iter().map(|(id, produced)| produced - counts.get(id).map_or(0, |c| c.1)).sum();
     let mut hub_backlog = Vec::new();
     for r in real.iter().take(cut_hubs) {
         let (last, _) = hub_log(&r.hub)?;
-        let at_centre = centre_log(&postgres.url(), &r.id)?.map_or(0, |l| l.max_seq);
+        let at_centre = counts.get(&r.id).map_or(0, |c| c.1);
         hub_backlog.push((r.id.clone(), last, last - at_centre));
     }
 
-    // Every cut branch back at once; the others stay live until the backlog has drained.
-    let cut_produced: Vec<(String, i64)> =
-        sims.iter().filter(|b| b.cut).map(|b| (b.id.clone(), b.produced())).collect();
+    // Every cut branch back at once; every branch stays live until the backlog has drained.
     let reconnected = Instant::now();
     for r in real.iter().take(cut_hubs) {
         r.relay.restore();
     }
+    for s in sims.iter().filter(|s| cut_ids.contains(s.id())) {
+        s.branch.relay.restore();
+    }
     let (stop, stopped) = watch::channel(false);
-    let storm = tokio::spawn(all(sims, move |i, b| {
-        let stopped = stopped.clone();
-        async move { if b.pending.is_empty() { steady(b, rate, i as f64 / n, stopped).await } else { b.flush().await } }
-    }));
+    let storm = tokio::spawn(all(sims, move |i, b| steady(b, rate, i as f64 / n, stopped.clone())));
     let (mut synthetic_drained, mut hubs_drained) = (None, None);
     let deadline = Instant::now() + Duration::from_secs(1800);
     while (synthetic_drained.is_none() || hubs_drained.is_none()) && Instant::now() < deadline {
@@ -538,15 +600,14 @@ async fn main() -> Result<()> {
     let t3 = epoch_now();
     let drain = |d: Option<Duration>| d.map_or("never (30 min)".to_string(), |d| format!("{:.1} s", d.as_secs_f64()));
     println!(
-        "reconnect: {backlog} events kept by {cut_synthetic} synthetic branches drained in {}; \
-         the cut hubs' backlog {hub_backlog:?} (id, last seq, events behind) drained in {} \
-         (the hub's uplink retries with back-off up to 30 s)",
+        "reconnect: {backlog} events behind at {cut_synthetic} replayed branches drained in {}; \
+         the cut hubs' backlog {hub_backlog:?} (id, last seq, events behind) drained in {}",
         drain(synthetic_drained),
         drain(hubs_drained)
     );
     unapplied += print_applied("push during the outage", second_push, Some((reconnected, &cut_ids))).await?;
 
-    // The real hubs' visitors stop; the centre gets the last of their events.
+    // The real hubs' visitors stop; the centre gets the last of everyone's events.
     stop_hubs.send_replace(true);
     let mut served = Vec::new();
     for r in real.iter_mut() {
@@ -564,37 +625,41 @@ async fn main() -> Result<()> {
     let settled = dawr_e2e::wait_until(Duration::from_secs(120), || async {
         let Ok(counts) = at_centre(&pg).await else { return false };
         real.iter().all(|r| hub_log(&r.hub).is_ok_and(|(last, _)| counts.get(&r.id).is_some_and(|c| c.1 == last)))
-            && sims.iter().all(|b| counts.get(&b.id).is_some_and(|c| c.0 >= b.produced()))
+            && sims.iter().all(|s| counts.get(s.id()).is_some_and(|c| c.1 == s.branch.produced()))
     })
     .await;
     if !settled {
         let counts = at_centre(&pg).await?;
         let behind: Vec<String> = real
             .iter()
-            .filter_map(|r| {
-                let (last, _) = hub_log(&r.hub).ok()?;
-                let max_seq = counts.get(&r.id).map_or(0, |c| c.1);
-                (max_seq != last).then(|| format!("{} (centre max seq {max_seq}, branch {last})", r.id))
+            .filter_map(|r| Some((r.id.clone(), hub_log(&r.hub).ok()?.0)))
+            .chain(sims.iter().map(|s| (s.id().to_string(), s.branch.produced())))
+            .filter_map(|(id, last)| {
+                let max_seq = counts.get(&id).map_or(0, |c| c.1);
+                (max_seq != last).then(|| format!("{id} (centre max seq {max_seq}, branch {last})"))
             })
-            .chain(sims.iter().filter_map(|b| {
-                let rows = counts.get(&b.id).map_or(0, |c| c.0);
-                (rows < b.produced()).then(|| format!("{} (centre {rows} rows, branch {})", b.id, b.produced()))
-            }))
             .collect();
         println!("not everything reached the centre within 120 s: {behind:?}");
     }
+    // Every late branch-day recomputed: none provisional any more.
+    let recomputed = dawr_e2e::wait_until(Duration::from_secs(120), || async {
+        pg.query_one("SELECT count(*) FROM branch_days WHERE provisional", &[])
+            .await
+            .is_ok_and(|r| r.get::<_, i64>(0) == 0)
+    })
+    .await;
 
     let except: Vec<String> = cut_ids.iter().cloned().collect();
-    print_lags("during the day, every branch", &lags(&pg, t0, t1, &[]).await?, t1 - t0);
-    print_lags("during the outage, branches still linked", &lags(&pg, t1, t2, &except).await?, t2 - t1);
-    print_lags("while the backlog drains, branches not cut off", &lags(&pg, t2, t3, &except).await?, t3 - t2);
+    print_lags("during the day, branches never cut", &lags(&pg, t0, t1, &except).await?, t1 - t0);
+    print_lags("during the outage, branches never cut", &lags(&pg, t1, t2, &except).await?, t2 - t1);
+    print_lags("while the backlog drains, branches never cut", &lags(&pg, t2, t3, &except).await?, t3 - t2);
 
-    // Exactly once: per branch, the centre's rows against what the branch produced.
+    // Exactly once: per branch, the centre's rows against the branch's log.
     let counts = at_centre(&pg).await?;
     let (mut lost, mut duplicated, mut produced) = (0i64, 0i64, 0i64);
     let mut wrong = Vec::new();
     let mut expected: Vec<(String, i64, i64)> =
-        sims.iter().map(|b| (b.id.clone(), b.produced(), b.produced())).collect();
+        sims.iter().map(|s| (s.id().to_string(), s.branch.produced(), s.branch.produced())).collect();
     for r in &real {
         let (last, count) = hub_log(&r.hub)?;
         expected.push((r.id.clone(), last, count));
@@ -616,7 +681,24 @@ async fn main() -> Result<()> {
         wrong.len()
     );
 
-    // The centre's figures against the branch's, for every branch-day of the real hubs.
+    // Late branch-days: marked provisional when their events came after the first computation,
+    // then computed again.
+    let late = pg
+        .query_one(
+            "SELECT count(*) FILTER (WHERE late_events > 0), count(*) FILTER (WHERE provisional),
+                    coalesce(sum(late_events), 0)::int8, count(*) FILTER (WHERE revisions > 1)
+             FROM branch_days",
+            &[],
+        )
+        .await?;
+    let (late_days, still_provisional, late_events, recomputed_days): (i64, i64, i64, i64) =
+        (late.get(0), late.get(1), late.get(2), late.get(3));
+    println!(
+        "late branch-days: {late_days} were marked provisional ({late_events} late events), {recomputed_days} \
+         computed more than once, {still_provisional} still provisional (all recomputed: {recomputed})"
+    );
+
+    // The centre's figures against the branch's, for every branch-day.
     let (mut days, mut equal) = (0, 0);
     for (r, done) in real.iter().zip(&served) {
         for day in &done.days {
@@ -630,18 +712,29 @@ async fn main() -> Result<()> {
         }
     }
     println!("reports: the centre's equals the branch's for {equal} of {days} branch-days of the real hubs");
+    let (synthetic_days, synthetic_equal) = synthetic_reports(&pg, &sims).await?;
+    println!(
+        "reports: the centre's (computed from its events, and stored for days over) equals the branch's own \
+         (its database through the hub's report functions) for {synthetic_equal} of {synthetic_days} branch-days \
+         of the replayed branches"
+    );
 
     // Memory and disk per component.
     let postmaster = postgres.pid().context("postgres runs")?;
     let backends: f64 = children(postmaster).into_iter().map(rss).sum();
+    let bench_rss = rss(std::process::id());
     println!(
         "memory (RSS, MiB): writer {:.1}, nats-server {:.1}, postgres {:.1} (postmaster) + {:.1} (its processes; \
-         shared buffers counted in each), bench with its {synthetic} synthetic branches {:.1}, hubs {}",
+         shared buffers counted in each), bench {bench_rss:.1} of which its {synthetic} replayed branches \
+         {:.1} ({:.2} each; {} file descriptors, {:.1} each), hubs {}",
         rss(central.pid().context("the writer runs")?),
         rss(nats.pid().context("nats runs")?),
         rss(postmaster),
         backends,
-        rss(std::process::id()),
+        bench_rss - rss_before,
+        (bench_rss - rss_before) / synthetic.max(1) as f64,
+        open_fds().saturating_sub(fds_before),
+        open_fds().saturating_sub(fds_before) as f64 / synthetic.max(1) as f64,
         real.iter().map(|r| format!("{} {:.1}", r.id, r.hub.pid().map_or(0.0, rss))).collect::<Vec<_>>().join(", ")
     );
     let db_size: i64 = pg.query_one("SELECT pg_database_size(current_database())", &[]).await?.get(0);
@@ -649,14 +742,21 @@ async fn main() -> Result<()> {
         let db = database(&r.hub.data_dir);
         ["", "-wal", "-shm"].iter().map(|s| disk(Path::new(&format!("{}{s}", db.display())))).sum::<u64>()
     };
+    let replayed: u64 = sims.iter().map(|s| s.branch.disk()).sum();
     println!(
-        "disk (MiB): PostgreSQL database {:.1}, NATS store {:.1}, hubs' SQLite {}",
+        "disk (MiB): PostgreSQL database {:.1}, NATS store {:.1}, replayed branches' SQLite {:.1} ({:.2} each), \
+         hubs' SQLite {}",
         mib(db_size as u64),
         mib(disk(&nats.store_dir())),
+        mib(replayed),
+        mib(replayed) / synthetic.max(1) as f64,
         real.iter().map(|r| format!("{} {:.2}", r.id, mib(sqlite(r)))).collect::<Vec<_>>().join(", ")
     );
     ensure!(settled && wrong.is_empty(), "not every event once: {wrong:?}");
-    ensure!(equal == days && days > 0, "the centre's reports differ from the branches'");
+    ensure!(equal == days && days > 0, "the centre's reports differ from the real branches'");
+    ensure!(synthetic_equal == synthetic_days, "the centre's reports differ from the replayed branches'");
+    ensure!(cut_synthetic == 0 || late_days > 0, "no branch-day was late: the outage spans no computed day");
+    ensure!(recomputed, "a late branch-day stayed provisional");
     ensure!(unapplied == 0, "a pushed configuration was not applied");
     ensure!(served.iter().all(|s| s.failed == 0), "visits failed at a real hub");
     Ok(())
