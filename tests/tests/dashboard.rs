@@ -91,6 +91,16 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     assert!(text(&demo).contains("تجريبي"), "the demo branch says it is the demo: {demo}");
     let alert = browser.eval("return Array.from(document.querySelectorAll('.alert')).map(a => a.textContent)").await?;
     assert!(text(&alert[0]).contains("الشكاوى والمقترحات"), "complaints are over target: {alert}");
+    // The over-target line is one of the live alerts: the list never says "no alerts" above it.
+    let live = browser
+        .eval(
+            "return [document.getElementById('alerts').innerText, document.querySelectorAll('#alerts .alert').length]",
+        )
+        .await?;
+    assert!(
+        !text(&live[0]).contains("لا تنبيهات") && text(&live[0]).contains("الشكاوى والمقترحات") && live[1] == 1,
+        "the over-target line is in the live alerts, and only once: {live}"
+    );
     let reasons = browser.eval("return document.body.innerText").await?;
     assert!(text(&reasons).contains("انتظار طويل"), "the low rating's reason");
     browser.screenshot(&screenshots_dir().join("dashboard-ar.png")).await?;
