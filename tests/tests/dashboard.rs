@@ -177,6 +177,19 @@ async fn print_check(browser: &Browser, lang: &str) -> Result<()> {
         (&json!(false), &json!(false), &json!(true), &json!(0)),
         "{lang}: {shown}"
     );
+    // Each table's row labels (a service, a month, a day) line up with the label column's head.
+    let misaligned = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('table')).filter(t => t.offsetParent).flatMap(t => {\
+               const head = t.querySelector('thead th'); if (!head) return [];\
+               const align = getComputedStyle(head).textAlign;\
+               return Array.from(t.querySelectorAll('tbody th[scope=row]'))\
+                 .filter(th => getComputedStyle(th).textAlign !== align)\
+                 .map(th => (t.id || t.parentElement.id) + ': ' + th.textContent);\
+             });",
+        )
+        .await?;
+    assert_eq!(misaligned, json!([]), "{lang}: row labels aligned otherwise than their column's head");
     let head = text(&shown[4]);
     let hijri = if lang == "ar" { "هـ" } else { "AH" };
     assert!(

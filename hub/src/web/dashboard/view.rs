@@ -655,7 +655,7 @@ impl Dashboard<'_> {
                         @for key in day_heads { th scope="col" class="n" { (self.t(key)) } }
                     } }
                     tbody { @for d in &sla.per_day { tr {
-                        th scope="row" class="n" { (d.day) }
+                        th scope="row" { bdi { (d.day) } }
                         td class="n" { (d.visits) }
                         td class="n" { (d.served) }
                         td class="n" { (d.cancelled) }
@@ -1077,7 +1077,7 @@ impl Dashboard<'_> {
                         }
                     } }
                     tbody { @for m in &c.satisfaction { tr {
-                        th scope="row" class="n" { (m.from.format("%Y-%m")) }
+                        th scope="row" { bdi { (m.from.format("%Y-%m")) } }
                         td class="n" { (m.exit_ratings) }
                         td class="n" { (m.exit_mean.map_or("–".into(), |x| format!("{x:.2}"))) }
                         td class="n" { (m.resolution_ratings) }
@@ -1141,7 +1141,7 @@ impl Dashboard<'_> {
                         @for c in &columns { td class="n" { (share_in(g, c)) } }
                     } }
                     @for g in &table.per_month { tr {
-                        th scope="row" class="n" { (g.group.get(..7).unwrap_or(&g.group)) }
+                        th scope="row" { bdi { (g.group.get(..7).unwrap_or(&g.group)) } }
                         td class="n" { (g.total) }
                         @for c in &columns { td class="n" { (share_in(g, c)) } }
                     } }
