@@ -166,7 +166,74 @@ fn face<D: DrawTarget<Color = BinaryColor>>(score: u8, center: Point, display: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use embedded_graphics_simulator::{BinaryColorTheme, OutputSettingsBuilder, SimulatorDisplay};
+    use embedded_graphics::pixelcolor::Rgb888;
+    use embedded_graphics_simulator::{BinaryColorTheme, OutputImage, OutputSettingsBuilder, SimulatorDisplay};
+    use std::path::{Path, PathBuf};
+
+    /// Where the screen pictures are kept.
+    fn screenshots() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+    }
+
+    /// Whether a picture of `pixels` (`width` × `height`, RGB) is to be written over `committed`
+    /// (pure): when asked to (`update`), when there is none, or when its pixels differ — never for
+    /// the same pixels encoded otherwise.
+    fn needs_writing(
+        update: bool,
+        committed: Option<&image::RgbImage>,
+        width: u32,
+        height: u32,
+        pixels: &[u8],
+    ) -> bool {
+        update || committed.is_none_or(|c| c.dimensions() != (width, height) || c.as_raw().as_slice() != pixels)
+    }
+
+    /// Saves `picture` at `path` when [`needs_writing`] says so (`DAWR_UPDATE_SCREENSHOTS=1` asks),
+    /// so a test run leaves the committed pictures as they are unless the screen changed; whether
+    /// it wrote.
+    fn save_if_changed(picture: &OutputImage<Rgb888>, path: &Path) -> bool {
+        let update = std::env::var("DAWR_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1");
+        let committed = image::open(path).ok().map(|i| i.to_rgb8());
+        let buffer = picture.as_image_buffer();
+        let write = needs_writing(update, committed.as_ref(), buffer.width(), buffer.height(), buffer.as_raw());
+        if write {
+            picture.save_png(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+        write
+    }
+
+    #[test]
+    fn a_picture_is_rewritten_only_when_its_pixels_change() {
+        let path = std::env::temp_dir().join(format!("dawr-screen-{}.png", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let settings = OutputSettingsBuilder::new().scale(1).theme(BinaryColorTheme::OledBlue).build();
+        let picture = render(&view()).to_rgb_output_image(&settings);
+        assert!(save_if_changed(&picture, &path), "no picture yet: written");
+        // The same pixels, encoded otherwise (as another png crate would): left alone.
+        let same = image::open(&path).unwrap().to_rgb8();
+        let mut other = Vec::new();
+        let encoder = image::codecs::png::PngEncoder::new_with_quality(
+            &mut other,
+            image::codecs::png::CompressionType::Fast,
+            image::codecs::png::FilterType::NoFilter,
+        );
+        image::ImageEncoder::write_image(
+            encoder,
+            same.as_raw(),
+            same.width(),
+            same.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+        std::fs::write(&path, &other).unwrap();
+        assert!(!save_if_changed(&picture, &path), "same pixels: not rewritten");
+        assert_eq!(std::fs::read(&path).unwrap(), other, "the file is untouched");
+        // Other pixels: rewritten.
+        let paused = View { status: Some(CounterStatus::Paused), ticket: None, ..view() };
+        assert!(save_if_changed(&render(&paused).to_rgb_output_image(&settings), &path), "changed: rewritten");
+        assert_ne!(std::fs::read(&path).unwrap(), other);
+        std::fs::remove_file(&path).unwrap();
+    }
 
     static IDLE: RatingPhase = RatingPhase::Idle;
 
@@ -190,13 +257,13 @@ mod tests {
     fn rating_screens_render_and_are_saved_as_png() {
         let open = RatingPhase::Open { ticket: heapless::String::try_from("A017").unwrap(), until_ms: 0 };
         let thanks = RatingPhase::Thanks { until_ms: 0 };
-        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        let out = screenshots();
         std::fs::create_dir_all(&out).unwrap();
         let settings = OutputSettingsBuilder::new().scale(4).theme(BinaryColorTheme::OledBlue).build();
         for (name, phase) in [("rating-ask", &open), ("rating-thanks", &thanks), ("rating-idle", &IDLE)] {
             let d = render(&View { mode: Mode::Rating, rating: phase, ..view() });
             assert!(lit(&d, 0..128, 0..64) > 150, "{name} is nearly empty");
-            d.to_rgb_output_image(&settings).save_png(out.join(format!("button-{name}.png"))).unwrap();
+            save_if_changed(&d.to_rgb_output_image(&settings), &out.join(format!("button-{name}.png")));
         }
         // Five faces side by side, each with ink of its own; the happiest differs from the saddest.
         let d = render(&View { mode: Mode::Rating, rating: &open, ..view() });
@@ -236,7 +303,7 @@ mod tests {
             ("paused", View { status: Some(CounterStatus::Paused), ticket: None, waiting: Some(12), ..view() }),
             ("nobody-waiting", View { ticket: None, waiting: Some(0), notice: Some(Notice::NobodyWaiting), ..view() }),
         ];
-        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        let out = screenshots();
         std::fs::create_dir_all(&out).unwrap();
         let settings = OutputSettingsBuilder::new().scale(4).theme(BinaryColorTheme::OledBlue).build();
         let mut frames = Vec::new();
@@ -246,7 +313,7 @@ mod tests {
             assert!(lit(&d, 0..128, 14..50) > 80, "{name}: the big line is empty");
             assert!(lit(&d, 0..128, 0..10) > 20, "{name}: the title is empty");
             assert!(lit(&d, 0..128, 54..64) > 10, "{name}: the bottom line is empty");
-            d.to_rgb_output_image(&settings).save_png(out.join(format!("button-{name}.png"))).unwrap();
+            save_if_changed(&d.to_rgb_output_image(&settings), &out.join(format!("button-{name}.png")));
             frames.push(
                 (0..128)
                     .flat_map(|x| (0..64).map(move |y| (x, y)))

@@ -131,7 +131,7 @@ pub enum TlsCommand {
 #[derive(Debug, Subcommand)]
 pub enum DevicesCommand {
     /// Enrol a device; prints {"device","username","password"} (the password only this once), and
-    /// for a rating device its "enrol_link": open it on the exit tablet (once, within 24 hours)
+    /// for a rating device its "enrol_link": open it on the exit tablet and press its button (once, within 24 hours)
     Add {
         #[command(flatten)]
         place: Place,

@@ -1,6 +1,7 @@
 //! How an exit-rating tablet's browser becomes its enrolled device: an enrolment link
 //! (`/rate/enrol/{token}`, printed by `dawr-hub devices add --role rating`) that, opened once on
-//! the tablet, sets a device cookie; the exit page `/rate/{counter}` then knows which device it is.
+//! the tablet and confirmed there (its `GET` only asks: [`check`]; the form's `POST` takes it:
+//! [`redeem`]), sets a device cookie; the exit page `/rate/{counter}` then knows which device it is.
 //!
 //! Printed links work once and for [`LINK_VALID_FOR`]; the demo's own links (in
 //! `demo-devices.toml`) may be opened again and do not expire, so the demo works out of the box.
@@ -96,18 +97,29 @@ fn check_link(link: &Link, enrolled_at: Option<DateTime<Utc>>, now: DateTime<Utc
 /// A `device_links` row as read: device, enrolled_at, expires_at, reusable, used_at.
 type LinkRow = (String, String, Option<String>, bool, Option<String>);
 
-/// Takes an enrolment link: returns its device and a new device cookie (stored by its hash), or
-/// why not. A one-use link is used up in the same transaction.
-pub fn redeem(
+/// The device an enrolment link would enrol and its counter, if the link may be taken now, or
+/// why not — without taking it (what the link's `GET` shows: a link previewer's fetch must not
+/// use it up).
+pub fn check(
     conn: &Connection,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Result<(String, String), LinkRefusal>, DeviceError> {
+) -> Result<Result<(String, Option<String>), LinkRefusal>, DeviceError> {
+    let link = match usable(conn, token, now)? {
+        Ok(link) => link,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let counter: Option<String> =
+        conn.query_row("SELECT counter FROM devices WHERE id = ?1", [&link.device], |r| r.get(0))?;
+    Ok(Ok((link.device, counter)))
+}
+
+/// The link `token` names, if it may be taken now, or why not.
+fn usable(conn: &Connection, token: &str, now: DateTime<Utc>) -> Result<Result<Link, LinkRefusal>, DeviceError> {
     if !is_secret(token) {
         return Ok(Err(LinkRefusal::Unknown));
     }
-    let tx = conn.unchecked_transaction()?;
-    let row: Option<LinkRow> = tx
+    let row: Option<LinkRow> = conn
         .query_row(
             "SELECT device, enrolled_at, expires_at, reusable, used_at FROM device_links WHERE token_hash = ?1",
             [hash(token)],
@@ -124,9 +136,21 @@ pub fn redeem(
         used: used_at.is_some(),
         device,
     };
-    if let Err(refusal) = check_link(&link, enrolment(&tx, &link.device)?, now) {
-        return Ok(Err(refusal));
-    }
+    Ok(check_link(&link, enrolment(conn, &link.device)?, now).map(|()| link))
+}
+
+/// Takes an enrolment link: returns its device and a new device cookie (stored by its hash), or
+/// why not. A one-use link is used up in the same transaction.
+pub fn redeem(
+    conn: &Connection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(String, String), LinkRefusal>, DeviceError> {
+    let tx = conn.unchecked_transaction()?;
+    let link = match usable(&tx, token, now)? {
+        Ok(link) => link,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     tx.execute("UPDATE device_links SET used_at = ?2 WHERE token_hash = ?1", params![hash(token), ts(now)])?;
     let cookie = new_secret();
     tx.execute(
@@ -187,10 +211,17 @@ mod tests {
         let (_dir, conn) = enrolled();
         let now = Utc::now();
         let token = new_link(&conn, "rating-2", false, now).unwrap();
+        assert_eq!(check(&conn, &token, now).unwrap(), Ok(("rating-2".into(), Some("2".into()))));
+        assert_eq!(
+            check(&conn, &token, now).unwrap(),
+            Ok(("rating-2".into(), Some("2".into()))),
+            "checking does not use it"
+        );
         let (device, cookie) = redeem(&conn, &token, now).unwrap().unwrap();
         assert_eq!(device, "rating-2");
         assert_eq!(cookie_device(&conn, &cookie).unwrap(), Some(("rating-2".into(), Some("2".into()))));
         assert_eq!(redeem(&conn, &token, now).unwrap(), Err(LinkRefusal::Used));
+        assert_eq!(check(&conn, &token, now).unwrap(), Err(LinkRefusal::Used));
         assert_eq!(redeem(&conn, &"0".repeat(32), now).unwrap(), Err(LinkRefusal::Unknown));
         assert_eq!(redeem(&conn, "../etc", now).unwrap(), Err(LinkRefusal::Unknown));
         assert_eq!(cookie_device(&conn, &"f".repeat(32)).unwrap(), None);

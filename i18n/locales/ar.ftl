@@ -439,6 +439,9 @@ rate-not-enrolled = هذا الجهاز اللوحي غير مسجَّل لتق�
 rate-not-enrolled-how = افتح على هذا الجهاز مرة واحدة رابط التسجيل الذي يطبعه الأمر "dawr-hub devices add --role rating" (أو "dawr-hub devices link").
 rate-other-counter = هذا الجهاز اللوحي يقيّم الشباك { $counter }.
 rate-link-refused = لا يمكن استخدام رابط التسجيل هذا: فهو غير معروف أو استُخدم من قبل أو انتهت صلاحيته. اطلب رابطًا جديدًا ("dawr-hub devices link").
+rate-enrol-title = هل تجعل هذا الجهاز اللوحي جهاز التقييم للشباك { $counter }؟
+rate-enrol-note = اضغط الزر على هذا الجهاز اللوحي، الذي عند مخرج الشباك. الرابط المطبوع يعمل مرة واحدة فقط.
+rate-enrol-confirm = سجّل هذا الجهاز اللوحي
 reason-no-reason-given = لم يُذكر سبب
 
 ## التواريخ

@@ -430,6 +430,9 @@ rate-not-enrolled = This tablet is not enrolled for ratings.
 rate-not-enrolled-how = Open the enrolment link printed by "dawr-hub devices add --role rating" (or "dawr-hub devices link") on this tablet once.
 rate-other-counter = This tablet rates counter { $counter }.
 rate-link-refused = This enrolment link cannot be used: it is unknown, used already or expired. Ask for a new one ("dawr-hub devices link").
+rate-enrol-title = Make this tablet the rating tablet of counter { $counter }?
+rate-enrol-note = Press the button on this tablet, the one by the counter's exit. A printed link works once only.
+rate-enrol-confirm = Enrol this tablet
 reason-no-reason-given = No reason given
 
 ## Dates

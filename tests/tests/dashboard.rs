@@ -91,6 +91,16 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     assert!(text(&demo).contains("تجريبي"), "the demo branch says it is the demo: {demo}");
     let alert = browser.eval("return Array.from(document.querySelectorAll('.alert')).map(a => a.textContent)").await?;
     assert!(text(&alert[0]).contains("الشكاوى والمقترحات"), "complaints are over target: {alert}");
+    // The over-target line is one of the live alerts: the list never says "no alerts" above it.
+    let live = browser
+        .eval(
+            "return [document.getElementById('alerts').innerText, document.querySelectorAll('#alerts .alert').length]",
+        )
+        .await?;
+    assert!(
+        !text(&live[0]).contains("لا تنبيهات") && text(&live[0]).contains("الشكاوى والمقترحات") && live[1] == 1,
+        "the over-target line is in the live alerts, and only once: {live}"
+    );
     let reasons = browser.eval("return document.body.innerText").await?;
     assert!(text(&reasons).contains("انتظار طويل"), "the low rating's reason");
     browser.screenshot(&screenshots_dir().join("dashboard-ar.png")).await?;
@@ -167,6 +177,19 @@ async fn print_check(browser: &Browser, lang: &str) -> Result<()> {
         (&json!(false), &json!(false), &json!(true), &json!(0)),
         "{lang}: {shown}"
     );
+    // Each table's row labels (a service, a month, a day) line up with the label column's head.
+    let misaligned = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('table')).filter(t => t.offsetParent).flatMap(t => {\
+               const head = t.querySelector('thead th'); if (!head) return [];\
+               const align = getComputedStyle(head).textAlign;\
+               return Array.from(t.querySelectorAll('tbody th[scope=row]'))\
+                 .filter(th => getComputedStyle(th).textAlign !== align)\
+                 .map(th => (t.id || t.parentElement.id) + ': ' + th.textContent);\
+             });",
+        )
+        .await?;
+    assert_eq!(misaligned, json!([]), "{lang}: row labels aligned otherwise than their column's head");
     let head = text(&shown[4]);
     let hijri = if lang == "ar" { "هـ" } else { "AH" };
     assert!(

@@ -100,8 +100,12 @@ async fn a_low_score_is_kept_when_the_visitor_walks_away_and_its_reason_may_foll
     assert_eq!(browser.eval("return document.querySelectorAll('main .faces button').length").await?, 0);
     // The demo's enrolment link for rating-2 makes this browser that device, and goes on to the
     // faces of counter 2; the cookie is out of the page's reach (HttpOnly).
+    // The link itself only asks (a preview must not use it up); its button enrols.
     let link = hub.device("rating-2")?.enrol_link.context("the demo's link for rating-2")?;
     browser.goto(&hub.url(&link)).await?;
+    heading(&browser, "هل تجعل هذا الجهاز اللوحي جهاز التقييم للشباك 2؟").await?;
+    accessible(&browser, "the enrolment confirmation in Arabic").await?;
+    touch(&browser, "main form button").await?;
     heading(&browser, "ما رأيك في زيارتك اليوم؟").await?;
     assert_eq!(browser.eval("return location.pathname").await?, json!("/rate/2"));
     assert_eq!(browser.eval("return document.cookie").await?, json!(""), "HttpOnly");
@@ -215,7 +219,25 @@ async fn a_printed_link_works_once_other_links_and_tablets_are_refused_and_revoc
     let client = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
     let rating = hub.enrol("rating-x", "rating", Some("3"))?;
     let link = rating.enrol_link.clone().context("devices add prints a rating device's link")?;
-    let opened = client.get(hub.url(&link)).send().await?;
+    // Opening the link (as a chat app's preview or a mail scanner does) asks, sets nothing and
+    // takes nothing: the page's form does, once.
+    for _ in 0..2 {
+        let asked = client.get(hub.url(&format!("{link}?lang=en"))).send().await?;
+        assert_eq!(asked.status().as_u16(), 200);
+        assert!(device_cookie(&asked).is_none(), "a GET sets no cookie");
+        let page = asked.text().await?.replace(['\u{2068}', '\u{2069}'], "");
+        assert!(page.contains("Make this tablet the rating tablet of counter 3?"), "{page}");
+        assert!(page.contains("action=\"/rate/enrol\"") && !page.contains("<script"), "a form, no script: {page}");
+    }
+    let token = link.trim_start_matches("/rate/enrol/").to_string();
+    let elsewhere = client
+        .post(hub.url("/rate/enrol"))
+        .header("origin", "http://evil.example")
+        .form(&[("token", token.as_str())])
+        .send()
+        .await?;
+    assert_eq!(elsewhere.status().as_u16(), 403, "another site's form cannot take the link");
+    let opened = client.post(hub.url("/rate/enrol")).form(&[("token", token.as_str()), ("lang", "ar")]).send().await?;
     assert_eq!(opened.status().as_u16(), 303);
     assert_eq!(opened.headers()["location"], "/rate/3?lang=ar");
     let (cookie, header) = device_cookie(&opened).context("the device cookie")?;
@@ -235,6 +257,10 @@ async fn a_printed_link_works_once_other_links_and_tablets_are_refused_and_revoc
         assert_eq!(refused.status().as_u16(), status, "{path}");
         assert!(device_cookie(&refused).is_none(), "{path} sets no cookie");
         assert!(refused.text().await?.contains("This enrolment link cannot be used"), "{path}");
+        let token = path.trim_start_matches("/rate/enrol/");
+        let posted = client.post(hub.url("/rate/enrol")).form(&[("token", token), ("lang", "en")]).send().await?;
+        assert_eq!(posted.status().as_u16(), status, "POST {path}");
+        assert!(device_cookie(&posted).is_none(), "POST {path} sets no cookie");
     }
     // Another counter's page refuses this tablet and names its own counter.
     let other = client.get(hub.url("/rate/2?lang=en")).header("cookie", &cookie).send().await?;

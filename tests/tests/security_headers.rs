@@ -94,7 +94,8 @@ async fn every_page_of_the_hub_carries_the_security_headers() -> Result<()> {
     // The walk is counter 2's exit tablet (the demo's enrolment link sets its device cookie).
     let plain = dawr_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build()?;
     let link = hub.device("rating-2")?.enrol_link.unwrap_or_default();
-    let enrolled = plain.get(hub.url(&link)).send().await?;
+    let link_token = link.trim_start_matches("/rate/enrol/");
+    let enrolled = plain.post(hub.url("/rate/enrol")).form(&[("token", link_token)]).send().await?;
     let device = enrolled.headers()[SET_COOKIE].to_str()?.split(';').next().unwrap_or_default().to_string();
     let headers = reqwest::header::HeaderMap::from_iter([(reqwest::header::COOKIE, device.parse()?)]);
     let client =

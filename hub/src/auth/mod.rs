@@ -8,7 +8,9 @@
 //! two threads of their own ([`pins::PinChecker`]) so concurrent sign-ins cannot exhaust memory,
 //! and the branch file sets the PINs' length (`[sign_in]`).
 //!
-//! A session ends at sign-out, after `idle_timeout_min` unused, or 12 hours after sign-in.
+//! A session ends at sign-out, after `idle_timeout_min` unused, or 12 hours after sign-in; one
+//! that ends by itself is logged as a sign-out with its reason ([`EndReason`]) when the hub
+//! notices ([`Sessions::flush`], every half minute, or at the next start).
 //! Sessions are kept in the database by their token's SHA-256 only ([`store`]), so a hub restart
 //! signs nobody out; at start-up the sessions of people no longer in the branch file (or of
 //! counters no longer theirs) are revoked. Devices on MQTT (buttons, boards) are not signed in:
@@ -32,6 +34,7 @@ use store::StoredSession;
 pub use throttle::Lockout;
 use throttle::{Key, Throttle};
 
+use crate::audit::{AuditAction, NewEntry};
 use crate::domain::{Role, Staff};
 
 /// How long a session lasts at most.
@@ -109,7 +112,77 @@ struct Open {
 
 impl Open {
     fn is_current(&self, rules: &SignInRules, now: DateTime<Utc>) -> bool {
-        self.expires_at > now && now - self.last_seen < rules.idle_timeout
+        self.ended(rules, now).is_none()
+    }
+
+    /// When and why the session ended by itself, if it has by `now` (pure): `idle_timeout` after
+    /// its last use, or at the end of its [`SESSION_LENGTH`], whichever came first.
+    fn ended(&self, rules: &SignInRules, now: DateTime<Utc>) -> Option<(DateTime<Utc>, EndReason)> {
+        let idle_end = self.last_seen + rules.idle_timeout;
+        if self.expires_at <= now && self.expires_at <= idle_end {
+            Some((self.expires_at, EndReason::SessionLength))
+        } else if idle_end <= now {
+            Some((idle_end, EndReason::IdleTimeout))
+        } else {
+            None
+        }
+    }
+
+    /// The audit log's sign-out of this session, ended at `at` for `reason` (with the counter
+    /// signed out of, as a sign-out by hand has it: the staffing reports end the spell there).
+    fn sign_out_entry(&self, at: DateTime<Utc>, reason: EndReason) -> NewEntry {
+        let entry = NewEntry::new(at, &self.staff, AuditAction::SignOut).after("reason", reason.code());
+        match &self.counter {
+            Some(counter) => entry.subject(counter.clone()),
+            None => entry,
+        }
+    }
+}
+
+/// Why a session ended without its person signing out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// Unused for the branch's `idle_timeout_min`.
+    IdleTimeout,
+    /// [`SESSION_LENGTH`] after sign-in.
+    SessionLength,
+    /// Its person signed in once more with [`SESSIONS_PER_PERSON`] open: their least recently
+    /// used one ends.
+    SessionLimit,
+}
+
+impl EndReason {
+    /// The audit entry's `reason`.
+    pub fn code(self) -> &'static str {
+        match self {
+            EndReason::IdleTimeout => "idle_timeout",
+            EndReason::SessionLength => "session_length",
+            EndReason::SessionLimit => "session_limit",
+        }
+    }
+}
+
+/// The sessions that ended by themselves: their hashes (to delete) and their sign-outs (to log).
+#[derive(Debug, Default)]
+struct Ended {
+    hashes: Vec<String>,
+    sign_outs: Vec<NewEntry>,
+}
+
+impl Ended {
+    fn push(&mut self, hash: String, entry: NewEntry) {
+        self.hashes.push(hash);
+        self.sign_outs.push(entry);
+    }
+
+    /// Deletes the sessions and logs their sign-outs, together.
+    fn store(self, conn: &mut Connection) -> rusqlite::Result<()> {
+        let tx = conn.transaction()?;
+        store::delete(&tx, &self.hashes)?;
+        for entry in &self.sign_outs {
+            crate::audit::record(&tx, entry)?;
+        }
+        tx.commit()
     }
 }
 
@@ -159,6 +232,7 @@ impl Sessions {
         let stored = store::all(&conn)?;
         let mut open = HashMap::new();
         let mut revoked = Vec::new();
+        let mut ended = Ended::default();
         for s in stored {
             let person = people.iter().find(|p| p.id == s.staff);
             let counter_ok = s.counter.as_ref().is_none_or(|c| person.is_some_and(|p| p.counters.contains(c)));
@@ -170,8 +244,12 @@ impl Sessions {
                 last_seen: s.last_seen_at,
                 stored_seen: s.last_seen_at,
             };
-            if person.is_some() && counter_ok && session.is_current(&rules, now) {
+            let timed_out = session.ended(&rules, now);
+            if person.is_some() && counter_ok && timed_out.is_none() {
                 open.insert(s.token_sha256, session);
+            } else if let Some((at, reason)) = timed_out.filter(|_| person.is_some()) {
+                // Ended while the hub was down: its sign-out is logged as if it had been up.
+                ended.push(s.token_sha256, session.sign_out_entry(at, reason));
             } else {
                 if person.is_none() {
                     tracing::info!(staff = %session.staff, "session revoked: no longer in the branch file");
@@ -180,6 +258,8 @@ impl Sessions {
             }
         }
         store::delete(&conn, &revoked)?;
+        let mut conn = conn;
+        ended.store(&mut conn)?;
         tracing::info!(sessions = open.len(), "sessions kept from before");
         Ok(Sessions {
             rules,
@@ -264,7 +344,7 @@ impl Sessions {
             stored_seen: now,
         };
         let hash = token_hash(&token);
-        let dropped = self.keep(hash.clone(), open.clone(), now);
+        let ended = self.keep(hash.clone(), open.clone(), now);
         let stored = StoredSession {
             token_sha256: hash,
             staff: open.staff.clone(),
@@ -274,32 +354,37 @@ impl Sessions {
             expires_at: open.expires_at,
         };
         self.with_db(move |conn| {
-            store::delete(conn, &dropped)?;
+            ended.store(conn)?;
             store::insert(conn, &stored)
         })
         .await?;
         Ok(self.session_of(person, &open, token))
     }
 
-    /// Adds a session to the open ones; returns the hashes of those it ends (expired ones, and
-    /// the person's least recently used beyond [`SESSIONS_PER_PERSON`]).
-    fn keep(&self, hash: String, session: Open, now: DateTime<Utc>) -> Vec<String> {
+    /// Adds a session to the open ones; returns those it ends (ended by themselves, and the
+    /// person's least recently used beyond [`SESSIONS_PER_PERSON`]) with their sign-outs.
+    fn keep(&self, hash: String, session: Open, now: DateTime<Utc>) -> Ended {
         let mut open = lock(&self.open);
-        let mut dropped: Vec<String> =
-            open.iter().filter(|(_, s)| !s.is_current(&self.rules, now)).map(|(h, _)| h.clone()).collect();
+        let mut ending: Vec<(String, DateTime<Utc>, EndReason)> = open
+            .iter()
+            .filter_map(|(h, s)| s.ended(&self.rules, now).map(|(at, reason)| (h.clone(), at, reason)))
+            .collect();
         let mut theirs: Vec<(String, DateTime<Utc>)> = open
             .iter()
-            .filter(|(h, s)| s.staff == session.staff && !dropped.contains(h))
+            .filter(|(h, s)| s.staff == session.staff && !ending.iter().any(|(e, _, _)| e == *h))
             .map(|(h, s)| (h.clone(), s.last_seen))
             .collect();
         theirs.sort_by_key(|(_, seen)| *seen);
         let excess = (theirs.len() + 1).saturating_sub(SESSIONS_PER_PERSON);
-        dropped.extend(theirs.into_iter().take(excess).map(|(h, _)| h));
-        for h in &dropped {
-            open.remove(h);
+        ending.extend(theirs.into_iter().take(excess).map(|(h, _)| (h, now, EndReason::SessionLimit)));
+        let mut ended = Ended::default();
+        for (h, at, reason) in ending {
+            if let Some(gone) = open.remove(&h) {
+                ended.push(h, gone.sign_out_entry(at, reason));
+            }
         }
         open.insert(hash, session);
-        dropped
+        ended
     }
 
     fn session_of(&self, person: &Staff, open: &Open, token: String) -> Session {
@@ -356,15 +441,22 @@ impl Sessions {
         Ok(was_open)
     }
 
-    /// Writes when sessions were last used (when it moved by a minute or more) and deletes the
-    /// sessions that ended; run now and then.
+    /// Writes when sessions were last used (when it moved by a minute or more), deletes the
+    /// sessions that ended by themselves and logs their sign-outs (with the reason: idle
+    /// timeout or the session's length, at the moment it ended); run now and then.
     pub async fn flush(&self, now: DateTime<Utc>) -> Result<(), AuthError> {
         let (seen, ended) = {
             let mut open = lock(&self.open);
-            let ended: Vec<String> =
-                open.iter().filter(|(_, s)| !s.is_current(&self.rules, now)).map(|(h, _)| h.clone()).collect();
-            for h in &ended {
-                open.remove(h);
+            let ending: Vec<(String, DateTime<Utc>, EndReason)> = open
+                .iter()
+                .filter_map(|(h, s)| s.ended(&self.rules, now).map(|(at, reason)| (h.clone(), at, reason)))
+                .collect();
+            let mut ended = Ended::default();
+            for (h, at, reason) in ending {
+                if let Some(gone) = open.remove(&h) {
+                    tracing::info!(staff = %gone.staff, reason = reason.code(), "session ended");
+                    ended.push(h, gone.sign_out_entry(at, reason));
+                }
             }
             let mut seen = Vec::new();
             for (h, s) in open.iter_mut() {
@@ -375,11 +467,11 @@ impl Sessions {
             }
             (seen, ended)
         };
-        if seen.is_empty() && ended.is_empty() {
+        if seen.is_empty() && ended.hashes.is_empty() {
             return Ok(());
         }
         self.with_db(move |conn| {
-            store::delete(conn, &ended)?;
+            ended.store(conn)?;
             store::touch(conn, &seen)
         })
         .await
@@ -453,6 +545,48 @@ mod tests {
         assert_eq!(sessions.check(Some(&header), t0 + SESSION_LENGTH), Err(AuthError::Unauthenticated), "12 h");
         let idle = bearer(&sessions.sign_in("s101", "1111", None, None, t0).await.unwrap());
         assert_eq!(sessions.check(Some(&idle), t0 + Duration::minutes(61)), Err(AuthError::Unauthenticated), "idle");
+    }
+
+    /// The sign-outs in the audit log of the database at `path`, oldest first: (at, actor,
+    /// counter, reason).
+    fn sign_outs(path: &std::path::Path) -> Vec<(DateTime<Utc>, String, Option<String>, String)> {
+        let conn = crate::store::open(path).unwrap();
+        let (from, to) = (Utc::now() - Duration::days(2), Utc::now() + Duration::days(2));
+        let (mut entries, _) = crate::audit::page(&conn, from, to, None, 100).unwrap();
+        entries.reverse();
+        entries
+            .into_iter()
+            .filter(|e| e.action == AuditAction::SignOut)
+            .map(|e| (e.at, e.actor, e.subject, e.after.get("reason").cloned().unwrap_or_default()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_session_that_times_out_is_logged_as_a_sign_out_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.sqlite");
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z").unwrap().to_utc();
+        let rules = SignInRules::default();
+        let sessions = Sessions::load(crate::store::open(&path).unwrap(), people(), rules, t0).unwrap();
+        let staff = bearer(&sessions.sign_in("s101", "1111", Some("2"), None, t0).await.unwrap());
+        let manager = bearer(&sessions.sign_in("m001", "246813", None, None, t0).await.unwrap());
+        assert!(sessions.check(Some(&manager), t0 + Duration::minutes(30)).is_ok());
+        sessions.flush(t0 + Duration::minutes(59)).await.unwrap();
+        assert_eq!(sign_outs(&path), [], "both still open");
+        // The counter's session is noticed idle at the next flush; the manager's, used at 08:30, not yet.
+        sessions.flush(t0 + Duration::minutes(61)).await.unwrap();
+        let idle = (t0 + Duration::minutes(60), "s101".to_string(), Some("2".to_string()), "idle_timeout".to_string());
+        assert_eq!(sign_outs(&path), std::slice::from_ref(&idle), "logged at the moment it ended, with its counter");
+        assert_eq!(sessions.check(Some(&staff), t0 + Duration::minutes(61)), Err(AuthError::Unauthenticated));
+        sessions.flush(t0 + Duration::minutes(62)).await.unwrap();
+        assert_eq!(sign_outs(&path).len(), 1, "once");
+        // The manager's ends while the hub is down: logged at the next start.
+        drop(sessions);
+        let later = t0 + Duration::hours(3);
+        let again = Sessions::load(crate::store::open(&path).unwrap(), people(), rules, later).unwrap();
+        assert_eq!(again.open_count(), 0);
+        let manager_idle = (t0 + Duration::minutes(90), "m001".to_string(), None, "idle_timeout".to_string());
+        assert_eq!(sign_outs(&path), [idle, manager_idle]);
     }
 
     #[tokio::test]

@@ -9,15 +9,22 @@
 use std::time::{Duration, Instant};
 
 use chrono::{FixedOffset, NaiveDate};
+use clap::Parser;
 use dawr_hub::reports::{ReportFilter, summarise, synthetic, visit_facts, visits_csv};
 use dawr_hub::store::open;
 
+/// Times the managers' reports (a month's and a year's summary, a month's CSV) on a year of
+/// synthetic visits written into a fresh hub database in the temporary directory.
+#[derive(Debug, Parser)]
+#[command(name = "dawr-report-bench", version)]
+struct Args {
+    /// Visits a working day (the year has about 250 working days).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    visits_per_day: u32,
+}
+
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let per_day: u32 = match args.iter().position(|a| a == "--visits-per-day") {
-        Some(i) => args.get(i + 1).map(|v| v.parse()).transpose()?.unwrap_or(1000),
-        None => 1000,
-    };
+    let per_day = Args::parse().visits_per_day;
     let dir = std::env::temp_dir().join(format!("dawr-report-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let mut conn = open(&dir.join("dawr.db"))?;
@@ -63,4 +70,23 @@ fn main() -> anyhow::Result<()> {
     drop(conn);
     std::fs::remove_dir_all(&dir)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn it_has_a_help_and_refuses_a_bad_count() {
+        Args::command().debug_assert();
+        let help = Args::try_parse_from(["dawr-report-bench", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(help.to_string().contains("--visits-per-day"), "{help}");
+        assert_eq!(Args::try_parse_from(["dawr-report-bench"]).unwrap().visits_per_day, 1000);
+        assert_eq!(Args::try_parse_from(["b", "--visits-per-day", "50"]).unwrap().visits_per_day, 50);
+        assert!(Args::try_parse_from(["b", "--visits-per-day", "x"]).is_err());
+        assert!(Args::try_parse_from(["b", "--visits"]).is_err());
+    }
 }

@@ -132,7 +132,8 @@ fn managers_pages() -> Vec<Route> {
 /// The visitors' pages, which carry the hub's two scripts (see [`visitors_policy`]).
 fn visitors_pages() -> Vec<Route> {
     vec![
-        ("/rate/enrol/{token}", get(rate_page::enrol)),
+        ("/rate/enrol", post(rate_page::enrol)),
+        ("/rate/enrol/{token}", get(rate_page::enrol_page)),
         ("/rate/{counter}", get(rate_page::show).post(rate_page::rate)),
         ("/rate/{counter}/why", get(rate_page::why)),
         ("/rate/{counter}/reason", post(rate_page::add_reason)),

@@ -14,7 +14,8 @@
 //! timed refresh hurries a slow reader.
 //!
 //! Only the counter's enrolled rating device rates here: its tablet opens the enrolment link
-//! once (`GET /rate/enrol/{token}`, see [`crate::device_links`]), which sets the device cookie
+//! (`GET /rate/enrol/{token}`, see [`crate::device_links`]), which only asks; its button
+//! (`POST /rate/enrol`, the token in the form) takes the link once, sets the device cookie
 //! (HttpOnly, SameSite=Strict, Secure over https) and goes on to `/rate/{counter}`. Without a good
 //! cookie the page says the tablet is not enrolled and how to enrol it; the ratings record the
 //! device.
@@ -246,16 +247,84 @@ async fn tablet(state: &AppState, headers: &HeaderMap, counter: &str, lang: Lang
     Ok(device)
 }
 
-/// `GET /rate/enrol/{token}`: the enrolment link of a rating device. A good link sets the device
-/// cookie and goes on to the device's faces page; any other is refused with a page saying so.
-pub async fn enrol(
+/// The form of `POST /rate/enrol`: the link's token (and the page's language).
+#[derive(Debug, Deserialize)]
+pub struct EnrolForm {
+    /// Missing or malformed: refused like an unknown link.
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// The page of a link that cannot be taken: unknown (404), or used, expired or revoked (410).
+fn link_refused(texts: &Texts, lang: Lang, refusal: &device_links::LinkRefusal) -> Response {
+    tracing::info!(%refusal, "an enrolment link was refused");
+    let status = if *refusal == device_links::LinkRefusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::GONE };
+    let text = texts.get(lang, "rate-link-refused", &[]);
+    (status, page(lang, &text, html! { h1 { (text) } }, None)).into_response()
+}
+
+fn later(texts: &Texts, lang: Lang) -> Response {
+    let text = texts.get(lang, "rate-later", &[]);
+    (StatusCode::SERVICE_UNAVAILABLE, page(lang, &text, html! { h1 { (text) } }, None)).into_response()
+}
+
+/// The confirmation of a good link: which counter the tablet would rate, and the one button that
+/// enrols it (a form, no script).
+fn enrol_confirmation(texts: &Texts, lang: Lang, token: &str, counter: &str) -> Markup {
+    let title = texts.get(lang, "rate-enrol-title", &[("counter", Arg::Text(counter))]);
+    html! {
+        h1 { (title) }
+        p { (texts.get(lang, "rate-enrol-note", &[])) }
+        form method="post" action="/rate/enrol" class="reasons" {
+            input type="hidden" name="token" value=(token);
+            input type="hidden" name="lang" value=(lang.code());
+            button type="submit" { (texts.get(lang, "rate-enrol-confirm", &[])) }
+        }
+        a href={ "/rate/enrol/" (token) "?lang=" (lang.other().code()) } lang=(lang.other().code()) {
+            (texts.get(lang, "switch-language", &[]))
+        }
+    }
+}
+
+/// `GET /rate/enrol/{token}`: the enrolment link of a rating device. It takes nothing (a chat
+/// app's or mail scanner's preview of the link must not use it up): a good link shows the
+/// confirmation, whose form posts to [`enrol`]; any other is refused with a page saying so.
+pub async fn enrol_page(
     State(state): State<AppState>,
-    over_tls: OverTls,
-    headers: HeaderMap,
     Path(token): Path<String>,
     Query(q): Query<RateQuery>,
 ) -> Response {
     let lang = q.lang();
+    let asked = token.clone();
+    let checked = state.db.read(move |conn| device_links::check(conn, &asked, crate::clock::now())).await;
+    match checked {
+        Ok(Ok(Ok((_, counter)))) => {
+            let counter = counter.unwrap_or_default();
+            let body = enrol_confirmation(&state.texts, lang, &token, &counter);
+            let title = state.texts.get(lang, "rate-enrol-title", &[("counter", Arg::Text(&counter))]);
+            let mut response = page(lang, &title, body, None).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            response
+        }
+        Ok(Ok(Err(refusal))) => link_refused(&state.texts, lang, &refusal),
+        _ => later(&state.texts, lang),
+    }
+}
+
+/// `POST /rate/enrol`: takes the enrolment link of the form's token (once, for a printed link),
+/// sets the device cookie and goes on to the device's faces page; any other is refused with a
+/// page saying so. A change from another site is refused by the hub's browser guard, as for
+/// every form.
+pub async fn enrol(
+    State(state): State<AppState>,
+    over_tls: OverTls,
+    headers: HeaderMap,
+    Form(form): Form<EnrolForm>,
+) -> Response {
+    let lang = parse_lang(form.lang.as_deref()).unwrap_or_default();
+    let token = form.token;
     let redeemed = state
         .db
         .write(move |conn| {
@@ -267,7 +336,6 @@ pub async fn enrol(
             Ok::<_, crate::devices::DeviceError>(redeemed.map(|r| (r, counter)))
         })
         .await;
-    let t = |key: &str| state.texts.get(lang, key, &[]);
     match redeemed {
         Ok(Ok(Ok(((device, cookie), counter)))) => {
             let counter = counter.unwrap_or_default();
@@ -283,17 +351,8 @@ pub async fn enrol(
             ];
             (StatusCode::SEE_OTHER, headers).into_response()
         }
-        Ok(Ok(Err(refusal))) => {
-            tracing::info!(%refusal, "an enrolment link was refused");
-            let status =
-                if refusal == device_links::LinkRefusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::GONE };
-            let body = html! { h1 { (t("rate-link-refused")) } };
-            (status, page(lang, &t("rate-link-refused"), body, None)).into_response()
-        }
-        _ => {
-            let body = html! { h1 { (t("rate-later")) } };
-            (StatusCode::SERVICE_UNAVAILABLE, page(lang, &t("rate-later"), body, None)).into_response()
-        }
+        Ok(Ok(Err(refusal))) => link_refused(&state.texts, lang, &refusal),
+        _ => later(&state.texts, lang),
     }
 }
 

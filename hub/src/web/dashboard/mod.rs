@@ -51,7 +51,8 @@ fetch('/dashboard/alerts?lang='+document.documentElement.lang,{cache:'no-store',
 .then(function(html){if(html!==null&&html!==box.innerHTML){box.innerHTML=html;}})\
 .catch(function(){});},3000);})();";
 
-/// `GET /dashboard/alerts`: the live alerts as an HTML fragment, for a signed-in manager.
+/// `GET /dashboard/alerts`: the live alerts as an HTML fragment, for a signed-in manager (the
+/// services expected to wait over their target among them, as on the page).
 pub async fn alerts(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -61,7 +62,11 @@ pub async fn alerts(
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let (lang, branch) = (query.lang(), state.branch());
-    let list = view::alerts_list(&state.texts, lang, &branch, &state.alerts.now());
+    let services = match state.engine.ask(|reply| Request::Services { reply }).await {
+        Ok(services) => services,
+        Err(e) => return WebError::from(e).into_response(),
+    };
+    let list = view::alerts_list(&state.texts, lang, &branch, &state.alerts.now(), &services);
     let mut response = Html(list.into_string()).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

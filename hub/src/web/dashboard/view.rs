@@ -65,10 +65,25 @@ pub struct Dashboard<'a> {
     pub alerts: &'a [crate::alerts::watch::Active],
 }
 
-/// The live alerts as a list (the dashboard's `#alerts`, and the fragment its script fetches).
-pub fn alerts_list(texts: &Texts, lang: Lang, branch: &Branch, alerts: &[crate::alerts::watch::Active]) -> Markup {
+/// The services whose expected wait for a ticket taken now is over their target (open, with
+/// someone waiting): each is an alert of the live list.
+fn over_target(services: &[ServiceSummary]) -> impl Iterator<Item = &ServiceSummary> {
+    services.iter().filter(|s| s.open && s.estimated_wait_s > s.target_wait_s && s.waiting > 0)
+}
+
+/// The live alerts as a list (the dashboard's `#alerts`, and the fragment its script fetches):
+/// the watched conditions that hold, then the services expected to wait over their target. "No
+/// alerts now" only when there is neither.
+pub fn alerts_list(
+    texts: &Texts,
+    lang: Lang,
+    branch: &Branch,
+    alerts: &[crate::alerts::watch::Active],
+    services: &[ServiceSummary],
+) -> Markup {
+    let over: Vec<&ServiceSummary> = over_target(services).collect();
     html! {
-        @if alerts.is_empty() {
+        @if alerts.is_empty() && over.is_empty() {
             p class="muted" { (texts.get(lang, "dash-alerts-none", &[])) }
         } @else {
             ul class="alerts" {
@@ -77,6 +92,15 @@ pub fn alerts_list(texts: &Texts, lang: Lang, branch: &Branch, alerts: &[crate::
                     li class="alert" data-alert=(alert.condition.key()) {
                         (crate::alerts::text::line(texts, lang, branch, &alert.condition))
                         " · " (texts.get(lang, "dash-alert-since", &[("time", Arg::Text(&since))]))
+                    }
+                }
+                @for s in over {
+                    li class="alert" data-alert={ "expected:" (s.code) } {
+                        (texts.get(lang, "dash-alert-over-target", &[
+                            ("service", Arg::Text(name(&s.name, lang))),
+                            ("minutes", Arg::Number(f64::from(s.estimated_wait_s.div_ceil(60)))),
+                            ("target", Arg::Number(f64::from(s.target_wait_s / 60))),
+                        ]))
                     }
                 }
             }
@@ -119,6 +143,7 @@ h2{font-size:1.1rem;margin:0 0 12px}\
 .card .k{color:var(--muted);font-size:.9rem}\
 .demo{background:#fff4e5;color:#7a4b00;margin:0;padding:6px 20px;font-weight:600}\
 .alert{background:#fdecea;color:var(--bad);border-radius:8px;padding:8px 12px;margin:6px 0;font-weight:600}\
+ul.alerts{list-style:none;margin:0;padding:0}\
 form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:end}\
 form.filters label{display:flex;flex-direction:column;font-size:.9rem;color:var(--muted)}\
 input,select,button{font:inherit;padding:6px 8px;border:1px solid var(--line);border-radius:6px}\
@@ -377,7 +402,6 @@ impl Dashboard<'_> {
         let Live { services, queue, counters: (staffed, paused, open) } = self.live;
         let all = self.branch.counters.len();
         let longest = queue.iter().map(|t| (self.now - t.issued_at).num_seconds()).max().unwrap_or(0);
-        let over = services.iter().filter(|s| s.open && s.estimated_wait_s > s.target_wait_s && s.waiting > 0);
         html! {
             section aria-labelledby="now" id="now-section" {
                 h2 id="now" { (self.t("dash-now")) }
@@ -390,18 +414,9 @@ impl Dashboard<'_> {
                 }
                 h3 id="alerts-title" { (self.t("dash-alerts")) }
                 div id="alerts" aria-live="polite" aria-labelledby="alerts-title" {
-                    (alerts_list(self.texts, self.lang, self.branch, self.alerts))
+                    (alerts_list(self.texts, self.lang, self.branch, self.alerts, services))
                 }
                 script { (maud::PreEscaped(super::ALERTS_SCRIPT)) }
-                @for s in over {
-                    p class="alert" role="alert" {
-                        (self.t_args("dash-alert-over-target", &[
-                            ("service", Arg::Text(name(&s.name, self.lang))),
-                            ("minutes", Arg::Number(f64::from(s.estimated_wait_s.div_ceil(60)))),
-                            ("target", Arg::Number(f64::from(s.target_wait_s / 60))),
-                        ]))
-                    }
-                }
             }
         }
     }
@@ -640,7 +655,7 @@ impl Dashboard<'_> {
                         @for key in day_heads { th scope="col" class="n" { (self.t(key)) } }
                     } }
                     tbody { @for d in &sla.per_day { tr {
-                        th scope="row" class="n" { (d.day) }
+                        th scope="row" { bdi { (d.day) } }
                         td class="n" { (d.visits) }
                         td class="n" { (d.served) }
                         td class="n" { (d.cancelled) }
@@ -1062,7 +1077,7 @@ impl Dashboard<'_> {
                         }
                     } }
                     tbody { @for m in &c.satisfaction { tr {
-                        th scope="row" class="n" { (m.from.format("%Y-%m")) }
+                        th scope="row" { bdi { (m.from.format("%Y-%m")) } }
                         td class="n" { (m.exit_ratings) }
                         td class="n" { (m.exit_mean.map_or("–".into(), |x| format!("{x:.2}"))) }
                         td class="n" { (m.resolution_ratings) }
@@ -1126,7 +1141,7 @@ impl Dashboard<'_> {
                         @for c in &columns { td class="n" { (share_in(g, c)) } }
                     } }
                     @for g in &table.per_month { tr {
-                        th scope="row" class="n" { (g.group.get(..7).unwrap_or(&g.group)) }
+                        th scope="row" { bdi { (g.group.get(..7).unwrap_or(&g.group)) } }
                         td class="n" { (g.total) }
                         @for c in &columns { td class="n" { (share_in(g, c)) } }
                     } }
