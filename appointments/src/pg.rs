@@ -117,9 +117,11 @@ fn refusal(e: tokio_postgres::Error) -> BookError {
 }
 
 /// Takes a place in a slot: the conditional update of its row, after making the row if the
-/// job has not (with `capacity`). `Full` when no place is left, and (`waiters_first`: a booking,
-/// a hold, a move; not an offer to the line) when anyone is on the slot's waiting list (checked
-/// in the same statement).
+/// job has not (with `capacity`). `Full` when no place is left or the day is closed, and
+/// (`waiters_first`: a booking, a hold, a move; not an offer to the line) when anyone is on the
+/// slot's waiting list. The closure and the waiting list are checked in the update itself, and
+/// the same statement says whether the row was there, so taking a place (or being refused one)
+/// is one round trip, its statement prepared once a connection.
 async fn take_place(
     tx: &Transaction<'_>,
     branch: &str,
@@ -129,39 +131,49 @@ async fn take_place(
     capacity: u32,
     waiters_first: bool,
 ) -> Result<(), BookError> {
-    let closed = tx
-        .query_opt(
-            "SELECT 1 FROM day_closures WHERE branch = $1 AND local_day = $2 AND service IN ('', $3) LIMIT 1",
-            &[&branch, &local_day, &service],
-        )
-        .await?;
-    if closed.is_some() {
-        return Err(BookError::Full);
-    }
-    let update = tx
-        .prepare_cached(if waiters_first {
-            "UPDATE slots SET booked = booked + 1 \
-             WHERE id = (SELECT id FROM slots WHERE branch = $1 AND service = $2 AND start = $3) AND booked < capacity \
-             AND NOT EXISTS (SELECT 1 FROM waiting_list w WHERE w.branch = $1 AND w.service = $2 AND w.start = $3 \
-                             AND w.state = 'waiting')"
-        } else {
-            "UPDATE slots SET booked = booked + 1 \
-             WHERE id = (SELECT id FROM slots WHERE branch = $1 AND service = $2 AND start = $3) AND booked < capacity"
-        })
-        .await?;
-    if tx.execute(&update, &[&branch, &service, &start]).await? == 1 {
+    let take = tx.prepare_cached(if waiters_first { TAKE_PLACE_WAITERS_FIRST } else { TAKE_PLACE }).await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&branch, &service, &start, &local_day];
+    let row = tx.query_one(&take, &params).await?;
+    let (row_there, taken): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+    if taken {
         return Ok(());
     }
+    if row_there {
+        return Err(BookError::Full);
+    }
     let capacity = i32::try_from(capacity).unwrap_or(i32::MAX);
-    tx.execute(
-        "INSERT INTO slots (branch, service, start, local_day, capacity) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (branch, service, start) DO NOTHING",
-        &[&branch, &service, &start, &local_day, &capacity],
-    )
-    .await?;
+    let make_row = tx
+        .prepare_cached(
+            "INSERT INTO slots (branch, service, start, local_day, capacity) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (branch, service, start) DO NOTHING",
+        )
+        .await?;
+    tx.execute(&make_row, &[&branch, &service, &start, &local_day, &capacity]).await?;
     // Made now, or by another booking that committed meanwhile: try once more (a new snapshot).
-    if tx.execute(&update, &[&branch, &service, &start]).await? == 1 { Ok(()) } else { Err(BookError::Full) }
+    let taken: bool = tx.query_one(&take, &params).await?.try_get(1)?;
+    if taken { Ok(()) } else { Err(BookError::Full) }
 }
+
+/// Takes a place in slot ($1 branch, $2 service, $3 start) of local day $4 unless it is full or
+/// the day (or the service's day) is closed. Answers whether the slot's row was there (in the
+/// statement's snapshot) and whether a place was taken. Under READ COMMITTED an update waiting
+/// for a concurrent booking of the same row re-checks `booked < capacity` on the committed row.
+const TAKE_PLACE: &str = "WITH slot AS (SELECT id FROM slots WHERE branch = $1 AND service = $2 AND start = $3), \
+     taken AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT id FROM slot) AND booked < capacity \
+               AND NOT EXISTS (SELECT 1 FROM day_closures c WHERE c.branch = $1 AND c.local_day = $4 \
+                               AND c.service IN ('', $2)) \
+               RETURNING id) \
+     SELECT EXISTS (SELECT 1 FROM slot), EXISTS (SELECT 1 FROM taken)";
+
+/// [`TAKE_PLACE`], and refused while anyone waits for the slot.
+const TAKE_PLACE_WAITERS_FIRST: &str = "WITH slot AS (SELECT id FROM slots WHERE branch = $1 AND service = $2 AND start = $3), \
+     taken AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT id FROM slot) AND booked < capacity \
+               AND NOT EXISTS (SELECT 1 FROM day_closures c WHERE c.branch = $1 AND c.local_day = $4 \
+                               AND c.service IN ('', $2)) \
+               AND NOT EXISTS (SELECT 1 FROM waiting_list w WHERE w.branch = $1 AND w.service = $2 \
+                               AND w.start = $3 AND w.state = 'waiting') \
+               RETURNING id) \
+     SELECT EXISTS (SELECT 1 FROM slot), EXISTS (SELECT 1 FROM taken)";
 
 /// Adds `delta` to a slot's places taken (never below zero): -1 gives a place back, +1 takes one
 /// regardless of capacity (a cancelled booking the branch checked in after all).
@@ -180,21 +192,72 @@ async fn adjust_place(
     Ok(())
 }
 
-/// Books a place: takes it in the slot's row, then inserts the booking, in one transaction.
+/// Books a place: takes it in the slot's row and inserts the booking, atomically. The common
+/// case (no per-mobile cap, the slot's row made by the slot job) is one statement, so one round
+/// trip and one commit ([`BOOK_IN_ONE`]); otherwise a transaction of several ([`book_in_steps`]).
 pub async fn book(pool: &Pool, new: &NewBooking) -> Result<Booking, BookError> {
     let mut client = pool.get().await?;
+    if new.per_mobile == 0 {
+        let statement = client.prepare_cached(BOOK_IN_ONE).await?;
+        let row = client.query_one(&statement, &booking_params(new)).await.map_err(refusal)?;
+        let (row_there, made): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+        if made {
+            return Ok(booked(new));
+        }
+        if row_there {
+            return Err(BookError::Full);
+        }
+    }
+    book_in_steps(&mut client, new).await
+}
+
+/// A new booking's values in the order of [`COLUMNS`] ($1 to $10, then $11 its time).
+fn booking_params(new: &NewBooking) -> [&(dyn tokio_postgres::types::ToSql + Sync); 11] {
+    [
+        &new.code,
+        &new.token,
+        &new.branch,
+        &new.service,
+        &new.start,
+        &new.local_day,
+        &new.name,
+        &new.national_id,
+        &new.phone,
+        &new.lang,
+        &new.now,
+    ]
+}
+
+/// A booking as one statement (its own transaction): [`TAKE_PLACE_WAITERS_FIRST`]'s update,
+/// then the INSERT only if a place was taken; a unique index refusing the INSERT undoes the
+/// update with it. Answers whether the slot's row was there and whether the booking was made.
+const BOOK_IN_ONE: &str = "WITH slot AS (SELECT id FROM slots WHERE branch = $3 AND service = $4 AND start = $5), \
+     taken AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT id FROM slot) AND booked < capacity \
+               AND NOT EXISTS (SELECT 1 FROM day_closures c WHERE c.branch = $3 AND c.local_day = $6 \
+                               AND c.service IN ('', $4)) \
+               AND NOT EXISTS (SELECT 1 FROM waiting_list w WHERE w.branch = $3 AND w.service = $4 \
+                               AND w.start = $5 AND w.state = 'waiting') \
+               RETURNING id), \
+     made AS (INSERT INTO bookings (code, token, branch, service, start, local_day, name, national_id, phone, \
+                                    lang, status, created_at, updated_at) \
+              SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::date, $7::text, $8::text, \
+                     $9::text, $10::text, 'booked', $11::timestamptz, $11::timestamptz FROM taken \
+              RETURNING 1) \
+     SELECT EXISTS (SELECT 1 FROM slot), EXISTS (SELECT 1 FROM made)";
+
+/// Books in a transaction: the mobile's cap counted under a lock on the mobile, the place taken
+/// (its slot's row made first if the job has not), then the booking inserted.
+async fn book_in_steps(client: &mut deadpool_postgres::Client, new: &NewBooking) -> Result<Booking, BookError> {
     let tx = client.transaction().await?;
     if new.per_mobile > 0 {
         // One booking of a mobile at a time (a lock on the mobile's hash until the transaction
         // ends), so concurrent bookings through several replicas cannot all pass the count.
-        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 19))", &[&new.phone]).await?;
-        let held: i64 = tx
-            .query_one(
-                "SELECT COUNT(*) FROM bookings WHERE phone = $1 AND status = 'booked' AND start > $2",
-                &[&new.phone, &new.now],
-            )
-            .await?
-            .try_get(0)?;
+        let lock = tx.prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 19))").await?;
+        tx.execute(&lock, &[&new.phone]).await?;
+        let count = tx
+            .prepare_cached("SELECT COUNT(*) FROM bookings WHERE phone = $1 AND status = 'booked' AND start > $2")
+            .await?;
+        let held: i64 = tx.query_one(&count, &[&new.phone, &new.now]).await?.try_get(0)?;
         if held >= i64::from(new.per_mobile) {
             return Err(BookError::MobileLimit);
         }
@@ -205,24 +268,7 @@ pub async fn book(pool: &Pool, new: &NewBooking) -> Result<Booking, BookError> {
             "INSERT INTO bookings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'booked', $11, $11)"
         ))
         .await?;
-    tx.execute(
-        &insert,
-        &[
-            &new.code,
-            &new.token,
-            &new.branch,
-            &new.service,
-            &new.start,
-            &new.local_day,
-            &new.name,
-            &new.national_id,
-            &new.phone,
-            &new.lang,
-            &new.now,
-        ],
-    )
-    .await
-    .map_err(refusal)?;
+    tx.execute(&insert, &booking_params(new)).await.map_err(refusal)?;
     tx.commit().await?;
     Ok(booked(new))
 }

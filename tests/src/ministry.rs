@@ -184,7 +184,24 @@ pub struct Postgres {
     child: Option<Child>,
     pub port: u16,
     dir: tempfile::TempDir,
+    /// The server settings besides its address and socket (`-c name=value` each).
+    settings: &'static [&'static str],
 }
+
+/// A test cluster's settings: losing it in a power cut is fine, waiting for the disk is not.
+const THROWAWAY: &[&str] = &["fsync=off", "synchronous_commit=off", "full_page_writes=off"];
+
+/// A benchmark cluster's settings: as durable as a deployment (fsync, `synchronous_commit=on`:
+/// an acknowledged booking is on disk), sized for three site replicas' pools, with room for a
+/// burst's WAL between checkpoints (README.md, "the PostgreSQL settings").
+const DURABLE: &[&str] = &[
+    "fsync=on",
+    "synchronous_commit=on",
+    "full_page_writes=on",
+    "max_connections=200",
+    "shared_buffers=256MB",
+    "max_wal_size=4GB",
+];
 
 /// The database user and database the tests use (trust authentication on loopback).
 pub const PG_USER: &str = "dawr";
@@ -192,6 +209,15 @@ pub const PG_USER: &str = "dawr";
 impl Postgres {
     /// Runs `initdb` and starts `postgres`. Fails (does not skip) if PostgreSQL 15 is missing.
     pub fn start() -> Result<Postgres> {
+        Self::start_with(THROWAWAY)
+    }
+
+    /// The same with a deployment's durability (each commit flushed to disk), for benchmarks.
+    pub fn start_durable() -> Result<Postgres> {
+        Self::start_with(DURABLE)
+    }
+
+    fn start_with(settings: &'static [&'static str]) -> Result<Postgres> {
         let dir = tempfile::tempdir()?;
         let data = dir.path().join("data");
         let as_root = unsafe { libc::geteuid() } == 0;
@@ -218,7 +244,7 @@ impl Postgres {
         if !output.status.success() {
             bail!("initdb failed: {}", String::from_utf8_lossy(&output.stderr));
         }
-        let mut postgres = Postgres { child: None, port: free_port(), dir };
+        let mut postgres = Postgres { child: None, port: free_port(), dir, settings };
         for attempt in 1.. {
             match postgres.launch(as_root) {
                 Err(e) if attempt < PORT_ATTEMPTS && port_taken(&postgres.log()) => {
@@ -257,8 +283,7 @@ impl Postgres {
             .arg("listen_addresses=127.0.0.1")
             .arg("-c")
             .arg(format!("unix_socket_directories={}", self.dir.path().display()))
-            // A test cluster: losing it in a power cut is fine, waiting for the disk is not.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            .args(self.settings.iter().flat_map(|setting| ["-c", setting]))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

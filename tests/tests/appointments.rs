@@ -501,6 +501,21 @@ async fn on_postgresql_three_replicas_book_exactly_the_capacity() -> Result<()> 
     })
     .await;
     assert!(freed, "the pulled cancellation's place is booked again");
+
+    // A day the branch closed for A takes no booking of A through any replica (the closure is
+    // checked in the booking's own statement); E that day still books.
+    let later = date + chrono::Duration::days(2);
+    let (a_later, e_later) = (free_slots(all[0], "A", later).await?, free_slots(all[0], "E", later).await?);
+    assert!(!a_later.is_empty() && !e_later.is_empty());
+    let closure = json!({"day": later, "service": "A"});
+    let url_closures = all[0].url("/api/v1/branches/demo/closures");
+    let closed = all[0].client.post(url_closures).bearer_auth(TEST_KEY).json(&closure).send().await?;
+    assert_eq!(closed.status(), 200, "{}", closed.text().await?);
+    for (n, site) in all.iter().enumerate() {
+        let (status, e) = site.post("/api/v1/bookings", booking(&a_later[n], "A", 6000 + n as u32)).await?;
+        assert_eq!((status, e["error"].as_str()), (409, Some("slot_full")), "a closed day: {e}");
+    }
+    assert_eq!(all[1].post("/api/v1/bookings", booking(&e_later[0], "E", 6100)).await?.0, 201);
     let audit = audit_postgres(&url).await?;
     assert_eq!((audit.over_capacity, audit.miscounted), (0, 0), "{audit:?}");
     Ok(())

@@ -1,17 +1,21 @@
 //! Measures the appointments site's booking flow.
 //!
 //! ```text
-//! cargo build --release -p dawr-e2e --bins
+//! cargo build --release -p dawr-e2e --bin dawr-appointments-bench --bin dawr-e2e-appointments
 //! target/release/dawr-appointments-bench [--seconds N] [--clients N]
 //! target/release/dawr-appointments-bench --postgres [--seconds 120] [--clients 500]
 //! ```
+//!
+//! The site it starts is the `dawr-e2e-appointments` beside the bench binary (release beside
+//! release, debug beside debug), or `DAWR_APPOINTMENTS_BIN` (e.g. `target/release/dawr-appointments`).
 //!
 //! Without `--postgres`: one site (the release `dawr-e2e-appointments` beside this binary) with
 //! its SQLite database on disk (`synchronous=FULL`); each client books back to back: list the
 //! slots of a day, then book a free one for a new citizen. Server latency p50/p99 of both, and
 //! durable bookings per second.
 //!
-//! With `--postgres`, the midnight burst: a throw-away PostgreSQL and three site replicas on it
+//! With `--postgres`, the midnight burst: a throw-away PostgreSQL, as durable as a deployment's
+//! (fsync and `synchronous_commit` on: a booking answered 201 is on disk), and three site replicas on it
 //! (the clients spread over them as a load balancer would), beside one SQLite site, in the same
 //! run. Each engine gets two phases of `--seconds` each with `--clients` clients booking back to
 //! back: across every slot of the horizon, and all for one hot slot. Per phase: bookings per
@@ -240,6 +244,13 @@ async fn phase(
     Ok((tally, started.elapsed()))
 }
 
+/// The machine's load averages (1, 5 and 15 minutes), as `/proc/loadavg` has them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn report(engine: &str, what: &str, mut tally: Tally, elapsed: Duration) {
     let total = tally.all.len().max(1) as f64;
     let share = |n: usize| 100.0 * n as f64 / total;
@@ -261,9 +272,12 @@ fn report(engine: &str, what: &str, mut tally: Tally, elapsed: Duration) {
 async fn burst(seconds: f64, clients: usize) -> Result<()> {
     println!(
         "dawr-appointments midnight burst: {clients} clients, {seconds:.0} s a phase, loopback, service E with \
-         {BURST_CAPACITY} places a slot, booking_writes 64 a replica"
+         {BURST_CAPACITY} places a slot, booking_writes 64 a replica\n  site binary {}\n  PostgreSQL durable \
+         (fsync, synchronous_commit on), SQLite synchronous=FULL; load average (1, 5, 15 min) at each phase's \
+         start and end",
+        site_binary().display()
     );
-    let postgres = dawr_e2e::ministry::Postgres::start()?;
+    let postgres = dawr_e2e::ministry::Postgres::start_durable()?;
     let url = postgres.url();
     let config = burst_site();
     let mut replicas = Vec::new();
@@ -276,11 +290,15 @@ async fn burst(seconds: f64, clients: usize) -> Result<()> {
         [("PostgreSQL, 3 replicas", replicas.iter().collect()), ("SQLite, 1 site", vec![&sqlite])];
     for (engine, sites) in engines {
         let starts = Arc::new(horizon_slots(sites[0]).await?);
+        let load = load_average();
         let (tally, elapsed) = phase(&sites, clients, seconds, starts.clone(), citizen.clone()).await?;
         report(engine, "all slots", tally, elapsed);
+        println!("  {engine:<22} load average: {load} at the start, {} at the end", load_average());
         let hot = Arc::new(vec![starts[starts.len() / 2].clone()]);
+        let load = load_average();
         let (tally, elapsed) = phase(&sites, clients, seconds, hot, citizen.clone()).await?;
         report(engine, "one hot slot", tally, elapsed);
+        println!("  {engine:<22} load average: {load} at the start, {} at the end", load_average());
         let audit = if engine.starts_with("PostgreSQL") {
             audit_postgres(&url).await?
         } else {
