@@ -8,6 +8,7 @@
 //! for a service and day. The schema is this engine's own migration set (`pg/*.sql`), applied
 //! under an advisory lock so replicas starting together migrate once.
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{Pool, Transaction};
@@ -131,7 +132,7 @@ async fn take_place(
     capacity: u32,
     waiters_first: bool,
 ) -> Result<(), BookError> {
-    let take = tx.prepare_cached(if waiters_first { TAKE_PLACE_WAITERS_FIRST } else { TAKE_PLACE }).await?;
+    let take = tx.prepare_cached(if waiters_first { &TAKE_PLACE_WAITERS_FIRST } else { &TAKE_PLACE }).await?;
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&branch, &service, &start, &local_day];
     let row = tx.query_one(&take, &params).await?;
     let (row_there, taken): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
@@ -154,26 +155,46 @@ async fn take_place(
     if taken { Ok(()) } else { Err(BookError::Full) }
 }
 
-/// Takes a place in slot ($1 branch, $2 service, $3 start) of local day $4 unless it is full or
-/// the day (or the service's day) is closed. Answers whether the slot's row was there (in the
-/// statement's snapshot) and whether a place was taken. Under READ COMMITTED an update waiting
-/// for a concurrent booking of the same row re-checks `booked < capacity` on the committed row.
-const TAKE_PLACE: &str = "WITH slot AS (SELECT id FROM slots WHERE branch = $1 AND service = $2 AND start = $3), \
-     taken AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT id FROM slot) AND booked < capacity \
-               AND NOT EXISTS (SELECT 1 FROM day_closures c WHERE c.branch = $1 AND c.local_day = $4 \
-                               AND c.service IN ('', $2)) \
-               RETURNING id) \
-     SELECT EXISTS (SELECT 1 FROM slot), EXISTS (SELECT 1 FROM taken)";
+/// The common table expressions `slot` (the slot's row, if the job made it) and `taken` (the
+/// conditional update taking a place in it: a place left, neither the day nor the service's day
+/// closed, and with `waiters_first` no one waiting for the slot), over the statement's parameters
+/// numbered `branch`, `service`, `start` and `day`. Under READ COMMITTED an update waiting for a
+/// concurrent booking of the same row re-checks `booked < capacity` on the committed row.
+fn taking_a_place(branch: u8, service: u8, start: u8, day: u8, waiters_first: bool) -> String {
+    let no_waiters = if waiters_first {
+        format!(
+            " AND NOT EXISTS (SELECT 1 FROM waiting_list w WHERE w.branch = ${branch} AND w.service = ${service} \
+             AND w.start = ${start} AND w.state = 'waiting')"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "slot AS (SELECT id FROM slots WHERE branch = ${branch} AND service = ${service} AND start = ${start}), \
+         taken AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT id FROM slot) AND booked < capacity \
+                   AND NOT EXISTS (SELECT 1 FROM day_closures c WHERE c.branch = ${branch} AND c.local_day = ${day} \
+                                   AND c.service IN ('', ${service})){no_waiters} \
+                   RETURNING id)"
+    )
+}
+
+/// Takes a place in slot ($1 branch, $2 service, $3 start) of local day $4 ([`taking_a_place`]).
+/// Answers whether the slot's row was there (in the statement's snapshot) and whether a place
+/// was taken.
+static TAKE_PLACE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {} SELECT EXISTS (SELECT 1 FROM slot), EXISTS (SELECT 1 FROM taken)",
+        taking_a_place(1, 2, 3, 4, false)
+    )
+});
 
 /// [`TAKE_PLACE`], and refused while anyone waits for the slot.
-const TAKE_PLACE_WAITERS_FIRST: &str = "WITH slot AS (SELECT id FROM slots WHERE branch = $1 AND service = $2 AND start = $3), \
-     taken AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT id FROM slot) AND booked < capacity \
-               AND NOT EXISTS (SELECT 1 FROM day_closures c WHERE c.branch = $1 AND c.local_day = $4 \
-                               AND c.service IN ('', $2)) \
-               AND NOT EXISTS (SELECT 1 FROM waiting_list w WHERE w.branch = $1 AND w.service = $2 \
-                               AND w.start = $3 AND w.state = 'waiting') \
-               RETURNING id) \
-     SELECT EXISTS (SELECT 1 FROM slot), EXISTS (SELECT 1 FROM taken)";
+static TAKE_PLACE_WAITERS_FIRST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {} SELECT EXISTS (SELECT 1 FROM slot), EXISTS (SELECT 1 FROM taken)",
+        taking_a_place(1, 2, 3, 4, true)
+    )
+});
 
 /// Adds `delta` to a slot's places taken (never below zero): -1 gives a place back, +1 takes one
 /// regardless of capacity (a cancelled booking the branch checked in after all).
@@ -198,7 +219,7 @@ async fn adjust_place(
 pub async fn book(pool: &Pool, new: &NewBooking) -> Result<Booking, BookError> {
     let mut client = pool.get().await?;
     if new.per_mobile == 0 {
-        let statement = client.prepare_cached(BOOK_IN_ONE).await?;
+        let statement = client.prepare_cached(&BOOK_IN_ONE).await?;
         let row = client.query_one(&statement, &booking_params(new)).await.map_err(refusal)?;
         let (row_there, made): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
         if made {
@@ -231,19 +252,18 @@ fn booking_params(new: &NewBooking) -> [&(dyn tokio_postgres::types::ToSql + Syn
 /// A booking as one statement (its own transaction): [`TAKE_PLACE_WAITERS_FIRST`]'s update,
 /// then the INSERT only if a place was taken; a unique index refusing the INSERT undoes the
 /// update with it. Answers whether the slot's row was there and whether the booking was made.
-const BOOK_IN_ONE: &str = "WITH slot AS (SELECT id FROM slots WHERE branch = $3 AND service = $4 AND start = $5), \
-     taken AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT id FROM slot) AND booked < capacity \
-               AND NOT EXISTS (SELECT 1 FROM day_closures c WHERE c.branch = $3 AND c.local_day = $6 \
-                               AND c.service IN ('', $4)) \
-               AND NOT EXISTS (SELECT 1 FROM waiting_list w WHERE w.branch = $3 AND w.service = $4 \
-                               AND w.start = $5 AND w.state = 'waiting') \
-               RETURNING id), \
-     made AS (INSERT INTO bookings (code, token, branch, service, start, local_day, name, national_id, phone, \
-                                    lang, status, created_at, updated_at) \
-              SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::date, $7::text, $8::text, \
-                     $9::text, $10::text, 'booked', $11::timestamptz, $11::timestamptz FROM taken \
-              RETURNING 1) \
-     SELECT EXISTS (SELECT 1 FROM slot), EXISTS (SELECT 1 FROM made)";
+static BOOK_IN_ONE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {}, \
+         made AS (INSERT INTO bookings (code, token, branch, service, start, local_day, name, national_id, phone, \
+                                        lang, status, created_at, updated_at) \
+                  SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::date, $7::text, $8::text, \
+                         $9::text, $10::text, 'booked', $11::timestamptz, $11::timestamptz FROM taken \
+                  RETURNING 1) \
+         SELECT EXISTS (SELECT 1 FROM slot), EXISTS (SELECT 1 FROM made)",
+        taking_a_place(3, 4, 5, 6, true)
+    )
+});
 
 /// Books in a transaction: the mobile's cap counted under a lock on the mobile, the place taken
 /// (its slot's row made first if the job has not), then the booking inserted.
