@@ -9,9 +9,9 @@
 //! booking request may say about the ID ([`bind`]). The shell, [`Provider`], fetches the
 //! discovery document and the JWKS (both cached; the keys fetched again once on an unknown key)
 //! and exchanges the code at the token endpoint.
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use dawr_protocol::oidc::{Discovery, IdTokenClaims, Jwk, Jwks, JwtHeader, TokenResponse};
 use ring::signature::{self, UnparsedPublicKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -196,43 +196,6 @@ pub fn bind(verified: Option<&str>, typed: &str) -> Binding {
     }
 }
 
-/// The provider's discovery document (the fields the site uses).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Discovery {
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub jwks_uri: String,
-}
-
-/// The provider's signing keys.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Jwks {
-    pub keys: Vec<Jwk>,
-}
-
-/// One key of a JWKS (Ed25519 `OKP` or `RSA`; others are ignored).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Jwk {
-    pub kty: String,
-    #[serde(default)]
-    pub kid: Option<String>,
-    #[serde(default)]
-    pub crv: Option<String>,
-    #[serde(default)]
-    pub x: Option<String>,
-    #[serde(default)]
-    pub n: Option<String>,
-    #[serde(default)]
-    pub e: Option<String>,
-}
-
-/// The token endpoint's answer (the part the site uses).
-#[derive(Debug, Clone, Deserialize)]
-pub struct TokenResponse {
-    pub id_token: String,
-}
-
 /// Why an ID token was not believed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -256,43 +219,6 @@ pub enum TokenError {
     Nonce,
     #[error("the claim {0:?} is missing or not a string")]
     Claim(String),
-}
-
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default)]
-    kid: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Audience {
-    fn names(&self, client_id: &str) -> bool {
-        match self {
-            Audience::One(a) => a == client_id,
-            Audience::Many(all) => all.iter().any(|a| a == client_id),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct IdClaims {
-    iss: String,
-    aud: Audience,
-    exp: i64,
-    #[serde(default)]
-    iat: Option<i64>,
-    #[serde(default)]
-    nonce: Option<String>,
-    /// Every other claim; the configured ID claim is looked up here (or is `sub`).
-    #[serde(flatten)]
-    rest: BTreeMap<String, serde_json::Value>,
 }
 
 /// What the ID token must say.
@@ -335,7 +261,7 @@ pub fn verify_id_token(token: &str, keys: &[Jwk], expected: &Expected<'_>) -> Re
     let (Some(head), Some(body), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(TokenError::Shape);
     };
-    let header: Header = unb64(head).and_then(|h| serde_json::from_slice(&h).ok()).ok_or(TokenError::Shape)?;
+    let header: JwtHeader = unb64(head).and_then(|h| serde_json::from_slice(&h).ok()).ok_or(TokenError::Shape)?;
     if header.alg != "EdDSA" && header.alg != "RS256" {
         return Err(TokenError::Algorithm(header.alg));
     }
@@ -352,7 +278,7 @@ pub fn verify_id_token(token: &str, keys: &[Jwk], expected: &Expected<'_>) -> Re
     if !candidates.iter().any(|k| key_verifies(&header.alg, k, message.as_bytes(), &sig)) {
         return Err(TokenError::Signature);
     }
-    let claims: IdClaims = unb64(body).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(TokenError::Shape)?;
+    let claims: IdTokenClaims = unb64(body).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(TokenError::Shape)?;
     if claims.iss != expected.issuer {
         return Err(TokenError::Issuer);
     }
@@ -368,10 +294,7 @@ pub fn verify_id_token(token: &str, keys: &[Jwk], expected: &Expected<'_>) -> Re
     if claims.nonce.as_deref() != Some(expected.nonce) {
         return Err(TokenError::Nonce);
     }
-    match claims.rest.get(expected.claim) {
-        Some(serde_json::Value::String(id)) => Ok(id.clone()),
-        _ => Err(TokenError::Claim(expected.claim.to_string())),
-    }
+    claims.string_claim(expected.claim).map(str::to_string).ok_or_else(|| TokenError::Claim(expected.claim.to_string()))
 }
 
 /// Why a sign-in failed (logged; the citizen sees one generic message).
@@ -586,6 +509,8 @@ mod tests {
         let jwk = Jwk {
             kty: "OKP".into(),
             kid: Some(kid.into()),
+            alg: None,
+            use_: None,
             crv: Some("Ed25519".into()),
             x: Some(b64(pair.public_key().as_ref())),
             n: None,
@@ -645,6 +570,8 @@ mod tests {
         let key = |n: &str| Jwk {
             kty: "RSA".into(),
             kid: Some("r1".into()),
+            alg: None,
+            use_: None,
             crv: None,
             x: None,
             n: Some(n.into()),

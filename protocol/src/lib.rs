@@ -10,6 +10,8 @@
 //! - [`api`] (feature `std`): the HTTP API's bodies and the display messages (`calls`, `board`);
 //! - [`booking_token`] (feature `booking-token`): the Ed25519-signed check-in token a booking's
 //!   QR code carries, signed by the appointments site and verified offline by the hub;
+//! - [`oidc`] (feature `std`): the OpenID Connect bodies of a national sign-in provider, which
+//!   the appointments site reads and the tests' stand-in provider writes;
 //! - [`endpoint`] (feature `mqtt-client`): the broker URL, login and TLS trust every MQTT client
 //!   of the workspace connects with (here because this is the one crate they all share; the
 //!   firmware builds this crate without the feature, so it pulls in no rumqttc or rustls).
@@ -26,6 +28,8 @@ pub mod booking_token;
 pub mod device;
 #[cfg(feature = "mqtt-client")]
 pub mod endpoint;
+#[cfg(feature = "std")]
+pub mod oidc;
 pub mod topics;
 
 /// The version segment of every topic and of the HTTP API path (`/api/v1`).

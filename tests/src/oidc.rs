@@ -15,9 +15,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use dawr_protocol::oidc::{Audience, Discovery, IdTokenClaims, Jwk, Jwks, JwtHeader, OAuthError, TokenResponse};
 use ed25519_dalek::{Signer, SigningKey};
 use serde::Deserialize;
-use serde_json::json;
 use sha2::Digest;
 
 /// The site's client id at the stand-in.
@@ -141,22 +141,30 @@ impl StandIn {
 }
 
 async fn discovery(State(s): State<Shared>) -> Response {
-    Json(json!({
-        "issuer": s.issuer,
-        "authorization_endpoint": format!("{}/authorize", s.issuer),
-        "token_endpoint": format!("{}/token", s.issuer),
-        "jwks_uri": format!("{}/jwks", s.issuer),
-        "response_types_supported": ["code"],
-        "id_token_signing_alg_values_supported": ["EdDSA"],
-        "code_challenge_methods_supported": ["S256"],
-    }))
+    Json(Discovery {
+        issuer: s.issuer.clone(),
+        authorization_endpoint: format!("{}/authorize", s.issuer),
+        token_endpoint: format!("{}/token", s.issuer),
+        jwks_uri: format!("{}/jwks", s.issuer),
+        response_types_supported: vec!["code".into()],
+        id_token_signing_alg_values_supported: vec!["EdDSA".into()],
+        code_challenge_methods_supported: vec!["S256".into()],
+    })
     .into_response()
 }
 
 async fn jwks(State(s): State<Shared>) -> Response {
-    let x = URL_SAFE_NO_PAD.encode(s.key.verifying_key().as_bytes());
-    Json(json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA", "use": "sig", "x": x }] }))
-        .into_response()
+    let key = Jwk {
+        kty: "OKP".into(),
+        kid: Some(KEY_ID.into()),
+        alg: Some("EdDSA".into()),
+        use_: Some("sig".into()),
+        crv: Some("Ed25519".into()),
+        x: Some(URL_SAFE_NO_PAD.encode(s.key.verifying_key().as_bytes())),
+        n: None,
+        e: None,
+    };
+    Json(Jwks { keys: vec![key] }).into_response()
 }
 
 #[derive(Deserialize)]
@@ -170,8 +178,12 @@ struct AuthorizeQuery {
     code_challenge_method: String,
 }
 
+fn refused(status: StatusCode, error: &str) -> Response {
+    (status, Json(OAuthError { error: error.into() })).into_response()
+}
+
 fn bad(error: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response()
+    refused(StatusCode::BAD_REQUEST, error)
 }
 
 /// Approves at once: back to the site with a code and the `state`.
@@ -203,9 +215,13 @@ struct TokenForm {
     code_verifier: String,
 }
 
-fn sign(key: &SigningKey, claims: &serde_json::Value) -> String {
-    let head = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","kid":"k1","typ":"JWT"}"#);
-    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+/// The key id of the stand-in's one signing key.
+const KEY_ID: &str = "k1";
+
+fn sign(key: &SigningKey, claims: &IdTokenClaims) -> String {
+    let header = JwtHeader { alg: "EdDSA".into(), kid: Some(KEY_ID.into()), typ: Some("JWT".into()) };
+    let head = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("a header serialises"));
+    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
     let sig = key.sign(format!("{head}.{body}").as_bytes());
     format!("{head}.{body}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
 }
@@ -214,7 +230,7 @@ fn sign(key: &SigningKey, claims: &serde_json::Value) -> String {
 async fn token(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
     let basic = format!("Basic {}", STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}")));
     if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(basic.as_str()) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "invalid_client" }))).into_response();
+        return refused(StatusCode::UNAUTHORIZED, "invalid_client");
     }
     let mut inner = s.inner.lock().expect("not poisoned");
     let Some(grant) = inner.codes.remove(&f.code) else { return bad("invalid_grant") };
@@ -225,24 +241,37 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<TokenF
     inner.issued += 1;
     let now = chrono::Utc::now().timestamp();
     let tamper = inner.tamper;
-    let mut claims = json!({
-        "iss": s.issuer, "sub": "stand-in-subject", "aud": CLIENT_ID, "exp": now + 300, "iat": now,
-        "nonce": grant.nonce, "national_id": inner.national_id,
-    });
+    let mut claims = IdTokenClaims {
+        iss: s.issuer.clone(),
+        aud: Audience::One(CLIENT_ID.into()),
+        exp: now + 300,
+        iat: Some(now),
+        nonce: Some(grant.nonce),
+        other: [
+            ("sub".to_string(), "stand-in-subject".into()),
+            ("national_id".to_string(), inner.national_id.clone().into()),
+        ]
+        .into(),
+    };
     match tamper {
-        Tamper::Nonce => claims["nonce"] = "another-nonce".into(),
-        Tamper::Audience => claims["aud"] = "another-client".into(),
-        Tamper::Issuer => claims["iss"] = "http://127.0.0.1:1".into(),
+        Tamper::Nonce => claims.nonce = Some("another-nonce".into()),
+        Tamper::Audience => claims.aud = Audience::One("another-client".into()),
+        Tamper::Issuer => claims.iss = "http://127.0.0.1:1".into(),
         _ => {}
     }
     let mut id_token =
         if tamper == Tamper::Key { sign(&SigningKey::from_bytes(&[8; 32]), &claims) } else { sign(&s.key, &claims) };
     if tamper == Tamper::Claims {
         let mut parts: Vec<String> = id_token.split('.').map(str::to_string).collect();
-        claims["national_id"] = crate::appointments::citizen_id(99).into();
-        parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
+        claims.other.insert("national_id".into(), crate::appointments::citizen_id(99).into());
+        parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialise"));
         id_token = parts.join(".");
     }
-    Json(json!({ "access_token": "stand-in", "token_type": "Bearer", "expires_in": 300, "id_token": id_token }))
-        .into_response()
+    Json(TokenResponse {
+        id_token,
+        access_token: "stand-in".into(),
+        token_type: "Bearer".into(),
+        expires_in: Some(300),
+    })
+    .into_response()
 }
