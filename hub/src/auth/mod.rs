@@ -204,6 +204,27 @@ impl std::fmt::Debug for Sessions {
     }
 }
 
+/// The open sessions (by token hash) that have ended by themselves by `now`, with when and why.
+fn ended_by_themselves(
+    open: &HashMap<String, Open>,
+    rules: &SignInRules,
+    now: DateTime<Utc>,
+) -> Vec<(String, DateTime<Utc>, EndReason)> {
+    open.iter().filter_map(|(h, s)| s.ended(rules, now).map(|(at, reason)| (h.clone(), at, reason))).collect()
+}
+
+/// Takes the `ending` sessions out of the open ones; their hashes and sign-outs to store.
+fn end(open: &mut HashMap<String, Open>, ending: Vec<(String, DateTime<Utc>, EndReason)>) -> Ended {
+    let mut ended = Ended::default();
+    for (h, at, reason) in ending {
+        if let Some(gone) = open.remove(&h) {
+            tracing::info!(staff = %gone.staff, reason = reason.code(), "session ended");
+            ended.push(h, gone.sign_out_entry(at, reason));
+        }
+    }
+    ended
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -365,10 +386,7 @@ impl Sessions {
     /// person's least recently used beyond [`SESSIONS_PER_PERSON`]) with their sign-outs.
     fn keep(&self, hash: String, session: Open, now: DateTime<Utc>) -> Ended {
         let mut open = lock(&self.open);
-        let mut ending: Vec<(String, DateTime<Utc>, EndReason)> = open
-            .iter()
-            .filter_map(|(h, s)| s.ended(&self.rules, now).map(|(at, reason)| (h.clone(), at, reason)))
-            .collect();
+        let mut ending = ended_by_themselves(&open, &self.rules, now);
         let mut theirs: Vec<(String, DateTime<Utc>)> = open
             .iter()
             .filter(|(h, s)| s.staff == session.staff && !ending.iter().any(|(e, _, _)| e == *h))
@@ -377,12 +395,7 @@ impl Sessions {
         theirs.sort_by_key(|(_, seen)| *seen);
         let excess = (theirs.len() + 1).saturating_sub(SESSIONS_PER_PERSON);
         ending.extend(theirs.into_iter().take(excess).map(|(h, _)| (h, now, EndReason::SessionLimit)));
-        let mut ended = Ended::default();
-        for (h, at, reason) in ending {
-            if let Some(gone) = open.remove(&h) {
-                ended.push(h, gone.sign_out_entry(at, reason));
-            }
-        }
+        let ended = end(&mut open, ending);
         open.insert(hash, session);
         ended
     }
@@ -447,17 +460,8 @@ impl Sessions {
     pub async fn flush(&self, now: DateTime<Utc>) -> Result<(), AuthError> {
         let (seen, ended) = {
             let mut open = lock(&self.open);
-            let ending: Vec<(String, DateTime<Utc>, EndReason)> = open
-                .iter()
-                .filter_map(|(h, s)| s.ended(&self.rules, now).map(|(at, reason)| (h.clone(), at, reason)))
-                .collect();
-            let mut ended = Ended::default();
-            for (h, at, reason) in ending {
-                if let Some(gone) = open.remove(&h) {
-                    tracing::info!(staff = %gone.staff, reason = reason.code(), "session ended");
-                    ended.push(h, gone.sign_out_entry(at, reason));
-                }
-            }
+            let ending = ended_by_themselves(&open, &self.rules, now);
+            let ended = end(&mut open, ending);
             let mut seen = Vec::new();
             for (h, s) in open.iter_mut() {
                 if s.last_seen - s.stored_seen >= SEEN_PRECISION {
