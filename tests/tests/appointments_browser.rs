@@ -329,6 +329,7 @@ async fn a_citizen_signs_in_with_the_national_sign_in_and_books_in_arabic() -> R
     assert_eq!(before["link"], "تسجيل الدخول عبر النفاذ الوطني");
     assert_eq!(before["id"], false, "no ID number to type");
     browser.expect_accessible("the booking form asking to sign in, in Arabic").await?;
+    browser.screenshot(&screenshots().join("appointments-ar-sign-in.png")).await?;
 
     browser.eval("window.dawrOld = true; document.querySelector('a.button').click(); return true").await?;
     wait_for(&browser, "!window.dawrOld && location.pathname === '/b/demo/E' && document.getElementById('signed-in')")
@@ -339,6 +340,7 @@ async fn a_citizen_signs_in_with_the_national_sign_in_and_books_in_arabic() -> R
     assert!(text(&after["signed"]).contains(&id[6..]), "{after}");
     assert!(text(&after["signed"]).contains("تم تسجيل الدخول عبر النفاذ الوطني"), "{after}");
     assert_eq!((after["lang"].as_str(), after["id"].as_bool()), (Some("ar"), Some(false)));
+    browser.screenshot(&screenshots().join("appointments-ar-signed-in.png")).await?;
 
     browser
         .eval(
