@@ -149,12 +149,25 @@ fn unavailable(core: &Core, lang: Lang) -> Response {
 /// The national sign-in failed (`crate::signin`): one generic message, whatever the reason (the
 /// log has it), and the way to try again.
 pub(crate) fn signin_failed(core: &Core, lang: Lang, status: StatusCode, return_to: &str) -> Response {
+    signin_refused(core, lang, status, return_to, "appt-signin-failed")
+}
+
+/// A sign-in step refused because this client asked too often (`crate::ratelimit`): 429 with
+/// `Retry-After`, the message every other page shows for it, and the way to try again.
+pub(crate) fn signin_rate_limited(core: &Core, lang: Lang, return_to: &str) -> Response {
+    let mut page = signin_refused(core, lang, StatusCode::TOO_MANY_REQUESTS, return_to, "appt-error-rate-limited");
+    page.headers_mut().insert(header::RETRY_AFTER, core.limiter.refill_seconds().into());
+    page
+}
+
+/// The sign-in's refusal page: `key`'s message and a link to sign in again, back to `return_to`.
+fn signin_refused(core: &Core, lang: Lang, status: StatusCode, return_to: &str, key: &str) -> Response {
     let t = T { texts: &core.texts, lang };
     let title = t.get("appt-signin-failed-title");
     let again = crate::signin::signin_href(return_to, lang);
     let body = html! {
         h1 { (title) }
-        div class="errors" role="alert" { p { (t.get("appt-signin-failed")) } }
+        div class="errors" role="alert" { p { (t.get(key)) } }
         p { a class="button" href=(again) { (t.get("appt-signin-again")) } }
     };
     let html = layout(&t, &title, None, body, &format!("/?lang={}", lang.other().code()));
@@ -573,7 +586,8 @@ pub struct BookPost {
     wait: Option<String>,
 }
 
-fn limited(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> bool {
+/// Whether the client behind `addr` has no rate-limit token left (spending one if it has).
+pub(crate) fn limited(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> bool {
     !core.allow(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
 }
 

@@ -950,3 +950,65 @@ async fn a_sign_in_that_does_not_check_out_is_refused_never_a_server_error() -> 
     assert_eq!(forged.status(), 401, "a forged cookie is no sign-in");
     Ok(())
 }
+
+/// The 429 page a sign-in step past the client's burst gets: the rate-limit message in
+/// `expected` (the visitor's language), `Retry-After` (one token a minute: 60 s), no cookie.
+async fn rate_limited_signin_page(resp: reqwest::Response, expected: &str) -> Result<()> {
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("60"));
+    assert!(resp.headers().get(reqwest::header::SET_COOKIE).is_none(), "no sign-in started, no ID kept");
+    assert!(resp.headers()[reqwest::header::CONTENT_TYPE].to_str()?.starts_with("text/html"));
+    let page = resp.text().await?;
+    assert!(page.contains(expected) && page.contains("href=\"/signin?return_to="), "{page}");
+    Ok(())
+}
+
+/// `/signin` and `/signin/callback` spend a token of the client's bucket, the one booking and
+/// lookups spend: the (burst+1)th sign-in start, and a callback past the burst, get the 429 page
+/// in the visitor's language with `Retry-After`, and the provider is not asked (no discovery,
+/// no token exchange) for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_steps_past_the_clients_burst_get_429_without_asking_the_provider() -> Result<()> {
+    use dawr_e2e::oidc::StandIn;
+    const BURST: u32 = 3;
+    let provider = StandIn::start(&citizen_id(61)).await?;
+    // One token a minute back, so none is earned while the test runs.
+    let config = test_site(3, BURST).replace(&format!("per_minute = {BURST}"), "per_minute = 1");
+    let config = provider.site_config(&config, "http://127.0.0.1:9");
+    let site = Site::start(Some(&config)).await?;
+    let start = || site.client.get(site.url("/signin?return_to=%2Fb%2Fdemo%2FE%3Flang%3Den&lang=en")).send();
+    let first = start().await?;
+    assert_eq!(first.status(), 303, "{}", site.log());
+    let signin = set_cookie(&first, "dawr_signin").expect("the sign-in's cookie");
+    let to_provider = first.headers()[reqwest::header::LOCATION].to_str()?.to_string();
+    for n in 2..=BURST {
+        assert_eq!(start().await?.status(), 303, "sign-in start {n} is within the burst");
+    }
+    let asked = provider.asked_by_the_site();
+    assert!(asked >= 1, "the site read the provider's discovery document");
+    rate_limited_signin_page(start().await?, "Too many attempts from your connection").await?;
+    assert_eq!(provider.asked_by_the_site(), asked, "the refused start did not reach the provider");
+
+    // The provider approves the first sign-in; its callback finds the bucket empty: no token
+    // exchange, no ID kept, the page in the sign-in's language.
+    let approved = site.client.get(&to_provider).send().await?;
+    let back = reqwest::Url::parse(approved.headers()[reqwest::header::LOCATION].to_str()?)?;
+    let callback =
+        site.client.get(site.url("/signin/callback")).query(&back.query_pairs().into_owned().collect::<Vec<_>>());
+    rate_limited_signin_page(callback.header("cookie", signin).send().await?, "Too many attempts").await?;
+    assert_eq!((provider.tokens_issued(), provider.asked_by_the_site()), (0, asked), "the code was not exchanged");
+
+    // On a fresh site, callbacks and a lookup spend the same bucket; the next start is refused
+    // (in Arabic, the default) before the site ever asked the provider for anything.
+    let fresh = Site::start(Some(&config)).await?;
+    let asked = provider.asked_by_the_site();
+    for _ in 1..BURST {
+        assert_eq!(fresh.client.get(fresh.url("/signin/callback?code=x&state=y")).send().await?.status(), 400);
+    }
+    let lookup =
+        fresh.client.post(fresh.url("/manage")).form(&[("code", "ABCD2345"), ("national_id", &citizen_id(61))]);
+    assert_eq!(lookup.send().await?.status(), 404, "the last token spent on a lookup");
+    rate_limited_signin_page(fresh.client.get(fresh.url("/signin")).send().await?, "محاولات كثيرة من اتصالك").await?;
+    assert_eq!(provider.asked_by_the_site(), asked, "no discovery document was fetched for it");
+    Ok(())
+}
