@@ -323,14 +323,25 @@ fn hold_from_row(row: &Row) -> Result<Hold, BookError> {
     })
 }
 
+/// Locks the one-time codes of a mobile, then those of a client address, until the transaction
+/// ends, so replicas counting either at once cannot all pass the count (holds and waiting-list
+/// joins). Always in this order, mobile then address, so two transactions cannot deadlock.
+async fn lock_code_counts(tx: &Transaction<'_>, phone: &str, client: &str) -> Result<(), BookError> {
+    let by_mobile = tx.prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 23))").await?;
+    tx.execute(&by_mobile, &[&phone]).await?;
+    let by_client = tx.prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 31))").await?;
+    tx.execute(&by_client, &[&client]).await?;
+    Ok(())
+}
+
 /// Holds a place until the code is typed (see [`crate::store::hold`]); the codes of one mobile
-/// are counted under a lock on it, so replicas cannot all pass the count at once.
+/// and of one client address are counted under locks on them ([`lock_code_counts`]).
 pub async fn hold(pool: &Pool, new: &NewHold) -> Result<(), BookError> {
     let b = &new.booking;
     release_expired(pool, b.now).await?;
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 23))", &[&b.phone]).await?;
+    lock_code_counts(&tx, &b.phone, &new.client).await?;
     let row = tx
         .query_one(
             "SELECT (SELECT COUNT(*) FROM booking_holds WHERE phone = $1 AND created_at >= $3),

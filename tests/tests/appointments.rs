@@ -1012,3 +1012,96 @@ async fn sign_in_steps_past_the_clients_burst_get_429_without_asking_the_provide
     assert_eq!(provider.asked_by_the_site(), asked, "no discovery document was fetched for it");
     Ok(())
 }
+
+/// Citizen `n`'s booking request for `start` of `service`, from mobile `0550{n:06}` (each
+/// citizen their own mobile, so only the per-address count of codes binds).
+fn from_own_mobile(start: &str, service: &str, n: u32) -> dawr_protocol::api::bookings::BookingRequest {
+    dawr_protocol::api::bookings::BookingRequest {
+        branch: "demo".into(),
+        service: service.into(),
+        start: start.into(),
+        name: format!("Citizen {n}"),
+        national_id: citizen_id(n),
+        phone: format!("0550{n:06}"),
+        lang: Some("en".into()),
+    }
+}
+
+/// Posts `requests` (path and body) at once, each through the replica of its index (round the
+/// list), all from the client address `from` (`X-Forwarded-For`; the replicas trust loopback):
+/// the statuses and error codes.
+async fn codes_at_once(
+    replicas: &[&Site],
+    requests: Vec<(&'static str, dawr_protocol::api::bookings::BookingRequest)>,
+    from: &str,
+) -> Result<Vec<(u16, String)>> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, (path, body))| {
+            let via = replicas[i % replicas.len()];
+            let (client, url, barrier, from) = (via.client.clone(), via.url(path), barrier.clone(), from.to_string());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let resp = client.post(url).header("x-forwarded-for", from).json(&body).send().await?;
+                let status = resp.status().as_u16();
+                if status == 202 {
+                    return anyhow::Ok((status, String::new()));
+                }
+                let error: dawr_protocol::api::ApiError = resp.json().await?;
+                anyhow::Ok((status, error.error))
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await??);
+    }
+    Ok(results)
+}
+
+/// Exactly `sent` of `race` got a code (202); the rest were refused with `too_many_codes`.
+fn exactly_sent(race: &[(u16, String)], sent: usize) {
+    assert_eq!(race.iter().filter(|(s, _)| *s == 202).count(), sent, "{race:?}");
+    assert!(race.iter().all(|(s, e)| *s == 202 || (*s == 429 && e == "too_many_codes")), "{race:?}");
+}
+
+/// `[limits] codes_per_address = 4` on three PostgreSQL replicas: 24 holds of one slot from one
+/// client address at once, each from its own mobile, send exactly four codes; so do 24 joins of
+/// six full slots' waiting lists (other line locks, so only the address's lock orders them).
+/// Replicas cannot all pass the address's count at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_one_address_is_sent_at_most_its_codes_across_replicas() -> Result<()> {
+    let postgres = Postgres::start()?;
+    let url = postgres.url();
+    let smsc = Smsc::start();
+    let limits = "[limits]\ncodes_per_address = 4\ntrusted_proxies = [\"127.0.0.1\"]\n";
+    // Service A with one place a slot (E has 30), so one hold makes a slot full.
+    let config = test_site(30, 1000).replace("capacity = 3\n", "capacity = 1\n").replace("[limits]\n", limits);
+    let config = with_sms_codes(&config, &smsc.address());
+    assert!(config.contains("codes_per_address = 4") && config.contains("capacity = 1\n"), "{config}");
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(Site::start_with(Some(&config), &["--postgres", &url]).await?);
+    }
+    let all: Vec<&Site> = replicas.iter().collect();
+    let (free, available) = all[0].first_free_slot("E").await?;
+    assert_eq!(available, 30);
+    let holds = (0..24).map(|n| ("/api/v1/bookings", from_own_mobile(&free, "E", 5100 + n))).collect();
+    exactly_sent(&codes_at_once(&all, holds, "198.51.100.7").await?, 4);
+
+    // Tomorrow's slots of A, each made full by a hold from an address of its own.
+    let date = local_date(&free)? + chrono::Duration::days(1);
+    let mut six = free_slots(all[0], "A", date).await?;
+    six.truncate(6);
+    assert_eq!(six.len(), 6, "six free slots of A on {date}");
+    for (n, slot) in (1..).zip(&six) {
+        let fill = vec![("/api/v1/bookings", from_own_mobile(slot, "A", 5200 + n))];
+        exactly_sent(&codes_at_once(&all, fill, &format!("192.0.2.{n}")).await?, 1);
+    }
+    let joins =
+        (0..24).map(|n| ("/api/v1/waiting-list", from_own_mobile(&six[n as usize % 6], "A", 5300 + n))).collect();
+    exactly_sent(&codes_at_once(&all, joins, "203.0.113.5").await?, 4);
+    Ok(())
+}

@@ -8,7 +8,7 @@ use deadpool_postgres::{Pool, Transaction};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
-use super::{BookError, OFFER_ROUND_LOCK, take_place};
+use super::{BookError, OFFER_ROUND_LOCK, lock_code_counts, take_place};
 use crate::waiting::{self, Entry, EntryState, NewEntry, Offer, OfferSecrets};
 
 const ENTRY_COLUMNS: &str = "handle, code_mac, attempts, state, expires_at, offer, branch, service, start, local_day, \
@@ -60,12 +60,13 @@ async fn lock_line(tx: &Transaction<'_>, branch: &str, service: &str, start: Dat
     Ok(())
 }
 
-/// Stores a new entry (see [`crate::store::waiting::join`]); the codes of one mobile are counted
-/// under a lock on it, the line under a lock on the slot.
+/// Stores a new entry (see [`crate::store::waiting::join`]); the codes of one mobile and of one
+/// client address are counted under locks on them ([`lock_code_counts`]), the line under
+/// a lock on the slot (taken after those, in every transaction that takes them).
 pub async fn join(pool: &Pool, new: &NewEntry) -> Result<(), BookError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 23))", &[&new.phone]).await?;
+    lock_code_counts(&tx, &new.phone, &new.client).await?;
     lock_line(&tx, &new.branch, &new.service, new.start).await?;
     let row = tx
         .query_one(
