@@ -1070,7 +1070,8 @@ fn exactly_sent(race: &[(u16, String)], sent: usize) {
 /// `[limits] codes_per_address = 4` on three PostgreSQL replicas: 24 holds of one slot from one
 /// client address at once, each from its own mobile, send exactly four codes; so do 24 joins of
 /// six full slots' waiting lists (other line locks, so only the address's lock orders them).
-/// Replicas cannot all pass the address's count at once.
+/// Replicas cannot all pass the address's count at once. Holds count the joins' codes too: the
+/// address, and a mobile that joined three times, are refused a hold.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgresql_one_address_is_sent_at_most_its_codes_across_replicas() -> Result<()> {
     let postgres = Postgres::start()?;
@@ -1103,5 +1104,14 @@ async fn on_postgresql_one_address_is_sent_at_most_its_codes_across_replicas() -
     let joins =
         (0..24).map(|n| ("/api/v1/waiting-list", from_own_mobile(&six[n as usize % 6], "A", 5300 + n))).collect();
     exactly_sent(&codes_at_once(&all, joins, "203.0.113.5").await?, 4);
+
+    // Joins and holds share the limits: the address that joined four times is refused a hold,
+    // and so is a mobile that joined three times (from another address).
+    let hold = vec![("/api/v1/bookings", from_own_mobile(&free, "E", 5400))];
+    exactly_sent(&codes_at_once(&all, hold, "203.0.113.5").await?, 0);
+    let joins = (0..3).map(|n| ("/api/v1/waiting-list", from_own_mobile(&six[n], "A", 5500))).collect();
+    exactly_sent(&codes_at_once(&all, joins, "203.0.113.9").await?, 3);
+    let hold = vec![("/api/v1/bookings", from_own_mobile(&free, "E", 5500))];
+    exactly_sent(&codes_at_once(&all, hold, "203.0.113.10").await?, 0);
     Ok(())
 }
