@@ -324,6 +324,8 @@ async fn lookups(site: &Site, forwarded: &[String]) -> Result<Vec<u16>> {
     Ok(statuses)
 }
 
+/// Past its burst an address is refused 429, on a page and in the API, each with `Retry-After`
+/// (when it earns a request back).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_is_slowed_down_after_its_burst() -> Result<()> {
     // The site trusts a proxy range the test's address (127.0.0.1) is not in: a forged
@@ -331,9 +333,22 @@ async fn one_address_is_slowed_down_after_its_burst() -> Result<()> {
     let site = Site::start(Some(&site_behind(r#"["10.0.0.0/8", "fd00::/8"]"#, 3))).await?;
     let forged: Vec<String> = (0..5).map(|i| format!("203.0.113.{i}")).collect();
     assert_eq!(lookups(&site, &forged).await?, [404, 404, 404, 429, 429]);
-    let (status, e) = site.post("/api/v1/bookings/AAAAAAAA/lookup", json!({"national_id": "1000000008"})).await?;
-    assert_eq!((status, e["error"].as_str()), (429, Some("rate_limited")));
+    // The refused page and API answer say when to ask again: three a minute, one back in 20 s.
+    let form = [("lang", "en"), ("code", "AAAAAAAA"), ("national_id", "1000000008")];
+    let page = site.client.post(site.url("/manage")).form(&form).send().await?;
+    assert_eq!((page.status().as_u16(), retry_after(&page)), (429, Some("20")));
+    assert!(page.text().await?.contains("Too many attempts from your connection"));
+    let citizen = dawr_protocol::api::bookings::Citizen { national_id: "1000000008".into(), start: None };
+    let api = site.client.post(site.url("/api/v1/bookings/AAAAAAAA/lookup")).json(&citizen).send().await?;
+    assert_eq!((api.status().as_u16(), retry_after(&api)), (429, Some("20")));
+    let e: dawr_protocol::api::ApiError = api.json().await?;
+    assert_eq!(e.error, "rate_limited");
     Ok(())
+}
+
+/// A response's `Retry-After`.
+fn retry_after(resp: &reqwest::Response) -> Option<&str> {
+    resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok())
 }
 
 /// Behind a trusted proxy (here 127.0.0.1) the client is the forwarded address, and an IPv6
@@ -644,9 +659,20 @@ async fn bookings_confirmed_by_code(site: &Site, smsc: &Smsc) -> Result<()> {
     sent_code(smsc, mobile, 3).await?;
     let resp = site.client.post(site.url("/api/v1/bookings")).json(&booking(&second_start, "E", 5)).send().await?;
     assert_eq!(resp.status().as_u16(), 429);
-    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(retry_after(&resp), Some("3600"), "the hour the codes are counted in");
     let e: Value = resp.json().await?;
     assert_eq!(e["error"], "too_many_codes");
+    // The booking form's page for it says the same.
+    let id = citizen_id(5);
+    let form = [
+        ("lang", "en"),
+        ("start", second_start.as_str()),
+        ("name", "Citizen 5"),
+        ("national_id", id.as_str()),
+        ("phone", "0551234567"),
+    ];
+    let page = site.client.post(site.url("/b/demo/E")).form(&form).send().await?;
+    assert_eq!((page.status().as_u16(), retry_after(&page)), (429, Some("3600")));
     let (status, e) =
         site.post(&format!("/api/v1/holds/{}/confirm", "0".repeat(32)), json!({"code": "123456"})).await?;
     assert_eq!((status, e["error"].as_str()), (404, Some("unknown_hold")), "{e}");
@@ -955,7 +981,7 @@ async fn a_sign_in_that_does_not_check_out_is_refused_never_a_server_error() -> 
 /// `expected` (the visitor's language), `Retry-After` (one token a minute: 60 s), no cookie.
 async fn rate_limited_signin_page(resp: reqwest::Response, expected: &str) -> Result<()> {
     assert_eq!(resp.status(), 429);
-    assert_eq!(resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("60"));
+    assert_eq!(retry_after(&resp), Some("60"));
     assert!(resp.headers().get(reqwest::header::SET_COOKIE).is_none(), "no sign-in started, no ID kept");
     assert!(resp.headers()[reqwest::header::CONTENT_TYPE].to_str()?.starts_with("text/html"));
     let page = resp.text().await?;
