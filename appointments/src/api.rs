@@ -36,9 +36,15 @@ use crate::validate;
 /// The OpenAPI description of this API.
 pub const OPENAPI_JSON: &str = include_str!("api/openapi.json");
 
-/// 429: this address asked too often.
-fn rate_limited() -> WebError {
-    WebError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from this address; wait a minute")
+/// 429 with `Retry-After`: this address asked too often; it earns a request back in the
+/// limiter's refill time.
+fn rate_limited(core: &Core) -> WebError {
+    let seconds = core.limiter.refill_seconds();
+    WebError::too_many(
+        "rate_limited",
+        format!("too many requests from this address; try again in {seconds} s"),
+        seconds,
+    )
 }
 
 /// A path's parameters, whose rejection (a segment that is not UTF-8 once decoded, …) is the
@@ -88,7 +94,7 @@ impl From<Refusal> for WebError {
             Refusal::TooManyCodes => Self::too_many(
                 "too_many_codes",
                 "this mobile or this address was sent as many codes as it may be for now; try again later",
-                dawr_web::otp::CODES_WINDOW.num_seconds().unsigned_abs(),
+                crate::service::codes_retry_after(),
             ),
             Refusal::Code(CodeRefusal::Used) => {
                 Self::new(StatusCode::CONFLICT, "code_used", "this code was used already")
@@ -138,7 +144,7 @@ pub fn busy() -> WebError {
 
 fn check_rate(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> WebResult<()> {
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    if core.allow(addr, forwarded) { Ok(()) } else { Err(rate_limited()) }
+    if core.allow(addr, forwarded) { Ok(()) } else { Err(rate_limited(core)) }
 }
 
 /// The link and calendar-file addresses of a booking.

@@ -271,8 +271,8 @@ impl Default for SiteSection {
     }
 }
 
-/// `[limits]`: the per-client token bucket on booking and lookup (a client is an IPv4 address
-/// or an IPv6 /64), and the cap on concurrent booking writes.
+/// `[limits]`: the per-client token bucket on booking, lookup and sign-in (a client is an IPv4
+/// address or an IPv6 /64), and the cap on concurrent booking writes.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {

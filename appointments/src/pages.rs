@@ -149,12 +149,38 @@ fn unavailable(core: &Core, lang: Lang) -> Response {
 /// The national sign-in failed (`crate::signin`): one generic message, whatever the reason (the
 /// log has it), and the way to try again.
 pub(crate) fn signin_failed(core: &Core, lang: Lang, status: StatusCode, return_to: &str) -> Response {
+    signin_refused(core, lang, status, return_to, "appt-signin-failed")
+}
+
+/// A sign-in step refused because this client asked too often (`crate::ratelimit`): 429 with
+/// `Retry-After`, the message every other page shows for it, and the way to try again.
+pub(crate) fn signin_rate_limited(core: &Core, lang: Lang, return_to: &str) -> Response {
+    let page = signin_refused(core, lang, StatusCode::TOO_MANY_REQUESTS, return_to, RATE_LIMITED);
+    with_retry_after(page, Problems::rate_limited().retry_after(core))
+}
+
+/// A refused form's page (`html`, `status`), never cached; a 429 says when to ask again
+/// (`Retry-After`, from [`Problems::retry_after`]).
+fn refused_form(status: StatusCode, retry_after: Option<u64>, html: String) -> Response {
+    with_retry_after(private((status, Html(html)).into_response()), retry_after)
+}
+
+/// `page` with `Retry-After: seconds`, when there are some.
+fn with_retry_after(mut page: Response, seconds: Option<u64>) -> Response {
+    if let Some(seconds) = seconds {
+        page.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+    }
+    page
+}
+
+/// The sign-in's refusal page: `key`'s message and a link to sign in again, back to `return_to`.
+fn signin_refused(core: &Core, lang: Lang, status: StatusCode, return_to: &str, key: &str) -> Response {
     let t = T { texts: &core.texts, lang };
     let title = t.get("appt-signin-failed-title");
     let again = crate::signin::signin_href(return_to, lang);
     let body = html! {
         h1 { (title) }
-        div class="errors" role="alert" { p { (t.get("appt-signin-failed")) } }
+        div class="errors" role="alert" { p { (t.get(key)) } }
         p { a class="button" href=(again) { (t.get("appt-signin-again")) } }
     };
     let html = layout(&t, &title, None, body, &format!("/?lang={}", lang.other().code()));
@@ -228,7 +254,27 @@ pub async fn branch(State(core): State<Core>, Path(branch): Path<String>, Query(
 #[derive(Default)]
 struct Problems(Vec<(Option<Field>, &'static str)>);
 
+/// The problem of a client that asked too often (`crate::ratelimit`; 429).
+const RATE_LIMITED: &str = "appt-error-rate-limited";
+/// The problem of a mobile or an address sent as many codes as it may be (429).
+const TOO_MANY_CODES: &str = "appt-error-too-many-codes";
+
 impl Problems {
+    /// A client that asked too often.
+    fn rate_limited() -> Problems {
+        Problems(vec![(None, RATE_LIMITED)])
+    }
+
+    /// Seconds after which asking again may succeed, for the `Retry-After` of a page refused
+    /// 429: when the client earns a request back, or when the codes' window has passed.
+    fn retry_after(&self, core: &Core) -> Option<u64> {
+        self.0.iter().find_map(|(_, key)| match *key {
+            RATE_LIMITED => Some(core.limiter.refill_seconds()),
+            TOO_MANY_CODES => Some(crate::service::codes_retry_after()),
+            _ => None,
+        })
+    }
+
     fn for_field(&self, field: Field) -> Option<&'static str> {
         self.0.iter().find(|(f, _)| *f == Some(field)).map(|(_, k)| *k)
     }
@@ -245,7 +291,7 @@ impl Problems {
             Refusal::NotFound => one(Some(Field::Code), "appt-error-not-found"),
             Refusal::NotActive(_) => one(None, "appt-error-not-active"),
             Refusal::Busy => one(None, "appt-error-busy"),
-            Refusal::TooManyCodes => one(None, "appt-error-too-many-codes"),
+            Refusal::TooManyCodes => one(None, TOO_MANY_CODES),
             Refusal::CodeShape => one(Some(Field::Code), "appt-error-otp-shape"),
             Refusal::WrongCode { .. } => one(Some(Field::Code), "appt-error-otp-wrong"),
             Refusal::NotFull => one(Some(Field::Start), "appt-error-not-full"),
@@ -573,7 +619,8 @@ pub struct BookPost {
     wait: Option<String>,
 }
 
-fn limited(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> bool {
+/// Whether the client behind `addr` has no rate-limit token left (spending one if it has).
+pub(crate) fn limited(core: &Core, addr: SocketAddr, headers: &HeaderMap) -> bool {
     !core.allow(addr, headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
 }
 
@@ -603,7 +650,7 @@ pub async fn book(
         return Redirect::to(&crate::signin::signin_href(&here, lang)).into_response();
     }
     let (status, problems) = if limited(&core, addr, &headers) {
-        (StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]))
+        (StatusCode::TOO_MANY_REQUESTS, Problems::rate_limited())
     } else if bound.is_err() {
         // Another ID than the signed-in one: the generic refusal of every rule about who books.
         (StatusCode::CONFLICT, Problems(vec![(None, "appt-error-not-bookable")]))
@@ -640,9 +687,10 @@ pub async fn book(
     // The day of the chosen time, so the form shows the times around it.
     let date = crate::service::parse_start(&input.start).map(|s| slots::local_day(b, s).to_string()).or(post.date);
     let signed_in = core.signed_in(&headers);
+    let retry_after = problems.retry_after(&core);
     let form = BookForm { branch: b, service: s, lang, date, input, problems, signed_in };
     match render_book_form(&core, form).await {
-        Ok(html) => private((status, Html(html)).into_response()),
+        Ok(html) => refused_form(status, retry_after, html),
         Err(r) => refusal_page(&core, lang, r),
     }
 }
@@ -755,10 +803,10 @@ pub async fn confirm(
     };
     let lang = hold_lang(post.lang.as_deref(), &hold);
     let again = |status: StatusCode, problems: Problems| {
-        private((status, Html(render_confirm(&core, &hold, lang, &post.code, &problems))).into_response())
+        refused_form(status, problems.retry_after(&core), render_confirm(&core, &hold, lang, &post.code, &problems))
     };
     if limited(&core, addr, &headers) {
-        return again(StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]));
+        return again(StatusCode::TOO_MANY_REQUESTS, Problems::rate_limited());
     }
     match core.confirm(&hold, &post.code).await {
         Ok(booking) => {
@@ -903,10 +951,11 @@ pub async fn confirm_entry(
     };
     let lang = entry_lang(post.lang.as_deref(), &entry);
     let again = |status: StatusCode, problems: Problems| {
-        private((status, Html(render_entry(&core, &entry, None, lang, &post.code, &problems))).into_response())
+        let html = render_entry(&core, &entry, None, lang, &post.code, &problems);
+        refused_form(status, problems.retry_after(&core), html)
     };
     if limited(&core, addr, &headers) {
-        return again(StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]));
+        return again(StatusCode::TOO_MANY_REQUESTS, Problems::rate_limited());
     }
     match core.confirm_entry(&entry, &post.code).await {
         Ok(_) => {
@@ -1194,7 +1243,7 @@ pub async fn manage(
     let post = form.map(|Form(f)| f).unwrap_or_default();
     let lang = parse_lang(post.lang.as_deref()).unwrap_or_default();
     let (status, problems) = if limited(&core, addr, &headers) {
-        (StatusCode::TOO_MANY_REQUESTS, Problems(vec![(None, "appt-error-rate-limited")]))
+        (StatusCode::TOO_MANY_REQUESTS, Problems::rate_limited())
     } else {
         match core.find(&post.code, &post.national_id).await {
             Ok(b) => return Redirect::to(&format!("/c/{}?lang={}", b.token, lang.code())).into_response(),
@@ -1204,7 +1253,8 @@ pub async fn manage(
             Err(r) => return private(refusal_page(&core, lang, r)),
         }
     };
-    private((status, Html(render_manage(&core, lang, &post.code, &post.national_id, &problems))).into_response())
+    let html = render_manage(&core, lang, &post.code, &post.national_id, &problems);
+    refused_form(status, problems.retry_after(&core), html)
 }
 
 #[cfg(test)]

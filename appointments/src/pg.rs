@@ -16,8 +16,8 @@ use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
 use crate::store::{
-    BookError, Booking, Hold, HoldState, NewBooking, NewHold, Person, SlotPlan, Status, booked, parse_status,
-    report_applies,
+    BookError, Booking, CodesSent, Hold, HoldState, NewBooking, NewHold, Person, SlotPlan, Status, booked,
+    may_send_code, parse_status, report_applies,
 };
 
 /// The migrations, in order; `appointments_schema` records how many ran.
@@ -323,25 +323,41 @@ fn hold_from_row(row: &Row) -> Result<Hold, BookError> {
     })
 }
 
+/// Locks the one-time codes of a mobile, then those of a client address, until the transaction
+/// ends, so replicas counting either at once cannot all pass the count (holds and waiting-list
+/// joins). Always in this order, mobile then address, so two transactions cannot deadlock.
+async fn lock_code_counts(tx: &Transaction<'_>, phone: &str, client: &str) -> Result<(), BookError> {
+    let by_mobile = tx.prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 23))").await?;
+    tx.execute(&by_mobile, &[&phone]).await?;
+    let by_client = tx.prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 31))").await?;
+    tx.execute(&by_client, &[&client]).await?;
+    Ok(())
+}
+
+/// The first two columns of a query: the one-time codes sent since `$3` to the mobile `$1` and
+/// from the client address `$2`, holds and waiting-list entries together (as
+/// [`crate::store::codes_sent`]); read with [`codes_sent`].
+const CODES_SENT: &str = "(SELECT COUNT(*) FROM booking_holds WHERE phone = $1 AND created_at >= $3)
+                        + (SELECT COUNT(*) FROM waiting_list WHERE phone = $1 AND created_at >= $3),
+                          (SELECT COUNT(*) FROM booking_holds WHERE client = $2 AND created_at >= $3)
+                        + (SELECT COUNT(*) FROM waiting_list WHERE client = $2 AND created_at >= $3)";
+
+/// The counts of a row whose first columns are [`CODES_SENT`].
+fn codes_sent(row: &Row) -> Result<CodesSent, BookError> {
+    Ok(CodesSent { to_mobile: row.try_get(0)?, from_client: row.try_get(1)? })
+}
+
 /// Holds a place until the code is typed (see [`crate::store::hold`]); the codes of one mobile
-/// are counted under a lock on it, so replicas cannot all pass the count at once.
+/// and of one client address (holds and waiting-list entries together) are counted under locks
+/// on them ([`lock_code_counts`]).
 pub async fn hold(pool: &Pool, new: &NewHold) -> Result<(), BookError> {
     let b = &new.booking;
     release_expired(pool, b.now).await?;
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 23))", &[&b.phone]).await?;
-    let row = tx
-        .query_one(
-            "SELECT (SELECT COUNT(*) FROM booking_holds WHERE phone = $1 AND created_at >= $3),
-                    (SELECT COUNT(*) FROM booking_holds WHERE client = $2 AND created_at >= $3)",
-            &[&b.phone, &new.client, &new.since],
-        )
-        .await?;
-    let (by_mobile, by_client): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-    if by_mobile >= i64::from(new.codes_per_mobile) || by_client >= i64::from(new.codes_per_client) {
-        return Err(BookError::TooManyCodes);
-    }
+    lock_code_counts(&tx, &b.phone, &new.client).await?;
+    let row = tx.query_one(&format!("SELECT {CODES_SENT}"), &[&b.phone, &new.client, &new.since]).await?;
+    may_send_code(codes_sent(&row)?, new.codes_per_mobile, new.codes_per_client)?;
     take_place(&tx, &b.branch, &b.service, b.start, b.local_day, b.capacity, true).await?;
     tx.execute(
         &format!(

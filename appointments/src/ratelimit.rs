@@ -1,4 +1,4 @@
-//! A token bucket per client, in memory: how often one client may book or look up.
+//! A token bucket per client, in memory: how often one client may book, look up or sign in.
 //!
 //! A client is an IPv4 address or an IPv6 /64 (one subscriber's network: a host picks any of
 //! its 2^64 addresses at will, so counting single IPv6 addresses would count nothing). Each
@@ -46,6 +46,12 @@ impl RateLimiter {
     fn refill(&self, bucket: Bucket, now: Instant) -> f64 {
         let earned = now.saturating_duration_since(bucket.at).as_secs_f64() * f64::from(self.limits.per_minute) / 60.0;
         (bucket.tokens + earned).min(f64::from(self.limits.burst))
+    }
+
+    /// Seconds in which a spent client earns a token back (at most: the `Retry-After` of a
+    /// refusal).
+    pub fn refill_seconds(&self) -> u64 {
+        60_u64.div_ceil(u64::from(self.limits.per_minute.max(1)))
     }
 
     /// Spends a token of the client at `addr` (its /64 for IPv6) at `now`; false when it has
@@ -214,5 +220,7 @@ mod tests {
         let later = t0 + Duration::from_secs(3600);
         assert!((0..3).all(|_| limiter.allow(a, later)), "refills up to the burst only");
         assert!(!limiter.allow(a, later));
+        assert_eq!(limiter.refill_seconds(), 10, "a refused client is told when to come back");
+        assert_eq!(RateLimiter::new(Limits { per_minute: 7, ..Limits::default() }).refill_seconds(), 9, "rounded up");
     }
 }

@@ -211,6 +211,13 @@ pub fn normalize_code(text: &str) -> String {
 /// A slot as lists show it.
 pub use dawr_protocol::api::bookings::Slot as SlotView;
 
+/// Seconds after which a mobile or an address refused `too_many_codes` may be sent a code
+/// again at the latest (the `Retry-After` of that 429, page or API): the window the codes are
+/// counted in.
+pub fn codes_retry_after() -> u64 {
+    dawr_web::otp::CODES_WINDOW.num_seconds().unsigned_abs()
+}
+
 /// The site's shell: configuration, texts, storage, rate limiter, write cap, availability cache.
 #[derive(Clone)]
 pub struct Core {

@@ -2,8 +2,12 @@
 //! starts it (a sealed cookie keeps `state`, `nonce` and the PKCE verifier; the browser goes to
 //! the provider), `GET /signin/callback` finishes it (the code exchanged, the ID token checked,
 //! the verified ID number kept in a second sealed cookie) and goes back to the booking form.
-//! A failure of any kind is one generic page (the reason is logged), never a 500.
-use axum::extract::{Query, State};
+//! A failure of any kind is one generic page (the reason is logged), never a 500. Each spends a
+//! token of the client's rate-limit bucket (the one booking and lookups spend) before it costs
+//! the provider anything; a client without one gets 429 and the provider is not asked.
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use dawr_i18n::Lang;
@@ -13,7 +17,7 @@ use dawr_web::tls::OverTls;
 use serde::Deserialize;
 
 use crate::identity::{self, ID_COOKIE, SIGNIN_COOKIE, SignIn, SignInError, SignedIn};
-use crate::pages::{not_found, signin_failed};
+use crate::pages::{limited, not_found, signin_failed, signin_rate_limited};
 use crate::service::Core;
 
 /// The site's `/signin` address that comes back to `return_to` (a local path) in `lang`.
@@ -43,6 +47,7 @@ fn now() -> i64 {
 /// `GET /signin`: to the provider's authorization endpoint, the sign-in's secrets in a cookie.
 pub async fn start(
     State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Query(q): Query<StartQuery>,
     headers: HeaderMap,
     over_tls: OverTls,
@@ -50,6 +55,9 @@ pub async fn start(
     let lang = parse_lang(q.lang.as_deref()).unwrap_or_default();
     let Some(provider) = core.identity.clone() else { return not_found(&core, lang) };
     let return_to = q.return_to.filter(|p| identity::local_path(p)).unwrap_or_else(|| "/".into());
+    if limited(&core, addr, &headers) {
+        return signin_rate_limited(&core, lang, &return_to);
+    }
     let signin = SignIn {
         state: identity::random_token(),
         nonce: identity::random_token(),
@@ -86,6 +94,7 @@ pub struct CallbackQuery {
 /// `GET /signin/callback`: checks everything, keeps the verified ID, back to the form.
 pub async fn callback(
     State(core): State<Core>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Query(q): Query<CallbackQuery>,
     headers: HeaderMap,
     over_tls: OverTls,
@@ -94,6 +103,10 @@ pub async fn callback(
     let Some(provider) = core.identity.clone() else { return not_found(&core, Lang::default()) };
     let signin = identity::cookie(&headers, SIGNIN_COOKIE).and_then(|c| provider.sealer.open::<SignIn>(c, now()));
     let lang = signin.as_ref().and_then(|s| parse_lang(Some(&s.lang))).unwrap_or_default();
+    let return_to = signin.as_ref().map_or("/", |s| s.return_to.as_str());
+    if limited(&core, addr, &headers) {
+        return signin_rate_limited(&core, lang, return_to);
+    }
     let finished = match (&signin, &q) {
         (_, CallbackQuery { error: Some(e), .. }) => Err(SignInError::Refused(e.clone())),
         (Some(signin), CallbackQuery { code: Some(code), state: Some(state), .. }) => {
@@ -102,7 +115,6 @@ pub async fn callback(
         _ => Err(SignInError::State),
     };
     let cleared = identity::set_cookie(SIGNIN_COOKIE, "", 0, secure);
-    let return_to = signin.as_ref().map_or("/", |s| s.return_to.as_str());
     match finished {
         Ok(national_id) => {
             tracing::info!("a citizen signed in with the identity provider");

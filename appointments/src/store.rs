@@ -395,8 +395,44 @@ fn hold_from_row(row: &Row<'_>) -> Result<Hold, StoreError> {
     })
 }
 
+/// The one-time codes sent since `since` to a mobile and from a client address: booking holds
+/// and waiting-list entries together (each sent one), counted in the caller's transaction.
+pub(crate) fn codes_sent(
+    conn: &Connection,
+    phone: &str,
+    client: &str,
+    since: DateTime<Utc>,
+) -> rusqlite::Result<CodesSent> {
+    conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM booking_holds WHERE phone = ?1 AND created_at >= ?3)
+              + (SELECT COUNT(*) FROM waiting_list WHERE phone = ?1 AND created_at >= ?3),
+                (SELECT COUNT(*) FROM booking_holds WHERE client = ?2 AND created_at >= ?3)
+              + (SELECT COUNT(*) FROM waiting_list WHERE client = ?2 AND created_at >= ?3)",
+        params![phone, client, ts(since)],
+        |r| Ok(CodesSent { to_mobile: r.get(0)?, from_client: r.get(1)? }),
+    )
+}
+
+/// How many one-time codes (holds' and waiting-list entries' together) a mobile and a client
+/// address were sent in the window that limits them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodesSent {
+    pub to_mobile: i64,
+    pub from_client: i64,
+}
+
+/// Whether one more code may be sent: `TooManyCodes` once the mobile has reached `per_mobile`
+/// or the address `per_client` (on either engine).
+pub fn may_send_code(sent: CodesSent, per_mobile: u32, per_client: u32) -> Result<(), BookError> {
+    if sent.to_mobile >= i64::from(per_mobile) || sent.from_client >= i64::from(per_client) {
+        return Err(BookError::TooManyCodes);
+    }
+    Ok(())
+}
+
 /// Holds a place until the code is typed: in one immediate transaction, refuses when the
-/// mobile or the address was sent as many codes as it may be since `since`, takes the place in
+/// mobile or the address was sent as many codes as it may be since `since` (holds and
+/// waiting-list entries together, [`codes_sent`]), takes the place in
 /// the slot's row (or refuses, full) and stores the hold. Expired holds give their places back
 /// first. No rule about who books is checked here: that waits for the code (so an answer to
 /// someone who does not hold the mobile says nothing about an ID number's bookings).
@@ -404,15 +440,8 @@ pub fn hold(conn: &mut Connection, new: &NewHold) -> Result<(), BookError> {
     let b = &new.booking;
     release_expired(conn, b.now)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (by_mobile, by_client): (i64, i64) = tx.query_row(
-        "SELECT (SELECT COUNT(*) FROM booking_holds WHERE phone = ?1 AND created_at >= ?3),
-                (SELECT COUNT(*) FROM booking_holds WHERE client = ?2 AND created_at >= ?3)",
-        params![b.phone, new.client, ts(new.since)],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if by_mobile >= i64::from(new.codes_per_mobile) || by_client >= i64::from(new.codes_per_client) {
-        return Err(BookError::TooManyCodes);
-    }
+    let sent = codes_sent(&tx, &b.phone, &new.client, new.since)?;
+    may_send_code(sent, new.codes_per_mobile, new.codes_per_client)?;
     take_place(&tx, &b.branch, &b.service, b.start, b.local_day, b.capacity, true)?;
     tx.execute(
         &format!(

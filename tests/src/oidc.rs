@@ -49,6 +49,8 @@ struct Inner {
     tamper: Tamper,
     codes: HashMap<String, Grant>,
     issued: u32,
+    /// Requests the site made (discovery, JWKS, token): not the browser's `/authorize`.
+    asked_by_the_site: u32,
     /// Where `/authorize` sends the browser back (scheme, host and port), when not the
     /// `redirect_uri`'s own: the site's port is chosen after its file is written.
     back_to: Option<String>,
@@ -88,6 +90,7 @@ impl StandIn {
                 tamper: Tamper::Nothing,
                 codes: HashMap::new(),
                 issued: 0,
+                asked_by_the_site: 0,
                 back_to: None,
             })),
         };
@@ -126,6 +129,11 @@ impl StandIn {
         self.shared.inner.lock().expect("not poisoned").issued
     }
 
+    /// How many requests the site has made to it (discovery, JWKS, token exchanges).
+    pub fn asked_by_the_site(&self) -> u32 {
+        self.shared.inner.lock().expect("not poisoned").asked_by_the_site
+    }
+
     /// `config` with an `[identity]` section for this stand-in (`redirect_uri` the site's
     /// callback at `site_base`, e.g. `http://127.0.0.1:PORT`, or a placeholder when the test
     /// carries the code back itself).
@@ -140,7 +148,13 @@ impl StandIn {
     }
 }
 
+/// Counts a request the site made.
+fn asked(s: &Shared) {
+    s.inner.lock().expect("not poisoned").asked_by_the_site += 1;
+}
+
 async fn discovery(State(s): State<Shared>) -> Response {
+    asked(&s);
     Json(Discovery {
         issuer: s.issuer.clone(),
         authorization_endpoint: format!("{}/authorize", s.issuer),
@@ -154,6 +168,7 @@ async fn discovery(State(s): State<Shared>) -> Response {
 }
 
 async fn jwks(State(s): State<Shared>) -> Response {
+    asked(&s);
     let key = Jwk {
         kty: "OKP".into(),
         kid: Some(KEY_ID.into()),
@@ -228,6 +243,7 @@ fn sign(key: &SigningKey, claims: &IdTokenClaims) -> String {
 
 /// The code (once) for an ID token, if the client and the PKCE verifier are right.
 async fn token(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
+    asked(&s);
     let basic = format!("Basic {}", STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}")));
     if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(basic.as_str()) {
         return refused(StatusCode::UNAUTHORIZED, "invalid_client");

@@ -324,6 +324,8 @@ async fn lookups(site: &Site, forwarded: &[String]) -> Result<Vec<u16>> {
     Ok(statuses)
 }
 
+/// Past its burst an address is refused 429, on a page and in the API, each with `Retry-After`
+/// (when it earns a request back).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_is_slowed_down_after_its_burst() -> Result<()> {
     // The site trusts a proxy range the test's address (127.0.0.1) is not in: a forged
@@ -331,9 +333,22 @@ async fn one_address_is_slowed_down_after_its_burst() -> Result<()> {
     let site = Site::start(Some(&site_behind(r#"["10.0.0.0/8", "fd00::/8"]"#, 3))).await?;
     let forged: Vec<String> = (0..5).map(|i| format!("203.0.113.{i}")).collect();
     assert_eq!(lookups(&site, &forged).await?, [404, 404, 404, 429, 429]);
-    let (status, e) = site.post("/api/v1/bookings/AAAAAAAA/lookup", json!({"national_id": "1000000008"})).await?;
-    assert_eq!((status, e["error"].as_str()), (429, Some("rate_limited")));
+    // The refused page and API answer say when to ask again: three a minute, one back in 20 s.
+    let form = [("lang", "en"), ("code", "AAAAAAAA"), ("national_id", "1000000008")];
+    let page = site.client.post(site.url("/manage")).form(&form).send().await?;
+    assert_eq!((page.status().as_u16(), retry_after(&page)), (429, Some("20")));
+    assert!(page.text().await?.contains("Too many attempts from your connection"));
+    let citizen = dawr_protocol::api::bookings::Citizen { national_id: "1000000008".into(), start: None };
+    let api = site.client.post(site.url("/api/v1/bookings/AAAAAAAA/lookup")).json(&citizen).send().await?;
+    assert_eq!((api.status().as_u16(), retry_after(&api)), (429, Some("20")));
+    let e: dawr_protocol::api::ApiError = api.json().await?;
+    assert_eq!(e.error, "rate_limited");
     Ok(())
+}
+
+/// A response's `Retry-After`.
+fn retry_after(resp: &reqwest::Response) -> Option<&str> {
+    resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok())
 }
 
 /// Behind a trusted proxy (here 127.0.0.1) the client is the forwarded address, and an IPv6
@@ -644,9 +659,20 @@ async fn bookings_confirmed_by_code(site: &Site, smsc: &Smsc) -> Result<()> {
     sent_code(smsc, mobile, 3).await?;
     let resp = site.client.post(site.url("/api/v1/bookings")).json(&booking(&second_start, "E", 5)).send().await?;
     assert_eq!(resp.status().as_u16(), 429);
-    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(retry_after(&resp), Some("3600"), "the hour the codes are counted in");
     let e: Value = resp.json().await?;
     assert_eq!(e["error"], "too_many_codes");
+    // The booking form's page for it says the same.
+    let id = citizen_id(5);
+    let form = [
+        ("lang", "en"),
+        ("start", second_start.as_str()),
+        ("name", "Citizen 5"),
+        ("national_id", id.as_str()),
+        ("phone", "0551234567"),
+    ];
+    let page = site.client.post(site.url("/b/demo/E")).form(&form).send().await?;
+    assert_eq!((page.status().as_u16(), retry_after(&page)), (429, Some("3600")));
     let (status, e) =
         site.post(&format!("/api/v1/holds/{}/confirm", "0".repeat(32)), json!({"code": "123456"})).await?;
     assert_eq!((status, e["error"].as_str()), (404, Some("unknown_hold")), "{e}");
@@ -948,5 +974,170 @@ async fn a_sign_in_that_does_not_check_out_is_refused_never_a_server_error() -> 
         .send()
         .await?;
     assert_eq!(forged.status(), 401, "a forged cookie is no sign-in");
+    Ok(())
+}
+
+/// The 429 page a sign-in step past the client's burst gets: the rate-limit message in
+/// `expected` (the visitor's language), `Retry-After` (one token a minute: 60 s), no cookie.
+async fn rate_limited_signin_page(resp: reqwest::Response, expected: &str) -> Result<()> {
+    assert_eq!(resp.status(), 429);
+    assert_eq!(retry_after(&resp), Some("60"));
+    assert!(resp.headers().get(reqwest::header::SET_COOKIE).is_none(), "no sign-in started, no ID kept");
+    assert!(resp.headers()[reqwest::header::CONTENT_TYPE].to_str()?.starts_with("text/html"));
+    let page = resp.text().await?;
+    assert!(page.contains(expected) && page.contains("href=\"/signin?return_to="), "{page}");
+    Ok(())
+}
+
+/// `/signin` and `/signin/callback` spend a token of the client's bucket, the one booking and
+/// lookups spend: the (burst+1)th sign-in start, and a callback past the burst, get the 429 page
+/// in the visitor's language with `Retry-After`, and the provider is not asked (no discovery,
+/// no token exchange) for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_steps_past_the_clients_burst_get_429_without_asking_the_provider() -> Result<()> {
+    use dawr_e2e::oidc::StandIn;
+    const BURST: u32 = 3;
+    let provider = StandIn::start(&citizen_id(61)).await?;
+    // One token a minute back, so none is earned while the test runs.
+    let config = test_site(3, BURST).replace(&format!("per_minute = {BURST}"), "per_minute = 1");
+    let config = provider.site_config(&config, "http://127.0.0.1:9");
+    let site = Site::start(Some(&config)).await?;
+    let start = || site.client.get(site.url("/signin?return_to=%2Fb%2Fdemo%2FE%3Flang%3Den&lang=en")).send();
+    let first = start().await?;
+    assert_eq!(first.status(), 303, "{}", site.log());
+    let signin = set_cookie(&first, "dawr_signin").expect("the sign-in's cookie");
+    let to_provider = first.headers()[reqwest::header::LOCATION].to_str()?.to_string();
+    for n in 2..=BURST {
+        assert_eq!(start().await?.status(), 303, "sign-in start {n} is within the burst");
+    }
+    let asked = provider.asked_by_the_site();
+    assert!(asked >= 1, "the site read the provider's discovery document");
+    rate_limited_signin_page(start().await?, "Too many attempts from your connection").await?;
+    assert_eq!(provider.asked_by_the_site(), asked, "the refused start did not reach the provider");
+
+    // The provider approves the first sign-in; its callback finds the bucket empty: no token
+    // exchange, no ID kept, the page in the sign-in's language.
+    let approved = site.client.get(&to_provider).send().await?;
+    let back = reqwest::Url::parse(approved.headers()[reqwest::header::LOCATION].to_str()?)?;
+    let callback =
+        site.client.get(site.url("/signin/callback")).query(&back.query_pairs().into_owned().collect::<Vec<_>>());
+    rate_limited_signin_page(callback.header("cookie", signin).send().await?, "Too many attempts").await?;
+    assert_eq!((provider.tokens_issued(), provider.asked_by_the_site()), (0, asked), "the code was not exchanged");
+
+    // On a fresh site, callbacks and a lookup spend the same bucket; the next start is refused
+    // (in Arabic, the default) before the site ever asked the provider for anything.
+    let fresh = Site::start(Some(&config)).await?;
+    let asked = provider.asked_by_the_site();
+    for _ in 1..BURST {
+        assert_eq!(fresh.client.get(fresh.url("/signin/callback?code=x&state=y")).send().await?.status(), 400);
+    }
+    let lookup =
+        fresh.client.post(fresh.url("/manage")).form(&[("code", "ABCD2345"), ("national_id", &citizen_id(61))]);
+    assert_eq!(lookup.send().await?.status(), 404, "the last token spent on a lookup");
+    rate_limited_signin_page(fresh.client.get(fresh.url("/signin")).send().await?, "محاولات كثيرة من اتصالك").await?;
+    assert_eq!(provider.asked_by_the_site(), asked, "no discovery document was fetched for it");
+    Ok(())
+}
+
+/// Citizen `n`'s booking request for `start` of `service`, from mobile `0550{n:06}` (each
+/// citizen their own mobile, so only the per-address count of codes binds).
+fn from_own_mobile(start: &str, service: &str, n: u32) -> dawr_protocol::api::bookings::BookingRequest {
+    dawr_protocol::api::bookings::BookingRequest {
+        branch: "demo".into(),
+        service: service.into(),
+        start: start.into(),
+        name: format!("Citizen {n}"),
+        national_id: citizen_id(n),
+        phone: format!("0550{n:06}"),
+        lang: Some("en".into()),
+    }
+}
+
+/// Posts `requests` (path and body) at once, each through the replica of its index (round the
+/// list), all from the client address `from` (`X-Forwarded-For`; the replicas trust loopback):
+/// the statuses and error codes.
+async fn codes_at_once(
+    replicas: &[&Site],
+    requests: Vec<(&'static str, dawr_protocol::api::bookings::BookingRequest)>,
+    from: &str,
+) -> Result<Vec<(u16, String)>> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, (path, body))| {
+            let via = replicas[i % replicas.len()];
+            let (client, url, barrier, from) = (via.client.clone(), via.url(path), barrier.clone(), from.to_string());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let resp = client.post(url).header("x-forwarded-for", from).json(&body).send().await?;
+                let status = resp.status().as_u16();
+                if status == 202 {
+                    return anyhow::Ok((status, String::new()));
+                }
+                let error: dawr_protocol::api::ApiError = resp.json().await?;
+                anyhow::Ok((status, error.error))
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await??);
+    }
+    Ok(results)
+}
+
+/// Exactly `sent` of `race` got a code (202); the rest were refused with `too_many_codes`.
+fn exactly_sent(race: &[(u16, String)], sent: usize) {
+    assert_eq!(race.iter().filter(|(s, _)| *s == 202).count(), sent, "{race:?}");
+    assert!(race.iter().all(|(s, e)| *s == 202 || (*s == 429 && e == "too_many_codes")), "{race:?}");
+}
+
+/// `[limits] codes_per_address = 4` on three PostgreSQL replicas: 24 holds of one slot from one
+/// client address at once, each from its own mobile, send exactly four codes; so do 24 joins of
+/// six full slots' waiting lists (other line locks, so only the address's lock orders them).
+/// Replicas cannot all pass the address's count at once. Holds count the joins' codes too: the
+/// address, and a mobile that joined three times, are refused a hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_one_address_is_sent_at_most_its_codes_across_replicas() -> Result<()> {
+    let postgres = Postgres::start()?;
+    let url = postgres.url();
+    let smsc = Smsc::start();
+    let limits = "[limits]\ncodes_per_address = 4\ntrusted_proxies = [\"127.0.0.1\"]\n";
+    // Service A with one place a slot (E has 30), so one hold makes a slot full.
+    let config = test_site(30, 1000).replace("capacity = 3\n", "capacity = 1\n").replace("[limits]\n", limits);
+    let config = with_sms_codes(&config, &smsc.address());
+    assert!(config.contains("codes_per_address = 4") && config.contains("capacity = 1\n"), "{config}");
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(Site::start_with(Some(&config), &["--postgres", &url]).await?);
+    }
+    let all: Vec<&Site> = replicas.iter().collect();
+    let (free, available) = all[0].first_free_slot("E").await?;
+    assert_eq!(available, 30);
+    let holds = (0..24).map(|n| ("/api/v1/bookings", from_own_mobile(&free, "E", 5100 + n))).collect();
+    exactly_sent(&codes_at_once(&all, holds, "198.51.100.7").await?, 4);
+
+    // Tomorrow's slots of A, each made full by a hold from an address of its own.
+    let date = local_date(&free)? + chrono::Duration::days(1);
+    let mut six = free_slots(all[0], "A", date).await?;
+    six.truncate(6);
+    assert_eq!(six.len(), 6, "six free slots of A on {date}");
+    for (n, slot) in (1..).zip(&six) {
+        let fill = vec![("/api/v1/bookings", from_own_mobile(slot, "A", 5200 + n))];
+        exactly_sent(&codes_at_once(&all, fill, &format!("192.0.2.{n}")).await?, 1);
+    }
+    let joins =
+        (0..24).map(|n| ("/api/v1/waiting-list", from_own_mobile(&six[n as usize % 6], "A", 5300 + n))).collect();
+    exactly_sent(&codes_at_once(&all, joins, "203.0.113.5").await?, 4);
+
+    // Joins and holds share the limits: the address that joined four times is refused a hold,
+    // and so is a mobile that joined three times (from another address).
+    let hold = vec![("/api/v1/bookings", from_own_mobile(&free, "E", 5400))];
+    exactly_sent(&codes_at_once(&all, hold, "203.0.113.5").await?, 0);
+    let joins = (0..3).map(|n| ("/api/v1/waiting-list", from_own_mobile(&six[n], "A", 5500))).collect();
+    exactly_sent(&codes_at_once(&all, joins, "203.0.113.9").await?, 3);
+    let hold = vec![("/api/v1/bookings", from_own_mobile(&free, "E", 5500))];
+    exactly_sent(&codes_at_once(&all, hold, "203.0.113.10").await?, 0);
     Ok(())
 }

@@ -8,7 +8,8 @@ use deadpool_postgres::{Pool, Transaction};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
-use super::{BookError, OFFER_ROUND_LOCK, take_place};
+use super::{BookError, CODES_SENT, OFFER_ROUND_LOCK, codes_sent, lock_code_counts, take_place};
+use crate::store::may_send_code;
 use crate::waiting::{self, Entry, EntryState, NewEntry, Offer, OfferSecrets};
 
 const ENTRY_COLUMNS: &str = "handle, code_mac, attempts, state, expires_at, offer, branch, service, start, local_day, \
@@ -60,28 +61,25 @@ async fn lock_line(tx: &Transaction<'_>, branch: &str, service: &str, start: Dat
     Ok(())
 }
 
-/// Stores a new entry (see [`crate::store::waiting::join`]); the codes of one mobile are counted
-/// under a lock on it, the line under a lock on the slot.
+/// Stores a new entry (see [`crate::store::waiting::join`]); the codes of one mobile and of one
+/// client address are counted under locks on them ([`lock_code_counts`]), the line under
+/// a lock on the slot (taken after those, in every transaction that takes them).
 pub async fn join(pool: &Pool, new: &NewEntry) -> Result<(), BookError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 23))", &[&new.phone]).await?;
+    lock_code_counts(&tx, &new.phone, &new.client).await?;
     lock_line(&tx, &new.branch, &new.service, new.start).await?;
     let row = tx
         .query_one(
-            "SELECT (SELECT COUNT(*) FROM booking_holds WHERE phone = $1 AND created_at >= $3)
-                  + (SELECT COUNT(*) FROM waiting_list WHERE phone = $1 AND created_at >= $3),
-                    (SELECT COUNT(*) FROM booking_holds WHERE client = $2 AND created_at >= $3)
-                  + (SELECT COUNT(*) FROM waiting_list WHERE client = $2 AND created_at >= $3),
+            &format!(
+                "SELECT {CODES_SENT},
                     (SELECT 1 FROM day_closures WHERE branch = $4 AND local_day = $5 AND service IN ('', $6) LIMIT 1),
-                    (SELECT capacity - booked FROM slots WHERE branch = $4 AND service = $6 AND start = $7)",
+                    (SELECT capacity - booked FROM slots WHERE branch = $4 AND service = $6 AND start = $7)"
+            ),
             &[&new.phone, &new.client, &new.since, &new.branch, &new.local_day, &new.service, &new.start],
         )
         .await?;
-    let (by_mobile, by_client): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-    if by_mobile >= i64::from(new.codes_per_mobile) || by_client >= i64::from(new.codes_per_client) {
-        return Err(BookError::TooManyCodes);
-    }
+    may_send_code(codes_sent(&row)?, new.codes_per_mobile, new.codes_per_client)?;
     let closed: Option<i32> = row.try_get(2)?;
     let free = match (closed, row.try_get::<_, Option<i32>>(3)?) {
         (Some(_), _) => 0,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
-use super::{BookError, StoreError, has_active_that_day, take_place, ts};
+use super::{BookError, StoreError, codes_sent, has_active_that_day, may_send_code, take_place, ts};
 use crate::waiting::{self, Entry, EntryState, JoinRefusal, NewEntry, Offer, OfferSecrets};
 use dawr_web::db::parse_ts;
 
@@ -82,17 +82,8 @@ pub(crate) fn someone_waits(
 /// waits for the code).
 pub fn join(conn: &mut Connection, new: &NewEntry) -> Result<(), BookError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (by_mobile, by_client): (i64, i64) = tx.query_row(
-        "SELECT (SELECT COUNT(*) FROM booking_holds WHERE phone = ?1 AND created_at >= ?3)
-              + (SELECT COUNT(*) FROM waiting_list WHERE phone = ?1 AND created_at >= ?3),
-                (SELECT COUNT(*) FROM booking_holds WHERE client = ?2 AND created_at >= ?3)
-              + (SELECT COUNT(*) FROM waiting_list WHERE client = ?2 AND created_at >= ?3)",
-        params![new.phone, new.client, ts(new.since)],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if by_mobile >= i64::from(new.codes_per_mobile) || by_client >= i64::from(new.codes_per_client) {
-        return Err(BookError::TooManyCodes);
-    }
+    let sent = codes_sent(&tx, &new.phone, &new.client, new.since)?;
+    may_send_code(sent, new.codes_per_mobile, new.codes_per_client)?;
     let free = free_places(&tx, new)?;
     let in_line = waiting_count(&tx, &new.branch, &new.service, new.start)?;
     waiting::may_join(free, in_line, new.per_slot)?;
@@ -288,7 +279,9 @@ fn offer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{FILE_NAME, NewBooking, book, cancel, confirm_hold, open, pull_day, release_expired};
+    use crate::store::{
+        FILE_NAME, NewBooking, NewHold, book, cancel, confirm_hold, hold, open, pull_day, release_expired,
+    };
 
     const START: &str = "2026-11-24T05:00:00Z";
 
@@ -337,6 +330,60 @@ mod tests {
             lang: b.lang,
             now: b.now,
         }
+    }
+
+    /// A hold of another slot of that day (five places) by `phone` from `client`, under the
+    /// same limits of codes as [`entry`]'s with `per_client` per address.
+    fn hold_from(handle: &str, phone: &str, client: &str, per_client: u32) -> NewHold {
+        let b = NewBooking {
+            start: at("2026-11-24T06:00:00Z"),
+            capacity: 5,
+            phone: phone.into(),
+            ..booking(&format!("C-{handle}"), "1000000099")
+        };
+        NewHold {
+            handle: handle.into(),
+            code_mac: b"mac".to_vec(),
+            client: client.into(),
+            expires_at: b.now + dawr_web::otp::CODE_TTL,
+            codes_per_mobile: 3,
+            codes_per_client: per_client,
+            since: b.now - dawr_web::otp::CODES_WINDOW,
+            booking: b,
+        }
+    }
+
+    /// Joining codes count against a hold's limits as holds count against a join's: three joins
+    /// from one mobile leave it no booking code this hour, and an address that joined as often
+    /// as it may is refused a hold too (each of its joins from a mobile of its own); another
+    /// mobile at another address still holds.
+    #[test]
+    fn joins_then_holds_of_one_mobile_or_one_address_share_the_codes_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join(FILE_NAME)).unwrap();
+        book(&mut conn, &booking("FIRST", "1000000016")).unwrap();
+        let mobile = "+966500000001";
+        for n in 1..=3 {
+            let handle = format!("m{n}");
+            let from_mobile = NewEntry { client: format!("10.0.0.{n}"), ..entry(&handle, "1000000024", mobile) };
+            join(&mut conn, &from_mobile).unwrap();
+        }
+        let held = hold(&mut conn, &hold_from("h-mobile", mobile, "10.0.1.1", 10));
+        assert!(matches!(held, Err(BookError::TooManyCodes)), "the mobile's fourth code: {held:?}");
+
+        let address = "192.0.2.7";
+        for n in 1..=4 {
+            let phone = format!("+96650000010{n}");
+            let joined = NewEntry {
+                client: address.into(),
+                codes_per_client: 4,
+                ..entry(&format!("a{n}"), "1000000032", &phone)
+            };
+            join(&mut conn, &joined).unwrap();
+        }
+        let held = hold(&mut conn, &hold_from("h-address", "+966500000200", address, 4));
+        assert!(matches!(held, Err(BookError::TooManyCodes)), "the address's fifth code: {held:?}");
+        hold(&mut conn, &hold_from("h-other", "+966500000300", "192.0.2.8", 4)).expect("another mobile and address");
     }
 
     fn draw(n: &mut u32) -> OfferSecrets {
