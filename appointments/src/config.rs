@@ -24,6 +24,8 @@ pub enum ConfigError {
     Branch { branch: String, problem: String },
     #[error("{0}")]
     Site(String),
+    #[error(transparent)]
+    Sms(#[from] dawr_smpp::config::SmsConfigError),
 }
 
 /// The whole file.
@@ -151,73 +153,18 @@ impl Default for WaitingList {
 }
 
 /// `[sms]`: reminders a day and an hour before each booking's slot, through the operator's or
-/// aggregator's SMSC (SMPP 3.4). Off without `smsc` (the default).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmsSection {
-    /// The SMSC's `host:port`; without it no reminder is sent.
-    pub smsc: Option<String>,
-    pub system_id: String,
-    /// The bind password (or `DAWR_SMS_PASSWORD`).
-    pub password: Option<String>,
-    pub system_type: String,
-    /// The sender name registered with the operator (alphanumeric), or a number.
-    pub sender: String,
-    /// The longest wait before a reminder (or a connection) is tried again.
-    pub max_backoff_s: f64,
-    /// How often the session is checked with `enquire_link`.
-    pub enquire_link_s: f64,
-    /// A booking is confirmed only by the one-time code sent by SMS to the mobile given (its
-    /// place held meanwhile, `dawr_web::otp`); the only use of `[sms]` on PostgreSQL.
-    pub confirm_bookings: bool,
-}
+/// aggregator's SMSC (SMPP 3.4), and the one-time codes of `confirm_bookings`. Off without
+/// `smsc` (the default). The section and its checks are `dawr_smpp::config`'s, shared with the
+/// hub; the site takes the keys of [`dawr_smpp::config::Site`].
+pub type SmsSection = dawr_smpp::config::SmsOf<dawr_smpp::config::Site>;
 
-impl Default for SmsSection {
-    fn default() -> Self {
-        SmsSection {
-            smsc: None,
-            system_id: String::new(),
-            password: None,
-            system_type: String::new(),
-            sender: "Dawr".into(),
-            max_backoff_s: 60.0,
-            enquire_link_s: 30.0,
-            confirm_bookings: false,
-        }
-    }
-}
-
-impl SmsSection {
-    /// The settings the reminders run with (checked), or `None` without an SMSC.
-    fn settings(&self) -> Result<Option<crate::reminders::SmsSettings>, ConfigError> {
-        let Some(address) = self.smsc.clone() else { return Ok(None) };
-        let password = std::env::var("DAWR_SMS_PASSWORD").ok().or(self.password.clone()).unwrap_or_default();
-        if self.system_id.is_empty() || self.system_id.len() > 15 || password.len() > 8 {
-            return Err(ConfigError::Site(
-                "[sms] needs a system_id of 1 to 15 characters and a password of at most 8 (SMPP 3.4)".into(),
-            ));
-        }
-        let seconds = |name: &str, value: f64| {
-            if (0.1..=3600.0).contains(&value) {
-                Ok(std::time::Duration::from_secs_f64(value))
-            } else {
-                Err(ConfigError::Site(format!("[sms] {name} {value} is not between 0.1 and 3600")))
-            }
-        };
-        Ok(Some(crate::reminders::SmsSettings {
-            session: dawr_smpp::SessionConfig {
-                address,
-                system_id: self.system_id.clone(),
-                password,
-                system_type: self.system_type.clone(),
-                enquire_link_every: seconds("enquire_link_s", self.enquire_link_s)?,
-                response_timeout: std::time::Duration::from_secs(10),
-                window: 4,
-            },
-            sender: self.sender.clone(),
-            max_backoff: seconds("max_backoff_s", self.max_backoff_s)?,
-        }))
-    }
+/// The settings the reminders and codes run with (checked), or `None` without an SMSC.
+fn sms_settings(sms: &SmsSection) -> Result<Option<crate::reminders::SmsSettings>, ConfigError> {
+    let Some(address) = sms.smsc.clone() else { return Ok(None) };
+    let session = sms.session(address, std::env::var("DAWR_SMS_PASSWORD").ok())?;
+    // The site sends little: a few submissions outstanding at once are plenty.
+    let session = dawr_smpp::SessionConfig { window: 4, ..session };
+    Ok(Some(crate::reminders::SmsSettings { session, sender: sms.sender.clone(), max_backoff: sms.max_backoff()? }))
 }
 
 /// `[retention]`: how long a booking keeps the citizen's name, ID number and mobile (Saudi
@@ -522,7 +469,7 @@ impl SiteConfig {
             horizon_days: self.site.horizon_days,
             limits: self.limits.clone(),
             retention: self.retention,
-            sms: self.sms.settings()?,
+            sms: sms_settings(&self.sms)?,
             confirm_bookings: self.sms.confirm_bookings,
             waiting_list: self.waiting_list,
             identity: self.identity.as_ref().map(crate::identity::Settings::from),
@@ -641,6 +588,32 @@ mod tests {
         assert_eq!(minutes("24:00"), Some(1440));
         assert_eq!(minutes("24:01"), None);
         assert_eq!(minutes("7:00"), None);
+    }
+
+    #[test]
+    fn the_sms_section_takes_the_sites_keys_only_and_is_checked_as_the_hubs() {
+        let with = |section: &str| format!("{DEMO_TOML}\n[sms]\nsmsc = \"127.0.0.1:2775\"\n{section}\n");
+        let site = |section: &str| SiteConfig::parse(&with(section), Path::new("s.toml")).and_then(|c| c.site());
+        // A key of the hub's `[sms]` is no key of the site's: refused at its line, by its key.
+        let lines = DEMO_TOML.lines().count();
+        let hub_key = SiteConfig::parse(&with("window = 4"), Path::new("s.toml")).unwrap_err().to_string();
+        let at = format!("s.toml:{}:1: [sms] window: unknown field `window`, expected one of `smsc`,", lines + 4);
+        assert!(hub_key.starts_with(&at), "{hub_key}");
+        let login = site("system_id = \"sixteen-letters!\"").unwrap_err();
+        assert!(matches!(login, ConfigError::Sms(dawr_smpp::config::SmsConfigError::Login)), "{login:?}");
+        assert_eq!(
+            login.to_string(),
+            "[sms] needs a system_id of 1 to 15 characters and a password of at most 8 (SMPP 3.4)"
+        );
+        let backoff = site("system_id = \"dawr\"\nmax_backoff_s = 0").unwrap_err().to_string();
+        assert_eq!(backoff, "[sms] max_backoff_s 0 is not between 0.1 and 3600");
+        let on = site("system_id = \"dawr\"\nsender = \"Justice\"\nenquire_link_s = 5").unwrap();
+        let sms = on.sms.expect("on with an smsc");
+        assert_eq!(
+            (sms.session.window, sms.session.enquire_link_every.as_secs(), sms.sender.as_str()),
+            (4, 5, "Justice")
+        );
+        assert!(SiteConfig::demo().site().unwrap().sms.is_none(), "off by default");
     }
 
     #[test]

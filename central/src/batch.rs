@@ -13,10 +13,20 @@ pub struct Row {
     pub at: DateTime<Utc>,
 }
 
+/// Why a message body is not an event the centre can store.
+#[derive(Debug, thiserror::Error)]
+pub enum MalformedEvent {
+    #[error("not an uplink event: {0}")]
+    NotAnEvent(#[from] serde_json::Error),
+    #[error("event time {at:?}: {error}")]
+    Time { at: String, error: chrono::ParseError },
+}
+
 /// Reads one message body; `Err` says why it is not an event.
-pub fn row(body: &[u8]) -> Result<Row, String> {
-    let event: UplinkEvent = serde_json::from_slice(body).map_err(|e| format!("not an uplink event: {e}"))?;
-    let at = DateTime::parse_from_rfc3339(&event.at).map_err(|e| format!("event time {:?}: {e}", event.at))?;
+pub fn row(body: &[u8]) -> Result<Row, MalformedEvent> {
+    let event: UplinkEvent = serde_json::from_slice(body)?;
+    let at = DateTime::parse_from_rfc3339(&event.at)
+        .map_err(|error| MalformedEvent::Time { at: event.at.clone(), error })?;
     Ok(Row { at: at.with_timezone(&Utc), event })
 }
 
@@ -66,7 +76,11 @@ mod tests {
 
     #[test]
     fn a_body_that_is_not_an_event_is_refused_with_a_reason() {
-        assert!(row(b"{}").unwrap_err().starts_with("not an uplink event"));
-        assert!(row(&body(1, "yesterday")).unwrap_err().contains("event time"));
+        let not_an_event = row(b"{}").unwrap_err();
+        assert!(matches!(not_an_event, MalformedEvent::NotAnEvent(_)), "{not_an_event:?}");
+        assert!(not_an_event.to_string().starts_with("not an uplink event: missing field"), "{not_an_event}");
+        let bad_time = row(&body(1, "yesterday")).unwrap_err();
+        assert!(matches!(&bad_time, MalformedEvent::Time { at, .. } if at == "yesterday"), "{bad_time:?}");
+        assert!(bad_time.to_string().starts_with(r#"event time "yesterday": "#), "{bad_time}");
     }
 }

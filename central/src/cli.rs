@@ -167,7 +167,7 @@ async fn command(command: Command) -> anyhow::Result<()> {
             }
             let dashboard = match (http, centre_file) {
                 (Some(addr), Some(file)) => {
-                    let file = CentreFile::load(&file).map_err(anyhow::Error::msg)?;
+                    let file = CentreFile::load(&file)?;
                     Some(Dashboard { addr, file, stale_after_s, allowed_hosts })
                 }
                 (Some(_), None) => anyhow::bail!("--http needs --centre-file (the dashboard's users)"),
@@ -195,7 +195,7 @@ async fn command(command: Command) -> anyhow::Result<()> {
         }
         Command::Config { action: ConfigAction::Push { nats_url, nats_user, nats_password, branch, file } } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let body = config::prepare(&text, &file, &branch).map_err(anyhow::Error::msg)?;
+            let body = config::prepare(&text, &file, &branch)?;
             let login = NatsLogin { url: nats_url, user: nats_user, password: nats_password };
             let js = async_nats::jetstream::new(nats::connect_once(&login).await?);
             nats::ensure(&js, 1).await?;

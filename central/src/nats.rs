@@ -1,6 +1,7 @@
 //! The centre's NATS side: the connection, and the stream and buckets it owns.
 use std::time::Duration;
 
+use async_nats::jetstream::context::CreateStreamError;
 use async_nats::jetstream::{self, stream};
 
 /// The stream every branch's events go to.
@@ -24,6 +25,15 @@ pub const CONFIG_BUCKET: &str = "dawr_config";
 pub const LIVE_MAX_AGE: Duration = Duration::from_secs(120);
 /// How long the stream keeps events (a branch may be away this long and lose nothing).
 pub const EVENTS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A stream or bucket the centre owns could not be made or found.
+#[derive(Debug, thiserror::Error)]
+#[error("the JetStream stream {stream}: {error}")]
+pub struct StreamError {
+    /// The stream's name (`KV_{bucket}` for a bucket).
+    pub stream: String,
+    pub error: CreateStreamError,
+}
 
 /// How the centre logs in to NATS.
 #[derive(Debug, Clone)]
@@ -59,9 +69,10 @@ pub async fn connect_once(login: &NatsLogin) -> Result<async_nats::Client, async
 /// Makes the events and case-notes streams and the two buckets if they are missing, with
 /// `replicas` copies each (3 on a three-node cluster: one node may die and nothing is lost);
 /// returns the two streams.
-pub async fn ensure(js: &jetstream::Context, replicas: usize) -> anyhow::Result<(stream::Stream, stream::Stream)> {
-    let events = js
-        .get_or_create_stream(stream::Config {
+pub async fn ensure(js: &jetstream::Context, replicas: usize) -> Result<(stream::Stream, stream::Stream), StreamError> {
+    let events = made(
+        js,
+        stream::Config {
             name: EVENTS_STREAM.into(),
             subjects: vec![EVENTS_SUBJECTS.into()],
             storage: stream::StorageType::File,
@@ -69,10 +80,12 @@ pub async fn ensure(js: &jetstream::Context, replicas: usize) -> anyhow::Result<
             duplicate_window: Duration::from_secs(120),
             num_replicas: replicas,
             ..Default::default()
-        })
-        .await?;
-    let cases = js
-        .get_or_create_stream(stream::Config {
+        },
+    )
+    .await?;
+    let cases = made(
+        js,
+        stream::Config {
             name: CASES_STREAM.into(),
             subjects: vec![CASES_SUBJECTS.into()],
             storage: stream::StorageType::File,
@@ -80,11 +93,18 @@ pub async fn ensure(js: &jetstream::Context, replicas: usize) -> anyhow::Result<
             duplicate_window: Duration::from_secs(120),
             num_replicas: replicas,
             ..Default::default()
-        })
-        .await?;
+        },
+    )
+    .await?;
     bucket(js, LIVE_BUCKET, 1, LIVE_MAX_AGE, replicas).await?;
     bucket(js, CONFIG_BUCKET, 5, Duration::ZERO, replicas).await?;
     Ok((events, cases))
+}
+
+/// Gets the stream `config` names, or makes it as `config` says.
+async fn made(js: &jetstream::Context, config: stream::Config) -> Result<stream::Stream, StreamError> {
+    let name = config.name.clone();
+    js.get_or_create_stream(config).await.map_err(|error| StreamError { stream: name, error })
 }
 
 /// Makes a KV bucket's stream if it is missing, as the KV API lays it out (`KV_{bucket}` on
@@ -96,23 +116,26 @@ async fn bucket(
     history: i64,
     max_age: Duration,
     replicas: usize,
-) -> anyhow::Result<()> {
+) -> Result<(), StreamError> {
     let window = if max_age.is_zero() { Duration::from_secs(120) } else { max_age.min(Duration::from_secs(120)) };
-    js.get_or_create_stream(stream::Config {
-        name: format!("KV_{name}"),
-        subjects: vec![format!("$KV.{name}.>")],
-        max_messages_per_subject: history,
-        max_age,
-        storage: stream::StorageType::File,
-        allow_rollup: true,
-        deny_delete: true,
-        // A branch reads its own key with a direct get, whose subject names the key.
-        allow_direct: true,
-        discard: stream::DiscardPolicy::New,
-        duplicate_window: window,
-        num_replicas: replicas,
-        ..Default::default()
-    })
+    made(
+        js,
+        stream::Config {
+            name: format!("KV_{name}"),
+            subjects: vec![format!("$KV.{name}.>")],
+            max_messages_per_subject: history,
+            max_age,
+            storage: stream::StorageType::File,
+            allow_rollup: true,
+            deny_delete: true,
+            // A branch reads its own key with a direct get, whose subject names the key.
+            allow_direct: true,
+            discard: stream::DiscardPolicy::New,
+            duplicate_window: window,
+            num_replicas: replicas,
+            ..Default::default()
+        },
+    )
     .await?;
     Ok(())
 }

@@ -5,7 +5,22 @@
 use std::path::Path;
 
 use dawr_protocol::api::Names;
+use dawr_web::config::FileError;
 use serde::Deserialize;
+
+/// Why the centre's file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CentreFileError {
+    /// Not readable, not TOML, or not the file's keys.
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("branch {branch:?}: unknown region {region:?}")]
+    BranchRegion { branch: String, region: String },
+    #[error("user {user:?}: region {region:?} unknown")]
+    UserRegion { user: String, region: Option<String> },
+    #[error("user {0:?}: password_hash is not an argon2 hash (dawr-hub --hash-pin)")]
+    NotArgon2(String),
+}
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -59,27 +74,29 @@ pub enum UserRole {
 impl CentreFile {
     /// Reads and checks the file: every branch's and regional manager's region exists, every
     /// hash reads.
-    pub fn load(path: &Path) -> Result<CentreFile, String> {
-        let file: CentreFile = dawr_web::config::read_toml(path).map_err(|e| e.to_string())?;
+    pub fn load(path: &Path) -> Result<CentreFile, CentreFileError> {
+        let file: CentreFile = dawr_web::config::read_toml(path)?;
         file.check()?;
         Ok(file)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), CentreFileError> {
         let known = |region: &str| self.regions.iter().any(|r| r.id == region);
         for b in &self.branches {
             if !known(&b.region) {
-                return Err(format!("branch {:?}: unknown region {:?}", b.id, b.region));
+                return Err(CentreFileError::BranchRegion { branch: b.id.clone(), region: b.region.clone() });
             }
         }
         for u in &self.users {
             match (u.role, u.region.as_deref()) {
                 (UserRole::Regional, Some(region)) if known(region) => {}
-                (UserRole::Regional, region) => return Err(format!("user {:?}: region {region:?} unknown", u.id)),
+                (UserRole::Regional, region) => {
+                    return Err(CentreFileError::UserRegion { user: u.id.clone(), region: region.map(str::to_string) });
+                }
                 (UserRole::Central, _) => {}
             }
             if !u.password_hash.starts_with("$argon2") {
-                return Err(format!("user {:?}: password_hash is not an argon2 hash (dawr-hub --hash-pin)", u.id));
+                return Err(CentreFileError::NotArgon2(u.id.clone()));
             }
         }
         Ok(())
@@ -158,6 +175,11 @@ password_hash = "{hash}"
     fn a_branch_or_manager_in_an_unknown_region_is_refused() {
         let mut f = file();
         f.branches[0].region = "eastern".into();
-        assert!(f.check().unwrap_err().contains("unknown region"));
+        let unknown = f.check().unwrap_err();
+        assert_eq!(unknown.to_string(), r#"branch "b1": unknown region "eastern""#);
+        f.branches[0].region = "riyadh".into();
+        f.users[0].region = Some("eastern".into());
+        let unknown = f.check().unwrap_err();
+        assert_eq!(unknown.to_string(), r#"user "r1": region Some("eastern") unknown"#);
     }
 }

@@ -10,7 +10,7 @@ use crate::{reports, store};
 const PER_ROUND: i64 = 50;
 
 /// Computes due branch-days every `every` until an error (the caller starts again).
-pub async fn run(pool: &deadpool_postgres::Pool, every: Duration) -> anyhow::Result<()> {
+pub async fn run(pool: &deadpool_postgres::Pool, every: Duration) -> Result<(), store::DbError> {
     loop {
         let computed = round(pool).await?;
         if computed < PER_ROUND as usize {
@@ -20,7 +20,7 @@ pub async fn run(pool: &deadpool_postgres::Pool, every: Duration) -> anyhow::Res
 }
 
 /// One round: computes up to [`PER_ROUND`] due branch-days; returns how many.
-pub async fn round(pool: &deadpool_postgres::Pool) -> anyhow::Result<usize> {
+pub async fn round(pool: &deadpool_postgres::Pool) -> Result<usize, store::DbError> {
     let client = pool.get().await?;
     let due = store::due_days(&**client, PER_ROUND).await?;
     for day in &due {

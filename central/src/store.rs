@@ -87,6 +87,15 @@ CREATE TABLE IF NOT EXISTS case_notes (
 );
 ";
 
+/// The centre's PostgreSQL failed: no connection from the pool, or a statement.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("PostgreSQL: no connection: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("PostgreSQL: {0}")]
+    Statement(#[from] tokio_postgres::Error),
+}
+
 /// A branch's local day of an event: its time at the branch's offset (Riyadh's, +03:00, before
 /// the branch has said).
 const EVENT_DAY: &str = "(n.at + make_interval(secs => COALESCE(b.utc_offset_s, 10800)))::date";

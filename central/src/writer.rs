@@ -12,8 +12,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::pull::BatchError;
 use async_nats::jetstream::consumer::{self, AckPolicy, PullConsumer};
-use async_nats::jetstream::stream::Stream;
+use async_nats::jetstream::stream::{ConsumerError, Stream};
 use chrono::NaiveDate;
 use futures_util::StreamExt;
 
@@ -35,18 +36,38 @@ const IDLE: Duration = Duration::from_millis(50);
 /// for that reply for ever: the writer stalled there until it was restarted.
 const FETCH_PATIENCE: Duration = Duration::from_secs(5);
 
+/// What stops a writer (its owner starts it again) or its consumers' setting up.
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    /// A durable consumer could not be got or made.
+    #[error("the consumer {name}: {error}")]
+    Consumer { name: String, error: ConsumerError },
+    #[error("deleting the retired consumer {name}: {error}")]
+    Retire { name: &'static str, error: ConsumerError },
+    /// The pull request itself failed.
+    #[error("asking for a batch: {0}")]
+    Ask(#[from] BatchError),
+    /// A message of the batch did not come.
+    #[error("fetching: {0}")]
+    Fetch(async_nats::Error),
+    #[error("acknowledging: {0}")]
+    Acknowledge(async_nats::Error),
+    #[error(transparent)]
+    Db(#[from] store::DbError),
+}
+
 /// The durable consumer of the branches' case notes (stream `DAWR_CASES`).
 pub const CASES_CONSUMER: &str = "central-cases";
 
 /// The case notes' durable consumer.
-pub async fn case_consumer(cases: &Stream) -> anyhow::Result<PullConsumer> {
+pub async fn case_consumer(cases: &Stream) -> Result<PullConsumer, WriterError> {
     consumer(cases, CASES_CONSUMER, crate::nats::CASES_SUBJECTS).await
 }
 
 /// The writer's two durable consumers: live events, and catch-up. Each is written by a task of
 /// its own, so a reconnected branch's backlog (hundreds of thousands of events, read in order)
 /// never stands in front of the live events of branches that stayed connected.
-pub async fn consumers(events: &Stream) -> anyhow::Result<[PullConsumer; 2]> {
+pub async fn consumers(events: &Stream) -> Result<[PullConsumer; 2], WriterError> {
     Ok([
         consumer(events, LIVE_CONSUMER, crate::nats::LIVE_FILTER).await?,
         consumer(events, CATCH_UP_CONSUMER, crate::nats::CATCH_UP_FILTER).await?,
@@ -60,22 +81,22 @@ pub const RETIRED_CONSUMERS: [&str; 1] = ["central-writer"];
 
 /// Deletes the [`RETIRED_CONSUMERS`] still on the events stream; one already gone is fine, so
 /// every start may call it.
-pub async fn retire_old_consumers(events: &Stream) -> anyhow::Result<()> {
+pub async fn retire_old_consumers(events: &Stream) -> Result<(), WriterError> {
     use async_nats::jetstream::{ErrorCode, stream::ConsumerErrorKind};
     for name in RETIRED_CONSUMERS {
         match events.delete_consumer(name).await {
             Ok(_) => tracing::info!(consumer = name, "a consumer no longer used is deleted"),
             Err(e) if matches!(e.kind(), ConsumerErrorKind::JetStream(j) if j.error_code() == ErrorCode::CONSUMER_NOT_FOUND) =>
                 {}
-            Err(e) => return Err(anyhow::anyhow!("deleting the retired consumer {name}: {e}")),
+            Err(error) => return Err(WriterError::Retire { name, error }),
         }
     }
     Ok(())
 }
 
 /// Gets (or makes) one durable consumer of the events whose subject matches `filter`.
-async fn consumer(events: &Stream, name: &str, filter: &str) -> anyhow::Result<PullConsumer> {
-    Ok(events
+async fn consumer(events: &Stream, name: &str, filter: &str) -> Result<PullConsumer, WriterError> {
+    events
         .get_or_create_consumer(
             name,
             consumer::pull::Config {
@@ -87,7 +108,8 @@ async fn consumer(events: &Stream, name: &str, filter: &str) -> anyhow::Result<P
                 ..Default::default()
             },
         )
-        .await?)
+        .await
+        .map_err(|error| WriterError::Consumer { name: name.into(), error })
 }
 
 /// What a consumer's messages are, and so where they are written.
@@ -100,7 +122,7 @@ pub enum Written {
 }
 
 /// Writes batches until an error (the caller starts again after a pause).
-pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool, written: Written) -> anyhow::Result<()> {
+pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool, written: Written) -> Result<(), WriterError> {
     let mut months: BTreeSet<NaiveDate> = BTreeSet::new();
     loop {
         // What is there now, up to a batch (a fetch does not wait for a full batch).
@@ -108,9 +130,9 @@ pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool, writte
         let mut messages = Vec::new();
         let collected = tokio::time::timeout(FETCH_PATIENCE, async {
             while let Some(message) = fetched.next().await {
-                messages.push(message.map_err(|e| anyhow::anyhow!("fetching: {e}"))?);
+                messages.push(message.map_err(WriterError::Fetch)?);
             }
-            anyhow::Ok(())
+            Ok::<_, WriterError>(())
         })
         .await;
         match collected {
@@ -122,13 +144,13 @@ pub async fn run(consumer: &PullConsumer, pool: &deadpool_postgres::Pool, writte
             tokio::time::sleep(IDLE).await;
             continue;
         }
-        let mut client = pool.get().await?;
+        let mut client = pool.get().await.map_err(store::DbError::from)?;
         let new = match written {
             Written::Events => write_events(&mut client, &messages, &mut months).await?,
             Written::CaseNotes => write_case_notes(&mut client, &messages).await?,
         };
         for message in &messages {
-            message.ack().await.map_err(|e| anyhow::anyhow!("acknowledging: {e}"))?;
+            message.ack().await.map_err(WriterError::Acknowledge)?;
         }
         tracing::debug!(fetched = messages.len(), new, "batch written");
     }
@@ -139,7 +161,7 @@ async fn write_events(
     client: &mut deadpool_postgres::Object,
     messages: &[async_nats::jetstream::Message],
     months: &mut BTreeSet<NaiveDate>,
-) -> anyhow::Result<u64> {
+) -> Result<u64, store::DbError> {
     let mut rows = Vec::with_capacity(messages.len());
     for message in messages {
         match batch::row(&message.payload) {
@@ -158,7 +180,7 @@ async fn write_events(
 async fn write_case_notes(
     client: &mut deadpool_postgres::Object,
     messages: &[async_nats::jetstream::Message],
-) -> anyhow::Result<u64> {
+) -> Result<u64, store::DbError> {
     let tx = client.transaction().await?;
     let mut changed = 0;
     for message in messages {

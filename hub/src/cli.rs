@@ -334,55 +334,33 @@ fn sms_settings(
     c: crate::config::SmsSection,
     password: Option<String>,
 ) -> Result<Option<crate::sms::SmsSettings>, String> {
-    use std::time::Duration;
-    let within = |name: &str, value: f64, low: f64, high: f64| {
-        if (low..=high).contains(&value) {
-            Ok(value)
-        } else {
-            Err(format!("[sms] {name} {value} is not between {low} and {high}"))
-        }
+    use dawr_smpp::config::{Gateway, seconds, within};
+    let link = match c.gateway().map_err(|e| e.to_string())? {
+        Gateway::Off => return Ok(None),
+        Gateway::Https => crate::sms::Link::Https(https_link(
+            &c,
+            seconds("https_timeout_s", c.https_timeout_s, 0.1, 300.0).map_err(|e| e.to_string())?,
+        )?),
+        Gateway::Smsc(address) => crate::sms::Link::Smpp(crate::sms::SmppLink {
+            session: c.session(address, password).map_err(|e| e.to_string())?,
+            source: c.sender.clone(),
+            max_reconnect: seconds("max_reconnect_s", c.max_reconnect_s, 0.1, 3600.0).map_err(|e| e.to_string())?,
+        }),
     };
-    let seconds =
-        |name: &str, value: f64, low: f64, high: f64| within(name, value, low, high).map(Duration::from_secs_f64);
-    let link = match (c.smsc.clone(), c.https_url.is_some()) {
-        (None, false) => return Ok(None),
-        (Some(_), true) => return Err("[sms] give an SMSC (smsc) or an HTTPS provider (https_url), not both".into()),
-        (None, true) => {
-            crate::sms::Link::Https(https_link(&c, seconds("https_timeout_s", c.https_timeout_s, 0.1, 300.0)?)?)
-        }
-        (Some(address), false) => {
-            let password = password.or(c.password.clone()).unwrap_or_default();
-            if c.system_id.is_empty() || c.system_id.len() > 15 || password.len() > 8 {
-                return Err(
-                    "[sms] needs a system_id of 1 to 15 characters and a password of at most 8 (SMPP 3.4)".into()
-                );
-            }
-            crate::sms::Link::Smpp(crate::sms::SmppLink {
-                session: dawr_smpp::SessionConfig {
-                    address,
-                    system_id: c.system_id.clone(),
-                    password,
-                    system_type: c.system_type.clone(),
-                    enquire_link_every: seconds("enquire_link_s", c.enquire_link_s, 0.1, 3600.0)?,
-                    response_timeout: seconds("response_timeout_s", c.response_timeout_s, 0.1, 300.0)?,
-                    window: within("window", c.window as f64, 1.0, 100.0)? as usize,
-                },
-                source: c.sender.clone(),
-                max_reconnect: seconds("max_reconnect_s", c.max_reconnect_s, 0.1, 3600.0)?,
-            })
-        }
+    let sender = || -> Result<crate::sms::SmsSettings, dawr_smpp::config::SmsConfigError> {
+        Ok(crate::sms::SmsSettings {
+            link,
+            messages_per_second: within("messages_per_second", c.messages_per_second, 0.1, 10_000.0)?,
+            max_backoff: c.max_backoff()?,
+            expire_after: seconds("expire_after_min", c.expire_after_min, 0.1, 7.0 * 24.0 * 60.0)?.mul_f64(60.0),
+            notify_ahead: within("notify_ahead", c.notify_ahead as f64, 0.0, 100.0)? as u32,
+            price: crate::sms::report::Price {
+                per_part: within("price_per_part", c.price_per_part, 0.0, 1000.0)?,
+                currency: c.currency.clone(),
+            },
+        })
     };
-    Ok(Some(crate::sms::SmsSettings {
-        link,
-        messages_per_second: within("messages_per_second", c.messages_per_second, 0.1, 10_000.0)?,
-        max_backoff: seconds("max_backoff_s", c.max_backoff_s, 0.1, 3600.0)?,
-        expire_after: seconds("expire_after_min", c.expire_after_min, 0.1, 7.0 * 24.0 * 60.0)?.mul_f64(60.0),
-        notify_ahead: within("notify_ahead", c.notify_ahead as f64, 0.0, 100.0)? as u32,
-        price: crate::sms::report::Price {
-            per_part: within("price_per_part", c.price_per_part, 0.0, 1000.0)?,
-            currency: c.currency.clone(),
-        },
-    }))
+    sender().map(Some).map_err(|e| e.to_string())
 }
 
 /// The HTTPS provider's settings from `[sms]`: the URL, the body template (JSON), and the API

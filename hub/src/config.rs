@@ -389,87 +389,10 @@ impl Default for CrmSection {
 }
 
 /// `[sms]`: text messages to visitors through the operator's or aggregator's SMSC (SMPP 3.4,
-/// a transceiver session), or an aggregator's HTTPS API (`https_url`). Off without either.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmsSection {
-    /// The SMSC's `host:port`; without it no SMS is sent.
-    pub smsc: Option<String>,
-    pub system_id: String,
-    /// The bind password (or `DAWR_SMS_PASSWORD`).
-    pub password: Option<String>,
-    pub system_type: String,
-    /// The sender name registered with the operator (alphanumeric), or a number.
-    pub sender: String,
-    /// The provider's limit: submissions per second (each part of a long text counts).
-    pub messages_per_second: f64,
-    /// At most this many submissions await the SMSC's answer at once.
-    pub window: usize,
-    /// How often the session is checked with `enquire_link`.
-    pub enquire_link_s: f64,
-    /// How long the SMSC may take to answer.
-    pub response_timeout_s: f64,
-    /// The longest wait before a message is tried again.
-    pub max_backoff_s: f64,
-    /// The longest wait between attempts to connect to the SMSC.
-    pub max_reconnect_s: f64,
-    /// A message not handed over within this long is given up (failed).
-    pub expire_after_min: f64,
-    /// A ticket whose holder gave a mobile is told when this many visitors or fewer are ahead.
-    pub notify_ahead: u32,
-    /// An aggregator's HTTPS API instead of an SMSC: where each message is posted.
-    pub https_url: Option<String>,
-    /// The JSON body posted, with `{{to}}`, `{{text}}`, `{{message_id}}`, `{{sender}}` and
-    /// `{{api_key}}` in its strings.
-    pub https_body: Option<String>,
-    /// The environment variable that holds the provider's API key…
-    pub https_key_env: Option<String>,
-    /// …or the file that does (never the key itself in the branch file).
-    pub https_key_file: Option<PathBuf>,
-    /// The header that carries the key (`Authorization`; empty: none) and the word before it.
-    pub https_key_header: String,
-    pub https_key_scheme: String,
-    /// The field of the provider's JSON answer with its id of the message, if it sends one.
-    pub https_id_field: Option<String>,
-    /// A private CA the provider's certificate chains to, besides the system's roots.
-    pub https_ca_file: Option<PathBuf>,
-    /// How long the provider may take to answer.
-    pub https_timeout_s: f64,
-    /// What one SMS part costs (the monthly report's costs), and in which currency.
-    pub price_per_part: f64,
-    pub currency: String,
-}
-
-impl Default for SmsSection {
-    fn default() -> Self {
-        SmsSection {
-            smsc: None,
-            system_id: String::new(),
-            password: None,
-            system_type: String::new(),
-            sender: "Dawr".into(),
-            messages_per_second: 10.0,
-            window: 10,
-            enquire_link_s: 30.0,
-            response_timeout_s: 10.0,
-            max_backoff_s: 60.0,
-            max_reconnect_s: 30.0,
-            expire_after_min: 30.0,
-            notify_ahead: 3,
-            https_url: None,
-            https_body: None,
-            https_key_env: None,
-            https_key_file: None,
-            https_key_header: "Authorization".into(),
-            https_key_scheme: "Bearer".into(),
-            https_id_field: None,
-            https_ca_file: None,
-            https_timeout_s: 10.0,
-            price_per_part: 0.0,
-            currency: "SAR".into(),
-        }
-    }
-}
+/// a transceiver session), or an aggregator's HTTPS API (`https_url`). Off without either. The
+/// section and its checks are `dawr_smpp::config`'s, shared with the appointment site; the hub
+/// takes the keys of [`dawr_smpp::config::Hub`].
+pub type SmsSection = dawr_smpp::config::SmsOf<dawr_smpp::config::Hub>;
 
 /// `[cases]`: service levels of CRM cases.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,7 +12,10 @@
 //!   `enquire_link` keep-alive, a window of outstanding `submit_sm`, receipts and incoming
 //!   messages passed on. Reconnecting (with back-off) is the owner's loop: a closed client is
 //!   dropped and a new one connected.
+//! - [`config`]: `[sms]`, the section of the hub's and the appointment site's files that says
+//!   how to reach the SMSC, each program with its own keys, and the checks of its values.
 pub mod client;
+pub mod config;
 pub mod pdu;
 pub mod text;
 

@@ -2,7 +2,7 @@
 //! manager signs in and sees the day's figures, a live alert for a service over its target, the
 //! CSV, in Arabic (right to left) and English; without the session cookie nothing is shown.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use dawr_e2e::browser::Browser;
 use dawr_e2e::{Hub, screenshots_dir};
 use serde_json::json;
@@ -89,6 +89,21 @@ async fn a_manager_signs_in_and_sees_the_day_in_both_languages() -> Result<()> {
     assert_eq!(grid, json!(15), "the grid's tickets");
     let demo = browser.eval("const d = document.querySelector('.demo'); return d ? d.textContent : ''").await?;
     assert!(text(&demo).contains("تجريبي"), "the demo branch says it is the demo: {demo}");
+    // Its `--config`, inside Arabic, is drawn left to right (the LRM marks around it in ar.ftl):
+    // the dashes left of the `c`, not after it ("config--").
+    let drawn = browser
+        .eval(
+            "const t = document.querySelector('.demo').firstChild; const i = t.textContent.indexOf('--config'); \
+             const left = j => { const r = document.createRange(); r.setStart(t, j); r.setEnd(t, j + 1); \
+                                 return r.getBoundingClientRect().left; }; \
+             return i < 0 ? null : [left(i), left(i + 1), left(i + 2)];",
+        )
+        .await?;
+    let dashes_then_c: [f64; 3] = serde_json::from_value(drawn).context("--config in the demo note")?;
+    assert!(
+        dashes_then_c[0] < dashes_then_c[1] && dashes_then_c[1] < dashes_then_c[2],
+        "--config drawn left to right in the Arabic demo note: {dashes_then_c:?}"
+    );
     let alert = browser.eval("return Array.from(document.querySelectorAll('.alert')).map(a => a.textContent)").await?;
     assert!(text(&alert[0]).contains("الشكاوى والمقترحات"), "complaints are over target: {alert}");
     // The over-target line is one of the live alerts: the list never says "no alerts" above it.

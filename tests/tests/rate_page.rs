@@ -62,6 +62,24 @@ async fn timed_return(browser: &Browser) -> Result<(u32, String)> {
     Ok((seconds, to))
 }
 
+/// The enrolment confirmation as drawn: in direction `dir`, nothing wider than the window, and
+/// its heading, note, button and language link each whole inside it (none clipped or off screen).
+async fn enrolment_laid_out(browser: &Browser, dir: &str) -> Result<()> {
+    let drawn = browser
+        .eval(
+            "const w = window.innerWidth; \
+             const cut = ['main h1', 'main p', 'main form button', 'main > a'].filter(s => { \
+               const e = document.querySelector(s); if (!e) return true; \
+               const r = e.getBoundingClientRect(); \
+               return r.width === 0 || r.left < 0 || r.right > w || e.scrollWidth > e.clientWidth + 1; }); \
+             return [document.documentElement.dir, document.documentElement.scrollWidth <= w, cut];",
+        )
+        .await?;
+    let (shown_dir, fits, cut): (String, bool, Vec<String>) = serde_json::from_value(drawn)?;
+    assert_eq!((shown_dir.as_str(), fits, cut), (dir, true, Vec::<String>::new()), "the enrolment page in {dir}");
+    Ok(())
+}
+
 /// Serves one visitor at counter 2 and returns their ticket.
 async fn serve_one(hub: &Hub) -> Result<Value> {
     let (_, ticket) = hub.post("/api/v1/tickets", json!({"service": "A"})).await?;
@@ -102,9 +120,16 @@ async fn a_low_score_is_kept_when_the_visitor_walks_away_and_its_reason_may_foll
     // faces of counter 2; the cookie is out of the page's reach (HttpOnly).
     // The link itself only asks (a preview must not use it up); its button enrols.
     let link = hub.device("rating-2")?.enrol_link.context("the demo's link for rating-2")?;
+    browser.goto(&hub.url(&format!("{link}?lang=en"))).await?;
+    heading(&browser, "Make this tablet the rating tablet of counter 2?").await?;
+    enrolment_laid_out(&browser, "ltr").await?;
+    accessible(&browser, "the enrolment confirmation in English").await?;
+    browser.screenshot(&screenshots_dir().join("rate-enrol-en.png")).await?;
     browser.goto(&hub.url(&link)).await?;
     heading(&browser, "هل تجعل هذا الجهاز اللوحي جهاز التقييم للشباك 2؟").await?;
+    enrolment_laid_out(&browser, "rtl").await?;
     accessible(&browser, "the enrolment confirmation in Arabic").await?;
+    browser.screenshot(&screenshots_dir().join("rate-enrol-ar.png")).await?;
     touch(&browser, "main form button").await?;
     heading(&browser, "ما رأيك في زيارتك اليوم؟").await?;
     assert_eq!(browser.eval("return location.pathname").await?, json!("/rate/2"));

@@ -45,7 +45,7 @@ use dawr_hub::config::CentreConfig;
 
 use crate::people::{CentreFile, User, UserRole};
 use crate::reports::{Totals, branch_summary};
-use crate::store;
+use crate::store::{self, DbError};
 
 mod view;
 
@@ -84,7 +84,7 @@ impl Web {
     }
 
     /// Every branch `user` sees, now.
-    async fn branches_now(&self, user: &User) -> anyhow::Result<Vec<CentralBranch>> {
+    async fn branches_now(&self, user: &User) -> Result<Vec<CentralBranch>, DbError> {
         let client = self.pool.get().await?;
         let branches = store::live_branches(&**client).await?;
         Ok(branches
@@ -239,7 +239,7 @@ pub struct BranchFigures {
 }
 
 /// The figures of every branch `user` sees over `from..=to`.
-async fn gather(web: &Web, user: &User, from: NaiveDate, to: NaiveDate) -> anyhow::Result<Vec<BranchFigures>> {
+async fn gather(web: &Web, user: &User, from: NaiveDate, to: NaiveDate) -> Result<Vec<BranchFigures>, DbError> {
     let client = web.pool.get().await?;
     let mut out = Vec::new();
     for b in store::live_branches(&**client).await? {
@@ -359,7 +359,7 @@ async fn config_view(web: &Web, lang: Lang, user: &User, branch: &str, current: 
         let now = store::live_branches(&**client).await?.into_iter().find(|b| b.branch == branch);
         let now = now.map(|b| crate::now::branch_now(&b, web.file.region_of(branch), web.stale_after_s));
         let changes = store::config_changes(&**client, branch, 20).await?;
-        anyhow::Ok((now, changes))
+        Ok::<_, DbError>((now, changes))
     };
     match read.await {
         Ok((now, changes)) => {
@@ -390,7 +390,7 @@ async fn cases_page(
     if !web.file.sees(&user, &branch) {
         return problem(&web, lang, StatusCode::FORBIDDEN, "central-cases-not-yours");
     }
-    let notes = async { anyhow::Ok(store::case_notes(&**web.pool.get().await?, &branch, 500).await?) };
+    let notes = async { Ok::<_, DbError>(store::case_notes(&**web.pool.get().await?, &branch, 500).await?) };
     match notes.await {
         Ok(notes) => {
             Html(view::cases(&web.texts, lang, &web.file, &user, &branch, &notes).into_string()).into_response()
@@ -462,7 +462,7 @@ async fn config_save(
         return back;
     }
     if let Err(reason) = crate::config::check(&edited) {
-        let page = view::message_with(&web.texts, lang, "central-config-invalid", &branch, &reason);
+        let page = view::message_with(&web.texts, lang, "central-config-invalid", &branch, &reason.to_string());
         return (StatusCode::BAD_REQUEST, Html(page.into_string())).into_response();
     }
     let body = match serde_json::to_vec(&edited) {
