@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dawr_firmware_logic::{Config, Device, Key, Mode, Notice, Press, RatingPhase, screen};
-use dawr_protocol::device::ResetReason;
+use dawr_protocol::device::{Command, Rating, Reply, ResetReason};
 use dawr_protocol::endpoint::{EndpointError, MqttEndpoint, describe};
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -174,17 +174,26 @@ impl Outbox {
         let topic = message.topic.as_str().to_string();
         if self.drop_next && (topic.ends_with("/command") || topic.ends_with("/rating")) {
             self.drop_next = false;
-            self.drop_reply_to = command_id(&message.payload);
+            self.drop_reply_to = sent_id(&topic, &message.payload);
         }
         let _ = self.client.publish(topic.as_str(), QoS::AtLeastOnce, message.retain, message.payload.to_vec()).await;
         self.sent.push(topic);
     }
 }
 
-/// The `"id"` of a command's JSON payload.
-fn command_id(payload: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
-    value["id"].as_str().map(str::to_owned)
+/// The id of the command or rating the button sent on `topic` (`…/command` or `…/rating`).
+fn sent_id(topic: &str, payload: &[u8]) -> Option<String> {
+    let id = if topic.ends_with("/rating") {
+        serde_json::from_slice::<Rating>(payload).ok()?.id
+    } else {
+        serde_json::from_slice::<Command>(payload).ok()?.id
+    };
+    Some(id.as_str().to_owned())
+}
+
+/// The id of the command or rating a reply answers.
+fn reply_id(payload: &[u8]) -> Option<String> {
+    Some(serde_json::from_slice::<Reply>(payload).ok()?.id.as_str().to_owned())
 }
 
 async fn run(
@@ -228,7 +237,7 @@ async fn run(
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     let lost = p.topic.ends_with("/reply")
                         && out.drop_reply_to.is_some()
-                        && command_id(&p.payload) == out.drop_reply_to;
+                        && reply_id(&p.payload) == out.drop_reply_to;
                     if lost {
                         out.drop_reply_to = None;
                         link.dropped.fetch_add(1, Ordering::SeqCst);
