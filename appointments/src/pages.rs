@@ -156,7 +156,7 @@ pub(crate) fn signin_failed(core: &Core, lang: Lang, status: StatusCode, return_
 /// `Retry-After`, the message every other page shows for it, and the way to try again.
 pub(crate) fn signin_rate_limited(core: &Core, lang: Lang, return_to: &str) -> Response {
     let page = signin_refused(core, lang, StatusCode::TOO_MANY_REQUESTS, return_to, RATE_LIMITED);
-    with_retry_after(page, Problems::rate_limited().retry_after(core))
+    with_retry_after(page, Some(core.limiter.refill_seconds()))
 }
 
 /// A refused form's page (`html`, `status`), never cached; a 429 says when to ask again
