@@ -221,7 +221,7 @@ struct Dashboard {
 }
 
 /// How long the centre waits at its start for JetStream to answer before it gives up.
-const JETSTREAM_PATIENCE: Duration = Duration::from_secs(120);
+pub const JETSTREAM_PATIENCE: Duration = Duration::from_secs(120);
 
 /// Makes the stream and buckets if missing and gets the writer's consumer and the live bucket,
 /// trying again while JetStream does not answer (up to [`JETSTREAM_PATIENCE`]): a writer

@@ -141,16 +141,40 @@ impl Nats {
 /// ready once they have elected a JetStream metadata leader.
 pub struct NatsCluster {
     pub nodes: Vec<Nats>,
+    /// Each node's monitoring port (`/jsz`), in the order of `nodes`.
+    monitors: Vec<u16>,
+}
+
+/// What a node's `/jsz` says of the JetStream metadata group (the group that every stream and
+/// consumer change goes through).
+#[derive(Debug, serde::Deserialize)]
+struct Jsz {
+    meta_cluster: Option<MetaGroup>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct MetaGroup {
+    /// The members other than the leader (listed only by the leader).
+    #[serde(default)]
+    replicas: Vec<MetaPeer>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct MetaPeer {
+    current: bool,
+    #[serde(default)]
+    offline: bool,
 }
 
 impl NatsCluster {
     pub fn start() -> Result<NatsCluster> {
         let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let list = routes.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect::<Vec<_>>().join(", ");
+        let monitors: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let mut nodes = Vec::new();
-        for (i, port) in routes.iter().enumerate() {
+        for (i, (port, monitor)) in routes.iter().zip(&monitors).enumerate() {
             let extra = format!(
-                "server_name: n{i}\ncluster {{\n  name: dawr\n  listen: 127.0.0.1:{port}\n  routes: [{list}]\n}}\n"
+                "server_name: n{i}\nhttp: 127.0.0.1:{monitor}\ncluster {{\n  name: dawr\n  listen: 127.0.0.1:{port}\n  routes: [{list}]\n}}\n"
             );
             nodes.push(Nats::start_with(&extra)?);
         }
@@ -161,7 +185,24 @@ impl NatsCluster {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Ok(NatsCluster { nodes })
+        Ok(NatsCluster { nodes, monitors })
+    }
+
+    /// Whether the metadata group is whole: its leader says both other members are online and
+    /// caught up (only the leader's `/jsz` lists them). Only then may a test kill a node and
+    /// count on the two left to elect a leader within seconds: a node just started again may
+    /// still be catching up, and cannot lead yet.
+    pub async fn metadata_whole(&self) -> bool {
+        let Ok(http) = reqwest::Client::builder().timeout(Duration::from_secs(2)).build() else { return false };
+        for monitor in &self.monitors {
+            let url = format!("http://127.0.0.1:{monitor}/jsz");
+            let Ok(answer) = http.get(&url).send().await else { continue };
+            let Some(meta) = answer.json::<Jsz>().await.ok().and_then(|j| j.meta_cluster) else { continue };
+            if meta.replicas.len() == 2 && meta.replicas.iter().all(|p| p.current && !p.offline) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Every node's URL, comma-separated (as `nats_url` and `--nats-url` take a cluster).
@@ -499,13 +540,17 @@ impl Central {
             .with_context(|| format!("starting {}", central_binary().display()))?;
         self.child = Some(child);
         self.stopped.store(false, Ordering::SeqCst);
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // As long as the centre itself waits for JetStream (a start during a cluster's failover
+        // waits for the new leaders), and a little more: a centre that gives up exits, and is
+        // seen to.
+        let patience = dawr_central::cli::JETSTREAM_PATIENCE + Duration::from_secs(10);
+        let deadline = Instant::now() + patience;
         while self.log().matches(CENTRAL_READY).count() <= before {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 bail!("dawr-central exited with {status}:\n{}", self.log());
             }
             if Instant::now() > deadline {
-                bail!("dawr-central did not start within 30 s:\n{}", self.log());
+                bail!("dawr-central did not start within {} s:\n{}", patience.as_secs(), self.log());
             }
             std::thread::sleep(Duration::from_millis(20));
         }

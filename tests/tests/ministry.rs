@@ -66,19 +66,21 @@ async fn stream_cluster(js: &async_nats::jetstream::Context) -> Option<async_nat
 }
 
 /// Waits (up to 30 s) until node `back` has caught up with the events stream and all three
-/// copies are current; returns the node leading it then.
+/// copies are current, and the metadata group is whole too; returns the node leading the stream
+/// then.
 async fn leader_of_whole_stream(cluster: &NatsCluster, back: usize) -> Result<usize> {
     let js = async_nats::jetstream::new(async_nats::connect(cluster.nodes[back].url()).await?);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        // A request may time out while the node rejoins: asked again.
-        if let Some(cluster) = stream_cluster(&js).await {
-            let whole = cluster.replicas.len() == 2 && cluster.replicas.iter().all(|p| p.current && !p.offline);
-            if let (true, Some(leader)) = (whole, cluster.leader) {
+        // A request may time out while the node rejoins: asked again. The metadata group must be
+        // whole too, or killing its leader next leaves two nodes of which one still catches up.
+        if let Some(stream) = stream_cluster(&js).await {
+            let whole = stream.replicas.len() == 2 && stream.replicas.iter().all(|p| p.current && !p.offline);
+            if let (true, true, Some(leader)) = (whole, cluster.metadata_whole().await, stream.leader) {
                 return leader.trim_start_matches('n').parse().context("a node's name");
             }
         }
-        ensure!(Instant::now() < deadline, "node n{back} never caught up with the events stream");
+        ensure!(Instant::now() < deadline, "node n{back} never caught up with the events stream and the metadata");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
