@@ -10,7 +10,10 @@ use dawr_protocol::api::DeviceInfo;
 use dawr_protocol::device::ResetReason;
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(10);
+/// How long a test waits for what the button should come to show. Every wait here is for
+/// something that does happen, so a long one costs nothing when it passes; on a machine busy
+/// with other tests the hub's start and the button's reconnection have taken more than 10 s.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// Long enough for every attempt of a command (and a little for the hub to answer the last).
 const ALL_ATTEMPTS: Duration = Duration::from_millis(MAX_ATTEMPTS as u64 * REPLY_TIMEOUT_MS + 2_000);
