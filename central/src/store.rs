@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use dawr_hub::reports::replay::LoggedEvent;
-use dawr_protocol::api::ministry::{BranchDay, LiveHealth, LogCompleteness, ServiceTarget, UplinkCaseNote};
+use dawr_protocol::api::ministry::{
+    BranchDay, LiveBoard, LiveCounters, LiveDevices, LiveHealth, LogCompleteness, ServiceTarget, UplinkCaseNote,
+};
+use tokio_postgres::types::Json;
 use tokio_postgres::{GenericClient, Transaction};
 
 use crate::batch::{Row, next_month, partition_name};
@@ -251,8 +254,6 @@ pub async fn completeness(client: &impl GenericClient) -> Result<Vec<LogComplete
 /// Keeps a branch's profile and last health; when it was heard of is the centre's clock (a
 /// branch's clock may be off, and "offline since" is the centre's view).
 pub async fn put_health(client: &impl GenericClient, health: &LiveHealth) -> Result<(), tokio_postgres::Error> {
-    let targets = serde_json::to_value(&health.targets).expect("targets serialise");
-    let refused = health.config_refused.as_ref().map(|r| serde_json::to_value(r).expect("a refusal serialises"));
     client
         .execute(
             "INSERT INTO branches (branch, log_id, utc_offset_s, targets, last_seq, acked_seq, last_health_at,
@@ -264,11 +265,11 @@ pub async fn put_health(client: &impl GenericClient, health: &LiveHealth) -> Res
                 &health.branch,
                 &health.log_id,
                 &health.utc_offset_s,
-                &targets,
+                &Json(&health.targets),
                 &health.last_seq,
                 &health.acked_seq,
                 &health.config_revision.map(|r| r as i64),
-                &refused,
+                &health.config_refused.as_ref().map(Json),
             ],
         )
         .await?;
@@ -281,10 +282,7 @@ pub async fn profile(
     branch: &str,
 ) -> Result<Option<(i32, Vec<ServiceTarget>)>, tokio_postgres::Error> {
     let row = client.query_opt("SELECT utc_offset_s, targets FROM branches WHERE branch = $1", &[&branch]).await?;
-    Ok(row.map(|r| {
-        let targets: serde_json::Value = r.get(1);
-        (r.get(0), serde_json::from_value(targets).unwrap_or_default())
-    }))
+    Ok(row.map(|r| (r.get(0), targets(&r, 1))))
 }
 
 /// The events of the visits a branch issued on local days `from..=to`, per log.
@@ -342,12 +340,11 @@ pub async fn due_days(client: &impl GenericClient, limit: i64) -> Result<Vec<Due
     Ok(rows
         .iter()
         .filter_map(|r| {
-            let targets: serde_json::Value = r.get(3);
             Some(DueDay {
                 branch: r.get(0),
                 day: r.get::<_, String>(1).parse().ok()?,
                 utc_offset_s: r.get(2),
-                targets: serde_json::from_value(targets).unwrap_or_default(),
+                targets: targets(r, 3),
                 received: r.get(4),
             })
         })
@@ -360,7 +357,7 @@ pub async fn put_day(
     due: &DueDay,
     summary: &dawr_hub::reports::Summary,
 ) -> Result<(), tokio_postgres::Error> {
-    let summary = tokio_postgres::types::Json(summary);
+    let summary = Json(summary);
     client
         .execute(
             "UPDATE branch_days SET summary = $3, computed_at = now(), revisions = revisions + 1,
@@ -392,7 +389,7 @@ pub async fn days(
             Ok(BranchDay {
                 branch: r.get(0),
                 day: r.get(1),
-                summary: r.try_get::<_, tokio_postgres::types::Json<_>>(2)?.0,
+                summary: r.try_get::<_, Json<_>>(2)?.0,
                 revisions: r.get::<_, i32>(3) as u32,
                 provisional: r.get(4),
                 late_events: r.get(5),
@@ -401,19 +398,39 @@ pub async fn days(
         .collect()
 }
 
-/// Keeps a branch's last board, counters or devices (`part`), once it has reported its health.
-pub async fn put_live_part(
-    client: &impl GenericClient,
-    branch: &str,
-    part: &str,
-    value: &serde_json::Value,
-) -> Result<(), tokio_postgres::Error> {
-    let sql = match part {
-        "board" => "UPDATE branches SET board = $2 WHERE branch = $1",
-        "devices" => "UPDATE branches SET devices = $2 WHERE branch = $1",
-        _ => "UPDATE branches SET counters = $2 WHERE branch = $1",
+/// A branch's board, counters or devices, as its hub put them in `dawr_live`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LivePart {
+    Board(LiveBoard),
+    Counters(LiveCounters),
+    Devices(LiveDevices),
+}
+
+impl LivePart {
+    /// The branch the part is of.
+    pub fn branch(&self) -> &str {
+        match self {
+            LivePart::Board(board) => &board.branch,
+            LivePart::Counters(counters) => &counters.branch,
+            LivePart::Devices(devices) => &devices.branch,
+        }
+    }
+}
+
+/// Keeps a branch's last board, counters or devices, once it has reported its health.
+pub async fn put_live_part(client: &impl GenericClient, part: &LivePart) -> Result<(), tokio_postgres::Error> {
+    let branch = part.branch();
+    match part {
+        LivePart::Board(board) => {
+            client.execute("UPDATE branches SET board = $2 WHERE branch = $1", &[&branch, &Json(board)]).await?
+        }
+        LivePart::Counters(counters) => {
+            client.execute("UPDATE branches SET counters = $2 WHERE branch = $1", &[&branch, &Json(counters)]).await?
+        }
+        LivePart::Devices(devices) => {
+            client.execute("UPDATE branches SET devices = $2 WHERE branch = $1", &[&branch, &Json(devices)]).await?
+        }
     };
-    client.execute(sql, &[&branch, value]).await?;
     Ok(())
 }
 
@@ -426,9 +443,9 @@ pub struct BranchLive {
     pub last_health_at: String,
     pub config_revision: Option<i64>,
     pub config_refused: Option<dawr_protocol::api::ministry::ConfigRefusal>,
-    pub board: Option<dawr_protocol::api::ministry::LiveBoard>,
-    pub counters: Option<dawr_protocol::api::ministry::LiveCounters>,
-    pub devices: Option<dawr_protocol::api::ministry::LiveDevices>,
+    pub board: Option<LiveBoard>,
+    pub counters: Option<LiveCounters>,
+    pub devices: Option<LiveDevices>,
     pub acked_seq: i64,
     pub last_seq: i64,
 }
@@ -451,19 +468,24 @@ pub async fn live_branches(client: &impl GenericClient) -> Result<Vec<BranchLive
             silent_s: r.get(1),
             last_health_at: r.get(2),
             config_revision: r.get(3),
-            config_refused: json(r.get(4)),
-            board: json(r.get(5)),
-            counters: json(r.get(6)),
+            config_refused: json(r, 4),
+            board: json(r, 5),
+            counters: json(r, 6),
             acked_seq: r.get(7),
             last_seq: r.get(8),
-            devices: json(r.get(9)),
+            devices: json(r, 9),
         })
         .collect())
 }
 
+/// A branch's service targets in column `index` (none when they do not read).
+fn targets(row: &tokio_postgres::Row, index: usize) -> Vec<ServiceTarget> {
+    row.try_get::<_, Json<Vec<ServiceTarget>>>(index).map(|t| t.0).unwrap_or_default()
+}
+
 /// A JSON column read as `T` (`None` when empty or not a `T`).
-fn json<T: serde::de::DeserializeOwned>(value: Option<serde_json::Value>) -> Option<T> {
-    value.and_then(|v| serde_json::from_value(v).ok())
+fn json<T: serde::de::DeserializeOwned>(row: &tokio_postgres::Row, index: usize) -> Option<T> {
+    row.try_get::<_, Option<Json<T>>>(index).ok().flatten().map(|j| j.0)
 }
 
 /// A configuration change made on the central dashboard.
@@ -486,7 +508,7 @@ pub async fn record_change(
     author: &str,
     changes: &[String],
 ) -> Result<i64, tokio_postgres::Error> {
-    let changes = tokio_postgres::types::Json(changes);
+    let changes = Json(changes);
     let row = tx
         .query_one(
             "INSERT INTO config_changes (branch, revision, author, changes) VALUES ($1, 0, $2, $3) RETURNING id",
@@ -521,7 +543,7 @@ pub async fn config_changes(
                 revision: r.get::<_, i64>(0) as u64,
                 author: r.get(1),
                 at: r.get(2),
-                changes: r.try_get::<_, tokio_postgres::types::Json<Vec<String>>>(3)?.0,
+                changes: r.try_get::<_, Json<Vec<String>>>(3)?.0,
             })
         })
         .collect()

@@ -22,7 +22,7 @@ use dawr_e2e::ministry::{
 };
 use dawr_e2e::{Hub, MqttProbe, TEST_PINS, hub_day, screenshots_dir, wait_until};
 use dawr_protocol::api::BranchInfo;
-use dawr_protocol::api::ministry::{BranchDay, CentralBranch, UplinkEvent};
+use dawr_protocol::api::ministry::{BranchDay, CentralBranch, LiveBoard, UplinkEvent};
 use serde_json::{Value, json};
 
 /// `dawr-central days` for one branch-day: its stored figures (none before it is computed).
@@ -635,6 +635,25 @@ async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_
     assert!(events.get_last_raw_message_by_subject("dawr.v1.evt.b2").await.is_err(), "nothing stored as b2");
     assert!(centre_log(&pg, "b2")?.is_none());
 
+    // Nor can b1 pass its own live keys off as b2's: the centre keeps a value only when it
+    // names its key's branch. The board put after the forged health shows the centre has read
+    // past it.
+    let (client, connection) = tokio_postgres::connect(&pg, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let mut forged = live_health(&centre, "b1").await?;
+    forged.branch = "b2".into();
+    b1.publish("$KV.dawr_live.b1.health", serde_json::to_vec(&forged)?.into()).await?.await.context("b1's health")?;
+    let marker = LiveBoard { branch: "b1".into(), last_seq: 987_654, queues: vec![] };
+    b1.publish("$KV.dawr_live.b1.board", serde_json::to_vec(&marker)?.into()).await?.await.context("b1's board")?;
+    let read_past = wait_until(Duration::from_secs(20), || async {
+        let sql = "SELECT count(*) FROM branches WHERE branch = 'b1' AND (board->>'last_seq')::bigint = 987654";
+        client.query_one(sql, &[]).await.is_ok_and(|r| r.get::<_, i64>(0) == 1)
+    })
+    .await;
+    ensure!(read_past, "the centre never kept b1's board");
+    let as_b2: i64 = client.query_one("SELECT count(*) FROM branches WHERE branch = 'b2'", &[]).await?.get(0);
+    assert_eq!(as_b2, 0, "b1's health named b2 and the centre kept it as b2's");
+
     // An uplink far behind its log publishes on its catch-up subject: b1 may, and the centre's
     // catch-up consumer writes it (an event of a log of its own, so b1's stays complete).
     let late = UplinkEvent {
@@ -649,8 +668,6 @@ async fn a_branch_runs_the_centres_configuration_and_reads_or_publishes_nothing_
     };
     let subject = dawr_hub::uplink::message::catch_up_subject("b1");
     b1.publish(subject, serde_json::to_vec(&late)?.into()).await?.await.context("b1 publishes its catch-up")?;
-    let (client, connection) = tokio_postgres::connect(&pg, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
     let stored = wait_until(Duration::from_secs(20), || async {
         let count = client.query_one("SELECT count(*) FROM events WHERE log_id = 'catch-up-probe'", &[]).await;
         count.is_ok_and(|r| r.get::<_, i64>(0) == 1)
