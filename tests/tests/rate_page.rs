@@ -31,6 +31,24 @@ async fn heading(browser: &Browser, text: &str) -> Result<String> {
     Ok(plain(&browser.wait_for(&script, WAIT).await?))
 }
 
+/// The page shows these commands, each left to right on one line of its own within the page,
+/// in an Arabic page too (inside an Arabic sentence a command's words and dashes were
+/// reordered).
+async fn command_shown(browser: &Browser, commands: &[&str]) -> Result<()> {
+    let shown = browser
+        .eval(
+            "return [...document.querySelectorAll('main code')].map(c => { \
+               const r = c.getBoundingClientRect(); \
+               return [c.textContent, getComputedStyle(c).direction, \
+                       c.getClientRects().length === 1 && r.left >= 0 && r.right <= innerWidth]; });",
+        )
+        .await?;
+    let shown: Vec<(String, String, bool)> = serde_json::from_value(shown)?;
+    let expected: Vec<(String, String, bool)> = commands.iter().map(|c| (c.to_string(), "ltr".into(), true)).collect();
+    assert_eq!(shown, expected, "the commands on the page");
+    Ok(())
+}
+
 /// Touches the button `selector` (a face or a reason).
 async fn touch(browser: &Browser, selector: &str) -> Result<()> {
     let script = format!("document.querySelector({}).click(); return true;", json!(selector));
@@ -113,6 +131,8 @@ async fn a_low_score_is_kept_when_the_visitor_walks_away_and_its_reason_may_foll
     // Not enrolled yet: the page says so, in Arabic and English, and offers no faces.
     browser.goto(&hub.url("/rate/2")).await?;
     heading(&browser, "هذا الجهاز اللوحي غير مسجَّل").await?;
+    command_shown(&browser, &["dawr-hub devices add --role rating", "dawr-hub devices link --device ID"]).await?;
+    browser.screenshot(&screenshots_dir().join("rate-not-enrolled-ar.png")).await?;
     browser.goto(&hub.url("/rate/2?lang=en")).await?;
     heading(&browser, "This tablet is not enrolled").await?;
     assert_eq!(browser.eval("return document.querySelectorAll('main .faces button').length").await?, 0);
@@ -140,6 +160,13 @@ async fn a_low_score_is_kept_when_the_visitor_walks_away_and_its_reason_may_foll
     assert_eq!(page, json!(["rtl", 5]));
     accessible(&browser, "the faces in Arabic").await?;
     browser.screenshot(&screenshots_dir().join("rate-page-ar.png")).await?;
+    // A link that cannot be used (here an unknown one) says so and how to get another.
+    browser.goto(&hub.url(&format!("/rate/enrol/{}", "0".repeat(32)))).await?;
+    heading(&browser, "لا يمكن استخدام رابط التسجيل هذا").await?;
+    command_shown(&browser, &["dawr-hub devices link --device ID"]).await?;
+    browser.screenshot(&screenshots_dir().join("rate-link-refused-ar.png")).await?;
+    browser.goto(&hub.url("/rate/2")).await?;
+    heading(&browser, "ما رأيك في زيارتك اليوم؟").await?;
 
     // Nobody has been served yet: nothing to rate.
     touch(&browser, "button[value=\"5\"]").await?;

@@ -115,7 +115,8 @@ h1{font-size:2.2rem;margin:0 16px 24px}p{font-size:1.4rem;margin:0 16px 20px}\
 .faces button span{display:block;margin:0 auto 8px}\
 .reasons{display:grid;gap:12px;max-width:36rem;width:100%;padding:0 16px}\
 .reasons button{font:inherit;font-size:1.4rem;padding:18px;border-radius:14px;border:0;background:#fff;color:#0b2545}\
-a{color:#fff;margin-top:28px;font-size:1.1rem}a.why{font-size:1.3rem;margin:0 16px 24px}";
+a{color:#fff;margin-top:28px;font-size:1.1rem}a.why{font-size:1.3rem;margin:0 16px 24px}\
+code{font-family:monospace;font-size:1.2rem;background:#13315c;padding:6px 12px;border-radius:8px;white-space:nowrap}";
 
 /// Returns to `main[data-return-to]` after `data-return-after` seconds without a touch or key.
 /// The same bytes on every page, so the Content-Security-Policy names it by hash.
@@ -219,7 +220,13 @@ fn not_this_tablet(texts: &Texts, lang: Lang, own_counter: Option<&str>) -> Resp
     let t = |key: &str| texts.get(lang, key, &[]);
     match own_counter {
         None => {
-            let body = html! { h1 { (t("rate-not-enrolled")) } p { (t("rate-not-enrolled-how")) } };
+            let body = html! {
+                h1 { (t("rate-not-enrolled")) }
+                p { (t("rate-not-enrolled-how")) }
+                (command(ADD_COMMAND))
+                p { (t("rate-not-enrolled-again")) }
+                (command(LINK_COMMAND))
+            };
             (StatusCode::UNAUTHORIZED, page(lang, &t("rate-not-enrolled"), body, None)).into_response()
         }
         Some(counter) => {
@@ -262,7 +269,19 @@ fn link_refused(texts: &Texts, lang: Lang, refusal: &device_links::LinkRefusal) 
     tracing::info!(%refusal, "an enrolment link was refused");
     let status = if *refusal == device_links::LinkRefusal::Unknown { StatusCode::NOT_FOUND } else { StatusCode::GONE };
     let text = texts.get(lang, "rate-link-refused", &[]);
-    (status, page(lang, &text, html! { h1 { (text) } }, None)).into_response()
+    let body = html! { h1 { (text) } p { (texts.get(lang, "rate-link-refused-why", &[])) } (command(LINK_COMMAND)) };
+    (status, page(lang, &text, body, None)).into_response()
+}
+
+/// The hub's command that adds an exit tablet and prints its enrolment link.
+const ADD_COMMAND: &str = "dawr-hub devices add --role rating";
+/// The hub's command that prints a new enrolment link for a device added before.
+const LINK_COMMAND: &str = "dawr-hub devices link --device ID";
+
+/// A command for staff to type, on a line of its own and left to right whatever the page's
+/// direction (inside an Arabic sentence its words and dashes would be reordered).
+fn command(command: &str) -> Markup {
+    html! { p { code dir="ltr" { (command) } } }
 }
 
 fn later(texts: &Texts, lang: Lang) -> Response {
