@@ -31,6 +31,7 @@ pub fn pages() -> Vec<Route> {
         ("/manage", get(pages::manage_page).post(pages::manage)),
         ("/signin", get(crate::signin::start)),
         ("/signin/callback", get(crate::signin::callback)),
+        ("/signout", post(crate::signin::sign_out)),
     ]
 }
 

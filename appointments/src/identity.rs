@@ -385,7 +385,10 @@ impl Provider {
             .append_pair("nonce", &signin.nonce)
             .append_pair("code_challenge", &pkce_challenge(&signin.verifier))
             .append_pair("code_challenge_method", "S256")
-            .append_pair("ui_locales", &signin.lang);
+            .append_pair("ui_locales", &signin.lang)
+            // The citizen proves who they are every time: a provider session left open on a
+            // shared computer must not sign the next person in as the last one.
+            .append_pair("prompt", "login");
         Ok(url.into())
     }
 

@@ -95,6 +95,7 @@ input[aria-invalid=true]{border:2px solid var(--bad)}\
 .errors a{color:var(--bad)}\
 button{font:inherit;font-weight:700;background:var(--brand);color:#fff;border:0;border-radius:10px;padding:12px 20px;margin-top:16px;cursor:pointer;width:100%}\
 button.secondary{background:#fff;color:var(--bad);border:2px solid var(--bad)}\
+button.link{width:auto;background:none;color:var(--brand);padding:8px 4px;margin:0;text-decoration:underline;font-weight:600}\
 .code{font-size:2.2rem;font-weight:700;letter-spacing:.12em;text-align:center;margin:0}\
 .qr{display:flex;justify-content:center;margin:8px 0}\
 .qr svg{width:200px;height:200px}\
@@ -558,6 +559,9 @@ async fn render_book_form(core: &Core, form: BookForm<'_>) -> Result<String, Ref
                 @match &signed_in {
                     Some(id) => p class="note" id="signed-in" {
                         (t.get("appt-signed-in-as")) " " span class="ltr" { "••••••" (id.get(6..).unwrap_or_default()) }
+                        " "
+                        // The sign-out form is outside this one (forms do not nest).
+                        button type="submit" form="signout" class="link" { (t.get("appt-signout-button")) }
                     },
                     None => (text_input(&t, &ID_INPUT, &input.national_id, &problems)),
                 }
@@ -567,6 +571,12 @@ async fn render_book_form(core: &Core, form: BookForm<'_>) -> Result<String, Ref
                     p class="note" id="wait-note" { (t.get("appt-wait-note")) }
                     button type="submit" name="wait" value="1" class="secondary" aria-describedby="wait-note" { (t.get("appt-wait-button")) }
                 }
+            }
+        }
+        @if signed_in.is_some() {
+            form id="signout" method="post" action="/signout" {
+                input type="hidden" name="return_to" value=(here);
+                input type="hidden" name="lang" value=(lang.code());
             }
         }
     };

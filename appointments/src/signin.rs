@@ -5,9 +5,11 @@
 //! A failure of any kind is one generic page (the reason is logged), never a 500. Each spends a
 //! token of the client's rate-limit bucket (the one booking and lookups spend) before it costs
 //! the provider anything; a client without one gets 429 and the provider is not asked.
+//! `POST /signout` forgets the verified ID (the booking form's "sign out", for a shared
+//! computer); the provider is asked to make the citizen sign in every time (`prompt=login`).
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use dawr_i18n::Lang;
@@ -133,6 +135,31 @@ pub async fn callback(
             page
         }
     }
+}
+
+/// `POST /signout`: the form's `return_to` and `lang`.
+#[derive(Deserialize, Default)]
+pub struct SignOutForm {
+    return_to: Option<String>,
+    lang: Option<String>,
+}
+
+/// `POST /signout`: clears the verified ID's cookie and goes back to the page it came from,
+/// which asks to sign in again. Nothing is asked of the provider.
+pub async fn sign_out(
+    State(core): State<Core>,
+    headers: HeaderMap,
+    over_tls: OverTls,
+    Form(form): Form<SignOutForm>,
+) -> Response {
+    let lang = parse_lang(form.lang.as_deref()).unwrap_or_default();
+    if core.identity.is_none() {
+        return not_found(&core, lang);
+    }
+    let return_to = form.return_to.filter(|p| identity::local_path(p)).unwrap_or_else(|| "/".into());
+    let cleared = identity::set_cookie(ID_COOKIE, "", 0, secure(&core, &headers, over_tls));
+    tracing::info!("a citizen signed out");
+    private((AppendHeaders([(header::SET_COOKIE, cleared)]), Redirect::to(&return_to)).into_response())
 }
 
 #[cfg(test)]

@@ -534,6 +534,7 @@ appt-wait-note = هل الوقت الذي تريده ممتلئ؟ اختره و�
 appt-signin-needed = يتم الحجز في هذا الموقع عبر النفاذ الوطني: سجّل الدخول ليُؤخذ رقم هويتك، ثم اختر موعدك.
 appt-signin-button = تسجيل الدخول عبر النفاذ الوطني
 appt-signed-in-as = تم تسجيل الدخول عبر النفاذ الوطني: رقم الهوية
+appt-signout-button = تسجيل الخروج
 appt-signin-failed-title = تعذّر تسجيل الدخول
 appt-signin-failed = لم يكتمل تسجيل الدخول. يُرجى المحاولة مرة أخرى.
 appt-signin-again = أعد محاولة تسجيل الدخول

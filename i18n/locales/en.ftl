@@ -525,6 +525,7 @@ appt-wait-note = Is the time you want full? Choose it and join its waiting list:
 appt-signin-needed = This site books with the national sign-in: sign in to give your ID number, then choose your time.
 appt-signin-button = Sign in with the national sign-in
 appt-signed-in-as = Signed in with the national sign-in: ID number
+appt-signout-button = Sign out
 appt-signin-failed-title = Sign-in failed
 appt-signin-failed = The sign-in could not be completed. Please try again.
 appt-signin-again = Try signing in again

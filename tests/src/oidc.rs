@@ -1,7 +1,7 @@
 //! A stand-in OpenID Connect provider (the national sign-in) for the appointments site's tests:
 //! a small axum app on a free loopback port serving the discovery document, its JWKS (one
 //! Ed25519 key), `/authorize` (approves at once, for the ID number it was given, redirecting
-//! back with a code and the `state`) and `/token` (checks the client's credentials, the code,
+//! back with a code and the `state`; only a request with `prompt=login`) and `/token` (checks the client's credentials, the code,
 //! the redirect URI and the PKCE verifier, and answers an Ed25519-signed ID token). It can be
 //! told to hand out a tampered token, to see the site refuse it.
 use std::collections::HashMap;
@@ -191,6 +191,8 @@ struct AuthorizeQuery {
     nonce: String,
     code_challenge: String,
     code_challenge_method: String,
+    /// Must be `login`: the site asks the citizen to sign in every time.
+    prompt: Option<String>,
 }
 
 fn refused(status: StatusCode, error: &str) -> Response {
@@ -201,9 +203,12 @@ fn bad(error: &str) -> Response {
     refused(StatusCode::BAD_REQUEST, error)
 }
 
-/// Approves at once: back to the site with a code and the `state`.
+/// Approves at once (a request that does not ask the citizen to sign in again, `prompt=login`,
+/// is refused: on a shared computer a provider's session would sign in the last person):
+/// back to the site with a code and the `state`.
 async fn authorize(State(s): State<Shared>, Query(q): Query<AuthorizeQuery>) -> Response {
-    if q.response_type != "code" || q.client_id != CLIENT_ID || q.code_challenge_method != "S256" {
+    let again = q.prompt.as_deref() == Some("login");
+    if q.response_type != "code" || q.client_id != CLIENT_ID || q.code_challenge_method != "S256" || !again {
         return bad("invalid_request");
     }
     let mut inner = s.inner.lock().expect("not poisoned");

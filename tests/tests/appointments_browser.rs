@@ -347,7 +347,7 @@ async fn a_citizen_signs_in_with_the_national_sign_in_and_books_in_arabic() -> R
             "document.querySelectorAll('input[name=start]:not([disabled])')[1].click();\
              document.getElementById('name').value = 'سارة القحطاني';\
              document.getElementById('phone').value = '0551234567';\
-             window.dawrOld = true; document.querySelector('button[type=submit]').click(); return true;",
+             window.dawrOld = true; document.querySelector('form[action=\"/b/demo/E\"] button[type=submit]:not([form])').click(); return true;",
         )
         .await?;
     wait_for(&browser, "!window.dawrOld && location.pathname.startsWith('/c/') && document.getElementById('code')")
@@ -357,5 +357,28 @@ async fn a_citizen_signs_in_with_the_national_sign_in_and_books_in_arabic() -> R
     let (status, found) =
         site.post(&format!("/api/v1/bookings/{code}/lookup"), serde_json::json!({ "national_id": id })).await?;
     assert_eq!(status, 200, "the booking carries the verified ID: {found}");
+
+    // On a shared computer the citizen signs out: the form asks to sign in again, and the next
+    // sign-in goes through the provider, which the site asks to make the person prove who
+    // they are again (`prompt=login`: the stand-in refuses a request without it).
+    browser.goto(&site.url("/b/demo/E")).await?;
+    wait_for(&browser, "document.getElementById('signed-in')").await?;
+    browser.expect_accessible("the booking form signed in, with its sign-out, in Arabic").await?;
+    browser.eval("document.getElementById('signed-in').scrollIntoView({block: 'center'}); return true").await?;
+    browser.screenshot(&screenshots().join("appointments-ar-sign-out.png")).await?;
+    let issued = provider.tokens_issued();
+    browser.eval("window.dawrOld = true; document.querySelector('button[form=signout]').click(); return true").await?;
+    wait_for(&browser, "!window.dawrOld && location.pathname === '/b/demo/E' && document.querySelector('a.button')")
+        .await?;
+    let signed_out = browser
+        .eval("return {signed: !!document.getElementById('signed-in'), link: document.querySelector('a.button').textContent}")
+        .await?;
+    assert_eq!(signed_out["signed"], false, "signed out: {signed_out}");
+    assert_eq!(signed_out["link"], "تسجيل الدخول عبر النفاذ الوطني");
+    assert_eq!(provider.tokens_issued(), issued, "signing out asks nothing of the provider");
+    browser.eval("window.dawrOld = true; document.querySelector('a.button').click(); return true").await?;
+    wait_for(&browser, "!window.dawrOld && location.pathname === '/b/demo/E' && document.getElementById('signed-in')")
+        .await?;
+    assert_eq!(provider.tokens_issued(), issued + 1, "signed in again through the provider");
     Ok(())
 }
