@@ -118,7 +118,9 @@ pub struct BookingRequest {
     /// A slot's start, as the slots list gives it (checked by the site, so kept as text).
     pub start: String,
     pub name: String,
-    /// National ID (starts with 1) or iqama (2): 10 digits with a Luhn check digit.
+    /// National ID (starts with 1) or iqama (2): 10 digits with a Luhn check digit. Left out
+    /// (or empty) when the site books with the national sign-in, which gives the verified one.
+    #[serde(default)]
     pub national_id: String,
     /// A Saudi mobile: `05xxxxxxxx` or `+9665xxxxxxxx`.
     pub phone: String,
