@@ -9,6 +9,7 @@
 //! computer); the provider is asked to make the citizen sign in every time (`prompt=login`).
 use std::net::SocketAddr;
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
@@ -145,13 +146,16 @@ pub struct SignOutForm {
 }
 
 /// `POST /signout`: clears the verified ID's cookie and goes back to the page it came from,
-/// which asks to sign in again. Nothing is asked of the provider.
+/// which asks to sign in again. Nothing is asked of the provider. A body that does not read as
+/// the form still signs out, back to the home page, as the site's other forms read a bad body
+/// as an empty one.
 pub async fn sign_out(
     State(core): State<Core>,
     headers: HeaderMap,
     over_tls: OverTls,
-    Form(form): Form<SignOutForm>,
+    form: Result<Form<SignOutForm>, FormRejection>,
 ) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
     let lang = parse_lang(form.lang.as_deref()).unwrap_or_default();
     if core.identity.is_none() {
         return not_found(&core, lang);

@@ -919,6 +919,27 @@ async fn citizens_book_with_the_id_their_national_sign_in_verified() -> Result<(
     assert_eq!(mismatch.0, 409);
     assert_eq!(mismatch.1["error"], "not_bookable");
     assert_eq!(mismatch, again, "no answer tells a forged ID from a booked one");
+
+    // Signing out clears the ID's cookie and goes back only to a page of the site; a body that
+    // is not the form still signs out, to the home page.
+    for (body, content_type, back_to) in [
+        ("return_to=%2Fb%2Fdemo%2FE%3Flang%3Den&lang=en", "application/x-www-form-urlencoded", "/b/demo/E?lang=en"),
+        ("return_to=%2F%2Fevil.example%2F&lang=en", "application/x-www-form-urlencoded", "/"),
+        ("{\"return_to\": 5}", "application/json", "/"),
+    ] {
+        let out = site
+            .client
+            .post(site.url("/signout"))
+            .header("cookie", &cookie)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await?;
+        assert_eq!(out.status(), 303, "{body}");
+        assert_eq!(out.headers()[reqwest::header::LOCATION], back_to, "{body}");
+        let cleared = out.headers()[reqwest::header::SET_COOKIE].to_str()?;
+        assert!(cleared.starts_with("dawr_id=;") && cleared.contains("Max-Age=0"), "{body}: {cleared}");
+    }
     Ok(())
 }
 
